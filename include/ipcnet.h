@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcnet.h — the public C API of libipcnet.
+ *
+ * IPCNet lets processes on one host find each other and share data and
+ * services with no broker.  A process opens one or more nodes; each node
+ * announces resources (data, streams, services) under '/'-separated paths,
+ * finds the resources of others, queries, subscribes, publishes and requests.
+ *
+ * Conventions that hold for every call unless its comment says otherwise:
+ *  - The return value is a status code from the table below (ipcn_status).
+ *    100..199 mean success; IPCN_IS_OK(st) tests for it.
+ *  - Output parameters come last and are left untouched on failure.
+ *  - Strings passed in are copied; the caller keeps ownership.
+ *  - Objects handed out are freed with the function named in their comment.
+ *  - Every call on a node is thread-safe (the node holds an internal lock),
+ *    except ipcn_node_close(), which must be the last call on the node and
+ *    must not run at the same time as any other call on it.
+ *  - User callbacks run on the thread that calls ipcn_node_dispatch() (or
+ *    on the node's own thread after ipcn_node_start_thread()), never from
+ *    inside the call that registered them, and never with the node's lock
+ *    held: a callback may call any function on the node except
+ *    ipcn_node_close() and ipcn_node_stop_thread().
+ *
+ * Since: 0.1
+ */
+#ifndef IPCNET_H
+#define IPCNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(IPCN_BUILDING_LIBRARY)
+#define IPCN_API __attribute__((visibility("default")))
+#else
+#define IPCN_API
+#endif
+
+#define IPCN_VERSION_MAJOR 0
+#define IPCN_VERSION_MINOR 1
+#define IPCN_VERSION_PATCH 0
+/** The version this header describes, as MAJOR*10000 + MINOR*100 + PATCH. */
+#define IPCN_VERSION_NUMBER \
+    (IPCN_VERSION_MAJOR * 10000 + IPCN_VERSION_MINOR * 100 + IPCN_VERSION_PATCH)
+
+/* ------------------------------------------------------------------ */
+/* Status codes                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The status codes of the IPCNet design document.  The numbers are part of
+ * the wire protocol.  X(NAME, CODE, "Text").  IPCN_CONFLICT (207) is IPCNet's
+ * own addition: a node name already in use in the network.  Services may
+ * return application codes from 1000 up; they pass through unchanged.
+ */
+#define IPCN_STATUS_LIST(X)                                        \
+    X(OK, 100, "OK")                                               \
+    X(CREATED, 101, "Created")                                     \
+    X(ACCEPTED, 102, "Accepted")                                   \
+    X(NO_DATA, 103, "No Data")                                     \
+    X(PARTIAL_DATA, 104, "Partial Data")                           \
+    X(BAD_REQUEST, 200, "Bad Request")                             \
+    X(UNAUTHORIZED, 201, "Unauthorized")                           \
+    X(FORBIDDEN, 202, "Forbidden")                                 \
+    X(NOT_FOUND, 203, "Not Found")                                 \
+    X(METHOD_NOT_ALLOWED, 204, "Method Not Allowed")               \
+    X(TOO_MANY_REQUESTS, 205, "Too Many Requests")                 \
+    X(UPGRADE_REQUIRED, 206, "Upgrade Required")                   \
+    X(CONFLICT, 207, "Conflict")                                   \
+    X(INTERNAL_ERROR, 300, "Internal Process Error")               \
+    X(NOT_IMPLEMENTED, 301, "Not Implemented")                     \
+    X(BAD_GATEWAY, 302, "Bad Gateway")                             \
+    X(SERVICE_UNAVAILABLE, 303, "Service Unavailable")             \
+    X(GATEWAY_TIMEOUT, 304, "Gateway Timeout")                     \
+    X(VERSION_NOT_SUPPORTED, 305, "IPCNet Version Not Supported")  \
+    X(INSUFFICIENT_STORAGE, 306, "Insufficient Storage")           \
+    X(INSUFFICIENT_MEMORY, 307, "Insufficient Memory")             \
+    X(LOOP_DETECTED, 308, "Loop Detected")                         \
+    X(NETWORK_AUTH_REQUIRED, 309, "Network Authentication Required")
+
+typedef enum ipcn_status {
+#define IPCN__STATUS_ENUM(name, code, text) IPCN_##name = code,
+    IPCN_STATUS_LIST(IPCN__STATUS_ENUM)
+#undef IPCN__STATUS_ENUM
+    IPCN_STATUS_APP_FIRST = 1000 /**< first application-defined code */
+} ipcn_status;
+
+/** True when st is a success code (100..199). */
+#define IPCN_IS_OK(st) ((st) >= 100 && (st) < 200)
+
+/**
+ * ipcn_status_str() - the name of a status code ("Not Found").
+ * Returns a static string; "Application Status" for codes >= 1000 and
+ * "Unknown Status" for anything else.  Thread-safe.  Since: 0.1
+ */
+IPCN_API const char *ipcn_status_str(int status);
+
+/** ipcn_version() - the library's version string, "0.1.0". Since: 0.1 */
+IPCN_API const char *ipcn_version(void);
+/** ipcn_version_number() - the library's IPCN_VERSION_NUMBER. Since: 0.1 */
+IPCN_API int ipcn_version_number(void);
+
+/* ------------------------------------------------------------------ */
+/* Allocation and logging (process-wide)                               */
+/* ------------------------------------------------------------------ */
+
+/**
+ * ipcn_set_allocator() - route every allocation of the library through
+ * these three functions (all three, or all NULL to restore libc's).
+ * Call it before any node is opened; not thread-safe.
+ * Returns 100, or 200 when only some of the pointers are NULL.  Since: 0.1
+ */
+IPCN_API int ipcn_set_allocator(void *(*malloc_fn)(size_t),
+                                void *(*realloc_fn)(void *, size_t),
+                                void (*free_fn)(void *));
+
+typedef enum ipcn_log_level {
+    IPCN_LOG_ERROR = 0,
+    IPCN_LOG_WARN = 1,
+    IPCN_LOG_INFO = 2,
+    IPCN_LOG_DEBUG = 3
+} ipcn_log_level;
+
+/**
+ * Log sink.  id is a stable identifier of the event ("IPCN-LINK-BADFRAME"),
+ * msg a human-readable line that names the peer where there is one.
+ */
+typedef void (*ipcn_log_fn)(ipcn_log_level level, const char *id,
+                            const char *msg, void *user);
+
+/**
+ * ipcn_set_log() - send the library's log lines of level <= max_level to fn
+ * (NULL: to stderr).  The default is stderr at the level named by the
+ * IPCNET_LOG environment variable (error, warn, info, debug; default warn).
+ * Process-wide; safe to call at any time.  Returns 100.  Since: 0.1
+ */
+IPCN_API int ipcn_set_log(ipcn_log_level max_level, ipcn_log_fn fn, void *user);
+
+/* ------------------------------------------------------------------ */
+/* Nodes                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct ipcn_node ipcn_node;
+
+/** Options for ipcn_node_open().  Initialise with ipcn_node_opts_init(). */
+typedef struct ipcn_node_opts {
+    uint32_t size;          /**< sizeof(ipcn_node_opts), set by _init */
+    const char *network;    /**< NULL: $IPCNET_NETWORK, else "default" */
+    const char *dir;        /**< rendezvous directory; NULL: $IPCNET_DIR,
+                                 else $XDG_RUNTIME_DIR/ipcnet/<network>,
+                                 else /tmp/ipcnet-<uid>/<network> */
+    uint32_t heartbeat_ms;  /**< interval of heartbeats on idle links; 250 */
+    uint32_t dead_after_ms; /**< a peer silent this long is dropped; 1000 */
+    uint32_t max_payload;   /**< largest frame payload accepted; 16 MiB */
+    uint32_t tx_limit;      /**< bytes queued per link before streams drop
+                                 samples and other sends fail with 205;
+                                 64 MiB */
+} ipcn_node_opts;
+
+/** ipcn_node_opts_init() - fill *opts with the defaults. Since: 0.1 */
+IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
+
+/**
+ * ipcn_node_open() - join a network as a node called name.
+ * @out:  on success, the new node; free it with ipcn_node_close().
+ * @name: 1..64 bytes of [A-Za-z0-9._-], not starting with '.'; unique in
+ *        the network.
+ * @opts: NULL for the defaults.
+ *
+ * Binds the node's socket in the network's rendezvous directory (created
+ * with mode 0700 when missing), removes stale sockets of dead nodes, and
+ * starts linking to the nodes already there.  Links complete during
+ * ipcn_node_dispatch() (or on the node's thread); ipcn_node_wait_peers()
+ * waits for them.
+ *
+ * Returns 100; 200 for an invalid name or options; 207 when a live node
+ * already has that name; 202 when the directory is not usable (owned by
+ * another user, wrong mode); 307 out of memory; 300 for a system error
+ * (logged with errno).  Thread-safe.  Since: 0.1
+ */
+IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
+                            const ipcn_node_opts *opts);
+
+/**
+ * ipcn_node_close() - leave the network: withdraw every resource, end
+ * pending requests of this node with 303 (their callbacks are not called),
+ * say goodbye to each peer, flush for at most 100 ms, remove the node's
+ * socket and free everything.  Stops the node's thread if it runs.
+ * NULL is a no-op.  Must not be called from a callback of this node.
+ * Since: 0.1
+ */
+IPCN_API void ipcn_node_close(ipcn_node *node);
+
+/** ipcn_node_name() - the node's name; valid until close. Since: 0.1 */
+IPCN_API const char *ipcn_node_name(const ipcn_node *node);
+/** ipcn_node_id() - the node's random 64-bit id. Since: 0.1 */
+IPCN_API uint64_t ipcn_node_id(const ipcn_node *node);
+/** ipcn_node_dir() - the rendezvous directory in use. Since: 0.1 */
+IPCN_API const char *ipcn_node_dir(const ipcn_node *node);
+
+/**
+ * ipcn_node_fd() - one file descriptor that becomes readable (EPOLLIN)
+ * whenever ipcn_node_dispatch() has work: I/O on any link, a timer, a
+ * callback to deliver.  Owned by the node.  Since: 0.1
+ */
+IPCN_API int ipcn_node_fd(ipcn_node *node);
+
+/**
+ * ipcn_node_timeout() - milliseconds until the node's next timer, 0 when
+ * dispatch has work now, -1 when no timer is armed.  Since: 0.1
+ */
+IPCN_API int ipcn_node_timeout(ipcn_node *node);
+
+/**
+ * ipcn_node_dispatch() - wait up to timeout_ms (-1: forever, 0: do not
+ * wait) for work, do it, and deliver the callbacks that are due.
+ * Returns 100 when it did something, 103 when the time ran out idle, 200
+ * when called from a callback of this node, 303 after the node's thread was
+ * started (dispatch belongs to that thread then).  Since: 0.1
+ */
+IPCN_API int ipcn_node_dispatch(ipcn_node *node, int timeout_ms);
+
+/**
+ * ipcn_node_start_thread() - run dispatch on a thread owned by the node,
+ * until ipcn_node_stop_thread() or ipcn_node_close().  Callbacks run on that
+ * thread.  Returns 100, 200 when already started, 300 if no thread could be
+ * made.  Since: 0.1
+ */
+IPCN_API int ipcn_node_start_thread(ipcn_node *node);
+
+/**
+ * ipcn_node_stop_thread() - stop and join the node's thread.  Must not be
+ * called from a callback.  Returns 100, 203 when no thread runs.  Since: 0.1
+ */
+IPCN_API int ipcn_node_stop_thread(ipcn_node *node);
+
+/**
+ * ipcn_node_wait_peers() - dispatch until at least count peers are linked
+ * (hello exchanged) or timeout_ms passes.  Returns 100, or 304 on timeout.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_node_wait_peers(ipcn_node *node, unsigned count,
+                                  int timeout_ms);
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum ipcn_kind {
+    IPCN_ANY = 0,     /**< only as a filter of ipcn_find() */
+    IPCN_DATA = 1,    /**< a value the provider holds; query, subscribe */
+    IPCN_STREAM = 2,  /**< samples published over time; subscribe */
+    IPCN_SERVICE = 3  /**< a routine others request */
+} ipcn_kind;
+
+/**
+ * A received value: a sample, a query answer, a request or a reply.
+ * Handed to callbacks as const (valid until the callback returns) or
+ * returned by ipcn_query()/ipcn_request()/ipcn_sub_take() (free it with
+ * ipcn_msg_free()).  data is NUL-terminated one byte past len, so text
+ * values can be used as C strings.
+ */
+typedef struct ipcn_msg {
+    int status;            /**< 100 for a value; see the callbacks */
+    const char *path;      /**< the resource */
+    const char *encoding;  /**< how to decode data ("" when unknown) */
+    const void *data;      /**< the bytes (never NULL) */
+    size_t len;
+    uint64_t src_id;       /**< the node that sent it */
+    const char *src_name;  /**< its name */
+    uint64_t seq;          /**< per-resource sequence number (samples) */
+    uint64_t timestamp_ns; /**< CLOCK_REALTIME when published (samples) */
+} ipcn_msg;
+
+/** ipcn_msg_free() - free a message the library returned. NULL: no-op. */
+IPCN_API void ipcn_msg_free(ipcn_msg *msg);
+
+/* ------------------------------------------------------------------ */
+/* Resources: announce, withdraw, find                                 */
+/* ------------------------------------------------------------------ */
+
+/**
+ * ipcn_announce() - make a resource known to the network.
+ * @path:     '/'-separated, 1..255 bytes of UTF-8, no empty segment, no
+ *            '*' segment, no control characters.
+ * @kind:     IPCN_DATA, IPCN_STREAM or IPCN_SERVICE.
+ * @encoding: how its values are encoded ("text/plain", "video/h264", ...);
+ *            NULL or "" for unknown; at most 255 bytes.
+ * @meta, @meta_len: an opaque metadata blob (a CBOR map by convention),
+ *            copied; at most 64 KiB.
+ * Announcing a path this node already announced replaces the descriptor
+ * (the version goes up).  Services also need ipcn_offer(), which announces.
+ * Returns 100 (101 when new), 200 for invalid arguments, 207 when another
+ * live node already provides a data or stream resource at this path (two
+ * providers of one service are fine), 307.  Since: 0.1
+ */
+IPCN_API int ipcn_announce(ipcn_node *node, const char *path, ipcn_kind kind,
+                           const char *encoding, const void *meta,
+                           size_t meta_len);
+
+/**
+ * ipcn_withdraw() - remove a resource this node announced; subscribers are
+ * told (a 303 message on their callback), pending queries of it end.
+ * Returns 100, 203 when this node has no such resource, 200.  Since: 0.1
+ */
+IPCN_API int ipcn_withdraw(ipcn_node *node, const char *path);
+
+/** A resource known to the network, as ipcn_find() reports it. */
+typedef struct ipcn_resource {
+    const char *path;
+    ipcn_kind kind;
+    const char *encoding;
+    const void *meta;       /**< may be NULL when meta_len is 0 */
+    size_t meta_len;
+    const char *provider;   /**< the providing node's name */
+    uint64_t provider_id;
+    uint64_t version;       /**< goes up each time the provider re-announces */
+} ipcn_resource;
+
+/** The result of ipcn_find(); free with ipcn_resource_list_free(). */
+typedef struct ipcn_resource_list {
+    size_t count;
+    ipcn_resource *items;   /**< sorted by path, then provider */
+} ipcn_resource_list;
+
+/**
+ * ipcn_find() - the resources matching pattern (and kind unless IPCN_ANY)
+ * that this node knows of, its own included.  Patterns are paths whose
+ * segments may be '*' (exactly one segment) or '**' (zero or more).
+ * The directory is replicated to every node, so find answers at once.
+ * Returns 100 (count may be 0), 200 for an invalid pattern or kind, 307.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_find(ipcn_node *node, const char *pattern, ipcn_kind kind,
+                       ipcn_resource_list **out);
+/** ipcn_resource_list_free() - NULL is a no-op. Since: 0.1 */
+IPCN_API void ipcn_resource_list_free(ipcn_resource_list *list);
+
+/** ipcn_pattern_match() - does path match pattern? (1/0) Since: 0.1 */
+IPCN_API int ipcn_pattern_match(const char *pattern, const char *path);
+
+/* ------------------------------------------------------------------ */
+/* Data and streams                                                    */
+/* ------------------------------------------------------------------ */
+
+/**
+ * ipcn_publish() - publish a value on a stream or data resource this node
+ * announced.  For a data resource it also becomes the current value that
+ * queries return.  The bytes are copied (sent or queued) before return.
+ * Every matching subscriber's node gets the sample; a subscriber whose link
+ * cannot take more (tx_limit) misses it and the miss is counted on both
+ * sides (the subscriber sees a sequence gap).
+ * Returns 100, 203 when this node did not announce path, 204 when path is a
+ * service, 200 when too large (max_payload), 307.  Since: 0.1
+ */
+IPCN_API int ipcn_publish(ipcn_node *node, const char *path,
+                          const void *data, size_t len);
+
+/**
+ * ipcn_query() - the current value of a data resource, from its provider.
+ * @out: on 100, the value; free with ipcn_msg_free().
+ * Returns 100; 103 when the provider holds no value yet; 203 when no node
+ * provides path; 204 when path is not a data resource; 202 when the
+ * provider refused; 303 when the provider left before answering; 304
+ * after timeout_ms (-1: wait forever).  A local resource is answered
+ * without I/O.  Since: 0.1
+ */
+IPCN_API int ipcn_query(ipcn_node *node, const char *path, ipcn_msg **out,
+                        int timeout_ms);
+
+/** A subscription, resolved through the node; a stale one gives 203. */
+typedef struct ipcn_sub {
+    uint32_t id;
+} ipcn_sub;
+
+/**
+ * Sample callback.  msg->status is 100 for a sample; 303 when a provider of
+ * a matching resource withdrew it or left (msg->path names it, len is 0).
+ */
+typedef void (*ipcn_sample_fn)(ipcn_node *node, const ipcn_msg *msg,
+                               void *user);
+
+/**
+ * ipcn_subscribe() - receive the samples of every stream and data resource
+ * matching pattern, from every provider, now and later.
+ * @queue_depth: samples held for this subscription until delivered; when
+ *               full the oldest is dropped and counted (0: 64).
+ * @fn:          called per sample; NULL to collect samples with
+ *               ipcn_sub_take() instead.
+ * Returns 100, 200 for an invalid pattern, 307.  Since: 0.1
+ */
+IPCN_API int ipcn_subscribe(ipcn_node *node, const char *pattern,
+                            uint32_t queue_depth, ipcn_sample_fn fn,
+                            void *user, ipcn_sub *out);
+
+/**
+ * ipcn_unsubscribe() - end a subscription; no callback of it runs after
+ * this returns (unless called from another thread while that callback is
+ * already running).  Returns 100, 203 for an unknown subscription.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_unsubscribe(ipcn_node *node, ipcn_sub sub);
+
+/**
+ * ipcn_sub_take() - take the oldest queued sample of a subscription made
+ * with fn == NULL, waiting up to timeout_ms (dispatching meanwhile when no
+ * other thread does).  @out: free with ipcn_msg_free().
+ * Returns 100, 103 when none came in time, 203 unknown subscription, 200
+ * when the subscription has a callback.  Since: 0.1
+ */
+IPCN_API int ipcn_sub_take(ipcn_node *node, ipcn_sub sub, ipcn_msg **out,
+                           int timeout_ms);
+
+/** Counters of one subscription. */
+typedef struct ipcn_sub_stats {
+    uint64_t received;  /**< samples that reached this node for it */
+    uint64_t delivered; /**< handed to the callback or taken */
+    uint64_t dropped;   /**< dropped here because the queue was full */
+    uint64_t lost;      /**< missing by sequence number (dropped upstream) */
+    uint32_t queued;    /**< waiting now */
+} ipcn_sub_stats;
+
+/** ipcn_sub_get_stats() - Returns 100, 203 unknown. Since: 0.1 */
+IPCN_API int ipcn_sub_get_stats(ipcn_node *node, ipcn_sub sub,
+                                ipcn_sub_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* Services                                                            */
+/* ------------------------------------------------------------------ */
+
+/** A request being answered later; see ipcn_respond(). */
+typedef struct ipcn_responder {
+    uint64_t id;
+} ipcn_responder;
+
+/**
+ * Service handler.  Answer in one of two ways:
+ *  - at once: call ipcn_reply_set() on ctx (or not, for an empty body) and
+ *    return the status to send (100, an error, or an application code);
+ *  - later: keep *resp (valid only for this request) and return 102; then
+ *    call ipcn_respond() once, from any thread.
+ */
+typedef struct ipcn_reply_ctx ipcn_reply_ctx;
+typedef int (*ipcn_service_fn)(ipcn_node *node, const ipcn_msg *request,
+                               ipcn_reply_ctx *ctx, void *user);
+
+/**
+ * ipcn_reply_set() - set the body of an immediate answer (copied).
+ * Only inside a service handler.  Returns 100, 200, 307.  Since: 0.1
+ */
+IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
+                            const char *encoding);
+
+/** ipcn_reply_defer() - the responder for answering later. Since: 0.1 */
+IPCN_API ipcn_responder ipcn_reply_defer(ipcn_reply_ctx *ctx);
+
+/**
+ * ipcn_respond() - answer a deferred request.  Returns 100, 203 when the
+ * responder is unknown or was answered already, 303 when the requester left.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_respond(ipcn_node *node, ipcn_responder resp, int status,
+                          const void *data, size_t len, const char *encoding);
+
+/**
+ * ipcn_offer() - offer a service at path (announced as IPCN_SERVICE with
+ * the given encoding of its requests).  Several nodes may offer one path.
+ * Returns 100, 200, 207 when this node already offers path, 307.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_offer(ipcn_node *node, const char *path,
+                        const char *encoding, ipcn_service_fn fn, void *user);
+
+/**
+ * ipcn_request() - call a service and wait for its answer.
+ * @out: set whenever a provider answered (whatever its status); free with
+ *       ipcn_msg_free().  Untouched when no answer came.
+ * Returns the provider's status (100, its errors, application codes), or
+ * 203 when no node offers path, 204 when path is not a service, 304 after
+ * timeout_ms (-1: forever), 303 when every provider tried left before
+ * answering (a request whose provider dies is retried once on each other
+ * provider), 205 when the link is saturated, 200 invalid arguments.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_request(ipcn_node *node, const char *path, const void *data,
+                          size_t len, const char *encoding, ipcn_msg **out,
+                          int timeout_ms);
+
+/** A pending asynchronous request or query. */
+typedef struct ipcn_req {
+    uint64_t id;
+} ipcn_req;
+
+/**
+ * Answer callback of ipcn_request_async(): status as ipcn_request() would
+ * return it; reply is the provider's message or NULL when none came.
+ */
+typedef void (*ipcn_reply_fn)(ipcn_node *node, int status,
+                              const ipcn_msg *reply, void *user);
+
+/**
+ * ipcn_request_async() - call a service; fn runs exactly once, later, from
+ * dispatch (unless the request is cancelled or the node closed first).
+ * @out: optional, for ipcn_request_cancel().
+ * Returns 102 when sent; otherwise the status (203, 204, 200, 205, 307)
+ * and fn is never called.  Since: 0.1
+ */
+IPCN_API int ipcn_request_async(ipcn_node *node, const char *path,
+                                const void *data, size_t len,
+                                const char *encoding, int timeout_ms,
+                                ipcn_reply_fn fn, void *user, ipcn_req *out);
+
+/**
+ * ipcn_request_cancel() - forget a pending request; its callback will not
+ * run.  Returns 100, 203 when it is unknown or already answered.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_request_cancel(ipcn_node *node, ipcn_req req);
+
+/* ------------------------------------------------------------------ */
+/* Peers, events and counters                                          */
+/* ------------------------------------------------------------------ */
+
+/** A linked peer, as ipcn_peers() reports it. */
+typedef struct ipcn_peer {
+    const char *name;
+    uint64_t id;
+    int32_t pid, uid, gid;      /**< from the kernel (SO_PEERCRED) */
+    uint64_t linked_ns;         /**< CLOCK_MONOTONIC when linked */
+    uint32_t resources;         /**< resources it announced */
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t bad_frames;        /**< frames refused from it */
+    uint64_t drops;             /**< samples it missed: link saturated */
+} ipcn_peer;
+
+/** The result of ipcn_peers(); free with ipcn_peer_list_free(). */
+typedef struct ipcn_peer_list {
+    size_t count;
+    ipcn_peer *items;           /**< sorted by name */
+} ipcn_peer_list;
+
+/** ipcn_peers() - the linked peers. Returns 100, 307. Since: 0.1 */
+IPCN_API int ipcn_peers(ipcn_node *node, ipcn_peer_list **out);
+/** ipcn_peer_list_free() - NULL is a no-op. Since: 0.1 */
+IPCN_API void ipcn_peer_list_free(ipcn_peer_list *list);
+
+typedef enum ipcn_event_type {
+    IPCN_EV_PEER_UP = 1,       /**< a peer linked (hello exchanged) */
+    IPCN_EV_PEER_DOWN = 2,     /**< a peer left or died */
+    IPCN_EV_RESOURCE_UP = 3,   /**< a remote resource was announced */
+    IPCN_EV_RESOURCE_DOWN = 4  /**< a remote resource went away */
+} ipcn_event_type;
+
+typedef struct ipcn_event {
+    ipcn_event_type type;
+    const char *peer;          /**< the peer's name */
+    uint64_t peer_id;
+    const char *path;          /**< resource events only, else NULL */
+    ipcn_kind kind;            /**< resource events only */
+    int status;                /**< PEER_DOWN: 100 goodbye, 303 hang-up or
+                                    death, 304 heartbeat timeout, 200 bad
+                                    input */
+} ipcn_event;
+
+typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
+                              void *user);
+
+/** ipcn_set_event_fn() - one event callback per node (NULL: none).
+ *  Returns 100.  Since: 0.1 */
+IPCN_API int ipcn_set_event_fn(ipcn_node *node, ipcn_event_fn fn, void *user);
+
+/** Counters of a node. */
+typedef struct ipcn_node_stats {
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t bad_frames;       /**< frames refused, all links */
+    uint64_t links_refused;    /**< links closed for bad input */
+    uint64_t peers_lost;       /**< peers that died or timed out */
+    uint64_t drops;            /**< samples not sent: links saturated */
+    uint32_t peers;            /**< linked now */
+    uint32_t resources;        /**< known now, own included */
+} ipcn_node_stats;
+
+/** ipcn_node_get_stats() - Returns 100. Since: 0.1 */
+IPCN_API int ipcn_node_get_stats(ipcn_node *node, ipcn_node_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IPCNET_H */

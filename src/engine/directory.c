@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * directory.c — the resources of the network as this node knows them: its
+ * own (announced to every peer) and its peers' (learned from their
+ * ANNOUNCE and WITHDRAW frames, forgotten with the link).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/node_impl.h"
+
+ipcn__local *ipcn__local_find(ipcn_node *n, const char *path)
+{
+    ipcn__local *lr;
+    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry)
+        if (!strcmp(lr->path, path))
+            return lr;
+    return NULL;
+}
+
+ipcn__remote *ipcn__remote_find(ipcn_node *n, const char *path,
+                                uint32_t link_id)
+{
+    ipcn__remote *r;
+    ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry)
+        if (r->link_id == link_id && !strcmp(r->path, path))
+            return r;
+    return NULL;
+}
+
+void ipcn__local_free(ipcn__local *lr)
+{
+    ipcn__free(lr->path);
+    ipcn__free(lr->encoding);
+    ipcn__free(lr->meta);
+    if (lr->value)
+        ipcn_msg_free(lr->value);
+    ipcn__free(lr);
+}
+
+void ipcn__remote_free(ipcn_node *n, ipcn__remote *r)
+{
+    (void)n;
+    ipcn__free(r->path);
+    ipcn__free(r->encoding);
+    ipcn__free(r->meta);
+    ipcn__free(r);
+}
+
+int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l, const ipcn__local *lr)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    ipcn__announce a = {.kind = (uint8_t)lr->kind,
+                        .version = lr->version,
+                        .path = ipcn__str_of(lr->path),
+                        .encoding = ipcn__str_of(lr->encoding),
+                        .meta = ipcn__blob_of(lr->meta, lr->meta_len)};
+    size_t mark = l->tx.len;
+    return ipcn__link_commit(n, l, mark, ipcn__enc_announce(&l->tx, &h, &a));
+}
+
+static void send_withdraw(ipcn_node *n, ipcn__link *l, const char *path)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    size_t mark = l->tx.len;
+    ipcn__link_commit(n, l, mark,
+                      ipcn__enc_text(&l->tx, &h, IPCN_F_WITHDRAW, path,
+                                     strlen(path)));
+}
+
+void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l)
+{
+    ipcn__local *lr;
+    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry) {
+        if (l->state != LINK_UP)
+            return;
+        ipcn__dir_send_announce(n, l, lr);
+    }
+}
+
+static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
+{
+    ipcn__list_remove(&r->entry);
+    if (l->resources)
+        l->resources--;
+    if (r->kind != IPCN_SERVICE)
+        ipcn__pub_gone(n, r->path, l->name, l->peer_id);
+    ipcn__req_on_withdraw(n, r->path, r->link_id);
+    if (!n->closing)
+        ipcn__queue_event(n, IPCN_EV_RESOURCE_DOWN, l, r->path, r->kind,
+                          l->state == LINK_UP ? IPCN_OK
+                                              : IPCN_SERVICE_UNAVAILABLE);
+    ipcn__remote_free(n, r);
+}
+
+void ipcn__dir_on_link_down(ipcn_node *n, ipcn__link *l)
+{
+    ipcn__remote *r;
+    ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry)
+        if (r->link_id == l->id)
+            remote_gone(n, l, r);
+}
+
+void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
+{
+    if (ipcn__path_check(a->path.p, a->path.len) != IPCN_OK ||
+        ipcn__encoding_check(a->encoding.p, a->encoding.len) != IPCN_OK ||
+        a->meta.len > IPCN_META_MAX) {
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, "invalid announce");
+        return;
+    }
+    ipcn__remote *r = ipcn__remote_find(n, a->path.p, l->id);
+    if (r) {
+        if (a->version <= r->version)
+            return; /* stale or repeated: the newer one stands */
+        char *enc = ipcn__strndup(a->encoding.p, a->encoding.len);
+        void *meta = a->meta.len ? ipcn__memdup(a->meta.p, a->meta.len) : NULL;
+        if (!enc || (a->meta.len && !meta)) {
+            ipcn__free(enc);
+            ipcn__free(meta);
+            return;
+        }
+        ipcn__free(r->encoding);
+        ipcn__free(r->meta);
+        r->encoding = enc;
+        r->meta = meta;
+        r->meta_len = a->meta.len;
+        r->version = a->version;
+        if (r->kind != a->kind) {
+            r->kind = a->kind;
+        }
+        ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind, IPCN_OK);
+        return;
+    }
+    if (l->resources >= IPCN_PEER_MAX_RESOURCES) {
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        ipcn__warn("IPCN-DIR-QUOTA", "%s: peer %s announced over %u resources",
+                   n->name, l->name, IPCN_PEER_MAX_RESOURCES);
+        ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
+                              "too many resources announced");
+        return;
+    }
+    r = ipcn__calloc(1, sizeof *r);
+    if (!r)
+        return;
+    r->path = ipcn__strndup(a->path.p, a->path.len);
+    r->encoding = ipcn__strndup(a->encoding.p, a->encoding.len);
+    r->meta = a->meta.len ? ipcn__memdup(a->meta.p, a->meta.len) : NULL;
+    if (!r->path || !r->encoding || (a->meta.len && !r->meta)) {
+        ipcn__remote_free(n, r);
+        return;
+    }
+    r->meta_len = a->meta.len;
+    r->kind = a->kind;
+    r->version = a->version;
+    r->link_id = l->id;
+    ipcn__list_insert_tail(&n->remotes, &r->entry);
+    l->resources++;
+    ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind, IPCN_OK);
+}
+
+void ipcn__dir_on_withdraw(ipcn_node *n, ipcn__link *l, const ipcn__str *p)
+{
+    ipcn__remote *r = ipcn__remote_find(n, p->p, l->id);
+    if (r)
+        remote_gone(n, l, r);
+}
+
+/* Is path provided (as a data or stream, or as another kind) by a live
+ * peer?  Used to refuse a second provider of one data or stream path. */
+static bool conflicts(ipcn_node *n, const char *path, ipcn_kind kind)
+{
+    ipcn__remote *r;
+    ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry) {
+        if (strcmp(r->path, path) != 0)
+            continue;
+        if (r->kind != kind || kind != IPCN_SERVICE)
+            return true;
+    }
+    return false;
+}
+
+/* Announce, or re-announce, a local resource.  For services fn is set. */
+static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
+                    const char *encoding, const void *meta, size_t meta_len,
+                    ipcn_service_fn fn, void *user)
+{
+    if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    if (kind != IPCN_DATA && kind != IPCN_STREAM && kind != IPCN_SERVICE)
+        return IPCN_BAD_REQUEST;
+    if (!encoding)
+        encoding = "";
+    if (ipcn__encoding_check(encoding, strlen(encoding)) != IPCN_OK ||
+        meta_len > IPCN_META_MAX || (meta_len && !meta))
+        return IPCN_BAD_REQUEST;
+    ipcn__local *lr = ipcn__local_find(n, path);
+    if (lr && lr->kind == IPCN_SERVICE && kind == IPCN_SERVICE && fn &&
+        lr->fn)
+        return IPCN_CONFLICT; /* offered twice by this node */
+    if (lr && lr->kind != kind)
+        return IPCN_CONFLICT;
+    if (conflicts(n, path, kind))
+        return IPCN_CONFLICT;
+    char *enc = ipcn__strdup(encoding);
+    void *m = meta_len ? ipcn__memdup(meta, meta_len) : NULL;
+    if (!enc || (meta_len && !m)) {
+        ipcn__free(enc);
+        ipcn__free(m);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    int st = IPCN_OK;
+    if (!lr) {
+        lr = ipcn__calloc(1, sizeof *lr);
+        if (!lr || !(lr->path = ipcn__strdup(path))) {
+            ipcn__free(lr);
+            ipcn__free(enc);
+            ipcn__free(m);
+            return IPCN_INSUFFICIENT_MEMORY;
+        }
+        lr->kind = kind;
+        ipcn__list_insert_tail(&n->locals, &lr->entry);
+        st = IPCN_CREATED;
+    }
+    ipcn__free(lr->encoding);
+    ipcn__free(lr->meta);
+    lr->encoding = enc;
+    lr->meta = m;
+    lr->meta_len = meta_len;
+    lr->version++;
+    if (fn) {
+        lr->fn = fn;
+        lr->user = user;
+    }
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->state == LINK_UP)
+            ipcn__dir_send_announce(n, l, lr);
+    return st;
+}
+
+IPCN_API int ipcn_announce(ipcn_node *n, const char *path, ipcn_kind kind,
+                           const char *encoding, const void *meta,
+                           size_t meta_len)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st = announce(n, path, kind, encoding, meta, meta_len, NULL, NULL);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
+                        ipcn_service_fn fn, void *user)
+{
+    if (!n || !fn)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user);
+    ipcn__node_unlock(n);
+    return st == IPCN_CREATED ? IPCN_OK : st;
+}
+
+IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
+{
+    if (!n || !path || ipcn__path_check(path, strlen(path)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__local *lr = ipcn__local_find(n, path);
+    if (!lr) {
+        ipcn__node_unlock(n);
+        return IPCN_NOT_FOUND;
+    }
+    ipcn__list_remove(&lr->entry);
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->state == LINK_UP)
+            send_withdraw(n, l, path);
+    if (lr->kind != IPCN_SERVICE)
+        ipcn__pub_gone(n, path, n->name, n->id);
+    ipcn__req_on_withdraw(n, path, 0);
+    ipcn__local_free(lr);
+    ipcn__node_unlock(n);
+    return IPCN_OK;
+}
+
+/* ---- find ---- */
+
+static int cmp_res(const void *a, const void *b)
+{
+    const ipcn_resource *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : strcmp(x->provider, y->provider);
+}
+
+static size_t res_size(const char *path, const char *enc, size_t meta_len,
+                       const char *prov)
+{
+    return strlen(path) + 1 + strlen(enc) + 1 + meta_len + strlen(prov) + 1;
+}
+
+static char *put(char **sp, const void *src, size_t n)
+{
+    char *at = *sp;
+    memcpy(at, src, n);
+    *sp += n;
+    return at;
+}
+
+IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
+                       ipcn_resource_list **out)
+{
+    if (!n || !out || !pattern ||
+        ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
+        (unsigned)kind > IPCN_SERVICE)
+        return IPCN_BAD_REQUEST;
+    size_t pn = strlen(pattern);
+    ipcn__node_lock(n);
+    size_t count = 0, bytes = 0;
+    ipcn__local *lr;
+    ipcn__remote *r;
+#define MATCHES(p, k) \
+    ((kind == IPCN_ANY || (k) == kind) && \
+     ipcn__pattern_match(pattern, pn, (p), strlen(p)))
+    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry) {
+        if (MATCHES(lr->path, lr->kind)) {
+            count++;
+            bytes += res_size(lr->path, lr->encoding, lr->meta_len, n->name);
+        }
+    }
+    ipcn__list_for_each(r, t2, &n->remotes, ipcn__remote, entry) {
+        ipcn__link *l = ipcn__link_by_id(n, r->link_id);
+        if (l && MATCHES(r->path, r->kind)) {
+            count++;
+            bytes += res_size(r->path, r->encoding, r->meta_len, l->name);
+        }
+    }
+    ipcn_resource_list *rl = ipcn__malloc(sizeof *rl + count * sizeof(ipcn_resource) + bytes);
+    if (!rl) {
+        ipcn__node_unlock(n);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    rl->count = count;
+    rl->items = (ipcn_resource *)(rl + 1);
+    char *sp = (char *)(rl->items + count);
+    size_t i = 0;
+    ipcn__list_for_each(lr, t3, &n->locals, ipcn__local, entry) {
+        if (!MATCHES(lr->path, lr->kind))
+            continue;
+        ipcn_resource *x = &rl->items[i++];
+        x->path = put(&sp, lr->path, strlen(lr->path) + 1);
+        x->kind = lr->kind;
+        x->encoding = put(&sp, lr->encoding, strlen(lr->encoding) + 1);
+        x->meta = lr->meta_len ? put(&sp, lr->meta, lr->meta_len) : NULL;
+        x->meta_len = lr->meta_len;
+        x->provider = put(&sp, n->name, strlen(n->name) + 1);
+        x->provider_id = n->id;
+        x->version = lr->version;
+    }
+    ipcn__list_for_each(r, t4, &n->remotes, ipcn__remote, entry) {
+        ipcn__link *l = ipcn__link_by_id(n, r->link_id);
+        if (!l || !MATCHES(r->path, r->kind))
+            continue;
+        ipcn_resource *x = &rl->items[i++];
+        x->path = put(&sp, r->path, strlen(r->path) + 1);
+        x->kind = r->kind;
+        x->encoding = put(&sp, r->encoding, strlen(r->encoding) + 1);
+        x->meta = r->meta_len ? put(&sp, r->meta, r->meta_len) : NULL;
+        x->meta_len = r->meta_len;
+        x->provider = put(&sp, l->name, strlen(l->name) + 1);
+        x->provider_id = l->peer_id;
+        x->version = r->version;
+    }
+#undef MATCHES
+    ipcn__node_unlock(n);
+    qsort(rl->items, count, sizeof(ipcn_resource), cmp_res);
+    *out = rl;
+    return IPCN_OK;
+}
+
+IPCN_API void ipcn_resource_list_free(ipcn_resource_list *rl) { ipcn__free(rl); }

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pubsub.c — subscriptions and publishing.
+ *
+ * A node tells each peer the patterns it subscribes to (once per distinct
+ * pattern); a publisher sends a sample once to each peer with a matching
+ * pattern, and that peer fans it out to its own subscriptions, each with a
+ * bounded queue.  Every sample that does not arrive is counted: dropped
+ * here (queue full), lost upstream (a gap in the sequence numbers), or
+ * dropped by the publisher (link saturated).
+ */
+#include <string.h>
+
+#include "node/node_impl.h"
+
+#define DEFAULT_DEPTH 64
+
+ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
+                         size_t enclen, const char *src, uint64_t src_id,
+                         const void *data, size_t len)
+{
+    size_t srclen = strlen(src);
+    if (len > SIZE_MAX - sizeof(ipcn__msg) - pathlen - enclen - srclen - 4)
+        return NULL;
+    ipcn__msg *m = ipcn__malloc(sizeof *m + pathlen + enclen + srclen + len + 4);
+    if (!m)
+        return NULL;
+    memset(m, 0, sizeof *m);
+    ipcn__list_init(&m->entry);
+    char *p = m->buf;
+    memcpy(p, path, pathlen);
+    p[pathlen] = 0;
+    m->pub.path = p;
+    p += pathlen + 1;
+    memcpy(p, enc, enclen);
+    p[enclen] = 0;
+    m->pub.encoding = p;
+    p += enclen + 1;
+    memcpy(p, src, srclen + 1);
+    m->pub.src_name = p;
+    p += srclen + 1;
+    if (len)
+        memcpy(p, data, len);
+    p[len] = 0;
+    m->pub.data = p;
+    m->pub.len = len;
+    m->pub.src_id = src_id;
+    m->pub.status = IPCN_OK;
+    return m;
+}
+
+IPCN_API void ipcn_msg_free(ipcn_msg *msg)
+{
+    if (msg)
+        ipcn__free(ipcn__container_of(msg, ipcn__msg, pub));
+}
+
+static ipcn__msg *msg_dup(const ipcn_msg *x)
+{
+    ipcn__msg *m = ipcn__msg_new(x->path, strlen(x->path), x->encoding,
+                                 strlen(x->encoding), x->src_name, x->src_id,
+                                 x->data, x->len);
+    if (m) {
+        m->pub.status = x->status;
+        m->pub.seq = x->seq;
+        m->pub.timestamp_ns = x->timestamp_ns;
+    }
+    return m;
+}
+
+static ipcn__sub *sub_by_id(ipcn_node *n, uint32_t id)
+{
+    ipcn__sub *s;
+    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+void ipcn__sub_free(ipcn__sub *s)
+{
+    ipcn__list *e;
+    while ((e = ipcn__list_pop(&s->queue)))
+        ipcn_msg_free(&ipcn__list_entry(e, ipcn__msg, entry)->pub);
+    ipcn__free(s->pattern);
+    ipcn__free(s);
+}
+
+/* Put a message in a subscription's queue; the queue owns it after. */
+static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
+{
+    if (s->queued >= s->depth) {
+        ipcn__list *old = ipcn__list_pop(&s->queue);
+        ipcn_msg_free(&ipcn__list_entry(old, ipcn__msg, entry)->pub);
+        s->queued--;
+        s->dropped++;
+    }
+    ipcn__list_insert_tail(&s->queue, &m->entry);
+    s->queued++;
+    if (s->fn && !s->ready) {
+        s->ready = true;
+        ipcn__list_insert_tail(&n->ready_subs, &s->ready_entry);
+        ipcn__node_wake(n);
+    }
+    pthread_cond_broadcast(&n->cond);
+}
+
+/* Give a message to every matching subscription (copies for all but the
+ * last).  Takes ownership of m. */
+static void fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
+{
+    ipcn__sub *s, *last = NULL;
+    size_t pl = strlen(m->pub.path);
+    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
+        if (!ipcn__pattern_match(s->pattern, strlen(s->pattern), m->pub.path, pl))
+            continue;
+        if (count) {
+            s->received++;
+            s->lost += lost;
+        }
+        if (last) {
+            ipcn__msg *c = msg_dup(&m->pub);
+            if (c)
+                sub_push(n, last, c);
+            else
+                last->dropped++;
+        }
+        last = s;
+    }
+    if (last)
+        sub_push(n, last, m);
+    else
+        ipcn_msg_free(&m->pub);
+}
+
+void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__sample *sa = &f->u.sample;
+    ipcn__remote *r = ipcn__remote_find(n, sa->path.p, l->id);
+    if (!r || r->kind == IPCN_SERVICE) {
+        /* Samples only come for what the peer announced first. */
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        return;
+    }
+    uint64_t lost = 0;
+    if (sa->seq > r->last_seq + 1 && r->last_seq)
+        lost = sa->seq - r->last_seq - 1;
+    if (sa->seq > r->last_seq)
+        r->last_seq = sa->seq;
+    ipcn__msg *m = ipcn__msg_new(sa->path.p, sa->path.len, sa->encoding.p,
+                                 sa->encoding.len, l->name, l->peer_id,
+                                 sa->data.p, sa->data.len);
+    if (!m)
+        return;
+    m->pub.seq = sa->seq;
+    m->pub.timestamp_ns = sa->timestamp_ns;
+    fan_out(n, m, lost, true);
+}
+
+void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
+                    uint64_t provider_id)
+{
+    ipcn__msg *m = ipcn__msg_new(path, strlen(path), "", 0,
+                                 provider ? provider : "", provider_id, NULL, 0);
+    if (!m)
+        return;
+    m->pub.status = IPCN_SERVICE_UNAVAILABLE;
+    fan_out(n, m, 0, false);
+}
+
+bool ipcn__sub_deliver_one(ipcn_node *n)
+{
+    ipcn__list *e = ipcn__list_pop(&n->ready_subs);
+    if (!e)
+        return false;
+    ipcn__sub *s = ipcn__list_entry(e, ipcn__sub, ready_entry);
+    s->ready = false;
+    ipcn__list *me = ipcn__list_pop(&s->queue);
+    if (!me)
+        return true;
+    s->queued--;
+    s->delivered++;
+    if (s->queued) { /* round robin among ready subscriptions */
+        s->ready = true;
+        ipcn__list_insert_tail(&n->ready_subs, &s->ready_entry);
+    }
+    ipcn__msg *m = ipcn__list_entry(me, ipcn__msg, entry);
+    ipcn_sample_fn fn = s->fn;
+    void *user = s->user;
+    ipcn__node_unlock(n);
+    fn(n, &m->pub, user);
+    ipcn__node_lock(n);
+    ipcn_msg_free(&m->pub);
+    return true;
+}
+
+/* ---- interest: the deduplicated patterns told to peers ---- */
+
+static void send_pattern(ipcn_node *n, ipcn__link *l, const char *pattern,
+                         bool add)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    size_t mark = l->tx.len;
+    ipcn__link_commit(n, l, mark,
+                      ipcn__enc_text(&l->tx, &h,
+                                     add ? IPCN_F_SUBSCRIBE : IPCN_F_UNSUBSCRIBE,
+                                     pattern, strlen(pattern)));
+}
+
+static void tell_all(ipcn_node *n, const char *pattern, bool add)
+{
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->state == LINK_UP)
+            send_pattern(n, l, pattern, add);
+}
+
+void ipcn__pub_on_link_up(ipcn_node *n, ipcn__link *l)
+{
+    ipcn__interest *in;
+    ipcn__list_for_each(in, t, &n->interests, ipcn__interest, entry) {
+        if (l->state != LINK_UP)
+            return;
+        send_pattern(n, l, in->pattern, true);
+    }
+}
+
+void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
+                            bool add)
+{
+    if (ipcn__pattern_check(p->p, p->len) != IPCN_OK) {
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, "invalid pattern");
+        return;
+    }
+    for (uint32_t i = 0; i < l->npatterns; i++) {
+        if (!strcmp(l->patterns[i], p->p)) {
+            if (!add) {
+                ipcn__free(l->patterns[i]);
+                l->patterns[i] = l->patterns[--l->npatterns];
+            }
+            return;
+        }
+    }
+    if (!add)
+        return;
+    if (l->npatterns >= IPCN_PEER_MAX_PATTERNS) {
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
+                              "too many subscription patterns");
+        return;
+    }
+    if (l->npatterns == l->cap_patterns) {
+        uint32_t cap = l->cap_patterns ? l->cap_patterns * 2 : 8;
+        char **np = ipcn__realloc(l->patterns, cap * sizeof *np);
+        if (!np)
+            return;
+        l->patterns = np;
+        l->cap_patterns = cap;
+    }
+    char *s = ipcn__strndup(p->p, p->len);
+    if (s)
+        l->patterns[l->npatterns++] = s;
+}
+
+static bool link_wants(const ipcn__link *l, const char *path, size_t pl)
+{
+    for (uint32_t i = 0; i < l->npatterns; i++)
+        if (ipcn__pattern_match(l->patterns[i], strlen(l->patterns[i]), path, pl))
+            return true;
+    return false;
+}
+
+/* ---- public calls ---- */
+
+IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
+                            uint32_t queue_depth, ipcn_sample_fn fn,
+                            void *user, ipcn_sub *out)
+{
+    if (!n || !pattern || !out ||
+        ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__sub *s = ipcn__calloc(1, sizeof *s);
+    if (!s || !(s->pattern = ipcn__strdup(pattern))) {
+        ipcn__free(s);
+        ipcn__node_unlock(n);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    ipcn__interest *in, *found = NULL;
+    ipcn__list_for_each(in, t, &n->interests, ipcn__interest, entry)
+        if (!strcmp(in->pattern, pattern))
+            found = in;
+    if (!found) {
+        found = ipcn__calloc(1, sizeof *found);
+        if (!found || !(found->pattern = ipcn__strdup(pattern))) {
+            ipcn__free(found);
+            ipcn__sub_free(s);
+            ipcn__node_unlock(n);
+            return IPCN_INSUFFICIENT_MEMORY;
+        }
+        ipcn__list_insert_tail(&n->interests, &found->entry);
+        tell_all(n, pattern, true);
+    }
+    found->refs++;
+    ipcn__list_init(&s->queue);
+    ipcn__list_init(&s->ready_entry);
+    s->depth = queue_depth ? queue_depth : DEFAULT_DEPTH;
+    s->fn = fn;
+    s->user = user;
+    do
+        s->id = ++n->next_sub_id;
+    while (s->id == 0 || sub_by_id(n, s->id));
+    ipcn__list_insert_tail(&n->subs, &s->entry);
+    out->id = s->id;
+    ipcn__node_unlock(n);
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_unsubscribe(ipcn_node *n, ipcn_sub sub)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__sub *s = sub_by_id(n, sub.id);
+    if (!s) {
+        ipcn__node_unlock(n);
+        return IPCN_NOT_FOUND;
+    }
+    ipcn__list_remove(&s->entry);
+    if (s->ready)
+        ipcn__list_remove(&s->ready_entry);
+    ipcn__interest *in;
+    ipcn__list_for_each(in, t, &n->interests, ipcn__interest, entry) {
+        if (strcmp(in->pattern, s->pattern) != 0)
+            continue;
+        if (--in->refs == 0) {
+            tell_all(n, in->pattern, false);
+            ipcn__list_remove(&in->entry);
+            ipcn__free(in->pattern);
+            ipcn__free(in);
+        }
+        break;
+    }
+    ipcn__sub_free(s);
+    ipcn__node_unlock(n);
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
+{
+    if (!n || !out)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__sub *s = sub_by_id(n, sub.id);
+    if (s)
+        *out = (ipcn_sub_stats){.received = s->received,
+                                .delivered = s->delivered,
+                                .dropped = s->dropped,
+                                .lost = s->lost,
+                                .queued = s->queued};
+    ipcn__node_unlock(n);
+    return s ? IPCN_OK : IPCN_NOT_FOUND;
+}
+
+IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
+                           int timeout_ms)
+{
+    if (!n || !out)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    uint64_t deadline = timeout_ms < 0 ? 0
+                                       : ipcn__now_mono_ns() +
+                                             (uint64_t)timeout_ms * 1000000ull;
+    int st;
+    for (;;) {
+        ipcn__sub *s = sub_by_id(n, sub.id);
+        if (!s) {
+            st = IPCN_NOT_FOUND;
+            break;
+        }
+        if (s->fn) {
+            st = IPCN_BAD_REQUEST;
+            break;
+        }
+        ipcn__list *e = ipcn__list_pop(&s->queue);
+        if (e) {
+            s->queued--;
+            s->delivered++;
+            *out = &ipcn__list_entry(e, ipcn__msg, entry)->pub;
+            st = IPCN_OK;
+            break;
+        }
+        if (timeout_ms == 0 ||
+            (deadline && ipcn__now_mono_ns() >= deadline)) {
+            st = IPCN_NO_DATA;
+            break;
+        }
+        /* Wait for one round of I/O (or until the deadline), then look
+         * again: the subscription may have gone meanwhile. */
+        bool never = false;
+        uint64_t step = ipcn__now_mono_ns() + 100000000ull;
+        if (deadline && step > deadline)
+            step = deadline;
+        ipcn__node_wait(n, &never, step);
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
+                          size_t len)
+{
+    if (!n || !path || (len && !data))
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st = IPCN_OK;
+    ipcn__local *lr = ipcn__local_find(n, path);
+    if (!lr) {
+        st = IPCN_NOT_FOUND;
+        goto out;
+    }
+    if (lr->kind == IPCN_SERVICE) {
+        st = IPCN_METHOD_NOT_ALLOWED;
+        goto out;
+    }
+    /* Fits a frame: header, seq, stamp, two strings and the blob length. */
+    size_t overhead = 8 + 8 + 2 + strlen(lr->path) + 1 + 2 +
+                      strlen(lr->encoding) + 1 + 4;
+    if (len > n->opts.max_payload - overhead) {
+        st = IPCN_BAD_REQUEST;
+        goto out;
+    }
+    uint64_t seq = lr->seq + 1;
+    uint64_t now = ipcn__now_real_ns();
+    size_t pl = strlen(path);
+    if (lr->kind == IPCN_DATA) {
+        ipcn__msg *v = ipcn__msg_new(lr->path, pl, lr->encoding,
+                                     strlen(lr->encoding), n->name, n->id,
+                                     data, len);
+        if (!v) {
+            st = IPCN_INSUFFICIENT_MEMORY;
+            goto out;
+        }
+        v->pub.seq = seq;
+        v->pub.timestamp_ns = now;
+        if (lr->value)
+            ipcn_msg_free(lr->value);
+        lr->value = &v->pub;
+    }
+    lr->seq = seq;
+    /* Encode once, copy the frame to each interested link. */
+    bool encoded = false;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_UP || !link_wants(l, path, pl))
+            continue;
+        if (!encoded) {
+            ipcn__hdr h;
+            ipcn__link_hdr(n, &h, 0, 0);
+            ipcn__sample s = {.seq = seq,
+                              .timestamp_ns = now,
+                              .path = ipcn__str_of(lr->path),
+                              .encoding = ipcn__str_of(lr->encoding),
+                              .data = ipcn__blob_of(data, len)};
+            n->scratch.len = 0;
+            int est = ipcn__enc_sample(&n->scratch, &h, &s);
+            if (est != IPCN_OK) {
+                st = est;
+                goto out;
+            }
+            encoded = true;
+        }
+        ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, true);
+    }
+    if (n->scratch.cap > (1u << 20))
+        ipcn__wbuf_free(&n->scratch);
+    /* Subscriptions of this node itself. */
+    ipcn__sub *s;
+    bool local = false;
+    ipcn__list_for_each(s, t2, &n->subs, ipcn__sub, entry)
+        if (ipcn__pattern_match(s->pattern, strlen(s->pattern), path, pl))
+            local = true;
+    if (local) {
+        ipcn__msg *m = ipcn__msg_new(lr->path, pl, lr->encoding,
+                                     strlen(lr->encoding), n->name, n->id,
+                                     data, len);
+        if (m) {
+            m->pub.seq = seq;
+            m->pub.timestamp_ns = now;
+            fan_out(n, m, 0, true);
+        }
+    }
+out:
+    ipcn__node_unlock(n);
+    return st;
+}

@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * request.c — queries of data resources and requests of services, on both
+ * sides: correlation ids, deadlines, the choice among several providers and
+ * fail-over when one dies, and the provider's handlers (answered at once or
+ * deferred).
+ */
+#include <string.h>
+
+#include "node/node_impl.h"
+
+/* ---- the provider's side ---- */
+
+static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
+                       int status, const char *enc, const void *data,
+                       size_t len, uint64_t seq, uint64_t stamp)
+{
+    if (status < 0 || status > UINT16_MAX)
+        status = IPCN_INTERNAL_ERROR;
+    if (len > n->opts.max_payload - 64 - strlen(enc ? enc : "")) {
+        status = IPCN_INSUFFICIENT_STORAGE; /* the answer does not fit */
+        len = 0;
+        enc = "";
+    }
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, (uint16_t)status, corr);
+    ipcn__reply r = {.seq = seq,
+                     .timestamp_ns = stamp,
+                     .encoding = ipcn__str_of(enc ? enc : ""),
+                     .data = ipcn__blob_of(data, len)};
+    size_t mark = l->tx.len;
+    ipcn__link_commit(n, l, mark, ipcn__enc_reply(&l->tx, &h, type, &r));
+}
+
+void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__request *q = &f->u.request;
+    ipcn__local *lr = NULL;
+    int st = IPCN_OK;
+    if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK)
+        st = IPCN_BAD_REQUEST;
+    else if (!(lr = ipcn__local_find(n, q->path.p)))
+        st = IPCN_NOT_FOUND;
+    else if (lr->kind != IPCN_DATA)
+        st = IPCN_METHOD_NOT_ALLOWED;
+    else if (!lr->value)
+        st = IPCN_NO_DATA;
+    if (st == IPCN_OK)
+        send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
+                   lr->value->encoding, lr->value->data, lr->value->len,
+                   lr->value->seq, lr->value->timestamp_ns);
+    else
+        send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
+                   lr ? lr->encoding : "", NULL, 0, 0, 0);
+}
+
+void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__request *q = &f->u.request;
+    ipcn__local *lr = NULL;
+    int st = IPCN_ACCEPTED;
+    if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK ||
+        ipcn__encoding_check(q->encoding.p, q->encoding.len) != IPCN_OK)
+        st = IPCN_BAD_REQUEST;
+    else if (!(lr = ipcn__local_find(n, q->path.p)))
+        st = IPCN_NOT_FOUND;
+    else if (lr->kind != IPCN_SERVICE || !lr->fn)
+        st = IPCN_METHOD_NOT_ALLOWED;
+    else if (l->inflight >= IPCN_PEER_MAX_INFLIGHT)
+        st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
+    if (st != IPCN_ACCEPTED) {
+        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL, 0, 0, 0);
+        return;
+    }
+    ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
+    ipcn__msg *m = cb ? ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
+                                      q->encoding.len, l->name, l->peer_id,
+                                      q->data.p, q->data.len)
+                      : NULL;
+    if (!m) {
+        ipcn__free(cb);
+        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, IPCN_INSUFFICIENT_MEMORY,
+                   "", NULL, 0, 0, 0);
+        return;
+    }
+    cb->kind = CB_REQUEST;
+    cb->link_id = l->id;
+    cb->corr = f->hdr.corr;
+    cb->msg = m;
+    l->inflight++;
+    ipcn__queue_cb(n, cb);
+}
+
+static ipcn__responder *responder_by_id(ipcn_node *n, uint64_t id)
+{
+    ipcn__responder *r;
+    ipcn__list_for_each(r, t, &n->responders, ipcn__responder, entry)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+void ipcn__responder_free_all(ipcn_node *n)
+{
+    ipcn__list *e;
+    while ((e = ipcn__list_pop(&n->responders)))
+        ipcn__free(ipcn__list_entry(e, ipcn__responder, entry));
+}
+
+static ipcn__pending *pending_by_corr(ipcn_node *n, uint64_t corr)
+{
+    ipcn__pending *p;
+    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
+        if (p->corr == corr)
+            return p;
+    return NULL;
+}
+
+static void complete(ipcn_node *n, ipcn__pending *p, int status,
+                     ipcn__msg *reply);
+
+/* Deliver an answer: to a peer over its link, or to this node's own
+ * pending request (link 0). */
+static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
+                  const void *data, size_t len, const char *enc)
+{
+    if (link_id == 0) {
+        ipcn__pending *p = pending_by_corr(n, corr);
+        if (!p)
+            return IPCN_SERVICE_UNAVAILABLE;
+        ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), enc ? enc : "",
+                                     enc ? strlen(enc) : 0, n->name, n->id,
+                                     data, len);
+        if (!m)
+            return IPCN_INSUFFICIENT_MEMORY;
+        m->pub.status = status;
+        complete(n, p, status, m);
+        return IPCN_OK;
+    }
+    ipcn__link *l = ipcn__link_by_id(n, link_id);
+    if (!l || l->state != LINK_UP)
+        return IPCN_SERVICE_UNAVAILABLE;
+    if (l->inflight)
+        l->inflight--;
+    send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data, len, 0, 0);
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
+                            const char *encoding)
+{
+    if (!ctx || (len && !data) ||
+        (encoding && ipcn__encoding_check(encoding, strlen(encoding)) != IPCN_OK))
+        return IPCN_BAD_REQUEST;
+    void *d = len ? ipcn__memdup(data, len) : NULL;
+    char *e = encoding ? ipcn__strdup(encoding) : NULL;
+    if ((len && !d) || (encoding && !e)) {
+        ipcn__free(d);
+        ipcn__free(e);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    ipcn__free(ctx->data);
+    ipcn__free(ctx->encoding);
+    ctx->data = d;
+    ctx->len = len;
+    ctx->encoding = e;
+    return IPCN_OK;
+}
+
+IPCN_API ipcn_responder ipcn_reply_defer(ipcn_reply_ctx *ctx)
+{
+    ipcn_responder r = {0};
+    if (ctx) {
+        ctx->deferred = true;
+        r.id = ctx->responder_id;
+    }
+    return r;
+}
+
+IPCN_API int ipcn_respond(ipcn_node *n, ipcn_responder resp, int status,
+                          const void *data, size_t len, const char *encoding)
+{
+    if (!n || (len && !data) ||
+        (encoding && ipcn__encoding_check(encoding, strlen(encoding)) != IPCN_OK))
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__responder *r = responder_by_id(n, resp.id);
+    int st = IPCN_NOT_FOUND;
+    if (r) {
+        ipcn__list_remove(&r->entry);
+        st = answer(n, r->link_id, r->corr, status, data, len, encoding);
+        ipcn__free(r);
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+/* Run a service handler for a request (from a peer, or this node's own),
+ * with the lock released, and send its answer unless it deferred. */
+static void run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
+                        ipcn__msg *m)
+{
+    ipcn__local *lr = ipcn__local_find(n, m->pub.path);
+    if (!lr || lr->kind != IPCN_SERVICE || !lr->fn) {
+        answer(n, link_id, corr, IPCN_SERVICE_UNAVAILABLE, NULL, 0, "");
+        return;
+    }
+    ipcn_service_fn fn = lr->fn;
+    void *user = lr->user;
+    /* The responder exists before the handler runs, so that a handler that
+     * defers can hand it to another thread at once. */
+    ipcn__responder *r = ipcn__calloc(1, sizeof *r);
+    if (!r) {
+        answer(n, link_id, corr, IPCN_INSUFFICIENT_MEMORY, NULL, 0, "");
+        return;
+    }
+    r->id = n->next_responder++;
+    r->link_id = link_id;
+    r->corr = corr;
+    ipcn__list_insert_tail(&n->responders, &r->entry);
+    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id};
+    uint64_t rid = r->id;
+    ipcn__node_unlock(n);
+    int st = fn(n, &m->pub, &ctx, user);
+    ipcn__node_lock(n);
+    if (st == IPCN_ACCEPTED && ctx.deferred) {
+        /* Answered later through ipcn_respond(), perhaps already. */
+    } else if ((r = responder_by_id(n, rid))) {
+        ipcn__list_remove(&r->entry);
+        ipcn__free(r);
+        if (st == IPCN_ACCEPTED) /* 102 without a responder: a bug of theirs */
+            st = IPCN_INTERNAL_ERROR;
+        answer(n, link_id, corr, st, ctx.data, ctx.len,
+               ctx.encoding ? ctx.encoding : "");
+    }
+    ipcn__free(ctx.data);
+    ipcn__free(ctx.encoding);
+}
+
+/* ---- the requester's side ---- */
+
+void ipcn__pending_free(ipcn__pending *p)
+{
+    ipcn__free(p->path);
+    ipcn__free(p->encoding);
+    ipcn__free(p->data);
+    if (p->reply)
+        ipcn_msg_free(&p->reply->pub);
+    ipcn__free(p);
+}
+
+/* Finish a pending query or request: wake its waiter, or queue its
+ * callback.  Takes ownership of reply. */
+static void complete(ipcn_node *n, ipcn__pending *p, int status,
+                     ipcn__msg *reply)
+{
+    if (p->done) {
+        if (reply)
+            ipcn_msg_free(&reply->pub);
+        return;
+    }
+    ipcn__remote *r;
+    if (p->link_id) {
+        ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry)
+            if (r->link_id == p->link_id && !strcmp(r->path, p->path) &&
+                r->inflight)
+                r->inflight--;
+    }
+    p->done = true;
+    p->status = status;
+    p->reply = reply;
+    ipcn__list_remove(&p->entry);
+    if (p->fn) {
+        ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
+        if (!cb) {
+            ipcn__pending_free(p);
+            return;
+        }
+        cb->kind = CB_REPLY;
+        cb->pend = p;
+        ipcn__queue_cb(n, cb);
+    }
+    /* A waiting caller owns p now; it checks p->done. */
+    pthread_cond_broadcast(&n->cond);
+}
+
+static bool tried(const ipcn__pending *p, uint32_t link_id)
+{
+    for (uint32_t i = 0; i < p->ntried; i++)
+        if (p->tried[i] == link_id)
+            return true;
+    return false;
+}
+
+/* Choose a provider not tried yet: the one with the fewest of our requests
+ * in flight; a provider that is this node itself counts as link 0.
+ * Returns 100 with *link_id set, 203 when there is no provider at all, 303
+ * when every provider was tried, 204 when path is of another kind. */
+static int choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
+                  bool allow_local, uint32_t *link_id)
+{
+    bool any = false, wrong_kind = false;
+    ipcn__remote *r, *best = NULL;
+    ipcn__local *lr = ipcn__local_find(n, p->path);
+    if (lr) {
+        if (lr->kind != want)
+            wrong_kind = true;
+        else if (!tried(p, 0) && allow_local) {
+            *link_id = 0;
+            return IPCN_OK;
+        } else
+            any = true;
+    }
+    ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry) {
+        if (strcmp(r->path, p->path) != 0)
+            continue;
+        if (r->kind != want) {
+            wrong_kind = true;
+            continue;
+        }
+        any = true;
+        if (tried(p, r->link_id))
+            continue;
+        if (!best || r->inflight < best->inflight)
+            best = r;
+    }
+    if (best) {
+        /* Rotate equally loaded providers: move the chosen one to the end. */
+        ipcn__list_remove(&best->entry);
+        ipcn__list_insert_tail(&n->remotes, &best->entry);
+        *link_id = best->link_id;
+        return IPCN_OK;
+    }
+    if (any)
+        return IPCN_SERVICE_UNAVAILABLE;
+    return wrong_kind ? IPCN_METHOD_NOT_ALLOWED : IPCN_NOT_FOUND;
+}
+
+/* Send p to a provider.  Returns 100 when sent (or handed to this node's
+ * own handler), else a status for the caller (203, 204, 303, 205...). */
+static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
+{
+    ipcn_kind want = p->kind == PEND_QUERY ? IPCN_DATA : IPCN_SERVICE;
+    for (;;) {
+        uint32_t link_id;
+        int st = choose(n, p, want, allow_local, &link_id);
+        if (st != IPCN_OK)
+            return st;
+        if (p->ntried < IPCN_MAX_PROVIDERS_TRIED)
+            p->tried[p->ntried++] = link_id;
+        else
+            return IPCN_SERVICE_UNAVAILABLE;
+        p->link_id = link_id;
+        if (link_id == 0)
+            return IPCN_OK; /* the caller runs this node's own provider */
+        ipcn__link *l = ipcn__link_by_id(n, link_id);
+        if (!l || l->state != LINK_UP)
+            continue;
+        ipcn__hdr h;
+        ipcn__link_hdr(n, &h, 0, p->corr);
+        uint32_t left = 0;
+        if (p->deadline_ns) {
+            uint64_t now = ipcn__now_mono_ns();
+            left = p->deadline_ns > now
+                       ? (uint32_t)((p->deadline_ns - now) / 1000000ull) + 1
+                       : 1;
+        }
+        ipcn__request rq = {.timeout_ms = left,
+                            .path = ipcn__str_of(p->path),
+                            .encoding = ipcn__str_of(p->encoding),
+                            .data = ipcn__blob_of(p->data, p->len)};
+        n->scratch.len = 0;
+        st = ipcn__enc_request(&n->scratch, &h,
+                               p->kind == PEND_QUERY ? IPCN_F_QUERY
+                                                     : IPCN_F_REQUEST,
+                               &rq);
+        if (st != IPCN_OK)
+            return st;
+        st = ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, false);
+        if (st == IPCN_OK) {
+            ipcn__remote *r = ipcn__remote_find(n, p->path, link_id);
+            if (r)
+                r->inflight++;
+            return IPCN_OK;
+        }
+        if (st != IPCN_SERVICE_UNAVAILABLE)
+            return st; /* 205 saturated, 307: the caller hears it */
+    }
+}
+
+static ipcn__pending *pending_new(ipcn_node *n, enum pending_kind kind,
+                                  const char *path, const void *data,
+                                  size_t len, const char *enc, int timeout_ms)
+{
+    ipcn__pending *p = ipcn__calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->kind = kind;
+    p->path = ipcn__strdup(path);
+    p->encoding = ipcn__strdup(enc ? enc : "");
+    p->data = len ? ipcn__memdup(data, len) : NULL;
+    p->len = len;
+    if (!p->path || !p->encoding || (len && !p->data)) {
+        ipcn__pending_free(p);
+        return NULL;
+    }
+    do
+        p->corr = ++n->next_corr;
+    while (p->corr == 0 || pending_by_corr(n, p->corr));
+    if (timeout_ms >= 0) {
+        p->timeout_ms = (uint32_t)timeout_ms;
+        p->deadline_ns = ipcn__now_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+    }
+    return p;
+}
+
+/* Answer a query from this node's own data, or run its own service. */
+static void run_local(ipcn_node *n, ipcn__pending *p)
+{
+    if (p->kind == PEND_QUERY) {
+        ipcn__local *lr = ipcn__local_find(n, p->path);
+        if (!lr || !lr->value) {
+            complete(n, p, lr ? IPCN_NO_DATA : IPCN_NOT_FOUND, NULL);
+            return;
+        }
+        ipcn_msg *v = lr->value;
+        ipcn__msg *m = ipcn__msg_new(v->path, strlen(v->path), v->encoding,
+                                     strlen(v->encoding), v->src_name,
+                                     v->src_id, v->data, v->len);
+        if (!m) {
+            complete(n, p, IPCN_INSUFFICIENT_MEMORY, NULL);
+            return;
+        }
+        m->pub.seq = v->seq;
+        m->pub.timestamp_ns = v->timestamp_ns;
+        complete(n, p, IPCN_OK, m);
+        return;
+    }
+    ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), p->encoding,
+                                 strlen(p->encoding), n->name, n->id, p->data,
+                                 p->len);
+    if (!m) {
+        complete(n, p, IPCN_INSUFFICIENT_MEMORY, NULL);
+        return;
+    }
+    if (p->fn) {
+        /* Asynchronous: the handler runs later, from dispatch. */
+        ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
+        if (!cb) {
+            ipcn_msg_free(&m->pub);
+            complete(n, p, IPCN_INSUFFICIENT_MEMORY, NULL);
+            return;
+        }
+        cb->kind = CB_REQUEST;
+        cb->link_id = 0;
+        cb->corr = p->corr;
+        cb->msg = m;
+        ipcn__queue_cb(n, cb);
+        return;
+    }
+    run_handler(n, 0, p->corr, m);
+    ipcn_msg_free(&m->pub);
+}
+
+/* Start a pending: sent, run locally, or refused at once. */
+static int start(ipcn_node *n, ipcn__pending *p)
+{
+    ipcn__list_insert_tail(&n->pendings, &p->entry);
+    int st = send_pending(n, p, true);
+    if (st != IPCN_OK) {
+        ipcn__list_remove(&p->entry);
+        return st;
+    }
+    if (p->link_id == 0)
+        run_local(n, p);
+    if (p->deadline_ns && !p->done)
+        ipcn__node_arm_timer(n, p->deadline_ns);
+    return IPCN_OK;
+}
+
+static int call_sync(ipcn_node *n, enum pending_kind kind, const char *path,
+                     const void *data, size_t len, const char *enc,
+                     ipcn_msg **out, int timeout_ms)
+{
+    ipcn__pending *p = pending_new(n, kind, path, data, len, enc, timeout_ms);
+    if (!p)
+        return IPCN_INSUFFICIENT_MEMORY;
+    int st = start(n, p);
+    if (st != IPCN_OK) {
+        ipcn__pending_free(p);
+        return st;
+    }
+    /* complete() removes p from the list and sets done; p stays ours. */
+    ipcn__node_wait(n, &p->done, p->deadline_ns);
+    if (!p->done)
+        complete(n, p, IPCN_GATEWAY_TIMEOUT, NULL);
+    st = p->status;
+    if (p->reply && (kind == PEND_REQUEST || st == IPCN_OK)) {
+        *out = &p->reply->pub;
+        p->reply = NULL;
+    }
+    ipcn__pending_free(p);
+    return st;
+}
+
+static int check_args(const char *path, const void *data, size_t len,
+                      const char *enc)
+{
+    if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
+        (len && !data) ||
+        (enc && ipcn__encoding_check(enc, strlen(enc)) != IPCN_OK))
+        return IPCN_BAD_REQUEST;
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_query(ipcn_node *n, const char *path, ipcn_msg **out,
+                        int timeout_ms)
+{
+    if (!n || !out || check_args(path, NULL, 0, NULL) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st = call_sync(n, PEND_QUERY, path, NULL, 0, NULL, out, timeout_ms);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_request(ipcn_node *n, const char *path, const void *data,
+                          size_t len, const char *encoding, ipcn_msg **out,
+                          int timeout_ms)
+{
+    if (!n || !out || check_args(path, data, len, encoding) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st = call_sync(n, PEND_REQUEST, path, data, len, encoding, out,
+                       timeout_ms);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_request_async(ipcn_node *n, const char *path,
+                                const void *data, size_t len,
+                                const char *encoding, int timeout_ms,
+                                ipcn_reply_fn fn, void *user, ipcn_req *out)
+{
+    if (!n || !fn || check_args(path, data, len, encoding) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__pending *p = pending_new(n, PEND_REQUEST, path, data, len, encoding,
+                                   timeout_ms);
+    int st = IPCN_INSUFFICIENT_MEMORY;
+    if (p) {
+        p->fn = fn;
+        p->user = user;
+        uint64_t id = p->corr;
+        st = start(n, p);
+        if (st != IPCN_OK) {
+            ipcn__pending_free(p);
+        } else {
+            st = IPCN_ACCEPTED;
+            if (out)
+                out->id = id;
+        }
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_request_cancel(ipcn_node *n, ipcn_req req)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st = IPCN_NOT_FOUND;
+    ipcn__pending *p = pending_by_corr(n, req.id);
+    if (p && p->fn) {
+        ipcn__list_remove(&p->entry);
+        ipcn__pending_free(p);
+        st = IPCN_OK;
+    } else {
+        /* Answered but not yet delivered: drop the queued callback. */
+        ipcn__cb *cb;
+        ipcn__list_for_each(cb, t, &n->cbq, ipcn__cb, entry) {
+            if (cb->kind == CB_REPLY && cb->pend->corr == req.id) {
+                ipcn__list_remove(&cb->entry);
+                ipcn__pending_free(cb->pend);
+                ipcn__free(cb);
+                st = IPCN_OK;
+                break;
+            }
+        }
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    ipcn__pending *p = pending_by_corr(n, f->hdr.corr);
+    bool want_query = f->hdr.type == IPCN_F_QUERY_REPLY;
+    if (!p || p->link_id != l->id ||
+        (p->kind == PEND_QUERY) != want_query) {
+        /* Late (after a timeout) or never asked: ignore, but count. */
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        return;
+    }
+    const ipcn__reply *r = &f->u.reply;
+    ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), r->encoding.p,
+                                 r->encoding.len, l->name, l->peer_id,
+                                 r->data.p, r->data.len);
+    if (m) {
+        m->pub.status = f->hdr.status;
+        m->pub.seq = r->seq;
+        m->pub.timestamp_ns = r->timestamp_ns;
+    }
+    complete(n, p, m ? f->hdr.status : IPCN_INSUFFICIENT_MEMORY, m);
+}
+
+/* The provider p was waiting on is gone: try another, or end with 303.
+ * Only remote providers: this runs inside I/O processing, where this
+ * node's own handler must not be called. */
+static void fail_over(ipcn_node *n, ipcn__pending *p)
+{
+    if (p->kind == PEND_REQUEST && send_pending(n, p, false) == IPCN_OK)
+        return;
+    complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);
+}
+
+void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l)
+{
+    ipcn__pending *p;
+    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
+        if (p->link_id == l->id && !p->done)
+            fail_over(n, p);
+    /* Deferred answers owed to it can no longer be sent. */
+    ipcn__responder *r;
+    ipcn__list_for_each(r, t2, &n->responders, ipcn__responder, entry) {
+        if (r->link_id == l->id) {
+            ipcn__list_remove(&r->entry);
+            ipcn__free(r);
+        }
+    }
+    /* Its requests still queued for our handlers are dropped unanswered. */
+    ipcn__cb *cb;
+    ipcn__list_for_each(cb, t3, &n->cbq, ipcn__cb, entry) {
+        if (cb->kind == CB_REQUEST && cb->link_id == l->id) {
+            ipcn__list_remove(&cb->entry);
+            ipcn_msg_free(&cb->msg->pub);
+            ipcn__free(cb);
+        }
+    }
+}
+
+void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id)
+{
+    ipcn__pending *p;
+    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
+        if (p->link_id == link_id && !p->done && !strcmp(p->path, path) &&
+            p->kind == PEND_QUERY)
+            complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);
+}
+
+void ipcn__req_timeouts(ipcn_node *n, uint64_t now)
+{
+    ipcn__pending *p;
+    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
+        if (p->deadline_ns && p->deadline_ns <= now && !p->done)
+            complete(n, p, IPCN_GATEWAY_TIMEOUT, NULL);
+}
+
+uint64_t ipcn__req_next_deadline(ipcn_node *n)
+{
+    uint64_t d = 0;
+    ipcn__pending *p;
+    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
+        if (p->deadline_ns && (!d || p->deadline_ns < d))
+            d = p->deadline_ns;
+    return d;
+}
+
+void ipcn__req_run(ipcn_node *n, ipcn__cb *cb)
+{
+    if (cb->kind == CB_REQUEST) {
+        ipcn__link *l = cb->link_id ? ipcn__link_by_id(n, cb->link_id) : NULL;
+        if (cb->link_id && !l)
+            return; /* its requester left */
+        run_handler(n, cb->link_id, cb->corr, cb->msg);
+        return;
+    }
+    ipcn__pending *p = cb->pend;
+    ipcn_reply_fn fn = p->fn;
+    void *user = p->user;
+    ipcn__node_unlock(n);
+    fn(n, p->status, p->reply ? &p->reply->pub : NULL, user);
+    ipcn__node_lock(n);
+}

@@ -1,0 +1,822 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node.c — a node's life: open and close, the event loop behind one epoll
+ * fd, timers (heartbeats, deadlines, redials), waiting for answers, the
+ * delivery of callbacks, and the optional thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "node/node_impl.h"
+
+#define DEFAULT_HEARTBEAT_MS 200
+#define DEFAULT_DEAD_AFTER_MS 900
+#define DEFAULT_TX_LIMIT (64u << 20)
+#define MAX_EVENTS 64
+
+static uint64_t tag(uint32_t kind, uint32_t id)
+{
+    return (uint64_t)kind << 32 | id;
+}
+
+IPCN_API void ipcn_node_opts_init(ipcn_node_opts *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    o->dead_after_ms = DEFAULT_DEAD_AFTER_MS;
+    o->max_payload = IPCN_WIRE_MAX_PAYLOAD;
+    o->tx_limit = DEFAULT_TX_LIMIT;
+}
+
+void ipcn__node_lock(ipcn_node *n) { pthread_mutex_lock(&n->lock); }
+void ipcn__node_unlock(ipcn_node *n) { pthread_mutex_unlock(&n->lock); }
+
+void ipcn__node_wake(ipcn_node *n)
+{
+    if (n->woken)
+        return;
+    uint64_t one = 1;
+    if (write(n->wakefd, &one, sizeof one) == sizeof one)
+        n->woken = true;
+}
+
+static void drain_wake(ipcn_node *n)
+{
+    uint64_t v;
+    while (read(n->wakefd, &v, sizeof v) == sizeof v)
+        ;
+    n->woken = false;
+}
+
+void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns)
+{
+    if (n->timer_armed_ns && n->timer_armed_ns <= at_ns)
+        return;
+    struct itimerspec its = {0};
+    its.it_value.tv_sec = (time_t)(at_ns / 1000000000ull);
+    its.it_value.tv_nsec = (long)(at_ns % 1000000000ull);
+    if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+        its.it_value.tv_nsec = 1;
+    if (timerfd_settime(n->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        n->timer_armed_ns = at_ns;
+}
+
+static uint64_t tick_ns(const ipcn_node *n)
+{
+    return (uint64_t)n->opts.heartbeat_ms * 1000000ull / 2;
+}
+
+/* Arm the timer for whatever comes next; none when there is nothing to
+ * watch, so an idle node with no peers never wakes. */
+static void rearm(ipcn_node *n, uint64_t now)
+{
+    uint64_t next = 0;
+    if (!ipcn__list_empty(&n->links))
+        next = n->last_tick_ns + tick_ns(n);
+    uint64_t d = ipcn__req_next_deadline(n);
+    if (d && (!next || d < next))
+        next = d;
+    ipcn__dial *dl;
+    ipcn__list_for_each(dl, t, &n->dials, ipcn__dial, entry)
+        if (!next || dl->next_ns < next)
+            next = dl->next_ns;
+    if (next && next < now)
+        next = now;
+    n->timer_armed_ns = 0;
+    struct itimerspec its = {0};
+    if (next) {
+        its.it_value.tv_sec = (time_t)(next / 1000000000ull);
+        its.it_value.tv_nsec = (long)(next % 1000000000ull);
+        if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+            its.it_value.tv_nsec = 1;
+    }
+    if (timerfd_settime(n->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        n->timer_armed_ns = next;
+}
+
+static void send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
+                      uint64_t stamp)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    size_t mark = l->tx.len;
+    ipcn__link_commit(n, l, mark, ipcn__enc_stamp(&l->tx, &h, type, stamp));
+}
+
+/* Heartbeats: probe a peer we have not heard from for one interval; drop
+ * one silent past dead_after.  If this node itself was starved of CPU (its
+ * own tick came late), silence is excused for one more interval: a loaded
+ * machine is not a dead peer. */
+static void tick(ipcn_node *n, uint64_t now)
+{
+    uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
+    uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
+    bool starved = n->last_tick_ns && now - n->last_tick_ns > 3 * tick_ns(n);
+    n->last_tick_ns = now;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state == LINK_DEAD)
+            continue;
+        if (starved && now - l->last_rx_ns > hb)
+            l->last_rx_ns = now - hb;
+        uint64_t silent = now - l->last_rx_ns;
+        if (silent >= dead) {
+            ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT,
+                             l->state == LINK_HELLO ? "no hello in time"
+                                                    : "heartbeat timeout");
+            continue;
+        }
+        /* Probe by what we hear, not by what we send: a link busy sending
+         * to a silent peer must still ask whether that peer lives. */
+        if (l->state == LINK_UP && silent >= hb && now - l->last_ping_ns >= hb) {
+            l->last_ping_ns = now;
+            send_ping(n, l, IPCN_F_PING, now);
+        }
+    }
+}
+
+static void on_timer(ipcn_node *n)
+{
+    uint64_t v;
+    while (read(n->timerfd, &v, sizeof v) == sizeof v)
+        ;
+    n->timer_armed_ns = 0;
+    uint64_t now = ipcn__now_mono_ns();
+    if (!n->last_tick_ns || now - n->last_tick_ns >= tick_ns(n))
+        tick(n, now);
+    ipcn__req_timeouts(n, now);
+    ipcn__rdv_dial_due(n, now);
+}
+
+void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    switch (f->hdr.type) {
+    case IPCN_F_PING:
+        send_ping(n, l, IPCN_F_PONG, f->u.stamp);
+        break;
+    case IPCN_F_PONG:
+        break;
+    case IPCN_F_BYE:
+        ipcn__link_close(n, l, IPCN_OK, "goodbye");
+        break;
+    case IPCN_F_ERROR:
+        ipcn__warn("IPCN-PEER-ERROR", "%s: peer %s reports %d %s: %s", n->name,
+                   l->name, f->hdr.status, ipcn_status_str(f->hdr.status),
+                   f->u.text.p);
+        break;
+    case IPCN_F_ANNOUNCE:
+        ipcn__dir_on_announce(n, l, &f->u.announce);
+        break;
+    case IPCN_F_WITHDRAW:
+        ipcn__dir_on_withdraw(n, l, &f->u.text);
+        break;
+    case IPCN_F_SUBSCRIBE:
+    case IPCN_F_UNSUBSCRIBE:
+        ipcn__pub_on_subscribe(n, l, &f->u.text,
+                               f->hdr.type == IPCN_F_SUBSCRIBE);
+        break;
+    case IPCN_F_SAMPLE:
+        ipcn__pub_on_sample(n, l, f);
+        break;
+    case IPCN_F_QUERY:
+        ipcn__req_on_query(n, l, f);
+        break;
+    case IPCN_F_REQUEST:
+        ipcn__req_on_request(n, l, f);
+        break;
+    case IPCN_F_QUERY_REPLY:
+    case IPCN_F_REPLY:
+        ipcn__req_on_reply(n, l, f);
+        break;
+    default: /* HELLO is handled by the link */
+        break;
+    }
+}
+
+static void free_dead_links(ipcn_node *n)
+{
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state == LINK_DEAD) {
+            ipcn__list_remove(&l->node_entry);
+            ipcn__link_free(n, l);
+        }
+    }
+}
+
+/* One round of I/O: wait up to timeout_ms for events (with the lock
+ * released), handle them.  Returns the number of events handled. */
+static int pump(ipcn_node *n, int timeout_ms)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    n->pumping = true;
+    ipcn__node_unlock(n);
+    int k = epoll_wait(n->epfd, evs, MAX_EVENTS, timeout_ms);
+    ipcn__node_lock(n);
+    n->pumping = false;
+    if (k < 0)
+        k = 0;
+    for (int i = 0; i < k; i++) {
+        uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
+        uint32_t id = (uint32_t)evs[i].data.u64;
+        ipcn__link *l;
+        switch (kind) {
+        case TAG_WAKE:
+            drain_wake(n);
+            break;
+        case TAG_TIMER:
+            on_timer(n);
+            break;
+        case TAG_LISTEN:
+            ipcn__rdv_on_accept(n);
+            break;
+        case TAG_INOTIFY:
+            ipcn__rdv_on_inotify(n);
+            break;
+        case TAG_LINK:
+            if (!(l = ipcn__link_by_id(n, id)))
+                break;
+            if (evs[i].events & EPOLLOUT)
+                ipcn__link_flush(n, l);
+            if (l->state != LINK_DEAD &&
+                (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                ipcn__link_on_readable(n, l);
+            break;
+        case TAG_PIDFD:
+            if ((l = ipcn__link_by_id(n, id))) {
+                /* Read what it sent before it died, then drop it. */
+                if (l->fd >= 0)
+                    ipcn__link_on_readable(n, l);
+                if (l->state != LINK_DEAD)
+                    ipcn__link_close(n, l, IPCN_SERVICE_UNAVAILABLE,
+                                     "process exited");
+            }
+            break;
+        }
+    }
+    free_dead_links(n);
+    rearm(n, ipcn__now_mono_ns());
+    pthread_cond_broadcast(&n->cond);
+    return k;
+}
+
+static int ms_until(uint64_t deadline_ns)
+{
+    if (!deadline_ns)
+        return -1;
+    uint64_t now = ipcn__now_mono_ns();
+    if (deadline_ns <= now)
+        return 0;
+    uint64_t ms = (deadline_ns - now + 999999) / 1000000;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+int ipcn__node_wait(ipcn_node *n, const bool *flag, uint64_t deadline_ns)
+{
+    while (!*flag) {
+        int ms = ms_until(deadline_ns);
+        if (ms == 0)
+            return IPCN_GATEWAY_TIMEOUT;
+        if (n->pumping) {
+            /* Another thread is in epoll_wait: it broadcasts after every
+             * round, so sleep on the condition instead of competing. */
+            if (deadline_ns) {
+                uint64_t d = deadline_ns;
+                struct timespec ts = {(time_t)(d / 1000000000ull),
+                                      (long)(d % 1000000000ull)};
+                pthread_cond_timedwait(&n->cond, &n->lock, &ts);
+            } else {
+                pthread_cond_wait(&n->cond, &n->lock);
+            }
+        } else {
+            pump(n, ms);
+        }
+    }
+    return IPCN_OK;
+}
+
+void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb)
+{
+    ipcn__list_insert_tail(&n->cbq, &cb->entry);
+    ipcn__node_wake(n);
+}
+
+void ipcn__queue_event(ipcn_node *n, ipcn_event_type type, const ipcn__link *l,
+                       const char *path, ipcn_kind kind, int status)
+{
+    if (!n->event_fn)
+        return;
+    ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
+    if (!cb)
+        return;
+    cb->kind = CB_EVENT;
+    cb->ev.type = type;
+    cb->ev.peer_id = l->peer_id;
+    cb->ev.kind = kind;
+    cb->ev.status = status;
+    const char *peer = l->name ? l->name : l->expect_name;
+    cb->ev_peer = peer ? ipcn__strdup(peer) : NULL;
+    cb->ev_path = path ? ipcn__strdup(path) : NULL;
+    if ((peer && !cb->ev_peer) || (path && !cb->ev_path)) {
+        ipcn__free(cb->ev_peer);
+        ipcn__free(cb->ev_path);
+        ipcn__free(cb);
+        return;
+    }
+    ipcn__queue_cb(n, cb);
+}
+
+static void cb_free(ipcn__cb *cb)
+{
+    ipcn__free(cb->ev_peer);
+    ipcn__free(cb->ev_path);
+    if (cb->pend)
+        ipcn__pending_free(cb->pend);
+    if (cb->msg)
+        ipcn_msg_free(&cb->msg->pub);
+    ipcn__free(cb);
+}
+
+/* Run one queued callback with the lock released.  Returns false when
+ * there was none. */
+static bool deliver_one(ipcn_node *n)
+{
+    ipcn__list *e = ipcn__list_pop(&n->cbq);
+    if (!e)
+        return ipcn__sub_deliver_one(n);
+    ipcn__cb *cb = ipcn__list_entry(e, ipcn__cb, entry);
+    switch (cb->kind) {
+    case CB_EVENT: {
+        ipcn_event_fn fn = n->event_fn;
+        void *user = n->event_user;
+        cb->ev.peer = cb->ev_peer;
+        cb->ev.path = cb->ev_path;
+        if (fn) {
+            ipcn__node_unlock(n);
+            fn(n, &cb->ev, user);
+            ipcn__node_lock(n);
+        }
+        break;
+    }
+    case CB_REPLY:
+    case CB_REQUEST:
+        ipcn__req_run(n, cb);
+        break;
+    }
+    cb_free(cb);
+    return true;
+}
+
+static bool in_callback(ipcn_node *n)
+{
+    return n->cb_depth > 0 && pthread_equal(n->cb_thread, pthread_self());
+}
+
+static int dispatch_locked(ipcn_node *n, int timeout_ms)
+{
+    bool work = !ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs);
+    int k = 0;
+    if (n->pumping) {
+        /* Another thread waits in epoll; let it work, then deliver. */
+        if (!work && timeout_ms != 0) {
+            uint64_t d = timeout_ms > 0 ? ipcn__now_mono_ns() +
+                                              (uint64_t)timeout_ms * 1000000ull
+                                        : 0;
+            if (d) {
+                struct timespec ts = {(time_t)(d / 1000000000ull),
+                                      (long)(d % 1000000000ull)};
+                pthread_cond_timedwait(&n->cond, &n->lock, &ts);
+            } else {
+                pthread_cond_wait(&n->cond, &n->lock);
+            }
+        }
+    } else {
+        k = pump(n, work ? 0 : timeout_ms);
+    }
+    int delivered = 0;
+    n->cb_thread = pthread_self();
+    n->cb_depth++;
+    while (delivered < IPCN_DISPATCH_BUDGET && !n->thread_stop && deliver_one(n))
+        delivered++;
+    n->cb_depth--;
+    if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
+        ipcn__node_wake(n); /* more to do: keep the fd readable */
+    return (k > 0 || delivered > 0) ? IPCN_OK : IPCN_NO_DATA;
+}
+
+IPCN_API int ipcn_node_dispatch(ipcn_node *n, int timeout_ms)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st;
+    if (in_callback(n))
+        st = IPCN_BAD_REQUEST;
+    else if (n->thread_running && !pthread_equal(n->thread, pthread_self()))
+        st = IPCN_SERVICE_UNAVAILABLE;
+    else
+        st = dispatch_locked(n, timeout_ms);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_node_fd(ipcn_node *n) { return n ? n->epfd : -1; }
+
+IPCN_API int ipcn_node_timeout(ipcn_node *n)
+{
+    if (!n)
+        return -1;
+    ipcn__node_lock(n);
+    /* Timers live inside the fd (a timerfd), so the caller only needs a
+     * timeout when callbacks are already waiting. */
+    int t = (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
+                ? 0
+                : -1;
+    ipcn__node_unlock(n);
+    return t;
+}
+
+static void *thread_main(void *arg)
+{
+    ipcn_node *n = arg;
+    ipcn__node_lock(n);
+    while (!n->thread_stop)
+        dispatch_locked(n, -1);
+    ipcn__node_unlock(n);
+    return NULL;
+}
+
+IPCN_API int ipcn_node_start_thread(ipcn_node *n)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st = IPCN_OK;
+    if (n->thread_running) {
+        st = IPCN_BAD_REQUEST;
+    } else {
+        n->thread_stop = false;
+        if (pthread_create(&n->thread, NULL, thread_main, n) != 0)
+            st = IPCN_INTERNAL_ERROR;
+        else
+            n->thread_running = true;
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_node_stop_thread(ipcn_node *n)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    if (!n->thread_running) {
+        ipcn__node_unlock(n);
+        return IPCN_NOT_FOUND;
+    }
+    if (pthread_equal(n->thread, pthread_self()) || in_callback(n)) {
+        ipcn__node_unlock(n);
+        return IPCN_BAD_REQUEST;
+    }
+    n->thread_stop = true;
+    n->woken = false; /* force the write: the thread must see it */
+    ipcn__node_wake(n);
+    pthread_cond_broadcast(&n->cond);
+    pthread_t t = n->thread;
+    ipcn__node_unlock(n);
+    pthread_join(t, NULL);
+    ipcn__node_lock(n);
+    n->thread_running = false;
+    n->thread_stop = false;
+    ipcn__node_unlock(n);
+    return IPCN_OK;
+}
+
+static bool enough_peers(ipcn_node *n, unsigned count)
+{
+    return n->stats.peers >= count;
+}
+
+IPCN_API int ipcn_node_wait_peers(ipcn_node *n, unsigned count, int timeout_ms)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    uint64_t deadline = timeout_ms < 0 ? 0
+                                       : ipcn__now_mono_ns() +
+                                             (uint64_t)timeout_ms * 1000000ull;
+    int st = IPCN_OK;
+    for (;;) {
+        bool ok = enough_peers(n, count);
+        if (ok)
+            break;
+        /* Wake on any change: wait for one round, then check again. */
+        bool never = false;
+        uint64_t step = ipcn__now_mono_ns() + 50000000ull;
+        if (deadline && step > deadline)
+            step = deadline;
+        if (ipcn__node_wait(n, &never, step) != IPCN_OK && deadline &&
+            ipcn__now_mono_ns() >= deadline) {
+            st = enough_peers(n, count) ? IPCN_OK : IPCN_GATEWAY_TIMEOUT;
+            break;
+        }
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+static int resolve_dir(ipcn_node *n, const ipcn_node_opts *o)
+{
+    const char *net = o->network ? o->network : getenv("IPCNET_NETWORK");
+    if (!net || !*net)
+        net = "default";
+    if (ipcn__name_check(net, strlen(net)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    if (!(n->network = ipcn__strdup(net)))
+        return IPCN_INSUFFICIENT_MEMORY;
+    const char *base = o->dir ? o->dir : getenv("IPCNET_DIR");
+    char buf[4096];
+    int len;
+    if (base && *base) {
+        len = snprintf(buf, sizeof buf, "%s/%s", base, net);
+    } else {
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        if (xdg && *xdg)
+            len = snprintf(buf, sizeof buf, "%s/ipcnet/%s", xdg, net);
+        else
+            len = snprintf(buf, sizeof buf, "/tmp/ipcnet-%u/%s",
+                           (unsigned)getuid(), net);
+    }
+    if (len < 0 || (size_t)len >= sizeof buf)
+        return IPCN_BAD_REQUEST;
+    if (!(n->dir = ipcn__strdup(buf)))
+        return IPCN_INSUFFICIENT_MEMORY;
+    return IPCN_OK;
+}
+
+static void node_free(ipcn_node *n)
+{
+    ipcn__list *e;
+    while ((e = ipcn__list_pop(&n->cbq)))
+        cb_free(ipcn__list_entry(e, ipcn__cb, entry));
+    while ((e = ipcn__list_pop(&n->pendings)))
+        ipcn__pending_free(ipcn__list_entry(e, ipcn__pending, entry));
+    ipcn__responder_free_all(n);
+    while ((e = ipcn__list_pop(&n->subs)))
+        ipcn__sub_free(ipcn__list_entry(e, ipcn__sub, entry));
+    while ((e = ipcn__list_pop(&n->interests))) {
+        ipcn__interest *in = ipcn__list_entry(e, ipcn__interest, entry);
+        ipcn__free(in->pattern);
+        ipcn__free(in);
+    }
+    while ((e = ipcn__list_pop(&n->locals)))
+        ipcn__local_free(ipcn__list_entry(e, ipcn__local, entry));
+    while ((e = ipcn__list_pop(&n->remotes)))
+        ipcn__remote_free(n, ipcn__list_entry(e, ipcn__remote, entry));
+    while ((e = ipcn__list_pop(&n->dials))) {
+        ipcn__dial *d = ipcn__list_entry(e, ipcn__dial, entry);
+        ipcn__free(d->name);
+        ipcn__free(d);
+    }
+    while ((e = ipcn__list_pop(&n->links)))
+        ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
+    free_dead_links(n);
+    ipcn__wbuf_free(&n->scratch);
+    int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd};
+    for (size_t i = 0; i < IPCN__ARRAY_SIZE(fds); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    ipcn__rdv_close(n); /* closes dirfd and lockfd last */
+    pthread_mutex_destroy(&n->lock);
+    pthread_cond_destroy(&n->cond);
+    ipcn__free(n->name);
+    ipcn__free(n->network);
+    ipcn__free(n->dir);
+    ipcn__free(n);
+}
+
+static int add_fd(ipcn_node *n, int fd, uint32_t kind)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag(kind, 0)};
+    return epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? IPCN_OK
+                                                          : IPCN_INTERNAL_ERROR;
+}
+
+IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
+                            const ipcn_node_opts *opts)
+{
+    if (!out || !name || ipcn__name_check(name, strlen(name)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    ipcn_node_opts o;
+    ipcn_node_opts_init(&o);
+    if (opts) {
+        if (opts->size < sizeof(uint32_t) || opts->size > sizeof o)
+            return IPCN_BAD_REQUEST;
+        memcpy(&o, opts, opts->size);
+        o.size = sizeof o;
+        ipcn_node_opts d;
+        ipcn_node_opts_init(&d);
+        if (!o.heartbeat_ms)
+            o.heartbeat_ms = d.heartbeat_ms;
+        if (!o.dead_after_ms)
+            o.dead_after_ms = d.dead_after_ms;
+        if (!o.max_payload || o.max_payload > IPCN_WIRE_MAX_PAYLOAD)
+            o.max_payload = d.max_payload;
+        if (!o.tx_limit)
+            o.tx_limit = d.tx_limit;
+        if (o.dead_after_ms < 2 * o.heartbeat_ms)
+            return IPCN_BAD_REQUEST;
+    }
+    ipcn_node *n = ipcn__calloc(1, sizeof *n);
+    if (!n)
+        return IPCN_INSUFFICIENT_MEMORY;
+    n->opts = o;
+    n->epfd = n->wakefd = n->timerfd = n->listenfd = n->inotifyfd = -1;
+    n->dirfd = n->lockfd = -1;
+    ipcn__list_init(&n->links);
+    ipcn__list_init(&n->locals);
+    ipcn__list_init(&n->remotes);
+    ipcn__list_init(&n->subs);
+    ipcn__list_init(&n->ready_subs);
+    ipcn__list_init(&n->interests);
+    ipcn__list_init(&n->pendings);
+    ipcn__list_init(&n->responders);
+    ipcn__list_init(&n->cbq);
+    ipcn__list_init(&n->dials);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&n->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    n->id = ipcn__random_u64();
+    n->next_corr = ipcn__random_u64() >> 16; /* not guessable from outside */
+    n->next_responder = 1;
+
+    int st = IPCN_INSUFFICIENT_MEMORY;
+    if (!(n->name = ipcn__strdup(name)))
+        goto fail;
+    if ((st = resolve_dir(n, &o)) != IPCN_OK)
+        goto fail;
+    st = IPCN_INTERNAL_ERROR;
+    n->epfd = epoll_create1(EPOLL_CLOEXEC);
+    n->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    n->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (n->epfd < 0 || n->wakefd < 0 || n->timerfd < 0) {
+        ipcn__err("IPCN-NODE-FD", "%s: %s", name, strerror(errno));
+        goto fail;
+    }
+    if (add_fd(n, n->wakefd, TAG_WAKE) != IPCN_OK ||
+        add_fd(n, n->timerfd, TAG_TIMER) != IPCN_OK)
+        goto fail;
+    if ((st = ipcn__rdv_open(n)) != IPCN_OK)
+        goto fail;
+    if (add_fd(n, n->listenfd, TAG_LISTEN) != IPCN_OK ||
+        add_fd(n, n->inotifyfd, TAG_INOTIFY) != IPCN_OK) {
+        st = IPCN_INTERNAL_ERROR;
+        goto fail;
+    }
+    ipcn__node_lock(n);
+    n->last_tick_ns = ipcn__now_mono_ns();
+    ipcn__rdv_scan(n);
+    rearm(n, n->last_tick_ns);
+    ipcn__node_unlock(n);
+    *out = n;
+    return IPCN_OK;
+fail:
+    node_free(n);
+    return st;
+}
+
+IPCN_API void ipcn_node_close(ipcn_node *n)
+{
+    if (!n)
+        return;
+    if (n->thread_running)
+        ipcn_node_stop_thread(n);
+    ipcn__node_lock(n);
+    n->closing = true;
+    /* Say goodbye, then give the queued bytes a bounded time to leave. */
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_UP)
+            continue;
+        ipcn__hdr h;
+        ipcn__link_hdr(n, &h, IPCN_OK, 0);
+        size_t mark = l->tx.len;
+        ipcn__link_commit(n, l, mark,
+                          ipcn__enc_text(&l->tx, &h, IPCN_F_BYE, "closing", 7));
+    }
+    uint64_t until = ipcn__now_mono_ns() + 100000000ull;
+    for (;;) {
+        bool pending = false;
+        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+            if (l->state != LINK_DEAD && ipcn__link_backlog(l))
+                pending = true;
+        int ms = ms_until(until);
+        if (!pending || ms == 0)
+            break;
+        pump(n, ms > 10 ? 10 : ms);
+    }
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        ipcn__link_close(n, l, IPCN_OK, "closing");
+    free_dead_links(n);
+    ipcn__node_unlock(n);
+    node_free(n);
+}
+
+IPCN_API const char *ipcn_node_name(const ipcn_node *n) { return n ? n->name : NULL; }
+IPCN_API uint64_t ipcn_node_id(const ipcn_node *n) { return n ? n->id : 0; }
+IPCN_API const char *ipcn_node_dir(const ipcn_node *n) { return n ? n->dir : NULL; }
+
+IPCN_API int ipcn_set_event_fn(ipcn_node *n, ipcn_event_fn fn, void *user)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    n->event_fn = fn;
+    n->event_user = user;
+    ipcn__node_unlock(n);
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
+{
+    if (!n || !out)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn_node_stats s = n->stats;
+    uint32_t count = 0;
+    ipcn__local *lr;
+    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry) count += lr != NULL;
+    ipcn__remote *r;
+    ipcn__list_for_each(r, t2, &n->remotes, ipcn__remote, entry) count += r != NULL;
+    s.resources = count;
+    ipcn__node_unlock(n);
+    *out = s;
+    return IPCN_OK;
+}
+
+static int cmp_peer(const void *a, const void *b)
+{
+    return strcmp(((const ipcn_peer *)a)->name, ((const ipcn_peer *)b)->name);
+}
+
+IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
+{
+    if (!n || !out)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    size_t count = 0, names = 0;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state == LINK_UP) {
+            count++;
+            names += strlen(l->name) + 1;
+        }
+    }
+    /* One block: the list, its items, then the names. */
+    size_t size = sizeof(ipcn_peer_list) + count * sizeof(ipcn_peer) + names;
+    ipcn_peer_list *pl = ipcn__malloc(size);
+    if (!pl) {
+        ipcn__node_unlock(n);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    pl->count = count;
+    pl->items = (ipcn_peer *)(pl + 1);
+    char *sp = (char *)(pl->items + count);
+    size_t i = 0;
+    ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_UP)
+            continue;
+        ipcn_peer *p = &pl->items[i++];
+        size_t nl = strlen(l->name) + 1;
+        memcpy(sp, l->name, nl);
+        *p = (ipcn_peer){.name = sp, .id = l->peer_id, .pid = l->pid,
+                         .uid = l->uid, .gid = l->gid,
+                         .linked_ns = l->linked_ns, .resources = l->resources,
+                         .frames_in = l->frames_in, .frames_out = l->frames_out,
+                         .bytes_in = l->bytes_in, .bytes_out = l->bytes_out,
+                         .bad_frames = l->bad_frames, .drops = l->drops};
+        sp += nl;
+    }
+    ipcn__node_unlock(n);
+    qsort(pl->items, count, sizeof(ipcn_peer), cmp_peer);
+    *out = pl;
+    return IPCN_OK;
+}
+
+IPCN_API void ipcn_peer_list_free(ipcn_peer_list *pl) { ipcn__free(pl); }

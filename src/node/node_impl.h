@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node_impl.h — the structs of a node, shared by the transport, node and
+ * engine files.  Plain structs and intrusive lists: the seed asks that the
+ * internals need no hiding.
+ *
+ * Locking: every public entry point takes node->lock (recursive).  I/O is
+ * processed with the lock held; epoll_wait() and user callbacks run with it
+ * released.  Objects a peer can invalidate (links, subscriptions, pending
+ * requests, responders) are found by id, never kept by pointer across an
+ * unlock.
+ */
+#ifndef IPCN_NODE_IMPL_H
+#define IPCN_NODE_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipcnet.h"
+#include "util/list.h"
+#include "util/util.h"
+#include "wire/wire.h"
+
+/* Limits on what one peer may make this node hold (denial of service). */
+#define IPCN_PEER_MAX_RESOURCES 4096
+#define IPCN_PEER_MAX_PATTERNS 1024
+#define IPCN_PEER_MAX_INFLIGHT 1024 /* its requests queued or deferred here */
+#define IPCN_MAX_PROVIDERS_TRIED 8
+#define IPCN_DISPATCH_BUDGET 256    /* callbacks per dispatch round */
+#define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
+
+/* epoll tags: kind in the high 32 bits, an id in the low ones. */
+enum {
+    TAG_WAKE = 1,
+    TAG_TIMER = 2,
+    TAG_LISTEN = 3,
+    TAG_INOTIFY = 4,
+    TAG_LINK = 5,
+    TAG_PIDFD = 6
+};
+
+enum link_state {
+    LINK_HELLO = 1, /* waiting for the peer's hello */
+    LINK_UP = 2,
+    LINK_DEAD = 3   /* closed; freed at the end of the round */
+};
+
+typedef struct ipcn__link {
+    ipcn__list node_entry;
+    uint32_t id;
+    int fd, pidfd;
+    enum link_state state;
+    bool outbound;
+    bool want_out;          /* EPOLLOUT registered */
+    bool write_broken;      /* peer hung up: reads still drain its last words */
+    char *expect_name;      /* outbound: the name of the socket we dialled */
+    char *name;             /* from the peer's hello */
+    uint64_t peer_id;
+    int32_t pid, uid, gid;
+    uint8_t *rx;
+    size_t rx_len, rx_cap;
+    ipcn__wbuf tx;
+    size_t tx_off;          /* bytes of tx already written */
+    uint64_t last_rx_ns, last_tx_ns, last_ping_ns, linked_ns;
+    uint32_t resources;     /* remote resources learned from it */
+    uint32_t inflight;      /* its requests queued or deferred here */
+    char **patterns;        /* its subscription patterns */
+    uint32_t npatterns, cap_patterns;
+    uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
+    int close_status;       /* why it closed, for the PEER_DOWN event */
+} ipcn__link;
+
+/* A resource this node announced. */
+typedef struct ipcn__local {
+    ipcn__list entry;
+    char *path;
+    ipcn_kind kind;
+    char *encoding;
+    void *meta;
+    size_t meta_len;
+    uint64_t version;
+    uint64_t seq;           /* last sample published */
+    ipcn_msg *value;        /* data: current value, or NULL */
+    ipcn_service_fn fn;     /* service */
+    void *user;
+} ipcn__local;
+
+/* A resource learned from a peer. */
+typedef struct ipcn__remote {
+    ipcn__list entry;
+    char *path;
+    ipcn_kind kind;
+    char *encoding;
+    void *meta;
+    size_t meta_len;
+    uint64_t version;
+    uint32_t link_id;
+    uint64_t last_seq;      /* last sample seen, for loss counting */
+    uint32_t inflight;      /* our requests pending at this provider */
+} ipcn__remote;
+
+/* A queued message: the public struct plus its storage. */
+typedef struct ipcn__msg {
+    ipcn__list entry;
+    ipcn_msg pub;
+    char buf[];             /* path, encoding, src_name, data, NUL */
+} ipcn__msg;
+
+typedef struct ipcn__sub {
+    ipcn__list entry;
+    ipcn__list ready_entry; /* in node->ready_subs while it has samples */
+    bool ready;
+    uint32_t id;
+    char *pattern;
+    uint32_t depth;
+    ipcn_sample_fn fn;
+    void *user;
+    ipcn__list queue;       /* of ipcn__msg */
+    uint32_t queued;
+    uint64_t received, delivered, dropped, lost;
+} ipcn__sub;
+
+/* A subscription pattern of this node, deduplicated, as told to peers. */
+typedef struct ipcn__interest {
+    ipcn__list entry;
+    char *pattern;
+    uint32_t refs;
+} ipcn__interest;
+
+enum pending_kind { PEND_QUERY = 1, PEND_REQUEST = 2 };
+
+/* A query or request of this node waiting for its answer. */
+typedef struct ipcn__pending {
+    ipcn__list entry;
+    uint64_t corr;          /* also the ipcn_req id */
+    enum pending_kind kind;
+    char *path;
+    char *encoding;
+    void *data;             /* kept for fail-over to another provider */
+    size_t len;
+    uint32_t link_id;       /* where it went; 0 = this node */
+    uint32_t tried[IPCN_MAX_PROVIDERS_TRIED];
+    uint32_t ntried;
+    uint64_t deadline_ns;   /* 0: none */
+    uint32_t timeout_ms;
+    bool done;
+    int status;
+    ipcn__msg *reply;
+    ipcn_reply_fn fn;       /* async, or NULL for a waiting caller */
+    void *user;
+} ipcn__pending;
+
+/* A request from a peer whose handler deferred the answer. */
+typedef struct ipcn__responder {
+    ipcn__list entry;
+    uint64_t id;
+    uint32_t link_id;       /* 0: a request of this node itself */
+    uint64_t corr;
+} ipcn__responder;
+
+enum cb_kind { CB_EVENT = 1, CB_REPLY = 2, CB_REQUEST = 3 };
+
+/* A callback waiting for dispatch (samples wait in their subscription). */
+typedef struct ipcn__cb {
+    ipcn__list entry;
+    enum cb_kind kind;
+    /* CB_EVENT */
+    ipcn_event ev;
+    char *ev_peer, *ev_path;
+    /* CB_REPLY: the finished pending (owned here) */
+    ipcn__pending *pend;
+    /* CB_REQUEST */
+    uint32_t link_id;
+    uint64_t corr;
+    ipcn__msg *msg;
+} ipcn__cb;
+
+struct ipcn_reply_ctx {
+    ipcn_node *node;
+    void *data;
+    size_t len;
+    char *encoding;
+    bool deferred;
+    uint64_t responder_id;
+    int oom;
+};
+
+/* A node name seen in the directory that we must dial (lower name dials). */
+typedef struct ipcn__dial {
+    ipcn__list entry;
+    char *name;
+    uint32_t attempts;
+    uint64_t next_ns;
+} ipcn__dial;
+
+struct ipcn_node {
+    pthread_mutex_t lock;   /* recursive */
+    pthread_cond_t cond;    /* broadcast after every I/O round */
+    char *name;
+    char *network;
+    char *dir;              /* the network's directory */
+    uint64_t id;
+    ipcn_node_opts opts;
+    int epfd, wakefd, timerfd, listenfd, inotifyfd, dirfd, lockfd;
+    bool woken;             /* wakefd has been written and not drained */
+    bool pumping;           /* a thread is in epoll_wait for this node */
+    pthread_t cb_thread;    /* the thread running callbacks, if any */
+    uint32_t cb_depth;
+    bool closing;
+    bool thread_running, thread_stop;
+    pthread_t thread;
+    uint32_t next_link_id, next_sub_id;
+    uint64_t next_corr, next_responder;
+    ipcn__list links;       /* ipcn__link; dead ones freed after a round */
+    ipcn__list locals;      /* ipcn__local */
+    ipcn__list remotes;     /* ipcn__remote */
+    ipcn__list subs;        /* ipcn__sub */
+    ipcn__list ready_subs;
+    ipcn__list interests;   /* ipcn__interest */
+    ipcn__list pendings;    /* ipcn__pending */
+    ipcn__list responders;  /* ipcn__responder */
+    ipcn__list cbq;         /* ipcn__cb */
+    ipcn__list dials;       /* ipcn__dial */
+    uint64_t timer_armed_ns;
+    uint64_t last_tick_ns;
+    ipcn__wbuf scratch;     /* for encoding once, sending to many */
+    ipcn_event_fn event_fn;
+    void *event_user;
+    ipcn_node_stats stats;
+};
+
+/* ---- node.c ---- */
+void ipcn__node_lock(ipcn_node *n);
+void ipcn__node_unlock(ipcn_node *n);
+void ipcn__node_wake(ipcn_node *n);       /* make the fd readable */
+void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns);
+/* Wait (pumping I/O, no callbacks) until *flag or deadline (0: none).
+ * Called with the lock held.  Returns 100 when *flag, 304 on timeout. */
+int ipcn__node_wait(ipcn_node *n, const bool *flag, uint64_t deadline_ns);
+void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb);
+void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
+                       const ipcn__link *l, const char *path, ipcn_kind kind,
+                       int status);
+/* A frame arrived on an UP link (node.c routes it to the engine). */
+void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+
+/* ---- link.c (transport) ---- */
+ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
+                           const char *expect_name);
+void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status,
+                      const char *why);
+void ipcn__link_free(ipcn_node *n, ipcn__link *l);
+ipcn__link *ipcn__link_by_id(ipcn_node *n, uint32_t id);
+ipcn__link *ipcn__link_by_name(ipcn_node *n, const char *name);
+void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l);
+int ipcn__link_flush(ipcn_node *n, ipcn__link *l);
+/* Bytes waiting to be written on the link. */
+size_t ipcn__link_backlog(const ipcn__link *l);
+/* Queue already-encoded frame bytes (from node->scratch). 100, 205, 307. */
+int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
+                        size_t len, bool droppable);
+/* Encode-and-send helpers: fill a header for this link and call enc. */
+void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status,
+                    uint64_t corr);
+int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st);
+void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
+                           const char *why);
+
+/* ---- rendezvous.c ---- */
+int ipcn__rdv_open(ipcn_node *n);      /* dir, lock, bind, listen, inotify */
+void ipcn__rdv_close(ipcn_node *n);    /* unlink our socket and lock */
+void ipcn__rdv_scan(ipcn_node *n);     /* dial the nodes already there */
+void ipcn__rdv_on_inotify(ipcn_node *n);
+void ipcn__rdv_on_accept(ipcn_node *n);
+void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
+/* A peer's link went away: dial again later if we are the dialler and
+ * its socket is still there. */
+void ipcn__rdv_redial(ipcn_node *n, const char *name);
+/* Is the node of that name dead (its lock free)?  Removes its files. */
+bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
+
+/* ---- engine: directory.c, pubsub.c, request.c ---- */
+void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l);
+void ipcn__dir_on_link_down(ipcn_node *n, ipcn__link *l);
+void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l,
+                           const ipcn__announce *a);
+void ipcn__dir_on_withdraw(ipcn_node *n, ipcn__link *l, const ipcn__str *p);
+ipcn__local *ipcn__local_find(ipcn_node *n, const char *path);
+ipcn__remote *ipcn__remote_find(ipcn_node *n, const char *path,
+                                uint32_t link_id);
+void ipcn__remote_free(ipcn_node *n, ipcn__remote *r);
+void ipcn__local_free(ipcn__local *lr);
+int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l,
+                            const ipcn__local *lr);
+
+void ipcn__pub_on_link_up(ipcn_node *n, ipcn__link *l);
+void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
+                            bool add);
+void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* Tell matching subscriptions that a provider's resource went away. */
+void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
+                    uint64_t provider_id);
+bool ipcn__sub_deliver_one(ipcn_node *n);  /* one sample to a callback */
+void ipcn__sub_free(ipcn__sub *s);
+
+void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l);
+void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id);
+void ipcn__req_timeouts(ipcn_node *n, uint64_t now);
+uint64_t ipcn__req_next_deadline(ipcn_node *n);
+void ipcn__req_run(ipcn_node *n, ipcn__cb *cb); /* deliver, lock released */
+void ipcn__pending_free(ipcn__pending *p);
+void ipcn__responder_free_all(ipcn_node *n);
+
+/* msg.c */
+ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
+                         size_t enclen, const char *src, uint64_t src_id,
+                         const void *data, size_t len);
+
+#endif

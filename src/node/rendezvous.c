@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rendezvous.c — how nodes find each other with no daemon.
+ *
+ * A network is a directory.  Node N holds an exclusive flock on "N.lock" for
+ * its whole life: that lock, not the socket, is what makes the name unique,
+ * and the kernel drops it when the process dies however it dies.  N binds
+ * its socket under a temporary name, listens, then renames it to "N.sock",
+ * so a "N.sock" that appears is always one that accepts.  Of two nodes, the
+ * one whose name sorts lower dials the other.  A lock that anyone can take
+ * belongs to a dead node: whoever takes it removes "N.sock" and "N.lock".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node/node_impl.h"
+
+#define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
+#define MAX_LINKS 1024
+#define DIAL_ATTEMPTS 20
+
+static int sun_for(const ipcn_node *n, const char *file, struct sockaddr_un *sa,
+                   socklen_t *len)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    int k = snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s", n->dir, file);
+    if (k < 0 || (size_t)k >= sizeof sa->sun_path) {
+        /* A long directory: reach it through our open descriptor. */
+        k = snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s",
+                     n->dirfd, file);
+        if (k < 0 || (size_t)k >= sizeof sa->sun_path)
+            return IPCN_BAD_REQUEST;
+    }
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)k + 1);
+    return IPCN_OK;
+}
+
+/* mkdir -p with mode 0700 for what we create; then the network directory
+ * must be ours and writable by nobody else. */
+static int make_dir(const char *dir)
+{
+    char buf[4096];
+    size_t n = strlen(dir);
+    if (n >= sizeof buf)
+        return IPCN_BAD_REQUEST;
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
+            ipcn__err("IPCN-RDV-DIR", "cannot create %s: %s", buf, strerror(errno));
+            return errno == EACCES ? IPCN_FORBIDDEN : IPCN_INTERNAL_ERROR;
+        }
+        buf[i] = c;
+    }
+    struct stat st;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        ipcn__err("IPCN-RDV-DIR", "%s is not a directory", dir);
+        return IPCN_FORBIDDEN;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
+        ipcn__err("IPCN-RDV-DIR",
+                  "%s belongs to uid %u or is writable by others (mode %o): refusing it",
+                  dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        return IPCN_FORBIDDEN;
+    }
+    return IPCN_OK;
+}
+
+static bool same_file(int dirfd, const char *file, int fd)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 &&
+           fstatat(dirfd, file, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int take_name(ipcn_node *n)
+{
+    char lockname[IPCN_NAME_MAX + 8];
+    snprintf(lockname, sizeof lockname, "%s.lock", n->name);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        int fd = openat(n->dirfd, lockname,
+                        O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(errno));
+            return IPCN_INTERNAL_ERROR;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            close(fd);
+            /* Held: alive, or being swept by another node right now. */
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (!same_file(n->dirfd, lockname, fd)) {
+            close(fd); /* swept while we waited: take the new one */
+            continue;
+        }
+        char info[64];
+        int k = snprintf(info, sizeof info, "%d %016llx\n", (int)getpid(),
+                         (unsigned long long)n->id);
+        if (ftruncate(fd, 0) == 0 && k > 0)
+            (void)!write(fd, info, (size_t)k);
+        n->lockfd = fd;
+        return IPCN_OK;
+    }
+    ipcn__warn("IPCN-RDV-NAME", "the name %s is in use in network %s", n->name,
+               n->network);
+    return IPCN_CONFLICT;
+}
+
+bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
+{
+    char lockname[IPCN_NAME_MAX + 8], sockname[IPCN_NAME_MAX + 8];
+    snprintf(lockname, sizeof lockname, "%s.lock", name);
+    snprintf(sockname, sizeof sockname, "%s.sock", name);
+    int fd = openat(n->dirfd, lockname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        /* No lock: a socket without its lock is left over from a node that
+         * died while being swept. */
+        if (errno == ENOENT && unlinkat(n->dirfd, sockname, 0) == 0)
+            ipcn__info("IPCN-RDV-STALE", "%s: removed stale %s", n->name, sockname);
+        return errno == ENOENT;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return false; /* alive */
+    }
+    if (same_file(n->dirfd, lockname, fd)) {
+        unlinkat(n->dirfd, sockname, 0);
+        unlinkat(n->dirfd, lockname, 0);
+        ipcn__info("IPCN-RDV-STALE", "%s: removed the files of dead node %s",
+                   n->name, name);
+    }
+    close(fd);
+    return true;
+}
+
+int ipcn__rdv_open(ipcn_node *n)
+{
+    int st = make_dir(n->dir);
+    if (st != IPCN_OK)
+        return st;
+    n->dirfd = open(n->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (n->dirfd < 0)
+        return IPCN_INTERNAL_ERROR;
+    n->inotifyfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (n->inotifyfd < 0 ||
+        inotify_add_watch(n->inotifyfd, n->dir, IN_MOVED_TO | IN_ONLYDIR) < 0) {
+        ipcn__err("IPCN-RDV-INOTIFY", "%s: %s", n->dir, strerror(errno));
+        return IPCN_INTERNAL_ERROR;
+    }
+    if ((st = take_name(n)) != IPCN_OK)
+        return st;
+
+    char tmp[IPCN_NAME_MAX + 32], final[IPCN_NAME_MAX + 8];
+    snprintf(tmp, sizeof tmp, ".tmp.%016llx.%s", (unsigned long long)n->id,
+             n->name);
+    snprintf(final, sizeof final, "%s.sock", n->name);
+    struct sockaddr_un sa;
+    socklen_t sl;
+    if ((st = sun_for(n, tmp, &sa, &sl)) != IPCN_OK)
+        return st;
+    n->listenfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (n->listenfd < 0)
+        return IPCN_INTERNAL_ERROR;
+    unlinkat(n->dirfd, tmp, 0);
+    if (bind(n->listenfd, (struct sockaddr *)&sa, sl) < 0 ||
+        listen(n->listenfd, 128) < 0 ||
+        renameat(n->dirfd, tmp, n->dirfd, final) < 0) {
+        ipcn__err("IPCN-RDV-BIND", "%s/%s: %s", n->dir, final, strerror(errno));
+        unlinkat(n->dirfd, tmp, 0);
+        return IPCN_INTERNAL_ERROR;
+    }
+    return IPCN_OK;
+}
+
+void ipcn__rdv_close(ipcn_node *n)
+{
+    if (n->lockfd >= 0 && n->dirfd >= 0) {
+        char name[IPCN_NAME_MAX + 8];
+        snprintf(name, sizeof name, "%s.sock", n->name);
+        if (n->listenfd >= 0 || faccessat(n->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+            unlinkat(n->dirfd, name, 0);
+        snprintf(name, sizeof name, "%s.lock", n->name);
+        if (same_file(n->dirfd, name, n->lockfd))
+            unlinkat(n->dirfd, name, 0);
+    }
+    if (n->lockfd >= 0)
+        close(n->lockfd);
+    if (n->dirfd >= 0)
+        close(n->dirfd);
+    n->lockfd = n->dirfd = -1;
+}
+
+static bool linked_or_dialling(ipcn_node *n, const char *name)
+{
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state == LINK_DEAD)
+            continue;
+        if ((l->name && !strcmp(l->name, name)) ||
+            (l->expect_name && !strcmp(l->expect_name, name)))
+            return true;
+    }
+    ipcn__dial *d;
+    ipcn__list_for_each(d, t2, &n->dials, ipcn__dial, entry)
+        if (!strcmp(d->name, name))
+            return true;
+    return false;
+}
+
+static void schedule(ipcn_node *n, const char *name, uint32_t attempts,
+                     uint64_t at)
+{
+    ipcn__dial *d = ipcn__calloc(1, sizeof *d);
+    if (!d || !(d->name = ipcn__strdup(name))) {
+        ipcn__free(d);
+        return;
+    }
+    d->attempts = attempts;
+    d->next_ns = at;
+    ipcn__list_insert_tail(&n->dials, &d->entry);
+    ipcn__node_arm_timer(n, at);
+}
+
+/* Try to connect now.  Returns true when done with this name (linked, or
+ * it is gone), false to try again later. */
+static bool dial_now(ipcn_node *n, const char *name)
+{
+    char file[IPCN_NAME_MAX + 8];
+    snprintf(file, sizeof file, "%s.sock", name);
+    struct sockaddr_un sa;
+    socklen_t sl;
+    if (sun_for(n, file, &sa, &sl) != IPCN_OK)
+        return true;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    if (connect(fd, (struct sockaddr *)&sa, sl) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == ENOENT || ipcn__rdv_sweep(n, name))
+            return true; /* gone, or dead and now swept */
+        ipcn__debug("IPCN-RDV-DIAL", "%s: dialling %s: %s", n->name, name,
+                    strerror(e));
+        return false;    /* backlog full, or not accepting yet */
+    }
+    ipcn__link_new(n, fd, true, name);
+    return true;
+}
+
+static void consider(ipcn_node *n, const char *name, bool sweep)
+{
+    if (!strcmp(name, n->name) || ipcn__name_check(name, strlen(name)) != IPCN_OK)
+        return;
+    if (sweep && ipcn__rdv_sweep(n, name))
+        return;
+    if (strcmp(n->name, name) < 0 && !linked_or_dialling(n, name)) {
+        if (!dial_now(n, name))
+            schedule(n, name, 1, ipcn__now_mono_ns() + 20000000ull);
+    }
+}
+
+static bool strip_suffix(char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    if (n <= k || strcmp(s + n - k, suffix) != 0)
+        return false;
+    s[n - k] = 0;
+    return true;
+}
+
+void ipcn__rdv_scan(ipcn_node *n)
+{
+    int fd = openat(n->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char name[256];
+        snprintf(name, sizeof name, "%s", de->d_name);
+        if (strip_suffix(name, ".sock")) {
+            consider(n, name, true);
+        } else if (strip_suffix(name, ".lock")) {
+            /* A lock with no socket: a node that died before binding. */
+            char sock[300];
+            snprintf(sock, sizeof sock, "%s.sock", name);
+            if (strcmp(name, n->name) != 0 &&
+                ipcn__name_check(name, strlen(name)) == IPCN_OK &&
+                faccessat(n->dirfd, sock, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                ipcn__rdv_sweep(n, name);
+        }
+    }
+    closedir(d);
+}
+
+void ipcn__rdv_on_inotify(ipcn_node *n)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t r = read(n->inotifyfd, buf, sizeof buf);
+        if (r <= 0)
+            break;
+        for (char *p = buf; p < buf + r;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            p += sizeof *ev + ev->len;
+            if (ev->mask & IN_Q_OVERFLOW) {
+                ipcn__rdv_scan(n);
+                continue;
+            }
+            if (!ev->len)
+                continue;
+            char name[256];
+            snprintf(name, sizeof name, "%s", ev->name);
+            if (strip_suffix(name, ".sock"))
+                consider(n, name, false);
+        }
+    }
+}
+
+void ipcn__rdv_on_accept(ipcn_node *n)
+{
+    for (;;) {
+        int fd = accept4(n->listenfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE)
+                ipcn__warn("IPCN-RDV-ACCEPT", "%s: %s", n->name, strerror(errno));
+            return;
+        }
+        uint32_t hello = 0, all = 0;
+        ipcn__link *l;
+        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+            if (l->state == LINK_DEAD)
+                continue;
+            all++;
+            if (l->state == LINK_HELLO)
+                hello++;
+        }
+        if (hello >= MAX_HELLO_LINKS || all >= MAX_LINKS) {
+            /* A flood of connections that do not say hello must not crowd
+             * out the peers that do. */
+            n->stats.links_refused++;
+            ipcn__warn("IPCN-RDV-FLOOD", "%s: refusing a connection: %u links "
+                       "waiting for hello, %u in all", n->name, hello, all);
+            close(fd);
+            continue;
+        }
+        ipcn__link_new(n, fd, false, NULL);
+    }
+}
+
+void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now)
+{
+    ipcn__dial *d;
+    ipcn__list_for_each(d, t, &n->dials, ipcn__dial, entry) {
+        if (d->next_ns > now)
+            continue;
+        ipcn__list_remove(&d->entry);
+        bool linked = false;
+        ipcn__link *l;
+        ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry)
+            if (l->state != LINK_DEAD && l->expect_name &&
+                !strcmp(l->expect_name, d->name))
+                linked = true;
+        if (!linked && !dial_now(n, d->name) && d->attempts < DIAL_ATTEMPTS) {
+            uint64_t backoff = 20000000ull << (d->attempts < 6 ? d->attempts : 6);
+            schedule(n, d->name, d->attempts + 1, now + backoff);
+        }
+        ipcn__free(d->name);
+        ipcn__free(d);
+    }
+}
+
+void ipcn__rdv_redial(ipcn_node *n, const char *name)
+{
+    if (!name || linked_or_dialling(n, name))
+        return;
+    char file[IPCN_NAME_MAX + 8];
+    snprintf(file, sizeof file, "%s.sock", name);
+    if (faccessat(n->dirfd, file, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+        return;
+    if (ipcn__rdv_sweep(n, name))
+        return;
+    schedule(n, name, 1, ipcn__now_mono_ns() + 100000000ull);
+}

@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * link.c — one Unix-domain stream socket to a peer: non-blocking reads into
+ * a bounded buffer that frames are cut from, a bounded write queue, and the
+ * hello that opens every link.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "node/node_impl.h"
+
+#define RX_INITIAL (64u << 10)
+
+static uint64_t tag(uint32_t kind, uint32_t id)
+{
+    return (uint64_t)kind << 32 | id;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+ipcn__link *ipcn__link_by_id(ipcn_node *n, uint32_t id)
+{
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->id == id && l->state != LINK_DEAD)
+            return l;
+    return NULL;
+}
+
+ipcn__link *ipcn__link_by_name(ipcn_node *n, const char *name)
+{
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->state == LINK_UP && l->name && !strcmp(l->name, name))
+            return l;
+    return NULL;
+}
+
+void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status, uint64_t corr)
+{
+    memset(h, 0, sizeof *h);
+    h->version = IPCN_WIRE_VERSION;
+    h->ttl = IPCN_WIRE_DEFAULT_TTL;
+    h->status = status;
+    h->src = n->id;
+    h->corr = corr;
+}
+
+size_t ipcn__link_backlog(const ipcn__link *l) { return l->tx.len - l->tx_off; }
+
+static void set_want_out(ipcn_node *n, ipcn__link *l, bool on)
+{
+    if (l->want_out == on || l->fd < 0)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0u),
+                             .data.u64 = tag(TAG_LINK, l->id)};
+    if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, l->fd, &ev) == 0)
+        l->want_out = on;
+}
+
+int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
+{
+    if (l->write_broken) {
+        l->tx.len = l->tx_off = 0;
+        return IPCN_SERVICE_UNAVAILABLE;
+    }
+    while (l->tx_off < l->tx.len) {
+        ssize_t w = send(l->fd, l->tx.p + l->tx_off, l->tx.len - l->tx_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            if (errno == EPIPE || errno == ECONNRESET) {
+                /* The peer is gone; what it sent before (a goodbye) is
+                 * still to be read, and the read side closes the link. */
+                l->write_broken = true;
+                l->tx.len = l->tx_off = 0;
+                set_want_out(n, l, false);
+                return IPCN_SERVICE_UNAVAILABLE;
+            }
+            ipcn__link_close(n, l, IPCN_SERVICE_UNAVAILABLE, strerror(errno));
+            return IPCN_SERVICE_UNAVAILABLE;
+        }
+        l->tx_off += (size_t)w;
+        l->bytes_out += (uint64_t)w;
+        n->stats.bytes_out += (uint64_t)w;
+        l->last_tx_ns = ipcn__now_mono_ns();
+    }
+    if (l->tx_off == l->tx.len) {
+        l->tx.len = l->tx_off = 0;
+        /* Give back a buffer that a burst grew large. */
+        if (l->tx.cap > (1u << 20)) {
+            ipcn__wbuf_free(&l->tx);
+        }
+        set_want_out(n, l, false);
+    } else {
+        if (l->tx_off > l->tx.cap / 2) {
+            memmove(l->tx.p, l->tx.p + l->tx_off, l->tx.len - l->tx_off);
+            l->tx.len -= l->tx_off;
+            l->tx_off = 0;
+        }
+        set_want_out(n, l, true);
+    }
+    return IPCN_OK;
+}
+
+/* After a frame was appended at mark by an encoder returning st: count it
+ * and try to write.  A failed encoder has rolled the buffer back. */
+int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
+{
+    if (st != IPCN_OK)
+        return st;
+    l->frames_out++;
+    n->stats.frames_out++;
+    (void)mark;
+    if (l->state == LINK_DEAD)
+        return IPCN_SERVICE_UNAVAILABLE;
+    return ipcn__link_flush(n, l);
+}
+
+int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
+                        size_t len, bool droppable)
+{
+    if (l->state == LINK_DEAD)
+        return IPCN_SERVICE_UNAVAILABLE;
+    if (ipcn__link_backlog(l) + len > n->opts.tx_limit) {
+        if (droppable) {
+            l->drops++;
+            n->stats.drops++;
+        }
+        return IPCN_TOO_MANY_REQUESTS;
+    }
+    ipcn__wbuf_bytes(&l->tx, p, len);
+    if (l->tx.oom) {
+        l->tx.oom = 0;
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    return ipcn__link_commit(n, l, 0, IPCN_OK);
+}
+
+void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
+                           const char *why)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, (uint16_t)status, 0);
+    size_t mark = l->tx.len;
+    ipcn__str s = ipcn__str_of(why);
+    ipcn__link_commit(n, l, mark,
+                      ipcn__enc_text(&l->tx, &h, IPCN_F_ERROR, s.p, s.len));
+}
+
+static void send_hello(ipcn_node *n, ipcn__link *l)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
+                     .max_version = IPCN_WIRE_VERSION,
+                     .caps = IPCN_CAP_NONE,
+                     .heartbeat_ms = n->opts.heartbeat_ms,
+                     .network = ipcn__str_of(n->network),
+                     .name = ipcn__str_of(n->name)};
+    size_t mark = l->tx.len;
+    ipcn__link_commit(n, l, mark, ipcn__enc_hello(&l->tx, &h, &b));
+}
+
+ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
+                           const char *expect_name)
+{
+    ipcn__link *l = ipcn__calloc(1, sizeof *l);
+    if (!l) {
+        close(fd);
+        return NULL;
+    }
+    l->fd = fd;
+    l->pidfd = -1;
+    l->outbound = outbound;
+    l->state = LINK_HELLO;
+    l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
+    l->last_rx_ns = l->last_tx_ns = ipcn__now_mono_ns();
+    if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
+        goto fail;
+    struct ucred cred;
+    socklen_t cl = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+        l->pid = cred.pid;
+        l->uid = (int32_t)cred.uid;
+        l->gid = (int32_t)cred.gid;
+        /* The kernel's word on the peer's death, even when its socket
+         * lives on in a child that inherited it. */
+        l->pidfd = cred.pid > 0 ? pidfd_open_(cred.pid) : -1;
+    }
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u64 = tag(TAG_LINK, l->id)};
+    if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        goto fail;
+    if (l->pidfd >= 0) {
+        struct epoll_event pev = {.events = EPOLLIN,
+                                  .data.u64 = tag(TAG_PIDFD, l->id)};
+        if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, l->pidfd, &pev) < 0) {
+            close(l->pidfd);
+            l->pidfd = -1;
+        }
+    }
+    ipcn__list_insert_tail(&n->links, &l->node_entry);
+    send_hello(n, l);
+    return l;
+fail:
+    close(fd);
+    ipcn__free(l->expect_name);
+    ipcn__free(l);
+    return NULL;
+}
+
+/* Close the link now; it is freed after the current round, so that code
+ * still holding the pointer up the stack sees LINK_DEAD, not freed memory.
+ */
+void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
+{
+    if (l->state == LINK_DEAD)
+        return;
+    bool was_up = l->state == LINK_UP;
+    l->state = LINK_DEAD;
+    l->close_status = status;
+    const char *who = l->name ? l->name : l->expect_name ? l->expect_name : "?";
+    if (status == IPCN_OK)
+        ipcn__debug("IPCN-LINK-BYE", "%s: link to %s closed: %s", n->name, who,
+                    why ? why : "goodbye");
+    else
+        ipcn__info("IPCN-LINK-DOWN", "%s: link to %s (pid %d) closed: %d %s%s%s",
+                   n->name, who, (int)l->pid, status, ipcn_status_str(status),
+                   why ? ": " : "", why ? why : "");
+    if (l->fd >= 0) {
+        /* Last words already queued (an ERROR) get one try to go out. */
+        if (ipcn__link_backlog(l))
+            (void)send(l->fd, l->tx.p + l->tx_off, ipcn__link_backlog(l),
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+        epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+        close(l->fd);
+        l->fd = -1;
+    }
+    if (l->pidfd >= 0) {
+        epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->pidfd, NULL);
+        close(l->pidfd);
+        l->pidfd = -1;
+    }
+    /* It stays in n->links, marked dead, so that loops over the links stay
+     * valid whatever a close sets off; pump() frees it after the round. */
+    if (was_up) {
+        if (status != IPCN_OK)
+            n->stats.peers_lost++;
+        if (n->stats.peers)
+            n->stats.peers--;
+        ipcn__req_on_link_down(n, l);
+        ipcn__dir_on_link_down(n, l);
+        if (!n->closing)
+            ipcn__queue_event(n, IPCN_EV_PEER_DOWN, l, NULL, IPCN_ANY,
+                              status);
+    }
+    if (l->outbound && !n->closing && status != IPCN_OK &&
+        status != IPCN_CONFLICT && status != IPCN_BAD_REQUEST &&
+        status != IPCN_VERSION_NOT_SUPPORTED)
+        ipcn__rdv_redial(n, l->expect_name);
+}
+
+void ipcn__link_free(ipcn_node *n, ipcn__link *l)
+{
+    (void)n;
+    for (uint32_t i = 0; i < l->npatterns; i++)
+        ipcn__free(l->patterns[i]);
+    ipcn__free(l->patterns);
+    ipcn__free(l->rx);
+    ipcn__wbuf_free(&l->tx);
+    ipcn__free(l->name);
+    ipcn__free(l->expect_name);
+    ipcn__free(l);
+}
+
+static void bad_input(ipcn_node *n, ipcn__link *l, int status,
+                      const char *why)
+{
+    l->bad_frames++;
+    n->stats.bad_frames++;
+    n->stats.links_refused++;
+    ipcn__warn("IPCN-LINK-BADFRAME", "%s: refusing link from %s (pid %d): %d %s: %s",
+               n->name, l->name ? l->name : "(no hello yet)", (int)l->pid,
+               status, ipcn_status_str(status), why);
+    ipcn__link_send_error(n, l, status, why);
+    ipcn__link_close(n, l, status, why);
+}
+
+static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__hello *h = &f->u.hello;
+    if (h->min_version > IPCN_WIRE_VERSION || h->max_version < IPCN_WIRE_VERSION) {
+        bad_input(n, l, IPCN_VERSION_NOT_SUPPORTED, "no common protocol version");
+        return;
+    }
+    if (ipcn__name_check(h->name.p, h->name.len) != IPCN_OK ||
+        f->hdr.src == 0) {
+        bad_input(n, l, IPCN_BAD_REQUEST, "invalid node name or id in hello");
+        return;
+    }
+    if (h->network.len != strlen(n->network) ||
+        memcmp(h->network.p, n->network, h->network.len) != 0) {
+        bad_input(n, l, IPCN_BAD_REQUEST, "hello for another network");
+        return;
+    }
+    if (!strcmp(h->name.p, n->name) ||
+        (l->expect_name && strcmp(h->name.p, l->expect_name) != 0)) {
+        bad_input(n, l, IPCN_BAD_REQUEST, "hello with an unexpected name");
+        return;
+    }
+    ipcn__link *old = ipcn__link_by_name(n, h->name.p);
+    if (old) {
+        /* The same name twice: keep the live one.  A previous incarnation
+         * whose hang-up we have not read yet is dead by its pidfd. */
+        bool old_dead = false;
+        if (old->pidfd >= 0) {
+            int r = syscall(SYS_pidfd_send_signal, old->pidfd, 0, NULL, 0);
+            old_dead = r < 0 && errno == ESRCH;
+        }
+        if (!old_dead) {
+            bad_input(n, l, IPCN_CONFLICT, "a live node of that name is linked");
+            return;
+        }
+        ipcn__link_close(n, old, IPCN_SERVICE_UNAVAILABLE, "replaced");
+    }
+    if (!(l->name = ipcn__strndup(h->name.p, h->name.len))) {
+        ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "out of memory");
+        return;
+    }
+    l->peer_id = f->hdr.src;
+    l->state = LINK_UP;
+    l->linked_ns = ipcn__now_mono_ns();
+    n->stats.peers++;
+    ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->name,
+                (int)l->pid);
+    ipcn__queue_event(n, IPCN_EV_PEER_UP, l, NULL, IPCN_ANY, IPCN_OK);
+    ipcn__dir_on_link_up(n, l);
+    if (l->state == LINK_UP)
+        ipcn__pub_on_link_up(n, l);
+    pthread_cond_broadcast(&n->cond);
+}
+
+/* One checked frame: hello handling here, the rest to the node. */
+static void on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t len)
+{
+    ipcn__frame f;
+    int st = ipcn__frame_decode(p, len, &f);
+    if (st != IPCN_OK) {
+        bad_input(n, l, st, "malformed frame body");
+        return;
+    }
+    l->frames_in++;
+    n->stats.frames_in++;
+    if (f.hdr.ttl == 0) {
+        bad_input(n, l, IPCN_LOOP_DETECTED, "frame with no hops left");
+        return;
+    }
+    if (l->state == LINK_HELLO) {
+        if (f.hdr.type == IPCN_F_ERROR) {
+            ipcn__link_close(n, l, f.hdr.status ? f.hdr.status : IPCN_BAD_REQUEST,
+                             f.u.text.p);
+            return;
+        }
+        if (f.hdr.type != IPCN_F_HELLO) {
+            bad_input(n, l, IPCN_BAD_REQUEST, "frame before hello");
+            return;
+        }
+        on_hello(n, l, &f);
+        return;
+    }
+    if (f.hdr.type == IPCN_F_HELLO) {
+        bad_input(n, l, IPCN_BAD_REQUEST, "second hello");
+        return;
+    }
+    if (f.hdr.src != l->peer_id || (f.hdr.dst != 0 && f.hdr.dst != n->id)) {
+        /* v1 has no routing: a frame must come from the peer itself. */
+        bad_input(n, l, IPCN_BAD_REQUEST, "frame with a foreign source or destination");
+        return;
+    }
+    ipcn__node_frame(n, l, &f);
+}
+
+void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
+{
+    size_t budget = IPCN_READ_BUDGET;
+    while (l->state != LINK_DEAD && budget > 0) {
+        if (l->rx_cap - l->rx_len < 4096 && l->rx_cap < RX_INITIAL) {
+            uint8_t *p = ipcn__realloc(l->rx, RX_INITIAL);
+            if (!p) {
+                ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "rx buffer");
+                return;
+            }
+            l->rx = p;
+            l->rx_cap = RX_INITIAL;
+        }
+        size_t room = l->rx_cap - l->rx_len;
+        if (room == 0)
+            break; /* cannot happen: a partial frame grew the buffer */
+        ssize_t r = recv(l->fd, l->rx + l->rx_len, room < budget ? room : budget,
+                         MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            ipcn__link_close(n, l, IPCN_SERVICE_UNAVAILABLE, strerror(errno));
+            return;
+        }
+        if (r == 0) {
+            ipcn__link_close(n, l, IPCN_SERVICE_UNAVAILABLE, "hang-up");
+            return;
+        }
+        budget -= (size_t)r < budget ? (size_t)r : budget;
+        l->rx_len += (size_t)r;
+        l->bytes_in += (uint64_t)r;
+        n->stats.bytes_in += (uint64_t)r;
+        l->last_rx_ns = ipcn__now_mono_ns();
+
+        size_t pos = 0;
+        while (l->state != LINK_DEAD && pos < l->rx_len) {
+            size_t need = 0;
+            int st = ipcn__frame_check(l->rx + pos, l->rx_len - pos,
+                                       n->opts.max_payload, &need);
+            if (st == IPCN_WIRE_NEED_MORE) {
+                if (need > l->rx_cap) {
+                    /* Grow only to the size the checked header asks for,
+                     * which max_payload bounds. */
+                    if (pos) {
+                        memmove(l->rx, l->rx + pos, l->rx_len - pos);
+                        l->rx_len -= pos;
+                        pos = 0;
+                    }
+                    uint8_t *p = ipcn__realloc(l->rx, need);
+                    if (!p) {
+                        ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY,
+                                         "rx buffer");
+                        return;
+                    }
+                    l->rx = p;
+                    l->rx_cap = need;
+                }
+                break;
+            }
+            if (st != IPCN_OK) {
+                bad_input(n, l, st, st == IPCN_VERSION_NOT_SUPPORTED
+                                        ? "unsupported protocol version"
+                                        : "bad frame header or checksum");
+                return;
+            }
+            on_frame(n, l, l->rx + pos, need);
+            pos += need;
+        }
+        if (l->state == LINK_DEAD)
+            return;
+        if (pos) {
+            memmove(l->rx, l->rx + pos, l->rx_len - pos);
+            l->rx_len -= pos;
+        }
+        /* A large frame's buffer is returned once it has been handled. */
+        if (l->rx_len == 0 && l->rx_cap > RX_INITIAL) {
+            uint8_t *p = ipcn__realloc(l->rx, RX_INITIAL);
+            if (p) {
+                l->rx = p;
+                l->rx_cap = RX_INITIAL;
+            }
+        }
+    }
+}

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+/* wire.c — encode and decode protocol v1 frames (see docs/protocol.md). */
+#include "wire/wire.h"
+
+#include <string.h>
+#define XXH_INLINE_ALL /* inlined: no runtime dependency, faster */
+#include <xxhash.h>
+
+#include "ipcnet.h"
+#include "util/util.h"
+
+/* ---- little-endian access ---- */
+
+static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+static uint64_t ld64(const uint8_t *p)
+{
+    return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
+}
+static void st16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void st32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void st64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint64_t ipcn__frame_checksum(const uint8_t *hdr40, const uint8_t *payload,
+                              size_t len)
+{
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    XXH3_64bits_update(&st, hdr40, 40);
+    if (len)
+        XXH3_64bits_update(&st, payload, len);
+    return XXH3_64bits_digest(&st);
+}
+
+void ipcn__hdr_read(const uint8_t *b, ipcn__hdr *h)
+{
+    h->version = b[4];
+    h->type = b[5];
+    h->flags = b[6];
+    h->ttl = b[7];
+    h->status = ld16(b + 8);
+    h->hops = b[10];
+    h->len = ld32(b + 12);
+    h->src = ld64(b + 16);
+    h->dst = ld64(b + 24);
+    h->corr = ld64(b + 32);
+    h->checksum = ld64(b + 40);
+}
+
+int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
+                      size_t *need)
+{
+    if (max_payload > IPCN_WIRE_MAX_PAYLOAD)
+        max_payload = IPCN_WIRE_MAX_PAYLOAD;
+    /* Refuse a bad magic as soon as its bytes are there, so that garbage
+     * costs no waiting for a header that will never parse. */
+    static const uint8_t magic[4] = {'I', 'P', 'C', 'N'};
+    size_t m = avail < 4 ? avail : 4;
+    if (memcmp(buf, magic, m) != 0)
+        return IPCN_BAD_REQUEST;
+    if (avail < IPCN_WIRE_HDR_SIZE) {
+        *need = IPCN_WIRE_HDR_SIZE;
+        return IPCN_WIRE_NEED_MORE;
+    }
+    if (buf[4] != IPCN_WIRE_VERSION)
+        return IPCN_VERSION_NOT_SUPPORTED;
+    uint8_t type = buf[5];
+    if (type < 1 || type > IPCN_F__MAX || buf[6] != 0 || buf[11] != 0)
+        return IPCN_BAD_REQUEST;
+    uint32_t len = ld32(buf + 12);
+    if (len > max_payload)
+        return IPCN_BAD_REQUEST;
+    size_t total = (size_t)IPCN_WIRE_HDR_SIZE + len;
+    if (avail < total) {
+        *need = total;
+        return IPCN_WIRE_NEED_MORE;
+    }
+    if (ipcn__frame_checksum(buf, buf + IPCN_WIRE_HDR_SIZE, len) !=
+        ld64(buf + 40))
+        return IPCN_BAD_REQUEST;
+    *need = total;
+    return IPCN_OK;
+}
+
+/* ---- bounded reader ---- */
+
+typedef struct rd {
+    const uint8_t *p, *end;
+    int bad;
+} rd;
+
+static int rd_has(rd *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return 0;
+    }
+    return 1;
+}
+static uint8_t rd_u8(rd *r)
+{
+    if (!rd_has(r, 1))
+        return 0;
+    return *r->p++;
+}
+static uint32_t rd_u32(rd *r)
+{
+    if (!rd_has(r, 4))
+        return 0;
+    uint32_t v = ld32(r->p);
+    r->p += 4;
+    return v;
+}
+static uint64_t rd_u64(rd *r)
+{
+    if (!rd_has(r, 8))
+        return 0;
+    uint64_t v = ld64(r->p);
+    r->p += 8;
+    return v;
+}
+static ipcn__str rd_str(rd *r)
+{
+    ipcn__str s = {"", 0};
+    if (!rd_has(r, 2))
+        return s;
+    uint16_t n = ld16(r->p);
+    r->p += 2;
+    if (!rd_has(r, (size_t)n + 1))
+        return s;
+    if (r->p[n] != 0 || memchr(r->p, 0, n) != NULL) {
+        r->bad = 1;
+        return s;
+    }
+    s.p = (const char *)r->p;
+    s.len = n;
+    r->p += (size_t)n + 1;
+    return s;
+}
+static ipcn__blob rd_blob(rd *r)
+{
+    ipcn__blob b = {NULL, 0};
+    uint32_t n = rd_u32(r);
+    if (!rd_has(r, n))
+        return b;
+    b.p = r->p;
+    b.len = n;
+    r->p += n;
+    return b;
+}
+
+int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
+{
+    if (frame_len < IPCN_WIRE_HDR_SIZE)
+        return IPCN_BAD_REQUEST;
+    ipcn__frame f;
+    memset(&f, 0, sizeof f);
+    ipcn__hdr_read(buf, &f.hdr);
+    if ((size_t)IPCN_WIRE_HDR_SIZE + f.hdr.len != frame_len)
+        return IPCN_BAD_REQUEST;
+    rd r = {buf + IPCN_WIRE_HDR_SIZE, buf + frame_len, 0};
+    switch (f.hdr.type) {
+    case IPCN_F_HELLO:
+        f.u.hello.min_version = rd_u8(&r);
+        f.u.hello.max_version = rd_u8(&r);
+        if (rd_u8(&r) != 0 || rd_u8(&r) != 0) /* reserved */
+            r.bad = 1;
+        f.u.hello.caps = rd_u32(&r);
+        f.u.hello.heartbeat_ms = rd_u32(&r);
+        f.u.hello.network = rd_str(&r);
+        f.u.hello.name = rd_str(&r);
+        break;
+    case IPCN_F_BYE:
+    case IPCN_F_ERROR:
+    case IPCN_F_WITHDRAW:
+    case IPCN_F_SUBSCRIBE:
+    case IPCN_F_UNSUBSCRIBE:
+        f.u.text = rd_str(&r);
+        break;
+    case IPCN_F_PING:
+    case IPCN_F_PONG:
+        f.u.stamp = rd_u64(&r);
+        break;
+    case IPCN_F_ANNOUNCE:
+        f.u.announce.kind = rd_u8(&r);
+        if (f.u.announce.kind < 1 || f.u.announce.kind > 3)
+            r.bad = 1;
+        f.u.announce.version = rd_u64(&r);
+        f.u.announce.path = rd_str(&r);
+        f.u.announce.encoding = rd_str(&r);
+        f.u.announce.meta = rd_blob(&r);
+        break;
+    case IPCN_F_SAMPLE:
+        f.u.sample.seq = rd_u64(&r);
+        f.u.sample.timestamp_ns = rd_u64(&r);
+        f.u.sample.path = rd_str(&r);
+        f.u.sample.encoding = rd_str(&r);
+        f.u.sample.data = rd_blob(&r);
+        break;
+    case IPCN_F_QUERY:
+    case IPCN_F_REQUEST:
+        f.u.request.timeout_ms = rd_u32(&r);
+        f.u.request.path = rd_str(&r);
+        f.u.request.encoding = rd_str(&r);
+        f.u.request.data = rd_blob(&r);
+        break;
+    case IPCN_F_QUERY_REPLY:
+    case IPCN_F_REPLY:
+        f.u.reply.seq = rd_u64(&r);
+        f.u.reply.timestamp_ns = rd_u64(&r);
+        f.u.reply.encoding = rd_str(&r);
+        f.u.reply.data = rd_blob(&r);
+        break;
+    default:
+        return IPCN_BAD_REQUEST;
+    }
+    if (r.bad || r.p != r.end)
+        return IPCN_BAD_REQUEST;
+    *out = f;
+    return IPCN_OK;
+}
+
+/* ---- writer ---- */
+
+static uint8_t *wb_grow(ipcn__wbuf *w, size_t n)
+{
+    if (w->oom)
+        return NULL;
+    if (w->cap - w->len < n) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap - w->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                w->oom = 1;
+                return NULL;
+            }
+            cap *= 2;
+        }
+        uint8_t *p = ipcn__realloc(w->p, cap);
+        if (!p) {
+            w->oom = 1;
+            return NULL;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    uint8_t *at = w->p + w->len;
+    w->len += n;
+    return at;
+}
+
+void ipcn__wbuf_free(ipcn__wbuf *w)
+{
+    ipcn__free(w->p);
+    memset(w, 0, sizeof *w);
+}
+void ipcn__wbuf_u8(ipcn__wbuf *w, uint8_t v)
+{
+    uint8_t *p = wb_grow(w, 1);
+    if (p)
+        *p = v;
+}
+void ipcn__wbuf_u16(ipcn__wbuf *w, uint16_t v)
+{
+    uint8_t *p = wb_grow(w, 2);
+    if (p)
+        st16(p, v);
+}
+void ipcn__wbuf_u32(ipcn__wbuf *w, uint32_t v)
+{
+    uint8_t *p = wb_grow(w, 4);
+    if (p)
+        st32(p, v);
+}
+void ipcn__wbuf_u64(ipcn__wbuf *w, uint64_t v)
+{
+    uint8_t *p = wb_grow(w, 8);
+    if (p)
+        st64(p, v);
+}
+void ipcn__wbuf_bytes(ipcn__wbuf *w, const void *src, size_t n)
+{
+    if (!n)
+        return;
+    uint8_t *p = wb_grow(w, n);
+    if (p)
+        memcpy(p, src, n);
+}
+void ipcn__wbuf_str(ipcn__wbuf *w, const char *s, size_t n)
+{
+    if (n > UINT16_MAX) { /* callers validate; never truncate silently */
+        w->oom = 1;
+        return;
+    }
+    ipcn__wbuf_u16(w, (uint16_t)n);
+    ipcn__wbuf_bytes(w, s, n);
+    ipcn__wbuf_u8(w, 0);
+}
+void ipcn__wbuf_blob(ipcn__wbuf *w, const void *p, uint32_t n)
+{
+    ipcn__wbuf_u32(w, n);
+    ipcn__wbuf_bytes(w, p, n);
+}
+
+size_t ipcn__frame_begin(ipcn__wbuf *w, const ipcn__hdr *h)
+{
+    size_t off = w->len;
+    uint8_t *p = wb_grow(w, IPCN_WIRE_HDR_SIZE);
+    if (!p)
+        return off;
+    st32(p, IPCN_WIRE_MAGIC);
+    p[4] = IPCN_WIRE_VERSION;
+    p[5] = h->type;
+    p[6] = 0;
+    p[7] = h->ttl;
+    st16(p + 8, h->status);
+    p[10] = h->hops;
+    p[11] = 0;
+    st32(p + 12, 0);
+    st64(p + 16, h->src);
+    st64(p + 24, h->dst);
+    st64(p + 32, h->corr);
+    st64(p + 40, 0);
+    return off;
+}
+
+int ipcn__frame_end(ipcn__wbuf *w, size_t off)
+{
+    if (w->oom)
+        return IPCN_INSUFFICIENT_MEMORY;
+    size_t len = w->len - off - IPCN_WIRE_HDR_SIZE;
+    if (len > IPCN_WIRE_MAX_PAYLOAD) {
+        w->len = off;
+        return IPCN_BAD_REQUEST;
+    }
+    uint8_t *p = w->p + off;
+    st32(p + 12, (uint32_t)len);
+    st64(p + 40, ipcn__frame_checksum(p, p + IPCN_WIRE_HDR_SIZE, len));
+    return IPCN_OK;
+}
+
+/* Each encoder rolls the writer back to where it began on failure, so a
+ * failed frame never leaves half a frame behind in a link's queue. */
+static int finish(ipcn__wbuf *w, size_t off)
+{
+    int st = ipcn__frame_end(w, off);
+    if (st != IPCN_OK) {
+        w->len = off <= w->len ? off : w->len;
+        w->oom = 0;
+    }
+    return st;
+}
+
+int ipcn__enc_hello(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__hello *b)
+{
+    h->type = IPCN_F_HELLO;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u8(w, b->min_version);
+    ipcn__wbuf_u8(w, b->max_version);
+    ipcn__wbuf_u16(w, 0);
+    ipcn__wbuf_u32(w, b->caps);
+    ipcn__wbuf_u32(w, b->heartbeat_ms);
+    ipcn__wbuf_str(w, b->network.p, b->network.len);
+    ipcn__wbuf_str(w, b->name.p, b->name.len);
+    return finish(w, off);
+}
+
+int ipcn__enc_text(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, const char *s,
+                   size_t n)
+{
+    h->type = type;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_str(w, s, n);
+    return finish(w, off);
+}
+
+int ipcn__enc_stamp(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, uint64_t stamp)
+{
+    h->type = type;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u64(w, stamp);
+    return finish(w, off);
+}
+
+int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b)
+{
+    h->type = IPCN_F_ANNOUNCE;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u8(w, b->kind);
+    ipcn__wbuf_u64(w, b->version);
+    ipcn__wbuf_str(w, b->path.p, b->path.len);
+    ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
+    ipcn__wbuf_blob(w, b->meta.p, b->meta.len);
+    return finish(w, off);
+}
+
+int ipcn__enc_sample(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__sample *b)
+{
+    h->type = IPCN_F_SAMPLE;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u64(w, b->seq);
+    ipcn__wbuf_u64(w, b->timestamp_ns);
+    ipcn__wbuf_str(w, b->path.p, b->path.len);
+    ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
+    ipcn__wbuf_blob(w, b->data.p, b->data.len);
+    return finish(w, off);
+}
+
+int ipcn__enc_request(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
+                      const ipcn__request *b)
+{
+    h->type = type;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u32(w, b->timeout_ms);
+    ipcn__wbuf_str(w, b->path.p, b->path.len);
+    ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
+    ipcn__wbuf_blob(w, b->data.p, b->data.len);
+    return finish(w, off);
+}
+
+int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
+                    const ipcn__reply *b)
+{
+    h->type = type;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u64(w, b->seq);
+    ipcn__wbuf_u64(w, b->timestamp_ns);
+    ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
+    ipcn__wbuf_blob(w, b->data.p, b->data.len);
+    return finish(w, off);
+}
+
+ipcn__str ipcn__str_of(const char *s)
+{
+    ipcn__str r = {"", 0};
+    if (s) {
+        size_t n = strlen(s);
+        r.p = s;
+        r.len = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+    }
+    return r;
+}
+
+ipcn__blob ipcn__blob_of(const void *p, size_t n)
+{
+    ipcn__blob b = {(const uint8_t *)p, (uint32_t)n};
+    return b;
+}

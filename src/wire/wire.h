@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire.h — frames of the IPCNet protocol, version 1 (docs/protocol.md).
+ *
+ * Pure functions over byte buffers: no I/O, no allocation except through the
+ * growable writer.  Every length read from a buffer is checked against the
+ * buffer before use; decoded strings and blobs point into the frame.
+ */
+#ifndef IPCN_WIRE_H
+#define IPCN_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPCN_WIRE_MAGIC 0x4E435049u /* bytes 'I' 'P' 'C' 'N' */
+#define IPCN_WIRE_VERSION 1
+#define IPCN_WIRE_HDR_SIZE 48
+#define IPCN_WIRE_MAX_PAYLOAD (16u << 20) /* hard ceiling of any link */
+#define IPCN_WIRE_DEFAULT_TTL 8
+/* Returned by decoders that need more bytes; never a status code. */
+#define IPCN_WIRE_NEED_MORE 0
+
+enum ipcn__ftype {
+    IPCN_F_HELLO = 1,
+    IPCN_F_BYE = 2,
+    IPCN_F_PING = 3,
+    IPCN_F_PONG = 4,
+    IPCN_F_ANNOUNCE = 5,
+    IPCN_F_WITHDRAW = 6,
+    IPCN_F_SUBSCRIBE = 7,
+    IPCN_F_UNSUBSCRIBE = 8,
+    IPCN_F_SAMPLE = 9,
+    IPCN_F_QUERY = 10,
+    IPCN_F_QUERY_REPLY = 11,
+    IPCN_F_REQUEST = 12,
+    IPCN_F_REPLY = 13,
+    IPCN_F_ERROR = 14,
+    IPCN_F__MAX = 14
+};
+
+/* Capability bits a node announces in its hello. */
+#define IPCN_CAP_NONE 0u
+
+typedef struct ipcn__hdr {
+    uint8_t version;
+    uint8_t type;
+    uint8_t flags;   /* must be 0 in v1 */
+    uint8_t ttl;     /* hops left; a frame arriving with 0 is refused (308) */
+    uint16_t status; /* replies, errors, bye; else 0 */
+    uint8_t hops;    /* hops taken so far */
+    uint32_t len;    /* payload bytes after the header */
+    uint64_t src;    /* sender node id */
+    uint64_t dst;    /* destination node id; 0 = the linked peer */
+    uint64_t corr;   /* correlation id; 0 when none */
+    uint64_t checksum;
+} ipcn__hdr;
+
+/* A string inside a frame: len bytes, NUL-terminated at p[len]. */
+typedef struct ipcn__str {
+    const char *p;
+    uint16_t len;
+} ipcn__str;
+
+typedef struct ipcn__blob {
+    const uint8_t *p;
+    uint32_t len;
+} ipcn__blob;
+
+typedef struct ipcn__hello {
+    uint8_t min_version, max_version;
+    uint32_t caps;
+    uint32_t heartbeat_ms;
+    ipcn__str network;
+    ipcn__str name;
+} ipcn__hello;
+
+typedef struct ipcn__announce {
+    uint8_t kind;
+    uint64_t version;
+    ipcn__str path;
+    ipcn__str encoding;
+    ipcn__blob meta;
+} ipcn__announce;
+
+typedef struct ipcn__sample {
+    uint64_t seq;
+    uint64_t timestamp_ns;
+    ipcn__str path;
+    ipcn__str encoding;
+    ipcn__blob data;
+} ipcn__sample;
+
+typedef struct ipcn__request { /* REQUEST and QUERY (QUERY has no data) */
+    uint32_t timeout_ms;
+    ipcn__str path;
+    ipcn__str encoding;
+    ipcn__blob data;
+} ipcn__request;
+
+typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
+    uint64_t seq;
+    uint64_t timestamp_ns;
+    ipcn__str encoding;
+    ipcn__blob data;
+} ipcn__reply;
+
+/* One decoded frame.  Which body member is valid depends on hdr.type:
+ * HELLO hello; ANNOUNCE announce; SAMPLE sample; QUERY, REQUEST request;
+ * QUERY_REPLY, REPLY reply; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
+ * or pattern); BYE, ERROR text (a reason); PING, PONG stamp. */
+typedef struct ipcn__frame {
+    ipcn__hdr hdr;
+    union {
+        ipcn__hello hello;
+        ipcn__announce announce;
+        ipcn__sample sample;
+        ipcn__request request;
+        ipcn__reply reply;
+        ipcn__str text;
+        uint64_t stamp;
+    } u;
+} ipcn__frame;
+
+/*
+ * ipcn__frame_check() - is there one complete, valid frame at buf?
+ * Returns IPCN_WIRE_NEED_MORE with *need set to the total bytes wanted (the
+ * header, or the whole frame once the header is known); 100 with *need set
+ * to the frame's size when a whole frame with a valid checksum is there;
+ * 305 for a version other than 1 (magic intact); 200 for anything else
+ * wrong (magic, flags, reserved byte, type, payload over max_payload,
+ * checksum).  Reads at most avail bytes.
+ */
+int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
+                      size_t *need);
+
+/*
+ * ipcn__frame_decode() - decode a frame that ipcn__frame_check() accepted
+ * (frame_len bytes).  Returns 100, or 200 when the body does not match its
+ * type's layout exactly (overruns, missing terminators, embedded NULs,
+ * trailing bytes, an unknown resource kind).  Pointers in *out point into
+ * buf.
+ */
+int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out);
+
+/* Read the header fields without any check (for tests and tools). */
+void ipcn__hdr_read(const uint8_t *buf, ipcn__hdr *out);
+
+/* ---- encoding ---- */
+
+/* A writer appending to a growable buffer (allocator hook). */
+typedef struct ipcn__wbuf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom; /* set when a growth failed; the content is then incomplete */
+} ipcn__wbuf;
+
+void ipcn__wbuf_free(ipcn__wbuf *w);
+void ipcn__wbuf_u8(ipcn__wbuf *w, uint8_t v);
+void ipcn__wbuf_u16(ipcn__wbuf *w, uint16_t v);
+void ipcn__wbuf_u32(ipcn__wbuf *w, uint32_t v);
+void ipcn__wbuf_u64(ipcn__wbuf *w, uint64_t v);
+void ipcn__wbuf_bytes(ipcn__wbuf *w, const void *p, size_t n);
+/* str: u16 length, bytes, a NUL.  n must be <= 65535. */
+void ipcn__wbuf_str(ipcn__wbuf *w, const char *s, size_t n);
+/* blob: u32 length, bytes. */
+void ipcn__wbuf_blob(ipcn__wbuf *w, const void *p, uint32_t n);
+
+/* Start a frame: append a header with the given fields (len and checksum
+ * filled in by ipcn__frame_end).  Returns the frame's offset in w. */
+size_t ipcn__frame_begin(ipcn__wbuf *w, const ipcn__hdr *h);
+/* Finish the frame begun at off: set its length and checksum.
+ * Returns 100, 200 when the payload is over IPCN_WIRE_MAX_PAYLOAD, 307 when
+ * the writer ran out of memory. */
+int ipcn__frame_end(ipcn__wbuf *w, size_t off);
+
+/* Whole-frame encoders, appending one frame to w.  h gives type-independent
+ * header fields (type is set by each function).  Return as ipcn__frame_end. */
+int ipcn__enc_hello(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__hello *b);
+int ipcn__enc_text(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, const char *s,
+                   size_t n);
+int ipcn__enc_stamp(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, uint64_t stamp);
+int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b);
+int ipcn__enc_sample(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__sample *b);
+int ipcn__enc_request(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
+                      const ipcn__request *b);
+int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
+                    const ipcn__reply *b);
+
+/* The checksum of a frame: XXH3-64 (seed 0) over header bytes 0..39 then
+ * the payload. */
+uint64_t ipcn__frame_checksum(const uint8_t *hdr40, const uint8_t *payload,
+                              size_t len);
+
+/* A string view from a C string, capped at 65535 bytes (callers validate
+ * lengths before encoding). */
+ipcn__str ipcn__str_of(const char *s);
+ipcn__blob ipcn__blob_of(const void *p, size_t n);
+
+#endif
