@@ -8,6 +8,7 @@
 #define IPCN_TESTUTIL_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
