@@ -265,6 +265,10 @@ static int pump(ipcn_node *n, int timeout_ms)
     }
     free_dead_links(n);
     rearm(n, ipcn__now_mono_ns());
+    /* The wake fd may have been drained by a thread that only waited for an
+     * answer; callbacks still queued must keep the node's fd readable. */
+    if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
+        ipcn__node_wake(n);
     pthread_cond_broadcast(&n->cond);
     return k;
 }
