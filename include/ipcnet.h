@@ -16,11 +16,14 @@
  *  - Every call on a node is thread-safe (the node holds an internal lock),
  *    except ipcn_node_close(), which must be the last call on the node and
  *    must not run at the same time as any other call on it.
- *  - User callbacks run on the thread that calls ipcn_node_dispatch() (or
- *    on the node's own thread after ipcn_node_start_thread()), never from
- *    inside the call that registered them, and never with the node's lock
- *    held: a callback may call any function on the node except
- *    ipcn_node_close() and ipcn_node_stop_thread().
+ *  - User callbacks run only inside ipcn_node_dispatch() (or on the node's
+ *    own thread after ipcn_node_start_thread()), never from inside the call
+ *    that registered them, and never with the node's lock held: a callback
+ *    may call any function on the node except ipcn_node_close(),
+ *    ipcn_node_stop_thread() and ipcn_node_dispatch().  Calls that wait
+ *    (ipcn_query, ipcn_request, ipcn_sub_take, ipcn_node_wait_peers)
+ *    process I/O while they wait but run no callbacks: a node with no
+ *    thread of its own answers requests only while someone dispatches.
  *
  * Since: 0.1
  */
@@ -150,11 +153,15 @@ typedef struct ipcn_node ipcn_node;
 typedef struct ipcn_node_opts {
     uint32_t size;          /**< sizeof(ipcn_node_opts), set by _init */
     const char *network;    /**< NULL: $IPCNET_NETWORK, else "default" */
-    const char *dir;        /**< rendezvous directory; NULL: $IPCNET_DIR,
-                                 else $XDG_RUNTIME_DIR/ipcnet/<network>,
-                                 else /tmp/ipcnet-<uid>/<network> */
-    uint32_t heartbeat_ms;  /**< interval of heartbeats on idle links; 250 */
-    uint32_t dead_after_ms; /**< a peer silent this long is dropped; 1000 */
+    const char *dir;        /**< base directory: the network's directory is
+                                 <dir>/<network>.  NULL: $IPCNET_DIR, else
+                                 $XDG_RUNTIME_DIR/ipcnet, else
+                                 /tmp/ipcnet-<uid> */
+    uint32_t heartbeat_ms;  /**< a peer silent this long is pinged; 200 */
+    uint32_t dead_after_ms; /**< a peer silent this long is dropped (at
+                                 least 2 * heartbeat_ms); 900.  A node must
+                                 dispatch (or run its thread) at least this
+                                 often, or its peers drop it. */
     uint32_t max_payload;   /**< largest frame payload accepted; 16 MiB */
     uint32_t tx_limit;      /**< bytes queued per link before streams drop
                                  samples and other sends fail with 205;
@@ -210,8 +217,9 @@ IPCN_API const char *ipcn_node_dir(const ipcn_node *node);
 IPCN_API int ipcn_node_fd(ipcn_node *node);
 
 /**
- * ipcn_node_timeout() - milliseconds until the node's next timer, 0 when
- * dispatch has work now, -1 when no timer is armed.  Since: 0.1
+ * ipcn_node_timeout() - the longest a foreign event loop may wait on
+ * ipcn_node_fd() before calling ipcn_node_dispatch(): 0 when callbacks are
+ * waiting, else -1 (the node's timers are inside its fd).  Since: 0.1
  */
 IPCN_API int ipcn_node_timeout(ipcn_node *node);
 
@@ -407,8 +415,9 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *node, ipcn_sub sub);
 
 /**
  * ipcn_sub_take() - take the oldest queued sample of a subscription made
- * with fn == NULL, waiting up to timeout_ms (dispatching meanwhile when no
- * other thread does).  @out: free with ipcn_msg_free().
+ * with fn == NULL, waiting up to timeout_ms (-1: forever).  While it waits
+ * it processes the node's I/O but runs no callbacks.  @out: free with
+ * ipcn_msg_free().
  * Returns 100, 103 when none came in time, 203 unknown subscription, 200
  * when the subscription has a callback.  Since: 0.1
  */
@@ -440,9 +449,12 @@ typedef struct ipcn_responder {
 /**
  * Service handler.  Answer in one of two ways:
  *  - at once: call ipcn_reply_set() on ctx (or not, for an empty body) and
- *    return the status to send (100, an error, or an application code);
- *  - later: keep *resp (valid only for this request) and return 102; then
- *    call ipcn_respond() once, from any thread.
+ *    return the status to send (100, an error, or an application code
+ *    1000..65535; anything else is sent as 300);
+ *  - later: take a responder with ipcn_reply_defer(ctx) and return 102;
+ *    then call ipcn_respond() once, from any thread.  If the requester
+ *    leaves first, ipcn_respond() returns 303.
+ * ctx is valid only while the handler runs.
  */
 typedef struct ipcn_reply_ctx ipcn_reply_ctx;
 typedef int (*ipcn_service_fn)(ipcn_node *node, const ipcn_msg *request,
