@@ -286,6 +286,10 @@ IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     ipcn__sub *s = ipcn__calloc(1, sizeof *s);
+    if (s) {
+        ipcn__list_init(&s->queue);
+        ipcn__list_init(&s->ready_entry);
+    }
     if (!s || !(s->pattern = ipcn__strdup(pattern))) {
         ipcn__free(s);
         ipcn__node_unlock(n);
@@ -307,8 +311,6 @@ IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
         tell_all(n, pattern, true);
     }
     found->refs++;
-    ipcn__list_init(&s->queue);
-    ipcn__list_init(&s->ready_entry);
     s->depth = queue_depth ? queue_depth : DEFAULT_DEPTH;
     s->fn = fn;
     s->user = user;
