@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - make sure the Debian packages IPCNet needs are installed.
+#
+# Checks each package below with dpkg-query.  If some are missing: as root,
+# runs `apt-get update` and `apt-get install -y --no-install-recommends` for
+# them; otherwise prints the exact command to run and exits 1.
+#
+#   scripts/deps.sh          check, and install what is missing (as root)
+#   scripts/deps.sh --check  check only; exit 1 and print the command if missing
+#   scripts/deps.sh --list   print the package list, one per line
+set -euo pipefail
+
+# The packages, one per line.  To add one, add a line.
+PACKAGES=(
+    build-essential     # gcc, make, binutils (nm, readelf), libc headers
+    cmake
+    pkg-config
+    clang               # the fuzz build (libFuzzer)
+    libclang-rt-14-dev  # clang's libFuzzer and sanitizer runtimes
+    libxxhash-dev       # frame checksums (used header-only)
+    libcmocka-dev       # unit and integration tests
+    python3             # test helpers
+)
+
+mode=install
+case "${1:-}" in
+    "") ;;
+    --check) mode=check ;;
+    --list) printf '%s\n' "${PACKAGES[@]}"; exit 0 ;;
+    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "scripts/deps.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "scripts/deps.sh: no dpkg-query: not a Debian system, so the packages cannot be checked." >&2
+    echo "scripts/deps.sh: make sure the equivalents of these are installed: ${PACKAGES[*]}" >&2
+    exit 0
+fi
+
+missing_packages() {
+    local p
+    for p in "${PACKAGES[@]}"; do
+        if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+            echo "$p"
+        fi
+    done
+}
+
+mapfile -t missing < <(missing_packages)
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+echo "scripts/deps.sh: missing Debian packages: ${missing[*]}" >&2
+if [ "$mode" = check ] || [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/deps.sh: install them with:" >&2
+    echo "    sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-o DPkg::Lock::Timeout=300)
+echo "+ apt-get update" >&2
+apt-get "${apt_opts[@]}" update
+echo "+ apt-get install -y --no-install-recommends ${missing[*]}" >&2
+apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
+
+mapfile -t still < <(missing_packages)
+if [ "${#still[@]}" -ne 0 ]; then
+    echo "scripts/deps.sh: still not installed after apt-get: ${still[*]}" >&2
+    exit 1
+fi
+echo "scripts/deps.sh: installed ${missing[*]}" >&2

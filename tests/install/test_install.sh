@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2015  # "ok ... || bad ...": ok always succeeds
+# tests/install/test_install.sh [BUILD_DIR] - test IPCNet as installed.
+#
+# Installs BUILD_DIR (default: build) into a temporary prefix with
+# `cmake --install`, then, using only what was installed:
+#   - builds tests/install/consumer.c with `pkg-config --cflags --libs ipcnet`
+#     (as C99 with -pedantic -Werror, and as C++), and with a CMake project
+#     that calls find_package(ipcnet) (targets ipcnet::ipcnet and
+#     ipcnet::ipcnet_static), and runs each program;
+#   - checks the shared library: SONAME libipcnet.so.MAJOR.MINOR, the
+#     symlinks, every exported symbol is public API (ipcn_*, not ipcn__*)
+#     and versioned, and it is exactly the functions ipcnet.h declares;
+#   - checks that DESTDIR is honoured.
+# Environment: IPCN_TEST_CC (compiler, default cc), IPCN_TEST_CXX (default
+# c++), IPCN_TEST_FLAGS (extra compile and link flags, for sanitizer builds).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=$(cd "${1:-build}" && pwd)
+cc=${IPCN_TEST_CC:-cc}
+cxx=${IPCN_TEST_CXX:-c++}
+read -r -a flags <<<"${IPCN_TEST_FLAGS:-}"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipcnet-install-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+failures=0
+step() { echo "-- $*"; }
+ok() { echo "   ok: $*"; }
+bad() { echo "   FAIL: $*" >&2; failures=$((failures + 1)); }
+die() { echo "   FAIL: $*" >&2; echo "test_install: FAILED" >&2; exit 1; }
+words() { tr -s ' \t\n' '   ' | sed 's/^ //; s/ $//'; }   # one line, single spaces
+
+step "cmake --install $build --prefix <tmp>/prefix"
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log" >&2; die "cmake --install failed"; }
+
+pcfile=$(find "$prefix" -path '*/pkgconfig/ipcnet.pc' -print -quit)
+[ -n "$pcfile" ] || die "no pkgconfig/ipcnet.pc was installed"
+export PKG_CONFIG_PATH=${pcfile%/*}
+export PKG_CONFIG_LIBDIR=$PKG_CONFIG_PATH    # only this prefix, nothing of the system's
+libdir=$(pkg-config --variable=libdir ipcnet)
+includedir=$(pkg-config --variable=includedir ipcnet)
+version=$(pkg-config --modversion ipcnet)
+[ "$(pkg-config --variable=prefix ipcnet)" = "$prefix" ] ||
+    bad "ipcnet.pc has prefix=$(pkg-config --variable=prefix ipcnet), installed into $prefix"
+[ "$libdir/pkgconfig" = "$PKG_CONFIG_PATH" ] || bad "ipcnet.pc's libdir $libdir is not where it is installed"
+[[ "$version" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || die "ipcnet.pc has Version: '$version'"
+soname=libipcnet.so.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}
+realname=libipcnet.so.$version
+echo "   ipcnet $version: libdir ${libdir#"$tmp"/}, includedir ${includedir#"$tmp"/}"
+pc_libs_words=$(pkg-config --libs ipcnet | words)
+[ "$pc_libs_words" = "-L$libdir -lipcnet" ] || bad "pkg-config --libs ipcnet is '$pc_libs_words'"
+pkg-config --libs --static ipcnet | grep -q -- '-lpthread' ||
+    bad "pkg-config --libs --static ipcnet lacks -lpthread"
+
+step "installed files"
+for f in "$includedir/ipcnet.h" "$libdir/libipcnet.a" "$libdir/$realname" \
+         "$libdir/cmake/ipcnet/ipcnetConfig.cmake" \
+         "$libdir/cmake/ipcnet/ipcnetConfigVersion.cmake" \
+         "$libdir/cmake/ipcnet/ipcnetTargets.cmake"; do
+    [ -f "$f" ] && ok "${f#"$prefix"/}" || bad "missing ${f#"$prefix"/}"
+done
+for link in "$soname" libipcnet.so; do
+    if [ -L "$libdir/$link" ] && [ "$(readlink -f "$libdir/$link")" = "$libdir/$realname" ]; then
+        ok "${libdir#"$prefix"/}/$link -> $realname"
+    else
+        bad "${libdir#"$prefix"/}/$link is not a symlink to $realname"
+    fi
+done
+if [ -f "$libdir/$realname" ]; then
+    lib=$libdir/$realname
+else
+    die "no shared library to check"
+fi
+
+step "SONAME and exported symbols of $realname"
+got_soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+[ "$got_soname" = "$soname" ] && ok "SONAME $got_soname" || bad "SONAME is '$got_soname', expected $soname"
+
+# "ADDR TYPE NAME@@VERSION" per symbol; type A is the version node itself.
+nm -D --defined-only "$lib" >"$tmp/nm.txt"
+awk '$2 != "A"' "$tmp/nm.txt" | awk '{print $3}' | sort >"$tmp/exports.txt"
+sed 's/@.*//' "$tmp/exports.txt" >"$tmp/names.txt"
+n_exports=$(wc -l <"$tmp/names.txt")
+not_public=$(grep -v '^ipcn_' "$tmp/names.txt" || true)
+internal=$(grep '^ipcn__' "$tmp/names.txt" || true)
+unversioned=$(grep -v '@@IPCNET_' "$tmp/exports.txt" || true)
+[ -z "$not_public" ] || bad "exported but not ipcn_*: $(words <<<"$not_public")"
+[ -z "$internal" ] || bad "internal ipcn__ symbols exported: $(words <<<"$internal")"
+[ -z "$unversioned" ] || bad "exported without an IPCNET_ symbol version: $(words <<<"$unversioned")"
+[ -z "$not_public$internal$unversioned" ] &&
+    ok "$n_exports exported symbols, all ipcn_*, versioned $(awk '$2 == "A" {print $3}' "$tmp/nm.txt" | words)"
+for sym in ipcn_version ipcn_status_str ipcn_node_open; do
+    grep -qx "$sym" "$tmp/names.txt" && ok "exports $sym" || bad "does not export $sym"
+done
+# Compare with the functions the installed header declares (IPCN_API).
+tr '\n' ' ' <"$includedir/ipcnet.h" | grep -o 'IPCN_API[^;{}()]*(' |
+    sed 's/ *($//; s/.*[ *]//' | grep '^ipcn_' | sort -u >"$tmp/declared.txt" || true
+undeclared=$(comm -13 "$tmp/declared.txt" "$tmp/names.txt")
+unimplemented=$(comm -23 "$tmp/declared.txt" "$tmp/names.txt")
+[ -z "$undeclared" ] || bad "exported but not declared in ipcnet.h: $(words <<<"$undeclared")"
+if [ ! -s "$tmp/declared.txt" ]; then
+    bad "found no IPCN_API function declarations in ipcnet.h"
+elif [ -n "$unimplemented" ]; then
+    bad "declared in ipcnet.h but not exported: $(words <<<"$unimplemented")"
+else
+    ok "every function declared in ipcnet.h ($(wc -l <"$tmp/declared.txt")) is exported"
+fi
+
+# run_consumer NAME: run $tmp/NAME and check it prints "ipcnet <version>".
+run_consumer() {
+    local out
+    if out=$(LD_LIBRARY_PATH=$libdir "$tmp/$1" 2>&1) && [ "$out" = "ipcnet $version" ]; then
+        ok "$1 runs: $out"
+    else
+        bad "$1 printed: $out"
+    fi
+}
+# uses_installed_lib NAME: the program loads libipcnet from the prefix.
+uses_installed_lib() {
+    if LD_LIBRARY_PATH=$libdir ldd "$tmp/$1" | grep -q "^[[:space:]]*$soname => $libdir/$soname "; then
+        ok "$1 loads $soname from the prefix"
+    else
+        bad "$1 does not load $soname from the prefix: $(ldd "$tmp/$1" | grep ipcnet || echo 'not linked')"
+    fi
+}
+
+step "pkg-config: $cc \$(pkg-config --cflags --libs ipcnet)"
+read -r -a pc_cflags <<<"$(pkg-config --cflags ipcnet)"
+read -r -a pc_libs <<<"$(pkg-config --libs ipcnet)"
+if "$cc" -std=c99 -pedantic -Wall -Wextra -Werror "${flags[@]}" "${pc_cflags[@]}" \
+        "$here/consumer.c" -o "$tmp/consumer_pc" "${flags[@]}" "${pc_libs[@]}"; then
+    ok "compiled as C99 with -pedantic -Werror"
+    run_consumer consumer_pc
+    uses_installed_lib consumer_pc
+else
+    bad "could not build consumer.c with pkg-config"
+fi
+step "pkg-config, as C++: $cxx -x c++"
+if "$cxx" -x c++ -Wall -Wextra -Werror "${flags[@]}" "${pc_cflags[@]}" \
+        "$here/consumer.c" -o "$tmp/consumer_cxx" -x none "${flags[@]}" "${pc_libs[@]}"; then
+    ok "compiled and linked as C++"
+    run_consumer consumer_cxx
+else
+    bad "could not build consumer.c as C++ (extern \"C\" guards?)"
+fi
+
+step "CMake: find_package(ipcnet) in tests/install/consumer"
+if cmake -S "$here/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="${flags[*]}" \
+        -DCMAKE_EXE_LINKER_FLAGS="${flags[*]}" >"$tmp/cmake.log" 2>&1 &&
+   cmake --build "$tmp/cmake-build" -j"${JOBS:-2}" >>"$tmp/cmake.log" 2>&1; then
+    grep -o 'ipcnet [0-9.]* from .*' "$tmp/cmake.log" | sed "s|$tmp/||" | sed 's/^/   /'
+    found_dir=$(sed -n 's/^ipcnet_DIR:PATH=//p' "$tmp/cmake-build/CMakeCache.txt")
+    [ "$found_dir" = "$libdir/cmake/ipcnet" ] || bad "find_package used $found_dir"
+    cp "$tmp/cmake-build/consumer_shared" "$tmp/cmake-build/consumer_static" "$tmp/"
+    run_consumer consumer_shared
+    uses_installed_lib consumer_shared
+    run_consumer consumer_static
+    if readelf -d "$tmp/consumer_static" | grep -q 'NEEDED.*libipcnet'; then
+        bad "consumer_static (ipcnet::ipcnet_static) needs the shared library"
+    else
+        ok "consumer_static does not need libipcnet.so"
+    fi
+else
+    cat "$tmp/cmake.log" >&2
+    bad "the find_package(ipcnet) project did not configure or build"
+fi
+
+step "DESTDIR=<tmp>/stage cmake --install --prefix /opt/ipcnet"
+if DESTDIR=$tmp/stage cmake --install "$build" --prefix /opt/ipcnet >"$tmp/destdir.log" 2>&1; then
+    stray=$(find "$tmp/stage" -mindepth 1 -maxdepth 1 ! -name opt)
+    stage_pc=$(find "$tmp/stage/opt/ipcnet" -name ipcnet.pc -print -quit)
+    [ -f "$tmp/stage/opt/ipcnet/include/ipcnet.h" ] && [ -z "$stray" ] &&
+        ok "files staged under DESTDIR" || bad "DESTDIR install misplaced files: $stray"
+    grep -qx 'prefix=/opt/ipcnet' "$stage_pc" 2>/dev/null &&
+        ok "staged ipcnet.pc has prefix=/opt/ipcnet" || bad "staged ipcnet.pc: $(grep ^prefix= "$stage_pc")"
+else
+    cat "$tmp/destdir.log" >&2
+    bad "cmake --install with DESTDIR failed"
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "test_install: $failures check(s) FAILED" >&2
+    exit 1
+fi
+echo "test_install: all checks passed"
