@@ -92,8 +92,8 @@ typedef enum ipcn_status {
     IPCN_STATUS_APP_FIRST = 1000 /**< first application-defined code */
 } ipcn_status;
 
-/** True when st is a success code (100..199). */
-#define IPCN_IS_OK(st) ((st) >= 100 && (st) < 200)
+/** True when st is a success code (100..199).  Evaluates st once. */
+#define IPCN_IS_OK(st) ((unsigned)(st) - 100u < 100u)
 
 /**
  * ipcn_status_str() - the name of a status code ("Not Found").

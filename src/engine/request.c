@@ -21,6 +21,12 @@ static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
         status = IPCN_INSUFFICIENT_STORAGE; /* the answer does not fit */
         len = 0;
         enc = "";
+    } else if (ipcn__link_backlog(l) + len > n->opts.tx_limit) {
+        /* The requester does not read its answers: it gets a short 205,
+         * not a queue that grows with every request it sends. */
+        status = IPCN_TOO_MANY_REQUESTS;
+        len = 0;
+        enc = "";
     }
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, (uint16_t)status, corr);

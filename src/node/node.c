@@ -128,11 +128,15 @@ static void tick(ipcn_node *n, uint64_t now)
             continue;
         if (starved && now - l->last_rx_ns > hb)
             l->last_rx_ns = now - hb;
+        if (l->state == LINK_HELLO) {
+            /* An absolute deadline: trickling bytes buys no time. */
+            if (now - l->created_ns >= dead && !starved)
+                ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT, "no hello in time");
+            continue;
+        }
         uint64_t silent = now - l->last_rx_ns;
         if (silent >= dead) {
-            ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT,
-                             l->state == LINK_HELLO ? "no hello in time"
-                                                    : "heartbeat timeout");
+            ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT, "heartbeat timeout");
             continue;
         }
         /* Probe by what we hear, not by what we send: a link busy sending
@@ -161,7 +165,9 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     switch (f->hdr.type) {
     case IPCN_F_PING:
-        send_ping(n, l, IPCN_F_PONG, f->u.stamp);
+        /* A peer that does not read what we send needs no answer. */
+        if (ipcn__link_backlog(l) < n->opts.tx_limit)
+            send_ping(n, l, IPCN_F_PONG, f->u.stamp);
         break;
     case IPCN_F_PONG:
         break;
@@ -263,6 +269,12 @@ static int pump(ipcn_node *n, int timeout_ms)
             break;
         }
     }
+    /* Links unpaused in this round still hold frames that no new EPOLLIN
+     * will announce. */
+    ipcn__link *pl;
+    ipcn__list_for_each(pl, pt, &n->links, ipcn__link, node_entry)
+        if (pl->rx_pending && !pl->rx_paused && pl->state != LINK_DEAD)
+            ipcn__link_on_readable(n, pl);
     free_dead_links(n);
     rearm(n, ipcn__now_mono_ns());
     /* The wake fd may have been drained by a thread that only waited for an

@@ -54,6 +54,8 @@ typedef struct ipcn__link {
     bool outbound;
     bool want_out;          /* EPOLLOUT registered */
     bool write_broken;      /* peer hung up: reads still drain its last words */
+    bool rx_paused;         /* backlog over tx_limit: stop reading from it */
+    bool rx_pending;        /* unpaused with frames still in rx */
     char *expect_name;      /* outbound: the name of the socket we dialled */
     char *name;             /* from the peer's hello */
     uint64_t peer_id;
@@ -62,7 +64,7 @@ typedef struct ipcn__link {
     size_t rx_len, rx_cap;
     ipcn__wbuf tx;
     size_t tx_off;          /* bytes of tx already written */
-    uint64_t last_rx_ns, last_tx_ns, last_ping_ns, linked_ns;
+    uint64_t created_ns, last_rx_ns, last_tx_ns, last_ping_ns, linked_ns;
     uint32_t resources;     /* remote resources learned from it */
     uint32_t inflight;      /* its requests queued or deferred here */
     char **patterns;        /* its subscription patterns */

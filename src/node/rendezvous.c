@@ -349,22 +349,35 @@ void ipcn__rdv_on_accept(ipcn_node *n)
             return;
         }
         uint32_t hello = 0, all = 0;
-        ipcn__link *l;
+        ipcn__link *l, *oldest = NULL;
         ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
             if (l->state == LINK_DEAD)
                 continue;
             all++;
-            if (l->state == LINK_HELLO)
+            if (l->state == LINK_HELLO && !l->outbound) {
                 hello++;
+                if (!oldest || l->created_ns < oldest->created_ns)
+                    oldest = l;
+            }
         }
-        if (hello >= MAX_HELLO_LINKS || all >= MAX_LINKS) {
-            /* A flood of connections that do not say hello must not crowd
-             * out the peers that do. */
+        if (all >= MAX_LINKS) {
             n->stats.links_refused++;
-            ipcn__warn("IPCN-RDV-FLOOD", "%s: refusing a connection: %u links "
-                       "waiting for hello, %u in all", n->name, hello, all);
+            ipcn__warn("IPCN-RDV-FLOOD", "%s: refusing a connection: %u links",
+                       n->name, all);
             close(fd);
             continue;
+        }
+        if (hello >= MAX_HELLO_LINKS && oldest) {
+            /* A flood of connections that do not say hello must not crowd
+             * out the peers that do: the newest gets its chance, the one
+             * that waited longest goes.  An honest peer says hello at once,
+             * so it is never the oldest for long. */
+            n->stats.links_refused++;
+            ipcn__warn("IPCN-RDV-FLOOD", "%s: %u links waiting for hello: "
+                       "dropping the oldest (pid %d)", n->name, hello,
+                       (int)oldest->pid);
+            ipcn__link_close(n, oldest, IPCN_TOO_MANY_REQUESTS,
+                             "crowded out while waiting for hello");
         }
         ipcn__link_new(n, fd, false, NULL);
     }

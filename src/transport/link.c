@@ -60,14 +60,42 @@ void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status, uint64_t corr)
 
 size_t ipcn__link_backlog(const ipcn__link *l) { return l->tx.len - l->tx_off; }
 
+/* The epoll mask follows two facts: whether bytes wait to be written, and
+ * whether reading is paused because the peer does not read what we owe it
+ * (back-pressure: a peer that stops reading stops being served, and the
+ * bytes queued for it stay bounded by tx_limit). */
+static void update_events(ipcn_node *n, ipcn__link *l)
+{
+    if (l->fd < 0)
+        return;
+    struct epoll_event ev = {.events = (l->rx_paused ? 0u : EPOLLIN) |
+                                       (l->want_out ? EPOLLOUT : 0u),
+                             .data.u64 = tag(TAG_LINK, l->id)};
+    epoll_ctl(n->epfd, EPOLL_CTL_MOD, l->fd, &ev);
+}
+
 static void set_want_out(ipcn_node *n, ipcn__link *l, bool on)
 {
     if (l->want_out == on || l->fd < 0)
         return;
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0u),
-                             .data.u64 = tag(TAG_LINK, l->id)};
-    if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, l->fd, &ev) == 0)
-        l->want_out = on;
+    l->want_out = on;
+    update_events(n, l);
+}
+
+static void check_pressure(ipcn_node *n, ipcn__link *l)
+{
+    size_t backlog = ipcn__link_backlog(l);
+    if (!l->rx_paused && backlog > n->opts.tx_limit) {
+        l->rx_paused = true;
+        ipcn__info("IPCN-LINK-BACKPRESSURE", "%s: %s reads too slowly (%zu bytes "
+                   "queued): not reading from it until it catches up", n->name,
+                   l->name ? l->name : "(no hello yet)", backlog);
+        update_events(n, l);
+    } else if (l->rx_paused && backlog <= n->opts.tx_limit / 2) {
+        l->rx_paused = false;
+        l->rx_pending = l->rx_len > 0;
+        update_events(n, l);
+    }
 }
 
 int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
@@ -115,6 +143,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         }
         set_want_out(n, l, true);
     }
+    check_pressure(n, l);
     return IPCN_OK;
 }
 
@@ -190,7 +219,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     l->outbound = outbound;
     l->state = LINK_HELLO;
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
-    l->last_rx_ns = l->last_tx_ns = ipcn__now_mono_ns();
+    l->created_ns = l->last_rx_ns = l->last_tx_ns = ipcn__now_mono_ns();
     if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
         goto fail;
     struct ucred cred;
@@ -396,10 +425,72 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t len)
     ipcn__node_frame(n, l, &f);
 }
 
+/* Handle the whole frames in rx.  Returns false when the link died or
+ * reading is paused. */
+static bool parse_buffered(ipcn_node *n, ipcn__link *l)
+{
+    size_t pos = 0;
+    bool ok = true;
+    while (pos < l->rx_len) {
+        if (l->state == LINK_DEAD || l->rx_paused) {
+            ok = false;
+            break;
+        }
+        size_t need = 0;
+        int st = ipcn__frame_check(l->rx + pos, l->rx_len - pos,
+                                   n->opts.max_payload, &need);
+        if (st == IPCN_WIRE_NEED_MORE) {
+            if (need > l->rx_cap) {
+                /* Grow only to the size the checked header asks for, which
+                 * max_payload bounds. */
+                if (pos) {
+                    memmove(l->rx, l->rx + pos, l->rx_len - pos);
+                    l->rx_len -= pos;
+                    pos = 0;
+                }
+                uint8_t *p = ipcn__realloc(l->rx, need);
+                if (!p) {
+                    ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "rx buffer");
+                    return false;
+                }
+                l->rx = p;
+                l->rx_cap = need;
+            }
+            break;
+        }
+        if (st != IPCN_OK) {
+            bad_input(n, l, st, st == IPCN_VERSION_NOT_SUPPORTED
+                                    ? "unsupported protocol version"
+                                    : "bad frame header or checksum");
+            return false;
+        }
+        on_frame(n, l, l->rx + pos, need);
+        pos += need;
+    }
+    if (l->state == LINK_DEAD)
+        return false;
+    if (pos) {
+        memmove(l->rx, l->rx + pos, l->rx_len - pos);
+        l->rx_len -= pos;
+    }
+    /* A large frame's buffer is given back once it has been handled. */
+    if (l->rx_len == 0 && l->rx_cap > RX_INITIAL) {
+        uint8_t *p = ipcn__realloc(l->rx, RX_INITIAL);
+        if (p) {
+            l->rx = p;
+            l->rx_cap = RX_INITIAL;
+        }
+    }
+    return ok && !l->rx_paused;
+}
+
 void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
 {
     size_t budget = IPCN_READ_BUDGET;
-    while (l->state != LINK_DEAD && budget > 0) {
+    l->rx_pending = false;
+    if (!parse_buffered(n, l))
+        return;
+    while (l->state != LINK_DEAD && !l->rx_paused && budget > 0) {
         if (l->rx_cap - l->rx_len < 4096 && l->rx_cap < RX_INITIAL) {
             uint8_t *p = ipcn__realloc(l->rx, RX_INITIAL);
             if (!p) {
@@ -431,54 +522,7 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
         l->bytes_in += (uint64_t)r;
         n->stats.bytes_in += (uint64_t)r;
         l->last_rx_ns = ipcn__now_mono_ns();
-
-        size_t pos = 0;
-        while (l->state != LINK_DEAD && pos < l->rx_len) {
-            size_t need = 0;
-            int st = ipcn__frame_check(l->rx + pos, l->rx_len - pos,
-                                       n->opts.max_payload, &need);
-            if (st == IPCN_WIRE_NEED_MORE) {
-                if (need > l->rx_cap) {
-                    /* Grow only to the size the checked header asks for,
-                     * which max_payload bounds. */
-                    if (pos) {
-                        memmove(l->rx, l->rx + pos, l->rx_len - pos);
-                        l->rx_len -= pos;
-                        pos = 0;
-                    }
-                    uint8_t *p = ipcn__realloc(l->rx, need);
-                    if (!p) {
-                        ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY,
-                                         "rx buffer");
-                        return;
-                    }
-                    l->rx = p;
-                    l->rx_cap = need;
-                }
-                break;
-            }
-            if (st != IPCN_OK) {
-                bad_input(n, l, st, st == IPCN_VERSION_NOT_SUPPORTED
-                                        ? "unsupported protocol version"
-                                        : "bad frame header or checksum");
-                return;
-            }
-            on_frame(n, l, l->rx + pos, need);
-            pos += need;
-        }
-        if (l->state == LINK_DEAD)
+        if (!parse_buffered(n, l))
             return;
-        if (pos) {
-            memmove(l->rx, l->rx + pos, l->rx_len - pos);
-            l->rx_len -= pos;
-        }
-        /* A large frame's buffer is returned once it has been handled. */
-        if (l->rx_len == 0 && l->rx_cap > RX_INITIAL) {
-            uint8_t *p = ipcn__realloc(l->rx, RX_INITIAL);
-            if (p) {
-                l->rx = p;
-                l->rx_cap = RX_INITIAL;
-            }
-        }
     }
 }

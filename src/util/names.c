@@ -7,6 +7,8 @@
 
 int ipcn__utf8_valid(const char *s, size_t n)
 {
+    if (n == 0)
+        return 1; /* s may be NULL: no pointer arithmetic on it */
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     while (p < end) {
         unsigned c = *p;

@@ -69,10 +69,11 @@ int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
     if (max_payload > IPCN_WIRE_MAX_PAYLOAD)
         max_payload = IPCN_WIRE_MAX_PAYLOAD;
     /* Refuse a bad magic as soon as its bytes are there, so that garbage
-     * costs no waiting for a header that will never parse. */
+     * costs no waiting for a header that will never parse.  (m == 0: buf
+     * may be NULL, which memcmp must not be given even for 0 bytes.) */
     static const uint8_t magic[4] = {'I', 'P', 'C', 'N'};
     size_t m = avail < 4 ? avail : 4;
-    if (memcmp(buf, magic, m) != 0)
+    if (m && memcmp(buf, magic, m) != 0)
         return IPCN_BAD_REQUEST;
     if (avail < IPCN_WIRE_HDR_SIZE) {
         *need = IPCN_WIRE_HDR_SIZE;
