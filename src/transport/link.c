@@ -85,7 +85,10 @@ static void set_want_out(ipcn_node *n, ipcn__link *l, bool on)
 static void check_pressure(ipcn_node *n, ipcn__link *l)
 {
     size_t backlog = ipcn__link_backlog(l);
-    if (!l->rx_paused && backlog > n->opts.tx_limit) {
+    /* Samples stop at tx_limit (they are dropped past it), so only frames
+     * that cannot be dropped reach the pause threshold above it: two busy
+     * peers streaming at each other never pause each other. */
+    if (!l->rx_paused && backlog > n->opts.tx_limit + n->opts.tx_limit / 4) {
         l->rx_paused = true;
         ipcn__info("IPCN-LINK-BACKPRESSURE", "%s: %s reads too slowly (%zu bytes "
                    "queued): not reading from it until it catches up", n->name,
