@@ -136,6 +136,11 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind, IPCN_OK);
         return;
     }
+    ipcn__local *mine = ipcn__local_find(n, a->path.p);
+    if (mine && (mine->kind != IPCN_SERVICE || a->kind != IPCN_SERVICE))
+        ipcn__warn("IPCN-DIR-CONFLICT", "%s: %s also announces %s, which this "
+                   "node provides; queries keep going to this node", n->name,
+                   l->name, mine->path);
     if (l->resources >= IPCN_PEER_MAX_RESOURCES) {
         l->bad_frames++;
         n->stats.bad_frames++;

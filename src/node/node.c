@@ -136,7 +136,11 @@ static void tick(ipcn_node *n, uint64_t now)
         }
         uint64_t silent = now - l->last_rx_ns;
         if (silent >= dead) {
-            ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT, "heartbeat timeout");
+            if (l->rx_paused) /* silent because we stopped listening */
+                ipcn__link_close(n, l, IPCN_TOO_MANY_REQUESTS,
+                                 "does not read what it asks for");
+            else
+                ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT, "heartbeat timeout");
             continue;
         }
         /* Probe by what we hear, not by what we send: a link busy sending
@@ -253,8 +257,14 @@ static int pump(ipcn_node *n, int timeout_ms)
                 break;
             if (evs[i].events & EPOLLOUT)
                 ipcn__link_flush(n, l);
-            if (l->state != LINK_DEAD &&
-                (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+            if (l->state != LINK_DEAD && l->rx_paused &&
+                (evs[i].events & (EPOLLHUP | EPOLLERR)))
+                /* Hang-up is reported whatever the mask: a paused link
+                 * would see it again and again without reading. */
+                ipcn__link_close(n, l, IPCN_SERVICE_UNAVAILABLE,
+                                 "hang-up while not reading");
+            else if (l->state != LINK_DEAD &&
+                     (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 ipcn__link_on_readable(n, l);
             break;
         case TAG_PIDFD:
