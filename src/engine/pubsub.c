@@ -433,7 +433,7 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
     /* Fits a frame: header, seq, stamp, two strings and the blob length. */
     size_t overhead = 8 + 8 + 2 + strlen(lr->path) + 1 + 2 +
                       strlen(lr->encoding) + 1 + 4;
-    if (len > n->opts.max_payload - overhead) {
+    if (len > SIZE_MAX - overhead || len + overhead > n->opts.max_payload) {
         st = IPCN_BAD_REQUEST;
         goto out;
     }

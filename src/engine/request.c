@@ -17,7 +17,8 @@ static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
 {
     if (status < 0 || status > UINT16_MAX)
         status = IPCN_INTERNAL_ERROR;
-    if (len > n->opts.max_payload - 64 - strlen(enc ? enc : "")) {
+    size_t overhead = 64 + strlen(enc ? enc : ""); /* fields around data */
+    if (len + overhead > n->opts.max_payload) {
         status = IPCN_INSUFFICIENT_STORAGE; /* the answer does not fit */
         len = 0;
         enc = "";
