@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gen_corpus.c — writes the seed corpora of the fuzz harnesses:
+ *   gen_corpus <dir>      (normally tests/fuzz/corpus)
+ * <dir>/frame/<type>: one frame per message type (the test vectors of
+ * docs/protocol.md), plus a stream of all of them; <dir>/names/: pattern
+ * and path pairs ("pattern\0path") and single strings for the validators.
+ * The seeds are checked in; run this again only when the vectors change
+ * (test_fuzz_replay checks that the frame seeds are the vectors).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../unit/vectors.h"
+#include "util/util.h"
+
+static int write_file(const char *dir, const char *sub, const char *name,
+                      const void *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        perror(path);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+        perror(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Names seeds: A "\0" B pairs (see fuzz_names.c). */
+#define PAIR(a, b) a "\0" b
+static const struct {
+    const char *name;
+    const char *s;
+    size_t n;
+} names_seeds[] = {
+#define N(name, lit) {name, lit, sizeof(lit) - 1}
+    N("literal", PAIR("robot/arm/left/state", "robot/arm/left/state")),
+    N("star", PAIR("cam/*/rgb", "cam/front/rgb")),
+    N("dstar-end", PAIR("a/**", "a")),
+    N("dstar-start", PAIR("**/c", "a/b/c")),
+    N("dstar-mid", PAIR("a/**/b", "a/x/y/b")),
+    N("dstar-many", PAIR("**/*/**/x/**", "a/b/x/c")),
+    N("no-match", PAIR("a/*/c", "a/b/d")),
+    N("utf8", PAIR("caf\xc3\xa9/*", "caf\xc3\xa9/\xf0\x9f\x98\x80")),
+    N("bad-utf8", PAIR("\xed\xa0\x80/*", "\xc0\xaf")),
+    N("name", "chat.left"),
+    N("encoding", "audio/pcm;rate=48000;channels=2;format=s16le"),
+    N("empty-segments", PAIR("a//**", "/a/")),
+#undef N
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <corpus-dir>\n", argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    ipcn__wbuf all = {0};
+    for (size_t i = 0; i < VEC_COUNT; i++) {
+        if (write_file(dir, "frame", vecs[i].name, vecs[i].bytes,
+                       vecs[i].len) != 0)
+            return 1;
+        ipcn__wbuf_bytes(&all, vecs[i].bytes, vecs[i].len);
+    }
+    if (all.oom || write_file(dir, "frame", "stream", all.p, all.len) != 0)
+        return 1;
+    ipcn__wbuf_free(&all);
+    for (size_t i = 0; i < sizeof names_seeds / sizeof names_seeds[0]; i++)
+        if (write_file(dir, "names", names_seeds[i].name, names_seeds[i].s,
+                       names_seeds[i].n) != 0)
+            return 1;
+    /* the longest hostile pattern against the longest path */
+    char hostile[2 * IPCN_PATH_MAX + 2];
+    size_t n = 0;
+    while (n + 4 <= IPCN_PATH_MAX) {
+        memcpy(hostile + n, "**/", 3);
+        n += 3;
+    }
+    hostile[n++] = 'x';
+    hostile[n++] = 0;
+    for (size_t k = 0; k < IPCN_PATH_MAX; k++)
+        hostile[n++] = k % 2 ? '/' : 'a';
+    if (write_file(dir, "names", "hostile", hostile, n) != 0)
+        return 1;
+    return 0;
+}
