@@ -29,6 +29,7 @@
 #define IPCN_MAX_PROVIDERS_TRIED 8
 #define IPCN_DISPATCH_BUDGET 256    /* callbacks per dispatch round */
 #define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
+#define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
 
 /* epoll tags: kind in the high 32 bits, an id in the low ones. */
 enum {

@@ -440,8 +440,11 @@ static bool parse_buffered(ipcn_node *n, ipcn__link *l)
             break;
         }
         size_t need = 0;
-        int st = ipcn__frame_check(l->rx + pos, l->rx_len - pos,
-                                   n->opts.max_payload, &need);
+        /* Before its hello a peer is nobody: it may send only what a hello
+         * can be, so that it cannot make the node hold a large buffer. */
+        uint32_t limit = l->state == LINK_HELLO ? IPCN_HELLO_MAX_PAYLOAD
+                                                : n->opts.max_payload;
+        int st = ipcn__frame_check(l->rx + pos, l->rx_len - pos, limit, &need);
         if (st == IPCN_WIRE_NEED_MORE) {
             if (need > l->rx_cap) {
                 /* Grow only to the size the checked header asks for, which
