@@ -153,6 +153,17 @@ static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
     return IPCN_OK;
 }
 
+/* What a handler may answer: the table's codes (as in ipcnet.h) or an
+ * application code; anything else is a bug of the handler, sent as 300 so
+ * that a local and a remote requester hear the same. */
+static int answer_status(int st)
+{
+    if ((st >= 100 && st <= 104) || (st >= 200 && st <= 207) ||
+        (st >= 300 && st <= 309) || (st >= IPCN_STATUS_APP_FIRST && st <= UINT16_MAX))
+        return st;
+    return IPCN_INTERNAL_ERROR;
+}
+
 IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
                             const char *encoding)
 {
@@ -195,7 +206,9 @@ IPCN_API int ipcn_respond(ipcn_node *n, ipcn_responder resp, int status,
     int st = IPCN_NOT_FOUND;
     if (r) {
         ipcn__list_remove(&r->entry);
-        st = answer(n, r->link_id, r->corr, status, data, len, encoding);
+        st = r->orphan ? IPCN_SERVICE_UNAVAILABLE
+                       : answer(n, r->link_id, r->corr,
+                                answer_status(status), data, len, encoding);
         ipcn__free(r);
     }
     ipcn__node_unlock(n);
@@ -237,7 +250,7 @@ static void run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         ipcn__free(r);
         if (st == IPCN_ACCEPTED) /* 102 without a responder: a bug of theirs */
             st = IPCN_INTERNAL_ERROR;
-        answer(n, link_id, corr, st, ctx.data, ctx.len,
+        answer(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
                ctx.encoding ? ctx.encoding : "");
     }
     ipcn__free(ctx.data);
@@ -287,7 +300,10 @@ static void complete(ipcn_node *n, ipcn__pending *p, int status,
         cb->pend = p;
         ipcn__queue_cb(n, cb);
     }
-    /* A waiting caller owns p now; it checks p->done. */
+    /* A waiting caller owns p now; it checks p->done.  It may be asleep in
+     * epoll_wait (an answer from another thread through ipcn_respond), so
+     * wake the fd as well as the condition. */
+    ipcn__node_wake(n);
     pthread_cond_broadcast(&n->cond);
 }
 
@@ -639,14 +655,13 @@ void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l)
     ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
         if (p->link_id == l->id && !p->done)
             fail_over(n, p);
-    /* Deferred answers owed to it can no longer be sent. */
+    /* Deferred answers owed to it can no longer be sent: the responders
+     * stay (bounded by IPCN_PEER_MAX_INFLIGHT) so that ipcn_respond() can
+     * say 303 rather than 203. */
     ipcn__responder *r;
-    ipcn__list_for_each(r, t2, &n->responders, ipcn__responder, entry) {
-        if (r->link_id == l->id) {
-            ipcn__list_remove(&r->entry);
-            ipcn__free(r);
-        }
-    }
+    ipcn__list_for_each(r, t2, &n->responders, ipcn__responder, entry)
+        if (r->link_id == l->id)
+            r->orphan = true;
     /* Its requests still queued for our handlers are dropped unanswered. */
     ipcn__cb *cb;
     ipcn__list_for_each(cb, t3, &n->cbq, ipcn__cb, entry) {

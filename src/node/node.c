@@ -80,7 +80,7 @@ static uint64_t tick_ns(const ipcn_node *n)
 static void rearm(ipcn_node *n, uint64_t now)
 {
     uint64_t next = 0;
-    if (!ipcn__list_empty(&n->links))
+    if (!ipcn__list_empty(&n->links) || n->inotifyfd < 0 || n->accept_paused)
         next = n->last_tick_ns + tick_ns(n);
     uint64_t d = ipcn__req_next_deadline(n);
     if (d && (!next || d < next))
@@ -152,6 +152,8 @@ static void tick(ipcn_node *n, uint64_t now)
     }
 }
 
+static int add_fd(ipcn_node *n, int fd, uint32_t kind);
+
 static void on_timer(ipcn_node *n)
 {
     uint64_t v;
@@ -159,8 +161,13 @@ static void on_timer(ipcn_node *n)
         ;
     n->timer_armed_ns = 0;
     uint64_t now = ipcn__now_mono_ns();
-    if (!n->last_tick_ns || now - n->last_tick_ns >= tick_ns(n))
+    if (!n->last_tick_ns || now - n->last_tick_ns >= tick_ns(n)) {
         tick(n, now);
+        if (n->accept_paused && add_fd(n, n->listenfd, TAG_LISTEN) == IPCN_OK)
+            n->accept_paused = false;
+        if (n->inotifyfd < 0)
+            ipcn__rdv_scan(n); /* no inotify watch: look for newcomers */
+    }
     ipcn__req_timeouts(n, now);
     ipcn__rdv_dial_due(n, now);
 }
@@ -711,7 +718,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     if ((st = ipcn__rdv_open(n)) != IPCN_OK)
         goto fail;
     if (add_fd(n, n->listenfd, TAG_LISTEN) != IPCN_OK ||
-        add_fd(n, n->inotifyfd, TAG_INOTIFY) != IPCN_OK) {
+        (n->inotifyfd >= 0 && add_fd(n, n->inotifyfd, TAG_INOTIFY) != IPCN_OK)) {
         st = IPCN_INTERNAL_ERROR;
         goto fail;
     }

@@ -160,6 +160,7 @@ typedef struct ipcn__responder {
     uint64_t id;
     uint32_t link_id;       /* 0: a request of this node itself */
     uint64_t corr;
+    bool orphan;            /* the requester left: answering gives 303 */
 } ipcn__responder;
 
 enum cb_kind { CB_EVENT = 1, CB_REPLY = 2, CB_REQUEST = 3 };
@@ -211,6 +212,7 @@ struct ipcn_node {
     pthread_t cb_thread;    /* the thread running callbacks, if any */
     uint32_t cb_depth;
     bool closing;
+    bool accept_paused;     /* out of descriptors: listen again next tick */
     bool thread_running, thread_stop;
     pthread_t thread;
     uint32_t next_link_id, next_sub_id;

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
@@ -161,8 +162,22 @@ int ipcn__rdv_open(ipcn_node *n)
     n->inotifyfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (n->inotifyfd < 0 ||
         inotify_add_watch(n->inotifyfd, n->dir, IN_MOVED_TO | IN_ONLYDIR) < 0) {
-        ipcn__err("IPCN-RDV-INOTIFY", "%s: %s", n->dir, strerror(errno));
-        return IPCN_INTERNAL_ERROR;
+        /* inotify instances and watches are per-user limits shared with
+         * every program of the user (fs.inotify.max_user_instances, 128 by
+         * default).  Without a watch this node would never hear of newer
+         * nodes that it must dial, so it rescans the directory on every
+         * tick instead. */
+        int e = errno;
+        ipcn__warn("IPCN-RDV-INOTIFY", "%s: no inotify watch on %s (%s%s): "
+                   "rescanning it every %u ms instead", n->name, n->dir,
+                   strerror(e),
+                   (e == EMFILE || e == ENOSPC)
+                       ? "; see fs.inotify.max_user_instances/max_user_watches"
+                       : "",
+                   n->opts.heartbeat_ms / 2);
+        if (n->inotifyfd >= 0)
+            close(n->inotifyfd);
+        n->inotifyfd = -1;
     }
     if ((st = take_name(n)) != IPCN_OK)
         return st;
@@ -344,8 +359,15 @@ void ipcn__rdv_on_accept(ipcn_node *n)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE)
-                ipcn__warn("IPCN-RDV-ACCEPT", "%s: %s", n->name, strerror(errno));
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                /* The pending connection stays readable: stop listening
+                 * until the next tick rather than spin on it. */
+                ipcn__warn("IPCN-RDV-ACCEPT", "%s: cannot accept: %s; "
+                           "pausing for one tick", n->name, strerror(errno));
+                if (epoll_ctl(n->epfd, EPOLL_CTL_DEL, n->listenfd, NULL) == 0)
+                    n->accept_paused = true;
+            }
             return;
         }
         uint32_t hello = 0, all = 0;
@@ -366,6 +388,21 @@ void ipcn__rdv_on_accept(ipcn_node *n)
                        n->name, all);
             close(fd);
             continue;
+        }
+        if (hello >= MAX_HELLO_LINKS) {
+            /* Honest peers sent their hello the moment they connected: read
+             * what is waiting before calling anyone a flood. */
+            hello = 0;
+            oldest = NULL;
+            ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry) {
+                if (l->state == LINK_HELLO && !l->outbound)
+                    ipcn__link_on_readable(n, l);
+                if (l->state == LINK_HELLO && !l->outbound) {
+                    hello++;
+                    if (!oldest || l->created_ns < oldest->created_ns)
+                        oldest = l;
+                }
+            }
         }
         if (hello >= MAX_HELLO_LINKS && oldest) {
             /* A flood of connections that do not say hello must not crowd

@@ -233,7 +233,8 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
         l->gid = (int32_t)cred.gid;
         /* The kernel's word on the peer's death, even when its socket
          * lives on in a child that inherited it. */
-        l->pidfd = cred.pid > 0 ? pidfd_open_(cred.pid) : -1;
+        l->pidfd = cred.pid > 0 && cred.pid != getpid() ? pidfd_open_(cred.pid)
+                                                         : -1;
     }
     struct epoll_event ev = {.events = EPOLLIN,
                              .data.u64 = tag(TAG_LINK, l->id)};
@@ -302,9 +303,11 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
             ipcn__queue_event(n, IPCN_EV_PEER_DOWN, l, NULL, IPCN_ANY,
                               status);
     }
+    /* Dial again unless the peer left on purpose or cannot speak with us.
+     * A 207 is retried: the peer may not have read the hang-up of our
+     * previous link yet. */
     if (l->outbound && !n->closing && status != IPCN_OK &&
-        status != IPCN_CONFLICT && status != IPCN_BAD_REQUEST &&
-        status != IPCN_VERSION_NOT_SUPPORTED)
+        status != IPCN_BAD_REQUEST && status != IPCN_VERSION_NOT_SUPPORTED)
         ipcn__rdv_redial(n, l->expect_name);
 }
 
@@ -358,10 +361,13 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     ipcn__link *old = ipcn__link_by_name(n, h->name.p);
     if (old) {
-        /* The same name twice: keep the live one.  A previous incarnation
-         * whose hang-up we have not read yet is dead by its pidfd. */
-        bool old_dead = false;
-        if (old->pidfd >= 0) {
+        /* The same name twice.  From the same process, the new link wins:
+         * that process dropped the old one (a heartbeat timeout under load)
+         * and we have not read its hang-up yet.  From a previous
+         * incarnation, the new one wins when the old process is dead by its
+         * pidfd.  Otherwise two live processes claim one name: refuse. */
+        bool old_dead = old->pid == l->pid;
+        if (!old_dead && old->pidfd >= 0) {
             int r = syscall(SYS_pidfd_send_signal, old->pidfd, 0, NULL, 0);
             old_dead = r < 0 && errno == ESRCH;
         }

@@ -78,6 +78,13 @@ static int segs_check(const char *s, size_t n, int allow_wild)
                 unsigned char c = (unsigned char)seg[k];
                 if (c < 0x20 || c == 0x7F || c == '*')
                     return IPCN_BAD_REQUEST;
+                /* C1 controls U+0080..U+009F (0xC2 0x80..0x9F once the
+                 * UTF-8 is valid): terminal escapes (CSI) have no place in
+                 * a path a tool will print. */
+                if (c == 0xC2 && k + 1 < len &&
+                    (unsigned char)seg[k + 1] >= 0x80 &&
+                    (unsigned char)seg[k + 1] <= 0x9F)
+                    return IPCN_BAD_REQUEST;
             }
         }
         i = j + 1;
