@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
@@ -159,8 +160,13 @@ int ipcn__rdv_open(ipcn_node *n)
     n->dirfd = open(n->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (n->dirfd < 0)
         return IPCN_INTERNAL_ERROR;
-    n->inotifyfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (n->inotifyfd < 0 ||
+    const char *no_watch = getenv("IPCNET_NO_INOTIFY");
+    if (no_watch && *no_watch && strcmp(no_watch, "0") != 0) {
+        /* For filesystems without inotify, and to test the fallback. */
+        ipcn__info("IPCN-RDV-INOTIFY", "%s: IPCNET_NO_INOTIFY set: rescanning "
+                   "%s every %u ms", n->name, n->dir, n->opts.heartbeat_ms / 2);
+        n->inotifyfd = -1;
+    } else if ((n->inotifyfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
         inotify_add_watch(n->inotifyfd, n->dir, IN_MOVED_TO | IN_ONLYDIR) < 0) {
         /* inotify instances and watches are per-user limits shared with
          * every program of the user (fs.inotify.max_user_instances, 128 by

@@ -415,6 +415,28 @@ static void test_name_in_use(void **state)
     l_close_node(w);
 }
 
+/* A node with no inotify watch (IPCNET_NO_INOTIFY, or the per-user limit
+ * of inotify instances reached) still dials a newcomer whose name sorts
+ * higher, by rescanning the directory. */
+static void test_no_inotify_rescans(void **state)
+{
+    (void)state;
+    l_net("rescan");
+    ipcn_node *w = open_with("a-watch", NULL);
+    setenv("IPCNET_NO_INOTIFY", "1", 1);
+    pid_t pid = l_spawn("l_prov", "aaa", "60", NULL);
+    unsetenv("IPCNET_NO_INOTIFY");
+    /* aaa is up (and past its first scan) once a-watch, which dials it, is
+     * linked to it. */
+    assert_true(L_UNTIL(w, l_peer_pid(w, "aaa") == pid, 5000));
+    ipcn_node *z = open_with("zzz", NULL);
+    /* Only aaa can make this link, and only by rescanning. */
+    assert_true(L_UNTIL(z, l_peer_pid(z, "aaa") == pid, 5000));
+    assert_int_equal(l_stop(pid, 5000), 0);
+    l_close_node(z);
+    l_close_node(w);
+}
+
 /* ------------------------------------------------------------------ */
 /* A directory longer than sun_path                                    */
 /* ------------------------------------------------------------------ */
@@ -547,6 +569,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stale_files_swept, reset_env),
         cmocka_unit_test_teardown(test_name_in_use, reset_env),
         cmocka_unit_test_teardown(test_long_dir_path, reset_env),
+        cmocka_unit_test_teardown(test_no_inotify_rescans, reset_env),
         cmocka_unit_test_teardown(test_simultaneous_start, reset_env),
     };
     return cmocka_run_group_tests_name("rendezvous", tests, NULL, NULL);
