@@ -18,7 +18,10 @@ static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
     if (status < 0 || status > UINT16_MAX)
         status = IPCN_INTERNAL_ERROR;
     size_t overhead = 64 + strlen(enc ? enc : ""); /* fields around data */
-    if (len + overhead > n->opts.max_payload) {
+    uint32_t limit = n->opts.max_payload < l->peer_max_payload
+                         ? n->opts.max_payload
+                         : l->peer_max_payload;
+    if (len + overhead > limit) {
         status = IPCN_INSUFFICIENT_STORAGE; /* the answer does not fit */
         len = 0;
         enc = "";

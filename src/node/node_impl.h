@@ -60,6 +60,7 @@ typedef struct ipcn__link {
     char *expect_name;      /* outbound: the name of the socket we dialled */
     char *name;             /* from the peer's hello */
     uint64_t peer_id;
+    uint32_t peer_max_payload; /* from its hello: what it accepts */
     int32_t pid, uid, gid;
     uint8_t *rx;
     size_t rx_len, rx_cap;

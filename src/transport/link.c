@@ -152,13 +152,23 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
 
 /* After a frame was appended at mark by an encoder returning st: count it
  * and try to write.  A failed encoder has rolled the buffer back. */
+/* Is a frame of this many bytes more than the peer said it accepts? */
+static bool over_peer_limit(const ipcn__link *l, size_t frame_len)
+{
+    return l->state == LINK_UP &&
+           frame_len - IPCN_WIRE_HDR_SIZE > l->peer_max_payload;
+}
+
 int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
 {
     if (st != IPCN_OK)
         return st;
+    if (over_peer_limit(l, l->tx.len - mark)) {
+        l->tx.len = mark; /* the peer would refuse it and drop the link */
+        return IPCN_BAD_REQUEST;
+    }
     l->frames_out++;
     n->stats.frames_out++;
-    (void)mark;
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
     return ipcn__link_flush(n, l);
@@ -169,6 +179,13 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
 {
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
+    if (over_peer_limit(l, len)) {
+        if (droppable) {
+            l->drops++;
+            n->stats.drops++;
+        }
+        return IPCN_BAD_REQUEST;
+    }
     if (ipcn__link_backlog(l) + len > n->opts.tx_limit) {
         if (droppable) {
             l->drops++;
@@ -176,12 +193,14 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
         }
         return IPCN_TOO_MANY_REQUESTS;
     }
+    size_t mark = l->tx.len;
     ipcn__wbuf_bytes(&l->tx, p, len);
     if (l->tx.oom) {
         l->tx.oom = 0;
+        l->tx.len = mark;
         return IPCN_INSUFFICIENT_MEMORY;
     }
-    return ipcn__link_commit(n, l, 0, IPCN_OK);
+    return ipcn__link_commit(n, l, mark, IPCN_OK);
 }
 
 void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
@@ -203,6 +222,7 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
                      .max_version = IPCN_WIRE_VERSION,
                      .caps = IPCN_CAP_NONE,
                      .heartbeat_ms = n->opts.heartbeat_ms,
+                     .max_payload = n->opts.max_payload,
                      .network = ipcn__str_of(n->network),
                      .name = ipcn__str_of(n->name)};
     size_t mark = l->tx.len;
@@ -344,6 +364,11 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         bad_input(n, l, IPCN_VERSION_NOT_SUPPORTED, "no common protocol version");
         return;
     }
+    if (h->max_payload < IPCN_HELLO_MAX_PAYLOAD ||
+        h->max_payload > IPCN_WIRE_MAX_PAYLOAD) {
+        bad_input(n, l, IPCN_BAD_REQUEST, "max_payload out of range in hello");
+        return;
+    }
     if (ipcn__name_check(h->name.p, h->name.len) != IPCN_OK ||
         f->hdr.src == 0) {
         bad_input(n, l, IPCN_BAD_REQUEST, "invalid node name or id in hello");
@@ -382,6 +407,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     }
     l->peer_id = f->hdr.src;
+    l->peer_max_payload = h->max_payload;
     l->state = LINK_UP;
     l->linked_ns = ipcn__now_mono_ns();
     n->stats.peers++;

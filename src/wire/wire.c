@@ -184,6 +184,7 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
             r.bad = 1;
         f.u.hello.caps = rd_u32(&r);
         f.u.hello.heartbeat_ms = rd_u32(&r);
+        f.u.hello.max_payload = rd_u32(&r);
         f.u.hello.network = rd_str(&r);
         f.u.hello.name = rd_str(&r);
         break;
@@ -376,6 +377,7 @@ int ipcn__enc_hello(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__hello *b)
     ipcn__wbuf_u16(w, 0);
     ipcn__wbuf_u32(w, b->caps);
     ipcn__wbuf_u32(w, b->heartbeat_ms);
+    ipcn__wbuf_u32(w, b->max_payload);
     ipcn__wbuf_str(w, b->network.p, b->network.len);
     ipcn__wbuf_str(w, b->name.p, b->name.len);
     return finish(w, off);

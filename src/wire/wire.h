@@ -70,6 +70,7 @@ typedef struct ipcn__hello {
     uint8_t min_version, max_version;
     uint32_t caps;
     uint32_t heartbeat_ms;
+    uint32_t max_payload; /* the largest payload the sender accepts */
     ipcn__str network;
     ipcn__str name;
 } ipcn__hello;

@@ -177,6 +177,9 @@ static void f_end(buf *b, size_t off)
     f_seal(b, off);
 }
 
+/* The receive limit our hellos announce (a case sets it out of range). */
+static uint32_t hello_max_payload = 16u << 20;
+
 static size_t enc_hello_v(buf *b, uint64_t src, const char *net, size_t netlen,
                           const char *name, size_t namelen, uint8_t minv,
                           uint8_t maxv)
@@ -187,6 +190,7 @@ static size_t enc_hello_v(buf *b, uint64_t src, const char *net, size_t netlen,
     b_u16(b, 0);      /* reserved */
     b_u32(b, 0);      /* caps */
     b_u32(b, 200);    /* heartbeat_ms */
+    b_u32(b, hello_max_payload);
     b_str(b, net, netlen);
     b_str(b, name, namelen);
     f_end(b, off);
@@ -789,8 +793,10 @@ static bool raw_cut(raw *r, rframe *f)
         rd_u8(&d);
         rd_u8(&d);
         rd_u8(&d);
-        rd_u32(&d);
-        rd_u32(&d);
+        rd_u32(&d); /* caps */
+        rd_u32(&d); /* heartbeat_ms */
+        uint32_t maxp = rd_u32(&d);
+        assert_true(maxp >= 1024 && maxp <= (16u << 20));
         const char *net = rd_str(&d, &n);
         assert_true(n == 7 && !memcmp(net, "default", 7));
         rd_str(&d, &n);
@@ -1279,6 +1285,19 @@ static void t_hello_other_network(void **state)
     attack_expect_buf(ST_BAD_REQUEST);
     enc_hello_v(&B, 0x1234, "default2", 8, "stranger", 8, 1, 1);
     attack_expect_buf(ST_BAD_REQUEST);
+    victim_check();
+}
+
+static void t_hello_bad_max_payload(void **state)
+{
+    (void)state;
+    static const uint32_t bad[] = {0, 1023, (16u << 20) + 1, 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hello_max_payload = bad[i];
+        enc_hello(&B, 0x1234, "stranger");
+        attack_expect_buf(ST_BAD_REQUEST);
+    }
+    hello_max_payload = 16u << 20;
     victim_check();
 }
 
@@ -2040,6 +2059,7 @@ int main(void)
         CASE(t_unknown_version),
         CASE(t_unknown_types),
         CASE(t_flags_reserved),
+        CASE(t_hello_bad_max_payload),
         CASE(t_ttl_zero),
         CASE(t_frame_before_hello),
         CASE(t_hello_other_network),

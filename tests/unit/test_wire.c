@@ -617,7 +617,7 @@ static void test_roundtrip_every_type(void **state)
         switch (in.hdr.type) {
         case IPCN_F_HELLO:
             in.u.hello = (ipcn__hello){(uint8_t)rnd(), (uint8_t)rnd(),
-                                       (uint32_t)rnd(), (uint32_t)rnd(), a,
+                                       (uint32_t)rnd(), (uint32_t)rnd(), (uint32_t)rnd(), a,
                                        b};
             break;
         case IPCN_F_PING:
