@@ -443,6 +443,8 @@ static int dispatch_locked(ipcn_node *n, int timeout_ms)
     n->cb_depth--;
     if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
         ipcn__node_wake(n); /* more to do: keep the fd readable */
+    else if (n->woken && !n->thread_stop)
+        drain_wake(n); /* all delivered: no empty wake-up for the caller */
     return (k > 0 || delivered > 0) ? IPCN_OK : IPCN_NO_DATA;
 }
 
