@@ -20,6 +20,7 @@ PACKAGES=(
     libxxhash-dev       # frame checksums (used header-only)
     libcmocka-dev       # unit and integration tests
     python3             # test helpers
+    graphviz            # `ipcnet graph --png`; the CLI test parses `graph --dot` with dot
 )
 
 mode=install

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h — what the files of the `ipcnet` command-line tool share.  The tool
+ * uses only the public API (ipcnet.h).
+ */
+#ifndef IPCNET_CLI_H
+#define IPCNET_CLI_H
+
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipcnet.h"
+#include "json.h"
+
+#define CLI_MAX_POS 4
+
+/* Exit statuses: 0 success, 1 a failure (its status code is on stderr),
+ * 2 the command line was refused (also as "200 Bad Request: ..."). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct cli {
+    const char *verb;
+    /* common options */
+    const char *network, *dir, *name;
+    bool json, raw;
+    int wait_ms;             /* cap on waiting for links to the other nodes */
+    int timeout_ms;          /* -1: the verb's default */
+    /* verb options */
+    const char *kind;        /* find --kind */
+    double rate;             /* pub --rate (Hz), 0: as fast as possible */
+    long long count;         /* -1: unlimited */
+    bool echo, dot;
+    const char *exec, *png, *encoding, *reply_encoding, *file, *meta;
+    long window;             /* hz --window */
+    int exec_timeout_ms;
+    const char *pos[CLI_MAX_POS];
+    int npos;
+    /* state */
+    ipcn_node *node;
+    char node_name[80];
+} cli;
+
+/* ---- common.c ---- */
+extern volatile sig_atomic_t cli_stop;  /* SIGINT or SIGTERM came */
+extern bool cli_stdout_broken;          /* writing to stdout failed */
+extern int cli_stdout_errno;            /* why (EPIPE: the reader left) */
+
+/* Print "<code> <Name>: <message>" on stderr; returns EXIT_FAIL (or
+ * EXIT_USAGE for usage errors, see cli_usage_error). */
+int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *verb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* printf to stdout; notes a broken stdout in cli_stdout_broken. */
+void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_flush(void);
+void out_broken(void);                  /* note a failed write (errno) */
+void emit(jw *w);                       /* jw_emit() unless stdout failed */
+
+/* SIGINT/SIGTERM set cli_stop and wake cli_pump(); SIGPIPE is ignored. */
+void cli_catch_signals(void);
+
+/* Open the node (name from --name or "ipcnet-cli.<pid>").  Returns 0 or
+ * the exit status after printing why. */
+int cli_open(cli *c);
+void cli_close(cli *c);
+
+/* Wait (dispatching) until every other live node of the network is linked
+ * and has told us its resources, or until c->wait_ms.  With want_path,
+ * return as soon as that path is known.  Returns 0 (also when a signal
+ * set cli_stop). */
+int cli_discover(cli *c, const char *want_path);
+
+/* One round of the event loop: poll the node's fd, the signal pipe and
+ * extra fds for up to timeout_ms, then dispatch the node if it has work.
+ * extra[i].revents is filled in.  Returns the status of the dispatch or
+ * 103 when it did not run. */
+int cli_pump(cli *c, int timeout_ms, struct pollfd *extra, int nextra);
+
+const char *kind_name(ipcn_kind k);
+
+/* ---- value.c ---- */
+bool enc_is_json(const char *enc);
+bool enc_is_text(const char *enc);
+/* The value to send: VALUE (JSON unless --encoding), or --file.  Returns 0,
+ * or the exit status after printing why (200 for invalid JSON). */
+int value_from_args(cli *c, const char *arg, sbuf *out, const char **enc);
+/* A value for a person.  oneline: JSON compact and text on one line. */
+void value_text(sbuf *b, const char *enc, const void *data, size_t len,
+                bool oneline);
+/* "encoding", "size" and "value" (JSON, or a string for text, or null and
+ * "xxh3" for binary data) into the current object. */
+void value_json(jw *w, const char *enc, const void *data, size_t len);
+/* Write the bytes as they are to stdout.  Returns 0 or -1. */
+int value_raw(const void *data, size_t len);
+/* Read a whole file ("-": stdin).  Returns 0 or -1 (errno). */
+int read_file(const char *path, sbuf *out);
+
+/* ---- the verbs ---- */
+int cmd_nodes(cli *c);
+int cmd_find(cli *c);
+int cmd_info(cli *c);
+int cmd_graph(cli *c);
+int cmd_set(cli *c);
+int cmd_query(cli *c);
+int cmd_pub(cli *c);
+int cmd_echo(cli *c);
+int cmd_hz(cli *c);
+int cmd_offer(cli *c);
+int cmd_call(cli *c);
+
+#endif

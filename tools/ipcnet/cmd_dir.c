@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_dir.c — the verbs that read the network's directory: nodes, find,
+ * info, graph.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cbor.h"
+#include "cli.h"
+#include "util.h"
+
+static const char *network_name(cli *c)
+{
+    const char *d = ipcn_node_dir(c->node);
+    const char *slash = d ? strrchr(d, '/') : NULL;
+    return slash ? slash + 1 : d ? d : "?";
+}
+
+/* Seconds since the process started, from /proc (same host, same pid
+ * namespace as SO_PEERCRED's pid); -1 when unknown. */
+static double process_uptime(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!p)
+        return -1;
+    /* Fields after the name start with field 3 (state); starttime is 22. */
+    unsigned long long start = 0;
+    int field = 2;
+    for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " "))
+        if (++field == 22) {
+            start = strtoull(tok, NULL, 10);
+            break;
+        }
+    if (field != 22)
+        return -1;
+    double up = -1;
+    f = fopen("/proc/uptime", "re");
+    if (f) {
+        if (fscanf(f, "%lf", &up) != 1)
+            up = -1;
+        fclose(f);
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    if (up < 0 || hz <= 0)
+        return -1;
+    double s = up - (double)start / (double)hz;
+    return s < 0 ? 0 : s;
+}
+
+static int list_peers(cli *c, ipcn_peer_list **pl)
+{
+    int st = ipcn_peers(c->node, pl);
+    if (st != IPCN_OK)
+        return cli_fail(st, "cannot list the peers");
+    return 0;
+}
+
+int cmd_nodes(cli *c)
+{
+    int rc;
+    if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
+        return rc;
+    ipcn_peer_list *pl;
+    if ((rc = list_peers(c, &pl)))
+        return rc;
+    uint64_t now = now_mono_ns();
+    size_t w = 4;
+    for (size_t i = 0; i < pl->count; i++)
+        if (strlen(pl->items[i].name) > w)
+            w = strlen(pl->items[i].name);
+    if (!c->json && pl->count)
+        out("%-*s  %-16s  %7s  %5s  %-6s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s\n",
+            (int)w, "NAME", "ID", "PID", "UID", "GROUPS", "RES", "UPTIME",
+            "FRAMES-IN", "FRAMES-OUT", "BYTES-IN", "BYTES-OUT", "BAD", "DROPS");
+    for (size_t i = 0; i < pl->count; i++) {
+        const ipcn_peer *p = &pl->items[i];
+        double up = process_uptime(p->pid);
+        if (c->json) {
+            jw j = {0};
+            jw_obj(&j, NULL);
+            jw_str(&j, "network", network_name(c));
+            jw_str(&j, "name", p->name);
+            jw_hex64(&j, "id", p->id);
+            jw_int(&j, "pid", p->pid);
+            jw_int(&j, "uid", p->uid);
+            jw_int(&j, "gid", p->gid);
+            jw_null(&j, "groups"); /* not in the API yet */
+            jw_uint(&j, "resources", p->resources);
+            if (up >= 0)
+                jw_double(&j, "uptime_s", up);
+            else
+                jw_null(&j, "uptime_s");
+            jw_obj(&j, "link"); /* the counters of our own link to it */
+            jw_str(&j, "from", c->node_name);
+            jw_double(&j, "linked_s", (double)(now - p->linked_ns) / 1e9);
+            jw_uint(&j, "frames_in", p->frames_in);
+            jw_uint(&j, "frames_out", p->frames_out);
+            jw_uint(&j, "bytes_in", p->bytes_in);
+            jw_uint(&j, "bytes_out", p->bytes_out);
+            jw_uint(&j, "bad_frames", p->bad_frames);
+            jw_uint(&j, "drops", p->drops);
+            jw_end_obj(&j);
+            jw_end_obj(&j);
+            emit(&j);
+        } else {
+            char ut[32];
+            fmt_duration(ut, sizeof ut, up);
+            out("%-*s  %016llx  %7d  %5d  %-6s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu\n",
+                (int)w, p->name, (unsigned long long)p->id, p->pid, p->uid, "-",
+                p->resources, ut, (unsigned long long)p->frames_in,
+                (unsigned long long)p->frames_out, (unsigned long long)p->bytes_in,
+                (unsigned long long)p->bytes_out, (unsigned long long)p->bad_frames,
+                (unsigned long long)p->drops);
+        }
+    }
+    if (!c->json) {
+        if (pl->count)
+            out("%zu node%s in network %s; counters are those of each node's link "
+                "with this tool (%s); groups are not in the API yet\n",
+                pl->count, pl->count == 1 ? "" : "s", network_name(c), c->node_name);
+        else
+            out("no other node in network %s (%s)\n", network_name(c),
+                ipcn_node_dir(c->node));
+    }
+    ipcn_peer_list_free(pl);
+    out_flush();
+    return 0;
+}
+
+static int parse_kind(cli *c, ipcn_kind *k)
+{
+    *k = IPCN_ANY;
+    if (!c->kind || !strcmp(c->kind, "any"))
+        return 0;
+    if (!strcmp(c->kind, "data"))
+        *k = IPCN_DATA;
+    else if (!strcmp(c->kind, "stream"))
+        *k = IPCN_STREAM;
+    else if (!strcmp(c->kind, "service"))
+        *k = IPCN_SERVICE;
+    else
+        return cli_usage_error(c->verb, "--kind takes data, stream, service or any, not '%s'",
+                               c->kind);
+    return 0;
+}
+
+static int find(cli *c, const char *pattern, ipcn_kind kind, ipcn_resource_list **rl)
+{
+    int st = ipcn_find(c->node, pattern, kind, rl);
+    if (st == IPCN_BAD_REQUEST)
+        return cli_fail(st, "invalid pattern '%s' (segments separated by '/', "
+                            "'*' for one segment, '**' for any number)", pattern);
+    if (st != IPCN_OK)
+        return cli_fail(st, "find %s failed", pattern);
+    return 0;
+}
+
+int cmd_find(cli *c)
+{
+    const char *pattern = c->npos ? c->pos[0] : "**";
+    ipcn_kind kind;
+    int rc;
+    if ((rc = parse_kind(c, &kind)))
+        return rc;
+    if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
+        return rc;
+    ipcn_resource_list *rl;
+    if ((rc = find(c, pattern, kind, &rl)))
+        return rc;
+    size_t wp = 4, we = 8, wk = 7;
+    for (size_t i = 0; i < rl->count; i++) {
+        size_t a = strlen(rl->items[i].path), b = strlen(rl->items[i].encoding);
+        wp = a > wp ? a : wp;
+        we = b > we ? b : we;
+    }
+    if (!c->json && rl->count)
+        out("%-*s  %-*s  %-*s  %s\n", (int)wp, "PATH", (int)wk, "KIND", (int)we,
+            "ENCODING", "PROVIDER");
+    for (size_t i = 0; i < rl->count; i++) {
+        const ipcn_resource *r = &rl->items[i];
+        if (c->json) {
+            jw j = {0};
+            jw_obj(&j, NULL);
+            jw_str(&j, "path", r->path);
+            jw_str(&j, "kind", kind_name(r->kind));
+            jw_str(&j, "encoding", r->encoding);
+            jw_str(&j, "provider", r->provider);
+            jw_hex64(&j, "provider_id", r->provider_id);
+            jw_uint(&j, "version", r->version);
+            jw_uint(&j, "meta_size", r->meta_len);
+            jw_end_obj(&j);
+            emit(&j);
+        } else {
+            out("%-*s  %-*s  %-*s  %s\n", (int)wp, r->path, (int)wk,
+                kind_name(r->kind), (int)we, *r->encoding ? r->encoding : "-",
+                r->provider);
+        }
+    }
+    if (!c->json && !rl->count)
+        fprintf(stderr, "no %s%sresource matches '%s' in network %s\n",
+                kind ? kind_name(kind) : "", kind ? " " : "", pattern, network_name(c));
+    ipcn_resource_list_free(rl);
+    out_flush();
+    return 0;
+}
+
+static int peer_pid(cli *c, uint64_t id)
+{
+    ipcn_peer_list *pl;
+    int pid = -1;
+    if (id == ipcn_node_id(c->node))
+        return (int)getpid();
+    if (ipcn_peers(c->node, &pl) == IPCN_OK) {
+        for (size_t i = 0; i < pl->count; i++)
+            if (pl->items[i].id == id)
+                pid = pl->items[i].pid;
+        ipcn_peer_list_free(pl);
+    }
+    return pid;
+}
+
+int cmd_info(cli *c)
+{
+    const char *path = c->pos[0];
+    int rc;
+    /* Not discover(path): a service may have several providers, and info
+     * shows each. */
+    if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
+        return rc;
+    ipcn_resource_list *rl;
+    int st = ipcn_find(c->node, path, IPCN_ANY, &rl);
+    if (st != IPCN_OK)
+        return cli_fail(st, st == IPCN_BAD_REQUEST ? "invalid path '%s'" : "info %s failed",
+                        path);
+    if (!rl->count) {
+        ipcn_resource_list_free(rl);
+        return cli_fail(IPCN_NOT_FOUND, "no provider for %s", path);
+    }
+    for (size_t i = 0; i < rl->count; i++) {
+        const ipcn_resource *r = &rl->items[i];
+        int pid = peer_pid(c, r->provider_id);
+        jval *meta = NULL;
+        bool cbor = r->meta_len && cbor_to_json(r->meta, r->meta_len, &meta) == 0;
+        if (c->json) {
+            jw j = {0};
+            jw_obj(&j, NULL);
+            jw_str(&j, "path", r->path);
+            jw_str(&j, "kind", kind_name(r->kind));
+            jw_str(&j, "encoding", r->encoding);
+            jw_str(&j, "provider", r->provider);
+            jw_hex64(&j, "provider_id", r->provider_id);
+            if (pid > 0)
+                jw_int(&j, "provider_pid", pid);
+            else
+                jw_null(&j, "provider_pid");
+            jw_uint(&j, "version", r->version);
+            if (cbor)
+                jw_val(&j, "meta", meta);
+            else
+                jw_null(&j, "meta");
+            jw_uint(&j, "meta_size", r->meta_len);
+            sbuf hx = {0};
+            for (size_t k = 0; k < r->meta_len; k++)
+                sb_printf(&hx, "%02x", ((const unsigned char *)r->meta)[k]);
+            jw_strn(&j, "meta_hex", hx.p ? hx.p : "", hx.len);
+            sb_free(&hx);
+            jw_end_obj(&j);
+            emit(&j);
+        } else {
+            if (i)
+                out("\n");
+            out("path      %s\n", r->path);
+            out("kind      %s\n", kind_name(r->kind));
+            out("encoding  %s\n", *r->encoding ? r->encoding : "(unknown)");
+            if (pid > 0)
+                out("provider  %s (id %016llx, pid %d)\n", r->provider,
+                    (unsigned long long)r->provider_id, pid);
+            else
+                out("provider  %s (id %016llx)\n", r->provider,
+                    (unsigned long long)r->provider_id);
+            out("version   %llu\n", (unsigned long long)r->version);
+            if (!r->meta_len) {
+                out("metadata  (none)\n");
+            } else if (cbor) {
+                sbuf b = {0};
+                json_write(&b, meta, json_fits(meta, 60) ? -1 : 2);
+                /* Indent continuation lines under the first. */
+                out("metadata  ");
+                for (size_t k = 0; k < b.len; k++)
+                    out(b.p[k] == '\n' ? "\n          " : "%c", b.p[k]);
+                out("\n          (CBOR, %zu bytes)\n", r->meta_len);
+                sb_free(&b);
+            } else {
+                out("metadata  %zu bytes, not CBOR, xxh3 %016llx:", r->meta_len,
+                    (unsigned long long)hash64(r->meta, r->meta_len));
+                for (size_t k = 0; k < r->meta_len && k < 64; k++)
+                    out("%s%02x", k % 16 ? " " : "\n          ",
+                        ((const unsigned char *)r->meta)[k]);
+                out("%s\n", r->meta_len > 64 ? " ..." : "");
+            }
+        }
+        json_free(meta);
+    }
+    ipcn_resource_list_free(rl);
+    out_flush();
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* graph                                                                */
+/* ------------------------------------------------------------------ */
+
+static const char *edge_label(ipcn_kind k)
+{
+    return k == IPCN_STREAM ? "publishes" : k == IPCN_SERVICE ? "offers" : "provides";
+}
+
+static void dot_str(sbuf *b, const char *s)
+{
+    sb_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            sb_putc(b, '\\');
+        sb_putc(b, *s);
+    }
+    sb_putc(b, '"');
+}
+
+static void dot_id(sbuf *b, char prefix, const char *s)
+{
+    sbuf t = {0};
+    sb_printf(&t, "%c:%s", prefix, s);
+    dot_str(b, t.p);
+    sb_free(&t);
+}
+
+static void graph_dot(cli *c, sbuf *b, const ipcn_peer_list *pl,
+                      const ipcn_resource_list *rl)
+{
+    sb_puts(b, "digraph ipcnet {\n");
+    sb_puts(b, "  rankdir=LR;\n  fontname=\"Helvetica\";\n  node [fontname=\"Helvetica\", fontsize=10];\n");
+    sb_puts(b, "  edge [fontname=\"Helvetica\", fontsize=9];\n  label=");
+    sbuf t = {0};
+    sb_printf(&t, "network %s (seen from %s; subscribers are not shown: "
+                  "the API does not tell them yet)", network_name(c), c->node_name);
+    dot_str(b, t.p);
+    sb_free(&t);
+    sb_puts(b, ";\n  labelloc=t;\n");
+    for (size_t i = 0; i < pl->count; i++) {
+        const ipcn_peer *p = &pl->items[i];
+        sb_puts(b, "  ");
+        dot_id(b, 'n', p->name);
+        sbuf l = {0};
+        sb_printf(&l, "%s\npid %d", p->name, p->pid);
+        sb_puts(b, " [shape=box, style=rounded, label=");
+        dot_str(b, l.p);
+        sb_puts(b, "];\n");
+        sb_free(&l);
+    }
+    for (size_t i = 0; i < rl->count; i++) {
+        const ipcn_resource *r = &rl->items[i];
+        /* One graph node per path: several providers of a service share it. */
+        if (i && !strcmp(rl->items[i - 1].path, r->path)) {
+        } else {
+            sb_puts(b, "  ");
+            dot_id(b, 'r', r->path);
+            sbuf l = {0};
+            sb_printf(&l, "%s\n%s%s%s", r->path, kind_name(r->kind),
+                      *r->encoding ? ", " : "", r->encoding);
+            sb_printf(b, " [shape=%s, label=",
+                      r->kind == IPCN_SERVICE ? "hexagon"
+                      : r->kind == IPCN_STREAM ? "ellipse" : "note");
+            dot_str(b, l.p);
+            sb_puts(b, "];\n");
+            sb_free(&l);
+        }
+        sb_puts(b, "  ");
+        dot_id(b, 'n', r->provider);
+        sb_puts(b, " -> ");
+        dot_id(b, 'r', r->path);
+        sb_printf(b, " [label=\"%s\"];\n", edge_label(r->kind));
+    }
+    sb_puts(b, "}\n");
+}
+
+static int run_dot(const sbuf *dot, const char *png)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return cli_fail(IPCN_INTERNAL_ERROR, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        return cli_fail(IPCN_INTERNAL_ERROR, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        signal(SIGPIPE, SIG_DFL);
+        execlp("dot", "dot", "-Tpng", "-o", png, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    size_t off = 0;
+    while (off < dot->len) {
+        ssize_t w = write(fds[1], dot->p + off, dot->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(fds[1]);
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 127)
+        return cli_fail(IPCN_INTERNAL_ERROR, "cannot run 'dot' to draw %s: install "
+                        "Graphviz (Debian package graphviz)", png);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        return cli_fail(IPCN_INTERNAL_ERROR, "'dot -Tpng -o %s' failed", png);
+    return 0;
+}
+
+int cmd_graph(cli *c)
+{
+    int rc;
+    if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
+        return rc;
+    ipcn_peer_list *pl;
+    ipcn_resource_list *rl;
+    if ((rc = list_peers(c, &pl)))
+        return rc;
+    if ((rc = find(c, "**", IPCN_ANY, &rl))) {
+        ipcn_peer_list_free(pl);
+        return rc;
+    }
+    if (c->dot || c->png) {
+        sbuf b = {0};
+        graph_dot(c, &b, pl, rl);
+        if (c->dot)
+            out("%s", b.p);
+        if (c->png)
+            rc = run_dot(&b, c->png);
+        sb_free(&b);
+    } else if (c->json) {
+        jw j = {0};
+        jw_obj(&j, NULL);
+        jw_str(&j, "network", network_name(c));
+        jw_str(&j, "observer", c->node_name);
+        jw_arr(&j, "nodes");
+        for (size_t i = 0; i < pl->count; i++) {
+            jw_obj(&j, NULL);
+            jw_str(&j, "name", pl->items[i].name);
+            jw_hex64(&j, "id", pl->items[i].id);
+            jw_int(&j, "pid", pl->items[i].pid);
+            jw_uint(&j, "resources", pl->items[i].resources);
+            jw_end_obj(&j);
+        }
+        jw_end_arr(&j);
+        jw_arr(&j, "resources");
+        for (size_t i = 0; i < rl->count; i++) {
+            if (i && !strcmp(rl->items[i - 1].path, rl->items[i].path))
+                continue;
+            jw_obj(&j, NULL);
+            jw_str(&j, "path", rl->items[i].path);
+            jw_str(&j, "kind", kind_name(rl->items[i].kind));
+            jw_str(&j, "encoding", rl->items[i].encoding);
+            jw_end_obj(&j);
+        }
+        jw_end_arr(&j);
+        jw_arr(&j, "edges");
+        for (size_t i = 0; i < rl->count; i++) {
+            jw_obj(&j, NULL);
+            jw_str(&j, "from", rl->items[i].provider);
+            jw_str(&j, "to", rl->items[i].path);
+            jw_str(&j, "relation", edge_label(rl->items[i].kind));
+            jw_end_obj(&j);
+        }
+        jw_end_arr(&j);
+        jw_null(&j, "subscribers"); /* unknown: not in the API yet */
+        jw_end_obj(&j);
+        emit(&j);
+    } else {
+        out("network %s: %zu node%s, %zu resource%s (seen from %s)\n",
+            network_name(c), pl->count, pl->count == 1 ? "" : "s", rl->count,
+            rl->count == 1 ? "" : "s", c->node_name);
+        for (size_t i = 0; i < pl->count; i++) {
+            const ipcn_peer *p = &pl->items[i];
+            out("\n%s (pid %d)\n", p->name, p->pid);
+            bool any = false;
+            for (size_t k = 0; k < rl->count; k++) {
+                const ipcn_resource *r = &rl->items[k];
+                if (r->provider_id != p->id)
+                    continue;
+                out("  %-9s -> %s  [%s%s%s]\n", edge_label(r->kind), r->path,
+                    kind_name(r->kind), *r->encoding ? ", " : "", r->encoding);
+                any = true;
+            }
+            if (!any)
+                out("  (provides nothing)\n");
+        }
+        out("\nsubscribers are not shown: the API does not tell yet which node "
+            "subscribes to what\n");
+    }
+    ipcn_resource_list_free(rl);
+    ipcn_peer_list_free(pl);
+    out_flush();
+    return rc;
+}

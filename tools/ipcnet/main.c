@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c — `ipcnet VERB [ARGS] [options]`: the command line, the help
+ * texts, and the table of verbs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum opt_id {
+    O_NETWORK, O_DIR, O_NAME, O_JSON, O_WAIT, O_HELP,
+    O_RAW, O_TIMEOUT, O_KIND, O_RATE, O_COUNT, O_ECHO, O_EXEC, O_EXEC_TIMEOUT,
+    O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
+};
+
+typedef struct opt {
+    const char *name;
+    bool arg;
+    enum opt_id id;
+} opt;
+
+static const opt opts[] = {
+    {"--network", true, O_NETWORK},   {"--dir", true, O_DIR},
+    {"--name", true, O_NAME},         {"--json", false, O_JSON},
+    {"--wait", true, O_WAIT},         {"--help", false, O_HELP},
+    {"-h", false, O_HELP},            {"--raw", false, O_RAW},
+    {"--timeout", true, O_TIMEOUT},   {"--kind", true, O_KIND},
+    {"--rate", true, O_RATE},         {"--count", true, O_COUNT},
+    {"--echo", false, O_ECHO},        {"--exec", true, O_EXEC},
+    {"--exec-timeout", true, O_EXEC_TIMEOUT},
+    {"--dot", false, O_DOT},          {"--png", true, O_PNG},
+    {"--encoding", true, O_ENCODING}, {"--reply-encoding", true, O_REPLY_ENCODING},
+    {"--file", true, O_FILE},         {"--meta", true, O_META},
+    {"--window", true, O_WINDOW},
+};
+
+#define B(x) (1u << (x))
+#define COMMON (B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_JSON) | B(O_WAIT) | B(O_HELP))
+
+typedef struct verb {
+    const char *name;
+    int (*fn)(cli *);
+    uint32_t opts;
+    int min_pos, max_pos;
+    bool value;           /* the last positional is VALUE, or --file */
+    const char *summary;
+    const char *help;
+} verb;
+
+static const verb verbs[] = {
+    {"nodes", cmd_nodes, COMMON, 0, 0, false,
+     "the nodes of the network: name, id, pid, uid, groups, resources, uptime",
+     "usage: ipcnet nodes [options]\n\n"
+     "List the other nodes of the network: name, id, pid, uid, groups, how many\n"
+     "resources each announced, how long its process has run (from /proc), and\n"
+     "the counters of this tool's own link with it (frames and bytes in and out,\n"
+     "bad frames refused, samples dropped).  Groups print as '-': the API does\n"
+     "not tell them yet.\n"},
+    {"find", cmd_find, COMMON | B(O_KIND), 0, 1, false,
+     "resources matching PATTERN (default **) with kind, encoding, provider",
+     "usage: ipcnet find [PATTERN] [--kind data|stream|service] [options]\n\n"
+     "List the resources whose path matches PATTERN (default '**', all): path,\n"
+     "kind, encoding and providing node.  In patterns '*' stands for one path\n"
+     "segment and '**' for any number.  No match is not an error.\n\n"
+     "  --kind KIND     only data, stream or service resources\n"},
+    {"info", cmd_info, COMMON, 1, 1, false,
+     "one resource's whole descriptor, metadata included",
+     "usage: ipcnet info PATH [options]\n\n"
+     "Print the descriptor of the resource at PATH: kind, encoding, provider (name,\n"
+     "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
+     "service offered by several nodes prints one descriptor per provider.\n"},
+    {"set", cmd_set, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
+     "announce a data resource holding VALUE and serve it until interrupted",
+     "usage: ipcnet set PATH VALUE [options]\n\n"
+     "Announce a data resource at PATH whose value is VALUE and answer queries for\n"
+     "it until Ctrl-C or SIGTERM, then withdraw it.  VALUE is JSON and travels as\n"
+     "application/json.  Prints a line when it is ready.\n\n"
+     "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
+     "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
+     "                  application/octet-stream unless --encoding\n"
+     "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"},
+    {"query", cmd_query, COMMON | B(O_TIMEOUT) | B(O_RAW), 1, 1, false,
+     "print a data resource's current value",
+     "usage: ipcnet query PATH [options]\n\n"
+     "Ask the provider of the data resource at PATH for its current value and\n"
+     "print it.  JSON and text print as themselves, other values as a summary\n"
+     "(encoding, size, XXH3-64 hash).\n\n"
+     "  --timeout MS    give up after MS milliseconds (default 2000)\n"
+     "  --raw           write the value's bytes to stdout as they are\n"},
+    {"pub", cmd_pub,
+     COMMON | B(O_RATE) | B(O_COUNT) | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
+     "announce a stream and publish VALUE to it",
+     "usage: ipcnet pub PATH VALUE [--rate HZ] [--count N] [options]\n\n"
+     "Announce a stream at PATH and publish VALUE on it, HZ times a second, until\n"
+     "N samples are out or Ctrl-C / SIGTERM; then withdraw it.  VALUE is JSON\n"
+     "(application/json).\n\n"
+     "  --rate HZ       samples per second (default 1; 0: as fast as possible)\n"
+     "  --count N       stop after N samples (default: until interrupted)\n"
+     "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
+     "  --file FILE     the sample is FILE's bytes ('-': stdin)\n"
+     "  --meta JSON     the descriptor's metadata (default {\"rate\": HZ})\n"},
+    {"echo", cmd_echo, COMMON | B(O_COUNT) | B(O_RAW) | B(O_TIMEOUT), 1, 1, false,
+     "subscribe to PATTERN and print samples as they come",
+     "usage: ipcnet echo PATTERN [--count N] [options]\n\n"
+     "Subscribe to every stream and data resource matching PATTERN, now and\n"
+     "later, and print each sample as 'path: value' (one JSON document per sample\n"
+     "with --json) until N samples came or Ctrl-C / SIGTERM.  A provider that\n"
+     "goes away is reported on stderr.\n\n"
+     "  --count N       stop after N samples\n"
+     "  --timeout MS    fail with 304 when no sample came for MS milliseconds\n"
+     "  --raw           write the samples' bytes to stdout as they are\n"},
+    {"hz", cmd_hz, COMMON | B(O_COUNT) | B(O_WINDOW) | B(O_TIMEOUT), 1, 1, false,
+     "measured rate, jitter and bandwidth of the streams matching PATTERN",
+     "usage: ipcnet hz PATTERN [options]\n\n"
+     "Subscribe to PATTERN and print, every second and for each matching path,\n"
+     "the measured rate, the shortest and longest interval between samples, the\n"
+     "jitter (standard deviation of the intervals), the bandwidth and the samples\n"
+     "missed (gaps in the sequence numbers: lost upstream or dropped here), over\n"
+     "the last samples received.  Intervals are taken from the\n"
+     "samples' publication times (the publisher's clock, the same host's).\n\n"
+     "  --window N      samples the figures are computed over (default 1000)\n"
+     "  --count N       stop after N reports with new samples\n"
+     "  --timeout MS    fail with 304 when no sample came in MS milliseconds\n"},
+    {"offer", cmd_offer,
+     COMMON | B(O_ECHO) | B(O_EXEC) | B(O_EXEC_TIMEOUT) | B(O_ENCODING) |
+         B(O_REPLY_ENCODING) | B(O_COUNT), 1, 1, false,
+     "offer a service that echoes its argument or runs a command",
+     "usage: ipcnet offer PATH (--echo | --exec CMD) [options]\n\n"
+     "Offer a service at PATH until Ctrl-C or SIGTERM, printing a line per request.\n"
+     "  --echo          answer each request with its own value\n"
+     "  --exec CMD      run 'sh -c CMD' per request, the request's bytes on its\n"
+     "                  stdin; exit status 0 answers 100 OK with its stdout (as\n"
+     "                  application/json when it is JSON, else text/plain), any\n"
+     "                  other 300 Internal Process Error with its stderr.  The\n"
+     "                  environment holds IPCNET_REQUEST_PATH, _FROM, _ENCODING.\n"
+     "  --exec-timeout MS  kill CMD after MS ms and answer 304 (default 10000)\n"
+     "  --reply-encoding ENC  the encoding of CMD's answers\n"
+     "  --encoding ENC  the announced encoding of requests (application/json)\n"
+     "  --count N       stop after answering N requests\n"},
+    {"call", cmd_call, COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_ENCODING) | B(O_FILE), 1, 2,
+     false, "request a service with VALUE and print the answer",
+     "usage: ipcnet call PATH [VALUE] [--timeout MS] [options]\n\n"
+     "Request the service at PATH with VALUE (JSON, application/json; no VALUE:\n"
+     "an empty request) and print the answer.  An answer with an error status\n"
+     "prints the status and the answer on stderr and exits 1.\n\n"
+     "  --timeout MS    give up after MS milliseconds (default 5000)\n"
+     "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
+     "  --file FILE     the request is FILE's bytes ('-': stdin)\n"
+     "  --raw           write the answer's bytes to stdout as they are\n"},
+    {"graph", cmd_graph, COMMON | B(O_DOT) | B(O_PNG), 0, 0, false,
+     "the network as a graph; --dot writes Graphviz, --png FILE draws it",
+     "usage: ipcnet graph [--dot | --png FILE] [options]\n\n"
+     "Show the network as a graph: its nodes, its resources, and which node\n"
+     "publishes, provides or offers what.  Subscribers are not shown: the API\n"
+     "does not tell yet which node subscribes to what.\n\n"
+     "  --dot           write the graph in Graphviz's dot language\n"
+     "  --png FILE      draw it into FILE with Graphviz's 'dot'\n"},
+};
+
+static const char common_help[] =
+    "\ncommon options:\n"
+    "  --network NAME  the network (default: $IPCNET_NETWORK, else 'default')\n"
+    "  --dir DIR       the base directory of networks (default: $IPCNET_DIR, else\n"
+    "                  $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>)\n"
+    "  --name NAME     this tool's node name (default ipcnet-cli.<pid>)\n"
+    "  --json          one JSON document per result, one per line\n"
+    "  --wait MS       wait at most MS ms for links to the other nodes (2000)\n"
+    "  -h, --help      this help\n"
+    "\nExit status: 0 success; 1 failure, with '<code> <Name>: why' on stderr;\n"
+    "2 the command line was refused.\n";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ipcnet [common options] VERB [ARGS] [options]\n\n"
+               "Look at a network of IPCNet nodes and take part in it.\n\nverbs:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(f, "  %-6s  %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
+               "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
+               "level: error, warn, info, debug).\n"
+               "ipcnet %s, libipcnet %s.\n", IPCNET_CLI_VERSION, ipcn_version());
+}
+
+static int num_ll(const char *vname, const char *name, const char *s, long long min,
+                  long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return cli_usage_error(vname, "%s takes a whole number from %lld to %lld, not '%s'",
+                               name, min, max, s);
+    *out = v;
+    return 0;
+}
+
+/* A positional argument that looks like an option but is a JSON number. */
+static bool is_negative_number(const char *s)
+{
+    return s[0] == '-' && ((s[1] >= '0' && s[1] <= '9') || s[1] == '.');
+}
+
+static int parse(cli *c, const verb *v, int argc, char **argv)
+{
+    bool only_pos = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || !a[1] || is_negative_number(a)) {
+            if (c->npos >= v->max_pos || c->npos >= CLI_MAX_POS)
+                return cli_usage_error(v->name, "unexpected argument '%s'", a);
+            c->pos[c->npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            only_pos = true;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t n = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
+        const opt *o = NULL;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+            if (strlen(opts[k].name) == n && !strncmp(opts[k].name, a, n))
+                o = &opts[k];
+        if (!o || !(v->opts & B(o->id)))
+            return cli_usage_error(v->name, "'%.*s' is not an option of 'ipcnet %s'",
+                                   (int)n, a, v->name);
+        const char *arg = NULL;
+        if (o->arg) {
+            if (eq && a[1] == '-')
+                arg = eq + 1;
+            else if (i + 1 < argc)
+                arg = argv[++i];
+            else
+                return cli_usage_error(v->name, "%s needs an argument", o->name);
+        } else if (eq && a[1] == '-') {
+            return cli_usage_error(v->name, "%s takes no argument", o->name);
+        }
+        long long ll;
+        int rc = 0;
+        switch (o->id) {
+        case O_NETWORK: c->network = arg; break;
+        case O_DIR: c->dir = arg; break;
+        case O_NAME: c->name = arg; break;
+        case O_JSON: c->json = true; break;
+        case O_RAW: c->raw = true; break;
+        case O_HELP:
+            fputs(v->help, stdout);
+            fputs(common_help, stdout);
+            return -1;
+        case O_WAIT:
+            rc = num_ll(v->name, o->name, arg, 0, 600000, &ll);
+            c->wait_ms = (int)ll;
+            break;
+        case O_TIMEOUT:
+            rc = num_ll(v->name, o->name, arg, 1, 86400000, &ll);
+            c->timeout_ms = (int)ll;
+            break;
+        case O_EXEC_TIMEOUT:
+            rc = num_ll(v->name, o->name, arg, 1, 86400000, &ll);
+            c->exec_timeout_ms = (int)ll;
+            break;
+        case O_COUNT:
+            rc = num_ll(v->name, o->name, arg, 0, INT64_MAX, &ll);
+            c->count = ll;
+            break;
+        case O_WINDOW:
+            rc = num_ll(v->name, o->name, arg, 2, 10000000, &ll);
+            c->window = (long)ll;
+            break;
+        case O_RATE: {
+            char *end;
+            errno = 0;
+            double d = strtod(arg, &end);
+            if (errno || end == arg || *end || !isfinite(d) || d < 0 || d > 1e6)
+                return cli_usage_error(v->name, "--rate takes a number of Hz from 0 "
+                                       "to 1000000, not '%s'", arg);
+            c->rate = d;
+            break;
+        }
+        case O_KIND: c->kind = arg; break;
+        case O_ECHO: c->echo = true; break;
+        case O_EXEC: c->exec = arg; break;
+        case O_DOT: c->dot = true; break;
+        case O_PNG: c->png = arg; break;
+        case O_ENCODING: c->encoding = arg; break;
+        case O_REPLY_ENCODING: c->reply_encoding = arg; break;
+        case O_FILE: c->file = arg; break;
+        case O_META: c->meta = arg; break;
+        }
+        if (rc)
+            return rc;
+    }
+    int need = v->min_pos + (v->value && !c->file ? 1 : 0);
+    if (c->npos < need) {
+        const char *what = c->npos == 0 && v->min_pos ? (!strcmp(v->name, "echo") ||
+                           !strcmp(v->name, "hz") ? "PATTERN" : "PATH") : "VALUE";
+        return cli_usage_error(v->name, "missing %s", what);
+    }
+    if (c->file && c->npos > v->min_pos)
+        return cli_usage_error(v->name, "give VALUE or --file, not both");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        if (argc > 2 && !strcmp(name, "help")) {
+            for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+                if (!strcmp(verbs[i].name, argv[2])) {
+                    fputs(verbs[i].help, stdout);
+                    fputs(common_help, stdout);
+                    return 0;
+                }
+            return cli_usage_error(NULL, "no verb '%s'", argv[2]);
+        }
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("ipcnet %s (libipcnet %s)\n", IPCNET_CLI_VERSION, ipcn_version());
+        return 0;
+    }
+    /* Common options may come before the verb: `ipcnet --network lab nodes`. */
+    int vi = 1;
+    while (vi < argc && argv[vi][0] == '-' && argv[vi][1]) {
+        const opt *o = NULL;
+        size_t n = strcspn(argv[vi], "=");
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+            if (strlen(opts[k].name) == n && !strncmp(opts[k].name, argv[vi], n) &&
+                (COMMON & B(opts[k].id)))
+                o = &opts[k];
+        if (!o)
+            break;
+        vi += o->arg && !argv[vi][n] ? 2 : 1;
+    }
+    if (vi >= argc) {
+        for (int i = 1; i < argc; i++)
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                usage(stdout);
+                return 0;
+            }
+        return cli_usage_error(NULL, "no verb given");
+    }
+    name = argv[vi];
+    const verb *v = NULL;
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(verbs[i].name, name))
+            v = &verbs[i];
+    if (!v)
+        return cli_usage_error(NULL, "no verb '%s'; the verbs are nodes, find, info, "
+                               "set, query, pub, echo, hz, offer, call, graph", name);
+    cli c = {.verb = v->name, .wait_ms = 2000, .timeout_ms = -1, .count = -1,
+             .rate = 1, .exec_timeout_ms = -1};
+    /* The options before the verb, then the arguments after it. */
+    char **args = calloc((size_t)argc, sizeof *args);
+    if (!args)
+        return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
+    int nargs = 0;
+    for (int i = 1; i < argc; i++)
+        if (i != vi)
+            args[nargs++] = argv[i];
+    int rc = parse(&c, v, nargs, args);
+    free(args);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    rc = v->fn(&c);
+    cli_close(&c);
+    if (cli_stdout_broken && cli_stdout_errno != EPIPE && rc == 0)
+        rc = cli_fail(IPCN_INTERNAL_ERROR, "cannot write the output: %s",
+                      strerror(cli_stdout_errno));
+    else if (fflush(stdout) != 0 && errno != EPIPE && rc == 0)
+        rc = cli_fail(IPCN_INTERNAL_ERROR, "cannot write the output: %s", strerror(errno));
+    return rc;
+}
