@@ -254,6 +254,16 @@ IPCN_API int ipcn_node_stop_thread(ipcn_node *node);
 IPCN_API int ipcn_node_wait_peers(ipcn_node *node, unsigned count,
                                   int timeout_ms);
 
+/**
+ * ipcn_node_wait_synced() - dispatch until this node knows the whole
+ * network as it is now: every live node in the network's directory is
+ * linked and has sent all of its resources and subscriptions.  Use it
+ * before a find, or before publishing to subscribers that already exist.
+ * Returns 100, or 304 when some node did not sync in time (a node that
+ * hangs, or one still starting).  Since: 0.1
+ */
+IPCN_API int ipcn_node_wait_synced(ipcn_node *node, int timeout_ms);
+
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */

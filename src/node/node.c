@@ -103,8 +103,8 @@ static void rearm(ipcn_node *n, uint64_t now)
         n->timer_armed_ns = next;
 }
 
-static void send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
-                      uint64_t stamp)
+void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
+                     uint64_t stamp)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
@@ -147,7 +147,7 @@ static void tick(ipcn_node *n, uint64_t now)
          * to a silent peer must still ask whether that peer lives. */
         if (l->state == LINK_UP && silent >= hb && now - l->last_ping_ns >= hb) {
             l->last_ping_ns = now;
-            send_ping(n, l, IPCN_F_PING, now);
+            ipcn__send_ping(n, l, IPCN_F_PING, now);
         }
     }
 }
@@ -176,9 +176,13 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     switch (f->hdr.type) {
     case IPCN_F_PING:
+        if (!l->synced) {
+            l->synced = true; /* its initial directory came before it */
+            pthread_cond_broadcast(&n->cond);
+        }
         /* A peer that does not read what we send needs no answer. */
         if (ipcn__link_backlog(l) < n->opts.tx_limit)
-            send_ping(n, l, IPCN_F_PONG, f->u.stamp);
+            ipcn__send_ping(n, l, IPCN_F_PONG, f->u.stamp);
         break;
     case IPCN_F_PONG:
         break;
@@ -534,6 +538,45 @@ IPCN_API int ipcn_node_stop_thread(ipcn_node *n)
     n->thread_stop = false;
     ipcn__node_unlock(n);
     return IPCN_OK;
+}
+
+/* One round of waiting: one pump of I/O, or one wake-up of the condition
+ * when another thread pumps.  Callers check their condition after each. */
+static void wait_round(ipcn_node *n, uint64_t deadline_ns)
+{
+    int ms = ms_until(deadline_ns);
+    if (ms == 0)
+        return;
+    if (n->pumping) {
+        uint64_t d = deadline_ns ? deadline_ns
+                                 : ipcn__now_mono_ns() + 1000000000ull;
+        struct timespec ts = {(time_t)(d / 1000000000ull),
+                              (long)(d % 1000000000ull)};
+        pthread_cond_timedwait(&n->cond, &n->lock, &ts);
+    } else {
+        pump(n, ms);
+    }
+}
+
+IPCN_API int ipcn_node_wait_synced(ipcn_node *n, int timeout_ms)
+{
+    if (!n)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    uint64_t deadline = timeout_ms < 0 ? 0
+                                       : ipcn__now_mono_ns() +
+                                             (uint64_t)timeout_ms * 1000000ull;
+    int st = IPCN_OK;
+    unsigned pending;
+    while (!ipcn__rdv_all_synced(n, &pending)) {
+        if (deadline && ipcn__now_mono_ns() >= deadline) {
+            st = IPCN_GATEWAY_TIMEOUT;
+            break;
+        }
+        wait_round(n, deadline);
+    }
+    ipcn__node_unlock(n);
+    return st;
 }
 
 static bool enough_peers(ipcn_node *n, unsigned count)

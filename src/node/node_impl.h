@@ -57,6 +57,7 @@ typedef struct ipcn__link {
     bool write_broken;      /* peer hung up: reads still drain its last words */
     bool rx_paused;         /* backlog over tx_limit: stop reading from it */
     bool rx_pending;        /* unpaused with frames still in rx */
+    bool synced;            /* its first PING came: its directory is here */
     char *expect_name;      /* outbound: the name of the socket we dialled */
     char *name;             /* from the peer's hello */
     uint64_t peer_id;
@@ -250,6 +251,7 @@ void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
                        int status);
 /* A frame arrived on an UP link (node.c routes it to the engine). */
 void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t stamp);
 
 /* ---- link.c (transport) ---- */
 ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
@@ -285,6 +287,9 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
+/* Are all live nodes in the directory linked and synced?  Sets *pending to
+ * how many are not. */
+bool ipcn__rdv_all_synced(ipcn_node *n, unsigned *pending);
 
 /* ---- engine: directory.c, pubsub.c, request.c ---- */
 void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l);

@@ -334,6 +334,34 @@ void ipcn__rdv_scan(ipcn_node *n)
     closedir(d);
 }
 
+bool ipcn__rdv_all_synced(ipcn_node *n, unsigned *pending)
+{
+    *pending = 0;
+    int fd = openat(n->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char name[256];
+        snprintf(name, sizeof name, "%s", de->d_name);
+        if (!strip_suffix(name, ".sock") || !strcmp(name, n->name) ||
+            ipcn__name_check(name, strlen(name)) != IPCN_OK)
+            continue;
+        ipcn__link *l = ipcn__link_by_name(n, name);
+        if (l && l->synced)
+            continue;
+        if (!l && ipcn__rdv_sweep(n, name))
+            continue; /* dead, and now gone from the directory */
+        ++*pending;
+    }
+    closedir(d);
+    return *pending == 0;
+}
+
 void ipcn__rdv_on_inotify(ipcn_node *n)
 {
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));

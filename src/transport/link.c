@@ -417,6 +417,12 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     ipcn__dir_on_link_up(n, l);
     if (l->state == LINK_UP)
         ipcn__pub_on_link_up(n, l);
+    /* Frames on a link keep their order: a PING after the initial
+     * directory tells the peer that it has all of it. */
+    if (l->state == LINK_UP) {
+        l->last_ping_ns = ipcn__now_mono_ns();
+        ipcn__send_ping(n, l, IPCN_F_PING, l->last_ping_ns);
+    }
     pthread_cond_broadcast(&n->cond);
 }
 

@@ -215,7 +215,7 @@ typedef struct v_async {
     char src[80];
 } v_async;
 
-static void v_async_cb(ipcn_node *n, int status, const ipcn_msg *reply,
+__attribute__((unused)) static void v_async_cb(ipcn_node *n, int status, const ipcn_msg *reply,
                        void *user)
 {
     (void)n;
@@ -292,7 +292,7 @@ static inline int v_coll_count(v_coll *c)
     return k;
 }
 
-static void v_collect(ipcn_node *n, const ipcn_msg *m, void *user)
+__attribute__((unused)) static void v_collect(ipcn_node *n, const ipcn_msg *m, void *user)
 {
     (void)n;
     v_coll *c = user;

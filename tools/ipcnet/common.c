@@ -201,87 +201,42 @@ int cli_pump(cli *c, int timeout_ms, struct pollfd *extra, int nextra)
 /* discovery                                                            */
 /* ------------------------------------------------------------------ */
 
-#define MAX_EXPECT 1024
-#define SYNC_AFTER_NS (400 * 1000000ull)  /* a peer linked this long has told all */
-#define QUIET_NS (20 * 1000000ull)        /* no frame for this long: settled */
-#define RELIST_NS (25 * 1000000ull)
-
-typedef struct expect {
-    char name[MAX_EXPECT][72];
-    int n;
-} expect;
-
-static bool ends_with(const char *s, const char *suffix)
+/* Name the nodes that did not link in time: dead nodes were swept from the
+ * directory by the wait, so each socket left there without a link is a
+ * node that is alive but does not answer (stopped, hung, or starting). */
+static void warn_unlinked(cli *c)
 {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n > k && !strcmp(s + n - k, suffix);
-}
-
-/* Is the node whose lock file is dir/<name>.lock alive?  The lock holds
- * "<pid> <id>"; a node that died and was not swept yet has a dead pid. */
-static bool node_alive(int dirfd, const char *name)
-{
-    char file[96], buf[64];
-    snprintf(file, sizeof file, "%s.lock", name);
-    int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return false;
-    ssize_t r = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (r <= 0)
-        return true; /* being born: its lock is not written yet */
-    buf[r] = 0;
-    long pid = strtol(buf, NULL, 10);
-    if (pid <= 0)
-        return true;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
-
-/* The other nodes of the network by their sockets in its directory. */
-static void list_expected(cli *c, expect *e)
-{
-    e->n = 0;
+    ipcn_peer_list *pl = NULL;
+    ipcn_peers(c->node, &pl);
     DIR *d = opendir(ipcn_node_dir(c->node));
-    if (!d)
-        return;
     struct dirent *de;
-    while ((de = readdir(d)) && e->n < MAX_EXPECT) {
-        const char *f = de->d_name;
-        size_t len = strlen(f);
-        if (f[0] == '.' || !ends_with(f, ".sock") || len - 5 >= sizeof e->name[0])
+    while (d && (de = readdir(d))) {
+        char name[256];
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len <= 5 || len >= sizeof name ||
+            strcmp(de->d_name + len - 5, ".sock") != 0)
             continue;
-        char name[72];
-        memcpy(name, f, len - 5);
+        memcpy(name, de->d_name, len - 5);
         name[len - 5] = 0;
-        if (!strcmp(name, c->node_name) || !node_alive(dirfd(d), name))
-            continue;
-        snprintf(e->name[e->n++], sizeof e->name[0], "%s", name);
+        bool linked = !strcmp(name, c->node_name);
+        for (size_t i = 0; pl && i < pl->count; i++)
+            if (!strcmp(pl->items[i].name, name))
+                linked = true;
+        if (!linked)
+            cli_warn("node %s did not link within %d ms; going on without it",
+                     name, c->wait_ms);
     }
-    closedir(d);
-}
-
-static const ipcn_peer *peer_named(const ipcn_peer_list *pl, const char *name)
-{
-    for (size_t i = 0; pl && i < pl->count; i++)
-        if (!strcmp(pl->items[i].name, name))
-            return &pl->items[i];
-    return NULL;
+    if (d)
+        closedir(d);
+    ipcn_peer_list_free(pl);
 }
 
 int cli_discover(cli *c, const char *want_path)
 {
-    static expect e; /* big: not on the stack */
-    uint64_t t0 = now_mono_ns();
-    uint64_t deadline = t0 + (uint64_t)c->wait_ms * 1000000ull;
-    uint64_t listed = 0, quiet_since = t0, last_frames = UINT64_MAX;
+    uint64_t deadline = now_mono_ns() + (uint64_t)c->wait_ms * 1000000ull;
     for (;;) {
         if (cli_stop)
             return 0; /* the long-running verbs end at once, cleanly */
-        uint64_t now = now_mono_ns();
-        if (!listed || now - listed >= RELIST_NS) {
-            list_expected(c, &e);
-            listed = now;
-        }
         if (want_path) {
             ipcn_resource_list *rl = NULL;
             if (ipcn_find(c->node, want_path, IPCN_ANY, &rl) == IPCN_OK) {
@@ -291,37 +246,12 @@ int cli_discover(cli *c, const char *want_path)
                     return 0;
             }
         }
-        ipcn_node_stats ns;
-        ipcn_node_get_stats(c->node, &ns);
-        if (ns.frames_in != last_frames) {
-            last_frames = ns.frames_in;
-            quiet_since = now;
-        }
-        ipcn_peer_list *pl = NULL;
-        ipcn_peers(c->node, &pl);
-        bool linked = true, synced = true;
-        for (int i = 0; i < e.n; i++)
-            if (!peer_named(pl, e.name[i]))
-                linked = false;
-        /* A peer sends its announces and subscriptions as soon as it has
-         * our hello, and pings us 200 ms after it last heard from us: any
-         * frame after its hello means its directory is here. */
-        for (size_t i = 0; pl && i < pl->count; i++)
-            if (pl->items[i].frames_in < 2 && now - pl->items[i].linked_ns < SYNC_AFTER_NS)
-                synced = false;
-        if (linked && synced && now - quiet_since >= QUIET_NS) {
-            ipcn_peer_list_free(pl);
+        /* Short slices, so that Ctrl-C and want_path are noticed. */
+        if (ipcn_node_wait_synced(c->node, 10) == IPCN_OK)
+            return 0;
+        if (now_mono_ns() >= deadline) {
+            warn_unlinked(c);
             return 0;
         }
-        if (now >= deadline) {
-            for (int i = 0; i < e.n; i++)
-                if (!peer_named(pl, e.name[i]))
-                    cli_warn("node %s did not link within %d ms; going on without it",
-                             e.name[i], c->wait_ms);
-            ipcn_peer_list_free(pl);
-            return 0;
-        }
-        ipcn_peer_list_free(pl);
-        cli_pump(c, 5, NULL, 0);
     }
 }
