@@ -570,6 +570,30 @@ IPCN_API int ipcn_peers(ipcn_node *node, ipcn_peer_list **out);
 /** ipcn_peer_list_free() - NULL is a no-op. Since: 0.1 */
 IPCN_API void ipcn_peer_list_free(ipcn_peer_list *list);
 
+/** A subscription pattern of a node, as ipcn_subscriptions() reports it. */
+typedef struct ipcn_subscription {
+    const char *node;       /**< the subscribing node's name */
+    uint64_t node_id;
+    const char *pattern;
+} ipcn_subscription;
+
+/** The result of ipcn_subscriptions(); free with
+ *  ipcn_subscription_list_free(). */
+typedef struct ipcn_subscription_list {
+    size_t count;
+    ipcn_subscription *items; /**< sorted by node, then pattern */
+} ipcn_subscription_list;
+
+/**
+ * ipcn_subscriptions() - who subscribes to what: the distinct patterns of
+ * this node's own subscriptions and of every linked peer (as each peer told
+ * this node, which is what its samples are sent by).  Returns 100, 307.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_subscriptions(ipcn_node *node, ipcn_subscription_list **out);
+/** ipcn_subscription_list_free() - NULL is a no-op. Since: 0.1 */
+IPCN_API void ipcn_subscription_list_free(ipcn_subscription_list *list);
+
 typedef enum ipcn_event_type {
     IPCN_EV_PEER_UP = 1,       /**< a peer linked (hello exchanged) */
     IPCN_EV_PEER_DOWN = 2,     /**< a peer left or died */

@@ -9,6 +9,7 @@
  * here (queue full), lost upstream (a gap in the sequence numbers), or
  * dropped by the publisher (link saturated).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/node_impl.h"
@@ -502,4 +503,78 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
 out:
     ipcn__node_unlock(n);
     return st;
+}
+
+/* ---- who subscribes to what ---- */
+
+static int cmp_subscription(const void *a, const void *b)
+{
+    const ipcn_subscription *x = a, *y = b;
+    int c = strcmp(x->node, y->node);
+    return c ? c : strcmp(x->pattern, y->pattern);
+}
+
+IPCN_API int ipcn_subscriptions(ipcn_node *n, ipcn_subscription_list **out)
+{
+    if (!n || !out)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    size_t count = 0, bytes = 0;
+    ipcn__interest *in;
+    ipcn__list_for_each(in, t, &n->interests, ipcn__interest, entry) {
+        count++;
+        bytes += strlen(n->name) + strlen(in->pattern) + 2;
+    }
+    ipcn__link *l;
+    ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_UP)
+            continue;
+        for (uint32_t i = 0; i < l->npatterns; i++) {
+            count++;
+            bytes += strlen(l->name) + strlen(l->patterns[i]) + 2;
+        }
+    }
+    ipcn_subscription_list *sl =
+        ipcn__malloc(sizeof *sl + count * sizeof(ipcn_subscription) + bytes);
+    if (!sl) {
+        ipcn__node_unlock(n);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    sl->count = count;
+    sl->items = (ipcn_subscription *)(sl + 1);
+    char *sp = (char *)(sl->items + count);
+    size_t k = 0;
+#define PUT(dst, src)                         \
+    do {                                      \
+        size_t len_ = strlen(src) + 1;        \
+        memcpy(sp, (src), len_);              \
+        (dst) = sp;                           \
+        sp += len_;                           \
+    } while (0)
+    ipcn__list_for_each(in, t3, &n->interests, ipcn__interest, entry) {
+        ipcn_subscription *x = &sl->items[k++];
+        PUT(x->node, n->name);
+        PUT(x->pattern, in->pattern);
+        x->node_id = n->id;
+    }
+    ipcn__list_for_each(l, t4, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_UP)
+            continue;
+        for (uint32_t i = 0; i < l->npatterns; i++) {
+            ipcn_subscription *x = &sl->items[k++];
+            PUT(x->node, l->name);
+            PUT(x->pattern, l->patterns[i]);
+            x->node_id = l->peer_id;
+        }
+    }
+#undef PUT
+    ipcn__node_unlock(n);
+    qsort(sl->items, count, sizeof(ipcn_subscription), cmp_subscription);
+    *out = sl;
+    return IPCN_OK;
+}
+
+IPCN_API void ipcn_subscription_list_free(ipcn_subscription_list *sl)
+{
+    ipcn__free(sl);
 }

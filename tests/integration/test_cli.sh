@@ -426,18 +426,25 @@ jcheck "find --kind service lists the nine" "$out" 'len(d)==9 and all(x["kind"]=
 # ---------------------------------------------------------------- graph
 start gdata "$BIN" set robot/base/odom '{"x": 0}' --name base
 wait_ready gdata "set for the graph"
+start gsub "$BIN" echo 'robot/base/*' --json --name gwatch
+# echo prints no ready line: wait (bounded) until its subscription is seen.
+for ((i = 0; i < 50; i++)); do
+    "$BIN" graph 2>/dev/null | grep -qF 'subscribes <- robot/base/*' && break
+    sleep 0.1
+done
 r 0 "graph" "$BIN" graph
 contains "graph names a node" "$out" "svc-echo"
 contains "graph shows who offers what" "$out" "offers    -> svc/echo"
 contains "graph shows who provides what" "$out" "provides  -> robot/base/odom"
-contains "graph says subscribers are not shown" "$out" "subscribers are not shown"
+contains "graph shows who subscribes to what" "$out" "subscribes <- robot/base/*  (robot/base/odom)"
 r 0 "graph --json" "$BIN" graph --json
 jcheck "graph --json: nodes, resources, edges" "$out" \
-    'len(d)==1 and len(d[0]["nodes"])==10 and len(d[0]["resources"])==9 and len(d[0]["edges"])==10 and any(e=={"from":"base","to":"robot/base/odom","relation":"provides"} for e in d[0]["edges"]) and {"path":"svc/echo","kind":"service","encoding":"application/json"} in d[0]["resources"] and d[0]["subscribers"] is None'
+    'len(d)==1 and len(d[0]["nodes"])==11 and len(d[0]["resources"])==9 and len(d[0]["edges"])==11 and any(e=={"from":"base","to":"robot/base/odom","relation":"provides"} for e in d[0]["edges"]) and {"from":"robot/base/odom","to":"gwatch","relation":"subscribes"} in d[0]["edges"] and {"node":"gwatch","pattern":"robot/base/*"} in d[0]["subscriptions"] and {"path":"svc/echo","kind":"service","encoding":"application/json"} in d[0]["resources"]'
 r 0 "graph --dot" "$BIN" graph --dot
 if [ "$HAVE_DOT" = 1 ]; then
     if dot -Tcanon <<<"$out" >"$W/canon" 2>"$W/dot.err"; then ok "dot parses graph --dot"; else nok "dot refused graph --dot" "$(cat "$W/dot.err")"; fi
     contains "graph --dot has the edge" "$(cat "$W/canon")" '"n:base" -> "r:robot/base/odom"'
+    contains "graph --dot has the subscriber's edge" "$(cat "$W/canon")" '"r:robot/base/odom" -> "n:gwatch"'
     r 0 "graph --png" "$BIN" graph --png "$W/g.png"
     if [ "$(head -c 4 "$W/g.png" | od -An -c | tr -d ' ')" = '211PNG' ]; then ok "graph --png draws a PNG"; else nok "graph --png wrote no PNG"; fi
 else
@@ -447,6 +454,7 @@ fi
 r 1 "graph --png into a directory that does not exist" "$BIN" graph --png "$W/no/such/dir/g.png"
 contains "graph --png failure: 300" "$err" "300 Internal Process Error"
 
+stop gsub TERM "echo (graph)"
 stop gdata TERM "set (graph)"
 stop svc INT "offer --echo"
 contains "offer logs its requests" "$out" "#1 from ipcnet-cli."

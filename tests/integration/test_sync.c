@@ -57,6 +57,23 @@ static void test_synced_knows_everything(void **state)
     assert_int_equal(s.peers, 3);
     /* Already synced: returns at once, even with no time to wait. */
     assert_int_equal(ipcn_node_wait_synced(z, 0), IPCN_OK);
+
+    /* Who subscribes: nobody yet; then this node, once per pattern. */
+    ipcn_subscription_list *sl = NULL;
+    assert_int_equal(ipcn_subscriptions(z, &sl), IPCN_OK);
+    assert_int_equal(sl->count, 0);
+    ipcn_subscription_list_free(sl);
+    ipcn_sub s1, s2;
+    assert_int_equal(ipcn_subscribe(z, "sync/**", 0, NULL, NULL, &s1), IPCN_OK);
+    assert_int_equal(ipcn_subscribe(z, "sync/**", 0, NULL, NULL, &s2), IPCN_OK);
+    assert_int_equal(ipcn_subscriptions(z, &sl), IPCN_OK);
+    assert_int_equal(sl->count, 1);
+    assert_string_equal(sl->items[0].node, "z-new");
+    assert_string_equal(sl->items[0].pattern, "sync/**");
+    assert_true(sl->items[0].node_id == ipcn_node_id(z));
+    ipcn_subscription_list_free(sl);
+    assert_int_equal(ipcn_subscriptions(NULL, &sl), IPCN_BAD_REQUEST);
+    ipcn_subscription_list_free(NULL);
 }
 
 static void test_synced_hung_node_times_out(void **state)

@@ -349,15 +349,27 @@ static void dot_id(sbuf *b, char prefix, const char *s)
     sb_free(&t);
 }
 
+/* Does a subscription pattern take samples of this resource? */
+static bool feeds(const ipcn_resource *r, const ipcn_subscription *s)
+{
+    return r->kind != IPCN_SERVICE && ipcn_pattern_match(s->pattern, r->path);
+}
+
+/* Subscriptions of the tool's own node are not part of the network. */
+static bool shown(cli *c, const ipcn_subscription *s)
+{
+    return strcmp(s->node, c->node_name) != 0;
+}
+
 static void graph_dot(cli *c, sbuf *b, const ipcn_peer_list *pl,
-                      const ipcn_resource_list *rl)
+                      const ipcn_resource_list *rl,
+                      const ipcn_subscription_list *sl)
 {
     sb_puts(b, "digraph ipcnet {\n");
     sb_puts(b, "  rankdir=LR;\n  fontname=\"Helvetica\";\n  node [fontname=\"Helvetica\", fontsize=10];\n");
     sb_puts(b, "  edge [fontname=\"Helvetica\", fontsize=9];\n  label=");
     sbuf t = {0};
-    sb_printf(&t, "network %s (seen from %s; subscribers are not shown: "
-                  "the API does not tell them yet)", network_name(c), c->node_name);
+    sb_printf(&t, "network %s (seen from %s)", network_name(c), c->node_name);
     dot_str(b, t.p);
     sb_free(&t);
     sb_puts(b, ";\n  labelloc=t;\n");
@@ -394,6 +406,36 @@ static void graph_dot(cli *c, sbuf *b, const ipcn_peer_list *pl,
         sb_puts(b, " -> ");
         dot_id(b, 'r', r->path);
         sb_printf(b, " [label=\"%s\"];\n", edge_label(r->kind));
+    }
+    /* Data flows from a resource to each node subscribed to it; a pattern
+     * that matches nothing yet is drawn dashed on its own. */
+    for (size_t k = 0; k < sl->count; k++) {
+        const ipcn_subscription *s = &sl->items[k];
+        if (!shown(c, s))
+            continue;
+        bool any = false;
+        for (size_t i = 0; i < rl->count; i++) {
+            const ipcn_resource *r = &rl->items[i];
+            if ((i && !strcmp(rl->items[i - 1].path, r->path)) || !feeds(r, s))
+                continue;
+            any = true;
+            sb_puts(b, "  ");
+            dot_id(b, 'r', r->path);
+            sb_puts(b, " -> ");
+            dot_id(b, 'n', s->node);
+            sb_puts(b, " [style=bold, label=\"subscribes\"];\n");
+        }
+        if (!any) {
+            sb_puts(b, "  ");
+            dot_id(b, 'p', s->pattern);
+            sb_puts(b, " [shape=ellipse, style=dashed, label=");
+            dot_str(b, s->pattern);
+            sb_puts(b, "];\n  ");
+            dot_id(b, 'p', s->pattern);
+            sb_puts(b, " -> ");
+            dot_id(b, 'n', s->node);
+            sb_puts(b, " [style=dashed, label=\"subscribes\"];\n");
+        }
     }
     sb_puts(b, "}\n");
 }
@@ -441,15 +483,22 @@ int cmd_graph(cli *c)
         return rc;
     ipcn_peer_list *pl;
     ipcn_resource_list *rl;
+    ipcn_subscription_list *sl;
     if ((rc = list_peers(c, &pl)))
         return rc;
     if ((rc = find(c, "**", IPCN_ANY, &rl))) {
         ipcn_peer_list_free(pl);
         return rc;
     }
+    int st = ipcn_subscriptions(c->node, &sl);
+    if (st != IPCN_OK) {
+        ipcn_resource_list_free(rl);
+        ipcn_peer_list_free(pl);
+        return cli_fail(st, "cannot list subscriptions");
+    }
     if (c->dot || c->png) {
         sbuf b = {0};
-        graph_dot(c, &b, pl, rl);
+        graph_dot(c, &b, pl, rl, sl);
         if (c->dot)
             out("%s", b.p);
         if (c->png)
@@ -489,8 +538,31 @@ int cmd_graph(cli *c)
             jw_str(&j, "relation", edge_label(rl->items[i].kind));
             jw_end_obj(&j);
         }
+        for (size_t k = 0; k < sl->count; k++) {
+            if (!shown(c, &sl->items[k]))
+                continue;
+            for (size_t i = 0; i < rl->count; i++) {
+                if ((i && !strcmp(rl->items[i - 1].path, rl->items[i].path)) ||
+                    !feeds(&rl->items[i], &sl->items[k]))
+                    continue;
+                jw_obj(&j, NULL);
+                jw_str(&j, "from", rl->items[i].path);
+                jw_str(&j, "to", sl->items[k].node);
+                jw_str(&j, "relation", "subscribes");
+                jw_end_obj(&j);
+            }
+        }
         jw_end_arr(&j);
-        jw_null(&j, "subscribers"); /* unknown: not in the API yet */
+        jw_arr(&j, "subscriptions");
+        for (size_t k = 0; k < sl->count; k++) {
+            if (!shown(c, &sl->items[k]))
+                continue;
+            jw_obj(&j, NULL);
+            jw_str(&j, "node", sl->items[k].node);
+            jw_str(&j, "pattern", sl->items[k].pattern);
+            jw_end_obj(&j);
+        }
+        jw_end_arr(&j);
         jw_end_obj(&j);
         emit(&j);
     } else {
@@ -509,12 +581,26 @@ int cmd_graph(cli *c)
                     kind_name(r->kind), *r->encoding ? ", " : "", r->encoding);
                 any = true;
             }
+            for (size_t k = 0; k < sl->count; k++) {
+                const ipcn_subscription *s = &sl->items[k];
+                if (s->node_id != p->id)
+                    continue;
+                out("  subscribes <- %s", s->pattern);
+                int m = 0;
+                for (size_t q = 0; q < rl->count; q++) {
+                    if ((q && !strcmp(rl->items[q - 1].path, rl->items[q].path)) ||
+                        !feeds(&rl->items[q], s))
+                        continue;
+                    out("%s%s", m++ ? ", " : "  (", rl->items[q].path);
+                }
+                out("%s\n", m ? ")" : "  (nothing matches yet)");
+                any = true;
+            }
             if (!any)
-                out("  (provides nothing)\n");
+                out("  (provides and subscribes to nothing)\n");
         }
-        out("\nsubscribers are not shown: the API does not tell yet which node "
-            "subscribes to what\n");
     }
+    ipcn_subscription_list_free(sl);
     ipcn_resource_list_free(rl);
     ipcn_peer_list_free(pl);
     out_flush();
