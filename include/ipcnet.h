@@ -161,7 +161,9 @@ typedef struct ipcn_node_opts {
     uint32_t dead_after_ms; /**< a peer silent this long is dropped (at
                                  least 2 * heartbeat_ms); 900.  A node must
                                  dispatch (or run its thread) at least this
-                                 often, or its peers drop it. */
+                                 often, or its peers drop it (a peer that
+                                 keeps reading, or whose process is
+                                 runnable, gets up to 4 times longer). */
     uint32_t max_payload;   /**< largest frame payload accepted; 16 MiB */
     uint32_t tx_limit;      /**< bytes queued per link before streams drop
                                  samples and other sends fail with 205;

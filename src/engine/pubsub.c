@@ -405,13 +405,9 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
             st = IPCN_NO_DATA;
             break;
         }
-        /* Wait for one round of I/O (or until the deadline), then look
-         * again: the subscription may have gone meanwhile. */
-        bool never = false;
-        uint64_t step = ipcn__now_mono_ns() + 100000000ull;
-        if (deadline && step > deadline)
-            step = deadline;
-        ipcn__node_wait(n, &never, step);
+        /* One round of I/O, then look again: a sample may have come, or
+         * the subscription may have gone meanwhile. */
+        ipcn__node_wait_round(n, deadline);
     }
     ipcn__node_unlock(n);
     return st;

@@ -4,7 +4,9 @@
  * fd, timers (heartbeats, deadlines, redials), waiting for answers, the
  * delivery of callbacks, and the optional thread.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,41 @@ void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
     ipcn__link_commit(n, l, mark, ipcn__enc_stamp(&l->tx, &h, type, stamp));
 }
 
+/* Is any thread of process pid runnable (state R in /proc)?  Only asked
+ * when a peer has been silent past dead_after, so its cost does not
+ * matter. */
+static bool peer_runnable(int32_t pid)
+{
+    if (pid <= 0)
+        return false;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool running = false;
+    struct dirent *de;
+    while (!running && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char stat[320], buf[512];
+        snprintf(stat, sizeof stat, "/proc/%d/task/%s/stat", (int)pid, de->d_name);
+        int fd = open(stat, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (r <= 0)
+            continue;
+        buf[r] = 0;
+        const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
+        if (paren && paren[1] == ' ' && paren[2] == 'R')
+            running = true;
+    }
+    closedir(d);
+    return running;
+}
+
 /* Heartbeats: probe a peer we have not heard from for one interval; drop
  * one silent past dead_after.  If this node itself was starved of CPU (its
  * own tick came late), silence is excused for one more interval: a loaded
@@ -134,7 +171,17 @@ static void tick(ipcn_node *n, uint64_t now)
                 ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT, "no hello in time");
             continue;
         }
-        uint64_t silent = now - l->last_rx_ns;
+        /* A peer that keeps taking bytes we had to queue is reading, so it
+         * lives, even if its answer to our ping waits behind those bytes.
+         * A hung peer stops draining once its socket buffer is full. */
+        uint64_t heard = l->last_rx_ns > l->last_drain_ns ? l->last_rx_ns
+                                                          : l->last_drain_ns;
+        uint64_t silent = now - heard;
+        /* A peer with a runnable thread waits for a CPU, it does not hang:
+         * the kernel's word buys it more time on a loaded machine. */
+        if (silent >= dead && silent < 4 * dead && !l->rx_paused &&
+            peer_runnable(l->pid))
+            continue;
         if (silent >= dead) {
             if (l->rx_paused) /* silent because we stopped listening */
                 ipcn__link_close(n, l, IPCN_TOO_MANY_REQUESTS,
@@ -542,7 +589,7 @@ IPCN_API int ipcn_node_stop_thread(ipcn_node *n)
 
 /* One round of waiting: one pump of I/O, or one wake-up of the condition
  * when another thread pumps.  Callers check their condition after each. */
-static void wait_round(ipcn_node *n, uint64_t deadline_ns)
+void ipcn__node_wait_round(ipcn_node *n, uint64_t deadline_ns)
 {
     int ms = ms_until(deadline_ns);
     if (ms == 0)
@@ -573,7 +620,7 @@ IPCN_API int ipcn_node_wait_synced(ipcn_node *n, int timeout_ms)
             st = IPCN_GATEWAY_TIMEOUT;
             break;
         }
-        wait_round(n, deadline);
+        ipcn__node_wait_round(n, deadline);
     }
     ipcn__node_unlock(n);
     return st;
@@ -597,16 +644,11 @@ IPCN_API int ipcn_node_wait_peers(ipcn_node *n, unsigned count, int timeout_ms)
         bool ok = enough_peers(n, count);
         if (ok)
             break;
-        /* Wake on any change: wait for one round, then check again. */
-        bool never = false;
-        uint64_t step = ipcn__now_mono_ns() + 50000000ull;
-        if (deadline && step > deadline)
-            step = deadline;
-        if (ipcn__node_wait(n, &never, step) != IPCN_OK && deadline &&
-            ipcn__now_mono_ns() >= deadline) {
-            st = enough_peers(n, count) ? IPCN_OK : IPCN_GATEWAY_TIMEOUT;
+        if (deadline && ipcn__now_mono_ns() >= deadline) {
+            st = IPCN_GATEWAY_TIMEOUT;
             break;
         }
+        ipcn__node_wait_round(n, deadline); /* then check again */
     }
     ipcn__node_unlock(n);
     return st;

@@ -67,6 +67,13 @@ typedef struct ipcn__link {
     size_t rx_len, rx_cap;
     ipcn__wbuf tx;
     size_t tx_off;          /* bytes of tx already written */
+    uint64_t tx_queued_abs; /* bytes ever queued on the link */
+    uint64_t tx_sent_abs;   /* bytes ever written to the socket */
+    uint64_t *sample_ends;  /* ring: tx_queued_abs at the end of each queued
+                               sample, so samples lost with the link count */
+    uint32_t se_head, se_len, se_cap;
+    uint64_t last_drain_ns; /* the peer took bytes we could not write before:
+                               it reads, so it lives */
     uint64_t created_ns, last_rx_ns, last_tx_ns, last_ping_ns, linked_ns;
     uint32_t resources;     /* remote resources learned from it */
     uint32_t inflight;      /* its requests queued or deferred here */
@@ -245,6 +252,9 @@ void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns);
 /* Wait (pumping I/O, no callbacks) until *flag or deadline (0: none).
  * Called with the lock held.  Returns 100 when *flag, 304 on timeout. */
 int ipcn__node_wait(ipcn_node *n, const bool *flag, uint64_t deadline_ns);
+/* One round of waiting (one pump, or one wake-up when another thread
+ * pumps); callers re-check their condition after each.  Lock held. */
+void ipcn__node_wait_round(ipcn_node *n, uint64_t deadline_ns);
 void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb);
 void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
                        const ipcn__link *l, const char *path, ipcn_kind kind,

@@ -101,10 +101,46 @@ static void check_pressure(ipcn_node *n, ipcn__link *l)
     }
 }
 
+/* Samples whose bytes have all been written leave the ring. */
+static void samples_sent(ipcn__link *l)
+{
+    while (l->se_len && l->sample_ends[l->se_head] <= l->tx_sent_abs) {
+        l->se_head = (l->se_head + 1) % l->se_cap;
+        l->se_len--;
+    }
+}
+
+/* The bytes still queued will never be sent: count the samples in them. */
+static void drop_queue(ipcn_node *n, ipcn__link *l)
+{
+    l->drops += l->se_len;
+    n->stats.drops += l->se_len;
+    l->se_len = 0;
+    l->tx.len = l->tx_off = 0;
+}
+
+static bool sample_queued(ipcn__link *l)
+{
+    if (l->se_len == l->se_cap) {
+        uint32_t cap = l->se_cap ? l->se_cap * 2 : 64;
+        uint64_t *p = ipcn__malloc(cap * sizeof *p);
+        if (!p)
+            return false;
+        for (uint32_t i = 0; i < l->se_len; i++)
+            p[i] = l->sample_ends[(l->se_head + i) % l->se_cap];
+        ipcn__free(l->sample_ends);
+        l->sample_ends = p;
+        l->se_head = 0;
+        l->se_cap = cap;
+    }
+    l->sample_ends[(l->se_head + l->se_len++) % l->se_cap] = l->tx_queued_abs;
+    return true;
+}
+
 int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
 {
     if (l->write_broken) {
-        l->tx.len = l->tx_off = 0;
+        drop_queue(n, l);
         return IPCN_SERVICE_UNAVAILABLE;
     }
     while (l->tx_off < l->tx.len) {
@@ -119,7 +155,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
                 /* The peer is gone; what it sent before (a goodbye) is
                  * still to be read, and the read side closes the link. */
                 l->write_broken = true;
-                l->tx.len = l->tx_off = 0;
+                drop_queue(n, l);
                 set_want_out(n, l, false);
                 return IPCN_SERVICE_UNAVAILABLE;
             }
@@ -127,10 +163,14 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
             return IPCN_SERVICE_UNAVAILABLE;
         }
         l->tx_off += (size_t)w;
+        l->tx_sent_abs += (uint64_t)w;
+        if (l->want_out) /* we were blocked, and the peer made room */
+            l->last_drain_ns = ipcn__now_mono_ns();
         l->bytes_out += (uint64_t)w;
         n->stats.bytes_out += (uint64_t)w;
         l->last_tx_ns = ipcn__now_mono_ns();
     }
+    samples_sent(l);
     if (l->tx_off == l->tx.len) {
         l->tx.len = l->tx_off = 0;
         /* Give back a buffer that a burst grew large. */
@@ -169,6 +209,7 @@ int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
     }
     l->frames_out++;
     n->stats.frames_out++;
+    l->tx_queued_abs += l->tx.len - mark;
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
     return ipcn__link_flush(n, l);
@@ -199,6 +240,18 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
         l->tx.oom = 0;
         l->tx.len = mark;
         return IPCN_INSUFFICIENT_MEMORY;
+    }
+    if (droppable) {
+        /* Remember where this sample ends, before it may leave at once. */
+        l->tx_queued_abs += len;
+        bool tracked = sample_queued(l);
+        l->tx_queued_abs -= len;
+        if (!tracked) {
+            l->tx.len = mark;
+            l->drops++;
+            n->stats.drops++;
+            return IPCN_INSUFFICIENT_MEMORY;
+        }
     }
     return ipcn__link_commit(n, l, mark, IPCN_OK);
 }
@@ -297,10 +350,16 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
                    n->name, who, (int)l->pid, status, ipcn_status_str(status),
                    why ? ": " : "", why ? why : "");
     if (l->fd >= 0) {
-        /* Last words already queued (an ERROR) get one try to go out. */
-        if (ipcn__link_backlog(l))
-            (void)send(l->fd, l->tx.p + l->tx_off, ipcn__link_backlog(l),
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
+        /* Last words already queued (an ERROR) get one try to go out;
+         * samples that still do not fit are counted as dropped. */
+        if (ipcn__link_backlog(l) && !l->write_broken) {
+            ssize_t w = send(l->fd, l->tx.p + l->tx_off, ipcn__link_backlog(l),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w > 0)
+                l->tx_sent_abs += (uint64_t)w;
+            samples_sent(l);
+        }
+        drop_queue(n, l);
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->fd, NULL);
         close(l->fd);
         l->fd = -1;
@@ -337,6 +396,7 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     for (uint32_t i = 0; i < l->npatterns; i++)
         ipcn__free(l->patterns[i]);
     ipcn__free(l->patterns);
+    ipcn__free(l->sample_ends);
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
     ipcn__free(l->name);
