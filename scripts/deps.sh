@@ -21,6 +21,10 @@ PACKAGES=(
     libcmocka-dev       # unit and integration tests
     python3             # test helpers
     graphviz            # `ipcnet graph --png`; the CLI test parses `graph --dot` with dot
+    libzmq3-dev         # ipcnet-bench: the ZeroMQ peer (benchmark only; optional to build)
+    libnng-dev          # ipcnet-bench: the NNG peer (benchmark only; optional to build)
+    libiceoryx-binding-c-dev  # ipcnet-bench: the iceoryx peer (benchmark only; optional)
+    iceoryx             # ipcnet-bench: iox-roudi, the daemon the iceoryx peer needs
 )
 
 mode=install

@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c — ipcnet-bench: IPCNet measured beside a raw Unix-domain socket
+ * (the floor) and the peers it is compared with (ZeroMQ, NNG, iceoryx).
+ *
+ *   ipcnet-bench rtt|thr|bulk|idle|all [options]
+ *
+ * Prints one table (or with --json one JSON object) and exits 0 when every
+ * message and sample it moved was checked correct; 1 when something was
+ * wrong (bytes, counts, a crash or a hang); 2 for a usage error.  Timings
+ * never fail a run: the targets are reported, not asserted.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ipcnet.h>
+
+#include "bench.h"
+
+static const char usage[] =
+    "usage: ipcnet-bench <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  rtt    request/reply round trip (64 B, or --size): IPCNet, raw UDS\n"
+    "         socketpair (the floor), ZeroMQ REQ/REP, NNG req0/rep0\n"
+    "  thr    one-way 64 B throughput (1 M messages): IPCNet pub/sub, raw UDS\n"
+    "         stream, ZeroMQ PUSH/PULL\n"
+    "  bulk   64 KiB..64 MiB samples, 1 publisher to 1 and 4 subscribers:\n"
+    "         IPCNet, ZeroMQ PUB/SUB, NNG pub0/sub0, iceoryx\n"
+    "  idle   CPU of an idle node linked to 2 idle peers\n"
+    "  all    everything, one table\n"
+    "\n"
+    "options:\n"
+    "  --cpus LIST      pin the processes: the k-th of a benchmark to LIST[k % n]\n"
+    "                   (0,1: server/publisher on 0, client/subscriber on 1)\n"
+    "  --quick          smoke mode: seconds; checks every byte, times nothing useful\n"
+    "  --json           print one JSON object instead of the table\n"
+    "  --json-file F    also write that JSON object to the file F\n"
+    "  --size N         rtt message size (64; K/M suffixes)\n"
+    "  --iters N        rtt round trips measured (50000), split over the rounds\n"
+    "  --rounds N       rtt: transports take turns, N rounds each (5)\n"
+    "  --msgs N         thr messages (1000000)\n"
+    "  --sizes LIST     bulk sample sizes (64K,1M,8M,16M-1K,64M)\n"
+    "  --subs LIST      bulk subscriber counts (1,4)\n"
+    "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx\n"
+    "  --idle-seconds S idle measurement (2)\n"
+    "  -v               progress on stderr\n"
+    "\n"
+    "exit status: 0 all data checked correct, 1 wrong data / crash / hang, 2 usage\n";
+
+/* ---- options ---- */
+
+static int parse_list_int(const char *s, int *out, int max)
+{
+    int n = 0;
+    char *copy = strdup(s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long v = strtol(t, &end, 10);
+        if (*end || v < 0 || n >= max) {
+            free(copy);
+            return -1;
+        }
+        out[n++] = (int)v;
+    }
+    free(copy);
+    return n;
+}
+
+static int parse_list_size(const char *s, size_t *out, int max)
+{
+    int n = 0;
+    char *copy = strdup(s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n >= max || parse_size(t, &out[n]) < 0 || out[n] < 64) {
+            free(copy);
+            return -1;
+        }
+        n++;
+    }
+    free(copy);
+    return n;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    children_kill_all();
+    iox_roudi_stop();
+    bench_rmdir_all();
+    _exit(130);
+}
+
+/* ---- machine ---- */
+
+static void cpu_model(char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "model name", 10)) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p++;
+                while (*p == ' ' || *p == '\t')
+                    p++;
+                p[strcspn(p, "\n")] = 0;
+                snprintf(out, cap, "%s", p);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+typedef struct machine {
+    char cpu[256];
+    long cores;
+    char kernel[256];
+    double load[3];
+    char date[64];
+} machine;
+
+static void machine_info(machine *m)
+{
+    cpu_model(m->cpu, sizeof m->cpu);
+    m->cores = sysconf(_SC_NPROCESSORS_ONLN);
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(m->kernel, sizeof m->kernel, "%s %s %s", u.sysname, u.release, u.machine);
+    if (getloadavg(m->load, 3) < 0)
+        m->load[0] = m->load[1] = m->load[2] = -1;
+    time_t t = time(NULL);
+    strftime(m->date, sizeof m->date, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+}
+
+/* ---- lookups for the ratios ---- */
+
+static row *find_row(const char *bench, const char *transport, uint64_t size, int subs,
+                     bool want_default)
+{
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, bench) || strcmp(r->transport, transport))
+            continue;
+        if (size && r->size != size)
+            continue;
+        if (subs && r->subs != subs)
+            continue;
+        if (want_default && !r->is_default && !strcmp(transport, "ipcnet") &&
+            strcmp(bench, "bulk") && strcmp(bench, "idle"))
+            continue;
+        return r;
+    }
+    return NULL;
+}
+
+typedef struct ratio {
+    char name[48];
+    char what[160];
+    char target[24];
+    double value;     /* NAN when not measurable */
+    bool higher_better;
+    double limit;
+    char why[160];    /* when not measurable */
+    char unit[4];     /* "x", or "%" for the idle CPU */
+} ratio;
+
+static ratio g_ratios[16];
+static int g_nratios;
+
+static bool ratio_met(const ratio *q)
+{
+    if (isnan(q->value))
+        return false;
+    return q->higher_better ? q->value >= q->limit : q->value <= q->limit;
+}
+
+static void add_ratio(const char *name, const char *what, const char *target,
+                      bool higher_better, double limit, const row *a, const row *b,
+                      double va, double vb)
+{
+    ratio *q = &g_ratios[g_nratios++];
+    memset(q, 0, sizeof *q);
+    snprintf(q->name, sizeof q->name, "%s", name);
+    snprintf(q->what, sizeof q->what, "%s", what);
+    snprintf(q->target, sizeof q->target, "%s", target);
+    q->higher_better = higher_better;
+    q->limit = limit;
+    q->value = NAN;
+    snprintf(q->unit, sizeof q->unit, "x");
+    if (!a || a->status != ROW_OK) {
+        snprintf(q->why, sizeof q->why, "IPCNet figure missing (%.100s)",
+                 a ? a->note : "not run");
+        return;
+    }
+    if (!b || b->status != ROW_OK) {
+        snprintf(q->why, sizeof q->why, "%s figure missing (%.100s)",
+                 b ? b->transport : "peer", b ? b->note : "not run");
+        return;
+    }
+    if (vb > 0)
+        q->value = va / vb;
+}
+
+static void compute_ratios(void)
+{
+    g_nratios = 0;
+    row *ip = find_row("rtt", "ipcnet", 64, 0, true);
+    row *uds = find_row("rtt", "uds", 64, 0, false);
+    row *zmq = find_row("rtt", "zmq", 64, 0, false);
+    row *nng = find_row("rtt", "nng", 64, 0, false);
+    if (ip || uds) {
+        add_ratio("rtt64_p50_vs_uds", "64 B round trip p50, IPCNet / raw UDS ping-pong",
+                  "<= 1.2x", false, 1.2, ip, uds, ip ? ip->p50_us : 0,
+                  uds ? uds->p50_us : 0);
+        add_ratio("rtt64_p50_vs_zmq", "64 B round trip p50, IPCNet / ZeroMQ REQ/REP",
+                  "<= 0.7x", false, 0.7, ip, zmq, ip ? ip->p50_us : 0,
+                  zmq ? zmq->p50_us : 0);
+        add_ratio("rtt64_p50_vs_nng", "64 B round trip p50, IPCNet / NNG req0/rep0",
+                  "<= 0.5x", false, 0.5, ip, nng, ip ? ip->p50_us : 0,
+                  nng ? nng->p50_us : 0);
+    }
+    row *tip = find_row("thr", "ipcnet", 0, 0, true);
+    row *tzmq = find_row("thr", "zmq", 0, 0, false);
+    row *tuds = find_row("thr", "uds", 0, 0, false);
+    if (tip) {
+        add_ratio("thr64_vs_zmq", "64 B one-way, received msg/s, IPCNet / ZeroMQ PUSH/PULL",
+                  ">= 2x", true, 2.0, tip, tzmq, tip->rx_rate, tzmq ? tzmq->rx_rate : 0);
+        add_ratio("thr64_vs_uds", "64 B one-way, received msg/s, IPCNet / raw UDS stream",
+                  "(floor)", true, 0, tip, tuds, tip->rx_rate, tuds ? tuds->rx_rate : 0);
+    }
+    row *b8 = find_row("bulk", "ipcnet", 8u << 20, 1, false);
+    row *bz8 = find_row("bulk", "zmq", 8u << 20, 1, false);
+    if (b8)
+        add_ratio("bulk8m_1sub_vs_zmq", "8 MiB samples, 1 subscriber, samples/s, IPCNet / "
+                  "ZeroMQ", ">= 10x", true, 10.0, b8, bz8, b8->rate, bz8 ? bz8->rate : 0);
+    /* Latency flatness: largest / smallest p50 of IPCNet over the sizes,
+     * 1 subscriber; every size must have been measured. */
+    row *lo = NULL, *hi = NULL, *missing = NULL;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "bulk") || strcmp(r->transport, "ipcnet") || r->subs != 1)
+            continue;
+        if (r->status != ROW_OK) {
+            if (!missing)
+                missing = r;
+            continue;
+        }
+        if (!lo || r->size < lo->size)
+            lo = r;
+        if (!hi || r->size > hi->size)
+            hi = r;
+    }
+    if (lo && hi) {
+        char what[160], s1[32], s2[32];
+        snprintf(what, sizeof what, "bulk p50 latency, 1 subscriber, IPCNet %s / %s",
+                 size_str(hi->size, s1, sizeof s1), size_str(lo->size, s2, sizeof s2));
+        add_ratio("bulk_latency_flatness", what, "<= 2x", false, 2.0, hi, lo, hi->p50_us,
+                  lo->p50_us);
+        if (missing) {
+            ratio *q = &g_ratios[g_nratios - 1];
+            char s3[32];
+            snprintf(q->why, sizeof q->why, "%s not measured: %.100s",
+                     size_str(missing->size, s3, sizeof s3), missing->note);
+        }
+    }
+    /* Idle: "0 %" is met when the figure rounds to 0.0 %. */
+    row *idle = find_row("idle", "ipcnet", 0, 0, false);
+    if (idle) {
+        ratio *q = &g_ratios[g_nratios++];
+        memset(q, 0, sizeof *q);
+        snprintf(q->name, sizeof q->name, "idle_cpu");
+        snprintf(q->what, sizeof q->what, "idle node CPU, %% of one core (2 idle peers, "
+                 "heartbeats on)");
+        snprintf(q->target, sizeof q->target, "0%%");
+        snprintf(q->unit, sizeof q->unit, "%%");
+        q->limit = 0.05;
+        q->value = idle->status == ROW_OK ? idle->rate : NAN;
+        if (idle->status != ROW_OK)
+            snprintf(q->why, sizeof q->why, "%.150s", idle->note);
+    }
+}
+
+/* ---- the table ---- */
+
+static const char *status_word(int st)
+{
+    switch (st) {
+    case ROW_OK: return "ok";
+    case ROW_NOT_INSTALLED: return "not installed";
+    case ROW_NOT_SUPPORTED: return "not supported yet";
+    case ROW_UNAVAILABLE: return "unavailable";
+    default: return "FAILED";
+    }
+}
+
+static void fmt_num(char *out, size_t cap, double v)
+{
+    if (v >= 1e6)
+        snprintf(out, cap, "%.2fM", v / 1e6);
+    else if (v >= 1e4)
+        snprintf(out, cap, "%.1fk", v / 1e3);
+    else if (v >= 100)
+        snprintf(out, cap, "%.0f", v);
+    else
+        snprintf(out, cap, "%.1f", v);
+}
+
+static void fmt_us(char *out, size_t cap, double v)
+{
+    if (v >= 100000)
+        snprintf(out, cap, "%.0f", v);
+    else if (v >= 100)
+        snprintf(out, cap, "%.0f", v);
+    else
+        snprintf(out, cap, "%.1f", v);
+}
+
+static void print_rtt(void)
+{
+    bool any = false;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "rtt"))
+            continue;
+        if (!any) {
+            printf("\nrtt: request/reply round trip (client and server processes), "
+                   "%ld measured\n", g_opts.rtt_iters);
+            printf("  %-9s %-22s %8s %8s %8s %9s %9s %10s\n", "transport", "variant",
+                   "size", "p50 us", "p99 us", "max us", "trips/s", "p50/floor");
+            any = true;
+        }
+        char sz[32];
+        size_str(r->size, sz, sizeof sz);
+        if (r->status != ROW_OK) {
+            printf("  %-9s %-22s %8s  %s: %s\n", r->transport, r->variant, sz,
+                   status_word(r->status), r->note);
+            continue;
+        }
+        row *floor = find_row("rtt", "uds", r->size, 0, false);
+        char a[16], b[16], c[16], d[16], e[16] = "-";
+        fmt_us(a, sizeof a, r->p50_us);
+        fmt_us(b, sizeof b, r->p99_us);
+        fmt_us(c, sizeof c, r->max_us);
+        fmt_num(d, sizeof d, r->rate);
+        if (floor && floor->status == ROW_OK && floor->p50_us > 0)
+            snprintf(e, sizeof e, "%.2fx", r->p50_us / floor->p50_us);
+        char tr[40];
+        snprintf(tr, sizeof tr, "%s%s", r->transport, r->is_default ? " *" : "");
+        printf("  %-9s %-22s %8s %8s %8s %9s %9s %10s\n", tr, r->variant, sz, a, b, c, d,
+               e);
+    }
+    if (any)
+        printf("  * the default figure of IPCNet: the better of its two provider modes\n");
+}
+
+static void print_thr(void)
+{
+    bool any = false;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "thr"))
+            continue;
+        if (!any) {
+            printf("\nthr: one-way 64 B messages, sender and receiver processes, %ld sent\n",
+                   g_opts.thr_msgs);
+            printf("  %-9s %-26s %9s %10s %11s %8s\n", "transport", "variant", "arrived",
+                   "sent/s", "received/s", "rx MB/s");
+            any = true;
+        }
+        if (r->status != ROW_OK) {
+            printf("  %-9s %-26s  %s: %s\n", r->transport, r->variant,
+                   status_word(r->status), r->note);
+            continue;
+        }
+        char a[16], b[16], c[16];
+        fmt_num(a, sizeof a, r->rate);
+        fmt_num(b, sizeof b, r->rx_rate);
+        snprintf(c, sizeof c, "%.1f", r->rx_rate * (double)r->size / 1e6);
+        char tr[40];
+        snprintf(tr, sizeof tr, "%s%s", r->transport, r->is_default ? " *" : "");
+        printf("  %-9s %-26s %9llu %10s %11s %8s\n", tr, r->variant,
+               (unsigned long long)r->arrived, a, b, c);
+        if (!strcmp(r->transport, "ipcnet") && r->note[0])
+            printf("  %9s   %s\n", "", r->note);
+    }
+    if (any)
+        printf("  * the default figure of IPCNet: the better of its two receive modes\n");
+}
+
+static void print_bulk(void)
+{
+    bool any = false;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "bulk"))
+            continue;
+        if (!any) {
+            printf("\nbulk: one publisher process, N subscriber processes; latency = "
+                   "receive - send, one sample at a time;\n      samples/s with a window "
+                   "of samples in flight (to the slowest subscriber)\n");
+            printf("  %-13s %4s %-9s %9s %9s %9s %10s %9s\n", "size", "subs", "transport",
+                   "p50 us", "p99 us", "max us", "samples/s", "GB/s/sub");
+            any = true;
+        }
+        char sz[32];
+        size_str(r->size, sz, sizeof sz);
+        if (r->status != ROW_OK) {
+            printf("  %-13s %4d %-9s  %s: %s\n", sz, r->subs, r->transport,
+                   status_word(r->status), r->note);
+            continue;
+        }
+        char a[16], b[16], c[16], d[16], e[16];
+        fmt_us(a, sizeof a, r->p50_us);
+        fmt_us(b, sizeof b, r->p99_us);
+        fmt_us(c, sizeof c, r->max_us);
+        fmt_num(d, sizeof d, r->rate);
+        snprintf(e, sizeof e, "%.2f", r->rate * (double)r->size / 1e9);
+        printf("  %-13s %4d %-9s %9s %9s %9s %10s %9s\n", sz, r->subs, r->transport, a, b,
+               c, d, e);
+    }
+}
+
+static void print_idle(void)
+{
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "idle"))
+            continue;
+        printf("\nidle: %s\n", r->variant);
+        if (r->status != ROW_OK)
+            printf("  %s: %s\n", status_word(r->status), r->note);
+        else
+            printf("  CPU %.3f %% of one core, %.1f wake-ups/s (%s)\n", r->rate, r->aux,
+                   r->note);
+    }
+}
+
+static void print_targets(void)
+{
+    if (!g_nratios)
+        return;
+    printf("\ntargets (ratios from this run):\n");
+    for (int i = 0; i < g_nratios; i++) {
+        ratio *q = &g_ratios[i];
+        bool pct = q->unit[0] == '%';
+        if (isnan(q->value))
+            printf("  %-72s %8s  target %-8s  not measured: %s\n", q->what, "-", q->target,
+                   q->why);
+        else if (q->limit == 0)
+            printf("  %-72s %7.3fx  %s\n", q->what, q->value, q->target);
+        else
+            printf("  %-72s %7.*f%s  target %-8s  %s%s%s\n", q->what,
+                   pct || q->value < 10 ? 3 : 1, q->value,
+                   q->unit, q->target, ratio_met(q) ? "met" : "MISSED",
+                   q->why[0] ? "; " : "", q->why);
+    }
+}
+
+/* ---- JSON ---- */
+
+static FILE *g_jf;
+
+static void json_str(const char *s)
+{
+    fputc('"', g_jf);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(g_jf, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(g_jf, "\\u%04x", ch);
+        else
+            fputc(ch, g_jf);
+    }
+    fputc('"', g_jf);
+}
+
+static void json_fig(const char *key, double v, const char *unit, bool *first)
+{
+    /* Counts and sizes exactly; measurements to 6 significant digits. */
+    if (v == floor(v) && fabs(v) < 1e15)
+        fprintf(g_jf, "%s\"%s\": {\"value\": %.0f, \"unit\": \"%s\"}", *first ? "" : ", ",
+                key, v, unit);
+    else
+        fprintf(g_jf, "%s\"%s\": {\"value\": %.6g, \"unit\": \"%s\"}", *first ? "" : ", ",
+                key, v, unit);
+    *first = false;
+}
+
+static void print_json(const machine *m)
+{
+    fprintf(g_jf, "{\"ipcnet_version\": ");
+    json_str(ipcn_version());
+    fprintf(g_jf, ", \"command\": ");
+    json_str(g_opts.argv_line);
+    fprintf(g_jf, ", \"quick\": %s, \"date\": ", g_opts.quick ? "true" : "false");
+    json_str(m->date);
+    fprintf(g_jf, ",\n \"machine\": {\"cpu\": ");
+    json_str(m->cpu);
+    fprintf(g_jf, ", \"cores\": %ld, \"kernel\": ", m->cores);
+    json_str(m->kernel);
+    fprintf(g_jf, ", \"loadavg_at_start\": [%.2f, %.2f, %.2f], \"pinned_cpus\": [", m->load[0],
+           m->load[1], m->load[2]);
+    for (int i = 0; i < g_opts.ncpus; i++)
+        fprintf(g_jf, "%s%d", i ? ", " : "", g_opts.cpus[i]);
+    fprintf(g_jf, "]},\n \"results\": [");
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        fprintf(g_jf, "%s\n  {\"bench\": \"%s\", \"transport\": \"%s\", \"variant\": ", i ? "," : "",
+               r->bench, r->transport);
+        json_str(r->variant);
+        fprintf(g_jf, ", \"default\": %s, \"status\": \"%s\", \"note\": ",
+               r->is_default ? "true" : "false", status_word(r->status));
+        json_str(r->note);
+        bool first = false;
+        if (strcmp(r->bench, "idle")) {
+            json_fig("size", (double)r->size, "B", &first);
+            if (r->subs)
+                json_fig("subscribers", r->subs, "processes", &first);
+        }
+        if (r->status == ROW_OK) {
+            if (!strcmp(r->bench, "rtt")) {
+                json_fig("round_trips", (double)r->n, "count", &first);
+                json_fig("rate", r->rate, "round trips/s", &first);
+            } else if (!strcmp(r->bench, "thr")) {
+                json_fig("sent", (double)r->n, "messages", &first);
+                json_fig("arrived", (double)r->arrived, "messages", &first);
+                json_fig("lost", (double)r->lost, "messages", &first);
+                json_fig("send_rate", r->rate, "messages/s", &first);
+                json_fig("receive_rate", r->rx_rate, "messages/s", &first);
+                json_fig("receive_bandwidth", r->rx_rate * (double)r->size / 1e6, "MB/s",
+                         &first);
+            } else if (!strcmp(r->bench, "bulk")) {
+                json_fig("samples", (double)r->n, "samples", &first);
+                json_fig("arrived", (double)r->arrived, "samples per subscriber", &first);
+                json_fig("rate", r->rate, "samples/s", &first);
+                json_fig("bandwidth", r->rate * (double)r->size / 1e9,
+                         "GB/s per subscriber", &first);
+            } else if (!strcmp(r->bench, "idle")) {
+                json_fig("cpu", r->rate, "% of one core", &first);
+                json_fig("wakeups", r->aux, "wake-ups/s", &first);
+            }
+            if (r->has_lat) {
+                json_fig("p50", r->p50_us, "us", &first);
+                json_fig("p99", r->p99_us, "us", &first);
+                json_fig("max", r->max_us, "us", &first);
+            }
+        }
+        fprintf(g_jf, "}");
+    }
+    fprintf(g_jf, "\n ],\n \"ratios\": [");
+    for (int i = 0; i < g_nratios; i++) {
+        ratio *q = &g_ratios[i];
+        fprintf(g_jf, "%s\n  {\"name\": \"%s\", \"what\": ", i ? "," : "", q->name);
+        json_str(q->what);
+        if (isnan(q->value))
+            fprintf(g_jf, ", \"value\": null");
+        else
+            fprintf(g_jf, ", \"value\": %.4g", q->value);
+        fprintf(g_jf, ", \"unit\": \"%s\", \"target\": ", q->unit);
+        json_str(q->target);
+        if (q->limit > 0)
+            fprintf(g_jf, ", \"met\": %s", ratio_met(q) ? "true" : "false");
+        if (q->why[0]) {
+            fprintf(g_jf, ", \"why\": ");
+            json_str(q->why);
+        }
+        fprintf(g_jf, "}");
+    }
+    fprintf(g_jf, "\n ],\n \"failures\": %d}\n", g_failures);
+}
+
+static void print_table(const machine *m)
+{
+    printf("ipcnet-bench (IPCNet %s)%s  %s\n", ipcn_version(),
+           g_opts.quick ? "  QUICK MODE: correctness only, timings meaningless" : "",
+           m->date);
+    printf("machine: %s, %ld cores online, %s; load average at start %.2f %.2f %.2f\n",
+           m->cpu, m->cores, m->kernel, m->load[0], m->load[1], m->load[2]);
+    printf("command: %s\n", g_opts.argv_line);
+    if (g_opts.ncpus) {
+        printf("pinned:  process k of each benchmark on cpu ");
+        for (int i = 0; i < g_opts.ncpus; i++)
+            printf("%s%d", i ? "," : "", g_opts.cpus[i]);
+        printf(" [k %% %d]\n", g_opts.ncpus);
+    } else {
+        printf("pinned:  no (--cpus not given)\n");
+    }
+    print_rtt();
+    print_thr();
+    print_bulk();
+    print_idle();
+    print_targets();
+    printf("\n%s: %d failure%s (wrong data, crash or hang)\n",
+           g_failures ? "FAILED" : "ok", g_failures, g_failures == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
+        strcmp(cmd, "idle") && strcmp(cmd, "all")) {
+        fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
+        return 2;
+    }
+    bench_opts *o = &g_opts;
+    long iters = -1, msgs = -1;
+    double idle_s = -1;
+    bool have_sizes = false, have_subs = false;
+    const char *json_file = NULL;
+    o->rtt_size = 64;
+    size_t off = 0;
+    for (int i = 0; i < argc && off < sizeof o->argv_line; i++) {
+        const char *base = i == 0 ? (strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1
+                                                           : argv[0])
+                                  : argv[i];
+        off += (size_t)snprintf(o->argv_line + off, sizeof o->argv_line - off, "%s%s",
+                                i ? " " : "", base);
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool bad = false;
+        if (!strcmp(a, "--quick")) {
+            o->quick = true;
+        } else if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a, "--json-file") && v) {
+            json_file = v;
+            i++;
+        } else if (!strcmp(a, "-v")) {
+            o->verbose = true;
+        } else if (!strcmp(a, "--cpus") && v) {
+            o->ncpus = parse_list_int(v, o->cpus, BENCH_MAX_CPUS);
+            bad = o->ncpus <= 0;
+            i++;
+        } else if (!strcmp(a, "--size") && v) {
+            bad = parse_size(v, &o->rtt_size) < 0 || o->rtt_size < 8 ||
+                  o->rtt_size > (8u << 20);
+            i++;
+        } else if (!strcmp(a, "--iters") && v) {
+            iters = strtol(v, NULL, 10);
+            bad = iters <= 0;
+            i++;
+        } else if (!strcmp(a, "--rounds") && v) {
+            o->rounds = (int)strtol(v, NULL, 10);
+            bad = o->rounds <= 0 || o->rounds > 1000;
+            i++;
+        } else if (!strcmp(a, "--msgs") && v) {
+            msgs = strtol(v, NULL, 10);
+            bad = msgs <= 0;
+            i++;
+        } else if (!strcmp(a, "--sizes") && v) {
+            o->nsizes = parse_list_size(v, o->sizes, BENCH_MAX_SIZES);
+            bad = o->nsizes <= 0;
+            have_sizes = true;
+            i++;
+        } else if (!strcmp(a, "--subs") && v) {
+            o->nsubs = parse_list_int(v, o->subs, 4);
+            bad = o->nsubs <= 0;
+            for (int k = 0; k < o->nsubs; k++)
+                bad |= o->subs[k] < 1 || o->subs[k] > 4;
+            have_subs = true;
+            i++;
+        } else if (!strcmp(a, "--only") && v) {
+            snprintf(o->only, sizeof o->only, "%s", v);
+            i++;
+        } else if (!strcmp(a, "--idle-seconds") && v) {
+            idle_s = strtod(v, NULL);
+            bad = idle_s <= 0 || idle_s > 600;
+            i++;
+        } else {
+            bad = true;
+        }
+        if (bad) {
+            fprintf(stderr, "ipcnet-bench: bad option or value: %s%s%s\n%s", a, v ? " " : "",
+                    v ? v : "", usage);
+            return 2;
+        }
+    }
+    o->rtt_iters = iters > 0 ? iters : o->quick ? 300 : 50000;
+    if (!o->rounds)
+        o->rounds = 5;
+    o->thr_msgs = msgs > 0 ? msgs : o->quick ? 20000 : 1000000;
+    o->idle_seconds = idle_s > 0 ? idle_s : o->quick ? 0.5 : 2.0;
+    if (!have_sizes) {
+        static const size_t full[] = {64u << 10, 1u << 20, 8u << 20, (16u << 20) - 1024,
+                                      64u << 20};
+        static const size_t quick[] = {64u << 10, 1u << 20, 20u << 20};
+        const size_t *src = o->quick ? quick : full;
+        o->nsizes = o->quick ? 3 : 5;
+        memcpy(o->sizes, src, (size_t)o->nsizes * sizeof *src);
+    }
+    if (!have_subs) {
+        o->nsubs = 2;
+        o->subs[0] = 1;
+        o->subs[1] = 4;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    machine m = {0};
+    machine_info(&m);
+    bool all = !strcmp(cmd, "all");
+    if (all || !strcmp(cmd, "rtt")) {
+        if (all || o->rtt_size == 64)
+            bench_rtt(64);
+        if (o->rtt_size != 64)
+            bench_rtt(o->rtt_size);
+    }
+    if (all || !strcmp(cmd, "thr"))
+        bench_thr();
+    if (all || !strcmp(cmd, "bulk"))
+        bench_bulk();
+    if (all || !strcmp(cmd, "idle"))
+        bench_idle();
+    compute_ratios();
+    if (json_file) {
+        g_jf = fopen(json_file, "w");
+        if (!g_jf) {
+            fprintf(stderr, "ipcnet-bench: cannot write %s: %s\n", json_file, strerror(errno));
+        } else {
+            print_json(&m);
+            fclose(g_jf);
+        }
+    }
+    g_jf = stdout;
+    if (o->json)
+        print_json(&m);
+    else
+        print_table(&m);
+    return g_failures ? 1 : 0;
+}

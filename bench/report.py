@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""bench/report.py - turn the JSON of `ipcnet-bench all --json-file F` into the
+markdown tables of docs/benchmarks.md (figures, ratios to the floor and to
+each peer, targets).
+
+    build/bin/ipcnet-bench all --cpus 0,1 --json-file run.json
+    python3 bench/report.py run.json > tables.md
+    python3 bench/report.py --compare old.json new.json   # IPCNet, old vs new
+"""
+import json
+import sys
+
+
+def fig(r, key):
+    v = r.get(key)
+    return v["value"] if isinstance(v, dict) else None
+
+
+def num(v, unit=""):
+    if v is None:
+        return "-"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M{unit}"
+    if v >= 1e4:
+        return f"{v / 1e3:.1f} k{unit}"
+    if v >= 100:
+        return f"{v:.0f}{unit}"
+    return f"{v:.1f}{unit}"
+
+
+def size(n):
+    n = int(n)
+    if n % (1 << 20) == 0:
+        return f"{n >> 20} MiB"
+    if (n + 1024) % (1 << 20) == 0:
+        return f"{(n + 1024) >> 20} MiB-1 KiB"
+    if n % 1024 == 0:
+        return f"{n >> 10} KiB"
+    return f"{n} B"
+
+
+def ratio(a, b, digits=2):
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.{digits}f}x"
+
+
+def status(r):
+    return f"{r['status']}: {r['note']}" if r["status"] != "ok" else ""
+
+
+def rows(d, bench, transport=None):
+    return [r for r in d["results"] if r["bench"] == bench and
+            (transport is None or r["transport"] == transport)]
+
+
+def one(d, bench, transport, default=False, **kw):
+    for r in rows(d, bench, transport):
+        if default and transport == "ipcnet" and not r["default"]:
+            continue
+        if all(fig(r, k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
+def header(d):
+    m = d["machine"]
+    pinned = ",".join(str(c) for c in m["pinned_cpus"]) or "no"
+    print(f"- machine: {m['cpu']}, {m['cores']} cores online, {m['kernel']}")
+    la = ", ".join(f"{x:.2f}" for x in m["loadavg_at_start"])
+    print(f"- load average at start: {la}; pinned: {pinned}")
+    print(f"- IPCNet {d['ipcnet_version']}, {d['date']}; command: `{d['command']}`")
+    if d.get("quick"):
+        print("- **quick mode: the timings mean nothing**")
+    print()
+
+
+def rtt(d):
+    rs = rows(d, "rtt")
+    if not rs:
+        return
+    sizes = sorted({fig(r, "size") for r in rs})
+    for sz in sizes:
+        floor = one(d, "rtt", "uds", size=sz)
+        ip = one(d, "rtt", "ipcnet", default=True, size=sz)
+        print(f"#### rtt, {size(sz)}\n")
+        print("| transport | variant | p50 us | p99 us | max us | round trips/s "
+              "| p50 / floor | IPCNet p50 / this |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for r in rs:
+            if fig(r, "size") != sz:
+                continue
+            name = r["transport"] + (" (default)" if r["default"] else "")
+            if r["status"] != "ok":
+                print(f"| {name} | {r['variant']} | {status(r)} |||||")
+                continue
+            p50 = fig(r, "p50")
+            print(f"| {name} | {r['variant']} | {num(p50)} | {num(fig(r, 'p99'))} | "
+                  f"{num(fig(r, 'max'))} | {num(fig(r, 'rate'))} | "
+                  f"{ratio(p50, fig(floor, 'p50') if floor else None)} | "
+                  f"{ratio(fig(ip, 'p50') if ip else None, p50)} |")
+        print()
+
+
+def thr(d):
+    rs = rows(d, "thr")
+    if not rs:
+        return
+    ip = one(d, "thr", "ipcnet", default=True)
+    print("#### thr, 64 B one-way\n")
+    print("| transport | variant | arrived | sent/s | received/s | IPCNet received/s / this |")
+    print("|---|---|---:|---:|---:|---:|")
+    for r in rs:
+        name = r["transport"] + (" (default)" if r["default"] else "")
+        if r["status"] != "ok":
+            print(f"| {name} | {r['variant']} | {status(r)} ||||")
+            continue
+        rx = fig(r, "receive_rate")
+        print(f"| {name} | {r['variant']} | {fig(r, 'arrived'):.0f} of {fig(r, 'sent'):.0f} "
+              f"| {num(fig(r, 'send_rate'))} | {num(rx)} | "
+              f"{ratio(fig(ip, 'receive_rate') if ip else None, rx)} |")
+    for r in rs:
+        if r["transport"] == "ipcnet" and r["note"]:
+            print(f"\n- ipcnet {r['variant']}: {r['note']}")
+    print()
+
+
+def bulk(d):
+    rs = rows(d, "bulk")
+    if not rs:
+        return
+    peers = []
+    for r in rs:
+        if r["transport"] not in peers:
+            peers.append(r["transport"])
+    keys = []
+    for r in rs:
+        k = (fig(r, "size"), fig(r, "subscribers"))
+        if k not in keys:
+            keys.append(k)
+    print("#### bulk: p50 latency (us) and samples/s\n")
+    print("| size | subs | " + " | ".join(f"{p} p50 | {p} samples/s" for p in peers) + " |")
+    print("|---|---:|" + "---:|---:|" * len(peers))
+    for sz, subs in keys:
+        cells = []
+        for p in peers:
+            r = one(d, "bulk", p, size=sz, subscribers=subs)
+            if not r:
+                cells += ["-", "-"]
+            elif r["status"] != "ok":
+                cells += [r["status"], ""]
+            else:
+                cells += [num(fig(r, "p50")), num(fig(r, "rate"))]
+        print(f"| {size(sz)} | {subs:.0f} | " + " | ".join(cells) + " |")
+    print()
+    others = [p for p in peers if p != "ipcnet"]
+    print("#### bulk: IPCNet / peer (samples/s: higher is better for IPCNet; "
+          "p50 latency: lower is better)\n")
+    print("| size | subs | " + " | ".join(f"samples/s vs {p} | p50 vs {p}" for p in others)
+          + " |")
+    print("|---|---:|" + "---:|---:|" * len(others))
+    for sz, subs in keys:
+        ip = one(d, "bulk", "ipcnet", size=sz, subscribers=subs)
+        cells = []
+        for p in others:
+            r = one(d, "bulk", p, size=sz, subscribers=subs)
+            if not ip or ip["status"] != "ok" or not r or r["status"] != "ok":
+                cells += ["-", "-"]
+            else:
+                cells += [ratio(fig(ip, "rate"), fig(r, "rate")),
+                          ratio(fig(ip, "p50"), fig(r, "p50"))]
+        print(f"| {size(sz)} | {subs:.0f} | " + " | ".join(cells) + " |")
+    print()
+    notes = {r["note"] for r in rs if r["status"] != "ok"}
+    for n in sorted(notes):
+        print(f"- {n}")
+    print()
+
+
+def idle(d):
+    for r in rows(d, "idle"):
+        print("#### idle\n")
+        if r["status"] != "ok":
+            print(f"- {status(r)}\n")
+        else:
+            print(f"- {r['variant']}: {fig(r, 'cpu'):.3f} % of one core, "
+                  f"{fig(r, 'wakeups'):.1f} wake-ups/s ({r['note']})\n")
+
+
+def targets(d):
+    print("#### targets\n")
+    print("| target | measured | goal | |")
+    print("|---|---:|---|---|")
+    for q in d["ratios"]:
+        v = q["value"]
+        val = "-" if v is None else (f"{v:.3f} %" if q["unit"] == "%" else f"{v:.2f}x")
+        met = q.get("met")
+        verdict = "" if met is None else ("met" if met else "**missed**")
+        why = f" ({q['why']})" if q.get("why") else ""
+        print(f"| {q['what']} | {val} | {q['target']} | {verdict}{why} |")
+    print()
+
+
+def compare(a, b):
+    print("| figure | old | new | new / old |")
+    print("|---|---:|---:|---:|")
+    for rb in b["results"]:
+        if rb["transport"] != "ipcnet" or rb["status"] != "ok":
+            continue
+        for ra in a["results"]:
+            if (ra["bench"], ra["transport"], ra["variant"]) != \
+               (rb["bench"], rb["transport"], rb["variant"]):
+                continue
+            if fig(ra, "size") != fig(rb, "size") or \
+               fig(ra, "subscribers") != fig(rb, "subscribers"):
+                continue
+            if ra["status"] != "ok":
+                continue
+            for k in ("p50", "rate", "receive_rate", "cpu"):
+                x, y = fig(ra, k), fig(rb, k)
+                if x is None or y is None:
+                    continue
+                label = f"{rb['bench']} {rb['variant']}"
+                if fig(rb, "size") is not None and rb["bench"] != "idle":
+                    label += f" {size(fig(rb, 'size'))}"
+                if fig(rb, "subscribers"):
+                    label += f" x{fig(rb, 'subscribers'):.0f}"
+                unit = rb[k]["unit"]
+                print(f"| {label} {k} ({unit}) | {num(x)} | {num(y)} | {ratio(y, x)} |")
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) == 3 and args[0] == "--compare":
+        compare(json.load(open(args[1])), json.load(open(args[2])))
+        return 0
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    d = json.load(open(args[0]))
+    header(d)
+    rtt(d)
+    thr(d)
+    bulk(d)
+    idle(d)
+    targets(d)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rtt.c — request/reply round trip: a server process echoes what a client
+ * process sends, the client times each round trip.  IPCNet (provider on
+ * its own thread, or in a plain dispatch loop) beside a raw Unix-domain
+ * socketpair ping-pong (the floor), ZeroMQ REQ/REP and NNG req0/rep0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ipcnet.h>
+
+#include "bench.h"
+
+#define ECHO_PATH "bench/echo"
+
+/* ---- the client loop every transport shares ---- */
+
+int rtt_client_loop(child *c, const rtt_args *a, rtt_roundtrip_fn fn,
+                    void *state, const char *variant)
+{
+    rtt_result res = {0};
+    snprintf(res.variant, sizeof res.variant, "%s", variant ? variant : "");
+    uint64_t *lat = calloc((size_t)a->iters + 1, sizeof *lat);
+    uint8_t *req = malloc(a->size), *rep = malloc(a->size);
+    if (!lat || !req || !rep) {
+        snprintf(res.err, sizeof res.err, "out of memory");
+        goto out;
+    }
+    uint64_t t_start = 0;
+    for (long i = 0; i < a->warmup + a->iters; i++) {
+        bool measured = i >= a->warmup;
+        /* Fill and check outside the timed region: only the trip counts. */
+        msg_fill(req, a->size, (uint64_t)i + 1);
+        if (measured && !t_start)
+            t_start = now_ns();
+        uint64_t t0 = now_ns();
+        if (fn(state, req, rep, a->size, res.err, sizeof res.err) < 0)
+            goto out;
+        uint64_t t1 = now_ns();
+        uint64_t seq;
+        if (memcmp(req, rep, a->size) != 0 || !msg_check(rep, a->size, &seq) ||
+            seq != (uint64_t)i + 1) {
+            snprintf(res.err, sizeof res.err,
+                     "round trip %ld: the answer differs from the request", i);
+            goto out;
+        }
+        if (measured) {
+            lat[res.done] = t1 - t0;
+            res.done++;
+        }
+    }
+    res.t_total_ns = now_ns() - t_start;
+    res.ok = 1;
+out:
+    ctl_send_result(c->ctl, &res, sizeof res, lat, res.done);
+    free(lat);
+    free(req);
+    free(rep);
+    return res.ok ? 0 : 1;
+}
+
+/* ---- raw Unix-domain socketpair: the floor ---- */
+
+static int uds_server(child *c)
+{
+    rtt_args *a = c->arg;
+    uint8_t *buf = malloc(a->size);
+    ctl_send(c->ctl, CTL_READY);
+    while (buf && readn(a->sock, buf, a->size) == 0)
+        if (writen(a->sock, buf, a->size) < 0)
+            break;
+    free(buf);
+    return 0; /* EOF: the client is done */
+}
+
+static int uds_roundtrip(void *state, const void *req, void *rep, size_t size,
+                         char *err, size_t cap)
+{
+    int fd = *(int *)state;
+    if (writen(fd, req, size) < 0 || readn(fd, rep, size) < 0) {
+        snprintf(err, cap, "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int uds_client(child *c)
+{
+    rtt_args *a = c->arg;
+    int fd = a->sock;
+    int rc = rtt_client_loop(c, a, uds_roundtrip, &fd, "socketpair, blocking");
+    close(fd);
+    return rc;
+}
+
+/* ---- IPCNet ---- */
+
+typedef struct echo_srv {
+    volatile int stop;
+    int efd;
+} echo_srv;
+
+static int echo_fn(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                   void *user)
+{
+    (void)n;
+    echo_srv *s = user;
+    if (req->len == 4 && !memcmp(req->data, "STOP", 4)) {
+        s->stop = 1;
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof one) < 0)
+            s->stop = 1;
+        return IPCN_OK;
+    }
+    return ipcn_reply_set(ctx, req->data, req->len, NULL) == IPCN_OK
+               ? IPCN_OK
+               : IPCN_INTERNAL_ERROR;
+}
+
+static void node_opts(ipcn_node_opts *o, const char *dir)
+{
+    ipcn_node_opts_init(o);
+    o->dir = dir;
+    o->network = "bench";
+}
+
+static int ipcnet_server(child *c)
+{
+    rtt_args *a = c->arg;
+    echo_srv s = {.efd = eventfd(0, EFD_CLOEXEC)};
+    ipcn_node_opts o;
+    node_opts(&o, a->dir);
+    ipcn_node *n = NULL;
+    int st = ipcn_node_open(&n, "rtt-server", &o);
+    if (st != IPCN_OK) {
+        fprintf(stderr, "rtt-server: ipcn_node_open: %d %s\n", st, ipcn_status_str(st));
+        return 1;
+    }
+    st = ipcn_offer(n, ECHO_PATH, "application/octet-stream", echo_fn, &s);
+    if (!IPCN_IS_OK(st)) {
+        fprintf(stderr, "rtt-server: ipcn_offer: %d %s\n", st, ipcn_status_str(st));
+        return 1;
+    }
+    if (a->mode == 1 && ipcn_node_start_thread(n) != IPCN_OK) {
+        fprintf(stderr, "rtt-server: ipcn_node_start_thread failed\n");
+        return 1;
+    }
+    ctl_send(c->ctl, CTL_READY);
+    if (a->mode == 1) {
+        uint64_t v;
+        while (read(s.efd, &v, sizeof v) < 0 && errno == EINTR)
+            ;
+    } else {
+        while (!s.stop)
+            ipcn_node_dispatch(n, 1000);
+    }
+    ipcn_node_close(n);
+    close(s.efd);
+    return 0;
+}
+
+static int ipcnet_roundtrip(void *state, const void *req, void *rep,
+                            size_t size, char *err, size_t cap)
+{
+    ipcn_node *n = state;
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(n, ECHO_PATH, req, size, NULL, &m, 5000);
+    if (st != IPCN_OK || !m || m->len != size) {
+        snprintf(err, cap, "ipcn_request: %d %s (answer of %zu bytes)", st,
+                 ipcn_status_str(st), m ? m->len : 0);
+        ipcn_msg_free(m);
+        return -1;
+    }
+    memcpy(rep, m->data, size);
+    ipcn_msg_free(m);
+    return 0;
+}
+
+static int ipcnet_client(child *c)
+{
+    rtt_args *a = c->arg;
+    rtt_result res = {0};
+    ipcn_node_opts o;
+    node_opts(&o, a->dir);
+    ipcn_node *n = NULL;
+    int st = ipcn_node_open(&n, "rtt-client", &o);
+    if (st != IPCN_OK) {
+        snprintf(res.err, sizeof res.err, "ipcn_node_open: %d %s", st,
+                 ipcn_status_str(st));
+        goto fail;
+    }
+    if ((st = ipcn_node_wait_peers(n, 1, 10000)) != IPCN_OK) {
+        snprintf(res.err, sizeof res.err, "no peer in 10 s: %d %s", st,
+                 ipcn_status_str(st));
+        goto fail;
+    }
+    /* The service is known once the provider's announce arrived. */
+    uint64_t deadline = now_ns() + 10000000000ull;
+    for (;;) {
+        ipcn_msg *m = NULL;
+        st = ipcn_request(n, ECHO_PATH, "hi", 2, NULL, &m, 2000);
+        ipcn_msg_free(m);
+        if (st == IPCN_OK)
+            break;
+        if (st != IPCN_NOT_FOUND || now_ns() > deadline) {
+            snprintf(res.err, sizeof res.err, "first request: %d %s", st,
+                     ipcn_status_str(st));
+            goto fail;
+        }
+        ipcn_node_dispatch(n, 5);
+    }
+    int rc = rtt_client_loop(c, a, ipcnet_roundtrip, n, NULL);
+    ipcn_msg *m = NULL;
+    ipcn_request(n, ECHO_PATH, "STOP", 4, NULL, &m, 2000);
+    ipcn_msg_free(m);
+    ipcn_node_close(n);
+    return rc;
+fail:
+    ctl_send_result(c->ctl, &res, sizeof res, NULL, 0);
+    ipcn_node_close(n);
+    return 1;
+}
+
+/* ---- orchestration ---- */
+
+/* The samples of one transport, over the rounds. */
+typedef struct acc {
+    uint64_t *lat;
+    size_t n, cap;
+    uint64_t total_ns;
+} acc;
+
+static void acc_add(acc *x, const uint64_t *lat, size_t n, uint64_t total_ns)
+{
+    if (x->n + n > x->cap) {
+        size_t cap = (x->n + n) * 2;
+        uint64_t *p = realloc(x->lat, cap * sizeof *p);
+        if (!p)
+            return;
+        x->lat = p;
+        x->cap = cap;
+    }
+    memcpy(x->lat + x->n, lat, n * sizeof *lat);
+    x->n += n;
+    x->total_ns += total_ns;
+}
+
+static void run_one(row *r, child_fn server, child_fn client, rtt_args *a, acc *x)
+{
+    child srv = {0}, cli = {0};
+    int sv[2] = {-1, -1};
+    if (a->sock == -2) { /* uds: one socketpair, one end each */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+            row_fail(r, "socketpair: %s", strerror(errno));
+            return;
+        }
+        srv.fds[srv.nfds++] = sv[0];
+        cli.fds[cli.nfds++] = sv[1];
+    }
+    rtt_args sa = *a, ca = *a;
+    sa.sock = sv[0];
+    ca.sock = sv[1];
+    if (child_spawn(&srv, "rtt-server", 0, server, &sa) < 0) {
+        row_fail(r, "fork: %s", strerror(errno));
+        goto out;
+    }
+    int b = ctl_wait(&srv, 15000);
+    if (b != CTL_READY) {
+        row_fail(r, "the server did not start (%s)", b == 0 ? "timeout" : "exited");
+        goto out;
+    }
+    if (child_spawn(&cli, "rtt-client", 1, client, &ca) < 0) {
+        row_fail(r, "fork: %s", strerror(errno));
+        goto out;
+    }
+    if (sv[0] >= 0) {
+        close(sv[0]);
+        close(sv[1]);
+        sv[0] = sv[1] = -1;
+    }
+    rtt_result res;
+    uint64_t *lat = NULL;
+    size_t nlat = 0;
+    int timeout = 30000 + (int)(a->iters + a->warmup) / 2; /* ms */
+    int rc = ctl_recv_result(&cli, &res, sizeof res, &lat, &nlat, timeout);
+    if (rc == -2) {
+        row_fail(r, "no result in %d s: hang (client killed)", timeout / 1000);
+    } else if (rc < 0) {
+        child_reap(&cli, 2000);
+        row_fail(r, "the client died (wait status %d)", cli.exit_status);
+    } else if (!res.ok) {
+        row_fail(r, "%s", res.err);
+    } else {
+        acc_add(x, lat, nlat, res.t_total_ns);
+        if (res.variant[0] && !r->variant[0])
+            snprintf(r->variant, sizeof r->variant, "%s", res.variant);
+    }
+    free(lat);
+    if (child_reap(&cli, 5000) < 0 && r->status == ROW_OK)
+        row_fail(r, "the client exited with wait status %d", cli.exit_status);
+    if (child_reap(&srv, 5000) < 0 && r->status == ROW_OK)
+        row_fail(r, "the server did not exit cleanly (wait status %d%s)",
+                 srv.exit_status, srv.exit_status == -2 ? ": hung, killed" : "");
+out:
+    child_kill(&cli);
+    child_kill(&srv);
+    if (sv[0] >= 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
+typedef struct rtt_case {
+    row *r;
+    child_fn server, client;
+    rtt_args a;
+    acc x;
+} rtt_case;
+
+/* The transports run in turns, round after round, each round with fresh
+ * processes: a change of load on the machine then touches every transport
+ * alike, and the ratios of one run stay fair. */
+void bench_rtt(size_t size)
+{
+    rtt_args a = {0};
+    a.size = size < 8 ? 8 : size;
+    int rounds = g_opts.quick ? 1 : g_opts.rounds;
+    if (rounds < 1)
+        rounds = 1;
+    a.iters = g_opts.rtt_iters / rounds;
+    if (a.iters < 1)
+        a.iters = 1;
+    a.warmup = g_opts.quick ? 50 : a.iters / 10 + 100;
+    if (bench_tmpdir(a.dir, sizeof a.dir) < 0) {
+        row_fail(row_new("rtt", "ipcnet", ""), "mkdtemp: %s", strerror(errno));
+        return;
+    }
+    rtt_case cases[8];
+    int n = 0;
+    if (want_transport("uds")) {
+        cases[n] = (rtt_case){row_new("rtt", "uds", ""), uds_server, uds_client, a, {0}};
+        cases[n++].a.sock = -2;
+    }
+    row *rt = NULL, *rd = NULL;
+    if (want_transport("ipcnet")) {
+        rt = row_new("rtt", "ipcnet", "provider thread");
+        cases[n] = (rtt_case){rt, ipcnet_server, ipcnet_client, a, {0}};
+        cases[n++].a.mode = 1;
+        rd = row_new("rtt", "ipcnet", "dispatch loop");
+        cases[n] = (rtt_case){rd, ipcnet_server, ipcnet_client, a, {0}};
+        cases[n++].a.mode = 0;
+    }
+    const peer_ops *peers[] = {&peer_zmq, &peer_nng};
+    for (size_t i = 0; i < 2; i++) {
+        const peer_ops *p = peers[i];
+        if (!want_transport(p->name))
+            continue;
+        row *r = row_new("rtt", p->name, p->variant);
+        if (!p->rtt_server) {
+            r->size = a.size;
+            row_set_status(r, ROW_NOT_INSTALLED, "%s", p->missing);
+            continue;
+        }
+        cases[n++] = (rtt_case){r, p->rtt_server, p->rtt_client, a, {0}};
+    }
+    for (int round = 0; round < rounds; round++) {
+        for (int i = 0; i < n; i++) {
+            rtt_case *c = &cases[i];
+            if (c->r->status != ROW_OK)
+                continue; /* failed in an earlier round */
+            if (g_opts.verbose)
+                fprintf(stderr, "rtt %s %s round %d/%d ...\n", c->r->transport,
+                        c->r->variant, round + 1, rounds);
+            run_one(c->r, c->server, c->client, &c->a, &c->x);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        rtt_case *c = &cases[i];
+        row *r = c->r;
+        r->size = a.size;
+        if (r->status == ROW_OK) {
+            r->n = c->x.n;
+            r->has_lat = true;
+            lat_summary(c->x.lat, c->x.n, &r->p50_us, &r->p99_us, &r->max_us);
+            r->rate = c->x.total_ns ? (double)c->x.n * 1e9 / (double)c->x.total_ns : 0;
+            if (rounds > 1)
+                snprintf(r->note, sizeof r->note, "%d rounds of %ld, interleaved with the "
+                         "other transports", rounds, a.iters);
+        }
+        free(c->x.lat);
+    }
+    if (rt && rd) {
+        /* The default figure is the better of the two modes. */
+        row *best = rt;
+        if (rd->status == ROW_OK && (rt->status != ROW_OK || rd->p50_us < rt->p50_us))
+            best = rd;
+        best->is_default = true;
+    }
+    bench_rmdir(a.dir);
+}
