@@ -249,9 +249,10 @@ IPCN_API int ipcn_node_start_thread(ipcn_node *node);
 IPCN_API int ipcn_node_stop_thread(ipcn_node *node);
 
 /**
- * ipcn_node_wait_peers() - dispatch until at least count peers are linked
- * (hello exchanged) or timeout_ms passes.  Returns 100, or 304 on timeout.
- * Since: 0.1
+ * ipcn_node_wait_peers() - process I/O until at least count peers are
+ * linked and synced (their resources and subscriptions have arrived, so a
+ * find, query or request right after sees them) or timeout_ms passes.
+ * Returns 100, or 304 on timeout.  Since: 0.1
  */
 IPCN_API int ipcn_node_wait_peers(ipcn_node *node, unsigned count,
                                   int timeout_ms);

@@ -102,7 +102,7 @@ static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
         s->ready = true;
         ipcn__list_insert_tail(&n->ready_subs, &s->ready_entry);
         ipcn__node_wake(n);
-    } else if (!s->fn) {
+    } else if (!s->fn && n->pumping) {
         ipcn__node_wake(n); /* a taker may sleep in epoll_wait */
     }
     pthread_cond_broadcast(&n->cond);

@@ -306,7 +306,8 @@ static void complete(ipcn_node *n, ipcn__pending *p, int status,
     /* A waiting caller owns p now; it checks p->done.  It may be asleep in
      * epoll_wait (an answer from another thread through ipcn_respond), so
      * wake the fd as well as the condition. */
-    ipcn__node_wake(n);
+    if (n->pumping) /* only a thread asleep in epoll_wait needs the fd */
+        ipcn__node_wake(n);
     pthread_cond_broadcast(&n->cond);
 }
 
@@ -499,7 +500,9 @@ static int start(ipcn_node *n, ipcn__pending *p)
     }
     if (p->link_id == 0)
         run_local(n, p);
-    if (p->deadline_ns && !p->done)
+    /* A caller waiting in ipcn_request() gives epoll_wait its deadline
+     * itself; only an asynchronous request needs the node's timer. */
+    if (p->deadline_ns && !p->done && p->fn)
         ipcn__node_arm_timer(n, p->deadline_ns);
     return IPCN_OK;
 }

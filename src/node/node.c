@@ -44,7 +44,10 @@ void ipcn__node_unlock(ipcn_node *n) { pthread_mutex_unlock(&n->lock); }
 
 void ipcn__node_wake(ipcn_node *n)
 {
-    if (n->woken)
+    /* While the dispatching thread handles its round (the lock is held,
+     * so it is the caller), what it queues is delivered right after: no
+     * wake-up.  While it sleeps in epoll_wait, other threads must wake it. */
+    if (n->woken || (n->deliver_next && !n->pumping))
         return;
     uint64_t one = 1;
     if (write(n->wakefd, &one, sizeof one) == sizeof one)
@@ -53,9 +56,8 @@ void ipcn__node_wake(ipcn_node *n)
 
 static void drain_wake(ipcn_node *n)
 {
-    uint64_t v;
-    while (read(n->wakefd, &v, sizeof v) == sizeof v)
-        ;
+    uint64_t v; /* one read resets an eventfd's counter */
+    (void)!read(n->wakefd, &v, sizeof v);
     n->woken = false;
 }
 
@@ -93,6 +95,8 @@ static void rearm(ipcn_node *n, uint64_t now)
             next = dl->next_ns;
     if (next && next < now)
         next = now;
+    if (next == n->timer_armed_ns)
+        return; /* already armed for that: spare the system call */
     n->timer_armed_ns = 0;
     struct itimerspec its = {0};
     if (next) {
@@ -484,7 +488,9 @@ static int dispatch_locked(ipcn_node *n, int timeout_ms)
             }
         }
     } else {
+        n->deliver_next = true; /* callbacks of this round go out below */
         k = pump(n, work ? 0 : timeout_ms);
+        n->deliver_next = false;
     }
     int delivered = 0;
     n->cb_thread = pthread_self();
@@ -626,9 +632,16 @@ IPCN_API int ipcn_node_wait_synced(ipcn_node *n, int timeout_ms)
     return st;
 }
 
+/* Peers count once their directory is here: a caller that waits for a
+ * peer wants to use what it provides next. */
 static bool enough_peers(ipcn_node *n, unsigned count)
 {
-    return n->stats.peers >= count;
+    unsigned k = 0;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->state == LINK_UP && l->synced)
+            k++;
+    return k >= count;
 }
 
 IPCN_API int ipcn_node_wait_peers(ipcn_node *n, unsigned count, int timeout_ms)

@@ -218,6 +218,8 @@ struct ipcn_node {
     int epfd, wakefd, timerfd, listenfd, inotifyfd, dirfd, lockfd;
     bool woken;             /* wakefd has been written and not drained */
     bool pumping;           /* a thread is in epoll_wait for this node */
+    bool deliver_next;      /* this round's callbacks are delivered right
+                               after it (dispatch): no wake-up needed */
     pthread_t cb_thread;    /* the thread running callbacks, if any */
     uint32_t cb_depth;
     bool closing;

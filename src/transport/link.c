@@ -607,8 +607,8 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
         size_t room = l->rx_cap - l->rx_len;
         if (room == 0)
             break; /* cannot happen: a partial frame grew the buffer */
-        ssize_t r = recv(l->fd, l->rx + l->rx_len, room < budget ? room : budget,
-                         MSG_DONTWAIT);
+        size_t want = room < budget ? room : budget;
+        ssize_t r = recv(l->fd, l->rx + l->rx_len, want, MSG_DONTWAIT);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -628,5 +628,7 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
         l->last_rx_ns = ipcn__now_mono_ns();
         if (!parse_buffered(n, l))
             return;
+        if ((size_t)r < want)
+            break; /* a short read: the socket is empty for now */
     }
 }
