@@ -20,6 +20,11 @@ PACKAGES=(
     libxxhash-dev       # frame checksums (used header-only)
     libcmocka-dev       # unit and integration tests
     python3             # test helpers
+    libdlpack-dev       # dlpack.h: ipcn_tensor_to_dlpack() (include/ipcnet_dlpack.h)
+    python3-cbor2       # tests/value: cbor2 <-> C CBOR interop (run with /usr/bin/python3)
+    python3-numpy       # tests/value: tensors decoded with NumPy
+    python3-pytest      # tests/value: runs test_cbor2_interop.py
+    libcbor-dev         # tests/value/bench_cbor.c: the comparison (not linked by the library)
     graphviz            # `ipcnet graph --png`; the CLI test parses `graph --dot` with dot
     libzmq3-dev         # ipcnet-bench: the ZeroMQ peer (benchmark only; optional to build)
     libnng-dev          # ipcnet-bench: the NNG peer (benchmark only; optional to build)

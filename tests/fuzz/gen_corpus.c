@@ -4,7 +4,9 @@
  *   gen_corpus <dir>      (normally tests/fuzz/corpus)
  * <dir>/frame/<type>: one frame per message type (the test vectors of
  * docs/protocol.md), plus a stream of all of them; <dir>/names/: pattern
- * and path pairs ("pattern\0path") and single strings for the validators.
+ * and path pairs ("pattern\0path") and single strings for the validators;
+ * <dir>/cbor/: RFC 8949 Appendix A's examples, tensors of every dtype and
+ * encoding strings (see fuzz_cbor.c).
  * The seeds are checked in; run this again only when the vectors change
  * (test_fuzz_replay checks that the frame seeds are the vectors).
  */
@@ -14,7 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../unit/cbor_vectors.h"
 #include "../unit/vectors.h"
+#include "../value/cbor_render.h"
 #include "util/util.h"
 
 static int write_file(const char *dir, const char *sub, const char *name,
@@ -58,6 +62,63 @@ static const struct {
 #undef N
 };
 
+/* CBOR seeds: Appendix A, a tensor per dtype, a column-major one, a
+ * deterministic map, and encoding strings. */
+static int write_cbor_seeds(const char *dir)
+{
+    char name[64];
+    uint8_t buf[512];
+    for (size_t i = 0; i < IPCN__ARRAY_SIZE(cbor_appendix_a); i++) {
+        size_t n = cr_unhex(cbor_appendix_a[i].hex, buf, sizeof buf);
+        snprintf(name, sizeof name, "rfc8949-a-%02zu", i);
+        if (write_file(dir, "cbor", name, buf, n) != 0)
+            return 1;
+    }
+    for (int d = IPCN_DTYPE_BOOL; d <= IPCN_DTYPE_FLOAT64; d++) {
+        uint8_t data[8 * 6];
+        for (size_t k = 0; k < sizeof data; k++)
+            data[k] = d == IPCN_DTYPE_BOOL ? k % 2 : (uint8_t)(k * 29 + 3);
+        int64_t shape[2] = {2, 3};
+        ipcn_tensor t;
+        ipcn_cbor_writer w;
+        size_t n;
+        ipcn_tensor_init(&t, (ipcn_dtype)d, 2, shape, data);
+        t.order = d % 2 ? IPCN_ORDER_BIG : IPCN_ORDER_LITTLE;
+        ipcn_cbor_writer_init(&w, buf, sizeof buf, 0);
+        ipcn_tensor_encode(&w, &t);
+        if (ipcn_cbor_writer_finish(&w, &n) != IPCN_OK)
+            return 1;
+        snprintf(name, sizeof name, "tensor-%s", ipcn_dtype_name(t.dtype));
+        if (write_file(dir, "cbor", name, buf, n) != 0)
+            return 1;
+    }
+    static const struct {
+        const char *name, *hex;
+    } extra[] = {
+        {"tensor-colmajor", "d90410 82 82 02 03 d8 46 58 18 000000000300000001"
+                            "000000040000000200000005000000"},
+        {"tensor-bare", "d8 55 48 0000803f00000040"},
+        {"det-map", "a3 01 00 20 81 f97e00 6161 a1 40 80"},
+        {"indef-everything", "bf 7f 61 61 ff 5f 41 01 ff 9f c1 bf ff ff ff"},
+    };
+    for (size_t i = 0; i < IPCN__ARRAY_SIZE(extra); i++) {
+        size_t n = cr_unhex(extra[i].hex, buf, sizeof buf);
+        if (write_file(dir, "cbor", extra[i].name, buf, n) != 0)
+            return 1;
+    }
+    static const char *const enc[] = {
+        "video/raw;format=rgb24;width=640;height=480",
+        "pointcloud;fields=x,y,z,intensity;dtype=float32",
+        "text/plain; charset=\"utf-8\"",
+    };
+    for (size_t i = 0; i < IPCN__ARRAY_SIZE(enc); i++) {
+        snprintf(name, sizeof name, "encoding-%zu", i);
+        if (write_file(dir, "cbor", name, enc[i], strlen(enc[i])) != 0)
+            return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -92,5 +153,5 @@ int main(int argc, char **argv)
         hostile[n++] = k % 2 ? '/' : 'a';
     if (write_file(dir, "names", "hostile", hostile, n) != 0)
         return 1;
-    return 0;
+    return write_cbor_seeds(dir);
 }

@@ -96,12 +96,13 @@ unversioned=$(grep -v '@@IPCNET_' "$tmp/exports.txt" || true)
 for sym in ipcn_version ipcn_status_str ipcn_node_open; do
     grep -qx "$sym" "$tmp/names.txt" && ok "exports $sym" || bad "does not export $sym"
 done
-# Compare with the functions the installed header declares (IPCN_API).
-tr '\n' ' ' <"$includedir/ipcnet.h" | grep -o 'IPCN_API[^;{}()]*(' |
+# Compare with the functions the installed headers declare (IPCN_API):
+# ipcnet.h and the other public headers (ipcnet_value.h, ipcnet_dlpack.h).
+cat "$includedir"/ipcnet*.h | tr '\n' ' ' | grep -o 'IPCN_API[^;{}()]*(' |
     sed 's/ *($//; s/.*[ *]//' | grep '^ipcn_' | sort -u >"$tmp/declared.txt" || true
 undeclared=$(comm -13 "$tmp/declared.txt" "$tmp/names.txt")
 unimplemented=$(comm -23 "$tmp/declared.txt" "$tmp/names.txt")
-[ -z "$undeclared" ] || bad "exported but not declared in ipcnet.h: $(words <<<"$undeclared")"
+[ -z "$undeclared" ] || bad "exported but not declared in include/ipcnet*.h: $(words <<<"$undeclared")"
 if [ ! -s "$tmp/declared.txt" ]; then
     bad "found no IPCN_API function declarations in ipcnet.h"
 elif [ -n "$unimplemented" ]; then

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* value.h — what the files of the value layer (src/value/) share: the
+ * reader's frame kinds, the writer's raw steps, float conversions. */
+#ifndef IPCN_VALUE_INTERNAL_H
+#define IPCN_VALUE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipcnet_value.h"
+
+/* ipcn__cbor_frame.kind */
+enum {
+    IPCN__F_ARRAY = 1,     /* definite: remaining = items left */
+    IPCN__F_MAP,           /* definite: remaining = items (2 per pair) left */
+    IPCN__F_ARRAY_INDEF,   /* remaining = items seen */
+    IPCN__F_MAP_INDEF,     /* remaining = items seen */
+    IPCN__F_STRING_INDEF,  /* major = 2 or 3: the chunks' type */
+    IPCN__F_TAG            /* remaining = 1 */
+};
+
+/* The kind of the reader's innermost open item, 0 at the top level. */
+static inline int ipcn__cbor_reader_top(const ipcn_cbor_reader *r)
+{
+    return r->depth ? r->stack[r->depth - 1].kind : 0;
+}
+
+/* A reader *c that walks on from where r is, inside r's innermost open
+ * item only (its frame is c's only one), so that the item can be measured
+ * ahead (its items counted, its chunks summed) without copying r's whole
+ * stack.  c checks what it reads as r would, except that it allows
+ * r->depth - 1 more levels of nesting: r finds those when it gets there. */
+void ipcn__cbor_reader_fork(const ipcn_cbor_reader *r, ipcn_cbor_reader *c);
+
+/* Writer steps for code that writes an item in pieces (canonicalize, the
+ * tree): a head, raw bytes, and the end of an item. */
+void ipcn__cbor_w_head(ipcn_cbor_writer *w, unsigned major, uint64_t arg);
+void ipcn__cbor_w_raw(ipcn_cbor_writer *w, const void *p, size_t n);
+void ipcn__cbor_w_end_item(ipcn_cbor_writer *w);
+
+/* Bytewise lexicographic order of two encodings, the shorter first when
+ * one is a prefix of the other (RFC 8949 §4.2.1): <0, 0, >0. */
+int ipcn__cbor_key_cmp(const uint8_t *a, size_t an, const uint8_t *b,
+                       size_t bn);
+
+/* The end of the item that starts at pos of b[0..len), which is trusted:
+ * our own output, definite lengths only. */
+size_t ipcn__cbor_item_end(const uint8_t *b, size_t len, size_t pos);
+
+/* IEEE 754 binary16 <-> double.  The to- functions return 1 and set *out
+ * when v is exactly representable (NaNs: when the sign and payload fit),
+ * else 0. */
+double ipcn__half_to_double(uint16_t h);
+int ipcn__double_to_half(double v, uint16_t *out);
+double ipcn__single_bits_to_double(uint32_t b);
+int ipcn__double_to_single(double v, uint32_t *out);
+/* The width (16, 32, 64) of the shortest float that keeps v exactly. */
+unsigned ipcn__float_width(double v);
+
+#endif
