@@ -171,7 +171,7 @@ void bench_thr(void);
 void bench_bulk(void);
 void bench_idle(void);
 
-/* ---- peers (each file compiles to stubs when its library is missing) --- */
+/* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */
 
 /* rtt: a server echoing size-byte messages until "STOP", a client timing
  * iters round trips after warmup ones.  Return 0, or fill err. */

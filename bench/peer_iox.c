@@ -3,7 +3,7 @@
  * peer_iox.c — iceoryx (Debian's libiceoryx-binding-c-dev, iox-roudi) for
  * the bulk benchmark: shared-memory publish/subscribe through its daemon,
  * RouDi, which the benchmark starts with a memory pool sized for the
- * samples.  Compiled to "not installed" stubs without the C binding.
+ * samples.  Compiled out (reported "not installed") without the C binding.
  *
  * The publisher loans a chunk and copies the sample into it (the sample
  * exists in an application buffer, as for the other transports); the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * peer_nng.c — NNG over ipc://: req0/rep0 (rtt), pub0/sub0 (bulk).
- * Compiled to "not installed" stubs without libnng.
+ * Compiled out (reported "not installed") without libnng.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * peer_zmq.c — ZeroMQ over ipc://: REQ/REP (rtt), PUSH/PULL (thr),
- * PUB/SUB (bulk).  Compiled to "not installed" stubs without libzmq.
+ * PUB/SUB (bulk).  Compiled out (reported "not installed") without libzmq.
  */
 #include <stdio.h>
 #include <stdlib.h>
