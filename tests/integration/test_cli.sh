@@ -224,9 +224,13 @@ r 0 "query" "$BIN" query robot/arm/left/state
 [ "$out" = '{"q":[0.5,-1.25],"ok":true}' ] && ok "query prints the value" || nok "query printed" "$out"
 r 0 "query --json" "$BIN" query robot/arm/left/state --json
 jcheck "query --json: the value, its encoding and provider" "$out" \
-    'len(d)==1 and d[0]["value"]=={"q":[0.5,-1.25],"ok":True} and d[0]["encoding"]=="application/json" and d[0]["provider"]=="arm-driver" and d[0]["path"]=="robot/arm/left/state"'
+    'len(d)==1 and d[0]["value"]=={"q":[0.5,-1.25],"ok":True} and d[0]["encoding"]=="cbor" and d[0]["provider"]=="arm-driver" and d[0]["path"]=="robot/arm/left/state"'
 r 0 "query --raw" "$BIN" query robot/arm/left/state --raw
-[ "$out" = '{"q":[0.5,-1.25],"ok":true}' ] && ok "query --raw writes the bytes" || nok "query --raw wrote" "$out"
+if "$BIN" query robot/arm/left/state --raw | cmp -s - <("$BIN" json2cbor <<<'{"q":[0.5,-1.25],"ok":true}'); then
+    ok "query --raw writes the CBOR bytes"
+else
+    nok "query --raw wrote" "$("$BIN" query robot/arm/left/state --raw | od -An -tx1)"
+fi
 r 0 "info" "$BIN" info robot/arm/left/state
 contains "info shows the kind" "$out" "kind      data"
 contains "info shows the metadata" "$out" '"units":"rad"'
@@ -236,7 +240,7 @@ jcheck "info --json: the whole descriptor" "$out" \
     'len(d)==1 and d[0]["kind"]=="data" and d[0]["meta"]=={"units":"rad","rate":100,"frame":"base"} and d[0]["version"]>=1 and d[0]["provider"]=="arm-driver" and d[0]["provider_pid"]>0 and len(d[0]["provider_id"])==16 and d[0]["meta_size"]==len(d[0]["meta_hex"])//2'
 r 0 "find" "$BIN" find 'robot/**'
 contains "find lists the resource" "$out" "robot/arm/left/state"
-contains "find shows the encoding" "$out" "application/json"
+contains "find shows the encoding" "$out" "cbor"
 r 0 "find --json" "$BIN" find --json
 jcheck "find --json: one document per resource" "$out" \
     'len(d)==1 and d[0]["path"]=="robot/arm/left/state" and d[0]["kind"]=="data" and d[0]["provider"]=="arm-driver"'
@@ -281,7 +285,7 @@ contains "gone after SIGTERM: 203" "$err" "203 Not Found"
 start neg "$BIN" set robot/offset -1.5e-3
 wait_ready neg "set with a negative VALUE"
 r 0 "query of a negative number" "$BIN" query robot/offset
-[ "$out" = "-1.5e-3" ] && ok "a negative VALUE travels as JSON" || nok "negative VALUE came back as" "$out"
+[ "$out" = "-0.0015" ] && ok "a negative VALUE travels (as CBOR)" || nok "negative VALUE came back as" "$out"
 stop neg TERM "set (negative)"
 
 # kill -9: a later query fails with 203 within one second
@@ -343,7 +347,7 @@ contains "pub says what it did" "$out" "5 samples published; withdrew cam/front"
 finish echo 5
 [ "$rc" = 0 ] && ok "echo --count 3 ends by itself" || nok "echo --count 3: exit $rc" "$(show)"
 jcheck "echo --json: three samples with path, value, provider, seq" "$out" \
-    'len(d)==3 and all(x["path"]=="cam/front" and x["value"]=={"n":1} and x["encoding"]=="application/json" and x["provider"].startswith("ipcnet-cli.") for x in d) and [x["seq"] for x in d]==sorted(x["seq"] for x in d) and d[0]["timestamp_ns"]>0'
+    'len(d)==3 and all(x["path"]=="cam/front" and x["value"]=={"n":1} and x["encoding"]=="cbor" and x["provider"].startswith("ipcnet-cli.") for x in d) and [x["seq"] for x in d]==sorted(x["seq"] for x in d) and d[0]["timestamp_ns"]>0'
 finish echo_text 5
 [ "$rc" = 0 ] && ok "echo (text) ends by itself" || nok "echo (text): exit $rc" "$(show)"
 [ "$out" = 'cam/front: {"n":1}
@@ -397,13 +401,13 @@ r 0 "call --echo" "$BIN" call svc/echo '{"hello": "world"}'
 [ "$out" = '{"hello":"world"}' ] && ok "call prints the answer" || nok "call printed" "$out"
 r 0 "call --json" "$BIN" call svc/echo '[1, "two", null]' --json
 jcheck "call --json: status, provider, value" "$out" \
-    'len(d)==1 and d[0]["status"]==100 and d[0]["provider"]=="svc-echo" and d[0]["value"]==[1,"two",None]'
+    'len(d)==1 and d[0]["status"]==100 and d[0]["provider"]=="svc-echo" and d[0]["value"]==[1,"two",None] and d[0]["encoding"]=="cbor"'
 r 0 "call with no VALUE" "$BIN" call svc/echo
 [ "$out" = "(empty)" ] && ok "an empty answer prints (empty)" || nok "empty answer printed" "$out"
 r 0 "call --exec" "$BIN" call svc/upper '"make it loud"'
 [ "$out" = '"MAKE IT LOUD"' ] && ok "offer --exec answers with the command's stdout" || nok "offer --exec answered" "$out"
 r 0 "call --exec --json" "$BIN" call svc/upper '{"a": "b"}' --json
-jcheck "the command's JSON stdout is a JSON answer" "$out" 'd[0]["value"]=={"A":"B"} and d[0]["encoding"]=="application/json"'
+jcheck "the command's JSON stdout is a CBOR answer" "$out" 'd[0]["value"]=={"A":"B"} and d[0]["encoding"]=="cbor"'
 r 0 "call --exec sees the environment" "$BIN" call svc/env 1
 [ "$out" = "svc/env application/json" ] && ok "the command gets IPCNET_REQUEST_*" || nok "the command got" "$out"
 r 1 "call of a failing command" "$BIN" call svc/fail 1
@@ -439,7 +443,7 @@ contains "graph shows who provides what" "$out" "provides  -> robot/base/odom"
 contains "graph shows who subscribes to what" "$out" "subscribes <- robot/base/*  (robot/base/odom)"
 r 0 "graph --json" "$BIN" graph --json
 jcheck "graph --json: nodes, resources, edges" "$out" \
-    'len(d)==1 and len(d[0]["nodes"])==11 and len(d[0]["resources"])==9 and len(d[0]["edges"])==11 and any(e=={"from":"base","to":"robot/base/odom","relation":"provides"} for e in d[0]["edges"]) and {"from":"robot/base/odom","to":"gwatch","relation":"subscribes"} in d[0]["edges"] and {"node":"gwatch","pattern":"robot/base/*"} in d[0]["subscriptions"] and {"path":"svc/echo","kind":"service","encoding":"application/json"} in d[0]["resources"]'
+    'len(d)==1 and len(d[0]["nodes"])==11 and len(d[0]["resources"])==9 and len(d[0]["edges"])==11 and any(e=={"from":"base","to":"robot/base/odom","relation":"provides"} for e in d[0]["edges"]) and {"from":"robot/base/odom","to":"gwatch","relation":"subscribes"} in d[0]["edges"] and {"node":"gwatch","pattern":"robot/base/*"} in d[0]["subscriptions"] and {"path":"svc/echo","kind":"service","encoding":"cbor"} in d[0]["resources"]'
 r 0 "graph --dot" "$BIN" graph --dot
 if [ "$HAVE_DOT" = 1 ]; then
     if dot -Tcanon <<<"$out" >"$W/canon" 2>"$W/dot.err"; then ok "dot parses graph --dot"; else nok "dot refused graph --dot" "$(cat "$W/dot.err")"; fi
@@ -471,6 +475,111 @@ finish once 5
 [ "$rc" = 0 ] && ok "offer --count 1 ends after one answer" || nok "offer --count 1: exit $rc" "$(show)"
 jcheck "offer --json: ready, request, stopped" "$out" \
     '[x["event"] for x in d]==["ready","request","stopped"] and d[1]["status"]==100 and d[1]["value"]==5'
+
+# ---------------------------------------------------------------- CBOR on the wire: json2cbor, cbor2json, tensors
+PY3=/usr/bin/python3 # the system python, where python3-cbor2 and numpy live
+HAVE_CBOR2=0
+[ -x "$PY3" ] && "$PY3" -c 'import cbor2, numpy' 2>/dev/null && HAVE_CBOR2=1
+for v in json2cbor cbor2json; do
+    r 0 "$v --help" "$BIN" "$v" --help
+    contains "$v --help shows its usage" "$out" "usage: ipcnet $v"
+done
+hexof() { od -An -v -tx1 | tr -d ' \n'; }
+# RFC 8949 Appendix A examples
+for pair in '0|00' '23|17' '-1000|3903e7' '1.5|f93e00' '100000.0|fa47c35000' \
+    '1.1|fb3ff199999999999a' 'true|f5' 'null|f6' '"IETF"|6449455446' '[]|80' \
+    '[1,[2,3],[4,5]]|8301820203820405' '{"a":1,"b":[2,3]}|a26161016162820203' \
+    '18446744073709551615|1bffffffffffffffff' '-18446744073709551616|3bffffffffffffffff'; do
+    j=${pair%|*} want=${pair#*|}
+    got=$("$BIN" json2cbor <<<"$j" | hexof)
+    [ "$got" = "$want" ] && ok "json2cbor $j is RFC 8949's $want" || nok "json2cbor $j gave $got, RFC 8949 says $want"
+done
+doc='{"name":"arm","q":[0.5,-1.25,3],"ok":true,"none":null,"n":-7,"big":18446744073709551615,"s":"h\u00e9"}'
+got=$("$BIN" json2cbor <<<"$doc" | "$BIN" cbor2json)
+jcheck "json2cbor | cbor2json round-trips" "$got" \
+    'd[0]=={"name":"arm","q":[0.5,-1.25,3],"ok":True,"none":None,"n":-7,"big":18446744073709551615,"s":"h\u00e9"}'
+if [ "$HAVE_CBOR2" = 1 ]; then
+    res=$("$BIN" json2cbor <<<"$doc" | "$PY3" -c 'import cbor2, sys
+v = cbor2.loads(sys.stdin.buffer.read())
+sys.exit(0 if v == {"name":"arm","q":[0.5,-1.25,3],"ok":True,"none":None,"n":-7,"big":18446744073709551615,"s":"h\u00e9"} else 3)' 2>&1)
+    [ $? = 0 ] && ok "cbor2 decodes json2cbor's output" || nok "cbor2 decoded json2cbor's output wrongly" "$res"
+    got=$("$PY3" -c 'import cbor2, sys; sys.stdout.buffer.write(cbor2.dumps({"k": [1, 2.5, b"\x01\xff", None]}))' | "$BIN" cbor2json)
+    jcheck "cbor2json reads cbor2's output" "$got" 'd[0]=={"k":[1,2.5,"h'"'"'01ff'"'"'",None]}'
+else
+    echo "# SKIP: no cbor2/numpy for /usr/bin/python3: cbor2 interop checks not run"
+fi
+printf '[1, 2' >"$W/bad.json"
+r 1 "json2cbor of invalid JSON" sh -c '"$0" json2cbor <"$1"' "$BIN" "$W/bad.json"
+contains "json2cbor invalid: 200 Bad Request" "$err" "200 Bad Request: stdin is not valid JSON"
+[ -z "$out" ] && ok "json2cbor writes nothing for invalid input" || nok "json2cbor wrote" "$out"
+printf '\x82\x01' >"$W/bad.cbor"
+r 1 "cbor2json of truncated CBOR" sh -c '"$0" cbor2json <"$1"' "$BIN" "$W/bad.cbor"
+contains "cbor2json truncated: 200 Bad Request" "$err" "200 Bad Request: stdin is not one well-formed CBOR item"
+printf '\x01\x02' >"$W/two.cbor"
+r 1 "cbor2json of two items" sh -c '"$0" cbor2json <"$1"' "$BIN" "$W/two.cbor"
+contains "cbor2json two items: 200 Bad Request" "$err" "200 Bad Request"
+r 1 "set --encoding cbor --file with invalid CBOR" "$BIN" set x/y --encoding cbor --file "$W/bad.cbor"
+contains "invalid CBOR file: 200" "$err" "200 Bad Request"
+r 1 "set --encoding tensor --file that is no tensor" "$BIN" set x/y --encoding tensor --file "$W/two.cbor"
+contains "no tensor: 200" "$err" "200 Bad Request"
+
+# backwards compatible: application/json values still print as JSON
+start legacy "$BIN" set legacy/json '{"a": [1, 2]}' --encoding application/json
+wait_ready legacy "set --encoding application/json"
+r 0 "query of an application/json value" "$BIN" query legacy/json --json
+jcheck "application/json still prints as JSON" "$out" 'd[0]["value"]=={"a":[1,2]} and d[0]["encoding"]=="application/json"'
+r 0 "query --raw of an application/json value" "$BIN" query legacy/json --raw
+[ "$out" = '{"a":[1,2]}' ] && ok "application/json travels as JSON text" || nok "application/json travelled as" "$out"
+stop legacy TERM "set (application/json)"
+
+# tensors: a float32 2x3 tensor (tag 40 around RFC 8746's tag 85), by cbor2
+if [ "$HAVE_CBOR2" = 1 ]; then
+    "$PY3" -c 'import cbor2, sys, numpy as np
+a = np.arange(6, dtype="<f4")
+sys.stdout.buffer.write(cbor2.dumps(cbor2.CBORTag(40, [[2, 3], cbor2.CBORTag(85, a.tobytes())])))' >"$W/t23.cbor"
+    "$PY3" -c 'import cbor2, sys, numpy as np
+a = np.arange(24, dtype="<i2") - 3
+sys.stdout.buffer.write(cbor2.dumps({"frame": 7, "t": cbor2.CBORTag(40, [[2, 3, 4], cbor2.CBORTag(77, a.tobytes())])}))' >"$W/tmap.cbor"
+    start tcbor "$BIN" set tensor/a --encoding cbor --file "$W/t23.cbor"
+    start ttensor "$BIN" set tensor/b --encoding tensor --file "$W/t23.cbor"
+    start tmap "$BIN" set tensor/m --encoding cbor --file "$W/tmap.cbor"
+    wait_ready tcbor "set of a tensor (cbor)"
+    wait_ready ttensor "set of a tensor (tensor)"
+    wait_ready tmap "set of a map holding a tensor"
+    r 0 "query of a CBOR tensor" "$BIN" query tensor/a
+    [ "$out" = 'tensor float32 [2, 3]: 0, 1, 2, 3, 4, 5' ] && ok "query prints dtype, shape and values" || nok "query printed" "$out"
+    r 0 "query of an encoding tensor value" "$BIN" query tensor/b
+    [ "$out" = 'tensor float32 [2, 3]: 0, 1, 2, 3, 4, 5' ] && ok "encoding tensor prints as a tensor" || nok "query printed" "$out"
+    r 0 "query --json of a tensor" "$BIN" query tensor/b --json
+    jcheck "query --json of a tensor: dtype, shape, values" "$out" \
+        'd[0]["encoding"]=="tensor" and d[0]["value"]=={"dtype":"float32","shape":[2,3],"numel":6,"values":[0,1,2,3,4,5]}'
+    r 0 "query --raw of a tensor" "$BIN" query tensor/a --raw
+    if "$BIN" query tensor/a --raw | cmp -s - "$W/t23.cbor"; then ok "query --raw gives the tensor's bytes"; else nok "query --raw of a tensor differs"; fi
+    r 0 "query of a map holding a tensor" "$BIN" query tensor/m --json
+    jcheck "a tensor inside a map prints as a tensor" "$out" \
+        'd[0]["value"]["frame"]==7 and d[0]["value"]["t"]["dtype"]=="int16" and d[0]["value"]["t"]["shape"]==[2,3,4] and d[0]["value"]["t"]["values"]==list(range(-3,21))'
+    r 0 "query (text) of a map holding a tensor" "$BIN" query tensor/m
+    contains "the map prints as JSON" "$out" '"frame": 7'
+    stop tcbor TERM "set (tensor, cbor)"
+    stop ttensor TERM "set (tensor)"
+    stop tmap TERM "set (map with a tensor)"
+    start tpub "$BIN" pub tensor/s --encoding tensor --file "$W/t23.cbor" --rate 50
+    wait_ready tpub "pub of a tensor"
+    r 0 "echo of a tensor stream" "$BIN" echo tensor/s --count 1
+    [ "$out" = 'tensor/s: tensor float32 [2, 3]: 0, 1, 2, 3, 4, 5' ] && ok "echo prints the tensor" || nok "echo printed" "$out"
+    "$PY3" -c 'import cbor2, sys, numpy as np
+sys.stdout.buffer.write(cbor2.dumps(cbor2.CBORTag(40, [[100], cbor2.CBORTag(86, np.arange(100, dtype="<f8").tobytes())])))' >"$W/t100.cbor"
+    r 0 "cbor2json of a big tensor" sh -c '"$0" cbor2json <"$1"' "$BIN" "$W/t100.cbor"
+    jcheck "cbor2json of a tensor: all its values" "$out" 'd[0]["dtype"]=="float64" and d[0]["numel"]==100 and d[0]["values"]==list(range(100))'
+    stop tpub TERM "pub (tensor)"
+    start tlong "$BIN" set tensor/long --encoding tensor --file "$W/t100.cbor"
+    wait_ready tlong "set of a 100-element tensor"
+    r 0 "query of a long tensor" "$BIN" query tensor/long
+    [ "$out" = 'tensor float64 [100]: 0, 1, 2, 3, 4, 5, 6, 7, ...' ] && ok "a long tensor prints its first values" || nok "query printed" "$out"
+    stop tlong TERM "set (long tensor)"
+else
+    echo "# SKIP: no cbor2/numpy for /usr/bin/python3: tensor printing not checked"
+fi
 
 # no process of ours is left and the network directory holds no socket
 left=$(ls "$IPCNET_DIR"/*/*.sock 2>/dev/null)

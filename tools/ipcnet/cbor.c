@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * cbor.c — JSON <-> CBOR with the library's writer and tree decoder, and
+ * tensors for people and for JSON.
+ */
 #include "cbor.h"
 
 #include <errno.h>
@@ -9,117 +13,127 @@
 
 #include "util.h"
 
-/* ---- encode ---- */
+/* ---- JSON -> CBOR ---- */
 
-static void head(sbuf *b, unsigned major, uint64_t v)
+static void put_number(ipcn_cbor_writer *w, const jval *v)
 {
-    uint8_t o[9];
-    size_t k;
-    o[0] = (uint8_t)(major << 5);
-    if (v < 24) {
-        o[0] |= (uint8_t)v, k = 1;
-    } else if (v <= 0xff) {
-        o[0] |= 24, o[1] = (uint8_t)v, k = 2;
-    } else if (v <= 0xffff) {
-        o[0] |= 25, k = 3;
-        for (int i = 0; i < 2; i++)
-            o[1 + i] = (uint8_t)(v >> (8 * (1 - i)));
-    } else if (v <= 0xffffffffu) {
-        o[0] |= 26, k = 5;
-        for (int i = 0; i < 4; i++)
-            o[1 + i] = (uint8_t)(v >> (8 * (3 - i)));
-    } else {
-        o[0] |= 27, k = 9;
-        for (int i = 0; i < 8; i++)
-            o[1 + i] = (uint8_t)(v >> (8 * (7 - i)));
-    }
-    sb_putn(b, o, k);
-}
-
-static void number(sbuf *b, const jval *v)
-{
-    bool integral = !strpbrk(v->s, ".eE");
-    if (integral) {
-        errno = 0;
+    if (!strpbrk(v->s, ".eE")) {
         char *end;
+        errno = 0;
         if (v->s[0] == '-') {
             /* -1 - n for n in 0..2^64-1: parse the magnitude unsigned. */
             unsigned long long mag = strtoull(v->s + 1, &end, 10);
-            if (!errno && *end == 0 && mag >= 1) {
-                head(b, 1, mag - 1);
+            if (!strcmp(v->s, "-18446744073709551616")) { /* -2^64 */
+                ipcn_cbor_put_negint(w, UINT64_MAX);
                 return;
             }
-            if (!errno && *end == 0 && mag == 0) { /* "-0" */
-                head(b, 0, 0);
+            if (!errno && *end == 0) {
+                if (mag == 0) /* "-0" */
+                    ipcn_cbor_put_uint(w, 0);
+                else
+                    ipcn_cbor_put_negint(w, mag - 1);
                 return;
             }
         } else {
             unsigned long long u = strtoull(v->s, &end, 10);
             if (!errno && *end == 0) {
-                head(b, 0, u);
+                ipcn_cbor_put_uint(w, u);
                 return;
             }
         }
     }
-    double d = strtod(v->s, NULL);
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    uint8_t o[9] = {0xfb};
-    for (int i = 0; i < 8; i++)
-        o[1 + i] = (uint8_t)(bits >> (8 * (7 - i)));
-    sb_putn(b, o, 9);
+    ipcn_cbor_put_float(w, strtod(v->s, NULL));
 }
 
-void cbor_from_json(sbuf *b, const jval *v)
+static void put_json(ipcn_cbor_writer *w, const jval *v)
 {
     switch (v->t) {
-    case J_NULL: sb_putc(b, (char)0xf6); return;
-    case J_FALSE: sb_putc(b, (char)0xf4); return;
-    case J_TRUE: sb_putc(b, (char)0xf5); return;
-    case J_NUM: number(b, v); return;
-    case J_STR:
-        head(b, 3, v->n);
-        sb_putn(b, v->s, v->n);
-        return;
+    case J_NULL: ipcn_cbor_put_null(w); return;
+    case J_FALSE: ipcn_cbor_put_bool(w, 0); return;
+    case J_TRUE: ipcn_cbor_put_bool(w, 1); return;
+    case J_NUM: put_number(w, v); return;
+    case J_STR: ipcn_cbor_put_text(w, v->s ? v->s : "", v->n); return;
     case J_ARR:
-        head(b, 4, v->count);
+        if (ipcn_cbor_put_array(w, v->count) == IPCN_BAD_REQUEST)
+            return;
         for (size_t i = 0; i < v->count; i++)
-            cbor_from_json(b, v->v[i]);
+            put_json(w, v->v[i]);
         return;
     case J_OBJ:
-        head(b, 5, v->count);
+        if (ipcn_cbor_put_map(w, v->count) == IPCN_BAD_REQUEST)
+            return;
         for (size_t i = 0; i < v->count; i++) {
-            cbor_from_json(b, v->k[i]);
-            cbor_from_json(b, v->v[i]);
+            put_json(w, v->k[i]);
+            put_json(w, v->v[i]);
         }
         return;
     }
 }
 
-/* ---- decode ---- */
-
-typedef struct dec {
-    const uint8_t *p, *end;
-    bool bad;
-} dec;
-
-static int arg(dec *d, unsigned ai, uint64_t *out)
+int cbor_from_json(sbuf *b, const jval *v, char *err, size_t errlen)
 {
-    if (ai < 24) {
-        *out = ai;
-        return 0;
-    }
-    size_t k = ai == 24 ? 1 : ai == 25 ? 2 : ai == 26 ? 4 : ai == 27 ? 8 : 0;
-    if (!k || (size_t)(d->end - d->p) < k)
+    ipcn_cbor_writer w;
+    size_t need = 0;
+    ipcn_cbor_writer_init(&w, NULL, 0, 0);
+    put_json(&w, v);
+    int st = ipcn_cbor_writer_finish(&w, &need);
+    if (st != IPCN_OK && st != IPCN_INSUFFICIENT_STORAGE) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot encode it as CBOR (nesting deeper than %d?)",
+                     IPCN_CBOR_MAX_DEPTH);
         return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < k; i++)
-        v = (v << 8) | *d->p++;
-    *out = v;
+    }
+    size_t base = b->len;
+    sb_putn(b, "", 0);
+    if (b->cap - b->len < need + 1) {
+        b->p = xrealloc(b->p, b->len + need + 1);
+        b->cap = b->len + need + 1;
+    }
+    size_t len = 0;
+    ipcn_cbor_writer_init(&w, b->p + base, need, 0);
+    put_json(&w, v);
+    st = ipcn_cbor_writer_finish(&w, &len);
+    if (st != IPCN_OK || len != need) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot encode it as CBOR (status %d)", st);
+        return -1;
+    }
+    b->len = base + len;
+    b->p[b->len] = 0;
     return 0;
 }
 
-static double half(uint16_t h)
+/* ---- numbers for people ---- */
+
+/* The shortest decimal that reads back as the same double (or float). */
+static void fmt_real(char *s, size_t n, double d, bool single, bool json)
+{
+    if (!isfinite(d)) {
+        snprintf(s, n, "%s", json ? "null" : isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+        return;
+    }
+    for (int prec = single ? 6 : 15; prec <= 17; prec++) {
+        snprintf(s, n, "%.*g", prec, d);
+        double back = strtod(s, NULL);
+        if (single ? (float)back == (float)d : back == d)
+            break;
+    }
+    if (json && !strpbrk(s, ".eEn"))
+        strncat(s, ".0", n - strlen(s) - 1);
+}
+
+static jval *num_real(double d, bool single)
+{
+    if (!isfinite(d))
+        return json_new(J_NULL);
+    char s[48];
+    fmt_real(s, sizeof s, d, single, true);
+    return json_num_text(s);
+}
+
+/* ---- tensors ---- */
+
+static double half_to_double(uint16_t h)
 {
     int e = (h >> 10) & 0x1f, m = h & 0x3ff;
     double v = e == 0 ? ldexp(m, -24) : e != 31 ? ldexp(m + 1024, e - 25)
@@ -127,73 +141,113 @@ static double half(uint16_t h)
     return (h & 0x8000) ? -v : v;
 }
 
-/* The shortest decimal that reads back as the same double (or float). */
-static jval *num_real(double d, bool single)
+/* Element i of a native, contiguous copy, as text. */
+static void elem_text(char *s, size_t n, ipcn_dtype dt, const uint8_t *p, size_t i,
+                      bool json)
 {
-    if (!isfinite(d))
-        return json_new(J_NULL);
-    char s[40];
-    for (int prec = single ? 6 : 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, d);
-        double back = strtod(s, NULL);
-        if (single ? (float)back == (float)d : back == d)
-            break;
+    size_t es = ipcn_dtype_size(dt);
+    p += i * es;
+    switch (dt) {
+    case IPCN_DTYPE_BOOL: snprintf(s, n, "%s", *p ? "true" : "false"); return;
+    case IPCN_DTYPE_INT8: snprintf(s, n, "%d", (int)*(const int8_t *)p); return;
+    case IPCN_DTYPE_UINT8: snprintf(s, n, "%u", (unsigned)*p); return;
+    case IPCN_DTYPE_INT16: { int16_t v; memcpy(&v, p, 2); snprintf(s, n, "%d", v); return; }
+    case IPCN_DTYPE_UINT16: { uint16_t v; memcpy(&v, p, 2); snprintf(s, n, "%u", v); return; }
+    case IPCN_DTYPE_INT32: { int32_t v; memcpy(&v, p, 4); snprintf(s, n, "%d", v); return; }
+    case IPCN_DTYPE_UINT32: { uint32_t v; memcpy(&v, p, 4); snprintf(s, n, "%u", v); return; }
+    case IPCN_DTYPE_INT64: { int64_t v; memcpy(&v, p, 8); snprintf(s, n, "%lld", (long long)v); return; }
+    case IPCN_DTYPE_UINT64: { uint64_t v; memcpy(&v, p, 8); snprintf(s, n, "%llu", (unsigned long long)v); return; }
+    case IPCN_DTYPE_FLOAT16: { uint16_t v; memcpy(&v, p, 2); fmt_real(s, n, half_to_double(v), true, json); return; }
+    case IPCN_DTYPE_BFLOAT16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        uint32_t u = (uint32_t)v << 16;
+        float f;
+        memcpy(&f, &u, 4);
+        fmt_real(s, n, f, true, json);
+        return;
     }
-    if (!strpbrk(s, ".eE"))
-        strcat(s, ".0");
-    return json_num_text(s);
+    case IPCN_DTYPE_FLOAT32: { float v; memcpy(&v, p, 4); fmt_real(s, n, v, true, json); return; }
+    case IPCN_DTYPE_FLOAT64: { double v; memcpy(&v, p, 8); fmt_real(s, n, v, false, json); return; }
+    default: snprintf(s, n, "?"); return;
+    }
 }
 
-static jval *item(dec *d, int depth);
-
-/* A definite or indefinite string of major type 2 or 3. */
-static jval *string(dec *d, unsigned major, unsigned ai)
+/* The first min(numel, max) elements, native and contiguous (NULL when
+ * there are none or the copy fails). */
+static uint8_t *tensor_head(const ipcn_tensor *t, size_t max, size_t *count)
 {
-    sbuf s = {0};
-    if (ai == 31) {
-        for (;;) {
-            if (d->p >= d->end)
-                goto bad;
-            if (*d->p == 0xff) {
-                d->p++;
-                break;
-            }
-            unsigned ib = *d->p++;
-            uint64_t len;
-            if (ib >> 5 != major || (ib & 31) == 31 || arg(d, ib & 31, &len) ||
-                len > (uint64_t)(d->end - d->p))
-                goto bad;
-            sb_putn(&s, d->p, (size_t)len);
-            d->p += len;
-        }
-    } else {
-        uint64_t len;
-        if (arg(d, ai, &len) || len > (uint64_t)(d->end - d->p))
-            goto bad;
-        sb_putn(&s, d->p, (size_t)len);
-        d->p += len;
+    uint64_t numel = ipcn_tensor_numel(t);
+    size_t es = ipcn_dtype_size(t->dtype);
+    *count = 0;
+    if (!numel || !es)
+        return NULL;
+    /* ipcn_tensor_copy() copies everything: fine for the sizes a message
+     * holds (at most the node's max_payload). */
+    uint8_t *all = xmalloc((size_t)numel * es);
+    if (ipcn_tensor_copy(t, all, (size_t)numel * es) != IPCN_OK) {
+        free(all);
+        return NULL;
     }
-    jval *v;
-    if (major == 3) {
-        if (!utf8_valid(s.p, s.len))
-            goto bad;
-        v = json_str(s.p ? s.p : "", s.len);
-    } else {
-        sbuf h = {0};
-        sb_puts(&h, "h'");
-        for (size_t i = 0; i < s.len; i++)
-            sb_printf(&h, "%02x", (unsigned char)s.p[i]);
-        sb_putc(&h, '\'');
-        v = json_str(h.p, h.len);
-        sb_free(&h);
-    }
-    sb_free(&s);
-    return v;
-bad:
-    sb_free(&s);
-    d->bad = true;
-    return NULL;
+    *count = numel < max ? (size_t)numel : max;
+    return all;
 }
+
+void tensor_text(sbuf *b, const ipcn_tensor *t, size_t max_values)
+{
+    sb_printf(b, "tensor %s [", ipcn_dtype_name(t->dtype));
+    for (uint32_t d = 0; d < t->ndim; d++)
+        sb_printf(b, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    sb_puts(b, "]");
+    size_t count;
+    uint8_t *v = tensor_head(t, max_values, &count);
+    uint64_t numel = ipcn_tensor_numel(t);
+    if (count)
+        sb_puts(b, ": ");
+    for (size_t i = 0; i < count; i++) {
+        char s[48];
+        elem_text(s, sizeof s, t->dtype, v, i, false);
+        sb_printf(b, "%s%s", i ? ", " : "", s);
+    }
+    if (count && numel > count)
+        sb_puts(b, ", ...");
+    free(v);
+}
+
+jval *tensor_json(const ipcn_tensor *t, size_t max_values)
+{
+    jval *o = json_new(J_OBJ);
+    const char *dn = ipcn_dtype_name(t->dtype);
+    json_add(o, "dtype", 5, json_str(dn, strlen(dn)));
+    jval *shape = json_new(J_ARR);
+    char s[48];
+    for (uint32_t d = 0; d < t->ndim; d++) {
+        snprintf(s, sizeof s, "%lld", (long long)t->shape[d]);
+        json_add(shape, NULL, 0, json_num_text(s));
+    }
+    json_add(o, "shape", 5, shape);
+    snprintf(s, sizeof s, "%llu", (unsigned long long)ipcn_tensor_numel(t));
+    json_add(o, "numel", 5, json_num_text(s));
+    jval *vals = json_new(J_ARR);
+    size_t count;
+    uint8_t *v = tensor_head(t, max_values, &count);
+    for (size_t i = 0; i < count; i++) {
+        elem_text(s, sizeof s, t->dtype, v, i, true);
+        if (t->dtype == IPCN_DTYPE_BOOL)
+            json_add(vals, NULL, 0, json_new(*s == 't' ? J_TRUE : J_FALSE));
+        else if (!strcmp(s, "null"))
+            json_add(vals, NULL, 0, json_new(J_NULL));
+        else
+            json_add(vals, NULL, 0, json_num_text(s));
+    }
+    free(v);
+    json_add(o, "values", 6, vals);
+    return o;
+}
+
+/* ---- CBOR -> JSON ---- */
+
+#define TENSOR_JSON_MAX 1024
 
 /* A map key as JSON needs a string: text keys stay, others print as JSON. */
 static jval *key_text(jval *k)
@@ -208,122 +262,91 @@ static jval *key_text(jval *k)
     return s;
 }
 
-static jval *item(dec *d, int depth)
+/* A tag-40/1040 item of a tree as a tensor: re-encode it and view it. */
+static jval *tag_tensor(const ipcn_cbor_item *it)
 {
-    if (d->p >= d->end || depth > JSON_MAX_DEPTH) {
-        d->bad = true;
+    ipcn_cbor_writer w;
+    size_t need = 0;
+    ipcn_cbor_writer_init(&w, NULL, 0, 0);
+    ipcn_cbor_tree_encode(&w, it);
+    int st = ipcn_cbor_writer_finish(&w, &need);
+    if (st != IPCN_OK && st != IPCN_INSUFFICIENT_STORAGE)
         return NULL;
-    }
-    unsigned ib = *d->p++, major = ib >> 5, ai = ib & 31;
-    uint64_t v;
-    switch (major) {
-    case 0:
-    case 1: {
-        if (arg(d, ai, &v))
-            break;
-        char s[32];
-        if (major == 0)
-            snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-        else if (v < UINT64_MAX)
-            snprintf(s, sizeof s, "-%llu", (unsigned long long)v + 1);
+    uint8_t *buf = xmalloc(need ? need : 1);
+    ipcn_cbor_writer_init(&w, buf, need, 0);
+    ipcn_cbor_tree_encode(&w, it);
+    jval *v = NULL;
+    ipcn_tensor t;
+    if (ipcn_cbor_writer_finish(&w, &need) == IPCN_OK &&
+        ipcn_tensor_decode(buf, need, 0, &t) == IPCN_OK)
+        v = tensor_json(&t, TENSOR_JSON_MAX);
+    free(buf);
+    return v;
+}
+
+static jval *from_item(const ipcn_cbor_item *it)
+{
+    char s[48];
+    switch (it->type) {
+    case IPCN_CBOR_UINT:
+        snprintf(s, sizeof s, "%llu", (unsigned long long)it->u);
+        return json_num_text(s);
+    case IPCN_CBOR_NEGINT:
+        if (it->u < UINT64_MAX)
+            snprintf(s, sizeof s, "-%llu", (unsigned long long)it->u + 1);
         else
             snprintf(s, sizeof s, "-18446744073709551616");
         return json_num_text(s);
+    case IPCN_CBOR_TEXT:
+        return json_str(it->len ? (const char *)it->ptr : "", it->len);
+    case IPCN_CBOR_BYTES: {
+        sbuf h = {0};
+        sb_puts(&h, "h'");
+        for (size_t i = 0; i < it->len; i++)
+            sb_printf(&h, "%02x", it->ptr[i]);
+        sb_putc(&h, '\'');
+        jval *v = json_str(h.p, h.len);
+        sb_free(&h);
+        return v;
     }
-    case 2:
-    case 3:
-        return string(d, major, ai);
-    case 4:
-    case 5: {
-        bool indef = ai == 31;
-        if (!indef && arg(d, ai, &v))
-            break;
-        /* Each entry takes at least one byte: a bound that stops huge
-         * counts from costing anything. */
-        if (!indef && v > (uint64_t)(d->end - d->p))
-            break;
-        jval *c = json_new(major == 4 ? J_ARR : J_OBJ);
-        for (uint64_t i = 0; indef || i < v; i++) {
-            if (indef) {
-                if (d->p >= d->end)
-                    goto bad_c;
-                if (*d->p == 0xff) {
-                    d->p++;
-                    break;
-                }
-            }
-            jval *k = NULL;
-            if (major == 5) {
-                k = item(d, depth + 1);
-                if (!k)
-                    goto bad_c;
-                k = key_text(k);
-            }
-            jval *x = item(d, depth + 1);
-            if (!x) {
-                json_free(k);
-                goto bad_c;
-            }
-            json_add(c, k ? k->s : NULL, k ? k->n : 0, x);
+    case IPCN_CBOR_ARRAY: {
+        jval *a = json_new(J_ARR);
+        for (uint64_t i = 0; i < it->count; i++)
+            json_add(a, NULL, 0, from_item(&it->items[i]));
+        return a;
+    }
+    case IPCN_CBOR_MAP: {
+        jval *o = json_new(J_OBJ);
+        for (uint64_t i = 0; i < it->count; i++) {
+            jval *k = key_text(from_item(&it->items[2 * i]));
+            json_add(o, k->s, k->n, from_item(&it->items[2 * i + 1]));
             json_free(k);
         }
-        return c;
-    bad_c:
-        json_free(c);
-        d->bad = true;
-        return NULL;
+        return o;
     }
-    case 6:
-        if (arg(d, ai, &v))
-            break;
-        return item(d, depth + 1); /* the tag's content */
-    case 7:
-        switch (ai) {
-        case 20: return json_new(J_FALSE);
-        case 21: return json_new(J_TRUE);
-        case 22:
-        case 23: return json_new(J_NULL);
-        case 25:
-            if (arg(d, ai, &v))
-                break;
-            return num_real(half((uint16_t)v), true);
-        case 26: {
-            if (arg(d, ai, &v))
-                break;
-            uint32_t u = (uint32_t)v;
-            float f;
-            memcpy(&f, &u, sizeof f);
-            return num_real(f, true);
+    case IPCN_CBOR_TAG: {
+        if (it->u == IPCN_CBOR_TAG_NDARRAY || it->u == IPCN_CBOR_TAG_NDARRAY_COLMAJOR) {
+            jval *t = tag_tensor(it);
+            if (t)
+                return t;
         }
-        case 27: {
-            if (arg(d, ai, &v))
-                break;
-            double f;
-            memcpy(&f, &v, sizeof f);
-            return num_real(f, false);
-        }
-        default:
-            if (ai < 24 || ai == 24) { /* other simple values */
-                if (ai == 24 && arg(d, ai, &v))
-                    break;
-                return json_new(J_NULL);
-            }
-            break;
-        }
-        break;
+        return from_item(&it->items[0]); /* the tag's content */
     }
-    d->bad = true;
-    return NULL;
+    case IPCN_CBOR_BOOL:
+        return json_new(it->u ? J_TRUE : J_FALSE);
+    case IPCN_CBOR_FLOAT:
+        return num_real(it->f, it->float_bits < 64);
+    default: /* null, undefined, simple values */
+        return json_new(J_NULL);
+    }
 }
 
 int cbor_to_json(const void *p, size_t n, jval **out)
 {
-    dec d = {.p = p, .end = (const uint8_t *)p + n};
-    jval *v = item(&d, 0);
-    if (!v || d.bad || d.p != d.end) {
-        json_free(v);
+    ipcn_cbor_item *root = NULL;
+    if (ipcn_cbor_tree_decode(p, n, 0, &root) != IPCN_OK)
         return -1;
-    }
-    *out = v;
+    *out = from_item(root);
+    ipcn_cbor_tree_free(root);
     return 0;
 }

@@ -1,21 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cbor.h — just enough CBOR (RFC 8949) for resource metadata, which is a
- * CBOR map by convention: JSON -> CBOR for `--meta JSON`, and CBOR -> a JSON
- * tree for `info`.  Byte strings come out as "h'0a0b'" strings, tags are
- * dropped (their content stays), undefined becomes null.  The typed value
- * layer of the library will replace this.
+ * cbor.h — JSON <-> CBOR for the CLI, on top of the library's CBOR codec
+ * (ipcnet_value.h): VALUE and `--meta JSON` go out as CBOR; CBOR values and
+ * metadata print as JSON.  Byte strings come out as "h'0a0b'" strings,
+ * tensors (tag 40/1040 with an RFC 8746 typed array) as
+ * {"dtype", "shape", "numel", "values"}, other tags are dropped (their
+ * content stays), undefined and simple values become null.
  */
 #ifndef IPCNET_CLI_CBOR_H
 #define IPCNET_CLI_CBOR_H
 
+#include <stdbool.h>
+
+#include "ipcnet_value.h"
 #include "json.h"
 
-/* Encode a JSON tree as CBOR (integers that fit 64 bits as integers, other
- * numbers as float64, definite lengths). */
-void cbor_from_json(sbuf *out, const jval *v);
+/* Encode a JSON tree as one CBOR item with the library's writer (integers
+ * that fit 64 bits as integers, other numbers as the shortest float that
+ * keeps the value, definite lengths, map order kept).  Returns 0, or -1
+ * when it cannot (nesting deeper than IPCN_CBOR_MAX_DEPTH) with why in err. */
+int cbor_from_json(sbuf *out, const jval *v, char *err, size_t errlen);
 /* Decode exactly one CBOR item filling p[0..n).  Returns 0 and *out, or -1
  * when the bytes are not one well-formed item. */
 int cbor_to_json(const void *p, size_t n, jval **out);
+
+/* A tensor for a person: "tensor float32 [2, 3]: 0, 1, 2, 3, 4, 5" (at most
+ * max_values values, then ", ..."). */
+void tensor_text(sbuf *b, const ipcn_tensor *t, size_t max_values);
+/* A tensor as a JSON object {"dtype", "shape", "numel", "values"} (at most
+ * max_values values). */
+jval *tensor_json(const ipcn_tensor *t, size_t max_values);
 
 #endif

@@ -84,8 +84,12 @@ const char *kind_name(ipcn_kind k);
 /* ---- value.c ---- */
 bool enc_is_json(const char *enc);
 bool enc_is_text(const char *enc);
-/* The value to send: VALUE (JSON unless --encoding), or --file.  Returns 0,
- * or the exit status after printing why (200 for invalid JSON). */
+bool enc_is_cbor(const char *enc);   /* "cbor", "application/cbor" */
+bool enc_is_tensor(const char *enc); /* "tensor" */
+/* The value to send: VALUE (JSON, sent as CBOR with encoding "cbor"; with
+ * --encoding application/json as JSON text; other encodings as its bytes),
+ * or --file (checked when --encoding is cbor or tensor).  Returns 0, or the
+ * exit status after printing why (200 for invalid JSON or CBOR). */
 int value_from_args(cli *c, const char *arg, sbuf *out, const char **enc);
 /* A value for a person.  oneline: JSON compact and text on one line. */
 void value_text(sbuf *b, const char *enc, const void *data, size_t len,
@@ -110,5 +114,7 @@ int cmd_echo(cli *c);
 int cmd_hz(cli *c);
 int cmd_offer(cli *c);
 int cmd_call(cli *c);
+int cmd_json2cbor(cli *c);
+int cmd_cbor2json(cli *c);
 
 #endif

@@ -20,14 +20,16 @@ static int build_meta(cli *c, sbuf *meta, double rate)
         char err[160];
         if (json_parse(c->meta, strlen(c->meta), &v, err, sizeof err) < 0)
             return cli_fail(IPCN_BAD_REQUEST, "--meta is not valid JSON: %s", err);
-        cbor_from_json(meta, v);
+        int bad = cbor_from_json(meta, v, err, sizeof err);
         json_free(v);
+        if (bad)
+            return cli_fail(IPCN_BAD_REQUEST, "--meta: %s", err);
     } else if (rate > 0) {
         jval *v = json_new(J_OBJ);
         char r[32];
         snprintf(r, sizeof r, "%.17g", rate);
         json_add(v, "rate", 4, json_num_text(r));
-        cbor_from_json(meta, v);
+        cbor_from_json(meta, v, NULL, 0);
         json_free(v);
     }
     return 0;

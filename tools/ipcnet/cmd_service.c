@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cbor.h"
 #include "cli.h"
 #include "util.h"
 
@@ -85,14 +86,31 @@ static void set_nonblock(int fd)
 static int spawn(offer_state *o, job *j, const ipcn_msg *req)
 {
     int in[2], outp[2], errp[2];
-    if (pipe2(in, O_CLOEXEC) < 0)
+    /* A CBOR request reaches the command as JSON text (shell tools read
+     * text); IPCNET_REQUEST_ENCODING then says application/json. */
+    sbuf input = {0};
+    const char *in_enc = req->encoding ? req->encoding : "";
+    jval *jv;
+    if (req->len && enc_is_cbor(req->encoding) &&
+        cbor_to_json(req->data, req->len, &jv) == 0) {
+        json_write(&input, jv, -1);
+        json_free(jv);
+        in_enc = "application/json";
+    } else {
+        sb_putn(&input, req->data, req->len);
+    }
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        sb_free(&input);
         return -1;
+    }
     if (pipe2(outp, O_CLOEXEC) < 0) {
         close(in[0]), close(in[1]);
+        sb_free(&input);
         return -1;
     }
     if (pipe2(errp, O_CLOEXEC) < 0) {
         close(in[0]), close(in[1]), close(outp[0]), close(outp[1]);
+        sb_free(&input);
         return -1;
     }
     pid_t parent = getpid();
@@ -100,6 +118,7 @@ static int spawn(offer_state *o, job *j, const ipcn_msg *req)
     if (pid < 0) {
         close(in[0]), close(in[1]), close(outp[0]), close(outp[1]);
         close(errp[0]), close(errp[1]);
+        sb_free(&input);
         return -1;
     }
     if (pid == 0) {
@@ -115,7 +134,7 @@ static int spawn(offer_state *o, job *j, const ipcn_msg *req)
         signal(SIGTERM, SIG_DFL);
         setenv("IPCNET_REQUEST_PATH", o->path, 1);
         setenv("IPCNET_REQUEST_FROM", req->src_name ? req->src_name : "", 1);
-        setenv("IPCNET_REQUEST_ENCODING", req->encoding ? req->encoding : "", 1);
+        setenv("IPCNET_REQUEST_ENCODING", in_enc, 1);
         execl("/bin/sh", "sh", "-c", o->c->exec, (char *)NULL);
         _exit(127);
     }
@@ -131,8 +150,8 @@ static int spawn(offer_state *o, job *j, const ipcn_msg *req)
     set_nonblock(j->in_fd);
     set_nonblock(j->out_fd);
     set_nonblock(j->err_fd);
-    sb_putn(&j->in, req->data, req->len);
-    if (!req->len) {
+    j->in = input; /* the job owns it now */
+    if (!j->in.len) {
         close(j->in_fd);
         j->in_fd = -1;
     }
@@ -239,8 +258,13 @@ static void finish(offer_state *o, job *j)
             enc = c->reply_encoding;
             sb_putn(&body, s->p ? s->p : "", s->len);
         } else if (s->len && json_parse(s->p, s->len, &v, NULL, 0) == 0) {
-            enc = "application/json";
-            json_write(&body, v, -1);
+            /* JSON from the command travels as CBOR, as VALUE does. */
+            enc = "cbor";
+            if (cbor_from_json(&body, v, NULL, 0) < 0) {
+                body.len = 0;
+                enc = "application/json";
+                json_write(&body, v, -1);
+            }
             json_free(v);
         } else if (utf8_valid(s->p, s->len)) {
             enc = "text/plain; charset=utf-8";
@@ -361,7 +385,7 @@ int cmd_offer(cli *c)
     cli_catch_signals();
     if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)) || cli_stop)
         return rc;
-    const char *enc = c->encoding ? c->encoding : "application/json";
+    const char *enc = c->encoding ? c->encoding : "cbor";
     int st = ipcn_offer(c->node, path, enc, on_request, &o);
     if (st != IPCN_OK)
         return cli_fail(st, st == IPCN_BAD_REQUEST

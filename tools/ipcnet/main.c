@@ -79,8 +79,9 @@ static const verb verbs[] = {
      "usage: ipcnet set PATH VALUE [options]\n\n"
      "Announce a data resource at PATH whose value is VALUE and answer queries for\n"
      "it until Ctrl-C or SIGTERM, then withdraw it.  VALUE is JSON and travels as\n"
-     "application/json.  Prints a line when it is ready.\n\n"
+     "CBOR (encoding 'cbor').  Prints a line when it is ready.\n\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
+     "                  (application/json: the JSON text; cbor: VALUE as CBOR)\n"
      "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
      "                  application/octet-stream unless --encoding\n"
      "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"},
@@ -88,8 +89,9 @@ static const verb verbs[] = {
      "print a data resource's current value",
      "usage: ipcnet query PATH [options]\n\n"
      "Ask the provider of the data resource at PATH for its current value and\n"
-     "print it.  JSON and text print as themselves, other values as a summary\n"
-     "(encoding, size, XXH3-64 hash).\n\n"
+     "print it.  CBOR and JSON print as JSON, tensors as dtype, shape and the first\n"
+     "values, text as itself, other values as a summary (encoding, size, XXH3-64\n"
+     "hash).\n\n"
      "  --timeout MS    give up after MS milliseconds (default 2000)\n"
      "  --raw           write the value's bytes to stdout as they are\n"},
     {"pub", cmd_pub,
@@ -97,8 +99,8 @@ static const verb verbs[] = {
      "announce a stream and publish VALUE to it",
      "usage: ipcnet pub PATH VALUE [--rate HZ] [--count N] [options]\n\n"
      "Announce a stream at PATH and publish VALUE on it, HZ times a second, until\n"
-     "N samples are out or Ctrl-C / SIGTERM; then withdraw it.  VALUE is JSON\n"
-     "(application/json).\n\n"
+     "N samples are out or Ctrl-C / SIGTERM; then withdraw it.  VALUE is JSON,\n"
+     "sent as CBOR (encoding 'cbor').\n\n"
      "  --rate HZ       samples per second (default 1; 0: as fast as possible)\n"
      "  --count N       stop after N samples (default: until interrupted)\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
@@ -134,24 +136,39 @@ static const verb verbs[] = {
      "Offer a service at PATH until Ctrl-C or SIGTERM, printing a line per request.\n"
      "  --echo          answer each request with its own value\n"
      "  --exec CMD      run 'sh -c CMD' per request, the request's bytes on its\n"
-     "                  stdin; exit status 0 answers 100 OK with its stdout (as\n"
-     "                  application/json when it is JSON, else text/plain), any\n"
+     "                  stdin (a CBOR request as JSON text); exit status 0\n"
+     "                  answers 100 OK with its stdout (as CBOR when it is JSON,\n"
+     "                  else text/plain), any\n"
      "                  other 300 Internal Process Error with its stderr.  The\n"
      "                  environment holds IPCNET_REQUEST_PATH, _FROM, _ENCODING.\n"
      "  --exec-timeout MS  kill CMD after MS ms and answer 304 (default 10000)\n"
      "  --reply-encoding ENC  the encoding of CMD's answers\n"
-     "  --encoding ENC  the announced encoding of requests (application/json)\n"
+     "  --encoding ENC  the announced encoding of requests (cbor)\n"
      "  --count N       stop after answering N requests\n"},
     {"call", cmd_call, COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_ENCODING) | B(O_FILE), 1, 2,
      false, "request a service with VALUE and print the answer",
      "usage: ipcnet call PATH [VALUE] [--timeout MS] [options]\n\n"
-     "Request the service at PATH with VALUE (JSON, application/json; no VALUE:\n"
+     "Request the service at PATH with VALUE (JSON, sent as CBOR; no VALUE:\n"
      "an empty request) and print the answer.  An answer with an error status\n"
      "prints the status and the answer on stderr and exits 1.\n\n"
      "  --timeout MS    give up after MS milliseconds (default 5000)\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "  --file FILE     the request is FILE's bytes ('-': stdin)\n"
      "  --raw           write the answer's bytes to stdout as they are\n"},
+    {"json2cbor", cmd_json2cbor, B(O_HELP), 0, 0, false,
+     "filter: one JSON text on stdin to CBOR on stdout (no network)",
+     "usage: ipcnet json2cbor < JSON > CBOR\n\n"
+     "Read one JSON text from stdin and write it to stdout as one CBOR item, the\n"
+     "way VALUE travels (integers as integers, other numbers as the shortest\n"
+     "float that keeps them, map order kept).  Invalid JSON: 200 Bad Request on\n"
+     "stderr, exit status 1.\n"},
+    {"cbor2json", cmd_cbor2json, B(O_HELP), 0, 0, false,
+     "filter: one CBOR item on stdin to JSON on stdout (no network)",
+     "usage: ipcnet cbor2json < CBOR > JSON\n\n"
+     "Read one CBOR item from stdin and write it to stdout as one line of JSON:\n"
+     "byte strings as \"h'..'\" strings, tensors (tag 40) as {dtype, shape, numel,\n"
+     "values}, other tags as their content.  Input that is not one well-formed\n"
+     "item: 200 Bad Request on stderr, exit status 1.\n"},
     {"graph", cmd_graph, COMMON | B(O_DOT) | B(O_PNG), 0, 0, false,
      "the network as a graph; --dot writes Graphviz, --png FILE draws it",
      "usage: ipcnet graph [--dot | --png FILE] [options]\n\n"
@@ -179,7 +196,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: ipcnet [common options] VERB [ARGS] [options]\n\n"
                "Look at a network of IPCNet nodes and take part in it.\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        fprintf(f, "  %-6s  %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
                "level: error, warn, info, debug).\n"
@@ -359,7 +376,7 @@ int main(int argc, char **argv)
             v = &verbs[i];
     if (!v)
         return cli_usage_error(NULL, "no verb '%s'; the verbs are nodes, find, info, "
-                               "set, query, pub, echo, hz, offer, call, graph", name);
+                               "set, query, pub, echo, hz, offer, call, json2cbor, cbor2json, graph", name);
     cli c = {.verb = v->name, .wait_ms = 2000, .timeout_ms = -1, .count = -1,
              .rate = 1, .exec_timeout_ms = -1};
     /* The options before the verb, then the arguments after it. */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * value.c — values in and out.  In: VALUE is JSON (sent as
- * application/json until the typed data model lands) unless --encoding
- * says otherwise; --file sends a file's bytes.  Out: JSON and text print
- * as themselves; anything else (media, binary) as a short summary —
- * encoding, size, XXH3-64 hash — unless --raw asks for the bytes.
+ * value.c — values in and out.  In: VALUE is JSON, sent as CBOR (encoding
+ * "cbor") unless --encoding says otherwise (application/json: the JSON
+ * text); --file sends a file's bytes.  Out: CBOR and JSON print as JSON,
+ * tensors as dtype, shape and the first values, text as itself; anything
+ * else (media, binary) as a short summary — encoding, size, XXH3-64 hash —
+ * unless --raw asks for the bytes.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,10 +15,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cbor.h"
 #include "cli.h"
 #include "util.h"
 
 #define JSON_ONELINE_WIDTH 100
+#define TENSOR_TEXT_VALUES 8
+#define TENSOR_JSON_VALUES 1024
 
 /* The media type without parameters or surrounding blanks. */
 static size_t base_type(const char *enc, const char **start)
@@ -48,6 +52,23 @@ bool enc_is_text(const char *enc)
     const char *s;
     base_type(enc, &s);
     return !strncasecmp(s, "text/", 5);
+}
+
+/* Parsed with the library's encoding parser; patterns as ipcn_encoding_is(). */
+static bool enc_is(const char *enc, const char *pattern)
+{
+    ipcn_encoding e;
+    return enc && ipcn_encoding_parse(enc, &e) == IPCN_OK && ipcn_encoding_is(&e, pattern);
+}
+
+bool enc_is_cbor(const char *enc)
+{
+    return enc_is(enc, "cbor") || enc_is(enc, "application/cbor");
+}
+
+bool enc_is_tensor(const char *enc)
+{
+    return enc_is(enc, "tensor");
 }
 
 int read_file(const char *path, sbuf *outb)
@@ -90,20 +111,39 @@ int value_from_args(cli *c, const char *arg, sbuf *outb, const char **enc)
         *enc = c->encoding ? c->encoding : "application/octet-stream";
     } else {
         sb_puts(&raw, arg ? arg : "");
-        *enc = c->encoding ? c->encoding : "application/json";
+        *enc = c->encoding ? c->encoding : "cbor";
     }
-    if (enc_is_json(*enc)) {
+    const char *what = c->file ? c->file : "VALUE";
+    if (enc_is_json(*enc) || (!c->file && enc_is_cbor(*enc))) {
         jval *v;
         char err[160];
         if (json_parse(raw.p, raw.len, &v, err, sizeof err) < 0) {
             sb_free(&raw);
-            return cli_fail(IPCN_BAD_REQUEST, "%s is not valid JSON (%s): %s",
-                            c->file ? c->file : "VALUE", *enc, err);
+            return cli_fail(IPCN_BAD_REQUEST, "%s is not valid JSON (%s): %s", what,
+                            *enc, err);
         }
-        json_write(outb, v, -1); /* compact: what travels */
+        int rc = 0;
+        if (enc_is_json(*enc)) {
+            json_write(outb, v, -1); /* compact: what travels */
+        } else if (cbor_from_json(outb, v, err, sizeof err) < 0) {
+            rc = cli_fail(IPCN_BAD_REQUEST, "%s: %s", what, err);
+        }
         json_free(v);
         sb_free(&raw);
-        return 0;
+        return rc;
+    }
+    /* --file with a CBOR encoding: it must be one well-formed item. */
+    if (enc_is_cbor(*enc) && ipcn_cbor_check(raw.p, raw.len, 0) != IPCN_OK) {
+        sb_free(&raw);
+        return cli_fail(IPCN_BAD_REQUEST, "%s is not one well-formed CBOR item", what);
+    }
+    if (enc_is_tensor(*enc)) {
+        ipcn_tensor t;
+        if (ipcn_tensor_decode(raw.p, raw.len, 0, &t) != IPCN_OK) {
+            sb_free(&raw);
+            return cli_fail(IPCN_BAD_REQUEST, "%s is not a CBOR tensor (RFC 8746, tag 40)",
+                            what);
+        }
     }
     *outb = raw;
     return 0;
@@ -138,9 +178,17 @@ void value_text(sbuf *b, const char *enc, const void *data, size_t len,
         sb_puts(b, "(empty)");
         return;
     }
-    if (enc_is_json(enc)) {
+    if (enc_is_tensor(enc) || enc_is_cbor(enc)) {
+        ipcn_tensor t;
+        if (ipcn_tensor_decode(data, len, 0, &t) == IPCN_OK) {
+            tensor_text(b, &t, TENSOR_TEXT_VALUES);
+            return;
+        }
+    }
+    if (enc_is_json(enc) || enc_is_cbor(enc)) {
         jval *v;
-        if (json_parse(data, len, &v, NULL, 0) == 0) {
+        if (enc_is_json(enc) ? json_parse(data, len, &v, NULL, 0) == 0
+                             : cbor_to_json(data, len, &v) == 0) {
             json_write(b, v, oneline || json_fits(v, JSON_ONELINE_WIDTH) ? -1 : 2);
             json_free(v);
             return;
@@ -171,9 +219,18 @@ void value_json(jw *w, const char *enc, const void *data, size_t len)
 {
     jw_str(w, "encoding", enc ? enc : "");
     jw_uint(w, "size", len);
-    if (len && enc_is_json(enc)) {
+    if (len && enc_is_tensor(enc)) {
+        ipcn_tensor t;
+        if (ipcn_tensor_decode(data, len, 0, &t) == IPCN_OK) {
+            jval *v = tensor_json(&t, TENSOR_JSON_VALUES);
+            jw_val(w, "value", v);
+            json_free(v);
+            return;
+        }
+    } else if (len && (enc_is_json(enc) || enc_is_cbor(enc))) {
         jval *v;
-        if (json_parse(data, len, &v, NULL, 0) == 0) {
+        if (enc_is_json(enc) ? json_parse(data, len, &v, NULL, 0) == 0
+                             : cbor_to_json(data, len, &v) == 0) {
             jw_val(w, "value", v);
             json_free(v);
             return;
