@@ -378,9 +378,7 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
     if (!n || !out)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    uint64_t deadline = timeout_ms < 0 ? 0
-                                       : ipcn__now_mono_ns() +
-                                             (uint64_t)timeout_ms * 1000000ull;
+    uint64_t deadline = ipcn__deadline_ms(timeout_ms);
     int st;
     for (;;) {
         ipcn__sub *s = sub_by_id(n, sub.id);

@@ -616,9 +616,7 @@ IPCN_API int ipcn_node_wait_synced(ipcn_node *n, int timeout_ms)
     if (!n)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    uint64_t deadline = timeout_ms < 0 ? 0
-                                       : ipcn__now_mono_ns() +
-                                             (uint64_t)timeout_ms * 1000000ull;
+    uint64_t deadline = ipcn__deadline_ms(timeout_ms);
     int st = IPCN_OK;
     unsigned pending;
     while (!ipcn__rdv_all_synced(n, &pending)) {
@@ -649,9 +647,7 @@ IPCN_API int ipcn_node_wait_peers(ipcn_node *n, unsigned count, int timeout_ms)
     if (!n)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    uint64_t deadline = timeout_ms < 0 ? 0
-                                       : ipcn__now_mono_ns() +
-                                             (uint64_t)timeout_ms * 1000000ull;
+    uint64_t deadline = ipcn__deadline_ms(timeout_ms);
     int st = IPCN_OK;
     for (;;) {
         bool ok = enough_peers(n, count);

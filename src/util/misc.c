@@ -41,6 +41,12 @@ static uint64_t now(clockid_t c)
 uint64_t ipcn__now_mono_ns(void) { return now(CLOCK_MONOTONIC); }
 uint64_t ipcn__now_real_ns(void) { return now(CLOCK_REALTIME); }
 
+uint64_t ipcn__deadline_ms(int timeout_ms)
+{
+    return timeout_ms < 0 ? 0
+                          : now(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
+}
+
 uint64_t ipcn__random_u64(void)
 {
     uint64_t v = 0;

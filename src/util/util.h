@@ -36,6 +36,9 @@ void ipcn__log(ipcn_log_level level, const char *id, const char *fmt, ...)
 /* Clocks, in nanoseconds. */
 uint64_t ipcn__now_mono_ns(void);
 uint64_t ipcn__now_real_ns(void);
+/* The CLOCK_MONOTONIC time timeout_ms from now; 0 (no deadline) when
+ * timeout_ms is negative. */
+uint64_t ipcn__deadline_ms(int timeout_ms);
 
 /* A random 64-bit value from getrandom(); never 0. */
 uint64_t ipcn__random_u64(void);
