@@ -53,7 +53,7 @@ realname=libipcnet.so.$version
 echo "   ipcnet $version: libdir ${libdir#"$tmp"/}, includedir ${includedir#"$tmp"/}"
 pc_libs_words=$(pkg-config --libs ipcnet | words)
 [ "$pc_libs_words" = "-L$libdir -lipcnet" ] || bad "pkg-config --libs ipcnet is '$pc_libs_words'"
-pkg-config --libs --static ipcnet | grep -q -- '-lpthread' ||
+grep -q -- '-lpthread' <<<"$(pkg-config --libs --static ipcnet)" ||
     bad "pkg-config --libs --static ipcnet lacks -lpthread"
 
 step "installed files"
@@ -122,10 +122,14 @@ run_consumer() {
 }
 # uses_installed_lib NAME: the program loads libipcnet from the prefix.
 uses_installed_lib() {
-    if LD_LIBRARY_PATH=$libdir ldd "$tmp/$1" | grep -q "^[[:space:]]*$soname => $libdir/$soname "; then
+    # Capture first: with pipefail, 'ldd | grep -q' fails when grep exits at
+    # the first match and ldd dies of SIGPIPE, which made this check flaky.
+    local deps
+    deps=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/$1")
+    if grep -q "^[[:space:]]*$soname => $libdir/$soname " <<<"$deps"; then
         ok "$1 loads $soname from the prefix"
     else
-        bad "$1 does not load $soname from the prefix: $(ldd "$tmp/$1" | grep ipcnet || echo 'not linked')"
+        bad "$1 does not load $soname from the prefix: $(grep ipcnet <<<"$deps" || echo 'not linked')"
     fi
 }
 
@@ -162,7 +166,7 @@ if cmake -S "$here/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$prefix"
     run_consumer consumer_shared
     uses_installed_lib consumer_shared
     run_consumer consumer_static
-    if readelf -d "$tmp/consumer_static" | grep -q 'NEEDED.*libipcnet'; then
+    if grep -q 'NEEDED.*libipcnet' <<<"$(readelf -d "$tmp/consumer_static")"; then
         bad "consumer_static (ipcnet::ipcnet_static) needs the shared library"
     else
         ok "consumer_static does not need libipcnet.so"

@@ -433,7 +433,7 @@ wait_ready gdata "set for the graph"
 start gsub "$BIN" echo 'robot/base/*' --json --name gwatch
 # echo prints no ready line: wait (bounded) until its subscription is seen.
 for ((i = 0; i < 50; i++)); do
-    "$BIN" graph 2>/dev/null | grep -qF 'subscribes <- robot/base/*' && break
+    grep -qF 'subscribes <- robot/base/*' <<<"$("$BIN" graph 2>/dev/null)" && break
     sleep 0.1
 done
 r 0 "graph" "$BIN" graph
