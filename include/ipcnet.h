@@ -317,7 +317,9 @@ IPCN_API void ipcn_msg_free(ipcn_msg *msg);
  * (the version goes up).  Services also need ipcn_offer(), which announces.
  * Returns 100 (101 when new), 200 for invalid arguments, 207 when another
  * live node already provides a data or stream resource at this path (two
- * providers of one service are fine), 307.  Since: 0.1
+ * providers of one service are fine), or when path is this node's typed
+ * service (ipcn_offer_typed: its descriptor is its schema), 307.
+ * Since: 0.1
  */
 IPCN_API int ipcn_announce(ipcn_node *node, const char *path, ipcn_kind kind,
                            const char *encoding, const void *meta,
@@ -499,6 +501,50 @@ IPCN_API int ipcn_respond(ipcn_node *node, ipcn_responder resp, int status,
  */
 IPCN_API int ipcn_offer(ipcn_node *node, const char *path,
                         const char *encoding, ipcn_service_fn fn, void *user);
+
+/**
+ * ipcn_offer_typed() - offer a service that declares the types of its
+ * arguments and of its answers.  It is announced as IPCN_SERVICE with
+ * encoding "cbor" and descriptor meta the CBOR map {"args": ARGS,
+ * "returns": RETURNS} (only the keys given; no meta when neither is), so
+ * that ipcn_find() and `ipcnet info` show the types.
+ * @args_schema, @args_len:       a type (below) as one CBOR item, copied;
+ *                                NULL, 0 when undeclared.
+ * @returns_schema, @returns_len: the same for answers; NULL, 0 when
+ *                                undeclared.
+ *
+ * A type is a CBOR text string naming a primitive:
+ *   "any"    any item           "text"    a text string
+ *   "null"   null               "bytes"   a byte string
+ *   "bool"   true or false      "tensor"  a tensor that
+ *   "int"    any CBOR integer             ipcn_tensor_decode() accepts
+ *   "uint"   an unsigned integer
+ *   "float"  any CBOR float (an integer is NOT a float)
+ *   "number" an integer or a float
+ * or a map of one key:
+ *   {"array": T}            an array whose every element is a T;
+ *   {"map": {F: T, ...}}    a map whose keys are text: every listed field
+ *                           F present with type T, no other field;
+ *   {"optional": T}         only as the type of a field of "map": the
+ *                           field may be absent (when present, a T);
+ *   {"nullable": T}         null or a T.
+ * At most 16 types nest inside one another (the outermost counts as 1).
+ * Anything else is an invalid schema: an unknown name, a map of another
+ * key or of several keys, a field key that is not text or is repeated.
+ *
+ * Before a request is queued for fn, the provider checks it — from a peer
+ * or from this node itself alike: its encoding must be "cbor" and its body
+ * one CBOR item of the args type.  Otherwise the requester gets 200 with a
+ * text/plain body giving the reason ("args.x: expected float, got text",
+ * "args.y: missing field", "args.z: unexpected field") and fn is not
+ * called.  The returns type is declared only: answers are not checked.
+ * Returns 100; 200 for invalid arguments or an invalid schema; 207 when
+ * this node already offers path (as ipcn_offer()), 307.  Since: 0.1
+ */
+IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
+                              const void *args_schema, size_t args_len,
+                              const void *returns_schema, size_t returns_len,
+                              ipcn_service_fn fn, void *user);
 
 /**
  * ipcn_request() - call a service and wait for its answer.

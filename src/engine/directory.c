@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "node/node_impl.h"
+#include "value/value.h"
 
 ipcn__local *ipcn__local_find(ipcn_node *n, const char *path)
 {
@@ -33,6 +34,8 @@ void ipcn__local_free(ipcn__local *lr)
     ipcn__free(lr->path);
     ipcn__free(lr->encoding);
     ipcn__free(lr->meta);
+    ipcn__free(lr->args_schema);
+    ipcn__free(lr->returns_schema);
     if (lr->value)
         ipcn_msg_free(lr->value);
     ipcn__free(lr);
@@ -210,6 +213,10 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
         return IPCN_CONFLICT; /* offered twice by this node */
     if (lr && lr->kind != kind)
         return IPCN_CONFLICT;
+    /* A typed service's descriptor is its schema: re-announcing it by hand
+     * would show one schema and enforce another. */
+    if (lr && !fn && (lr->args_schema || lr->returns_schema))
+        return IPCN_CONFLICT;
     if (conflicts(n, path, kind))
         return IPCN_CONFLICT;
     char *enc = ipcn__strdup(encoding);
@@ -270,6 +277,85 @@ IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
     int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user);
     ipcn__node_unlock(n);
     return st == IPCN_CREATED ? IPCN_OK : st;
+}
+
+/* The descriptor meta of a typed service: {"args": A, "returns": R}, with
+ * only the keys given (in this order, which is also the deterministic one).
+ * *out is allocated. */
+static int typed_meta(const void *args, size_t alen, const void *rets,
+                      size_t rlen, uint8_t **out, size_t *len)
+{
+    if (!alen && !rlen) {
+        *out = NULL; /* nothing declared: no meta */
+        *len = 0;
+        return IPCN_OK;
+    }
+    size_t cap = alen + rlen + 32;
+    uint8_t *buf = ipcn__malloc(cap);
+    if (!buf)
+        return IPCN_INSUFFICIENT_MEMORY;
+    ipcn_cbor_writer w;
+    ipcn_cbor_writer_init(&w, buf, cap, 0);
+    ipcn_cbor_put_map(&w, (alen ? 1u : 0u) + (rlen ? 1u : 0u));
+    if (alen) {
+        ipcn_cbor_put_cstr(&w, "args");
+        ipcn_cbor_put_encoded(&w, args, alen);
+    }
+    if (rlen) {
+        ipcn_cbor_put_cstr(&w, "returns");
+        ipcn_cbor_put_encoded(&w, rets, rlen);
+    }
+    int st = ipcn_cbor_writer_finish(&w, len);
+    if (st != IPCN_OK) {
+        ipcn__free(buf);
+        return st == IPCN_INSUFFICIENT_MEMORY ? st : IPCN_BAD_REQUEST;
+    }
+    *out = buf;
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
+                              const void *args_schema, size_t args_len,
+                              const void *returns_schema, size_t returns_len,
+                              ipcn_service_fn fn, void *user)
+{
+    if (!n || !fn || (args_len && !args_schema) ||
+        (returns_len && !returns_schema))
+        return IPCN_BAD_REQUEST;
+    int st;
+    if ((args_len && (st = ipcn__schema_valid(args_schema, args_len)) != IPCN_OK) ||
+        (returns_len &&
+         (st = ipcn__schema_valid(returns_schema, returns_len)) != IPCN_OK))
+        return st;
+    uint8_t *meta = NULL;
+    size_t meta_len = 0;
+    void *a = args_len ? ipcn__memdup(args_schema, args_len) : NULL;
+    void *r = returns_len ? ipcn__memdup(returns_schema, returns_len) : NULL;
+    if ((args_len && !a) || (returns_len && !r)) {
+        st = IPCN_INSUFFICIENT_MEMORY;
+    } else if ((st = typed_meta(args_schema, args_len, returns_schema,
+                                returns_len, &meta, &meta_len)) == IPCN_OK) {
+        ipcn__node_lock(n);
+        st = announce(n, path, IPCN_SERVICE, "cbor", meta, meta_len, fn, user);
+        if (IPCN_IS_OK(st)) {
+            /* announce() made or kept the local, with this node's lock
+             * held throughout: it is there. */
+            ipcn__local *lr = ipcn__local_find(n, path);
+            ipcn__free(lr->args_schema);
+            ipcn__free(lr->returns_schema);
+            lr->args_schema = a;
+            lr->args_schema_len = args_len;
+            lr->returns_schema = r;
+            lr->returns_schema_len = returns_len;
+            a = r = NULL;
+            st = IPCN_OK;
+        }
+        ipcn__node_unlock(n);
+    }
+    ipcn__free(meta);
+    ipcn__free(a);
+    ipcn__free(r);
+    return st;
 }
 
 IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)

@@ -5,9 +5,11 @@
  * fail-over when one dies, and the provider's handlers (answered at once or
  * deferred).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "node/node_impl.h"
+#include "value/value.h"
 
 /* ---- the provider's side ---- */
 
@@ -64,6 +66,24 @@ void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
                    lr ? lr->encoding : "", NULL, 0, 0, 0);
 }
 
+/* A typed service's check of a request, before its handler is queued or
+ * called: the request must be CBOR and match the args schema.  Returns
+ * 100, or 200 (or 307) with the reason in why. */
+static int check_typed(const ipcn__local *lr, const char *enc,
+                       const void *data, size_t len, char *why, size_t whylen)
+{
+    if (!lr->args_schema)
+        return IPCN_OK;
+    ipcn_encoding e;
+    if (ipcn_encoding_parse(enc, &e) != IPCN_OK || !ipcn_encoding_is(&e, "cbor")) {
+        snprintf(why, whylen, "args: expected encoding cbor, got \"%.64s\"",
+                 enc);
+        return IPCN_BAD_REQUEST;
+    }
+    return ipcn__schema_check(lr->args_schema, lr->args_schema_len, data, len,
+                              why, whylen);
+}
+
 void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__request *q = &f->u.request;
@@ -80,6 +100,13 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
     if (st != IPCN_ACCEPTED) {
         send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL, 0, 0, 0);
+        return;
+    }
+    char why[256];
+    st = check_typed(lr, q->encoding.p, q->data.p, q->data.len, why, sizeof why);
+    if (st != IPCN_OK) {
+        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "text/plain", why,
+                   strlen(why), 0, 0);
         return;
     }
     ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
@@ -461,6 +488,14 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         m->pub.seq = v->seq;
         m->pub.timestamp_ns = v->timestamp_ns;
         complete(n, p, IPCN_OK, m);
+        return;
+    }
+    ipcn__local *lr = ipcn__local_find(n, p->path);
+    char why[256];
+    int st = lr ? check_typed(lr, p->encoding, p->data, p->len, why, sizeof why)
+                : IPCN_OK; /* (run_handler answers a vanished service) */
+    if (st != IPCN_OK) {
+        answer(n, 0, p->corr, st, why, strlen(why), "text/plain");
         return;
     }
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), p->encoding,

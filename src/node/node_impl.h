@@ -96,6 +96,10 @@ typedef struct ipcn__local {
     ipcn_msg *value;        /* data: current value, or NULL */
     ipcn_service_fn fn;     /* service */
     void *user;
+    void *args_schema;      /* typed service: CBOR types, or NULL */
+    size_t args_schema_len;
+    void *returns_schema;   /* declared only, not enforced */
+    size_t returns_schema_len;
 } ipcn__local;
 
 /* A resource learned from a peer. */

@@ -57,4 +57,17 @@ int ipcn__double_to_single(double v, uint32_t *out);
 /* The width (16, 32, 64) of the shortest float that keeps v exactly. */
 unsigned ipcn__float_width(double v);
 
+/* Typed services (schema.c): the type language of ipcn_offer_typed(). */
+#define IPCN__SCHEMA_MAX_DEPTH 16 /* types nested in one another */
+
+/* Is schema[0..len) one valid type?  Returns 100, 200, 307. */
+int ipcn__schema_valid(const void *schema, size_t len);
+
+/* Does value[0..value_len) (one CBOR item) have the type schema (valid)?
+ * Returns 100; 200 with a short reason in why ("args.x: expected float,
+ * got text"), always NUL-terminated when whylen > 0; 307. */
+int ipcn__schema_check(const void *schema, size_t schema_len,
+                       const void *value, size_t value_len, char *why,
+                       size_t whylen);
+
 #endif
