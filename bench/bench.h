@@ -55,7 +55,7 @@ enum row_status {
 };
 
 typedef struct row {
-    char bench[8];        /* rtt thr bulk idle */
+    char bench[8];        /* rtt thr bulk idle cbor */
     char transport[24];   /* ipcnet uds zmq nng iceoryx */
     char variant[40];     /* "thread", "dispatch", "REQ/REP", ... */
     bool is_default;      /* the figure that the targets use */
@@ -72,6 +72,7 @@ typedef struct row {
                              bulk: samples/s; idle: CPU % */
     double rx_rate;       /* thr: received msg/s */
     double aux;           /* idle: wakeups/s */
+    double enc_ns, dec_ns; /* cbor: encode / decode, ns per operation */
 } row;
 
 extern row g_rows[BENCH_MAX_ROWS];
@@ -170,6 +171,7 @@ void bench_rtt(size_t size);
 void bench_thr(void);
 void bench_bulk(void);
 void bench_idle(void);
+void bench_cbor(void); /* cbor.c: IPCNet's CBOR codec beside libcbor and cbor2 */
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */
 

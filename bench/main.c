@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c — ipcnet-bench: IPCNet measured beside a raw Unix-domain socket
- * (the floor) and the peers it is compared with (ZeroMQ, NNG, iceoryx).
+ * (the floor) and the peers it is compared with (ZeroMQ, NNG, iceoryx); its
+ * CBOR codec beside libcbor and cbor2.
  *
- *   ipcnet-bench rtt|thr|bulk|idle|all [options]
+ *   ipcnet-bench rtt|thr|bulk|idle|cbor|all [options]
  *
  * Prints one table (or with --json one JSON object) and exits 0 when every
  * message and sample it moved was checked correct; 1 when something was
@@ -35,6 +36,8 @@ static const char usage[] =
     "  bulk   64 KiB..64 MiB samples, 1 publisher to 1 and 4 subscribers:\n"
     "         IPCNet, ZeroMQ PUB/SUB, NNG pub0/sub0, iceoryx\n"
     "  idle   CPU of an idle node linked to 2 idle peers\n"
+    "  cbor   CBOR encode/decode of a 100-field map and a 1 MiB float32 tensor:\n"
+    "         IPCNet, libcbor, cbor2 (/usr/bin/python3, for reference)\n"
     "  all    everything, one table\n"
     "\n"
     "options:\n"
@@ -49,7 +52,7 @@ static const char usage[] =
     "  --msgs N         thr messages (1000000)\n"
     "  --sizes LIST     bulk sample sizes (64K,1M,8M,16M-1K,64M)\n"
     "  --subs LIST      bulk subscriber counts (1,4)\n"
-    "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx\n"
+    "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx (cbor: ipcnet,libcbor,cbor2)\n"
     "  --idle-seconds S idle measurement (2)\n"
     "  -v               progress on stderr\n"
     "\n"
@@ -176,7 +179,7 @@ typedef struct ratio {
     char unit[4];     /* "x", or "%" for the idle CPU */
 } ratio;
 
-static ratio g_ratios[16];
+static ratio g_ratios[24];
 static int g_nratios;
 
 static bool ratio_met(const ratio *q)
@@ -273,6 +276,31 @@ static void compute_ratios(void)
             char s3[32];
             snprintf(q->why, sizeof q->why, "%s not measured: %.100s",
                      size_str(missing->size, s3, sizeof s3), missing->note);
+        }
+    }
+    /* CBOR: IPCNet / libcbor, ns per operation (reported, no target). */
+    static const char *const cases[2] = {"map", "tensor"};
+    for (int c = 0; c < 2; c++) {
+        row *ci = NULL, *cl = NULL;
+        for (int i = 0; i < g_nrows; i++) {
+            row *r = &g_rows[i];
+            if (strcmp(r->bench, "cbor") || strcmp(r->variant, cases[c]))
+                continue;
+            if (!strcmp(r->transport, "ipcnet"))
+                ci = r;
+            else if (!strcmp(r->transport, "libcbor"))
+                cl = r;
+        }
+        if (!ci)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            char name[48], what[160];
+            snprintf(name, sizeof name, "cbor_%s_%s_vs_libcbor", cases[c],
+                     k ? "decode" : "encode");
+            snprintf(what, sizeof what, "CBOR %s %s, ns/op, IPCNet / libcbor",
+                     c ? "1 MiB float32 tensor" : "100-field map", k ? "decode" : "encode");
+            add_ratio(name, what, "(reported)", false, 0, ci, cl, k ? ci->dec_ns : ci->enc_ns,
+                      cl ? (k ? cl->dec_ns : cl->enc_ns) : 0);
         }
     }
     /* Idle: "0 %" is met when the figure rounds to 0.0 %. */
@@ -447,6 +475,67 @@ static void print_idle(void)
     }
 }
 
+static void fmt_ns(char *out, size_t cap, double ns)
+{
+    if (ns >= 1e5)
+        snprintf(out, cap, "%.0f us", ns / 1e3);
+    else if (ns >= 1e4)
+        snprintf(out, cap, "%.1f us", ns / 1e3);
+    else if (ns >= 1e3)
+        snprintf(out, cap, "%.2f us", ns / 1e3);
+    else
+        snprintf(out, cap, "%.0f ns", ns);
+}
+
+static void print_cbor(void)
+{
+    bool any = false;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "cbor"))
+            continue;
+        if (!any) {
+            printf("\ncbor: per operation; map = 100 fields, tensor = 1 MiB float32 [512, 512]"
+                   " (MB/s of the payload)\n");
+            printf("  %-7s %-8s %9s %10s %10s %9s %9s %8s %8s\n", "case", "impl", "bytes",
+                   "encode", "decode", "enc MB/s", "dec MB/s", "enc/lc", "dec/lc");
+            any = true;
+        }
+        if (r->status != ROW_OK) {
+            printf("  %-7s %-8s  %s: %s\n", r->variant, r->transport, status_word(r->status),
+                   r->note);
+            continue;
+        }
+        bool tensor = !strcmp(r->variant, "tensor");
+        char e[16], d[16], em[16] = "-", dm[16] = "-", re[16] = "-", rd[16] = "-";
+        fmt_ns(e, sizeof e, r->enc_ns);
+        fmt_ns(d, sizeof d, r->dec_ns);
+        if (tensor) {
+            snprintf(em, sizeof em, "%.0f", 1048576.0 / r->enc_ns * 1e3);
+            snprintf(dm, sizeof dm, "%.0f", 1048576.0 / r->dec_ns * 1e3);
+        }
+        row *lc = NULL;
+        for (int k = 0; k < g_nrows; k++)
+            if (!strcmp(g_rows[k].bench, "cbor") && !strcmp(g_rows[k].transport, "libcbor") &&
+                !strcmp(g_rows[k].variant, r->variant) && g_rows[k].status == ROW_OK)
+                lc = &g_rows[k];
+        if (lc && strcmp(r->transport, "libcbor")) {
+            snprintf(re, sizeof re, "%.2fx", r->enc_ns / lc->enc_ns);
+            snprintf(rd, sizeof rd, "%.2fx", r->dec_ns / lc->dec_ns);
+        }
+        printf("  %-7s %-8s %9llu %10s %10s %9s %9s %8s %8s\n", r->variant, r->transport,
+               (unsigned long long)r->size, e, d, em, dm, re, rd);
+    }
+    if (!any)
+        return;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (!strcmp(r->bench, "cbor") && r->status == ROW_OK && r->note[0])
+            printf("  %-7s %-8s  %s\n", r->variant, r->transport, r->note);
+    }
+    printf("  enc/lc, dec/lc: time / libcbor's time (below 1: faster than libcbor)\n");
+}
+
 static void print_targets(void)
 {
     if (!g_nratios)
@@ -551,6 +640,14 @@ static void print_json(const machine *m)
             } else if (!strcmp(r->bench, "idle")) {
                 json_fig("cpu", r->rate, "% of one core", &first);
                 json_fig("wakeups", r->aux, "wake-ups/s", &first);
+            } else if (!strcmp(r->bench, "cbor")) {
+                json_fig("encode", r->enc_ns, "ns/op", &first);
+                json_fig("decode", r->dec_ns, "ns/op", &first);
+                if (!strcmp(r->variant, "tensor")) {
+                    json_fig("payload", 1048576, "B", &first);
+                    json_fig("encode_bandwidth", 1048576.0 / r->enc_ns * 1e3, "MB/s", &first);
+                    json_fig("decode_bandwidth", 1048576.0 / r->dec_ns * 1e3, "MB/s", &first);
+                }
             }
             if (r->has_lat) {
                 json_fig("p50", r->p50_us, "us", &first);
@@ -602,6 +699,7 @@ static void print_table(const machine *m)
     print_thr();
     print_bulk();
     print_idle();
+    print_cbor();
     print_targets();
     printf("\n%s: %d failure%s (wrong data, crash or hang)\n",
            g_failures ? "FAILED" : "ok", g_failures, g_failures == 1 ? "" : "s");
@@ -615,7 +713,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
-        strcmp(cmd, "idle") && strcmp(cmd, "all")) {
+        strcmp(cmd, "idle") && strcmp(cmd, "cbor") && strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
     }
@@ -732,6 +830,8 @@ int main(int argc, char **argv)
         bench_bulk();
     if (all || !strcmp(cmd, "idle"))
         bench_idle();
+    if (all || !strcmp(cmd, "cbor"))
+        bench_cbor();
     compute_ratios();
     if (json_file) {
         g_jf = fopen(json_file, "w");

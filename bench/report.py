@@ -188,6 +188,51 @@ def idle(d):
                   f"{fig(r, 'wakeups'):.1f} wake-ups/s ({r['note']})\n")
 
 
+def ns(v):
+    if v is None:
+        return "-"
+    if v >= 1e5:
+        return f"{v / 1e3:.0f} us"
+    if v >= 1e4:
+        return f"{v / 1e3:.1f} us"
+    if v >= 1e3:
+        return f"{v / 1e3:.2f} us"
+    return f"{v:.0f} ns"
+
+
+def cbor(d):
+    rs = rows(d, "cbor")
+    if not rs:
+        return
+    print("#### cbor: 100-field map, 1 MiB float32 tensor [512, 512] (per operation; "
+          "MB/s of the 1 MiB payload)\n")
+    print("| case | implementation | bytes | encode | decode | encode MB/s | decode MB/s "
+          "| encode / libcbor | decode / libcbor |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rs:
+        if r["status"] != "ok":
+            print(f"| {r['variant']} | {r['transport']} | {status(r)} ||||||")
+            continue
+        lc = None
+        for x in rs:
+            if x["transport"] == "libcbor" and x["variant"] == r["variant"] and \
+               x["status"] == "ok":
+                lc = x
+        e, dd = fig(r, "encode"), fig(r, "decode")
+        re = rd = "-"
+        if lc is not None and r["transport"] != "libcbor":
+            re, rd = ratio(e, fig(lc, "encode")), ratio(dd, fig(lc, "decode"))
+        em, dm = fig(r, "encode_bandwidth"), fig(r, "decode_bandwidth")
+        print(f"| {r['variant']} | {r['transport']} | {fig(r, 'size'):.0f} | {ns(e)} | "
+              f"{ns(dd)} | {'-' if em is None else f'{em:.0f}'} | "
+              f"{'-' if dm is None else f'{dm:.0f}'} | {re} | {rd} |")
+    print()
+    for r in rs:
+        if r["note"] and r["status"] == "ok":
+            print(f"- {r['variant']}, {r['transport']}: {r['note']}")
+    print()
+
+
 def targets(d):
     print("#### targets\n")
     print("| target | measured | goal | |")
@@ -217,7 +262,7 @@ def compare(a, b):
                 continue
             if ra["status"] != "ok":
                 continue
-            for k in ("p50", "rate", "receive_rate", "cpu"):
+            for k in ("p50", "rate", "receive_rate", "cpu", "encode", "decode"):
                 x, y = fig(ra, k), fig(rb, k)
                 if x is None or y is None:
                     continue
@@ -244,6 +289,7 @@ def main():
     thr(d)
     bulk(d)
     idle(d)
+    cbor(d)
     targets(d)
     return 0
 
