@@ -281,14 +281,15 @@ static int view_is(ipcn_strview v, const char *s)
     return 1;
 }
 
+/* Parameters: 0 when present and good (*out set), -1 otherwise. */
 static int param_u32(const ipcn_encoding *e, const char *key, uint32_t min,
                      uint32_t max, uint32_t *out)
 {
     int64_t v;
     if (ipcn_encoding_param_int(e, key, &v) != IPCN_OK || v < min || v > max)
-        return IPCN_BAD_REQUEST;
+        return -1;
     *out = (uint32_t)v;
-    return IPCN_OK;
+    return 0;
 }
 
 /* Copy a parameter's value into dst[0..cap) as a C string. */
@@ -297,10 +298,10 @@ static int param_str(const ipcn_encoding *e, const char *key, char *dst,
 {
     ipcn_strview v;
     if (ipcn_encoding_param(e, key, &v) != IPCN_OK || v.len == 0 || v.len >= cap)
-        return IPCN_BAD_REQUEST;
+        return -1;
     memcpy(dst, v.ptr, v.len);
     dst[v.len] = 0;
-    return IPCN_OK;
+    return 0;
 }
 
 static int from_encoding(const char *encoding, ipcn_media_desc *d)

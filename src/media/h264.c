@@ -30,6 +30,8 @@ struct ipcn_media_h264 {
                          it may not take the last NAL unit's header */
     size_t bad_from;  /* NONE, or the start of a NAL unit to drop */
     uint64_t base;    /* stream offset of buf[0] */
+    uint64_t shift;   /* bytes of bad NAL units cut out of buf so far */
+    uint64_t au_off;  /* stream offset of the unit being assembled */
     size_t max_au;
     int state;
     int finished;
@@ -258,11 +260,20 @@ int ipcn_media_h264_get_stats(const ipcn_media_h264 *s,
     return IPCN_OK;
 }
 
+/* The offset in the whole stream of buf[pos]. */
+static uint64_t stream_off(const ipcn_media_h264 *s, size_t pos)
+{
+    return s->base + pos + s->shift;
+}
+
 static void set_head(ipcn_media_h264 *s, size_t head)
 {
     s->head = head;
+    s->au_off = stream_off(s, head);
     if (s->zmin < head)
         s->zmin = head;
+    if (s->scan < head)
+        s->scan = head;
 }
 
 static void au_reset(ipcn_media_h264 *s)
@@ -275,7 +286,7 @@ static void au_reset(ipcn_media_h264 *s)
 static int garbage(ipcn_media_h264 *s, size_t from, size_t n)
 {
     s->st.garbage_bytes += n;
-    s->st.error_offset = s->base + from;
+    s->st.error_offset = stream_off(s, from);
     return IPCN_BAD_REQUEST;
 }
 
@@ -327,14 +338,14 @@ static int emit(ipcn_media_h264 *s, size_t end, ipcn_media_au *out)
         st = s->discard ? 0 : IPCN_INSUFFICIENT_STORAGE;
         if (!s->discard) {
             s->st.dropped_aus++;
-            s->st.error_offset = s->base + s->head;
+            s->st.error_offset = s->au_off;
         }
         s->st.dropped_bytes += n;
         s->discard = 0;
     } else {
         out->data = s->buf + s->head;
         out->len = n;
-        out->offset = s->base + s->head;
+        out->offset = s->au_off;
         out->nal_count = s->au_nals;
         out->flags = s->au_flags;
         s->st.aus++;
@@ -358,7 +369,9 @@ static int drop_bad(ipcn_media_h264 *s, size_t end)
     if (s->zmin < s->head)
         s->zmin = s->head;
     s->bad_from = NONE;
-    return garbage(s, from, d);
+    int st = garbage(s, from, d);
+    s->shift += d;
+    return st;
 }
 
 /* No start code in buf[scan..len) and more input may come. */
@@ -391,7 +404,7 @@ static int wait_more(ipcn_media_h264 *s)
         s->discard = 1;
         s->bad_from = NONE;
         s->st.dropped_aus++;
-        s->st.error_offset = s->base + s->head;
+        s->st.error_offset = s->au_off;
         s->st.dropped_bytes += keep - s->head;
         set_head(s, keep);
         return IPCN_INSUFFICIENT_STORAGE;
@@ -406,8 +419,10 @@ static int at_end(ipcn_media_h264 *s, ipcn_media_au *out)
         return drop_bad(s, s->len);
     int st;
     if (s->state == ST_SEEK) {
+        /* No NAL unit at all: zero bytes are counted, others reported. */
         size_t t = zero_run(s->buf, s->len, s->head);
         st = t > s->head ? garbage(s, s->head, t - s->head) : IPCN_NO_DATA;
+        s->st.garbage_bytes += s->len - t;
         set_head(s, s->len);
     } else {
         st = emit(s, s->len, out);

@@ -108,8 +108,8 @@ static int parse_fmt(const uint8_t *f, uint64_t n, ipcn_media_wav *w)
     }
     if (fmt == IPCN_MEDIA_PCM_INVALID)
         return bits > 64 ? IPCN_BAD_REQUEST : IPCN_NOT_IMPLEMENTED;
-    if (align != ch * (container / 8))
-        return IPCN_BAD_REQUEST;
+    if (align != ch * (container / 8) || (uint64_t)rate * align > UINT32_MAX)
+        return IPCN_BAD_REQUEST; /* the byte rate could not be written */
     if (tag != IPCN_MEDIA_WAVE_EXTENSIBLE && bits != container)
         valid = bits; /* PCM's bits field is the significant bits */
     w->format = fmt;
