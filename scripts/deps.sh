@@ -30,6 +30,12 @@ PACKAGES=(
     libnng-dev          # ipcnet-bench: the NNG peer (benchmark only; optional to build)
     libiceoryx-binding-c-dev  # ipcnet-bench: the iceoryx peer (benchmark only; optional)
     iceoryx             # ipcnet-bench: iox-roudi, the daemon the iceoryx peer needs
+    libsodium-dev       # the file service's content hash (BLAKE2b)
+    ffmpeg              # media tests: make an H.264 clip, ffprobe the received one
+    sox                 # media tests: make WAV audio
+    espeak-ng           # media tests: make spoken WAV audio
+    python3-dev         # the Python binding (a CPython extension module)
+    python3-torch       # Python binding tests: torch.from_dlpack()
 )
 
 mode=install
