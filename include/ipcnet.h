@@ -295,10 +295,55 @@ typedef struct ipcn_msg {
     const char *src_name;  /**< its name */
     uint64_t seq;          /**< per-resource sequence number (samples) */
     uint64_t timestamp_ns; /**< CLOCK_REALTIME when published (samples) */
+    uint32_t flags;        /**< IPCN_MSG_* bits */
 } ipcn_msg;
 
-/** ipcn_msg_free() - free a message the library returned. NULL: no-op. */
+/** ipcn_msg.flags: data is a read-only mapping of the publisher's shared
+ *  memory (writing to it kills the process with SIGSEGV). */
+#define IPCN_MSG_SHARED 0x1u
+/** ipcn_msg.flags: data is writable and private to this message (a
+ *  ipcn_msg_writable() view). */
+#define IPCN_MSG_WRITABLE 0x2u
+
+/**
+ * ipcn_msg_free() - release a message: one reference of it (see
+ * ipcn_msg_ref()); the last one frees it, and for a shared-memory sample
+ * gives its slot back to the publisher.  NULL: no-op.  Thread-safe, from
+ * any thread, also after the node that delivered it was closed.
+ */
 IPCN_API void ipcn_msg_free(ipcn_msg *msg);
+
+/**
+ * ipcn_msg_ref() - take one more reference of a message: keep a sample
+ * given to a callback past its return, with no copy.  Release each
+ * reference with ipcn_msg_free().  A shared-memory sample holds its
+ * publisher's slot while referenced: hold few, briefly (see
+ * ipcn_pool_opts.policy).  Thread-safe.  Returns msg.  Since: 0.1
+ */
+IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg);
+
+/**
+ * ipcn_msg_writable() - a view of msg whose data may be written, privately:
+ * the writes are seen by no one else (not the publisher, not the other
+ * subscribers).  For a shared-memory sample it is a copy-on-write mapping
+ * of the same pages: nothing is copied until a page is written.  For other
+ * messages it is a copy.  @out: free with ipcn_msg_free(); it holds the
+ * sample's slot like a reference.  Thread-safe.
+ * Returns 100, 200 for NULL arguments, 307 out of memory (or of address
+ * space), 300 when the mapping failed.  Since: 0.1
+ */
+IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out);
+
+/**
+ * ipcn_msg_verify() - check data against the checksum (XXH3-64) its
+ * publisher took when it published a shared-memory sample: a publisher
+ * that wrote to a sample after publishing it, or a slot reclaimed under a
+ * reader (IPCN_POOL_DROP_OLDEST), is caught here.  Inline messages were
+ * checked when their frame arrived.  Costs one pass over the bytes.
+ * Returns 100 when the bytes are as published, 302 when they are not,
+ * 200 for NULL.  Thread-safe.  Since: 0.1
+ */
+IPCN_API int ipcn_msg_verify(const ipcn_msg *msg);
 
 /* ------------------------------------------------------------------ */
 /* Resources: announce, withdraw, find                                 */
@@ -382,6 +427,123 @@ IPCN_API int ipcn_pattern_match(const char *pattern, const char *path);
  */
 IPCN_API int ipcn_publish(ipcn_node *node, const char *path,
                           const void *data, size_t len);
+
+/* ---- Shared-memory samples -------------------------------------- */
+
+/*
+ * Large samples travel in shared memory.  Each stream or data resource of a
+ * node may have a pool: a memfd (no name in /dev/shm; it vanishes with its
+ * last holder) cut into slots.  A publisher loans a slot, fills it in
+ * place and publishes it; each subscribing node gets the memfd once per
+ * link (SCM_RIGHTS), maps it read-only, and then receives a small
+ * descriptor per sample.  Subscribers' messages point straight into the
+ * mapping (ipcn_msg.flags has IPCN_MSG_SHARED).  A slot returns to the pool
+ * when every subscribing node has released it (all its messages freed), or
+ * when their link closes (kill -9 included).  ipcn_publish() of at least
+ * shm_threshold bytes goes through the pool by itself (one copy into the
+ * slot instead of one per subscriber).  Local subscriptions of the
+ * publishing node itself get a copy.
+ */
+
+/** What a loan does when every slot of the pool is in use. */
+typedef enum ipcn_pool_policy {
+    /** Take back the oldest published slot (readers still holding it see
+     *  ipcn_msg_verify() fail, and are told to drop it if it is still
+     *  queued); loans fail with 306 only while the publisher itself holds
+     *  every slot in loans. */
+    IPCN_POOL_DROP_OLDEST = 0,
+    /** Fail the loan with 306 until a reader releases a slot. */
+    IPCN_POOL_REFUSE = 1
+} ipcn_pool_policy;
+
+/** Pool settings of one resource.  Initialise with ipcn_pool_opts_init(). */
+typedef struct ipcn_pool_opts {
+    uint32_t size;          /**< sizeof(ipcn_pool_opts), set by _init */
+    uint32_t slots;         /**< slots in the pool, 2..1024; 64.  One
+                                 subscriber node may hold all but an eighth
+                                 of them (at least one left). */
+    size_t slot_size;       /**< bytes per slot, rounded up to pages; 0:
+                                 sized by the first loan (the next power of
+                                 two, at least 64 KiB).  A larger loan later
+                                 starts a new pool of larger slots (the old
+                                 one goes when its last slot is released). */
+    ipcn_pool_policy policy;
+    size_t shm_threshold;   /**< ipcn_publish() of this many bytes or more
+                                 goes through the pool; 0: the default,
+                                 IPCN_SHM_THRESHOLD; SIZE_MAX: never */
+} ipcn_pool_opts;
+
+/** The default shm_threshold, chosen by measurement (docs/benchmarks.md). */
+#define IPCN_SHM_THRESHOLD ((size_t)64 << 10)
+
+/** ipcn_pool_opts_init() - fill *opts with the defaults. Since: 0.1 */
+IPCN_API void ipcn_pool_opts_init(ipcn_pool_opts *opts);
+
+/**
+ * ipcn_pool_config() - set the pool settings of a stream or data resource
+ * this node announced.  They apply to slots loaned from now on: a pool
+ * whose slots differ in size or number is replaced (the old memfd goes
+ * when its last slot is released).
+ * Returns 100; 203 when this node did not announce path; 204 for a
+ * service; 200 for invalid options; 307.  Since: 0.1
+ */
+IPCN_API int ipcn_pool_config(ipcn_node *node, const char *path,
+                              const ipcn_pool_opts *opts);
+
+/** A slot loaned to the publisher, filled in place then published. */
+typedef struct ipcn_loan ipcn_loan;
+
+/**
+ * ipcn_loan_new() - borrow a slot of at least len bytes from path's pool
+ * (created on first use).  @out: on 100, the loan; end it with
+ * ipcn_publish_loan() or ipcn_loan_discard().  Its memory is writable
+ * until then, by any thread of this process.
+ * Returns 100; 203 when this node did not announce path; 204 for a
+ * service; 200 when len is 0 or over 4 GiB; 306 when no slot is free and
+ * the policy is IPCN_POOL_REFUSE (or the publisher holds every slot); 307
+ * when the memfd cannot be made or mapped.  Thread-safe.  Since: 0.1
+ */
+IPCN_API int ipcn_loan_new(ipcn_node *node, const char *path, size_t len,
+                       ipcn_loan **out);
+
+/** ipcn_loan_data() - the loan's writable bytes. Since: 0.1 */
+IPCN_API void *ipcn_loan_data(ipcn_loan *loan);
+/** ipcn_loan_size() - how many bytes the loan may hold. Since: 0.1 */
+IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan);
+
+/**
+ * ipcn_publish_loan() - publish the first len bytes of a loan (0: the
+ * length given to ipcn_loan_new(), or the whole tensor of
+ * ipcn_loan_tensor()), as ipcn_publish() would, without copying them.  The
+ * loan ends whatever the result: do not touch its memory after.
+ * A subscriber node that already holds as many of this pool's slots as
+ * its share allows, or whose link is saturated, misses the sample (counted
+ * as a drop on both sides).
+ * Returns 100, 200 when len is over the loan's size, 203 when path was
+ * withdrawn meanwhile, 307.  Thread-safe.  Since: 0.1
+ */
+IPCN_API int ipcn_publish_loan(ipcn_node *node, ipcn_loan *loan, size_t len);
+
+/** ipcn_loan_discard() - give a loan back unpublished.  NULL: no-op. */
+IPCN_API void ipcn_loan_discard(ipcn_node *node, ipcn_loan *loan);
+
+/** Counters of a resource's pool. */
+typedef struct ipcn_pool_stats {
+    uint32_t slots;        /**< slots of the current pool (0: none yet) */
+    uint32_t free;         /**< of which free now */
+    uint32_t loaned;       /**< loaned to this node, not yet published */
+    uint32_t held;         /**< published, held by some reader */
+    size_t slot_size;
+    uint32_t pools;        /**< memfds alive (an old one waits for its
+                                readers) */
+    uint64_t published;    /**< samples published through the pool */
+    uint64_t reclaimed;    /**< slots taken back from readers */
+    uint64_t refused;      /**< loans failed with 306 */
+} ipcn_pool_stats;
+
+/** ipcn_pool_get_stats() - Returns 100, 203 not announced here. */
+IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
+                                 ipcn_pool_stats *out);
 
 /**
  * ipcn_query() - the current value of a data resource, from its provider.

@@ -556,6 +556,19 @@ IPCN_API int ipcn_cbor_put_typed_array(ipcn_cbor_writer *w, ipcn_dtype dtype,
                                        const void *data, size_t count);
 
 /**
+ * ipcn_loan_tensor() - ipcn_loan_new() for a tensor value: a slot that holds
+ * the CBOR encoding of a tensor of t's dtype and shape (t->data ignored),
+ * with the header already written and the elements' place aligned to 64
+ * bytes, so that readers decode it in place with any dtype aligned.
+ * *elems receives where to write numel * dtype size bytes, row-major,
+ * native byte order.  Publish with ipcn_publish_loan(node, loan, 0).
+ * Returns as ipcn_loan_new(), and 200 for an invalid tensor.  Since: 0.1
+ */
+IPCN_API int ipcn_loan_tensor(ipcn_node *node, const char *path,
+                              const ipcn_tensor *t, ipcn_loan **out,
+                              void **elems);
+
+/**
  * ipcn_tensor_read() - read the next item of r as a tensor, without
  * copying: on 100, t->data points at the payload inside r's buffer.
  * Accepted: 40([shape, elements]) and 1040([shape, elements])

@@ -27,6 +27,7 @@ ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
     if (!m)
         return NULL;
     memset(m, 0, sizeof *m);
+    atomic_init(&m->refs, 1);
     ipcn__list_init(&m->entry);
     char *p = m->buf;
     memcpy(p, path, pathlen);
@@ -52,19 +53,40 @@ ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
 
 IPCN_API void ipcn_msg_free(ipcn_msg *msg)
 {
-    if (msg)
-        ipcn__free(ipcn__container_of(msg, ipcn__msg, pub));
+    if (!msg)
+        return;
+    ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (m->map)
+        ipcn__map_msg_release(m);
+    ipcn__free(m);
 }
 
-static ipcn__msg *msg_dup(const ipcn_msg *x)
+IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg)
 {
+    if (!msg)
+        return NULL;
+    ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    return (ipcn_msg *)msg;
+}
+
+/* A copy for another subscription: a shared sample's copy shares the
+ * mapping (and counts on the slot), others copy the bytes. */
+static ipcn__msg *msg_dup(const ipcn__msg *src)
+{
+    const ipcn_msg *x = &src->pub;
     ipcn__msg *m = ipcn__msg_new(x->path, strlen(x->path), x->encoding,
                                  strlen(x->encoding), x->src_name, x->src_id,
-                                 x->data, x->len);
+                                 src->map ? NULL : x->data,
+                                 src->map ? 0 : x->len);
     if (m) {
         m->pub.status = x->status;
         m->pub.seq = x->seq;
         m->pub.timestamp_ns = x->timestamp_ns;
+        if (src->map)
+            ipcn__map_msg_share(m, src);
     }
     return m;
 }
@@ -110,7 +132,7 @@ static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
 
 /* Give a message to every matching subscription (copies for all but the
  * last).  Takes ownership of m. */
-static void fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
+void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
 {
     ipcn__sub *s, *last = NULL;
     size_t pl = strlen(m->pub.path);
@@ -122,7 +144,7 @@ static void fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
             s->lost += lost;
         }
         if (last) {
-            ipcn__msg *c = msg_dup(&m->pub);
+            ipcn__msg *c = msg_dup(m);
             if (c)
                 sub_push(n, last, c);
             else
@@ -136,21 +158,30 @@ static void fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
         ipcn_msg_free(&m->pub);
 }
 
-void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
+                            uint64_t seq)
 {
-    const ipcn__sample *sa = &f->u.sample;
-    ipcn__remote *r = ipcn__remote_find(n, sa->path.p, l->id);
+    ipcn__remote *r = ipcn__remote_find(n, path, l->id);
     if (!r || r->kind == IPCN_SERVICE) {
         /* Samples only come for what the peer announced first. */
         l->bad_frames++;
         n->stats.bad_frames++;
-        return;
+        return -1;
     }
     uint64_t lost = 0;
-    if (sa->seq > r->last_seq + 1 && r->last_seq)
-        lost = sa->seq - r->last_seq - 1;
-    if (sa->seq > r->last_seq)
-        r->last_seq = sa->seq;
+    if (seq > r->last_seq + 1 && r->last_seq)
+        lost = seq - r->last_seq - 1;
+    if (seq > r->last_seq)
+        r->last_seq = seq;
+    return lost > INT64_MAX ? INT64_MAX : (int64_t)lost;
+}
+
+void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__sample *sa = &f->u.sample;
+    int64_t lost = ipcn__pub_seq_check(n, l, sa->path.p, sa->seq);
+    if (lost < 0)
+        return;
     ipcn__msg *m = ipcn__msg_new(sa->path.p, sa->path.len, sa->encoding.p,
                                  sa->encoding.len, l->name, l->peer_id,
                                  sa->data.p, sa->data.len);
@@ -158,7 +189,7 @@ void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     m->pub.seq = sa->seq;
     m->pub.timestamp_ns = sa->timestamp_ns;
-    fan_out(n, m, lost, true);
+    ipcn__pub_fan_out(n, m, (uint64_t)lost, true);
 }
 
 void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
@@ -169,7 +200,7 @@ void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
     if (!m)
         return;
     m->pub.status = IPCN_SERVICE_UNAVAILABLE;
-    fan_out(n, m, 0, false);
+    ipcn__pub_fan_out(n, m, 0, false);
 }
 
 bool ipcn__sub_deliver_one(ipcn_node *n)
@@ -270,7 +301,7 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
         l->patterns[l->npatterns++] = s;
 }
 
-static bool link_wants(const ipcn__link *l, const char *path, size_t pl)
+bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl)
 {
     for (uint32_t i = 0; i < l->npatterns; i++)
         if (ipcn__pattern_match(l->patterns[i], strlen(l->patterns[i]), path, pl))
@@ -427,6 +458,14 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
         st = IPCN_METHOD_NOT_ALLOWED;
         goto out;
     }
+    /* Large values go through the pool when some subscriber can map it. */
+    if (n->shm_enabled && len) {
+        int pst = ipcn__pool_publish_copy(n, lr, data, len);
+        if (pst) {
+            st = pst;
+            goto out;
+        }
+    }
     /* Fits a frame: header, seq, stamp, two strings and the blob length. */
     size_t overhead = 8 + 8 + 2 + strlen(lr->path) + 1 + 2 +
                       strlen(lr->encoding) + 1 + 4;
@@ -456,7 +495,7 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
     bool encoded = false;
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
-        if (l->state != LINK_UP || !link_wants(l, path, pl))
+        if (l->state != LINK_UP || !ipcn__pub_link_wants(l, path, pl))
             continue;
         if (!encoded) {
             ipcn__hdr h;
@@ -491,7 +530,7 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
         if (m) {
             m->pub.seq = seq;
             m->pub.timestamp_ns = now;
-            fan_out(n, m, 0, true);
+            ipcn__pub_fan_out(n, m, 0, true);
         }
     }
 out:

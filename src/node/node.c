@@ -269,6 +269,21 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_REPLY:
         ipcn__req_on_reply(n, l, f);
         break;
+    case IPCN_F_SHM_POOL:
+        ipcn__map_on_pool(n, l, f);
+        break;
+    case IPCN_F_SHM_SAMPLE:
+        ipcn__map_on_sample(n, l, f);
+        break;
+    case IPCN_F_SHM_RELEASE:
+        ipcn__pool_on_release(n, l, &f->u.shm_refs);
+        break;
+    case IPCN_F_SHM_REVOKE:
+        ipcn__map_on_revoke(n, l, &f->u.shm_refs);
+        break;
+    case IPCN_F_SHM_DROP:
+        ipcn__map_on_drop(n, l, &f->u.shm_refs);
+        break;
     default: /* HELLO is handled by the link */
         break;
     }
@@ -347,6 +362,8 @@ static int pump(ipcn_node *n, int timeout_ms)
     ipcn__list_for_each(pl, pt, &n->links, ipcn__link, node_entry)
         if (pl->rx_pending && !pl->rx_paused && pl->state != LINK_DEAD)
             ipcn__link_on_readable(n, pl);
+    /* Slots whose last message went away go back to their publishers. */
+    ipcn__map_flush_releases(n);
     free_dead_links(n);
     rearm(n, ipcn__now_mono_ns());
     /* The wake fd may have been drained by a thread that only waited for an
@@ -695,6 +712,9 @@ static int resolve_dir(ipcn_node *n, const ipcn_node_opts *o)
 static void node_free(ipcn_node *n)
 {
     ipcn__list *e;
+    /* Messages the user still holds keep their mappings, not the node. */
+    ipcn__map_detach_all(n);
+    ipcn__pool_free_all(n);
     while ((e = ipcn__list_pop(&n->cbq)))
         cb_free(ipcn__list_entry(e, ipcn__cb, entry));
     while ((e = ipcn__list_pop(&n->pendings)))
@@ -781,6 +801,13 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->responders);
     ipcn__list_init(&n->cbq);
     ipcn__list_init(&n->dials);
+    ipcn__list_init(&n->pools);
+    ipcn__list_init(&n->maps);
+    atomic_init(&n->shm_rel_pending, false);
+    {
+        const char *no_shm = getenv("IPCNET_NO_SHM");
+        n->shm_enabled = !no_shm || !*no_shm || !strcmp(no_shm, "0");
+    }
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);

@@ -14,10 +14,12 @@
 #define IPCN_NODE_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "ipcnet.h"
+#include "shm/shm.h"
 #include "util/list.h"
 #include "util/util.h"
 #include "wire/wire.h"
@@ -30,6 +32,8 @@
 #define IPCN_DISPATCH_BUDGET 256    /* callbacks per dispatch round */
 #define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
 #define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
+#define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
+#define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
 
 /* epoll tags: kind in the high 32 bits, an id in the low ones. */
 enum {
@@ -81,6 +85,16 @@ typedef struct ipcn__link {
     uint32_t npatterns, cap_patterns;
     uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
     int close_status;       /* why it closed, for the PEER_DOWN event */
+    uint32_t peer_caps;     /* from its hello */
+    /* Descriptors to send: fds_out[i] goes with the byte at
+     * fds_out_at[i] (the first byte of a SHM_POOL frame). */
+    int fds_out[IPCN_LINK_MAX_FDS];
+    uint64_t fds_out_at[IPCN_LINK_MAX_FDS];
+    uint32_t nfds_out;
+    int fds_in[IPCN_LINK_MAX_FDS]; /* received, for SHM_POOL frames */
+    uint32_t nfds_in;
+    uint32_t *pools_sent;   /* ids of our pools whose memfd it has */
+    uint32_t npools_sent, cap_pools_sent;
 } ipcn__link;
 
 /* A resource this node announced. */
@@ -100,6 +114,9 @@ typedef struct ipcn__local {
     size_t args_schema_len;
     void *returns_schema;   /* declared only, not enforced */
     size_t returns_schema_len;
+    ipcn_pool_opts pool_opts; /* shared-memory settings */
+    ipcn__pool *pool;       /* the current pool, or NULL */
+    uint64_t shm_published, shm_reclaimed, shm_refused;
 } ipcn__local;
 
 /* A resource learned from a peer. */
@@ -119,6 +136,12 @@ typedef struct ipcn__remote {
 /* A queued message: the public struct plus its storage. */
 typedef struct ipcn__msg {
     ipcn__list entry;
+    atomic_uint refs;       /* ipcn_msg_ref(); the last ipcn_msg_free() frees */
+    ipcn__shm_map *map;     /* a shared sample's mapping, or NULL */
+    uint32_t slot, gen;
+    uint64_t checksum;      /* shared: XXH3-64 taken at publish */
+    void *priv;             /* a writable view's private mapping */
+    size_t priv_len;
     ipcn_msg pub;
     char buf[];             /* path, encoding, src_name, data, NUL */
 } ipcn__msg;
@@ -245,6 +268,11 @@ struct ipcn_node {
     uint64_t timer_armed_ns;
     uint64_t last_tick_ns;
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
+    bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
+    uint32_t next_pool_id;
+    ipcn__list pools;       /* ipcn__pool: our shared-memory pools */
+    ipcn__list maps;        /* ipcn__shm_map: peers' pools mapped here */
+    atomic_bool shm_rel_pending; /* a message freed: releases to send */
     ipcn_event_fn event_fn;
     void *event_user;
     ipcn_node_stats stats;
@@ -270,6 +298,11 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t stamp);
 
 /* ---- link.c (transport) ---- */
+/* Send a dup of fd with the next frame queued on the link (SCM_RIGHTS).
+ * 100, 205 when too many wait, 300. */
+int ipcn__link_queue_fd(ipcn__link *l, int fd);
+/* The oldest descriptor received and not yet taken, or -1. */
+int ipcn__link_take_fd(ipcn__link *l);
 ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
                            const char *expect_name);
 void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status,
@@ -343,6 +376,16 @@ void ipcn__pending_free(ipcn__pending *p);
 void ipcn__responder_free_all(ipcn_node *n);
 
 /* msg.c */
+/* Put a message in a subscription's queue (pubsub.c), and the fan-out of
+ * one message to every matching subscription of this node. */
+void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count);
+/* Count a sample's sequence number against its remote resource: returns
+ * the samples lost before it, or -1 when the peer never announced path as
+ * a data or stream resource (a bad frame). */
+int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
+                            uint64_t seq);
+/* Does the link subscribe to path? */
+bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl);
 ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
                          size_t enclen, const char *src, uint64_t src_id,
                          const void *data, size_t len);

@@ -5,6 +5,8 @@
  * hello that opens every link.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -117,6 +119,71 @@ static void drop_queue(ipcn_node *n, ipcn__link *l)
     n->stats.drops += l->se_len;
     l->se_len = 0;
     l->tx.len = l->tx_off = 0;
+    for (uint32_t i = 0; i < l->nfds_out; i++)
+        close(l->fds_out[i]);
+    l->nfds_out = 0;
+}
+
+int ipcn__link_queue_fd(ipcn__link *l, int fd)
+{
+    if (l->nfds_out == IPCN_LINK_MAX_FDS)
+        return IPCN_TOO_MANY_REQUESTS;
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (d < 0)
+        return IPCN_INTERNAL_ERROR;
+    l->fds_out[l->nfds_out] = d;
+    l->fds_out_at[l->nfds_out] = l->tx_queued_abs;
+    l->nfds_out++;
+    return IPCN_OK;
+}
+
+int ipcn__link_take_fd(ipcn__link *l)
+{
+    if (!l->nfds_in)
+        return -1;
+    int fd = l->fds_in[0];
+    memmove(l->fds_in, l->fds_in + 1, --l->nfds_in * sizeof(int));
+    return fd;
+}
+
+/* Write some of the queue; a descriptor goes with the byte it belongs to,
+ * so a write stops short of the next one and the one carrying it starts at
+ * its byte. */
+static ssize_t write_some(ipcn__link *l)
+{
+    const uint8_t *p = l->tx.p + l->tx_off;
+    size_t len = l->tx.len - l->tx_off;
+    if (!l->nfds_out)
+        return send(l->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (l->fds_out_at[0] > l->tx_sent_abs) {
+        uint64_t upto = l->fds_out_at[0] - l->tx_sent_abs;
+        return send(l->fd, p, upto < len ? (size_t)upto : len,
+                    MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    if (l->nfds_out > 1 && l->fds_out_at[1] - l->tx_sent_abs < len)
+        len = (size_t)(l->fds_out_at[1] - l->tx_sent_abs);
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {(void *)p, len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &l->fds_out[0], sizeof(int));
+    ssize_t w = sendmsg(l->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+        close(l->fds_out[0]);
+        l->nfds_out--;
+        memmove(l->fds_out, l->fds_out + 1, l->nfds_out * sizeof(int));
+        memmove(l->fds_out_at, l->fds_out_at + 1,
+                l->nfds_out * sizeof(uint64_t));
+    }
+    return w;
 }
 
 static bool sample_queued(ipcn__link *l)
@@ -144,8 +211,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         return IPCN_SERVICE_UNAVAILABLE;
     }
     while (l->tx_off < l->tx.len) {
-        ssize_t w = send(l->fd, l->tx.p + l->tx_off, l->tx.len - l->tx_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = write_some(l);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -273,7 +339,7 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
     ipcn__link_hdr(n, &h, 0, 0);
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
-                     .caps = IPCN_CAP_NONE,
+                     .caps = n->shm_enabled ? IPCN_CAP_SHM : IPCN_CAP_NONE,
                      .heartbeat_ms = n->opts.heartbeat_ms,
                      .max_payload = n->opts.max_payload,
                      .network = ipcn__str_of(n->network),
@@ -365,6 +431,12 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
         l->fd = -1;
     }
     if (l->pidfd >= 0) {
+        /* A peer that died (kill -9) left its socket and lock file: remove
+         * them now (the sweep checks that its lock is free). */
+        struct pollfd pfd = {.fd = l->pidfd, .events = POLLIN};
+        if (was_up && status != IPCN_OK && !n->closing &&
+            poll(&pfd, 1, 0) == 1 && l->name)
+            ipcn__rdv_sweep(n, l->name);
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->pidfd, NULL);
         close(l->pidfd);
         l->pidfd = -1;
@@ -378,6 +450,8 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
             n->stats.peers--;
         ipcn__req_on_link_down(n, l);
         ipcn__dir_on_link_down(n, l);
+        ipcn__pool_on_link_down(n, l);
+        ipcn__map_on_link_down(n, l);
         if (!n->closing)
             ipcn__queue_event(n, IPCN_EV_PEER_DOWN, l, NULL, IPCN_ANY,
                               status);
@@ -393,6 +467,11 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
 {
     (void)n;
+    for (uint32_t i = 0; i < l->nfds_out; i++)
+        close(l->fds_out[i]);
+    for (uint32_t i = 0; i < l->nfds_in; i++)
+        close(l->fds_in[i]);
+    ipcn__free(l->pools_sent);
     for (uint32_t i = 0; i < l->npatterns; i++)
         ipcn__free(l->patterns[i]);
     ipcn__free(l->patterns);
@@ -468,6 +547,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     l->peer_id = f->hdr.src;
     l->peer_max_payload = h->max_payload;
+    l->peer_caps = h->caps;
     l->state = LINK_UP;
     l->linked_ns = ipcn__now_mono_ns();
     n->stats.peers++;
@@ -588,6 +668,45 @@ static bool parse_buffered(ipcn_node *n, ipcn__link *l)
     return ok && !l->rx_paused;
 }
 
+/* Read into rx, taking the descriptors that come along: a few at a time,
+ * each for a SHM_POOL frame read with it or soon after (a read may cover
+ * the hello too, so the link's state says nothing yet).
+ * Returns the bytes read, -1 with errno, or -2 when the link was refused. */
+static ssize_t read_some(ipcn_node *n, ipcn__link *l, size_t want)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * IPCN_LINK_MAX_FDS)];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {l->rx + l->rx_len, want};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    ssize_t r = recvmsg(l->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (r < 0 || !mh.msg_controllen)
+        return r;
+    bool refuse = (mh.msg_flags & MSG_CTRUNC) != 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < nfd; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (l->nfds_in < IPCN_LINK_MAX_FDS)
+                l->fds_in[l->nfds_in++] = fd;
+            else {
+                close(fd);
+                refuse = true;
+            }
+        }
+    }
+    if (refuse) {
+        bad_input(n, l, IPCN_BAD_REQUEST, "unexpected file descriptors");
+        return -2;
+    }
+    return r;
+}
+
 void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
 {
     size_t budget = IPCN_READ_BUDGET;
@@ -608,7 +727,9 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
         if (room == 0)
             break; /* cannot happen: a partial frame grew the buffer */
         size_t want = room < budget ? room : budget;
-        ssize_t r = recv(l->fd, l->rx + l->rx_len, want, MSG_DONTWAIT);
+        ssize_t r = read_some(n, l, want);
+        if (r == -2)
+            return; /* refused: the link is closed */
         if (r < 0) {
             if (errno == EINTR)
                 continue;

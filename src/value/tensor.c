@@ -300,12 +300,12 @@ int ipcn_cbor_put_typed_array(ipcn_cbor_writer *w, ipcn_dtype dtype,
     return ipcn_cbor_put_bytes(w, data, bytes);
 }
 
-int ipcn_tensor_encode(ipcn_cbor_writer *w, const ipcn_tensor *t)
+int ipcn__tensor_put_head(ipcn_cbor_writer *w, const ipcn_tensor *t,
+                          uint8_t **dst, uint64_t *numel)
 {
-    if (!w)
-        return IPCN_BAD_REQUEST;
     uint64_t n;
     size_t bytes;
+    *dst = NULL;
     if (tensor_check(t, &n, &bytes) != IPCN_OK) {
         w->status = IPCN_BAD_REQUEST;
         return w->status;
@@ -321,8 +321,18 @@ int ipcn_tensor_encode(ipcn_cbor_writer *w, const ipcn_tensor *t)
     ipcn_cbor_put_tag(w, tag);
     if (inner)
         ipcn_cbor_put_tag(w, inner);
+    if (numel)
+        *numel = n;
+    return ipcn_cbor_put_bytes_reserve(w, bytes, dst);
+}
+
+int ipcn_tensor_encode(ipcn_cbor_writer *w, const ipcn_tensor *t)
+{
+    if (!w)
+        return IPCN_BAD_REQUEST;
     uint8_t *dst;
-    int st = ipcn_cbor_put_bytes_reserve(w, bytes, &dst);
+    uint64_t n = 0;
+    int st = ipcn__tensor_put_head(w, t, &dst, &n);
     if (dst)
         gather(t, n, dst, 0);
     return st;

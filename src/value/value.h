@@ -57,6 +57,13 @@ int ipcn__double_to_single(double v, uint32_t *out);
 /* The width (16, 32, 64) of the shortest float that keeps v exactly. */
 unsigned ipcn__float_width(double v);
 
+/* A tensor's encoding up to its elements: *dst is where the elements go
+ * (NULL when measuring or on failure); *numel their count when not NULL.
+ * Returns the writer's status (200 for an invalid tensor).  t->data is not
+ * read. */
+int ipcn__tensor_put_head(ipcn_cbor_writer *w, const ipcn_tensor *t,
+                          uint8_t **dst, uint64_t *numel);
+
 /* Typed services (schema.c): the type language of ipcn_offer_typed(). */
 #define IPCN__SCHEMA_MAX_DEPTH 16 /* types nested in one another */
 

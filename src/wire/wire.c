@@ -229,6 +229,52 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         f.u.reply.encoding = rd_str(&r);
         f.u.reply.data = rd_blob(&r);
         break;
+    case IPCN_F_SHM_POOL:
+        f.u.shm_pool.pool_id = rd_u32(&r);
+        f.u.shm_pool.slots = rd_u32(&r);
+        f.u.shm_pool.share = rd_u32(&r);
+        if (rd_u32(&r) != 0) /* reserved */
+            r.bad = 1;
+        f.u.shm_pool.slot_size = rd_u64(&r);
+        if (f.u.shm_pool.slots < 1 || f.u.shm_pool.slots > IPCN_SHM_MAX_SLOTS ||
+            f.u.shm_pool.share < 1 || f.u.shm_pool.share > f.u.shm_pool.slots ||
+            f.u.shm_pool.slot_size == 0 ||
+            f.u.shm_pool.slot_size > IPCN_SHM_MAX_SLOT_SIZE ||
+            f.u.shm_pool.slot_size * f.u.shm_pool.slots > IPCN_SHM_MAX_POOL_SIZE)
+            r.bad = 1;
+        break;
+    case IPCN_F_SHM_SAMPLE: {
+        ipcn__shm_sample *s = &f.u.shm_sample;
+        s->seq = rd_u64(&r);
+        s->timestamp_ns = rd_u64(&r);
+        s->path = rd_str(&r);
+        s->encoding = rd_str(&r);
+        s->pool_id = rd_u32(&r);
+        s->slot = rd_u32(&r);
+        s->gen = rd_u32(&r);
+        if (rd_u32(&r) != 0) /* reserved */
+            r.bad = 1;
+        s->offset = rd_u64(&r);
+        s->len = rd_u64(&r);
+        s->checksum = rd_u64(&r);
+        if (s->offset > IPCN_SHM_MAX_SLOT_SIZE || s->len > IPCN_SHM_MAX_SLOT_SIZE)
+            r.bad = 1;
+        break;
+    }
+    case IPCN_F_SHM_RELEASE:
+    case IPCN_F_SHM_REVOKE:
+    case IPCN_F_SHM_DROP: {
+        uint32_t n = rd_u32(&r);
+        uint32_t max = f.hdr.type == IPCN_F_SHM_DROP ? 1 : IPCN_SHM_MAX_RELEASE;
+        if (n < 1 || n > max || !rd_has(&r, (size_t)n * 12))
+            r.bad = 1;
+        else {
+            f.u.shm_refs.count = n;
+            f.u.shm_refs.p = r.p;
+            r.p += (size_t)n * 12;
+        }
+        break;
+    }
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -446,6 +492,58 @@ int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
     ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
     ipcn__wbuf_blob(w, b->data.p, b->data.len);
     return finish(w, off);
+}
+
+int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b)
+{
+    h->type = IPCN_F_SHM_POOL;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u32(w, b->pool_id);
+    ipcn__wbuf_u32(w, b->slots);
+    ipcn__wbuf_u32(w, b->share);
+    ipcn__wbuf_u32(w, 0);
+    ipcn__wbuf_u64(w, b->slot_size);
+    return finish(w, off);
+}
+
+int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
+                         const ipcn__shm_sample *b)
+{
+    h->type = IPCN_F_SHM_SAMPLE;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u64(w, b->seq);
+    ipcn__wbuf_u64(w, b->timestamp_ns);
+    ipcn__wbuf_str(w, b->path.p, b->path.len);
+    ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
+    ipcn__wbuf_u32(w, b->pool_id);
+    ipcn__wbuf_u32(w, b->slot);
+    ipcn__wbuf_u32(w, b->gen);
+    ipcn__wbuf_u32(w, 0);
+    ipcn__wbuf_u64(w, b->offset);
+    ipcn__wbuf_u64(w, b->len);
+    ipcn__wbuf_u64(w, b->checksum);
+    return finish(w, off);
+}
+
+int ipcn__enc_shm_refs(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
+                       const ipcn__shm_ref *refs, uint32_t count)
+{
+    h->type = type;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u32(w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        ipcn__wbuf_u32(w, refs[i].pool_id);
+        ipcn__wbuf_u32(w, refs[i].slot);
+        ipcn__wbuf_u32(w, refs[i].gen);
+    }
+    return finish(w, off);
+}
+
+ipcn__shm_ref ipcn__shm_ref_at(const ipcn__shm_refs *r, uint32_t i)
+{
+    const uint8_t *p = r->p + (size_t)i * 12;
+    ipcn__shm_ref x = {ld32(p), ld32(p + 4), ld32(p + 8)};
+    return x;
 }
 
 ipcn__str ipcn__str_of(const char *s)

@@ -35,11 +35,24 @@ enum ipcn__ftype {
     IPCN_F_REQUEST = 12,
     IPCN_F_REPLY = 13,
     IPCN_F_ERROR = 14,
-    IPCN_F__MAX = 14
+    /* Shared-memory samples (capability IPCN_CAP_SHM on both sides). */
+    IPCN_F_SHM_POOL = 15,    /* a pool's memfd, passed with SCM_RIGHTS */
+    IPCN_F_SHM_SAMPLE = 16,  /* a sample whose bytes are in a pool slot */
+    IPCN_F_SHM_RELEASE = 17, /* the reader is done with these slots */
+    IPCN_F_SHM_REVOKE = 18,  /* the publisher took this slot back */
+    IPCN_F_SHM_DROP = 19,    /* the pool is retired: unmap when unused */
+    IPCN_F__MAX = 19
 };
 
 /* Capability bits a node announces in its hello. */
 #define IPCN_CAP_NONE 0u
+#define IPCN_CAP_SHM 1u /* takes and sends shared-memory samples */
+
+/* Limits of shared-memory pools, checked on both sides. */
+#define IPCN_SHM_MAX_SLOTS 1024u
+#define IPCN_SHM_MAX_SLOT_SIZE ((uint64_t)4 << 30)
+#define IPCN_SHM_MAX_POOL_SIZE ((uint64_t)64 << 30) /* address space */
+#define IPCN_SHM_MAX_RELEASE 512u /* slots per RELEASE frame */
 
 typedef struct ipcn__hdr {
     uint8_t version;
@@ -91,6 +104,39 @@ typedef struct ipcn__sample {
     ipcn__blob data;
 } ipcn__sample;
 
+/* SHM_POOL: the memfd comes with the frame (SCM_RIGHTS). */
+typedef struct ipcn__shm_pool {
+    uint32_t pool_id;
+    uint32_t slots;
+    uint32_t share;      /* slots one reader node should hold at most */
+    uint64_t slot_size;  /* a multiple of the page size */
+} ipcn__shm_pool;
+
+/* SHM_SAMPLE: a SAMPLE whose data is in slot of pool, at offset. */
+typedef struct ipcn__shm_sample {
+    uint64_t seq;
+    uint64_t timestamp_ns;
+    ipcn__str path;
+    ipcn__str encoding;
+    uint32_t pool_id;
+    uint32_t slot;
+    uint32_t gen;        /* the slot's generation: it changes on reuse */
+    uint64_t offset;     /* of the data inside the slot */
+    uint64_t len;
+    uint64_t checksum;   /* XXH3-64 of the data, taken at publish */
+} ipcn__shm_sample;
+
+/* SHM_RELEASE, SHM_REVOKE: (pool, slot, gen) triples; SHM_DROP: count 1,
+ * slot and gen 0.  Points into the frame: read with ipcn__shm_ref_at(). */
+typedef struct ipcn__shm_refs {
+    uint32_t count;
+    const uint8_t *p;    /* count * 12 bytes */
+} ipcn__shm_refs;
+
+typedef struct ipcn__shm_ref {
+    uint32_t pool_id, slot, gen;
+} ipcn__shm_ref;
+
 typedef struct ipcn__request { /* REQUEST and QUERY (QUERY has no data) */
     uint32_t timeout_ms;
     ipcn__str path;
@@ -108,7 +154,9 @@ typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
 /* One decoded frame.  Which body member is valid depends on hdr.type:
  * HELLO hello; ANNOUNCE announce; SAMPLE sample; QUERY, REQUEST request;
  * QUERY_REPLY, REPLY reply; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
- * or pattern); BYE, ERROR text (a reason); PING, PONG stamp. */
+ * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; SHM_POOL
+ * shm_pool; SHM_SAMPLE shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
+ * shm_refs. */
 typedef struct ipcn__frame {
     ipcn__hdr hdr;
     union {
@@ -119,6 +167,9 @@ typedef struct ipcn__frame {
         ipcn__reply reply;
         ipcn__str text;
         uint64_t stamp;
+        ipcn__shm_pool shm_pool;
+        ipcn__shm_sample shm_sample;
+        ipcn__shm_refs shm_refs;
     } u;
 } ipcn__frame;
 
@@ -186,6 +237,14 @@ int ipcn__enc_request(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                       const ipcn__request *b);
 int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                     const ipcn__reply *b);
+
+int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b);
+int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
+                         const ipcn__shm_sample *b);
+/* RELEASE, REVOKE (1..IPCN_SHM_MAX_RELEASE refs) and DROP (one ref). */
+int ipcn__enc_shm_refs(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
+                       const ipcn__shm_ref *refs, uint32_t count);
+ipcn__shm_ref ipcn__shm_ref_at(const ipcn__shm_refs *r, uint32_t i);
 
 /* The checksum of a frame: XXH3-64 (seed 0) over header bytes 0..39 then
  * the payload. */

@@ -268,7 +268,7 @@ static void test_unknown_type(void **state)
     (void)state;
     const vec *v = vec_named("ping");
     uint8_t b[128];
-    static const uint8_t types[] = {0, 15, 16, 0x7F, 0xFF};
+    static const uint8_t types[] = {0, IPCN_F__MAX + 1, IPCN_F__MAX + 2, 0x7F, 0xFF};
     for (size_t i = 0; i < sizeof types; i++) {
         memcpy(b, v->bytes, v->len);
         b[5] = types[i];
@@ -594,7 +594,7 @@ static void test_roundtrip_every_type(void **state)
 {
     (void)state;
     static char s1[1200], s2[1200];
-    static uint8_t blob[5000];
+    static uint8_t blob[IPCN_SHM_MAX_RELEASE * 12 + 5000];
     for (int iter = 0; iter < 2000; iter++) {
         ipcn__frame in;
         memset(&in, 0, sizeof in);
@@ -639,6 +639,30 @@ static void test_roundtrip_every_type(void **state)
         case IPCN_F_REPLY:
             in.u.reply = (ipcn__reply){rnd(), rnd(), b, d};
             break;
+        case IPCN_F_SHM_POOL: {
+            uint32_t slots = 1 + (uint32_t)(rnd() % IPCN_SHM_MAX_SLOTS);
+            in.u.shm_pool = (ipcn__shm_pool){(uint32_t)rnd(), slots,
+                                             1 + (uint32_t)(rnd() % slots),
+                                             4096 * (1 + rnd() % 4096)};
+            break;
+        }
+        case IPCN_F_SHM_SAMPLE:
+            in.u.shm_sample = (ipcn__shm_sample){
+                rnd(), rnd(), a, b, (uint32_t)rnd(), (uint32_t)rnd(),
+                (uint32_t)rnd(), rnd() % IPCN_SHM_MAX_SLOT_SIZE,
+                rnd() % IPCN_SHM_MAX_SLOT_SIZE, rnd()};
+            break;
+        case IPCN_F_SHM_RELEASE:
+        case IPCN_F_SHM_REVOKE:
+        case IPCN_F_SHM_DROP: {
+            uint32_t k = in.hdr.type == IPCN_F_SHM_DROP
+                             ? 1
+                             : 1 + (uint32_t)(rnd() % IPCN_SHM_MAX_RELEASE);
+            for (size_t i = 0; i < (size_t)k * 12; i++)
+                blob[i] = (uint8_t)rnd();
+            in.u.shm_refs = (ipcn__shm_refs){k, blob};
+            break;
+        }
         default:
             in.u.text = a;
             break;

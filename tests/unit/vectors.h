@@ -264,6 +264,21 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
     case IPCN_F_QUERY_REPLY:
     case IPCN_F_REPLY:
         return ipcn__enc_reply(w, &h, h.type, &f->u.reply);
+    case IPCN_F_SHM_POOL:
+        return ipcn__enc_shm_pool(w, &h, &f->u.shm_pool);
+    case IPCN_F_SHM_SAMPLE:
+        return ipcn__enc_shm_sample(w, &h, &f->u.shm_sample);
+    case IPCN_F_SHM_RELEASE:
+    case IPCN_F_SHM_REVOKE:
+    case IPCN_F_SHM_DROP: {
+        ipcn__shm_ref refs[IPCN_SHM_MAX_RELEASE];
+        uint32_t n = f->u.shm_refs.count;
+        if (n > IPCN_SHM_MAX_RELEASE)
+            return IPCN_BAD_REQUEST;
+        for (uint32_t i = 0; i < n; i++)
+            refs[i] = ipcn__shm_ref_at(&f->u.shm_refs, i);
+        return ipcn__enc_shm_refs(w, &h, h.type, refs, n);
+    }
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -331,6 +346,26 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                a->u.reply.timestamp_ns == b->u.reply.timestamp_ns &&
                vec_str_eq(a->u.reply.encoding, b->u.reply.encoding) &&
                vec_blob_eq(a->u.reply.data, b->u.reply.data);
+    case IPCN_F_SHM_POOL:
+        return a->u.shm_pool.pool_id == b->u.shm_pool.pool_id &&
+               a->u.shm_pool.slots == b->u.shm_pool.slots &&
+               a->u.shm_pool.share == b->u.shm_pool.share &&
+               a->u.shm_pool.slot_size == b->u.shm_pool.slot_size;
+    case IPCN_F_SHM_SAMPLE: {
+        const ipcn__shm_sample *p = &a->u.shm_sample, *q = &b->u.shm_sample;
+        return p->seq == q->seq && p->timestamp_ns == q->timestamp_ns &&
+               vec_str_eq(p->path, q->path) &&
+               vec_str_eq(p->encoding, q->encoding) &&
+               p->pool_id == q->pool_id && p->slot == q->slot &&
+               p->gen == q->gen && p->offset == q->offset &&
+               p->len == q->len && p->checksum == q->checksum;
+    }
+    case IPCN_F_SHM_RELEASE:
+    case IPCN_F_SHM_REVOKE:
+    case IPCN_F_SHM_DROP:
+        return a->u.shm_refs.count == b->u.shm_refs.count &&
+               memcmp(a->u.shm_refs.p, b->u.shm_refs.p,
+                      (size_t)a->u.shm_refs.count * 12) == 0;
     default:
         return 0;
     }

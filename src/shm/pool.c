@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c — the publisher's side of shared-memory samples: pools, loans,
+ * publishing a slot, and taking slots back.
+ *
+ * A pool is a memfd sealed against shrinking, growing and new writable
+ * shared mappings (F_SEAL_FUTURE_WRITE), mapped read-write here before the
+ * seal.  A reader therefore can only map it read-only (or privately), and
+ * cannot make our mapping fault by shrinking the file.  Each slot records
+ * which links hold it; a RELEASE, a closed link, or a reclaim under
+ * IPCN_POOL_DROP_OLDEST ends a hold.  Free slots are reused lowest first,
+ * so a pool whose readers keep up touches few pages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "node/node_impl.h"
+#include "value/value.h"
+
+#define DEFAULT_SLOTS 64
+#define MIN_SLOT_SIZE ((size_t)64 << 10)
+#define TENSOR_ALIGN 64
+
+IPCN_API void ipcn_pool_opts_init(ipcn_pool_opts *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->slots = DEFAULT_SLOTS;
+    o->policy = IPCN_POOL_DROP_OLDEST;
+}
+
+/* The settings in force for a resource (a zeroed struct means defaults). */
+static ipcn_pool_opts opts_of(const ipcn__local *lr)
+{
+    ipcn_pool_opts o;
+    if (lr->pool_opts.size)
+        return lr->pool_opts;
+    ipcn_pool_opts_init(&o);
+    return o;
+}
+
+static size_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+static size_t round_up(size_t v, size_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+/* ---- pools ---- */
+
+static void send_drop(ipcn_node *n, ipcn__pool *p)
+{
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        for (uint32_t i = 0; i < l->npools_sent; i++) {
+            if (l->pools_sent[i] != p->id)
+                continue;
+            l->pools_sent[i] = l->pools_sent[--l->npools_sent];
+            if (l->state == LINK_UP) {
+                ipcn__hdr h;
+                ipcn__link_hdr(n, &h, 0, 0);
+                ipcn__shm_ref r = {p->id, 0, 0};
+                size_t mark = l->tx.len;
+                ipcn__link_commit(n, l, mark,
+                                  ipcn__enc_shm_refs(&l->tx, &h, IPCN_F_SHM_DROP,
+                                                     &r, 1));
+            }
+            break;
+        }
+    }
+}
+
+static void pool_free(ipcn_node *n, ipcn__pool *p, bool tell)
+{
+    if (tell)
+        send_drop(n, p);
+    ipcn__list_remove(&p->entry);
+    for (uint32_t i = 0; p->slot && i < p->slots; i++)
+        ipcn__free(p->slot[i].holders);
+    ipcn__free(p->slot);
+    if (p->base)
+        munmap(p->base, p->slot_size * p->slots);
+    if (p->fd >= 0)
+        close(p->fd);
+    ipcn__free(p->path);
+    ipcn__free(p);
+}
+
+/* A retired pool goes once nothing holds any of its slots. */
+static void maybe_free(ipcn_node *n, ipcn__pool *p)
+{
+    if (p->retired && p->nfree == p->slots)
+        pool_free(n, p, true);
+}
+
+static void retire(ipcn_node *n, ipcn__local *lr)
+{
+    ipcn__pool *p = lr->pool;
+    if (!p)
+        return;
+    lr->pool = NULL;
+    p->retired = true;
+    maybe_free(n, p);
+}
+
+static int pool_new(ipcn_node *n, ipcn__local *lr, size_t need,
+                    ipcn__pool **out)
+{
+    ipcn_pool_opts o = opts_of(lr);
+    size_t ps = page_size();
+    size_t slot_size = o.slot_size;
+    if (!slot_size || slot_size < need) {
+        slot_size = MIN_SLOT_SIZE;
+        while (slot_size < need)
+            slot_size *= 2;
+    }
+    slot_size = round_up(slot_size, ps);
+    if (slot_size > IPCN_SHM_MAX_SLOT_SIZE ||
+        (uint64_t)slot_size * o.slots > IPCN_SHM_MAX_POOL_SIZE)
+        return IPCN_BAD_REQUEST;
+    ipcn__pool *p = ipcn__calloc(1, sizeof *p);
+    if (!p)
+        return IPCN_INSUFFICIENT_MEMORY;
+    ipcn__list_init(&p->entry);
+    p->fd = -1;
+    p->slots = o.slots;
+    /* One reader may hold all but an eighth of the pool: enough for deep
+     * queues, and a hoarder still leaves the publisher room to loan. */
+    p->share = o.slots - (o.slots / 8 ? o.slots / 8 : 1);
+    p->slot_size = slot_size;
+    p->policy = o.policy;
+    p->nfree = o.slots;
+    p->path = ipcn__strdup(lr->path);
+    p->slot = ipcn__calloc(o.slots, sizeof *p->slot);
+    if (!p->path || !p->slot)
+        goto oom;
+    size_t size = slot_size * o.slots;
+    p->fd = memfd_create("ipcnet-pool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (p->fd < 0 || ftruncate(p->fd, (off_t)size) < 0) {
+        ipcn__warn("IPCN-SHM-MEMFD", "%s: cannot make a %zu-byte pool for %s: %s",
+                   n->name, size, lr->path, strerror(errno));
+        goto oom;
+    }
+    p->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+    if (p->base == MAP_FAILED) {
+        p->base = NULL;
+        goto oom;
+    }
+    /* Readers get the memfd: they may neither resize it (which would make
+     * our mapping fault) nor map it writable and shared. */
+    if (fcntl(p->fd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
+        ipcn__warn("IPCN-SHM-SEAL", "%s: cannot seal a pool: %s", n->name,
+                   strerror(errno));
+        goto oom;
+    }
+    do
+        p->id = ++n->next_pool_id;
+    while (p->id == 0);
+    ipcn__list_insert_tail(&n->pools, &p->entry);
+    *out = p;
+    return IPCN_OK;
+oom:
+    ipcn__list_insert_tail(&n->pools, &p->entry);
+    pool_free(n, p, false);
+    return IPCN_INSUFFICIENT_MEMORY;
+}
+
+void ipcn__pool_free_all(ipcn_node *n)
+{
+    ipcn__list *e;
+    while ((e = ipcn__list_pop(&n->pools))) {
+        ipcn__pool *p = ipcn__list_entry(e, ipcn__pool, entry);
+        ipcn__list_init(&p->entry);
+        pool_free(n, p, false);
+    }
+}
+
+void ipcn__pool_on_withdraw(ipcn_node *n, ipcn__local *lr)
+{
+    retire(n, lr);
+}
+
+/* ---- holds ---- */
+
+static void slot_freed(ipcn__pool *p, ipcn__pslot *s)
+{
+    s->state = SLOT_FREE;
+    s->nholders = 0;
+    p->nfree++;
+}
+
+static bool drop_holder(ipcn__pslot *s, uint32_t link_id)
+{
+    for (uint32_t i = 0; i < s->nholders; i++) {
+        if (s->holders[i] == link_id) {
+            s->holders[i] = s->holders[--s->nholders];
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool add_holder(ipcn__pslot *s, uint32_t link_id)
+{
+    if (s->nholders == s->cap_holders) {
+        uint32_t cap = s->cap_holders ? s->cap_holders * 2 : 4;
+        uint32_t *h = ipcn__realloc(s->holders, cap * sizeof *h);
+        if (!h)
+            return false;
+        s->holders = h;
+        s->cap_holders = cap;
+    }
+    s->holders[s->nholders++] = link_id;
+    return true;
+}
+
+static uint32_t held_by(const ipcn__pool *p, uint32_t link_id)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < p->slots; i++)
+        for (uint32_t j = 0; j < p->slot[i].nholders; j++)
+            k += p->slot[i].holders[j] == link_id;
+    return k;
+}
+
+void ipcn__pool_on_link_down(ipcn_node *n, ipcn__link *l)
+{
+    ipcn__pool *p;
+    ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry) {
+        for (uint32_t i = 0; i < p->slots; i++) {
+            ipcn__pslot *s = &p->slot[i];
+            if (drop_holder(s, l->id) && s->state == SLOT_PUBLISHED &&
+                !s->nholders)
+                slot_freed(p, s);
+        }
+        maybe_free(n, p);
+    }
+}
+
+static ipcn__pool *pool_by_id(ipcn_node *n, uint32_t id)
+{
+    ipcn__pool *p;
+    ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry)
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+void ipcn__pool_on_release(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)
+{
+    for (uint32_t i = 0; i < r->count; i++) {
+        ipcn__shm_ref x = ipcn__shm_ref_at(r, i);
+        ipcn__pool *p = pool_by_id(n, x.pool_id);
+        /* A release of a slot taken back since, or of a pool retired and
+         * gone, is stale, not wrong: it crossed our REVOKE or DROP. */
+        if (!p || x.slot >= p->slots)
+            continue;
+        ipcn__pslot *s = &p->slot[x.slot];
+        if (s->gen != x.gen || s->state != SLOT_PUBLISHED)
+            continue;
+        if (drop_holder(s, l->id) && !s->nholders)
+            slot_freed(p, s);
+        maybe_free(n, p);
+    }
+}
+
+/* Take the oldest published slot back from its readers. */
+static int reclaim_oldest(ipcn_node *n, ipcn__local *lr, ipcn__pool *p)
+{
+    ipcn__pslot *old = NULL;
+    uint32_t idx = 0;
+    for (uint32_t i = 0; i < p->slots; i++) {
+        ipcn__pslot *s = &p->slot[i];
+        if (s->state == SLOT_PUBLISHED && (!old || s->order < old->order)) {
+            old = s;
+            idx = i;
+        }
+    }
+    if (!old)
+        return IPCN_INSUFFICIENT_STORAGE;
+    for (uint32_t j = 0; j < old->nholders; j++) {
+        ipcn__link *l = ipcn__link_by_id(n, old->holders[j]);
+        if (!l || l->state != LINK_UP)
+            continue;
+        ipcn__hdr h;
+        ipcn__link_hdr(n, &h, 0, 0);
+        ipcn__shm_ref r = {p->id, idx, old->gen};
+        size_t mark = l->tx.len;
+        ipcn__link_commit(n, l, mark,
+                          ipcn__enc_shm_refs(&l->tx, &h, IPCN_F_SHM_REVOKE, &r, 1));
+    }
+    lr->shm_reclaimed++;
+    ipcn__debug("IPCN-SHM-RECLAIM", "%s: %s: pool full, took slot %u back from "
+                "%u reader(s)", n->name, lr->path, idx, old->nholders);
+    slot_freed(p, old);
+    return IPCN_OK;
+}
+
+/* ---- loans ---- */
+
+static int loan_locked(ipcn_node *n, ipcn__local *lr, size_t need,
+                       ipcn_loan **out)
+{
+    ipcn__pool *p = lr->pool;
+    if (p && need > p->slot_size) {
+        retire(n, lr);
+        p = NULL;
+    }
+    if (!p) {
+        int st = pool_new(n, lr, need, &p);
+        if (st != IPCN_OK)
+            return st;
+        lr->pool = p;
+    }
+    if (!p->nfree) {
+        int st = p->policy == IPCN_POOL_DROP_OLDEST ? reclaim_oldest(n, lr, p)
+                                                    : IPCN_INSUFFICIENT_STORAGE;
+        if (st != IPCN_OK) {
+            lr->shm_refused++;
+            return st;
+        }
+    }
+    ipcn_loan *loan = ipcn__calloc(1, sizeof *loan);
+    if (!loan)
+        return IPCN_INSUFFICIENT_MEMORY;
+    uint32_t i = 0;
+    while (p->slot[i].state != SLOT_FREE)
+        i++;
+    ipcn__pslot *s = &p->slot[i];
+    s->state = SLOT_LOANED;
+    s->gen++;
+    s->nholders = 0;
+    p->nfree--;
+    loan->pool = p;
+    loan->slot = i;
+    loan->gen = s->gen;
+    loan->len = need;
+    loan->cap = p->slot_size;
+    *out = loan;
+    return IPCN_OK;
+}
+
+static int local_for_loan(ipcn_node *n, const char *path, ipcn__local **out)
+{
+    ipcn__local *lr = ipcn__local_find(n, path);
+    if (!lr)
+        return IPCN_NOT_FOUND;
+    if (lr->kind == IPCN_SERVICE)
+        return IPCN_METHOD_NOT_ALLOWED;
+    *out = lr;
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_loan_new(ipcn_node *n, const char *path, size_t len,
+                       ipcn_loan **out)
+{
+    if (!n || !path || !out || len == 0 || len > IPCN_SHM_MAX_SLOT_SIZE)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__local *lr;
+    int st = local_for_loan(n, path, &lr);
+    if (st == IPCN_OK)
+        st = loan_locked(n, lr, len, out);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_loan_tensor(ipcn_node *n, const char *path,
+                              const ipcn_tensor *t, ipcn_loan **out,
+                              void **elems)
+{
+    if (!n || !path || !t || !out || !elems)
+        return IPCN_BAD_REQUEST;
+    /* Measure the encoding (the elements are not read: any non-NULL data
+     * passes the check), then write its head so the elements start on an
+     * aligned address. */
+    ipcn_tensor shape = *t;
+    shape.data = (void *)&shape;
+    shape.order = IPCN_ORDER_NATIVE;
+    ipcn_cbor_writer w;
+    uint8_t *dst;
+    uint64_t numel = 0;
+    ipcn_cbor_writer_init(&w, NULL, 0, 0);
+    if (ipcn__tensor_put_head(&w, &shape, &dst, &numel) !=
+        IPCN_INSUFFICIENT_STORAGE) /* what measuring says when all is well */
+        return IPCN_BAD_REQUEST;
+    size_t total = w.len;
+    size_t bytes = (size_t)numel * ipcn_dtype_size(t->dtype);
+    size_t head = total - bytes;
+    size_t pad = (TENSOR_ALIGN - head % TENSOR_ALIGN) % TENSOR_ALIGN;
+    ipcn_loan *loan;
+    int st = ipcn_loan_new(n, path, pad + total, &loan);
+    if (st != IPCN_OK)
+        return st;
+    uint8_t *base = (uint8_t *)ipcn_loan_data(loan);
+    ipcn_cbor_writer_init(&w, base + pad, total, 0);
+    if (ipcn__tensor_put_head(&w, &shape, &dst, NULL) != IPCN_OK || !dst) {
+        ipcn_loan_discard(n, loan);
+        return IPCN_INTERNAL_ERROR;
+    }
+    loan->offset = pad;
+    loan->len = total;
+    loan->cap -= pad;
+    *elems = dst;
+    *out = loan;
+    return IPCN_OK;
+}
+
+IPCN_API void *ipcn_loan_data(ipcn_loan *loan)
+{
+    if (!loan)
+        return NULL;
+    return loan->pool->base + (size_t)loan->slot * loan->pool->slot_size +
+           loan->offset;
+}
+
+IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan)
+{
+    return loan ? loan->cap : 0;
+}
+
+static void end_loan(ipcn_node *n, ipcn_loan *loan)
+{
+    ipcn__pool *p = loan->pool;
+    ipcn__pslot *s = &p->slot[loan->slot];
+    if (s->state == SLOT_LOANED && s->gen == loan->gen && !s->nholders)
+        slot_freed(p, s);
+    ipcn__free(loan);
+    maybe_free(n, p);
+}
+
+IPCN_API void ipcn_loan_discard(ipcn_node *n, ipcn_loan *loan)
+{
+    if (!n || !loan)
+        return;
+    ipcn__node_lock(n);
+    end_loan(n, loan);
+    ipcn__node_unlock(n);
+}
+
+/* Make sure the link has the pool's memfd: the POOL frame carries it. */
+static int send_pool(ipcn_node *n, ipcn__link *l, ipcn__pool *p)
+{
+    for (uint32_t i = 0; i < l->npools_sent; i++)
+        if (l->pools_sent[i] == p->id)
+            return IPCN_OK;
+    if (l->npools_sent == l->cap_pools_sent) {
+        uint32_t cap = l->cap_pools_sent ? l->cap_pools_sent * 2 : 4;
+        uint32_t *np = ipcn__realloc(l->pools_sent, cap * sizeof *np);
+        if (!np)
+            return IPCN_INSUFFICIENT_MEMORY;
+        l->pools_sent = np;
+        l->cap_pools_sent = cap;
+    }
+    int st = ipcn__link_queue_fd(l, p->fd);
+    if (st != IPCN_OK)
+        return st;
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    ipcn__shm_pool b = {.pool_id = p->id, .slots = p->slots,
+                        .share = p->share, .slot_size = p->slot_size};
+    size_t mark = l->tx.len;
+    st = ipcn__link_commit(n, l, mark, ipcn__enc_shm_pool(&l->tx, &h, &b));
+    if (l->state == LINK_DEAD)
+        return IPCN_SERVICE_UNAVAILABLE;
+    if (st != IPCN_OK && l->tx.len == mark) {
+        /* Not queued: the descriptor must not go with another frame. */
+        close(l->fds_out[--l->nfds_out]);
+        return st;
+    }
+    l->pools_sent[l->npools_sent++] = p->id;
+    return IPCN_OK;
+}
+
+/* Can this link take shared samples of pool p now? */
+static bool link_takes_shm(const ipcn_node *n, const ipcn__link *l)
+{
+    return n->shm_enabled && (l->peer_caps & IPCN_CAP_SHM);
+}
+
+/* Publish the loan's value; lr is its resource.  Lock held. */
+static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
+                          size_t len)
+{
+    ipcn__pool *p = loan->pool;
+    ipcn__pslot *s = &p->slot[loan->slot];
+    const uint8_t *data = p->base + (size_t)loan->slot * p->slot_size +
+                          loan->offset;
+    uint64_t seq = lr->seq + 1;
+    uint64_t now = ipcn__now_real_ns();
+    size_t pl = strlen(lr->path);
+    if (lr->kind == IPCN_DATA) {
+        ipcn__msg *v = ipcn__msg_new(lr->path, pl, lr->encoding,
+                                     strlen(lr->encoding), n->name, n->id,
+                                     data, len);
+        if (!v)
+            return IPCN_INSUFFICIENT_MEMORY;
+        v->pub.seq = seq;
+        v->pub.timestamp_ns = now;
+        if (lr->value)
+            ipcn_msg_free(lr->value);
+        lr->value = &v->pub;
+    }
+    lr->seq = seq;
+    uint64_t sum = XXH3_64bits(data, len);
+    bool inline_encoded = false;
+    ipcn__wbuf desc = {0};
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_UP || !ipcn__pub_link_wants(l, lr->path, pl))
+            continue;
+        if (!link_takes_shm(n, l)) {
+            /* A peer without shared memory gets the bytes, when they fit. */
+            if (!inline_encoded) {
+                ipcn__hdr h;
+                ipcn__link_hdr(n, &h, 0, 0);
+                ipcn__sample sa = {.seq = seq, .timestamp_ns = now,
+                                   .path = ipcn__str_of(lr->path),
+                                   .encoding = ipcn__str_of(lr->encoding),
+                                   .data = ipcn__blob_of(data, len)};
+                n->scratch.len = 0;
+                if (len > IPCN_WIRE_MAX_PAYLOAD ||
+                    ipcn__enc_sample(&n->scratch, &h, &sa) != IPCN_OK) {
+                    l->drops++;
+                    n->stats.drops++;
+                    continue;
+                }
+                inline_encoded = true;
+            }
+            ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, true);
+            continue;
+        }
+        /* A reader holding its share of the pool already misses this one:
+         * it starves itself, not the pool. */
+        if (held_by(p, l->id) >= p->share || send_pool(n, l, p) != IPCN_OK ||
+            l->state != LINK_UP) {
+            l->drops++;
+            n->stats.drops++;
+            continue;
+        }
+        if (!desc.len) { /* the descriptor is the same for every link */
+            ipcn__hdr h;
+            ipcn__link_hdr(n, &h, 0, 0);
+            ipcn__shm_sample ss = {.seq = seq, .timestamp_ns = now,
+                                   .path = ipcn__str_of(lr->path),
+                                   .encoding = ipcn__str_of(lr->encoding),
+                                   .pool_id = p->id, .slot = loan->slot,
+                                   .gen = loan->gen, .offset = loan->offset,
+                                   .len = len, .checksum = sum};
+            if (ipcn__enc_shm_sample(&desc, &h, &ss) != IPCN_OK) {
+                ipcn__wbuf_free(&desc);
+                break;
+            }
+        }
+        if (!add_holder(s, l->id))
+            continue;
+        if (ipcn__link_send_raw(n, l, desc.p, desc.len, true) != IPCN_OK)
+            drop_holder(s, l->id);
+    }
+    ipcn__wbuf_free(&desc);
+    if (n->scratch.cap > (1u << 20))
+        ipcn__wbuf_free(&n->scratch);
+    /* Subscriptions of this node itself get a copy. */
+    ipcn__sub *sub;
+    bool local = false;
+    ipcn__list_for_each(sub, t2, &n->subs, ipcn__sub, entry)
+        if (ipcn__pattern_match(sub->pattern, strlen(sub->pattern), lr->path, pl))
+            local = true;
+    if (local) {
+        ipcn__msg *m = ipcn__msg_new(lr->path, pl, lr->encoding,
+                                     strlen(lr->encoding), n->name, n->id,
+                                     data, len);
+        if (m) {
+            m->pub.seq = seq;
+            m->pub.timestamp_ns = now;
+            ipcn__pub_fan_out(n, m, 0, true);
+        }
+    }
+    lr->shm_published++;
+    if (s->nholders) {
+        s->state = SLOT_PUBLISHED;
+        s->order = ++p->order;
+    }
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_publish_loan(ipcn_node *n, ipcn_loan *loan, size_t len)
+{
+    if (!n || !loan)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    int st;
+    if (!len)
+        len = loan->len;
+    ipcn__local *lr = ipcn__local_find(n, loan->pool->path);
+    if (len > loan->cap)
+        st = IPCN_BAD_REQUEST;
+    else if (!lr || lr->pool != loan->pool)
+        st = IPCN_NOT_FOUND; /* withdrawn (its pool retired) meanwhile */
+    else
+        st = publish_locked(n, lr, loan, len);
+    end_loan(n, loan);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+int ipcn__pool_publish_copy(ipcn_node *n, ipcn__local *lr, const void *data,
+                            size_t len)
+{
+    ipcn_pool_opts o = opts_of(lr);
+    size_t threshold = o.shm_threshold ? o.shm_threshold : IPCN_SHM_THRESHOLD;
+    if (len < threshold || len > IPCN_SHM_MAX_SLOT_SIZE)
+        return 0;
+    size_t pl = strlen(lr->path);
+    bool any = false;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->state == LINK_UP && link_takes_shm(n, l) &&
+            ipcn__pub_link_wants(l, lr->path, pl))
+            any = true;
+    if (!any)
+        return 0;
+    ipcn_loan *loan;
+    int st = loan_locked(n, lr, len, &loan);
+    if (st == IPCN_INSUFFICIENT_STORAGE && len <= IPCN_WIRE_MAX_PAYLOAD)
+        return 0; /* the pool is full: the socket still takes it */
+    if (st != IPCN_OK)
+        return st;
+    memcpy(ipcn_loan_data(loan), data, len);
+    st = publish_locked(n, lr, loan, len);
+    end_loan(n, loan);
+    return st;
+}
+
+/* ---- settings and counters ---- */
+
+IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
+                              const ipcn_pool_opts *o)
+{
+    if (!n || !path || !o || o->size < sizeof *o || o->slots < 2 ||
+        o->slots > IPCN_SHM_MAX_SLOTS || o->slot_size > IPCN_SHM_MAX_SLOT_SIZE ||
+        (o->policy != IPCN_POOL_DROP_OLDEST && o->policy != IPCN_POOL_REFUSE) ||
+        (uint64_t)round_up(o->slot_size ? o->slot_size : MIN_SLOT_SIZE,
+                           page_size()) * o->slots > IPCN_SHM_MAX_POOL_SIZE)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__local *lr;
+    int st = local_for_loan(n, path, &lr);
+    if (st == IPCN_OK) {
+        ipcn_pool_opts old = opts_of(lr);
+        lr->pool_opts = *o;
+        lr->pool_opts.size = sizeof *o;
+        if (lr->pool && (old.slots != o->slots ||
+                         (o->slot_size &&
+                          round_up(o->slot_size, page_size()) != lr->pool->slot_size)))
+            retire(n, lr);
+        else if (lr->pool)
+            lr->pool->policy = o->policy;
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+IPCN_API int ipcn_pool_get_stats(ipcn_node *n, const char *path,
+                                 ipcn_pool_stats *out)
+{
+    if (!n || !path || !out)
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__local *lr = ipcn__local_find(n, path);
+    if (!lr) {
+        ipcn__node_unlock(n);
+        return IPCN_NOT_FOUND;
+    }
+    ipcn_pool_stats s;
+    memset(&s, 0, sizeof s);
+    s.published = lr->shm_published;
+    s.reclaimed = lr->shm_reclaimed;
+    s.refused = lr->shm_refused;
+    ipcn__pool *p;
+    ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry) {
+        if (strcmp(p->path, path) != 0)
+            continue;
+        s.pools++;
+        if (p != lr->pool)
+            continue;
+        s.slots = p->slots;
+        s.slot_size = p->slot_size;
+        for (uint32_t i = 0; i < p->slots; i++) {
+            uint8_t st = p->slot[i].state;
+            s.free += st == SLOT_FREE;
+            s.loaned += st == SLOT_LOANED;
+            s.held += st == SLOT_PUBLISHED;
+        }
+    }
+    ipcn__node_unlock(n);
+    *out = s;
+    return IPCN_OK;
+}

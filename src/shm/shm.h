@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shm.h — shared-memory samples: the publisher's pools (pool.c) and the
+ * reader's mappings of its peers' pools (map.c).
+ *
+ * A pool is a sealed memfd cut into page-aligned slots.  The publisher
+ * keeps, per slot, which links hold it; a link that closes holds nothing.
+ * A reader maps each pool once, read-only, and counts its own messages per
+ * slot; when the count of a slot falls to zero it sends a RELEASE.  That
+ * count is kept under the mapping's own mutex, a leaf lock (no other lock
+ * is taken while it is held), because a message can be freed on any
+ * thread, even after its node was closed.
+ */
+#ifndef IPCN_SHM_H
+#define IPCN_SHM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipcnet.h"
+#include "util/list.h"
+#include "wire/wire.h"
+
+struct ipcn__link;
+struct ipcn__local;
+struct ipcn__msg;
+struct ipcn__frame;
+
+enum { SLOT_FREE = 0, SLOT_LOANED = 1, SLOT_PUBLISHED = 2 };
+
+typedef struct ipcn__pslot {
+    uint8_t state;
+    uint32_t gen;          /* goes up each time the slot is loaned */
+    uint64_t order;        /* publish order, for "oldest" */
+    uint32_t *holders;     /* ids of the links that hold it */
+    uint32_t nholders, cap_holders;
+} ipcn__pslot;
+
+/* A pool of this node (publisher side). */
+typedef struct ipcn__pool {
+    ipcn__list entry;      /* node->pools */
+    uint32_t id;
+    char *path;            /* the resource it serves */
+    int fd;                /* the sealed memfd */
+    uint8_t *base;         /* read-write mapping */
+    size_t slot_size;      /* a multiple of the page size */
+    uint32_t slots, share;
+    ipcn_pool_policy policy;
+    bool retired;          /* replaced: freed when its last slot is free */
+    uint32_t nfree;
+    uint64_t order;
+    ipcn__pslot *slot;
+} ipcn__pool;
+
+struct ipcn_loan {
+    ipcn__pool *pool;
+    uint32_t slot, gen;
+    size_t offset;         /* of the value inside the slot */
+    size_t len;            /* the length asked for (tensor: whole value) */
+    size_t cap;            /* bytes usable from offset */
+};
+
+/* A peer's pool mapped here (reader side). */
+typedef struct ipcn__shm_map {
+    ipcn__list entry;      /* node->maps, while attached */
+    pthread_mutex_t mu;    /* leaf lock for the fields marked (mu) */
+    atomic_uint refs;      /* the node's (while attached) + one per msg */
+    ipcn_node *node;       /* (mu) NULL once detached */
+    int wakefd;            /* (mu) the node's wake fd, while attached */
+    atomic_bool *rel_flag; /* (mu) the node's "releases pending" flag */
+    uint32_t link_id, pool_id;
+    int fd;
+    const uint8_t *base;   /* read-only mapping of the whole pool */
+    size_t size, slot_size;
+    uint32_t slots, share;
+    uint32_t *slot_refs;   /* (mu) messages here per slot */
+    uint32_t *slot_gen;    /* (mu) generation of the hold per slot */
+    uint32_t held;         /* (mu) slots with messages */
+    ipcn__shm_ref *rel;    /* (mu) releases to send */
+    uint32_t nrel, cap_rel;
+} ipcn__shm_map;
+
+/* ---- pool.c (publisher) ---- */
+void ipcn__pool_free_all(ipcn_node *n);
+/* A link closed: it holds nothing any more. */
+void ipcn__pool_on_link_down(ipcn_node *n, struct ipcn__link *l);
+/* The resource was withdrawn: retire its pools. */
+void ipcn__pool_on_withdraw(ipcn_node *n, struct ipcn__local *lr);
+void ipcn__pool_on_release(ipcn_node *n, struct ipcn__link *l,
+                           const ipcn__shm_refs *r);
+/* Publish len bytes of data through path's pool when it is worth it:
+ * returns 100 when done, 0 when the caller should publish inline. */
+int ipcn__pool_publish_copy(ipcn_node *n, struct ipcn__local *lr,
+                            const void *data, size_t len);
+
+/* ---- map.c (reader) ---- */
+void ipcn__map_on_pool(ipcn_node *n, struct ipcn__link *l,
+                       const struct ipcn__frame *f);
+void ipcn__map_on_sample(ipcn_node *n, struct ipcn__link *l,
+                         const struct ipcn__frame *f);
+void ipcn__map_on_revoke(ipcn_node *n, struct ipcn__link *l,
+                         const ipcn__shm_refs *r);
+void ipcn__map_on_drop(ipcn_node *n, struct ipcn__link *l,
+                       const ipcn__shm_refs *r);
+void ipcn__map_on_link_down(ipcn_node *n, struct ipcn__link *l);
+void ipcn__map_detach_all(ipcn_node *n);
+/* Send the releases that messages freed since the last call left. */
+void ipcn__map_flush_releases(ipcn_node *n);
+/* A message of a map goes away: its slot's count, the map's reference. */
+void ipcn__map_msg_release(struct ipcn__msg *m);
+/* Take one more slot count for a message that shares m's slot. */
+void ipcn__map_msg_share(struct ipcn__msg *dst, const struct ipcn__msg *m);
+
+#endif
