@@ -1,0 +1,567 @@
+# SPDX-License-Identifier: MIT
+"""IPCNet for Python: processes of one host find each other, share data and
+call each other's services, with no broker.  A binding of libipcnet (the C
+library does the protocol; this package converts values and calls it).
+
+    import ipcnet
+
+    with ipcnet.Node("adder") as node:
+        @node.offer("math/add")
+        def add(req):
+            return req.value["a"] + req.value["b"]
+        node.start()                      # callbacks on the node's thread
+        ...
+
+    with ipcnet.Node("user") as node:
+        node.wait_synced(2.0)
+        print(node.request("math/add", {"a": 1, "b": 2}).value)   # 3
+
+Values.  Python objects travel as CBOR (encoding "cbor"): dict, list,
+tuple, str, bytes, int (-2**64 .. 2**64-1), float, bool, None, and tensors
+nested anywhere.  A str alone travels as "text/plain", bytes as "bytes", and
+a tensor -- a NumPy array, a torch tensor, anything with __dlpack__ or the
+buffer protocol with a format -- as "tensor" (RFC 8746).  Received values are
+decoded by their encoding (Message.value).  A received tensor is an
+ipcnet.Tensor, a view of its bytes inside the message with no copy:
+numpy.asarray(t) and memoryview(t) read it in place (read-only);
+numpy.from_dlpack(t), torch.from_dlpack(t) and, in TensorFlow,
+tf.experimental.dlpack.from_dlpack(t.__dlpack__()) get a writable private
+view (copy-on-write for shared-memory samples).
+
+Threads.  Callbacks (subscriptions, services, events, request_async) run on
+the node's thread after start(), or inside dispatch().  Every call that
+waits releases the GIL.  An exception raised by a callback is reported
+through sys.unraisablehook; one raised by a service handler also answers
+the request with 300 Internal Process Error (ipcnet.Error subclasses answer
+with their own status).
+
+Timeouts are in seconds (float); None waits forever.  Failures raise
+ipcnet.Error subclasses carrying .status (the IPCNet status code).
+"""
+import atexit
+import collections
+import concurrent.futures
+import dataclasses
+import itertools
+import os
+import threading
+import time
+import weakref
+
+from . import _ipcnet
+from ._ipcnet import Message, Tensor, pattern_match, status_str
+
+__all__ = [
+    "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
+    "Event", "SubStats", "NodeStats", "Error", "NoData", "BadRequest", "Unauthorized",
+    "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
+    "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
+    "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
+    "dumps", "loads", "encode", "decode", "status_str", "pattern_match", "version",
+]
+
+__version__ = _ipcnet.version()
+
+
+def version():
+    """The C library's version string ("0.1.0")."""
+    return _ipcnet.version()
+
+
+# ---------------------------------------------------------------- errors
+
+class Error(Exception):
+    """An IPCNet status other than success: .status is its code, .text what
+    happened, .reply the provider's answer when one came (a Message).
+
+    Raise one from a service handler to answer with its status:
+    ``raise ipcnet.NotFound("no such user")`` or ``raise ipcnet.Error(1001,
+    "out of stock")`` (application codes are 1000 and up)."""
+
+    status = None
+
+    def __new__(cls, *args, **kw):
+        # One message argument for the base classes (OSError would read
+        # (status, text) as (errno, strerror)).
+        return super().__new__(cls, "")
+
+    def __init__(self, status=None, text=None, reply=None):
+        if not isinstance(status, int) or isinstance(status, bool):
+            if status is not None and text is None:
+                status, text = None, status
+            if status is None:
+                status = type(self).status if type(self).status is not None else 300
+        self.status = status
+        self.text = text if text is not None else status_str(status)
+        self.reply = reply
+        super().__init__(str(self))
+
+    def __str__(self):
+        return "%d %s: %s" % (self.status, status_str(self.status), self.text)
+
+    def __reduce__(self):
+        return (type(self), (self.status, self.text))
+
+
+def _error_class(name, code, *bases, doc=None):
+    cls = type(name, (Error,) + bases, {"status": code, "__doc__": doc or
+                                         "%d %s" % (code, status_str(code))})
+    cls.__module__ = __name__
+    return cls
+
+
+NoData = _error_class("NoData", 103, doc="103 No Data: the provider holds no value yet.")
+BadRequest = _error_class("BadRequest", 200, ValueError)
+Unauthorized = _error_class("Unauthorized", 201, PermissionError)
+Forbidden = _error_class("Forbidden", 202, PermissionError)
+NotFound = _error_class("NotFound", 203, LookupError)
+MethodNotAllowed = _error_class("MethodNotAllowed", 204)
+TooManyRequests = _error_class("TooManyRequests", 205)
+Conflict = _error_class("Conflict", 207)
+InternalError = _error_class("InternalError", 300)
+Unimplemented = _error_class("Unimplemented", 301)
+BadGateway = _error_class("BadGateway", 302)
+ServiceUnavailable = _error_class("ServiceUnavailable", 303, ConnectionError)
+Timeout = _error_class("Timeout", 304, TimeoutError)
+VersionNotSupported = _error_class("VersionNotSupported", 305)
+InsufficientStorage = _error_class("InsufficientStorage", 306)
+InsufficientMemory = _error_class("InsufficientMemory", 307, MemoryError)
+LoopDetected = _error_class("LoopDetected", 308)
+
+_ERRORS = {c.status: c for c in (
+    NoData, BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed,
+    TooManyRequests, Conflict, InternalError, Unimplemented, BadGateway,
+    ServiceUnavailable, Timeout, VersionNotSupported, InsufficientStorage,
+    InsufficientMemory, LoopDetected)}
+
+
+def _make_error(status, text, reply):
+    return _ERRORS.get(status, Error)(status, text, reply)
+
+
+# ---------------------------------------------------------------- values
+
+def encode(value, encoding=None):
+    """(bytes, encoding): value as IPCNet sends it (see the module doc)."""
+    return _ipcnet.encode(value, encoding)
+
+
+def decode(data, encoding="cbor"):
+    """The value of bytes of an encoding ("cbor", "tensor", "text/plain",
+    "application/json", others: bytes).  Tensors are views of data."""
+    return _ipcnet.decode(data, encoding)
+
+
+def dumps(value):
+    """value as one CBOR item (bytes), with the library's writer."""
+    return _ipcnet.encode(value, "cbor")[0]
+
+
+def loads(data):
+    """The value of one CBOR item, with the library's reader (BadRequest
+    for anything else).  Tensors in it are views of data."""
+    if not len(memoryview(data)):
+        raise BadRequest("no CBOR item in empty input")
+    return _ipcnet.decode(data, "cbor")
+
+
+class Tag(collections.namedtuple("Tag", "tag value")):
+    """A CBOR tag this binding does not interpret (decoded), or one to write:
+    Tag(tag_number, value)."""
+    __slots__ = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """What a service handler may return to choose the status or the
+    encoding of its answer: ``return ipcnet.Reply(value, status=1001)``."""
+    value: object = None
+    status: int = 100
+    encoding: str = None
+
+
+def _handle(fn, msg):
+    """Run a service handler; (status, value, encoding) for the C side."""
+    try:
+        res = fn(msg)
+    except Error as e:
+        return (e.status, e.text, "text/plain")
+    if isinstance(res, Reply):
+        return (res.status, res.value, res.encoding)
+    if isinstance(res, concurrent.futures.Future) or (
+            hasattr(res, "add_done_callback") and hasattr(res, "result")):
+        return (102, res, None)
+    return (100, res, None)
+
+
+def _defer(node, responder, future):
+    """Answer a deferred request once its future is done."""
+    def done(f):
+        try:
+            try:
+                res = f.result()
+            except Error as e:
+                node._respond(responder, e.status, e.text, "text/plain")
+                return
+            except BaseException as e:  # noqa: B902 - reported, then answered 300
+                node._respond(responder, 300, "%s: %s" % (type(e).__name__, e),
+                              "text/plain")
+                raise
+            if isinstance(res, Reply):
+                node._respond(responder, res.status, res.value, res.encoding)
+            else:
+                node._respond(responder, 100, res, None)
+        except (ServiceUnavailable, NotFound, ValueError):
+            pass  # the requester left, or the node was closed
+    future.add_done_callback(done)
+
+
+def _complete(future, status, msg, path):
+    """An asynchronous request's answer came (on the node's thread)."""
+    if future.done():
+        return
+    try:
+        if 100 <= status < 200 and msg is not None:
+            future.set_result(msg)
+        else:
+            text = "request %s" % path
+            if msg is not None and len(msg) and isinstance(msg.value, str):
+                text = msg.value
+            future.set_exception(_make_error(status if not 100 <= status < 200 else 300,
+                                             text, msg))
+    except concurrent.futures.InvalidStateError:
+        pass  # cancelled meanwhile
+
+
+_ipcnet._setup(_make_error, _handle, _defer, _complete, Tag)
+
+
+# ---------------------------------------------------------------- records
+
+_KINDS = {"any": 0, None: 0, "data": 1, "stream": 2, "service": 3}
+
+
+def _kind(kind):
+    try:
+        return _KINDS[kind]
+    except (KeyError, TypeError):
+        raise ValueError("kind must be 'data', 'stream' or 'service', not %r" % (kind,)) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """A resource known to the network (Node.find())."""
+    path: str
+    kind: str          # "data", "stream" or "service"
+    encoding: str
+    meta: object       # the metadata decoded (CBOR by convention); bytes otherwise; None if none
+    provider: str
+    provider_id: int
+    version: int
+
+
+Peer = collections.namedtuple("Peer", "name id pid uid gid linked_ns resources frames_in "
+                              "frames_out bytes_in bytes_out bad_frames drops")
+Peer.__doc__ = "A linked peer (Node.peers())."
+Event = collections.namedtuple("Event", "type peer peer_id path kind status")
+Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up' or "
+                 "'resource_down'; path and kind for resource events only; status for "
+                 "peer_down (100 goodbye, 303 hang-up or death, 304 heartbeat timeout, "
+                 "200 bad input).")
+SubStats = collections.namedtuple("SubStats", "received delivered dropped lost queued")
+NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
+                                   "bad_frames links_refused peers_lost drops peers resources")
+SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id pattern")
+
+
+def _meta_value(raw):
+    if not raw:
+        return None
+    try:
+        return loads(raw)
+    except Error:
+        return raw
+
+
+# ---------------------------------------------------------------- nodes
+
+_open_nodes = weakref.WeakSet()
+_names = itertools.count(1)
+
+
+@atexit.register
+def _close_all():
+    # Before the interpreter stops its threads: a node's thread must not be
+    # in a callback then.
+    for node in list(_open_nodes):
+        try:
+            node.close()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+class Node(_ipcnet._Node):
+    """A node of an IPCNet network (ipcn_node_open): a context manager that
+    closes it on exit.
+
+    name:     unique in the network, [A-Za-z0-9._-]{1,64}; default
+              "python.<pid>.<n>".
+    network:  default $IPCNET_NETWORK, else "default".
+    dir:      the base directory; default $IPCNET_DIR, else
+              $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>.
+    start:    start the node's thread at once (callbacks run on it).
+    on_event: called with an Event for peers and resources coming and going.
+    The other options are those of ipcn_node_opts (0: the library's default).
+    """
+
+    def __init__(self, name=None, network=None, dir=None, *, start=False, on_event=None,
+                 heartbeat_ms=0, dead_after_ms=0, max_payload=0, tx_limit=0):
+        if name is None:
+            name = "python.%d.%d" % (os.getpid(), next(_names))
+        if dir is not None:
+            dir = os.fspath(dir)
+        super().__init__(name, network, dir, heartbeat_ms, dead_after_ms, max_payload,
+                         tx_limit)
+        self._encodings = {}
+        self._lock = threading.Lock()
+        _open_nodes.add(self)
+        if on_event is not None:
+            self.set_event_callback(on_event)
+        if start:
+            self.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        if self.closed:
+            return "<ipcnet.Node (closed)>"
+        return "<ipcnet.Node %s id=%016x>" % (self.name, self.id)
+
+    # -- resources
+
+    def announce(self, path, kind="stream", encoding=None, meta=None):
+        """Make a resource known: kind "stream", "data" or "service".
+        encoding says how its values travel; None: "cbor" (any Python value;
+        use "tensor" for a stream of arrays, "text/plain" for text).
+        meta: a value (sent as CBOR) or bytes (as they are).
+        Returns True when new, False when it replaced this node's own."""
+        k = _kind(kind)
+        if k == 0:
+            raise ValueError("announce needs a kind: 'data', 'stream' or 'service'")
+        if encoding is None:
+            encoding = "cbor"
+        if meta is not None and not isinstance(meta, (bytes, bytearray, memoryview)):
+            meta = dumps(meta)
+        st = self._announce(path, k, encoding, meta)
+        with self._lock:
+            self._encodings[path] = encoding
+        return st == 101
+
+    def withdraw(self, path):
+        """Remove a resource (stream, data or service) this node announced."""
+        self._withdraw(path)
+        with self._lock:
+            self._encodings.pop(path, None)
+
+    def find(self, pattern="**", kind=None):
+        """The resources matching pattern ('*' one level, '**' any depth),
+        of kind ("data", "stream", "service"; None: all), own included."""
+        return [Resource(p, k, e, _meta_value(m), prov, pid, ver)
+                for (p, k, e, m, prov, pid, ver) in self._find(pattern, _kind(kind))]
+
+    # -- data and streams
+
+    def publish(self, path, value):
+        """Publish value on a stream or data resource this node announced,
+        encoded as its announced encoding.  A large tensor is copied once,
+        straight into a shared-memory slot."""
+        self._publish(path, value, self._encodings.get(path))
+
+    def query(self, path, timeout=1.0):
+        """The current value of a data resource, as a Message (.value).
+        Raises NoData (103) when its provider holds none yet, NotFound (203),
+        Timeout (304), ..."""
+        return self._query(path, timeout)
+
+    def subscribe(self, pattern, callback=None, depth=64):
+        """Receive the samples of every stream and data resource matching
+        pattern.  With callback, it is called with each Message (on the
+        node's thread or in dispatch()); without, samples queue (depth of
+        them, the oldest dropped) for Subscription.take() or iteration.
+        A Message of status 303 says a provider withdrew or left."""
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable")
+        sid = self._subscribe(pattern, depth, callback)
+        return Subscription(self, pattern, sid, callback)
+
+    # -- services
+
+    def offer(self, path, fn=None, *, encoding=None, args=None, returns=None):
+        """Offer a service; usable as a decorator (@node.offer("svc/add")).
+
+        fn(request: Message) returns the answer's value (encoded by its type,
+        see the module doc), a Reply (status, encoding), or a Future (the
+        answer is sent when it is done).  Raising ipcnet.Error answers with
+        its status; raising anything else answers 300 and is reported.
+        encoding: the requests' encoding, announced (default "cbor").
+        args, returns: declared types (see ipcn_offer_typed() in ipcnet.h,
+        e.g. {"map": {"a": "int", "b": "int"}}); requests that do not match
+        args get 200 before fn runs."""
+        def register(f):
+            typed = args is not None or returns is not None
+            self._offer(path, encoding, f, typed,
+                        dumps(args) if args is not None else None,
+                        dumps(returns) if returns is not None else None)
+            with self._lock:
+                self._encodings[path] = "cbor" if typed else (encoding or "cbor")
+            return f
+        if fn is None:
+            return register
+        return register(fn)
+
+    def request(self, path, value=None, timeout=1.0, *, encoding=None):
+        """Call a service and wait for its answer (a Message; .value).
+        value is encoded by its type unless encoding is given; None sends an
+        empty request.  Raises the Error of the provider's status (its
+        answer in .reply) or NotFound, Timeout, ServiceUnavailable, ..."""
+        return self._request(path, value, encoding, timeout)
+
+    def request_async(self, path, value=None, timeout=1.0, *, encoding=None):
+        """request() without waiting: a concurrent.futures.Future of the
+        answer, completed from dispatch() or the node's thread (so call
+        start(), or dispatch(), for it to complete).  Cancelling the future
+        cancels the request."""
+        fut = concurrent.futures.Future()
+        rid = self._request_async(path, value, encoding, timeout, fut)
+        ref = weakref.ref(self)
+
+        def on_done(f):
+            node = ref()
+            if f.cancelled() and node is not None:
+                node._request_cancel(rid)
+        fut.add_done_callback(on_done)
+        return fut
+
+    # -- network
+
+    def _poll(self, cond, timeout, what):
+        """Until cond() is true: dispatching when no thread runs."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            res = cond()
+            if res:
+                return res
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise Timeout("%s: not within %s s" % (what, timeout))
+            step = 0.005 if left is None else min(0.005, left)
+            try:
+                self.dispatch(step)
+            except ServiceUnavailable:  # the node's thread dispatches
+                time.sleep(step)
+
+    def wait_for(self, pattern, kind=None, timeout=1.0):
+        """Wait until a resource matching pattern (and kind) is known; the
+        list of them.  Raises Timeout.  (wait_synced() waits for the network
+        as it is; this, for a resource announced later.)"""
+        return self._poll(lambda: self.find(pattern, kind), timeout,
+                          "waiting for %s" % pattern)
+
+    def wait_subscribers(self, path, count=1, timeout=1.0):
+        """Wait until count nodes other than this one subscribe to patterns
+        matching path (so that what is published next reaches them)."""
+        def enough():
+            me = self.id
+            ids = {s.node_id for s in self.subscriptions()
+                   if s.node_id != me and pattern_match(s.pattern, path)}
+            return len(ids) >= count
+        self._poll(enough, timeout, "waiting for %d subscribers of %s" % (count, path))
+
+    def peers(self):
+        """The linked peers (list of Peer)."""
+        return [Peer(*t) for t in self._peers()]
+
+    def subscriptions(self):
+        """Who subscribes to what (this node and its peers)."""
+        return [SubscriptionInfo(*t) for t in self._subscriptions()]
+
+    def stats(self):
+        """The node's counters (NodeStats)."""
+        return NodeStats(*self._stats())
+
+    def set_event_callback(self, fn):
+        """fn(Event) for peers and resources coming and going; None: none."""
+        if fn is None:
+            self._set_event_callback(None)
+            return
+        if not callable(fn):
+            raise TypeError("the event callback must be callable")
+        self._set_event_callback(lambda *a: fn(Event(*a)))
+
+
+class Subscription:
+    """A subscription (Node.subscribe()).  Without a callback it is an
+    iterator over its samples (``for msg in sub:``; take(timeout) for one).
+    A context manager: leaving it unsubscribes.  A subscription without a
+    callback also ends when it is garbage-collected."""
+
+    def __init__(self, node, pattern, sid, callback):
+        self._node = node
+        self.pattern = pattern
+        self.id = sid
+        self.callback = callback
+        self._active = True
+
+    def take(self, timeout=None):
+        """The oldest queued sample (a Message), waiting up to timeout
+        seconds (None: forever); None when none came in time."""
+        return self._node._take(self.id, timeout)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self._active or self._node.closed:
+            raise StopIteration
+        try:
+            msg = self._node._take(self.id, None)
+        except (NotFound, ValueError):
+            raise StopIteration from None
+        if msg is None:  # the node is closing
+            raise StopIteration
+        return msg
+
+    def stats(self):
+        """The subscription's counters (SubStats)."""
+        return SubStats(*self._node._sub_stats(self.id))
+
+    def unsubscribe(self):
+        """End the subscription: no callback of it runs after this returns
+        (unless one already runs on another thread)."""
+        if self._active:
+            self._active = False
+            if not self._node.closed:
+                self._node._unsubscribe(self.id)
+
+    close = unsubscribe
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.unsubscribe()
+
+    def __del__(self):
+        if self.callback is None and self._active:
+            try:
+                self.unsubscribe()
+            except Exception:  # noqa: BLE001 - at garbage collection
+                pass
+
+    def __repr__(self):
+        return "<ipcnet.Subscription %s id=%d%s>" % (
+            self.pattern, self.id, "" if self._active else " (ended)")
