@@ -33,6 +33,9 @@
 #define LLVMFuzzerTestOneInput fuzz_cbor_one
 #include "../fuzz/fuzz_cbor.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_files_one
+#include "../fuzz/fuzz_files.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -133,13 +136,23 @@ static void test_cbor_corpus(void **state)
     assert_true(n > 0);
 }
 
+static void test_files_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/files", fuzz_files_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/files", fuzz_dir);
+    assert_true(n > 0);
+}
+
 static void test_crashes(void **state)
 {
     (void)state;
     if (replay_dir("crashes/frame", fuzz_frame_one, 0) < 0 ||
         replay_dir("crashes/names", fuzz_names_one, 0) < 0 ||
-        replay_dir("crashes/cbor", fuzz_cbor_one, 0) < 0)
-        fail_msg("no %s/crashes/{frame,names,cbor}", fuzz_dir);
+        replay_dir("crashes/cbor", fuzz_cbor_one, 0) < 0 ||
+        replay_dir("crashes/files", fuzz_files_one, 0) < 0)
+        fail_msg("no %s/crashes/{frame,names,cbor,files}", fuzz_dir);
 }
 
 /* The frame seeds are the protocol's test vectors, byte for byte; rerun
@@ -174,6 +187,8 @@ static void test_edge_inputs(void **state)
     fuzz_frame_one((const uint8_t *)"IPCN", 4);
     fuzz_cbor_one(zero, 0);
     fuzz_cbor_one(zero, 1);
+    fuzz_files_one(zero, 0);
+    fuzz_files_one(zero, 1);
 }
 
 int main(int argc, char **argv)
@@ -196,6 +211,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_frame_corpus),
         cmocka_unit_test(test_names_corpus),
         cmocka_unit_test(test_cbor_corpus),
+        cmocka_unit_test(test_files_corpus),
         cmocka_unit_test(test_crashes),
         cmocka_unit_test(test_edge_inputs),
     };
