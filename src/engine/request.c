@@ -179,7 +179,8 @@ static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
         return IPCN_SERVICE_UNAVAILABLE;
     if (l->inflight)
         l->inflight--;
-    send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data, len, 0, 0);
+    if (!ipcn__pool_send_reply(n, l, corr, status, enc ? enc : "", data, len))
+        send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data, len, 0, 0);
     return IPCN_OK;
 }
 
@@ -661,6 +662,24 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     ipcn__pending *p = pending_by_corr(n, f->hdr.corr);
     bool want_query = f->hdr.type == IPCN_F_QUERY_REPLY;
+    if (f->hdr.type == IPCN_F_SHM_REPLY) {
+        /* An answer whose body is in the provider's reply pool. */
+        ipcn__msg *m = p && p->link_id == l->id && p->kind == PEND_REQUEST
+                           ? ipcn__map_msg_new(n, l, &f->u.shm_sample, p->path)
+                           : NULL;
+        if (!m) {
+            if (!p || p->link_id != l->id || p->kind != PEND_REQUEST) {
+                l->bad_frames++;
+                n->stats.bad_frames++;
+            } else {
+                complete(n, p, IPCN_BAD_GATEWAY, NULL); /* bytes we cannot see */
+            }
+            return;
+        }
+        m->pub.status = f->hdr.status;
+        complete(n, p, f->hdr.status, m);
+        return;
+    }
     if (!p || p->link_id != l->id ||
         (p->kind == PEND_QUERY) != want_query) {
         /* Late (after a timeout) or never asked: ignore, but count. */

@@ -267,6 +267,7 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         break;
     case IPCN_F_QUERY_REPLY:
     case IPCN_F_REPLY:
+    case IPCN_F_SHM_REPLY:
         ipcn__req_on_reply(n, l, f);
         break;
     case IPCN_F_SHM_POOL:

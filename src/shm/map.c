@@ -240,33 +240,30 @@ static uint32_t evict_queued(ipcn_node *n, ipcn__shm_map *m, uint32_t slot,
     return k;
 }
 
-void ipcn__map_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+static ipcn__shm_map *map_of_frame(ipcn_node *n, ipcn__link *l,
+                                   const ipcn__shm_sample *sa)
 {
-    const ipcn__shm_sample *sa = &f->u.shm_sample;
     ipcn__shm_map *m = map_find(n, l->id, sa->pool_id);
     if (!m || sa->slot >= m->slots || sa->offset > m->slot_size ||
         sa->len > m->slot_size - sa->offset) {
         l->bad_frames++;
         n->stats.bad_frames++;
-        return;
+        return NULL;
     }
-    int64_t lost = ipcn__pub_seq_check(n, l, sa->path.p, sa->seq);
-    if (lost < 0)
-        return;
-    /* Keep within the share the publisher allows: rather than have it skip
-     * us, drop our oldest sample of this pool still waiting in a queue. */
-    for (;;) {
-        pthread_mutex_lock(&m->mu);
-        bool over = m->held + 1 >= m->share && !m->slot_refs[sa->slot];
-        pthread_mutex_unlock(&m->mu);
-        if (!over || !evict_queued(n, m, UINT32_MAX, 0))
-            break;
-    }
-    ipcn__msg *msg = ipcn__msg_new(sa->path.p, sa->path.len, sa->encoding.p,
+    return m;
+}
+
+ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
+                             const ipcn__shm_sample *sa, const char *path)
+{
+    ipcn__shm_map *m = map_of_frame(n, l, sa);
+    if (!m)
+        return NULL;
+    ipcn__msg *msg = ipcn__msg_new(path, strlen(path), sa->encoding.p,
                                    sa->encoding.len, l->name, l->peer_id,
                                    NULL, 0);
     if (!msg)
-        return;
+        return NULL;
     msg->pub.seq = sa->seq;
     msg->pub.timestamp_ns = sa->timestamp_ns;
     msg->pub.data = m->base + (size_t)sa->slot * m->slot_size + sa->offset;
@@ -280,7 +277,30 @@ void ipcn__map_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     pthread_mutex_lock(&m->mu);
     slot_take(m, sa->slot, sa->gen);
     pthread_mutex_unlock(&m->mu);
-    ipcn__pub_fan_out(n, msg, (uint64_t)lost, true);
+    return msg;
+}
+
+void ipcn__map_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__shm_sample *sa = &f->u.shm_sample;
+    ipcn__shm_map *m = map_of_frame(n, l, sa);
+    if (!m)
+        return;
+    int64_t lost = ipcn__pub_seq_check(n, l, sa->path.p, sa->seq);
+    if (lost < 0)
+        return;
+    /* Keep within the share the publisher allows: rather than have it skip
+     * us, drop our oldest sample of this pool still waiting in a queue. */
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        bool over = m->held + 1 >= m->share && !m->slot_refs[sa->slot];
+        pthread_mutex_unlock(&m->mu);
+        if (!over || !evict_queued(n, m, UINT32_MAX, 0))
+            break;
+    }
+    ipcn__msg *msg = ipcn__map_msg_new(n, l, sa, sa->path.p);
+    if (msg)
+        ipcn__pub_fan_out(n, msg, (uint64_t)lost, true);
 }
 
 void ipcn__map_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)

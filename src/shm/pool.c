@@ -105,20 +105,24 @@ static void maybe_free(ipcn_node *n, ipcn__pool *p)
         pool_free(n, p, true);
 }
 
-static void retire(ipcn_node *n, ipcn__local *lr)
+static void retire_pool(ipcn_node *n, ipcn__pool **cur)
 {
-    ipcn__pool *p = lr->pool;
+    ipcn__pool *p = *cur;
     if (!p)
         return;
-    lr->pool = NULL;
+    *cur = NULL;
     p->retired = true;
     maybe_free(n, p);
 }
 
-static int pool_new(ipcn_node *n, ipcn__local *lr, size_t need,
-                    ipcn__pool **out)
+static void retire(ipcn_node *n, ipcn__local *lr)
 {
-    ipcn_pool_opts o = opts_of(lr);
+    retire_pool(n, &lr->pool);
+}
+
+static int pool_new(ipcn_node *n, const char *path, ipcn_pool_opts o,
+                    size_t need, ipcn__pool **out)
+{
     size_t ps = page_size();
     size_t slot_size = o.slot_size;
     if (!slot_size || slot_size < need) {
@@ -142,7 +146,7 @@ static int pool_new(ipcn_node *n, ipcn__local *lr, size_t need,
     p->slot_size = slot_size;
     p->policy = o.policy;
     p->nfree = o.slots;
-    p->path = ipcn__strdup(lr->path);
+    p->path = ipcn__strdup(path);
     p->slot = ipcn__calloc(o.slots, sizeof *p->slot);
     if (!p->path || !p->slot)
         goto oom;
@@ -150,7 +154,7 @@ static int pool_new(ipcn_node *n, ipcn__local *lr, size_t need,
     p->fd = memfd_create("ipcnet-pool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (p->fd < 0 || ftruncate(p->fd, (off_t)size) < 0) {
         ipcn__warn("IPCN-SHM-MEMFD", "%s: cannot make a %zu-byte pool for %s: %s",
-                   n->name, size, lr->path, strerror(errno));
+                   n->name, size, *path ? path : "replies", strerror(errno));
         goto oom;
     }
     p->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
@@ -278,7 +282,7 @@ void ipcn__pool_on_release(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)
 }
 
 /* Take the oldest published slot back from its readers. */
-static int reclaim_oldest(ipcn_node *n, ipcn__local *lr, ipcn__pool *p)
+static int reclaim_oldest(ipcn_node *n, ipcn__pool *p)
 {
     ipcn__pslot *old = NULL;
     uint32_t idx = 0;
@@ -302,36 +306,41 @@ static int reclaim_oldest(ipcn_node *n, ipcn__local *lr, ipcn__pool *p)
         ipcn__link_commit(n, l, mark,
                           ipcn__enc_shm_refs(&l->tx, &h, IPCN_F_SHM_REVOKE, &r, 1));
     }
-    lr->shm_reclaimed++;
     ipcn__debug("IPCN-SHM-RECLAIM", "%s: %s: pool full, took slot %u back from "
-                "%u reader(s)", n->name, lr->path, idx, old->nholders);
+                "%u reader(s)", n->name, p->path, idx, old->nholders);
     slot_freed(p, old);
     return IPCN_OK;
 }
 
 /* ---- loans ---- */
 
-static int loan_locked(ipcn_node *n, ipcn__local *lr, size_t need,
-                       ipcn_loan **out)
+/* Loan a slot of *cur (made, or remade larger, as needed).  The
+ * counters are the owner's (a resource's, or none for replies). */
+static int loan_from(ipcn_node *n, ipcn__pool **cur, const char *path,
+                     ipcn_pool_opts o, uint64_t *refused, uint64_t *reclaimed,
+                     size_t need, ipcn_loan **out)
 {
-    ipcn__pool *p = lr->pool;
+    ipcn__pool *p = *cur;
     if (p && need > p->slot_size) {
-        retire(n, lr);
+        retire_pool(n, cur);
         p = NULL;
     }
     if (!p) {
-        int st = pool_new(n, lr, need, &p);
+        int st = pool_new(n, path, o, need, &p);
         if (st != IPCN_OK)
             return st;
-        lr->pool = p;
+        *cur = p;
     }
     if (!p->nfree) {
-        int st = p->policy == IPCN_POOL_DROP_OLDEST ? reclaim_oldest(n, lr, p)
+        int st = p->policy == IPCN_POOL_DROP_OLDEST ? reclaim_oldest(n, p)
                                                     : IPCN_INSUFFICIENT_STORAGE;
         if (st != IPCN_OK) {
-            lr->shm_refused++;
+            if (refused)
+                (*refused)++;
             return st;
         }
+        if (reclaimed)
+            (*reclaimed)++;
     }
     ipcn_loan *loan = ipcn__calloc(1, sizeof *loan);
     if (!loan)
@@ -351,6 +360,13 @@ static int loan_locked(ipcn_node *n, ipcn__local *lr, size_t need,
     loan->cap = p->slot_size;
     *out = loan;
     return IPCN_OK;
+}
+
+static int loan_locked(ipcn_node *n, ipcn__local *lr, size_t need,
+                       ipcn_loan **out)
+{
+    return loan_from(n, &lr->pool, lr->path, opts_of(lr), &lr->shm_refused,
+                     &lr->shm_reclaimed, need, out);
 }
 
 static int local_for_loan(ipcn_node *n, const char *path, ipcn__local **out)
@@ -643,6 +659,50 @@ int ipcn__pool_publish_copy(ipcn_node *n, ipcn__local *lr, const void *data,
     st = publish_locked(n, lr, loan, len);
     end_loan(n, loan);
     return st;
+}
+
+/* Replies of this node's services come from one pool of the node's, that
+ * refuses when full: a requester holding an old answer must not see it
+ * change.  The answer then goes inline (or as 306 when it cannot). */
+int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
+                          int status, const char *enc, const void *data,
+                          size_t len)
+{
+    if (len < IPCN_SHM_THRESHOLD || len > IPCN_SHM_MAX_SLOT_SIZE ||
+        !link_takes_shm(n, l))
+        return 0;
+    ipcn_pool_opts o;
+    ipcn_pool_opts_init(&o);
+    o.policy = IPCN_POOL_REFUSE;
+    ipcn_loan *loan;
+    if (loan_from(n, &n->reply_pool, "", o, NULL, NULL, len, &loan) != IPCN_OK)
+        return 0;
+    ipcn__pool *p = loan->pool;
+    ipcn__pslot *s = &p->slot[loan->slot];
+    uint8_t *dst = p->base + (size_t)loan->slot * p->slot_size;
+    memcpy(dst, data, len);
+    int st = IPCN_INTERNAL_ERROR;
+    if (send_pool(n, l, p) == IPCN_OK && l->state == LINK_UP &&
+        add_holder(s, l->id)) {
+        ipcn__hdr h;
+        ipcn__link_hdr(n, &h, (uint16_t)status, corr);
+        h.type = IPCN_F_SHM_REPLY;
+        ipcn__shm_sample b = {.path = ipcn__str_of(""),
+                              .encoding = ipcn__str_of(enc),
+                              .pool_id = p->id, .slot = loan->slot,
+                              .gen = loan->gen, .len = len,
+                              .checksum = XXH3_64bits(dst, len)};
+        size_t mark = l->tx.len;
+        st = ipcn__link_commit(n, l, mark, ipcn__enc_shm_sample(&l->tx, &h, &b));
+        if (st == IPCN_OK) {
+            s->state = SLOT_PUBLISHED;
+            s->order = ++p->order;
+        } else {
+            drop_holder(s, l->id);
+        }
+    }
+    end_loan(n, loan);
+    return st == IPCN_OK ? IPCN_OK : 0;
 }
 
 /* ---- settings and counters ---- */

@@ -95,11 +95,23 @@ void ipcn__pool_on_release(ipcn_node *n, struct ipcn__link *l,
 int ipcn__pool_publish_copy(ipcn_node *n, struct ipcn__local *lr,
                             const void *data, size_t len);
 
+/* Send a service's answer through the node's reply pool: 100 when sent,
+ * 0 when the caller should send it inline. */
+int ipcn__pool_send_reply(ipcn_node *n, struct ipcn__link *l, uint64_t corr,
+                          int status, const char *enc, const void *data,
+                          size_t len);
+
 /* ---- map.c (reader) ---- */
 void ipcn__map_on_pool(ipcn_node *n, struct ipcn__link *l,
                        const struct ipcn__frame *f);
 void ipcn__map_on_sample(ipcn_node *n, struct ipcn__link *l,
                          const struct ipcn__frame *f);
+/* A message for an SHM_SAMPLE or SHM_REPLY frame, pointing into the
+ * mapping (path: the message's path), or NULL when the frame names bytes
+ * outside a mapped pool of the link (counted as a bad frame). */
+struct ipcn__msg *ipcn__map_msg_new(ipcn_node *n, struct ipcn__link *l,
+                                    const ipcn__shm_sample *sa,
+                                    const char *path);
 void ipcn__map_on_revoke(ipcn_node *n, struct ipcn__link *l,
                          const ipcn__shm_refs *r);
 void ipcn__map_on_drop(ipcn_node *n, struct ipcn__link *l,

@@ -243,7 +243,8 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
             f.u.shm_pool.slot_size * f.u.shm_pool.slots > IPCN_SHM_MAX_POOL_SIZE)
             r.bad = 1;
         break;
-    case IPCN_F_SHM_SAMPLE: {
+    case IPCN_F_SHM_SAMPLE:
+    case IPCN_F_SHM_REPLY: {
         ipcn__shm_sample *s = &f.u.shm_sample;
         s->seq = rd_u64(&r);
         s->timestamp_ns = rd_u64(&r);
@@ -509,7 +510,8 @@ int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b)
 int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
                          const ipcn__shm_sample *b)
 {
-    h->type = IPCN_F_SHM_SAMPLE;
+    if (h->type != IPCN_F_SHM_REPLY)
+        h->type = IPCN_F_SHM_SAMPLE;
     size_t off = ipcn__frame_begin(w, h);
     ipcn__wbuf_u64(w, b->seq);
     ipcn__wbuf_u64(w, b->timestamp_ns);

@@ -41,7 +41,8 @@ enum ipcn__ftype {
     IPCN_F_SHM_RELEASE = 17, /* the reader is done with these slots */
     IPCN_F_SHM_REVOKE = 18,  /* the publisher took this slot back */
     IPCN_F_SHM_DROP = 19,    /* the pool is retired: unmap when unused */
-    IPCN_F__MAX = 19
+    IPCN_F_SHM_REPLY = 20,   /* a REPLY whose body is in a pool slot */
+    IPCN_F__MAX = 20
 };
 
 /* Capability bits a node announces in its hello. */
@@ -112,7 +113,9 @@ typedef struct ipcn__shm_pool {
     uint64_t slot_size;  /* a multiple of the page size */
 } ipcn__shm_pool;
 
-/* SHM_SAMPLE: a SAMPLE whose data is in slot of pool, at offset. */
+/* SHM_SAMPLE: a SAMPLE whose data is in slot of pool, at offset.
+ * SHM_REPLY has the same body (path empty), its status and corr in the
+ * header. */
 typedef struct ipcn__shm_sample {
     uint64_t seq;
     uint64_t timestamp_ns;
@@ -155,7 +158,7 @@ typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
  * HELLO hello; ANNOUNCE announce; SAMPLE sample; QUERY, REQUEST request;
  * QUERY_REPLY, REPLY reply; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
  * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; SHM_POOL
- * shm_pool; SHM_SAMPLE shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
+ * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
  * shm_refs. */
 typedef struct ipcn__frame {
     ipcn__hdr hdr;
@@ -239,6 +242,7 @@ int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                     const ipcn__reply *b);
 
 int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b);
+/* SHM_SAMPLE, or SHM_REPLY when h->type is that on entry. */
 int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
                          const ipcn__shm_sample *b);
 /* RELEASE, REVOKE (1..IPCN_SHM_MAX_RELEASE refs) and DROP (one ref). */

@@ -647,6 +647,7 @@ static void test_roundtrip_every_type(void **state)
             break;
         }
         case IPCN_F_SHM_SAMPLE:
+        case IPCN_F_SHM_REPLY:
             in.u.shm_sample = (ipcn__shm_sample){
                 rnd(), rnd(), a, b, (uint32_t)rnd(), (uint32_t)rnd(),
                 (uint32_t)rnd(), rnd() % IPCN_SHM_MAX_SLOT_SIZE,

@@ -267,6 +267,7 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
     case IPCN_F_SHM_POOL:
         return ipcn__enc_shm_pool(w, &h, &f->u.shm_pool);
     case IPCN_F_SHM_SAMPLE:
+    case IPCN_F_SHM_REPLY:
         return ipcn__enc_shm_sample(w, &h, &f->u.shm_sample);
     case IPCN_F_SHM_RELEASE:
     case IPCN_F_SHM_REVOKE:
@@ -351,7 +352,8 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                a->u.shm_pool.slots == b->u.shm_pool.slots &&
                a->u.shm_pool.share == b->u.shm_pool.share &&
                a->u.shm_pool.slot_size == b->u.shm_pool.slot_size;
-    case IPCN_F_SHM_SAMPLE: {
+    case IPCN_F_SHM_SAMPLE:
+    case IPCN_F_SHM_REPLY: {
         const ipcn__shm_sample *p = &a->u.shm_sample, *q = &b->u.shm_sample;
         return p->seq == q->seq && p->timestamp_ns == q->timestamp_ns &&
                vec_str_eq(p->path, q->path) &&

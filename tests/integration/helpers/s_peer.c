@@ -13,6 +13,9 @@
  *                              pattern(seq), published -> "ok N" or the
  *                              first failing status "st S after N"
  *   scribble PATH SIZE         publish one, then write to it after
+ *   nsubs                      how many subscription patterns it knows
+ *   serve PATH SIZE            offer a service answering SIZE bytes of
+ *                              pattern(7)
  *   stats PATH                 "slots free loaned held pools published
  *                               reclaimed refused"
  *   sub PATTERN DEPTH          a subscription without callback
@@ -47,6 +50,21 @@ static int reply(ipcn_reply_ctx *ctx, int st, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     ipcn_reply_set(ctx, buf, strlen(buf), "text/plain");
+    return st;
+}
+
+static size_t serve_size;
+
+static int on_big(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                  void *user)
+{
+    (void)n, (void)req, (void)user;
+    uint8_t *p = malloc(serve_size);
+    if (!p)
+        return IPCN_INSUFFICIENT_MEMORY;
+    s_fill(p, serve_size, 7);
+    int st = ipcn_reply_set(ctx, p, serve_size, "bytes");
+    free(p);
     return st;
 }
 
@@ -94,6 +112,19 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
         /* What a buggy publisher does: write after publishing. */
         p[size / 2] ^= 0xFF;
         return st;
+    }
+    if (!strcmp(cmd, "nsubs")) {
+        ipcn_subscription_list *sl;
+        int st = ipcn_subscriptions(n, &sl);
+        if (st != IPCN_OK)
+            return st;
+        size_t k = sl->count;
+        ipcn_subscription_list_free(sl);
+        return reply(ctx, IPCN_OK, "%zu", k);
+    }
+    if (!strcmp(cmd, "serve")) {
+        serve_size = strtoull(b, NULL, 10);
+        return ipcn_offer(n, a, "", on_big, NULL);
     }
     if (!strcmp(cmd, "stats")) {
         ipcn_pool_stats s;
