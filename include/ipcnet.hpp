@@ -232,7 +232,9 @@ public:
     template <class U>
     T value_or(U &&fallback) const &
     {
-        return value_ ? *value_ : static_cast<T>(std::forward<U>(fallback));
+        if (value_.has_value())
+            return *value_;
+        return static_cast<T>(std::forward<U>(fallback));
     }
     /** Unchecked access (has_value() must be true). */
     T &operator*() & noexcept { return *value_; }
@@ -472,12 +474,31 @@ public:
 
     /** The writable bytes of a view made by writable(); throws Error(200)
      *  for any other message (whose bytes are read-only). */
-    MutableBytes mutable_data() const
+    MutableBytes mutable_data() const &
     {
         if (!m_ || !(m_->flags & IPCN_MSG_WRITABLE))
             throw Error(IPCN_BAD_REQUEST, "mutable_data: the message is not writable");
         return MutableBytes(const_cast<void *>(m_->data), m_->len);
     }
+    /** Not on a temporary (its bytes go with it). */
+    MutableBytes mutable_data() const && = delete;
+    /** @name Accessors of a temporary Message
+     *  On an rvalue (`node.request(...).text()`), the string accessors
+     *  return copies, since a view would dangle at the end of the full
+     *  expression; data() of an rvalue does not compile: name the Message.
+     *  @{ */
+    std::string_view text() const & noexcept { return MsgAccess::text(); }
+    std::string text() const && { return std::string(MsgAccess::text()); }
+    std::string_view path() const & noexcept { return MsgAccess::path(); }
+    std::string path() const && { return std::string(MsgAccess::path()); }
+    std::string_view encoding() const & noexcept { return MsgAccess::encoding(); }
+    std::string encoding() const && { return std::string(MsgAccess::encoding()); }
+    std::string_view src_name() const & noexcept { return MsgAccess::src_name(); }
+    std::string src_name() const && { return std::string(MsgAccess::src_name()); }
+    Bytes data() const & noexcept { return MsgAccess::data(); }
+    Bytes data() const && = delete;
+    /** @} */
+
     /** Give up ownership: the caller frees the result with ipcn_msg_free(). */
     ipcn_msg *release() noexcept { return std::exchange(m_, nullptr); }
 
@@ -1909,15 +1930,17 @@ public:
         detail::check(ipcn_cbor_tree_decode(buf.data(), buf.size(), flags, &root), "cbor decode");
         return CborTree(root);
     }
-    /** The root item. */
-    const ipcn_cbor_item &root() const noexcept { return *root_; }
+    /** The root item (not of a temporary tree: it goes with the tree). */
+    const ipcn_cbor_item &root() const & noexcept { return *root_; }
+    const ipcn_cbor_item &root() const && = delete;
     /** The value of key in a map item (the root by default); NULL if none. */
     static const ipcn_cbor_item *find(const ipcn_cbor_item &map, const char *key) noexcept
     {
         return ipcn_cbor_map_find(&map, key);
     }
-    /** find() in the root. */
-    const ipcn_cbor_item *find(const char *key) const noexcept { return find(*root_, key); }
+    /** find() in the root (not of a temporary tree). */
+    const ipcn_cbor_item *find(const char *key) const & noexcept { return find(*root_, key); }
+    const ipcn_cbor_item *find(const char *key) const && = delete;
     /** A text or byte string item as a view. */
     static std::string_view text(const ipcn_cbor_item &v) noexcept
     {

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * header_check.cpp — ipcnet.hpp alone, built with every warning an error
+ * (tests/cpp/CMakeLists.txt), as C++17 and C++20.  The templates are
+ * instantiated here so that their bodies are checked too.
+ */
+#include <ipcnet.hpp>
+
+#include <array>
+
+namespace {
+[[maybe_unused]] void instantiate(ipcn::Node &n, ipcn::Subscription &s, ipcn::Message &m)
+{
+    std::array<char, 3> a{{'a', 'b', 'c'}};
+    std::vector<std::uint8_t> v{1, 2};
+    n.publish("p", a);
+    n.publish("p", v);
+    n.publish(std::string("p"), std::string_view("x"));
+    ipcn::Result<ipcn::Message> r = s.try_take(0);
+    (void)r.value_or(ipcn::Message());
+    ipcn::Tensor t = ipcn::Tensor::decode(m);
+    (void)t.data<float>();
+    (void)t.to_vector<std::int16_t>();
+    (void)ipcn::encode_tensor<double>({2}, nullptr);
+    (void)ipcn::dtype_of<std::uint64_t>();
+#ifdef IPCN_HPP_HAS_SPAN
+    std::span<const std::byte> sp = m.data();
+    std::span<const std::uint8_t> sp8 = m.data();
+    (void)sp;
+    (void)sp8;
+    n.publish("p", sp8);
+#endif
+}
+} // namespace
