@@ -33,6 +33,7 @@ typedef struct cli {
     long long count;         /* -1: unlimited */
     bool echo, dot;
     const char *exec, *png, *encoding, *reply_encoding, *file, *meta;
+    const char *rate_mode, *wait_subs, *queue, *delay; /* stream-send/-recv */
     long window;             /* hz --window */
     int exec_timeout_ms;
     const char *pos[CLI_MAX_POS];
@@ -116,5 +117,8 @@ int cmd_offer(cli *c);
 int cmd_call(cli *c);
 int cmd_json2cbor(cli *c);
 int cmd_cbor2json(cli *c);
+int cmd_stream_send(cli *c);    /* cmd_media.c */
+int cmd_stream_recv(cli *c);
+extern const char cmd_stream_send_help[], cmd_stream_recv_help[];
 
 #endif

@@ -16,6 +16,7 @@ enum opt_id {
     O_NETWORK, O_DIR, O_NAME, O_JSON, O_WAIT, O_HELP,
     O_RAW, O_TIMEOUT, O_KIND, O_RATE, O_COUNT, O_ECHO, O_EXEC, O_EXEC_TIMEOUT,
     O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
+    O_WAIT_SUBS, O_QUEUE, O_DELAY,
 };
 
 typedef struct opt {
@@ -37,6 +38,7 @@ static const opt opts[] = {
     {"--encoding", true, O_ENCODING}, {"--reply-encoding", true, O_REPLY_ENCODING},
     {"--file", true, O_FILE},         {"--meta", true, O_META},
     {"--window", true, O_WINDOW},
+    {"--wait-subs", true, O_WAIT_SUBS}, {"--queue", true, O_QUEUE}, {"--delay", true, O_DELAY},
 };
 
 #define B(x) (1u << (x))
@@ -177,6 +179,10 @@ static const verb verbs[] = {
      "does not tell yet which node subscribes to what.\n\n"
      "  --dot           write the graph in Graphviz's dot language\n"
      "  --png FILE      draw it into FILE with Graphviz's 'dot'\n"},
+    {"stream-send", cmd_stream_send, COMMON | B(O_RATE) | B(O_WAIT_SUBS) | B(O_TIMEOUT), 2, 2,
+     false, "publish a video, audio or point-cloud file as a media stream", cmd_stream_send_help},
+    {"stream-recv", cmd_stream_recv, COMMON | B(O_TIMEOUT) | B(O_QUEUE) | B(O_DELAY), 2, 2,
+     false, "write a media stream to a file; report gaps", cmd_stream_recv_help},
 };
 
 static const char common_help[] =
@@ -290,6 +296,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             c->window = (long)ll;
             break;
         case O_RATE: {
+            if (v->fn == cmd_stream_send && (c->rate_mode = arg))
+                break;
             char *end;
             errno = 0;
             double d = strtod(arg, &end);
@@ -308,6 +316,9 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_REPLY_ENCODING: c->reply_encoding = arg; break;
         case O_FILE: c->file = arg; break;
         case O_META: c->meta = arg; break;
+        case O_WAIT_SUBS: c->wait_subs = arg; break;
+        case O_QUEUE: c->queue = arg; break;
+        case O_DELAY: c->delay = arg; break;
         }
         if (rc)
             return rc;
