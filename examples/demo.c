@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * demo.c — `make demo`: two chatbots banter while a viewer shows it.
+ * demo.c — `make demo`: two chatbots, one in C and one in Python, banter
+ * while a viewer shows it.
  *
  *   ipcnet-demo [rounds]
  *
  * Starts three separate processes found next to this program:
  *   ipcnet-chatview <rounds>                 node chat.view
- *   ipcnet-chatbot left right <rounds> view  node chat.left (starts talking)
- *   ipcnet-chatbot right left <rounds> view  node chat.right
+ *   ipcnet-chatbot left right <rounds> view  node chat.left, C (starts talking)
+ *   python3 ipcnet-chatbot.py right left <rounds> view
+ *                                            node chat.right, Python
  * They find each other through the network directory, with no broker and
- * no configuration.  The network lives in a private temporary directory
- * (removed at the end) unless IPCNET_DIR is set.  Exits 0 only if all three
- * exit 0; children still running after DEADLINE_S seconds are killed.
+ * no configuration.  The Python bot (examples/chatbot.py) uses the ipcnet
+ * package, found from this program's directory: <bindir>/../python in a
+ * build tree, <bindir>/../<IPCNET_PYTHON_INSTALL_DIR> once installed.  When
+ * the binding was not built (no Python headers; the sanitizer build),
+ * chat.right is the C bot too, with a note — unless
+ * IPCNET_DEMO_REQUIRE_PYTHON is set, which makes that a failure.
+ * The network lives in a private temporary directory (removed at the end)
+ * unless IPCNET_DIR is set.  Exits 0 only if all three exit 0; children
+ * still running after DEADLINE_S seconds are killed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,11 +51,10 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static pid_t spawn(const char *bindir, const char *prog, char *const args[])
+/* Run path with args (argv[0] is path). */
+static pid_t spawn(const char *path, char *const args[])
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", bindir, prog);
-    char *argv[8] = {path};
+    char *argv[8] = {(char *)path};
     for (int i = 0; args[i] && i < 6; i++)
         argv[i + 1] = args[i];
     pid_t pid = fork();
@@ -58,6 +66,37 @@ static pid_t spawn(const char *bindir, const char *prog, char *const args[])
     if (pid < 0)
         fprintf(stderr, "ipcnet-demo: fork: %s\n", strerror(errno));
     return pid;
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The Python chatbot's script and the directory holding the ipcnet
+ * package, next to bindir; false when the binding is not there. */
+static bool find_python_bot(const char *bindir, char *script, size_t ssize, char *pkgdir,
+                            size_t psize)
+{
+#ifdef IPCNET_PYTHON
+    snprintf(script, ssize, "%s/ipcnet-chatbot.py", bindir);
+    if (!is_file(script))
+        return false;
+    static const char *const dirs[] = {"python", IPCNET_PYTHON_INSTALL_DIR};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char init[4096];
+        if (dirs[i][0] == '/')
+            snprintf(pkgdir, psize, "%s", dirs[i]);
+        else
+            snprintf(pkgdir, psize, "%s/../%s", bindir, dirs[i]);
+        int n = snprintf(init, sizeof init, "%s/ipcnet/__init__.py", pkgdir);
+        if (n > 0 && (size_t)n < sizeof init && is_file(init))
+            return true;
+    }
+#endif
+    (void)bindir, (void)script, (void)ssize, (void)pkgdir, (void)psize;
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -91,7 +130,26 @@ int main(int argc, char **argv)
         setenv("IPCNET_DIR", tmpdir, 1);
         dir = tmpdir;
     }
-    printf("IPCNet demo: two chatbots banter, a viewer listens (network in %s)\n\n", dir);
+    /* chat.right in Python when the binding is there. */
+    char script[4096], pkgdir[4096];
+    bool python = find_python_bot(bindir, script, sizeof script, pkgdir, sizeof pkgdir);
+    if (!python && getenv("IPCNET_DEMO_REQUIRE_PYTHON")) {
+        fprintf(stderr, "ipcnet-demo: the Python chatbot or the ipcnet package is missing "
+                        "next to %s\n", bindir);
+        return 1;
+    }
+    if (python) {
+        const char *old = getenv("PYTHONPATH");
+        char path[8192];
+        snprintf(path, sizeof path, "%s%s%s", pkgdir, old && *old ? ":" : "", old ? old : "");
+        setenv("PYTHONPATH", path, 1);
+        printf("IPCNet demo: a C chatbot (chat.left) and a Python chatbot (chat.right) "
+               "banter, a viewer listens (network in %s)\n\n", dir);
+    } else {
+        fprintf(stderr, "ipcnet-demo: note: the Python binding is not built here: "
+                        "chat.right is the C chatbot too\n");
+        printf("IPCNet demo: two chatbots banter, a viewer listens (network in %s)\n\n", dir);
+    }
     fflush(stdout); /* before fork, so the children do not inherit it */
 
     /* Kill the children on Ctrl-C, SIGTERM or the deadline (SIGALRM). */
@@ -103,11 +161,18 @@ int main(int argc, char **argv)
 
     static const char *const names[NPROCS] = {"chat.view", "chat.left", "chat.right"};
     pid_t pid[NPROCS];
-    pid[0] = spawn(bindir, "ipcnet-chatview", (char *[]){(char *)rounds, NULL});
-    pid[1] = spawn(bindir, "ipcnet-chatbot",
-                   (char *[]){"left", "right", (char *)rounds, "view", NULL});
-    pid[2] = spawn(bindir, "ipcnet-chatbot",
-                   (char *[]){"right", "left", (char *)rounds, "view", NULL});
+    char view[4096], bot[4096];
+    snprintf(view, sizeof view, "%s/ipcnet-chatview", bindir);
+    snprintf(bot, sizeof bot, "%s/ipcnet-chatbot", bindir);
+    pid[0] = spawn(view, (char *[]){(char *)rounds, NULL});
+    pid[1] = spawn(bot, (char *[]){"left", "right", (char *)rounds, "view", NULL});
+#ifdef IPCNET_PYTHON
+    if (python)
+        pid[2] = spawn(IPCNET_PYTHON,
+                       (char *[]){script, "right", "left", (char *)rounds, "view", NULL});
+    else
+#endif
+        pid[2] = spawn(bot, (char *[]){"right", "left", (char *)rounds, "view", NULL});
 
     int failed = 0, live = 0;
     for (int i = 0; i < NPROCS; i++) {
