@@ -249,6 +249,10 @@ struct bulk_ops {
     const char *variant;   /* "pub/sub", "PUB/SUB", ... */
     /* NULL when compiled out; then `missing` says why. */
     int (*pub_open)(bulk_args *a, void **state, char *err, size_t errcap);
+    /* Optional: the buffer to fill for the next sample (a loan of the
+     * transport's shared memory), or NULL with err set.  Without it the
+     * harness fills its own buffer and pub_send copies from it. */
+    void *(*pub_buf)(void *state, size_t len, char *err, size_t errcap);
     /* Send one sample (size bytes at buf, or written into a loan).
      * Returns 0, -1 on error, -2 when the size is too large for it. */
     int (*pub_send)(void *state, const void *buf, size_t len, uint64_t seq,
@@ -269,6 +273,8 @@ struct bulk_ops {
 };
 
 extern const bulk_ops bulk_ipcnet_ops;
+extern const bulk_ops bulk_ipcnet_loan_ops;
+extern const bulk_ops bulk_ipcnet_nosum_ops;
 extern const bulk_ops bulk_zmq_ops;
 extern const bulk_ops bulk_nng_ops;
 extern const bulk_ops bulk_iox_ops;

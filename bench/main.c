@@ -216,6 +216,43 @@ static void add_ratio(const char *name, const char *what, const char *target,
         q->value = va / vb;
 }
 
+/* Latency flatness of the loan variant with (sum) or without the
+ * publish-time checksum. */
+static void flatness(int sum)
+{
+    row *lo = NULL, *hi = NULL, *missing = NULL;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "bulk") || strcmp(r->transport, "ipcnet") ||
+            r->subs != 1 || !strstr(r->variant, "loan") ||
+            (strstr(r->variant, "no checksum") == NULL) != (sum != 0))
+            continue;
+        if (r->status != ROW_OK) {
+            if (!missing)
+                missing = r;
+            continue;
+        }
+        if (!lo || r->size < lo->size)
+            lo = r;
+        if (!hi || r->size > hi->size)
+            hi = r;
+    }
+    if (lo && hi) {
+        char what[160], s1[32], s2[32];
+        snprintf(what, sizeof what, "bulk p50 latency, 1 sub, IPCNet loans%s %s / %s",
+                 sum ? "" : " no checksum", size_str(hi->size, s1, sizeof s1),
+                 size_str(lo->size, s2, sizeof s2));
+        add_ratio(sum ? "bulk_latency_flatness" : "bulk_latency_flatness_nosum", what,
+                  "<= 2x", false, 2.0, hi, lo, hi->p50_us, lo->p50_us);
+        if (missing) {
+            ratio *q = &g_ratios[g_nratios - 1];
+            char s3[32];
+            snprintf(q->why, sizeof q->why, "%s not measured: %.100s",
+                     size_str(missing->size, s3, sizeof s3), missing->note);
+        }
+    }
+}
+
 static void compute_ratios(void)
 {
     g_nratios = 0;
@@ -249,35 +286,11 @@ static void compute_ratios(void)
         add_ratio("bulk8m_1sub_vs_zmq", "8 MiB samples, 1 subscriber, samples/s, IPCNet / "
                   "ZeroMQ", ">= 10x", true, 10.0, b8, bz8, b8->rate, bz8 ? bz8->rate : 0);
     /* Latency flatness: largest / smallest p50 of IPCNet over the sizes,
-     * 1 subscriber; every size must have been measured. */
-    row *lo = NULL, *hi = NULL, *missing = NULL;
-    for (int i = 0; i < g_nrows; i++) {
-        row *r = &g_rows[i];
-        if (strcmp(r->bench, "bulk") || strcmp(r->transport, "ipcnet") || r->subs != 1)
-            continue;
-        if (r->status != ROW_OK) {
-            if (!missing)
-                missing = r;
-            continue;
-        }
-        if (!lo || r->size < lo->size)
-            lo = r;
-        if (!hi || r->size > hi->size)
-            hi = r;
-    }
-    if (lo && hi) {
-        char what[160], s1[32], s2[32];
-        snprintf(what, sizeof what, "bulk p50 latency, 1 subscriber, IPCNet %s / %s",
-                 size_str(hi->size, s1, sizeof s1), size_str(lo->size, s2, sizeof s2));
-        add_ratio("bulk_latency_flatness", what, "<= 2x", false, 2.0, hi, lo, hi->p50_us,
-                  lo->p50_us);
-        if (missing) {
-            ratio *q = &g_ratios[g_nratios - 1];
-            char s3[32];
-            snprintf(q->why, sizeof q->why, "%s not measured: %.100s",
-                     size_str(missing->size, s3, sizeof s3), missing->note);
-        }
-    }
+     * 1 subscriber, samples written into loans (the zero-copy way: with
+     * ipcn_publish() the copy into the slot grows with the size); every
+     * size must have been measured. */
+    for (int sum = 1; sum >= 0; sum--)
+        flatness(sum);
     /* CBOR: IPCNet / libcbor, ns per operation (reported, no target). */
     static const char *const cases[2] = {"map", "tensor"};
     for (int c = 0; c < 2; c++) {
@@ -438,14 +451,19 @@ static void print_bulk(void)
             printf("\nbulk: one publisher process, N subscriber processes; latency = "
                    "receive - send, one sample at a time;\n      samples/s with a window "
                    "of samples in flight (to the slowest subscriber)\n");
-            printf("  %-13s %4s %-9s %9s %9s %9s %10s %9s\n", "size", "subs", "transport",
-                   "p50 us", "p99 us", "max us", "samples/s", "GB/s/sub");
+            printf("  %-13s %4s %-17s %9s %9s %9s %10s %9s\n", "size", "subs",
+                   "transport", "p50 us", "p99 us", "max us", "samples/s", "GB/s/sub");
             any = true;
         }
-        char sz[32];
+        char sz[32], tr[48];
         size_str(r->size, sz, sizeof sz);
+        /* IPCNet's variants: plain publish (a copy into the slot), loans. */
+        const char *v = strstr(r->variant, "loan");
+        snprintf(tr, sizeof tr, "%s%s%s", r->transport,
+                 v ? " " : "",
+                 !v ? "" : strstr(v, "no checksum") ? "loan-nosum" : "loan");
         if (r->status != ROW_OK) {
-            printf("  %-13s %4d %-9s  %s: %s\n", sz, r->subs, r->transport,
+            printf("  %-13s %4d %-17s  %s: %s\n", sz, r->subs, tr,
                    status_word(r->status), r->note);
             continue;
         }
@@ -455,8 +473,8 @@ static void print_bulk(void)
         fmt_us(c, sizeof c, r->max_us);
         fmt_num(d, sizeof d, r->rate);
         snprintf(e, sizeof e, "%.2f", r->rate * (double)r->size / 1e9);
-        printf("  %-13s %4d %-9s %9s %9s %9s %10s %9s\n", sz, r->subs, r->transport, a, b,
-               c, d, e);
+        printf("  %-13s %4d %-17s %9s %9s %9s %10s %9s\n", sz, r->subs, tr, a, b, c, d,
+               e);
     }
 }
 

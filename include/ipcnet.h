@@ -341,6 +341,7 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out);
  * reader (IPCN_POOL_DROP_OLDEST), is caught here.  Inline messages were
  * checked when their frame arrived.  Costs one pass over the bytes.
  * Returns 100 when the bytes are as published, 302 when they are not,
+ * 103 when the publisher took no checksum (ipcn_pool_opts.checksum 0),
  * 200 for NULL.  Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_msg_verify(const ipcn_msg *msg);
@@ -471,6 +472,12 @@ typedef struct ipcn_pool_opts {
     size_t shm_threshold;   /**< ipcn_publish() of this many bytes or more
                                  goes through the pool; 0: the default,
                                  IPCN_SHM_THRESHOLD; SIZE_MAX: never */
+    int checksum;           /**< 1 (default): take each sample's XXH3-64
+                                 when it is published, for
+                                 ipcn_msg_verify(); it costs one pass over
+                                 the bytes (about 0.1 ms per MiB), so
+                                 latency grows with the size.  0: none
+                                 (readers' ipcn_msg_verify() gives 103). */
 } ipcn_pool_opts;
 
 /** The default shm_threshold, chosen by measurement (docs/benchmarks.md). */

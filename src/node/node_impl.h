@@ -140,6 +140,7 @@ typedef struct ipcn__msg {
     ipcn__shm_map *map;     /* a shared sample's mapping, or NULL */
     uint32_t slot, gen;
     uint64_t checksum;      /* shared: XXH3-64 taken at publish */
+    bool has_checksum;      /* the publisher took it */
     void *priv;             /* a writable view's private mapping */
     size_t priv_len;
     ipcn_msg pub;

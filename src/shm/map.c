@@ -194,6 +194,7 @@ void ipcn__map_msg_share(ipcn__msg *dst, const ipcn__msg *src)
     dst->slot = src->slot;
     dst->gen = src->gen;
     dst->checksum = src->checksum;
+    dst->has_checksum = src->has_checksum;
     dst->pub.data = src->pub.data;
     dst->pub.len = src->pub.len;
     dst->pub.flags = src->pub.flags & IPCN_MSG_SHARED;
@@ -273,6 +274,7 @@ ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
     msg->slot = sa->slot;
     msg->gen = sa->gen;
     msg->checksum = sa->checksum;
+    msg->has_checksum = (sa->flags & IPCN_SHM_F_CHECKSUM) != 0;
     atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
     pthread_mutex_lock(&m->mu);
     slot_take(m, sa->slot, sa->gen);
@@ -424,6 +426,8 @@ IPCN_API int ipcn_msg_verify(const ipcn_msg *msg)
     const ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
     if (!m->map)
         return IPCN_OK;
+    if (!m->has_checksum)
+        return IPCN_NO_DATA;
     return XXH3_64bits(msg->data, msg->len) == m->checksum ? IPCN_OK
                                                            : IPCN_BAD_GATEWAY;
 }

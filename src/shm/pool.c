@@ -35,6 +35,7 @@ IPCN_API void ipcn_pool_opts_init(ipcn_pool_opts *o)
     o->size = sizeof *o;
     o->slots = DEFAULT_SLOTS;
     o->policy = IPCN_POOL_DROP_OLDEST;
+    o->checksum = 1;
 }
 
 /* The settings in force for a resource (a zeroed struct means defaults). */
@@ -145,6 +146,7 @@ static int pool_new(ipcn_node *n, const char *path, ipcn_pool_opts o,
     p->share = o.slots - (o.slots / 8 ? o.slots / 8 : 1);
     p->slot_size = slot_size;
     p->policy = o.policy;
+    p->checksum = o.checksum != 0;
     p->nfree = o.slots;
     p->path = ipcn__strdup(path);
     p->slot = ipcn__calloc(o.slots, sizeof *p->slot);
@@ -531,7 +533,8 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
         lr->value = &v->pub;
     }
     lr->seq = seq;
-    uint64_t sum = XXH3_64bits(data, len);
+    bool summed = p->checksum;
+    uint64_t sum = summed ? XXH3_64bits(data, len) : 0;
     bool inline_encoded = false;
     ipcn__wbuf desc = {0};
     ipcn__link *l;
@@ -575,7 +578,8 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
                                    .encoding = ipcn__str_of(lr->encoding),
                                    .pool_id = p->id, .slot = loan->slot,
                                    .gen = loan->gen, .offset = loan->offset,
-                                   .len = len, .checksum = sum};
+                                   .len = len, .checksum = sum,
+                                   .flags = summed ? IPCN_SHM_F_CHECKSUM : 0};
             if (ipcn__enc_shm_sample(&desc, &h, &ss) != IPCN_OK) {
                 ipcn__wbuf_free(&desc);
                 break;
@@ -691,7 +695,8 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
                               .encoding = ipcn__str_of(enc),
                               .pool_id = p->id, .slot = loan->slot,
                               .gen = loan->gen, .len = len,
-                              .checksum = XXH3_64bits(dst, len)};
+                              .checksum = XXH3_64bits(dst, len),
+                              .flags = IPCN_SHM_F_CHECKSUM};
         size_t mark = l->tx.len;
         st = ipcn__link_commit(n, l, mark, ipcn__enc_shm_sample(&l->tx, &h, &b));
         if (st == IPCN_OK) {
@@ -727,8 +732,10 @@ IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
                          (o->slot_size &&
                           round_up(o->slot_size, page_size()) != lr->pool->slot_size)))
             retire(n, lr);
-        else if (lr->pool)
+        else if (lr->pool) {
             lr->pool->policy = o->policy;
+            lr->pool->checksum = o->checksum != 0;
+        }
     }
     ipcn__node_unlock(n);
     return st;

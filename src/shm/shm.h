@@ -48,6 +48,7 @@ typedef struct ipcn__pool {
     size_t slot_size;      /* a multiple of the page size */
     uint32_t slots, share;
     ipcn_pool_policy policy;
+    bool checksum;         /* take each sample's XXH3-64 at publish */
     bool retired;          /* replaced: freed when its last slot is free */
     uint32_t nfree;
     uint64_t order;

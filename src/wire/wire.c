@@ -253,7 +253,8 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         s->pool_id = rd_u32(&r);
         s->slot = rd_u32(&r);
         s->gen = rd_u32(&r);
-        if (rd_u32(&r) != 0) /* reserved */
+        s->flags = rd_u32(&r);
+        if (s->flags & ~IPCN_SHM_F_CHECKSUM)
             r.bad = 1;
         s->offset = rd_u64(&r);
         s->len = rd_u64(&r);
@@ -520,7 +521,7 @@ int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
     ipcn__wbuf_u32(w, b->pool_id);
     ipcn__wbuf_u32(w, b->slot);
     ipcn__wbuf_u32(w, b->gen);
-    ipcn__wbuf_u32(w, 0);
+    ipcn__wbuf_u32(w, b->flags);
     ipcn__wbuf_u64(w, b->offset);
     ipcn__wbuf_u64(w, b->len);
     ipcn__wbuf_u64(w, b->checksum);

@@ -54,6 +54,7 @@ enum ipcn__ftype {
 #define IPCN_SHM_MAX_SLOT_SIZE ((uint64_t)4 << 30)
 #define IPCN_SHM_MAX_POOL_SIZE ((uint64_t)64 << 30) /* address space */
 #define IPCN_SHM_MAX_RELEASE 512u /* slots per RELEASE frame */
+#define IPCN_SHM_F_CHECKSUM 1u    /* SHM_SAMPLE: checksum was taken */
 
 typedef struct ipcn__hdr {
     uint8_t version;
@@ -124,6 +125,7 @@ typedef struct ipcn__shm_sample {
     uint32_t pool_id;
     uint32_t slot;
     uint32_t gen;        /* the slot's generation: it changes on reuse */
+    uint32_t flags;      /* IPCN_SHM_F_* */
     uint64_t offset;     /* of the data inside the slot */
     uint64_t len;
     uint64_t checksum;   /* XXH3-64 of the data, taken at publish */

@@ -663,8 +663,28 @@ static void test_tensor_loan(void **state)
         assert_true(got.aligned);
         assert_int_equal((uintptr_t)got.data % 64, 0);
         assert_true(s_check(got.data, 300 * 257 * es, k + 1));
+        assert_int_equal(ipcn_msg_verify(m), IPCN_OK);
         ipcn_msg_free(m);
     }
+    /* Without the publish-time checksum there is nothing to verify. */
+    ipcn_pool_opts o;
+    ipcn_pool_opts_init(&o);
+    o.checksum = 0;
+    assert_int_equal(ipcn_pool_config(pub, "ai/features", &o), IPCN_OK);
+    ipcn_loan *loan;
+    assert_int_equal(ipcn_loan_new(pub, "ai/features", MIB, &loan), IPCN_OK);
+    s_fill(ipcn_loan_data(loan), MIB, 9);
+    assert_int_equal(ipcn_publish_loan(pub, loan, 0), IPCN_OK);
+    ipcn_msg *m;
+    int st;
+    end = tu_now_ms() + V_WAIT_MS;
+    while ((st = ipcn_sub_take(n, sub, &m, 10)) != IPCN_OK && tu_now_ms() < end)
+        v_pump(pub, 5);
+    assert_int_equal(st, IPCN_OK);
+    assert_true(m->flags & IPCN_MSG_SHARED);
+    assert_true(s_check(m->data, m->len, 9));
+    assert_int_equal(ipcn_msg_verify(m), IPCN_NO_DATA);
+    ipcn_msg_free(m);
 }
 
 int main(void)

@@ -650,7 +650,8 @@ static void test_roundtrip_every_type(void **state)
         case IPCN_F_SHM_REPLY:
             in.u.shm_sample = (ipcn__shm_sample){
                 rnd(), rnd(), a, b, (uint32_t)rnd(), (uint32_t)rnd(),
-                (uint32_t)rnd(), rnd() % IPCN_SHM_MAX_SLOT_SIZE,
+                (uint32_t)rnd(), (uint32_t)(rnd() & IPCN_SHM_F_CHECKSUM),
+                rnd() % IPCN_SHM_MAX_SLOT_SIZE,
                 rnd() % IPCN_SHM_MAX_SLOT_SIZE, rnd()};
             break;
         case IPCN_F_SHM_RELEASE:

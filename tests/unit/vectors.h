@@ -359,7 +359,7 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                vec_str_eq(p->path, q->path) &&
                vec_str_eq(p->encoding, q->encoding) &&
                p->pool_id == q->pool_id && p->slot == q->slot &&
-               p->gen == q->gen && p->offset == q->offset &&
+               p->gen == q->gen && p->flags == q->flags && p->offset == q->offset &&
                p->len == q->len && p->checksum == q->checksum;
     }
     case IPCN_F_SHM_RELEASE:
