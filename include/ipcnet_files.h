@@ -103,6 +103,23 @@ IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
  */
 IPCN_API int ipcn_unoffer_files(ipcn_node *node, const char *service_path);
 
+/** Counters of a file service, as ipcn_files_get_stats() reports them. */
+typedef struct ipcn_files_stats {
+    uint64_t requests;  /**< requests answered */
+    uint64_t refused;   /**< of which with an error status */
+    uint64_t bytes;     /**< file bytes sent in "read" answers */
+    uint64_t hashed;    /**< file bytes hashed (chunk hashes found in the
+                             cache cost nothing) */
+} ipcn_files_stats;
+
+/**
+ * ipcn_files_get_stats() - the counters of this node's file service at
+ * service_path.  Returns 100, 203 when there is none, 200.  Thread-safe.
+ * Since: 0.1
+ */
+IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
+                                  ipcn_files_stats *out);
+
 /* ------------------------------------------------------------------ */
 /* Fetching a file                                                     */
 /* ------------------------------------------------------------------ */

@@ -123,7 +123,6 @@ static void report(fetch *f)
         return;
     pthread_mutex_lock(&f->lock);
     uint64_t done = f->done, fetched = f->fetched;
-    f->news = false;
     pthread_mutex_unlock(&f->lock);
     if (f->progress(done, f->st.size, fetched, f->user) != 0) {
         pthread_mutex_lock(&f->lock);
@@ -401,6 +400,7 @@ static int run_workers(fetch *f, void *(*fn)(void *), unsigned n)
             f->status = IPCN_INTERNAL_ERROR;
         while (f->running > 0) {
             if (f->news) {
+                f->news = false;
                 pthread_mutex_unlock(&f->lock);
                 report(f);
                 pthread_mutex_lock(&f->lock);
@@ -411,8 +411,10 @@ static int run_workers(fetch *f, void *(*fn)(void *), unsigned n)
         pthread_mutex_unlock(&f->lock);
         for (unsigned i = 0; i < started; i++)
             pthread_join(th[i], NULL);
-        if (f->news)
+        if (f->news) {
+            f->news = false;
             report(f);
+        }
     }
     return f->status;
 }

@@ -31,6 +31,7 @@ typedef struct offer {
     char *path;
     ipcn__files_srv *srv;
     int calls;              /* handlers running */
+    ipcn_files_stats stats; /* under reg_lock */
 } offer;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,6 +75,10 @@ static int on_request(ipcn_node *node, const ipcn_msg *req,
     int st = ipcn_respond(node, r, out.status, out.buf, out.len, out.encoding);
     ipcn__files_out_free(&out);
     pthread_mutex_lock(&reg_lock);
+    o->stats.requests++;
+    o->stats.refused += out.status != IPCN_OK;
+    o->stats.bytes += out.data_bytes;
+    o->stats.hashed += out.hashed_bytes;
     if (--o->calls == 0)
         pthread_cond_broadcast(&reg_cond);
     pthread_mutex_unlock(&reg_lock);
@@ -187,4 +192,18 @@ IPCN_API int ipcn_unoffer_files(ipcn_node *node, const char *service_path)
     pthread_mutex_unlock(&reg_lock);
     offer_free(o);
     return IPCN_OK;
+}
+
+IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
+                                  ipcn_files_stats *out)
+{
+    if (!node || !service_path || !out)
+        return IPCN_BAD_REQUEST;
+    uint64_t node_id = ipcn_node_id(node);
+    pthread_mutex_lock(&reg_lock);
+    offer *o = reg_find(node, node_id, service_path);
+    if (o)
+        *out = o->stats;
+    pthread_mutex_unlock(&reg_lock);
+    return o ? IPCN_OK : IPCN_NOT_FOUND;
 }

@@ -157,6 +157,8 @@ typedef struct ipcn__files_out {
     size_t len;
     bool owned;
     const char *encoding;  /* "cbor" or "text/plain" */
+    uint64_t data_bytes;   /* file bytes in the answer */
+    uint64_t hashed_bytes; /* file bytes hashed for it */
 } ipcn__files_out;
 
 /* Answer one request (any bytes; the encoding need not be checked by the

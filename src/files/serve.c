@@ -443,15 +443,19 @@ static void serve_stat(ipcn__files_srv *s, int fd, const struct stat *sb,
         }
         ipcn__files_root r;
         ipcn__files_root_init(&r, st.size, IPCN_FILES_CHUNK);
+        bool keep = settled(sb);
         for (uint64_t off = 0; off < st.size; off += IPCN_FILES_CHUNK) {
             uint64_t n = st.size - off < IPCN_FILES_CHUNK ? st.size - off
                                                           : IPCN_FILES_CHUNK;
             uint8_t leaf[IPCN_FILES_HASH_LEN];
             ipcn__files_leaf(buf + off, (size_t)n, leaf);
             ipcn__files_root_add(&r, leaf);
+            if (keep) /* the reads that follow need not hash again */
+                cache_put(s, st.version, st.size, off / IPCN_FILES_CHUNK, leaf);
         }
         ipcn__files_root_final(&r, st.hash);
         st.has_hash = true;
+        o->hashed_bytes += st.size;
         ipcn__free(buf);
     }
     uint8_t *buf = ipcn__malloc(256);
@@ -530,9 +534,11 @@ static void serve_read(ipcn__files_srv *s, const ipcn__files_req *q, int fd,
         size_t at = i * IPCN_FILES_CHUNK;
         size_t m = n - at < IPCN_FILES_CHUNK ? n - at : IPCN_FILES_CHUNK;
         ipcn__files_leaf(data + at, m, h);
+        o->hashed_bytes += m;
         if (keep)
             cache_put(s, q->version, size, first + i, h);
     }
+    o->data_bytes = n;
     o->status = IPCN_OK;
     o->buf = buf;
     o->len = len;
@@ -582,6 +588,7 @@ static void serve_hashes(ipcn__files_srv *s, const ipcn__files_req *q, int fd,
             break;
         ipcn__files_leaf(chunk, m, h);
         hashed += m;
+        o->hashed_bytes += m;
         if (keep)
             cache_put(s, q->version, size, i, h);
     }

@@ -1059,7 +1059,9 @@ static void test_same_node(void **state)
 }
 
 /* Chunk hashes of a settled file are cached: a fetch ends with the
- * provider's own content hash (confirmed), and a second costs it none. */
+ * provider's own content hash (confirmed), and a second costs it no
+ * hashing (the provider is in this process, on its own thread, so that
+ * its counters can be read). */
 static void test_cache(void **state)
 {
     (void)state;
@@ -1068,7 +1070,11 @@ static void test_cache(void **state)
     mkfile(src, 9 * MiB, 81);
     /* The provider caches only files whose change time is 2 s old. */
     l_sleep_ms(2200);
-    start_server("fsrv", NULL);
+    ipcn_node *p = NULL;
+    assert_int_equal(ipcn_node_open(&p, "cachesrv", NULL), IPCN_OK);
+    l_own_node(p);
+    assert_int_equal(ipcn_offer_files(p, "files", g_srv, 0), IPCN_OK);
+    assert_int_equal(ipcn_node_start_thread(p), IPCN_OK);
     ipcn_node *n = client("fcli", "files", 1);
     path_of(dest, sizeof dest, g_out, "settled.bin");
     ipcn_file_result r;
@@ -1078,9 +1084,21 @@ static void test_cache(void **state)
     uint8_t h[IPCN_FILES_HASH_LEN];
     assert_int_equal(ipcn_file_hash(src, h, NULL), IPCN_OK);
     assert_memory_equal(h, r.hash, sizeof h);
+    ipcn_files_stats s1, s2;
+    assert_int_equal(ipcn_files_get_stats(p, "files", &s1), IPCN_OK);
+    assert_int_equal(s1.hashed, 9 * MiB);
+    assert_int_equal(s1.bytes, 9 * MiB);
+    assert_int_equal(s1.refused, 0);
     assert_int_equal(get(n, "files/settled.bin", dest, NULL, &r), IPCN_OK);
     assert_int_equal(r.hash_confirmed, 1);
     assert_memory_equal(h, r.hash, sizeof h);
+    assert_int_equal(ipcn_files_get_stats(p, "files", &s2), IPCN_OK);
+    assert_int_equal(s2.hashed, s1.hashed); /* nothing hashed again */
+    assert_int_equal(s2.bytes, 18 * MiB);
+    assert_true(s2.requests > s1.requests);
+    assert_int_equal(ipcn_files_get_stats(p, "nope", &s2), IPCN_NOT_FOUND);
+    ipcn_node_stop_thread(p);
+    assert_int_equal(ipcn_unoffer_files(p, "files"), IPCN_OK);
 }
 
 int main(void)
