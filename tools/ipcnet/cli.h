@@ -34,6 +34,8 @@ typedef struct cli {
     bool echo, dot;
     const char *exec, *png, *encoding, *reply_encoding, *file, *meta;
     const char *rate_mode, *wait_subs, *queue, *delay; /* stream-send/-recv */
+    const char *svc_path, *seconds; /* offer-files --path, --seconds */
+    bool no_resume;          /* get-file --no-resume */
     long window;             /* hz --window */
     int exec_timeout_ms;
     const char *pos[CLI_MAX_POS];
@@ -120,5 +122,8 @@ int cmd_cbor2json(cli *c);
 int cmd_stream_send(cli *c);    /* cmd_media.c */
 int cmd_stream_recv(cli *c);
 extern const char cmd_stream_send_help[], cmd_stream_recv_help[];
+int cmd_offer_files(cli *c);   /* cmd_files.c */
+int cmd_get_file(cli *c);
+extern const char cmd_offer_files_help[], cmd_get_file_help[];
 
 #endif

@@ -17,6 +17,7 @@ enum opt_id {
     O_RAW, O_TIMEOUT, O_KIND, O_RATE, O_COUNT, O_ECHO, O_EXEC, O_EXEC_TIMEOUT,
     O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
     O_WAIT_SUBS, O_QUEUE, O_DELAY,
+    O_SVC_PATH, O_SECONDS, O_NO_RESUME,
 };
 
 typedef struct opt {
@@ -39,6 +40,8 @@ static const opt opts[] = {
     {"--file", true, O_FILE},         {"--meta", true, O_META},
     {"--window", true, O_WINDOW},
     {"--wait-subs", true, O_WAIT_SUBS}, {"--queue", true, O_QUEUE}, {"--delay", true, O_DELAY},
+    {"--path", true, O_SVC_PATH},     {"--seconds", true, O_SECONDS},
+    {"--no-resume", false, O_NO_RESUME},
 };
 
 #define B(x) (1u << (x))
@@ -157,6 +160,12 @@ static const verb verbs[] = {
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "  --file FILE     the request is FILE's bytes ('-': stdin)\n"
      "  --raw           write the answer's bytes to stdout as they are\n"},
+    {"offer-files", cmd_offer_files, COMMON | B(O_SVC_PATH) | B(O_SECONDS) | B(O_COUNT), 0, 1,
+     false, "offer a directory's files as a file service until interrupted",
+     cmd_offer_files_help},
+    {"get-file", cmd_get_file, COMMON | B(O_TIMEOUT) | B(O_NO_RESUME), 0, 2, false,
+     "fetch a file from a file service, checked chunk by chunk, resumable",
+     cmd_get_file_help},
     {"json2cbor", cmd_json2cbor, B(O_HELP), 0, 0, false,
      "filter: one JSON text on stdin to CBOR on stdout (no network)",
      "usage: ipcnet json2cbor < JSON > CBOR\n\n"
@@ -319,6 +328,9 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_WAIT_SUBS: c->wait_subs = arg; break;
         case O_QUEUE: c->queue = arg; break;
         case O_DELAY: c->delay = arg; break;
+        case O_SVC_PATH: c->svc_path = arg; break;
+        case O_SECONDS: c->seconds = arg; break;
+        case O_NO_RESUME: c->no_resume = true; break;
         }
         if (rc)
             return rc;
@@ -387,7 +399,8 @@ int main(int argc, char **argv)
             v = &verbs[i];
     if (!v)
         return cli_usage_error(NULL, "no verb '%s'; the verbs are nodes, find, info, "
-                               "set, query, pub, echo, hz, offer, call, json2cbor, cbor2json, graph", name);
+                               "set, query, pub, echo, hz, offer, call, offer-files, get-file, "
+                               "json2cbor, cbor2json, graph", name);
     cli c = {.verb = v->name, .wait_ms = 2000, .timeout_ms = -1, .count = -1,
              .rate = 1, .exec_timeout_ms = -1};
     /* The options before the verb, then the arguments after it. */
