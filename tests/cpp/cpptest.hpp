@@ -313,8 +313,8 @@ inline int main(int argc, char **argv)
 
 #define CHECK_EQ(a, b)                                                                   \
     do {                                                                                 \
-        const auto &ct_a_ = (a);                                                         \
-        const auto &ct_b_ = (b);                                                         \
+        const auto ct_a_ = (a); /* copies: a reference could outlive a temporary */     \
+        const auto ct_b_ = (b);                                                          \
         if (!(ct_a_ == ct_b_))                                                           \
             ct::fail(__FILE__, __LINE__,                                                 \
                      "CHECK_EQ(" #a ", " #b "): " + ct::show(ct_a_) + " != " + ct::show(ct_b_)); \
