@@ -481,7 +481,7 @@ typedef struct ipcn_pool_opts {
 } ipcn_pool_opts;
 
 /** The default shm_threshold, chosen by measurement (docs/benchmarks.md). */
-#define IPCN_SHM_THRESHOLD ((size_t)64 << 10)
+#define IPCN_SHM_THRESHOLD ((size_t)16 << 10)
 
 /** ipcn_pool_opts_init() - fill *opts with the defaults. Since: 0.1 */
 IPCN_API void ipcn_pool_opts_init(ipcn_pool_opts *opts);
