@@ -38,6 +38,7 @@ typedef struct bench_opts {
     int nsubs;               /* --subs (bulk) */
     int subs[4];
     double idle_seconds;
+    size_t file_size;        /* --file-size (files); 0: the default */
     char only[256];          /* --only: comma list of transports, "" = all */
     char argv_line[1024];    /* the command as typed */
 } bench_opts;
@@ -172,6 +173,8 @@ void bench_thr(void);
 void bench_bulk(void);
 void bench_idle(void);
 void bench_cbor(void); /* cbor.c: IPCNet's CBOR codec beside libcbor and cbor2 */
+void bench_files(void); /* files.c: a file through the file service beside cp */
+void print_files(void);
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */
 

@@ -38,6 +38,8 @@ static const char usage[] =
     "  idle   CPU of an idle node linked to 2 idle peers\n"
     "  cbor   CBOR encode/decode of a 100-field map and a 1 MiB float32 tensor:\n"
     "         IPCNet, libcbor, cbor2 (/usr/bin/python3, for reference)\n"
+    "  files  a 1 GiB file (64 MiB with --quick) fetched through the file service\n"
+    "         (ipcn_get_file), beside cp of the same file\n"
     "  all    everything, one table\n"
     "\n"
     "options:\n"
@@ -54,6 +56,7 @@ static const char usage[] =
     "  --subs LIST      bulk subscriber counts (1,4)\n"
     "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx (cbor: ipcnet,libcbor,cbor2)\n"
     "  --idle-seconds S idle measurement (2)\n"
+    "  --file-size N    files: the file's size (1G; K/M/G suffixes)\n"
     "  -v               progress on stderr\n"
     "\n"
     "exit status: 0 all data checked correct, 1 wrong data / crash / hang, 2 usage\n";
@@ -315,6 +318,17 @@ static void compute_ratios(void)
             add_ratio(name, what, "(reported)", false, 0, ci, cl, k ? ci->dec_ns : ci->enc_ns,
                       cl ? (k ? cl->dec_ns : cl->enc_ns) : 0);
         }
+    }
+    /* Files: the first fetch (the provider hashing every chunk) against the
+     * best cp of the same file. */
+    row *fip = find_row("files", "ipcnet", 0, 0, true);
+    row *fcp = find_row("files", "cp", 0, 0, false);
+    if (fip) {
+        char what[160], sz[32];
+        snprintf(what, sizeof what, "%s file, MB/s, get-file (first fetch) / cp",
+                 size_str(fip->size, sz, sizeof sz));
+        add_ratio("files_vs_cp", what, ">= 0.5x", true, 0.5, fip, fcp, fip->rate,
+                  fcp ? fcp->rate : 0);
     }
     /* Idle: "0 %" is met when the figure rounds to 0.0 %. */
     row *idle = find_row("idle", "ipcnet", 0, 0, false);
@@ -658,6 +672,9 @@ static void print_json(const machine *m)
             } else if (!strcmp(r->bench, "idle")) {
                 json_fig("cpu", r->rate, "% of one core", &first);
                 json_fig("wakeups", r->aux, "wake-ups/s", &first);
+            } else if (!strcmp(r->bench, "files")) {
+                json_fig("seconds", r->aux, "s", &first);
+                json_fig("bandwidth", r->rate, "MB/s", &first);
             } else if (!strcmp(r->bench, "cbor")) {
                 json_fig("encode", r->enc_ns, "ns/op", &first);
                 json_fig("decode", r->dec_ns, "ns/op", &first);
@@ -718,6 +735,7 @@ static void print_table(const machine *m)
     print_bulk();
     print_idle();
     print_cbor();
+    print_files();
     print_targets();
     printf("\n%s: %d failure%s (wrong data, crash or hang)\n",
            g_failures ? "FAILED" : "ok", g_failures, g_failures == 1 ? "" : "s");
@@ -731,7 +749,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
-        strcmp(cmd, "idle") && strcmp(cmd, "cbor") && strcmp(cmd, "all")) {
+        strcmp(cmd, "idle") && strcmp(cmd, "cbor") && strcmp(cmd, "files") &&
+        strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
     }
@@ -797,6 +816,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--only") && v) {
             snprintf(o->only, sizeof o->only, "%s", v);
             i++;
+        } else if (!strcmp(a, "--file-size") && v) {
+            bad = parse_size(v, &o->file_size) < 0 || o->file_size == 0;
+            i++;
         } else if (!strcmp(a, "--idle-seconds") && v) {
             idle_s = strtod(v, NULL);
             bad = idle_s <= 0 || idle_s > 600;
@@ -850,6 +872,8 @@ int main(int argc, char **argv)
         bench_idle();
     if (all || !strcmp(cmd, "cbor"))
         bench_cbor();
+    if (all || !strcmp(cmd, "files"))
+        bench_files();
     compute_ratios();
     if (json_file) {
         g_jf = fopen(json_file, "w");
