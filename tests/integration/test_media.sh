@@ -267,6 +267,30 @@ grep -q '^104 Partial Data: [0-9]* samples of mic/gaps missing' "$W/gaps.recv.er
 jq_py "gaps: the end came, samples were lost, lost + received = sent" "$W/gaps.recv.out" \
     "d[-1]['end'] and d[-1]['lost'] > 0 and d[-1]['gaps'] and d[-1]['dropped_here'] > 0 and d[-1]['samples'] + d[-1]['lost'] == $(grep -c '"event":"sample"' "$W/gaps.send.out")"
 
+# a sender killed mid-stream: the end marker never comes
+if have sox; then
+    timeout 60 "$BIN" stream-recv mic/cut "$W/cut.got" --json --timeout 20000 \
+        >"$W/cut.recv.out" 2>"$W/cut.recv.err" </dev/null &
+    RECV_PID=$!
+    # (not under timeout(1), so that the kill reaches it: it ends by itself
+    # within --timeout and the 2 s of the tone anyway)
+    "$BIN" stream-send "$W/tone.src" mic/cut --rate realtime --timeout 20000 \
+        >"$W/cut.send.out" 2>"$W/cut.send.err" </dev/null &
+    spid=$!
+    for ((i = 0; i < 400; i++)); do
+        grep -q '"event":"sample"' "$W/cut.recv.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    kill -KILL "$spid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+    wait "$RECV_PID"
+    rc=$?
+    RECV_PID=
+    [ "$rc" = 1 ] && grep -q '^104 Partial Data: mic/cut ended without its end marker' "$W/cut.recv.err" \
+        && ok "a sender killed mid-stream: the receiver says the end never came (exit 1)" \
+        || nok "sender killed mid-stream: receiver exit $rc" "$(cat "$W/cut.recv.err")"
+fi
+
 # ---------------------------------------------------------------- refusals
 echo "# refusals"
 printf 'this is not media\n' >"$W/text.src"
