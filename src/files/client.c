@@ -651,6 +651,12 @@ IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
         if (st == IPCN_OK && rename(part, dest) != 0)
             st = local_errno_status(errno);
     }
+    if (st != IPCN_OK && st != IPCN_PARTIAL_DATA && f.fd >= 0) {
+        /* A DEST.part with nothing verified in it is no use to anyone. */
+        struct stat sb;
+        if (fstat(f.fd, &sb) == 0 && sb.st_size == 0)
+            unlink(part);
+    }
     res.size = f.st.size;
     res.mtime_ns = f.st.mtime_ns;
     res.chunk = f.st.chunk;
