@@ -25,7 +25,8 @@
  * says otherwise, strings and buffers passed in stay the caller's.  Every
  * parser here reads input from outside (files, peers): it never reads
  * outside the bytes it is given, whatever they hold, and is fuzzed
- * (tests/fuzz/fuzz_h264.c, fuzz_wav.c).  The statuses used are
+ * (tests/fuzz/fuzz_h264.c, fuzz_wav.c, fuzz_mediadesc.c).  The statuses
+ * used are
  *   100 OK, 103 No Data (more input is needed, or the end),
  *   104 Partial Data (a truncated file: what is there is described),
  *   200 Bad Request (malformed input, invalid arguments),
@@ -327,11 +328,13 @@ IPCN_API int ipcn_media_wav_parse(const void *buf, size_t len,
  * the caller writes after the samples; the RIFF size counts it.
  * @buf, @cap: where to write (IPCN_MEDIA_WAV_HEADER_MAX is always enough).
  * @len:       on 100, the bytes written.
- * Returns 100; 200 for an invalid format or a layout that cannot hold it
- * (float as PCM, more than 2 channels without EXTENSIBLE is allowed, a
- * fmt_size too small for format_tag is not), or data_len too large for
- * RIFF's 32-bit sizes (except IPCN_MEDIA_WAV_UNKNOWN_SIZE); 306 when cap
- * is too small.  Since: 0.1
+ * Returns 100; 200 for an invalid format, a layout that cannot hold it
+ * (float under WAVE_FORMAT_PCM, integers under WAVE_FORMAT_IEEE_FLOAT,
+ * EXTENSIBLE with a fmt size other than 40, a fmt size that is odd or
+ * outside 16..40, another format tag), a byte rate over 32 bits, or
+ * data_len too large for RIFF's 32-bit sizes (except
+ * IPCN_MEDIA_WAV_UNKNOWN_SIZE, written as 0xffffffff); 306 when cap is
+ * too small (*len says how much is needed).  Since: 0.1
  */
 IPCN_API int ipcn_media_wav_header(const ipcn_media_wav *w, uint64_t data_len,
                                    void *buf, size_t cap, size_t *len);

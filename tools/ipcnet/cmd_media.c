@@ -803,18 +803,25 @@ static int recv_report(recv_state *r, ipcn_sub sub)
         jw_str(&j, "file", r->out_path);
         jw_end_obj(&j);
         emit(&j);
-    } else if (r->fd != STDOUT_FILENO) {
+    } else {
         char b[32];
+        sbuf line = {0};
         fmt_bytes(b, sizeof b, (double)r->bytes);
-        out("received %" PRIu64 " samples (%" PRIu64 " bytes, %s) of %s", r->samples, r->bytes,
-            b, r->path);
+        sb_printf(&line, "received %" PRIu64 " samples (%" PRIu64 " bytes, %s) of %s",
+                  r->samples, r->bytes, b, r->path);
         if (r->started)
-            out(" [%s] from %s", what.p, r->provider_name);
-        out("%s; gaps: %" PRIu64 " (%" PRIu64 " samples lost: %" PRIu64
-            " dropped here, queue full; %" PRIu64 " upstream); wrote %s\n",
-            r->end_seq ? " and its end" : "", r->gaps, r->lost, ss.dropped, ss.lost,
-            r->out_path);
-        out_flush();
+            sb_printf(&line, " [%s] from %s", what.p, r->provider_name);
+        sb_printf(&line, "%s; gaps: %" PRIu64 " (%" PRIu64 " samples lost: %" PRIu64
+                  " dropped here, queue full; %" PRIu64 " upstream); wrote %s\n",
+                  r->end_seq ? " and its end" : "", r->gaps, r->lost, ss.dropped, ss.lost,
+                  r->out_path);
+        if (r->fd == STDOUT_FILENO) { /* stdout holds the stream */
+            fputs(line.p, stderr);
+        } else {
+            out("%s", line.p);
+            out_flush();
+        }
+        sb_free(&line);
     }
     sb_free(&what);
     for (uint64_t i = 0; i < r->gaps && i < 16; i++) {
