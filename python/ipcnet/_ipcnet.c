@@ -241,6 +241,8 @@ static PyObject *message_verify(MessageObject *m, PyObject *unused)
     Py_BEGIN_ALLOW_THREADS
     st = ipcn_msg_verify(m->msg);
     Py_END_ALLOW_THREADS
+    if (st == IPCN_NO_DATA)
+        Py_RETURN_NONE; /* its publisher took no checksum */
     return PyBool_FromLong(st == IPCN_OK);
 }
 
@@ -283,7 +285,8 @@ static PyGetSetDef message_getset[] = {
 
 static PyMethodDef message_methods[] = {
     {"verify", (PyCFunction)message_verify, METH_NOARGS,
-     "True when the bytes are as their publisher published them (ipcn_msg_verify)."},
+     "True when the bytes are as their publisher published them, False when not,\n"
+     "None when its publisher took no checksum (ipcn_msg_verify)."},
     {"writable", (PyCFunction)message_writable, METH_NOARGS,
      "A private writable copy-on-write view of this message (ipcn_msg_writable)."},
     {NULL},

@@ -5,6 +5,8 @@ shape); values(name) builds it deterministically."""
 import os
 import re
 
+import ipcnet
+
 NUMPY_CASES = [
     ("f32_3d", "float32", (2, 3, 4)),
     ("f64_0d", "float64", ()),
@@ -29,7 +31,7 @@ TORCH_CASES = [
     ("t_f32_big", "float32", (512, 512)),    # 1 MiB: a shared-memory sample
 ]
 
-SHM_MIN = 64 << 10  # IPCN_SHM_THRESHOLD: samples this large travel in shared memory
+SHM_MIN = ipcnet._ipcnet.SHM_THRESHOLD  # samples this large travel in shared memory
 
 
 def numpy_value(dtype, shape):
