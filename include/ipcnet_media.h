@@ -3,7 +3,7 @@
  * ipcnet_media.h — media streams: video, audio and point clouds as IPCNet
  * streams whose encoding says how to decode each sample.
  *
- * Four parts, all pure functions over buffers (none touches a node):
+ * Five parts, all pure functions over buffers (none touches a node):
  *  - an H.264 Annex B splitter that cuts a byte stream into access units
  *    (one sample each), fed incrementally, with bounded memory;
  *  - a parser of H.264 sequence parameter sets (picture size, frame rate);
