@@ -628,9 +628,9 @@ IPCN_API int ipcn_publish_loan(ipcn_node *n, ipcn_loan *loan, size_t len)
     ipcn__local *lr = ipcn__local_find(n, loan->pool->path);
     if (len > loan->cap)
         st = IPCN_BAD_REQUEST;
-    else if (!lr || lr->pool != loan->pool)
-        st = IPCN_NOT_FOUND; /* withdrawn (its pool retired) meanwhile */
-    else
+    else if (!lr || lr->kind == IPCN_SERVICE)
+        st = IPCN_NOT_FOUND; /* withdrawn meanwhile */
+    else /* its pool may have been replaced since: it still serves */
         st = publish_locked(n, lr, loan, len);
     end_loan(n, loan);
     ipcn__node_unlock(n);

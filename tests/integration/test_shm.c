@@ -577,6 +577,56 @@ static void test_publish_large(void **state)
     assert_string_equal(buf, "took 1 shared 1 bad 0");
 }
 
+/* A loan larger than the slots makes a new pool; loans of the old one
+ * still publish, and the old pool goes once its readers are done. */
+static void test_loans_across_pools(void **state)
+{
+    (void)state;
+    ipcn_sub sub;
+    ipcn_node *n = v_open("t", NULL);
+    ipcn_node *pub = v_open("tp", NULL);
+    assert_int_equal(ipcn_node_start_thread(pub), IPCN_OK);
+    assert_true(IPCN_IS_OK(ipcn_announce(pub, "cam/grow", IPCN_STREAM, "bytes", NULL, 0)));
+    assert_int_equal(ipcn_subscribe(n, "cam/grow", 16, NULL, NULL, &sub), IPCN_OK);
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    for (;;) {
+        ipcn_subscription_list *sl;
+        assert_int_equal(ipcn_subscriptions(pub, &sl), IPCN_OK);
+        size_t c = sl->count;
+        ipcn_subscription_list_free(sl);
+        if (c == 1)
+            break;
+        assert_true(tu_now_ms() < end);
+        v_pump(n, 5);
+    }
+    ipcn_loan *small, *big;
+    assert_int_equal(ipcn_loan_new(pub, "cam/grow", 100 * 1024, &small), IPCN_OK);
+    assert_int_equal(ipcn_loan_new(pub, "cam/grow", 3 * MIB, &big), IPCN_OK);
+    ipcn_pool_stats ps;
+    assert_int_equal(ipcn_pool_get_stats(pub, "cam/grow", &ps), IPCN_OK);
+    assert_int_equal(ps.pools, 2);
+    s_fill(ipcn_loan_data(small), 100 * 1024, 1);
+    s_fill(ipcn_loan_data(big), 3 * MIB, 2);
+    assert_int_equal(ipcn_publish_loan(pub, small, 0), IPCN_OK);
+    assert_int_equal(ipcn_publish_loan(pub, big, 0), IPCN_OK);
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        ipcn_msg *m;
+        assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
+        assert_true(m->flags & IPCN_MSG_SHARED);
+        assert_int_equal(m->len, seq == 1 ? 100 * 1024 : 3 * MIB);
+        assert_true(s_check(m->data, m->len, seq));
+        ipcn_msg_free(m);
+    }
+    end = tu_now_ms() + V_WAIT_MS;
+    for (;;) { /* the old pool is released, then dropped */
+        assert_int_equal(ipcn_pool_get_stats(pub, "cam/grow", &ps), IPCN_OK);
+        if (ps.pools == 1 && ps.held == 0)
+            break;
+        assert_true(tu_now_ms() < end);
+        v_pump(n, 10);
+    }
+}
+
 /* A service's large answer comes through the provider's reply pool. */
 static void test_large_reply(void **state)
 {
@@ -700,6 +750,7 @@ int main(void)
         V_TEST(test_reader_that_keeps_everything),
         V_TEST(test_peer_without_shm),
         V_TEST(test_publish_large),
+        V_TEST(test_loans_across_pools),
         V_TEST(test_large_reply),
         V_TEST(test_tensor_loan),
     };
