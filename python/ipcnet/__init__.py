@@ -35,8 +35,10 @@ through sys.unraisablehook; one raised by a service handler also answers
 the request with 300 Internal Process Error (ipcnet.Error subclasses answer
 with their own status).
 
-Timeouts are in seconds (float); None waits forever.  Failures raise
-ipcnet.Error subclasses carrying .status (the IPCNet status code).
+Timeouts are in seconds (float); None waits forever (Subscription.take,
+dispatch and the wait_* calls wake up for Ctrl-C; query and request see it
+once they end).  Failures raise ipcnet.Error subclasses carrying .status
+(the IPCNet status code).
 """
 import atexit
 import collections
@@ -53,7 +55,7 @@ from ._ipcnet import Message, Tensor, pattern_match, status_str
 
 __all__ = [
     "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
-    "Event", "SubStats", "NodeStats", "Error", "NoData", "BadRequest", "Unauthorized",
+    "Event", "SubStats", "NodeStats", "PoolStats", "Error", "NoData", "BadRequest", "Unauthorized",
     "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
     "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
     "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
@@ -272,6 +274,9 @@ SubStats = collections.namedtuple("SubStats", "received delivered dropped lost q
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
                                    "bad_frames links_refused peers_lost drops peers resources")
 SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id pattern")
+PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
+                                   "published reclaimed refused")
+PoolStats.__doc__ = "The counters of a resource's shared-memory pool (Node.pool_stats())."
 
 
 def _meta_value(raw):
@@ -492,6 +497,11 @@ class Node(_ipcnet._Node):
     def stats(self):
         """The node's counters (NodeStats)."""
         return NodeStats(*self._stats())
+
+    def pool_stats(self, path):
+        """The counters of the shared-memory pool of a resource of this node
+        (PoolStats): .held counts slots that subscribers still hold."""
+        return PoolStats(*self._pool_stats(path))
 
     def set_event_callback(self, fn):
         """fn(Event) for peers and resources coming and going; None: none."""

@@ -2651,13 +2651,14 @@ static PyObject *node_set_event_callback(NodeObject *n, PyObject *fn)
 
 static PyObject *node_pool_config(NodeObject *n, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"path", "slots", "slot_size", "refuse", "shm_threshold", NULL};
+    static char *kwlist[] = {"path", "slots", "slot_size", "refuse", "shm_threshold",
+                             "checksum", NULL};
     const char *path;
     unsigned int slots = 0;
     Py_ssize_t slot_size = 0, threshold = -1;
-    int refuse = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|$Inpn:pool_config", kwlist, &path, &slots,
-                                     &slot_size, &refuse, &threshold) ||
+    int refuse = 0, checksum = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|$Inpnp:pool_config", kwlist, &path, &slots,
+                                     &slot_size, &refuse, &threshold, &checksum) ||
         node_enter(n) < 0)
         return NULL;
     ipcn_pool_opts o;
@@ -2669,11 +2670,27 @@ static PyObject *node_pool_config(NodeObject *n, PyObject *args, PyObject *kw)
     o.policy = refuse ? IPCN_POOL_REFUSE : IPCN_POOL_DROP_OLDEST;
     if (threshold >= 0)
         o.shm_threshold = (size_t)threshold;
+    o.checksum = checksum;
     int st = ipcn_pool_config(n->node, path, &o);
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "pool_config %s", path);
     Py_RETURN_NONE;
+}
+
+static PyObject *node_pool_stats(NodeObject *n, PyObject *args)
+{
+    const char *path;
+    if (!PyArg_ParseTuple(args, "s:pool_stats", &path) || node_enter(n) < 0)
+        return NULL;
+    ipcn_pool_stats s;
+    int st = ipcn_pool_get_stats(n->node, path, &s);
+    node_leave(n);
+    if (st != IPCN_OK)
+        return raise_statusf(st, "pool_stats %s", path);
+    return Py_BuildValue("(IIIInIKKK)", s.slots, s.free, s.loaned, s.held,
+                         (Py_ssize_t)s.slot_size, s.pools, (unsigned long long)s.published,
+                         (unsigned long long)s.reclaimed, (unsigned long long)s.refused);
 }
 
 static PyGetSetDef node_getset[] = {
@@ -2716,8 +2733,10 @@ static PyMethodDef node_methods[] = {
     {"_stats", (PyCFunction)node_stats, METH_NOARGS, NULL},
     {"_set_event_callback", (PyCFunction)node_set_event_callback, METH_O, NULL},
     {"pool_config", (PyCFunction)(void (*)(void))node_pool_config, METH_VARARGS | METH_KEYWORDS,
-     "pool_config(path, *, slots=8, slot_size=0, refuse=False, shm_threshold=64 KiB):\n"
-     "shared-memory pool settings of a stream or data resource of this node."},
+     "pool_config(path, *, slots=0, slot_size=0, refuse=False, shm_threshold=-1,\n"
+     "checksum=True): the shared-memory pool settings of a stream or data resource of\n"
+     "this node (0 or -1: the library's default; see ipcn_pool_opts in ipcnet.h)."},
+    {"_pool_stats", (PyCFunction)node_pool_stats, METH_VARARGS, NULL},
     {NULL},
 };
 
