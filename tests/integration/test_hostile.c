@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -177,8 +178,10 @@ static void f_end(buf *b, size_t off)
     f_seal(b, off);
 }
 
-/* The receive limit our hellos announce (a case sets it out of range). */
+/* The receive limit our hellos announce (a case sets it out of range),
+ * and the capabilities (the shared-memory cases set bit 0). */
 static uint32_t hello_max_payload = 16u << 20;
+static uint32_t hello_caps;
 
 static size_t enc_hello_v(buf *b, uint64_t src, const char *net, size_t netlen,
                           const char *name, size_t namelen, uint8_t minv,
@@ -188,7 +191,7 @@ static size_t enc_hello_v(buf *b, uint64_t src, const char *net, size_t netlen,
     b_u8(b, minv);
     b_u8(b, maxv);
     b_u16(b, 0);      /* reserved */
-    b_u32(b, 0);      /* caps */
+    b_u32(b, hello_caps);
     b_u32(b, 200);    /* heartbeat_ms */
     b_u32(b, hello_max_payload);
     b_str(b, net, netlen);
@@ -1205,7 +1208,7 @@ static void t_unknown_version(void **state)
 static void t_unknown_types(void **state)
 {
     (void)state;
-    static const uint8_t types[] = {0, 15, 255};
+    static const uint8_t types[] = {0, 21, 255};
     for (int i = 0; i < 3; i++) {
         size_t off = enc_hello(&B, 0x1234, "types");
         B.p[off + 5] = types[i];
@@ -1576,6 +1579,180 @@ static void t_sample_unannounced(void **state)
     assert_true(s1.bad_frames >= s0.bad_frames + 11);
     assert_int_equal(s1.samples, s0.samples);
     raw_free(r);
+    victim_check();
+}
+
+/* ---- shared memory: descriptors and pools from a hostile publisher ---- */
+
+#define T_SHM_POOL 15
+#define T_SHM_SAMPLE 16
+#define T_SHM_RELEASE 17
+
+static size_t enc_shm_pool(buf *b, uint64_t src, uint32_t id, uint32_t slots,
+                           uint64_t slot_size)
+{
+    size_t off = f_begin(b, T_SHM_POOL, src, 0);
+    b_u32(b, id);
+    b_u32(b, slots);
+    b_u32(b, 1); /* share */
+    b_u32(b, 0);
+    b_u64(b, slot_size);
+    f_end(b, off);
+    return off;
+}
+
+static size_t enc_shm_sample(buf *b, uint64_t src, const char *path, uint32_t pool,
+                             uint32_t slot, uint64_t offset, uint64_t len)
+{
+    size_t off = f_begin(b, T_SHM_SAMPLE, src, 0);
+    b_u64(b, 1);
+    b_u64(b, 0);
+    b_str(b, path, strlen(path));
+    b_str(b, "", 0);
+    b_u32(b, pool);
+    b_u32(b, slot);
+    b_u32(b, 1); /* gen */
+    b_u32(b, 0); /* flags */
+    b_u64(b, offset);
+    b_u64(b, len);
+    b_u64(b, 0);
+    f_end(b, off);
+    return off;
+}
+
+/* Send B with nfd descriptors attached to its first byte. */
+static void raw_send_fds(raw *r, const int *fds, int nfd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 16)];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {B.p, B.len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfd)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfd);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfd);
+    ssize_t w = sendmsg(r->fd, &mh, MSG_NOSIGNAL);
+    assert_int_equal(w, (ssize_t)B.len);
+    B.len = 0;
+}
+
+/* A memfd of size bytes, sealed with seals (0: none). */
+static int make_memfd(size_t size, int seals)
+{
+    int fd = memfd_create("hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)size), 0);
+    if (seals)
+        assert_int_equal(fcntl(fd, F_ADD_SEALS, seals), 0);
+    return fd;
+}
+
+/* Pools the victim must refuse: it says so (ERROR 200), counts a bad
+ * frame, keeps the link and maps nothing. */
+static void t_shm_bad_pools(void **state)
+{
+    (void)state;
+    hello_caps = 1;
+    vstats s0, s1;
+    victim_stats(&s0);
+    raw *r = raw_link();
+    /* 1. no descriptor at all */
+    enc_shm_pool(&B, r->id, 1, 4, 65536);
+    raw_send_buf(r);
+    /* 2. a memfd that is not sealed: we could shrink it under the reader */
+    int fd = make_memfd(4 * 65536, 0);
+    enc_shm_pool(&B, r->id, 2, 4, 65536);
+    raw_send_fds(r, &fd, 1);
+    close(fd);
+    /* 3. sealed, but smaller than it claims */
+    fd = make_memfd(65536, F_SEAL_SHRINK | F_SEAL_GROW);
+    enc_shm_pool(&B, r->id, 3, 4, 65536);
+    raw_send_fds(r, &fd, 1);
+    close(fd);
+    /* 4. a pipe instead of a memfd */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    enc_shm_pool(&B, r->id, 4, 4, 65536);
+    raw_send_fds(r, &pfd[0], 1);
+    close(pfd[0]);
+    close(pfd[1]);
+    /* 5. a slot size that is not a multiple of the page size */
+    fd = make_memfd(4 * 65536, F_SEAL_SHRINK);
+    enc_shm_pool(&B, r->id, 5, 4, 65537);
+    raw_send_fds(r, &fd, 1);
+    close(fd);
+    raw_ping(r, 11);
+    assert_int_equal(r->errors[ST_BAD_REQUEST], 5);
+    /* Samples naming those pools are dropped and counted. */
+    enc_announce(&B, r->id, 2, 1, "hostile/shm", 11);
+    for (uint32_t id = 1; id <= 5; id++)
+        enc_shm_sample(&B, r->id, "hostile/shm", id, 0, 0, 16);
+    raw_send_buf(r);
+    raw_ping(r, 12);
+    victim_stats(&s1);
+    assert_true(s1.bad_frames >= s0.bad_frames + 10);
+    assert_int_equal(s1.samples, s0.samples);
+    raw_free(r);
+    hello_caps = 0;
+    victim_check();
+}
+
+/* A well-formed pool, then samples outside it, descriptors with no frame,
+ * and releases of slots the client never held. */
+static void t_shm_out_of_bounds(void **state)
+{
+    (void)state;
+    hello_caps = 1;
+    vstats s0, s1;
+    victim_stats(&s0);
+    raw *r = raw_link();
+    int fd = make_memfd(4 * 65536, F_SEAL_SHRINK | F_SEAL_GROW);
+    enc_shm_pool(&B, r->id, 7, 4, 65536);
+    raw_send_fds(r, &fd, 1);
+    close(fd);
+    enc_announce(&B, r->id, 2, 1, "hostile/shm", 11);
+    enc_shm_sample(&B, r->id, "hostile/shm", 7, 4, 0, 16);        /* slot 4 of 4 */
+    enc_shm_sample(&B, r->id, "hostile/shm", 7, 0, 65530, 16);    /* past the slot */
+    enc_shm_sample(&B, r->id, "hostile/shm", 7, 0, 0, 65537);     /* longer */
+    enc_shm_sample(&B, r->id, "hostile/shm", 7, UINT32_MAX, 0, 1);
+    enc_shm_sample(&B, r->id, "hostile/shm", 8, 0, 0, 1);         /* no such pool */
+    /* a release of what it never got, and of a pool that does not exist */
+    size_t off = f_begin(&B, T_SHM_RELEASE, r->id, 0);
+    b_u32(&B, 2);
+    b_u32(&B, 99), b_u32(&B, 0), b_u32(&B, 1);
+    b_u32(&B, 1), b_u32(&B, 3), b_u32(&B, 7);
+    f_end(&B, off);
+    raw_send_buf(r);
+    raw_ping(r, 21);
+    assert_int_equal(r->errors[ST_BAD_REQUEST], 0);
+    victim_stats(&s1);
+    assert_true(s1.bad_frames >= s0.bad_frames + 5);
+    assert_int_equal(s1.samples, s0.samples);
+    /* The same pool id again is refused. */
+    fd = make_memfd(4 * 65536, F_SEAL_SHRINK);
+    enc_shm_pool(&B, r->id, 7, 4, 65536);
+    raw_send_fds(r, &fd, 1);
+    close(fd);
+    raw_ping(r, 22);
+    assert_int_equal(r->errors[ST_BAD_REQUEST], 1);
+    raw_free(r);
+    /* Descriptors in bulk, with no pool frames for them: refused, closed. */
+    r = raw_link();
+    int fds[12];
+    for (int i = 0; i < 12; i++)
+        fds[i] = make_memfd(4096, 0);
+    enc_stamp(&B, T_PING, r->id, 5);
+    raw_send_fds(r, fds, 12);
+    for (int i = 0; i < 12; i++)
+        close(fds[i]);
+    raw_expect_close(r, ST_BAD_REQUEST);
+    raw_free(r);
+    hello_caps = 0;
     victim_check();
 }
 
@@ -2071,6 +2248,8 @@ int main(void)
         CASE(t_subscribe_flood),
         CASE(t_hostile_patterns),
         CASE(t_sample_unannounced),
+        CASE(t_shm_bad_pools),
+        CASE(t_shm_out_of_bounds),
         CASE(t_unsolicited_reply),
         CASE(t_request_flood),
         CASE(t_foreign_src),
