@@ -21,7 +21,8 @@
  *    try_take (103 none in time), try_wait_peers / try_wait_synced (304),
  *    try_publish, try_loan (306 pool exhausted), Responder::try_respond
  *    (303 requester gone).
- *  - Predicates (Message::verify(), pattern_match()) return bool.
+ *  - Checks return their answer and never throw: pattern_match() a bool,
+ *    Message::verify() its status (100, 302 overwritten, 103 unknown).
  *  - Destructors and close() never throw.  std::bad_alloc may come from any
  *    call that builds C++ objects.
  *  - Nothing ever propagates through a C callback: an exception that leaves
@@ -408,9 +409,10 @@ public:
     bool shared() const noexcept { return (m()->flags & IPCN_MSG_SHARED) != 0; }
     /** True for a private writable view (Message::writable()). */
     bool is_writable() const noexcept { return (m()->flags & IPCN_MSG_WRITABLE) != 0; }
-    /** ipcn_msg_verify(): true when the bytes are still as published;
-     *  false when a shared-memory sample was overwritten (302). */
-    bool verify() const noexcept { return ipcn_msg_verify(m()) == IPCN_OK; }
+    /** ipcn_msg_verify(), a check that does not throw: 100 when the bytes
+     *  are as published, 302 when a shared-memory sample was overwritten
+     *  since, 103 when its publisher took no checksum. */
+    int verify() const noexcept { return ipcn_msg_verify(m()); }
     /** The C message (owned by this object; do not free it). */
     const ipcn_msg *get() const noexcept { return m(); }
 
@@ -640,10 +642,11 @@ struct NodeOptions {
 
 /** Shared-memory pool settings of a resource (see ipcn_pool_opts). */
 struct PoolOptions {
-    std::uint32_t slots = 0;        /**< 0: the default (8) */
+    std::uint32_t slots = 0;        /**< 0: the library's default */
     std::size_t slot_size = 0;      /**< 0: sized by the first loan */
     ipcn_pool_policy policy = IPCN_POOL_DROP_OLDEST;
     std::size_t shm_threshold = 0;  /**< 0: IPCN_SHM_THRESHOLD; SIZE_MAX: never */
+    bool checksum = true;           /**< a checksum per sample, for verify() */
 };
 
 /* ================================================================== */
@@ -659,10 +662,36 @@ namespace detail {
 struct Core {
     ipcn_node *node = nullptr;
     std::shared_mutex life;
-    std::mutex m;                                   /* guards the two below */
+    std::mutex m;                                   /* guards the three below */
     std::map<std::string, std::uint64_t> services;  /* path -> callback key */
     std::uint64_t event_key = 0;
+    /* Loans not yet ended: close() discards them, since the library does
+     * not free a loan still outstanding when its node closes. */
+    std::vector<ipcn_loan *> loans;
+    void forget_loan(ipcn_loan *l) noexcept
+    {
+        std::lock_guard<std::mutex> lk(m);
+        for (auto &x : loans)
+            if (x == l) {
+                x = loans.back();
+                loans.pop_back();
+                return;
+            }
+    }
 };
+
+/* Runs fn(core) with the node kept open; returns 303 when it was closed. */
+template <class F>
+inline int with_core(const std::weak_ptr<Core> &wc, F &&fn)
+{
+    std::shared_ptr<Core> c = wc.lock();
+    if (!c)
+        return IPCN_SERVICE_UNAVAILABLE;
+    std::shared_lock<std::shared_mutex> lk(c->life);
+    if (!c->node)
+        return IPCN_SERVICE_UNAVAILABLE;
+    return fn(*c);
+}
 
 /* Runs fn(node) with the node kept open; returns 303 when it was closed. */
 template <class F>
@@ -1221,7 +1250,10 @@ public:
             return IPCN_NOT_FOUND;
         ipcn_loan *l = std::exchange(loan_, nullptr);
         elems_ = MutableBytes();
-        return detail::with_node(core_, [&](ipcn_node *n) { return ipcn_publish_loan(n, l, len); });
+        return detail::with_core(core_, [&](detail::Core &c) {
+            c.forget_loan(l);
+            return ipcn_publish_loan(c.node, l, len);
+        });
     }
     /** Give the slot back unpublished (the destructor does it). */
     void discard() noexcept
@@ -1230,8 +1262,9 @@ public:
             return;
         ipcn_loan *l = std::exchange(loan_, nullptr);
         elems_ = MutableBytes();
-        detail::with_node(core_, [&](ipcn_node *n) {
-            ipcn_loan_discard(n, l);
+        detail::with_core(core_, [&](detail::Core &c) {
+            c.forget_loan(l);
+            ipcn_loan_discard(c.node, l);
             return IPCN_OK;
         });
     }
@@ -1316,6 +1349,12 @@ public:
             {
                 std::unique_lock<std::shared_mutex> lk(c->life);
                 n = std::exchange(c->node, nullptr);
+            }
+            {
+                std::lock_guard<std::mutex> lk(c->m);
+                for (ipcn_loan *l : c->loans) /* the Loans left are inert now */
+                    ipcn_loan_discard(n, l);
+                c->loans.clear();
             }
             ipcn_node_close(n);
         }
@@ -1663,6 +1702,7 @@ public:
         c.policy = o.policy;
         if (o.shm_threshold)
             c.shm_threshold = o.shm_threshold;
+        c.checksum = o.checksum ? 1 : 0;
         detail::check(ipcn_pool_config(n(), path.c_str(), &c), "pool config", path.view());
     }
     /** The counters of a resource's pool.  Throws Error 203. */
@@ -1687,6 +1727,8 @@ public:
         int st = ipcn_loan_new(get(), path.c_str(), len, &l);
         if (st != IPCN_OK || !l)
             return Result<Loan>(st == IPCN_OK ? IPCN_INTERNAL_ERROR : st);
+        if (!track(l))
+            return Result<Loan>(IPCN_INSUFFICIENT_MEMORY);
         return Result<Loan>(st, Loan(core_, l, MutableBytes()));
     }
     /**
@@ -1696,14 +1738,19 @@ public:
      */
     Loan loan_tensor(CStr path, ipcn_dtype dtype, const std::vector<std::int64_t> &shape)
     {
+        /* ipcn_loan_tensor() ignores t.data, but ipcn_tensor_init() wants
+         * one when there are elements: any address does, it is not read. */
+        static const unsigned char unused = 0;
         ipcn_tensor t;
         detail::check(ipcn_tensor_init(&t, dtype, static_cast<std::uint32_t>(shape.size()),
-                                       shape.data(), nullptr),
+                                       shape.data(), &unused),
                       "loan tensor", path.view());
         ipcn_loan *l = nullptr;
         void *elems = nullptr;
         detail::check(ipcn_loan_tensor(n(), path.c_str(), &t, &l, &elems), "loan tensor",
                       path.view());
+        if (!track(l))
+            throw std::bad_alloc();
         return Loan(core_, l,
                     MutableBytes(elems, static_cast<std::size_t>(ipcn_tensor_numel(&t)) *
                                             ipcn_dtype_size(dtype)));
@@ -1739,6 +1786,18 @@ private:
         if (st == IPCN_OK)
             core_ = std::move(core);
         return st;
+    }
+    /* Remember a new loan for close(); on failure it is given back. */
+    bool track(ipcn_loan *l) noexcept
+    {
+        try {
+            std::lock_guard<std::mutex> lk(core_->m);
+            core_->loans.push_back(l);
+            return true;
+        } catch (...) {
+            ipcn_loan_discard(core_->node, l);
+            return false;
+        }
     }
     ipcn_node *n() const
     {
