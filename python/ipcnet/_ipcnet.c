@@ -101,6 +101,17 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The next slice of a wait of ms (-1: forever) that ends at deadline. */
+static int next_slice(int ms, uint64_t deadline)
+{
+    if (ms < 0)
+        return SLICE_MS;
+    uint64_t now = mono_ms();
+    if (now >= deadline)
+        return 0;
+    return deadline - now < SLICE_MS ? (int)(deadline - now) : SLICE_MS;
+}
+
 /* Raise the ipcnet.Error (subclass) of status.  reply may be NULL. */
 static PyObject *raise_status(int status, const char *text, PyObject *reply)
 {
@@ -191,7 +202,10 @@ static PyObject *msg_str(const char *s)
 }
 
 static PyObject *message_get_path(MessageObject *m, void *c) { return msg_str(m->msg->path); }
-static PyObject *message_get_encoding(MessageObject *m, void *c) { return msg_str(m->msg->encoding); }
+static PyObject *message_get_encoding(MessageObject *m, void *c)
+{
+    return msg_str(m->msg->encoding);
+}
 static PyObject *message_get_src(MessageObject *m, void *c) { return msg_str(m->msg->src_name); }
 static PyObject *message_get_src_id(MessageObject *m, void *c)
 {
@@ -205,7 +219,10 @@ static PyObject *message_get_ts(MessageObject *m, void *c)
 {
     return PyLong_FromUnsignedLongLong(m->msg->timestamp_ns);
 }
-static PyObject *message_get_status(MessageObject *m, void *c) { return PyLong_FromLong(m->msg->status); }
+static PyObject *message_get_status(MessageObject *m, void *c)
+{
+    return PyLong_FromLong(m->msg->status);
+}
 static PyObject *message_get_flags(MessageObject *m, void *c)
 {
     return PyLong_FromUnsignedLong(m->msg->flags);
@@ -388,7 +405,8 @@ static int tensor_getbuffer(TensorObject *o, Py_buffer *view, int flags)
     if ((flags & PyBUF_WRITABLE) && !o->writable) {
         PyErr_SetString(PyExc_BufferError,
                         "a received ipcnet.Tensor is read-only (t.writable() is a private "
-                        "writable view of it; so are torch.from_dlpack(t) and numpy.from_dlpack(t))");
+                        "writable view of it; so are torch.from_dlpack(t) and "
+                        "numpy.from_dlpack(t))");
         return -1;
     }
     const char *fmt = buffer_format(t);
@@ -485,13 +503,19 @@ static PyObject *tensor_get_byteorder(TensorObject *o, void *c)
 {
     return PyUnicode_FromString(o->t.order == IPCN_ORDER_BIG ? "big" : "little");
 }
-static PyObject *tensor_get_aligned(TensorObject *o, void *c) { return PyBool_FromLong(o->t.aligned); }
+static PyObject *tensor_get_aligned(TensorObject *o, void *c)
+{
+    return PyBool_FromLong(o->t.aligned);
+}
 static PyObject *tensor_get_shared(TensorObject *o, void *c)
 {
     return PyBool_FromLong(o->msg && (o->msg->flags & IPCN_MSG_SHARED));
 }
 
-static PyObject *tensor_get_readonly(TensorObject *o, void *c) { return PyBool_FromLong(!o->writable); }
+static PyObject *tensor_get_readonly(TensorObject *o, void *c)
+{
+    return PyBool_FromLong(!o->writable);
+}
 
 static Py_ssize_t tensor_len(TensorObject *o)
 {
@@ -545,7 +569,8 @@ static PyObject *tensor_dlpack(TensorObject *o, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|$O:__dlpack__", kwlist, &stream))
         return NULL;
     if (stream != Py_None) {
-        PyErr_SetString(PyExc_BufferError, "an ipcnet.Tensor lives on the CPU: stream must be None");
+        PyErr_SetString(PyExc_BufferError,
+                        "an ipcnet.Tensor lives on the CPU: stream must be None");
         return NULL;
     }
     const ipcn_tensor *t = &o->t;
@@ -640,7 +665,8 @@ static PyObject *tensor_writable(TensorObject *o, PyObject *unused)
         PyObject *copy = PyByteArray_FromStringAndSize(o->view.buf, o->view.len);
         if (!copy)
             return NULL;
-        t.data = PyByteArray_AS_STRING(copy) + ((const char *)o->t.data - (const char *)o->view.buf);
+        t.data = PyByteArray_AS_STRING(copy) +
+                 ((const char *)o->t.data - (const char *)o->view.buf);
         w = (TensorObject *)tensor_new_in_msg(&t, NULL, copy);
         Py_DECREF(copy);
     }
@@ -1456,7 +1482,8 @@ static PyObject *read_container(ipcn_cbor_reader *r, const ipcn_cbor_value *v,
             Py_DECREF(out);
             if (PyErr_ExceptionMatches(PyExc_TypeError)) {
                 PyErr_Clear();
-                return raise_statusf(IPCN_NOT_IMPLEMENTED, "a CBOR map key that Python cannot hash");
+                return raise_statusf(IPCN_NOT_IMPLEMENTED,
+                                     "a CBOR map key that Python cannot hash");
             }
             return NULL;
         }
@@ -2034,11 +2061,7 @@ static PyObject *node_dispatch(NodeObject *n, PyObject *args)
     uint64_t deadline = ms < 0 ? 0 : mono_ms() + (uint64_t)ms;
     int st;
     for (;;) {
-        int slice = SLICE_MS;
-        if (ms >= 0) {
-            uint64_t now = mono_ms();
-            slice = now >= deadline ? 0 : (int)(deadline - now < SLICE_MS ? deadline - now : SLICE_MS);
-        }
+        int slice = next_slice(ms, deadline);
         Py_BEGIN_ALLOW_THREADS
         st = ipcn_node_dispatch(n->node, slice);
         Py_END_ALLOW_THREADS
@@ -2068,11 +2091,7 @@ static PyObject *node_wait(NodeObject *n, PyObject *to, int peers)
     uint64_t deadline = ms < 0 ? 0 : mono_ms() + (uint64_t)ms;
     int st;
     for (;;) {
-        int slice = SLICE_MS;
-        if (ms >= 0) {
-            uint64_t now = mono_ms();
-            slice = now >= deadline ? 0 : (int)(deadline - now < SLICE_MS ? deadline - now : SLICE_MS);
-        }
+        int slice = next_slice(ms, deadline);
         Py_BEGIN_ALLOW_THREADS
         st = peers >= 0 ? ipcn_node_wait_peers(n->node, (unsigned)peers, slice)
                         : ipcn_node_wait_synced(n->node, slice);
@@ -2330,11 +2349,7 @@ static PyObject *node_take(NodeObject *n, PyObject *args)
     ipcn_msg *out = NULL;
     int st;
     for (;;) {
-        int slice = SLICE_MS;
-        if (ms >= 0) {
-            uint64_t now = mono_ms();
-            slice = now >= deadline ? 0 : (int)(deadline - now < SLICE_MS ? deadline - now : SLICE_MS);
-        }
+        int slice = next_slice(ms, deadline);
         Py_BEGIN_ALLOW_THREADS
         st = ipcn_sub_take(n->node, (ipcn_sub){id}, &out, slice);
         Py_END_ALLOW_THREADS
