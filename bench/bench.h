@@ -174,6 +174,7 @@ void bench_bulk(void);
 void bench_idle(void);
 void bench_cbor(void); /* cbor.c: IPCNet's CBOR codec beside libcbor and cbor2 */
 void bench_files(void); /* files.c: a file through the file service beside cp */
+void bench_py(void);    /* py.c: the Python binding beside C */
 void print_files(void);
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */

@@ -38,6 +38,8 @@ static const char usage[] =
     "  idle   CPU of an idle node linked to 2 idle peers\n"
     "  cbor   CBOR encode/decode of a 100-field map and a 1 MiB float32 tensor:\n"
     "         IPCNet, libcbor, cbor2 (/usr/bin/python3, for reference)\n"
+    "  py     the Python binding: a request/reply round trip and an 8 MiB tensor between\n"
+    "         two Python processes, beside C's (rtt 64 B, bulk 8 MiB loan) in the same run\n"
     "  files  a 1 GiB file (64 MiB with --quick) fetched through the file service\n"
     "         (ipcn_get_file), beside cp of the same file\n"
     "  all    everything, one table\n"
@@ -240,7 +242,7 @@ static void flatness(int sum)
         if (!hi || r->size > hi->size)
             hi = r;
     }
-    if (lo && hi) {
+    if (lo && hi && lo->size < hi->size) {
         char what[160], s1[32], s2[32];
         snprintf(what, sizeof what, "bulk p50 latency, 1 sub, IPCNet loans%s %s / %s",
                  sum ? "" : " no checksum", size_str(hi->size, s1, sizeof s1),
@@ -253,6 +255,40 @@ static void flatness(int sum)
             snprintf(q->why, sizeof q->why, "%s not measured: %.100s",
                      size_str(missing->size, s3, sizeof s3), missing->note);
         }
+    }
+}
+
+/* The Python binding beside C, with the overhead per call in words. */
+static void py_ratios(void)
+{
+    row *pr = NULL, *pt = NULL, *cl = NULL;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (!strcmp(r->bench, "py"))
+            *(strstr(r->variant, "tensor") ? &pt : &pr) = r;
+        else if (!strcmp(r->bench, "bulk") && !strcmp(r->transport, "ipcnet") &&
+                 !strcmp(r->variant, "pub/sub, loan") && r->size == (8u << 20) &&
+                 r->subs == 1)
+            cl = r;
+    }
+    row *cr = find_row("rtt", "ipcnet", 64, 0, true);
+    if (pr) {
+        add_ratio("py_rtt_vs_c", "request/reply p50, Python / C", "(reported)", false, 0,
+                  pr, cr, pr->p50_us, cr ? cr->p50_us : 0);
+        ratio *q = &g_ratios[g_nratios - 1];
+        if (!isnan(q->value))
+            snprintf(q->what, sizeof q->what,
+                     "request/reply p50, Python / C (%+.1f us per call in Python)",
+                     pr->p50_us - cr->p50_us);
+    }
+    if (pt) {
+        add_ratio("py_tensor8m_vs_c", "8 MiB tensor delivery p50, Python / C loan",
+                  "(reported)", false, 0, pt, cl, pt->p50_us, cl ? cl->p50_us : 0);
+        ratio *q = &g_ratios[g_nratios - 1];
+        if (!isnan(q->value))
+            snprintf(q->what, sizeof q->what,
+                     "8 MiB tensor delivery p50, Python / C loan (%+.1f us in Python)",
+                     pt->p50_us - cl->p50_us);
     }
 }
 
@@ -294,6 +330,7 @@ static void compute_ratios(void)
      * size must have been measured. */
     for (int sum = 1; sum >= 0; sum--)
         flatness(sum);
+    py_ratios();
     /* CBOR: IPCNet / libcbor, ns per operation (reported, no target). */
     static const char *const cases[2] = {"map", "tensor"};
     for (int c = 0; c < 2; c++) {
@@ -672,6 +709,12 @@ static void print_json(const machine *m)
             } else if (!strcmp(r->bench, "idle")) {
                 json_fig("cpu", r->rate, "% of one core", &first);
                 json_fig("wakeups", r->aux, "wake-ups/s", &first);
+            } else if (!strcmp(r->bench, "py")) {
+                json_fig("iterations", (double)r->n, "count", &first);
+                if (r->rate > 0)
+                    json_fig("rate", r->rate, "round trips/s", &first);
+                if (r->aux > 0)
+                    json_fig("publish_p50", r->aux, "us", &first);
             } else if (!strcmp(r->bench, "files")) {
                 json_fig("seconds", r->aux, "s", &first);
                 json_fig("bandwidth", r->rate, "MB/s", &first);
@@ -714,6 +757,38 @@ static void print_json(const machine *m)
     fprintf(g_jf, "\n ],\n \"failures\": %d}\n", g_failures);
 }
 
+static void print_py(void)
+{
+    bool any = false;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "py"))
+            continue;
+        if (!any) {
+            printf("\npy: the Python binding, between two /usr/bin/python3 processes\n");
+            printf("  %-16s %9s %9s %9s %12s\n", "what", "p50 us", "p99 us", "rate/s",
+                   "publish us");
+            any = true;
+        }
+        if (r->status != ROW_OK) {
+            printf("  %-16s  %s: %s\n", r->variant, status_word(r->status), r->note);
+            continue;
+        }
+        char a[16], b[16], c[16] = "-", d[16] = "-";
+        fmt_us(a, sizeof a, r->p50_us);
+        fmt_us(b, sizeof b, r->p99_us);
+        if (r->rate > 0)
+            fmt_num(c, sizeof c, r->rate);
+        if (r->aux > 0)
+            fmt_us(d, sizeof d, r->aux);
+        printf("  %-16s %9s %9s %9s %12s\n", r->variant, a, b, c, d);
+    }
+    if (any)
+        printf("  tensor: p50/p99 from publication to the NumPy array in the subscriber's "
+               "hands;\n  publish: the publisher's cost of publish() (one copy into a "
+               "loaned slot)\n");
+}
+
 static void print_table(const machine *m)
 {
     printf("ipcnet-bench (IPCNet %s)%s  %s\n", ipcn_version(),
@@ -736,6 +811,7 @@ static void print_table(const machine *m)
     print_idle();
     print_cbor();
     print_files();
+    print_py();
     print_targets();
     printf("\n%s: %d failure%s (wrong data, crash or hang)\n",
            g_failures ? "FAILED" : "ok", g_failures, g_failures == 1 ? "" : "s");
@@ -750,7 +826,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
         strcmp(cmd, "idle") && strcmp(cmd, "cbor") && strcmp(cmd, "files") &&
-        strcmp(cmd, "all")) {
+        strcmp(cmd, "py") && strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
     }
@@ -850,6 +926,15 @@ int main(int argc, char **argv)
         o->subs[0] = 1;
         o->subs[1] = 4;
     }
+    if (!strcmp(cmd, "py")) {
+        /* C's side of the comparison: IPCNet's rtt and 8 MiB bulk only. */
+        o->sizes[0] = 8u << 20;
+        o->nsizes = 1;
+        o->subs[0] = 1;
+        o->nsubs = 1;
+        if (!o->only[0])
+            snprintf(o->only, sizeof o->only, "ipcnet,python");
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
@@ -874,6 +959,12 @@ int main(int argc, char **argv)
         bench_cbor();
     if (all || !strcmp(cmd, "files"))
         bench_files();
+    if (!strcmp(cmd, "py")) {
+        bench_rtt(64);
+        bench_bulk();
+    }
+    if (all || !strcmp(cmd, "py"))
+        bench_py();
     compute_ratios();
     if (json_file) {
         g_jf = fopen(json_file, "w");
