@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * demo.c — `make demo`: two chatbots, one in C and one in Python, banter
- * while a viewer shows it.
+ * while a viewer written in C++ (chatview.cpp) shows it.
  *
  *   ipcnet-demo [rounds]
  *
@@ -144,11 +144,11 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s%s%s", pkgdir, old && *old ? ":" : "", old ? old : "");
         setenv("PYTHONPATH", path, 1);
         printf("IPCNet demo: a C chatbot (chat.left) and a Python chatbot (chat.right) "
-               "banter, a viewer listens (network in %s)\n\n", dir);
+               "banter, a C++ viewer listens (network in %s)\n\n", dir);
     } else {
         fprintf(stderr, "ipcnet-demo: note: the Python binding is not built here: "
                         "chat.right is the C chatbot too\n");
-        printf("IPCNet demo: two chatbots banter, a viewer listens (network in %s)\n\n", dir);
+        printf("IPCNet demo: two chatbots banter, a C++ viewer listens (network in %s)\n\n", dir);
     }
     fflush(stdout); /* before fork, so the children do not inherit it */
 
