@@ -5,7 +5,8 @@
 # Installs BUILD_DIR (default: build) into a temporary prefix with
 # `cmake --install`, then, using only what was installed:
 #   - builds tests/install/consumer.c with `pkg-config --cflags --libs ipcnet`
-#     (as C99 with -pedantic -Werror, and as C++), and with a CMake project
+#     (as C99 with -pedantic -Werror, and as C++), a C++17 program that uses
+#     the C++ binding ipcnet.hpp, and a CMake project
 #     that calls find_package(ipcnet) (targets ipcnet::ipcnet and
 #     ipcnet::ipcnet_static), and runs each program;
 #   - checks the shared library: SONAME libipcnet.so.MAJOR.MINOR, the
@@ -57,7 +58,7 @@ grep -q -- '-lpthread' <<<"$(pkg-config --libs --static ipcnet)" ||
     bad "pkg-config --libs --static ipcnet lacks -lpthread"
 
 step "installed files"
-for f in "$includedir/ipcnet.h" "$libdir/libipcnet.a" "$libdir/$realname" \
+for f in "$includedir/ipcnet.h" "$includedir/ipcnet.hpp" "$libdir/libipcnet.a" "$libdir/$realname" \
          "$libdir/cmake/ipcnet/ipcnetConfig.cmake" \
          "$libdir/cmake/ipcnet/ipcnetConfigVersion.cmake" \
          "$libdir/cmake/ipcnet/ipcnetTargets.cmake"; do
@@ -151,6 +152,31 @@ if "$cxx" -x c++ -Wall -Wextra -Werror "${flags[@]}" "${pc_cflags[@]}" \
     run_consumer consumer_cxx
 else
     bad "could not build consumer.c as C++ (extern \"C\" guards?)"
+fi
+
+step "C++ binding: $cxx -std=c++17 with the installed ipcnet.hpp"
+cat >"$tmp/consumer_hpp.cpp" <<'CPP'
+#include <ipcnet.hpp>
+#include <cstdio>
+int main()
+{
+    try {
+        ipcn::Node n("not/a/name");
+        return 1;
+    } catch (const ipcn::Error &e) {
+        if (e.status() != IPCN_BAD_REQUEST)
+            return 1;
+    }
+    std::printf("ipcnet %s\n", ipcn::version());
+    return 0;
+}
+CPP
+if "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror "${flags[@]}" "${pc_cflags[@]}" \
+        "$tmp/consumer_hpp.cpp" -o "$tmp/consumer_hpp" "${flags[@]}" "${pc_libs[@]}" -pthread; then
+    ok "compiled ipcnet.hpp as C++17 with -Werror"
+    run_consumer consumer_hpp
+else
+    bad "could not build a C++ program with the installed ipcnet.hpp"
 fi
 
 step "CMake: find_package(ipcnet) in tests/install/consumer"
