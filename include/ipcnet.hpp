@@ -259,13 +259,21 @@ private:
 template <class T>
 class Span {
 public:
+    /** An empty view. */
     constexpr Span() noexcept = default;
+    /** count elements at ptr. */
     constexpr Span(T *ptr, std::size_t count) noexcept : p_(ptr), n_(count) {}
+    /** The first element. */
     constexpr T *data() const noexcept { return p_; }
+    /** The number of elements. */
     constexpr std::size_t size() const noexcept { return n_; }
+    /** size() == 0. */
     constexpr bool empty() const noexcept { return n_ == 0; }
+    /** Iteration. */
     constexpr T *begin() const noexcept { return p_; }
+    /** Iteration. */
     constexpr T *end() const noexcept { return p_ + n_; }
+    /** Element i (unchecked). */
     constexpr T &operator[](std::size_t i) const noexcept { return p_[i]; }
     /* C++20: std::span<T> converts from it (a contiguous, borrowed range). */
 private:
@@ -1858,12 +1866,21 @@ public:
     CborWriter(const CborWriter &) = delete;
     CborWriter &operator=(const CborWriter &) = delete;
 
+    /** @name One item each (ipcn_cbor_put_*()); they return *this.
+     *  @{ */
+    /** An unsigned integer. */
     CborWriter &put_uint(std::uint64_t v) { return did(ipcn_cbor_put_uint(&w_, v)); }
+    /** A signed integer. */
     CborWriter &put_int(std::int64_t v) { return did(ipcn_cbor_put_int(&w_, v)); }
+    /** A byte string (copied). */
     CborWriter &put_bytes(Bytes b) { return did(ipcn_cbor_put_bytes(&w_, b.data(), b.size())); }
+    /** A text string: valid UTF-8 or the writer fails with 200. */
     CborWriter &put_text(std::string_view s) { return did(ipcn_cbor_put_text(&w_, s.data(), s.size())); }
+    /** A float in the shortest exact width. */
     CborWriter &put_float(double v) { return did(ipcn_cbor_put_float(&w_, v)); }
+    /** true or false. */
     CborWriter &put_bool(bool v) { return did(ipcn_cbor_put_bool(&w_, v ? 1 : 0)); }
+    /** null. */
     CborWriter &put_null() { return did(ipcn_cbor_put_null(&w_)); }
     /** An array of count items: write them next. */
     CborWriter &begin_array(std::uint64_t count) { return did(ipcn_cbor_put_array(&w_, count)); }
@@ -1875,6 +1892,7 @@ public:
     CborWriter &put_encoded(Bytes item) { return did(ipcn_cbor_put_encoded(&w_, item.data(), item.size())); }
     /** A tensor (ipcn_tensor_encode()). */
     CborWriter &put_tensor(const ipcn_tensor &t) { return did(ipcn_tensor_encode(&w_, &t)); }
+    /** @} */
 
     /** The writer's status so far: 100, 306 (overflowed), 200. */
     int status() const noexcept { return w_.status; }
@@ -2071,17 +2089,23 @@ public:
         return Result<Tensor>(st, Tensor(msg, t));
     }
 
+    /** The element type. */
     ipcn_dtype dtype() const noexcept { return t_.dtype; }
     /** "float32", ... */
     const char *dtype_name() const noexcept { return ipcn_dtype_name(t_.dtype); }
+    /** The number of dimensions (0: a scalar). */
     std::uint32_t ndim() const noexcept { return t_.ndim; }
     /** The shape, in elements. */
     Span<const std::int64_t> shape() const noexcept { return {t_.shape, t_.ndim}; }
     /** The strides, in elements. */
     Span<const std::int64_t> strides() const noexcept { return {t_.strides, t_.ndim}; }
+    /** The number of elements. */
     std::uint64_t numel() const noexcept { return ipcn_tensor_numel(&t_); }
+    /** Row-major without gaps. */
     bool contiguous() const noexcept { return ipcn_tensor_is_contiguous(&t_) == 1; }
+    /** The elements' address is a multiple of their size (readable in place). */
     bool aligned() const noexcept { return t_.aligned != 0; }
+    /** The byte order of the elements. */
     ipcn_byte_order order() const noexcept { return t_.order; }
     /** The payload's bytes (inside the message). */
     Bytes bytes() const noexcept { return Bytes(t_.data, t_.size); }

@@ -26,8 +26,10 @@ namespace {
 #ifdef IPCN_HPP_HAS_SPAN
     std::span<const std::byte> sp = m.data();
     std::span<const std::uint8_t> sp8 = m.data();
+    std::span<std::uint8_t> rv = ipcn::MutableBytes(nullptr, 0); /* a borrowed range */
     (void)sp;
     (void)sp8;
+    (void)rv;
     n.publish("p", sp8);
 #endif
 }

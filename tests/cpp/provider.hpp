@@ -28,6 +28,7 @@
 #include "cpptest.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 
 /* The CBOR schema of p/typed: args {"map": {"x": "float"}}, returns "float". */
@@ -49,6 +50,7 @@ PEER(provider)
     ipcn::Node node(argv[0]);
     std::atomic<bool> quit{false};
     std::mutex m;
+    std::condition_variable wake; /* ends the waits of p/later at quit */
     std::vector<std::thread> workers;
     std::vector<std::string> got;
 
@@ -72,8 +74,12 @@ PEER(provider)
         std::string body(req.text());
         ipcn::Responder r = reply.defer();
         std::lock_guard<std::mutex> lk(m);
-        workers.emplace_back([r = std::move(r), ms, body]() mutable {
-            std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        workers.emplace_back([&, r = std::move(r), ms, body]() mutable {
+            {
+                std::unique_lock<std::mutex> wl(m);
+                wake.wait_for(wl, std::chrono::milliseconds(ms), [&] { return quit.load(); });
+            }
+            /* After quit the node may be closed already: 303, harmlessly. */
             r.try_respond(IPCN_OK, "later:" + body, "text/plain");
         });
         return IPCN_ACCEPTED;
@@ -130,14 +136,17 @@ PEER(provider)
     while (!quit)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     node.stop_thread(); /* the answer to p/quit is sent; no callback runs now */
+    /* Close with answers pending on other threads: their Responders
+     * outlive the node and must find it gone, not freed. */
+    node.close();
     std::vector<std::thread> w;
     {
         std::lock_guard<std::mutex> lk(m);
         w.swap(workers);
     }
+    wake.notify_all();
     for (auto &t : w)
         t.join();
-    node.close();
     return 0;
 }
 
