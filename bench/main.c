@@ -356,13 +356,13 @@ static void compute_ratios(void)
                       cl ? (k ? cl->dec_ns : cl->enc_ns) : 0);
         }
     }
-    /* Files: the first fetch (the provider hashing every chunk) against the
+    /* Files: a fetch from a cold provider (hashing every chunk) against the
      * best cp of the same file. */
     row *fip = find_row("files", "ipcnet", 0, 0, true);
     row *fcp = find_row("files", "cp", 0, 0, false);
     if (fip) {
         char what[160], sz[32];
-        snprintf(what, sizeof what, "%s file, MB/s, get-file (first fetch) / cp",
+        snprintf(what, sizeof what, "%s file, MB/s, get-file (cold provider) / cp",
                  size_str(fip->size, sz, sizeof sz));
         add_ratio("files_vs_cp", what, ">= 0.5x", true, 0.5, fip, fcp, fip->rate,
                   fcp ? fcp->rate : 0);

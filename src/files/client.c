@@ -74,6 +74,10 @@ typedef struct fetch {
 
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    /* One pwrite at a time: concurrent buffered writes to one file contend
+     * on its inode lock in the kernel, whose waiters spin (measured: 4
+     * writers of 4 MiB pieces could cost 2x the CPU of one). */
+    pthread_mutex_t write_lock;
     int status;             /* the first failure; 100 while none */
     bool stop;
     int running;            /* workers */
@@ -339,7 +343,9 @@ static bool fetch_piece(fetch *f, piece p)
             return false;
         }
     }
+    pthread_mutex_lock(&f->write_lock);
     st = local_write(f->fd, data, dlen, p.off);
+    pthread_mutex_unlock(&f->write_lock);
     ipcn_msg_free(m);
     if (st != IPCN_OK) {
         fail(f, st);
@@ -621,6 +627,7 @@ IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
     f.user = o.user;
     f.status = IPCN_OK;
     pthread_mutex_init(&f.lock, NULL);
+    pthread_mutex_init(&f.write_lock, NULL);
     pthread_cond_init(&f.cond, NULL);
     ipcn_file_result res;
     memset(&res, 0, sizeof res);
@@ -667,6 +674,7 @@ IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
     ipcn__free(part);
     ipcn__free(f.leaves);
     pthread_mutex_destroy(&f.lock);
+    pthread_mutex_destroy(&f.write_lock);
     pthread_cond_destroy(&f.cond);
     if (out && (st == IPCN_OK || st == IPCN_PARTIAL_DATA)) {
         if (st != IPCN_OK)
