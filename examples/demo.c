@@ -68,7 +68,7 @@ static pid_t spawn(const char *path, char *const args[])
     return pid;
 }
 
-static bool is_file(const char *path)
+static __attribute__((unused)) bool is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);

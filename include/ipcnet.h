@@ -503,7 +503,8 @@ typedef struct ipcn_loan ipcn_loan;
 /**
  * ipcn_loan_new() - borrow a slot of at least len bytes from path's pool
  * (created on first use).  @out: on 100, the loan; end it with
- * ipcn_publish_loan() or ipcn_loan_discard().  Its memory is writable
+ * ipcn_publish_loan() or ipcn_loan_discard(); ipcn_node_close() ends the
+ * loans still open (their pointers are then invalid).  Its memory is writable
  * until then, by any thread of this process.
  * Returns 100; 203 when this node did not announce path; 204 for a
  * service; 200 when len is 0 or over 4 GiB; 306 when no slot is free and

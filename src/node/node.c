@@ -803,6 +803,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->cbq);
     ipcn__list_init(&n->dials);
     ipcn__list_init(&n->pools);
+    ipcn__list_init(&n->loans);
     ipcn__list_init(&n->maps);
     atomic_init(&n->shm_rel_pending, false);
     {

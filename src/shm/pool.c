@@ -187,6 +187,8 @@ oom:
 void ipcn__pool_free_all(ipcn_node *n)
 {
     ipcn__list *e;
+    while ((e = ipcn__list_pop(&n->loans))) /* never ended: close ends them */
+        ipcn__free(ipcn__list_entry(e, ipcn_loan, entry));
     while ((e = ipcn__list_pop(&n->pools))) {
         ipcn__pool *p = ipcn__list_entry(e, ipcn__pool, entry);
         ipcn__list_init(&p->entry);
@@ -347,6 +349,7 @@ static int loan_from(ipcn_node *n, ipcn__pool **cur, const char *path,
     ipcn_loan *loan = ipcn__calloc(1, sizeof *loan);
     if (!loan)
         return IPCN_INSUFFICIENT_MEMORY;
+    ipcn__list_insert_tail(&n->loans, &loan->entry);
     uint32_t i = 0;
     while (p->slot[i].state != SLOT_FREE)
         i++;
@@ -456,6 +459,7 @@ static void end_loan(ipcn_node *n, ipcn_loan *loan)
     ipcn__pslot *s = &p->slot[loan->slot];
     if (s->state == SLOT_LOANED && s->gen == loan->gen && !s->nholders)
         slot_freed(p, s);
+    ipcn__list_remove(&loan->entry);
     ipcn__free(loan);
     maybe_free(n, p);
 }

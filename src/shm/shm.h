@@ -56,6 +56,7 @@ typedef struct ipcn__pool {
 } ipcn__pool;
 
 struct ipcn_loan {
+    ipcn__list entry;      /* node->loans, so that close ends it */
     ipcn__pool *pool;
     uint32_t slot, gen;
     size_t offset;         /* of the value inside the slot */

@@ -625,6 +625,10 @@ static void test_loans_across_pools(void **state)
         assert_true(tu_now_ms() < end);
         v_pump(n, 10);
     }
+    /* A loan still open when its node closes (teardown) is ended by the
+     * close: the sanitizer build sees no leak. */
+    ipcn_loan *open;
+    assert_int_equal(ipcn_loan_new(pub, "cam/grow", 1000, &open), IPCN_OK);
 }
 
 /* A service's large answer comes through the provider's reply pool. */
