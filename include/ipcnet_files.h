@@ -192,12 +192,12 @@ typedef struct ipcn_file_result {
  * Resuming: an existing dest + ".part" (from an interrupted fetch) is
  * checked chunk by chunk against the provider's chunk hashes; the longest
  * prefix of chunks that match is kept and only the rest is fetched.
- * Several read requests are in flight at once, answered by the threads
- * that wait for them (ipcn_get_file() makes up to opts->inflight - 1
- * threads of its own for the length of the call); the node must be
- * dispatched by someone for its requests to be answered only if it is
- * itself the provider.  No callback of the node runs inside this call
- * except opts->progress.
+ * Several read requests are in flight at once: ipcn_get_file() runs up to
+ * opts->inflight threads of its own for the length of the call (none for
+ * a file of one piece), each making synchronous requests (ipcn_request()),
+ * so the node need not be dispatched meanwhile; when node is itself the
+ * provider, its handler runs on those threads.  No callback of the node
+ * runs inside this call; opts->progress runs on the calling thread.
  *
  * Returns 100; 104 when progress asked to stop (DEST.part kept);
  * 200 for invalid arguments or a name the provider refused as malformed;
@@ -210,11 +210,12 @@ typedef struct ipcn_file_result {
  * 302 when bytes from the provider did not match its chunk hashes, or the
  * chunk hashes not its content hash (a provider in error or lying; nothing
  * is renamed to dest);
+ * 301 when the provider hashes with another algorithm, or the file has
+ * more than 2^22 chunks (4 TiB);
  * 303 when the provider left; 304 when it did not answer in time;
  * 306 when the local disk is full; 307; 300 for another local I/O error
  * (creating, writing or renaming DEST.part); the provider's other errors
- * as they come.  Thread-safe; must not be called from a callback of node
- * when node is the provider and has no thread of its own.  Since: 0.1
+ * as they come.  Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
                            const char *dest, const ipcn_get_file_opts *opts,
