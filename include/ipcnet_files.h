@@ -76,7 +76,8 @@ extern "C" {
  * @flags:        0 or IPCN_FILES_NO_SYMLINKS.
  *
  * Requests are answered from the node's dispatch (or its thread): a file's
- * bytes are read and hashed there, at most 4 MiB per request.  Names are
+ * bytes are read and hashed there, at most 4 MiB read per request (16 MiB
+ * hashed for the chunk hashes a resuming requester asks for).  Names are
  * resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) beneath
  * the directory, so a symbolic link inside it is followed only while it
  * stays inside it.  Files must be readable by this process.  Chunk hashes
