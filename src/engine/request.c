@@ -551,6 +551,14 @@ static int call_sync(ipcn_node *n, enum pending_kind kind, const char *path,
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
     int st = start(n, p);
+    if (st == IPCN_SERVICE_UNAVAILABLE || st == IPCN_NOT_FOUND) {
+        /* A provider may have hung up (or a new one come) with nobody
+         * reading since: a caller that only makes such calls must still
+         * see it.  One round of I/O without waiting, then once more. */
+        ipcn__node_poll(n);
+        p->ntried = 0;
+        st = start(n, p);
+    }
     if (st != IPCN_OK) {
         ipcn__pending_free(p);
         return st;

@@ -629,6 +629,12 @@ void ipcn__node_wait_round(ipcn_node *n, uint64_t deadline_ns)
     }
 }
 
+void ipcn__node_poll(ipcn_node *n)
+{
+    if (!n->pumping)
+        pump(n, 0);
+}
+
 IPCN_API int ipcn_node_wait_synced(ipcn_node *n, int timeout_ms)
 {
     if (!n)
@@ -637,6 +643,9 @@ IPCN_API int ipcn_node_wait_synced(ipcn_node *n, int timeout_ms)
     uint64_t deadline = ipcn__deadline_ms(timeout_ms);
     int st = IPCN_OK;
     unsigned pending;
+    /* What happened since the last round (a peer's hang-up, a newcomer)
+     * counts before the answer. */
+    ipcn__node_poll(n);
     while (!ipcn__rdv_all_synced(n, &pending)) {
         if (deadline && ipcn__now_mono_ns() >= deadline) {
             st = IPCN_GATEWAY_TIMEOUT;

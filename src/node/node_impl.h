@@ -292,6 +292,9 @@ int ipcn__node_wait(ipcn_node *n, const bool *flag, uint64_t deadline_ns);
 /* One round of waiting (one pump, or one wake-up when another thread
  * pumps); callers re-check their condition after each.  Lock held. */
 void ipcn__node_wait_round(ipcn_node *n, uint64_t deadline_ns);
+/* One round of I/O without waiting (no callbacks run), unless another
+ * thread is in epoll_wait for the node: it handles what came. */
+void ipcn__node_poll(ipcn_node *n);
 void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb);
 void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
                        const ipcn__link *l, const char *path, ipcn_kind kind,

@@ -1488,6 +1488,50 @@ static void test_pubsub_drops_counted(void **state)
 /* Services                                                            */
 /* ------------------------------------------------------------------ */
 
+/* A caller that only makes synchronous requests (it never dispatches)
+ * still sees its provider die and the next one come. */
+static void test_request_only_caller(void **state)
+{
+    (void)state;
+    ipcn_node *n = v_open("rot", NULL);
+    pid_t first = v_spawn("ro1", "echo:ro/echo", NULL);
+    v_wait_helper(n, "ro1");
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_request(n, "ro/echo", "a", 1, "text/plain", &m, V_WAIT_MS),
+                     IPCN_OK);
+    ipcn_msg_free(m);
+    v_kill(first);
+    /* Its hang-up waits to be read: the requests themselves read it, and
+     * the service is then gone (203), not unavailable forever (303). */
+    int st = 0;
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    while (tu_now_ms() < end) {
+        m = NULL;
+        st = ipcn_request(n, "ro/echo", "b", 1, "text/plain", &m, 500);
+        ipcn_msg_free(m);
+        if (st == IPCN_NOT_FOUND)
+            break;
+        assert_int_equal(st, IPCN_SERVICE_UNAVAILABLE);
+        usleep(20000);
+    }
+    assert_int_equal(st, IPCN_NOT_FOUND);
+    v_spawn("ro2", "echo:ro/echo", NULL);
+    end = tu_now_ms() + V_WAIT_MS;
+    while (tu_now_ms() < end) {
+        ipcn_node_wait_synced(n, 200);
+        m = NULL;
+        st = ipcn_request(n, "ro/echo", "b", 1, "text/plain", &m, 500);
+        if (st == IPCN_OK)
+            break;
+        assert_true(st == IPCN_SERVICE_UNAVAILABLE || st == IPCN_NOT_FOUND);
+        ipcn_msg_free(m);
+        usleep(20000);
+    }
+    assert_int_equal(st, IPCN_OK);
+    assert_string_equal(m->src_name, "ro2");
+    ipcn_msg_free(m);
+}
+
 static void test_request_basic(void **state)
 {
     (void)state;
@@ -2160,6 +2204,7 @@ int main(void)
         V_TEST(test_local_subscriber),
         V_TEST(test_pubsub_drops_counted),
         V_TEST(test_request_basic),
+        V_TEST(test_request_only_caller),
         V_TEST(test_request_error_passthrough),
         V_TEST(test_request_handler_status_range),
         V_TEST(test_request_statuses),
