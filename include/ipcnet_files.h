@@ -98,9 +98,9 @@ IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
  * Must not be called from the service's own handler (no handler of the
  * service is ever running on the calling thread then).
  * Returns 100, 203 when this node offers no file service at service_path,
- * 200.  Call it before ipcn_node_close(), which does not know file
- * services: otherwise the service's directory descriptor and chunk hashes
- * stay allocated until the process exits.  Thread-safe.  Since: 0.1
+ * 200.  ipcn_node_close() ends the file services still offered (their
+ * directory descriptors and chunk hashes are freed).  Thread-safe.
+ * Since: 0.1
  */
 IPCN_API int ipcn_unoffer_files(ipcn_node *node, const char *service_path);
 

@@ -194,6 +194,32 @@ IPCN_API int ipcn_unoffer_files(ipcn_node *node, const char *service_path)
     return IPCN_OK;
 }
 
+void ipcn__files_node_closed(ipcn_node *node)
+{
+    uint64_t node_id = ipcn_node_id(node);
+    pthread_mutex_lock(&reg_lock);
+    offer *gone = NULL;
+    for (offer **pp = &reg_head; *pp;) {
+        offer *o = *pp;
+        if (o->node == node && o->node_id == node_id) {
+            *pp = o->next;
+            o->next = gone;
+            gone = o;
+        } else {
+            pp = &o->next;
+        }
+    }
+    for (offer *o = gone; o; o = o->next)
+        while (o->calls)
+            pthread_cond_wait(&reg_cond, &reg_lock);
+    pthread_mutex_unlock(&reg_lock);
+    while (gone) {
+        offer *next = gone->next;
+        offer_free(gone);
+        gone = next;
+    }
+}
+
 IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
                                   ipcn_files_stats *out)
 {

@@ -140,6 +140,10 @@ static inline uint64_t ipcn__files_nchunks(uint64_t size, uint32_t chunk)
 /* libsodium's one-time initialisation; 100 or 300. */
 int ipcn__files_sodium_init(void);
 
+/* The node is closing: end its file services (ipcn_node_close() calls it
+ * once its thread is stopped, so no handler of it runs any more). */
+void ipcn__files_node_closed(ipcn_node *node);
+
 /* ---- the provider (serve.c) ---- */
 
 typedef struct ipcn__files_srv ipcn__files_srv;

@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "files/files.h"
 #include "node/node_impl.h"
 
 #define DEFAULT_HEARTBEAT_MS 200
@@ -874,6 +875,7 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
         return;
     if (n->thread_running)
         ipcn_node_stop_thread(n);
+    ipcn__files_node_closed(n); /* what ipcn_unoffer_files() was not called for */
     ipcn__node_lock(n);
     n->closing = true;
     /* Say goodbye, then give the queued bytes a bounded time to leave. */

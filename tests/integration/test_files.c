@@ -1003,6 +1003,17 @@ static void test_longest_prefix(void **state)
 
 static ipcn_node *g_solo;
 
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int k = 0;
+    while (readdir(d))
+        k++;
+    closedir(d);
+    return k;
+}
+
 static int nested_get(uint64_t done, uint64_t total, uint64_t fetched, void *user)
 {
     (void)done, (void)total, (void)fetched;
@@ -1056,6 +1067,16 @@ static void test_same_node(void **state)
     assert_int_equal(ipcn_offer_files(n, "mine", g_srv, 0), IPCN_OK);
     assert_int_equal(get(n, "mine/self.bin", dest, NULL, &r), IPCN_OK);
     assert_int_equal(ipcn_unoffer_files(n, "mine"), IPCN_OK);
+    /* Still offered when its node closes: the close ends it (its
+     * directory descriptor is closed, its memory freed). */
+    int fds = open_fds();
+    ipcn_node *n2 = NULL;
+    assert_int_equal(ipcn_node_open(&n2, "solo2", NULL), IPCN_OK);
+    int with_node = open_fds();
+    assert_int_equal(ipcn_offer_files(n2, "theirs", g_srv, 0), IPCN_OK);
+    assert_int_equal(open_fds(), with_node + 1);
+    ipcn_node_close(n2);
+    assert_int_equal(open_fds(), fds);
 }
 
 /* Chunk hashes of a settled file are cached: a fetch ends with the
