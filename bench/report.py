@@ -126,14 +126,30 @@ def thr(d):
     print()
 
 
+def bulk_label(r):
+    """IPCNet's bulk variants side by side: publish (a copy into the slot),
+    loan, loan without the checksum."""
+    v = r.get("variant", "")
+    if r["transport"] != "ipcnet" or "loan" not in v:
+        return r["transport"]
+    return "ipcnet loan, no checksum" if "no checksum" in v else "ipcnet loan"
+
+
+def bulk_one(d, label, **kw):
+    for r in rows(d, "bulk"):
+        if bulk_label(r) == label and all(fig(r, k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
 def bulk(d):
     rs = rows(d, "bulk")
     if not rs:
         return
     peers = []
     for r in rs:
-        if r["transport"] not in peers:
-            peers.append(r["transport"])
+        if bulk_label(r) not in peers:
+            peers.append(bulk_label(r))
     keys = []
     for r in rs:
         k = (fig(r, "size"), fig(r, "subscribers"))
@@ -145,7 +161,7 @@ def bulk(d):
     for sz, subs in keys:
         cells = []
         for p in peers:
-            r = one(d, "bulk", p, size=sz, subscribers=subs)
+            r = bulk_one(d, p, size=sz, subscribers=subs)
             if not r:
                 cells += ["-", "-"]
             elif r["status"] != "ok":
@@ -154,17 +170,17 @@ def bulk(d):
                 cells += [num(fig(r, "p50")), num(fig(r, "rate"))]
         print(f"| {size(sz)} | {subs:.0f} | " + " | ".join(cells) + " |")
     print()
-    others = [p for p in peers if p != "ipcnet"]
+    others = [p for p in peers if not p.startswith("ipcnet")]
     print("#### bulk: IPCNet / peer (samples/s: higher is better for IPCNet; "
           "p50 latency: lower is better)\n")
     print("| size | subs | " + " | ".join(f"samples/s vs {p} | p50 vs {p}" for p in others)
           + " |")
     print("|---|---:|" + "---:|---:|" * len(others))
     for sz, subs in keys:
-        ip = one(d, "bulk", "ipcnet", size=sz, subscribers=subs)
+        ip = bulk_one(d, "ipcnet", size=sz, subscribers=subs)
         cells = []
         for p in others:
-            r = one(d, "bulk", p, size=sz, subscribers=subs)
+            r = bulk_one(d, p, size=sz, subscribers=subs)
             if not ip or ip["status"] != "ok" or not r or r["status"] != "ok":
                 cells += ["-", "-"]
             else:
@@ -172,9 +188,28 @@ def bulk(d):
                           ratio(fig(ip, "p50"), fig(r, "p50"))]
         print(f"| {size(sz)} | {subs:.0f} | " + " | ".join(cells) + " |")
     print()
+    print("IPCNet: *ipcnet* is `ipcn_publish()` from the application's buffer (one copy, into a "
+          "shared-memory slot); *loan* writes the sample straight into the slot "
+          "(`ipcn_loan_new`); *no checksum* skips the publish-time XXH3 pass.\n")
     notes = {r["note"] for r in rs if r["status"] != "ok"}
     for n in sorted(notes):
         print(f"- {n}")
+    print()
+
+
+def py(d):
+    rs = rows(d, "py")
+    if not rs:
+        return
+    print("#### py: the Python binding (two /usr/bin/python3 processes)\n")
+    print("| what | p50 us | p99 us | rate/s | publish p50 us |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rs:
+        if r["status"] != "ok":
+            print(f"| {r['variant']} | {status(r)} ||||")
+            continue
+        print(f"| {r['variant']} | {num(fig(r, 'p50'))} | {num(fig(r, 'p99'))} | "
+              f"{num(fig(r, 'rate'))} | {num(fig(r, 'publish_p50'))} |")
     print()
 
 
@@ -290,6 +325,7 @@ def main():
     bulk(d)
     idle(d)
     cbor(d)
+    py(d)
     targets(d)
     return 0
 
