@@ -442,6 +442,26 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
     return st;
 }
 
+void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
+                     size_t len, uint64_t seq, uint64_t now)
+{
+    size_t pl = strlen(lr->path);
+    ipcn__sub *s;
+    bool local = false;
+    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry)
+        if (ipcn__pattern_match(s->pattern, strlen(s->pattern), lr->path, pl))
+            local = true;
+    if (!local)
+        return;
+    ipcn__msg *m = ipcn__msg_new(lr->path, pl, lr->encoding, strlen(lr->encoding),
+                                 n->name, n->id, data, len);
+    if (m) {
+        m->pub.seq = seq;
+        m->pub.timestamp_ns = now;
+        ipcn__pub_fan_out(n, m, 0, true);
+    }
+}
+
 IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
                           size_t len)
 {
@@ -517,22 +537,7 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
     }
     if (n->scratch.cap > (1u << 20))
         ipcn__wbuf_free(&n->scratch);
-    /* Subscriptions of this node itself. */
-    ipcn__sub *s;
-    bool local = false;
-    ipcn__list_for_each(s, t2, &n->subs, ipcn__sub, entry)
-        if (ipcn__pattern_match(s->pattern, strlen(s->pattern), path, pl))
-            local = true;
-    if (local) {
-        ipcn__msg *m = ipcn__msg_new(lr->path, pl, lr->encoding,
-                                     strlen(lr->encoding), n->name, n->id,
-                                     data, len);
-        if (m) {
-            m->pub.seq = seq;
-            m->pub.timestamp_ns = now;
-            ipcn__pub_fan_out(n, m, 0, true);
-        }
-    }
+    ipcn__pub_local(n, lr, data, len, seq, now);
 out:
     ipcn__node_unlock(n);
     return st;

@@ -390,6 +390,9 @@ void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count);
  * a data or stream resource (a bad frame). */
 int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
                             uint64_t seq);
+/* Give this node's own subscriptions of lr a copy of a published value. */
+void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
+                     size_t len, uint64_t seq, uint64_t now);
 /* Does the link subscribe to path? */
 bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl);
 ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,

@@ -597,22 +597,7 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
     ipcn__wbuf_free(&desc);
     if (n->scratch.cap > (1u << 20))
         ipcn__wbuf_free(&n->scratch);
-    /* Subscriptions of this node itself get a copy. */
-    ipcn__sub *sub;
-    bool local = false;
-    ipcn__list_for_each(sub, t2, &n->subs, ipcn__sub, entry)
-        if (ipcn__pattern_match(sub->pattern, strlen(sub->pattern), lr->path, pl))
-            local = true;
-    if (local) {
-        ipcn__msg *m = ipcn__msg_new(lr->path, pl, lr->encoding,
-                                     strlen(lr->encoding), n->name, n->id,
-                                     data, len);
-        if (m) {
-            m->pub.seq = seq;
-            m->pub.timestamp_ns = now;
-            ipcn__pub_fan_out(n, m, 0, true);
-        }
-    }
+    ipcn__pub_local(n, lr, data, len, seq, now); /* this node's own: a copy */
     lr->shm_published++;
     if (s->nholders) {
         s->state = SLOT_PUBLISHED;

@@ -138,6 +138,22 @@ static stats peer_stats(ipcn_node *n, const char *who, const char *path)
     return s;
 }
 
+/* Pump `pump` until `n` knows `count` subscription patterns. */
+static void wait_subscriptions(ipcn_node *n, size_t count, ipcn_node *pump)
+{
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    for (;;) {
+        ipcn_subscription_list *sl;
+        assert_int_equal(ipcn_subscriptions(n, &sl), IPCN_OK);
+        size_t c = sl->count;
+        ipcn_subscription_list_free(sl);
+        if (c == count)
+            return;
+        assert_true(tu_now_ms() < end);
+        v_pump(pump, 10);
+    }
+}
+
 /* Wait until our own pool of path has nothing held by readers. */
 static void wait_own_free(ipcn_node *n, const char *path)
 {
@@ -324,17 +340,7 @@ static void test_subscriber_killed(void **state)
     pid_t pid = peer("s1");
     v_wait_helper(n, "s1");
     assert_int_equal(ctl(n, "s1", NULL, 0, "sub depth/cam 64"), IPCN_OK);
-    uint64_t end = tu_now_ms() + V_WAIT_MS;
-    for (;;) { /* until its subscription has come */
-        ipcn_subscription_list *sl;
-        assert_int_equal(ipcn_subscriptions(n, &sl), IPCN_OK);
-        size_t c = sl->count;
-        ipcn_subscription_list_free(sl);
-        if (c == 1)
-            break;
-        assert_true(tu_now_ms() < end);
-        v_pump(n, 10);
-    }
+    wait_subscriptions(n, 1, n);
     for (uint64_t seq = 1; seq <= 6; seq++) {
         ipcn_loan *loan;
         assert_int_equal(ipcn_loan_new(n, "depth/cam", 2 * MIB, &loan), IPCN_OK);
@@ -406,17 +412,7 @@ static ipcn_node *pool_of_four(const char *who, const char *path,
     peer(who);
     v_wait_helper(n, who);
     assert_int_equal(ctl(n, who, NULL, 0, "sub %s 64", path), IPCN_OK);
-    uint64_t end = tu_now_ms() + V_WAIT_MS;
-    for (;;) {
-        ipcn_subscription_list *sl;
-        assert_int_equal(ipcn_subscriptions(n, &sl), IPCN_OK);
-        size_t c = sl->count;
-        ipcn_subscription_list_free(sl);
-        if (c == 1)
-            break;
-        assert_true(tu_now_ms() < end);
-        v_pump(n, 10);
-    }
+    wait_subscriptions(n, 1, n);
     return n;
 }
 
@@ -507,17 +503,7 @@ static void test_peer_without_shm(void **state)
     unsetenv("IPCNET_NO_SHM");
     v_wait_helper(n, "s5");
     assert_int_equal(ctl(n, "s5", NULL, 0, "sub map/grid 64"), IPCN_OK);
-    uint64_t end = tu_now_ms() + V_WAIT_MS;
-    for (;;) {
-        ipcn_subscription_list *sl;
-        assert_int_equal(ipcn_subscriptions(n, &sl), IPCN_OK);
-        size_t c = sl->count;
-        ipcn_subscription_list_free(sl);
-        if (c == 1)
-            break;
-        assert_true(tu_now_ms() < end);
-        v_pump(n, 10);
-    }
+    wait_subscriptions(n, 1, n);
     static uint8_t big[512 * 1024];
     for (uint64_t seq = 1; seq <= 3; seq++) {
         s_fill(big, sizeof big, seq);
@@ -553,17 +539,7 @@ static void test_publish_large(void **state)
     /* This node publishes with plain ipcn_publish() to p6. */
     assert_true(IPCN_IS_OK(ipcn_announce(n, "cloud/ours", IPCN_STREAM, "bytes", NULL, 0)));
     assert_int_equal(ctl(n, "p6", NULL, 0, "sub cloud/ours 8"), IPCN_OK);
-    uint64_t end = tu_now_ms() + V_WAIT_MS;
-    for (;;) {
-        ipcn_subscription_list *sl;
-        assert_int_equal(ipcn_subscriptions(n, &sl), IPCN_OK);
-        size_t c = sl->count;
-        ipcn_subscription_list_free(sl);
-        if (c == 2)
-            break;
-        assert_true(tu_now_ms() < end);
-        v_pump(n, 10);
-    }
+    wait_subscriptions(n, 2, n);
     size_t len = IPCN_SHM_THRESHOLD;
     uint8_t *p = malloc(len);
     assert_non_null(p);
@@ -588,17 +564,7 @@ static void test_loans_across_pools(void **state)
     assert_int_equal(ipcn_node_start_thread(pub), IPCN_OK);
     assert_true(IPCN_IS_OK(ipcn_announce(pub, "cam/grow", IPCN_STREAM, "bytes", NULL, 0)));
     assert_int_equal(ipcn_subscribe(n, "cam/grow", 16, NULL, NULL, &sub), IPCN_OK);
-    uint64_t end = tu_now_ms() + V_WAIT_MS;
-    for (;;) {
-        ipcn_subscription_list *sl;
-        assert_int_equal(ipcn_subscriptions(pub, &sl), IPCN_OK);
-        size_t c = sl->count;
-        ipcn_subscription_list_free(sl);
-        if (c == 1)
-            break;
-        assert_true(tu_now_ms() < end);
-        v_pump(n, 5);
-    }
+    wait_subscriptions(pub, 1, n);
     ipcn_loan *small, *big;
     assert_int_equal(ipcn_loan_new(pub, "cam/grow", 100 * 1024, &small), IPCN_OK);
     assert_int_equal(ipcn_loan_new(pub, "cam/grow", 3 * MIB, &big), IPCN_OK);
@@ -617,7 +583,7 @@ static void test_loans_across_pools(void **state)
         assert_true(s_check(m->data, m->len, seq));
         ipcn_msg_free(m);
     }
-    end = tu_now_ms() + V_WAIT_MS;
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
     for (;;) { /* the old pool is released, then dropped */
         assert_int_equal(ipcn_pool_get_stats(pub, "cam/grow", &ps), IPCN_OK);
         if (ps.pools == 1 && ps.held == 0)
