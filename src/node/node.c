@@ -80,13 +80,67 @@ static uint64_t tick_ns(const ipcn_node *n)
     return (uint64_t)n->opts.heartbeat_ms * 1000000ull / 2;
 }
 
+/* How long a link may stay silent before we ping it.  The dialling side
+ * pings every interval; the other side hears those pings and pings only
+ * when they stop (later, still well before dead_after), so an idle link
+ * carries one ping and one pong per interval, not two of each. */
+static uint64_t ping_after(const ipcn_node *n, const ipcn__link *l)
+{
+    uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
+    uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
+    if (l->outbound)
+        return hb;
+    uint64_t later = (hb + dead) / 2;
+    return later < 2 * hb ? later : 2 * hb;
+}
+
+/* A timer that fires a little early (it is never moved later) still
+ * does what is nearly due. */
+static uint64_t slack_ns(const ipcn_node *n)
+{
+    return (uint64_t)n->opts.heartbeat_ms * 1000000ull / 8;
+}
+
+/* When a link next needs the timer: its hello deadline, or the next ping
+ * or death check by what we last heard from it.  Something due already
+ * (a check excused for now) is looked at again in half an interval. */
+static uint64_t link_due(const ipcn_node *n, const ipcn__link *l, uint64_t now)
+{
+    uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
+    uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
+    uint64_t due;
+    if (l->state == LINK_HELLO) {
+        due = l->created_ns + dead;
+    } else {
+        uint64_t heard = l->last_rx_ns > l->last_drain_ns ? l->last_rx_ns
+                                                          : l->last_drain_ns;
+        uint64_t ping = heard + ping_after(n, l);
+        if (ping < l->last_ping_ns + hb)
+            ping = l->last_ping_ns + hb;
+        due = ping < heard + dead ? ping : heard + dead;
+    }
+    return due > now ? due : now + tick_ns(n);
+}
+
 /* Arm the timer for whatever comes next; none when there is nothing to
- * watch, so an idle node with no peers never wakes. */
+ * watch, so an idle node with no peers never wakes, and an idle link
+ * wakes its node only when a ping is due.  The timer is moved only
+ * earlier: one armed too early fires, finds nothing due and re-arms, so
+ * that traffic (which keeps pushing the pings back) costs no system call
+ * per message. */
 static void rearm(ipcn_node *n, uint64_t now)
 {
     uint64_t next = 0;
-    if (!ipcn__list_empty(&n->links) || n->inotifyfd < 0 || n->accept_paused)
+    if (n->inotifyfd < 0 || n->accept_paused)
         next = n->last_tick_ns + tick_ns(n);
+    ipcn__link *l;
+    ipcn__list_for_each(l, tl, &n->links, ipcn__link, node_entry) {
+        if (l->state == LINK_DEAD)
+            continue;
+        uint64_t due = link_due(n, l, now);
+        if (!next || due < next)
+            next = due;
+    }
     uint64_t d = ipcn__req_next_deadline(n);
     if (d && (!next || d < next))
         next = d;
@@ -96,8 +150,8 @@ static void rearm(ipcn_node *n, uint64_t now)
             next = dl->next_ns;
     if (next && next < now)
         next = now;
-    if (next == n->timer_armed_ns)
-        return; /* already armed for that: spare the system call */
+    if (n->timer_armed_ns && (!next || n->timer_armed_ns <= next))
+        return; /* it fires first anyway: spare the system call */
     n->timer_armed_ns = 0;
     struct itimerspec its = {0};
     if (next) {
@@ -156,14 +210,12 @@ static bool peer_runnable(int32_t pid)
 
 /* Heartbeats: probe a peer we have not heard from for one interval; drop
  * one silent past dead_after.  If this node itself was starved of CPU (its
- * own tick came late), silence is excused for one more interval: a loaded
- * machine is not a dead peer. */
-static void tick(ipcn_node *n, uint64_t now)
+ * timer was handled late), silence is excused for one more interval: a
+ * loaded machine is not a dead peer. */
+static void tick(ipcn_node *n, uint64_t now, bool starved)
 {
     uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
     uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
-    bool starved = n->last_tick_ns && now - n->last_tick_ns > 3 * tick_ns(n);
-    n->last_tick_ns = now;
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (l->state == LINK_DEAD)
@@ -197,7 +249,9 @@ static void tick(ipcn_node *n, uint64_t now)
         }
         /* Probe by what we hear, not by what we send: a link busy sending
          * to a silent peer must still ask whether that peer lives. */
-        if (l->state == LINK_UP && silent >= hb && now - l->last_ping_ns >= hb) {
+        uint64_t slack = slack_ns(n);
+        if (l->state == LINK_UP && silent + slack >= ping_after(n, l) &&
+            now - l->last_ping_ns + slack >= hb) {
             l->last_ping_ns = now;
             ipcn__send_ping(n, l, IPCN_F_PING, now);
         }
@@ -211,10 +265,13 @@ static void on_timer(ipcn_node *n)
     uint64_t v;
     while (read(n->timerfd, &v, sizeof v) == sizeof v)
         ;
+    uint64_t due = n->timer_armed_ns;
     n->timer_armed_ns = 0;
     uint64_t now = ipcn__now_mono_ns();
+    /* Handled a whole interval after it was due: this node did not run. */
+    tick(n, now, due && now - due > 2 * tick_ns(n));
     if (!n->last_tick_ns || now - n->last_tick_ns >= tick_ns(n)) {
-        tick(n, now);
+        n->last_tick_ns = now;
         if (n->accept_paused && add_fd(n, n->listenfd, TAG_LISTEN) == IPCN_OK)
             n->accept_paused = false;
         if (n->inotifyfd < 0)
