@@ -188,17 +188,17 @@ static void ipc_sub_close(void *state, bulk_result *res)
     free(s);
 }
 
+/* What IPCNet's three publishing variants share. */
+#define IPC_COMMON_OPS                                                       \
+    .name = "ipcnet", .pub_fd = ipc_pub_fd, .pub_progress = ipc_pub_progress, \
+    .pub_close = ipc_pub_close, .sub_open = ipc_sub_open,                    \
+    .sub_poll = ipc_sub_poll, .sub_close = ipc_sub_close
+
 const bulk_ops bulk_ipcnet_ops = {
-    .name = "ipcnet",
     .variant = "pub/sub, callback",
     .pub_open = ipc_pub_open,
     .pub_send = ipc_pub_send,
-    .pub_fd = ipc_pub_fd,
-    .pub_progress = ipc_pub_progress,
-    .pub_close = ipc_pub_close,
-    .sub_open = ipc_sub_open,
-    .sub_poll = ipc_sub_poll,
-    .sub_close = ipc_sub_close,
+    IPC_COMMON_OPS,
 };
 
 /* The loan variant without the publish-time checksum. */
@@ -218,31 +218,19 @@ static int ipc_pub_open_nosum(bulk_args *a, void **state, char *err, size_t cap)
 }
 
 const bulk_ops bulk_ipcnet_nosum_ops = {
-    .name = "ipcnet",
     .variant = "pub/sub, loan, no checksum",
     .pub_open = ipc_pub_open_nosum,
     .pub_buf = ipc_pub_buf,
     .pub_send = ipc_pub_send_loan,
-    .pub_fd = ipc_pub_fd,
-    .pub_progress = ipc_pub_progress,
-    .pub_close = ipc_pub_close,
-    .sub_open = ipc_sub_open,
-    .sub_poll = ipc_sub_poll,
-    .sub_close = ipc_sub_close,
+    IPC_COMMON_OPS,
 };
 
 const bulk_ops bulk_ipcnet_loan_ops = {
-    .name = "ipcnet",
     .variant = "pub/sub, loan",
     .pub_open = ipc_pub_open,
     .pub_buf = ipc_pub_buf,
     .pub_send = ipc_pub_send_loan,
-    .pub_fd = ipc_pub_fd,
-    .pub_progress = ipc_pub_progress,
-    .pub_close = ipc_pub_close,
-    .sub_open = ipc_sub_open,
-    .sub_poll = ipc_sub_poll,
-    .sub_close = ipc_sub_close,
+    IPC_COMMON_OPS,
 };
 
 /* ---- the publisher and subscriber processes ---- */

@@ -442,6 +442,27 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
     return st;
 }
 
+int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
+                   uint64_t *seq, uint64_t *now)
+{
+    *seq = lr->seq + 1;
+    *now = ipcn__now_real_ns();
+    if (lr->kind == IPCN_DATA) {
+        ipcn__msg *v = ipcn__msg_new(lr->path, strlen(lr->path), lr->encoding,
+                                     strlen(lr->encoding), n->name, n->id,
+                                     data, len);
+        if (!v)
+            return IPCN_INSUFFICIENT_MEMORY;
+        v->pub.seq = *seq;
+        v->pub.timestamp_ns = *now;
+        if (lr->value)
+            ipcn_msg_free(lr->value);
+        lr->value = &v->pub;
+    }
+    lr->seq = *seq;
+    return IPCN_OK;
+}
+
 void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
                      size_t len, uint64_t seq, uint64_t now)
 {
@@ -493,24 +514,10 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
         st = IPCN_BAD_REQUEST;
         goto out;
     }
-    uint64_t seq = lr->seq + 1;
-    uint64_t now = ipcn__now_real_ns();
+    uint64_t seq, now;
     size_t pl = strlen(path);
-    if (lr->kind == IPCN_DATA) {
-        ipcn__msg *v = ipcn__msg_new(lr->path, pl, lr->encoding,
-                                     strlen(lr->encoding), n->name, n->id,
-                                     data, len);
-        if (!v) {
-            st = IPCN_INSUFFICIENT_MEMORY;
-            goto out;
-        }
-        v->pub.seq = seq;
-        v->pub.timestamp_ns = now;
-        if (lr->value)
-            ipcn_msg_free(lr->value);
-        lr->value = &v->pub;
-    }
-    lr->seq = seq;
+    if ((st = ipcn__pub_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
+        goto out;
     /* Encode once, copy the frame to each interested link. */
     bool encoded = false;
     ipcn__link *l;

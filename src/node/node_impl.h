@@ -390,6 +390,10 @@ void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count);
  * a data or stream resource (a bad frame). */
 int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
                             uint64_t seq);
+/* A publish on lr begins: its sequence number and time (out), and for a
+ * data resource its new current value (a copy).  Returns 100 or 307. */
+int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
+                   uint64_t *seq, uint64_t *now);
 /* Give this node's own subscriptions of lr a copy of a published value. */
 void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
                      size_t len, uint64_t seq, uint64_t now);

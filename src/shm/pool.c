@@ -521,22 +521,11 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
     ipcn__pslot *s = &p->slot[loan->slot];
     const uint8_t *data = p->base + (size_t)loan->slot * p->slot_size +
                           loan->offset;
-    uint64_t seq = lr->seq + 1;
-    uint64_t now = ipcn__now_real_ns();
+    uint64_t seq, now;
     size_t pl = strlen(lr->path);
-    if (lr->kind == IPCN_DATA) {
-        ipcn__msg *v = ipcn__msg_new(lr->path, pl, lr->encoding,
-                                     strlen(lr->encoding), n->name, n->id,
-                                     data, len);
-        if (!v)
-            return IPCN_INSUFFICIENT_MEMORY;
-        v->pub.seq = seq;
-        v->pub.timestamp_ns = now;
-        if (lr->value)
-            ipcn_msg_free(lr->value);
-        lr->value = &v->pub;
-    }
-    lr->seq = seq;
+    int st = ipcn__pub_next(n, lr, data, len, &seq, &now);
+    if (st != IPCN_OK)
+        return st;
     bool summed = p->checksum;
     uint64_t sum = summed ? XXH3_64bits(data, len) : 0;
     bool inline_encoded = false;
