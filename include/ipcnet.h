@@ -168,6 +168,16 @@ typedef struct ipcn_node_opts {
     uint32_t tx_limit;      /**< bytes queued per link before streams drop
                                  samples and other sends fail with 205;
                                  64 MiB */
+    uint32_t spin_us;       /**< low-latency mode: before a thread of the
+                                 node blocks for I/O, it polls the shared-
+                                 memory rings of its links for up to this
+                                 many microseconds (a core busy meanwhile).
+                                 Skipped for peers pinned to the same single
+                                 core and on one-CPU machines.  0: the value
+                                 of $IPCNET_SPIN_US, else off (the default:
+                                 the node blocks at once and an idle node
+                                 costs no CPU).  At most 1 000 000.
+                                 Since: 0.1 */
 } ipcn_node_opts;
 
 /** ipcn_node_opts_init() - fill *opts with the defaults. Since: 0.1 */

@@ -343,6 +343,9 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_SHM_DROP:
         ipcn__map_on_drop(n, l, &f->u.shm_refs);
         break;
+    case IPCN_F_RING:
+        ipcn__link_on_ring(n, l, f);
+        break;
     default: /* HELLO is handled by the link */
         break;
     }
@@ -359,11 +362,78 @@ static void free_dead_links(ipcn_node *n)
     }
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#define SPIN_MAX_RINGS 64
+
+/* Low-latency mode: poll the peers' rings, with the lock released, for up
+ * to spin_us before blocking.  Other events (the wake fd, sockets, timers)
+ * are looked at every few microseconds.  Returns true when something came.
+ * While it spins the node counts as pumping: no other thread pumps or
+ * frees a link meanwhile. */
+static bool spin(ipcn_node *n)
+{
+    const ipcn__ring *rings[SPIN_MAX_RINGS];
+    unsigned k = 0;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_DEAD && l->rrx.sh && l->spin_ok && !l->rx_paused &&
+            k < SPIN_MAX_RINGS) {
+            ipcn__ring_awake(&l->rrx); /* we look: no doorbell needed */
+            rings[k++] = &l->rrx;
+        }
+    }
+    if (!k)
+        return false;
+    uint64_t end = ipcn__now_mono_ns() + (uint64_t)n->opts.spin_us * 1000u;
+    bool found = false;
+    n->pumping = true;
+    ipcn__node_unlock(n);
+    for (uint32_t i = 1; !found; i++) {
+        for (unsigned j = 0; j < k && !found; j++)
+            found = ipcn__ring_ready(rings[j]);
+        if (found || (i & 255))
+            continue;
+        if (ipcn__now_mono_ns() >= end)
+            break;
+        struct epoll_event ev;
+        if (!(i & 1023) && epoll_wait(n->epfd, &ev, 1, 0) > 0)
+            found = true; /* level-triggered: the pump sees it again */
+        cpu_relax();
+    }
+    ipcn__node_lock(n);
+    n->pumping = false;
+    return found;
+}
+
+/* Before blocking: every ring is told to ring its bell, and looked at once
+ * more.  False when one has work already. */
+static bool rings_sleep(ipcn_node *n)
+{
+    bool idle = true;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if ((l->rrx.sh || l->rtx_blocked) && !ipcn__link_ring_sleep(l))
+            idle = false;
+    return idle;
+}
+
 /* One round of I/O: wait up to timeout_ms for events (with the lock
  * released), handle them.  Returns the number of events handled. */
 static int pump(ipcn_node *n, int timeout_ms)
 {
     struct epoll_event evs[MAX_EVENTS];
+    if (timeout_ms != 0 && n->opts.spin_us && spin(n))
+        timeout_ms = 0;
+    if (timeout_ms != 0 && !rings_sleep(n))
+        timeout_ms = 0;
     n->pumping = true;
     ipcn__node_unlock(n);
     int k = epoll_wait(n->epfd, evs, MAX_EVENTS, timeout_ms);
@@ -416,19 +486,31 @@ static int pump(ipcn_node *n, int timeout_ms)
         }
     }
     /* Links unpaused in this round still hold frames that no new EPOLLIN
-     * will announce. */
+     * will announce; rings are read without any. */
     ipcn__link *pl;
-    ipcn__list_for_each(pl, pt, &n->links, ipcn__link, node_entry)
-        if (pl->rx_pending && !pl->rx_paused && pl->state != LINK_DEAD)
+    ipcn__list_for_each(pl, pt, &n->links, ipcn__link, node_entry) {
+        if (pl->state == LINK_DEAD)
+            continue;
+        if (pl->rrx.sh || pl->rtx_blocked)
+            ipcn__link_ring_pass(n, pl);
+        else if (pl->rx_pending && !pl->rx_paused)
             ipcn__link_on_readable(n, pl);
+    }
     /* Slots whose last message went away go back to their publishers. */
     ipcn__map_flush_releases(n);
     free_dead_links(n);
     rearm(n, ipcn__now_mono_ns());
     /* The wake fd may have been drained by a thread that only waited for an
-     * answer; callbacks still queued must keep the node's fd readable. */
+     * answer; callbacks still queued must keep the node's fd readable.  So
+     * must bytes left in a ring (over the read budget, or come meanwhile):
+     * an application may wait on the fd itself (ipcn_node_fd). */
     if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
         ipcn__node_wake(n);
+    if (!rings_sleep(n) && !n->woken) {
+        uint64_t one = 1;
+        if (write(n->wakefd, &one, sizeof one) == sizeof one)
+            n->woken = true;
+    }
     pthread_cond_broadcast(&n->cond);
     return k;
 }
@@ -571,8 +653,20 @@ static int dispatch_locked(ipcn_node *n, int timeout_ms)
     int delivered = 0;
     n->cb_thread = pthread_self();
     n->cb_depth++;
-    while (delivered < IPCN_DISPATCH_BUDGET && !n->thread_stop && deliver_one(n))
-        delivered++;
+    /* One round of I/O can bring thousands of small samples (a ring read
+     * is bounded in bytes): deliver them all while that stays cheap, so
+     * that queues do not grow round after round, but stop after a while
+     * when callbacks are slow, so that I/O (heartbeats) goes on. */
+    uint64_t t0 = 0;
+    while (!n->thread_stop && deliver_one(n)) {
+        if (++delivered < IPCN_DISPATCH_BUDGET || delivered % 64)
+            continue;
+        uint64_t now = ipcn__now_mono_ns();
+        if (!t0)
+            t0 = now;
+        else if (now - t0 > IPCN_DISPATCH_MAX_NS)
+            break;
+    }
     n->cb_depth--;
     if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
         ipcn__node_wake(n); /* more to do: keep the fd readable */
@@ -850,6 +944,8 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
             o.max_payload = d.max_payload;
         if (!o.tx_limit)
             o.tx_limit = d.tx_limit;
+        if (o.spin_us > IPCN_SPIN_MAX_US)
+            return IPCN_BAD_REQUEST;
         if (o.dead_after_ms < 2 * o.heartbeat_ms)
             return IPCN_BAD_REQUEST;
     }
@@ -876,6 +972,15 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     {
         const char *no_shm = getenv("IPCNET_NO_SHM");
         n->shm_enabled = !no_shm || !*no_shm || !strcmp(no_shm, "0");
+        const char *no_ring = getenv("IPCNET_NO_RING");
+        n->ring_enabled = !no_ring || !*no_ring || !strcmp(no_ring, "0");
+        const char *spin = getenv("IPCNET_SPIN_US");
+        if (!n->opts.spin_us && spin && *spin) {
+            char *end;
+            unsigned long v = strtoul(spin, &end, 10);
+            if (!*end && v <= IPCN_SPIN_MAX_US)
+                n->opts.spin_us = (uint32_t)v;
+        }
     }
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);

@@ -20,6 +20,7 @@
 
 #include "ipcnet.h"
 #include "shm/shm.h"
+#include "transport/ring.h"
 #include "util/list.h"
 #include "util/util.h"
 #include "wire/wire.h"
@@ -29,11 +30,15 @@
 #define IPCN_PEER_MAX_PATTERNS 1024
 #define IPCN_PEER_MAX_INFLIGHT 1024 /* its requests queued or deferred here */
 #define IPCN_MAX_PROVIDERS_TRIED 8
-#define IPCN_DISPATCH_BUDGET 256    /* callbacks per dispatch round */
+#define IPCN_DISPATCH_BUDGET 256    /* callbacks per dispatch round, at
+                                       least; more while within: */
+#define IPCN_DISPATCH_MAX_NS 1000000ull
 #define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
 #define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
 #define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
 #define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
+#define IPCN_RING_SIZE (256u << 10)   /* data bytes of a link's ring */
+#define IPCN_SPIN_MAX_US 1000000u     /* the most spin_us may ask for */
 
 /* epoll tags: kind in the high 32 bits, an id in the low ones. */
 enum {
@@ -95,6 +100,14 @@ typedef struct ipcn__link {
     uint32_t nfds_in;
     uint32_t *pools_sent;   /* ids of our pools whose memfd it has */
     uint32_t npools_sent, cap_pools_sent;
+    /* Shared-memory rings (transport/ring.h): ours, which the peer reads
+     * from the byte rtx_at of our stream on; the peer's, once its RING
+     * frame came (the socket then carries only tokens). */
+    ipcn__ring rtx, rrx;
+    uint64_t rtx_at;
+    bool rtx_blocked;       /* ours is full: the peer's token tells of room */
+    bool rtx_wrote;         /* bytes went in since the doorbell was checked */
+    bool spin_ok;           /* the peer may run on another core than us */
 } ipcn__link;
 
 /* A resource this node announced. */
@@ -270,6 +283,7 @@ struct ipcn_node {
     uint64_t last_tick_ns;
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
+    bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */
     uint32_t next_pool_id;
     ipcn__list pools;       /* ipcn__pool: our shared-memory pools */
     ipcn__pool *reply_pool; /* where large answers of our services go */
@@ -308,7 +322,7 @@ void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t stamp);
  * 100, 205 when too many wait, 300. */
 int ipcn__link_queue_fd(ipcn__link *l, int fd);
 /* The oldest descriptor received and not yet taken, or -1. */
-int ipcn__link_take_fd(ipcn__link *l);
+int ipcn__link_take_fd(ipcn_node *n, ipcn__link *l);
 ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
                            const char *expect_name);
 void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status,
@@ -329,6 +343,14 @@ void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status,
 int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st);
 void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
                            const char *why);
+/* The peer's RING frame: its frames now come through the ring. */
+void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* Once per I/O round, for a link with rings: read what the peer's ring
+ * holds and write what ours has room for. */
+void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l);
+/* Before the node blocks: raise the peer ring's "ring the bell" flag and
+ * ask for room in ours if it is full.  False when there is work already. */
+bool ipcn__link_ring_sleep(ipcn__link *l);
 
 /* ---- rendezvous.c ---- */
 int ipcn__rdv_open(ipcn_node *n);      /* dir, lock, bind, listen, inotify */

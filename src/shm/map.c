@@ -72,7 +72,7 @@ static void refuse(ipcn_node *n, ipcn__link *l, const char *why)
 void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__shm_pool *b = &f->u.shm_pool;
-    int fd = ipcn__link_take_fd(l);
+    int fd = ipcn__link_take_fd(n, l);
     if (fd < 0) {
         refuse(n, l, "pool without a descriptor");
         return;

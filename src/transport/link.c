@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "node/node_impl.h"
@@ -137,8 +139,14 @@ int ipcn__link_queue_fd(ipcn__link *l, int fd)
     return IPCN_OK;
 }
 
-int ipcn__link_take_fd(ipcn__link *l)
+static int drain_tokens(ipcn_node *n, ipcn__link *l);
+
+int ipcn__link_take_fd(ipcn_node *n, ipcn__link *l)
 {
+    /* Through a ring, the descriptor was sent on the socket before the
+     * frame that needs it entered the ring: it waits there. */
+    if (!l->nfds_in && l->rrx.sh && l->state != LINK_DEAD)
+        (void)drain_tokens(n, l);
     if (!l->nfds_in)
         return -1;
     int fd = l->fds_in[0];
@@ -146,13 +154,103 @@ int ipcn__link_take_fd(ipcn__link *l)
     return fd;
 }
 
+static void bad_input(ipcn_node *n, ipcn__link *l, int status,
+                      const char *why);
+
+/* A peer that breaks a ring's indices is refused like any bad input, but
+ * gets no ERROR frame when ours would go through a ring it broke: the link
+ * is closed, and counted. */
+static void ring_broken(ipcn_node *n, ipcn__link *l, const char *why)
+{
+    if (!l->rtx.sh) {
+        bad_input(n, l, IPCN_BAD_REQUEST, why);
+        return;
+    }
+    l->bad_frames++;
+    n->stats.bad_frames++;
+    n->stats.links_refused++;
+    ipcn__warn("IPCN-LINK-BADRING", "%s: refusing link from %s (pid %d): %s",
+               n->name, l->name ? l->name : "(no hello yet)", (int)l->pid, why);
+    ipcn__link_close(n, l, IPCN_BAD_REQUEST, why);
+}
+
+/* One token on the socket of a link whose frames go through its ring: a
+ * doorbell, or the carrier of a descriptor (fd >= 0).  Returns as send. */
+static ssize_t send_token(ipcn__link *l, uint8_t token, int fd)
+{
+    struct iovec iov = {&token, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        memset(&ctl, 0, sizeof ctl);
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof ctl.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    return sendmsg(l->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void fd_sent(ipcn__link *l)
+{
+    close(l->fds_out[0]);
+    l->nfds_out--;
+    memmove(l->fds_out, l->fds_out + 1, l->nfds_out * sizeof(int));
+    memmove(l->fds_out_at, l->fds_out_at + 1, l->nfds_out * sizeof(uint64_t));
+}
+
+/* Copy some of the queue into our ring.  A descriptor goes first, with a
+ * token on the socket, before the frame that needs it enters the ring.
+ * Returns the bytes taken; -1 with errno EAGAIN (full, or the socket is),
+ * or EPROTO (the reader's index is impossible). */
+static ssize_t ring_write_some(ipcn__link *l, const uint8_t *p, size_t len)
+{
+    if (l->nfds_out && l->fds_out_at[0] == l->tx_sent_abs) {
+        ssize_t w = send_token(l, IPCN_RING_TOKEN_FD, l->fds_out[0]);
+        if (w <= 0)
+            return -1;
+        fd_sent(l);
+    }
+    if (l->nfds_out && l->fds_out_at[0] - l->tx_sent_abs < len)
+        len = (size_t)(l->fds_out_at[0] - l->tx_sent_abs);
+    for (int tries = 0; tries < 2; tries++) {
+        ssize_t w = ipcn__ring_write(&l->rtx, p, len);
+        if (w < 0) {
+            errno = EPROTO;
+            return -1;
+        }
+        if (w > 0) {
+            l->rtx_wrote = true;
+            return w;
+        }
+        /* Full: ask for a token when there is room, unless there is now. */
+        if (!ipcn__ring_wait_room(&l->rtx))
+            break;
+    }
+    l->rtx_blocked = true;
+    errno = EAGAIN;
+    return -1;
+}
+
 /* Write some of the queue; a descriptor goes with the byte it belongs to,
  * so a write stops short of the next one and the one carrying it starts at
- * its byte. */
+ * its byte.  From rtx_at on, the bytes go into the ring. */
 static ssize_t write_some(ipcn__link *l)
 {
     const uint8_t *p = l->tx.p + l->tx_off;
     size_t len = l->tx.len - l->tx_off;
+    if (l->rtx.sh) {
+        if (l->tx_sent_abs >= l->rtx_at)
+            return ring_write_some(l, p, len);
+        if (l->rtx_at - l->tx_sent_abs < len)
+            len = (size_t)(l->rtx_at - l->tx_sent_abs);
+    }
     if (!l->nfds_out)
         return send(l->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (l->fds_out_at[0] > l->tx_sent_abs) {
@@ -176,14 +274,20 @@ static ssize_t write_some(ipcn__link *l)
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &l->fds_out[0], sizeof(int));
     ssize_t w = sendmsg(l->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w > 0) {
-        close(l->fds_out[0]);
-        l->nfds_out--;
-        memmove(l->fds_out, l->fds_out + 1, l->nfds_out * sizeof(int));
-        memmove(l->fds_out_at, l->fds_out_at + 1,
-                l->nfds_out * sizeof(uint64_t));
-    }
+    if (w > 0)
+        fd_sent(l);
     return w;
+}
+
+/* After bytes went into our ring: ring the bell if the peer sleeps.  A full
+ * socket already holds a token the peer has not read: nothing is lost. */
+static void ring_bell(ipcn__link *l)
+{
+    if (!l->rtx_wrote)
+        return;
+    l->rtx_wrote = false;
+    if (ipcn__ring_bell_wanted(&l->rtx))
+        (void)send_token(l, IPCN_RING_TOKEN_BELL, -1);
 }
 
 static bool sample_queued(ipcn__link *l)
@@ -210,6 +314,8 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         drop_queue(n, l);
         return IPCN_SERVICE_UNAVAILABLE;
     }
+    bool was_blocked = l->want_out || l->rtx_blocked;
+    l->rtx_blocked = false;
     while (l->tx_off < l->tx.len) {
         ssize_t w = write_some(l);
         if (w < 0) {
@@ -217,6 +323,11 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
+            if (errno == EPROTO) {
+                ring_broken(n, l, "the peer's read index of our ring is out "
+                                  "of range");
+                return IPCN_SERVICE_UNAVAILABLE;
+            }
             if (errno == EPIPE || errno == ECONNRESET) {
                 /* The peer is gone; what it sent before (a goodbye) is
                  * still to be read, and the read side closes the link. */
@@ -230,12 +341,13 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         }
         l->tx_off += (size_t)w;
         l->tx_sent_abs += (uint64_t)w;
-        if (l->want_out) /* we were blocked, and the peer made room */
+        if (was_blocked) /* we were blocked, and the peer made room */
             l->last_drain_ns = ipcn__now_mono_ns();
         l->bytes_out += (uint64_t)w;
         n->stats.bytes_out += (uint64_t)w;
         l->last_tx_ns = ipcn__now_mono_ns();
     }
+    ring_bell(l);
     samples_sent(l);
     if (l->tx_off == l->tx.len) {
         l->tx.len = l->tx_off = 0;
@@ -250,7 +362,9 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
             l->tx.len -= l->tx_off;
             l->tx_off = 0;
         }
-        set_want_out(n, l, true);
+        /* A full ring is not the socket's business: the reader's token
+         * says when there is room. */
+        set_want_out(n, l, !l->rtx_blocked);
     }
     check_pressure(n, l);
     return IPCN_OK;
@@ -333,13 +447,44 @@ void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
                       ipcn__enc_text(&l->tx, &h, IPCN_F_ERROR, s.p, s.len));
 }
 
+/* Our frames to a peer that reads rings go on in one, from the byte after
+ * the RING frame that carries its memfd.  Without it (no memory), they go
+ * on through the socket. */
+static void send_ring(ipcn_node *n, ipcn__link *l)
+{
+    if (ipcn__ring_create(&l->rtx, IPCN_RING_SIZE) != IPCN_OK) {
+        ipcn__info("IPCN-LINK-NORING", "%s: no ring for %s: frames go through "
+                   "the socket", n->name, l->name);
+        return;
+    }
+    if (ipcn__link_queue_fd(l, l->rtx.fd) != IPCN_OK) {
+        ipcn__ring_free(&l->rtx);
+        return;
+    }
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    ipcn__ring_info b = {.size = l->rtx.size};
+    size_t mark = l->tx.len;
+    int st = ipcn__enc_ring(&l->tx, &h, &b);
+    if (st != IPCN_OK) {
+        close(l->fds_out[--l->nfds_out]);
+        ipcn__ring_free(&l->rtx);
+        return;
+    }
+    close(l->rtx.fd); /* the queued dup goes with the frame */
+    l->rtx.fd = -1;
+    l->rtx_at = l->tx_queued_abs + (l->tx.len - mark);
+    ipcn__link_commit(n, l, mark, IPCN_OK);
+}
+
 static void send_hello(ipcn_node *n, ipcn__link *l)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
-                     .caps = n->shm_enabled ? IPCN_CAP_SHM : IPCN_CAP_NONE,
+                     .caps = (n->shm_enabled ? IPCN_CAP_SHM : IPCN_CAP_NONE) |
+                             (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE),
                      .heartbeat_ms = n->opts.heartbeat_ms,
                      .max_payload = n->opts.max_payload,
                      .network = ipcn__str_of(n->network),
@@ -358,6 +503,8 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     }
     l->fd = fd;
     l->pidfd = -1;
+    l->rtx.fd = l->rrx.fd = -1;
+    l->rtx_at = UINT64_MAX;
     l->outbound = outbound;
     l->state = LINK_HELLO;
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
@@ -418,13 +565,15 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     if (l->fd >= 0) {
         /* Last words already queued (an ERROR) get one try to go out;
          * samples that still do not fit are counted as dropped. */
-        if (ipcn__link_backlog(l) && !l->write_broken) {
-            ssize_t w = send(l->fd, l->tx.p + l->tx_off, ipcn__link_backlog(l),
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (w > 0)
-                l->tx_sent_abs += (uint64_t)w;
-            samples_sent(l);
+        while (ipcn__link_backlog(l) && !l->write_broken) {
+            ssize_t w = write_some(l);
+            if (w <= 0)
+                break;
+            l->tx_off += (size_t)w;
+            l->tx_sent_abs += (uint64_t)w;
         }
+        ring_bell(l);
+        samples_sent(l);
         drop_queue(n, l);
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->fd, NULL);
         close(l->fd);
@@ -472,6 +621,8 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     for (uint32_t i = 0; i < l->nfds_in; i++)
         close(l->fds_in[i]);
     ipcn__free(l->pools_sent);
+    ipcn__ring_free(&l->rtx);
+    ipcn__ring_free(&l->rrx);
     for (uint32_t i = 0; i < l->npatterns; i++)
         ipcn__free(l->patterns[i]);
     ipcn__free(l->patterns);
@@ -551,6 +702,10 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     l->state = LINK_UP;
     l->linked_ns = ipcn__now_mono_ns();
     n->stats.peers++;
+    if (n->ring_enabled && (h->caps & IPCN_CAP_RING))
+        send_ring(n, l);
+    if (l->state != LINK_UP)
+        return;
     ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->name,
                 (int)l->pid);
     ipcn__queue_event(n, IPCN_EV_PEER_UP, l, NULL, IPCN_ANY, IPCN_OK);
@@ -606,6 +761,14 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t len)
     ipcn__node_frame(n, l, &f);
 }
 
+static bool tokens_ok(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != IPCN_RING_TOKEN_BELL && p[i] != IPCN_RING_TOKEN_FD)
+            return false;
+    return true;
+}
+
 /* Handle the whole frames in rx.  Returns false when the link died or
  * reading is paused. */
 static bool parse_buffered(ipcn_node *n, ipcn__link *l)
@@ -648,8 +811,19 @@ static bool parse_buffered(ipcn_node *n, ipcn__link *l)
                                     : "bad frame header or checksum");
             return false;
         }
+        bool had_ring = l->rrx.sh != NULL;
         on_frame(n, l, l->rx + pos, need);
         pos += need;
+        if (!had_ring && l->rrx.sh) {
+            /* The peer's frames go on in its ring: what follows on the
+             * socket are tokens. */
+            if (!tokens_ok(l->rx + pos, l->rx_len - pos)) {
+                bad_input(n, l, IPCN_BAD_REQUEST, "bad token after a ring");
+                return false;
+            }
+            pos = l->rx_len;
+            break;
+        }
     }
     if (l->state == LINK_DEAD)
         return false;
@@ -672,13 +846,13 @@ static bool parse_buffered(ipcn_node *n, ipcn__link *l)
  * each for a SHM_POOL frame read with it or soon after (a read may cover
  * the hello too, so the link's state says nothing yet).
  * Returns the bytes read, -1 with errno, or -2 when the link was refused. */
-static ssize_t read_some(ipcn_node *n, ipcn__link *l, size_t want)
+static ssize_t read_some(ipcn_node *n, ipcn__link *l, void *dst, size_t want)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int) * IPCN_LINK_MAX_FDS)];
         struct cmsghdr align;
     } ctl;
-    struct iovec iov = {l->rx + l->rx_len, want};
+    struct iovec iov = {dst, want};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
                         .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
     ssize_t r = recvmsg(l->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -707,27 +881,164 @@ static ssize_t read_some(ipcn_node *n, ipcn__link *l, size_t want)
     return r;
 }
 
+/* Room at the end of rx for the next read: 0 when the link was closed (no
+ * memory) or when none is left (cannot happen: a partial frame grows the
+ * buffer to its size). */
+static size_t rx_room(ipcn_node *n, ipcn__link *l)
+{
+    if (l->rx_cap - l->rx_len < 4096 && l->rx_cap < RX_INITIAL) {
+        uint8_t *p = ipcn__realloc(l->rx, RX_INITIAL);
+        if (!p) {
+            ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "rx buffer");
+            return 0;
+        }
+        l->rx = p;
+        l->rx_cap = RX_INITIAL;
+    }
+    return l->rx_cap - l->rx_len;
+}
+
+/* Read the tokens waiting on the socket of a link whose peer writes into
+ * its ring, keeping the descriptors that come with them.  Returns 1 when
+ * the peer hung up, 0, or -1 when the link was closed. */
+static int drain_tokens(ipcn_node *n, ipcn__link *l)
+{
+    uint8_t buf[256];
+    for (;;) {
+        ssize_t r = read_some(n, l, buf, sizeof buf);
+        if (r == -2)
+            return -1;
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
+        }
+        if (r == 0)
+            return 1;
+        if (!tokens_ok(buf, (size_t)r)) {
+            bad_input(n, l, IPCN_BAD_REQUEST, "bad token after a ring");
+            return -1;
+        }
+        l->last_rx_ns = ipcn__now_mono_ns();
+        if ((size_t)r < sizeof buf)
+            return 0;
+    }
+}
+
+/* Copy what the peer's ring holds into rx and handle its frames; all of
+ * it when the peer has gone (its last words), else up to the budget. */
+static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
+{
+    ipcn__ring_awake(&l->rrx);
+    l->rx_pending = false;
+    if (!parse_buffered(n, l))
+        return;
+    size_t budget = IPCN_READ_BUDGET;
+    bool took = false;
+    while (l->state != LINK_DEAD && !l->rx_paused && (all || budget > 0)) {
+        size_t room = rx_room(n, l);
+        if (!room)
+            break;
+        size_t want = all || room < budget ? room : budget;
+        ssize_t r = ipcn__ring_read(&l->rrx, l->rx + l->rx_len, want);
+        if (r < 0) {
+            ring_broken(n, l, "the write index of its ring is out of range");
+            return;
+        }
+        if (r == 0)
+            break;
+        took = true;
+        budget -= (size_t)r < budget ? (size_t)r : budget;
+        l->rx_len += (size_t)r;
+        l->bytes_in += (uint64_t)r;
+        n->stats.bytes_in += (uint64_t)r;
+        l->last_rx_ns = ipcn__now_mono_ns();
+        if (!parse_buffered(n, l))
+            break;
+    }
+    if (took && l->state != LINK_DEAD && ipcn__ring_room_wanted(&l->rrx))
+        (void)send_token(l, IPCN_RING_TOKEN_BELL, -1);
+}
+
+static void ring_readable(ipcn_node *n, ipcn__link *l)
+{
+    int hup = drain_tokens(n, l);
+    if (hup < 0 || l->state == LINK_DEAD)
+        return;
+    if (l->rtx_blocked && ipcn__ring_has_room(&l->rtx))
+        ipcn__link_flush(n, l);
+    if (l->state == LINK_DEAD)
+        return;
+    ring_pull(n, l, hup > 0);
+    if (hup > 0 && l->state != LINK_DEAD)
+        ipcn__link_close(n, l, IPCN_SERVICE_UNAVAILABLE, "hang-up");
+}
+
+void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l)
+{
+    if (l->state == LINK_DEAD)
+        return;
+    if (l->rtx_blocked && ipcn__ring_has_room(&l->rtx))
+        ipcn__link_flush(n, l);
+    if (l->state != LINK_DEAD && l->rrx.sh && !l->rx_paused &&
+        (l->rx_pending || ipcn__ring_ready(&l->rrx)))
+        ring_pull(n, l, false);
+}
+
+bool ipcn__link_ring_sleep(ipcn__link *l)
+{
+    if (l->state == LINK_DEAD)
+        return true;
+    bool idle = true;
+    if (l->rrx.sh && !l->rx_paused && !ipcn__ring_sleep(&l->rrx))
+        idle = false;
+    if (l->rtx_blocked && ipcn__ring_wait_room(&l->rtx))
+        idle = false;
+    return idle;
+}
+
+void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    if (!n->ring_enabled || l->rrx.sh) {
+        bad_input(n, l, IPCN_BAD_REQUEST, l->rrx.sh ? "a second ring"
+                                                    : "ring not negotiated");
+        return;
+    }
+    int fd = ipcn__link_take_fd(n, l);
+    if (fd < 0) {
+        bad_input(n, l, IPCN_BAD_REQUEST, "ring without a descriptor");
+        return;
+    }
+    const char *why = ipcn__ring_attach(&l->rrx, fd, f->u.ring.size);
+    if (why) {
+        bad_input(n, l, IPCN_BAD_REQUEST, why);
+        return;
+    }
+    /* Spinning for a peer pinned to our one core would only delay it. */
+    cpu_set_t me, peer;
+    l->spin_ok = get_nprocs() > 1;
+    if (l->spin_ok && sched_getaffinity(0, sizeof me, &me) == 0 &&
+        sched_getaffinity(l->pid, sizeof peer, &peer) == 0 &&
+        CPU_COUNT(&me) == 1 && CPU_EQUAL(&me, &peer))
+        l->spin_ok = false;
+}
+
 void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
 {
+    if (l->rrx.sh) {
+        ring_readable(n, l);
+        return;
+    }
     size_t budget = IPCN_READ_BUDGET;
     l->rx_pending = false;
     if (!parse_buffered(n, l))
         return;
     while (l->state != LINK_DEAD && !l->rx_paused && budget > 0) {
-        if (l->rx_cap - l->rx_len < 4096 && l->rx_cap < RX_INITIAL) {
-            uint8_t *p = ipcn__realloc(l->rx, RX_INITIAL);
-            if (!p) {
-                ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "rx buffer");
-                return;
-            }
-            l->rx = p;
-            l->rx_cap = RX_INITIAL;
-        }
-        size_t room = l->rx_cap - l->rx_len;
+        size_t room = rx_room(n, l);
         if (room == 0)
-            break; /* cannot happen: a partial frame grew the buffer */
+            break;
         size_t want = room < budget ? room : budget;
-        ssize_t r = read_some(n, l, want);
+        ssize_t r = read_some(n, l, l->rx + l->rx_len, want);
         if (r == -2)
             return; /* refused: the link is closed */
         if (r < 0) {
@@ -749,6 +1060,11 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
         l->last_rx_ns = ipcn__now_mono_ns();
         if (!parse_buffered(n, l))
             return;
+        if (l->rrx.sh) {
+            /* The peer's RING came: its frames go on there. */
+            ring_readable(n, l);
+            return;
+        }
         if ((size_t)r < want)
             break; /* a short read: the socket is empty for now */
     }

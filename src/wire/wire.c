@@ -277,6 +277,15 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         }
         break;
     }
+    case IPCN_F_RING:
+        f.u.ring.size = rd_u32(&r);
+        if (rd_u32(&r) != 0) /* reserved */
+            r.bad = 1;
+        if (f.u.ring.size < IPCN_RING_MIN_SIZE ||
+            f.u.ring.size > IPCN_RING_MAX_SIZE ||
+            (f.u.ring.size & (f.u.ring.size - 1)))
+            r.bad = 1;
+        break;
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -505,6 +514,15 @@ int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b)
     ipcn__wbuf_u32(w, b->share);
     ipcn__wbuf_u32(w, 0);
     ipcn__wbuf_u64(w, b->slot_size);
+    return finish(w, off);
+}
+
+int ipcn__enc_ring(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__ring_info *b)
+{
+    h->type = IPCN_F_RING;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u32(w, b->size);
+    ipcn__wbuf_u32(w, 0);
     return finish(w, off);
 }
 

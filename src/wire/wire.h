@@ -42,12 +42,21 @@ enum ipcn__ftype {
     IPCN_F_SHM_REVOKE = 18,  /* the publisher took this slot back */
     IPCN_F_SHM_DROP = 19,    /* the pool is retired: unmap when unused */
     IPCN_F_SHM_REPLY = 20,   /* a REPLY whose body is in a pool slot */
-    IPCN_F__MAX = 20
+    /* Shared-memory link rings (capability IPCN_CAP_RING on both sides). */
+    IPCN_F_RING = 21,        /* the sender's frames go on in this ring */
+    IPCN_F__MAX = 21
 };
 
 /* Capability bits a node announces in its hello. */
 #define IPCN_CAP_NONE 0u
-#define IPCN_CAP_SHM 1u /* takes and sends shared-memory samples */
+#define IPCN_CAP_SHM 1u  /* takes and sends shared-memory samples */
+#define IPCN_CAP_RING 2u /* reads a peer's frames from a shared ring */
+
+/* Limits of a link ring's data area (a power of two), checked on both
+ * sides; the memfd is one page of indices, then the data. */
+#define IPCN_RING_MIN_SIZE (64u << 10)
+#define IPCN_RING_MAX_SIZE (16u << 20)
+#define IPCN_RING_HDR_SIZE 4096u
 
 /* Limits of shared-memory pools, checked on both sides. */
 #define IPCN_SHM_MAX_SLOTS 1024u
@@ -131,6 +140,12 @@ typedef struct ipcn__shm_sample {
     uint64_t checksum;   /* XXH3-64 of the data, taken at publish */
 } ipcn__shm_sample;
 
+/* RING: the memfd comes with the frame (SCM_RIGHTS); size is its data
+ * area, a power of two within the limits above. */
+typedef struct ipcn__ring_info {
+    uint32_t size;
+} ipcn__ring_info;
+
 /* SHM_RELEASE, SHM_REVOKE: (pool, slot, gen) triples; SHM_DROP: count 1,
  * slot and gen 0.  Points into the frame: read with ipcn__shm_ref_at(). */
 typedef struct ipcn__shm_refs {
@@ -161,7 +176,7 @@ typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
  * QUERY_REPLY, REPLY reply; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
  * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; SHM_POOL
  * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
- * shm_refs. */
+ * shm_refs; RING ring. */
 typedef struct ipcn__frame {
     ipcn__hdr hdr;
     union {
@@ -175,6 +190,7 @@ typedef struct ipcn__frame {
         ipcn__shm_pool shm_pool;
         ipcn__shm_sample shm_sample;
         ipcn__shm_refs shm_refs;
+        ipcn__ring_info ring;
     } u;
 } ipcn__frame;
 
@@ -251,6 +267,7 @@ int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
 int ipcn__enc_shm_refs(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                        const ipcn__shm_ref *refs, uint32_t count);
 ipcn__shm_ref ipcn__shm_ref_at(const ipcn__shm_refs *r, uint32_t i);
+int ipcn__enc_ring(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__ring_info *b);
 
 /* The checksum of a frame: XXH3-64 (seed 0) over header bytes 0..39 then
  * the payload. */

@@ -557,6 +557,40 @@ static void test_hello_reserved(void **state)
     assert_int_equal(decode_payload(IPCN_F_HELLO, b, n), IPCN_OK);
 }
 
+/* RING: a power-of-two size within the limits, reserved zero, nothing
+ * more or less. */
+static void test_ring_body(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t size, reserved;
+        int st;
+    } cases[] = {
+        {IPCN_RING_MIN_SIZE, 0, IPCN_OK},
+        {IPCN_RING_MAX_SIZE, 0, IPCN_OK},
+        {IPCN_RING_MIN_SIZE * 4, 0, IPCN_OK},
+        {IPCN_RING_MIN_SIZE / 2, 0, IPCN_BAD_REQUEST},
+        {IPCN_RING_MAX_SIZE * 2, 0, IPCN_BAD_REQUEST},
+        {IPCN_RING_MIN_SIZE + 4096, 0, IPCN_BAD_REQUEST},
+        {0, 0, IPCN_BAD_REQUEST},
+        {0xFFFFFFFFu, 0, IPCN_BAD_REQUEST},
+        {IPCN_RING_MIN_SIZE, 1, IPCN_BAD_REQUEST},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t b[9];
+        for (int k = 0; k < 4; k++) {
+            b[k] = (uint8_t)(cases[i].size >> (8 * k));
+            b[4 + k] = (uint8_t)(cases[i].reserved >> (8 * k));
+        }
+        assert_int_equal(decode_payload(IPCN_F_RING, b, 8), cases[i].st);
+        if (cases[i].st == IPCN_OK) {
+            assert_int_equal(decode_payload(IPCN_F_RING, b, 7), IPCN_BAD_REQUEST);
+            b[8] = 0;
+            assert_int_equal(decode_payload(IPCN_F_RING, b, 9), IPCN_BAD_REQUEST);
+        }
+    }
+}
+
 static void test_ping_sizes(void **state)
 {
     (void)state;
@@ -665,6 +699,9 @@ static void test_roundtrip_every_type(void **state)
             in.u.shm_refs = (ipcn__shm_refs){k, blob};
             break;
         }
+        case IPCN_F_RING:
+            in.u.ring.size = IPCN_RING_MIN_SIZE << (rnd() % 9);
+            break;
         default:
             in.u.text = a;
             break;
@@ -874,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_blobs),
         cmocka_unit_test(test_announce_kind),
         cmocka_unit_test(test_hello_reserved),
+        cmocka_unit_test(test_ring_body),
         cmocka_unit_test(test_ping_sizes),
         cmocka_unit_test(test_roundtrip_every_type),
         cmocka_unit_test(test_encoder_payload_ceiling),

@@ -280,6 +280,8 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
             refs[i] = ipcn__shm_ref_at(&f->u.shm_refs, i);
         return ipcn__enc_shm_refs(w, &h, h.type, refs, n);
     }
+    case IPCN_F_RING:
+        return ipcn__enc_ring(w, &h, &f->u.ring);
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -368,6 +370,8 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
         return a->u.shm_refs.count == b->u.shm_refs.count &&
                memcmp(a->u.shm_refs.p, b->u.shm_refs.p,
                       (size_t)a->u.shm_refs.count * 12) == 0;
+    case IPCN_F_RING:
+        return a->u.ring.size == b->u.ring.size;
     default:
         return 0;
     }
