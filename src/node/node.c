@@ -372,13 +372,19 @@ static inline void cpu_relax(void)
 }
 
 #define SPIN_MAX_RINGS 64
+#define SPIN_RING 1
+#define SPIN_EVENT 2
+/* After a spin that found ring bytes, epoll is skipped (a system call per
+ * round trip) unless it was last asked this long ago. */
+#define EPOLL_SKIP_NS 20000u
 
 /* Low-latency mode: poll the peers' rings, with the lock released, for up
  * to spin_us before blocking.  Other events (the wake fd, sockets, timers)
- * are looked at every few microseconds.  Returns true when something came.
+ * are looked at every few microseconds.  Returns SPIN_RING when a ring has
+ * bytes, SPIN_EVENT when an fd is ready, 0 when nothing came.
  * While it spins the node counts as pumping: no other thread pumps or
  * frees a link meanwhile. */
-static bool spin(ipcn_node *n)
+static int spin(ipcn_node *n)
 {
     const ipcn__ring *rings[SPIN_MAX_RINGS];
     unsigned k = 0;
@@ -391,21 +397,25 @@ static bool spin(ipcn_node *n)
         }
     }
     if (!k)
-        return false;
-    uint64_t end = ipcn__now_mono_ns() + (uint64_t)n->opts.spin_us * 1000u;
-    bool found = false;
+        return 0;
+    uint64_t end = 0; /* the clock is read only if nothing comes at once */
+    int found = 0;
     n->pumping = true;
     ipcn__node_unlock(n);
     for (uint32_t i = 1; !found; i++) {
         for (unsigned j = 0; j < k && !found; j++)
-            found = ipcn__ring_ready(rings[j]);
+            if (ipcn__ring_ready(rings[j]))
+                found = SPIN_RING;
         if (found || (i & 255))
             continue;
-        if (ipcn__now_mono_ns() >= end)
+        uint64_t now = ipcn__now_mono_ns();
+        if (!end)
+            end = now + (uint64_t)n->opts.spin_us * 1000u;
+        else if (now >= end)
             break;
         struct epoll_event ev;
         if (!(i & 1023) && epoll_wait(n->epfd, &ev, 1, 0) > 0)
-            found = true; /* level-triggered: the pump sees it again */
+            found = SPIN_EVENT; /* level-triggered: the pump sees it again */
         cpu_relax();
     }
     ipcn__node_lock(n);
@@ -430,17 +440,27 @@ static bool rings_sleep(ipcn_node *n)
 static int pump(ipcn_node *n, int timeout_ms)
 {
     struct epoll_event evs[MAX_EVENTS];
-    if (timeout_ms != 0 && n->opts.spin_us && spin(n))
+    int spun = 0;
+    if (timeout_ms != 0 && n->opts.spin_us && (spun = spin(n)) != 0)
         timeout_ms = 0;
     if (timeout_ms != 0 && !rings_sleep(n))
         timeout_ms = 0;
-    n->pumping = true;
-    ipcn__node_unlock(n);
-    int k = epoll_wait(n->epfd, evs, MAX_EVENTS, timeout_ms);
-    ipcn__node_lock(n);
-    n->pumping = false;
-    if (k < 0)
-        k = 0;
+    int k = 0;
+    bool skip = false;
+    if (spun == SPIN_RING) {
+        n->round_ns = ipcn__now_mono_ns();
+        skip = n->round_ns - n->last_epoll_ns <= EPOLL_SKIP_NS;
+    }
+    if (!skip) {
+        n->pumping = true;
+        ipcn__node_unlock(n);
+        k = epoll_wait(n->epfd, evs, MAX_EVENTS, timeout_ms);
+        ipcn__node_lock(n);
+        n->pumping = false;
+        if (k < 0)
+            k = 0;
+        n->round_ns = n->last_epoll_ns = ipcn__now_mono_ns();
+    }
     for (int i = 0; i < k; i++) {
         uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
         uint32_t id = (uint32_t)evs[i].data.u64;
@@ -499,14 +519,18 @@ static int pump(ipcn_node *n, int timeout_ms)
     /* Slots whose last message went away go back to their publishers. */
     ipcn__map_flush_releases(n);
     free_dead_links(n);
-    rearm(n, ipcn__now_mono_ns());
+    rearm(n, n->round_ns);
     /* The wake fd may have been drained by a thread that only waited for an
      * answer; callbacks still queued must keep the node's fd readable.  So
      * must bytes left in a ring (over the read budget, or come meanwhile):
      * an application may wait on the fd itself (ipcn_node_fd). */
     if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
         ipcn__node_wake(n);
-    if (!rings_sleep(n) && !n->woken) {
+    /* A thread that spins comes back to look (and raises the flags before
+     * it blocks): until then, peers need not ring.  Not so when the
+     * application waits on the node's fd itself. */
+    if ((!n->opts.spin_us || n->fd_exported) && !rings_sleep(n) &&
+        !n->woken) {
         uint64_t one = 1;
         if (write(n->wakefd, &one, sizeof one) == sizeof one)
             n->woken = true;
@@ -691,7 +715,15 @@ IPCN_API int ipcn_node_dispatch(ipcn_node *n, int timeout_ms)
     return st;
 }
 
-IPCN_API int ipcn_node_fd(ipcn_node *n) { return n ? n->epfd : -1; }
+IPCN_API int ipcn_node_fd(ipcn_node *n)
+{
+    if (!n)
+        return -1;
+    ipcn__node_lock(n);
+    n->fd_exported = true; /* someone may wait on it: keep it truthful */
+    ipcn__node_unlock(n);
+    return n->epfd;
+}
 
 IPCN_API int ipcn_node_timeout(ipcn_node *n)
 {

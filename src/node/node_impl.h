@@ -83,7 +83,7 @@ typedef struct ipcn__link {
     uint32_t se_head, se_len, se_cap;
     uint64_t last_drain_ns; /* the peer took bytes we could not write before:
                                it reads, so it lives */
-    uint64_t created_ns, last_rx_ns, last_tx_ns, last_ping_ns, linked_ns;
+    uint64_t created_ns, last_rx_ns, last_ping_ns, linked_ns;
     uint32_t resources;     /* remote resources learned from it */
     uint32_t inflight;      /* its requests queued or deferred here */
     char **patterns;        /* its subscription patterns */
@@ -280,6 +280,10 @@ struct ipcn_node {
     ipcn__list cbq;         /* ipcn__cb */
     ipcn__list dials;       /* ipcn__dial */
     uint64_t timer_armed_ns;
+    uint64_t last_epoll_ns; /* when epoll was last asked */
+    uint64_t round_ns;      /* the time of this I/O round (read once) */
+    bool fd_exported;       /* ipcn_node_fd() was called: the application
+                               may wait on it, rings must ring */
     uint64_t last_tick_ns;
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */

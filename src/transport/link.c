@@ -345,7 +345,6 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
             l->last_drain_ns = ipcn__now_mono_ns();
         l->bytes_out += (uint64_t)w;
         n->stats.bytes_out += (uint64_t)w;
-        l->last_tx_ns = ipcn__now_mono_ns();
     }
     ring_bell(l);
     samples_sent(l);
@@ -508,7 +507,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     l->outbound = outbound;
     l->state = LINK_HELLO;
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
-    l->created_ns = l->last_rx_ns = l->last_tx_ns = ipcn__now_mono_ns();
+    l->created_ns = l->last_rx_ns = ipcn__now_mono_ns();
     if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
         goto fail;
     struct ucred cred;
@@ -919,7 +918,7 @@ static int drain_tokens(ipcn_node *n, ipcn__link *l)
             bad_input(n, l, IPCN_BAD_REQUEST, "bad token after a ring");
             return -1;
         }
-        l->last_rx_ns = ipcn__now_mono_ns();
+        l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
         if ((size_t)r < sizeof buf)
             return 0;
     }
@@ -952,7 +951,7 @@ static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
         l->rx_len += (size_t)r;
         l->bytes_in += (uint64_t)r;
         n->stats.bytes_in += (uint64_t)r;
-        l->last_rx_ns = ipcn__now_mono_ns();
+        l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
         if (!parse_buffered(n, l))
             break;
     }
@@ -1057,7 +1056,7 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
         l->rx_len += (size_t)r;
         l->bytes_in += (uint64_t)r;
         n->stats.bytes_in += (uint64_t)r;
-        l->last_rx_ns = ipcn__now_mono_ns();
+        l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
         if (!parse_buffered(n, l))
             return;
         if (l->rrx.sh) {

@@ -97,10 +97,15 @@ void ipcn__ring_free(ipcn__ring *r)
 
 ssize_t ipcn__ring_write(ipcn__ring *r, const void *p, size_t len)
 {
-    uint64_t tail = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
-    uint64_t used = r->pos - tail;
-    if (used > r->size)
-        return -1; /* the reader claims to have read what was never written */
+    uint64_t used = r->pos - r->seen;
+    if (r->size - used < len) {
+        uint64_t tail = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
+        used = r->pos - tail;
+        if (used > r->size)
+            return -1; /* the reader claims to have read what was never
+                          written */
+        r->seen = tail;
+    }
     size_t room = r->size - (size_t)used;
     size_t n = len < room ? len : room;
     if (!n)

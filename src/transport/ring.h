@@ -48,6 +48,9 @@ typedef struct ipcn__ring {
     uint8_t *data;
     uint32_t size, mask;
     uint64_t pos;           /* ours: head (writer) or tail (reader) */
+    uint64_t seen;          /* writer: the reader's tail as last read (its
+                               line is the reader's: read it only when the
+                               room we know of is not enough) */
     int fd;                 /* writer: the memfd until it is sent; else -1 */
     size_t map_len;
 } ipcn__ring;
