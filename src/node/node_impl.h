@@ -36,6 +36,8 @@
 #define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
 #define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
 #define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
+#define IPCN_COALESCE_BYTES (64u << 10) /* a blocked link: bytes queued
+                                           between two write attempts */
 #define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
 #define IPCN_RING_SIZE (256u << 10)   /* data bytes of a link's ring */
 #define IPCN_SPIN_MAX_US 1000000u     /* the most spin_us may ask for */
@@ -78,6 +80,7 @@ typedef struct ipcn__link {
     size_t tx_off;          /* bytes of tx already written */
     uint64_t tx_queued_abs; /* bytes ever queued on the link */
     uint64_t tx_sent_abs;   /* bytes ever written to the socket */
+    uint64_t tx_tried_abs;  /* tx_queued_abs at the last write attempt */
     uint64_t *sample_ends;  /* ring: tx_queued_abs at the end of each queued
                                sample, so samples lost with the link count */
     uint32_t se_head, se_len, se_cap;

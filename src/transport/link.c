@@ -391,6 +391,16 @@ int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
     l->tx_queued_abs += l->tx.len - mark;
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
+    if ((l->want_out || l->rtx_blocked) && !l->write_broken &&
+        l->tx_queued_abs - l->tx_tried_abs < IPCN_COALESCE_BYTES) {
+        /* Blocked: the frame joins the queue, which goes out in one write
+         * when the socket (EPOLLOUT) or the ring (the reader's token) has
+         * room, instead of a failing system call per frame meanwhile.  A
+         * sender that does not dispatch still tries every so many bytes. */
+        check_pressure(n, l);
+        return IPCN_OK;
+    }
+    l->tx_tried_abs = l->tx_queued_abs;
     return ipcn__link_flush(n, l);
 }
 
