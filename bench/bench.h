@@ -39,6 +39,7 @@ typedef struct bench_opts {
     int subs[4];
     double idle_seconds;
     size_t file_size;        /* --file-size (files); 0: the default */
+    uint32_t spin_us;        /* --spin-us (rtt): IPCNet's low-latency row */
     char only[256];          /* --only: comma list of transports, "" = all */
     char argv_line[1024];    /* the command as typed */
 } bench_opts;
@@ -187,6 +188,7 @@ typedef struct rtt_args {
     long warmup, iters;
     int sock;             /* uds: the socketpair end */
     int mode;             /* ipcnet server: 0 dispatch loop, 1 own thread */
+    uint32_t spin_us;     /* ipcnet: both nodes' spin_us (0: blocking) */
 } rtt_args;
 
 typedef struct rtt_result {
@@ -308,9 +310,14 @@ void thr_count(thr_counter *k, int ctl, const void *data, size_t len);
 
 extern const peer_ops peer_zmq;
 extern const peer_ops peer_nng;
+/* iceoryx request/response (rtt only): busy-polling, or blocking in a
+ * waitset.  Both need RouDi (iox_roudi_start). */
+extern const peer_ops peer_iox;
+extern const peer_ops peer_iox_ws;
 
-/* iceoryx needs its daemon (RouDi), started once per bulk run: 0 when it
- * runs, -1 unavailable (err says why), -2 not installed. */
+/* iceoryx needs its daemon (RouDi), started once per bulk or rtt run, with
+ * a memory pool for each of sizes: 0 when it runs, -1 unavailable (err
+ * says why), -2 not installed. */
 int iox_roudi_start(const char *dir, const size_t *sizes, int nsizes,
                     int max_subs, char *err, size_t errcap);
 void iox_roudi_stop(void);

@@ -29,8 +29,9 @@ static const char usage[] =
     "usage: ipcnet-bench <command> [options]\n"
     "\n"
     "commands:\n"
-    "  rtt    request/reply round trip (64 B, or --size): IPCNet, raw UDS\n"
-    "         socketpair (the floor), ZeroMQ REQ/REP, NNG req0/rep0\n"
+    "  rtt    request/reply round trip (64 B, or --size): IPCNet (blocking, and\n"
+    "         low-latency mode), raw UDS socketpair (the floor), ZeroMQ REQ/REP,\n"
+    "         NNG req0/rep0, iceoryx request/response (busy poll, waitset)\n"
     "  thr    one-way 64 B throughput (1 M messages): IPCNet pub/sub, raw UDS\n"
     "         stream, ZeroMQ PUSH/PULL\n"
     "  bulk   64 KiB..64 MiB samples, 1 publisher to 1 and 4 subscribers:\n"
@@ -53,6 +54,7 @@ static const char usage[] =
     "  --size N         rtt message size (64; K/M suffixes)\n"
     "  --iters N        rtt round trips measured (50000), split over the rounds\n"
     "  --rounds N       rtt: transports take turns, N rounds each (5)\n"
+    "  --spin-us N      rtt: spin_us of IPCNet's low-latency row (1000)\n"
     "  --msgs N         thr messages (1000000)\n"
     "  --sizes LIST     bulk sample sizes (64K,1M,8M,16M-1K,64M)\n"
     "  --subs LIST      bulk subscriber counts (1,4)\n"
@@ -181,17 +183,32 @@ typedef struct ratio {
     bool higher_better;
     double limit;
     char why[160];    /* when not measurable */
-    char unit[4];     /* "x", or "%" for the idle CPU */
+    char unit[4];     /* "x"; "%" for the idle CPU, "us" for a latency */
+    bool strict;      /* the value must be below (above) the limit */
 } ratio;
 
-static ratio g_ratios[24];
+static ratio g_ratios[32];
 static int g_nratios;
 
 static bool ratio_met(const ratio *q)
 {
     if (isnan(q->value))
         return false;
+    if (q->strict)
+        return q->higher_better ? q->value > q->limit : q->value < q->limit;
     return q->higher_better ? q->value >= q->limit : q->value <= q->limit;
+}
+
+/* The rtt row of transport at size whose variant contains part. */
+static row *find_variant(const char *transport, uint64_t size, const char *part)
+{
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (!strcmp(r->bench, "rtt") && !strcmp(r->transport, transport) &&
+            r->size == size && strstr(r->variant, part))
+            return r;
+    }
+    return NULL;
 }
 
 static void add_ratio(const char *name, const char *what, const char *target,
@@ -309,6 +326,27 @@ static void compute_ratios(void)
         add_ratio("rtt64_p50_vs_nng", "64 B round trip p50, IPCNet / NNG req0/rep0",
                   "<= 0.5x", false, 0.5, ip, nng, ip ? ip->p50_us : 0,
                   nng ? nng->p50_us : 0);
+    }
+    /* Low-latency mode: an absolute target, and the figure beside
+     * iceoryx's busy-polling request/response. */
+    row *ll = find_variant("ipcnet", 64, "low latency");
+    row *ibusy = find_variant("iceoryx", 64, "busy poll");
+    if (ll) {
+        ratio *q = &g_ratios[g_nratios++];
+        memset(q, 0, sizeof *q);
+        snprintf(q->name, sizeof q->name, "rtt64_lowlat_p50");
+        snprintf(q->what, sizeof q->what, "64 B round trip p50, IPCNet low-latency mode "
+                 "(spin_us %u)", (unsigned)g_opts.spin_us);
+        snprintf(q->target, sizeof q->target, "< 1 us");
+        snprintf(q->unit, sizeof q->unit, "us");
+        q->limit = 1.0;
+        q->strict = true;
+        q->value = ll->status == ROW_OK ? ll->p50_us : NAN;
+        if (ll->status != ROW_OK)
+            snprintf(q->why, sizeof q->why, "%.150s", ll->note);
+        add_ratio("rtt64_lowlat_p50_vs_iox",
+                  "64 B round trip p50, IPCNet low-latency / iceoryx req/res busy poll",
+                  "(reported)", false, 0, ll, ibusy, ll->p50_us, ibusy ? ibusy->p50_us : 0);
     }
     row *tip = find_row("thr", "ipcnet", 0, 0, true);
     row *tzmq = find_row("thr", "zmq", 0, 0, false);
@@ -429,14 +467,14 @@ static void print_rtt(void)
         if (!any) {
             printf("\nrtt: request/reply round trip (client and server processes), "
                    "%ld measured\n", g_opts.rtt_iters);
-            printf("  %-9s %-22s %8s %8s %8s %9s %9s %10s\n", "transport", "variant",
+            printf("  %-9s %-25s %8s %8s %8s %9s %9s %10s\n", "transport", "variant",
                    "size", "p50 us", "p99 us", "max us", "trips/s", "p50/floor");
             any = true;
         }
         char sz[32];
         size_str(r->size, sz, sizeof sz);
         if (r->status != ROW_OK) {
-            printf("  %-9s %-22s %8s  %s: %s\n", r->transport, r->variant, sz,
+            printf("  %-9s %-25s %8s  %s: %s\n", r->transport, r->variant, sz,
                    status_word(r->status), r->note);
             continue;
         }
@@ -450,11 +488,19 @@ static void print_rtt(void)
             snprintf(e, sizeof e, "%.2fx", r->p50_us / floor->p50_us);
         char tr[40];
         snprintf(tr, sizeof tr, "%s%s", r->transport, r->is_default ? " *" : "");
-        printf("  %-9s %-22s %8s %8s %8s %9s %9s %10s\n", tr, r->variant, sz, a, b, c, d,
+        printf("  %-9s %-25s %8s %8s %8s %9s %9s %10s\n", tr, r->variant, sz, a, b, c, d,
                e);
     }
-    if (any)
-        printf("  * the default figure of IPCNet: the better of its two provider modes\n");
+    if (!any)
+        return;
+    printf("  * the default figure of IPCNet: the better of its two blocking provider "
+           "modes\n");
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (!strcmp(r->bench, "rtt") && r->status == ROW_OK && r->note[0] &&
+            (strstr(r->variant, "low latency") || !strcmp(r->transport, "iceoryx")))
+            printf("  %s %s: %s\n", r->transport, r->variant, r->note);
+    }
 }
 
 static void print_thr(void)
@@ -621,7 +667,8 @@ static void print_targets(void)
         else
             printf("  %-72s %7.*f%s  target %-8s  %s%s%s\n", q->what,
                    pct || q->value < 10 ? 3 : 1, q->value,
-                   q->unit, q->target, ratio_met(q) ? "met" : "MISSED",
+                   strcmp(q->unit, "us") ? q->unit : " us", q->target,
+                   ratio_met(q) ? "met" : "MISSED",
                    q->why[0] ? "; " : "", q->why);
     }
 }
@@ -873,6 +920,12 @@ int main(int argc, char **argv)
             o->rounds = (int)strtol(v, NULL, 10);
             bad = o->rounds <= 0 || o->rounds > 1000;
             i++;
+        } else if (!strcmp(a, "--spin-us") && v) {
+            char *end;
+            long us = strtol(v, &end, 10);
+            bad = *end || us <= 0 || us > 1000000;
+            o->spin_us = (uint32_t)us;
+            i++;
         } else if (!strcmp(a, "--msgs") && v) {
             msgs = strtol(v, NULL, 10);
             bad = msgs <= 0;
@@ -911,6 +964,8 @@ int main(int argc, char **argv)
     o->rtt_iters = iters > 0 ? iters : o->quick ? 300 : 50000;
     if (!o->rounds)
         o->rounds = 5;
+    if (!o->spin_us)
+        o->spin_us = 1000;
     o->thr_msgs = msgs > 0 ? msgs : o->quick ? 20000 : 1000000;
     o->idle_seconds = idle_s > 0 ? idle_s : o->quick ? 0.5 : 2.0;
     if (!have_sizes) {

@@ -3,11 +3,15 @@
  * peer_iox.c — iceoryx (Debian's libiceoryx-binding-c-dev, iox-roudi) for
  * the bulk benchmark: shared-memory publish/subscribe through its daemon,
  * RouDi, which the benchmark starts with a memory pool sized for the
- * samples.  Compiled out (reported "not installed") without the C binding.
+ * samples; and for rtt: request/response (iox_client/iox_server), either
+ * busy-polling (iceoryx's lowest-latency path) or blocking in a waitset.
+ * Compiled out (reported "not installed") without the C binding.
  *
  * The publisher loans a chunk and copies the sample into it (the sample
  * exists in an application buffer, as for the other transports); the
- * subscriber reads the chunk in place.
+ * subscriber reads the chunk in place.  In rtt the client copies the
+ * request into a loaned chunk and the answer out of one, the server
+ * copies the request into the response: one copy per hop, like the others.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,11 +28,16 @@
 
 #ifndef BENCH_HAVE_IOX
 
+#define IOX_MISSING                                                            \
+    "built without libiceoryx-binding-c-dev (apt-get install "               \
+    "libiceoryx-binding-c-dev iceoryx)"
+
 const bulk_ops bulk_iox_ops = {
-    .name = "iceoryx",
-    .variant = "shm pub/sub",
-    .missing = "built without libiceoryx-binding-c-dev (apt-get install "
-               "libiceoryx-binding-c-dev iceoryx)"};
+    .name = "iceoryx", .variant = "shm pub/sub", .missing = IOX_MISSING};
+const peer_ops peer_iox = {
+    .name = "iceoryx", .variant = "req/res, busy poll", .missing = IOX_MISSING};
+const peer_ops peer_iox_ws = {
+    .name = "iceoryx", .variant = "req/res, waitset", .missing = IOX_MISSING};
 
 int iox_roudi_start(const char *dir, const size_t *sizes, int nsizes, int max_subs,
                     char *err, size_t errcap)
@@ -45,9 +54,13 @@ void iox_roudi_stop(void) {}
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <iceoryx_binding_c/chunk.h>
+#include <iceoryx_binding_c/client.h>
 #include <iceoryx_binding_c/log.h>
 #include <iceoryx_binding_c/publisher.h>
+#include <iceoryx_binding_c/request_header.h>
+#include <iceoryx_binding_c/response_header.h>
 #include <iceoryx_binding_c/runtime.h>
+#include <iceoryx_binding_c/server.h>
 #include <iceoryx_binding_c/subscriber.h>
 #include <iceoryx_binding_c/wait_set.h>
 #pragma GCC diagnostic pop
@@ -348,5 +361,232 @@ const bulk_ops bulk_iox_ops = {
     .sub_close = ib_sub_close,
     .too_big = "no memory pool for this size",
 };
+
+/* ---- rtt: request/response ---- */
+
+#define IOX_RTT_STOP (-1) /* the request sequence id that ends the server */
+
+/* The server echoes each request into its response.  Busy-polling it
+ * never sleeps; with a waitset (wait) it blocks until a request is there.
+ * Either way it looks at the control socket now and then, and leaves when
+ * the parent is gone. */
+static int iox_rtt_server(child *c, bool wait)
+{
+    rtt_args *a = c->arg;
+    runtime("rtt-srv", 0);
+    iox_server_options_t o;
+    iox_server_options_init(&o);
+    iox_server_storage_t ss;
+    iox_server_t srv = iox_server_init(&ss, "bench", "rtt", "echo", &o);
+    iox_ws_storage_t wss;
+    iox_ws_t ws = NULL;
+    if (wait) {
+        ws = iox_ws_init(&wss);
+        if (iox_ws_attach_server_state(ws, srv, ServerState_HAS_REQUEST, 0, NULL) !=
+            WaitSetResult_SUCCESS) {
+            fprintf(stderr, "iceoryx rtt server: iox_ws_attach_server_state failed\n");
+            return 1;
+        }
+    }
+    ctl_send(c->ctl, CTL_READY);
+    int rc = 1;
+    for (uint64_t idle = 0;;) {
+        const void *rq = NULL;
+        enum iox_ServerRequestResult r = iox_server_take_request(srv, &rq);
+        if (r == ServerRequestResult_NO_PENDING_REQUESTS) {
+            if (wait) {
+                iox_notification_info_t info[2];
+                uint64_t missed = 0;
+                if (iox_ws_timed_wait(ws, (struct timespec){1, 0}, info, 2, &missed) == 0 &&
+                    ctl_poll(c->ctl) < 0)
+                    break; /* a second without requests, and the parent is gone */
+            } else if (!(++idle & 0xffff) && ctl_poll(c->ctl) < 0) {
+                break;
+            }
+            continue;
+        }
+        if (r != ServerRequestResult_SUCCESS) {
+            fprintf(stderr, "iceoryx rtt server: iox_server_take_request: result %d\n",
+                    (int)r);
+            break;
+        }
+        int64_t id = iox_request_header_get_sequence_id_const(
+            iox_request_header_from_payload_const(rq));
+        void *rp = NULL;
+        enum iox_AllocationResult ar =
+            iox_server_loan_response(srv, rq, &rp, (uint32_t)a->size);
+        if (ar != AllocationResult_SUCCESS) {
+            fprintf(stderr, "iceoryx rtt server: iox_server_loan_response(%zu): result %d\n",
+                    a->size, (int)ar);
+            iox_server_release_request(srv, rq);
+            break;
+        }
+        memcpy(rp, rq, a->size);
+        iox_server_release_request(srv, rq);
+        enum iox_ServerSendResult sr = iox_server_send(srv, rp);
+        if (sr != ServerSendResult_SUCCESS) {
+            fprintf(stderr, "iceoryx rtt server: iox_server_send: result %d\n", (int)sr);
+            break;
+        }
+        if (id == IOX_RTT_STOP) {
+            rc = 0;
+            break;
+        }
+    }
+    if (ws) {
+        iox_ws_detach_server_state(ws, srv, ServerState_HAS_REQUEST);
+        iox_ws_deinit(ws);
+    }
+    iox_server_deinit(srv);
+    iox_runtime_shutdown();
+    return rc;
+}
+
+typedef struct iox_rtt {
+    iox_client_storage_t cs;
+    iox_client_t cl;
+    iox_ws_storage_t wss;
+    iox_ws_t ws;      /* NULL: busy-poll */
+    int64_t seq;
+} iox_rtt;
+
+/* Send size bytes of req as request id, and wait (busy or in the waitset)
+ * up to timeout_ms for its response, copied into rep. */
+static int iox_rtt_call(iox_rtt *z, const void *req, void *rep, size_t size, int64_t id,
+                        int timeout_ms, char *err, size_t cap)
+{
+    void *p = NULL;
+    enum iox_AllocationResult ar = iox_client_loan_request(z->cl, &p, (uint32_t)size);
+    if (ar != AllocationResult_SUCCESS) {
+        snprintf(err, cap, "iox_client_loan_request(%zu): result %d", size, (int)ar);
+        return -1;
+    }
+    memcpy(p, req, size);
+    iox_request_header_set_sequence_id(iox_request_header_from_payload(p), id);
+    enum iox_ClientSendResult sr = iox_client_send(z->cl, p);
+    if (sr != ClientSendResult_SUCCESS) {
+        snprintf(err, cap, "iox_client_send: result %d", (int)sr);
+        return -1;
+    }
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    const void *rp = NULL;
+    for (uint32_t i = 1;; i++) {
+        enum iox_ChunkReceiveResult r = iox_client_take_response(z->cl, &rp);
+        if (r == ChunkReceiveResult_SUCCESS)
+            break;
+        if (r != ChunkReceiveResult_NO_CHUNK_AVAILABLE) {
+            snprintf(err, cap, "iox_client_take_response: result %d", (int)r);
+            return -1;
+        }
+        if (z->ws) {
+            uint64_t now = now_ns();
+            if (now >= deadline)
+                goto late;
+            uint64_t left = deadline - now;
+            iox_notification_info_t info[2];
+            uint64_t missed = 0;
+            iox_ws_timed_wait(z->ws,
+                              (struct timespec){(time_t)(left / 1000000000u),
+                                                (long)(left % 1000000000u)},
+                              info, 2, &missed);
+        } else if (!(i & 1023) && now_ns() >= deadline) {
+            goto late;
+        }
+    }
+    int64_t got = iox_response_header_get_sequence_id_const(
+        iox_response_header_from_payload_const(rp));
+    bool bad = iox_response_header_has_server_error_const(
+        iox_response_header_from_payload_const(rp));
+    memcpy(rep, rp, size);
+    iox_client_release_response(z->cl, rp);
+    if (got != id || bad) {
+        snprintf(err, cap, "response to request %lld has id %lld%s", (long long)id,
+                 (long long)got, bad ? " and a server error" : "");
+        return -1;
+    }
+    return 0;
+late:
+    snprintf(err, cap, "no response to request %lld in %d ms", (long long)id, timeout_ms);
+    return -1;
+}
+
+static int iox_roundtrip(void *state, const void *req, void *rep, size_t size, char *err,
+                         size_t cap)
+{
+    iox_rtt *z = state;
+    return iox_rtt_call(z, req, rep, size, ++z->seq, 5000, err, cap);
+}
+
+static int iox_rtt_client(child *c, bool wait)
+{
+    rtt_args *a = c->arg;
+    rtt_result res = {0};
+    int rc = 1;
+    iox_rtt *z = calloc(1, sizeof *z);
+    uint8_t *stop = calloc(1, a->size), *ans = malloc(a->size);
+    if (!z || !stop || !ans) {
+        snprintf(res.err, sizeof res.err, "out of memory");
+        ctl_send_result(c->ctl, &res, sizeof res, NULL, 0);
+        return 1;
+    }
+    runtime("rtt-cli", 1);
+    iox_client_options_t o;
+    iox_client_options_init(&o);
+    z->cl = iox_client_init(&z->cs, "bench", "rtt", "echo", &o);
+    if (wait) {
+        z->ws = iox_ws_init(&z->wss);
+        if (iox_ws_attach_client_state(z->ws, z->cl, ClientState_HAS_RESPONSE, 0, NULL) !=
+            WaitSetResult_SUCCESS) {
+            snprintf(res.err, sizeof res.err, "iox_ws_attach_client_state failed");
+            goto fail;
+        }
+    }
+    /* RouDi connects client and server within its discovery loop. */
+    uint64_t deadline = now_ns() + 10000000000ull;
+    while (iox_client_get_connection_state(z->cl) != ConnectionState_CONNECTED) {
+        if (now_ns() > deadline) {
+            snprintf(res.err, sizeof res.err, "not connected to the server in 10 s "
+                     "(state %d)", (int)iox_client_get_connection_state(z->cl));
+            goto fail;
+        }
+        sleep_ms(1);
+    }
+    rc = rtt_client_loop(c, a, iox_roundtrip, z,
+                         wait ? peer_iox_ws.variant : peer_iox.variant);
+    /* The server leaves after answering this one. */
+    memcpy(stop, "STOP", 4);
+    char err[200];
+    if (iox_rtt_call(z, stop, ans, a->size, IOX_RTT_STOP, 2000, err, sizeof err) < 0)
+        fprintf(stderr, "iceoryx rtt client: stopping the server: %s\n", err);
+    goto out;
+fail:
+    ctl_send_result(c->ctl, &res, sizeof res, NULL, 0);
+    rc = 1;
+out:
+    if (z->ws) {
+        iox_ws_detach_client_state(z->ws, z->cl, ClientState_HAS_RESPONSE);
+        iox_ws_deinit(z->ws);
+    }
+    iox_client_deinit(z->cl);
+    iox_runtime_shutdown();
+    free(z);
+    free(stop);
+    free(ans);
+    return rc;
+}
+
+static int iox_rtt_server_poll(child *c) { return iox_rtt_server(c, false); }
+static int iox_rtt_client_poll(child *c) { return iox_rtt_client(c, false); }
+static int iox_rtt_server_ws(child *c) { return iox_rtt_server(c, true); }
+static int iox_rtt_client_ws(child *c) { return iox_rtt_client(c, true); }
+
+const peer_ops peer_iox = {.name = "iceoryx",
+                           .variant = "req/res, busy poll",
+                           .rtt_server = iox_rtt_server_poll,
+                           .rtt_client = iox_rtt_client_poll};
+const peer_ops peer_iox_ws = {.name = "iceoryx",
+                              .variant = "req/res, waitset",
+                              .rtt_server = iox_rtt_server_ws,
+                              .rtt_client = iox_rtt_client_ws};
 
 #endif

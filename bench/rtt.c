@@ -2,8 +2,10 @@
 /*
  * rtt.c — request/reply round trip: a server process echoes what a client
  * process sends, the client times each round trip.  IPCNet (provider on
- * its own thread, or in a plain dispatch loop) beside a raw Unix-domain
- * socketpair ping-pong (the floor), ZeroMQ REQ/REP and NNG req0/rep0.
+ * its own thread, or in a plain dispatch loop; and in low-latency mode,
+ * spin_us) beside a raw Unix-domain socketpair ping-pong (the floor),
+ * ZeroMQ REQ/REP, NNG req0/rep0 and iceoryx request/response (busy-polling
+ * and blocking in a waitset).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -123,11 +125,16 @@ static int echo_fn(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                : IPCN_INTERNAL_ERROR;
 }
 
-static void node_opts(ipcn_node_opts *o, const char *dir)
+/* spin_us 0: the blocking mode, whatever $IPCNET_SPIN_US says (it would
+ * turn spinning on for a node opened with spin_us 0). */
+static void node_opts(ipcn_node_opts *o, const char *dir, uint32_t spin_us)
 {
     ipcn_node_opts_init(o);
     o->dir = dir;
     o->network = "bench";
+    o->spin_us = spin_us;
+    if (!spin_us)
+        unsetenv("IPCNET_SPIN_US"); /* in this child process only */
 }
 
 static int ipcnet_server(child *c)
@@ -135,7 +142,7 @@ static int ipcnet_server(child *c)
     rtt_args *a = c->arg;
     echo_srv s = {.efd = eventfd(0, EFD_CLOEXEC)};
     ipcn_node_opts o;
-    node_opts(&o, a->dir);
+    node_opts(&o, a->dir, a->spin_us);
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-server", &o);
     if (st != IPCN_OK) {
@@ -187,7 +194,7 @@ static int ipcnet_client(child *c)
     rtt_args *a = c->arg;
     rtt_result res = {0};
     ipcn_node_opts o;
-    node_opts(&o, a->dir);
+    node_opts(&o, a->dir, a->spin_us);
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-client", &o);
     if (st != IPCN_OK) {
@@ -321,7 +328,17 @@ typedef struct rtt_case {
     child_fn server, client;
     rtt_args a;
     acc x;
+    char why[200]; /* what the note says of this variant */
 } rtt_case;
+
+/* Server and client pinned to one core: a busy-polling peer then takes
+ * the core from the one it waits for. */
+static bool one_core(void)
+{
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return true;
+    return g_opts.ncpus > 0 && g_opts.cpus[0] == g_opts.cpus[1 % g_opts.ncpus];
+}
 
 /* The transports run in turns, round after round, each round with fresh
  * processes: a change of load on the machine then touches every transport
@@ -341,33 +358,78 @@ void bench_rtt(size_t size)
         row_fail(row_new("rtt", "ipcnet", ""), "mkdtemp: %s", strerror(errno));
         return;
     }
-    rtt_case cases[8];
+    rtt_case cases[10] = {0};
     int n = 0;
     if (want_transport("uds")) {
-        cases[n] = (rtt_case){row_new("rtt", "uds", ""), uds_server, uds_client, a, {0}};
+        cases[n] = (rtt_case){.r = row_new("rtt", "uds", ""), .server = uds_server,
+                              .client = uds_client, .a = a};
         cases[n++].a.sock = -2;
     }
     row *rt = NULL, *rd = NULL;
     if (want_transport("ipcnet")) {
+        const char *env = getenv("IPCNET_SPIN_US");
         rt = row_new("rtt", "ipcnet", "provider thread");
-        cases[n] = (rtt_case){rt, ipcnet_server, ipcnet_client, a, {0}};
+        cases[n] = (rtt_case){.r = rt, .server = ipcnet_server, .client = ipcnet_client, .a = a};
         cases[n++].a.mode = 1;
         rd = row_new("rtt", "ipcnet", "dispatch loop");
-        cases[n] = (rtt_case){rd, ipcnet_server, ipcnet_client, a, {0}};
+        cases[n] = (rtt_case){.r = rd, .server = ipcnet_server, .client = ipcnet_client, .a = a};
         cases[n++].a.mode = 0;
+        if (env && *env)
+            for (int i = n - 2; i < n; i++)
+                snprintf(cases[i].why, sizeof cases[i].why,
+                         "blocking mode: $IPCNET_SPIN_US ignored");
+        /* Low-latency mode: both nodes spin on their rings before they
+         * block.  The provider serves in a plain dispatch loop: one thread
+         * spins, runs the handler and answers, nothing else in the process
+         * runs.  (On its own thread, the main thread asleep, it measured
+         * the same.) */
+        char v[40];
+        snprintf(v, sizeof v, "low latency, spin %u us", (unsigned)g_opts.spin_us);
+        rtt_case *c = &cases[n++];
+        *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_server,
+                        .client = ipcnet_client, .a = a};
+        c->a.mode = 0;
+        c->a.spin_us = g_opts.spin_us;
+        snprintf(c->why, sizeof c->why,
+                 "spin_us %u on both nodes, provider in a dispatch loop%s",
+                 (unsigned)g_opts.spin_us,
+                 one_core() ? "; one core only: the library does not spin here, "
+                              "this is the blocking mode" : "");
     }
-    const peer_ops *peers[] = {&peer_zmq, &peer_nng};
-    for (size_t i = 0; i < 2; i++) {
+    const peer_ops *peers[] = {&peer_zmq, &peer_nng, &peer_iox, &peer_iox_ws};
+    int iox_rc = 1; /* 1: RouDi not started yet */
+    char iox_err[200] = "";
+    for (size_t i = 0; i < sizeof peers / sizeof *peers; i++) {
         const peer_ops *p = peers[i];
         if (!want_transport(p->name))
             continue;
         row *r = row_new("rtt", p->name, p->variant);
+        r->size = a.size;
         if (!p->rtt_server) {
-            r->size = a.size;
             row_set_status(r, ROW_NOT_INSTALLED, "%s", p->missing);
             continue;
         }
-        cases[n++] = (rtt_case){r, p->rtt_server, p->rtt_client, a, {0}};
+        if (p == &peer_iox && one_core()) {
+            row_set_status(r, ROW_UNAVAILABLE, "busy polling needs two cores: the client "
+                           "and the server are on one (--cpus)");
+            continue;
+        }
+        if (!strcmp(p->name, "iceoryx")) {
+            if (iox_rc == 1)
+                iox_rc = iox_roudi_start(a.dir, &a.size, 1, 1, iox_err, sizeof iox_err);
+            if (iox_rc != 0) {
+                row_set_status(r, iox_rc == -2 ? ROW_NOT_INSTALLED : ROW_UNAVAILABLE, "%s",
+                               iox_err);
+                continue;
+            }
+        }
+        rtt_case *c = &cases[n++];
+        *c = (rtt_case){.r = r, .server = p->rtt_server, .client = p->rtt_client, .a = a};
+        if (p == &peer_iox)
+            snprintf(c->why, sizeof c->why, "both sides poll without sleeping "
+                     "(take in a loop, no waitset)");
+        else if (p == &peer_iox_ws)
+            snprintf(c->why, sizeof c->why, "both sides block in an iceoryx waitset");
     }
     for (int round = 0; round < rounds; round++) {
         for (int i = 0; i < n; i++) {
@@ -390,13 +452,19 @@ void bench_rtt(size_t size)
             lat_summary(c->x.lat, c->x.n, &r->p50_us, &r->p99_us, &r->max_us);
             r->rate = c->x.total_ns ? (double)c->x.n * 1e9 / (double)c->x.total_ns : 0;
             if (rounds > 1)
-                snprintf(r->note, sizeof r->note, "%d rounds of %ld, interleaved with the "
-                         "other transports", rounds, a.iters);
+                snprintf(r->note, sizeof r->note, "%s%s%d rounds of %ld, interleaved with "
+                         "the other transports", c->why, c->why[0] ? "; " : "", rounds,
+                         a.iters);
+            else
+                snprintf(r->note, sizeof r->note, "%s", c->why);
         }
         free(c->x.lat);
     }
+    if (iox_rc == 0)
+        iox_roudi_stop();
     if (rt && rd) {
-        /* The default figure is the better of the two modes. */
+        /* The default figure is the better of the two blocking modes; the
+         * low-latency row is a figure of its own. */
         row *best = rt;
         if (rd->status == ROW_OK && (rt->status != ROW_OK || rd->p50_us < rt->p50_us))
             best = rd;
