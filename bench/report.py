@@ -101,6 +101,12 @@ def rtt(d):
                   f"{ratio(p50, fig(floor, 'p50') if floor else None)} | "
                   f"{ratio(fig(ip, 'p50') if ip else None, p50)} |")
         print()
+        print("IPCNet (default): the better of its two blocking provider modes; "
+              "*low latency*: both nodes opened with `spin_us`.\n")
+        for r in rs:
+            if fig(r, "size") == sz and r["status"] == "ok" and r["note"]:
+                print(f"- {r['transport']} {r['variant']}: {r['note']}")
+        print()
 
 
 def thr(d):
@@ -274,7 +280,14 @@ def targets(d):
     print("|---|---:|---|---|")
     for q in d["ratios"]:
         v = q["value"]
-        val = "-" if v is None else (f"{v:.3f} %" if q["unit"] == "%" else f"{v:.2f}x")
+        if v is None:
+            val = "-"
+        elif q["unit"] == "%":
+            val = f"{v:.3f} %"
+        elif q["unit"] == "us":
+            val = f"{v:.2f} us"
+        else:
+            val = f"{v:.2f}x"
         met = q.get("met")
         verdict = "" if met is None else ("met" if met else "**missed**")
         why = f" ({q['why']})" if q.get("why") else ""
