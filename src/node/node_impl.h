@@ -110,6 +110,7 @@ typedef struct ipcn__link {
     uint64_t rtx_at;
     bool rtx_blocked;       /* ours is full: the peer's token tells of room */
     bool rtx_wrote;         /* bytes went in since the doorbell was checked */
+    bool bell_owed;         /* a room bell waits for our own switch */
     bool spin_ok;           /* the peer may run on another core than us */
 } ipcn__link;
 

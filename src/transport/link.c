@@ -279,6 +279,19 @@ static ssize_t write_some(ipcn__link *l)
     return w;
 }
 
+/* Tell the peer there is room in its ring.  A token is a token only once
+ * our own direction has switched: until the last byte before our ring has
+ * left the socket, the bell is owed (flush rings it). */
+static void room_bell(ipcn__link *l)
+{
+    if (l->rtx.sh && l->tx_sent_abs >= l->rtx_at) {
+        l->bell_owed = false;
+        (void)send_token(l, IPCN_RING_TOKEN_BELL, -1);
+    } else {
+        l->bell_owed = true;
+    }
+}
+
 /* After bytes went into our ring: ring the bell if the peer sleeps.  A full
  * socket already holds a token the peer has not read: nothing is lost. */
 static void ring_bell(ipcn__link *l)
@@ -347,6 +360,8 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         n->stats.bytes_out += (uint64_t)w;
     }
     ring_bell(l);
+    if (l->bell_owed)
+        room_bell(l);
     samples_sent(l);
     if (l->tx_off == l->tx.len) {
         l->tx.len = l->tx_off = 0;
@@ -966,7 +981,7 @@ static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
             break;
     }
     if (took && l->state != LINK_DEAD && ipcn__ring_room_wanted(&l->rrx))
-        (void)send_token(l, IPCN_RING_TOKEN_BELL, -1);
+        room_bell(l);
 }
 
 static void ring_readable(ipcn_node *n, ipcn__link *l)
@@ -1008,10 +1023,23 @@ bool ipcn__link_ring_sleep(ipcn__link *l)
 
 void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
-    if (!n->ring_enabled || l->rrx.sh) {
+    /* Rings go both ways or not at all: the reader's tokens (room bells)
+     * need its own direction to be a ring too. */
+    if (!n->ring_enabled || !(l->peer_caps & IPCN_CAP_RING) || l->rrx.sh) {
         bad_input(n, l, IPCN_BAD_REQUEST, l->rrx.sh ? "a second ring"
                                                     : "ring not negotiated");
         return;
+    }
+    if (!l->rtx.sh) {
+        /* Ours could not be made at hello time (memory): once more, else
+         * the link starts over (the dialler dials again). */
+        send_ring(n, l);
+        if (!l->rtx.sh) {
+            if (l->state != LINK_DEAD)
+                ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY,
+                                 "no memory for a link ring");
+            return;
+        }
     }
     int fd = ipcn__link_take_fd(n, l);
     if (fd < 0) {
