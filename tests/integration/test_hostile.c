@@ -39,7 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -570,6 +572,7 @@ static void victim_check(void)
 }
 
 static void raw_free_all(void);
+static void victim_fd_uncap(void);
 
 static int teardown_victim(void **state)
 {
@@ -581,6 +584,7 @@ static int teardown_victim(void **state)
     G.bystander = 0;
     ipcn_unsubscribe(G.inn, V.sub);
     hello_caps = 0;
+    victim_fd_uncap();
     if (V.pid <= 0)
         return -1;
     int rc = 0;
@@ -1241,8 +1245,9 @@ static raw *raw_link(void)
 }
 
 /* Read to the end of the stream: the victim must send one ERROR with
- * status (none when status is 0) as its last frame, then close. */
-static void raw_expect_close(raw *r, uint16_t status)
+ * status (none when status is 0) as its last frame, then close; with
+ * error_optional, a close without an ERROR passes too. */
+static void raw_expect_close_ex(raw *r, uint16_t status, bool error_optional)
 {
     rframe f;
     unsigned nerr = 0;
@@ -1264,13 +1269,18 @@ static void raw_expect_close(raw *r, uint16_t status)
         }
         rframe_free(&f);
     }
-    if (status) {
+    if (status && !(error_optional && !nerr)) {
         if (nerr != 1 || got != status)
             fail_msg("expected one ERROR %u then close; got %u ERROR(s), last %u "
                      "(%s)", status, nerr, got, r->last_text);
     } else if (nerr) {
         fail_msg("expected a plain close; got ERROR %u (%s)", got, r->last_text);
     }
+}
+
+static void raw_expect_close(raw *r, uint16_t status)
+{
+    raw_expect_close_ex(r, status, false);
 }
 
 /* Connect, send the bytes, expect ERROR status and a close. */
@@ -2450,21 +2460,34 @@ static size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved)
 }
 
 /* Our direction switches: a sealed memfd of our own in a RING frame, and
- * from then on raw_write puts our bytes into it. */
-static void raw_ring_start(raw *r, uint32_t size)
+ * from then on raw_write puts our bytes into it.  The ring may hold
+ * prefill bytes already (at most size), and ask for a bell (writer_waits)
+ * before the victim has seen it. */
+static void raw_ring_start_ex(raw *r, uint32_t size, const void *prefill,
+                              size_t prefill_len, bool waits)
 {
     int fd = make_memfd(RING_HDR + (size_t)size, F_SEAL_SHRINK | F_SEAL_GROW);
-    void *m = mmap(NULL, RING_HDR + (size_t)size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED, fd, 0);
+    uint8_t *m = mmap(NULL, RING_HDR + (size_t)size, PROT_READ | PROT_WRITE,
+                      MAP_SHARED, fd, 0);
     assert_true(m != MAP_FAILED);
+    assert_true(prefill_len <= size);
+    if (prefill_len)
+        memcpy(m + RING_HDR, prefill, prefill_len);
+    __atomic_store_n(rg_head(m), (uint64_t)prefill_len, __ATOMIC_RELEASE);
+    __atomic_store_n(rg_waits(m), waits ? 1u : 0u, __ATOMIC_SEQ_CST);
     B.len = 0;
     enc_ring(&B, r->id, size, 0);
     raw_send_fds(r, &fd, 1);
     close(fd);
     r->out_map = m;
     r->out_size = size;
-    r->out_head = 0;
+    r->out_head = prefill_len;
     r->out_ring = true;
+}
+
+static void raw_ring_start(raw *r, uint32_t size)
+{
+    raw_ring_start_ex(r, size, NULL, 0, false);
 }
 
 /* One token on the socket, with a descriptor when fd >= 0.  False when the
@@ -2517,10 +2540,13 @@ static unsigned count_fds(pid_t pid)
     return k;
 }
 
-/* A fresh linked client sends a RING with fd (-1: none): ERROR 200, close. */
+/* A fresh linked client sends a RING with fd (-1: none): ERROR 200, close.
+ * With hello_caps holding CAP_RING, the victim's own RING came first, and
+ * its ERROR comes through its ring. */
 static void ring_refused(int fd, uint32_t size, uint32_t reserved)
 {
     raw *r = raw_link();
+    assert_int_equal(r->in_ring, (hello_caps & CAP_RING) != 0);
     enc_ring(&B, r->id, size, reserved);
     if (fd >= 0) {
         raw_send_fds(r, &fd, 1);
@@ -2541,6 +2567,12 @@ static void t_ring_bad_rings(void **state)
     const size_t len = RING_HDR + RING_MIN;
     const int sealed = F_SEAL_SHRINK | F_SEAL_GROW;
     unsigned refusals = 0;
+    /* Rings go both ways or not at all: a good RING from a peer whose
+     * hello lacks the capability (it would not read the victim's ring). */
+    hello_caps = 0;
+    ring_refused(make_memfd(len, sealed), RING_MIN, 0), refusals++;
+    /* The others from peers that announce it. */
+    hello_caps = CAP_RING;
     ring_refused(-1, RING_MIN, 0), refusals++;                  /* no memfd */
     ring_refused(make_memfd(len, 0), RING_MIN, 0), refusals++;  /* unsealed */
     ring_refused(make_memfd(len - 1, sealed), RING_MIN, 0), refusals++;
@@ -2650,13 +2682,16 @@ static unsigned read_to_pong(raw *r, uint64_t stamp, unsigned want_replies)
 
 /* A client that does not use the library writes its frames into a ring of
  * its own, many times around it (frames cut by its end at every offset),
- * and gets every answer back on the socket (it reads no rings). */
+ * and gets every answer back through the victim's ring (rings go both
+ * ways). */
 static void t_ring_raw_writer(void **state)
 {
     (void)state;
+    hello_caps = CAP_RING;
     vstats s0, s1;
     victim_stats(&s0);
     raw *r = raw_link();
+    assert_true(r->in_ring);
     raw_ring_start(r, RING_MIN);
     enc_announce(&B, r->id, 2, 1, "hostile/ring", 12);
     raw_send_buf(r);
@@ -2741,60 +2776,395 @@ static void t_ring_both_ways(void **state)
     victim_check();
 }
 
-/* A writer whose reader's frames go on the socket fills its ring: the
- * victim must not put a bell into its frame stream. */
-static void t_ring_full_one_way(void **state)
-{
-    (void)state;
-    if (!getenv("IPCN_TEST_KNOWN_BUGS"))
-        skip(); /* known bug: the reader's room bell goes onto its frame stream */
-    raw *r = raw_link();
-    raw_ring_start(r, RING_MIN);
-    raw_ping(r, 3);
-    size_t n = 300u << 10;
-    uint8_t *data = calloc(1, n);
-    assert_non_null(data);
-    enc_request(&B, T_REQUEST, r->id, 9, V.echo, data, n);
-    free(data);
-    raw_send_buf(r);
-    raw_ping(r, 4);
-    assert_int_equal(r->replies[ST_OK], 1);
-    raw_free(r);
-    victim_check();
-}
-
 /* A linked client with its ring, all of it read by the victim. */
 static raw *raw_ring_link(void)
 {
     raw *r = raw_link();
+    assert_true(r->in_ring);
     raw_ring_start(r, RING_MIN);
     raw_ping(r, 2);
     return r;
 }
 
+/* Write n bytes into our ring as a strict writer: when the ring is full it
+ * sets writer_waits, looks at the tail once more, and then waits for the
+ * victim's bell on the socket and for nothing else (no polling of the
+ * tail): without a bell it does not go on.  The victim's ring is not read
+ * meanwhile.  Returns how many times a bell woke it to room. */
+static unsigned ring_put_on_bells(raw *r, const uint8_t *p, size_t n)
+{
+    uint8_t *data = r->out_map + RING_HDR;
+    bool noread = r->in_noread;
+    r->in_noread = true; /* raw_fill: tokens only */
+    unsigned woken = 0;
+    size_t done = 0;
+    while (done < n) {
+        uint64_t tail = __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE);
+        uint64_t used = r->out_head - tail;
+        if (used > r->out_size)
+            fail_msg("the victim's tail of our ring is impossible: %llu of %llu",
+                     (unsigned long long)tail, (unsigned long long)r->out_head);
+        size_t room = r->out_size - (size_t)used;
+        if (room) {
+            size_t k = n - done < room ? n - done : room;
+            size_t at = (size_t)(r->out_head & (r->out_size - 1));
+            size_t first = r->out_size - at < k ? r->out_size - at : k;
+            memcpy(data + at, p + done, first);
+            memcpy(data, p + done + first, k - first);
+            r->out_head += k;
+            __atomic_store_n(rg_head(r->out_map), r->out_head, __ATOMIC_RELEASE);
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (__atomic_exchange_n(rg_sleeps(r->out_map), 0u, __ATOMIC_SEQ_CST))
+                raw_bell(r);
+            done += k;
+            continue;
+        }
+        __atomic_store_n(rg_waits(r->out_map), 1u, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE) != tail)
+            continue;
+        /* Only a token moves us on (a late one from an earlier wait may
+         * come first: then we wait on). */
+        uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+        for (;;) {
+            unsigned t0 = r->tokens_in;
+            raw_fill(r, 50);
+            if (r->eof)
+                fail_msg("the victim closed while our ring was full (last error "
+                         "%u %s)", r->last_error, r->last_text);
+            if (r->tokens_in != t0 &&
+                __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE) != tail)
+                break;
+            if (tu_now_ms() > end)
+                fail_msg("our ring is full and writer_waits set, and no bell "
+                         "came (tail %llu then, %llu now, writer_waits %u)",
+                         (unsigned long long)tail,
+                         (unsigned long long)__atomic_load_n(
+                             rg_tail(r->out_map), __ATOMIC_ACQUIRE),
+                         __atomic_load_n(rg_waits(r->out_map), __ATOMIC_RELAXED));
+        }
+        woken++;
+    }
+    r->in_noread = noread;
+    return woken;
+}
+
+/* The next REPLY, which must be the echo of corr with data. */
+static void expect_echo(raw *r, uint64_t corr, const uint8_t *data, size_t n)
+{
+    rframe f;
+    int k;
+    while ((k = raw_next(r, &f, IO_TIMEOUT_MS)) == 1 && f.type != T_REPLY)
+        rframe_free(&f);
+    if (k != 1)
+        fail_msg("no echo of %zu bytes (last error %u %s)", n, r->last_error,
+                 r->last_text);
+    assert_int_equal(f.corr, corr);
+    assert_int_equal(f.status, ST_OK);
+    assert_int_equal(f.data_len, n);
+    assert_memory_equal(f.data, data, n);
+    rframe_free(&f);
+}
+
+/* Both directions are rings.  The raw client's requests are larger than
+ * its ring: it fills it, sets writer_waits and waits for the victim's room
+ * bell, a token on the socket (never a byte inside a frame stream: the
+ * victim's frames come through its own ring), then goes on; each echo
+ * comes back intact through the victim's ring, whose own room bells we
+ * send.  (Once a reproducer of a room bell put into a socket frame stream,
+ * when the reader's own direction had not switched.) */
+static void t_ring_room_bell(void **state)
+{
+    (void)state;
+    hello_caps = CAP_RING;
+    raw *r = raw_ring_link();
+    const size_t n = 300u << 10;
+    uint8_t *data = malloc(n);
+    assert_non_null(data);
+    unsigned woken = 0;
+    /* Filling is all but certain; a victim that always empties the ring
+     * before we look again gets more tries. */
+    for (uint64_t i = 0; i < 8 && (i < 3 || !woken); i++) {
+        for (size_t j = 0; j < n; j++)
+            data[j] = (uint8_t)(j * 7 + (j >> 11) + i);
+        B.len = 0;
+        enc_request(&B, T_REQUEST, r->id, 60 + i, V.echo, data, n);
+        woken += ring_put_on_bells(r, B.p, B.len);
+        B.len = 0;
+        expect_echo(r, 60 + i, data, n);
+    }
+    free(data);
+    if (!woken)
+        fail_msg("our ring never stayed full: no room bell was asked for");
+    if (G.verbose)
+        print_message("    woken by %u room bells, %u tokens in all\n", woken,
+                      r->tokens_in);
+    raw_ping(r, 5);
+    for (int e = 0; e < 1024; e++)
+        if (r->errors[e])
+            fail_msg("the victim answered with ERROR %d (%s)", e, r->last_text);
+    raw_free(r);
+    victim_check();
+}
+
+/* ---- a victim that cannot make its ring at hello time ---- */
+
+/* The lowest descriptor number free in process pid: the one it gets next. */
+static int lowest_free_fd(pid_t pid)
+{
+    static bool used[4096];
+    memset(used, 0, sizeof used);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long k = e->d_name[0] == '.' ? -1 : atol(e->d_name);
+        if (k >= 0 && k < (long)(sizeof used / sizeof *used))
+            used[k] = true;
+    }
+    closedir(d);
+    int k = 0;
+    while (k < (int)(sizeof used / sizeof *used) && used[k])
+        k++;
+    return k;
+}
+
+static struct rlimit victim_nofile; /* the victim's own, while capped */
+static bool victim_capped;
+
+/* Let the victim open no descriptor but extra ones past those it holds
+ * (its next free number is then the limit), so that it cannot make a ring
+ * (memfd_create fails, EMFILE), as when out of memory.  False when this
+ * system does not let us. */
+static bool victim_fd_cap(unsigned extra)
+{
+    if (!victim_capped && prlimit(V.pid, RLIMIT_NOFILE, NULL, &victim_nofile) != 0)
+        return false;
+    struct rlimit rl = victim_nofile;
+    rl.rlim_cur = (rlim_t)lowest_free_fd(V.pid) + extra;
+    if (rl.rlim_cur > rl.rlim_max || prlimit(V.pid, RLIMIT_NOFILE, &rl, NULL) != 0)
+        return false;
+    victim_capped = true;
+    return true;
+}
+
+static void victim_fd_uncap(void)
+{
+    if (victim_capped && V.pid > 0)
+        (void)prlimit(V.pid, RLIMIT_NOFILE, &victim_nofile, NULL);
+    victim_capped = false;
+}
+
+/* A client announcing the ring capability, linked to a victim that could
+ * not make a ring for it at hello time: capped right after it accepted us
+ * (its HELLO came).  Its frames go on through the socket.  NULL when the
+ * cap is not allowed here. */
+static raw *raw_link_noring(void)
+{
+    assert_true(hello_caps & CAP_RING);
+    raw *r = raw_open();
+    rframe f;
+    int k = raw_next(r, &f, IO_TIMEOUT_MS);
+    if (k != 1 || f.type != T_HELLO)
+        fail_msg("no HELLO from the victim");
+    rframe_free(&f);
+    if (!victim_fd_cap(0)) {
+        print_message("    cannot cap the victim's descriptors: %s\n",
+                      strerror(errno));
+        raw_free(r);
+        return NULL;
+    }
+    char name[32];
+    snprintf(name, sizeof name, "hostile-%llu", (unsigned long long)G.next_raw);
+    B.len = 0;
+    enc_hello(&B, r->id, name);
+    raw_send_buf(r);
+    raw_ping(r, 1);
+    if (r->in_ring)
+        fail_msg("the victim made a ring with no descriptor to spare");
+    return r;
+}
+
+/* The victim could not make its ring at hello time, and still cannot when
+ * our RING comes: rings go both ways or not at all, so it closes the link
+ * (307, no ERROR: nothing is wrong with us; the dialler dials again)
+ * instead of reading our ring while its frames go on the socket. */
+static void t_ring_late_ring_fails(void **state)
+{
+    (void)state;
+    hello_caps = CAP_RING;
+    vstats s0, s1;
+    victim_stats(&s0);
+    unsigned nfd0 = count_fds(V.pid);
+    raw *r = raw_link_noring();
+    if (!r)
+        skip();
+    raw_ping(r, 2); /* frames on the socket: a link like any */
+    /* Room for our memfd, none for its own.  Our ring holds a PING it
+     * must not answer. */
+    assert_true(victim_fd_cap(1));
+    B.len = 0;
+    enc_stamp(&B, T_PING, r->id, 3);
+    C.len = 0;
+    b_put(&C, B.p, B.len);
+    raw_ring_start_ex(r, RING_MIN, C.p, C.len, false);
+    raw_expect_close(r, 0);
+    assert_false(r->in_ring);
+    if (r->last_pong == 3 ||
+        __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE) != 0)
+        fail_msg("the victim read our ring while its frames went on the socket");
+    victim_fd_uncap();
+    raw_free(r);
+    victim_stats(&s1);
+    assert_int_equal(s1.bad_frames, s0.bad_frames); /* not a refusal */
+    uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+    unsigned nfd;
+    while ((nfd = count_fds(V.pid)) > nfd0 && tu_now_ms() < end)
+        usleep(20000);
+    if (nfd > nfd0)
+        print_error("victim descriptors: %u before, %u after\n", nfd0, nfd);
+    assert_true(nfd <= nfd0);
+    victim_check();
+}
+
+/* The owed room bell.  The victim could not make its ring at hello time,
+ * so its frames go on through the socket; we fill that socket (an echo
+ * larger than a socket holds, left unread) and then switch our direction
+ * with a ring already full and writer_waits set.  The victim makes its
+ * ring now (its RING frame queues behind the echo), reads ours and frees
+ * room before its own switch: the bell is owed, and must come as a token
+ * after its RING frame, never in the frame stream before it. */
+static void t_ring_bell_owed(void **state)
+{
+    (void)state;
+    hello_caps = CAP_RING;
+    raw *r = raw_link_noring();
+    if (!r)
+        skip();
+    victim_fd_uncap(); /* it may make its ring from now on */
+    const size_t n1 = 1u << 20;
+    uint8_t *d1 = malloc(n1);
+    assert_non_null(d1);
+    for (size_t j = 0; j < n1; j++)
+        d1[j] = (uint8_t)(j * 11 + (j >> 10));
+    B.len = 0;
+    enc_request(&B, T_REQUEST, r->id, 70, V.echo, d1, n1);
+    raw_send_buf(r);
+    /* Its echo starts coming, and the rest waits in its queue. */
+    int inq = 0;
+    uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+    while (ioctl(r->fd, FIONREAD, &inq) == 0 && inq < 65536 && tu_now_ms() < end)
+        usleep(2000);
+    if (inq < 65536)
+        fail_msg("the victim's echo did not come (%d bytes waiting)", inq);
+    /* Our ring: full of the first bytes of a second echo, asking for a
+     * bell.  Nothing of the second is answered before all of it is in. */
+    const size_t n2 = 200u << 10;
+    uint8_t *d2 = malloc(n2);
+    assert_non_null(d2);
+    for (size_t j = 0; j < n2; j++)
+        d2[j] = (uint8_t)(j * 5 + (j >> 12) + 1);
+    buf E = {0};
+    enc_request(&E, T_REQUEST, r->id, 71, V.echo, d2, n2);
+    raw_ring_start_ex(r, RING_MIN, E.p, RING_MIN, true);
+    /* It takes all of our ring, before its RING frame can leave. */
+    end = tu_now_ms() + IO_TIMEOUT_MS;
+    while ((__atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE) != RING_MIN ||
+            __atomic_load_n(rg_waits(r->out_map), __ATOMIC_SEQ_CST) != 0) &&
+           tu_now_ms() < end)
+        usleep(2000);
+    uint64_t tail = __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE);
+    uint32_t waits = __atomic_load_n(rg_waits(r->out_map), __ATOMIC_SEQ_CST);
+    if (tail != RING_MIN || waits)
+        fail_msg("the victim did not take our full ring (tail %llu, "
+                 "writer_waits %u)", (unsigned long long)tail, waits);
+    /* Still queued at the victim: the rest of the echo, so its RING frame
+     * after it (the premise of this case). */
+    assert_int_equal(ioctl(r->fd, FIONREAD, &inq), 0);
+    if ((size_t)inq >= n1)
+        fail_msg("the socket took all of the echo (%d bytes): nothing queued", inq);
+    /* Read its frames up to its RING: a token among them is not a frame. */
+    bool echoed = false;
+    while (!r->in_ring) {
+        rframe f;
+        int k = raw_next(r, &f, IO_TIMEOUT_MS);
+        if (k != 1)
+            fail_msg("no RING from the victim after ours (last error %u %s)",
+                     r->last_error, r->last_text);
+        if (f.type == T_REPLY) {
+            assert_int_equal(f.corr, 70);
+            assert_int_equal(f.status, ST_OK);
+            assert_int_equal(f.data_len, n1);
+            assert_memory_equal(f.data, d1, n1);
+            echoed = true;
+        }
+        rframe_free(&f);
+    }
+    assert_true(echoed);
+    free(d1);
+    /* Then the bell, without us touching its ring: a bell for what it
+     * wrote into its ring (it starts asleep there) counts apart. */
+    r->in_noread = true;
+    end = tu_now_ms() + IO_TIMEOUT_MS;
+    for (;;) {
+        uint64_t head = __atomic_load_n(rg_head(r->in_map), __ATOMIC_ACQUIRE);
+        if (r->tokens_in >= 1u + (head != 0))
+            break;
+        if (tu_now_ms() > end)
+            fail_msg("the victim owes us a room bell: %u token(s), %llu bytes "
+                     "in its ring", r->tokens_in, (unsigned long long)head);
+        raw_fill(r, 50);
+        if (r->eof)
+            fail_msg("the victim closed while it owed us a room bell (%u "
+                     "token(s); last error %u %s)", r->tokens_in, r->last_error,
+                     r->last_text);
+    }
+    r->in_noread = false;
+    /* The rest of the second echo, and its answer through the victim's
+     * ring. */
+    raw_write(r, E.p + RING_MIN, E.len - RING_MIN);
+    free(E.p);
+    expect_echo(r, 71, d2, n2);
+    free(d2);
+    raw_ping(r, 3);
+    for (int e = 0; e < 1024; e++)
+        if (r->errors[e])
+            fail_msg("the victim answered with ERROR %d (%s)", e, r->last_text);
+    raw_free(r);
+    victim_check();
+}
+
+/* A ring writer that breaks its own ring: the victim refuses it with an
+ * ERROR 200 through its own ring (intact), and closes. */
 static void t_ring_hostile_writer(void **state)
 {
     (void)state;
+    hello_caps = CAP_RING;
     vstats s0, s1;
     victim_stats(&s0);
     unsigned refusals = 0;
-    /* head more than size ahead of what the victim read, then a bell */
+    /* head more than size ahead of what the victim read, then a bell.  A
+     * broken index closes the link, an ERROR 200 (through the victim's own
+     * ring, which is intact) or not: libipcnet sends none once it writes a
+     * ring of its own. */
     raw *r = raw_ring_link();
     __atomic_store_n(rg_head(r->out_map), r->out_head + RING_MIN + 1, __ATOMIC_RELEASE);
     raw_token(r, 0, -1);
-    raw_expect_close(r, ST_BAD_REQUEST);
+    raw_expect_close_ex(r, ST_BAD_REQUEST, true);
     raw_free(r), refusals++;
     /* far ahead */
     r = raw_ring_link();
     __atomic_store_n(rg_head(r->out_map), UINT64_MAX / 3, __ATOMIC_RELEASE);
     raw_token(r, 0, -1);
-    raw_expect_close(r, ST_BAD_REQUEST);
+    raw_expect_close_ex(r, ST_BAD_REQUEST, true);
     raw_free(r), refusals++;
     /* behind what it read */
     r = raw_ring_link();
     __atomic_store_n(rg_head(r->out_map), r->out_head - 1, __ATOMIC_RELEASE);
     raw_token(r, 0, -1);
-    raw_expect_close(r, ST_BAD_REQUEST);
+    raw_expect_close_ex(r, ST_BAD_REQUEST, true);
     raw_free(r), refusals++;
     /* garbage in the ring */
     r = raw_ring_link();
@@ -3042,7 +3412,9 @@ int main(void)
         CASE(t_ring_bad_rings),
         CASE(t_ring_raw_writer),
         CASE(t_ring_both_ways),
-        CASE(t_ring_full_one_way),
+        CASE(t_ring_room_bell),
+        CASE(t_ring_late_ring_fails),
+        CASE(t_ring_bell_owed),
         CASE(t_ring_hostile_writer),
         CASE(t_ring_doorbell_flood),
         CASE(t_ring_hostile_reader),
