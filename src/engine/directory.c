@@ -19,12 +19,15 @@ static uint64_t remote_hash(const char *path, size_t len, uint32_t link_id)
  * walk of lists that a peer may have filled with 4096 resources. */
 ipcn__local *ipcn__local_find(ipcn_node *n, const char *path)
 {
+    /* A stream is published many times in a row: the last one found. */
+    if (n->last_local && !strcmp(n->last_local->path, path))
+        return n->last_local;
     size_t len = strlen(path);
     uint64_t h = ipcn__hash(path, len);
     for (ipcn__hnode *e = ipcn__htab_chain(&n->local_idx, h); e; e = e->next) {
         ipcn__local *lr = ipcn__container_of(e, ipcn__local, hnode);
         if (e->hash == h && lr->path_len == len && !memcmp(lr->path, path, len))
-            return lr;
+            return n->last_local = lr;
     }
     return NULL;
 }
@@ -32,12 +35,15 @@ ipcn__local *ipcn__local_find(ipcn_node *n, const char *path)
 ipcn__remote *ipcn__remote_find(ipcn_node *n, const char *path,
                                 uint32_t link_id)
 {
+    ipcn__remote *r = n->last_remote;
+    if (r && r->link_id == link_id && !strcmp(r->path, path))
+        return r;
     size_t len = strlen(path);
     uint64_t h = remote_hash(path, len, link_id);
     for (ipcn__hnode *e = ipcn__htab_chain(&n->remote_idx, h); e; e = e->next) {
-        ipcn__remote *r = ipcn__container_of(e, ipcn__remote, hnode);
+        r = ipcn__container_of(e, ipcn__remote, hnode);
         if (e->hash == h && r->link_id == link_id && !strcmp(r->path, path))
-            return r;
+            return n->last_remote = r;
     }
     return NULL;
 }
@@ -116,6 +122,8 @@ static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
 {
     ipcn__list_remove(&r->entry);
     ipcn__htab_del(&n->remote_idx, &r->hnode);
+    if (n->last_remote == r)
+        n->last_remote = NULL;
     if (l->resources)
         l->resources--;
     if (r->kind != IPCN_SERVICE)
@@ -414,6 +422,8 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
     }
     ipcn__list_remove(&lr->entry);
     ipcn__htab_del(&n->local_idx, &lr->hnode);
+    if (n->last_local == lr)
+        n->last_local = NULL;
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (l->state == LINK_UP)

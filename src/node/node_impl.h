@@ -319,6 +319,8 @@ struct ipcn_node {
     /* The hot paths (pubsub.c): lookups by path, and caches of who wants
      * what, dropped when a generation moves. */
     ipcn__htab local_idx, remote_idx;
+    ipcn__local *last_local;   /* the last found by path, or NULL */
+    ipcn__remote *last_remote;
     uint64_t route_gen;     /* links' patterns, links going, local subs */
     uint64_t sub_gen;       /* local subscriptions */
     struct ipcn__msgpool *msgpool; /* blocks for small messages */
