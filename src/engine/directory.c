@@ -10,23 +10,56 @@
 #include "node/node_impl.h"
 #include "value/value.h"
 
+static uint64_t remote_hash(const char *path, size_t len, uint32_t link_id)
+{
+    return ipcn__hash(path, len) + link_id * 0x9E3779B97F4A7C15ull;
+}
+
+/* Both lookups run for every sample sent or received: by hash, not by a
+ * walk of lists that a peer may have filled with 4096 resources. */
 ipcn__local *ipcn__local_find(ipcn_node *n, const char *path)
 {
-    ipcn__local *lr;
-    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry)
-        if (!strcmp(lr->path, path))
-            return lr;
+    /* A stream is published many times in a row: the last one found. */
+    if (n->last_local && !strcmp(n->last_local->path, path))
+        return n->last_local;
+    size_t len = strlen(path);
+    uint64_t h = ipcn__hash(path, len);
+    for (ipcn__hnode *e = ipcn__htab_chain(&n->local_idx, h); e; e = e->next) {
+        ipcn__local *lr = ipcn__container_of(e, ipcn__local, hnode);
+        if (e->hash == h && lr->path_len == len && !memcmp(lr->path, path, len))
+            return n->last_local = lr;
+    }
     return NULL;
 }
 
 ipcn__remote *ipcn__remote_find(ipcn_node *n, const char *path,
                                 uint32_t link_id)
 {
-    ipcn__remote *r;
-    ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry)
-        if (r->link_id == link_id && !strcmp(r->path, path))
-            return r;
+    ipcn__remote *r = n->last_remote;
+    if (r && r->link_id == link_id && !strcmp(r->path, path))
+        return r;
+    size_t len = strlen(path);
+    uint64_t h = remote_hash(path, len, link_id);
+    for (ipcn__hnode *e = ipcn__htab_chain(&n->remote_idx, h); e; e = e->next) {
+        r = ipcn__container_of(e, ipcn__remote, hnode);
+        if (e->hash == h && r->link_id == link_id && !strcmp(r->path, path))
+            return n->last_remote = r;
+    }
     return NULL;
+}
+
+int ipcn__local_index(ipcn_node *n, ipcn__local *lr)
+{
+    size_t len = strlen(lr->path);
+    lr->path_len = (uint16_t)len; /* checked: at most IPCN_PATH_MAX */
+    lr->hnode.hash = ipcn__hash(lr->path, len);
+    return ipcn__htab_add(&n->local_idx, &lr->hnode);
+}
+
+int ipcn__remote_index(ipcn_node *n, ipcn__remote *r)
+{
+    r->hnode.hash = remote_hash(r->path, strlen(r->path), r->link_id);
+    return ipcn__htab_add(&n->remote_idx, &r->hnode);
 }
 
 void ipcn__local_free(ipcn__local *lr)
@@ -38,6 +71,7 @@ void ipcn__local_free(ipcn__local *lr)
     ipcn__free(lr->returns_schema);
     if (lr->value)
         ipcn_msg_free(lr->value);
+    ipcn__free(lr->route_links);
     ipcn__free(lr);
 }
 
@@ -47,6 +81,7 @@ void ipcn__remote_free(ipcn_node *n, ipcn__remote *r)
     ipcn__free(r->path);
     ipcn__free(r->encoding);
     ipcn__free(r->meta);
+    ipcn__free(r->subs);
     ipcn__free(r);
 }
 
@@ -86,6 +121,9 @@ void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l)
 static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
 {
     ipcn__list_remove(&r->entry);
+    ipcn__htab_del(&n->remote_idx, &r->hnode);
+    if (n->last_remote == r)
+        n->last_remote = NULL;
     if (l->resources)
         l->resources--;
     if (r->kind != IPCN_SERVICE)
@@ -100,6 +138,8 @@ static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
 
 void ipcn__dir_on_link_down(ipcn_node *n, ipcn__link *l)
 {
+    /* Publishers' caches hold links: this one goes after the round. */
+    ipcn__pub_routes_changed(n, false);
     ipcn__remote *r;
     ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry)
         if (r->link_id == l->id)
@@ -167,6 +207,10 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     r->kind = a->kind;
     r->version = a->version;
     r->link_id = l->id;
+    if (ipcn__remote_index(n, r) != IPCN_OK) {
+        ipcn__remote_free(n, r);
+        return;
+    }
     ipcn__list_insert_tail(&n->remotes, &r->entry);
     l->resources++;
     ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind, IPCN_OK);
@@ -236,6 +280,13 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
             return IPCN_INSUFFICIENT_MEMORY;
         }
         lr->kind = kind;
+        if (ipcn__local_index(n, lr) != IPCN_OK) {
+            ipcn__free(lr->path);
+            ipcn__free(lr);
+            ipcn__free(enc);
+            ipcn__free(m);
+            return IPCN_INSUFFICIENT_MEMORY;
+        }
         ipcn__list_insert_tail(&n->locals, &lr->entry);
         st = IPCN_CREATED;
     }
@@ -245,6 +296,7 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     lr->meta = m;
     lr->meta_len = meta_len;
     lr->version++;
+    ipcn__pub_routes_changed(n, false); /* publishes cache its encoding */
     if (fn) {
         lr->fn = fn;
         lr->user = user;
@@ -369,6 +421,9 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
         return IPCN_NOT_FOUND;
     }
     ipcn__list_remove(&lr->entry);
+    ipcn__htab_del(&n->local_idx, &lr->hnode);
+    if (n->last_local == lr)
+        n->last_local = NULL;
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (l->state == LINK_UP)

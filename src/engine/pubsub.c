@@ -12,20 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/msgpool.h"
 #include "node/node_impl.h"
 
 #define DEFAULT_DEPTH 64
 
-ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
-                         size_t enclen, const char *src, uint64_t src_id,
-                         const void *data, size_t len)
+static ipcn__msg *msg_fill(ipcn__msg *m, const char *path, size_t pathlen,
+                          const char *enc, size_t enclen, const char *src,
+                          size_t srclen, uint64_t src_id, const void *data,
+                          size_t len)
 {
-    size_t srclen = strlen(src);
-    if (len > SIZE_MAX - sizeof(ipcn__msg) - pathlen - enclen - srclen - 4)
-        return NULL;
-    ipcn__msg *m = ipcn__malloc(sizeof *m + pathlen + enclen + srclen + len + 4);
-    if (!m)
-        return NULL;
     memset(m, 0, sizeof *m);
     atomic_init(&m->refs, 1);
     ipcn__list_init(&m->entry);
@@ -38,7 +34,8 @@ ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
     p[enclen] = 0;
     m->pub.encoding = p;
     p += enclen + 1;
-    memcpy(p, src, srclen + 1);
+    memcpy(p, src, srclen);
+    p[srclen] = 0;
     m->pub.src_name = p;
     p += srclen + 1;
     if (len)
@@ -51,6 +48,53 @@ ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
     return m;
 }
 
+/* The bytes of a message with those strings and data, or 0 on overflow. */
+static size_t msg_size(size_t pathlen, size_t enclen, size_t srclen,
+                       size_t len)
+{
+    if (len > SIZE_MAX - sizeof(ipcn__msg) - pathlen - enclen - srclen - 4)
+        return 0;
+    return sizeof(ipcn__msg) + pathlen + enclen + srclen + len + 4;
+}
+
+ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
+                         size_t enclen, const char *src, uint64_t src_id,
+                         const void *data, size_t len)
+{
+    size_t srclen = strlen(src);
+    size_t size = msg_size(pathlen, enclen, srclen, len);
+    ipcn__msg *m = size ? ipcn__malloc(size) : NULL;
+    if (!m)
+        return NULL;
+    return msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
+                    len);
+}
+
+ipcn__msg *ipcn__msg_new_in(ipcn_node *n, const char *path, size_t pathlen,
+                            const char *enc, size_t enclen, const char *src,
+                            size_t srclen, uint64_t src_id, const void *data,
+                            size_t len)
+{
+    size_t size = msg_size(pathlen, enclen, srclen, len);
+    if (!size)
+        return NULL;
+    ipcn__msg *m = NULL;
+    if (size <= IPCN_MSG_BLOCK) {
+        if (!n->msgpool)
+            n->msgpool = ipcn__msgpool_new();
+        if (n->msgpool && (m = ipcn__msgpool_get(n->msgpool))) {
+            msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
+                     len);
+            m->pool = n->msgpool;
+            return m;
+        }
+    }
+    if (!(m = ipcn__malloc(size)))
+        return NULL;
+    return msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
+                    len);
+}
+
 IPCN_API void ipcn_msg_free(ipcn_msg *msg)
 {
     if (!msg)
@@ -60,7 +104,10 @@ IPCN_API void ipcn_msg_free(ipcn_msg *msg)
         return;
     if (m->map)
         ipcn__map_msg_release(m);
-    ipcn__free(m);
+    if (m->pool)
+        ipcn__msgpool_put(m->pool, m);
+    else
+        ipcn__free(m);
 }
 
 IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg)
@@ -74,13 +121,14 @@ IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg)
 
 /* A copy for another subscription: a shared sample's copy shares the
  * mapping (and counts on the slot), others copy the bytes. */
-static ipcn__msg *msg_dup(const ipcn__msg *src)
+static ipcn__msg *msg_dup(ipcn_node *n, const ipcn__msg *src)
 {
     const ipcn_msg *x = &src->pub;
-    ipcn__msg *m = ipcn__msg_new(x->path, strlen(x->path), x->encoding,
-                                 strlen(x->encoding), x->src_name, x->src_id,
-                                 src->map ? NULL : x->data,
-                                 src->map ? 0 : x->len);
+    ipcn__msg *m = ipcn__msg_new_in(n, x->path, strlen(x->path), x->encoding,
+                                    strlen(x->encoding), x->src_name,
+                                    strlen(x->src_name), x->src_id,
+                                    src->map ? NULL : x->data,
+                                    src->map ? 0 : x->len);
     if (m) {
         m->pub.status = x->status;
         m->pub.seq = x->seq;
@@ -130,6 +178,32 @@ static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
     pthread_cond_broadcast(&n->cond);
 }
 
+/* Give a message to subs[0..k) in order (copies for all but the last).
+ * Takes ownership of m. */
+static void fan_out_to(ipcn_node *n, ipcn__msg *m, ipcn__sub *const *subs,
+                       uint32_t k, uint64_t lost, bool count)
+{
+    if (!k) {
+        ipcn_msg_free(&m->pub);
+        return;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        ipcn__sub *s = subs[i];
+        if (count) {
+            s->received++;
+            s->lost += lost;
+        }
+        if (i + 1 < k) {
+            ipcn__msg *c = msg_dup(n, m);
+            if (c)
+                sub_push(n, s, c);
+            else
+                s->dropped++;
+        }
+    }
+    sub_push(n, subs[k - 1], m);
+}
+
 /* Give a message to every matching subscription (copies for all but the
  * last).  Takes ownership of m. */
 void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
@@ -144,7 +218,7 @@ void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
             s->lost += lost;
         }
         if (last) {
-            ipcn__msg *c = msg_dup(m);
+            ipcn__msg *c = msg_dup(n, m);
             if (c)
                 sub_push(n, last, c);
             else
@@ -158,10 +232,44 @@ void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
         ipcn_msg_free(&m->pub);
 }
 
-int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
-                            uint64_t seq)
+void ipcn__pub_routes_changed(ipcn_node *n, bool subs)
 {
-    ipcn__remote *r = ipcn__remote_find(n, path, l->id);
+    n->route_gen++;
+    if (subs)
+        n->sub_gen++;
+}
+
+/* The subscriptions a remote resource's samples go to, computed again
+ * only when this node's subscriptions changed.  (A cache field holds its
+ * generation + 1: 0 is "never".)  100 or 307. */
+static int remote_subs(ipcn_node *n, ipcn__remote *r)
+{
+    if (r->subs_gen == n->sub_gen + 1)
+        return IPCN_OK;
+    size_t pl = strlen(r->path);
+    uint32_t k = 0;
+    ipcn__sub *s;
+    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
+        if (!ipcn__pattern_match(s->pattern, strlen(s->pattern), r->path, pl))
+            continue;
+        if (k == r->cap_subs) {
+            uint32_t cap = r->cap_subs ? r->cap_subs * 2 : 4;
+            ipcn__sub **ns = ipcn__realloc(r->subs, cap * sizeof *ns);
+            if (!ns)
+                return IPCN_INSUFFICIENT_MEMORY;
+            r->subs = ns;
+            r->cap_subs = cap;
+        }
+        r->subs[k++] = s;
+    }
+    r->nsubs = k;
+    r->subs_gen = n->sub_gen + 1;
+    return IPCN_OK;
+}
+
+static int64_t seq_check(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
+                         uint64_t seq)
+{
     if (!r || r->kind == IPCN_SERVICE) {
         /* Samples only come for what the peer announced first. */
         l->bad_frames++;
@@ -176,20 +284,33 @@ int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
     return lost > INT64_MAX ? INT64_MAX : (int64_t)lost;
 }
 
+int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
+                            uint64_t seq)
+{
+    return seq_check(n, l, ipcn__remote_find(n, path, l->id), seq);
+}
+
 void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__sample *sa = &f->u.sample;
-    int64_t lost = ipcn__pub_seq_check(n, l, sa->path.p, sa->seq);
+    ipcn__remote *r = ipcn__remote_find(n, sa->path.p, l->id);
+    int64_t lost = seq_check(n, l, r, sa->seq);
     if (lost < 0)
         return;
-    ipcn__msg *m = ipcn__msg_new(sa->path.p, sa->path.len, sa->encoding.p,
-                                 sa->encoding.len, l->name, l->peer_id,
-                                 sa->data.p, sa->data.len);
+    bool cached = remote_subs(n, r) == IPCN_OK;
+    if (cached && !r->nsubs)
+        return; /* no subscription of this node wants it (any more) */
+    ipcn__msg *m = ipcn__msg_new_in(n, sa->path.p, sa->path.len, sa->encoding.p,
+                                    sa->encoding.len, l->name, strlen(l->name),
+                                    l->peer_id, sa->data.p, sa->data.len);
     if (!m)
         return;
     m->pub.seq = sa->seq;
     m->pub.timestamp_ns = sa->timestamp_ns;
-    ipcn__pub_fan_out(n, m, (uint64_t)lost, true);
+    if (cached)
+        fan_out_to(n, m, r->subs, r->nsubs, (uint64_t)lost, true);
+    else
+        ipcn__pub_fan_out(n, m, (uint64_t)lost, true);
 }
 
 void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
@@ -275,6 +396,7 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
             if (!add) {
                 ipcn__free(l->patterns[i]);
                 l->patterns[i] = l->patterns[--l->npatterns];
+                ipcn__pub_routes_changed(n, false);
             }
             return;
         }
@@ -297,8 +419,10 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
         l->cap_patterns = cap;
     }
     char *s = ipcn__strndup(p->p, p->len);
-    if (s)
+    if (s) {
         l->patterns[l->npatterns++] = s;
+        ipcn__pub_routes_changed(n, false);
+    }
 }
 
 bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl)
@@ -352,6 +476,7 @@ IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
         s->id = ++n->next_sub_id;
     while (s->id == 0 || sub_by_id(n, s->id));
     ipcn__list_insert_tail(&n->subs, &s->entry);
+    ipcn__pub_routes_changed(n, true);
     out->id = s->id;
     ipcn__node_unlock(n);
     return IPCN_OK;
@@ -368,6 +493,7 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *n, ipcn_sub sub)
         return IPCN_NOT_FOUND;
     }
     ipcn__list_remove(&s->entry);
+    ipcn__pub_routes_changed(n, true);
     if (s->ready)
         ipcn__list_remove(&s->ready_entry);
     ipcn__interest *in;
@@ -409,7 +535,8 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
     if (!n || !out)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    uint64_t deadline = ipcn__deadline_ms(timeout_ms);
+    uint64_t deadline = 0;
+    bool timed = false; /* the clock is read only once we must wait */
     int st;
     for (;;) {
         ipcn__sub *s = sub_by_id(n, sub.id);
@@ -430,9 +557,13 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
             break;
         }
         if (timeout_ms == 0 ||
-            (deadline && ipcn__now_mono_ns() >= deadline)) {
+            (timed && deadline && ipcn__now_mono_ns() >= deadline)) {
             st = IPCN_NO_DATA;
             break;
+        }
+        if (!timed) {
+            deadline = ipcn__deadline_ms(timeout_ms);
+            timed = true;
         }
         /* One round of I/O, then look again: a sample may have come, or
          * the subscription may have gone meanwhile. */
@@ -448,9 +579,10 @@ int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
     *seq = lr->seq + 1;
     *now = ipcn__now_real_ns();
     if (lr->kind == IPCN_DATA) {
-        ipcn__msg *v = ipcn__msg_new(lr->path, strlen(lr->path), lr->encoding,
-                                     strlen(lr->encoding), n->name, n->id,
-                                     data, len);
+        ipcn__msg *v = ipcn__msg_new_in(n, lr->path, strlen(lr->path),
+                                        lr->encoding, strlen(lr->encoding),
+                                        n->name, strlen(n->name), n->id, data,
+                                        len);
         if (!v)
             return IPCN_INSUFFICIENT_MEMORY;
         v->pub.seq = *seq;
@@ -463,6 +595,56 @@ int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
     return IPCN_OK;
 }
 
+/* Where a publish of lr goes: the UP links that subscribe to it and
+ * whether a subscription of this node does, computed again only when
+ * something changed (ipcn__pub_routes_changed()).  The links kept are
+ * valid until then: a link that goes down changes the generation before
+ * it is freed.  100 or 307. */
+static int local_routes(ipcn_node *n, ipcn__local *lr)
+{
+    if (lr->route_gen == n->route_gen + 1)
+        return IPCN_OK;
+    size_t pl = strlen(lr->path);
+    uint32_t k = 0;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (l->state != LINK_UP || !ipcn__pub_link_wants(l, lr->path, pl))
+            continue;
+        if (k == lr->cap_route) {
+            uint32_t cap = lr->cap_route ? lr->cap_route * 2 : 4;
+            ipcn__link **nl = ipcn__realloc(lr->route_links, cap * sizeof *nl);
+            if (!nl)
+                return IPCN_INSUFFICIENT_MEMORY;
+            lr->route_links = nl;
+            lr->cap_route = cap;
+        }
+        lr->route_links[k++] = l;
+    }
+    lr->nroute = k;
+    lr->route_local = false;
+    ipcn__sub *s;
+    ipcn__list_for_each(s, t2, &n->subs, ipcn__sub, entry)
+        if (ipcn__pattern_match(s->pattern, strlen(s->pattern), lr->path, pl))
+            lr->route_local = true;
+    lr->path_len = (uint16_t)pl;
+    lr->enc_len = (uint16_t)strlen(lr->encoding);
+    lr->route_gen = n->route_gen + 1;
+    return IPCN_OK;
+}
+
+static void pub_local_to(ipcn_node *n, const ipcn__local *lr, const void *data,
+                         size_t len, uint64_t seq, uint64_t now)
+{
+    ipcn__msg *m = ipcn__msg_new_in(n, lr->path, strlen(lr->path),
+                                    lr->encoding, strlen(lr->encoding),
+                                    n->name, strlen(n->name), n->id, data, len);
+    if (m) {
+        m->pub.seq = seq;
+        m->pub.timestamp_ns = now;
+        ipcn__pub_fan_out(n, m, 0, true);
+    }
+}
+
 void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
                      size_t len, uint64_t seq, uint64_t now)
 {
@@ -472,15 +654,8 @@ void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
     ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry)
         if (ipcn__pattern_match(s->pattern, strlen(s->pattern), lr->path, pl))
             local = true;
-    if (!local)
-        return;
-    ipcn__msg *m = ipcn__msg_new(lr->path, pl, lr->encoding, strlen(lr->encoding),
-                                 n->name, n->id, data, len);
-    if (m) {
-        m->pub.seq = seq;
-        m->pub.timestamp_ns = now;
-        ipcn__pub_fan_out(n, m, 0, true);
-    }
+    if (local)
+        pub_local_to(n, lr, data, len, seq, now);
 }
 
 IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
@@ -507,47 +682,54 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
             goto out;
         }
     }
+    if ((st = local_routes(n, lr)) != IPCN_OK)
+        goto out;
     /* Fits a frame: header, seq, stamp, two strings and the blob length. */
-    size_t overhead = 8 + 8 + 2 + strlen(lr->path) + 1 + 2 +
-                      strlen(lr->encoding) + 1 + 4;
+    size_t overhead = 8 + 8 + 2 + (size_t)lr->path_len + 1 + 2 +
+                      lr->enc_len + 1 + 4;
     if (len > SIZE_MAX - overhead || len + overhead > n->opts.max_payload) {
         st = IPCN_BAD_REQUEST;
         goto out;
     }
     uint64_t seq, now;
-    size_t pl = strlen(path);
     if ((st = ipcn__pub_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
         goto out;
     /* Encode once, copy the frame to each interested link. */
-    bool encoded = false;
-    ipcn__link *l;
-    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
-        if (l->state != LINK_UP || !ipcn__pub_link_wants(l, path, pl))
-            continue;
-        if (!encoded) {
-            ipcn__hdr h;
-            ipcn__link_hdr(n, &h, 0, 0);
-            ipcn__sample s = {.seq = seq,
-                              .timestamp_ns = now,
-                              .path = ipcn__str_of(lr->path),
-                              .encoding = ipcn__str_of(lr->encoding),
-                              .data = ipcn__blob_of(data, len)};
-            n->scratch.len = 0;
-            int est = ipcn__enc_sample(&n->scratch, &h, &s);
-            if (est != IPCN_OK) {
-                st = est;
-                goto out;
-            }
-            encoded = true;
+    if (lr->nroute) {
+        ipcn__hdr h;
+        ipcn__link_hdr(n, &h, 0, 0);
+        ipcn__sample s = {.seq = seq,
+                          .timestamp_ns = now,
+                          .path = {lr->path, lr->path_len},
+                          .encoding = {lr->encoding, lr->enc_len},
+                          .data = ipcn__blob_of(data, len)};
+        n->scratch.len = 0;
+        if ((st = ipcn__enc_sample(&n->scratch, &h, &s)) != IPCN_OK)
+            goto out;
+        /* The array may be recomputed by the next publish only; a link
+         * closed by a failed send below stays allocated until the end of
+         * the round. */
+        for (uint32_t i = 0; i < lr->nroute; i++) {
+            ipcn__link *l = lr->route_links[i];
+            if (l->state == LINK_UP)
+                ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, true);
         }
-        ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, true);
+        if (n->scratch.cap > (1u << 20))
+            ipcn__wbuf_free(&n->scratch);
     }
-    if (n->scratch.cap > (1u << 20))
-        ipcn__wbuf_free(&n->scratch);
-    ipcn__pub_local(n, lr, data, len, seq, now);
+    if (lr->route_local)
+        pub_local_to(n, lr, data, len, seq, now);
 out:
     ipcn__node_unlock(n);
     return st;
+}
+
+void ipcn__pub_node_free(ipcn_node *n)
+{
+    ipcn__htab_free(&n->local_idx);
+    ipcn__htab_free(&n->remote_idx);
+    ipcn__msgpool_close(n->msgpool);
+    n->msgpool = NULL;
 }
 
 /* ---- who subscribes to what ---- */

@@ -934,6 +934,7 @@ static void node_free(ipcn_node *n)
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     free_dead_links(n);
     ipcn__wbuf_free(&n->scratch);
+    ipcn__pub_node_free(n);
     int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd};
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(fds); i++)
         if (fds[i] >= 0)

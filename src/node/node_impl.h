@@ -21,6 +21,7 @@
 #include "ipcnet.h"
 #include "shm/shm.h"
 #include "transport/ring.h"
+#include "util/htab.h"
 #include "util/list.h"
 #include "util/util.h"
 #include "wire/wire.h"
@@ -117,6 +118,7 @@ typedef struct ipcn__link {
 /* A resource this node announced. */
 typedef struct ipcn__local {
     ipcn__list entry;
+    ipcn__hnode hnode;      /* in node->local_idx, by path */
     char *path;
     ipcn_kind kind;
     char *encoding;
@@ -134,11 +136,19 @@ typedef struct ipcn__local {
     ipcn_pool_opts pool_opts; /* shared-memory settings */
     ipcn__pool *pool;       /* the current pool, or NULL */
     uint64_t shm_published, shm_reclaimed, shm_refused;
+    /* Where a publish goes, as of node->route_gen (pubsub.c): the links
+     * that subscribe to it, and whether a subscription of this node does. */
+    uint64_t route_gen;
+    struct ipcn__link **route_links;
+    uint32_t nroute, cap_route;
+    bool route_local;
+    uint16_t path_len, enc_len;
 } ipcn__local;
 
 /* A resource learned from a peer. */
 typedef struct ipcn__remote {
     ipcn__list entry;
+    ipcn__hnode hnode;      /* in node->remote_idx, by path and link */
     char *path;
     ipcn_kind kind;
     char *encoding;
@@ -148,6 +158,11 @@ typedef struct ipcn__remote {
     uint32_t link_id;
     uint64_t last_seq;      /* last sample seen, for loss counting */
     uint32_t inflight;      /* our requests pending at this provider */
+    /* The subscriptions of this node that its samples go to, as of
+     * node->sub_gen (pubsub.c). */
+    uint64_t subs_gen;
+    struct ipcn__sub **subs;
+    uint32_t nsubs, cap_subs;
 } ipcn__remote;
 
 /* A queued message: the public struct plus its storage. */
@@ -155,6 +170,7 @@ typedef struct ipcn__msg {
     ipcn__list entry;
     atomic_uint refs;       /* ipcn_msg_ref(); the last ipcn_msg_free() frees */
     ipcn__shm_map *map;     /* a shared sample's mapping, or NULL */
+    struct ipcn__msgpool *pool; /* where its block goes back, or NULL */
     uint32_t slot, gen;
     uint64_t checksum;      /* shared: XXH3-64 taken at publish */
     bool has_checksum;      /* the publisher took it */
@@ -301,6 +317,14 @@ struct ipcn_node {
     ipcn_event_fn event_fn;
     void *event_user;
     ipcn_node_stats stats;
+    /* The hot paths (pubsub.c): lookups by path, and caches of who wants
+     * what, dropped when a generation moves. */
+    ipcn__htab local_idx, remote_idx;
+    ipcn__local *last_local;   /* the last found by path, or NULL */
+    ipcn__remote *last_remote;
+    uint64_t route_gen;     /* links' patterns, links going, local subs */
+    uint64_t sub_gen;       /* local subscriptions */
+    struct ipcn__msgpool *msgpool; /* blocks for small messages */
 };
 
 /* ---- node.c ---- */
@@ -432,5 +456,21 @@ bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl);
 ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
                          size_t enclen, const char *src, uint64_t src_id,
                          const void *data, size_t len);
+/* The same, in a block of the node's pool when it is small: no allocation
+ * once the pool is warm.  Freed as any message (ipcn_msg_free()). */
+ipcn__msg *ipcn__msg_new_in(ipcn_node *n, const char *path, size_t pathlen,
+                            const char *enc, size_t enclen, const char *src,
+                            size_t srclen, uint64_t src_id, const void *data,
+                            size_t len);
+/* Index a resource by path (directory.c): 100 or 307. */
+int ipcn__local_index(ipcn_node *n, ipcn__local *lr);
+int ipcn__remote_index(ipcn_node *n, ipcn__remote *r);
+/* Something changed who gets what: links' patterns, a link going, this
+ * node's subscriptions, a resource's encoding. */
+void ipcn__pub_routes_changed(ipcn_node *n, bool subs);
+/* At the end of ipcn_node_close(): the indexes, the caches and this
+ * node's share of its message pool (blocks still held by messages go back
+ * to the pool, which goes with the last of them). */
+void ipcn__pub_node_free(ipcn_node *n);
 
 #endif

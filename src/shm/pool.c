@@ -636,8 +636,10 @@ IPCN_API int ipcn_publish_loan(ipcn_node *n, ipcn_loan *loan, size_t len)
 int ipcn__pool_publish_copy(ipcn_node *n, ipcn__local *lr, const void *data,
                             size_t len)
 {
-    ipcn_pool_opts o = opts_of(lr);
-    size_t threshold = o.shm_threshold ? o.shm_threshold : IPCN_SHM_THRESHOLD;
+    /* Every publish asks: answer a small one without copying the opts (a
+     * zeroed struct, the defaults, has shm_threshold 0 too). */
+    size_t threshold = lr->pool_opts.shm_threshold ? lr->pool_opts.shm_threshold
+                                                   : IPCN_SHM_THRESHOLD;
     if (len < threshold || len > IPCN_SHM_MAX_SLOT_SIZE)
         return 0;
     size_t pl = strlen(lr->path);

@@ -126,6 +126,20 @@ static size_t split(const char *s, size_t n, const char **seg, size_t *len,
  * were checked, so each has at most 128 segments of 255 bytes. */
 int ipcn__pattern_match(const char *pat, size_t pn, const char *path, size_t n)
 {
+    /* Most patterns are plain paths, or a prefix and a final double star
+     * (zero or more segments: the prefix itself or anything under it; a
+     * lone double star matches every path). */
+    const char *first = memchr(pat, '*', pn);
+    if (!first)
+        return pn == n && memcmp(pat, path, n) == 0;
+    if (first == pat + pn - 2 && pat[pn - 1] == '*' &&
+        (pn == 2 || pat[pn - 3] == '/')) {
+        size_t k = pn - 3;
+        if (pn == 2)
+            return 1;
+        return n >= k && memcmp(pat, path, k) == 0 &&
+               (n == k || path[k] == '/');
+    }
     enum { MAXSEG = (IPCN_PATH_MAX + 1) / 2 + 1 };
     const char *ps[MAXSEG], *xs[MAXSEG];
     size_t pl[MAXSEG], xl[MAXSEG];
