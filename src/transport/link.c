@@ -158,11 +158,11 @@ static void bad_input(ipcn_node *n, ipcn__link *l, int status,
                       const char *why);
 
 /* A peer that breaks a ring's indices is refused like any bad input, but
- * gets no ERROR frame when ours would go through a ring it broke: the link
- * is closed, and counted. */
-static void ring_broken(ipcn_node *n, ipcn__link *l, const char *why)
+ * gets no ERROR frame when ours would go through the ring it broke (ours:
+ * the read index is its): the link is closed, and counted. */
+static void ring_broken(ipcn_node *n, ipcn__link *l, bool ours, const char *why)
 {
-    if (!l->rtx.sh) {
+    if (!ours || !l->rtx.sh) {
         bad_input(n, l, IPCN_BAD_REQUEST, why);
         return;
     }
@@ -282,25 +282,31 @@ static ssize_t write_some(ipcn__link *l)
 /* Tell the peer there is room in its ring.  A token is a token only once
  * our own direction has switched: until the last byte before our ring has
  * left the socket, the bell is owed (flush rings it). */
-static void room_bell(ipcn__link *l)
+static void room_bell(ipcn_node *n, ipcn__link *l)
 {
     if (l->rtx.sh && l->tx_sent_abs >= l->rtx_at) {
         l->bell_owed = false;
-        (void)send_token(l, IPCN_RING_TOKEN_BELL, -1);
+        if (send_token(l, IPCN_RING_TOKEN_BELL, -1) < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* The socket is full (of our frames from before the switch):
+             * the bell goes when it has room. */
+            l->bell_owed = true;
+            set_want_out(n, l, true);
+        }
     } else {
         l->bell_owed = true;
     }
 }
 
-/* After bytes went into our ring: ring the bell if the peer sleeps.  A full
- * socket already holds a token the peer has not read: nothing is lost. */
-static void ring_bell(ipcn__link *l)
+/* After bytes went into our ring: ring the bell if the peer sleeps.  A bell
+ * the socket cannot take now is owed, like a room bell. */
+static void ring_bell(ipcn_node *n, ipcn__link *l)
 {
     if (!l->rtx_wrote)
         return;
     l->rtx_wrote = false;
     if (ipcn__ring_bell_wanted(&l->rtx))
-        (void)send_token(l, IPCN_RING_TOKEN_BELL, -1);
+        room_bell(n, l);
 }
 
 static bool sample_queued(ipcn__link *l)
@@ -337,7 +343,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             if (errno == EPROTO) {
-                ring_broken(n, l, "the peer's read index of our ring is out "
+                ring_broken(n, l, true, "the peer's read index of our ring is out "
                                   "of range");
                 return IPCN_SERVICE_UNAVAILABLE;
             }
@@ -359,9 +365,9 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         l->bytes_out += (uint64_t)w;
         n->stats.bytes_out += (uint64_t)w;
     }
-    ring_bell(l);
+    ring_bell(n, l);
     if (l->bell_owed)
-        room_bell(l);
+        room_bell(n, l);
     samples_sent(l);
     if (l->tx_off == l->tx.len) {
         l->tx.len = l->tx_off = 0;
@@ -369,7 +375,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         if (l->tx.cap > (1u << 20)) {
             ipcn__wbuf_free(&l->tx);
         }
-        set_want_out(n, l, false);
+        set_want_out(n, l, l->bell_owed);
     } else {
         if (l->tx_off > l->tx.cap / 2) {
             memmove(l->tx.p, l->tx.p + l->tx_off, l->tx.len - l->tx_off);
@@ -378,7 +384,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         }
         /* A full ring is not the socket's business: the reader's token
          * says when there is room. */
-        set_want_out(n, l, !l->rtx_blocked);
+        set_want_out(n, l, !l->rtx_blocked || l->bell_owed);
     }
     check_pressure(n, l);
     return IPCN_OK;
@@ -596,7 +602,7 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
             l->tx_off += (size_t)w;
             l->tx_sent_abs += (uint64_t)w;
         }
-        ring_bell(l);
+        ring_bell(n, l);
         samples_sent(l);
         drop_queue(n, l);
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->fd, NULL);
@@ -966,7 +972,7 @@ static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
         size_t want = all || room < budget ? room : budget;
         ssize_t r = ipcn__ring_read(&l->rrx, l->rx + l->rx_len, want);
         if (r < 0) {
-            ring_broken(n, l, "the write index of its ring is out of range");
+            ring_broken(n, l, false, "the write index of its ring is out of range");
             return;
         }
         if (r == 0)
@@ -981,7 +987,7 @@ static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
             break;
     }
     if (took && l->state != LINK_DEAD && ipcn__ring_room_wanted(&l->rrx))
-        room_bell(l);
+        room_bell(n, l);
 }
 
 static void ring_readable(ipcn_node *n, ipcn__link *l)
