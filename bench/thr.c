@@ -46,15 +46,22 @@ void thr_count(thr_counter *k, int ctl, const void *data, size_t len)
         }
         return;
     }
-    uint64_t t = now_ns();
-    if (!k->t_first)
-        k->t_first = t;
-    k->t_last = t;
+    /* The clock is read for the first arrival, every 64th and the last
+     * message: at several million messages a second a read per message
+     * (~30 ns here) would be a good part of what is measured, for every
+     * transport alike.  A lost last message leaves t_last at most 63
+     * arrivals early (out of 1 M). */
+    k->arrived++;
+    if (!k->t_first || !(k->arrived & 63) || seq == k->n) {
+        uint64_t t = now_ns();
+        if (!k->t_first)
+            k->t_first = t;
+        k->t_last = t;
+    }
     if (seq <= k->last_seq || seq > k->n)
         k->out_of_order++;
     else
         k->last_seq = seq;
-    k->arrived++;
     if (seq == k->n)
         k->done = true;
 }
