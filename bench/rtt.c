@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <ipcnet.h>
@@ -98,6 +99,74 @@ static int uds_client(child *c)
     int fd = a->sock;
     int rc = rtt_client_loop(c, a, uds_roundtrip, &fd, "socketpair, blocking");
     close(fd);
+    return rc;
+}
+
+/* ---- the same socketpair, each side waiting in epoll_wait before it reads:
+ * what an event loop (IPCNet's, ZeroMQ's) costs over a plain blocking read,
+ * with no library at all ---- */
+
+static int epoll_on(int fd)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        close(ep);
+        return -1;
+    }
+    return ep;
+}
+
+static int epoll_in(int ep)
+{
+    struct epoll_event ev;
+    int k;
+    while ((k = epoll_wait(ep, &ev, 1, -1)) < 0 && errno == EINTR)
+        ;
+    return k == 1 ? 0 : -1;
+}
+
+static int uds_epoll_server(child *c)
+{
+    rtt_args *a = c->arg;
+    uint8_t *buf = malloc(a->size);
+    int ep = epoll_on(a->sock);
+    ctl_send(c->ctl, CTL_READY);
+    while (buf && ep >= 0 && epoll_in(ep) == 0 && readn(a->sock, buf, a->size) == 0)
+        if (writen(a->sock, buf, a->size) < 0)
+            break;
+    if (ep >= 0)
+        close(ep);
+    free(buf);
+    return 0;
+}
+
+typedef struct uds_ep {
+    int fd, ep;
+} uds_ep;
+
+static int uds_epoll_roundtrip(void *state, const void *req, void *rep, size_t size,
+                               char *err, size_t cap)
+{
+    uds_ep *u = state;
+    if (writen(u->fd, req, size) < 0 || epoll_in(u->ep) < 0 ||
+        readn(u->fd, rep, size) < 0) {
+        snprintf(err, cap, "socketpair + epoll: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int uds_epoll_client(child *c)
+{
+    rtt_args *a = c->arg;
+    uds_ep u = {a->sock, epoll_on(a->sock)};
+    int rc = u.ep < 0 ? 1
+                      : rtt_client_loop(c, a, uds_epoll_roundtrip, &u,
+                                        "socketpair, epoll + read");
+    if (u.ep >= 0)
+        close(u.ep);
+    close(u.fd);
     return rc;
 }
 
@@ -363,6 +432,9 @@ void bench_rtt(size_t size)
     if (want_transport("uds")) {
         cases[n] = (rtt_case){.r = row_new("rtt", "uds", ""), .server = uds_server,
                               .client = uds_client, .a = a};
+        cases[n++].a.sock = -2;
+        cases[n] = (rtt_case){.r = row_new("rtt", "uds", ""), .server = uds_epoll_server,
+                              .client = uds_epoll_client, .a = a};
         cases[n++].a.sock = -2;
     }
     row *rt = NULL, *rd = NULL;
