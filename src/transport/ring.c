@@ -158,7 +158,10 @@ bool ipcn__ring_room_wanted(ipcn__ring *r)
 
 bool ipcn__ring_sleep(ipcn__ring *r)
 {
-    atomic_store_explicit(&r->sh->reader_sleeps, 1u, memory_order_relaxed);
+    /* A store of the value already there still takes the line from the
+     * writer, which reads it after every write: store only a change. */
+    if (!atomic_load_explicit(&r->sh->reader_sleeps, memory_order_relaxed))
+        atomic_store_explicit(&r->sh->reader_sleeps, 1u, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     return !ipcn__ring_ready(r);
 }
