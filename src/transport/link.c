@@ -928,6 +928,17 @@ static size_t rx_room(ipcn_node *n, ipcn__link *l)
     return l->rx_cap - l->rx_len;
 }
 
+/* r bytes came into rx (from the socket or the ring): count them and
+ * handle the frames.  As parse_buffered. */
+static bool rx_took(ipcn_node *n, ipcn__link *l, size_t r)
+{
+    l->rx_len += r;
+    l->bytes_in += (uint64_t)r;
+    n->stats.bytes_in += (uint64_t)r;
+    l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
+    return parse_buffered(n, l);
+}
+
 /* Read the tokens waiting on the socket of a link whose peer writes into
  * its ring, keeping the descriptors that come with them.  Returns 1 when
  * the peer hung up, 0, or -1 when the link was closed. */
@@ -979,11 +990,7 @@ static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
             break;
         took = true;
         budget -= (size_t)r < budget ? (size_t)r : budget;
-        l->rx_len += (size_t)r;
-        l->bytes_in += (uint64_t)r;
-        n->stats.bytes_in += (uint64_t)r;
-        l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
-        if (!parse_buffered(n, l))
+        if (!rx_took(n, l, (size_t)r))
             break;
     }
     if (took && l->state != LINK_DEAD && ipcn__ring_room_wanted(&l->rrx))
@@ -1097,11 +1104,7 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
             return;
         }
         budget -= (size_t)r < budget ? (size_t)r : budget;
-        l->rx_len += (size_t)r;
-        l->bytes_in += (uint64_t)r;
-        n->stats.bytes_in += (uint64_t)r;
-        l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
-        if (!parse_buffered(n, l))
+        if (!rx_took(n, l, (size_t)r))
             return;
         if (l->rrx.sh) {
             /* The peer's RING came: its frames go on there. */

@@ -1131,6 +1131,33 @@ static size_t raw_write_ex(raw *r, const void *p, size_t n, bool read_meanwhile,
     return done;
 }
 
+/* Room in our ring by the victim's tail (*tail), which must be possible. */
+static size_t ring_room(raw *r, uint64_t *tail)
+{
+    *tail = __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE);
+    uint64_t used = r->out_head - *tail;
+    if (used > r->out_size)
+        fail_msg("the victim's tail of our ring is impossible: %llu of %llu",
+                 (unsigned long long)*tail, (unsigned long long)r->out_head);
+    return r->out_size - (size_t)used;
+}
+
+/* Copy k bytes (k <= room) at our ring's head, publish the head, and ring
+ * the bell if the victim sleeps. */
+static void ring_copy_in(raw *r, const uint8_t *p, size_t k)
+{
+    uint8_t *data = r->out_map + RING_HDR;
+    size_t at = (size_t)(r->out_head & (r->out_size - 1));
+    size_t first = r->out_size - at < k ? r->out_size - at : k;
+    memcpy(data + at, p, first);
+    memcpy(data, p + first, k - first);
+    r->out_head += k;
+    __atomic_store_n(rg_head(r->out_map), r->out_head, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_exchange_n(rg_sleeps(r->out_map), 0u, __ATOMIC_SEQ_CST))
+        raw_bell(r);
+}
+
 /* Into our ring, as the protocol says: bytes, head, a bell if the victim
  * sleeps; when full, ask for a bell and wait for room (reading meanwhile
  * or not, as raw_write_ex).  Returns the bytes written. */
@@ -1138,28 +1165,14 @@ static size_t ring_put(raw *r, const void *p, size_t n, bool read_meanwhile,
                        int stall_ms)
 {
     const uint8_t *b = p;
-    uint8_t *data = r->out_map + RING_HDR;
     size_t done = 0;
     uint64_t last = tu_now_ms();
     while (done < n) {
-        uint64_t tail = __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE);
-        uint64_t used = r->out_head - tail;
-        if (used > r->out_size)
-            fail_msg("the victim's tail of our ring is impossible: %llu of %llu",
-                     (unsigned long long)tail, (unsigned long long)r->out_head);
-        size_t room = r->out_size - (size_t)used;
+        uint64_t tail;
+        size_t room = ring_room(r, &tail);
         if (room) {
             size_t k = n - done < room ? n - done : room;
-            size_t at = (size_t)(r->out_head & (r->out_size - 1));
-            size_t first = r->out_size - at < k ? r->out_size - at : k;
-            memcpy(data + at, b + done, first);
-            memcpy(data, b + done + first, k - first);
-            r->out_head += k;
-            __atomic_store_n(rg_head(r->out_map), r->out_head, __ATOMIC_RELEASE);
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            if (__atomic_load_n(rg_sleeps(r->out_map), __ATOMIC_RELAXED) &&
-                __atomic_exchange_n(rg_sleeps(r->out_map), 0u, __ATOMIC_SEQ_CST))
-                raw_bell(r);
+            ring_copy_in(r, b + done, k);
             done += k;
             last = tu_now_ms();
             continue;
@@ -2793,29 +2806,16 @@ static raw *raw_ring_link(void)
  * meanwhile.  Returns how many times a bell woke it to room. */
 static unsigned ring_put_on_bells(raw *r, const uint8_t *p, size_t n)
 {
-    uint8_t *data = r->out_map + RING_HDR;
     bool noread = r->in_noread;
     r->in_noread = true; /* raw_fill: tokens only */
     unsigned woken = 0;
     size_t done = 0;
     while (done < n) {
-        uint64_t tail = __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE);
-        uint64_t used = r->out_head - tail;
-        if (used > r->out_size)
-            fail_msg("the victim's tail of our ring is impossible: %llu of %llu",
-                     (unsigned long long)tail, (unsigned long long)r->out_head);
-        size_t room = r->out_size - (size_t)used;
+        uint64_t tail;
+        size_t room = ring_room(r, &tail);
         if (room) {
             size_t k = n - done < room ? n - done : room;
-            size_t at = (size_t)(r->out_head & (r->out_size - 1));
-            size_t first = r->out_size - at < k ? r->out_size - at : k;
-            memcpy(data + at, p + done, first);
-            memcpy(data, p + done + first, k - first);
-            r->out_head += k;
-            __atomic_store_n(rg_head(r->out_map), r->out_head, __ATOMIC_RELEASE);
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            if (__atomic_exchange_n(rg_sleeps(r->out_map), 0u, __ATOMIC_SEQ_CST))
-                raw_bell(r);
+            ring_copy_in(r, p + done, k);
             done += k;
             continue;
         }
