@@ -43,16 +43,22 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *o)
 void ipcn__node_lock(ipcn_node *n) { pthread_mutex_lock(&n->lock); }
 void ipcn__node_unlock(ipcn_node *n) { pthread_mutex_unlock(&n->lock); }
 
+/* Make the node's fd readable (once: until drained). */
+static void wake_fd(ipcn_node *n)
+{
+    uint64_t one = 1;
+    if (!n->woken && write(n->wakefd, &one, sizeof one) == sizeof one)
+        n->woken = true;
+}
+
 void ipcn__node_wake(ipcn_node *n)
 {
     /* While the dispatching thread handles its round (the lock is held,
      * so it is the caller), what it queues is delivered right after: no
      * wake-up.  While it sleeps in epoll_wait, other threads must wake it. */
-    if (n->woken || (n->deliver_next && !n->pumping))
+    if (n->deliver_next && !n->pumping)
         return;
-    uint64_t one = 1;
-    if (write(n->wakefd, &one, sizeof one) == sizeof one)
-        n->woken = true;
+    wake_fd(n);
 }
 
 static void drain_wake(ipcn_node *n)
@@ -529,12 +535,8 @@ static int pump(ipcn_node *n, int timeout_ms)
     /* A thread that spins comes back to look (and raises the flags before
      * it blocks): until then, peers need not ring.  Not so when the
      * application waits on the node's fd itself. */
-    if ((!n->opts.spin_us || n->fd_exported) && !rings_sleep(n) &&
-        !n->woken) {
-        uint64_t one = 1;
-        if (write(n->wakefd, &one, sizeof one) == sizeof one)
-            n->woken = true;
-    }
+    if ((!n->opts.spin_us || n->fd_exported) && !rings_sleep(n))
+        wake_fd(n);
     pthread_cond_broadcast(&n->cond);
     return k;
 }

@@ -997,13 +997,19 @@ static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
         room_bell(n, l);
 }
 
+/* Our ring was full: write on if the reader made room. */
+static void ring_unblock(ipcn_node *n, ipcn__link *l)
+{
+    if (l->rtx_blocked && ipcn__ring_has_room(&l->rtx))
+        ipcn__link_flush(n, l);
+}
+
 static void ring_readable(ipcn_node *n, ipcn__link *l)
 {
     int hup = drain_tokens(n, l);
     if (hup < 0 || l->state == LINK_DEAD)
         return;
-    if (l->rtx_blocked && ipcn__ring_has_room(&l->rtx))
-        ipcn__link_flush(n, l);
+    ring_unblock(n, l);
     if (l->state == LINK_DEAD)
         return;
     ring_pull(n, l, hup > 0);
@@ -1015,8 +1021,7 @@ void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l)
 {
     if (l->state == LINK_DEAD)
         return;
-    if (l->rtx_blocked && ipcn__ring_has_room(&l->rtx))
-        ipcn__link_flush(n, l);
+    ring_unblock(n, l);
     if (l->state != LINK_DEAD && l->rrx.sh && !l->rx_paused &&
         (l->rx_pending || ipcn__ring_ready(&l->rrx)))
         ring_pull(n, l, false);
