@@ -88,6 +88,12 @@ typedef struct ipcn__link {
     uint64_t last_drain_ns; /* the peer took bytes we could not write before:
                                it reads, so it lives */
     uint64_t created_ns, last_rx_ns, last_ping_ns, linked_ns;
+    /* Liveness (node.c): a link is watched, pinged every heartbeat and
+     * dropped after dead_after of silence, only while this node waits for
+     * something from the peer; an idle one gets a slow probe. */
+    uint64_t unheard_ns;    /* when we queued the first frame since we last
+                               heard from it (0: it has answered since) */
+    uint32_t awaiting;      /* our queries and requests it has to answer */
     uint32_t resources;     /* remote resources learned from it */
     uint32_t inflight;      /* its requests queued or deferred here */
     char **patterns;        /* its subscription patterns */
@@ -217,6 +223,7 @@ typedef struct ipcn__pending {
     uint32_t ntried;
     uint64_t deadline_ns;   /* 0: none */
     uint32_t timeout_ms;
+    bool awaited;           /* counted in its link's awaiting */
     bool done;
     int status;
     ipcn__msg *reply;
