@@ -977,6 +977,7 @@ static void node_free(ipcn_node *n)
         ipcn__free(d->name);
         ipcn__free(d);
     }
+    ipcn__backoff_free_all(n);
     while ((e = ipcn__list_pop(&n->links)))
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     free_dead_links(n);
@@ -1049,6 +1050,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->responders);
     ipcn__list_init(&n->cbq);
     ipcn__list_init(&n->dials);
+    ipcn__list_init(&n->backoffs);
     ipcn__list_init(&n->pools);
     ipcn__list_init(&n->loans);
     ipcn__list_init(&n->maps);

@@ -306,6 +306,8 @@ struct ipcn_node {
     ipcn__list responders;  /* ipcn__responder */
     ipcn__list cbq;         /* ipcn__cb */
     ipcn__list dials;       /* ipcn__dial */
+    ipcn__list backoffs;    /* ipcn__backoff (backoff.c), oldest first */
+    uint32_t nbackoffs;
     uint64_t timer_armed_ns;
     uint64_t last_epoll_ns; /* when epoll was last asked */
     uint64_t round_ns;      /* the time of this I/O round (read once) */
@@ -391,6 +393,16 @@ void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l);
  * ask for room in ours if it is full.  False when there is work already. */
 bool ipcn__link_ring_sleep(ipcn__link *l);
 
+/* ---- backoff.c ---- */
+/* The link to name was closed for bad input: one more strike against it.
+ * Returns how long to wait before dialling it again (exponential from
+ * 100 ms, capped at 30 s, with jitter; reset after 2 min of good
+ * behaviour). */
+uint64_t ipcn__backoff_strike(ipcn_node *n, const char *name, uint64_t now);
+/* Bad closes of name in a row (0: none on record). */
+uint32_t ipcn__backoff_strikes(ipcn_node *n, const char *name);
+void ipcn__backoff_free_all(ipcn_node *n);
+
 /* ---- rendezvous.c ---- */
 int ipcn__rdv_open(ipcn_node *n);      /* dir, lock, bind, listen, inotify */
 void ipcn__rdv_close(ipcn_node *n);    /* unlink our socket and lock */
@@ -401,6 +413,8 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 /* A peer's link went away: dial again later if we are the dialler and
  * its socket is still there. */
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
+/* The same, delay_ns from now. */
+void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced?  Sets *pending to

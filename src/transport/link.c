@@ -646,10 +646,18 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     }
     /* Dial again unless the peer left on purpose or cannot speak with us.
      * A 207 is retried: the peer may not have read the hang-up of our
-     * previous link yet. */
+     * previous link yet.  After bad input (ours or the peer's verdict), a
+     * corrupted frame must not split the network for good: dial again,
+     * later each time it happens again (backoff.c). */
     if (l->outbound && !n->closing && status != IPCN_OK &&
-        status != IPCN_BAD_REQUEST && status != IPCN_VERSION_NOT_SUPPORTED)
-        ipcn__rdv_redial(n, l->expect_name);
+        status != IPCN_VERSION_NOT_SUPPORTED) {
+        if (status == IPCN_BAD_REQUEST || status == IPCN_LOOP_DETECTED)
+            ipcn__rdv_redial_in(n, l->expect_name,
+                                ipcn__backoff_strike(n, l->expect_name,
+                                                     ipcn__now_mono_ns()));
+        else
+            ipcn__rdv_redial(n, l->expect_name);
+    }
 }
 
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
