@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "files/files.h"
@@ -311,6 +313,24 @@ static void tick(ipcn_node *n, uint64_t now, bool starved)
 
 static int add_fd(ipcn_node *n, int fd, uint32_t kind);
 
+/* Without inotify the directory is rescanned every tick, but only when it
+ * changed: a scan of N nodes' files costs system calls per entry, every
+ * tick, in every such node.  Its mtime is coarse (a clock tick of the
+ * kernel), so a change made in the same tick as the last scan could hide
+ * behind an unchanged mtime: it is trusted only once a second old. */
+static bool dir_changed(ipcn_node *n)
+{
+    struct stat st;
+    struct timespec now;
+    if (fstat(n->dirfd, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+        return true;
+    bool same = st.st_mtim.tv_sec == n->dir_mtime.tv_sec &&
+                st.st_mtim.tv_nsec == n->dir_mtime.tv_nsec;
+    bool settled = now.tv_sec - st.st_mtim.tv_sec >= 2;
+    n->dir_mtime = st.st_mtim;
+    return !same || !settled;
+}
+
 static void on_timer(ipcn_node *n)
 {
     uint64_t v;
@@ -325,7 +345,7 @@ static void on_timer(ipcn_node *n)
         n->last_tick_ns = now;
         if (n->accept_paused && add_fd(n, n->listenfd, TAG_LISTEN) == IPCN_OK)
             n->accept_paused = false;
-        if (n->inotifyfd < 0)
+        if (n->inotifyfd < 0 && dir_changed(n))
             ipcn__rdv_scan(n); /* no inotify watch: look for newcomers */
     }
     ipcn__req_timeouts(n, now);

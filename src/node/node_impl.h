@@ -314,6 +314,8 @@ struct ipcn_node {
     bool fd_exported;       /* ipcn_node_fd() was called: the application
                                may wait on it, rings must ring */
     uint64_t last_tick_ns;
+    struct timespec dir_mtime; /* no inotify: the directory's mtime when
+                                  it was last scanned */
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */
