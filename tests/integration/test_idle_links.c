@@ -124,8 +124,8 @@ static void settle(ipcn_node *n)
 /* ------------------------------------------------------------------ */
 
 /* Linked, one query answered, then 2 s of nothing (40 heartbeats of the
- * old scheme, 10 times dead_after): no frame goes either way, and the
- * link is still there and works. */
+ * old scheme, 10 times dead_after): no frame goes either way, this node
+ * sends no PING, and the link is still there and works. */
 static void idle_link_quiet(const char *net, const char *cons, const char *prov)
 {
     l_net(net);
@@ -143,8 +143,11 @@ static void idle_link_quiet(const char *net, const char *cons, const char *prov)
                   cons, prov, (unsigned long long)(s1.frames_out - s0.frames_out),
                   (unsigned long long)(s1.frames_in - s0.frames_in),
                   (unsigned long long)(s1.pings_sent - s0.pings_sent));
-    assert_int_equal(s1.frames_out, s0.frames_out);
-    assert_int_equal(s1.frames_in, s0.frames_in);
+    /* Nothing, but for one straggler of what settle() waited for (the
+     * peer's PING after the answer it sent, and our PONG) when the peer
+     * was starved of CPU that long; a heartbeat would be 40 of each. */
+    assert_true(s1.frames_out - s0.frames_out <= 1);
+    assert_true(s1.frames_in - s0.frames_in <= 1);
     assert_int_equal(s1.pings_sent, s0.pings_sent);
 
     /* Silence while idle is no death: still linked, and it answers. */
