@@ -38,6 +38,9 @@ typedef struct bench_opts {
     int nsubs;               /* --subs (bulk) */
     int subs[4];
     double idle_seconds;
+    int nscale;              /* --nodes (scale): node counts */
+    int scale[8];
+    double scale_seconds;    /* --scale-seconds: the measured window */
     size_t file_size;        /* --file-size (files); 0: the default */
     uint32_t spin_us;        /* --spin-us (rtt): IPCNet's low-latency row */
     char only[256];          /* --only: comma list of transports, "" = all */
@@ -57,7 +60,7 @@ enum row_status {
 };
 
 typedef struct row {
-    char bench[8];        /* rtt thr bulk idle cbor */
+    char bench[8];        /* rtt thr bulk idle scale cbor */
     char transport[24];   /* ipcnet uds zmq nng iceoryx */
     char variant[40];     /* "thread", "dispatch", "REQ/REP", ... */
     bool is_default;      /* the figure that the targets use */
@@ -71,9 +74,9 @@ typedef struct row {
     bool has_lat;
     double p50_us, p99_us, max_us;
     double rate;          /* rtt: round trips/s; thr: sent msg/s;
-                             bulk: samples/s; idle: CPU % */
+                             bulk: samples/s; idle, scale: CPU % */
     double rx_rate;       /* thr: received msg/s */
-    double aux;           /* idle: wakeups/s */
+    double aux;           /* idle, scale: wakeups/s */
     double enc_ns, dec_ns; /* cbor: encode / decode, ns per operation */
 } row;
 
@@ -173,6 +176,7 @@ void bench_rtt(size_t size);
 void bench_thr(void);
 void bench_bulk(void);
 void bench_idle(void);
+void bench_scale(void); /* scale.c: N idle node processes together */
 void bench_cbor(void); /* cbor.c: IPCNet's CBOR codec beside libcbor and cbor2 */
 void bench_files(void); /* files.c: a file through the file service beside cp */
 void bench_py(void);    /* py.c: the Python binding beside C */

@@ -262,7 +262,7 @@ int readn(int fd, void *p, size_t n)
 
 /* ---- processes ---- */
 
-static pid_t live[64];
+static pid_t live[256]; /* scale: up to 100 nodes at once */
 static int nlive;
 
 static void track(pid_t pid)
@@ -272,7 +272,7 @@ static void track(pid_t pid)
             live[i] = pid;
             return;
         }
-    if (nlive < 64)
+    if (nlive < (int)(sizeof live / sizeof live[0]))
         live[nlive++] = pid;
 }
 

@@ -4,7 +4,7 @@
  * (the floor) and the peers it is compared with (ZeroMQ, NNG, iceoryx); its
  * CBOR codec beside libcbor and cbor2.
  *
- *   ipcnet-bench rtt|thr|bulk|idle|cbor|all [options]
+ *   ipcnet-bench rtt|thr|bulk|idle|scale|cbor|all [options]
  *
  * Prints one table (or with --json one JSON object) and exits 0 when every
  * message and sample it moved was checked correct; 1 when something was
@@ -37,6 +37,7 @@ static const char usage[] =
     "  bulk   64 KiB..64 MiB samples, 1 publisher to 1 and 4 subscribers:\n"
     "         IPCNet, ZeroMQ PUB/SUB, NNG pub0/sub0, iceoryx\n"
     "  idle   CPU of an idle node linked to 2 idle peers\n"
+    "  scale  CPU of N idle node processes together, all linked (N = 10, 50, 100)\n"
     "  cbor   CBOR encode/decode of a 100-field map and a 1 MiB float32 tensor:\n"
     "         IPCNet, libcbor, cbor2 (/usr/bin/python3, for reference)\n"
     "  py     the Python binding: a request/reply round trip and an 8 MiB tensor between\n"
@@ -60,6 +61,8 @@ static const char usage[] =
     "  --subs LIST      bulk subscriber counts (1,4)\n"
     "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx (cbor: ipcnet,libcbor,cbor2)\n"
     "  --idle-seconds S idle measurement (2)\n"
+    "  --nodes LIST     scale: node counts (10,50,100; --quick: 10)\n"
+    "  --scale-seconds S scale: the measured window (5; --quick: 1)\n"
     "  --file-size N    files: the file's size (1G; K/M/G suffixes)\n"
     "  -v               progress on stderr\n"
     "\n"
@@ -168,7 +171,7 @@ static row *find_row(const char *bench, const char *transport, uint64_t size, in
         if (subs && r->subs != subs)
             continue;
         if (want_default && !r->is_default && !strcmp(transport, "ipcnet") &&
-            strcmp(bench, "bulk") && strcmp(bench, "idle"))
+            strcmp(bench, "bulk") && strcmp(bench, "idle") && strcmp(bench, "scale"))
             continue;
         return r;
     }
@@ -420,6 +423,23 @@ static void compute_ratios(void)
         if (idle->status != ROW_OK)
             snprintf(q->why, sizeof q->why, "%.150s", idle->note);
     }
+    /* Scale (issue 12): 100 idle nodes together under 1 % of one core. */
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "scale") || r->n != 100)
+            continue;
+        ratio *q = &g_ratios[g_nratios++];
+        memset(q, 0, sizeof *q);
+        snprintf(q->name, sizeof q->name, "scale100_idle_cpu");
+        snprintf(q->what, sizeof q->what, "100 idle nodes together, %% of one core");
+        snprintf(q->target, sizeof q->target, "< 1%%");
+        snprintf(q->unit, sizeof q->unit, "%%");
+        q->limit = 1.0;
+        q->strict = true;
+        q->value = r->status == ROW_OK ? r->rate : NAN;
+        if (r->status != ROW_OK)
+            snprintf(q->why, sizeof q->why, "%.150s", r->note);
+    }
 }
 
 /* ---- the table ---- */
@@ -590,6 +610,26 @@ static void print_idle(void)
     }
 }
 
+static void print_scale(void)
+{
+    bool any = false;
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        if (strcmp(r->bench, "scale"))
+            continue;
+        if (!any) {
+            printf("\nscale: N idle node processes, each announcing one resource, all "
+                   "linked; CPU of all of them together\n");
+            any = true;
+        }
+        if (r->status != ROW_OK)
+            printf("  %-15s %s: %s\n", r->variant, status_word(r->status), r->note);
+        else
+            printf("  %-15s CPU %.3f %% of one core, %.1f wake-ups/s (%s)\n", r->variant,
+                   r->rate, r->aux, r->note);
+    }
+}
+
 static void fmt_ns(char *out, size_t cap, double ns)
 {
     if (ns >= 1e5)
@@ -730,7 +770,9 @@ static void print_json(const machine *m)
                r->is_default ? "true" : "false", status_word(r->status));
         json_str(r->note);
         bool first = false;
-        if (strcmp(r->bench, "idle")) {
+        if (!strcmp(r->bench, "scale")) {
+            json_fig("nodes", (double)r->n, "processes", &first);
+        } else if (strcmp(r->bench, "idle")) {
             json_fig("size", (double)r->size, "B", &first);
             if (r->subs)
                 json_fig("subscribers", r->subs, "processes", &first);
@@ -753,7 +795,7 @@ static void print_json(const machine *m)
                 json_fig("rate", r->rate, "samples/s", &first);
                 json_fig("bandwidth", r->rate * (double)r->size / 1e9,
                          "GB/s per subscriber", &first);
-            } else if (!strcmp(r->bench, "idle")) {
+            } else if (!strcmp(r->bench, "idle") || !strcmp(r->bench, "scale")) {
                 json_fig("cpu", r->rate, "% of one core", &first);
                 json_fig("wakeups", r->aux, "wake-ups/s", &first);
             } else if (!strcmp(r->bench, "py")) {
@@ -856,6 +898,7 @@ static void print_table(const machine *m)
     print_thr();
     print_bulk();
     print_idle();
+    print_scale();
     print_cbor();
     print_files();
     print_py();
@@ -872,14 +915,15 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
-        strcmp(cmd, "idle") && strcmp(cmd, "cbor") && strcmp(cmd, "files") &&
+        strcmp(cmd, "idle") && strcmp(cmd, "scale") && strcmp(cmd, "cbor") &&
+        strcmp(cmd, "files") &&
         strcmp(cmd, "py") && strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
     }
     bench_opts *o = &g_opts;
     long iters = -1, msgs = -1;
-    double idle_s = -1;
+    double idle_s = -1, scale_s = -1;
     bool have_sizes = false, have_subs = false;
     const char *json_file = NULL;
     o->rtt_size = 64;
@@ -948,6 +992,16 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--file-size") && v) {
             bad = parse_size(v, &o->file_size) < 0 || o->file_size == 0;
             i++;
+        } else if (!strcmp(a, "--nodes") && v) {
+            o->nscale = parse_list_int(v, o->scale, 8);
+            bad = o->nscale <= 0;
+            for (int k = 0; k < o->nscale; k++)
+                bad |= o->scale[k] < 2 || o->scale[k] > 200;
+            i++;
+        } else if (!strcmp(a, "--scale-seconds") && v) {
+            scale_s = strtod(v, NULL);
+            bad = scale_s <= 0 || scale_s > 600;
+            i++;
         } else if (!strcmp(a, "--idle-seconds") && v) {
             idle_s = strtod(v, NULL);
             bad = idle_s <= 0 || idle_s > 600;
@@ -968,6 +1022,12 @@ int main(int argc, char **argv)
         o->spin_us = 1000;
     o->thr_msgs = msgs > 0 ? msgs : o->quick ? 20000 : 1000000;
     o->idle_seconds = idle_s > 0 ? idle_s : o->quick ? 0.5 : 2.0;
+    o->scale_seconds = scale_s > 0 ? scale_s : o->quick ? 1.0 : 5.0;
+    if (!o->nscale) {
+        static const int full[] = {10, 50, 100};
+        o->nscale = o->quick ? 1 : 3;
+        memcpy(o->scale, full, sizeof full);
+    }
     if (!have_sizes) {
         static const size_t full[] = {64u << 10, 1u << 20, 8u << 20, (16u << 20) - 1024,
                                       64u << 20};
@@ -1010,6 +1070,8 @@ int main(int argc, char **argv)
         bench_bulk();
     if (all || !strcmp(cmd, "idle"))
         bench_idle();
+    if (all || !strcmp(cmd, "scale"))
+        bench_scale();
     if (all || !strcmp(cmd, "cbor"))
         bench_cbor();
     if (all || !strcmp(cmd, "files"))

@@ -229,6 +229,22 @@ def idle(d):
                   f"{fig(r, 'wakeups'):.1f} wake-ups/s ({r['note']})\n")
 
 
+def scale(d):
+    rs = rows(d, "scale")
+    if not rs:
+        return
+    print("#### scale: N idle node processes together (each announces one resource)\n")
+    print("| nodes | % of one core | wake-ups/s | |")
+    print("|---:|---:|---:|---|")
+    for r in rs:
+        if r["status"] != "ok":
+            print(f"| {r['variant']} | {status(r)} |||")
+            continue
+        print(f"| {fig(r, 'nodes'):.0f} | {fig(r, 'cpu'):.3f} | {fig(r, 'wakeups'):.1f} | "
+              f"{r['note']} |")
+    print()
+
+
 def ns(v):
     if v is None:
         return "-"
@@ -315,7 +331,7 @@ def compare(a, b):
                 if x is None or y is None:
                     continue
                 label = f"{rb['bench']} {rb['variant']}"
-                if fig(rb, "size") is not None and rb["bench"] != "idle":
+                if fig(rb, "size") is not None and rb["bench"] not in ("idle", "scale"):
                     label += f" {size(fig(rb, 'size'))}"
                 if fig(rb, "subscribers"):
                     label += f" x{fig(rb, 'subscribers'):.0f}"
@@ -337,6 +353,7 @@ def main():
     thr(d)
     bulk(d)
     idle(d)
+    scale(d)
     cbor(d)
     py(d)
     targets(d)

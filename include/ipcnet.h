@@ -157,13 +157,28 @@ typedef struct ipcn_node_opts {
                                  <dir>/<network>.  NULL: $IPCNET_DIR, else
                                  $XDG_RUNTIME_DIR/ipcnet, else
                                  /tmp/ipcnet-<uid> */
-    uint32_t heartbeat_ms;  /**< a peer silent this long is pinged; 200 */
-    uint32_t dead_after_ms; /**< a peer silent this long is dropped (at
-                                 least 2 * heartbeat_ms); 900.  A node must
-                                 dispatch (or run its thread) at least this
-                                 often, or its peers drop it (a peer that
-                                 keeps reading, or whose process is
-                                 runnable, gets up to 4 times longer). */
+    uint32_t heartbeat_ms;  /**< while this node waits for something from a
+                                 peer (an answer to a query or request,
+                                 bytes it must take, an answer to anything
+                                 sent since it last spoke), the peer is
+                                 pinged when silent this long, and again
+                                 every heartbeat_ms; 200.  A link with
+                                 nothing outstanding is not pinged (see
+                                 idle_probe_ms): a peer's death is seen at
+                                 once without pings (socket hang-up, pidfd);
+                                 pings find peers that hang. */
+    uint32_t dead_after_ms; /**< a peer that stays silent this long while
+                                 this node waits for something from it is
+                                 dropped (at least 2 * heartbeat_ms); 900.
+                                 A node must dispatch (or run its thread)
+                                 at least this often while its peers wait
+                                 for it, or they drop it (a peer that keeps
+                                 reading, or whose process is runnable,
+                                 gets up to 4 times longer).  An idle peer
+                                 that hangs is dropped at most
+                                 idle_probe_ms (1.5 times that when it
+                                 dialled us) + dead_after_ms after it last
+                                 spoke. */
     uint32_t max_payload;   /**< largest frame payload accepted; 16 MiB */
     uint32_t tx_limit;      /**< bytes queued per link before streams drop
                                  samples and other sends fail with 205;
@@ -177,6 +192,16 @@ typedef struct ipcn_node_opts {
                                  of $IPCNET_SPIN_US, else off (the default:
                                  the node blocks at once and an idle node
                                  costs no CPU).  At most 1 000 000.
+                                 Since: 0.1 */
+    uint32_t idle_probe_ms; /**< the slow probe of an idle link: a link on
+                                 which this node waits for nothing is
+                                 pinged once it has been silent this long
+                                 (by the side that dialled it; the other
+                                 side only after 1.5 times as long, when
+                                 those probes stop), so that a peer that
+                                 hung while idle leaves the directory in
+                                 the end.  0: 60000 (60 s).  Values below
+                                 heartbeat_ms are raised to it.
                                  Since: 0.1 */
 } ipcn_node_opts;
 
@@ -857,6 +882,11 @@ typedef struct ipcn_node_stats {
     uint64_t drops;            /**< samples not sent: links saturated */
     uint32_t peers;            /**< linked now */
     uint32_t resources;        /**< known now, own included */
+    uint64_t pings_sent;       /**< PINGs sent to ask whether a peer lives:
+                                    heartbeats on links where this node
+                                    waits for something, slow probes on
+                                    idle ones (not the PING that follows
+                                    each HELLO) */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100. Since: 0.1 */

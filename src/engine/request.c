@@ -300,6 +300,25 @@ void ipcn__pending_free(ipcn__pending *p)
     ipcn__free(p);
 }
 
+/* A pending sent to a peer is awaited there: the link is watched for the
+ * peer's liveness (pinged, dropped after dead_after of silence) until it is
+ * answered, ends or goes elsewhere. */
+static void await_on(ipcn__pending *p, ipcn__link *l)
+{
+    p->awaited = true;
+    l->awaiting++;
+}
+
+static void await_off(ipcn_node *n, ipcn__pending *p)
+{
+    if (!p->awaited)
+        return;
+    p->awaited = false;
+    ipcn__link *l = ipcn__link_by_id(n, p->link_id);
+    if (l && l->awaiting)
+        l->awaiting--;
+}
+
 /* Finish a pending query or request: wake its waiter, or queue its
  * callback.  Takes ownership of reply. */
 static void complete(ipcn_node *n, ipcn__pending *p, int status,
@@ -310,6 +329,7 @@ static void complete(ipcn_node *n, ipcn__pending *p, int status,
             ipcn_msg_free(&reply->pub);
         return;
     }
+    await_off(n, p);
     ipcn__remote *r;
     if (p->link_id) {
         ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry)
@@ -396,6 +416,7 @@ static int choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
 static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
 {
     ipcn_kind want = p->kind == PEND_QUERY ? IPCN_DATA : IPCN_SERVICE;
+    await_off(n, p); /* a fail-over: no longer awaited where it was */
     for (;;) {
         uint32_t link_id;
         int st = choose(n, p, want, allow_local, &link_id);
@@ -436,6 +457,7 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
             ipcn__remote *r = ipcn__remote_find(n, p->path, link_id);
             if (r)
                 r->inflight++;
+            await_on(p, l);
             return IPCN_OK;
         }
         if (st != IPCN_SERVICE_UNAVAILABLE)
@@ -646,6 +668,7 @@ IPCN_API int ipcn_request_cancel(ipcn_node *n, ipcn_req req)
     int st = IPCN_NOT_FOUND;
     ipcn__pending *p = pending_by_corr(n, req.id);
     if (p && p->fn) {
+        await_off(n, p);
         ipcn__list_remove(&p->entry);
         ipcn__pending_free(p);
         st = IPCN_OK;

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "files/files.h"
@@ -20,6 +22,7 @@
 
 #define DEFAULT_HEARTBEAT_MS 200
 #define DEFAULT_DEAD_AFTER_MS 900
+#define DEFAULT_IDLE_PROBE_MS 60000
 #define DEFAULT_TX_LIMIT (64u << 20)
 #define MAX_EVENTS 64
 
@@ -36,6 +39,7 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *o)
     o->size = sizeof *o;
     o->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     o->dead_after_ms = DEFAULT_DEAD_AFTER_MS;
+    o->idle_probe_ms = DEFAULT_IDLE_PROBE_MS;
     o->max_payload = IPCN_WIRE_MAX_PAYLOAD;
     o->tx_limit = DEFAULT_TX_LIMIT;
 }
@@ -86,30 +90,57 @@ static uint64_t tick_ns(const ipcn_node *n)
     return (uint64_t)n->opts.heartbeat_ms * 1000000ull / 2;
 }
 
-/* How long a link may stay silent before we ping it.  The dialling side
- * pings every interval; the other side hears those pings and pings only
- * when they stop (later, still well before dead_after), so an idle link
- * carries one ping and one pong per interval, not two of each. */
-static uint64_t ping_after(const ipcn_node *n, const ipcn__link *l)
+/* Liveness.  A peer's death needs no ping: the kernel tells of it at once
+ * (the socket's hang-up, the pidfd).  A ping can only find a peer that
+ * hangs, and that matters while this node waits for something from it: an
+ * answer to a query or request, bytes it must take (our queue or our ring
+ * not drained), or any answer at all to what we sent since it last spoke
+ * (a PONG will do).  Such a link is watched: pinged after heartbeat_ms of
+ * silence, and again every heartbeat_ms, and dropped after dead_after.
+ * A link with nothing outstanding is idle: it costs no wake-up but a slow
+ * probe every idle_probe_ms (from the side that dialled; the other side
+ * hears those and probes only when they stop), so that a peer that hung
+ * while idle still leaves the directory in the end.  N idle nodes thus
+ * cost nothing that grows with time, where a heartbeat per link cost N². */
+static bool link_watched(const ipcn__link *l)
 {
-    uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
-    uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
-    if (l->outbound)
-        return hb;
-    uint64_t later = (hb + dead) / 2;
-    return later < 2 * hb ? later : 2 * hb;
+    return l->awaiting || l->unheard_ns || ipcn__link_backlog(l) ||
+           l->rtx_blocked || l->rx_paused;
+}
+
+/* Silence is counted from what we last heard (or from the peer taking
+ * bytes we had queued), and never from before we began to wait: a request
+ * on a link idle for an hour does not find it silent for an hour. */
+static uint64_t link_heard(const ipcn__link *l)
+{
+    uint64_t h = l->last_rx_ns > l->last_drain_ns ? l->last_rx_ns
+                                                  : l->last_drain_ns;
+    return l->unheard_ns > h ? l->unheard_ns : h;
+}
+
+static uint64_t idle_after(const ipcn_node *n, const ipcn__link *l)
+{
+    uint64_t probe = (uint64_t)n->opts.idle_probe_ms * 1000000ull;
+    return l->outbound ? probe : probe + probe / 2;
 }
 
 /* A timer that fires a little early (it is never moved later) still
- * does what is nearly due. */
+ * does what is nearly due; idle probes due within an eighth of their
+ * interval go together, in one wake-up. */
 static uint64_t slack_ns(const ipcn_node *n)
 {
     return (uint64_t)n->opts.heartbeat_ms * 1000000ull / 8;
 }
 
-/* When a link next needs the timer: its hello deadline, or the next ping
- * or death check by what we last heard from it.  Something due already
- * (a check excused for now) is looked at again in half an interval. */
+static uint64_t probe_slack_ns(const ipcn_node *n)
+{
+    return (uint64_t)n->opts.idle_probe_ms * 1000000ull / 8;
+}
+
+/* When a link next needs the timer: its hello deadline; for a watched
+ * link the next ping or death check; for an idle one its slow probe.
+ * Something due already (a check excused for now) is looked at again in
+ * half an interval. */
 static uint64_t link_due(const ipcn_node *n, const ipcn__link *l, uint64_t now)
 {
     uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
@@ -117,10 +148,11 @@ static uint64_t link_due(const ipcn_node *n, const ipcn__link *l, uint64_t now)
     uint64_t due;
     if (l->state == LINK_HELLO) {
         due = l->created_ns + dead;
+    } else if (!link_watched(l)) {
+        due = link_heard(l) + idle_after(n, l);
     } else {
-        uint64_t heard = l->last_rx_ns > l->last_drain_ns ? l->last_rx_ns
-                                                          : l->last_drain_ns;
-        uint64_t ping = heard + ping_after(n, l);
+        uint64_t heard = link_heard(l);
+        uint64_t ping = heard + hb;
         if (ping < l->last_ping_ns + hb)
             ping = l->last_ping_ns + hb;
         due = ping < heard + dead ? ping : heard + dead;
@@ -176,7 +208,10 @@ void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
     size_t mark = l->tx.len;
+    uint64_t unheard = l->unheard_ns;
     ipcn__link_commit(n, l, mark, ipcn__enc_stamp(&l->tx, &h, type, stamp));
+    if (type == IPCN_F_PONG)
+        l->unheard_ns = unheard; /* an answer asks for none */
 }
 
 /* Is any thread of process pid runnable (state R in /proc)?  Only asked
@@ -214,10 +249,11 @@ static bool peer_runnable(int32_t pid)
     return running;
 }
 
-/* Heartbeats: probe a peer we have not heard from for one interval; drop
- * one silent past dead_after.  If this node itself was starved of CPU (its
- * timer was handled late), silence is excused for one more interval: a
- * loaded machine is not a dead peer. */
+/* Heartbeats, on watched links only: probe a peer we have not heard from
+ * for one interval; drop one silent past dead_after.  If this node itself
+ * was starved of CPU (its timer was handled late), silence is excused for
+ * one more interval: a loaded machine is not a dead peer.  Idle links get
+ * their slow probe, which makes them watched until it is answered. */
 static void tick(ipcn_node *n, uint64_t now, bool starved)
 {
     uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
@@ -228,6 +264,8 @@ static void tick(ipcn_node *n, uint64_t now, bool starved)
             continue;
         if (starved && now - l->last_rx_ns > hb)
             l->last_rx_ns = now - hb;
+        if (starved && l->unheard_ns && now - l->unheard_ns > hb)
+            l->unheard_ns = now - hb;
         if (l->state == LINK_HELLO) {
             /* An absolute deadline: trickling bytes buys no time. */
             if (now - l->created_ns >= dead && !starved)
@@ -237,9 +275,17 @@ static void tick(ipcn_node *n, uint64_t now, bool starved)
         /* A peer that keeps taking bytes we had to queue is reading, so it
          * lives, even if its answer to our ping waits behind those bytes.
          * A hung peer stops draining once its socket buffer is full. */
-        uint64_t heard = l->last_rx_ns > l->last_drain_ns ? l->last_rx_ns
-                                                          : l->last_drain_ns;
-        uint64_t silent = now - heard;
+        uint64_t heard = link_heard(l);
+        uint64_t silent = now > heard ? now - heard : 0;
+        if (!link_watched(l)) {
+            if (l->state == LINK_UP &&
+                silent + probe_slack_ns(n) >= idle_after(n, l)) {
+                l->last_ping_ns = now;
+                n->stats.pings_sent++;
+                ipcn__send_ping(n, l, IPCN_F_PING, now);
+            }
+            continue;
+        }
         /* A peer with a runnable thread waits for a CPU, it does not hang:
          * the kernel's word buys it more time on a loaded machine. */
         if (silent >= dead && silent < 4 * dead && !l->rx_paused &&
@@ -256,15 +302,34 @@ static void tick(ipcn_node *n, uint64_t now, bool starved)
         /* Probe by what we hear, not by what we send: a link busy sending
          * to a silent peer must still ask whether that peer lives. */
         uint64_t slack = slack_ns(n);
-        if (l->state == LINK_UP && silent + slack >= ping_after(n, l) &&
+        if (l->state == LINK_UP && silent + slack >= hb &&
             now - l->last_ping_ns + slack >= hb) {
             l->last_ping_ns = now;
+            n->stats.pings_sent++;
             ipcn__send_ping(n, l, IPCN_F_PING, now);
         }
     }
 }
 
 static int add_fd(ipcn_node *n, int fd, uint32_t kind);
+
+/* Without inotify the directory is rescanned every tick, but only when it
+ * changed: a scan of N nodes' files costs system calls per entry, every
+ * tick, in every such node.  Its mtime is coarse (a clock tick of the
+ * kernel), so a change made in the same tick as the last scan could hide
+ * behind an unchanged mtime: it is trusted only once a second old. */
+static bool dir_changed(ipcn_node *n)
+{
+    struct stat st;
+    struct timespec now;
+    if (fstat(n->dirfd, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+        return true;
+    bool same = st.st_mtim.tv_sec == n->dir_mtime.tv_sec &&
+                st.st_mtim.tv_nsec == n->dir_mtime.tv_nsec;
+    bool settled = now.tv_sec - st.st_mtim.tv_sec >= 2;
+    n->dir_mtime = st.st_mtim;
+    return !same || !settled;
+}
 
 static void on_timer(ipcn_node *n)
 {
@@ -280,7 +345,7 @@ static void on_timer(ipcn_node *n)
         n->last_tick_ns = now;
         if (n->accept_paused && add_fd(n, n->listenfd, TAG_LISTEN) == IPCN_OK)
             n->accept_paused = false;
-        if (n->inotifyfd < 0)
+        if (n->inotifyfd < 0 && dir_changed(n))
             ipcn__rdv_scan(n); /* no inotify watch: look for newcomers */
     }
     ipcn__req_timeouts(n, now);
@@ -932,6 +997,7 @@ static void node_free(ipcn_node *n)
         ipcn__free(d->name);
         ipcn__free(d);
     }
+    ipcn__backoff_free_all(n);
     while ((e = ipcn__list_pop(&n->links)))
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     free_dead_links(n);
@@ -975,6 +1041,8 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
             o.heartbeat_ms = d.heartbeat_ms;
         if (!o.dead_after_ms)
             o.dead_after_ms = d.dead_after_ms;
+        if (!o.idle_probe_ms)
+            o.idle_probe_ms = d.idle_probe_ms;
         if (!o.max_payload || o.max_payload > IPCN_WIRE_MAX_PAYLOAD)
             o.max_payload = d.max_payload;
         if (!o.tx_limit)
@@ -983,6 +1051,8 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
             return IPCN_BAD_REQUEST;
         if (o.dead_after_ms < 2 * o.heartbeat_ms)
             return IPCN_BAD_REQUEST;
+        if (o.idle_probe_ms < o.heartbeat_ms)
+            o.idle_probe_ms = o.heartbeat_ms;
     }
     ipcn_node *n = ipcn__calloc(1, sizeof *n);
     if (!n)
@@ -1000,6 +1070,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->responders);
     ipcn__list_init(&n->cbq);
     ipcn__list_init(&n->dials);
+    ipcn__list_init(&n->backoffs);
     ipcn__list_init(&n->pools);
     ipcn__list_init(&n->loans);
     ipcn__list_init(&n->maps);

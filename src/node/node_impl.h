@@ -88,6 +88,12 @@ typedef struct ipcn__link {
     uint64_t last_drain_ns; /* the peer took bytes we could not write before:
                                it reads, so it lives */
     uint64_t created_ns, last_rx_ns, last_ping_ns, linked_ns;
+    /* Liveness (node.c): a link is watched, pinged every heartbeat and
+     * dropped after dead_after of silence, only while this node waits for
+     * something from the peer; an idle one gets a slow probe. */
+    uint64_t unheard_ns;    /* when we queued the first frame since we last
+                               heard from it (0: it has answered since) */
+    uint32_t awaiting;      /* our queries and requests it has to answer */
     uint32_t resources;     /* remote resources learned from it */
     uint32_t inflight;      /* its requests queued or deferred here */
     char **patterns;        /* its subscription patterns */
@@ -217,6 +223,7 @@ typedef struct ipcn__pending {
     uint32_t ntried;
     uint64_t deadline_ns;   /* 0: none */
     uint32_t timeout_ms;
+    bool awaited;           /* counted in its link's awaiting */
     bool done;
     int status;
     ipcn__msg *reply;
@@ -299,12 +306,16 @@ struct ipcn_node {
     ipcn__list responders;  /* ipcn__responder */
     ipcn__list cbq;         /* ipcn__cb */
     ipcn__list dials;       /* ipcn__dial */
+    ipcn__list backoffs;    /* ipcn__backoff (backoff.c), oldest first */
+    uint32_t nbackoffs;
     uint64_t timer_armed_ns;
     uint64_t last_epoll_ns; /* when epoll was last asked */
     uint64_t round_ns;      /* the time of this I/O round (read once) */
     bool fd_exported;       /* ipcn_node_fd() was called: the application
                                may wait on it, rings must ring */
     uint64_t last_tick_ns;
+    struct timespec dir_mtime; /* no inotify: the directory's mtime when
+                                  it was last scanned */
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */
@@ -384,6 +395,16 @@ void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l);
  * ask for room in ours if it is full.  False when there is work already. */
 bool ipcn__link_ring_sleep(ipcn__link *l);
 
+/* ---- backoff.c ---- */
+/* The link to name was closed for bad input: one more strike against it.
+ * Returns how long to wait before dialling it again (exponential from
+ * 100 ms, capped at 30 s, with jitter; reset after 2 min of good
+ * behaviour). */
+uint64_t ipcn__backoff_strike(ipcn_node *n, const char *name, uint64_t now);
+/* Bad closes of name in a row (0: none on record). */
+uint32_t ipcn__backoff_strikes(ipcn_node *n, const char *name);
+void ipcn__backoff_free_all(ipcn_node *n);
+
 /* ---- rendezvous.c ---- */
 int ipcn__rdv_open(ipcn_node *n);      /* dir, lock, bind, listen, inotify */
 void ipcn__rdv_close(ipcn_node *n);    /* unlink our socket and lock */
@@ -394,6 +415,8 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 /* A peer's link went away: dial again later if we are the dialler and
  * its socket is still there. */
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
+/* The same, delay_ns from now. */
+void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced?  Sets *pending to

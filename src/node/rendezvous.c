@@ -478,6 +478,11 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now)
 
 void ipcn__rdv_redial(ipcn_node *n, const char *name)
 {
+    ipcn__rdv_redial_in(n, name, 100000000ull);
+}
+
+void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns)
+{
     if (!name || linked_or_dialling(n, name))
         return;
     char file[IPCN_NAME_MAX + 8];
@@ -486,5 +491,5 @@ void ipcn__rdv_redial(ipcn_node *n, const char *name)
         return;
     if (ipcn__rdv_sweep(n, name))
         return;
-    schedule(n, name, 1, ipcn__now_mono_ns() + 100000000ull);
+    schedule(n, name, 1, ipcn__now_mono_ns() + delay_ns);
 }

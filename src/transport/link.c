@@ -412,6 +412,15 @@ int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
     l->tx_queued_abs += l->tx.len - mark;
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
+    if (!l->unheard_ns) {
+        /* Sent something since the peer last spoke: the link is watched
+         * until it does again (a PONG is enough, and a ping asks for one),
+         * so that the timer wakes us to ask.  The timer is only moved
+         * earlier, so this costs a system call once per heartbeat. */
+        l->unheard_ns = ipcn__now_mono_ns();
+        ipcn__node_arm_timer(n, l->unheard_ns +
+                                    (uint64_t)n->opts.heartbeat_ms * 1000000ull);
+    }
     if ((l->want_out || l->rtx_blocked) && !l->write_broken &&
         l->tx_queued_abs - l->tx_tried_abs < IPCN_COALESCE_BYTES) {
         /* Blocked: the frame joins the queue, which goes out in one write
@@ -637,10 +646,18 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     }
     /* Dial again unless the peer left on purpose or cannot speak with us.
      * A 207 is retried: the peer may not have read the hang-up of our
-     * previous link yet. */
+     * previous link yet.  After bad input (ours or the peer's verdict), a
+     * corrupted frame must not split the network for good: dial again,
+     * later each time it happens again (backoff.c). */
     if (l->outbound && !n->closing && status != IPCN_OK &&
-        status != IPCN_BAD_REQUEST && status != IPCN_VERSION_NOT_SUPPORTED)
-        ipcn__rdv_redial(n, l->expect_name);
+        status != IPCN_VERSION_NOT_SUPPORTED) {
+        if (status == IPCN_BAD_REQUEST || status == IPCN_LOOP_DETECTED)
+            ipcn__rdv_redial_in(n, l->expect_name,
+                                ipcn__backoff_strike(n, l->expect_name,
+                                                     ipcn__now_mono_ns()));
+        else
+            ipcn__rdv_redial(n, l->expect_name);
+    }
 }
 
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
@@ -936,6 +953,7 @@ static bool rx_took(ipcn_node *n, ipcn__link *l, size_t r)
     l->bytes_in += (uint64_t)r;
     n->stats.bytes_in += (uint64_t)r;
     l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
+    l->unheard_ns = 0;
     return parse_buffered(n, l);
 }
 
@@ -961,6 +979,7 @@ static int drain_tokens(ipcn_node *n, ipcn__link *l)
             return -1;
         }
         l->last_rx_ns = n->round_ns; /* reads happen in I/O rounds */
+        l->unheard_ns = 0;
         if ((size_t)r < sizeof buf)
             return 0;
     }

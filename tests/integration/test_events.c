@@ -202,7 +202,9 @@ static void test_events_kill9(void **state)
 }
 
 /* A peer that stops answering (SIGSTOP: no hang-up, no exit) is dropped
- * after dead_after_ms with status 304. */
+ * with status 304.  Nothing is outstanding on this link, so it is the slow
+ * probe of idle links that finds it (idle_probe_ms, then dead_after_ms);
+ * heartbeats are only for links where this node waits for something. */
 static void test_events_heartbeat_timeout(void **state)
 {
     (void)state;
@@ -210,12 +212,13 @@ static void test_events_heartbeat_timeout(void **state)
     ipcn_node_opts_init(&o);
     o.heartbeat_ms = 100;
     o.dead_after_ms = 300;
+    o.idle_probe_ms = 400;
     ipcn_node *n = v_open("eht", &o);
     v_events *e = events_new();
     assert_int_equal(ipcn_set_event_fn(n, on_event, e), IPCN_OK);
     pid_t h = v_spawn("ehh", "stream:eh/s", NULL);
     v_wait_helper(n, "ehh");
-    /* Linked and quiet for a while: heartbeats keep it up. */
+    /* Linked and quiet for a while: probes keep it up. */
     uint64_t end = tu_now_ms() + 700;
     while (tu_now_ms() < end)
         v_pump(n, 50);

@@ -87,12 +87,13 @@ static L_UNUSED long l_opt_long(int argc, char **argv, const char *key,
     return v ? strtol(v, NULL, 10) : dflt;
 }
 
-/* Node options from hb=, dead=, net= arguments. */
+/* Node options from hb=, dead=, probe=, net= arguments. */
 static L_UNUSED void l_node_opts(ipcn_node_opts *o, int argc, char **argv)
 {
     ipcn_node_opts_init(o);
     o->heartbeat_ms = (uint32_t)l_opt_long(argc, argv, "hb", o->heartbeat_ms);
     o->dead_after_ms = (uint32_t)l_opt_long(argc, argv, "dead", o->dead_after_ms);
+    o->idle_probe_ms = (uint32_t)l_opt_long(argc, argv, "probe", o->idle_probe_ms);
     o->network = l_opt(argc, argv, "net", NULL);
 }
 
