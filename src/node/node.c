@@ -991,6 +991,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     n->epfd = n->wakefd = n->timerfd = n->listenfd = n->inotifyfd = -1;
     n->dirfd = n->lockfd = -1;
     ipcn__list_init(&n->links);
+    ipcn__list_init(&n->hello_links);
     ipcn__list_init(&n->locals);
     ipcn__list_init(&n->remotes);
     ipcn__list_init(&n->subs);

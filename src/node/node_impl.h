@@ -61,6 +61,7 @@ enum link_state {
 
 typedef struct ipcn__link {
     ipcn__list node_entry;
+    ipcn__list hello_entry; /* inbound, in node->hello_links until its hello */
     uint32_t id;
     int fd, pidfd;
     enum link_state state;
@@ -260,6 +261,13 @@ struct ipcn_reply_ctx {
     int oom;
 };
 
+/* One log line per interval for an event that a peer can repeat at will;
+ * the others are counted and told with the next line. */
+typedef struct ipcn__ratelimit {
+    uint64_t next_ns;
+    uint64_t suppressed;
+} ipcn__ratelimit;
+
 /* A node name seen in the directory that we must dial (lower name dials). */
 typedef struct ipcn__dial {
     ipcn__list entry;
@@ -285,6 +293,10 @@ struct ipcn_node {
     uint32_t cb_depth;
     bool closing;
     bool accept_paused;     /* out of descriptors: listen again next tick */
+    uint32_t nlinks;        /* links not dead */
+    ipcn__list hello_links; /* inbound links waiting for hello, oldest first
+                               (some may have said it since: rendezvous.c) */
+    ipcn__ratelimit flood_log; /* connections refused or crowded out */
     bool thread_running, thread_stop;
     pthread_t thread;
     uint32_t next_link_id, next_sub_id;

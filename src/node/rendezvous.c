@@ -28,6 +28,8 @@
 #include "node/node_impl.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
+#define MAX_HELLO_PER_UID 32 /* ... of one user */
+#define ACCEPT_BUDGET 16     /* connections accepted per I/O round */
 #define MAX_LINKS 1024
 #define DIAL_ATTEMPTS 20
 
@@ -386,9 +388,75 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
     }
 }
 
+/* May a line about an event a peer can repeat at will be logged now?  One
+ * per second; *suppressed says how many were not since the last one. */
+static bool log_now(ipcn__ratelimit *rl, uint64_t now, uint64_t *suppressed)
+{
+    if (now < rl->next_ns) {
+        rl->suppressed++;
+        return false;
+    }
+    *suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    rl->next_ns = now + 1000000000ull;
+    return true;
+}
+
+static void flood_refused(ipcn_node *n, const char *what, int pid)
+{
+    n->stats.links_refused++;
+    uint64_t more;
+    if (log_now(&n->flood_log, n->round_ns, &more))
+        ipcn__warn("IPCN-RDV-FLOOD", "%s: %s (pid %d); %llu more like it in "
+                   "the last second", n->name, what, pid,
+                   (unsigned long long)more);
+}
+
+/* Make room for one more link waiting for hello: drop the links that
+ * waited longest, first of the newcomer's uid past its share, then of
+ * anyone past the node's cap.  The list holds at most the cap plus the
+ * links that said hello since the last pass (at most one round of
+ * accepts), so a pass costs a bounded number of steps. */
+static void crowd_out(ipcn_node *n, const ipcn__link *nl)
+{
+    uint32_t all = 0, mine = 0;
+    ipcn__link *l, *oldest = NULL, *oldest_mine = NULL;
+    ipcn__list_for_each(l, t, &n->hello_links, ipcn__link, hello_entry) {
+        if (l->state != LINK_HELLO) {
+            ipcn__list_remove(&l->hello_entry); /* said hello meanwhile */
+            continue;
+        }
+        all++;
+        if (!oldest)
+            oldest = l;
+        if (l->uid == nl->uid) {
+            mine++;
+            if (!oldest_mine)
+                oldest_mine = l;
+        }
+    }
+    ipcn__link *drop = mine > MAX_HELLO_PER_UID ? oldest_mine
+                       : all > MAX_HELLO_LINKS ? oldest : NULL;
+    if (!drop || drop == nl)
+        return;
+    flood_refused(n, mine > MAX_HELLO_PER_UID
+                         ? "too many links of one user waiting for hello: "
+                           "dropped the oldest"
+                         : "too many links waiting for hello: dropped the oldest",
+                  (int)drop->pid);
+    ipcn__link_close(n, drop, IPCN_TOO_MANY_REQUESTS,
+                     "crowded out while waiting for hello");
+}
+
+/* Accept at most ACCEPT_BUDGET connections per I/O round: the listening
+ * socket stays readable while more wait, so the next round takes them,
+ * after the links that are up have been served.  Each costs a bounded
+ * number of steps, and its hello is read at once: an honest peer sends it
+ * with its connect, so it leaves the waiting list before anyone is
+ * crowded out. */
 void ipcn__rdv_on_accept(ipcn_node *n)
 {
-    for (;;) {
+    for (int budget = ACCEPT_BUDGET; budget > 0; budget--) {
         int fd = accept4(n->listenfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -404,53 +472,19 @@ void ipcn__rdv_on_accept(ipcn_node *n)
             }
             return;
         }
-        uint32_t hello = 0, all = 0;
-        ipcn__link *l, *oldest = NULL;
-        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
-            if (l->state == LINK_DEAD)
-                continue;
-            all++;
-            if (l->state == LINK_HELLO && !l->outbound) {
-                hello++;
-                if (!oldest || l->created_ns < oldest->created_ns)
-                    oldest = l;
-            }
-        }
-        if (all >= MAX_LINKS) {
-            n->stats.links_refused++;
-            ipcn__warn("IPCN-RDV-FLOOD", "%s: refusing a connection: %u links",
-                       n->name, all);
+        if (n->nlinks >= MAX_LINKS) {
+            flood_refused(n, "refused a connection: too many links", 0);
             close(fd);
             continue;
         }
-        if (hello >= MAX_HELLO_LINKS) {
-            /* Honest peers sent their hello the moment they connected: read
-             * what is waiting before calling anyone a flood. */
-            hello = 0;
-            oldest = NULL;
-            ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry) {
-                if (l->state == LINK_HELLO && !l->outbound)
-                    ipcn__link_on_readable(n, l);
-                if (l->state == LINK_HELLO && !l->outbound) {
-                    hello++;
-                    if (!oldest || l->created_ns < oldest->created_ns)
-                        oldest = l;
-                }
-            }
-        }
-        if (hello >= MAX_HELLO_LINKS && oldest) {
-            /* A flood of connections that do not say hello must not crowd
-             * out the peers that do: the newest gets its chance, the one
-             * that waited longest goes.  An honest peer says hello at once,
-             * so it is never the oldest for long. */
-            n->stats.links_refused++;
-            ipcn__warn("IPCN-RDV-FLOOD", "%s: %u links waiting for hello: "
-                       "dropping the oldest (pid %d)", n->name, hello,
-                       (int)oldest->pid);
-            ipcn__link_close(n, oldest, IPCN_TOO_MANY_REQUESTS,
-                             "crowded out while waiting for hello");
-        }
-        ipcn__link_new(n, fd, false, NULL);
+        ipcn__link *l = ipcn__link_new(n, fd, false, NULL);
+        if (!l)
+            continue;
+        ipcn__link_on_readable(n, l);
+        if (l->state != LINK_HELLO)
+            continue; /* linked, or refused */
+        ipcn__list_insert_tail(&n->hello_links, &l->hello_entry);
+        crowd_out(n, l);
     }
 }
 

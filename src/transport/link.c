@@ -533,6 +533,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     }
     l->fd = fd;
     l->pidfd = -1;
+    ipcn__list_init(&l->hello_entry);
     l->rtx.fd = l->rrx.fd = -1;
     l->rtx_at = UINT64_MAX;
     l->outbound = outbound;
@@ -565,6 +566,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
         }
     }
     ipcn__list_insert_tail(&n->links, &l->node_entry);
+    n->nlinks++;
     send_hello(n, l);
     return l;
 fail:
@@ -584,6 +586,8 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     bool was_up = l->state == LINK_UP;
     l->state = LINK_DEAD;
     l->close_status = status;
+    ipcn__list_remove(&l->hello_entry);
+    n->nlinks--;
     const char *who = l->name ? l->name : l->expect_name ? l->expect_name : "?";
     if (status == IPCN_OK)
         ipcn__debug("IPCN-LINK-BYE", "%s: link to %s closed: %s", n->name, who,
