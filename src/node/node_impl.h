@@ -294,6 +294,11 @@ struct ipcn_node {
     bool closing;
     bool accept_paused;     /* out of descriptors: listen again next tick */
     uint32_t nlinks;        /* links not dead */
+    bool fd_short;          /* out of descriptors: no accepting, no dialling
+                               until some are free (rendezvous.c) */
+    bool fd_short_told;     /* ... and the log said so once */
+    int spare_fd;           /* kept free to refuse a connection meanwhile */
+    uint64_t nofile;        /* RLIMIT_NOFILE when last looked at */
     ipcn__list hello_links; /* inbound links waiting for hello, oldest first
                                (some may have said it since: rendezvous.c) */
     ipcn__ratelimit flood_log; /* connections refused or crowded out */
@@ -369,6 +374,9 @@ int ipcn__link_queue_fd(ipcn__link *l, int fd);
 int ipcn__link_take_fd(ipcn_node *n, ipcn__link *l);
 ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
                            const char *expect_name);
+/* Refuse a link because this node has no descriptor left: 307, counted
+ * in links_refused, not as the peer's bad input. */
+void ipcn__link_refuse_nofd(ipcn_node *n, ipcn__link *l);
 void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status,
                       const char *why);
 void ipcn__link_free(ipcn_node *n, ipcn__link *l);
@@ -406,6 +414,14 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 /* A peer's link went away: dial again later if we are the dialler and
  * its socket is still there. */
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
+/* err (an errno) came from taking a descriptor for what: when it says the
+ * process or the system has none left (EMFILE, ENFILE), stop accepting
+ * and dialling until some are free, say so once, and return true. */
+bool ipcn__rdv_no_fds(ipcn_node *n, int err, const char *what);
+/* Are at least k descriptors free? */
+bool ipcn__fd_room(const ipcn_node *n, int k);
+/* On each tick while accepting is paused: true when it may go on. */
+bool ipcn__rdv_resume(ipcn_node *n);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced?  Sets *pending to

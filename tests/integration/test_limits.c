@@ -293,6 +293,116 @@ static void t_connect_flood(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Out of file descriptors (issue 12, bug 6)                           */
+/* ------------------------------------------------------------------ */
+
+#define NOFD_LIMIT 40  /* the victim's RLIMIT_NOFILE */
+#define NOFD_PEERS 16  /* of each side: these dial it, it dials those */
+
+static struct {
+    int refused_200, refused_nofd; /* ERROR frames the peers were sent */
+    int victim_down;               /* the innocent lost the victim */
+} NF;
+
+static void peer_log(ipcn_log_level level, const char *id, const char *msg,
+                     void *user)
+{
+    (void)level, (void)user;
+    if (strcmp(id, "IPCN-PEER-ERROR") != 0 || !strstr(msg, V.name))
+        return;
+    if (strstr(msg, "reports 200"))
+        __atomic_add_fetch(&NF.refused_200, 1, __ATOMIC_RELAXED);
+    if (strstr(msg, "reports 307") || strstr(msg, "reports 303"))
+        __atomic_add_fetch(&NF.refused_nofd, 1, __ATOMIC_RELAXED);
+    if (G.verbose && NF.refused_200 + NF.refused_nofd < 4)
+        print_message("    peer log: %s\n", msg);
+}
+
+static void innocent_event(ipcn_node *n, const ipcn_event *ev, void *user)
+{
+    (void)n, (void)user;
+    if (ev->type == IPCN_EV_PEER_DOWN && ev->peer && !strcmp(ev->peer, V.name))
+        __atomic_add_fetch(&NF.victim_down, 1, __ATOMIC_RELAXED);
+}
+
+/* The victim's event count (its event callback counts every event). */
+static unsigned long long victim_events(unsigned *peers)
+{
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(G.inn, V.stats, NULL, 0, NULL, &m, IO_TIMEOUT_MS);
+    assert_int_equal(st, IPCN_OK);
+    const char *e = strstr((const char *)m->data, "events=");
+    const char *p = strstr((const char *)m->data, "peers=");
+    assert_non_null(e);
+    assert_non_null(p);
+    unsigned long long ev = strtoull(e + 7, NULL, 10);
+    *peers = (unsigned)strtoul(p + 6, NULL, 10);
+    ipcn_msg_free(m);
+    return ev;
+}
+
+static void t_out_of_fds(void **state)
+{
+    (void)state;
+    memset(&NF, 0, sizeof NF);
+    assert_int_equal(victim_start(NOFD_LIMIT), 0);
+    ipcn_set_event_fn(G.inn, innocent_event, NULL);
+    ipcn_set_log(IPCN_LOG_WARN, peer_log, NULL);
+    unsigned peers;
+    unsigned long long ev0 = victim_events(&peers);
+
+    /* Names below "victim-" dial it; names above it are dialled by it. */
+    ipcn_node *ps[2 * NOFD_PEERS];
+    for (int i = 0; i < 2 * NOFD_PEERS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s-%02d", i < NOFD_PEERS ? "apeer" : "zpeer", i);
+        assert_int_equal(ipcn_node_open(&ps[i], name, NULL), IPCN_OK);
+        assert_int_equal(ipcn_node_start_thread(ps[i]), IPCN_OK);
+    }
+    /* Let it link what it can, then watch it for a while. */
+    usleep(3000 * 1000);
+    unsigned long long ev1 = victim_events(&peers);
+    unsigned peers1 = peers;
+    usleep(3000 * 1000);
+    unsigned long long ev2 = victim_events(&peers);
+    int echo = innocent_echo(G.inn, 1);
+    unsigned told = log_lines("IPCN-NODE-NOFD");
+    if (G.verbose || ev2 - ev1 > 8 || !echo || NF.refused_200 || !NF.refused_nofd)
+        print_message("    victim: %u then %u peers; events %llu while linking, "
+                      "%llu after; peers refused 200: %d, 307/303: %d; "
+                      "said it %u times\n", peers1, peers, ev1 - ev0, ev2 - ev1,
+                      NF.refused_200, NF.refused_nofd, told);
+    assert_true(echo);
+    assert_int_equal(NF.victim_down, 0);   /* the existing link stayed */
+    assert_true(ev1 - ev0 <= 4 * 2 * NOFD_PEERS); /* no flapping ... */
+    assert_true(ev2 - ev1 <= 8);                  /* ... and then calm */
+    assert_int_equal(NF.refused_200, 0);  /* not blamed on the peers */
+    assert_true(NF.refused_nofd >= 1);    /* told why */
+    assert_int_equal(told, 1);            /* and said so once */
+
+    /* With the peers gone, it has descriptors again: a newcomer links. */
+    for (int i = 0; i < 2 * NOFD_PEERS; i++)
+        ipcn_node_close(ps[i]);
+    ipcn_set_log(IPCN_LOG_ERROR, NULL, NULL);
+    ipcn_node *late = NULL;
+    assert_int_equal(ipcn_node_open(&late, "zzlate", NULL), IPCN_OK);
+    assert_int_equal(ipcn_node_start_thread(late), IPCN_OK);
+    bool linked = false;
+    uint64_t end = tu_now_ms() + 20000;
+    while (!linked && tu_now_ms() < end) {
+        ipcn_resource_list *rl = NULL;
+        if (ipcn_find(late, V.echo, IPCN_SERVICE, &rl) == IPCN_OK && rl->count)
+            linked = innocent_echo(late, 2);
+        ipcn_resource_list_free(rl);
+        if (!linked)
+            usleep(50000);
+    }
+    ipcn_node_close(late);
+    ipcn_set_event_fn(G.inn, NULL, NULL);
+    assert_true(linked);
+}
+
+/* ------------------------------------------------------------------ */
 
 static int group_setup(void **state)
 {
@@ -331,6 +441,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         CASE(t_connect_flood),
+        CASE(t_out_of_fds),
     };
     if (getenv("IPCN_TEST_FILTER"))
         cmocka_set_test_filter(getenv("IPCN_TEST_FILTER"));
