@@ -343,7 +343,8 @@ static void on_timer(ipcn_node *n)
     tick(n, now, due && now - due > 2 * tick_ns(n));
     if (!n->last_tick_ns || now - n->last_tick_ns >= tick_ns(n)) {
         n->last_tick_ns = now;
-        if (n->accept_paused && add_fd(n, n->listenfd, TAG_LISTEN) == IPCN_OK)
+        if (n->accept_paused && ipcn__rdv_resume(n) &&
+            add_fd(n, n->listenfd, TAG_LISTEN) == IPCN_OK)
             n->accept_paused = false;
         if (n->inotifyfd < 0 && dir_changed(n))
             ipcn__rdv_scan(n); /* no inotify watch: look for newcomers */
@@ -1059,8 +1060,9 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
         return IPCN_INSUFFICIENT_MEMORY;
     n->opts = o;
     n->epfd = n->wakefd = n->timerfd = n->listenfd = n->inotifyfd = -1;
-    n->dirfd = n->lockfd = -1;
+    n->dirfd = n->lockfd = n->spare_fd = -1;
     ipcn__list_init(&n->links);
+    ipcn__list_init(&n->hello_links);
     ipcn__list_init(&n->locals);
     ipcn__list_init(&n->remotes);
     ipcn__list_init(&n->subs);

@@ -61,6 +61,7 @@ enum link_state {
 
 typedef struct ipcn__link {
     ipcn__list node_entry;
+    ipcn__list hello_entry; /* inbound, in node->hello_links until its hello */
     uint32_t id;
     int fd, pidfd;
     enum link_state state;
@@ -267,6 +268,13 @@ struct ipcn_reply_ctx {
     int oom;
 };
 
+/* One log line per interval for an event that a peer can repeat at will;
+ * the others are counted and told with the next line. */
+typedef struct ipcn__ratelimit {
+    uint64_t next_ns;
+    uint64_t suppressed;
+} ipcn__ratelimit;
+
 /* A node name seen in the directory that we must dial (lower name dials). */
 typedef struct ipcn__dial {
     ipcn__list entry;
@@ -292,6 +300,15 @@ struct ipcn_node {
     uint32_t cb_depth;
     bool closing;
     bool accept_paused;     /* out of descriptors: listen again next tick */
+    uint32_t nlinks;        /* links not dead */
+    bool fd_short;          /* out of descriptors: no accepting, no dialling
+                               until some are free (rendezvous.c) */
+    bool fd_short_told;     /* ... and the log said so once */
+    int spare_fd;           /* kept free to refuse a connection meanwhile */
+    uint64_t nofile;        /* RLIMIT_NOFILE when last looked at */
+    ipcn__list hello_links; /* inbound links waiting for hello, oldest first
+                               (some may have said it since: rendezvous.c) */
+    ipcn__ratelimit flood_log; /* connections refused or crowded out */
     bool thread_running, thread_stop;
     pthread_t thread;
     uint32_t next_link_id, next_sub_id;
@@ -368,6 +385,9 @@ int ipcn__link_queue_fd(ipcn__link *l, int fd);
 int ipcn__link_take_fd(ipcn_node *n, ipcn__link *l);
 ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
                            const char *expect_name);
+/* Refuse a link because this node has no descriptor left: 307, counted
+ * in links_refused, not as the peer's bad input. */
+void ipcn__link_refuse_nofd(ipcn_node *n, ipcn__link *l);
 void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status,
                       const char *why);
 void ipcn__link_free(ipcn_node *n, ipcn__link *l);
@@ -417,6 +437,14 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
 /* The same, delay_ns from now. */
 void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns);
+/* err (an errno) came from taking a descriptor for what: when it says the
+ * process or the system has none left (EMFILE, ENFILE), stop accepting
+ * and dialling until some are free, say so once, and return true. */
+bool ipcn__rdv_no_fds(ipcn_node *n, int err, const char *what);
+/* Are at least k descriptors free? */
+bool ipcn__fd_room(const ipcn_node *n, int k);
+/* On each tick while accepting is paused: true when it may go on. */
+bool ipcn__rdv_resume(ipcn_node *n);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced?  Sets *pending to

@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +29,9 @@
 #include "node/node_impl.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
+#define MAX_HELLO_PER_UID 32 /* ... of one user */
+#define ACCEPT_BUDGET 16     /* connections accepted per I/O round */
+#define FD_HEADROOM 8        /* free descriptors to dial or accept a link */
 #define MAX_LINKS 1024
 #define DIAL_ATTEMPTS 20
 
@@ -199,6 +203,10 @@ int ipcn__rdv_open(ipcn_node *n)
     n->listenfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (n->listenfd < 0)
         return IPCN_INTERNAL_ERROR;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        n->nofile = (uint64_t)rl.rlim_cur;
+    n->spare_fd = fcntl(n->listenfd, F_DUPFD_CLOEXEC, 0);
     unlinkat(n->dirfd, tmp, 0);
     if (bind(n->listenfd, (struct sockaddr *)&sa, sl) < 0 ||
         listen(n->listenfd, 128) < 0 ||
@@ -225,7 +233,9 @@ void ipcn__rdv_close(ipcn_node *n)
         close(n->lockfd);
     if (n->dirfd >= 0)
         close(n->dirfd);
-    n->lockfd = n->dirfd = -1;
+    if (n->spare_fd >= 0)
+        close(n->spare_fd);
+    n->lockfd = n->dirfd = n->spare_fd = -1;
 }
 
 static bool linked_or_dialling(ipcn_node *n, const char *name)
@@ -269,9 +279,18 @@ static bool dial_now(ipcn_node *n, const char *name)
     socklen_t sl;
     if (sun_for(n, file, &sa, &sl) != IPCN_OK)
         return true;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    /* A link takes a socket and a pidfd for good, and a descriptor for a
+     * moment for each ring: dial only with room for them to spare, or the
+     * link would come up only to fail. */
+    if (n->fd_short ||
+        (!ipcn__fd_room(n, FD_HEADROOM) &&
+         ipcn__rdv_no_fds(n, EMFILE, "dialling")))
         return false;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ipcn__rdv_no_fds(n, errno, "dialling");
+        return false;
+    }
     if (connect(fd, (struct sockaddr *)&sa, sl) < 0) {
         int e = errno;
         close(fd);
@@ -386,15 +405,156 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
     }
 }
 
+bool ipcn__fd_room(const ipcn_node *n, int k)
+{
+    int fds[2 * FD_HEADROOM];
+    int got = 0;
+    if (k > 2 * FD_HEADROOM)
+        k = 2 * FD_HEADROOM;
+    while (got < k && (fds[got] = fcntl(n->epfd, F_DUPFD_CLOEXEC, 0)) >= 0)
+        got++;
+    for (int i = 0; i < got; i++)
+        close(fds[i]);
+    return got == k;
+}
+
+bool ipcn__rdv_no_fds(ipcn_node *n, int err, const char *what)
+{
+    if (err != EMFILE && err != ENFILE)
+        return false;
+    if (n->fd_short)
+        return true;
+    n->fd_short = true;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        n->nofile = (uint64_t)rl.rlim_cur;
+    if (!n->accept_paused && n->listenfd >= 0 &&
+        epoll_ctl(n->epfd, EPOLL_CTL_DEL, n->listenfd, NULL) == 0)
+        n->accept_paused = true;
+    /* Once in the log: a node that stays at its limit would otherwise say
+     * it every time a peer leaves and another takes its place. */
+    ipcn__log(n->fd_short_told ? IPCN_LOG_DEBUG : IPCN_LOG_WARN,
+              "IPCN-NODE-NOFD", "%s: out of file descriptors %s (%s; "
+              "RLIMIT_NOFILE %llu, %u links): not accepting or dialling "
+              "until some are free; each peer takes 2, see the README",
+              n->name, what, strerror(err), (unsigned long long)n->nofile,
+              n->nlinks);
+    n->fd_short_told = true;
+    return true;
+}
+
+/* Out of descriptors, a connection waiting in the backlog is still told
+ * why (307) instead of being left to time out: the spare descriptor kept
+ * for this makes room to take it.  At most max of them. */
+static void refuse_waiting(ipcn_node *n, int max)
+{
+    for (int i = 0; i < max && n->spare_fd >= 0; i++) {
+        close(n->spare_fd);
+        int fd = accept4(n->listenfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            ipcn__link *l = ipcn__link_new(n, fd, false, NULL);
+            if (l)
+                ipcn__link_refuse_nofd(n, l);
+        }
+        n->spare_fd = fcntl(n->listenfd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0)
+            break;
+    }
+}
+
+bool ipcn__rdv_resume(ipcn_node *n)
+{
+    if (!n->fd_short)
+        return true;
+    if (!ipcn__fd_room(n, 2 * FD_HEADROOM)) {
+        refuse_waiting(n, 4);
+        return false;
+    }
+    n->fd_short = false;
+    ipcn__info("IPCN-NODE-NOFD", "%s: file descriptors free again: accepting "
+               "and dialling", n->name);
+    ipcn__rdv_scan(n); /* the nodes it did not dial meanwhile */
+    return true;
+}
+
+/* May a line about an event a peer can repeat at will be logged now?  One
+ * per second; *suppressed says how many were not since the last one. */
+static bool log_now(ipcn__ratelimit *rl, uint64_t now, uint64_t *suppressed)
+{
+    if (now < rl->next_ns) {
+        rl->suppressed++;
+        return false;
+    }
+    *suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    rl->next_ns = now + 1000000000ull;
+    return true;
+}
+
+static void flood_refused(ipcn_node *n, const char *what, int pid)
+{
+    n->stats.links_refused++;
+    uint64_t more;
+    if (log_now(&n->flood_log, n->round_ns, &more))
+        ipcn__warn("IPCN-RDV-FLOOD", "%s: %s (pid %d); %llu more like it in "
+                   "the last second", n->name, what, pid,
+                   (unsigned long long)more);
+}
+
+/* Make room for one more link waiting for hello: drop the links that
+ * waited longest, first of the newcomer's uid past its share, then of
+ * anyone past the node's cap.  The list holds at most the cap plus the
+ * links that said hello since the last pass (at most one round of
+ * accepts), so a pass costs a bounded number of steps. */
+static void crowd_out(ipcn_node *n, const ipcn__link *nl)
+{
+    uint32_t all = 0, mine = 0;
+    ipcn__link *l, *oldest = NULL, *oldest_mine = NULL;
+    ipcn__list_for_each(l, t, &n->hello_links, ipcn__link, hello_entry) {
+        if (l->state != LINK_HELLO) {
+            ipcn__list_remove(&l->hello_entry); /* said hello meanwhile */
+            continue;
+        }
+        all++;
+        if (!oldest)
+            oldest = l;
+        if (l->uid == nl->uid) {
+            mine++;
+            if (!oldest_mine)
+                oldest_mine = l;
+        }
+    }
+    ipcn__link *drop = mine > MAX_HELLO_PER_UID ? oldest_mine
+                       : all > MAX_HELLO_LINKS ? oldest : NULL;
+    if (!drop || drop == nl)
+        return;
+    flood_refused(n, mine > MAX_HELLO_PER_UID
+                         ? "too many links of one user waiting for hello: "
+                           "dropped the oldest"
+                         : "too many links waiting for hello: dropped the oldest",
+                  (int)drop->pid);
+    ipcn__link_close(n, drop, IPCN_TOO_MANY_REQUESTS,
+                     "crowded out while waiting for hello");
+}
+
+/* Accept at most ACCEPT_BUDGET connections per I/O round: the listening
+ * socket stays readable while more wait, so the next round takes them,
+ * after the links that are up have been served.  Each costs a bounded
+ * number of steps, and its hello is read at once: an honest peer sends it
+ * with its connect, so it leaves the waiting list before anyone is
+ * crowded out. */
 void ipcn__rdv_on_accept(ipcn_node *n)
 {
-    for (;;) {
+    for (int budget = ACCEPT_BUDGET; budget > 0; budget--) {
         int fd = accept4(n->listenfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-                errno == ENOMEM) {
+            if (ipcn__rdv_no_fds(n, errno, "accepting")) {
+                refuse_waiting(n, 1);
+                return;
+            }
+            if (errno == ENOBUFS || errno == ENOMEM) {
                 /* The pending connection stays readable: stop listening
                  * until the next tick rather than spin on it. */
                 ipcn__warn("IPCN-RDV-ACCEPT", "%s: cannot accept: %s; "
@@ -404,53 +564,28 @@ void ipcn__rdv_on_accept(ipcn_node *n)
             }
             return;
         }
-        uint32_t hello = 0, all = 0;
-        ipcn__link *l, *oldest = NULL;
-        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
-            if (l->state == LINK_DEAD)
-                continue;
-            all++;
-            if (l->state == LINK_HELLO && !l->outbound) {
-                hello++;
-                if (!oldest || l->created_ns < oldest->created_ns)
-                    oldest = l;
-            }
-        }
-        if (all >= MAX_LINKS) {
-            n->stats.links_refused++;
-            ipcn__warn("IPCN-RDV-FLOOD", "%s: refusing a connection: %u links",
-                       n->name, all);
+        if (n->nlinks >= MAX_LINKS) {
+            flood_refused(n, "refused a connection: too many links", 0);
             close(fd);
             continue;
         }
-        if (hello >= MAX_HELLO_LINKS) {
-            /* Honest peers sent their hello the moment they connected: read
-             * what is waiting before calling anyone a flood. */
-            hello = 0;
-            oldest = NULL;
-            ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry) {
-                if (l->state == LINK_HELLO && !l->outbound)
-                    ipcn__link_on_readable(n, l);
-                if (l->state == LINK_HELLO && !l->outbound) {
-                    hello++;
-                    if (!oldest || l->created_ns < oldest->created_ns)
-                        oldest = l;
-                }
-            }
+        /* Descriptors come lowest first: one near the limit says that
+         * the table may be nearly full. */
+        bool short_fd = (uint64_t)fd + FD_HEADROOM >= n->nofile &&
+                        !ipcn__fd_room(n, FD_HEADROOM / 2) &&
+                        ipcn__rdv_no_fds(n, EMFILE, "accepting");
+        ipcn__link *l = ipcn__link_new(n, fd, false, NULL);
+        if (!l)
+            continue;
+        if (short_fd) {
+            ipcn__link_refuse_nofd(n, l);
+            return;
         }
-        if (hello >= MAX_HELLO_LINKS && oldest) {
-            /* A flood of connections that do not say hello must not crowd
-             * out the peers that do: the newest gets its chance, the one
-             * that waited longest goes.  An honest peer says hello at once,
-             * so it is never the oldest for long. */
-            n->stats.links_refused++;
-            ipcn__warn("IPCN-RDV-FLOOD", "%s: %u links waiting for hello: "
-                       "dropping the oldest (pid %d)", n->name, hello,
-                       (int)oldest->pid);
-            ipcn__link_close(n, oldest, IPCN_TOO_MANY_REQUESTS,
-                             "crowded out while waiting for hello");
-        }
-        ipcn__link_new(n, fd, false, NULL);
+        ipcn__link_on_readable(n, l);
+        if (l->state != LINK_HELLO)
+            continue; /* linked, or refused */
+        ipcn__list_insert_tail(&n->hello_links, &l->hello_entry);
+        crowd_out(n, l);
     }
 }
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -492,6 +493,7 @@ void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
 static void send_ring(ipcn_node *n, ipcn__link *l)
 {
     if (ipcn__ring_create(&l->rtx, IPCN_RING_SIZE) != IPCN_OK) {
+        ipcn__rdv_no_fds(n, errno, "a link ring");
         ipcn__info("IPCN-LINK-NORING", "%s: no ring for %s: frames go through "
                    "the socket", n->name, l->name);
         return;
@@ -542,6 +544,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     }
     l->fd = fd;
     l->pidfd = -1;
+    ipcn__list_init(&l->hello_entry);
     l->rtx.fd = l->rrx.fd = -1;
     l->rtx_at = UINT64_MAX;
     l->outbound = outbound;
@@ -560,6 +563,8 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
          * lives on in a child that inherited it. */
         l->pidfd = cred.pid > 0 && cred.pid != getpid() ? pidfd_open_(cred.pid)
                                                          : -1;
+        if (l->pidfd < 0 && cred.pid > 0 && cred.pid != getpid())
+            ipcn__rdv_no_fds(n, errno, "a pidfd"); /* hang-up still tells */
     }
     struct epoll_event ev = {.events = EPOLLIN,
                              .data.u64 = tag(TAG_LINK, l->id)};
@@ -574,6 +579,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
         }
     }
     ipcn__list_insert_tail(&n->links, &l->node_entry);
+    n->nlinks++;
     send_hello(n, l);
     return l;
 fail:
@@ -593,6 +599,8 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     bool was_up = l->state == LINK_UP;
     l->state = LINK_DEAD;
     l->close_status = status;
+    ipcn__list_remove(&l->hello_entry);
+    n->nlinks--;
     const char *who = l->name ? l->name : l->expect_name ? l->expect_name : "?";
     if (status == IPCN_OK)
         ipcn__debug("IPCN-LINK-BYE", "%s: link to %s closed: %s", n->name, who,
@@ -679,6 +687,16 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     ipcn__free(l->name);
     ipcn__free(l->expect_name);
     ipcn__free(l);
+}
+
+void ipcn__link_refuse_nofd(ipcn_node *n, ipcn__link *l)
+{
+    char why[96];
+    snprintf(why, sizeof why, "out of file descriptors (limit %llu)",
+             (unsigned long long)n->nofile);
+    n->stats.links_refused++;
+    ipcn__link_send_error(n, l, IPCN_INSUFFICIENT_MEMORY, why);
+    ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, why);
 }
 
 static void bad_input(ipcn_node *n, ipcn__link *l, int status,
@@ -903,7 +921,9 @@ static ssize_t read_some(ipcn_node *n, ipcn__link *l, void *dst, size_t want)
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
                         .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
     ssize_t r = recvmsg(l->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (r < 0 || !mh.msg_controllen)
+    /* A descriptor the kernel could not install here (no room in our
+     * table) is dropped with MSG_CTRUNC and no control data at all. */
+    if (r < 0 || (!mh.msg_controllen && !(mh.msg_flags & MSG_CTRUNC)))
         return r;
     bool refuse = (mh.msg_flags & MSG_CTRUNC) != 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -920,6 +940,12 @@ static ssize_t read_some(ipcn_node *n, ipcn__link *l, void *dst, size_t want)
                 refuse = true;
             }
         }
+    }
+    if (refuse && (mh.msg_flags & MSG_CTRUNC) && !ipcn__fd_room(n, 1)) {
+        /* Our table is full, not the peer's doing. */
+        ipcn__rdv_no_fds(n, EMFILE, "a descriptor from a peer");
+        ipcn__link_refuse_nofd(n, l);
+        return -2;
     }
     if (refuse) {
         bad_input(n, l, IPCN_BAD_REQUEST, "unexpected file descriptors");
@@ -1072,7 +1098,9 @@ void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
          * the link starts over (the dialler dials again). */
         send_ring(n, l);
         if (!l->rtx.sh) {
-            if (l->state != LINK_DEAD)
+            if (l->state != LINK_DEAD && n->fd_short)
+                ipcn__link_refuse_nofd(n, l);
+            else if (l->state != LINK_DEAD)
                 ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY,
                                  "no memory for a link ring");
             return;
@@ -1080,7 +1108,10 @@ void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     int fd = ipcn__link_take_fd(n, l);
     if (fd < 0) {
-        bad_input(n, l, IPCN_BAD_REQUEST, "ring without a descriptor");
+        if (n->fd_short) /* it may have come and found no room */
+            ipcn__link_refuse_nofd(n, l);
+        else
+            bad_input(n, l, IPCN_BAD_REQUEST, "ring without a descriptor");
         return;
     }
     const char *why = ipcn__ring_attach(&l->rrx, fd, f->u.ring.size);

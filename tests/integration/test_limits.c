@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_limits.c — what a node does when others push it to its limits: a
+ * flood of connections that never say hello, a node out of file
+ * descriptors, peers that make it hold memory.  Each case starts a victim
+ * (helpers/h_hostile_victim.c) in its own process, its log going to a
+ * file, and checks that an innocent library node still gets through, that
+ * the victim's memory and log stay bounded, and that what was refused is
+ * counted.  Everything is bounded in count and time; waits are generous
+ * bounds, not speed goals.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ipcnet.h"
+#include "testutil.h"
+
+#define IO_TIMEOUT_MS 8000
+
+static struct {
+    ipcn_node *inn;     /* the innocent peer, on its own thread */
+    int count;
+    bool verbose;
+} G;
+
+static struct victim {
+    pid_t pid;
+    char name[32];
+    char sock[100];
+    char log[600];      /* its stderr */
+    char echo[64], stats[64];
+    long rss0_kb;
+} V;
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+static bool victim_alive(void)
+{
+    int ws;
+    pid_t r = waitpid(V.pid, &ws, WNOHANG);
+    if (r == 0)
+        return true;
+    if (r == V.pid) {
+        print_error("victim %s ended (status 0x%x)\n", V.name, ws);
+        V.pid = -1;
+    }
+    return false;
+}
+
+/* Lines of the victim's log that hold id. */
+static unsigned log_lines(const char *id)
+{
+    FILE *f = fopen(V.log, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    unsigned k = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, id)) {
+            if (G.verbose && k < 5)
+                print_message("    log: %s", line);
+            k++;
+        }
+    fclose(f);
+    return k;
+}
+
+/* The victim's counters, from its stats service. */
+static void victim_stats(unsigned long long *links_refused, unsigned *peers)
+{
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(G.inn, V.stats, NULL, 0, NULL, &m, IO_TIMEOUT_MS);
+    assert_int_equal(st, IPCN_OK);
+    unsigned long long bad, in;
+    int k = sscanf((const char *)m->data,
+                   "bad_frames=%llu links_refused=%llu frames_in=%llu peers=%u",
+                   &bad, links_refused, &in, peers);
+    assert_int_equal(k, 4);
+    ipcn_msg_free(m);
+}
+
+static int innocent_echo(ipcn_node *n, int seq)
+{
+    char req[64];
+    int len = snprintf(req, sizeof req, "innocent %d", seq);
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(n, V.echo, req, (size_t)len, "text/plain", &m,
+                          IO_TIMEOUT_MS);
+    int ok = st == IPCN_OK && m && m->len == (size_t)len &&
+             memcmp(m->data, req, (size_t)len) == 0;
+    if (!ok && G.verbose)
+        print_message("    echo %d: %d %s\n", seq, st, ipcn_status_str(st));
+    ipcn_msg_free(m);
+    return ok;
+}
+
+/* Start the victim with its stderr in V.log, under an RLIMIT_NOFILE of
+ * nofile when not 0, and wait until the innocent knows its services. */
+static int victim_start(rlim_t nofile)
+{
+    memset(&V, 0, sizeof V);
+    snprintf(V.name, sizeof V.name, "victim-%02d", ++G.count);
+    int k = snprintf(V.sock, sizeof V.sock, "%s/default/%s.sock", tu_net_dir(),
+                     V.name);
+    if (k < 0 || (size_t)k >= sizeof V.sock)
+        return -1;
+    snprintf(V.log, sizeof V.log, "%s/%s.log", tu_net_dir(), V.name);
+    snprintf(V.echo, sizeof V.echo, "%s/echo", V.name);
+    snprintf(V.stats, sizeof V.stats, "%s/stats", V.name);
+    char path[512], ppid[32];
+    snprintf(path, sizeof path, "%s/ipcn-test-h_hostile_victim", IPCN_TEST_BINDIR);
+    snprintf(ppid, sizeof ppid, "%d", (int)getpid());
+    V.pid = fork();
+    if (V.pid == 0) {
+        int fd = open(V.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        if (nofile) {
+            struct rlimit rl = {nofile, nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                _exit(125);
+        }
+        execl(path, path, V.name, "120", ppid, (char *)NULL);
+        _exit(127);
+    }
+    if (V.pid < 0)
+        return -1;
+    uint64_t end = tu_now_ms() + 15000;
+    for (;;) {
+        ipcn_resource_list *rl = NULL;
+        size_t found = 0;
+        if (ipcn_find(G.inn, V.echo, IPCN_SERVICE, &rl) == IPCN_OK)
+            found = rl->count;
+        ipcn_resource_list_free(rl);
+        if (found)
+            break;
+        if (!victim_alive() || tu_now_ms() > end) {
+            print_error("victim %s did not come up\n", V.name);
+            return -1;
+        }
+        usleep(10000);
+    }
+    V.rss0_kb = rss_kb(V.pid);
+    return 0;
+}
+
+static int teardown_victim(void **state)
+{
+    (void)state;
+    if (V.pid <= 0)
+        return -1;
+    int rc = 0;
+    if (victim_alive()) {
+        kill(V.pid, SIGTERM);
+        int st = tu_wait(V.pid, 10000);
+        if (st != 0) {
+            print_error("victim %s: exit status %d after SIGTERM\n", V.name, st);
+            if (st < 0)
+                tu_kill(V.pid);
+            rc = -1;
+        }
+    } else {
+        rc = -1;
+    }
+    V.pid = -1;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* A flood of connections that never say a word (issue 12, bug 11)     */
+/* ------------------------------------------------------------------ */
+
+#define FLOOD_MS 6000     /* how long the flooder connects */
+#define FLOOD_MAX 400000  /* and at most this many times */
+#define FLOOD_HOLD 256    /* connections it keeps open at once */
+
+/* The flooder: connect() flat out to the victim's socket, keep the last
+ * FLOOD_HOLD connections open (so the backlog stays full), never send a
+ * byte.  Exits 0 after FLOOD_MS or FLOOD_MAX connects. */
+static pid_t flooder_start(void)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", V.sock);
+    int held[FLOOD_HOLD];
+    for (int i = 0; i < FLOOD_HOLD; i++)
+        held[i] = -1;
+    unsigned next = 0;
+    uint64_t end = tu_now_ms() + FLOOD_MS;
+    for (long i = 0; i < FLOOD_MAX && (i & 255 || tu_now_ms() < end); i++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            _exit(2);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+            close(fd); /* backlog full: again */
+            continue;
+        }
+        if (held[next] >= 0)
+            close(held[next]);
+        held[next] = fd;
+        next = (next + 1) % FLOOD_HOLD;
+    }
+    _exit(0);
+}
+
+static void t_connect_flood(void **state)
+{
+    (void)state;
+    assert_int_equal(victim_start(0), 0);
+    unsigned long long refused0, refused1;
+    unsigned peers;
+    victim_stats(&refused0, &peers);
+
+    pid_t fl = flooder_start();
+    assert_true(fl > 0);
+    uint64_t t0 = tu_now_ms();
+    /* The innocent's established link keeps being served, and a new node
+     * links in, while the flood goes on. */
+    int ok = 0, fail = 0, seq = 0;
+    bool newcomer = false, flooding = true;
+    ipcn_node *n2 = NULL;
+    while (flooding) {
+        if (innocent_echo(G.inn, seq++))
+            ok++;
+        else
+            fail++;
+        if (!n2 && tu_now_ms() - t0 >= 500) {
+            assert_int_equal(ipcn_node_open(&n2, "innocent2", NULL), IPCN_OK);
+            assert_int_equal(ipcn_node_start_thread(n2), IPCN_OK);
+        }
+        if (n2 && !newcomer) {
+            ipcn_resource_list *rl = NULL;
+            if (ipcn_find(n2, V.echo, IPCN_SERVICE, &rl) == IPCN_OK && rl->count)
+                newcomer = innocent_echo(n2, -seq);
+            ipcn_resource_list_free(rl);
+        }
+        flooding = waitpid(fl, NULL, WNOHANG) == 0;
+        usleep(50000);
+    }
+    uint64_t secs = (tu_now_ms() - t0) / 1000 + 1;
+    ipcn_node_close(n2);
+    assert_true(victim_alive());
+    long rss = rss_kb(V.pid);
+    victim_stats(&refused1, &peers);
+    unsigned lines = log_lines("IPCN-RDV-FLOOD");
+    if (G.verbose || fail || !newcomer)
+        print_message("    %llu s of flood: %d echoes answered, %d not; newcomer "
+                      "%s; %llu connections refused; %u log lines; VmRSS %ld "
+                      "-> %ld kB\n", (unsigned long long)secs, ok, fail,
+                      newcomer ? "linked" : "never linked",
+                      refused1 - refused0, lines, V.rss0_kb, rss);
+    assert_true(refused1 > refused0); /* there was a flood, and it was seen */
+    assert_int_equal(fail, 0);
+    assert_true(ok >= 1);
+    assert_true(newcomer);
+    /* One line per second of flood, give or take. */
+    assert_true(lines <= secs + 2);
+    assert_true(rss > 0 && rss - V.rss0_kb < 32 * 1024);
+}
+
+/* ------------------------------------------------------------------ */
+/* Out of file descriptors (issue 12, bug 6)                           */
+/* ------------------------------------------------------------------ */
+
+#define NOFD_LIMIT 40  /* the victim's RLIMIT_NOFILE */
+#define NOFD_PEERS 16  /* of each side: these dial it, it dials those */
+
+static struct {
+    int refused_200, refused_nofd; /* ERROR frames the peers were sent */
+    int victim_down;               /* the innocent lost the victim */
+} NF;
+
+static void peer_log(ipcn_log_level level, const char *id, const char *msg,
+                     void *user)
+{
+    (void)level, (void)user;
+    if (strcmp(id, "IPCN-PEER-ERROR") != 0 || !strstr(msg, V.name))
+        return;
+    if (strstr(msg, "reports 200"))
+        __atomic_add_fetch(&NF.refused_200, 1, __ATOMIC_RELAXED);
+    if (strstr(msg, "reports 307") || strstr(msg, "reports 303"))
+        __atomic_add_fetch(&NF.refused_nofd, 1, __ATOMIC_RELAXED);
+    if (G.verbose && NF.refused_200 + NF.refused_nofd < 4)
+        print_message("    peer log: %s\n", msg);
+}
+
+static void innocent_event(ipcn_node *n, const ipcn_event *ev, void *user)
+{
+    (void)n, (void)user;
+    if (ev->type == IPCN_EV_PEER_DOWN && ev->peer && !strcmp(ev->peer, V.name))
+        __atomic_add_fetch(&NF.victim_down, 1, __ATOMIC_RELAXED);
+}
+
+/* The victim's event count (its event callback counts every event). */
+static unsigned long long victim_events(unsigned *peers)
+{
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(G.inn, V.stats, NULL, 0, NULL, &m, IO_TIMEOUT_MS);
+    assert_int_equal(st, IPCN_OK);
+    const char *e = strstr((const char *)m->data, "events=");
+    const char *p = strstr((const char *)m->data, "peers=");
+    assert_non_null(e);
+    assert_non_null(p);
+    unsigned long long ev = strtoull(e + 7, NULL, 10);
+    *peers = (unsigned)strtoul(p + 6, NULL, 10);
+    ipcn_msg_free(m);
+    return ev;
+}
+
+static void t_out_of_fds(void **state)
+{
+    (void)state;
+    memset(&NF, 0, sizeof NF);
+    assert_int_equal(victim_start(NOFD_LIMIT), 0);
+    ipcn_set_event_fn(G.inn, innocent_event, NULL);
+    ipcn_set_log(IPCN_LOG_WARN, peer_log, NULL);
+    unsigned peers;
+    unsigned long long ev0 = victim_events(&peers);
+
+    /* Names below "victim-" dial it; names above it are dialled by it. */
+    ipcn_node *ps[2 * NOFD_PEERS];
+    for (int i = 0; i < 2 * NOFD_PEERS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s-%02d", i < NOFD_PEERS ? "apeer" : "zpeer", i);
+        assert_int_equal(ipcn_node_open(&ps[i], name, NULL), IPCN_OK);
+        assert_int_equal(ipcn_node_start_thread(ps[i]), IPCN_OK);
+    }
+    /* Let it link what it can, then watch it for a while. */
+    usleep(3000 * 1000);
+    unsigned long long ev1 = victim_events(&peers);
+    unsigned peers1 = peers;
+    usleep(3000 * 1000);
+    unsigned long long ev2 = victim_events(&peers);
+    int echo = innocent_echo(G.inn, 1);
+    unsigned told = log_lines("IPCN-NODE-NOFD");
+    if (G.verbose || ev2 - ev1 > 8 || !echo || NF.refused_200 || !NF.refused_nofd)
+        print_message("    victim: %u then %u peers; events %llu while linking, "
+                      "%llu after; peers refused 200: %d, 307/303: %d; "
+                      "said it %u times\n", peers1, peers, ev1 - ev0, ev2 - ev1,
+                      NF.refused_200, NF.refused_nofd, told);
+    assert_true(echo);
+    assert_int_equal(NF.victim_down, 0);   /* the existing link stayed */
+    assert_true(ev1 - ev0 <= 4 * 2 * NOFD_PEERS); /* no flapping ... */
+    assert_true(ev2 - ev1 <= 8);                  /* ... and then calm */
+    assert_int_equal(NF.refused_200, 0);  /* not blamed on the peers */
+    assert_true(NF.refused_nofd >= 1);    /* told why */
+    assert_int_equal(told, 1);            /* and said so once */
+
+    /* With the peers gone, it has descriptors again: a newcomer links. */
+    for (int i = 0; i < 2 * NOFD_PEERS; i++)
+        ipcn_node_close(ps[i]);
+    ipcn_set_log(IPCN_LOG_ERROR, NULL, NULL);
+    ipcn_node *late = NULL;
+    assert_int_equal(ipcn_node_open(&late, "zzlate", NULL), IPCN_OK);
+    assert_int_equal(ipcn_node_start_thread(late), IPCN_OK);
+    bool linked = false;
+    uint64_t end = tu_now_ms() + 20000;
+    while (!linked && tu_now_ms() < end) {
+        ipcn_resource_list *rl = NULL;
+        if (ipcn_find(late, V.echo, IPCN_SERVICE, &rl) == IPCN_OK && rl->count)
+            linked = innocent_echo(late, 2);
+        ipcn_resource_list_free(rl);
+        if (!linked)
+            usleep(50000);
+    }
+    ipcn_node_close(late);
+    ipcn_set_event_fn(G.inn, NULL, NULL);
+    assert_true(linked);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    tu_net_dir();
+    G.verbose = getenv("IPCN_TEST_VERBOSE") != NULL;
+    setenv("IPCNET_LOG", "warn", 1);
+    /* A sanitized victim keeps freed blocks in a quarantine that VmRSS
+     * would count as held: keep it small. */
+    const char *asan = getenv("ASAN_OPTIONS");
+    if (!asan || !strstr(asan, "quarantine_size_mb")) {
+        char opt[1024];
+        snprintf(opt, sizeof opt, "%s%squarantine_size_mb=8", asan ? asan : "",
+                 asan && *asan ? ":" : "");
+        setenv("ASAN_OPTIONS", opt, 1);
+    }
+    if (ipcn_node_open(&G.inn, "innocent", NULL) != IPCN_OK ||
+        ipcn_node_start_thread(G.inn) != IPCN_OK)
+        return -1;
+    /* The innocent's own log stays quiet: only the victim's is looked at. */
+    ipcn_set_log(IPCN_LOG_ERROR, NULL, NULL);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    ipcn_node_close(G.inn);
+    return 0;
+}
+
+#define CASE(fn) cmocka_unit_test_teardown(fn, teardown_victim)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        CASE(t_connect_flood),
+        CASE(t_out_of_fds),
+    };
+    if (getenv("IPCN_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("IPCN_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
