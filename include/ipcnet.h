@@ -21,8 +21,9 @@
  *    that registered them, and never with the node's lock held: a callback
  *    may call any function on the node except ipcn_node_close(),
  *    ipcn_node_stop_thread() and ipcn_node_dispatch().  Calls that wait
- *    (ipcn_query, ipcn_request, ipcn_sub_take, ipcn_node_wait_peers)
- *    process I/O while they wait but run no callbacks: a node with no
+ *    (ipcn_query, ipcn_request, ipcn_sub_take, ipcn_node_wait_peers,
+ *    ipcn_node_wait_synced) sleep in the kernel until something comes;
+ *    they process I/O while they wait but run no callbacks: a node with no
  *    thread of its own answers requests only while someone dispatches.
  *
  * Since: 0.1
@@ -224,7 +225,10 @@ IPCN_API const char *ipcn_node_dir(const ipcn_node *node);
 /**
  * ipcn_node_fd() - one file descriptor that becomes readable (EPOLLIN)
  * whenever ipcn_node_dispatch() has work: I/O on any link, a timer, a
- * callback to deliver.  Owned by the node.  Since: 0.1
+ * callback to deliver (also while another thread waits in the node).
+ * Owned by the node; made on the first call (the same fd after).
+ * Returns the fd, or -1 for a NULL node or when no descriptor could be
+ * made (logged; errno as epoll_create1() or eventfd() left it).  Since: 0.1
  */
 IPCN_API int ipcn_node_fd(ipcn_node *node);
 

@@ -284,6 +284,12 @@ struct ipcn_node {
     pthread_t cb_thread;    /* the thread running callbacks, if any */
     uint32_t cb_depth;
     bool closing;
+    /* The fd of ipcn_node_fd(), made on its first call: an epoll set of
+     * epfd (the I/O) and readyfd (written while callbacks wait).  The
+     * node's own waits use epfd alone, so callbacks that wait for someone
+     * to dispatch do not wake them. */
+    int outfd, readyfd;
+    bool ready;             /* readyfd written and not drained */
     bool accept_paused;     /* out of descriptors: listen again next tick */
     bool thread_running, thread_stop;
     pthread_t thread;
@@ -332,6 +338,16 @@ void ipcn__node_lock(ipcn_node *n);
 void ipcn__node_unlock(ipcn_node *n);
 void ipcn__node_wake(ipcn_node *n);       /* make the fd readable */
 void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns);
+/* Force the wake fd: a thread in epoll_wait for the node returns. */
+void ipcn__node_kick(ipcn_node *n);
+/* One round of I/O: wait up to timeout_ms (-1: forever) with the lock
+ * released, handle what came; no callbacks run.  Returns the events. */
+int ipcn__node_pump(ipcn_node *n, int timeout_ms);
+
+/* ---- wait.c ---- */
+/* Milliseconds until deadline_ns, rounded up: -1 for none (0), 0 when
+ * past. */
+int ipcn__node_ms_until(uint64_t deadline_ns);
 /* Wait (pumping I/O, no callbacks) until *flag or deadline (0: none).
  * Called with the lock held.  Returns 100 when *flag, 304 on timeout. */
 int ipcn__node_wait(ipcn_node *n, const bool *flag, uint64_t deadline_ns);
