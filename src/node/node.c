@@ -55,14 +55,45 @@ static void wake_fd(ipcn_node *n)
         n->woken = true;
 }
 
+void ipcn__node_kick(ipcn_node *n)
+{
+    n->woken = false; /* force the write */
+    wake_fd(n);
+}
+
+/* Callbacks wait for dispatch: the fd of ipcn_node_fd() reads ready.  Not
+ * through the wake fd, which the node's own waits watch: a thread waiting
+ * for an answer runs no callbacks, and would find it readable again and
+ * again (a busy loop). */
+static void set_ready(ipcn_node *n)
+{
+    uint64_t one = 1;
+    if (n->readyfd >= 0 && !n->ready &&
+        write(n->readyfd, &one, sizeof one) == sizeof one)
+        n->ready = true;
+}
+
+static void clear_ready(ipcn_node *n)
+{
+    uint64_t v;
+    if (n->ready) {
+        (void)!read(n->readyfd, &v, sizeof v);
+        n->ready = false;
+    }
+}
+
 void ipcn__node_wake(ipcn_node *n)
 {
-    /* While the dispatching thread handles its round (the lock is held,
-     * so it is the caller), what it queues is delivered right after: no
-     * wake-up.  While it sleeps in epoll_wait, other threads must wake it. */
-    if (n->deliver_next && !n->pumping)
+    /* A thread asleep in epoll_wait must see what came: a dispatcher
+     * delivers it, a waiter looks at its condition again. */
+    if (n->pumping) {
+        wake_fd(n);
         return;
-    wake_fd(n);
+    }
+    /* While the dispatching thread handles its round (the lock is held,
+     * so it is the caller), what it queues is delivered right after. */
+    if (!n->deliver_next)
+        set_ready(n);
 }
 
 static void drain_wake(ipcn_node *n)
@@ -509,7 +540,7 @@ static bool rings_sleep(ipcn_node *n)
 
 /* One round of I/O: wait up to timeout_ms for events (with the lock
  * released), handle them.  Returns the number of events handled. */
-static int pump(ipcn_node *n, int timeout_ms)
+int ipcn__node_pump(ipcn_node *n, int timeout_ms)
 {
     struct epoll_event evs[MAX_EVENTS];
     int spun = 0;
@@ -605,41 +636,6 @@ static int pump(ipcn_node *n, int timeout_ms)
         wake_fd(n);
     pthread_cond_broadcast(&n->cond);
     return k;
-}
-
-static int ms_until(uint64_t deadline_ns)
-{
-    if (!deadline_ns)
-        return -1;
-    uint64_t now = ipcn__now_mono_ns();
-    if (deadline_ns <= now)
-        return 0;
-    uint64_t ms = (deadline_ns - now + 999999) / 1000000;
-    return ms > INT32_MAX ? INT32_MAX : (int)ms;
-}
-
-int ipcn__node_wait(ipcn_node *n, const bool *flag, uint64_t deadline_ns)
-{
-    while (!*flag) {
-        int ms = ms_until(deadline_ns);
-        if (ms == 0)
-            return IPCN_GATEWAY_TIMEOUT;
-        if (n->pumping) {
-            /* Another thread is in epoll_wait: it broadcasts after every
-             * round, so sleep on the condition instead of competing. */
-            if (deadline_ns) {
-                uint64_t d = deadline_ns;
-                struct timespec ts = {(time_t)(d / 1000000000ull),
-                                      (long)(d % 1000000000ull)};
-                pthread_cond_timedwait(&n->cond, &n->lock, &ts);
-            } else {
-                pthread_cond_wait(&n->cond, &n->lock);
-            }
-        } else {
-            pump(n, ms);
-        }
-    }
-    return IPCN_OK;
 }
 
 void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb)
@@ -739,7 +735,7 @@ static int dispatch_locked(ipcn_node *n, int timeout_ms)
         }
     } else {
         n->deliver_next = true; /* callbacks of this round go out below */
-        k = pump(n, work ? 0 : timeout_ms);
+        k = ipcn__node_pump(n, work ? 0 : timeout_ms);
         n->deliver_next = false;
     }
     int delivered = 0;
@@ -760,10 +756,13 @@ static int dispatch_locked(ipcn_node *n, int timeout_ms)
             break;
     }
     n->cb_depth--;
-    if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
+    if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs)) {
         ipcn__node_wake(n); /* more to do: keep the fd readable */
-    else if (n->woken && !n->thread_stop)
-        drain_wake(n); /* all delivered: no empty wake-up for the caller */
+    } else {
+        clear_ready(n);
+        if (n->woken && !n->thread_stop)
+            drain_wake(n); /* all delivered: no empty wake-up for the caller */
+    }
     return (k > 0 || delivered > 0) ? IPCN_OK : IPCN_NO_DATA;
 }
 
@@ -773,14 +772,45 @@ IPCN_API int ipcn_node_dispatch(ipcn_node *n, int timeout_ms)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     int st;
-    if (in_callback(n))
+    if (in_callback(n)) {
         st = IPCN_BAD_REQUEST;
-    else if (n->thread_running && !pthread_equal(n->thread, pthread_self()))
+    } else if (n->shut || (n->thread_running &&
+                           !pthread_equal(n->thread, pthread_self()))) {
         st = IPCN_SERVICE_UNAVAILABLE;
-    else
+    } else {
+        /* Close waits for it to leave, callbacks included. */
+        ipcn__node_wait_in(n);
         st = dispatch_locked(n, timeout_ms);
+        if (n->shut)
+            st = IPCN_SERVICE_UNAVAILABLE;
+        ipcn__node_wait_out(n);
+    }
     ipcn__node_unlock(n);
     return st;
+}
+
+/* The fd an application waits on: the I/O set and the callbacks' readiness
+ * together.  Made on demand, so that a node nobody polls pays nothing for
+ * the nesting. */
+static int export_fd(ipcn_node *n)
+{
+    int out = epoll_create1(EPOLL_CLOEXEC);
+    int rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event io = {.events = EPOLLIN}, ready = {.events = EPOLLIN};
+    if (out < 0 || rfd < 0 || epoll_ctl(out, EPOLL_CTL_ADD, n->epfd, &io) < 0 ||
+        epoll_ctl(out, EPOLL_CTL_ADD, rfd, &ready) < 0) {
+        ipcn__err("IPCN-NODE-FD", "%s: ipcn_node_fd: %s", n->name, strerror(errno));
+        if (out >= 0)
+            close(out);
+        if (rfd >= 0)
+            close(rfd);
+        return -1;
+    }
+    n->outfd = out;
+    n->readyfd = rfd;
+    if (!ipcn__list_empty(&n->cbq) || !ipcn__list_empty(&n->ready_subs))
+        set_ready(n);
+    return out;
 }
 
 IPCN_API int ipcn_node_fd(ipcn_node *n)
@@ -788,9 +818,11 @@ IPCN_API int ipcn_node_fd(ipcn_node *n)
     if (!n)
         return -1;
     ipcn__node_lock(n);
-    n->fd_exported = true; /* someone may wait on it: keep it truthful */
+    int fd = n->outfd >= 0 ? n->outfd : export_fd(n);
+    if (fd >= 0)
+        n->fd_exported = true; /* someone may wait on it: keep it truthful */
     ipcn__node_unlock(n);
-    return n->epfd;
+    return fd;
 }
 
 IPCN_API int ipcn_node_timeout(ipcn_node *n)
@@ -850,8 +882,7 @@ IPCN_API int ipcn_node_stop_thread(ipcn_node *n)
         return IPCN_BAD_REQUEST;
     }
     n->thread_stop = true;
-    n->woken = false; /* force the write: the thread must see it */
-    ipcn__node_wake(n);
+    ipcn__node_kick(n); /* the thread must see it */
     pthread_cond_broadcast(&n->cond);
     pthread_t t = n->thread;
     ipcn__node_unlock(n);
@@ -861,85 +892,6 @@ IPCN_API int ipcn_node_stop_thread(ipcn_node *n)
     n->thread_stop = false;
     ipcn__node_unlock(n);
     return IPCN_OK;
-}
-
-/* One round of waiting: one pump of I/O, or one wake-up of the condition
- * when another thread pumps.  Callers check their condition after each. */
-void ipcn__node_wait_round(ipcn_node *n, uint64_t deadline_ns)
-{
-    int ms = ms_until(deadline_ns);
-    if (ms == 0)
-        return;
-    if (n->pumping) {
-        uint64_t d = deadline_ns ? deadline_ns
-                                 : ipcn__now_mono_ns() + 1000000000ull;
-        struct timespec ts = {(time_t)(d / 1000000000ull),
-                              (long)(d % 1000000000ull)};
-        pthread_cond_timedwait(&n->cond, &n->lock, &ts);
-    } else {
-        pump(n, ms);
-    }
-}
-
-void ipcn__node_poll(ipcn_node *n)
-{
-    if (!n->pumping)
-        pump(n, 0);
-}
-
-IPCN_API int ipcn_node_wait_synced(ipcn_node *n, int timeout_ms)
-{
-    if (!n)
-        return IPCN_BAD_REQUEST;
-    ipcn__node_lock(n);
-    uint64_t deadline = ipcn__deadline_ms(timeout_ms);
-    int st = IPCN_OK;
-    unsigned pending;
-    /* What happened since the last round (a peer's hang-up, a newcomer)
-     * counts before the answer. */
-    ipcn__node_poll(n);
-    while (!ipcn__rdv_all_synced(n, &pending)) {
-        if (deadline && ipcn__now_mono_ns() >= deadline) {
-            st = IPCN_GATEWAY_TIMEOUT;
-            break;
-        }
-        ipcn__node_wait_round(n, deadline);
-    }
-    ipcn__node_unlock(n);
-    return st;
-}
-
-/* Peers count once their directory is here: a caller that waits for a
- * peer wants to use what it provides next. */
-static bool enough_peers(ipcn_node *n, unsigned count)
-{
-    unsigned k = 0;
-    ipcn__link *l;
-    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
-        if (l->state == LINK_UP && l->synced)
-            k++;
-    return k >= count;
-}
-
-IPCN_API int ipcn_node_wait_peers(ipcn_node *n, unsigned count, int timeout_ms)
-{
-    if (!n)
-        return IPCN_BAD_REQUEST;
-    ipcn__node_lock(n);
-    uint64_t deadline = ipcn__deadline_ms(timeout_ms);
-    int st = IPCN_OK;
-    for (;;) {
-        bool ok = enough_peers(n, count);
-        if (ok)
-            break;
-        if (deadline && ipcn__now_mono_ns() >= deadline) {
-            st = IPCN_GATEWAY_TIMEOUT;
-            break;
-        }
-        ipcn__node_wait_round(n, deadline); /* then check again */
-    }
-    ipcn__node_unlock(n);
-    return st;
 }
 
 static int resolve_dir(ipcn_node *n, const ipcn_node_opts *o)
@@ -1004,7 +956,8 @@ static void node_free(ipcn_node *n)
     free_dead_links(n);
     ipcn__wbuf_free(&n->scratch);
     ipcn__pub_node_free(n);
-    int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd};
+    int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd,
+                 n->outfd, n->readyfd};
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -1060,7 +1013,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
         return IPCN_INSUFFICIENT_MEMORY;
     n->opts = o;
     n->epfd = n->wakefd = n->timerfd = n->listenfd = n->inotifyfd = -1;
-    n->dirfd = n->lockfd = n->spare_fd = -1;
+    n->dirfd = n->lockfd = n->spare_fd = n->outfd = n->readyfd = -1;
     ipcn__list_init(&n->links);
     ipcn__list_init(&n->hello_links);
     ipcn__list_init(&n->locals);
@@ -1143,10 +1096,15 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
 {
     if (!n)
         return;
+    /* Calls of other threads that wait end with 303 at once. */
+    ipcn__node_lock(n);
+    ipcn__node_end_waits(n);
+    ipcn__node_unlock(n);
     if (n->thread_running)
         ipcn_node_stop_thread(n);
     ipcn__files_node_closed(n); /* what ipcn_unoffer_files() was not called for */
     ipcn__node_lock(n);
+    ipcn__node_waits_gone(n); /* and have left the node */
     n->closing = true;
     /* Say goodbye, then give the queued bytes a bounded time to leave. */
     ipcn__link *l;
@@ -1165,10 +1123,10 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
         ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
             if (l->state != LINK_DEAD && ipcn__link_backlog(l))
                 pending = true;
-        int ms = ms_until(until);
+        int ms = ipcn__node_ms_until(until);
         if (!pending || ms == 0)
             break;
-        pump(n, ms > 10 ? 10 : ms);
+        ipcn__node_pump(n, ms > 10 ? 10 : ms);
     }
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         ipcn__link_close(n, l, IPCN_OK, "closing");
