@@ -474,10 +474,12 @@ typedef struct ipcn_pool_opts {
                                  subscriber node may hold all but an eighth
                                  of them (at least one left). */
     size_t slot_size;       /**< bytes per slot, rounded up to pages; 0:
-                                 sized by the first loan (the next power of
-                                 two, at least 64 KiB).  A larger loan later
-                                 starts a new pool of larger slots (the old
-                                 one goes when its last slot is released). */
+                                 sized by the first loan (its size rounded
+                                 up to pages, at least 64 KiB).  A larger
+                                 loan later starts a new pool of larger
+                                 slots (its size, and at least 1.5 times the
+                                 old one; the old pool goes when its last
+                                 slot is released). */
     ipcn_pool_policy policy;
     size_t shm_threshold;   /**< ipcn_publish() of this many bytes or more
                                  goes through the pool; 0: the default,

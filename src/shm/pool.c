@@ -121,15 +121,24 @@ static void retire(ipcn_node *n, ipcn__local *lr)
     retire_pool(n, &lr->pool);
 }
 
+/* A new pool whose slots hold need bytes; prev: the slot size of the pool
+ * it replaces because a loan outgrew it (0: none). */
 static int pool_new(ipcn_node *n, const char *path, ipcn_pool_opts o,
-                    size_t need, ipcn__pool **out)
+                    size_t need, size_t prev, ipcn__pool **out)
 {
     size_t ps = page_size();
     size_t slot_size = o.slot_size;
     if (!slot_size || slot_size < need) {
-        slot_size = MIN_SLOT_SIZE;
-        while (slot_size < need)
-            slot_size *= 2;
+        /* Sized to the sample (rounded to pages below), not to a power of
+         * two: an 8 MiB tensor and its header take 8 MiB and a page, not
+         * 16 MiB.  A pool that a sample outgrew is replaced by one at
+         * least half as large again, so that a stream whose samples keep
+         * growing makes few pools. */
+        slot_size = need > MIN_SLOT_SIZE ? need : MIN_SLOT_SIZE;
+        size_t grown = prev + prev / 2;
+        if (prev && slot_size < grown && grown <= IPCN_SHM_MAX_SLOT_SIZE &&
+            (uint64_t)round_up(grown, ps) * o.slots <= IPCN_SHM_MAX_POOL_SIZE)
+            slot_size = grown;
     }
     slot_size = round_up(slot_size, ps);
     if (slot_size > IPCN_SHM_MAX_SLOT_SIZE ||
@@ -325,12 +334,14 @@ static int loan_from(ipcn_node *n, ipcn__pool **cur, const char *path,
                      size_t need, ipcn_loan **out)
 {
     ipcn__pool *p = *cur;
+    size_t prev = 0;
     if (p && need > p->slot_size) {
+        prev = p->slot_size;
         retire_pool(n, cur);
         p = NULL;
     }
     if (!p) {
-        int st = pool_new(n, path, o, need, &p);
+        int st = pool_new(n, path, o, need, prev, &p);
         if (st != IPCN_OK)
             return st;
         *cur = p;
