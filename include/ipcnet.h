@@ -333,12 +333,18 @@ IPCN_API void ipcn_msg_free(ipcn_msg *msg);
 IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg);
 
 /**
- * ipcn_msg_writable() - a view of msg whose data may be written, privately:
+ * ipcn_msg_writable() - a private copy of msg whose data may be written:
  * the writes are seen by no one else (not the publisher, not the other
- * subscribers).  For a shared-memory sample it is a copy-on-write mapping
- * of the same pages: nothing is copied until a page is written.  For other
- * messages it is a copy.  @out: free with ipcn_msg_free(); it holds the
- * sample's slot like a reference.  Thread-safe.
+ * subscribers), and it is a snapshot: nothing anyone else does later
+ * changes it.  It is a copy made at this call (one pass over the bytes),
+ * for a shared-memory sample too, in pages of its own with the data at the
+ * same offset within its page as in the slot (a tensor's alignment is
+ * kept).  A sample its publisher changed before this call (a write after
+ * publishing, a slot reclaimed) is copied as it is now: ipcn_msg_verify()
+ * of the copy, before you write to it, says whether those are the bytes
+ * that were published.  @out: free with ipcn_msg_free(); for a
+ * shared-memory sample it holds the sample's slot like a reference (and
+ * ipcn_msg_verify() works on it as on the sample).  Thread-safe.
  * Returns 100, 200 for NULL arguments, 307 out of memory (or of address
  * space), 300 when the mapping failed.  Since: 0.1
  */
@@ -348,7 +354,10 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out);
  * ipcn_msg_verify() - check data against the checksum (XXH3-64) its
  * publisher took when it published a shared-memory sample: a publisher
  * that wrote to a sample after publishing it, or a slot reclaimed under a
- * reader (IPCN_POOL_DROP_OLDEST), is caught here.  Inline messages were
+ * reader (IPCN_POOL_DROP_OLDEST), is caught here.  Of an
+ * ipcn_msg_writable() copy of such a sample it checks the copy: a change
+ * made before the copy was taken is caught, none made to the slot after
+ * can reach it (and the copy's own writes make it fail).  Inline messages were
  * checked when their frame arrived.  Costs one pass over the bytes.
  * Returns 100 when the bytes are as published, 302 when they are not,
  * 103 when the publisher took no checksum (ipcn_pool_opts.checksum 0),

@@ -26,7 +26,9 @@ ipcnet.Tensor, a view of its bytes inside the message with no copy:
 numpy.asarray(t) and memoryview(t) read it in place (read-only);
 numpy.from_dlpack(t), torch.from_dlpack(t) and, in TensorFlow,
 tf.experimental.dlpack.from_dlpack(t.__dlpack__()) get a writable private
-view (copy-on-write for shared-memory samples).
+copy (t.writable(), ipcn_msg_writable()): a snapshot taken at that call, one
+pass over the bytes, that nothing the publisher does later can change;
+Message.verify() of it says whether it holds the bytes as published.
 
 Threads.  Callbacks (subscriptions, services, events, request_async) run on
 the node's thread after start(), or inside dispatch().  Every call that

@@ -305,7 +305,7 @@ static PyMethodDef message_methods[] = {
      "True when the bytes are as their publisher published them, False when not,\n"
      "None when its publisher took no checksum (ipcn_msg_verify)."},
     {"writable", (PyCFunction)message_writable, METH_NOARGS,
-     "A private writable copy-on-write view of this message (ipcn_msg_writable)."},
+     "A private writable copy of this message, a snapshot (ipcn_msg_writable)."},
     {NULL},
 };
 
@@ -580,8 +580,9 @@ static PyObject *tensor_dlpack(TensorObject *o, PyObject *args, PyObject *kw)
     if (!e)
         return PyErr_NoMemory();
     ipcn_tensor v = *t;
-    /* In place (a copy-on-write view) when the elements can be read as they
-     * lie; else a private contiguous native copy. */
+    /* From a private copy of the message (ipcn_msg_writable(): one pass
+     * over the bytes) when the elements can be read as they lie; else a
+     * private contiguous native copy. */
     bool in_place = o->msg && (t->aligned || numel == 0) &&
                     (item == 1 || t->order == IPCN_ORDER_NATIVE);
     int st = IPCN_OK;
@@ -733,14 +734,15 @@ static PyGetSetDef tensor_getset[] = {
 
 static PyMethodDef tensor_methods[] = {
     {"__dlpack__", (PyCFunction)(void (*)(void))tensor_dlpack, METH_VARARGS | METH_KEYWORDS,
-     "A DLPack capsule over a writable private view of the elements (copy-on-write\n"
-     "for shared-memory samples): writes are seen by no one else."},
+     "A DLPack capsule over a writable private copy of the elements, a snapshot\n"
+     "taken now: writes are seen by no one else, later writes by the publisher\n"
+     "do not reach it."},
     {"__dlpack_device__", (PyCFunction)tensor_dlpack_device, METH_NOARGS, "(kDLCPU, 0)"},
     {"__array__", (PyCFunction)(void (*)(void))tensor_array, METH_VARARGS | METH_KEYWORDS,
      "A read-only NumPy view of the elements (no copy)."},
     {"writable", (PyCFunction)tensor_writable, METH_NOARGS,
-     "A private writable view of the elements (copy-on-write for a shared-memory\n"
-     "sample: no copy until written): numpy.asarray(t.writable()) may be written."},
+     "A private writable copy of the elements, a snapshot taken now (one pass\n"
+     "over the bytes): numpy.asarray(t.writable()) may be written."},
     {"numpy", (PyCFunction)tensor_numpy, METH_NOARGS,
      "A read-only NumPy view of the elements (no copy); numpy.from_dlpack(t) for a\n"
      "writable private one."},

@@ -394,7 +394,12 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out)
     m->pub.timestamp_ns = msg->timestamp_ns;
     m->pub.flags = IPCN_MSG_WRITABLE;
     if (shared) {
-        /* A private mapping of the slot's pages: copy-on-write. */
+        /* A copy in private pages, made now, at the same offset within its
+         * page as in the slot (so the alignment of a tensor's elements is
+         * kept).  Not a copy-on-write mapping of the slot: until a page of
+         * that is written it shows the slot's bytes, which its publisher
+         * may still change (a write after publishing, a slot reclaimed
+         * under IPCN_POOL_DROP_OLDEST); a copy is a snapshot. */
         ipcn__shm_map *mp = src->map;
         size_t ps = (size_t)sysconf(_SC_PAGESIZE);
         size_t slot_off = (size_t)src->slot * mp->slot_size;
@@ -403,12 +408,14 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out)
         size_t len = (in_slot + msg->len - first + ps - 1) / ps * ps;
         if (!len)
             len = ps;
-        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, mp->fd,
-                       (off_t)(slot_off + first));
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             ipcn__free(m);
             return errno == ENOMEM ? IPCN_INSUFFICIENT_MEMORY : IPCN_INTERNAL_ERROR;
         }
+        if (msg->len)
+            memcpy((uint8_t *)p + (in_slot - first), msg->data, msg->len);
         ipcn__map_msg_share(m, src);
         m->pub.flags = IPCN_MSG_WRITABLE;
         m->priv = p;
