@@ -630,13 +630,37 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *node, ipcn_sub sub);
 IPCN_API int ipcn_sub_take(ipcn_node *node, ipcn_sub sub, ipcn_msg **out,
                            int timeout_ms);
 
-/** Counters of one subscription. */
+/**
+ * Counters of one subscription.  They count samples only: a "provider
+ * gone" notice (status 303) is counted in notices and in nothing else.
+ * A sample a provider published while the subscription saw its resource
+ * is counted once, in one of: received (then delivered, dropped or still
+ * queued), lost, withheld, unmappable.  received = delivered + dropped +
+ * the samples still queued, so delivered <= received always.  A gap of
+ * more than 2^20 (1 048 576) sequence numbers, or one that goes backwards,
+ * is counted as one reset, not as losses (a restarted numbering, or a peer
+ * that lies).
+ */
 typedef struct ipcn_sub_stats {
     uint64_t received;  /**< samples that reached this node for it */
-    uint64_t delivered; /**< handed to the callback or taken */
-    uint64_t dropped;   /**< dropped here because the queue was full */
-    uint64_t lost;      /**< missing by sequence number (dropped upstream) */
-    uint32_t queued;    /**< waiting now */
+    uint64_t delivered; /**< samples handed to the callback or taken */
+    uint64_t dropped;   /**< dropped here because the queue was full (or
+                             to stay within a shared-memory share) */
+    uint64_t lost;      /**< missing by sequence number (dropped upstream,
+                             e.g. a saturated link) */
+    uint32_t queued;    /**< samples and notices waiting now */
+    uint64_t withheld;  /**< shared-memory samples the publisher did not
+                             send because this node held its share of the
+                             pool (7/8 of the slots): free held samples to
+                             receive again */
+    uint64_t unmappable; /**< shared-memory samples discarded because this
+                             node could not map the publisher's pool (e.g.
+                             address space, RLIMIT_AS); their slots go back
+                             to the publisher at once */
+    uint64_t resets;    /**< sequence jumps beyond the window (see above),
+                             each counted once instead of as losses */
+    uint64_t notices;   /**< "provider gone" notices handed to the callback
+                             or taken (not samples) */
 } ipcn_sub_stats;
 
 /** ipcn_sub_get_stats() - Returns 100, 203 unknown. Since: 0.1 */

@@ -272,7 +272,14 @@ Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up'
                  "'resource_down'; path and kind for resource events only; status for "
                  "peer_down (100 goodbye, 303 hang-up or death, 304 heartbeat timeout, "
                  "200 bad input).")
-SubStats = collections.namedtuple("SubStats", "received delivered dropped lost queued")
+SubStats = collections.namedtuple(
+    "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
+SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
+                    "(received = delivered + dropped + samples queued); withheld: shared-memory "
+                    "samples the publisher kept back because this node held its share of the "
+                    "pool; unmappable: samples whose pool could not be mapped; resets: "
+                    "sequence jumps beyond 2**20 or backwards; notices: 'provider gone' "
+                    "messages (not samples).")
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
                                    "bad_frames links_refused peers_lost drops peers resources")
 SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id pattern")

@@ -541,6 +541,36 @@ static uint64_t copy_and_sum(uint8_t *dst, const uint8_t *src, size_t len)
     return XXH3_64bits_digest(&st);
 }
 
+/* The link holds its share of p: it misses sample seq, counted as a drop
+ * here and told with an SHM_WITHHELD (when it takes them) so that its
+ * subscriptions count it as withheld, not silently missing. */
+static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
+                     const ipcn__local *lr, uint64_t seq, uint64_t now)
+{
+    l->drops++;
+    n->stats.drops++;
+    if (!p->warned_share) {
+        p->warned_share = true;
+        ipcn__warn("IPCN-SHM-SHARE", "%s: %s holds its share of the pool of "
+                   "%s (%u of %u slots): samples are withheld from it until "
+                   "it releases some", n->name, l->name, lr->path, p->share,
+                   p->slots);
+    }
+    if (!(l->peer_caps & IPCN_CAP_WITHHELD))
+        return;
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    h.type = IPCN_F_SHM_WITHHELD;
+    ipcn__sample sa = {.seq = seq, .timestamp_ns = now,
+                       .path = ipcn__str_of(lr->path),
+                       .encoding = ipcn__str_of(""),
+                       .data = ipcn__blob_of(NULL, 0)};
+    ipcn__wbuf w = {0};
+    if (ipcn__enc_sample(&w, &h, &sa) == IPCN_OK)
+        ipcn__link_send_raw(n, l, w.p, w.len, true);
+    ipcn__wbuf_free(&w);
+}
+
 /* Publish the loan's value; lr is its resource; presum: its checksum when
  * already taken (NULL: take it here if the pool wants one).  Lock held. */
 static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
@@ -585,9 +615,12 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
             continue;
         }
         /* A reader holding its share of the pool already misses this one:
-         * it starves itself, not the pool. */
-        if (held_by(p, l->id) >= p->share || send_pool(n, l, p) != IPCN_OK ||
-            l->state != LINK_UP) {
+         * it starves itself, not the pool; it is told so. */
+        if (held_by(p, l->id) >= p->share) {
+            withhold(n, l, p, lr, seq, now);
+            continue;
+        }
+        if (send_pool(n, l, p) != IPCN_OK || l->state != LINK_UP) {
             l->drops++;
             n->stats.drops++;
             continue;

@@ -257,6 +257,7 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
     case IPCN_F_ANNOUNCE:
         return ipcn__enc_announce(w, &h, &f->u.announce);
     case IPCN_F_SAMPLE:
+    case IPCN_F_SHM_WITHHELD:
         return ipcn__enc_sample(w, &h, &f->u.sample);
     case IPCN_F_QUERY:
     case IPCN_F_REQUEST:
@@ -332,6 +333,7 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                vec_str_eq(a->u.announce.encoding, b->u.announce.encoding) &&
                vec_blob_eq(a->u.announce.meta, b->u.announce.meta);
     case IPCN_F_SAMPLE:
+    case IPCN_F_SHM_WITHHELD:
         return a->u.sample.seq == b->u.sample.seq &&
                a->u.sample.timestamp_ns == b->u.sample.timestamp_ns &&
                vec_str_eq(a->u.sample.path, b->u.sample.path) &&
