@@ -711,6 +711,13 @@ IPCN_API int ipcn_respond(ipcn_node *node, ipcn_responder resp, int status,
 /**
  * ipcn_offer() - offer a service at path (announced as IPCN_SERVICE with
  * the given encoding of its requests).  Several nodes may offer one path.
+ * fn never starts a request whose requester has given up on it: its
+ * timeout (what was left of it when the request was sent, counted from
+ * its arrival here) passed while it waited for fn, the requester
+ * cancelled it, or its link closed (the requester got 303 and may have
+ * asked another provider); such requests are dropped unanswered and
+ * counted (ipcn_node_stats.requests_abandoned).  One fn already started
+ * runs to its end.
  * Returns 100, 200, 207 when this node already offers path, 307.
  * Since: 0.1
  */
@@ -770,6 +777,8 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * timeout_ms (-1: forever), 303 when every provider tried left before
  * answering (a request whose provider dies is retried once on each other
  * provider), 205 when the link is saturated, 200 invalid arguments.
+ * After 304 the provider is told (CANCEL): it does not start the request
+ * if it has not yet (see ipcn_offer()).
  * Since: 0.1
  */
 IPCN_API int ipcn_request(ipcn_node *node, const char *path, const void *data,
@@ -802,7 +811,8 @@ IPCN_API int ipcn_request_async(ipcn_node *node, const char *path,
 
 /**
  * ipcn_request_cancel() - forget a pending request; its callback will not
- * run.  Returns 100, 203 when it is unknown or already answered.
+ * run, and its provider, told, does not start it if it has not yet.
+ * Returns 100, 203 when it is unknown or already answered.
  * Since: 0.1
  */
 IPCN_API int ipcn_request_cancel(ipcn_node *node, ipcn_req req);
@@ -892,6 +902,14 @@ typedef struct ipcn_node_stats {
     uint64_t drops;            /**< samples not sent: links saturated */
     uint32_t peers;            /**< linked now */
     uint32_t resources;        /**< known now, own included */
+    uint64_t requests_abandoned; /**< requests of peers this node's
+                                    services never started because their
+                                    requester had given up: its timeout
+                                    (as left when it sent the request)
+                                    passed before the handler could start,
+                                    it cancelled (its timeout, or
+                                    ipcn_request_cancel()), or its link
+                                    closed (it got 303) */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100. Since: 0.1 */

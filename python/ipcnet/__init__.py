@@ -281,7 +281,8 @@ SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): sam
                     "sequence jumps beyond 2**20 or backwards; notices: 'provider gone' "
                     "messages (not samples).")
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
-                                   "bad_frames links_refused peers_lost drops peers resources")
+                                   "bad_frames links_refused peers_lost drops peers resources "
+                                   "requests_abandoned")
 SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id pattern")
 PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
                                    "published reclaimed refused")

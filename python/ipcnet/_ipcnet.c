@@ -2651,11 +2651,12 @@ static PyObject *node_stats(NodeObject *n, PyObject *unused)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats");
-    return Py_BuildValue("(KKKKKKKKII)", (unsigned long long)s.frames_in,
+    return Py_BuildValue("(KKKKKKKKIIK)", (unsigned long long)s.frames_in,
                          (unsigned long long)s.frames_out, (unsigned long long)s.bytes_in,
                          (unsigned long long)s.bytes_out, (unsigned long long)s.bad_frames,
                          (unsigned long long)s.links_refused, (unsigned long long)s.peers_lost,
-                         (unsigned long long)s.drops, s.peers, s.resources);
+                         (unsigned long long)s.drops, s.peers, s.resources,
+                         (unsigned long long)s.requests_abandoned);
 }
 
 static PyObject *node_set_event_callback(NodeObject *n, PyObject *fn)

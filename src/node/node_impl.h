@@ -251,6 +251,7 @@ typedef struct ipcn__cb {
     uint32_t link_id;
     uint64_t corr;
     ipcn__msg *msg;
+    uint64_t deadline_ns;   /* its requester gives up then (0: never) */
 } ipcn__cb;
 
 struct ipcn_reply_ctx {
@@ -431,6 +432,8 @@ void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l);
+/* A CANCEL: the requester gave up; its request is not started. */
+void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id);
 void ipcn__req_timeouts(ipcn_node *n, uint64_t now);
 uint64_t ipcn__req_next_deadline(ipcn_node *n);

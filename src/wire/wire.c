@@ -292,6 +292,8 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         }
         break;
     }
+    case IPCN_F_CANCEL:
+        break; /* no body: corr names the request */
     case IPCN_F_RING:
         f.u.ring.size = rd_u32(&r);
         if (rd_u32(&r) != 0) /* reserved */
@@ -470,6 +472,12 @@ int ipcn__enc_stamp(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, uint64_t stamp)
     size_t off = ipcn__frame_begin(w, h);
     ipcn__wbuf_u64(w, stamp);
     return finish(w, off);
+}
+
+int ipcn__enc_empty(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type)
+{
+    h->type = type;
+    return finish(w, ipcn__frame_begin(w, h));
 }
 
 int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b)
