@@ -396,12 +396,18 @@ IPCN_API void ipcn_msg_free(ipcn_msg *msg);
 IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg);
 
 /**
- * ipcn_msg_writable() - a view of msg whose data may be written, privately:
+ * ipcn_msg_writable() - a private copy of msg whose data may be written:
  * the writes are seen by no one else (not the publisher, not the other
- * subscribers).  For a shared-memory sample it is a copy-on-write mapping
- * of the same pages: nothing is copied until a page is written.  For other
- * messages it is a copy.  @out: free with ipcn_msg_free(); it holds the
- * sample's slot like a reference.  Thread-safe.
+ * subscribers), and it is a snapshot: nothing anyone else does later
+ * changes it.  It is a copy made at this call (one pass over the bytes),
+ * for a shared-memory sample too, in pages of its own with the data at the
+ * same offset within its page as in the slot (a tensor's alignment is
+ * kept).  A sample its publisher changed before this call (a write after
+ * publishing, a slot reclaimed) is copied as it is now: ipcn_msg_verify()
+ * of the copy, before you write to it, says whether those are the bytes
+ * that were published.  @out: free with ipcn_msg_free(); for a
+ * shared-memory sample it holds the sample's slot like a reference (and
+ * ipcn_msg_verify() works on it as on the sample).  Thread-safe.
  * Returns 100, 200 for NULL arguments, 307 out of memory (or of address
  * space), 300 when the mapping failed.  Since: 0.1
  */
@@ -411,7 +417,10 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out);
  * ipcn_msg_verify() - check data against the checksum (XXH3-64) its
  * publisher took when it published a shared-memory sample: a publisher
  * that wrote to a sample after publishing it, or a slot reclaimed under a
- * reader (IPCN_POOL_DROP_OLDEST), is caught here.  Inline messages were
+ * reader (IPCN_POOL_DROP_OLDEST), is caught here.  Of an
+ * ipcn_msg_writable() copy of such a sample it checks the copy: a change
+ * made before the copy was taken is caught, none made to the slot after
+ * can reach it (and the copy's own writes make it fail).  Inline messages were
  * checked when their frame arrived.  Costs one pass over the bytes.
  * Returns 100 when the bytes are as published, 302 when they are not,
  * 103 when the publisher took no checksum (ipcn_pool_opts.checksum 0),
@@ -537,10 +546,12 @@ typedef struct ipcn_pool_opts {
                                  subscriber node may hold all but an eighth
                                  of them (at least one left). */
     size_t slot_size;       /**< bytes per slot, rounded up to pages; 0:
-                                 sized by the first loan (the next power of
-                                 two, at least 64 KiB).  A larger loan later
-                                 starts a new pool of larger slots (the old
-                                 one goes when its last slot is released). */
+                                 sized by the first loan (its size rounded
+                                 up to pages, at least 64 KiB).  A larger
+                                 loan later starts a new pool of larger
+                                 slots (its size, and at least 1.5 times the
+                                 old one; the old pool goes when its last
+                                 slot is released). */
     ipcn_pool_policy policy;
     size_t shm_threshold;   /**< ipcn_publish() of this many bytes or more
                                  goes through the pool; 0: the default,
@@ -685,13 +696,37 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *node, ipcn_sub sub);
 IPCN_API int ipcn_sub_take(ipcn_node *node, ipcn_sub sub, ipcn_msg **out,
                            int timeout_ms);
 
-/** Counters of one subscription. */
+/**
+ * Counters of one subscription.  They count samples only: a "provider
+ * gone" notice (status 303) is counted in notices and in nothing else.
+ * A sample a provider published while the subscription saw its resource
+ * is counted once, in one of: received (then delivered, dropped or still
+ * queued), lost, withheld, unmappable.  received = delivered + dropped +
+ * the samples still queued, so delivered <= received always.  A gap of
+ * more than 2^20 (1 048 576) sequence numbers, or one that goes backwards,
+ * is counted as one reset, not as losses (a restarted numbering, or a peer
+ * that lies).
+ */
 typedef struct ipcn_sub_stats {
     uint64_t received;  /**< samples that reached this node for it */
-    uint64_t delivered; /**< handed to the callback or taken */
-    uint64_t dropped;   /**< dropped here because the queue was full */
-    uint64_t lost;      /**< missing by sequence number (dropped upstream) */
-    uint32_t queued;    /**< waiting now */
+    uint64_t delivered; /**< samples handed to the callback or taken */
+    uint64_t dropped;   /**< dropped here because the queue was full (or
+                             to stay within a shared-memory share) */
+    uint64_t lost;      /**< missing by sequence number (dropped upstream,
+                             e.g. a saturated link) */
+    uint32_t queued;    /**< samples and notices waiting now */
+    uint64_t withheld;  /**< shared-memory samples the publisher did not
+                             send because this node held its share of the
+                             pool (7/8 of the slots): free held samples to
+                             receive again */
+    uint64_t unmappable; /**< shared-memory samples discarded because this
+                             node could not map the publisher's pool (e.g.
+                             address space, RLIMIT_AS); their slots go back
+                             to the publisher at once */
+    uint64_t resets;    /**< sequence jumps beyond the window (see above),
+                             each counted once instead of as losses */
+    uint64_t notices;   /**< "provider gone" notices handed to the callback
+                             or taken (not samples) */
 } ipcn_sub_stats;
 
 /** ipcn_sub_get_stats() - Returns 100, 203 unknown. Since: 0.1 */
@@ -742,6 +777,13 @@ IPCN_API int ipcn_respond(ipcn_node *node, ipcn_responder resp, int status,
 /**
  * ipcn_offer() - offer a service at path (announced as IPCN_SERVICE with
  * the given encoding of its requests).  Several nodes may offer one path.
+ * fn never starts a request whose requester has given up on it: its
+ * timeout (what was left of it when the request was sent, counted from
+ * its arrival here) passed while it waited for fn, the requester
+ * cancelled it, or its link closed (the requester got 303 and may have
+ * asked another provider); such requests are dropped unanswered and
+ * counted (ipcn_node_stats.requests_abandoned).  One fn already started
+ * runs to its end.
  * Returns 100, 200, 207 when this node already offers path, 307.
  * Since: 0.1
  */
@@ -803,6 +845,8 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * provider) or when this node shuts down or closes (ipcn_node_shutdown(),
  * ipcn_node_close(); also while it waits: the request is then abandoned),
  * 205 when the link is saturated, 200 invalid arguments.
+ * After 304 the provider is told (CANCEL): it does not start the request
+ * if it has not yet (see ipcn_offer()).
  * Since: 0.1
  */
 IPCN_API int ipcn_request(ipcn_node *node, const char *path, const void *data,
@@ -835,7 +879,8 @@ IPCN_API int ipcn_request_async(ipcn_node *node, const char *path,
 
 /**
  * ipcn_request_cancel() - forget a pending request; its callback will not
- * run.  Returns 100, 203 when it is unknown or already answered.
+ * run, and its provider, told, does not start it if it has not yet.
+ * Returns 100, 203 when it is unknown or already answered.
  * Since: 0.1
  */
 IPCN_API int ipcn_request_cancel(ipcn_node *node, ipcn_req req);
@@ -930,6 +975,14 @@ typedef struct ipcn_node_stats {
                                     waits for something, slow probes on
                                     idle ones (not the PING that follows
                                     each HELLO) */
+    uint64_t requests_abandoned; /**< requests of peers this node's
+                                    services never started because their
+                                    requester had given up: its timeout
+                                    (as left when it sent the request)
+                                    passed before the handler could start,
+                                    it cancelled (its timeout, or
+                                    ipcn_request_cancel()), or its link
+                                    closed (it got 303) */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100. Since: 0.1 */

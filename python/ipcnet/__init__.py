@@ -26,7 +26,9 @@ ipcnet.Tensor, a view of its bytes inside the message with no copy:
 numpy.asarray(t) and memoryview(t) read it in place (read-only);
 numpy.from_dlpack(t), torch.from_dlpack(t) and, in TensorFlow,
 tf.experimental.dlpack.from_dlpack(t.__dlpack__()) get a writable private
-view (copy-on-write for shared-memory samples).
+copy (t.writable(), ipcn_msg_writable()): a snapshot taken at that call, one
+pass over the bytes, that nothing the publisher does later can change;
+Message.verify() of it says whether it holds the bytes as published.
 
 Threads.  Callbacks (subscriptions, services, events, request_async) run on
 the node's thread after start(), or inside dispatch().  Every call that
@@ -272,9 +274,17 @@ Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up'
                  "'resource_down'; path and kind for resource events only; status for "
                  "peer_down (100 goodbye, 303 hang-up or death, 304 heartbeat timeout, "
                  "200 bad input).")
-SubStats = collections.namedtuple("SubStats", "received delivered dropped lost queued")
+SubStats = collections.namedtuple(
+    "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
+SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
+                    "(received = delivered + dropped + samples queued); withheld: shared-memory "
+                    "samples the publisher kept back because this node held its share of the "
+                    "pool; unmappable: samples whose pool could not be mapped; resets: "
+                    "sequence jumps beyond 2**20 or backwards; notices: 'provider gone' "
+                    "messages (not samples).")
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
-                                   "bad_frames links_refused peers_lost drops peers resources")
+                                   "bad_frames links_refused peers_lost drops peers resources "
+                                   "requests_abandoned")
 SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id pattern")
 PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
                                    "published reclaimed refused")

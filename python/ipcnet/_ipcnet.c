@@ -305,7 +305,7 @@ static PyMethodDef message_methods[] = {
      "True when the bytes are as their publisher published them, False when not,\n"
      "None when its publisher took no checksum (ipcn_msg_verify)."},
     {"writable", (PyCFunction)message_writable, METH_NOARGS,
-     "A private writable copy-on-write view of this message (ipcn_msg_writable)."},
+     "A private writable copy of this message, a snapshot (ipcn_msg_writable)."},
     {NULL},
 };
 
@@ -580,8 +580,9 @@ static PyObject *tensor_dlpack(TensorObject *o, PyObject *args, PyObject *kw)
     if (!e)
         return PyErr_NoMemory();
     ipcn_tensor v = *t;
-    /* In place (a copy-on-write view) when the elements can be read as they
-     * lie; else a private contiguous native copy. */
+    /* From a private copy of the message (ipcn_msg_writable(): one pass
+     * over the bytes) when the elements can be read as they lie; else a
+     * private contiguous native copy. */
     bool in_place = o->msg && (t->aligned || numel == 0) &&
                     (item == 1 || t->order == IPCN_ORDER_NATIVE);
     int st = IPCN_OK;
@@ -733,14 +734,15 @@ static PyGetSetDef tensor_getset[] = {
 
 static PyMethodDef tensor_methods[] = {
     {"__dlpack__", (PyCFunction)(void (*)(void))tensor_dlpack, METH_VARARGS | METH_KEYWORDS,
-     "A DLPack capsule over a writable private view of the elements (copy-on-write\n"
-     "for shared-memory samples): writes are seen by no one else."},
+     "A DLPack capsule over a writable private copy of the elements, a snapshot\n"
+     "taken now: writes are seen by no one else, later writes by the publisher\n"
+     "do not reach it."},
     {"__dlpack_device__", (PyCFunction)tensor_dlpack_device, METH_NOARGS, "(kDLCPU, 0)"},
     {"__array__", (PyCFunction)(void (*)(void))tensor_array, METH_VARARGS | METH_KEYWORDS,
      "A read-only NumPy view of the elements (no copy)."},
     {"writable", (PyCFunction)tensor_writable, METH_NOARGS,
-     "A private writable view of the elements (copy-on-write for a shared-memory\n"
-     "sample: no copy until written): numpy.asarray(t.writable()) may be written."},
+     "A private writable copy of the elements, a snapshot taken now (one pass\n"
+     "over the bytes): numpy.asarray(t.writable()) may be written."},
     {"numpy", (PyCFunction)tensor_numpy, METH_NOARGS,
      "A read-only NumPy view of the elements (no copy); numpy.from_dlpack(t) for a\n"
      "writable private one."},
@@ -2388,9 +2390,13 @@ static PyObject *node_sub_stats(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats: unknown subscription");
-    return Py_BuildValue("(KKKKI)", (unsigned long long)s.received,
+    return Py_BuildValue("(KKKKIKKKK)", (unsigned long long)s.received,
                          (unsigned long long)s.delivered, (unsigned long long)s.dropped,
-                         (unsigned long long)s.lost, s.queued);
+                         (unsigned long long)s.lost, s.queued,
+                         (unsigned long long)s.withheld,
+                         (unsigned long long)s.unmappable,
+                         (unsigned long long)s.resets,
+                         (unsigned long long)s.notices);
 }
 
 /* ---- services ---------------------------------------------------- */
@@ -2654,11 +2660,12 @@ static PyObject *node_stats(NodeObject *n, PyObject *unused)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats");
-    return Py_BuildValue("(KKKKKKKKII)", (unsigned long long)s.frames_in,
+    return Py_BuildValue("(KKKKKKKKIIK)", (unsigned long long)s.frames_in,
                          (unsigned long long)s.frames_out, (unsigned long long)s.bytes_in,
                          (unsigned long long)s.bytes_out, (unsigned long long)s.bad_frames,
                          (unsigned long long)s.links_refused, (unsigned long long)s.peers_lost,
-                         (unsigned long long)s.drops, s.peers, s.resources);
+                         (unsigned long long)s.drops, s.peers, s.resources,
+                         (unsigned long long)s.requests_abandoned);
 }
 
 static PyObject *node_set_event_callback(NodeObject *n, PyObject *fn)

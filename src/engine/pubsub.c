@@ -161,10 +161,12 @@ void ipcn__sub_free(ipcn__sub *s)
 static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
 {
     if (s->queued >= s->depth) {
-        ipcn__list *old = ipcn__list_pop(&s->queue);
-        ipcn_msg_free(&ipcn__list_entry(old, ipcn__msg, entry)->pub);
+        ipcn__msg *old = ipcn__list_entry(ipcn__list_pop(&s->queue), ipcn__msg,
+                                          entry);
         s->queued--;
-        s->dropped++;
+        if (old->pub.status == IPCN_OK)
+            s->dropped++; /* a notice dropped is not a sample lost */
+        ipcn_msg_free(&old->pub);
     }
     ipcn__list_insert_tail(&s->queue, &m->entry);
     s->queued++;
@@ -178,10 +180,21 @@ static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
     pthread_cond_broadcast(&n->cond);
 }
 
+/* Count a sample that reached this node for s, and the gap before it
+ * (gap NULL: a notice, which is not a sample). */
+static void sub_count(ipcn__sub *s, const ipcn__gap *gap)
+{
+    if (!gap)
+        return;
+    s->received++;
+    s->lost += gap->lost;
+    s->resets += gap->reset;
+}
+
 /* Give a message to subs[0..k) in order (copies for all but the last).
  * Takes ownership of m. */
 static void fan_out_to(ipcn_node *n, ipcn__msg *m, ipcn__sub *const *subs,
-                       uint32_t k, uint64_t lost, bool count)
+                       uint32_t k, const ipcn__gap *gap)
 {
     if (!k) {
         ipcn_msg_free(&m->pub);
@@ -189,10 +202,7 @@ static void fan_out_to(ipcn_node *n, ipcn__msg *m, ipcn__sub *const *subs,
     }
     for (uint32_t i = 0; i < k; i++) {
         ipcn__sub *s = subs[i];
-        if (count) {
-            s->received++;
-            s->lost += lost;
-        }
+        sub_count(s, gap);
         if (i + 1 < k) {
             ipcn__msg *c = msg_dup(n, m);
             if (c)
@@ -206,17 +216,14 @@ static void fan_out_to(ipcn_node *n, ipcn__msg *m, ipcn__sub *const *subs,
 
 /* Give a message to every matching subscription (copies for all but the
  * last).  Takes ownership of m. */
-void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count)
+void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, const ipcn__gap *gap)
 {
     ipcn__sub *s, *last = NULL;
     size_t pl = strlen(m->pub.path);
     ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
         if (!ipcn__pattern_match(s->pattern, strlen(s->pattern), m->pub.path, pl))
             continue;
-        if (count) {
-            s->received++;
-            s->lost += lost;
-        }
+        sub_count(s, gap);
         if (last) {
             ipcn__msg *c = msg_dup(n, m);
             if (c)
@@ -267,8 +274,26 @@ static int remote_subs(ipcn_node *n, ipcn__remote *r)
     return IPCN_OK;
 }
 
-static int64_t seq_check(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
-                         uint64_t seq)
+ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq)
+{
+    ipcn__gap g = {0, false};
+    uint64_t last = *last_seq;
+    if (!last || seq == last + 1) {
+        /* the first one seen (nothing before it was missed), or the next */
+    } else if (seq > last && seq - last - 1 <= IPCN_SEQ_WINDOW) {
+        g.lost = seq - last - 1;
+    } else if (seq != last) {
+        /* Too far ahead, or backwards: the numbering restarted (or a peer
+         * lies); one reset, never billions of losses. */
+        g.reset = true;
+    }
+    if (seq != last)
+        *last_seq = seq;
+    return g;
+}
+
+static int seq_check(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
+                     uint64_t seq, ipcn__gap *gap)
 {
     if (!r || r->kind == IPCN_SERVICE) {
         /* Samples only come for what the peer announced first. */
@@ -276,26 +301,22 @@ static int64_t seq_check(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
         n->stats.bad_frames++;
         return -1;
     }
-    uint64_t lost = 0;
-    if (seq > r->last_seq + 1 && r->last_seq)
-        lost = seq - r->last_seq - 1;
-    if (seq > r->last_seq)
-        r->last_seq = seq;
-    return lost > INT64_MAX ? INT64_MAX : (int64_t)lost;
+    *gap = ipcn__seq_gap(&r->last_seq, seq);
+    return 0;
 }
 
-int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
-                            uint64_t seq)
+int ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
+                        uint64_t seq, ipcn__gap *gap)
 {
-    return seq_check(n, l, ipcn__remote_find(n, path, l->id), seq);
+    return seq_check(n, l, ipcn__remote_find(n, path, l->id), seq, gap);
 }
 
 void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__sample *sa = &f->u.sample;
     ipcn__remote *r = ipcn__remote_find(n, sa->path.p, l->id);
-    int64_t lost = seq_check(n, l, r, sa->seq);
-    if (lost < 0)
+    ipcn__gap gap;
+    if (seq_check(n, l, r, sa->seq, &gap) < 0)
         return;
     bool cached = remote_subs(n, r) == IPCN_OK;
     if (cached && !r->nsubs)
@@ -308,9 +329,46 @@ void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     m->pub.seq = sa->seq;
     m->pub.timestamp_ns = sa->timestamp_ns;
     if (cached)
-        fan_out_to(n, m, r->subs, r->nsubs, (uint64_t)lost, true);
+        fan_out_to(n, m, r->subs, r->nsubs, &gap);
     else
-        ipcn__pub_fan_out(n, m, (uint64_t)lost, true);
+        ipcn__pub_fan_out(n, m, &gap);
+}
+
+uint64_t ipcn__pub_not_received(ipcn_node *n, const char *path,
+                                const ipcn__gap *gap, int why)
+{
+    uint64_t k = 0;
+    size_t pl = strlen(path);
+    ipcn__sub *s;
+    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
+        if (!ipcn__pattern_match(s->pattern, strlen(s->pattern), path, pl))
+            continue;
+        s->lost += gap->lost;
+        s->resets += gap->reset;
+        if (why == IPCN__MISS_WITHHELD)
+            s->withheld++;
+        else
+            s->unmappable++;
+        k++;
+    }
+    return k;
+}
+
+void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__sample *sa = &f->u.sample;
+    ipcn__remote *r = ipcn__remote_find(n, sa->path.p, l->id);
+    ipcn__gap gap;
+    if (seq_check(n, l, r, sa->seq, &gap) < 0)
+        return;
+    if (ipcn__pub_not_received(n, sa->path.p, &gap, IPCN__MISS_WITHHELD) &&
+        !r->told_withheld) {
+        r->told_withheld = true;
+        ipcn__warn("IPCN-SHM-WITHHELD", "%s: %s withholds samples of %s: this "
+                   "node holds its share of the pool (free held samples to "
+                   "receive again; counted in ipcn_sub_stats.withheld)",
+                   n->name, l->name, sa->path.p);
+    }
 }
 
 void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
@@ -321,7 +379,17 @@ void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
     if (!m)
         return;
     m->pub.status = IPCN_SERVICE_UNAVAILABLE;
-    ipcn__pub_fan_out(n, m, 0, false);
+    ipcn__pub_fan_out(n, m, NULL);
+}
+
+/* A queued message goes to the application: a sample counts as
+ * delivered, a notice ("provider gone") as a notice. */
+static void sub_handed(ipcn__sub *s, const ipcn__msg *m)
+{
+    if (m->pub.status == IPCN_OK)
+        s->delivered++;
+    else
+        s->notices++;
 }
 
 bool ipcn__sub_deliver_one(ipcn_node *n)
@@ -334,13 +402,13 @@ bool ipcn__sub_deliver_one(ipcn_node *n)
     ipcn__list *me = ipcn__list_pop(&s->queue);
     if (!me)
         return true;
+    ipcn__msg *m = ipcn__list_entry(me, ipcn__msg, entry);
     s->queued--;
-    s->delivered++;
+    sub_handed(s, m);
     if (s->queued) { /* round robin among ready subscriptions */
         s->ready = true;
         ipcn__list_insert_tail(&n->ready_subs, &s->ready_entry);
     }
-    ipcn__msg *m = ipcn__list_entry(me, ipcn__msg, entry);
     ipcn_sample_fn fn = s->fn;
     void *user = s->user;
     ipcn__node_unlock(n);
@@ -524,7 +592,11 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
                                 .delivered = s->delivered,
                                 .dropped = s->dropped,
                                 .lost = s->lost,
-                                .queued = s->queued};
+                                .queued = s->queued,
+                                .withheld = s->withheld,
+                                .unmappable = s->unmappable,
+                                .resets = s->resets,
+                                .notices = s->notices};
     ipcn__node_unlock(n);
     return s ? IPCN_OK : IPCN_NOT_FOUND;
 }
@@ -551,8 +623,8 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
         ipcn__list *e = ipcn__list_pop(&s->queue);
         if (e) {
             s->queued--;
-            s->delivered++;
             *out = &ipcn__list_entry(e, ipcn__msg, entry)->pub;
+            sub_handed(s, ipcn__list_entry(e, ipcn__msg, entry));
             st = IPCN_OK;
             break;
         }
@@ -642,7 +714,7 @@ static void pub_local_to(ipcn_node *n, const ipcn__local *lr, const void *data,
     if (m) {
         m->pub.seq = seq;
         m->pub.timestamp_ns = now;
-        ipcn__pub_fan_out(n, m, 0, true);
+        ipcn__pub_fan_out(n, m, &(ipcn__gap){0, false});
     }
 }
 

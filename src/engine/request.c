@@ -5,6 +5,7 @@
  * fail-over when one dies, and the provider's handlers (answered at once or
  * deferred).
  */
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,8 +125,52 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     cb->link_id = l->id;
     cb->corr = f->hdr.corr;
     cb->msg = m;
+    /* The requester's budget (what was left of its timeout when it sent
+     * the request) runs from here: past it, the requester has given up. */
+    if (q->timeout_ms)
+        cb->deadline_ns = ipcn__now_mono_ns() + q->timeout_ms * 1000000ull;
     l->inflight++;
     ipcn__queue_cb(n, cb);
+}
+
+/* A request of link l (NULL: gone) that its requester gave up on is not
+ * started: counted, and its place among the link's requests freed. */
+static void abandon(ipcn_node *n, ipcn__link *l)
+{
+    n->stats.requests_abandoned++;
+    if (l && l->inflight)
+        l->inflight--;
+}
+
+void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    /* Only a request still waiting for its handler can be taken back; one
+     * that runs, or was answered, goes on (a CANCEL that crossed it). */
+    ipcn__cb *cb;
+    ipcn__list_for_each(cb, t, &n->cbq, ipcn__cb, entry) {
+        if (cb->kind == CB_REQUEST && cb->link_id == l->id &&
+            cb->corr == f->hdr.corr) {
+            ipcn__list_remove(&cb->entry);
+            ipcn_msg_free(&cb->msg->pub);
+            ipcn__free(cb);
+            abandon(n, l);
+            return;
+        }
+    }
+}
+
+/* Tell a provider that we gave up on p, so that it does not start it. */
+static void send_cancel(ipcn_node *n, const ipcn__pending *p)
+{
+    if (p->kind != PEND_REQUEST || !p->link_id)
+        return;
+    ipcn__link *l = ipcn__link_by_id(n, p->link_id);
+    if (!l || l->state != LINK_UP || !(l->peer_caps & IPCN_CAP_CANCEL))
+        return;
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, p->corr);
+    size_t mark = l->tx.len;
+    ipcn__link_commit(n, l, mark, ipcn__enc_empty(&l->tx, &h, IPCN_F_CANCEL));
 }
 
 static ipcn__responder *responder_by_id(ipcn_node *n, uint64_t id)
@@ -671,6 +716,7 @@ IPCN_API int ipcn_request_cancel(ipcn_node *n, ipcn_req req)
     ipcn__pending *p = pending_by_corr(n, req.id);
     if (p && p->fn) {
         await_off(n, p);
+        send_cancel(n, p);
         ipcn__list_remove(&p->entry);
         ipcn__pending_free(p);
         st = IPCN_OK;
@@ -755,13 +801,15 @@ void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l)
     ipcn__list_for_each(r, t2, &n->responders, ipcn__responder, entry)
         if (r->link_id == l->id)
             r->orphan = true;
-    /* Its requests still queued for our handlers are dropped unanswered. */
+    /* Its requests still queued for our handlers are dropped unanswered:
+     * their requester got 303 and may have asked another provider. */
     ipcn__cb *cb;
     ipcn__list_for_each(cb, t3, &n->cbq, ipcn__cb, entry) {
         if (cb->kind == CB_REQUEST && cb->link_id == l->id) {
             ipcn__list_remove(&cb->entry);
             ipcn_msg_free(&cb->msg->pub);
             ipcn__free(cb);
+            abandon(n, NULL);
         }
     }
 }
@@ -778,9 +826,12 @@ void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id)
 void ipcn__req_timeouts(ipcn_node *n, uint64_t now)
 {
     ipcn__pending *p;
-    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
-        if (p->deadline_ns && p->deadline_ns <= now && !p->done)
+    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry) {
+        if (p->deadline_ns && p->deadline_ns <= now && !p->done) {
+            send_cancel(n, p);
             complete(n, p, IPCN_GATEWAY_TIMEOUT, NULL);
+        }
+    }
 }
 
 uint64_t ipcn__req_next_deadline(ipcn_node *n)
@@ -793,12 +844,35 @@ uint64_t ipcn__req_next_deadline(ipcn_node *n)
     return d;
 }
 
+/* Has the peer closed the link's socket, though we have not read to its
+ * end yet?  (Frames that came before the hang-up, from the socket or the
+ * link's ring, may be handled before the end of the stream is seen: after
+ * a pause (SIGSTOP, a debugger), the requester may have given up long
+ * ago.)  One poll() per request from a peer. */
+static bool hung_up(const ipcn__link *l)
+{
+    if (l->fd < 0)
+        return false;
+    struct pollfd p = {.fd = l->fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 &&
+           (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 void ipcn__req_run(ipcn_node *n, ipcn__cb *cb)
 {
     if (cb->kind == CB_REQUEST) {
+        /* Never start a request whose requester has given up on it: it
+         * left (it got 303 and may have asked another provider), or its
+         * deadline passed (it got 304). */
         ipcn__link *l = cb->link_id ? ipcn__link_by_id(n, cb->link_id) : NULL;
-        if (cb->link_id && !l)
-            return; /* its requester left */
+        if (cb->link_id && (!l || l->state != LINK_UP || hung_up(l))) {
+            abandon(n, NULL);
+            return;
+        }
+        if (cb->deadline_ns && ipcn__now_mono_ns() >= cb->deadline_ns) {
+            abandon(n, l);
+            return;
+        }
         run_handler(n, cb->link_id, cb->corr, cb->msg);
         return;
     }

@@ -446,6 +446,12 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_SHM_DROP:
         ipcn__map_on_drop(n, l, &f->u.shm_refs);
         break;
+    case IPCN_F_SHM_WITHHELD:
+        ipcn__pub_on_withheld(n, l, f);
+        break;
+    case IPCN_F_CANCEL:
+        ipcn__req_on_cancel(n, l, f);
+        break;
     case IPCN_F_RING:
         ipcn__link_on_ring(n, l, f);
         break;

@@ -42,6 +42,7 @@
 #define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
 #define IPCN_RING_SIZE (256u << 10)   /* data bytes of a link's ring */
 #define IPCN_SPIN_MAX_US 1000000u     /* the most spin_us may ask for */
+#define IPCN_SEQ_WINDOW (1ull << 20)  /* the largest gap counted as losses */
 
 /* epoll tags: kind in the high 32 bits, an id in the low ones. */
 enum {
@@ -164,6 +165,7 @@ typedef struct ipcn__remote {
     uint64_t version;
     uint32_t link_id;
     uint64_t last_seq;      /* last sample seen, for loss counting */
+    bool told_withheld;     /* its first SHM_WITHHELD was logged */
     uint32_t inflight;      /* our requests pending at this provider */
     /* The subscriptions of this node that its samples go to, as of
      * node->sub_gen (pubsub.c). */
@@ -199,6 +201,7 @@ typedef struct ipcn__sub {
     ipcn__list queue;       /* of ipcn__msg */
     uint32_t queued;
     uint64_t received, delivered, dropped, lost;
+    uint64_t withheld, unmappable, resets, notices;
 } ipcn__sub;
 
 /* A subscription pattern of this node, deduplicated, as told to peers. */
@@ -256,6 +259,7 @@ typedef struct ipcn__cb {
     uint32_t link_id;
     uint64_t corr;
     ipcn__msg *msg;
+    uint64_t deadline_ns;   /* its requester gives up then (0: never) */
 } ipcn__cb;
 
 struct ipcn_reply_ctx {
@@ -509,6 +513,8 @@ void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l);
+/* A CANCEL: the requester gave up; its request is not started. */
+void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id);
 void ipcn__req_timeouts(ipcn_node *n, uint64_t now);
 uint64_t ipcn__req_next_deadline(ipcn_node *n);
@@ -516,15 +522,37 @@ void ipcn__req_run(ipcn_node *n, ipcn__cb *cb); /* deliver, lock released */
 void ipcn__pending_free(ipcn__pending *p);
 void ipcn__responder_free_all(ipcn_node *n);
 
+/* What a sample's sequence number says of the ones before it. */
+typedef struct ipcn__gap {
+    uint64_t lost; /* numbers skipped (at most IPCN_SEQ_WINDOW) */
+    bool reset;    /* a jump beyond the window, or backwards */
+} ipcn__gap;
+/* Gap accounting, pure: seq against the last number seen (0: none yet),
+ * which it updates.  The first number seen counts nothing; a jump of more
+ * than IPCN_SEQ_WINDOW, or backwards, is one reset and starts counting
+ * again from seq; the same number again counts nothing. */
+ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq);
+
+/* Samples of path that this node did not receive, counted with their gap
+ * on each matching subscription: withheld by the publisher (the reader
+ * holds its share of the pool) or discarded here (the pool could not be
+ * mapped).  Returns how many subscriptions counted it. */
+enum { IPCN__MISS_WITHHELD = 1, IPCN__MISS_UNMAPPABLE = 2 };
+uint64_t ipcn__pub_not_received(ipcn_node *n, const char *path,
+                                const ipcn__gap *gap, int why);
+/* An SHM_WITHHELD notice. */
+void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+
 /* msg.c */
 /* Put a message in a subscription's queue (pubsub.c), and the fan-out of
- * one message to every matching subscription of this node. */
-void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, uint64_t lost, bool count);
-/* Count a sample's sequence number against its remote resource: returns
- * the samples lost before it, or -1 when the peer never announced path as
- * a data or stream resource (a bad frame). */
-int64_t ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
-                            uint64_t seq);
+ * one message to every matching subscription of this node.  gap: the
+ * sample's, counted on each (NULL: a notice, counted on none). */
+void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, const ipcn__gap *gap);
+/* Count a sample's sequence number against its remote resource (*gap):
+ * returns 0, or -1 when the peer never announced path as a data or stream
+ * resource (a bad frame). */
+int ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
+                        uint64_t seq, ipcn__gap *gap);
 /* A publish on lr begins: its sequence number and time (out), and for a
  * data resource its new current value (a copy).  Returns 100 or 307. */
 int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,

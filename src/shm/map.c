@@ -109,12 +109,7 @@ void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         m->slot_refs = ipcn__calloc(b->slots, sizeof *m->slot_refs);
         m->slot_gen = ipcn__calloc(b->slots, sizeof *m->slot_gen);
     }
-    void *base = m && m->slot_refs && m->slot_gen
-                     ? mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0)
-                     : MAP_FAILED;
-    if (base == MAP_FAILED) {
-        ipcn__warn("IPCN-SHM-MAP", "%s: cannot map a %llu-byte pool of %s: %s",
-                   n->name, (unsigned long long)size, l->name, strerror(errno));
+    if (!m || !m->slot_refs || !m->slot_gen) {
         close(fd);
         if (m) {
             ipcn__free(m->slot_refs);
@@ -122,6 +117,18 @@ void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             ipcn__free(m);
         }
         return; /* its samples will be counted as bad frames */
+    }
+    void *base = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        /* Kept, unmapped: its samples are counted as unmappable by the
+         * subscriptions and their slots given back at once. */
+        ipcn__warn("IPCN-SHM-MAP", "%s: cannot map a %llu-byte pool of %s "
+                   "(%s): its samples will be discarded and counted "
+                   "(ipcn_sub_stats.unmappable)", n->name,
+                   (unsigned long long)size, l->name, strerror(errno));
+        close(fd);
+        fd = -1;
+        base = NULL;
     }
     pthread_mutex_init(&m->mu, NULL);
     atomic_init(&m->refs, 1);
@@ -254,12 +261,25 @@ static ipcn__shm_map *map_of_frame(ipcn_node *n, ipcn__link *l,
     return m;
 }
 
+/* A slot of a pool we could not map: give it back at once. */
+static void give_back(ipcn__shm_map *m, uint32_t slot, uint32_t gen)
+{
+    pthread_mutex_lock(&m->mu);
+    slot_take(m, slot, gen);
+    slot_drop(m, slot);
+    pthread_mutex_unlock(&m->mu);
+}
+
 ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
                              const ipcn__shm_sample *sa, const char *path)
 {
     ipcn__shm_map *m = map_of_frame(n, l, sa);
     if (!m)
         return NULL;
+    if (!m->base) {
+        give_back(m, sa->slot, sa->gen);
+        return NULL;
+    }
     ipcn__msg *msg = ipcn__msg_new(path, strlen(path), sa->encoding.p,
                                    sa->encoding.len, l->name, l->peer_id,
                                    NULL, 0);
@@ -288,9 +308,23 @@ void ipcn__map_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     ipcn__shm_map *m = map_of_frame(n, l, sa);
     if (!m)
         return;
-    int64_t lost = ipcn__pub_seq_check(n, l, sa->path.p, sa->seq);
-    if (lost < 0)
+    ipcn__gap gap;
+    if (ipcn__pub_seq_check(n, l, sa->path.p, sa->seq, &gap) < 0)
         return;
+    if (!m->base) {
+        /* We could not map the pool: the sample is discarded, counted
+         * where the subscriptions show it, and its slot goes back. */
+        give_back(m, sa->slot, sa->gen);
+        uint64_t k = ipcn__pub_not_received(n, sa->path.p, &gap,
+                                            IPCN__MISS_UNMAPPABLE);
+        if (k && !m->warned) {
+            m->warned = true;
+            ipcn__warn("IPCN-SHM-UNMAPPABLE", "%s: discarding samples of %s "
+                       "from %s: its pool could not be mapped", n->name,
+                       sa->path.p, l->name);
+        }
+        return;
+    }
     /* Keep within the share the publisher allows: rather than have it skip
      * us, drop our oldest sample of this pool still waiting in a queue. */
     for (;;) {
@@ -302,7 +336,7 @@ void ipcn__map_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     ipcn__msg *msg = ipcn__map_msg_new(n, l, sa, sa->path.p);
     if (msg)
-        ipcn__pub_fan_out(n, msg, (uint64_t)lost, true);
+        ipcn__pub_fan_out(n, msg, &gap);
 }
 
 void ipcn__map_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)
@@ -394,7 +428,12 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out)
     m->pub.timestamp_ns = msg->timestamp_ns;
     m->pub.flags = IPCN_MSG_WRITABLE;
     if (shared) {
-        /* A private mapping of the slot's pages: copy-on-write. */
+        /* A copy in private pages, made now, at the same offset within its
+         * page as in the slot (so the alignment of a tensor's elements is
+         * kept).  Not a copy-on-write mapping of the slot: until a page of
+         * that is written it shows the slot's bytes, which its publisher
+         * may still change (a write after publishing, a slot reclaimed
+         * under IPCN_POOL_DROP_OLDEST); a copy is a snapshot. */
         ipcn__shm_map *mp = src->map;
         size_t ps = (size_t)sysconf(_SC_PAGESIZE);
         size_t slot_off = (size_t)src->slot * mp->slot_size;
@@ -403,12 +442,14 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out)
         size_t len = (in_slot + msg->len - first + ps - 1) / ps * ps;
         if (!len)
             len = ps;
-        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, mp->fd,
-                       (off_t)(slot_off + first));
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             ipcn__free(m);
             return errno == ENOMEM ? IPCN_INSUFFICIENT_MEMORY : IPCN_INTERNAL_ERROR;
         }
+        if (msg->len)
+            memcpy((uint8_t *)p + (in_slot - first), msg->data, msg->len);
         ipcn__map_msg_share(m, src);
         m->pub.flags = IPCN_MSG_WRITABLE;
         m->priv = p;

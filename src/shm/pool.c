@@ -121,15 +121,24 @@ static void retire(ipcn_node *n, ipcn__local *lr)
     retire_pool(n, &lr->pool);
 }
 
+/* A new pool whose slots hold need bytes; prev: the slot size of the pool
+ * it replaces because a loan outgrew it (0: none). */
 static int pool_new(ipcn_node *n, const char *path, ipcn_pool_opts o,
-                    size_t need, ipcn__pool **out)
+                    size_t need, size_t prev, ipcn__pool **out)
 {
     size_t ps = page_size();
     size_t slot_size = o.slot_size;
     if (!slot_size || slot_size < need) {
-        slot_size = MIN_SLOT_SIZE;
-        while (slot_size < need)
-            slot_size *= 2;
+        /* Sized to the sample (rounded to pages below), not to a power of
+         * two: an 8 MiB tensor and its header take 8 MiB and a page, not
+         * 16 MiB.  A pool that a sample outgrew is replaced by one at
+         * least half as large again, so that a stream whose samples keep
+         * growing makes few pools. */
+        slot_size = need > MIN_SLOT_SIZE ? need : MIN_SLOT_SIZE;
+        size_t grown = prev + prev / 2;
+        if (prev && slot_size < grown && grown <= IPCN_SHM_MAX_SLOT_SIZE &&
+            (uint64_t)round_up(grown, ps) * o.slots <= IPCN_SHM_MAX_POOL_SIZE)
+            slot_size = grown;
     }
     slot_size = round_up(slot_size, ps);
     if (slot_size > IPCN_SHM_MAX_SLOT_SIZE ||
@@ -325,12 +334,14 @@ static int loan_from(ipcn_node *n, ipcn__pool **cur, const char *path,
                      size_t need, ipcn_loan **out)
 {
     ipcn__pool *p = *cur;
+    size_t prev = 0;
     if (p && need > p->slot_size) {
+        prev = p->slot_size;
         retire_pool(n, cur);
         p = NULL;
     }
     if (!p) {
-        int st = pool_new(n, path, o, need, &p);
+        int st = pool_new(n, path, o, need, prev, &p);
         if (st != IPCN_OK)
             return st;
         *cur = p;
@@ -530,6 +541,36 @@ static uint64_t copy_and_sum(uint8_t *dst, const uint8_t *src, size_t len)
     return XXH3_64bits_digest(&st);
 }
 
+/* The link holds its share of p: it misses sample seq, counted as a drop
+ * here and told with an SHM_WITHHELD (when it takes them) so that its
+ * subscriptions count it as withheld, not silently missing. */
+static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
+                     const ipcn__local *lr, uint64_t seq, uint64_t now)
+{
+    l->drops++;
+    n->stats.drops++;
+    if (!p->warned_share) {
+        p->warned_share = true;
+        ipcn__warn("IPCN-SHM-SHARE", "%s: %s holds its share of the pool of "
+                   "%s (%u of %u slots): samples are withheld from it until "
+                   "it releases some", n->name, l->name, lr->path, p->share,
+                   p->slots);
+    }
+    if (!(l->peer_caps & IPCN_CAP_WITHHELD))
+        return;
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    h.type = IPCN_F_SHM_WITHHELD;
+    ipcn__sample sa = {.seq = seq, .timestamp_ns = now,
+                       .path = ipcn__str_of(lr->path),
+                       .encoding = ipcn__str_of(""),
+                       .data = ipcn__blob_of(NULL, 0)};
+    ipcn__wbuf w = {0};
+    if (ipcn__enc_sample(&w, &h, &sa) == IPCN_OK)
+        ipcn__link_send_raw(n, l, w.p, w.len, true);
+    ipcn__wbuf_free(&w);
+}
+
 /* Publish the loan's value; lr is its resource; presum: its checksum when
  * already taken (NULL: take it here if the pool wants one).  Lock held. */
 static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
@@ -574,9 +615,12 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
             continue;
         }
         /* A reader holding its share of the pool already misses this one:
-         * it starves itself, not the pool. */
-        if (held_by(p, l->id) >= p->share || send_pool(n, l, p) != IPCN_OK ||
-            l->state != LINK_UP) {
+         * it starves itself, not the pool; it is told so. */
+        if (held_by(p, l->id) >= p->share) {
+            withhold(n, l, p, lr, seq, now);
+            continue;
+        }
+        if (send_pool(n, l, p) != IPCN_OK || l->state != LINK_UP) {
             l->drops++;
             n->stats.drops++;
             continue;

@@ -50,6 +50,7 @@ typedef struct ipcn__pool {
     ipcn_pool_policy policy;
     bool checksum;         /* take each sample's XXH3-64 at publish */
     bool retired;          /* replaced: freed when its last slot is free */
+    bool warned_share;     /* a reader's full share was logged */
     uint32_t nfree;
     uint64_t order;
     ipcn__pslot *slot;
@@ -74,7 +75,11 @@ typedef struct ipcn__shm_map {
     atomic_bool *rel_flag; /* (mu) the node's "releases pending" flag */
     uint32_t link_id, pool_id;
     int fd;
-    const uint8_t *base;   /* read-only mapping of the whole pool */
+    const uint8_t *base;   /* read-only mapping of the whole pool, or
+                              NULL when it could not be mapped (its
+                              samples are discarded, their slots given
+                              back at once) */
+    bool warned;           /* the discards were logged */
     size_t size, slot_size;
     uint32_t slots, share;
     uint32_t *slot_refs;   /* (mu) messages here per slot */

@@ -524,7 +524,9 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
     ipcn__link_hdr(n, &h, 0, 0);
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
-                     .caps = (n->shm_enabled ? IPCN_CAP_SHM : IPCN_CAP_NONE) |
+                     .caps = IPCN_CAP_CANCEL |
+                             (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
+                                             : IPCN_CAP_NONE) |
                              (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE),
                      .heartbeat_ms = n->opts.heartbeat_ms,
                      .max_payload = n->opts.max_payload,

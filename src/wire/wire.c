@@ -220,11 +220,15 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         f.u.announce.meta = rd_blob(&r);
         break;
     case IPCN_F_SAMPLE:
+    case IPCN_F_SHM_WITHHELD:
         f.u.sample.seq = rd_u64(&r);
         f.u.sample.timestamp_ns = rd_u64(&r);
         f.u.sample.path = rd_str(&r);
         f.u.sample.encoding = rd_str(&r);
         f.u.sample.data = rd_blob(&r);
+        if (f.hdr.type == IPCN_F_SHM_WITHHELD &&
+            (f.u.sample.encoding.len || f.u.sample.data.len))
+            r.bad = 1;
         break;
     case IPCN_F_QUERY:
     case IPCN_F_REQUEST:
@@ -288,6 +292,8 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         }
         break;
     }
+    case IPCN_F_CANCEL:
+        break; /* no body: corr names the request */
     case IPCN_F_RING:
         f.u.ring.size = rd_u32(&r);
         if (rd_u32(&r) != 0) /* reserved */
@@ -468,6 +474,12 @@ int ipcn__enc_stamp(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, uint64_t stamp)
     return finish(w, off);
 }
 
+int ipcn__enc_empty(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type)
+{
+    h->type = type;
+    return finish(w, ipcn__frame_begin(w, h));
+}
+
 int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b)
 {
     h->type = IPCN_F_ANNOUNCE;
@@ -484,7 +496,10 @@ int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b)
  * place (the same bytes as the field-by-field writer would give). */
 int ipcn__enc_sample(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__sample *b)
 {
-    h->type = IPCN_F_SAMPLE;
+    if (h->type != IPCN_F_SHM_WITHHELD)
+        h->type = IPCN_F_SAMPLE;
+    else if (b->encoding.len || b->data.len)
+        return IPCN_BAD_REQUEST;
     size_t plen = 8 + 8 + 2 + (size_t)b->path.len + 1 + 2 +
                   (size_t)b->encoding.len + 1 + 4 + b->data.len;
     if (plen > IPCN_WIRE_MAX_PAYLOAD)

@@ -44,13 +44,22 @@ enum ipcn__ftype {
     IPCN_F_SHM_REPLY = 20,   /* a REPLY whose body is in a pool slot */
     /* Shared-memory link rings (capability IPCN_CAP_RING on both sides). */
     IPCN_F_RING = 21,        /* the sender's frames go on in this ring */
-    IPCN_F__MAX = 21
+    /* Capability IPCN_CAP_WITHHELD on both sides (and SHM). */
+    IPCN_F_SHM_WITHHELD = 22, /* a sample not sent: the reader holds its
+                                 share of the pool (SAMPLE layout, encoding
+                                 and data empty) */
+    /* Capability IPCN_CAP_CANCEL on the receiver's side. */
+    IPCN_F_CANCEL = 23,       /* the requester gave up request corr: do not
+                                 start it (empty body) */
+    IPCN_F__MAX = 23
 };
 
 /* Capability bits a node announces in its hello. */
 #define IPCN_CAP_NONE 0u
 #define IPCN_CAP_SHM 1u  /* takes and sends shared-memory samples */
 #define IPCN_CAP_RING 2u /* reads a peer's frames from a shared ring */
+#define IPCN_CAP_WITHHELD 4u /* takes SHM_WITHHELD notices */
+#define IPCN_CAP_CANCEL 8u   /* takes CANCEL of its requests */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -172,9 +181,9 @@ typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
 } ipcn__reply;
 
 /* One decoded frame.  Which body member is valid depends on hdr.type:
- * HELLO hello; ANNOUNCE announce; SAMPLE sample; QUERY, REQUEST request;
+ * HELLO hello; ANNOUNCE announce; SAMPLE, SHM_WITHHELD sample; QUERY, REQUEST request;
  * QUERY_REPLY, REPLY reply; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
- * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; SHM_POOL
+ * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; CANCEL none; SHM_POOL
  * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
  * shm_refs; RING ring. */
 typedef struct ipcn__frame {
@@ -252,7 +261,10 @@ int ipcn__enc_hello(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__hello *b);
 int ipcn__enc_text(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, const char *s,
                    size_t n);
 int ipcn__enc_stamp(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type, uint64_t stamp);
+/* A frame with an empty body (CANCEL). */
+int ipcn__enc_empty(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type);
 int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b);
+/* SAMPLE, or SHM_WITHHELD when h->type says so (encoding, data empty). */
 int ipcn__enc_sample(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__sample *b);
 int ipcn__enc_request(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                       const ipcn__request *b);

@@ -329,6 +329,69 @@ static void test_scribble_is_caught(void **state)
     ipcn_msg_free(m);
 }
 
+/* A writable view is a snapshot: a publisher that writes to a slot after
+ * publishing it (through its old pointer) changes the shared sample, which
+ * ipcn_msg_verify() catches, but not a private view taken before; a view
+ * taken after copies the changed bytes, and verify says so. */
+static void test_writable_is_snapshot(void **state)
+{
+    (void)state;
+    ipcn_node *pub = v_open("pub", NULL);
+    assert_int_equal(ipcn_node_start_thread(pub), IPCN_OK);
+    assert_true(IPCN_IS_OK(ipcn_announce(pub, "snap/cam", IPCN_STREAM, "bytes",
+                                         NULL, 0)));
+    ipcn_node *n = v_open("t", NULL);
+    ipcn_sub sub;
+    assert_int_equal(ipcn_subscribe(n, "snap/cam", 8, NULL, NULL, &sub), IPCN_OK);
+    assert_true(v_wait_count(n, "snap/cam", IPCN_STREAM, 1, V_WAIT_MS));
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    for (;;) { /* pub must know our subscription */
+        ipcn_subscription_list *sl;
+        assert_int_equal(ipcn_subscriptions(pub, &sl), IPCN_OK);
+        size_t c = sl->count;
+        ipcn_subscription_list_free(sl);
+        if (c == 1)
+            break;
+        assert_true(tu_now_ms() < end);
+        v_pump(n, 10);
+    }
+    const size_t size = MIB;
+    uint8_t *old[2];
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        ipcn_loan *loan;
+        assert_int_equal(ipcn_loan_new(pub, "snap/cam", size, &loan), IPCN_OK);
+        old[seq - 1] = ipcn_loan_data(loan);
+        s_fill(old[seq - 1], size, seq);
+        assert_int_equal(ipcn_publish_loan(pub, loan, size), IPCN_OK);
+    }
+    ipcn_msg *m, *w;
+    assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
+    assert_true(m->flags & IPCN_MSG_SHARED);
+    assert_int_equal(m->seq, 1);
+    assert_int_equal(ipcn_msg_writable(m, &w), IPCN_OK);
+    assert_true(s_check(w->data, w->len, 1));
+    /* The buggy publisher writes every page of the slot after publishing. */
+    for (size_t i = 0; i < size; i += 4096)
+        old[0][i + 7] ^= 0xFF;
+    assert_false(s_check(m->data, m->len, 1));
+    assert_int_equal(ipcn_msg_verify(m), IPCN_BAD_GATEWAY);
+    /* The private view did not change. */
+    assert_true(s_check(w->data, w->len, 1));
+    assert_int_equal(ipcn_msg_verify(w), IPCN_OK);
+    ipcn_msg_free(w);
+    ipcn_msg_free(m);
+    /* Changed before the view was taken: the view is what is there, and
+     * verify tells. */
+    for (size_t i = 0; i < size; i += 4096)
+        old[1][i + 9] ^= 0xFF;
+    assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
+    assert_int_equal(m->seq, 2);
+    assert_int_equal(ipcn_msg_writable(m, &w), IPCN_OK);
+    assert_int_equal(ipcn_msg_verify(w), IPCN_BAD_GATEWAY);
+    ipcn_msg_free(w);
+    ipcn_msg_free(m);
+}
+
 /* We publish; the helper subscribes, holds samples, and dies by SIGKILL:
  * its slots come back, and nothing is left behind. */
 static void test_subscriber_killed(void **state)
@@ -713,6 +776,7 @@ int main(void)
         V_TEST(test_zero_copy_read_only),
         V_TEST(test_writable_is_private),
         V_TEST(test_scribble_is_caught),
+        V_TEST(test_writable_is_snapshot),
         V_TEST(test_subscriber_killed),
         V_TEST(test_publisher_killed),
         V_TEST(test_pool_refuse),

@@ -92,7 +92,13 @@ typedef struct vec {
        .u.reply = {.seq = 0, .timestamp_ns = 0, .encoding = VEC_S(""),        \
                    .data = VEC_B("")}})                                       \
     X(error, {.hdr = VEC_HDR(IPCN_F_ERROR, 305, VEC_ID_CAMERA, 0, 0),         \
-              .u.text = VEC_S("version 2 not supported")})
+              .u.text = VEC_S("version 2 not supported")})                    \
+    X(cancel, {.hdr = VEC_HDR(IPCN_F_CANCEL, 0, VEC_ID_VIEWER, 0, 2)})        \
+    X(shm_withheld,                                                           \
+      {.hdr = VEC_HDR(IPCN_F_SHM_WITHHELD, 0, VEC_ID_CAMERA, 0, 0),           \
+       .u.sample = {.seq = 57, .timestamp_ns = 1700000002000000000ull,        \
+                    .path = VEC_S("cam/front/rgb"), .encoding = VEC_S(""),    \
+                    .data = VEC_B("")}})
 
 /* ---- the exact bytes of each vector: generated once by our encoder,
  * their checksums checked with a one-shot XXH3_64bits() of libxxhash, and
@@ -232,6 +238,23 @@ static const uint8_t vec_error_bytes[] = {
     0x64, 0x00,
 };
 
+static const uint8_t vec_cancel_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x17, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x09, 0xdb, 0x3b, 0x14, 0x46, 0xfa, 0x57, 0xe3,
+};
+static const uint8_t vec_shm_withheld_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x16, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    0x27, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x74, 0xc2, 0x40, 0xc7, 0xfe, 0x01, 0xfd, 0x40,
+    0x39, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x94, 0x5f, 0xad,
+    0xfe, 0x9c, 0x97, 0x17, 0x0d, 0x00, 0x63, 0x61, 0x6d, 0x2f, 0x66, 0x72,
+    0x6f, 0x6e, 0x74, 0x2f, 0x72, 0x67, 0x62, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00,
+};
+
 #define VEC_ENTRY(n, ...) \
     {#n, __VA_ARGS__, vec_##n##_bytes, sizeof vec_##n##_bytes},
 __attribute__((unused)) static const vec vecs[] = {VEC_LIST(VEC_ENTRY)};
@@ -257,6 +280,7 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
     case IPCN_F_ANNOUNCE:
         return ipcn__enc_announce(w, &h, &f->u.announce);
     case IPCN_F_SAMPLE:
+    case IPCN_F_SHM_WITHHELD:
         return ipcn__enc_sample(w, &h, &f->u.sample);
     case IPCN_F_QUERY:
     case IPCN_F_REQUEST:
@@ -282,6 +306,8 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
     }
     case IPCN_F_RING:
         return ipcn__enc_ring(w, &h, &f->u.ring);
+    case IPCN_F_CANCEL:
+        return ipcn__enc_empty(w, &h, h.type);
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -332,6 +358,7 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                vec_str_eq(a->u.announce.encoding, b->u.announce.encoding) &&
                vec_blob_eq(a->u.announce.meta, b->u.announce.meta);
     case IPCN_F_SAMPLE:
+    case IPCN_F_SHM_WITHHELD:
         return a->u.sample.seq == b->u.sample.seq &&
                a->u.sample.timestamp_ns == b->u.sample.timestamp_ns &&
                vec_str_eq(a->u.sample.path, b->u.sample.path) &&
@@ -372,6 +399,8 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                       (size_t)a->u.shm_refs.count * 12) == 0;
     case IPCN_F_RING:
         return a->u.ring.size == b->u.ring.size;
+    case IPCN_F_CANCEL:
+        return 1;
     default:
         return 0;
     }

@@ -13,6 +13,8 @@
  * (the default) and it is the first one, and "got-hang" is published on the
  * stream so that the test knows it arrived; later ones are answered
  * "answered-by-<name>".  SIGTERM closes the node gracefully, exit 0.
+ * count=FILE: each call of the service handler appends one byte to FILE
+ * (so that a test counts the requests that ran).
  * fork_child=PIDFILE: once set up, fork a child that inherits every
  * descriptor of the node (its sockets stay open when this process dies),
  * sleeps for at most 20 s, and whose pid is written to PIDFILE.
@@ -29,12 +31,20 @@ static const char *g_name;
 static char g_stream[128];
 static int g_hang = 1;
 static int g_held;
+static const char *g_count;
 
 static int on_svc(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                   void *user)
 {
     (void)user;
     char buf[256];
+    if (g_count) {
+        FILE *f = fopen(g_count, "a");
+        if (f) {
+            fputc('x', f);
+            fclose(f);
+        }
+    }
     if (req->len == 4 && !memcmp(req->data, "hang", 4)) {
         if (g_hang && !g_held) {
             g_held = 1;
@@ -69,6 +79,7 @@ int main(int argc, char **argv)
     int thread = (int)l_opt_long(argc, argv, "thread", 0);
     long tick_ms = l_opt_long(argc, argv, "tick_ms", 100);
     const char *shared = l_opt(argc, argv, "shared", NULL);
+    g_count = l_opt(argc, argv, "count", NULL);
 
     ipcn_node_opts o;
     l_node_opts(&o, argc, argv);

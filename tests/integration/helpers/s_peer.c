@@ -24,12 +24,18 @@
  *   check                      check the held samples again
  *                              -> "held K bad B"
  *   release                    free every held sample
+ *   substats                   the subscription's counters: "received
+ *                              delivered dropped lost withheld unmappable
+ *                              resets notices"
+ *   rlimit MIB                 limit the address space (RLIMIT_AS) to
+ *                              what is mapped now plus MIB MiB
  * The helper exits after LIFETIME_MS whatever happens.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ipcnet.h"
@@ -159,6 +165,36 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
             bad += !s_check(held[i]->data, held[i]->len, held[i]->seq) ||
                    ipcn_msg_verify(held[i]) != IPCN_OK;
         return reply(ctx, IPCN_OK, "held %d bad %d", nheld, bad);
+    }
+    if (!strcmp(cmd, "substats")) {
+        ipcn_sub_stats ss;
+        int st = ipcn_sub_get_stats(n, sub, &ss);
+        if (st != IPCN_OK)
+            return st;
+        return reply(ctx, IPCN_OK, "%llu %llu %llu %llu %llu %llu %llu %llu",
+                     (unsigned long long)ss.received,
+                     (unsigned long long)ss.delivered,
+                     (unsigned long long)ss.dropped, (unsigned long long)ss.lost,
+                     (unsigned long long)ss.withheld,
+                     (unsigned long long)ss.unmappable,
+                     (unsigned long long)ss.resets,
+                     (unsigned long long)ss.notices);
+    }
+    if (!strcmp(cmd, "rlimit")) {
+        unsigned long long kb = 0;
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "r");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+                break;
+        if (f)
+            fclose(f);
+        if (!kb)
+            return IPCN_INTERNAL_ERROR;
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max =
+            (rlim_t)(kb * 1024 + strtoull(a, NULL, 10) * 1024 * 1024);
+        return setrlimit(RLIMIT_AS, &rl) == 0 ? IPCN_OK : IPCN_INTERNAL_ERROR;
     }
     if (!strcmp(cmd, "release")) {
         while (nheld)
