@@ -394,6 +394,11 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 /* A peer's link went away: dial again later if we are the dialler and
  * its socket is still there. */
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
+/* Does process pid hold the lock of the name (an exclusive flock on
+ * "name.lock", checked in /proc/pid/fdinfo)?  IPCN_OK, IPCN_UNAUTHORIZED
+ * (it does not, or it cannot be seen), or IPCN_SERVICE_UNAVAILABLE (we are
+ * out of descriptors).  Without /proc it cannot be checked: IPCN_OK. */
+int ipcn__rdv_holds_name(ipcn_node *n, const char *name, int32_t pid);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced?  Sets *pending to
