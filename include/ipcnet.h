@@ -230,7 +230,9 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
  *
  * Returns 100; 200 for an invalid name or options; 207 when a live node
  * already has that name; 202 when the directory is not usable (owned by
- * another user, wrong mode); 307 out of memory; 300 for a system error
+ * another user, wrong mode) or its base (IPCNET_DIR, opts.dir,
+ * $XDG_RUNTIME_DIR/ipcnet) is owned by another user than us or root, or
+ * is writable by others without the sticky bit; 307 out of memory; 300 for a system error
  * (logged with errno).  Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
@@ -334,9 +336,11 @@ IPCN_API int ipcn_node_wait_peers(ipcn_node *node, unsigned count,
  * network as it is now: every live node in the network's directory is
  * linked and has sent all of its resources and subscriptions.  Use it
  * before a find, or before publishing to subscribers that already exist.
- * Returns 100, or 304 when some node did not sync in time (a node that
- * hangs, or one still starting), 303 when the node shuts down or closes
- * (also while it waits).  Since: 0.1
+ * A live node is a valid name with a socket N.sock and a regular file
+ * N.lock (docs/protocol.md 6.1); other entries in the directory are not
+ * waited for.  Returns 100, or 304 when some node did not sync in time (a
+ * node that hangs, or one still starting), 303 when the node shuts down or
+ * closes (also while it waits).  Since: 0.1
  */
 IPCN_API int ipcn_node_wait_synced(ipcn_node *node, int timeout_ms);
 

@@ -479,6 +479,11 @@ bool ipcn__rdv_no_fds(ipcn_node *n, int err, const char *what);
 bool ipcn__fd_room(const ipcn_node *n, int k);
 /* On each tick while accepting is paused: true when it may go on. */
 bool ipcn__rdv_resume(ipcn_node *n);
+/* Does process pid hold the lock of the name (an exclusive flock on
+ * "name.lock", checked in /proc/pid/fdinfo)?  IPCN_OK, IPCN_UNAUTHORIZED
+ * (it does not, or it cannot be seen), or IPCN_SERVICE_UNAVAILABLE (we are
+ * out of descriptors).  Without /proc it cannot be checked: IPCN_OK. */
+int ipcn__rdv_holds_name(ipcn_node *n, const char *name, int32_t pid);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced?  Sets *pending to

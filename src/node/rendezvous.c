@@ -52,8 +52,35 @@ static int sun_for(const ipcn_node *n, const char *file, struct sockaddr_un *sa,
     return IPCN_OK;
 }
 
-/* mkdir -p with mode 0700 for what we create; then the network directory
- * must be ours and writable by nobody else. */
+/* The base above the network's directory: whoever may rename or remove
+ * entries there can take the network away from us (another user who made
+ * it first).  It must be ours or root's, and writable by no one else
+ * unless sticky (as /tmp is). */
+static int check_base(const char *base)
+{
+    struct stat st;
+    if (stat(base, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        ipcn__err("IPCN-RDV-DIR", "%s is not a directory", base);
+        return IPCN_FORBIDDEN;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        ipcn__err("IPCN-RDV-DIR", "%s (the base of the network directory) "
+                  "belongs to uid %u, neither us nor root: refusing it",
+                  base, (unsigned)st.st_uid);
+        return IPCN_FORBIDDEN;
+    }
+    if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
+        ipcn__err("IPCN-RDV-DIR", "%s (the base of the network directory) "
+                  "is writable by others without the sticky bit (mode %o): "
+                  "refusing it", base, (unsigned)(st.st_mode & 07777));
+        return IPCN_FORBIDDEN;
+    }
+    return IPCN_OK;
+}
+
+/* mkdir -p with mode 0700 for what we create; the base must pass
+ * check_base() before the network directory is made in it; then the
+ * network directory must be ours and writable by nobody else. */
 static int make_dir(const char *dir)
 {
     char buf[4096];
@@ -61,6 +88,8 @@ static int make_dir(const char *dir)
     if (n >= sizeof buf)
         return IPCN_BAD_REQUEST;
     memcpy(buf, dir, n + 1);
+    const char *last = strrchr(dir, '/');
+    size_t base_len = last && last != dir ? (size_t)(last - dir) : 0;
     for (size_t i = 1; i <= n; i++) {
         if (buf[i] != '/' && buf[i] != 0)
             continue;
@@ -69,6 +98,11 @@ static int make_dir(const char *dir)
         if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
             ipcn__err("IPCN-RDV-DIR", "cannot create %s: %s", buf, strerror(errno));
             return errno == EACCES ? IPCN_FORBIDDEN : IPCN_INTERNAL_ERROR;
+        }
+        if (i == base_len) {
+            int st = check_base(buf);
+            if (st != IPCN_OK)
+                return st;
         }
         buf[i] = c;
     }
@@ -116,9 +150,12 @@ static int take_name(ipcn_node *n)
             close(fd); /* swept while we waited: take the new one */
             continue;
         }
+        /* pid, id and the descriptor that holds the lock: the last is a
+         * hint for the peers that check our claim to the name
+         * (ipcn__rdv_holds_name()), never trusted by itself. */
         char info[64];
-        int k = snprintf(info, sizeof info, "%d %016llx\n", (int)getpid(),
-                         (unsigned long long)n->id);
+        int k = snprintf(info, sizeof info, "%d %016llx %d\n", (int)getpid(),
+                         (unsigned long long)n->id, fd);
         if (ftruncate(fd, 0) == 0 && k > 0)
             (void)!write(fd, info, (size_t)k);
         n->lockfd = fd;
@@ -127,6 +164,117 @@ static int take_name(ipcn_node *n)
     ipcn__warn("IPCN-RDV-NAME", "the name %s is in use in network %s", n->name,
                n->network);
     return IPCN_CONFLICT;
+}
+
+static bool no_descriptors(int e)
+{
+    return e == EMFILE || e == ENFILE || e == ENOMEM;
+}
+
+/* Does descriptor fd of process pid hold an exclusive flock on the file
+ * lk?  The kernel lists in /proc/<pid>/fdinfo/<fd> the locks held through
+ * that open file description ("lock:\t1: FLOCK  ADVISORY  WRITE ..."), so
+ * a process that merely opened the file does not pass.  Paths, not a
+ * descriptor of /proc kept open: this needs one descriptor at a time.
+ * Sets *e to the errno of a failed open. */
+static bool fd_holds_lock(int pid, const char *fd, const struct stat *lk,
+                          int *e)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", pid, fd);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+        *e = errno;
+        return false;
+    }
+    char buf[2048];
+    ssize_t r = read(f, buf, sizeof buf - 1);
+    close(f);
+    if (r <= 0)
+        return false;
+    buf[r] = 0;
+    bool locked = false;
+    for (char *line = buf; line && *line && !locked;) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = 0;
+        locked = !strncmp(line, "lock:", 5) && strstr(line, "FLOCK") &&
+                 strstr(line, "WRITE") && !strstr(line, "->");
+        line = end ? end + 1 : NULL;
+    }
+    /* Only then look at what the descriptor leads to. */
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/fd/%s", pid, fd);
+    return locked && stat(path, &st) == 0 && st.st_dev == lk->st_dev &&
+           st.st_ino == lk->st_ino;
+}
+
+#define HOLDER_SCAN_MAX 4096 /* descriptors of the peer looked at, at most */
+
+int ipcn__rdv_holds_name(ipcn_node *n, const char *name, int32_t pid)
+{
+    static bool no_proc_logged;
+    char lockname[IPCN_NAME_MAX + 8];
+    snprintf(lockname, sizeof lockname, "%s.lock", name);
+    struct stat lk;
+    if (pid <= 0)
+        return IPCN_UNAUTHORIZED;
+    if (fstatat(n->dirfd, lockname, &lk, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISREG(lk.st_mode))
+        return IPCN_UNAUTHORIZED; /* nobody holds the name */
+    /* The descriptor the holder wrote into the lock file first. */
+    int e = 0;
+    int f = openat(n->dirfd, lockname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+                   O_NONBLOCK);
+    if (f < 0 && no_descriptors(errno))
+        return IPCN_SERVICE_UNAVAILABLE;
+    if (f >= 0) {
+        char info[64], fdname[16];
+        ssize_t r = read(f, info, sizeof info - 1);
+        close(f);
+        int hpid, hfd;
+        unsigned long long hid;
+        if (r > 0) {
+            info[r] = 0;
+            if (sscanf(info, "%d %llx %d", &hpid, &hid, &hfd) == 3 &&
+                hpid == pid && hfd >= 0) {
+                snprintf(fdname, sizeof fdname, "%d", hfd);
+                if (fd_holds_lock(pid, fdname, &lk, &e))
+                    return IPCN_OK;
+            }
+        }
+    }
+    /* No usable hint: look through the peer's descriptors, a bounded
+     * number of them. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) {
+        e = errno;
+        if (no_descriptors(e))
+            return IPCN_SERVICE_UNAVAILABLE;
+        if (e == ENOENT && access("/proc/self/fdinfo", F_OK) < 0) {
+            /* No procfs here: the claim cannot be checked at all. */
+            if (!no_proc_logged)
+                ipcn__warn("IPCN-LINK-NOPROC", "%s: /proc is not mounted: "
+                           "the names of peers are not checked", n->name);
+            no_proc_logged = true;
+            return IPCN_OK;
+        }
+        return IPCN_UNAUTHORIZED; /* gone, or not ours to look at */
+    }
+    int st = IPCN_UNAUTHORIZED;
+    struct dirent *de;
+    unsigned seen = 0;
+    while (st != IPCN_OK && seen++ < HOLDER_SCAN_MAX && (de = readdir(d))) {
+        e = 0;
+        if (de->d_name[0] != '.' && fd_holds_lock(pid, de->d_name, &lk, &e))
+            st = IPCN_OK;
+        else if (no_descriptors(e))
+            st = IPCN_SERVICE_UNAVAILABLE;
+    }
+    closedir(d);
+    return st;
 }
 
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
@@ -304,9 +452,31 @@ static bool dial_now(ipcn_node *n, const char *name)
     return true;
 }
 
+/* Is "name.sock" what a node leaves in the directory: a valid node name,
+ * a socket, and beside it "name.lock" a regular file (or no lock at all,
+ * when want_lock is false: a socket left by a node that died while being
+ * swept)?  Anything else (a directory, a symlink, a name no node can have)
+ * is junk that someone else put there: no node will ever answer for it, so
+ * it is neither dialled nor waited for, nor removed. */
+static bool entry_is_node(ipcn_node *n, const char *name, bool want_lock)
+{
+    char file[IPCN_NAME_MAX + 8];
+    struct stat st;
+    if (ipcn__name_check(name, strlen(name)) != IPCN_OK)
+        return false;
+    snprintf(file, sizeof file, "%s.sock", name);
+    if (fstatat(n->dirfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISSOCK(st.st_mode))
+        return false;
+    snprintf(file, sizeof file, "%s.lock", name);
+    if (fstatat(n->dirfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return !want_lock && errno == ENOENT;
+    return S_ISREG(st.st_mode);
+}
+
 static void consider(ipcn_node *n, const char *name, bool sweep)
 {
-    if (!strcmp(name, n->name) || ipcn__name_check(name, strlen(name)) != IPCN_OK)
+    if (!strcmp(name, n->name) || !entry_is_node(n, name, false))
         return;
     if (sweep && ipcn__rdv_sweep(n, name))
         return;
@@ -368,7 +538,7 @@ bool ipcn__rdv_all_synced(ipcn_node *n, unsigned *pending)
         char name[256];
         snprintf(name, sizeof name, "%s", de->d_name);
         if (!strip_suffix(name, ".sock") || !strcmp(name, n->name) ||
-            ipcn__name_check(name, strlen(name)) != IPCN_OK)
+            !entry_is_node(n, name, false))
             continue;
         ipcn__link *l = ipcn__link_by_name(n, name);
         if (l && l->synced)

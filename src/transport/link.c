@@ -759,6 +759,28 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         }
         ipcn__link_close(n, old, IPCN_SERVICE_UNAVAILABLE, "replaced");
     }
+    if (!l->outbound) {
+        /* A name is the lock of its file: a peer that did not take it
+         * (a client that went around the directory) may not use it. */
+        int held = ipcn__rdv_holds_name(n, h->name.p, l->pid);
+        char why[IPCN_NAME_MAX + 80];
+        if (held == IPCN_UNAUTHORIZED) {
+            snprintf(why, sizeof why, "hello as %s from a process that does "
+                     "not hold %s.lock", h->name.p, h->name.p);
+            bad_input(n, l, held, why);
+            return;
+        }
+        if (held != IPCN_OK) { /* our fault, not the peer's: no bad frame */
+            snprintf(why, sizeof why, "cannot check that the peer holds "
+                     "%s.lock: out of descriptors", h->name.p);
+            n->stats.links_refused++;
+            ipcn__warn("IPCN-LINK-NOFD", "%s: refusing link from pid %d: %s",
+                       n->name, (int)l->pid, why);
+            ipcn__link_send_error(n, l, held, why);
+            ipcn__link_close(n, l, held, why);
+            return;
+        }
+    }
     if (!(l->name = ipcn__strndup(h->name.p, h->name.len))) {
         ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "out of memory");
         return;

@@ -43,6 +43,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -197,10 +198,61 @@ static void f_end(buf *b, size_t off)
 static uint32_t hello_max_payload = 16u << 20;
 static uint32_t hello_caps;
 
+/* A node accepts a hello only from the process that holds the name's lock
+ * (protocol 7.3): the raw client takes the lock of every name it says, as
+ * a node does (an exclusive flock on "<name>.lock"), and keeps it until
+ * the case ends (names_release()).  Names no node could have are left. */
+static struct { char name[64]; int fd; } claimed[64];
+
+static void name_claim(const char *name, size_t len)
+{
+    if (!len || len >= sizeof claimed[0].name || name[0] == '.' ||
+        memchr(name, 0, len) || memchr(name, '/', len))
+        return;
+    size_t i;
+    for (i = 0; i < sizeof claimed / sizeof *claimed && claimed[i].name[0]; i++)
+        if (strlen(claimed[i].name) == len && !memcmp(claimed[i].name, name, len))
+            return;
+    if (i == sizeof claimed / sizeof *claimed)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/default/%.*s.lock", tu_net_dir(), (int)len,
+             name);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd); /* a live node's own name */
+        return;
+    }
+    /* As a node writes it: pid, id, and the descriptor holding the lock
+     * (the victim checks that one first, with one descriptor to spare). */
+    char info[64];
+    int k = snprintf(info, sizeof info, "%d 0 %d\n", (int)getpid(), fd);
+    if (write(fd, info, (size_t)k) != k)
+        print_error("writing %s failed\n", path);
+    memcpy(claimed[i].name, name, len);
+    claimed[i].name[len] = 0;
+    claimed[i].fd = fd;
+}
+
+static void names_release(void)
+{
+    for (size_t i = 0; i < sizeof claimed / sizeof *claimed && claimed[i].name[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/default/%s.lock", tu_net_dir(),
+                 claimed[i].name);
+        unlink(path);
+        close(claimed[i].fd);
+        claimed[i].name[0] = 0;
+    }
+}
+
 static size_t enc_hello_v(buf *b, uint64_t src, const char *net, size_t netlen,
                           const char *name, size_t namelen, uint8_t minv,
                           uint8_t maxv)
 {
+    name_claim(name, namelen);
     size_t off = f_begin(b, T_HELLO, src, 0);
     b_u8(b, minv);
     b_u8(b, maxv);
@@ -743,6 +795,7 @@ static void raw_free_all(void)
     for (size_t i = 0; i < sizeof live / sizeof *live; i++)
         raw_free(live[i]);
     B.len = 0;
+    names_release();
 }
 
 /* ---- link rings, our own copy of protocol 7.4 ---- */
@@ -2970,7 +3023,9 @@ static raw *raw_link_noring(void)
     if (k != 1 || f.type != T_HELLO)
         fail_msg("no HELLO from the victim");
     rframe_free(&f);
-    if (!victim_fd_cap(0)) {
+    /* One descriptor to spare: the victim checks that we hold our name's
+     * lock with one (opened and closed); a ring takes two. */
+    if (!victim_fd_cap(1)) {
         print_message("    cannot cap the victim's descriptors: %s\n",
                       strerror(errno));
         raw_free(r);

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_name_lock.c — a node name belongs to whoever holds its lock, and the
+ * network directory holds only what nodes put there.
+ *
+ * - Name squatting: a raw client (our own bytes, as in test_hostile.c)
+ *   that says HELLO as a name whose lock it does not hold is refused with
+ *   201, whether nobody holds the name or another process does (even when
+ *   the client opened the lock file and wrote itself into it); the real
+ *   node of that name then links and its data answers.
+ * - Junk in the directory (a directory named x.sock, a directory named
+ *   x.lock, a lock that is a symlink, names no node can have) does not
+ *   hold up ipcn_node_wait_synced().
+ * - A base directory that another user owns, or that others may write
+ *   without the sticky bit, is refused with 202.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "ipcnet.h"
+#include "testutil.h"
+#include "helpers/l_common.h"
+
+#define HDR 48
+#define T_HELLO 1
+#define T_ERROR 14
+#define IO_MS 5000
+
+/* ------------------------------------------------------------------ */
+/* A raw client: a HELLO of our own, then what the node answers        */
+/* ------------------------------------------------------------------ */
+
+static void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void st32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void st64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* protocol.md 3 and 7.3: a version 1 header, then the HELLO body. */
+static size_t enc_hello(uint8_t *b, uint64_t src, const char *name)
+{
+    size_t nl = strlen(name), len = HDR;
+    memset(b, 0, HDR);
+    memcpy(b, "IPCN", 4);
+    b[4] = 1;        /* version */
+    b[5] = T_HELLO;
+    b[7] = 8;        /* ttl */
+    st64(b + 16, src);
+    uint8_t *p = b + HDR;
+    p[0] = 1, p[1] = 1;          /* min, max version */
+    st16(p + 2, 0);              /* reserved */
+    st32(p + 4, 0);              /* caps */
+    st32(p + 8, 200);            /* heartbeat_ms */
+    st32(p + 12, 1u << 20);      /* max_payload */
+    st16(p + 16, 7);
+    memcpy(p + 18, "default", 8);
+    st16(p + 26, (uint16_t)nl);
+    memcpy(p + 28, name, nl + 1);
+    len += 28 + nl + 1;
+    st32(b + 12, (uint32_t)(len - HDR));
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    XXH3_64bits_update(&st, b, 40);
+    XXH3_64bits_update(&st, b + HDR, len - HDR);
+    st64(b + 40, XXH3_64bits_digest(&st));
+    return len;
+}
+
+static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Connect to the node's socket, say HELLO as name, and read until the node
+ * closes or IO_MS pass.  Returns the status of the last ERROR it sent (0
+ * when none); *closed tells whether it closed the link. */
+static int squat(const char *node, const char *name, bool *closed)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/default/%s.sock", tu_net_dir(), node);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    assert_true(strlen(path) < sizeof sa.sun_path);
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    uint8_t hello[256];
+    size_t n = enc_hello(hello, 0x5157415454455200ull, name); /* "SQUATTER" */
+    assert_int_equal(write(fd, hello, n), (ssize_t)n);
+
+    static uint8_t rx[1 << 20];
+    size_t have = 0, off = 0;
+    int last_error = 0;
+    *closed = false;
+    uint64_t end = tu_now_ms() + IO_MS;
+    while (!*closed && tu_now_ms() < end) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 50) <= 0)
+            continue;
+        ssize_t r = read(fd, rx + have, sizeof rx - have);
+        if (r <= 0) {
+            *closed = true;
+            break;
+        }
+        have += (size_t)r;
+        while (have - off >= HDR) {
+            uint32_t len = ld32(rx + off + 12);
+            if (have - off < HDR + (size_t)len)
+                break;
+            if (rx[off + 5] == T_ERROR)
+                last_error = ld16(rx + off + 8);
+            off += HDR + len;
+        }
+        if (off == have)
+            have = off = 0;
+        assert_true(have < sizeof rx); /* a node says little to a stranger */
+    }
+    close(fd);
+    return last_error;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    tu_net_dir();
+    unsetenv("IPCNET_NETWORK");
+    return 0;
+}
+
+static ipcn_node *open_node(const char *name)
+{
+    ipcn_node *n = NULL;
+    int st = ipcn_node_open(&n, name, NULL);
+    if (st != IPCN_OK)
+        print_error("open %s: %d %s\n", name, st, ipcn_status_str(st));
+    assert_int_equal(st, IPCN_OK);
+    return l_own_node(n);
+}
+
+/* A process that holds the lock of name as a node does, and nothing else;
+ * it exits when the pipe it got closes.  Returns its pid, *ctl the pipe. */
+static pid_t hold_name(const char *name, int *ctl)
+{
+    int p[2], ready[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[1]);
+        close(ready[0]);
+        char path[600], info[64];
+        snprintf(path, sizeof path, "%s/default/%s.lock", tu_net_dir(), name);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+            _exit(3);
+        int k = snprintf(info, sizeof info, "%d 1234 %d\n", (int)getpid(), fd);
+        if (write(fd, info, (size_t)k) != k || write(ready[1], "r", 1) != 1)
+            _exit(3);
+        char c;
+        (void)!read(p[0], &c, 1); /* until the test closes its end */
+        _exit(0);
+    }
+    close(p[0]);
+    close(ready[1]);
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    *ctl = p[1];
+    return pid;
+}
+
+/* ------------------------------------------------------------------ */
+/* Name squatting                                                      */
+/* ------------------------------------------------------------------ */
+
+static void test_squatter_refused_real_node_links(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/default", tu_net_dir());
+    ipcn_node *v = open_node("z-victim");
+    assert_int_equal(ipcn_node_start_thread(v), IPCN_OK);
+    ipcn_node_stats s0, s1;
+    assert_int_equal(ipcn_node_get_stats(v, &s0), IPCN_OK);
+
+    /* Nobody holds the name. */
+    bool closed;
+    assert_int_equal(squat("z-victim", "a-real", &closed), IPCN_UNAUTHORIZED);
+    assert_true(closed);
+    assert_int_equal(l_peer_count(v), 0);
+
+    /* The real a-real has taken its name (it is starting and has not
+     * linked yet); we open its lock file and write ourselves into it, but
+     * hold no lock: still refused. */
+    int ctl;
+    pid_t holder = hold_name("a-real", &ctl);
+    char lockpath[700], info[64];
+    snprintf(lockpath, sizeof lockpath, "%s/a-real.lock", dir);
+    int fd = open(lockpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    assert_true(fd >= 0);
+    int k = snprintf(info, sizeof info, "%d 5157415454455200 %d\n",
+                     (int)getpid(), fd);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, info, (size_t)k, 0), k);
+    assert_int_equal(squat("z-victim", "a-real", &closed), IPCN_UNAUTHORIZED);
+    assert_true(closed);
+    assert_int_equal(l_peer_count(v), 0);
+    close(fd);
+    close(ctl);
+    assert_int_equal(tu_wait(holder, 10000), 0);
+
+    assert_int_equal(ipcn_node_get_stats(v, &s1), IPCN_OK);
+    assert_true(s1.links_refused >= s0.links_refused + 2);
+
+    /* The real node links, and what it holds is what a query answers. */
+    pid_t real = l_spawn("l_prov", "a-real", "60", NULL);
+    assert_true(L_UNTIL(NULL, l_peer_pid(v, "a-real") == real, 10000));
+    assert_true(L_UNTIL(NULL, l_count_resources(v, "a-real/data", "a-real") == 1,
+                        10000));
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_query(v, "a-real/data", &m, 10000), IPCN_OK);
+    assert_int_equal(m->len, strlen("value-of-a-real"));
+    assert_memory_equal(m->data, "value-of-a-real", m->len);
+    ipcn_msg_free(m);
+    assert_int_equal(l_stop(real, 10000), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Junk in the directory                                               */
+/* ------------------------------------------------------------------ */
+
+static void make_file(const char *dir, const char *name)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+static void make_subdir(const char *dir, const char *name)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    assert_int_equal(mkdir(p, 0700), 0);
+}
+
+/* A socket that nobody accepts on, as a dead node leaves. */
+static int make_socket(const char *dir, const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int k = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", dir, name);
+    assert_true(k > 0 && (size_t)k < sizeof sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+static bool present(const char *dir, const char *name)
+{
+    char p[1200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return lstat(p, &st) == 0;
+}
+
+static void test_junk_does_not_stall_wait(void **state)
+{
+    (void)state;
+    char dir[600], target[700];
+    snprintf(dir, sizeof dir, "%s/default", tu_net_dir());
+    assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+    make_subdir(dir, "x.sock");               /* a directory, no lock */
+    make_file(dir, "y.sock");                 /* a file beside ... */
+    make_subdir(dir, "y.lock");               /* ... a directory lock */
+    int s1 = make_socket(dir, "w.sock");      /* a socket whose lock ... */
+    snprintf(target, sizeof target, "%s/target", tu_net_dir());
+    make_file(tu_net_dir(), "target");
+    char link[700];
+    snprintf(link, sizeof link, "%s/w.lock", dir);
+    assert_int_equal(symlink(target, link), 0); /* ... is a symlink */
+    int s2 = make_socket(dir, "\x1b[31mred\n.sock"); /* not a node name */
+    make_file(dir, "\x1b[31mred\n.lock");
+    make_file(dir, "u.sock");                 /* a file with a real lock */
+    make_file(dir, "u.lock");
+
+    /* A live node among the junk is still waited for. */
+    pid_t peer = l_spawn("l_prov", "p-peer", "60", NULL);
+    ipcn_node *n = open_node("m-wait");
+    assert_int_equal(ipcn_node_wait_peers(n, 1, 20000), IPCN_OK);
+    uint64_t t0 = tu_now_ms();
+    int st = ipcn_node_wait_synced(n, 20000);
+    uint64_t took = tu_now_ms() - t0;
+    if (st != IPCN_OK || took >= 10000)
+        print_error("wait_synced: %d after %llu ms\n", st,
+                    (unsigned long long)took);
+    assert_int_equal(st, IPCN_OK);
+    assert_true(took < 10000); /* a bound on a hang, not a speed goal */
+    assert_true(l_peer_pid(n, "p-peer") == peer);
+    /* Not ours to remove. */
+    assert_true(present(dir, "x.sock") && present(dir, "y.lock") &&
+                present(dir, "w.lock"));
+    assert_int_equal(l_stop(peer, 10000), 0);
+    close(s1);
+    close(s2);
+}
+
+/* ------------------------------------------------------------------ */
+/* The base directory                                                  */
+/* ------------------------------------------------------------------ */
+
+static int open_in(const char *base)
+{
+    ipcn_node_opts o;
+    ipcn_node_opts_init(&o);
+    o.dir = base;
+    ipcn_node *n = NULL;
+    int st = ipcn_node_open(&n, "b-node", &o);
+    if (st == IPCN_OK)
+        ipcn_node_close(n);
+    return st;
+}
+
+static void test_base_writable_by_others(void **state)
+{
+    (void)state;
+    char base[600];
+    snprintf(base, sizeof base, "%s/open-base", tu_net_dir());
+    assert_int_equal(mkdir(base, 0700), 0);
+    assert_int_equal(chmod(base, 0777), 0);
+    assert_int_equal(open_in(base), IPCN_FORBIDDEN);
+    assert_int_equal(chmod(base, 0770), 0);
+    assert_int_equal(open_in(base), IPCN_FORBIDDEN);
+    assert_int_equal(chmod(base, 01777), 0); /* as /tmp: allowed */
+    assert_int_equal(open_in(base), IPCN_OK);
+    assert_int_equal(chmod(base, 0755), 0);
+    assert_int_equal(open_in(base), IPCN_OK);
+}
+
+/* Another user made the base first (needs root to give it away). */
+static void test_base_of_another_user(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("    not root: cannot give a directory to another user\n");
+        skip();
+    }
+    char base[600];
+    snprintf(base, sizeof base, "%s/their-base", tu_net_dir());
+    assert_int_equal(mkdir(base, 0755), 0);
+    const uid_t other = 65534; /* nobody; no account needed for a uid */
+    assert_int_equal(chown(base, other, other), 0);
+    assert_int_equal(open_in(base), IPCN_FORBIDDEN);
+    /* Nothing made in it; and refused even with our network directory in
+     * it, made and owned by us. */
+    char net[700];
+    snprintf(net, sizeof net, "%s/default", base);
+    assert_int_equal(mkdir(net, 0700), 0);
+    assert_int_equal(open_in(base), IPCN_FORBIDDEN);
+    assert_int_equal(chown(base, 0, 0), 0);
+    assert_int_equal(open_in(base), IPCN_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_squatter_refused_real_node_links,
+                                        setup, l_teardown),
+        cmocka_unit_test_setup_teardown(test_junk_does_not_stall_wait, setup,
+                                        l_teardown),
+        cmocka_unit_test_setup_teardown(test_base_writable_by_others, setup,
+                                        l_teardown),
+        cmocka_unit_test_setup_teardown(test_base_of_another_user, setup,
+                                        l_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
