@@ -22,7 +22,7 @@
 
 #define DEFAULT_HEARTBEAT_MS 200
 #define DEFAULT_DEAD_AFTER_MS 900
-#define DEFAULT_IDLE_PROBE_MS 60000
+#define DEFAULT_IDLE_PROBE_MS 120000
 #define DEFAULT_TX_LIMIT (64u << 20)
 #define MAX_EVENTS 64
 
@@ -208,10 +208,15 @@ void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
     size_t mark = l->tx.len;
+    /* An answer asks for none: a PONG leaves the link as it was, idle or
+     * watched, and arms no timer (the commit does when the link turns
+     * watched). */
     uint64_t unheard = l->unheard_ns;
+    if (type == IPCN_F_PONG && !unheard)
+        l->unheard_ns = 1;
     ipcn__link_commit(n, l, mark, ipcn__enc_stamp(&l->tx, &h, type, stamp));
     if (type == IPCN_F_PONG)
-        l->unheard_ns = unheard; /* an answer asks for none */
+        l->unheard_ns = unheard;
 }
 
 /* Is any thread of process pid runnable (state R in /proc)?  Only asked
