@@ -322,9 +322,16 @@ static int add_fd(ipcn_node *n, int fd, uint32_t kind);
  * changed: a scan of N nodes' files costs system calls per entry, every
  * tick, in every such node.  Its mtime is coarse (a clock tick of the
  * kernel), so a change made in the same tick as the last scan could hide
- * behind an unchanged mtime: it is trusted only once a second old. */
+ * behind an unchanged mtime: it is trusted only once a second old.  Every
+ * SCAN_EVERY ticks it is scanned anyway: a scan also dials again the
+ * nodes whose dials gave up (a full backlog while many nodes start). */
+#define SCAN_EVERY 20
 static bool dir_changed(ipcn_node *n)
 {
+    if (++n->scans_skipped >= SCAN_EVERY) {
+        n->scans_skipped = 0;
+        return true;
+    }
     struct stat st;
     struct timespec now;
     if (fstat(n->dirfd, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
@@ -333,6 +340,8 @@ static bool dir_changed(ipcn_node *n)
                 st.st_mtim.tv_nsec == n->dir_mtime.tv_nsec;
     bool settled = now.tv_sec - st.st_mtim.tv_sec >= 2;
     n->dir_mtime = st.st_mtim;
+    if (!same || !settled)
+        n->scans_skipped = 0;
     return !same || !settled;
 }
 
