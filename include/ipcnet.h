@@ -207,7 +207,7 @@ typedef struct ipcn_node_opts {
                                  side only after 1.5 times as long, when
                                  those probes stop), so that a peer that
                                  hung while idle leaves the directory in
-                                 the end.  0: 60000 (60 s).  Values below
+                                 the end.  0: 120000 (2 min).  Values below
                                  heartbeat_ms are raised to it.
                                  Since: 0.1 */
 } ipcn_node_opts;

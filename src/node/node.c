@@ -22,7 +22,7 @@
 
 #define DEFAULT_HEARTBEAT_MS 200
 #define DEFAULT_DEAD_AFTER_MS 900
-#define DEFAULT_IDLE_PROBE_MS 60000
+#define DEFAULT_IDLE_PROBE_MS 120000
 #define DEFAULT_TX_LIMIT (64u << 20)
 #define MAX_EVENTS 64
 
@@ -239,10 +239,15 @@ void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
     size_t mark = l->tx.len;
+    /* An answer asks for none: a PONG leaves the link as it was, idle or
+     * watched, and arms no timer (the commit does when the link turns
+     * watched). */
     uint64_t unheard = l->unheard_ns;
+    if (type == IPCN_F_PONG && !unheard)
+        l->unheard_ns = 1;
     ipcn__link_commit(n, l, mark, ipcn__enc_stamp(&l->tx, &h, type, stamp));
     if (type == IPCN_F_PONG)
-        l->unheard_ns = unheard; /* an answer asks for none */
+        l->unheard_ns = unheard;
 }
 
 /* Is any thread of process pid runnable (state R in /proc)?  Only asked
@@ -348,9 +353,16 @@ static int add_fd(ipcn_node *n, int fd, uint32_t kind);
  * changed: a scan of N nodes' files costs system calls per entry, every
  * tick, in every such node.  Its mtime is coarse (a clock tick of the
  * kernel), so a change made in the same tick as the last scan could hide
- * behind an unchanged mtime: it is trusted only once a second old. */
+ * behind an unchanged mtime: it is trusted only once a second old.  Every
+ * SCAN_EVERY ticks it is scanned anyway: a scan also dials again the
+ * nodes whose dials gave up (a full backlog while many nodes start). */
+#define SCAN_EVERY 20
 static bool dir_changed(ipcn_node *n)
 {
+    if (++n->scans_skipped >= SCAN_EVERY) {
+        n->scans_skipped = 0;
+        return true;
+    }
     struct stat st;
     struct timespec now;
     if (fstat(n->dirfd, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
@@ -359,6 +371,8 @@ static bool dir_changed(ipcn_node *n)
                 st.st_mtim.tv_nsec == n->dir_mtime.tv_nsec;
     bool settled = now.tv_sec - st.st_mtim.tv_sec >= 2;
     n->dir_mtime = st.st_mtim;
+    if (!same || !settled)
+        n->scans_skipped = 0;
     return !same || !settled;
 }
 

@@ -347,6 +347,7 @@ struct ipcn_node {
     uint64_t last_tick_ns;
     struct timespec dir_mtime; /* no inotify: the directory's mtime when
                                   it was last scanned */
+    uint32_t scans_skipped; /* ticks since then, the directory unchanged */
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */

@@ -235,7 +235,7 @@ static void test_idle_hang_probed_provider_dials(void **state)
 /* Something outstanding: a hang is found within dead_after            */
 /* ------------------------------------------------------------------ */
 
-/* After a long idle time (no pings: the default probe is 60 s away), the
+/* After a long idle time (no pings: the default probe is 2 min away), the
  * provider hangs; a request sent to it is outstanding, so the link is
  * pinged and dropped, and the request ends with 303: its own deadline is
  * 30 s, so a 304 would mean the hang was never found. */

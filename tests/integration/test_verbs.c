@@ -216,7 +216,7 @@ static void test_node_opts_defaults(void **state)
     assert_int_equal(o.heartbeat_ms, 200);
     assert_int_equal(o.dead_after_ms, 900);
     assert_true(o.dead_after_ms >= 2 * o.heartbeat_ms);
-    assert_int_equal(o.idle_probe_ms, 60000);
+    assert_int_equal(o.idle_probe_ms, 120000);
 }
 
 static void test_node_name_conflict_in_process(void **state)
