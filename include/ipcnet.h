@@ -613,8 +613,12 @@ IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan);
  * ipcn_loan_tensor()), as ipcn_publish() would, without copying them.  The
  * loan ends whatever the result: do not touch its memory after.
  * A subscriber node that already holds as many of this pool's slots as
- * its share allows, or whose link is saturated, misses the sample (counted
- * as a drop on both sides).
+ * its share allows misses the sample: counted as a drop here
+ * (ipcn_node_stats.drops) and, told so, as withheld on its subscriptions
+ * (ipcn_sub_stats.withheld).  One whose link is saturated misses it too:
+ * a drop here, lost there.  A subscriber that cannot map the pool
+ * discards the sample (ipcn_sub_stats.unmappable) and gives its slot back
+ * at once.
  * Returns 100, 200 when len is over the loan's size, 203 when path was
  * withdrawn meanwhile, 307.  Thread-safe.  Since: 0.1
  */

@@ -109,7 +109,7 @@ TEST(loan_round_trip)
         bad += d[i] != pattern_byte(i, 1);
     CHECK_EQ(bad, 0u);
 
-    /* A private writable view: copy on write, nobody else sees it. */
+    /* A private writable view: a copy, nobody else sees it. */
     ipcn::Message w = m.writable();
     CHECK(w.is_writable());
     CHECK_EQ(w.size(), size);

@@ -76,8 +76,9 @@ def test_tensors_from_another_process(nodes, spawn, lib):
 
 def test_numpy_private_writable_view(nodes, spawn):
     """t.writable() of a shared-memory sample, and numpy.from_dlpack(t): a
-    copy-on-write mapping of the same memfd; writing it changes nothing for
-    the others.  (NumPy < 2 marks from_dlpack arrays read-only whatever the
+    private copy (a snapshot, not the memfd: a copy-on-write mapping of it
+    would still show the publisher's later writes); writing it changes
+    nothing for the others.  (NumPy < 2 marks from_dlpack arrays read-only whatever the
     producer says: numpy.asarray(t.writable()) is the writable one there.)"""
     n = nodes("t.sub", start=True)
     sub = n.subscribe("t/f32_big")
@@ -93,13 +94,12 @@ def test_numpy_private_writable_view(nodes, spawn):
     t = m.value
     assert m.shared and cases.in_memfd(t.address) == "r--s"
     d = np.from_dlpack(t)
-    assert cases.in_memfd(d.__array_interface__["data"][0]) is not None  # not a copy
+    assert cases.in_memfd(d.__array_interface__["data"][0]) is None  # a private copy
     np.testing.assert_array_equal(d, src)
     w = np.asarray(t.writable())
     assert w.flags.writeable
     addr = w.__array_interface__["data"][0]
-    assert cases.in_memfd(addr) is not None  # not a copy: the memfd, mapped privately
-    assert cases.in_memfd(addr) != "r--s"
+    assert cases.in_memfd(addr) is None  # a snapshot in pages of its own
     w[...] = -1.0
     assert (w == -1.0).all()
     np.testing.assert_array_equal(np.asarray(t), src)  # the shared bytes are intact
@@ -128,8 +128,8 @@ def test_torch_writes_a_received_sample(nodes, spawn):
     t = m.value
     assert m.shared
     x = torch.from_dlpack(t)
-    assert cases.in_memfd(x.data_ptr()) is not None  # no copy
-    x.mul_(2).add_(1)  # writes every page: private copies, no SIGSEGV
+    assert cases.in_memfd(x.data_ptr()) is None  # a private copy, a snapshot
+    x.mul_(2).add_(1)  # writes every page: private, no SIGSEGV
     assert torch.equal(x, src * 2 + 1)
     assert torch.equal(torch.from_dlpack(t), src)  # a new view: the original bytes
     assert m.verify()
