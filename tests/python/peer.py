@@ -86,17 +86,25 @@ def service(name):
         node.start()
         out(ready=name, pid=os.getpid(), id=node.id)
         stop = threading.Event()
+        gone = set()  # withdrawn paths: a publish racing the withdrawal may fail
 
         def reader():
             for cmd in stdin_lines():
                 if cmd.get("withdraw"):
+                    gone.add(cmd["withdraw"])
                     node.withdraw(cmd["withdraw"])
                     out(withdrawn=cmd["withdraw"])
             stop.set()
         threading.Thread(target=reader, daemon=True).start()
         i = 0
         while not stop.wait(0.02):
-            node.publish("peer/count", i)
+            if "peer/count" in gone:
+                continue
+            try:
+                node.publish("peer/count", i)
+            except ipcnet.NotFound:
+                if "peer/count" not in gone:
+                    raise
             i += 1
 
 
