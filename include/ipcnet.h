@@ -14,17 +14,23 @@
  *  - Strings passed in are copied; the caller keeps ownership.
  *  - Objects handed out are freed with the function named in their comment.
  *  - Every call on a node is thread-safe (the node holds an internal lock),
- *    except ipcn_node_close(), which must be the last call on the node and
- *    must not run at the same time as any other call on it.
+ *    except ipcn_node_close(), which must be the last call on the node: it
+ *    may run while other threads wait in the node (the calls that wait, below,
+ *    end at once with 303 and close returns once they have left), but no
+ *    call may start on the node once close has begun.  To stop threads that
+ *    call the node in a loop, ipcn_node_shutdown() first, join them, then
+ *    close.
  *  - User callbacks run only inside ipcn_node_dispatch() (or on the node's
  *    own thread after ipcn_node_start_thread()), never from inside the call
  *    that registered them, and never with the node's lock held: a callback
  *    may call any function on the node except ipcn_node_close(),
  *    ipcn_node_stop_thread() and ipcn_node_dispatch().  Calls that wait
  *    (ipcn_query, ipcn_request, ipcn_sub_take, ipcn_node_wait_peers,
- *    ipcn_node_wait_synced) sleep in the kernel until something comes;
- *    they process I/O while they wait but run no callbacks: a node with no
- *    thread of its own answers requests only while someone dispatches.
+ *    ipcn_node_wait_synced, and ipcn_node_dispatch) sleep in the kernel
+ *    until something comes; they process I/O while they wait but run no
+ *    callbacks (dispatch aside): a node with no thread of its own answers
+ *    requests only while someone dispatches.  ipcn_node_shutdown() and
+ *    ipcn_node_close() end them with 303 (IPCN_SERVICE_UNAVAILABLE).
  *
  * Since: 0.1
  */
@@ -210,10 +216,32 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
  * pending requests of this node with 303 (their callbacks are not called),
  * say goodbye to each peer, flush for at most 100 ms, remove the node's
  * socket and free everything.  Stops the node's thread if it runs.
+ * Calls of other threads waiting in the node (ipcn_request, ipcn_query,
+ * ipcn_sub_take, ipcn_node_wait_peers, ipcn_node_wait_synced,
+ * ipcn_node_dispatch) end at once with 303, as after ipcn_node_shutdown(),
+ * and close returns once every one of them has left the node (a dispatch
+ * when its callback returns); node is invalid after.  No other call may
+ * start on the node once close has begun.
  * NULL is a no-op.  Must not be called from a callback of this node.
  * Since: 0.1
  */
 IPCN_API void ipcn_node_close(ipcn_node *node);
+
+/**
+ * ipcn_node_shutdown() - the first half of ipcn_node_close(): every call
+ * that waits in the node (ipcn_request, ipcn_query, ipcn_sub_take,
+ * ipcn_node_wait_peers, ipcn_node_wait_synced, ipcn_node_dispatch) ends at
+ * once with 303, on every thread, and from now on such a call returns 303
+ * instead of waiting (ipcn_query and ipcn_request always; ipcn_sub_take
+ * still returns a sample already queued; the wait_* calls still return 100
+ * when what they wait for is there).  The node stays open otherwise: its
+ * thread, if started, keeps delivering callbacks, and publish, announce and
+ * the rest still work, until ipcn_node_close().  Use it to stop the threads
+ * of an application that loop on the node, join them, then close it.
+ * Thread-safe; may be called from a callback and more than once.
+ * Returns 100, 200 for a NULL node.  Since: 0.1
+ */
+IPCN_API int ipcn_node_shutdown(ipcn_node *node);
 
 /** ipcn_node_name() - the node's name; valid until close. Since: 0.1 */
 IPCN_API const char *ipcn_node_name(const ipcn_node *node);
@@ -244,7 +272,9 @@ IPCN_API int ipcn_node_timeout(ipcn_node *node);
  * wait) for work, do it, and deliver the callbacks that are due.
  * Returns 100 when it did something, 103 when the time ran out idle, 200
  * when called from a callback of this node, 303 after the node's thread was
- * started (dispatch belongs to that thread then).  Since: 0.1
+ * started (dispatch belongs to that thread then), or when the node shuts
+ * down or closes (ipcn_node_shutdown(), ipcn_node_close(); also while it
+ * waits).  Since: 0.1
  */
 IPCN_API int ipcn_node_dispatch(ipcn_node *node, int timeout_ms);
 
@@ -265,8 +295,11 @@ IPCN_API int ipcn_node_stop_thread(ipcn_node *node);
 /**
  * ipcn_node_wait_peers() - process I/O until at least count peers are
  * linked and synced (their resources and subscriptions have arrived, so a
- * find, query or request right after sees them) or timeout_ms passes.
- * Returns 100, or 304 on timeout.  Since: 0.1
+ * find, query or request right after sees them) or timeout_ms passes
+ * (-1: forever).  It sleeps meanwhile and runs no callbacks.
+ * Returns 100, 304 on timeout, 303 when the node shuts down or closes
+ * (ipcn_node_shutdown(), ipcn_node_close(); also while it waits).
+ * Since: 0.1
  */
 IPCN_API int ipcn_node_wait_peers(ipcn_node *node, unsigned count,
                                   int timeout_ms);
@@ -277,7 +310,8 @@ IPCN_API int ipcn_node_wait_peers(ipcn_node *node, unsigned count,
  * linked and has sent all of its resources and subscriptions.  Use it
  * before a find, or before publishing to subscribers that already exist.
  * Returns 100, or 304 when some node did not sync in time (a node that
- * hangs, or one still starting).  Since: 0.1
+ * hangs, or one still starting), 303 when the node shuts down or closes
+ * (also while it waits).  Since: 0.1
  */
 IPCN_API int ipcn_node_wait_synced(ipcn_node *node, int timeout_ms);
 
@@ -572,9 +606,10 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
  * @out: on 100, the value; free with ipcn_msg_free().
  * Returns 100; 103 when the provider holds no value yet; 203 when no node
  * provides path; 204 when path is not a data resource; 202 when the
- * provider refused; 303 when the provider left before answering; 304
- * after timeout_ms (-1: wait forever).  A local resource is answered
- * without I/O.  Since: 0.1
+ * provider refused; 303 when the provider left before answering, or when
+ * this node shuts down or closes (ipcn_node_shutdown(), ipcn_node_close();
+ * also while it waits); 304 after timeout_ms (-1: wait forever).  A local
+ * resource is answered without I/O.  Since: 0.1
  */
 IPCN_API int ipcn_query(ipcn_node *node, const char *path, ipcn_msg **out,
                         int timeout_ms);
@@ -615,10 +650,12 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *node, ipcn_sub sub);
 /**
  * ipcn_sub_take() - take the oldest queued sample of a subscription made
  * with fn == NULL, waiting up to timeout_ms (-1: forever).  While it waits
- * it processes the node's I/O but runs no callbacks.  @out: free with
- * ipcn_msg_free().
+ * it sleeps, processes the node's I/O but runs no callbacks.  @out: free
+ * with ipcn_msg_free().
  * Returns 100, 103 when none came in time, 203 unknown subscription, 200
- * when the subscription has a callback.  Since: 0.1
+ * when the subscription has a callback, 303 when the node shuts down or
+ * closes (ipcn_node_shutdown(), ipcn_node_close(); also while it waits).
+ * Since: 0.1
  */
 IPCN_API int ipcn_sub_take(ipcn_node *node, ipcn_sub sub, ipcn_msg **out,
                            int timeout_ms);
@@ -738,7 +775,9 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * 203 when no node offers path, 204 when path is not a service, 304 after
  * timeout_ms (-1: forever), 303 when every provider tried left before
  * answering (a request whose provider dies is retried once on each other
- * provider), 205 when the link is saturated, 200 invalid arguments.
+ * provider) or when this node shuts down or closes (ipcn_node_shutdown(),
+ * ipcn_node_close(); also while it waits: the request is then abandoned),
+ * 205 when the link is saturated, 200 invalid arguments.
  * Since: 0.1
  */
 IPCN_API int ipcn_request(ipcn_node *node, const char *path, const void *data,

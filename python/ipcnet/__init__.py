@@ -30,10 +30,12 @@ view (copy-on-write for shared-memory samples).
 
 Threads.  Callbacks (subscriptions, services, events, request_async) run on
 the node's thread after start(), or inside dispatch().  Every call that
-waits releases the GIL.  An exception raised by a callback is reported
-through sys.unraisablehook; one raised by a service handler also answers
-the request with 300 Internal Process Error (ipcnet.Error subclasses answer
-with their own status).
+waits releases the GIL and sleeps until something comes; close() from
+another thread ends those waits at once (request(), query() and the wait_*
+calls raise ServiceUnavailable, take() returns None, iteration stops).  An
+exception raised by a callback is reported through sys.unraisablehook; one
+raised by a service handler also answers the request with 300 Internal
+Process Error (ipcnet.Error subclasses answer with their own status).
 
 Timeouts are in seconds (float); None waits forever (Subscription.take,
 dispatch and the wait_* calls wake up for Ctrl-C; query and request see it
@@ -528,7 +530,8 @@ class Subscription:
 
     def take(self, timeout=None):
         """The oldest queued sample (a Message), waiting up to timeout
-        seconds (None: forever); None when none came in time."""
+        seconds (None: forever); None when none came in time, or when the
+        node was closed meanwhile."""
         return self._node._take(self.id, timeout)
 
     def __iter__(self):
@@ -539,8 +542,8 @@ class Subscription:
             raise StopIteration
         try:
             msg = self._node._take(self.id, None)
-        except (NotFound, ValueError):
-            raise StopIteration from None
+        except (NotFound, ServiceUnavailable, ValueError):
+            raise StopIteration from None  # unsubscribed, or the node closed
         if msg is None:  # the node is closing
             raise StopIteration
         return msg

@@ -1899,7 +1899,11 @@ static void node_do_close(NodeObject *n)
     n->closing = true;
     if (!node)
         return;
-    /* Calls in flight on other threads must end first. */
+    /* Calls in flight on other threads must end first: those that wait
+     * (request(timeout=None) too) end now with 303. */
+    Py_BEGIN_ALLOW_THREADS
+    ipcn_node_shutdown(node);
+    Py_END_ALLOW_THREADS
     while (n->busy > 0) {
         Py_BEGIN_ALLOW_THREADS
         struct timespec ts = {0, 2000000};
@@ -2077,6 +2081,8 @@ static PyObject *node_dispatch(NodeObject *n, PyObject *args)
         Py_RETURN_TRUE;
     if (st == IPCN_NO_DATA)
         Py_RETURN_FALSE;
+    if (st == IPCN_SERVICE_UNAVAILABLE && n->closing)
+        return raise_statusf(st, "dispatch: the node was closed");
     return raise_statusf(st, st == IPCN_SERVICE_UNAVAILABLE
                                  ? "dispatch: the node's thread dispatches (start() was called)"
                                  : "dispatch");
@@ -2106,6 +2112,8 @@ static PyObject *node_wait(NodeObject *n, PyObject *to, int peers)
     node_leave(n);
     if (IPCN_IS_OK(st))
         Py_RETURN_NONE;
+    if (st == IPCN_SERVICE_UNAVAILABLE)
+        return raise_statusf(st, "the node was closed while waiting");
     if (peers >= 0)
         return raise_statusf(st, "fewer than %d peers linked and synced in time", peers);
     return raise_statusf(st, "some node of the network did not sync in time");
@@ -2363,8 +2371,8 @@ static PyObject *node_take(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st == IPCN_OK)
         return message_new(out);
-    if (st == IPCN_NO_DATA)
-        Py_RETURN_NONE;
+    if (st == IPCN_NO_DATA || (st == IPCN_SERVICE_UNAVAILABLE && n->closing))
+        Py_RETURN_NONE; /* none came, or the node was closed meanwhile */
     return raise_statusf(st, st == IPCN_BAD_REQUEST ? "take: the subscription has a callback"
                                                      : "take: unknown subscription");
 }
@@ -2718,7 +2726,8 @@ static PyGetSetDef node_getset[] = {
 
 static PyMethodDef node_methods[] = {
     {"close", (PyCFunction)node_close, METH_NOARGS,
-     "Leave the network (waits for calls in flight on other threads)."},
+     "Leave the network: calls waiting on other threads end at once\n"
+     "(ServiceUnavailable), then the node's thread stops and the node closes."},
     {"fileno", (PyCFunction)node_fileno, METH_NOARGS,
      "One fd, readable when dispatch() has work (for select/asyncio)."},
     {"start", (PyCFunction)node_start, METH_NOARGS, "Run callbacks on the node's own thread."},

@@ -567,7 +567,8 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
         }
         /* One round of I/O, then look again: a sample may have come, or
          * the subscription may have gone meanwhile. */
-        ipcn__node_wait_round(n, deadline);
+        if ((st = ipcn__node_wait_round(n, deadline)) != IPCN_OK)
+            break;
     }
     ipcn__node_unlock(n);
     return st;

@@ -547,6 +547,8 @@ static int call_sync(ipcn_node *n, enum pending_kind kind, const char *path,
                      const void *data, size_t len, const char *enc,
                      ipcn_msg **out, int timeout_ms)
 {
+    if (n->shut) /* the node shuts down: nothing more is asked */
+        return IPCN_SERVICE_UNAVAILABLE;
     ipcn__pending *p = pending_new(n, kind, path, data, len, enc, timeout_ms);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
@@ -564,9 +566,9 @@ static int call_sync(ipcn_node *n, enum pending_kind kind, const char *path,
         return st;
     }
     /* complete() removes p from the list and sets done; p stays ours. */
-    ipcn__node_wait(n, &p->done, p->deadline_ns);
-    if (!p->done)
-        complete(n, p, IPCN_GATEWAY_TIMEOUT, NULL);
+    st = ipcn__node_wait(n, &p->done, p->deadline_ns);
+    if (!p->done) /* 304, or 303 when the node shuts down */
+        complete(n, p, st, NULL);
     st = p->status;
     if (p->reply && (kind == PEND_REQUEST || st == IPCN_OK)) {
         *out = &p->reply->pub;

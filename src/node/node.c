@@ -706,12 +706,19 @@ IPCN_API int ipcn_node_dispatch(ipcn_node *n, int timeout_ms)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     int st;
-    if (in_callback(n))
+    if (in_callback(n)) {
         st = IPCN_BAD_REQUEST;
-    else if (n->thread_running && !pthread_equal(n->thread, pthread_self()))
+    } else if (n->shut || (n->thread_running &&
+                           !pthread_equal(n->thread, pthread_self()))) {
         st = IPCN_SERVICE_UNAVAILABLE;
-    else
+    } else {
+        /* Close waits for it to leave, callbacks included. */
+        ipcn__node_wait_in(n);
         st = dispatch_locked(n, timeout_ms);
+        if (n->shut)
+            st = IPCN_SERVICE_UNAVAILABLE;
+        ipcn__node_wait_out(n);
+    }
     ipcn__node_unlock(n);
     return st;
 }
@@ -1016,10 +1023,15 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
 {
     if (!n)
         return;
+    /* Calls of other threads that wait end with 303 at once. */
+    ipcn__node_lock(n);
+    ipcn__node_end_waits(n);
+    ipcn__node_unlock(n);
     if (n->thread_running)
         ipcn_node_stop_thread(n);
     ipcn__files_node_closed(n); /* what ipcn_unoffer_files() was not called for */
     ipcn__node_lock(n);
+    ipcn__node_waits_gone(n); /* and have left the node */
     n->closing = true;
     /* Say goodbye, then give the queued bytes a bounded time to leave. */
     ipcn__link *l;

@@ -284,6 +284,10 @@ struct ipcn_node {
     pthread_t cb_thread;    /* the thread running callbacks, if any */
     uint32_t cb_depth;
     bool closing;
+    /* ipcn_node_shutdown() or close began: calls that would wait return
+     * 303 instead, and those waiting are woken to do so (wait.c). */
+    bool shut;
+    uint32_t waiters;       /* threads in a waiting call, the lock released */
     /* The fd of ipcn_node_fd(), made on its first call: an epoll set of
      * epfd (the I/O) and readyfd (written while callbacks wait).  The
      * node's own waits use epfd alone, so callbacks that wait for someone
@@ -349,11 +353,21 @@ int ipcn__node_pump(ipcn_node *n, int timeout_ms);
  * past. */
 int ipcn__node_ms_until(uint64_t deadline_ns);
 /* Wait (pumping I/O, no callbacks) until *flag or deadline (0: none).
- * Called with the lock held.  Returns 100 when *flag, 304 on timeout. */
+ * Called with the lock held.  Returns 100 when *flag, 304 on timeout, 303
+ * when the node shuts down. */
 int ipcn__node_wait(ipcn_node *n, const bool *flag, uint64_t deadline_ns);
 /* One round of waiting (one pump, or one wake-up when another thread
- * pumps); callers re-check their condition after each.  Lock held. */
-void ipcn__node_wait_round(ipcn_node *n, uint64_t deadline_ns);
+ * pumps); callers re-check their condition after each.  Lock held.
+ * Returns 100, or 303 when the node shuts down (at once, or meanwhile). */
+int ipcn__node_wait_round(ipcn_node *n, uint64_t deadline_ns);
+/* A call that may wait: one that does not, or has to, leaves the node
+ * (close frees it) only after ipcn__node_wait_out(). */
+void ipcn__node_wait_in(ipcn_node *n);
+void ipcn__node_wait_out(ipcn_node *n);
+/* Begin closing (lock held): every waiting call ends with 303. */
+void ipcn__node_end_waits(ipcn_node *n);
+/* Wait (lock held) until no thread is in a waiting call. */
+void ipcn__node_waits_gone(ipcn_node *n);
 /* One round of I/O without waiting (no callbacks run), unless another
  * thread is in epoll_wait for the node: it handles what came. */
 void ipcn__node_poll(ipcn_node *n);

@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: MIT
 """Waiting in Python: the calls that wait sleep (also on a node without its
-thread whose events wait for dispatch).
+thread whose events wait for dispatch); close() ends the waits of other
+threads at once with ServiceUnavailable.
 
 No timing assertions: a busy wait is told by the process's CPU time against
 the wall time of a wait that receives nothing (a bound on a bug that uses
-all of it)."""
+all of it), a hang by a generous deadline far below the waits' own."""
 import concurrent.futures
+import threading
 import time
 
 import pytest
@@ -95,3 +97,56 @@ def test_waits_sleep_with_thread(nodes):
     with Slept("request"):
         with pytest.raises(ipcnet.Timeout):
             a.request("wt/hole", "x", timeout=1.0)
+
+
+@pytest.mark.parametrize("start", [False, True])
+def test_close_ends_waits(nodes, start):
+    p, arrived = hole_provider(nodes, "wc.p", "wc/hole")
+    a = ipcnet.Node("wc.a", start=start, on_event=lambda e: None)
+    try:
+        a.wait_peers(1, WAIT)
+        sub = a.subscribe("wc/none")
+        results = {}
+
+        def run(key, fn):
+            try:
+                results[key] = fn()
+            except BaseException as e:  # noqa: B902 - the test looks at it
+                results[key] = e
+
+        def iterate():
+            return list(sub)
+
+        calls = {
+            "request-forever": lambda: a.request("wc/hole", "x", timeout=None),
+            "request-60": lambda: a.request("wc/hole", "y", timeout=60.0),
+            "take-forever": lambda: sub.take(None),
+            "wait_peers-forever": lambda: a.wait_peers(5, None),
+            "iterate": iterate,
+        }
+        threads = [threading.Thread(target=run, args=(k, f), daemon=True)
+                   for k, f in calls.items()]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + WAIT
+        while len(arrived) < 2:  # both requests wait for their answer
+            assert time.monotonic() < deadline, "the requests did not arrive"
+            time.sleep(0.005)
+        time.sleep(0.2)  # and the others are in their waits
+
+        closer = threading.Thread(target=a.close, daemon=True)
+        closer.start()
+        closer.join(WAIT)
+        assert not closer.is_alive(), "close() hangs while requests wait"
+        for t in threads:
+            t.join(WAIT)
+            assert not t.is_alive()
+        for key in ("request-forever", "request-60", "wait_peers-forever"):
+            e = results[key]
+            assert isinstance(e, ipcnet.ServiceUnavailable), (key, e)
+            assert e.status == 303
+        assert results["take-forever"] is None
+        assert results["iterate"] == []
+        assert a.closed
+    finally:
+        a.close()
