@@ -2018,6 +2018,10 @@ static PyObject *node_start(NodeObject *n, PyObject *unused)
 {
     if (node_enter(n) < 0)
         return NULL;
+    if (n->started) { /* Node() starts it unless start=False */
+        node_leave(n);
+        Py_RETURN_NONE;
+    }
     int st = ipcn_node_start_thread(n->node);
     node_leave(n);
     if (st != IPCN_OK)
@@ -2084,7 +2088,8 @@ static PyObject *node_dispatch(NodeObject *n, PyObject *args)
     if (st == IPCN_SERVICE_UNAVAILABLE && n->closing)
         return raise_statusf(st, "dispatch: the node was closed");
     return raise_statusf(st, st == IPCN_SERVICE_UNAVAILABLE
-                                 ? "dispatch: the node's thread dispatches (start() was called)"
+                                 ? "dispatch: the node's thread dispatches (open the node "
+                                   "with start=False to dispatch yourself)"
                                  : "dispatch");
 }
 
@@ -2729,8 +2734,10 @@ static PyMethodDef node_methods[] = {
      "Leave the network: calls waiting on other threads end at once\n"
      "(ServiceUnavailable), then the node's thread stops and the node closes."},
     {"fileno", (PyCFunction)node_fileno, METH_NOARGS,
-     "One fd, readable when dispatch() has work (for select/asyncio)."},
-    {"start", (PyCFunction)node_start, METH_NOARGS, "Run callbacks on the node's own thread."},
+     "One fd, readable when dispatch() has work (for select/asyncio; with start=False)."},
+    {"start", (PyCFunction)node_start, METH_NOARGS,
+     "Run the node's I/O and callbacks on its own thread (Node() does, unless\n"
+     "start=False; nothing when it runs already)."},
     {"stop", (PyCFunction)node_stop, METH_NOARGS, "Stop and join the node's thread."},
     {"dispatch", (PyCFunction)node_dispatch, METH_VARARGS,
      "dispatch(timeout=None) -> bool: wait for work (seconds), do it, run callbacks."},

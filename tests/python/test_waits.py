@@ -1,12 +1,17 @@
 # SPDX-License-Identifier: MIT
 """Waiting in Python: the calls that wait sleep (also on a node without its
-thread whose events wait for dispatch); close() ends the waits of other
-threads at once with ServiceUnavailable.
+thread whose events wait for dispatch); a script that publishes without
+ever calling start() or dispatch() reaches a subscriber in another process;
+close() ends the waits of other threads at once with ServiceUnavailable.
 
 No timing assertions: a busy wait is told by the process's CPU time against
 the wall time of a wait that receives nothing (a bound on a bug that uses
 all of it), a hang by a generous deadline far below the waits' own."""
 import concurrent.futures
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -97,6 +102,36 @@ def test_waits_sleep_with_thread(nodes):
     with Slept("request"):
         with pytest.raises(ipcnet.Timeout):
             a.request("wt/hole", "x", timeout=1.0)
+
+
+PUBLISHER = textwrap.dedent("""
+    import sys, time, ipcnet
+    node = ipcnet.Node("nt.pub")          # the first script of every user
+    node.announce("nt/s", "stream")
+    print("ready", flush=True)
+    end = time.monotonic() + float(sys.argv[1])
+    i = 0
+    while time.monotonic() < end:
+        node.publish("nt/s", i)
+        i += 1
+        time.sleep(0.01)
+""")
+
+
+def test_publisher_without_start_reaches_subscriber(nodes):
+    s = nodes("nt.sub", start=True)
+    sub = s.subscribe("nt/s")
+    p = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(2 * WAIT)],
+                         stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        msg = sub.take(WAIT)
+        assert msg is not None, "the publisher's samples never came"
+        assert msg.path == "nt/s" and msg.src == "nt.pub"
+        assert isinstance(msg.value, int)
+    finally:
+        p.kill()
+        p.wait()
 
 
 @pytest.mark.parametrize("start", [False, True])
