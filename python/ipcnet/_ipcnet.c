@@ -2083,10 +2083,8 @@ static PyObject *node_dispatch(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st == IPCN_OK)
         Py_RETURN_TRUE;
-    if (st == IPCN_NO_DATA)
-        Py_RETURN_FALSE;
-    if (st == IPCN_SERVICE_UNAVAILABLE && n->closing)
-        return raise_statusf(st, "dispatch: the node was closed");
+    if (st == IPCN_NO_DATA || (st == IPCN_SERVICE_UNAVAILABLE && n->closing))
+        Py_RETURN_FALSE; /* idle, or the node was closed meanwhile */
     return raise_statusf(st, st == IPCN_SERVICE_UNAVAILABLE
                                  ? "dispatch: the node's thread dispatches (open the node "
                                    "with start=False to dispatch yourself)"

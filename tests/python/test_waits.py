@@ -159,6 +159,13 @@ def test_close_ends_waits(nodes, start):
             "wait_peers-forever": lambda: a.wait_peers(5, None),
             "iterate": iterate,
         }
+        def dispatch_loop():  # an application's own loop
+            while a.dispatch(None):
+                pass
+            return "ended"
+
+        if not start:
+            calls["dispatch-forever"] = dispatch_loop
         threads = [threading.Thread(target=run, args=(k, f), daemon=True)
                    for k, f in calls.items()]
         for t in threads:
@@ -181,6 +188,7 @@ def test_close_ends_waits(nodes, start):
             assert isinstance(e, ipcnet.ServiceUnavailable), (key, e)
             assert e.status == 303
         assert results["take-forever"] is None
+        assert results.get("dispatch-forever", "ended") == "ended"
         assert results["iterate"] == []
         assert a.closed
     finally:
