@@ -97,7 +97,8 @@ class Bot:
         self.failed = None
         self.next_line, self.next_at = None, None   # our next line, and when
         self.answer, self.answer_at, self.answer_to = None, None, None
-        self.node = ipcnet.Node("chat." + name, on_event=self.on_event)
+        # Driven by this program's own loop (dispatch() in run()).
+        self.node = ipcnet.Node("chat." + name, start=False, on_event=self.on_event)
 
     def fail(self, status, what):
         print("chat.%s: %s: %d %s" % (self.name, what, status, ipcnet.status_str(status)),

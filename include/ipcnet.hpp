@@ -1341,10 +1341,12 @@ public:
     Node &operator=(const Node &) = delete;
 
     /**
-     * Leave the network (ipcn_node_close()): stop the node's thread,
-     * withdraw everything, free every callback of the node.  Waits for
-     * calls in progress through its handles.  Must not be called from a
-     * callback of this node.  No-op on an empty node.
+     * Leave the network (ipcn_node_close()): end the calls that wait in the
+     * node on other threads (303, ipcn_node_shutdown()), stop the node's
+     * thread, withdraw everything, free every callback of the node.  Waits
+     * for calls in progress through its handles (those that wait end at
+     * once).  Must not be called from a callback of this node.  No-op on an
+     * empty node.
      */
     void close() noexcept
     {
@@ -1352,6 +1354,7 @@ public:
             return;
         std::shared_ptr<detail::Core> c = std::move(core_);
         if (c->node) {
+            ipcn_node_shutdown(c->node); /* a take() through a handle ends */
             ipcn_node_stop_thread(c->node); /* 203 when none runs */
             ipcn_node *n;
             {

@@ -5,11 +5,10 @@ library does the protocol; this package converts values and calls it).
 
     import ipcnet
 
-    with ipcnet.Node("adder") as node:
+    with ipcnet.Node("adder") as node:    # its I/O thread runs at once
         @node.offer("math/add")
         def add(req):
             return req.value["a"] + req.value["b"]
-        node.start()                      # callbacks on the node's thread
         ...
 
     with ipcnet.Node("user") as node:
@@ -30,14 +29,21 @@ copy (t.writable(), ipcn_msg_writable()): a snapshot taken at that call, one
 pass over the bytes, that nothing the publisher does later can change;
 Message.verify() of it says whether it holds the bytes as published.
 
-Threads.  Callbacks (subscriptions, services, events, request_async) run on
-the node's thread after start(), or inside dispatch().  Every call that
-waits releases the GIL and sleeps until something comes; close() from
-another thread ends those waits at once (request(), query(), take() and the
-wait_* calls raise ServiceUnavailable, iteration stops).  An exception raised by a callback is reported
-through sys.unraisablehook; one raised by a service handler also answers
-the request with 300 Internal Process Error (ipcnet.Error subclasses answer
-with their own status).
+Threads.  A Node runs its own I/O thread from the start (start=True, the
+default): it links to peers, learns of subscribers, answers heartbeats and
+runs the callbacks (subscriptions, services, events, request_async), so a
+script that only publishes in a loop reaches its subscribers.  A program
+with an event loop of its own opens its nodes with start=False and calls
+dispatch() (or waits on fileno() and then dispatches): nothing of the
+node's I/O happens otherwise, except inside the calls that wait.  A node
+runs until close() (or the end of its with block, or the interpreter's
+exit), not until it is garbage-collected.  Every call that waits releases
+the GIL and sleeps until something comes; close() from another thread ends
+those waits at once (request(), query() and the wait_* calls raise
+ServiceUnavailable, take() returns None, iteration stops).  An exception
+raised by a callback is reported through sys.unraisablehook; one raised by
+a service handler also answers the request with 300 Internal Process Error
+(ipcnet.Error subclasses answer with their own status).
 
 Timeouts are in seconds (float); None waits forever (Subscription.take,
 dispatch and the wait_* calls wake up for Ctrl-C; query and request see it
@@ -326,12 +332,19 @@ class Node(_ipcnet._Node):
     network:  default $IPCNET_NETWORK, else "default".
     dir:      the base directory; default $IPCNET_DIR, else
               $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>.
-    start:    start the node's thread at once (callbacks run on it).
+    start:    run the node's thread at once (default): it does the node's
+              I/O and runs the callbacks.  False: nothing runs until start()
+              or dispatch() (for programs that drive the node from their
+              own event loop, with fileno() and dispatch()).
     on_event: called with an Event for peers and resources coming and going.
     The other options are those of ipcn_node_opts (0: the library's default).
+
+    The node lives until close() (a with block closes it), not until it is
+    garbage-collected; close() from another thread ends the calls that wait
+    in it with ServiceUnavailable.
     """
 
-    def __init__(self, name=None, network=None, dir=None, *, start=False, on_event=None,
+    def __init__(self, name=None, network=None, dir=None, *, start=True, on_event=None,
                  heartbeat_ms=0, dead_after_ms=0, max_payload=0, tx_limit=0):
         if name is None:
             name = "python.%d.%d" % (os.getpid(), next(_names))
@@ -449,8 +462,8 @@ class Node(_ipcnet._Node):
 
     def request_async(self, path, value=None, timeout=1.0, *, encoding=None):
         """request() without waiting: a concurrent.futures.Future of the
-        answer, completed from dispatch() or the node's thread (so call
-        start(), or dispatch(), for it to complete).  Cancelling the future
+        answer, completed on the node's thread (or, for a node opened with
+        start=False, from dispatch()).  Cancelling the future
         cancels the request."""
         fut = concurrent.futures.Future()
         rid = self._request_async(path, value, encoding, timeout, fut)
@@ -540,8 +553,8 @@ class Subscription:
 
     def take(self, timeout=None):
         """The oldest queued sample (a Message), waiting up to timeout
-        seconds (None: forever); None when none came in time.  Raises
-        ServiceUnavailable when the node is closed meanwhile."""
+        seconds (None: forever); None when none came in time, or when the
+        node was closed meanwhile."""
         return self._node._take(self.id, timeout)
 
     def __iter__(self):

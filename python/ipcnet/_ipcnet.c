@@ -2020,6 +2020,10 @@ static PyObject *node_start(NodeObject *n, PyObject *unused)
 {
     if (node_enter(n) < 0)
         return NULL;
+    if (n->started) { /* Node() starts it unless start=False */
+        node_leave(n);
+        Py_RETURN_NONE;
+    }
     int st = ipcn_node_start_thread(n->node);
     node_leave(n);
     if (st != IPCN_OK)
@@ -2081,12 +2085,11 @@ static PyObject *node_dispatch(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st == IPCN_OK)
         Py_RETURN_TRUE;
-    if (st == IPCN_NO_DATA)
-        Py_RETURN_FALSE;
-    if (st == IPCN_SERVICE_UNAVAILABLE && n->closing)
-        return raise_statusf(st, "dispatch: the node was closed");
+    if (st == IPCN_NO_DATA || (st == IPCN_SERVICE_UNAVAILABLE && n->closing))
+        Py_RETURN_FALSE; /* idle, or the node was closed meanwhile */
     return raise_statusf(st, st == IPCN_SERVICE_UNAVAILABLE
-                                 ? "dispatch: the node's thread dispatches (start() was called)"
+                                 ? "dispatch: the node's thread dispatches (open the node "
+                                   "with start=False to dispatch yourself)"
                                  : "dispatch");
 }
 
@@ -2373,11 +2376,10 @@ static PyObject *node_take(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st == IPCN_OK)
         return message_new(out);
-    if (st == IPCN_NO_DATA)
-        Py_RETURN_NONE;
-    return raise_statusf(st, st == IPCN_BAD_REQUEST         ? "take: the subscription has a callback"
-                             : st == IPCN_SERVICE_UNAVAILABLE ? "take: the node was closed"
-                                                              : "take: unknown subscription");
+    if (st == IPCN_NO_DATA || (st == IPCN_SERVICE_UNAVAILABLE && n->closing))
+        Py_RETURN_NONE; /* none came, or the node was closed meanwhile */
+    return raise_statusf(st, st == IPCN_BAD_REQUEST ? "take: the subscription has a callback"
+                                                     : "take: unknown subscription");
 }
 
 static PyObject *node_sub_stats(NodeObject *n, PyObject *args)
@@ -2737,8 +2739,10 @@ static PyMethodDef node_methods[] = {
      "Leave the network: calls waiting on other threads end at once\n"
      "(ServiceUnavailable), then the node's thread stops and the node closes."},
     {"fileno", (PyCFunction)node_fileno, METH_NOARGS,
-     "One fd, readable when dispatch() has work (for select/asyncio)."},
-    {"start", (PyCFunction)node_start, METH_NOARGS, "Run callbacks on the node's own thread."},
+     "One fd, readable when dispatch() has work (for select/asyncio; with start=False)."},
+    {"start", (PyCFunction)node_start, METH_NOARGS,
+     "Run the node's I/O and callbacks on its own thread (Node() does, unless\n"
+     "start=False; nothing when it runs already)."},
     {"stop", (PyCFunction)node_stop, METH_NOARGS, "Stop and join the node's thread."},
     {"dispatch", (PyCFunction)node_dispatch, METH_VARARGS,
      "dispatch(timeout=None) -> bool: wait for work (seconds), do it, run callbacks."},

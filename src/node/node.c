@@ -780,7 +780,9 @@ static int dispatch_locked(ipcn_node *n, int timeout_ms)
         ipcn__node_wake(n); /* more to do: keep the fd readable */
     } else {
         clear_ready(n);
-        if (n->woken && !n->thread_stop)
+        /* Not the kick of a stop or a shutdown: a waiter in epoll_wait
+         * must still see it. */
+        if (n->woken && !n->thread_stop && !n->shut)
             drain_wake(n); /* all delivered: no empty wake-up for the caller */
     }
     return (k > 0 || delivered > 0) ? IPCN_OK : IPCN_NO_DATA;

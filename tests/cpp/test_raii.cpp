@@ -5,7 +5,8 @@
  * callback and leaves its handles inert, callbacks that throw do not cross
  * into C, deferred answers come from other threads, and subscriptions made
  * and destroyed while the node's thread delivers samples (ASan checks that
- * no callback runs after its free).
+ * no callback runs after its free), and close() ending the waits of other
+ * threads.
  */
 #include "provider.hpp"
 
@@ -203,6 +204,37 @@ TEST(close_frees_callbacks_and_handles_go_inert)
     /* Subscriptions and a responder that outlive their nodes. */
     take_sub.reset();
     CHECK_EQ(ipcn::detail::registry().count(), before);
+}
+
+/* Threads waiting forever in a request and in a take through a
+ * Subscription handle: close() ends both at once with 303 (and does not
+ * wait for them to time out, which they never would). */
+TEST(close_ends_waits_of_other_threads)
+{
+    Node server("server");
+    std::mutex m;
+    std::vector<ipcn::Responder> held; /* never answered */
+    std::atomic<int> arrived{0};
+    server.offer("w/hole", "", [&](const ipcn::MessageView &, ipcn::Reply &reply) {
+        std::lock_guard<std::mutex> lk(m);
+        held.push_back(reply.defer());
+        arrived++;
+        return IPCN_ACCEPTED;
+    });
+    server.start_thread();
+    Node n("client");
+    n.wait_synced(ct::WAIT_MS);
+    ipcn::Subscription sub = n.subscribe("w/none");
+    std::atomic<int> req_status{0}, take_status{0};
+    std::thread tr([&] { req_status = n.try_request("w/hole", "x", "", -1).status(); });
+    std::thread tt([&] { take_status = sub.try_take(-1).status(); });
+    CHECK(ct::wait_until(server, [&] { return arrived.load() == 1; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); /* both asleep */
+    n.close(); /* the test's deadline catches a close that hangs */
+    tr.join();
+    tt.join();
+    CHECK_EQ(req_status.load(), IPCN_SERVICE_UNAVAILABLE);
+    CHECK_EQ(take_status.load(), IPCN_SERVICE_UNAVAILABLE);
 }
 
 TEST(callbacks_that_throw)

@@ -224,8 +224,8 @@ def test_request_async(nodes):
 
 
 def test_dispatch_without_thread(nodes):
-    a = nodes("a")
-    b = nodes("b")
+    a = nodes("a", start=False)
+    b = nodes("b", start=False)
     a.offer("svc/add1", lambda req: req.value + 1)
     fut = None
     # Both nodes are dispatched by this thread only.

@@ -1,12 +1,17 @@
 # SPDX-License-Identifier: MIT
 """Waiting in Python: the calls that wait sleep (also on a node without its
-thread whose events wait for dispatch); close() ends the waits of other
-threads at once with ServiceUnavailable.
+thread whose events wait for dispatch); a script that publishes without
+ever calling start() or dispatch() reaches a subscriber in another process;
+close() ends the waits of other threads at once with ServiceUnavailable.
 
 No timing assertions: a busy wait is told by the process's CPU time against
 the wall time of a wait that receives nothing (a bound on a bug that uses
 all of it), a hang by a generous deadline far below the waits' own."""
 import concurrent.futures
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -99,6 +104,36 @@ def test_waits_sleep_with_thread(nodes):
             a.request("wt/hole", "x", timeout=1.0)
 
 
+PUBLISHER = textwrap.dedent("""
+    import sys, time, ipcnet
+    node = ipcnet.Node("nt.pub")          # the first script of every user
+    node.announce("nt/s", "stream")
+    print("ready", flush=True)
+    end = time.monotonic() + float(sys.argv[1])
+    i = 0
+    while time.monotonic() < end:
+        node.publish("nt/s", i)
+        i += 1
+        time.sleep(0.01)
+""")
+
+
+def test_publisher_without_start_reaches_subscriber(nodes):
+    s = nodes("nt.sub", start=True)
+    sub = s.subscribe("nt/s")
+    p = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(2 * WAIT)],
+                         stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        msg = sub.take(WAIT)
+        assert msg is not None, "the publisher's samples never came"
+        assert msg.path == "nt/s" and msg.src == "nt.pub"
+        assert isinstance(msg.value, int)
+    finally:
+        p.kill()
+        p.wait()
+
+
 @pytest.mark.parametrize("start", [False, True])
 def test_close_ends_waits(nodes, start):
     p, arrived = hole_provider(nodes, "wc.p", "wc/hole")
@@ -124,6 +159,13 @@ def test_close_ends_waits(nodes, start):
             "wait_peers-forever": lambda: a.wait_peers(5, None),
             "iterate": iterate,
         }
+        def dispatch_loop():  # an application's own loop
+            while a.dispatch(None):
+                pass
+            return "ended"
+
+        if not start:
+            calls["dispatch-forever"] = dispatch_loop
         threads = [threading.Thread(target=run, args=(k, f), daemon=True)
                    for k, f in calls.items()]
         for t in threads:
@@ -141,10 +183,12 @@ def test_close_ends_waits(nodes, start):
         for t in threads:
             t.join(WAIT)
             assert not t.is_alive()
-        for key in ("request-forever", "request-60", "take-forever", "wait_peers-forever"):
+        for key in ("request-forever", "request-60", "wait_peers-forever"):
             e = results[key]
             assert isinstance(e, ipcnet.ServiceUnavailable), (key, e)
             assert e.status == 303
+        assert results["take-forever"] is None
+        assert results.get("dispatch-forever", "ended") == "ended"
         assert results["iterate"] == []
         assert a.closed
     finally:
