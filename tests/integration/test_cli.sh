@@ -494,6 +494,23 @@ for pair in '0|00' '23|17' '-1000|3903e7' '1.5|f93e00' '100000.0|fa47c35000' \
     got=$("$BIN" json2cbor <<<"$j" | hexof)
     [ "$got" = "$want" ] && ok "json2cbor $j is RFC 8949's $want" || nok "json2cbor $j gave $got, RFC 8949 says $want"
 done
+# cbor2json prints each float of RFC 8949 Appendix A as the double it is:
+# JSON readers read doubles, so a float16/float32 printed with its own
+# shortest digits (3.4028235e+38) would be another number.
+for h in f90000 f98000 f93c00 fb3ff199999999999a f93e00 f97bff fa47c35000 \
+    fa7f7fffff fb7e37e43c8800759c f90001 f90400 f9c400 fbc010666666666666 fa3f8ccccd; do
+    got=$(printf "$(sed 's/../\\x&/g' <<<"$h")" | "$BIN" cbor2json)
+    res=$(python3 -c '
+import json, struct, sys
+h, got = sys.argv[1], sys.argv[2]
+b = bytes.fromhex(h)
+want = {0xf9: lambda: struct.unpack(">e", b[1:])[0], 0xfa: lambda: struct.unpack(">f", b[1:])[0],
+        0xfb: lambda: struct.unpack(">d", b[1:])[0]}[b[0]]()
+v = json.loads(got)
+same = isinstance(v, float) and struct.pack(">d", v) == struct.pack(">d", want)
+sys.exit(0 if same and got == repr(want) else 3)' "$h" "$got" 2>&1)
+    [ $? = 0 ] && ok "cbor2json $h: $got is the value exactly, shortest" || nok "cbor2json $h printed '$got', not the value's shortest double" "$res"
+done
 doc='{"name":"arm","q":[0.5,-1.25,3],"ok":true,"none":null,"n":-7,"big":18446744073709551615,"s":"h\u00e9"}'
 got=$("$BIN" json2cbor <<<"$doc" | "$BIN" cbor2json)
 jcheck "json2cbor | cbor2json round-trips" "$got" \
