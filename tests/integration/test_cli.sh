@@ -164,6 +164,15 @@ contains "no verb: 200" "$err" "200 Bad Request: no verb given"
 r 2 "no verb" "$BIN"
 r 2 "unknown verb" "$BIN" frobnicate
 contains "unknown verb: 200 Bad Request" "$err" "200 Bad Request: no verb 'frobnicate'"
+# every verb --help lists, in the same order
+verbs=$("$BIN" --help | sed -n '/^verbs:/,/^$/s/^  \([a-z0-9-]*\) .*/\1/p' | paste -sd, - | sed 's/,/, /g')
+[ -n "$verbs" ] && contains "unknown verb: the list of verbs is every verb" "$err" "the verbs are $verbs (" \
+    || nok "--help lists no verbs"
+r 2 "help of an unknown verb" "$BIN" help frobnicate
+contains "help of an unknown verb lists every verb" "$err" "the verbs are $verbs ("
+r 0 "graph --help" "$BIN" graph --help
+lacks "graph --help does not deny showing subscribers" "$out" "not shown"
+contains "graph --help says subscribers are shown" "$out" "subscribes to what"
 r 2 "unknown option" "$BIN" nodes --bogus
 contains "unknown option: 200 Bad Request" "$err" "200 Bad Request:"
 r 2 "option of another verb" "$BIN" query x --rate 3
@@ -385,6 +394,19 @@ stop feed TERM "pub (for a pipe)"
 start hzlong "$BIN" hz 'x/**'
 sleep 0.3
 stop hzlong INT "hz"
+# hz across a provider restart: the gap is no interval of the new provider
+start hzr "$BIN" hz cam/restart --count 4 --json
+start pubr1 "$BIN" pub cam/restart 1 --rate 20
+wait_out hzr '"path"' 10 || nok "hz reported nothing for the first provider" "$(cat "$W/hzr.out" "$W/hzr.err")"
+stop pubr1 TERM "pub (first provider)"
+sleep 2.5
+start pubr2 "$BIN" pub cam/restart 2 --rate 20
+finish hzr 15
+hz_rc=$rc hz_out=$out hz_show=$(show)
+stop pubr2 TERM "pub (second provider)"
+[ "$hz_rc" = 0 ] && ok "hz --count 4 across a restart ends by itself" || nok "hz across a restart: exit $hz_rc" "$hz_show"
+jcheck "hz after a provider restart: no 2.5 s gap in its window, none missed" "$hz_out" \
+    'len(d)==4 and d[0]["max_s"]<1.5 and d[-1]["max_s"]<1.5 and all(x["missed"]==0 for x in d)'
 
 # ---------------------------------------------------------------- offer, call
 start svc "$BIN" offer svc/echo --echo --name svc-echo
