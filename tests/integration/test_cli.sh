@@ -620,6 +620,26 @@ else
     echo "# SKIP: no cbor2/numpy for /usr/bin/python3: tensor printing not checked"
 fi
 
+# junk in a network directory (not a socket with its regular lock file, or
+# not a node name): not waited for, never printed raw (terminal injection)
+J="$IPCNET_DIR/junk"
+mkdir -p -m 700 "$J"
+mkdir "$J/x.sock"                     # a directory, no lock
+touch "$J/y.sock" && mkdir "$J/y.lock" # a file beside a directory lock
+bind_sock() { python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"; }
+bind_sock "$J/w.sock" && touch "$W/target" && ln -s "$W/target" "$J/w.lock" # a symlink lock
+esc=$(printf '\033[2Jevil\nline')
+bind_sock "$J/$esc.sock" && touch "$J/$esc.lock" # not a node name
+ESC=$(printf '\033')
+t0=$(ms_now)
+r 0 "find in a directory with junk" "$BIN" find '**' --network junk --wait 20000
+t1=$(ms_now)
+# a bound on a hang (the wait is 20 s), not a speed goal
+if [ $((t1 - t0)) -lt 10000 ]; then ok "junk does not hold find up ($((t1 - t0)) ms)"; else nok "find waited $((t1 - t0)) ms for junk" "$(show)"; fi
+lacks "no raw ESC in find's output" "$out$err" "$ESC"
+lacks "junk is not named as a node that did not link" "$err" "did not link"
+rm -rf "$J"
+
 # no process of ours is left and the network directory holds no socket
 left=$(ls "$IPCNET_DIR"/*/*.sock 2>/dev/null)
 [ -z "$left" ] && ok "no socket is left behind" || nok "sockets left behind" "$left"
