@@ -164,6 +164,15 @@ contains "no verb: 200" "$err" "200 Bad Request: no verb given"
 r 2 "no verb" "$BIN"
 r 2 "unknown verb" "$BIN" frobnicate
 contains "unknown verb: 200 Bad Request" "$err" "200 Bad Request: no verb 'frobnicate'"
+# every verb --help lists, in the same order
+verbs=$("$BIN" --help | sed -n '/^verbs:/,/^$/s/^  \([a-z0-9-]*\) .*/\1/p' | paste -sd, - | sed 's/,/, /g')
+[ -n "$verbs" ] && contains "unknown verb: the list of verbs is every verb" "$err" "the verbs are $verbs (" \
+    || nok "--help lists no verbs"
+r 2 "help of an unknown verb" "$BIN" help frobnicate
+contains "help of an unknown verb lists every verb" "$err" "the verbs are $verbs ("
+r 0 "graph --help" "$BIN" graph --help
+lacks "graph --help does not deny showing subscribers" "$out" "not shown"
+contains "graph --help says subscribers are shown" "$out" "subscribes to what"
 r 2 "unknown option" "$BIN" nodes --bogus
 contains "unknown option: 200 Bad Request" "$err" "200 Bad Request:"
 r 2 "option of another verb" "$BIN" query x --rate 3
@@ -385,6 +394,19 @@ stop feed TERM "pub (for a pipe)"
 start hzlong "$BIN" hz 'x/**'
 sleep 0.3
 stop hzlong INT "hz"
+# hz across a provider restart: the gap is no interval of the new provider
+start hzr "$BIN" hz cam/restart --count 4 --json
+start pubr1 "$BIN" pub cam/restart 1 --rate 20
+wait_out hzr '"path"' 10 || nok "hz reported nothing for the first provider" "$(cat "$W/hzr.out" "$W/hzr.err")"
+stop pubr1 TERM "pub (first provider)"
+sleep 2.5
+start pubr2 "$BIN" pub cam/restart 2 --rate 20
+finish hzr 15
+hz_rc=$rc hz_out=$out hz_show=$(show)
+stop pubr2 TERM "pub (second provider)"
+[ "$hz_rc" = 0 ] && ok "hz --count 4 across a restart ends by itself" || nok "hz across a restart: exit $hz_rc" "$hz_show"
+jcheck "hz after a provider restart: no 2.5 s gap in its window, none missed" "$hz_out" \
+    'len(d)==4 and d[0]["max_s"]<1.5 and d[-1]["max_s"]<1.5 and all(x["missed"]==0 for x in d)'
 
 # ---------------------------------------------------------------- offer, call
 start svc "$BIN" offer svc/echo --echo --name svc-echo
@@ -494,6 +516,23 @@ for pair in '0|00' '23|17' '-1000|3903e7' '1.5|f93e00' '100000.0|fa47c35000' \
     got=$("$BIN" json2cbor <<<"$j" | hexof)
     [ "$got" = "$want" ] && ok "json2cbor $j is RFC 8949's $want" || nok "json2cbor $j gave $got, RFC 8949 says $want"
 done
+# cbor2json prints each float of RFC 8949 Appendix A as the double it is:
+# JSON readers read doubles, so a float16/float32 printed with its own
+# shortest digits (3.4028235e+38) would be another number.
+for h in f90000 f98000 f93c00 fb3ff199999999999a f93e00 f97bff fa47c35000 \
+    fa7f7fffff fb7e37e43c8800759c f90001 f90400 f9c400 fbc010666666666666 fa3f8ccccd; do
+    got=$(printf "$(sed 's/../\\x&/g' <<<"$h")" | "$BIN" cbor2json)
+    res=$(python3 -c '
+import json, struct, sys
+h, got = sys.argv[1], sys.argv[2]
+b = bytes.fromhex(h)
+want = {0xf9: lambda: struct.unpack(">e", b[1:])[0], 0xfa: lambda: struct.unpack(">f", b[1:])[0],
+        0xfb: lambda: struct.unpack(">d", b[1:])[0]}[b[0]]()
+v = json.loads(got)
+same = isinstance(v, float) and struct.pack(">d", v) == struct.pack(">d", want)
+sys.exit(0 if same and got == repr(want) else 3)' "$h" "$got" 2>&1)
+    [ $? = 0 ] && ok "cbor2json $h: $got is the value exactly, shortest" || nok "cbor2json $h printed '$got', not the value's shortest double" "$res"
+done
 doc='{"name":"arm","q":[0.5,-1.25,3],"ok":true,"none":null,"n":-7,"big":18446744073709551615,"s":"h\u00e9"}'
 got=$("$BIN" json2cbor <<<"$doc" | "$BIN" cbor2json)
 jcheck "json2cbor | cbor2json round-trips" "$got" \
@@ -580,6 +619,26 @@ sys.stdout.buffer.write(cbor2.dumps(cbor2.CBORTag(40, [[100], cbor2.CBORTag(86, 
 else
     echo "# SKIP: no cbor2/numpy for /usr/bin/python3: tensor printing not checked"
 fi
+
+# junk in a network directory (not a socket with its regular lock file, or
+# not a node name): not waited for, never printed raw (terminal injection)
+J="$IPCNET_DIR/junk"
+mkdir -p -m 700 "$J"
+mkdir "$J/x.sock"                     # a directory, no lock
+touch "$J/y.sock" && mkdir "$J/y.lock" # a file beside a directory lock
+bind_sock() { python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"; }
+bind_sock "$J/w.sock" && touch "$W/target" && ln -s "$W/target" "$J/w.lock" # a symlink lock
+esc=$(printf '\033[2Jevil\nline')
+bind_sock "$J/$esc.sock" && touch "$J/$esc.lock" # not a node name
+ESC=$(printf '\033')
+t0=$(ms_now)
+r 0 "find in a directory with junk" "$BIN" find '**' --network junk --wait 20000
+t1=$(ms_now)
+# a bound on a hang (the wait is 20 s), not a speed goal
+if [ $((t1 - t0)) -lt 10000 ]; then ok "junk does not hold find up ($((t1 - t0)) ms)"; else nok "find waited $((t1 - t0)) ms for junk" "$(show)"; fi
+lacks "no raw ESC in find's output" "$out$err" "$ESC"
+lacks "junk is not named as a node that did not link" "$err" "did not link"
+rm -rf "$J"
 
 # no process of ours is left and the network directory holds no socket
 left=$(ls "$IPCNET_DIR"/*/*.sock 2>/dev/null)

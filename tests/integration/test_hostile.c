@@ -240,7 +240,7 @@ static void names_release(void)
 {
     for (size_t i = 0; i < sizeof claimed / sizeof *claimed && claimed[i].name[0]; i++) {
         char path[1024];
-        snprintf(path, sizeof path, "%s/default/%s.lock", tu_net_dir(),
+        snprintf(path, sizeof path, "%.400s/default/%.63s.lock", tu_net_dir(),
                  claimed[i].name);
         unlink(path);
         close(claimed[i].fd);

@@ -6,6 +6,7 @@
 #include "cbor.h"
 
 #include <errno.h>
+#include <fenv.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,19 +106,37 @@ int cbor_from_json(sbuf *b, const jval *v, char *err, size_t errlen)
 
 /* ---- numbers for people ---- */
 
-/* The shortest decimal that reads back as the same double (or float). */
+/* The shortest decimal that reads back as the same double (or float).
+ * JSON is read as doubles: there a float16 or float32 prints as the
+ * double it is exactly (3.4028234663852886e+38, not 3.4028235e+38, which
+ * a JSON reader takes for another number); the shortest float digits are
+ * for text meant for people only. */
 static void fmt_real(char *s, size_t n, double d, bool single, bool json)
 {
     if (!isfinite(d)) {
         snprintf(s, n, "%s", json ? "null" : isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
         return;
     }
-    for (int prec = single ? 6 : 15; prec <= 17; prec++) {
-        snprintf(s, n, "%.*g", prec, d);
-        double back = strtod(s, NULL);
-        if (single ? (float)back == (float)d : back == d)
-            break;
+    if (json)
+        single = false;
+    /* At each precision the nearest decimal first, then the ones rounded
+     * up and down (glibc's printf follows the rounding mode): 2^-24 at 16
+     * digits rounds to ...062e-08, which is not 2^-24, while ...063e-08
+     * is. */
+    static const int modes[] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD};
+    int saved = fegetround();
+    bool found = false;
+    for (int prec = single ? 6 : 15; prec <= 17 && !found; prec++) {
+        for (size_t m = 0; m < sizeof modes / sizeof *modes && !found; m++) {
+            fesetround(modes[m]);
+            snprintf(s, n, "%.*g", prec, d);
+            fesetround(saved);
+            double back = strtod(s, NULL);
+            found = single ? (float)back == (float)d : back == d;
+        }
     }
+    if (!found)
+        snprintf(s, n, "%.17g", d);
     if (json && !strpbrk(s, ".eEn"))
         strncat(s, ".0", n - strlen(s) - 1);
 }

@@ -351,6 +351,7 @@ typedef struct hz_path {
     size_t head, n;         /* next slot, how many held */
     uint64_t fresh;         /* samples since the last report */
     uint64_t total, last_seq, missed; /* missed: sequence gaps */
+    uint64_t src_id;        /* the provider the window measures */
     bool silent_noted;
 } hz_path;
 
@@ -386,13 +387,21 @@ static void on_hz(ipcn_node *node, const ipcn_msg *m, void *user)
         fprintf(stderr, "%d %s: %s went away (provider %s)\n", m->status,
                 ipcn_status_str(m->status), m->path,
                 m->src_name && *m->src_name ? m->src_name : "?");
+        for (size_t i = 0; i < h->np; i++)
+            if (!strcmp(h->p[i].path, m->path))
+                h->p[i].n = h->p[i].head = 0; /* its gap is no interval */
         return;
     }
     hz_path *p = hz_find(h, m->path);
     if (!p)
         return;
     h->received++;
-    if (p->total && m->seq > p->last_seq + 1)
+    /* Another provider (a restart is a new node id): a new window, and its
+     * sequence numbers are its own. */
+    if (p->n && m->src_id != p->src_id)
+        p->n = p->head = 0;
+    p->src_id = m->src_id;
+    if (p->n && m->seq > p->last_seq + 1)
         p->missed += m->seq - p->last_seq - 1;
     p->last_seq = m->seq;
     p->total++;

@@ -173,6 +173,16 @@ static int on_request(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx *ctx,
         o->served++;
         return IPCN_OK;
     }
+    if (req->len && enc_is_cbor(req->encoding) &&
+        ipcn_cbor_check(req->data, req->len, 0) != IPCN_OK) {
+        /* Never handed to the command raw: it expects JSON text. */
+        static const char msg[] = "the request is not one well-formed CBOR item";
+        ipcn_reply_set(ctx, msg, sizeof msg - 1, "text/plain");
+        log_request(o, nr, req->src_name, req->encoding, req->data, req->len,
+                    IPCN_BAD_REQUEST, 0);
+        o->served++;
+        return IPCN_BAD_REQUEST;
+    }
     job *j = NULL;
     for (int i = 0; i < MAX_JOBS && !j; i++)
         if (!o->jobs[i].used)

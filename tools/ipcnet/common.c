@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -23,9 +24,10 @@ static int sigpipe_fds[2] = {-1, -1};
 __attribute__((format(printf, 2, 0)))
 static void vfail(int status, const char *fmt, va_list ap)
 {
-    char msg[1024];
+    char msg[1024], safe[4096];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    fprintf(stderr, "%d %s: %s\n", status, ipcn_status_str(status), msg);
+    escape_line(safe, sizeof safe, msg); /* may quote what peers sent */
+    fprintf(stderr, "%d %s: %s\n", status, ipcn_status_str(status), safe);
 }
 
 int cli_fail(int status, const char *fmt, ...)
@@ -52,12 +54,14 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 
 void cli_warn(const char *fmt, ...)
 {
+    char msg[1024], safe[4096];
     va_list ap;
     va_start(ap, fmt);
-    fputs("ipcnet: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* One line, whatever names from peers or the directory it quotes. */
+    escape_line(safe, sizeof safe, msg);
+    fprintf(stderr, "ipcnet: warning: %s\n", safe);
 }
 
 void out_broken(void)
@@ -201,6 +205,30 @@ int cli_pump(cli *c, int timeout_ms, struct pollfd *extra, int nextra)
 /* discovery                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Is name (from "name.sock") a node's entry: a node name, a socket and
+ * a regular lock file beside it (docs/protocol.md 6.1)?  Anyone who may
+ * write the directory can put anything else there. */
+static bool node_entry(DIR *d, const char *name)
+{
+    size_t len = strlen(name);
+    if (!len || len > 64 || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') ||
+              (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9') || strchr("._-", name[i])))
+            return false;
+    char file[80];
+    struct stat st;
+    snprintf(file, sizeof file, "%s.sock", name);
+    if (fstatat(dirfd(d), file, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISSOCK(st.st_mode))
+        return false;
+    snprintf(file, sizeof file, "%s.lock", name);
+    return fstatat(dirfd(d), file, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISREG(st.st_mode);
+}
+
 /* Name the nodes that did not link in time: dead nodes were swept from the
  * directory by the wait, so each socket left there without a link is a
  * node that is alive but does not answer (stopped, hung, or starting). */
@@ -218,6 +246,8 @@ static void warn_unlinked(cli *c)
             continue;
         memcpy(name, de->d_name, len - 5);
         name[len - 5] = 0;
+        if (!node_entry(d, name))
+            continue; /* not a node's: nobody will ever answer for it */
         bool linked = !strcmp(name, c->node_name);
         for (size_t i = 0; pl && i < pl->count; i++)
             if (!strcmp(pl->items[i].name, name))

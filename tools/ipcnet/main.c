@@ -184,8 +184,9 @@ static const verb verbs[] = {
      "the network as a graph; --dot writes Graphviz, --png FILE draws it",
      "usage: ipcnet graph [--dot | --png FILE] [options]\n\n"
      "Show the network as a graph: its nodes, its resources, and which node\n"
-     "publishes, provides or offers what.  Subscribers are not shown: the API\n"
-     "does not tell yet which node subscribes to what.\n\n"
+     "publishes, provides or offers what, and which node subscribes to what (each\n"
+     "pattern a node subscribed with, and the resources it matches now; --dot\n"
+     "draws an edge from each matching resource to the subscriber).\n\n"
      "  --dot           write the graph in Graphviz's dot language\n"
      "  --png FILE      draw it into FILE with Graphviz's 'dot'\n"},
     {"stream-send", cmd_stream_send, COMMON | B(O_RATE) | B(O_WAIT_SUBS) | B(O_TIMEOUT), 2, 2,
@@ -193,6 +194,20 @@ static const verb verbs[] = {
     {"stream-recv", cmd_stream_recv, COMMON | B(O_TIMEOUT) | B(O_QUEUE) | B(O_DELAY), 2, 2,
      false, "write a media stream to a file; report gaps", cmd_stream_recv_help},
 };
+
+/* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
+static const char *verb_list(char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        int k = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", verbs[i].name);
+        if (k < 0 || (size_t)k >= n - len)
+            break;
+        len += (size_t)k;
+    }
+    return buf;
+}
 
 static const char common_help[] =
     "\ncommon options:\n"
@@ -362,7 +377,9 @@ int main(int argc, char **argv)
                     fputs(common_help, stdout);
                     return 0;
                 }
-            return cli_usage_error(NULL, "no verb '%s'", argv[2]);
+            char list[1024];
+            return cli_usage_error(NULL, "no verb '%s'; the verbs are %s", argv[2],
+                                   verb_list(list, sizeof list));
         }
         usage(stdout);
         return 0;
@@ -397,10 +414,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(verbs[i].name, name))
             v = &verbs[i];
-    if (!v)
-        return cli_usage_error(NULL, "no verb '%s'; the verbs are nodes, find, info, "
-                               "set, query, pub, echo, hz, offer, call, offer-files, get-file, "
-                               "json2cbor, cbor2json, graph", name);
+    if (!v) {
+        char list[1024];
+        return cli_usage_error(NULL, "no verb '%s'; the verbs are %s", name,
+                               verb_list(list, sizeof list));
+    }
     cli c = {.verb = v->name, .wait_ms = 2000, .timeout_ms = -1, .count = -1,
              .rate = 1, .exec_timeout_ms = -1};
     /* The options before the verb, then the arguments after it. */

@@ -95,3 +95,36 @@ void fmt_duration(char *out, size_t outlen, double s)
     else
         snprintf(out, outlen, "%.1fs", s);
 }
+
+/* For one line on a terminal: a byte below 0x20, 0x7f, a C1 control or a
+ * byte not in valid UTF-8 becomes \xHH, so that names and text that
+ * came from peers or from the directory cannot move the cursor, change
+ * colours or forge lines. */
+void escape_line(char *out, size_t outlen, const char *in)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0, n = strlen(in);
+    if (!outlen)
+        return;
+    for (size_t i = 0; i < n;) {
+        size_t k = p[i] >= 0x80 ? utf8_seq(p + i, n - i) : 1;
+        char tmp[8];
+        size_t tl;
+        /* C1 controls (U+0080..U+009F, 0xc2 0x80..0x9f) too: some
+         * terminals take U+009B for ESC [. */
+        if (p[i] < 0x20 || p[i] == 0x7f || k == 0 ||
+            (k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+            tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", p[i]);
+            k = 1;
+        } else {
+            memcpy(tmp, p + i, k);
+            tl = k;
+        }
+        if (o + tl >= outlen)
+            break;
+        memcpy(out + o, tmp, tl);
+        o += tl;
+        i += k;
+    }
+    out[o] = 0;
+}

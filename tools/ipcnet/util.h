@@ -19,6 +19,10 @@ uint64_t now_real_ns(void);
 size_t utf8_seq(const unsigned char *p, size_t n);
 bool utf8_valid(const void *data, size_t n);
 
+/* in, with control bytes (C0, DEL, C1) and invalid UTF-8 as \xHH,
+ * truncated to fit out (always NUL-terminated when outlen > 0). */
+void escape_line(char *out, size_t outlen, const char *in);
+
 uint64_t hash64(const void *data, size_t len); /* XXH3-64 */
 
 /* "1.5 KiB", "12 B" */
