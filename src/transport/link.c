@@ -653,7 +653,7 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
 
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
 {
-    (void)n;
+    ipcn__meta_give(n, l, l->meta_bytes); /* its patterns */
     for (uint32_t i = 0; i < l->nfds_out; i++)
         close(l->fds_out[i]);
     for (uint32_t i = 0; i < l->nfds_in; i++)
