@@ -179,9 +179,10 @@ typedef struct ipcn_node_opts {
                                  costs no CPU).  At most 1 000 000.
                                  Since: 0.1 */
     /* What peers may make this node hold.  Each cap is per node, so the
-     * whole is bounded however many peers come: about max_peers links
-     * (each up to 2.5 x tx_limit of queue at worst, usually far less),
-     * plus peer_meta_budget.  0 in any of these: the default. */
+     * whole is bounded however many peers come: max_peers links, each
+     * with its queue (tx_limit; the buffer holding it may reach a few
+     * times that for a peer that reads slowly), plus peer_meta_budget.
+     * 0 in any of these: the default. */
     uint32_t max_peers;     /**< peers linked at once; more are refused
                                  with ERROR 205 "too many peers" and
                                  counted in ipcn_node_usage.peers_refused;
