@@ -127,7 +127,8 @@ static int innocent_echo(ipcn_node *n, int seq)
 }
 
 /* Start the victim with its stderr in V.log, under an RLIMIT_NOFILE of
- * nofile when not 0, and wait until the innocent knows its services. */
+ * nofile when not 0, and wait until the innocent knows its services (extra:
+ * up to 3 more arguments, NULL-terminated). */
 static int victim_start_args(rlim_t nofile, const char *const *extra)
 {
     memset(&V, 0, sizeof V);
@@ -162,12 +163,15 @@ static int victim_start_args(rlim_t nofile, const char *const *extra)
         return -1;
     uint64_t end = tu_now_ms() + 15000;
     for (;;) {
-        ipcn_resource_list *rl = NULL;
         size_t found = 0;
-        if (ipcn_find(G.inn, V.echo, IPCN_SERVICE, &rl) == IPCN_OK)
-            found = rl->count;
-        ipcn_resource_list_free(rl);
-        if (found)
+        const char *need[] = {V.echo, V.stats};
+        for (int i = 0; i < 2; i++) {
+            ipcn_resource_list *rl = NULL;
+            if (ipcn_find(G.inn, need[i], IPCN_SERVICE, &rl) == IPCN_OK)
+                found += rl->count > 0;
+            ipcn_resource_list_free(rl);
+        }
+        if (found == 2)
             break;
         if (!victim_alive() || tu_now_ms() > end) {
             print_error("victim %s did not come up\n", V.name);
