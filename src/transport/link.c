@@ -1079,11 +1079,10 @@ void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
          * the link starts over (the dialler dials again). */
         send_ring(n, l);
         if (!l->rtx.sh) {
-            if (l->state != LINK_DEAD && n->fd_short)
-                ipcn__link_refuse_nofd(n, l);
-            else if (l->state != LINK_DEAD)
+            if (l->state != LINK_DEAD)
                 ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY,
-                                 "no memory for a link ring");
+                                 n->fd_short ? "no descriptor for a link ring"
+                                             : "no memory for a link ring");
             return;
         }
     }
