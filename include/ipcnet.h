@@ -857,7 +857,8 @@ typedef struct ipcn_event {
     ipcn_kind kind;            /**< resource events only */
     int status;                /**< PEER_DOWN: 100 goodbye, 303 hang-up or
                                     death, 304 heartbeat timeout, 200 bad
-                                    input */
+                                    input, 307 this node ran out of memory
+                                    or file descriptors for the link */
 } ipcn_event;
 
 typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
