@@ -722,10 +722,6 @@ static void t_peer_memory(void **state)
         }
     } while (refused < 2 && tu_now_ms() < end);
     victim_usage(&u2);
-    if (G.verbose)
-        for (int i = MEM_PEERS; i < MEM_PEERS + extra_n; i++)
-            print_message("    late-%02d: 205 x%u, eof %d\n", i - MEM_PEERS,
-                          rs[i]->errors[205], rs[i]->eof);
     int echo = innocent_echo(G.inn, 1);
     if (G.verbose || !echo || u1.meta_bytes > MEM_BUDGET || over_node < 1)
         print_message("    victim: %llu bytes of peers' metadata (budget %u), "
