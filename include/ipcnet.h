@@ -210,6 +210,25 @@ typedef struct ipcn_node_opts {
                                  the end.  0: 120000 (2 min).  Values below
                                  heartbeat_ms are raised to it.
                                  Since: 0.1 */
+    /* What peers may make this node hold.  Each cap is per node, so the
+     * whole is bounded however many peers come: max_peers links, each
+     * with its queue (tx_limit; the buffer holding it may reach a few
+     * times that for a peer that reads slowly), plus peer_meta_budget.
+     * 0 in any of these: the default. */
+    uint32_t max_peers;     /**< peers linked at once; more are refused
+                                 with ERROR 205 "too many peers" and
+                                 counted in ipcn_node_usage.peers_refused;
+                                 512.  Since: 0.1 */
+    uint32_t peer_meta_max; /**< bytes one peer may make this node keep for
+                                 what it announces (path, encoding, meta and
+                                 a record's overhead per resource) and its
+                                 subscription patterns; past it, the
+                                 announce or subscribe is refused with ERROR
+                                 205 and counted in meta_refused; 4 MiB.
+                                 Since: 0.1 */
+    uint32_t peer_meta_budget; /**< the same, all peers together; past it,
+                                 refused with ERROR 307; 64 MiB.
+                                 Since: 0.1 */
 } ipcn_node_opts;
 
 /** ipcn_node_opts_init() - fill *opts with the defaults. Since: 0.1 */
@@ -959,7 +978,8 @@ typedef struct ipcn_event {
     ipcn_kind kind;            /**< resource events only */
     int status;                /**< PEER_DOWN: 100 goodbye, 303 hang-up or
                                     death, 304 heartbeat timeout, 200 bad
-                                    input */
+                                    input, 307 this node ran out of memory
+                                    or file descriptors for the link */
 } ipcn_event;
 
 typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
@@ -995,6 +1015,28 @@ typedef struct ipcn_node_stats {
 
 /** ipcn_node_get_stats() - Returns 100. Since: 0.1 */
 IPCN_API int ipcn_node_get_stats(ipcn_node *node, ipcn_node_stats *out);
+
+/** What peers make a node hold now, and what it refused them (see the
+ *  limits in ipcn_node_opts).  Since: 0.1 */
+typedef struct ipcn_node_usage {
+    uint32_t size;             /**< sizeof(ipcn_node_usage): set it */
+    uint32_t peers;            /**< linked now */
+    uint64_t peer_meta_bytes;  /**< accounted for peers' resources and
+                                    patterns now (<= peer_meta_budget) */
+    uint64_t meta_refused;     /**< announces and subscribes refused: 205
+                                    (peer_meta_max) or 307 (the budget) */
+    uint64_t peers_refused;    /**< connections refused past max_peers */
+    uint64_t tx_queued_bytes;  /**< bytes queued to peers, all links */
+    uint64_t tx_buffer_bytes;  /**< memory holding them, all links */
+} ipcn_node_usage;
+
+/**
+ * ipcn_node_get_usage() - fill *out (whose size field the caller sets;
+ * only that many bytes are written).  Returns 100; 200 for a NULL
+ * argument or a size too small for the size and peers fields.
+ * Thread-safe.  Since: 0.1
+ */
+IPCN_API int ipcn_node_get_usage(ipcn_node *node, ipcn_node_usage *out);
 
 #ifdef __cplusplus
 }

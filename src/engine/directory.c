@@ -118,8 +118,52 @@ void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l)
     }
 }
 
+int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes)
+{
+    int st = IPCN_OK;
+    if (l->meta_bytes + bytes > n->opts.peer_meta_max)
+        st = IPCN_TOO_MANY_REQUESTS;
+    else if (n->peer_meta_bytes + bytes > n->opts.peer_meta_budget)
+        st = IPCN_INSUFFICIENT_MEMORY;
+    if (st != IPCN_OK) {
+        /* Logged once per link: the peer may go on trying. */
+        if (!n->meta_refused || !l->bad_frames)
+            ipcn__warn("IPCN-DIR-QUOTA", "%s: %s: %s spent (%zu of %u bytes); "
+                       "refused with %d", n->name, l->name,
+                       st == IPCN_TOO_MANY_REQUESTS
+                           ? "its share of this node's memory"
+                           : "this node's budget for peers' metadata",
+                       st == IPCN_TOO_MANY_REQUESTS
+                           ? l->meta_bytes : (size_t)n->peer_meta_bytes,
+                       st == IPCN_TOO_MANY_REQUESTS ? n->opts.peer_meta_max
+                                                    : n->opts.peer_meta_budget,
+                       st);
+        n->meta_refused++;
+        l->bad_frames++;
+        return st;
+    }
+    l->meta_bytes += bytes;
+    n->peer_meta_bytes += bytes;
+    return IPCN_OK;
+}
+
+void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes)
+{
+    l->meta_bytes -= bytes < l->meta_bytes ? bytes : l->meta_bytes;
+    n->peer_meta_bytes -= bytes < n->peer_meta_bytes ? bytes : n->peer_meta_bytes;
+}
+
+/* What a peer's resource costs this node: its record, its strings, its
+ * entry in the index. */
+static size_t remote_cost(const ipcn__announce *a)
+{
+    return sizeof(ipcn__remote) + 2 * sizeof(void *) + a->path.len + 1 +
+           a->encoding.len + 1 + a->meta.len;
+}
+
 static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
 {
+    ipcn__meta_give(n, l, r->cost);
     ipcn__list_remove(&r->entry);
     ipcn__htab_del(&n->remote_idx, &r->hnode);
     if (n->last_remote == r)
@@ -160,13 +204,25 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     if (r) {
         if (a->version <= r->version)
             return; /* stale or repeated: the newer one stands */
+        size_t cost = remote_cost(a);
+        int st = cost > r->cost ? ipcn__meta_take(n, l, cost - r->cost)
+                                : IPCN_OK;
+        if (st != IPCN_OK) {
+            ipcn__link_send_error(n, l, st, "announce over the memory cap");
+            return;
+        }
         char *enc = ipcn__strndup(a->encoding.p, a->encoding.len);
         void *meta = a->meta.len ? ipcn__memdup(a->meta.p, a->meta.len) : NULL;
         if (!enc || (a->meta.len && !meta)) {
             ipcn__free(enc);
             ipcn__free(meta);
+            if (cost > r->cost)
+                ipcn__meta_give(n, l, cost - r->cost);
             return;
         }
+        if (cost < r->cost)
+            ipcn__meta_give(n, l, r->cost - cost);
+        r->cost = cost;
         ipcn__free(r->encoding);
         ipcn__free(r->meta);
         r->encoding = enc;
@@ -193,13 +249,23 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
                               "too many resources announced");
         return;
     }
-    r = ipcn__calloc(1, sizeof *r);
-    if (!r)
+    size_t cost = remote_cost(a);
+    int st = ipcn__meta_take(n, l, cost);
+    if (st != IPCN_OK) {
+        ipcn__link_send_error(n, l, st, "announce over the memory cap");
         return;
+    }
+    r = ipcn__calloc(1, sizeof *r);
+    if (!r) {
+        ipcn__meta_give(n, l, cost);
+        return;
+    }
+    r->cost = cost;
     r->path = ipcn__strndup(a->path.p, a->path.len);
     r->encoding = ipcn__strndup(a->encoding.p, a->encoding.len);
     r->meta = a->meta.len ? ipcn__memdup(a->meta.p, a->meta.len) : NULL;
     if (!r->path || !r->encoding || (a->meta.len && !r->meta)) {
+        ipcn__meta_give(n, l, cost);
         ipcn__remote_free(n, r);
         return;
     }
@@ -208,6 +274,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     r->version = a->version;
     r->link_id = l->id;
     if (ipcn__remote_index(n, r) != IPCN_OK) {
+        ipcn__meta_give(n, l, cost);
         ipcn__remote_free(n, r);
         return;
     }

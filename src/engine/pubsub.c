@@ -462,6 +462,7 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
     for (uint32_t i = 0; i < l->npatterns; i++) {
         if (!strcmp(l->patterns[i], p->p)) {
             if (!add) {
+                ipcn__meta_give(n, l, p->len + 1 + sizeof(char *));
                 ipcn__free(l->patterns[i]);
                 l->patterns[i] = l->patterns[--l->npatterns];
                 ipcn__pub_routes_changed(n, false);
@@ -478,11 +479,18 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
                               "too many subscription patterns");
         return;
     }
+    int st = ipcn__meta_take(n, l, p->len + 1 + sizeof(char *));
+    if (st != IPCN_OK) {
+        ipcn__link_send_error(n, l, st, "subscribe over the memory cap");
+        return;
+    }
     if (l->npatterns == l->cap_patterns) {
         uint32_t cap = l->cap_patterns ? l->cap_patterns * 2 : 8;
         char **np = ipcn__realloc(l->patterns, cap * sizeof *np);
-        if (!np)
+        if (!np) {
+            ipcn__meta_give(n, l, p->len + 1 + sizeof(char *));
             return;
+        }
         l->patterns = np;
         l->cap_patterns = cap;
     }
@@ -490,6 +498,8 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
     if (s) {
         l->patterns[l->npatterns++] = s;
         ipcn__pub_routes_changed(n, false);
+    } else {
+        ipcn__meta_give(n, l, p->len + 1 + sizeof(char *));
     }
 }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -24,6 +25,9 @@
 #define DEFAULT_DEAD_AFTER_MS 900
 #define DEFAULT_IDLE_PROBE_MS 120000
 #define DEFAULT_TX_LIMIT (64u << 20)
+#define DEFAULT_MAX_PEERS 512
+#define DEFAULT_PEER_META_MAX (4u << 20)
+#define DEFAULT_PEER_META_BUDGET (64u << 20)
 #define MAX_EVENTS 64
 
 static uint64_t tag(uint32_t kind, uint32_t id)
@@ -42,6 +46,9 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *o)
     o->idle_probe_ms = DEFAULT_IDLE_PROBE_MS;
     o->max_payload = IPCN_WIRE_MAX_PAYLOAD;
     o->tx_limit = DEFAULT_TX_LIMIT;
+    o->max_peers = DEFAULT_MAX_PEERS;
+    o->peer_meta_max = DEFAULT_PEER_META_MAX;
+    o->peer_meta_budget = DEFAULT_PEER_META_BUDGET;
 }
 
 void ipcn__node_lock(ipcn_node *n) { pthread_mutex_lock(&n->lock); }
@@ -1023,6 +1030,12 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
             o.max_payload = d.max_payload;
         if (!o.tx_limit)
             o.tx_limit = d.tx_limit;
+        if (!o.max_peers)
+            o.max_peers = d.max_peers;
+        if (!o.peer_meta_max)
+            o.peer_meta_max = d.peer_meta_max;
+        if (!o.peer_meta_budget)
+            o.peer_meta_budget = d.peer_meta_budget;
         if (o.spin_us > IPCN_SPIN_MAX_US)
             return IPCN_BAD_REQUEST;
         if (o.dead_after_ms < 2 * o.heartbeat_ms)
@@ -1169,6 +1182,26 @@ IPCN_API int ipcn_set_event_fn(ipcn_node *n, ipcn_event_fn fn, void *user)
     n->event_fn = fn;
     n->event_user = user;
     ipcn__node_unlock(n);
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_node_get_usage(ipcn_node *n, ipcn_node_usage *out)
+{
+    if (!n || !out || out->size < offsetof(ipcn_node_usage, peer_meta_bytes))
+        return IPCN_BAD_REQUEST;
+    ipcn_node_usage u = {.size = out->size};
+    ipcn__node_lock(n);
+    u.peers = n->stats.peers;
+    u.peer_meta_bytes = n->peer_meta_bytes;
+    u.meta_refused = n->meta_refused;
+    u.peers_refused = n->peers_refused;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        u.tx_queued_bytes += ipcn__link_backlog(l);
+        u.tx_buffer_bytes += l->tx.cap;
+    }
+    ipcn__node_unlock(n);
+    memcpy(out, &u, out->size < sizeof u ? out->size : sizeof u);
     return IPCN_OK;
 }
 

@@ -97,6 +97,7 @@ typedef struct ipcn__link {
                                heard from it (0: it has answered since) */
     uint32_t awaiting;      /* our queries and requests it has to answer */
     uint32_t resources;     /* remote resources learned from it */
+    size_t meta_bytes;      /* what its resources and patterns cost here */
     uint32_t inflight;      /* its requests queued or deferred here */
     char **patterns;        /* its subscription patterns */
     uint32_t npatterns, cap_patterns;
@@ -164,6 +165,7 @@ typedef struct ipcn__remote {
     size_t meta_len;
     uint64_t version;
     uint32_t link_id;
+    size_t cost;            /* accounted in its link's meta_bytes */
     uint64_t last_seq;      /* last sample seen, for loss counting */
     bool told_withheld;     /* its first SHM_WITHHELD was logged */
     uint32_t inflight;      /* our requests pending at this provider */
@@ -320,6 +322,8 @@ struct ipcn_node {
     bool fd_short_told;     /* ... and the log said so once */
     int spare_fd;           /* kept free to refuse a connection meanwhile */
     uint64_t nofile;        /* RLIMIT_NOFILE when last looked at */
+    uint64_t peer_meta_bytes; /* sum of the links' meta_bytes */
+    uint64_t meta_refused, peers_refused; /* ipcn_node_usage */
     ipcn__list hello_links; /* inbound links waiting for hello, oldest first
                                (some may have said it since: rendezvous.c) */
     ipcn__ratelimit flood_log; /* connections refused or crowded out */
@@ -501,6 +505,11 @@ ipcn__local *ipcn__local_find(ipcn_node *n, const char *path);
 ipcn__remote *ipcn__remote_find(ipcn_node *n, const char *path,
                                 uint32_t link_id);
 void ipcn__remote_free(ipcn_node *n, ipcn__remote *r);
+/* Account bytes of a peer's resources or patterns: 100, or 205 past
+ * peer_meta_max, 307 past peer_meta_budget (then counted and logged, and
+ * nothing taken).  ipcn__meta_give() gives them back. */
+int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes);
+void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes);
 void ipcn__local_free(ipcn__local *lr);
 int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l,
                             const ipcn__local *lr);

@@ -430,6 +430,8 @@ static bool dial_now(ipcn_node *n, const char *name)
     /* A link takes a socket and a pidfd for good, and a descriptor for a
      * moment for each ring: dial only with room for them to spare, or the
      * link would come up only to fail. */
+    if (n->stats.peers >= n->opts.max_peers)
+        return false; /* perhaps later */
     if (n->fd_short ||
         (!ipcn__fd_room(n, FD_HEADROOM) &&
          ipcn__rdv_no_fds(n, EMFILE, "dialling")))
@@ -750,6 +752,14 @@ void ipcn__rdv_on_accept(ipcn_node *n)
         if (short_fd) {
             ipcn__link_refuse_nofd(n, l);
             return;
+        }
+        if (n->stats.peers >= n->opts.max_peers) {
+            /* Counted and logged (once a second) here, told to the peer. */
+            n->peers_refused++;
+            flood_refused(n, "refused a connection: max_peers linked", (int)l->pid);
+            ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS, "too many peers");
+            ipcn__link_close(n, l, IPCN_TOO_MANY_REQUESTS, "too many peers");
+            continue;
         }
         ipcn__link_on_readable(n, l);
         if (l->state != LINK_HELLO)

@@ -672,7 +672,7 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
 
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
 {
-    (void)n;
+    ipcn__meta_give(n, l, l->meta_bytes); /* its patterns */
     for (uint32_t i = 0; i < l->nfds_out; i++)
         close(l->fds_out[i]);
     for (uint32_t i = 0; i < l->nfds_in; i++)
@@ -1122,11 +1122,10 @@ void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
          * the link starts over (the dialler dials again). */
         send_ring(n, l);
         if (!l->rtx.sh) {
-            if (l->state != LINK_DEAD && n->fd_short)
-                ipcn__link_refuse_nofd(n, l);
-            else if (l->state != LINK_DEAD)
+            if (l->state != LINK_DEAD)
                 ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY,
-                                 "no memory for a link ring");
+                                 n->fd_short ? "no descriptor for a link ring"
+                                             : "no memory for a link ring");
             return;
         }
     }

@@ -28,6 +28,9 @@
 
 #include <cmocka.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "ipcnet.h"
 #include "testutil.h"
 
@@ -124,8 +127,9 @@ static int innocent_echo(ipcn_node *n, int seq)
 }
 
 /* Start the victim with its stderr in V.log, under an RLIMIT_NOFILE of
- * nofile when not 0, and wait until the innocent knows its services. */
-static int victim_start(rlim_t nofile)
+ * nofile when not 0, and wait until the innocent knows its services (extra:
+ * up to 3 more arguments, NULL-terminated). */
+static int victim_start_args(rlim_t nofile, const char *const *extra)
 {
     memset(&V, 0, sizeof V);
     snprintf(V.name, sizeof V.name, "victim-%02d", ++G.count);
@@ -149,19 +153,25 @@ static int victim_start(rlim_t nofile)
             if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
                 _exit(125);
         }
-        execl(path, path, V.name, "120", ppid, (char *)NULL);
+        const char *argv[8] = {path, V.name, "120", ppid};
+        for (int i = 0; extra && extra[i] && i < 3; i++)
+            argv[4 + i] = extra[i];
+        execv(path, (char *const *)argv);
         _exit(127);
     }
     if (V.pid < 0)
         return -1;
     uint64_t end = tu_now_ms() + 15000;
     for (;;) {
-        ipcn_resource_list *rl = NULL;
         size_t found = 0;
-        if (ipcn_find(G.inn, V.echo, IPCN_SERVICE, &rl) == IPCN_OK)
-            found = rl->count;
-        ipcn_resource_list_free(rl);
-        if (found)
+        const char *need[] = {V.echo, V.stats};
+        for (int i = 0; i < 2; i++) {
+            ipcn_resource_list *rl = NULL;
+            if (ipcn_find(G.inn, need[i], IPCN_SERVICE, &rl) == IPCN_OK)
+                found += rl->count > 0;
+            ipcn_resource_list_free(rl);
+        }
+        if (found == 2)
             break;
         if (!victim_alive() || tu_now_ms() > end) {
             print_error("victim %s did not come up\n", V.name);
@@ -171,6 +181,11 @@ static int victim_start(rlim_t nofile)
     }
     V.rss0_kb = rss_kb(V.pid);
     return 0;
+}
+
+static int victim_start(rlim_t nofile)
+{
+    return victim_start_args(nofile, NULL);
 }
 
 static int teardown_victim(void **state)
@@ -403,6 +418,340 @@ static void t_out_of_fds(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Memory peers make a node hold (issue 12, bug 14)                    */
+/* ------------------------------------------------------------------ */
+
+/* A raw client, our own copy of docs/protocol.md: little-endian frames
+ * with a 48-byte header sealed with XXH3-64; nothing of libipcnet. */
+enum { T_HELLO = 1, T_PING = 3, T_PONG = 4, T_ANNOUNCE = 5, T_SUBSCRIBE = 7,
+       T_ERROR = 14 };
+#define HDR 48
+
+typedef struct wb {
+    uint8_t *p;
+    size_t len, cap;
+} wb;
+
+static void wb_put(wb *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n) {
+        size_t c = b->cap ? b->cap : 256;
+        while (c - b->len < n)
+            c *= 2;
+        uint8_t *q = realloc(b->p, c);
+        assert_non_null(q);
+        b->p = q;
+        b->cap = c;
+    }
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+static void wb_le(wb *b, uint64_t v, int bytes)
+{
+    uint8_t t[8];
+    for (int i = 0; i < bytes; i++)
+        t[i] = (uint8_t)(v >> (8 * i));
+    wb_put(b, t, (size_t)bytes);
+}
+static void wb_str(wb *b, const char *s)
+{
+    size_t n = strlen(s);
+    wb_le(b, n, 2);
+    wb_put(b, s, n);
+    wb_le(b, 0, 1);
+}
+static uint64_t ld_le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A header: version 1, ttl 8, the rest 0 until f_end. */
+static size_t f_begin(wb *b, uint8_t type, uint64_t src)
+{
+    size_t off = b->len;
+    uint8_t h[HDR] = {'I', 'P', 'C', 'N', 1, type, 0, 8};
+    for (int i = 0; i < 8; i++)
+        h[16 + i] = (uint8_t)(src >> (8 * i));
+    wb_put(b, h, HDR);
+    return off;
+}
+static void f_end(wb *b, size_t off)
+{
+    uint8_t *h = b->p + off;
+    uint32_t len = (uint32_t)(b->len - off - HDR);
+    for (int i = 0; i < 4; i++)
+        h[12 + i] = (uint8_t)(len >> (8 * i));
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    XXH3_64bits_update(&st, h, 40);
+    XXH3_64bits_update(&st, h + HDR, len);
+    uint64_t sum = XXH3_64bits_digest(&st);
+    for (int i = 0; i < 8; i++)
+        h[40 + i] = (uint8_t)(sum >> (8 * i));
+}
+
+typedef struct rawc {
+    int fd;
+    uint64_t id;
+    uint8_t rx[1 << 16];
+    size_t rx_len;
+    bool eof, wbroken;
+    unsigned errors[400]; /* ERROR frames by status */
+} rawc;
+
+static void raw_send(rawc *r, wb *b)
+{
+    size_t off = 0;
+    uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+    while (off < b->len && !r->wbroken && tu_now_ms() < end) {
+        ssize_t w = send(r->fd, b->p + off, b->len - off, MSG_NOSIGNAL);
+        if (w > 0)
+            off += (size_t)w;
+        else if (w < 0 && errno != EAGAIN && errno != EINTR)
+            r->wbroken = true; /* what it sent before is still to be read */
+        else
+            usleep(1000);
+    }
+    b->len = 0;
+}
+
+/* Read what the victim sent: count ERRORs, answer PINGs. */
+static void raw_drain(rawc *r)
+{
+    while (!r->eof) {
+        ssize_t k = recv(r->fd, r->rx + r->rx_len, sizeof r->rx - r->rx_len,
+                         MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+            if (G.verbose)
+                print_message("    raw %llx: %s after %zu bytes\n",
+                              (unsigned long long)r->id,
+                              k ? strerror(errno) : "eof", r->rx_len);
+            r->eof = true;
+        }
+        if (k <= 0)
+            break;
+        r->rx_len += (size_t)k;
+        size_t pos = 0;
+        wb out = {0};
+        while (r->rx_len - pos >= HDR) {
+            const uint8_t *h = r->rx + pos;
+            size_t len = (size_t)ld_le(h + 12, 4);
+            if (len > sizeof r->rx - HDR) { /* bigger than we take: skip */
+                r->eof = true;
+                break;
+            }
+            if (r->rx_len - pos < HDR + len)
+                break;
+            unsigned status = (unsigned)ld_le(h + 8, 2);
+            if (h[5] == T_ERROR && status < 400)
+                r->errors[status]++;
+            if (h[5] == T_PING && len >= 8) {
+                size_t off = f_begin(&out, T_PONG, r->id);
+                wb_put(&out, h + HDR, 8);
+                f_end(&out, off);
+            }
+            pos += HDR + len;
+        }
+        memmove(r->rx, r->rx + pos, r->rx_len - pos);
+        r->rx_len -= pos;
+        if (out.len)
+            raw_send(r, &out);
+        free(out.p);
+    }
+}
+
+static rawc *raw_hello(const char *name, uint64_t id)
+{
+    rawc *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->id = id;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", V.sock);
+    int e = 0;
+    for (int i = 0; i < 100; i++) {
+        r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(r->fd >= 0);
+        if (connect(r->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            break;
+        e = errno;
+        close(r->fd);
+        r->fd = -1;
+        usleep(10000);
+    }
+    if (r->fd < 0)
+        print_error("connect: %s\n", strerror(e));
+    assert_true(r->fd >= 0);
+    fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK);
+    wb b = {0};
+    size_t off = f_begin(&b, T_HELLO, id);
+    wb_le(&b, 1, 1);         /* min version */
+    wb_le(&b, 1, 1);         /* max version */
+    wb_le(&b, 0, 2);         /* reserved */
+    wb_le(&b, 0, 4);         /* caps: no shared memory, no rings */
+    wb_le(&b, 200, 4);       /* heartbeat_ms */
+    wb_le(&b, 16u << 20, 4); /* max_payload */
+    wb_str(&b, "default");
+    wb_str(&b, name);
+    f_end(&b, off);
+    raw_send(r, &b);
+    free(b.p);
+    return r;
+}
+
+static void raw_announce(rawc *r, const char *path, size_t meta_len)
+{
+    wb b = {0};
+    size_t off = f_begin(&b, T_ANNOUNCE, r->id);
+    wb_le(&b, 1, 1);  /* kind: data */
+    wb_le(&b, 1, 8);  /* version */
+    wb_str(&b, path);
+    wb_str(&b, "");
+    /* meta: one CBOR byte string filling meta_len */
+    wb_le(&b, meta_len, 4);
+    uint8_t head[3] = {0x59, (uint8_t)((meta_len - 3) >> 8), (uint8_t)(meta_len - 3)};
+    wb_put(&b, head, 3);
+    for (size_t i = 3; i < meta_len; i++)
+        wb_le(&b, 'm', 1);
+    f_end(&b, off);
+    raw_send(r, &b);
+    free(b.p);
+}
+
+static void raw_close(rawc *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+/* The victim's usage counters, from its stats service. */
+typedef struct usage {
+    unsigned peers;
+    unsigned long long meta_bytes, meta_refused, peers_refused;
+} usage;
+
+static void victim_usage(usage *u)
+{
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(G.inn, V.stats, NULL, 0, NULL, &m, IO_TIMEOUT_MS);
+    assert_int_equal(st, IPCN_OK);
+    const char *t = (const char *)m->data;
+    const char *p = strstr(t, "peers="), *mb = strstr(t, "meta_bytes="),
+               *mr = strstr(t, "meta_refused="), *pr = strstr(t, "peers_refused=");
+    if (!mb || !mr || !pr) /* the checks below then fail */
+        print_error("no usage counters in: %s\n", t);
+    assert_non_null(p);
+    u->peers = (unsigned)strtoul(p + 6, NULL, 10);
+    u->meta_bytes = mb ? strtoull(mb + 11, NULL, 10) : 0;
+    u->meta_refused = mr ? strtoull(mr + 13, NULL, 10) : 0;
+    u->peers_refused = pr ? strtoull(pr + 14, NULL, 10) : 0;
+    ipcn_msg_free(m);
+}
+
+#define MEM_PEERS 8                 /* raw peers that announce */
+#define MEM_ANNOUNCES 40            /* each, of ... */
+#define MEM_META (16u << 10)        /* ... 16 KiB of meta */
+#define MEM_PEER_MAX (256u << 10)   /* the victim's peer_meta_max */
+#define MEM_BUDGET (1u << 20)       /* its peer_meta_budget */
+#define MEM_MAX_PEERS 12            /* its max_peers */
+
+static void t_peer_memory(void **state)
+{
+    (void)state;
+    char a1[16], a2[16], a3[16];
+    snprintf(a1, sizeof a1, "%u", MEM_MAX_PEERS);
+    snprintf(a2, sizeof a2, "%u", MEM_PEER_MAX);
+    snprintf(a3, sizeof a3, "%u", MEM_BUDGET);
+    const char *extra[] = {a1, a2, a3, NULL};
+    assert_int_equal(victim_start_args(0, extra), 0);
+    usage u0, u1, u2, u3;
+    victim_usage(&u0);
+
+    /* Each raw peer announces 40 x 16 KiB, more than its cap; together
+     * they would take twice the node's budget. */
+    rawc *rs[MEM_PEERS + 8];
+    for (int i = 0; i < MEM_PEERS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "raw-%02d", i);
+        rs[i] = raw_hello(name, 0x4d454d0000000000ull + (uint64_t)i + 1);
+        for (int k = 0; k < MEM_ANNOUNCES; k++) {
+            char path[64];
+            snprintf(path, sizeof path, "hostile/%s/%03d", name, k);
+            raw_announce(rs[i], path, MEM_META);
+            raw_drain(rs[i]);
+        }
+    }
+    /* Until every one of them was told no (or a generous bound). */
+    unsigned told = 0, over_peer = 0, over_node = 0;
+    uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+    do {
+        usleep(20000);
+        told = over_peer = over_node = 0;
+        for (int i = 0; i < MEM_PEERS; i++) {
+            raw_drain(rs[i]);
+            over_peer += rs[i]->errors[205] > 0;
+            over_node += rs[i]->errors[307] > 0;
+            told += rs[i]->errors[205] + rs[i]->errors[307] > 0;
+        }
+    } while (told < MEM_PEERS && tu_now_ms() < end);
+    victim_usage(&u1);
+
+    /* More peers than max_peers: the ones past it are refused. */
+    int extra_n = MEM_MAX_PEERS + 2 - (int)u1.peers;
+    assert_true(extra_n > 2 && extra_n <= 8);
+    for (int i = 0; i < extra_n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "late-%02d", i);
+        rs[MEM_PEERS + i] = raw_hello(name, 0x4c41544500000000ull + (uint64_t)i + 1);
+    }
+    unsigned refused = 0;
+    end = tu_now_ms() + IO_TIMEOUT_MS;
+    do {
+        usleep(20000);
+        refused = 0;
+        for (int i = 0; i < MEM_PEERS + extra_n; i++) {
+            raw_drain(rs[i]);
+            if (i >= MEM_PEERS)
+                refused += rs[i]->errors[205] > 0 && rs[i]->eof;
+        }
+    } while (refused < 2 && tu_now_ms() < end);
+    victim_usage(&u2);
+    int echo = innocent_echo(G.inn, 1);
+    if (G.verbose || !echo || u1.meta_bytes > MEM_BUDGET || over_node < 1)
+        print_message("    victim: %llu bytes of peers' metadata (budget %u), "
+                      "%llu announces refused; raw peers told 205: %u, 307: %u; "
+                      "%u peers linked, %llu refused\n", u1.meta_bytes,
+                      MEM_BUDGET, u1.meta_refused - u0.meta_refused, over_peer,
+                      over_node, u2.peers, u2.peers_refused - u0.peers_refused);
+    assert_true(echo);
+    assert_true(u1.meta_bytes <= MEM_BUDGET);
+    assert_true(u1.meta_bytes >= MEM_BUDGET / 2); /* they did fill it */
+    assert_int_equal(told, MEM_PEERS);
+    assert_true(over_peer >= 1);
+    assert_true(over_node >= 1);
+    assert_true(u1.meta_refused > u0.meta_refused);
+    assert_true(u2.peers <= MEM_MAX_PEERS);
+    assert_true(refused >= 2);
+    assert_true(u2.peers_refused >= u0.peers_refused + 2);
+
+    /* When they leave, what they cost is given back. */
+    for (int i = 0; i < MEM_PEERS + extra_n; i++)
+        raw_close(rs[i]);
+    end = tu_now_ms() + IO_TIMEOUT_MS;
+    do {
+        usleep(50000);
+        victim_usage(&u3);
+    } while (u3.meta_bytes && tu_now_ms() < end);
+    assert_int_equal(u3.meta_bytes, 0);
+}
+
+/* ------------------------------------------------------------------ */
 
 static int group_setup(void **state)
 {
@@ -442,6 +791,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         CASE(t_connect_flood),
         CASE(t_out_of_fds),
+        CASE(t_peer_memory),
     };
     if (getenv("IPCN_TEST_FILTER"))
         cmocka_set_test_filter(getenv("IPCN_TEST_FILTER"));

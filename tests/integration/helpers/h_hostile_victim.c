@@ -20,6 +20,7 @@
  * and it subscribes to "hostile/" + "**" so that hostile samples are processed.
  *
  * Usage: ipcn-test-h_hostile_victim <name> <max-seconds> <parent-pid>
+ *        [max-peers [peer-meta-max [peer-meta-budget]]]
  * Options are the defaults except tx_limit (8 MiB), so that the memory
  * bound the test checks is far below what an unbounded queue would reach.
  * It exits 0 on SIGTERM after ipcn_node_close(), by SIGKILL when its parent
@@ -72,17 +73,24 @@ static int on_stats(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
     ipcn_node_get_stats(n, &s);
     ipcn_sub_stats ss = {0};
     ipcn_sub_get_stats(n, hostile_sub, &ss);
-    char buf[512];
+    ipcn_node_usage u = {.size = sizeof u};
+    ipcn_node_get_usage(n, &u);
+    char buf[768];
     int k = snprintf(buf, sizeof buf,
                      "bad_frames=%llu links_refused=%llu frames_in=%llu "
                      "peers=%u resources=%u drops=%llu peers_lost=%llu "
-                     "held=%u samples=%llu events=%llu",
+                     "held=%u samples=%llu events=%llu meta_bytes=%llu "
+                     "meta_refused=%llu peers_refused=%llu tx_buffer=%llu",
                      (unsigned long long)s.bad_frames,
                      (unsigned long long)s.links_refused,
                      (unsigned long long)s.frames_in, s.peers, s.resources,
                      (unsigned long long)s.drops,
                      (unsigned long long)s.peers_lost, nheld,
-                     (unsigned long long)ss.received, events_seen);
+                     (unsigned long long)ss.received, events_seen,
+                     (unsigned long long)u.peer_meta_bytes,
+                     (unsigned long long)u.meta_refused,
+                     (unsigned long long)u.peers_refused,
+                     (unsigned long long)u.tx_buffer_bytes);
     ipcn_reply_set(ctx, buf, (size_t)k, "text/plain");
     return IPCN_OK;
 }
@@ -138,6 +146,13 @@ int main(int argc, char **argv)
     ipcn_node_opts o;
     ipcn_node_opts_init(&o);
     o.tx_limit = 8u << 20;
+    /* Optional: max_peers, peer_meta_max, peer_meta_budget (test_limits). */
+    if (argc > 4)
+        o.max_peers = (uint32_t)strtoul(argv[4], NULL, 0);
+    if (argc > 5)
+        o.peer_meta_max = (uint32_t)strtoul(argv[5], NULL, 0);
+    if (argc > 6)
+        o.peer_meta_budget = (uint32_t)strtoul(argv[6], NULL, 0);
     ipcn_node *n;
     int st = ipcn_node_open(&n, name, &o);
     if (st != IPCN_OK)
