@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -501,7 +502,24 @@ typedef struct rawc {
     size_t rx_len;
     bool eof, wbroken;
     unsigned errors[400]; /* ERROR frames by status */
+    int lockfd;           /* the lock of the name it says hello as */
+    char lock[1024];
 } rawc;
+
+/* A node accepts a hello only from the process that holds the name's lock
+ * (protocol 7.3): like a node, a raw peer takes an exclusive flock on
+ * "<name>.lock" and writes "pid id fd" into it, and keeps it until closed. */
+static void raw_claim(rawc *r, const char *name)
+{
+    snprintf(r->lock, sizeof r->lock, "%s/default/%s.lock", tu_net_dir(), name);
+    r->lockfd = open(r->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    assert_true(r->lockfd >= 0);
+    assert_int_equal(flock(r->lockfd, LOCK_EX | LOCK_NB), 0);
+    char info[64];
+    int k = snprintf(info, sizeof info, "%d %llu %d\n", (int)getpid(),
+                     (unsigned long long)r->id, r->lockfd);
+    assert_int_equal(write(r->lockfd, info, (size_t)k), k);
+}
 
 static void raw_send(rawc *r, wb *b)
 {
@@ -569,6 +587,7 @@ static rawc *raw_hello(const char *name, uint64_t id)
     rawc *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->id = id;
+    raw_claim(r, name);
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
@@ -627,6 +646,8 @@ static void raw_close(rawc *r)
 {
     if (r->fd >= 0)
         close(r->fd);
+    unlink(r->lock);
+    close(r->lockfd);
     free(r);
 }
 

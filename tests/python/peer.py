@@ -37,7 +37,10 @@ def stdin_lines():
 def service(name):
     pending = []
     lock = threading.Lock()
-    with ipcnet.Node(name) as node:
+    # Announced before the thread starts (node.start() below), as three copies of
+    # this peer provide the same paths: one that already knew of another would
+    # be refused with 207.
+    with ipcnet.Node(name, start=False) as node:
         @node.offer("svc/echo")
         def echo(req):
             return ipcnet.Reply(req.value, encoding=req.encoding or None)
