@@ -646,6 +646,8 @@ struct NodeOptions {
     std::uint32_t dead_after_ms = 0;
     std::uint32_t max_payload = 0;
     std::uint32_t tx_limit = 0;
+    std::uint32_t idle_probe_ms = 0;  /**< the slow probe of an idle link */
+    std::uint32_t max_peers = 0;      /**< peers linked at once */
 };
 
 /** Shared-memory pool settings of a resource (see ipcn_pool_opts). */
@@ -1792,6 +1794,10 @@ private:
             c.max_payload = o.max_payload;
         if (o.tx_limit)
             c.tx_limit = o.tx_limit;
+        if (o.idle_probe_ms)
+            c.idle_probe_ms = o.idle_probe_ms;
+        if (o.max_peers)
+            c.max_peers = o.max_peers;
         auto core = std::make_shared<detail::Core>();
         int st = ipcn_node_open(&core->node, name.c_str(), &c);
         if (st == IPCN_OK)

@@ -290,7 +290,7 @@ SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): sam
                     "messages (not samples).")
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
                                    "bad_frames links_refused peers_lost drops peers resources "
-                                   "requests_abandoned")
+                                   "pings_sent requests_abandoned")
 SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id pattern")
 PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
                                    "published reclaimed refused")
@@ -345,13 +345,14 @@ class Node(_ipcnet._Node):
     """
 
     def __init__(self, name=None, network=None, dir=None, *, start=True, on_event=None,
-                 heartbeat_ms=0, dead_after_ms=0, max_payload=0, tx_limit=0):
+                 heartbeat_ms=0, dead_after_ms=0, max_payload=0, tx_limit=0,
+                 idle_probe_ms=0, max_peers=0):
         if name is None:
             name = "python.%d.%d" % (os.getpid(), next(_names))
         if dir is not None:
             dir = os.fspath(dir)
         super().__init__(name, network, dir, heartbeat_ms, dead_after_ms, max_payload,
-                         tx_limit)
+                         tx_limit, idle_probe_ms, max_peers)
         self._encodings = {}
         self._lock = threading.Lock()
         _open_nodes.add(self)

@@ -1934,11 +1934,11 @@ static void node_dealloc(NodeObject *n)
 static int node_init(NodeObject *n, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"name", "network", "dir", "heartbeat_ms", "dead_after_ms",
-                             "max_payload", "tx_limit", NULL};
+                             "max_payload", "tx_limit", "idle_probe_ms", "max_peers", NULL};
     const char *name, *network = NULL, *dir = NULL;
-    unsigned int hb = 0, dead = 0, maxp = 0, tx = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zzIIII:_Node", kwlist, &name, &network, &dir,
-                                     &hb, &dead, &maxp, &tx))
+    unsigned int hb = 0, dead = 0, maxp = 0, tx = 0, probe = 0, peers = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zzIIIIII:_Node", kwlist, &name, &network,
+                                     &dir, &hb, &dead, &maxp, &tx, &probe, &peers))
         return -1;
     if (n->node || n->closing) {
         PyErr_SetString(PyExc_RuntimeError, "the node is already open (or was closed)");
@@ -1956,6 +1956,10 @@ static int node_init(NodeObject *n, PyObject *args, PyObject *kw)
         o.max_payload = maxp;
     if (tx)
         o.tx_limit = tx;
+    if (probe)
+        o.idle_probe_ms = probe;
+    if (peers)
+        o.max_peers = peers;
     ipcn_node *node = NULL;
     int st;
     Py_BEGIN_ALLOW_THREADS
@@ -2662,11 +2666,12 @@ static PyObject *node_stats(NodeObject *n, PyObject *unused)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats");
-    return Py_BuildValue("(KKKKKKKKIIK)", (unsigned long long)s.frames_in,
+    return Py_BuildValue("(KKKKKKKKIIKK)", (unsigned long long)s.frames_in,
                          (unsigned long long)s.frames_out, (unsigned long long)s.bytes_in,
                          (unsigned long long)s.bytes_out, (unsigned long long)s.bad_frames,
                          (unsigned long long)s.links_refused, (unsigned long long)s.peers_lost,
                          (unsigned long long)s.drops, s.peers, s.resources,
+                         (unsigned long long)s.pings_sent,
                          (unsigned long long)s.requests_abandoned);
 }
 

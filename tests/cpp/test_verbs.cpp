@@ -104,6 +104,24 @@ TEST(node_open_and_accessors)
     a.close(); /* twice is fine */
 }
 
+TEST(node_options_idle_probe)
+{
+    /* idle_probe_ms reaches the library: an idle link is probed. */
+    ipcn::NodeOptions o;
+    o.heartbeat_ms = 50;
+    o.dead_after_ms = 200;
+    o.idle_probe_ms = 100;
+    o.max_peers = 8;
+    Node a("probe-a", o), b("probe-b", o);
+    a.start_thread();
+    b.start_thread();
+    a.wait_peers(1, 10000);
+    b.wait_peers(1, 10000);
+    for (int i = 0; i < 1000 && a.stats().pings_sent + b.stats().pings_sent < 4; i++)
+        usleep(10000);
+    CHECK(a.stats().pings_sent + b.stats().pings_sent >= 4);
+}
+
 TEST(node_move)
 {
     Node a("mv-a");

@@ -4,6 +4,7 @@ threads and the GIL, callbacks that raise, dispatch() without a thread."""
 import concurrent.futures
 import sys
 import threading
+import time
 
 import pytest
 
@@ -387,3 +388,21 @@ def test_close_waits_for_other_threads(nodes):
     b.close()  # the take() in the other thread ends (None), then b closes
     t.join(WAIT)
     assert not t.is_alive() and res == [None] and b.closed
+
+
+def test_idle_probe_option(nodes):
+    """idle_probe_ms reaches the library: with a short probe an idle link is
+    pinged (NodeStats.pings_sent), with the default (2 minutes) it is not."""
+    a = nodes("probe.a", heartbeat_ms=50, dead_after_ms=200, idle_probe_ms=100)
+    b = nodes("probe.b", heartbeat_ms=50, dead_after_ms=200, idle_probe_ms=100)
+    c = nodes("probe.c")
+    d = nodes("probe.d")
+    for n in (a, b, c, d):
+        n.wait_peers(3, WAIT)
+    quiet = (c.stats().pings_sent, d.stats().pings_sent)
+    deadline = time.monotonic() + WAIT
+    while a.stats().pings_sent + b.stats().pings_sent < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert a.stats().pings_sent + b.stats().pings_sent >= 4
+    # c and d ping no one they are idle with; a and b's probes are answered, not echoed
+    assert (c.stats().pings_sent, d.stats().pings_sent) == quiet
