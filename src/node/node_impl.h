@@ -37,6 +37,7 @@
 #define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
 #define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
 #define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
+#define IPCN_LINK_MARK_SLACK 4096u    /* a frame without a large part */
 #define IPCN_COALESCE_BYTES (64u << 10) /* a blocked link: bytes queued
                                            between two write attempts */
 #define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
@@ -436,6 +437,10 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l);
 int ipcn__link_flush(ipcn_node *n, ipcn__link *l);
 /* Bytes waiting to be written on the link. */
 size_t ipcn__link_backlog(const ipcn__link *l);
+/* Where the next frame in l->tx starts: take it just before encoding one
+ * (need: its size if large, else 0); it may move the queue to reclaim
+ * the bytes already written. */
+size_t ipcn__link_tx_mark(ipcn__link *l, size_t need);
 /* Queue already-encoded frame bytes (from node->scratch). 100, 205, 307. */
 int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
                         size_t len, bool droppable);
