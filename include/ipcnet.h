@@ -1040,7 +1040,12 @@ typedef struct ipcn_node_usage {
                                     (peer_meta_max) or 307 (the budget) */
     uint64_t peers_refused;    /**< connections refused past max_peers */
     uint64_t tx_queued_bytes;  /**< bytes queued to peers, all links */
-    uint64_t tx_buffer_bytes;  /**< memory holding them, all links */
+    uint64_t tx_buffer_bytes;  /**< memory holding them, all links (each
+                                    link's under the bound given at
+                                    ipcn_node_opts.tx_limit; given back
+                                    when its queue empties) */
+    uint64_t tx_buffer_peak;   /**< the most tx_buffer_bytes has been since
+                                    the node started.  Since: 0.1 */
 } ipcn_node_usage;
 
 /**

@@ -1200,6 +1200,8 @@ IPCN_API int ipcn_node_get_usage(ipcn_node *n, ipcn_node_usage *out)
         u.tx_queued_bytes += ipcn__link_backlog(l);
         u.tx_buffer_bytes += l->tx.cap;
     }
+    u.tx_buffer_peak = n->tx_buffer_peak > u.tx_buffer_bytes ? n->tx_buffer_peak
+                                                             : u.tx_buffer_bytes;
     ipcn__node_unlock(n);
     memcpy(out, &u, out->size < sizeof u ? out->size : sizeof u);
     return IPCN_OK;

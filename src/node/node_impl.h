@@ -82,6 +82,7 @@ typedef struct ipcn__link {
     size_t rx_len, rx_cap;
     ipcn__wbuf tx;
     size_t tx_off;          /* bytes of tx already written */
+    size_t tx_cap_counted;  /* tx.cap as counted in node->tx_buffer_bytes */
     uint64_t tx_queued_abs; /* bytes ever queued on the link */
     uint64_t tx_sent_abs;   /* bytes ever written to the socket */
     uint64_t tx_tried_abs;  /* tx_queued_abs at the last write attempt */
@@ -325,6 +326,7 @@ struct ipcn_node {
     uint64_t nofile;        /* RLIMIT_NOFILE when last looked at */
     uint64_t peer_meta_bytes; /* sum of the links' meta_bytes */
     uint64_t meta_refused, peers_refused; /* ipcn_node_usage */
+    uint64_t tx_buffer_bytes, tx_buffer_peak; /* links' tx.cap, summed */
     ipcn__list hello_links; /* inbound links waiting for hello, oldest first
                                (some may have said it since: rendezvous.c) */
     ipcn__ratelimit flood_log; /* connections refused or crowded out */

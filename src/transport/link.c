@@ -65,6 +65,19 @@ void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status, uint64_t corr)
 
 size_t ipcn__link_backlog(const ipcn__link *l) { return l->tx.len - l->tx_off; }
 
+/* The node's count of the memory its links' queues hold follows the
+ * buffers' capacity, and keeps its high-water mark (ipcn_node_usage). */
+static void tx_account(ipcn_node *n, ipcn__link *l)
+{
+    if (l->tx.cap == l->tx_cap_counted)
+        return;
+    n->tx_buffer_bytes += l->tx.cap;
+    n->tx_buffer_bytes -= l->tx_cap_counted;
+    l->tx_cap_counted = l->tx.cap;
+    if (n->tx_buffer_bytes > n->tx_buffer_peak)
+        n->tx_buffer_peak = n->tx_buffer_bytes;
+}
+
 /* Where the next frame starts, taken before it is encoded (a frame is
  * patched relative to it, so the queue moves only here, between frames).
  * The front already written is reclaimed when appending about need bytes
@@ -394,6 +407,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         /* Give back a buffer that a burst grew large. */
         if (l->tx.cap > (1u << 20)) {
             ipcn__wbuf_free(&l->tx);
+            tx_account(n, l);
         }
         set_want_out(n, l, l->bell_owed);
     } else {
@@ -421,6 +435,7 @@ static bool over_peer_limit(const ipcn__link *l, size_t frame_len)
 
 int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
 {
+    tx_account(n, l); /* the frame may have grown the buffer */
     if (st != IPCN_OK)
         return st;
     if (over_peer_limit(l, l->tx.len - mark)) {
@@ -489,6 +504,7 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
             l->tx.len = mark;
             l->drops++;
             n->stats.drops++;
+            tx_account(n, l);
             return IPCN_INSUFFICIENT_MEMORY;
         }
     }
@@ -709,6 +725,7 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     ipcn__free(l->sample_ends);
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
+    tx_account(n, l);
     ipcn__free(l->name);
     ipcn__free(l->expect_name);
     ipcn__free(l);
