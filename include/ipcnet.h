@@ -188,7 +188,20 @@ typedef struct ipcn_node_opts {
                                  spoke. */
     uint32_t max_payload;   /**< largest frame payload accepted; 16 MiB */
     uint32_t tx_limit;      /**< bytes queued per link before streams drop
-                                 samples and other sends fail with 205;
+                                 samples and other sends fail with 205
+                                 (a reply then goes as a short 205); past
+                                 1.25 times it, the node stops reading
+                                 from the peer until its queue is down to
+                                 half of it.  The memory holding a link's
+                                 queue stays under 1.5 x tx_limit + one
+                                 frame (the largest payload the peer
+                                 accepts), plus whatever this node itself
+                                 announces to that peer while it does not
+                                 read: a full queue's buffer grows by a
+                                 quarter, the bytes already written are
+                                 reclaimed before it grows, and one over
+                                 1 MiB is given back once the queue is
+                                 empty (ipcn_node_usage.tx_buffer_bytes).
                                  64 MiB */
     uint32_t spin_us;       /**< low-latency mode: before a thread of the
                                  node blocks for I/O, it polls the shared-
@@ -212,8 +225,8 @@ typedef struct ipcn_node_opts {
                                  Since: 0.1 */
     /* What peers may make this node hold.  Each cap is per node, so the
      * whole is bounded however many peers come: max_peers links, each
-     * with its queue (tx_limit; the buffer holding it may reach a few
-     * times that for a peer that reads slowly), plus peer_meta_budget.
+     * with its queue (under 1.5 x tx_limit + one frame of memory for a
+     * peer that reads slowly, see tx_limit), plus peer_meta_budget.
      * 0 in any of these: the default. */
     uint32_t max_peers;     /**< peers linked at once; more are refused
                                  with ERROR 205 "too many peers" and
@@ -1027,7 +1040,12 @@ typedef struct ipcn_node_usage {
                                     (peer_meta_max) or 307 (the budget) */
     uint64_t peers_refused;    /**< connections refused past max_peers */
     uint64_t tx_queued_bytes;  /**< bytes queued to peers, all links */
-    uint64_t tx_buffer_bytes;  /**< memory holding them, all links */
+    uint64_t tx_buffer_bytes;  /**< memory holding them, all links (each
+                                    link's under the bound given at
+                                    ipcn_node_opts.tx_limit; given back
+                                    when its queue empties) */
+    uint64_t tx_buffer_peak;   /**< the most tx_buffer_bytes has been since
+                                    the node started.  Since: 0.1 */
 } ipcn_node_usage;
 
 /**

@@ -94,7 +94,7 @@ int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l, const ipcn__local *lr)
                         .path = ipcn__str_of(lr->path),
                         .encoding = ipcn__str_of(lr->encoding),
                         .meta = ipcn__blob_of(lr->meta, lr->meta_len)};
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, lr->meta_len);
     return ipcn__link_commit(n, l, mark, ipcn__enc_announce(&l->tx, &h, &a));
 }
 
@@ -102,7 +102,7 @@ static void send_withdraw(ipcn_node *n, ipcn__link *l, const char *path)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     ipcn__link_commit(n, l, mark,
                       ipcn__enc_text(&l->tx, &h, IPCN_F_WITHDRAW, path,
                                      strlen(path)));

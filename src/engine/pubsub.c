@@ -425,7 +425,7 @@ static void send_pattern(ipcn_node *n, ipcn__link *l, const char *pattern,
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     ipcn__link_commit(n, l, mark,
                       ipcn__enc_text(&l->tx, &h,
                                      add ? IPCN_F_SUBSCRIBE : IPCN_F_UNSUBSCRIBE,

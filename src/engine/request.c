@@ -41,7 +41,7 @@ static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
                      .timestamp_ns = stamp,
                      .encoding = ipcn__str_of(enc ? enc : ""),
                      .data = ipcn__blob_of(data, len)};
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, len);
     ipcn__link_commit(n, l, mark, ipcn__enc_reply(&l->tx, &h, type, &r));
 }
 
@@ -169,7 +169,7 @@ static void send_cancel(ipcn_node *n, const ipcn__pending *p)
         return;
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, p->corr);
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     ipcn__link_commit(n, l, mark, ipcn__enc_empty(&l->tx, &h, IPCN_F_CANCEL));
 }
 

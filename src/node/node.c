@@ -245,7 +245,7 @@ void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     /* An answer asks for none: a PONG leaves the link as it was, idle or
      * watched, and arms no timer (the commit does when the link turns
      * watched). */
@@ -1148,7 +1148,7 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
             continue;
         ipcn__hdr h;
         ipcn__link_hdr(n, &h, IPCN_OK, 0);
-        size_t mark = l->tx.len;
+        size_t mark = ipcn__link_tx_mark(l, 0);
         ipcn__link_commit(n, l, mark,
                           ipcn__enc_text(&l->tx, &h, IPCN_F_BYE, "closing", 7));
     }
@@ -1200,6 +1200,8 @@ IPCN_API int ipcn_node_get_usage(ipcn_node *n, ipcn_node_usage *out)
         u.tx_queued_bytes += ipcn__link_backlog(l);
         u.tx_buffer_bytes += l->tx.cap;
     }
+    u.tx_buffer_peak = n->tx_buffer_peak > u.tx_buffer_bytes ? n->tx_buffer_peak
+                                                             : u.tx_buffer_bytes;
     ipcn__node_unlock(n);
     memcpy(out, &u, out->size < sizeof u ? out->size : sizeof u);
     return IPCN_OK;

@@ -37,6 +37,7 @@
 #define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
 #define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
 #define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
+#define IPCN_LINK_MARK_SLACK 4096u    /* a frame without a large part */
 #define IPCN_COALESCE_BYTES (64u << 10) /* a blocked link: bytes queued
                                            between two write attempts */
 #define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
@@ -81,6 +82,7 @@ typedef struct ipcn__link {
     size_t rx_len, rx_cap;
     ipcn__wbuf tx;
     size_t tx_off;          /* bytes of tx already written */
+    size_t tx_cap_counted;  /* tx.cap as counted in node->tx_buffer_bytes */
     uint64_t tx_queued_abs; /* bytes ever queued on the link */
     uint64_t tx_sent_abs;   /* bytes ever written to the socket */
     uint64_t tx_tried_abs;  /* tx_queued_abs at the last write attempt */
@@ -324,6 +326,7 @@ struct ipcn_node {
     uint64_t nofile;        /* RLIMIT_NOFILE when last looked at */
     uint64_t peer_meta_bytes; /* sum of the links' meta_bytes */
     uint64_t meta_refused, peers_refused; /* ipcn_node_usage */
+    uint64_t tx_buffer_bytes, tx_buffer_peak; /* links' tx.cap, summed */
     ipcn__list hello_links; /* inbound links waiting for hello, oldest first
                                (some may have said it since: rendezvous.c) */
     ipcn__ratelimit flood_log; /* connections refused or crowded out */
@@ -436,6 +439,10 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l);
 int ipcn__link_flush(ipcn_node *n, ipcn__link *l);
 /* Bytes waiting to be written on the link. */
 size_t ipcn__link_backlog(const ipcn__link *l);
+/* Where the next frame in l->tx starts: take it just before encoding one
+ * (need: its size if large, else 0); it may move the queue to reclaim
+ * the bytes already written. */
+size_t ipcn__link_tx_mark(ipcn__link *l, size_t need);
 /* Queue already-encoded frame bytes (from node->scratch). 100, 205, 307. */
 int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
                         size_t len, bool droppable);

@@ -391,7 +391,7 @@ void ipcn__map_flush_releases(ipcn_node *n)
                                                          : IPCN_SHM_MAX_RELEASE;
             ipcn__hdr h;
             ipcn__link_hdr(n, &h, 0, 0);
-            size_t mark = l->tx.len;
+            size_t mark = ipcn__link_tx_mark(l, 0);
             ipcn__link_commit(n, l, mark,
                               ipcn__enc_shm_refs(&l->tx, &h, IPCN_F_SHM_RELEASE,
                                                  rel + i, k));

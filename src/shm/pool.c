@@ -73,7 +73,7 @@ static void send_drop(ipcn_node *n, ipcn__pool *p)
                 ipcn__hdr h;
                 ipcn__link_hdr(n, &h, 0, 0);
                 ipcn__shm_ref r = {p->id, 0, 0};
-                size_t mark = l->tx.len;
+                size_t mark = ipcn__link_tx_mark(l, 0);
                 ipcn__link_commit(n, l, mark,
                                   ipcn__enc_shm_refs(&l->tx, &h, IPCN_F_SHM_DROP,
                                                      &r, 1));
@@ -315,7 +315,7 @@ static int reclaim_oldest(ipcn_node *n, ipcn__pool *p)
         ipcn__hdr h;
         ipcn__link_hdr(n, &h, 0, 0);
         ipcn__shm_ref r = {p->id, idx, old->gen};
-        size_t mark = l->tx.len;
+        size_t mark = ipcn__link_tx_mark(l, 0);
         ipcn__link_commit(n, l, mark,
                           ipcn__enc_shm_refs(&l->tx, &h, IPCN_F_SHM_REVOKE, &r, 1));
     }
@@ -505,7 +505,7 @@ static int send_pool(ipcn_node *n, ipcn__link *l, ipcn__pool *p)
     ipcn__link_hdr(n, &h, 0, 0);
     ipcn__shm_pool b = {.pool_id = p->id, .slots = p->slots,
                         .share = p->share, .slot_size = p->slot_size};
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     st = ipcn__link_commit(n, l, mark, ipcn__enc_shm_pool(&l->tx, &h, &b));
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
@@ -743,7 +743,7 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
                               .gen = loan->gen, .len = len,
                               .checksum = sum,
                               .flags = IPCN_SHM_F_CHECKSUM};
-        size_t mark = l->tx.len;
+        size_t mark = ipcn__link_tx_mark(l, 0);
         st = ipcn__link_commit(n, l, mark, ipcn__enc_shm_sample(&l->tx, &h, &b));
         if (st == IPCN_OK) {
             s->state = SLOT_PUBLISHED;

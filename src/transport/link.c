@@ -65,6 +65,38 @@ void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status, uint64_t corr)
 
 size_t ipcn__link_backlog(const ipcn__link *l) { return l->tx.len - l->tx_off; }
 
+/* The node's count of the memory its links' queues hold follows the
+ * buffers' capacity, and keeps its high-water mark (ipcn_node_usage). */
+static void tx_account(ipcn_node *n, ipcn__link *l)
+{
+    if (l->tx.cap == l->tx_cap_counted)
+        return;
+    n->tx_buffer_bytes += l->tx.cap;
+    n->tx_buffer_bytes -= l->tx_cap_counted;
+    l->tx_cap_counted = l->tx.cap;
+    if (n->tx_buffer_bytes > n->tx_buffer_peak)
+        n->tx_buffer_peak = n->tx_buffer_bytes;
+}
+
+/* Where the next frame starts, taken before it is encoded (a frame is
+ * patched relative to it, so the queue moves only here, between frames).
+ * The front already written is reclaimed when appending about need bytes
+ * (plus a small frame's worth) could otherwise grow the buffer, and when
+ * moving what is left costs at most 16 times the bytes reclaimed: a
+ * buffer then only grows with under a sixteenth of the queue dead in
+ * front, and the moves stay a constant factor of the bytes written. */
+size_t ipcn__link_tx_mark(ipcn__link *l, size_t need)
+{
+    size_t live = l->tx.len - l->tx_off;
+    if (l->tx_off && l->tx_off >= live / 16 &&
+        need + IPCN_LINK_MARK_SLACK > l->tx.cap - l->tx.len) {
+        memmove(l->tx.p, l->tx.p + l->tx_off, live);
+        l->tx.len = live;
+        l->tx_off = 0;
+    }
+    return l->tx.len;
+}
+
 /* The epoll mask follows two facts: whether bytes wait to be written, and
  * whether reading is paused because the peer does not read what we owe it
  * (back-pressure: a peer that stops reading stops being served, and the
@@ -375,6 +407,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
         /* Give back a buffer that a burst grew large. */
         if (l->tx.cap > (1u << 20)) {
             ipcn__wbuf_free(&l->tx);
+            tx_account(n, l);
         }
         set_want_out(n, l, l->bell_owed);
     } else {
@@ -402,6 +435,7 @@ static bool over_peer_limit(const ipcn__link *l, size_t frame_len)
 
 int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
 {
+    tx_account(n, l); /* the frame may have grown the buffer */
     if (st != IPCN_OK)
         return st;
     if (over_peer_limit(l, l->tx.len - mark)) {
@@ -454,7 +488,7 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
         }
         return IPCN_TOO_MANY_REQUESTS;
     }
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, len);
     ipcn__wbuf_bytes(&l->tx, p, len);
     if (l->tx.oom) {
         l->tx.oom = 0;
@@ -470,6 +504,7 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
             l->tx.len = mark;
             l->drops++;
             n->stats.drops++;
+            tx_account(n, l);
             return IPCN_INSUFFICIENT_MEMORY;
         }
     }
@@ -481,7 +516,7 @@ void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, (uint16_t)status, 0);
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     ipcn__str s = ipcn__str_of(why);
     ipcn__link_commit(n, l, mark,
                       ipcn__enc_text(&l->tx, &h, IPCN_F_ERROR, s.p, s.len));
@@ -505,7 +540,7 @@ static void send_ring(ipcn_node *n, ipcn__link *l)
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
     ipcn__ring_info b = {.size = l->rtx.size};
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     int st = ipcn__enc_ring(&l->tx, &h, &b);
     if (st != IPCN_OK) {
         close(l->fds_out[--l->nfds_out]);
@@ -532,7 +567,7 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
                      .max_payload = n->opts.max_payload,
                      .network = ipcn__str_of(n->network),
                      .name = ipcn__str_of(n->name)};
-    size_t mark = l->tx.len;
+    size_t mark = ipcn__link_tx_mark(l, 0);
     ipcn__link_commit(n, l, mark, ipcn__enc_hello(&l->tx, &h, &b));
 }
 
@@ -549,6 +584,10 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     ipcn__list_init(&l->hello_entry);
     l->rtx.fd = l->rrx.fd = -1;
     l->rtx_at = UINT64_MAX;
+    /* Past tx_limit only frames that cannot be dropped are queued, and
+     * reading from the peer stops at 1.25 times it: the buffer's growth
+     * stops a little above that (see ipcn_node_opts.tx_limit). */
+    l->tx.grow_max = (size_t)n->opts.tx_limit + n->opts.tx_limit / 2;
     l->outbound = outbound;
     l->state = LINK_HELLO;
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
@@ -686,6 +725,7 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     ipcn__free(l->sample_ends);
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
+    tx_account(n, l);
     ipcn__free(l->name);
     ipcn__free(l->expect_name);
     ipcn__free(l);

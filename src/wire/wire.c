@@ -314,19 +314,31 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
 
 /* ---- writer ---- */
 
+/* Up to 1 MiB a buffer doubles; above, it grows by a quarter (at least to
+ * what is needed), so that a big buffer is at most a quarter too large,
+ * and not past grow_max unless one append needs more. */
+#define WB_DOUBLE_MAX ((size_t)1 << 20)
+
 static uint8_t *wb_grow(ipcn__wbuf *w, size_t n)
 {
     if (w->oom)
         return NULL;
     if (w->cap - w->len < n) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (cap - w->len < n) {
-            if (cap > SIZE_MAX / 2) {
-                w->oom = 1;
-                return NULL;
-            }
-            cap *= 2;
+        if (n > SIZE_MAX / 2 - w->len) {
+            w->oom = 1;
+            return NULL;
         }
+        size_t need = w->len + n;
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap < need && cap < WB_DOUBLE_MAX)
+            cap *= 2;
+        if (cap < need) {
+            cap += cap / 4;
+            if (cap < need)
+                cap = need;
+        }
+        if (w->grow_max && cap > w->grow_max)
+            cap = need > w->grow_max ? need : w->grow_max;
         uint8_t *p = ipcn__realloc(w->p, cap);
         if (!p) {
             w->oom = 1;
@@ -342,8 +354,10 @@ static uint8_t *wb_grow(ipcn__wbuf *w, size_t n)
 
 void ipcn__wbuf_free(ipcn__wbuf *w)
 {
+    size_t grow_max = w->grow_max;
     ipcn__free(w->p);
     memset(w, 0, sizeof *w);
+    w->grow_max = grow_max;
 }
 void ipcn__wbuf_u8(ipcn__wbuf *w, uint8_t v)
 {

@@ -233,6 +233,8 @@ void ipcn__hdr_read(const uint8_t *buf, ipcn__hdr *out);
 typedef struct ipcn__wbuf {
     uint8_t *p;
     size_t len, cap;
+    size_t grow_max; /* growth by a quarter stops here (0: no limit); a
+                        bigger need is met exactly.  Kept by free. */
     int oom; /* set when a growth failed; the content is then incomplete */
 } ipcn__wbuf;
 

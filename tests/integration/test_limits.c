@@ -425,7 +425,7 @@ static void t_out_of_fds(void **state)
 /* A raw client, our own copy of docs/protocol.md: little-endian frames
  * with a 48-byte header sealed with XXH3-64; nothing of libipcnet. */
 enum { T_HELLO = 1, T_PING = 3, T_PONG = 4, T_ANNOUNCE = 5, T_SUBSCRIBE = 7,
-       T_ERROR = 14 };
+       T_QUERY = 10, T_ERROR = 14 };
 #define HDR 48
 
 typedef struct wb {
@@ -655,7 +655,16 @@ static void raw_close(rawc *r)
 typedef struct usage {
     unsigned peers;
     unsigned long long meta_bytes, meta_refused, peers_refused;
+    unsigned long long tx_buffer, tx_peak, tx_queued;
 } usage;
+
+static unsigned long long field(const char *t, const char *key)
+{
+    const char *p = strstr(t, key);
+    if (!p) /* the checks on it then fail */
+        print_error("no %s in: %s\n", key, t);
+    return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
 
 static void victim_usage(usage *u)
 {
@@ -672,6 +681,9 @@ static void victim_usage(usage *u)
     u->meta_bytes = mb ? strtoull(mb + 11, NULL, 10) : 0;
     u->meta_refused = mr ? strtoull(mr + 13, NULL, 10) : 0;
     u->peers_refused = pr ? strtoull(pr + 14, NULL, 10) : 0;
+    u->tx_buffer = field(t, " tx_buffer=");
+    u->tx_peak = field(t, " tx_peak=");
+    u->tx_queued = field(t, " tx_queued=");
     ipcn_msg_free(m);
 }
 
@@ -772,6 +784,109 @@ static void t_peer_memory(void **state)
     assert_int_equal(u3.meta_bytes, 0);
 }
 
+
+/* A requester that reads its answers slowly (issue 12, bug 14): it asks
+ * for the victim's 1 MiB bigdata over and over, first reading nothing
+ * until the victim has stopped reading from it (its queue past 1.25 x
+ * tx_limit: answers with data up to tx_limit, short 205s past it), then
+ * taking only a little of what comes back each round while it keeps
+ * asking.  The memory holding that queue must stay under the bound
+ * ipcnet.h documents: 1.5 x tx_limit + one frame. */
+#define SLOW_TX_LIMIT (8ull << 20)   /* h_hostile_victim's tx_limit */
+#define SLOW_FRAME ((1ull << 20) + 4096) /* its bigdata answer, framed */
+#define SLOW_FILL_ROUNDS 4000        /* at most, to fill its queue */
+#define SLOW_ROUNDS 400              /* then, reading slowly */
+#define SLOW_QUERIES 32              /* sent per round, at most ... */
+#define SLOW_READ (96u << 10)        /* ... and bytes read per round */
+
+/* Queue up to SLOW_QUERIES queries for path, send what the socket takes. */
+static void slow_ask(rawc *r, wb *out, const char *path, unsigned long long *sent)
+{
+    for (int q = 0; q < SLOW_QUERIES && out->len < (64u << 10); q++) {
+        size_t off = f_begin(out, T_QUERY, r->id);
+        uint64_t corr = ++*sent;
+        for (int i = 0; i < 8; i++)
+            out->p[off + 32 + i] = (uint8_t)(corr >> (8 * i));
+        wb_le(out, 60000, 4); /* timeout_ms */
+        wb_str(out, path);
+        wb_str(out, "");
+        wb_le(out, 0, 4);     /* no data */
+        f_end(out, off);
+    }
+    ssize_t w = send(r->fd, out->p, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+        memmove(out->p, out->p + w, out->len - (size_t)w);
+        out->len -= (size_t)w;
+    }
+}
+
+static void t_slow_reader(void **state)
+{
+    (void)state;
+    assert_int_equal(victim_start(0), 0);
+    usage u, u2;
+    rawc *r = raw_hello("slowpoke", 0x534c4f5700000001ull);
+    char path[64];
+    snprintf(path, sizeof path, "%s/bigdata", V.name);
+    wb out = {0};
+    static uint8_t sink[SLOW_READ];
+    unsigned long long sent = 0, got = 0, most = 0, filled = 0;
+    int echoes = 0, echo_fail = 0;
+    uint64_t end = tu_now_ms() + 4 * IO_TIMEOUT_MS;
+    for (int round = 0; round < SLOW_FILL_ROUNDS && tu_now_ms() < end; round++) {
+        slow_ask(r, &out, path, &sent);
+        if (round % 50 == 49) {
+            victim_usage(&u);
+            if ((filled = u.tx_queued) > SLOW_TX_LIMIT + SLOW_TX_LIMIT / 4)
+                break;
+        }
+        usleep(1000);
+    }
+    for (int round = 0; round < SLOW_ROUNDS && !r->eof; round++) {
+        slow_ask(r, &out, path, &sent);
+        ssize_t k = recv(r->fd, sink, sizeof sink, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+            r->eof = true;
+        got += k > 0 ? (unsigned long long)k : 0;
+        if (round % 40 == 39) {
+            echoes++;
+            echo_fail += !innocent_echo(G.inn, round);
+            victim_usage(&u);
+            if (u.tx_buffer > most)
+                most = u.tx_buffer;
+        }
+        usleep(2000);
+    }
+    victim_usage(&u);
+    bool linked = !r->eof;
+    raw_close(r);
+    free(out.p);
+    /* Once it is gone, the memory is given back. */
+    end = tu_now_ms() + IO_TIMEOUT_MS;
+    do {
+        usleep(50000);
+        victim_usage(&u2);
+    } while (u2.tx_buffer > (1u << 20) && tu_now_ms() < end);
+    /* The bound, plus what the innocent's own link may hold (small). */
+    unsigned long long bound =
+        SLOW_TX_LIMIT + SLOW_TX_LIMIT / 2 + SLOW_FRAME + (64u << 10);
+    if (G.verbose || u.tx_peak > bound || echo_fail || !linked)
+        print_message("    slow reader: %llu queries, %llu bytes queued when "
+                      "it started reading, read %llu; victim's queues held up "
+                      "to %llu bytes while it read (peak %llu, bound %llu, "
+                      "tx_limit %llu), %llu after it left; %d/%d echoes "
+                      "failed\n", sent, filled, got, most, u.tx_peak, bound,
+                      SLOW_TX_LIMIT, u2.tx_buffer, echo_fail, echoes);
+    assert_true(linked);
+    assert_int_equal(echo_fail, 0);
+    /* It did push the victim past the point where it stops reading ... */
+    assert_true(filled > SLOW_TX_LIMIT + SLOW_TX_LIMIT / 4);
+    /* ... and the memory for it stayed within the bound, then went. */
+    assert_true(u.tx_peak <= bound);
+    assert_true(u2.tx_buffer <= (1u << 20));
+    assert_true(u2.tx_peak >= u.tx_peak);
+}
+
 /* ------------------------------------------------------------------ */
 
 static int group_setup(void **state)
@@ -813,6 +928,7 @@ int main(void)
         CASE(t_connect_flood),
         CASE(t_out_of_fds),
         CASE(t_peer_memory),
+        CASE(t_slow_reader),
     };
     if (getenv("IPCN_TEST_FILTER"))
         cmocka_set_test_filter(getenv("IPCN_TEST_FILTER"));
