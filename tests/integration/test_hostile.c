@@ -3318,11 +3318,14 @@ static void t_ring_hostile_reader(void **state)
     for (int lie = 0; lie < 3; lie++) {
         raw *r = raw_link();
         assert_true(r->in_ring); /* its PONG came through its ring */
-        /* A token comes only when we are asleep before its answer is in
-         * the ring: a victim quicker than us every time sends none, so ask
-         * until one came (bounded). */
-        for (uint64_t i = 0; i < 200 && (i < 20 || r->tokens_in < 1); i++)
+        /* A token comes only when we sleep before its answer is in the
+         * ring: we say so before each PING (as a reader going to sleep
+         * does), so that a victim quicker than us still owes one; and ask
+         * again until one came (bounded). */
+        for (uint64_t i = 0; i < 200 && (i < 20 || r->tokens_in < 1); i++) {
+            __atomic_store_n(rg_sleeps(r->in_map), 1u, __ATOMIC_SEQ_CST);
             raw_ping(r, 10 + i);
+        }
         assert_true(r->tokens_in >= 1);
         assert_int_equal(r->errors[ST_BAD_REQUEST], 0);
         r->in_noread = true;
