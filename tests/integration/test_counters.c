@@ -24,35 +24,6 @@
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 
-static pid_t peer(const char *name)
-{
-    const char *args[] = {name, "30000", NULL};
-    pid_t pid = tu_spawn("s_peer", args);
-    assert_true(pid > 0);
-    v_track_pid(pid);
-    return pid;
-}
-
-/* A control request; the reply's text is copied into out (if given). */
-static int ctl(ipcn_node *n, const char *who, char *out, size_t cap,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int ctl(ipcn_node *n, const char *who, char *out, size_t cap,
-               const char *fmt, ...)
-{
-    char path[64], body[256];
-    snprintf(path, sizeof path, "ctl/%s", who);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    ipcn_msg *m = NULL;
-    int st = ipcn_request(n, path, body, strlen(body), "text/plain", &m, 10000);
-    if (out)
-        snprintf(out, cap, "%s", m ? (const char *)m->data : "");
-    ipcn_msg_free(m);
-    return st;
-}
-
 typedef struct substats {
     unsigned long long received, delivered, dropped, lost, withheld,
         unmappable, resets, notices;
@@ -62,7 +33,7 @@ static substats helper_substats(ipcn_node *n, const char *who)
 {
     char buf[256];
     substats s;
-    assert_int_equal(ctl(n, who, buf, sizeof buf, "substats"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, who, buf, sizeof buf, "substats"), IPCN_OK);
     assert_int_equal(sscanf(buf, "%llu %llu %llu %llu %llu %llu %llu %llu",
                             &s.received, &s.delivered, &s.dropped, &s.lost,
                             &s.withheld, &s.unmappable, &s.resets, &s.notices),
@@ -77,9 +48,9 @@ static ipcn_node *sub_and_publisher(const char *who, const char *path,
 {
     ipcn_node *n = v_open("t", NULL);
     assert_int_equal(ipcn_subscribe(n, path, 64, NULL, NULL, sub), IPCN_OK);
-    peer(who);
+    v_s_peer(who);
     v_wait_helper(n, who);
-    assert_true(IPCN_IS_OK(ctl(n, who, NULL, 0, "announce %s", path)));
+    assert_true(IPCN_IS_OK(v_ctl_text(n, who, NULL, 0, "announce %s", path)));
     assert_true(v_wait_count(n, path, IPCN_STREAM, 1, V_WAIT_MS));
     return n;
 }
@@ -126,7 +97,7 @@ static void test_withheld_is_counted(void **state)
      * one to stay within the share. */
     static const int steps[] = {50, 5, 1};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        assert_int_equal(ctl(n, "w1", buf, sizeof buf, "pub replay/frames %zu %d",
+        assert_int_equal(v_ctl_text(n, "w1", buf, sizeof buf, "pub replay/frames %zu %d",
                              100 * KIB, steps[i]),
                          IPCN_OK);
         take(n, sub, held, &k, steps[i]);
@@ -136,7 +107,7 @@ static void test_withheld_is_counted(void **state)
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.withheld, 0);
     /* Now every sample is withheld from us: we are told of each. */
-    assert_int_equal(ctl(n, "w1", buf, sizeof buf, "pub replay/frames %zu 10",
+    assert_int_equal(v_ctl_text(n, "w1", buf, sizeof buf, "pub replay/frames %zu 10",
                          100 * KIB),
                      IPCN_OK);
     assert_string_equal(buf, "ok 10");
@@ -155,7 +126,7 @@ static void test_withheld_is_counted(void **state)
     for (int i = 0; i < k; i++)
         ipcn_msg_free(held[i]);
     v_pump(n, 50);
-    assert_int_equal(ctl(n, "w1", buf, sizeof buf, "pub replay/frames %zu 1",
+    assert_int_equal(v_ctl_text(n, "w1", buf, sizeof buf, "pub replay/frames %zu 1",
                          100 * KIB),
                      IPCN_OK);
     ipcn_msg *m;
@@ -177,12 +148,12 @@ static void test_unmappable_pool(void **state)
     ipcn_node *n = v_open("t", NULL);
     assert_true(IPCN_IS_OK(ipcn_announce(n, "big/cloud", IPCN_STREAM, "bytes",
                                          NULL, 0)));
-    peer("u1");
+    v_s_peer("u1");
     v_wait_helper(n, "u1");
-    assert_int_equal(ctl(n, "u1", NULL, 0, "sub big/cloud 8"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "u1", NULL, 0, "sub big/cloud 8"), IPCN_OK);
     wait_subscriptions(n, 1);
     /* A pool of 64 slots of 4 MiB (256 MiB) cannot fit in 96 MiB more. */
-    assert_int_equal(ctl(n, "u1", NULL, 0, "rlimit 96"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "u1", NULL, 0, "rlimit 96"), IPCN_OK);
     for (uint64_t seq = 1; seq <= 10; seq++) {
         ipcn_loan *loan;
         assert_int_equal(ipcn_loan_new(n, "big/cloud", 4 * MIB, &loan), IPCN_OK);
@@ -222,12 +193,12 @@ static void test_notice_is_not_delivered(void **state)
     ipcn_node *n = v_open("t", NULL);
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "gone/*", 64, NULL, NULL, &sub), IPCN_OK);
-    pid_t pid = peer("g1");
+    pid_t pid = v_s_peer("g1");
     v_wait_helper(n, "g1");
-    assert_true(IPCN_IS_OK(ctl(n, "g1", NULL, 0, "announce gone/x")));
+    assert_true(IPCN_IS_OK(v_ctl_text(n, "g1", NULL, 0, "announce gone/x")));
     assert_true(v_wait_count(n, "gone/x", IPCN_STREAM, 1, V_WAIT_MS));
     char buf[64];
-    assert_int_equal(ctl(n, "g1", buf, sizeof buf, "pub gone/x %zu 3", 20 * KIB),
+    assert_int_equal(v_ctl_text(n, "g1", buf, sizeof buf, "pub gone/x %zu 3", 20 * KIB),
                      IPCN_OK);
     assert_string_equal(buf, "ok 3");
     v_kill(pid);

@@ -26,36 +26,6 @@
 
 #define MIB ((size_t)1 << 20)
 
-static pid_t peer(const char *name)
-{
-    const char *args[] = {name, "30000", NULL};
-    pid_t pid = tu_spawn("s_peer", args);
-    assert_true(pid > 0);
-    v_track_pid(pid);
-    return pid;
-}
-
-/* A control request; the reply's text is copied into out (if given). */
-static int ctl(ipcn_node *n, const char *who, char *out, size_t cap,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int ctl(ipcn_node *n, const char *who, char *out, size_t cap,
-               const char *fmt, ...)
-{
-    char path[64], body[256];
-    snprintf(path, sizeof path, "ctl/%s", who);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    ipcn_msg *m = NULL;
-    int st = ipcn_request(n, path, body, strlen(body), "text/plain", &m, 10000);
-    if (out) {
-        snprintf(out, cap, "%s", m ? (const char *)m->data : "");
-    }
-    ipcn_msg_free(m);
-    return st;
-}
-
 /* The permissions of the mapping that holds p in /proc/self/maps, if it
  * is a mapping of our memfd pools ("" otherwise). */
 static void mapping_of(const void *p, char perms[8])
@@ -130,7 +100,7 @@ static stats peer_stats(ipcn_node *n, const char *who, const char *path)
 {
     char buf[256];
     stats s;
-    assert_int_equal(ctl(n, who, buf, sizeof buf, "stats %s", path), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, who, buf, sizeof buf, "stats %s", path), IPCN_OK);
     assert_int_equal(sscanf(buf, "%u %u %u %u %u %llu %llu %llu", &s.slots,
                             &s.free, &s.loaned, &s.held, &s.pools, &s.published,
                             &s.reclaimed, &s.refused),
@@ -177,9 +147,9 @@ static ipcn_node *sub_and_publisher(const char *who, const char *path,
 {
     ipcn_node *n = v_open("t", NULL);
     assert_int_equal(ipcn_subscribe(n, path, 64, NULL, NULL, sub), IPCN_OK);
-    peer(who);
+    v_s_peer(who);
     v_wait_helper(n, who);
-    assert_true(IPCN_IS_OK(ctl(n, who, NULL, 0, "announce %s", path)));
+    assert_true(IPCN_IS_OK(v_ctl_text(n, who, NULL, 0, "announce %s", path)));
     assert_true(v_wait_count(n, path, IPCN_STREAM, 1, V_WAIT_MS));
     return n;
 }
@@ -205,7 +175,7 @@ static void test_zero_copy_read_only(void **state)
     ipcn_sub sub;
     ipcn_node *n = sub_and_publisher("p1", "cam/front", &sub);
     char buf[128];
-    assert_int_equal(ctl(n, "p1", buf, sizeof buf, "pub cam/front %zu 8", MIB),
+    assert_int_equal(v_ctl_text(n, "p1", buf, sizeof buf, "pub cam/front %zu 8", MIB),
                      IPCN_OK);
     assert_string_equal(buf, "ok 8");
     ipcn_msg *m[8];
@@ -271,13 +241,13 @@ static void test_writable_is_private(void **state)
     uint64_t end = tu_now_ms() + V_WAIT_MS;
     char buf[128];
     for (;;) {
-        assert_int_equal(ctl(n, "p2", buf, sizeof buf, "nsubs"), IPCN_OK);
+        assert_int_equal(v_ctl_text(n, "p2", buf, sizeof buf, "nsubs"), IPCN_OK);
         if (atoi(buf) >= 2)
             break;
         assert_true(tu_now_ms() < end);
         v_pump(n, 10);
     }
-    assert_int_equal(ctl(n, "p2", buf, sizeof buf, "pub lidar/top %zu 1", 3 * MIB),
+    assert_int_equal(v_ctl_text(n, "p2", buf, sizeof buf, "pub lidar/top %zu 1", 3 * MIB),
                      IPCN_OK);
     assert_string_equal(buf, "ok 1");
     ipcn_msg *m;
@@ -321,7 +291,7 @@ static void test_scribble_is_caught(void **state)
     (void)state;
     ipcn_sub sub;
     ipcn_node *n = sub_and_publisher("p3", "cam/bad", &sub);
-    assert_int_equal(ctl(n, "p3", NULL, 0, "scribble cam/bad %zu", MIB), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "p3", NULL, 0, "scribble cam/bad %zu", MIB), IPCN_OK);
     ipcn_msg *m;
     assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
     assert_true(m->flags & IPCN_MSG_SHARED);
@@ -400,9 +370,9 @@ static void test_subscriber_killed(void **state)
     int shm_before = dev_shm_entries();
     ipcn_node *n = v_open("t", NULL);
     assert_true(IPCN_IS_OK(ipcn_announce(n, "depth/cam", IPCN_STREAM, "bytes", NULL, 0)));
-    pid_t pid = peer("s1");
+    pid_t pid = v_s_peer("s1");
     v_wait_helper(n, "s1");
-    assert_int_equal(ctl(n, "s1", NULL, 0, "sub depth/cam 64"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "s1", NULL, 0, "sub depth/cam 64"), IPCN_OK);
     wait_subscriptions(n, 1, n);
     for (uint64_t seq = 1; seq <= 6; seq++) {
         ipcn_loan *loan;
@@ -412,7 +382,7 @@ static void test_subscriber_killed(void **state)
         assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
     }
     char buf[128];
-    assert_int_equal(ctl(n, "s1", buf, sizeof buf, "take 6"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "s1", buf, sizeof buf, "take 6"), IPCN_OK);
     assert_string_equal(buf, "took 6 shared 6 bad 0");
     ipcn_pool_stats ps;
     assert_int_equal(ipcn_pool_get_stats(n, "depth/cam", &ps), IPCN_OK);
@@ -437,7 +407,7 @@ static void test_publisher_killed(void **state)
     ipcn_node *n = sub_and_publisher("p4", "audio/mic", &sub);
     int maps_before = pool_mappings();
     char buf[128];
-    assert_int_equal(ctl(n, "p4", buf, sizeof buf, "pub audio/mic %zu 4", 256 * (size_t)1024),
+    assert_int_equal(v_ctl_text(n, "p4", buf, sizeof buf, "pub audio/mic %zu 4", 256 * (size_t)1024),
                      IPCN_OK);
     ipcn_msg *m[4];
     for (int i = 0; i < 4; i++)
@@ -472,9 +442,9 @@ static ipcn_node *pool_of_four(const char *who, const char *path,
     o.slots = 4;
     o.policy = policy;
     assert_int_equal(ipcn_pool_config(n, path, &o), IPCN_OK);
-    peer(who);
+    v_s_peer(who);
     v_wait_helper(n, who);
-    assert_int_equal(ctl(n, who, NULL, 0, "sub %s 64", path), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, who, NULL, 0, "sub %s 64", path), IPCN_OK);
     wait_subscriptions(n, 1, n);
     return n;
 }
@@ -497,7 +467,7 @@ static void test_pool_refuse(void **state)
     char buf[128];
     for (uint64_t seq = 1; seq <= 3; seq++) { /* taken: the reader holds them */
         publish_seq(n, "imu/raw", seq, IPCN_OK);
-        assert_int_equal(ctl(n, "s2", buf, sizeof buf, "take 1"), IPCN_OK);
+        assert_int_equal(v_ctl_text(n, "s2", buf, sizeof buf, "take 1"), IPCN_OK);
         assert_string_equal(buf, "took 1 shared 1 bad 0");
     }
     /* A reader may hold 3 of 4: the 4th is ours to loan, and no more. */
@@ -510,7 +480,7 @@ static void test_pool_refuse(void **state)
     assert_int_equal(ps.held, 3);
     assert_int_equal(ps.loaned, 1);
     ipcn_loan_discard(n, mine);
-    assert_int_equal(ctl(n, "s2", NULL, 0, "release"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "s2", NULL, 0, "release"), IPCN_OK);
     wait_own_free(n, "imu/raw");
     publish_seq(n, "imu/raw", 4, IPCN_OK);
 }
@@ -522,7 +492,7 @@ static void test_pool_drop_oldest(void **state)
     char buf[128];
     for (uint64_t seq = 1; seq <= 3; seq++) {
         publish_seq(n, "imu/fast", seq, IPCN_OK);
-        assert_int_equal(ctl(n, "s3", buf, sizeof buf, "take 1"), IPCN_OK);
+        assert_int_equal(v_ctl_text(n, "s3", buf, sizeof buf, "take 1"), IPCN_OK);
         assert_string_equal(buf, "took 1 shared 1 bad 0");
     }
     ipcn_loan *mine;
@@ -533,7 +503,7 @@ static void test_pool_drop_oldest(void **state)
     assert_int_equal(ipcn_pool_get_stats(n, "imu/fast", &ps), IPCN_OK);
     assert_int_equal(ps.reclaimed, 1);
     /* The reader that still held it finds out by its checksum. */
-    assert_int_equal(ctl(n, "s3", buf, sizeof buf, "check"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "s3", buf, sizeof buf, "check"), IPCN_OK);
     assert_string_equal(buf, "held 3 bad 1");
     ipcn_loan_discard(n, mine);
 }
@@ -549,7 +519,7 @@ static void test_reader_that_keeps_everything(void **state)
         v_pump(n, 5); /* releases of the reader's evicted samples */
     }
     char buf[128];
-    assert_int_equal(ctl(n, "s4", buf, sizeof buf, "take 64"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "s4", buf, sizeof buf, "take 64"), IPCN_OK);
     int took = 0, shared = 0, bad = -1;
     assert_int_equal(sscanf(buf, "took %d shared %d bad %d", &took, &shared, &bad), 3);
     assert_true(took >= 1 && took <= 2); /* its share is 3: it keeps 2 queued */
@@ -562,10 +532,10 @@ static void test_peer_without_shm(void **state)
     ipcn_node *n = v_open("t", NULL);
     assert_true(IPCN_IS_OK(ipcn_announce(n, "map/grid", IPCN_STREAM, "bytes", NULL, 0)));
     setenv("IPCNET_NO_SHM", "1", 1);
-    peer("s5");
+    v_s_peer("s5");
     unsetenv("IPCNET_NO_SHM");
     v_wait_helper(n, "s5");
-    assert_int_equal(ctl(n, "s5", NULL, 0, "sub map/grid 64"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "s5", NULL, 0, "sub map/grid 64"), IPCN_OK);
     wait_subscriptions(n, 1, n);
     static uint8_t big[512 * 1024];
     for (uint64_t seq = 1; seq <= 3; seq++) {
@@ -573,7 +543,7 @@ static void test_peer_without_shm(void **state)
         assert_int_equal(ipcn_publish(n, "map/grid", big, sizeof big), IPCN_OK);
     }
     char buf[128];
-    assert_int_equal(ctl(n, "s5", buf, sizeof buf, "take 3"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "s5", buf, sizeof buf, "take 3"), IPCN_OK);
     assert_string_equal(buf, "took 3 shared 0 bad 0");
     ipcn_pool_stats ps;
     assert_int_equal(ipcn_pool_get_stats(n, "map/grid", &ps), IPCN_OK);
@@ -588,7 +558,7 @@ static void test_publish_large(void **state)
     ipcn_sub sub;
     ipcn_node *n = sub_and_publisher("p6", "cloud/big", &sub);
     char buf[128];
-    assert_int_equal(ctl(n, "p6", buf, sizeof buf, "pub cloud/big %zu 2", 40 * MIB),
+    assert_int_equal(v_ctl_text(n, "p6", buf, sizeof buf, "pub cloud/big %zu 2", 40 * MIB),
                      IPCN_OK);
     assert_string_equal(buf, "ok 2");
     for (uint64_t seq = 1; seq <= 2; seq++) {
@@ -601,7 +571,7 @@ static void test_publish_large(void **state)
     }
     /* This node publishes with plain ipcn_publish() to p6. */
     assert_true(IPCN_IS_OK(ipcn_announce(n, "cloud/ours", IPCN_STREAM, "bytes", NULL, 0)));
-    assert_int_equal(ctl(n, "p6", NULL, 0, "sub cloud/ours 8"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "p6", NULL, 0, "sub cloud/ours 8"), IPCN_OK);
     wait_subscriptions(n, 2, n);
     size_t len = IPCN_SHM_THRESHOLD;
     uint8_t *p = malloc(len);
@@ -612,7 +582,7 @@ static void test_publish_large(void **state)
     ipcn_pool_stats ps;
     assert_int_equal(ipcn_pool_get_stats(n, "cloud/ours", &ps), IPCN_OK);
     assert_int_equal(ps.published, 1);
-    assert_int_equal(ctl(n, "p6", buf, sizeof buf, "take 1"), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "p6", buf, sizeof buf, "take 1"), IPCN_OK);
     assert_string_equal(buf, "took 1 shared 1 bad 0");
 }
 
@@ -665,9 +635,9 @@ static void test_large_reply(void **state)
 {
     (void)state;
     ipcn_node *n = v_open("t", NULL);
-    peer("p7");
+    v_s_peer("p7");
     v_wait_helper(n, "p7");
-    assert_int_equal(ctl(n, "p7", NULL, 0, "serve svc/big %zu", 6 * MIB), IPCN_OK);
+    assert_int_equal(v_ctl_text(n, "p7", NULL, 0, "serve svc/big %zu", 6 * MIB), IPCN_OK);
     assert_true(v_wait_count(n, "svc/big", IPCN_SERVICE, 1, V_WAIT_MS));
     ipcn_msg *held[3];
     for (int i = 0; i < 3; i++) {

@@ -183,17 +183,12 @@ static inline int v_wait_flag(ipcn_node *n, const int *flag, int timeout_ms)
 
 /* A control request to helper NAME, synchronous (no callback of n runs
  * meanwhile).  Returns the helper's status; *out gets its reply if asked. */
-static inline int v_ctl(ipcn_node *n, const char *helper, ipcn_msg **out,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static inline int v_ctl(ipcn_node *n, const char *helper, ipcn_msg **out,
-                        const char *fmt, ...)
+static inline int v_vctl(ipcn_node *n, const char *helper, ipcn_msg **out,
+                         const char *fmt, va_list ap)
 {
     char path[128], body[1024];
     snprintf(path, sizeof path, "ctl/%s", helper);
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
     ipcn_msg *m = NULL;
     int st = ipcn_request(n, path, body, strlen(body), "text/plain", &m, 10000);
     if (out)
@@ -201,6 +196,46 @@ static inline int v_ctl(ipcn_node *n, const char *helper, ipcn_msg **out,
     else
         ipcn_msg_free(m);
     return st;
+}
+
+static inline int v_ctl(ipcn_node *n, const char *helper, ipcn_msg **out,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static inline int v_ctl(ipcn_node *n, const char *helper, ipcn_msg **out,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int st = v_vctl(n, helper, out, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* The same, the reply's text copied into out (if given; "" when none). */
+static inline int v_ctl_text(ipcn_node *n, const char *helper, char *out,
+                             size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static inline int v_ctl_text(ipcn_node *n, const char *helper, char *out,
+                             size_t cap, const char *fmt, ...)
+{
+    ipcn_msg *m = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int st = v_vctl(n, helper, &m, fmt, ap);
+    va_end(ap);
+    if (out)
+        snprintf(out, cap, "%s", m ? (const char *)m->data : "");
+    ipcn_msg_free(m);
+    return st;
+}
+
+/* A shared-memory peer helper (s_peer) named name, killed at the end. */
+static inline pid_t v_s_peer(const char *name)
+{
+    const char *args[] = {name, "30000", NULL};
+    pid_t pid = tu_spawn("s_peer", args);
+    assert_true(pid > 0);
+    v_track_pid(pid);
+    return pid;
 }
 
 /* The answer of an asynchronous control request. */
