@@ -254,11 +254,11 @@ int ipcn__rdv_holds_name(ipcn_node *n, const char *name, int32_t pid)
         if (no_descriptors(e))
             return IPCN_SERVICE_UNAVAILABLE;
         if (e == ENOENT && access("/proc/self/fdinfo", F_OK) < 0) {
-            /* No procfs here: the claim cannot be checked at all. */
-            if (!no_proc_logged)
+            /* No procfs here: the claim cannot be checked at all (said
+             * once per process, by whichever node's thread sees it first). */
+            if (!__atomic_exchange_n(&no_proc_logged, true, __ATOMIC_RELAXED))
                 ipcn__warn("IPCN-LINK-NOPROC", "%s: /proc is not mounted: "
                            "the names of peers are not checked", n->name);
-            no_proc_logged = true;
             return IPCN_OK;
         }
         return IPCN_UNAUTHORIZED; /* gone, or not ours to look at */
