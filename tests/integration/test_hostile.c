@@ -557,15 +557,20 @@ static int setup_victim(void **state)
     V.pid = tu_spawn("h_hostile_victim", args);
     if (V.pid <= 0)
         return -1;
-    /* Wait until the innocent knows the victim's services. */
+    /* Wait until the innocent knows every resource a case uses: each comes
+     * in an announce of its own, and the innocent's thread may have taken
+     * in the first (echo) and not yet the others. */
+    const char *const need[] = {V.echo, V.stats, V.hold, V.data, V.bigdata, V.stream};
     uint64_t end = tu_now_ms() + 15000;
     for (;;) {
-        ipcn_resource_list *rl = NULL;
         size_t found = 0;
-        if (ipcn_find(G.inn, V.echo, IPCN_SERVICE, &rl) == ST_OK)
-            found = rl->count;
-        ipcn_resource_list_free(rl);
-        if (found)
+        for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
+            ipcn_resource_list *rl = NULL;
+            if (ipcn_find(G.inn, need[i], IPCN_ANY, &rl) == ST_OK && rl->count)
+                found++;
+            ipcn_resource_list_free(rl);
+        }
+        if (found == sizeof need / sizeof *need)
             break;
         if (!victim_alive() || tu_now_ms() > end) {
             print_error("victim %s did not come up\n", V.name);
