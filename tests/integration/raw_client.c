@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * raw_client.c — the raw, hostile client of raw_client.h: it reads and
- * checks what the node sends (our own parser), writes to its socket or its
- * ring, and frees what it holds.  Nothing of libipcnet.  (testutil.h is included for tu_now_ms() only: its
- * tu_net_dir() has a directory per translation unit, so the target's
- * directory comes from raw_target.)
+ * checks what the node sends (our own parser, the node's ring included),
+ * writes to its socket (our ring's side is raw_ring.c), sends descriptors,
+ * and frees what it holds.  Nothing of libipcnet.  (testutil.h is there
+ * for tu_now_ms() only: its tu_net_dir() makes a directory per translation
+ * unit, so the target's directory comes from raw_target.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -214,7 +215,7 @@ static void take_tokens(raw *r, const uint8_t *p, size_t n)
 
 /* A token on our socket: a bell, only once our direction has switched (on
  * a frame stream it would be a bad frame). */
-static void raw_bell(raw *r)
+void raw_bell(raw *r)
 {
     if (!r->out_ring)
         return;
@@ -534,9 +535,6 @@ void raw_drain(raw *r)
  * are left unread.  Stops early when the victim closes, or when nothing
  * could be written for stall_ms (the victim stopped reading: back-pressure).
  * Returns the bytes written. */
-static size_t ring_put(raw *r, const void *p, size_t n, bool read_meanwhile,
-                       int stall_ms);
-
 size_t raw_write_ex(raw *r, const void *p, size_t n, bool read_meanwhile,
                            int stall_ms)
 {
@@ -563,71 +561,6 @@ size_t raw_write_ex(raw *r, const void *p, size_t n, bool read_meanwhile,
         poll(&pfd, 1, 50);
         if (read_meanwhile && (pfd.revents & (POLLIN | POLLHUP)))
             raw_fill(r, 0);
-    }
-    return done;
-}
-
-/* Room in our ring by the victim's tail (*tail), which must be possible. */
-size_t ring_room(raw *r, uint64_t *tail)
-{
-    *tail = __atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE);
-    uint64_t used = r->out_head - *tail;
-    if (used > r->out_size)
-        fail_msg("the victim's tail of our ring is impossible: %llu of %llu",
-                 (unsigned long long)*tail, (unsigned long long)r->out_head);
-    return r->out_size - (size_t)used;
-}
-
-/* Copy k bytes (k <= room) at our ring's head, publish the head, and ring
- * the bell if the victim sleeps. */
-void ring_copy_in(raw *r, const uint8_t *p, size_t k)
-{
-    uint8_t *data = r->out_map + RING_HDR;
-    size_t at = (size_t)(r->out_head & (r->out_size - 1));
-    size_t first = r->out_size - at < k ? r->out_size - at : k;
-    memcpy(data + at, p, first);
-    memcpy(data, p + first, k - first);
-    r->out_head += k;
-    __atomic_store_n(rg_head(r->out_map), r->out_head, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_exchange_n(rg_sleeps(r->out_map), 0u, __ATOMIC_SEQ_CST))
-        raw_bell(r);
-}
-
-/* Into our ring, as the protocol says: bytes, head, a bell if the victim
- * sleeps; when full, ask for a bell and wait for room (reading meanwhile
- * or not, as raw_write_ex).  Returns the bytes written. */
-static size_t ring_put(raw *r, const void *p, size_t n, bool read_meanwhile,
-                       int stall_ms)
-{
-    const uint8_t *b = p;
-    size_t done = 0;
-    uint64_t last = tu_now_ms();
-    while (done < n) {
-        uint64_t tail;
-        size_t room = ring_room(r, &tail);
-        if (room) {
-            size_t k = n - done < room ? n - done : room;
-            ring_copy_in(r, b + done, k);
-            done += k;
-            last = tu_now_ms();
-            continue;
-        }
-        /* Full: ask for a bell, look again, then wait for one. */
-        __atomic_store_n(rg_waits(r->out_map), 1u, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (__atomic_load_n(rg_tail(r->out_map), __ATOMIC_ACQUIRE) != tail)
-            continue;
-        if (tu_now_ms() - last > (uint64_t)stall_ms)
-            break;
-        if (!read_meanwhile) {
-            usleep(2000);
-            continue;
-        }
-        /* The victim's bell comes on the socket (or whatever it sends). */
-        raw_fill(r, 50);
-        if (r->eof)
-            break;
     }
     return done;
 }
@@ -750,6 +683,38 @@ void attack_expect_buf(uint16_t status)
     b_put(&C, B.p, B.len);
     B.len = 0;
     attack_expect(C.p, C.len, status);
+}
+
+/* Send B with nfd descriptors attached to its first byte. */
+void raw_send_fds(raw *r, const int *fds, int nfd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 16)];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {B.p, B.len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfd)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfd);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfd);
+    ssize_t w = sendmsg(r->fd, &mh, MSG_NOSIGNAL);
+    assert_int_equal(w, (ssize_t)B.len);
+    B.len = 0;
+}
+
+/* A memfd of size bytes, sealed with seals (0: none). */
+int make_memfd(size_t size, int seals)
+{
+    int fd = memfd_create("hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)size), 0);
+    if (seals)
+        assert_int_equal(fcntl(fd, F_ADD_SEALS, seals), 0);
+    return fd;
 }
 
 /* A seeded generator (splitmix64): the same bytes on every run. */

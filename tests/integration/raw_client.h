@@ -118,6 +118,8 @@ size_t enc_request(buf *b, uint8_t type, uint64_t src, uint64_t corr,
                    const char *path, const void *data, size_t len);
 size_t enc_reply(buf *b, uint8_t type, uint64_t src, uint64_t corr,
                  uint16_t status);
+/* A RING frame (protocol 7.4): our direction goes on in a ring. */
+size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved);
 
 /* ---- the raw client ---- */
 
@@ -205,10 +207,6 @@ void raw_drain(raw *r);
  * raw_client.c.  Returns the bytes written. */
 size_t raw_write_ex(raw *r, const void *p, size_t n, bool read_meanwhile,
                     int stall_ms);
-/* Room in our ring by the victim's tail (*tail). */
-size_t ring_room(raw *r, uint64_t *tail);
-/* Copy k bytes (k <= room) at our ring's head, publish, bell if asked. */
-void ring_copy_in(raw *r, const uint8_t *p, size_t k);
 /* Bytes straight onto the socket, whatever our direction carries. */
 void raw_sock_write(raw *r, const void *p, size_t n);
 void raw_write(raw *r, const void *p, size_t n);
@@ -225,6 +223,33 @@ void raw_expect_close(raw *r, uint16_t status);
 void attack_expect(const void *bytes, size_t n, uint16_t status);
 /* attack_expect() with B (emptied). */
 void attack_expect_buf(uint16_t status);
+
+/* Send B with nfd descriptors attached to its first byte. */
+void raw_send_fds(raw *r, const int *fds, int nfd);
+/* A memfd of size bytes, sealed with seals (0: none). */
+int make_memfd(size_t size, int seals);
+
+/* ---- our side of a link ring (raw_ring.c) ---- */
+
+/* A token on our socket: a bell, once our direction has switched. */
+void raw_bell(raw *r);
+/* Room in our ring by the victim's tail (*tail). */
+size_t ring_room(raw *r, uint64_t *tail);
+/* Copy k bytes (k <= room) at our ring's head, publish, bell if asked. */
+void ring_copy_in(raw *r, const uint8_t *p, size_t k);
+/* Into our ring: bytes, head, a bell if the victim sleeps; when full, wait
+ * for room (as raw_write_ex).  Returns the bytes written. */
+size_t ring_put(raw *r, const void *p, size_t n, bool read_meanwhile,
+                int stall_ms);
+/* Our direction switches to a ring of size bytes (a sealed memfd in a RING
+ * frame), holding prefill already, asking for a bell when waits. */
+void raw_ring_start_ex(raw *r, uint32_t size, const void *prefill,
+                       size_t prefill_len, bool waits);
+void raw_ring_start(raw *r, uint32_t size);
+/* One token on the socket, with a descriptor when fd >= 0.  False when the
+ * victim has hung up. */
+bool raw_token_try(raw *r, uint8_t token, int fd);
+void raw_token(raw *r, uint8_t token, int fd);
 
 /* A seeded generator (splitmix64): the same bytes on every run. */
 extern uint64_t rng_state;

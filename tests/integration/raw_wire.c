@@ -271,3 +271,13 @@ size_t enc_reply(buf *b, uint8_t type, uint64_t src, uint64_t corr,
     f_end(b, off);
     return off;
 }
+
+/* A RING frame (protocol 7.4): our direction goes on in a ring. */
+size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved)
+{
+    size_t off = f_begin(b, T_RING, src, 0);
+    b_u32(b, size);
+    b_u32(b, reserved);
+    f_end(b, off);
+    return off;
+}
