@@ -29,13 +29,9 @@
 
 #include <cmocka.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "ipcnet.h"
+#include "raw_client.h"
 #include "testutil.h"
-
-#define IO_TIMEOUT_MS 8000
 
 static struct {
     ipcn_node *inn;     /* the innocent peer, on its own thread */
@@ -422,79 +418,9 @@ static void t_out_of_fds(void **state)
 /* Memory peers make a node hold (issue 12, bug 14)                    */
 /* ------------------------------------------------------------------ */
 
-/* A raw client, our own copy of docs/protocol.md: little-endian frames
- * with a 48-byte header sealed with XXH3-64; nothing of libipcnet. */
-enum { T_HELLO = 1, T_PING = 3, T_PONG = 4, T_ANNOUNCE = 5, T_SUBSCRIBE = 7,
-       T_QUERY = 10, T_ERROR = 14 };
-#define HDR 48
-
-typedef struct wb {
-    uint8_t *p;
-    size_t len, cap;
-} wb;
-
-static void wb_put(wb *b, const void *p, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t c = b->cap ? b->cap : 256;
-        while (c - b->len < n)
-            c *= 2;
-        uint8_t *q = realloc(b->p, c);
-        assert_non_null(q);
-        b->p = q;
-        b->cap = c;
-    }
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-static void wb_le(wb *b, uint64_t v, int bytes)
-{
-    uint8_t t[8];
-    for (int i = 0; i < bytes; i++)
-        t[i] = (uint8_t)(v >> (8 * i));
-    wb_put(b, t, (size_t)bytes);
-}
-static void wb_str(wb *b, const char *s)
-{
-    size_t n = strlen(s);
-    wb_le(b, n, 2);
-    wb_put(b, s, n);
-    wb_le(b, 0, 1);
-}
-static uint64_t ld_le(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* A header: version 1, ttl 8, the rest 0 until f_end. */
-static size_t f_begin(wb *b, uint8_t type, uint64_t src)
-{
-    size_t off = b->len;
-    uint8_t h[HDR] = {'I', 'P', 'C', 'N', 1, type, 0, 8};
-    for (int i = 0; i < 8; i++)
-        h[16 + i] = (uint8_t)(src >> (8 * i));
-    wb_put(b, h, HDR);
-    return off;
-}
-static void f_end(wb *b, size_t off)
-{
-    uint8_t *h = b->p + off;
-    uint32_t len = (uint32_t)(b->len - off - HDR);
-    for (int i = 0; i < 4; i++)
-        h[12 + i] = (uint8_t)(len >> (8 * i));
-    XXH3_state_t st;
-    XXH3_64bits_reset(&st);
-    XXH3_64bits_update(&st, h, 40);
-    XXH3_64bits_update(&st, h + HDR, len);
-    uint64_t sum = XXH3_64bits_digest(&st);
-    for (int i = 0; i < 8; i++)
-        h[40 + i] = (uint8_t)(sum >> (8 * i));
-}
-
+/* A raw client (raw_client.h: our own copy of docs/protocol.md, frames
+ * by hand, nothing of libipcnet) with a simple reader of its own: it
+ * counts ERRORs and answers PINGs. */
 typedef struct rawc {
     int fd;
     uint64_t id;
@@ -521,7 +447,7 @@ static void raw_claim(rawc *r, const char *name)
     assert_int_equal(write(r->lockfd, info, (size_t)k), k);
 }
 
-static void raw_send(rawc *r, wb *b)
+static void raw_send(rawc *r, buf *b)
 {
     size_t off = 0;
     uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
@@ -538,7 +464,7 @@ static void raw_send(rawc *r, wb *b)
 }
 
 /* Read what the victim sent: count ERRORs, answer PINGs. */
-static void raw_drain(rawc *r)
+static void rawc_drain(rawc *r)
 {
     while (!r->eof) {
         ssize_t k = recv(r->fd, r->rx + r->rx_len, sizeof r->rx - r->rx_len,
@@ -554,22 +480,22 @@ static void raw_drain(rawc *r)
             break;
         r->rx_len += (size_t)k;
         size_t pos = 0;
-        wb out = {0};
+        buf out = {0};
         while (r->rx_len - pos >= HDR) {
             const uint8_t *h = r->rx + pos;
-            size_t len = (size_t)ld_le(h + 12, 4);
+            size_t len = (size_t)ld32(h + 12);
             if (len > sizeof r->rx - HDR) { /* bigger than we take: skip */
                 r->eof = true;
                 break;
             }
             if (r->rx_len - pos < HDR + len)
                 break;
-            unsigned status = (unsigned)ld_le(h + 8, 2);
+            unsigned status = ld16(h + 8);
             if (h[5] == T_ERROR && status < 400)
                 r->errors[status]++;
             if (h[5] == T_PING && len >= 8) {
-                size_t off = f_begin(&out, T_PONG, r->id);
-                wb_put(&out, h + HDR, 8);
+                size_t off = f_begin(&out, T_PONG, r->id, 0);
+                b_put(&out, h + HDR, 8);
                 f_end(&out, off);
             }
             pos += HDR + len;
@@ -588,36 +514,20 @@ static rawc *raw_hello(const char *name, uint64_t id)
     assert_non_null(r);
     r->id = id;
     raw_claim(r, name);
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", V.sock);
     int e = 0;
     for (int i = 0; i < 100; i++) {
-        r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        assert_true(r->fd >= 0);
-        if (connect(r->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-            break;
-        e = errno;
-        close(r->fd);
         r->fd = -1;
+        e = raw_connect(V.sock, false, &r->fd);
+        if (!e)
+            break;
         usleep(10000);
     }
     if (r->fd < 0)
         print_error("connect: %s\n", strerror(e));
     assert_true(r->fd >= 0);
-    fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK);
-    wb b = {0};
-    size_t off = f_begin(&b, T_HELLO, id);
-    wb_le(&b, 1, 1);         /* min version */
-    wb_le(&b, 1, 1);         /* max version */
-    wb_le(&b, 0, 2);         /* reserved */
-    wb_le(&b, 0, 4);         /* caps: no shared memory, no rings */
-    wb_le(&b, 200, 4);       /* heartbeat_ms */
-    wb_le(&b, 16u << 20, 4); /* max_payload */
-    wb_str(&b, "default");
-    wb_str(&b, name);
-    f_end(&b, off);
+    /* caps 0 (no shared memory, no rings), max_payload 16 MiB */
+    buf b = {0};
+    enc_hello_nolock(&b, id, "default", 7, name, strlen(name), 1, 1);
     raw_send(r, &b);
     free(b.p);
     return r;
@@ -625,18 +535,18 @@ static rawc *raw_hello(const char *name, uint64_t id)
 
 static void raw_announce(rawc *r, const char *path, size_t meta_len)
 {
-    wb b = {0};
-    size_t off = f_begin(&b, T_ANNOUNCE, r->id);
-    wb_le(&b, 1, 1);  /* kind: data */
-    wb_le(&b, 1, 8);  /* version */
-    wb_str(&b, path);
-    wb_str(&b, "");
+    buf b = {0};
+    size_t off = f_begin(&b, T_ANNOUNCE, r->id, 0);
+    b_u8(&b, 1);  /* kind: data */
+    b_u64(&b, 1); /* version */
+    b_str(&b, path, strlen(path));
+    b_str(&b, "", 0);
     /* meta: one CBOR byte string filling meta_len */
-    wb_le(&b, meta_len, 4);
+    b_u32(&b, (uint32_t)meta_len);
     uint8_t head[3] = {0x59, (uint8_t)((meta_len - 3) >> 8), (uint8_t)(meta_len - 3)};
-    wb_put(&b, head, 3);
+    b_put(&b, head, 3);
     for (size_t i = 3; i < meta_len; i++)
-        wb_le(&b, 'm', 1);
+        b_u8(&b, 'm');
     f_end(&b, off);
     raw_send(r, &b);
     free(b.p);
@@ -717,7 +627,7 @@ static void t_peer_memory(void **state)
             char path[64];
             snprintf(path, sizeof path, "hostile/%s/%03d", name, k);
             raw_announce(rs[i], path, MEM_META);
-            raw_drain(rs[i]);
+            rawc_drain(rs[i]);
         }
     }
     /* Until every one of them was told no (or a generous bound). */
@@ -727,7 +637,7 @@ static void t_peer_memory(void **state)
         usleep(20000);
         told = over_peer = over_node = 0;
         for (int i = 0; i < MEM_PEERS; i++) {
-            raw_drain(rs[i]);
+            rawc_drain(rs[i]);
             over_peer += rs[i]->errors[205] > 0;
             over_node += rs[i]->errors[307] > 0;
             told += rs[i]->errors[205] + rs[i]->errors[307] > 0;
@@ -749,7 +659,7 @@ static void t_peer_memory(void **state)
         usleep(20000);
         refused = 0;
         for (int i = 0; i < MEM_PEERS + extra_n; i++) {
-            raw_drain(rs[i]);
+            rawc_drain(rs[i]);
             if (i >= MEM_PEERS)
                 refused += rs[i]->errors[205] > 0 && rs[i]->eof;
         }
@@ -800,17 +710,15 @@ static void t_peer_memory(void **state)
 #define SLOW_READ (96u << 10)        /* ... and bytes read per round */
 
 /* Queue up to SLOW_QUERIES queries for path, send what the socket takes. */
-static void slow_ask(rawc *r, wb *out, const char *path, unsigned long long *sent)
+static void slow_ask(rawc *r, buf *out, const char *path, unsigned long long *sent)
 {
     for (int q = 0; q < SLOW_QUERIES && out->len < (64u << 10); q++) {
-        size_t off = f_begin(out, T_QUERY, r->id);
         uint64_t corr = ++*sent;
-        for (int i = 0; i < 8; i++)
-            out->p[off + 32 + i] = (uint8_t)(corr >> (8 * i));
-        wb_le(out, 60000, 4); /* timeout_ms */
-        wb_str(out, path);
-        wb_str(out, "");
-        wb_le(out, 0, 4);     /* no data */
+        size_t off = f_begin(out, T_QUERY, r->id, corr);
+        b_u32(out, 60000); /* timeout_ms */
+        b_str(out, path, strlen(path));
+        b_str(out, "", 0);
+        b_u32(out, 0);     /* no data */
         f_end(out, off);
     }
     ssize_t w = send(r->fd, out->p, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -828,7 +736,7 @@ static void t_slow_reader(void **state)
     rawc *r = raw_hello("slowpoke", 0x534c4f5700000001ull);
     char path[64];
     snprintf(path, sizeof path, "%s/bigdata", V.name);
-    wb out = {0};
+    buf out = {0};
     static uint8_t sink[SLOW_READ];
     unsigned long long sent = 0, got = 0, most = 0, filled = 0;
     int echoes = 0, echo_fail = 0;

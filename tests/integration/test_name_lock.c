@@ -3,7 +3,7 @@
  * test_name_lock.c — a node name belongs to whoever holds its lock, and the
  * network directory holds only what nodes put there.
  *
- * - Name squatting: a raw client (our own bytes, as in test_hostile.c)
+ * - Name squatting: a raw client (our own bytes, raw_client.h)
  *   that says HELLO as a name whose lock it does not hold is refused with
  *   201, whether nobody holds the name or another process does (even when
  *   the client opened the lock file and wrote itself into it); the real
@@ -27,70 +27,16 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "ipcnet.h"
+#include "raw_client.h"
 #include "testutil.h"
 #include "helpers/l_common.h"
 
-#define HDR 48
-#define T_HELLO 1
-#define T_ERROR 14
 #define IO_MS 5000
 
 /* ------------------------------------------------------------------ */
 /* A raw client: a HELLO of our own, then what the node answers        */
 /* ------------------------------------------------------------------ */
-
-static void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void st64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* protocol.md 3 and 7.3: a version 1 header, then the HELLO body. */
-static size_t enc_hello(uint8_t *b, uint64_t src, const char *name)
-{
-    size_t nl = strlen(name), len = HDR;
-    memset(b, 0, HDR);
-    memcpy(b, "IPCN", 4);
-    b[4] = 1;        /* version */
-    b[5] = T_HELLO;
-    b[7] = 8;        /* ttl */
-    st64(b + 16, src);
-    uint8_t *p = b + HDR;
-    p[0] = 1, p[1] = 1;          /* min, max version */
-    st16(p + 2, 0);              /* reserved */
-    st32(p + 4, 0);              /* caps */
-    st32(p + 8, 200);            /* heartbeat_ms */
-    st32(p + 12, 1u << 20);      /* max_payload */
-    st16(p + 16, 7);
-    memcpy(p + 18, "default", 8);
-    st16(p + 26, (uint16_t)nl);
-    memcpy(p + 28, name, nl + 1);
-    len += 28 + nl + 1;
-    st32(b + 12, (uint32_t)(len - HDR));
-    XXH3_state_t st;
-    XXH3_64bits_reset(&st);
-    XXH3_64bits_update(&st, b, 40);
-    XXH3_64bits_update(&st, b + HDR, len - HDR);
-    st64(b + 40, XXH3_64bits_digest(&st));
-    return len;
-}
-
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
 
 /* Connect to the node's socket, say HELLO as name, and read until the node
  * closes or IO_MS pass.  Returns the status of the last ERROR it sent (0
@@ -99,15 +45,15 @@ static int squat(const char *node, const char *name, bool *closed)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/default/%s.sock", tu_net_dir(), node);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    assert_true(strlen(path) < sizeof sa.sun_path);
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    uint8_t hello[256];
-    size_t n = enc_hello(hello, 0x5157415454455200ull, name); /* "SQUATTER" */
-    assert_int_equal(write(fd, hello, n), (ssize_t)n);
+    int fd = -1;
+    assert_int_equal(raw_connect(path, false, &fd), 0);
+    /* protocol.md 3 and 7.3: a version 1 HELLO as name, the lock not held */
+    buf hello = {0};
+    hello_max_payload = 1u << 20;
+    enc_hello_nolock(&hello, 0x5157415454455200ull, "default", 7, name,
+                     strlen(name), 1, 1); /* "SQUATTER" */
+    assert_int_equal(write(fd, hello.p, hello.len), (ssize_t)hello.len);
+    free(hello.p);
 
     static uint8_t rx[1 << 20];
     size_t have = 0, off = 0;

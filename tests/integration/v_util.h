@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * v_util.h — what test_verbs.c, test_threads.c and test_events.c share on
+ * v_util.h — what test_verbs_*.c, test_threads.c and test_events.c share on
  * top of testutil.h: a private network per test (setup/teardown), nodes and
  * helper processes (ipcn-test-v_node) that teardown closes and kills even
  * when a test fails, bounded waits that dispatch, and the control requests

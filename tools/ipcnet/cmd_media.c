@@ -5,7 +5,8 @@
  * publishes them with the stream's encoding and metadata, then an empty
  * sample that ends the stream; `stream-recv PATH OUT` writes them back to
  * a playable file and reports every sample missing by sequence number.
- * How a stream is laid out is in docs/protocol.md, "Media streams".
+ * How a stream is laid out is in docs/protocol.md, "Media streams".  The
+ * file readers, one per format, are source_*.c (source.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 
 #include "cli.h"
 #include "ipcnet_media.h"
+#include "source.h"
 #include "util.h"
 
 const char cmd_stream_send_help[] =
@@ -119,153 +121,6 @@ static void describe(sbuf *b, const ipcn_media_desc *d)
 /* stream-send                                                          */
 /* ================================================================== */
 
-enum src_kind { SRC_H264, SRC_WAV, SRC_PCS };
-
-typedef struct source {
-    enum src_kind kind;
-    ipcn_media_desc desc;
-    int fd;
-    const uint8_t *map;       /* WAV, .pcs: the whole file */
-    size_t size;
-    /* H.264 */
-    ipcn_media_h264 *split;
-    uint8_t *chunk;
-    int eof;
-    int have_pending;         /* the first unit, read to find the SPS */
-    ipcn_media_au pending;
-    /* WAV: data range and packet size; .pcs: the next sweep */
-    size_t pos, end, packet;
-} source;
-
-#define CHUNK (64u << 10)
-
-/* Feed the splitter until it gives a unit (100), the end (103), or fails
- * (the exit status, after saying why, in *rc). */
-static int h264_next(const char *file, source *s, ipcn_media_au *au, int *rc)
-{
-    for (;;) {
-        int st = ipcn_media_h264_next(s->split, au);
-        if (st == IPCN_OK)
-            return st;
-        if (st != IPCN_NO_DATA) {
-            ipcn_media_h264_stats hs;
-            ipcn_media_h264_get_stats(s->split, &hs);
-            *rc = st == IPCN_INSUFFICIENT_STORAGE
-                      ? cli_fail(st, "%s: the access unit at byte %" PRIu64
-                                 " is over %zu bytes", file, hs.error_offset,
-                                 (size_t)IPCN_MEDIA_H264_MAX_AU_DEFAULT)
-                      : cli_fail(st, "%s is not an H.264 Annex B stream: no NAL unit "
-                                 "at byte %" PRIu64, file, hs.error_offset);
-            return st;
-        }
-        if (s->eof)
-            return IPCN_NO_DATA;
-        ssize_t n = read(s->fd, s->chunk, CHUNK);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            *rc = cli_fail(IPCN_INTERNAL_ERROR, "cannot read %s: %s", file, strerror(errno));
-            return IPCN_INTERNAL_ERROR;
-        }
-        if (n == 0) {
-            s->eof = 1;
-            ipcn_media_h264_finish(s->split);
-        } else if ((st = ipcn_media_h264_feed(s->split, s->chunk, (size_t)n)) != IPCN_OK) {
-            *rc = cli_fail(st, "%s: cannot split the stream", file);
-            return st;
-        }
-    }
-}
-
-static int open_h264(cli *c, const char *file, source *s)
-{
-    int rc = 0, st;
-    if ((st = ipcn_media_h264_new(0, &s->split)) != IPCN_OK)
-        return cli_fail(st, "out of memory");
-    s->chunk = xmalloc(CHUNK);
-    ipcn_media_desc_init(&s->desc, IPCN_MEDIA_VIDEO);
-    strcpy(s->desc.video.codec, "h264");
-    st = h264_next(file, s, &s->pending, &rc);
-    if (st == IPCN_NO_DATA)
-        return cli_fail(IPCN_BAD_REQUEST, "%s holds no H.264 access unit", file);
-    if (st != IPCN_OK)
-        return rc;
-    s->have_pending = 1;
-    ipcn_media_h264_sps sps;
-    st = ipcn_media_h264_find_sps(s->pending.data, s->pending.len, &sps);
-    if (st == IPCN_OK) {
-        s->desc.video.width = sps.width;
-        s->desc.video.height = sps.height;
-        s->desc.video.fps_num = sps.fps_num;
-        s->desc.video.fps_den = sps.fps_den;
-    } else {
-        cli_warn("%s does not start with a readable SPS: size and frame rate unknown", file);
-    }
-    (void)c;
-    return 0;
-}
-
-static int open_wav(cli *c, const char *file, source *s)
-{
-    ipcn_media_wav w;
-    int st = ipcn_media_wav_parse(s->map, s->size, &w);
-    if (st == IPCN_PARTIAL_DATA)
-        cli_warn("%s is cut short: sending the %" PRIu64 " frames it holds", file, w.frames);
-    else if (st == IPCN_NOT_IMPLEMENTED)
-        return cli_fail(st, "%s: a WAV encoding other than PCM or float", file);
-    else if (st != IPCN_OK)
-        return cli_fail(st, "%s is not a valid WAV file", file);
-    ipcn_media_desc *d = &s->desc;
-    ipcn_media_desc_init(d, IPCN_MEDIA_AUDIO);
-    d->audio.format = w.format;
-    d->audio.rate = w.rate;
-    d->audio.channels = w.channels;
-    d->audio.valid_bits = w.valid_bits != w.bits ? w.valid_bits : 0;
-    d->audio.channel_mask = w.channel_mask;
-    d->audio.samples_per_packet = w.rate >= 50 ? w.rate / 50 : 1; /* 20 ms */
-    /* The file's own header layout, when a receiver can rebuild it. */
-    uint8_t hdr[IPCN_MEDIA_WAV_HEADER_MAX];
-    size_t hn;
-    if (ipcn_media_wav_header(&w, w.data_len, hdr, sizeof hdr, &hn) == IPCN_OK) {
-        d->audio.wav_format_tag = w.format_tag;
-        d->audio.wav_fmt_size = w.fmt_size;
-        d->audio.wav_fact = w.has_fact;
-    }
-    s->packet = (size_t)d->audio.samples_per_packet * w.block_align;
-    d->samples = (w.data_len + s->packet - 1) / s->packet;
-    s->pos = w.data_offset;
-    s->end = w.data_offset + w.data_len;
-    (void)c;
-    return 0;
-}
-
-static int open_pcs(cli *c, const char *file, source *s)
-{
-    int st = ipcn_media_pcs_header(s->map, s->size, &s->desc);
-    if (st != IPCN_OK)
-        return cli_fail(st, "%s: not a valid .pcs header", file);
-    /* Check every sweep first, and see whether they all hold as many. */
-    size_t pos = IPCN_MEDIA_PCS_HEADER, bytes;
-    const uint8_t *pts;
-    uint32_t count, first = 0;
-    uint64_t n = 0;
-    int same = 1;
-    while ((st = ipcn_media_pcs_next(s->map, s->size, &pos, &pts, &bytes, &count)) == IPCN_OK) {
-        if (n++ == 0)
-            first = count;
-        else if (count != first)
-            same = 0;
-    }
-    if (st != IPCN_NO_DATA)
-        return cli_fail(st, "%s: sweep %" PRIu64 " at byte %zu is malformed", file,
-                        n + 1, pos);
-    s->desc.samples = n;
-    s->desc.pointcloud.points_per_sample = same && n ? first : 0;
-    s->pos = IPCN_MEDIA_PCS_HEADER;
-    (void)c;
-    return 0;
-}
-
 static int source_open(cli *c, const char *file, source *s)
 {
     s->fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -310,38 +165,12 @@ static int source_next(const char *file, source *s, const uint8_t **data,
                        size_t *len, int *rc)
 {
     switch (s->kind) {
-    case SRC_H264: {
-        ipcn_media_au au;
-        int st;
-        if (s->have_pending) {
-            au = s->pending;
-            s->have_pending = 0;
-            st = IPCN_OK;
-        } else {
-            st = h264_next(file, s, &au, rc);
-        }
-        if (st == IPCN_OK) {
-            *data = au.data;
-            *len = au.len;
-        }
-        return st;
-    }
-    case SRC_WAV: {
-        if (s->pos >= s->end)
-            return IPCN_NO_DATA;
-        size_t n = s->end - s->pos < s->packet ? s->end - s->pos : s->packet;
-        *data = s->map + s->pos;
-        *len = n;
-        s->pos += n;
-        return IPCN_OK;
-    }
-    default: {
-        uint32_t count;
-        int st = ipcn_media_pcs_next(s->map, s->size, &s->pos, data, len, &count);
-        if (st != IPCN_OK && st != IPCN_NO_DATA)
-            *rc = cli_fail(st, "%s: malformed sweep", file);
-        return st;
-    }
+    case SRC_H264:
+        return next_h264(file, s, data, len, rc);
+    case SRC_WAV:
+        return next_wav(s, data, len);
+    default:
+        return next_pcs(file, s, data, len, rc);
     }
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * h_hostile_victim.c — the innocent node that test_hostile.c attacks, run in
+ * h_hostile_victim.c — the innocent node that test_hostile_*.c attack, run in
  * its own process so that a crash or a sanitizer report shows up as its
  * death (the test also starts it as a "bystander": a linked node of another
  * process whose name a hostile client claims).  It is an ordinary library

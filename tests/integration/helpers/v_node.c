@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * v_node.c — a scriptable IPCNet node for the integration tests of the
- * verbs (test_verbs.c, test_threads.c, test_events.c).
+ * verbs (test_verbs_*.c, test_threads.c, test_events.c).
  *
  *   ipcn-test-v_node NAME LIFETIME_MS [SPEC...]
  *
