@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 #include "value/value.h"
 
 static uint64_t remote_hash(const char *path, size_t len, uint32_t link_id)

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "engine/msgpool.h"
-#include "node/node_impl.h"
+#include "engine/engine.h"
 
 #define DEFAULT_DEPTH 64
 

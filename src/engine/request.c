@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 #include "value/value.h"
 
 /* ---- the provider's side ---- */

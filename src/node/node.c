@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "files/files.h"
-#include "node/node_impl.h"
+#include "engine/engine.h"
 
 #define DEFAULT_HEARTBEAT_MS 200
 #define DEFAULT_DEAD_AFTER_MS 900

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/node_impl.h"
+#include "node/node.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
 #define MAX_HELLO_PER_UID 32 /* ... of one user */

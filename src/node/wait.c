@@ -16,7 +16,7 @@
  */
 #include <time.h>
 
-#include "node/node_impl.h"
+#include "node/node.h"
 
 int ipcn__node_ms_until(uint64_t deadline_ns)
 {

@@ -20,7 +20,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 
 static void map_unref(ipcn__shm_map *m)
 {

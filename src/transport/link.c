@@ -16,7 +16,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 
 #define RX_INITIAL (64u << 10)
 
