@@ -159,7 +159,7 @@ struct ipcn_node {
 };
 
 
-/* ---- node.c ---- */
+/* ---- loop.c ---- */
 void ipcn__node_lock(ipcn_node *n);
 void ipcn__node_unlock(ipcn_node *n);
 void ipcn__node_wake(ipcn_node *n);       /* make the fd readable */
@@ -169,6 +169,20 @@ void ipcn__node_kick(ipcn_node *n);
 /* One round of I/O: wait up to timeout_ms (-1: forever) with the lock
  * released, handle what came; no callbacks run.  Returns the events. */
 int ipcn__node_pump(ipcn_node *n, int timeout_ms);
+
+/* ---- shared by node.c, loop.c and dispatch.c ---- */
+/* Watch fd in the node's epoll set, tagged kind: 100 or 300 (node.c). */
+int ipcn__node_add_fd(ipcn_node *n, int fd, uint32_t kind);
+/* Arm the timer for the next thing due after now (loop.c). */
+void ipcn__node_rearm(ipcn_node *n, uint64_t now);
+/* Free the links closed during the round (loop.c). */
+void ipcn__node_free_dead_links(ipcn_node *n);
+/* Free a callback that will not run (dispatch.c). */
+void ipcn__node_cb_free(ipcn__cb *cb);
+/* The fd of ipcn_node_fd(): readable while callbacks wait, or not. */
+void ipcn__node_set_ready(ipcn_node *n);
+void ipcn__node_clear_ready(ipcn_node *n);
+void ipcn__node_drain_wake(ipcn_node *n);
 
 /* ---- wait.c ---- */
 /* Milliseconds until deadline_ns, rounded up: -1 for none (0), 0 when

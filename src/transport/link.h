@@ -39,6 +39,11 @@ enum {
     TAG_PIDFD = 6
 };
 
+static inline uint64_t ipcn__epoll_tag(uint32_t kind, uint32_t id)
+{
+    return (uint64_t)kind << 32 | id;
+}
+
 enum link_state {
     LINK_HELLO = 1, /* waiting for the peer's hello */
     LINK_UP = 2,

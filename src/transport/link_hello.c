@@ -81,12 +81,12 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
             ipcn__rdv_no_fds(n, errno, "a pidfd"); /* hang-up still tells */
     }
     struct epoll_event ev = {.events = EPOLLIN,
-                             .data.u64 = ipcn__link_tag(TAG_LINK, l->id)};
+                             .data.u64 = ipcn__epoll_tag(TAG_LINK, l->id)};
     if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         goto fail;
     if (l->pidfd >= 0) {
         struct epoll_event pev = {.events = EPOLLIN,
-                                  .data.u64 = ipcn__link_tag(TAG_PIDFD, l->id)};
+                                  .data.u64 = ipcn__epoll_tag(TAG_PIDFD, l->id)};
         if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, l->pidfd, &pev) < 0) {
             close(l->pidfd);
             l->pidfd = -1;

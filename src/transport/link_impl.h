@@ -15,11 +15,6 @@
 
 #define IPCN_LINK_RX_INITIAL (64u << 10)
 
-static inline uint64_t ipcn__link_tag(uint32_t kind, uint32_t id)
-{
-    return (uint64_t)kind << 32 | id;
-}
-
 /* ---- link_io.c ---- */
 /* Count the link's tx buffer in the node's sum. */
 void ipcn__link_tx_account(ipcn_node *n, ipcn__link *l);

@@ -87,7 +87,7 @@ static void update_events(ipcn_node *n, ipcn__link *l)
         return;
     struct epoll_event ev = {.events = (l->rx_paused ? 0u : EPOLLIN) |
                                        (l->want_out ? EPOLLOUT : 0u),
-                             .data.u64 = ipcn__link_tag(TAG_LINK, l->id)};
+                             .data.u64 = ipcn__epoll_tag(TAG_LINK, l->id)};
     epoll_ctl(n->epfd, EPOLL_CTL_MOD, l->fd, &ev);
 }
 
