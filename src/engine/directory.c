@@ -129,7 +129,7 @@ int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes)
         /* Logged once per link: the peer may go on trying. */
         if (!n->meta_refused || !l->bad_frames)
             ipcn__warn("IPCN-DIR-QUOTA", "%s: %s: %s spent (%zu of %u bytes); "
-                       "refused with %d", n->name, l->name,
+                       "refused with %d", n->name, l->who.name,
                        st == IPCN_TOO_MANY_REQUESTS
                            ? "its share of this node's memory"
                            : "this node's budget for peers' metadata",
@@ -171,7 +171,7 @@ static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
     if (l->resources)
         l->resources--;
     if (r->kind != IPCN_SERVICE)
-        ipcn__pub_gone(n, r->path, l->name, l->peer_id);
+        ipcn__pub_gone(n, r->path, l->who.name, l->who.node_id);
     ipcn__req_on_withdraw(n, r->path, r->link_id);
     if (!n->closing)
         ipcn__queue_event(n, IPCN_EV_RESOURCE_DOWN, l, r->path, r->kind,
@@ -239,12 +239,12 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     if (mine && (mine->kind != IPCN_SERVICE || a->kind != IPCN_SERVICE))
         ipcn__warn("IPCN-DIR-CONFLICT", "%s: %s also announces %s, which this "
                    "node provides; queries keep going to this node", n->name,
-                   l->name, mine->path);
+                   l->who.name, mine->path);
     if (l->resources >= IPCN_PEER_MAX_RESOURCES) {
         l->bad_frames++;
         n->stats.bad_frames++;
         ipcn__warn("IPCN-DIR-QUOTA", "%s: peer %s announced over %u resources",
-                   n->name, l->name, IPCN_PEER_MAX_RESOURCES);
+                   n->name, l->who.name, IPCN_PEER_MAX_RESOURCES);
         ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
                               "too many resources announced");
         return;
@@ -552,7 +552,7 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         ipcn__link *l = ipcn__link_by_id(n, r->link_id);
         if (l && MATCHES(r->path, r->kind)) {
             count++;
-            bytes += res_size(r->path, r->encoding, r->meta_len, l->name);
+            bytes += res_size(r->path, r->encoding, r->meta_len, l->who.name);
         }
     }
     ipcn_resource_list *rl = ipcn__malloc(sizeof *rl + count * sizeof(ipcn_resource) + bytes);
@@ -587,8 +587,8 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         x->encoding = put(&sp, r->encoding, strlen(r->encoding) + 1);
         x->meta = r->meta_len ? put(&sp, r->meta, r->meta_len) : NULL;
         x->meta_len = r->meta_len;
-        x->provider = put(&sp, l->name, strlen(l->name) + 1);
-        x->provider_id = l->peer_id;
+        x->provider = put(&sp, l->who.name, strlen(l->who.name) + 1);
+        x->provider_id = l->who.node_id;
         x->version = r->version;
     }
 #undef MATCHES

@@ -112,7 +112,7 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
     ipcn__msg *m = cb ? ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
-                                      q->encoding.len, l->name, l->peer_id,
+                                      q->encoding.len, l->who.name, l->who.node_id,
                                       q->data.p, q->data.len)
                       : NULL;
     if (!m) {
@@ -768,7 +768,7 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     const ipcn__reply *r = &f->u.reply;
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), r->encoding.p,
-                                 r->encoding.len, l->name, l->peer_id,
+                                 r->encoding.len, l->who.name, l->who.node_id,
                                  r->data.p, r->data.len);
     if (m) {
         m->pub.status = f->hdr.status;

@@ -31,10 +31,10 @@ void ipcn__queue_event(ipcn_node *n, ipcn_event_type type, const ipcn__link *l,
         return;
     cb->kind = CB_EVENT;
     cb->ev.type = type;
-    cb->ev.peer_id = l->peer_id;
+    cb->ev.peer_id = l->who.node_id;
     cb->ev.kind = kind;
     cb->ev.status = status;
-    const char *peer = l->name ? l->name : l->expect_name;
+    const char *peer = l->who.name ? l->who.name : l->expect_name;
     cb->ev_peer = peer ? ipcn__strdup(peer) : NULL;
     cb->ev_path = path ? ipcn__strdup(path) : NULL;
     if ((peer && !cb->ev_peer) || (path && !cb->ev_path)) {

@@ -79,19 +79,6 @@ void ipcn__node_drain_wake(ipcn_node *n)
     n->woken = false;
 }
 
-void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns)
-{
-    if (n->timer_armed_ns && n->timer_armed_ns <= at_ns)
-        return;
-    struct itimerspec its = {0};
-    its.it_value.tv_sec = (time_t)(at_ns / 1000000000ull);
-    its.it_value.tv_nsec = (long)(at_ns % 1000000000ull);
-    if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-        its.it_value.tv_nsec = 1;
-    if (timerfd_settime(n->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-        n->timer_armed_ns = at_ns;
-}
-
 static uint64_t tick_ns(const ipcn_node *n)
 {
     return (uint64_t)n->opts.heartbeat_ms * 1000000ull / 2;
@@ -301,7 +288,7 @@ static void tick(ipcn_node *n, uint64_t now, bool starved)
         /* A peer with a runnable thread waits for a CPU, it does not hang:
          * the kernel's word buys it more time on a loaded machine. */
         if (silent >= dead && silent < 4 * dead && !l->rx_paused &&
-            peer_runnable(l->pid))
+            peer_runnable(l->who.pid))
             continue;
         if (silent >= dead) {
             if (l->rx_paused) /* silent because we stopped listening */
@@ -394,7 +381,7 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         break;
     case IPCN_F_ERROR:
         ipcn__warn("IPCN-PEER-ERROR", "%s: peer %s reports %d %s: %s", n->name,
-                   l->name, f->hdr.status, ipcn_status_str(f->hdr.status),
+                   l->who.name, f->hdr.status, ipcn_status_str(f->hdr.status),
                    f->u.text.p);
         break;
     case IPCN_F_ANNOUNCE:

@@ -362,7 +362,7 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (l->state == LINK_UP) {
             count++;
-            names += strlen(l->name) + 1;
+            names += strlen(l->who.name) + 1;
         }
     }
     /* One block: the list, its items, then the names. */
@@ -380,10 +380,10 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
         if (l->state != LINK_UP)
             continue;
         ipcn_peer *p = &pl->items[i++];
-        size_t nl = strlen(l->name) + 1;
-        memcpy(sp, l->name, nl);
-        *p = (ipcn_peer){.name = sp, .id = l->peer_id, .pid = l->pid,
-                         .uid = l->uid, .gid = l->gid,
+        size_t nl = strlen(l->who.name) + 1;
+        memcpy(sp, l->who.name, nl);
+        *p = (ipcn_peer){.name = sp, .id = l->who.node_id, .pid = l->who.pid,
+                         .uid = l->who.uid, .gid = l->who.gid,
                          .linked_ns = l->linked_ns, .resources = l->resources,
                          .frames_in = l->frames_in, .frames_out = l->frames_out,
                          .bytes_in = l->bytes_in, .bytes_out = l->bytes_out,

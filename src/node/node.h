@@ -163,7 +163,6 @@ struct ipcn_node {
 void ipcn__node_lock(ipcn_node *n);
 void ipcn__node_unlock(ipcn_node *n);
 void ipcn__node_wake(ipcn_node *n);       /* make the fd readable */
-void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns);
 /* Force the wake fd: a thread in epoll_wait for the node returns. */
 void ipcn__node_kick(ipcn_node *n);
 /* One round of I/O: wait up to timeout_ms (-1: forever) with the lock
@@ -238,19 +237,8 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
 /* The same, delay_ns from now. */
 void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns);
-/* err (an errno) came from taking a descriptor for what: when it says the
- * process or the system has none left (EMFILE, ENFILE), stop accepting
- * and dialling until some are free, say so once, and return true. */
-bool ipcn__rdv_no_fds(ipcn_node *n, int err, const char *what);
-/* Are at least k descriptors free? */
-bool ipcn__fd_room(const ipcn_node *n, int k);
 /* On each tick while accepting is paused: true when it may go on. */
 bool ipcn__rdv_resume(ipcn_node *n);
-/* Does process pid hold the lock of the name (an exclusive flock on
- * "name.lock", checked in /proc/pid/fdinfo)?  IPCN_OK, IPCN_UNAUTHORIZED
- * (it does not, or it cannot be seen), or IPCN_SERVICE_UNAVAILABLE (we are
- * out of descriptors).  Without /proc it cannot be checked: IPCN_OK. */
-int ipcn__rdv_holds_name(ipcn_node *n, const char *name, int32_t pid);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced?  Sets *pending to

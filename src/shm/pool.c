@@ -553,7 +553,7 @@ static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
         p->warned_share = true;
         ipcn__warn("IPCN-SHM-SHARE", "%s: %s holds its share of the pool of "
                    "%s (%u of %u slots): samples are withheld from it until "
-                   "it releases some", n->name, l->name, lr->path, p->share,
+                   "it releases some", n->name, l->who.name, lr->path, p->share,
                    p->slots);
     }
     if (!(l->peer_caps & IPCN_CAP_WITHHELD))

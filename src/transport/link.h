@@ -44,6 +44,20 @@ static inline uint64_t ipcn__epoll_tag(uint32_t kind, uint32_t id)
     return (uint64_t)kind << 32 | id;
 }
 
+/* The principal behind a link (identity.c): the kernel's word on the
+ * process at the other end, taken once when the link starts, and the node
+ * name it proved at hello (by holding its lock).  Fixed for the link's
+ * life; the gate's rules (and, later, permissions) read it. */
+#define IPCN_PRINCIPAL_MAX_GROUPS 32
+typedef struct ipcn__principal {
+    int32_t pid, uid, gid;  /* SO_PEERCRED (0 when the kernel said none) */
+    uint32_t ngroups;       /* supplementary groups (SO_PEERGROUPS) */
+    bool groups_truncated;  /* it has more than IPCN_PRINCIPAL_MAX_GROUPS */
+    uint32_t groups[IPCN_PRINCIPAL_MAX_GROUPS];
+    char *name;             /* from its hello, once checked; else NULL */
+    uint64_t node_id;       /* from its hello (the frames' source) */
+} ipcn__principal;
+
 enum link_state {
     LINK_HELLO = 1, /* waiting for the peer's hello */
     LINK_UP = 2,
@@ -63,10 +77,8 @@ typedef struct ipcn__link {
     bool rx_pending;        /* unpaused with frames still in rx */
     bool synced;            /* its first PING came: its directory is here */
     char *expect_name;      /* outbound: the name of the socket we dialled */
-    char *name;             /* from the peer's hello */
-    uint64_t peer_id;
     uint32_t peer_max_payload; /* from its hello: what it accepts */
-    int32_t pid, uid, gid;
+    ipcn__principal who;    /* who the peer is (identity.c) */
     uint8_t *rx;
     size_t rx_len, rx_cap;
     ipcn__wbuf tx;
@@ -156,5 +168,31 @@ void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l);
 /* Before the node blocks: raise the peer ring's "ring the bell" flag and
  * ask for room in ours if it is full.  False when there is work already. */
 bool ipcn__link_ring_sleep(ipcn__link *l);
+
+/* ---- fds.c ---- */
+/* Move the node's timer earlier to at_ns (never later). */
+void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns);
+/* Are at least k descriptors free? */
+bool ipcn__fd_room(const ipcn_node *n, int k);
+/* err (an errno) came from taking a descriptor for what: when it says the
+ * process or the system has none left (EMFILE, ENFILE), stop accepting
+ * and dialling until some are free, say so once, and return true. */
+bool ipcn__fds_short(ipcn_node *n, int err, const char *what);
+#define IPCN_FD_HEADROOM 8 /* free descriptors to dial or accept a link */
+
+/* ---- identity.c ---- */
+/* Fix the principal of a new link from its socket (SO_PEERCRED,
+ * SO_PEERGROUPS); NULL name until its hello. */
+void ipcn__identity_take(ipcn__principal *who, int fd);
+/* Does process pid hold the lock of the name (an exclusive flock on
+ * "name.lock" in the node's directory, checked in /proc/pid/fdinfo)?
+ * IPCN_OK, IPCN_UNAUTHORIZED (it does not, or it cannot be seen), or
+ * IPCN_SERVICE_UNAVAILABLE (we are out of descriptors).  Without /proc it
+ * cannot be checked: IPCN_OK. */
+int ipcn__identity_holds_name(ipcn_node *n, const char *name, int32_t pid);
+/* Take the name the peer proved at hello (a copy): 100 or 307. */
+int ipcn__identity_name(ipcn__principal *who, const char *name, size_t len,
+                        uint64_t node_id);
+void ipcn__identity_free(ipcn__principal *who);
 
 #endif

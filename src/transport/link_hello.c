@@ -67,18 +67,14 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     l->created_ns = l->last_rx_ns = ipcn__now_mono_ns();
     if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
         goto fail;
-    struct ucred cred;
-    socklen_t cl = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-        l->pid = cred.pid;
-        l->uid = (int32_t)cred.uid;
-        l->gid = (int32_t)cred.gid;
-        /* The kernel's word on the peer's death, even when its socket
-         * lives on in a child that inherited it. */
-        l->pidfd = cred.pid > 0 && cred.pid != getpid() ? pidfd_open_(cred.pid)
-                                                         : -1;
-        if (l->pidfd < 0 && cred.pid > 0 && cred.pid != getpid())
-            ipcn__rdv_no_fds(n, errno, "a pidfd"); /* hang-up still tells */
+    ipcn__identity_take(&l->who, fd);
+    /* The kernel's word on the peer's death, even when its socket lives on
+     * in a child that inherited it. */
+    pid_t pid = l->who.pid;
+    if (pid > 0 && pid != getpid()) {
+        l->pidfd = pidfd_open_(pid);
+        if (l->pidfd < 0)
+            ipcn__fds_short(n, errno, "a pidfd"); /* hang-up still tells */
     }
     struct epoll_event ev = {.events = EPOLLIN,
                              .data.u64 = ipcn__epoll_tag(TAG_LINK, l->id)};
@@ -115,13 +111,13 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     l->close_status = status;
     ipcn__list_remove(&l->hello_entry);
     n->nlinks--;
-    const char *who = l->name ? l->name : l->expect_name ? l->expect_name : "?";
+    const char *who = l->who.name ? l->who.name : l->expect_name ? l->expect_name : "?";
     if (status == IPCN_OK)
         ipcn__debug("IPCN-LINK-BYE", "%s: link to %s closed: %s", n->name, who,
                     why ? why : "goodbye");
     else
         ipcn__info("IPCN-LINK-DOWN", "%s: link to %s (pid %d) closed: %d %s%s%s",
-                   n->name, who, (int)l->pid, status, ipcn_status_str(status),
+                   n->name, who, (int)l->who.pid, status, ipcn_status_str(status),
                    why ? ": " : "", why ? why : "");
     if (l->fd >= 0) {
         /* Last words already queued (an ERROR) get one try to go out;
@@ -145,8 +141,8 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
          * them now (the sweep checks that its lock is free). */
         struct pollfd pfd = {.fd = l->pidfd, .events = POLLIN};
         if (was_up && status != IPCN_OK && !n->closing &&
-            poll(&pfd, 1, 0) == 1 && l->name)
-            ipcn__rdv_sweep(n, l->name);
+            poll(&pfd, 1, 0) == 1 && l->who.name)
+            ipcn__rdv_sweep(n, l->who.name);
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->pidfd, NULL);
         close(l->pidfd);
         l->pidfd = -1;
@@ -199,7 +195,7 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
     ipcn__link_tx_account(n, l);
-    ipcn__free(l->name);
+    ipcn__identity_free(&l->who);
     ipcn__free(l->expect_name);
     ipcn__free(l);
 }
@@ -221,7 +217,7 @@ void ipcn__link_bad_input(ipcn_node *n, ipcn__link *l, int status,
     n->stats.bad_frames++;
     n->stats.links_refused++;
     ipcn__warn("IPCN-LINK-BADFRAME", "%s: refusing link from %s (pid %d): %d %s: %s",
-               n->name, l->name ? l->name : "(no hello yet)", (int)l->pid,
+               n->name, l->who.name ? l->who.name : "(no hello yet)", (int)l->who.pid,
                status, ipcn_status_str(status), why);
     ipcn__link_send_error(n, l, status, why);
     ipcn__link_close(n, l, status, why);
@@ -261,7 +257,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
          * and we have not read its hang-up yet.  From a previous
          * incarnation, the new one wins when the old process is dead by its
          * pidfd.  Otherwise two live processes claim one name: refuse. */
-        bool old_dead = old->pid == l->pid;
+        bool old_dead = old->who.pid == l->who.pid;
         if (!old_dead && old->pidfd >= 0) {
             int r = syscall(SYS_pidfd_send_signal, old->pidfd, 0, NULL, 0);
             old_dead = r < 0 && errno == ESRCH;
@@ -275,7 +271,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (!l->outbound) {
         /* A name is the lock of its file: a peer that did not take it
          * (a client that went around the directory) may not use it. */
-        int held = ipcn__rdv_holds_name(n, h->name.p, l->pid);
+        int held = ipcn__identity_holds_name(n, h->name.p, l->who.pid);
         char why[IPCN_NAME_MAX + 80];
         if (held == IPCN_UNAUTHORIZED) {
             snprintf(why, sizeof why, "hello as %s from a process that does "
@@ -288,17 +284,17 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
                      "%s.lock: out of descriptors", h->name.p);
             n->stats.links_refused++;
             ipcn__warn("IPCN-LINK-NOFD", "%s: refusing link from pid %d: %s",
-                       n->name, (int)l->pid, why);
+                       n->name, (int)l->who.pid, why);
             ipcn__link_send_error(n, l, held, why);
             ipcn__link_close(n, l, held, why);
             return;
         }
     }
-    if (!(l->name = ipcn__strndup(h->name.p, h->name.len))) {
+    if (ipcn__identity_name(&l->who, h->name.p, h->name.len, f->hdr.src) !=
+        IPCN_OK) {
         ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "out of memory");
         return;
     }
-    l->peer_id = f->hdr.src;
     l->peer_max_payload = h->max_payload;
     l->peer_caps = h->caps;
     l->state = LINK_UP;
@@ -308,8 +304,8 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__link_send_ring(n, l);
     if (l->state != LINK_UP)
         return;
-    ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->name,
-                (int)l->pid);
+    ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->who.name,
+                (int)l->who.pid);
     ipcn__queue_event(n, IPCN_EV_PEER_UP, l, NULL, IPCN_ANY, IPCN_OK);
     ipcn__dir_on_link_up(n, l);
     if (l->state == LINK_UP)
@@ -355,7 +351,7 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "second hello");
         return;
     }
-    if (f.hdr.src != l->peer_id || (f.hdr.dst != 0 && f.hdr.dst != n->id)) {
+    if (f.hdr.src != l->who.node_id || (f.hdr.dst != 0 && f.hdr.dst != n->id)) {
         /* v1 has no routing: a frame must come from the peer itself. */
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "frame with a foreign source or destination");
         return;

@@ -28,7 +28,7 @@ ipcn__link *ipcn__link_by_name(ipcn_node *n, const char *name)
 {
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
-        if (l->state == LINK_UP && l->name && !strcmp(l->name, name))
+        if (l->state == LINK_UP && l->who.name && !strcmp(l->who.name, name))
             return l;
     return NULL;
 }
@@ -109,7 +109,7 @@ static void check_pressure(ipcn_node *n, ipcn__link *l)
         l->rx_paused = true;
         ipcn__info("IPCN-LINK-BACKPRESSURE", "%s: %s reads too slowly (%zu bytes "
                    "queued): not reading from it until it catches up", n->name,
-                   l->name ? l->name : "(no hello yet)", backlog);
+                   l->who.name ? l->who.name : "(no hello yet)", backlog);
         update_events(n, l);
     } else if (l->rx_paused && backlog <= n->opts.tx_limit / 2) {
         l->rx_paused = false;
@@ -511,7 +511,7 @@ ssize_t ipcn__link_read_some(ipcn_node *n, ipcn__link *l, void *dst, size_t want
     }
     if (refuse && (mh.msg_flags & MSG_CTRUNC) && !ipcn__fd_room(n, 1)) {
         /* Our table is full, not the peer's doing. */
-        ipcn__rdv_no_fds(n, EMFILE, "a descriptor from a peer");
+        ipcn__fds_short(n, EMFILE, "a descriptor from a peer");
         ipcn__link_refuse_nofd(n, l);
         return -2;
     }

@@ -26,7 +26,7 @@ void ipcn__link_ring_broken(ipcn_node *n, ipcn__link *l, bool ours, const char *
     n->stats.bad_frames++;
     n->stats.links_refused++;
     ipcn__warn("IPCN-LINK-BADRING", "%s: refusing link from %s (pid %d): %s",
-               n->name, l->name ? l->name : "(no hello yet)", (int)l->pid, why);
+               n->name, l->who.name ? l->who.name : "(no hello yet)", (int)l->who.pid, why);
     ipcn__link_close(n, l, IPCN_BAD_REQUEST, why);
 }
 
@@ -122,9 +122,9 @@ void ipcn__link_ring_bell(ipcn_node *n, ipcn__link *l)
 void ipcn__link_send_ring(ipcn_node *n, ipcn__link *l)
 {
     if (ipcn__ring_create(&l->rtx, IPCN_RING_SIZE) != IPCN_OK) {
-        ipcn__rdv_no_fds(n, errno, "a link ring");
+        ipcn__fds_short(n, errno, "a link ring");
         ipcn__info("IPCN-LINK-NORING", "%s: no ring for %s: frames go through "
-                   "the socket", n->name, l->name);
+                   "the socket", n->name, l->who.name);
         return;
     }
     if (ipcn__link_queue_fd(l, l->rtx.fd) != IPCN_OK) {
@@ -286,7 +286,7 @@ void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     cpu_set_t me, peer;
     l->spin_ok = get_nprocs() > 1;
     if (l->spin_ok && sched_getaffinity(0, sizeof me, &me) == 0 &&
-        sched_getaffinity(l->pid, sizeof peer, &peer) == 0 &&
+        sched_getaffinity(l->who.pid, sizeof peer, &peer) == 0 &&
         CPU_COUNT(&me) == 1 && CPU_EQUAL(&me, &peer))
         l->spin_ok = false;
 }
