@@ -118,41 +118,6 @@ void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l)
     }
 }
 
-int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes)
-{
-    int st = IPCN_OK;
-    if (l->meta_bytes + bytes > n->opts.peer_meta_max)
-        st = IPCN_TOO_MANY_REQUESTS;
-    else if (n->peer_meta_bytes + bytes > n->opts.peer_meta_budget)
-        st = IPCN_INSUFFICIENT_MEMORY;
-    if (st != IPCN_OK) {
-        /* Logged once per link: the peer may go on trying. */
-        if (!n->meta_refused || !l->bad_frames)
-            ipcn__warn("IPCN-DIR-QUOTA", "%s: %s: %s spent (%zu of %u bytes); "
-                       "refused with %d", n->name, l->who.name,
-                       st == IPCN_TOO_MANY_REQUESTS
-                           ? "its share of this node's memory"
-                           : "this node's budget for peers' metadata",
-                       st == IPCN_TOO_MANY_REQUESTS
-                           ? l->meta_bytes : (size_t)n->peer_meta_bytes,
-                       st == IPCN_TOO_MANY_REQUESTS ? n->opts.peer_meta_max
-                                                    : n->opts.peer_meta_budget,
-                       st);
-        n->meta_refused++;
-        l->bad_frames++;
-        return st;
-    }
-    l->meta_bytes += bytes;
-    n->peer_meta_bytes += bytes;
-    return IPCN_OK;
-}
-
-void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes)
-{
-    l->meta_bytes -= bytes < l->meta_bytes ? bytes : l->meta_bytes;
-    n->peer_meta_bytes -= bytes < n->peer_meta_bytes ? bytes : n->peer_meta_bytes;
-}
-
 /* What a peer's resource costs this node: its record, its strings, its
  * entry in the index. */
 static size_t remote_cost(const ipcn__announce *a)
@@ -240,11 +205,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         ipcn__warn("IPCN-DIR-CONFLICT", "%s: %s also announces %s, which this "
                    "node provides; queries keep going to this node", n->name,
                    l->who.name, mine->path);
-    if (l->resources >= IPCN_PEER_MAX_RESOURCES) {
-        l->bad_frames++;
-        n->stats.bad_frames++;
-        ipcn__warn("IPCN-DIR-QUOTA", "%s: peer %s announced over %u resources",
-                   n->name, l->who.name, IPCN_PEER_MAX_RESOURCES);
+    if (ipcn__gate_resource(n, l) != IPCN_OK) {
         ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
                               "too many resources announced");
         return;

@@ -14,15 +14,13 @@
 #include "ipcnet.h"
 #include "node/node.h"
 #include "shm/shm.h"
+#include "transport/gate.h"
 #include "transport/link.h"
 #include "util/htab.h"
 #include "util/list.h"
 #include "wire/wire.h"
 
-/* Limits on what one peer may make this node hold (denial of service). */
-#define IPCN_PEER_MAX_RESOURCES 4096
-#define IPCN_PEER_MAX_PATTERNS 1024
-#define IPCN_PEER_MAX_INFLIGHT 1024 /* its requests queued or deferred here */
+/* Limits of the engine (the per-peer ones are the gate's: gate.h). */
 #define IPCN_MAX_PROVIDERS_TRIED 8
 #define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
 #define IPCN_SEQ_WINDOW (1ull << 20)  /* the largest gap counted as losses */
@@ -169,11 +167,6 @@ ipcn__local *ipcn__local_find(ipcn_node *n, const char *path);
 ipcn__remote *ipcn__remote_find(ipcn_node *n, const char *path,
                                 uint32_t link_id);
 void ipcn__remote_free(ipcn_node *n, ipcn__remote *r);
-/* Account bytes of a peer's resources or patterns: 100, or 205 past
- * peer_meta_max, 307 past peer_meta_budget (then counted and logged, and
- * nothing taken).  ipcn__meta_give() gives them back. */
-int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes);
-void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes);
 void ipcn__local_free(ipcn__local *lr);
 int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l,
                             const ipcn__local *lr);

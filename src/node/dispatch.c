@@ -13,7 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/entry.h"
+#include "node/node.h"
 
 void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb)
 {
@@ -46,14 +47,12 @@ void ipcn__queue_event(ipcn_node *n, ipcn_event_type type, const ipcn__link *l,
     ipcn__queue_cb(n, cb);
 }
 
-void ipcn__node_cb_free(ipcn__cb *cb)
+void ipcn__node_cb_free(ipcn_node *n, ipcn__cb *cb)
 {
     ipcn__free(cb->ev_peer);
     ipcn__free(cb->ev_path);
-    if (cb->pend)
-        ipcn__pending_free(cb->pend);
-    if (cb->msg)
-        ipcn_msg_free(&cb->msg->pub);
+    if (cb->pend || cb->msg) /* the engine's part */
+        ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_CB_FREE, .cb = cb});
     ipcn__free(cb);
 }
 
@@ -63,7 +62,7 @@ static bool deliver_one(ipcn_node *n)
 {
     ipcn__list *e = ipcn__list_pop(&n->cbq);
     if (!e)
-        return ipcn__sub_deliver_one(n);
+        return ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_DELIVER});
     ipcn__cb *cb = ipcn__list_entry(e, ipcn__cb, entry);
     switch (cb->kind) {
     case CB_EVENT: {
@@ -80,10 +79,10 @@ static bool deliver_one(ipcn_node *n)
     }
     case CB_REPLY:
     case CB_REQUEST:
-        ipcn__req_run(n, cb);
+        ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_DELIVER, .cb = cb});
         break;
     }
-    ipcn__node_cb_free(cb);
+    ipcn__node_cb_free(n, cb);
     return true;
 }
 

@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/entry.h"
+#include "node/node.h"
 
 void ipcn__node_lock(ipcn_node *n) { pthread_mutex_lock(&n->lock); }
 
@@ -173,7 +174,7 @@ void ipcn__node_rearm(ipcn_node *n, uint64_t now)
         if (!next || due < next)
             next = due;
     }
-    uint64_t d = ipcn__req_next_deadline(n);
+    uint64_t d = ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_DEADLINE});
     if (d && (!next || d < next))
         next = d;
     ipcn__dial *dl;
@@ -194,23 +195,6 @@ void ipcn__node_rearm(ipcn_node *n, uint64_t now)
     }
     if (timerfd_settime(n->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
         n->timer_armed_ns = next;
-}
-
-void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
-                     uint64_t stamp)
-{
-    ipcn__hdr h;
-    ipcn__link_hdr(n, &h, 0, 0);
-    size_t mark = ipcn__link_tx_mark(l, 0);
-    /* An answer asks for none: a PONG leaves the link as it was, idle or
-     * watched, and arms no timer (the commit does when the link turns
-     * watched). */
-    uint64_t unheard = l->unheard_ns;
-    if (type == IPCN_F_PONG && !unheard)
-        l->unheard_ns = 1;
-    ipcn__link_commit(n, l, mark, ipcn__enc_stamp(&l->tx, &h, type, stamp));
-    if (type == IPCN_F_PONG)
-        l->unheard_ns = unheard;
 }
 
 /* Is any thread of process pid runnable (state R in /proc)?  Only asked
@@ -358,84 +342,8 @@ static void on_timer(ipcn_node *n)
         if (n->inotifyfd < 0 && dir_changed(n))
             ipcn__rdv_scan(n); /* no inotify watch: look for newcomers */
     }
-    ipcn__req_timeouts(n, now);
+    ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_TIMER, .now = now});
     ipcn__rdv_dial_due(n, now);
-}
-
-void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
-{
-    switch (f->hdr.type) {
-    case IPCN_F_PING:
-        if (!l->synced) {
-            l->synced = true; /* its initial directory came before it */
-            pthread_cond_broadcast(&n->cond);
-        }
-        /* A peer that does not read what we send needs no answer. */
-        if (ipcn__link_backlog(l) < n->opts.tx_limit)
-            ipcn__send_ping(n, l, IPCN_F_PONG, f->u.stamp);
-        break;
-    case IPCN_F_PONG:
-        break;
-    case IPCN_F_BYE:
-        ipcn__link_close(n, l, IPCN_OK, "goodbye");
-        break;
-    case IPCN_F_ERROR:
-        ipcn__warn("IPCN-PEER-ERROR", "%s: peer %s reports %d %s: %s", n->name,
-                   l->who.name, f->hdr.status, ipcn_status_str(f->hdr.status),
-                   f->u.text.p);
-        break;
-    case IPCN_F_ANNOUNCE:
-        ipcn__dir_on_announce(n, l, &f->u.announce);
-        break;
-    case IPCN_F_WITHDRAW:
-        ipcn__dir_on_withdraw(n, l, &f->u.text);
-        break;
-    case IPCN_F_SUBSCRIBE:
-    case IPCN_F_UNSUBSCRIBE:
-        ipcn__pub_on_subscribe(n, l, &f->u.text,
-                               f->hdr.type == IPCN_F_SUBSCRIBE);
-        break;
-    case IPCN_F_SAMPLE:
-        ipcn__pub_on_sample(n, l, f);
-        break;
-    case IPCN_F_QUERY:
-        ipcn__req_on_query(n, l, f);
-        break;
-    case IPCN_F_REQUEST:
-        ipcn__req_on_request(n, l, f);
-        break;
-    case IPCN_F_QUERY_REPLY:
-    case IPCN_F_REPLY:
-    case IPCN_F_SHM_REPLY:
-        ipcn__req_on_reply(n, l, f);
-        break;
-    case IPCN_F_SHM_POOL:
-        ipcn__map_on_pool(n, l, f);
-        break;
-    case IPCN_F_SHM_SAMPLE:
-        ipcn__map_on_sample(n, l, f);
-        break;
-    case IPCN_F_SHM_RELEASE:
-        ipcn__pool_on_release(n, l, &f->u.shm_refs);
-        break;
-    case IPCN_F_SHM_REVOKE:
-        ipcn__map_on_revoke(n, l, &f->u.shm_refs);
-        break;
-    case IPCN_F_SHM_DROP:
-        ipcn__map_on_drop(n, l, &f->u.shm_refs);
-        break;
-    case IPCN_F_SHM_WITHHELD:
-        ipcn__pub_on_withheld(n, l, f);
-        break;
-    case IPCN_F_CANCEL:
-        ipcn__req_on_cancel(n, l, f);
-        break;
-    case IPCN_F_RING:
-        ipcn__link_on_ring(n, l, f);
-        break;
-    default: /* HELLO is handled by the link */
-        break;
-    }
 }
 
 void ipcn__node_free_dead_links(ipcn_node *n)

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
-#include "files/files.h"
+#include "engine/entry.h"
+#include "node/node.h"
 
 #define DEFAULT_HEARTBEAT_MS 200
 #define DEFAULT_DEAD_AFTER_MS 900
@@ -76,25 +76,7 @@ static int resolve_dir(ipcn_node *n, const ipcn_node_opts *o)
 static void node_free(ipcn_node *n)
 {
     ipcn__list *e;
-    /* Messages the user still holds keep their mappings, not the node. */
-    ipcn__map_detach_all(n);
-    ipcn__pool_free_all(n);
-    while ((e = ipcn__list_pop(&n->cbq)))
-        ipcn__node_cb_free(ipcn__list_entry(e, ipcn__cb, entry));
-    while ((e = ipcn__list_pop(&n->pendings)))
-        ipcn__pending_free(ipcn__list_entry(e, ipcn__pending, entry));
-    ipcn__responder_free_all(n);
-    while ((e = ipcn__list_pop(&n->subs)))
-        ipcn__sub_free(ipcn__list_entry(e, ipcn__sub, entry));
-    while ((e = ipcn__list_pop(&n->interests))) {
-        ipcn__interest *in = ipcn__list_entry(e, ipcn__interest, entry);
-        ipcn__free(in->pattern);
-        ipcn__free(in);
-    }
-    while ((e = ipcn__list_pop(&n->locals)))
-        ipcn__local_free(ipcn__list_entry(e, ipcn__local, entry));
-    while ((e = ipcn__list_pop(&n->remotes)))
-        ipcn__remote_free(n, ipcn__list_entry(e, ipcn__remote, entry));
+    ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_CLOSE});
     while ((e = ipcn__list_pop(&n->dials))) {
         ipcn__dial *d = ipcn__list_entry(e, ipcn__dial, entry);
         ipcn__free(d->name);
@@ -105,7 +87,6 @@ static void node_free(ipcn_node *n)
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     ipcn__node_free_dead_links(n);
     ipcn__wbuf_free(&n->scratch);
-    ipcn__pub_node_free(n);
     int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd,
                  n->outfd, n->readyfd};
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(fds); i++)
@@ -248,6 +229,13 @@ fail:
     return st;
 }
 
+void ipcn__node_set_close_hook(ipcn_node *n, void (*fn)(ipcn_node *n))
+{
+    ipcn__node_lock(n);
+    n->close_hook = fn;
+    ipcn__node_unlock(n);
+}
+
 IPCN_API void ipcn_node_close(ipcn_node *n)
 {
     if (!n)
@@ -258,7 +246,10 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
     ipcn__node_unlock(n);
     if (n->thread_running)
         ipcn_node_stop_thread(n);
-    ipcn__files_node_closed(n); /* what ipcn_unoffer_files() was not called for */
+    /* Layers above the core that keep state per node (files/: what
+     * ipcn_unoffer_files() was not called for) said so by a hook. */
+    if (n->close_hook)
+        n->close_hook(n);
     ipcn__node_lock(n);
     ipcn__node_waits_gone(n); /* and have left the node */
     n->closing = true;
@@ -337,10 +328,10 @@ IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
     ipcn__node_lock(n);
     ipcn_node_stats s = n->stats;
     uint32_t count = 0;
-    ipcn__local *lr;
-    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry) count += lr != NULL;
-    ipcn__remote *r;
-    ipcn__list_for_each(r, t2, &n->remotes, ipcn__remote, entry) count += r != NULL;
+    for (const ipcn__list *e = n->locals.next; e != &n->locals; e = e->next)
+        count++;
+    for (const ipcn__list *e = n->remotes.next; e != &n->remotes; e = e->next)
+        count++;
     s.resources = count;
     ipcn__node_unlock(n);
     *out = s;

@@ -145,6 +145,9 @@ struct ipcn_node {
     ipcn__list loans;       /* ipcn_loan: loans not yet published */
     ipcn__list maps;        /* ipcn__shm_map: peers' pools mapped here */
     atomic_bool shm_rel_pending; /* a message freed: releases to send */
+    /* Called at the start of ipcn_node_close(), lock not held: a layer
+     * above the core (files/) forgets the node (set with the lock held). */
+    void (*close_hook)(ipcn_node *n);
     ipcn_event_fn event_fn;
     void *event_user;
     ipcn_node_stats stats;
@@ -177,11 +180,17 @@ void ipcn__node_rearm(ipcn_node *n, uint64_t now);
 /* Free the links closed during the round (loop.c). */
 void ipcn__node_free_dead_links(ipcn_node *n);
 /* Free a callback that will not run (dispatch.c). */
-void ipcn__node_cb_free(ipcn__cb *cb);
+void ipcn__node_cb_free(ipcn_node *n, ipcn__cb *cb);
 /* The fd of ipcn_node_fd(): readable while callbacks wait, or not. */
 void ipcn__node_set_ready(ipcn_node *n);
 void ipcn__node_clear_ready(ipcn_node *n);
 void ipcn__node_drain_wake(ipcn_node *n);
+
+/* ---- node.c ---- */
+/* A layer above the core that keeps state per node (files/) asks to be
+ * told when the node closes: fn runs at the start of ipcn_node_close(),
+ * the lock not held.  One hook; setting it again replaces it. */
+void ipcn__node_set_close_hook(ipcn_node *n, void (*fn)(ipcn_node *n));
 
 /* ---- wait.c ---- */
 /* Milliseconds until deadline_ns, rounded up: -1 for none (0), 0 when
@@ -210,9 +219,6 @@ void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb);
 void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
                        const ipcn__link *l, const char *path, ipcn_kind kind,
                        int status);
-/* A frame arrived on an UP link (node.c routes it to the engine). */
-void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
-void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t stamp);
 
 
 /* ---- backoff.c ---- */

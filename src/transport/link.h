@@ -169,6 +169,9 @@ void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l);
  * ask for room in ours if it is full.  False when there is work already. */
 bool ipcn__link_ring_sleep(ipcn__link *l);
 
+/* Queue a PING or PONG (type) carrying stamp (link_hello.c). */
+void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t stamp);
+
 /* ---- fds.c ---- */
 /* Move the node's timer earlier to at_ns (never later). */
 void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns);

@@ -13,8 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/entry.h"
+#include "transport/gate.h"
 #include "transport/link_impl.h"
+#include "transport/route.h"
 
 static int pidfd_open_(pid_t pid)
 {
@@ -136,13 +138,14 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
         close(l->fd);
         l->fd = -1;
     }
+    bool peer_died = false;
     if (l->pidfd >= 0) {
-        /* A peer that died (kill -9) left its socket and lock file: remove
-         * them now (the sweep checks that its lock is free). */
+        /* A peer that died (kill -9) left its socket and lock file: the
+         * engine has them removed (the sweep checks that its lock is
+         * free). */
         struct pollfd pfd = {.fd = l->pidfd, .events = POLLIN};
-        if (was_up && status != IPCN_OK && !n->closing &&
-            poll(&pfd, 1, 0) == 1 && l->who.name)
-            ipcn__rdv_sweep(n, l->who.name);
+        peer_died = was_up && status != IPCN_OK && !n->closing &&
+                    poll(&pfd, 1, 0) == 1;
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->pidfd, NULL);
         close(l->pidfd);
         l->pidfd = -1;
@@ -154,28 +157,11 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
             n->stats.peers_lost++;
         if (n->stats.peers)
             n->stats.peers--;
-        ipcn__req_on_link_down(n, l);
-        ipcn__dir_on_link_down(n, l);
-        ipcn__pool_on_link_down(n, l);
-        ipcn__map_on_link_down(n, l);
-        if (!n->closing)
-            ipcn__queue_event(n, IPCN_EV_PEER_DOWN, l, NULL, IPCN_ANY,
-                              status);
     }
-    /* Dial again unless the peer left on purpose or cannot speak with us.
-     * A 207 is retried: the peer may not have read the hang-up of our
-     * previous link yet.  After bad input (ours or the peer's verdict), a
-     * corrupted frame must not split the network for good: dial again,
-     * later each time it happens again (backoff.c). */
-    if (l->outbound && !n->closing && status != IPCN_OK &&
-        status != IPCN_VERSION_NOT_SUPPORTED) {
-        if (status == IPCN_BAD_REQUEST || status == IPCN_LOOP_DETECTED)
-            ipcn__rdv_redial_in(n, l->expect_name,
-                                ipcn__backoff_strike(n, l->expect_name,
-                                                     ipcn__now_mono_ns()));
-        else
-            ipcn__rdv_redial(n, l->expect_name);
-    }
+    /* Up or not, the engine hears of it (and dials again if it should). */
+    ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_DOWN, .link = l,
+                                   .status = status, .was_up = was_up,
+                                   .peer_died = peer_died});
 }
 
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
@@ -306,20 +292,45 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->who.name,
                 (int)l->who.pid);
-    ipcn__queue_event(n, IPCN_EV_PEER_UP, l, NULL, IPCN_ANY, IPCN_OK);
-    ipcn__dir_on_link_up(n, l);
-    if (l->state == LINK_UP)
-        ipcn__pub_on_link_up(n, l);
-    /* Frames on a link keep their order: a PING after the initial
-     * directory tells the peer that it has all of it. */
-    if (l->state == LINK_UP) {
-        l->last_ping_ns = ipcn__now_mono_ns();
-        ipcn__send_ping(n, l, IPCN_F_PING, l->last_ping_ns);
-    }
-    pthread_cond_broadcast(&n->cond);
+    ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_UP, .link = l});
 }
 
-/* One checked frame: hello handling here, the rest to the node. */
+/* Frames of the link itself, not routed: answered here. */
+static bool link_control(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    switch (f->hdr.type) {
+    case IPCN_F_PING:
+        if (!l->synced) {
+            l->synced = true; /* its initial directory came before it */
+            pthread_cond_broadcast(&n->cond);
+        }
+        /* A peer that does not read what we send needs no answer. */
+        if (ipcn__link_backlog(l) < n->opts.tx_limit)
+            ipcn__send_ping(n, l, IPCN_F_PONG, f->u.stamp);
+        return true;
+    case IPCN_F_PONG:
+        return true;
+    case IPCN_F_BYE:
+        ipcn__link_close(n, l, IPCN_OK, "goodbye");
+        return true;
+    case IPCN_F_ERROR:
+        ipcn__warn("IPCN-PEER-ERROR", "%s: peer %s reports %d %s: %s", n->name,
+                   l->who.name, f->hdr.status, ipcn_status_str(f->hdr.status),
+                   f->u.text.p);
+        return true;
+    case IPCN_F_RING:
+        ipcn__link_on_ring(n, l, f);
+        return true;
+    case IPCN_F_HELLO:
+        ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "second hello");
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* One checked frame (the link stage): its route checked, the hello and
+ * link control here, the rest up through the engine's entry. */
 void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t len)
 {
     ipcn__frame f;
@@ -330,8 +341,9 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     l->frames_in++;
     n->stats.frames_in++;
-    if (f.hdr.ttl == 0) {
-        ipcn__link_bad_input(n, l, IPCN_LOOP_DETECTED, "frame with no hops left");
+    const char *why;
+    if ((st = ipcn__route_check(n, l, &f.hdr, &why)) != IPCN_OK) {
+        ipcn__link_bad_input(n, l, st, why);
         return;
     }
     if (l->state == LINK_HELLO) {
@@ -347,14 +359,25 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
         on_hello(n, l, &f);
         return;
     }
-    if (f.hdr.type == IPCN_F_HELLO) {
-        ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "second hello");
+    if (link_control(n, l, &f))
         return;
-    }
-    if (f.hdr.src != l->who.node_id || (f.hdr.dst != 0 && f.hdr.dst != n->id)) {
-        /* v1 has no routing: a frame must come from the peer itself. */
-        ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "frame with a foreign source or destination");
-        return;
-    }
-    ipcn__node_frame(n, l, &f);
+    ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_FRAME, .link = l,
+                                   .frame = &f});
+}
+
+void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type,
+                     uint64_t stamp)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, 0);
+    size_t mark = ipcn__link_tx_mark(l, 0);
+    /* An answer asks for none: a PONG leaves the link as it was, idle or
+     * watched, and arms no timer (the commit does when the link turns
+     * watched). */
+    uint64_t unheard = l->unheard_ns;
+    if (type == IPCN_F_PONG && !unheard)
+        l->unheard_ns = 1;
+    ipcn__link_commit(n, l, mark, ipcn__enc_stamp(&l->tx, &h, type, stamp));
+    if (type == IPCN_F_PONG)
+        l->unheard_ns = unheard;
 }

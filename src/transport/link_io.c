@@ -12,7 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "node/node.h"
+#include "transport/gate.h"
 #include "transport/link_impl.h"
 
 ipcn__link *ipcn__link_by_id(ipcn_node *n, uint32_t id)
@@ -105,13 +106,13 @@ static void check_pressure(ipcn_node *n, ipcn__link *l)
     /* Samples stop at tx_limit (they are dropped past it), so only frames
      * that cannot be dropped reach the pause threshold above it: two busy
      * peers streaming at each other never pause each other. */
-    if (!l->rx_paused && backlog > n->opts.tx_limit + n->opts.tx_limit / 4) {
+    if (!l->rx_paused && ipcn__gate_pause_reading(n, backlog)) {
         l->rx_paused = true;
         ipcn__info("IPCN-LINK-BACKPRESSURE", "%s: %s reads too slowly (%zu bytes "
                    "queued): not reading from it until it catches up", n->name,
                    l->who.name ? l->who.name : "(no hello yet)", backlog);
         update_events(n, l);
-    } else if (l->rx_paused && backlog <= n->opts.tx_limit / 2) {
+    } else if (l->rx_paused && ipcn__gate_resume_reading(n, backlog)) {
         l->rx_paused = false;
         l->rx_pending = l->rx_len > 0;
         update_events(n, l);
@@ -353,7 +354,7 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
         }
         return IPCN_BAD_REQUEST;
     }
-    if (ipcn__link_backlog(l) + len > n->opts.tx_limit) {
+    if (!ipcn__gate_queue_room(n, l, len)) {
         if (droppable) {
             l->drops++;
             n->stats.drops++;

@@ -10,7 +10,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "node/node.h"
 #include "transport/link_impl.h"
 
 /* A peer that breaks a ring's indices is refused like any bad input, but
