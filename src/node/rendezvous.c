@@ -152,7 +152,7 @@ static int take_name(ipcn_node *n)
         }
         /* pid, id and the descriptor that holds the lock: the last is a
          * hint for the peers that check our claim to the name
-         * (ipcn__rdv_holds_name()), never trusted by itself. */
+         * (ipcn__identity_holds_name()), never trusted by itself. */
         char info[64];
         int k = snprintf(info, sizeof info, "%d %016llx %d\n", (int)getpid(),
                          (unsigned long long)n->id, fd);

@@ -93,7 +93,7 @@ typedef struct ipcn__link {
     uint64_t last_drain_ns; /* the peer took bytes we could not write before:
                                it reads, so it lives */
     uint64_t created_ns, last_rx_ns, last_ping_ns, linked_ns;
-    /* Liveness (node.c): a link is watched, pinged every heartbeat and
+    /* Liveness (node/loop.c): a link is watched, pinged every heartbeat and
      * dropped after dead_after of silence, only while this node waits for
      * something from the peer; an idle one gets a slow probe. */
     uint64_t unheard_ns;    /* when we queued the first frame since we last
