@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 #include "value/value.h"
 
 static uint64_t remote_hash(const char *path, size_t len, uint32_t link_id)
@@ -118,41 +118,6 @@ void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l)
     }
 }
 
-int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes)
-{
-    int st = IPCN_OK;
-    if (l->meta_bytes + bytes > n->opts.peer_meta_max)
-        st = IPCN_TOO_MANY_REQUESTS;
-    else if (n->peer_meta_bytes + bytes > n->opts.peer_meta_budget)
-        st = IPCN_INSUFFICIENT_MEMORY;
-    if (st != IPCN_OK) {
-        /* Logged once per link: the peer may go on trying. */
-        if (!n->meta_refused || !l->bad_frames)
-            ipcn__warn("IPCN-DIR-QUOTA", "%s: %s: %s spent (%zu of %u bytes); "
-                       "refused with %d", n->name, l->name,
-                       st == IPCN_TOO_MANY_REQUESTS
-                           ? "its share of this node's memory"
-                           : "this node's budget for peers' metadata",
-                       st == IPCN_TOO_MANY_REQUESTS
-                           ? l->meta_bytes : (size_t)n->peer_meta_bytes,
-                       st == IPCN_TOO_MANY_REQUESTS ? n->opts.peer_meta_max
-                                                    : n->opts.peer_meta_budget,
-                       st);
-        n->meta_refused++;
-        l->bad_frames++;
-        return st;
-    }
-    l->meta_bytes += bytes;
-    n->peer_meta_bytes += bytes;
-    return IPCN_OK;
-}
-
-void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes)
-{
-    l->meta_bytes -= bytes < l->meta_bytes ? bytes : l->meta_bytes;
-    n->peer_meta_bytes -= bytes < n->peer_meta_bytes ? bytes : n->peer_meta_bytes;
-}
-
 /* What a peer's resource costs this node: its record, its strings, its
  * entry in the index. */
 static size_t remote_cost(const ipcn__announce *a)
@@ -171,7 +136,7 @@ static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
     if (l->resources)
         l->resources--;
     if (r->kind != IPCN_SERVICE)
-        ipcn__pub_gone(n, r->path, l->name, l->peer_id);
+        ipcn__pub_gone(n, r->path, l->who.name, l->who.node_id);
     ipcn__req_on_withdraw(n, r->path, r->link_id);
     if (!n->closing)
         ipcn__queue_event(n, IPCN_EV_RESOURCE_DOWN, l, r->path, r->kind,
@@ -239,12 +204,8 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     if (mine && (mine->kind != IPCN_SERVICE || a->kind != IPCN_SERVICE))
         ipcn__warn("IPCN-DIR-CONFLICT", "%s: %s also announces %s, which this "
                    "node provides; queries keep going to this node", n->name,
-                   l->name, mine->path);
-    if (l->resources >= IPCN_PEER_MAX_RESOURCES) {
-        l->bad_frames++;
-        n->stats.bad_frames++;
-        ipcn__warn("IPCN-DIR-QUOTA", "%s: peer %s announced over %u resources",
-                   n->name, l->name, IPCN_PEER_MAX_RESOURCES);
+                   l->who.name, mine->path);
+    if (ipcn__gate_resource(n, l) != IPCN_OK) {
         ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
                               "too many resources announced");
         return;
@@ -552,7 +513,7 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         ipcn__link *l = ipcn__link_by_id(n, r->link_id);
         if (l && MATCHES(r->path, r->kind)) {
             count++;
-            bytes += res_size(r->path, r->encoding, r->meta_len, l->name);
+            bytes += res_size(r->path, r->encoding, r->meta_len, l->who.name);
         }
     }
     ipcn_resource_list *rl = ipcn__malloc(sizeof *rl + count * sizeof(ipcn_resource) + bytes);
@@ -587,8 +548,8 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         x->encoding = put(&sp, r->encoding, strlen(r->encoding) + 1);
         x->meta = r->meta_len ? put(&sp, r->meta, r->meta_len) : NULL;
         x->meta_len = r->meta_len;
-        x->provider = put(&sp, l->name, strlen(l->name) + 1);
-        x->provider_id = l->peer_id;
+        x->provider = put(&sp, l->who.name, strlen(l->who.name) + 1);
+        x->provider_id = l->who.node_id;
         x->version = r->version;
     }
 #undef MATCHES

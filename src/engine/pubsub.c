@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "engine/msgpool.h"
-#include "node/node_impl.h"
+#include "engine/engine.h"
 
 #define DEFAULT_DEPTH 64
 
@@ -322,8 +322,8 @@ void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (cached && !r->nsubs)
         return; /* no subscription of this node wants it (any more) */
     ipcn__msg *m = ipcn__msg_new_in(n, sa->path.p, sa->path.len, sa->encoding.p,
-                                    sa->encoding.len, l->name, strlen(l->name),
-                                    l->peer_id, sa->data.p, sa->data.len);
+                                    sa->encoding.len, l->who.name, strlen(l->who.name),
+                                    l->who.node_id, sa->data.p, sa->data.len);
     if (!m)
         return;
     m->pub.seq = sa->seq;
@@ -367,7 +367,7 @@ void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__warn("IPCN-SHM-WITHHELD", "%s: %s withholds samples of %s: this "
                    "node holds its share of the pool (free held samples to "
                    "receive again; counted in ipcn_sub_stats.withheld)",
-                   n->name, l->name, sa->path.p);
+                   n->name, l->who.name, sa->path.p);
     }
 }
 
@@ -472,9 +472,7 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
     }
     if (!add)
         return;
-    if (l->npatterns >= IPCN_PEER_MAX_PATTERNS) {
-        l->bad_frames++;
-        n->stats.bad_frames++;
+    if (ipcn__gate_pattern(n, l) != IPCN_OK) {
         ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
                               "too many subscription patterns");
         return;
@@ -841,7 +839,7 @@ IPCN_API int ipcn_subscriptions(ipcn_node *n, ipcn_subscription_list **out)
             continue;
         for (uint32_t i = 0; i < l->npatterns; i++) {
             count++;
-            bytes += strlen(l->name) + strlen(l->patterns[i]) + 2;
+            bytes += strlen(l->who.name) + strlen(l->patterns[i]) + 2;
         }
     }
     ipcn_subscription_list *sl =
@@ -872,9 +870,9 @@ IPCN_API int ipcn_subscriptions(ipcn_node *n, ipcn_subscription_list **out)
             continue;
         for (uint32_t i = 0; i < l->npatterns; i++) {
             ipcn_subscription *x = &sl->items[k++];
-            PUT(x->node, l->name);
+            PUT(x->node, l->who.name);
             PUT(x->pattern, l->patterns[i]);
-            x->node_id = l->peer_id;
+            x->node_id = l->who.node_id;
         }
     }
 #undef PUT

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 #include "value/value.h"
 
 /* ---- the provider's side ---- */
@@ -28,7 +28,7 @@ static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
         status = IPCN_INSUFFICIENT_STORAGE; /* the answer does not fit */
         len = 0;
         enc = "";
-    } else if (ipcn__link_backlog(l) + len > n->opts.tx_limit) {
+    } else if (!ipcn__gate_queue_room(n, l, len)) {
         /* The requester does not read its answers: it gets a short 205,
          * not a queue that grows with every request it sends. */
         status = IPCN_TOO_MANY_REQUESTS;
@@ -97,7 +97,7 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         st = IPCN_NOT_FOUND;
     else if (lr->kind != IPCN_SERVICE || !lr->fn)
         st = IPCN_METHOD_NOT_ALLOWED;
-    else if (l->inflight >= IPCN_PEER_MAX_INFLIGHT)
+    else if (ipcn__gate_request(l) != IPCN_OK)
         st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
     if (st != IPCN_ACCEPTED) {
         send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL, 0, 0, 0);
@@ -112,7 +112,7 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
     ipcn__msg *m = cb ? ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
-                                      q->encoding.len, l->name, l->peer_id,
+                                      q->encoding.len, l->who.name, l->who.node_id,
                                       q->data.p, q->data.len)
                       : NULL;
     if (!m) {
@@ -768,7 +768,7 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     const ipcn__reply *r = &f->u.reply;
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), r->encoding.p,
-                                 r->encoding.len, l->name, l->peer_id,
+                                 r->encoding.len, l->who.name, l->who.node_id,
                                  r->data.p, r->data.len);
     if (m) {
         m->pub.status = f->hdr.status;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "files/files.h"
+#include "node/node.h"
 #include "util/util.h"
 
 typedef struct offer {
@@ -141,6 +142,7 @@ IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
     o->next = reg_head;
     reg_head = o;
     pthread_mutex_unlock(&reg_lock);
+    ipcn__node_set_close_hook(node, ipcn__files_node_closed);
     st = ipcn_offer(node, service_path, "cbor", on_request,
                     (void *)(uintptr_t)o->id);
     if (st == IPCN_OK) {

@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "node/node_impl.h"
+#include "node/node.h"
 
 #define BACKOFF_BASE_NS 100000000ull        /* 100 ms */
 #define BACKOFF_CAP_NS 30000000000ull       /* 30 s */

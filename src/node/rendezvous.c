@@ -26,12 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/node_impl.h"
+#include "node/node.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
 #define MAX_HELLO_PER_UID 32 /* ... of one user */
 #define ACCEPT_BUDGET 16     /* connections accepted per I/O round */
-#define FD_HEADROOM 8        /* free descriptors to dial or accept a link */
+#define FD_HEADROOM IPCN_FD_HEADROOM
 #define MAX_LINKS 1024
 #define DIAL_ATTEMPTS 20
 
@@ -152,7 +152,7 @@ static int take_name(ipcn_node *n)
         }
         /* pid, id and the descriptor that holds the lock: the last is a
          * hint for the peers that check our claim to the name
-         * (ipcn__rdv_holds_name()), never trusted by itself. */
+         * (ipcn__identity_holds_name()), never trusted by itself. */
         char info[64];
         int k = snprintf(info, sizeof info, "%d %016llx %d\n", (int)getpid(),
                          (unsigned long long)n->id, fd);
@@ -164,117 +164,6 @@ static int take_name(ipcn_node *n)
     ipcn__warn("IPCN-RDV-NAME", "the name %s is in use in network %s", n->name,
                n->network);
     return IPCN_CONFLICT;
-}
-
-static bool no_descriptors(int e)
-{
-    return e == EMFILE || e == ENFILE || e == ENOMEM;
-}
-
-/* Does descriptor fd of process pid hold an exclusive flock on the file
- * lk?  The kernel lists in /proc/<pid>/fdinfo/<fd> the locks held through
- * that open file description ("lock:\t1: FLOCK  ADVISORY  WRITE ..."), so
- * a process that merely opened the file does not pass.  Paths, not a
- * descriptor of /proc kept open: this needs one descriptor at a time.
- * Sets *e to the errno of a failed open. */
-static bool fd_holds_lock(int pid, const char *fd, const struct stat *lk,
-                          int *e)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", pid, fd);
-    int f = open(path, O_RDONLY | O_CLOEXEC);
-    if (f < 0) {
-        *e = errno;
-        return false;
-    }
-    char buf[2048];
-    ssize_t r = read(f, buf, sizeof buf - 1);
-    close(f);
-    if (r <= 0)
-        return false;
-    buf[r] = 0;
-    bool locked = false;
-    for (char *line = buf; line && *line && !locked;) {
-        char *end = strchr(line, '\n');
-        if (end)
-            *end = 0;
-        locked = !strncmp(line, "lock:", 5) && strstr(line, "FLOCK") &&
-                 strstr(line, "WRITE") && !strstr(line, "->");
-        line = end ? end + 1 : NULL;
-    }
-    /* Only then look at what the descriptor leads to. */
-    struct stat st;
-    snprintf(path, sizeof path, "/proc/%d/fd/%s", pid, fd);
-    return locked && stat(path, &st) == 0 && st.st_dev == lk->st_dev &&
-           st.st_ino == lk->st_ino;
-}
-
-#define HOLDER_SCAN_MAX 4096 /* descriptors of the peer looked at, at most */
-
-int ipcn__rdv_holds_name(ipcn_node *n, const char *name, int32_t pid)
-{
-    static bool no_proc_logged;
-    char lockname[IPCN_NAME_MAX + 8];
-    snprintf(lockname, sizeof lockname, "%s.lock", name);
-    struct stat lk;
-    if (pid <= 0)
-        return IPCN_UNAUTHORIZED;
-    if (fstatat(n->dirfd, lockname, &lk, AT_SYMLINK_NOFOLLOW) < 0 ||
-        !S_ISREG(lk.st_mode))
-        return IPCN_UNAUTHORIZED; /* nobody holds the name */
-    /* The descriptor the holder wrote into the lock file first. */
-    int e = 0;
-    int f = openat(n->dirfd, lockname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-                   O_NONBLOCK);
-    if (f < 0 && no_descriptors(errno))
-        return IPCN_SERVICE_UNAVAILABLE;
-    if (f >= 0) {
-        char info[64], fdname[16];
-        ssize_t r = read(f, info, sizeof info - 1);
-        close(f);
-        int hpid, hfd;
-        unsigned long long hid;
-        if (r > 0) {
-            info[r] = 0;
-            if (sscanf(info, "%d %llx %d", &hpid, &hid, &hfd) == 3 &&
-                hpid == pid && hfd >= 0) {
-                snprintf(fdname, sizeof fdname, "%d", hfd);
-                if (fd_holds_lock(pid, fdname, &lk, &e))
-                    return IPCN_OK;
-            }
-        }
-    }
-    /* No usable hint: look through the peer's descriptors, a bounded
-     * number of them. */
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d) {
-        e = errno;
-        if (no_descriptors(e))
-            return IPCN_SERVICE_UNAVAILABLE;
-        if (e == ENOENT && access("/proc/self/fdinfo", F_OK) < 0) {
-            /* No procfs here: the claim cannot be checked at all (said
-             * once per process, by whichever node's thread sees it first). */
-            if (!__atomic_exchange_n(&no_proc_logged, true, __ATOMIC_RELAXED))
-                ipcn__warn("IPCN-LINK-NOPROC", "%s: /proc is not mounted: "
-                           "the names of peers are not checked", n->name);
-            return IPCN_OK;
-        }
-        return IPCN_UNAUTHORIZED; /* gone, or not ours to look at */
-    }
-    int st = IPCN_UNAUTHORIZED;
-    struct dirent *de;
-    unsigned seen = 0;
-    while (st != IPCN_OK && seen++ < HOLDER_SCAN_MAX && (de = readdir(d))) {
-        e = 0;
-        if (de->d_name[0] != '.' && fd_holds_lock(pid, de->d_name, &lk, &e))
-            st = IPCN_OK;
-        else if (no_descriptors(e))
-            st = IPCN_SERVICE_UNAVAILABLE;
-    }
-    closedir(d);
-    return st;
 }
 
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
@@ -392,7 +281,7 @@ static bool linked_or_dialling(ipcn_node *n, const char *name)
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (l->state == LINK_DEAD)
             continue;
-        if ((l->name && !strcmp(l->name, name)) ||
+        if ((l->who.name && !strcmp(l->who.name, name)) ||
             (l->expect_name && !strcmp(l->expect_name, name)))
             return true;
     }
@@ -434,11 +323,11 @@ static bool dial_now(ipcn_node *n, const char *name)
         return false; /* perhaps later */
     if (n->fd_short ||
         (!ipcn__fd_room(n, FD_HEADROOM) &&
-         ipcn__rdv_no_fds(n, EMFILE, "dialling")))
+         ipcn__fds_short(n, EMFILE, "dialling")))
         return false;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        ipcn__rdv_no_fds(n, errno, "dialling");
+        ipcn__fds_short(n, errno, "dialling");
         return false;
     }
     if (connect(fd, (struct sockaddr *)&sa, sl) < 0) {
@@ -577,44 +466,6 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
     }
 }
 
-bool ipcn__fd_room(const ipcn_node *n, int k)
-{
-    int fds[2 * FD_HEADROOM];
-    int got = 0;
-    if (k > 2 * FD_HEADROOM)
-        k = 2 * FD_HEADROOM;
-    while (got < k && (fds[got] = fcntl(n->epfd, F_DUPFD_CLOEXEC, 0)) >= 0)
-        got++;
-    for (int i = 0; i < got; i++)
-        close(fds[i]);
-    return got == k;
-}
-
-bool ipcn__rdv_no_fds(ipcn_node *n, int err, const char *what)
-{
-    if (err != EMFILE && err != ENFILE)
-        return false;
-    if (n->fd_short)
-        return true;
-    n->fd_short = true;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        n->nofile = (uint64_t)rl.rlim_cur;
-    if (!n->accept_paused && n->listenfd >= 0 &&
-        epoll_ctl(n->epfd, EPOLL_CTL_DEL, n->listenfd, NULL) == 0)
-        n->accept_paused = true;
-    /* Once in the log: a node that stays at its limit would otherwise say
-     * it every time a peer leaves and another takes its place. */
-    ipcn__log(n->fd_short_told ? IPCN_LOG_DEBUG : IPCN_LOG_WARN,
-              "IPCN-NODE-NOFD", "%s: out of file descriptors %s (%s; "
-              "RLIMIT_NOFILE %llu, %u links): not accepting or dialling "
-              "until some are free; each peer takes 2, see the README",
-              n->name, what, strerror(err), (unsigned long long)n->nofile,
-              n->nlinks);
-    n->fd_short_told = true;
-    return true;
-}
-
 /* Out of descriptors, a connection waiting in the backlog is still told
  * why (307) instead of being left to time out: the spare descriptor kept
  * for this makes room to take it.  At most max of them. */
@@ -690,7 +541,7 @@ static void crowd_out(ipcn_node *n, const ipcn__link *nl)
         all++;
         if (!oldest)
             oldest = l;
-        if (l->uid == nl->uid) {
+        if (l->who.uid == nl->who.uid) {
             mine++;
             if (!oldest_mine)
                 oldest_mine = l;
@@ -704,7 +555,7 @@ static void crowd_out(ipcn_node *n, const ipcn__link *nl)
                          ? "too many links of one user waiting for hello: "
                            "dropped the oldest"
                          : "too many links waiting for hello: dropped the oldest",
-                  (int)drop->pid);
+                  (int)drop->who.pid);
     ipcn__link_close(n, drop, IPCN_TOO_MANY_REQUESTS,
                      "crowded out while waiting for hello");
 }
@@ -722,7 +573,7 @@ void ipcn__rdv_on_accept(ipcn_node *n)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (ipcn__rdv_no_fds(n, errno, "accepting")) {
+            if (ipcn__fds_short(n, errno, "accepting")) {
                 refuse_waiting(n, 1);
                 return;
             }
@@ -745,7 +596,7 @@ void ipcn__rdv_on_accept(ipcn_node *n)
          * the table may be nearly full. */
         bool short_fd = (uint64_t)fd + FD_HEADROOM >= n->nofile &&
                         !ipcn__fd_room(n, FD_HEADROOM / 2) &&
-                        ipcn__rdv_no_fds(n, EMFILE, "accepting");
+                        ipcn__fds_short(n, EMFILE, "accepting");
         ipcn__link *l = ipcn__link_new(n, fd, false, NULL);
         if (!l)
             continue;
@@ -756,7 +607,7 @@ void ipcn__rdv_on_accept(ipcn_node *n)
         if (n->stats.peers >= n->opts.max_peers) {
             /* Counted and logged (once a second) here, told to the peer. */
             n->peers_refused++;
-            flood_refused(n, "refused a connection: max_peers linked", (int)l->pid);
+            flood_refused(n, "refused a connection: max_peers linked", (int)l->who.pid);
             ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS, "too many peers");
             ipcn__link_close(n, l, IPCN_TOO_MANY_REQUESTS, "too many peers");
             continue;

@@ -7,7 +7,7 @@
  * on the node's condition while another thread pumps (that one broadcasts
  * after every round).  Either way it sleeps in the kernel: epoll_wait on the
  * I/O set, whose wake fd is written only for something a waiter must see;
- * callbacks that wait for dispatch do not make it readable (node.c).
+ * callbacks that wait for dispatch do not make it readable (dispatch.c).
  *
  * Every thread inside a wait is counted (waiters).  ipcn_node_shutdown()
  * and ipcn_node_close() set shut, write the wake fd and broadcast: each
@@ -16,7 +16,7 @@
  */
 #include <time.h>
 
-#include "node/node_impl.h"
+#include "node/node.h"
 
 int ipcn__node_ms_until(uint64_t deadline_ns)
 {

@@ -20,7 +20,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 
 static void map_unref(ipcn__shm_map *m)
 {
@@ -65,7 +65,7 @@ static void refuse(ipcn_node *n, ipcn__link *l, const char *why)
     l->bad_frames++;
     n->stats.bad_frames++;
     ipcn__warn("IPCN-SHM-BADPOOL", "%s: refusing shared memory from %s: %s",
-               n->name, l->name, why);
+               n->name, l->who.name, why);
     ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, why);
 }
 
@@ -125,7 +125,7 @@ void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__warn("IPCN-SHM-MAP", "%s: cannot map a %llu-byte pool of %s "
                    "(%s): its samples will be discarded and counted "
                    "(ipcn_sub_stats.unmappable)", n->name,
-                   (unsigned long long)size, l->name, strerror(errno));
+                   (unsigned long long)size, l->who.name, strerror(errno));
         close(fd);
         fd = -1;
         base = NULL;
@@ -281,7 +281,7 @@ ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
         return NULL;
     }
     ipcn__msg *msg = ipcn__msg_new(path, strlen(path), sa->encoding.p,
-                                   sa->encoding.len, l->name, l->peer_id,
+                                   sa->encoding.len, l->who.name, l->who.node_id,
                                    NULL, 0);
     if (!msg)
         return NULL;
@@ -321,7 +321,7 @@ void ipcn__map_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             m->warned = true;
             ipcn__warn("IPCN-SHM-UNMAPPABLE", "%s: discarding samples of %s "
                        "from %s: its pool could not be mapped", n->name,
-                       sa->path.p, l->name);
+                       sa->path.p, l->who.name);
         }
         return;
     }

@@ -20,7 +20,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 #include "value/value.h"
 
 #define DEFAULT_SLOTS 64
@@ -553,7 +553,7 @@ static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
         p->warned_share = true;
         ipcn__warn("IPCN-SHM-SHARE", "%s: %s holds its share of the pool of "
                    "%s (%u of %u slots): samples are withheld from it until "
-                   "it releases some", n->name, l->name, lr->path, p->share,
+                   "it releases some", n->name, l->who.name, lr->path, p->share,
                    p->slots);
     }
     if (!(l->peer_caps & IPCN_CAP_WITHHELD))

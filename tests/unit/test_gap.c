@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "node/node_impl.h"
+#include "engine/engine.h"
 
 static void test_ordinary(void **state)
 {

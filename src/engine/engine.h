@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.h — the engine's objects: resources (local and remote),
+ * messages, subscriptions, pending queries and requests, responders; and
+ * the functions of directory.c, pubsub.c and request.c.
+ */
+#ifndef IPCN_ENGINE_H
+#define IPCN_ENGINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipcnet.h"
+#include "node/node.h"
+#include "shm/shm.h"
+#include "transport/gate.h"
+#include "transport/link.h"
+#include "util/htab.h"
+#include "util/list.h"
+#include "wire/wire.h"
+
+/* Limits of the engine (the per-peer ones are the gate's: gate.h). */
+#define IPCN_MAX_PROVIDERS_TRIED 8
+#define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
+#define IPCN_SEQ_WINDOW (1ull << 20)  /* the largest gap counted as losses */
+
+/* A resource this node announced. */
+typedef struct ipcn__local {
+    ipcn__list entry;
+    ipcn__hnode hnode;      /* in node->local_idx, by path */
+    char *path;
+    ipcn_kind kind;
+    char *encoding;
+    void *meta;
+    size_t meta_len;
+    uint64_t version;
+    uint64_t seq;           /* last sample published */
+    ipcn_msg *value;        /* data: current value, or NULL */
+    ipcn_service_fn fn;     /* service */
+    void *user;
+    void *args_schema;      /* typed service: CBOR types, or NULL */
+    size_t args_schema_len;
+    void *returns_schema;   /* declared only, not enforced */
+    size_t returns_schema_len;
+    ipcn_pool_opts pool_opts; /* shared-memory settings */
+    ipcn__pool *pool;       /* the current pool, or NULL */
+    uint64_t shm_published, shm_reclaimed, shm_refused;
+    /* Where a publish goes, as of node->route_gen (pubsub.c): the links
+     * that subscribe to it, and whether a subscription of this node does. */
+    uint64_t route_gen;
+    struct ipcn__link **route_links;
+    uint32_t nroute, cap_route;
+    bool route_local;
+    uint16_t path_len, enc_len;
+} ipcn__local;
+
+/* A resource learned from a peer. */
+typedef struct ipcn__remote {
+    ipcn__list entry;
+    ipcn__hnode hnode;      /* in node->remote_idx, by path and link */
+    char *path;
+    ipcn_kind kind;
+    char *encoding;
+    void *meta;
+    size_t meta_len;
+    uint64_t version;
+    uint32_t link_id;
+    size_t cost;            /* accounted in its link's meta_bytes */
+    uint64_t last_seq;      /* last sample seen, for loss counting */
+    bool told_withheld;     /* its first SHM_WITHHELD was logged */
+    uint32_t inflight;      /* our requests pending at this provider */
+    /* The subscriptions of this node that its samples go to, as of
+     * node->sub_gen (pubsub.c). */
+    uint64_t subs_gen;
+    struct ipcn__sub **subs;
+    uint32_t nsubs, cap_subs;
+} ipcn__remote;
+
+/* A queued message: the public struct plus its storage. */
+typedef struct ipcn__msg {
+    ipcn__list entry;
+    atomic_uint refs;       /* ipcn_msg_ref(); the last ipcn_msg_free() frees */
+    ipcn__shm_map *map;     /* a shared sample's mapping, or NULL */
+    struct ipcn__msgpool *pool; /* where its block goes back, or NULL */
+    uint32_t slot, gen;
+    uint64_t checksum;      /* shared: XXH3-64 taken at publish */
+    bool has_checksum;      /* the publisher took it */
+    void *priv;             /* a writable view's private mapping */
+    size_t priv_len;
+    ipcn_msg pub;
+    char buf[];             /* path, encoding, src_name, data, NUL */
+} ipcn__msg;
+
+typedef struct ipcn__sub {
+    ipcn__list entry;
+    ipcn__list ready_entry; /* in node->ready_subs while it has samples */
+    bool ready;
+    uint32_t id;
+    char *pattern;
+    uint32_t depth;
+    ipcn_sample_fn fn;
+    void *user;
+    ipcn__list queue;       /* of ipcn__msg */
+    uint32_t queued;
+    uint64_t received, delivered, dropped, lost;
+    uint64_t withheld, unmappable, resets, notices;
+} ipcn__sub;
+
+/* A subscription pattern of this node, deduplicated, as told to peers. */
+typedef struct ipcn__interest {
+    ipcn__list entry;
+    char *pattern;
+    uint32_t refs;
+} ipcn__interest;
+
+enum pending_kind { PEND_QUERY = 1, PEND_REQUEST = 2 };
+
+/* A query or request of this node waiting for its answer. */
+typedef struct ipcn__pending {
+    ipcn__list entry;
+    uint64_t corr;          /* also the ipcn_req id */
+    enum pending_kind kind;
+    char *path;
+    char *encoding;
+    void *data;             /* kept for fail-over to another provider */
+    size_t len;
+    uint32_t link_id;       /* where it went; 0 = this node */
+    uint32_t tried[IPCN_MAX_PROVIDERS_TRIED];
+    uint32_t ntried;
+    uint64_t deadline_ns;   /* 0: none */
+    uint32_t timeout_ms;
+    bool awaited;           /* counted in its link's awaiting */
+    bool done;
+    int status;
+    ipcn__msg *reply;
+    ipcn_reply_fn fn;       /* async, or NULL for a waiting caller */
+    void *user;
+} ipcn__pending;
+
+/* A request from a peer whose handler deferred the answer. */
+typedef struct ipcn__responder {
+    ipcn__list entry;
+    uint64_t id;
+    uint32_t link_id;       /* 0: a request of this node itself */
+    uint64_t corr;
+    bool orphan;            /* the requester left: answering gives 303 */
+} ipcn__responder;
+
+struct ipcn_reply_ctx {
+    ipcn_node *node;
+    void *data;
+    size_t len;
+    char *encoding;
+    bool deferred;
+    uint64_t responder_id;
+    int oom;
+};
+
+/* ---- engine: directory.c, pubsub.c, request.c ---- */
+void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l);
+void ipcn__dir_on_link_down(ipcn_node *n, ipcn__link *l);
+void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l,
+                           const ipcn__announce *a);
+void ipcn__dir_on_withdraw(ipcn_node *n, ipcn__link *l, const ipcn__str *p);
+ipcn__local *ipcn__local_find(ipcn_node *n, const char *path);
+ipcn__remote *ipcn__remote_find(ipcn_node *n, const char *path,
+                                uint32_t link_id);
+void ipcn__remote_free(ipcn_node *n, ipcn__remote *r);
+void ipcn__local_free(ipcn__local *lr);
+int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l,
+                            const ipcn__local *lr);
+
+void ipcn__pub_on_link_up(ipcn_node *n, ipcn__link *l);
+void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
+                            bool add);
+void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* Tell matching subscriptions that a provider's resource went away. */
+void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
+                    uint64_t provider_id);
+bool ipcn__sub_deliver_one(ipcn_node *n);  /* one sample to a callback */
+void ipcn__sub_free(ipcn__sub *s);
+
+void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l);
+/* A CANCEL: the requester gave up; its request is not started. */
+void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id);
+void ipcn__req_timeouts(ipcn_node *n, uint64_t now);
+uint64_t ipcn__req_next_deadline(ipcn_node *n);
+void ipcn__req_run(ipcn_node *n, ipcn__cb *cb); /* deliver, lock released */
+void ipcn__pending_free(ipcn__pending *p);
+void ipcn__responder_free_all(ipcn_node *n);
+
+/* What a sample's sequence number says of the ones before it. */
+typedef struct ipcn__gap {
+    uint64_t lost; /* numbers skipped (at most IPCN_SEQ_WINDOW) */
+    bool reset;    /* a jump beyond the window, or backwards */
+} ipcn__gap;
+/* Gap accounting, pure: seq against the last number seen (0: none yet),
+ * which it updates.  The first number seen counts nothing; a jump of more
+ * than IPCN_SEQ_WINDOW, or backwards, is one reset and starts counting
+ * again from seq; the same number again counts nothing. */
+ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq);
+
+/* Samples of path that this node did not receive, counted with their gap
+ * on each matching subscription: withheld by the publisher (the reader
+ * holds its share of the pool) or discarded here (the pool could not be
+ * mapped).  Returns how many subscriptions counted it. */
+enum { IPCN__MISS_WITHHELD = 1, IPCN__MISS_UNMAPPABLE = 2 };
+uint64_t ipcn__pub_not_received(ipcn_node *n, const char *path,
+                                const ipcn__gap *gap, int why);
+/* An SHM_WITHHELD notice. */
+void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+
+/* msg.c */
+/* Put a message in a subscription's queue (pubsub.c), and the fan-out of
+ * one message to every matching subscription of this node.  gap: the
+ * sample's, counted on each (NULL: a notice, counted on none). */
+void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, const ipcn__gap *gap);
+/* Count a sample's sequence number against its remote resource (*gap):
+ * returns 0, or -1 when the peer never announced path as a data or stream
+ * resource (a bad frame). */
+int ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
+                        uint64_t seq, ipcn__gap *gap);
+/* A publish on lr begins: its sequence number and time (out), and for a
+ * data resource its new current value (a copy).  Returns 100 or 307. */
+int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
+                   uint64_t *seq, uint64_t *now);
+/* Give this node's own subscriptions of lr a copy of a published value. */
+void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
+                     size_t len, uint64_t seq, uint64_t now);
+/* Does the link subscribe to path? */
+bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl);
+ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
+                         size_t enclen, const char *src, uint64_t src_id,
+                         const void *data, size_t len);
+/* The same, in a block of the node's pool when it is small: no allocation
+ * once the pool is warm.  Freed as any message (ipcn_msg_free()). */
+ipcn__msg *ipcn__msg_new_in(ipcn_node *n, const char *path, size_t pathlen,
+                            const char *enc, size_t enclen, const char *src,
+                            size_t srclen, uint64_t src_id, const void *data,
+                            size_t len);
+/* Index a resource by path (directory.c): 100 or 307. */
+int ipcn__local_index(ipcn_node *n, ipcn__local *lr);
+int ipcn__remote_index(ipcn_node *n, ipcn__remote *r);
+/* Something changed who gets what: links' patterns, a link going, this
+ * node's subscriptions, a resource's encoding. */
+void ipcn__pub_routes_changed(ipcn_node *n, bool subs);
+/* At the end of ipcn_node_close(): the indexes, the caches and this
+ * node's share of its message pool (blocks still held by messages go back
+ * to the pool, which goes with the last of them). */
+void ipcn__pub_node_free(ipcn_node *n);
+
+#endif

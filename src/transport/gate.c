@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gate.c — the per-peer limits, one place for their checks: what a peer
+ * may make this node hold (metadata bytes of its resources and patterns,
+ * against its share and the node's budget; resources; patterns; requests
+ * in flight) and what may be queued for it (tx_limit).  The counters stay
+ * where they were (on the link and the node) and readable as before; the
+ * verb handlers ask here before they take something from a peer.  The
+ * next rules (permissions, rate limits, quarantine) are rules of this
+ * stage.
+ */
+#include <stdio.h>
+
+#include "node/node.h"
+#include "transport/gate.h"
+
+int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes)
+{
+    int st = IPCN_OK;
+    if (l->meta_bytes + bytes > n->opts.peer_meta_max)
+        st = IPCN_TOO_MANY_REQUESTS;
+    else if (n->peer_meta_bytes + bytes > n->opts.peer_meta_budget)
+        st = IPCN_INSUFFICIENT_MEMORY;
+    if (st != IPCN_OK) {
+        /* Logged once per link: the peer may go on trying. */
+        if (!n->meta_refused || !l->bad_frames)
+            ipcn__warn("IPCN-DIR-QUOTA", "%s: %s: %s spent (%zu of %u bytes); "
+                       "refused with %d", n->name, l->who.name,
+                       st == IPCN_TOO_MANY_REQUESTS
+                           ? "its share of this node's memory"
+                           : "this node's budget for peers' metadata",
+                       st == IPCN_TOO_MANY_REQUESTS
+                           ? l->meta_bytes : (size_t)n->peer_meta_bytes,
+                       st == IPCN_TOO_MANY_REQUESTS ? n->opts.peer_meta_max
+                                                    : n->opts.peer_meta_budget,
+                       st);
+        n->meta_refused++;
+        l->bad_frames++;
+        return st;
+    }
+    l->meta_bytes += bytes;
+    n->peer_meta_bytes += bytes;
+    return IPCN_OK;
+}
+
+void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes)
+{
+    l->meta_bytes -= bytes < l->meta_bytes ? bytes : l->meta_bytes;
+    n->peer_meta_bytes -= bytes < n->peer_meta_bytes ? bytes : n->peer_meta_bytes;
+}
+
+int ipcn__gate_resource(ipcn_node *n, ipcn__link *l)
+{
+    if (l->resources < IPCN_PEER_MAX_RESOURCES)
+        return IPCN_OK;
+    l->bad_frames++;
+    n->stats.bad_frames++;
+    ipcn__warn("IPCN-DIR-QUOTA", "%s: peer %s announced over %u resources",
+               n->name, l->who.name, IPCN_PEER_MAX_RESOURCES);
+    return IPCN_TOO_MANY_REQUESTS;
+}
+
+int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l)
+{
+    if (l->npatterns < IPCN_PEER_MAX_PATTERNS)
+        return IPCN_OK;
+    l->bad_frames++;
+    n->stats.bad_frames++;
+    return IPCN_TOO_MANY_REQUESTS;
+}
+
+int ipcn__gate_request(const ipcn__link *l)
+{
+    return l->inflight < IPCN_PEER_MAX_INFLIGHT ? IPCN_OK
+                                                : IPCN_TOO_MANY_REQUESTS;
+}

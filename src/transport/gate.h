@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gate.h — the per-peer limits (gate.c): every check of what one peer may
+ * make this node hold is asked here.
+ */
+#ifndef IPCN_GATE_H
+#define IPCN_GATE_H
+
+#include <stddef.h>
+
+#include "ipcnet.h"
+#include "node/node.h"
+#include "transport/link.h"
+
+/* Limits on what one peer may make this node hold (denial of service). */
+#define IPCN_PEER_MAX_RESOURCES 4096
+#define IPCN_PEER_MAX_PATTERNS 1024
+#define IPCN_PEER_MAX_INFLIGHT 1024 /* its requests queued or deferred here */
+
+/* Account bytes of a peer's resources or patterns: 100, or 205 past
+ * peer_meta_max, 307 past peer_meta_budget (then counted and logged, and
+ * nothing taken).  ipcn__meta_give() gives them back. */
+int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes);
+void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes);
+/* May the peer hold one more resource here?  100, or 205 (then counted as
+ * its bad frame, and logged). */
+int ipcn__gate_resource(ipcn_node *n, ipcn__link *l);
+/* One more subscription pattern?  100, or 205 (counted). */
+int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l);
+/* One more of its requests queued or deferred here?  100 or 205. */
+int ipcn__gate_request(const ipcn__link *l);
+
+/* Queue bound: may len more bytes be queued for the peer (its backlog
+ * stays within tx_limit)?  Inline: asked for every frame sent. */
+static inline bool ipcn__gate_queue_room(const ipcn_node *n,
+                                         const ipcn__link *l, size_t len)
+{
+    return ipcn__link_backlog(l) + len <= n->opts.tx_limit;
+}
+
+/* Back-pressure on a peer that does not read what it is owed: stop reading
+ * from it past 1.25 times tx_limit of backlog (samples stop at tx_limit, so
+ * only frames that cannot be dropped get there), read again at half. */
+static inline bool ipcn__gate_pause_reading(const ipcn_node *n, size_t backlog)
+{
+    return backlog > n->opts.tx_limit + n->opts.tx_limit / 4;
+}
+
+static inline bool ipcn__gate_resume_reading(const ipcn_node *n,
+                                             size_t backlog)
+{
+    return backlog <= n->opts.tx_limit / 2;
+}
+
+#endif

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * link.h — a link to one peer (transport): the socket, its queues and
+ * rings, the hello that starts it.  The link checks each frame and hands
+ * what it received to the engine's one entry (engine/entry.h); it calls
+ * nothing above the transport.
+ *
+ * Locking: the node's lock (node/node.h) is held on every call here.
+ */
+#ifndef IPCN_LINK_H
+#define IPCN_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipcnet.h"
+#include "transport/ring.h"
+#include "util/list.h"
+#include "util/util.h"
+#include "wire/wire.h"
+
+#define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
+#define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
+#define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
+#define IPCN_LINK_MARK_SLACK 4096u    /* a frame without a large part */
+#define IPCN_COALESCE_BYTES (64u << 10) /* a blocked link: bytes queued
+                                           between two write attempts */
+#define IPCN_RING_SIZE (256u << 10)   /* data bytes of a link's ring */
+#define IPCN_SPIN_MAX_US 1000000u     /* the most spin_us may ask for */
+
+/* epoll tags (the node's loop and the links it registers): kind in the
+ * high 32 bits, an id in the low ones. */
+enum {
+    TAG_WAKE = 1,
+    TAG_TIMER = 2,
+    TAG_LISTEN = 3,
+    TAG_INOTIFY = 4,
+    TAG_LINK = 5,
+    TAG_PIDFD = 6
+};
+
+static inline uint64_t ipcn__epoll_tag(uint32_t kind, uint32_t id)
+{
+    return (uint64_t)kind << 32 | id;
+}
+
+/* The principal behind a link (identity.c): the kernel's word on the
+ * process at the other end, taken once when the link starts, and the node
+ * name it proved at hello (by holding its lock).  Fixed for the link's
+ * life; the gate's rules (and, later, permissions) read it. */
+#define IPCN_PRINCIPAL_MAX_GROUPS 32
+typedef struct ipcn__principal {
+    int32_t pid, uid, gid;  /* SO_PEERCRED (0 when the kernel said none) */
+    uint32_t ngroups;       /* supplementary groups (SO_PEERGROUPS) */
+    bool groups_truncated;  /* it has more than IPCN_PRINCIPAL_MAX_GROUPS */
+    uint32_t groups[IPCN_PRINCIPAL_MAX_GROUPS];
+    char *name;             /* from its hello, once checked; else NULL */
+    uint64_t node_id;       /* from its hello (the frames' source) */
+} ipcn__principal;
+
+enum link_state {
+    LINK_HELLO = 1, /* waiting for the peer's hello */
+    LINK_UP = 2,
+    LINK_DEAD = 3   /* closed; freed at the end of the round */
+};
+
+typedef struct ipcn__link {
+    ipcn__list node_entry;
+    ipcn__list hello_entry; /* inbound, in node->hello_links until its hello */
+    uint32_t id;
+    int fd, pidfd;
+    enum link_state state;
+    bool outbound;
+    bool want_out;          /* EPOLLOUT registered */
+    bool write_broken;      /* peer hung up: reads still drain its last words */
+    bool rx_paused;         /* backlog over tx_limit: stop reading from it */
+    bool rx_pending;        /* unpaused with frames still in rx */
+    bool synced;            /* its first PING came: its directory is here */
+    char *expect_name;      /* outbound: the name of the socket we dialled */
+    uint32_t peer_max_payload; /* from its hello: what it accepts */
+    ipcn__principal who;    /* who the peer is (identity.c) */
+    uint8_t *rx;
+    size_t rx_len, rx_cap;
+    ipcn__wbuf tx;
+    size_t tx_off;          /* bytes of tx already written */
+    size_t tx_cap_counted;  /* tx.cap as counted in node->tx_buffer_bytes */
+    uint64_t tx_queued_abs; /* bytes ever queued on the link */
+    uint64_t tx_sent_abs;   /* bytes ever written to the socket */
+    uint64_t tx_tried_abs;  /* tx_queued_abs at the last write attempt */
+    uint64_t *sample_ends;  /* ring: tx_queued_abs at the end of each queued
+                               sample, so samples lost with the link count */
+    uint32_t se_head, se_len, se_cap;
+    uint64_t last_drain_ns; /* the peer took bytes we could not write before:
+                               it reads, so it lives */
+    uint64_t created_ns, last_rx_ns, last_ping_ns, linked_ns;
+    /* Liveness (node/loop.c): a link is watched, pinged every heartbeat and
+     * dropped after dead_after of silence, only while this node waits for
+     * something from the peer; an idle one gets a slow probe. */
+    uint64_t unheard_ns;    /* when we queued the first frame since we last
+                               heard from it (0: it has answered since) */
+    uint32_t awaiting;      /* our queries and requests it has to answer */
+    uint32_t resources;     /* remote resources learned from it */
+    size_t meta_bytes;      /* what its resources and patterns cost here */
+    uint32_t inflight;      /* its requests queued or deferred here */
+    char **patterns;        /* its subscription patterns */
+    uint32_t npatterns, cap_patterns;
+    uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
+    int close_status;       /* why it closed, for the PEER_DOWN event */
+    uint32_t peer_caps;     /* from its hello */
+    /* Descriptors to send: fds_out[i] goes with the byte at
+     * fds_out_at[i] (the first byte of a SHM_POOL frame). */
+    int fds_out[IPCN_LINK_MAX_FDS];
+    uint64_t fds_out_at[IPCN_LINK_MAX_FDS];
+    uint32_t nfds_out;
+    int fds_in[IPCN_LINK_MAX_FDS]; /* received, for SHM_POOL frames */
+    uint32_t nfds_in;
+    uint32_t *pools_sent;   /* ids of our pools whose memfd it has */
+    uint32_t npools_sent, cap_pools_sent;
+    /* Shared-memory rings (transport/ring.h): ours, which the peer reads
+     * from the byte rtx_at of our stream on; the peer's, once its RING
+     * frame came (the socket then carries only tokens). */
+    ipcn__ring rtx, rrx;
+    uint64_t rtx_at;
+    bool rtx_blocked;       /* ours is full: the peer's token tells of room */
+    bool rtx_wrote;         /* bytes went in since the doorbell was checked */
+    bool bell_owed;         /* a room bell waits for our own switch */
+    bool spin_ok;           /* the peer may run on another core than us */
+} ipcn__link;
+
+/* ---- link*.c ---- */
+/* Send a dup of fd with the next frame queued on the link (SCM_RIGHTS).
+ * 100, 205 when too many wait, 300. */
+int ipcn__link_queue_fd(ipcn__link *l, int fd);
+/* The oldest descriptor received and not yet taken, or -1. */
+int ipcn__link_take_fd(ipcn_node *n, ipcn__link *l);
+ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
+                           const char *expect_name);
+/* Refuse a link because this node has no descriptor left: 307, counted
+ * in links_refused, not as the peer's bad input. */
+void ipcn__link_refuse_nofd(ipcn_node *n, ipcn__link *l);
+void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status,
+                      const char *why);
+void ipcn__link_free(ipcn_node *n, ipcn__link *l);
+ipcn__link *ipcn__link_by_id(ipcn_node *n, uint32_t id);
+ipcn__link *ipcn__link_by_name(ipcn_node *n, const char *name);
+void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l);
+int ipcn__link_flush(ipcn_node *n, ipcn__link *l);
+/* Bytes waiting to be written on the link. */
+size_t ipcn__link_backlog(const ipcn__link *l);
+/* Where the next frame in l->tx starts: take it just before encoding one
+ * (need: its size if large, else 0); it may move the queue to reclaim
+ * the bytes already written. */
+size_t ipcn__link_tx_mark(ipcn__link *l, size_t need);
+/* Queue already-encoded frame bytes (from node->scratch). 100, 205, 307. */
+int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
+                        size_t len, bool droppable);
+/* Encode-and-send helpers: fill a header for this link and call enc. */
+void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status,
+                    uint64_t corr);
+int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st);
+void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,
+                           const char *why);
+/* The peer's RING frame: its frames now come through the ring. */
+void ipcn__link_on_ring(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* Once per I/O round, for a link with rings: read what the peer's ring
+ * holds and write what ours has room for. */
+void ipcn__link_ring_pass(ipcn_node *n, ipcn__link *l);
+/* Before the node blocks: raise the peer ring's "ring the bell" flag and
+ * ask for room in ours if it is full.  False when there is work already. */
+bool ipcn__link_ring_sleep(ipcn__link *l);
+
+/* Queue a PING or PONG (type) carrying stamp (link_hello.c). */
+void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t stamp);
+
+/* ---- fds.c ---- */
+/* Move the node's timer earlier to at_ns (never later). */
+void ipcn__node_arm_timer(ipcn_node *n, uint64_t at_ns);
+/* Are at least k descriptors free? */
+bool ipcn__fd_room(const ipcn_node *n, int k);
+/* err (an errno) came from taking a descriptor for what: when it says the
+ * process or the system has none left (EMFILE, ENFILE), stop accepting
+ * and dialling until some are free, say so once, and return true. */
+bool ipcn__fds_short(ipcn_node *n, int err, const char *what);
+#define IPCN_FD_HEADROOM 8 /* free descriptors to dial or accept a link */
+
+/* ---- identity.c ---- */
+/* Fix the principal of a new link from its socket (SO_PEERCRED,
+ * SO_PEERGROUPS); NULL name until its hello. */
+void ipcn__identity_take(ipcn__principal *who, int fd);
+/* Does process pid hold the lock of the name (an exclusive flock on
+ * "name.lock" in the node's directory, checked in /proc/pid/fdinfo)?
+ * IPCN_OK, IPCN_UNAUTHORIZED (it does not, or it cannot be seen), or
+ * IPCN_SERVICE_UNAVAILABLE (we are out of descriptors).  Without /proc it
+ * cannot be checked: IPCN_OK. */
+int ipcn__identity_holds_name(ipcn_node *n, const char *name, int32_t pid);
+/* Take the name the peer proved at hello (a copy): 100 or 307. */
+int ipcn__identity_name(ipcn__principal *who, const char *name, size_t len,
+                        uint64_t node_id);
+void ipcn__identity_free(ipcn__principal *who);
+
+#endif
