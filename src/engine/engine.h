@@ -192,7 +192,22 @@ void ipcn__req_timeouts(ipcn_node *n, uint64_t now);
 uint64_t ipcn__req_next_deadline(ipcn_node *n);
 void ipcn__req_run(ipcn_node *n, ipcn__cb *cb); /* deliver, lock released */
 void ipcn__pending_free(ipcn__pending *p);
+/* This node's own provider answers its own pending request corr. */
+int ipcn__req_answer_local(ipcn_node *n, uint64_t corr, int status,
+                           const void *data, size_t len, const char *enc);
+
+/* provide.c: the provider's side. */
 void ipcn__responder_free_all(ipcn_node *n);
+/* A typed service's check of a request's encoding and args: 100, or 200
+ * (307) with the reason in why. */
+int ipcn__prov_check_typed(const ipcn__local *lr, const char *enc,
+                           const void *data, size_t len, char *why,
+                           size_t whylen);
+/* Run path's handler for a request of link_id (0: this node's own). */
+void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
+                            ipcn__msg *m);
+void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb); /* a CB_REQUEST, lock held */
+void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l);
 
 /* What a sample's sequence number says of the ones before it. */
 typedef struct ipcn__gap {

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * provide.c — the provider's side of queries and requests: answering a
+ * query from the value held, checking and queueing a request for its
+ * service's handler, running the handler (answered at once or deferred
+ * through ipcn_respond()), and not starting a request whose requester has
+ * given up on it.  The requester's side is request.c.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "value/value.h"
+
+static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
+                       int status, const char *enc, const void *data,
+                       size_t len, uint64_t seq, uint64_t stamp)
+{
+    if (status < 0 || status > UINT16_MAX)
+        status = IPCN_INTERNAL_ERROR;
+    size_t overhead = 64 + strlen(enc ? enc : ""); /* fields around data */
+    uint32_t limit = n->opts.max_payload < l->peer_max_payload
+                         ? n->opts.max_payload
+                         : l->peer_max_payload;
+    if (len + overhead > limit) {
+        status = IPCN_INSUFFICIENT_STORAGE; /* the answer does not fit */
+        len = 0;
+        enc = "";
+    } else if (!ipcn__gate_queue_room(n, l, len)) {
+        /* The requester does not read its answers: it gets a short 205,
+         * not a queue that grows with every request it sends. */
+        status = IPCN_TOO_MANY_REQUESTS;
+        len = 0;
+        enc = "";
+    }
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, (uint16_t)status, corr);
+    ipcn__reply r = {.seq = seq,
+                     .timestamp_ns = stamp,
+                     .encoding = ipcn__str_of(enc ? enc : ""),
+                     .data = ipcn__blob_of(data, len)};
+    size_t mark = ipcn__link_tx_mark(l, len);
+    ipcn__link_commit(n, l, mark, ipcn__enc_reply(&l->tx, &h, type, &r));
+}
+
+void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__request *q = &f->u.request;
+    ipcn__local *lr = NULL;
+    int st = IPCN_OK;
+    if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK)
+        st = IPCN_BAD_REQUEST;
+    else if (!(lr = ipcn__local_find(n, q->path.p)))
+        st = IPCN_NOT_FOUND;
+    else if (lr->kind != IPCN_DATA)
+        st = IPCN_METHOD_NOT_ALLOWED;
+    else if (!lr->value)
+        st = IPCN_NO_DATA;
+    if (st == IPCN_OK)
+        send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
+                   lr->value->encoding, lr->value->data, lr->value->len,
+                   lr->value->seq, lr->value->timestamp_ns);
+    else
+        send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
+                   lr ? lr->encoding : "", NULL, 0, 0, 0);
+}
+
+/* A typed service's check of a request, before its handler is queued or
+ * called: the request must be CBOR and match the args schema.  Returns
+ * 100, or 200 (or 307) with the reason in why. */
+int ipcn__prov_check_typed(const ipcn__local *lr, const char *enc,
+                           const void *data, size_t len, char *why,
+                           size_t whylen)
+{
+    if (!lr->args_schema)
+        return IPCN_OK;
+    ipcn_encoding e;
+    if (ipcn_encoding_parse(enc, &e) != IPCN_OK || !ipcn_encoding_is(&e, "cbor")) {
+        snprintf(why, whylen, "args: expected encoding cbor, got \"%.64s\"",
+                 enc);
+        return IPCN_BAD_REQUEST;
+    }
+    return ipcn__schema_check(lr->args_schema, lr->args_schema_len, data, len,
+                              why, whylen);
+}
+
+void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    const ipcn__request *q = &f->u.request;
+    ipcn__local *lr = NULL;
+    int st = IPCN_ACCEPTED;
+    if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK ||
+        ipcn__encoding_check(q->encoding.p, q->encoding.len) != IPCN_OK)
+        st = IPCN_BAD_REQUEST;
+    else if (!(lr = ipcn__local_find(n, q->path.p)))
+        st = IPCN_NOT_FOUND;
+    else if (lr->kind != IPCN_SERVICE || !lr->fn)
+        st = IPCN_METHOD_NOT_ALLOWED;
+    else if (ipcn__gate_request(l) != IPCN_OK)
+        st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
+    if (st != IPCN_ACCEPTED) {
+        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL, 0, 0, 0);
+        return;
+    }
+    char why[256];
+    st = ipcn__prov_check_typed(lr, q->encoding.p, q->data.p, q->data.len, why,
+                                sizeof why);
+    if (st != IPCN_OK) {
+        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "text/plain", why,
+                   strlen(why), 0, 0);
+        return;
+    }
+    ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
+    ipcn__msg *m = cb ? ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
+                                      q->encoding.len, l->who.name, l->who.node_id,
+                                      q->data.p, q->data.len)
+                      : NULL;
+    if (!m) {
+        ipcn__free(cb);
+        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, IPCN_INSUFFICIENT_MEMORY,
+                   "", NULL, 0, 0, 0);
+        return;
+    }
+    cb->kind = CB_REQUEST;
+    cb->link_id = l->id;
+    cb->corr = f->hdr.corr;
+    cb->msg = m;
+    /* The requester's budget (what was left of its timeout when it sent
+     * the request) runs from here: past it, the requester has given up. */
+    if (q->timeout_ms)
+        cb->deadline_ns = ipcn__now_mono_ns() + q->timeout_ms * 1000000ull;
+    l->inflight++;
+    ipcn__queue_cb(n, cb);
+}
+
+/* A request of link l (NULL: gone) that its requester gave up on is not
+ * started: counted, and its place among the link's requests freed. */
+static void abandon(ipcn_node *n, ipcn__link *l)
+{
+    n->stats.requests_abandoned++;
+    if (l && l->inflight)
+        l->inflight--;
+}
+
+void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    /* Only a request still waiting for its handler can be taken back; one
+     * that runs, or was answered, goes on (a CANCEL that crossed it). */
+    ipcn__cb *cb;
+    ipcn__list_for_each(cb, t, &n->cbq, ipcn__cb, entry) {
+        if (cb->kind == CB_REQUEST && cb->link_id == l->id &&
+            cb->corr == f->hdr.corr) {
+            ipcn__list_remove(&cb->entry);
+            ipcn_msg_free(&cb->msg->pub);
+            ipcn__free(cb);
+            abandon(n, l);
+            return;
+        }
+    }
+}
+
+static ipcn__responder *responder_by_id(ipcn_node *n, uint64_t id)
+{
+    ipcn__responder *r;
+    ipcn__list_for_each(r, t, &n->responders, ipcn__responder, entry)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+void ipcn__responder_free_all(ipcn_node *n)
+{
+    ipcn__list *e;
+    while ((e = ipcn__list_pop(&n->responders)))
+        ipcn__free(ipcn__list_entry(e, ipcn__responder, entry));
+}
+
+/* Deliver an answer: to a peer over its link, or to this node's own
+ * pending request (link 0). */
+static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
+                  const void *data, size_t len, const char *enc)
+{
+    if (link_id == 0)
+        return ipcn__req_answer_local(n, corr, status, data, len, enc);
+    ipcn__link *l = ipcn__link_by_id(n, link_id);
+    if (!l || l->state != LINK_UP)
+        return IPCN_SERVICE_UNAVAILABLE;
+    if (l->inflight)
+        l->inflight--;
+    if (!ipcn__pool_send_reply(n, l, corr, status, enc ? enc : "", data, len))
+        send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data, len, 0, 0);
+    return IPCN_OK;
+}
+
+/* What a handler may answer: the table's codes (as in ipcnet.h) or an
+ * application code; anything else is a bug of the handler, sent as 300 so
+ * that a local and a remote requester hear the same. */
+static int answer_status(int st)
+{
+    if ((st >= 100 && st <= 104) || (st >= 200 && st <= 207) ||
+        (st >= 300 && st <= 309) || (st >= IPCN_STATUS_APP_FIRST && st <= UINT16_MAX))
+        return st;
+    return IPCN_INTERNAL_ERROR;
+}
+
+IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
+                            const char *encoding)
+{
+    if (!ctx || (len && !data) ||
+        (encoding && ipcn__encoding_check(encoding, strlen(encoding)) != IPCN_OK))
+        return IPCN_BAD_REQUEST;
+    void *d = len ? ipcn__memdup(data, len) : NULL;
+    char *e = encoding ? ipcn__strdup(encoding) : NULL;
+    if ((len && !d) || (encoding && !e)) {
+        ipcn__free(d);
+        ipcn__free(e);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    ipcn__free(ctx->data);
+    ipcn__free(ctx->encoding);
+    ctx->data = d;
+    ctx->len = len;
+    ctx->encoding = e;
+    return IPCN_OK;
+}
+
+IPCN_API ipcn_responder ipcn_reply_defer(ipcn_reply_ctx *ctx)
+{
+    ipcn_responder r = {0};
+    if (ctx) {
+        ctx->deferred = true;
+        r.id = ctx->responder_id;
+    }
+    return r;
+}
+
+IPCN_API int ipcn_respond(ipcn_node *n, ipcn_responder resp, int status,
+                          const void *data, size_t len, const char *encoding)
+{
+    if (!n || (len && !data) ||
+        (encoding && ipcn__encoding_check(encoding, strlen(encoding)) != IPCN_OK))
+        return IPCN_BAD_REQUEST;
+    ipcn__node_lock(n);
+    ipcn__responder *r = responder_by_id(n, resp.id);
+    int st = IPCN_NOT_FOUND;
+    if (r) {
+        ipcn__list_remove(&r->entry);
+        st = r->orphan ? IPCN_SERVICE_UNAVAILABLE
+                       : answer(n, r->link_id, r->corr,
+                                answer_status(status), data, len, encoding);
+        ipcn__free(r);
+    }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+/* Run a service handler for a request (from a peer, or this node's own),
+ * with the lock released, and send its answer unless it deferred. */
+void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
+                            ipcn__msg *m)
+{
+    ipcn__local *lr = ipcn__local_find(n, m->pub.path);
+    if (!lr || lr->kind != IPCN_SERVICE || !lr->fn) {
+        answer(n, link_id, corr, IPCN_SERVICE_UNAVAILABLE, NULL, 0, "");
+        return;
+    }
+    ipcn_service_fn fn = lr->fn;
+    void *user = lr->user;
+    /* The responder exists before the handler runs, so that a handler that
+     * defers can hand it to another thread at once. */
+    ipcn__responder *r = ipcn__calloc(1, sizeof *r);
+    if (!r) {
+        answer(n, link_id, corr, IPCN_INSUFFICIENT_MEMORY, NULL, 0, "");
+        return;
+    }
+    r->id = n->next_responder++;
+    r->link_id = link_id;
+    r->corr = corr;
+    ipcn__list_insert_tail(&n->responders, &r->entry);
+    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id};
+    uint64_t rid = r->id;
+    ipcn__node_unlock(n);
+    int st = fn(n, &m->pub, &ctx, user);
+    ipcn__node_lock(n);
+    if (st == IPCN_ACCEPTED && ctx.deferred) {
+        /* Answered later through ipcn_respond(), perhaps already. */
+    } else if ((r = responder_by_id(n, rid))) {
+        ipcn__list_remove(&r->entry);
+        ipcn__free(r);
+        if (st == IPCN_ACCEPTED) /* 102 without a responder: a bug of theirs */
+            st = IPCN_INTERNAL_ERROR;
+        answer(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
+               ctx.encoding ? ctx.encoding : "");
+    }
+    ipcn__free(ctx.data);
+    ipcn__free(ctx.encoding);
+}
+
+/* Has the peer closed the link's socket, though we have not read to its
+ * end yet?  (Frames that came before the hang-up, from the socket or the
+ * link's ring, may be handled before the end of the stream is seen: after
+ * a pause (SIGSTOP, a debugger), the requester may have given up long
+ * ago.)  One poll() per request from a peer. */
+static bool hung_up(const ipcn__link *l)
+{
+    if (l->fd < 0)
+        return false;
+    struct pollfd p = {.fd = l->fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 &&
+           (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
+{
+    /* Never start a request whose requester has given up on it: it
+     * left (it got 303 and may have asked another provider), or its
+     * deadline passed (it got 304). */
+    ipcn__link *l = cb->link_id ? ipcn__link_by_id(n, cb->link_id) : NULL;
+    if (cb->link_id && (!l || l->state != LINK_UP || hung_up(l))) {
+        abandon(n, NULL);
+        return;
+    }
+    if (cb->deadline_ns && ipcn__now_mono_ns() >= cb->deadline_ns) {
+        abandon(n, l);
+        return;
+    }
+    ipcn__prov_run_handler(n, cb->link_id, cb->corr, cb->msg);
+}
+
+void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l)
+{
+    /* Deferred answers owed to it can no longer be sent: the responders
+     * stay (bounded by IPCN_PEER_MAX_INFLIGHT) so that ipcn_respond() can
+     * say 303 rather than 203. */
+    ipcn__responder *r;
+    ipcn__list_for_each(r, t, &n->responders, ipcn__responder, entry)
+        if (r->link_id == l->id)
+            r->orphan = true;
+    /* Its requests still queued for our handlers are dropped unanswered:
+     * their requester got 303 and may have asked another provider. */
+    ipcn__cb *cb;
+    ipcn__list_for_each(cb, t2, &n->cbq, ipcn__cb, entry) {
+        if (cb->kind == CB_REQUEST && cb->link_id == l->id) {
+            ipcn__list_remove(&cb->entry);
+            ipcn_msg_free(&cb->msg->pub);
+            ipcn__free(cb);
+            abandon(n, NULL);
+        }
+    }
+}
