@@ -105,10 +105,10 @@ static int ipc_pub_send_loan(void *state, const void *buf, size_t len,
 {
     (void)buf, (void)seq;
     ipc_pub *p = state;
-    int st = ipcn_publish_loan(p->n, p->loan, len);
+    int st = ipcn_loan_publish(p->n, p->loan, len);
     p->loan = NULL;
     if (st != IPCN_OK) {
-        snprintf(err, cap, "ipcn_publish_loan: %d %s", st, ipcn_status_str(st));
+        snprintf(err, cap, "ipcn_loan_publish: %d %s", st, ipcn_status_str(st));
         return -1;
     }
     return 0;

@@ -1253,7 +1253,7 @@ public:
      * (path withdrawn), 303 (node closed; no loan), 307.
      */
     void publish(std::size_t len = 0) { detail::check(try_publish(len), "publish loan"); }
-    /** publish() without throwing: the status of ipcn_publish_loan(). */
+    /** publish() without throwing: the status of ipcn_loan_publish(). */
     int try_publish(std::size_t len = 0) noexcept
     {
         if (!loan_)
@@ -1262,7 +1262,7 @@ public:
         elems_ = MutableBytes();
         return detail::with_core(core_, [&](detail::Core &c) {
             c.forget_loan(l);
-            return ipcn_publish_loan(c.node, l, len);
+            return ipcn_loan_publish(c.node, l, len);
         });
     }
     /** Give the slot back unpublished (the destructor does it). */
@@ -1639,7 +1639,8 @@ public:
         if (fn)
             key = detail::registry().add(core_.get(),
                                          std::make_shared<detail::EventSlot>(std::move(fn), core_));
-        ipcn_set_event_fn(node, key ? detail::event_tramp : nullptr, key ? detail::key_ptr(key) : nullptr);
+        ipcn_node_set_event_fn(node, key ? detail::event_tramp : nullptr,
+                               key ? detail::key_ptr(key) : nullptr);
         std::uint64_t old;
         {
             std::lock_guard<std::mutex> lk(core_->m);

@@ -98,7 +98,7 @@ typedef struct ipcn_media_h264 ipcn_media_h264;
 #define IPCN_MEDIA_AU_PPS 0x8u     /**< holds a picture parameter set */
 #define IPCN_MEDIA_AU_END 0x10u    /**< holds an end of sequence or stream */
 
-/** One access unit, as ipcn_media_h264_next() hands it out. */
+/** One access unit, as ipcn_media_h264_next() hands it out. Since: 0.1 */
 typedef struct ipcn_media_au {
     const uint8_t *data;   /**< the unit's bytes, inside the splitter */
     size_t len;
@@ -107,7 +107,7 @@ typedef struct ipcn_media_au {
     uint32_t flags;        /**< IPCN_MEDIA_AU_* */
 } ipcn_media_au;
 
-/** Counters of a splitter. */
+/** Counters of a splitter. Since: 0.1 */
 typedef struct ipcn_media_h264_stats {
     uint64_t bytes_in;       /**< fed */
     uint64_t aus;            /**< access units handed out */
@@ -186,7 +186,8 @@ IPCN_API int ipcn_media_h264_nal_next(const void *buf, size_t len,
                                       size_t *pos, const uint8_t **nal,
                                       size_t *nal_len);
 
-/** What ipcn_media_h264_parse_sps() reads from a sequence parameter set. */
+/** What ipcn_media_h264_parse_sps() reads from a sequence parameter set.
+ *  Since: 0.1 */
 typedef struct ipcn_media_h264_sps {
     uint32_t profile_idc;        /**< 66 Baseline, 77 Main, 100 High... */
     uint32_t constraint_flags;   /**< constraint_set0..5 flags, as sent */
@@ -231,7 +232,8 @@ IPCN_API int ipcn_media_h264_find_sps(const void *buf, size_t len,
 /* PCM sample formats                                                  */
 /* ================================================================== */
 
-/** How one PCM sample is stored (interleaved frames, little endian). */
+/** How one PCM sample is stored (interleaved frames, little endian).
+ *  Since: 0.1 */
 typedef enum ipcn_media_pcm {
     IPCN_MEDIA_PCM_INVALID = 0,
     IPCN_MEDIA_PCM_U8 = 1,     /**< "u8": unsigned, 128 is silence */
@@ -243,9 +245,11 @@ typedef enum ipcn_media_pcm {
     IPCN_MEDIA_PCM_F64LE = 6   /**< "f64le": IEEE 754 binary64 */
 } ipcn_media_pcm;
 
-/** ipcn_media_pcm_name() - "s16le"...; "" for an invalid value. */
+/** ipcn_media_pcm_name() - "s16le"...; "" for an invalid value.
+ *  Since: 0.1 */
 IPCN_API const char *ipcn_media_pcm_name(ipcn_media_pcm fmt);
-/** ipcn_media_pcm_bytes() - bytes per sample: 1..8; 0 when invalid. */
+/** ipcn_media_pcm_bytes() - bytes per sample: 1..8; 0 when invalid.
+ *  Since: 0.1 */
 IPCN_API unsigned ipcn_media_pcm_bytes(ipcn_media_pcm fmt);
 /** ipcn_media_pcm_from_name() - the format named s[0..n)
  *  (case-insensitive); IPCN_MEDIA_PCM_INVALID when none. Since: 0.1 */
@@ -270,7 +274,7 @@ IPCN_API ipcn_media_pcm ipcn_media_pcm_from_name(const char *s, size_t n);
 #define IPCN_MEDIA_WAVE_FLOAT 0x0003u
 #define IPCN_MEDIA_WAVE_EXTENSIBLE 0xfffeu
 
-/** A WAV file's format and where its samples are. */
+/** A WAV file's format and where its samples are. Since: 0.1 */
 typedef struct ipcn_media_wav {
     ipcn_media_pcm format;
     uint32_t rate;          /**< frames per second, 1..2^31 - 1 */
@@ -343,6 +347,7 @@ IPCN_API int ipcn_media_wav_header(const ipcn_media_wav *w, uint64_t data_len,
 /* Stream description: encoding and metadata                           */
 /* ================================================================== */
 
+/** Since: 0.1 */
 typedef enum ipcn_media_kind {
     IPCN_MEDIA_NONE = 0,
     IPCN_MEDIA_VIDEO = 1,       /**< coded (h264) or raw pictures */
@@ -361,6 +366,7 @@ typedef enum ipcn_media_kind {
  * first (ipcn_msg.seq), and sample k is presented at media time
  * (k - 1) * the sample duration: 1 / fps for video, samples_per_packet /
  * rate for audio, 1 / rate for point clouds (ipcn_media_pts_ns()).
+ * Since: 0.1
  */
 typedef struct ipcn_media_desc {
     uint32_t size;              /**< sizeof(ipcn_media_desc), set by _init */

@@ -1970,7 +1970,7 @@ static int node_init(NodeObject *n, PyObject *args, PyObject *kw)
         return -1;
     }
     n->node = node;
-    ipcn_set_event_fn(node, on_event, n);
+    ipcn_node_set_event_fn(node, on_event, n);
     return 0;
 }
 
@@ -2256,7 +2256,7 @@ static PyObject *node_publish(NodeObject *n, PyObject *args)
             if (st == IPCN_OK) {
                 st = ipcn_tensor_copy(t, elems, nbytes);
                 if (st == IPCN_OK)
-                    st = ipcn_publish_loan(n->node, loan, 0);
+                    st = ipcn_loan_publish(n->node, loan, 0);
                 else
                     ipcn_loan_discard(n->node, loan);
             }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * files.c — a file service on a node: ipcn_offer_files() and
- * ipcn_unoffer_files().  The provider's logic is in serve.c; this file
+ * files.c — a file service on a node: ipcn_files_offer() and
+ * ipcn_files_unoffer().  The provider's logic is in serve.c; this file
  * keeps the offers and runs their handler.
  *
  * The handler's user pointer is not the offer but its id, looked up in a
  * process-wide registry and held for the length of the call: a request
- * that reaches the handler after ipcn_unoffer_files() finds no offer and
+ * that reaches the handler after ipcn_files_unoffer() finds no offer and
  * is answered 303, and unoffer waits for the calls in progress before it
  * frees the offer.  The answer goes out through ipcn_respond() from inside
  * the handler, which hands the library the read buffer itself (with
@@ -105,7 +105,7 @@ static int open_dir(const char *dir, int *out)
     }
 }
 
-IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
+IPCN_API int ipcn_files_offer(ipcn_node *node, const char *service_path,
                               const char *dir, uint32_t flags)
 {
     if (!node || !service_path || !dir || !*dir ||
@@ -168,7 +168,7 @@ IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
     return st;
 }
 
-IPCN_API int ipcn_unoffer_files(ipcn_node *node, const char *service_path)
+IPCN_API int ipcn_files_unoffer(ipcn_node *node, const char *service_path)
 {
     if (!node || !service_path)
         return IPCN_BAD_REQUEST;

@@ -1137,7 +1137,7 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
     ipcn__node_unlock(n);
     if (n->thread_running)
         ipcn_node_stop_thread(n);
-    ipcn__files_node_closed(n); /* what ipcn_unoffer_files() was not called for */
+    ipcn__files_node_closed(n); /* what ipcn_files_unoffer() was not called for */
     ipcn__node_lock(n);
     ipcn__node_waits_gone(n); /* and have left the node */
     n->closing = true;
@@ -1174,7 +1174,8 @@ IPCN_API const char *ipcn_node_name(const ipcn_node *n) { return n ? n->name : N
 IPCN_API uint64_t ipcn_node_id(const ipcn_node *n) { return n ? n->id : 0; }
 IPCN_API const char *ipcn_node_dir(const ipcn_node *n) { return n ? n->dir : NULL; }
 
-IPCN_API int ipcn_set_event_fn(ipcn_node *n, ipcn_event_fn fn, void *user)
+IPCN_API int ipcn_node_set_event_fn(ipcn_node *n, ipcn_event_fn fn,
+                                    void *user)
 {
     if (!n)
         return IPCN_BAD_REQUEST;

@@ -657,7 +657,7 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
     return IPCN_OK;
 }
 
-IPCN_API int ipcn_publish_loan(ipcn_node *n, ipcn_loan *loan, size_t len)
+IPCN_API int ipcn_loan_publish(ipcn_node *n, ipcn_loan *loan, size_t len)
 {
     if (!n || !loan)
         return IPCN_BAD_REQUEST;

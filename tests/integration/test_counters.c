@@ -158,7 +158,7 @@ static void test_unmappable_pool(void **state)
         ipcn_loan *loan;
         assert_int_equal(ipcn_loan_new(n, "big/cloud", 4 * MIB, &loan), IPCN_OK);
         s_fill(ipcn_loan_data(loan), 4 * MIB, seq);
-        assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
         v_pump(n, 1);
     }
     /* The helper's node has a thread: it counts and releases by itself. */
@@ -244,7 +244,7 @@ static void test_slot_fits_sample(void **state)
     assert_int_equal(ipcn_loan_tensor(n, "cam/tensor", &t, &loan, &elems),
                      IPCN_OK);
     memset(elems, 0, 8 * MIB);
-    assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
     ipcn_pool_stats s;
     assert_int_equal(ipcn_pool_get_stats(n, "cam/tensor", &s), IPCN_OK);
     assert_true(s.slot_size > 8 * MIB);

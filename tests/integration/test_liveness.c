@@ -40,7 +40,7 @@ static ipcn_node *open_node(const char *name, uint32_t hb, uint32_t dead,
     ipcn_node *n = NULL;
     assert_int_equal(ipcn_node_open(&n, name, &o), IPCN_OK);
     if (ev)
-        ipcn_set_event_fn(n, l_event_fn, ev);
+        ipcn_node_set_event_fn(n, l_event_fn, ev);
     return l_own_node(n);
 }
 

@@ -185,8 +185,8 @@ static void corrupted_link(const char *net, bool no_ring)
     assert_int_equal(ipcn_node_open(&b, "b-node", NULL), IPCN_OK);
     l_own_node(b);
     unsetenv("IPCNET_NO_RING");
-    ipcn_set_event_fn(a, l_event_fn, eva);
-    ipcn_set_event_fn(b, l_event_fn, evb);
+    ipcn_node_set_event_fn(a, l_event_fn, eva);
+    ipcn_node_set_event_fn(b, l_event_fn, evb);
     assert_int_equal(ipcn_offer(b, "b/echo", "text/plain", on_echo, NULL), IPCN_OK);
     assert_int_equal(ipcn_announce(b, "b/stream", IPCN_STREAM, "text/plain", NULL, 0),
                      IPCN_CREATED);

@@ -332,7 +332,7 @@ static void test_writable_is_snapshot(void **state)
         assert_int_equal(ipcn_loan_new(pub, "snap/cam", size, &loan), IPCN_OK);
         old[seq - 1] = ipcn_loan_data(loan);
         s_fill(old[seq - 1], size, seq);
-        assert_int_equal(ipcn_publish_loan(pub, loan, size), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(pub, loan, size), IPCN_OK);
     }
     ipcn_msg *m, *w;
     assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
@@ -379,7 +379,7 @@ static void test_subscriber_killed(void **state)
         assert_int_equal(ipcn_loan_new(n, "depth/cam", 2 * MIB, &loan), IPCN_OK);
         assert_true(ipcn_loan_size(loan) >= 2 * MIB);
         s_fill(ipcn_loan_data(loan), 2 * MIB, seq);
-        assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
     }
     char buf[128];
     assert_int_equal(v_ctl_text(n, "s1", buf, sizeof buf, "take 6"), IPCN_OK);
@@ -393,7 +393,7 @@ static void test_subscriber_killed(void **state)
     /* Still publishing, to nobody, is fine. */
     ipcn_loan *loan;
     assert_int_equal(ipcn_loan_new(n, "depth/cam", MIB, &loan), IPCN_OK);
-    assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
     assert_int_equal(dev_shm_entries(), shm_before);
 }
 
@@ -457,7 +457,7 @@ static void publish_seq(ipcn_node *n, const char *path, uint64_t seq, int want)
     if (st != IPCN_OK)
         return;
     s_fill(ipcn_loan_data(loan), 100000, seq);
-    assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
 }
 
 static void test_pool_refuse(void **state)
@@ -606,8 +606,8 @@ static void test_loans_across_pools(void **state)
     assert_int_equal(ps.pools, 2);
     s_fill(ipcn_loan_data(small), 100 * 1024, 1);
     s_fill(ipcn_loan_data(big), 3 * MIB, 2);
-    assert_int_equal(ipcn_publish_loan(pub, small, 0), IPCN_OK);
-    assert_int_equal(ipcn_publish_loan(pub, big, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(pub, small, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(pub, big, 0), IPCN_OK);
     for (uint64_t seq = 1; seq <= 2; seq++) {
         ipcn_msg *m;
         assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
@@ -699,7 +699,7 @@ static void test_tensor_loan(void **state)
         assert_int_equal((uintptr_t)elems % 64, 0);
         size_t es = ipcn_dtype_size(types[k]);
         s_fill(elems, 300 * 257 * es, k + 1);
-        assert_int_equal(ipcn_publish_loan(pub, loan, 0), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(pub, loan, 0), IPCN_OK);
         ipcn_msg *m;
         int st;
         end = tu_now_ms() + V_WAIT_MS;
@@ -727,7 +727,7 @@ static void test_tensor_loan(void **state)
     ipcn_loan *loan;
     assert_int_equal(ipcn_loan_new(pub, "ai/features", MIB, &loan), IPCN_OK);
     s_fill(ipcn_loan_data(loan), MIB, 9);
-    assert_int_equal(ipcn_publish_loan(pub, loan, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(pub, loan, 0), IPCN_OK);
     ipcn_msg *m;
     int st;
     end = tu_now_ms() + V_WAIT_MS;

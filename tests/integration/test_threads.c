@@ -311,7 +311,7 @@ static void test_thread_callbacks_on_node_thread(void **state)
     ct.nested_status = -1;
     reply_ct = &ct;
     reply_done = 0;
-    assert_int_equal(ipcn_set_event_fn(n, event_thread_cb, &ct), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, event_thread_cb, &ct), IPCN_OK);
     assert_int_equal(ipcn_offer(n, "tcb/svc", NULL, handler_thread_cb, &ct), IPCN_OK);
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "tc/**", 0, sample_thread_cb, &ct, &sub), IPCN_OK);

@@ -101,7 +101,7 @@ int cmd_offer_files(cli *c)
     cli_catch_signals();
     if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)) || cli_stop)
         return rc;
-    int st = ipcn_offer_files(c->node, path, dir, 0);
+    int st = ipcn_files_offer(c->node, path, dir, 0);
     if (st != IPCN_OK) {
         const char *why = st == IPCN_BAD_REQUEST ? ": invalid path"
                           : st == IPCN_CONFLICT  ? ": this node offers it already"
@@ -143,7 +143,7 @@ int cmd_offer_files(cli *c)
         cli_pump(c, t, NULL, 0);
     }
     ipcn_files_get_stats(c->node, path, &s);
-    ipcn_unoffer_files(c->node, path);
+    ipcn_files_unoffer(c->node, path);
     cli_close(c);
     print_stats(c, path, &s);
     return 0;
@@ -178,16 +178,16 @@ int cmd_get_file(cli *c)
         return rc;
     if (cli_stop)
         return cli_fail(IPCN_PARTIAL_DATA, "interrupted");
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
     if (c->timeout_ms > 0)
         o.timeout_ms = c->timeout_ms;
     if (c->no_resume)
-        o.flags |= IPCN_GET_FILE_NO_RESUME;
-    ipcn_file_result r;
+        o.flags |= IPCN_FILES_GET_NO_RESUME;
+    ipcn_files_result r;
     memset(&r, 0, sizeof r);
     uint64_t t0 = now_mono_ns();
-    int st = ipcn_get_file(c->node, path, dest, &o, &r);
+    int st = ipcn_files_get(c->node, path, dest, &o, &r);
     double secs = (double)(now_mono_ns() - t0) / 1e9;
     if (st != IPCN_OK) {
         switch (st) {

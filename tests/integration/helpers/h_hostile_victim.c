@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     int st = ipcn_node_open(&n, name, &o);
     if (st != IPCN_OK)
         die("open", st);
-    ipcn_set_event_fn(n, on_event, NULL);
+    ipcn_node_set_event_fn(n, on_event, NULL);
 
     char p_echo[128], p_stats[128], p_hold[128], p_data[128], p_big[128],
         p_stream[128], p_deep[300];

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
         return 3;
     }
     l_events *ev = l_events_new();
-    ipcn_set_event_fn(n, l_event_fn, ev);
+    ipcn_node_set_event_fn(n, l_event_fn, ev);
     char path[128];
     snprintf(path, sizeof path, "%s/echo", name);
     if (ipcn_offer(n, path, "text/plain", on_echo, NULL) != IPCN_OK ||

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
         return 3;
     }
     l_events *ev = l_events_new();
-    ipcn_set_event_fn(n, l_event_fn, ev);
+    ipcn_node_set_event_fn(n, l_event_fn, ev);
     int rc = 0;
     if (ipcn_node_wait_peers(n, want, 10000) != IPCN_OK) {
         fprintf(stderr, "l_twin %s: only %u of %u peers\n", name, l_peer_count(n), want);

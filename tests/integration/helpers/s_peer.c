@@ -99,7 +99,7 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                 ipcn_pool_stats ps;
                 ipcn_pool_get_stats(n, a, &ps);
                 s_fill(ipcn_loan_data(loan), size, ps.published + 1);
-                st = ipcn_publish_loan(n, loan, size);
+                st = ipcn_loan_publish(n, loan, size);
             }
             if (st != IPCN_OK)
                 return reply(ctx, IPCN_OK, "st %d after %d", st, i);
@@ -114,7 +114,7 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
             return st;
         uint8_t *p = ipcn_loan_data(loan);
         s_fill(p, size, 1);
-        st = ipcn_publish_loan(n, loan, size);
+        st = ipcn_loan_publish(n, loan, size);
         /* What a buggy publisher does: write after publishing. */
         p[size / 2] ^= 0xFF;
         return st;
