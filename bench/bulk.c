@@ -122,7 +122,7 @@ static void ipc_pub_close(void *state, bulk_result *res)
     ipc_pub *p = state;
     if (!p)
         return;
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     if (p->n && ipcn_node_get_stats(p->n, &ns) == IPCN_OK)
         res->pub_drops = ns.drops;
     ipcn_node_close(p->n);
@@ -179,7 +179,7 @@ static void ipc_sub_close(void *state, bulk_result *res)
     ipc_sub *s = state;
     if (!s)
         return;
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     if (s->n && ipcn_sub_get_stats(s->n, s->sub, &ss) == IPCN_OK) {
         res->dropped = ss.dropped;
         res->lost = ss.lost;

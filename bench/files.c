@@ -141,6 +141,7 @@ static int files_server(child *c)
     while ((b = ctl_wait(&(child){.ctl = c->ctl}, 1000)) == 0)
         ;
     res.cpu_s = cpu_seconds() - cpu0;
+    res.stats.size = sizeof res.stats;
     ipcn_files_get_stats(n, "files", &res.stats);
     res.ok = 1;
     ipcn_node_stop_thread(n);
@@ -189,8 +190,7 @@ static int files_client(child *c)
             break;
         files_run run = {0};
         unlink(a->dest);
-        ipcn_files_result r;
-        memset(&r, 0, sizeof r);
+        ipcn_files_result r = {.size = sizeof r};
         int st = IPCN_NOT_FOUND;
         double cpu0 = cpu_seconds();
         uint64_t t0 = now_ns(), t1 = t0;
@@ -210,7 +210,7 @@ static int files_client(child *c)
         run.secs = (double)(t1 - t0) / 1e9;
         if (st != IPCN_OK)
             snprintf(run.err, sizeof run.err, "ipcn_files_get: %d %s", st, ipcn_status_str(st));
-        else if (r.size != a->size || r.bytes_fetched != a->size)
+        else if (r.file_size != a->size || r.bytes_fetched != a->size)
             snprintf(run.err, sizeof run.err, "fetched %llu of %llu bytes",
                      (unsigned long long)r.bytes_fetched, (unsigned long long)a->size);
         else if (memcmp(r.hash, a->hash, sizeof r.hash) != 0)

@@ -34,6 +34,28 @@
  *    requests only while someone dispatches.  ipcn_node_shutdown() and
  *    ipcn_node_close() end them with 303 (IPCN_SERVICE_UNAVAILABLE).
  *
+ * Sized structs: every struct the caller allocates and a call reads
+ * (options) or fills (counters, results) starts with `uint32_t size`, so
+ * that later versions can add fields at its end.  The caller sets size to
+ * sizeof the struct it was built with:
+ *  - options (ipcn_node_opts, ipcn_pool_opts, ipcn_files_get_opts,
+ *    ipcn_media_desc): their _init function sets it, with the defaults;
+ *  - counters and results (ipcn_node_stats, ipcn_node_usage,
+ *    ipcn_pool_stats, ipcn_sub_stats, ipcn_files_stats, ipcn_files_result,
+ *    ipcn_media_h264_stats, and ipcn_media_desc as filled by
+ *    ipcn_media_desc_decode()): set it before the call,
+ *        ipcn_node_stats st = {.size = sizeof st};
+ *    (in C++: ipcn_node_stats st{}; st.size = sizeof st;).
+ * Every call checks size the same way: under the size of the struct's
+ * first version (0.1), 0 included, the call fails with 200 and touches
+ * nothing.  A caller built against an older, smaller version gets only
+ * the fields it knows: options past its size take their defaults, and
+ * no byte past its size is written.  Options larger than this library
+ * knows are refused with 200 (the _init functions set the library's own
+ * size, so a program built against a newer header still runs: its newer
+ * fields are ignored); of counters and results larger than the library
+ * knows, the fields it does not know are left as the caller set them.
+ *
  *
  * Names (every public header follows them):
  *  - ipcn_ and IPCN_ are public, ipcn__ and IPCN__ private.
@@ -175,8 +197,8 @@ IPCN_API int ipcn_set_log(ipcn_log_level max_level, ipcn_log_fn fn, void *user);
 
 typedef struct ipcn_node ipcn_node;
 
-/** Options for ipcn_node_open().  Initialise with ipcn_node_opts_init().
- *  Since: 0.1 */
+/** Options for ipcn_node_open(), a sized struct (see the top).
+ *  Initialise with ipcn_node_opts_init().  Since: 0.1 */
 typedef struct ipcn_node_opts {
     uint32_t size;          /**< sizeof(ipcn_node_opts), set by _init */
     const char *network;    /**< NULL: $IPCNET_NETWORK, else "default" */
@@ -598,8 +620,8 @@ typedef enum ipcn_pool_policy {
     IPCN_POOL_REFUSE = 1
 } ipcn_pool_policy;
 
-/** Pool settings of one resource.  Initialise with ipcn_pool_opts_init().
- *  Since: 0.1 */
+/** Pool settings of one resource, a sized struct (see the top).
+ *  Initialise with ipcn_pool_opts_init().  Since: 0.1 */
 typedef struct ipcn_pool_opts {
     uint32_t size;          /**< sizeof(ipcn_pool_opts), set by _init */
     uint32_t slots;         /**< slots in the pool, 2..1024; 64.  One
@@ -684,8 +706,10 @@ IPCN_API int ipcn_loan_publish(ipcn_node *node, ipcn_loan *loan, size_t len);
  *  Since: 0.1 */
 IPCN_API void ipcn_loan_discard(ipcn_node *node, ipcn_loan *loan);
 
-/** Counters of a resource's pool. Since: 0.1 */
+/** Counters of a resource's pool; a sized struct (see the top).
+ *  Since: 0.1 */
 typedef struct ipcn_pool_stats {
+    uint32_t size;         /**< sizeof(ipcn_pool_stats): set it */
     uint32_t slots;        /**< slots of the current pool (0: none yet) */
     uint32_t free;         /**< of which free now */
     uint32_t loaned;       /**< loaned to this node, not yet published */
@@ -698,7 +722,8 @@ typedef struct ipcn_pool_stats {
     uint64_t refused;      /**< loans failed with 306 */
 } ipcn_pool_stats;
 
-/** ipcn_pool_get_stats() - Returns 100, 203 not announced here. */
+/** ipcn_pool_get_stats() - Returns 100, 203 not announced here, 200 for
+ *  a NULL argument or a size under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
                                  ipcn_pool_stats *out);
 
@@ -771,10 +796,11 @@ IPCN_API int ipcn_sub_take(ipcn_node *node, ipcn_sub sub, ipcn_msg **out,
  * the samples still queued, so delivered <= received always.  A gap of
  * more than 2^20 (1 048 576) sequence numbers, or one that goes backwards,
  * is counted as one reset, not as losses (a restarted numbering, or a peer
- * that lies).
+ * that lies).  A sized struct (see the top).
  * Since: 0.1
  */
 typedef struct ipcn_sub_stats {
+    uint32_t size;      /**< sizeof(ipcn_sub_stats): set it */
     uint64_t received;  /**< samples that reached this node for it */
     uint64_t delivered; /**< samples handed to the callback or taken */
     uint64_t dropped;   /**< dropped here because the queue was full (or
@@ -796,7 +822,8 @@ typedef struct ipcn_sub_stats {
                              or taken (not samples) */
 } ipcn_sub_stats;
 
-/** ipcn_sub_get_stats() - Returns 100, 203 unknown. Since: 0.1 */
+/** ipcn_sub_get_stats() - Returns 100, 203 unknown, 200 for a NULL
+ *  argument or a size under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_sub_get_stats(ipcn_node *node, ipcn_sub sub,
                                 ipcn_sub_stats *out);
 
@@ -1033,8 +1060,9 @@ typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
 IPCN_API int ipcn_node_set_event_fn(ipcn_node *node, ipcn_event_fn fn,
                                     void *user);
 
-/** Counters of a node. Since: 0.1 */
+/** Counters of a node; a sized struct (see the top).  Since: 0.1 */
 typedef struct ipcn_node_stats {
+    uint32_t size;             /**< sizeof(ipcn_node_stats): set it */
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t bad_frames;       /**< frames refused, all links */
     uint64_t links_refused;    /**< links closed for bad input */
@@ -1057,11 +1085,12 @@ typedef struct ipcn_node_stats {
                                     closed (it got 303) */
 } ipcn_node_stats;
 
-/** ipcn_node_get_stats() - Returns 100. Since: 0.1 */
+/** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a
+ *  size under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_node_get_stats(ipcn_node *node, ipcn_node_stats *out);
 
 /** What peers make a node hold now, and what it refused them (see the
- *  limits in ipcn_node_opts).  Since: 0.1 */
+ *  limits in ipcn_node_opts); a sized struct (see the top).  Since: 0.1 */
 typedef struct ipcn_node_usage {
     uint32_t size;             /**< sizeof(ipcn_node_usage): set it */
     uint32_t peers;            /**< linked now */
@@ -1080,9 +1109,9 @@ typedef struct ipcn_node_usage {
 } ipcn_node_usage;
 
 /**
- * ipcn_node_get_usage() - fill *out (whose size field the caller sets;
- * only that many bytes are written).  Returns 100; 200 for a NULL
- * argument or a size too small for the size and peers fields.
+ * ipcn_node_get_usage() - fill *out (a sized struct: the caller sets its
+ * size).  Returns 100; 200 for a NULL argument or a size under the first
+ * version's.
  * Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_node_get_usage(ipcn_node *node, ipcn_node_usage *out);

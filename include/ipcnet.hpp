@@ -1131,6 +1131,7 @@ public:
     SubStats stats() const
     {
         SubStats s{};
+        s.size = sizeof s;
         detail::check(active_ ? detail::with_node(core_, [&](ipcn_node *n) {
                           return ipcn_sub_get_stats(n, sub_, &s);
                       })
@@ -1697,6 +1698,7 @@ public:
     NodeStats stats() const
     {
         NodeStats s{};
+        s.size = sizeof s;
         detail::check(ipcn_node_get_stats(n(), &s), "stats");
         return s;
     }
@@ -1723,6 +1725,7 @@ public:
     PoolStats pool_stats(CStr path) const
     {
         PoolStats s{};
+        s.size = sizeof s;
         detail::check(ipcn_pool_get_stats(n(), path.c_str(), &s), "pool stats", path.view());
         return s;
     }

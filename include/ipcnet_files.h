@@ -104,9 +104,10 @@ IPCN_API int ipcn_files_offer(ipcn_node *node, const char *service_path,
  */
 IPCN_API int ipcn_files_unoffer(ipcn_node *node, const char *service_path);
 
-/** Counters of a file service, as ipcn_files_get_stats() reports them.
- *  Since: 0.1 */
+/** Counters of a file service, as ipcn_files_get_stats() reports them;
+ *  a sized struct (ipcnet.h).  Since: 0.1 */
 typedef struct ipcn_files_stats {
+    uint32_t size;      /**< sizeof(ipcn_files_stats): set it */
     uint64_t requests;  /**< requests answered */
     uint64_t refused;   /**< of which with an error status */
     uint64_t bytes;     /**< file bytes sent in "read" answers */
@@ -116,7 +117,8 @@ typedef struct ipcn_files_stats {
 
 /**
  * ipcn_files_get_stats() - the counters of this node's file service at
- * service_path.  Returns 100, 203 when there is none, 200.  Thread-safe.
+ * service_path.  Returns 100, 203 when there is none, 200 (also for a
+ * size under the first version's).  Thread-safe.
  * Since: 0.1
  */
 IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
@@ -140,8 +142,8 @@ typedef int (*ipcn_files_progress_fn)(uint64_t done, uint64_t total,
  *  an existing DEST.part. */
 #define IPCN_FILES_GET_NO_RESUME 0x1u
 
-/** Options of ipcn_files_get(); initialise with ipcn_files_get_opts_init().
- *  Since: 0.1 */
+/** Options of ipcn_files_get(), a sized struct (ipcnet.h); initialise
+ *  with ipcn_files_get_opts_init().  Since: 0.1 */
 typedef struct ipcn_files_get_opts {
     uint32_t size;          /**< sizeof(ipcn_files_get_opts), set by _init */
     uint32_t flags;         /**< IPCN_FILES_GET_* */
@@ -160,9 +162,11 @@ typedef struct ipcn_files_get_opts {
 /** ipcn_files_get_opts_init() - fill *opts with the defaults. Since: 0.1 */
 IPCN_API void ipcn_files_get_opts_init(ipcn_files_get_opts *opts);
 
-/** What ipcn_files_get() fetched. Since: 0.1 */
+/** What ipcn_files_get() fetched; a sized struct (ipcnet.h).
+ *  Since: 0.1 */
 typedef struct ipcn_files_result {
-    uint64_t size;           /**< the file's size */
+    uint32_t size;           /**< sizeof(ipcn_files_result): set it */
+    uint64_t file_size;      /**< the file's size */
     uint64_t mtime_ns;       /**< its modification time at the provider
                                   (CLOCK_REALTIME, ns) */
     uint64_t bytes_fetched;  /**< bytes that came over the network */
@@ -189,8 +193,8 @@ typedef struct ipcn_files_result {
  *         (replacing it) only once every chunk and the content hash are
  *         verified.  dest + ".part" must not be a symbolic link.
  * @opts:  NULL for the defaults.
- * @out:   on 100, what was fetched; may be NULL.  On 104 it holds the
- *         progress so far.
+ * @out:   on 100, what was fetched; may be NULL (else its size set, as
+ *         for every sized struct).  On 104 it holds the progress so far.
  *
  * Resuming: an existing dest + ".part" (from an interrupted fetch) is
  * checked chunk by chunk against the provider's chunk hashes; the longest

@@ -107,8 +107,9 @@ typedef struct ipcn_media_au {
     uint32_t flags;        /**< IPCN_MEDIA_AU_* */
 } ipcn_media_au;
 
-/** Counters of a splitter. Since: 0.1 */
+/** Counters of a splitter; a sized struct (ipcnet.h).  Since: 0.1 */
 typedef struct ipcn_media_h264_stats {
+    uint32_t size;           /**< sizeof(ipcn_media_h264_stats): set it */
     uint64_t bytes_in;       /**< fed */
     uint64_t aus;            /**< access units handed out */
     uint64_t nals;           /**< NAL units in them */
@@ -170,7 +171,8 @@ IPCN_API int ipcn_media_h264_finish(ipcn_media_h264 *s);
  */
 IPCN_API int ipcn_media_h264_next(ipcn_media_h264 *s, ipcn_media_au *out);
 
-/** ipcn_media_h264_get_stats() - Returns 100, 200 for NULL. Since: 0.1 */
+/** ipcn_media_h264_get_stats() - Returns 100, 200 for NULL or a size
+ *  under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_media_h264_get_stats(const ipcn_media_h264 *s,
                                        ipcn_media_h264_stats *out);
 
@@ -358,7 +360,8 @@ typedef enum ipcn_media_kind {
 /**
  * What a media stream is.  Its encoding string and its metadata map (the
  * announce's meta) are both made from it, and a subscriber gets it back
- * from the two (ipcn_media_desc_decode()).  Initialise with
+ * from the two (ipcn_media_desc_decode()).  A sized struct (ipcnet.h).
+ * Initialise with
  * ipcn_media_desc_init().  Fields of the other kinds are ignored; 0 (or
  * "") means unknown where a comment allows it.
  *
@@ -445,10 +448,13 @@ IPCN_API int ipcn_media_meta_encode(const ipcn_media_desc *d, void *buf,
  * metadata adds what the encoding does not say (picture size and frame
  * rate of H.264, packet size, WAV layout, points per sweep).  meta may be
  * NULL (meta_len 0), or not a media map (its keys are then ignored).
+ * @out: a sized struct (ipcnet.h): set its size (ipcn_media_desc_init()
+ *       does) before the call.
  * Returns 100; 203 when encoding is not a media encoding of this layer
  * (say, "cbor"); 200 when encoding is malformed or invalid (unknown PCM
  * format, rate 0, ...), or when meta is a media map that contradicts the
- * encoding or holds a value of the wrong type or out of range; 307.
+ * encoding or holds a value of the wrong type or out of range; 307; 200
+ * also for a NULL out or a size under the first version's.
  * Since: 0.1
  */
 IPCN_API int ipcn_media_desc_decode(const char *encoding, const void *meta,
@@ -501,9 +507,10 @@ IPCN_API int ipcn_media_pts_ns(const ipcn_media_desc *d, uint64_t seq,
 /**
  * ipcn_media_pcs_header() - check a .pcs file's header in buf[0..len) and
  * describe its stream in *out (kind POINTCLOUD, fields x,y,z,intensity,
- * float32, the rate; points_per_sample 0).  Returns 100; 200 when buf
- * does not start with the header, or the rate has one of its two numbers
- * 0 but not the other.  Since: 0.1
+ * float32, the rate; points_per_sample 0), a sized struct (ipcnet.h)
+ * whose size the caller sets.  Returns 100; 200 when buf does not start
+ * with the header, or the rate has one of its two numbers 0 but not the
+ * other, or for a size of *out under the first version's.  Since: 0.1
  */
 IPCN_API int ipcn_media_pcs_header(const void *buf, size_t len,
                                    ipcn_media_desc *out);

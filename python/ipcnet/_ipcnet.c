@@ -2391,7 +2391,7 @@ static PyObject *node_sub_stats(NodeObject *n, PyObject *args)
     unsigned int id;
     if (!PyArg_ParseTuple(args, "I:sub_stats", &id) || node_enter(n) < 0)
         return NULL;
-    ipcn_sub_stats s;
+    ipcn_sub_stats s = {.size = sizeof s};
     int st = ipcn_sub_get_stats(n->node, (ipcn_sub){id}, &s);
     node_leave(n);
     if (st != IPCN_OK)
@@ -2661,7 +2661,7 @@ static PyObject *node_stats(NodeObject *n, PyObject *unused)
 {
     if (node_enter(n) < 0)
         return NULL;
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     int st = ipcn_node_get_stats(n->node, &s);
     node_leave(n);
     if (st != IPCN_OK)
@@ -2721,7 +2721,7 @@ static PyObject *node_pool_stats(NodeObject *n, PyObject *args)
     const char *path;
     if (!PyArg_ParseTuple(args, "s:pool_stats", &path) || node_enter(n) < 0)
         return NULL;
-    ipcn_pool_stats s;
+    ipcn_pool_stats s = {.size = sizeof s};
     int st = ipcn_pool_get_stats(n->node, path, &s);
     node_leave(n);
     if (st != IPCN_OK)

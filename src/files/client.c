@@ -604,12 +604,14 @@ IPCN_API int ipcn_files_get(ipcn_node *node, const char *path,
 {
     ipcn_files_get_opts o;
     ipcn_files_get_opts_init(&o);
-    if (opts) {
-        if (opts->size < sizeof o || opts->inflight > MAX_INFLIGHT)
-            return IPCN_BAD_REQUEST;
-        o = *opts;
-    }
-    if (!node || !path || !dest || !*dest || (o.flags & ~IPCN_FILES_GET_NO_RESUME))
+    if (opts && ipcn__sized_in(&o, sizeof o, opts,
+                               IPCN__SIZE_TO(ipcn_files_get_opts, user)) !=
+                    IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    if (!node || !path || !dest || !*dest || o.inflight > MAX_INFLIGHT ||
+        (o.flags & ~IPCN_FILES_GET_NO_RESUME) ||
+        (out && ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_files_result,
+                                                     provider)) != IPCN_OK))
         return IPCN_BAD_REQUEST;
     int st = ipcn__files_sodium_init();
     if (st != IPCN_OK)
@@ -665,7 +667,7 @@ IPCN_API int ipcn_files_get(ipcn_node *node, const char *path,
         if (fstat(f.fd, &sb) == 0 && sb.st_size == 0)
             unlink(part);
     }
-    res.size = f.st.size;
+    res.file_size = f.st.size;
     res.mtime_ns = f.st.mtime_ns;
     res.chunk = f.st.chunk;
     res.bytes_fetched = f.fetched;
@@ -680,7 +682,7 @@ IPCN_API int ipcn_files_get(ipcn_node *node, const char *path,
     if (out && (st == IPCN_OK || st == IPCN_PARTIAL_DATA)) {
         if (st != IPCN_OK)
             memset(res.hash, 0, sizeof res.hash), res.hash_confirmed = 0;
-        *out = res;
+        ipcn__sized_out(out, &res, sizeof res);
     }
     return st;
 }

@@ -223,13 +223,15 @@ void ipcn__files_node_closed(ipcn_node *node)
 IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
                                   ipcn_files_stats *out)
 {
-    if (!node || !service_path || !out)
+    if (!node || !service_path ||
+        ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_files_stats, hashed)) !=
+            IPCN_OK)
         return IPCN_BAD_REQUEST;
     uint64_t node_id = ipcn_node_id(node);
     pthread_mutex_lock(&reg_lock);
     offer *o = reg_find(node, node_id, service_path);
     if (o)
-        *out = o->stats;
+        ipcn__sized_out(out, &o->stats, sizeof o->stats);
     pthread_mutex_unlock(&reg_lock);
     return o ? IPCN_OK : IPCN_NOT_FOUND;
 }

@@ -1014,10 +1014,10 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn_node_opts o;
     ipcn_node_opts_init(&o);
     if (opts) {
-        if (opts->size < sizeof(uint32_t) || opts->size > sizeof o)
+        if (ipcn__sized_in(&o, sizeof o, opts,
+                           IPCN__SIZE_TO(ipcn_node_opts, peer_meta_budget)) !=
+            IPCN_OK)
             return IPCN_BAD_REQUEST;
-        memcpy(&o, opts, opts->size);
-        o.size = sizeof o;
         ipcn_node_opts d;
         ipcn_node_opts_init(&d);
         if (!o.heartbeat_ms)
@@ -1188,9 +1188,10 @@ IPCN_API int ipcn_node_set_event_fn(ipcn_node *n, ipcn_event_fn fn,
 
 IPCN_API int ipcn_node_get_usage(ipcn_node *n, ipcn_node_usage *out)
 {
-    if (!n || !out || out->size < offsetof(ipcn_node_usage, peer_meta_bytes))
+    if (!n || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_node_usage,
+                                                   tx_buffer_peak)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
-    ipcn_node_usage u = {.size = out->size};
+    ipcn_node_usage u = {.size = sizeof u};
     ipcn__node_lock(n);
     u.peers = n->stats.peers;
     u.peer_meta_bytes = n->peer_meta_bytes;
@@ -1204,13 +1205,14 @@ IPCN_API int ipcn_node_get_usage(ipcn_node *n, ipcn_node_usage *out)
     u.tx_buffer_peak = n->tx_buffer_peak > u.tx_buffer_bytes ? n->tx_buffer_peak
                                                              : u.tx_buffer_bytes;
     ipcn__node_unlock(n);
-    memcpy(out, &u, out->size < sizeof u ? out->size : sizeof u);
+    ipcn__sized_out(out, &u, sizeof u);
     return IPCN_OK;
 }
 
 IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
 {
-    if (!n || !out)
+    if (!n || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_node_stats,
+                                                   requests_abandoned)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     ipcn_node_stats s = n->stats;
@@ -1221,7 +1223,7 @@ IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
     ipcn__list_for_each(r, t2, &n->remotes, ipcn__remote, entry) count += r != NULL;
     s.resources = count;
     ipcn__node_unlock(n);
-    *out = s;
+    ipcn__sized_out(out, &s, sizeof s);
     return IPCN_OK;
 }
 

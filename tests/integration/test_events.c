@@ -193,7 +193,7 @@ static void test_events_kill9(void **state)
     }
     assert_string_not_equal(c->s[0].path, c->s[1].path);
     assert_int_equal(v_count(n, "ek/**", IPCN_ANY), 0);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     assert_int_equal(ns.peers_lost, 1);
     v_close(n);
@@ -227,7 +227,7 @@ static void test_events_heartbeat_timeout(void **state)
     int down = ev_wait(n, e, IPCN_EV_PEER_DOWN, "ehh", NULL);
     assert_int_equal(e->ev[down].status, IPCN_GATEWAY_TIMEOUT);
     ev_wait(n, e, IPCN_EV_RESOURCE_DOWN, "ehh", "eh/s");
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     assert_int_equal(ns.peers_lost, 1);
     v_close(n);

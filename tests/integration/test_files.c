@@ -227,7 +227,7 @@ static ipcn_node *client(const char *name, const char *path, size_t want)
 static int get(ipcn_node *n, const char *path, const char *dest,
                const ipcn_files_get_opts *o, ipcn_files_result *r)
 {
-    memset(r, 0, sizeof *r);
+    *r = (ipcn_files_result){.size = sizeof *r};
     return ipcn_files_get(n, path, dest, o, r);
 }
 
@@ -244,13 +244,13 @@ static void fetch_and_check(ipcn_node *n, const char *name, uint64_t size,
     ipcn_files_get_opts o;
     ipcn_files_get_opts_init(&o);
     o.read_size = read_size;
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     int st = get(n, path, dest, &o, &r);
     if (st != IPCN_OK)
         fail_msg("get %s: %d %s", path, st, ipcn_status_str(st));
     assert_same_file(src, dest);
     assert_false(exists(strcat(strcpy(path, dest), ".part")));
-    assert_int_equal(r.size, size);
+    assert_int_equal(r.file_size, size);
     assert_int_equal(r.bytes_fetched, size);
     assert_int_equal(r.bytes_resumed, 0);
     assert_int_equal(r.chunk, IPCN_FILES_CHUNK);
@@ -302,7 +302,7 @@ static void test_fetch(void **state)
     /* The empty file's hash, from the definition (sodium-free): BLAKE2b
      * of 12 zero-ish bytes; here simply: two fetches agree with
      * ipcn_files_hash, checked above.  A missing file: 203. */
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     char dest[900];
     path_of(dest, sizeof dest, g_out, "missing");
     assert_int_equal(get(n, "files/nope.bin", dest, NULL, &r), IPCN_NOT_FOUND);
@@ -357,7 +357,7 @@ static void test_resume(void **state)
     stopper s = {3 * MiB, 0, 0};
     o.progress = stop_at;
     o.user = &s;
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/big.bin", dest, &o, &r), IPCN_PARTIAL_DATA);
     assert_int_equal(r.bytes_fetched, 3 * MiB);
     assert_false(exists(dest));
@@ -491,7 +491,7 @@ static void test_resume_after_kill(void **state)
     /* Resumed here: the verified prefix is kept — at least what the
      * killed process reported, less the pieces still in flight (4 of 1
      * MiB at most) — and only the rest is fetched. */
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/killed.bin", dest, NULL, &r), IPCN_OK);
     assert_same_file(src, dest);
     assert_true(r.bytes_resumed + 4 * MiB >= done);
@@ -773,7 +773,7 @@ static void test_hostile_requests(void **state)
      * inside the directory. */
     char dest[900];
     path_of(dest, sizeof dest, g_out, "ok.bin");
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/ok.bin", dest, NULL, &r), IPCN_OK);
     path_of(p, sizeof p, g_srv, "ok.bin");
     assert_same_file(p, dest);
@@ -822,7 +822,7 @@ static void test_no_symlinks(void **state)
     EXPECT(n, "{\"op\": \"stat\", \"name\": \"dir/nope\"}", IPCN_NOT_FOUND);
     char dest[900];
     path_of(dest, sizeof dest, g_out, "inner.txt");
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/dir/inner.txt", dest, NULL, &r), IPCN_OK);
     assert_same_file(p, dest);
 }
@@ -871,7 +871,7 @@ static void test_changed_under_reader(void **state)
     snprintf(mu.file, sizeof mu.file, "%s", src);
     o.progress = mutate;
     o.user = &mu;
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/moving.bin", dest, &o, &r), IPCN_CONFLICT);
     assert_true(mu.done);
     assert_false(exists(dest)); /* never a wrong DEST */
@@ -955,7 +955,7 @@ static void test_lying_provider(void **state)
     char dest[900], part[920];
     path_of(dest, sizeof dest, g_out, "lie.bin");
     snprintf(part, sizeof part, "%s.part", dest);
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     static const int expect[] = {0, IPCN_BAD_GATEWAY, IPCN_BAD_GATEWAY, IPCN_BAD_GATEWAY,
                                  IPCN_BAD_GATEWAY, IPCN_NOT_IMPLEMENTED};
     for (liar_mode = 1; liar_mode <= 5; liar_mode++) {
@@ -988,7 +988,7 @@ static void test_longest_prefix(void **state)
     ipcn_node *n = client("fcli", "files/**", 2);
     char dest[900];
     path_of(dest, sizeof dest, g_out, "a.txt");
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     /* files/sub/a.txt is a.txt of the service files/sub (the longer). */
     assert_int_equal(get(n, "files/sub/a.txt", dest, NULL, &r), IPCN_OK);
     assert_same_file(b, dest);
@@ -1021,7 +1021,7 @@ static int nested_get(uint64_t done, uint64_t total, uint64_t fetched, void *use
     if (*st == -1) {
         /* A second fetch into the same DEST while this one holds it. */
         ipcn_node *n = g_solo;
-        ipcn_files_result r;
+        ipcn_files_result r = {.size = sizeof r};
         char dest[900];
         path_of(dest, sizeof dest, g_out, "self.bin");
         *st = ipcn_files_get(n, "mine/self.bin", dest, NULL, &r);
@@ -1055,7 +1055,7 @@ static void test_same_node(void **state)
     int nested = -1;
     o.progress = nested_get;
     o.user = &nested;
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "mine/self.bin", dest, &o, &r), IPCN_OK);
     assert_same_file(src, dest);
     assert_string_equal(r.provider, "solo");
@@ -1098,14 +1098,14 @@ static void test_cache(void **state)
     assert_int_equal(ipcn_node_start_thread(p), IPCN_OK);
     ipcn_node *n = client("fcli", "files", 1);
     path_of(dest, sizeof dest, g_out, "settled.bin");
-    ipcn_files_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/settled.bin", dest, NULL, &r), IPCN_OK);
     assert_int_equal(r.hash_confirmed, 1);
     assert_same_file(src, dest);
     uint8_t h[IPCN_FILES_HASH_LEN];
     assert_int_equal(ipcn_files_hash(src, h, NULL), IPCN_OK);
     assert_memory_equal(h, r.hash, sizeof h);
-    ipcn_files_stats s1, s2;
+    ipcn_files_stats s1 = {.size = sizeof s1}, s2 = {.size = sizeof s2};
     assert_int_equal(ipcn_files_get_stats(p, "files", &s1), IPCN_OK);
     assert_int_equal(s1.hashed, 9 * MiB);
     assert_int_equal(s1.bytes, 9 * MiB);

@@ -80,7 +80,7 @@ static void query_ok(ipcn_node *n, const char *prov)
 
 static ipcn_node_stats stats(ipcn_node *n)
 {
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     assert_int_equal(ipcn_node_get_stats(n, &s), IPCN_OK);
     return s;
 }

@@ -287,7 +287,7 @@ static void test_node_same_name_other_network(void **state)
     /* Networks do not see each other. */
     v_pump(a, 200);
     assert_int_equal(v_count(a, "**", IPCN_ANY), 0);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(a, &ns), IPCN_OK);
     assert_int_equal(ns.peers, 0);
     assert_int_equal(v_ctl(w, "same", NULL, "exit"), IPCN_OK);
@@ -301,7 +301,7 @@ static void test_node_peers_and_stats(void **state)
 {
     (void)state;
     ipcn_node *n = v_open("st", NULL);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     assert_int_equal(ns.peers, 0);
     assert_int_equal(ns.resources, 0);
@@ -356,7 +356,7 @@ static void test_node_peers_and_stats(void **state)
 
     /* Counters move with traffic. */
     assert_int_equal(v_ctl(n, "peer1", NULL, "stats"), IPCN_OK);
-    ipcn_node_stats ns2;
+    ipcn_node_stats ns2 = {.size = sizeof ns2};
     assert_int_equal(ipcn_node_get_stats(n, &ns2), IPCN_OK);
     assert_true(ns2.frames_in > ns.frames_in);
     assert_true(ns2.frames_out > ns.frames_out);
@@ -651,7 +651,7 @@ static void test_withdraw_remote(void **state)
     assert_int_equal(c->s[1].len, 0);
     assert_string_equal(c->s[1].src, "wr");
     /* A 303 notice is not a sample. */
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 1);
     assert_int_equal(ss.lost, 0);
@@ -1020,7 +1020,7 @@ static void wait_sent(ipcn_node *n, uint64_t base)
 {
     uint64_t end = tu_now_ms() + V_WAIT_MS;
     for (;;) {
-        ipcn_node_stats ns;
+        ipcn_node_stats ns = {.size = sizeof ns};
         assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
         if (ns.frames_out > base)
             return;
@@ -1032,7 +1032,7 @@ static void wait_sent(ipcn_node *n, uint64_t base)
 
 static uint64_t frames_out(ipcn_node *n)
 {
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     return ns.frames_out;
 }
@@ -1120,7 +1120,7 @@ static void test_pubsub_remote_order(void **state)
         if (i)
             assert_true(s->ts >= c->s[i - 1].ts);
     }
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 50);
     assert_int_equal(ss.delivered, 50);
@@ -1213,7 +1213,7 @@ static void test_sub_queue_depth_callback(void **state)
      * arrives before its answer, all lands in the queue. */
     assert_int_equal(v_ctl(n, "qdh", NULL, "burst qd/s 10"), IPCN_OK);
     assert_int_equal(v_coll_count(c), 0);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 10);
     assert_int_equal(ss.queued, 4);
@@ -1246,7 +1246,7 @@ static void test_sub_queue_depth_take(void **state)
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "qt/s", 3, NULL, NULL, &sub), IPCN_OK);
     assert_int_equal(v_ctl(n, "qth", NULL, "burst qt/s 7"), IPCN_OK);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 7);
     assert_int_equal(ss.queued, 3);
@@ -1328,7 +1328,7 @@ static void test_unsubscribe(void **state)
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "us/s", 0, v_collect, c, &sub), IPCN_OK);
     assert_int_equal(v_ctl(n, "ush", NULL, "burst us/s 3"), IPCN_OK);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.queued, 3);
     /* Queued samples are not delivered after unsubscribing. */
@@ -1409,7 +1409,7 @@ static void test_local_subscriber(void **state)
         assert_true(c->s[i].ts != 0);
     }
     assert_string_equal(c->s[0].enc, "text/plain");
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 3);
     assert_int_equal(ss.delivered, 3);
@@ -1472,7 +1472,7 @@ static void test_pubsub_drops_counted(void **state)
             break;
     }
     assert_int_equal(last, 101);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, (uint64_t)got);
     assert_int_equal(ss.dropped, 0);
@@ -1815,7 +1815,7 @@ static void test_respond_requester_left(void **state)
                      IPCN_ACCEPTED);
     assert_true(v_wait_flag(n, &d.handled, V_WAIT_MS));
     v_kill(h);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     uint64_t end = tu_now_ms() + V_WAIT_MS;
     do {
         v_pump(n, 20);

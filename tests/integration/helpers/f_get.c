@@ -57,8 +57,7 @@ int main(int argc, char **argv)
     go.read_size = (uint32_t)l_opt_long(argc, argv, "read_size", 0);
     go.progress = on_progress;
     uint64_t end = l_now_ms() + 5000;
-    ipcn_files_result r;
-    memset(&r, 0, sizeof r);
+    ipcn_files_result r = {.size = sizeof r};
     for (;;) {
         ipcn_node_wait_synced(n, 200);
         st = ipcn_files_get(n, argv[3], argv[4], &go, &r);
@@ -67,7 +66,7 @@ int main(int argc, char **argv)
         l_sleep_ms(20);
     }
     printf("status=%d fetched=%" PRIu64 " resumed=%" PRIu64 " size=%" PRIu64 "\n", st,
-           r.bytes_fetched, r.bytes_resumed, r.size);
+           r.bytes_fetched, r.bytes_resumed, r.file_size);
     ipcn_node_close(n);
     return 0;
 }

@@ -69,9 +69,9 @@ static int on_stats(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                     void *user)
 {
     (void)req, (void)user;
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     ipcn_node_get_stats(n, &s);
-    ipcn_sub_stats ss = {0};
+    ipcn_sub_stats ss = {.size = sizeof ss};
     ipcn_sub_get_stats(n, hostile_sub, &ss);
     ipcn_node_usage u = {.size = sizeof u};
     ipcn_node_get_usage(n, &u);

@@ -112,7 +112,7 @@ int main(int argc, char **argv)
     while (!l_term)
         l_sleep_ms(10);
 
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     ipcn_node_get_stats(n, &s);
     size_t downs = l_events_count(ev, 0, IPCN_EV_PEER_DOWN, NULL);
     int rc = 0;

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
                     ev->ev[i].peer, ev->ev[i].status);
         rc = 1;
     }
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     ipcn_node_get_stats(n, &s);
     if (s.links_refused || s.bad_frames) {
         fprintf(stderr, "l_twin %s: links_refused=%llu bad_frames=%llu\n", name,
