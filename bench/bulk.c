@@ -105,10 +105,10 @@ static int ipc_pub_send_loan(void *state, const void *buf, size_t len,
 {
     (void)buf, (void)seq;
     ipc_pub *p = state;
-    int st = ipcn_publish_loan(p->n, p->loan, len);
+    int st = ipcn_loan_publish(p->n, p->loan, len);
     p->loan = NULL;
     if (st != IPCN_OK) {
-        snprintf(err, cap, "ipcn_publish_loan: %d %s", st, ipcn_status_str(st));
+        snprintf(err, cap, "ipcn_loan_publish: %d %s", st, ipcn_status_str(st));
         return -1;
     }
     return 0;
@@ -122,7 +122,7 @@ static void ipc_pub_close(void *state, bulk_result *res)
     ipc_pub *p = state;
     if (!p)
         return;
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     if (p->n && ipcn_node_get_stats(p->n, &ns) == IPCN_OK)
         res->pub_drops = ns.drops;
     ipcn_node_close(p->n);
@@ -179,7 +179,7 @@ static void ipc_sub_close(void *state, bulk_result *res)
     ipc_sub *s = state;
     if (!s)
         return;
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     if (s->n && ipcn_sub_get_stats(s->n, s->sub, &ss) == IPCN_OK) {
         res->dropped = ss.dropped;
         res->lost = ss.lost;

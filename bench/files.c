@@ -2,7 +2,7 @@
 /*
  * files.c — `ipcnet-bench files`: a file of random bytes (1 GiB; 64 MiB
  * with --quick; --file-size) fetched through the file service
- * (ipcn_get_file from a provider process, ipcn_offer_files) beside `cp` of
+ * (ipcn_files_get from a provider process, ipcn_files_offer) beside `cp` of
  * the same file on the same machine, in the same temporary directory.
  *
  * Three rounds (one with --quick), each: cp, then a fresh provider
@@ -17,7 +17,7 @@
  * the next, and each copy deletes its previous output just before it
  * starts, so that cp and the fetch write into memory in the same state.  The best of the rounds is reported for each, and every time
  * in the note.  Every fetched file is compared with the source, byte for
- * byte, and its content hash with ipcn_file_hash() of the source.
+ * byte, and its content hash with ipcn_files_hash() of the source.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,7 +126,7 @@ static int files_server(child *c)
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "files-srv", &o);
     if (st == IPCN_OK)
-        st = ipcn_offer_files(n, "files", a->srv, 0);
+        st = ipcn_files_offer(n, "files", a->srv, 0);
     if (st == IPCN_OK)
         st = ipcn_node_start_thread(n);
     if (st != IPCN_OK) {
@@ -141,10 +141,11 @@ static int files_server(child *c)
     while ((b = ctl_wait(&(child){.ctl = c->ctl}, 1000)) == 0)
         ;
     res.cpu_s = cpu_seconds() - cpu0;
+    res.stats.size = sizeof res.stats;
     ipcn_files_get_stats(n, "files", &res.stats);
     res.ok = 1;
     ipcn_node_stop_thread(n);
-    ipcn_unoffer_files(n, "files");
+    ipcn_files_unoffer(n, "files");
     ipcn_node_close(n);
     ctl_send_result(c->ctl, &res, sizeof res, NULL, 0);
     return 0;
@@ -189,8 +190,7 @@ static int files_client(child *c)
             break;
         files_run run = {0};
         unlink(a->dest);
-        ipcn_file_result r;
-        memset(&r, 0, sizeof r);
+        ipcn_files_result r = {.size = sizeof r};
         int st = IPCN_NOT_FOUND;
         double cpu0 = cpu_seconds();
         uint64_t t0 = now_ns(), t1 = t0;
@@ -200,7 +200,7 @@ static int files_client(child *c)
         for (int tries = 0; tries < 20 && wait_service(n); tries++) {
             cpu0 = cpu_seconds();
             t0 = now_ns();
-            st = ipcn_get_file(n, "files/big.bin", a->dest, NULL, &r);
+            st = ipcn_files_get(n, "files/big.bin", a->dest, NULL, &r);
             t1 = now_ns();
             if (st != IPCN_SERVICE_UNAVAILABLE && st != IPCN_NOT_FOUND)
                 break;
@@ -209,8 +209,8 @@ static int files_client(child *c)
         run.cpu_s = cpu_seconds() - cpu0;
         run.secs = (double)(t1 - t0) / 1e9;
         if (st != IPCN_OK)
-            snprintf(run.err, sizeof run.err, "ipcn_get_file: %d %s", st, ipcn_status_str(st));
-        else if (r.size != a->size || r.bytes_fetched != a->size)
+            snprintf(run.err, sizeof run.err, "ipcn_files_get: %d %s", st, ipcn_status_str(st));
+        else if (r.file_size != a->size || r.bytes_fetched != a->size)
             snprintf(run.err, sizeof run.err, "fetched %llu of %llu bytes",
                      (unsigned long long)r.bytes_fetched, (unsigned long long)a->size);
         else if (memcmp(r.hash, a->hash, sizeof r.hash) != 0)
@@ -356,9 +356,9 @@ void bench_files(void)
     if (make_source(&a, err, sizeof err) < 0)
         goto fail_all;
     uint64_t hs = 0;
-    int st = ipcn_file_hash(a.src, a.hash, &hs);
+    int st = ipcn_files_hash(a.src, a.hash, &hs);
     if (st != IPCN_OK || hs != a.size) {
-        snprintf(err, sizeof err, "ipcn_file_hash of the source: %d", st);
+        snprintf(err, sizeof err, "ipcn_files_hash of the source: %d", st);
         goto fail_all;
     }
     if (want_ip && (child_spawn(&cli, "files-cli", 1, files_client, &a) < 0 ||

@@ -131,7 +131,7 @@ static int idle_measured(child *c)
     uint64_t t0 = now_ns(), k0 = stat_ticks(), r0 = rusage_us(), s0 = sched_slices();
     sleep_ms((int)(a->seconds * 1000));
     uint64_t t1 = now_ns(), k1 = stat_ticks(), r1 = rusage_us(), s1 = sched_slices();
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     ipcn_node_get_stats(n, &ns);
     if (ns.peers != 2) {
         snprintf(res.err, sizeof res.err, "%u peers linked at the end, not 2", ns.peers);

@@ -43,7 +43,7 @@ static const char usage[] =
     "  py     the Python binding: a request/reply round trip and an 8 MiB tensor between\n"
     "         two Python processes, beside C's (rtt 64 B, bulk 8 MiB loan) in the same run\n"
     "  files  a 1 GiB file (64 MiB with --quick) fetched through the file service\n"
-    "         (ipcn_get_file), beside cp of the same file\n"
+    "         (ipcn_files_get), beside cp of the same file\n"
     "  all    everything, one table\n"
     "\n"
     "options:\n"

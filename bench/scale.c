@@ -95,7 +95,7 @@ static int scale_node(child *c)
      * goes), then until told to stop: every node reports before any of
      * them closes. */
     int b = ctl_wait(&(child){.ctl = c->ctl}, SCALE_CHILD_LIFE_S * 1000);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     ipcn_node_get_stats(n, &ns);
     res.peers = ns.peers;
     res.peers_lost = ns.peers_lost;

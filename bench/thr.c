@@ -209,7 +209,7 @@ static int ipcnet_sender(child *c)
     }
     res.t_last_ns = now_ns();
     /* The samples' drops, before any end marker is published. */
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     if (ipcn_node_get_stats(n, &ns) == IPCN_OK)
         res.pub_drops = ns.drops;
     /* Keep flushing, with an end marker every 100 ms, until the parent
@@ -293,13 +293,13 @@ static int ipcnet_receiver(child *c)
             goto done;
         }
     }
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     if (ipcn_sub_get_stats(n, sub, &ss) == IPCN_OK) {
         res.lost = ss.lost;
         res.dropped = ss.dropped;
         res.received = ss.received;
     }
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     if (ipcn_node_get_stats(n, &ns) == IPCN_OK) {
         res.peers_lost = ns.peers_lost;
         res.peers_end = ns.peers;

@@ -267,7 +267,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: opening the node: %d %s\n", node_name, st, ipcn_status_str(st));
         return 1;
     }
-    ipcn_set_event_fn(b.node, on_event, &b);
+    ipcn_node_set_event_fn(b.node, on_event, &b);
     st = ipcn_announce(b.node, b.said, IPCN_STREAM, "text/plain", NULL, 0);
     if (!IPCN_IS_OK(st))
         fail(&b, st, "announcing the said stream");

@@ -10,7 +10,9 @@
  * Conventions that hold for every call unless its comment says otherwise:
  *  - The return value is a status code from the table below (ipcn_status).
  *    100..199 mean success; IPCN_IS_OK(st) tests for it.
- *  - Output parameters come last and are left untouched on failure.
+ *  - Output parameters come last and are left untouched on failure.  The
+ *    one exception is ipcn_node_open(), whose output comes first: the node
+ *    it makes stands where every other call has its object.
  *  - Strings passed in are copied; the caller keeps ownership.
  *  - Objects handed out are freed with the function named in their comment.
  *  - Every call on a node is thread-safe (the node holds an internal lock),
@@ -31,6 +33,43 @@
  *    callbacks (dispatch aside): a node with no thread of its own answers
  *    requests only while someone dispatches.  ipcn_node_shutdown() and
  *    ipcn_node_close() end them with 303 (IPCN_SERVICE_UNAVAILABLE).
+ *
+ * Sized structs: every struct the caller allocates and a call reads
+ * (options) or fills (counters, results) starts with `uint32_t size`, so
+ * that later versions can add fields at its end.  The caller sets size to
+ * sizeof the struct it was built with:
+ *  - options (ipcn_node_opts, ipcn_pool_opts, ipcn_files_get_opts,
+ *    ipcn_media_desc): their _init function sets it, with the defaults;
+ *  - counters and results (ipcn_node_stats, ipcn_node_usage,
+ *    ipcn_pool_stats, ipcn_sub_stats, ipcn_files_stats, ipcn_files_result,
+ *    ipcn_media_h264_stats, and ipcn_media_desc as filled by
+ *    ipcn_media_desc_decode()): set it before the call,
+ *        ipcn_node_stats st = {.size = sizeof st};
+ *    (in C++: ipcn_node_stats st{}; st.size = sizeof st;).
+ * Every call checks size the same way: under the size of the struct's
+ * first version (0.1), 0 included, the call fails with 200 and touches
+ * nothing.  A caller built against an older, smaller version gets only
+ * the fields it knows: options past its size take their defaults, and
+ * no byte past its size is written.  Options larger than this library
+ * knows are refused with 200 (the _init functions set the library's own
+ * size, so a program built against a newer header still runs: its newer
+ * fields are ignored); of counters and results larger than the library
+ * knows, the fields it does not know are left as the caller set them.
+ *
+ *
+ * Names (every public header follows them):
+ *  - ipcn_ and IPCN_ are public, ipcn__ and IPCN__ private.
+ *  - A call on an object is ipcn_<object>_<verb>: ipcn_node_open,
+ *    ipcn_node_set_event_fn, ipcn_msg_free, ipcn_loan_publish,
+ *    ipcn_sub_take, ipcn_pool_get_stats.  A family of calls shares one
+ *    prefix: ipcn_files_*, ipcn_media_*, ipcn_cbor_*, ipcn_tensor_*.
+ *  - The verbs of the network, made through a node, are the verb alone:
+ *    ipcn_announce, ipcn_withdraw, ipcn_find, ipcn_publish, ipcn_query,
+ *    ipcn_subscribe, ipcn_unsubscribe, ipcn_offer, ipcn_request,
+ *    ipcn_respond, ipcn_peers, ipcn_subscriptions.
+ *  - Pairs: _open/_close, _new/_free, _ref/_free; _init fills a caller's
+ *    struct with its defaults; _get_stats and _get_usage read counters.
+ *  - Every declaration says since which version it exists ("Since: 0.1").
  *
  * Since: 0.1
  */
@@ -92,6 +131,7 @@ extern "C" {
     X(LOOP_DETECTED, 308, "Loop Detected")                         \
     X(NETWORK_AUTH_REQUIRED, 309, "Network Authentication Required")
 
+/** Since: 0.1 */
 typedef enum ipcn_status {
 #define IPCN__STATUS_ENUM(name, code, text) IPCN_##name = code,
     IPCN_STATUS_LIST(IPCN__STATUS_ENUM)
@@ -128,6 +168,7 @@ IPCN_API int ipcn_set_allocator(void *(*malloc_fn)(size_t),
                                 void *(*realloc_fn)(void *, size_t),
                                 void (*free_fn)(void *));
 
+/** Since: 0.1 */
 typedef enum ipcn_log_level {
     IPCN_LOG_ERROR = 0,
     IPCN_LOG_WARN = 1,
@@ -156,7 +197,8 @@ IPCN_API int ipcn_set_log(ipcn_log_level max_level, ipcn_log_fn fn, void *user);
 
 typedef struct ipcn_node ipcn_node;
 
-/** Options for ipcn_node_open().  Initialise with ipcn_node_opts_init(). */
+/** Options for ipcn_node_open(), a sized struct (see the top).
+ *  Initialise with ipcn_node_opts_init().  Since: 0.1 */
 typedef struct ipcn_node_opts {
     uint32_t size;          /**< sizeof(ipcn_node_opts), set by _init */
     const char *network;    /**< NULL: $IPCNET_NETWORK, else "default" */
@@ -380,6 +422,7 @@ IPCN_API int ipcn_node_wait_synced(ipcn_node *node, int timeout_ms);
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
+/** Since: 0.1 */
 typedef enum ipcn_kind {
     IPCN_ANY = 0,     /**< only as a filter of ipcn_find() */
     IPCN_DATA = 1,    /**< a value the provider holds; query, subscribe */
@@ -393,6 +436,7 @@ typedef enum ipcn_kind {
  * returned by ipcn_query()/ipcn_request()/ipcn_sub_take() (free it with
  * ipcn_msg_free()).  data is NUL-terminated one byte past len, so text
  * values can be used as C strings.
+ * Since: 0.1
  */
 typedef struct ipcn_msg {
     int status;            /**< 100 for a value; see the callbacks */
@@ -418,7 +462,7 @@ typedef struct ipcn_msg {
  * ipcn_msg_free() - release a message: one reference of it (see
  * ipcn_msg_ref()); the last one frees it, and for a shared-memory sample
  * gives its slot back to the publisher.  NULL: no-op.  Thread-safe, from
- * any thread, also after the node that delivered it was closed.
+ * any thread, also after the node that delivered it was closed.  Since: 0.1
  */
 IPCN_API void ipcn_msg_free(ipcn_msg *msg);
 
@@ -496,7 +540,7 @@ IPCN_API int ipcn_announce(ipcn_node *node, const char *path, ipcn_kind kind,
  */
 IPCN_API int ipcn_withdraw(ipcn_node *node, const char *path);
 
-/** A resource known to the network, as ipcn_find() reports it. */
+/** A resource known to the network, as ipcn_find() reports it. Since: 0.1 */
 typedef struct ipcn_resource {
     const char *path;
     ipcn_kind kind;
@@ -508,7 +552,8 @@ typedef struct ipcn_resource {
     uint64_t version;       /**< goes up each time the provider re-announces */
 } ipcn_resource;
 
-/** The result of ipcn_find(); free with ipcn_resource_list_free(). */
+/** The result of ipcn_find(); free with ipcn_resource_list_free().
+ *  Since: 0.1 */
 typedef struct ipcn_resource_list {
     size_t count;
     ipcn_resource *items;   /**< sorted by path, then provider */
@@ -564,7 +609,7 @@ IPCN_API int ipcn_publish(ipcn_node *node, const char *path,
  * publishing node itself get a copy.
  */
 
-/** What a loan does when every slot of the pool is in use. */
+/** What a loan does when every slot of the pool is in use. Since: 0.1 */
 typedef enum ipcn_pool_policy {
     /** Take back the oldest published slot (readers still holding it see
      *  ipcn_msg_verify() fail, and are told to drop it if it is still
@@ -575,7 +620,8 @@ typedef enum ipcn_pool_policy {
     IPCN_POOL_REFUSE = 1
 } ipcn_pool_policy;
 
-/** Pool settings of one resource.  Initialise with ipcn_pool_opts_init(). */
+/** Pool settings of one resource, a sized struct (see the top).
+ *  Initialise with ipcn_pool_opts_init().  Since: 0.1 */
 typedef struct ipcn_pool_opts {
     uint32_t size;          /**< sizeof(ipcn_pool_opts), set by _init */
     uint32_t slots;         /**< slots in the pool, 2..1024; 64.  One
@@ -623,7 +669,7 @@ typedef struct ipcn_loan ipcn_loan;
 /**
  * ipcn_loan_new() - borrow a slot of at least len bytes from path's pool
  * (created on first use).  @out: on 100, the loan; end it with
- * ipcn_publish_loan() or ipcn_loan_discard(); ipcn_node_close() ends the
+ * ipcn_loan_publish() or ipcn_loan_discard(); ipcn_node_close() ends the
  * loans still open (their pointers are then invalid).  Its memory is writable
  * until then, by any thread of this process.
  * Returns 100; 203 when this node did not announce path; 204 for a
@@ -632,7 +678,7 @@ typedef struct ipcn_loan ipcn_loan;
  * when the memfd cannot be made or mapped.  Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_loan_new(ipcn_node *node, const char *path, size_t len,
-                       ipcn_loan **out);
+                           ipcn_loan **out);
 
 /** ipcn_loan_data() - the loan's writable bytes. Since: 0.1 */
 IPCN_API void *ipcn_loan_data(ipcn_loan *loan);
@@ -640,7 +686,7 @@ IPCN_API void *ipcn_loan_data(ipcn_loan *loan);
 IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan);
 
 /**
- * ipcn_publish_loan() - publish the first len bytes of a loan (0: the
+ * ipcn_loan_publish() - publish the first len bytes of a loan (0: the
  * length given to ipcn_loan_new(), or the whole tensor of
  * ipcn_loan_tensor()), as ipcn_publish() would, without copying them.  The
  * loan ends whatever the result: do not touch its memory after.
@@ -654,13 +700,16 @@ IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan);
  * Returns 100, 200 when len is over the loan's size, 203 when path was
  * withdrawn meanwhile, 307.  Thread-safe.  Since: 0.1
  */
-IPCN_API int ipcn_publish_loan(ipcn_node *node, ipcn_loan *loan, size_t len);
+IPCN_API int ipcn_loan_publish(ipcn_node *node, ipcn_loan *loan, size_t len);
 
-/** ipcn_loan_discard() - give a loan back unpublished.  NULL: no-op. */
+/** ipcn_loan_discard() - give a loan back unpublished.  NULL: no-op.
+ *  Since: 0.1 */
 IPCN_API void ipcn_loan_discard(ipcn_node *node, ipcn_loan *loan);
 
-/** Counters of a resource's pool. */
+/** Counters of a resource's pool; a sized struct (see the top).
+ *  Since: 0.1 */
 typedef struct ipcn_pool_stats {
+    uint32_t size;         /**< sizeof(ipcn_pool_stats): set it */
     uint32_t slots;        /**< slots of the current pool (0: none yet) */
     uint32_t free;         /**< of which free now */
     uint32_t loaned;       /**< loaned to this node, not yet published */
@@ -673,7 +722,8 @@ typedef struct ipcn_pool_stats {
     uint64_t refused;      /**< loans failed with 306 */
 } ipcn_pool_stats;
 
-/** ipcn_pool_get_stats() - Returns 100, 203 not announced here. */
+/** ipcn_pool_get_stats() - Returns 100, 203 not announced here, 200 for
+ *  a NULL argument or a size under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
                                  ipcn_pool_stats *out);
 
@@ -690,7 +740,8 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
 IPCN_API int ipcn_query(ipcn_node *node, const char *path, ipcn_msg **out,
                         int timeout_ms);
 
-/** A subscription, resolved through the node; a stale one gives 203. */
+/** A subscription, resolved through the node; a stale one gives 203.
+ *  Since: 0.1 */
 typedef struct ipcn_sub {
     uint32_t id;
 } ipcn_sub;
@@ -745,9 +796,11 @@ IPCN_API int ipcn_sub_take(ipcn_node *node, ipcn_sub sub, ipcn_msg **out,
  * the samples still queued, so delivered <= received always.  A gap of
  * more than 2^20 (1 048 576) sequence numbers, or one that goes backwards,
  * is counted as one reset, not as losses (a restarted numbering, or a peer
- * that lies).
+ * that lies).  A sized struct (see the top).
+ * Since: 0.1
  */
 typedef struct ipcn_sub_stats {
+    uint32_t size;      /**< sizeof(ipcn_sub_stats): set it */
     uint64_t received;  /**< samples that reached this node for it */
     uint64_t delivered; /**< samples handed to the callback or taken */
     uint64_t dropped;   /**< dropped here because the queue was full (or
@@ -769,7 +822,8 @@ typedef struct ipcn_sub_stats {
                              or taken (not samples) */
 } ipcn_sub_stats;
 
-/** ipcn_sub_get_stats() - Returns 100, 203 unknown. Since: 0.1 */
+/** ipcn_sub_get_stats() - Returns 100, 203 unknown, 200 for a NULL
+ *  argument or a size under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_sub_get_stats(ipcn_node *node, ipcn_sub sub,
                                 ipcn_sub_stats *out);
 
@@ -777,7 +831,7 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *node, ipcn_sub sub,
 /* Services                                                            */
 /* ------------------------------------------------------------------ */
 
-/** A request being answered later; see ipcn_respond(). */
+/** A request being answered later; see ipcn_respond(). Since: 0.1 */
 typedef struct ipcn_responder {
     uint64_t id;
 } ipcn_responder;
@@ -893,7 +947,7 @@ IPCN_API int ipcn_request(ipcn_node *node, const char *path, const void *data,
                           size_t len, const char *encoding, ipcn_msg **out,
                           int timeout_ms);
 
-/** A pending asynchronous request or query. */
+/** A pending asynchronous request or query. Since: 0.1 */
 typedef struct ipcn_req {
     uint64_t id;
 } ipcn_req;
@@ -929,7 +983,7 @@ IPCN_API int ipcn_request_cancel(ipcn_node *node, ipcn_req req);
 /* Peers, events and counters                                          */
 /* ------------------------------------------------------------------ */
 
-/** A linked peer, as ipcn_peers() reports it. */
+/** A linked peer, as ipcn_peers() reports it. Since: 0.1 */
 typedef struct ipcn_peer {
     const char *name;
     uint64_t id;
@@ -941,7 +995,7 @@ typedef struct ipcn_peer {
     uint64_t drops;             /**< samples it missed: link saturated */
 } ipcn_peer;
 
-/** The result of ipcn_peers(); free with ipcn_peer_list_free(). */
+/** The result of ipcn_peers(); free with ipcn_peer_list_free(). Since: 0.1 */
 typedef struct ipcn_peer_list {
     size_t count;
     ipcn_peer *items;           /**< sorted by name */
@@ -952,7 +1006,8 @@ IPCN_API int ipcn_peers(ipcn_node *node, ipcn_peer_list **out);
 /** ipcn_peer_list_free() - NULL is a no-op. Since: 0.1 */
 IPCN_API void ipcn_peer_list_free(ipcn_peer_list *list);
 
-/** A subscription pattern of a node, as ipcn_subscriptions() reports it. */
+/** A subscription pattern of a node, as ipcn_subscriptions() reports it.
+ *  Since: 0.1 */
 typedef struct ipcn_subscription {
     const char *node;       /**< the subscribing node's name */
     uint64_t node_id;
@@ -960,7 +1015,7 @@ typedef struct ipcn_subscription {
 } ipcn_subscription;
 
 /** The result of ipcn_subscriptions(); free with
- *  ipcn_subscription_list_free(). */
+ *  ipcn_subscription_list_free().  Since: 0.1 */
 typedef struct ipcn_subscription_list {
     size_t count;
     ipcn_subscription *items; /**< sorted by node, then pattern */
@@ -976,6 +1031,7 @@ IPCN_API int ipcn_subscriptions(ipcn_node *node, ipcn_subscription_list **out);
 /** ipcn_subscription_list_free() - NULL is a no-op. Since: 0.1 */
 IPCN_API void ipcn_subscription_list_free(ipcn_subscription_list *list);
 
+/** Since: 0.1 */
 typedef enum ipcn_event_type {
     IPCN_EV_PEER_UP = 1,       /**< a peer linked (hello exchanged) */
     IPCN_EV_PEER_DOWN = 2,     /**< a peer left or died */
@@ -983,6 +1039,7 @@ typedef enum ipcn_event_type {
     IPCN_EV_RESOURCE_DOWN = 4  /**< a remote resource went away */
 } ipcn_event_type;
 
+/** Since: 0.1 */
 typedef struct ipcn_event {
     ipcn_event_type type;
     const char *peer;          /**< the peer's name */
@@ -998,12 +1055,14 @@ typedef struct ipcn_event {
 typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
                               void *user);
 
-/** ipcn_set_event_fn() - one event callback per node (NULL: none).
+/** ipcn_node_set_event_fn() - one event callback per node (NULL: none).
  *  Returns 100.  Since: 0.1 */
-IPCN_API int ipcn_set_event_fn(ipcn_node *node, ipcn_event_fn fn, void *user);
+IPCN_API int ipcn_node_set_event_fn(ipcn_node *node, ipcn_event_fn fn,
+                                    void *user);
 
-/** Counters of a node. */
+/** Counters of a node; a sized struct (see the top).  Since: 0.1 */
 typedef struct ipcn_node_stats {
+    uint32_t size;             /**< sizeof(ipcn_node_stats): set it */
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t bad_frames;       /**< frames refused, all links */
     uint64_t links_refused;    /**< links closed for bad input */
@@ -1026,11 +1085,12 @@ typedef struct ipcn_node_stats {
                                     closed (it got 303) */
 } ipcn_node_stats;
 
-/** ipcn_node_get_stats() - Returns 100. Since: 0.1 */
+/** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a
+ *  size under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_node_get_stats(ipcn_node *node, ipcn_node_stats *out);
 
 /** What peers make a node hold now, and what it refused them (see the
- *  limits in ipcn_node_opts).  Since: 0.1 */
+ *  limits in ipcn_node_opts); a sized struct (see the top).  Since: 0.1 */
 typedef struct ipcn_node_usage {
     uint32_t size;             /**< sizeof(ipcn_node_usage): set it */
     uint32_t peers;            /**< linked now */
@@ -1049,9 +1109,9 @@ typedef struct ipcn_node_usage {
 } ipcn_node_usage;
 
 /**
- * ipcn_node_get_usage() - fill *out (whose size field the caller sets;
- * only that many bytes are written).  Returns 100; 200 for a NULL
- * argument or a size too small for the size and peers fields.
+ * ipcn_node_get_usage() - fill *out (a sized struct: the caller sets its
+ * size).  Returns 100; 200 for a NULL argument or a size under the first
+ * version's.
  * Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_node_get_usage(ipcn_node *node, ipcn_node_usage *out);

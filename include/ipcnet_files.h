@@ -5,8 +5,8 @@
  * chunks, each chunk checked against the provider's hash of it, resumable
  * after an interruption, with the whole file's content hash at the end.
  *
- *   provider:   ipcn_offer_files(node, "files", "/srv/maps", 0);
- *   requester:  ipcn_get_file(node, "files/level2/map.pgm", "map.pgm",
+ *   provider:   ipcn_files_offer(node, "files", "/srv/maps", 0);
+ *   requester:  ipcn_files_get(node, "files/level2/map.pgm", "map.pgm",
  *                             NULL, &result);
  *
  * A file <dir>/a/b.bin is fetched as path "files/a/b.bin": the longest
@@ -58,7 +58,7 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 /**
- * ipcn_offer_files() flags: refuse every symbolic link in a name, even one
+ * ipcn_files_offer() flags: refuse every symbolic link in a name, even one
  * that stays inside the directory (names are then resolved one component
  * at a time with O_NOFOLLOW; this is also what happens, for every offer,
  * on a kernel without openat2(2)).
@@ -66,7 +66,7 @@ extern "C" {
 #define IPCN_FILES_NO_SYMLINKS 0x1u
 
 /**
- * ipcn_offer_files() - offer the regular files beneath dir at service_path
+ * ipcn_files_offer() - offer the regular files beneath dir at service_path
  * (announced as an IPCN_SERVICE of encoding "cbor", with the descriptor
  * meta {"protocol": "ipcnet-files", "version": 1, "chunk": C,
  * "max_read": M}).
@@ -89,11 +89,11 @@ extern "C" {
  * 207 when this node already offers service_path; 307; 300 for another
  * system error.  Thread-safe.  Since: 0.1
  */
-IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
+IPCN_API int ipcn_files_offer(ipcn_node *node, const char *service_path,
                               const char *dir, uint32_t flags);
 
 /**
- * ipcn_unoffer_files() - withdraw a file service of this node.  A request
+ * ipcn_files_unoffer() - withdraw a file service of this node.  A request
  * being answered meanwhile finishes first; none starts after this returns.
  * Must not be called from the service's own handler (no handler of the
  * service is ever running on the calling thread then).
@@ -102,10 +102,12 @@ IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
  * directory descriptors and chunk hashes are freed).  Thread-safe.
  * Since: 0.1
  */
-IPCN_API int ipcn_unoffer_files(ipcn_node *node, const char *service_path);
+IPCN_API int ipcn_files_unoffer(ipcn_node *node, const char *service_path);
 
-/** Counters of a file service, as ipcn_files_get_stats() reports them. */
+/** Counters of a file service, as ipcn_files_get_stats() reports them;
+ *  a sized struct (ipcnet.h).  Since: 0.1 */
 typedef struct ipcn_files_stats {
+    uint32_t size;      /**< sizeof(ipcn_files_stats): set it */
     uint64_t requests;  /**< requests answered */
     uint64_t refused;   /**< of which with an error status */
     uint64_t bytes;     /**< file bytes sent in "read" answers */
@@ -115,7 +117,8 @@ typedef struct ipcn_files_stats {
 
 /**
  * ipcn_files_get_stats() - the counters of this node's file service at
- * service_path.  Returns 100, 203 when there is none, 200.  Thread-safe.
+ * service_path.  Returns 100, 203 when there is none, 200 (also for a
+ * size under the first version's).  Thread-safe.
  * Since: 0.1
  */
 IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
@@ -126,23 +129,24 @@ IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
 /* ------------------------------------------------------------------ */
 
 /**
- * Progress callback of ipcn_get_file(): done bytes of total are in the
+ * Progress callback of ipcn_files_get(): done bytes of total are in the
  * destination (verified), of which fetched came over the network in this
- * call.  Called on the thread that called ipcn_get_file(), after each
+ * call.  Called on the thread that called ipcn_files_get(), after each
  * piece and once at the start.  Return 0 to go on; anything else stops the
- * fetch (ipcn_get_file() then returns 104, the verified part kept).
+ * fetch (ipcn_files_get() then returns 104, the verified part kept).
  */
-typedef int (*ipcn_file_progress_fn)(uint64_t done, uint64_t total,
-                                     uint64_t fetched, void *user);
+typedef int (*ipcn_files_progress_fn)(uint64_t done, uint64_t total,
+                                      uint64_t fetched, void *user);
 
-/** ipcn_get_file_opts.flags: start from nothing, ignoring (and replacing)
+/** ipcn_files_get_opts.flags: start from nothing, ignoring (and replacing)
  *  an existing DEST.part. */
-#define IPCN_GET_FILE_NO_RESUME 0x1u
+#define IPCN_FILES_GET_NO_RESUME 0x1u
 
-/** Options of ipcn_get_file(); initialise with ipcn_get_file_opts_init(). */
-typedef struct ipcn_get_file_opts {
-    uint32_t size;          /**< sizeof(ipcn_get_file_opts), set by _init */
-    uint32_t flags;         /**< IPCN_GET_FILE_* */
+/** Options of ipcn_files_get(), a sized struct (ipcnet.h); initialise
+ *  with ipcn_files_get_opts_init().  Since: 0.1 */
+typedef struct ipcn_files_get_opts {
+    uint32_t size;          /**< sizeof(ipcn_files_get_opts), set by _init */
+    uint32_t flags;         /**< IPCN_FILES_GET_* */
     int timeout_ms;         /**< for each request: a provider silent this
                                  long ends the fetch with 304; 10000 */
     uint32_t inflight;      /**< read requests in flight at once, 1..16;
@@ -151,16 +155,18 @@ typedef struct ipcn_get_file_opts {
                                  multiple of IPCN_FILES_CHUNK; 0 (or more
                                  than the provider's "max_read"): the
                                  provider's "max_read" */
-    ipcn_file_progress_fn progress; /**< NULL: none */
+    ipcn_files_progress_fn progress; /**< NULL: none */
     void *user;             /**< for progress */
-} ipcn_get_file_opts;
+} ipcn_files_get_opts;
 
-/** ipcn_get_file_opts_init() - fill *opts with the defaults. Since: 0.1 */
-IPCN_API void ipcn_get_file_opts_init(ipcn_get_file_opts *opts);
+/** ipcn_files_get_opts_init() - fill *opts with the defaults. Since: 0.1 */
+IPCN_API void ipcn_files_get_opts_init(ipcn_files_get_opts *opts);
 
-/** What ipcn_get_file() fetched. */
-typedef struct ipcn_file_result {
-    uint64_t size;           /**< the file's size */
+/** What ipcn_files_get() fetched; a sized struct (ipcnet.h).
+ *  Since: 0.1 */
+typedef struct ipcn_files_result {
+    uint32_t size;           /**< sizeof(ipcn_files_result): set it */
+    uint64_t file_size;      /**< the file's size */
     uint64_t mtime_ns;       /**< its modification time at the provider
                                   (CLOCK_REALTIME, ns) */
     uint64_t bytes_fetched;  /**< bytes that came over the network */
@@ -175,10 +181,10 @@ typedef struct ipcn_file_result {
                                   gives one once it knows every chunk
                                   hash); 0 when only each chunk's hash was */
     char provider[72];       /**< the provider's node name */
-} ipcn_file_result;
+} ipcn_files_result;
 
 /**
- * ipcn_get_file() - fetch the file at path into the local file dest.
+ * ipcn_files_get() - fetch the file at path into the local file dest.
  * @path:  <service path>/<name>; the service is the longest file service
  *         (by its descriptor) whose path is a prefix of path at a '/'.
  *         When it answers 203, the next shorter one is tried.
@@ -187,13 +193,13 @@ typedef struct ipcn_file_result {
  *         (replacing it) only once every chunk and the content hash are
  *         verified.  dest + ".part" must not be a symbolic link.
  * @opts:  NULL for the defaults.
- * @out:   on 100, what was fetched; may be NULL.  On 104 it holds the
- *         progress so far.
+ * @out:   on 100, what was fetched; may be NULL (else its size set, as
+ *         for every sized struct).  On 104 it holds the progress so far.
  *
  * Resuming: an existing dest + ".part" (from an interrupted fetch) is
  * checked chunk by chunk against the provider's chunk hashes; the longest
  * prefix of chunks that match is kept and only the rest is fetched.
- * Several read requests are in flight at once: ipcn_get_file() runs up to
+ * Several read requests are in flight at once: ipcn_files_get() runs up to
  * opts->inflight threads of its own for the length of the call (none for
  * a file of one piece), each making synchronous requests (ipcn_request()),
  * so the node need not be dispatched meanwhile; when node is itself the
@@ -218,19 +224,21 @@ typedef struct ipcn_file_result {
  * (creating, writing or renaming DEST.part); the provider's other errors
  * as they come.  Thread-safe.  Since: 0.1
  */
-IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
-                           const char *dest, const ipcn_get_file_opts *opts,
-                           ipcn_file_result *out);
+IPCN_API int ipcn_files_get(ipcn_node *node, const char *path,
+                            const char *dest,
+                            const ipcn_files_get_opts *opts,
+                            ipcn_files_result *out);
 
 /**
- * ipcn_file_hash() - the content hash (see above) of a local file, and its
+ * ipcn_files_hash() - the content hash (see above) of a local file, and its
  * size in *size (may be NULL).
  * Returns 100; 203 when the file does not exist; 202 when it cannot be
  * read or is not a regular file; 300 for an I/O error; 307.
  * Thread-safe.  Since: 0.1
  */
-IPCN_API int ipcn_file_hash(const char *file, uint8_t out[IPCN_FILES_HASH_LEN],
-                            uint64_t *size);
+IPCN_API int ipcn_files_hash(const char *file,
+                             uint8_t out[IPCN_FILES_HASH_LEN],
+                             uint64_t *size);
 
 #ifdef __cplusplus
 }

@@ -98,7 +98,7 @@ typedef struct ipcn_media_h264 ipcn_media_h264;
 #define IPCN_MEDIA_AU_PPS 0x8u     /**< holds a picture parameter set */
 #define IPCN_MEDIA_AU_END 0x10u    /**< holds an end of sequence or stream */
 
-/** One access unit, as ipcn_media_h264_next() hands it out. */
+/** One access unit, as ipcn_media_h264_next() hands it out. Since: 0.1 */
 typedef struct ipcn_media_au {
     const uint8_t *data;   /**< the unit's bytes, inside the splitter */
     size_t len;
@@ -107,8 +107,9 @@ typedef struct ipcn_media_au {
     uint32_t flags;        /**< IPCN_MEDIA_AU_* */
 } ipcn_media_au;
 
-/** Counters of a splitter. */
+/** Counters of a splitter; a sized struct (ipcnet.h).  Since: 0.1 */
 typedef struct ipcn_media_h264_stats {
+    uint32_t size;           /**< sizeof(ipcn_media_h264_stats): set it */
     uint64_t bytes_in;       /**< fed */
     uint64_t aus;            /**< access units handed out */
     uint64_t nals;           /**< NAL units in them */
@@ -170,7 +171,8 @@ IPCN_API int ipcn_media_h264_finish(ipcn_media_h264 *s);
  */
 IPCN_API int ipcn_media_h264_next(ipcn_media_h264 *s, ipcn_media_au *out);
 
-/** ipcn_media_h264_get_stats() - Returns 100, 200 for NULL. Since: 0.1 */
+/** ipcn_media_h264_get_stats() - Returns 100, 200 for NULL or a size
+ *  under the first version's.  Since: 0.1 */
 IPCN_API int ipcn_media_h264_get_stats(const ipcn_media_h264 *s,
                                        ipcn_media_h264_stats *out);
 
@@ -186,7 +188,8 @@ IPCN_API int ipcn_media_h264_nal_next(const void *buf, size_t len,
                                       size_t *pos, const uint8_t **nal,
                                       size_t *nal_len);
 
-/** What ipcn_media_h264_parse_sps() reads from a sequence parameter set. */
+/** What ipcn_media_h264_parse_sps() reads from a sequence parameter set.
+ *  Since: 0.1 */
 typedef struct ipcn_media_h264_sps {
     uint32_t profile_idc;        /**< 66 Baseline, 77 Main, 100 High... */
     uint32_t constraint_flags;   /**< constraint_set0..5 flags, as sent */
@@ -231,7 +234,8 @@ IPCN_API int ipcn_media_h264_find_sps(const void *buf, size_t len,
 /* PCM sample formats                                                  */
 /* ================================================================== */
 
-/** How one PCM sample is stored (interleaved frames, little endian). */
+/** How one PCM sample is stored (interleaved frames, little endian).
+ *  Since: 0.1 */
 typedef enum ipcn_media_pcm {
     IPCN_MEDIA_PCM_INVALID = 0,
     IPCN_MEDIA_PCM_U8 = 1,     /**< "u8": unsigned, 128 is silence */
@@ -243,9 +247,11 @@ typedef enum ipcn_media_pcm {
     IPCN_MEDIA_PCM_F64LE = 6   /**< "f64le": IEEE 754 binary64 */
 } ipcn_media_pcm;
 
-/** ipcn_media_pcm_name() - "s16le"...; "" for an invalid value. */
+/** ipcn_media_pcm_name() - "s16le"...; "" for an invalid value.
+ *  Since: 0.1 */
 IPCN_API const char *ipcn_media_pcm_name(ipcn_media_pcm fmt);
-/** ipcn_media_pcm_bytes() - bytes per sample: 1..8; 0 when invalid. */
+/** ipcn_media_pcm_bytes() - bytes per sample: 1..8; 0 when invalid.
+ *  Since: 0.1 */
 IPCN_API unsigned ipcn_media_pcm_bytes(ipcn_media_pcm fmt);
 /** ipcn_media_pcm_from_name() - the format named s[0..n)
  *  (case-insensitive); IPCN_MEDIA_PCM_INVALID when none. Since: 0.1 */
@@ -270,7 +276,7 @@ IPCN_API ipcn_media_pcm ipcn_media_pcm_from_name(const char *s, size_t n);
 #define IPCN_MEDIA_WAVE_FLOAT 0x0003u
 #define IPCN_MEDIA_WAVE_EXTENSIBLE 0xfffeu
 
-/** A WAV file's format and where its samples are. */
+/** A WAV file's format and where its samples are. Since: 0.1 */
 typedef struct ipcn_media_wav {
     ipcn_media_pcm format;
     uint32_t rate;          /**< frames per second, 1..2^31 - 1 */
@@ -343,6 +349,7 @@ IPCN_API int ipcn_media_wav_header(const ipcn_media_wav *w, uint64_t data_len,
 /* Stream description: encoding and metadata                           */
 /* ================================================================== */
 
+/** Since: 0.1 */
 typedef enum ipcn_media_kind {
     IPCN_MEDIA_NONE = 0,
     IPCN_MEDIA_VIDEO = 1,       /**< coded (h264) or raw pictures */
@@ -353,7 +360,8 @@ typedef enum ipcn_media_kind {
 /**
  * What a media stream is.  Its encoding string and its metadata map (the
  * announce's meta) are both made from it, and a subscriber gets it back
- * from the two (ipcn_media_desc_decode()).  Initialise with
+ * from the two (ipcn_media_desc_decode()).  A sized struct (ipcnet.h).
+ * Initialise with
  * ipcn_media_desc_init().  Fields of the other kinds are ignored; 0 (or
  * "") means unknown where a comment allows it.
  *
@@ -361,6 +369,7 @@ typedef enum ipcn_media_kind {
  * first (ipcn_msg.seq), and sample k is presented at media time
  * (k - 1) * the sample duration: 1 / fps for video, samples_per_packet /
  * rate for audio, 1 / rate for point clouds (ipcn_media_pts_ns()).
+ * Since: 0.1
  */
 typedef struct ipcn_media_desc {
     uint32_t size;              /**< sizeof(ipcn_media_desc), set by _init */
@@ -439,10 +448,13 @@ IPCN_API int ipcn_media_meta_encode(const ipcn_media_desc *d, void *buf,
  * metadata adds what the encoding does not say (picture size and frame
  * rate of H.264, packet size, WAV layout, points per sweep).  meta may be
  * NULL (meta_len 0), or not a media map (its keys are then ignored).
+ * @out: a sized struct (ipcnet.h): set its size (ipcn_media_desc_init()
+ *       does) before the call.
  * Returns 100; 203 when encoding is not a media encoding of this layer
  * (say, "cbor"); 200 when encoding is malformed or invalid (unknown PCM
  * format, rate 0, ...), or when meta is a media map that contradicts the
- * encoding or holds a value of the wrong type or out of range; 307.
+ * encoding or holds a value of the wrong type or out of range; 307; 200
+ * also for a NULL out or a size under the first version's.
  * Since: 0.1
  */
 IPCN_API int ipcn_media_desc_decode(const char *encoding, const void *meta,
@@ -495,9 +507,10 @@ IPCN_API int ipcn_media_pts_ns(const ipcn_media_desc *d, uint64_t seq,
 /**
  * ipcn_media_pcs_header() - check a .pcs file's header in buf[0..len) and
  * describe its stream in *out (kind POINTCLOUD, fields x,y,z,intensity,
- * float32, the rate; points_per_sample 0).  Returns 100; 200 when buf
- * does not start with the header, or the rate has one of its two numbers
- * 0 but not the other.  Since: 0.1
+ * float32, the rate; points_per_sample 0), a sized struct (ipcnet.h)
+ * whose size the caller sets.  Returns 100; 200 when buf does not start
+ * with the header, or the rate has one of its two numbers 0 but not the
+ * other, or for a size of *out under the first version's.  Since: 0.1
  */
 IPCN_API int ipcn_media_pcs_header(const void *buf, size_t len,
                                    ipcn_media_desc *out);

@@ -70,7 +70,7 @@ extern "C" {
 #define IPCN_CBOR_SEQUENCE 0x2u
 #define IPCN_CBOR_COPY_STRINGS 0x4u
 
-/** The kinds of CBOR data items (and the break stop code, 0xff). */
+/** The kinds of CBOR data items (and the break stop code, 0xff). Since: 0.1 */
 typedef enum ipcn_cbor_type {
     IPCN_CBOR_UINT = 0,      /**< major type 0: u */
     IPCN_CBOR_NEGINT = 1,    /**< major type 1: the value is -1 - u */
@@ -105,6 +105,7 @@ typedef enum ipcn_cbor_type {
  *  - BREAK: ends the innermost indefinite-length item.
  * depth is the item's nesting level (0 for a top-level item), offset the
  * position of its head in the buffer.
+ * Since: 0.1
  */
 typedef struct ipcn_cbor_value {
     ipcn_cbor_type type;
@@ -147,6 +148,7 @@ typedef struct ipcn__cbor_frame {
  * call returns it again.
  * The fields are private; the struct is public so that it can live on the
  * stack (about 2.5 KiB).  Copying a reader forks the walk.
+ * Since: 0.1
  */
 typedef struct ipcn_cbor_reader {
     const uint8_t *buf;
@@ -235,6 +237,7 @@ IPCN_API int ipcn_cbor_value_int64(const ipcn_cbor_value *v, int64_t *out);
  * nesting too deep, two equal keys in a deterministic map, ...), after
  * which the writer ignores every call.  Checking only the status of
  * ipcn_cbor_writer_finish() is enough.
+ * Since: 0.1
  */
 typedef struct ipcn_cbor_writer {
     uint8_t *buf;
@@ -370,6 +373,7 @@ IPCN_API int ipcn_cbor_canonicalize(const void *in, size_t n, void *out,
  *  - ARRAY: items[0..count); MAP: items[0..2*count), key, value, key,
  *    value... in input order; TAG: items[0] is the tagged item (count 1).
  * The tree never holds a BREAK.
+ * Since: 0.1
  */
 typedef struct ipcn_cbor_item {
     ipcn_cbor_type type;
@@ -420,7 +424,7 @@ IPCN_API const ipcn_cbor_item *ipcn_cbor_map_find(const ipcn_cbor_item *map,
 /* Typed arrays and tensors (RFC 8746; DLPack's model)                 */
 /* ================================================================== */
 
-/** Element types. */
+/** Element types. Since: 0.1 */
 typedef enum ipcn_dtype {
     IPCN_DTYPE_INVALID = 0,
     IPCN_DTYPE_BOOL = 1,     /**< one byte, 0 or 1 */
@@ -438,7 +442,7 @@ typedef enum ipcn_dtype {
     IPCN_DTYPE_FLOAT64 = 13
 } ipcn_dtype;
 
-/** Byte order of multi-byte elements. */
+/** Byte order of multi-byte elements. Since: 0.1 */
 typedef enum ipcn_byte_order {
     IPCN_ORDER_LITTLE = 1,
     IPCN_ORDER_BIG = 2
@@ -501,6 +505,7 @@ IPCN_API uint64_t ipcn_typed_array_tag(ipcn_dtype dtype, ipcn_byte_order order,
  * 1 when data is a multiple of ipcn_dtype_size(dtype), so the elements can
  * be read in place; a consumer that needs alignment and gets 0 copies
  * (ipcn_tensor_copy()).
+ * Since: 0.1
  */
 typedef struct ipcn_tensor {
     ipcn_dtype dtype;
@@ -561,7 +566,7 @@ IPCN_API int ipcn_cbor_put_typed_array(ipcn_cbor_writer *w, ipcn_dtype dtype,
  * with the header already written and the elements' place aligned to 64
  * bytes, so that readers decode it in place with any dtype aligned.
  * *elems receives where to write numel * dtype size bytes, row-major,
- * native byte order.  Publish with ipcn_publish_loan(node, loan, 0).
+ * native byte order.  Publish with ipcn_loan_publish(node, loan, 0).
  * Returns as ipcn_loan_new(), and 200 for an invalid tensor.  Since: 0.1
  */
 IPCN_API int ipcn_loan_tensor(ipcn_node *node, const char *path,
@@ -634,20 +639,20 @@ IPCN_API int ipcn_tensor_copy(const ipcn_tensor *t, void *dst, size_t cap);
 #define IPCN_ENCODING_MAX_LEN 255
 #define IPCN_ENCODING_MAX_PARAMS 16
 
-/** A view of len bytes at ptr (not NUL-terminated). */
+/** A view of len bytes at ptr (not NUL-terminated). Since: 0.1 */
 typedef struct ipcn_strview {
     const char *ptr;
     size_t len;
 } ipcn_strview;
 
 /** One parameter: key and value, views into the parsed string (a quoted
- *  value without its quotes). */
+ *  value without its quotes).  Since: 0.1 */
 typedef struct ipcn_encoding_kv {
     ipcn_strview key;
     ipcn_strview value;
 } ipcn_encoding_kv;
 
-/** A parsed encoding; every view points into the string parsed. */
+/** A parsed encoding; every view points into the string parsed. Since: 0.1 */
 typedef struct ipcn_encoding {
     ipcn_strview type;     /**< "video" */
     ipcn_strview subtype;  /**< "raw"; len 0 when there is none ("cbor") */

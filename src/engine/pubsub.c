@@ -591,12 +591,15 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *n, ipcn_sub sub)
 
 IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
 {
-    if (!n || !out)
+    if (!n ||
+        ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_sub_stats, notices)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
+    ipcn_sub_stats o;
     ipcn__node_lock(n);
     ipcn__sub *s = sub_by_id(n, sub.id);
     if (s)
-        *out = (ipcn_sub_stats){.received = s->received,
+        o = (ipcn_sub_stats){.size = sizeof o,
+                                .received = s->received,
                                 .delivered = s->delivered,
                                 .dropped = s->dropped,
                                 .lost = s->lost,
@@ -606,7 +609,10 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
                                 .resets = s->resets,
                                 .notices = s->notices};
     ipcn__node_unlock(n);
-    return s ? IPCN_OK : IPCN_NOT_FOUND;
+    if (!s)
+        return IPCN_NOT_FOUND;
+    ipcn__sized_out(out, &o, sizeof o);
+    return IPCN_OK;
 }
 
 IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * client.c — fetching a file: ipcn_get_file().
+ * client.c — fetching a file: ipcn_files_get().
  *
  *  1. stat: the file's size, version, chunk size (and content hash when
  *     the provider knows it), from the longest matching file service.
@@ -44,7 +44,7 @@
 /* Chunks whose hashes one resume request asks for. */
 #define VERIFY_BATCH 64u
 
-IPCN_API void ipcn_get_file_opts_init(ipcn_get_file_opts *opts)
+IPCN_API void ipcn_files_get_opts_init(ipcn_files_get_opts *opts)
 {
     if (!opts)
         return;
@@ -68,7 +68,7 @@ typedef struct fetch {
     uint64_t nleaves;
     uint8_t *leaves;        /* nleaves chunk hashes, as verified here */
     int fd;                 /* DEST.part */
-    ipcn_file_progress_fn progress;
+    ipcn_files_progress_fn progress;
     void *user;
     bool on_caller;         /* the only worker runs on the caller's thread */
 
@@ -487,7 +487,7 @@ static int do_stat(fetch *f, ipcn__files_stat *st, char *provider, size_t cap)
     return rc;
 }
 
-/* ---- ipcn_get_file ---- */
+/* ---- ipcn_files_get ---- */
 
 static int open_part(const char *part, int *out)
 {
@@ -511,7 +511,7 @@ static int open_part(const char *part, int *out)
 
 /* The fetch proper, once the service answered stat and DEST.part is open
  * and locked. */
-static int transfer(fetch *f, const ipcn_get_file_opts *o, ipcn_file_result *res)
+static int transfer(fetch *f, const ipcn_files_get_opts *o, ipcn_files_result *res)
 {
     const ipcn__files_stat *st = &f->st;
     f->nleaves = ipcn__files_nchunks(st->size, st->chunk);
@@ -530,7 +530,7 @@ static int transfer(fetch *f, const ipcn_get_file_opts *o, ipcn_file_result *res
     if (fstat(f->fd, &sb) != 0)
         return local_errno_status(errno);
     uint64_t have = (uint64_t)sb.st_size, keep = 0;
-    if (o->flags & IPCN_GET_FILE_NO_RESUME)
+    if (o->flags & IPCN_FILES_GET_NO_RESUME)
         have = 0;
     if (have) {
         /* Whole chunks, and the short last one only if the file is all
@@ -597,18 +597,21 @@ static int transfer(fetch *f, const ipcn_get_file_opts *o, ipcn_file_result *res
     return IPCN_OK;
 }
 
-IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
-                           const char *dest, const ipcn_get_file_opts *opts,
-                           ipcn_file_result *out)
+IPCN_API int ipcn_files_get(ipcn_node *node, const char *path,
+                            const char *dest,
+                            const ipcn_files_get_opts *opts,
+                            ipcn_files_result *out)
 {
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
-    if (opts) {
-        if (opts->size < sizeof o || opts->inflight > MAX_INFLIGHT)
-            return IPCN_BAD_REQUEST;
-        o = *opts;
-    }
-    if (!node || !path || !dest || !*dest || (o.flags & ~IPCN_GET_FILE_NO_RESUME))
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
+    if (opts && ipcn__sized_in(&o, sizeof o, opts,
+                               IPCN__SIZE_TO(ipcn_files_get_opts, user)) !=
+                    IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    if (!node || !path || !dest || !*dest || o.inflight > MAX_INFLIGHT ||
+        (o.flags & ~IPCN_FILES_GET_NO_RESUME) ||
+        (out && ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_files_result,
+                                                     provider)) != IPCN_OK))
         return IPCN_BAD_REQUEST;
     int st = ipcn__files_sodium_init();
     if (st != IPCN_OK)
@@ -629,7 +632,7 @@ IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
     pthread_mutex_init(&f.lock, NULL);
     pthread_mutex_init(&f.write_lock, NULL);
     pthread_cond_init(&f.cond, NULL);
-    ipcn_file_result res;
+    ipcn_files_result res;
     memset(&res, 0, sizeof res);
 
     st = IPCN_NOT_FOUND;
@@ -664,7 +667,7 @@ IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
         if (fstat(f.fd, &sb) == 0 && sb.st_size == 0)
             unlink(part);
     }
-    res.size = f.st.size;
+    res.file_size = f.st.size;
     res.mtime_ns = f.st.mtime_ns;
     res.chunk = f.st.chunk;
     res.bytes_fetched = f.fetched;
@@ -679,7 +682,7 @@ IPCN_API int ipcn_get_file(ipcn_node *node, const char *path,
     if (out && (st == IPCN_OK || st == IPCN_PARTIAL_DATA)) {
         if (st != IPCN_OK)
             memset(res.hash, 0, sizeof res.hash), res.hash_confirmed = 0;
-        *out = res;
+        ipcn__sized_out(out, &res, sizeof res);
     }
     return st;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * files.c — a file service on a node: ipcn_offer_files() and
- * ipcn_unoffer_files().  The provider's logic is in serve.c; this file
+ * files.c — a file service on a node: ipcn_files_offer() and
+ * ipcn_files_unoffer().  The provider's logic is in serve.c; this file
  * keeps the offers and runs their handler.
  *
  * The handler's user pointer is not the offer but its id, looked up in a
  * process-wide registry and held for the length of the call: a request
- * that reaches the handler after ipcn_unoffer_files() finds no offer and
+ * that reaches the handler after ipcn_files_unoffer() finds no offer and
  * is answered 303, and unoffer waits for the calls in progress before it
  * frees the offer.  The answer goes out through ipcn_respond() from inside
  * the handler, which hands the library the read buffer itself (with
@@ -106,7 +106,7 @@ static int open_dir(const char *dir, int *out)
     }
 }
 
-IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
+IPCN_API int ipcn_files_offer(ipcn_node *node, const char *service_path,
                               const char *dir, uint32_t flags)
 {
     if (!node || !service_path || !dir || !*dir ||
@@ -170,7 +170,7 @@ IPCN_API int ipcn_offer_files(ipcn_node *node, const char *service_path,
     return st;
 }
 
-IPCN_API int ipcn_unoffer_files(ipcn_node *node, const char *service_path)
+IPCN_API int ipcn_files_unoffer(ipcn_node *node, const char *service_path)
 {
     if (!node || !service_path)
         return IPCN_BAD_REQUEST;
@@ -225,13 +225,15 @@ void ipcn__files_node_closed(ipcn_node *node)
 IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
                                   ipcn_files_stats *out)
 {
-    if (!node || !service_path || !out)
+    if (!node || !service_path ||
+        ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_files_stats, hashed)) !=
+            IPCN_OK)
         return IPCN_BAD_REQUEST;
     uint64_t node_id = ipcn_node_id(node);
     pthread_mutex_lock(&reg_lock);
     offer *o = reg_find(node, node_id, service_path);
     if (o)
-        *out = o->stats;
+        ipcn__sized_out(out, &o->stats, sizeof o->stats);
     pthread_mutex_unlock(&reg_lock);
     return o ? IPCN_OK : IPCN_NOT_FOUND;
 }

@@ -149,7 +149,7 @@ void ipcn__files_node_closed(ipcn_node *node);
 typedef struct ipcn__files_srv ipcn__files_srv;
 
 /* A provider over dirfd (taken: closed by _free).  flags as
- * ipcn_offer_files().  Returns 100, 307. */
+ * ipcn_files_offer().  Returns 100, 307. */
 int ipcn__files_srv_new(int dirfd, uint32_t flags, ipcn__files_srv **out);
 void ipcn__files_srv_free(ipcn__files_srv *s);
 

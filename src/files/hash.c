@@ -72,8 +72,9 @@ void ipcn__files_root_final(ipcn__files_root *r,
     crypto_generichash_blake2b_final(&r->st, out, IPCN_FILES_HASH_LEN);
 }
 
-IPCN_API int ipcn_file_hash(const char *file, uint8_t out[IPCN_FILES_HASH_LEN],
-                            uint64_t *size)
+IPCN_API int ipcn_files_hash(const char *file,
+                             uint8_t out[IPCN_FILES_HASH_LEN],
+                             uint64_t *size)
 {
     if (!file || !out)
         return IPCN_BAD_REQUEST;

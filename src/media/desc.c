@@ -93,11 +93,12 @@ static int check_rate(uint32_t num, uint32_t den)
     return (num == 0) == (den == 0);
 }
 
+/* The first version of ipcn_media_desc (0.1). */
+#define DESC_FIRST IPCN__SIZE_TO(ipcn_media_desc, pointcloud)
+
 /* Is d a description ipcn_media_encoding() can write? */
 static int desc_valid(const ipcn_media_desc *d)
 {
-    if (!d || d->size < sizeof *d)
-        return 0;
     switch (d->kind) {
     case IPCN_MEDIA_VIDEO:
         if (!check_rate(d->video.fps_num, d->video.fps_den) ||
@@ -132,9 +133,19 @@ static int desc_valid(const ipcn_media_desc *d)
 /* Encoding                                                             */
 /* ------------------------------------------------------------------ */
 
-int ipcn_media_encoding(const ipcn_media_desc *d, char *buf, size_t cap)
+/* Read the caller's description into *d (the one check of sized structs):
+ * 1 when it is valid. */
+static int desc_in(const ipcn_media_desc *in, ipcn_media_desc *d)
 {
-    if (!desc_valid(d) || (!buf && cap))
+    ipcn_media_desc_init(d, IPCN_MEDIA_VIDEO);
+    return ipcn__sized_in(d, sizeof *d, in, DESC_FIRST) == IPCN_OK &&
+           desc_valid(d);
+}
+
+int ipcn_media_encoding(const ipcn_media_desc *in, char *buf, size_t cap)
+{
+    ipcn_media_desc dd, *d = &dd;
+    if (!desc_in(in, d) || (!buf && cap))
         return IPCN_BAD_REQUEST;
     int n;
     switch (d->kind) {
@@ -185,10 +196,11 @@ static void put_kv_rate(ipcn_cbor_writer *w, const char *k, uint32_t num,
     ipcn_cbor_put_uint(w, den);
 }
 
-int ipcn_media_meta_encode(const ipcn_media_desc *d, void *buf, size_t cap,
+int ipcn_media_meta_encode(const ipcn_media_desc *in, void *buf, size_t cap,
                            size_t *len)
 {
-    if (!desc_valid(d) || (!buf && cap) || !len)
+    ipcn_media_desc dd, *d = &dd;
+    if (!desc_in(in, d) || (!buf && cap) || !len)
         return IPCN_BAD_REQUEST;
     ipcn_cbor_writer w;
     ipcn_cbor_writer_init(&w, buf, cap, IPCN_CBOR_DETERMINISTIC);
@@ -507,13 +519,14 @@ static int meta_pointcloud(const ipcn_cbor_item *m, ipcn_media_desc *d)
 int ipcn_media_desc_decode(const char *encoding, const void *meta,
                            size_t meta_len, ipcn_media_desc *out)
 {
-    if (!encoding || !out || (!meta && meta_len))
+    if (!encoding || ipcn__sized_check(out, DESC_FIRST) != IPCN_OK ||
+        (!meta && meta_len))
         return IPCN_BAD_REQUEST;
     ipcn_media_desc d;
     int st = from_encoding(encoding, &d);
     if (st != IPCN_OK || meta_len == 0) {
         if (st == IPCN_OK)
-            *out = d;
+            ipcn__sized_out(out, &d, sizeof d);
         return st;
     }
     ipcn_cbor_item *root = NULL;
@@ -538,7 +551,7 @@ int ipcn_media_desc_decode(const char *encoding, const void *meta,
     }
     ipcn_cbor_tree_free(root);
     if (st == IPCN_OK)
-        *out = d;
+        ipcn__sized_out(out, &d, sizeof d);
     return st;
 }
 
@@ -546,9 +559,11 @@ int ipcn_media_desc_decode(const char *encoding, const void *meta,
 /* Sizes and times                                                      */
 /* ------------------------------------------------------------------ */
 
-int ipcn_media_sample_bytes(const ipcn_media_desc *d, uint64_t *unit, int *exact)
+int ipcn_media_sample_bytes(const ipcn_media_desc *in, uint64_t *unit,
+                            int *exact)
 {
-    if (!desc_valid(d) || !unit || !exact)
+    ipcn_media_desc dd, *d = &dd;
+    if (!desc_in(in, d) || !unit || !exact)
         return IPCN_BAD_REQUEST;
     uint64_t u = 0;
     int ex = 0;
@@ -579,9 +594,10 @@ int ipcn_media_sample_bytes(const ipcn_media_desc *d, uint64_t *unit, int *exact
     return IPCN_OK;
 }
 
-int ipcn_media_pts_ns(const ipcn_media_desc *d, uint64_t seq, uint64_t *out)
+int ipcn_media_pts_ns(const ipcn_media_desc *in, uint64_t seq, uint64_t *out)
 {
-    if (!desc_valid(d) || seq == 0 || !out)
+    ipcn_media_desc dd, *d = &dd;
+    if (!desc_in(in, d) || seq == 0 || !out)
         return IPCN_BAD_REQUEST;
     uint64_t num, den; /* the sample duration is num / den seconds */
     switch (d->kind) {

@@ -254,9 +254,10 @@ int ipcn_media_h264_finish(ipcn_media_h264 *s)
 int ipcn_media_h264_get_stats(const ipcn_media_h264 *s,
                               ipcn_media_h264_stats *out)
 {
-    if (!s || !out)
+    if (!s || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_media_h264_stats,
+                                                   error_offset)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
-    *out = s->st;
+    ipcn__sized_out(out, &s->st, sizeof s->st);
     return IPCN_OK;
 }
 

@@ -18,13 +18,16 @@ int ipcn_media_pcs_header(const void *buf, size_t len, ipcn_media_desc *out)
     uint32_t num = ipcn__le32(p + 8), den = ipcn__le32(p + 12);
     if ((num == 0) != (den == 0))
         return IPCN_BAD_REQUEST;
+    if (ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_media_desc, pointcloud)) !=
+        IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_media_desc d;
     ipcn_media_desc_init(&d, IPCN_MEDIA_POINTCLOUD);
     strcpy(d.pointcloud.fields, "x,y,z,intensity");
     d.pointcloud.dtype = IPCN_DTYPE_FLOAT32;
     d.pointcloud.rate_num = num;
     d.pointcloud.rate_den = den;
-    *out = d;
+    ipcn__sized_out(out, &d, sizeof d);
     return IPCN_OK;
 }
 

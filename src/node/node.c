@@ -116,10 +116,10 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn_node_opts o;
     ipcn_node_opts_init(&o);
     if (opts) {
-        if (opts->size < sizeof(uint32_t) || opts->size > sizeof o)
+        if (ipcn__sized_in(&o, sizeof o, opts,
+                           IPCN__SIZE_TO(ipcn_node_opts, peer_meta_budget)) !=
+            IPCN_OK)
             return IPCN_BAD_REQUEST;
-        memcpy(&o, opts, opts->size);
-        o.size = sizeof o;
         ipcn_node_opts d;
         ipcn_node_opts_init(&d);
         if (!o.heartbeat_ms)
@@ -247,7 +247,7 @@ IPCN_API void ipcn_node_close(ipcn_node *n)
     if (n->thread_running)
         ipcn_node_stop_thread(n);
     /* Layers above the core that keep state per node (files/: what
-     * ipcn_unoffer_files() was not called for) said so by a hook. */
+     * ipcn_files_unoffer() was not called for) said so by a hook. */
     if (n->close_hook)
         n->close_hook(n);
     ipcn__node_lock(n);
@@ -288,7 +288,8 @@ IPCN_API uint64_t ipcn_node_id(const ipcn_node *n) { return n ? n->id : 0; }
 
 IPCN_API const char *ipcn_node_dir(const ipcn_node *n) { return n ? n->dir : NULL; }
 
-IPCN_API int ipcn_set_event_fn(ipcn_node *n, ipcn_event_fn fn, void *user)
+IPCN_API int ipcn_node_set_event_fn(ipcn_node *n, ipcn_event_fn fn,
+                                    void *user)
 {
     if (!n)
         return IPCN_BAD_REQUEST;
@@ -301,9 +302,10 @@ IPCN_API int ipcn_set_event_fn(ipcn_node *n, ipcn_event_fn fn, void *user)
 
 IPCN_API int ipcn_node_get_usage(ipcn_node *n, ipcn_node_usage *out)
 {
-    if (!n || !out || out->size < offsetof(ipcn_node_usage, peer_meta_bytes))
+    if (!n || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_node_usage,
+                                                   tx_buffer_peak)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
-    ipcn_node_usage u = {.size = out->size};
+    ipcn_node_usage u = {.size = sizeof u};
     ipcn__node_lock(n);
     u.peers = n->stats.peers;
     u.peer_meta_bytes = n->peer_meta_bytes;
@@ -317,13 +319,14 @@ IPCN_API int ipcn_node_get_usage(ipcn_node *n, ipcn_node_usage *out)
     u.tx_buffer_peak = n->tx_buffer_peak > u.tx_buffer_bytes ? n->tx_buffer_peak
                                                              : u.tx_buffer_bytes;
     ipcn__node_unlock(n);
-    memcpy(out, &u, out->size < sizeof u ? out->size : sizeof u);
+    ipcn__sized_out(out, &u, sizeof u);
     return IPCN_OK;
 }
 
 IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
 {
-    if (!n || !out)
+    if (!n || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_node_stats,
+                                                   requests_abandoned)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     ipcn_node_stats s = n->stats;
@@ -334,7 +337,7 @@ IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
         count++;
     s.resources = count;
     ipcn__node_unlock(n);
-    *out = s;
+    ipcn__sized_out(out, &s, sizeof s);
     return IPCN_OK;
 }
 

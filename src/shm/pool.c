@@ -657,7 +657,7 @@ static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
     return IPCN_OK;
 }
 
-IPCN_API int ipcn_publish_loan(ipcn_node *n, ipcn_loan *loan, size_t len)
+IPCN_API int ipcn_loan_publish(ipcn_node *n, ipcn_loan *loan, size_t len)
 {
     if (!n || !loan)
         return IPCN_BAD_REQUEST;
@@ -759,9 +759,16 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
 /* ---- settings and counters ---- */
 
 IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
-                              const ipcn_pool_opts *o)
+                              const ipcn_pool_opts *in)
 {
-    if (!n || !path || !o || o->size < sizeof *o || o->slots < 2 ||
+    ipcn_pool_opts oo;
+    ipcn_pool_opts_init(&oo);
+    if (!n || !path ||
+        ipcn__sized_in(&oo, sizeof oo, in,
+                       IPCN__SIZE_TO(ipcn_pool_opts, checksum)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    const ipcn_pool_opts *o = &oo;
+    if (o->slots < 2 ||
         o->slots > IPCN_SHM_MAX_SLOTS || o->slot_size > IPCN_SHM_MAX_SLOT_SIZE ||
         (o->policy != IPCN_POOL_DROP_OLDEST && o->policy != IPCN_POOL_REFUSE) ||
         (uint64_t)round_up(o->slot_size ? o->slot_size : MIN_SLOT_SIZE,
@@ -773,7 +780,6 @@ IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
     if (st == IPCN_OK) {
         ipcn_pool_opts old = opts_of(lr);
         lr->pool_opts = *o;
-        lr->pool_opts.size = sizeof *o;
         if (lr->pool && (old.slots != o->slots ||
                          (o->slot_size &&
                           round_up(o->slot_size, page_size()) != lr->pool->slot_size)))
@@ -790,7 +796,9 @@ IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
 IPCN_API int ipcn_pool_get_stats(ipcn_node *n, const char *path,
                                  ipcn_pool_stats *out)
 {
-    if (!n || !path || !out)
+    if (!n || !path ||
+        ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_pool_stats, refused)) !=
+            IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     ipcn__local *lr = ipcn__local_find(n, path);
@@ -820,6 +828,7 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *n, const char *path,
         }
     }
     ipcn__node_unlock(n);
-    *out = s;
+    s.size = sizeof s;
+    ipcn__sized_out(out, &s, sizeof s);
     return IPCN_OK;
 }

@@ -16,6 +16,24 @@
 #define ipcn__container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
+/* Sized public structs (ipcnet.h, "Sized structs"), checked one way by
+ * every call.  first is the size of the struct's first version:
+ * IPCN__SIZE_TO(type, its last field in that version); known is
+ * sizeof(type) as this library was built. */
+#define IPCN__SIZE_TO(type, member) \
+    (offsetof(type, member) + sizeof(((type *)0)->member))
+/* Options read by the library: *in must have first <= size <= known, else
+ * 200.  Copies its first size bytes over *dst, which the caller filled
+ * with the defaults (so the fields past size keep them), and sets dst's
+ * size to known.  100 or 200 (also for NULL in). */
+int ipcn__sized_in(void *dst, size_t known, const void *in, size_t first);
+/* Counters and results written by the library: 100 when out is not NULL
+ * and its size is at least first, else 200.  Check before doing the work. */
+int ipcn__sized_check(const void *out, size_t first);
+/* Then write them: the first min(out's size, known) bytes of *src go to
+ * *out, its size field excepted; bytes of *out past known are untouched. */
+void ipcn__sized_out(void *out, const void *src, size_t known);
+
 /* Allocation: every allocation of the library goes through these. */
 void *ipcn__malloc(size_t n);
 void *ipcn__calloc(size_t nmemb, size_t size);

@@ -100,6 +100,7 @@ static void fh_split(const uint8_t *data, size_t n, size_t max_au, size_t chunk,
     ipcn_media_au au;
     FUZZ_ASSERT(ipcn_media_h264_next(s, &au) == IPCN_NO_DATA);
     FUZZ_ASSERT(ipcn_media_h264_feed(s, data, n) == IPCN_BAD_REQUEST);
+    r->st.size = sizeof r->st;
     ipcn_media_h264_get_stats(s, &r->st);
     ipcn_media_h264_free(s);
     FUZZ_ASSERT(r->st.bytes_in == n);

@@ -19,7 +19,7 @@
 
 static void fd_desc(const char *enc, const uint8_t *meta, size_t meta_len)
 {
-    ipcn_media_desc d;
+    ipcn_media_desc d = {.size = sizeof d};
     int st = ipcn_media_desc_decode(enc, meta, meta_len, &d);
     FUZZ_ASSERT(st == IPCN_OK || st == IPCN_BAD_REQUEST || st == IPCN_NOT_FOUND ||
                 st == IPCN_NOT_IMPLEMENTED || st == IPCN_INSUFFICIENT_MEMORY);
@@ -34,7 +34,7 @@ static void fd_desc(const char *enc, const uint8_t *meta, size_t meta_len)
     FUZZ_ASSERT(m2);
     size_t n2 = 0;
     FUZZ_ASSERT(ipcn_media_meta_encode(&d, m2, need, &n2) == IPCN_OK && n2 == need);
-    ipcn_media_desc d2;
+    ipcn_media_desc d2 = {.size = sizeof d2};
     FUZZ_ASSERT(ipcn_media_desc_decode(enc2, m2, n2, &d2) == IPCN_OK);
     FUZZ_ASSERT(memcmp(&d, &d2, sizeof d) == 0);
     free(m2);
@@ -56,7 +56,7 @@ static void fd_desc(const char *enc, const uint8_t *meta, size_t meta_len)
 
 static void fd_pcs(const uint8_t *in, size_t n)
 {
-    ipcn_media_desc d;
+    ipcn_media_desc d = {.size = sizeof d};
     if (ipcn_media_pcs_header(in, n, &d) != IPCN_OK)
         return;
     size_t pos = IPCN_MEDIA_PCS_HEADER, used = IPCN_MEDIA_PCS_HEADER;

@@ -58,7 +58,8 @@ grep -q -- '-lpthread' <<<"$(pkg-config --libs --static ipcnet)" ||
     bad "pkg-config --libs --static ipcnet lacks -lpthread"
 
 step "installed files"
-for f in "$includedir/ipcnet.h" "$includedir/ipcnet.hpp" "$libdir/libipcnet.a" "$libdir/$realname" \
+for f in "$includedir/ipcnet.h" "$includedir/ipcnet.hpp" "$includedir/ipcnet_value.hpp" \
+         "$libdir/libipcnet.a" "$libdir/$realname" \
          "$libdir/cmake/ipcnet/ipcnetConfig.cmake" \
          "$libdir/cmake/ipcnet/ipcnetConfigVersion.cmake" \
          "$libdir/cmake/ipcnet/ipcnetTargets.cmake"; do
@@ -156,10 +157,14 @@ fi
 
 step "C++ binding: $cxx -std=c++17 with the installed ipcnet.hpp"
 cat >"$tmp/consumer_hpp.cpp" <<'CPP'
+#include <ipcnet_value.hpp> /* alone first: it brings ipcnet.hpp */
 #include <ipcnet.hpp>
 #include <cstdio>
 int main()
 {
+    ipcn::CborWriter w;
+    if (w.put_uint(7).finish().size() != 1)
+        return 1;
     try {
         ipcn::Node n("not/a/name");
         return 1;

@@ -103,7 +103,7 @@ static void test_withheld_is_counted(void **state)
         take(n, sub, held, &k, steps[i]);
     }
     assert_int_equal(k, 56);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.withheld, 0);
     /* Now every sample is withheld from us: we are told of each. */
@@ -158,7 +158,7 @@ static void test_unmappable_pool(void **state)
         ipcn_loan *loan;
         assert_int_equal(ipcn_loan_new(n, "big/cloud", 4 * MIB, &loan), IPCN_OK);
         s_fill(ipcn_loan_data(loan), 4 * MIB, seq);
-        assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
         v_pump(n, 1);
     }
     /* The helper's node has a thread: it counts and releases by itself. */
@@ -172,7 +172,7 @@ static void test_unmappable_pool(void **state)
     assert_int_equal(s.received, 0);
     assert_int_equal(s.lost, 0);
     /* Nothing stays held for a reader that cannot read it. */
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     end = tu_now_ms() + V_WAIT_MS;
     for (;;) {
         assert_int_equal(ipcn_pool_get_stats(n, "big/cloud", &ps), IPCN_OK);
@@ -216,7 +216,7 @@ static void test_notice_is_not_delivered(void **state)
     }
     assert_int_equal(samples, 3);
     assert_int_equal(notices, 1);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_true(ss.delivered <= ss.received);
     assert_int_equal(ss.received, 3);
@@ -244,8 +244,8 @@ static void test_slot_fits_sample(void **state)
     assert_int_equal(ipcn_loan_tensor(n, "cam/tensor", &t, &loan, &elems),
                      IPCN_OK);
     memset(elems, 0, 8 * MIB);
-    assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
-    ipcn_pool_stats s;
+    assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
+    ipcn_pool_stats s = {.size = sizeof s};
     assert_int_equal(ipcn_pool_get_stats(n, "cam/tensor", &s), IPCN_OK);
     assert_true(s.slot_size > 8 * MIB);
     assert_true(s.slot_size <= 8 * MIB + (size_t)ps);

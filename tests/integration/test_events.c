@@ -116,7 +116,7 @@ static void test_events_clean_lifecycle(void **state)
     (void)state;
     ipcn_node *n = v_open("evt", NULL);
     v_events *e = events_new();
-    assert_int_equal(ipcn_set_event_fn(n, on_event, e), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, on_event, e), IPCN_OK);
     assert_int_equal(ipcn_announce(n, "ev/own", IPCN_STREAM, NULL, NULL, 0),
                      IPCN_CREATED);
     pid_t h = v_spawn("evh", "data:ev/d", "stream:ev/s", NULL);
@@ -169,7 +169,7 @@ static void test_events_kill9(void **state)
     (void)state;
     ipcn_node *n = v_open("ekt", NULL);
     v_events *e = events_new();
-    assert_int_equal(ipcn_set_event_fn(n, on_event, e), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, on_event, e), IPCN_OK);
     v_coll *c = v_coll_new();
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "ek/**", 0, v_collect, c, &sub), IPCN_OK);
@@ -193,7 +193,7 @@ static void test_events_kill9(void **state)
     }
     assert_string_not_equal(c->s[0].path, c->s[1].path);
     assert_int_equal(v_count(n, "ek/**", IPCN_ANY), 0);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     assert_int_equal(ns.peers_lost, 1);
     v_close(n);
@@ -215,7 +215,7 @@ static void test_events_heartbeat_timeout(void **state)
     o.idle_probe_ms = 400;
     ipcn_node *n = v_open("eht", &o);
     v_events *e = events_new();
-    assert_int_equal(ipcn_set_event_fn(n, on_event, e), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, on_event, e), IPCN_OK);
     pid_t h = v_spawn("ehh", "stream:eh/s", NULL);
     v_wait_helper(n, "ehh");
     /* Linked and quiet for a while: probes keep it up. */
@@ -227,7 +227,7 @@ static void test_events_heartbeat_timeout(void **state)
     int down = ev_wait(n, e, IPCN_EV_PEER_DOWN, "ehh", NULL);
     assert_int_equal(e->ev[down].status, IPCN_GATEWAY_TIMEOUT);
     ev_wait(n, e, IPCN_EV_RESOURCE_DOWN, "ehh", "eh/s");
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     assert_int_equal(ns.peers_lost, 1);
     v_close(n);
@@ -239,12 +239,12 @@ static void test_events_fn_replaced_and_cleared(void **state)
     (void)state;
     ipcn_node *n = v_open("efr", NULL);
     v_events *e1 = events_new(), *e2 = events_new();
-    assert_int_equal(ipcn_set_event_fn(n, on_event, e1), IPCN_OK);
-    assert_int_equal(ipcn_set_event_fn(n, on_event, e2), IPCN_OK); /* replaces */
+    assert_int_equal(ipcn_node_set_event_fn(n, on_event, e1), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, on_event, e2), IPCN_OK); /* replaces */
     v_spawn("efa", NULL);
     ev_wait(n, e2, IPCN_EV_PEER_UP, "efa", NULL);
     assert_int_equal(e1->count, 0);
-    assert_int_equal(ipcn_set_event_fn(n, NULL, NULL), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, NULL, NULL), IPCN_OK);
     int before = e2->count;
     v_spawn("efb", NULL);
     v_wait_helper(n, "efb");
@@ -441,7 +441,7 @@ static void test_dispatch_from_callback(void **state)
     assert_int_equal(ipcn_announce(n, "dc/other", IPCN_STREAM, NULL, NULL, 0),
                      IPCN_CREATED);
     assert_int_equal(ipcn_offer(n, "dc/svc", NULL, handler_dispatching, NULL), IPCN_OK);
-    assert_int_equal(ipcn_set_event_fn(n, event_dispatching, NULL), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, event_dispatching, NULL), IPCN_OK);
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "dc/s", 0, sample_dispatching, NULL, &sub),
                      IPCN_OK);

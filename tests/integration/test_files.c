@@ -4,7 +4,7 @@
  * process (helpers/f_server.c) offers a directory, this process fetches.
  *
  *  - files of every shape (empty, short, one chunk, many chunks, nested)
- *    arrive byte for byte, with the content hash that ipcn_file_hash()
+ *    arrive byte for byte, with the content hash that ipcn_files_hash()
  *    and an independent implementation (Python's hashlib) give;
  *  - a fetch stopped by its progress callback, and one killed with
  *    SIGKILL (helpers/f_get.c), resume: only the missing chunks are
@@ -225,10 +225,10 @@ static ipcn_node *client(const char *name, const char *path, size_t want)
 }
 
 static int get(ipcn_node *n, const char *path, const char *dest,
-               const ipcn_get_file_opts *o, ipcn_file_result *r)
+               const ipcn_files_get_opts *o, ipcn_files_result *r)
 {
-    memset(r, 0, sizeof *r);
-    return ipcn_get_file(n, path, dest, o, r);
+    *r = (ipcn_files_result){.size = sizeof *r};
+    return ipcn_files_get(n, path, dest, o, r);
 }
 
 /* ---- fetching ---- */
@@ -241,23 +241,23 @@ static void fetch_and_check(ipcn_node *n, const char *name, uint64_t size,
     const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
     path_of(dest, sizeof dest, g_out, base);
     snprintf(path, sizeof path, "files/%s", name);
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
     o.read_size = read_size;
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     int st = get(n, path, dest, &o, &r);
     if (st != IPCN_OK)
         fail_msg("get %s: %d %s", path, st, ipcn_status_str(st));
     assert_same_file(src, dest);
     assert_false(exists(strcat(strcpy(path, dest), ".part")));
-    assert_int_equal(r.size, size);
+    assert_int_equal(r.file_size, size);
     assert_int_equal(r.bytes_fetched, size);
     assert_int_equal(r.bytes_resumed, 0);
     assert_int_equal(r.chunk, IPCN_FILES_CHUNK);
     assert_string_equal(r.provider, "fsrv");
     uint8_t h[IPCN_FILES_HASH_LEN];
     uint64_t hs = 0;
-    assert_int_equal(ipcn_file_hash(src, h, &hs), IPCN_OK);
+    assert_int_equal(ipcn_files_hash(src, h, &hs), IPCN_OK);
     assert_int_equal(hs, size);
     assert_memory_equal(h, r.hash, sizeof h);
     /* Small files are hashed whole by the provider's stat: confirmed. */
@@ -301,8 +301,8 @@ static void test_fetch(void **state)
 
     /* The empty file's hash, from the definition (sodium-free): BLAKE2b
      * of 12 zero-ish bytes; here simply: two fetches agree with
-     * ipcn_file_hash, checked above.  A missing file: 203. */
-    ipcn_file_result r;
+     * ipcn_files_hash, checked above.  A missing file: 203. */
+    ipcn_files_result r = {.size = sizeof r};
     char dest[900];
     path_of(dest, sizeof dest, g_out, "missing");
     assert_int_equal(get(n, "files/nope.bin", dest, NULL, &r), IPCN_NOT_FOUND);
@@ -312,8 +312,8 @@ static void test_fetch(void **state)
     assert_int_equal(get(n, "files/", dest, NULL, &r), IPCN_NOT_FOUND);
     assert_int_equal(get(NULL, "files/x", dest, NULL, &r), IPCN_BAD_REQUEST);
     assert_int_equal(get(n, "files/x", "", NULL, &r), IPCN_BAD_REQUEST);
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
     o.inflight = 17;
     assert_int_equal(get(n, "files/short.txt", dest, &o, &r), IPCN_BAD_REQUEST);
     o.inflight = 1;
@@ -350,14 +350,14 @@ static void test_resume(void **state)
 
     /* Stopped by the progress callback after 3 chunks, one request at a
      * time: DEST.part holds exactly those. */
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
     o.inflight = 1;
     o.read_size = MiB;
     stopper s = {3 * MiB, 0, 0};
     o.progress = stop_at;
     o.user = &s;
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/big.bin", dest, &o, &r), IPCN_PARTIAL_DATA);
     assert_int_equal(r.bytes_fetched, 3 * MiB);
     assert_false(exists(dest));
@@ -365,7 +365,7 @@ static void test_resume(void **state)
 
     /* Resumed: the 3 chunks are kept (checked against the provider's
      * hashes), only the rest comes. */
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts_init(&o);
     assert_int_equal(get(n, "files/big.bin", dest, &o, &r), IPCN_OK);
     assert_int_equal(r.bytes_resumed, 3 * MiB);
     assert_int_equal(r.bytes_fetched, 9 * MiB + 7);
@@ -383,7 +383,7 @@ static void test_resume(void **state)
     assert_true(fd >= 0);
     assert_int_equal(pwrite(fd, "x", 1, MiB + 5000), 1);
     close(fd);
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts_init(&o);
     assert_int_equal(get(n, "files/big.bin", dest, &o, &r), IPCN_OK);
     assert_int_equal(r.bytes_resumed, MiB);
     assert_int_equal(r.bytes_fetched, 11 * MiB + 7);
@@ -408,7 +408,7 @@ static void test_resume(void **state)
     assert_int_equal(r.bytes_resumed, 0);
     assert_same_file(src, dest);
     assert_int_equal(system(cmd), 0);
-    o.flags = IPCN_GET_FILE_NO_RESUME;
+    o.flags = IPCN_FILES_GET_NO_RESUME;
     assert_int_equal(get(n, "files/big.bin", dest, &o, &r), IPCN_OK);
     assert_int_equal(r.bytes_resumed, 0);
     assert_int_equal(r.bytes_fetched, 12 * MiB + 7);
@@ -491,7 +491,7 @@ static void test_resume_after_kill(void **state)
     /* Resumed here: the verified prefix is kept — at least what the
      * killed process reported, less the pieces still in flight (4 of 1
      * MiB at most) — and only the rest is fetched. */
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/killed.bin", dest, NULL, &r), IPCN_OK);
     assert_same_file(src, dest);
     assert_true(r.bytes_resumed + 4 * MiB >= done);
@@ -773,7 +773,7 @@ static void test_hostile_requests(void **state)
      * inside the directory. */
     char dest[900];
     path_of(dest, sizeof dest, g_out, "ok.bin");
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/ok.bin", dest, NULL, &r), IPCN_OK);
     path_of(p, sizeof p, g_srv, "ok.bin");
     assert_same_file(p, dest);
@@ -781,7 +781,7 @@ static void test_hostile_requests(void **state)
     assert_int_equal(get(n, "files/inside", dest, NULL, &r), IPCN_OK);
     path_of(p, sizeof p, g_srv, "dir/inner.txt");
     assert_same_file(p, dest);
-    /* ipcn_get_file says the provider's refusals as they come. */
+    /* ipcn_files_get says the provider's refusals as they come. */
     path_of(dest, sizeof dest, g_out, "passwd");
     assert_int_equal(get(n, "files/passwd", dest, NULL, &r), IPCN_FORBIDDEN);
     assert_int_equal(get(n, "files/../secret/key.txt", dest, NULL, &r), IPCN_FORBIDDEN);
@@ -822,7 +822,7 @@ static void test_no_symlinks(void **state)
     EXPECT(n, "{\"op\": \"stat\", \"name\": \"dir/nope\"}", IPCN_NOT_FOUND);
     char dest[900];
     path_of(dest, sizeof dest, g_out, "inner.txt");
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/dir/inner.txt", dest, NULL, &r), IPCN_OK);
     assert_same_file(p, dest);
 }
@@ -863,28 +863,28 @@ static void test_changed_under_reader(void **state)
     snprintf(part, sizeof part, "%s.part", dest);
     start_server("fsrv", NULL);
     ipcn_node *n = client("fcli", "files", 1);
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
     o.inflight = 1;
     o.read_size = MiB;
     mutator mu = {.mode = 1};
     snprintf(mu.file, sizeof mu.file, "%s", src);
     o.progress = mutate;
     o.user = &mu;
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/moving.bin", dest, &o, &r), IPCN_CONFLICT);
     assert_true(mu.done);
     assert_false(exists(dest)); /* never a wrong DEST */
     assert_true(exists(part));
     /* Fetched again: resumes what is still right, ends with the new bytes. */
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts_init(&o);
     assert_int_equal(get(n, "files/moving.bin", dest, &o, &r), IPCN_OK);
     assert_same_file(src, dest);
     assert_true(r.bytes_resumed >= MiB);
 
     /* Truncated under the reader. */
     unlink(dest);
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts_init(&o);
     o.inflight = 1;
     o.read_size = MiB;
     mutator tr = {.mode = 2};
@@ -955,7 +955,7 @@ static void test_lying_provider(void **state)
     char dest[900], part[920];
     path_of(dest, sizeof dest, g_out, "lie.bin");
     snprintf(part, sizeof part, "%s.part", dest);
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     static const int expect[] = {0, IPCN_BAD_GATEWAY, IPCN_BAD_GATEWAY, IPCN_BAD_GATEWAY,
                                  IPCN_BAD_GATEWAY, IPCN_NOT_IMPLEMENTED};
     for (liar_mode = 1; liar_mode <= 5; liar_mode++) {
@@ -988,7 +988,7 @@ static void test_longest_prefix(void **state)
     ipcn_node *n = client("fcli", "files/**", 2);
     char dest[900];
     path_of(dest, sizeof dest, g_out, "a.txt");
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     /* files/sub/a.txt is a.txt of the service files/sub (the longer). */
     assert_int_equal(get(n, "files/sub/a.txt", dest, NULL, &r), IPCN_OK);
     assert_same_file(b, dest);
@@ -1021,10 +1021,10 @@ static int nested_get(uint64_t done, uint64_t total, uint64_t fetched, void *use
     if (*st == -1) {
         /* A second fetch into the same DEST while this one holds it. */
         ipcn_node *n = g_solo;
-        ipcn_file_result r;
+        ipcn_files_result r = {.size = sizeof r};
         char dest[900];
         path_of(dest, sizeof dest, g_out, "self.bin");
-        *st = ipcn_get_file(n, "mine/self.bin", dest, NULL, &r);
+        *st = ipcn_files_get(n, "mine/self.bin", dest, NULL, &r);
     }
     return 0;
 }
@@ -1041,39 +1041,39 @@ static void test_same_node(void **state)
     g_solo = n;
     char missing[900];
     path_of(missing, sizeof missing, g_root, "no-such-dir");
-    assert_int_equal(ipcn_offer_files(n, "mine", missing, 0), IPCN_NOT_FOUND);
-    assert_int_equal(ipcn_offer_files(n, "mine", src, 0), IPCN_FORBIDDEN);
-    assert_int_equal(ipcn_offer_files(n, "mine", g_srv, 0x10), IPCN_BAD_REQUEST);
-    assert_int_equal(ipcn_offer_files(n, "bad//path", g_srv, 0), IPCN_BAD_REQUEST);
-    assert_int_equal(ipcn_offer_files(n, "mine", g_srv, 0), IPCN_OK);
-    assert_int_equal(ipcn_offer_files(n, "mine", g_srv, 0), IPCN_CONFLICT);
+    assert_int_equal(ipcn_files_offer(n, "mine", missing, 0), IPCN_NOT_FOUND);
+    assert_int_equal(ipcn_files_offer(n, "mine", src, 0), IPCN_FORBIDDEN);
+    assert_int_equal(ipcn_files_offer(n, "mine", g_srv, 0x10), IPCN_BAD_REQUEST);
+    assert_int_equal(ipcn_files_offer(n, "bad//path", g_srv, 0), IPCN_BAD_REQUEST);
+    assert_int_equal(ipcn_files_offer(n, "mine", g_srv, 0), IPCN_OK);
+    assert_int_equal(ipcn_files_offer(n, "mine", g_srv, 0), IPCN_CONFLICT);
     /* No thread, nobody dispatching: the fetch's own requests run the
      * node's handler. */
     path_of(dest, sizeof dest, g_out, "self.bin");
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
     int nested = -1;
     o.progress = nested_get;
     o.user = &nested;
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "mine/self.bin", dest, &o, &r), IPCN_OK);
     assert_same_file(src, dest);
     assert_string_equal(r.provider, "solo");
     assert_int_equal(nested, IPCN_CONFLICT); /* DEST.part was held */
-    assert_int_equal(ipcn_unoffer_files(n, "mine"), IPCN_OK);
-    assert_int_equal(ipcn_unoffer_files(n, "mine"), IPCN_NOT_FOUND);
+    assert_int_equal(ipcn_files_unoffer(n, "mine"), IPCN_OK);
+    assert_int_equal(ipcn_files_unoffer(n, "mine"), IPCN_NOT_FOUND);
     assert_int_equal(get(n, "mine/self.bin", dest, NULL, &r), IPCN_NOT_FOUND);
     /* Offered again after it was withdrawn. */
-    assert_int_equal(ipcn_offer_files(n, "mine", g_srv, 0), IPCN_OK);
+    assert_int_equal(ipcn_files_offer(n, "mine", g_srv, 0), IPCN_OK);
     assert_int_equal(get(n, "mine/self.bin", dest, NULL, &r), IPCN_OK);
-    assert_int_equal(ipcn_unoffer_files(n, "mine"), IPCN_OK);
+    assert_int_equal(ipcn_files_unoffer(n, "mine"), IPCN_OK);
     /* Still offered when its node closes: the close ends it (its
      * directory descriptor is closed, its memory freed). */
     int fds = open_fds();
     ipcn_node *n2 = NULL;
     assert_int_equal(ipcn_node_open(&n2, "solo2", NULL), IPCN_OK);
     int with_node = open_fds();
-    assert_int_equal(ipcn_offer_files(n2, "theirs", g_srv, 0), IPCN_OK);
+    assert_int_equal(ipcn_files_offer(n2, "theirs", g_srv, 0), IPCN_OK);
     assert_int_equal(open_fds(), with_node + 1);
     ipcn_node_close(n2);
     assert_int_equal(open_fds(), fds);
@@ -1094,18 +1094,18 @@ static void test_cache(void **state)
     ipcn_node *p = NULL;
     assert_int_equal(ipcn_node_open(&p, "cachesrv", NULL), IPCN_OK);
     l_own_node(p);
-    assert_int_equal(ipcn_offer_files(p, "files", g_srv, 0), IPCN_OK);
+    assert_int_equal(ipcn_files_offer(p, "files", g_srv, 0), IPCN_OK);
     assert_int_equal(ipcn_node_start_thread(p), IPCN_OK);
     ipcn_node *n = client("fcli", "files", 1);
     path_of(dest, sizeof dest, g_out, "settled.bin");
-    ipcn_file_result r;
+    ipcn_files_result r = {.size = sizeof r};
     assert_int_equal(get(n, "files/settled.bin", dest, NULL, &r), IPCN_OK);
     assert_int_equal(r.hash_confirmed, 1);
     assert_same_file(src, dest);
     uint8_t h[IPCN_FILES_HASH_LEN];
-    assert_int_equal(ipcn_file_hash(src, h, NULL), IPCN_OK);
+    assert_int_equal(ipcn_files_hash(src, h, NULL), IPCN_OK);
     assert_memory_equal(h, r.hash, sizeof h);
-    ipcn_files_stats s1, s2;
+    ipcn_files_stats s1 = {.size = sizeof s1}, s2 = {.size = sizeof s2};
     assert_int_equal(ipcn_files_get_stats(p, "files", &s1), IPCN_OK);
     assert_int_equal(s1.hashed, 9 * MiB);
     assert_int_equal(s1.bytes, 9 * MiB);
@@ -1119,7 +1119,7 @@ static void test_cache(void **state)
     assert_true(s2.requests > s1.requests);
     assert_int_equal(ipcn_files_get_stats(p, "nope", &s2), IPCN_NOT_FOUND);
     ipcn_node_stop_thread(p);
-    assert_int_equal(ipcn_unoffer_files(p, "files"), IPCN_OK);
+    assert_int_equal(ipcn_files_unoffer(p, "files"), IPCN_OK);
 }
 
 int main(void)

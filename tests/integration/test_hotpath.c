@@ -162,7 +162,7 @@ static void run(bool callback)
     g_counting = false;
     side(SIDE_NONE);
     long pa = atomic_load(&g_allocs[SIDE_PUB]), sa = atomic_load(&g_allocs[SIDE_SUB]);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(p.sub, p.s, &ss), IPCN_OK);
     print_message("%s: %d samples: %ld allocations publishing, %ld receiving; "
                   "%llu dropped, %llu lost\n",

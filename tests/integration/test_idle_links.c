@@ -38,7 +38,7 @@ static ipcn_node *open_node(const char *name, uint32_t probe_ms, l_events *ev)
     ipcn_node *n = NULL;
     assert_int_equal(ipcn_node_open(&n, name, &o), IPCN_OK);
     if (ev)
-        ipcn_set_event_fn(n, l_event_fn, ev);
+        ipcn_node_set_event_fn(n, l_event_fn, ev);
     return l_own_node(n);
 }
 
@@ -80,7 +80,7 @@ static void query_ok(ipcn_node *n, const char *prov)
 
 static ipcn_node_stats stats(ipcn_node *n)
 {
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     assert_int_equal(ipcn_node_get_stats(n, &s), IPCN_OK);
     return s;
 }

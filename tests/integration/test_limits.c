@@ -358,7 +358,7 @@ static void t_out_of_fds(void **state)
     (void)state;
     memset(&NF, 0, sizeof NF);
     assert_int_equal(victim_start(NOFD_LIMIT), 0);
-    ipcn_set_event_fn(G.inn, innocent_event, NULL);
+    ipcn_node_set_event_fn(G.inn, innocent_event, NULL);
     ipcn_set_log(IPCN_LOG_WARN, peer_log, NULL);
     unsigned peers;
     unsigned long long ev0 = victim_events(&peers);
@@ -410,7 +410,7 @@ static void t_out_of_fds(void **state)
             usleep(50000);
     }
     ipcn_node_close(late);
-    ipcn_set_event_fn(G.inn, NULL, NULL);
+    ipcn_node_set_event_fn(G.inn, NULL, NULL);
     assert_true(linked);
 }
 

@@ -40,7 +40,7 @@ static ipcn_node *open_node(const char *name, uint32_t hb, uint32_t dead,
     ipcn_node *n = NULL;
     assert_int_equal(ipcn_node_open(&n, name, &o), IPCN_OK);
     if (ev)
-        ipcn_set_event_fn(n, l_event_fn, ev);
+        ipcn_node_set_event_fn(n, l_event_fn, ev);
     return l_own_node(n);
 }
 
@@ -205,7 +205,7 @@ static void kill9_provider(const char *net, const char *cons, const char *prov)
     assert_null(m);
     assert_int_equal(ipcn_request(n, svc, "x", 1, NULL, &m, 1000), IPCN_NOT_FOUND);
     assert_null(m);
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     assert_int_equal(ipcn_node_get_stats(n, &st), IPCN_OK);
     assert_int_equal(st.peers, 0);
     assert_int_equal(st.peers_lost, 1);
@@ -514,7 +514,7 @@ static void hung_peer(const char *net, const char *cons, const char *prov,
     /* The subscription made before the hang receives again. */
     unsigned ok0 = sm.ok;
     assert_true(L_UNTIL(n, sm.ok > ok0, 5000));
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     ipcn_node_get_stats(n, &st);
     assert_int_equal(st.peers_lost, 1);
     assert_int_equal(st.peers, 1);
@@ -605,7 +605,7 @@ static void slow_peer_not_dead(const char *net, uint32_t hb, uint32_t dead)
     assert_int_equal(ok, total);
     assert_true(burning > 0);
     assert_int_equal(l_events_count(ev, 0, IPCN_EV_PEER_DOWN, NULL), 0);
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     ipcn_node_get_stats(n, &st);
     assert_int_equal(st.peers_lost, 0);
     assert_int_equal(peer_linked_ns(n, "busy"), linked); /* the same link */
@@ -674,7 +674,7 @@ static void test_starved_node_excuses_silence(void **state)
     L_UNTIL(n, false, 2000);
 
     assert_int_equal(l_events_count(ev, 0, IPCN_EV_PEER_DOWN, NULL), 0);
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     ipcn_node_get_stats(n, &st);
     assert_int_equal(st.peers_lost, 0);
     assert_int_equal(peer_linked_ns(n, "p-prov"), linked);
@@ -731,7 +731,7 @@ static void test_graceful_close(void **state)
     assert_string_equal(smd.gone_path, "p-prov/data");
     assert_int_equal(l_count_resources(n, "**", "p-prov"), 0);
     assert_int_equal(l_events_count(ev, mark, IPCN_EV_RESOURCE_DOWN, "p-prov"), 3);
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     ipcn_node_get_stats(n, &st);
     assert_int_equal(st.peers_lost, 0);
     assert_int_equal(st.peers, 0);

@@ -148,7 +148,7 @@ static void test_squatter_refused_real_node_links(void **state)
     snprintf(dir, sizeof dir, "%s/default", tu_net_dir());
     ipcn_node *v = open_node("z-victim");
     assert_int_equal(ipcn_node_start_thread(v), IPCN_OK);
-    ipcn_node_stats s0, s1;
+    ipcn_node_stats s0 = {.size = sizeof s0}, s1 = {.size = sizeof s1};
     assert_int_equal(ipcn_node_get_stats(v, &s0), IPCN_OK);
 
     /* Nobody holds the name. */

@@ -185,8 +185,8 @@ static void corrupted_link(const char *net, bool no_ring)
     assert_int_equal(ipcn_node_open(&b, "b-node", NULL), IPCN_OK);
     l_own_node(b);
     unsetenv("IPCNET_NO_RING");
-    ipcn_set_event_fn(a, l_event_fn, eva);
-    ipcn_set_event_fn(b, l_event_fn, evb);
+    ipcn_node_set_event_fn(a, l_event_fn, eva);
+    ipcn_node_set_event_fn(b, l_event_fn, evb);
     assert_int_equal(ipcn_offer(b, "b/echo", "text/plain", on_echo, NULL), IPCN_OK);
     assert_int_equal(ipcn_announce(b, "b/stream", IPCN_STREAM, "text/plain", NULL, 0),
                      IPCN_CREATED);
@@ -208,7 +208,7 @@ static void corrupted_link(const char *net, bool no_ring)
         uint64_t before = linked_ns(a, "b-node"), t = linked_ns(b, "a-node");
         if (t > before)
             before = t;
-        ipcn_node_stats sa0, sb0;
+        ipcn_node_stats sa0 = {.size = sizeof sa0}, sb0 = {.size = sizeof sb0};
         ipcn_node_get_stats(a, &sa0);
         ipcn_node_get_stats(b, &sb0);
         /* Written into b's end, the bytes are read by a, and vice versa. */
@@ -225,7 +225,7 @@ static void corrupted_link(const char *net, bool no_ring)
                             10000));
         if (!dialler_reads)
             assert_int_equal(down.status, IPCN_BAD_REQUEST);
-        ipcn_node_stats sa1, sb1;
+        ipcn_node_stats sa1 = {.size = sizeof sa1}, sb1 = {.size = sizeof sb1};
         ipcn_node_get_stats(a, &sa1);
         ipcn_node_get_stats(b, &sb1);
         ipcn_node_stats *reader = dialler_reads ? &sa1 : &sb1;

@@ -355,7 +355,7 @@ static void test_stale_files_swept(void **state)
 
     l_events *ev = l_new_events();
     ipcn_node *n = open_with("newbie", NULL);
-    ipcn_set_event_fn(n, l_event_fn, ev);
+    ipcn_node_set_event_fn(n, l_event_fn, ev);
     /* The open swept them all. */
     assert_false(exists(dir, "ghost.sock"));
     assert_false(exists(dir, "ghost.lock"));
@@ -395,7 +395,7 @@ static void test_name_in_use(void **state)
     const char *net = l_net("dup");
     l_events *ev = l_new_events();
     ipcn_node *w = open_with("a-watch", NULL);
-    ipcn_set_event_fn(w, l_event_fn, ev);
+    ipcn_node_set_event_fn(w, l_event_fn, ev);
     pid_t pid = l_spawn("l_prov", "dup", "60", NULL);
     assert_true(L_UNTIL(w, l_peer_pid(w, "dup") == pid, 5000));
 
@@ -460,7 +460,7 @@ static void test_long_dir_path(void **state)
 
     l_events *ev = l_new_events();
     ipcn_node *n = open_with("a-long", NULL);
-    ipcn_set_event_fn(n, l_event_fn, ev);
+    ipcn_node_set_event_fn(n, l_event_fn, ev);
     assert_string_equal(ipcn_node_dir(n), dir);
     pid_t pid = l_spawn("l_prov", "p-long", "60", NULL);
     assert_true(L_UNTIL(n, l_peer_pid(n, "p-long") == pid &&

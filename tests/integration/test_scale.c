@@ -270,7 +270,7 @@ static void test_link_churn_no_leak(void **state)
     assert_int_equal(ipcn_node_open(&base, "base", NULL), IPCN_OK);
     l_own_node(base);
     l_events *ev = l_new_events();
-    ipcn_set_event_fn(base, l_event_fn, ev);
+    ipcn_node_set_event_fn(base, l_event_fn, ev);
     assert_int_equal(ipcn_offer(base, "base/svc", "text/plain", on_echo, NULL), IPCN_OK);
     assert_int_equal(ipcn_node_start_thread(base), IPCN_OK);
 
@@ -300,7 +300,7 @@ static void test_link_churn_no_leak(void **state)
     assert_true(rss0 > 0 && rss1 > 0);
     assert_true(rss1 - rss0 <= rss_slack);
 
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     assert_int_equal(ipcn_node_get_stats(base, &st), IPCN_OK);
     assert_int_equal(st.peers, 0);
     assert_int_equal(st.resources, 1); /* its own service, nothing left over */

@@ -127,7 +127,7 @@ static void wait_subscriptions(ipcn_node *n, size_t count, ipcn_node *pump)
 /* Wait until our own pool of path has nothing held by readers. */
 static void wait_own_free(ipcn_node *n, const char *path)
 {
-    ipcn_pool_stats s;
+    ipcn_pool_stats s = {.size = sizeof s};
     uint64_t end = tu_now_ms() + V_WAIT_MS;
     for (;;) {
         assert_int_equal(ipcn_pool_get_stats(n, path, &s), IPCN_OK);
@@ -332,7 +332,7 @@ static void test_writable_is_snapshot(void **state)
         assert_int_equal(ipcn_loan_new(pub, "snap/cam", size, &loan), IPCN_OK);
         old[seq - 1] = ipcn_loan_data(loan);
         s_fill(old[seq - 1], size, seq);
-        assert_int_equal(ipcn_publish_loan(pub, loan, size), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(pub, loan, size), IPCN_OK);
     }
     ipcn_msg *m, *w;
     assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
@@ -379,12 +379,12 @@ static void test_subscriber_killed(void **state)
         assert_int_equal(ipcn_loan_new(n, "depth/cam", 2 * MIB, &loan), IPCN_OK);
         assert_true(ipcn_loan_size(loan) >= 2 * MIB);
         s_fill(ipcn_loan_data(loan), 2 * MIB, seq);
-        assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
     }
     char buf[128];
     assert_int_equal(v_ctl_text(n, "s1", buf, sizeof buf, "take 6"), IPCN_OK);
     assert_string_equal(buf, "took 6 shared 6 bad 0");
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     assert_int_equal(ipcn_pool_get_stats(n, "depth/cam", &ps), IPCN_OK);
     assert_int_equal(ps.held, 6);
     assert_int_equal(ps.published, 6);
@@ -393,7 +393,7 @@ static void test_subscriber_killed(void **state)
     /* Still publishing, to nobody, is fine. */
     ipcn_loan *loan;
     assert_int_equal(ipcn_loan_new(n, "depth/cam", MIB, &loan), IPCN_OK);
-    assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
     assert_int_equal(dev_shm_entries(), shm_before);
 }
 
@@ -457,7 +457,7 @@ static void publish_seq(ipcn_node *n, const char *path, uint64_t seq, int want)
     if (st != IPCN_OK)
         return;
     s_fill(ipcn_loan_data(loan), 100000, seq);
-    assert_int_equal(ipcn_publish_loan(n, loan, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(n, loan, 0), IPCN_OK);
 }
 
 static void test_pool_refuse(void **state)
@@ -474,7 +474,7 @@ static void test_pool_refuse(void **state)
     ipcn_loan *mine;
     assert_int_equal(ipcn_loan_new(n, "imu/raw", 100, &mine), IPCN_OK);
     publish_seq(n, "imu/raw", 4, IPCN_INSUFFICIENT_STORAGE);
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     assert_int_equal(ipcn_pool_get_stats(n, "imu/raw", &ps), IPCN_OK);
     assert_int_equal(ps.refused, 1);
     assert_int_equal(ps.held, 3);
@@ -499,7 +499,7 @@ static void test_pool_drop_oldest(void **state)
     assert_int_equal(ipcn_loan_new(n, "imu/fast", 100, &mine), IPCN_OK);
     /* Full: the oldest published slot (seq 1) is taken back and reused. */
     publish_seq(n, "imu/fast", 4, IPCN_OK);
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     assert_int_equal(ipcn_pool_get_stats(n, "imu/fast", &ps), IPCN_OK);
     assert_int_equal(ps.reclaimed, 1);
     /* The reader that still held it finds out by its checksum. */
@@ -545,7 +545,7 @@ static void test_peer_without_shm(void **state)
     char buf[128];
     assert_int_equal(v_ctl_text(n, "s5", buf, sizeof buf, "take 3"), IPCN_OK);
     assert_string_equal(buf, "took 3 shared 0 bad 0");
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     assert_int_equal(ipcn_pool_get_stats(n, "map/grid", &ps), IPCN_OK);
     assert_int_equal(ps.published, 0);
 }
@@ -579,7 +579,7 @@ static void test_publish_large(void **state)
     s_fill(p, len, 1);
     assert_int_equal(ipcn_publish(n, "cloud/ours", p, len), IPCN_OK);
     free(p);
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     assert_int_equal(ipcn_pool_get_stats(n, "cloud/ours", &ps), IPCN_OK);
     assert_int_equal(ps.published, 1);
     assert_int_equal(v_ctl_text(n, "p6", buf, sizeof buf, "take 1"), IPCN_OK);
@@ -601,13 +601,13 @@ static void test_loans_across_pools(void **state)
     ipcn_loan *small, *big;
     assert_int_equal(ipcn_loan_new(pub, "cam/grow", 100 * 1024, &small), IPCN_OK);
     assert_int_equal(ipcn_loan_new(pub, "cam/grow", 3 * MIB, &big), IPCN_OK);
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     assert_int_equal(ipcn_pool_get_stats(pub, "cam/grow", &ps), IPCN_OK);
     assert_int_equal(ps.pools, 2);
     s_fill(ipcn_loan_data(small), 100 * 1024, 1);
     s_fill(ipcn_loan_data(big), 3 * MIB, 2);
-    assert_int_equal(ipcn_publish_loan(pub, small, 0), IPCN_OK);
-    assert_int_equal(ipcn_publish_loan(pub, big, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(pub, small, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(pub, big, 0), IPCN_OK);
     for (uint64_t seq = 1; seq <= 2; seq++) {
         ipcn_msg *m;
         assert_int_equal(ipcn_sub_take(n, sub, &m, V_WAIT_MS), IPCN_OK);
@@ -699,7 +699,7 @@ static void test_tensor_loan(void **state)
         assert_int_equal((uintptr_t)elems % 64, 0);
         size_t es = ipcn_dtype_size(types[k]);
         s_fill(elems, 300 * 257 * es, k + 1);
-        assert_int_equal(ipcn_publish_loan(pub, loan, 0), IPCN_OK);
+        assert_int_equal(ipcn_loan_publish(pub, loan, 0), IPCN_OK);
         ipcn_msg *m;
         int st;
         end = tu_now_ms() + V_WAIT_MS;
@@ -727,7 +727,7 @@ static void test_tensor_loan(void **state)
     ipcn_loan *loan;
     assert_int_equal(ipcn_loan_new(pub, "ai/features", MIB, &loan), IPCN_OK);
     s_fill(ipcn_loan_data(loan), MIB, 9);
-    assert_int_equal(ipcn_publish_loan(pub, loan, 0), IPCN_OK);
+    assert_int_equal(ipcn_loan_publish(pub, loan, 0), IPCN_OK);
     ipcn_msg *m;
     int st;
     end = tu_now_ms() + V_WAIT_MS;

@@ -52,7 +52,7 @@ static void test_synced_knows_everything(void **state)
      * data resources and three control services. */
     assert_int_equal(count_now(z, "sync/*/state"), 3);
     assert_int_equal(count_now(z, "ctl/*"), 3);
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     assert_int_equal(ipcn_node_get_stats(z, &s), IPCN_OK);
     assert_int_equal(s.peers, 3);
     /* Already synced: returns at once, even with no time to wait. */

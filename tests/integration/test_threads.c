@@ -80,7 +80,7 @@ static void *busy_worker(void *arg)
     while (!__atomic_load_n(&stop_busy, __ATOMIC_ACQUIRE)) {
         ipcn_resource_list *rl = NULL;
         ipcn_peer_list *pl = NULL;
-        ipcn_node_stats ns;
+        ipcn_node_stats ns = {.size = sizeof ns};
         ipcn_sub sub;
         if (ipcn_find(w->n, "**", IPCN_ANY, &rl) == IPCN_OK && rl->count >= 2)
             w->ok++;
@@ -221,7 +221,7 @@ static void test_thread_concurrent_publish(void **state)
         assert_int_equal(strtoull(c->s[i].data, NULL, 10), next[k]);
         next[k]++;
     }
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 200 * NTHREADS);
     assert_int_equal(ss.dropped, 0);
@@ -311,7 +311,7 @@ static void test_thread_callbacks_on_node_thread(void **state)
     ct.nested_status = -1;
     reply_ct = &ct;
     reply_done = 0;
-    assert_int_equal(ipcn_set_event_fn(n, event_thread_cb, &ct), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, event_thread_cb, &ct), IPCN_OK);
     assert_int_equal(ipcn_offer(n, "tcb/svc", NULL, handler_thread_cb, &ct), IPCN_OK);
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "tc/**", 0, sample_thread_cb, &ct, &sub), IPCN_OK);

@@ -296,7 +296,7 @@ static void test_withdraw_remote(void **state)
     assert_int_equal(c->s[1].len, 0);
     assert_string_equal(c->s[1].src, "wr");
     /* A 303 notice is not a sample. */
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 1);
     assert_int_equal(ss.lost, 0);

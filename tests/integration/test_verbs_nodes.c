@@ -284,7 +284,7 @@ static void test_node_same_name_other_network(void **state)
     /* Networks do not see each other. */
     v_pump(a, 200);
     assert_int_equal(v_count(a, "**", IPCN_ANY), 0);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(a, &ns), IPCN_OK);
     assert_int_equal(ns.peers, 0);
     assert_int_equal(v_ctl(w, "same", NULL, "exit"), IPCN_OK);
@@ -298,7 +298,7 @@ static void test_node_peers_and_stats(void **state)
 {
     (void)state;
     ipcn_node *n = v_open("st", NULL);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     assert_int_equal(ns.peers, 0);
     assert_int_equal(ns.resources, 0);
@@ -353,7 +353,7 @@ static void test_node_peers_and_stats(void **state)
 
     /* Counters move with traffic. */
     assert_int_equal(v_ctl(n, "peer1", NULL, "stats"), IPCN_OK);
-    ipcn_node_stats ns2;
+    ipcn_node_stats ns2 = {.size = sizeof ns2};
     assert_int_equal(ipcn_node_get_stats(n, &ns2), IPCN_OK);
     assert_true(ns2.frames_in > ns.frames_in);
     assert_true(ns2.frames_out > ns.frames_out);

@@ -57,7 +57,7 @@ static void test_pubsub_remote_order(void **state)
         if (i)
             assert_true(s->ts >= c->s[i - 1].ts);
     }
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 50);
     assert_int_equal(ss.delivered, 50);
@@ -150,7 +150,7 @@ static void test_sub_queue_depth_callback(void **state)
      * arrives before its answer, all lands in the queue. */
     assert_int_equal(v_ctl(n, "qdh", NULL, "burst qd/s 10"), IPCN_OK);
     assert_int_equal(v_coll_count(c), 0);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 10);
     assert_int_equal(ss.queued, 4);
@@ -183,7 +183,7 @@ static void test_sub_queue_depth_take(void **state)
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "qt/s", 3, NULL, NULL, &sub), IPCN_OK);
     assert_int_equal(v_ctl(n, "qth", NULL, "burst qt/s 7"), IPCN_OK);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 7);
     assert_int_equal(ss.queued, 3);
@@ -265,7 +265,7 @@ static void test_unsubscribe(void **state)
     ipcn_sub sub;
     assert_int_equal(ipcn_subscribe(n, "us/s", 0, v_collect, c, &sub), IPCN_OK);
     assert_int_equal(v_ctl(n, "ush", NULL, "burst us/s 3"), IPCN_OK);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.queued, 3);
     /* Queued samples are not delivered after unsubscribing. */
@@ -346,7 +346,7 @@ static void test_local_subscriber(void **state)
         assert_true(c->s[i].ts != 0);
     }
     assert_string_equal(c->s[0].enc, "text/plain");
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, 3);
     assert_int_equal(ss.delivered, 3);
@@ -409,7 +409,7 @@ static void test_pubsub_drops_counted(void **state)
             break;
     }
     assert_int_equal(last, 101);
-    ipcn_sub_stats ss;
+    ipcn_sub_stats ss = {.size = sizeof ss};
     assert_int_equal(ipcn_sub_get_stats(n, sub, &ss), IPCN_OK);
     assert_int_equal(ss.received, (uint64_t)got);
     assert_int_equal(ss.dropped, 0);

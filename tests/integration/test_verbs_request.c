@@ -353,7 +353,7 @@ static void test_respond_requester_left(void **state)
                      IPCN_ACCEPTED);
     assert_true(v_wait_flag(n, &d.handled, V_WAIT_MS));
     v_kill(h);
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     uint64_t end = tu_now_ms() + V_WAIT_MS;
     do {
         v_pump(n, 20);

@@ -91,7 +91,7 @@ static void test_waits_sleep(void **state)
 {
     (void)state;
     ipcn_node *n = v_open("ws", NULL);
-    assert_int_equal(ipcn_set_event_fn(n, on_event, NULL), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, on_event, NULL), IPCN_OK);
     v_spawn("wsh", "hole:ws/hole", "stream:ws/s", NULL);
     ipcn_sub none, sub;
     assert_int_equal(ipcn_subscribe(n, "ws/none", 0, NULL, NULL, &none), IPCN_OK);
@@ -287,7 +287,7 @@ static void close_waits(enum how how, bool shutdown_first)
     assert_int_equal(ipcn_node_start_thread(p), IPCN_OK);
     ipcn_node *n = NULL;
     assert_int_equal(ipcn_node_open(&n, "wc", NULL), IPCN_OK);
-    assert_int_equal(ipcn_set_event_fn(n, on_event, NULL), IPCN_OK);
+    assert_int_equal(ipcn_node_set_event_fn(n, on_event, NULL), IPCN_OK);
     if (how == NODE_THREAD)
         assert_int_equal(ipcn_node_start_thread(n), IPCN_OK);
     assert_int_equal(ipcn_node_wait_peers(n, 1, V_WAIT_MS), IPCN_OK);

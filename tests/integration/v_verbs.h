@@ -66,7 +66,7 @@ static inline void wait_sent(ipcn_node *n, uint64_t base)
 {
     uint64_t end = tu_now_ms() + V_WAIT_MS;
     for (;;) {
-        ipcn_node_stats ns;
+        ipcn_node_stats ns = {.size = sizeof ns};
         assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
         if (ns.frames_out > base)
             return;
@@ -78,7 +78,7 @@ static inline void wait_sent(ipcn_node *n, uint64_t base)
 
 static inline uint64_t frames_out(ipcn_node *n)
 {
-    ipcn_node_stats ns;
+    ipcn_node_stats ns = {.size = sizeof ns};
     assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
     return ns.frames_out;
 }

@@ -255,6 +255,7 @@ static void split(const uint8_t *p, size_t n, size_t chunk, size_t max_au,
         if (last)
             break;
     }
+    r->st.size = sizeof r->st;
     ipcn_media_h264_get_stats(s, &r->st);
     ipcn_media_h264_free(s);
 }
@@ -501,7 +502,7 @@ static void test_h264_garbage(void **state)
             errors++;
         }
     }
-    ipcn_media_h264_stats st;
+    ipcn_media_h264_stats st = {.size = sizeof st};
     ipcn_media_h264_get_stats(sp, &st);
     assert_int_equal(st.aus, 0);
     assert_true(errors >= 1000);
@@ -1027,7 +1028,7 @@ static void roundtrip(const ipcn_media_desc *d, const char *want_enc)
     assert_int_equal(ipcn_media_meta_encode(d, meta, sizeof meta, &n), IPCN_OK);
     assert_int_equal(n, need);
     assert_int_equal(ipcn_cbor_check(meta, n, IPCN_CBOR_DETERMINISTIC), IPCN_OK);
-    ipcn_media_desc back;
+    ipcn_media_desc back = {.size = sizeof back};
     assert_int_equal(ipcn_media_desc_decode(enc, meta, n, &back), IPCN_OK);
     assert_memory_equal(&back, d, sizeof back);
     /* the encoding alone says how to decode */
@@ -1038,7 +1039,7 @@ static void roundtrip(const ipcn_media_desc *d, const char *want_enc)
 static void test_desc(void **state)
 {
     (void)state;
-    ipcn_media_desc v;
+    ipcn_media_desc v = {.size = sizeof v};
     ipcn_media_desc_init(&v, IPCN_MEDIA_VIDEO);
     strcpy(v.video.codec, "h264");
     v.video.width = 320;
@@ -1048,7 +1049,7 @@ static void test_desc(void **state)
     v.samples = 50;
     roundtrip(&v, "video/h264;stream-format=byte-stream;alignment=au");
 
-    ipcn_media_desc raw;
+    ipcn_media_desc raw = {.size = sizeof raw};
     ipcn_media_desc_init(&raw, IPCN_MEDIA_VIDEO);
     strcpy(raw.video.codec, "raw");
     strcpy(raw.video.format, "rgb24");
@@ -1068,7 +1069,7 @@ static void test_desc(void **state)
     strcpy(raw.video.format, "weird");
     assert_int_equal(ipcn_media_sample_bytes(&raw, &unit, &exact), IPCN_NOT_IMPLEMENTED);
 
-    ipcn_media_desc a;
+    ipcn_media_desc a = {.size = sizeof a};
     ipcn_media_desc_init(&a, IPCN_MEDIA_AUDIO);
     a.audio.format = IPCN_MEDIA_PCM_S24LE;
     a.audio.rate = 44100;
@@ -1083,7 +1084,7 @@ static void test_desc(void **state)
     assert_int_equal(unit, 3);
     assert_int_equal(exact, 0);
 
-    ipcn_media_desc p;
+    ipcn_media_desc p = {.size = sizeof p};
     ipcn_media_desc_init(&p, IPCN_MEDIA_POINTCLOUD);
     strcpy(p.pointcloud.fields, "x,y,z,intensity");
     p.pointcloud.points_per_sample = 30000;
@@ -1198,16 +1199,17 @@ static void test_desc_decode_hostile(void **state)
         size_t mn = v[i].meta ? meta_of(meta, sizeof meta, v[i].meta) : 0;
         ipcn_media_desc d;
         memset(&d, 0x5a, sizeof d);
+        d.size = sizeof d;
         int st = ipcn_media_desc_decode(v[i].enc, mn ? meta : NULL, mn, &d);
         if (st != v[i].want)
             fail_msg("%s + %s: %d, wanted %d", v[i].enc, v[i].meta ? v[i].meta : "-",
                      st, v[i].want);
         if (st != IPCN_OK)
-            assert_int_equal(d.size, 0x5a5a5a5au);
+            assert_int_equal(d.samples, 0x5a5a5a5a5a5a5a5aull); /* untouched */
     }
     /* Bytes that are not CBOR at all are not a media map either. */
     static const uint8_t junk[] = {0xff, 0x00, 0x13};
-    ipcn_media_desc d;
+    ipcn_media_desc d = {.size = sizeof d};
     assert_int_equal(ipcn_media_desc_decode("video/h264", junk, sizeof junk, &d), IPCN_OK);
     assert_int_equal(ipcn_media_desc_decode(NULL, NULL, 0, &d), IPCN_BAD_REQUEST);
     assert_int_equal(ipcn_media_desc_decode("video/h264", NULL, 3, &d), IPCN_BAD_REQUEST);
@@ -1216,7 +1218,7 @@ static void test_desc_decode_hostile(void **state)
 static void test_pts(void **state)
 {
     (void)state;
-    ipcn_media_desc v;
+    ipcn_media_desc v = {.size = sizeof v};
     ipcn_media_desc_init(&v, IPCN_MEDIA_VIDEO);
     strcpy(v.video.codec, "h264");
     uint64_t t;
@@ -1234,7 +1236,7 @@ static void test_pts(void **state)
     assert_int_equal(t, 33400033333ull); /* 1001 * 1001 / 30000 s, rounded down */
     assert_int_equal(ipcn_media_pts_ns(&v, UINT64_MAX, &t), IPCN_BAD_REQUEST);
 
-    ipcn_media_desc a;
+    ipcn_media_desc a = {.size = sizeof a};
     ipcn_media_desc_init(&a, IPCN_MEDIA_AUDIO);
     a.audio.format = IPCN_MEDIA_PCM_S16LE;
     a.audio.rate = 44100;
@@ -1246,7 +1248,7 @@ static void test_pts(void **state)
     assert_int_equal(ipcn_media_pts_ns(&a, 2, &t), IPCN_OK);
     assert_int_equal(t, 20000000ull);
 
-    ipcn_media_desc p;
+    ipcn_media_desc p = {.size = sizeof p};
     ipcn_media_desc_init(&p, IPCN_MEDIA_POINTCLOUD);
     strcpy(p.pointcloud.fields, "x");
     p.pointcloud.rate_num = 10;
@@ -1265,7 +1267,7 @@ static void test_pcs(void **state)
         f[24 + i] = (uint8_t)i;
     ipcn_media_pcs_write_sweep(f + 56, 0);
     ipcn_media_pcs_write_sweep(f + 64, 0);
-    ipcn_media_desc d;
+    ipcn_media_desc d = {.size = sizeof d};
     assert_int_equal(ipcn_media_pcs_header(f, sizeof f, &d), IPCN_OK);
     assert_int_equal(d.kind, IPCN_MEDIA_POINTCLOUD);
     assert_string_equal(d.pointcloud.fields, "x,y,z,intensity");
@@ -1351,7 +1353,7 @@ static void test_oom(void **state)
             assert_int_equal(st, IPCN_INSUFFICIENT_MEMORY);
             clean = 0;
         }
-        ipcn_media_desc d;
+        ipcn_media_desc d = {.size = sizeof d};
         st = ipcn_media_desc_decode("video/h264", meta, mn, &d);
         if (st == IPCN_INSUFFICIENT_MEMORY)
             clean = 0;

@@ -304,7 +304,7 @@ static int subscribe(cli *c, const char *pattern, ipcn_sample_fn fn, void *user,
 
 static void loss_note(cli *c, ipcn_sub sub)
 {
-    ipcn_sub_stats s;
+    ipcn_sub_stats s = {.size = sizeof s};
     if (ipcn_sub_get_stats(c->node, sub, &s) == IPCN_OK && (s.lost || s.dropped))
         cli_warn("%llu samples lost upstream, %llu dropped here (queue full)",
                  (unsigned long long)s.lost, (unsigned long long)s.dropped);

@@ -101,7 +101,7 @@ int cmd_offer_files(cli *c)
     cli_catch_signals();
     if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)) || cli_stop)
         return rc;
-    int st = ipcn_offer_files(c->node, path, dir, 0);
+    int st = ipcn_files_offer(c->node, path, dir, 0);
     if (st != IPCN_OK) {
         const char *why = st == IPCN_BAD_REQUEST ? ": invalid path"
                           : st == IPCN_CONFLICT  ? ": this node offers it already"
@@ -123,8 +123,7 @@ int cmd_offer_files(cli *c)
         out_flush();
     }
     uint64_t end = seconds > 0 ? now_mono_ns() + (uint64_t)(seconds * 1e9) : 0;
-    ipcn_files_stats s;
-    memset(&s, 0, sizeof s);
+    ipcn_files_stats s = {.size = sizeof s};
     while (!cli_stop) {
         int t = -1;
         if (end) {
@@ -143,7 +142,7 @@ int cmd_offer_files(cli *c)
         cli_pump(c, t, NULL, 0);
     }
     ipcn_files_get_stats(c->node, path, &s);
-    ipcn_unoffer_files(c->node, path);
+    ipcn_files_unoffer(c->node, path);
     cli_close(c);
     print_stats(c, path, &s);
     return 0;
@@ -178,16 +177,15 @@ int cmd_get_file(cli *c)
         return rc;
     if (cli_stop)
         return cli_fail(IPCN_PARTIAL_DATA, "interrupted");
-    ipcn_get_file_opts o;
-    ipcn_get_file_opts_init(&o);
+    ipcn_files_get_opts o;
+    ipcn_files_get_opts_init(&o);
     if (c->timeout_ms > 0)
         o.timeout_ms = c->timeout_ms;
     if (c->no_resume)
-        o.flags |= IPCN_GET_FILE_NO_RESUME;
-    ipcn_file_result r;
-    memset(&r, 0, sizeof r);
+        o.flags |= IPCN_FILES_GET_NO_RESUME;
+    ipcn_files_result r = {.size = sizeof r};
     uint64_t t0 = now_mono_ns();
-    int st = ipcn_get_file(c->node, path, dest, &o, &r);
+    int st = ipcn_files_get(c->node, path, dest, &o, &r);
     double secs = (double)(now_mono_ns() - t0) / 1e9;
     if (st != IPCN_OK) {
         switch (st) {
@@ -225,7 +223,7 @@ int cmd_get_file(cli *c)
         jw_str(&j, "path", path);
         jw_str(&j, "dest", dest);
         jw_str(&j, "provider", r.provider);
-        jw_uint(&j, "size", r.size);
+        jw_uint(&j, "size", r.file_size);
         jw_uint(&j, "fetched", r.bytes_fetched);
         jw_uint(&j, "resumed", r.bytes_resumed);
         jw_double(&j, "seconds", secs);
@@ -237,10 +235,10 @@ int cmd_get_file(cli *c)
         emit(&j);
     } else {
         char sz[32], res[32];
-        fmt_bytes(sz, sizeof sz, (double)r.size);
+        fmt_bytes(sz, sizeof sz, (double)r.file_size);
         fmt_bytes(res, sizeof res, (double)r.bytes_resumed);
         out("%s -> %s: %llu bytes (%s) from %s in %.3f s, %.1f MB/s", path, dest,
-            (unsigned long long)r.size, sz, r.provider, secs, mbps);
+            (unsigned long long)r.file_size, sz, r.provider, secs, mbps);
         if (r.bytes_resumed)
             out(", %s resumed from %s.part", res, dest);
         out("\n%s %s%s\n", IPCN_FILES_HASH_ALG, h,

@@ -199,13 +199,13 @@ static unsigned count_subscribers(cli *c, const char *path)
 
 static uint64_t bytes_out(cli *c)
 {
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     return ipcn_node_get_stats(c->node, &st) == IPCN_OK ? st.bytes_out : 0;
 }
 
 static uint64_t node_drops(cli *c)
 {
-    ipcn_node_stats st;
+    ipcn_node_stats st = {.size = sizeof st};
     return ipcn_node_get_stats(c->node, &st) == IPCN_OK ? st.drops : 0;
 }
 
@@ -233,7 +233,7 @@ static void pool_wait(cli *c, const char *path, size_t len)
     if (len < IPCN_SHM_THRESHOLD)
         return;
     uint64_t give_up = now_mono_ns() + 2000000000ull;
-    ipcn_pool_stats ps;
+    ipcn_pool_stats ps = {.size = sizeof ps};
     while (!cli_stop && ipcn_pool_get_stats(c->node, path, &ps) == IPCN_OK &&
            ps.slots && ps.held >= ps.slots / 2 && now_mono_ns() < give_up)
         cli_pump(c, 5, NULL, 0);
@@ -463,6 +463,7 @@ static int recv_start(recv_state *r, const ipcn_msg *m)
                 meta = rl->items[i].meta;
                 meta_len = rl->items[i].meta_len;
             }
+    r->desc.size = sizeof r->desc;
     int st = ipcn_media_desc_decode(m->encoding, meta, meta_len, &r->desc);
     ipcn_resource_list_free(rl);
     if (st == IPCN_NOT_FOUND)
@@ -595,7 +596,7 @@ static int recv_finish(recv_state *r)
 static int recv_report(recv_state *r, ipcn_sub sub)
 {
     cli *c = r->c;
-    ipcn_sub_stats ss = {0};
+    ipcn_sub_stats ss = {.size = sizeof ss};
     ipcn_sub_get_stats(c->node, sub, &ss);
     /* The end marker's number says how many samples there were: those
      * after the last one seen are missing too. */

@@ -24,7 +24,7 @@ static int h264_next(const char *file, source *s, ipcn_media_au *au, int *rc)
         if (st == IPCN_OK)
             return st;
         if (st != IPCN_NO_DATA) {
-            ipcn_media_h264_stats hs;
+            ipcn_media_h264_stats hs = {.size = sizeof hs};
             ipcn_media_h264_get_stats(s->split, &hs);
             *rc = st == IPCN_INSUFFICIENT_STORAGE
                       ? cli_fail(st, "%s: the access unit at byte %" PRIu64

@@ -10,6 +10,7 @@
 
 int open_pcs(cli *c, const char *file, source *s)
 {
+    s->desc.size = sizeof s->desc;
     int st = ipcn_media_pcs_header(s->map, s->size, &s->desc);
     if (st != IPCN_OK)
         return cli_fail(st, "%s: not a valid .pcs header", file);

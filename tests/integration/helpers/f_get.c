@@ -7,7 +7,7 @@
  *                   [inflight=N] [read_size=BYTES] [net=NAME]
  *
  * Waits (at most 5 s) until a file service is known, then calls
- * ipcn_get_file(path, dest).  With pause_after, once that many bytes are
+ * ipcn_files_get(path, dest).  With pause_after, once that many bytes are
  * verified it prints "paused <done>" and stops itself (SIGSTOP: every
  * thread, requests in flight included) until the test kills it with
  * SIGKILL: a fetch interrupted for real.  Otherwise it
@@ -51,23 +51,22 @@ int main(int argc, char **argv)
         return 3;
     }
     pause_after = (uint64_t)l_opt_long(argc, argv, "pause_after", 0);
-    ipcn_get_file_opts go;
-    ipcn_get_file_opts_init(&go);
+    ipcn_files_get_opts go;
+    ipcn_files_get_opts_init(&go);
     go.inflight = (uint32_t)l_opt_long(argc, argv, "inflight", 0);
     go.read_size = (uint32_t)l_opt_long(argc, argv, "read_size", 0);
     go.progress = on_progress;
     uint64_t end = l_now_ms() + 5000;
-    ipcn_file_result r;
-    memset(&r, 0, sizeof r);
+    ipcn_files_result r = {.size = sizeof r};
     for (;;) {
         ipcn_node_wait_synced(n, 200);
-        st = ipcn_get_file(n, argv[3], argv[4], &go, &r);
+        st = ipcn_files_get(n, argv[3], argv[4], &go, &r);
         if (st != IPCN_NOT_FOUND || l_now_ms() >= end)
             break;
         l_sleep_ms(20);
     }
     printf("status=%d fetched=%" PRIu64 " resumed=%" PRIu64 " size=%" PRIu64 "\n", st,
-           r.bytes_fetched, r.bytes_resumed, r.size);
+           r.bytes_fetched, r.bytes_resumed, r.file_size);
     ipcn_node_close(n);
     return 0;
 }

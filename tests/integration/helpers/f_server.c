@@ -5,10 +5,10 @@
  *   ipcn-test-f_server <name> <lifetime_s> <dir> [path=files] [nosym=1]
  *                      [also=PATH2:DIR2] [thread=1] [net=NAME]
  *
- * Offers <dir> at <path> (ipcn_offer_files, IPCN_FILES_NO_SYMLINKS with
+ * Offers <dir> at <path> (ipcn_files_offer, IPCN_FILES_NO_SYMLINKS with
  * nosym=1) and, with also=, a second directory at a second path; prints
  * "ready" and serves from a dispatch loop (or the node's thread with
- * thread=1) until SIGTERM, then withdraws the services (ipcn_unoffer_files)
+ * thread=1) until SIGTERM, then withdraws the services (ipcn_files_unoffer)
  * and exits 0.  Exit 3 when the node cannot open, 4 when an offer fails.
  */
 #include <stdio.h>
@@ -35,7 +35,7 @@ int main(int argc, char **argv)
     }
     const char *path = l_opt(argc, argv, "path", "files");
     uint32_t flags = l_opt_long(argc, argv, "nosym", 0) ? IPCN_FILES_NO_SYMLINKS : 0;
-    if ((st = ipcn_offer_files(n, path, argv[3], flags)) != IPCN_OK) {
+    if ((st = ipcn_files_offer(n, path, argv[3], flags)) != IPCN_OK) {
         fprintf(stderr, "f_server: offer %s: %d %s\n", path, st, ipcn_status_str(st));
         ipcn_node_close(n);
         return 4;
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
         if (!colon)
             return 2;
         *colon = 0;
-        if ((st = ipcn_offer_files(n, also, colon + 1, flags)) != IPCN_OK) {
+        if ((st = ipcn_files_offer(n, also, colon + 1, flags)) != IPCN_OK) {
             fprintf(stderr, "f_server: offer %s: %d %s\n", also, st,
                     ipcn_status_str(st));
             ipcn_node_close(n);
@@ -65,9 +65,9 @@ int main(int argc, char **argv)
         else
             ipcn_node_dispatch(n, 50);
     }
-    ipcn_unoffer_files(n, path);
+    ipcn_files_unoffer(n, path);
     if (also[0])
-        ipcn_unoffer_files(n, also);
+        ipcn_files_unoffer(n, also);
     ipcn_node_close(n);
     return 0;
 }

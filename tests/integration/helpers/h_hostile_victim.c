@@ -69,9 +69,9 @@ static int on_stats(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                     void *user)
 {
     (void)req, (void)user;
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     ipcn_node_get_stats(n, &s);
-    ipcn_sub_stats ss = {0};
+    ipcn_sub_stats ss = {.size = sizeof ss};
     ipcn_sub_get_stats(n, hostile_sub, &ss);
     ipcn_node_usage u = {.size = sizeof u};
     ipcn_node_get_usage(n, &u);
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     int st = ipcn_node_open(&n, name, &o);
     if (st != IPCN_OK)
         die("open", st);
-    ipcn_set_event_fn(n, on_event, NULL);
+    ipcn_node_set_event_fn(n, on_event, NULL);
 
     char p_echo[128], p_stats[128], p_hold[128], p_data[128], p_big[128],
         p_stream[128], p_deep[300];

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
         return 3;
     }
     l_events *ev = l_events_new();
-    ipcn_set_event_fn(n, l_event_fn, ev);
+    ipcn_node_set_event_fn(n, l_event_fn, ev);
     char path[128];
     snprintf(path, sizeof path, "%s/echo", name);
     if (ipcn_offer(n, path, "text/plain", on_echo, NULL) != IPCN_OK ||
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
     while (!l_term)
         l_sleep_ms(10);
 
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     ipcn_node_get_stats(n, &s);
     size_t downs = l_events_count(ev, 0, IPCN_EV_PEER_DOWN, NULL);
     int rc = 0;

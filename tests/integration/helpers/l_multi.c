@@ -134,7 +134,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "l_multi %s: open: %d\n", s->name, st);
             return 3;
         }
-        ipcn_set_event_fn(s->node, l_event_fn, s->ev);
+        ipcn_node_set_event_fn(s->node, l_event_fn, s->ev);
         st = ipcn_announce(s->node, s->stream, IPCN_STREAM, "text/plain", NULL, 0);
         if (!IPCN_IS_OK(st) ||
             ipcn_subscribe(s->node, "scale/**", 256, on_sample, s, &sub) != IPCN_OK ||

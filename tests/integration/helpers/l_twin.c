@@ -45,7 +45,7 @@ int main(int argc, char **argv)
         return 3;
     }
     l_events *ev = l_events_new();
-    ipcn_set_event_fn(n, l_event_fn, ev);
+    ipcn_node_set_event_fn(n, l_event_fn, ev);
     int rc = 0;
     if (ipcn_node_wait_peers(n, want, 10000) != IPCN_OK) {
         fprintf(stderr, "l_twin %s: only %u of %u peers\n", name, l_peer_count(n), want);
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
                     ev->ev[i].peer, ev->ev[i].status);
         rc = 1;
     }
-    ipcn_node_stats s;
+    ipcn_node_stats s = {.size = sizeof s};
     ipcn_node_get_stats(n, &s);
     if (s.links_refused || s.bad_frames) {
         fprintf(stderr, "l_twin %s: links_refused=%llu bad_frames=%llu\n", name,

@@ -96,10 +96,10 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
             ipcn_loan *loan;
             int st = ipcn_loan_new(n, a, size, &loan);
             if (st == IPCN_OK) {
-                ipcn_pool_stats ps;
+                ipcn_pool_stats ps = {.size = sizeof ps};
                 ipcn_pool_get_stats(n, a, &ps);
                 s_fill(ipcn_loan_data(loan), size, ps.published + 1);
-                st = ipcn_publish_loan(n, loan, size);
+                st = ipcn_loan_publish(n, loan, size);
             }
             if (st != IPCN_OK)
                 return reply(ctx, IPCN_OK, "st %d after %d", st, i);
@@ -114,7 +114,7 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
             return st;
         uint8_t *p = ipcn_loan_data(loan);
         s_fill(p, size, 1);
-        st = ipcn_publish_loan(n, loan, size);
+        st = ipcn_loan_publish(n, loan, size);
         /* What a buggy publisher does: write after publishing. */
         p[size / 2] ^= 0xFF;
         return st;
@@ -133,7 +133,7 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
         return ipcn_offer(n, a, "", on_big, NULL);
     }
     if (!strcmp(cmd, "stats")) {
-        ipcn_pool_stats s;
+        ipcn_pool_stats s = {.size = sizeof s};
         int st = ipcn_pool_get_stats(n, a, &s);
         if (st != IPCN_OK)
             return st;
@@ -167,7 +167,7 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
         return reply(ctx, IPCN_OK, "held %d bad %d", nheld, bad);
     }
     if (!strcmp(cmd, "substats")) {
-        ipcn_sub_stats ss;
+        ipcn_sub_stats ss = {.size = sizeof ss};
         int st = ipcn_sub_get_stats(n, sub, &ss);
         if (st != IPCN_OK)
             return st;

@@ -280,7 +280,7 @@ static int svc_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
     }
     if (!strcmp(verb, "substats") && a1) {
         ipcn_sub s = {(uint32_t)atol(a1)};
-        ipcn_sub_stats ss;
+        ipcn_sub_stats ss = {.size = sizeof ss};
         int st = ipcn_sub_get_stats(n, s, &ss);
         if (st == IPCN_OK)
             st = reply_text(ctx, st, "text/plain", "%llu %llu %llu %llu %u",
@@ -291,7 +291,7 @@ static int svc_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
         return st;
     }
     if (!strcmp(verb, "stats")) {
-        ipcn_node_stats ns;
+        ipcn_node_stats ns = {.size = sizeof ns};
         int st = ipcn_node_get_stats(n, &ns);
         return reply_text(ctx, st, "text/plain", "%llu %u %llu %llu",
                           (unsigned long long)ns.drops, ns.peers,
