@@ -12,122 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/msgpool.h"
+#include "msg/msg.h"
 #include "node/node_impl.h"
 
 #define DEFAULT_DEPTH 64
-
-static ipcn__msg *msg_fill(ipcn__msg *m, const char *path, size_t pathlen,
-                          const char *enc, size_t enclen, const char *src,
-                          size_t srclen, uint64_t src_id, const void *data,
-                          size_t len)
-{
-    memset(m, 0, sizeof *m);
-    atomic_init(&m->refs, 1);
-    ipcn__list_init(&m->entry);
-    char *p = m->buf;
-    memcpy(p, path, pathlen);
-    p[pathlen] = 0;
-    m->pub.path = p;
-    p += pathlen + 1;
-    memcpy(p, enc, enclen);
-    p[enclen] = 0;
-    m->pub.encoding = p;
-    p += enclen + 1;
-    memcpy(p, src, srclen);
-    p[srclen] = 0;
-    m->pub.src_name = p;
-    p += srclen + 1;
-    if (len)
-        memcpy(p, data, len);
-    p[len] = 0;
-    m->pub.data = p;
-    m->pub.len = len;
-    m->pub.src_id = src_id;
-    m->pub.status = IPCN_OK;
-    return m;
-}
-
-/* The bytes of a message with those strings and data, or 0 on overflow. */
-static size_t msg_size(size_t pathlen, size_t enclen, size_t srclen,
-                       size_t len)
-{
-    if (len > SIZE_MAX - sizeof(ipcn__msg) - pathlen - enclen - srclen - 4)
-        return 0;
-    return sizeof(ipcn__msg) + pathlen + enclen + srclen + len + 4;
-}
-
-ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
-                         size_t enclen, const char *src, uint64_t src_id,
-                         const void *data, size_t len)
-{
-    size_t srclen = strlen(src);
-    size_t size = msg_size(pathlen, enclen, srclen, len);
-    ipcn__msg *m = size ? ipcn__malloc(size) : NULL;
-    if (!m)
-        return NULL;
-    return msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
-                    len);
-}
-
-ipcn__msg *ipcn__msg_new_in(ipcn_node *n, const char *path, size_t pathlen,
-                            const char *enc, size_t enclen, const char *src,
-                            size_t srclen, uint64_t src_id, const void *data,
-                            size_t len)
-{
-    size_t size = msg_size(pathlen, enclen, srclen, len);
-    if (!size)
-        return NULL;
-    ipcn__msg *m = NULL;
-    if (size <= IPCN_MSG_BLOCK) {
-        if (!n->msgpool)
-            n->msgpool = ipcn__msgpool_new();
-        if (n->msgpool && (m = ipcn__msgpool_get(n->msgpool))) {
-            msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
-                     len);
-            m->pool = n->msgpool;
-            return m;
-        }
-    }
-    if (!(m = ipcn__malloc(size)))
-        return NULL;
-    return msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
-                    len);
-}
-
-IPCN_API void ipcn_msg_free(ipcn_msg *msg)
-{
-    if (!msg)
-        return;
-    ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
-    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    if (m->map)
-        ipcn__map_msg_release(m);
-    if (m->pool)
-        ipcn__msgpool_put(m->pool, m);
-    else
-        ipcn__free(m);
-}
-
-IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg)
-{
-    if (!msg)
-        return NULL;
-    ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
-    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-    return (ipcn_msg *)msg;
-}
 
 /* A copy for another subscription: a shared sample's copy shares the
  * mapping (and counts on the slot), others copy the bytes. */
 static ipcn__msg *msg_dup(ipcn_node *n, const ipcn__msg *src)
 {
     const ipcn_msg *x = &src->pub;
-    ipcn__msg *m = ipcn__msg_new_in(n, x->path, strlen(x->path), x->encoding,
-                                    strlen(x->encoding), x->src_name,
-                                    strlen(x->src_name), x->src_id,
-                                    src->map ? NULL : x->data,
+    ipcn__msg *m = ipcn__msg_new_in(&n->msgpool, x->path, strlen(x->path),
+                                    x->encoding, strlen(x->encoding),
+                                    x->src_name, strlen(x->src_name),
+                                    x->src_id, src->map ? NULL : x->data,
                                     src->map ? 0 : x->len);
     if (m) {
         m->pub.status = x->status;
@@ -321,9 +219,10 @@ void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     bool cached = remote_subs(n, r) == IPCN_OK;
     if (cached && !r->nsubs)
         return; /* no subscription of this node wants it (any more) */
-    ipcn__msg *m = ipcn__msg_new_in(n, sa->path.p, sa->path.len, sa->encoding.p,
-                                    sa->encoding.len, l->name, strlen(l->name),
-                                    l->peer_id, sa->data.p, sa->data.len);
+    ipcn__msg *m = ipcn__msg_new_in(&n->msgpool, sa->path.p, sa->path.len,
+                                    sa->encoding.p, sa->encoding.len, l->name,
+                                    strlen(l->name), l->peer_id, sa->data.p,
+                                    sa->data.len);
     if (!m)
         return;
     m->pub.seq = sa->seq;
@@ -662,7 +561,7 @@ int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
     *seq = lr->seq + 1;
     *now = ipcn__now_real_ns();
     if (lr->kind == IPCN_DATA) {
-        ipcn__msg *v = ipcn__msg_new_in(n, lr->path, strlen(lr->path),
+        ipcn__msg *v = ipcn__msg_new_in(&n->msgpool, lr->path, strlen(lr->path),
                                         lr->encoding, strlen(lr->encoding),
                                         n->name, strlen(n->name), n->id, data,
                                         len);
@@ -718,7 +617,7 @@ static int local_routes(ipcn_node *n, ipcn__local *lr)
 static void pub_local_to(ipcn_node *n, const ipcn__local *lr, const void *data,
                          size_t len, uint64_t seq, uint64_t now)
 {
-    ipcn__msg *m = ipcn__msg_new_in(n, lr->path, strlen(lr->path),
+    ipcn__msg *m = ipcn__msg_new_in(&n->msgpool, lr->path, strlen(lr->path),
                                     lr->encoding, strlen(lr->encoding),
                                     n->name, strlen(n->name), n->id, data, len);
     if (m) {

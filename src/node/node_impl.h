@@ -178,21 +178,6 @@ typedef struct ipcn__remote {
     uint32_t nsubs, cap_subs;
 } ipcn__remote;
 
-/* A queued message: the public struct plus its storage. */
-typedef struct ipcn__msg {
-    ipcn__list entry;
-    atomic_uint refs;       /* ipcn_msg_ref(); the last ipcn_msg_free() frees */
-    ipcn__shm_map *map;     /* a shared sample's mapping, or NULL */
-    struct ipcn__msgpool *pool; /* where its block goes back, or NULL */
-    uint32_t slot, gen;
-    uint64_t checksum;      /* shared: XXH3-64 taken at publish */
-    bool has_checksum;      /* the publisher took it */
-    void *priv;             /* a writable view's private mapping */
-    size_t priv_len;
-    ipcn_msg pub;
-    char buf[];             /* path, encoding, src_name, data, NUL */
-} ipcn__msg;
-
 typedef struct ipcn__sub {
     ipcn__list entry;
     ipcn__list ready_entry; /* in node->ready_subs while it has samples */
@@ -565,7 +550,6 @@ uint64_t ipcn__pub_not_received(ipcn_node *n, const char *path,
 /* An SHM_WITHHELD notice. */
 void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 
-/* msg.c */
 /* Put a message in a subscription's queue (pubsub.c), and the fan-out of
  * one message to every matching subscription of this node.  gap: the
  * sample's, counted on each (NULL: a notice, counted on none). */
@@ -584,15 +568,6 @@ void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
                      size_t len, uint64_t seq, uint64_t now);
 /* Does the link subscribe to path? */
 bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl);
-ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
-                         size_t enclen, const char *src, uint64_t src_id,
-                         const void *data, size_t len);
-/* The same, in a block of the node's pool when it is small: no allocation
- * once the pool is warm.  Freed as any message (ipcn_msg_free()). */
-ipcn__msg *ipcn__msg_new_in(ipcn_node *n, const char *path, size_t pathlen,
-                            const char *enc, size_t enclen, const char *src,
-                            size_t srclen, uint64_t src_id, const void *data,
-                            size_t len);
 /* Index a resource by path (directory.c): 100 or 307. */
 int ipcn__local_index(ipcn_node *n, ipcn__local *lr);
 int ipcn__remote_index(ipcn_node *n, ipcn__remote *r);

@@ -179,7 +179,9 @@ static void slot_drop(ipcn__shm_map *m, uint32_t slot)
     }
 }
 
-void ipcn__map_msg_release(ipcn__msg *msg)
+/* A message of a map goes away (its release hook): its slot's count, the
+ * map's reference. */
+static void msg_release(ipcn__msg *msg)
 {
     ipcn__shm_map *m = msg->map;
     if (msg->priv)
@@ -198,6 +200,7 @@ void ipcn__map_msg_share(ipcn__msg *dst, const ipcn__msg *src)
     slot_take(m, src->slot, src->gen);
     pthread_mutex_unlock(&m->mu);
     dst->map = m;
+    dst->release = msg_release;
     dst->slot = src->slot;
     dst->gen = src->gen;
     dst->checksum = src->checksum;
@@ -291,6 +294,7 @@ ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
     msg->pub.len = (size_t)sa->len;
     msg->pub.flags = IPCN_MSG_SHARED;
     msg->map = m;
+    msg->release = msg_release;
     msg->slot = sa->slot;
     msg->gen = sa->gen;
     msg->checksum = sa->checksum;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "ipcnet.h"
+#include "msg/msg.h"
 #include "util/list.h"
 #include "wire/wire.h"
 
@@ -127,8 +128,6 @@ void ipcn__map_on_link_down(ipcn_node *n, struct ipcn__link *l);
 void ipcn__map_detach_all(ipcn_node *n);
 /* Send the releases that messages freed since the last call left. */
 void ipcn__map_flush_releases(ipcn_node *n);
-/* A message of a map goes away: its slot's count, the map's reference. */
-void ipcn__map_msg_release(struct ipcn__msg *m);
 /* Take one more slot count for a message that shares m's slot. */
 void ipcn__map_msg_share(struct ipcn__msg *dst, const struct ipcn__msg *m);
 
