@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/route.h"
 #include "files/files.h"
 #include "node/node_impl.h"
 
@@ -456,13 +457,13 @@ void ipcn__node_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__map_on_pool(n, l, f);
         break;
     case IPCN_F_SHM_SAMPLE:
-        ipcn__map_on_sample(n, l, f);
+        ipcn__pub_on_shm_sample(n, l, f);
         break;
     case IPCN_F_SHM_RELEASE:
         ipcn__pool_on_release(n, l, &f->u.shm_refs);
         break;
     case IPCN_F_SHM_REVOKE:
-        ipcn__map_on_revoke(n, l, &f->u.shm_refs);
+        ipcn__pub_on_revoke(n, l, &f->u.shm_refs);
         break;
     case IPCN_F_SHM_DROP:
         ipcn__map_on_drop(n, l, &f->u.shm_refs);

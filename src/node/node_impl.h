@@ -151,7 +151,7 @@ typedef struct ipcn__local {
      * that subscribe to it, and whether a subscription of this node does. */
     uint64_t route_gen;
     struct ipcn__link **route_links;
-    uint32_t nroute, cap_route;
+    uint32_t nroute, cap_route, nroute_shm;
     bool route_local;
     uint16_t path_len, enc_len;
 } ipcn__local;
@@ -540,13 +540,6 @@ typedef struct ipcn__gap {
  * again from seq; the same number again counts nothing. */
 ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq);
 
-/* Samples of path that this node did not receive, counted with their gap
- * on each matching subscription: withheld by the publisher (the reader
- * holds its share of the pool) or discarded here (the pool could not be
- * mapped).  Returns how many subscriptions counted it. */
-enum { IPCN__MISS_WITHHELD = 1, IPCN__MISS_UNMAPPABLE = 2 };
-uint64_t ipcn__pub_not_received(ipcn_node *n, const char *path,
-                                const ipcn__gap *gap, int why);
 /* An SHM_WITHHELD notice. */
 void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 
@@ -554,20 +547,6 @@ void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
  * one message to every matching subscription of this node.  gap: the
  * sample's, counted on each (NULL: a notice, counted on none). */
 void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, const ipcn__gap *gap);
-/* Count a sample's sequence number against its remote resource (*gap):
- * returns 0, or -1 when the peer never announced path as a data or stream
- * resource (a bad frame). */
-int ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
-                        uint64_t seq, ipcn__gap *gap);
-/* A publish on lr begins: its sequence number and time (out), and for a
- * data resource its new current value (a copy).  Returns 100 or 307. */
-int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
-                   uint64_t *seq, uint64_t *now);
-/* Give this node's own subscriptions of lr a copy of a published value. */
-void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
-                     size_t len, uint64_t seq, uint64_t now);
-/* Does the link subscribe to path? */
-bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl);
 /* Index a resource by path (directory.c): 100 or 307. */
 int ipcn__local_index(ipcn_node *n, ipcn__local *lr);
 int ipcn__remote_index(ipcn_node *n, ipcn__remote *r);
