@@ -147,7 +147,7 @@ typedef struct ipcn__local {
     ipcn_pool_opts pool_opts; /* shared-memory settings */
     ipcn__pool *pool;       /* the current pool, or NULL */
     uint64_t shm_published, shm_reclaimed, shm_refused;
-    /* Where a publish goes, as of node->route_gen (pubsub.c): the links
+    /* Where a publish goes, as of node->route_gen (route.c): the links
      * that subscribe to it, and whether a subscription of this node does. */
     uint64_t route_gen;
     struct ipcn__link **route_links;
@@ -172,7 +172,7 @@ typedef struct ipcn__remote {
     bool told_withheld;     /* its first SHM_WITHHELD was logged */
     uint32_t inflight;      /* our requests pending at this provider */
     /* The subscriptions of this node that its samples go to, as of
-     * node->sub_gen (pubsub.c). */
+     * node->sub_gen (route.c). */
     uint64_t subs_gen;
     struct ipcn__sub **subs;
     uint32_t nsubs, cap_subs;
@@ -352,7 +352,7 @@ struct ipcn_node {
     ipcn_event_fn event_fn;
     void *event_user;
     ipcn_node_stats stats;
-    /* The hot paths (pubsub.c): lookups by path, and caches of who wants
+    /* The hot paths (route.c): lookups by path, and caches of who wants
      * what, dropped when a generation moves. */
     ipcn__htab local_idx, remote_idx;
     ipcn__local *last_local;   /* the last found by path, or NULL */
@@ -543,7 +543,7 @@ ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq);
 /* An SHM_WITHHELD notice. */
 void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 
-/* Put a message in a subscription's queue (pubsub.c), and the fan-out of
+/* The fan-out (route.c) of
  * one message to every matching subscription of this node.  gap: the
  * sample's, counted on each (NULL: a notice, counted on none). */
 void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, const ipcn__gap *gap);

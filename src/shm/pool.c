@@ -199,11 +199,6 @@ void ipcn__pool_free_all(ipcn_node *n)
     }
 }
 
-void ipcn__pool_on_withdraw(ipcn_node *n, ipcn__local *lr)
-{
-    ipcn__pool_retire(n, &lr->pool);
-}
-
 /* ---- holds ---- */
 
 static void slot_freed(ipcn__pool *p, ipcn__pslot *s)
@@ -563,7 +558,8 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
     ipcn_pool_opts_init(&o);
     o.policy = IPCN_POOL_REFUSE;
     ipcn_loan *loan;
-    if (ipcn__pool_loan(n, &n->reply_pool, "", o, NULL, NULL, len, &loan) != IPCN_OK)
+    if (ipcn__pool_loan(n, &n->reply_pool, "", o, NULL, NULL, len, &loan) !=
+        IPCN_OK)
         return 0;
     ipcn__pool *p = loan->pool;
     ipcn__pslot *s = &p->slot[loan->slot];

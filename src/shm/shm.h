@@ -25,7 +25,6 @@
 #include "wire/wire.h"
 
 struct ipcn__link;
-struct ipcn__local;
 struct ipcn__msg;
 struct ipcn__frame;
 
@@ -94,8 +93,6 @@ typedef struct ipcn__shm_map {
 void ipcn__pool_free_all(ipcn_node *n);
 /* A link closed: it holds nothing any more. */
 void ipcn__pool_on_link_down(ipcn_node *n, struct ipcn__link *l);
-/* The resource was withdrawn: retire its pools. */
-void ipcn__pool_on_withdraw(ipcn_node *n, struct ipcn__local *lr);
 void ipcn__pool_on_release(ipcn_node *n, struct ipcn__link *l,
                            const ipcn__shm_refs *r);
 /* The settings in force (set: a resource's, a zeroed struct meaning the
