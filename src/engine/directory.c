@@ -459,7 +459,8 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
     if (lr->kind != IPCN_SERVICE)
         ipcn__pub_gone(n, path, n->name, n->id);
     ipcn__req_on_withdraw(n, path, 0);
-    ipcn__pool_on_withdraw(n, lr); /* loans end with 203; readers keep theirs */
+    /* Its pool retires: loans end with 203; readers keep theirs. */
+    ipcn__pool_retire(n, &lr->pool);
     ipcn__local_free(lr);
     ipcn__node_unlock(n);
     return IPCN_OK;

@@ -46,11 +46,11 @@ typedef struct ipcn__local {
     ipcn_pool_opts pool_opts; /* shared-memory settings */
     ipcn__pool *pool;       /* the current pool, or NULL */
     uint64_t shm_published, shm_reclaimed, shm_refused;
-    /* Where a publish goes, as of node->route_gen (pubsub.c): the links
+    /* Where a publish goes, as of node->route_gen (router.c): the links
      * that subscribe to it, and whether a subscription of this node does. */
     uint64_t route_gen;
     struct ipcn__link **route_links;
-    uint32_t nroute, cap_route;
+    uint32_t nroute, cap_route, nroute_shm;
     bool route_local;
     uint16_t path_len, enc_len;
 } ipcn__local;
@@ -71,26 +71,11 @@ typedef struct ipcn__remote {
     bool told_withheld;     /* its first SHM_WITHHELD was logged */
     uint32_t inflight;      /* our requests pending at this provider */
     /* The subscriptions of this node that its samples go to, as of
-     * node->sub_gen (pubsub.c). */
+     * node->sub_gen (router.c). */
     uint64_t subs_gen;
     struct ipcn__sub **subs;
     uint32_t nsubs, cap_subs;
 } ipcn__remote;
-
-/* A queued message: the public struct plus its storage. */
-typedef struct ipcn__msg {
-    ipcn__list entry;
-    atomic_uint refs;       /* ipcn_msg_ref(); the last ipcn_msg_free() frees */
-    ipcn__shm_map *map;     /* a shared sample's mapping, or NULL */
-    struct ipcn__msgpool *pool; /* where its block goes back, or NULL */
-    uint32_t slot, gen;
-    uint64_t checksum;      /* shared: XXH3-64 taken at publish */
-    bool has_checksum;      /* the publisher took it */
-    void *priv;             /* a writable view's private mapping */
-    size_t priv_len;
-    ipcn_msg pub;
-    char buf[];             /* path, encoding, src_name, data, NUL */
-} ipcn__msg;
 
 typedef struct ipcn__sub {
     ipcn__list entry;
@@ -220,44 +205,13 @@ typedef struct ipcn__gap {
  * again from seq; the same number again counts nothing. */
 ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq);
 
-/* Samples of path that this node did not receive, counted with their gap
- * on each matching subscription: withheld by the publisher (the reader
- * holds its share of the pool) or discarded here (the pool could not be
- * mapped).  Returns how many subscriptions counted it. */
-enum { IPCN__MISS_WITHHELD = 1, IPCN__MISS_UNMAPPABLE = 2 };
-uint64_t ipcn__pub_not_received(ipcn_node *n, const char *path,
-                                const ipcn__gap *gap, int why);
 /* An SHM_WITHHELD notice. */
 void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 
-/* msg.c */
-/* Put a message in a subscription's queue (pubsub.c), and the fan-out of
- * one message to every matching subscription of this node.  gap: the
- * sample's, counted on each (NULL: a notice, counted on none). */
+/* The fan-out (router.c) of one message to every matching subscription of
+ * this node.  gap: the sample's, counted on each (NULL: a notice, counted
+ * on none). */
 void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, const ipcn__gap *gap);
-/* Count a sample's sequence number against its remote resource (*gap):
- * returns 0, or -1 when the peer never announced path as a data or stream
- * resource (a bad frame). */
-int ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
-                        uint64_t seq, ipcn__gap *gap);
-/* A publish on lr begins: its sequence number and time (out), and for a
- * data resource its new current value (a copy).  Returns 100 or 307. */
-int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
-                   uint64_t *seq, uint64_t *now);
-/* Give this node's own subscriptions of lr a copy of a published value. */
-void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
-                     size_t len, uint64_t seq, uint64_t now);
-/* Does the link subscribe to path? */
-bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl);
-ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
-                         size_t enclen, const char *src, uint64_t src_id,
-                         const void *data, size_t len);
-/* The same, in a block of the node's pool when it is small: no allocation
- * once the pool is warm.  Freed as any message (ipcn_msg_free()). */
-ipcn__msg *ipcn__msg_new_in(ipcn_node *n, const char *path, size_t pathlen,
-                            const char *enc, size_t enclen, const char *src,
-                            size_t srclen, uint64_t src_id, const void *data,
-                            size_t len);
 /* Index a resource by path (directory.c): 100 or 307. */
 int ipcn__local_index(ipcn_node *n, ipcn__local *lr);
 int ipcn__remote_index(ipcn_node *n, ipcn__remote *r);

@@ -9,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "engine/entry.h"
+#include "engine/router.h"
 
 /* The verbs: a frame for this node, past the gate and the route. */
 static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
@@ -18,7 +19,7 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__pub_on_sample(n, l, f);
         break;
     case IPCN_F_SHM_SAMPLE:
-        ipcn__map_on_sample(n, l, f);
+        ipcn__pub_on_shm_sample(n, l, f);
         break;
     case IPCN_F_REQUEST:
         ipcn__req_on_request(n, l, f);
@@ -49,7 +50,7 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__map_on_pool(n, l, f);
         break;
     case IPCN_F_SHM_REVOKE:
-        ipcn__map_on_revoke(n, l, &f->u.shm_refs);
+        ipcn__pub_on_revoke(n, l, &f->u.shm_refs);
         break;
     case IPCN_F_SHM_DROP:
         ipcn__map_on_drop(n, l, &f->u.shm_refs);

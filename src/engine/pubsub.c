@@ -1,143 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pubsub.c — subscriptions and publishing.
+ * pubsub.c — subscriptions: their queues and delivery, and the patterns
+ * told to peers.
  *
  * A node tells each peer the patterns it subscribes to (once per distinct
  * pattern); a publisher sends a sample once to each peer with a matching
  * pattern, and that peer fans it out to its own subscriptions, each with a
- * bounded queue.  Every sample that does not arrive is counted: dropped
- * here (queue full), lost upstream (a gap in the sequence numbers), or
- * dropped by the publisher (link saturated).
+ * bounded queue.  Who receives a sample is decided in router.c alone.
+ * Every sample that does not arrive is counted: dropped here (queue
+ * full), lost upstream (a gap in the sequence numbers), or dropped by the
+ * publisher (link saturated).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/msgpool.h"
+#include "engine/router.h"
+#include "msg/msg.h"
 #include "engine/engine.h"
 
 #define DEFAULT_DEPTH 64
-
-static ipcn__msg *msg_fill(ipcn__msg *m, const char *path, size_t pathlen,
-                          const char *enc, size_t enclen, const char *src,
-                          size_t srclen, uint64_t src_id, const void *data,
-                          size_t len)
-{
-    memset(m, 0, sizeof *m);
-    atomic_init(&m->refs, 1);
-    ipcn__list_init(&m->entry);
-    char *p = m->buf;
-    memcpy(p, path, pathlen);
-    p[pathlen] = 0;
-    m->pub.path = p;
-    p += pathlen + 1;
-    memcpy(p, enc, enclen);
-    p[enclen] = 0;
-    m->pub.encoding = p;
-    p += enclen + 1;
-    memcpy(p, src, srclen);
-    p[srclen] = 0;
-    m->pub.src_name = p;
-    p += srclen + 1;
-    if (len)
-        memcpy(p, data, len);
-    p[len] = 0;
-    m->pub.data = p;
-    m->pub.len = len;
-    m->pub.src_id = src_id;
-    m->pub.status = IPCN_OK;
-    return m;
-}
-
-/* The bytes of a message with those strings and data, or 0 on overflow. */
-static size_t msg_size(size_t pathlen, size_t enclen, size_t srclen,
-                       size_t len)
-{
-    if (len > SIZE_MAX - sizeof(ipcn__msg) - pathlen - enclen - srclen - 4)
-        return 0;
-    return sizeof(ipcn__msg) + pathlen + enclen + srclen + len + 4;
-}
-
-ipcn__msg *ipcn__msg_new(const char *path, size_t pathlen, const char *enc,
-                         size_t enclen, const char *src, uint64_t src_id,
-                         const void *data, size_t len)
-{
-    size_t srclen = strlen(src);
-    size_t size = msg_size(pathlen, enclen, srclen, len);
-    ipcn__msg *m = size ? ipcn__malloc(size) : NULL;
-    if (!m)
-        return NULL;
-    return msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
-                    len);
-}
-
-ipcn__msg *ipcn__msg_new_in(ipcn_node *n, const char *path, size_t pathlen,
-                            const char *enc, size_t enclen, const char *src,
-                            size_t srclen, uint64_t src_id, const void *data,
-                            size_t len)
-{
-    size_t size = msg_size(pathlen, enclen, srclen, len);
-    if (!size)
-        return NULL;
-    ipcn__msg *m = NULL;
-    if (size <= IPCN_MSG_BLOCK) {
-        if (!n->msgpool)
-            n->msgpool = ipcn__msgpool_new();
-        if (n->msgpool && (m = ipcn__msgpool_get(n->msgpool))) {
-            msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
-                     len);
-            m->pool = n->msgpool;
-            return m;
-        }
-    }
-    if (!(m = ipcn__malloc(size)))
-        return NULL;
-    return msg_fill(m, path, pathlen, enc, enclen, src, srclen, src_id, data,
-                    len);
-}
-
-IPCN_API void ipcn_msg_free(ipcn_msg *msg)
-{
-    if (!msg)
-        return;
-    ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
-    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    if (m->map)
-        ipcn__map_msg_release(m);
-    if (m->pool)
-        ipcn__msgpool_put(m->pool, m);
-    else
-        ipcn__free(m);
-}
-
-IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg)
-{
-    if (!msg)
-        return NULL;
-    ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
-    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-    return (ipcn_msg *)msg;
-}
-
-/* A copy for another subscription: a shared sample's copy shares the
- * mapping (and counts on the slot), others copy the bytes. */
-static ipcn__msg *msg_dup(ipcn_node *n, const ipcn__msg *src)
-{
-    const ipcn_msg *x = &src->pub;
-    ipcn__msg *m = ipcn__msg_new_in(n, x->path, strlen(x->path), x->encoding,
-                                    strlen(x->encoding), x->src_name,
-                                    strlen(x->src_name), x->src_id,
-                                    src->map ? NULL : x->data,
-                                    src->map ? 0 : x->len);
-    if (m) {
-        m->pub.status = x->status;
-        m->pub.seq = x->seq;
-        m->pub.timestamp_ns = x->timestamp_ns;
-        if (src->map)
-            ipcn__map_msg_share(m, src);
-    }
-    return m;
-}
 
 static ipcn__sub *sub_by_id(ipcn_node *n, uint32_t id)
 {
@@ -157,8 +38,7 @@ void ipcn__sub_free(ipcn__sub *s)
     ipcn__free(s);
 }
 
-/* Put a message in a subscription's queue; the queue owns it after. */
-static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
+void ipcn__sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
 {
     if (s->queued >= s->depth) {
         ipcn__msg *old = ipcn__list_entry(ipcn__list_pop(&s->queue), ipcn__msg,
@@ -180,195 +60,11 @@ static void sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m)
     pthread_cond_broadcast(&n->cond);
 }
 
-/* Count a sample that reached this node for s, and the gap before it
- * (gap NULL: a notice, which is not a sample). */
-static void sub_count(ipcn__sub *s, const ipcn__gap *gap)
-{
-    if (!gap)
-        return;
-    s->received++;
-    s->lost += gap->lost;
-    s->resets += gap->reset;
-}
-
-/* Give a message to subs[0..k) in order (copies for all but the last).
- * Takes ownership of m. */
-static void fan_out_to(ipcn_node *n, ipcn__msg *m, ipcn__sub *const *subs,
-                       uint32_t k, const ipcn__gap *gap)
-{
-    if (!k) {
-        ipcn_msg_free(&m->pub);
-        return;
-    }
-    for (uint32_t i = 0; i < k; i++) {
-        ipcn__sub *s = subs[i];
-        sub_count(s, gap);
-        if (i + 1 < k) {
-            ipcn__msg *c = msg_dup(n, m);
-            if (c)
-                sub_push(n, s, c);
-            else
-                s->dropped++;
-        }
-    }
-    sub_push(n, subs[k - 1], m);
-}
-
-/* Give a message to every matching subscription (copies for all but the
- * last).  Takes ownership of m. */
-void ipcn__pub_fan_out(ipcn_node *n, ipcn__msg *m, const ipcn__gap *gap)
-{
-    ipcn__sub *s, *last = NULL;
-    size_t pl = strlen(m->pub.path);
-    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
-        if (!ipcn__pattern_match(s->pattern, strlen(s->pattern), m->pub.path, pl))
-            continue;
-        sub_count(s, gap);
-        if (last) {
-            ipcn__msg *c = msg_dup(n, m);
-            if (c)
-                sub_push(n, last, c);
-            else
-                last->dropped++;
-        }
-        last = s;
-    }
-    if (last)
-        sub_push(n, last, m);
-    else
-        ipcn_msg_free(&m->pub);
-}
-
 void ipcn__pub_routes_changed(ipcn_node *n, bool subs)
 {
     n->route_gen++;
     if (subs)
         n->sub_gen++;
-}
-
-/* The subscriptions a remote resource's samples go to, computed again
- * only when this node's subscriptions changed.  (A cache field holds its
- * generation + 1: 0 is "never".)  100 or 307. */
-static int remote_subs(ipcn_node *n, ipcn__remote *r)
-{
-    if (r->subs_gen == n->sub_gen + 1)
-        return IPCN_OK;
-    size_t pl = strlen(r->path);
-    uint32_t k = 0;
-    ipcn__sub *s;
-    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
-        if (!ipcn__pattern_match(s->pattern, strlen(s->pattern), r->path, pl))
-            continue;
-        if (k == r->cap_subs) {
-            uint32_t cap = r->cap_subs ? r->cap_subs * 2 : 4;
-            ipcn__sub **ns = ipcn__realloc(r->subs, cap * sizeof *ns);
-            if (!ns)
-                return IPCN_INSUFFICIENT_MEMORY;
-            r->subs = ns;
-            r->cap_subs = cap;
-        }
-        r->subs[k++] = s;
-    }
-    r->nsubs = k;
-    r->subs_gen = n->sub_gen + 1;
-    return IPCN_OK;
-}
-
-ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq)
-{
-    ipcn__gap g = {0, false};
-    uint64_t last = *last_seq;
-    if (!last || seq == last + 1) {
-        /* the first one seen (nothing before it was missed), or the next */
-    } else if (seq > last && seq - last - 1 <= IPCN_SEQ_WINDOW) {
-        g.lost = seq - last - 1;
-    } else if (seq != last) {
-        /* Too far ahead, or backwards: the numbering restarted (or a peer
-         * lies); one reset, never billions of losses. */
-        g.reset = true;
-    }
-    if (seq != last)
-        *last_seq = seq;
-    return g;
-}
-
-static int seq_check(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
-                     uint64_t seq, ipcn__gap *gap)
-{
-    if (!r || r->kind == IPCN_SERVICE) {
-        /* Samples only come for what the peer announced first. */
-        l->bad_frames++;
-        n->stats.bad_frames++;
-        return -1;
-    }
-    *gap = ipcn__seq_gap(&r->last_seq, seq);
-    return 0;
-}
-
-int ipcn__pub_seq_check(ipcn_node *n, ipcn__link *l, const char *path,
-                        uint64_t seq, ipcn__gap *gap)
-{
-    return seq_check(n, l, ipcn__remote_find(n, path, l->id), seq, gap);
-}
-
-void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
-{
-    const ipcn__sample *sa = &f->u.sample;
-    ipcn__remote *r = ipcn__remote_find(n, sa->path.p, l->id);
-    ipcn__gap gap;
-    if (seq_check(n, l, r, sa->seq, &gap) < 0)
-        return;
-    bool cached = remote_subs(n, r) == IPCN_OK;
-    if (cached && !r->nsubs)
-        return; /* no subscription of this node wants it (any more) */
-    ipcn__msg *m = ipcn__msg_new_in(n, sa->path.p, sa->path.len, sa->encoding.p,
-                                    sa->encoding.len, l->who.name, strlen(l->who.name),
-                                    l->who.node_id, sa->data.p, sa->data.len);
-    if (!m)
-        return;
-    m->pub.seq = sa->seq;
-    m->pub.timestamp_ns = sa->timestamp_ns;
-    if (cached)
-        fan_out_to(n, m, r->subs, r->nsubs, &gap);
-    else
-        ipcn__pub_fan_out(n, m, &gap);
-}
-
-uint64_t ipcn__pub_not_received(ipcn_node *n, const char *path,
-                                const ipcn__gap *gap, int why)
-{
-    uint64_t k = 0;
-    size_t pl = strlen(path);
-    ipcn__sub *s;
-    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
-        if (!ipcn__pattern_match(s->pattern, strlen(s->pattern), path, pl))
-            continue;
-        s->lost += gap->lost;
-        s->resets += gap->reset;
-        if (why == IPCN__MISS_WITHHELD)
-            s->withheld++;
-        else
-            s->unmappable++;
-        k++;
-    }
-    return k;
-}
-
-void ipcn__pub_on_withheld(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
-{
-    const ipcn__sample *sa = &f->u.sample;
-    ipcn__remote *r = ipcn__remote_find(n, sa->path.p, l->id);
-    ipcn__gap gap;
-    if (seq_check(n, l, r, sa->seq, &gap) < 0)
-        return;
-    if (ipcn__pub_not_received(n, sa->path.p, &gap, IPCN__MISS_WITHHELD) &&
-        !r->told_withheld) {
-        r->told_withheld = true;
-        ipcn__warn("IPCN-SHM-WITHHELD", "%s: %s withholds samples of %s: this "
-                   "node holds its share of the pool (free held samples to "
-                   "receive again; counted in ipcn_sub_stats.withheld)",
-                   n->name, l->who.name, sa->path.p);
-    }
 }
 
 void ipcn__pub_gone(ipcn_node *n, const char *path, const char *provider,
@@ -499,14 +195,6 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
     } else {
         ipcn__meta_give(n, l, p->len + 1 + sizeof(char *));
     }
-}
-
-bool ipcn__pub_link_wants(const ipcn__link *l, const char *path, size_t pl)
-{
-    for (uint32_t i = 0; i < l->npatterns; i++)
-        if (ipcn__pattern_match(l->patterns[i], strlen(l->patterns[i]), path, pl))
-            return true;
-    return false;
 }
 
 /* ---- public calls ---- */
@@ -656,157 +344,6 @@ IPCN_API int ipcn_sub_take(ipcn_node *n, ipcn_sub sub, ipcn_msg **out,
         if ((st = ipcn__node_wait_round(n, deadline)) != IPCN_OK)
             break;
     }
-    ipcn__node_unlock(n);
-    return st;
-}
-
-int ipcn__pub_next(ipcn_node *n, ipcn__local *lr, const void *data, size_t len,
-                   uint64_t *seq, uint64_t *now)
-{
-    *seq = lr->seq + 1;
-    *now = ipcn__now_real_ns();
-    if (lr->kind == IPCN_DATA) {
-        ipcn__msg *v = ipcn__msg_new_in(n, lr->path, strlen(lr->path),
-                                        lr->encoding, strlen(lr->encoding),
-                                        n->name, strlen(n->name), n->id, data,
-                                        len);
-        if (!v)
-            return IPCN_INSUFFICIENT_MEMORY;
-        v->pub.seq = *seq;
-        v->pub.timestamp_ns = *now;
-        if (lr->value)
-            ipcn_msg_free(lr->value);
-        lr->value = &v->pub;
-    }
-    lr->seq = *seq;
-    return IPCN_OK;
-}
-
-/* Where a publish of lr goes: the UP links that subscribe to it and
- * whether a subscription of this node does, computed again only when
- * something changed (ipcn__pub_routes_changed()).  The links kept are
- * valid until then: a link that goes down changes the generation before
- * it is freed.  100 or 307. */
-static int local_routes(ipcn_node *n, ipcn__local *lr)
-{
-    if (lr->route_gen == n->route_gen + 1)
-        return IPCN_OK;
-    size_t pl = strlen(lr->path);
-    uint32_t k = 0;
-    ipcn__link *l;
-    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
-        if (l->state != LINK_UP || !ipcn__pub_link_wants(l, lr->path, pl))
-            continue;
-        if (k == lr->cap_route) {
-            uint32_t cap = lr->cap_route ? lr->cap_route * 2 : 4;
-            ipcn__link **nl = ipcn__realloc(lr->route_links, cap * sizeof *nl);
-            if (!nl)
-                return IPCN_INSUFFICIENT_MEMORY;
-            lr->route_links = nl;
-            lr->cap_route = cap;
-        }
-        lr->route_links[k++] = l;
-    }
-    lr->nroute = k;
-    lr->route_local = false;
-    ipcn__sub *s;
-    ipcn__list_for_each(s, t2, &n->subs, ipcn__sub, entry)
-        if (ipcn__pattern_match(s->pattern, strlen(s->pattern), lr->path, pl))
-            lr->route_local = true;
-    lr->path_len = (uint16_t)pl;
-    lr->enc_len = (uint16_t)strlen(lr->encoding);
-    lr->route_gen = n->route_gen + 1;
-    return IPCN_OK;
-}
-
-static void pub_local_to(ipcn_node *n, const ipcn__local *lr, const void *data,
-                         size_t len, uint64_t seq, uint64_t now)
-{
-    ipcn__msg *m = ipcn__msg_new_in(n, lr->path, strlen(lr->path),
-                                    lr->encoding, strlen(lr->encoding),
-                                    n->name, strlen(n->name), n->id, data, len);
-    if (m) {
-        m->pub.seq = seq;
-        m->pub.timestamp_ns = now;
-        ipcn__pub_fan_out(n, m, &(ipcn__gap){0, false});
-    }
-}
-
-void ipcn__pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
-                     size_t len, uint64_t seq, uint64_t now)
-{
-    size_t pl = strlen(lr->path);
-    ipcn__sub *s;
-    bool local = false;
-    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry)
-        if (ipcn__pattern_match(s->pattern, strlen(s->pattern), lr->path, pl))
-            local = true;
-    if (local)
-        pub_local_to(n, lr, data, len, seq, now);
-}
-
-IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
-                          size_t len)
-{
-    if (!n || !path || (len && !data))
-        return IPCN_BAD_REQUEST;
-    ipcn__node_lock(n);
-    int st = IPCN_OK;
-    ipcn__local *lr = ipcn__local_find(n, path);
-    if (!lr) {
-        st = IPCN_NOT_FOUND;
-        goto out;
-    }
-    if (lr->kind == IPCN_SERVICE) {
-        st = IPCN_METHOD_NOT_ALLOWED;
-        goto out;
-    }
-    /* Large values go through the pool when some subscriber can map it. */
-    if (n->shm_enabled && len) {
-        int pst = ipcn__pool_publish_copy(n, lr, data, len);
-        if (pst) {
-            st = pst;
-            goto out;
-        }
-    }
-    if ((st = local_routes(n, lr)) != IPCN_OK)
-        goto out;
-    /* Fits a frame: header, seq, stamp, two strings and the blob length. */
-    size_t overhead = 8 + 8 + 2 + (size_t)lr->path_len + 1 + 2 +
-                      lr->enc_len + 1 + 4;
-    if (len > SIZE_MAX - overhead || len + overhead > n->opts.max_payload) {
-        st = IPCN_BAD_REQUEST;
-        goto out;
-    }
-    uint64_t seq, now;
-    if ((st = ipcn__pub_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
-        goto out;
-    /* Encode once, copy the frame to each interested link. */
-    if (lr->nroute) {
-        ipcn__hdr h;
-        ipcn__link_hdr(n, &h, 0, 0);
-        ipcn__sample s = {.seq = seq,
-                          .timestamp_ns = now,
-                          .path = {lr->path, lr->path_len},
-                          .encoding = {lr->encoding, lr->enc_len},
-                          .data = ipcn__blob_of(data, len)};
-        n->scratch.len = 0;
-        if ((st = ipcn__enc_sample(&n->scratch, &h, &s)) != IPCN_OK)
-            goto out;
-        /* The array may be recomputed by the next publish only; a link
-         * closed by a failed send below stays allocated until the end of
-         * the round. */
-        for (uint32_t i = 0; i < lr->nroute; i++) {
-            ipcn__link *l = lr->route_links[i];
-            if (l->state == LINK_UP)
-                ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, true);
-        }
-        if (n->scratch.cap > (1u << 20))
-            ipcn__wbuf_free(&n->scratch);
-    }
-    if (lr->route_local)
-        pub_local_to(n, lr, data, len, seq, now);
-out:
     ipcn__node_unlock(n);
     return st;
 }

@@ -151,7 +151,7 @@ struct ipcn_node {
     ipcn_event_fn event_fn;
     void *event_user;
     ipcn_node_stats stats;
-    /* The hot paths (pubsub.c): lookups by path, and caches of who wants
+    /* The hot paths (router.c): lookups by path, and caches of who wants
      * what, dropped when a generation moves. */
     ipcn__htab local_idx, remote_idx;
     struct ipcn__local *last_local;   /* the last found by path, or NULL */

@@ -2,7 +2,8 @@
 /*
  * map.c — the reader's side of shared-memory samples: the peers' pools
  * mapped read-only, messages that point into them, and the releases that
- * give their slots back.
+ * give their slots back.  Mechanism only: which subscriptions a shared
+ * sample reaches is the router's (engine/router.c).
  *
  * A peer is trusted with nothing: its memfd must be sealed against
  * shrinking (else it could make our reads fault), large enough for what
@@ -37,7 +38,8 @@ static void map_unref(ipcn__shm_map *m)
     ipcn__free(m);
 }
 
-static ipcn__shm_map *map_find(ipcn_node *n, uint32_t link_id, uint32_t pool_id)
+ipcn__shm_map *ipcn__map_find(ipcn_node *n, uint32_t link_id,
+                              uint32_t pool_id)
 {
     ipcn__shm_map *m;
     ipcn__list_for_each(m, t, &n->maps, ipcn__shm_map, entry)
@@ -88,7 +90,7 @@ void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     uint64_t size = b->slot_size * b->slots; /* bounded by the decoder */
     if (!n->shm_enabled || !(l->peer_caps & IPCN_CAP_SHM))
         why = "shared memory not negotiated";
-    else if (map_find(n, l->id, b->pool_id))
+    else if (ipcn__map_find(n, l->id, b->pool_id))
         why = "pool id reused";
     else if (count >= IPCN_PEER_MAX_MAPS)
         why = "too many pools";
@@ -179,7 +181,9 @@ static void slot_drop(ipcn__shm_map *m, uint32_t slot)
     }
 }
 
-void ipcn__map_msg_release(ipcn__msg *msg)
+/* A message of a map goes away (its release hook): its slot's count, the
+ * map's reference. */
+static void msg_release(ipcn__msg *msg)
 {
     ipcn__shm_map *m = msg->map;
     if (msg->priv)
@@ -198,6 +202,7 @@ void ipcn__map_msg_share(ipcn__msg *dst, const ipcn__msg *src)
     slot_take(m, src->slot, src->gen);
     pthread_mutex_unlock(&m->mu);
     dst->map = m;
+    dst->release = msg_release;
     dst->slot = src->slot;
     dst->gen = src->gen;
     dst->checksum = src->checksum;
@@ -207,51 +212,10 @@ void ipcn__map_msg_share(ipcn__msg *dst, const ipcn__msg *src)
     dst->pub.flags = src->pub.flags & IPCN_MSG_SHARED;
 }
 
-/* Drop queued (not yet delivered) messages of map m: of one slot and
- * generation, or (slot == UINT32_MAX) the oldest one only.  Returns how
- * many were dropped. */
-static uint32_t evict_queued(ipcn_node *n, ipcn__shm_map *m, uint32_t slot,
-                             uint32_t gen)
-{
-    uint32_t k = 0;
-    ipcn__msg *oldest = NULL;
-    ipcn__sub *oldest_sub = NULL;
-    ipcn__sub *s;
-    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry) {
-        ipcn__msg *q;
-        ipcn__list_for_each(q, t2, &s->queue, ipcn__msg, entry) {
-            if (q->map != m)
-                continue;
-            if (slot == UINT32_MAX) {
-                if (!oldest || q->pub.seq < oldest->pub.seq) {
-                    oldest = q;
-                    oldest_sub = s;
-                }
-                break; /* a queue is in order: its first is its oldest */
-            }
-            if (q->slot == slot && q->gen == gen) {
-                ipcn__list_remove(&q->entry);
-                s->queued--;
-                s->dropped++;
-                ipcn_msg_free(&q->pub);
-                k++;
-            }
-        }
-    }
-    if (oldest) {
-        ipcn__list_remove(&oldest->entry);
-        oldest_sub->queued--;
-        oldest_sub->dropped++;
-        ipcn_msg_free(&oldest->pub);
-        k++;
-    }
-    return k;
-}
-
-static ipcn__shm_map *map_of_frame(ipcn_node *n, ipcn__link *l,
+ipcn__shm_map *ipcn__map_of_sample(ipcn_node *n, ipcn__link *l,
                                    const ipcn__shm_sample *sa)
 {
-    ipcn__shm_map *m = map_find(n, l->id, sa->pool_id);
+    ipcn__shm_map *m = ipcn__map_find(n, l->id, sa->pool_id);
     if (!m || sa->slot >= m->slots || sa->offset > m->slot_size ||
         sa->len > m->slot_size - sa->offset) {
         l->bad_frames++;
@@ -261,8 +225,7 @@ static ipcn__shm_map *map_of_frame(ipcn_node *n, ipcn__link *l,
     return m;
 }
 
-/* A slot of a pool we could not map: give it back at once. */
-static void give_back(ipcn__shm_map *m, uint32_t slot, uint32_t gen)
+void ipcn__map_give_back(ipcn__shm_map *m, uint32_t slot, uint32_t gen)
 {
     pthread_mutex_lock(&m->mu);
     slot_take(m, slot, gen);
@@ -270,14 +233,40 @@ static void give_back(ipcn__shm_map *m, uint32_t slot, uint32_t gen)
     pthread_mutex_unlock(&m->mu);
 }
 
+bool ipcn__map_over_share(ipcn__shm_map *m, uint32_t slot)
+{
+    pthread_mutex_lock(&m->mu);
+    bool over = m->held + 1 >= m->share && !m->slot_refs[slot];
+    pthread_mutex_unlock(&m->mu);
+    return over;
+}
+
+void ipcn__map_msg_attach(ipcn__msg *msg, ipcn__shm_map *m,
+                          const ipcn__shm_sample *sa)
+{
+    msg->pub.data = m->base + (size_t)sa->slot * m->slot_size + sa->offset;
+    msg->pub.len = (size_t)sa->len;
+    msg->pub.flags = IPCN_MSG_SHARED;
+    msg->map = m;
+    msg->release = msg_release;
+    msg->slot = sa->slot;
+    msg->gen = sa->gen;
+    msg->checksum = sa->checksum;
+    msg->has_checksum = (sa->flags & IPCN_SHM_F_CHECKSUM) != 0;
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    pthread_mutex_lock(&m->mu);
+    slot_take(m, sa->slot, sa->gen);
+    pthread_mutex_unlock(&m->mu);
+}
+
 ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
                              const ipcn__shm_sample *sa, const char *path)
 {
-    ipcn__shm_map *m = map_of_frame(n, l, sa);
+    ipcn__shm_map *m = ipcn__map_of_sample(n, l, sa);
     if (!m)
         return NULL;
     if (!m->base) {
-        give_back(m, sa->slot, sa->gen);
+        ipcn__map_give_back(m, sa->slot, sa->gen);
         return NULL;
     }
     ipcn__msg *msg = ipcn__msg_new(path, strlen(path), sa->encoding.p,
@@ -287,72 +276,14 @@ ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
         return NULL;
     msg->pub.seq = sa->seq;
     msg->pub.timestamp_ns = sa->timestamp_ns;
-    msg->pub.data = m->base + (size_t)sa->slot * m->slot_size + sa->offset;
-    msg->pub.len = (size_t)sa->len;
-    msg->pub.flags = IPCN_MSG_SHARED;
-    msg->map = m;
-    msg->slot = sa->slot;
-    msg->gen = sa->gen;
-    msg->checksum = sa->checksum;
-    msg->has_checksum = (sa->flags & IPCN_SHM_F_CHECKSUM) != 0;
-    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-    pthread_mutex_lock(&m->mu);
-    slot_take(m, sa->slot, sa->gen);
-    pthread_mutex_unlock(&m->mu);
+    ipcn__map_msg_attach(msg, m, sa);
     return msg;
-}
-
-void ipcn__map_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
-{
-    const ipcn__shm_sample *sa = &f->u.shm_sample;
-    ipcn__shm_map *m = map_of_frame(n, l, sa);
-    if (!m)
-        return;
-    ipcn__gap gap;
-    if (ipcn__pub_seq_check(n, l, sa->path.p, sa->seq, &gap) < 0)
-        return;
-    if (!m->base) {
-        /* We could not map the pool: the sample is discarded, counted
-         * where the subscriptions show it, and its slot goes back. */
-        give_back(m, sa->slot, sa->gen);
-        uint64_t k = ipcn__pub_not_received(n, sa->path.p, &gap,
-                                            IPCN__MISS_UNMAPPABLE);
-        if (k && !m->warned) {
-            m->warned = true;
-            ipcn__warn("IPCN-SHM-UNMAPPABLE", "%s: discarding samples of %s "
-                       "from %s: its pool could not be mapped", n->name,
-                       sa->path.p, l->who.name);
-        }
-        return;
-    }
-    /* Keep within the share the publisher allows: rather than have it skip
-     * us, drop our oldest sample of this pool still waiting in a queue. */
-    for (;;) {
-        pthread_mutex_lock(&m->mu);
-        bool over = m->held + 1 >= m->share && !m->slot_refs[sa->slot];
-        pthread_mutex_unlock(&m->mu);
-        if (!over || !evict_queued(n, m, UINT32_MAX, 0))
-            break;
-    }
-    ipcn__msg *msg = ipcn__map_msg_new(n, l, sa, sa->path.p);
-    if (msg)
-        ipcn__pub_fan_out(n, msg, &gap);
-}
-
-void ipcn__map_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)
-{
-    for (uint32_t i = 0; i < r->count; i++) {
-        ipcn__shm_ref x = ipcn__shm_ref_at(r, i);
-        ipcn__shm_map *m = map_find(n, l->id, x.pool_id);
-        if (m && x.slot < m->slots)
-            evict_queued(n, m, x.slot, x.gen);
-    }
 }
 
 void ipcn__map_on_drop(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)
 {
     ipcn__shm_ref x = ipcn__shm_ref_at(r, 0);
-    ipcn__shm_map *m = map_find(n, l->id, x.pool_id);
+    ipcn__shm_map *m = ipcn__map_find(n, l->id, x.pool_id);
     if (m)
         map_detach(m);
 }

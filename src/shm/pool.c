@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pool.c — the publisher's side of shared-memory samples: pools, loans,
- * publishing a slot, and taking slots back.
+ * sending a slot to a link, and taking slots back.  Mechanism only: which
+ * links a sample goes to is the router's (engine/router.c), and the public
+ * calls on loans are engine/loan.c.
  *
  * A pool is a memfd sealed against shrinking, growing and new writable
  * shared mappings (F_SEAL_FUTURE_WRITE), mapped read-write here before the
@@ -21,11 +23,9 @@
 #include <xxhash.h>
 
 #include "engine/engine.h"
-#include "value/value.h"
 
 #define DEFAULT_SLOTS 64
 #define MIN_SLOT_SIZE ((size_t)64 << 10)
-#define TENSOR_ALIGN 64
 
 IPCN_API void ipcn_pool_opts_init(ipcn_pool_opts *o)
 {
@@ -38,12 +38,11 @@ IPCN_API void ipcn_pool_opts_init(ipcn_pool_opts *o)
     o->checksum = 1;
 }
 
-/* The settings in force for a resource (a zeroed struct means defaults). */
-static ipcn_pool_opts opts_of(const ipcn__local *lr)
+ipcn_pool_opts ipcn__pool_opts_of(const ipcn_pool_opts *set)
 {
     ipcn_pool_opts o;
-    if (lr->pool_opts.size)
-        return lr->pool_opts;
+    if (set->size)
+        return *set;
     ipcn_pool_opts_init(&o);
     return o;
 }
@@ -106,7 +105,7 @@ static void maybe_free(ipcn_node *n, ipcn__pool *p)
         pool_free(n, p, true);
 }
 
-static void retire_pool(ipcn_node *n, ipcn__pool **cur)
+void ipcn__pool_retire(ipcn_node *n, ipcn__pool **cur)
 {
     ipcn__pool *p = *cur;
     if (!p)
@@ -114,11 +113,6 @@ static void retire_pool(ipcn_node *n, ipcn__pool **cur)
     *cur = NULL;
     p->retired = true;
     maybe_free(n, p);
-}
-
-static void retire(ipcn_node *n, ipcn__local *lr)
-{
-    retire_pool(n, &lr->pool);
 }
 
 /* A new pool whose slots hold need bytes; prev: the slot size of the pool
@@ -203,11 +197,6 @@ void ipcn__pool_free_all(ipcn_node *n)
         ipcn__list_init(&p->entry);
         pool_free(n, p, false);
     }
-}
-
-void ipcn__pool_on_withdraw(ipcn_node *n, ipcn__local *lr)
-{
-    retire(n, lr);
 }
 
 /* ---- holds ---- */
@@ -327,9 +316,7 @@ static int reclaim_oldest(ipcn_node *n, ipcn__pool *p)
 
 /* ---- loans ---- */
 
-/* Loan a slot of *cur (made, or remade larger, as needed).  The
- * counters are the owner's (a resource's, or none for replies). */
-static int loan_from(ipcn_node *n, ipcn__pool **cur, const char *path,
+int ipcn__pool_loan(ipcn_node *n, ipcn__pool **cur, const char *path,
                      ipcn_pool_opts o, uint64_t *refused, uint64_t *reclaimed,
                      size_t need, ipcn_loan **out)
 {
@@ -337,7 +324,7 @@ static int loan_from(ipcn_node *n, ipcn__pool **cur, const char *path,
     size_t prev = 0;
     if (p && need > p->slot_size) {
         prev = p->slot_size;
-        retire_pool(n, cur);
+        ipcn__pool_retire(n, cur);
         p = NULL;
     }
     if (!p) {
@@ -378,79 +365,6 @@ static int loan_from(ipcn_node *n, ipcn__pool **cur, const char *path,
     return IPCN_OK;
 }
 
-static int loan_locked(ipcn_node *n, ipcn__local *lr, size_t need,
-                       ipcn_loan **out)
-{
-    return loan_from(n, &lr->pool, lr->path, opts_of(lr), &lr->shm_refused,
-                     &lr->shm_reclaimed, need, out);
-}
-
-static int local_for_loan(ipcn_node *n, const char *path, ipcn__local **out)
-{
-    ipcn__local *lr = ipcn__local_find(n, path);
-    if (!lr)
-        return IPCN_NOT_FOUND;
-    if (lr->kind == IPCN_SERVICE)
-        return IPCN_METHOD_NOT_ALLOWED;
-    *out = lr;
-    return IPCN_OK;
-}
-
-IPCN_API int ipcn_loan_new(ipcn_node *n, const char *path, size_t len,
-                       ipcn_loan **out)
-{
-    if (!n || !path || !out || len == 0 || len > IPCN_SHM_MAX_SLOT_SIZE)
-        return IPCN_BAD_REQUEST;
-    ipcn__node_lock(n);
-    ipcn__local *lr;
-    int st = local_for_loan(n, path, &lr);
-    if (st == IPCN_OK)
-        st = loan_locked(n, lr, len, out);
-    ipcn__node_unlock(n);
-    return st;
-}
-
-IPCN_API int ipcn_loan_tensor(ipcn_node *n, const char *path,
-                              const ipcn_tensor *t, ipcn_loan **out,
-                              void **elems)
-{
-    if (!n || !path || !t || !out || !elems)
-        return IPCN_BAD_REQUEST;
-    /* Measure the encoding (the elements are not read: any non-NULL data
-     * passes the check), then write its head so the elements start on an
-     * aligned address. */
-    ipcn_tensor shape = *t;
-    shape.data = (void *)&shape;
-    shape.order = IPCN_ORDER_NATIVE;
-    ipcn_cbor_writer w;
-    uint8_t *dst;
-    uint64_t numel = 0;
-    ipcn_cbor_writer_init(&w, NULL, 0, 0);
-    if (ipcn__tensor_put_head(&w, &shape, &dst, &numel) !=
-        IPCN_INSUFFICIENT_STORAGE) /* what measuring says when all is well */
-        return IPCN_BAD_REQUEST;
-    size_t total = w.len;
-    size_t bytes = (size_t)numel * ipcn_dtype_size(t->dtype);
-    size_t head = total - bytes;
-    size_t pad = (TENSOR_ALIGN - head % TENSOR_ALIGN) % TENSOR_ALIGN;
-    ipcn_loan *loan;
-    int st = ipcn_loan_new(n, path, pad + total, &loan);
-    if (st != IPCN_OK)
-        return st;
-    uint8_t *base = (uint8_t *)ipcn_loan_data(loan);
-    ipcn_cbor_writer_init(&w, base + pad, total, 0);
-    if (ipcn__tensor_put_head(&w, &shape, &dst, NULL) != IPCN_OK || !dst) {
-        ipcn_loan_discard(n, loan);
-        return IPCN_INTERNAL_ERROR;
-    }
-    loan->offset = pad;
-    loan->len = total;
-    loan->cap -= pad;
-    *elems = dst;
-    *out = loan;
-    return IPCN_OK;
-}
-
 IPCN_API void *ipcn_loan_data(ipcn_loan *loan)
 {
     if (!loan)
@@ -464,7 +378,7 @@ IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan)
     return loan ? loan->cap : 0;
 }
 
-static void end_loan(ipcn_node *n, ipcn_loan *loan)
+void ipcn__pool_end_loan(ipcn_node *n, ipcn_loan *loan)
 {
     ipcn__pool *p = loan->pool;
     ipcn__pslot *s = &p->slot[loan->slot];
@@ -473,15 +387,6 @@ static void end_loan(ipcn_node *n, ipcn_loan *loan)
     ipcn__list_remove(&loan->entry);
     ipcn__free(loan);
     maybe_free(n, p);
-}
-
-IPCN_API void ipcn_loan_discard(ipcn_node *n, ipcn_loan *loan)
-{
-    if (!n || !loan)
-        return;
-    ipcn__node_lock(n);
-    end_loan(n, loan);
-    ipcn__node_unlock(n);
 }
 
 /* Make sure the link has the pool's memfd: the POOL frame carries it. */
@@ -518,8 +423,7 @@ static int send_pool(ipcn_node *n, ipcn__link *l, ipcn__pool *p)
     return IPCN_OK;
 }
 
-/* Can this link take shared samples of pool p now? */
-static bool link_takes_shm(const ipcn_node *n, const ipcn__link *l)
+bool ipcn__pool_link_takes(const ipcn_node *n, const ipcn__link *l)
 {
     return n->shm_enabled && (l->peer_caps & IPCN_CAP_SHM);
 }
@@ -545,7 +449,7 @@ static uint64_t copy_and_sum(uint8_t *dst, const uint8_t *src, size_t len)
  * here and told with an SHM_WITHHELD (when it takes them) so that its
  * subscriptions count it as withheld, not silently missing. */
 static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
-                     const ipcn__local *lr, uint64_t seq, uint64_t now)
+                     const char *path, uint64_t seq, uint64_t now)
 {
     l->drops++;
     n->stats.drops++;
@@ -553,7 +457,7 @@ static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
         p->warned_share = true;
         ipcn__warn("IPCN-SHM-SHARE", "%s: %s holds its share of the pool of "
                    "%s (%u of %u slots): samples are withheld from it until "
-                   "it releases some", n->name, l->who.name, lr->path, p->share,
+                   "it releases some", n->name, l->who.name, path, p->share,
                    p->slots);
     }
     if (!(l->peer_caps & IPCN_CAP_WITHHELD))
@@ -562,7 +466,7 @@ static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
     ipcn__link_hdr(n, &h, 0, 0);
     h.type = IPCN_F_SHM_WITHHELD;
     ipcn__sample sa = {.seq = seq, .timestamp_ns = now,
-                       .path = ipcn__str_of(lr->path),
+                       .path = ipcn__str_of(path),
                        .encoding = ipcn__str_of(""),
                        .data = ipcn__blob_of(NULL, 0)};
     ipcn__wbuf w = {0};
@@ -571,144 +475,73 @@ static void withhold(ipcn_node *n, ipcn__link *l, ipcn__pool *p,
     ipcn__wbuf_free(&w);
 }
 
-/* Publish the loan's value; lr is its resource; presum: its checksum when
- * already taken (NULL: take it here if the pool wants one).  Lock held. */
-static int publish_locked(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
-                          size_t len, const uint64_t *presum)
+uint64_t ipcn__pool_copy_in(ipcn_loan *loan, const void *data, size_t len)
 {
+    if (loan->pool->checksum)
+        return copy_and_sum(ipcn_loan_data(loan), data, len);
+    memcpy(ipcn_loan_data(loan), data, len);
+    return 0;
+}
+
+void ipcn__pool_out_init(ipcn__shm_out *o, ipcn_loan *loan, size_t len,
+                         const uint64_t *presum)
+{
+    memset(o, 0, sizeof *o);
+    o->loan = loan;
+    o->len = len;
+    o->summed = loan->pool->checksum;
+    if (o->summed)
+        o->sum = presum ? *presum : XXH3_64bits(ipcn_loan_data(loan), len);
+}
+
+int ipcn__pool_send_sample(ipcn_node *n, ipcn__link *l, ipcn__shm_out *o)
+{
+    ipcn_loan *loan = o->loan;
     ipcn__pool *p = loan->pool;
     ipcn__pslot *s = &p->slot[loan->slot];
-    const uint8_t *data = p->base + (size_t)loan->slot * p->slot_size +
-                          loan->offset;
-    uint64_t seq, now;
-    size_t pl = strlen(lr->path);
-    int st = ipcn__pub_next(n, lr, data, len, &seq, &now);
-    if (st != IPCN_OK)
-        return st;
-    bool summed = p->checksum;
-    uint64_t sum = !summed ? 0 : presum ? *presum : XXH3_64bits(data, len);
-    bool inline_encoded = false;
-    ipcn__wbuf desc = {0};
-    ipcn__link *l;
-    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
-        if (l->state != LINK_UP || !ipcn__pub_link_wants(l, lr->path, pl))
-            continue;
-        if (!link_takes_shm(n, l)) {
-            /* A peer without shared memory gets the bytes, when they fit. */
-            if (!inline_encoded) {
-                ipcn__hdr h;
-                ipcn__link_hdr(n, &h, 0, 0);
-                ipcn__sample sa = {.seq = seq, .timestamp_ns = now,
-                                   .path = ipcn__str_of(lr->path),
-                                   .encoding = ipcn__str_of(lr->encoding),
-                                   .data = ipcn__blob_of(data, len)};
-                n->scratch.len = 0;
-                if (len > IPCN_WIRE_MAX_PAYLOAD ||
-                    ipcn__enc_sample(&n->scratch, &h, &sa) != IPCN_OK) {
-                    l->drops++;
-                    n->stats.drops++;
-                    continue;
-                }
-                inline_encoded = true;
-            }
-            ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, true);
-            continue;
-        }
-        /* A reader holding its share of the pool already misses this one:
-         * it starves itself, not the pool; it is told so. */
-        if (held_by(p, l->id) >= p->share) {
-            withhold(n, l, p, lr, seq, now);
-            continue;
-        }
-        if (send_pool(n, l, p) != IPCN_OK || l->state != LINK_UP) {
-            l->drops++;
-            n->stats.drops++;
-            continue;
-        }
-        if (!desc.len) { /* the descriptor is the same for every link */
-            ipcn__hdr h;
-            ipcn__link_hdr(n, &h, 0, 0);
-            ipcn__shm_sample ss = {.seq = seq, .timestamp_ns = now,
-                                   .path = ipcn__str_of(lr->path),
-                                   .encoding = ipcn__str_of(lr->encoding),
-                                   .pool_id = p->id, .slot = loan->slot,
-                                   .gen = loan->gen, .offset = loan->offset,
-                                   .len = len, .checksum = sum,
-                                   .flags = summed ? IPCN_SHM_F_CHECKSUM : 0};
-            if (ipcn__enc_shm_sample(&desc, &h, &ss) != IPCN_OK) {
-                ipcn__wbuf_free(&desc);
-                break;
-            }
-        }
-        if (!add_holder(s, l->id))
-            continue;
-        if (ipcn__link_send_raw(n, l, desc.p, desc.len, true) != IPCN_OK)
-            drop_holder(s, l->id);
+    /* A reader holding its share of the pool already misses this one:
+     * it starves itself, not the pool; it is told so. */
+    if (held_by(p, l->id) >= p->share) {
+        withhold(n, l, p, o->path, o->seq, o->now);
+        return IPCN_OK;
     }
-    ipcn__wbuf_free(&desc);
-    if (n->scratch.cap > (1u << 20))
-        ipcn__wbuf_free(&n->scratch);
-    ipcn__pub_local(n, lr, data, len, seq, now); /* this node's own: a copy */
-    lr->shm_published++;
+    if (send_pool(n, l, p) != IPCN_OK || l->state != LINK_UP) {
+        l->drops++;
+        n->stats.drops++;
+        return IPCN_OK;
+    }
+    if (!o->desc.len) { /* the descriptor is the same for every link */
+        ipcn__hdr h;
+        ipcn__link_hdr(n, &h, 0, 0);
+        ipcn__shm_sample ss = {.seq = o->seq, .timestamp_ns = o->now,
+                               .path = ipcn__str_of(o->path),
+                               .encoding = ipcn__str_of(o->encoding),
+                               .pool_id = p->id, .slot = loan->slot,
+                               .gen = loan->gen, .offset = loan->offset,
+                               .len = o->len, .checksum = o->sum,
+                               .flags = o->summed ? IPCN_SHM_F_CHECKSUM : 0};
+        int st = ipcn__enc_shm_sample(&o->desc, &h, &ss);
+        if (st != IPCN_OK) {
+            ipcn__wbuf_free(&o->desc);
+            return st;
+        }
+    }
+    if (!add_holder(s, l->id))
+        return IPCN_OK;
+    if (ipcn__link_send_raw(n, l, o->desc.p, o->desc.len, true) != IPCN_OK)
+        drop_holder(s, l->id);
+    return IPCN_OK;
+}
+
+void ipcn__pool_sample_done(ipcn__shm_out *o)
+{
+    ipcn__pool *p = o->loan->pool;
+    ipcn__pslot *s = &p->slot[o->loan->slot];
+    ipcn__wbuf_free(&o->desc);
     if (s->nholders) {
         s->state = SLOT_PUBLISHED;
         s->order = ++p->order;
     }
-    return IPCN_OK;
-}
-
-IPCN_API int ipcn_loan_publish(ipcn_node *n, ipcn_loan *loan, size_t len)
-{
-    if (!n || !loan)
-        return IPCN_BAD_REQUEST;
-    ipcn__node_lock(n);
-    int st;
-    if (!len)
-        len = loan->len;
-    ipcn__local *lr = ipcn__local_find(n, loan->pool->path);
-    if (len > loan->cap)
-        st = IPCN_BAD_REQUEST;
-    else if (!lr || lr->kind == IPCN_SERVICE)
-        st = IPCN_NOT_FOUND; /* withdrawn meanwhile */
-    else /* its pool may have been replaced since: it still serves */
-        st = publish_locked(n, lr, loan, len, NULL);
-    end_loan(n, loan);
-    ipcn__node_unlock(n);
-    return st;
-}
-
-int ipcn__pool_publish_copy(ipcn_node *n, ipcn__local *lr, const void *data,
-                            size_t len)
-{
-    /* Every publish asks: answer a small one without copying the opts (a
-     * zeroed struct, the defaults, has shm_threshold 0 too). */
-    size_t threshold = lr->pool_opts.shm_threshold ? lr->pool_opts.shm_threshold
-                                                   : IPCN_SHM_THRESHOLD;
-    if (len < threshold || len > IPCN_SHM_MAX_SLOT_SIZE)
-        return 0;
-    size_t pl = strlen(lr->path);
-    bool any = false;
-    ipcn__link *l;
-    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
-        if (l->state == LINK_UP && link_takes_shm(n, l) &&
-            ipcn__pub_link_wants(l, lr->path, pl))
-            any = true;
-    if (!any)
-        return 0;
-    ipcn_loan *loan;
-    int st = loan_locked(n, lr, len, &loan);
-    if (st == IPCN_INSUFFICIENT_STORAGE && len <= IPCN_WIRE_MAX_PAYLOAD)
-        return 0; /* the pool is full: the socket still takes it */
-    if (st != IPCN_OK)
-        return st;
-    uint64_t sum = 0;
-    if (loan->pool->checksum)
-        sum = copy_and_sum(ipcn_loan_data(loan), data, len);
-    else
-        memcpy(ipcn_loan_data(loan), data, len);
-    st = publish_locked(n, lr, loan, len, loan->pool->checksum ? &sum : NULL);
-    end_loan(n, loan);
-    return st;
 }
 
 /* Replies of this node's services come from one pool of the node's, that
@@ -719,13 +552,14 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
                           size_t len)
 {
     if (len < IPCN_SHM_THRESHOLD || len > IPCN_SHM_MAX_SLOT_SIZE ||
-        !link_takes_shm(n, l))
+        !ipcn__pool_link_takes(n, l))
         return 0;
     ipcn_pool_opts o;
     ipcn_pool_opts_init(&o);
     o.policy = IPCN_POOL_REFUSE;
     ipcn_loan *loan;
-    if (loan_from(n, &n->reply_pool, "", o, NULL, NULL, len, &loan) != IPCN_OK)
+    if (ipcn__pool_loan(n, &n->reply_pool, "", o, NULL, NULL, len, &loan) !=
+        IPCN_OK)
         return 0;
     ipcn__pool *p = loan->pool;
     ipcn__pslot *s = &p->slot[loan->slot];
@@ -752,83 +586,56 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
             drop_holder(s, l->id);
         }
     }
-    end_loan(n, loan);
+    ipcn__pool_end_loan(n, loan);
     return st == IPCN_OK ? IPCN_OK : 0;
 }
 
 /* ---- settings and counters ---- */
 
-IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
-                              const ipcn_pool_opts *in)
+/* Options already taken in whole (ipcn__sized_in): are they in range? */
+bool ipcn__pool_opts_ok(const ipcn_pool_opts *o)
 {
-    ipcn_pool_opts oo;
-    ipcn_pool_opts_init(&oo);
-    if (!n || !path ||
-        ipcn__sized_in(&oo, sizeof oo, in,
-                       IPCN__SIZE_TO(ipcn_pool_opts, checksum)) != IPCN_OK)
-        return IPCN_BAD_REQUEST;
-    const ipcn_pool_opts *o = &oo;
-    if (o->slots < 2 ||
-        o->slots > IPCN_SHM_MAX_SLOTS || o->slot_size > IPCN_SHM_MAX_SLOT_SIZE ||
-        (o->policy != IPCN_POOL_DROP_OLDEST && o->policy != IPCN_POOL_REFUSE) ||
-        (uint64_t)round_up(o->slot_size ? o->slot_size : MIN_SLOT_SIZE,
-                           page_size()) * o->slots > IPCN_SHM_MAX_POOL_SIZE)
-        return IPCN_BAD_REQUEST;
-    ipcn__node_lock(n);
-    ipcn__local *lr;
-    int st = local_for_loan(n, path, &lr);
-    if (st == IPCN_OK) {
-        ipcn_pool_opts old = opts_of(lr);
-        lr->pool_opts = *o;
-        if (lr->pool && (old.slots != o->slots ||
-                         (o->slot_size &&
-                          round_up(o->slot_size, page_size()) != lr->pool->slot_size)))
-            retire(n, lr);
-        else if (lr->pool) {
-            lr->pool->policy = o->policy;
-            lr->pool->checksum = o->checksum != 0;
-        }
-    }
-    ipcn__node_unlock(n);
-    return st;
+    return o->slots >= 2 &&
+           o->slots <= IPCN_SHM_MAX_SLOTS &&
+           o->slot_size <= IPCN_SHM_MAX_SLOT_SIZE &&
+           (o->policy == IPCN_POOL_DROP_OLDEST ||
+            o->policy == IPCN_POOL_REFUSE) &&
+           (uint64_t)round_up(o->slot_size ? o->slot_size : MIN_SLOT_SIZE,
+                              page_size()) * o->slots <= IPCN_SHM_MAX_POOL_SIZE;
 }
 
-IPCN_API int ipcn_pool_get_stats(ipcn_node *n, const char *path,
-                                 ipcn_pool_stats *out)
+void ipcn__pool_reconfig(ipcn_node *n, ipcn__pool **cur,
+                         const ipcn_pool_opts *old, const ipcn_pool_opts *o)
 {
-    if (!n || !path ||
-        ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_pool_stats, refused)) !=
-            IPCN_OK)
-        return IPCN_BAD_REQUEST;
-    ipcn__node_lock(n);
-    ipcn__local *lr = ipcn__local_find(n, path);
-    if (!lr) {
-        ipcn__node_unlock(n);
-        return IPCN_NOT_FOUND;
+    ipcn__pool *p = *cur;
+    if (!p)
+        return;
+    if (old->slots != o->slots ||
+        (o->slot_size && round_up(o->slot_size, page_size()) != p->slot_size)) {
+        ipcn__pool_retire(n, cur);
+    } else {
+        p->policy = o->policy;
+        p->checksum = o->checksum != 0;
     }
-    ipcn_pool_stats s;
-    memset(&s, 0, sizeof s);
-    s.published = lr->shm_published;
-    s.reclaimed = lr->shm_reclaimed;
-    s.refused = lr->shm_refused;
+}
+
+void ipcn__pool_stats(ipcn_node *n, const char *path, const ipcn__pool *cur,
+                      ipcn_pool_stats *s)
+{
     ipcn__pool *p;
     ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry) {
         if (strcmp(p->path, path) != 0)
             continue;
-        s.pools++;
-        if (p != lr->pool)
+        s->pools++;
+        if (p != cur)
             continue;
-        s.slots = p->slots;
-        s.slot_size = p->slot_size;
+        s->slots = p->slots;
+        s->slot_size = p->slot_size;
         for (uint32_t i = 0; i < p->slots; i++) {
             uint8_t st = p->slot[i].state;
-            s.free += st == SLOT_FREE;
-            s.loaned += st == SLOT_LOANED;
-            s.held += st == SLOT_PUBLISHED;
+            s->free += st == SLOT_FREE;
+            s->loaned += st == SLOT_LOANED;
+            s->held += st == SLOT_PUBLISHED;
         }
     }
-    ipcn__node_unlock(n);
-    s.size = sizeof s;
-    ipcn__sized_out(out, &s, sizeof s);
-    return IPCN_OK;
 }

@@ -20,11 +20,11 @@
 #include <stdint.h>
 
 #include "ipcnet.h"
+#include "msg/msg.h"
 #include "util/list.h"
 #include "wire/wire.h"
 
 struct ipcn__link;
-struct ipcn__local;
 struct ipcn__msg;
 struct ipcn__frame;
 
@@ -93,14 +93,63 @@ typedef struct ipcn__shm_map {
 void ipcn__pool_free_all(ipcn_node *n);
 /* A link closed: it holds nothing any more. */
 void ipcn__pool_on_link_down(ipcn_node *n, struct ipcn__link *l);
-/* The resource was withdrawn: retire its pools. */
-void ipcn__pool_on_withdraw(ipcn_node *n, struct ipcn__local *lr);
 void ipcn__pool_on_release(ipcn_node *n, struct ipcn__link *l,
                            const ipcn__shm_refs *r);
-/* Publish len bytes of data through path's pool when it is worth it:
- * returns 100 when done, 0 when the caller should publish inline. */
-int ipcn__pool_publish_copy(ipcn_node *n, struct ipcn__local *lr,
-                            const void *data, size_t len);
+/* The settings in force (set: a resource's, a zeroed struct meaning the
+ * defaults). */
+ipcn_pool_opts ipcn__pool_opts_of(const ipcn_pool_opts *set);
+/* Are these settings acceptable (ipcn_pool_config())? */
+bool ipcn__pool_opts_ok(const ipcn_pool_opts *o);
+/* New settings o (after old) for the pool *cur: a pool of another shape
+ * is retired (the next loan makes one), else it takes the policy and the
+ * checksum. */
+void ipcn__pool_reconfig(ipcn_node *n, ipcn__pool **cur,
+                         const ipcn_pool_opts *old, const ipcn_pool_opts *o);
+/* Add the pools serving path to *s (cur: the current one, whose slots are
+ * counted). */
+void ipcn__pool_stats(ipcn_node *n, const char *path, const ipcn__pool *cur,
+                      ipcn_pool_stats *s);
+/* Retire *cur (it goes once none of its slots is held) and clear it. */
+void ipcn__pool_retire(ipcn_node *n, ipcn__pool **cur);
+/* Loan a slot of need bytes from *cur (made, or remade larger, as needed,
+ * for path with settings o).  The counters are the owner's (a resource's,
+ * or NULL for replies).  100, 400, 307, or 507 when full and refusing. */
+int ipcn__pool_loan(ipcn_node *n, ipcn__pool **cur, const char *path,
+                    ipcn_pool_opts o, uint64_t *refused, uint64_t *reclaimed,
+                    size_t need, ipcn_loan **out);
+/* The loan ends (published or not): a slot nobody holds is free again. */
+void ipcn__pool_end_loan(ipcn_node *n, ipcn_loan *loan);
+/* Copy len bytes into the loan's slot; returns their XXH3-64 when the
+ * pool takes checksums (taken on the way), else 0. */
+uint64_t ipcn__pool_copy_in(ipcn_loan *loan, const void *data, size_t len);
+/* Can this link take shared samples (negotiated, and enabled here)? */
+bool ipcn__pool_link_takes(const ipcn_node *n, const struct ipcn__link *l);
+
+/* One shared sample being sent, link by link (the router, engine/router.c,
+ * decides which links; this is what each of them gets). */
+typedef struct ipcn__shm_out {
+    ipcn_loan *loan;
+    const char *path, *encoding;
+    uint64_t seq, now;
+    size_t len;
+    uint64_t sum;          /* its checksum, when summed */
+    bool summed;
+    ipcn__wbuf desc;       /* the SHM_SAMPLE frame, encoded once */
+} ipcn__shm_out;
+/* Begin sending the loan's first len bytes: their checksum is presum, or
+ * taken here (when the pool wants one and presum is NULL); the caller
+ * fills in path, encoding, seq and now. */
+void ipcn__pool_out_init(ipcn__shm_out *o, ipcn_loan *loan, size_t len,
+                         const uint64_t *presum);
+/* Send o's slot to the link: the pool's memfd first if it has not got
+ * it, then the descriptor, and the link holds the slot; a link holding
+ * its share is told the sample is withheld, one that cannot take it is
+ * counted a drop.  100, or an error encoding the descriptor (send no
+ * more). */
+int ipcn__pool_send_sample(ipcn_node *n, struct ipcn__link *l,
+                           ipcn__shm_out *o);
+/* Every link was offered o: its slot is published if some link holds it. */
+void ipcn__pool_sample_done(ipcn__shm_out *o);
 
 /* Send a service's answer through the node's reply pool: 100 when sent,
  * 0 when the caller should send it inline. */
@@ -111,24 +160,34 @@ int ipcn__pool_send_reply(ipcn_node *n, struct ipcn__link *l, uint64_t corr,
 /* ---- map.c (reader) ---- */
 void ipcn__map_on_pool(ipcn_node *n, struct ipcn__link *l,
                        const struct ipcn__frame *f);
-void ipcn__map_on_sample(ipcn_node *n, struct ipcn__link *l,
-                         const struct ipcn__frame *f);
-/* A message for an SHM_SAMPLE or SHM_REPLY frame, pointing into the
- * mapping (path: the message's path), or NULL when the frame names bytes
- * outside a mapped pool of the link (counted as a bad frame). */
+/* The mapping an SHM_SAMPLE or SHM_REPLY frame points into, or NULL when
+ * it names bytes outside a pool of the link (counted as a bad frame). */
+ipcn__shm_map *ipcn__map_of_sample(ipcn_node *n, struct ipcn__link *l,
+                                   const ipcn__shm_sample *sa);
+ipcn__shm_map *ipcn__map_find(ipcn_node *n, uint32_t link_id,
+                              uint32_t pool_id);
+/* Make msg point into m at sa's bytes (sa checked by
+ * ipcn__map_of_sample(), m mapped): it holds the slot until freed. */
+void ipcn__map_msg_attach(struct ipcn__msg *msg, ipcn__shm_map *m,
+                          const ipcn__shm_sample *sa);
+/* A message for an SHM_REPLY frame, pointing into the mapping (path: the
+ * message's path), or NULL when the frame names bytes outside a mapped
+ * pool of the link (counted as a bad frame; an unmapped pool's slot is
+ * given back). */
 struct ipcn__msg *ipcn__map_msg_new(ipcn_node *n, struct ipcn__link *l,
                                     const ipcn__shm_sample *sa,
                                     const char *path);
-void ipcn__map_on_revoke(ipcn_node *n, struct ipcn__link *l,
-                         const ipcn__shm_refs *r);
+/* A slot not taken (its pool unmapped, or no subscription wants it):
+ * give it back to the publisher at once. */
+void ipcn__map_give_back(ipcn__shm_map *m, uint32_t slot, uint32_t gen);
+/* Would holding slot take this node to the share the publisher allows? */
+bool ipcn__map_over_share(ipcn__shm_map *m, uint32_t slot);
 void ipcn__map_on_drop(ipcn_node *n, struct ipcn__link *l,
                        const ipcn__shm_refs *r);
 void ipcn__map_on_link_down(ipcn_node *n, struct ipcn__link *l);
 void ipcn__map_detach_all(ipcn_node *n);
 /* Send the releases that messages freed since the last call left. */
 void ipcn__map_flush_releases(ipcn_node *n);
-/* A message of a map goes away: its slot's count, the map's reference. */
-void ipcn__map_msg_release(struct ipcn__msg *m);
 /* Take one more slot count for a message that shares m's slot. */
 void ipcn__map_msg_share(struct ipcn__msg *dst, const struct ipcn__msg *m);
 

@@ -15,7 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "engine/msgpool.h"
+#include "msg/msgpool.h"
 #include "util/util.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * router.h — the router of samples (router.c): where a sample published
+ * here goes, and which subscriptions a received one reaches, for inline
+ * and shared-memory samples alike.
+ */
+#ifndef IPCN_ROUTER_H
+#define IPCN_ROUTER_H
+
+#include "engine/engine.h"
+
+/* An SHM_SAMPLE frame: a peer's sample in a slot of its pool. */
+void ipcn__pub_on_shm_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* An SHM_REVOKE frame: the publisher took slots back; samples of them
+ * still queued here are dropped. */
+void ipcn__pub_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r);
+/* Publish a loan's value of lr (len bytes); presum: its checksum when
+ * already taken (NULL: taken here if the pool wants one).  Lock held;
+ * the caller ends the loan.  100 or 307. */
+int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
+                             size_t len, const uint64_t *presum);
+
+/* ---- pubsub.c ---- */
+/* Put a message in a subscription's queue; the queue owns it after. */
+void ipcn__sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m);
+
+#endif
