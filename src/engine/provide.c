@@ -297,14 +297,22 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
     ipcn__free(ctx.encoding);
 }
 
+/* How recent epoll's word that no peer hung up must be to be trusted. */
+#define HUP_FRESH_NS 1000000u
+
 /* Has the peer closed the link's socket, though we have not read to its
- * end yet?  (Frames that came before the hang-up, from the socket or the
+ * end yet?  Frames that came before the hang-up, from the socket or the
  * link's ring, may be handled before the end of the stream is seen: after
- * a pause (SIGSTOP, a debugger), the requester may have given up long
- * ago.)  One poll() per request from a peer. */
-static bool hung_up(const ipcn__link *l)
+ * a pause (SIGSTOP, a debugger), the requester may have given up long ago.
+ * The event loop marks a link whose hang-up epoll reported, and notes when
+ * epoll last reported every link that had one (node->hup_clear_ns); only
+ * when that is older than HUP_FRESH_NS (a pause, a long round, frames read
+ * from a ring with no epoll since) is the socket asked, with one poll(). */
+static bool hung_up(const ipcn_node *n, const ipcn__link *l)
 {
-    if (l->fd < 0)
+    if (l->peer_hung_up)
+        return true;
+    if (l->fd < 0 || ipcn__now_mono_ns() - n->hup_clear_ns < HUP_FRESH_NS)
         return false;
     struct pollfd p = {.fd = l->fd, .events = POLLRDHUP};
     return poll(&p, 1, 0) > 0 &&
@@ -317,7 +325,7 @@ void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
      * left (it got 303 and may have asked another provider), or its
      * deadline passed (it got 304). */
     ipcn__link *l = cb->link_id ? ipcn__link_by_id(n, cb->link_id) : NULL;
-    if (cb->link_id && (!l || l->state != LINK_UP || hung_up(l))) {
+    if (cb->link_id && (!l || l->state != LINK_UP || hung_up(n, l))) {
         abandon(n, NULL);
         return;
     }

@@ -449,12 +449,20 @@ int ipcn__node_pump(ipcn_node *n, int timeout_ms)
     if (!skip) {
         n->pumping = true;
         ipcn__node_unlock(n);
+        uint64_t asked_ns = ipcn__now_mono_ns();
         k = epoll_wait(n->epfd, evs, MAX_EVENTS, timeout_ms);
         ipcn__node_lock(n);
         n->pumping = false;
+        n->round_ns = n->last_epoll_ns = ipcn__now_mono_ns();
+        /* Fewer events than room for them: every link whose peer hung up
+         * before epoll_wait was called is among them (a paused link's full
+         * hang-up is always told).  As of the call, not of its return: a
+         * process stopped in it (SIGSTOP, a debugger) returns with what it
+         * collected before the stop.  Not after EINTR. */
+        if (k >= 0 && k < MAX_EVENTS)
+            n->hup_clear_ns = asked_ns;
         if (k < 0)
             k = 0;
-        n->round_ns = n->last_epoll_ns = ipcn__now_mono_ns();
     }
     for (int i = 0; i < k; i++) {
         uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
@@ -476,6 +484,8 @@ int ipcn__node_pump(ipcn_node *n, int timeout_ms)
         case TAG_LINK:
             if (!(l = ipcn__link_by_id(n, id)))
                 break;
+            if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                l->peer_hung_up = true;
             if (evs[i].events & EPOLLOUT)
                 ipcn__link_flush(n, l);
             if (l->state != LINK_DEAD && l->rx_paused &&

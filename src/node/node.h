@@ -129,6 +129,8 @@ struct ipcn_node {
     uint32_t nbackoffs;
     uint64_t timer_armed_ns;
     uint64_t last_epoll_ns; /* when epoll was last asked */
+    uint64_t hup_clear_ns;  /* when epoll last told every ready link: no
+                               link's peer had hung up then unless said */
     uint64_t round_ns;      /* the time of this I/O round (read once) */
     bool fd_exported;       /* ipcn_node_fd() was called: the application
                                may wait on it, rings must ring */

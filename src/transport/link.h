@@ -74,6 +74,8 @@ typedef struct ipcn__link {
     bool want_out;          /* EPOLLOUT registered */
     bool write_broken;      /* peer hung up: reads still drain its last words */
     bool rx_paused;         /* backlog over tx_limit: stop reading from it */
+    bool peer_hung_up;      /* epoll said so: what it sent is read, but
+                               nothing it asked is started */
     bool rx_pending;        /* unpaused with frames still in rx */
     bool synced;            /* its first PING came: its directory is here */
     char *expect_name;      /* outbound: the name of the socket we dialled */

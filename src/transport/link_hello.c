@@ -78,7 +78,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
         if (l->pidfd < 0)
             ipcn__fds_short(n, errno, "a pidfd"); /* hang-up still tells */
     }
-    struct epoll_event ev = {.events = EPOLLIN,
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
                              .data.u64 = ipcn__epoll_tag(TAG_LINK, l->id)};
     if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         goto fail;

@@ -86,7 +86,7 @@ static void update_events(ipcn_node *n, ipcn__link *l)
 {
     if (l->fd < 0)
         return;
-    struct epoll_event ev = {.events = (l->rx_paused ? 0u : EPOLLIN) |
+    struct epoll_event ev = {.events = (l->rx_paused ? 0u : EPOLLIN | EPOLLRDHUP) |
                                        (l->want_out ? EPOLLOUT : 0u),
                              .data.u64 = ipcn__epoll_tag(TAG_LINK, l->id)};
     epoll_ctl(n->epfd, EPOLL_CTL_MOD, l->fd, &ev);
