@@ -307,12 +307,18 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
  * The event loop marks a link whose hang-up epoll reported, and notes when
  * epoll last reported every link that had one (node->hup_clear_ns); only
  * when that is older than HUP_FRESH_NS (a pause, a long round, frames read
- * from a ring with no epoll since) is the socket asked, with one poll(). */
+ * from a ring with no epoll since), or the link was not watched for a
+ * half-close when epoll was asked (reading from it was paused), is the
+ * socket asked, with one poll(). */
 static bool hung_up(const ipcn_node *n, const ipcn__link *l)
 {
     if (l->peer_hung_up)
         return true;
-    if (l->fd < 0 || ipcn__now_mono_ns() - n->hup_clear_ns < HUP_FRESH_NS)
+    if (l->fd < 0)
+        return false;
+    /* Epoll's word covers this link only if it was watched when asked. */
+    if (n->hup_clear_ns > l->rdhup_watched_ns &&
+        ipcn__now_mono_ns() - n->hup_clear_ns < HUP_FRESH_NS)
         return false;
     struct pollfd p = {.fd = l->fd, .events = POLLRDHUP};
     return poll(&p, 1, 0) > 0 &&

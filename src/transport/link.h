@@ -76,6 +76,8 @@ typedef struct ipcn__link {
     bool rx_paused;         /* backlog over tx_limit: stop reading from it */
     bool peer_hung_up;      /* epoll said so: what it sent is read, but
                                nothing it asked is started */
+    uint64_t rdhup_watched_ns; /* watched for EPOLLRDHUP since (0: from
+                               the start, UINT64_MAX: not while paused) */
     bool rx_pending;        /* unpaused with frames still in rx */
     bool synced;            /* its first PING came: its directory is here */
     char *expect_name;      /* outbound: the name of the socket we dialled */

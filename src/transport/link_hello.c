@@ -96,6 +96,8 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     return l;
 fail:
     close(fd);
+    if (l->pidfd >= 0)
+        close(l->pidfd);
     ipcn__free(l->expect_name);
     ipcn__free(l);
     return NULL;

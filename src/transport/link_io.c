@@ -86,6 +86,12 @@ static void update_events(ipcn_node *n, ipcn__link *l)
 {
     if (l->fd < 0)
         return;
+    /* A paused link is not watched for a half-close (EPOLLRDHUP): epoll's
+     * silence says nothing of it until it is watched again. */
+    if (l->rx_paused)
+        l->rdhup_watched_ns = UINT64_MAX;
+    else if (l->rdhup_watched_ns == UINT64_MAX)
+        l->rdhup_watched_ns = n->round_ns;
     struct epoll_event ev = {.events = (l->rx_paused ? 0u : EPOLLIN | EPOLLRDHUP) |
                                        (l->want_out ? EPOLLOUT : 0u),
                              .data.u64 = ipcn__epoll_tag(TAG_LINK, l->id)};
