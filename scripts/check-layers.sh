@@ -11,7 +11,7 @@
 # door through which a lower layer hands what it received up.
 #
 # The allowed order, lowest first (the README's layout table says the same):
-ORDER=(util wire value msg media transport shm node engine files)
+ORDER=(util wire value msg media policy transport shm node engine files)
 # Symbols a lower layer may call in a higher one: the single entry up.
 # ipcn__engine_in (src/engine/entry.c) is the engine's one door.  The
 # inbound pipeline runs below it: link (transport/link_io.c: bytes in,

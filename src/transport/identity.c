@@ -25,6 +25,7 @@ void ipcn__identity_take(ipcn__principal *who, int fd)
         who->pid = cred.pid;
         who->uid = (int32_t)cred.uid;
         who->gid = (int32_t)cred.gid;
+        who->creds_known = true;
     }
 #ifdef SO_PEERGROUPS
     gid_t groups[IPCN_PRINCIPAL_MAX_GROUPS];

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ipcnet.h"
+#include "policy/policy.h"
 #include "transport/ring.h"
 #include "util/list.h"
 #include "util/util.h"
@@ -44,19 +45,7 @@ static inline uint64_t ipcn__epoll_tag(uint32_t kind, uint32_t id)
     return (uint64_t)kind << 32 | id;
 }
 
-/* The principal behind a link (identity.c): the kernel's word on the
- * process at the other end, taken once when the link starts, and the node
- * name it proved at hello (by holding its lock).  Fixed for the link's
- * life; the gate's rules (and, later, permissions) read it. */
-#define IPCN_PRINCIPAL_MAX_GROUPS 32
-typedef struct ipcn__principal {
-    int32_t pid, uid, gid;  /* SO_PEERCRED (0 when the kernel said none) */
-    uint32_t ngroups;       /* supplementary groups (SO_PEERGROUPS) */
-    bool groups_truncated;  /* it has more than IPCN_PRINCIPAL_MAX_GROUPS */
-    uint32_t groups[IPCN_PRINCIPAL_MAX_GROUPS];
-    char *name;             /* from its hello, once checked; else NULL */
-    uint64_t node_id;       /* from its hello (the frames' source) */
-} ipcn__principal;
+/* The principal behind a link: policy/policy.h (fixed by identity.c). */
 
 enum link_state {
     LINK_HELLO = 1, /* waiting for the peer's hello */
