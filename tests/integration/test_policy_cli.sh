@@ -125,13 +125,13 @@ contains "default: why" "$out" "why:     default deny"
 r 0 "explain: a described principal in a group by node name" \
     ex --as "uid:4242 gid:4242 groups:27,44 node:cam-2" execute camera/front
 contains "described principal: shown" "$out" "as:      uid 4242, gid 4242, groups 27,44, node cam-2"
-r 1 "explain: 201 when the rule needs the executable" ex --as "uid:4242" provide tools/x
+r 1 "explain: 201 when the rule needs the executable" ex --as "uid:4242 gid:4242" provide tools/x
 contains "201: status" "$out" "refused: 201 Unauthorized"
 contains "201: rule" "$out" "rule:    $P:14: allow provide"
 r 0 "explain: the executable and its hash given" \
-    ex --as "uid:4242 exe:/usr/bin/true sha256:$SHA" provide tools/x
+    ex --as "uid:4242 gid:4242 exe:/usr/bin/true sha256:$SHA" provide tools/x
 r 1 "explain: the wrong hash" \
-    ex --as "uid:4242 exe:/usr/bin/true sha256:${SHA//0/f}" provide tools/x
+    ex --as "uid:4242 gid:4242 exe:/usr/bin/true sha256:${SHA//0/f}" provide tools/x
 contains "wrong hash: default deny" "$out" "why:     default deny"
 
 # audit: allowed, and what deny would have done
@@ -146,6 +146,7 @@ r 2 "explain with a bad verb" ex --as user:root fly a
 r 2 "explain with a bad path" ex --as user:root read /a
 r 2 "explain as an unknown user" ex --as user:no-such-user-ipcn read a
 r 2 "explain with a bad --as" ex --as "pid:3" read a
+r 2 "explain with a description without gid" ex --as "uid:3 node:x" read a
 r 2 "explain with a bad policy" "$BIN" policy explain --policy "$W/verb.yaml" --as user:root read a
 contains "bad policy: its line" "$err" "$W/verb.yaml:5: "
 r 2 "explain with no policy file" "$BIN" policy explain --policy "$W/none.yaml" --as user:root read a

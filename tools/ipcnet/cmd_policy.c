@@ -45,9 +45,9 @@ const char cmd_policy_help[] =
     "                                    and pid from its link, its groups and\n"
     "                                    executable from /proc/<pid> (the\n"
     "                                    executable's SHA-256 is not read)\n"
-    "                    'uid:N [gid:N] [groups:N,N,..] [node:NAME] [exe:PATH]\n"
+    "                    'uid:N gid:N [groups:N,N,..] [node:NAME] [exe:PATH]\n"
     "                     [sha256:HEX]'  a principal described field by field\n"
-    "                                    (it starts with uid:)\n"
+    "                                    (it starts with uid:; gid is required)\n"
     "  --strict        (check) the owner and mode rule too\n";
 
 #define POLICY_WHY 1024
@@ -246,6 +246,7 @@ static int hexval(int ch)
 static int as_fields(char *text, ipcn__principal *w)
 {
     char *save = NULL;
+    bool have_gid = false;
     for (char *t = strtok_r(text, " \t", &save); t;
          t = strtok_r(NULL, " \t", &save)) {
         char *v = strchr(t, ':');
@@ -258,6 +259,7 @@ static int as_fields(char *text, ipcn__principal *w)
             w->creds_known = true;
         } else if (!strcmp(t, "gid") && parse_u32(v, &x)) {
             w->gid = (int32_t)x;
+            have_gid = true;
         } else if (!strcmp(t, "groups")) {
             char *s2 = NULL;
             for (char *g = strtok_r(v, ",", &s2); g; g = strtok_r(NULL, ",", &s2)) {
@@ -284,8 +286,9 @@ static int as_fields(char *text, ipcn__principal *w)
                                    "sha256:HEX", t, v);
         }
     }
-    if (!w->creds_known)
-        return cli_usage_error("policy", "--as: a description starts with uid:N");
+    if (!w->creds_known || !have_gid)
+        return cli_usage_error("policy", "--as: a description needs uid:N and "
+                               "gid:N");
     return 0;
 }
 
