@@ -439,6 +439,46 @@ static void test_load_file(void **state)
     rmdir(dir);
 }
 
+/* ---- out of memory: allocation N fails, for N = 1, 2, ... ---- */
+
+static long oom_count, oom_at;
+
+static void *oom_malloc(size_t n)
+{
+    return ++oom_count == oom_at ? NULL : malloc(n);
+}
+
+static void *oom_realloc(void *p, size_t n)
+{
+    return ++oom_count == oom_at ? NULL : realloc(p, n);
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    long n;
+    for (n = 1; n < 100000; n++) {
+        oom_count = 0;
+        oom_at = n;
+        assert_int_equal(ipcn_set_allocator(oom_malloc, oom_realloc, free),
+                         IPCN_OK);
+        ipcn__policy *p = NULL;
+        char why[512] = "";
+        int st = parse(good, &p, why, sizeof why);
+        ipcn_set_allocator(NULL, NULL, NULL);
+        if (oom_count < n) { /* no allocation failed: done */
+            assert_int_equal(st, IPCN_OK);
+            ipcn__policy_free(p);
+            break;
+        }
+        if (st != IPCN_INSUFFICIENT_MEMORY)
+            fail_msg("allocation %ld failed: status %d (%s)", n, st, why);
+        assert_null(p);
+        assert_non_null(strstr(why, "out of memory"));
+    }
+    assert_true(n > 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
