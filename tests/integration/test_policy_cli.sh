@@ -51,6 +51,17 @@ contains() {
     if grep -qF -- "$3" <<<"$2"; then ok "$1"; else nok "$1: '$3' not found" "$2"; fi
 }
 
+# jcheck DESC TEXT PYEXPR: TEXT is one JSON document, seen by PYEXPR as d.
+jcheck() {
+    if python3 -c 'import json, sys
+d = json.loads(sys.stdin.read())
+sys.exit(0 if eval(sys.argv[1], {"d": d}) else 3)' "$3" <<<"$2" 2>/dev/null; then
+        ok "$1"
+    else
+        nok "$1: false or not JSON: $3" "$2"
+    fi
+}
+
 SHA=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 P="$W/robot.yaml"
 cat >"$P" <<YAML
@@ -139,6 +150,16 @@ sed 's/^default: deny/default: audit/' "$P" >"$W/audit.yaml"
 r 0 "explain under audit" "$BIN" policy explain --policy "$W/audit.yaml" --as user:root write motors/cmd
 contains "audit: allowed" "$out" "allowed: 100 OK"
 contains "audit: what deny would do" "$out" "audit:   deny would have refused it: 202 Forbidden"
+
+# --json
+r 0 "check --json" "$BIN" policy check --json "$P"
+jcheck "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny'}"
+r 1 "check --json of a bad file" "$BIN" policy check --json "$W/verb.yaml"
+jcheck "check --json of a bad file: the reason" "$out" "not d['ok'] and d['status'] == 200 and d['error'].startswith('$W/verb.yaml:5: ')"
+r 1 "explain --json" ex --json --as user:root write motors/cmd
+jcheck "explain --json: the decision and its rule" "$out" "d['status'] == 202 and not d['allowed'] and d['rule'] == {'line': 11, 'kind': 'deny', 'verbs': ['write'], 'who': ['any'], 'what': ['motors/cmd']} and d['why'] == 'deny rule' and d['as']['uid'] == 0 and 0 in d['as']['groups']"
+r 0 "explain --json under audit" "$BIN" policy explain --json --policy "$W/audit.yaml" --as user:root write camera/x
+jcheck "explain --json under audit: would" "$out" "d['status'] == 100 and d['audited'] and d['would'] == 202 and d['rule'] is None and d['default'] == 'audit'"
 
 # usage and bad files: exit 2
 r 2 "explain without --as" ex read a

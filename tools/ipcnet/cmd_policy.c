@@ -34,6 +34,10 @@ const char cmd_policy_help[] =
     "decided (its line, verbs, who and what) and why; under 'default: audit'\n"
     "also what 'deny' would have done.  Exit 0 allowed, 1 refused, 2 bad\n"
     "usage or a policy that does not load.\n\n"
+    "With --json each prints one JSON document: check {file, ok, rules,\n"
+    "groups, default} (or {file, ok: false, status, error}); explain {status,\n"
+    "allowed, verb, path, policy, as, rule: {line, kind, verbs, who, what} or\n"
+    "null, default, why, audited, would}.\n\n"
     "  --policy FILE   the policy (default: $IPCNET_POLICY, else policy.yaml in\n"
     "                  the network's directory, see --network and --dir)\n"
     "  --as WHO        the principal, one of:\n"
@@ -76,8 +80,9 @@ static int default_policy(cli *c, char *buf, size_t n)
 }
 
 /* Read a policy: the content always, the owner and mode rule when strict.
- * Prints why and returns -1 when it does not load. */
-static int load(const char *file, bool strict, ipcn__policy **p)
+ * Prints why (on stderr; with --json also as a document) and returns -1
+ * when it does not load. */
+static int load(cli *c, const char *file, bool strict, ipcn__policy **p)
 {
     char why[POLICY_WHY];
     int st;
@@ -86,17 +91,26 @@ static int load(const char *file, bool strict, ipcn__policy **p)
     } else {
         sbuf b = {0};
         if (read_file(file, &b) < 0) {
-            int e = errno;
-            fprintf(stderr, "%s: %s\n", file, strerror(e));
-            sb_free(&b);
-            return -1;
+            snprintf(why, sizeof why, "%s: %s", file, strerror(errno));
+            st = IPCN_NOT_FOUND;
+        } else {
+            st = ipcn__policy_parse(b.p ? b.p : "", b.len, file, p, why,
+                                    sizeof why);
         }
-        st = ipcn__policy_parse(b.p ? b.p : "", b.len, file, p, why,
-                                sizeof why);
         sb_free(&b);
     }
     if (st != IPCN_OK) {
         fprintf(stderr, "%s\n", why);
+        if (c->json) {
+            jw j = {0};
+            jw_obj(&j, NULL);
+            jw_str(&j, "file", file);
+            jw_bool(&j, "ok", false);
+            jw_int(&j, "status", st);
+            jw_str(&j, "error", why);
+            jw_end_obj(&j);
+            emit(&j);
+        }
         return -1;
     }
     return 0;
@@ -110,8 +124,21 @@ static int policy_check(cli *c)
     if (c->as || c->policy)
         return cli_usage_error("policy", "check takes neither --as nor --policy");
     ipcn__policy *p = NULL;
-    if (load(c->pos[1], c->strict, &p) < 0)
+    if (load(c, c->pos[1], c->strict, &p) < 0)
         return EXIT_FAIL;
+    if (c->json) {
+        jw j = {0};
+        jw_obj(&j, NULL);
+        jw_str(&j, "file", c->pos[1]);
+        jw_bool(&j, "ok", true);
+        jw_uint(&j, "rules", p->nrules);
+        jw_uint(&j, "groups", p->ngroups);
+        jw_str(&j, "default", ipcn__profile_name(p->profile));
+        jw_end_obj(&j);
+        emit(&j);
+        ipcn__policy_free(p);
+        return EXIT_OK;
+    }
     out("%s: ok (%u rule%s, %u group%s, default %s)\n", c->pos[1], p->nrules,
         p->nrules == 1 ? "" : "s", p->ngroups, p->ngroups == 1 ? "" : "s",
         ipcn__profile_name(p->profile));
@@ -328,6 +355,62 @@ static void print_rule(const char *file, const ipcn__rule *r)
     out("]\n");
 }
 
+static void json_explain(const char *file, const ipcn__policy *p,
+                         const ipcn__principal *w, uint32_t verb,
+                         const char *path, const ipcn__decision *d)
+{
+    jw j = {0};
+    jw_obj(&j, NULL);
+    jw_int(&j, "status", d->status);
+    jw_bool(&j, "allowed", d->status == IPCN_OK);
+    jw_str(&j, "verb", ipcn__verb_name(verb));
+    jw_str(&j, "path", path);
+    jw_str(&j, "policy", file);
+    jw_obj(&j, "as");
+    jw_int(&j, "uid", w->uid);
+    jw_int(&j, "gid", w->gid);
+    jw_arr(&j, "groups");
+    for (uint32_t i = 0; i < w->ngroups; i++)
+        jw_uint(&j, NULL, w->groups[i]);
+    jw_end_arr(&j);
+    jw_str(&j, "node", w->name);
+    jw_str(&j, "exe", w->exe);
+    jw_bool(&j, "sha256_known", w->exe_hashed);
+    jw_end_obj(&j);
+    if (d->rule >= 0) {
+        const ipcn__rule *r = &p->rules[d->rule];
+        jw_obj(&j, "rule");
+        jw_uint(&j, "line", r->line);
+        jw_str(&j, "kind", r->deny ? "deny" : "allow");
+        jw_arr(&j, "verbs");
+        for (uint32_t v = 1; v <= IPCN__V_PROVIDE; v <<= 1)
+            if (r->verbs & v)
+                jw_str(&j, NULL, ipcn__verb_name(v));
+        jw_end_arr(&j);
+        jw_arr(&j, "who");
+        for (uint32_t i = 0; i < r->nwho; i++) {
+            char buf[1024];
+            ipcn__selector_format(&r->who[i], buf, sizeof buf);
+            jw_str(&j, NULL, buf);
+        }
+        jw_end_arr(&j);
+        jw_arr(&j, "what");
+        for (uint32_t i = 0; i < r->nwhat; i++)
+            jw_str(&j, NULL, r->what[i]);
+        jw_end_arr(&j);
+        jw_end_obj(&j);
+    } else {
+        jw_null(&j, "rule");
+    }
+    jw_str(&j, "default", ipcn__profile_name(p->profile));
+    jw_str(&j, "why", d->why);
+    jw_bool(&j, "audited", d->audited);
+    if (d->audited)
+        jw_int(&j, "would", d->would);
+    jw_end_obj(&j);
+    emit(&j);
+}
+
 static int policy_explain(cli *c)
 {
     if (c->npos != 3)
@@ -372,7 +455,7 @@ static int policy_explain(cli *c)
         file = deffile;
     }
     ipcn__policy *p = NULL;
-    if (load(file, false, &p) < 0) {
+    if (load(c, file, false, &p) < 0) {
         free(desc);
         return EXIT_USAGE;
     }
@@ -386,6 +469,12 @@ static int policy_explain(cli *c)
 
     ipcn__decision d;
     st = ipcn__policy_decide(p, NULL, &w, verb, path, strlen(path), &d);
+    if (c->json) {
+        json_explain(file, p, &w, verb, path, &d);
+        ipcn__policy_free(p);
+        free(desc);
+        return st == IPCN_OK ? EXIT_OK : EXIT_FAIL;
+    }
     out("%s: %d %s\n", st == IPCN_OK ? "allowed" : "refused", st,
         ipcn_status_str(st));
     out("verb:    %s %s\n", ipcn__verb_name(verb), path);
