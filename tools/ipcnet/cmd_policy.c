@@ -464,7 +464,7 @@ static int policy_explain(cli *c)
     ipcn__policy *strict = NULL;
     int st = ipcn__policy_load(file, -1, &strict, why, sizeof why);
     if (st == IPCN_FORBIDDEN)
-        cli_warn("%s (a node refuses this file as it is)", why);
+        cli_warn("%s (a node run by this user would refuse the file)", why);
     ipcn__policy_free(strict);
 
     ipcn__decision d;
