@@ -980,6 +980,114 @@ IPCN_API int ipcn_request_async(ipcn_node *node, const char *path,
 IPCN_API int ipcn_request_cancel(ipcn_node *node, ipcn_req req);
 
 /* ------------------------------------------------------------------ */
+/* Permissions                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Who may do what.  Every node enforces its network's policy (a YAML file,
+ * docs/policy.md: $IPCNET_POLICY, else policy.yaml in the network's
+ * directory; none: allow everything in a per-user network, deny in one
+ * shared by a group) on what peers ask of it, by the peer's principal as
+ * the kernel gives it (uid, groups, pid, executable) and the node name it
+ * proved.  The verbs:
+ *   read     see a resource (find, info, events), query it, subscribe;
+ *   write    set a data resource's value (ipcn_set());
+ *   execute  request a service;
+ *   provide  announce or offer at a path: a node takes a peer's
+ *            announcement into its directory (and its samples) only when
+ *            the peer may provide that path; a node's own ipcn_announce()
+ *            and ipcn_offer() fail with 202 when the policy forbids it.
+ * A provider may narrow what the policy allows for its own resources
+ * (ipcn_resource_set_access()), never widen it.  A node's own calls on
+ * its own resources are not checked.
+ *
+ * What a peer is told:
+ *   203 Not Found     it may not read the resource: the resource is not in
+ *                     its directory, and its queries, requests and sets of
+ *                     it are answered as if it did not exist (private);
+ *   202 Forbidden     it may read the resource, not do this with it;
+ *   201 Unauthorized  the rule that decides needs something the node could
+ *                     not establish of the peer (an executable it could
+ *                     not read, as for another user's process when the
+ *                     node is not root).
+ * Every refusal is counted (ipcn_node_stats.denied, per peer
+ * ipcn_peer_info.denied) and logged (IPCN-POLICY-DENY); under an audit
+ * policy nothing is refused and what deny would refuse is counted
+ * (ipcn_node_stats.audited) and logged (IPCN-POLICY-AUDIT).  A change of
+ * the policy file, of a provider's rules or of a group takes effect on
+ * live links at once: peers are told of resources they may now see, and
+ * of those they may no longer see as withdrawn.
+ */
+
+#define IPCN_ACCESS_READ 1u    /**< find, query, subscribe.  Since: 0.2 */
+#define IPCN_ACCESS_WRITE 2u   /**< ipcn_set().  Since: 0.2 */
+#define IPCN_ACCESS_EXECUTE 4u /**< request.  Since: 0.2 */
+
+/** One rule of a provider for one of its resources.  Since: 0.2 */
+typedef struct ipcn_access_rule {
+    int deny;        /**< 0: allow, else deny */
+    uint32_t verbs;  /**< IPCN_ACCESS_* ORed, at least one */
+    const char *who; /**< a selector: conditions separated by spaces, all
+                          of which must hold: "any", "user:NAME|UID",
+                          "unix_group:NAME|GID", "group:NAME" (an IPCNet
+                          group: the policy's or this node's own),
+                          "node:GLOB", "exe:PATH", "sha256:HEX" (the
+                          executable's SHA-256, 64 hex digits).  Copied. */
+} ipcn_access_rule;
+
+/**
+ * ipcn_resource_set_access() - a provider's own rules for path, which
+ * narrow the network policy for READ, WRITE and EXECUTE of it: for a verb
+ * that some rule names, a peer must match an allow rule of that verb and
+ * no deny rule of it; a verb no rule names is left to the policy.  May be
+ * called before path is announced or offered (so that no peer ever sees
+ * it unrestricted) and at any time after; replaces the rules set before;
+ * count 0 removes them.  Peers that may no longer see path are told it is
+ * withdrawn at once.
+ * Returns 100; 200 for a bad path, a rule with no or unknown verbs, or a
+ * selector that does not parse or names an unknown user or Unix group
+ * (logged with the reason); 205 past 4096 paths with rules per node; 307.
+ * At most 64 rules.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_resource_set_access(ipcn_node *node, const char *path,
+                                      const ipcn_access_rule *rules,
+                                      size_t count);
+
+/**
+ * ipcn_group_create() - an IPCNet group owned by this node, empty, that
+ * this node's own rules (ipcn_resource_set_access()) may name as
+ * "group:NAME": "processes can register processes into groups and give
+ * them their own permissions".  The group is this node's: other nodes do
+ * not see it, and it ends with the node.
+ * Returns 100; 200 for a bad name (as a node name); 207 when this node or
+ * the network policy already has a group of that name; 205 past 256
+ * groups; 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_group_create(ipcn_node *node, const char *name);
+
+/**
+ * ipcn_group_add() - make the principals that match who (a selector, as
+ * in ipcn_access_rule.who, that names no group) members of this node's
+ * group name; ipcn_group_remove() takes that selector out again (it must
+ * be written the same way, once resolved: "user:alice" and "user:1000"
+ * are one for alice of uid 1000).  Decisions change at once.
+ * Returns 100 (also when already a member); 200 for a bad selector; 203
+ * for no such group (remove: or no such member); 205 past 256 members;
+ * 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_group_add(ipcn_node *node, const char *name,
+                            const char *who);
+IPCN_API int ipcn_group_remove(ipcn_node *node, const char *name,
+                               const char *who);
+
+/**
+ * ipcn_group_delete() - remove this node's group name (rules that name it
+ * then match nobody through it).  Returns 100, 203, 200.  Thread-safe.
+ * Since: 0.2
+ */
+IPCN_API int ipcn_group_delete(ipcn_node *node, const char *name);
+
+/* ------------------------------------------------------------------ */
 /* Peers, events and counters                                          */
 /* ------------------------------------------------------------------ */
 
@@ -1083,6 +1191,23 @@ typedef struct ipcn_node_stats {
                                     it cancelled (its timeout, or
                                     ipcn_request_cancel()), or its link
                                     closed (it got 303) */
+    /* Who may do what (see "Permissions").  Since: 0.2 */
+    uint64_t denied;           /**< what this node refused peers by its
+                                    policy or its own rules: requests,
+                                    queries and sets answered 201, 202 or
+                                    203 for that reason, announcements not
+                                    taken into its directory, samples of a
+                                    provider not permitted to provide.
+                                    Per peer: ipcn_peer_info.denied.
+                                    Since: 0.2 */
+    uint64_t audited;          /**< under an audit policy, what a deny
+                                    policy would have refused (let through,
+                                    logged).  Since: 0.2 */
+    uint64_t policy_reloads;   /**< times a changed policy file took
+                                    effect.  Since: 0.2 */
+    uint64_t policy_rejected;  /**< times a changed policy file was
+                                    refused as a whole (the last good one
+                                    stays in force).  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

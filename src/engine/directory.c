@@ -98,7 +98,7 @@ int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l, const ipcn__local *lr)
     return ipcn__link_commit(n, l, mark, ipcn__enc_announce(&l->tx, &h, &a));
 }
 
-static void send_withdraw(ipcn_node *n, ipcn__link *l, const char *path)
+void ipcn__dir_send_withdraw(ipcn_node *n, ipcn__link *l, const char *path)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
@@ -114,7 +114,9 @@ void ipcn__dir_on_link_up(ipcn_node *n, ipcn__link *l)
     ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry) {
         if (l->state != LINK_UP)
             return;
-        ipcn__dir_send_announce(n, l, lr);
+        /* What l may not read it is never told of (access.c). */
+        if (ipcn__access_visible(n, l, lr))
+            ipcn__dir_send_announce(n, l, lr);
     }
 }
 
@@ -126,6 +128,19 @@ static size_t remote_cost(const ipcn__announce *a)
            a->encoding.len + 1 + a->meta.len;
 }
 
+/* r is gone for this node's users: its subscribers, pending calls and
+ * event callback are told. */
+static void remote_unseen(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
+{
+    if (r->kind != IPCN_SERVICE)
+        ipcn__pub_gone(n, r->path, l->who.name, l->who.node_id);
+    ipcn__req_on_withdraw(n, r->path, r->link_id);
+    if (!n->closing)
+        ipcn__queue_event(n, IPCN_EV_RESOURCE_DOWN, l, r->path, r->kind,
+                          l->state == LINK_UP ? IPCN_OK
+                                              : IPCN_SERVICE_UNAVAILABLE);
+}
+
 static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
 {
     ipcn__meta_give(n, l, r->cost);
@@ -135,14 +150,31 @@ static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
         n->last_remote = NULL;
     if (l->resources)
         l->resources--;
-    if (r->kind != IPCN_SERVICE)
-        ipcn__pub_gone(n, r->path, l->who.name, l->who.node_id);
-    ipcn__req_on_withdraw(n, r->path, r->link_id);
-    if (!n->closing)
-        ipcn__queue_event(n, IPCN_EV_RESOURCE_DOWN, l, r->path, r->kind,
-                          l->state == LINK_UP ? IPCN_OK
-                                              : IPCN_SERVICE_UNAVAILABLE);
+    if (!r->denied)
+        remote_unseen(n, l, r);
     ipcn__remote_free(n, r);
+}
+
+void ipcn__dir_recheck(ipcn_node *n)
+{
+    ipcn__remote *r;
+    ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry) {
+        ipcn__link *l = ipcn__link_by_id(n, r->link_id);
+        if (!l)
+            continue;
+        bool denied = ipcn__access_provide(n, l, r->path, false) != IPCN_OK;
+        if (denied == r->denied)
+            continue;
+        r->denied = denied;
+        if (denied) {
+            ipcn__access_provide(n, l, r->path, true); /* counted, logged */
+            remote_unseen(n, l, r);
+        } else {
+            ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
+                              IPCN_OK);
+        }
+    }
+    ipcn__pub_routes_changed(n, true);
 }
 
 void ipcn__dir_on_link_down(ipcn_node *n, ipcn__link *l)
@@ -197,7 +229,9 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         if (r->kind != a->kind) {
             r->kind = a->kind;
         }
-        ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind, IPCN_OK);
+        if (!r->denied)
+            ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
+                              IPCN_OK);
         return;
     }
     ipcn__local *mine = ipcn__local_find(n, a->path.p);
@@ -234,6 +268,10 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     r->kind = a->kind;
     r->version = a->version;
     r->link_id = l->id;
+    /* A peer that may not provide the path: its announcement is kept (on
+     * its quota, as any) to be let in if a new policy allows it, but it
+     * is not found, asked or subscribed to, and counted. */
+    r->denied = ipcn__access_provide(n, l, r->path, true) != IPCN_OK;
     if (ipcn__remote_index(n, r) != IPCN_OK) {
         ipcn__meta_give(n, l, cost);
         ipcn__remote_free(n, r);
@@ -241,7 +279,9 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     }
     ipcn__list_insert_tail(&n->remotes, &r->entry);
     l->resources++;
-    ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind, IPCN_OK);
+    if (!r->denied)
+        ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
+                          IPCN_OK);
 }
 
 void ipcn__dir_on_withdraw(ipcn_node *n, ipcn__link *l, const ipcn__str *p)
@@ -257,7 +297,8 @@ static bool conflicts(ipcn_node *n, const char *path, ipcn_kind kind)
 {
     ipcn__remote *r;
     ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry) {
-        if (strcmp(r->path, path) != 0)
+        /* A peer's claim the policy refused blocks nobody. */
+        if (r->denied || strcmp(r->path, path) != 0)
             continue;
         if (r->kind != kind || kind != IPCN_SERVICE)
             return true;
@@ -291,6 +332,9 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
         return IPCN_CONFLICT;
     if (conflicts(n, path, kind))
         return IPCN_CONFLICT;
+    int allowed = ipcn__access_self_provide(n, path);
+    if (allowed != IPCN_OK)
+        return allowed;
     char *enc = ipcn__strdup(encoding);
     void *m = meta_len ? ipcn__memdup(meta, meta_len) : NULL;
     if (!enc || (meta_len && !m)) {
@@ -331,7 +375,7 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     }
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
-        if (l->state == LINK_UP)
+        if (l->state == LINK_UP && ipcn__access_visible(n, l, lr))
             ipcn__dir_send_announce(n, l, lr);
     return st;
 }
@@ -455,7 +499,7 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (l->state == LINK_UP)
-            send_withdraw(n, l, path);
+            ipcn__dir_send_withdraw(n, l, path);
     if (lr->kind != IPCN_SERVICE)
         ipcn__pub_gone(n, path, n->name, n->id);
     ipcn__req_on_withdraw(n, path, 0);
@@ -512,7 +556,7 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
     }
     ipcn__list_for_each(r, t2, &n->remotes, ipcn__remote, entry) {
         ipcn__link *l = ipcn__link_by_id(n, r->link_id);
-        if (l && MATCHES(r->path, r->kind)) {
+        if (l && !r->denied && MATCHES(r->path, r->kind)) {
             count++;
             bytes += res_size(r->path, r->encoding, r->meta_len, l->who.name);
         }
@@ -541,7 +585,7 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
     }
     ipcn__list_for_each(r, t4, &n->remotes, ipcn__remote, entry) {
         ipcn__link *l = ipcn__link_by_id(n, r->link_id);
-        if (!l || !MATCHES(r->path, r->kind))
+        if (!l || r->denied || !MATCHES(r->path, r->kind))
             continue;
         ipcn_resource *x = &rl->items[i++];
         x->path = put(&sp, r->path, strlen(r->path) + 1);

@@ -24,6 +24,7 @@
 #define IPCN_MAX_PROVIDERS_TRIED 8
 #define IPCN_PEER_MAX_MAPS 64         /* pools of one peer mapped here */
 #define IPCN_SEQ_WINDOW (1ull << 20)  /* the largest gap counted as losses */
+#define IPCN_ACACHE_WAYS 4            /* peers' decisions kept per resource */
 
 /* A resource this node announced. */
 typedef struct ipcn__local {
@@ -53,6 +54,16 @@ typedef struct ipcn__local {
     uint32_t nroute, cap_route, nroute_shm;
     bool route_local;
     uint16_t path_len, enc_len;
+    /* What the gate decided for the last peers that used it (access.c),
+     * valid while node->policy_gen stays. */
+    struct ipcn__acache {
+        uint32_t link_id;
+        uint64_t gen;
+        uint8_t have;            /* bit v: d[v] is decided (v: 0 read,
+                                    1 write, 2 execute) */
+        ipcn__decision d[3];
+    } acache[IPCN_ACACHE_WAYS];
+    uint8_t acache_next;
 } ipcn__local;
 
 /* A resource learned from a peer. */
@@ -70,6 +81,9 @@ typedef struct ipcn__remote {
     uint64_t last_seq;      /* last sample seen, for loss counting */
     bool told_withheld;     /* its first SHM_WITHHELD was logged */
     uint32_t inflight;      /* our requests pending at this provider */
+    bool denied;            /* its provider may not provide it (policy):
+                               kept, counted on its link, but not found,
+                               asked or subscribed to (access.c) */
     /* The subscriptions of this node that its samples go to, as of
      * node->sub_gen (router.c). */
     uint64_t subs_gen;
@@ -193,6 +207,31 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
                             ipcn__msg *m);
 void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb); /* a CB_REQUEST, lock held */
 void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l);
+
+/* access.c: who may do what, for this node's resources and peers'. */
+/* The status peer l gets for verb (IPCN__V_READ, _WRITE, _EXECUTE) on
+ * this node's resource lr: 100; 201 or 202; 203 when it may not read lr
+ * (as if lr did not exist).  Refusals and audited passes are counted. */
+int ipcn__access_local(ipcn_node *n, ipcn__link *l, ipcn__local *lr,
+                       uint32_t verb);
+/* May l see lr: be told of it, get its samples?  Not counted. */
+bool ipcn__access_visible(ipcn_node *n, ipcn__link *l, ipcn__local *lr);
+/* May peer l provide path (its announcement taken)?  count: a refusal is
+ * counted and logged.  100, 201 or 202. */
+int ipcn__access_provide(ipcn_node *n, ipcn__link *l, const char *path,
+                         bool count);
+/* May this node itself provide path?  100, 201, 202 (logged). */
+int ipcn__access_self_provide(ipcn_node *n, const char *path);
+/* The policy changed: peers' resources and this node's visibility are
+ * checked again. */
+void ipcn__access_on_policy(ipcn_node *n, const ipcn__policy *old);
+void ipcn__access_free_all(ipcn_node *n);
+/* directory.c: check each peer's resources against the policy again
+ * (after a reload): now refused ones are gone for this node's users,
+ * now allowed ones come back. */
+void ipcn__dir_recheck(ipcn_node *n);
+/* Tell l of lr (announce) or forget it (withdraw). */
+void ipcn__dir_send_withdraw(ipcn_node *n, ipcn__link *l, const char *path);
 
 /* What a sample's sequence number says of the ones before it. */
 typedef struct ipcn__gap {

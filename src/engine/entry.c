@@ -159,6 +159,7 @@ static void on_close(ipcn_node *n)
     while ((e = ipcn__list_pop(&n->remotes)))
         ipcn__remote_free(n, ipcn__list_entry(e, ipcn__remote, entry));
     ipcn__pub_node_free(n);
+    ipcn__access_free_all(n);
 }
 
 uint64_t ipcn__engine_in(ipcn_node *n, const ipcn__in *in)
@@ -185,6 +186,9 @@ uint64_t ipcn__engine_in(ipcn_node *n, const ipcn__in *in)
         return 0;
     case IPCN__IN_CLOSE:
         on_close(n);
+        return 0;
+    case IPCN__IN_POLICY:
+        ipcn__access_on_policy(n, in->old_policy);
         return 0;
     }
     return 0;

@@ -39,7 +39,10 @@ typedef enum ipcn__in_kind {
     /* cb: free what of a callback the engine owns (pending, message). */
     IPCN__IN_CB_FREE,
     /* The node closes: free all the engine holds (before the links). */
-    IPCN__IN_CLOSE
+    IPCN__IN_CLOSE,
+    /* old_policy: the network policy changed (n->policy is the new one,
+     * n->policy_gen moved): check again what was let through. */
+    IPCN__IN_POLICY
 } ipcn__in_kind;
 
 typedef struct ipcn__in {
@@ -50,6 +53,7 @@ typedef struct ipcn__in {
     const ipcn__frame *frame;
     struct ipcn__cb *cb;
     uint64_t now;
+    const struct ipcn__policy *old_policy;
 } ipcn__in;
 
 /* The entry.  Called with the node's lock held. */

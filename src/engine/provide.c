@@ -53,6 +53,8 @@ void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         st = IPCN_BAD_REQUEST;
     else if (!(lr = ipcn__local_find(n, q->path.p)))
         st = IPCN_NOT_FOUND;
+    else if ((st = ipcn__access_local(n, l, lr, IPCN__V_READ)) != IPCN_OK)
+        lr = NULL; /* 203 when it may not read it: nothing of it is told */
     else if (lr->kind != IPCN_DATA)
         st = IPCN_METHOD_NOT_ALLOWED;
     else if (!lr->value)
@@ -89,12 +91,15 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__request *q = &f->u.request;
     ipcn__local *lr = NULL;
-    int st = IPCN_ACCEPTED;
+    int st = IPCN_ACCEPTED, allowed;
     if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK ||
         ipcn__encoding_check(q->encoding.p, q->encoding.len) != IPCN_OK)
         st = IPCN_BAD_REQUEST;
     else if (!(lr = ipcn__local_find(n, q->path.p)))
         st = IPCN_NOT_FOUND;
+    else if ((allowed = ipcn__access_local(n, l, lr, IPCN__V_EXECUTE)) !=
+             IPCN_OK)
+        st = allowed; /* 201, 202, or 203 when it may not even read it */
     else if (lr->kind != IPCN_SERVICE || !lr->fn)
         st = IPCN_METHOD_NOT_ALLOWED;
     else if (ipcn__gate_request(l) != IPCN_OK)

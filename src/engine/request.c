@@ -134,7 +134,8 @@ static int choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
             any = true;
     }
     ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry) {
-        if (strcmp(r->path, p->path) != 0)
+        /* A provider the policy does not let provide it is not asked. */
+        if (r->denied || strcmp(r->path, p->path) != 0)
             continue;
         if (r->kind != want) {
             wrong_kind = true;

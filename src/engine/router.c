@@ -176,6 +176,12 @@ static ipcn__remote *sample_of(ipcn_node *n, ipcn__link *l, const char *path,
         n->stats.bad_frames++;
         return NULL;
     }
+    if (r->denied) {
+        /* ... and only from a provider the policy lets provide it. */
+        l->denied++;
+        n->stats.denied++;
+        return NULL;
+    }
     *gap = ipcn__seq_gap(&r->last_seq, seq);
     return r;
 }
@@ -385,8 +391,9 @@ static int local_routes(ipcn_node *n, ipcn__local *lr)
     uint32_t k = 0, shm = 0;
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
-        if (l->state != LINK_UP || !link_wants(l, lr->path, pl))
-            continue;
+        if (l->state != LINK_UP || !link_wants(l, lr->path, pl) ||
+            !ipcn__access_visible(n, l, lr))
+            continue; /* no samples for whoever may not read lr */
         if (k == lr->cap_route) {
             uint32_t cap = lr->cap_route ? lr->cap_route * 2 : 4;
             ipcn__link **nl = ipcn__realloc(lr->route_links, cap * sizeof *nl);

@@ -341,6 +341,8 @@ static void on_timer(ipcn_node *n)
             n->accept_paused = false;
         if (n->inotifyfd < 0 && dir_changed(n))
             ipcn__rdv_scan(n); /* no inotify watch: look for newcomers */
+        if (n->inotifyfd < 0 || n->policy_wd < 0)
+            ipcn__node_policy_poll(n); /* no watch: look at the policy */
     }
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_TIMER, .now = now});
     ipcn__rdv_dial_due(n, now);

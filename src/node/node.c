@@ -92,6 +92,7 @@ static void node_free(ipcn_node *n)
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    ipcn__node_policy_close(n);
     ipcn__rdv_close(n); /* closes dirfd and lockfd last */
     pthread_mutex_destroy(&n->lock);
     pthread_cond_destroy(&n->cond);
@@ -151,10 +152,12 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     n->opts = o;
     n->epfd = n->wakefd = n->timerfd = n->listenfd = n->inotifyfd = -1;
     n->dirfd = n->lockfd = n->spare_fd = n->outfd = n->readyfd = -1;
+    n->policy_wd = -1;
     ipcn__list_init(&n->links);
     ipcn__list_init(&n->hello_links);
     ipcn__list_init(&n->locals);
     ipcn__list_init(&n->remotes);
+    ipcn__list_init(&n->access);
     ipcn__list_init(&n->subs);
     ipcn__list_init(&n->ready_subs);
     ipcn__list_init(&n->interests);
@@ -211,6 +214,9 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
         ipcn__node_add_fd(n, n->timerfd, TAG_TIMER) != IPCN_OK)
         goto fail;
     if ((st = ipcn__rdv_open(n)) != IPCN_OK)
+        goto fail;
+    /* The policy before anyone is accepted. */
+    if ((st = ipcn__node_policy_open(n)) != IPCN_OK)
         goto fail;
     if (ipcn__node_add_fd(n, n->listenfd, TAG_LISTEN) != IPCN_OK ||
         (n->inotifyfd >= 0 && ipcn__node_add_fd(n, n->inotifyfd, TAG_INOTIFY) != IPCN_OK)) {

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "ipcnet.h"
@@ -161,6 +162,28 @@ struct ipcn_node {
     uint64_t route_gen;     /* links' patterns, links going, local subs */
     uint64_t sub_gen;       /* local subscriptions */
     struct ipcn__msgpool *msgpool; /* blocks for small messages */
+    /* Who may do what.  node_policy.c finds, loads and watches the
+     * network's policy; the gate (transport/gate.c) decides with it;
+     * engine/access.c keeps what was decided and the provider's rules. */
+    struct ipcn__policy *policy; /* never NULL while the node is open */
+    uint64_t policy_gen;    /* moves with anything that decides: the
+                               policy, a provider's rules, a group */
+    char *policy_path;      /* the file enforced (or looked for) */
+    int64_t policy_owner;   /* the uid that may own it besides root */
+    bool shared_net;        /* the directory is a group's (setgid) */
+    bool policy_required;   /* named by IPCNET_POLICY: must exist */
+    int policy_wd;          /* inotify watch of the file's directory */
+    struct {
+        bool present;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtim, ctim;
+    } policy_stamp;         /* the version of the file last read */
+    ipcn__principal self;   /* this node's own principal */
+    struct ipcn__group *groups; /* run-time IPCNet groups (access.c) */
+    uint32_t ngroups;
+    ipcn__list access;      /* ipcn__access: providers' rules by path */
 };
 
 
@@ -232,6 +255,17 @@ uint64_t ipcn__backoff_strike(ipcn_node *n, const char *name, uint64_t now);
 /* Bad closes of name in a row (0: none on record). */
 uint32_t ipcn__backoff_strikes(ipcn_node *n, const char *name);
 void ipcn__backoff_free_all(ipcn_node *n);
+
+/* ---- node_policy.c: the network policy of the node ---- */
+/* Find and load it (before the node accepts anyone): 100, or 202 when it
+ * is refused, 307. */
+int ipcn__node_policy_open(ipcn_node *n);
+void ipcn__node_policy_close(ipcn_node *n);
+/* The file changed (or may have): load it again, as a whole or not at
+ * all, and tell the engine. */
+void ipcn__node_policy_poll(ipcn_node *n);
+/* An inotify event: true when it was the policy's (and was handled). */
+bool ipcn__node_policy_event(ipcn_node *n, int wd, const char *name);
 
 /* ---- rendezvous.c ---- */
 int ipcn__rdv_open(ipcn_node *n);      /* dir, lock, bind, listen, inotify */

@@ -456,7 +456,7 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
                 ipcn__rdv_scan(n);
                 continue;
             }
-            if (!ev->len)
+            if (!ev->len || ipcn__node_policy_event(n, ev->wd, ev->name))
                 continue;
             char name[256];
             snprintf(name, sizeof name, "%s", ev->name);

@@ -150,6 +150,9 @@ typedef struct ipcn__policy {
     bool needs_exe;          /* some condition needs the executable */
 } ipcn__policy;
 
+/* Free the contents of one rule or group (not the struct itself). */
+void ipcn__rule_clear(ipcn__rule *r);
+void ipcn__group_clear(ipcn__group *g);
 /* Free a policy (NULL is a no-op). */
 void ipcn__policy_free(ipcn__policy *p);
 /* A policy of no rule and the given profile (the default of a per-user

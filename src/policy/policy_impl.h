@@ -14,8 +14,4 @@
 int ipcn__selector_match(const ipcn__selector *s, const ipcn__groupset *gs,
                          const ipcn__principal *who, bool in_group);
 
-/* Free the contents of one rule or group (not the struct itself). */
-void ipcn__rule_clear(ipcn__rule *r);
-void ipcn__group_clear(ipcn__group *g);
-
 #endif

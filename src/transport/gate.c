@@ -10,6 +10,7 @@
  * stage.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "node/node.h"
 #include "transport/gate.h"
@@ -73,4 +74,53 @@ int ipcn__gate_request(const ipcn__link *l)
 {
     return l->inflight < IPCN_PEER_MAX_INFLIGHT ? IPCN_OK
                                                 : IPCN_TOO_MANY_REQUESTS;
+}
+
+/* ---- permissions ---- */
+
+int ipcn__gate_decide(const ipcn_node *n, const ipcn__policy *old,
+                      const ipcn__principal *who, uint32_t verb,
+                      const char *path, const ipcn__rule *prov,
+                      uint32_t nprov, ipcn__decision *d)
+{
+    const ipcn__policy *p = old ? old : n->policy;
+    ipcn__groupset rt = {n->groups, n->ngroups, NULL};
+    ipcn__groupset gs = {p->groups, p->ngroups, &rt};
+    int st = ipcn__policy_decide(p, &gs, who, verb, path, strlen(path), d);
+    if (st != IPCN_OK || !nprov || verb == IPCN__V_PROVIDE)
+        return st;
+    /* The provider narrows what the network allows (an audited pass
+     * included: audit is the network's, the provider's rules are its
+     * own and always enforced). */
+    ipcn__decision pd;
+    if (ipcn__policy_narrow(prov, nprov, &gs, who, verb, &pd) == IPCN_OK)
+        return st;
+    *d = pd;
+    return d->status;
+}
+
+void ipcn__gate_count(ipcn_node *n, ipcn__link *l, uint32_t verb,
+                      const char *path, const ipcn__decision *d, int status)
+{
+    bool first;
+    char rule[32] = "";
+    if (d->rule >= 0)
+        snprintf(rule, sizeof rule, " (rule %d)", (int)d->rule + 1);
+    if (status != IPCN_OK) {
+        first = !l->denied++;
+        n->stats.denied++;
+        ipcn__log(first ? IPCN_LOG_WARN : IPCN_LOG_DEBUG, "IPCN-POLICY-DENY",
+                  "%s: refused %s (uid %d) %s of %s with %d: %s%s",
+                  n->name, l->who.name ? l->who.name : "(no name yet)",
+                  (int)l->who.uid, ipcn__verb_name(verb), path, status,
+                  d->why, rule);
+    } else if (d->audited) {
+        first = !l->audited++;
+        n->stats.audited++;
+        ipcn__log(first ? IPCN_LOG_WARN : IPCN_LOG_INFO, "IPCN-POLICY-AUDIT",
+                  "%s: audit: would refuse %s (uid %d) %s of %s with %d: %s%s",
+                  n->name, l->who.name ? l->who.name : "(no name yet)",
+                  (int)l->who.uid, ipcn__verb_name(verb), path, d->would,
+                  d->why, rule);
+    }
 }

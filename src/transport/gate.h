@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "ipcnet.h"
+#include "policy/policy.h"
 #include "node/node.h"
 #include "transport/link.h"
 
@@ -29,6 +30,26 @@ int ipcn__gate_resource(ipcn_node *n, ipcn__link *l);
 int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l);
 /* One more of its requests queued or deferred here?  100 or 205. */
 int ipcn__gate_request(const ipcn__link *l);
+
+/* ---- permissions ---- */
+
+/* The one decision of who may do what, for a peer (who, its link's
+ * principal) or this node itself (&n->self): the network policy, or old
+ * when given (to compare before and after a reload), then, for READ,
+ * WRITE and EXECUTE, the provider's own rules of the resource (prov,
+ * nprov: they can only narrow).  Groups named in rules are the policy's,
+ * then the node's run-time groups.  Fills *d; returns d->status (100,
+ * 201, 202).  Counts nothing: see ipcn__gate_count(). */
+int ipcn__gate_decide(const ipcn_node *n, const ipcn__policy *old,
+                      const ipcn__principal *who, uint32_t verb,
+                      const char *path, const ipcn__rule *prov,
+                      uint32_t nprov, ipcn__decision *d);
+/* Account a decision acted on for peer l: a refusal (status, the one
+ * the peer is given: 201, 202, 203) on the node's and the link's denied
+ * counters, an audited pass on their audited counters; logged (the
+ * first of each per link as a warning, then at debug level). */
+void ipcn__gate_count(ipcn_node *n, ipcn__link *l, uint32_t verb,
+                      const char *path, const ipcn__decision *d, int status);
 
 /* Queue bound: may len more bytes be queued for the peer (its backlog
  * stays within tx_limit)?  Inline: asked for every frame sent. */

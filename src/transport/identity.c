@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "node/node.h"
 
 void ipcn__identity_take(ipcn__principal *who, int fd)
@@ -64,6 +66,9 @@ void ipcn__identity_free(ipcn__principal *who)
 {
     ipcn__free(who->name);
     who->name = NULL;
+    ipcn__free(who->exe);
+    who->exe = NULL;
+    who->exe_hashed = false;
 }
 
 static bool no_descriptors(int e)
@@ -175,4 +180,30 @@ int ipcn__identity_holds_name(ipcn_node *n, const char *name, int32_t pid)
     }
     closedir(d);
     return st;
+}
+
+void ipcn__identity_exe(ipcn__principal *who, int32_t pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t k = readlink(path, buf, sizeof buf - 1);
+    if (k <= 0)
+        return;
+    buf[k] = 0;
+    ipcn__free(who->exe);
+    who->exe = ipcn__strdup(buf);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return;
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    unsigned char chunk[65536];
+    ssize_t r;
+    while ((r = read(f, chunk, sizeof chunk)) > 0)
+        crypto_hash_sha256_update(&h, chunk, (unsigned long long)r);
+    close(f);
+    if (r == 0) {
+        crypto_hash_sha256_final(&h, who->exe_sha256);
+        who->exe_hashed = true;
+    }
 }

@@ -98,6 +98,8 @@ typedef struct ipcn__link {
     char **patterns;        /* its subscription patterns */
     uint32_t npatterns, cap_patterns;
     uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
+    uint64_t denied;        /* refused by policy (gate.c: ipcn__gate_count) */
+    uint64_t audited;       /* ... that an audit policy let through */
     int close_status;       /* why it closed, for the PEER_DOWN event */
     uint32_t peer_caps;     /* from its hello */
     /* Descriptors to send: fds_out[i] goes with the byte at
@@ -190,5 +192,8 @@ int ipcn__identity_holds_name(ipcn_node *n, const char *name, int32_t pid);
 int ipcn__identity_name(ipcn__principal *who, const char *name, size_t len,
                         uint64_t node_id);
 void ipcn__identity_free(ipcn__principal *who);
+/* The executable of process pid: its path and SHA-256, read through
+ * /proc/<pid>/exe; left unknown (NULL, not hashed) when not readable. */
+void ipcn__identity_exe(ipcn__principal *who, int32_t pid);
 
 #endif
