@@ -18,6 +18,7 @@
  *    return an ipcn::Result<T> (or, for calls without a value, the plain
  *    status) and never throw ipcn::Error: try_open (207 name taken),
  *    try_query (103, 203, 304...), try_request (the provider's status),
+ *    try_set (207 version changed, the provider's refusal),
  *    try_take (103 none in time), try_wait_peers / try_wait_synced (304),
  *    try_publish, try_loan (306 pool exhausted), Responder::try_respond
  *    (303 requester gone).
@@ -1515,6 +1516,38 @@ public:
             return Result<Message>(st, Message(out));
         ipcn_msg_free(out);
         return Result<Message>(st);
+    }
+
+    /**
+     * Set the value of a data resource held by another node (or this one):
+     * a parameter (see ipcn_set()).  encoding "": the resource's.
+     * expect_version 0: whatever the current version; otherwise the
+     * resource's version (the seq of its value, as query() gives it) must
+     * be this one.  Returns the resource's new version.  Throws Error 207
+     * (the version changed: try_set() gives the current one), 203 (no
+     * provider), 204 (a stream or service), the provider's refusal (202,
+     * 200, an application code), 304 (timeout), 303, 305, 205, 200.
+     */
+    std::uint64_t set(CStr path, Bytes value, CStr encoding = "",
+                      std::uint64_t expect_version = 0, int timeout_ms = -1)
+    {
+        Result<std::uint64_t> r = try_set(path, value, encoding, expect_version, timeout_ms);
+        if (!r.ok())
+            throw Error(r.status(), "set " + std::string(path.view()));
+        return r.value();
+    }
+    /** set() without throwing: the status, with the resource's version on
+     *  100 (the new one) and on 207 (the current one). */
+    Result<std::uint64_t> try_set(CStr path, Bytes value, CStr encoding = "",
+                                  std::uint64_t expect_version = 0,
+                                  int timeout_ms = -1) noexcept
+    {
+        std::uint64_t version = 0;
+        int st = ipcn_set(get(), path.c_str(), value.data(), value.size(), encoding.c_str(),
+                          expect_version, timeout_ms, &version);
+        if (st == IPCN_OK || st == IPCN_CONFLICT)
+            return Result<std::uint64_t>(st, version);
+        return Result<std::uint64_t>(st);
     }
 
     /**
