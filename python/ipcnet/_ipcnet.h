@@ -208,6 +208,7 @@ void on_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user);
 
 PyObject *node_publish(NodeObject *n, PyObject *args);
 PyObject *node_query(NodeObject *n, PyObject *args);
+PyObject *node_set(NodeObject *n, PyObject *args);
 PyObject *node_subscribe(NodeObject *n, PyObject *args);
 PyObject *node_unsubscribe(NodeObject *n, PyObject *args);
 PyObject *node_take(NodeObject *n, PyObject *args);

@@ -596,6 +596,7 @@ static PyMethodDef node_methods[] = {
     {"_find", (PyCFunction)node_find, METH_VARARGS, NULL},
     {"_publish", (PyCFunction)node_publish, METH_VARARGS, NULL},
     {"_query", (PyCFunction)node_query, METH_VARARGS, NULL},
+    {"_set", (PyCFunction)node_set, METH_VARARGS, NULL},
     {"_subscribe", (PyCFunction)node_subscribe, METH_VARARGS, NULL},
     {"_unsubscribe", (PyCFunction)node_unsubscribe, METH_VARARGS, NULL},
     {"_take", (PyCFunction)node_take, METH_VARARGS, NULL},

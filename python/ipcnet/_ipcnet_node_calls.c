@@ -85,6 +85,39 @@ PyObject *node_query(NodeObject *n, PyObject *args)
     return message_new(out);
 }
 
+/* Set a data resource's value: (status, version) for 100 and 207 (the new
+ * version, the current one), raises the other statuses. */
+PyObject *node_set(NodeObject *n, PyObject *args)
+{
+    const char *path, *enc = NULL;
+    PyObject *value, *expect_obj, *to = Py_None;
+    int ms;
+    if (!PyArg_ParseTuple(args, "sOzO|O:set", &path, &value, &enc, &expect_obj, &to) ||
+        timeout_ms(to, &ms) < 0)
+        return NULL;
+    unsigned long long expect = PyLong_AsUnsignedLongLong(expect_obj);
+    if (expect == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    value_buf b;
+    if (encode_value(value, enc, &b, false) < 0)
+        return NULL;
+    if (node_enter(n) < 0) {
+        value_buf_release(&b);
+        return NULL;
+    }
+    uint64_t version = 0;
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ipcn_set(n->node, path, b.data ? b.data : "", b.len, b.enc, (uint64_t)expect, ms,
+                  &version);
+    Py_END_ALLOW_THREADS
+    node_leave(n);
+    value_buf_release(&b);
+    if (st != IPCN_OK && st != IPCN_CONFLICT)
+        return raise_statusf(st, "set %s", path);
+    return Py_BuildValue("(iK)", st, (unsigned long long)version);
+}
+
 PyObject *node_subscribe(NodeObject *n, PyObject *args)
 {
     const char *pattern;

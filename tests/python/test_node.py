@@ -137,6 +137,37 @@ def test_query(nodes):
         b.query("d/stream", WAIT)
 
 
+def test_set(nodes):
+    a, b = pair(nodes)
+    a.announce("d/gain", "data")  # cbor
+    a.announce("d/s", "stream")
+    b.wait_for("d/gain", timeout=WAIT)
+    b.wait_for("d/s", timeout=WAIT)
+    with b.subscribe("d/gain") as sub:
+        # encoded as the resource's encoding (cbor), found in the directory
+        assert b.set("d/gain", {"k": 0.5}, timeout=WAIT) == 1
+        m = sub.take(WAIT)
+        assert m.value == {"k": 0.5} and m.src == "a" and m.seq == 1
+        assert m.encoding == "cbor"
+    assert b.query("d/gain", WAIT).value == {"k": 0.5}
+    with pytest.raises(ipcnet.Conflict) as e:
+        b.set("d/gain", 1, expect_version=5, timeout=WAIT)
+    assert e.value.status == 207 and e.value.version == 1
+    assert b.set("d/gain", 2, expect_version=e.value.version, timeout=WAIT) == 2
+    assert a.query("d/gain").value == 2
+    assert a.set("d/gain", 3) == 3  # this node's own: no I/O
+    assert b.query("d/gain", WAIT).seq == 3
+    with pytest.raises(ipcnet.BadRequest):  # not the resource's encoding
+        b.set("d/gain", "text", encoding="text/plain", timeout=WAIT)
+    with pytest.raises(ipcnet.MethodNotAllowed):
+        b.set("d/s", 1, timeout=WAIT)
+    with pytest.raises(ipcnet.NotFound):
+        b.set("d/none", 1, timeout=WAIT)
+    with pytest.raises(OverflowError):
+        b.set("d/gain", 1, expect_version=-1)
+    assert b.query("d/gain", WAIT).value == 3
+
+
 def test_services(nodes):
     a, b = pair(nodes)
 
