@@ -36,6 +36,7 @@ typedef struct cli {
     const char *rate_mode, *wait_subs, *queue, *delay; /* stream-send/-recv */
     const char *svc_path, *seconds; /* offer-files --path, --seconds */
     bool no_resume;          /* get-file --no-resume */
+    uint64_t expect_version; /* set --expect-version (0: any) */
     long window;             /* hz --window */
     int exec_timeout_ms;
     const char *pos[CLI_MAX_POS];
@@ -110,6 +111,7 @@ int cmd_nodes(cli *c);
 int cmd_find(cli *c);
 int cmd_info(cli *c);
 int cmd_graph(cli *c);
+int cmd_hold(cli *c);
 int cmd_set(cli *c);
 int cmd_query(cli *c);
 int cmd_pub(cli *c);

@@ -17,7 +17,7 @@ enum opt_id {
     O_RAW, O_TIMEOUT, O_KIND, O_RATE, O_COUNT, O_ECHO, O_EXEC, O_EXEC_TIMEOUT,
     O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
     O_WAIT_SUBS, O_QUEUE, O_DELAY,
-    O_SVC_PATH, O_SECONDS, O_NO_RESUME,
+    O_SVC_PATH, O_SECONDS, O_NO_RESUME, O_EXPECT_VERSION,
 };
 
 typedef struct opt {
@@ -42,6 +42,7 @@ static const opt opts[] = {
     {"--wait-subs", true, O_WAIT_SUBS}, {"--queue", true, O_QUEUE}, {"--delay", true, O_DELAY},
     {"--path", true, O_SVC_PATH},     {"--seconds", true, O_SECONDS},
     {"--no-resume", false, O_NO_RESUME},
+    {"--expect-version", true, O_EXPECT_VERSION},
 };
 
 #define B(x) (1u << (x))
@@ -79,17 +80,34 @@ static const verb verbs[] = {
      "Print the descriptor of the resource at PATH: kind, encoding, provider (name,\n"
      "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
      "service offered by several nodes prints one descriptor per provider.\n"},
-    {"set", cmd_set, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
+    {"hold", cmd_hold, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
      "announce a data resource holding VALUE and serve it until interrupted",
-     "usage: ipcnet set PATH VALUE [options]\n\n"
+     "usage: ipcnet hold PATH VALUE [options]\n\n"
      "Announce a data resource at PATH whose value is VALUE and answer queries for\n"
-     "it until Ctrl-C or SIGTERM, then withdraw it.  VALUE is JSON and travels as\n"
-     "CBOR (encoding 'cbor').  Prints a line when it is ready.\n\n"
+     "it until Ctrl-C or SIGTERM, then withdraw it (others may change its value\n"
+     "meanwhile with 'ipcnet set').  VALUE is JSON and travels as CBOR (encoding\n"
+     "'cbor').  Prints a line when it is ready.\n\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "                  (application/json: the JSON text; cbor: VALUE as CBOR)\n"
      "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
      "                  application/octet-stream unless --encoding\n"
      "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"},
+    {"set", cmd_set,
+     COMMON | B(O_TIMEOUT) | B(O_ENCODING) | B(O_FILE) | B(O_EXPECT_VERSION), 1, 2, true,
+     "set the value of a data resource another node holds (a parameter)",
+     "usage: ipcnet set PATH VALUE [--expect-version N] [options]\n\n"
+     "Set the value of the data resource at PATH, held by another node, to VALUE\n"
+     "and print its new version.  Its provider may check the value and refuse\n"
+     "it.  The value is encoded as the resource's encoding: JSON as CBOR for cbor\n"
+     "(and when the encoding is unknown), the JSON text for application/json,\n"
+     "VALUE's bytes for any other.  The version of a data resource is the\n"
+     "sequence number of its value, which every change raises.  A refusal prints\n"
+     "its status on stderr and exits 1.\n\n"
+     "  --expect-version N  set only if the version is still N (else 207\n"
+     "                  Conflict, which names the current version); 0: any\n"
+     "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
+     "  --file FILE     the value is FILE's bytes ('-': stdin)\n"
+     "  --timeout MS    give up after MS milliseconds (default 5000)\n"},
     {"query", cmd_query, COMMON | B(O_TIMEOUT) | B(O_RAW), 1, 1, false,
      "print a data resource's current value",
      "usage: ipcnet query PATH [options]\n\n"
@@ -346,6 +364,10 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_SVC_PATH: c->svc_path = arg; break;
         case O_SECONDS: c->seconds = arg; break;
         case O_NO_RESUME: c->no_resume = true; break;
+        case O_EXPECT_VERSION:
+            rc = num_ll(v->name, o->name, arg, 0, INT64_MAX, &ll);
+            c->expect_version = (uint64_t)ll;
+            break;
         }
         if (rc)
             return rc;
