@@ -376,8 +376,13 @@ int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
     }
     /* complete() removes p from the list and sets done; p stays ours. */
     st = ipcn__node_wait(n, &p->done, p->deadline_ns);
-    if (!p->done) /* 304, or 303 when the node shuts down */
+    if (!p->done) { /* 304, or 303 when the node shuts down */
+        /* The wait may end at the deadline before the timer's round has
+         * told the provider: tell it here (a request, a set). */
+        if (st == IPCN_GATEWAY_TIMEOUT)
+            send_cancel(n, p);
         complete(n, p, st, NULL);
+    }
     st = p->status;
     if (p->reply && (kind != PEND_QUERY || st == IPCN_OK)) {
         *out = &p->reply->pub;
