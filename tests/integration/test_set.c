@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -46,7 +47,8 @@ static int provider_check(ipcn_node *n, const char *path, const ipcn_msg *v,
 static void provider_main(void)
 {
     ipcn_node *n = NULL;
-    if (ipcn_node_open(&n, "psp", NULL) != IPCN_OK)
+    ipcn_node_opts o = slow_heartbeat(); /* test_set_given_up stops it */
+    if (ipcn_node_open(&n, "psp", &o) != IPCN_OK)
         _exit(2);
     int ok = ipcn_announce(n, "ps/plain", IPCN_DATA, "text/plain", NULL, 0) ==
                  IPCN_CREATED &&
@@ -67,7 +69,7 @@ static void provider_main(void)
     _exit(0);
 }
 
-static void start_provider(ipcn_node *n)
+static pid_t start_provider(ipcn_node *n)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -77,6 +79,7 @@ static void start_provider(ipcn_node *n)
     v_track_pid(pid);
     if (!v_wait_count(n, "ps/**", IPCN_ANY, 5, V_WAIT_MS))
         fail_msg("the provider did not show up");
+    return pid;
 }
 
 static char *query_text(ipcn_node *n, const char *path, uint64_t *seq)
@@ -225,6 +228,31 @@ static void test_set_checked(void **state)
     assert_value(n, "ps/seen", "odd|text/x-odd|psc|ps/checked", 4);
 }
 
+/* A set whose setter gave up (304) before the provider could look at it
+ * (stopped) is not started: its check never sees it, nothing is set. */
+static void test_set_given_up(void **state)
+{
+    (void)state;
+    ipcn_node_opts o = slow_heartbeat();
+    ipcn_node *n = v_open("psg", &o);
+    pid_t pid = start_provider(n);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    int ws = 0; /* stopped indeed, before the set is sent */
+    assert_int_equal(waitpid(pid, &ws, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(ws));
+    uint64_t ver = 0;
+    assert_int_equal(ipcn_set(n, "ps/checked", "late", 4, NULL, 0, 300, &ver),
+                     IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(ver, 0);
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    /* Queued after it, so answered after it was dropped (or run). */
+    assert_int_equal(ipcn_set(n, "ps/checked", "next", 4, NULL, 0, V_WAIT_MS,
+                              &ver),
+                     IPCN_OK);
+    assert_int_equal(ver, 1);
+    assert_value(n, "ps/seen", "next|text/plain|psg|ps/checked", 1);
+}
+
 static void test_set_wrong_targets(void **state)
 {
     (void)state;
@@ -336,6 +364,7 @@ int main(void)
         V_TEST(test_set_remote),
         V_TEST(test_set_version),
         V_TEST(test_set_checked),
+        V_TEST(test_set_given_up),
         V_TEST(test_set_wrong_targets),
         V_TEST(test_set_local),
     };
