@@ -1163,7 +1163,10 @@ typedef struct ipcn_node_stats {
                                     passed before the handler could start,
                                     it cancelled (its timeout, or
                                     ipcn_request_cancel()), or its link
-                                    closed (it got 303) */
+                                    closed (it got 303); and sets of
+                                    this node's data resources whose
+                                    check (ipcn_data_on_set()) never
+                                    started for the same reasons */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a
