@@ -438,6 +438,36 @@ class Node(_ipcnet._Node):
             raise e
         return version
 
+    def on_set(self, path, fn=None):
+        """Check the values others set (set()) on a data resource this node
+        announced; usable as a decorator (@node.on_set("arm/gain")).
+        fn(msg: Message) sees the new value (.value, .encoding, .src: the
+        setter) before it is published; it returns None or True to accept,
+        False to refuse with Forbidden (202), or raises an ipcnet.Error
+        whose status goes back to the setter (another exception: 300).  It
+        runs on the node's thread (or in dispatch()); for a set of this
+        node itself, on the thread that calls set().  Without a check a
+        value of the resource's encoding is accepted (remove_on_set())."""
+        def wrap(f):
+            if not callable(f):
+                raise TypeError("a set check must be callable")
+
+            def check(msg):
+                try:
+                    ok = f(msg)
+                except Error as e:
+                    return e.status
+                return 202 if ok is False else 100
+            self._on_set(path, check)
+            return f
+        if fn is None:
+            return wrap
+        return wrap(fn)
+
+    def remove_on_set(self, path):
+        """Remove the set check of path (on_set())."""
+        self._on_set(path, None)
+
     def _encoding_of(self, path):
         """The encoding of a data resource, as announced (None: unknown)."""
         with self._lock:

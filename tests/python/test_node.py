@@ -168,6 +168,36 @@ def test_set(nodes):
     assert b.query("d/gain", WAIT).value == 3
 
 
+def test_set_checked(nodes):
+    a, b = pair(nodes)
+    a.announce("d/limit", "data")
+    seen = []
+
+    @a.on_set("d/limit")
+    def check(msg):
+        seen.append((msg.value, msg.src, msg.encoding))
+        if msg.value > 10:
+            raise ipcnet.BadRequest("over 10")
+        return msg.value != 7  # False: Forbidden
+    b.wait_for("d/limit", timeout=WAIT)
+    assert b.set("d/limit", 5, timeout=WAIT) == 1
+    with pytest.raises(ipcnet.BadRequest):
+        b.set("d/limit", 11, timeout=WAIT)
+    with pytest.raises(ipcnet.Forbidden):
+        b.set("d/limit", 7, timeout=WAIT)
+    assert seen == [(5, "b", "cbor"), (11, "b", "cbor"), (7, "b", "cbor")]
+    assert b.query("d/limit", WAIT).value == 5
+    assert a.set("d/limit", 6) == 2  # this node's own: checked here too
+    assert seen[-1] == (6, "a", "cbor")
+    a.remove_on_set("d/limit")
+    assert b.set("d/limit", 7, timeout=WAIT) == 3
+    assert len(seen) == 4
+    with pytest.raises(ipcnet.NotFound):
+        a.on_set("d/none", check)
+    with pytest.raises(TypeError):
+        a.on_set("d/limit", 42)
+
+
 def test_services(nodes):
     a, b = pair(nodes)
 
