@@ -297,6 +297,35 @@ TEST(set)
     CHECK_EQ(p.wait(ct::WAIT_MS), 0);
 }
 
+/* A set check on this node: sets of its own resource run it inside set(). */
+TEST(set_checked_local)
+{
+    Node n("self");
+    n.announce("c/gain", Kind::Data, "text/plain");
+    int calls = 0;
+    n.on_set("c/gain", [&](const ipcn::MessageView &v) {
+        calls++;
+        CHECK_EQ(v.src_name(), std::string_view("self"));
+        return v.text() == "bad" ? IPCN_FORBIDDEN : IPCN_OK;
+    });
+    CHECK_EQ(n.set("c/gain", ipcn::Bytes("good", 4), "", 0, 0), 1u);
+    CHECK_EQ(calls, 1);
+    CHECK_STATUS(n.set("c/gain", ipcn::Bytes("bad", 3), "", 0, 0), IPCN_FORBIDDEN);
+    CHECK_EQ(calls, 2);
+    CHECK_EQ(n.query("c/gain", 0).text(), std::string_view("good"));
+    n.on_set("c/gain", [](const ipcn::MessageView &) -> int { throw std::runtime_error("x"); });
+    CHECK_STATUS(n.set("c/gain", ipcn::Bytes("any", 3), "", 0, 0), IPCN_INTERNAL_ERROR);
+    n.on_set("c/gain", nullptr); /* removed: any value of its encoding */
+    CHECK_EQ(n.set("c/gain", ipcn::Bytes("bad", 3), "", 0, 0), 2u);
+    CHECK_EQ(calls, 2);
+    CHECK_STATUS(n.on_set("c/none", [](const ipcn::MessageView &) { return IPCN_OK; }),
+                 IPCN_NOT_FOUND);
+    n.announce("c/s", Kind::Stream);
+    CHECK_STATUS(n.on_set("c/s", [](const ipcn::MessageView &) { return IPCN_OK; }),
+                 IPCN_METHOD_NOT_ALLOWED);
+    n.withdraw("c/gain");
+}
+
 /* A provider that cannot answer (stopped): the query ends with 304. */
 TEST(query_timeout)
 {
