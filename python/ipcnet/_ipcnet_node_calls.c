@@ -85,6 +85,72 @@ PyObject *node_query(NodeObject *n, PyObject *args)
     return message_new(out);
 }
 
+/* Set a data resource's value: (status, version) for 100 and 207 (the new
+ * version, the current one), raises the other statuses. */
+PyObject *node_set(NodeObject *n, PyObject *args)
+{
+    const char *path, *enc = NULL;
+    PyObject *value, *expect_obj, *to = Py_None;
+    int ms;
+    if (!PyArg_ParseTuple(args, "sOzO|O:set", &path, &value, &enc, &expect_obj, &to) ||
+        timeout_ms(to, &ms) < 0)
+        return NULL;
+    unsigned long long expect = PyLong_AsUnsignedLongLong(expect_obj);
+    if (expect == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    value_buf b;
+    if (encode_value(value, enc, &b, false) < 0)
+        return NULL;
+    if (node_enter(n) < 0) {
+        value_buf_release(&b);
+        return NULL;
+    }
+    uint64_t version = 0;
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ipcn_set(n->node, path, b.data ? b.data : "", b.len, b.enc, (uint64_t)expect, ms,
+                  &version);
+    Py_END_ALLOW_THREADS
+    node_leave(n);
+    value_buf_release(&b);
+    if (st != IPCN_OK && st != IPCN_CONFLICT)
+        return raise_statusf(st, "set %s", path);
+    return Py_BuildValue("(iK)", st, (unsigned long long)version);
+}
+
+/* The set check of a data resource of this node: fn(msg) -> status, or
+ * None to remove it.  The record it replaces is killed (kept until the
+ * node closes: the library may still hold it for a set under way). */
+PyObject *node_on_set(NodeObject *n, PyObject *args)
+{
+    const char *path;
+    PyObject *fn;
+    if (!PyArg_ParseTuple(args, "sO:on_set", &path, &fn))
+        return NULL;
+    if (fn != Py_None && !PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "a set check must be callable");
+        return NULL;
+    }
+    if (node_enter(n) < 0)
+        return NULL;
+    record *r = fn == Py_None ? NULL : record_new(n, REC_SET, fn, path);
+    if (fn != Py_None && !r) {
+        node_leave(n);
+        return NULL;
+    }
+    int st = ipcn_data_on_set(n->node, path, r ? on_set_check : NULL, r);
+    node_leave(n);
+    if (st != IPCN_OK) {
+        if (r)
+            record_free(r);
+        return raise_statusf(st, "on_set %s", path);
+    }
+    for (record *o = n->records; o; o = o->next)
+        if (o != r && o->kind == REC_SET && o->path && !strcmp(o->path, path))
+            record_kill(o);
+    Py_RETURN_NONE;
+}
+
 PyObject *node_subscribe(NodeObject *n, PyObject *args)
 {
     const char *pattern;

@@ -38,6 +38,7 @@ typedef struct cli {
     bool no_resume;          /* get-file --no-resume */
     bool strict;             /* policy check --strict */
     const char *policy, *as; /* policy explain --policy, --as */
+    uint64_t expect_version; /* set --expect-version (0: any) */
     long window;             /* hz --window */
     int exec_timeout_ms;
     const char *pos[CLI_MAX_POS];
@@ -112,6 +113,7 @@ int cmd_nodes(cli *c);
 int cmd_find(cli *c);
 int cmd_info(cli *c);
 int cmd_graph(cli *c);
+int cmd_hold(cli *c);
 int cmd_set(cli *c);
 int cmd_query(cli *c);
 int cmd_pub(cli *c);

@@ -19,6 +19,7 @@ enum opt_id {
     O_WAIT_SUBS, O_QUEUE, O_DELAY,
     O_SVC_PATH, O_SECONDS, O_NO_RESUME,
     O_STRICT, O_POLICY, O_AS,
+    O_EXPECT_VERSION,
 };
 
 typedef struct opt {
@@ -45,15 +46,16 @@ static const opt opts[] = {
     {"--no-resume", false, O_NO_RESUME},
     {"--strict", false, O_STRICT},    {"--policy", true, O_POLICY},
     {"--as", true, O_AS},
+    {"--expect-version", true, O_EXPECT_VERSION},
 };
 
-#define B(x) (1u << (x))
+#define B(x) (1ull << (x))
 #define COMMON (B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_JSON) | B(O_WAIT) | B(O_HELP))
 
 typedef struct verb {
     const char *name;
     int (*fn)(cli *);
-    uint32_t opts;
+    uint64_t opts;
     int min_pos, max_pos;
     bool value;           /* the last positional is VALUE, or --file */
     const char *summary;
@@ -82,17 +84,34 @@ static const verb verbs[] = {
      "Print the descriptor of the resource at PATH: kind, encoding, provider (name,\n"
      "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
      "service offered by several nodes prints one descriptor per provider.\n"},
-    {"set", cmd_set, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
+    {"hold", cmd_hold, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
      "announce a data resource holding VALUE and serve it until interrupted",
-     "usage: ipcnet set PATH VALUE [options]\n\n"
+     "usage: ipcnet hold PATH VALUE [options]\n\n"
      "Announce a data resource at PATH whose value is VALUE and answer queries for\n"
-     "it until Ctrl-C or SIGTERM, then withdraw it.  VALUE is JSON and travels as\n"
-     "CBOR (encoding 'cbor').  Prints a line when it is ready.\n\n"
+     "it until Ctrl-C or SIGTERM, then withdraw it (others may change its value\n"
+     "meanwhile with 'ipcnet set').  VALUE is JSON and travels as CBOR (encoding\n"
+     "'cbor').  Prints a line when it is ready.\n\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "                  (application/json: the JSON text; cbor: VALUE as CBOR)\n"
      "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
      "                  application/octet-stream unless --encoding\n"
      "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"},
+    {"set", cmd_set,
+     COMMON | B(O_TIMEOUT) | B(O_ENCODING) | B(O_FILE) | B(O_EXPECT_VERSION), 1, 2, true,
+     "set the value of a data resource another node holds (a parameter)",
+     "usage: ipcnet set PATH VALUE [--expect-version N] [options]\n\n"
+     "Set the value of the data resource at PATH, held by another node, to VALUE\n"
+     "and print its new version.  Its provider may check the value and refuse\n"
+     "it.  The value is encoded as the resource's encoding: JSON as CBOR for cbor\n"
+     "(and when the encoding is unknown), the JSON text for application/json,\n"
+     "VALUE's bytes for any other.  The version of a data resource is the\n"
+     "sequence number of its value, which every change raises.  A refusal prints\n"
+     "its status on stderr and exits 1.\n\n"
+     "  --expect-version N  set only if the version is still N (else 207\n"
+     "                  Conflict, which names the current version); 0: any\n"
+     "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
+     "  --file FILE     the value is FILE's bytes ('-': stdin)\n"
+     "  --timeout MS    give up after MS milliseconds (default 5000)\n"},
     {"query", cmd_query, COMMON | B(O_TIMEOUT) | B(O_RAW), 1, 1, false,
      "print a data resource's current value",
      "usage: ipcnet query PATH [options]\n\n"
@@ -354,6 +373,10 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_STRICT: c->strict = true; break;
         case O_POLICY: c->policy = arg; break;
         case O_AS: c->as = arg; break;
+        case O_EXPECT_VERSION:
+            rc = num_ll(v->name, o->name, arg, 0, INT64_MAX, &ll);
+            c->expect_version = (uint64_t)ll;
+            break;
         }
         if (rc)
             return rc;
