@@ -302,9 +302,20 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
  * ipcn_node_dispatch() (or on the node's thread); ipcn_node_wait_peers()
  * waits for them.
  *
+ * The directory is either the user's own (writable by no one else), or a
+ * network shared by the users of a Unix group (made by `ipcnet network
+ * create NAME --group G`; docs/protocol.md, section 6.1): owned by root or
+ * by us, group-owned by a group this process is in, mode 3770 (setgid,
+ * sticky, nothing for others).  In a shared network the node's socket is
+ * made 0660 and its lock file 0600; the name of a node of another user,
+ * alive or dead, cannot be taken (207), and such a dead node's files are
+ * left in place (logged once, IPCN-RDV-STALE).  Since: 0.2
+ *
  * Returns 100; 200 for an invalid name or options; 207 when a live node
- * already has that name; 202 when the directory is not usable (owned by
- * another user, wrong mode) or its base (IPCNET_DIR, opts.dir,
+ * already has that name (or, in a shared network, another user holds its
+ * lock file); 202 when the directory is not usable (owned by another user,
+ * wrong mode, a shared network of a group this process is not in, or one
+ * it cannot enter) or its base (IPCNET_DIR, opts.dir,
  * $XDG_RUNTIME_DIR/ipcnet) is owned by another user than us or root, or
  * is writable by others without the sticky bit; 307 out of memory; 300 for a system error
  * (logged with errno).  Thread-safe.  Since: 0.1
