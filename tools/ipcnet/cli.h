@@ -38,6 +38,7 @@ typedef struct cli {
     bool no_resume;          /* get-file --no-resume */
     long window;             /* hz --window */
     int exec_timeout_ms;
+    const char *group, *policy; /* network create --group, --policy */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -124,6 +125,7 @@ int cmd_stream_recv(cli *c);
 extern const char cmd_stream_send_help[], cmd_stream_recv_help[];
 int cmd_offer_files(cli *c);   /* cmd_files.c */
 int cmd_get_file(cli *c);
+int cmd_network(cli *c);       /* cmd_network.c */
 extern const char cmd_offer_files_help[], cmd_get_file_help[];
 
 #endif

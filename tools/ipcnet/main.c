@@ -17,7 +17,7 @@ enum opt_id {
     O_RAW, O_TIMEOUT, O_KIND, O_RATE, O_COUNT, O_ECHO, O_EXEC, O_EXEC_TIMEOUT,
     O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
     O_WAIT_SUBS, O_QUEUE, O_DELAY,
-    O_SVC_PATH, O_SECONDS, O_NO_RESUME,
+    O_SVC_PATH, O_SECONDS, O_NO_RESUME, O_GROUP, O_POLICY,
 };
 
 typedef struct opt {
@@ -42,6 +42,7 @@ static const opt opts[] = {
     {"--wait-subs", true, O_WAIT_SUBS}, {"--queue", true, O_QUEUE}, {"--delay", true, O_DELAY},
     {"--path", true, O_SVC_PATH},     {"--seconds", true, O_SECONDS},
     {"--no-resume", false, O_NO_RESUME},
+    {"--group", true, O_GROUP},       {"--policy", true, O_POLICY},
 };
 
 #define B(x) (1u << (x))
@@ -166,6 +167,24 @@ static const verb verbs[] = {
     {"get-file", cmd_get_file, COMMON | B(O_TIMEOUT) | B(O_NO_RESUME), 0, 2, false,
      "fetch a file from a file service, checked chunk by chunk, resumable",
      cmd_get_file_help},
+    {"network", cmd_network, B(O_DIR) | B(O_JSON) | B(O_HELP) | B(O_GROUP) | B(O_POLICY),
+     2, 2, false, "create or show a network shared by the users of a Unix group",
+     "usage: ipcnet network create NAME --group G [--dir BASE] [--policy FILE]\n"
+     "       ipcnet network show NAME [--dir BASE] [--json]\n\n"
+     "create makes BASE/NAME a network that the users of Unix group G share:\n"
+     "owned by you, group G, mode 3770 (setgid: what nodes make in it is G's;\n"
+     "sticky: no member can remove or replace another's files or the policy;\n"
+     "nothing for others, who cannot enter it).  Nodes of G's users accept it\n"
+     "when its owner is root or themselves, so run it as root, with a base that\n"
+     "every user can enter and only root can write, such as /run/ipcnet (its\n"
+     "users then set IPCNET_DIR=/run/ipcnet).  Running it again with the same\n"
+     "group is not an error; a directory of another layout is left alone (207).\n"
+     "show prints the layout: owner, group, mode, and the policy file.\n\n"
+     "  --group G       the Unix group (name or number) that shares the network\n"
+     "  --policy FILE   copy FILE to BASE/NAME/policy.yaml (yours, mode 0644)\n"
+     "  --dir BASE      the base (default: $IPCNET_DIR, else\n"
+     "                  $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>)\n"
+     "  --json          show: one JSON object\n"},
     {"json2cbor", cmd_json2cbor, B(O_HELP), 0, 0, false,
      "filter: one JSON text on stdin to CBOR on stdout (no network)",
      "usage: ipcnet json2cbor < JSON > CBOR\n\n"
@@ -346,6 +365,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_SVC_PATH: c->svc_path = arg; break;
         case O_SECONDS: c->seconds = arg; break;
         case O_NO_RESUME: c->no_resume = true; break;
+        case O_GROUP: c->group = arg; break;
+        case O_POLICY: c->policy = arg; break;
         }
         if (rc)
             return rc;
@@ -354,6 +375,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
     if (c->npos < need) {
         const char *what = c->npos == 0 && v->min_pos ? (!strcmp(v->name, "echo") ||
                            !strcmp(v->name, "hz") ? "PATTERN" : "PATH") : "VALUE";
+        if (v->fn == cmd_network)
+            what = c->npos == 0 ? "create or show" : "NAME";
         return cli_usage_error(v->name, "missing %s", what);
     }
     if (c->file && c->npos > v->min_pos)
