@@ -1017,6 +1017,35 @@ IPCN_API int ipcn_peers(ipcn_node *node, ipcn_peer_list **out);
 /** ipcn_peer_list_free() - NULL is a no-op. Since: 0.1 */
 IPCN_API void ipcn_peer_list_free(ipcn_peer_list *list);
 
+/** The principal of a linked peer: the kernel's word on its process, taken
+ *  when the link started and fixed for the link's life (never anything the
+ *  peer wrote).  A sized struct (see the top).  Pointers in it lead into
+ *  the list it was read from and live as long as it.  Since: 0.2 */
+typedef struct ipcn_peer_principal {
+    uint32_t size;              /**< sizeof(ipcn_peer_principal) */
+    int32_t pid, uid, gid;      /**< SO_PEERCRED, as in ipcn_peer */
+    uint32_t ngroups;           /**< supplementary groups (SO_PEERGROUPS) */
+    const uint32_t *groups;     /**< ngroups of them */
+    int groups_truncated;       /**< it has more than IPCNet keeps (32) */
+    const char *exe;            /**< /proc/<pid>/exe when the link started;
+                                     NULL when it could not be read (a peer
+                                     of another user, no /proc) */
+    int exe_hashed;             /**< exe_sha256 is known */
+    uint8_t exe_sha256[32];     /**< SHA-256 of the executable's bytes, read
+                                     through /proc/<pid>/exe (not over
+                                     256 MiB) */
+} ipcn_peer_principal;
+
+/**
+ * ipcn_peer_list_get_principal() - the principal of list->items[index]
+ * (a list that ipcn_peers() returned).  Set out->size first.
+ * Returns 100; 200 for NULL or a size under the first version's; 203 when
+ * index is not below list->count.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_peer_list_get_principal(const ipcn_peer_list *list,
+                                          size_t index,
+                                          ipcn_peer_principal *out);
+
 /** A subscription pattern of a node, as ipcn_subscriptions() reports it.
  *  Since: 0.1 */
 typedef struct ipcn_subscription {

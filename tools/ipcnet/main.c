@@ -60,13 +60,15 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"nodes", cmd_nodes, COMMON, 0, 0, false,
-     "the nodes of the network: name, id, pid, uid, groups, resources, uptime",
+     "the nodes of the network: name, id, pid, user, groups, executable, resources, uptime",
      "usage: ipcnet nodes [options]\n\n"
-     "List the other nodes of the network: name, id, pid, uid, groups, how many\n"
-     "resources each announced, how long its process has run (from /proc), and\n"
-     "the counters of this tool's own link with it (frames and bytes in and out,\n"
-     "bad frames refused, samples dropped).  Groups print as '-': the API does\n"
-     "not tell them yet.\n"},
+     "List the other nodes of the network: name, id, pid, how many resources each\n"
+     "announced, how long its process has run (from /proc), the counters of this\n"
+     "tool's own link with it (frames and bytes in and out, bad frames refused,\n"
+     "samples dropped), and its principal as the kernel told it when the link\n"
+     "started: user (name and uid), supplementary groups, executable (its path,\n"
+     "and the first 12 hex digits of its SHA-256; --json gives all 64).  The\n"
+     "executable of another user's process is '-' unless this tool runs as root.\n"},
     {"find", cmd_find, COMMON | B(O_KIND), 0, 1, false,
      "resources matching PATTERN (default **) with kind, encoding, provider",
      "usage: ipcnet find [PATTERN] [--kind data|stream|service] [options]\n\n"
