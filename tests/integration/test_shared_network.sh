@@ -112,6 +112,9 @@ wait_sock() {
     return 1
 }
 
+as ipcnt_a test -x "$W" ||
+    { echo "test_shared_network: SKIP: the test users cannot reach $W (TMPDIR)"; exit 77; }
+
 # The binary must be one the test users can run: else a copy of it (and of
 # the library beside it) in a directory they can read.
 if ! as ipcnt_a "$BIN" --version >/dev/null 2>&1; then
