@@ -178,23 +178,26 @@ static int take_name(ipcn_node *n)
     for (int attempt = 0; attempt < 10; attempt++) {
         int fd = openat(n->dirfd, lockname,
                         O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 && (errno == EACCES || errno == EPERM) && n->shared_dir) {
-            /* Another user's lock file (0600): the name is theirs, alive
-             * or not, until they or root remove it. */
+        /* 0600 whatever the umask: in a shared network, a lock that another
+         * user could open is one they could take (a dead node's name) or
+         * hold (a live one's, blocking its restart). */
+        int e = fd < 0 ? errno : fchmod(fd, 0600) < 0 ? errno : 0;
+        if ((e == EACCES || e == EPERM) && n->shared_dir) {
+            /* Another user's lock file: the name is theirs, alive or not,
+             * until they or root remove it. */
+            if (fd >= 0)
+                close(fd);
             ipcn__warn("IPCN-RDV-NAME", "the name %s is held by another user "
                        "in network %s (%s/%s)", n->name, n->network, n->dir,
                        lockname);
             return IPCN_CONFLICT;
         }
         if (fd < 0) {
-            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(errno));
+            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(e));
             return IPCN_INTERNAL_ERROR;
         }
-        /* 0600 whatever the umask: in a shared network, a lock that another
-         * user could open is one they could take (a dead node's name) or
-         * hold (a live one's, blocking its restart). */
-        if (fchmod(fd, 0600) < 0) {
-            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(errno));
+        if (e) {
+            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(e));
             close(fd);
             return IPCN_INTERNAL_ERROR;
         }
@@ -284,9 +287,12 @@ bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
     }
     if (same_file(n->dirfd, lockname, fd)) {
         unlinkat(n->dirfd, sockname, 0);
-        unlinkat(n->dirfd, lockname, 0);
-        ipcn__info("IPCN-RDV-STALE", "%s: removed the files of dead node %s",
-                   n->name, name);
+        struct stat st;
+        if (unlinkat(n->dirfd, lockname, 0) == 0)
+            ipcn__info("IPCN-RDV-STALE", "%s: removed the files of dead node %s",
+                       n->name, name);
+        else if ((errno == EPERM || errno == EACCES) && fstat(fd, &st) == 0)
+            left_behind(n, name, &st); /* another user's, open to us */
     }
     close(fd);
     return true;

@@ -179,6 +179,13 @@ r 0 "ipcnt_a calls ipcnt_b's service" as ipcnt_a "$BIN" call svc/echo-b '[2]' --
 # A name another user holds cannot be taken.
 r 1 "ipcnt_b cannot take ipcnt_a's name" as ipcnt_b "$BIN" nodes --name prov-a --wait 300
 contains "... 207" "$err" "207"
+# Nor one whose lock file another user left open to the group (not made
+# by a node: nodes make theirs 0600 whatever the umask).
+as ipcnt_a sh -c "touch '$DIR/legacy.lock' && chmod 0660 '$DIR/legacy.lock'"
+r 1 "ipcnt_b cannot take a name whose lock is ipcnt_a's, even group-writable" \
+    as ipcnt_b "$BIN" nodes --name legacy --wait 300
+contains "... 207" "$err" "207"
+stat_is "... and the lock is left as it was" "$DIR/legacy.lock" "ipcnt_a ipcnt_robot 660"
 
 # ---------------------------------------------------------------- principals
 r 0 "nodes --json as ipcnt_b" as ipcnt_b "$BIN" nodes --json
