@@ -303,9 +303,20 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
  * ipcn_node_dispatch() (or on the node's thread); ipcn_node_wait_peers()
  * waits for them.
  *
+ * The directory is either the user's own (writable by no one else), or a
+ * network shared by the users of a Unix group (made by `ipcnet network
+ * create NAME --group G`; docs/protocol.md, section 6.1): owned by root or
+ * by us, group-owned by a group this process is in, mode 3770 (setgid,
+ * sticky, nothing for others).  In a shared network the node's socket is
+ * made 0660 and its lock file 0600; the name of a node of another user,
+ * alive or dead, cannot be taken (207), and such a dead node's files are
+ * left in place (logged once, IPCN-RDV-STALE).  Since: 0.2
+ *
  * Returns 100; 200 for an invalid name or options; 207 when a live node
- * already has that name; 202 when the directory is not usable (owned by
- * another user, wrong mode) or its base (IPCNET_DIR, opts.dir,
+ * already has that name (or, in a shared network, another user holds its
+ * lock file); 202 when the directory is not usable (owned by another user,
+ * wrong mode, a shared network of a group this process is not in, or one
+ * it cannot enter) or its base (IPCNET_DIR, opts.dir,
  * $XDG_RUNTIME_DIR/ipcnet) is owned by another user than us or root, or
  * is writable by others without the sticky bit; 307 out of memory; 300 for a system error
  * (logged with errno).  Thread-safe.  Since: 0.1
@@ -1194,6 +1205,35 @@ typedef struct ipcn_peer_list {
 IPCN_API int ipcn_peers(ipcn_node *node, ipcn_peer_list **out);
 /** ipcn_peer_list_free() - NULL is a no-op. Since: 0.1 */
 IPCN_API void ipcn_peer_list_free(ipcn_peer_list *list);
+
+/** The principal of a linked peer: the kernel's word on its process, taken
+ *  when the link started and fixed for the link's life (never anything the
+ *  peer wrote).  A sized struct (see the top).  Pointers in it lead into
+ *  the list it was read from and live as long as it.  Since: 0.2 */
+typedef struct ipcn_peer_principal {
+    uint32_t size;              /**< sizeof(ipcn_peer_principal) */
+    int32_t pid, uid, gid;      /**< SO_PEERCRED, as in ipcn_peer */
+    uint32_t ngroups;           /**< supplementary groups (SO_PEERGROUPS) */
+    const uint32_t *groups;     /**< ngroups of them */
+    int groups_truncated;       /**< it has more than IPCNet keeps (32) */
+    const char *exe;            /**< /proc/<pid>/exe when the link started;
+                                     NULL when it could not be read (a peer
+                                     of another user, no /proc) */
+    int exe_hashed;             /**< exe_sha256 is known */
+    uint8_t exe_sha256[32];     /**< SHA-256 of the executable's bytes, read
+                                     through /proc/<pid>/exe (not over
+                                     256 MiB) */
+} ipcn_peer_principal;
+
+/**
+ * ipcn_peer_list_get_principal() - the principal of list->items[index]
+ * (a list that ipcn_peers() returned).  Set out->size first.
+ * Returns 100; 200 for NULL or a size under the first version's; 203 when
+ * index is not below list->count.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_peer_list_get_principal(const ipcn_peer_list *list,
+                                          size_t index,
+                                          ipcn_peer_principal *out);
 
 /** A subscription pattern of a node, as ipcn_subscriptions() reports it.
  *  Since: 0.1 */

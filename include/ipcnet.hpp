@@ -604,6 +604,14 @@ struct Peer {
     std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
     std::uint64_t bad_frames = 0;
     std::uint64_t drops = 0;
+    /** Its principal, as the kernel told it when the link started
+     *  (ipcn_peer_list_get_principal()): supplementary groups, the
+     *  executable's path (empty when it could not be read: another user's
+     *  process) and SHA-256 (when exe_hashed).  Since: 0.2 */
+    std::vector<std::uint32_t> groups;
+    std::string exe;
+    bool exe_hashed = false;
+    std::uint8_t exe_sha256[32] = {};
 };
 
 /** One subscription pattern of a node, as subscriptions() reports it. */
@@ -1772,6 +1780,15 @@ public:
             x.bytes_out = p.bytes_out;
             x.bad_frames = p.bad_frames;
             x.drops = p.drops;
+            ipcn_peer_principal w{};
+            w.size = sizeof w;
+            if (ipcn_peer_list_get_principal(list, i, &w) == IPCN_OK) {
+                x.groups.assign(w.groups, w.groups + w.ngroups);
+                x.exe = w.exe ? w.exe : "";
+                x.exe_hashed = w.exe_hashed != 0;
+                if (x.exe_hashed)
+                    std::memcpy(x.exe_sha256, w.exe_sha256, sizeof x.exe_sha256);
+            }
             out.push_back(std::move(x));
         }
         return out;

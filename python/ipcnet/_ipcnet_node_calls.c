@@ -456,15 +456,38 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
     PyObject *out = PyList_New((Py_ssize_t)list->count);
     for (size_t i = 0; out && i < list->count; i++) {
         const ipcn_peer *p = &list->items[i];
-        PyObject *t = Py_BuildValue("(sKiiiKIKKKKKK)", p->name ? p->name : "",
-                                    (unsigned long long)p->id, p->pid, p->uid, p->gid,
-                                    (unsigned long long)p->linked_ns, p->resources,
-                                    (unsigned long long)p->frames_in,
-                                    (unsigned long long)p->frames_out,
-                                    (unsigned long long)p->bytes_in,
-                                    (unsigned long long)p->bytes_out,
-                                    (unsigned long long)p->bad_frames,
-                                    (unsigned long long)p->drops);
+        /* The principal: groups (a tuple), exe (a str in the file system's
+         * encoding, or None), exe_sha256 (32 bytes, or None). */
+        ipcn_peer_principal w = {.size = sizeof w};
+        if (ipcn_peer_list_get_principal(list, i, &w) != IPCN_OK)
+            w.ngroups = 0, w.exe = NULL, w.exe_hashed = 0;
+        PyObject *groups = PyTuple_New((Py_ssize_t)w.ngroups);
+        for (uint32_t g = 0; groups && g < w.ngroups; g++) {
+            PyObject *v = PyLong_FromUnsignedLong(w.groups[g]);
+            if (!v)
+                Py_CLEAR(groups);
+            else
+                PyTuple_SET_ITEM(groups, (Py_ssize_t)g, v);
+        }
+        PyObject *exe = w.exe ? PyUnicode_DecodeFSDefault(w.exe)
+                                : (Py_INCREF(Py_None), Py_None);
+        PyObject *t = NULL;
+        if (groups && exe)
+            t = Py_BuildValue("(sKiiiKIKKKKKKNNy#)", p->name ? p->name : "",
+                              (unsigned long long)p->id, p->pid, p->uid, p->gid,
+                              (unsigned long long)p->linked_ns, p->resources,
+                              (unsigned long long)p->frames_in,
+                              (unsigned long long)p->frames_out,
+                              (unsigned long long)p->bytes_in,
+                              (unsigned long long)p->bytes_out,
+                              (unsigned long long)p->bad_frames,
+                              (unsigned long long)p->drops, groups, exe,
+                              w.exe_hashed ? (const char *)w.exe_sha256 : NULL,
+                              (Py_ssize_t)32);
+        else {
+            Py_XDECREF(groups);
+            Py_XDECREF(exe);
+        }
         if (!t) {
             Py_CLEAR(out);
             break;

@@ -80,6 +80,12 @@ struct ipcn_node {
     char *name;
     char *network;
     char *dir;              /* the network's directory */
+    bool shared_dir;        /* a network shared by a Unix group (mode 3770,
+                               rendezvous.c): socket 0660, others' files
+                               are not ours to sweep */
+    uint64_t stale_told[8]; /* (dev ^ inode) of other users' dead nodes
+                               already logged as left behind; a ring */
+    uint32_t stale_told_next;
     uint64_t id;
     ipcn_node_opts opts;
     int epfd, wakefd, timerfd, listenfd, inotifyfd, dirfd, lockfd;

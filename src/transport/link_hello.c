@@ -259,7 +259,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (!l->outbound) {
         /* A name is the lock of its file: a peer that did not take it
          * (a client that went around the directory) may not use it. */
-        int held = ipcn__identity_holds_name(n, h->name.p, l->who.pid);
+        int held = ipcn__identity_holds_name(n, h->name.p, &l->who);
         char why[IPCN_NAME_MAX + 80];
         if (held == IPCN_UNAUTHORIZED) {
             snprintf(why, sizeof why, "hello as %s from a process that does "

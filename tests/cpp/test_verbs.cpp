@@ -627,6 +627,16 @@ TEST(events_peers_stats)
     CHECK_EQ(peers[0].name, std::string("prov"));
     CHECK_EQ(peers[0].pid, static_cast<std::int32_t>(p.pid()));
     CHECK_EQ(peers[0].uid, static_cast<std::int32_t>(getuid()));
+    /* Its principal: the helper is this test's own binary, our groups. */
+    char self[4096];
+    ssize_t self_len = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(self_len > 0);
+    self[self_len > 0 ? self_len : 0] = 0;
+    CHECK_EQ(peers[0].exe, std::string(self));
+    CHECK(peers[0].exe_hashed);
+    CHECK(std::any_of(peers[0].exe_sha256, peers[0].exe_sha256 + 32,
+                      [](std::uint8_t b) { return b != 0; }));
+    CHECK_EQ(peers[0].groups.size(), static_cast<std::size_t>(getgroups(0, nullptr)));
     CHECK_EQ(peers[0].resources, 15u);
     CHECK(peers[0].frames_in > 0);
     ipcn::NodeStats st = n.stats();

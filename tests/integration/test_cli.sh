@@ -260,8 +260,18 @@ jcheck "find with '*' matches" "$out" 'len(d)==1'
 r 0 "nodes" "$BIN" nodes
 contains "nodes lists the provider" "$out" "arm-driver"
 r 0 "nodes --json" "$BIN" nodes --json
-jcheck "nodes --json: name, pid, uid, groups, resources, uptime, counters" "$out" \
-    "len(d)==1 and d[0]['name']=='arm-driver' and d[0]['pid']==${PID[arm]} and d[0]['uid']==$(id -u) and d[0]['groups'] is None and d[0]['resources']==1 and 0<=d[0]['uptime_s']<120 and d[0]['link']['frames_in']>=2 and d[0]['link']['bytes_in']>0 and d[0]['link']['bad_frames']==0"
+# The principal: the user by name, the supplementary groups the kernel
+# gave (those of this shell, which started the provider), the executable
+# and its SHA-256, computed here apart.
+BIN_REAL=$(readlink -f "$BIN")
+BIN_SHA=$(sha256sum "$BIN_REAL" | cut -d' ' -f1)
+SUPP=$(python3 -c 'import os; print(sorted(os.getgroups()))')
+jcheck "nodes --json: name, pid, uid, user, groups, exe, resources, uptime, counters" "$out" \
+    "len(d)==1 and d[0]['name']=='arm-driver' and d[0]['pid']==${PID[arm]} and d[0]['uid']==$(id -u) and d[0]['user']=='$(id -un)' and sorted(g['gid'] for g in d[0]['groups'])==$SUPP and d[0]['groups_truncated'] is False and d[0]['exe']=='$BIN_REAL' and d[0]['exe_sha256']=='$BIN_SHA' and d[0]['resources']==1 and 0<=d[0]['uptime_s']<120 and d[0]['link']['frames_in']>=2 and d[0]['link']['bytes_in']>0 and d[0]['link']['bad_frames']==0"
+r 0 "nodes (text)" "$BIN" nodes
+contains "nodes prints the user" "$out" "$(id -un)($(id -u))"
+contains "nodes prints the executable" "$out" "$BIN_REAL"
+contains "nodes prints the first 12 hex digits of its SHA-256" "$out" "${BIN_SHA:0:12}"
 r 1 "a second hold of the same path" "$BIN" hold robot/arm/left/state 1
 contains "second hold: 207 Conflict naming the provider" "$err" "207 Conflict: node arm-driver already provides robot/arm/left/state"
 r 1 "a node name in use" "$BIN" nodes --name arm-driver

@@ -2,6 +2,8 @@
 """Nodes in one process: every verb, errors as exceptions with their status,
 threads and the GIL, callbacks that raise, dispatch() without a thread."""
 import concurrent.futures
+import hashlib
+import os
 import sys
 import threading
 import time
@@ -419,6 +421,12 @@ def test_events_and_peers(nodes):
     a.wait_for("ev/data", timeout=WAIT)
     (p,) = a.peers()
     assert p.name == "b" and p.id == b.id and p.pid > 0
+    # Its principal: this very process, its groups, its executable.
+    assert p.pid == os.getpid() and p.uid == os.geteuid()
+    assert sorted(p.groups) == sorted(os.getgroups())
+    assert p.exe == os.path.realpath("/proc/self/exe")
+    with open(p.exe, "rb") as f:
+        assert p.exe_sha256 == hashlib.sha256(f.read()).digest()
     b.close()
     assert seen.wait(WAIT)
     a.stop()

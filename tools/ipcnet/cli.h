@@ -41,6 +41,7 @@ typedef struct cli {
     uint64_t expect_version; /* set --expect-version (0: any) */
     long window;             /* hz --window */
     int exec_timeout_ms;
+    const char *group;       /* network create --group (--policy: above) */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -128,6 +129,7 @@ int cmd_stream_recv(cli *c);
 extern const char cmd_stream_send_help[], cmd_stream_recv_help[];
 int cmd_offer_files(cli *c);   /* cmd_files.c */
 int cmd_get_file(cli *c);
+int cmd_network(cli *c);       /* cmd_network.c */
 extern const char cmd_offer_files_help[], cmd_get_file_help[];
 int cmd_policy(cli *c);        /* cmd_policy.c */
 extern const char cmd_policy_help[];

@@ -18,7 +18,7 @@ enum opt_id {
     O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
     O_WAIT_SUBS, O_QUEUE, O_DELAY,
     O_SVC_PATH, O_SECONDS, O_NO_RESUME,
-    O_STRICT, O_POLICY, O_AS,
+    O_STRICT, O_POLICY, O_AS, O_GROUP,
     O_EXPECT_VERSION,
 };
 
@@ -47,6 +47,7 @@ static const opt opts[] = {
     {"--strict", false, O_STRICT},    {"--policy", true, O_POLICY},
     {"--as", true, O_AS},
     {"--expect-version", true, O_EXPECT_VERSION},
+    {"--group", true, O_GROUP},
 };
 
 #define B(x) (1ull << (x))
@@ -64,13 +65,15 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"nodes", cmd_nodes, COMMON, 0, 0, false,
-     "the nodes of the network: name, id, pid, uid, groups, resources, uptime",
+     "the nodes of the network: name, id, pid, user, groups, executable, resources, uptime",
      "usage: ipcnet nodes [options]\n\n"
-     "List the other nodes of the network: name, id, pid, uid, groups, how many\n"
-     "resources each announced, how long its process has run (from /proc), and\n"
-     "the counters of this tool's own link with it (frames and bytes in and out,\n"
-     "bad frames refused, samples dropped).  Groups print as '-': the API does\n"
-     "not tell them yet.\n"},
+     "List the other nodes of the network: name, id, pid, how many resources each\n"
+     "announced, how long its process has run (from /proc), the counters of this\n"
+     "tool's own link with it (frames and bytes in and out, bad frames refused,\n"
+     "samples dropped), and its principal as the kernel told it when the link\n"
+     "started: user (name and uid), supplementary groups, executable (its path,\n"
+     "and the first 12 hex digits of its SHA-256; --json gives all 64).  The\n"
+     "executable of another user's process is '-' unless this tool runs as root.\n"},
     {"find", cmd_find, COMMON | B(O_KIND), 0, 1, false,
      "resources matching PATTERN (default **) with kind, encoding, provider",
      "usage: ipcnet find [PATTERN] [--kind data|stream|service] [options]\n\n"
@@ -188,6 +191,24 @@ static const verb verbs[] = {
     {"get-file", cmd_get_file, COMMON | B(O_TIMEOUT) | B(O_NO_RESUME), 0, 2, false,
      "fetch a file from a file service, checked chunk by chunk, resumable",
      cmd_get_file_help},
+    {"network", cmd_network, B(O_DIR) | B(O_JSON) | B(O_HELP) | B(O_GROUP) | B(O_POLICY),
+     2, 2, false, "create or show a network shared by the users of a Unix group",
+     "usage: ipcnet network create NAME --group G [--dir BASE] [--policy FILE]\n"
+     "       ipcnet network show NAME [--dir BASE] [--json]\n\n"
+     "create makes BASE/NAME a network that the users of Unix group G share:\n"
+     "owned by you, group G, mode 3770 (setgid: what nodes make in it is G's;\n"
+     "sticky: no member can remove or replace another's files or the policy;\n"
+     "nothing for others, who cannot enter it).  Nodes of G's users accept it\n"
+     "when its owner is root or themselves, so run it as root, with a base that\n"
+     "every user can enter and only root can write, such as /run/ipcnet (its\n"
+     "users then set IPCNET_DIR=/run/ipcnet).  Running it again with the same\n"
+     "group is not an error; a directory of another layout is left alone (207).\n"
+     "show prints the layout: owner, group, mode, and the policy file.\n\n"
+     "  --group G       the Unix group (name or number) that shares the network\n"
+     "  --policy FILE   copy FILE to BASE/NAME/policy.yaml (yours, mode 0644)\n"
+     "  --dir BASE      the base (default: $IPCNET_DIR, else\n"
+     "                  $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>)\n"
+     "  --json          show: one JSON object\n"},
     {"json2cbor", cmd_json2cbor, B(O_HELP), 0, 0, false,
      "filter: one JSON text on stdin to CBOR on stdout (no network)",
      "usage: ipcnet json2cbor < JSON > CBOR\n\n"
@@ -377,6 +398,7 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             rc = num_ll(v->name, o->name, arg, 0, INT64_MAX, &ll);
             c->expect_version = (uint64_t)ll;
             break;
+        case O_GROUP: c->group = arg; break;
         }
         if (rc)
             return rc;
@@ -385,6 +407,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
     if (c->npos < need) {
         const char *what = c->npos == 0 && v->min_pos ? (!strcmp(v->name, "echo") ||
                            !strcmp(v->name, "hz") ? "PATTERN" : "PATH") : "VALUE";
+        if (v->fn == cmd_network)
+            what = c->npos == 0 ? "create or show" : "NAME";
         return cli_usage_error(v->name, "missing %s", what);
     }
     if (c->file && c->npos > v->min_pos)
