@@ -1129,9 +1129,11 @@ typedef struct ipcn_access_rule {
 
 /**
  * ipcn_resource_set_access() - a provider's own rules for path, which
- * narrow the network policy for READ, WRITE and EXECUTE of it: for a verb
- * that some rule names, a peer must match an allow rule of that verb and
- * no deny rule of it; a verb no rule names is left to the policy.  May be
+ * narrow the network policy for READ, WRITE and EXECUTE of it: a peer
+ * that a deny rule of the verb names is refused; when allow rules name the
+ * verb, a peer must also match one of them (an allow list); a verb named
+ * by deny rules only refuses only whom they name, and a verb no rule
+ * names is left to the policy.  May be
  * called before path is announced or offered (so that no peer ever sees
  * it unrestricted) and at any time after; replaces the rules set before;
  * count 0 removes them.  Peers that may no longer see path are told it is

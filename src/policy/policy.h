@@ -190,9 +190,11 @@ int ipcn__policy_decide(const ipcn__policy *p, const ipcn__groupset *groups,
                         const ipcn__principal *who, uint32_t verb,
                         const char *path, size_t len, ipcn__decision *d);
 
-/* A provider's own rules narrow the network policy: with rules given for
- * a verb, a principal must match an allow rule and no deny rule of that
- * verb (an unknown match: 201).  No rule for the verb: no narrowing (100).
+/* A provider's own rules narrow the network policy: a deny rule of the
+ * verb that names the principal refuses it (202; one that may name it:
+ * 201); with allow rules for the verb, the principal must also match one
+ * of them (else 202; may match: 201).  Deny rules only, or no rule for the
+ * verb: nobody else is refused (100).
  * Same d as above (rule = index in rules, why "provider ..."). */
 int ipcn__policy_narrow(const ipcn__rule *rules, uint32_t nrules,
                         const ipcn__groupset *groups,

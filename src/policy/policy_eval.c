@@ -115,7 +115,7 @@ static bool what_match(const ipcn__rule *r, const char *path, size_t len)
  * own rules, which are for its one resource). */
 typedef struct verdicts {
     int32_t deny, deny_maybe, allow, allow_maybe;
-    bool any_for_verb;
+    bool allow_for_verb;     /* some allow rule names the verb */
 } verdicts;
 
 static verdicts scan(const ipcn__rule *rules, uint32_t nrules,
@@ -127,7 +127,7 @@ static verdicts scan(const ipcn__rule *rules, uint32_t nrules,
         const ipcn__rule *r = &rules[i];
         if (!(r->verbs & verb) || (path && !what_match(r, path, len)))
             continue;
-        v.any_for_verb = true;
+        v.allow_for_verb |= !r->deny;
         int32_t *hit, *maybe;
         if (r->deny) {
             hit = &v.deny;
@@ -209,12 +209,13 @@ int ipcn__policy_narrow(const ipcn__rule *rules, uint32_t nrules,
     verdicts v = scan(rules, nrules, groups, who, verb, NULL, 0);
     int st = verdict(&v, &d->rule, &d->why);
     if (d->rule == -2) {
-        /* Rules for the verb, none of which allows: refused.  No rule for
-         * the verb: the provider does not narrow it. */
+        /* Allow rules for the verb, none of which names the principal:
+         * refused (an allow list).  Deny rules only, or none: the provider
+         * refuses no one else. */
         d->rule = -1;
-        st = v.any_for_verb ? IPCN_FORBIDDEN : IPCN_OK;
-        d->why = v.any_for_verb ? "no provider rule allows it"
-                                : "no provider rule for the verb";
+        st = v.allow_for_verb ? IPCN_FORBIDDEN : IPCN_OK;
+        d->why = v.allow_for_verb ? "no provider rule allows it"
+                                  : "no provider rule names it";
     } else {
         d->why = st == IPCN_OK ? "provider allow rule"
                  : st == IPCN_FORBIDDEN ? "provider deny rule"

@@ -20,9 +20,11 @@ matrix compares two readings of the same text:
   100; (4) else an allow that may name it: 201; (5) else the profile:
   allow 100, deny 202, audit 100 (what deny would refuse is only counted).
 - A provider's own rules (read, write, execute) are applied after the
-  network's decision and only refuse more: for a verb some rule names, the
-  principal must match an allow rule of it and no deny rule (unknown: 201);
-  a verb no rule names is left to the network.
+  network's decision and only refuse more: a deny rule of the verb that
+  names the principal refuses it (may name it: 201); when allow rules name
+  the verb, the principal must also match one of them (unknown: 201); deny
+  rules alone refuse only whom they name; a verb no rule names is left to
+  the network.
 - Private: a principal that may not read a resource does not see it and
   gets 203 for it, as if it did not exist; one that may read but not use
   it gets 202; 201 when the identity the deciding rule needs is unknown.
@@ -205,7 +207,10 @@ def provider_narrowing(prules, who, verb, groups):
     if not rules:
         return OK
     st = _strongest(rules, who, groups)
-    return FORBIDDEN if st is None else st
+    if st is not None:
+        return st
+    # No rule names who: refused only by an allow list.
+    return FORBIDDEN if any("allow" in r for r in rules) else OK
 
 
 def provider_decision(policy, prov_rules, prov_groups, who, verb, path):

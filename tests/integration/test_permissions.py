@@ -106,7 +106,7 @@ def provider_rules(exe_a, sha_a, exe_b):
     rules = {
         "m/narrow/data": [{"deny": [w], "who": "node:drv-*"},
                           {"allow": [w], "who": "any"}],
-        # a deny alone: the verb is named, and nobody is allowed it
+        # a deny alone refuses only whom it names
         "m/narrow/stream": [{"deny": [r], "who": "user:" + B}],
         "m/narrow/svc": [{"allow": [x], "who": "user:" + A}],
         "m/private/data": [{"allow": [r, w, x], "who": "node:pa"}],
