@@ -34,30 +34,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T=0
-F=0
-ok() { T=$((T + 1)); echo "ok $T - $1"; }
-nok() {
-    T=$((T + 1)); F=$((F + 1))
-    echo "not ok $T - $1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-    return 0
-}
-show() { printf 'exit %s\nstdout: %s\nstderr: %s' "$rc" "$out" "$err"; }
+TAP_TIMEOUT=60
+. "$(dirname "${BASH_SOURCE[0]}")/helpers/tap.sh"
 
-# r WANT_RC DESC CMD... : run to the end (at most 60 s); keeps $rc $out $err.
-r() {
-    local want=$1 desc=$2
-    shift 2
-    timeout 60 "$@" >"$W/out" 2>"$W/err" </dev/null
-    rc=$?
-    out=$(cat "$W/out")
-    err=$(cat "$W/err")
-    if [ "$rc" = "$want" ]; then ok "$desc (exit $rc)"; else nok "$desc: exit $rc, wanted $want" "$(show)"; fi
-}
-contains() {
-    if grep -qF -- "$3" <<<"$2"; then ok "$1"; else nok "$1: '$3' not found" "$2"; fi
-}
 same() { # same DESC A B
     if cmp -s "$2" "$3"; then ok "$1"; else nok "$1: $2 and $3 differ"; fi
 }

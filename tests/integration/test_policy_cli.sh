@@ -27,40 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T=0
-F=0
-ok() { T=$((T + 1)); echo "ok $T - $1"; }
-nok() {
-    T=$((T + 1)); F=$((F + 1))
-    echo "not ok $T - $1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-    return 0
-}
-show() { printf 'exit %s\nstdout: %s\nstderr: %s' "$rc" "$out" "$err"; }
-# r WANT_RC DESC CMD... : run a command to its end; keeps $rc $out $err.
-r() {
-    local want=$1 desc=$2
-    shift 2
-    "$@" >"$W/out" 2>"$W/err" </dev/null
-    rc=$?
-    out=$(cat "$W/out")
-    err=$(cat "$W/err")
-    if [ "$rc" = "$want" ]; then ok "$desc (exit $rc)"; else nok "$desc: exit $rc, wanted $want" "$(show)"; fi
-}
-contains() {
-    if grep -qF -- "$3" <<<"$2"; then ok "$1"; else nok "$1: '$3' not found" "$2"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/helpers/tap.sh"
 
-# jcheck DESC TEXT PYEXPR: TEXT is one JSON document, seen by PYEXPR as d.
-jcheck() {
-    if python3 -c 'import json, sys
-d = json.loads(sys.stdin.read())
-sys.exit(0 if eval(sys.argv[1], {"d": d}) else 3)' "$3" <<<"$2" 2>/dev/null; then
-        ok "$1"
-    else
-        nok "$1: false or not JSON: $3" "$2"
-    fi
-}
 
 SHA=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 P="$W/robot.yaml"
@@ -153,13 +121,13 @@ contains "audit: what deny would do" "$out" "audit:   deny would have refused it
 
 # --json
 r 0 "check --json" "$BIN" policy check --json "$P"
-jcheck "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny'}"
+jdoc "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny'}"
 r 1 "check --json of a bad file" "$BIN" policy check --json "$W/verb.yaml"
-jcheck "check --json of a bad file: the reason" "$out" "not d['ok'] and d['status'] == 200 and d['error'].startswith('$W/verb.yaml:5: ')"
+jdoc "check --json of a bad file: the reason" "$out" "not d['ok'] and d['status'] == 200 and d['error'].startswith('$W/verb.yaml:5: ')"
 r 1 "explain --json" ex --json --as user:root write motors/cmd
-jcheck "explain --json: the decision and its rule" "$out" "d['status'] == 202 and not d['allowed'] and d['rule'] == {'line': 11, 'kind': 'deny', 'verbs': ['write'], 'who': ['any'], 'what': ['motors/cmd']} and d['why'] == 'deny rule' and d['as']['uid'] == 0 and 0 in d['as']['groups']"
+jdoc "explain --json: the decision and its rule" "$out" "d['status'] == 202 and not d['allowed'] and d['rule'] == {'line': 11, 'kind': 'deny', 'verbs': ['write'], 'who': ['any'], 'what': ['motors/cmd']} and d['why'] == 'deny rule' and d['as']['uid'] == 0 and 0 in d['as']['groups']"
 r 0 "explain --json under audit" "$BIN" policy explain --json --policy "$W/audit.yaml" --as user:root write camera/x
-jcheck "explain --json under audit: would" "$out" "d['status'] == 100 and d['audited'] and d['would'] == 202 and d['rule'] is None and d['default'] == 'audit'"
+jdoc "explain --json under audit: would" "$out" "d['status'] == 100 and d['audited'] and d['would'] == 202 and d['rule'] is None and d['default'] == 'audit'"
 
 # usage and bad files: exit 2
 r 2 "explain without --as" ex read a
@@ -213,7 +181,7 @@ contains "live node: the exe+sha256 rule decided" "$out" "rule:    $W/exe.yaml:4
 r 1 "explain as a live node: another sha256, refused (not 201)" "$BIN" policy explain --policy "$W/exe.yaml" --as node:cam-7 read iris/x
 contains "live node: another sha256 gives 202" "$out" "refused: 202 Forbidden"
 r 0 "explain --json as a live node" "$BIN" policy explain --json --policy "$W/exe.yaml" --as node:cam-7 read lens/front
-jcheck "explain --json as a live node: exe and sha256 known" "$out" "d['status'] == 100 and d['as']['exe'] == '$EXE' and d['as']['sha256_known'] and d['rule']['line'] == 4"
+jdoc "explain --json as a live node: exe and sha256 known" "$out" "d['status'] == 100 and d['as']['exe'] == '$EXE' and d['as']['sha256_known'] and d['rule']['line'] == 4"
 r 2 "explain as a node that is not there" ex --as node:cam-none read camera/state
 contains "absent node: 203" "$err" "203 Not Found: no live node cam-none"
 kill -TERM "$BG"

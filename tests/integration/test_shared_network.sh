@@ -41,16 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T=0
-F=0
-ok() { T=$((T + 1)); echo "ok $T - $1"; }
-nok() {
-    T=$((T + 1)); F=$((F + 1))
-    echo "not ok $T - $1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-    return 0
-}
-show() { printf 'exit %s\nstdout: %s\nstderr: %s' "$rc" "$out" "$err"; }
+. "$(dirname "${BASH_SOURCE[0]}")/helpers/tap.sh"
 
 # as USER CMD...: run CMD as USER with USER's groups, in the shared network.
 # A script, not a function, so that a process started in the background is
@@ -65,31 +56,6 @@ EOF
 chmod 0755 "$W/as"
 as() { "$W/as" "$@"; }
 
-# r WANT_RC DESC CMD...: run to its end; keeps $rc $out $err.
-r() {
-    local want=$1 desc=$2
-    shift 2
-    "$@" >"$W/out" 2>"$W/err" </dev/null
-    rc=$?
-    out=$(cat "$W/out")
-    err=$(cat "$W/err")
-    if [ "$rc" = "$want" ]; then ok "$desc (exit $rc)"; else nok "$desc: exit $rc, wanted $want" "$(show)"; fi
-}
-contains() {
-    if grep -qF -- "$3" <<<"$2"; then ok "$1"; else nok "$1: '$3' not found" "$2"; fi
-}
-jcheck() {
-    local desc=$1 text=$2 expr=$3 res
-    res=$(python3 -c '
-import json, sys
-d = [json.loads(l) for l in sys.stdin.read().split("\n") if l.strip()]
-sys.exit(0 if eval(sys.argv[1], {"d": d}) else 3)' "$expr" <<<"$text" 2>&1)
-    case $? in
-        0) ok "$desc" ;;
-        3) nok "$desc: false: $expr" "$text" ;;
-        *) nok "$desc: not JSON lines ($res)" "$text" ;;
-    esac
-}
 # stat_is DESC FILE "OWNER GROUP MODE"
 stat_is() {
     local got
