@@ -387,7 +387,8 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
                          .linked_ns = l->linked_ns, .resources = l->resources,
                          .frames_in = l->frames_in, .frames_out = l->frames_out,
                          .bytes_in = l->bytes_in, .bytes_out = l->bytes_out,
-                         .bad_frames = l->bad_frames, .drops = l->drops};
+                         .bad_frames = l->bad_frames, .drops = l->drops,
+                         .denied = l->denied};
         sp += nl;
     }
     ipcn__node_unlock(n);
