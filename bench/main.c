@@ -525,14 +525,14 @@ static void print_rtt(void)
         if (!any) {
             printf("\nrtt: request/reply round trip (client and server processes), "
                    "%ld measured\n", g_opts.rtt_iters);
-            printf("  %-9s %-25s %8s %8s %8s %9s %9s %10s\n", "transport", "variant",
+            printf("  %-9s %-32s %8s %8s %8s %9s %9s %10s\n", "transport", "variant",
                    "size", "p50 us", "p99 us", "max us", "trips/s", "p50/floor");
             any = true;
         }
         char sz[32];
         size_str(r->size, sz, sizeof sz);
         if (r->status != ROW_OK) {
-            printf("  %-9s %-25s %8s  %s: %s\n", r->transport, r->variant, sz,
+            printf("  %-9s %-32s %8s  %s: %s\n", r->transport, r->variant, sz,
                    status_word(r->status), r->note);
             continue;
         }
@@ -546,7 +546,7 @@ static void print_rtt(void)
             snprintf(e, sizeof e, "%.2fx", r->p50_us / floor->p50_us);
         char tr[40];
         snprintf(tr, sizeof tr, "%s%s", r->transport, r->is_default ? " *" : "");
-        printf("  %-9s %-25s %8s %8s %8s %9s %9s %10s\n", tr, r->variant, sz, a, b, c, d,
+        printf("  %-9s %-32s %8s %8s %8s %9s %9s %10s\n", tr, r->variant, sz, a, b, c, d,
                e);
     }
     if (!any)
@@ -571,12 +571,12 @@ static void print_thr(void)
         if (!any) {
             printf("\nthr: one-way 64 B messages, sender and receiver processes, %ld sent\n",
                    g_opts.thr_msgs);
-            printf("  %-9s %-26s %9s %10s %11s %8s\n", "transport", "variant", "arrived",
+            printf("  %-9s %-34s %9s %10s %11s %8s\n", "transport", "variant", "arrived",
                    "sent/s", "received/s", "rx MB/s");
             any = true;
         }
         if (r->status != ROW_OK) {
-            printf("  %-9s %-26s  %s: %s\n", r->transport, r->variant,
+            printf("  %-9s %-34s  %s: %s\n", r->transport, r->variant,
                    status_word(r->status), r->note);
             continue;
         }
@@ -586,7 +586,7 @@ static void print_thr(void)
         snprintf(c, sizeof c, "%.1f", r->rx_rate * (double)r->size / 1e6);
         char tr[40];
         snprintf(tr, sizeof tr, "%s%s", r->transport, r->is_default ? " *" : "");
-        printf("  %-9s %-26s %9llu %10s %11s %8s\n", tr, r->variant,
+        printf("  %-9s %-34s %9llu %10s %11s %8s\n", tr, r->variant,
                (unsigned long long)r->arrived, a, b, c);
         if (!strcmp(r->transport, "ipcnet") && r->note[0])
             printf("  %9s   %s\n", "", r->note);
