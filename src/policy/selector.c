@@ -59,7 +59,8 @@ static bool all_digits(const char *s)
     return true;
 }
 
-/* A user or Unix group by name or number; -1 when unknown. */
+/* A user or Unix group by name or number; -1 when unknown, -2 when out of
+ * memory (which must not pass for "unknown"). */
 static int64_t resolve(ipcn__cond_kind kind, const char *v)
 {
     if (all_digits(v)) {
@@ -74,7 +75,7 @@ static int64_t resolve(ipcn__cond_kind kind, const char *v)
     for (int tries = 0; tries < 4 && id < 0; tries++, bl *= 4) {
         char *buf = ipcn__malloc(bl);
         if (!buf)
-            return -1;
+            return -2;
         int e;
         if (kind == IPCN__C_UID) {
             struct passwd pw, *res = NULL;
@@ -125,6 +126,8 @@ static int parse_cond(const char *tok, ipcn__cond *c, char *why, size_t whylen)
         case IPCN__C_UID:
         case IPCN__C_GID: {
             int64_t id = resolve(c->kind, v);
+            if (id == -2)
+                return IPCN_INSUFFICIENT_MEMORY;
             if (id < 0) {
                 say(why, whylen, "unknown %s \"%s\"",
                     c->kind == IPCN__C_UID ? "user" : "Unix group", v);

@@ -15,6 +15,8 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ipcnet.h"
 #include "v_util.h"
@@ -242,6 +244,139 @@ static void test_groups(void **state)
     assert_int_equal(call(t, "lift/up"), IPCN_FORBIDDEN);
 }
 
+/* ---- the network policy, reloaded on live links ---- */
+
+static ipcn_node_stats stats(ipcn_node *n)
+{
+    ipcn_node_stats s = {.size = sizeof s};
+    assert_int_equal(ipcn_node_get_stats(n, &s), IPCN_OK);
+    return s;
+}
+
+/* Write the network's policy.yaml as editors do (a new file renamed over
+ * the old one); NULL removes it. */
+static void write_policy(const char *text)
+{
+    char dir[512], tmp[600], final[600];
+    snprintf(dir, sizeof dir, "%s/%s", tu_dir, v_network);
+    mkdir(dir, 0700);
+    snprintf(final, sizeof final, "%s/policy.yaml", dir);
+    if (!text) {
+        assert_int_equal(unlink(final), 0);
+        return;
+    }
+    snprintf(tmp, sizeof tmp, "%s/.policy.tmp", dir);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(tmp, 0644), 0);
+    assert_int_equal(rename(tmp, final), 0);
+}
+
+/* Wait until n has taken (or refused) one more version of the file. */
+static void wait_reload(ipcn_node *n, uint64_t reloads, uint64_t rejected)
+{
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    for (;;) {
+        ipcn_node_stats s = stats(n);
+        if (s.policy_reloads >= reloads && s.policy_rejected >= rejected)
+            return;
+        if (tu_now_ms() >= end)
+            fail_msg("%s: reloads %llu (want %llu), rejected %llu (want %llu)",
+                     "policy", (unsigned long long)s.policy_reloads,
+                     (unsigned long long)reloads,
+                     (unsigned long long)s.policy_rejected,
+                     (unsigned long long)rejected);
+        usleep(5000);
+    }
+}
+
+static void test_policy_reload(void **state)
+{
+    (void)state;
+    write_policy("version: 1\n"
+                 "default: allow\n"
+                 "rules:\n"
+                 "  - deny: execute\n"
+                 "    who: node:intruder\n"
+                 "    what: motors/**\n");
+    ipcn_node *p = open_threaded("prov");
+    ipcn_node *t = open_threaded("teleop");
+    ipcn_node *x = open_threaded("intruder");
+    assert_int_equal(ipcn_offer(p, "motors/cmd", "text/plain", echo, NULL),
+                     IPCN_OK);
+    wait_count(x, "motors/cmd", 1);
+    wait_count(t, "motors/cmd", 1);
+    assert_int_equal(call(t, "motors/cmd"), IPCN_OK);
+    assert_int_equal(call(x, "motors/cmd"), IPCN_FORBIDDEN);
+
+    /* default deny, the intruder named nowhere: the service leaves its
+     * directory on the live link, and its calls get 203 */
+    write_policy("version: 1\n"
+                 "default: deny\n"
+                 "rules:\n"
+                 "  - allow: all\n"
+                 "    who: [\"node:prov\", \"node:teleop\"]\n"
+                 "    what: \"**\"\n");
+    wait_reload(p, 1, 0);
+    wait_count(x, "motors/cmd", 0);
+    assert_int_equal(call(t, "motors/cmd"), IPCN_OK);
+    assert_int_equal(call(x, "motors/cmd"), IPCN_NOT_FOUND);
+
+    /* a file that does not load is refused as a whole: the last policy
+     * stays in force */
+    write_policy("version: 1\ndefault: deny\nrules:\n  - allow: all\n"
+                 "    who: node:intruder\n    what: \"**\"\n    colour: red\n");
+    wait_reload(p, 1, 1);
+    assert_int_equal(call(x, "motors/cmd"), IPCN_NOT_FOUND);
+    assert_int_equal(call(t, "motors/cmd"), IPCN_OK);
+
+    /* audit: nothing refused, what deny would refuse counted */
+    write_policy("version: 1\ndefault: audit\nrules: []\n");
+    wait_reload(p, 2, 1);
+    wait_count(x, "motors/cmd", 1);
+    uint64_t audited = stats(p).audited;
+    assert_int_equal(call(x, "motors/cmd"), IPCN_OK);
+    assert_true(stats(p).audited > audited);
+
+    /* no file: a per-user network's default, allow */
+    write_policy(NULL);
+    wait_reload(p, 3, 1);
+    audited = stats(p).audited;
+    assert_int_equal(call(x, "motors/cmd"), IPCN_OK);
+    assert_int_equal(stats(p).audited, audited);
+}
+
+/* The node's own announce of a path it may not provide fails at once. */
+static void test_self_provide(void **state)
+{
+    (void)state;
+    write_policy("version: 1\n"
+                 "default: allow\n"
+                 "rules:\n"
+                 "  - deny: provide\n"
+                 "    who: node:intruder\n"
+                 "    what: motors/**\n");
+    ipcn_node *x = v_open("intruder", NULL);
+    assert_int_equal(ipcn_offer(x, "motors/cmd", "text/plain", echo, NULL),
+                     IPCN_FORBIDDEN);
+    assert_int_equal(ipcn_announce(x, "motors/state", IPCN_DATA, NULL, NULL, 0),
+                     IPCN_FORBIDDEN);
+    assert_int_equal(ipcn_announce(x, "arm/state", IPCN_DATA, NULL, NULL, 0),
+                     IPCN_CREATED);
+}
+
+/* A policy that does not load fails the open: fail closed. */
+static void test_policy_refused_at_open(void **state)
+{
+    (void)state;
+    write_policy("version: 1\ndefault: maybe\n");
+    ipcn_node *n = NULL;
+    assert_int_equal(ipcn_node_open(&n, "prov", NULL), IPCN_FORBIDDEN);
+    assert_null(n);
+}
+
 static void test_bad_rules(void **state)
 {
     (void)state;
@@ -269,7 +404,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         V_TEST(test_execute_narrowed), V_TEST(test_private),
         V_TEST(test_subscribe_narrowed), V_TEST(test_groups),
-        V_TEST(test_bad_rules),
+        V_TEST(test_bad_rules), V_TEST(test_policy_reload),
+        V_TEST(test_self_provide), V_TEST(test_policy_refused_at_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,8 @@ typedef struct cli {
     const char *rate_mode, *wait_subs, *queue, *delay; /* stream-send/-recv */
     const char *svc_path, *seconds; /* offer-files --path, --seconds */
     bool no_resume;          /* get-file --no-resume */
+    bool strict;             /* policy check --strict */
+    const char *policy, *as; /* policy explain --policy, --as */
     long window;             /* hz --window */
     int exec_timeout_ms;
     const char *pos[CLI_MAX_POS];
@@ -125,5 +127,7 @@ extern const char cmd_stream_send_help[], cmd_stream_recv_help[];
 int cmd_offer_files(cli *c);   /* cmd_files.c */
 int cmd_get_file(cli *c);
 extern const char cmd_offer_files_help[], cmd_get_file_help[];
+int cmd_policy(cli *c);        /* cmd_policy.c */
+extern const char cmd_policy_help[];
 
 #endif

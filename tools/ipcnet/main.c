@@ -18,6 +18,7 @@ enum opt_id {
     O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
     O_WAIT_SUBS, O_QUEUE, O_DELAY,
     O_SVC_PATH, O_SECONDS, O_NO_RESUME,
+    O_STRICT, O_POLICY, O_AS,
 };
 
 typedef struct opt {
@@ -42,6 +43,8 @@ static const opt opts[] = {
     {"--wait-subs", true, O_WAIT_SUBS}, {"--queue", true, O_QUEUE}, {"--delay", true, O_DELAY},
     {"--path", true, O_SVC_PATH},     {"--seconds", true, O_SECONDS},
     {"--no-resume", false, O_NO_RESUME},
+    {"--strict", false, O_STRICT},    {"--policy", true, O_POLICY},
+    {"--as", true, O_AS},
 };
 
 #define B(x) (1u << (x))
@@ -193,6 +196,8 @@ static const verb verbs[] = {
      false, "publish a video, audio or point-cloud file as a media stream", cmd_stream_send_help},
     {"stream-recv", cmd_stream_recv, COMMON | B(O_TIMEOUT) | B(O_QUEUE) | B(O_DELAY), 2, 2,
      false, "write a media stream to a file; report gaps", cmd_stream_recv_help},
+    {"policy", cmd_policy, COMMON | B(O_STRICT) | B(O_POLICY) | B(O_AS), 0, 3, false,
+     "check a policy file; explain who may do what under it", cmd_policy_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -229,7 +234,7 @@ static void usage(FILE *f)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
-               "level: error, warn, info, debug).\n"
+               "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy).\n"
                "ipcnet %s, libipcnet %s.\n", IPCNET_CLI_VERSION, ipcn_version());
 }
 
@@ -346,6 +351,9 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_SVC_PATH: c->svc_path = arg; break;
         case O_SECONDS: c->seconds = arg; break;
         case O_NO_RESUME: c->no_resume = true; break;
+        case O_STRICT: c->strict = true; break;
+        case O_POLICY: c->policy = arg; break;
+        case O_AS: c->as = arg; break;
         }
         if (rc)
             return rc;

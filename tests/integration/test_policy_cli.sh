@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# tests/integration/test_policy_cli.sh - `ipcnet policy check` and `ipcnet
+# policy explain` in real processes: good and bad files (with their line
+# and reason), the owner and mode rule under --strict, explain for each way
+# a decision is made (deny rule, allow rule, default, 201, audit), as a
+# user, as a described principal and as a live node, and where the default
+# policy file is looked for.
+#
+#   bash tests/integration/test_policy_cli.sh path/to/ipcnet
+#
+# TAP output; exit 0 when every check passed, 1 otherwise.
+set -u
+
+BIN=${1:?usage: test_policy_cli.sh path/to/ipcnet}
+[ -x "$BIN" ] || { echo "test_policy_cli: $BIN is not an executable"; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/ipcn-policy-cli.XXXXXX")
+export IPCNET_DIR="$W/net"
+unset IPCNET_NETWORK IPCNET_POLICY XDG_RUNTIME_DIR
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+
+BG=""
+cleanup() {
+    [ -n "$BG" ] && kill -KILL "$BG" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+T=0
+F=0
+ok() { T=$((T + 1)); echo "ok $T - $1"; }
+nok() {
+    T=$((T + 1)); F=$((F + 1))
+    echo "not ok $T - $1"
+    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
+    return 0
+}
+show() { printf 'exit %s\nstdout: %s\nstderr: %s' "$rc" "$out" "$err"; }
+# r WANT_RC DESC CMD... : run a command to its end; keeps $rc $out $err.
+r() {
+    local want=$1 desc=$2
+    shift 2
+    "$@" >"$W/out" 2>"$W/err" </dev/null
+    rc=$?
+    out=$(cat "$W/out")
+    err=$(cat "$W/err")
+    if [ "$rc" = "$want" ]; then ok "$desc (exit $rc)"; else nok "$desc: exit $rc, wanted $want" "$(show)"; fi
+}
+contains() {
+    if grep -qF -- "$3" <<<"$2"; then ok "$1"; else nok "$1: '$3' not found" "$2"; fi
+}
+
+# jcheck DESC TEXT PYEXPR: TEXT is one JSON document, seen by PYEXPR as d.
+jcheck() {
+    if python3 -c 'import json, sys
+d = json.loads(sys.stdin.read())
+sys.exit(0 if eval(sys.argv[1], {"d": d}) else 3)' "$3" <<<"$2" 2>/dev/null; then
+        ok "$1"
+    else
+        nok "$1: false or not JSON: $3" "$2"
+    fi
+}
+
+SHA=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+P="$W/robot.yaml"
+cat >"$P" <<YAML
+# a default-deny robot policy
+version: 1
+default: deny
+groups:
+  drivers: ["node:cam-*", "node:motor"]
+  checked: ["exe:/usr/bin/true sha256:$SHA"]
+rules:
+  - allow: [read, execute]
+    who: ["user:root", "group:drivers"]
+    what: ["motors/**", "camera/*"]
+  - deny: write
+    who: any
+    what: motors/cmd
+  - allow: provide
+    who: group:checked
+    what: tools/*
+YAML
+chmod 0644 "$P"
+
+echo "# ipcnet: $BIN; files in $W"
+
+# ---------------------------------------------------------------- check
+r 0 "policy --help" "$BIN" policy --help
+contains "policy --help shows both uses" "$out" "ipcnet policy explain"
+r 2 "policy without check or explain" "$BIN" policy
+r 2 "policy frobnicate" "$BIN" policy frobnicate
+r 0 "check a good file" "$BIN" policy check "$P"
+contains "check says ok with counts" "$out" "$P: ok (3 rules, 2 groups, default deny)"
+r 2 "check without FILE" "$BIN" policy check
+
+bad() { # bad NAME LINE REASON CONTENT
+    printf '%s' "$4" >"$W/$1.yaml"
+    r 1 "check refuses $1" "$BIN" policy check "$W/$1.yaml"
+    contains "check $1: line and reason" "$err" "$W/$1.yaml:$2: $3"
+}
+bad unknown-key 3 'unknown key "colour"' $'version: 1\ndefault: deny\ncolour: red\n'
+bad syntax 4 'YAML:' $'version: 1\ndefault: deny\nrules: [\n'
+bad no-default 1 'default: is missing' $'version: 1\n'
+bad verb 5 'allow: unknown verb "fly"' $'version: 1\ndefault: deny\nrules:\n  - who: any\n    allow: fly\n    what: a\n'
+bad alias 4 'YAML anchors (&x) are not accepted' $'version: 1\ndefault: deny\ngroups:\n  a: &x ["user:0"]\n  b: *x\n'
+bad user 4 'unknown user "no-such-user-ipcn"' $'version: 1\ndefault: deny\ngroups:\n  a: user:no-such-user-ipcn\n'
+bad undefined-group 5 'group "ghost" is not defined' $'version: 1\ndefault: deny\nrules:\n  - allow: read\n    who: group:ghost\n    what: a\n'
+r 1 "check of a missing file" "$BIN" policy check "$W/none.yaml"
+contains "missing file: says so" "$err" "$W/none.yaml"
+
+# --strict: the owner and mode rule as well
+chmod 0664 "$P"
+r 0 "check of a group-writable file looks at the content only" "$BIN" policy check "$P"
+r 1 "check --strict refuses a group-writable file" "$BIN" policy check --strict "$P"
+contains "--strict says why" "$err" "writable by its group"
+chmod 0644 "$P"
+r 0 "check --strict of a good file" "$BIN" policy check --strict "$P"
+ln -s "$P" "$W/link.yaml"
+r 1 "check --strict refuses a symbolic link" "$BIN" policy check --strict "$W/link.yaml"
+
+# ---------------------------------------------------------------- explain
+ex() { "$BIN" policy explain --policy "$P" "$@"; }
+r 1 "explain: a deny rule" ex --as user:root write motors/cmd
+contains "deny rule: 202" "$out" "refused: 202 Forbidden"
+contains "deny rule: its line and text" "$out" "rule:    $P:11: deny write who [\"any\"] what [motors/cmd]"
+contains "deny rule: why" "$out" "why:     deny rule"
+r 0 "explain: an allow rule" ex --as user:root read motors/arm/state
+contains "allow rule: 100" "$out" "allowed: 100 OK"
+contains "allow rule: its line" "$out" "rule:    $P:8: allow read,execute who [\"user:0\", \"group:drivers\"] what [motors/**, camera/*]"
+contains "user:root: its groups" "$out" "as:      uid 0, gid 0, groups 0"
+r 1 "explain: the default" ex --as user:root write camera/front
+contains "default: no rule" "$out" "rule:    none ($P: default deny)"
+contains "default: why" "$out" "why:     default deny"
+r 0 "explain: a described principal in a group by node name" \
+    ex --as "uid:4242 gid:4242 groups:27,44 node:cam-2" execute camera/front
+contains "described principal: shown" "$out" "as:      uid 4242, gid 4242, groups 27,44, node cam-2"
+r 1 "explain: 201 when the rule needs the executable" ex --as "uid:4242 gid:4242" provide tools/x
+contains "201: status" "$out" "refused: 201 Unauthorized"
+contains "201: rule" "$out" "rule:    $P:14: allow provide"
+r 0 "explain: the executable and its hash given" \
+    ex --as "uid:4242 gid:4242 exe:/usr/bin/true sha256:$SHA" provide tools/x
+r 1 "explain: the wrong hash" \
+    ex --as "uid:4242 gid:4242 exe:/usr/bin/true sha256:${SHA//0/f}" provide tools/x
+contains "wrong hash: default deny" "$out" "why:     default deny"
+
+# audit: allowed, and what deny would have done
+sed 's/^default: deny/default: audit/' "$P" >"$W/audit.yaml"
+r 0 "explain under audit" "$BIN" policy explain --policy "$W/audit.yaml" --as user:root write motors/cmd
+contains "audit: allowed" "$out" "allowed: 100 OK"
+contains "audit: what deny would do" "$out" "audit:   deny would have refused it: 202 Forbidden"
+
+# --json
+r 0 "check --json" "$BIN" policy check --json "$P"
+jcheck "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny'}"
+r 1 "check --json of a bad file" "$BIN" policy check --json "$W/verb.yaml"
+jcheck "check --json of a bad file: the reason" "$out" "not d['ok'] and d['status'] == 200 and d['error'].startswith('$W/verb.yaml:5: ')"
+r 1 "explain --json" ex --json --as user:root write motors/cmd
+jcheck "explain --json: the decision and its rule" "$out" "d['status'] == 202 and not d['allowed'] and d['rule'] == {'line': 11, 'kind': 'deny', 'verbs': ['write'], 'who': ['any'], 'what': ['motors/cmd']} and d['why'] == 'deny rule' and d['as']['uid'] == 0 and 0 in d['as']['groups']"
+r 0 "explain --json under audit" "$BIN" policy explain --json --policy "$W/audit.yaml" --as user:root write camera/x
+jcheck "explain --json under audit: would" "$out" "d['status'] == 100 and d['audited'] and d['would'] == 202 and d['rule'] is None and d['default'] == 'audit'"
+
+# usage and bad files: exit 2
+r 2 "explain without --as" ex read a
+r 2 "explain with a bad verb" ex --as user:root fly a
+r 2 "explain with a bad path" ex --as user:root read /a
+r 2 "explain as an unknown user" ex --as user:no-such-user-ipcn read a
+r 2 "explain with a bad --as" ex --as "pid:3" read a
+r 2 "explain with a description without gid" ex --as "uid:3 node:x" read a
+r 2 "explain with a bad policy" "$BIN" policy explain --policy "$W/verb.yaml" --as user:root read a
+contains "bad policy: its line" "$err" "$W/verb.yaml:5: "
+r 2 "explain with no policy file" "$BIN" policy explain --policy "$W/none.yaml" --as user:root read a
+
+# where the policy is looked for: $IPCNET_POLICY, else <network dir>/policy.yaml
+r 1 "explain with IPCNET_POLICY" env IPCNET_POLICY="$P" "$BIN" policy explain --as user:root write motors/cmd
+contains "IPCNET_POLICY is read" "$out" "rule:    $P:11:"
+mkdir -p "$IPCNET_DIR/lab"
+cp "$W/audit.yaml" "$IPCNET_DIR/lab/policy.yaml"
+r 0 "explain with the network's policy.yaml" "$BIN" --network lab policy explain --as user:root write motors/cmd
+contains "the network's policy.yaml is read" "$out" "rule:    $IPCNET_DIR/lab/policy.yaml:11:"
+
+# as a live node: its uid and gid from the link, its groups from /proc
+"$BIN" set camera/state 1 --name cam-7 >"$W/cam.out" 2>"$W/cam.err" </dev/null &
+BG=$!
+for ((i = 0; i < 200; i++)); do
+    grep -q '^serving' "$W/cam.out" 2>/dev/null && break
+    sleep 0.05
+done
+r 0 "explain as a live node" ex --as node:cam-7 read camera/state
+contains "live node: its name and uid" "$out" "as:      uid $(id -u), gid $(id -g), groups"
+contains "live node: its node name" "$out" "node cam-7, exe "
+contains "live node: the group rule" "$out" "rule:    $P:8: allow"
+r 2 "explain as a node that is not there" ex --as node:cam-none read camera/state
+contains "absent node: 203" "$err" "203 Not Found: no live node cam-none"
+kill -TERM "$BG"
+wait "$BG" 2>/dev/null
+BG=""
+
+echo "1..$T"
+[ "$F" = 0 ] && exit 0
+echo "# $F of $T checks failed"
+exit 1
