@@ -347,30 +347,38 @@ static bool is_hidden(const char *p, size_t n)
 }
 
 /* Every frame the victim sends passes here: nothing of a hidden path may
- * come (no announce, no sample); announces and withdrawals are noted. */
-static void check_frame(const rframe *f)
+ * come (no announce, no sample); announces and withdrawals are noted.
+ * Returns what is wrong with it, or NULL. */
+static const char *check_frame(const rframe *f)
 {
+    static char why[160];
     const char *p;
     size_t n;
     if (f->type == T_ANNOUNCE) {
         n = str_at(f, 9, &p); /* u8 kind, u64 version, str path */
-        if (is_hidden(p, n))
-            fail_msg("the victim announced %.*s to the hostile client",
-                     (int)n, p);
+        if (is_hidden(p, n)) {
+            snprintf(why, sizeof why, "the victim announced %.*s to the "
+                     "hostile client", (int)n, p);
+            return why;
+        }
         if (W.nannounced < 16 && n < 64)
             snprintf(W.announced[W.nannounced++], 64, "%.*s", (int)n, p);
     } else if (f->type == T_SAMPLE) {
         n = str_at(f, 16, &p); /* u64 seq, u64 timestamp, str path */
-        if (is_hidden(p, n))
-            fail_msg("the victim sent a sample of %.*s to the hostile client",
-                     (int)n, p);
+        if (is_hidden(p, n)) {
+            snprintf(why, sizeof why, "the victim sent a sample of %.*s to "
+                     "the hostile client", (int)n, p);
+            return why;
+        }
     } else if (f->type == T_WITHDRAW) {
         snprintf(W.withdrawn, sizeof W.withdrawn, "%.*s", (int)f->text_len,
                  f->text);
     } else if (f->type == T_ERROR) {
-        fail_msg("the victim sent ERROR %u (%.*s)", f->status,
+        snprintf(why, sizeof why, "the victim sent ERROR %u (%.*s)", f->status,
                  (int)f->text_len, f->text);
+        return why;
     }
+    return NULL;
 }
 
 static bool was_announced(const char *path)
@@ -390,7 +398,11 @@ static void next_frame(raw *r, rframe *f)
                  r->last_text);
     if (k < 0)
         fail_msg("nothing came from the victim in %d ms", IO_TIMEOUT_MS);
-    check_frame(f);
+    const char *wrong = check_frame(f);
+    if (wrong) {
+        rframe_free(f);
+        fail_msg("%s", wrong);
+    }
     if (f->type == T_PING) { /* a heartbeat: this client is alive */
         buf pong = {0};
         enc_stamp(&pong, T_PONG, r->id, f->stamp);
@@ -472,10 +484,11 @@ static void ask_expect(raw *r, uint8_t type, const char *path, uint64_t corr,
 {
     rframe a;
     ask(r, type, path, corr, &a);
-    if (a.status != status)
-        fail_msg("%s %s: %u, not %u", type == T_REQUEST ? "REQUEST" : "QUERY",
-                 path, a.status, status);
+    uint16_t got = a.status;
     rframe_free(&a);
+    if (got != status)
+        fail_msg("%s %s: %u, not %u", type == T_REQUEST ? "REQUEST" : "QUERY",
+                 path, got, status);
 }
 
 /* A private resource is answered as a path that does not exist: 203, and
@@ -487,20 +500,19 @@ static void private_as_absent(raw *r, uint8_t type, const char *priv,
     rframe a, b;
     ask(r, type, priv, corr, &a);
     ask(r, type, absent, corr + 1, &b);
-    if (a.status != ST_NOT_FOUND || b.status != ST_NOT_FOUND)
-        fail_msg("%s: %u for private %s, %u for absent %s",
-                 type == T_REQUEST ? "REQUEST" : "QUERY", a.status, priv,
-                 b.status, absent);
-    assert_int_equal(a.type, b.type);
-    assert_int_equal(a.ttl, b.ttl);
-    assert_int_equal(a.src, b.src);
-    assert_int_equal(a.dst, b.dst);
-    assert_int_equal(a.len, b.len);
-    assert_memory_equal(a.pl, b.pl, a.len);
-    assert_int_equal(a.corr, corr);
-    assert_int_equal(b.corr, corr + 1);
+    uint16_t sa = a.status, sb = b.status;
+    bool same = a.type == b.type && a.ttl == b.ttl && a.status == b.status &&
+                a.src == b.src && a.dst == b.dst && a.len == b.len &&
+                !memcmp(a.pl, b.pl, a.len) && a.corr == corr &&
+                b.corr == corr + 1;
     rframe_free(&a);
     rframe_free(&b);
+    if (sa != ST_NOT_FOUND || sb != ST_NOT_FOUND)
+        fail_msg("%s: %u for private %s, %u for absent %s",
+                 type == T_REQUEST ? "REQUEST" : "QUERY", sa, priv, sb, absent);
+    if (!same)
+        fail_msg("%s of private %s and of absent %s: different answers",
+                 type == T_REQUEST ? "REQUEST" : "QUERY", priv, absent);
 }
 
 /* The legitimate client lost nothing: its prober's every request was
@@ -642,6 +654,51 @@ static void t_withdraw(void **state)
     legit_check();
 }
 
+/* What it may not provide is not taken in: the victim's directory shows
+ * nothing of it (its own path, announced again by the client, stays its
+ * own), and the samples it sends there are dropped and counted: the
+ * victim's subscription to them gets nothing.  What it may provide is
+ * taken in, and its samples delivered. */
+static void t_provide(void **state)
+{
+    (void)state;
+    char name[32];
+    raw *r = hostile_link(name, sizeof name);
+    uint64_t d0 = denied();
+    B.len = 0;
+    enc_announce(&B, r->id, 2, 1, "hostile/bad/x", 13);
+    enc_announce(&B, r->id, 2, 1, "hostile/ok/x", 12);
+    enc_announce(&B, r->id, 3, 1, "pv/echo", 7);
+    raw_send_buf(r);
+    sync_ping(r, 2);
+    assert_int_equal(found(W.victim, "hostile/bad/x"), 0);
+    assert_int_equal(found(W.victim, "hostile/**"), 1);
+    assert_int_equal(found(W.victim, "hostile/ok/x"), 1);
+    assert_int_equal(found(W.victim, "pv/echo"), 1);
+    assert_int_equal(denied() - d0, 2);
+    for (uint64_t i = 1; i <= 50; i++)
+        enc_sample(&B, r->id, i, "hostile/bad/x", "bad", 3);
+    for (uint64_t i = 1; i <= 5; i++)
+        enc_sample(&B, r->id, i, "hostile/ok/x", "ok", 2);
+    raw_send_buf(r);
+    sync_ping(r, 3);
+    /* the good ones were sent last: once they are in, every bad one was
+     * dealt with */
+    uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+    while (__atomic_load_n(&W.ok_samples, __ATOMIC_RELAXED) < 5 &&
+           tu_now_ms() < end)
+        usleep(5000);
+    assert_int_equal(__atomic_load_n(&W.ok_samples, __ATOMIC_RELAXED), 5);
+    assert_int_equal(__atomic_load_n(&W.bad_samples, __ATOMIC_RELAXED), 0);
+    ipcn_sub_stats ss = {.size = sizeof ss};
+    assert_int_equal(ipcn_sub_get_stats(W.victim, W.hostile_sub, &ss),
+                     IPCN_OK);
+    assert_int_equal(ss.received, 5);
+    assert_int_equal(denied() - d0, 2 + 50);
+    assert_int_equal(peer_denied(name), 2 + 50);
+    legit_check();
+}
+
 /* Many requests and queries of random paths (absent, private, forbidden):
  * every one answered once, 203 or 202, nothing held for them, the link
  * kept, each refusal of an existing resource counted. */
@@ -720,7 +777,7 @@ static void t_random_paths(void **state)
     legit_check();
 }
 
-static int rules = MODE_RULES;
+static int rules = MODE_RULES, policy = MODE_POLICY;
 #define CASE(fn, mode) \
     cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &mode)
 
@@ -734,8 +791,13 @@ int main(void)
         CASE(t_refusals, rules), CASE(t_withdraw, rules),
         CASE(t_random_paths, rules),
     };
+    const struct CMUnitTest by_policy[] = {
+        CASE(t_refusals, policy), CASE(t_withdraw, policy),
+        CASE(t_provide, policy), CASE(t_random_paths, policy),
+    };
     int rc = cmocka_run_group_tests_name("provider's rules", by_rules, NULL,
                                          NULL);
+    rc |= cmocka_run_group_tests_name("network policy", by_policy, NULL, NULL);
     free(B.p);
     free(C.p);
     return rc;
