@@ -66,7 +66,7 @@
  *  - The verbs of the network, made through a node, are the verb alone:
  *    ipcn_announce, ipcn_withdraw, ipcn_find, ipcn_publish, ipcn_query,
  *    ipcn_subscribe, ipcn_unsubscribe, ipcn_offer, ipcn_request,
- *    ipcn_respond, ipcn_peers, ipcn_subscriptions.
+ *    ipcn_respond, ipcn_set, ipcn_peers, ipcn_subscriptions.
  *  - Pairs: _open/_close, _new/_free, _ref/_free; _init fills a caller's
  *    struct with its defaults; _get_stats and _get_usage read counters.
  *  - Every declaration says since which version it exists ("Since: 0.1").
@@ -103,7 +103,8 @@ extern "C" {
 /*
  * The status codes of the IPCNet design document.  The numbers are part of
  * the wire protocol.  X(NAME, CODE, "Text").  IPCN_CONFLICT (207) is IPCNet's
- * own addition: a node name already in use in the network.  Services may
+ * own addition: a node name already in use in the network, or an
+ * ipcn_set() whose expected version is not the current one.  Services may
  * return application codes from 1000 up; they pass through unchanged.
  */
 #define IPCN_STATUS_LIST(X)                                        \
@@ -302,9 +303,20 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
  * ipcn_node_dispatch() (or on the node's thread); ipcn_node_wait_peers()
  * waits for them.
  *
+ * The directory is either the user's own (writable by no one else), or a
+ * network shared by the users of a Unix group (made by `ipcnet network
+ * create NAME --group G`; docs/protocol.md, section 6.1): owned by root or
+ * by us, group-owned by a group this process is in, mode 3770 (setgid,
+ * sticky, nothing for others).  In a shared network the node's socket is
+ * made 0660 and its lock file 0600; the name of a node of another user,
+ * alive or dead, cannot be taken (207), and such a dead node's files are
+ * left in place (logged once, IPCN-RDV-STALE).  Since: 0.2
+ *
  * Returns 100; 200 for an invalid name or options; 207 when a live node
- * already has that name; 202 when the directory is not usable (owned by
- * another user, wrong mode) or its base (IPCNET_DIR, opts.dir,
+ * already has that name (or, in a shared network, another user holds its
+ * lock file); 202 when the directory is not usable (owned by another user,
+ * wrong mode, a shared network of a group this process is not in, or one
+ * it cannot enter) or its base (IPCNET_DIR, opts.dir,
  * $XDG_RUNTIME_DIR/ipcnet) is owned by another user than us or root, or
  * is writable by others without the sticky bit; 307 out of memory; 300 for a system error
  * (logged with errno).  Thread-safe.  Since: 0.1
@@ -740,6 +752,86 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
 IPCN_API int ipcn_query(ipcn_node *node, const char *path, ipcn_msg **out,
                         int timeout_ms);
 
+/* ---- Setting the value of a data resource (parameters) ----------- */
+
+/*
+ * A data resource's value can be set by another node (what ROS 2 users
+ * know as parameters): ipcn_set() sends the new value to the provider,
+ * which may check and refuse it (ipcn_data_on_set()), and otherwise
+ * publishes it exactly as its own ipcn_publish() would: it becomes the
+ * value that queries return, and every subscriber gets it as a sample.
+ * The **version** of a data resource is the sequence number of its
+ * current value (ipcn_msg.seq of a query answer or sample; 0 before the
+ * first value): every publish, and so every set, raises it.  A caller
+ * that wants no lost update queries the value, computes the new one and
+ * sets it with expect_version = the seq it read; on 207 it queries again.
+ */
+
+/**
+ * Set check of a data resource, called before a set is applied.
+ * @value:    the new value (value->src_name, src_id: the setter; valid
+ *            while fn runs); its bytes are what will be published.
+ * @encoding: the setter's encoding, or the resource's when it gave none.
+ * Return 100 to accept: the value is then published as the resource's
+ * encoding (a handler that accepts another encoding vouches that the bytes
+ * are of the resource's).  Any other status refuses it and goes back to
+ * the setter (202 Forbidden, 200 Bad Request, an application code
+ * 1000..65535; 101..104 and codes outside the table are sent as 300).
+ * Runs on the thread that dispatches the provider's node, as service
+ * handlers do, with the node's lock released; a set of this node's own
+ * resource runs it on the calling thread, inside ipcn_set().
+ */
+typedef int (*ipcn_set_fn)(ipcn_node *node, const char *path,
+                           const ipcn_msg *value, const char *encoding,
+                           void *user);
+
+/**
+ * ipcn_data_on_set() - check the sets of a data resource this node
+ * announced with fn (NULL: no check).  Without a check, a set is accepted
+ * when its encoding is the resource's (or either is empty), else refused
+ * with 200 and the reason.  With a check, a set waits for dispatch (a node
+ * with no thread of its own answers sets only while someone dispatches);
+ * one whose setter has given up (its timeout passed, it cancelled, its
+ * link closed) is dropped unanswered, as requests are (see ipcn_offer()).
+ * The check stays across re-announcing the path; withdrawing it ends it.
+ * Returns 100, 203 when this node did not announce path, 204 when path is
+ * not a data resource, 200 for a NULL node or path.  Thread-safe.
+ * Since: 0.2
+ */
+IPCN_API int ipcn_data_on_set(ipcn_node *node, const char *path,
+                              ipcn_set_fn fn, void *user);
+
+/**
+ * ipcn_set() - set the value of a data resource, held by another node or
+ * by this one, and wait for the provider's answer.
+ * @value, @len:    the new value, copied (len 0: an empty value).
+ * @encoding:       its encoding; NULL or "": the resource's.
+ * @expect_version: 0: set whatever the current version; otherwise the
+ *                  resource's version (see above) must be this one.
+ * @timeout_ms:     -1: wait forever.
+ * @new_version:    optional; on 100, the resource's version with the new
+ *                  value; on 207, its current version (set again with
+ *                  it, after looking at the value).  Untouched otherwise.
+ * Returns 100 when the value was set; 207 when the version was not
+ * expect_version (nothing set); 203 when no node provides path; 204 when
+ * path is a stream or a service; 202 (or the code the provider's check
+ * returned) when its check refused the value; 200 for invalid arguments,
+ * a value the provider takes as of another encoding (no check), or one
+ * too large for the provider's max_payload; 304 after timeout_ms (the
+ * provider is told and does not apply a set it has not started); 303 when
+ * the provider left before answering (the value may or may not have been
+ * set), or when this node shuts down or closes; 305 when the provider's
+ * node is too old to take sets; 205 when the link is saturated, or the
+ * provider has too many of this node's requests and sets in flight; 307.
+ * (The provider sends a refusal's reason as a text/plain body, which
+ * this call does not return.)  A local resource is set without I/O, its
+ * check called on this thread.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_set(ipcn_node *node, const char *path, const void *value,
+                      size_t len, const char *encoding,
+                      uint64_t expect_version, int timeout_ms,
+                      uint64_t *new_version);
+
 /** A subscription, resolved through the node; a stale one gives 203.
  *  Since: 0.1 */
 typedef struct ipcn_sub {
@@ -1118,6 +1210,35 @@ IPCN_API int ipcn_peers(ipcn_node *node, ipcn_peer_list **out);
 /** ipcn_peer_list_free() - NULL is a no-op. Since: 0.1 */
 IPCN_API void ipcn_peer_list_free(ipcn_peer_list *list);
 
+/** The principal of a linked peer: the kernel's word on its process, taken
+ *  when the link started and fixed for the link's life (never anything the
+ *  peer wrote).  A sized struct (see the top).  Pointers in it lead into
+ *  the list it was read from and live as long as it.  Since: 0.2 */
+typedef struct ipcn_peer_principal {
+    uint32_t size;              /**< sizeof(ipcn_peer_principal) */
+    int32_t pid, uid, gid;      /**< SO_PEERCRED, as in ipcn_peer */
+    uint32_t ngroups;           /**< supplementary groups (SO_PEERGROUPS) */
+    const uint32_t *groups;     /**< ngroups of them */
+    int groups_truncated;       /**< it has more than IPCNet keeps (32) */
+    const char *exe;            /**< /proc/<pid>/exe when the link started;
+                                     NULL when it could not be read (a peer
+                                     of another user, no /proc) */
+    int exe_hashed;             /**< exe_sha256 is known */
+    uint8_t exe_sha256[32];     /**< SHA-256 of the executable's bytes, read
+                                     through /proc/<pid>/exe (not over
+                                     256 MiB) */
+} ipcn_peer_principal;
+
+/**
+ * ipcn_peer_list_get_principal() - the principal of list->items[index]
+ * (a list that ipcn_peers() returned).  Set out->size first.
+ * Returns 100; 200 for NULL or a size under the first version's; 203 when
+ * index is not below list->count.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_peer_list_get_principal(const ipcn_peer_list *list,
+                                          size_t index,
+                                          ipcn_peer_principal *out);
+
 /** A subscription pattern of a node, as ipcn_subscriptions() reports it.
  *  Since: 0.1 */
 typedef struct ipcn_subscription {
@@ -1194,7 +1315,10 @@ typedef struct ipcn_node_stats {
                                     passed before the handler could start,
                                     it cancelled (its timeout, or
                                     ipcn_request_cancel()), or its link
-                                    closed (it got 303) */
+                                    closed (it got 303); and sets of
+                                    this node's data resources whose
+                                    check (ipcn_data_on_set()) never
+                                    started for the same reasons */
     /* Who may do what (see "Permissions").  Since: 0.2 */
     uint64_t denied;           /**< what this node refused peers by its
                                     policy or its own rules: requests,

@@ -18,6 +18,7 @@
  *    return an ipcn::Result<T> (or, for calls without a value, the plain
  *    status) and never throw ipcn::Error: try_open (207 name taken),
  *    try_query (103, 203, 304...), try_request (the provider's status),
+ *    try_set (207 version changed, the provider's refusal),
  *    try_take (103 none in time), try_wait_peers / try_wait_synced (304),
  *    try_publish, try_loan (306 pool exhausted), Responder::try_respond
  *    (303 requester gone).
@@ -603,6 +604,14 @@ struct Peer {
     std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
     std::uint64_t bad_frames = 0;
     std::uint64_t drops = 0;
+    /** Its principal, as the kernel told it when the link started
+     *  (ipcn_peer_list_get_principal()): supplementary groups, the
+     *  executable's path (empty when it could not be read: another user's
+     *  process) and SHA-256 (when exe_hashed).  Since: 0.2 */
+    std::vector<std::uint32_t> groups;
+    std::string exe;
+    bool exe_hashed = false;
+    std::uint8_t exe_sha256[32] = {};
 };
 
 /** One subscription pattern of a node, as subscriptions() reports it. */
@@ -672,8 +681,9 @@ namespace detail {
 struct Core {
     ipcn_node *node = nullptr;
     std::shared_mutex life;
-    std::mutex m;                                   /* guards the three below */
+    std::mutex m;                                   /* guards the ones below */
     std::map<std::string, std::uint64_t> services;  /* path -> callback key */
+    std::map<std::string, std::uint64_t> set_checks; /* path -> callback key */
     std::uint64_t event_key = 0;
     /* Loans not yet ended: close() discards them, since the library does
      * not free a loan still outstanding when its node closes. */
@@ -961,6 +971,10 @@ using ServiceFn = std::function<int(const MessageView &req, Reply &reply)>;
 using ReplyFn = std::function<void(int status, const MessageView &reply)>;
 /** The event callback. */
 using EventFn = std::function<void(const Event &ev)>;
+/** A set check (Node::on_set()): value is the new value (src_name(): the
+ *  setter); return 100 to accept it, or the status to refuse it with (202,
+ *  200, an application code). */
+using SetFn = std::function<int(const MessageView &value)>;
 
 /** @cond internal */
 namespace detail {
@@ -974,6 +988,7 @@ using SampleSlot = FnSlot<SampleFn>;
 using ServiceSlot = FnSlot<ServiceFn>;
 using ReplySlot = FnSlot<ReplyFn>;
 using EventSlot = FnSlot<EventFn>;
+using SetSlot = FnSlot<SetFn>;
 
 inline void sample_tramp(ipcn_node *, const ipcn_msg *msg, void *user) noexcept
 {
@@ -1008,6 +1023,20 @@ inline int service_tramp(ipcn_node *, const ipcn_msg *req, ipcn_reply_ctx *ctx,
             return IPCN_ACCEPTED;
         static const char why[] = "the service handler threw an exception";
         ipcn_reply_set(ctx, why, sizeof why - 1, "text/plain");
+        return IPCN_INTERNAL_ERROR;
+    }
+}
+
+inline int set_tramp(ipcn_node *, const char *path, const ipcn_msg *value, const char *,
+                     void *user) noexcept
+{
+    auto s = registry().get<SetSlot>(user);
+    if (!s)
+        return IPCN_SERVICE_UNAVAILABLE; /* replaced meanwhile */
+    try {
+        return s->fn(MessageView(value));
+    } catch (...) {
+        report_exception("set check for", path ? path : "");
         return IPCN_INTERNAL_ERROR;
     }
 }
@@ -1445,7 +1474,7 @@ public:
     void withdraw(CStr path)
     {
         detail::check(ipcn_withdraw(n(), path.c_str()), "withdraw", path.view());
-        std::uint64_t key = 0;
+        std::uint64_t key = 0, check_key = 0;
         {
             std::lock_guard<std::mutex> lk(core_->m);
             auto it = core_->services.find(path.c_str());
@@ -1453,9 +1482,16 @@ public:
                 key = it->second;
                 core_->services.erase(it);
             }
+            auto jt = core_->set_checks.find(path.c_str());
+            if (jt != core_->set_checks.end()) {
+                check_key = jt->second;
+                core_->set_checks.erase(jt);
+            }
         }
         if (key)
             detail::registry().remove(key);
+        if (check_key)
+            detail::registry().remove(check_key);
     }
     /** The resources matching pattern (and kind), this node's included,
      *  sorted by path then provider.  Throws Error 200 (invalid pattern), 307. */
@@ -1515,6 +1551,76 @@ public:
             return Result<Message>(st, Message(out));
         ipcn_msg_free(out);
         return Result<Message>(st);
+    }
+
+    /**
+     * Set the value of a data resource held by another node (or this one):
+     * a parameter (see ipcn_set()).  encoding "": the resource's.
+     * expect_version 0: whatever the current version; otherwise the
+     * resource's version (the seq of its value, as query() gives it) must
+     * be this one.  Returns the resource's new version.  Throws Error 207
+     * (the version changed: try_set() gives the current one), 203 (no
+     * provider), 204 (a stream or service), the provider's refusal (202,
+     * 200, an application code), 304 (timeout), 303, 305, 205, 200.
+     */
+    std::uint64_t set(CStr path, Bytes value, CStr encoding = "",
+                      std::uint64_t expect_version = 0, int timeout_ms = -1)
+    {
+        Result<std::uint64_t> r = try_set(path, value, encoding, expect_version, timeout_ms);
+        if (!r.ok())
+            throw Error(r.status(), "set " + std::string(path.view()));
+        return r.value();
+    }
+    /** set() without throwing: the status, with the resource's version on
+     *  100 (the new one) and on 207 (the current one). */
+    Result<std::uint64_t> try_set(CStr path, Bytes value, CStr encoding = "",
+                                  std::uint64_t expect_version = 0,
+                                  int timeout_ms = -1) noexcept
+    {
+        std::uint64_t version = 0;
+        int st = ipcn_set(get(), path.c_str(), value.data(), value.size(), encoding.c_str(),
+                          expect_version, timeout_ms, &version);
+        if (st == IPCN_OK || st == IPCN_CONFLICT)
+            return Result<std::uint64_t>(st, version);
+        return Result<std::uint64_t>(st);
+    }
+
+    /**
+     * Check the values others set (set()) on a data resource of this
+     * node: fn(value) returns 100 to accept, or the status that refuses
+     * it (see ipcn_data_on_set(); an exception refuses with 300).  It runs
+     * on dispatch() or the node's thread; for a set of this node itself,
+     * inside that set().  An empty fn removes the check.  fn lives until
+     * replaced, withdraw(path) or close.  Throws Error 203 (not announced
+     * here), 204 (not a data resource).
+     */
+    void on_set(CStr path, SetFn fn)
+    {
+        n();
+        std::uint64_t key = 0;
+        if (fn)
+            key = detail::registry().add(
+                core_.get(), std::make_shared<detail::SetSlot>(std::move(fn), core_));
+        int st = ipcn_data_on_set(n(), path.c_str(), key ? detail::set_tramp : nullptr,
+                                  key ? detail::key_ptr(key) : nullptr);
+        if (!is_ok(st)) {
+            if (key)
+                detail::registry().remove(key);
+            detail::check(st, "on_set", path.view());
+        }
+        std::uint64_t old = 0;
+        {
+            std::lock_guard<std::mutex> lk(core_->m);
+            if (key)
+                old = std::exchange(core_->set_checks[path.c_str()], key);
+            else if (auto it = core_->set_checks.find(path.c_str());
+                     it != core_->set_checks.end()) {
+                old = it->second;
+                core_->set_checks.erase(it);
+            }
+        }
+        if (old)
+            detail::registry().remove(old);
     }
 
     /**
@@ -1674,6 +1780,15 @@ public:
             x.bytes_out = p.bytes_out;
             x.bad_frames = p.bad_frames;
             x.drops = p.drops;
+            ipcn_peer_principal w{};
+            w.size = sizeof w;
+            if (ipcn_peer_list_get_principal(list, i, &w) == IPCN_OK) {
+                x.groups.assign(w.groups, w.groups + w.ngroups);
+                x.exe = w.exe ? w.exe : "";
+                x.exe_hashed = w.exe_hashed != 0;
+                if (x.exe_hashed)
+                    std::memcpy(x.exe_sha256, w.exe_sha256, sizeof x.exe_sha256);
+            }
             out.push_back(std::move(x));
         }
         return out;

@@ -273,8 +273,12 @@ class Resource:
 
 
 Peer = collections.namedtuple("Peer", "name id pid uid gid linked_ns resources frames_in "
-                              "frames_out bytes_in bytes_out bad_frames drops")
-Peer.__doc__ = "A linked peer (Node.peers())."
+                              "frames_out bytes_in bytes_out bad_frames drops groups exe "
+                              "exe_sha256")
+Peer.__doc__ = ("A linked peer (Node.peers()).  groups, exe and exe_sha256 are its principal "
+                "as the kernel told it when the link started: its supplementary groups (a "
+                "tuple of gids), its executable's path (None when it could not be read: "
+                "another user's process) and the SHA-256 of that file (32 bytes, or None).")
 Event = collections.namedtuple("Event", "type peer peer_id path kind status")
 Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up' or "
                  "'resource_down'; path and kind for resource events only; status for "
@@ -417,6 +421,68 @@ class Node(_ipcnet._Node):
         Raises NoData (103) when its provider holds none yet, NotFound (203),
         Timeout (304), ..."""
         return self._query(path, timeout)
+
+    def set(self, path, value, encoding=None, expect_version=0, timeout=1.0):
+        """Set the value of a data resource held by another node (or this
+        one): a parameter.  value is encoded as the resource's encoding
+        unless encoding is given.  expect_version 0 sets whatever the
+        current version; otherwise the resource's version (the .seq of its
+        value, as query() gives it) must be this one.  Returns the new
+        version.  Raises Conflict (207) when the version changed, with the
+        current one in .version; the provider's refusal (Forbidden,
+        BadRequest, an application code); NotFound (203), MethodNotAllowed
+        (204, a stream or service), Timeout (304), ..."""
+        if encoding is None:
+            encoding = self._encoding_of(path)
+        st, version = self._set(path, value, encoding, expect_version, timeout)
+        if st == 207:
+            e = Conflict("set %s: the version is %d, not %d"
+                         % (path, version, expect_version))
+            e.version = version
+            raise e
+        return version
+
+    def on_set(self, path, fn=None):
+        """Check the values others set (set()) on a data resource this node
+        announced; usable as a decorator (@node.on_set("arm/gain")).
+        fn(msg: Message) sees the new value (.value, .encoding, .src: the
+        setter) before it is published; it returns None or True to accept,
+        False to refuse with Forbidden (202), or raises an ipcnet.Error
+        whose status goes back to the setter (another exception: 300).  It
+        runs on the node's thread (or in dispatch()); for a set of this
+        node itself, on the thread that calls set().  Without a check a
+        value of the resource's encoding is accepted (remove_on_set())."""
+        def wrap(f):
+            if not callable(f):
+                raise TypeError("a set check must be callable")
+
+            def check(msg):
+                try:
+                    ok = f(msg)
+                except Error as e:
+                    return e.status
+                return 202 if ok is False else 100
+            self._on_set(path, check)
+            return f
+        if fn is None:
+            return wrap
+        return wrap(fn)
+
+    def remove_on_set(self, path):
+        """Remove the set check of path (on_set())."""
+        self._on_set(path, None)
+
+    def _encoding_of(self, path):
+        """The encoding of a data resource, as announced (None: unknown)."""
+        with self._lock:
+            enc = self._encodings.get(path)
+        if enc is None:
+            try:
+                found = [r for r in self.find(path, "data") if r.path == path]
+            except Error:
+                found = []
+            enc = found[0].encoding if found else None
+        return enc or None
 
     def subscribe(self, pattern, callback=None, depth=64):
         """Receive the samples of every stream and data resource matching

@@ -126,7 +126,7 @@ typedef struct {
     PyObject *base;        /* ...or a bytes-like object */
 } decode_ctx;
 
-enum { REC_SUB = 1, REC_SERVICE = 2, REC_REQUEST = 3 };
+enum { REC_SUB = 1, REC_SERVICE = 2, REC_REQUEST = 3, REC_SET = 4 };
 
 typedef struct NodeObject NodeObject;
 
@@ -137,7 +137,7 @@ typedef struct record {
     PyObject *fn;        /* callback, handler, or future */
     NodeObject *owner;   /* borrowed: records die with the node */
     uint64_t id;         /* subscription or request id */
-    char *path;          /* service path / request path */
+    char *path;          /* service, request or set-check path */
 } record;
 
 struct NodeObject {
@@ -202,12 +202,16 @@ int node_enter(NodeObject *n);
 static inline void node_leave(NodeObject *n) { n->busy--; }
 void on_sample(ipcn_node *node, const ipcn_msg *msg, void *user);
 int on_request(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx *ctx, void *user);
+int on_set_check(ipcn_node *node, const char *path, const ipcn_msg *value,
+                 const char *encoding, void *user);
 void on_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user);
 
 /* ---- _ipcnet_node_calls.c ---- */
 
 PyObject *node_publish(NodeObject *n, PyObject *args);
 PyObject *node_query(NodeObject *n, PyObject *args);
+PyObject *node_set(NodeObject *n, PyObject *args);
+PyObject *node_on_set(NodeObject *n, PyObject *args);
 PyObject *node_subscribe(NodeObject *n, PyObject *args);
 PyObject *node_unsubscribe(NodeObject *n, PyObject *args);
 PyObject *node_take(NodeObject *n, PyObject *args);

@@ -158,6 +158,43 @@ int on_request(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx *ctx, void *
     return status;
 }
 
+/* A set check: fn (Node.on_set's wrapper) returns the status to answer;
+ * one that raised is reported and refuses with 300. */
+int on_set_check(ipcn_node *node, const char *path, const ipcn_msg *value,
+                 const char *encoding, void *user)
+{
+    (void)node, (void)path, (void)encoding;
+    record *r = user;
+    if (IS_FINALIZING())
+        return IPCN_SERVICE_UNAVAILABLE;
+    int status = IPCN_SERVICE_UNAVAILABLE;
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (!r->dead && r->fn && live(r->owner)) {
+        PyObject *fn = r->fn;
+        Py_INCREF(fn);
+        PyObject *m = message_ref(value);
+        NodeObject *prev = cb_node;
+        cb_node = r->owner;
+        PyObject *res = m ? PyObject_CallOneArg(fn, m) : NULL;
+        cb_node = prev;
+        status = IPCN_INTERNAL_ERROR;
+        if (!res) {
+            report(fn);
+        } else {
+            long st = PyLong_AsLong(res);
+            if (st == -1 && PyErr_Occurred())
+                report(fn);
+            else
+                status = (int)st;
+        }
+        Py_XDECREF(res);
+        Py_XDECREF(m);
+        Py_DECREF(fn);
+    }
+    PyGILState_Release(g);
+    return status;
+}
+
 void on_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user)
 {
     record *r = user;
@@ -523,7 +560,8 @@ static PyObject *node_withdraw(NodeObject *n, PyObject *args)
     if (!IPCN_IS_OK(st))
         return raise_statusf(st, "withdraw %s", path);
     for (record *r = n->records; r; r = r->next)
-        if (r->kind == REC_SERVICE && r->path && !strcmp(r->path, path))
+        if ((r->kind == REC_SERVICE || r->kind == REC_SET) && r->path &&
+            !strcmp(r->path, path))
             record_kill(r);
     Py_RETURN_NONE;
 }
@@ -596,6 +634,8 @@ static PyMethodDef node_methods[] = {
     {"_find", (PyCFunction)node_find, METH_VARARGS, NULL},
     {"_publish", (PyCFunction)node_publish, METH_VARARGS, NULL},
     {"_query", (PyCFunction)node_query, METH_VARARGS, NULL},
+    {"_set", (PyCFunction)node_set, METH_VARARGS, NULL},
+    {"_on_set", (PyCFunction)node_on_set, METH_VARARGS, NULL},
     {"_subscribe", (PyCFunction)node_subscribe, METH_VARARGS, NULL},
     {"_unsubscribe", (PyCFunction)node_unsubscribe, METH_VARARGS, NULL},
     {"_take", (PyCFunction)node_take, METH_VARARGS, NULL},

@@ -85,6 +85,72 @@ PyObject *node_query(NodeObject *n, PyObject *args)
     return message_new(out);
 }
 
+/* Set a data resource's value: (status, version) for 100 and 207 (the new
+ * version, the current one), raises the other statuses. */
+PyObject *node_set(NodeObject *n, PyObject *args)
+{
+    const char *path, *enc = NULL;
+    PyObject *value, *expect_obj, *to = Py_None;
+    int ms;
+    if (!PyArg_ParseTuple(args, "sOzO|O:set", &path, &value, &enc, &expect_obj, &to) ||
+        timeout_ms(to, &ms) < 0)
+        return NULL;
+    unsigned long long expect = PyLong_AsUnsignedLongLong(expect_obj);
+    if (expect == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    value_buf b;
+    if (encode_value(value, enc, &b, false) < 0)
+        return NULL;
+    if (node_enter(n) < 0) {
+        value_buf_release(&b);
+        return NULL;
+    }
+    uint64_t version = 0;
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ipcn_set(n->node, path, b.data ? b.data : "", b.len, b.enc, (uint64_t)expect, ms,
+                  &version);
+    Py_END_ALLOW_THREADS
+    node_leave(n);
+    value_buf_release(&b);
+    if (st != IPCN_OK && st != IPCN_CONFLICT)
+        return raise_statusf(st, "set %s", path);
+    return Py_BuildValue("(iK)", st, (unsigned long long)version);
+}
+
+/* The set check of a data resource of this node: fn(msg) -> status, or
+ * None to remove it.  The record it replaces is killed (kept until the
+ * node closes: the library may still hold it for a set under way). */
+PyObject *node_on_set(NodeObject *n, PyObject *args)
+{
+    const char *path;
+    PyObject *fn;
+    if (!PyArg_ParseTuple(args, "sO:on_set", &path, &fn))
+        return NULL;
+    if (fn != Py_None && !PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "a set check must be callable");
+        return NULL;
+    }
+    if (node_enter(n) < 0)
+        return NULL;
+    record *r = fn == Py_None ? NULL : record_new(n, REC_SET, fn, path);
+    if (fn != Py_None && !r) {
+        node_leave(n);
+        return NULL;
+    }
+    int st = ipcn_data_on_set(n->node, path, r ? on_set_check : NULL, r);
+    node_leave(n);
+    if (st != IPCN_OK) {
+        if (r)
+            record_free(r);
+        return raise_statusf(st, "on_set %s", path);
+    }
+    for (record *o = n->records; o; o = o->next)
+        if (o != r && o->kind == REC_SET && o->path && !strcmp(o->path, path))
+            record_kill(o);
+    Py_RETURN_NONE;
+}
+
 PyObject *node_subscribe(NodeObject *n, PyObject *args)
 {
     const char *pattern;
@@ -390,15 +456,38 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
     PyObject *out = PyList_New((Py_ssize_t)list->count);
     for (size_t i = 0; out && i < list->count; i++) {
         const ipcn_peer *p = &list->items[i];
-        PyObject *t = Py_BuildValue("(sKiiiKIKKKKKK)", p->name ? p->name : "",
-                                    (unsigned long long)p->id, p->pid, p->uid, p->gid,
-                                    (unsigned long long)p->linked_ns, p->resources,
-                                    (unsigned long long)p->frames_in,
-                                    (unsigned long long)p->frames_out,
-                                    (unsigned long long)p->bytes_in,
-                                    (unsigned long long)p->bytes_out,
-                                    (unsigned long long)p->bad_frames,
-                                    (unsigned long long)p->drops);
+        /* The principal: groups (a tuple), exe (a str in the file system's
+         * encoding, or None), exe_sha256 (32 bytes, or None). */
+        ipcn_peer_principal w = {.size = sizeof w};
+        if (ipcn_peer_list_get_principal(list, i, &w) != IPCN_OK)
+            w.ngroups = 0, w.exe = NULL, w.exe_hashed = 0;
+        PyObject *groups = PyTuple_New((Py_ssize_t)w.ngroups);
+        for (uint32_t g = 0; groups && g < w.ngroups; g++) {
+            PyObject *v = PyLong_FromUnsignedLong(w.groups[g]);
+            if (!v)
+                Py_CLEAR(groups);
+            else
+                PyTuple_SET_ITEM(groups, (Py_ssize_t)g, v);
+        }
+        PyObject *exe = w.exe ? PyUnicode_DecodeFSDefault(w.exe)
+                                : (Py_INCREF(Py_None), Py_None);
+        PyObject *t = NULL;
+        if (groups && exe)
+            t = Py_BuildValue("(sKiiiKIKKKKKKNNy#)", p->name ? p->name : "",
+                              (unsigned long long)p->id, p->pid, p->uid, p->gid,
+                              (unsigned long long)p->linked_ns, p->resources,
+                              (unsigned long long)p->frames_in,
+                              (unsigned long long)p->frames_out,
+                              (unsigned long long)p->bytes_in,
+                              (unsigned long long)p->bytes_out,
+                              (unsigned long long)p->bad_frames,
+                              (unsigned long long)p->drops, groups, exe,
+                              w.exe_hashed ? (const char *)w.exe_sha256 : NULL,
+                              (Py_ssize_t)32);
+        else {
+            Py_XDECREF(groups);
+            Py_XDECREF(exe);
+        }
         if (!t) {
             Py_CLEAR(out);
             break;

@@ -40,6 +40,8 @@ typedef struct ipcn__local {
     ipcn_msg *value;        /* data: current value, or NULL */
     ipcn_service_fn fn;     /* service */
     void *user;
+    ipcn_set_fn set_fn;     /* data: the check of a set (set.c), or NULL */
+    void *set_user;
     void *args_schema;      /* typed service: CBOR types, or NULL */
     size_t args_schema_len;
     void *returns_schema;   /* declared only, not enforced */
@@ -113,7 +115,7 @@ typedef struct ipcn__interest {
     uint32_t refs;
 } ipcn__interest;
 
-enum pending_kind { PEND_QUERY = 1, PEND_REQUEST = 2 };
+enum pending_kind { PEND_QUERY = 1, PEND_REQUEST = 2, PEND_SET = 3 };
 
 /* A query or request of this node waiting for its answer. */
 typedef struct ipcn__pending {
@@ -129,6 +131,7 @@ typedef struct ipcn__pending {
     uint32_t ntried;
     uint64_t deadline_ns;   /* 0: none */
     uint32_t timeout_ms;
+    uint64_t expect_version; /* a set's (0: any) */
     bool awaited;           /* counted in its link's awaiting */
     bool done;
     int status;
@@ -194,6 +197,15 @@ void ipcn__pending_free(ipcn__pending *p);
 /* This node's own provider answers its own pending request corr. */
 int ipcn__req_answer_local(ipcn_node *n, uint64_t corr, int status,
                            const void *data, size_t len, const char *enc);
+/* The same, with the answer's seq (a set's version). */
+int ipcn__req_answer_local_seq(ipcn_node *n, uint64_t corr, int status,
+                               uint64_t seq, const void *data, size_t len,
+                               const char *enc);
+/* Ask and wait (ipcn_query, ipcn_request, ipcn_set), lock held.  expect:
+ * a set's expected version.  *out: the answer, for a query only on 100. */
+int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
+                   const void *data, size_t len, const char *enc,
+                   uint64_t expect, ipcn_msg **out, int timeout_ms);
 
 /* provide.c: the provider's side. */
 void ipcn__responder_free_all(ipcn_node *n);
@@ -207,6 +219,21 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
                             ipcn__msg *m);
 void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb); /* a CB_REQUEST, lock held */
 void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l);
+/* Send a REPLY (or QUERY_REPLY) to l. */
+void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
+                           uint64_t corr, int status, const char *enc,
+                           const void *data, size_t len, uint64_t seq,
+                           uint64_t stamp);
+/* Has the requester of a queued CB_REQUEST or CB_SET given up on it (its
+ * link gone or hung up, its deadline passed)?  Then it is counted as
+ * abandoned, and true. */
+bool ipcn__prov_given_up(ipcn_node *n, const ipcn__cb *cb);
+
+/* set.c: the provider's side of a set; the requester's is request.c. */
+void ipcn__set_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__set_run(ipcn_node *n, ipcn__cb *cb); /* a CB_SET, lock held */
+/* A set of this node's own resource (pending corr), run at once. */
+void ipcn__set_local(ipcn_node *n, const ipcn__pending *p);
 
 /* access.c: who may do what, for this node's resources and peers'. */
 /* The status peer l gets for verb (IPCN__V_READ, _WRITE, _EXECUTE) on

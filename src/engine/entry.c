@@ -61,6 +61,9 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_CANCEL:
         ipcn__req_on_cancel(n, l, f);
         break;
+    case IPCN_F_SET:
+        ipcn__set_on_frame(n, l, f);
+        break;
     default: /* link control (hello, ping, bye, error, ring) stays below */
         break;
     }

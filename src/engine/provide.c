@@ -13,9 +13,10 @@
 #include "engine/engine.h"
 #include "value/value.h"
 
-static void send_reply(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t corr,
-                       int status, const char *enc, const void *data,
-                       size_t len, uint64_t seq, uint64_t stamp)
+void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
+                           uint64_t corr, int status, const char *enc,
+                           const void *data, size_t len, uint64_t seq,
+                           uint64_t stamp)
 {
     if (status < 0 || status > UINT16_MAX)
         status = IPCN_INTERNAL_ERROR;
@@ -60,12 +61,13 @@ void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     else if (!lr->value)
         st = IPCN_NO_DATA;
     if (st == IPCN_OK)
-        send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
-                   lr->value->encoding, lr->value->data, lr->value->len,
-                   lr->value->seq, lr->value->timestamp_ns);
+        ipcn__prov_send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
+                              lr->value->encoding, lr->value->data,
+                              lr->value->len, lr->value->seq,
+                              lr->value->timestamp_ns);
     else
-        send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
-                   lr ? lr->encoding : "", NULL, 0, 0, 0);
+        ipcn__prov_send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
+                              lr ? lr->encoding : "", NULL, 0, 0, 0);
 }
 
 /* A typed service's check of a request, before its handler is queued or
@@ -105,15 +107,16 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     else if (ipcn__gate_request(l) != IPCN_OK)
         st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
     if (st != IPCN_ACCEPTED) {
-        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL, 0, 0, 0);
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL,
+                              0, 0, 0);
         return;
     }
     char why[256];
     st = ipcn__prov_check_typed(lr, q->encoding.p, q->data.p, q->data.len, why,
                                 sizeof why);
     if (st != IPCN_OK) {
-        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "text/plain", why,
-                   strlen(why), 0, 0);
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st,
+                              "text/plain", why, strlen(why), 0, 0);
         return;
     }
     ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
@@ -123,8 +126,8 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
                       : NULL;
     if (!m) {
         ipcn__free(cb);
-        send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, IPCN_INSUFFICIENT_MEMORY,
-                   "", NULL, 0, 0, 0);
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr,
+                              IPCN_INSUFFICIENT_MEMORY, "", NULL, 0, 0, 0);
         return;
     }
     cb->kind = CB_REQUEST;
@@ -154,8 +157,8 @@ void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
      * that runs, or was answered, goes on (a CANCEL that crossed it). */
     ipcn__cb *cb;
     ipcn__list_for_each(cb, t, &n->cbq, ipcn__cb, entry) {
-        if (cb->kind == CB_REQUEST && cb->link_id == l->id &&
-            cb->corr == f->hdr.corr) {
+        if ((cb->kind == CB_REQUEST || cb->kind == CB_SET) &&
+            cb->link_id == l->id && cb->corr == f->hdr.corr) {
             ipcn__list_remove(&cb->entry);
             ipcn_msg_free(&cb->msg->pub);
             ipcn__free(cb);
@@ -194,7 +197,8 @@ static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
     if (l->inflight)
         l->inflight--;
     if (!ipcn__pool_send_reply(n, l, corr, status, enc ? enc : "", data, len))
-        send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data, len, 0, 0);
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data,
+                              len, 0, 0);
     return IPCN_OK;
 }
 
@@ -330,7 +334,7 @@ static bool hung_up(const ipcn_node *n, const ipcn__link *l)
            (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
+bool ipcn__prov_given_up(ipcn_node *n, const ipcn__cb *cb)
 {
     /* Never start a request whose requester has given up on it: it
      * left (it got 303 and may have asked another provider), or its
@@ -338,13 +342,19 @@ void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
     ipcn__link *l = cb->link_id ? ipcn__link_by_id(n, cb->link_id) : NULL;
     if (cb->link_id && (!l || l->state != LINK_UP || hung_up(n, l))) {
         abandon(n, NULL);
-        return;
+        return true;
     }
     if (cb->deadline_ns && ipcn__now_mono_ns() >= cb->deadline_ns) {
         abandon(n, l);
-        return;
+        return true;
     }
-    ipcn__prov_run_handler(n, cb->link_id, cb->corr, cb->msg);
+    return false;
+}
+
+void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
+{
+    if (!ipcn__prov_given_up(n, cb))
+        ipcn__prov_run_handler(n, cb->link_id, cb->corr, cb->msg);
 }
 
 void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l)
@@ -360,7 +370,8 @@ void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l)
      * their requester got 303 and may have asked another provider. */
     ipcn__cb *cb;
     ipcn__list_for_each(cb, t2, &n->cbq, ipcn__cb, entry) {
-        if (cb->kind == CB_REQUEST && cb->link_id == l->id) {
+        if ((cb->kind == CB_REQUEST || cb->kind == CB_SET) &&
+            cb->link_id == l->id) {
             ipcn__list_remove(&cb->entry);
             ipcn_msg_free(&cb->msg->pub);
             ipcn__free(cb);

@@ -2,7 +2,8 @@
 /*
  * request.c — the requester's side of queries and requests: correlation
  * ids, deadlines, the choice among several providers, fail-over when one
- * dies, cancelling.  The provider's side is provide.c.
+ * dies, cancelling; sets of data resources (ipcn_set) too.  The
+ * provider's side is provide.c (set.c for sets).
  */
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +94,13 @@ static void complete(ipcn_node *n, ipcn__pending *p, int status,
 int ipcn__req_answer_local(ipcn_node *n, uint64_t corr, int status,
                            const void *data, size_t len, const char *enc)
 {
+    return ipcn__req_answer_local_seq(n, corr, status, 0, data, len, enc);
+}
+
+int ipcn__req_answer_local_seq(ipcn_node *n, uint64_t corr, int status,
+                               uint64_t seq, const void *data, size_t len,
+                               const char *enc)
+{
     ipcn__pending *p = pending_by_corr(n, corr);
     if (!p)
         return IPCN_SERVICE_UNAVAILABLE;
@@ -102,6 +110,7 @@ int ipcn__req_answer_local(ipcn_node *n, uint64_t corr, int status,
     if (!m)
         return IPCN_INSUFFICIENT_MEMORY;
     m->pub.status = status;
+    m->pub.seq = seq;
     complete(n, p, status, m);
     return IPCN_OK;
 }
@@ -163,7 +172,7 @@ static int choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
  * own handler), else a status for the caller (203, 204, 303, 205...). */
 static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
 {
-    ipcn_kind want = p->kind == PEND_QUERY ? IPCN_DATA : IPCN_SERVICE;
+    ipcn_kind want = p->kind == PEND_REQUEST ? IPCN_SERVICE : IPCN_DATA;
     await_off(n, p); /* a fail-over: no longer awaited where it was */
     for (;;) {
         uint32_t link_id;
@@ -180,6 +189,8 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
         ipcn__link *l = ipcn__link_by_id(n, link_id);
         if (!l || l->state != LINK_UP)
             continue;
+        if (p->kind == PEND_SET && !(l->peer_caps & IPCN_CAP_SET))
+            return IPCN_VERSION_NOT_SUPPORTED; /* a node older than sets */
         ipcn__hdr h;
         ipcn__link_hdr(n, &h, 0, p->corr);
         uint32_t left = 0;
@@ -194,10 +205,19 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
                             .encoding = ipcn__str_of(p->encoding),
                             .data = ipcn__blob_of(p->data, p->len)};
         n->scratch.len = 0;
-        st = ipcn__enc_request(&n->scratch, &h,
-                               p->kind == PEND_QUERY ? IPCN_F_QUERY
-                                                     : IPCN_F_REQUEST,
-                               &rq);
+        if (p->kind == PEND_SET) {
+            ipcn__set s = {.timeout_ms = left,
+                           .expect_version = p->expect_version,
+                           .path = rq.path,
+                           .encoding = rq.encoding,
+                           .data = rq.data};
+            st = ipcn__enc_set(&n->scratch, &h, &s);
+        } else {
+            st = ipcn__enc_request(&n->scratch, &h,
+                                   p->kind == PEND_QUERY ? IPCN_F_QUERY
+                                                         : IPCN_F_REQUEST,
+                                   &rq);
+        }
         if (st != IPCN_OK)
             return st;
         st = ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, false);
@@ -216,7 +236,7 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
 /* Tell a provider that we gave up on p, so that it does not start it. */
 static void send_cancel(ipcn_node *n, const ipcn__pending *p)
 {
-    if (p->kind != PEND_REQUEST || !p->link_id)
+    if (p->kind == PEND_QUERY || !p->link_id)
         return;
     ipcn__link *l = ipcn__link_by_id(n, p->link_id);
     if (!l || l->state != LINK_UP || !(l->peer_caps & IPCN_CAP_CANCEL))
@@ -256,6 +276,10 @@ static ipcn__pending *pending_new(ipcn_node *n, enum pending_kind kind,
 /* Answer a query from this node's own data, or run its own service. */
 static void run_local(ipcn_node *n, ipcn__pending *p)
 {
+    if (p->kind == PEND_SET) {
+        ipcn__set_local(n, p);
+        return;
+    }
     if (p->kind == PEND_QUERY) {
         ipcn__local *lr = ipcn__local_find(n, p->path);
         if (!lr || !lr->value) {
@@ -328,15 +352,16 @@ static int start(ipcn_node *n, ipcn__pending *p)
     return IPCN_OK;
 }
 
-static int call_sync(ipcn_node *n, enum pending_kind kind, const char *path,
-                     const void *data, size_t len, const char *enc,
-                     ipcn_msg **out, int timeout_ms)
+int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
+                   const void *data, size_t len, const char *enc,
+                   uint64_t expect, ipcn_msg **out, int timeout_ms)
 {
     if (n->shut) /* the node shuts down: nothing more is asked */
         return IPCN_SERVICE_UNAVAILABLE;
     ipcn__pending *p = pending_new(n, kind, path, data, len, enc, timeout_ms);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
+    p->expect_version = expect;
     int st = start(n, p);
     if (st == IPCN_SERVICE_UNAVAILABLE || st == IPCN_NOT_FOUND) {
         /* A provider may have hung up (or a new one come) with nobody
@@ -352,10 +377,15 @@ static int call_sync(ipcn_node *n, enum pending_kind kind, const char *path,
     }
     /* complete() removes p from the list and sets done; p stays ours. */
     st = ipcn__node_wait(n, &p->done, p->deadline_ns);
-    if (!p->done) /* 304, or 303 when the node shuts down */
+    if (!p->done) { /* 304, or 303 when the node shuts down */
+        /* The wait may end at the deadline before the timer's round has
+         * told the provider: tell it here (a request, a set). */
+        if (st == IPCN_GATEWAY_TIMEOUT)
+            send_cancel(n, p);
         complete(n, p, st, NULL);
+    }
     st = p->status;
-    if (p->reply && (kind == PEND_REQUEST || st == IPCN_OK)) {
+    if (p->reply && (kind != PEND_QUERY || st == IPCN_OK)) {
         *out = &p->reply->pub;
         p->reply = NULL;
     }
@@ -379,7 +409,8 @@ IPCN_API int ipcn_query(ipcn_node *n, const char *path, ipcn_msg **out,
     if (!n || !out || check_args(path, NULL, 0, NULL) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st = call_sync(n, PEND_QUERY, path, NULL, 0, NULL, out, timeout_ms);
+    int st = ipcn__req_call(n, PEND_QUERY, path, NULL, 0, NULL, 0, out,
+                            timeout_ms);
     ipcn__node_unlock(n);
     return st;
 }
@@ -391,8 +422,8 @@ IPCN_API int ipcn_request(ipcn_node *n, const char *path, const void *data,
     if (!n || !out || check_args(path, data, len, encoding) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st = call_sync(n, PEND_REQUEST, path, data, len, encoding, out,
-                       timeout_ms);
+    int st = ipcn__req_call(n, PEND_REQUEST, path, data, len, encoding, 0, out,
+                            timeout_ms);
     ipcn__node_unlock(n);
     return st;
 }
@@ -520,7 +551,7 @@ void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id)
     ipcn__pending *p;
     ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
         if (p->link_id == link_id && !p->done && !strcmp(p->path, path) &&
-            p->kind == PEND_QUERY)
+            p->kind != PEND_REQUEST)
             complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);
 }
 
@@ -549,6 +580,10 @@ void ipcn__req_run(ipcn_node *n, ipcn__cb *cb)
 {
     if (cb->kind == CB_REQUEST) {
         ipcn__prov_run(n, cb);
+        return;
+    }
+    if (cb->kind == CB_SET) {
+        ipcn__set_run(n, cb);
         return;
     }
     ipcn__pending *p = cb->pend;

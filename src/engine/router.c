@@ -538,7 +538,8 @@ static int publish_shared(ipcn_node *n, ipcn__local *lr, const void *data,
     return st;
 }
 
-static int publish(ipcn_node *n, ipcn__local *lr, const void *data, size_t len)
+int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
+                        size_t len)
 {
     int st = local_routes(n, lr);
     if (st != IPCN_OK)
@@ -591,7 +592,7 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
     else if (lr->kind == IPCN_SERVICE)
         st = IPCN_METHOD_NOT_ALLOWED;
     else
-        st = publish(n, lr, data, len);
+        st = ipcn__route_publish(n, lr, data, len);
     ipcn__node_unlock(n);
     return st;
 }

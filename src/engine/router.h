@@ -20,6 +20,11 @@ void ipcn__pub_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r);
 int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
                              size_t len, const uint64_t *presum);
 
+/* Publish len bytes as lr's new value, as ipcn_publish() does (a set:
+ * set.c).  Lock held.  100, 200 when too large, 307. */
+int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
+                        size_t len);
+
 /* ---- pubsub.c ---- */
 /* Put a message in a subscription's queue; the queue owns it after. */
 void ipcn__sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m);

@@ -79,6 +79,7 @@ static bool deliver_one(ipcn_node *n)
     }
     case CB_REPLY:
     case CB_REQUEST:
+    case CB_SET:
         ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_DELIVER, .cb = cb});
         break;
     }

@@ -347,9 +347,22 @@ IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
     return IPCN_OK;
 }
 
-static int cmp_peer(const void *a, const void *b)
+static int cmp_link_name(const void *a, const void *b)
 {
-    return strcmp(((const ipcn_peer *)a)->name, ((const ipcn_peer *)b)->name);
+    return strcmp((*(ipcn__link *const *)a)->who.name,
+                  (*(ipcn__link *const *)b)->who.name);
+}
+
+/* ipcn_peers()'s one block: the public list, the principals (who[i] is
+ * items[i]'s), their groups, the items, then the strings. */
+typedef struct peer_block {
+    ipcn_peer_list pub;
+    ipcn_peer_principal *who;
+} peer_block;
+
+static size_t peer_strings(const ipcn__link *l)
+{
+    return strlen(l->who.name) + 1 + (l->who.exe ? strlen(l->who.exe) + 1 : 0);
 }
 
 IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
@@ -357,44 +370,90 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
     if (!n || !out)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    size_t count = 0, names = 0;
+    size_t count = 0, strings = 0;
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (l->state == LINK_UP) {
             count++;
-            names += strlen(l->who.name) + 1;
+            strings += peer_strings(l);
         }
     }
-    /* One block: the list, its items, then the names. */
-    size_t size = sizeof(ipcn_peer_list) + count * sizeof(ipcn_peer) + names;
-    ipcn_peer_list *pl = ipcn__malloc(size);
-    if (!pl) {
+    /* One block: the list, the principals, their groups, the items, the
+     * strings (each part a multiple of 8 bytes but the last); and the
+     * links sorted by name, for a moment. */
+    size_t size = sizeof(peer_block) + count * (sizeof(ipcn_peer_principal) +
+                  IPCN_PRINCIPAL_MAX_GROUPS * sizeof(uint32_t) +
+                  sizeof(ipcn_peer)) + strings;
+    peer_block *pb = ipcn__malloc(size);
+    ipcn__link **sorted = ipcn__malloc(count ? count * sizeof *sorted : 1);
+    if (!pb || !sorted) {
         ipcn__node_unlock(n);
+        ipcn__free(pb);
+        ipcn__free(sorted);
         return IPCN_INSUFFICIENT_MEMORY;
     }
-    pl->count = count;
-    pl->items = (ipcn_peer *)(pl + 1);
-    char *sp = (char *)(pl->items + count);
     size_t i = 0;
-    ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry) {
-        if (l->state != LINK_UP)
-            continue;
-        ipcn_peer *p = &pl->items[i++];
+    ipcn__list_for_each(l, t2, &n->links, ipcn__link, node_entry)
+        if (l->state == LINK_UP)
+            sorted[i++] = l;
+    if (count > 1)
+        qsort(sorted, count, sizeof *sorted, cmp_link_name);
+    ipcn_peer_list *pl = &pb->pub;
+    pl->count = count;
+    pb->who = (ipcn_peer_principal *)(pb + 1);
+    uint32_t *gp = (uint32_t *)(pb->who + count);
+    pl->items = (ipcn_peer *)(gp + count * IPCN_PRINCIPAL_MAX_GROUPS);
+    char *sp = (char *)(pl->items + count);
+    for (i = 0; i < count; i++) {
+        l = sorted[i];
         size_t nl = strlen(l->who.name) + 1;
         memcpy(sp, l->who.name, nl);
-        *p = (ipcn_peer){.name = sp, .id = l->who.node_id, .pid = l->who.pid,
-                         .uid = l->who.uid, .gid = l->who.gid,
-                         .linked_ns = l->linked_ns, .resources = l->resources,
-                         .frames_in = l->frames_in, .frames_out = l->frames_out,
-                         .bytes_in = l->bytes_in, .bytes_out = l->bytes_out,
-                         .bad_frames = l->bad_frames, .drops = l->drops,
-                         .denied = l->denied};
+        pl->items[i] = (ipcn_peer){
+            .name = sp, .id = l->who.node_id, .pid = l->who.pid,
+            .uid = l->who.uid, .gid = l->who.gid, .linked_ns = l->linked_ns,
+            .resources = l->resources, .frames_in = l->frames_in,
+            .frames_out = l->frames_out, .bytes_in = l->bytes_in,
+            .bytes_out = l->bytes_out, .bad_frames = l->bad_frames,
+            .drops = l->drops, .denied = l->denied};
         sp += nl;
+        ipcn_peer_principal *w = &pb->who[i];
+        *w = (ipcn_peer_principal){
+            .size = sizeof *w, .pid = l->who.pid, .uid = l->who.uid,
+            .gid = l->who.gid, .ngroups = l->who.ngroups, .groups = gp,
+            .groups_truncated = l->who.groups_truncated,
+            .exe_hashed = l->who.exe_hashed};
+        memcpy(gp, l->who.groups, l->who.ngroups * sizeof *gp);
+        gp += IPCN_PRINCIPAL_MAX_GROUPS;
+        if (l->who.exe) {
+            size_t el = strlen(l->who.exe) + 1;
+            memcpy(sp, l->who.exe, el);
+            w->exe = sp;
+            sp += el;
+        }
+        if (l->who.exe_hashed)
+            memcpy(w->exe_sha256, l->who.exe_sha256, 32);
     }
     ipcn__node_unlock(n);
-    qsort(pl->items, count, sizeof(ipcn_peer), cmp_peer);
+    ipcn__free(sorted);
     *out = pl;
     return IPCN_OK;
 }
 
-IPCN_API void ipcn_peer_list_free(ipcn_peer_list *pl) { ipcn__free(pl); }
+IPCN_API int ipcn_peer_list_get_principal(const ipcn_peer_list *list,
+                                          size_t index,
+                                          ipcn_peer_principal *out)
+{
+    if (!list || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_peer_principal,
+                                                      exe_sha256)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    if (index >= list->count)
+        return IPCN_NOT_FOUND;
+    const peer_block *pb = (const peer_block *)list;
+    ipcn__sized_out(out, &pb->who[index], sizeof pb->who[index]);
+    return IPCN_OK;
+}
+
+IPCN_API void ipcn_peer_list_free(ipcn_peer_list *pl)
+{
+    ipcn__free(pl); /* the block's start: peer_block's first member */
+}

@@ -40,7 +40,7 @@ struct ipcn__pending;
 struct ipcn__msg;
 struct ipcn__msgpool;
 
-enum cb_kind { CB_EVENT = 1, CB_REPLY = 2, CB_REQUEST = 3 };
+enum cb_kind { CB_EVENT = 1, CB_REPLY = 2, CB_REQUEST = 3, CB_SET = 4 };
 
 /* A callback waiting for dispatch (samples wait in their subscription). */
 typedef struct ipcn__cb {
@@ -51,11 +51,12 @@ typedef struct ipcn__cb {
     char *ev_peer, *ev_path;
     /* CB_REPLY: the finished pending (owned here) */
     struct ipcn__pending *pend;
-    /* CB_REQUEST */
+    /* CB_REQUEST, CB_SET (msg: the request, or the value to set) */
     uint32_t link_id;
     uint64_t corr;
     struct ipcn__msg *msg;
     uint64_t deadline_ns;   /* its requester gives up then (0: never) */
+    uint64_t expect_version; /* CB_SET: 0 any */
 } ipcn__cb;
 
 /* One log line per interval for an event that a peer can repeat at will;
@@ -79,6 +80,12 @@ struct ipcn_node {
     char *name;
     char *network;
     char *dir;              /* the network's directory */
+    bool shared_dir;        /* a network shared by a Unix group (mode 3770,
+                               rendezvous.c): socket 0660, others' files
+                               are not ours to sweep */
+    uint64_t stale_told[8]; /* (dev ^ inode) of other users' dead nodes
+                               already logged as left behind; a ring */
+    uint32_t stale_told_next;
     uint64_t id;
     ipcn_node_opts opts;
     int epfd, wakefd, timerfd, listenfd, inotifyfd, dirfd, lockfd;

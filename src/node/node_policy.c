@@ -10,7 +10,9 @@
  * reason logged, ipcn_node_stats.policy_rejected counted) and the node
  * goes on enforcing the last policy it loaded.  No file at all is the
  * network's default: allow for a per-user network (mode 0700), deny for a
- * network shared by a group.  Each change moves n->policy_gen and reaches
+ * network shared by a group; but a file named by IPCNET_POLICY must
+ * exist (at open, else the open fails; later, its removal is refused as
+ * a bad file is).  Each change moves n->policy_gen and reaches
  * the engine (IPCN__IN_POLICY), which checks again what it let through.
  */
 #include <errno.h>
@@ -87,6 +89,13 @@ static int load(ipcn_node *n, ipcn__policy **out, struct stat *st,
     char why[512] = "";
     *present = false;
     int r = stat(n->policy_path, st);
+    if (r < 0 && errno == ENOENT && n->policy_required) {
+        /* A file named by IPCNET_POLICY must be there: a typo must not
+         * open the network. */
+        ipcn__err("IPCN-POLICY-REFUSED", "%s: %s (IPCNET_POLICY): no such "
+                  "file", n->name, n->policy_path);
+        return IPCN_NOT_FOUND;
+    }
     if (r < 0 && errno == ENOENT) {
         *out = ipcn__policy_new(n->shared_net ? IPCN__PROFILE_DENY
                                               : IPCN__PROFILE_ALLOW);
@@ -94,7 +103,8 @@ static int load(ipcn_node *n, ipcn__policy **out, struct stat *st,
     }
     int status = ipcn__policy_load(n->policy_path, n->policy_owner, out, why,
                                    sizeof why);
-    if (status == IPCN_NOT_FOUND) { /* removed between the two looks */
+    if (status == IPCN_NOT_FOUND && !n->policy_required) {
+        /* removed between the two looks */
         *out = ipcn__policy_new(n->shared_net ? IPCN__PROFILE_DENY
                                               : IPCN__PROFILE_ALLOW);
         return *out ? IPCN_OK : IPCN_INSUFFICIENT_MEMORY;
@@ -131,8 +141,10 @@ int ipcn__node_policy_open(ipcn_node *n)
     n->policy_owner = (int64_t)dst.st_uid;
     n->policy_wd = -1;
     const char *env = getenv("IPCNET_POLICY");
-    if (env && *env)
+    if (env && *env) {
         n->policy_path = ipcn__strdup(env);
+        n->policy_required = true;
+    }
     else if (n->dir) {
         size_t len = strlen(n->dir) + sizeof POLICY_FILE + 1;
         if ((n->policy_path = ipcn__malloc(len)))

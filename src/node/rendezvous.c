@@ -52,10 +52,38 @@ static int sun_for(const ipcn_node *n, const char *file, struct sockaddr_un *sa,
     return IPCN_OK;
 }
 
+/* Is the process in Unix group gid (its effective or a supplementary
+ * group)? */
+static bool in_group(gid_t gid)
+{
+    if (getegid() == gid)
+        return true;
+    gid_t groups[256];
+    int k = getgroups(256, groups);
+    for (int i = 0; i < k; i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
+/* A network shared by the users of a Unix group (`ipcnet network create
+ * NAME --group G`): owned by root or by us (the owner of a directory may
+ * remove anyone's files in it, and so take the names of the others),
+ * group-owned by a group we are in, setgid (what is made in it belongs to
+ * the group), sticky (members cannot remove or rename each other's files,
+ * nor the policy), and nothing for others. */
+static bool is_shared_dir(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) && (st->st_uid == 0 || st->st_uid == geteuid()) &&
+           (st->st_mode & S_ISGID) && (st->st_mode & S_ISVTX) &&
+           !(st->st_mode & 0007) && in_group(st->st_gid);
+}
+
 /* The base above the network's directory: whoever may rename or remove
  * entries there can take the network away from us (another user who made
  * it first).  It must be ours or root's, and writable by no one else
- * unless sticky (as /tmp is). */
+ * unless sticky (as /tmp is).  A shared network lives in a base of root's
+ * (/run/ipcnet). */
 static int check_base(const char *base)
 {
     struct stat st;
@@ -80,17 +108,20 @@ static int check_base(const char *base)
 
 /* mkdir -p with mode 0700 for what we create; the base must pass
  * check_base() before the network directory is made in it; then the
- * network directory must be ours and writable by nobody else. */
-static int make_dir(const char *dir)
+ * network directory must be ours and writable by nobody else, or a shared
+ * one (is_shared_dir()). */
+static int make_dir(ipcn_node *n)
 {
+    const char *dir = n->dir;
     char buf[4096];
-    size_t n = strlen(dir);
-    if (n >= sizeof buf)
+    size_t len = strlen(dir);
+    if (len >= sizeof buf)
         return IPCN_BAD_REQUEST;
-    memcpy(buf, dir, n + 1);
+    memcpy(buf, dir, len + 1);
     const char *last = strrchr(dir, '/');
     size_t base_len = last && last != dir ? (size_t)(last - dir) : 0;
-    for (size_t i = 1; i <= n; i++) {
+    struct stat st;
+    for (size_t i = 1; i <= len; i++) {
         if (buf[i] != '/' && buf[i] != 0)
             continue;
         char c = buf[i];
@@ -100,15 +131,27 @@ static int make_dir(const char *dir)
             return errno == EACCES ? IPCN_FORBIDDEN : IPCN_INTERNAL_ERROR;
         }
         if (i == base_len) {
-            int st = check_base(buf);
-            if (st != IPCN_OK)
-                return st;
+            int st2 = check_base(buf);
+            if (st2 != IPCN_OK)
+                return st2;
         }
         buf[i] = c;
     }
-    struct stat st;
     if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         ipcn__err("IPCN-RDV-DIR", "%s is not a directory", dir);
+        return IPCN_FORBIDDEN;
+    }
+    if (is_shared_dir(&st)) {
+        n->shared_dir = true;
+        return IPCN_OK;
+    }
+    if ((st.st_mode & S_ISGID) && (st.st_mode & S_ISVTX) &&
+        (st.st_uid != geteuid() || (st.st_mode & 0022))) {
+        ipcn__err("IPCN-RDV-DIR", "%s is a shared network (owner uid %u, group "
+                  "%u, mode %o) that this process may not join: it must be in "
+                  "the group, and the owner must be root or itself, with "
+                  "nothing for others", dir, (unsigned)st.st_uid,
+                  (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
         return IPCN_FORBIDDEN;
     }
     if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
@@ -135,8 +178,27 @@ static int take_name(ipcn_node *n)
     for (int attempt = 0; attempt < 10; attempt++) {
         int fd = openat(n->dirfd, lockname,
                         O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* 0600 whatever the umask: in a shared network, a lock that another
+         * user could open is one they could take (a dead node's name) or
+         * hold (a live one's, blocking its restart). */
+        int e = fd < 0 ? errno : fchmod(fd, 0600) < 0 ? errno : 0;
+        if ((e == EACCES || e == EPERM) && n->shared_dir) {
+            /* Another user's lock file: the name is theirs, alive or not,
+             * until they or root remove it. */
+            if (fd >= 0)
+                close(fd);
+            ipcn__warn("IPCN-RDV-NAME", "the name %s is held by another user "
+                       "in network %s (%s/%s)", n->name, n->network, n->dir,
+                       lockname);
+            return IPCN_CONFLICT;
+        }
         if (fd < 0) {
-            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(errno));
+            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(e));
+            return IPCN_INTERNAL_ERROR;
+        }
+        if (e) {
+            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(e));
+            close(fd);
             return IPCN_INTERNAL_ERROR;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -166,18 +228,58 @@ static int take_name(ipcn_node *n)
     return IPCN_CONFLICT;
 }
 
+/* A dead node of another user in a shared network: its files are not ours
+ * to remove (the sticky bit), so they stay until it restarts or root
+ * sweeps; say so once per file, and treat the name as gone. */
+static void left_behind(ipcn_node *n, const char *name, const struct stat *st)
+{
+    uint64_t key = (uint64_t)st->st_dev ^ ((uint64_t)st->st_ino << 1) ^ 1;
+    for (unsigned i = 0; i < IPCN__ARRAY_SIZE(n->stale_told); i++)
+        if (n->stale_told[i] == key)
+            return;
+    n->stale_told[n->stale_told_next++ % IPCN__ARRAY_SIZE(n->stale_told)] = key;
+    ipcn__info("IPCN-RDV-STALE", "%s: node %s of uid %u is dead, and its files "
+               "are not ours to remove: leaving them", n->name, name,
+               (unsigned)st->st_uid);
+}
+
+/* The lock file of another user, which we may not open: the kernel's list
+ * of locks says whether its node lives.  true when it is dead. */
+static bool foreign_lock_dead(ipcn_node *n, const char *name,
+                              const char *lockname)
+{
+    struct stat st;
+    if (fstatat(n->dirfd, lockname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT;
+    if (!S_ISREG(st.st_mode) || st.st_uid == geteuid())
+        return false;
+    if (ipcn__proc_locks_held(0, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != 0)
+        return false; /* alive, or /proc/locks unreadable: assume alive */
+    left_behind(n, name, &st);
+    return true;
+}
+
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
 {
     char lockname[IPCN_NAME_MAX + 8], sockname[IPCN_NAME_MAX + 8];
     snprintf(lockname, sizeof lockname, "%s.lock", name);
     snprintf(sockname, sizeof sockname, "%s.sock", name);
     int fd = openat(n->dirfd, lockname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && (errno == EACCES || errno == EPERM))
+        return foreign_lock_dead(n, name, lockname);
     if (fd < 0) {
         /* No lock: a socket without its lock is left over from a node that
          * died while being swept. */
-        if (errno == ENOENT && unlinkat(n->dirfd, sockname, 0) == 0)
+        if (errno != ENOENT)
+            return false;
+        if (unlinkat(n->dirfd, sockname, 0) == 0) {
             ipcn__info("IPCN-RDV-STALE", "%s: removed stale %s", n->name, sockname);
-        return errno == ENOENT;
+        } else if (errno == EPERM || errno == EACCES) {
+            struct stat st; /* another user's, under the sticky bit */
+            if (fstatat(n->dirfd, sockname, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                left_behind(n, name, &st);
+        }
+        return true;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         close(fd);
@@ -185,9 +287,12 @@ bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
     }
     if (same_file(n->dirfd, lockname, fd)) {
         unlinkat(n->dirfd, sockname, 0);
-        unlinkat(n->dirfd, lockname, 0);
-        ipcn__info("IPCN-RDV-STALE", "%s: removed the files of dead node %s",
-                   n->name, name);
+        struct stat st;
+        if (unlinkat(n->dirfd, lockname, 0) == 0)
+            ipcn__info("IPCN-RDV-STALE", "%s: removed the files of dead node %s",
+                       n->name, name);
+        else if ((errno == EPERM || errno == EACCES) && fstat(fd, &st) == 0)
+            left_behind(n, name, &st); /* another user's, open to us */
     }
     close(fd);
     return true;
@@ -195,12 +300,21 @@ bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
 
 int ipcn__rdv_open(ipcn_node *n)
 {
-    int st = make_dir(n->dir);
+    int st = make_dir(n);
     if (st != IPCN_OK)
         return st;
-    n->dirfd = open(n->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    n->dirfd = open(n->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (n->dirfd < 0)
         return IPCN_INTERNAL_ERROR;
+    /* What we opened is what we checked, not a directory put there since. */
+    struct stat ds;
+    if (fstat(n->dirfd, &ds) < 0 ||
+        (n->shared_dir ? !is_shared_dir(&ds)
+                       : ds.st_uid != geteuid() || (ds.st_mode & 0022))) {
+        ipcn__err("IPCN-RDV-DIR", "%s changed while it was checked: refusing it",
+                  n->dir);
+        return IPCN_FORBIDDEN;
+    }
     const char *no_watch = getenv("IPCNET_NO_INOTIFY");
     if (no_watch && *no_watch && strcmp(no_watch, "0") != 0) {
         /* For filesystems without inotify, and to test the fallback. */
@@ -245,7 +359,10 @@ int ipcn__rdv_open(ipcn_node *n)
         n->nofile = (uint64_t)rl.rlim_cur;
     n->spare_fd = fcntl(n->listenfd, F_DUPFD_CLOEXEC, 0);
     unlinkat(n->dirfd, tmp, 0);
+    /* In a shared network the group's members connect (0660, whatever
+     * the umask), before the socket appears under its name. */
     if (bind(n->listenfd, (struct sockaddr *)&sa, sl) < 0 ||
+        (n->shared_dir && fchmodat(n->dirfd, tmp, 0660, 0) < 0) ||
         listen(n->listenfd, 128) < 0 ||
         renameat(n->dirfd, tmp, n->dirfd, final) < 0) {
         ipcn__err("IPCN-RDV-BIND", "%s/%s: %s", n->dir, final, strerror(errno));

@@ -169,6 +169,8 @@ typedef struct ipcn__decision {
                             DENY would have given the status in would */
     int would;           /* the status under DENY, for AUDIT */
     int32_t rule;        /* index of the rule that decided; -1: the profile */
+    uint32_t line;       /* that rule's line (policy file) or number
+                            (provider's rules, from 1); 0: the profile */
     const char *why;     /* static text: "deny rule", "allow rule",
                             "default allow", "default deny", ... */
 } ipcn__decision;

@@ -191,6 +191,7 @@ int ipcn__policy_decide(const ipcn__policy *p, const ipcn__groupset *groups,
                  : p->profile == IPCN__PROFILE_DENY ? "default deny"
                                                     : "default deny (audit)";
     }
+    d->line = d->rule >= 0 ? p->rules[d->rule].line : 0;
     d->would = st;
     d->audited = false;
     if (p->profile == IPCN__PROFILE_AUDIT && st != IPCN_OK) {
@@ -219,6 +220,7 @@ int ipcn__policy_narrow(const ipcn__rule *rules, uint32_t nrules,
                  : st == IPCN_FORBIDDEN ? "provider deny rule"
                  : "provider rule that needs what is not known of the peer";
     }
+    d->line = d->rule >= 0 ? rules[d->rule].line : 0;
     d->would = st;
     d->audited = false;
     return d->status = st;

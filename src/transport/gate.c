@@ -104,8 +104,10 @@ void ipcn__gate_count(ipcn_node *n, ipcn__link *l, uint32_t verb,
 {
     bool first;
     char rule[32] = "";
-    if (d->rule >= 0)
-        snprintf(rule, sizeof rule, " (rule %d)", (int)d->rule + 1);
+    if (d->line)
+        snprintf(rule, sizeof rule, " (%s %u)",
+                 strncmp(d->why, "provider", 8) ? "policy line" : "rule",
+                 d->line);
     if (status != IPCN_OK) {
         first = !l->denied++;
         n->stats.denied++;

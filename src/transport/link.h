@@ -182,12 +182,38 @@ bool ipcn__fds_short(ipcn_node *n, int err, const char *what);
 /* Fix the principal of a new link from its socket (SO_PEERCRED,
  * SO_PEERGROUPS); NULL name until its hello. */
 void ipcn__identity_take(ipcn__principal *who, int fd);
-/* Does process pid hold the lock of the name (an exclusive flock on
- * "name.lock" in the node's directory, checked in /proc/pid/fdinfo)?
+/* Does the process of who hold the lock of the name (an exclusive flock
+ * on "name.lock" in the node's directory)?  For a peer of our own euid,
+ * checked in /proc/pid/fdinfo; for one of another user (whose descriptors
+ * we may not see), the lock file must be owned by its uid and /proc/locks
+ * must list its pid holding a FLOCK WRITE lock on that file.
  * IPCN_OK, IPCN_UNAUTHORIZED (it does not, or it cannot be seen), or
  * IPCN_SERVICE_UNAVAILABLE (we are out of descriptors).  Without /proc it
  * cannot be checked: IPCN_OK. */
-int ipcn__identity_holds_name(ipcn_node *n, const char *name, int32_t pid);
+int ipcn__identity_holds_name(ipcn_node *n, const char *name,
+                              const ipcn__principal *who);
+/* /proc/locks: does a line say that pid (any pid when pid <= 0) holds an
+ * exclusive flock on the file (dev, ino)?  1 yes, 0 no, -errno when the
+ * file cannot be read.  Reads at most 16 MiB of it, a line at a time. */
+int ipcn__proc_locks_held(int32_t pid, uint64_t dev, uint64_t ino);
+/* The parser of it, for tests: one line (no newline), and a text of
+ * lines.  maj and min are the device's major and minor numbers. */
+bool ipcn__proc_locks_line(const char *line, size_t len, int32_t pid,
+                           uint32_t maj, uint32_t min, uint64_t ino);
+bool ipcn__proc_locks_text(const char *text, size_t len, int32_t pid,
+                           uint32_t maj, uint32_t min, uint64_t ino);
+
+/* ---- exe.c ---- */
+/* The executable of process pid: *path (/proc/pid/exe, allocated; NULL
+ * when it cannot be read: another user's process, no /proc) and, when it
+ * returns true, its SHA-256 in sha, read through an open of
+ * /proc/pid/exe and cached process-wide by the file's (dev, inode, size,
+ * mtime).  Thread-safe.  Executables over 256 MiB are not hashed. */
+bool ipcn__exe_identify(int32_t pid, char **path, uint8_t sha[32]);
+/* For tests: how many files were hashed (cache misses) so far; and empty
+ * the cache. */
+uint64_t ipcn__exe_hashes_done(void);
+void ipcn__exe_cache_clear(void);
 /* Take the name the peer proved at hello (a copy): 100 or 307. */
 int ipcn__identity_name(ipcn__principal *who, const char *name, size_t len,
                         uint64_t node_id);

@@ -34,7 +34,7 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
     ipcn__link_hdr(n, &h, 0, 0);
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
-                     .caps = IPCN_CAP_CANCEL |
+                     .caps = IPCN_CAP_CANCEL | IPCN_CAP_SET |
                              (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
                                              : IPCN_CAP_NONE) |
                              (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE),
@@ -259,7 +259,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (!l->outbound) {
         /* A name is the lock of its file: a peer that did not take it
          * (a client that went around the directory) may not use it. */
-        int held = ipcn__identity_holds_name(n, h->name.p, l->who.pid);
+        int held = ipcn__identity_holds_name(n, h->name.p, &l->who);
         char why[IPCN_NAME_MAX + 80];
         if (held == IPCN_UNAUTHORIZED) {
             snprintf(why, sizeof why, "hello as %s from a process that does "

@@ -237,6 +237,13 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         f.u.request.encoding = rd_str(&r);
         f.u.request.data = rd_blob(&r);
         break;
+    case IPCN_F_SET:
+        f.u.set.timeout_ms = rd_u32(&r);
+        f.u.set.expect_version = rd_u64(&r);
+        f.u.set.path = rd_str(&r);
+        f.u.set.encoding = rd_str(&r);
+        f.u.set.data = rd_blob(&r);
+        break;
     case IPCN_F_QUERY_REPLY:
     case IPCN_F_REPLY:
         f.u.reply.seq = rd_u64(&r);
@@ -564,6 +571,18 @@ int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
     size_t off = ipcn__frame_begin(w, h);
     ipcn__wbuf_u64(w, b->seq);
     ipcn__wbuf_u64(w, b->timestamp_ns);
+    ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
+    ipcn__wbuf_blob(w, b->data.p, b->data.len);
+    return finish(w, off);
+}
+
+int ipcn__enc_set(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__set *b)
+{
+    h->type = IPCN_F_SET;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u32(w, b->timeout_ms);
+    ipcn__wbuf_u64(w, b->expect_version);
+    ipcn__wbuf_str(w, b->path.p, b->path.len);
     ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
     ipcn__wbuf_blob(w, b->data.p, b->data.len);
     return finish(w, off);

@@ -51,7 +51,11 @@ enum ipcn__ftype {
     /* Capability IPCN_CAP_CANCEL on the receiver's side. */
     IPCN_F_CANCEL = 23,       /* the requester gave up request corr: do not
                                  start it (empty body) */
-    IPCN_F__MAX = 23
+    /* Capability IPCN_CAP_SET on the receiver's side. */
+    IPCN_F_SET = 24,          /* set the value of a data resource of the
+                                 receiver; answered by a REPLY whose seq is
+                                 the resource's version */
+    IPCN_F__MAX = 24
 };
 
 /* Capability bits a node announces in its hello. */
@@ -60,6 +64,7 @@ enum ipcn__ftype {
 #define IPCN_CAP_RING 2u /* reads a peer's frames from a shared ring */
 #define IPCN_CAP_WITHHELD 4u /* takes SHM_WITHHELD notices */
 #define IPCN_CAP_CANCEL 8u   /* takes CANCEL of its requests */
+#define IPCN_CAP_SET 16u     /* takes SET of its data resources */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -173,6 +178,16 @@ typedef struct ipcn__request { /* REQUEST and QUERY (QUERY has no data) */
     ipcn__blob data;
 } ipcn__request;
 
+/* SET: the new value of a data resource; expect_version 0 = any, else
+ * the resource's version must be this one. */
+typedef struct ipcn__set {
+    uint32_t timeout_ms;
+    uint64_t expect_version;
+    ipcn__str path;
+    ipcn__str encoding;
+    ipcn__blob data;
+} ipcn__set;
+
 typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
     uint64_t seq;
     uint64_t timestamp_ns;
@@ -182,7 +197,7 @@ typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
 
 /* One decoded frame.  Which body member is valid depends on hdr.type:
  * HELLO hello; ANNOUNCE announce; SAMPLE, SHM_WITHHELD sample; QUERY, REQUEST request;
- * QUERY_REPLY, REPLY reply; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
+ * QUERY_REPLY, REPLY reply; SET set; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
  * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; CANCEL none; SHM_POOL
  * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
  * shm_refs; RING ring. */
@@ -194,6 +209,7 @@ typedef struct ipcn__frame {
         ipcn__sample sample;
         ipcn__request request;
         ipcn__reply reply;
+        ipcn__set set;
         ipcn__str text;
         uint64_t stamp;
         ipcn__shm_pool shm_pool;
@@ -272,6 +288,7 @@ int ipcn__enc_request(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                       const ipcn__request *b);
 int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                     const ipcn__reply *b);
+int ipcn__enc_set(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__set *b);
 
 int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b);
 /* SHM_SAMPLE, or SHM_REPLY when h->type is that on entry. */

@@ -256,6 +256,76 @@ TEST(query)
     CHECK_EQ(p.wait(ct::WAIT_MS), 0);
 }
 
+TEST(set)
+{
+    Node n("client");
+    ct::PeerProcess p("provider", {"prov"});
+    wait_provider(n);
+    ipcn::Message v = n.query("p/data", ct::WAIT_MS);
+    CHECK_EQ(v.seq(), 1u);
+    /* The version read with the value: set if unchanged. */
+    CHECK_EQ(n.set("p/data", ipcn::Bytes("value-2", 7), "text/plain", v.seq(), ct::WAIT_MS),
+             2u);
+    CHECK_EQ(n.query("p/data", ct::WAIT_MS).text(), std::string_view("value-2"));
+    /* Stale: 207, and try_set() gives the current version. */
+    ipcn::Error e = ERROR_OF(n.set("p/data", ipcn::Bytes("x", 1), "", 1, ct::WAIT_MS));
+    CHECK_EQ(e.status(), IPCN_CONFLICT);
+    CHECK_EQ(std::string(e.what()), std::string("207 Conflict: set p/data"));
+    auto r = n.try_set("p/data", ipcn::Bytes("value-3", 7), "", 1, ct::WAIT_MS);
+    CHECK_EQ(r.status(), IPCN_CONFLICT);
+    CHECK(!r.ok());
+    CHECK(r.has_value());
+    CHECK_EQ(*r, 2u);
+    r = n.try_set("p/data", ipcn::Bytes("value-3", 7), "", *r, ct::WAIT_MS);
+    CHECK(r.ok());
+    CHECK_EQ(*r, 3u);
+    /* Defaults: the resource's encoding, any version, no timeout. */
+    CHECK_EQ(n.set("p/data", ipcn::Bytes("value-4", 7)), 4u);
+    CHECK_EQ(n.query("p/data", ct::WAIT_MS).seq(), 4u);
+    CHECK_STATUS(n.set("p/data", ipcn::Bytes("x", 1), "image/png", 0, ct::WAIT_MS),
+                 IPCN_BAD_REQUEST);
+    CHECK_STATUS(n.set("p/stream", ipcn::Bytes("x", 1), "", 0, ct::WAIT_MS),
+                 IPCN_METHOD_NOT_ALLOWED);
+    CHECK_STATUS(n.set("p/echo", ipcn::Bytes("x", 1), "", 0, ct::WAIT_MS),
+                 IPCN_METHOD_NOT_ALLOWED);
+    CHECK_STATUS(n.set("nobody/has/this", ipcn::Bytes("x", 1), "", 0, ct::WAIT_MS),
+                 IPCN_NOT_FOUND);
+    auto none = n.try_set("nobody/has/this", ipcn::Bytes("x", 1));
+    CHECK_EQ(none.status(), IPCN_NOT_FOUND);
+    CHECK(!none.has_value());
+    n.request("p/quit", {}, "", ct::WAIT_MS);
+    CHECK_EQ(p.wait(ct::WAIT_MS), 0);
+}
+
+/* A set check on this node: sets of its own resource run it inside set(). */
+TEST(set_checked_local)
+{
+    Node n("self");
+    n.announce("c/gain", Kind::Data, "text/plain");
+    int calls = 0;
+    n.on_set("c/gain", [&](const ipcn::MessageView &v) {
+        calls++;
+        CHECK_EQ(v.src_name(), std::string_view("self"));
+        return v.text() == "bad" ? IPCN_FORBIDDEN : IPCN_OK;
+    });
+    CHECK_EQ(n.set("c/gain", ipcn::Bytes("good", 4), "", 0, 0), 1u);
+    CHECK_EQ(calls, 1);
+    CHECK_STATUS(n.set("c/gain", ipcn::Bytes("bad", 3), "", 0, 0), IPCN_FORBIDDEN);
+    CHECK_EQ(calls, 2);
+    CHECK_EQ(n.query("c/gain", 0).text(), std::string_view("good"));
+    n.on_set("c/gain", [](const ipcn::MessageView &) -> int { throw std::runtime_error("x"); });
+    CHECK_STATUS(n.set("c/gain", ipcn::Bytes("any", 3), "", 0, 0), IPCN_INTERNAL_ERROR);
+    n.on_set("c/gain", nullptr); /* removed: any value of its encoding */
+    CHECK_EQ(n.set("c/gain", ipcn::Bytes("bad", 3), "", 0, 0), 2u);
+    CHECK_EQ(calls, 2);
+    CHECK_STATUS(n.on_set("c/none", [](const ipcn::MessageView &) { return IPCN_OK; }),
+                 IPCN_NOT_FOUND);
+    n.announce("c/s", Kind::Stream);
+    CHECK_STATUS(n.on_set("c/s", [](const ipcn::MessageView &) { return IPCN_OK; }),
+                 IPCN_METHOD_NOT_ALLOWED);
+    n.withdraw("c/gain");
+}
+
 /* A provider that cannot answer (stopped): the query ends with 304. */
 TEST(query_timeout)
 {
@@ -557,6 +627,16 @@ TEST(events_peers_stats)
     CHECK_EQ(peers[0].name, std::string("prov"));
     CHECK_EQ(peers[0].pid, static_cast<std::int32_t>(p.pid()));
     CHECK_EQ(peers[0].uid, static_cast<std::int32_t>(getuid()));
+    /* Its principal: the helper is this test's own binary, our groups. */
+    char self[4096];
+    ssize_t self_len = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(self_len > 0);
+    self[self_len > 0 ? self_len : 0] = 0;
+    CHECK_EQ(peers[0].exe, std::string(self));
+    CHECK(peers[0].exe_hashed);
+    CHECK(std::any_of(peers[0].exe_sha256, peers[0].exe_sha256 + 32,
+                      [](std::uint8_t b) { return b != 0; }));
+    CHECK_EQ(peers[0].groups.size(), static_cast<std::size_t>(getgroups(0, nullptr)));
     CHECK_EQ(peers[0].resources, 15u);
     CHECK(peers[0].frames_in > 0);
     ipcn::NodeStats st = n.stats();

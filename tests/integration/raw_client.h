@@ -27,6 +27,7 @@ enum {
     T_ERROR
 };
 #define T_RING 21   /* protocol 7.4: the sender's frames go on in a ring */
+#define T_SET 24    /* protocol 12.3: set a data resource's value */
 #define CAP_RING 2u
 #define RING_HDR 4096u /* the page of indices before a ring's data */
 #define RING_MIN (64u << 10)
@@ -36,6 +37,8 @@ enum {
 #define ST_OK 100
 #define ST_ACCEPTED 102
 #define ST_BAD_REQUEST 200
+#define ST_NOT_FOUND 203
+#define ST_NOT_ALLOWED 204
 #define ST_TOO_MANY 205
 #define ST_CONFLICT 207
 #define ST_VERSION 305
@@ -118,6 +121,10 @@ size_t enc_request(buf *b, uint8_t type, uint64_t src, uint64_t corr,
                    const char *path, const void *data, size_t len);
 size_t enc_reply(buf *b, uint8_t type, uint64_t src, uint64_t corr,
                  uint16_t status);
+/* A SET (protocol 12.3) of path to data, of encoding enc. */
+size_t enc_set(buf *b, uint64_t src, uint64_t corr, uint64_t expect_version,
+               const char *path, const char *enc, const void *data,
+               size_t len);
 /* A RING frame (protocol 7.4): our direction goes on in a ring. */
 size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved);
 

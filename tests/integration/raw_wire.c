@@ -272,6 +272,20 @@ size_t enc_reply(buf *b, uint8_t type, uint64_t src, uint64_t corr,
     return off;
 }
 
+size_t enc_set(buf *b, uint64_t src, uint64_t corr, uint64_t expect_version,
+               const char *path, const char *enc, const void *data,
+               size_t len)
+{
+    size_t off = f_begin(b, T_SET, src, corr);
+    b_u32(b, 5000);
+    b_u64(b, expect_version);
+    b_str(b, path, strlen(path));
+    b_str(b, enc, strlen(enc));
+    b_blob(b, data, len);
+    f_end(b, off);
+    return off;
+}
+
 /* A RING frame (protocol 7.4): our direction goes on in a ring. */
 size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved)
 {

@@ -375,6 +375,13 @@ static void test_policy_refused_at_open(void **state)
     ipcn_node *n = NULL;
     assert_int_equal(ipcn_node_open(&n, "prov", NULL), IPCN_FORBIDDEN);
     assert_null(n);
+    /* a file named by IPCNET_POLICY must exist */
+    write_policy(NULL);
+    setenv("IPCNET_POLICY", "/nonexistent/ipcnet-policy.yaml", 1);
+    int st = ipcn_node_open(&n, "prov", NULL);
+    unsetenv("IPCNET_POLICY");
+    assert_int_equal(st, IPCN_FORBIDDEN);
+    assert_null(n);
 }
 
 static void test_bad_rules(void **state)

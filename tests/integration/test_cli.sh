@@ -152,7 +152,7 @@ r 0 "--help" "$BIN" --help
 contains "--help lists the verbs" "$out" "graph"
 r 0 "--version" "$BIN" --version
 contains "--version names the library" "$out" "libipcnet"
-for v in nodes find info set query pub echo hz offer call graph; do
+for v in nodes find info hold set query pub echo hz offer call graph; do
     r 0 "$v --help" "$BIN" "$v" --help
     contains "$v --help shows its usage" "$out" "usage: ipcnet $v"
     contains "$v --help shows --network" "$out" "--network NAME"
@@ -178,14 +178,14 @@ contains "unknown option: 200 Bad Request" "$err" "200 Bad Request:"
 r 2 "option of another verb" "$BIN" query x --rate 3
 r 2 "missing PATH" "$BIN" query
 contains "missing PATH says so" "$err" "missing PATH"
-r 2 "missing VALUE" "$BIN" set a/b
+r 2 "missing VALUE" "$BIN" hold a/b
 r 2 "extra argument" "$BIN" query a b
 r 2 "bad --count" "$BIN" pub a 1 --count -3
 r 2 "bad --rate" "$BIN" pub a 1 --rate fast
 r 2 "bad --timeout" "$BIN" query a --timeout 0
 r 2 "offer needs --echo or --exec" "$BIN" offer svc/x
 r 2 "offer takes one of them" "$BIN" offer svc/x --echo --exec cat
-r 2 "VALUE and --file" "$BIN" set a/b 1 --file /dev/null
+r 2 "VALUE and --file" "$BIN" hold a/b 1 --file /dev/null
 r 2 "bad --kind" "$BIN" find --kind gizmo
 r 2 "--kind=VALUE form is parsed" "$BIN" find --kind=gizmo
 
@@ -207,16 +207,16 @@ r 1 "call of an invalid path" "$BIN" call 'a//b' 1
 contains "call of an invalid path: 200" "$err" "200 Bad Request"
 r 1 "find with an invalid pattern" "$BIN" find 'a//b'
 contains "invalid pattern: 200" "$err" "200 Bad Request"
-r 1 "set with invalid JSON" "$BIN" set a/b "{'x': 1}"
+r 1 "hold with invalid JSON" "$BIN" hold a/b "{'x': 1}"
 contains "invalid JSON: 200 Bad Request" "$err" "200 Bad Request: VALUE is not valid JSON"
-r 1 "set with a trailing comma" "$BIN" set a/b '[1,2,]'
-r 1 "set with an invalid path" "$BIN" set 'a//b' 1
+r 1 "hold with a trailing comma" "$BIN" hold a/b '[1,2,]'
+r 1 "hold with an invalid path" "$BIN" hold 'a//b' 1
 contains "invalid path: 200" "$err" "200 Bad Request"
 r 1 "pub with invalid JSON" "$BIN" pub a/b '{"a":}'
 r 1 "call with invalid JSON" "$BIN" call a/b 'nope'
 contains "call invalid JSON: 200" "$err" "200 Bad Request"
-r 1 "set --meta with invalid JSON" "$BIN" set a/b 1 --meta '{x}'
-r 1 "--file that does not exist" "$BIN" set a/b --file "$W/missing"
+r 1 "hold --meta with invalid JSON" "$BIN" hold a/b 1 --meta '{x}'
+r 1 "--file that does not exist" "$BIN" hold a/b --file "$W/missing"
 contains "missing file: 203" "$err" "203 Not Found"
 r 1 "echo --timeout with no provider" "$BIN" echo 'cam/**' --timeout 300
 contains "echo --timeout: 304" "$err" "304 Gateway Timeout"
@@ -225,10 +225,10 @@ contains "hz --timeout: 304" "$err" "304 Gateway Timeout"
 r 1 "invalid --name" "$BIN" nodes --name '.bad name'
 contains "invalid node name: 200" "$err" "200 Bad Request"
 
-# ---------------------------------------------------------------- set, query, info, find, nodes
-start arm "$BIN" set robot/arm/left/state '{"q": [0.5, -1.25], "ok": true}' \
+# ---------------------------------------------------------------- hold, set, query, info, find, nodes
+start arm "$BIN" hold robot/arm/left/state '{"q": [0.5, -1.25], "ok": true}' \
     --meta '{"units": "rad", "rate": 100, "frame": "base"}' --name arm-driver
-wait_ready arm "set"
+wait_ready arm "hold"
 r 0 "query" "$BIN" query robot/arm/left/state
 [ "$out" = '{"q":[0.5,-1.25],"ok":true}' ] && ok "query prints the value" || nok "query printed" "$out"
 r 0 "query --json" "$BIN" query robot/arm/left/state --json
@@ -260,18 +260,50 @@ jcheck "find with '*' matches" "$out" 'len(d)==1'
 r 0 "nodes" "$BIN" nodes
 contains "nodes lists the provider" "$out" "arm-driver"
 r 0 "nodes --json" "$BIN" nodes --json
-jcheck "nodes --json: name, pid, uid, groups, resources, uptime, counters" "$out" \
-    "len(d)==1 and d[0]['name']=='arm-driver' and d[0]['pid']==${PID[arm]} and d[0]['uid']==$(id -u) and d[0]['groups'] is None and d[0]['resources']==1 and 0<=d[0]['uptime_s']<120 and d[0]['link']['frames_in']>=2 and d[0]['link']['bytes_in']>0 and d[0]['link']['bad_frames']==0"
-r 1 "a second set of the same path" "$BIN" set robot/arm/left/state 1
-contains "second set: 207 Conflict naming the provider" "$err" "207 Conflict: node arm-driver already provides robot/arm/left/state"
+# The principal: the user by name, the supplementary groups the kernel
+# gave (those of this shell, which started the provider), the executable
+# and its SHA-256, computed here apart.
+BIN_REAL=$(readlink -f "$BIN")
+BIN_SHA=$(sha256sum "$BIN_REAL" | cut -d' ' -f1)
+SUPP=$(python3 -c 'import os; print(sorted(os.getgroups()))')
+jcheck "nodes --json: name, pid, uid, user, groups, exe, resources, uptime, counters" "$out" \
+    "len(d)==1 and d[0]['name']=='arm-driver' and d[0]['pid']==${PID[arm]} and d[0]['uid']==$(id -u) and d[0]['user']=='$(id -un)' and sorted(g['gid'] for g in d[0]['groups'])==$SUPP and d[0]['groups_truncated'] is False and d[0]['exe']=='$BIN_REAL' and d[0]['exe_sha256']=='$BIN_SHA' and d[0]['resources']==1 and 0<=d[0]['uptime_s']<120 and d[0]['link']['frames_in']>=2 and d[0]['link']['bytes_in']>0 and d[0]['link']['bad_frames']==0"
+r 0 "nodes (text)" "$BIN" nodes
+contains "nodes prints the user" "$out" "$(id -un)($(id -u))"
+contains "nodes prints the executable" "$out" "$BIN_REAL"
+contains "nodes prints the first 12 hex digits of its SHA-256" "$out" "${BIN_SHA:0:12}"
+r 1 "a second hold of the same path" "$BIN" hold robot/arm/left/state 1
+contains "second hold: 207 Conflict naming the provider" "$err" "207 Conflict: node arm-driver already provides robot/arm/left/state"
 r 1 "a node name in use" "$BIN" nodes --name arm-driver
 contains "name in use: 207" "$err" "207 Conflict"
 r 1 "call of a data resource" "$BIN" call robot/arm/left/state 1
 contains "call of data: 204" "$err" "204 Method Not Allowed"
 
+# set: the value of a data resource another node holds (a parameter)
+r 0 "set" "$BIN" set robot/arm/left/state '{"q": [1, 2], "ok": false}'
+[ "$out" = "robot/arm/left/state: version 2" ] && ok "set prints the new version" || nok "set printed" "$out"
+r 0 "query after set" "$BIN" query robot/arm/left/state
+[ "$out" = '{"q":[1,2],"ok":false}' ] && ok "set changed the value (CBOR, the resource's encoding)" \
+    || nok "query after set printed" "$out"
+r 1 "set with a stale --expect-version" "$BIN" set robot/arm/left/state 1 --expect-version 1
+contains "stale version: 207 naming the current one" "$err" \
+    "207 Conflict: robot/arm/left/state changed: its version is 2, not 1"
+r 0 "set --expect-version of the current one, --json" "$BIN" set robot/arm/left/state \
+    '{"q": [0.5, -1.25], "ok": true}' --expect-version 2 --json
+jcheck "set --json: the path and the new version" "$out" \
+    'len(d)==1 and d[0]["path"]=="robot/arm/left/state" and d[0]["version"]==3'
+r 1 "set of another encoding" "$BIN" set robot/arm/left/state hi --encoding text/plain
+contains "another encoding: 200" "$err" "200 Bad Request"
+r 1 "set of nothing" "$BIN" set robot/none 1
+contains "set of nothing: 203" "$err" "203 Not Found: no provider for robot/none"
+r 2 "set without VALUE" "$BIN" set robot/arm/left/state
+r 2 "bad --expect-version" "$BIN" set robot/arm/left/state 1 --expect-version -1
+r 0 "query after the sets" "$BIN" query robot/arm/left/state
+[ "$out" = '{"q":[0.5,-1.25],"ok":true}' ] && ok "the last set holds" || nok "after the sets" "$out"
+
 # --network and IPCNET_NETWORK
-start other "$BIN" set robot/other 7 --network lab
-wait_ready other "set --network lab"
+start other "$BIN" hold robot/other 7 --network lab
+wait_ready other "hold --network lab"
 r 1 "a resource of network lab is not in default" "$BIN" query robot/other
 r 0 "query --network lab" "$BIN" query robot/other --network lab
 [ "$out" = 7 ] && ok "query --network lab gets the value" || nok "query --network lab printed" "$out"
@@ -281,25 +313,25 @@ r 0 "IPCNET_NETWORK=lab query" env IPCNET_NETWORK=lab "$BIN" query robot/other
 [ "$out" = 7 ] && ok "IPCNET_NETWORK is honoured" || nok "IPCNET_NETWORK=lab printed" "$out"
 r 0 "--dir DIR query" env -u IPCNET_DIR "$BIN" query robot/other --network lab --dir "$IPCNET_DIR"
 [ "$out" = 7 ] && ok "--dir is honoured" || nok "--dir printed" "$out"
-stop other INT "set --network lab"
-contains "set says what it withdrew" "$out" "withdrew robot/other"
+stop other INT "hold --network lab"
+contains "hold says what it withdrew" "$out" "withdrew robot/other"
 r 1 "after SIGINT the value is gone" "$BIN" query robot/other --network lab
 contains "gone after SIGINT: 203" "$err" "203 Not Found"
 
-stop arm TERM "set"
+stop arm TERM "hold"
 r 1 "after SIGTERM the value is gone" "$BIN" query robot/arm/left/state
 contains "gone after SIGTERM: 203" "$err" "203 Not Found"
 
 # a negative number is a VALUE, not an option
-start neg "$BIN" set robot/offset -1.5e-3
-wait_ready neg "set with a negative VALUE"
+start neg "$BIN" hold robot/offset -1.5e-3
+wait_ready neg "hold with a negative VALUE"
 r 0 "query of a negative number" "$BIN" query robot/offset
 [ "$out" = "-0.0015" ] && ok "a negative VALUE travels (as CBOR)" || nok "negative VALUE came back as" "$out"
-stop neg TERM "set (negative)"
+stop neg TERM "hold (negative)"
 
 # kill -9: a later query fails with 203 within one second
-start victim "$BIN" set robot/arm/left/state '{"q":[1]}'
-wait_ready victim "set (to be killed)"
+start victim "$BIN" hold robot/arm/left/state '{"q":[1]}'
+wait_ready victim "hold (to be killed)"
 kill -KILL "${PID[victim]}"
 wait "${PID[victim]}" 2>/dev/null
 unset "PID[victim]"
@@ -310,8 +342,8 @@ contains "query after kill -9: 203" "$err" "203 Not Found: no provider for robot
 if [ $((t1 - t0)) -lt 1000 ]; then ok "203 after kill -9 came in $((t1 - t0)) ms"; else nok "203 after kill -9 took $((t1 - t0)) ms"; fi
 
 # a node that does not answer (stopped) delays the tool by --wait at most
-start hung "$BIN" set robot/hung 1
-wait_ready hung "set (to be stopped)"
+start hung "$BIN" hold robot/hung 1
+wait_ready hung "hold (to be stopped)"
 kill -STOP "${PID[hung]}"
 t0=$(ms_now)
 r 0 "nodes with a stopped node" "$BIN" nodes --wait 300
@@ -320,15 +352,15 @@ contains "the stopped node is named in a warning" "$err" "did not link within 30
 if [ $((t1 - t0)) -lt 2000 ]; then ok "a stopped node cost $((t1 - t0)) ms"; else nok "a stopped node cost $((t1 - t0)) ms"; fi
 kill -CONT "${PID[hung]}"
 r 0 "query once it runs again" "$BIN" query robot/hung
-stop hung TERM "set (stopped and continued)"
+stop hung TERM "hold (stopped and continued)"
 
 # binary values: a summary, or the bytes with --raw
 head -c 5000 /dev/urandom >"$W/blob"
-start blob "$BIN" set cam/front/still --file "$W/blob" --encoding 'image/png'
-start text "$BIN" set notes/hello 'two
+start blob "$BIN" hold cam/front/still --file "$W/blob" --encoding 'image/png'
+start text "$BIN" hold notes/hello 'two
 lines' --encoding 'text/plain; charset=utf-8'
-wait_ready blob "set --file"
-wait_ready text "set --encoding text/plain"
+wait_ready blob "hold --file"
+wait_ready text "hold --encoding text/plain"
 r 0 "query of a binary value" "$BIN" query cam/front/still
 contains "binary value: a summary with its encoding" "$out" "<image/png, 5000 bytes"
 contains "binary value: a summary with its hash" "$out" "xxh3 "
@@ -343,8 +375,8 @@ r 0 "query of a text value" "$BIN" query notes/hello
 lines' ] && ok "text prints as text" || nok "text printed" "$out"
 r 0 "query --json of a text value" "$BIN" query notes/hello --json
 jcheck "text --json: a string" "$out" 'd[0]["value"]=="two\nlines"'
-stop blob TERM "set --file"
-stop text TERM "set text"
+stop blob TERM "hold --file"
+stop text TERM "hold text"
 
 # ---------------------------------------------------------------- pub, echo, hz
 start echo "$BIN" echo 'cam/**' --count 3 --json --name echo-1
@@ -450,8 +482,8 @@ r 0 "find --kind service" "$BIN" find --kind service --json
 jcheck "find --kind service lists the nine" "$out" 'len(d)==9 and all(x["kind"]=="service" for x in d)'
 
 # ---------------------------------------------------------------- graph
-start gdata "$BIN" set robot/base/odom '{"x": 0}' --name base
-wait_ready gdata "set for the graph"
+start gdata "$BIN" hold robot/base/odom '{"x": 0}' --name base
+wait_ready gdata "hold for the graph"
 start gsub "$BIN" echo 'robot/base/*' --json --name gwatch
 # echo prints no ready line: wait (bounded) until its subscription is seen.
 for ((i = 0; i < 50; i++)); do
@@ -481,7 +513,7 @@ r 1 "graph --png into a directory that does not exist" "$BIN" graph --png "$W/no
 contains "graph --png failure: 300" "$err" "300 Internal Process Error"
 
 stop gsub TERM "echo (graph)"
-stop gdata TERM "set (graph)"
+stop gdata TERM "hold (graph)"
 stop svc INT "offer --echo"
 contains "offer logs its requests" "$out" "#1 from ipcnet-cli."
 for s in up failing slow env late two_a two_b; do stop "$s" TERM "offer ($s)"; done
@@ -557,19 +589,19 @@ contains "cbor2json truncated: 200 Bad Request" "$err" "200 Bad Request: stdin i
 printf '\x01\x02' >"$W/two.cbor"
 r 1 "cbor2json of two items" sh -c '"$0" cbor2json <"$1"' "$BIN" "$W/two.cbor"
 contains "cbor2json two items: 200 Bad Request" "$err" "200 Bad Request"
-r 1 "set --encoding cbor --file with invalid CBOR" "$BIN" set x/y --encoding cbor --file "$W/bad.cbor"
+r 1 "hold --encoding cbor --file with invalid CBOR" "$BIN" hold x/y --encoding cbor --file "$W/bad.cbor"
 contains "invalid CBOR file: 200" "$err" "200 Bad Request"
-r 1 "set --encoding tensor --file that is no tensor" "$BIN" set x/y --encoding tensor --file "$W/two.cbor"
+r 1 "hold --encoding tensor --file that is no tensor" "$BIN" hold x/y --encoding tensor --file "$W/two.cbor"
 contains "no tensor: 200" "$err" "200 Bad Request"
 
 # backwards compatible: application/json values still print as JSON
-start legacy "$BIN" set legacy/json '{"a": [1, 2]}' --encoding application/json
-wait_ready legacy "set --encoding application/json"
+start legacy "$BIN" hold legacy/json '{"a": [1, 2]}' --encoding application/json
+wait_ready legacy "hold --encoding application/json"
 r 0 "query of an application/json value" "$BIN" query legacy/json --json
 jcheck "application/json still prints as JSON" "$out" 'd[0]["value"]=={"a":[1,2]} and d[0]["encoding"]=="application/json"'
 r 0 "query --raw of an application/json value" "$BIN" query legacy/json --raw
 [ "$out" = '{"a":[1,2]}' ] && ok "application/json travels as JSON text" || nok "application/json travelled as" "$out"
-stop legacy TERM "set (application/json)"
+stop legacy TERM "hold (application/json)"
 
 # tensors: a float32 2x3 tensor (tag 40 around RFC 8746's tag 85), by cbor2
 if [ "$HAVE_CBOR2" = 1 ]; then
@@ -579,12 +611,12 @@ sys.stdout.buffer.write(cbor2.dumps(cbor2.CBORTag(40, [[2, 3], cbor2.CBORTag(85,
     "$PY3" -c 'import cbor2, sys, numpy as np
 a = np.arange(24, dtype="<i2") - 3
 sys.stdout.buffer.write(cbor2.dumps({"frame": 7, "t": cbor2.CBORTag(40, [[2, 3, 4], cbor2.CBORTag(77, a.tobytes())])}))' >"$W/tmap.cbor"
-    start tcbor "$BIN" set tensor/a --encoding cbor --file "$W/t23.cbor"
-    start ttensor "$BIN" set tensor/b --encoding tensor --file "$W/t23.cbor"
-    start tmap "$BIN" set tensor/m --encoding cbor --file "$W/tmap.cbor"
-    wait_ready tcbor "set of a tensor (cbor)"
-    wait_ready ttensor "set of a tensor (tensor)"
-    wait_ready tmap "set of a map holding a tensor"
+    start tcbor "$BIN" hold tensor/a --encoding cbor --file "$W/t23.cbor"
+    start ttensor "$BIN" hold tensor/b --encoding tensor --file "$W/t23.cbor"
+    start tmap "$BIN" hold tensor/m --encoding cbor --file "$W/tmap.cbor"
+    wait_ready tcbor "hold of a tensor (cbor)"
+    wait_ready ttensor "hold of a tensor (tensor)"
+    wait_ready tmap "hold of a map holding a tensor"
     r 0 "query of a CBOR tensor" "$BIN" query tensor/a
     [ "$out" = 'tensor float32 [2, 3]: 0, 1, 2, 3, 4, 5' ] && ok "query prints dtype, shape and values" || nok "query printed" "$out"
     r 0 "query of an encoding tensor value" "$BIN" query tensor/b
@@ -599,9 +631,9 @@ sys.stdout.buffer.write(cbor2.dumps({"frame": 7, "t": cbor2.CBORTag(40, [[2, 3, 
         'd[0]["value"]["frame"]==7 and d[0]["value"]["t"]["dtype"]=="int16" and d[0]["value"]["t"]["shape"]==[2,3,4] and d[0]["value"]["t"]["values"]==list(range(-3,21))'
     r 0 "query (text) of a map holding a tensor" "$BIN" query tensor/m
     contains "the map prints as JSON" "$out" '"frame": 7'
-    stop tcbor TERM "set (tensor, cbor)"
-    stop ttensor TERM "set (tensor)"
-    stop tmap TERM "set (map with a tensor)"
+    stop tcbor TERM "hold (tensor, cbor)"
+    stop ttensor TERM "hold (tensor)"
+    stop tmap TERM "hold (map with a tensor)"
     start tpub "$BIN" pub tensor/s --encoding tensor --file "$W/t23.cbor" --rate 50
     wait_ready tpub "pub of a tensor"
     r 0 "echo of a tensor stream" "$BIN" echo tensor/s --count 1
@@ -611,11 +643,11 @@ sys.stdout.buffer.write(cbor2.dumps(cbor2.CBORTag(40, [[100], cbor2.CBORTag(86, 
     r 0 "cbor2json of a big tensor" sh -c '"$0" cbor2json <"$1"' "$BIN" "$W/t100.cbor"
     jcheck "cbor2json of a tensor: all its values" "$out" 'd[0]["dtype"]=="float64" and d[0]["numel"]==100 and d[0]["values"]==list(range(100))'
     stop tpub TERM "pub (tensor)"
-    start tlong "$BIN" set tensor/long --encoding tensor --file "$W/t100.cbor"
-    wait_ready tlong "set of a 100-element tensor"
+    start tlong "$BIN" hold tensor/long --encoding tensor --file "$W/t100.cbor"
+    wait_ready tlong "hold of a 100-element tensor"
     r 0 "query of a long tensor" "$BIN" query tensor/long
     [ "$out" = 'tensor float64 [100]: 0, 1, 2, 3, 4, 5, 6, 7, ...' ] && ok "a long tensor prints its first values" || nok "query printed" "$out"
-    stop tlong TERM "set (long tensor)"
+    stop tlong TERM "hold (long tensor)"
 else
     echo "# SKIP: no cbor2/numpy for /usr/bin/python3: tensor printing not checked"
 fi

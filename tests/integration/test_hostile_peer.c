@@ -3,7 +3,7 @@
  * test_hostile_peer.c — a linked peer that misbehaves: a second hello, bad and
  * flooding announces, subscriptions and patterns, unannounced samples,
  * hostile shared-memory pools and descriptors, unsolicited replies, request
- * floods, a foreign source id.
+ * floods, sets (refused, good, malformed), a foreign source id.
  *
  * One of the test_hostile_*.c programs: a raw, hostile client
  * (raw_client.h) attacks a fresh victim node per case while an innocent
@@ -453,6 +453,77 @@ static void t_request_flood(void **state)
     victim_check();
 }
 
+/* The REPLY to our frame corr, skipping the victim's other frames. */
+static rframe set_answer(raw *r, uint64_t corr)
+{
+    rframe f;
+    for (;;) {
+        int k = raw_next(r, &f, IO_TIMEOUT_MS);
+        if (k != 1)
+            fail_msg("no answer to SET %llu (%d)", (unsigned long long)corr, k);
+        if (f.type == T_REPLY && f.corr == corr)
+            return f;
+        rframe_free(&f);
+    }
+}
+
+/* SETs by hand (protocol 12.3): of a path nobody provides, of a service,
+ * with a wrong version or encoding, a good one (its version in the
+ * REPLY's seq), then a malformed one, which closes the link. */
+static void t_set(void **state)
+{
+    (void)state;
+    raw *r = raw_link();
+    static const struct {
+        const char *path, *enc;
+        uint64_t expect;
+        uint16_t status;
+    } cases[] = {
+        {"nobody/provides/this", "", 0, ST_NOT_FOUND},
+        {NULL /* echo */, "", 0, ST_NOT_ALLOWED},
+        {NULL /* data */, "", 99, ST_CONFLICT},
+        {NULL /* data */, "image/png", 0, ST_BAD_REQUEST},
+        {"bad//path", "", 0, ST_BAD_REQUEST},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = cases[i].path ? cases[i].path
+                           : i == 1      ? V.echo
+                                         : V.data;
+        enc_set(&B, r->id, 10 + i, cases[i].expect, path, cases[i].enc, "v", 1);
+        raw_send_buf(r);
+        rframe f = set_answer(r, 10 + i);
+        assert_int_equal(f.status, cases[i].status);
+        /* seq: the data resource's version (1: published once), else 0 */
+        assert_true(f.len >= 8);
+        assert_int_equal(ld64(f.pl), i >= 2 && i <= 3 ? 1 : 0);
+        rframe_free(&f);
+    }
+    /* A good one: the same value again, version 1 -> 2. */
+    enc_set(&B, r->id, 20, 1, V.data, "text/plain", "victim-data", 11);
+    raw_send_buf(r);
+    rframe f = set_answer(r, 20);
+    assert_int_equal(f.status, ST_OK);
+    assert_int_equal(ld64(f.pl), 2);
+    assert_int_equal(f.data_len, 0);
+    rframe_free(&f);
+    /* Malformed: one byte more than its layout. */
+    size_t off = enc_set(&B, r->id, 21, 0, V.data, "", "x", 1);
+    b_u8(&B, 0);
+    f_end(&B, off);
+    raw_send_buf(r);
+    raw_expect_close(r, ST_BAD_REQUEST);
+    raw_free(r);
+    /* And one cut short. */
+    r = raw_link();
+    off = enc_set(&B, r->id, 22, 0, V.data, "", "xy", 2);
+    B.len -= 1;
+    f_end(&B, off);
+    raw_send_buf(r);
+    raw_expect_close(r, ST_BAD_REQUEST);
+    raw_free(r);
+    victim_check();
+}
+
 static void t_foreign_src(void **state)
 {
     (void)state;
@@ -491,6 +562,7 @@ int main(void)
         CASE(t_shm_out_of_bounds),
         CASE(t_unsolicited_reply),
         CASE(t_request_flood),
+        CASE(t_set),
         CASE(t_foreign_src),
     };
     /* IPCN_TEST_FILTER=t_slowloris* runs only the matching cases. */

@@ -13,6 +13,9 @@
  *   hold up ipcn_node_wait_synced().
  * - A base directory that another user owns, or that others may write
  *   without the sticky bit, is refused with 202.
+ * - In a network shared by a group, a raw client of another uid that says
+ *   HELLO as a name is refused with 201 unless that very process holds
+ *   the name's lock (its own file, its pid in /proc/locks).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +29,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <grp.h>
+#include <unistd.h>
 
 #include "ipcnet.h"
 #include "raw_client.h"
@@ -41,19 +46,37 @@
 /* Connect to the node's socket, say HELLO as name, and read until the node
  * closes or IO_MS pass.  Returns the status of the last ERROR it sent (0
  * when none); *closed tells whether it closed the link. */
+static int squat_at(const char *path, const char *net, const char *name,
+                    bool *closed);
+
 static int squat(const char *node, const char *name, bool *closed)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/default/%s.sock", tu_net_dir(), node);
+    int st = squat_at(path, "default", name, closed);
+    assert_true(st >= 0);
+    return st;
+}
+
+/* The same at a socket path, in network net; -1 when it cannot connect or
+ * send (no cmocka assertion: it also runs in a child of another uid). */
+static int squat_at(const char *path, const char *net, const char *name,
+                    bool *closed)
+{
     int fd = -1;
-    assert_int_equal(raw_connect(path, false, &fd), 0);
+    if (raw_connect(path, false, &fd) != 0)
+        return -1;
     /* protocol.md 3 and 7.3: a version 1 HELLO as name, the lock not held */
     buf hello = {0};
     hello_max_payload = 1u << 20;
-    enc_hello_nolock(&hello, 0x5157415454455200ull, "default", 7, name,
+    enc_hello_nolock(&hello, 0x5157415454455200ull, net, strlen(net), name,
                      strlen(name), 1, 1); /* "SQUATTER" */
-    assert_int_equal(write(fd, hello.p, hello.len), (ssize_t)hello.len);
+    bool sent = write(fd, hello.p, hello.len) == (ssize_t)hello.len;
     free(hello.p);
+    if (!sent) {
+        close(fd);
+        return -1;
+    }
 
     static uint8_t rx[1 << 20];
     size_t have = 0, off = 0;
@@ -80,7 +103,10 @@ static int squat(const char *node, const char *name, bool *closed)
         }
         if (off == have)
             have = off = 0;
-        assert_true(have < sizeof rx); /* a node says little to a stranger */
+        if (have >= sizeof rx) { /* a node says little to a stranger */
+            close(fd);
+            return -1;
+        }
     }
     close(fd);
     return last_error;
@@ -330,6 +356,144 @@ static void test_base_of_another_user(void **state)
     assert_int_equal(open_in(base), IPCN_OK);
 }
 
+/* ------------------------------------------------------------------ */
+/* Name squatting across users, in a shared network                    */
+/* ------------------------------------------------------------------ */
+
+#define OTHER_GID 64990 /* ids need no account */
+#define SQUAT_UID 64991
+#define HOLDER_UID 64992
+
+/* In a child: become uid u, gid and only group OTHER_GID. */
+static void become(uid_t u)
+{
+    gid_t g = OTHER_GID;
+    if (setgroups(1, &g) < 0 || setresgid(g, g, g) < 0 || setresuid(u, u, u) < 0)
+        _exit(90);
+}
+
+/* A child of uid u that holds (flock) or, with hold false, only creates
+ * dir/name.lock, then waits for *ctl to close. */
+static pid_t lock_as(const char *dir, const char *name, uid_t u, bool hold,
+                     int *ctl)
+{
+    int p[2], ready[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[1]);
+        close(ready[0]);
+        become(u);
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s.lock", dir, name);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || (hold && flock(fd, LOCK_EX | LOCK_NB) < 0) ||
+            write(ready[1], "r", 1) != 1)
+            _exit(3);
+        char c;
+        (void)!read(p[0], &c, 1);
+        _exit(0);
+    }
+    close(p[0]);
+    close(ready[1]);
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    *ctl = p[1];
+    return pid;
+}
+
+/* A child of uid SQUAT_UID says HELLO as name to the node at sock: its
+ * exit status is the ERROR status when the node closed the link (201 fits
+ * an exit status), 1 when it did not close, 2 when it could not speak. */
+static int squat_as(const char *sock, const char *net, const char *name,
+                    bool also_hold, const char *dir)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        become(SQUAT_UID);
+        if (also_hold) { /* this very process holds the lock: not refused */
+            char path[700];
+            snprintf(path, sizeof path, "%s/%s.lock", dir, name);
+            int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                _exit(3);
+        }
+        bool closed = false;
+        int st = squat_at(sock, net, name, &closed);
+        _exit(st < 0 ? 2 : closed ? (st ? st : 4) : 1);
+    }
+    return tu_wait(pid, 20000);
+}
+
+static void test_squatter_of_another_user(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("    not root: cannot run processes of other users\n");
+        skip();
+    }
+    /* The base, which the other uids must enter; the network, shared by
+     * group OTHER_GID, which this process joins. */
+    const char *base = tu_net_dir();
+    assert_int_equal(chmod(base, 0755), 0);
+    char dir[700], sock[800];
+    snprintf(dir, sizeof dir, "%s/shared", base);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chown(dir, 0, OTHER_GID), 0);
+    assert_int_equal(chmod(dir, 03770), 0);
+    gid_t saved[64];
+    int nsaved = getgroups(64, saved);
+    assert_true(nsaved >= 0);
+    gid_t mine[65];
+    memcpy(mine, saved, (size_t)nsaved * sizeof *mine);
+    mine[nsaved] = OTHER_GID;
+    assert_int_equal(setgroups((size_t)nsaved + 1, mine), 0);
+
+    ipcn_node_opts o;
+    ipcn_node_opts_init(&o);
+    o.network = "shared";
+    ipcn_node *v = NULL;
+    assert_int_equal(ipcn_node_open(&v, "z-victim", &o), IPCN_OK);
+    l_own_node(v);
+    assert_int_equal(ipcn_node_start_thread(v), IPCN_OK);
+    snprintf(sock, sizeof sock, "%s/z-victim.sock", dir);
+
+    /* A name nobody holds. */
+    assert_int_equal(squat_as(sock, "shared", "a-free", false, dir), IPCN_UNAUTHORIZED);
+    /* A name another user holds: its lock file is not the squatter's. */
+    int ctl;
+    pid_t h = lock_as(dir, "a-theirs", HOLDER_UID, true, &ctl);
+    assert_int_equal(squat_as(sock, "shared", "a-theirs", false, dir), IPCN_UNAUTHORIZED);
+    close(ctl);
+    assert_int_equal(tu_wait(h, 10000), 0);
+    /* Its own lock file, held by no one, or by another of its processes:
+     * /proc/locks does not show the squatter's pid holding it. */
+    h = lock_as(dir, "a-mine", SQUAT_UID, false, &ctl);
+    assert_int_equal(squat_as(sock, "shared", "a-mine", false, dir), IPCN_UNAUTHORIZED);
+    close(ctl);
+    assert_int_equal(tu_wait(h, 10000), 0);
+    h = lock_as(dir, "a-mine2", SQUAT_UID, true, &ctl);
+    assert_int_equal(squat_as(sock, "shared", "a-mine2", false, dir), IPCN_UNAUTHORIZED);
+    close(ctl);
+    assert_int_equal(tu_wait(h, 10000), 0);
+    assert_int_equal(l_peer_count(v), 0);
+    /* The control: the squatter holding its own lock is not refused for
+     * the name (no ERROR; the link lasts until it leaves, or is dropped
+     * later for not answering pings: 1 or 4), nor counted as refused. */
+    ipcn_node_stats s0 = {.size = sizeof s0}, s1 = {.size = sizeof s1};
+    assert_int_equal(ipcn_node_get_stats(v, &s0), IPCN_OK);
+    int held = squat_as(sock, "shared", "a-held", true, dir);
+    assert_true(held == 1 || held == 4);
+    assert_int_equal(ipcn_node_get_stats(v, &s1), IPCN_OK);
+    assert_int_equal(s1.links_refused, s0.links_refused);
+
+    assert_int_equal(setgroups((size_t)nsaved, saved), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +504,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_base_writable_by_others, setup,
                                         l_teardown),
         cmocka_unit_test_setup_teardown(test_base_of_another_user, setup,
+                                        l_teardown),
+        cmocka_unit_test_setup_teardown(test_squatter_of_another_user, setup,
                                         l_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -181,7 +181,7 @@ r 0 "explain with the network's policy.yaml" "$BIN" --network lab policy explain
 contains "the network's policy.yaml is read" "$out" "rule:    $IPCNET_DIR/lab/policy.yaml:11:"
 
 # as a live node: its uid and gid from the link, its groups from /proc
-"$BIN" set camera/state 1 --name cam-7 >"$W/cam.out" 2>"$W/cam.err" </dev/null &
+"$BIN" hold camera/state 1 --name cam-7 >"$W/cam.out" 2>"$W/cam.err" </dev/null &
 BG=$!
 for ((i = 0; i < 200; i++)); do
     grep -q '^serving' "$W/cam.out" 2>/dev/null && break

@@ -2,6 +2,8 @@
 """Nodes in one process: every verb, errors as exceptions with their status,
 threads and the GIL, callbacks that raise, dispatch() without a thread."""
 import concurrent.futures
+import hashlib
+import os
 import sys
 import threading
 import time
@@ -135,6 +137,67 @@ def test_query(nodes):
     b.wait_for("d/stream", timeout=WAIT)
     with pytest.raises(ipcnet.MethodNotAllowed):
         b.query("d/stream", WAIT)
+
+
+def test_set(nodes):
+    a, b = pair(nodes)
+    a.announce("d/gain", "data")  # cbor
+    a.announce("d/s", "stream")
+    b.wait_for("d/gain", timeout=WAIT)
+    b.wait_for("d/s", timeout=WAIT)
+    with b.subscribe("d/gain") as sub:
+        # encoded as the resource's encoding (cbor), found in the directory
+        assert b.set("d/gain", {"k": 0.5}, timeout=WAIT) == 1
+        m = sub.take(WAIT)
+        assert m.value == {"k": 0.5} and m.src == "a" and m.seq == 1
+        assert m.encoding == "cbor"
+    assert b.query("d/gain", WAIT).value == {"k": 0.5}
+    with pytest.raises(ipcnet.Conflict) as e:
+        b.set("d/gain", 1, expect_version=5, timeout=WAIT)
+    assert e.value.status == 207 and e.value.version == 1
+    assert b.set("d/gain", 2, expect_version=e.value.version, timeout=WAIT) == 2
+    assert a.query("d/gain").value == 2
+    assert a.set("d/gain", 3) == 3  # this node's own: no I/O
+    assert b.query("d/gain", WAIT).seq == 3
+    with pytest.raises(ipcnet.BadRequest):  # not the resource's encoding
+        b.set("d/gain", "text", encoding="text/plain", timeout=WAIT)
+    with pytest.raises(ipcnet.MethodNotAllowed):
+        b.set("d/s", 1, timeout=WAIT)
+    with pytest.raises(ipcnet.NotFound):
+        b.set("d/none", 1, timeout=WAIT)
+    with pytest.raises(OverflowError):
+        b.set("d/gain", 1, expect_version=-1)
+    assert b.query("d/gain", WAIT).value == 3
+
+
+def test_set_checked(nodes):
+    a, b = pair(nodes)
+    a.announce("d/limit", "data")
+    seen = []
+
+    @a.on_set("d/limit")
+    def check(msg):
+        seen.append((msg.value, msg.src, msg.encoding))
+        if msg.value > 10:
+            raise ipcnet.BadRequest("over 10")
+        return msg.value != 7  # False: Forbidden
+    b.wait_for("d/limit", timeout=WAIT)
+    assert b.set("d/limit", 5, timeout=WAIT) == 1
+    with pytest.raises(ipcnet.BadRequest):
+        b.set("d/limit", 11, timeout=WAIT)
+    with pytest.raises(ipcnet.Forbidden):
+        b.set("d/limit", 7, timeout=WAIT)
+    assert seen == [(5, "b", "cbor"), (11, "b", "cbor"), (7, "b", "cbor")]
+    assert b.query("d/limit", WAIT).value == 5
+    assert a.set("d/limit", 6) == 2  # this node's own: checked here too
+    assert seen[-1] == (6, "a", "cbor")
+    a.remove_on_set("d/limit")
+    assert b.set("d/limit", 7, timeout=WAIT) == 3
+    assert len(seen) == 4
+    with pytest.raises(ipcnet.NotFound):
+        a.on_set("d/none", check)
+    with pytest.raises(TypeError):
+        a.on_set("d/limit", 42)
 
 
 def test_services(nodes):
@@ -358,6 +421,12 @@ def test_events_and_peers(nodes):
     a.wait_for("ev/data", timeout=WAIT)
     (p,) = a.peers()
     assert p.name == "b" and p.id == b.id and p.pid > 0
+    # Its principal: this very process, its groups, its executable.
+    assert p.pid == os.getpid() and p.uid == os.geteuid()
+    assert sorted(p.groups) == sorted(os.getgroups())
+    assert p.exe == os.path.realpath("/proc/self/exe")
+    with open(p.exe, "rb") as f:
+        assert p.exe_sha256 == hashlib.sha256(f.read()).digest()
     b.close()
     assert seen.wait(WAIT)
     a.stop()

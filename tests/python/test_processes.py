@@ -36,6 +36,22 @@ def test_find_query_subscribe_across_processes(nodes, service_peer):
     assert second.seq > first.seq and first.src == "py.peer"
 
 
+def test_set_across_processes(nodes, service_peer):
+    peer, hello = service_peer
+    n = nodes("tester", start=True)
+    n.wait_synced(WAIT)
+    m = n.query("peer/state", WAIT)
+    state = {"pid": hello["pid"], "name": "changed"}
+    assert n.set("peer/state", state, expect_version=m.seq, timeout=WAIT) == m.seq + 1
+    m2 = n.query("peer/state", WAIT)
+    assert m2.value == state and m2.src == "py.peer" and m2.seq == m.seq + 1
+    with pytest.raises(ipcnet.Conflict) as e:
+        n.set("peer/state", {}, expect_version=m.seq, timeout=WAIT)
+    assert e.value.version == m.seq + 1
+    with pytest.raises(ipcnet.MethodNotAllowed):
+        n.set("svc/echo", 1, timeout=WAIT)
+
+
 def test_requests_across_processes(nodes, service_peer):
     n = nodes("tester", start=True)
     n.wait_synced(WAIT)

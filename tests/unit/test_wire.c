@@ -737,6 +737,9 @@ static void test_roundtrip_every_type(void **state)
             break;
         case IPCN_F_CANCEL:
             break;
+        case IPCN_F_SET:
+            in.u.set = (ipcn__set){(uint32_t)rnd(), rnd(), a, b, d};
+            break;
         default:
             in.u.text = a;
             break;

@@ -38,8 +38,10 @@ typedef struct cli {
     bool no_resume;          /* get-file --no-resume */
     bool strict;             /* policy check --strict */
     const char *policy, *as; /* policy explain --policy, --as */
+    uint64_t expect_version; /* set --expect-version (0: any) */
     long window;             /* hz --window */
     int exec_timeout_ms;
+    const char *group;       /* network create --group (--policy: above) */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -112,6 +114,7 @@ int cmd_nodes(cli *c);
 int cmd_find(cli *c);
 int cmd_info(cli *c);
 int cmd_graph(cli *c);
+int cmd_hold(cli *c);
 int cmd_set(cli *c);
 int cmd_query(cli *c);
 int cmd_pub(cli *c);
@@ -126,6 +129,7 @@ int cmd_stream_recv(cli *c);
 extern const char cmd_stream_send_help[], cmd_stream_recv_help[];
 int cmd_offer_files(cli *c);   /* cmd_files.c */
 int cmd_get_file(cli *c);
+int cmd_network(cli *c);       /* cmd_network.c */
 extern const char cmd_offer_files_help[], cmd_get_file_help[];
 int cmd_policy(cli *c);        /* cmd_policy.c */
 extern const char cmd_policy_help[];

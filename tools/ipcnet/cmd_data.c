@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_data.c — data and streams: set, query, pub, echo, hz.
+ * cmd_data.c — data and streams: hold, set, query, pub, echo, hz.
  */
 #include <math.h>
 #include <stdio.h>
@@ -100,7 +100,7 @@ static void stopped(cli *c, const char *path, long long n)
 /* set, query                                                           */
 /* ------------------------------------------------------------------ */
 
-int cmd_set(cli *c)
+int cmd_hold(cli *c)
 {
     const char *path = c->pos[0];
     sbuf val = {0}, meta = {0};
@@ -127,6 +127,79 @@ int cmd_set(cli *c)
 done:
     sb_free(&val);
     sb_free(&meta);
+    return rc;
+}
+
+/* The encoding of the data resource at path, as announced ("": unknown). */
+static void data_encoding(cli *c, const char *path, char *out, size_t n)
+{
+    ipcn_resource_list *rl = NULL;
+    out[0] = 0;
+    if (ipcn_find(c->node, path, IPCN_DATA, &rl) == IPCN_OK && rl->count)
+        snprintf(out, n, "%s", rl->items[0].encoding ? rl->items[0].encoding : "");
+    ipcn_resource_list_free(rl);
+}
+
+static int set_failed(cli *c, int st, const char *path, uint64_t version)
+{
+    switch (st) {
+    case IPCN_CONFLICT:
+        return cli_fail(st, "%s changed: its version is %llu, not %llu", path,
+                        (unsigned long long)version,
+                        (unsigned long long)c->expect_version);
+    case IPCN_NOT_FOUND:
+        return cli_fail(st, "no provider for %s", path);
+    case IPCN_METHOD_NOT_ALLOWED:
+        return cli_fail(st, "%s is not a data resource", path);
+    case IPCN_GATEWAY_TIMEOUT:
+        return cli_fail(st, "no answer for %s within %d ms", path, c->timeout_ms);
+    case IPCN_SERVICE_UNAVAILABLE:
+        return cli_fail(st, "the provider of %s left before answering", path);
+    case IPCN_BAD_REQUEST:
+        return cli_fail(st, "the provider of %s refused the value (invalid path, "
+                        "another encoding, or too large)", path);
+    default:
+        return cli_fail(st, "the provider of %s refused the value", path);
+    }
+}
+
+int cmd_set(cli *c)
+{
+    const char *path = c->pos[0];
+    sbuf val = {0};
+    const char *enc;
+    char res_enc[256];
+    int rc;
+    if (c->timeout_ms < 0)
+        c->timeout_ms = 5000;
+    if ((rc = cli_open(c)) || (rc = cli_discover(c, path)))
+        return rc;
+    /* VALUE as the resource's encoding, unless told otherwise. */
+    data_encoding(c, path, res_enc, sizeof res_enc);
+    if (!c->encoding && res_enc[0])
+        c->encoding = res_enc;
+    if ((rc = value_from_args(c, c->npos > 1 ? c->pos[1] : NULL, &val, &enc)))
+        goto done;
+    uint64_t version = 0;
+    int st = ipcn_set(c->node, path, val.p, val.len, enc, c->expect_version,
+                      c->timeout_ms, &version);
+    if (st != IPCN_OK) {
+        rc = set_failed(c, st, path, version);
+        goto done;
+    }
+    if (c->json) {
+        jw j = {0};
+        jw_obj(&j, NULL);
+        jw_str(&j, "path", path);
+        jw_uint(&j, "version", version);
+        jw_end_obj(&j);
+        emit(&j);
+    } else {
+        out("%s: version %llu\n", path, (unsigned long long)version);
+        out_flush();
+    }
+done:
+    sb_free(&val);
     return rc;
 }
 

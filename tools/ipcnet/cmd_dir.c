@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,72 @@ static int list_peers(cli *c, ipcn_peer_list **pl)
     return 0;
 }
 
+/* A peer's principal in words: "name(uid)", its groups' names joined by
+ * commas, and the first 12 hex digits of its executable's hash. */
+typedef struct principal_text {
+    ipcn_peer_principal p;
+    bool known;
+    char user[80], uname[64], groups[512], sha[65];
+} principal_text;
+
+static void principal_text_of(const ipcn_peer_list *pl, size_t i,
+                              principal_text *t)
+{
+    memset(t, 0, sizeof *t);
+    t->p.size = sizeof t->p;
+    t->known = ipcn_peer_list_get_principal(pl, i, &t->p) == IPCN_OK;
+    if (!t->known) {
+        snprintf(t->user, sizeof t->user, "?");
+        snprintf(t->groups, sizeof t->groups, "-");
+        return;
+    }
+    struct passwd *pw = getpwuid((uid_t)t->p.uid);
+    if (pw) {
+        snprintf(t->uname, sizeof t->uname, "%s", pw->pw_name);
+        snprintf(t->user, sizeof t->user, "%s(%d)", t->uname, t->p.uid);
+    } else
+        snprintf(t->user, sizeof t->user, "%d", t->p.uid);
+    size_t len = 0;
+    for (uint32_t g = 0; g < t->p.ngroups && len + 1 < sizeof t->groups; g++) {
+        struct group *gr = getgrgid((gid_t)t->p.groups[g]);
+        int k = gr ? snprintf(t->groups + len, sizeof t->groups - len, "%s%s",
+                              g ? "," : "", gr->gr_name)
+                   : snprintf(t->groups + len, sizeof t->groups - len, "%s%u",
+                              g ? "," : "", t->p.groups[g]);
+        if (k < 0 || (size_t)k >= sizeof t->groups - len)
+            break;
+        len += (size_t)k;
+    }
+    if (!len)
+        snprintf(t->groups, sizeof t->groups, "-");
+    if (t->p.exe_hashed)
+        for (int k = 0; k < 32; k++)
+            snprintf(t->sha + 2 * k, 3, "%02x", t->p.exe_sha256[k]);
+}
+
+static void principal_json(jw *j, const principal_text *t)
+{
+    jw_str(j, "user", t->uname[0] ? t->uname : NULL);
+    if (!t->known) {
+        jw_null(j, "groups");
+        jw_null(j, "exe");
+        jw_null(j, "exe_sha256");
+        return;
+    }
+    jw_arr(j, "groups");
+    for (uint32_t g = 0; g < t->p.ngroups; g++) {
+        struct group *gr = getgrgid((gid_t)t->p.groups[g]);
+        jw_obj(j, NULL);
+        jw_uint(j, "gid", t->p.groups[g]);
+        jw_str(j, "name", gr ? gr->gr_name : NULL);
+        jw_end_obj(j);
+    }
+    jw_end_arr(j);
+    jw_bool(j, "groups_truncated", t->p.groups_truncated != 0);
+    jw_str(j, "exe", t->p.exe);
+    jw_str(j, "exe_sha256", t->p.exe_hashed ? t->sha : NULL);
+}
+
 int cmd_nodes(cli *c)
 {
     int rc;
@@ -79,16 +147,29 @@ int cmd_nodes(cli *c)
     if ((rc = list_peers(c, &pl)))
         return rc;
     uint64_t now = now_mono_ns();
-    size_t w = 4;
-    for (size_t i = 0; i < pl->count; i++)
+    size_t w = 4, uw = 4, gw = 6;
+    principal_text *pt = calloc(pl->count ? pl->count : 1, sizeof *pt);
+    if (!pt) {
+        ipcn_peer_list_free(pl);
+        return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < pl->count; i++) {
+        principal_text_of(pl, i, &pt[i]);
         if (strlen(pl->items[i].name) > w)
             w = strlen(pl->items[i].name);
+        if (strlen(pt[i].user) > uw)
+            uw = strlen(pt[i].user);
+        if (strlen(pt[i].groups) > gw)
+            gw = strlen(pt[i].groups);
+    }
     if (!c->json && pl->count)
-        out("%-*s  %-16s  %7s  %5s  %-6s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s\n",
-            (int)w, "NAME", "ID", "PID", "UID", "GROUPS", "RES", "UPTIME",
-            "FRAMES-IN", "FRAMES-OUT", "BYTES-IN", "BYTES-OUT", "BAD", "DROPS");
+        out("%-*s  %-16s  %7s  %-*s  %-*s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s  %-12s  %s\n",
+            (int)w, "NAME", "ID", "PID", (int)uw, "USER", (int)gw, "GROUPS", "RES",
+            "UPTIME", "FRAMES-IN", "FRAMES-OUT", "BYTES-IN", "BYTES-OUT", "BAD", "DROPS",
+            "SHA256", "EXE");
     for (size_t i = 0; i < pl->count; i++) {
         const ipcn_peer *p = &pl->items[i];
+        const principal_text *t = &pt[i];
         double up = process_uptime(p->pid);
         if (c->json) {
             jw j = {0};
@@ -99,7 +180,7 @@ int cmd_nodes(cli *c)
             jw_int(&j, "pid", p->pid);
             jw_int(&j, "uid", p->uid);
             jw_int(&j, "gid", p->gid);
-            jw_null(&j, "groups"); /* not in the API yet */
+            principal_json(&j, t);
             jw_uint(&j, "resources", p->resources);
             if (up >= 0)
                 jw_double(&j, "uptime_s", up);
@@ -118,25 +199,28 @@ int cmd_nodes(cli *c)
             jw_end_obj(&j);
             emit(&j);
         } else {
-            char ut[32];
+            char ut[32], exe[512];
             fmt_duration(ut, sizeof ut, up);
-            out("%-*s  %016llx  %7d  %5d  %-6s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu\n",
-                (int)w, p->name, (unsigned long long)p->id, p->pid, p->uid, "-",
-                p->resources, ut, (unsigned long long)p->frames_in,
+            escape_line(exe, sizeof exe, t->p.exe ? t->p.exe : "-");
+            out("%-*s  %016llx  %7d  %-*s  %-*s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu  %-12.12s  %s\n",
+                (int)w, p->name, (unsigned long long)p->id, p->pid, (int)uw, t->user,
+                (int)gw, t->groups, p->resources, ut, (unsigned long long)p->frames_in,
                 (unsigned long long)p->frames_out, (unsigned long long)p->bytes_in,
                 (unsigned long long)p->bytes_out, (unsigned long long)p->bad_frames,
-                (unsigned long long)p->drops);
+                (unsigned long long)p->drops, t->sha[0] ? t->sha : "-", exe);
         }
     }
     if (!c->json) {
         if (pl->count)
             out("%zu node%s in network %s; counters are those of each node's link "
-                "with this tool (%s); groups are not in the API yet\n",
+                "with this tool (%s); user, groups and executable are the kernel's "
+                "word on each node's process\n",
                 pl->count, pl->count == 1 ? "" : "s", network_name(c), c->node_name);
         else
             out("no other node in network %s (%s)\n", network_name(c),
                 ipcn_node_dir(c->node));
     }
+    free(pt);
     ipcn_peer_list_free(pl);
     out_flush();
     return 0;

@@ -18,7 +18,8 @@ enum opt_id {
     O_DOT, O_PNG, O_ENCODING, O_REPLY_ENCODING, O_FILE, O_META, O_WINDOW,
     O_WAIT_SUBS, O_QUEUE, O_DELAY,
     O_SVC_PATH, O_SECONDS, O_NO_RESUME,
-    O_STRICT, O_POLICY, O_AS,
+    O_STRICT, O_POLICY, O_AS, O_GROUP,
+    O_EXPECT_VERSION,
 };
 
 typedef struct opt {
@@ -45,15 +46,17 @@ static const opt opts[] = {
     {"--no-resume", false, O_NO_RESUME},
     {"--strict", false, O_STRICT},    {"--policy", true, O_POLICY},
     {"--as", true, O_AS},
+    {"--expect-version", true, O_EXPECT_VERSION},
+    {"--group", true, O_GROUP},
 };
 
-#define B(x) (1u << (x))
+#define B(x) (1ull << (x))
 #define COMMON (B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_JSON) | B(O_WAIT) | B(O_HELP))
 
 typedef struct verb {
     const char *name;
     int (*fn)(cli *);
-    uint32_t opts;
+    uint64_t opts;
     int min_pos, max_pos;
     bool value;           /* the last positional is VALUE, or --file */
     const char *summary;
@@ -62,13 +65,15 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"nodes", cmd_nodes, COMMON, 0, 0, false,
-     "the nodes of the network: name, id, pid, uid, groups, resources, uptime",
+     "the nodes of the network: name, id, pid, user, groups, executable, resources, uptime",
      "usage: ipcnet nodes [options]\n\n"
-     "List the other nodes of the network: name, id, pid, uid, groups, how many\n"
-     "resources each announced, how long its process has run (from /proc), and\n"
-     "the counters of this tool's own link with it (frames and bytes in and out,\n"
-     "bad frames refused, samples dropped).  Groups print as '-': the API does\n"
-     "not tell them yet.\n"},
+     "List the other nodes of the network: name, id, pid, how many resources each\n"
+     "announced, how long its process has run (from /proc), the counters of this\n"
+     "tool's own link with it (frames and bytes in and out, bad frames refused,\n"
+     "samples dropped), and its principal as the kernel told it when the link\n"
+     "started: user (name and uid), supplementary groups, executable (its path,\n"
+     "and the first 12 hex digits of its SHA-256; --json gives all 64).  The\n"
+     "executable of another user's process is '-' unless this tool runs as root.\n"},
     {"find", cmd_find, COMMON | B(O_KIND), 0, 1, false,
      "resources matching PATTERN (default **) with kind, encoding, provider",
      "usage: ipcnet find [PATTERN] [--kind data|stream|service] [options]\n\n"
@@ -82,17 +87,34 @@ static const verb verbs[] = {
      "Print the descriptor of the resource at PATH: kind, encoding, provider (name,\n"
      "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
      "service offered by several nodes prints one descriptor per provider.\n"},
-    {"set", cmd_set, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
+    {"hold", cmd_hold, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
      "announce a data resource holding VALUE and serve it until interrupted",
-     "usage: ipcnet set PATH VALUE [options]\n\n"
+     "usage: ipcnet hold PATH VALUE [options]\n\n"
      "Announce a data resource at PATH whose value is VALUE and answer queries for\n"
-     "it until Ctrl-C or SIGTERM, then withdraw it.  VALUE is JSON and travels as\n"
-     "CBOR (encoding 'cbor').  Prints a line when it is ready.\n\n"
+     "it until Ctrl-C or SIGTERM, then withdraw it (others may change its value\n"
+     "meanwhile with 'ipcnet set').  VALUE is JSON and travels as CBOR (encoding\n"
+     "'cbor').  Prints a line when it is ready.\n\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "                  (application/json: the JSON text; cbor: VALUE as CBOR)\n"
      "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
      "                  application/octet-stream unless --encoding\n"
      "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"},
+    {"set", cmd_set,
+     COMMON | B(O_TIMEOUT) | B(O_ENCODING) | B(O_FILE) | B(O_EXPECT_VERSION), 1, 2, true,
+     "set the value of a data resource another node holds (a parameter)",
+     "usage: ipcnet set PATH VALUE [--expect-version N] [options]\n\n"
+     "Set the value of the data resource at PATH, held by another node, to VALUE\n"
+     "and print its new version.  Its provider may check the value and refuse\n"
+     "it.  The value is encoded as the resource's encoding: JSON as CBOR for cbor\n"
+     "(and when the encoding is unknown), the JSON text for application/json,\n"
+     "VALUE's bytes for any other.  The version of a data resource is the\n"
+     "sequence number of its value, which every change raises.  A refusal prints\n"
+     "its status on stderr and exits 1.\n\n"
+     "  --expect-version N  set only if the version is still N (else 207\n"
+     "                  Conflict, which names the current version); 0: any\n"
+     "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
+     "  --file FILE     the value is FILE's bytes ('-': stdin)\n"
+     "  --timeout MS    give up after MS milliseconds (default 5000)\n"},
     {"query", cmd_query, COMMON | B(O_TIMEOUT) | B(O_RAW), 1, 1, false,
      "print a data resource's current value",
      "usage: ipcnet query PATH [options]\n\n"
@@ -169,6 +191,24 @@ static const verb verbs[] = {
     {"get-file", cmd_get_file, COMMON | B(O_TIMEOUT) | B(O_NO_RESUME), 0, 2, false,
      "fetch a file from a file service, checked chunk by chunk, resumable",
      cmd_get_file_help},
+    {"network", cmd_network, B(O_DIR) | B(O_JSON) | B(O_HELP) | B(O_GROUP) | B(O_POLICY),
+     2, 2, false, "create or show a network shared by the users of a Unix group",
+     "usage: ipcnet network create NAME --group G [--dir BASE] [--policy FILE]\n"
+     "       ipcnet network show NAME [--dir BASE] [--json]\n\n"
+     "create makes BASE/NAME a network that the users of Unix group G share:\n"
+     "owned by you, group G, mode 3770 (setgid: what nodes make in it is G's;\n"
+     "sticky: no member can remove or replace another's files or the policy;\n"
+     "nothing for others, who cannot enter it).  Nodes of G's users accept it\n"
+     "when its owner is root or themselves, so run it as root, with a base that\n"
+     "every user can enter and only root can write, such as /run/ipcnet (its\n"
+     "users then set IPCNET_DIR=/run/ipcnet).  Running it again with the same\n"
+     "group is not an error; a directory of another layout is left alone (207).\n"
+     "show prints the layout: owner, group, mode, and the policy file.\n\n"
+     "  --group G       the Unix group (name or number) that shares the network\n"
+     "  --policy FILE   copy FILE to BASE/NAME/policy.yaml (yours, mode 0644)\n"
+     "  --dir BASE      the base (default: $IPCNET_DIR, else\n"
+     "                  $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>)\n"
+     "  --json          show: one JSON object\n"},
     {"json2cbor", cmd_json2cbor, B(O_HELP), 0, 0, false,
      "filter: one JSON text on stdin to CBOR on stdout (no network)",
      "usage: ipcnet json2cbor < JSON > CBOR\n\n"
@@ -354,6 +394,11 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_STRICT: c->strict = true; break;
         case O_POLICY: c->policy = arg; break;
         case O_AS: c->as = arg; break;
+        case O_EXPECT_VERSION:
+            rc = num_ll(v->name, o->name, arg, 0, INT64_MAX, &ll);
+            c->expect_version = (uint64_t)ll;
+            break;
+        case O_GROUP: c->group = arg; break;
         }
         if (rc)
             return rc;
@@ -362,6 +407,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
     if (c->npos < need) {
         const char *what = c->npos == 0 && v->min_pos ? (!strcmp(v->name, "echo") ||
                            !strcmp(v->name, "hz") ? "PATTERN" : "PATH") : "VALUE";
+        if (v->fn == cmd_network)
+            what = c->npos == 0 ? "create or show" : "NAME";
         return cli_usage_error(v->name, "missing %s", what);
     }
     if (c->file && c->npos > v->min_pos)
