@@ -614,6 +614,21 @@ struct Peer {
     std::uint8_t exe_sha256[32] = {};
 };
 
+/** The verbs of an AccessRule (IPCN_ACCESS_*), ORed.  Since: 0.2 */
+constexpr std::uint32_t access_read = IPCN_ACCESS_READ;       /**< find, query, subscribe */
+constexpr std::uint32_t access_write = IPCN_ACCESS_WRITE;     /**< set() */
+constexpr std::uint32_t access_execute = IPCN_ACCESS_EXECUTE; /**< request */
+
+/** One rule of a provider for one of its resources (ipcn_access_rule):
+ *  `{false, ipcn::access_execute, "node:teleop"}`; who is a selector
+ *  ("any", "user:NAME", "unix_group:NAME", "group:NAME", "node:GLOB",
+ *  "exe:PATH", "sha256:HEX", ANDed when separated by spaces).  Since: 0.2 */
+struct AccessRule {
+    bool deny = false;        /**< false: allow */
+    std::uint32_t verbs = 0;  /**< access_* ORed, at least one */
+    std::string who;
+};
+
 /** One subscription pattern of a node, as subscriptions() reports it. */
 struct SubscriptionInfo {
     std::string node;
@@ -1756,6 +1771,57 @@ public:
         if (old)
             detail::registry().remove(old);
     }
+    /* ---- who may do what (see "Permissions" in ipcnet.h) ---- */
+
+    /**
+     * This node's own rules for path, narrowing the network policy
+     * (ipcn_resource_set_access()): replaces the rules set before; may be
+     * called before path is announced.  Throws Error 200 (a bad path, a
+     * rule without verbs, a selector that does not parse or names an
+     * unknown user or group), 205, 307.
+     */
+    void set_access(CStr path, const std::vector<AccessRule> &rules)
+    {
+        std::vector<ipcn_access_rule> c;
+        c.reserve(rules.size());
+        for (const AccessRule &r : rules)
+            c.push_back(ipcn_access_rule{r.deny ? 1 : 0, r.verbs, r.who.c_str()});
+        detail::check(ipcn_resource_set_access(n(), path.c_str(), c.data(), c.size()),
+                      "set access", path.view());
+    }
+    /** Remove this node's own rules for path (the policy alone decides). */
+    void clear_access(CStr path)
+    {
+        detail::check(ipcn_resource_set_access(n(), path.c_str(), nullptr, 0), "clear access",
+                      path.view());
+    }
+    /** A run-time group of this node, empty, that its rules may name as
+     *  "group:NAME" (ipcn_group_create()).  Throws Error 200, 207 (a group
+     *  of that name exists, here or in the policy), 205, 307. */
+    void group_create(CStr name)
+    {
+        detail::check(ipcn_group_create(n(), name.c_str()), "group create", name.view());
+    }
+    /** Make the principals matching selector who members of group name
+     *  (100 also when already one).  Throws Error 200 (a bad selector, or
+     *  one naming a group), 203 (no such group), 205, 307. */
+    void group_add(CStr name, CStr who)
+    {
+        detail::check(ipcn_group_add(n(), name.c_str(), who.c_str()), "group add", name.view());
+    }
+    /** Take selector who (written as when added) out of group name.
+     *  Throws Error 203 (no such group or member), 200, 307. */
+    void group_remove(CStr name, CStr who)
+    {
+        detail::check(ipcn_group_remove(n(), name.c_str(), who.c_str()), "group remove",
+                      name.view());
+    }
+    /** Delete group name of this node.  Throws Error 203, 200, 307. */
+    void group_delete(CStr name)
+    {
+        detail::check(ipcn_group_delete(n(), name.c_str()), "group delete", name.view());
+    }
+
     /** The linked peers, sorted by name.  Throws Error 307. */
     std::vector<Peer> peers() const
     {

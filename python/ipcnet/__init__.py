@@ -251,6 +251,7 @@ _ipcnet._setup(_make_error, _handle, _defer, _complete, Tag)
 # ---------------------------------------------------------------- records
 
 _KINDS = {"any": 0, None: 0, "data": 1, "stream": 2, "service": 3}
+_ACCESS_VERBS = {"read": 1, "write": 2, "execute": 4}  # IPCN_ACCESS_*
 
 
 def _kind(kind):
@@ -471,6 +472,57 @@ class Node(_ipcnet._Node):
     def remove_on_set(self, path):
         """Remove the set check of path (on_set())."""
         self._on_set(path, None)
+
+    # -- who may do what (docs/policy.md)
+
+    def set_access(self, path, rules):
+        """This node's own rules for path, which narrow the network policy
+        (ipcn_resource_set_access()): rules is a list of (effect, verbs,
+        who) tuples, effect "allow" or "deny", verbs one of "read",
+        "write", "execute" or a list of them, who a selector ("any",
+        "user:NAME", "unix_group:NAME", "group:NAME", "node:GLOB",
+        "exe:PATH", "sha256:HEX"; conditions separated by spaces must all
+        hold).  For a verb some rule names, a peer must match an allow rule
+        and no deny rule of it.  Replaces the rules set before; [] removes
+        them.  May be called before path is announced.  A peer that may
+        not read path is told NotFound (203) for it, one that may read it
+        but not do the rest Forbidden (202).  Raises ValueError for an
+        unknown effect or verb, BadRequest (200) for a bad path or selector
+        (or a user or group that does not exist), TooManyRequests (205)."""
+        out = []
+        for rule in rules:
+            effect, verbs, who = rule
+            if effect not in ("allow", "deny"):
+                raise ValueError("an access rule is 'allow' or 'deny', not %r" % (effect,))
+            mask = 0
+            for v in ([verbs] if isinstance(verbs, str) else verbs):
+                if v not in _ACCESS_VERBS:
+                    raise ValueError("a verb is 'read', 'write' or 'execute', not %r" % (v,))
+                mask |= _ACCESS_VERBS[v]
+            out.append((effect == "deny", mask, who))
+        self._set_access(path, out)
+
+    def group_create(self, name):
+        """Create an empty group of this node that its own rules may name as
+        "group:NAME" (other nodes do not see it; it ends with the node).
+        Raises Conflict (207) when this node or the policy has one of that
+        name, BadRequest (200) for a bad name."""
+        self._group("create", name)
+
+    def group_add(self, name, who):
+        """Make the principals matching selector who (naming no group)
+        members of this node's group name; decisions change at once.
+        Raises NotFound (203) for no such group, BadRequest (200)."""
+        self._group("add", name, who)
+
+    def group_remove(self, name, who):
+        """Take selector who (written as when added) out of group name.
+        Raises NotFound (203) for no such group or member."""
+        self._group("remove", name, who)
+
+    def group_delete(self, name):
+        """Delete this node's group name.  Raises NotFound (203)."""
+        self._group("delete", name)
 
     def _encoding_of(self, path):
         """The encoding of a data resource, as announced (None: unknown)."""

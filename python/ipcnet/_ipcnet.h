@@ -221,6 +221,8 @@ PyObject *node_request(NodeObject *n, PyObject *args);
 PyObject *node_request_async(NodeObject *n, PyObject *args);
 PyObject *node_request_cancel(NodeObject *n, PyObject *args);
 PyObject *node_respond(NodeObject *n, PyObject *args);
+PyObject *node_set_access(NodeObject *n, PyObject *args);
+PyObject *node_group(NodeObject *n, PyObject *args);
 PyObject *node_peers(NodeObject *n, PyObject *unused);
 PyObject *node_subscriptions(NodeObject *n, PyObject *unused);
 PyObject *node_stats(NodeObject *n, PyObject *unused);

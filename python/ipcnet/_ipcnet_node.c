@@ -645,6 +645,8 @@ static PyMethodDef node_methods[] = {
     {"_request_async", (PyCFunction)node_request_async, METH_VARARGS, NULL},
     {"_request_cancel", (PyCFunction)node_request_cancel, METH_VARARGS, NULL},
     {"_respond", (PyCFunction)node_respond, METH_VARARGS, NULL},
+    {"_set_access", (PyCFunction)node_set_access, METH_VARARGS, NULL},
+    {"_group", (PyCFunction)node_group, METH_VARARGS, NULL},
     {"_peers", (PyCFunction)node_peers, METH_NOARGS, NULL},
     {"_subscriptions", (PyCFunction)node_subscriptions, METH_NOARGS, NULL},
     {"_stats", (PyCFunction)node_stats, METH_NOARGS, NULL},

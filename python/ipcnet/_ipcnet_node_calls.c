@@ -442,6 +442,83 @@ PyObject *node_respond(NodeObject *n, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- who may do what ---------------------------------------------- */
+
+/* A provider's own rules for path: rules a sequence of (deny: bool,
+ * verbs: int, who: str) tuples (Node.set_access builds them); empty
+ * removes them. */
+PyObject *node_set_access(NodeObject *n, PyObject *args)
+{
+    const char *path;
+    PyObject *rules;
+    if (!PyArg_ParseTuple(args, "sO:set_access", &path, &rules))
+        return NULL;
+    PyObject *seq = PySequence_Fast(rules, "set_access needs a list of rules");
+    if (!seq)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    ipcn_access_rule *c = PyMem_Calloc(count ? (size_t)count : 1, sizeof *c);
+    if (!c) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < count; i++) { /* who borrows from seq's items */
+        int deny;
+        unsigned int verbs;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "pIs:set_access", &deny,
+                              &verbs, &c[i].who)) {
+            PyMem_Free(c);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        c[i].deny = deny;
+        c[i].verbs = verbs;
+    }
+    int st = node_enter(n);
+    if (st == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        st = ipcn_resource_set_access(n->node, path, c, (size_t)count);
+        Py_END_ALLOW_THREADS
+        node_leave(n);
+    }
+    PyMem_Free(c);
+    Py_DECREF(seq);
+    if (st < 0)
+        return NULL;
+    if (!IPCN_IS_OK(st))
+        return raise_statusf(st, "set_access %s", path);
+    Py_RETURN_NONE;
+}
+
+/* This node's groups: op "create" (name), "add" / "remove" (name, who),
+ * "delete" (name). */
+PyObject *node_group(NodeObject *n, PyObject *args)
+{
+    const char *op, *name, *who = NULL;
+    if (!PyArg_ParseTuple(args, "ss|z:group", &op, &name, &who))
+        return NULL;
+    int kind = !strcmp(op, "create") ? 0 : !strcmp(op, "add") ? 1
+             : !strcmp(op, "remove") ? 2 : !strcmp(op, "delete") ? 3 : -1;
+    if (kind < 0 || ((kind == 1 || kind == 2) != (who != NULL))) {
+        PyErr_SetString(PyExc_ValueError, "bad group call");
+        return NULL;
+    }
+    if (node_enter(n) < 0)
+        return NULL;
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = kind == 0   ? ipcn_group_create(n->node, name)
+         : kind == 1 ? ipcn_group_add(n->node, name, who)
+         : kind == 2 ? ipcn_group_remove(n->node, name, who)
+                     : ipcn_group_delete(n->node, name);
+    Py_END_ALLOW_THREADS
+    node_leave(n);
+    if (!IPCN_IS_OK(st))
+        return who ? raise_statusf(st, "group_%s %s %s", op, name, who)
+                   : raise_statusf(st, "group_%s %s", op, name);
+    Py_RETURN_NONE;
+}
+
 /* ---- peers, events, counters ------------------------------------- */
 
 PyObject *node_peers(NodeObject *n, PyObject *unused)

@@ -333,8 +333,12 @@ void ipcn__pub_on_shm_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     ipcn__gap gap;
     ipcn__remote *r = sample_of(n, l, sa->path.p, sa->seq, &gap);
-    if (!r)
+    if (!r) {
+        /* Not taken (a path it may not provide, or never announced): its
+         * slot goes back at once, not when the link closes. */
+        ipcn__map_give_back(m, sa->slot, sa->gen);
         return;
+    }
     if (!m->base) {
         /* We could not map the pool: the sample is discarded, counted
          * where the subscriptions show it, and its slot goes back. */

@@ -180,7 +180,8 @@ cp "$W/audit.yaml" "$IPCNET_DIR/lab/policy.yaml"
 r 0 "explain with the network's policy.yaml" "$BIN" --network lab policy explain --as user:root write motors/cmd
 contains "the network's policy.yaml is read" "$out" "rule:    $IPCNET_DIR/lab/policy.yaml:11:"
 
-# as a live node: its uid and gid from the link, its groups from /proc
+# as a live node: its uid, gid, groups, executable and the executable's
+# SHA-256 as this tool's link took them (ipcn_peer_list_get_principal())
 "$BIN" hold camera/state 1 --name cam-7 >"$W/cam.out" 2>"$W/cam.err" </dev/null &
 BG=$!
 for ((i = 0; i < 200; i++)); do
@@ -191,6 +192,28 @@ r 0 "explain as a live node" ex --as node:cam-7 read camera/state
 contains "live node: its name and uid" "$out" "as:      uid $(id -u), gid $(id -g), groups"
 contains "live node: its node name" "$out" "node cam-7, exe "
 contains "live node: the group rule" "$out" "rule:    $P:8: allow"
+# a rule on the executable and its hash decides for a live node (no 201):
+# the node runs this very binary
+EXE=$(readlink -f "$BIN")
+HASH=$(sha256sum "$EXE" | cut -d' ' -f1)
+cat >"$W/exe.yaml" <<YAML
+version: 1
+default: deny
+rules:
+  - allow: read
+    who: "exe:$EXE sha256:$HASH"
+    what: "lens/**"
+  - allow: read
+    who: "exe:$EXE sha256:$SHA"
+    what: "iris/**"
+YAML
+contains "live node: its executable" "$out" "node cam-7, exe $EXE, sha256 known"
+r 0 "explain as a live node: exe and sha256 match" "$BIN" policy explain --policy "$W/exe.yaml" --as node:cam-7 read lens/front
+contains "live node: the exe+sha256 rule decided" "$out" "rule:    $W/exe.yaml:4: allow"
+r 1 "explain as a live node: another sha256, refused (not 201)" "$BIN" policy explain --policy "$W/exe.yaml" --as node:cam-7 read iris/x
+contains "live node: another sha256 gives 202" "$out" "refused: 202 Forbidden"
+r 0 "explain --json as a live node" "$BIN" policy explain --json --policy "$W/exe.yaml" --as node:cam-7 read lens/front
+jcheck "explain --json as a live node: exe and sha256 known" "$out" "d['status'] == 100 and d['as']['exe'] == '$EXE' and d['as']['sha256_known'] and d['rule']['line'] == 4"
 r 2 "explain as a node that is not there" ex --as node:cam-none read camera/state
 contains "absent node: 203" "$err" "203 Not Found: no live node cam-none"
 kill -TERM "$BG"

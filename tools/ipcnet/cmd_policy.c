@@ -45,10 +45,11 @@ const char cmd_policy_help[] =
     "                                    say (uid, primary and supplementary\n"
     "                                    groups; no node name, no executable)\n"
     "                    node:NAME       a live node of the network: this tool\n"
-    "                                    joins it and takes the node's uid, gid\n"
-    "                                    and pid from its link, its groups and\n"
-    "                                    executable from /proc/<pid> (the\n"
-    "                                    executable's SHA-256 is not read)\n"
+    "                                    joins it and takes the node's uid, gid,\n"
+    "                                    pid, groups, executable and its SHA-256\n"
+    "                                    as its link took them from the kernel\n"
+    "                                    (what the link could not read stays\n"
+    "                                    unknown, as for the nodes)\n"
     "                    'uid:N gid:N [groups:N,N,..] [node:NAME] [exe:PATH]\n"
     "                     [sha256:HEX]'  a principal described field by field\n"
     "                                    (it starts with uid:; gid is required)\n"
@@ -203,35 +204,12 @@ static int as_user(const char *v, ipcn__principal *w)
     return 0;
 }
 
-/* The supplementary groups and the executable of a process, from /proc. */
-static void from_proc(int32_t pid, ipcn__principal *w, char *exe, size_t n)
-{
-    char path[64], line[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "Groups:", 7))
-                continue;
-            char *save = NULL;
-            for (char *t = strtok_r(line + 7, " \t\n", &save); t;
-                 t = strtok_r(NULL, " \t\n", &save)) {
-                uint32_t g;
-                if (parse_u32(t, &g))
-                    add_group(w, g);
-            }
-        }
-        fclose(f);
-    }
-    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-    ssize_t k = readlink(path, exe, n - 1);
-    if (k > 0) {
-        exe[k] = 0;
-        w->exe = exe;
-    }
-}
-
-/* node:NAME, a live node of the network, as this tool's link sees it. */
+/* node:NAME, a live node of the network: its principal as this tool's link
+ * took it from the kernel (ipcn_peer_list_get_principal()): uid, gid, pid,
+ * supplementary groups, executable and its SHA-256, the same facts a node
+ * linked to it decides by (no /proc of this tool's own: the API has every
+ * field, and an executable the link could not read stays unknown, as for
+ * the nodes, so that a rule naming it gives 201 here too). */
 static int as_node(cli *c, const char *v, ipcn__principal *w, char *exe,
                    size_t n)
 {
@@ -242,22 +220,32 @@ static int as_node(cli *c, const char *v, ipcn__principal *w, char *exe,
     int st = ipcn_peers(c->node, &pl);
     if (st != IPCN_OK)
         return cli_fail(st, "cannot list the peers");
-    const ipcn_peer *p = NULL;
-    for (size_t i = 0; i < pl->count; i++)
-        if (!strcmp(pl->items[i].name, v))
-            p = &pl->items[i];
-    if (!p) {
+    size_t i = 0;
+    while (i < pl->count && strcmp(pl->items[i].name, v))
+        i++;
+    ipcn_peer_principal pp = {.size = sizeof pp};
+    st = i < pl->count ? ipcn_peer_list_get_principal(pl, i, &pp)
+                       : IPCN_NOT_FOUND;
+    if (st != IPCN_OK) {
         ipcn_peer_list_free(pl);
-        return cli_fail(IPCN_NOT_FOUND, "no live node %s in the network", v);
+        return cli_fail(st, "no live node %s in the network", v);
     }
-    w->pid = p->pid;
-    w->uid = p->uid;
-    w->gid = p->gid;
+    w->pid = pp.pid;
+    w->uid = pp.uid;
+    w->gid = pp.gid;
     w->creds_known = true;
-    w->node_id = p->id;
+    w->node_id = pl->items[i].id;
+    for (uint32_t g = 0; g < pp.ngroups; g++)
+        add_group(w, pp.groups[g]);
+    w->groups_truncated = w->groups_truncated || pp.groups_truncated;
+    if (pp.exe && strlen(pp.exe) < n) {
+        strcpy(exe, pp.exe);
+        w->exe = exe;
+        w->exe_hashed = pp.exe_hashed != 0;
+        memcpy(w->exe_sha256, pp.exe_sha256, sizeof w->exe_sha256);
+    }
     ipcn_peer_list_free(pl);
     w->name = (char *)v;
-    from_proc(w->pid, w, exe, n);
     return 0;
 }
 
@@ -326,7 +314,7 @@ static void print_principal(const ipcn__principal *w)
         out("%s%u", i ? "," : "", w->groups[i]);
     out("%s%s", w->ngroups ? "" : "-", w->groups_truncated ? ",..." : "");
     out(", node %s, exe %s, sha256 %s\n", w->name ? w->name : "-",
-        w->exe ? w->exe : "-", w->exe_hashed ? "given" : "-");
+        w->exe ? w->exe : "-", w->exe_hashed ? "known" : "-");
 }
 
 /* "deny write who [any] what [motors/cmd]" */
