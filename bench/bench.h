@@ -170,6 +170,21 @@ int readn(int fd, void *p, size_t n);
 const char *size_str(uint64_t n, char *buf, size_t cap);
 int parse_size(const char *s, size_t *out);
 
+/* ---- the rows with a network policy (policy.c) ---- */
+
+/* The 100-rule policy, written into dir; its path in out.  0, or -1 with
+ * err filled. */
+int bench_policy_write(const char *dir, char *out, size_t cap, char *err,
+                       size_t errcap);
+/* In a child, before it opens its node: $IPCNET_POLICY = file, or unset
+ * when file is empty (the rows without policy). */
+void bench_policy_env(const char *file);
+/* Does node n enforce the policy (it refuses to announce a path the
+ * policy forbids)?  0, or -1 with err filled. */
+typedef struct ipcn_node ipcn_node;
+int bench_policy_check(ipcn_node *n, char *err, size_t errcap);
+#define BENCH_POLICY_VARIANT "100-rule policy"
+
 /* ---- the benchmarks ---- */
 
 void bench_rtt(size_t size);
@@ -193,6 +208,7 @@ typedef struct rtt_args {
     int sock;             /* uds: the socketpair end */
     int mode;             /* ipcnet server: 0 dispatch loop, 1 own thread */
     uint32_t spin_us;     /* ipcnet: both nodes' spin_us (0: blocking) */
+    char policy[320];     /* ipcnet: $IPCNET_POLICY of both ("": none) */
 } rtt_args;
 
 typedef struct rtt_result {
@@ -212,6 +228,7 @@ typedef struct thr_args {
     uint64_t n;
     int sock;             /* uds */
     int mode;             /* ipcnet receiver: 0 take, 1 callback */
+    char policy[320];     /* ipcnet: $IPCNET_POLICY of both ("": none) */
 } thr_args;
 
 typedef struct thr_result {

@@ -195,11 +195,13 @@ static int echo_fn(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
 }
 
 /* spin_us 0: the blocking mode, whatever $IPCNET_SPIN_US says (it would
- * turn spinning on for a node opened with spin_us 0). */
-static void node_opts(ipcn_node_opts *o, const char *dir, uint32_t spin_us)
+ * turn spinning on for a node opened with spin_us 0).  The policy of the
+ * row, or none. */
+static void node_opts(ipcn_node_opts *o, const rtt_args *a, uint32_t spin_us)
 {
+    bench_policy_env(a->policy);
     ipcn_node_opts_init(o);
-    o->dir = dir;
+    o->dir = a->dir;
     o->network = "bench";
     o->spin_us = spin_us;
     if (!spin_us)
@@ -211,11 +213,16 @@ static int ipcnet_server(child *c)
     rtt_args *a = c->arg;
     echo_srv s = {.efd = eventfd(0, EFD_CLOEXEC)};
     ipcn_node_opts o;
-    node_opts(&o, a->dir, a->spin_us);
+    node_opts(&o, a, a->spin_us);
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-server", &o);
     if (st != IPCN_OK) {
         fprintf(stderr, "rtt-server: ipcn_node_open: %d %s\n", st, ipcn_status_str(st));
+        return 1;
+    }
+    char err[200];
+    if (a->policy[0] && bench_policy_check(n, err, sizeof err) < 0) {
+        fprintf(stderr, "rtt-server: %s\n", err);
         return 1;
     }
     st = ipcn_offer(n, ECHO_PATH, "application/octet-stream", echo_fn, &s);
@@ -263,7 +270,7 @@ static int ipcnet_client(child *c)
     rtt_args *a = c->arg;
     rtt_result res = {0};
     ipcn_node_opts o;
-    node_opts(&o, a->dir, a->spin_us);
+    node_opts(&o, a, a->spin_us);
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-client", &o);
     if (st != IPCN_OK) {
@@ -271,6 +278,8 @@ static int ipcnet_client(child *c)
                  ipcn_status_str(st));
         goto fail;
     }
+    if (a->policy[0] && bench_policy_check(n, res.err, sizeof res.err) < 0)
+        goto fail;
     if ((st = ipcn_node_wait_peers(n, 1, 10000)) != IPCN_OK) {
         snprintf(res.err, sizeof res.err, "no peer in 10 s: %d %s", st,
                  ipcn_status_str(st));
@@ -427,7 +436,11 @@ void bench_rtt(size_t size)
         row_fail(row_new("rtt", "ipcnet", ""), "mkdtemp: %s", strerror(errno));
         return;
     }
-    rtt_case cases[10] = {0};
+    rtt_case cases[12] = {0};
+    char policy[320] = "", perr[200] = "";
+    bool with_policy = want_transport("ipcnet") &&
+                       bench_policy_write(a.dir, policy, sizeof policy, perr,
+                                          sizeof perr) == 0;
     int n = 0;
     if (want_transport("uds")) {
         cases[n] = (rtt_case){.r = row_new("rtt", "uds", ""), .server = uds_server,
@@ -450,6 +463,23 @@ void bench_rtt(size_t size)
             for (int i = n - 2; i < n; i++)
                 snprintf(cases[i].why, sizeof cases[i].why,
                          "blocking mode: $IPCNET_SPIN_US ignored");
+        /* The same two, both nodes enforcing a 100-rule default-deny
+         * policy (policy.c), beside them in every round. */
+        for (int m = 1; m >= 0; m--) {
+            char v[40];
+            snprintf(v, sizeof v, "%s, %s", m ? "provider thread" : "dispatch loop",
+                     BENCH_POLICY_VARIANT);
+            rtt_case *c = &cases[n++];
+            *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_server,
+                            .client = ipcnet_client, .a = a};
+            c->a.mode = m;
+            snprintf(c->a.policy, sizeof c->a.policy, "%s", policy);
+            snprintf(c->why, sizeof c->why, "both nodes enforce a default-deny "
+                     "policy of 100 rules, theirs the last%s",
+                     env && *env ? "; blocking mode: $IPCNET_SPIN_US ignored" : "");
+            if (!with_policy)
+                row_fail(c->r, "the policy could not be written: %s", perr);
+        }
         /* Low-latency mode: both nodes spin on their rings before they
          * block.  The provider serves in a plain dispatch loop: one thread
          * spins, runs the handler and answers, nothing else in the process

@@ -160,10 +160,12 @@ static int uds_receiver(child *c)
 
 /* ---- IPCNet ---- */
 
-static void node_opts(ipcn_node_opts *o, const char *dir)
+/* The row's policy, or none. */
+static void node_opts(ipcn_node_opts *o, const thr_args *a)
 {
+    bench_policy_env(a->policy);
     ipcn_node_opts_init(o);
-    o->dir = dir;
+    o->dir = a->dir;
     o->network = "bench";
 }
 
@@ -173,13 +175,15 @@ static int ipcnet_sender(child *c)
     thr_result res = {0};
     uint8_t *buf = calloc(1, a->size);
     ipcn_node_opts o;
-    node_opts(&o, a->dir);
+    node_opts(&o, a);
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "thr-pub", &o);
     if (st != IPCN_OK) {
         snprintf(res.err, sizeof res.err, "ipcn_node_open: %d %s", st, ipcn_status_str(st));
         goto done;
     }
+    if (a->policy[0] && bench_policy_check(n, res.err, sizeof res.err) < 0)
+        goto done;
     st = ipcn_announce(n, THR_PATH, IPCN_STREAM, NULL, NULL, 0);
     if (!IPCN_IS_OK(st) || (st = ipcn_node_wait_peers(n, 1, 10000)) != IPCN_OK) {
         snprintf(res.err, sizeof res.err, "announce / wait for the subscriber: %d %s",
@@ -261,7 +265,7 @@ static int ipcnet_receiver(child *c)
     thr_result res = {0};
     cb_state s = {.k = {.n = a->n}, .ctl = c->ctl};
     ipcn_node_opts o;
-    node_opts(&o, a->dir);
+    node_opts(&o, a);
     ipcn_node *n = NULL;
     ipcn_sub sub;
     int st = ipcn_node_open(&n, "thr-sub", &o);
@@ -269,6 +273,8 @@ static int ipcnet_receiver(child *c)
         snprintf(res.err, sizeof res.err, "ipcn_node_open: %d %s", st, ipcn_status_str(st));
         goto done;
     }
+    if (a->policy[0] && bench_policy_check(n, res.err, sizeof res.err) < 0)
+        goto done;
     /* A deep queue: what is measured is the transport, not a queue cut
      * short on purpose.  Whatever is dropped is counted and reported. */
     st = ipcn_subscribe(n, THR_PATH, 1u << 16, a->mode ? on_sample : NULL, &s, &sub);
@@ -448,13 +454,34 @@ void bench_thr(void)
     if (want_transport("ipcnet")) {
         static const peer_ops ip = {"ipcnet", "", NULL, NULL, ipcnet_sender,
                                     ipcnet_receiver, NULL};
-        thr_args t = a;
-        t.mode = 0;
-        row *rt = row_new("thr", "ipcnet", "pub/sub, sub_take");
-        run_one(rt, &ip, &t, false, true);
-        t.mode = 1;
-        row *rc = row_new("thr", "ipcnet", "pub/sub, callback");
-        run_one(rc, &ip, &t, false, true);
+        /* Each receiver mode without, then with, the 100-rule policy
+         * (policy.c) on both nodes. */
+        char perr[200];
+        thr_args t = a, tp = a;
+        bool with_policy = bench_policy_write(a.dir, tp.policy, sizeof tp.policy, perr,
+                                              sizeof perr) == 0;
+        row *rt = NULL, *rc = NULL;
+        for (int m = 0; m < 2; m++) {
+            const char *v = m ? "pub/sub, callback" : "pub/sub, sub_take";
+            t.mode = tp.mode = m;
+            row *r = row_new("thr", "ipcnet", v);
+            run_one(r, &ip, &t, false, true);
+            *(m ? &rc : &rt) = r;
+            char vp[40];
+            snprintf(vp, sizeof vp, "%s, %s", v, BENCH_POLICY_VARIANT);
+            r = row_new("thr", "ipcnet", vp);
+            if (!with_policy) {
+                row_fail(r, "the policy could not be written: %s", perr);
+                continue;
+            }
+            run_one(r, &ip, &tp, false, true);
+            if (r->status == ROW_OK) {
+                char note[sizeof r->note];
+                snprintf(note, sizeof note, "%s", r->note);
+                snprintf(r->note, sizeof r->note, "both nodes enforce a default-deny "
+                         "policy of 100 rules, theirs the last; %.400s", note);
+            }
+        }
         row *best = rt;
         if (rc->status == ROW_OK && (rt->status != ROW_OK || rc->rx_rate > rt->rx_rate))
             best = rc;

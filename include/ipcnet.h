@@ -1103,7 +1103,7 @@ IPCN_API int ipcn_request_cancel(ipcn_node *node, ipcn_req req);
  *                     not read, as for another user's process when the
  *                     node is not root).
  * Every refusal is counted (ipcn_node_stats.denied, per peer
- * ipcn_peer_info.denied) and logged (IPCN-POLICY-DENY); under an audit
+ * ipcn_peer.denied) and logged (IPCN-POLICY-DENY); under an audit
  * policy nothing is refused and what deny would refuse is counted
  * (ipcn_node_stats.audited) and logged (IPCN-POLICY-AUDIT).  A change of
  * the policy file, of a provider's rules or of a group takes effect on
@@ -1195,6 +1195,10 @@ typedef struct ipcn_peer {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t bad_frames;        /**< frames refused from it */
     uint64_t drops;             /**< samples it missed: link saturated */
+    uint64_t denied;            /**< what this node refused it by policy or
+                                     by its own rules (see "Permissions"):
+                                     its part of ipcn_node_stats.denied.
+                                     Since: 0.2 */
 } ipcn_peer;
 
 /** The result of ipcn_peers(); free with ipcn_peer_list_free(). Since: 0.1 */
@@ -1324,7 +1328,7 @@ typedef struct ipcn_node_stats {
                                     203 for that reason, announcements not
                                     taken into its directory, samples of a
                                     provider not permitted to provide.
-                                    Per peer: ipcn_peer_info.denied.
+                                    Per peer: ipcn_peer.denied.
                                     Since: 0.2 */
     uint64_t audited;          /**< under an audit policy, what a deny
                                     policy would have refused (let through,

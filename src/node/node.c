@@ -414,7 +414,7 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
             .resources = l->resources, .frames_in = l->frames_in,
             .frames_out = l->frames_out, .bytes_in = l->bytes_in,
             .bytes_out = l->bytes_out, .bad_frames = l->bad_frames,
-            .drops = l->drops};
+            .drops = l->drops, .denied = l->denied};
         sp += nl;
         ipcn_peer_principal *w = &pb->who[i];
         *w = (ipcn_peer_principal){
