@@ -1103,7 +1103,7 @@ IPCN_API int ipcn_request_cancel(ipcn_node *node, ipcn_req req);
  *                     not read, as for another user's process when the
  *                     node is not root).
  * Every refusal is counted (ipcn_node_stats.denied, per peer
- * ipcn_peer.denied) and logged (IPCN-POLICY-DENY); under an audit
+ * ipcn_peer_info.denied) and logged (IPCN-POLICY-DENY); under an audit
  * policy nothing is refused and what deny would refuse is counted
  * (ipcn_node_stats.audited) and logged (IPCN-POLICY-AUDIT).  A change of
  * the policy file, of a provider's rules or of a group takes effect on
@@ -1195,10 +1195,6 @@ typedef struct ipcn_peer {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t bad_frames;        /**< frames refused from it */
     uint64_t drops;             /**< samples it missed: link saturated */
-    uint64_t denied;            /**< what this node refused it by policy or
-                                     by its own rules (see "Permissions"):
-                                     its part of ipcn_node_stats.denied.
-                                     Since: 0.2 */
 } ipcn_peer;
 
 /** The result of ipcn_peers(); free with ipcn_peer_list_free(). Since: 0.1 */
@@ -1212,12 +1208,14 @@ IPCN_API int ipcn_peers(ipcn_node *node, ipcn_peer_list **out);
 /** ipcn_peer_list_free() - NULL is a no-op. Since: 0.1 */
 IPCN_API void ipcn_peer_list_free(ipcn_peer_list *list);
 
-/** The principal of a linked peer: the kernel's word on its process, taken
- *  when the link started and fixed for the link's life (never anything the
- *  peer wrote).  A sized struct (see the top).  Pointers in it lead into
- *  the list it was read from and live as long as it.  Since: 0.2 */
-typedef struct ipcn_peer_principal {
-    uint32_t size;              /**< sizeof(ipcn_peer_principal) */
+/** More of a linked peer than ipcn_peer (whose size cannot grow: it is an
+ *  array's element): its principal, the kernel's word on its process,
+ *  taken when the link started and fixed for the link's life (never
+ *  anything the peer wrote), and what this node's policy refused it.  A
+ *  sized struct (see the top).  Pointers in it lead into the list it was
+ *  read from and live as long as it.  Since: 0.2 */
+typedef struct ipcn_peer_info {
+    uint32_t size;              /**< sizeof(ipcn_peer_info) */
     int32_t pid, uid, gid;      /**< SO_PEERCRED, as in ipcn_peer */
     uint32_t ngroups;           /**< supplementary groups (SO_PEERGROUPS) */
     const uint32_t *groups;     /**< ngroups of them */
@@ -1229,17 +1227,23 @@ typedef struct ipcn_peer_principal {
     uint8_t exe_sha256[32];     /**< SHA-256 of the executable's bytes, read
                                      through /proc/<pid>/exe (not over
                                      256 MiB) */
-} ipcn_peer_principal;
+    uint64_t denied;            /**< what this node refused it by policy or
+                                     by its own rules (see "Permissions"):
+                                     its part of ipcn_node_stats.denied,
+                                     as of ipcn_peers() */
+    uint64_t audited;           /**< ... and what an audit policy let
+                                     through that deny would refuse */
+} ipcn_peer_info;
 
 /**
- * ipcn_peer_list_get_principal() - the principal of list->items[index]
- * (a list that ipcn_peers() returned).  Set out->size first.
+ * ipcn_peer_list_get_info() - more of list->items[index] (a list that
+ * ipcn_peers() returned): its principal and policy counters.  Set
+ * out->size first.
  * Returns 100; 200 for NULL or a size under the first version's; 203 when
  * index is not below list->count.  Thread-safe.  Since: 0.2
  */
-IPCN_API int ipcn_peer_list_get_principal(const ipcn_peer_list *list,
-                                          size_t index,
-                                          ipcn_peer_principal *out);
+IPCN_API int ipcn_peer_list_get_info(const ipcn_peer_list *list,
+                                     size_t index, ipcn_peer_info *out);
 
 /** A subscription pattern of a node, as ipcn_subscriptions() reports it.
  *  Since: 0.1 */
@@ -1328,7 +1332,7 @@ typedef struct ipcn_node_stats {
                                     203 for that reason, announcements not
                                     taken into its directory, samples of a
                                     provider not permitted to provide.
-                                    Per peer: ipcn_peer.denied.
+                                    Per peer: ipcn_peer_info.denied.
                                     Since: 0.2 */
     uint64_t audited;          /**< under an audit policy, what a deny
                                     policy would have refused (let through,

@@ -605,13 +605,16 @@ struct Peer {
     std::uint64_t bad_frames = 0;
     std::uint64_t drops = 0;
     /** Its principal, as the kernel told it when the link started
-     *  (ipcn_peer_list_get_principal()): supplementary groups, the
+     *  (ipcn_peer_list_get_info()): supplementary groups, the
      *  executable's path (empty when it could not be read: another user's
      *  process) and SHA-256 (when exe_hashed).  Since: 0.2 */
     std::vector<std::uint32_t> groups;
     std::string exe;
     bool exe_hashed = false;
     std::uint8_t exe_sha256[32] = {};
+    /** What this node refused it by policy or by its own rules, and what
+     *  an audit policy let through (ipcn_peer_info).  Since: 0.2 */
+    std::uint64_t denied = 0, audited = 0;
 };
 
 /** The verbs of an AccessRule (IPCN_ACCESS_*), ORed.  Since: 0.2 */
@@ -1846,12 +1849,14 @@ public:
             x.bytes_out = p.bytes_out;
             x.bad_frames = p.bad_frames;
             x.drops = p.drops;
-            ipcn_peer_principal w{};
+            ipcn_peer_info w{};
             w.size = sizeof w;
-            if (ipcn_peer_list_get_principal(list, i, &w) == IPCN_OK) {
+            if (ipcn_peer_list_get_info(list, i, &w) == IPCN_OK) {
                 x.groups.assign(w.groups, w.groups + w.ngroups);
                 x.exe = w.exe ? w.exe : "";
                 x.exe_hashed = w.exe_hashed != 0;
+                x.denied = w.denied;
+                x.audited = w.audited;
                 if (x.exe_hashed)
                     std::memcpy(x.exe_sha256, w.exe_sha256, sizeof x.exe_sha256);
             }

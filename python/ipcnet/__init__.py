@@ -275,11 +275,13 @@ class Resource:
 
 Peer = collections.namedtuple("Peer", "name id pid uid gid linked_ns resources frames_in "
                               "frames_out bytes_in bytes_out bad_frames drops groups exe "
-                              "exe_sha256")
+                              "exe_sha256 denied audited")
 Peer.__doc__ = ("A linked peer (Node.peers()).  groups, exe and exe_sha256 are its principal "
                 "as the kernel told it when the link started: its supplementary groups (a "
                 "tuple of gids), its executable's path (None when it could not be read: "
-                "another user's process) and the SHA-256 of that file (32 bytes, or None).")
+                "another user's process) and the SHA-256 of that file (32 bytes, or None).  "
+                "denied: what this node refused it by policy or its own rules; audited: what "
+                "an audit policy let through that deny would refuse.")
 Event = collections.namedtuple("Event", "type peer peer_id path kind status")
 Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up' or "
                  "'resource_down'; path and kind for resource events only; status for "

@@ -535,9 +535,10 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
         const ipcn_peer *p = &list->items[i];
         /* The principal: groups (a tuple), exe (a str in the file system's
          * encoding, or None), exe_sha256 (32 bytes, or None). */
-        ipcn_peer_principal w = {.size = sizeof w};
-        if (ipcn_peer_list_get_principal(list, i, &w) != IPCN_OK)
-            w.ngroups = 0, w.exe = NULL, w.exe_hashed = 0;
+        ipcn_peer_info w = {.size = sizeof w};
+        if (ipcn_peer_list_get_info(list, i, &w) != IPCN_OK)
+            w.ngroups = 0, w.exe = NULL, w.exe_hashed = 0, w.denied = 0,
+            w.audited = 0;
         PyObject *groups = PyTuple_New((Py_ssize_t)w.ngroups);
         for (uint32_t g = 0; groups && g < w.ngroups; g++) {
             PyObject *v = PyLong_FromUnsignedLong(w.groups[g]);
@@ -550,7 +551,7 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
                                 : (Py_INCREF(Py_None), Py_None);
         PyObject *t = NULL;
         if (groups && exe)
-            t = Py_BuildValue("(sKiiiKIKKKKKKNNy#)", p->name ? p->name : "",
+            t = Py_BuildValue("(sKiiiKIKKKKKKNNy#KK)", p->name ? p->name : "",
                               (unsigned long long)p->id, p->pid, p->uid, p->gid,
                               (unsigned long long)p->linked_ns, p->resources,
                               (unsigned long long)p->frames_in,
@@ -560,7 +561,8 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
                               (unsigned long long)p->bad_frames,
                               (unsigned long long)p->drops, groups, exe,
                               w.exe_hashed ? (const char *)w.exe_sha256 : NULL,
-                              (Py_ssize_t)32);
+                              (Py_ssize_t)32, (unsigned long long)w.denied,
+                              (unsigned long long)w.audited);
         else {
             Py_XDECREF(groups);
             Py_XDECREF(exe);

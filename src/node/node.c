@@ -357,7 +357,7 @@ static int cmp_link_name(const void *a, const void *b)
  * items[i]'s), their groups, the items, then the strings. */
 typedef struct peer_block {
     ipcn_peer_list pub;
-    ipcn_peer_principal *who;
+    ipcn_peer_info *who;
 } peer_block;
 
 static size_t peer_strings(const ipcn__link *l)
@@ -381,7 +381,7 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
     /* One block: the list, the principals, their groups, the items, the
      * strings (each part a multiple of 8 bytes but the last); and the
      * links sorted by name, for a moment. */
-    size_t size = sizeof(peer_block) + count * (sizeof(ipcn_peer_principal) +
+    size_t size = sizeof(peer_block) + count * (sizeof(ipcn_peer_info) +
                   IPCN_PRINCIPAL_MAX_GROUPS * sizeof(uint32_t) +
                   sizeof(ipcn_peer)) + strings;
     peer_block *pb = ipcn__malloc(size);
@@ -400,7 +400,7 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
         qsort(sorted, count, sizeof *sorted, cmp_link_name);
     ipcn_peer_list *pl = &pb->pub;
     pl->count = count;
-    pb->who = (ipcn_peer_principal *)(pb + 1);
+    pb->who = (ipcn_peer_info *)(pb + 1);
     uint32_t *gp = (uint32_t *)(pb->who + count);
     pl->items = (ipcn_peer *)(gp + count * IPCN_PRINCIPAL_MAX_GROUPS);
     char *sp = (char *)(pl->items + count);
@@ -414,14 +414,15 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
             .resources = l->resources, .frames_in = l->frames_in,
             .frames_out = l->frames_out, .bytes_in = l->bytes_in,
             .bytes_out = l->bytes_out, .bad_frames = l->bad_frames,
-            .drops = l->drops, .denied = l->denied};
+            .drops = l->drops};
         sp += nl;
-        ipcn_peer_principal *w = &pb->who[i];
-        *w = (ipcn_peer_principal){
+        ipcn_peer_info *w = &pb->who[i];
+        *w = (ipcn_peer_info){
             .size = sizeof *w, .pid = l->who.pid, .uid = l->who.uid,
             .gid = l->who.gid, .ngroups = l->who.ngroups, .groups = gp,
             .groups_truncated = l->who.groups_truncated,
-            .exe_hashed = l->who.exe_hashed};
+            .exe_hashed = l->who.exe_hashed, .denied = l->denied,
+            .audited = l->audited};
         memcpy(gp, l->who.groups, l->who.ngroups * sizeof *gp);
         gp += IPCN_PRINCIPAL_MAX_GROUPS;
         if (l->who.exe) {
@@ -439,12 +440,11 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
     return IPCN_OK;
 }
 
-IPCN_API int ipcn_peer_list_get_principal(const ipcn_peer_list *list,
-                                          size_t index,
-                                          ipcn_peer_principal *out)
+IPCN_API int ipcn_peer_list_get_info(const ipcn_peer_list *list,
+                                     size_t index, ipcn_peer_info *out)
 {
-    if (!list || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_peer_principal,
-                                                      exe_sha256)) != IPCN_OK)
+    if (!list || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_peer_info,
+                                                      audited)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     if (index >= list->count)
         return IPCN_NOT_FOUND;

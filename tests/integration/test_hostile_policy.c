@@ -27,7 +27,8 @@
  * link, and gets none of a private stream's samples.  Under the policy,
  * what it announces where it may not provide is not taken into the
  * victim's directory and its samples there are dropped and counted.
- * Every refusal counts once, on the node and on the peer (ipcn_peer.denied).
+ * Every refusal counts once, on the node and on the peer
+ * (ipcn_peer_info.denied).
  *
  * The victim runs in this process (on its own thread) so that a case can
  * change its rules on the live link and read its directory and counters;
@@ -158,15 +159,19 @@ static uint64_t denied(void)
     return s.denied;
 }
 
-/* The victim's count of refusals of the peer called name (ipcn_peers). */
+/* The victim's count of refusals of the peer called name
+ * (ipcn_peer_list_get_info). */
 static uint64_t peer_denied(const char *name)
 {
     ipcn_peer_list *pl = NULL;
     assert_int_equal(ipcn_peers(W.victim, &pl), IPCN_OK);
     uint64_t d = UINT64_MAX;
-    for (size_t i = 0; i < pl->count; i++)
-        if (!strcmp(pl->items[i].name, name))
-            d = pl->items[i].denied;
+    for (size_t i = 0; i < pl->count; i++) {
+        ipcn_peer_info w = {.size = sizeof w};
+        if (!strcmp(pl->items[i].name, name) &&
+            ipcn_peer_list_get_info(pl, i, &w) == IPCN_OK)
+            d = w.denied;
+    }
     ipcn_peer_list_free(pl);
     if (d == UINT64_MAX)
         fail_msg("the victim has no peer %s", name);

@@ -338,11 +338,11 @@ static void test_node_peers_and_stats(void **state)
     snprintf(helper, sizeof helper, "%s/ipcn-test-v_node", IPCN_TEST_BINDIR);
     char *helper_real = realpath(helper, NULL);
     assert_non_null(helper_real);
-    gid_t mine[32]; /* what IPCNet keeps (ipcn_peer_principal.groups) */
+    gid_t mine[32]; /* what IPCNet keeps (ipcn_peer_info.groups) */
     int nmine = getgroups(32, mine);
     for (size_t i = 0; i < 2; i++) {
-        ipcn_peer_principal w = {.size = sizeof w};
-        assert_int_equal(ipcn_peer_list_get_principal(pl, i, &w), IPCN_OK);
+        ipcn_peer_info w = {.size = sizeof w};
+        assert_int_equal(ipcn_peer_list_get_info(pl, i, &w), IPCN_OK);
         assert_int_equal(w.pid, pl->items[i].pid);
         assert_int_equal(w.uid, (int32_t)getuid());
         assert_int_equal(w.gid, (int32_t)getgid());
@@ -355,18 +355,18 @@ static void test_node_peers_and_stats(void **state)
                 assert_int_equal(w.groups[g], (uint32_t)mine[g]);
         }
         if (i == 1) { /* one binary: one hash */
-            ipcn_peer_principal w0 = {.size = sizeof w0};
-            assert_int_equal(ipcn_peer_list_get_principal(pl, 0, &w0), IPCN_OK);
+            ipcn_peer_info w0 = {.size = sizeof w0};
+            assert_int_equal(ipcn_peer_list_get_info(pl, 0, &w0), IPCN_OK);
             assert_memory_equal(w0.exe_sha256, w.exe_sha256, 32);
         }
     }
     free(helper_real);
-    ipcn_peer_principal bad = {.size = 0};
-    assert_int_equal(ipcn_peer_list_get_principal(pl, 0, &bad), IPCN_BAD_REQUEST);
+    ipcn_peer_info bad = {.size = 0};
+    assert_int_equal(ipcn_peer_list_get_info(pl, 0, &bad), IPCN_BAD_REQUEST);
     bad.size = sizeof bad;
-    assert_int_equal(ipcn_peer_list_get_principal(pl, 2, &bad), IPCN_NOT_FOUND);
-    assert_int_equal(ipcn_peer_list_get_principal(NULL, 0, &bad), IPCN_BAD_REQUEST);
-    assert_int_equal(ipcn_peer_list_get_principal(pl, 0, NULL), IPCN_BAD_REQUEST);
+    assert_int_equal(ipcn_peer_list_get_info(pl, 2, &bad), IPCN_NOT_FOUND);
+    assert_int_equal(ipcn_peer_list_get_info(NULL, 0, &bad), IPCN_BAD_REQUEST);
+    assert_int_equal(ipcn_peer_list_get_info(pl, 0, NULL), IPCN_BAD_REQUEST);
     uint64_t id1 = pl->items[1].id;
     ipcn_peer_list_free(pl);
     ipcn_peer_list_free(NULL);

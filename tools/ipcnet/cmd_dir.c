@@ -75,7 +75,7 @@ static int list_peers(cli *c, ipcn_peer_list **pl)
 /* A peer's principal in words: "name(uid)", its groups' names joined by
  * commas, and the first 12 hex digits of its executable's hash. */
 typedef struct principal_text {
-    ipcn_peer_principal p;
+    ipcn_peer_info p;
     bool known;
     char user[80], uname[64], groups[512], sha[65];
 } principal_text;
@@ -85,7 +85,7 @@ static void principal_text_of(const ipcn_peer_list *pl, size_t i,
 {
     memset(t, 0, sizeof *t);
     t->p.size = sizeof t->p;
-    t->known = ipcn_peer_list_get_principal(pl, i, &t->p) == IPCN_OK;
+    t->known = ipcn_peer_list_get_info(pl, i, &t->p) == IPCN_OK;
     if (!t->known) {
         snprintf(t->user, sizeof t->user, "?");
         snprintf(t->groups, sizeof t->groups, "-");
@@ -163,10 +163,10 @@ int cmd_nodes(cli *c)
             gw = strlen(pt[i].groups);
     }
     if (!c->json && pl->count)
-        out("%-*s  %-16s  %7s  %-*s  %-*s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s  %-12s  %s\n",
+        out("%-*s  %-16s  %7s  %-*s  %-*s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s  %6s  %-12s  %s\n",
             (int)w, "NAME", "ID", "PID", (int)uw, "USER", (int)gw, "GROUPS", "RES",
             "UPTIME", "FRAMES-IN", "FRAMES-OUT", "BYTES-IN", "BYTES-OUT", "BAD", "DROPS",
-            "SHA256", "EXE");
+            "DENIED", "SHA256", "EXE");
     for (size_t i = 0; i < pl->count; i++) {
         const ipcn_peer *p = &pl->items[i];
         const principal_text *t = &pt[i];
@@ -195,6 +195,7 @@ int cmd_nodes(cli *c)
             jw_uint(&j, "bytes_out", p->bytes_out);
             jw_uint(&j, "bad_frames", p->bad_frames);
             jw_uint(&j, "drops", p->drops);
+            jw_uint(&j, "denied", t->p.denied);
             jw_end_obj(&j);
             jw_end_obj(&j);
             emit(&j);
@@ -202,12 +203,13 @@ int cmd_nodes(cli *c)
             char ut[32], exe[512];
             fmt_duration(ut, sizeof ut, up);
             escape_line(exe, sizeof exe, t->p.exe ? t->p.exe : "-");
-            out("%-*s  %016llx  %7d  %-*s  %-*s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu  %-12.12s  %s\n",
+            out("%-*s  %016llx  %7d  %-*s  %-*s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu  %6llu  %-12.12s  %s\n",
                 (int)w, p->name, (unsigned long long)p->id, p->pid, (int)uw, t->user,
                 (int)gw, t->groups, p->resources, ut, (unsigned long long)p->frames_in,
                 (unsigned long long)p->frames_out, (unsigned long long)p->bytes_in,
                 (unsigned long long)p->bytes_out, (unsigned long long)p->bad_frames,
-                (unsigned long long)p->drops, t->sha[0] ? t->sha : "-", exe);
+                (unsigned long long)p->drops, (unsigned long long)t->p.denied,
+                t->sha[0] ? t->sha : "-", exe);
         }
     }
     if (!c->json) {

@@ -205,7 +205,7 @@ static int as_user(const char *v, ipcn__principal *w)
 }
 
 /* node:NAME, a live node of the network: its principal as this tool's link
- * took it from the kernel (ipcn_peer_list_get_principal()): uid, gid, pid,
+ * took it from the kernel (ipcn_peer_list_get_info()): uid, gid, pid,
  * supplementary groups, executable and its SHA-256, the same facts a node
  * linked to it decides by (no /proc of this tool's own: the API has every
  * field, and an executable the link could not read stays unknown, as for
@@ -223,8 +223,8 @@ static int as_node(cli *c, const char *v, ipcn__principal *w, char *exe,
     size_t i = 0;
     while (i < pl->count && strcmp(pl->items[i].name, v))
         i++;
-    ipcn_peer_principal pp = {.size = sizeof pp};
-    st = i < pl->count ? ipcn_peer_list_get_principal(pl, i, &pp)
+    ipcn_peer_info pp = {.size = sizeof pp};
+    st = i < pl->count ? ipcn_peer_list_get_info(pl, i, &pp)
                        : IPCN_NOT_FOUND;
     if (st != IPCN_OK) {
         ipcn_peer_list_free(pl);
