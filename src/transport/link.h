@@ -71,7 +71,6 @@ typedef struct ipcn__link {
     bool synced;            /* its first PING came: its directory is here */
     char *expect_name;      /* outbound: the name of the socket we dialled */
     uint32_t peer_max_payload; /* from its hello: what it accepts */
-    ipcn__principal who;    /* who the peer is (identity.c) */
     uint8_t *rx;
     size_t rx_len, rx_cap;
     ipcn__wbuf tx;
@@ -120,6 +119,9 @@ typedef struct ipcn__link {
     bool rtx_wrote;         /* bytes went in since the doorbell was checked */
     bool bell_owed;         /* a room bell waits for our own switch */
     bool spin_ok;           /* the peer may run on another core than us */
+    /* Who the peer is (identity.c): read when the link starts and when a
+     * decision is not cached, so kept out of the hot fields above. */
+    ipcn__principal who;
 } ipcn__link;
 
 /* ---- link*.c ---- */
