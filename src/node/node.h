@@ -180,6 +180,7 @@ struct ipcn_node {
     bool shared_net;        /* the directory is a group's (setgid) */
     bool policy_required;   /* named by IPCNET_POLICY: must exist */
     int policy_wd;          /* inotify watch of the file's directory */
+    bool policy_wd_shared;  /* ... which is the network's own directory */
     struct {
         bool present;
         dev_t dev;

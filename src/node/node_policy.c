@@ -182,6 +182,11 @@ int ipcn__node_policy_open(ipcn_node *n)
             ipcn__warn("IPCN-POLICY-WATCH", "%s: cannot watch %s (%s): the "
                        "policy is checked for changes every tick instead",
                        n->name, dir, strerror(errno));
+        /* Is it the network's own directory (one watch for both)? */
+        struct stat ds;
+        n->policy_wd_shared = stat(dir, &ds) == 0 &&
+                              ds.st_dev == dst.st_dev &&
+                              ds.st_ino == dst.st_ino;
     }
     return IPCN_OK;
 }
@@ -235,7 +240,7 @@ bool ipcn__node_policy_event(ipcn_node *n, int wd, const char *name)
     const char *base = strrchr(n->policy_path, '/');
     base = base ? base + 1 : n->policy_path;
     if (strcmp(name, base) != 0)
-        return false;
+        return !n->policy_wd_shared; /* another directory's: not a node */
     ipcn__node_policy_poll(n);
     return true;
 }

@@ -348,6 +348,49 @@ static void test_policy_reload(void **state)
     assert_int_equal(stats(p).audited, audited);
 }
 
+/* A policy named by IPCNET_POLICY, in a directory of its own, is watched
+ * there too; other files of that directory are not taken for nodes. */
+static void test_policy_reload_env(void **state)
+{
+    (void)state;
+    char dir[600], file[700], tmp[700], other[700];
+    snprintf(dir, sizeof dir, "%s/pol-%s", tu_dir, v_network);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(file, sizeof file, "%s/robot.yaml", dir);
+    snprintf(tmp, sizeof tmp, "%s/robot.yaml.tmp", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("version: 1\ndefault: allow\n", f);
+    fclose(f);
+    setenv("IPCNET_POLICY", file, 1);
+    ipcn_node *p = open_threaded("prov");
+    ipcn_node *x = open_threaded("intruder");
+    unsetenv("IPCNET_POLICY");
+    assert_int_equal(ipcn_offer(p, "motors/cmd", "text/plain", echo, NULL),
+                     IPCN_OK);
+    wait_count(x, "motors/cmd", 1);
+    assert_int_equal(call(x, "motors/cmd"), IPCN_OK);
+    /* a socket-like name beside it is not a node of the network */
+    snprintf(other, sizeof other, "%s/ghost.sock", dir);
+    f = fopen(other, "w");
+    assert_non_null(f);
+    fclose(f);
+    f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs("version: 1\ndefault: allow\nrules:\n  - deny: execute\n"
+          "    who: node:intruder\n    what: motors/**\n", f);
+    fclose(f);
+    assert_int_equal(rename(tmp, file), 0);
+    wait_reload(p, 1, 0);
+    assert_int_equal(call(x, "motors/cmd"), IPCN_FORBIDDEN);
+    ipcn_node_stats s = stats(p);
+    assert_int_equal(s.peers, 1);
+    /* removing a file named by IPCNET_POLICY is refused: still in force */
+    assert_int_equal(unlink(file), 0);
+    wait_reload(p, 1, 1);
+    assert_int_equal(call(x, "motors/cmd"), IPCN_FORBIDDEN);
+}
+
 /* The node's own announce of a path it may not provide fails at once. */
 static void test_self_provide(void **state)
 {
@@ -413,6 +456,7 @@ int main(void)
         V_TEST(test_subscribe_narrowed), V_TEST(test_groups),
         V_TEST(test_bad_rules), V_TEST(test_policy_reload),
         V_TEST(test_self_provide), V_TEST(test_policy_refused_at_open),
+        V_TEST(test_policy_reload_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
