@@ -78,7 +78,10 @@ static void self_principal(ipcn_node *n)
     me->ngroups = k > 0 ? (uint32_t)k : 0;
     me->name = n->name;
     me->node_id = n->id;
-    ipcn__identity_exe(me, me->pid);
+    /* Its own executable only when a rule needs it (hashing a large
+     * binary costs tens of milliseconds, once per process). */
+    if (n->policy->needs_exe)
+        ipcn__identity_exe(me, me->pid);
 }
 
 /* Read the file now.  100 (loaded, or absent: the default), else the
