@@ -194,6 +194,9 @@ static void victim_rules(void)
         {0, IPCN_ACCESS_READ | IPCN_ACCESS_EXECUTE, "node:teleop"},
         {1, IPCN_ACCESS_READ, me}};
     set_rules("pv/motor", motor, 2);
+    /* pv/pose: anyone may read it, the hostile client may not set it */
+    ipcn_access_rule pose[] = {{1, IPCN_ACCESS_WRITE, "node:hostile-*"}};
+    set_rules("pv/pose", pose, 1);
     for (size_t i = 0; i < NPRIVATE; i++)
         set_rules(private_paths[i], priv, 2);
 }
@@ -496,6 +499,26 @@ static void ask_expect(raw *r, uint8_t type, const char *path, uint64_t corr,
                  path, got, status);
 }
 
+/* Send a SET of path with id corr, expecting status in its REPLY. */
+static void set_expect(raw *r, const char *path, uint64_t corr,
+                       uint16_t status)
+{
+    B.len = 0;
+    enc_set(&B, r->id, corr, 0, path, "", "x", 1);
+    raw_send_buf(r);
+    rframe a;
+    for (;;) {
+        next_frame(r, &a);
+        if (a.type == T_REPLY && a.corr == corr)
+            break;
+        rframe_free(&a);
+    }
+    uint16_t got = a.status;
+    rframe_free(&a);
+    if (got != status)
+        fail_msg("SET %s: %u, not %u", path, got, status);
+}
+
 /* A private resource is answered as a path that does not exist: 203, and
  * the same frame, every header field but corr (and the checksum that
  * covers it) and every payload byte. */
@@ -570,7 +593,7 @@ static void legit_check(void)
 /* ------------------------------------------------------------------ */
 
 /* Link-up tells it of what it may see, and of nothing else; requests and
- * queries get 202, 203 as if absent, 100; a private stream's samples
+ * queries and sets get 202, 203 as if absent, 100; a private stream's samples
  * never reach it; each refusal counted once, on the node and the peer. */
 static void t_refusals(void **state)
 {
@@ -588,6 +611,15 @@ static void t_refusals(void **state)
     rframe a;
     ask(r, T_QUERY, "pv/pose", 70, &a);
     assert_int_equal(a.status, ST_OK);
+    assert_int_equal(a.data_len, 11);
+    assert_memory_equal(a.data, "victim-data", 11);
+    rframe_free(&a);
+    /* write: data it may read but not set, 202; private data, 203 as a
+     * path that does not exist; the value unchanged */
+    set_expect(r, "pv/pose", 80, ST_FORBIDDEN);
+    set_expect(r, "pv/secret", 81, ST_NOT_FOUND);
+    set_expect(r, "pv/nothing", 82, ST_NOT_FOUND);
+    ask(r, T_QUERY, "pv/pose", 83, &a);
     assert_int_equal(a.data_len, 11);
     assert_memory_equal(a.data, "victim-data", 11);
     rframe_free(&a);
@@ -609,9 +641,10 @@ static void t_refusals(void **state)
     }
     assert_int_equal(r->samples, samples + 1);
     sync_ping(r, 3);
-    /* 1 forbidden + 5 private; absent paths are no refusal */
-    assert_int_equal(denied() - d0, 6);
-    assert_int_equal(peer_denied(name), 6);
+    /* 1 forbidden request + 5 private + 1 forbidden set + 1 private set;
+     * absent paths are no refusal */
+    assert_int_equal(denied() - d0, 8);
+    assert_int_equal(peer_denied(name), 8);
     legit_check();
 }
 
