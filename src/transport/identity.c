@@ -51,11 +51,6 @@ void ipcn__identity_take(ipcn__principal *who, int fd)
         who->groups[i] = (uint32_t)got[i];
     ipcn__free(all);
 #endif
-    /* Once per link, when it starts: the path, and the hash from a cache
-     * of the process (a stat) but for the first link of a binary. */
-    if (who->creds_known)
-        who->exe_hashed = ipcn__exe_identify(who->pid, &who->exe,
-                                             who->exe_sha256);
 }
 
 int ipcn__identity_name(ipcn__principal *who, const char *name, size_t len,
@@ -64,6 +59,13 @@ int ipcn__identity_name(ipcn__principal *who, const char *name, size_t len,
     if (!(who->name = ipcn__strndup(name, len)))
         return IPCN_INSUFFICIENT_MEMORY;
     who->node_id = node_id;
+    /* The executable, once per link, when its hello is accepted (not at
+     * accept: a flood of connections that never say hello costs no look
+     * at /proc): the path, and the hash from a cache of the process (a
+     * stat) but for the first link of a binary. */
+    if (who->creds_known)
+        who->exe_hashed = ipcn__exe_identify(who->pid, &who->exe,
+                                             who->exe_sha256);
     return IPCN_OK;
 }
 

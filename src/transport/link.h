@@ -216,7 +216,8 @@ bool ipcn__exe_identify(int32_t pid, char **path, uint8_t sha[32]);
  * the cache. */
 uint64_t ipcn__exe_hashes_done(void);
 void ipcn__exe_cache_clear(void);
-/* Take the name the peer proved at hello (a copy): 100 or 307. */
+/* Take the name the peer proved at hello (a copy), and its executable
+ * (ipcn__exe_identify): 100 or 307. */
 int ipcn__identity_name(ipcn__principal *who, const char *name, size_t len,
                         uint64_t node_id);
 void ipcn__identity_free(ipcn__principal *who);

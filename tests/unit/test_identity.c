@@ -212,13 +212,16 @@ static void test_exe_cache(void **state)
     reap(child);
     assert_int_equal(ipcn__exe_hashes_done(), before + 1);
 
-    /* Through a link's principal (a socketpair: the peer is us). */
+    /* Through a link's principal (a socketpair: the peer is us): the
+     * executable is taken with the name, at hello, not at accept. */
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     ipcn__principal who = {0};
     ipcn__identity_take(&who, sv[0]);
     assert_true(who.creds_known);
     assert_int_equal(who.pid, getpid());
+    assert_null(who.exe);
+    assert_int_equal(ipcn__identity_name(&who, "me", 2, 1), IPCN_OK);
     assert_non_null(who.exe);
     assert_string_equal(who.exe, self);
     assert_true(who.exe_hashed);
