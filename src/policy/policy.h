@@ -12,6 +12,8 @@
  *   policy_eval.c  the decision: deny beats allow beats the profile
  *   policy_load.c  the network's policy file (YAML, libyaml) -> a policy
  *
+ *   guard.c        limits, reputation and detection (guard.h): defaults
+ *
  * A policy is immutable once built: a reload builds a new one and the node
  * swaps the pointer (and its generation) under its lock.
  */
@@ -23,6 +25,7 @@
 #include <stdint.h>
 
 #include "ipcnet.h"
+#include "policy/guard.h"
 
 /* ---- the principal ---- */
 
@@ -148,6 +151,7 @@ typedef struct ipcn__policy {
     uint32_t ngroups;
     char *file;              /* where it was read from, or NULL */
     bool needs_exe;          /* some condition needs the executable */
+    ipcn__guard guard;       /* limits, reputation, detection (guard.h) */
 } ipcn__policy;
 
 /* Free the contents of one rule or group (not the struct itself). */

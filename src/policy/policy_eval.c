@@ -67,8 +67,10 @@ void ipcn__group_clear(ipcn__group *g)
 ipcn__policy *ipcn__policy_new(ipcn__profile profile)
 {
     ipcn__policy *p = ipcn__calloc(1, sizeof *p);
-    if (p)
+    if (p) {
         p->profile = profile;
+        ipcn__guard_defaults(&p->guard);
+    }
     return p;
 }
 
@@ -82,6 +84,7 @@ void ipcn__policy_free(ipcn__policy *p)
     for (uint32_t i = 0; i < p->ngroups; i++)
         ipcn__group_clear(&p->groups[i]);
     ipcn__free(p->groups);
+    ipcn__guard_clear(&p->guard);
     ipcn__free(p->file);
     ipcn__free(p);
 }
