@@ -1390,6 +1390,119 @@ typedef struct ipcn_node_usage {
  */
 IPCN_API int ipcn_node_get_usage(ipcn_node *node, ipcn_node_usage *out);
 
+/* ------------------------------------------------------------------ */
+/* Reputation                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A node keeps a score for each principal behind its links (a peer node by
+ * its proved name and uid; a process that never said hello by its uid and
+ * pid, so that one process's bad bytes never shut out its user): each
+ * offence it is answerable for lowers it (malformed frames, policy
+ * refusals, rate limits, ...; the policy's "reputation" section names the
+ * penalties), and it decays back towards 0 with a half-life.  With that
+ * section in the policy, a principal whose score falls below its
+ * quarantine threshold is quarantined: its links are closed (ERROR 205
+ * with the time to wait) and new ones refused, for a time that doubles on
+ * each repeat up to a maximum; below the ban threshold it is banned (ERROR
+ * 202) until an operator lifts it.  White-listed principals are never
+ * quarantined automatically, black-listed ones never linked.  A node that
+ * quarantines a peer tells its other peers, which follow or not by their
+ * own policy (docs/reputation.md).  Each quarantine, ban and lift raises
+ * IPCN_EV_QUARANTINE.
+ */
+
+/** What a principal is charged with, as counted in
+ *  ipcn_quarantine_record.evidence.  Since: 0.2 */
+typedef enum ipcn_offence {
+    IPCN_OFFENCE_BAD_FRAME = 0,    /**< malformed or checksum-failing */
+    IPCN_OFFENCE_DENIED = 1,       /**< refused by policy (201, 202, 203) */
+    IPCN_OFFENCE_RATE_LIMITED = 2, /**< over a rate limit or quota */
+    IPCN_OFFENCE_FAILED = 3,       /**< as a provider: answered 300 */
+    IPCN_OFFENCE_TIMEOUT = 4,      /**< as a provider: let requests time out */
+    IPCN_OFFENCE_VERIFY = 5,       /**< its sample failed ipcn_msg_verify() */
+    IPCN_OFFENCE_ANOMALY = 6,      /**< traffic far above its normal */
+    IPCN_OFFENCE_CONNECTIONS = 7,  /**< links opened over its rate */
+    IPCN_OFFENCE_COMPROMISE = 8    /**< evidence of a compromise */
+} ipcn_offence;
+#define IPCN_OFFENCE_KINDS 16      /**< room in the evidence array */
+
+/** ipcn_offence_name() - "bad_frame", "denied", ... as the policy file
+ *  names them; NULL for an unknown kind.  Since: 0.2 */
+IPCN_API const char *ipcn_offence_name(int kind);
+
+/** Since: 0.2 */
+typedef enum ipcn_quarantine_state {
+    IPCN_QUARANTINE_NONE = 0,        /**< linked as any peer */
+    IPCN_QUARANTINE_QUARANTINED = 1, /**< refused for ms_left */
+    IPCN_QUARANTINE_BANNED = 2       /**< refused until lifted */
+} ipcn_quarantine_state;
+
+/** One principal as this node sees it: a sized struct (see the top).
+ *  Pointers lead into the list it was read from and live as long as it.
+ *  Since: 0.2 */
+typedef struct ipcn_quarantine_record {
+    uint32_t size;              /**< sizeof(ipcn_quarantine_record) */
+    const char *subject;        /**< a node name, or "uid U pid P" for a
+                                     process that never said hello: what
+                                     ipcn_quarantine_lift() takes */
+    int named;                  /**< subject is a node name */
+    int32_t uid, pid;           /**< pid: the process last seen */
+    double score;               /**< <= 0, decayed to now */
+    ipcn_quarantine_state state;
+    uint64_t ms_left;           /**< QUARANTINED: until it ends; BANNED:
+                                     UINT64_MAX; else 0 */
+    uint32_t strikes;           /**< quarantines and bans so far: the next
+                                     quarantine lasts 2^strikes times the
+                                     first (up to the policy's maximum) */
+    uint64_t evidence[IPCN_OFFENCE_KINDS]; /**< offences, by ipcn_offence */
+    const char *detail;         /**< the latest evidence, one line */
+    int by_report;              /**< quarantined on other nodes' reports */
+    uint32_t nreporters;        /**< nodes that reported it quarantined */
+    const char *const *reporters; /**< their names, oldest first */
+} ipcn_quarantine_record;
+
+/** The result of ipcn_quarantines(): read each record with
+ *  ipcn_quarantine_list_get(); free with ipcn_quarantine_list_free().
+ *  Since: 0.2 */
+typedef struct ipcn_quarantine_list {
+    size_t count;
+} ipcn_quarantine_list;
+
+#define IPCN_QUARANTINE_ALL 1u  /**< every record, not only the refused */
+
+/**
+ * ipcn_quarantines() - this node's records of principals: those
+ * quarantined or banned now, or with IPCN_QUARANTINE_ALL in flags every
+ * one it keeps (at most 1024, the least recently charged forgotten first),
+ * most recently charged first.
+ * Returns 100; 200 for NULL or unknown flags; 307.  Thread-safe.
+ * Since: 0.2
+ */
+IPCN_API int ipcn_quarantines(ipcn_node *node, unsigned flags,
+                              ipcn_quarantine_list **out);
+/**
+ * ipcn_quarantine_list_get() - record index of list into *out (set
+ * out->size first).  Returns 100; 200 for NULL or a size under the first
+ * version's; 203 when index is not below list->count.  Since: 0.2
+ */
+IPCN_API int ipcn_quarantine_list_get(const ipcn_quarantine_list *list,
+                                      size_t index,
+                                      ipcn_quarantine_record *out);
+/** ipcn_quarantine_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_quarantine_list_free(ipcn_quarantine_list *list);
+
+/**
+ * ipcn_quarantine_lift() - an operator's word: the principal called
+ * subject (a node name: every record of that name; or "uid U pid P") is
+ * no longer quarantined or banned on this node, its score starts again at
+ * 0 (its strikes stay, for the doubling), and a node of that name is
+ * dialled again.  Raises IPCN_EV_QUARANTINE with status 100.
+ * Returns 100; 200 for NULL or a subject of neither form; 203 when this
+ * node has no record of it.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_quarantine_lift(ipcn_node *node, const char *subject);
+
 #ifdef __cplusplus
 }
 #endif

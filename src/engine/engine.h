@@ -295,5 +295,8 @@ void ipcn__pub_node_free(ipcn_node *n);
  * event, and the other nodes told. */
 struct ipcn__rep;
 void ipcn__quarantine_on_rep(ipcn_node *n, struct ipcn__rep *r, int status);
+/* A peer's QUARANTINE report: recorded, followed as the policy says. */
+void ipcn__quarantine_on_frame(ipcn_node *n, ipcn__link *l,
+                               const ipcn__frame *f);
 
 #endif

@@ -64,6 +64,9 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_SET:
         ipcn__set_on_frame(n, l, f);
         break;
+    case IPCN_F_QUARANTINE:
+        ipcn__quarantine_on_frame(n, l, f);
+        break;
     default: /* link control (hello, ping, bye, error, ring) stays below */
         break;
     }

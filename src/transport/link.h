@@ -103,6 +103,8 @@ typedef struct ipcn__link {
     uint32_t retry_ms;      /* the peer refused it: retry after (its
                                ERROR said so; reputation.c), or 0 */
     uint64_t rep_limited_ns; /* RATE_LIMITED last charged (reputation.c) */
+    uint32_t reports_tokens; /* its QUARANTINE reports: a bucket */
+    uint64_t reports_ns;    /* ... refilled up to then (engine/quarantine.c) */
     uint32_t peer_caps;     /* from its hello */
     /* Descriptors to send: fds_out[i] goes with the byte at
      * fds_out_at[i] (the first byte of a SHM_POOL frame). */

@@ -36,6 +36,7 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
                      .caps = IPCN_CAP_CANCEL | IPCN_CAP_SET |
+                             IPCN_CAP_QUARANTINE |
                              (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
                                              : IPCN_CAP_NONE) |
                              (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE),
@@ -358,9 +359,11 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (l->state == LINK_HELLO) {
         if (f.hdr.type == IPCN_F_ERROR) {
-            /* A quarantine says when to come back (reputation.c). */
+            /* A quarantine says when to come back, in corr
+             * (reputation.c); at most an hour is believed. */
             if (f.hdr.status == IPCN_TOO_MANY_REQUESTS)
-                l->retry_ms = (uint32_t)ipcn__rep_retry_ms(f.u.text.p);
+                l->retry_ms = (uint32_t)(f.hdr.corr < 3600000u
+                                             ? f.hdr.corr : 3600000u);
             ipcn__link_close(n, l, f.hdr.status ? f.hdr.status : IPCN_BAD_REQUEST,
                              f.u.text.p);
             return;
