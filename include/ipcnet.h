@@ -1452,6 +1452,8 @@ typedef struct ipcn_quarantine_record {
     ipcn_quarantine_state state;
     uint64_t ms_left;           /**< QUARANTINED: until it ends; BANNED:
                                      UINT64_MAX; else 0 */
+    uint64_t duration_ms;       /**< the current or last quarantine's
+                                     length (0: none yet, or a ban) */
     uint32_t strikes;           /**< quarantines and bans so far: the next
                                      quarantine lasts 2^strikes times the
                                      first (up to the policy's maximum) */

@@ -145,6 +145,7 @@ static void refuse_report(ipcn_node *n, ipcn__link *l, const char *why)
     n->stats.bad_frames++;
     ipcn__warn("IPCN-REP-REPORT", "%s: refused a quarantine report of %s: "
                "%s", n->name, l->who.name, why);
+    ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, why);
     ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME, why);
 }
 
@@ -245,6 +246,7 @@ static void fill(ipcn_quarantine_record *o, ipcn__rep *r, uint64_t now,
         .size = sizeof *o, .subject = put(sp, who), .named = r->name != NULL,
         .uid = r->uid, .pid = r->pid, .score = r->score,
         .state = (ipcn_quarantine_state)r->state, .strikes = r->strikes,
+        .duration_ms = r->duration_ms,
         .detail = put(sp, r->detail), .by_report = r->by_report,
         .nreporters = r->nreports, .reporters = rp};
     if (r->state == IPCN__REP_BANNED)
