@@ -18,6 +18,20 @@
 #include "policy/policy_impl.h"
 #include "transport/reputation.h"
 
+/* The public kinds are the policy's offences, in the same order. */
+_Static_assert((int)IPCN_OFFENCE_BAD_FRAME == (int)IPCN__OFF_BAD_FRAME &&
+                   (int)IPCN_OFFENCE_DENIED == (int)IPCN__OFF_DENIED &&
+                   (int)IPCN_OFFENCE_RATE_LIMITED == (int)IPCN__OFF_RATE_LIMITED &&
+                   (int)IPCN_OFFENCE_FAILED == (int)IPCN__OFF_FAILED &&
+                   (int)IPCN_OFFENCE_TIMEOUT == (int)IPCN__OFF_TIMEOUT &&
+                   (int)IPCN_OFFENCE_VERIFY == (int)IPCN__OFF_VERIFY &&
+                   (int)IPCN_OFFENCE_ANOMALY == (int)IPCN__OFF_ANOMALY &&
+                   (int)IPCN_OFFENCE_CONNECTIONS == (int)IPCN__OFF_CONNECTIONS &&
+                   (int)IPCN_OFFENCE_COMPROMISE == (int)IPCN__OFF_COMPROMISE &&
+                   IPCN__OFF_COUNT <= IPCN_OFFENCE_KINDS &&
+                   IPCN__OFF_COUNT <= IPCN_QR_MAX_KINDS,
+               "ipcn_offence follows ipcn__offence");
+
 #define REPORTS_PER_S 2         /* a reporter's reports: refill a second */
 #define REPORTS_BURST 16        /* ... and bucket depth */
 

@@ -563,6 +563,8 @@ bool ipcn__rdv_all_synced(ipcn_node *n, unsigned *pending)
             continue;
         if (!l && ipcn__rdv_sweep(n, name))
             continue; /* dead, and now gone from the directory */
+        if (!l && ipcn__rep_dial_after(n, name, ipcn__now_mono_ns()))
+            continue; /* quarantined or banned here: not waited for */
         ++*pending;
     }
     closedir(d);

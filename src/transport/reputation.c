@@ -335,6 +335,8 @@ void ipcn__rep_quarantine(ipcn_node *n, ipcn__rep *r, bool ban,
     if (!r->owed) {
         r->owed = true;
         n->reps_owed++;
+        /* Charged outside a round (an application's call): a round soon. */
+        ipcn__node_arm_timer(n, now);
     }
 }
 

@@ -70,6 +70,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     f->n = calloc(1, sizeof *f->n);
     f->n->name = (char *)"test";
+    f->n->timerfd = -1;
     f->n->policy = ipcn__policy_new(IPCN__PROFILE_ALLOW);
     ipcn__list_init(&f->n->reps);
     ipcn__list_init(&f->n->links);
