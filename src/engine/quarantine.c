@@ -101,18 +101,28 @@ static bool report_allowed(ipcn__link *l, uint64_t now)
 }
 
 /* Keep the report (one per reporter, the newest; at most
- * IPCN__REP_REPORTERS, the oldest goes). */
+ * IPCN__REP_REPORTERS, the oldest goes; room grows as reporters come). */
 static void keep_report(ipcn__rep *r, const char *reporter, uint64_t now,
                         uint64_t duration_ms)
 {
-    if (!r->reports &&
-        !(r->reports = ipcn__calloc(IPCN__REP_REPORTERS, sizeof *r->reports)))
-        return;
     uint32_t i;
     for (i = 0; i < r->nreports; i++)
         if (!strcmp(r->reports[i].reporter, reporter))
             break;
-    if (i == r->nreports && r->nreports == IPCN__REP_REPORTERS)
+    if (i == r->nreports && r->nreports == r->cap_reports &&
+        r->cap_reports < IPCN__REP_REPORTERS) {
+        uint32_t cap = r->cap_reports ? 2 * r->cap_reports : 4;
+        if (cap > IPCN__REP_REPORTERS)
+            cap = IPCN__REP_REPORTERS;
+        ipcn__rep_report *p = ipcn__realloc(r->reports, cap * sizeof *p);
+        if (p) {
+            r->reports = p;
+            r->cap_reports = cap;
+        }
+    }
+    if (!r->cap_reports)
+        return; /* no memory: not kept */
+    if (i == r->nreports && r->nreports == r->cap_reports)
         i = 0; /* the oldest */
     if (i < r->nreports) {
         memmove(&r->reports[i], &r->reports[i + 1],

@@ -40,7 +40,8 @@
 
 #define IPCN__REP_MAX 1024          /* records a node keeps */
 #define IPCN__REP_DETAIL 96         /* bytes of the latest evidence text */
-#define IPCN__REP_REPORTERS 8       /* other nodes' reports kept per record */
+#define IPCN__REP_REPORTERS 64      /* other nodes' reports kept per record
+                                       (the most "agree" may ask for) */
 #define IPCN__REP_RATE_NS 100000000ull /* RATE_LIMITED: once per 100 ms
                                           per link */
 
@@ -75,7 +76,7 @@ typedef struct ipcn__rep {
     uint64_t evidence[IPCN__OFF_COUNT];
     char detail[IPCN__REP_DETAIL]; /* "bad_frame: malformed frame body" */
     ipcn__rep_report *reports; /* others' reports, oldest first */
-    uint32_t nreports;
+    uint32_t nreports, cap_reports;
 } ipcn__rep;
 
 /* ---- the arithmetic (pure; unit-tested) ---- */

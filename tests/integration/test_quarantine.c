@@ -20,7 +20,9 @@
  * ERROR 205 carrying the time left in corr, the back-off doubles on the
  * next quarantine, lifting restores service, the white-listed peer is
  * never quarantined and the black-listed one never linked; one forged
- * report does not cut off a healthy node, two agreeing reporters do.  A
+ * report does not cut off a healthy node, two agreeing reporters do
+ * (follow_reports: agree 2); under "trusted" only the trusted reporter's
+ * report is followed, under "never" not even two agreeing ones.  A
  * legitimate library node, teleop, keeps using the victim throughout and
  * loses nothing; it hears of the victim's quarantines as reports and,
  * with only one reporter, follows none.
@@ -58,11 +60,12 @@ static struct {
     pthread_mutex_t mu;
     unsigned quarantined, lifted, banned; /* IPCN_EV_QUARANTINE by status */
     char last_subject[96];
+    bool mode_trusted;      /* follow_reports: trusted (else never) */
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- the policy ---- */
 
-static void policy_write(const char *quarantine_for)
+static void policy_write(const char *quarantine_for, const char *follow)
 {
     char tmp[640];
     snprintf(tmp, sizeof tmp, "%s.new", W.policy);
@@ -84,9 +87,8 @@ static void policy_write(const char *quarantine_for)
             "  penalties: {bad_frame: 20, denied: 10}\n"
             "  whitelist: \"node:trusted-*\"\n"
             "  blacklist: \"node:evil-*\"\n"
-            "  follow_reports: agree\n"
-            "  agree: 2\n",
-            quarantine_for);
+            "%s",
+            quarantine_for, follow);
     assert_int_equal(fclose(f), 0);
     assert_int_equal(chmod(tmp, 0644), 0);
     assert_int_equal(rename(tmp, W.policy), 0);
@@ -263,7 +265,7 @@ static void legit_check(void)
         assert_int_equal(q.state, IPCN_QUARANTINE_NONE);
 }
 
-static int setup_with(const char *quarantine_for)
+static int setup_with(const char *quarantine_for, const char *follow)
 {
     static int count;
     snprintf(W.name, sizeof W.name, "qvictim-%02d", ++count);
@@ -273,7 +275,8 @@ static int setup_with(const char *quarantine_for)
              raw_target.dir, W.name);
     snprintf(W.policy, sizeof W.policy, "%s/quarantine-policy.yaml",
              raw_target.dir);
-    policy_write(quarantine_for);
+    policy_write(quarantine_for, follow);
+    W.mode_trusted = strstr(follow, "trusted") != NULL;
     setenv("IPCNET_POLICY", W.policy, 1);
     W.victim = open_node(W.name);
     assert_int_equal(ipcn_node_set_event_fn(W.victim, on_event, NULL),
@@ -290,16 +293,31 @@ static int setup_with(const char *quarantine_for)
     return 0;
 }
 
+#define AGREE_2 "  follow_reports: agree\n  agree: 2\n"
+
 static int setup(void **state)
 {
     (void)state;
-    return setup_with("1h");
+    return setup_with("1h", AGREE_2);
 }
 
 static int setup_short(void **state)
 {
     (void)state;
-    return setup_with("300ms");
+    return setup_with("300ms", AGREE_2);
+}
+
+static int setup_trusted(void **state)
+{
+    (void)state;
+    return setup_with("1h", "  follow_reports: trusted\n"
+                            "  trusted: \"node:hostile-ctl\"\n");
+}
+
+static int setup_never(void **state)
+{
+    (void)state;
+    return setup_with("1h", "  follow_reports: never\n");
 }
 
 static int teardown(void **state)
@@ -714,6 +732,54 @@ static void t_reports(void **state)
     legit_check();
 }
 
+/* follow_reports: trusted: a report of an untrusted reporter is not
+ * followed, one of the trusted reporter alone is; never: not even two
+ * agreeing. */
+static void t_follow_modes(void **state)
+{
+    (void)state;
+    bool trusted_mode = W.mode_trusted;
+    W.healthy = open_node("healthy");
+    uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+    while (!linked(W.victim, "healthy")) {
+        if (tu_now_ms() > end)
+            fail_msg("healthy did not link");
+        usleep(5000);
+    }
+    uint64_t ev[9] = {0, 50};
+    int32_t uid = (int32_t)geteuid();
+    raw *x = link_as("hostile-x");
+    raw *y = link_as("hostile-y");
+    B.len = 0;
+    enc_quarantine(&B, x->id, 1, uid, 0, -500, 10000, ev, 9, "healthy", "x");
+    raw_send_buf(x);
+    raw_ping(x, 30);
+    if (!trusted_mode) {
+        B.len = 0;
+        enc_quarantine(&B, y->id, 1, uid, 0, -500, 10000, ev, 9, "healthy",
+                       "y");
+        raw_send_buf(y);
+        raw_ping(y, 31);
+    }
+    ipcn_quarantine_record q;
+    assert_true(record(W.victim, "healthy", &q));
+    assert_int_equal(q.state, IPCN_QUARANTINE_NONE);
+    assert_int_equal(q.nreporters, trusted_mode ? 1 : 2);
+    assert_true(linked(W.victim, "healthy"));
+    if (trusted_mode) {
+        raw *ctl = link_as("hostile-ctl");
+        B.len = 0;
+        enc_quarantine(&B, ctl->id, 1, uid, 0, -500, 10000, ev, 9, "healthy",
+                       "ctl");
+        raw_send_buf(ctl);
+        raw_ping(ctl, 32);
+        assert_true(record(W.victim, "healthy", &q));
+        assert_int_equal(q.state, IPCN_QUARANTINE_QUARANTINED);
+        assert_true(q.by_report);
+    }
+    legit_check();
+}
+
 #define CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -729,6 +795,10 @@ int main(void)
         CASE(t_prehello_loop),
         CASE(t_lists),
         CASE(t_reports),
+        cmocka_unit_test_setup_teardown(t_follow_modes, setup_trusted,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(t_follow_modes, setup_never,
+                                        teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(B.p);
