@@ -104,9 +104,9 @@ bool ipcn__tstat_frame(ipcn__tstat *t, uint64_t now, uint64_t len,
     t->last_ns = now;
     if (t->win_count < UINT32_MAX)
         t->win_count++;
-    double b = 1.0 / (double)t->count;
-    if (b < IPCN_TRAFFIC_BETA)
-        b = IPCN_TRAFFIC_BETA;
+    /* The plain mean over the first frames, then weighted (no division
+     * per frame after those). */
+    double b = t->count < 16 ? 1.0 / (double)t->count : IPCN_TRAFFIC_BETA;
     t->size += b * ((double)len - t->size);
     return started;
 }
@@ -118,19 +118,27 @@ static void params(const ipcn_node *n, ipcn__tparams *tp)
     tp->for_ns = p ? p->guard.detect.anomaly_ms * 1000000ull : 0;
 }
 
+/* Is t the entry of (path, v)?  Paths of one peer often differ only at
+ * their end: that byte first. */
+static inline bool same(const ipcn__tstat *t, const ipcn__str *path,
+                        unsigned v)
+{
+    return t->path && t->verb == v && t->path_len == path->len &&
+           path->len && t->path[path->len - 1] == path->p[path->len - 1] &&
+           !memcmp(t->path, path->p, path->len);
+}
+
 /* The entry of (path, v): found, or made (in a free place, or one idle
  * long enough), or the rest's. */
 static ipcn__tstat *entry(ipcn__traffic *tr, const ipcn__str *path,
                           unsigned v, uint64_t now)
 {
     ipcn__tstat *t = &tr->paths[tr->last];
-    if (t->path && t->verb == v && t->path_len == path->len &&
-        !memcmp(t->path, path->p, path->len))
+    if (same(t, path, v))
         return t;
     for (uint32_t i = 0; i < tr->used; i++) {
         t = &tr->paths[i];
-        if (t->path && t->verb == v && t->path_len == path->len &&
-            !memcmp(t->path, path->p, path->len)) {
+        if (same(t, path, v)) {
             tr->last = i;
             return t;
         }
