@@ -8,7 +8,8 @@
  * gets the victim's traffic picture (its own requests in it); a raw client
  * that does not use the library gets the same answers in bytes, a clean
  * 200 for a bad body and 203 for another node's or a query, and keeps its
- * link.  Refusals are counted as any other.
+ * link; its ANNOUNCE of a path under @sys/ is refused as invalid.
+ * Refusals are counted as any other.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +191,27 @@ static void test_raw(void **state)
                      ST_NOT_FOUND);
     rframe_free(&a);
     raw_ping(r, 7); /* still linked */
+    /* Announcing a path under @sys/ is invalid input: an ERROR 200, not
+     * taken, the link kept. */
+    B.len = 0;
+    enc_announce(&B, r->id, 3, 1, "@sys/" VICTIM "/traffic", 17);
+    raw_send_buf(r);
+    for (;;) {
+        if (raw_next(r, &a, IO_TIMEOUT_MS) != 1)
+            fail_msg("no ERROR for an ANNOUNCE under @sys/");
+        bool err = a.type == T_ERROR;
+        uint16_t st = a.status;
+        rframe_free(&a);
+        if (err) {
+            assert_int_equal(st, ST_BAD_REQUEST);
+            break;
+        }
+    }
+    raw_ping(r, 8);
+    ipcn_resource_list *rl = NULL;
+    assert_int_equal(ipcn_find(victim, "**", IPCN_ANY, &rl), IPCN_OK);
+    assert_int_equal(rl->count, 0);
+    ipcn_resource_list_free(rl);
     /* Its requests are in the victim's picture, by path. */
     ipcn_traffic_list *tl = NULL;
     assert_int_equal(ipcn_traffic(victim, NULL, &tl), IPCN_OK);
