@@ -102,6 +102,9 @@ typedef struct ipcn__link {
     struct ipcn__traffic *traffic; /* what it sends, per resource and verb
                                (traffic.c); NULL until its first */
     int close_status;       /* why it closed, for the PEER_DOWN event */
+    uint32_t retry_ms;      /* the peer refused it: retry after (its
+                               ERROR said so; reputation.c), or 0 */
+    uint64_t rep_limited_ns; /* RATE_LIMITED last charged (reputation.c) */
     uint32_t peer_caps;     /* from its hello */
     /* Descriptors to send: fds_out[i] goes with the byte at
      * fds_out_at[i] (the first byte of a SHM_POOL frame). */
