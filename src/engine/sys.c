@@ -392,6 +392,10 @@ void ipcn__sys_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     else if ((st = sys_allowed(n, l, q->path.p)) == IPCN_OK)
         st = sys_run(n, l, q->path.p, q->encoding.p, q->data.p, q->data.len,
                      &r);
+    if (l->state != LINK_UP) { /* quarantined meanwhile (a settle) */
+        ipcn__free(r.data);
+        return;
+    }
     if (!ipcn__pool_send_reply(n, l, f->hdr.corr, st,
                                r.encoding ? r.encoding : "", r.data, r.len))
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st,

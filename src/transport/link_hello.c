@@ -377,6 +377,8 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     if (link_control(n, l, &f))
         return;
     ipcn__traffic_in(n, l, &f);
+    if (l->state != LINK_UP)
+        return; /* its anomaly got it quarantined */
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_FRAME, .link = l,
                                    .frame = &f});
 }

@@ -20,6 +20,7 @@
 #include "node/node.h"
 #include "policy/policy.h"
 #include "transport/link.h"
+#include "transport/reputation.h"
 #include "transport/traffic.h"
 
 const char *ipcn__tverb_name(unsigned v)
@@ -188,8 +189,9 @@ static void anomaly(ipcn_node *n, ipcn__link *l, const ipcn__tstat *t,
                n->name, l->who.name ? l->who.name : "?", (int)l->who.uid,
                detail, (double)tp->for_ns / 1e9, t->size,
                (unsigned long long)t->episodes);
-    /* The offence (issue 15, reputation): charged here, the one place an
-     * episode starts, as IPCN__OFF_ANOMALY with detail as its evidence. */
+    /* The one place an episode starts: charged once.  It may close l (a
+     * quarantine): the callers look at l->state after it. */
+    ipcn__rep_offence(n, l, IPCN__OFF_ANOMALY, detail);
 }
 
 void ipcn__traffic_in(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)

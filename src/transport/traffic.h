@@ -82,13 +82,15 @@ typedef struct ipcn__tparams {
 } ipcn__tparams;
 
 /* An inbound frame of l, checked and routed, before the engine takes it:
- * counted when it is one of the verbs above. */
+ * counted when it is one of the verbs above.  An anomaly it reveals is
+ * charged to l's principal (reputation.h), which may close l: the caller
+ * looks at l->state after it. */
 void ipcn__traffic_in(struct ipcn_node *n, struct ipcn__link *l,
                       const ipcn__frame *f);
 /* Free l's table (at the link's end). */
 void ipcn__traffic_free(struct ipcn__link *l);
 /* Bring l's figures up to now (windows passed meanwhile folded in), as a
- * reader does before it shows them. */
+ * reader does before it shows them.  May charge an anomaly, as above. */
 void ipcn__traffic_settle(struct ipcn_node *n, struct ipcn__link *l,
                           uint64_t now);
 const char *ipcn__tverb_name(unsigned v); /* "request", ... */
