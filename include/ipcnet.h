@@ -1505,6 +1505,106 @@ IPCN_API void ipcn_quarantine_list_free(ipcn_quarantine_list *list);
  */
 IPCN_API int ipcn_quarantine_lift(ipcn_node *node, const char *subject);
 
+/* ------------------------------------------------------------------ */
+/* Traffic: what each peer usually sends this node                     */
+/* ------------------------------------------------------------------ */
+
+/** The verbs a node counts what its peers send it by.  Since: 0.2 */
+typedef enum ipcn_traffic_verb {
+    IPCN_TRAFFIC_REQUEST = 0,  /**< requests of its services */
+    IPCN_TRAFFIC_QUERY = 1,    /**< queries of its data */
+    IPCN_TRAFFIC_SET = 2,      /**< sets of its data (ipcn_set()) */
+    IPCN_TRAFFIC_SAMPLE = 3    /**< samples the peer publishes to it
+                                    (inline and shared memory) */
+} ipcn_traffic_verb;
+
+/**
+ * What one linked peer sends this node on one resource with one verb: its
+ * normal rate and size, and whether it is far above that now.  Each node
+ * keeps this picture of every peer link, per path and verb, for the
+ * frames the peer sends it, whatever the answer (refusals included): at
+ * most 64 paths per peer, the rest (and a path idle for a minute makes
+ * room) counted under the path "*".  Rates are counted over windows of
+ * one second.  The normal is an exponentially weighted mean of those
+ * windows (weight 0.1 each; the plain mean over the first ones); the mean
+ * size one of the frames' payload bytes (weight 1/16).
+ *
+ * The anomaly rule, when the network policy's detect section has
+ * "anomaly: {factor: F, for: T}": after 5 windows of a path (its normal
+ * first), windows whose rate is over F times the normal (a normal under
+ * 1/s counts as 1/s) for T or longer are an anomaly: the peer's
+ * misbehaviour, once per episode (logged IPCN-TRAFFIC-ANOMALY with the
+ * figures, and charged to its reputation).  The episode ends with the
+ * first window under the bound.  Windows over the bound leave the normal
+ * as it was, unless the rate stays over it for a minute: that level is
+ * then the normal (and the episode over).
+ *
+ * A sized struct that only the library fills: size is sizeof the struct
+ * the library was built with, and a field at an offset past it is not
+ * there.  Strings live as long as the list.  Since: 0.2
+ */
+typedef struct ipcn_traffic_item {
+    uint32_t size;              /**< the library's sizeof(ipcn_traffic_item) */
+    const char *peer;           /**< the peer's node name */
+    uint64_t peer_id;
+    const char *path;           /**< the resource; "*" for the rest */
+    ipcn_traffic_verb verb;
+    int anomalous;              /**< in an anomaly episode now */
+    double rate_per_s;          /**< its normal rate, frames a second */
+    double rate_now;            /**< the last complete second's */
+    double mean_bytes;          /**< payload bytes of a frame, its normal */
+    uint64_t count, bytes;      /**< frames and payload bytes, all told */
+    double idle_s;              /**< seconds since the last one */
+    uint64_t anomalies;         /**< episodes so far */
+} ipcn_traffic_item;
+
+/** The result of ipcn_traffic(); free with ipcn_traffic_list_free().
+ *  Since: 0.2 */
+typedef struct ipcn_traffic_list {
+    size_t count;
+    ipcn_traffic_item **items;  /**< sorted by peer, path, verb */
+} ipcn_traffic_list;
+
+/**
+ * ipcn_traffic() - this node's picture of what its linked peers send it
+ * (see ipcn_traffic_item), of every peer or of the one named peer (NULL:
+ * all).  A peer that sent nothing counted has no item.  Another node's
+ * picture: ask its service "@sys/<node>/traffic" (ipcn_request(); see
+ * "Node services").
+ * Returns 100; 200 for NULL node or out; 203 when peer is not linked;
+ * 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_traffic(ipcn_node *node, const char *peer,
+                          ipcn_traffic_list **out);
+/** ipcn_traffic_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_traffic_list_free(ipcn_traffic_list *list);
+/** ipcn_traffic_verb_str() - "request", "query", "set", "sample"; "?" for
+ *  another number.  Since: 0.2 */
+IPCN_API const char *ipcn_traffic_verb_str(int verb);
+
+/*
+ * Node services.  Each node answers requests for the paths
+ * "@sys/<node>/<name>" itself: ipcn_request(node, "@sys/cam/traffic", ...)
+ * goes straight to the node named "cam" over its link (nothing is
+ * announced or found: ipcn_find() does not list them) and is answered by
+ * its built-in handler <name>; "@sys/<own name>/<name>" is answered by
+ * the calling node.  No node may announce a path under "@sys/" (200).
+ * Who may call them is the network policy's to say, as for any service:
+ * READ of the path to know it is there (else 203), EXECUTE to call it
+ * (else 202, or 201), so a shared network (default deny) needs a rule
+ * that allows read and execute of them (the pattern "@sys/" followed by
+ * two stars: docs/policy.md).  A query or set of such a path gets 204; a node not
+ * linked, or a name no node service has, 203.  The services:
+ *
+ *   traffic  the node's traffic picture (ipcn_traffic()), as CBOR (encoding
+ *            "cbor"): {"node": NAME, "items": [{"peer", "path", "verb",
+ *            "rate", "now", "mean_bytes", "count", "bytes", "idle_s",
+ *            "anomalous", "anomalies"}, ...]}.  The request's body: empty,
+ *            or CBOR {"peer": NAME} for one peer's (else 200).
+ *
+ * Since: 0.2
+ */
+
 #ifdef __cplusplus
 }
 #endif

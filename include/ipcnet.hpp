@@ -639,6 +639,22 @@ struct SubscriptionInfo {
     std::string pattern;
 };
 
+/** What one peer sends this node on one path with one verb, as
+ *  traffic() reports it (a copy of ipcn_traffic_item).  Since: 0.2 */
+struct TrafficItem {
+    std::string peer;
+    std::uint64_t peer_id = 0;
+    std::string path;           /**< "*": the rest */
+    ipcn_traffic_verb verb = IPCN_TRAFFIC_REQUEST;
+    bool anomalous = false;     /**< in an anomaly episode now */
+    double rate_per_s = 0;      /**< its normal rate */
+    double rate_now = 0;        /**< the last second's */
+    double mean_bytes = 0;
+    std::uint64_t count = 0, bytes = 0;
+    double idle_s = 0;
+    std::uint64_t anomalies = 0;
+};
+
 /** What happened (ipcn_event_type). */
 enum class EventType : int {
     PeerUp = IPCN_EV_PEER_UP,
@@ -1825,6 +1841,36 @@ public:
         detail::check(ipcn_group_delete(n(), name.c_str()), "group delete", name.view());
     }
 
+private:
+    std::vector<TrafficItem> traffic_of(const char *peer) const
+    {
+        ipcn_traffic_list *list = nullptr;
+        detail::check(ipcn_traffic(n(), peer, &list), "traffic");
+        std::unique_ptr<ipcn_traffic_list, void (*)(ipcn_traffic_list *)> g(
+            list, ipcn_traffic_list_free);
+        std::vector<TrafficItem> out;
+        out.reserve(list->count);
+        for (std::size_t i = 0; i < list->count; i++) {
+            const ipcn_traffic_item &t = *list->items[i];
+            TrafficItem x;
+            x.peer = t.peer ? t.peer : "";
+            x.peer_id = t.peer_id;
+            x.path = t.path ? t.path : "";
+            x.verb = t.verb;
+            x.anomalous = t.anomalous != 0;
+            x.rate_per_s = t.rate_per_s;
+            x.rate_now = t.rate_now;
+            x.mean_bytes = t.mean_bytes;
+            x.count = t.count;
+            x.bytes = t.bytes;
+            x.idle_s = t.idle_s;
+            x.anomalies = t.anomalies;
+            out.push_back(std::move(x));
+        }
+        return out;
+    }
+
+public:
     /** The linked peers, sorted by name.  Throws Error 307. */
     std::vector<Peer> peers() const
     {
@@ -1880,6 +1926,11 @@ public:
         }
         return out;
     }
+    /** What the linked peers send this node (ipcn_traffic()), sorted by
+     *  peer, path, verb.  Throws Error 307.  Since: 0.2 */
+    std::vector<TrafficItem> traffic() const { return traffic_of(nullptr); }
+    /** ... of the one peer named.  Throws Error 203 (not linked), 307. */
+    std::vector<TrafficItem> traffic(CStr peer) const { return traffic_of(peer.c_str()); }
     /** The node's counters. */
     NodeStats stats() const
     {

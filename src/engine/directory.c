@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/sys.h"
 #include "value/value.h"
 
 static uint64_t remote_hash(const char *path, size_t len, uint32_t link_id)
@@ -194,6 +195,7 @@ void ipcn__dir_on_link_down(ipcn_node *n, ipcn__link *l)
 void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
 {
     if (ipcn__path_check(a->path.p, a->path.len) != IPCN_OK ||
+        ipcn__sys_path(a->path.p, a->path.len) || /* the nodes' own */
         ipcn__encoding_check(a->encoding.p, a->encoding.len) != IPCN_OK ||
         a->meta.len > IPCN_META_MAX) {
         l->bad_frames++;
@@ -316,7 +318,8 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
                     const char *encoding, const void *meta, size_t meta_len,
                     ipcn_service_fn fn, void *user)
 {
-    if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK)
+    if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
+        ipcn__sys_path(path, strlen(path))) /* reserved: sys.h */
         return IPCN_BAD_REQUEST;
     if (kind != IPCN_DATA && kind != IPCN_STREAM && kind != IPCN_SERVICE)
         return IPCN_BAD_REQUEST;

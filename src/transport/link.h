@@ -99,6 +99,8 @@ typedef struct ipcn__link {
     uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
     uint64_t denied;        /* refused by policy (gate.c: ipcn__gate_count) */
     uint64_t audited;       /* ... that an audit policy let through */
+    struct ipcn__traffic *traffic; /* what it sends, per resource and verb
+                               (traffic.c); NULL until its first */
     int close_status;       /* why it closed, for the PEER_DOWN event */
     uint32_t retry_ms;      /* the peer refused it: retry after (its
                                ERROR said so; reputation.c), or 0 */

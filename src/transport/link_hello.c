@@ -15,6 +15,7 @@
 
 #include "engine/entry.h"
 #include "transport/gate.h"
+#include "transport/traffic.h"
 #include "transport/link_impl.h"
 #include "transport/reputation.h"
 #include "transport/route.h"
@@ -182,6 +183,7 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
         ipcn__free(l->patterns[i]);
     ipcn__free(l->patterns);
     ipcn__free(l->sample_ends);
+    ipcn__traffic_free(l);
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
     ipcn__link_tx_account(n, l);
@@ -377,6 +379,9 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (link_control(n, l, &f))
         return;
+    ipcn__traffic_in(n, l, &f);
+    if (l->state != LINK_UP)
+        return; /* its anomaly got it quarantined */
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_FRAME, .link = l,
                                    .frame = &f});
 }
