@@ -192,6 +192,13 @@ struct ipcn_node {
     struct ipcn__group *groups; /* run-time IPCNet groups (access.c) */
     uint32_t ngroups;
     ipcn__list access;      /* ipcn__access: providers' rules by path */
+    /* Rate limits and quotas (transport/limits.c). */
+    struct ipcn__limit *plimits; /* providers' own limits, by path */
+    uint32_t nplimits;
+    ipcn__list lim_users;   /* buckets of "per: user" limits, by uid */
+    ipcn__list fair_uids;   /* each uid's part of the queue below */
+    uint32_t peer_queued;   /* peers' requests queued or deferred here */
+    uint32_t fair_active;   /* uids holding some of them */
 };
 
 

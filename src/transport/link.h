@@ -122,6 +122,16 @@ typedef struct ipcn__link {
     /* Who the peer is (identity.c): read when the link starts and when a
      * decision is not cached, so kept out of the hot fields above. */
     ipcn__principal who;
+    /* Rate limits and quotas (limits.c): the generation under which no
+     * limit applies to it (the one branch of a frame), else what does. */
+    uint64_t lim_free_gen;
+    struct ipcn__link_lim *lim;
+    struct ipcn__fair *fair; /* its uid's part of the node's queue */
+    uint64_t rate_limited;  /* its requests, queries, sets answered 205 */
+    uint64_t samples_limited; /* its samples dropped over a limit */
+    uint64_t lim_charged_ns; /* when an offence was last charged for it */
+    uint64_t lim_offences;  /* offences charged for its limits */
+    bool lim_told;          /* the log said so once */
 } ipcn__link;
 
 /* ---- link*.c ---- */

@@ -80,20 +80,20 @@ static void test_gate_counts(void **state)
 {
     (void)state;
     lk.resources = IPCN_PEER_MAX_RESOURCES - 1;
-    assert_int_equal(ipcn__gate_resource(&nd, &lk), IPCN_OK);
+    assert_int_equal(ipcn__gate_resource(&nd, &lk, "p/r"), IPCN_OK);
     lk.resources++;
-    assert_int_equal(ipcn__gate_resource(&nd, &lk),
+    assert_int_equal(ipcn__gate_resource(&nd, &lk, "p/r"),
                      IPCN_TOO_MANY_REQUESTS);
     assert_int_equal(lk.bad_frames, 1); /* a refusal is counted */
     assert_int_equal(nd.stats.bad_frames, 1);
     lk.npatterns = IPCN_PEER_MAX_PATTERNS;
-    assert_int_equal(ipcn__gate_pattern(&nd, &lk), IPCN_TOO_MANY_REQUESTS);
+    assert_int_equal(ipcn__gate_pattern(&nd, &lk, "p/**"), IPCN_TOO_MANY_REQUESTS);
     lk.npatterns--;
-    assert_int_equal(ipcn__gate_pattern(&nd, &lk), IPCN_OK);
+    assert_int_equal(ipcn__gate_pattern(&nd, &lk, "p/**"), IPCN_OK);
     lk.inflight = IPCN_PEER_MAX_INFLIGHT;
-    assert_int_equal(ipcn__gate_request(&lk), IPCN_TOO_MANY_REQUESTS);
+    assert_int_equal(ipcn__gate_request(&nd, &lk, "p/s"), IPCN_TOO_MANY_REQUESTS);
     lk.inflight--;
-    assert_int_equal(ipcn__gate_request(&lk), IPCN_OK);
+    assert_int_equal(ipcn__gate_request(&nd, &lk, "p/s"), IPCN_OK);
 }
 
 static void test_gate_meta(void **state)
