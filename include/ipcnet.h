@@ -752,10 +752,14 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
 
 /**
  * ipcn_query() - the current value of a data resource, from its provider.
- * @out: on 100, the value; free with ipcn_msg_free().
+ * @out: on 100, the value; on a 205 the provider answered, its refusal
+ *       (ipcn_msg_retry_after_ms() tells when to retry; Since: 0.2); free
+ *       with ipcn_msg_free().  Untouched otherwise.
  * Returns 100; 103 when the provider holds no value yet; 203 when no node
  * provides path; 204 when path is not a data resource; 202 when the
- * provider refused; 303 when the provider left before answering, or when
+ * provider refused; 205 over the provider's limits for this node (see
+ * "Limits") or when the link is saturated; 303 when the provider left
+ * before answering, or when
  * this node shuts down or closes (ipcn_node_shutdown(), ipcn_node_close();
  * also while it waits); 304 after timeout_ms (-1: wait forever).  A local
  * resource is answered without I/O.  Since: 0.1
@@ -1041,7 +1045,9 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * answering (a request whose provider dies is retried once on each other
  * provider) or when this node shuts down or closes (ipcn_node_shutdown(),
  * ipcn_node_close(); also while it waits: the request is then abandoned),
- * 205 when the link is saturated, 200 invalid arguments.
+ * 205 when the link is saturated, 200 invalid arguments.  A provider's 205
+ * over its limits for this node (see "Limits") comes with *out, whose
+ * ipcn_msg_retry_after_ms() says after how long to try again.
  * After 304 the provider is told (CANCEL): it does not start the request
  * if it has not yet (see ipcn_offer()).
  * Since: 0.1

@@ -220,7 +220,7 @@ static void refused(ipcn_node *n, ipcn__link *l, const char *what,
     else if (lim)
         snprintf(rule, sizeof rule, " (the provider's limits)");
     ipcn__log(first ? IPCN_LOG_WARN : IPCN_LOG_DEBUG, "IPCN-LIMIT",
-              "%s: %s (uid %d): %s of %s over its limit%s%s", n->name,
+              "%s: refused %s (uid %d) %s (%s)%s%s", n->name,
               l->who.name ? l->who.name : "(no name yet)", (int)l->who.uid,
               what, path, rule,
               retry ? "; told to retry later" : "");
@@ -264,7 +264,7 @@ int ipcn__limit_request_slow(ipcn_node *n, ipcn__link *l, const char *path,
     if (wait) {
         l->rate_limited++;
         n->stats.rate_limited++;
-        refused(n, l, "a request", path, by, wait);
+        refused(n, l, "a request over its rate", path, by, wait);
         *retry_ms = wait;
         return IPCN_TOO_MANY_REQUESTS;
     }
@@ -298,7 +298,7 @@ bool ipcn__limit_sample_slow(ipcn_node *n, ipcn__link *l, const char *path,
              ipcn__bucket_wait(&s->byt, &lim->bytes, (double)bytes, now))) {
             l->samples_limited++;
             n->stats.samples_limited++;
-            refused(n, l, "a sample", path, lim, 0);
+            refused(n, l, "a sample over its rate (dropped)", path, lim, 0);
             return false;
         }
     }
@@ -314,6 +314,25 @@ bool ipcn__limit_sample_slow(ipcn_node *n, ipcn__link *l, const char *path,
 }
 
 /* ---- caps ---- */
+
+static ipcn__fair *fair_of(ipcn_node *n, ipcn__link *l)
+{
+    if (l->fair)
+        return l->fair;
+    ipcn__fair *f;
+    ipcn__list_for_each(f, t, &n->fair_uids, ipcn__fair, entry) {
+        if (f->uid == l->who.uid) {
+            f->refs++;
+            return l->fair = f;
+        }
+    }
+    if (!(f = ipcn__calloc(1, sizeof *f)))
+        return NULL;
+    f->uid = l->who.uid;
+    f->refs = 1;
+    ipcn__list_insert_tail(&n->fair_uids, &f->entry);
+    return l->fair = f;
+}
 
 /* What the links of uid hold: patterns (which 1) or resources (2). */
 static uint64_t uid_holds(ipcn_node *n, int32_t uid, int which)
@@ -344,7 +363,8 @@ static const ipcn__limit *over_cap(ipcn_node *n, ipcn__link *l,
             continue;
         uint64_t held;
         if (kind == 0)
-            held = lim->per_user && l->fair ? l->fair->queued : l->inflight;
+            held = lim->per_user && fair_of(n, l) ? l->fair->queued
+                                                  : l->inflight;
         else if (lim->per_user)
             held = uid_holds(n, l->who.uid, kind);
         else
@@ -353,25 +373,6 @@ static const ipcn__limit *over_cap(ipcn_node *n, ipcn__link *l,
             return lim;
     }
     return NULL;
-}
-
-static ipcn__fair *fair_of(ipcn_node *n, ipcn__link *l)
-{
-    if (l->fair)
-        return l->fair;
-    ipcn__fair *f;
-    ipcn__list_for_each(f, t, &n->fair_uids, ipcn__fair, entry) {
-        if (f->uid == l->who.uid) {
-            f->refs++;
-            return l->fair = f;
-        }
-    }
-    if (!(f = ipcn__calloc(1, sizeof *f)))
-        return NULL;
-    f->uid = l->who.uid;
-    f->refs = 1;
-    ipcn__list_insert_tail(&n->fair_uids, &f->entry);
-    return l->fair = f;
 }
 
 int ipcn__limit_inflight(ipcn_node *n, ipcn__link *l, const char *path)
@@ -383,13 +384,14 @@ int ipcn__limit_inflight(ipcn_node *n, ipcn__link *l, const char *path)
     if (n->peer_queued >= IPCN_FAIR_QUEUE) {
         /* The queue is busy: each uid that holds part of it gets an equal
          * share, so one user's flood cannot starve another's processes. */
-        uint32_t mine = l->fair ? l->fair->queued : 0;
+        ipcn__fair *f = fair_of(n, l); /* its uid's, by all its links */
+        uint32_t mine = f ? f->queued : 0;
         uint32_t active = n->fair_active + (mine ? 0 : 1);
         if (active >= 2 && mine >= IPCN_FAIR_QUEUE / active)
             what = "a request over its user's fair share of the queue";
     }
     if (!what && (lim = over_cap(n, l, path, 0)))
-        what = "a request over its requests in flight";
+        what = "a request over its cap of requests in flight";
     if (!what)
         return IPCN_OK;
     l->rate_limited++;
