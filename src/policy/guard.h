@@ -8,7 +8,7 @@
  *
  *   limits:                      # every matching entry applies
  *     - who: "user:rogue"        # selectors (OR); absent: any
- *       what: "svc/**"           # resource patterns; absent: every one
+ *       what: "motors/cmd"       # resource patterns; absent: every one
  *       per: node                # node (one budget per peer node, the
  *                                # default) | user (one for all the nodes
  *                                # of the peer's uid)

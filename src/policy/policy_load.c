@@ -10,6 +10,9 @@
  *       - allow: [read, execute]     # or deny; a verb or a list; all
  *         who: ["unix_group:operators", "group:drivers"]
  *         what: [motors/cmd, "camera/front"]   # resource patterns
+ *     limits: [...]                  # }
+ *     reputation: {...}              # } the guard: guard.h, guard_load.c
+ *     detect: {...}                  # }
  *
  * Fail closed: the file is taken as a whole or not at all.  Anything this
  * file does not know (a key, a verb, a profile, a user, a group) refuses
@@ -21,8 +24,8 @@
  * than the format has is refused as it opens), with no alias, anchor or
  * tag accepted: nothing in it can make the reader recurse or copy without
  * bound.  The tree is then checked against the format and turned into an
- * ipcn__policy; groups are read before rules so that a rule's "group:X"
- * can be checked wherever the group is written.
+ * ipcn__policy; groups are read before rules and the guard so that a
+ * "group:X" can be checked wherever the group is written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,33 +46,13 @@
 #define GROUPS_MAX 256u
 #define LIST_MAX 256u     /* verbs, selectors, patterns, members in a list */
 #define DEPTH_MAX 4u      /* document map > rules > rule map > list */
+#define DEPTH_DETECT 5u   /* document > detect > components > map > list */
 #define NODES_MAX 65536u  /* YAML nodes in one file */
 #define GROUP_NAME_MAX 64u
 
 /* ---- the tree ---- */
 
-typedef enum yk { Y_SCALAR, Y_SEQ, Y_MAP } yk;
-
-/* A YAML node.  A map's kids are key, value, key, value, ... */
-typedef struct yn {
-    yk kind;
-    uint32_t line;   /* 1-based */
-    char *text;      /* a scalar's value, NUL-terminated */
-    size_t len;
-    struct yn **kid;
-    uint32_t nkid, cap;
-} yn;
-
-typedef struct ctx {
-    const char *name;
-    char *why;
-    size_t whylen;
-    uint32_t nodes;
-    int oom;
-} ctx;
-
-static __attribute__((format(printf, 3, 4))) int
-fail(ctx *c, uint32_t line, const char *fmt, ...)
+int ipcn__pl_fail(ipcn__plctx *c, uint32_t line, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -85,16 +68,16 @@ fail(ctx *c, uint32_t line, const char *fmt, ...)
     return IPCN_BAD_REQUEST;
 }
 
-static int oom(ctx *c)
+int ipcn__pl_oom(ipcn__plctx *c)
 {
     if (c->why && c->whylen)
         snprintf(c->why, c->whylen, "%s: out of memory", c->name);
     return IPCN_INSUFFICIENT_MEMORY;
 }
 
-/* Frees a tree.  Depth is at most DEPTH_MAX + 1, so recursion is bounded
+/* Frees a tree.  Depth is at most DEPTH_DETECT + 1, so recursion is bounded
  * by the reader, not by the file. */
-static void yn_free(yn *n)
+static void yn_free(ipcn__yn *n)
 {
     if (!n)
         return;
@@ -105,13 +88,13 @@ static void yn_free(yn *n)
     ipcn__free(n);
 }
 
-static int yn_add(ctx *c, yn *parent, yn *kid)
+static int yn_add(ipcn__plctx *c, ipcn__yn *parent, ipcn__yn *kid)
 {
     if (parent->nkid == parent->cap) {
         uint32_t cap = parent->cap ? parent->cap * 2 : 4;
-        yn **k = ipcn__realloc(parent->kid, cap * sizeof *k);
+        ipcn__yn **k = ipcn__realloc(parent->kid, cap * sizeof *k);
         if (!k)
-            return oom(c);
+            return ipcn__pl_oom(c);
         parent->kid = k;
         parent->cap = cap;
     }
@@ -128,51 +111,54 @@ static const char *event_what(yaml_event_type_t t)
 
 /* A new node for a scalar or collection event, checked for what the
  * format refuses (anchors, tags, NUL bytes, too many nodes). */
-static int yn_new(ctx *c, const yaml_event_t *ev, yn **out)
+static int yn_new(ipcn__plctx *c, const yaml_event_t *ev, ipcn__yn **out)
 {
     uint32_t line = (uint32_t)ev->start_mark.line + 1;
     const yaml_char_t *anchor = NULL, *tag = NULL;
-    yk kind;
+    ipcn__yk kind;
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         anchor = ev->data.scalar.anchor;
         tag = ev->data.scalar.tag;
-        kind = Y_SCALAR;
+        kind = IPCN__Y_SCALAR;
         break;
     case YAML_SEQUENCE_START_EVENT:
         anchor = ev->data.sequence_start.anchor;
         tag = ev->data.sequence_start.tag;
-        kind = Y_SEQ;
+        kind = IPCN__Y_SEQ;
         break;
     default:
         anchor = ev->data.mapping_start.anchor;
         tag = ev->data.mapping_start.tag;
-        kind = Y_MAP;
+        kind = IPCN__Y_MAP;
         break;
     }
     if (anchor)
-        return fail(c, line, "YAML anchors (&%.40s) are not accepted in a "
-                    "policy", (const char *)anchor);
+        return ipcn__pl_fail(c, line,
+                             "YAML anchors (&%.40s) are not accepted in a "
+                             "policy",
+                             (const char *)anchor);
     if (tag)
-        return fail(c, line, "YAML tags (%.40s) are not accepted in a policy",
-                    (const char *)tag);
+        return ipcn__pl_fail(c, line,
+                             "YAML tags (%.40s) are not accepted in a policy",
+                             (const char *)tag);
     if (++c->nodes > NODES_MAX)
-        return fail(c, line, "more than %u YAML nodes", NODES_MAX);
-    yn *n = ipcn__calloc(1, sizeof *n);
+        return ipcn__pl_fail(c, line, "more than %u YAML nodes", NODES_MAX);
+    ipcn__yn *n = ipcn__calloc(1, sizeof *n);
     if (!n)
-        return oom(c);
+        return ipcn__pl_oom(c);
     n->kind = kind;
     n->line = line;
-    if (kind == Y_SCALAR) {
+    if (kind == IPCN__Y_SCALAR) {
         size_t len = ev->data.scalar.length;
         const char *v = (const char *)ev->data.scalar.value;
         if (memchr(v, 0, len)) {
             ipcn__free(n);
-            return fail(c, line, "a NUL character in a value");
+            return ipcn__pl_fail(c, line, "a NUL character in a value");
         }
         if (!(n->text = ipcn__strndup(v, len))) {
             ipcn__free(n);
-            return oom(c);
+            return ipcn__pl_oom(c);
         }
         n->len = len;
     }
@@ -180,26 +166,44 @@ static int yn_new(ctx *c, const yaml_event_t *ev, yn **out)
     return IPCN_OK;
 }
 
-static int yaml_problem(ctx *c, const yaml_parser_t *p)
+static int yaml_problem(ipcn__plctx *c, const yaml_parser_t *p)
 {
     if (p->error == YAML_MEMORY_ERROR)
-        return oom(c);
+        return ipcn__pl_oom(c);
     uint32_t line = (uint32_t)p->problem_mark.line + 1;
     if (p->context)
-        return fail(c, line, "YAML: %s %s", p->problem ? p->problem : "error",
-                    p->context);
-    return fail(c, line, "YAML: %s", p->problem ? p->problem : "error");
+        return ipcn__pl_fail(c, line, "YAML: %s %s",
+                             p->problem ? p->problem : "error", p->context);
+    return ipcn__pl_fail(c, line, "YAML: %s",
+                         p->problem ? p->problem : "error");
+}
+
+/* How deep collections may nest where the reader is (stack[0..depth) are
+ * the open ones): DEPTH_MAX, but one more under the document's "detect"
+ * (its components' "who" lists). */
+static uint32_t depth_max(ipcn__yn *const *stack, uint32_t depth)
+{
+    if (depth < 2 || stack[0]->kind != IPCN__Y_MAP || stack[0]->nkid < 2 ||
+        stack[0]->nkid % 2)
+        return DEPTH_MAX;
+    /* stack[1] is the last value of the document map, after its key */
+    const ipcn__yn *key = stack[0]->kid[stack[0]->nkid - 2];
+    if (stack[0]->kid[stack[0]->nkid - 1] == stack[1] &&
+        key->kind == IPCN__Y_SCALAR && !strcmp(key->text, "detect"))
+        return DEPTH_DETECT;
+    return DEPTH_MAX;
 }
 
 /* The YAML text -> the tree of its one document (*root NULL when the text
  * holds no document). */
-static int read_tree(ctx *c, const void *bytes, size_t len, yn **root)
+static int read_tree(ipcn__plctx *c, const void *bytes, size_t len,
+                     ipcn__yn **root)
 {
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
-        return oom(c);
+        return ipcn__pl_oom(c);
     yaml_parser_set_input_string(&p, (const unsigned char *)bytes, len);
-    yn *stack[DEPTH_MAX + 1];
+    ipcn__yn *stack[DEPTH_DETECT + 1];
     uint32_t depth = 0;
     int docs = 0, st = IPCN_OK;
     bool done = false;
@@ -211,25 +215,29 @@ static int read_tree(ctx *c, const void *bytes, size_t len, yn **root)
             break;
         }
         uint32_t line = (uint32_t)ev.start_mark.line + 1;
-        yn *n = NULL;
+        ipcn__yn *n = NULL;
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = true;
             break;
         case YAML_DOCUMENT_START_EVENT:
             if (docs++)
-                st = fail(c, line, "more than one YAML document");
+                st = ipcn__pl_fail(c, line, "more than one YAML document");
             break;
         case YAML_ALIAS_EVENT:
-            st = fail(c, line, "YAML aliases (*%.40s) are not accepted in a "
-                      "policy", (const char *)ev.data.alias.anchor);
+            st = ipcn__pl_fail(c, line,
+                               "YAML aliases (*%.40s) are not accepted in a "
+                               "policy",
+                               (const char *)ev.data.alias.anchor);
             break;
         case YAML_SCALAR_EVENT:
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT:
-            if (ev.type != YAML_SCALAR_EVENT && depth == DEPTH_MAX) {
-                st = fail(c, line, "%s nested deeper than the format has",
-                          event_what(ev.type));
+            if (ev.type != YAML_SCALAR_EVENT &&
+                depth == depth_max(stack, depth)) {
+                st = ipcn__pl_fail(c, line,
+                                   "%s nested deeper than the format has",
+                                   event_what(ev.type));
                 break;
             }
             if ((st = yn_new(c, &ev, &n)) != IPCN_OK)
@@ -263,21 +271,24 @@ static int read_tree(ctx *c, const void *bytes, size_t len, yn **root)
 
 /* ---- the format ---- */
 
-static const char *kind_name(yk k)
+const char *ipcn__pl_kind(ipcn__yk k)
 {
-    return k == Y_SCALAR ? "a value" : k == Y_SEQ ? "a list" : "a mapping";
+    return k == IPCN__Y_SCALAR ? "a value"
+           : k == IPCN__Y_SEQ  ? "a list"
+                               : "a mapping";
 }
 
 /* A map's keys must be plain values, each once, among known (NULL-ended).
  * Returns 100 or 200. */
-static int check_keys(ctx *c, const yn *map, const char *what,
-                      const char *const *known)
+int ipcn__pl_keys(ipcn__plctx *c, const ipcn__yn *map, const char *what,
+                  const char *const *known)
 {
     for (uint32_t i = 0; i < map->nkid; i += 2) {
-        const yn *k = map->kid[i];
-        if (k->kind != Y_SCALAR)
-            return fail(c, k->line, "a key of %s must be a word, not %s", what,
-                        kind_name(k->kind));
+        const ipcn__yn *k = map->kid[i];
+        if (k->kind != IPCN__Y_SCALAR)
+            return ipcn__pl_fail(c, k->line,
+                                 "a key of %s must be a word, not %s", what,
+                                 ipcn__pl_kind(k->kind));
         bool ok = false;
         for (const char *const *q = known; *q; q++)
             ok = ok || !strcmp(*q, k->text);
@@ -286,18 +297,19 @@ static int check_keys(ctx *c, const yn *map, const char *what,
             for (const char *const *q = known; *q; q++)
                 snprintf(list + strlen(list), sizeof list - strlen(list),
                          "%s%s", q == known ? "" : ", ", *q);
-            return fail(c, k->line, "unknown key \"%.60s\" in %s (known: %s)",
-                        k->text, what, list);
+            return ipcn__pl_fail(c, k->line,
+                                 "unknown key \"%.60s\" in %s (known: %s)",
+                                 k->text, what, list);
         }
         for (uint32_t j = 0; j < i; j += 2)
             if (!strcmp(map->kid[j]->text, k->text))
-                return fail(c, k->line, "\"%s\" given twice in %s", k->text,
-                            what);
+                return ipcn__pl_fail(c, k->line, "\"%s\" given twice in %s",
+                                     k->text, what);
     }
     return IPCN_OK;
 }
 
-static const yn *map_get(const yn *map, const char *key)
+const ipcn__yn *ipcn__pl_get(const ipcn__yn *map, const char *key)
 {
     for (uint32_t i = 0; i + 1 < map->nkid; i += 2)
         if (!strcmp(map->kid[i]->text, key))
@@ -305,51 +317,49 @@ static const yn *map_get(const yn *map, const char *key)
     return NULL;
 }
 
-/* A value or a list of values: the items of v (*items, *n), each a
- * non-empty scalar; at least one, at most LIST_MAX.  *one is where the
- * item of a lone value is kept. */
-typedef const yn *const *items_t;
-
-static int list_of(ctx *c, const yn *v, const char *what, items_t *items,
-                   uint32_t *n, const yn **one)
+/* (policy_impl.h) at most LIST_MAX items. */
+int ipcn__pl_list(ipcn__plctx *c, const ipcn__yn *v, const char *what,
+                  ipcn__items *items, uint32_t *n, const ipcn__yn **one)
 {
-    if (v->kind == Y_SCALAR) {
+    if (v->kind == IPCN__Y_SCALAR) {
         *one = v;
         *items = one;
         *n = 1;
         if (!v->len)
-            return fail(c, v->line, "an empty %s", what);
+            return ipcn__pl_fail(c, v->line, "an empty %s", what);
         return IPCN_OK;
     }
-    if (v->kind != Y_SEQ)
-        return fail(c, v->line, "%s: a value or a list expected, not %s",
-                    what, kind_name(v->kind));
+    if (v->kind != IPCN__Y_SEQ)
+        return ipcn__pl_fail(c, v->line,
+                             "%s: a value or a list expected, not %s", what,
+                             ipcn__pl_kind(v->kind));
     if (!v->nkid)
-        return fail(c, v->line, "an empty list of %s", what);
+        return ipcn__pl_fail(c, v->line, "an empty list of %s", what);
     if (v->nkid > LIST_MAX)
-        return fail(c, v->line, "more than %u items in a list of %s",
-                    LIST_MAX, what);
+        return ipcn__pl_fail(c, v->line, "more than %u items in a list of %s",
+                             LIST_MAX, what);
     for (uint32_t i = 0; i < v->nkid; i++) {
-        if (v->kid[i]->kind != Y_SCALAR)
-            return fail(c, v->kid[i]->line, "%s: a value expected, not %s",
-                        what, kind_name(v->kid[i]->kind));
+        if (v->kid[i]->kind != IPCN__Y_SCALAR)
+            return ipcn__pl_fail(c, v->kid[i]->line,
+                                 "%s: a value expected, not %s", what,
+                                 ipcn__pl_kind(v->kid[i]->kind));
         if (!v->kid[i]->len)
-            return fail(c, v->kid[i]->line, "an empty %s", what);
+            return ipcn__pl_fail(c, v->kid[i]->line, "an empty %s", what);
     }
-    *items = (items_t)v->kid;
+    *items = (ipcn__items)v->kid;
     *n = v->nkid;
     return IPCN_OK;
 }
 
 /* Parse one selector at node s into *out. */
-static int selector_at(ctx *c, const yn *s, ipcn__selector *out)
+static int selector_at(ipcn__plctx *c, const ipcn__yn *s, ipcn__selector *out)
 {
     char why[256] = "";
     int st = ipcn__selector_parse(s->text, out, why, sizeof why);
     if (st == IPCN_INSUFFICIENT_MEMORY)
-        return oom(c);
+        return ipcn__pl_oom(c);
     if (st != IPCN_OK)
-        return fail(c, s->line, "%s", why);
+        return ipcn__pl_fail(c, s->line, "%s", why);
     return IPCN_OK;
 }
 
@@ -376,39 +386,45 @@ static bool group_name_ok(const char *s, size_t len)
     return true;
 }
 
-static int read_groups(ctx *c, const yn *v, ipcn__policy *p)
+static int read_groups(ipcn__plctx *c, const ipcn__yn *v, ipcn__policy *p)
 {
-    if (v->kind != Y_MAP)
-        return fail(c, v->line, "groups: a mapping of names to members "
-                    "expected, not %s", kind_name(v->kind));
+    if (v->kind != IPCN__Y_MAP)
+        return ipcn__pl_fail(c, v->line,
+                             "groups: a mapping of names to members "
+                             "expected, not %s",
+                             ipcn__pl_kind(v->kind));
     uint32_t n = v->nkid / 2;
     if (n > GROUPS_MAX)
-        return fail(c, v->line, "more than %u groups", GROUPS_MAX);
+        return ipcn__pl_fail(c, v->line, "more than %u groups", GROUPS_MAX);
     if (!n)
         return IPCN_OK;
     if (!(p->groups = ipcn__calloc(n, sizeof *p->groups)))
-        return oom(c);
+        return ipcn__pl_oom(c);
     for (uint32_t i = 0; i < n; i++) {
-        const yn *k = v->kid[2 * i], *m = v->kid[2 * i + 1];
-        if (k->kind != Y_SCALAR || !group_name_ok(k->text, k->len))
-            return fail(c, k->line, "a group name is 1 to %u of A-Z a-z 0-9 "
-                        "_ - .", GROUP_NAME_MAX);
+        const ipcn__yn *k = v->kid[2 * i], *m = v->kid[2 * i + 1];
+        if (k->kind != IPCN__Y_SCALAR || !group_name_ok(k->text, k->len))
+            return ipcn__pl_fail(c, k->line,
+                                 "a group name is 1 to %u of A-Z a-z 0-9 "
+                                 "_ - .",
+                                 GROUP_NAME_MAX);
         for (uint32_t j = 0; j < i; j++)
             if (!strcmp(p->groups[j].name, k->text))
-                return fail(c, k->line, "group \"%s\" defined twice (also "
-                            "on line %u)", k->text, p->groups[j].line);
+                return ipcn__pl_fail(c, k->line,
+                                     "group \"%s\" defined twice (also "
+                                     "on line %u)",
+                                     k->text, p->groups[j].line);
         ipcn__group *g = &p->groups[p->ngroups++];
         g->line = k->line;
         if (!(g->name = ipcn__strdup(k->text)))
-            return oom(c);
-        items_t items;
-        const yn *one;
+            return ipcn__pl_oom(c);
+        ipcn__items items;
+        const ipcn__yn *one;
         uint32_t ni;
-        int st = list_of(c, m, "member selector", &items, &ni, &one);
+        int st = ipcn__pl_list(c, m, "member selector", &items, &ni, &one);
         if (st != IPCN_OK)
             return st;
         if (!(g->members = ipcn__calloc(ni, sizeof *g->members)))
-            return oom(c);
+            return ipcn__pl_oom(c);
         for (uint32_t j = 0; j < ni; j++) {
             ipcn__selector *s = &g->members[g->nmembers];
             if ((st = selector_at(c, items[j], s)) != IPCN_OK)
@@ -416,9 +432,10 @@ static int read_groups(ctx *c, const yn *v, ipcn__policy *p)
             g->nmembers++;
             for (uint32_t q = 0; q < s->nconds; q++)
                 if (s->conds[q].kind == IPCN__C_GROUP)
-                    return fail(c, items[j]->line, "group \"%s\": a member "
-                                "cannot name a group (group:%s)", g->name,
-                                s->conds[q].text);
+                    return ipcn__pl_fail(c, items[j]->line,
+                                         "group \"%s\": a member "
+                                         "cannot name a group (group:%s)",
+                                         g->name, s->conds[q].text);
             p->needs_exe = p->needs_exe || cond_needs_exe(s);
         }
     }
@@ -433,175 +450,212 @@ static bool group_defined(const ipcn__policy *p, const char *name)
     return false;
 }
 
-static int read_verbs(ctx *c, const yn *v, const char *key, uint32_t *verbs)
+int ipcn__pl_selectors(ipcn__plctx *c, const ipcn__yn *v, ipcn__policy *p,
+                       ipcn__selector **out, uint32_t *nout)
 {
-    items_t items;
-    const yn *one;
+    ipcn__items items;
+    const ipcn__yn *one;
     uint32_t n;
-    int st = list_of(c, v, "verb", &items, &n, &one);
+    int st = ipcn__pl_list(c, v, "selector", &items, &n, &one);
+    if (st != IPCN_OK)
+        return st;
+    if (!(*out = ipcn__calloc(n, sizeof **out)))
+        return ipcn__pl_oom(c);
+    for (uint32_t i = 0; i < n; i++) {
+        ipcn__selector *s = &(*out)[*nout];
+        if ((st = selector_at(c, items[i], s)) != IPCN_OK)
+            return st;
+        (*nout)++;
+        for (uint32_t q = 0; q < s->nconds; q++)
+            if (s->conds[q].kind == IPCN__C_GROUP &&
+                !group_defined(p, s->conds[q].text))
+                return ipcn__pl_fail(c, items[i]->line, "group \"%.60s\" is "
+                                     "not defined under groups:",
+                                     s->conds[q].text);
+        p->needs_exe = p->needs_exe || cond_needs_exe(s);
+    }
+    return IPCN_OK;
+}
+
+int ipcn__pl_patterns(ipcn__plctx *c, const ipcn__yn *v, char ***out,
+                      uint32_t *nout)
+{
+    ipcn__items items;
+    const ipcn__yn *one;
+    uint32_t n;
+    int st = ipcn__pl_list(c, v, "resource pattern", &items, &n, &one);
+    if (st != IPCN_OK)
+        return st;
+    if (!(*out = ipcn__calloc(n, sizeof **out)))
+        return ipcn__pl_oom(c);
+    for (uint32_t i = 0; i < n; i++) {
+        if (ipcn__pattern_check(items[i]->text, items[i]->len) != IPCN_OK)
+            return ipcn__pl_fail(c, items[i]->line,
+                                 "\"%.60s\" is not a resource pattern "
+                                 "(segments separated by /, each a name, * "
+                                 "or **)",
+                                 items[i]->text);
+        if (!((*out)[*nout] = ipcn__strdup(items[i]->text)))
+            return ipcn__pl_oom(c);
+        (*nout)++;
+    }
+    return IPCN_OK;
+}
+
+static int read_verbs(ipcn__plctx *c, const ipcn__yn *v, const char *key,
+                      uint32_t *verbs)
+{
+    ipcn__items items;
+    const ipcn__yn *one;
+    uint32_t n;
+    int st = ipcn__pl_list(c, v, "verb", &items, &n, &one);
     if (st != IPCN_OK)
         return st;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t b = ipcn__verb_parse(items[i]->text);
         if (!b)
-            return fail(c, items[i]->line, "%s: unknown verb \"%.60s\" (read, "
-                        "write, execute, provide, all)", key, items[i]->text);
+            return ipcn__pl_fail(c, items[i]->line,
+                                 "%s: unknown verb \"%.60s\" (read, "
+                                 "write, execute, provide, all)",
+                                 key, items[i]->text);
         *verbs |= b;
     }
     return IPCN_OK;
 }
 
-static int read_rule(ctx *c, const yn *m, const ipcn__policy *pol,
-                     ipcn__rule *r, bool *needs_exe)
+static int read_rule(ipcn__plctx *c, const ipcn__yn *m, ipcn__policy *pol,
+                     ipcn__rule *r)
 {
     static const char *const keys[] = {"allow", "deny", "who", "what", NULL};
-    if (m->kind != Y_MAP)
-        return fail(c, m->line, "a rule is a mapping (allow or deny, who, "
-                    "what), not %s", kind_name(m->kind));
-    int st = check_keys(c, m, "a rule", keys);
+    if (m->kind != IPCN__Y_MAP)
+        return ipcn__pl_fail(c, m->line,
+                             "a rule is a mapping (allow or deny, who, "
+                             "what), not %s",
+                             ipcn__pl_kind(m->kind));
+    int st = ipcn__pl_keys(c, m, "a rule", keys);
     if (st != IPCN_OK)
         return st;
     r->line = m->line;
-    const yn *allow = map_get(m, "allow"), *deny = map_get(m, "deny");
-    const yn *who = map_get(m, "who"), *what = map_get(m, "what");
+    const ipcn__yn *allow = ipcn__pl_get(m, "allow"),
+                   *deny = ipcn__pl_get(m, "deny");
+    const ipcn__yn *who = ipcn__pl_get(m, "who"),
+                   *what = ipcn__pl_get(m, "what");
     if (allow && deny)
-        return fail(c, m->line, "a rule has allow or deny, not both");
+        return ipcn__pl_fail(c, m->line, "a rule has allow or deny, not both");
     if (!allow && !deny)
-        return fail(c, m->line, "a rule needs allow: or deny: (its verbs)");
+        return ipcn__pl_fail(c, m->line,
+                             "a rule needs allow: or deny: (its verbs)");
     if (!who)
-        return fail(c, m->line, "a rule needs who: (its selectors)");
+        return ipcn__pl_fail(c, m->line, "a rule needs who: (its selectors)");
     if (!what)
-        return fail(c, m->line, "a rule needs what: (its resource patterns)");
+        return ipcn__pl_fail(c, m->line,
+                             "a rule needs what: (its resource patterns)");
     r->deny = deny != NULL;
     if ((st = read_verbs(c, deny ? deny : allow, deny ? "deny" : "allow",
                          &r->verbs)) != IPCN_OK)
         return st;
 
-    items_t items;
-    const yn *one;
-    uint32_t n;
-    if ((st = list_of(c, who, "selector", &items, &n, &one)) != IPCN_OK)
+    if ((st = ipcn__pl_selectors(c, who, pol, &r->who, &r->nwho)) != IPCN_OK)
         return st;
-    if (!(r->who = ipcn__calloc(n, sizeof *r->who)))
-        return oom(c);
-    for (uint32_t i = 0; i < n; i++) {
-        ipcn__selector *s = &r->who[r->nwho];
-        if ((st = selector_at(c, items[i], s)) != IPCN_OK)
-            return st;
-        r->nwho++;
-        for (uint32_t q = 0; q < s->nconds; q++)
-            if (s->conds[q].kind == IPCN__C_GROUP &&
-                !group_defined(pol, s->conds[q].text))
-                return fail(c, items[i]->line, "group \"%.60s\" is not "
-                            "defined under groups:", s->conds[q].text);
-        *needs_exe = *needs_exe || cond_needs_exe(s);
-    }
-
-    if ((st = list_of(c, what, "resource pattern", &items, &n, &one)) !=
-        IPCN_OK)
-        return st;
-    if (!(r->what = ipcn__calloc(n, sizeof *r->what)))
-        return oom(c);
-    for (uint32_t i = 0; i < n; i++) {
-        if (ipcn__pattern_check(items[i]->text, items[i]->len) != IPCN_OK)
-            return fail(c, items[i]->line, "\"%.60s\" is not a resource "
-                        "pattern (segments separated by /, each a name, * or "
-                        "**)", items[i]->text);
-        if (!(r->what[r->nwhat] = ipcn__strdup(items[i]->text)))
-            return oom(c);
-        r->nwhat++;
-    }
-    return IPCN_OK;
+    return ipcn__pl_patterns(c, what, &r->what, &r->nwhat);
 }
 
-static int read_rules(ctx *c, const yn *v, ipcn__policy *p)
+static int read_rules(ipcn__plctx *c, const ipcn__yn *v, ipcn__policy *p)
 {
-    if (v->kind != Y_SEQ)
-        return fail(c, v->line, "rules: a list of rules expected, not %s",
-                    kind_name(v->kind));
+    if (v->kind != IPCN__Y_SEQ)
+        return ipcn__pl_fail(c, v->line,
+                             "rules: a list of rules expected, not %s",
+                             ipcn__pl_kind(v->kind));
     if (v->nkid > RULES_MAX)
-        return fail(c, v->line, "more than %u rules", RULES_MAX);
+        return ipcn__pl_fail(c, v->line, "more than %u rules", RULES_MAX);
     if (!v->nkid)
         return IPCN_OK;
     if (!(p->rules = ipcn__calloc(v->nkid, sizeof *p->rules)))
-        return oom(c);
+        return ipcn__pl_oom(c);
     for (uint32_t i = 0; i < v->nkid; i++) {
         ipcn__rule *r = &p->rules[p->nrules++];
-        int st = read_rule(c, v->kid[i], p, r, &p->needs_exe);
+        int st = read_rule(c, v->kid[i], p, r);
         if (st != IPCN_OK)
             return st;
     }
     return IPCN_OK;
 }
 
-static int read_policy(ctx *c, const yn *root, ipcn__policy *p)
+static int read_policy(ipcn__plctx *c, const ipcn__yn *root, ipcn__policy *p)
 {
-    static const char *const keys[] = {"version", "default", "groups",
-                                       "rules", NULL};
-    if (!root || (root->kind == Y_SCALAR && !root->len))
-        return fail(c, root ? root->line : 1, "an empty policy (version: 1 "
-                    "and default: are required)");
-    if (root->kind != Y_MAP)
-        return fail(c, root->line, "a policy is a mapping (version, default, "
-                    "groups, rules), not %s", kind_name(root->kind));
-    int st = check_keys(c, root, "the policy", keys);
+    static const char *const keys[] = {"version",    "default", "groups",
+                                       "rules",      "limits",  "reputation",
+                                       "detect",     NULL};
+    if (!root || (root->kind == IPCN__Y_SCALAR && !root->len))
+        return ipcn__pl_fail(c, root ? root->line : 1,
+                             "an empty policy (version: 1 and default: are "
+                             "required)");
+    if (root->kind != IPCN__Y_MAP)
+        return ipcn__pl_fail(c, root->line,
+                             "a policy is a mapping (version, default, "
+                             "groups, rules, ...), not %s",
+                             ipcn__pl_kind(root->kind));
+    int st = ipcn__pl_keys(c, root, "the policy", keys);
     if (st != IPCN_OK)
         return st;
-    const yn *v = map_get(root, "version");
+    const ipcn__yn *v = ipcn__pl_get(root, "version");
     if (!v)
-        return fail(c, root->line, "version: is missing (version: 1)");
-    if (v->kind != Y_SCALAR)
-        return fail(c, v->line, "version: 1 expected, not %s",
-                    kind_name(v->kind));
+        return ipcn__pl_fail(c, root->line, "version: is missing (version: 1)");
+    if (v->kind != IPCN__Y_SCALAR)
+        return ipcn__pl_fail(c, v->line, "version: 1 expected, not %s",
+                             ipcn__pl_kind(v->kind));
     if (strcmp(v->text, "1"))
-        return fail(c, v->line, "version \"%.60s\": only version 1 is known",
-                    v->text);
-    const yn *d = map_get(root, "default");
+        return ipcn__pl_fail(
+            c, v->line, "version \"%.60s\": only version 1 is known", v->text);
+    const ipcn__yn *d = ipcn__pl_get(root, "default");
     if (!d)
-        return fail(c, root->line, "default: is missing (allow, deny or "
-                    "audit)");
-    if (d->kind == Y_SCALAR && !strcmp(d->text, "allow"))
+        return ipcn__pl_fail(c, root->line,
+                             "default: is missing (allow, deny or audit)");
+    if (d->kind == IPCN__Y_SCALAR && !strcmp(d->text, "allow"))
         p->profile = IPCN__PROFILE_ALLOW;
-    else if (d->kind == Y_SCALAR && !strcmp(d->text, "deny"))
+    else if (d->kind == IPCN__Y_SCALAR && !strcmp(d->text, "deny"))
         p->profile = IPCN__PROFILE_DENY;
-    else if (d->kind == Y_SCALAR && !strcmp(d->text, "audit"))
+    else if (d->kind == IPCN__Y_SCALAR && !strcmp(d->text, "audit"))
         p->profile = IPCN__PROFILE_AUDIT;
-    else if (d->kind == Y_SCALAR)
-        return fail(c, d->line, "default \"%.60s\": allow, deny or audit "
-                    "expected", d->text);
+    else if (d->kind == IPCN__Y_SCALAR)
+        return ipcn__pl_fail(c, d->line,
+                             "default \"%.60s\": allow, deny or audit expected",
+                             d->text);
     else
-        return fail(c, d->line, "default: allow, deny or audit expected, not "
-                    "%s", kind_name(d->kind));
-    const yn *g = map_get(root, "groups");
+        return ipcn__pl_fail(c, d->line,
+                             "default: allow, deny or audit expected, not %s",
+                             ipcn__pl_kind(d->kind));
+    const ipcn__yn *g = ipcn__pl_get(root, "groups");
     if (g && (st = read_groups(c, g, p)) != IPCN_OK)
         return st;
-    const yn *r = map_get(root, "rules");
+    const ipcn__yn *r = ipcn__pl_get(root, "rules");
     if (r && (st = read_rules(c, r, p)) != IPCN_OK)
         return st;
-    return IPCN_OK;
+    return ipcn__guard_read(c, root, p);
 }
 
 int ipcn__policy_parse(const void *bytes, size_t len, const char *name,
                        ipcn__policy **out, char *why, size_t whylen)
 {
-    ctx c = {.name = name ? name : "policy", .why = why, .whylen = whylen};
+    ipcn__plctx c = {
+        .name = name ? name : "policy", .why = why, .whylen = whylen};
     if (why && whylen)
         why[0] = 0;
     if (len > FILE_MAX)
-        return fail(&c, 1, "larger than %u KiB", FILE_MAX / 1024);
-    yn *root = NULL;
+        return ipcn__pl_fail(&c, 1, "larger than %u KiB", FILE_MAX / 1024);
+    ipcn__yn *root = NULL;
     int st = read_tree(&c, bytes ? bytes : "", bytes ? len : 0, &root);
     if (st != IPCN_OK)
         return st;
     ipcn__policy *p = ipcn__policy_new(IPCN__PROFILE_DENY);
     if (!p) {
         yn_free(root);
-        return oom(&c);
+        return ipcn__pl_oom(&c);
     }
     st = read_policy(&c, root, p);
     yn_free(root);
     if (st == IPCN_OK && name && !(p->file = ipcn__strdup(name)))
-        st = oom(&c);
+        st = ipcn__pl_oom(&c);
     if (st != IPCN_OK) {
         ipcn__policy_free(p);
         return st;
