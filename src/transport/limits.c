@@ -183,7 +183,10 @@ static struct ipcn__link_lim *link_lim(ipcn_node *n, ipcn__link *l)
     struct ipcn__link_lim *ll = ipcn__calloc(1, sizeof *ll + k * sizeof ll->e[0]);
     if (!ll)
         return NULL; /* asked again with the next frame */
-    uint64_t now = now_ns(n);
+    /* Buckets start full now (the clock, not the round's time, which may
+     * be older than the frame that asks): never more than burst + rate x
+     * the time since the peer's first frame here. */
+    uint64_t now = ipcn__now_mono_ns();
     ll->gen = n->policy_gen;
     for (uint32_t i = 0; i < g->nlimits + n->nplimits; i++) {
         const ipcn__limit *lim = i < g->nlimits ? &g->limits[i]
