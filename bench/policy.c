@@ -127,45 +127,18 @@ int bench_limits_write(const char *dir, char *out, size_t cap, char *err,
      * the buckets and none is refused.  An entry for someone else first,
      * and the rule bench_policy_check() needs. */
     fprintf(f, "# ipcnet-bench: limits that apply to the benchmark and never "
-               "trigger
-version: 1
-default: allow
-rules:
-"
-               "  - deny: provide
-    who: any
-    what: "policy-check/**"
-"
-               "limits:
-"
-               "  - who: "user:%u"
-    what: "bench/**"
-"
-               "    requests: 10/s
-    samples: 10/s
-    burst: 10
-"
-               "  - who: ["user:%u node:rtt-*", "user:%u node:thr-*"]
-"
-               "    what: "bench/**"
-    per: node
-"
-               "    requests: 100000000/s
-    samples: 100000000/s
-"
-               "    bytes: 100GB/s
-    burst: 10000000
-    inflight: 1000
-"
-               "  - who: "user:%u"
-    what: ["bench/**", "other/**"]
-"
-               "    per: user
-    requests: 100000000/s
-"
-               "    samples: 100000000/s
-    burst: 10000000
-",
+               "trigger\nversion: 1\ndefault: allow\nrules:\n"
+               "  - deny: provide\n    who: any\n    what: \"policy-check/**\"\n"
+               "limits:\n"
+               "  - who: \"user:%u\"\n    what: \"bench/**\"\n"
+               "    requests: 10/s\n    samples: 10/s\n    burst: 10\n"
+               "  - who: [\"user:%u node:rtt-*\", \"user:%u node:thr-*\"]\n"
+               "    what: \"bench/**\"\n    per: node\n"
+               "    requests: 100000000/s\n    samples: 100000000/s\n"
+               "    bytes: 100GB/s\n    burst: 10000000\n    inflight: 1000\n"
+               "  - who: \"user:%u\"\n    what: [\"bench/**\", \"other/**\"]\n"
+               "    per: user\n    requests: 100000000/s\n"
+               "    samples: 100000000/s\n    burst: 10000000\n",
             other, uid, uid, uid);
     if (fclose(f) != 0 || chmod(out, 0644) != 0) {
         snprintf(err, errcap, "%s: %s", out, strerror(errno));

@@ -1352,7 +1352,14 @@ typedef enum ipcn_event_type {
     IPCN_EV_PEER_UP = 1,       /**< a peer linked (hello exchanged) */
     IPCN_EV_PEER_DOWN = 2,     /**< a peer left or died */
     IPCN_EV_RESOURCE_UP = 3,   /**< a remote resource was announced */
-    IPCN_EV_RESOURCE_DOWN = 4  /**< a remote resource went away */
+    IPCN_EV_RESOURCE_DOWN = 4, /**< a remote resource went away */
+    IPCN_EV_QUARANTINE = 5     /**< this node quarantined (status 205),
+                                    banned (202) or lifted (100) a peer
+                                    (see "Reputation"): peer is the
+                                    subject (a node name, or "uid U pid
+                                    P" for a process that never said
+                                    hello), path the latest evidence.
+                                    Since: 0.2 */
 } ipcn_event_type;
 
 /** Since: 0.1 */
@@ -1419,6 +1426,14 @@ typedef struct ipcn_node_stats {
     uint64_t policy_rejected;  /**< times a changed policy file was
                                     refused as a whole (the last good one
                                     stays in force).  Since: 0.2 */
+    /* Reputation (see "Reputation").  Since: 0.2 */
+    uint64_t quarantined;      /**< times this node quarantined or banned
+                                    a peer (on its own evidence or on
+                                    others' reports).  Since: 0.2 */
+    uint64_t links_refused_quarantine; /**< links refused (at accept or
+                                    hello, ERROR 205 or 202) because their
+                                    peer is quarantined, banned or
+                                    black-listed.  Since: 0.2 */
     /* Rate limits and quotas (see "Limits").  Since: 0.2 */
     uint64_t rate_limited;     /**< requests, queries and sets of peers
                                     answered 205 by a limit: a rate

@@ -167,7 +167,11 @@ void ipcn__dir_recheck(ipcn_node *n)
             continue;
         r->denied = denied;
         if (denied) {
-            ipcn__access_provide(n, l, r->path, true); /* counted, logged */
+            /* Counted and logged, not charged: the policy changed, not
+             * what the peer did. */
+            n->rep_hold++;
+            ipcn__access_provide(n, l, r->path, true);
+            n->rep_hold--;
             remote_unseen(n, l, r);
         } else {
             ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
@@ -195,6 +199,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         l->bad_frames++;
         n->stats.bad_frames++;
         ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, "invalid announce");
+        ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME, "invalid announce");
         return;
     }
     ipcn__remote *r = ipcn__remote_find(n, a->path.p, l->id);

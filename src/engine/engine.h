@@ -15,6 +15,7 @@
 #include "node/node.h"
 #include "shm/shm.h"
 #include "transport/gate.h"
+#include "transport/reputation.h"
 #include "transport/link.h"
 #include "util/htab.h"
 #include "util/list.h"
@@ -293,5 +294,11 @@ void ipcn__pub_routes_changed(ipcn_node *n, bool subs);
  * node's share of its message pool (blocks still held by messages go back
  * to the pool, which goes with the last of them). */
 void ipcn__pub_node_free(ipcn_node *n);
+
+/* quarantine.c: what follows a quarantine, ban or lift of a principal
+ * (transport/reputation.c; status 205, 202, 100): the application's
+ * event, and the other nodes told. */
+struct ipcn__rep;
+void ipcn__quarantine_on_rep(ipcn_node *n, struct ipcn__rep *r, int status);
 
 #endif

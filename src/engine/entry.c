@@ -107,9 +107,16 @@ static void on_link_down(ipcn_node *n, const ipcn__in *in)
      * previous link yet.  After bad input (ours or the peer's verdict), a
      * corrupted frame must not split the network for good: dial again,
      * later each time it happens again (backoff.c). */
+    /* A peer that quarantined us said when to come back (l->retry_ms);
+     * one that banned or black-listed us (202) is tried as after bad
+     * input, ever more slowly (it may be lifted). */
     if (l->outbound && !n->closing && status != IPCN_OK &&
         status != IPCN_VERSION_NOT_SUPPORTED) {
-        if (status == IPCN_BAD_REQUEST || status == IPCN_LOOP_DETECTED)
+        if (status == IPCN_TOO_MANY_REQUESTS && l->retry_ms)
+            ipcn__rdv_redial_in(n, l->expect_name,
+                                (uint64_t)l->retry_ms * 1000000u);
+        else if (status == IPCN_BAD_REQUEST || status == IPCN_LOOP_DETECTED ||
+                 status == IPCN_FORBIDDEN)
             ipcn__rdv_redial_in(n, l->expect_name,
                                 ipcn__backoff_strike(n, l->expect_name,
                                                      ipcn__now_mono_ns()));
@@ -192,6 +199,9 @@ uint64_t ipcn__engine_in(ipcn_node *n, const ipcn__in *in)
         return 0;
     case IPCN__IN_POLICY:
         ipcn__access_on_policy(n, in->old_policy);
+        return 0;
+    case IPCN__IN_REPUTATION:
+        ipcn__quarantine_on_rep(n, in->rep, in->status);
         return 0;
     }
     return 0;

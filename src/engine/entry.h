@@ -42,7 +42,11 @@ typedef enum ipcn__in_kind {
     IPCN__IN_CLOSE,
     /* old_policy: the network policy changed (n->policy is the new one,
      * n->policy_gen moved): check again what was let through. */
-    IPCN__IN_POLICY
+    IPCN__IN_POLICY,
+    /* rep, status: a principal was quarantined (205), banned (202) or
+     * lifted (100) (transport/reputation.c): tell the application, and
+     * the other nodes (engine/quarantine.c). */
+    IPCN__IN_REPUTATION
 } ipcn__in_kind;
 
 typedef struct ipcn__in {
@@ -54,6 +58,7 @@ typedef struct ipcn__in {
     struct ipcn__cb *cb;
     uint64_t now;
     const struct ipcn__policy *old_policy;
+    struct ipcn__rep *rep;
 } ipcn__in;
 
 /* The entry.  Called with the node's lock held. */

@@ -51,6 +51,8 @@ bool ipcn__prov_within_limits(ipcn_node *n, ipcn__link *l, uint8_t type,
     uint32_t retry = 0;
     if (ipcn__limit_request(n, l, path, bytes, &retry) == IPCN_OK)
         return true;
+    if (l->state != LINK_UP)
+        return false; /* the offence quarantined it */
     /* 205 with the time after which to retry, machine-readable in the
      * encoding's parameter and said in the text (protocol.md 16.1). */
     char enc[64], text[48];

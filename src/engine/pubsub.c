@@ -153,6 +153,7 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
         l->bad_frames++;
         n->stats.bad_frames++;
         ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, "invalid pattern");
+        ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME, "invalid pattern");
         return;
     }
     for (uint32_t i = 0; i < l->npatterns; i++) {

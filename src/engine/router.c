@@ -174,6 +174,8 @@ static ipcn__remote *sample_of(ipcn_node *n, ipcn__link *l, const char *path,
         /* Samples only come for what the peer announced first. */
         l->bad_frames++;
         n->stats.bad_frames++;
+        ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME,
+                          "sample of a resource it did not announce");
         return NULL;
     }
     if (r->denied) {

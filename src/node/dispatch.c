@@ -25,6 +25,14 @@ void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb)
 void ipcn__queue_event(ipcn_node *n, ipcn_event_type type, const ipcn__link *l,
                        const char *path, ipcn_kind kind, int status)
 {
+    ipcn__queue_event_of(n, type, l->who.name ? l->who.name : l->expect_name,
+                         l->who.node_id, path, kind, status);
+}
+
+void ipcn__queue_event_of(ipcn_node *n, ipcn_event_type type,
+                          const char *peer, uint64_t peer_id,
+                          const char *path, ipcn_kind kind, int status)
+{
     if (!n->event_fn)
         return;
     ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
@@ -32,10 +40,9 @@ void ipcn__queue_event(ipcn_node *n, ipcn_event_type type, const ipcn__link *l,
         return;
     cb->kind = CB_EVENT;
     cb->ev.type = type;
-    cb->ev.peer_id = l->who.node_id;
+    cb->ev.peer_id = peer_id;
     cb->ev.kind = kind;
     cb->ev.status = status;
-    const char *peer = l->who.name ? l->who.name : l->expect_name;
     cb->ev_peer = peer ? ipcn__strdup(peer) : NULL;
     cb->ev_path = path ? ipcn__strdup(path) : NULL;
     if ((peer && !cb->ev_peer) || (path && !cb->ev_path)) {

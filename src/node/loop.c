@@ -19,6 +19,7 @@
 
 #include "engine/entry.h"
 #include "node/node.h"
+#include "transport/reputation.h"
 
 void ipcn__node_lock(ipcn_node *n) { pthread_mutex_lock(&n->lock); }
 
@@ -523,6 +524,8 @@ int ipcn__node_pump(ipcn_node *n, int timeout_ms)
         else if (pl->rx_pending && !pl->rx_paused)
             ipcn__link_on_readable(n, pl);
     }
+    /* Principals quarantined in the round lose their links. */
+    ipcn__rep_flush(n);
     /* Slots whose last message went away go back to their publishers. */
     ipcn__map_flush_releases(n);
     ipcn__node_free_dead_links(n);

@@ -19,6 +19,7 @@
 
 #include "engine/entry.h"
 #include "node/node.h"
+#include "transport/reputation.h"
 #include "transport/limits.h"
 
 #define DEFAULT_HEARTBEAT_MS 200
@@ -84,6 +85,7 @@ static void node_free(ipcn_node *n)
         ipcn__free(d);
     }
     ipcn__backoff_free_all(n);
+    ipcn__rep_free_all(n);
     while ((e = ipcn__list_pop(&n->links)))
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     ipcn__node_free_dead_links(n);
@@ -170,6 +172,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->cbq);
     ipcn__list_init(&n->dials);
     ipcn__list_init(&n->backoffs);
+    ipcn__list_init(&n->reps);
     ipcn__list_init(&n->pools);
     ipcn__list_init(&n->loans);
     ipcn__list_init(&n->maps);

@@ -192,6 +192,13 @@ struct ipcn_node {
     struct ipcn__group *groups; /* run-time IPCNet groups (access.c) */
     uint32_t ngroups;
     ipcn__list access;      /* ipcn__access: providers' rules by path */
+    /* Reputation (transport/reputation.c): a record per principal, least
+     * recently used first; how many are quarantined or banned. */
+    ipcn__list reps;
+    uint32_t nreps, reps_active, reps_owed;
+    uint32_t rep_hold;      /* > 0: refusals are not the peers' doing (a
+                               policy reload re-deciding): not charged */
+    ipcn__ratelimit rep_log; /* links refused: a log line a second */
     /* Rate limits and quotas (transport/limits.c). */
     struct ipcn__limit *plimits; /* providers' own limits, by path */
     uint32_t nplimits;
@@ -259,6 +266,10 @@ void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb);
 void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
                        const ipcn__link *l, const char *path, ipcn_kind kind,
                        int status);
+/* The same for a peer known by name only (NULL: none). */
+void ipcn__queue_event_of(ipcn_node *n, ipcn_event_type type,
+                          const char *peer, uint64_t peer_id,
+                          const char *path, ipcn_kind kind, int status);
 
 
 /* ---- backoff.c ---- */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "node/node.h"
+#include "transport/reputation.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
 #define MAX_HELLO_PER_UID 32 /* ... of one user */
@@ -427,6 +428,15 @@ static void schedule(ipcn_node *n, const char *name, uint32_t attempts,
  * it is gone), false to try again later. */
 static bool dial_now(ipcn_node *n, const char *name)
 {
+    /* A quarantined peer is dialled when its quarantine ends; a banned
+     * one when an operator lifts it (engine/quarantine.c). */
+    uint64_t now = ipcn__now_mono_ns();
+    uint64_t after = ipcn__rep_dial_after(n, name, now);
+    if (after) {
+        if (after != UINT64_MAX)
+            schedule(n, name, 1, after);
+        return true;
+    }
     char file[IPCN_NAME_MAX + 8];
     snprintf(file, sizeof file, "%s.sock", name);
     struct sockaddr_un sa;
@@ -729,6 +739,10 @@ void ipcn__rdv_on_accept(ipcn_node *n)
             ipcn__link_close(n, l, IPCN_TOO_MANY_REQUESTS, "too many peers");
             continue;
         }
+        /* A quarantined process, or a black-listed user: refused before
+         * anything of it is read. */
+        if (ipcn__rep_admit(n, l) != IPCN_OK)
+            continue;
         ipcn__link_on_readable(n, l);
         if (l->state != LINK_HELLO)
             continue; /* linked, or refused */
@@ -774,5 +788,9 @@ void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns)
         return;
     if (ipcn__rdv_sweep(n, name))
         return;
-    schedule(n, name, 1, ipcn__now_mono_ns() + delay_ns);
+    uint64_t now = ipcn__now_mono_ns();
+    uint64_t after = ipcn__rep_dial_after(n, name, now);
+    if (after == UINT64_MAX)
+        return; /* banned: until an operator lifts it */
+    schedule(n, name, 1, after > now + delay_ns ? after : now + delay_ns);
 }

@@ -13,6 +13,7 @@
  *   policy_load.c  the network's policy file (YAML, libyaml) -> a policy
  *
  *   guard.c        limits, reputation and detection (guard.h): defaults
+ *   guard_load.c   ... read from the file's limits, reputation, detect
  *
  * A policy is immutable once built: a reload builds a new one and the node
  * swaps the pointer (and its generation) under its lock.

@@ -293,7 +293,7 @@ int ipcn__pl_keys(ipcn__plctx *c, const ipcn__yn *map, const char *what,
         for (const char *const *q = known; *q; q++)
             ok = ok || !strcmp(*q, k->text);
         if (!ok) {
-            char list[128] = "";
+            char list[256] = "";
             for (const char *const *q = known; *q; q++)
                 snprintf(list + strlen(list), sizeof list - strlen(list),
                          "%s%s", q == known ? "" : ", ", *q);

@@ -69,6 +69,7 @@ static void refuse(ipcn_node *n, ipcn__link *l, const char *why)
     ipcn__warn("IPCN-SHM-BADPOOL", "%s: refusing shared memory from %s: %s",
                n->name, l->who.name, why);
     ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, why);
+    ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME, why);
 }
 
 void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
@@ -220,6 +221,8 @@ ipcn__shm_map *ipcn__map_of_sample(ipcn_node *n, ipcn__link *l,
         sa->len > m->slot_size - sa->offset) {
         l->bad_frames++;
         n->stats.bad_frames++;
+        ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME,
+                          "shared-memory sample outside its pool");
         return NULL;
     }
     return m;

@@ -14,6 +14,7 @@
 
 #include "node/node.h"
 #include "transport/gate.h"
+#include "transport/reputation.h"
 
 int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes)
 {
@@ -37,6 +38,9 @@ int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes)
                        st);
         n->meta_refused++;
         l->bad_frames++;
+        if (st == IPCN_TOO_MANY_REQUESTS) /* the budget is ours */
+            ipcn__rep_offence(n, l, IPCN__OFF_RATE_LIMITED,
+                              "over its share of this node's memory");
         return st;
     }
     l->meta_bytes += bytes;
@@ -58,6 +62,7 @@ int ipcn__gate_resource(ipcn_node *n, ipcn__link *l, const char *path)
     n->stats.bad_frames++;
     ipcn__warn("IPCN-DIR-QUOTA", "%s: peer %s announced over %u resources",
                n->name, l->who.name, IPCN_PEER_MAX_RESOURCES);
+    ipcn__rep_offence(n, l, IPCN__OFF_RATE_LIMITED, "too many resources");
     return IPCN_TOO_MANY_REQUESTS;
 }
 
@@ -67,6 +72,8 @@ int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l, const char *pattern)
         return ipcn__limit_pattern(n, l, pattern);
     l->bad_frames++;
     n->stats.bad_frames++;
+    ipcn__rep_offence(n, l, IPCN__OFF_RATE_LIMITED,
+                      "too many subscription patterns");
     return IPCN_TOO_MANY_REQUESTS;
 }
 
@@ -110,6 +117,12 @@ void ipcn__gate_count(ipcn_node *n, ipcn__link *l, uint32_t verb,
     if (status != IPCN_OK) {
         first = !l->denied++;
         n->stats.denied++;
+        if (!n->rep_hold) {
+            char what[IPCN__REP_DETAIL];
+            snprintf(what, sizeof what, "%s of %s: %d",
+                     ipcn__verb_name(verb), path, status);
+            ipcn__rep_offence(n, l, IPCN__OFF_DENIED, what);
+        }
         ipcn__log(first ? IPCN_LOG_WARN : IPCN_LOG_DEBUG, "IPCN-POLICY-DENY",
                   "%s: refused %s (uid %d) %s of %s with %d: %s%s",
                   n->name, l->who.name ? l->who.name : "(no name yet)",

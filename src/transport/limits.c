@@ -9,7 +9,7 @@
  *
  * A refusal is counted (node and link), logged (IPCN-LIMIT: the first of
  * each link as a warning, then at debug level) and charged to the peer as
- * an offence at most once per 100 ms per link.
+ * an offence (ipcn__rep_offence: at most once per 100 ms per link).
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,10 +17,10 @@
 
 #include "policy/policy_impl.h"
 #include "transport/gate.h"
+#include "transport/reputation.h"
 #include "transport/limits.h"
 #include "util/util.h"
 
-#define CHARGE_EVERY_NS 100000000ull /* one offence per link per 100 ms */
 
 /* The buckets of one limit entry for one link, or for one uid (per: user,
  * then in n->lim_users and shared by the links of that uid). */
@@ -227,14 +227,11 @@ static void refused(ipcn_node *n, ipcn__link *l, const char *what,
               l->who.name ? l->who.name : "(no name yet)", (int)l->who.uid,
               what, path, rule,
               retry ? "; told to retry later" : "");
-    /* Charged as an offence (reputation) at most once per 100 ms: a flood
-     * is one offence per interval, not one per frame. */
-    uint64_t now = now_ns(n);
-    if (!l->lim_charged_ns || now - l->lim_charged_ns >= CHARGE_EVERY_NS) {
-        l->lim_charged_ns = now;
-        l->lim_offences++;
-        /* ipcn__rep_offence(n, l, IPCN__OFF_RATE_LIMITED, what): H3. */
-    }
+    /* An offence (reputation.c), charged at most once per 100 ms per link
+     * there: a flood is one offence per interval, not one per frame; the
+     * evidence counts each.  It may close l (a quarantine): callers look
+     * at l->state. */
+    ipcn__rep_offence(n, l, IPCN__OFF_RATE_LIMITED, what);
 }
 
 int ipcn__limit_request_slow(ipcn_node *n, ipcn__link *l, const char *path,

@@ -103,6 +103,9 @@ typedef struct ipcn__link {
     uint64_t denied;        /* refused by policy (gate.c: ipcn__gate_count) */
     uint64_t audited;       /* ... that an audit policy let through */
     int close_status;       /* why it closed, for the PEER_DOWN event */
+    uint32_t retry_ms;      /* the peer refused it: retry after (its
+                               ERROR said so; reputation.c), or 0 */
+    uint64_t rep_limited_ns; /* RATE_LIMITED last charged (reputation.c) */
     uint32_t peer_caps;     /* from its hello */
     /* Descriptors to send: fds_out[i] goes with the byte at
      * fds_out_at[i] (the first byte of a SHM_POOL frame). */
@@ -131,8 +134,6 @@ typedef struct ipcn__link {
     struct ipcn__fair *fair; /* its uid's part of the node's queue */
     uint64_t rate_limited;  /* its requests, queries, sets answered 205 */
     uint64_t samples_limited; /* its samples dropped over a limit */
-    uint64_t lim_charged_ns; /* when an offence was last charged for it */
-    uint64_t lim_offences;  /* offences charged for its limits */
     bool lim_told;          /* the log said so once */
 } ipcn__link;
 

@@ -17,6 +17,7 @@
 #include "transport/gate.h"
 #include "transport/limits.h"
 #include "transport/link_impl.h"
+#include "transport/reputation.h"
 #include "transport/route.h"
 
 static int pidfd_open_(pid_t pid)
@@ -212,6 +213,10 @@ void ipcn__link_bad_input(ipcn_node *n, ipcn__link *l, int status,
                status, ipcn_status_str(status), why);
     ipcn__link_send_error(n, l, status, why);
     ipcn__link_close(n, l, status, why);
+    /* The peer's doing, but for a name claimed twice (a restart's race)
+     * and a version of the protocol we do not share (an older peer). */
+    if (status != IPCN_CONFLICT && status != IPCN_VERSION_NOT_SUPPORTED)
+        ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME, why);
 }
 
 static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
@@ -286,6 +291,9 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "out of memory");
         return;
     }
+    /* Its name proved: quarantined, banned or black-listed by it? */
+    if (ipcn__rep_admit(n, l) != IPCN_OK)
+        return;
     l->peer_max_payload = h->max_payload;
     l->peer_caps = h->caps;
     l->state = LINK_UP;
@@ -353,6 +361,9 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (l->state == LINK_HELLO) {
         if (f.hdr.type == IPCN_F_ERROR) {
+            /* A quarantine says when to come back (reputation.c). */
+            if (f.hdr.status == IPCN_TOO_MANY_REQUESTS)
+                l->retry_ms = (uint32_t)ipcn__rep_retry_ms(f.u.text.p);
             ipcn__link_close(n, l, f.hdr.status ? f.hdr.status : IPCN_BAD_REQUEST,
                              f.u.text.p);
             return;

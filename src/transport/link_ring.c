@@ -12,6 +12,7 @@
 
 #include "node/node.h"
 #include "transport/link_impl.h"
+#include "transport/reputation.h"
 
 /* A peer that breaks a ring's indices is refused like any bad input, but
  * gets no ERROR frame when ours would go through the ring it broke (ours:
@@ -28,6 +29,7 @@ void ipcn__link_ring_broken(ipcn_node *n, ipcn__link *l, bool ours, const char *
     ipcn__warn("IPCN-LINK-BADRING", "%s: refusing link from %s (pid %d): %s",
                n->name, l->who.name ? l->who.name : "(no hello yet)", (int)l->who.pid, why);
     ipcn__link_close(n, l, IPCN_BAD_REQUEST, why);
+    ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME, why);
 }
 
 /* One token on the socket of a link whose frames go through its ring: a

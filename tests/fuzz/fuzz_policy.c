@@ -9,12 +9,17 @@
  * groups, 256 items per list), every rule has verbs, a "who" and a "what"
  * whose patterns are valid, every group a rule or member names is defined
  * (and no member names one), needs_exe is set exactly when a condition is
- * exe: or sha256:, and the decision of a few principals on a few paths
- * answers 100, 201 or 202 without faults.
+ * exe: or sha256: (or a component names a sha256), and the decision of a
+ * few principals on a few paths answers 100, 201 or 202 without faults.
+ * The guard (limits, reputation, detect: guard_load.c) keeps its bounds:
+ * 1024 limits, 256 components, rates, bursts, durations and scores in
+ * range, ban_below <= quarantine_below < 0, an absent section left as
+ * ipcn__guard_defaults() has it.
  *
  * Seeds (corpus/policy/, written by hand): valid policies of each profile
  * and shape, and refused ones (syntax, anchors, tags, nesting, unknown
- * keys and verbs, bad selectors and patterns).  Dictionary: policy.dict.
+ * keys and verbs, bad selectors and patterns), with and without the guard
+ * sections (guard-*, bad-guard-*).  Dictionary: policy.dict.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +61,83 @@ static void fp_check_selector(const ipcn__policy *p, const ipcn__selector *s,
     *exe |= fp_needs_exe(s);
 }
 
+static void fp_check_selectors(const ipcn__policy *p, const ipcn__selector *s,
+                               uint32_t n, int *exe)
+{
+    FUZZ_ASSERT(n <= 256);
+    for (uint32_t i = 0; i < n; i++)
+        fp_check_selector(p, &s[i], 0, exe);
+}
+
+static void fp_check_rate(const ipcn__rate *r, double max, int bytes)
+{
+    FUZZ_ASSERT(r->per_s >= 0 && r->per_s <= max);
+    if (r->per_s == 0)
+        FUZZ_ASSERT(r->burst == 0);
+    else if (bytes)
+        FUZZ_ASSERT(r->burst == r->per_s);
+    else
+        FUZZ_ASSERT(r->burst >= 1 && r->burst <= 1e9);
+}
+
+static void fp_check_guard(const ipcn__policy *p, int *exe)
+{
+    const ipcn__guard *g = &p->guard;
+    ipcn__guard def;
+    ipcn__guard_defaults(&def);
+    const uint64_t day30 = 30ull * 24 * 3600 * 1000;
+    FUZZ_ASSERT(g->nlimits <= 1024);
+    for (uint32_t i = 0; i < g->nlimits; i++) {
+        const ipcn__limit *l = &g->limits[i];
+        FUZZ_ASSERT(l->line >= 1);
+        fp_check_selectors(p, l->who, l->nwho, exe);
+        FUZZ_ASSERT(l->nwhat <= 256);
+        for (uint32_t j = 0; j < l->nwhat; j++)
+            FUZZ_ASSERT(ipcn__pattern_check(l->what[j], strlen(l->what[j])) ==
+                        IPCN_OK);
+        fp_check_rate(&l->requests, 1e9, 0);
+        fp_check_rate(&l->samples, 1e9, 0);
+        fp_check_rate(&l->bytes, 1e12, 1);
+        fp_check_rate(&l->connections, 1e9, 0);
+        FUZZ_ASSERT(l->inflight <= 1000000 && l->subscriptions <= 1000000 &&
+                    l->announcements <= 1000000);
+    }
+    const ipcn__reputation_cfg *r = &g->rep;
+    FUZZ_ASSERT(r->ban_below <= r->quarantine_below && r->quarantine_below < 0);
+    FUZZ_ASSERT(r->ban_below >= -1000000000);
+    FUZZ_ASSERT(r->half_life_ms >= 1 && r->half_life_ms <= day30);
+    FUZZ_ASSERT(r->quarantine_ms >= 1 && r->quarantine_ms <= day30);
+    FUZZ_ASSERT(r->quarantine_max_ms >= r->quarantine_ms &&
+                r->quarantine_max_ms <= day30);
+    for (uint32_t k = 0; k < IPCN__OFF_COUNT; k++)
+        FUZZ_ASSERT(r->penalty[k] <= 100000);
+    FUZZ_ASSERT(r->follow <= IPCN__FOLLOW_ANY);
+    FUZZ_ASSERT(r->agree >= 1 && r->agree <= 64);
+    FUZZ_ASSERT(r->follow != IPCN__FOLLOW_TRUSTED || r->ntrusted >= 1);
+    fp_check_selectors(p, r->white, r->nwhite, exe);
+    fp_check_selectors(p, r->black, r->nblack, exe);
+    fp_check_selectors(p, r->trusted, r->ntrusted, exe);
+    if (!r->enabled)
+        FUZZ_ASSERT(memcmp(r, &def.rep, sizeof *r) == 0);
+    const ipcn__detect_cfg *d = &g->detect;
+    FUZZ_ASSERT(d->action <= IPCN__ACT_SHUTDOWN);
+    FUZZ_ASSERT(d->anomaly_factor == 0 ||
+                (d->anomaly_factor > 1 && d->anomaly_factor <= 1e6 &&
+                 d->anomaly_ms >= 1 && d->anomaly_ms <= day30));
+    FUZZ_ASSERT(d->violations >= 1 && d->violations <= 1000000);
+    FUZZ_ASSERT(d->violations_ms >= 1 && d->violations_ms <= day30);
+    FUZZ_ASSERT(d->ncomponents <= 256);
+    for (uint32_t i = 0; i < d->ncomponents; i++) {
+        const ipcn__component *k = &d->components[i];
+        FUZZ_ASSERT(k->line >= 1 && k->nwho >= 1);
+        fp_check_selectors(p, k->who, k->nwho, exe);
+        FUZZ_ASSERT(k->action <= IPCN__ACT_SHUTDOWN && k->criticality <= 3);
+        *exe |= k->has_sha256;
+    }
+    if (!d->enabled)
+        FUZZ_ASSERT(memcmp(d, &def.detect, sizeof *d) == 0);
+}
+
 static void fp_check(const ipcn__policy *p)
 {
     int exe = 0;
@@ -84,6 +166,7 @@ static void fp_check(const ipcn__policy *p)
             FUZZ_ASSERT(ipcn__pattern_check(r->what[j], strlen(r->what[j])) ==
                         IPCN_OK);
     }
+    fp_check_guard(p, &exe);
     FUZZ_ASSERT(!!p->needs_exe == !!exe);
 }
 

@@ -75,6 +75,33 @@ bad verb 5 'allow: unknown verb "fly"' $'version: 1\ndefault: deny\nrules:\n  - 
 bad alias 4 'YAML anchors (&x) are not accepted' $'version: 1\ndefault: deny\ngroups:\n  a: &x ["user:0"]\n  b: *x\n'
 bad user 4 'unknown user "no-such-user-ipcn"' $'version: 1\ndefault: deny\ngroups:\n  a: user:no-such-user-ipcn\n'
 bad undefined-group 5 'group "ghost" is not defined' $'version: 1\ndefault: deny\nrules:\n  - allow: read\n    who: group:ghost\n    what: a\n'
+
+# the guard sections (limits, reputation, detect): summed up, and refused
+# like the rest
+cat >"$W/guard.yaml" <<YAML
+version: 1
+default: allow
+limits:
+  - {who: "user:root", what: "svc/**", requests: 1000/s, burst: 100}
+  - {bytes: 10MB/s, inflight: 64}
+reputation:
+  quarantine_below: -50
+  quarantine_for: 10s
+  quarantine_max: 1h
+  follow_reports: agree
+detect:
+  anomaly: {factor: 20, for: 5s}
+  components:
+    - {who: "node:motor", sha256: "$SHA", action: shutdown, criticality: critical}
+YAML
+r 0 "check a file with the guard sections" "$BIN" policy check "$W/guard.yaml"
+contains "check: ok" "$out" "$W/guard.yaml: ok (0 rules, 0 groups, default allow)"
+contains "check: the limits" "$out" "  limits: 2"
+contains "check: reputation" "$out" "  reputation: quarantine below -50 for 10s (doubling, up to 1h), ban below -1000"
+contains "check: detect" "$out" "  detect: action isolate; 20 violations within 1s; anomaly 20x for 5s; 1 component"
+bad guard-rate 4 'requests: "fast" is not a rate' $'version: 1\ndefault: deny\nlimits:\n  - requests: fast\n'
+bad guard-scores 5 'ban_below (-10) must be at most quarantine_below (-50)' $'version: 1\ndefault: deny\nreputation:\n  quarantine_below: -50\n  ban_below: -10\n'
+bad guard-action 4 'action: unknown value "panic"' $'version: 1\ndefault: deny\ndetect:\n  action: panic\n'
 r 1 "check of a missing file" "$BIN" policy check "$W/none.yaml"
 contains "missing file: says so" "$err" "$W/none.yaml"
 
@@ -121,7 +148,9 @@ contains "audit: what deny would do" "$out" "audit:   deny would have refused it
 
 # --json
 r 0 "check --json" "$BIN" policy check --json "$P"
-jdoc "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny'}"
+jdoc "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny', 'limits': 0, 'reputation': False, 'detect': False, 'components': 0}"
+r 0 "check --json of the guard sections" "$BIN" policy check --json "$W/guard.yaml"
+jdoc "check --json: the guard's counts" "$out" "d['ok'] and d['limits'] == 2 and d['reputation'] and d['detect'] and d['components'] == 1"
 r 1 "check --json of a bad file" "$BIN" policy check --json "$W/verb.yaml"
 jdoc "check --json of a bad file: the reason" "$out" "not d['ok'] and d['status'] == 200 and d['error'].startswith('$W/verb.yaml:5: ')"
 r 1 "explain --json" ex --json --as user:root write motors/cmd

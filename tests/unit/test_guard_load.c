@@ -355,7 +355,9 @@ static const bad bads[] = {
     {LIMIT("announcements: lots"), 4, "not a whole number"},
     {LIMIT("inflight: \"\""), 4, "inflight: a value expected"},
     /* reputation */
-    {REP("colour: red"), 4, "unknown key \"colour\" in reputation"},
+    {REP("colour: red"), 4, "unknown key \"colour\" in reputation (known: "
+     "quarantine_below, ban_below, half_life, quarantine_for, quarantine_max, "
+     "penalties, whitelist, blacklist, follow_reports, agree, trusted)"},
     {REP("quarantine_below: 0"), 4, "out of bounds (-1000000000 to -1)"},
     {REP("quarantine_below: 10"), 4, "out of bounds"},
     {REP("quarantine_below: -5000"), 4,

@@ -22,6 +22,7 @@
 #include "policy/policy.h"
 #include "transport/gate.h"
 #include "transport/limits.h"
+#include "transport/reputation.h"
 #include "util/util.h"
 
 #define MS 1000000ull
@@ -66,6 +67,13 @@ static ipcn__limit *limit_add(const char *who, const char *what)
     return lim;
 }
 
+/* The offences of RATE_LIMITED on record for l (reputation.c). */
+static uint64_t evidence(const ipcn__link *l)
+{
+    ipcn__rep *r = ipcn__rep_find(&nd, l->who.name, l->who.uid, -1);
+    return r ? r->evidence[IPCN__OFF_RATE_LIMITED] : 0;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -75,10 +83,13 @@ static int setup(void **state)
     ipcn__list_init(&nd.links);
     ipcn__list_init(&nd.lim_users);
     ipcn__list_init(&nd.fair_uids);
+    ipcn__list_init(&nd.reps);
     nd.policy = ipcn__policy_new(IPCN__PROFILE_ALLOW);
     assert_non_null(nd.policy);
     nd.policy_gen = 1;
-    nd.round_ns = 1000 * MS;
+    /* The round's time, which the test moves; ahead of the clock that
+     * buckets start full at. */
+    nd.round_ns = ipcn__now_mono_ns() + 3600000 * MS;
     link_make(&rogue, "rogue-1", 2001);
     link_make(&rogue2, "rogue-2", 2001);
     link_make(&good, "good", 2002);
@@ -95,6 +106,7 @@ static int teardown(void **state)
     assert_true(ipcn__list_empty(&nd.fair_uids));
     assert_int_equal(nd.peer_queued, 0);
     ipcn__limits_node_free(&nd);
+    ipcn__rep_free_all(&nd);
     ipcn__policy_free(nd.policy);
     return 0;
 }
@@ -140,7 +152,7 @@ static void test_requests(void **state)
     assert_int_equal(retry, 100);
     assert_int_equal(rogue.rate_limited, 1);
     assert_int_equal(nd.stats.rate_limited, 1);
-    assert_int_equal(rogue.lim_offences, 1);
+    assert_int_equal(evidence(&rogue), 1);
     /* Another path is not its business; nor another peer. */
     assert_int_equal(ipcn__limit_request(&nd, &rogue, "other/a", 8, &retry),
                      IPCN_OK);
@@ -157,11 +169,11 @@ static void test_requests(void **state)
                      IPCN_OK);
     assert_int_equal(ipcn__limit_request(&nd, &rogue, "svc/a", 8, &retry),
                      IPCN_TOO_MANY_REQUESTS);
-    /* Charged at most once per 100 ms. */
-    assert_int_equal(rogue.lim_offences, 2);
+    /* Each refusal is evidence (charged at most once per 100 ms). */
+    assert_int_equal(evidence(&rogue), 2);
     assert_int_equal(ipcn__limit_request(&nd, &rogue, "svc/a", 8, &retry),
                      IPCN_TOO_MANY_REQUESTS);
-    assert_int_equal(rogue.lim_offences, 2);
+    assert_int_equal(evidence(&rogue), 3);
     assert_int_equal(rogue.rate_limited, 3);
     /* rogue-2, same uid, per node: a bucket of its own. */
     assert_int_equal(ipcn__limit_request(&nd, &rogue2, "svc/b", 8, &retry),

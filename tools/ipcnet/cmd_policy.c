@@ -23,7 +23,8 @@ const char cmd_policy_help[] =
     "usage: ipcnet policy check FILE [--strict]\n"
     "       ipcnet policy explain [--policy FILE] --as WHO VERB PATH [options]\n\n"
     "check: read FILE as a node reads the network's policy and print\n"
-    "'FILE: ok (N rules, M groups, default P)', or 'FILE:LINE: reason' for the\n"
+    "'FILE: ok (N rules, M groups, default P)' and a line for each of its\n"
+    "limits, reputation and detect sections, or 'FILE:LINE: reason' for the\n"
     "first thing wrong (a policy is taken whole or refused whole).  check looks\n"
     "at the content only; with --strict also at the owner and mode rule a node\n"
     "applies (a regular file, not a symbolic link, owned by root or by you,\n"
@@ -35,9 +36,10 @@ const char cmd_policy_help[] =
     "also what 'deny' would have done.  Exit 0 allowed, 1 refused, 2 bad\n"
     "usage or a policy that does not load.\n\n"
     "With --json each prints one JSON document: check {file, ok, rules,\n"
-    "groups, default} (or {file, ok: false, status, error}); explain {status,\n"
-    "allowed, verb, path, policy, as, rule: {line, kind, verbs, who, what} or\n"
-    "null, default, why, audited, would}.\n\n"
+    "groups, default, limits, reputation, detect, components} (or {file, ok:\n"
+    "false, status, error}); explain {status, allowed, verb, path, policy, as,\n"
+    "rule: {line, kind, verbs, who, what} or null, default, why, audited,\n"
+    "would}.\n\n"
     "  --policy FILE   the policy (default: $IPCNET_POLICY, else policy.yaml in\n"
     "                  the network's directory, see --network and --dir)\n"
     "  --as WHO        the principal, one of:\n"
@@ -117,6 +119,53 @@ static int load(cli *c, const char *file, bool strict, ipcn__policy **p)
     return 0;
 }
 
+/* A duration in the unit the policy file would use for it. */
+static const char *ms_text(uint64_t ms, char *buf, size_t n)
+{
+    if (ms && ms % 3600000 == 0)
+        snprintf(buf, n, "%lluh", (unsigned long long)(ms / 3600000));
+    else if (ms && ms % 60000 == 0)
+        snprintf(buf, n, "%llumin", (unsigned long long)(ms / 60000));
+    else if (ms && ms % 1000 == 0)
+        snprintf(buf, n, "%llus", (unsigned long long)(ms / 1000));
+    else
+        snprintf(buf, n, "%llums", (unsigned long long)ms);
+    return buf;
+}
+
+/* check's lines on the guard sections the file has (none: nothing). */
+static void check_guard(const ipcn__guard *g)
+{
+    char a[24], b[24], d[24];
+    static const char *const follows[] = {"never", "trusted", "agree", "any"};
+    static const char *const actions[] = {"report", "isolate", "shutdown"};
+    if (g->nlimits)
+        out("  limits: %u\n", g->nlimits);
+    if (g->rep.enabled) {
+        const ipcn__reputation_cfg *r = &g->rep;
+        out("  reputation: quarantine below %d for %s (doubling, up to %s), "
+            "ban below %d, half-life %s; follow reports: %s",
+            (int)r->quarantine_below, ms_text(r->quarantine_ms, a, sizeof a),
+            ms_text(r->quarantine_max_ms, b, sizeof b), (int)r->ban_below,
+            ms_text(r->half_life_ms, d, sizeof d), follows[r->follow]);
+        if (r->follow == IPCN__FOLLOW_AGREE)
+            out(" (%u)", r->agree);
+        out("; %u whitelisted, %u blacklisted, %u trusted\n", r->nwhite,
+            r->nblack, r->ntrusted);
+    }
+    if (g->detect.enabled) {
+        const ipcn__detect_cfg *t = &g->detect;
+        out("  detect: action %s; %u violation%s within %s", actions[t->action],
+            t->violations, t->violations == 1 ? "" : "s",
+            ms_text(t->violations_ms, a, sizeof a));
+        if (t->anomaly_factor > 0)
+            out("; anomaly %gx for %s", t->anomaly_factor,
+                ms_text(t->anomaly_ms, b, sizeof b));
+        out("; %u component%s\n", t->ncomponents,
+            t->ncomponents == 1 ? "" : "s");
+    }
+}
+
 static int policy_check(cli *c)
 {
     if (c->npos != 2)
@@ -135,6 +184,10 @@ static int policy_check(cli *c)
         jw_uint(&j, "rules", p->nrules);
         jw_uint(&j, "groups", p->ngroups);
         jw_str(&j, "default", ipcn__profile_name(p->profile));
+        jw_uint(&j, "limits", p->guard.nlimits);
+        jw_bool(&j, "reputation", p->guard.rep.enabled);
+        jw_bool(&j, "detect", p->guard.detect.enabled);
+        jw_uint(&j, "components", p->guard.detect.ncomponents);
         jw_end_obj(&j);
         emit(&j);
         ipcn__policy_free(p);
@@ -143,6 +196,7 @@ static int policy_check(cli *c)
     out("%s: ok (%u rule%s, %u group%s, default %s)\n", c->pos[1], p->nrules,
         p->nrules == 1 ? "" : "s", p->ngroups, p->ngroups == 1 ? "" : "s",
         ipcn__profile_name(p->profile));
+    check_guard(&p->guard);
     ipcn__policy_free(p);
     return EXIT_OK;
 }
