@@ -436,7 +436,7 @@ void bench_rtt(size_t size)
         row_fail(row_new("rtt", "ipcnet", ""), "mkdtemp: %s", strerror(errno));
         return;
     }
-    rtt_case cases[12] = {0};
+    rtt_case cases[16] = {0};
     char policy[320] = "", perr[200] = "", limits[320] = "", lerr[200] = "";
     bool with_policy = want_transport("ipcnet") &&
                        bench_policy_write(a.dir, policy, sizeof policy, perr,
