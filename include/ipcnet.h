@@ -520,6 +520,17 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out);
  */
 IPCN_API int ipcn_msg_verify(const ipcn_msg *msg);
 
+/**
+ * ipcn_msg_retry_after_ms() - the time after which a refusal over a rate
+ * limit says to try again: msg is the answer of ipcn_request() (or of
+ * ipcn_query(), which sets *out for such a 205) with status 205, whose
+ * encoding is "text/plain;retry_after_ms=N" (see "Limits").  Returns N
+ * (>= 1), or -1 when msg says no time (another status, a 205 of a cap on
+ * requests in flight or of a saturated link, NULL).  Thread-safe.
+ * Since: 0.2
+ */
+IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *msg);
+
 /* ------------------------------------------------------------------ */
 /* Resources: announce, withdraw, find                                 */
 /* ------------------------------------------------------------------ */
@@ -741,10 +752,14 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
 
 /**
  * ipcn_query() - the current value of a data resource, from its provider.
- * @out: on 100, the value; free with ipcn_msg_free().
+ * @out: on 100, the value; on a 205 the provider answered, its refusal
+ *       (ipcn_msg_retry_after_ms() tells when to retry; Since: 0.2); free
+ *       with ipcn_msg_free().  Untouched otherwise.
  * Returns 100; 103 when the provider holds no value yet; 203 when no node
  * provides path; 204 when path is not a data resource; 202 when the
- * provider refused; 303 when the provider left before answering, or when
+ * provider refused; 205 over the provider's limits for this node (see
+ * "Limits") or when the link is saturated; 303 when the provider left
+ * before answering, or when
  * this node shuts down or closes (ipcn_node_shutdown(), ipcn_node_close();
  * also while it waits); 304 after timeout_ms (-1: wait forever).  A local
  * resource is answered without I/O.  Since: 0.1
@@ -1030,7 +1045,9 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * answering (a request whose provider dies is retried once on each other
  * provider) or when this node shuts down or closes (ipcn_node_shutdown(),
  * ipcn_node_close(); also while it waits: the request is then abandoned),
- * 205 when the link is saturated, 200 invalid arguments.
+ * 205 when the link is saturated, 200 invalid arguments.  A provider's 205
+ * over its limits for this node (see "Limits") comes with *out, whose
+ * ipcn_msg_retry_after_ms() says after how long to try again.
  * After 304 the provider is told (CANCEL): it does not start the request
  * if it has not yet (see ipcn_offer()).
  * Since: 0.1
@@ -1181,6 +1198,61 @@ IPCN_API int ipcn_group_remove(ipcn_node *node, const char *name,
  */
 IPCN_API int ipcn_group_delete(ipcn_node *node, const char *name);
 
+/*
+ * Limits.  A node limits what each peer may make it do: the network
+ * policy's "limits" entries (docs/policy.md) that name the peer's
+ * principal, and its providers' own limits (ipcn_resource_set_limits()),
+ * all of them at once (the stricter wins).  Token buckets, per peer link
+ * (or per uid for a policy entry with "per: user"), refilled continuously:
+ *   requests  requests, queries and sets it sends here: one over the rate
+ *             is answered 205 Too Many Requests, with the time after which
+ *             to retry (ipcn_msg_retry_after_ms());
+ *   samples   samples it publishes here: one over the rate is dropped,
+ *             counted (ipcn_node_stats.samples_limited, per peer
+ *             ipcn_peer_info.samples_limited) and logged, never silently;
+ *   bytes     the data of both, the same way;
+ * and caps: requests in flight (205), subscription patterns and
+ * announcements (an ERROR 205 frame; counted in
+ * ipcn_node_usage.meta_refused), below the node's fixed bounds.  Besides,
+ * the requests of peers queued or deferred on a node are shared fairly
+ * between their uids: once 256 of them are queued, a uid holding at least
+ * 256 / (uids holding some) gets 205 for more while another uid holds
+ * some (IPCN_FAIR_QUEUE in the library, not an option).  Every refusal is
+ * counted (ipcn_node_stats.rate_limited, per peer
+ * ipcn_peer_info.rate_limited) and logged (IPCN-LIMIT: the first of each
+ * peer as a warning, the rest at debug level).  A peer no limit names
+ * costs nothing.
+ */
+
+/** A provider's own limits for one of its paths; a sized struct (see the
+ *  top).  A field 0 sets no limit of its kind.  Since: 0.2 */
+typedef struct ipcn_limits {
+    uint32_t size;           /**< sizeof(ipcn_limits): set it */
+    double requests_per_s;   /**< requests, queries and sets of one peer */
+    double samples_per_s;    /**< samples one peer publishes here */
+    double bytes_per_s;      /**< the data of those (bucket depth: one
+                                  second's worth) */
+    uint32_t burst;          /**< bucket depth of requests and samples (0:
+                                  one second's worth) */
+    uint32_t inflight;       /**< requests of one peer queued or running */
+} ipcn_limits;
+
+/**
+ * ipcn_resource_set_limits() - this node's own limits for path (a path or
+ * a pattern as ipcn_subscribe() takes: a pattern of cameras limits the
+ * samples of every camera this node receives),
+ * applied to each peer separately (every peer has buckets of its own),
+ * on top of the network policy's (they only narrow).  May be called
+ * before path is announced; replaces the limits set before; lim NULL
+ * removes them.  Buckets of the limits that apply to a peer start full
+ * again after a change.
+ * Returns 100; 200 for a bad path or pattern, a size under the first
+ * version's, a negative rate, or no limit at all in lim; 205 past 1024
+ * paths with limits per node; 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_resource_set_limits(ipcn_node *node, const char *path,
+                                      const ipcn_limits *lim);
+
 /* ------------------------------------------------------------------ */
 /* Peers, events and counters                                          */
 /* ------------------------------------------------------------------ */
@@ -1233,6 +1305,11 @@ typedef struct ipcn_peer_info {
                                      as of ipcn_peers() */
     uint64_t audited;           /**< ... and what an audit policy let
                                      through that deny would refuse */
+    uint64_t rate_limited;      /**< its requests, queries and sets this
+                                     node answered 205 by a limit (see
+                                     "Limits").  Since: 0.2 */
+    uint64_t samples_limited;   /**< its samples this node dropped over a
+                                     limit.  Since: 0.2 */
 } ipcn_peer_info;
 
 /**
@@ -1357,6 +1434,18 @@ typedef struct ipcn_node_stats {
                                     hello, ERROR 205 or 202) because their
                                     peer is quarantined, banned or
                                     black-listed.  Since: 0.2 */
+    /* Rate limits and quotas (see "Limits").  Since: 0.2 */
+    uint64_t rate_limited;     /**< requests, queries and sets of peers
+                                    answered 205 by a limit: a rate
+                                    (requests, bytes), a cap on requests in
+                                    flight, the per-user fair share of the
+                                    queue.  Per peer:
+                                    ipcn_peer_info.rate_limited.
+                                    Since: 0.2 */
+    uint64_t samples_limited;  /**< samples peers published here that were
+                                    dropped over a limit (samples, bytes).
+                                    Per peer: ipcn_peer_info.samples_limited.
+                                    Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

@@ -422,6 +422,9 @@ public:
      *  are as published, 302 when a shared-memory sample was overwritten
      *  since, 103 when its publisher took no checksum. */
     int verify() const noexcept { return ipcn_msg_verify(m()); }
+    /** A 205 over a rate limit: the milliseconds after which to retry
+     *  (ipcn_msg_retry_after_ms()), else -1. */
+    int retry_after_ms() const noexcept { return ipcn_msg_retry_after_ms(m()); }
     /** The C message (owned by this object; do not free it). */
     const ipcn_msg *get() const noexcept { return m(); }
 
@@ -1812,6 +1815,24 @@ public:
     void clear_access(CStr path)
     {
         detail::check(ipcn_resource_set_access(n(), path.c_str(), nullptr, 0), "clear access",
+                      path.view());
+    }
+    /**
+     * This node's own limits for path (a path or a pattern), per peer, on
+     * top of the network policy's (ipcn_resource_set_limits()); lim.size
+     * is set here.  Throws Error 200 (a bad path, no limit at all), 205,
+     * 307.
+     */
+    void set_limits(CStr path, ipcn_limits lim)
+    {
+        lim.size = sizeof lim;
+        detail::check(ipcn_resource_set_limits(n(), path.c_str(), &lim), "set limits",
+                      path.view());
+    }
+    /** Remove this node's own limits for path. */
+    void clear_limits(CStr path)
+    {
+        detail::check(ipcn_resource_set_limits(n(), path.c_str(), nullptr), "clear limits",
                       path.view());
     }
     /** A run-time group of this node, empty, that its rules may name as

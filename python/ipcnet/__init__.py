@@ -504,6 +504,25 @@ class Node(_ipcnet._Node):
             out.append((effect == "deny", mask, who))
         self._set_access(path, out)
 
+    def set_limits(self, path, requests_per_s=0.0, samples_per_s=0.0,
+                   bytes_per_s=0.0, burst=0, inflight=0):
+        """This node's own limits for path (a path or a pattern), per peer,
+        on top of the network policy's (ipcn_resource_set_limits()): a
+        peer's requests, queries and sets over requests_per_s are answered
+        TooManyRequests (205) with a retry time (Message.retry_after_ms),
+        its samples over samples_per_s are dropped and counted; bytes_per_s
+        limits the data of both; burst is the bucket depth (0: one second's
+        worth); inflight caps its requests queued or running.  0: no limit
+        of that kind.  May be called before path is announced; replaces
+        the limits set before.  Raises BadRequest (200) for a bad path or
+        no limit at all, TooManyRequests (205) past 1024 paths."""
+        self._set_limits(path, (float(requests_per_s), float(samples_per_s),
+                                float(bytes_per_s), int(burst), int(inflight)))
+
+    def remove_limits(self, path):
+        """Remove this node's own limits for path (set_limits())."""
+        self._set_limits(path, None)
+
     def group_create(self, name):
         """Create an empty group of this node that its own rules may name as
         "group:NAME" (other nodes do not see it; it ends with the node).

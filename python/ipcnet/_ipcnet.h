@@ -222,6 +222,7 @@ PyObject *node_request_async(NodeObject *n, PyObject *args);
 PyObject *node_request_cancel(NodeObject *n, PyObject *args);
 PyObject *node_respond(NodeObject *n, PyObject *args);
 PyObject *node_set_access(NodeObject *n, PyObject *args);
+PyObject *node_set_limits(NodeObject *n, PyObject *args);
 PyObject *node_group(NodeObject *n, PyObject *args);
 PyObject *node_peers(NodeObject *n, PyObject *unused);
 PyObject *node_subscriptions(NodeObject *n, PyObject *unused);

@@ -646,6 +646,7 @@ static PyMethodDef node_methods[] = {
     {"_request_cancel", (PyCFunction)node_request_cancel, METH_VARARGS, NULL},
     {"_respond", (PyCFunction)node_respond, METH_VARARGS, NULL},
     {"_set_access", (PyCFunction)node_set_access, METH_VARARGS, NULL},
+    {"_set_limits", (PyCFunction)node_set_limits, METH_VARARGS, NULL},
     {"_group", (PyCFunction)node_group, METH_VARARGS, NULL},
     {"_peers", (PyCFunction)node_peers, METH_NOARGS, NULL},
     {"_subscriptions", (PyCFunction)node_subscriptions, METH_NOARGS, NULL},

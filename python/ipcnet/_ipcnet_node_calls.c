@@ -490,6 +490,32 @@ PyObject *node_set_access(NodeObject *n, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* A provider's own limits for path: (requests_per_s, samples_per_s,
+ * bytes_per_s, burst, inflight), or None to remove them. */
+PyObject *node_set_limits(NodeObject *n, PyObject *args)
+{
+    const char *path;
+    PyObject *spec;
+    if (!PyArg_ParseTuple(args, "sO:set_limits", &path, &spec))
+        return NULL;
+    ipcn_limits lim = {.size = sizeof lim};
+    if (spec != Py_None &&
+        !PyArg_ParseTuple(spec, "dddII:set_limits", &lim.requests_per_s,
+                          &lim.samples_per_s, &lim.bytes_per_s, &lim.burst,
+                          &lim.inflight))
+        return NULL;
+    int st = node_enter(n);
+    if (st < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = ipcn_resource_set_limits(n->node, path, spec == Py_None ? NULL : &lim);
+    Py_END_ALLOW_THREADS
+    node_leave(n);
+    if (!IPCN_IS_OK(st))
+        return raise_statusf(st, "set_limits %s", path);
+    Py_RETURN_NONE;
+}
+
 /* This node's groups: op "create" (name), "add" / "remove" (name, who),
  * "delete" (name). */
 PyObject *node_group(NodeObject *n, PyObject *args)

@@ -453,3 +453,32 @@ IPCN_API int ipcn_group_delete(ipcn_node *n, const char *name)
     ipcn__node_unlock(n);
     return st;
 }
+
+/* ---- the provider's limits (the gate enforces them: transport/limits.c) ---- */
+
+IPCN_API int ipcn_resource_set_limits(ipcn_node *n, const char *path,
+                                      const ipcn_limits *lim)
+{
+    ipcn_limits o;
+    if (!n || !path || ipcn__pattern_check(path, strlen(path)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    if (lim) {
+        memset(&o, 0, sizeof o);
+        if (ipcn__sized_in(&o, sizeof o, lim,
+                           IPCN__SIZE_TO(ipcn_limits, inflight)) != IPCN_OK ||
+            !(o.requests_per_s >= 0) || !(o.samples_per_s >= 0) ||
+            !(o.bytes_per_s >= 0) || o.requests_per_s > 1e12 ||
+            o.samples_per_s > 1e12 || o.bytes_per_s > 1e15 ||
+            (!o.requests_per_s && !o.samples_per_s && !o.bytes_per_s &&
+             !o.inflight))
+            return IPCN_BAD_REQUEST;
+    }
+    ipcn__rate rq = {lim ? o.requests_per_s : 0, lim ? o.burst : 0};
+    ipcn__rate sm = {lim ? o.samples_per_s : 0, lim ? o.burst : 0};
+    ipcn__rate by = {lim ? o.bytes_per_s : 0, 0};
+    ipcn__node_lock(n);
+    int st = ipcn__limits_provider_set(n, path, &rq, &sm, &by,
+                                       lim ? o.inflight : 0, !lim);
+    ipcn__node_unlock(n);
+    return st;
+}

@@ -246,7 +246,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         ipcn__warn("IPCN-DIR-CONFLICT", "%s: %s also announces %s, which this "
                    "node provides; queries keep going to this node", n->name,
                    l->who.name, mine->path);
-    if (ipcn__gate_resource(n, l) != IPCN_OK) {
+    if (ipcn__gate_resource(n, l, a->path.p) != IPCN_OK) {
         ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
                               "too many resources announced");
         return;

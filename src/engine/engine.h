@@ -225,6 +225,11 @@ void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
                            uint64_t corr, int status, const char *enc,
                            const void *data, size_t len, uint64_t seq,
                            uint64_t stamp);
+/* Is a request, query or set of path (bytes of data) from l within its
+ * rate limits (the gate: transport/limits.h)?  True; else it was answered
+ * (type: REPLY or QUERY_REPLY) 205 with its retry time. */
+bool ipcn__prov_within_limits(ipcn_node *n, ipcn__link *l, uint8_t type,
+                              uint64_t corr, const char *path, size_t bytes);
 /* Has the requester of a queued CB_REQUEST or CB_SET given up on it (its
  * link gone or hung up, its deadline passed)?  Then it is counted as
  * abandoned, and true. */

@@ -399,7 +399,10 @@ int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
         complete(n, p, st, NULL);
     }
     st = p->status;
-    if (p->reply && (kind != PEND_QUERY || st == IPCN_OK)) {
+    /* A query's answer is the value, or a refusal over a rate limit that
+     * says when to retry (ipcn_msg_retry_after_ms()). */
+    if (p->reply && (kind != PEND_QUERY || st == IPCN_OK ||
+                     st == IPCN_TOO_MANY_REQUESTS)) {
         *out = &p->reply->pub;
         p->reply = NULL;
     }

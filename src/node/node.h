@@ -199,6 +199,13 @@ struct ipcn_node {
     uint32_t rep_hold;      /* > 0: refusals are not the peers' doing (a
                                policy reload re-deciding): not charged */
     ipcn__ratelimit rep_log; /* links refused: a log line a second */
+    /* Rate limits and quotas (transport/limits.c). */
+    struct ipcn__limit *plimits; /* providers' own limits, by path */
+    uint32_t nplimits;
+    ipcn__list lim_users;   /* buckets of "per: user" limits, by uid */
+    ipcn__list fair_uids;   /* each uid's part of the queue below */
+    uint32_t peer_queued;   /* peers' requests queued or deferred here */
+    uint32_t fair_active;   /* uids holding some of them */
 };
 
 

@@ -54,10 +54,10 @@ void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes)
     n->peer_meta_bytes -= bytes < n->peer_meta_bytes ? bytes : n->peer_meta_bytes;
 }
 
-int ipcn__gate_resource(ipcn_node *n, ipcn__link *l)
+int ipcn__gate_resource(ipcn_node *n, ipcn__link *l, const char *path)
 {
     if (l->resources < IPCN_PEER_MAX_RESOURCES)
-        return IPCN_OK;
+        return ipcn__limit_announce(n, l, path);
     l->bad_frames++;
     n->stats.bad_frames++;
     ipcn__warn("IPCN-DIR-QUOTA", "%s: peer %s announced over %u resources",
@@ -66,10 +66,10 @@ int ipcn__gate_resource(ipcn_node *n, ipcn__link *l)
     return IPCN_TOO_MANY_REQUESTS;
 }
 
-int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l)
+int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l, const char *pattern)
 {
     if (l->npatterns < IPCN_PEER_MAX_PATTERNS)
-        return IPCN_OK;
+        return ipcn__limit_pattern(n, l, pattern);
     l->bad_frames++;
     n->stats.bad_frames++;
     ipcn__rep_offence(n, l, IPCN__OFF_RATE_LIMITED,
@@ -77,10 +77,9 @@ int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l)
     return IPCN_TOO_MANY_REQUESTS;
 }
 
-int ipcn__gate_request(const ipcn__link *l)
+int ipcn__gate_request(ipcn_node *n, ipcn__link *l, const char *path)
 {
-    return l->inflight < IPCN_PEER_MAX_INFLIGHT ? IPCN_OK
-                                                : IPCN_TOO_MANY_REQUESTS;
+    return ipcn__limit_inflight(n, l, path);
 }
 
 /* ---- permissions ---- */

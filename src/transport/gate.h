@@ -11,6 +11,7 @@
 #include "ipcnet.h"
 #include "policy/policy.h"
 #include "node/node.h"
+#include "transport/limits.h"
 #include "transport/link.h"
 
 /* Limits on what one peer may make this node hold (denial of service). */
@@ -23,13 +24,17 @@
  * nothing taken).  ipcn__meta_give() gives them back. */
 int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes);
 void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes);
-/* May the peer hold one more resource here?  100, or 205 (then counted as
- * its bad frame, and logged). */
-int ipcn__gate_resource(ipcn_node *n, ipcn__link *l);
+/* May the peer hold one more resource (path) here?  100, or 205: past
+ * IPCN_PEER_MAX_RESOURCES (then counted as its bad frame, and logged), or
+ * a cap of its limits (limits.h). */
+int ipcn__gate_resource(ipcn_node *n, ipcn__link *l, const char *path);
 /* One more subscription pattern?  100, or 205 (counted). */
-int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l);
-/* One more of its requests queued or deferred here?  100 or 205. */
-int ipcn__gate_request(const ipcn__link *l);
+int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l, const char *pattern);
+/* One more of its requests (of path) queued or deferred here?  100 or 205:
+ * past IPCN_PEER_MAX_INFLIGHT, its fair share or a cap of its limits
+ * (limits.h: ipcn__limit_inflight).  Then account it with
+ * ipcn__limit_queued(). */
+int ipcn__gate_request(ipcn_node *n, ipcn__link *l, const char *path);
 
 /* ---- permissions ---- */
 

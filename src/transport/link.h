@@ -94,6 +94,9 @@ typedef struct ipcn__link {
     uint32_t resources;     /* remote resources learned from it */
     size_t meta_bytes;      /* what its resources and patterns cost here */
     uint32_t inflight;      /* its requests queued or deferred here */
+    uint64_t lim_free_gen;  /* the policy generation under which no limit
+                               applies to it (limits.c): a frame's one
+                               branch; else l->lim says what does */
     char **patterns;        /* its subscription patterns */
     uint32_t npatterns, cap_patterns;
     uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
@@ -129,6 +132,13 @@ typedef struct ipcn__link {
     /* Who the peer is (identity.c): read when the link starts and when a
      * decision is not cached, so kept out of the hot fields above. */
     ipcn__principal who;
+    /* Rate limits and quotas (limits.c): what applies to it (lim_free_gen
+     * is with the hot fields above). */
+    struct ipcn__link_lim *lim;
+    struct ipcn__fair *fair; /* its uid's part of the node's queue */
+    uint64_t rate_limited;  /* its requests, queries, sets answered 205 */
+    uint64_t samples_limited; /* its samples dropped over a limit */
+    bool lim_told;          /* the log said so once */
 } ipcn__link;
 
 /* ---- link*.c ---- */

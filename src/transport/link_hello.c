@@ -16,6 +16,7 @@
 #include "engine/entry.h"
 #include "transport/gate.h"
 #include "transport/traffic.h"
+#include "transport/limits.h"
 #include "transport/link_impl.h"
 #include "transport/reputation.h"
 #include "transport/route.h"
@@ -70,6 +71,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     l->state = LINK_HELLO;
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
     l->created_ns = l->last_rx_ns = ipcn__now_mono_ns();
+    ipcn__limits_link_init(l);
     if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
         goto fail;
     ipcn__identity_take(&l->who, fd);
@@ -187,6 +189,7 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
     ipcn__link_tx_account(n, l);
+    ipcn__limits_link_free(n, l);
     ipcn__identity_free(&l->who);
     ipcn__free(l->expect_name);
     ipcn__free(l);
