@@ -42,7 +42,10 @@ typedef enum ipcn__in_kind {
     IPCN__IN_CLOSE,
     /* old_policy: the network policy changed (n->policy is the new one,
      * n->policy_gen moved): check again what was let through. */
-    IPCN__IN_POLICY
+    IPCN__IN_POLICY,
+    /* Evidence of compromised peers is queued (transport/compromise.h):
+     * act on it (report, isolate, ask for the safe shutdown). */
+    IPCN__IN_COMPROMISE
 } ipcn__in_kind;
 
 typedef struct ipcn__in {

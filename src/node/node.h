@@ -49,6 +49,8 @@ typedef struct ipcn__cb {
     /* CB_EVENT */
     ipcn_event ev;
     char *ev_peer, *ev_path;
+    ipcn_compromise *ev_cz; /* COMPROMISE: the evidence, its strings after
+                               it in the same block */
     /* CB_REPLY: the finished pending (owned here) */
     struct ipcn__pending *pend;
     /* CB_REQUEST, CB_SET (msg: the request, or the value to set) */
@@ -192,6 +194,11 @@ struct ipcn_node {
     struct ipcn__group *groups; /* run-time IPCNet groups (access.c) */
     uint32_t ngroups;
     ipcn__list access;      /* ipcn__access: providers' rules by path */
+    /* Evidence of compromised peers, isolation (transport/compromise.h);
+     * NULL until first needed. */
+    struct ipcn__cz *cz;
+    atomic_bool shm_verify_pending; /* a peer's sample failed verification:
+                                       the maps tell (shm/map.c) */
 };
 
 
@@ -252,6 +259,8 @@ void ipcn__queue_cb(ipcn_node *n, ipcn__cb *cb);
 void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
                        const ipcn__link *l, const char *path, ipcn_kind kind,
                        int status);
+/* An IPCN_EV_COMPROMISE event carrying a copy of c. */
+void ipcn__queue_compromise_event(ipcn_node *n, const ipcn_compromise *c);
 
 
 /* ---- backoff.c ---- */

@@ -122,6 +122,11 @@ typedef struct ipcn__link {
     /* Who the peer is (identity.c): read when the link starts and when a
      * decision is not cached, so kept out of the hot fields above. */
     ipcn__principal who;
+    /* Detection (compromise.c): the inotify watch of its executable (0:
+     * none), its refusals in the current window. */
+    int cz_wd;
+    uint64_t viol_start_ns;
+    uint32_t viol_count;
 } ipcn__link;
 
 /* ---- link*.c ---- */
