@@ -442,7 +442,6 @@ void ipcn__map_flush_verify(ipcn_node *n)
         ipcn__link *l = ipcn__link_by_id(n, m->link_id);
         if (!l || l->state != LINK_UP)
             continue;
-        /* TODO(H3): ipcn__rep_offence(n, l, IPCN__OFF_VERIFY, path) */
         ipcn__warn("IPCN-SHM-VERIFY", "%s: %u sample(s) of %s from %s failed "
                    "verification: altered after publication", n->name, k,
                    path, l->who.name);

@@ -477,6 +477,49 @@ static void test_hash_mismatch(void **state)
     assert_false(record_of(w, "cz-other", &c, detail, sizeof detail));
 }
 
+/* A burst of refusals (the window made generous: a slow machine must not
+ * spread the burst out of it). */
+static const char execute_policy[] =
+    "version: 1\n"
+    "default: allow\n"
+    "rules:\n"
+    "  - deny: execute\n"
+    "    who: \"node:cz-*\"\n"
+    "    what: \"w/echo\"\n";
+
+static void test_violation_burst(void **state)
+{
+    (void)state;
+    ipcn_node *w = open_watcher();
+    set_policy(w, execute_policy, true, IPCN__ACT_ISOLATE, NULL, NULL);
+    ipcn__node_lock(w);
+    w->policy->guard.detect.violations = 10;
+    w->policy->guard.detect.violations_ms = 600000;
+    ipcn__node_unlock(w);
+    serve(w);
+    ipcn_node *d = v_open("d", NULL);
+    v_spawn("cz-burst", NULL);
+    v_wait_helper(d, "cz-burst");
+    assert_true(v_wait_count(d, "w/echo", IPCN_SERVICE, 1, V_WAIT_MS));
+    /* It may read w/data, not execute w/echo: nine refusals are no
+     * burst. */
+    for (int i = 0; i < 9; i++)
+        assert_int_equal(v_ctl_text(d, "cz-burst", NULL, 0,
+                                    "request w/echo hi 3000"),
+                         IPCN_FORBIDDEN);
+    assert_int_equal(v_ctl_text(d, "cz-burst", NULL, 0, "query w/data 3000"),
+                     IPCN_OK);
+    ipcn_compromise c;
+    char detail[256];
+    assert_false(record_of(w, "cz-burst", &c, detail, sizeof detail));
+    assert_int_equal(v_ctl_text(d, "cz-burst", NULL, 0,
+                                "request w/echo hi 3000"), IPCN_FORBIDDEN);
+    wait_evidence(w, "cz-burst", IPCN_COMPROMISE_VIOLATIONS, true, &c, detail,
+                  sizeof detail);
+    assert_non_null(strstr(detail, "10 policy refusals"));
+    expect_served(d, "cz-burst", false);
+}
+
 /* (v) Without a detect section: reported, not isolated. */
 static void test_report_only(void **state)
 {
@@ -518,6 +561,7 @@ int main(void)
         CZ_TEST(test_provide_outside_grant),
         CZ_TEST(test_tampered_sample),
         CZ_TEST(test_hash_mismatch),
+        CZ_TEST(test_violation_burst),
         CZ_TEST(test_report_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
