@@ -47,6 +47,7 @@
 static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     int count;
+    unsigned kinds;          /* 1 << kind of every event */
     ipcn_compromise last;
     char name[64], detail[256];
     uint64_t at_ms;
@@ -60,6 +61,7 @@ static void on_event(ipcn_node *n, const ipcn_event *e, void *user)
     assert_non_null(e->compromise);
     pthread_mutex_lock(&ev_mu);
     ev.count++;
+    ev.kinds |= 1u << e->compromise->kind;
     ev.last = *e->compromise;
     snprintf(ev.name, sizeof ev.name, "%s", e->compromise->name);
     snprintf(ev.detail, sizeof ev.detail, "%s", e->compromise->detail);
@@ -520,6 +522,69 @@ static void test_violation_burst(void **state)
     expect_served(d, "cz-burst", false);
 }
 
+/* An identity change: a node name seen running one executable comes
+ * back running another, which is the one the policy names for it (so
+ * the hash alone would not tell). */
+static bool peer_sha(ipcn_node *w, const char *name, uint8_t sha[32])
+{
+    ipcn_peer_list *pl;
+    assert_int_equal(ipcn_peers(w, &pl), IPCN_OK);
+    bool found = false;
+    for (size_t i = 0; i < pl->count; i++) {
+        ipcn_peer_info info = {.size = sizeof info};
+        if (!strcmp(pl->items[i].name, name) &&
+            ipcn_peer_list_get_info(pl, i, &info) == IPCN_OK &&
+            info.exe_hashed) {
+            memcpy(sha, info.exe_sha256, 32);
+            found = true;
+        }
+    }
+    ipcn_peer_list_free(pl);
+    return found;
+}
+
+static void wait_gone(ipcn_node *w, ipcn_node *d, const char *name)
+{
+    char p[128];
+    snprintf(p, sizeof p, "ctl/%s", name);
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    while (v_count(w, p, IPCN_ANY)) {
+        assert_true(tu_now_ms() < end);
+        v_pump(d, 20);
+    }
+}
+
+static void test_identity_change(void **state)
+{
+    (void)state;
+    ipcn_node *w = open_watcher();
+    serve(w);
+    ipcn_node *d = v_open("d", NULL);
+    pid_t first = v_s_peer("cz-id");       /* cz-id runs s_peer first */
+    v_wait_helper(d, "cz-id");
+    assert_true(v_wait_count(w, "ctl/cz-id", IPCN_SERVICE, 1, V_WAIT_MS));
+    pid_t probe = v_spawn("cz-probe", NULL);
+    v_wait_helper(d, "cz-probe");
+    assert_true(v_wait_count(w, "ctl/cz-probe", IPCN_SERVICE, 1, V_WAIT_MS));
+    uint8_t sha[32];
+    assert_true(peer_sha(w, "cz-probe", sha)); /* v_node's */
+    v_kill(probe);
+    set_policy(w, NULL, true, IPCN__ACT_ISOLATE, "node:cz-id", sha);
+    v_kill(first);
+    wait_gone(w, d, "cz-id");
+    ipcn_compromise c;
+    char detail[256];
+    assert_false(record_of(w, "cz-id", &c, detail, sizeof detail));
+    v_spawn("cz-id", NULL);                /* now v_node, the policy's */
+    wait_evidence(w, "cz-id", IPCN_COMPROMISE_IDENTITY, true, &c, detail,
+                  sizeof detail);
+    assert_non_null(strstr(detail, "cz-id ran "));
+    wait_event(w, 1);
+    pthread_mutex_lock(&ev_mu);
+    assert_int_equal(ev.kinds, 1u << IPCN_COMPROMISE_IDENTITY);
+    pthread_mutex_unlock(&ev_mu);
+}
+
 /* (v) Without a detect section: reported, not isolated. */
 static void test_report_only(void **state)
 {
@@ -562,6 +627,7 @@ int main(void)
         CZ_TEST(test_tampered_sample),
         CZ_TEST(test_hash_mismatch),
         CZ_TEST(test_violation_burst),
+        CZ_TEST(test_identity_change),
         CZ_TEST(test_report_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
