@@ -1353,14 +1353,20 @@ typedef enum ipcn_event_type {
     IPCN_EV_PEER_DOWN = 2,     /**< a peer left or died */
     IPCN_EV_RESOURCE_UP = 3,   /**< a remote resource was announced */
     IPCN_EV_RESOURCE_DOWN = 4, /**< a remote resource went away */
-    IPCN_EV_QUARANTINE = 5     /**< this node quarantined (status 205),
+    IPCN_EV_QUARANTINE = 5,    /**< this node quarantined (status 205),
                                     banned (202) or lifted (100) a peer
                                     (see "Reputation"): peer is the
                                     subject (a node name, or "uid U pid
                                     P" for a process that never said
                                     hello), path the latest evidence.
                                     Since: 0.2 */
+    IPCN_EV_COMPROMISE = 6     /**< evidence that a peer is compromised:
+                                    ipcn_event.compromise tells what (see
+                                    "When a component is compromised").
+                                    Since: 0.2 */
 } ipcn_event_type;
+
+struct ipcn_compromise;
 
 /** Since: 0.1 */
 typedef struct ipcn_event {
@@ -1372,7 +1378,12 @@ typedef struct ipcn_event {
     int status;                /**< PEER_DOWN: 100 goodbye, 303 hang-up or
                                     death, 304 heartbeat timeout, 200 bad
                                     input, 307 this node ran out of memory
-                                    or file descriptors for the link */
+                                    or file descriptors for the link;
+                                    COMPROMISE: the action taken, as in
+                                    ipcn_compromise.action */
+    const struct ipcn_compromise *compromise; /**< COMPROMISE only (else
+                                    NULL): the evidence, valid during the
+                                    callback.  Since: 0.2 */
 } ipcn_event;
 
 typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
@@ -1446,6 +1457,14 @@ typedef struct ipcn_node_stats {
                                     dropped over a limit (samples, bytes).
                                     Per peer: ipcn_peer_info.samples_limited.
                                     Since: 0.2 */
+    /* When a component is compromised (see there).  Since: 0.2 */
+    uint64_t compromises;      /**< evidence of a compromise reported
+                                    (IPCN_EV_COMPROMISE events raised).
+                                    Since: 0.2 */
+    uint64_t isolations;       /**< principals this node isolated.
+                                    Since: 0.2 */
+    uint64_t verify_failures;  /**< shared samples of peers that failed
+                                    ipcn_msg_verify() here.  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a
@@ -1693,6 +1712,105 @@ IPCN_API const char *ipcn_traffic_verb_str(int verb);
  *
  * Since: 0.2
  */
+/* When a component is compromised                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A node watches its peers for evidence that a component is no longer what
+ * it was (docs/compromise.md):
+ *   EXE_CHANGED  its executable changed on disk while it runs (replaced,
+ *                removed or written: seen by inotify, checked against the
+ *                file the process runs);
+ *   EXE_HASH     its executable does not hash to the SHA-256 the policy
+ *                names for it (the "detect" section's components);
+ *   PROVIDE      it announced a resource the policy does not let it
+ *                provide (refused 202);
+ *   IDENTITY     its node name was seen on this node before with another
+ *                uid (or, when the policy names a hash for it, another
+ *                executable);
+ *   VIOLATIONS   a burst of policy refusals (detect.violations within
+ *                detect.within; 20 in 1 s by default);
+ *   TAMPERED     a shared-memory sample it published failed
+ *                ipcn_msg_verify() here: altered after publication.
+ * Each is told at once: an IPCN_EV_COMPROMISE event (ipcn_event.compromise
+ * holds the evidence), ipcn_node_stats.compromises, the log
+ * (IPCN-COMPROMISE), and a network event: a CBOR map {"subject", "uid",
+ * "pid", "kind", "detail", "action", "criticality", "reporter", "time"}
+ * published on the stream "system/compromise/<this node's name>",
+ * announced on first use; subscribe to the pattern "system/compromise/"
+ * followed by "**" to hear every node's.  What the node then does is the policy's (detect.action,
+ * or the matching component's action):
+ *   REPORT    nothing more (the default, without a "detect" section);
+ *   ISOLATE   every decision for that principal is refused as if denied
+ *             (its requests, queries and sets get 203 or 202, it is told
+ *             of no resource and gets no sample, its announcements and
+ *             samples are refused), on every link, now and when it links
+ *             again, until lifted (ipcn_isolation_lift()); the link stays
+ *             up so the evidence stays visible;
+ *   SHUTDOWN  isolate, and the event's action says SHUTDOWN: the
+ *             application is asked to start the system's safe shutdown
+ *             (the library does not stop anything itself).
+ * Evidence of one kind is reported once per principal until it is lifted.
+ */
+
+/** What the evidence is.  Since: 0.2 */
+typedef enum ipcn_compromise_kind {
+    IPCN_COMPROMISE_EXE_CHANGED = 1,
+    IPCN_COMPROMISE_EXE_HASH = 2,
+    IPCN_COMPROMISE_PROVIDE = 3,
+    IPCN_COMPROMISE_IDENTITY = 4,
+    IPCN_COMPROMISE_VIOLATIONS = 5,
+    IPCN_COMPROMISE_TAMPERED = 6
+} ipcn_compromise_kind;
+
+/** What the node did about it.  Since: 0.2 */
+typedef enum ipcn_compromise_action {
+    IPCN_COMPROMISE_REPORT = 0,
+    IPCN_COMPROMISE_ISOLATE = 1,
+    IPCN_COMPROMISE_SHUTDOWN = 2  /**< isolated; the application is asked
+                                       for the system's safe shutdown */
+} ipcn_compromise_action;
+
+/** The evidence against one principal (its node name): the latest.
+ *  Filled by the library.  Since: 0.2 */
+typedef struct ipcn_compromise {
+    const char *name;           /**< the peer's node name */
+    uint64_t node_id;
+    int32_t pid, uid;           /**< its process when the evidence came */
+    ipcn_compromise_kind kind;
+    const char *detail;         /**< one line of text */
+    ipcn_compromise_action action;
+    uint32_t criticality;       /**< 0 low, 1 normal, 2 high, 3 critical
+                                     (the policy's component, else 1) */
+    int isolated;               /**< isolated now */
+    uint64_t time_ns;           /**< CLOCK_REALTIME of the evidence */
+    uint32_t reports;           /**< evidence reported of it so far */
+} ipcn_compromise;
+
+/** The result of ipcn_compromises(); free with
+ *  ipcn_compromise_list_free().  Since: 0.2 */
+typedef struct ipcn_compromise_list {
+    size_t count;
+    ipcn_compromise *items;     /**< sorted by name */
+} ipcn_compromise_list;
+
+/**
+ * ipcn_compromises() - every principal this node holds evidence
+ * against (isolated or only reported), with the latest evidence.
+ * Returns 100; 200 for NULL; 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_compromises(ipcn_node *node, ipcn_compromise_list **out);
+/** ipcn_compromise_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_compromise_list_free(ipcn_compromise_list *list);
+
+/**
+ * ipcn_isolation_lift() - an operator's word: the node called name is no
+ * longer isolated on this node, its evidence is forgotten, and its links
+ * are served again at once (peers are told of what they may see again).
+ * Returns 100; 200 for a bad name; 203 when this node holds no evidence
+ * against it.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_isolation_lift(ipcn_node *node, const char *name);
 
 #ifdef __cplusplus
 }

@@ -663,7 +663,12 @@ enum class EventType : int {
     PeerUp = IPCN_EV_PEER_UP,
     PeerDown = IPCN_EV_PEER_DOWN,
     ResourceUp = IPCN_EV_RESOURCE_UP,
-    ResourceDown = IPCN_EV_RESOURCE_DOWN
+    ResourceDown = IPCN_EV_RESOURCE_DOWN,
+    Quarantine = IPCN_EV_QUARANTINE, /**< a peer quarantined, banned or
+                                         lifted (docs/reputation.md).
+                                         Since: 0.2 */
+    Compromise = IPCN_EV_COMPROMISE /**< evidence of a compromised peer
+                                         (docs/compromise.md).  Since: 0.2 */
 };
 
 /** An event given to the event callback (a copy: keep it as long as you
@@ -674,7 +679,14 @@ struct Event {
     std::uint64_t peer_id = 0;
     std::string path;           /**< resource events only, else empty */
     Kind kind = Kind::Any;      /**< resource events only */
-    int status = 0;             /**< PeerDown: 100 goodbye, 303, 304, 200 */
+    int status = 0;             /**< PeerDown: 100 goodbye, 303, 304, 200;
+                                     Compromise: the action taken
+                                     (ipcn_compromise_action) */
+    /** Compromise only: the evidence (kind, text, criticality, isolated,
+     *  ...; its name and detail pointers are null: see peer and detail).
+     *  Since: 0.2 */
+    ipcn_compromise compromise{};
+    std::string detail;         /**< Compromise: the evidence's text */
 };
 
 /** Counters of a node (ipcn_node_get_stats()). */
@@ -1105,6 +1117,12 @@ inline void event_tramp(ipcn_node *, const ipcn_event *ev, void *user) noexcept
         e.path = ev->path ? ev->path : "";
         e.kind = static_cast<Kind>(ev->kind);
         e.status = ev->status;
+        if (ev->type == IPCN_EV_COMPROMISE && ev->compromise) {
+            e.compromise = *ev->compromise;
+            e.detail = ev->compromise->detail ? ev->compromise->detail : "";
+            e.compromise.name = nullptr;
+            e.compromise.detail = nullptr;
+        }
         s->fn(e);
     } catch (...) {
         report_exception("event callback for", ev && ev->peer ? ev->peer : "");

@@ -286,7 +286,13 @@ Event = collections.namedtuple("Event", "type peer peer_id path kind status")
 Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up' or "
                  "'resource_down'; path and kind for resource events only; status for "
                  "peer_down (100 goodbye, 303 hang-up or death, 304 heartbeat timeout, "
-                 "200 bad input).")
+                 "200 bad input).  type 'quarantine' (Since: 0.2): the peer (the subject) was "
+                 "quarantined (status 205), banned (202) or lifted (100), path the latest "
+                 "evidence (docs/reputation.md).  type 'compromise' (Since: 0.2): evidence that the peer "
+                 "is compromised (docs/compromise.md); path is the evidence's text, kind "
+                 "its kind ('exe_changed', 'exe_hash', 'provide', 'identity', "
+                 "'violations', 'tampered'), status the action taken (0 report, "
+                 "1 isolate, 2 isolate and shut down safely).")
 SubStats = collections.namedtuple(
     "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "

@@ -278,7 +278,14 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     /* A peer that may not provide the path: its announcement is kept (on
      * its quota, as any) to be let in if a new policy allows it, but it
      * is not found, asked or subscribed to, and counted. */
-    r->denied = ipcn__access_provide(n, l, r->path, true) != IPCN_OK;
+    int pst = ipcn__access_provide(n, l, r->path, true);
+    r->denied = pst != IPCN_OK;
+    /* Announcing outside what the policy lets it provide is evidence of a
+     * compromise (not a 201: what could not be established of it). */
+    if (pst == IPCN_FORBIDDEN && ipcn__cz_provide_ruled(n))
+        ipcn__cz_evidence_add(n, l, IPCN_COMPROMISE_PROVIDE,
+                              "announced %s, which the policy does not let "
+                              "it provide", r->path);
     if (ipcn__remote_index(n, r) != IPCN_OK) {
         ipcn__meta_give(n, l, cost);
         ipcn__remote_free(n, r);

@@ -139,6 +139,11 @@ typedef struct ipcn__link {
     uint64_t rate_limited;  /* its requests, queries, sets answered 205 */
     uint64_t samples_limited; /* its samples dropped over a limit */
     bool lim_told;          /* the log said so once */
+    /* Detection (compromise.c): the inotify watch of its executable (0:
+     * none), its refusals in the current window. */
+    int cz_wd;
+    uint64_t viol_start_ns;
+    uint32_t viol_count;
 } ipcn__link;
 
 /* ---- link*.c ---- */
