@@ -65,7 +65,7 @@ from ._ipcnet import Message, Tensor, pattern_match, status_str
 
 __all__ = [
     "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
-    "Event", "SubStats", "NodeStats", "PoolStats", "Error", "NoData", "BadRequest", "Unauthorized",
+    "Event", "SubStats", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
     "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
     "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
     "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
@@ -308,6 +308,15 @@ SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id patt
 PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
                                    "published reclaimed refused")
 PoolStats.__doc__ = "The counters of a resource's shared-memory pool (Node.pool_stats())."
+TrafficItem = collections.namedtuple("TrafficItem", "peer peer_id path verb anomalous "
+                                     "rate_per_s rate_now mean_bytes count bytes idle_s "
+                                     "anomalies")
+TrafficItem.__doc__ = ("What one linked peer sends this node on one path with one verb "
+                       "(Node.traffic(); ipcn_traffic_item in ipcnet.h): verb is 'request', "
+                       "'query', 'set' or 'sample'; path '*' for the rest past 64 paths; "
+                       "rate_per_s its normal rate (frames a second, weighted over "
+                       "one-second windows), rate_now the last second's; anomalous while "
+                       "it is over the policy's anomaly bound, anomalies the episodes.")
 
 
 def _meta_value(raw):
@@ -664,6 +673,13 @@ class Node(_ipcnet._Node):
     def subscriptions(self):
         """Who subscribes to what (this node and its peers)."""
         return [SubscriptionInfo(*t) for t in self._subscriptions()]
+
+    def traffic(self, peer=None):
+        """What the linked peers (or the one named) send this node: a list of
+        TrafficItem sorted by peer, path, verb.  Another node's picture is
+        its node service: request("@sys/<node>/traffic") (CBOR).  Raises
+        NotFound for a peer not linked."""
+        return [TrafficItem(*t) for t in self._traffic(peer)]
 
     def stats(self):
         """The node's counters (NodeStats)."""

@@ -659,6 +659,7 @@ static PyMethodDef node_methods[] = {
     {"_group", (PyCFunction)node_group, METH_VARARGS, NULL},
     {"_peers", (PyCFunction)node_peers, METH_NOARGS, NULL},
     {"_subscriptions", (PyCFunction)node_subscriptions, METH_NOARGS, NULL},
+    {"_traffic", (PyCFunction)node_traffic, METH_VARARGS, NULL},
     {"_stats", (PyCFunction)node_stats, METH_NOARGS, NULL},
     {"_set_event_callback", (PyCFunction)node_set_event_callback, METH_O, NULL},
     {"pool_config", (PyCFunction)(void (*)(void))node_pool_config, METH_VARARGS | METH_KEYWORDS,
