@@ -30,7 +30,7 @@
 
 #define NETWORK_EVENT_PREFIX "system/compromise/"
 
-static const char *kind_name(ipcn_compromise_kind k)
+const char *ipcn__cz_kind_name(ipcn_compromise_kind k)
 {
     static const char *const names[] = {
         "?", "exe_changed", "exe_hash", "provide", "identity", "violations",
@@ -165,7 +165,7 @@ static void publish(ipcn_node *n, const ipcn_compromise *c)
     ipcn_cbor_put_cstr(&w, "pid");
     ipcn_cbor_put_int(&w, c->pid);
     ipcn_cbor_put_cstr(&w, "kind");
-    ipcn_cbor_put_cstr(&w, kind_name(c->kind));
+    ipcn_cbor_put_cstr(&w, ipcn__cz_kind_name(c->kind));
     ipcn_cbor_put_cstr(&w, "detail");
     ipcn_cbor_put_cstr(&w, c->detail);
     ipcn_cbor_put_cstr(&w, "action");
@@ -204,7 +204,7 @@ static void act(ipcn_node *n, ipcn__link *l, const ipcn__cz_evidence *e)
     ipcn__log(action == IPCN_COMPROMISE_REPORT ? IPCN_LOG_WARN : IPCN_LOG_ERROR,
               "IPCN-COMPROMISE", "%s: %s (uid %d, pid %d) compromised? %s: %s; "
               "%s", n->name, r->name, (int)l->who.uid, (int)l->who.pid,
-              kind_name(e->kind), e->detail,
+              ipcn__cz_kind_name(e->kind), e->detail,
               action == IPCN_COMPROMISE_REPORT ? "reported"
               : action == IPCN_COMPROMISE_ISOLATE
                   ? "isolated"

@@ -320,5 +320,7 @@ void ipcn__cz_drain(ipcn_node *n);
 /* Does the policy say who may provide what (a rule for the PROVIDE
  * verb)?  Only then is a refused announcement evidence. */
 bool ipcn__cz_provide_ruled(const ipcn_node *n);
+/* "exe_changed", "exe_hash", ... as the network event names the kind. */
+const char *ipcn__cz_kind_name(ipcn_compromise_kind k);
 
 #endif

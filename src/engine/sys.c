@@ -283,6 +283,8 @@ static const struct {
     ipcn__sys_fn fn;
 } sys_table[] = {
     {"traffic", sys_traffic},
+    {"quarantine", ipcn__sys_guard},
+    {"quarantine/lift", ipcn__sys_guard},
 };
 
 static ipcn__sys_fn sys_find(const char *name)

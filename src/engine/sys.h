@@ -62,6 +62,10 @@ static inline bool ipcn__sys_path(const char *path, size_t len)
 int ipcn__sys_link(ipcn_node *n, const char *path, uint32_t *link_id);
 /* This node's own request p for one of its own services: answered now. */
 void ipcn__sys_run_local(ipcn_node *n, struct ipcn__pending *p);
+/* The guard's services, "quarantine" and "quarantine/lift"
+ * (sys_guard.c); 203 for another name. */
+int ipcn__sys_guard(ipcn_node *n, struct ipcn__link *l,
+                    const ipcn__sys_call *c, ipcn__sys_reply *r);
 /* A peer's REQUEST for an "@sys/" path: checked, run, answered. */
 void ipcn__sys_on_request(ipcn_node *n, struct ipcn__link *l,
                           const struct ipcn__frame *f);
