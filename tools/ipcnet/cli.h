@@ -43,7 +43,8 @@ typedef struct cli {
     int exec_timeout_ms;
     const char *group;       /* network create --group (--policy: above) */
     bool traffic;            /* nodes --traffic */
-    const char *only_node;   /* nodes --node */
+    const char *only_node;   /* nodes --node, quarantine --node */
+    bool all;                /* quarantine list --all */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -137,5 +138,7 @@ int cmd_policy(cli *c);        /* cmd_policy.c */
 extern const char cmd_policy_help[];
 /* `nodes --traffic` (cmd_traffic.c), with the peers already listed. */
 int cmd_nodes_traffic(cli *c, const ipcn_peer_list *pl);
+int cmd_quarantine(cli *c);    /* cmd_quarantine.c */
+extern const char cmd_quarantine_help[];
 
 #endif

@@ -14,29 +14,6 @@
 #include "cli.h"
 #include "util.h"
 
-static const jval *jget(const jval *o, const char *key)
-{
-    if (!o || o->t != J_OBJ)
-        return NULL;
-    size_t n = strlen(key);
-    for (size_t i = 0; i < o->count; i++)
-        if (o->k[i]->n == n && !memcmp(o->k[i]->s, key, n))
-            return o->v[i];
-    return NULL;
-}
-
-static const char *jtext(const jval *o, const char *key)
-{
-    const jval *v = jget(o, key);
-    return v && v->t == J_STR ? v->s : "?";
-}
-
-static double jnum(const jval *o, const char *key)
-{
-    const jval *v = jget(o, key);
-    return v && v->t == J_NUM ? strtod(v->s, NULL) : 0;
-}
-
 /* One node's table; false when its answer is not the documented one. */
 static bool print_table(const char *node, const jval *root)
 {

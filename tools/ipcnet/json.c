@@ -723,3 +723,26 @@ int jw_emit(jw *w)
     w->need_comma[0] = false;
     return rc;
 }
+
+const jval *jget(const jval *o, const char *key)
+{
+    if (!o || o->t != J_OBJ)
+        return NULL;
+    size_t n = strlen(key);
+    for (size_t i = 0; i < o->count; i++)
+        if (o->k[i]->n == n && !memcmp(o->k[i]->s, key, n))
+            return o->v[i];
+    return NULL;
+}
+
+const char *jtext(const jval *o, const char *key)
+{
+    const jval *v = jget(o, key);
+    return v && v->t == J_STR ? v->s : "?";
+}
+
+double jnum(const jval *o, const char *key)
+{
+    const jval *v = jget(o, key);
+    return v && v->t == J_NUM ? strtod(v->s, NULL) : 0;
+}

@@ -52,6 +52,13 @@ int json_add(jval *parent, const char *key, size_t keylen, jval *v);
 jval *json_str(const char *s, size_t n);
 jval *json_num_text(const char *text);
 
+/* Reading a parsed tree: o's member key (NULL when o is not an object or
+ * has none); its text ("?" when not a string); its number (0 when not a
+ * number). */
+const jval *jget(const jval *o, const char *key);
+const char *jtext(const jval *o, const char *key);
+double jnum(const jval *o, const char *key);
+
 /* Write v: indent < 0 compact, else pretty with that many spaces. */
 void json_write(sbuf *b, const jval *v, int indent);
 

@@ -20,7 +20,7 @@ enum opt_id {
     O_SVC_PATH, O_SECONDS, O_NO_RESUME,
     O_STRICT, O_POLICY, O_AS, O_GROUP,
     O_EXPECT_VERSION,
-    O_TRAFFIC, O_NODE,
+    O_TRAFFIC, O_NODE, O_ALL,
 };
 
 typedef struct opt {
@@ -50,6 +50,7 @@ static const opt opts[] = {
     {"--expect-version", true, O_EXPECT_VERSION},
     {"--group", true, O_GROUP},
     {"--traffic", false, O_TRAFFIC},  {"--node", true, O_NODE},
+    {"--all", false, O_ALL},
 };
 
 #define B(x) (1ull << (x))
@@ -250,6 +251,9 @@ static const verb verbs[] = {
      false, "write a media stream to a file; report gaps", cmd_stream_recv_help},
     {"policy", cmd_policy, COMMON | B(O_STRICT) | B(O_POLICY) | B(O_AS), 0, 3, false,
      "check a policy file; explain who may do what under it", cmd_policy_help},
+    {"quarantine", cmd_quarantine, COMMON | B(O_NODE) | B(O_ALL) | B(O_TIMEOUT), 1, 2, false,
+     "what each node holds against its peers (quarantine, ban, compromise); lift it",
+     cmd_quarantine_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -413,6 +417,7 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_GROUP: c->group = arg; break;
         case O_TRAFFIC: c->traffic = true; break;
         case O_NODE: c->only_node = arg; break;
+        case O_ALL: c->all = true; break;
         }
         if (rc)
             return rc;
