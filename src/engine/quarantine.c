@@ -367,7 +367,7 @@ IPCN_API int ipcn_quarantine_lift(ipcn_node *n, const char *subject)
     /* Service again at once: dial it (whichever name sorts lower; a link
      * both sides dial at once is settled as any, 207). */
     if (st == IPCN_OK && !process && !n->closing)
-        ipcn__rdv_redial_in(n, subject, 0);
+        ipcn__rdv_dial_soon(n, subject);
     ipcn__node_unlock(n);
     if (st == IPCN_OK)
         ipcn__node_wake(n);

@@ -314,6 +314,10 @@ void ipcn__rdv_dial_due(ipcn_node *n, uint64_t now);
 void ipcn__rdv_redial(ipcn_node *n, const char *name);
 /* The same, delay_ns from now. */
 void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns);
+/* An operator lifted name's quarantine: dial it now, even if a dial was
+ * waiting for the quarantine's end (unless something else still refuses
+ * it here). */
+void ipcn__rdv_dial_soon(ipcn_node *n, const char *name);
 /* On each tick while accepting is paused: true when it may go on. */
 bool ipcn__rdv_resume(ipcn_node *n);
 /* Is the node of that name dead (its lock free)?  Removes its files. */

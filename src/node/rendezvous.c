@@ -784,6 +784,21 @@ void ipcn__rdv_redial(ipcn_node *n, const char *name)
     ipcn__rdv_redial_in(n, name, 100000000ull);
 }
 
+void ipcn__rdv_dial_soon(ipcn_node *n, const char *name)
+{
+    ipcn__dial *d;
+    uint64_t now = ipcn__now_mono_ns();
+    if (ipcn__rep_dial_after(n, name, now))
+        return;
+    ipcn__list_for_each(d, t, &n->dials, ipcn__dial, entry) {
+        if (strcmp(d->name, name) || d->next_ns <= now)
+            continue;
+        d->next_ns = now;
+        ipcn__node_arm_timer(n, now);
+    }
+    ipcn__rdv_redial_in(n, name, 0);
+}
+
 void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns)
 {
     if (!name || linked_or_dialling(n, name))
