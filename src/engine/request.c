@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "engine/sys.h"
+#include "transport/reputation.h"
 #include "value/value.h"
 
 void ipcn__pending_free(ipcn__pending *p)
@@ -257,6 +258,22 @@ static void send_cancel(ipcn_node *n, const ipcn__pending *p)
     ipcn__link_commit(n, l, mark, ipcn__enc_empty(&l->tx, &h, IPCN_F_CANCEL));
 }
 
+/* The provider of p failed it: answered 300, or let it time out (what it
+ * is answerable for: not a link that went, not our own cancel).  Charged
+ * to its principal (reputation.c). */
+static void charge_provider(ipcn_node *n, const ipcn__pending *p,
+                            ipcn__offence k)
+{
+    ipcn__link *l = p->link_id ? ipcn__link_by_id(n, p->link_id) : NULL;
+    if (!l || l->state != LINK_UP)
+        return;
+    char what[IPCN__REP_DETAIL];
+    snprintf(what, sizeof what, "%s of %s: %s",
+             p->kind == PEND_QUERY ? "query" : "request", p->path,
+             k == IPCN__OFF_TIMEOUT ? "timed out" : "answered 300");
+    ipcn__rep_offence(n, l, k, what);
+}
+
 static ipcn__pending *pending_new(ipcn_node *n, enum pending_kind kind,
                                   const char *path, const void *data,
                                   size_t len, const char *enc, int timeout_ms)
@@ -394,8 +411,10 @@ int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
     if (!p->done) { /* 304, or 303 when the node shuts down */
         /* The wait may end at the deadline before the timer's round has
          * told the provider: tell it here (a request, a set). */
-        if (st == IPCN_GATEWAY_TIMEOUT)
+        if (st == IPCN_GATEWAY_TIMEOUT) {
             send_cancel(n, p);
+            charge_provider(n, p, IPCN__OFF_TIMEOUT);
+        }
         complete(n, p, st, NULL);
     }
     st = p->status;
@@ -522,6 +541,8 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             return;
         }
         m->pub.status = f->hdr.status;
+        if (f->hdr.status == IPCN_INTERNAL_ERROR)
+            charge_provider(n, p, IPCN__OFF_FAILED);
         complete(n, p, f->hdr.status, m);
         return;
     }
@@ -541,6 +562,8 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         m->pub.seq = r->seq;
         m->pub.timestamp_ns = r->timestamp_ns;
     }
+    if (f->hdr.status == IPCN_INTERNAL_ERROR)
+        charge_provider(n, p, IPCN__OFF_FAILED);
     complete(n, p, m ? f->hdr.status : IPCN_INSUFFICIENT_MEMORY, m);
 }
 
@@ -578,6 +601,7 @@ void ipcn__req_timeouts(ipcn_node *n, uint64_t now)
     ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry) {
         if (p->deadline_ns && p->deadline_ns <= now && !p->done) {
             send_cancel(n, p);
+            charge_provider(n, p, IPCN__OFF_TIMEOUT);
             complete(n, p, IPCN_GATEWAY_TIMEOUT, NULL);
         }
     }
