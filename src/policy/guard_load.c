@@ -180,6 +180,12 @@ static int rate(ctx *c, const yn *v, const char *key, bool bytes,
                              bytes ? "N/s, NKB/s, NMB/s, NGB/s, NKiB/s, "
                                      "NMiB/s or NGiB/s"
                                    : "N/s, N/min or N/h");
+    /* Fail closed: "0/s" reads as "none", which a bucket cannot say (it
+     * would be no limit at all). */
+    if (n == 0)
+        return ipcn__pl_fail(c, v->line, "%s: a rate of 0 is refused: leave "
+                             "the key out for no limit, or refuse with a deny "
+                             "rule", key);
     double max = bytes ? BYTES_RATE_MAX : COUNT_RATE_MAX;
     if (n * u->factor > max)
         return ipcn__pl_fail(c, v->line, "%s: %.60s is more than %.0f a second",
@@ -302,7 +308,8 @@ static int read_limit(ctx *c, const yn *m, ipcn__policy *p, ipcn__limit *l)
 
     /* Bucket depths: burst (requests, samples), else a tenth of a second's
      * worth but at least 1; bytes one second's worth; connections one
-     * second's worth but at least 1.  A rate of 0 is no limit: no depth. */
+     * second's worth but at least 1.  A rate left out (0) is no limit: no
+     * depth. */
     double burst = 0;
     if ((v = ipcn__pl_get(m, "burst"))) {
         if (!ipcn__pl_get(m, "requests") && !ipcn__pl_get(m, "samples"))

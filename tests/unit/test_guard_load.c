@@ -255,7 +255,7 @@ static void test_units(void **state)
         const char *text;
         double per_s;
     } rates[] = {
-        {"requests: 0/s", 0},          {"requests: 60/min", 1},
+        {"requests: 60/min", 1},
         {"requests: 1.5/s", 1.5},      {"requests: 36/h", 0.01},
         {"requests: 1000000000/s", 1e9}, {"bytes: 7/s", 7},
         {"bytes: 7B/s", 7},            {"bytes: 1KB/s", 1000},
@@ -332,6 +332,8 @@ static const bad bads[] = {
     {LIMIT("requests: -1/s"), 4, "is not a rate"},
     {LIMIT("requests: 1 /s"), 4, "is not a rate"},
     {LIMIT("requests: 1e3/s"), 4, "is not a rate"},
+    {LIMIT("requests: 0/s"), 4, "a rate of 0 is refused"},
+    {LIMIT("bytes: 0.0MB/s"), 4, "a rate of 0 is refused"},
     {LIMIT("requests: 0x10/s"), 4, "is not a rate"},
     {LIMIT("requests: 1./s"), 4, "is not a rate"},
     {LIMIT("requests: .5/s"), 4, "is not a rate"},
