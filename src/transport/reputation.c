@@ -382,7 +382,8 @@ void ipcn__rep_lift(ipcn_node *n, ipcn__rep *r)
 void ipcn__rep_offence(ipcn_node *n, ipcn__link *l, ipcn__offence k,
                        const char *detail)
 {
-    if ((unsigned)k >= IPCN__OFF_COUNT || n->closing)
+    /* (No policy: a bare node of the stages' unit tests.) */
+    if ((unsigned)k >= IPCN__OFF_COUNT || n->closing || !n->policy)
         return;
     const ipcn__reputation_cfg *c = cfg(n);
     uint64_t now = ipcn__now_mono_ns();
