@@ -184,6 +184,11 @@ void bench_policy_env(const char *file);
 typedef struct ipcn_node ipcn_node;
 int bench_policy_check(ipcn_node *n, char *err, size_t errcap);
 #define BENCH_POLICY_VARIANT "100-rule policy"
+/* Issue 15: a policy whose limits apply to every request and sample of
+ * the benchmark and never trigger (policy.c), for the rows "limits". */
+int bench_limits_write(const char *dir, char *out, size_t cap, char *err,
+                       size_t errcap);
+#define BENCH_LIMITS_VARIANT "limits policy"
 
 /* ---- the benchmarks ---- */
 

@@ -30,11 +30,13 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  rtt    request/reply round trip (64 B, or --size): IPCNet (blocking, the same\n"
-    "         with a 100-rule network policy, and low-latency mode), raw UDS\n"
+    "         with a 100-rule network policy, with limits that never trigger,\n"
+    "         and low-latency mode), raw UDS\n"
     "         socketpair (the floor), ZeroMQ REQ/REP, NNG req0/rep0, iceoryx\n"
     "         request/response (busy poll, waitset)\n"
     "  thr    one-way 64 B throughput (1 M messages): IPCNet pub/sub (also with a\n"
-    "         100-rule network policy), raw UDS stream, ZeroMQ PUSH/PULL\n"
+    "         100-rule network policy, and with limits that never trigger), raw\n"
+    "         UDS stream, ZeroMQ PUSH/PULL\n"
     "  bulk   64 KiB..64 MiB samples, 1 publisher to 1 and 4 subscribers:\n"
     "         IPCNet, ZeroMQ PUB/SUB, NNG pub0/sub0, iceoryx\n"
     "  idle   CPU of an idle node linked to 2 idle peers\n"
@@ -313,17 +315,20 @@ static void py_ratios(void)
     }
 }
 
-/* The better IPCNet row of bench at 64 B whose variant does (policy) or
- * does not name the 100-rule policy: rtt its lowest p50 among the
- * blocking modes, thr its highest received rate. */
-static row *best_policy_row(const char *bench, bool policy)
+/* The better IPCNet row of bench at 64 B whose variant names tag (the
+ * 100-rule policy, the limits), or, tag NULL, names neither: rtt its lowest
+ * p50 among the blocking modes, thr its highest received rate. */
+static row *best_policy_row(const char *bench, const char *tag)
 {
     row *best = NULL;
     for (int i = 0; i < g_nrows; i++) {
         row *r = &g_rows[i];
+        bool has_policy = strstr(r->variant, BENCH_POLICY_VARIANT) != NULL;
+        bool has_limits = strstr(r->variant, BENCH_LIMITS_VARIANT) != NULL;
+        bool want = tag ? strstr(r->variant, tag) != NULL
+                        : !has_policy && !has_limits;
         if (strcmp(r->bench, bench) || strcmp(r->transport, "ipcnet") || r->size != 64 ||
-            strstr(r->variant, "low latency") ||
-            (strstr(r->variant, BENCH_POLICY_VARIANT) != NULL) != policy)
+            strstr(r->variant, "low latency") || !want)
             continue;
         if (!best || (best->status != ROW_OK && r->status == ROW_OK))
             best = r;
@@ -339,14 +344,26 @@ static row *best_policy_row(const char *bench, bool policy)
 static void policy_ratios(void)
 {
     /* Each side: the better blocking mode (rtt), the better receiver (thr). */
-    row *rp = best_policy_row("rtt", true), *rn = best_policy_row("rtt", false);
+    row *rp = best_policy_row("rtt", BENCH_POLICY_VARIANT),
+        *rn = best_policy_row("rtt", NULL);
     if (rp)
         add_ratio("rtt64_policy_vs_none", "64 B round trip p50, 100-rule policy / none",
                   "<= 1.05x", false, 1.05, rp, rn, rp->p50_us, rn ? rn->p50_us : 0);
-    row *tp = best_policy_row("thr", true), *tn = best_policy_row("thr", false);
+    row *tp = best_policy_row("thr", BENCH_POLICY_VARIANT),
+        *tn = best_policy_row("thr", NULL);
     if (tp)
         add_ratio("thr64_policy_vs_none", "64 B one-way, received msg/s, 100-rule policy / none",
                   ">= 0.95x", true, 0.95, tp, tn, tp->rx_rate, tn ? tn->rx_rate : 0);
+    /* Issue 15: limits that apply to every frame and never trigger add at
+     * most 5 %. */
+    row *rl = best_policy_row("rtt", BENCH_LIMITS_VARIANT);
+    if (rl)
+        add_ratio("rtt64_limits_vs_none", "64 B round trip p50, limits / none",
+                  "<= 1.05x", false, 1.05, rl, rn, rl->p50_us, rn ? rn->p50_us : 0);
+    row *tl = best_policy_row("thr", BENCH_LIMITS_VARIANT);
+    if (tl)
+        add_ratio("thr64_limits_vs_none", "64 B one-way, received msg/s, limits / none",
+                  ">= 0.95x", true, 0.95, tl, tn, tl->rx_rate, tn ? tn->rx_rate : 0);
 }
 
 static void compute_ratios(void)

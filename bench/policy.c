@@ -112,6 +112,41 @@ int bench_policy_write(const char *dir, char *out, size_t cap, char *err,
     return 0;
 }
 
+int bench_limits_write(const char *dir, char *out, size_t cap, char *err,
+                       size_t errcap)
+{
+    snprintf(out, cap, "%s/policy-limits.yaml", dir);
+    FILE *f = fopen(out, "w");
+    if (!f) {
+        snprintf(err, errcap, "%s: %s", out, strerror(errno));
+        return -1;
+    }
+    unsigned uid = (unsigned)geteuid(), other = free_ids(20000, false);
+    /* Limits that name the benchmark's nodes and paths, per node and per
+     * user, far above what it sends: every request and sample goes through
+     * the buckets and none is refused.  An entry for someone else first,
+     * and the rule bench_policy_check() needs. */
+    fprintf(f, "# ipcnet-bench: limits that apply to the benchmark and never "
+               "trigger\nversion: 1\ndefault: allow\nrules:\n"
+               "  - deny: provide\n    who: any\n    what: \"policy-check/**\"\n"
+               "limits:\n"
+               "  - who: \"user:%u\"\n    what: \"bench/**\"\n"
+               "    requests: 10/s\n    samples: 10/s\n    burst: 10\n"
+               "  - who: [\"user:%u node:rtt-*\", \"user:%u node:thr-*\"]\n"
+               "    what: \"bench/**\"\n    per: node\n"
+               "    requests: 100000000/s\n    samples: 100000000/s\n"
+               "    bytes: 100GB/s\n    burst: 10000000\n    inflight: 1000\n"
+               "  - who: \"user:%u\"\n    what: [\"bench/**\", \"other/**\"]\n"
+               "    per: user\n    requests: 100000000/s\n"
+               "    samples: 100000000/s\n    burst: 10000000\n",
+            other, uid, uid, uid);
+    if (fclose(f) != 0 || chmod(out, 0644) != 0) {
+        snprintf(err, errcap, "%s: %s", out, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* The refusal the check expects is logged as a warning: not printed. */
 static void quiet_deny(ipcn_log_level level, const char *id, const char *msg,
                        void *user)

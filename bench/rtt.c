@@ -436,11 +436,14 @@ void bench_rtt(size_t size)
         row_fail(row_new("rtt", "ipcnet", ""), "mkdtemp: %s", strerror(errno));
         return;
     }
-    rtt_case cases[12] = {0};
-    char policy[320] = "", perr[200] = "";
+    rtt_case cases[16] = {0};
+    char policy[320] = "", perr[200] = "", limits[320] = "", lerr[200] = "";
     bool with_policy = want_transport("ipcnet") &&
                        bench_policy_write(a.dir, policy, sizeof policy, perr,
                                           sizeof perr) == 0;
+    bool with_limits = want_transport("ipcnet") &&
+                       bench_limits_write(a.dir, limits, sizeof limits, lerr,
+                                          sizeof lerr) == 0;
     int n = 0;
     if (want_transport("uds")) {
         cases[n] = (rtt_case){.r = row_new("rtt", "uds", ""), .server = uds_server,
@@ -479,6 +482,23 @@ void bench_rtt(size_t size)
                      env && *env ? "; blocking mode: $IPCNET_SPIN_US ignored" : "");
             if (!with_policy)
                 row_fail(c->r, "the policy could not be written: %s", perr);
+        }
+        /* And with limits that apply to every request and never trigger
+         * (issue 15: their cost). */
+        for (int m = 1; m >= 0; m--) {
+            char v[40];
+            snprintf(v, sizeof v, "%s, %s", m ? "provider thread" : "dispatch loop",
+                     BENCH_LIMITS_VARIANT);
+            rtt_case *c = &cases[n++];
+            *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_server,
+                            .client = ipcnet_client, .a = a};
+            c->a.mode = m;
+            snprintf(c->a.policy, sizeof c->a.policy, "%s", limits);
+            snprintf(c->why, sizeof c->why, "both nodes enforce limits that apply to "
+                     "every request (per node and per user) and never trigger%s",
+                     env && *env ? "; blocking mode: $IPCNET_SPIN_US ignored" : "");
+            if (!with_limits)
+                row_fail(c->r, "the policy could not be written: %s", lerr);
         }
         /* Low-latency mode: both nodes spin on their rings before they
          * block.  The provider serves in a plain dispatch loop: one thread

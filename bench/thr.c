@@ -456,14 +456,16 @@ void bench_thr(void)
                                     ipcnet_receiver, NULL};
         /* Each receiver mode without, then with, the 100-rule policy
          * (policy.c) on both nodes. */
-        char perr[200];
-        thr_args t = a, tp = a;
+        char perr[200], lerr[200];
+        thr_args t = a, tp = a, tl = a;
         bool with_policy = bench_policy_write(a.dir, tp.policy, sizeof tp.policy, perr,
                                               sizeof perr) == 0;
+        bool with_limits = bench_limits_write(a.dir, tl.policy, sizeof tl.policy, lerr,
+                                              sizeof lerr) == 0;
         row *rt = NULL, *rc = NULL;
         for (int m = 0; m < 2; m++) {
             const char *v = m ? "pub/sub, callback" : "pub/sub, sub_take";
-            t.mode = tp.mode = m;
+            t.mode = tp.mode = tl.mode = m;
             row *r = row_new("thr", "ipcnet", v);
             run_one(r, &ip, &t, false, true);
             *(m ? &rc : &rt) = r;
@@ -480,6 +482,21 @@ void bench_thr(void)
                 snprintf(note, sizeof note, "%s", r->note);
                 snprintf(r->note, sizeof r->note, "both nodes enforce a default-deny "
                          "policy of 100 rules, theirs the last; %.400s", note);
+            }
+            /* Limits that apply to every sample and never trigger
+             * (issue 15: their cost). */
+            snprintf(vp, sizeof vp, "%s, %s", v, BENCH_LIMITS_VARIANT);
+            r = row_new("thr", "ipcnet", vp);
+            if (!with_limits) {
+                row_fail(r, "the policy could not be written: %s", lerr);
+                continue;
+            }
+            run_one(r, &ip, &tl, false, true);
+            if (r->status == ROW_OK) {
+                char note[sizeof r->note];
+                snprintf(note, sizeof note, "%s", r->note);
+                snprintf(r->note, sizeof r->note, "both nodes enforce limits that "
+                         "apply to every sample and never trigger; %.400s", note);
             }
         }
         row *best = rt;

@@ -520,6 +520,17 @@ IPCN_API int ipcn_msg_writable(const ipcn_msg *msg, ipcn_msg **out);
  */
 IPCN_API int ipcn_msg_verify(const ipcn_msg *msg);
 
+/**
+ * ipcn_msg_retry_after_ms() - the time after which a refusal over a rate
+ * limit says to try again: msg is the answer of ipcn_request() (or of
+ * ipcn_query(), which sets *out for such a 205) with status 205, whose
+ * encoding is "text/plain;retry_after_ms=N" (see "Limits").  Returns N
+ * (>= 1), or -1 when msg says no time (another status, a 205 of a cap on
+ * requests in flight or of a saturated link, NULL).  Thread-safe.
+ * Since: 0.2
+ */
+IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *msg);
+
 /* ------------------------------------------------------------------ */
 /* Resources: announce, withdraw, find                                 */
 /* ------------------------------------------------------------------ */
@@ -741,10 +752,14 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
 
 /**
  * ipcn_query() - the current value of a data resource, from its provider.
- * @out: on 100, the value; free with ipcn_msg_free().
+ * @out: on 100, the value; on a 205 the provider answered, its refusal
+ *       (ipcn_msg_retry_after_ms() tells when to retry; Since: 0.2); free
+ *       with ipcn_msg_free().  Untouched otherwise.
  * Returns 100; 103 when the provider holds no value yet; 203 when no node
  * provides path; 204 when path is not a data resource; 202 when the
- * provider refused; 303 when the provider left before answering, or when
+ * provider refused; 205 over the provider's limits for this node (see
+ * "Limits") or when the link is saturated; 303 when the provider left
+ * before answering, or when
  * this node shuts down or closes (ipcn_node_shutdown(), ipcn_node_close();
  * also while it waits); 304 after timeout_ms (-1: wait forever).  A local
  * resource is answered without I/O.  Since: 0.1
@@ -1030,7 +1045,9 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * answering (a request whose provider dies is retried once on each other
  * provider) or when this node shuts down or closes (ipcn_node_shutdown(),
  * ipcn_node_close(); also while it waits: the request is then abandoned),
- * 205 when the link is saturated, 200 invalid arguments.
+ * 205 when the link is saturated, 200 invalid arguments.  A provider's 205
+ * over its limits for this node (see "Limits") comes with *out, whose
+ * ipcn_msg_retry_after_ms() says after how long to try again.
  * After 304 the provider is told (CANCEL): it does not start the request
  * if it has not yet (see ipcn_offer()).
  * Since: 0.1
@@ -1181,6 +1198,61 @@ IPCN_API int ipcn_group_remove(ipcn_node *node, const char *name,
  */
 IPCN_API int ipcn_group_delete(ipcn_node *node, const char *name);
 
+/*
+ * Limits.  A node limits what each peer may make it do: the network
+ * policy's "limits" entries (docs/policy.md) that name the peer's
+ * principal, and its providers' own limits (ipcn_resource_set_limits()),
+ * all of them at once (the stricter wins).  Token buckets, per peer link
+ * (or per uid for a policy entry with "per: user"), refilled continuously:
+ *   requests  requests, queries and sets it sends here: one over the rate
+ *             is answered 205 Too Many Requests, with the time after which
+ *             to retry (ipcn_msg_retry_after_ms());
+ *   samples   samples it publishes here: one over the rate is dropped,
+ *             counted (ipcn_node_stats.samples_limited, per peer
+ *             ipcn_peer_info.samples_limited) and logged, never silently;
+ *   bytes     the data of both, the same way;
+ * and caps: requests in flight (205), subscription patterns and
+ * announcements (an ERROR 205 frame; counted in
+ * ipcn_node_usage.meta_refused), below the node's fixed bounds.  Besides,
+ * the requests of peers queued or deferred on a node are shared fairly
+ * between their uids: once 256 of them are queued, a uid holding at least
+ * 256 / (uids holding some) gets 205 for more while another uid holds
+ * some (IPCN_FAIR_QUEUE in the library, not an option).  Every refusal is
+ * counted (ipcn_node_stats.rate_limited, per peer
+ * ipcn_peer_info.rate_limited) and logged (IPCN-LIMIT: the first of each
+ * peer as a warning, the rest at debug level).  A peer no limit names
+ * costs nothing.
+ */
+
+/** A provider's own limits for one of its paths; a sized struct (see the
+ *  top).  A field 0 sets no limit of its kind.  Since: 0.2 */
+typedef struct ipcn_limits {
+    uint32_t size;           /**< sizeof(ipcn_limits): set it */
+    double requests_per_s;   /**< requests, queries and sets of one peer */
+    double samples_per_s;    /**< samples one peer publishes here */
+    double bytes_per_s;      /**< the data of those (bucket depth: one
+                                  second's worth) */
+    uint32_t burst;          /**< bucket depth of requests and samples (0:
+                                  one second's worth) */
+    uint32_t inflight;       /**< requests of one peer queued or running */
+} ipcn_limits;
+
+/**
+ * ipcn_resource_set_limits() - this node's own limits for path (a path or
+ * a pattern as ipcn_subscribe() takes: a pattern of cameras limits the
+ * samples of every camera this node receives),
+ * applied to each peer separately (every peer has buckets of its own),
+ * on top of the network policy's (they only narrow).  May be called
+ * before path is announced; replaces the limits set before; lim NULL
+ * removes them.  Buckets of the limits that apply to a peer start full
+ * again after a change.
+ * Returns 100; 200 for a bad path or pattern, a size under the first
+ * version's, a negative rate, or no limit at all in lim; 205 past 1024
+ * paths with limits per node; 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_resource_set_limits(ipcn_node *node, const char *path,
+                                      const ipcn_limits *lim);
+
 /* ------------------------------------------------------------------ */
 /* Peers, events and counters                                          */
 /* ------------------------------------------------------------------ */
@@ -1233,6 +1305,11 @@ typedef struct ipcn_peer_info {
                                      as of ipcn_peers() */
     uint64_t audited;           /**< ... and what an audit policy let
                                      through that deny would refuse */
+    uint64_t rate_limited;      /**< its requests, queries and sets this
+                                     node answered 205 by a limit (see
+                                     "Limits").  Since: 0.2 */
+    uint64_t samples_limited;   /**< its samples this node dropped over a
+                                     limit.  Since: 0.2 */
 } ipcn_peer_info;
 
 /**
@@ -1276,14 +1353,20 @@ typedef enum ipcn_event_type {
     IPCN_EV_PEER_DOWN = 2,     /**< a peer left or died */
     IPCN_EV_RESOURCE_UP = 3,   /**< a remote resource was announced */
     IPCN_EV_RESOURCE_DOWN = 4, /**< a remote resource went away */
-    IPCN_EV_QUARANTINE = 5     /**< this node quarantined (status 205),
+    IPCN_EV_QUARANTINE = 5,    /**< this node quarantined (status 205),
                                     banned (202) or lifted (100) a peer
                                     (see "Reputation"): peer is the
                                     subject (a node name, or "uid U pid
                                     P" for a process that never said
                                     hello), path the latest evidence.
                                     Since: 0.2 */
+    IPCN_EV_COMPROMISE = 6     /**< evidence that a peer is compromised:
+                                    ipcn_event.compromise tells what (see
+                                    "When a component is compromised").
+                                    Since: 0.2 */
 } ipcn_event_type;
+
+struct ipcn_compromise;
 
 /** Since: 0.1 */
 typedef struct ipcn_event {
@@ -1295,7 +1378,12 @@ typedef struct ipcn_event {
     int status;                /**< PEER_DOWN: 100 goodbye, 303 hang-up or
                                     death, 304 heartbeat timeout, 200 bad
                                     input, 307 this node ran out of memory
-                                    or file descriptors for the link */
+                                    or file descriptors for the link;
+                                    COMPROMISE: the action taken, as in
+                                    ipcn_compromise.action */
+    const struct ipcn_compromise *compromise; /**< COMPROMISE only (else
+                                    NULL): the evidence, valid during the
+                                    callback.  Since: 0.2 */
 } ipcn_event;
 
 typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
@@ -1357,6 +1445,26 @@ typedef struct ipcn_node_stats {
                                     hello, ERROR 205 or 202) because their
                                     peer is quarantined, banned or
                                     black-listed.  Since: 0.2 */
+    /* Rate limits and quotas (see "Limits").  Since: 0.2 */
+    uint64_t rate_limited;     /**< requests, queries and sets of peers
+                                    answered 205 by a limit: a rate
+                                    (requests, bytes), a cap on requests in
+                                    flight, the per-user fair share of the
+                                    queue.  Per peer:
+                                    ipcn_peer_info.rate_limited.
+                                    Since: 0.2 */
+    uint64_t samples_limited;  /**< samples peers published here that were
+                                    dropped over a limit (samples, bytes).
+                                    Per peer: ipcn_peer_info.samples_limited.
+                                    Since: 0.2 */
+    /* When a component is compromised (see there).  Since: 0.2 */
+    uint64_t compromises;      /**< evidence of a compromise reported
+                                    (IPCN_EV_COMPROMISE events raised).
+                                    Since: 0.2 */
+    uint64_t isolations;       /**< principals this node isolated.
+                                    Since: 0.2 */
+    uint64_t verify_failures;  /**< shared samples of peers that failed
+                                    ipcn_msg_verify() here.  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a
@@ -1504,6 +1612,205 @@ IPCN_API void ipcn_quarantine_list_free(ipcn_quarantine_list *list);
  * node has no record of it.  Thread-safe.  Since: 0.2
  */
 IPCN_API int ipcn_quarantine_lift(ipcn_node *node, const char *subject);
+
+/* ------------------------------------------------------------------ */
+/* Traffic: what each peer usually sends this node                     */
+/* ------------------------------------------------------------------ */
+
+/** The verbs a node counts what its peers send it by.  Since: 0.2 */
+typedef enum ipcn_traffic_verb {
+    IPCN_TRAFFIC_REQUEST = 0,  /**< requests of its services */
+    IPCN_TRAFFIC_QUERY = 1,    /**< queries of its data */
+    IPCN_TRAFFIC_SET = 2,      /**< sets of its data (ipcn_set()) */
+    IPCN_TRAFFIC_SAMPLE = 3    /**< samples the peer publishes to it
+                                    (inline and shared memory) */
+} ipcn_traffic_verb;
+
+/**
+ * What one linked peer sends this node on one resource with one verb: its
+ * normal rate and size, and whether it is far above that now.  Each node
+ * keeps this picture of every peer link, per path and verb, for the
+ * frames the peer sends it, whatever the answer (refusals included): at
+ * most 64 paths per peer, the rest (and a path idle for a minute makes
+ * room) counted under the path "*".  Rates are counted over windows of
+ * one second.  The normal is an exponentially weighted mean of those
+ * windows (weight 0.1 each; the plain mean over the first ones); the mean
+ * size one of the frames' payload bytes (weight 1/16).
+ *
+ * The anomaly rule, when the network policy's detect section has
+ * "anomaly: {factor: F, for: T}": after 5 windows of a path (its normal
+ * first), windows whose rate is over F times the normal (a normal under
+ * 1/s counts as 1/s) for T or longer are an anomaly: the peer's
+ * misbehaviour, once per episode (logged IPCN-TRAFFIC-ANOMALY with the
+ * figures, and charged to its reputation).  The episode ends with the
+ * first window under the bound.  Windows over the bound leave the normal
+ * as it was, unless the rate stays over it for a minute: that level is
+ * then the normal (and the episode over).
+ *
+ * A sized struct that only the library fills: size is sizeof the struct
+ * the library was built with, and a field at an offset past it is not
+ * there.  Strings live as long as the list.  Since: 0.2
+ */
+typedef struct ipcn_traffic_item {
+    uint32_t size;              /**< the library's sizeof(ipcn_traffic_item) */
+    const char *peer;           /**< the peer's node name */
+    uint64_t peer_id;
+    const char *path;           /**< the resource; "*" for the rest */
+    ipcn_traffic_verb verb;
+    int anomalous;              /**< in an anomaly episode now */
+    double rate_per_s;          /**< its normal rate, frames a second */
+    double rate_now;            /**< the last complete second's */
+    double mean_bytes;          /**< payload bytes of a frame, its normal */
+    uint64_t count, bytes;      /**< frames and payload bytes, all told */
+    double idle_s;              /**< seconds since the last one */
+    uint64_t anomalies;         /**< episodes so far */
+} ipcn_traffic_item;
+
+/** The result of ipcn_traffic(); free with ipcn_traffic_list_free().
+ *  Since: 0.2 */
+typedef struct ipcn_traffic_list {
+    size_t count;
+    ipcn_traffic_item **items;  /**< sorted by peer, path, verb */
+} ipcn_traffic_list;
+
+/**
+ * ipcn_traffic() - this node's picture of what its linked peers send it
+ * (see ipcn_traffic_item), of every peer or of the one named peer (NULL:
+ * all).  A peer that sent nothing counted has no item.  Another node's
+ * picture: ask its service "@sys/<node>/traffic" (ipcn_request(); see
+ * "Node services").
+ * Returns 100; 200 for NULL node or out; 203 when peer is not linked;
+ * 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_traffic(ipcn_node *node, const char *peer,
+                          ipcn_traffic_list **out);
+/** ipcn_traffic_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_traffic_list_free(ipcn_traffic_list *list);
+/** ipcn_traffic_verb_str() - "request", "query", "set", "sample"; "?" for
+ *  another number.  Since: 0.2 */
+IPCN_API const char *ipcn_traffic_verb_str(int verb);
+
+/*
+ * Node services.  Each node answers requests for the paths
+ * "@sys/<node>/<name>" itself: ipcn_request(node, "@sys/cam/traffic", ...)
+ * goes straight to the node named "cam" over its link (nothing is
+ * announced or found: ipcn_find() does not list them) and is answered by
+ * its built-in handler <name>; "@sys/<own name>/<name>" is answered by
+ * the calling node.  No node may announce a path under "@sys/" (200).
+ * Who may call them is the network policy's to say, as for any service:
+ * READ of the path to know it is there (else 203), EXECUTE to call it
+ * (else 202, or 201), so a shared network (default deny) needs a rule
+ * that allows read and execute of them (the pattern "@sys/" followed by
+ * two stars: docs/policy.md).  A query or set of such a path gets 204; a node not
+ * linked, or a name no node service has, 203.  The services:
+ *
+ *   traffic  the node's traffic picture (ipcn_traffic()), as CBOR (encoding
+ *            "cbor"): {"node": NAME, "items": [{"peer", "path", "verb",
+ *            "rate", "now", "mean_bytes", "count", "bytes", "idle_s",
+ *            "anomalous", "anomalies"}, ...]}.  The request's body: empty,
+ *            or CBOR {"peer": NAME} for one peer's (else 200).
+ *
+ * Since: 0.2
+ */
+/* When a component is compromised                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A node watches its peers for evidence that a component is no longer what
+ * it was (docs/compromise.md):
+ *   EXE_CHANGED  its executable changed on disk while it runs (replaced,
+ *                removed or written: seen by inotify, checked against the
+ *                file the process runs);
+ *   EXE_HASH     its executable does not hash to the SHA-256 the policy
+ *                names for it (the "detect" section's components);
+ *   PROVIDE      it announced a resource the policy does not let it
+ *                provide (refused 202);
+ *   IDENTITY     its node name was seen on this node before with another
+ *                uid (or, when the policy names a hash for it, another
+ *                executable);
+ *   VIOLATIONS   a burst of policy refusals (detect.violations within
+ *                detect.within; 20 in 1 s by default);
+ *   TAMPERED     a shared-memory sample it published failed
+ *                ipcn_msg_verify() here: altered after publication.
+ * Each is told at once: an IPCN_EV_COMPROMISE event (ipcn_event.compromise
+ * holds the evidence), ipcn_node_stats.compromises, the log
+ * (IPCN-COMPROMISE), and a network event: a CBOR map {"subject", "uid",
+ * "pid", "kind", "detail", "action", "criticality", "reporter", "time"}
+ * published on the stream "system/compromise/<this node's name>",
+ * announced on first use; subscribe to the pattern "system/compromise/"
+ * followed by "**" to hear every node's.  What the node then does is the policy's (detect.action,
+ * or the matching component's action):
+ *   REPORT    nothing more (the default, without a "detect" section);
+ *   ISOLATE   every decision for that principal is refused as if denied
+ *             (its requests, queries and sets get 203 or 202, it is told
+ *             of no resource and gets no sample, its announcements and
+ *             samples are refused), on every link, now and when it links
+ *             again, until lifted (ipcn_isolation_lift()); the link stays
+ *             up so the evidence stays visible;
+ *   SHUTDOWN  isolate, and the event's action says SHUTDOWN: the
+ *             application is asked to start the system's safe shutdown
+ *             (the library does not stop anything itself).
+ * Evidence of one kind is reported once per principal until it is lifted.
+ */
+
+/** What the evidence is.  Since: 0.2 */
+typedef enum ipcn_compromise_kind {
+    IPCN_COMPROMISE_EXE_CHANGED = 1,
+    IPCN_COMPROMISE_EXE_HASH = 2,
+    IPCN_COMPROMISE_PROVIDE = 3,
+    IPCN_COMPROMISE_IDENTITY = 4,
+    IPCN_COMPROMISE_VIOLATIONS = 5,
+    IPCN_COMPROMISE_TAMPERED = 6
+} ipcn_compromise_kind;
+
+/** What the node did about it.  Since: 0.2 */
+typedef enum ipcn_compromise_action {
+    IPCN_COMPROMISE_REPORT = 0,
+    IPCN_COMPROMISE_ISOLATE = 1,
+    IPCN_COMPROMISE_SHUTDOWN = 2  /**< isolated; the application is asked
+                                       for the system's safe shutdown */
+} ipcn_compromise_action;
+
+/** The evidence against one principal (its node name): the latest.
+ *  Filled by the library.  Since: 0.2 */
+typedef struct ipcn_compromise {
+    const char *name;           /**< the peer's node name */
+    uint64_t node_id;
+    int32_t pid, uid;           /**< its process when the evidence came */
+    ipcn_compromise_kind kind;
+    const char *detail;         /**< one line of text */
+    ipcn_compromise_action action;
+    uint32_t criticality;       /**< 0 low, 1 normal, 2 high, 3 critical
+                                     (the policy's component, else 1) */
+    int isolated;               /**< isolated now */
+    uint64_t time_ns;           /**< CLOCK_REALTIME of the evidence */
+    uint32_t reports;           /**< evidence reported of it so far */
+} ipcn_compromise;
+
+/** The result of ipcn_compromises(); free with
+ *  ipcn_compromise_list_free().  Since: 0.2 */
+typedef struct ipcn_compromise_list {
+    size_t count;
+    ipcn_compromise *items;     /**< sorted by name */
+} ipcn_compromise_list;
+
+/**
+ * ipcn_compromises() - every principal this node holds evidence
+ * against (isolated or only reported), with the latest evidence.
+ * Returns 100; 200 for NULL; 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_compromises(ipcn_node *node, ipcn_compromise_list **out);
+/** ipcn_compromise_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_compromise_list_free(ipcn_compromise_list *list);
+
+/**
+ * ipcn_isolation_lift() - an operator's word: the node called name is no
+ * longer isolated on this node, its evidence is forgotten, and its links
+ * are served again at once (peers are told of what they may see again).
+ * Returns 100; 200 for a bad name; 203 when this node holds no evidence
+ * against it.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_isolation_lift(ipcn_node *node, const char *name);
 
 #ifdef __cplusplus
 }

@@ -65,7 +65,7 @@ from ._ipcnet import Message, Tensor, pattern_match, status_str
 
 __all__ = [
     "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
-    "Event", "SubStats", "NodeStats", "PoolStats", "Error", "NoData", "BadRequest", "Unauthorized",
+    "Event", "SubStats", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
     "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
     "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
     "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
@@ -286,7 +286,13 @@ Event = collections.namedtuple("Event", "type peer peer_id path kind status")
 Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up' or "
                  "'resource_down'; path and kind for resource events only; status for "
                  "peer_down (100 goodbye, 303 hang-up or death, 304 heartbeat timeout, "
-                 "200 bad input).")
+                 "200 bad input).  type 'quarantine' (Since: 0.2): the peer (the subject) was "
+                 "quarantined (status 205), banned (202) or lifted (100), path the latest "
+                 "evidence (docs/reputation.md).  type 'compromise' (Since: 0.2): evidence that the peer "
+                 "is compromised (docs/compromise.md); path is the evidence's text, kind "
+                 "its kind ('exe_changed', 'exe_hash', 'provide', 'identity', "
+                 "'violations', 'tampered'), status the action taken (0 report, "
+                 "1 isolate, 2 isolate and shut down safely).")
 SubStats = collections.namedtuple(
     "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
@@ -302,6 +308,15 @@ SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id patt
 PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
                                    "published reclaimed refused")
 PoolStats.__doc__ = "The counters of a resource's shared-memory pool (Node.pool_stats())."
+TrafficItem = collections.namedtuple("TrafficItem", "peer peer_id path verb anomalous "
+                                     "rate_per_s rate_now mean_bytes count bytes idle_s "
+                                     "anomalies")
+TrafficItem.__doc__ = ("What one linked peer sends this node on one path with one verb "
+                       "(Node.traffic(); ipcn_traffic_item in ipcnet.h): verb is 'request', "
+                       "'query', 'set' or 'sample'; path '*' for the rest past 64 paths; "
+                       "rate_per_s its normal rate (frames a second, weighted over "
+                       "one-second windows), rate_now the last second's; anomalous while "
+                       "it is over the policy's anomaly bound, anomalies the episodes.")
 
 
 def _meta_value(raw):
@@ -504,6 +519,25 @@ class Node(_ipcnet._Node):
             out.append((effect == "deny", mask, who))
         self._set_access(path, out)
 
+    def set_limits(self, path, requests_per_s=0.0, samples_per_s=0.0,
+                   bytes_per_s=0.0, burst=0, inflight=0):
+        """This node's own limits for path (a path or a pattern), per peer,
+        on top of the network policy's (ipcn_resource_set_limits()): a
+        peer's requests, queries and sets over requests_per_s are answered
+        TooManyRequests (205) with a retry time (Message.retry_after_ms),
+        its samples over samples_per_s are dropped and counted; bytes_per_s
+        limits the data of both; burst is the bucket depth (0: one second's
+        worth); inflight caps its requests queued or running.  0: no limit
+        of that kind.  May be called before path is announced; replaces
+        the limits set before.  Raises BadRequest (200) for a bad path or
+        no limit at all, TooManyRequests (205) past 1024 paths."""
+        self._set_limits(path, (float(requests_per_s), float(samples_per_s),
+                                float(bytes_per_s), int(burst), int(inflight)))
+
+    def remove_limits(self, path):
+        """Remove this node's own limits for path (set_limits())."""
+        self._set_limits(path, None)
+
     def group_create(self, name):
         """Create an empty group of this node that its own rules may name as
         "group:NAME" (other nodes do not see it; it ends with the node).
@@ -639,6 +673,13 @@ class Node(_ipcnet._Node):
     def subscriptions(self):
         """Who subscribes to what (this node and its peers)."""
         return [SubscriptionInfo(*t) for t in self._subscriptions()]
+
+    def traffic(self, peer=None):
+        """What the linked peers (or the one named) send this node: a list of
+        TrafficItem sorted by peer, path, verb.  Another node's picture is
+        its node service: request("@sys/<node>/traffic") (CBOR).  Raises
+        NotFound for a peer not linked."""
+        return [TrafficItem(*t) for t in self._traffic(peer)]
 
     def stats(self):
         """The node's counters (NodeStats)."""

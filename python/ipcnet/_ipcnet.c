@@ -195,6 +195,14 @@ static PyObject *message_verify(MessageObject *m, PyObject *unused)
     return PyBool_FromLong(st == IPCN_OK);
 }
 
+static PyObject *message_get_retry(MessageObject *m, void *closure)
+{
+    int ms = ipcn_msg_retry_after_ms(m->msg);
+    if (ms < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(ms);
+}
+
 static PyObject *message_writable(MessageObject *m, PyObject *unused)
 {
     ipcn_msg *w = NULL;
@@ -229,6 +237,9 @@ static PyGetSetDef message_getset[] = {
     {"address", (getter)message_get_address, NULL, "address of the bytes (int)", NULL},
     {"data", (getter)message_get_data, NULL, "the bytes: a read-only memoryview, no copy", NULL},
     {"value", (getter)message_get_value, NULL, "the value decoded by its encoding", NULL},
+    {"retry_after_ms", (getter)message_get_retry, NULL,
+     "a 205 over a rate limit: the ms after which to retry, else None "
+     "(ipcn_msg_retry_after_ms)", NULL},
     {NULL},
 };
 

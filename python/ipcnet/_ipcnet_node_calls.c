@@ -490,6 +490,32 @@ PyObject *node_set_access(NodeObject *n, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* A provider's own limits for path: (requests_per_s, samples_per_s,
+ * bytes_per_s, burst, inflight), or None to remove them. */
+PyObject *node_set_limits(NodeObject *n, PyObject *args)
+{
+    const char *path;
+    PyObject *spec;
+    if (!PyArg_ParseTuple(args, "sO:set_limits", &path, &spec))
+        return NULL;
+    ipcn_limits lim = {.size = sizeof lim};
+    if (spec != Py_None &&
+        !PyArg_ParseTuple(spec, "dddII:set_limits", &lim.requests_per_s,
+                          &lim.samples_per_s, &lim.bytes_per_s, &lim.burst,
+                          &lim.inflight))
+        return NULL;
+    int st = node_enter(n);
+    if (st < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = ipcn_resource_set_limits(n->node, path, spec == Py_None ? NULL : &lim);
+    Py_END_ALLOW_THREADS
+    node_leave(n);
+    if (!IPCN_IS_OK(st))
+        return raise_statusf(st, "set_limits %s", path);
+    Py_RETURN_NONE;
+}
+
 /* This node's groups: op "create" (name), "add" / "remove" (name, who),
  * "delete" (name). */
 PyObject *node_group(NodeObject *n, PyObject *args)
@@ -598,6 +624,38 @@ PyObject *node_subscriptions(NodeObject *n, PyObject *unused)
         PyList_SET_ITEM(out, (Py_ssize_t)i, t);
     }
     ipcn_subscription_list_free(list);
+    return out;
+}
+
+/* _traffic(peer or None): tuples in TrafficItem's order. */
+PyObject *node_traffic(NodeObject *n, PyObject *args)
+{
+    const char *peer = NULL;
+    if (!PyArg_ParseTuple(args, "|z:_traffic", &peer))
+        return NULL;
+    if (node_enter(n) < 0)
+        return NULL;
+    ipcn_traffic_list *list = NULL;
+    int st = ipcn_traffic(n->node, peer, &list);
+    node_leave(n);
+    if (st != IPCN_OK)
+        return raise_statusf(st, "traffic%s%s", peer ? " of " : "", peer ? peer : "");
+    PyObject *out = PyList_New((Py_ssize_t)list->count);
+    for (size_t i = 0; out && i < list->count; i++) {
+        const ipcn_traffic_item *t = list->items[i];
+        PyObject *v = Py_BuildValue("(sKssNdddKKdK)", t->peer, (unsigned long long)t->peer_id,
+                                    t->path, ipcn_traffic_verb_str(t->verb),
+                                    PyBool_FromLong(t->anomalous), t->rate_per_s, t->rate_now,
+                                    t->mean_bytes, (unsigned long long)t->count,
+                                    (unsigned long long)t->bytes, t->idle_s,
+                                    (unsigned long long)t->anomalies);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)i, v);
+    }
+    ipcn_traffic_list_free(list);
     return out;
 }
 

@@ -209,6 +209,17 @@ static void tell_changes(ipcn_node *n, uint8_t *before)
     ipcn__free(before);
 }
 
+uint8_t *ipcn__access_before(ipcn_node *n)
+{
+    return snapshot(n, NULL);
+}
+
+void ipcn__access_changed(ipcn_node *n, uint8_t *before)
+{
+    tell_changes(n, before);
+    ipcn__dir_recheck(n);
+}
+
 void ipcn__access_on_policy(ipcn_node *n, const ipcn__policy *old)
 {
     tell_changes(n, snapshot(n, old));
@@ -450,6 +461,35 @@ IPCN_API int ipcn_group_delete(ipcn_node *n, const char *name)
         tell_changes(n, before);
         st = IPCN_OK;
     }
+    ipcn__node_unlock(n);
+    return st;
+}
+
+/* ---- the provider's limits (the gate enforces them: transport/limits.c) ---- */
+
+IPCN_API int ipcn_resource_set_limits(ipcn_node *n, const char *path,
+                                      const ipcn_limits *lim)
+{
+    ipcn_limits o;
+    if (!n || !path || ipcn__pattern_check(path, strlen(path)) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    if (lim) {
+        memset(&o, 0, sizeof o);
+        if (ipcn__sized_in(&o, sizeof o, lim,
+                           IPCN__SIZE_TO(ipcn_limits, inflight)) != IPCN_OK ||
+            !(o.requests_per_s >= 0) || !(o.samples_per_s >= 0) ||
+            !(o.bytes_per_s >= 0) || o.requests_per_s > 1e12 ||
+            o.samples_per_s > 1e12 || o.bytes_per_s > 1e15 ||
+            (!o.requests_per_s && !o.samples_per_s && !o.bytes_per_s &&
+             !o.inflight))
+            return IPCN_BAD_REQUEST;
+    }
+    ipcn__rate rq = {lim ? o.requests_per_s : 0, lim ? o.burst : 0};
+    ipcn__rate sm = {lim ? o.samples_per_s : 0, lim ? o.burst : 0};
+    ipcn__rate by = {lim ? o.bytes_per_s : 0, 0};
+    ipcn__node_lock(n);
+    int st = ipcn__limits_provider_set(n, path, &rq, &sm, &by,
+                                       lim ? o.inflight : 0, !lim);
     ipcn__node_unlock(n);
     return st;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/sys.h"
 #include "value/value.h"
 
 void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
@@ -45,6 +46,24 @@ void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
     ipcn__link_commit(n, l, mark, ipcn__enc_reply(&l->tx, &h, type, &r));
 }
 
+bool ipcn__prov_within_limits(ipcn_node *n, ipcn__link *l, uint8_t type,
+                              uint64_t corr, const char *path, size_t bytes)
+{
+    uint32_t retry = 0;
+    if (ipcn__limit_request(n, l, path, bytes, &retry) == IPCN_OK)
+        return true;
+    if (l->state != LINK_UP)
+        return false; /* the offence quarantined it */
+    /* 205 with the time after which to retry, machine-readable in the
+     * encoding's parameter and said in the text (protocol.md 16.1). */
+    char enc[64], text[48];
+    snprintf(enc, sizeof enc, IPCN_RETRY_ENCODING "%u", retry);
+    int len = snprintf(text, sizeof text, "retry after %u ms", retry);
+    ipcn__prov_send_reply(n, l, type, corr, IPCN_TOO_MANY_REQUESTS, enc, text,
+                          (size_t)len, 0, 0);
+    return false;
+}
+
 void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__request *q = &f->u.request;
@@ -52,6 +71,9 @@ void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     int st = IPCN_OK;
     if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK)
         st = IPCN_BAD_REQUEST;
+    else if (!ipcn__prov_within_limits(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr,
+                                       q->path.p, 0))
+        return;
     else if (!(lr = ipcn__local_find(n, q->path.p)))
         st = IPCN_NOT_FOUND;
     else if ((st = ipcn__access_local(n, l, lr, IPCN__V_READ)) != IPCN_OK)
@@ -94,9 +116,16 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     const ipcn__request *q = &f->u.request;
     ipcn__local *lr = NULL;
     int st = IPCN_ACCEPTED, allowed;
+    if (ipcn__sys_path(q->path.p, q->path.len)) {
+        ipcn__sys_on_request(n, l, f); /* the node's own services */
+        return;
+    }
     if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK ||
         ipcn__encoding_check(q->encoding.p, q->encoding.len) != IPCN_OK)
         st = IPCN_BAD_REQUEST;
+    else if (!ipcn__prov_within_limits(n, l, IPCN_F_REPLY, f->hdr.corr,
+                                       q->path.p, q->data.len))
+        return;
     else if (!(lr = ipcn__local_find(n, q->path.p)))
         st = IPCN_NOT_FOUND;
     else if ((allowed = ipcn__access_local(n, l, lr, IPCN__V_EXECUTE)) !=
@@ -104,7 +133,7 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         st = allowed; /* 201, 202, or 203 when it may not even read it */
     else if (lr->kind != IPCN_SERVICE || !lr->fn)
         st = IPCN_METHOD_NOT_ALLOWED;
-    else if (ipcn__gate_request(l) != IPCN_OK)
+    else if (ipcn__gate_request(n, l, q->path.p) != IPCN_OK)
         st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
     if (st != IPCN_ACCEPTED) {
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL,
@@ -138,7 +167,7 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
      * the request) runs from here: past it, the requester has given up. */
     if (q->timeout_ms)
         cb->deadline_ns = ipcn__now_mono_ns() + q->timeout_ms * 1000000ull;
-    l->inflight++;
+    ipcn__limit_queued(n, l, 1);
     ipcn__queue_cb(n, cb);
 }
 
@@ -147,8 +176,8 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 static void abandon(ipcn_node *n, ipcn__link *l)
 {
     n->stats.requests_abandoned++;
-    if (l && l->inflight)
-        l->inflight--;
+    if (l)
+        ipcn__limit_queued(n, l, -1);
 }
 
 void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
@@ -194,8 +223,7 @@ static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
     ipcn__link *l = ipcn__link_by_id(n, link_id);
     if (!l || l->state != LINK_UP)
         return IPCN_SERVICE_UNAVAILABLE;
-    if (l->inflight)
-        l->inflight--;
+    ipcn__limit_queued(n, l, -1);
     if (!ipcn__pool_send_reply(n, l, corr, status, enc ? enc : "", data, len))
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data,
                               len, 0, 0);

@@ -169,7 +169,7 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
     }
     if (!add)
         return;
-    if (ipcn__gate_pattern(n, l) != IPCN_OK) {
+    if (ipcn__gate_pattern(n, l, p->p) != IPCN_OK) {
         ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
                               "too many subscription patterns");
         return;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/sys.h"
 #include "value/value.h"
 
 void ipcn__pending_free(ipcn__pending *p)
@@ -132,6 +133,15 @@ static int choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
 {
     bool any = false, wrong_kind = false;
     ipcn__remote *r, *best = NULL;
+    if (ipcn__sys_path(p->path, strlen(p->path))) {
+        /* A node's own service: that node, over its link, or none. */
+        if (want != IPCN_SERVICE)
+            return IPCN_METHOD_NOT_ALLOWED;
+        int st = ipcn__sys_link(n, p->path, link_id);
+        if (st == IPCN_OK && (tried(p, *link_id) || (!*link_id && !allow_local)))
+            st = IPCN_SERVICE_UNAVAILABLE;
+        return st;
+    }
     ipcn__local *lr = ipcn__local_find(n, p->path);
     if (lr) {
         if (lr->kind != want)
@@ -299,6 +309,10 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         complete(n, p, IPCN_OK, m);
         return;
     }
+    if (ipcn__sys_path(p->path, strlen(p->path))) {
+        ipcn__sys_run_local(n, p);
+        return;
+    }
     ipcn__local *lr = ipcn__local_find(n, p->path);
     char why[256];
     int st = lr ? ipcn__prov_check_typed(lr, p->encoding, p->data, p->len,
@@ -385,7 +399,10 @@ int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
         complete(n, p, st, NULL);
     }
     st = p->status;
-    if (p->reply && (kind != PEND_QUERY || st == IPCN_OK)) {
+    /* A query's answer is the value, or a refusal over a rate limit that
+     * says when to retry (ipcn_msg_retry_after_ms()). */
+    if (p->reply && (kind != PEND_QUERY || st == IPCN_OK ||
+                     st == IPCN_TOO_MANY_REQUESTS)) {
         *out = &p->reply->pub;
         p->reply = NULL;
     }

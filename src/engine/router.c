@@ -228,7 +228,9 @@ void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     ipcn__gap gap;
     bool cached;
     ipcn__remote *r = sample_of(n, l, sa->path.p, sa->seq, &gap);
-    if (!r || !wanted(n, r, &cached))
+    /* Over the peer's limits: dropped, counted (gate: limits.c). */
+    if (!r || !ipcn__limit_sample(n, l, sa->path.p, sa->data.len) ||
+        !wanted(n, r, &cached))
         return;
     ipcn__msg *m = received(n, l, &sa->path, &sa->encoding, sa->data.p,
                             sa->data.len, sa->seq, sa->timestamp_ns);
@@ -335,9 +337,10 @@ void ipcn__pub_on_shm_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     ipcn__gap gap;
     ipcn__remote *r = sample_of(n, l, sa->path.p, sa->seq, &gap);
-    if (!r) {
-        /* Not taken (a path it may not provide, or never announced): its
-         * slot goes back at once, not when the link closes. */
+    if (!r || !ipcn__limit_sample(n, l, sa->path.p, sa->len)) {
+        /* Not taken (a path it may not provide, or never announced, or
+         * over the peer's limits): its slot goes back at once, not when
+         * the link closes. */
         ipcn__map_give_back(m, sa->slot, sa->gen);
         return;
     }

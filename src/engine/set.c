@@ -115,6 +115,9 @@ void ipcn__set_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__encoding_check(s->encoding.p, s->encoding.len) != IPCN_OK) {
         snprintf(why, sizeof why, "invalid path or encoding");
         st = IPCN_BAD_REQUEST;
+    } else if (!ipcn__prov_within_limits(n, l, IPCN_F_REPLY, f->hdr.corr,
+                                         s->path.p, s->data.len)) {
+        return;
     } else {
         lr = ipcn__local_find(n, s->path.p);
         /* Who may write it (the gate): 203 when the peer may not even read
@@ -124,7 +127,7 @@ void ipcn__set_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             st = set_check(lr, s->encoding.p, s->expect_version, false,
                            &version, why, sizeof why);
     }
-    if (st == IPCN_OK && ipcn__gate_request(l) != IPCN_OK)
+    if (st == IPCN_OK && ipcn__gate_request(n, l, s->path.p) != IPCN_OK)
         st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
     ipcn__msg *m = NULL;
     if (st == IPCN_OK) {
@@ -146,7 +149,7 @@ void ipcn__set_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             if (s->timeout_ms)
                 cb->deadline_ns =
                     ipcn__now_mono_ns() + s->timeout_ms * 1000000ull;
-            l->inflight++;
+            ipcn__limit_queued(n, l, 1);
             ipcn__queue_cb(n, cb);
             return;
         }
@@ -171,8 +174,7 @@ void ipcn__set_run(ipcn_node *n, ipcn__cb *cb)
     ipcn__link *l = ipcn__link_by_id(n, cb->link_id);
     if (!l || l->state != LINK_UP)
         return;
-    if (l->inflight)
-        l->inflight--;
+    ipcn__limit_queued(n, l, -1);
     send_answer(n, l, cb->corr, st, version, why);
 }
 

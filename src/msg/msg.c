@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipcnet_value.h"
 #include "msg/msg.h"
 #include "util/util.h"
 
@@ -110,4 +111,18 @@ IPCN_API ipcn_msg *ipcn_msg_ref(const ipcn_msg *msg)
     ipcn__msg *m = ipcn__container_of(msg, ipcn__msg, pub);
     atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
     return (ipcn_msg *)msg;
+}
+
+IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *m)
+{
+    /* A refusal over a rate limit: 205, "text/plain;retry_after_ms=N"
+     * (protocol.md, section 16.1). */
+    ipcn_encoding e;
+    int64_t ms;
+    if (!m || m->status != IPCN_TOO_MANY_REQUESTS || !m->encoding ||
+        ipcn_encoding_parse(m->encoding, &e) != IPCN_OK ||
+        ipcn_encoding_param_int(&e, "retry_after_ms", &ms) != IPCN_OK ||
+        ms < 1)
+        return -1;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }

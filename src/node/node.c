@@ -20,6 +20,8 @@
 #include "engine/entry.h"
 #include "node/node.h"
 #include "transport/reputation.h"
+#include "transport/limits.h"
+#include "transport/compromise.h"
 
 #define DEFAULT_HEARTBEAT_MS 200
 #define DEFAULT_DEAD_AFTER_MS 900
@@ -88,12 +90,14 @@ static void node_free(ipcn_node *n)
     while ((e = ipcn__list_pop(&n->links)))
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     ipcn__node_free_dead_links(n);
+    ipcn__limits_node_free(n);
     ipcn__wbuf_free(&n->scratch);
     int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd,
                  n->outfd, n->readyfd};
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    ipcn__cz_free(n);
     ipcn__node_policy_close(n);
     ipcn__rdv_close(n); /* closes dirfd and lockfd last */
     pthread_mutex_destroy(&n->lock);
@@ -160,6 +164,8 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->locals);
     ipcn__list_init(&n->remotes);
     ipcn__list_init(&n->access);
+    ipcn__list_init(&n->lim_users);
+    ipcn__list_init(&n->fair_uids);
     ipcn__list_init(&n->subs);
     ipcn__list_init(&n->ready_subs);
     ipcn__list_init(&n->interests);
@@ -425,7 +431,8 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
             .gid = l->who.gid, .ngroups = l->who.ngroups, .groups = gp,
             .groups_truncated = l->who.groups_truncated,
             .exe_hashed = l->who.exe_hashed, .denied = l->denied,
-            .audited = l->audited};
+            .audited = l->audited, .rate_limited = l->rate_limited,
+            .samples_limited = l->samples_limited};
         memcpy(gp, l->who.groups, l->who.ngroups * sizeof *gp);
         gp += IPCN_PRINCIPAL_MAX_GROUPS;
         if (l->who.exe) {

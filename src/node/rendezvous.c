@@ -28,6 +28,7 @@
 
 #include "node/node.h"
 #include "transport/reputation.h"
+#include "transport/compromise.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
 #define MAX_HELLO_PER_UID 32 /* ... of one user */
@@ -583,8 +584,11 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
             p += sizeof *ev + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
                 ipcn__rdv_scan(n);
+                ipcn__cz_recheck_all(n);
                 continue;
             }
+            if (ipcn__cz_inotify(n, ev->wd, ev->mask))
+                continue; /* a peer's executable */
             if (!ev->len || ipcn__node_policy_event(n, ev->wd, ev->name))
                 continue;
             char name[256];

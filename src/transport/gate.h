@@ -11,6 +11,7 @@
 #include "ipcnet.h"
 #include "policy/policy.h"
 #include "node/node.h"
+#include "transport/limits.h"
 #include "transport/link.h"
 
 /* Limits on what one peer may make this node hold (denial of service). */
@@ -23,18 +24,24 @@
  * nothing taken).  ipcn__meta_give() gives them back. */
 int ipcn__meta_take(ipcn_node *n, ipcn__link *l, size_t bytes);
 void ipcn__meta_give(ipcn_node *n, ipcn__link *l, size_t bytes);
-/* May the peer hold one more resource here?  100, or 205 (then counted as
- * its bad frame, and logged). */
-int ipcn__gate_resource(ipcn_node *n, ipcn__link *l);
+/* May the peer hold one more resource (path) here?  100, or 205: past
+ * IPCN_PEER_MAX_RESOURCES (then counted as its bad frame, and logged), or
+ * a cap of its limits (limits.h). */
+int ipcn__gate_resource(ipcn_node *n, ipcn__link *l, const char *path);
 /* One more subscription pattern?  100, or 205 (counted). */
-int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l);
-/* One more of its requests queued or deferred here?  100 or 205. */
-int ipcn__gate_request(const ipcn__link *l);
+int ipcn__gate_pattern(ipcn_node *n, ipcn__link *l, const char *pattern);
+/* One more of its requests (of path) queued or deferred here?  100 or 205:
+ * past IPCN_PEER_MAX_INFLIGHT, its fair share or a cap of its limits
+ * (limits.h: ipcn__limit_inflight).  Then account it with
+ * ipcn__limit_queued(). */
+int ipcn__gate_request(ipcn_node *n, ipcn__link *l, const char *path);
 
 /* ---- permissions ---- */
 
 /* The one decision of who may do what, for a peer (who, its link's
- * principal) or this node itself (&n->self): the network policy, or old
+ * principal) or this node itself (&n->self): a principal isolated as
+ * compromised (compromise.h) is refused everything (202, why "isolated
+ * as compromised"); else the network policy, or old
  * when given (to compare before and after a reload), then, for READ,
  * WRITE and EXECUTE, the provider's own rules of the resource (prov,
  * nprov: they can only narrow).  Groups named in rules are the policy's,
@@ -46,7 +53,8 @@ int ipcn__gate_decide(const ipcn_node *n, const ipcn__policy *old,
                       uint32_t nprov, ipcn__decision *d);
 /* Account a decision acted on for peer l: a refusal (status, the one
  * the peer is given: 201, 202, 203) on the node's and the link's denied
- * counters, an audited pass on their audited counters; logged (the
+ * counters (a burst of them, but of PROVIDE, is evidence of a compromise:
+ * compromise.h), an audited pass on their audited counters; logged (the
  * first of each per link as a warning, then at debug level). */
 void ipcn__gate_count(ipcn_node *n, ipcn__link *l, uint32_t verb,
                       const char *path, const ipcn__decision *d, int status);

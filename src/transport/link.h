@@ -94,11 +94,16 @@ typedef struct ipcn__link {
     uint32_t resources;     /* remote resources learned from it */
     size_t meta_bytes;      /* what its resources and patterns cost here */
     uint32_t inflight;      /* its requests queued or deferred here */
+    uint64_t lim_free_gen;  /* the policy generation under which no limit
+                               applies to it (limits.c): a frame's one
+                               branch; else l->lim says what does */
     char **patterns;        /* its subscription patterns */
     uint32_t npatterns, cap_patterns;
     uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
     uint64_t denied;        /* refused by policy (gate.c: ipcn__gate_count) */
     uint64_t audited;       /* ... that an audit policy let through */
+    struct ipcn__traffic *traffic; /* what it sends, per resource and verb
+                               (traffic.c); NULL until its first */
     int close_status;       /* why it closed, for the PEER_DOWN event */
     uint32_t retry_ms;      /* the peer refused it: retry after (its
                                ERROR said so; reputation.c), or 0 */
@@ -127,6 +132,18 @@ typedef struct ipcn__link {
     /* Who the peer is (identity.c): read when the link starts and when a
      * decision is not cached, so kept out of the hot fields above. */
     ipcn__principal who;
+    /* Rate limits and quotas (limits.c): what applies to it (lim_free_gen
+     * is with the hot fields above). */
+    struct ipcn__link_lim *lim;
+    struct ipcn__fair *fair; /* its uid's part of the node's queue */
+    uint64_t rate_limited;  /* its requests, queries, sets answered 205 */
+    uint64_t samples_limited; /* its samples dropped over a limit */
+    bool lim_told;          /* the log said so once */
+    /* Detection (compromise.c): the inotify watch of its executable (0:
+     * none), its refusals in the current window. */
+    int cz_wd;
+    uint64_t viol_start_ns;
+    uint32_t viol_count;
 } ipcn__link;
 
 /* ---- link*.c ---- */

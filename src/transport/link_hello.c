@@ -15,6 +15,8 @@
 
 #include "engine/entry.h"
 #include "transport/gate.h"
+#include "transport/traffic.h"
+#include "transport/limits.h"
 #include "transport/link_impl.h"
 #include "transport/reputation.h"
 #include "transport/route.h"
@@ -69,6 +71,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     l->state = LINK_HELLO;
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
     l->created_ns = l->last_rx_ns = ipcn__now_mono_ns();
+    ipcn__limits_link_init(l);
     if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
         goto fail;
     ipcn__identity_take(&l->who, fd);
@@ -182,9 +185,11 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
         ipcn__free(l->patterns[i]);
     ipcn__free(l->patterns);
     ipcn__free(l->sample_ends);
+    ipcn__traffic_free(l);
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
     ipcn__link_tx_account(n, l);
+    ipcn__limits_link_free(n, l);
     ipcn__identity_free(&l->who);
     ipcn__free(l->expect_name);
     ipcn__free(l);
@@ -377,6 +382,9 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (link_control(n, l, &f))
         return;
+    ipcn__traffic_in(n, l, &f);
+    if (l->state != LINK_UP)
+        return; /* its anomaly got it quarantined */
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_FRAME, .link = l,
                                    .frame = &f});
 }

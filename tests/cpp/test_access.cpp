@@ -132,4 +132,35 @@ TEST(bad_rules)
     p.clear_access("a");
 }
 
+/* The provider's own limits (issue 15): over them a request gets 205 and
+ * its answer says when to retry; cleared, everything passes. */
+TEST(limits)
+{
+    Node p = threaded("prov");
+    ipcn_limits lim{};
+    lim.requests_per_s = 1;
+    lim.burst = 2;
+    p.set_limits("lim/echo", lim);
+    p.offer("lim/echo", "text/plain", echo);
+    Node t = threaded("teleop");
+    CHECK(sees(t, "lim/echo", 1));
+    int limited = 0, retry = -1;
+    for (int i = 0; i < 5; i++) {
+        auto r = t.try_request("lim/echo", "hi", "text/plain", ct::WAIT_MS);
+        if (r.status() == IPCN_TOO_MANY_REQUESTS) {
+            limited++;
+            retry = r.value().retry_after_ms();
+        } else {
+            CHECK_EQ(r.status(), IPCN_OK);
+            CHECK_EQ(r.value().retry_after_ms(), -1);
+        }
+    }
+    CHECK(limited >= 2);
+    CHECK(retry >= 1 && retry <= 1000);
+    CHECK(p.stats().rate_limited >= 2);
+    p.clear_limits("lim/echo");
+    CHECK_EQ(call(t, "lim/echo"), IPCN_OK);
+    CHECK_STATUS(p.set_limits("lim/echo", ipcn_limits{}), IPCN_BAD_REQUEST);
+}
+
 CPPTEST_MAIN

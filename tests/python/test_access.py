@@ -116,3 +116,26 @@ def test_bad_rules(nodes):
         p.set_access("a", [("allow", "read", 5)])
     p.set_access("a", [("deny", "write", "any")])
     p.set_access("a", [])
+
+
+def test_limits(nodes):
+    """The provider's own limits (issue 15): over them a request raises
+    TooManyRequests whose reply says when to retry; removed, all pass."""
+    p = nodes("prov")
+    p.set_limits("lim/echo", requests_per_s=1, burst=2)
+    p.offer("lim/echo", lambda req: "ok " + req.value)
+    t = nodes("teleop")
+    sees(t, "lim/echo", 1)
+    limited = []
+    for _ in range(5):
+        try:
+            assert t.request("lim/echo", "hi", WAIT).value == "ok hi"
+        except ipcnet.TooManyRequests as e:
+            assert e.status == 205
+            limited.append(e.reply.retry_after_ms)
+    assert len(limited) >= 2
+    assert all(1 <= ms <= 1000 for ms in limited)
+    p.remove_limits("lim/echo")
+    assert t.request("lim/echo", "hi", WAIT).value == "ok hi"
+    with pytest.raises(ipcnet.BadRequest):
+        p.set_limits("lim/echo")  # limits nothing

@@ -16,6 +16,7 @@
 
 #include "node/node.h"
 #include "transport/gate.h"
+#include "transport/reputation.h"
 #include "transport/route.h"
 
 static ipcn_node nd;
@@ -29,9 +30,25 @@ static int setup(void **state)
     nd.name = "self";
     nd.id = 0x1111;
     ipcn_node_opts_init(&nd.opts);
+    /* A refusal is charged to the peer (reputation.c): its records, and
+     * the policy's reputation section (the defaults). */
+    static ipcn__policy *pol;
+    if (!pol)
+        pol = ipcn__policy_new(IPCN__PROFILE_ALLOW);
+    assert_non_null(pol);
+    nd.policy = pol;
+    ipcn__list_init(&nd.reps);
+    ipcn__list_init(&nd.links);
     lk.state = LINK_UP;
     lk.who.name = "peer";
     lk.who.node_id = 0x2222;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ipcn__rep_free_all(&nd);
     return 0;
 }
 
@@ -80,20 +97,20 @@ static void test_gate_counts(void **state)
 {
     (void)state;
     lk.resources = IPCN_PEER_MAX_RESOURCES - 1;
-    assert_int_equal(ipcn__gate_resource(&nd, &lk), IPCN_OK);
+    assert_int_equal(ipcn__gate_resource(&nd, &lk, "p/r"), IPCN_OK);
     lk.resources++;
-    assert_int_equal(ipcn__gate_resource(&nd, &lk),
+    assert_int_equal(ipcn__gate_resource(&nd, &lk, "p/r"),
                      IPCN_TOO_MANY_REQUESTS);
     assert_int_equal(lk.bad_frames, 1); /* a refusal is counted */
     assert_int_equal(nd.stats.bad_frames, 1);
     lk.npatterns = IPCN_PEER_MAX_PATTERNS;
-    assert_int_equal(ipcn__gate_pattern(&nd, &lk), IPCN_TOO_MANY_REQUESTS);
+    assert_int_equal(ipcn__gate_pattern(&nd, &lk, "p/**"), IPCN_TOO_MANY_REQUESTS);
     lk.npatterns--;
-    assert_int_equal(ipcn__gate_pattern(&nd, &lk), IPCN_OK);
+    assert_int_equal(ipcn__gate_pattern(&nd, &lk, "p/**"), IPCN_OK);
     lk.inflight = IPCN_PEER_MAX_INFLIGHT;
-    assert_int_equal(ipcn__gate_request(&lk), IPCN_TOO_MANY_REQUESTS);
+    assert_int_equal(ipcn__gate_request(&nd, &lk, "p/s"), IPCN_TOO_MANY_REQUESTS);
     lk.inflight--;
-    assert_int_equal(ipcn__gate_request(&lk), IPCN_OK);
+    assert_int_equal(ipcn__gate_request(&nd, &lk, "p/s"), IPCN_OK);
 }
 
 static void test_gate_meta(void **state)
@@ -134,10 +151,10 @@ static void test_gate_queue(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_route, setup),
-        cmocka_unit_test_setup(test_gate_counts, setup),
-        cmocka_unit_test_setup(test_gate_meta, setup),
-        cmocka_unit_test_setup(test_gate_queue, setup),
+        cmocka_unit_test_setup_teardown(test_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gate_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gate_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gate_queue, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
