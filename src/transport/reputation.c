@@ -317,16 +317,18 @@ void ipcn__rep_quarantine(ipcn_node *n, ipcn__rep *r, bool ban,
     if (r->strikes < UINT32_MAX)
         r->strikes++;
     n->stats.quarantined++;
-    char who[IPCN_NAME_MAX + 48];
-    ipcn__rep_subject(r, who, sizeof who);
-    if (ban)
-        ipcn__warn("IPCN-REP-BAN", "%s: banned %s (uid %d)%s, score %.0f: %s",
-                   n->name, who, (int)r->uid, by_report ? " on reports" : "",
-                   r->score, r->detail);
+    char who[IPCN_NAME_MAX + 64];
+    if (r->name)
+        snprintf(who, sizeof who, "%s (uid %d)", r->name, (int)r->uid);
     else
-        ipcn__warn("IPCN-REP-QUARANTINE", "%s: quarantined %s (uid %d)%s "
-                   "for %llu ms (strike %u), score %.0f: %s", n->name, who,
-                   (int)r->uid, by_report ? " on reports" : "",
+        ipcn__rep_subject(r, who, sizeof who);
+    if (ban)
+        ipcn__warn("IPCN-REP-BAN", "%s: banned %s%s, score %.0f: %s", n->name,
+                   who, by_report ? " on reports" : "", r->score, r->detail);
+    else
+        ipcn__warn("IPCN-REP-QUARANTINE", "%s: quarantined %s%s for %llu ms "
+                   "(strike %u), score %.0f: %s", n->name, who,
+                   by_report ? " on reports" : "",
                    (unsigned long long)r->duration_ms, r->strikes, r->score,
                    r->detail);
     /* Its links are closed at the end of the round (ipcn__rep_flush()):
@@ -382,7 +384,8 @@ void ipcn__rep_lift(ipcn_node *n, ipcn__rep *r)
 void ipcn__rep_offence(ipcn_node *n, ipcn__link *l, ipcn__offence k,
                        const char *detail)
 {
-    if ((unsigned)k >= IPCN__OFF_COUNT || n->closing)
+    /* (No policy: a bare node of the stages' unit tests.) */
+    if ((unsigned)k >= IPCN__OFF_COUNT || n->closing || !n->policy)
         return;
     const ipcn__reputation_cfg *c = cfg(n);
     uint64_t now = ipcn__now_mono_ns();

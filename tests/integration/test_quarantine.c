@@ -655,6 +655,7 @@ static void t_reports(void **state)
 {
     (void)state;
     W.healthy = open_node("healthy");
+    wait_found(W.healthy, "pv/echo", 1);
     uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
     while (!linked(W.victim, "healthy")) {
         if (tu_now_ms() > end)
