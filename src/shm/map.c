@@ -448,6 +448,10 @@ void ipcn__map_flush_verify(ipcn_node *n)
         ipcn__warn("IPCN-SHM-VERIFY", "%s: %u sample(s) of %s from %s failed "
                    "verification: altered after publication", n->name, k,
                    path, l->who.name);
+        char what[160];
+        snprintf(what, sizeof what, "%u sample(s) of %s failed verification",
+                 k, path);
+        ipcn__rep_offence(n, l, IPCN__OFF_VERIFY, what);
         ipcn__cz_evidence_add(n, l, IPCN_COMPROMISE_TAMPERED,
                               "%u sample(s) of %s altered after publication "
                               "(ipcn_msg_verify failed)", failed, path);

@@ -124,7 +124,9 @@ void ipcn__cz_evidence_add(ipcn_node *n, const ipcn__link *l,
 void ipcn__cz_violation(ipcn_node *n, ipcn__link *l)
 {
     const ipcn__detect_cfg *d = &n->policy->guard.detect;
-    if (!d->violations || ipcn__cz_isolated(n, &l->who))
+    /* Refusals that are not the peer's doing (a reload re-deciding what
+     * was let through: rep_hold) make no burst. */
+    if (!d->violations || n->rep_hold || ipcn__cz_isolated(n, &l->who))
         return;
     uint64_t now = n->round_ns ? n->round_ns : ipcn__now_mono_ns();
     uint64_t within = d->violations_ms * 1000000ull;
