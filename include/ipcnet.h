@@ -1353,14 +1353,20 @@ typedef enum ipcn_event_type {
     IPCN_EV_PEER_DOWN = 2,     /**< a peer left or died */
     IPCN_EV_RESOURCE_UP = 3,   /**< a remote resource was announced */
     IPCN_EV_RESOURCE_DOWN = 4, /**< a remote resource went away */
-    IPCN_EV_QUARANTINE = 5     /**< this node quarantined (status 205),
+    IPCN_EV_QUARANTINE = 5,    /**< this node quarantined (status 205),
                                     banned (202) or lifted (100) a peer
                                     (see "Reputation"): peer is the
                                     subject (a node name, or "uid U pid
                                     P" for a process that never said
                                     hello), path the latest evidence.
                                     Since: 0.2 */
+    IPCN_EV_COMPROMISE = 6     /**< evidence that a peer is compromised:
+                                    ipcn_event.compromise tells what (see
+                                    "When a component is compromised").
+                                    Since: 0.2 */
 } ipcn_event_type;
+
+struct ipcn_compromise;
 
 /** Since: 0.1 */
 typedef struct ipcn_event {
@@ -1372,7 +1378,12 @@ typedef struct ipcn_event {
     int status;                /**< PEER_DOWN: 100 goodbye, 303 hang-up or
                                     death, 304 heartbeat timeout, 200 bad
                                     input, 307 this node ran out of memory
-                                    or file descriptors for the link */
+                                    or file descriptors for the link;
+                                    COMPROMISE: the action taken, as in
+                                    ipcn_compromise.action */
+    const struct ipcn_compromise *compromise; /**< COMPROMISE only (else
+                                    NULL): the evidence, valid during the
+                                    callback.  Since: 0.2 */
 } ipcn_event;
 
 typedef void (*ipcn_event_fn)(ipcn_node *node, const ipcn_event *ev,
@@ -1446,6 +1457,14 @@ typedef struct ipcn_node_stats {
                                     dropped over a limit (samples, bytes).
                                     Per peer: ipcn_peer_info.samples_limited.
                                     Since: 0.2 */
+    /* When a component is compromised (see there).  Since: 0.2 */
+    uint64_t compromises;      /**< evidence of a compromise reported
+                                    (IPCN_EV_COMPROMISE events raised).
+                                    Since: 0.2 */
+    uint64_t isolations;       /**< principals this node isolated.
+                                    Since: 0.2 */
+    uint64_t verify_failures;  /**< shared samples of peers that failed
+                                    ipcn_msg_verify() here.  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a
@@ -1478,6 +1497,320 @@ typedef struct ipcn_node_usage {
  * Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_node_get_usage(ipcn_node *node, ipcn_node_usage *out);
+
+/* ------------------------------------------------------------------ */
+/* Reputation                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A node keeps a score for each principal behind its links (a peer node by
+ * its proved name and uid; a process that never said hello by its uid and
+ * pid, so that one process's bad bytes never shut out its user): each
+ * offence it is answerable for lowers it (malformed frames, policy
+ * refusals, rate limits, ...; the policy's "reputation" section names the
+ * penalties), and it decays back towards 0 with a half-life.  With that
+ * section in the policy, a principal whose score falls below its
+ * quarantine threshold is quarantined: its links are closed (ERROR 205
+ * with the time to wait) and new ones refused, for a time that doubles on
+ * each repeat up to a maximum; below the ban threshold it is banned (ERROR
+ * 202) until an operator lifts it.  White-listed principals are never
+ * quarantined automatically, black-listed ones never linked.  A node that
+ * quarantines a peer tells its other peers, which follow or not by their
+ * own policy (docs/reputation.md).  Each quarantine, ban and lift raises
+ * IPCN_EV_QUARANTINE.
+ */
+
+/** What a principal is charged with, as counted in
+ *  ipcn_quarantine_record.evidence.  Since: 0.2 */
+typedef enum ipcn_offence {
+    IPCN_OFFENCE_BAD_FRAME = 0,    /**< malformed or checksum-failing */
+    IPCN_OFFENCE_DENIED = 1,       /**< refused by policy (201, 202, 203) */
+    IPCN_OFFENCE_RATE_LIMITED = 2, /**< over a rate limit or quota */
+    IPCN_OFFENCE_FAILED = 3,       /**< as a provider: answered 300 */
+    IPCN_OFFENCE_TIMEOUT = 4,      /**< as a provider: let requests time out */
+    IPCN_OFFENCE_VERIFY = 5,       /**< its sample failed ipcn_msg_verify() */
+    IPCN_OFFENCE_ANOMALY = 6,      /**< traffic far above its normal */
+    IPCN_OFFENCE_CONNECTIONS = 7,  /**< links opened over its rate */
+    IPCN_OFFENCE_COMPROMISE = 8    /**< evidence of a compromise */
+} ipcn_offence;
+#define IPCN_OFFENCE_KINDS 16      /**< room in the evidence array */
+
+/** ipcn_offence_name() - "bad_frame", "denied", ... as the policy file
+ *  names them; NULL for an unknown kind.  Since: 0.2 */
+IPCN_API const char *ipcn_offence_name(int kind);
+
+/** Since: 0.2 */
+typedef enum ipcn_quarantine_state {
+    IPCN_QUARANTINE_NONE = 0,        /**< linked as any peer */
+    IPCN_QUARANTINE_QUARANTINED = 1, /**< refused for ms_left */
+    IPCN_QUARANTINE_BANNED = 2       /**< refused until lifted */
+} ipcn_quarantine_state;
+
+/** One principal as this node sees it: a sized struct (see the top).
+ *  Pointers lead into the list it was read from and live as long as it.
+ *  Since: 0.2 */
+typedef struct ipcn_quarantine_record {
+    uint32_t size;              /**< sizeof(ipcn_quarantine_record) */
+    const char *subject;        /**< a node name, or "uid U pid P" for a
+                                     process that never said hello: what
+                                     ipcn_quarantine_lift() takes */
+    int named;                  /**< subject is a node name */
+    int32_t uid, pid;           /**< pid: the process last seen */
+    double score;               /**< <= 0, decayed to now */
+    ipcn_quarantine_state state;
+    uint64_t ms_left;           /**< QUARANTINED: until it ends; BANNED:
+                                     UINT64_MAX; else 0 */
+    uint64_t duration_ms;       /**< the current or last quarantine's
+                                     length (0: none yet, or a ban) */
+    uint32_t strikes;           /**< quarantines and bans so far: the next
+                                     quarantine lasts 2^strikes times the
+                                     first (up to the policy's maximum) */
+    uint64_t evidence[IPCN_OFFENCE_KINDS]; /**< offences, by ipcn_offence */
+    const char *detail;         /**< the latest evidence, one line */
+    int by_report;              /**< quarantined on other nodes' reports */
+    uint32_t nreporters;        /**< nodes that reported it quarantined */
+    const char *const *reporters; /**< their names, oldest first */
+} ipcn_quarantine_record;
+
+/** The result of ipcn_quarantines(): read each record with
+ *  ipcn_quarantine_list_get(); free with ipcn_quarantine_list_free().
+ *  Since: 0.2 */
+typedef struct ipcn_quarantine_list {
+    size_t count;
+} ipcn_quarantine_list;
+
+#define IPCN_QUARANTINE_ALL 1u  /**< every record, not only the refused */
+
+/**
+ * ipcn_quarantines() - this node's records of principals: those
+ * quarantined or banned now, or with IPCN_QUARANTINE_ALL in flags every
+ * one it keeps (at most 1024, the least recently charged forgotten first),
+ * most recently charged first.
+ * Returns 100; 200 for NULL or unknown flags; 307.  Thread-safe.
+ * Since: 0.2
+ */
+IPCN_API int ipcn_quarantines(ipcn_node *node, unsigned flags,
+                              ipcn_quarantine_list **out);
+/**
+ * ipcn_quarantine_list_get() - record index of list into *out (set
+ * out->size first).  Returns 100; 200 for NULL or a size under the first
+ * version's; 203 when index is not below list->count.  Since: 0.2
+ */
+IPCN_API int ipcn_quarantine_list_get(const ipcn_quarantine_list *list,
+                                      size_t index,
+                                      ipcn_quarantine_record *out);
+/** ipcn_quarantine_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_quarantine_list_free(ipcn_quarantine_list *list);
+
+/**
+ * ipcn_quarantine_lift() - an operator's word: the principal called
+ * subject (a node name: every record of that name; or "uid U pid P") is
+ * no longer quarantined or banned on this node, its score starts again at
+ * 0 (its strikes stay, for the doubling), and a node of that name is
+ * dialled again.  Raises IPCN_EV_QUARANTINE with status 100.
+ * Returns 100; 200 for NULL or a subject of neither form; 203 when this
+ * node has no record of it.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_quarantine_lift(ipcn_node *node, const char *subject);
+
+/* ------------------------------------------------------------------ */
+/* Traffic: what each peer usually sends this node                     */
+/* ------------------------------------------------------------------ */
+
+/** The verbs a node counts what its peers send it by.  Since: 0.2 */
+typedef enum ipcn_traffic_verb {
+    IPCN_TRAFFIC_REQUEST = 0,  /**< requests of its services */
+    IPCN_TRAFFIC_QUERY = 1,    /**< queries of its data */
+    IPCN_TRAFFIC_SET = 2,      /**< sets of its data (ipcn_set()) */
+    IPCN_TRAFFIC_SAMPLE = 3    /**< samples the peer publishes to it
+                                    (inline and shared memory) */
+} ipcn_traffic_verb;
+
+/**
+ * What one linked peer sends this node on one resource with one verb: its
+ * normal rate and size, and whether it is far above that now.  Each node
+ * keeps this picture of every peer link, per path and verb, for the
+ * frames the peer sends it, whatever the answer (refusals included): at
+ * most 64 paths per peer, the rest (and a path idle for a minute makes
+ * room) counted under the path "*".  Rates are counted over windows of
+ * one second.  The normal is an exponentially weighted mean of those
+ * windows (weight 0.1 each; the plain mean over the first ones); the mean
+ * size one of the frames' payload bytes (weight 1/16).
+ *
+ * The anomaly rule, when the network policy's detect section has
+ * "anomaly: {factor: F, for: T}": after 5 windows of a path (its normal
+ * first), windows whose rate is over F times the normal (a normal under
+ * 1/s counts as 1/s) for T or longer are an anomaly: the peer's
+ * misbehaviour, once per episode (logged IPCN-TRAFFIC-ANOMALY with the
+ * figures, and charged to its reputation).  The episode ends with the
+ * first window under the bound.  Windows over the bound leave the normal
+ * as it was, unless the rate stays over it for a minute: that level is
+ * then the normal (and the episode over).
+ *
+ * A sized struct that only the library fills: size is sizeof the struct
+ * the library was built with, and a field at an offset past it is not
+ * there.  Strings live as long as the list.  Since: 0.2
+ */
+typedef struct ipcn_traffic_item {
+    uint32_t size;              /**< the library's sizeof(ipcn_traffic_item) */
+    const char *peer;           /**< the peer's node name */
+    uint64_t peer_id;
+    const char *path;           /**< the resource; "*" for the rest */
+    ipcn_traffic_verb verb;
+    int anomalous;              /**< in an anomaly episode now */
+    double rate_per_s;          /**< its normal rate, frames a second */
+    double rate_now;            /**< the last complete second's */
+    double mean_bytes;          /**< payload bytes of a frame, its normal */
+    uint64_t count, bytes;      /**< frames and payload bytes, all told */
+    double idle_s;              /**< seconds since the last one */
+    uint64_t anomalies;         /**< episodes so far */
+} ipcn_traffic_item;
+
+/** The result of ipcn_traffic(); free with ipcn_traffic_list_free().
+ *  Since: 0.2 */
+typedef struct ipcn_traffic_list {
+    size_t count;
+    ipcn_traffic_item **items;  /**< sorted by peer, path, verb */
+} ipcn_traffic_list;
+
+/**
+ * ipcn_traffic() - this node's picture of what its linked peers send it
+ * (see ipcn_traffic_item), of every peer or of the one named peer (NULL:
+ * all).  A peer that sent nothing counted has no item.  Another node's
+ * picture: ask its service "@sys/<node>/traffic" (ipcn_request(); see
+ * "Node services").
+ * Returns 100; 200 for NULL node or out; 203 when peer is not linked;
+ * 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_traffic(ipcn_node *node, const char *peer,
+                          ipcn_traffic_list **out);
+/** ipcn_traffic_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_traffic_list_free(ipcn_traffic_list *list);
+/** ipcn_traffic_verb_str() - "request", "query", "set", "sample"; "?" for
+ *  another number.  Since: 0.2 */
+IPCN_API const char *ipcn_traffic_verb_str(int verb);
+
+/*
+ * Node services.  Each node answers requests for the paths
+ * "@sys/<node>/<name>" itself: ipcn_request(node, "@sys/cam/traffic", ...)
+ * goes straight to the node named "cam" over its link (nothing is
+ * announced or found: ipcn_find() does not list them) and is answered by
+ * its built-in handler <name>; "@sys/<own name>/<name>" is answered by
+ * the calling node.  No node may announce a path under "@sys/" (200).
+ * Who may call them is the network policy's to say, as for any service:
+ * READ of the path to know it is there (else 203), EXECUTE to call it
+ * (else 202, or 201), so a shared network (default deny) needs a rule
+ * that allows read and execute of them (the pattern "@sys/" followed by
+ * two stars: docs/policy.md).  A query or set of such a path gets 204; a node not
+ * linked, or a name no node service has, 203.  The services:
+ *
+ *   traffic  the node's traffic picture (ipcn_traffic()), as CBOR (encoding
+ *            "cbor"): {"node": NAME, "items": [{"peer", "path", "verb",
+ *            "rate", "now", "mean_bytes", "count", "bytes", "idle_s",
+ *            "anomalous", "anomalies"}, ...]}.  The request's body: empty,
+ *            or CBOR {"peer": NAME} for one peer's (else 200).
+ *
+ * Since: 0.2
+ */
+/* When a component is compromised                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A node watches its peers for evidence that a component is no longer what
+ * it was (docs/compromise.md):
+ *   EXE_CHANGED  its executable changed on disk while it runs (replaced,
+ *                removed or written: seen by inotify, checked against the
+ *                file the process runs);
+ *   EXE_HASH     its executable does not hash to the SHA-256 the policy
+ *                names for it (the "detect" section's components);
+ *   PROVIDE      it announced a resource the policy does not let it
+ *                provide (refused 202);
+ *   IDENTITY     its node name was seen on this node before with another
+ *                uid (or, when the policy names a hash for it, another
+ *                executable);
+ *   VIOLATIONS   a burst of policy refusals (detect.violations within
+ *                detect.within; 20 in 1 s by default);
+ *   TAMPERED     a shared-memory sample it published failed
+ *                ipcn_msg_verify() here: altered after publication.
+ * Each is told at once: an IPCN_EV_COMPROMISE event (ipcn_event.compromise
+ * holds the evidence), ipcn_node_stats.compromises, the log
+ * (IPCN-COMPROMISE), and a network event: a CBOR map {"subject", "uid",
+ * "pid", "kind", "detail", "action", "criticality", "reporter", "time"}
+ * published on the stream "system/compromise/<this node's name>",
+ * announced on first use; subscribe to the pattern "system/compromise/"
+ * followed by "**" to hear every node's.  What the node then does is the policy's (detect.action,
+ * or the matching component's action):
+ *   REPORT    nothing more (the default, without a "detect" section);
+ *   ISOLATE   every decision for that principal is refused as if denied
+ *             (its requests, queries and sets get 203 or 202, it is told
+ *             of no resource and gets no sample, its announcements and
+ *             samples are refused), on every link, now and when it links
+ *             again, until lifted (ipcn_isolation_lift()); the link stays
+ *             up so the evidence stays visible;
+ *   SHUTDOWN  isolate, and the event's action says SHUTDOWN: the
+ *             application is asked to start the system's safe shutdown
+ *             (the library does not stop anything itself).
+ * Evidence of one kind is reported once per principal until it is lifted.
+ */
+
+/** What the evidence is.  Since: 0.2 */
+typedef enum ipcn_compromise_kind {
+    IPCN_COMPROMISE_EXE_CHANGED = 1,
+    IPCN_COMPROMISE_EXE_HASH = 2,
+    IPCN_COMPROMISE_PROVIDE = 3,
+    IPCN_COMPROMISE_IDENTITY = 4,
+    IPCN_COMPROMISE_VIOLATIONS = 5,
+    IPCN_COMPROMISE_TAMPERED = 6
+} ipcn_compromise_kind;
+
+/** What the node did about it.  Since: 0.2 */
+typedef enum ipcn_compromise_action {
+    IPCN_COMPROMISE_REPORT = 0,
+    IPCN_COMPROMISE_ISOLATE = 1,
+    IPCN_COMPROMISE_SHUTDOWN = 2  /**< isolated; the application is asked
+                                       for the system's safe shutdown */
+} ipcn_compromise_action;
+
+/** The evidence against one principal (its node name): the latest.
+ *  Filled by the library.  Since: 0.2 */
+typedef struct ipcn_compromise {
+    const char *name;           /**< the peer's node name */
+    uint64_t node_id;
+    int32_t pid, uid;           /**< its process when the evidence came */
+    ipcn_compromise_kind kind;
+    const char *detail;         /**< one line of text */
+    ipcn_compromise_action action;
+    uint32_t criticality;       /**< 0 low, 1 normal, 2 high, 3 critical
+                                     (the policy's component, else 1) */
+    int isolated;               /**< isolated now */
+    uint64_t time_ns;           /**< CLOCK_REALTIME of the evidence */
+    uint32_t reports;           /**< evidence reported of it so far */
+} ipcn_compromise;
+
+/** The result of ipcn_compromises(); free with
+ *  ipcn_compromise_list_free().  Since: 0.2 */
+typedef struct ipcn_compromise_list {
+    size_t count;
+    ipcn_compromise *items;     /**< sorted by name */
+} ipcn_compromise_list;
+
+/**
+ * ipcn_compromises() - every principal this node holds evidence
+ * against (isolated or only reported), with the latest evidence.
+ * Returns 100; 200 for NULL; 307.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_compromises(ipcn_node *node, ipcn_compromise_list **out);
+/** ipcn_compromise_list_free() - NULL is a no-op.  Since: 0.2 */
+IPCN_API void ipcn_compromise_list_free(ipcn_compromise_list *list);
+
+/**
+ * ipcn_isolation_lift() - an operator's word: the node called name is no
+ * longer isolated on this node, its evidence is forgotten, and its links
+ * are served again at once (peers are told of what they may see again).
+ * Returns 100; 200 for a bad name; 203 when this node holds no evidence
+ * against it.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_isolation_lift(ipcn_node *node, const char *name);
 
 #ifdef __cplusplus
 }

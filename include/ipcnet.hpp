@@ -642,12 +642,33 @@ struct SubscriptionInfo {
     std::string pattern;
 };
 
+/** What one peer sends this node on one path with one verb, as
+ *  traffic() reports it (a copy of ipcn_traffic_item).  Since: 0.2 */
+struct TrafficItem {
+    std::string peer;
+    std::uint64_t peer_id = 0;
+    std::string path;           /**< "*": the rest */
+    ipcn_traffic_verb verb = IPCN_TRAFFIC_REQUEST;
+    bool anomalous = false;     /**< in an anomaly episode now */
+    double rate_per_s = 0;      /**< its normal rate */
+    double rate_now = 0;        /**< the last second's */
+    double mean_bytes = 0;
+    std::uint64_t count = 0, bytes = 0;
+    double idle_s = 0;
+    std::uint64_t anomalies = 0;
+};
+
 /** What happened (ipcn_event_type). */
 enum class EventType : int {
     PeerUp = IPCN_EV_PEER_UP,
     PeerDown = IPCN_EV_PEER_DOWN,
     ResourceUp = IPCN_EV_RESOURCE_UP,
-    ResourceDown = IPCN_EV_RESOURCE_DOWN
+    ResourceDown = IPCN_EV_RESOURCE_DOWN,
+    Quarantine = IPCN_EV_QUARANTINE, /**< a peer quarantined, banned or
+                                         lifted (docs/reputation.md).
+                                         Since: 0.2 */
+    Compromise = IPCN_EV_COMPROMISE /**< evidence of a compromised peer
+                                         (docs/compromise.md).  Since: 0.2 */
 };
 
 /** An event given to the event callback (a copy: keep it as long as you
@@ -658,7 +679,14 @@ struct Event {
     std::uint64_t peer_id = 0;
     std::string path;           /**< resource events only, else empty */
     Kind kind = Kind::Any;      /**< resource events only */
-    int status = 0;             /**< PeerDown: 100 goodbye, 303, 304, 200 */
+    int status = 0;             /**< PeerDown: 100 goodbye, 303, 304, 200;
+                                     Compromise: the action taken
+                                     (ipcn_compromise_action) */
+    /** Compromise only: the evidence (kind, text, criticality, isolated,
+     *  ...; its name and detail pointers are null: see peer and detail).
+     *  Since: 0.2 */
+    ipcn_compromise compromise{};
+    std::string detail;         /**< Compromise: the evidence's text */
 };
 
 /** Counters of a node (ipcn_node_get_stats()). */
@@ -1089,6 +1117,12 @@ inline void event_tramp(ipcn_node *, const ipcn_event *ev, void *user) noexcept
         e.path = ev->path ? ev->path : "";
         e.kind = static_cast<Kind>(ev->kind);
         e.status = ev->status;
+        if (ev->type == IPCN_EV_COMPROMISE && ev->compromise) {
+            e.compromise = *ev->compromise;
+            e.detail = ev->compromise->detail ? ev->compromise->detail : "";
+            e.compromise.name = nullptr;
+            e.compromise.detail = nullptr;
+        }
         s->fn(e);
     } catch (...) {
         report_exception("event callback for", ev && ev->peer ? ev->peer : "");
@@ -1846,6 +1880,36 @@ public:
         detail::check(ipcn_group_delete(n(), name.c_str()), "group delete", name.view());
     }
 
+private:
+    std::vector<TrafficItem> traffic_of(const char *peer) const
+    {
+        ipcn_traffic_list *list = nullptr;
+        detail::check(ipcn_traffic(n(), peer, &list), "traffic");
+        std::unique_ptr<ipcn_traffic_list, void (*)(ipcn_traffic_list *)> g(
+            list, ipcn_traffic_list_free);
+        std::vector<TrafficItem> out;
+        out.reserve(list->count);
+        for (std::size_t i = 0; i < list->count; i++) {
+            const ipcn_traffic_item &t = *list->items[i];
+            TrafficItem x;
+            x.peer = t.peer ? t.peer : "";
+            x.peer_id = t.peer_id;
+            x.path = t.path ? t.path : "";
+            x.verb = t.verb;
+            x.anomalous = t.anomalous != 0;
+            x.rate_per_s = t.rate_per_s;
+            x.rate_now = t.rate_now;
+            x.mean_bytes = t.mean_bytes;
+            x.count = t.count;
+            x.bytes = t.bytes;
+            x.idle_s = t.idle_s;
+            x.anomalies = t.anomalies;
+            out.push_back(std::move(x));
+        }
+        return out;
+    }
+
+public:
     /** The linked peers, sorted by name.  Throws Error 307. */
     std::vector<Peer> peers() const
     {
@@ -1901,6 +1965,11 @@ public:
         }
         return out;
     }
+    /** What the linked peers send this node (ipcn_traffic()), sorted by
+     *  peer, path, verb.  Throws Error 307.  Since: 0.2 */
+    std::vector<TrafficItem> traffic() const { return traffic_of(nullptr); }
+    /** ... of the one peer named.  Throws Error 203 (not linked), 307. */
+    std::vector<TrafficItem> traffic(CStr peer) const { return traffic_of(peer.c_str()); }
     /** The node's counters. */
     NodeStats stats() const
     {

@@ -65,7 +65,7 @@ from ._ipcnet import Message, Tensor, pattern_match, status_str
 
 __all__ = [
     "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
-    "Event", "SubStats", "NodeStats", "PoolStats", "Error", "NoData", "BadRequest", "Unauthorized",
+    "Event", "SubStats", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
     "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
     "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
     "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
@@ -286,7 +286,13 @@ Event = collections.namedtuple("Event", "type peer peer_id path kind status")
 Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up' or "
                  "'resource_down'; path and kind for resource events only; status for "
                  "peer_down (100 goodbye, 303 hang-up or death, 304 heartbeat timeout, "
-                 "200 bad input).")
+                 "200 bad input).  type 'quarantine' (Since: 0.2): the peer (the subject) was "
+                 "quarantined (status 205), banned (202) or lifted (100), path the latest "
+                 "evidence (docs/reputation.md).  type 'compromise' (Since: 0.2): evidence that the peer "
+                 "is compromised (docs/compromise.md); path is the evidence's text, kind "
+                 "its kind ('exe_changed', 'exe_hash', 'provide', 'identity', "
+                 "'violations', 'tampered'), status the action taken (0 report, "
+                 "1 isolate, 2 isolate and shut down safely).")
 SubStats = collections.namedtuple(
     "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
@@ -302,6 +308,15 @@ SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id patt
 PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
                                    "published reclaimed refused")
 PoolStats.__doc__ = "The counters of a resource's shared-memory pool (Node.pool_stats())."
+TrafficItem = collections.namedtuple("TrafficItem", "peer peer_id path verb anomalous "
+                                     "rate_per_s rate_now mean_bytes count bytes idle_s "
+                                     "anomalies")
+TrafficItem.__doc__ = ("What one linked peer sends this node on one path with one verb "
+                       "(Node.traffic(); ipcn_traffic_item in ipcnet.h): verb is 'request', "
+                       "'query', 'set' or 'sample'; path '*' for the rest past 64 paths; "
+                       "rate_per_s its normal rate (frames a second, weighted over "
+                       "one-second windows), rate_now the last second's; anomalous while "
+                       "it is over the policy's anomaly bound, anomalies the episodes.")
 
 
 def _meta_value(raw):
@@ -658,6 +673,13 @@ class Node(_ipcnet._Node):
     def subscriptions(self):
         """Who subscribes to what (this node and its peers)."""
         return [SubscriptionInfo(*t) for t in self._subscriptions()]
+
+    def traffic(self, peer=None):
+        """What the linked peers (or the one named) send this node: a list of
+        TrafficItem sorted by peer, path, verb.  Another node's picture is
+        its node service: request("@sys/<node>/traffic") (CBOR).  Raises
+        NotFound for a peer not linked."""
+        return [TrafficItem(*t) for t in self._traffic(peer)]
 
     def stats(self):
         """The node's counters (NodeStats)."""

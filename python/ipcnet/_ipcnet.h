@@ -226,6 +226,7 @@ PyObject *node_set_limits(NodeObject *n, PyObject *args);
 PyObject *node_group(NodeObject *n, PyObject *args);
 PyObject *node_peers(NodeObject *n, PyObject *unused);
 PyObject *node_subscriptions(NodeObject *n, PyObject *unused);
+PyObject *node_traffic(NodeObject *n, PyObject *args);
 PyObject *node_stats(NodeObject *n, PyObject *unused);
 PyObject *node_set_event_callback(NodeObject *n, PyObject *fn);
 PyObject *node_pool_config(NodeObject *n, PyObject *args, PyObject *kw);

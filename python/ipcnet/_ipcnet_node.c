@@ -223,7 +223,9 @@ void on_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user)
 }
 
 static const char *const event_names[] = {"", "peer_up", "peer_down", "resource_up",
-                                          "resource_down"};
+                                          "resource_down", "quarantine", "compromise"};
+static const char *const evidence_names[] = {"", "exe_changed", "exe_hash", "provide",
+                                             "identity", "violations", "tampered"};
 static const char *const kind_names[] = {"any", "data", "stream", "service"};
 
 static void on_event(ipcn_node *node, const ipcn_event *ev, void *user)
@@ -235,11 +237,18 @@ static void on_event(ipcn_node *node, const ipcn_event *ev, void *user)
     if (n->event_fn && live(n)) {
         PyObject *fn = n->event_fn;
         Py_INCREF(fn);
-        unsigned t = (unsigned)ev->type <= 4 ? (unsigned)ev->type : 0;
+        unsigned t = (unsigned)ev->type <= 6 ? (unsigned)ev->type : 0;
         unsigned k = (unsigned)ev->kind <= 3 ? (unsigned)ev->kind : 0;
+        const char *path = ev->path, *kind = ev->path ? kind_names[k] : NULL;
+        if (ev->type == IPCN_EV_COMPROMISE && ev->compromise) {
+            /* The evidence: its text as the path, its kind as the kind. */
+            unsigned e = (unsigned)ev->compromise->kind <= 6 ? (unsigned)ev->compromise->kind : 0;
+            path = ev->compromise->detail;
+            kind = evidence_names[e];
+        }
         PyObject *args = Py_BuildValue("(ssKzzi)", event_names[t], ev->peer ? ev->peer : "",
-                                       (unsigned long long)ev->peer_id, ev->path,
-                                       ev->path ? kind_names[k] : NULL, ev->status);
+                                       (unsigned long long)ev->peer_id, path, kind,
+                                       ev->status);
         NodeObject *prev = cb_node;
         cb_node = n;
         PyObject *res = args ? PyObject_CallObject(fn, args) : NULL;
@@ -650,6 +659,7 @@ static PyMethodDef node_methods[] = {
     {"_group", (PyCFunction)node_group, METH_VARARGS, NULL},
     {"_peers", (PyCFunction)node_peers, METH_NOARGS, NULL},
     {"_subscriptions", (PyCFunction)node_subscriptions, METH_NOARGS, NULL},
+    {"_traffic", (PyCFunction)node_traffic, METH_VARARGS, NULL},
     {"_stats", (PyCFunction)node_stats, METH_NOARGS, NULL},
     {"_set_event_callback", (PyCFunction)node_set_event_callback, METH_O, NULL},
     {"pool_config", (PyCFunction)(void (*)(void))node_pool_config, METH_VARARGS | METH_KEYWORDS,

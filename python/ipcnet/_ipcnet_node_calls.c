@@ -627,6 +627,38 @@ PyObject *node_subscriptions(NodeObject *n, PyObject *unused)
     return out;
 }
 
+/* _traffic(peer or None): tuples in TrafficItem's order. */
+PyObject *node_traffic(NodeObject *n, PyObject *args)
+{
+    const char *peer = NULL;
+    if (!PyArg_ParseTuple(args, "|z:_traffic", &peer))
+        return NULL;
+    if (node_enter(n) < 0)
+        return NULL;
+    ipcn_traffic_list *list = NULL;
+    int st = ipcn_traffic(n->node, peer, &list);
+    node_leave(n);
+    if (st != IPCN_OK)
+        return raise_statusf(st, "traffic%s%s", peer ? " of " : "", peer ? peer : "");
+    PyObject *out = PyList_New((Py_ssize_t)list->count);
+    for (size_t i = 0; out && i < list->count; i++) {
+        const ipcn_traffic_item *t = list->items[i];
+        PyObject *v = Py_BuildValue("(sKssNdddKKdK)", t->peer, (unsigned long long)t->peer_id,
+                                    t->path, ipcn_traffic_verb_str(t->verb),
+                                    PyBool_FromLong(t->anomalous), t->rate_per_s, t->rate_now,
+                                    t->mean_bytes, (unsigned long long)t->count,
+                                    (unsigned long long)t->bytes, t->idle_s,
+                                    (unsigned long long)t->anomalies);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)i, v);
+    }
+    ipcn_traffic_list_free(list);
+    return out;
+}
+
 PyObject *node_stats(NodeObject *n, PyObject *unused)
 {
     if (node_enter(n) < 0)

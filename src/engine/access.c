@@ -209,6 +209,17 @@ static void tell_changes(ipcn_node *n, uint8_t *before)
     ipcn__free(before);
 }
 
+uint8_t *ipcn__access_before(ipcn_node *n)
+{
+    return snapshot(n, NULL);
+}
+
+void ipcn__access_changed(ipcn_node *n, uint8_t *before)
+{
+    tell_changes(n, before);
+    ipcn__dir_recheck(n);
+}
+
 void ipcn__access_on_policy(ipcn_node *n, const ipcn__policy *old)
 {
     tell_changes(n, snapshot(n, old));

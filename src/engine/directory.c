@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/sys.h"
 #include "value/value.h"
 
 static uint64_t remote_hash(const char *path, size_t len, uint32_t link_id)
@@ -194,6 +195,7 @@ void ipcn__dir_on_link_down(ipcn_node *n, ipcn__link *l)
 void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
 {
     if (ipcn__path_check(a->path.p, a->path.len) != IPCN_OK ||
+        ipcn__sys_path(a->path.p, a->path.len) || /* the nodes' own */
         ipcn__encoding_check(a->encoding.p, a->encoding.len) != IPCN_OK ||
         a->meta.len > IPCN_META_MAX) {
         l->bad_frames++;
@@ -276,7 +278,14 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     /* A peer that may not provide the path: its announcement is kept (on
      * its quota, as any) to be let in if a new policy allows it, but it
      * is not found, asked or subscribed to, and counted. */
-    r->denied = ipcn__access_provide(n, l, r->path, true) != IPCN_OK;
+    int pst = ipcn__access_provide(n, l, r->path, true);
+    r->denied = pst != IPCN_OK;
+    /* Announcing outside what the policy lets it provide is evidence of a
+     * compromise (not a 201: what could not be established of it). */
+    if (pst == IPCN_FORBIDDEN && ipcn__cz_provide_ruled(n))
+        ipcn__cz_evidence_add(n, l, IPCN_COMPROMISE_PROVIDE,
+                              "announced %s, which the policy does not let "
+                              "it provide", r->path);
     if (ipcn__remote_index(n, r) != IPCN_OK) {
         ipcn__meta_give(n, l, cost);
         ipcn__remote_free(n, r);
@@ -316,7 +325,8 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
                     const char *encoding, const void *meta, size_t meta_len,
                     ipcn_service_fn fn, void *user)
 {
-    if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK)
+    if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
+        ipcn__sys_path(path, strlen(path))) /* reserved: sys.h */
         return IPCN_BAD_REQUEST;
     if (kind != IPCN_DATA && kind != IPCN_STREAM && kind != IPCN_SERVICE)
         return IPCN_BAD_REQUEST;

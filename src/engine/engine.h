@@ -14,6 +14,7 @@
 #include "ipcnet.h"
 #include "node/node.h"
 #include "shm/shm.h"
+#include "transport/compromise.h"
 #include "transport/gate.h"
 #include "transport/reputation.h"
 #include "transport/link.h"
@@ -259,6 +260,12 @@ int ipcn__access_self_provide(ipcn_node *n, const char *path);
  * checked again. */
 void ipcn__access_on_policy(ipcn_node *n, const ipcn__policy *old);
 void ipcn__access_free_all(ipcn_node *n);
+/* Something other than the policy changes decisions (an isolation): what
+ * each peer may see before it (free it with ipcn__access_changed()); after
+ * the change, tell peers what they may now see or no longer see, and
+ * check peers' resources again. */
+uint8_t *ipcn__access_before(ipcn_node *n);
+void ipcn__access_changed(ipcn_node *n, uint8_t *before);
 /* directory.c: check each peer's resources against the policy again
  * (after a reload): now refused ones are gone for this node's users,
  * now allowed ones come back. */
@@ -300,5 +307,18 @@ void ipcn__pub_node_free(ipcn_node *n);
  * event, and the other nodes told. */
 struct ipcn__rep;
 void ipcn__quarantine_on_rep(ipcn_node *n, struct ipcn__rep *r, int status);
+/* A peer's QUARANTINE report: recorded, followed as the policy says. */
+void ipcn__quarantine_on_frame(ipcn_node *n, ipcn__link *l,
+                               const ipcn__frame *f);
+/* compromise.c: evidence of compromised peers, and what to do with it. */
+/* A link is UP: its identity and executable against what was seen of its
+ * name before and what the policy names; its executable watched. */
+void ipcn__cz_on_link_up(ipcn_node *n, ipcn__link *l);
+void ipcn__cz_on_link_down(ipcn_node *n, ipcn__link *l);
+/* Act on the evidence queued (transport/compromise.h). */
+void ipcn__cz_drain(ipcn_node *n);
+/* Does the policy say who may provide what (a rule for the PROVIDE
+ * verb)?  Only then is a refused announcement evidence. */
+bool ipcn__cz_provide_ruled(const ipcn_node *n);
 
 #endif

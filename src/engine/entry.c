@@ -64,6 +64,9 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_SET:
         ipcn__set_on_frame(n, l, f);
         break;
+    case IPCN_F_QUARANTINE:
+        ipcn__quarantine_on_frame(n, l, f);
+        break;
     default: /* link control (hello, ping, bye, error, ring) stays below */
         break;
     }
@@ -72,6 +75,7 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 static void on_link_up(ipcn_node *n, ipcn__link *l)
 {
     ipcn__queue_event(n, IPCN_EV_PEER_UP, l, NULL, IPCN_ANY, IPCN_OK);
+    ipcn__cz_on_link_up(n, l);
     ipcn__dir_on_link_up(n, l);
     if (l->state == LINK_UP)
         ipcn__pub_on_link_up(n, l);
@@ -93,6 +97,7 @@ static void on_link_down(ipcn_node *n, const ipcn__in *in)
     if (in->peer_died && in->was_up && status != IPCN_OK && !n->closing &&
         l->who.name)
         ipcn__rdv_sweep(n, l->who.name);
+    ipcn__cz_on_link_down(n, l);
     if (in->was_up) {
         ipcn__req_on_link_down(n, l);
         ipcn__dir_on_link_down(n, l);
@@ -202,6 +207,9 @@ uint64_t ipcn__engine_in(ipcn_node *n, const ipcn__in *in)
         return 0;
     case IPCN__IN_REPUTATION:
         ipcn__quarantine_on_rep(n, in->rep, in->status);
+        return 0;
+    case IPCN__IN_COMPROMISE:
+        ipcn__cz_drain(n);
         return 0;
     }
     return 0;

@@ -46,7 +46,10 @@ typedef enum ipcn__in_kind {
     /* rep, status: a principal was quarantined (205), banned (202) or
      * lifted (100) (transport/reputation.c): tell the application, and
      * the other nodes (engine/quarantine.c). */
-    IPCN__IN_REPUTATION
+    IPCN__IN_REPUTATION,
+    /* Evidence of compromised peers is queued (transport/compromise.h):
+     * act on it (report, isolate, ask for the safe shutdown). */
+    IPCN__IN_COMPROMISE
 } ipcn__in_kind;
 
 typedef struct ipcn__in {

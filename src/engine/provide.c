@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/sys.h"
 #include "value/value.h"
 
 void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
@@ -115,6 +116,10 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     const ipcn__request *q = &f->u.request;
     ipcn__local *lr = NULL;
     int st = IPCN_ACCEPTED, allowed;
+    if (ipcn__sys_path(q->path.p, q->path.len)) {
+        ipcn__sys_on_request(n, l, f); /* the node's own services */
+        return;
+    }
     if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK ||
         ipcn__encoding_check(q->encoding.p, q->encoding.len) != IPCN_OK)
         st = IPCN_BAD_REQUEST;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/sys.h"
 #include "value/value.h"
 
 void ipcn__pending_free(ipcn__pending *p)
@@ -132,6 +133,15 @@ static int choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
 {
     bool any = false, wrong_kind = false;
     ipcn__remote *r, *best = NULL;
+    if (ipcn__sys_path(p->path, strlen(p->path))) {
+        /* A node's own service: that node, over its link, or none. */
+        if (want != IPCN_SERVICE)
+            return IPCN_METHOD_NOT_ALLOWED;
+        int st = ipcn__sys_link(n, p->path, link_id);
+        if (st == IPCN_OK && (tried(p, *link_id) || (!*link_id && !allow_local)))
+            st = IPCN_SERVICE_UNAVAILABLE;
+        return st;
+    }
     ipcn__local *lr = ipcn__local_find(n, p->path);
     if (lr) {
         if (lr->kind != want)
@@ -297,6 +307,10 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         m->pub.seq = v->seq;
         m->pub.timestamp_ns = v->timestamp_ns;
         complete(n, p, IPCN_OK, m);
+        return;
+    }
+    if (ipcn__sys_path(p->path, strlen(p->path))) {
+        ipcn__sys_run_local(n, p);
         return;
     }
     ipcn__local *lr = ipcn__local_find(n, p->path);

@@ -54,8 +54,39 @@ void ipcn__queue_event_of(ipcn_node *n, ipcn_event_type type,
     ipcn__queue_cb(n, cb);
 }
 
+void ipcn__queue_compromise_event(ipcn_node *n, const ipcn_compromise *c)
+{
+    if (!n->event_fn)
+        return;
+    size_t nl = strlen(c->name) + 1, dl = strlen(c->detail) + 1;
+    ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
+    ipcn_compromise *copy = ipcn__malloc(sizeof *copy + nl + dl);
+    char *peer = ipcn__strdup(c->name);
+    if (!cb || !copy || !peer) {
+        ipcn__free(cb);
+        ipcn__free(copy);
+        ipcn__free(peer);
+        return;
+    }
+    *copy = *c;
+    char *s = (char *)(copy + 1);
+    memcpy(s, c->name, nl);
+    memcpy(s + nl, c->detail, dl);
+    copy->name = s;
+    copy->detail = s + nl;
+    cb->kind = CB_EVENT;
+    cb->ev.type = IPCN_EV_COMPROMISE;
+    cb->ev.peer_id = c->node_id;
+    cb->ev.kind = IPCN_ANY;
+    cb->ev.status = (int)c->action;
+    cb->ev_peer = peer;
+    cb->ev_cz = copy;
+    ipcn__queue_cb(n, cb);
+}
+
 void ipcn__node_cb_free(ipcn_node *n, ipcn__cb *cb)
 {
+    ipcn__free(cb->ev_cz);
     ipcn__free(cb->ev_peer);
     ipcn__free(cb->ev_path);
     if (cb->pend || cb->msg) /* the engine's part */
@@ -77,6 +108,7 @@ static bool deliver_one(ipcn_node *n)
         void *user = n->event_user;
         cb->ev.peer = cb->ev_peer;
         cb->ev.path = cb->ev_path;
+        cb->ev.compromise = cb->ev_cz;
         if (fn) {
             ipcn__node_unlock(n);
             fn(n, &cb->ev, user);

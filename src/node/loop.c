@@ -20,6 +20,7 @@
 #include "engine/entry.h"
 #include "node/node.h"
 #include "transport/reputation.h"
+#include "transport/compromise.h"
 
 void ipcn__node_lock(ipcn_node *n) { pthread_mutex_lock(&n->lock); }
 
@@ -528,6 +529,12 @@ int ipcn__node_pump(ipcn_node *n, int timeout_ms)
     ipcn__rep_flush(n);
     /* Slots whose last message went away go back to their publishers. */
     ipcn__map_flush_releases(n);
+    /* Evidence of compromised peers found in the round (or told by a
+     * thread since: a sample that failed verification) is acted on now,
+     * out of the verbs that found it. */
+    ipcn__map_flush_verify(n);
+    if (ipcn__cz_pending(n))
+        ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_COMPROMISE});
     ipcn__node_free_dead_links(n);
     ipcn__node_rearm(n, n->round_ns);
     /* The wake fd may have been drained by a thread that only waited for an

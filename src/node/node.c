@@ -21,6 +21,7 @@
 #include "node/node.h"
 #include "transport/reputation.h"
 #include "transport/limits.h"
+#include "transport/compromise.h"
 
 #define DEFAULT_HEARTBEAT_MS 200
 #define DEFAULT_DEAD_AFTER_MS 900
@@ -96,6 +97,7 @@ static void node_free(ipcn_node *n)
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    ipcn__cz_free(n);
     ipcn__node_policy_close(n);
     ipcn__rdv_close(n); /* closes dirfd and lockfd last */
     pthread_mutex_destroy(&n->lock);

@@ -49,6 +49,8 @@ typedef struct ipcn__cb {
     /* CB_EVENT */
     ipcn_event ev;
     char *ev_peer, *ev_path;
+    ipcn_compromise *ev_cz; /* COMPROMISE: the evidence, its strings after
+                               it in the same block */
     /* CB_REPLY: the finished pending (owned here) */
     struct ipcn__pending *pend;
     /* CB_REQUEST, CB_SET (msg: the request, or the value to set) */
@@ -206,6 +208,11 @@ struct ipcn_node {
     ipcn__list fair_uids;   /* each uid's part of the queue below */
     uint32_t peer_queued;   /* peers' requests queued or deferred here */
     uint32_t fair_active;   /* uids holding some of them */
+    /* Evidence of compromised peers, isolation (transport/compromise.h);
+     * NULL until first needed. */
+    struct ipcn__cz *cz;
+    atomic_bool shm_verify_pending; /* a peer's sample failed verification:
+                                       the maps tell (shm/map.c) */
 };
 
 
@@ -270,6 +277,8 @@ void ipcn__queue_event(ipcn_node *n, ipcn_event_type type,
 void ipcn__queue_event_of(ipcn_node *n, ipcn_event_type type,
                           const char *peer, uint64_t peer_id,
                           const char *path, ipcn_kind kind, int status);
+/* An IPCN_EV_COMPROMISE event carrying a copy of c. */
+void ipcn__queue_compromise_event(ipcn_node *n, const ipcn_compromise *c);
 
 
 /* ---- backoff.c ---- */

@@ -28,6 +28,7 @@
 
 #include "node/node.h"
 #include "transport/reputation.h"
+#include "transport/compromise.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
 #define MAX_HELLO_PER_UID 32 /* ... of one user */
@@ -563,6 +564,8 @@ bool ipcn__rdv_all_synced(ipcn_node *n, unsigned *pending)
             continue;
         if (!l && ipcn__rdv_sweep(n, name))
             continue; /* dead, and now gone from the directory */
+        if (!l && ipcn__rep_dial_after(n, name, ipcn__now_mono_ns()))
+            continue; /* quarantined or banned here: not waited for */
         ++*pending;
     }
     closedir(d);
@@ -581,8 +584,11 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
             p += sizeof *ev + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
                 ipcn__rdv_scan(n);
+                ipcn__cz_recheck_all(n);
                 continue;
             }
+            if (ipcn__cz_inotify(n, ev->wd, ev->mask))
+                continue; /* a peer's executable */
             if (!ev->len || ipcn__node_policy_event(n, ev->wd, ev->name))
                 continue;
             char name[256];

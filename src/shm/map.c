@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -57,6 +58,7 @@ static void map_detach(ipcn__shm_map *m)
     m->node = NULL;
     m->wakefd = -1;
     m->rel_flag = NULL;
+    m->verify_flag = NULL;
     m->nrel = 0;
     pthread_mutex_unlock(&m->mu);
     map_unref(m);
@@ -138,6 +140,7 @@ void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     m->node = n;
     m->wakefd = n->wakefd;
     m->rel_flag = &n->shm_rel_pending;
+    m->verify_flag = &n->shm_verify_pending;
     m->link_id = l->id;
     m->pool_id = b->pool_id;
     m->fd = fd;
@@ -403,6 +406,50 @@ IPCN_API int ipcn_msg_verify(const ipcn_msg *msg)
         return IPCN_OK;
     if (!m->has_checksum)
         return IPCN_NO_DATA;
-    return XXH3_64bits(msg->data, msg->len) == m->checksum ? IPCN_OK
-                                                           : IPCN_BAD_GATEWAY;
+    if (XXH3_64bits(msg->data, msg->len) == m->checksum)
+        return IPCN_OK;
+    /* Altered after publication: its publisher's node is told (by its
+     * next round: this may run on any thread, the node's lock not held). */
+    ipcn__shm_map *mp = m->map;
+    pthread_mutex_lock(&mp->mu);
+    if (mp->node && !m->priv) {
+        mp->verify_failed++;
+        snprintf(mp->verify_path, sizeof mp->verify_path, "%s", msg->path);
+        if (!atomic_exchange(mp->verify_flag, true)) {
+            uint64_t one = 1;
+            if (write(mp->wakefd, &one, sizeof one) < 0) {
+                /* the counter is full: the node is awake anyway */
+            }
+        }
+    }
+    pthread_mutex_unlock(&mp->mu);
+    return IPCN_BAD_GATEWAY;
+}
+
+void ipcn__map_flush_verify(ipcn_node *n)
+{
+    if (!atomic_exchange(&n->shm_verify_pending, false))
+        return;
+    ipcn__shm_map *m;
+    ipcn__list_for_each(m, t, &n->maps, ipcn__shm_map, entry) {
+        char path[sizeof m->verify_path];
+        pthread_mutex_lock(&m->mu);
+        uint32_t failed = m->verify_failed;
+        memcpy(path, m->verify_path, sizeof path);
+        pthread_mutex_unlock(&m->mu);
+        if (failed == m->verify_told)
+            continue;
+        uint32_t k = failed - m->verify_told;
+        m->verify_told = failed;
+        n->stats.verify_failures += k;
+        ipcn__link *l = ipcn__link_by_id(n, m->link_id);
+        if (!l || l->state != LINK_UP)
+            continue;
+        ipcn__warn("IPCN-SHM-VERIFY", "%s: %u sample(s) of %s from %s failed "
+                   "verification: altered after publication", n->name, k,
+                   path, l->who.name);
+        ipcn__cz_evidence_add(n, l, IPCN_COMPROMISE_TAMPERED,
+                              "%u sample(s) of %s altered after publication "
+                              "(ipcn_msg_verify failed)", failed, path);
+    }
 }

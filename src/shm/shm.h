@@ -87,6 +87,12 @@ typedef struct ipcn__shm_map {
     uint32_t held;         /* (mu) slots with messages */
     ipcn__shm_ref *rel;    /* (mu) releases to send */
     uint32_t nrel, cap_rel;
+    /* Samples that failed ipcn_msg_verify() (on any thread): evidence
+     * against the publisher, told to the node by its round. */
+    atomic_bool *verify_flag; /* (mu) the node's, while attached */
+    uint32_t verify_failed;   /* (mu) */
+    uint32_t verify_told;     /* the node's: how many it was told of */
+    char verify_path[128];    /* (mu) the last one's path */
 } ipcn__shm_map;
 
 /* ---- pool.c (publisher) ---- */
@@ -188,6 +194,9 @@ void ipcn__map_on_link_down(ipcn_node *n, struct ipcn__link *l);
 void ipcn__map_detach_all(ipcn_node *n);
 /* Send the releases that messages freed since the last call left. */
 void ipcn__map_flush_releases(ipcn_node *n);
+/* Samples of peers' pools failed ipcn_msg_verify() since the last call:
+ * counted, and evidence against their publishers (transport/compromise.h). */
+void ipcn__map_flush_verify(ipcn_node *n);
 /* Take one more slot count for a message that shares m's slot. */
 void ipcn__map_msg_share(struct ipcn__msg *dst, const struct ipcn__msg *m);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "node/node.h"
+#include "transport/compromise.h"
 #include "transport/gate.h"
 #include "transport/reputation.h"
 
@@ -90,6 +91,13 @@ int ipcn__gate_decide(const ipcn_node *n, const ipcn__policy *old,
                       uint32_t nprov, ipcn__decision *d)
 {
     const ipcn__policy *p = old ? old : n->policy;
+    /* A principal isolated as compromised (compromise.c) is refused
+     * everything, whatever a policy says: the one place that says so. */
+    if (ipcn__cz_isolated(n, who)) {
+        *d = (ipcn__decision){.status = IPCN_FORBIDDEN, .rule = -1,
+                              .why = "isolated as compromised"};
+        return d->status;
+    }
     ipcn__groupset rt = {n->groups, n->ngroups, NULL};
     ipcn__groupset gs = {p->groups, p->ngroups, &rt};
     int st = ipcn__policy_decide(p, &gs, who, verb, path, strlen(path), d);
@@ -123,6 +131,10 @@ void ipcn__gate_count(ipcn_node *n, ipcn__link *l, uint32_t verb,
                      ipcn__verb_name(verb), path, status);
             ipcn__rep_offence(n, l, IPCN__OFF_DENIED, what);
         }
+        /* A burst of them is evidence (a refused announcement is its own
+         * evidence, told by the directory). */
+        if (verb != IPCN__V_PROVIDE)
+            ipcn__cz_violation(n, l);
         ipcn__log(first ? IPCN_LOG_WARN : IPCN_LOG_DEBUG, "IPCN-POLICY-DENY",
                   "%s: refused %s (uid %d) %s of %s with %d: %s%s",
                   n->name, l->who.name ? l->who.name : "(no name yet)",

@@ -39,7 +39,9 @@ int ipcn__gate_request(ipcn_node *n, ipcn__link *l, const char *path);
 /* ---- permissions ---- */
 
 /* The one decision of who may do what, for a peer (who, its link's
- * principal) or this node itself (&n->self): the network policy, or old
+ * principal) or this node itself (&n->self): a principal isolated as
+ * compromised (compromise.h) is refused everything (202, why "isolated
+ * as compromised"); else the network policy, or old
  * when given (to compare before and after a reload), then, for READ,
  * WRITE and EXECUTE, the provider's own rules of the resource (prov,
  * nprov: they can only narrow).  Groups named in rules are the policy's,
@@ -51,7 +53,8 @@ int ipcn__gate_decide(const ipcn_node *n, const ipcn__policy *old,
                       uint32_t nprov, ipcn__decision *d);
 /* Account a decision acted on for peer l: a refusal (status, the one
  * the peer is given: 201, 202, 203) on the node's and the link's denied
- * counters, an audited pass on their audited counters; logged (the
+ * counters (a burst of them, but of PROVIDE, is evidence of a compromise:
+ * compromise.h), an audited pass on their audited counters; logged (the
  * first of each per link as a warning, then at debug level). */
 void ipcn__gate_count(ipcn_node *n, ipcn__link *l, uint32_t verb,
                       const char *path, const ipcn__decision *d, int status);

@@ -102,10 +102,14 @@ typedef struct ipcn__link {
     uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, drops;
     uint64_t denied;        /* refused by policy (gate.c: ipcn__gate_count) */
     uint64_t audited;       /* ... that an audit policy let through */
+    struct ipcn__traffic *traffic; /* what it sends, per resource and verb
+                               (traffic.c); NULL until its first */
     int close_status;       /* why it closed, for the PEER_DOWN event */
     uint32_t retry_ms;      /* the peer refused it: retry after (its
                                ERROR said so; reputation.c), or 0 */
     uint64_t rep_limited_ns; /* RATE_LIMITED last charged (reputation.c) */
+    uint32_t reports_tokens; /* its QUARANTINE reports: a bucket */
+    uint64_t reports_ns;    /* ... refilled up to then (engine/quarantine.c) */
     uint32_t peer_caps;     /* from its hello */
     /* Descriptors to send: fds_out[i] goes with the byte at
      * fds_out_at[i] (the first byte of a SHM_POOL frame). */
@@ -135,6 +139,11 @@ typedef struct ipcn__link {
     uint64_t rate_limited;  /* its requests, queries, sets answered 205 */
     uint64_t samples_limited; /* its samples dropped over a limit */
     bool lim_told;          /* the log said so once */
+    /* Detection (compromise.c): the inotify watch of its executable (0:
+     * none), its refusals in the current window. */
+    int cz_wd;
+    uint64_t viol_start_ns;
+    uint32_t viol_count;
 } ipcn__link;
 
 /* ---- link*.c ---- */

@@ -15,6 +15,7 @@
 
 #include "engine/entry.h"
 #include "transport/gate.h"
+#include "transport/traffic.h"
 #include "transport/limits.h"
 #include "transport/link_impl.h"
 #include "transport/reputation.h"
@@ -37,6 +38,7 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
                      .caps = IPCN_CAP_CANCEL | IPCN_CAP_SET |
+                             IPCN_CAP_QUARANTINE |
                              (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
                                              : IPCN_CAP_NONE) |
                              (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE),
@@ -183,6 +185,7 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
         ipcn__free(l->patterns[i]);
     ipcn__free(l->patterns);
     ipcn__free(l->sample_ends);
+    ipcn__traffic_free(l);
     ipcn__free(l->rx);
     ipcn__wbuf_free(&l->tx);
     ipcn__link_tx_account(n, l);
@@ -361,9 +364,11 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (l->state == LINK_HELLO) {
         if (f.hdr.type == IPCN_F_ERROR) {
-            /* A quarantine says when to come back (reputation.c). */
+            /* A quarantine says when to come back, in corr
+             * (reputation.c); at most an hour is believed. */
             if (f.hdr.status == IPCN_TOO_MANY_REQUESTS)
-                l->retry_ms = (uint32_t)ipcn__rep_retry_ms(f.u.text.p);
+                l->retry_ms = (uint32_t)(f.hdr.corr < 3600000u
+                                             ? f.hdr.corr : 3600000u);
             ipcn__link_close(n, l, f.hdr.status ? f.hdr.status : IPCN_BAD_REQUEST,
                              f.u.text.p);
             return;
@@ -377,6 +382,9 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (link_control(n, l, &f))
         return;
+    ipcn__traffic_in(n, l, &f);
+    if (l->state != LINK_UP)
+        return; /* its anomaly got it quarantined */
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_FRAME, .link = l,
                                    .frame = &f});
 }

@@ -8,7 +8,6 @@
  * (IPCN__IN_REPUTATION: engine/quarantine.c).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine/entry.h"
@@ -250,19 +249,36 @@ static bool rep_matches_link(const ipcn__rep *r, const ipcn__link *l)
     return l->who.uid == r->uid && l->who.pid == r->pid;
 }
 
-static void refusal(const ipcn__rep *r, uint64_t now, int *status, char *why,
-                    size_t len)
+/* Why r's links are refused: the status, the retry time in ms (205;
+ * else 0) and a text for people. */
+static uint64_t refusal(const ipcn__rep *r, uint64_t now, int *status,
+                        char *why, size_t len)
 {
     if (r->state == IPCN__REP_BANNED) {
         *status = IPCN_FORBIDDEN;
         snprintf(why, len, "banned until an operator lifts it (%s)",
                  r->detail);
-    } else {
-        uint64_t left = r->until_ns > now ? r->until_ns - now : 0;
-        *status = IPCN_TOO_MANY_REQUESTS;
-        snprintf(why, len, "quarantined: retry after %llu ms (%s)",
-                 (unsigned long long)((left + 999999) / 1000000), r->detail);
+        return 0;
     }
+    uint64_t left = r->until_ns > now ? r->until_ns - now : 0;
+    uint64_t ms = (left + 999999) / 1000000;
+    *status = IPCN_TOO_MANY_REQUESTS;
+    snprintf(why, len, "quarantined: retry after %llu ms (%s)",
+             (unsigned long long)ms, r->detail);
+    return ms ? ms : 1;
+}
+
+/* The ERROR that refuses a link: a 205 carries the retry time in its
+ * corr (docs/protocol.md, "Quarantine"), the rest as any ERROR. */
+static void send_refusal(ipcn_node *n, ipcn__link *l, int status,
+                         uint64_t retry_ms, const char *why)
+{
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, (uint16_t)status, retry_ms);
+    size_t mark = ipcn__link_tx_mark(l, 0);
+    ipcn__str s = ipcn__str_of(why);
+    ipcn__link_commit(n, l, mark,
+                      ipcn__enc_text(&l->tx, &h, IPCN_F_ERROR, s.p, s.len));
 }
 
 /* Close the principal's links, each told why. */
@@ -270,12 +286,12 @@ static void cut(ipcn_node *n, ipcn__rep *r)
 {
     char why[IPCN__REP_DETAIL + 64];
     int st;
-    refusal(r, ipcn__now_mono_ns(), &st, why, sizeof why);
+    uint64_t ms = refusal(r, ipcn__now_mono_ns(), &st, why, sizeof why);
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (!rep_matches_link(r, l))
             continue;
-        ipcn__link_send_error(n, l, st, why);
+        send_refusal(n, l, st, ms, why);
         ipcn__link_close(n, l, st, why);
     }
 }
@@ -319,6 +335,8 @@ void ipcn__rep_quarantine(ipcn_node *n, ipcn__rep *r, bool ban,
     if (!r->owed) {
         r->owed = true;
         n->reps_owed++;
+        /* Charged outside a round (an application's call): a round soon. */
+        ipcn__node_arm_timer(n, now);
     }
 }
 
@@ -400,7 +418,8 @@ void ipcn__rep_offence(ipcn_node *n, ipcn__link *l, ipcn__offence k,
 
 /* ---- admission ---- */
 
-static int refuse(ipcn_node *n, ipcn__link *l, int status, const char *why)
+static int refuse(ipcn_node *n, ipcn__link *l, int status, uint64_t retry_ms,
+                  const char *why)
 {
     n->stats.links_refused_quarantine++;
     /* A line a second at most: the peer may connect in a loop. */
@@ -416,7 +435,7 @@ static int refuse(ipcn_node *n, ipcn__link *l, int status, const char *why)
     } else {
         n->rep_log.suppressed++;
     }
-    ipcn__link_send_error(n, l, status, why);
+    send_refusal(n, l, status, retry_ms, why);
     ipcn__link_close(n, l, status, why);
     return status;
 }
@@ -433,7 +452,7 @@ int ipcn__rep_admit(ipcn_node *n, ipcn__link *l)
          * waits for the hello; at hello, one that cannot be decided
          * refuses as a deny rule would (201). */
         if (m > 0 || (m < 0 && l->who.name))
-            return refuse(n, l, m > 0 ? IPCN_FORBIDDEN : IPCN_UNAUTHORIZED,
+            return refuse(n, l, m > 0 ? IPCN_FORBIDDEN : IPCN_UNAUTHORIZED, 0,
                           m > 0 ? "black-listed"
                                 : "perhaps black-listed (cannot tell)");
     }
@@ -446,8 +465,8 @@ int ipcn__rep_admit(ipcn_node *n, ipcn__link *l)
     if (!r || !active(r))
         return IPCN_OK;
     int st;
-    refusal(r, now, &st, why, sizeof why);
-    return refuse(n, l, st, why);
+    uint64_t ms = refusal(r, now, &st, why, sizeof why);
+    return refuse(n, l, st, ms, why);
 }
 
 uint64_t ipcn__rep_dial_after(ipcn_node *n, const char *name, uint64_t now)
@@ -466,12 +485,3 @@ uint64_t ipcn__rep_dial_after(ipcn_node *n, const char *name, uint64_t now)
     return after;
 }
 
-uint64_t ipcn__rep_retry_ms(const char *reason)
-{
-    const char *p = reason ? strstr(reason, "retry after ") : NULL;
-    if (!p)
-        return 0;
-    char *end;
-    unsigned long long ms = strtoull(p + 12, &end, 10);
-    return end != p + 12 && !strncmp(end, " ms", 3) ? ms : 0;
-}

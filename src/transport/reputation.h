@@ -40,7 +40,8 @@
 
 #define IPCN__REP_MAX 1024          /* records a node keeps */
 #define IPCN__REP_DETAIL 96         /* bytes of the latest evidence text */
-#define IPCN__REP_REPORTERS 8       /* other nodes' reports kept per record */
+#define IPCN__REP_REPORTERS 64      /* other nodes' reports kept per record
+                                       (the most "agree" may ask for) */
 #define IPCN__REP_RATE_NS 100000000ull /* RATE_LIMITED: once per 100 ms
                                           per link */
 
@@ -75,7 +76,7 @@ typedef struct ipcn__rep {
     uint64_t evidence[IPCN__OFF_COUNT];
     char detail[IPCN__REP_DETAIL]; /* "bad_frame: malformed frame body" */
     ipcn__rep_report *reports; /* others' reports, oldest first */
-    uint32_t nreports;
+    uint32_t nreports, cap_reports;
 } ipcn__rep;
 
 /* ---- the arithmetic (pure; unit-tested) ---- */
@@ -102,16 +103,14 @@ void ipcn__rep_offence(ipcn_node *n, ipcn__link *l, ipcn__offence k,
 
 /* May the link go on?  At accept (l->who.name NULL: the kernel's word
  * only) and at hello (its name proved).  100; else the link was refused:
- * an ERROR with the status (205 quarantined, with the time left; 202
+ * an ERROR with the status (205 quarantined, with the time left in
+ * milliseconds in its corr, docs/protocol.md "Quarantine"; 202
  * banned or black-listed; 201 black-listed perhaps: a selector that could
  * not be decided) and closed, counted in links_refused_quarantine. */
 int ipcn__rep_admit(ipcn_node *n, ipcn__link *l);
 /* Before dialling the node called name: 0 now, else the monotonic time
  * when its quarantine ends, UINT64_MAX when it is banned. */
 uint64_t ipcn__rep_dial_after(ipcn_node *n, const char *name, uint64_t now);
-/* An ERROR that refused our link: the retry time in its reason ("retry
- * after N ms"), or 0. */
-uint64_t ipcn__rep_retry_ms(const char *reason);
 
 /* ---- records ---- */
 

@@ -310,6 +310,30 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
             (f.u.ring.size & (f.u.ring.size - 1)))
             r.bad = 1;
         break;
+    case IPCN_F_QUARANTINE: {
+        ipcn__quarantine *q = &f.u.quarantine;
+        q->action = rd_u8(&r);
+        q->kinds = rd_u8(&r);
+        if (rd_u8(&r) != 0 || rd_u8(&r) != 0) /* reserved */
+            r.bad = 1;
+        q->uid = (int32_t)rd_u32(&r);
+        q->pid = (int32_t)rd_u32(&r);
+        q->score = (int32_t)rd_u32(&r);
+        q->duration_ms = rd_u64(&r);
+        if ((q->action != IPCN_QR_QUARANTINED &&
+             q->action != IPCN_QR_BANNED) ||
+            q->kinds < 1 || q->kinds > IPCN_QR_MAX_KINDS ||
+            q->score > 0 || q->pid < 0 ||
+            !rd_has(&r, (size_t)q->kinds * 8))
+            r.bad = 1;
+        else {
+            q->evidence = r.p;
+            r.p += (size_t)q->kinds * 8;
+        }
+        q->subject = rd_str(&r);
+        q->detail = rd_str(&r);
+        break;
+    }
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -597,6 +621,31 @@ int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b)
     ipcn__wbuf_u32(w, b->share);
     ipcn__wbuf_u32(w, 0);
     ipcn__wbuf_u64(w, b->slot_size);
+    return finish(w, off);
+}
+
+uint64_t ipcn__quarantine_evidence(const ipcn__quarantine *q, uint32_t k)
+{
+    return q->evidence && k < q->kinds ? ld64(q->evidence + 8 * (size_t)k)
+                                       : 0;
+}
+
+int ipcn__enc_quarantine(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__quarantine *q,
+                         const uint64_t *evidence)
+{
+    h->type = IPCN_F_QUARANTINE;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u8(w, q->action);
+    ipcn__wbuf_u8(w, q->kinds);
+    ipcn__wbuf_u16(w, 0);
+    ipcn__wbuf_u32(w, (uint32_t)q->uid);
+    ipcn__wbuf_u32(w, (uint32_t)q->pid);
+    ipcn__wbuf_u32(w, (uint32_t)q->score);
+    ipcn__wbuf_u64(w, q->duration_ms);
+    for (uint32_t k = 0; k < q->kinds; k++)
+        ipcn__wbuf_u64(w, evidence[k]);
+    ipcn__wbuf_str(w, q->subject.p, q->subject.len);
+    ipcn__wbuf_str(w, q->detail.p, q->detail.len);
     return finish(w, off);
 }
 

@@ -55,7 +55,11 @@ enum ipcn__ftype {
     IPCN_F_SET = 24,          /* set the value of a data resource of the
                                  receiver; answered by a REPLY whose seq is
                                  the resource's version */
-    IPCN_F__MAX = 24
+    /* Capability IPCN_CAP_QUARANTINE on the receiver's side. */
+    IPCN_F_QUARANTINE = 25,   /* the sender quarantined or banned a peer:
+                                 the subject, the evidence (never
+                                 forwarded, never answered) */
+    IPCN_F__MAX = 25
 };
 
 /* Capability bits a node announces in its hello. */
@@ -65,6 +69,7 @@ enum ipcn__ftype {
 #define IPCN_CAP_WITHHELD 4u /* takes SHM_WITHHELD notices */
 #define IPCN_CAP_CANCEL 8u   /* takes CANCEL of its requests */
 #define IPCN_CAP_SET 16u     /* takes SET of its data resources */
+#define IPCN_CAP_QUARANTINE 32u /* takes QUARANTINE reports */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -195,12 +200,33 @@ typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
     ipcn__blob data;
 } ipcn__reply;
 
+/* QUARANTINE: the sender's verdict on a subject (a node name, or a
+ * process by uid and pid when name is empty), with its evidence: kinds
+ * counters (u64 each, in the order of the offences, guard.h), read with
+ * ipcn__quarantine_evidence(). */
+#define IPCN_QR_QUARANTINED 1
+#define IPCN_QR_BANNED 2
+#define IPCN_QR_MAX_KINDS 16
+typedef struct ipcn__quarantine {
+    uint8_t action;         /* IPCN_QR_QUARANTINED or _BANNED */
+    uint8_t kinds;          /* evidence counters: 1..16 */
+    int32_t uid, pid;       /* pid 0: a named subject's is not told */
+    int32_t score;          /* the sender's score of it (<= 0) */
+    uint64_t duration_ms;   /* its quarantine (0: banned, until lifted) */
+    const uint8_t *evidence; /* kinds * 8 bytes */
+    ipcn__str subject;      /* a node name, or empty: the process */
+    ipcn__str detail;       /* the latest evidence, as text */
+} ipcn__quarantine;
+
+/* Evidence counter k of q (0 past its kinds). */
+uint64_t ipcn__quarantine_evidence(const ipcn__quarantine *q, uint32_t k);
+
 /* One decoded frame.  Which body member is valid depends on hdr.type:
  * HELLO hello; ANNOUNCE announce; SAMPLE, SHM_WITHHELD sample; QUERY, REQUEST request;
  * QUERY_REPLY, REPLY reply; SET set; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
  * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; CANCEL none; SHM_POOL
  * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
- * shm_refs; RING ring. */
+ * shm_refs; RING ring; QUARANTINE quarantine. */
 typedef struct ipcn__frame {
     ipcn__hdr hdr;
     union {
@@ -216,6 +242,7 @@ typedef struct ipcn__frame {
         ipcn__shm_sample shm_sample;
         ipcn__shm_refs shm_refs;
         ipcn__ring_info ring;
+        ipcn__quarantine quarantine;
     } u;
 } ipcn__frame;
 
@@ -299,6 +326,9 @@ int ipcn__enc_shm_refs(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
                        const ipcn__shm_ref *refs, uint32_t count);
 ipcn__shm_ref ipcn__shm_ref_at(const ipcn__shm_refs *r, uint32_t i);
 int ipcn__enc_ring(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__ring_info *b);
+/* QUARANTINE: q->kinds counters from evidence (q->evidence is ignored). */
+int ipcn__enc_quarantine(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__quarantine *q,
+                         const uint64_t *evidence);
 
 /* The checksum of a frame: XXH3-64 (seed 0) over header bytes 0..39 then
  * the payload. */

@@ -669,6 +669,29 @@ TEST(events_peers_stats)
     CHECK(n.peers().empty());
 }
 
+/* What a peer sends a node: the provider's picture through its node
+ * service, this node's own through traffic().  Since: 0.2 */
+TEST(traffic)
+{
+    Node n("client");
+    ct::PeerProcess p("provider", {"prov"});
+    wait_provider(n);
+    for (int i = 0; i < 3; i++)
+        n.request("p/echo", ipcn::Bytes("hi", 2), "", ct::WAIT_MS);
+    ipcn::Message m = n.request("@sys/prov/traffic", {}, "", ct::WAIT_MS);
+    CHECK_EQ(m.encoding(), std::string_view("cbor"));
+    std::string_view body = m.text();
+    CHECK(body.find("p/echo") != std::string_view::npos);
+    CHECK(body.find("client") != std::string_view::npos);
+    for (const ipcn::TrafficItem &t : n.traffic()) /* what prov sent us */
+        CHECK_EQ(t.peer, std::string("prov"));
+    CHECK(n.traffic("prov").size() == n.traffic().size());
+    CHECK_STATUS(n.traffic("nobody"), IPCN_NOT_FOUND);
+    CHECK_STATUS(n.request("@sys/nobody/traffic", {}, "", ct::WAIT_MS), IPCN_NOT_FOUND);
+    n.request("p/quit", {}, "", ct::WAIT_MS);
+    CHECK_EQ(p.wait(ct::WAIT_MS), 0);
+}
+
 TEST(tensor_reply)
 {
     Node n("client");

@@ -28,6 +28,7 @@ enum {
 };
 #define T_RING 21   /* protocol 7.4: the sender's frames go on in a ring */
 #define T_SET 24    /* protocol 12.3: set a data resource's value */
+#define T_QUARANTINE 25 /* protocol 7.5: the sender quarantined a peer */
 #define CAP_RING 2u
 #define RING_HDR 4096u /* the page of indices before a ring's data */
 #define RING_MIN (64u << 10)
@@ -125,6 +126,12 @@ size_t enc_reply(buf *b, uint8_t type, uint64_t src, uint64_t corr,
 size_t enc_set(buf *b, uint64_t src, uint64_t corr, uint64_t expect_version,
                const char *path, const char *enc, const void *data,
                size_t len);
+/* A QUARANTINE report (protocol 7.5): action 1 quarantined, 2 banned;
+ * nkinds evidence counters. */
+size_t enc_quarantine(buf *b, uint64_t src, uint8_t action, int32_t uid,
+                      int32_t pid, int32_t score, uint64_t duration_ms,
+                      const uint64_t *evidence, uint8_t nkinds,
+                      const char *subject, const char *detail);
 /* A RING frame (protocol 7.4): our direction goes on in a ring. */
 size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved);
 

@@ -286,6 +286,27 @@ size_t enc_set(buf *b, uint64_t src, uint64_t corr, uint64_t expect_version,
     return off;
 }
 
+size_t enc_quarantine(buf *b, uint64_t src, uint8_t action, int32_t uid,
+                      int32_t pid, int32_t score, uint64_t duration_ms,
+                      const uint64_t *evidence, uint8_t nkinds,
+                      const char *subject, const char *detail)
+{
+    size_t off = f_begin(b, T_QUARANTINE, src, 0);
+    b_u8(b, action);
+    b_u8(b, nkinds);
+    b_u16(b, 0);
+    b_u32(b, (uint32_t)uid);
+    b_u32(b, (uint32_t)pid);
+    b_u32(b, (uint32_t)score);
+    b_u64(b, duration_ms);
+    for (uint8_t k = 0; k < nkinds; k++)
+        b_u64(b, evidence[k]);
+    b_str(b, subject, strlen(subject));
+    b_str(b, detail, strlen(detail));
+    f_end(b, off);
+    return off;
+}
+
 /* A RING frame (protocol 7.4): our direction goes on in a ring. */
 size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved)
 {

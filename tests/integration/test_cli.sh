@@ -230,6 +230,25 @@ r 0 "nodes (text)" "$BIN" nodes
 contains "nodes prints the user" "$out" "$(id -un)($(id -u))"
 contains "nodes prints the executable" "$out" "$BIN_REAL"
 contains "nodes prints the first 12 hex digits of its SHA-256" "$out" "${BIN_SHA:0:12}"
+# nodes --traffic: each node's own picture of what its peers send it,
+# asked of its node service @sys/<node>/traffic
+start tpub "$BIN" pub traffic/x '"t"' --rate 50 --name tpub
+wait_ready tpub "pub (traffic)"
+start tsub "$BIN" echo 'traffic/**' --name tsub
+if wait_out tsub 't' 10; then ok "echo (traffic) gets samples"; else nok "echo (traffic) got nothing" "$(cat "$W/tsub.err")"; fi
+r 0 "nodes --traffic" "$BIN" nodes --traffic
+contains "nodes --traffic: a table per node" "$out" "node tsub: what its peers send it"
+contains "nodes --traffic: the provider's table too" "$out" "node arm-driver: what its peers send it"
+contains "nodes --traffic: the header" "$out" "NORMAL/S"
+r 0 "nodes --traffic --node tsub --json" "$BIN" nodes --traffic --node tsub --json
+jcheck "nodes --traffic --json: the samples tsub gets from tpub" "$out" \
+    'len(d)==1 and d[0]["node"]=="tsub" and any(i["peer"]=="tpub" and i["path"]=="traffic/x" and i["verb"]=="sample" and i["count"]>=1 and i["mean_bytes"]>0 and i["anomalous"] is False and i["anomalies"]==0 for i in d[0]["items"])'
+r 1 "nodes --traffic --node of no node" "$BIN" nodes --traffic --node nobody
+contains "nodes --traffic --node of no node: 203" "$err" "203 Not Found"
+r 0 "nodes --node tsub" "$BIN" nodes --node tsub --json
+jcheck "nodes --node: that node only" "$out" 'len(d)==1 and d[0]["name"]=="tsub"'
+stop tsub TERM "echo (traffic)"
+stop tpub TERM "pub (traffic)"
 r 1 "a second hold of the same path" "$BIN" hold robot/arm/left/state 1
 contains "second hold: 207 Conflict naming the provider" "$err" "207 Conflict: node arm-driver already provides robot/arm/left/state"
 r 1 "a node name in use" "$BIN" nodes --name arm-driver

@@ -475,3 +475,28 @@ def test_idle_probe_option(nodes):
     assert a.stats().pings_sent + b.stats().pings_sent >= 4
     # c and d ping no one they are idle with; a and b's probes are answered, not echoed
     assert (c.stats().pings_sent, d.stats().pings_sent) == quiet
+
+
+def test_traffic(nodes):
+    """What a peer sends a node: Node.traffic(), and the peer's own picture
+    through its node service @sys/<node>/traffic (CBOR)."""
+    a = nodes("tr.a", start=True)
+    b = nodes("tr.b", start=True)
+    b.offer("tr/echo", lambda req: req.data)
+    a.wait_for("tr/echo", timeout=WAIT)
+    for _ in range(3):
+        a.request("tr/echo", "x", timeout=WAIT)
+    items = [t for t in b.traffic("tr.a") if t.path == "tr/echo"]
+    assert len(items) == 1
+    (t,) = items
+    assert t.peer == "tr.a" and t.peer_id == a.id and t.verb == "request"
+    assert t.count == 3 and not t.anomalous and t.anomalies == 0
+    assert t.mean_bytes > 0
+    assert all(isinstance(x, ipcnet.TrafficItem) for x in b.traffic())
+    with pytest.raises(ipcnet.NotFound):
+        b.traffic("nobody")
+    r = a.request("@sys/tr.b/traffic", timeout=WAIT)
+    d = r.value
+    assert d["node"] == "tr.b"
+    assert any(i["peer"] == "tr.a" and i["path"] == "tr/echo" and i["count"] == 3
+               for i in d["items"])

@@ -59,17 +59,6 @@ static void test_backoff(void **state)
     assert_int_equal(ipcn__rep_backoff_ms(c, 3), 10000);
 }
 
-static void test_retry_text(void **state)
-{
-    (void)state;
-    assert_int_equal(ipcn__rep_retry_ms("quarantined: retry after 1234 ms "
-                                        "(bad_frame: x)"), 1234);
-    assert_int_equal(ipcn__rep_retry_ms("too many peers"), 0);
-    assert_int_equal(ipcn__rep_retry_ms("retry after ms"), 0);
-    assert_int_equal(ipcn__rep_retry_ms("retry after 12s"), 0);
-    assert_int_equal(ipcn__rep_retry_ms(NULL), 0);
-}
-
 /* A bare node: enough for the table (no loop, no links but ours). */
 typedef struct fixture {
     ipcn_node *n;
@@ -81,6 +70,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     f->n = calloc(1, sizeof *f->n);
     f->n->name = (char *)"test";
+    f->n->timerfd = -1;
     f->n->policy = ipcn__policy_new(IPCN__PROFILE_ALLOW);
     ipcn__list_init(&f->n->reps);
     ipcn__list_init(&f->n->links);
@@ -246,7 +236,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decay),
         cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_retry_text),
         cmocka_unit_test_setup_teardown(test_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limited_once, setup,
                                         teardown),

@@ -443,6 +443,44 @@ static void test_truncated_and_trailing_bodies(void **state)
     }
 }
 
+/* QUARANTINE: each field out of its range is refused. */
+static void test_quarantine_bounds(void **state)
+{
+    (void)state;
+    const vec *v = vec_named("quarantine");
+    const uint8_t *body = v->bytes + IPCN_WIRE_HDR_SIZE;
+    size_t n = v->len - IPCN_WIRE_HDR_SIZE;
+    uint8_t b[256];
+    assert_true(n <= sizeof b);
+    static const struct {
+        size_t at;
+        uint8_t byte;
+    } bad[] = {
+        {0, 0}, {0, 3},   /* action: 1 or 2 */
+        {1, 0}, {1, 17},  /* kinds: 1..16 */
+        {2, 1}, {3, 1},   /* reserved */
+        {11, 0x80},       /* pid < 0 */
+        {15, 0},          /* score > 0 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(b, body, n);
+        b[bad[i].at] = bad[i].byte;
+        assert_int_equal(decode_payload(IPCN_F_QUARANTINE, b, n),
+                         IPCN_BAD_REQUEST);
+    }
+    /* a ban, a process as subject: fine */
+    memcpy(b, body, n);
+    b[0] = IPCN_QR_BANNED;
+    b[8] = 7; /* pid 7 */
+    assert_int_equal(decode_payload(IPCN_F_QUARANTINE, b, n), IPCN_OK);
+    /* the counters read back */
+    ipcn__frame f;
+    assert_int_equal(ipcn__frame_decode(v->bytes, v->len, &f), IPCN_OK);
+    assert_int_equal(ipcn__quarantine_evidence(&f.u.quarantine, 0), 6);
+    assert_int_equal(ipcn__quarantine_evidence(&f.u.quarantine, 1), 1);
+    assert_int_equal(ipcn__quarantine_evidence(&f.u.quarantine, 2), 0);
+}
+
 static void test_strings(void **state)
 {
     (void)state;
@@ -740,6 +778,16 @@ static void test_roundtrip_every_type(void **state)
         case IPCN_F_SET:
             in.u.set = (ipcn__set){(uint32_t)rnd(), rnd(), a, b, d};
             break;
+        case IPCN_F_QUARANTINE: {
+            uint8_t k = (uint8_t)(1 + rnd() % IPCN_QR_MAX_KINDS);
+            for (size_t i = 0; i < (size_t)k * 8; i++)
+                blob[i] = (uint8_t)rnd();
+            in.u.quarantine = (ipcn__quarantine){
+                (uint8_t)(1 + rnd() % 2), k, (int32_t)rnd(),
+                (int32_t)(rnd() & 0x7fffffff), -(int32_t)(rnd() & 0x7fffffff),
+                rnd(), blob, a, b};
+            break;
+        }
         default:
             in.u.text = a;
             break;
@@ -945,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_checksum_definition),
         cmocka_unit_test(test_decode_frame_len_mismatch),
         cmocka_unit_test(test_truncated_and_trailing_bodies),
+        cmocka_unit_test(test_quarantine_bounds),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_blobs),
         cmocka_unit_test(test_announce_kind),

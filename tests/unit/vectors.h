@@ -108,7 +108,16 @@ typedef struct vec {
     X(reply_set,                                                              \
       {.hdr = VEC_HDR(IPCN_F_REPLY, 100, VEC_ID_CAMERA, 0, 4),                \
        .u.reply = {.seq = 8, .timestamp_ns = 0, .encoding = VEC_S(""),        \
-                   .data = VEC_B("")}})
+                   .data = VEC_B("")}})                                       \
+    X(quarantine,                                                             \
+      {.hdr = VEC_HDR(IPCN_F_QUARANTINE, 0, VEC_ID_CAMERA, 0, 0),             \
+       .u.quarantine = {.action = IPCN_QR_QUARANTINED, .kinds = 2,    \
+                        .uid = 1000, .pid = 0, .score = -120,                 \
+                        .duration_ms = 10000,                                 \
+                        .evidence = (const uint8_t *)"\x06\0\0\0\0\0\0\0"    \
+                                                     "\x01\0\0\0\0\0\0\0",   \
+                        .subject = VEC_S("rogue"),                            \
+                        .detail = VEC_S("denied: read of cam/front/rgb")}})
 
 /* ---- the exact bytes of each vector: generated once by our encoder,
  * their checksums checked with a one-shot XXH3_64bits() of libxxhash, and
@@ -284,6 +293,20 @@ static const uint8_t vec_reply_set_bytes[] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
+static const uint8_t vec_quarantine_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x19, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    0x50, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x84, 0xc9, 0x70, 0xda, 0x7c, 0x77, 0xc5, 0x40,
+    0x01, 0x02, 0x00, 0x00, 0xe8, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x88, 0xff, 0xff, 0xff, 0x10, 0x27, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x72, 0x6f, 0x67, 0x75, 0x65, 0x00,
+    0x1d, 0x00, 0x64, 0x65, 0x6e, 0x69, 0x65, 0x64, 0x3a, 0x20, 0x72, 0x65,
+    0x61, 0x64, 0x20, 0x6f, 0x66, 0x20, 0x63, 0x61, 0x6d, 0x2f, 0x66, 0x72,
+    0x6f, 0x6e, 0x74, 0x2f, 0x72, 0x67, 0x62, 0x00,
+};
+
 #define VEC_ENTRY(n, ...) \
     {#n, __VA_ARGS__, vec_##n##_bytes, sizeof vec_##n##_bytes},
 __attribute__((unused)) static const vec vecs[] = {VEC_LIST(VEC_ENTRY)};
@@ -339,6 +362,14 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
         return ipcn__enc_empty(w, &h, h.type);
     case IPCN_F_SET:
         return ipcn__enc_set(w, &h, &f->u.set);
+    case IPCN_F_QUARANTINE: {
+        uint64_t ev[IPCN_QR_MAX_KINDS];
+        if (f->u.quarantine.kinds > IPCN_QR_MAX_KINDS)
+            return IPCN_BAD_REQUEST;
+        for (uint32_t k = 0; k < f->u.quarantine.kinds; k++)
+            ev[k] = ipcn__quarantine_evidence(&f->u.quarantine, k);
+        return ipcn__enc_quarantine(w, &h, &f->u.quarantine, ev);
+    }
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -438,6 +469,20 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                vec_str_eq(a->u.set.path, b->u.set.path) &&
                vec_str_eq(a->u.set.encoding, b->u.set.encoding) &&
                vec_blob_eq(a->u.set.data, b->u.set.data);
+    case IPCN_F_QUARANTINE: {
+        const ipcn__quarantine *p = &a->u.quarantine, *q = &b->u.quarantine;
+        if (p->action != q->action || p->kinds != q->kinds ||
+            p->uid != q->uid || p->pid != q->pid || p->score != q->score ||
+            p->duration_ms != q->duration_ms ||
+            !vec_str_eq(p->subject, q->subject) ||
+            !vec_str_eq(p->detail, q->detail))
+            return 0;
+        for (uint32_t k = 0; k < p->kinds; k++)
+            if (ipcn__quarantine_evidence(p, k) !=
+                ipcn__quarantine_evidence(q, k))
+                return 0;
+        return 1;
+    }
     default:
         return 0;
     }

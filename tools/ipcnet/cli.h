@@ -42,6 +42,8 @@ typedef struct cli {
     long window;             /* hz --window */
     int exec_timeout_ms;
     const char *group;       /* network create --group (--policy: above) */
+    bool traffic;            /* nodes --traffic */
+    const char *only_node;   /* nodes --node */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -133,5 +135,7 @@ int cmd_network(cli *c);       /* cmd_network.c */
 extern const char cmd_offer_files_help[], cmd_get_file_help[];
 int cmd_policy(cli *c);        /* cmd_policy.c */
 extern const char cmd_policy_help[];
+/* `nodes --traffic` (cmd_traffic.c), with the peers already listed. */
+int cmd_nodes_traffic(cli *c, const ipcn_peer_list *pl);
 
 #endif

@@ -141,11 +141,29 @@ static void principal_json(jw *j, const principal_text *t)
 int cmd_nodes(cli *c)
 {
     int rc;
+    size_t only = SIZE_MAX; /* --node: the one item shown */
     if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
         return rc;
     ipcn_peer_list *pl;
     if ((rc = list_peers(c, &pl)))
         return rc;
+    if (c->traffic) {
+        rc = cmd_nodes_traffic(c, pl);
+        ipcn_peer_list_free(pl);
+        return rc;
+    }
+    if (c->only_node) { /* keep that one node only */
+        size_t k = 0;
+        for (size_t i = 0; i < pl->count; i++)
+            if (!strcmp(pl->items[i].name, c->only_node))
+                k = i + 1;
+        if (!k) {
+            ipcn_peer_list_free(pl);
+            return cli_fail(IPCN_NOT_FOUND, "no node %s in the network",
+                            c->only_node);
+        }
+        only = k - 1;
+    }
     uint64_t now = now_mono_ns();
     size_t w = 4, uw = 4, gw = 6;
     principal_text *pt = calloc(pl->count ? pl->count : 1, sizeof *pt);
@@ -154,6 +172,8 @@ int cmd_nodes(cli *c)
         return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
     }
     for (size_t i = 0; i < pl->count; i++) {
+        if (only != SIZE_MAX && i != only)
+            continue;
         principal_text_of(pl, i, &pt[i]);
         if (strlen(pl->items[i].name) > w)
             w = strlen(pl->items[i].name);
@@ -168,6 +188,8 @@ int cmd_nodes(cli *c)
             "UPTIME", "FRAMES-IN", "FRAMES-OUT", "BYTES-IN", "BYTES-OUT", "BAD", "DROPS",
             "DENIED", "SHA256", "EXE");
     for (size_t i = 0; i < pl->count; i++) {
+        if (only != SIZE_MAX && i != only)
+            continue;
         const ipcn_peer *p = &pl->items[i];
         const principal_text *t = &pt[i];
         double up = process_uptime(p->pid);
@@ -213,11 +235,12 @@ int cmd_nodes(cli *c)
         }
     }
     if (!c->json) {
-        if (pl->count)
+        size_t shown = only != SIZE_MAX ? 1 : pl->count;
+        if (shown)
             out("%zu node%s in network %s; counters are those of each node's link "
                 "with this tool (%s); user, groups and executable are the kernel's "
                 "word on each node's process\n",
-                pl->count, pl->count == 1 ? "" : "s", network_name(c), c->node_name);
+                shown, shown == 1 ? "" : "s", network_name(c), c->node_name);
         else
             out("no other node in network %s (%s)\n", network_name(c),
                 ipcn_node_dir(c->node));

@@ -20,6 +20,7 @@ enum opt_id {
     O_SVC_PATH, O_SECONDS, O_NO_RESUME,
     O_STRICT, O_POLICY, O_AS, O_GROUP,
     O_EXPECT_VERSION,
+    O_TRAFFIC, O_NODE,
 };
 
 typedef struct opt {
@@ -48,6 +49,7 @@ static const opt opts[] = {
     {"--as", true, O_AS},
     {"--expect-version", true, O_EXPECT_VERSION},
     {"--group", true, O_GROUP},
+    {"--traffic", false, O_TRAFFIC},  {"--node", true, O_NODE},
 };
 
 #define B(x) (1ull << (x))
@@ -64,16 +66,26 @@ typedef struct verb {
 } verb;
 
 static const verb verbs[] = {
-    {"nodes", cmd_nodes, COMMON, 0, 0, false,
+    {"nodes", cmd_nodes, COMMON | B(O_TRAFFIC) | B(O_NODE) | B(O_TIMEOUT), 0, 0, false,
      "the nodes of the network: name, id, pid, user, groups, executable, resources, uptime",
-     "usage: ipcnet nodes [options]\n\n"
+     "usage: ipcnet nodes [--traffic] [--node NAME] [options]\n\n"
      "List the other nodes of the network: name, id, pid, how many resources each\n"
      "announced, how long its process has run (from /proc), the counters of this\n"
      "tool's own link with it (frames and bytes in and out, bad frames refused,\n"
      "samples dropped), and its principal as the kernel told it when the link\n"
      "started: user (name and uid), supplementary groups, executable (its path,\n"
      "and the first 12 hex digits of its SHA-256; --json gives all 64).  The\n"
-     "executable of another user's process is '-' unless this tool runs as root.\n"},
+     "executable of another user's process is '-' unless this tool runs as root.\n\n"
+     "  --traffic       instead, what each node's peers send it, as that node sees\n"
+     "                  it (asked of its node service @sys/<node>/traffic): per\n"
+     "                  peer, path and verb (request, query, set, sample) the\n"
+     "                  normal rate (weighted over seconds), the rate of the last\n"
+     "                  second, the mean size, the count, and ANOMALY while the\n"
+     "                  rate is over the network policy's anomaly bound (detect:\n"
+     "                  anomaly: {factor: F, for: T}).  The policy decides who may\n"
+     "                  call @sys/ services (read and execute): 202 or 203 if not\n"
+     "  --node NAME     only the node NAME\n"
+     "  --timeout MS    --traffic: give up on a node after MS ms (default 5000)\n"},
     {"find", cmd_find, COMMON | B(O_KIND), 0, 1, false,
      "resources matching PATTERN (default **) with kind, encoding, provider",
      "usage: ipcnet find [PATTERN] [--kind data|stream|service] [options]\n\n"
@@ -399,6 +411,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             c->expect_version = (uint64_t)ll;
             break;
         case O_GROUP: c->group = arg; break;
+        case O_TRAFFIC: c->traffic = true; break;
+        case O_NODE: c->only_node = arg; break;
         }
         if (rc)
             return rc;

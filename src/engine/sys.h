@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys.h — the node's own services (sys.c): a request for the path
+ * "@sys/<node>/<name>" goes straight to the node of that name over its
+ * link (no directory entry, nothing announced) and is answered there by
+ * the engine's built-in handler <name>.  Permissions are the network
+ * policy's, as for any service: READ of the path to know it is there
+ * (else 203), EXECUTE to call it (else 202; 201).
+ *
+ * A handler: add a line to the table in sys.c.
+ */
+#ifndef IPCN_SYS_H
+#define IPCN_SYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipcnet.h"
+
+struct ipcn__link;
+struct ipcn__pending;
+struct ipcn__frame;
+
+#define IPCN_SYS_PREFIX "@sys/"
+#define IPCN_SYS_PREFIX_LEN 5
+
+/* What a handler is asked: name is the part of the path after the node
+ * ("traffic", "quarantine/lift"); the body as the requester sent it. */
+typedef struct ipcn__sys_call {
+    const char *name;
+    const char *encoding;
+    const void *data;
+    size_t len;
+} ipcn__sys_call;
+
+/* What it answers: the status it returns, and a body (allocated with
+ * ipcn__malloc, freed by the caller; NULL for none) with its encoding
+ * (a static string).  A refusal may say why in text/plain. */
+typedef struct ipcn__sys_reply {
+    void *data;
+    size_t len;
+    const char *encoding;
+} ipcn__sys_reply;
+
+/* A handler: l is the requester's link, or NULL for this node itself.
+ * Lock held; it runs in the I/O round, so it must not wait. */
+typedef int (*ipcn__sys_fn)(ipcn_node *n, struct ipcn__link *l,
+                            const ipcn__sys_call *c, ipcn__sys_reply *r);
+
+/* Is path (len bytes) one of the node services' ("@sys/...")? */
+static inline bool ipcn__sys_path(const char *path, size_t len)
+{
+    return len >= IPCN_SYS_PREFIX_LEN && path[0] == '@' &&
+           path[1] == 's' && path[2] == 'y' && path[3] == 's' &&
+           path[4] == '/';
+}
+
+/* The requester's side: where "@sys/<node>/..." goes: *link_id 0 for
+ * this node itself, else its link.  100, or 203 when no such node is
+ * linked (or the path names none). */
+int ipcn__sys_link(ipcn_node *n, const char *path, uint32_t *link_id);
+/* This node's own request p for one of its own services: answered now. */
+void ipcn__sys_run_local(ipcn_node *n, struct ipcn__pending *p);
+/* A peer's REQUEST for an "@sys/" path: checked, run, answered. */
+void ipcn__sys_on_request(ipcn_node *n, struct ipcn__link *l,
+                          const struct ipcn__frame *f);
+
+#endif
