@@ -36,6 +36,11 @@ typedef struct ipcn__lim_state {
 /* What applies to one link, as of policy generation gen. */
 struct ipcn__link_lim {
     uint64_t gen;
+    /* The path of the last frame checked, whose hits are in e[].hit: a
+     * stream's samples come one path after another, and its patterns are
+     * then not walked again. */
+    size_t last_len;        /* SIZE_MAX: none */
+    char last_path[IPCN_PATH_MAX + 1];
     uint32_t n;
     struct {
         const ipcn__limit *lim;
@@ -188,6 +193,7 @@ static struct ipcn__link_lim *link_lim(ipcn_node *n, ipcn__link *l)
      * the time since the peer's first frame here. */
     uint64_t now = ipcn__now_mono_ns();
     ll->gen = n->policy_gen;
+    ll->last_len = SIZE_MAX;
     for (uint32_t i = 0; i < g->nlimits + n->nplimits; i++) {
         const ipcn__limit *lim = i < g->nlimits ? &g->limits[i]
                                                 : &n->plimits[i - g->nlimits];
@@ -234,6 +240,23 @@ static void refused(ipcn_node *n, ipcn__link *l, const char *what,
     ipcn__rep_offence(n, l, IPCN__OFF_RATE_LIMITED, what);
 }
 
+/* Which entries of ll apply to path (e[].hit): from the last frame's when
+ * it was of the same path. */
+static void hits(struct ipcn__link_lim *ll, const char *path)
+{
+    size_t pl = strlen(path);
+    if (pl == ll->last_len && !memcmp(ll->last_path, path, pl))
+        return;
+    for (uint32_t i = 0; i < ll->n; i++)
+        ll->e[i].hit = what_matches(ll->e[i].lim, path, pl);
+    if (pl <= IPCN_PATH_MAX) {
+        memcpy(ll->last_path, path, pl);
+        ll->last_len = pl;
+    } else {
+        ll->last_len = SIZE_MAX;
+    }
+}
+
 int ipcn__limit_request_slow(ipcn_node *n, ipcn__link *l, const char *path,
                              size_t bytes, uint32_t *retry_ms)
 {
@@ -241,13 +264,13 @@ int ipcn__limit_request_slow(ipcn_node *n, ipcn__link *l, const char *path,
     if (!ll)
         return IPCN_OK;
     uint64_t now = now_ns(n);
-    size_t pl = strlen(path);
     uint32_t wait = 0;
     const ipcn__limit *by = NULL;
+    hits(ll, path);
     for (uint32_t i = 0; i < ll->n; i++) {
         const ipcn__limit *lim = ll->e[i].lim;
         ipcn__lim_state *s = ll->e[i].st;
-        if (!(ll->e[i].hit = what_matches(lim, path, pl)))
+        if (!ll->e[i].hit)
             continue;
         uint32_t w = 0, wb = 0;
         if (lim->requests.per_s > 0)
@@ -286,11 +309,11 @@ bool ipcn__limit_sample_slow(ipcn_node *n, ipcn__link *l, const char *path,
     if (!ll)
         return true;
     uint64_t now = now_ns(n);
-    size_t pl = strlen(path);
+    hits(ll, path);
     for (uint32_t i = 0; i < ll->n; i++) {
         const ipcn__limit *lim = ll->e[i].lim;
         ipcn__lim_state *s = ll->e[i].st;
-        if (!(ll->e[i].hit = what_matches(lim, path, pl)))
+        if (!ll->e[i].hit)
             continue;
         if ((lim->samples.per_s > 0 &&
              ipcn__bucket_wait(&s->smp, &lim->samples, 1, now)) ||
