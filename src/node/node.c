@@ -165,6 +165,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->remotes);
     ipcn__list_init(&n->access);
     ipcn__list_init(&n->lim_users);
+    ipcn__list_init(&n->lim_conns);
     ipcn__list_init(&n->fair_uids);
     ipcn__list_init(&n->subs);
     ipcn__list_init(&n->ready_subs);

@@ -205,6 +205,9 @@ struct ipcn_node {
     struct ipcn__limit *plimits; /* providers' own limits, by path */
     uint32_t nplimits;
     ipcn__list lim_users;   /* buckets of "per: user" limits, by uid */
+    ipcn__list lim_conns;   /* buckets of "connections" rates, by uid
+                               (limits.c), least recently used first */
+    uint32_t nlim_conns;
     ipcn__list fair_uids;   /* each uid's part of the queue below */
     uint32_t peer_queued;   /* peers' requests queued or deferred here */
     uint32_t fair_active;   /* uids holding some of them */

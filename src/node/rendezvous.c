@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "node/node.h"
+#include "transport/limits.h"
 #include "transport/reputation.h"
 #include "transport/compromise.h"
 
@@ -748,6 +749,9 @@ void ipcn__rdv_on_accept(ipcn_node *n)
         /* A quarantined process, or a black-listed user: refused before
          * anything of it is read. */
         if (ipcn__rep_admit(n, l) != IPCN_OK)
+            continue;
+        /* Links opened faster than the policy lets its uid. */
+        if (ipcn__limit_connection(n, l) != IPCN_OK)
             continue;
         ipcn__link_on_readable(n, l);
         if (l->state != LINK_HELLO)

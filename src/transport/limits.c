@@ -531,8 +531,88 @@ int ipcn__limits_provider_set(ipcn_node *n, const char *path,
     return IPCN_OK;
 }
 
+/* ---- connections (at accept, by uid) ---- */
+
+/* A uid's bucket of one entry's "connections" rate.  Keyed by the entry
+ * and the policy generation it was read under: a reload starts afresh. */
+typedef struct ipcn__conn_state {
+    ipcn__list entry;
+    int32_t uid;
+    const void *key;
+    uint64_t gen;
+    ipcn__bucket b;
+} ipcn__conn_state;
+
+#define CONN_STATES_MAX 256 /* the least recently used go first */
+
+static ipcn__conn_state *conn_state(ipcn_node *n, const ipcn__limit *lim,
+                                    int32_t uid, uint64_t now)
+{
+    ipcn__conn_state *s;
+    ipcn__list_for_each(s, t, &n->lim_conns, ipcn__conn_state, entry) {
+        if (s->uid == uid && s->key == lim && s->gen == n->policy_gen) {
+            ipcn__list_remove(&s->entry);
+            ipcn__list_insert_tail(&n->lim_conns, &s->entry);
+            return s;
+        }
+    }
+    if (n->nlim_conns >= CONN_STATES_MAX) {
+        s = ipcn__list_entry(n->lim_conns.next, ipcn__conn_state, entry);
+        ipcn__list_remove(&s->entry);
+        n->nlim_conns--;
+    } else if (!(s = ipcn__malloc(sizeof *s))) {
+        return NULL;
+    }
+    s->uid = uid;
+    s->key = lim;
+    s->gen = n->policy_gen;
+    ipcn__bucket_init(&s->b, &lim->connections, now);
+    ipcn__list_insert_tail(&n->lim_conns, &s->entry);
+    n->nlim_conns++;
+    return s;
+}
+
+int ipcn__limit_connection(ipcn_node *n, ipcn__link *l)
+{
+    const ipcn__guard *g = &n->policy->guard;
+    uint64_t now = ipcn__now_mono_ns();
+    for (uint32_t i = 0; i < g->nlimits; i++) {
+        const ipcn__limit *lim = &g->limits[i];
+        if (lim->connections.per_s <= 0 || !who_matches(n, lim, &l->who))
+            continue;
+        ipcn__conn_state *s = conn_state(n, lim, l->who.uid, now);
+        if (!s)
+            continue; /* no memory: not the peer's fault */
+        uint32_t retry = ipcn__bucket_wait(&s->b, &lim->connections, 1, now);
+        if (!retry) {
+            ipcn__bucket_take(&s->b, 1);
+            continue;
+        }
+        char why[96];
+        snprintf(why, sizeof why, "connections over %g/s (policy line %u): "
+                 "retry after %u ms", lim->connections.per_s, lim->line,
+                 retry);
+        n->stats.links_refused++;
+        ipcn__log(l->lim_told ? IPCN_LOG_DEBUG : IPCN_LOG_WARN, "IPCN-LIMIT",
+                  "%s: refused a connection of pid %d (uid %d): %s", n->name,
+                  (int)l->who.pid, (int)l->who.uid, why);
+        l->lim_told = true;
+        ipcn__rep_offence(n, l, IPCN__OFF_CONNECTIONS, why);
+        if (l->state == LINK_DEAD)
+            return IPCN_TOO_MANY_REQUESTS; /* quarantined by it */
+        ipcn__rep_send_refusal(n, l, IPCN_TOO_MANY_REQUESTS, retry, why);
+        ipcn__link_close(n, l, IPCN_TOO_MANY_REQUESTS, why);
+        return IPCN_TOO_MANY_REQUESTS;
+    }
+    return IPCN_OK;
+}
+
 void ipcn__limits_node_free(ipcn_node *n)
 {
+    ipcn__list *e;
+    while ((e = ipcn__list_pop(&n->lim_conns)))
+        ipcn__free(ipcn__list_entry(e, ipcn__conn_state, entry));
+    n->nlim_conns = 0;
     for (uint32_t i = 0; i < n->nplimits; i++)
         plimit_clear(&n->plimits[i]);
     ipcn__free(n->plimits);

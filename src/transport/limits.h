@@ -86,6 +86,14 @@ int ipcn__limit_inflight(ipcn_node *n, ipcn__link *l, const char *path);
 int ipcn__limit_pattern(ipcn_node *n, ipcn__link *l, const char *pattern);
 int ipcn__limit_announce(ipcn_node *n, ipcn__link *l, const char *path);
 
+/* A connection just accepted (l, before its hello): within every
+ * "connections" rate that applies to its principal (by uid; an entry
+ * whose who needs its node name does not apply)?  100, or 205: l refused
+ * with ERROR 205 carrying the time to wait in corr, closed, counted in
+ * links_refused, logged (IPCN-LIMIT) and charged to the process
+ * (IPCN__OFF_CONNECTIONS). */
+int ipcn__limit_connection(ipcn_node *n, ipcn__link *l);
+
 /* Account one more (or one less) of l's requests queued or deferred here:
  * l->inflight, and its uid's part of the node's queue (the fair share). */
 void ipcn__limit_queued(ipcn_node *n, ipcn__link *l, int delta);

@@ -270,8 +270,8 @@ static uint64_t refusal(const ipcn__rep *r, uint64_t now, int *status,
 
 /* The ERROR that refuses a link: a 205 carries the retry time in its
  * corr (docs/protocol.md, "Quarantine"), the rest as any ERROR. */
-static void send_refusal(ipcn_node *n, ipcn__link *l, int status,
-                         uint64_t retry_ms, const char *why)
+void ipcn__rep_send_refusal(ipcn_node *n, ipcn__link *l, int status,
+                            uint64_t retry_ms, const char *why)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, (uint16_t)status, retry_ms);
@@ -291,7 +291,7 @@ static void cut(ipcn_node *n, ipcn__rep *r)
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (!rep_matches_link(r, l))
             continue;
-        send_refusal(n, l, st, ms, why);
+        ipcn__rep_send_refusal(n, l, st, ms, why);
         ipcn__link_close(n, l, st, why);
     }
 }
@@ -438,7 +438,7 @@ static int refuse(ipcn_node *n, ipcn__link *l, int status, uint64_t retry_ms,
     } else {
         n->rep_log.suppressed++;
     }
-    send_refusal(n, l, status, retry_ms, why);
+    ipcn__rep_send_refusal(n, l, status, retry_ms, why);
     ipcn__link_close(n, l, status, why);
     return status;
 }

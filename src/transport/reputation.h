@@ -145,4 +145,10 @@ void ipcn__rep_subject(const ipcn__rep *r, char *buf, size_t len);
 const char *ipcn__rep_state_name(ipcn__rep_state s);
 void ipcn__rep_free_all(ipcn_node *n);
 
+/* The ERROR that refuses a link: a 205 carries the time to wait in its
+ * corr (docs/protocol.md, "Quarantine"; the limits' connection rate does
+ * the same), the rest as any ERROR.  The caller closes the link. */
+void ipcn__rep_send_refusal(ipcn_node *n, ipcn__link *l, int status,
+                            uint64_t retry_ms, const char *why);
+
 #endif
