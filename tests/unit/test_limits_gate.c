@@ -82,6 +82,7 @@ static int setup(void **state)
     ipcn_node_opts_init(&nd.opts);
     ipcn__list_init(&nd.links);
     ipcn__list_init(&nd.lim_users);
+    ipcn__list_init(&nd.lim_conns);
     ipcn__list_init(&nd.fair_uids);
     ipcn__list_init(&nd.reps);
     nd.policy = ipcn__policy_new(IPCN__PROFILE_ALLOW);
