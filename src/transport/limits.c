@@ -223,6 +223,7 @@ static void refused(ipcn_node *n, ipcn__link *l, const char *what,
 {
     bool first = !l->lim_told;
     l->lim_told = true;
+    l->limited_ns = now_ns(n); /* its reads shrink for a while (link.h) */
     char rule[48] = "";
     if (lim && lim->line)
         snprintf(rule, sizeof rule, " (policy line %u)", lim->line);

@@ -21,6 +21,11 @@
 #include "wire/wire.h"
 
 #define IPCN_READ_BUDGET (256u << 10) /* bytes read per link per round */
+#define IPCN_READ_BUDGET_LIMITED (16u << 10) /* ... of a peer a limit refused
+                                        within IPCN_LIMITED_NS: its flood
+                                        waits in its own socket, not in
+                                        everyone's round */
+#define IPCN_LIMITED_NS 100000000ull
 #define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
 #define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
 #define IPCN_LINK_MARK_SLACK 4096u    /* a frame without a large part */
@@ -108,6 +113,7 @@ typedef struct ipcn__link {
     uint32_t retry_ms;      /* the peer refused it: retry after (its
                                ERROR said so; reputation.c), or 0 */
     uint64_t rep_limited_ns; /* RATE_LIMITED last charged (reputation.c) */
+    uint64_t limited_ns;    /* a limit last refused it (limits.c) */
     uint32_t reports_tokens; /* its QUARANTINE reports: a bucket */
     uint64_t reports_ns;    /* ... refilled up to then (engine/quarantine.c) */
     uint32_t peer_caps;     /* from its hello */
@@ -145,6 +151,16 @@ typedef struct ipcn__link {
     uint64_t viol_start_ns;
     uint32_t viol_count;
 } ipcn__link;
+
+/* The bytes to read from l in this round: less for a peer that a limit
+ * refused lately (gate fairness: one flooder does not fill the rounds). */
+static inline size_t ipcn__link_read_budget(uint64_t round_ns,
+                                            const ipcn__link *l)
+{
+    return l->limited_ns && round_ns - l->limited_ns < IPCN_LIMITED_NS
+               ? IPCN_READ_BUDGET_LIMITED
+               : IPCN_READ_BUDGET;
+}
 
 /* ---- link*.c ---- */
 /* Send a dup of fd with the next frame queued on the link (SCM_RIGHTS).

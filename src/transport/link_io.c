@@ -564,7 +564,7 @@ void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
         ipcn__link_ring_readable(n, l);
         return;
     }
-    size_t budget = IPCN_READ_BUDGET;
+    size_t budget = ipcn__link_read_budget(n->round_ns, l);
     l->rx_pending = false;
     if (!ipcn__link_parse_buffered(n, l))
         return;

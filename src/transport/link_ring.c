@@ -185,7 +185,7 @@ static void ring_pull(ipcn_node *n, ipcn__link *l, bool all)
     l->rx_pending = false;
     if (!ipcn__link_parse_buffered(n, l))
         return;
-    size_t budget = IPCN_READ_BUDGET;
+    size_t budget = ipcn__link_read_budget(n->round_ns, l);
     bool took = false;
     while (l->state != LINK_DEAD && !l->rx_paused && (all || budget > 0)) {
         size_t room = ipcn__link_rx_room(n, l);
