@@ -9,7 +9,8 @@
  *       "passed refused other min_retry_ms no_retry elapsed_ms".
  *   ipcn-test-r_limits innocent-req NAME PATH N GO OUT
  *       once the file GO exists, N requests of PATH, each of which must be
- *       answered 100 with its echo; OUT gets "ok bad first_bad_status".
+ *       answered 100 with its echo; OUT gets "ok bad first_bad_status
+ *       p50_us p99_us" (the round trips' percentiles).
  *   ipcn-test-r_limits rogue-pub NAME PATH MS MAXN OUT
  *       announces the stream PATH, waits for a subscriber, publishes as
  *       fast as it can for MS or MAXN samples; OUT gets
@@ -29,6 +30,7 @@
  * waiting.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +167,12 @@ static int rogue_req(char **a)
     return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int innocent_req(char **a)
 {
     ipcn_node *n = open_node(a[0]);
@@ -174,12 +182,20 @@ static int innocent_req(char **a)
     wait_file(a[3]);
     unsigned ok = 0, bad = 0;
     int first_bad = 0;
+    uint64_t *us = calloc(count ? count : 1, sizeof *us);
+    if (!us)
+        return 3;
     for (unsigned i = 0; i < count; i++) {
         char body[32];
         int len = snprintf(body, sizeof body, "innocent %u", i);
         ipcn_msg *m = NULL;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         int st = ipcn_request(n, path, body, (size_t)len, "text/plain", &m,
                               10000);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us[i] = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
+                (uint64_t)(t1.tv_nsec - t0.tv_nsec) / 1000u;
         if (st == IPCN_OK && m && m->len == (size_t)len &&
             !memcmp(m->data, body, (size_t)len)) {
             ok++;
@@ -188,8 +204,12 @@ static int innocent_req(char **a)
         }
         ipcn_msg_free(m);
     }
-    char out[128];
-    snprintf(out, sizeof out, "%u %u %d\n", ok, bad, first_bad);
+    qsort(us, count, sizeof *us, cmp_u64);
+    char out[160];
+    snprintf(out, sizeof out, "%u %u %d %llu %llu\n", ok, bad, first_bad,
+             count ? (unsigned long long)us[count / 2] : 0ull,
+             count ? (unsigned long long)us[count - 1 - count / 100] : 0ull);
+    free(us);
     write_out(a[4], out);
     ipcn_node_close(n);
     return 0;
