@@ -102,12 +102,13 @@ static bool report_allowed(ipcn__link *l, uint64_t now)
 
 /* Keep the report (one per reporter, the newest; at most
  * IPCN__REP_REPORTERS, the oldest goes; room grows as reporters come). */
-static void keep_report(ipcn__rep *r, const char *reporter, uint64_t now,
+static void keep_report(ipcn__rep *r, const ipcn__principal *reporter,
+                        uint64_t now,
                         uint64_t duration_ms)
 {
     uint32_t i;
     for (i = 0; i < r->nreports; i++)
-        if (!strcmp(r->reports[i].reporter, reporter))
+        if (!strcmp(r->reports[i].reporter, reporter->name))
             break;
     if (i == r->nreports && r->nreports == r->cap_reports &&
         r->cap_reports < IPCN__REP_REPORTERS) {
@@ -130,22 +131,38 @@ static void keep_report(ipcn__rep *r, const char *reporter, uint64_t now,
         r->nreports--;
     }
     ipcn__rep_report *p = &r->reports[r->nreports++];
-    snprintf(p->reporter, sizeof p->reporter, "%s", reporter);
+    snprintf(p->reporter, sizeof p->reporter, "%s", reporter->name);
+    p->uid = reporter->uid;
+    p->pid = reporter->pid;
     p->at_ns = now;
     p->duration_ms = duration_ms;
 }
 
-/* Distinct reporters whose report still stands: the quarantine it told
- * of (a ban: quarantine_max) has not ended, and not past quarantine_max. */
+static bool report_stands(const ipcn__reputation_cfg *c,
+                          const ipcn__rep_report *p, uint64_t now)
+{
+    uint64_t ms = p->duration_ms;
+    if (!ms || ms > c->quarantine_max_ms)
+        ms = c->quarantine_max_ms;
+    return now - p->at_ns <= ms * 1000000u;
+}
+
+/* Distinct reporters whose report still stands (the quarantine it told
+ * of — a ban: quarantine_max — has not ended, and not past
+ * quarantine_max), by their process: a name is only a lock file, and one
+ * process holding two names must not agree with itself. */
 static uint32_t standing(const ipcn__reputation_cfg *c, const ipcn__rep *r,
                          uint64_t now)
 {
     uint32_t k = 0;
     for (uint32_t i = 0; i < r->nreports; i++) {
-        uint64_t ms = r->reports[i].duration_ms;
-        if (!ms || ms > c->quarantine_max_ms)
-            ms = c->quarantine_max_ms;
-        if (now - r->reports[i].at_ns <= ms * 1000000u)
+        const ipcn__rep_report *p = &r->reports[i];
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = r->reports[j].uid == p->uid &&
+                   r->reports[j].pid == p->pid &&
+                   report_stands(c, &r->reports[j], now);
+        if (!seen && report_stands(c, p, now))
             k++;
     }
     return k;
@@ -202,7 +219,7 @@ void ipcn__quarantine_on_frame(ipcn_node *n, ipcn__link *l,
     ipcn__rep *r = ipcn__rep_get(n, subject, q->uid, subject ? -1 : q->pid);
     if (!r)
         return;
-    keep_report(r, l->who.name, now, q->duration_ms);
+    keep_report(r, &l->who, now, q->duration_ms);
     uint32_t agree = standing(c, r, now);
     ipcn__info("IPCN-REP-REPORT", "%s: %s reports %s %s (uid %d) for %llu ms: "
                "%s (%u reporters agree)", n->name, l->who.name,

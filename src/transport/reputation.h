@@ -54,6 +54,8 @@ typedef enum ipcn__rep_state {
 /* Another node's report of a quarantine of this principal. */
 typedef struct ipcn__rep_report {
     char reporter[IPCN_NAME_MAX + 1];
+    int32_t uid, pid;               /* the reporter's process: one process
+                                       holding two names is one reporter */
     uint64_t at_ns;
     uint64_t duration_ms;           /* what the reporter said */
 } ipcn__rep_report;

@@ -20,9 +20,10 @@
  * ERROR 205 carrying the time left in corr, the back-off doubles on the
  * next quarantine, lifting restores service, the white-listed peer is
  * never quarantined and the black-listed one never linked; one forged
- * report does not cut off a healthy node, two agreeing reporters do
- * (follow_reports: agree 2); under "trusted" only the trusted reporter's
- * report is followed, under "never" not even two agreeing ones.  A
+ * report does not cut off a healthy node, nor two names of one process;
+ * two agreeing reporter processes do (follow_reports: agree 2); under
+ * "trusted" only the trusted reporter's report is followed, under "never"
+ * not even two agreeing ones.  A
  * legitimate library node, teleop, keeps using the victim throughout and
  * loses nothing; it hears of the victim's quarantines as reports and,
  * with only one reporter, follows none.
@@ -699,16 +700,34 @@ static void t_reports(void **state)
     assert_true(record(W.victim, "healthy", &q));
     assert_int_equal(q.nreporters, 1);
     assert_int_equal(q.state, IPCN_QUARANTINE_NONE);
-    /* A second reporter agrees: followed. */
+    /* Another name of the same process is the same reporter: one
+     * process holding two names does not agree with itself. */
     B.len = 0;
     enc_quarantine(&B, b->id, 1, uid, 0, -500, 10000, ev, 9, "healthy",
-                   "agreed");
+                   "agreed by the same process");
     raw_send_buf(b);
     raw_ping(b, 23);
     assert_true(record(W.victim, "healthy", &q));
+    assert_int_equal(q.nreporters, 2);
+    assert_int_equal(q.state, IPCN_QUARANTINE_NONE);
+    assert_true(linked(W.victim, "healthy"));
+    /* A second process agrees: followed. */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        raw *c = link_as("hostile-rc");
+        B.len = 0;
+        enc_quarantine(&B, c->id, 1, uid, 0, -500, 10000, ev, 9, "healthy",
+                       "agreed");
+        raw_send_buf(c);
+        raw_ping(c, 24); /* the victim has read the report */
+        _exit(0);
+    }
+    assert_int_equal(tu_wait(pid, 2 * IO_TIMEOUT_MS), 0);
+    assert_true(record(W.victim, "healthy", &q));
     assert_int_equal(q.state, IPCN_QUARANTINE_QUARANTINED);
     assert_true(q.by_report);
-    assert_int_equal(q.nreporters, 2);
+    assert_int_equal(q.nreporters, 3);
     assert_int_equal(q.duration_ms, 3600000); /* its own, not the report's */
     end = tu_now_ms() + IO_TIMEOUT_MS;
     while (linked(W.victim, "healthy")) {
