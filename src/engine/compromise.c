@@ -201,7 +201,10 @@ static void act(ipcn_node *n, ipcn__link *l, const ipcn__cz_evidence *e)
         .time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
         .reports = r->reports};
     n->stats.compromises++;
-    ipcn__rep_offence(n, l, IPCN__OFF_COMPROMISE, e->detail);
+    /* Reporting only (no detect section, or the policy says so) does
+     * nothing to the peer: no charge either (it would ban it). */
+    if (action != IPCN_COMPROMISE_REPORT)
+        ipcn__rep_offence(n, l, IPCN__OFF_COMPROMISE, e->detail);
     ipcn__log(action == IPCN_COMPROMISE_REPORT ? IPCN_LOG_WARN : IPCN_LOG_ERROR,
               "IPCN-COMPROMISE", "%s: %s (uid %d, pid %d) compromised? %s: %s; "
               "%s", n->name, r->name, (int)l->who.uid, (int)l->who.pid,
