@@ -391,6 +391,10 @@ void ipcn__sys_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK ||
         ipcn__encoding_check(q->encoding.p, q->encoding.len) != IPCN_OK)
         st = IPCN_BAD_REQUEST;
+    else if (!ipcn__prov_within_limits(n, l, IPCN_F_REPLY, f->hdr.corr,
+                                       q->path.p, q->data.len))
+        return; /* answered 205 (or its link quarantined): a rate limit
+                   holds for the node's services as for any service */
     else if ((st = sys_allowed(n, l, q->path.p)) == IPCN_OK)
         st = sys_run(n, l, q->path.p, q->encoding.p, q->data.p, q->data.len,
                      &r);
