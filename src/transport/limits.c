@@ -401,11 +401,11 @@ static const ipcn__limit *over_cap(ipcn_node *n, ipcn__link *l,
 
 int ipcn__limit_inflight(ipcn_node *n, ipcn__link *l, const char *path)
 {
-    if (l->inflight >= IPCN_PEER_MAX_INFLIGHT)
-        return IPCN_TOO_MANY_REQUESTS; /* the node's own bound */
     const ipcn__limit *lim = NULL;
     const char *what = NULL;
-    if (n->peer_queued >= IPCN_FAIR_QUEUE) {
+    if (l->inflight >= IPCN_PEER_MAX_INFLIGHT) {
+        what = "a request over the node's own cap of requests in flight";
+    } else if (n->peer_queued >= IPCN_FAIR_QUEUE) {
         /* The queue is busy: each uid that holds part of it gets an equal
          * share, so one user's flood cannot starve another's processes. */
         ipcn__fair *f = fair_of(n, l); /* its uid's, by all its links */
