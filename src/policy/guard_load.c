@@ -296,7 +296,7 @@ static int read_limit(ctx *c, const yn *m, ipcn__policy *p, ipcn__limit *l)
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(quotas); i++) {
         if (!(v = ipcn__pl_get(m, quotas[i].key)))
             continue;
-        if ((st = count(c, v, quotas[i].key, 0, QUOTA_MAX, quotas[i].n)) !=
+        if ((st = count(c, v, quotas[i].key, 1, QUOTA_MAX, quotas[i].n)) !=
             IPCN_OK)
             return st;
         any = true;

@@ -353,7 +353,9 @@ static const bad bads[] = {
     {LIMIT("requests: 1/s\n    burst: 1000000001"), 5, "out of bounds"},
     {LIMIT("inflight: -1"), 4, "inflight: \"-1\" is not a whole number"},
     {LIMIT("inflight: 1.5"), 4, "not a whole number"},
-    {LIMIT("subscriptions: 1000001"), 4, "out of bounds (0 to 1000000)"},
+    {LIMIT("inflight: 0"), 4, "inflight: 0 is out of bounds (1 to 1000000)"},
+    {LIMIT("announcements: 0"), 4, "announcements: 0 is out of bounds"},
+    {LIMIT("subscriptions: 1000001"), 4, "out of bounds (1 to 1000000)"},
     {LIMIT("announcements: lots"), 4, "not a whole number"},
     {LIMIT("inflight: \"\""), 4, "inflight: a value expected"},
     /* reputation */
@@ -465,12 +467,12 @@ static void test_bounds(void **state)
     for (int n = 1024; n <= 1025; n++) {
         size_t k = (size_t)snprintf(big, cap, HEAD "limits:\n");
         for (int i = 0; i < n; i++)
-            k += (size_t)snprintf(big + k, cap - k, "- {inflight: %d}\n", i);
+            k += (size_t)snprintf(big + k, cap - k, "- {inflight: %d}\n", i + 1);
         int st = parse(big, &p, why, sizeof why);
         assert_int_equal(st, n == 1024 ? IPCN_OK : IPCN_BAD_REQUEST);
         if (st == IPCN_OK) {
             assert_int_equal(p->guard.nlimits, 1024);
-            assert_int_equal(p->guard.limits[1023].inflight, 1023);
+            assert_int_equal(p->guard.limits[1023].inflight, 1024);
             assert_int_equal(p->guard.limits[1023].line, 1027);
             ipcn__policy_free(p);
         } else {
