@@ -258,14 +258,20 @@ static void send_cancel(ipcn_node *n, const ipcn__pending *p)
     ipcn__link_commit(n, l, mark, ipcn__enc_empty(&l->tx, &h, IPCN_F_CANCEL));
 }
 
+/* A timeout is the provider's fault only when the caller gave it this
+ * long: a caller's own tight deadline must not cost a healthy provider. */
+#define TIMEOUT_CHARGED_MS 1000u
+
 /* The provider of p failed it: answered 300, or let it time out (what it
- * is answerable for: not a link that went, not our own cancel).  Charged
- * to its principal (reputation.c). */
+ * is answerable for: not a link that went, not our own cancel, not a
+ * deadline under TIMEOUT_CHARGED_MS).  Charged to its principal
+ * (reputation.c). */
 static void charge_provider(ipcn_node *n, const ipcn__pending *p,
                             ipcn__offence k)
 {
     ipcn__link *l = p->link_id ? ipcn__link_by_id(n, p->link_id) : NULL;
-    if (!l || l->state != LINK_UP)
+    if (!l || l->state != LINK_UP ||
+        (k == IPCN__OFF_TIMEOUT && p->timeout_ms < TIMEOUT_CHARGED_MS))
         return;
     char what[IPCN__REP_DETAIL];
     snprintf(what, sizeof what, "%s of %s: %s",

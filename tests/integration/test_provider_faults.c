@@ -3,8 +3,9 @@
  * test_provider_faults.c — a provider is answerable for the requests it
  * fails (issue 15, item 3): the requester's node charges the provider's
  * principal with "failed" for each answer 300 and "timeout" for each
- * request it let time out, never for what the requester did itself (an
- * application status, a cancel), and, with a reputation section in the
+ * request it let time out (given at least a second), never for what the
+ * requester did itself (an application status, a cancel, a tight
+ * deadline), and, with a reputation section in the
  * policy, quarantines it when the score falls below the threshold: its
  * link closes, the requester's other provider keeps serving.
  */
@@ -46,8 +47,8 @@ static int on_app(ipcn_node *n, const ipcn_msg *m, ipcn_reply_ctx *ctx,
 static int on_slow(ipcn_node *n, const ipcn_msg *m, ipcn_reply_ctx *ctx,
                    void *user)
 {
-    (void)n, (void)m, (void)ctx, (void)user;
-    usleep(300 * 1000);
+    (void)n, (void)m, (void)ctx;
+    usleep(user ? 1500 * 1000 : 300 * 1000);
     return IPCN_OK;
 }
 
@@ -127,10 +128,13 @@ static int setup_with(const char *reputation)
     assert_int_equal(ipcn_offer(bad, "svc/fail", "", on_fail, NULL), IPCN_OK);
     assert_int_equal(ipcn_offer(bad, "svc/app", "", on_app, NULL), IPCN_OK);
     assert_int_equal(ipcn_offer(bad, "svc/slow", "", on_slow, NULL), IPCN_OK);
+    assert_int_equal(ipcn_offer(bad, "svc/slow_long", "", on_slow, "long"),
+                     IPCN_OK);
     assert_int_equal(ipcn_offer(good, "svc/echo", "", on_echo, NULL), IPCN_OK);
     wait_found("svc/fail");
     wait_found("svc/app");
     wait_found("svc/slow");
+    wait_found("svc/slow_long");
     wait_found("svc/echo");
     return 0;
 }
@@ -177,7 +181,9 @@ static void t_charged(void **state)
         assert_int_equal(call("svc/fail", WAIT_MS), IPCN_INTERNAL_ERROR);
     for (int i = 0; i < 2; i++)
         assert_int_equal(call("svc/app", WAIT_MS), 1000);
+    /* A deadline under a second is the caller's choice: not charged. */
     assert_int_equal(call("svc/slow", 50), IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(call("svc/slow_long", 1000), IPCN_GATEWAY_TIMEOUT);
     /* A cancel of our own is not the provider's fault. */
     ipcn_req r;
     assert_int_equal(ipcn_request_async(req, "svc/slow", "x", 1, "text/plain",
