@@ -62,6 +62,11 @@ static inline bool ipcn__sys_path(const char *path, size_t len)
 int ipcn__sys_link(ipcn_node *n, const char *path, uint32_t *link_id);
 /* This node's own request p for one of its own services: answered now. */
 void ipcn__sys_run_local(ipcn_node *n, struct ipcn__pending *p);
+/* The text of the 203 of "quarantine/lift" when the node holds nothing
+ * against the subject (not a refusal: `ipcnet quarantine` tells them
+ * apart by it). */
+#define IPCN__SYS_NOTHING_HELD "this node holds nothing against it"
+
 /* The guard's services, "quarantine" and "quarantine/lift"
  * (sys_guard.c); 203 for another name. */
 int ipcn__sys_guard(ipcn_node *n, struct ipcn__link *l,

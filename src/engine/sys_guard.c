@@ -241,7 +241,7 @@ static int sys_lift(ipcn_node *n, ipcn__link *l, const ipcn__sys_call *c,
         return refuse(r, "not a node name nor \"uid U pid P\"");
     /* Said in words, so that the requester tells this answer from a node
      * that is not there. */
-    r->data = ipcn__strdup("this node holds nothing against it");
+    r->data = ipcn__strdup(IPCN__SYS_NOTHING_HELD);
     r->len = r->data ? strlen(r->data) : 0;
     r->encoding = "text/plain";
     return IPCN_NOT_FOUND;

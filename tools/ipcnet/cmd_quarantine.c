@@ -157,7 +157,11 @@ static int lift_one(cli *c, const char *node, const char *subject)
     int st = ask(c, node, "quarantine/lift", subject, strlen(subject),
                  "text/plain", &m);
     int rc = 0;
-    if (st == IPCN_NOT_FOUND && m)
+    /* The service's own 203 says so in words (docs/protocol.md 12.4); a
+     * 203 of the policy (it may not see the service) has no body. */
+    static const char nothing[] = "this node holds nothing against it";
+    if (st == IPCN_NOT_FOUND && m && m->len == sizeof nothing - 1 &&
+        !memcmp(m->data, nothing, m->len))
         rc = -1; /* the service answered: it holds nothing of subject */
     else if (st != IPCN_OK)
         rc = refused(st, node, "quarantine/lift", m);
