@@ -379,8 +379,10 @@ void ipcn__pub_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)
     for (uint32_t i = 0; i < r->count; i++) {
         ipcn__shm_ref x = ipcn__shm_ref_at(r, i);
         ipcn__shm_map *m = ipcn__map_find(n, l->id, x.pool_id);
-        if (m && x.slot < m->slots)
+        if (m && x.slot < m->slots) {
+            ipcn__map_revoked(m, x.slot, x.gen);
             evict_queued(n, m, x.slot, x.gen);
+        }
     }
 }
 

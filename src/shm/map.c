@@ -35,6 +35,7 @@ static void map_unref(ipcn__shm_map *m)
     pthread_mutex_destroy(&m->mu);
     ipcn__free(m->slot_refs);
     ipcn__free(m->slot_gen);
+    ipcn__free(m->slot_revoked);
     ipcn__free(m->rel);
     ipcn__free(m);
 }
@@ -113,12 +114,14 @@ void ipcn__map_on_pool(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (m) {
         m->slot_refs = ipcn__calloc(b->slots, sizeof *m->slot_refs);
         m->slot_gen = ipcn__calloc(b->slots, sizeof *m->slot_gen);
+        m->slot_revoked = ipcn__calloc(b->slots, sizeof *m->slot_revoked);
     }
-    if (!m || !m->slot_refs || !m->slot_gen) {
+    if (!m || !m->slot_refs || !m->slot_gen || !m->slot_revoked) {
         close(fd);
         if (m) {
             ipcn__free(m->slot_refs);
             ipcn__free(m->slot_gen);
+            ipcn__free(m->slot_revoked);
             ipcn__free(m);
         }
         return; /* its samples will be counted as bad frames */
@@ -158,6 +161,15 @@ static void slot_take(ipcn__shm_map *m, uint32_t slot, uint32_t gen)
     if (m->slot_refs[slot]++ == 0)
         m->held++;
     m->slot_gen[slot] = gen;
+}
+
+void ipcn__map_revoked(ipcn__shm_map *m, uint32_t slot, uint32_t gen)
+{
+    pthread_mutex_lock(&m->mu);
+    if (slot < m->slots && m->slot_refs[slot] && m->slot_gen[slot] == gen &&
+        gen > m->slot_revoked[slot])
+        m->slot_revoked[slot] = gen;
+    pthread_mutex_unlock(&m->mu);
 }
 
 /* One message of slot less: the last queues its release (mu held). */
@@ -412,7 +424,11 @@ IPCN_API int ipcn_msg_verify(const ipcn_msg *msg)
      * next round: this may run on any thread, the node's lock not held). */
     ipcn__shm_map *mp = m->map;
     pthread_mutex_lock(&mp->mu);
-    if (mp->node && !m->priv) {
+    /* A slot its publisher took back (a full pool's oldest, REVOKE) is
+     * reused by design: not the publisher's tampering. */
+    bool reclaimed = m->slot < mp->slots &&
+                     m->gen <= mp->slot_revoked[m->slot];
+    if (mp->node && !m->priv && !reclaimed) {
         mp->verify_failed++;
         snprintf(mp->verify_path, sizeof mp->verify_path, "%s", msg->path);
         if (!atomic_exchange(mp->verify_flag, true)) {
@@ -454,6 +470,6 @@ void ipcn__map_flush_verify(ipcn_node *n)
         ipcn__rep_offence(n, l, IPCN__OFF_VERIFY, what);
         ipcn__cz_evidence_add(n, l, IPCN_COMPROMISE_TAMPERED,
                               "%u sample(s) of %s altered after publication "
-                              "(ipcn_msg_verify failed)", failed, path);
+                              "(ipcn_msg_verify failed)", k, path);
     }
 }

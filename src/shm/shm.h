@@ -84,6 +84,10 @@ typedef struct ipcn__shm_map {
     uint32_t slots, share;
     uint32_t *slot_refs;   /* (mu) messages here per slot */
     uint32_t *slot_gen;    /* (mu) generation of the hold per slot */
+    uint32_t *slot_revoked; /* (mu) per slot, the newest generation the
+                              publisher took back (REVOKE) while held
+                              here: a message of that generation or older
+                              still held may see its bytes change */
     uint32_t held;         /* (mu) slots with messages */
     ipcn__shm_ref *rel;    /* (mu) releases to send */
     uint32_t nrel, cap_rel;
@@ -186,6 +190,9 @@ struct ipcn__msg *ipcn__map_msg_new(ipcn_node *n, struct ipcn__link *l,
 /* A slot not taken (its pool unmapped, or no subscription wants it):
  * give it back to the publisher at once. */
 void ipcn__map_give_back(ipcn__shm_map *m, uint32_t slot, uint32_t gen);
+/* The publisher revoked (slot, gen): a message still held there may see
+ * its bytes change without it being tampering (ipcn_msg_verify()). */
+void ipcn__map_revoked(ipcn__shm_map *m, uint32_t slot, uint32_t gen);
 /* Would holding slot take this node to the share the publisher allows? */
 bool ipcn__map_over_share(ipcn__shm_map *m, uint32_t slot);
 void ipcn__map_on_drop(ipcn_node *n, struct ipcn__link *l,

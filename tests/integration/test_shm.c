@@ -297,6 +297,14 @@ static void test_scribble_is_caught(void **state)
     assert_true(m->flags & IPCN_MSG_SHARED);
     assert_int_equal(ipcn_msg_verify(m), IPCN_BAD_GATEWAY);
     ipcn_msg_free(m);
+    /* A scribble (no revoke) is blamed on its publisher. */
+    ipcn_node_stats ns = {.size = sizeof ns};
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    do {
+        v_pump(n, 10);
+        assert_int_equal(ipcn_node_get_stats(n, &ns), IPCN_OK);
+    } while (ns.verify_failures < 1 && tu_now_ms() < end);
+    assert_int_equal(ns.verify_failures, 1);
 }
 
 /* A writable view is a snapshot: a publisher that writes to a slot after
@@ -505,6 +513,12 @@ static void test_pool_drop_oldest(void **state)
     /* The reader that still held it finds out by its checksum. */
     assert_int_equal(v_ctl_text(n, "s3", buf, sizeof buf, "check"), IPCN_OK);
     assert_string_equal(buf, "held 3 bad 1");
+    /* ... and does not blame the publisher for it: the slot was revoked
+     * (asked twice: the reader's node tells its blame in its next round). */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(v_ctl_text(n, "s3", buf, sizeof buf,
+                                    "verify_failures"), IPCN_OK);
+    assert_string_equal(buf, "0");
     ipcn_loan_discard(n, mine);
 }
 

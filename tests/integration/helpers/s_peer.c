@@ -161,10 +161,20 @@ static int on_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
     }
     if (!strcmp(cmd, "check")) {
         int bad = 0;
-        for (int i = 0; i < nheld; i++)
+        for (int i = 0; i < nheld; i++) {
+            int v = ipcn_msg_verify(held[i]); /* always: its blame counts */
             bad += !s_check(held[i]->data, held[i]->len, held[i]->seq) ||
-                   ipcn_msg_verify(held[i]) != IPCN_OK;
+                   v != IPCN_OK;
+        }
         return reply(ctx, IPCN_OK, "held %d bad %d", nheld, bad);
+    }
+    if (!strcmp(cmd, "verify_failures")) { /* blamed on publishers */
+        ipcn_node_stats ns = {.size = sizeof ns};
+        int st = ipcn_node_get_stats(n, &ns);
+        if (st != IPCN_OK)
+            return st;
+        return reply(ctx, IPCN_OK, "%llu",
+                     (unsigned long long)ns.verify_failures);
     }
     if (!strcmp(cmd, "substats")) {
         ipcn_sub_stats ss = {.size = sizeof ss};
