@@ -212,7 +212,8 @@ static int teardown_victim(void **state)
 /* ------------------------------------------------------------------ */
 
 #define FLOOD_MS 6000     /* how long the flooder connects */
-#define FLOOD_MAX 400000  /* and at most this many times */
+#define FLOOD_MAX 2000000 /* and at most this many times (time, not
+                             count, should end it: the newcomer needs it) */
 #define FLOOD_HOLD 256    /* connections it keeps open at once */
 
 /* The flooder: connect() flat out to the victim's socket, keep the last
