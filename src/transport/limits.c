@@ -11,7 +11,6 @@
  * each link as a warning, then at debug level) and charged to the peer as
  * an offence (ipcn__rep_offence: at most once per 100 ms per link).
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,8 +84,13 @@ uint32_t ipcn__bucket_wait(ipcn__bucket *b, const ipcn__rate *r, double cost,
     double need = cost < depth ? cost : depth;
     if (b->tokens >= need)
         return 0;
-    double ms = ceil((need - b->tokens) / r->per_s * 1000.0);
-    return ms < 1 ? 1 : ms > 3600000 ? 3600000 : (uint32_t)ms;
+    /* Rounded up by hand: the core links no libm. */
+    double wait = (need - b->tokens) / r->per_s * 1000.0;
+    if (wait >= 3600000)
+        return 3600000;
+    uint32_t ms = (uint32_t)wait;
+    ms += (double)ms < wait;
+    return ms < 1 ? 1 : ms;
 }
 
 /* ---- which entries apply to a link ---- */
