@@ -262,6 +262,23 @@ static void hits(struct ipcn__link_lim *ll, const char *path)
     }
 }
 
+/* Every entry that applies to the frame let it through: take one from
+ * its count bucket (requests, or samples) and the bytes from its bytes
+ * bucket. */
+static void take_hits(struct ipcn__link_lim *ll, bool sample, size_t bytes)
+{
+    for (uint32_t i = 0; i < ll->n; i++) {
+        const ipcn__limit *lim = ll->e[i].lim;
+        ipcn__lim_state *st = ll->e[i].st;
+        if (!ll->e[i].hit)
+            continue;
+        if ((sample ? lim->samples.per_s : lim->requests.per_s) > 0)
+            ipcn__bucket_take(sample ? &st->smp : &st->req, 1);
+        if (lim->bytes.per_s > 0)
+            ipcn__bucket_take(&st->byt, (double)bytes);
+    }
+}
+
 int ipcn__limit_request_slow(ipcn_node *n, ipcn__link *l, const char *path,
                              size_t bytes, uint32_t *retry_ms)
 {
@@ -296,14 +313,7 @@ int ipcn__limit_request_slow(ipcn_node *n, ipcn__link *l, const char *path,
         *retry_ms = wait;
         return IPCN_TOO_MANY_REQUESTS;
     }
-    for (uint32_t i = 0; i < ll->n; i++) {
-        if (!ll->e[i].hit)
-            continue;
-        if (ll->e[i].lim->requests.per_s > 0)
-            ipcn__bucket_take(&ll->e[i].st->req, 1);
-        if (ll->e[i].lim->bytes.per_s > 0)
-            ipcn__bucket_take(&ll->e[i].st->byt, (double)bytes);
-    }
+    take_hits(ll, false, bytes);
     return IPCN_OK;
 }
 
@@ -330,14 +340,7 @@ bool ipcn__limit_sample_slow(ipcn_node *n, ipcn__link *l, const char *path,
             return false;
         }
     }
-    for (uint32_t i = 0; i < ll->n; i++) {
-        if (!ll->e[i].hit)
-            continue;
-        if (ll->e[i].lim->samples.per_s > 0)
-            ipcn__bucket_take(&ll->e[i].st->smp, 1);
-        if (ll->e[i].lim->bytes.per_s > 0)
-            ipcn__bucket_take(&ll->e[i].st->byt, (double)bytes);
-    }
+    take_hits(ll, true, bytes);
     return true;
 }
 
