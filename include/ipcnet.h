@@ -285,6 +285,13 @@ typedef struct ipcn_node_opts {
     uint32_t peer_meta_budget; /**< the same, all peers together; past it,
                                  refused with ERROR 307; 64 MiB.
                                  Since: 0.1 */
+    uint32_t criticality;   /**< how much the robot needs this node: an
+                                 ipcn_criticality, told to every peer (see
+                                 "Readiness, criticality and shutdown").
+                                 0: $IPCNET_CRITICALITY ("optional",
+                                 "important" or "critical"; anything else
+                                 is refused with 200), else unset.
+                                 Since: 0.2 */
 } ipcn_node_opts;
 
 /** ipcn_node_opts_init() - fill *opts with the defaults. Since: 0.1 */
@@ -1310,6 +1317,9 @@ typedef struct ipcn_peer_info {
                                      "Limits").  Since: 0.2 */
     uint64_t samples_limited;   /**< its samples this node dropped over a
                                      limit.  Since: 0.2 */
+    uint32_t criticality;       /**< the ipcn_criticality it told (0: none
+                                     told).  Since: 0.2 */
+    int ready;                  /**< it said ipcn_node_ready().  Since: 0.2 */
 } ipcn_peer_info;
 
 /**
@@ -1360,10 +1370,16 @@ typedef enum ipcn_event_type {
                                     P" for a process that never said
                                     hello), path the latest evidence.
                                     Since: 0.2 */
-    IPCN_EV_COMPROMISE = 6     /**< evidence that a peer is compromised:
+    IPCN_EV_COMPROMISE = 6,    /**< evidence that a peer is compromised:
                                     ipcn_event.compromise tells what (see
                                     "When a component is compromised").
                                     Since: 0.2 */
+    IPCN_EV_PEER_READY = 7,    /**< a peer said it is ready
+                                    (ipcn_node_ready()).  Since: 0.2 */
+    IPCN_EV_CRITICAL_LOST = 8  /**< a peer whose criticality is
+                                    IPCN_CRIT_CRITICAL left or died (raised
+                                    after its IPCN_EV_PEER_DOWN, with the
+                                    same status).  Since: 0.2 */
 } ipcn_event_type;
 
 struct ipcn_compromise;
@@ -1811,6 +1827,81 @@ IPCN_API void ipcn_compromise_list_free(ipcn_compromise_list *list);
  * against it.  Thread-safe.  Since: 0.2
  */
 IPCN_API int ipcn_isolation_lift(ipcn_node *node, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Readiness, criticality and shutdown                                 */
+/* ------------------------------------------------------------------ */
+
+/** How much the robot needs a node (ipcn_node_opts.criticality, told to
+ *  every peer, shown by `ipcnet nodes`).  Since: 0.2 */
+typedef enum ipcn_criticality {
+    IPCN_CRIT_UNSET = 0,
+    IPCN_CRIT_OPTIONAL = 1,     /**< the robot runs without it */
+    IPCN_CRIT_IMPORTANT = 2,    /**< its loss is an alarm */
+    IPCN_CRIT_CRITICAL = 3      /**< its loss stops the robot safely; every
+                                     peer gets IPCN_EV_CRITICAL_LOST */
+} ipcn_criticality;
+
+/**
+ * ipcn_node_ready() - say that this node has done its start-up and serves:
+ * every peer is told (IPCN_EV_PEER_READY there, ipcn_peer_info.ready), and
+ * so is every peer that links later.  A supervisor counts a component as
+ * started only once its node said this.  Calling it again does nothing.
+ * Returns 100; 200 for NULL.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_node_ready(ipcn_node *node);
+
+/** The two parts a node plays in the system's ordered shutdown.
+ *  Since: 0.2 */
+typedef enum ipcn_shutdown_phase {
+    IPCN_SHUTDOWN_SAFE_STATE = 1, /**< bring what it drives to a safe state
+                                       (the arm to its rest pose, the base
+                                       to a stop) and confirm */
+    IPCN_SHUTDOWN_STOP = 2        /**< stop: finish, release, exit */
+} ipcn_shutdown_phase;
+
+/** What a shutdown handler is told; valid during the call.  A sized
+ *  struct (see the top).  Since: 0.2 */
+typedef struct ipcn_shutdown_info {
+    uint32_t size;
+    ipcn_shutdown_phase phase;
+    uint32_t system_phase;      /**< the system's phase: 1 safe state,
+                                     2 producers stop, 3 consumers stop,
+                                     4 the rest */
+    uint32_t deadline_ms;       /**< time the asker gives; past it, a stop
+                                     is followed by SIGTERM, then SIGKILL */
+    const char *reason;         /**< why, for people ("" when not told) */
+    const char *by;             /**< the asking node's name */
+} ipcn_shutdown_info;
+
+/** A shutdown handler: return 100 when done, 102 when it confirms later
+ *  with ipcn_shutdown_done(), or an error status (it is reported). */
+typedef int (*ipcn_shutdown_fn)(ipcn_node *node,
+                                const ipcn_shutdown_info *info, void *user);
+
+/**
+ * ipcn_on_shutdown() - take part in the system's ordered shutdown: when a
+ * principal allowed to (EXECUTE of "system/shutdown" in the network
+ * policy; else 202 to it) asks this node over the network for phase
+ * (REQUEST of "@sys/<node>/shutdown", docs/protocol.md 12.4), fn is called
+ * on the dispatching thread (never from inside this call), and its status
+ * is the answer.  One handler per phase; fn NULL removes it.  A phase with
+ * no handler is answered 103 at once (the supervisor then goes on: for a
+ * stop, with SIGTERM).
+ * Returns 100; 200 for NULL node or a bad phase.  Thread-safe.
+ * Since: 0.2
+ */
+IPCN_API int ipcn_on_shutdown(ipcn_node *node, ipcn_shutdown_phase phase,
+                              ipcn_shutdown_fn fn, void *user);
+
+/**
+ * ipcn_shutdown_done() - confirm a phase whose handler returned 102: the
+ * asker gets status (100 when done).  Returns 100; 200 for NULL or a bad
+ * phase or status; 203 when no answer of that phase is awaited (the asker
+ * left, or it was answered).  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_shutdown_done(ipcn_node *node, ipcn_shutdown_phase phase,
+                                int status);
 
 #ifdef __cplusplus
 }
