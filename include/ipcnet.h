@@ -1887,8 +1887,12 @@ typedef int (*ipcn_shutdown_fn)(ipcn_node *node,
  * on the dispatching thread (never from inside this call), and its status
  * is the answer.  One handler per phase; fn NULL removes it.  A phase with
  * no handler is answered 103 at once (the supervisor then goes on: for a
- * stop, with SIGTERM).
- * Returns 100; 200 for NULL node or a bad phase.  Thread-safe.
+ * stop, with SIGTERM).  While an ask of a phase is queued, runs or awaits
+ * its ipcn_shutdown_done(), another ask of it is answered 205.  user is
+ * passed to fn.  The node may ask itself (no permission needed); its
+ * handler still runs from dispatch, so a waiting ipcn_request() of it on
+ * the dispatching thread itself ends with 304.
+ * Returns 100; 200 for NULL node or a bad phase; 307.  Thread-safe.
  * Since: 0.2
  */
 IPCN_API int ipcn_on_shutdown(ipcn_node *node, ipcn_shutdown_phase phase,
@@ -1896,9 +1900,12 @@ IPCN_API int ipcn_on_shutdown(ipcn_node *node, ipcn_shutdown_phase phase,
 
 /**
  * ipcn_shutdown_done() - confirm a phase whose handler returned 102: the
- * asker gets status (100 when done).  Returns 100; 200 for NULL or a bad
- * phase or status; 203 when no answer of that phase is awaited (the asker
- * left, or it was answered).  Thread-safe.  Since: 0.2
+ * asker gets status (100 when done; an error or an application code).
+ * May be called from the handler itself before it returns 102, or from
+ * any thread later.  Returns 100; 200 for NULL or a bad phase or status
+ * (102, or a code that is neither in the table nor >= 1000); 203 when no
+ * answer of that phase is awaited (the asker left, or it was answered).
+ * Thread-safe.  Since: 0.2
  */
 IPCN_API int ipcn_shutdown_done(ipcn_node *node, ipcn_shutdown_phase phase,
                                 int status);

@@ -293,6 +293,18 @@ static bool reply_got(int *status)
     return g;
 }
 
+/* Is a peer of that name linked to the victim? */
+static bool peer_linked(const char *name)
+{
+    ipcn_peer_list *pl = NULL;
+    assert_int_equal(ipcn_peers(victim, &pl), IPCN_OK);
+    bool found = false;
+    for (size_t i = 0; i < pl->count; i++)
+        found |= !strcmp(pl->items[i].name, name);
+    ipcn_peer_list_free(pl);
+    return found;
+}
+
 static void test_deferred(void **state)
 {
     (void)state;
@@ -339,11 +351,35 @@ static void test_deferred(void **state)
     assert_int_equal(ask(other, "{\"phase\": \"safe_state\"}"), 1077);
     assert_int_equal(h.done_inside_st, IPCN_OK);
     assert_int_equal(calls(), 3);
+    /* The asker leaves while its answer is awaited: nothing to confirm. */
+    h.done_inside = 0;
+    h.ret = IPCN_ACCEPTED;
+    pthread_mutex_lock(&rep.mu);
+    rep.got = false;
+    pthread_mutex_unlock(&rep.mu);
+    assert_int_equal(ipcn_request_async(ok, PATH, b, len, "cbor",
+                                        IO_TIMEOUT_MS, on_reply, NULL, NULL),
+                     IPCN_ACCEPTED);
+    wait_calls(4);
+    ipcn_node_close(ok);
+    ok = NULL;
+    for (unsigned i = 0; peer_linked("sd-ok"); i++) {
+        if (i > IO_TIMEOUT_MS / 10)
+            fail_msg("the victim still sees sd-ok");
+        usleep(10000);
+    }
+    assert_int_equal(ipcn_shutdown_done(victim, IPCN_SHUTDOWN_SAFE_STATE,
+                                        IPCN_OK),
+                     IPCN_NOT_FOUND);
+    /* ... and the phase may be asked again. */
+    h.ret = IPCN_OK;
+    assert_int_equal(ask(other, "{\"phase\": \"safe_state\"}"), IPCN_OK);
+    assert_int_equal(calls(), 5);
     /* A handler of the node asked by itself: run from dispatch too. */
     h.done_inside = 0;
     h.ret = IPCN_OK;
     assert_int_equal(ask(victim, "{\"phase\": \"safe_state\"}"), IPCN_OK);
-    assert_int_equal(calls(), 4);
+    assert_int_equal(calls(), 6);
     assert_string_equal(h.by, VICTIM);
     ipcn_node_close(ok);
     ipcn_node_close(other);
