@@ -733,6 +733,7 @@ struct Core {
     std::mutex m;                                   /* guards the ones below */
     std::map<std::string, std::uint64_t> services;  /* path -> callback key */
     std::map<std::string, std::uint64_t> set_checks; /* path -> callback key */
+    std::uint64_t shutdown_keys[2] = {0, 0};        /* by ShutdownPhase - 1 */
     std::uint64_t event_key = 0;
     /* Loans not yet ended: close() discards them, since the library does
      * not free a loan still outstanding when its node closes. */
@@ -1025,6 +1026,27 @@ using EventFn = std::function<void(const Event &ev)>;
  *  200, an application code). */
 using SetFn = std::function<int(const MessageView &value)>;
 
+/** The two parts a node plays in the system's ordered shutdown
+ *  (ipcn_shutdown_phase). */
+enum class ShutdownPhase : int {
+    SafeState = IPCN_SHUTDOWN_SAFE_STATE, /**< bring what it drives to a safe state */
+    Stop = IPCN_SHUTDOWN_STOP             /**< finish, release, exit */
+};
+/** What a shutdown handler is told (ipcn_shutdown_info); the views are
+ *  valid during the call. */
+struct ShutdownInfo {
+    ShutdownPhase phase = ShutdownPhase::SafeState;
+    std::uint32_t system_phase = 0; /**< 1 safe state, 2 producers stop,
+                                         3 consumers stop, 4 the rest */
+    std::uint32_t deadline_ms = 0;  /**< the time the asker gives (0: not told) */
+    std::string_view reason;        /**< why ("" when not told) */
+    std::string_view by;            /**< the asking node's name */
+};
+/** A shutdown handler (Node::on_shutdown()): return 100 when done, 102 to
+ *  confirm later with Node::shutdown_done(), or an error status (an
+ *  exception answers 300). */
+using ShutdownFn = std::function<int(const ShutdownInfo &info)>;
+
 /** @cond internal */
 namespace detail {
 template <class F>
@@ -1038,6 +1060,7 @@ using ServiceSlot = FnSlot<ServiceFn>;
 using ReplySlot = FnSlot<ReplyFn>;
 using EventSlot = FnSlot<EventFn>;
 using SetSlot = FnSlot<SetFn>;
+using ShutdownSlot = FnSlot<ShutdownFn>;
 
 inline void sample_tramp(ipcn_node *, const ipcn_msg *msg, void *user) noexcept
 {
@@ -1086,6 +1109,26 @@ inline int set_tramp(ipcn_node *, const char *path, const ipcn_msg *value, const
         return s->fn(MessageView(value));
     } catch (...) {
         report_exception("set check for", path ? path : "");
+        return IPCN_INTERNAL_ERROR;
+    }
+}
+
+inline int shutdown_tramp(ipcn_node *, const ipcn_shutdown_info *info, void *user) noexcept
+{
+    auto s = registry().get<ShutdownSlot>(user);
+    if (!s)
+        return IPCN_NO_DATA; /* removed meanwhile: as with no handler */
+    try {
+        ShutdownInfo i;
+        i.phase = static_cast<ShutdownPhase>(info->phase);
+        i.system_phase = info->system_phase;
+        i.deadline_ms = info->deadline_ms;
+        i.reason = info->reason ? info->reason : "";
+        i.by = info->by ? info->by : "";
+        return s->fn(i);
+    } catch (...) {
+        report_exception("shutdown handler of phase",
+                         info->phase == IPCN_SHUTDOWN_STOP ? "stop" : "safe_state");
         return IPCN_INTERNAL_ERROR;
     }
 }
@@ -1811,6 +1854,59 @@ public:
         if (old)
             detail::registry().remove(old);
     }
+    /* ---- the system's ordered shutdown ---- */
+
+    /**
+     * Take part in the system's ordered shutdown (ipcn_on_shutdown()):
+     * fn(info) runs on dispatch() or the node's thread when an allowed
+     * principal asks this node for phase; its status is the answer.  An
+     * empty fn removes it (the phase is then answered 103).  fn lives
+     * until replaced or close.  Throws Error 200, 307.
+     */
+    void on_shutdown(ShutdownPhase phase, ShutdownFn fn)
+    {
+        ipcn_node *node = n();
+        int idx = static_cast<int>(phase) - 1;
+        if (idx < 0 || idx > 1)
+            throw Error(IPCN_BAD_REQUEST, "on_shutdown: bad phase");
+        std::uint64_t key = 0;
+        if (fn)
+            key = detail::registry().add(
+                core_.get(), std::make_shared<detail::ShutdownSlot>(std::move(fn), core_));
+        int st = ipcn_on_shutdown(node, static_cast<ipcn_shutdown_phase>(phase),
+                                  key ? detail::shutdown_tramp : nullptr,
+                                  key ? detail::key_ptr(key) : nullptr);
+        if (!is_ok(st)) {
+            if (key)
+                detail::registry().remove(key);
+            detail::check(st, "on_shutdown");
+        }
+        std::uint64_t old;
+        {
+            std::lock_guard<std::mutex> lk(core_->m);
+            old = std::exchange(core_->shutdown_keys[idx], key);
+        }
+        if (old)
+            detail::registry().remove(old);
+    }
+    /**
+     * Confirm a phase whose handler returned 102 (ipcn_shutdown_done()):
+     * the asker gets status.  Returns 100, 200 (a bad phase or status),
+     * 203 (no answer of that phase awaited: the asker left, or it was
+     * answered), 303 after close.  Thread-safe.
+     */
+    int try_shutdown_done(ShutdownPhase phase, int status = IPCN_OK) noexcept
+    {
+        return detail::with_node(core_, [&](ipcn_node *node) {
+            return ipcn_shutdown_done(node, static_cast<ipcn_shutdown_phase>(phase), status);
+        });
+    }
+    /** try_shutdown_done(), throwing Error for anything but 100. */
+    void shutdown_done(ShutdownPhase phase, int status = IPCN_OK)
+    {
+        detail::check(try_shutdown_done(phase, status), "shutdown_done");
+    }
+
     /* ---- who may do what (see "Permissions" in ipcnet.h) ---- */
 
     /**
