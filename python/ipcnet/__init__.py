@@ -65,7 +65,7 @@ from ._ipcnet import Message, Tensor, pattern_match, status_str
 
 __all__ = [
     "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
-    "Event", "SubStats", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
+    "Event", "ShutdownInfo", "SubStats", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
     "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
     "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
     "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
@@ -293,6 +293,22 @@ Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up'
                  "its kind ('exe_changed', 'exe_hash', 'provide', 'identity', "
                  "'violations', 'tampered'), status the action taken (0 report, "
                  "1 isolate, 2 isolate and shut down safely).")
+ShutdownInfo = collections.namedtuple("ShutdownInfo", "phase system_phase deadline_ms reason by")
+ShutdownInfo.__doc__ = ("What a shutdown handler (Node.on_shutdown()) is told: phase 'safe_state' "
+                        "or 'stop'; system_phase, the system's phase (1 safe state, 2 producers "
+                        "stop, 3 consumers stop, 4 the rest); deadline_ms, the time the asker "
+                        "gives (0: not told); reason, why ('' when not told); by, the asking "
+                        "node's name.  Since: 0.2")
+_SHUTDOWN_PHASES = {"safe_state": 1, "stop": 2}
+
+
+def _shutdown_phase(phase):
+    try:
+        return _SHUTDOWN_PHASES[phase]
+    except (KeyError, TypeError):
+        raise ValueError("phase must be 'safe_state' or 'stop', not %r" % (phase,)) from None
+
+
 SubStats = collections.namedtuple(
     "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
@@ -489,6 +505,54 @@ class Node(_ipcnet._Node):
     def remove_on_set(self, path):
         """Remove the set check of path (on_set())."""
         self._on_set(path, None)
+
+    # -- the system's ordered shutdown (ipcnet.h, docs/protocol.md 12.4)
+
+    def on_shutdown(self, phase, fn=None):
+        """Take part in the system's ordered shutdown; usable as a decorator
+        (@node.on_shutdown("safe_state")).  When a principal allowed to
+        (execute of "system/shutdown" in the network policy) asks this node
+        for phase ('safe_state': bring what it drives to a safe state;
+        'stop': finish, release, exit), fn(info: ShutdownInfo) runs on the
+        node's thread (or in dispatch()), and what it returns is the answer:
+        None for 100 (done), a status (102: confirmed later with
+        shutdown_done()), or it raises an ipcnet.Error whose status is
+        answered (another exception: 300).  One handler per phase; a phase
+        without one is answered 103 (remove_on_shutdown()).  Since: 0.2"""
+        code = _shutdown_phase(phase)
+
+        def wrap(f):
+            if not callable(f):
+                raise TypeError("a shutdown handler must be callable")
+
+            def handler(ph, system_phase, deadline_ms, reason, by):
+                try:
+                    st = f(ShutdownInfo(ph, system_phase, deadline_ms, reason, by))
+                except Error as e:
+                    return e.status
+                if st is None:
+                    return 100
+                if isinstance(st, bool) or not isinstance(st, int):
+                    raise TypeError("a shutdown handler returns a status (int) or None, not %r"
+                                    % (st,))
+                return st
+            self._on_shutdown(code, handler)
+            return f
+        if fn is None:
+            return wrap
+        return wrap(fn)
+
+    def remove_on_shutdown(self, phase):
+        """Remove the shutdown handler of phase (on_shutdown()): asked for
+        it, this node answers 103."""
+        self._on_shutdown(_shutdown_phase(phase), None)
+
+    def shutdown_done(self, phase, status=100):
+        """Confirm a phase whose handler returned 102: the asker gets status
+        (100 when done).  Raises NotFound when no answer of that phase is
+        awaited (the asker left, or it was answered), BadRequest for a bad
+        status.  Thread-safe.  Since: 0.2"""
+        self._shutdown_done(_shutdown_phase(phase), int(status))
 
     # -- who may do what (docs/policy.md)
 

@@ -126,7 +126,7 @@ typedef struct {
     PyObject *base;        /* ...or a bytes-like object */
 } decode_ctx;
 
-enum { REC_SUB = 1, REC_SERVICE = 2, REC_REQUEST = 3, REC_SET = 4 };
+enum { REC_SUB = 1, REC_SERVICE = 2, REC_REQUEST = 3, REC_SET = 4, REC_SHUTDOWN = 5 };
 
 typedef struct NodeObject NodeObject;
 
@@ -137,7 +137,8 @@ typedef struct record {
     PyObject *fn;        /* callback, handler, or future */
     NodeObject *owner;   /* borrowed: records die with the node */
     uint64_t id;         /* subscription or request id */
-    char *path;          /* service, request or set-check path */
+    char *path;          /* service, request or set-check path; a shutdown
+                            handler's phase */
 } record;
 
 struct NodeObject {
@@ -228,6 +229,11 @@ PyObject *node_peers(NodeObject *n, PyObject *unused);
 PyObject *node_subscriptions(NodeObject *n, PyObject *unused);
 PyObject *node_traffic(NodeObject *n, PyObject *args);
 PyObject *node_stats(NodeObject *n, PyObject *unused);
+
+/* ---- _ipcnet_shutdown.c ---- */
+
+PyObject *node_on_shutdown(NodeObject *n, PyObject *args);
+PyObject *node_shutdown_done(NodeObject *n, PyObject *args);
 PyObject *node_set_event_callback(NodeObject *n, PyObject *fn);
 PyObject *node_pool_config(NodeObject *n, PyObject *args, PyObject *kw);
 PyObject *node_pool_stats(NodeObject *n, PyObject *args);

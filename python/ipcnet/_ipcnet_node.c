@@ -645,6 +645,8 @@ static PyMethodDef node_methods[] = {
     {"_query", (PyCFunction)node_query, METH_VARARGS, NULL},
     {"_set", (PyCFunction)node_set, METH_VARARGS, NULL},
     {"_on_set", (PyCFunction)node_on_set, METH_VARARGS, NULL},
+    {"_on_shutdown", (PyCFunction)node_on_shutdown, METH_VARARGS, NULL},
+    {"_shutdown_done", (PyCFunction)node_shutdown_done, METH_VARARGS, NULL},
     {"_subscribe", (PyCFunction)node_subscribe, METH_VARARGS, NULL},
     {"_unsubscribe", (PyCFunction)node_unsubscribe, METH_VARARGS, NULL},
     {"_take", (PyCFunction)node_take, METH_VARARGS, NULL},
