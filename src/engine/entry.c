@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "engine/entry.h"
 #include "engine/router.h"
+#include "engine/sys.h"
 
 /* The verbs: a frame for this node, past the gate and the route. */
 static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
@@ -170,6 +171,7 @@ static void on_close(ipcn_node *n)
     while ((e = ipcn__list_pop(&n->pendings)))
         ipcn__pending_free(ipcn__list_entry(e, ipcn__pending, entry));
     ipcn__responder_free_all(n);
+    ipcn__sys_shutdown_free(n);
     while ((e = ipcn__list_pop(&n->subs)))
         ipcn__sub_free(ipcn__list_entry(e, ipcn__sub, entry));
     while ((e = ipcn__list_pop(&n->interests))) {

@@ -217,6 +217,10 @@ struct ipcn_node {
     /* Evidence of compromised peers, isolation (transport/compromise.h);
      * NULL until first needed. */
     struct ipcn__cz *cz;
+    /* The application's part in the ordered shutdown (engine/
+     * sys_shutdown.c): its handlers, the phases asked; NULL until
+     * ipcn_on_shutdown() is first called or the service first asked. */
+    struct ipcn__sdown *sdown;
     atomic_bool shm_verify_pending; /* a peer's sample failed verification:
                                        the maps tell (shm/map.c) */
 };
