@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <cmocka.h>
@@ -257,9 +258,213 @@ static void test_not_running(void **state)
                      IPCN_BAD_REQUEST);
 }
 
+/* ---- the log the components write ---- */
+
+/* The time stamp (ns) of the first line "<ns> node what..." in the log,
+ * or 0. */
+static uint64_t logged(const char *node, const char *what)
+{
+    FILE *f = fopen(F.log, "r");
+    if (!f)
+        return 0;
+    char line[512], pre[200];
+    snprintf(pre, sizeof pre, " %s %s", node, what);
+    uint64_t at = 0;
+    while (!at && fgets(line, sizeof line, f)) {
+        char *sp = strchr(line, ' ');
+        if (sp && !strncmp(sp, pre, strlen(pre)) &&
+            (sp[strlen(pre)] == ' ' || sp[strlen(pre)] == '\n'))
+            at = strtoull(line, NULL, 10);
+    }
+    fclose(f);
+    return at;
+}
+
+/* The phases run in order: every safe state (one confirmed late, with
+ * ipcn_shutdown_done()) before any stop; producers, then consumers, then
+ * the rest, each in reverse dependency order; each told its phase. */
+static void test_phases_in_order(void **state)
+{
+    (void)state;
+    comp(0, "base", SUP_PHASE_REST)->has_safe_state = true;
+    comp(1, "arm", SUP_PHASE_REST)->has_safe_state = true;
+    comp(2, "camera", SUP_PHASE_PRODUCER);
+    comp(3, "detector", SUP_PHASE_CONSUMER);
+    comp(4, "planner", SUP_PHASE_REST);
+    depend(1, 0);
+    depend(3, 2);
+    depend(4, 1);
+    depend(4, 3);
+    start(0, "safe", "stop", NULL);
+    start(1, "safe-late=200", "stop", NULL);
+    start(2, "stop", NULL);
+    start(3, "stop", NULL);
+    start(4, "stop", NULL);
+    sup_stop_report rep;
+    assert_int_equal(sup_stop_run(F.sup, &F.m, F.procs, 5, "end of shift",
+                                  &rep), IPCN_OK);
+    sup_stop_print(&rep, false);
+    assert_true(rep.clean);
+    assert_int_equal(rep.count, 7);
+    for (size_t i = 0; i < rep.count; i++) {
+        assert_int_equal(rep.items[i].outcome, SUP_OUT_DONE);
+        assert_int_equal(rep.items[i].status, IPCN_OK);
+    }
+    for (size_t i = 0; i < 5; i++)
+        assert_true(gone(i));
+    uint64_t safe_base = logged("base", "safe_state 1");
+    uint64_t safe_arm = logged("arm", "safe_state confirmed");
+    uint64_t s_cam = logged("camera", "stop 2"), s_det = logged("detector", "stop 3");
+    uint64_t s_plan = logged("planner", "stop 4"), s_arm = logged("arm", "stop 4");
+    uint64_t s_base = logged("base", "stop 4");
+    assert_true(safe_base && safe_arm && s_cam && s_det && s_plan && s_arm &&
+                s_base);
+    uint64_t safe_last = safe_base > safe_arm ? safe_base : safe_arm;
+    assert_true(safe_last < s_cam);         /* safe states first */
+    assert_true(s_cam < s_det);             /* producers, then consumers */
+    assert_true(s_det < s_plan);            /* then the rest: */
+    assert_true(s_plan < s_arm);            /* dependents first */
+    assert_true(s_arm < s_base);
+    /* the report is in the order they ran */
+    assert_int_equal(rep.items[0].phase, 1);
+    assert_int_equal(rep.items[1].phase, 1);
+    assert_string_equal(rep.items[2].component, "camera");
+    assert_string_equal(rep.items[3].component, "detector");
+    assert_string_equal(rep.items[4].component, "planner");
+    assert_string_equal(rep.items[5].component, "arm");
+    assert_string_equal(rep.items[6].component, "base");
+    free(rep.items);
+}
+
+/* A component that answers its stop but stays, and ignores SIGTERM, is
+ * killed and named; one that never confirms its safe state is named as
+ * having missed it; the whole is bounded by the sum of the deadlines. */
+static void test_ignored_stop_killed_named(void **state)
+{
+    (void)state;
+    sup_component *a = comp(0, "slowsafe", SUP_PHASE_REST);
+    a->has_safe_state = true;
+    a->safe_deadline_ms = 300;
+    sup_component *s = comp(1, "stubborn", SUP_PHASE_REST);
+    s->stop_deadline_ms = 300;
+    s->kill_after_ms = 300;
+    start(0, "safe-late=60000", "stop", NULL);
+    start(1, "stop-ignore", "ignore-term", NULL);
+    sup_stop_report rep;
+    assert_int_equal(sup_stop_run(F.sup, &F.m, F.procs, 2, "test", &rep),
+                     IPCN_OK);
+    sup_stop_print(&rep, false);
+    assert_false(rep.clean);
+    const sup_stop_item *m = item_of(&rep, "slowsafe", 1);
+    const sup_stop_item *k = item_of(&rep, "stubborn", 4);
+    assert_non_null(m);
+    assert_non_null(k);
+    assert_int_equal(m->outcome, SUP_OUT_MISSED);
+    assert_int_equal(m->status, IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(k->outcome, SUP_OUT_KILLED);
+    assert_int_equal(k->status, IPCN_OK); /* it said yes, and stayed */
+    assert_int_equal(item_of(&rep, "slowsafe", 4)->outcome, SUP_OUT_DONE);
+    assert_true(logged("stubborn", "stop 4"));
+    assert_true(gone(0));
+    assert_true(gone(1));
+    uint32_t bound = 300 + (2000 + 1000) + (300 + 300 + 500) + 1000;
+    printf("shutdown took %u ms (bound %u ms)\n", rep.total_ms, bound);
+    assert_true(rep.total_ms <= bound);
+    free(rep.items);
+}
+
+/* The supervisor's own "system/shutdown" in this test: it would run the
+ * shutdown; here it notes that it was called. */
+static int shutdown_called;
+static int on_system_shutdown(ipcn_node *n, const ipcn_msg *req,
+                              ipcn_reply_ctx *ctx, void *user)
+{
+    (void)n, (void)req, (void)ctx, (void)user;
+    shutdown_called++;
+    return IPCN_OK;
+}
+
+/* Only the node "ops" may EXECUTE system/shutdown (the components are
+ * denied it): a component gets 202 from the supervisor's service and from
+ * another component's @sys/<node>/shutdown, and nothing stops. */
+static void test_no_permission(void **state)
+{
+    (void)state;
+    char policy[400];
+    snprintf(policy, sizeof policy, "%s/stop-policy.yaml", tu_net_dir());
+    FILE *f = fopen(policy, "w");
+    assert_non_null(f);
+    fputs("version: 1\n"
+          "default: allow\n"
+          "groups:\n"
+          "  components: [\"node:arm\", \"node:rogue\", \"node:intruder\"]\n"
+          "rules:\n"
+          "  - deny: execute\n"
+          "    who: \"group:components\"\n"
+          "    what: \"system/shutdown\"\n", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(policy, 0644), 0);
+    setenv("IPCNET_POLICY", policy, 1);
+    /* the supervisor's node reads the policy when it opens */
+    ipcn_node_close(F.sup);
+    assert_int_equal(ipcn_node_open(&F.sup, "sup", NULL), IPCN_OK);
+    assert_int_equal(ipcn_offer(F.sup, "system/shutdown", "cbor",
+                                on_system_shutdown, NULL), IPCN_OK);
+    comp(0, "arm", SUP_PHASE_REST)->has_safe_state = true;
+    comp(1, "rogue", SUP_PHASE_REST);
+    start(0, "safe", "stop", NULL);
+    start(1, "ask=system/shutdown", "ask=@sys/arm/shutdown", NULL);
+    uint64_t end = tu_now_ms() + 30000;
+    while (!logged("rogue", "asked @sys/arm/shutdown")) {
+        assert_true(tu_now_ms() < end);
+        ipcn_node_dispatch(F.sup, 20);
+    }
+    assert_true(logged("rogue", "asked system/shutdown 202"));
+    assert_true(logged("rogue", "asked @sys/arm/shutdown 202"));
+    assert_int_equal(shutdown_called, 0);
+    assert_false(logged("arm", "stop"));
+    assert_false(logged("arm", "safe_state"));
+    assert_false(gone(0));
+    assert_false(gone(1));
+    /* a node denied it that runs the shutdown driver itself is refused
+     * by every component, and then signals nothing either */
+    ipcn_node *intruder = NULL;
+    assert_int_equal(ipcn_node_open(&intruder, "intruder", NULL), IPCN_OK);
+    end = tu_now_ms() + 20000;
+    while (ipcn_node_wait_synced(intruder, 10) != IPCN_OK) {
+        assert_true(tu_now_ms() < end);
+        ipcn_node_dispatch(F.sup, 10); /* it is in the network too */
+    }
+    sup_stop_report rep;
+    assert_int_equal(sup_stop_run(intruder, &F.m, F.procs, 2, "rogue", &rep),
+                     IPCN_OK);
+    sup_stop_print(&rep, false);
+    assert_false(rep.clean);
+    assert_int_equal(item_of(&rep, "arm", 1)->outcome, SUP_OUT_FAILED);
+    assert_int_equal(item_of(&rep, "arm", 1)->status, IPCN_FORBIDDEN);
+    assert_int_equal(item_of(&rep, "arm", 4)->outcome, SUP_OUT_FAILED);
+    assert_int_equal(item_of(&rep, "arm", 4)->status, IPCN_FORBIDDEN);
+    free(rep.items);
+    ipcn_node_close(intruder);
+    assert_false(logged("arm", "stop"));
+    assert_false(logged("arm", "safe_state"));
+    assert_false(gone(0));
+    /* the supervisor itself may: the same shutdown then runs */
+    assert_int_equal(sup_stop_run(F.sup, &F.m, F.procs, 2, "ops", &rep),
+                     IPCN_OK);
+    assert_int_equal(item_of(&rep, "arm", 1)->outcome, SUP_OUT_DONE);
+    assert_int_equal(item_of(&rep, "arm", 4)->outcome, SUP_OUT_DONE);
+    free(rep.items);
+    unsetenv("IPCNET_POLICY");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_phases_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignored_stop_killed_named, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_permission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_term_then_kill_named, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_compromised_isolated_first,
