@@ -68,6 +68,9 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_QUARANTINE:
         ipcn__quarantine_on_frame(n, l, f);
         break;
+    case IPCN_F_STATE:
+        ipcn__state_on_frame(n, l, f);
+        break;
     default: /* link control (hello, ping, bye, error, ring) stays below */
         break;
     }
@@ -77,6 +80,10 @@ static void on_link_up(ipcn_node *n, ipcn__link *l)
 {
     ipcn__queue_event(n, IPCN_EV_PEER_UP, l, NULL, IPCN_ANY, IPCN_OK);
     ipcn__cz_on_link_up(n, l);
+    /* Before the directory, so that a peer synced (the PING below) knows
+     * this node's state too. */
+    if (l->state == LINK_UP)
+        ipcn__state_on_link_up(n, l);
     ipcn__dir_on_link_up(n, l);
     if (l->state == LINK_UP)
         ipcn__pub_on_link_up(n, l);
@@ -107,6 +114,7 @@ static void on_link_down(ipcn_node *n, const ipcn__in *in)
         if (!n->closing)
             ipcn__queue_event(n, IPCN_EV_PEER_DOWN, l, NULL, IPCN_ANY,
                               status);
+        ipcn__state_on_link_down(n, l, status);
     }
     /* Dial again unless the peer left on purpose or cannot speak with us.
      * A 207 is retried: the peer may not have read the hang-up of our

@@ -151,6 +151,9 @@ struct ipcn_node {
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */
+    uint8_t crit;           /* this node's ipcn_criticality (opts or
+                               $IPCNET_CRITICALITY), told in STATE */
+    bool said_ready;        /* ipcn_node_ready() was called */
     uint32_t next_pool_id;
     ipcn__list pools;       /* ipcn__pool: our shared-memory pools */
     ipcn__pool *reply_pool; /* where large answers of our services go */
