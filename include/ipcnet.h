@@ -1318,8 +1318,10 @@ typedef struct ipcn_peer_info {
     uint64_t samples_limited;   /**< its samples this node dropped over a
                                      limit.  Since: 0.2 */
     uint32_t criticality;       /**< the ipcn_criticality it told (0: none
-                                     told).  Since: 0.2 */
-    int ready;                  /**< it said ipcn_node_ready().  Since: 0.2 */
+                                     told; its own word, protocol 7.6).
+                                     Since: 0.2 */
+    int ready;                  /**< it said ipcn_node_ready() (never taken
+                                     back while linked).  Since: 0.2 */
 } ipcn_peer_info;
 
 /**
@@ -1375,11 +1377,13 @@ typedef enum ipcn_event_type {
                                     "When a component is compromised").
                                     Since: 0.2 */
     IPCN_EV_PEER_READY = 7,    /**< a peer said it is ready
-                                    (ipcn_node_ready()).  Since: 0.2 */
+                                    (ipcn_node_ready()); once per link.
+                                    Since: 0.2 */
     IPCN_EV_CRITICAL_LOST = 8  /**< a peer whose criticality is
                                     IPCN_CRIT_CRITICAL left or died (raised
                                     after its IPCN_EV_PEER_DOWN, with the
-                                    same status).  Since: 0.2 */
+                                    same status; not while this node
+                                    closes).  Since: 0.2 */
 } ipcn_event_type;
 
 struct ipcn_compromise;
@@ -1845,8 +1849,10 @@ typedef enum ipcn_criticality {
 /**
  * ipcn_node_ready() - say that this node has done its start-up and serves:
  * every peer is told (IPCN_EV_PEER_READY there, ipcn_peer_info.ready), and
- * so is every peer that links later.  A supervisor counts a component as
- * started only once its node said this.  Calling it again does nothing.
+ * so is every peer that links later (a STATE frame, with the node's
+ * criticality: docs/protocol.md 7.6).  A supervisor counts a component as
+ * started only once its node said this.  Calling it again does nothing, and
+ * readiness is not taken back.
  * Returns 100; 200 for NULL.  Thread-safe.  Since: 0.2
  */
 IPCN_API int ipcn_node_ready(ipcn_node *node);

@@ -240,6 +240,7 @@ contains "nodes prints the CRIT and READY columns" "$out" "CRIT       READY"
 contains "nodes (text): no criticality, ready" "$out" "-          yes"
 r 1 "a bad IPCNET_CRITICALITY" env IPCNET_CRITICALITY=vital "$BIN" nodes
 contains "a bad IPCNET_CRITICALITY: 200" "$err" "200 Bad Request"
+contains "a bad IPCNET_CRITICALITY: the reason" "$err" "IPCNET_CRITICALITY is not optional, important or critical"
 # nodes --traffic: each node's own picture of what its peers send it,
 # asked of its node service @sys/<node>/traffic
 start tpub env IPCNET_CRITICALITY=critical "$BIN" pub traffic/x '"t"' --rate 50 --name tpub

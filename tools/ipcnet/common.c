@@ -142,7 +142,14 @@ int cli_open(cli *c)
         const char *net = c->network ? c->network : getenv("IPCNET_NETWORK");
         const char *why = "";
         switch (st) {
-        case IPCN_BAD_REQUEST: why = ": invalid node or network name"; break;
+        case IPCN_BAD_REQUEST: {
+            const char *crit = getenv("IPCNET_CRITICALITY");
+            why = crit && *crit && strcmp(crit, "optional") && strcmp(crit, "important") &&
+                          strcmp(crit, "critical")
+                      ? ": $IPCNET_CRITICALITY is not optional, important or critical"
+                      : ": invalid node or network name";
+            break;
+        }
         case IPCN_CONFLICT: why = ": a live node already has that name"; break;
         case IPCN_FORBIDDEN: why = ": the network directory is not usable"; break;
         default: break;

@@ -70,9 +70,12 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"nodes", cmd_nodes, COMMON | B(O_TRAFFIC) | B(O_NODE) | B(O_TIMEOUT), 0, 0, false,
-     "the nodes of the network: name, id, pid, user, groups, executable, resources, uptime",
+     "the nodes of the network: name, id, pid, criticality, ready, user, executable, uptime",
      "usage: ipcnet nodes [--traffic] [--node NAME] [options]\n\n"
-     "List the other nodes of the network: name, id, pid, how many resources each\n"
+     "List the other nodes of the network: name, id, pid, the criticality each said\n"
+     "it has (CRIT: optional, important, critical, or '-' when it said none; its\n"
+     "$IPCNET_CRITICALITY) and whether it said it is ready (READY: ipcn_node_ready();\n"
+     "the serving verbs of this tool say so once they serve), how many resources each\n"
      "announced, how long its process has run (from /proc), the counters of this\n"
      "tool's own link with it (frames and bytes in and out, bad frames refused,\n"
      "samples dropped), and its principal as the kernel told it when the link\n"
