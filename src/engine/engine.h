@@ -310,6 +310,14 @@ void ipcn__quarantine_on_rep(ipcn_node *n, struct ipcn__rep *r, int status);
 /* A peer's QUARANTINE report: recorded, followed as the policy says. */
 void ipcn__quarantine_on_frame(ipcn_node *n, ipcn__link *l,
                                const ipcn__frame *f);
+/* state.c: criticality and readiness, told to peers and kept of them. */
+/* A link is UP: tell it this node's state, if there is any. */
+void ipcn__state_on_link_up(ipcn_node *n, ipcn__link *l);
+/* A peer's STATE: kept on its link; its first "ready" is an event. */
+void ipcn__state_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* An UP link closed (after its PEER_DOWN): a critical peer's loss is an
+ * event of its own. */
+void ipcn__state_on_link_down(ipcn_node *n, ipcn__link *l, int status);
 /* compromise.c: evidence of compromised peers, and what to do with it. */
 /* A link is UP: its identity and executable against what was seen of its
  * name before and what the policy names; its executable watched. */

@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "engine/entry.h"
 #include "engine/router.h"
+#include "engine/sys.h"
 
 /* The verbs: a frame for this node, past the gate and the route. */
 static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
@@ -67,6 +68,9 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_QUARANTINE:
         ipcn__quarantine_on_frame(n, l, f);
         break;
+    case IPCN_F_STATE:
+        ipcn__state_on_frame(n, l, f);
+        break;
     default: /* link control (hello, ping, bye, error, ring) stays below */
         break;
     }
@@ -76,6 +80,10 @@ static void on_link_up(ipcn_node *n, ipcn__link *l)
 {
     ipcn__queue_event(n, IPCN_EV_PEER_UP, l, NULL, IPCN_ANY, IPCN_OK);
     ipcn__cz_on_link_up(n, l);
+    /* Before the directory, so that a peer synced (the PING below) knows
+     * this node's state too. */
+    if (l->state == LINK_UP)
+        ipcn__state_on_link_up(n, l);
     ipcn__dir_on_link_up(n, l);
     if (l->state == LINK_UP)
         ipcn__pub_on_link_up(n, l);
@@ -106,6 +114,7 @@ static void on_link_down(ipcn_node *n, const ipcn__in *in)
         if (!n->closing)
             ipcn__queue_event(n, IPCN_EV_PEER_DOWN, l, NULL, IPCN_ANY,
                               status);
+        ipcn__state_on_link_down(n, l, status);
     }
     /* Dial again unless the peer left on purpose or cannot speak with us.
      * A 207 is retried: the peer may not have read the hang-up of our
@@ -162,6 +171,7 @@ static void on_close(ipcn_node *n)
     while ((e = ipcn__list_pop(&n->pendings)))
         ipcn__pending_free(ipcn__list_entry(e, ipcn__pending, entry));
     ipcn__responder_free_all(n);
+    ipcn__sys_shutdown_free(n);
     while ((e = ipcn__list_pop(&n->subs)))
         ipcn__sub_free(ipcn__list_entry(e, ipcn__sub, entry));
     while ((e = ipcn__list_pop(&n->interests))) {

@@ -381,7 +381,14 @@ bool ipcn__prov_given_up(ipcn_node *n, const ipcn__cb *cb)
 
 void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
 {
-    if (!ipcn__prov_given_up(n, cb))
+    if (ipcn__prov_given_up(n, cb))
+        return;
+    /* The one node service that is queued rather than answered in the
+     * I/O round: the ordered shutdown's (its handler is the
+     * application's). */
+    if (ipcn__sys_path(cb->msg->pub.path, strlen(cb->msg->pub.path)))
+        ipcn__sys_shutdown_run(n, cb);
+    else
         ipcn__prov_run_handler(n, cb->link_id, cb->corr, cb->msg);
 }
 

@@ -285,6 +285,7 @@ static const struct {
     {"traffic", sys_traffic},
     {"quarantine", ipcn__sys_guard},
     {"quarantine/lift", ipcn__sys_guard},
+    {"shutdown", ipcn__sys_shutdown},
 };
 
 static ipcn__sys_fn sys_find(const char *name)
@@ -331,7 +332,7 @@ int ipcn__sys_link(ipcn_node *n, const char *path, uint32_t *link_id)
 
 static int sys_run(ipcn_node *n, ipcn__link *l, const char *path,
                    const char *enc, const void *data, size_t len,
-                   ipcn__sys_reply *r)
+                   uint64_t corr, uint64_t deadline_ns, ipcn__sys_reply *r)
 {
     const char *name = NULL;
     size_t nl = node_part(path, &name);
@@ -342,14 +343,18 @@ static int sys_run(ipcn_node *n, ipcn__link *l, const char *path,
     if (!nl || !fn)
         return IPCN_NOT_FOUND;
     ipcn__sys_call c = {.name = name, .encoding = enc, .data = data,
-                        .len = len};
+                        .len = len, .path = path, .corr = corr,
+                        .deadline_ns = deadline_ns};
     return fn(n, l, &c, r);
 }
 
 void ipcn__sys_run_local(ipcn_node *n, ipcn__pending *p)
 {
     ipcn__sys_reply r = {0};
-    int st = sys_run(n, NULL, p->path, p->encoding, p->data, p->len, &r);
+    int st = sys_run(n, NULL, p->path, p->encoding, p->data, p->len, p->corr,
+                     p->deadline_ns, &r);
+    if (r.later)
+        return; /* queued: answered from dispatch */
     if (ipcn__req_answer_local(n, p->corr, st, r.data, r.len, r.encoding) !=
         IPCN_OK)
         ipcn__req_answer_local(n, p->corr, IPCN_INSUFFICIENT_MEMORY, NULL, 0,
@@ -359,10 +364,8 @@ void ipcn__sys_run_local(ipcn_node *n, ipcn__pending *p)
 
 /* ---- the provider's side ---- */
 
-/* The policy's word on peer l calling path: READ to know it is there
- * (else 203), EXECUTE to call it; counted and logged as for any
- * service (access.c). */
-static int sys_allowed(ipcn_node *n, ipcn__link *l, const char *path)
+/* Counted and logged as for any service (access.c). */
+int ipcn__sys_allowed(ipcn_node *n, ipcn__link *l, const char *path)
 {
     ipcn__decision r, x, *d = &r;
     uint32_t asked = IPCN__V_READ;
@@ -395,9 +398,15 @@ void ipcn__sys_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
                                        q->path.p, q->data.len))
         return; /* answered 205 (or its link quarantined): a rate limit
                    holds for the node's services as for any service */
-    else if ((st = sys_allowed(n, l, q->path.p)) == IPCN_OK)
+    else if ((st = ipcn__sys_allowed(n, l, q->path.p)) == IPCN_OK)
         st = sys_run(n, l, q->path.p, q->encoding.p, q->data.p, q->data.len,
+                     f->hdr.corr,
+                     q->timeout_ms ? ipcn__now_mono_ns() +
+                                         q->timeout_ms * 1000000ull
+                                   : 0,
                      &r);
+    if (r.later)
+        return; /* queued for the dispatching thread: answered then */
     if (l->state != LINK_UP) { /* quarantined meanwhile (a settle) */
         ipcn__free(r.data);
         return;

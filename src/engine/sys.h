@@ -26,12 +26,17 @@ struct ipcn__frame;
 #define IPCN_SYS_PREFIX_LEN 5
 
 /* What a handler is asked: name is the part of the path after the node
- * ("traffic", "quarantine/lift"); the body as the requester sent it. */
+ * ("traffic", "quarantine/lift"); the body as the requester sent it; the
+ * whole path, the request's corr and when its requester gives up (0:
+ * never), for a handler that answers later. */
 typedef struct ipcn__sys_call {
     const char *name;
     const char *encoding;
     const void *data;
     size_t len;
+    const char *path;
+    uint64_t corr;
+    uint64_t deadline_ns;
 } ipcn__sys_call;
 
 /* What it answers: the status it returns, and a body (allocated with
@@ -41,6 +46,8 @@ typedef struct ipcn__sys_reply {
     void *data;
     size_t len;
     const char *encoding;
+    bool later;  /* the request was queued: its answer is sent later,
+                    nothing now (the status returned is then ignored) */
 } ipcn__sys_reply;
 
 /* A handler: l is the requester's link, or NULL for this node itself.
@@ -71,6 +78,22 @@ void ipcn__sys_run_local(ipcn_node *n, struct ipcn__pending *p);
  * (sys_guard.c); 203 for another name. */
 int ipcn__sys_guard(ipcn_node *n, struct ipcn__link *l,
                     const ipcn__sys_call *c, ipcn__sys_reply *r);
+/* The policy's word on peer l calling path: READ to know it is there
+ * (else 203), EXECUTE to call it (else 202, 201); counted and logged. */
+int ipcn__sys_allowed(ipcn_node *n, struct ipcn__link *l, const char *path);
+
+/* The ordered shutdown's service, "shutdown" (sys_shutdown.c): checked
+ * and queued for the dispatching thread (r->later), or refused now. */
+int ipcn__sys_shutdown(ipcn_node *n, struct ipcn__link *l,
+                       const ipcn__sys_call *c, ipcn__sys_reply *r);
+struct ipcn__cb;
+/* A queued "shutdown" request (a CB_REQUEST whose path is "@sys/"), its
+ * requester still waiting: the application's handler runs, lock
+ * released; its status is the answer, now or by ipcn_shutdown_done(). */
+void ipcn__sys_shutdown_run(ipcn_node *n, struct ipcn__cb *cb);
+/* At the node's close: the handlers and what was awaited. */
+void ipcn__sys_shutdown_free(ipcn_node *n);
+
 /* A peer's REQUEST for an "@sys/" path: checked, run, answered. */
 void ipcn__sys_on_request(ipcn_node *n, struct ipcn__link *l,
                           const struct ipcn__frame *f);

@@ -76,6 +76,31 @@ static int resolve_dir(ipcn_node *n, const ipcn_node_opts *o)
     return IPCN_OK;
 }
 
+/* The criticality: opts', else $IPCNET_CRITICALITY's (unset or empty:
+ * none).  200 for anything else. */
+static int resolve_crit(const ipcn_node_opts *o, uint8_t *out)
+{
+    if (o->criticality > IPCN_CRIT_CRITICAL)
+        return IPCN_BAD_REQUEST;
+    if (o->criticality) {
+        *out = (uint8_t)o->criticality;
+        return IPCN_OK;
+    }
+    static const char *const words[] = {"optional", "important", "critical"};
+    const char *env = getenv("IPCNET_CRITICALITY");
+    *out = IPCN_CRIT_UNSET;
+    if (!env || !*env)
+        return IPCN_OK;
+    for (size_t i = 0; i < IPCN__ARRAY_SIZE(words); i++)
+        if (!strcmp(env, words[i])) {
+            *out = (uint8_t)(IPCN_CRIT_OPTIONAL + i);
+            return IPCN_OK;
+        }
+    ipcn__err("IPCN-NODE-CRITICALITY", "IPCNET_CRITICALITY=%s: not "
+              "optional, important or critical", env);
+    return IPCN_BAD_REQUEST;
+}
+
 static void node_free(ipcn_node *n)
 {
     ipcn__list *e;
@@ -152,10 +177,14 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
         if (o.idle_probe_ms < o.heartbeat_ms)
             o.idle_probe_ms = o.heartbeat_ms;
     }
+    uint8_t crit;
+    if (resolve_crit(&o, &crit) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_node *n = ipcn__calloc(1, sizeof *n);
     if (!n)
         return IPCN_INSUFFICIENT_MEMORY;
     n->opts = o;
+    n->crit = crit;
     n->epfd = n->wakefd = n->timerfd = n->listenfd = n->inotifyfd = -1;
     n->dirfd = n->lockfd = n->spare_fd = n->outfd = n->readyfd = -1;
     n->policy_wd = -1;
@@ -433,7 +462,8 @@ IPCN_API int ipcn_peers(ipcn_node *n, ipcn_peer_list **out)
             .groups_truncated = l->who.groups_truncated,
             .exe_hashed = l->who.exe_hashed, .denied = l->denied,
             .audited = l->audited, .rate_limited = l->rate_limited,
-            .samples_limited = l->samples_limited};
+            .samples_limited = l->samples_limited,
+            .criticality = l->peer_crit, .ready = l->peer_ready};
         memcpy(gp, l->who.groups, l->who.ngroups * sizeof *gp);
         gp += IPCN_PRINCIPAL_MAX_GROUPS;
         if (l->who.exe) {

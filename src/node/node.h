@@ -151,6 +151,9 @@ struct ipcn_node {
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */
+    uint8_t crit;           /* this node's ipcn_criticality (opts or
+                               $IPCNET_CRITICALITY), told in STATE */
+    bool said_ready;        /* ipcn_node_ready() was called */
     uint32_t next_pool_id;
     ipcn__list pools;       /* ipcn__pool: our shared-memory pools */
     ipcn__pool *reply_pool; /* where large answers of our services go */
@@ -214,6 +217,10 @@ struct ipcn_node {
     /* Evidence of compromised peers, isolation (transport/compromise.h);
      * NULL until first needed. */
     struct ipcn__cz *cz;
+    /* The application's part in the ordered shutdown (engine/
+     * sys_shutdown.c): its handlers, the phases asked; NULL until
+     * ipcn_on_shutdown() is first called or the service first asked. */
+    struct ipcn__sdown *sdown;
     atomic_bool shm_verify_pending; /* a peer's sample failed verification:
                                        the maps tell (shm/map.c) */
 };

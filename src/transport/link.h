@@ -117,6 +117,8 @@ typedef struct ipcn__link {
     uint32_t reports_tokens; /* its QUARANTINE reports: a bucket */
     uint64_t reports_ns;    /* ... refilled up to then (engine/quarantine.c) */
     uint32_t peer_caps;     /* from its hello */
+    uint8_t peer_crit;      /* its criticality, from its STATE (0: none) */
+    bool peer_ready;        /* its STATE said ready (engine/state.c) */
     /* Descriptors to send: fds_out[i] goes with the byte at
      * fds_out_at[i] (the first byte of a SHM_POOL frame). */
     int fds_out[IPCN_LINK_MAX_FDS];

@@ -334,6 +334,15 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         q->detail = rd_str(&r);
         break;
     }
+    case IPCN_F_STATE:
+        f.u.state.criticality = rd_u8(&r);
+        f.u.state.flags = rd_u8(&r);
+        if (rd_u8(&r) != 0 || rd_u8(&r) != 0) /* reserved */
+            r.bad = 1;
+        if (f.u.state.criticality > IPCN_STATE_CRIT_MAX ||
+            (f.u.state.flags & ~IPCN_STATE_READY))
+            r.bad = 1;
+        break;
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -646,6 +655,16 @@ int ipcn__enc_quarantine(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__quarantine *q,
         ipcn__wbuf_u64(w, evidence[k]);
     ipcn__wbuf_str(w, q->subject.p, q->subject.len);
     ipcn__wbuf_str(w, q->detail.p, q->detail.len);
+    return finish(w, off);
+}
+
+int ipcn__enc_state(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__state *b)
+{
+    h->type = IPCN_F_STATE;
+    size_t off = ipcn__frame_begin(w, h);
+    ipcn__wbuf_u8(w, b->criticality);
+    ipcn__wbuf_u8(w, b->flags);
+    ipcn__wbuf_u16(w, 0);
     return finish(w, off);
 }
 

@@ -59,7 +59,10 @@ enum ipcn__ftype {
     IPCN_F_QUARANTINE = 25,   /* the sender quarantined or banned a peer:
                                  the subject, the evidence (never
                                  forwarded, never answered) */
-    IPCN_F__MAX = 25
+    /* Capability IPCN_CAP_STATE on the receiver's side. */
+    IPCN_F_STATE = 26,        /* the sender's criticality and readiness
+                                 (never forwarded, never answered) */
+    IPCN_F__MAX = 26
 };
 
 /* Capability bits a node announces in its hello. */
@@ -70,6 +73,7 @@ enum ipcn__ftype {
 #define IPCN_CAP_CANCEL 8u   /* takes CANCEL of its requests */
 #define IPCN_CAP_SET 16u     /* takes SET of its data resources */
 #define IPCN_CAP_QUARANTINE 32u /* takes QUARANTINE reports */
+#define IPCN_CAP_STATE 64u   /* takes STATE frames */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -221,12 +225,22 @@ typedef struct ipcn__quarantine {
 /* Evidence counter k of q (0 past its kinds). */
 uint64_t ipcn__quarantine_evidence(const ipcn__quarantine *q, uint32_t k);
 
+/* STATE: what the sender says of itself, the whole of it each time: its
+ * criticality (0 none, 1 optional, 2 important, 3 critical) and flags
+ * (IPCN_STATE_READY; the other bits 0); then a reserved u16 (0). */
+#define IPCN_STATE_CRIT_MAX 3
+#define IPCN_STATE_READY 1u
+typedef struct ipcn__state {
+    uint8_t criticality;
+    uint8_t flags;
+} ipcn__state;
+
 /* One decoded frame.  Which body member is valid depends on hdr.type:
  * HELLO hello; ANNOUNCE announce; SAMPLE, SHM_WITHHELD sample; QUERY, REQUEST request;
  * QUERY_REPLY, REPLY reply; SET set; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
  * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; CANCEL none; SHM_POOL
  * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
- * shm_refs; RING ring; QUARANTINE quarantine. */
+ * shm_refs; RING ring; QUARANTINE quarantine; STATE state. */
 typedef struct ipcn__frame {
     ipcn__hdr hdr;
     union {
@@ -243,6 +257,7 @@ typedef struct ipcn__frame {
         ipcn__shm_refs shm_refs;
         ipcn__ring_info ring;
         ipcn__quarantine quarantine;
+        ipcn__state state;
     } u;
 } ipcn__frame;
 
@@ -329,6 +344,7 @@ int ipcn__enc_ring(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__ring_info *b);
 /* QUARANTINE: q->kinds counters from evidence (q->evidence is ignored). */
 int ipcn__enc_quarantine(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__quarantine *q,
                          const uint64_t *evidence);
+int ipcn__enc_state(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__state *b);
 
 /* The checksum of a frame: XXH3-64 (seed 0) over header bytes 0..39 then
  * the payload. */

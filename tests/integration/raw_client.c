@@ -379,7 +379,10 @@ static bool raw_cut(raw *r, rframe *f)
     if (r->rx_len < HDR)
         return false;
     assert_int_equal(h[4], 1);            /* version */
-    assert_true((h[5] >= T_HELLO && h[5] <= T_ERROR) || h[5] == T_RING);
+    /* STATE only to a client whose hello takes it (the cases that do
+     * keep CAP_STATE in hello_caps while they read). */
+    assert_true((h[5] >= T_HELLO && h[5] <= T_ERROR) || h[5] == T_RING ||
+                (h[5] == T_STATE && (hello_caps & CAP_STATE)));
     assert_int_equal(h[6], 0);            /* flags */
     assert_int_equal(h[11], 0);           /* reserved */
     assert_true(h[7] > 0);                /* ttl */
@@ -463,6 +466,14 @@ static bool raw_cut(raw *r, rframe *f)
             fail_msg("the victim's RING has reserved bits set");
         if (!d.bad && d.p == d.end)
             raw_on_ring(r, size);
+        break;
+    }
+    case T_STATE: { /* criticality 0..3, flags ready only, reserved 0 */
+        uint8_t crit = rd_u8(&d), flags = rd_u8(&d);
+        uint8_t r0 = rd_u8(&d), r1 = rd_u8(&d);
+        if (crit > 3 || (flags & ~1u) || r0 || r1)
+            fail_msg("the victim sent a bad STATE %u %u %u %u", crit, flags,
+                     r0, r1);
         break;
     }
     default:

@@ -29,7 +29,9 @@ enum {
 #define T_RING 21   /* protocol 7.4: the sender's frames go on in a ring */
 #define T_SET 24    /* protocol 12.3: set a data resource's value */
 #define T_QUARANTINE 25 /* protocol 7.5: the sender quarantined a peer */
+#define T_STATE 26  /* protocol 7.6: the sender's criticality and readiness */
 #define CAP_RING 2u
+#define CAP_STATE 64u
 #define RING_HDR 4096u /* the page of indices before a ring's data */
 #define RING_MIN (64u << 10)
 #define RING_MAX (16u << 20)
@@ -132,6 +134,10 @@ size_t enc_quarantine(buf *b, uint64_t src, uint8_t action, int32_t uid,
                       int32_t pid, int32_t score, uint64_t duration_ms,
                       const uint64_t *evidence, uint8_t nkinds,
                       const char *subject, const char *detail);
+/* A STATE frame (protocol 7.6): criticality, flags (bit 0 ready), the
+ * reserved u16 (0 in a good one). */
+size_t enc_state(buf *b, uint64_t src, uint8_t criticality, uint8_t flags,
+                 uint16_t reserved);
 /* A RING frame (protocol 7.4): our direction goes on in a ring. */
 size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved);
 

@@ -308,6 +308,17 @@ size_t enc_quarantine(buf *b, uint64_t src, uint8_t action, int32_t uid,
 }
 
 /* A RING frame (protocol 7.4): our direction goes on in a ring. */
+size_t enc_state(buf *b, uint64_t src, uint8_t criticality, uint8_t flags,
+                 uint16_t reserved)
+{
+    size_t off = f_begin(b, T_STATE, src, 0);
+    b_u8(b, criticality);
+    b_u8(b, flags);
+    b_u16(b, reserved);
+    f_end(b, off);
+    return off;
+}
+
 size_t enc_ring(buf *b, uint64_t src, uint32_t size, uint32_t reserved)
 {
     size_t off = f_begin(b, T_RING, src, 0);

@@ -3,7 +3,8 @@
  * test_hostile_peer.c — a linked peer that misbehaves: a second hello, bad and
  * flooding announces, subscriptions and patterns, unannounced samples,
  * hostile shared-memory pools and descriptors, unsolicited replies, request
- * floods, sets (refused, good, malformed), a foreign source id.
+ * floods, sets (refused, good, malformed), a foreign source id, STATE
+ * frames (told, taken, malformed).
  *
  * One of the test_hostile_*.c programs: a raw, hostile client
  * (raw_client.h) attacks a fresh victim node per case while an innocent
@@ -549,6 +550,102 @@ static void t_foreign_src(void **state)
     victim_check();
 }
 
+/* Link with hello_caps as they are, a PING after the hello; the STATE
+ * frames the victim sends before its PONG, in *nstate, the body of the
+ * last in *body; *before_dir: the first came before any ANNOUNCE. */
+static raw *state_link(const char *name, unsigned *nstate, uint8_t body[4],
+                       bool *before_dir)
+{
+    raw *r = raw_open();
+    B.len = 0;
+    enc_hello(&B, r->id, name);
+    enc_stamp(&B, T_PING, r->id, 7);
+    raw_send_buf(r);
+    bool announced = false;
+    *nstate = 0;
+    *before_dir = false;
+    for (;;) {
+        rframe f;
+        int k = raw_next(r, &f, IO_TIMEOUT_MS);
+        if (k <= 0)
+            fail_msg("no PONG from the victim (%d)", k);
+        bool done = f.type == T_PONG && f.stamp == 7;
+        if (f.type == T_ANNOUNCE)
+            announced = true;
+        if (f.type == T_STATE) {
+            assert_int_equal(f.len, 4);
+            memcpy(body, f.pl, 4);
+            if (!*nstate)
+                *before_dir = !announced;
+            ++*nstate;
+        }
+        rframe_free(&f);
+        if (done)
+            return r;
+    }
+}
+
+/* STATE (protocol 7.6): the victim (important, ready) tells a client
+ * with the STATE capability right after the hello, before its directory,
+ * and one without it nothing; good STATEs of any value and many of them
+ * are taken (a critical client's end is the victim's event, not its
+ * trouble); a bad body closes the link with 200, and so does a STATE
+ * before the hello. */
+static void t_state(void **state)
+{
+    (void)state;
+    unsigned n;
+    uint8_t body[4] = {0};
+    bool first;
+    hello_caps = CAP_STATE;
+    raw *r = state_link("hostile-st1", &n, body, &first);
+    hello_caps = 0;
+    assert_int_equal(n, 1);
+    assert_true(first);
+    assert_memory_equal(body, "\x02\x01\x00\x00", 4);
+    for (unsigned i = 0; i < 2000; i++) { /* every value, again and again */
+        enc_state(&B, r->id, (uint8_t)(i % 4), (uint8_t)(i / 4 % 2), 0);
+        if (B.len > 64 * 1024)
+            raw_send_buf(r);
+    }
+    enc_state(&B, r->id, 3, 1, 0); /* critical and ready, at the end */
+    raw_send_buf(r);
+    raw_ping(r, 8);
+    raw_free(r); /* a critical peer lost: an event there, nothing more */
+
+    r = state_link("hostile-st2", &n, body, &first);
+    assert_int_equal(n, 0);
+    raw_free(r);
+
+    static const struct {
+        uint8_t crit, flags;
+        uint16_t reserved;
+        int cut; /* bytes taken off (< 0: added) */
+    } bad[] = {
+        {4, 0, 0, 0}, {255, 1, 0, 0},   /* criticality 0..3 */
+        {1, 2, 0, 0}, {0, 0x80, 0, 0},  /* flags: ready only */
+        {1, 1, 1, 0}, {1, 1, 0x100, 0}, /* reserved */
+        {1, 1, 0, 1}, {1, 1, 0, 4},     /* short, empty */
+        {1, 1, 0, -1},                  /* long */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = raw_link();
+        size_t off = enc_state(&B, r->id, bad[i].crit, bad[i].flags,
+                               bad[i].reserved);
+        if (bad[i].cut < 0)
+            b_u8(&B, 0);
+        else
+            B.len -= (size_t)bad[i].cut;
+        f_end(&B, off);
+        raw_send_buf(r);
+        raw_expect_close(r, ST_BAD_REQUEST);
+        raw_free(r);
+    }
+    enc_state(&B, 0x5151, 1, 1, 0);
+    attack_expect_buf(ST_BAD_REQUEST); /* before any hello */
+    victim_check();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +661,7 @@ int main(void)
         CASE(t_request_flood),
         CASE(t_set),
         CASE(t_foreign_src),
+        CASE(t_state),
     };
     /* IPCN_TEST_FILTER=t_slowloris* runs only the matching cases. */
     if (getenv("IPCN_TEST_FILTER"))

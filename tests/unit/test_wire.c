@@ -481,6 +481,37 @@ static void test_quarantine_bounds(void **state)
     assert_int_equal(ipcn__quarantine_evidence(&f.u.quarantine, 2), 0);
 }
 
+/* STATE: exactly 4 bytes; a criticality over 3, a flag other than
+ * ready, a reserved byte not 0 are refused; every valid one decodes. */
+static void test_state_bounds(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t b[5];
+        size_t n;
+    } bad[] = {
+        {{4, 0, 0, 0}, 4},    {{255, 1, 0, 0}, 4}, /* criticality 0..3 */
+        {{1, 2, 0, 0}, 4},    {{1, 0x81, 0, 0}, 4}, /* flags: ready only */
+        {{1, 1, 1, 0}, 4},    {{1, 1, 0, 1}, 4},   /* reserved */
+        {{1, 1, 0}, 3},       {{1}, 1},            /* short */
+        {{1, 1, 0, 0, 0}, 5}, {{0}, 0},            /* long, empty */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(decode_payload(IPCN_F_STATE, bad[i].b, bad[i].n),
+                         IPCN_BAD_REQUEST);
+    for (uint8_t c = 0; c <= IPCN_STATE_CRIT_MAX; c++)
+        for (uint8_t fl = 0; fl <= IPCN_STATE_READY; fl++) {
+            uint8_t b[4] = {c, fl, 0, 0};
+            ipcn__wbuf w = {0};
+            ipcn__frame f;
+            build(&w, IPCN_F_STATE, b, sizeof b);
+            assert_int_equal(parse(w.p, w.len, &f), IPCN_OK);
+            assert_int_equal(f.u.state.criticality, c);
+            assert_int_equal(f.u.state.flags, fl);
+            ipcn__wbuf_free(&w);
+        }
+}
+
 static void test_strings(void **state)
 {
     (void)state;
@@ -788,6 +819,11 @@ static void test_roundtrip_every_type(void **state)
                 rnd(), blob, a, b};
             break;
         }
+        case IPCN_F_STATE:
+            in.u.state = (ipcn__state){
+                (uint8_t)(rnd() % (IPCN_STATE_CRIT_MAX + 1)),
+                (uint8_t)(rnd() & IPCN_STATE_READY)};
+            break;
         default:
             in.u.text = a;
             break;
@@ -994,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_decode_frame_len_mismatch),
         cmocka_unit_test(test_truncated_and_trailing_bodies),
         cmocka_unit_test(test_quarantine_bounds),
+        cmocka_unit_test(test_state_bounds),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_blobs),
         cmocka_unit_test(test_announce_kind),

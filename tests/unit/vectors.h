@@ -117,7 +117,10 @@ typedef struct vec {
                         .evidence = (const uint8_t *)"\x06\0\0\0\0\0\0\0"    \
                                                      "\x01\0\0\0\0\0\0\0",   \
                         .subject = VEC_S("rogue"),                            \
-                        .detail = VEC_S("denied: read of cam/front/rgb")}})
+                        .detail = VEC_S("denied: read of cam/front/rgb")}}) \
+    X(state,                                                                  \
+      {.hdr = VEC_HDR(IPCN_F_STATE, 0, VEC_ID_CAMERA, 0, 0),                  \
+       .u.state = {.criticality = 3, .flags = IPCN_STATE_READY}})
 
 /* ---- the exact bytes of each vector: generated once by our encoder,
  * their checksums checked with a one-shot XXH3_64bits() of libxxhash, and
@@ -307,6 +310,14 @@ static const uint8_t vec_quarantine_bytes[] = {
     0x6f, 0x6e, 0x74, 0x2f, 0x72, 0x67, 0x62, 0x00,
 };
 
+static const uint8_t vec_state_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x1a, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    0x04, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x02, 0xdf, 0xa2, 0x01, 0x58, 0xe8, 0xc6, 0xbb,
+    0x03, 0x01, 0x00, 0x00,
+};
+
 #define VEC_ENTRY(n, ...) \
     {#n, __VA_ARGS__, vec_##n##_bytes, sizeof vec_##n##_bytes},
 __attribute__((unused)) static const vec vecs[] = {VEC_LIST(VEC_ENTRY)};
@@ -370,6 +381,8 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
             ev[k] = ipcn__quarantine_evidence(&f->u.quarantine, k);
         return ipcn__enc_quarantine(w, &h, &f->u.quarantine, ev);
     }
+    case IPCN_F_STATE:
+        return ipcn__enc_state(w, &h, &f->u.state);
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -483,6 +496,9 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                 return 0;
         return 1;
     }
+    case IPCN_F_STATE:
+        return a->u.state.criticality == b->u.state.criticality &&
+               a->u.state.flags == b->u.state.flags;
     default:
         return 0;
     }

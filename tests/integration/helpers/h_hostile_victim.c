@@ -149,6 +149,7 @@ int main(int argc, char **argv)
     ipcn_node_opts o;
     ipcn_node_opts_init(&o);
     o.tx_limit = 8u << 20;
+    o.criticality = IPCN_CRIT_IMPORTANT; /* told in STATE (t_state) */
     /* Optional: max_peers, peer_meta_max, peer_meta_budget (test_limits). */
     if (argc > 4)
         o.max_peers = (uint32_t)strtoul(argv[4], NULL, 0);
@@ -161,6 +162,10 @@ int main(int argc, char **argv)
     if (st != IPCN_OK)
         die("open", st);
     ipcn_node_set_event_fn(n, on_event, NULL);
+    /* Ready at once, so that every raw client that takes STATE is told
+     * "important, ready" right after its hello (t_state). */
+    if ((st = ipcn_node_ready(n)) != IPCN_OK)
+        die("ready", st);
 
     char p_echo[128], p_stats[128], p_hold[128], p_data[128], p_big[128],
         p_stream[128], p_deep[300];

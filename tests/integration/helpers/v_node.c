@@ -298,6 +298,25 @@ static int svc_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                           (unsigned long long)ns.frames_in,
                           (unsigned long long)ns.frames_out);
     }
+    if (!strcmp(verb, "ready"))
+        return ipcn_node_ready(n);
+    if (!strcmp(verb, "peerstate") && a1) { /* "CRITICALITY READY" */
+        ipcn_peer_list *pl = NULL;
+        int st = ipcn_peers(n, &pl);
+        if (st != IPCN_OK)
+            return st;
+        st = IPCN_NOT_FOUND;
+        for (size_t i = 0; i < pl->count; i++) {
+            ipcn_peer_info pi = {.size = sizeof pi};
+            if (strcmp(pl->items[i].name, a1) ||
+                ipcn_peer_list_get_info(pl, i, &pi) != IPCN_OK)
+                continue;
+            st = reply_text(ctx, IPCN_OK, "text/plain", "%u %d",
+                            pi.criticality, pi.ready);
+        }
+        ipcn_peer_list_free(pl);
+        return st;
+    }
     if (!strcmp(verb, "exit")) {
         want_exit = 1;
         return IPCN_OK;
@@ -347,6 +366,8 @@ int main(int argc, char **argv)
             o.max_payload = (uint32_t)atol(s + 11);
         else if (!strncmp(s, "net=", 4))
             o.network = s + 4;
+        else if (!strncmp(s, "crit=", 5))
+            o.criticality = (uint32_t)atol(s + 5);
         else
             break;
     }
