@@ -597,6 +597,14 @@ struct Resource {
     std::uint64_t version = 0;      /**< goes up on each re-announce */
 };
 
+/** How much the robot needs a node (ipcn_criticality).  Since: 0.2 */
+enum class Criticality : std::uint32_t {
+    Unset = IPCN_CRIT_UNSET,         /**< not said */
+    Optional = IPCN_CRIT_OPTIONAL,   /**< the robot runs without it */
+    Important = IPCN_CRIT_IMPORTANT, /**< its loss is an alarm */
+    Critical = IPCN_CRIT_CRITICAL    /**< its loss stops the robot safely */
+};
+
 /** A linked peer, as peers() reports it (a copy). */
 struct Peer {
     std::string name;
@@ -618,6 +626,10 @@ struct Peer {
     /** What this node refused it by policy or by its own rules, and what
      *  an audit policy let through (ipcn_peer_info).  Since: 0.2 */
     std::uint64_t denied = 0, audited = 0;
+    /** What it said of itself (protocol 7.6): its criticality, and
+     *  whether it is ready (Node::ready()).  Since: 0.2 */
+    Criticality criticality = Criticality::Unset;
+    bool ready = false;
 };
 
 /** The verbs of an AccessRule (IPCN_ACCESS_*), ORed.  Since: 0.2 */
@@ -667,8 +679,13 @@ enum class EventType : int {
     Quarantine = IPCN_EV_QUARANTINE, /**< a peer quarantined, banned or
                                          lifted (docs/reputation.md).
                                          Since: 0.2 */
-    Compromise = IPCN_EV_COMPROMISE /**< evidence of a compromised peer
+    Compromise = IPCN_EV_COMPROMISE, /**< evidence of a compromised peer
                                          (docs/compromise.md).  Since: 0.2 */
+    PeerReady = IPCN_EV_PEER_READY,  /**< a peer said it is ready
+                                         (Node::ready()).  Since: 0.2 */
+    CriticalLost = IPCN_EV_CRITICAL_LOST /**< a critical peer left or died
+                                         (after its PeerDown, with the
+                                         same status).  Since: 0.2 */
 };
 
 /** An event given to the event callback (a copy: keep it as long as you
@@ -706,6 +723,10 @@ struct NodeOptions {
     std::uint32_t tx_limit = 0;
     std::uint32_t idle_probe_ms = 0;  /**< the slow probe of an idle link */
     std::uint32_t max_peers = 0;      /**< peers linked at once */
+    /** Told to every peer; Unset: $IPCNET_CRITICALITY ("optional",
+     *  "important", "critical"; anything else: Error 200), else none.
+     *  Since: 0.2 */
+    Criticality criticality = Criticality::Unset;
 };
 
 /** Shared-memory pool settings of a resource (see ipcn_pool_opts). */
@@ -1477,6 +1498,12 @@ public:
     int fd() const { return ipcn_node_fd(n()); }
     /** How long a foreign loop may wait on fd(): 0 or -1. */
     int timeout() const { return ipcn_node_timeout(n()); }
+    /** Say that this node has done its start-up and serves
+     *  (ipcn_node_ready()): every peer is told (EventType::PeerReady
+     *  there, Peer::ready), and so is every peer that links later; again
+     *  does nothing.  A supervisor counts a component as started only
+     *  once its node said this.  Thread-safe.  Since: 0.2 */
+    void ready() { detail::check(ipcn_node_ready(n()), "ready"); }
 
     /**
      * Wait up to timeout_ms (-1: forever) for work, do it and run the
@@ -1942,6 +1969,8 @@ public:
                 x.exe_hashed = w.exe_hashed != 0;
                 x.denied = w.denied;
                 x.audited = w.audited;
+                x.criticality = static_cast<Criticality>(w.criticality);
+                x.ready = w.ready != 0;
                 if (x.exe_hashed)
                     std::memcpy(x.exe_sha256, w.exe_sha256, sizeof x.exe_sha256);
             }
@@ -2078,6 +2107,7 @@ private:
             c.idle_probe_ms = o.idle_probe_ms;
         if (o.max_peers)
             c.max_peers = o.max_peers;
+        c.criticality = static_cast<std::uint32_t>(o.criticality);
         auto core = std::make_shared<detail::Core>();
         int st = ipcn_node_open(&core->node, name.c_str(), &c);
         if (st == IPCN_OK)

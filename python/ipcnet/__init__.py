@@ -275,13 +275,15 @@ class Resource:
 
 Peer = collections.namedtuple("Peer", "name id pid uid gid linked_ns resources frames_in "
                               "frames_out bytes_in bytes_out bad_frames drops groups exe "
-                              "exe_sha256 denied audited")
+                              "exe_sha256 denied audited criticality ready")
 Peer.__doc__ = ("A linked peer (Node.peers()).  groups, exe and exe_sha256 are its principal "
                 "as the kernel told it when the link started: its supplementary groups (a "
                 "tuple of gids), its executable's path (None when it could not be read: "
                 "another user's process) and the SHA-256 of that file (32 bytes, or None).  "
                 "denied: what this node refused it by policy or its own rules; audited: what "
-                "an audit policy let through that deny would refuse.")
+                "an audit policy let through that deny would refuse.  criticality "
+                "('optional', 'important', 'critical', or None when not told) and ready "
+                "(a bool): what it said of itself (Node.ready(); Since: 0.2).")
 Event = collections.namedtuple("Event", "type peer peer_id path kind status")
 Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up' or "
                  "'resource_down'; path and kind for resource events only; status for "
@@ -292,7 +294,10 @@ Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up'
                  "is compromised (docs/compromise.md); path is the evidence's text, kind "
                  "its kind ('exe_changed', 'exe_hash', 'provide', 'identity', "
                  "'violations', 'tampered'), status the action taken (0 report, "
-                 "1 isolate, 2 isolate and shut down safely).")
+                 "1 isolate, 2 isolate and shut down safely).  type 'peer_ready' (Since: "
+                 "0.2): the peer said it is ready (Node.ready()), once per peer.  type "
+                 "'critical_lost' (Since: 0.2): a peer that said it is critical left or "
+                 "died; after its 'peer_down', with the same status.")
 SubStats = collections.namedtuple(
     "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
@@ -345,6 +350,9 @@ def _close_all():
             pass
 
 
+_criticalities = {"optional": 1, "important": 2, "critical": 3}
+
+
 class Node(_ipcnet._Node):
     """A node of an IPCNet network (ipcn_node_open): a context manager that
     closes it on exit.
@@ -359,6 +367,9 @@ class Node(_ipcnet._Node):
               or dispatch() (for programs that drive the node from their
               own event loop, with fileno() and dispatch()).
     on_event: called with an Event for peers and resources coming and going.
+    criticality: how much the robot needs this node, told to every peer:
+              "optional", "important" or "critical" (Since: 0.2); default
+              $IPCNET_CRITICALITY, else none.
     The other options are those of ipcn_node_opts (0: the library's default).
 
     The node lives until close() (a with block closes it), not until it is
@@ -368,13 +379,20 @@ class Node(_ipcnet._Node):
 
     def __init__(self, name=None, network=None, dir=None, *, start=True, on_event=None,
                  heartbeat_ms=0, dead_after_ms=0, max_payload=0, tx_limit=0,
-                 idle_probe_ms=0, max_peers=0):
+                 idle_probe_ms=0, max_peers=0, criticality=None):
         if name is None:
             name = "python.%d.%d" % (os.getpid(), next(_names))
         if dir is not None:
             dir = os.fspath(dir)
+        if criticality is None:
+            crit = 0
+        elif criticality in _criticalities:
+            crit = _criticalities[criticality]
+        else:
+            raise ValueError("criticality is 'optional', 'important' or 'critical', not %r"
+                             % (criticality,))
         super().__init__(name, network, dir, heartbeat_ms, dead_after_ms, max_payload,
-                         tx_limit, idle_probe_ms, max_peers)
+                         tx_limit, idle_probe_ms, max_peers, crit)
         self._encodings = {}
         self._lock = threading.Lock()
         _open_nodes.add(self)

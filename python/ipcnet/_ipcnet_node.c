@@ -222,8 +222,9 @@ void on_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user)
     PyGILState_Release(g);
 }
 
-static const char *const event_names[] = {"", "peer_up", "peer_down", "resource_up",
-                                          "resource_down", "quarantine", "compromise"};
+static const char *const event_names[] = {"",           "peer_up",    "peer_down",
+                                          "resource_up", "resource_down", "quarantine",
+                                          "compromise", "peer_ready", "critical_lost"};
 static const char *const evidence_names[] = {"", "exe_changed", "exe_hash", "provide",
                                              "identity", "violations", "tampered"};
 static const char *const kind_names[] = {"any", "data", "stream", "service"};
@@ -237,7 +238,7 @@ static void on_event(ipcn_node *node, const ipcn_event *ev, void *user)
     if (n->event_fn && live(n)) {
         PyObject *fn = n->event_fn;
         Py_INCREF(fn);
-        unsigned t = (unsigned)ev->type <= 6 ? (unsigned)ev->type : 0;
+        unsigned t = (unsigned)ev->type <= IPCN_EV_CRITICAL_LOST ? (unsigned)ev->type : 0;
         unsigned k = (unsigned)ev->kind <= 3 ? (unsigned)ev->kind : 0;
         const char *path = ev->path, *kind = ev->path ? kind_names[k] : NULL;
         if (ev->type == IPCN_EV_COMPROMISE && ev->compromise) {
@@ -320,11 +321,12 @@ static void node_dealloc(NodeObject *n)
 static int node_init(NodeObject *n, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"name", "network", "dir", "heartbeat_ms", "dead_after_ms",
-                             "max_payload", "tx_limit", "idle_probe_ms", "max_peers", NULL};
+                             "max_payload", "tx_limit", "idle_probe_ms", "max_peers",
+                             "criticality", NULL};
     const char *name, *network = NULL, *dir = NULL;
-    unsigned int hb = 0, dead = 0, maxp = 0, tx = 0, probe = 0, peers = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zzIIIIII:_Node", kwlist, &name, &network,
-                                     &dir, &hb, &dead, &maxp, &tx, &probe, &peers))
+    unsigned int hb = 0, dead = 0, maxp = 0, tx = 0, probe = 0, peers = 0, crit = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zzIIIIIII:_Node", kwlist, &name, &network,
+                                     &dir, &hb, &dead, &maxp, &tx, &probe, &peers, &crit))
         return -1;
     if (n->node || n->closing) {
         PyErr_SetString(PyExc_RuntimeError, "the node is already open (or was closed)");
@@ -346,6 +348,7 @@ static int node_init(NodeObject *n, PyObject *args, PyObject *kw)
         o.idle_probe_ms = probe;
     if (peers)
         o.max_peers = peers;
+    o.criticality = crit;
     ipcn_node *node = NULL;
     int st;
     Py_BEGIN_ALLOW_THREADS
@@ -575,6 +578,17 @@ static PyObject *node_withdraw(NodeObject *n, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *node_ready(NodeObject *n, PyObject *unused)
+{
+    if (node_enter(n) < 0)
+        return NULL;
+    int st = ipcn_node_ready(n->node); /* sends, never waits */
+    node_leave(n);
+    if (st != IPCN_OK)
+        return raise_statusf(st, "ready");
+    Py_RETURN_NONE;
+}
+
 static PyObject *bytes_or_none(const void *p, size_t n)
 {
     if (!p || !n)
@@ -640,6 +654,11 @@ static PyMethodDef node_methods[] = {
      "wait_synced(timeout=None): until every live node of the network is known."},
     {"_announce", (PyCFunction)node_announce, METH_VARARGS, NULL},
     {"_withdraw", (PyCFunction)node_withdraw, METH_VARARGS, NULL},
+    {"ready", (PyCFunction)node_ready, METH_NOARGS,
+     "ready(): say that this node has done its start-up and serves (ipcn_node_ready):\n"
+     "every peer is told (the event 'peer_ready' there, Peer.ready), and so is every\n"
+     "peer that links later; again does nothing.  A supervisor counts a component as\n"
+     "started only once its node said this."},
     {"_find", (PyCFunction)node_find, METH_VARARGS, NULL},
     {"_publish", (PyCFunction)node_publish, METH_VARARGS, NULL},
     {"_query", (PyCFunction)node_query, METH_VARARGS, NULL},

@@ -549,6 +549,7 @@ PyObject *node_group(NodeObject *n, PyObject *args)
 
 PyObject *node_peers(NodeObject *n, PyObject *unused)
 {
+    static const char *const crits[] = {NULL, "optional", "important", "critical"};
     if (node_enter(n) < 0)
         return NULL;
     ipcn_peer_list *list = NULL;
@@ -564,7 +565,7 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
         ipcn_peer_info w = {.size = sizeof w};
         if (ipcn_peer_list_get_info(list, i, &w) != IPCN_OK)
             w.ngroups = 0, w.exe = NULL, w.exe_hashed = 0, w.denied = 0,
-            w.audited = 0;
+            w.audited = 0, w.criticality = 0, w.ready = 0;
         PyObject *groups = PyTuple_New((Py_ssize_t)w.ngroups);
         for (uint32_t g = 0; groups && g < w.ngroups; g++) {
             PyObject *v = PyLong_FromUnsignedLong(w.groups[g]);
@@ -577,7 +578,7 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
                                 : (Py_INCREF(Py_None), Py_None);
         PyObject *t = NULL;
         if (groups && exe)
-            t = Py_BuildValue("(sKiiiKIKKKKKKNNy#KK)", p->name ? p->name : "",
+            t = Py_BuildValue("(sKiiiKIKKKKKKNNy#KKzN)", p->name ? p->name : "",
                               (unsigned long long)p->id, p->pid, p->uid, p->gid,
                               (unsigned long long)p->linked_ns, p->resources,
                               (unsigned long long)p->frames_in,
@@ -588,7 +589,10 @@ PyObject *node_peers(NodeObject *n, PyObject *unused)
                               (unsigned long long)p->drops, groups, exe,
                               w.exe_hashed ? (const char *)w.exe_sha256 : NULL,
                               (Py_ssize_t)32, (unsigned long long)w.denied,
-                              (unsigned long long)w.audited);
+                              (unsigned long long)w.audited,
+                              w.criticality <= IPCN_CRIT_CRITICAL ? crits[w.criticality]
+                                                                  : NULL,
+                              PyBool_FromLong(w.ready));
         else {
             Py_XDECREF(groups);
             Py_XDECREF(exe);

@@ -21,6 +21,9 @@
  *              by ',' ("303:<path>" for a withdrawal)
  *   p/tensor   service: answers a float32 [2, 3] tensor 0..5 ("tensor")
  *   p/quit     service (offered last): close the node and exit 0
+ *
+ * The node is important (NodeOptions::criticality) and says it is ready
+ * (Node::ready()) before it offers p/quit.
  */
 #ifndef IPCN_CPP_PROVIDER_HPP
 #define IPCN_CPP_PROVIDER_HPP
@@ -47,7 +50,9 @@ PEER(provider)
 {
     if (argc < 1)
         return 4;
-    ipcn::Node node(argv[0]);
+    ipcn::NodeOptions opts;
+    opts.criticality = ipcn::Criticality::Important;
+    ipcn::Node node(argv[0], opts);
     std::atomic<bool> quit{false};
     std::mutex m;
     std::condition_variable wake; /* ends the waits of p/later at quit */
@@ -128,6 +133,8 @@ PEER(provider)
         reply.set(ipcn::encode_tensor<float>({2, 3}, v), "tensor");
         return IPCN_OK;
     });
+    node.ready();
+    node.ready(); /* again: nothing more */
     node.offer("p/quit", "", [&](const ipcn::MessageView &, ipcn::Reply &) {
         quit = true;
         return IPCN_OK;

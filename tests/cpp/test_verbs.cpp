@@ -90,6 +90,11 @@ TEST(node_open_and_accessors)
     o.heartbeat_ms = 300;
     o.dead_after_ms = 100; /* < 2 * heartbeat */
     CHECK_STATUS(Node("acc-d", o), IPCN_BAD_REQUEST);
+    ipcn::NodeOptions bad;
+    bad.criticality = static_cast<ipcn::Criticality>(4);
+    CHECK_STATUS(Node("acc-d", bad), IPCN_BAD_REQUEST);
+    b.ready(); /* 100; again: the same */
+    b.ready();
 
     /* dispatch: 103 (idle) is false, not an error. */
     a.dispatch(0);
@@ -101,6 +106,7 @@ TEST(node_open_and_accessors)
     a.close();
     CHECK(!a.is_open());
     CHECK_STATUS(a.name(), IPCN_BAD_REQUEST);
+    CHECK_STATUS(a.ready(), IPCN_BAD_REQUEST);
     a.close(); /* twice is fine */
 }
 
@@ -639,6 +645,14 @@ TEST(events_peers_stats)
     CHECK_EQ(peers[0].groups.size(), static_cast<std::size_t>(getgroups(0, nullptr)));
     CHECK_EQ(peers[0].resources, 15u);
     CHECK(peers[0].frames_in > 0);
+    /* What it said of itself: important, ready (one event). */
+    CHECK(peers[0].criticality == ipcn::Criticality::Important);
+    CHECK(peers[0].ready);
+    CHECK(ct::wait_until(n, [&] { return has(ipcn::EventType::PeerReady, ""); }));
+    CHECK_EQ(std::count_if(evs.begin(), evs.end(), [](const ipcn::Event &e) {
+                 return e.type == ipcn::EventType::PeerReady;
+             }),
+             1);
     ipcn::NodeStats st = n.stats();
     CHECK_EQ(st.peers, 1u);
     CHECK(st.frames_in > 0);
@@ -663,6 +677,7 @@ TEST(events_peers_stats)
         if (e.type == ipcn::EventType::PeerDown)
             CHECK_EQ(e.status, IPCN_OK); /* a goodbye */
     CHECK(has(ipcn::EventType::ResourceDown, "p/data") != nullptr);
+    CHECK(has(ipcn::EventType::CriticalLost, "") == nullptr); /* important */
     CHECK(second > 0);
     n.set_event_fn(nullptr);
     CHECK_EQ(n.callback_count(), 0u);

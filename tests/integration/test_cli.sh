@@ -230,9 +230,19 @@ r 0 "nodes (text)" "$BIN" nodes
 contains "nodes prints the user" "$out" "$(id -un)($(id -u))"
 contains "nodes prints the executable" "$out" "$BIN_REAL"
 contains "nodes prints the first 12 hex digits of its SHA-256" "$out" "${BIN_SHA:0:12}"
+# Criticality and readiness (protocol 7.6): a serving verb says it is
+# ready; the criticality comes from $IPCNET_CRITICALITY, none here.
+r 0 "nodes --json (state)" "$BIN" nodes --json
+jcheck "nodes --json: hold said it is ready, no criticality" "$out" \
+    "len(d)==1 and d[0]['ready'] is True and d[0]['criticality'] is None"
+r 0 "nodes (text, state)" "$BIN" nodes
+contains "nodes prints the CRIT and READY columns" "$out" "CRIT       READY"
+contains "nodes (text): no criticality, ready" "$out" "-          yes"
+r 1 "a bad IPCNET_CRITICALITY" env IPCNET_CRITICALITY=vital "$BIN" nodes
+contains "a bad IPCNET_CRITICALITY: 200" "$err" "200 Bad Request"
 # nodes --traffic: each node's own picture of what its peers send it,
 # asked of its node service @sys/<node>/traffic
-start tpub "$BIN" pub traffic/x '"t"' --rate 50 --name tpub
+start tpub env IPCNET_CRITICALITY=critical "$BIN" pub traffic/x '"t"' --rate 50 --name tpub
 wait_ready tpub "pub (traffic)"
 start tsub "$BIN" echo 'traffic/**' --name tsub
 if wait_out tsub 't' 10; then ok "echo (traffic) gets samples"; else nok "echo (traffic) got nothing" "$(cat "$W/tsub.err")"; fi
@@ -247,6 +257,11 @@ r 1 "nodes --traffic --node of no node" "$BIN" nodes --traffic --node nobody
 contains "nodes --traffic --node of no node: 203" "$err" "203 Not Found"
 r 0 "nodes --node tsub" "$BIN" nodes --node tsub --json
 jcheck "nodes --node: that node only" "$out" 'len(d)==1 and d[0]["name"]=="tsub"'
+jcheck "nodes: echo (a consumer) never said it is ready" "$out" 'd[0]["ready"] is False and d[0]["criticality"] is None'
+r 0 "nodes --node tpub" "$BIN" nodes --node tpub --json
+jcheck "nodes: pub with IPCNET_CRITICALITY=critical, ready" "$out" 'd[0]["ready"] is True and d[0]["criticality"]=="critical"'
+r 0 "nodes --node tpub (text)" "$BIN" nodes --node tpub
+contains "nodes (text): critical, yes" "$out" "critical   yes"
 stop tsub TERM "echo (traffic)"
 stop tpub TERM "pub (traffic)"
 r 1 "a second hold of the same path" "$BIN" hold robot/arm/left/state 1

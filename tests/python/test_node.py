@@ -438,6 +438,52 @@ def test_events_and_peers(nodes):
     assert down.status == 100  # a goodbye
 
 
+def test_ready_and_criticality(nodes, monkeypatch):
+    """What a node says of itself (protocol 7.6): criticality= (or
+    $IPCNET_CRITICALITY) and ready(); the events 'peer_ready' (once) and
+    'critical_lost' (after 'peer_down', with its status)."""
+    events = []
+    lost = threading.Event()
+
+    def on_event(ev):
+        events.append(ev)
+        if ev.type == "critical_lost":
+            lost.set()
+    a = nodes("a", start=True, on_event=on_event)
+    b = ipcnet.Node("b", start=True, criticality="critical")
+    monkeypatch.setenv("IPCNET_CRITICALITY", "important")
+    c = nodes("c", start=True)  # from the environment
+    monkeypatch.delenv("IPCNET_CRITICALITY")
+    a.wait_peers(2, WAIT)
+    for _ in range(int(WAIT * 100)):  # the STATE follows the hello
+        got = {p.name: (p.criticality, p.ready) for p in a.peers()}
+        if got == {"b": ("critical", False), "c": ("important", False)}:
+            break
+        time.sleep(0.01)
+    assert got == {"b": ("critical", False), "c": ("important", False)}
+    b.ready()
+    b.ready()  # again: nothing more
+    for _ in range(int(WAIT * 100)):
+        if any(e.type == "peer_ready" for e in events):
+            break
+        time.sleep(0.01)
+    assert {p.name: p.ready for p in a.peers()} == {"b": True, "c": False}
+    b.close()
+    assert lost.wait(WAIT)
+    c.close()
+    a.stop()
+    types = [(e.type, e.peer) for e in events]
+    assert types.count(("peer_ready", "b")) == 1
+    assert types.index(("peer_down", "b")) < types.index(("critical_lost", "b"))
+    assert [e.status for e in events if e.type == "critical_lost"] == [100]
+    assert ("critical_lost", "c") not in types  # important, not critical
+    with pytest.raises(ValueError):
+        ipcnet.Node("d", criticality="vital", start=False)
+    monkeypatch.setenv("IPCNET_CRITICALITY", "vital")
+    with pytest.raises(ipcnet.BadRequest):
+        ipcnet.Node("d", start=False)
+
+
 def test_node_stats_and_subscriptions(nodes):
     a, b = pair(nodes)
     b.subscribe("x/**", lambda m: None)

@@ -39,6 +39,9 @@
 #define LLVMFuzzerTestOneInput fuzz_policy_one
 #include "../fuzz/fuzz_policy.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_manifest_one
+#include "../fuzz/fuzz_manifest.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -157,6 +160,15 @@ static void test_policy_corpus(void **state)
     assert_true(n > 0);
 }
 
+static void test_manifest_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/manifest", fuzz_manifest_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/manifest", fuzz_dir);
+    assert_true(n > 0);
+}
+
 static void test_crashes(void **state)
 {
     (void)state;
@@ -164,8 +176,10 @@ static void test_crashes(void **state)
         replay_dir("crashes/names", fuzz_names_one, 0) < 0 ||
         replay_dir("crashes/cbor", fuzz_cbor_one, 0) < 0 ||
         replay_dir("crashes/files", fuzz_files_one, 0) < 0 ||
-        replay_dir("crashes/policy", fuzz_policy_one, 0) < 0)
-        fail_msg("no %s/crashes/{frame,names,cbor,files,policy}", fuzz_dir);
+        replay_dir("crashes/policy", fuzz_policy_one, 0) < 0 ||
+        replay_dir("crashes/manifest", fuzz_manifest_one, 0) < 0)
+        fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest}",
+                 fuzz_dir);
 }
 
 /* The frame seeds are the protocol's test vectors, byte for byte; rerun
@@ -204,6 +218,8 @@ static void test_edge_inputs(void **state)
     fuzz_files_one(zero, 1);
     fuzz_policy_one(zero, 0);
     fuzz_policy_one(zero, 1);
+    fuzz_manifest_one(zero, 0);
+    fuzz_manifest_one(zero, 1);
 }
 
 int main(int argc, char **argv)
@@ -228,6 +244,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cbor_corpus),
         cmocka_unit_test(test_files_corpus),
         cmocka_unit_test(test_policy_corpus),
+        cmocka_unit_test(test_manifest_corpus),
         cmocka_unit_test(test_crashes),
         cmocka_unit_test(test_edge_inputs),
     };

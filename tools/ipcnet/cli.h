@@ -45,6 +45,8 @@ typedef struct cli {
     bool traffic;            /* nodes --traffic */
     const char *only_node;   /* nodes --node, quarantine --node */
     bool all;                /* quarantine list --all */
+    const char *manifest;    /* shutdown --manifest */
+    const char *reason;      /* shutdown --reason */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -140,5 +142,7 @@ extern const char cmd_policy_help[];
 int cmd_nodes_traffic(cli *c, const ipcn_peer_list *pl);
 int cmd_quarantine(cli *c);    /* cmd_quarantine.c */
 extern const char cmd_quarantine_help[];
+int cmd_shutdown(cli *c);      /* cmd_shutdown.c */
+extern const char cmd_shutdown_help[];
 
 #endif

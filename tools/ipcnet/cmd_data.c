@@ -59,6 +59,7 @@ static int announce(cli *c, const char *path, ipcn_kind kind, const char *enc,
 
 static void ready(cli *c, const char *verb_text, const char *path, ipcn_kind kind)
 {
+    ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};
         jw_obj(&j, NULL);

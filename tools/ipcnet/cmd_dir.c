@@ -64,6 +64,21 @@ static double process_uptime(int pid)
     return s < 0 ? 0 : s;
 }
 
+/* A criticality's word (NULL: none told). */
+static const char *crit_word(uint32_t crit)
+{
+    switch (crit) {
+    case IPCN_CRIT_OPTIONAL:
+        return "optional";
+    case IPCN_CRIT_IMPORTANT:
+        return "important";
+    case IPCN_CRIT_CRITICAL:
+        return "critical";
+    default:
+        return NULL;
+    }
+}
+
 static int list_peers(cli *c, ipcn_peer_list **pl)
 {
     int st = ipcn_peers(c->node, pl);
@@ -183,8 +198,8 @@ int cmd_nodes(cli *c)
             gw = strlen(pt[i].groups);
     }
     if (!c->json && pl->count)
-        out("%-*s  %-16s  %7s  %-*s  %-*s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s  %6s  %-12s  %s\n",
-            (int)w, "NAME", "ID", "PID", (int)uw, "USER", (int)gw, "GROUPS", "RES",
+        out("%-*s  %-16s  %7s  %-9s  %-5s  %-*s  %-*s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s  %6s  %-12s  %s\n",
+            (int)w, "NAME", "ID", "PID", "CRIT", "READY", (int)uw, "USER", (int)gw, "GROUPS", "RES",
             "UPTIME", "FRAMES-IN", "FRAMES-OUT", "BYTES-IN", "BYTES-OUT", "BAD", "DROPS",
             "DENIED", "SHA256", "EXE");
     for (size_t i = 0; i < pl->count; i++) {
@@ -202,6 +217,8 @@ int cmd_nodes(cli *c)
             jw_int(&j, "pid", p->pid);
             jw_int(&j, "uid", p->uid);
             jw_int(&j, "gid", p->gid);
+            jw_str(&j, "criticality", t->known ? crit_word(t->p.criticality) : NULL);
+            jw_bool(&j, "ready", t->known && t->p.ready);
             principal_json(&j, t);
             jw_uint(&j, "resources", p->resources);
             if (up >= 0)
@@ -225,8 +242,10 @@ int cmd_nodes(cli *c)
             char ut[32], exe[512];
             fmt_duration(ut, sizeof ut, up);
             escape_line(exe, sizeof exe, t->p.exe ? t->p.exe : "-");
-            out("%-*s  %016llx  %7d  %-*s  %-*s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu  %6llu  %-12.12s  %s\n",
-                (int)w, p->name, (unsigned long long)p->id, p->pid, (int)uw, t->user,
+            const char *cw = t->known ? crit_word(t->p.criticality) : NULL;
+            out("%-*s  %016llx  %7d  %-9s  %-5s  %-*s  %-*s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu  %6llu  %-12.12s  %s\n",
+                (int)w, p->name, (unsigned long long)p->id, p->pid, cw ? cw : "-",
+                t->known && t->p.ready ? "yes" : "no", (int)uw, t->user,
                 (int)gw, t->groups, p->resources, ut, (unsigned long long)p->frames_in,
                 (unsigned long long)p->frames_out, (unsigned long long)p->bytes_in,
                 (unsigned long long)p->bytes_out, (unsigned long long)p->bad_frames,

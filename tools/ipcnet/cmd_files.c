@@ -108,6 +108,7 @@ int cmd_offer_files(cli *c)
                                                  : "";
         return cli_fail(st, "cannot offer %s as %s%s", dir, path, why);
     }
+    ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};
         jw_obj(&j, NULL);

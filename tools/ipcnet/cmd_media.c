@@ -304,6 +304,7 @@ int cmd_stream_send(cli *c)
     pool_setup(c, path);
     sbuf what = {0};
     describe(&what, &s.desc);
+    ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};
         jw_obj(&j, NULL);

@@ -401,6 +401,7 @@ int cmd_offer(cli *c)
         return cli_fail(st, st == IPCN_BAD_REQUEST
                                 ? "cannot offer '%s': invalid path or encoding"
                                 : "cannot offer %s", path);
+    ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};
         jw_obj(&j, NULL);

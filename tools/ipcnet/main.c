@@ -21,6 +21,7 @@ enum opt_id {
     O_STRICT, O_POLICY, O_AS, O_GROUP,
     O_EXPECT_VERSION,
     O_TRAFFIC, O_NODE, O_ALL,
+    O_MANIFEST, O_REASON,
 };
 
 typedef struct opt {
@@ -51,6 +52,7 @@ static const opt opts[] = {
     {"--group", true, O_GROUP},
     {"--traffic", false, O_TRAFFIC},  {"--node", true, O_NODE},
     {"--all", false, O_ALL},
+    {"--manifest", true, O_MANIFEST}, {"--reason", true, O_REASON},
 };
 
 #define B(x) (1ull << (x))
@@ -254,6 +256,9 @@ static const verb verbs[] = {
     {"quarantine", cmd_quarantine, COMMON | B(O_NODE) | B(O_ALL) | B(O_TIMEOUT), 1, 2, false,
      "what each node holds against its peers (quarantine, ban, compromise); lift it",
      cmd_quarantine_help},
+    {"shutdown", cmd_shutdown, COMMON | B(O_MANIFEST) | B(O_REASON) | B(O_TIMEOUT), 0, 0,
+     false, "bring the robot down safely: safe states, then producers, consumers, the rest",
+     cmd_shutdown_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -418,6 +423,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_TRAFFIC: c->traffic = true; break;
         case O_NODE: c->only_node = arg; break;
         case O_ALL: c->all = true; break;
+        case O_MANIFEST: c->manifest = arg; break;
+        case O_REASON: c->reason = arg; break;
         }
         if (rc)
             return rc;

@@ -76,16 +76,18 @@ static int cycle(mctx *x, const bool *placed)
         if (path[p] < path[start])
             start = p;
     char names[400] = "";
-    size_t used = 0, clen = len - first;
-    for (size_t q = 0; q <= clen && used < sizeof names - 8; q++) {
+    size_t used = 0, clen = len - first, q;
+    for (q = 0; q <= clen; q++) {
         const char *nm =
             m->comps[path[first + (start - first + q) % clen]].name;
         int w = snprintf(names + used, sizeof names - used, "%s%s",
                          q ? " -> " : "", nm);
-        used += w > 0 ? (size_t)w : 0;
+        if (w < 0 || (size_t)w >= sizeof names - used - 5)
+            break; /* no room left for it and " ..." */
+        used += (size_t)w;
     }
-    if (used >= sizeof names - 8)
-        snprintf(names + sizeof names - 8, 8, " ...");
+    if (q <= clen)
+        snprintf(names + used, sizeof names - used, " ...");
     uint32_t line = x->deplines[path[start]][edge[start]];
     free(path);
     free(edge);

@@ -142,16 +142,14 @@ static int read_deps(mctx *x, sup_component *k, size_t self, const ipcn__yn *v)
             if ((size_t)j == self)
                 return ipcn__pl_fail(&x->c, it->line,
                                      "%s: a component cannot depend on "
-                                     "itself",
-                                     w);
+                                     "itself", w);
             d->index = (size_t)j;
         }
         for (uint32_t q = 0; q < i; q++)
             if (!strcmp(items[q]->text, it->text))
                 return ipcn__pl_fail(&x->c, it->line,
-                                     "%s: \"%.64s\" given "
-                                     "twice",
-                                     w, it->text);
+                                     "%s: \"%.64s\" given twice", w,
+                                     it->text);
         if (!(d->name = sup__mf_strdup(name)))
             return sup__mf_oom(x);
         x->deplines[self][i] = it->line;
@@ -160,7 +158,7 @@ static int read_deps(mctx *x, sup_component *k, size_t self, const ipcn__yn *v)
     return IPCN_OK;
 }
 
-/* A section's map, its keys checked; NULL section: nothing to read. */
+/* A section: a mapping of known keys. */
 static int section(mctx *x, const sup_component *k, const ipcn__yn *v,
                    const char *key, const char *const *keys)
 {
@@ -244,9 +242,7 @@ static int read_health(mctx *x, sup_component *k, const ipcn__yn *v)
     WHAT(w, k, "health: service");
     if (!s)
         return ipcn__pl_fail(&x->c, v->line,
-                             "%s: is missing (the service "
-                             "to request)",
-                             w);
+                             "%s: is missing (the service to request)", w);
     if ((st = sup__mf_service(x, s, w, &k->health_service)) != IPCN_OK ||
         (st = opt_u32(x, k, v, "health", "interval_ms", 10, SUP_MF_HOUR,
                       &k->health_interval_ms)) != IPCN_OK)
