@@ -14,7 +14,9 @@
 int ipcn__selector_match(const ipcn__selector *s, const ipcn__groupset *gs,
                          const ipcn__principal *who, bool in_group);
 
-/* ---- the policy file's reader (policy_load.c), shared with guard_load.c -- */
+/* ---- the YAML tree (yaml_tree.c): the policy file's reader, shared with
+ * guard_load.c and with the supervisor's launch manifest (the tool's copy of
+ * this layer, tools/supervisor/manifest.c) ---- */
 
 /* A YAML node of the file's tree.  A map's kids are key, value, key,
  * value, ... (keys are checked to be scalars by ipcn__pl_keys()). */
@@ -29,13 +31,30 @@ typedef struct ipcn__yn {
     uint32_t nkid, cap;
 } ipcn__yn;
 
-/* One reading of a file: its name for messages and where the reason goes. */
+/* The deepest nesting of collections any format may ask for. */
+#define IPCN__YAML_DEPTH_CAP 8u
+
+/* One reading of a file: its name for messages and where the reason goes;
+ * what the document is ("policy", "manifest": said in the reasons); how
+ * deep collections may nest where the reader is (stack[0..depth) are the
+ * open ones; at most IPCN__YAML_DEPTH_CAP, NULL: 1). */
 typedef struct ipcn__plctx {
     const char *name;
     char *why;
     size_t whylen;
     uint32_t nodes;
+    const char *doc;
+    uint32_t (*depth_max)(struct ipcn__yn *const *stack, uint32_t depth);
 } ipcn__plctx;
+
+/* The YAML text -> the tree of its one document (*root NULL when the text
+ * holds no document; free it with ipcn__yaml_free).  Refused (200, with
+ * "NAME:LINE: reason" in c): a YAML error, more than one document, an
+ * alias, an anchor or a tag, a NUL character in a value, more than 65536
+ * nodes, a collection nested deeper than c->depth_max says.  307. */
+int ipcn__yaml_read(ipcn__plctx *c, const void *bytes, size_t len,
+                    ipcn__yn **root);
+void ipcn__yaml_free(ipcn__yn *n);
 
 /* "NAME:LINE: reason" (one line) into c->why; returns 200. */
 __attribute__((format(printf, 3, 4))) int
