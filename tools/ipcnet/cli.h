@@ -45,6 +45,10 @@ typedef struct cli {
     bool traffic;            /* nodes --traffic */
     const char *only_node;   /* nodes --node, quarantine --node */
     bool all;                /* quarantine list --all */
+    const char *manifest;    /* install, rollback, versions --manifest */
+    const char *store;       /* --store (the versions store's root) */
+    const char *version_id;  /* install --id */
+    bool config;             /* --config: COMPONENT.config */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -140,5 +144,9 @@ extern const char cmd_policy_help[];
 int cmd_nodes_traffic(cli *c, const ipcn_peer_list *pl);
 int cmd_quarantine(cli *c);    /* cmd_quarantine.c */
 extern const char cmd_quarantine_help[];
+int cmd_install(cli *c);       /* cmd_versions.c */
+int cmd_rollback(cli *c);
+int cmd_versions(cli *c);
+extern const char cmd_install_help[], cmd_rollback_help[], cmd_versions_help[];
 
 #endif
