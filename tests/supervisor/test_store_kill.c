@@ -10,7 +10,9 @@
  *   - the operation killed is either finished or undone: the state is the
  *     one before it or the one after it, as a run without a kill left it;
  *   - the store still works: the rest of the script, run on it, ends in
- *     the same state as the run without a kill.
+ *     the same state as the run without a kill;
+ *   - at every third point, the recovery is killed too: at its step 1,
+ *     then the next recovery at its step 2, and so on, until one ends.
  * At least 200 points are required.  Each run prints the state the
  * script ends in and how many points fell in each operation.
  */
@@ -145,9 +147,42 @@ static long killed_in(const char *root, long n)
     return last;
 }
 
+/* Recover in children killed at their step 1, then 2, 3, ..., each on what
+ * the one before left, until one recovery runs to its end.  Returns the
+ * kills, or -1. */
+static int killed_recoveries(const char *root)
+{
+    for (int kills = 0; kills < 1000; kills++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char err[512], m[16];
+            snprintf(m, sizeof m, "%d", kills + 1);
+            setenv("IPCNET_SUP_CRASHPOINT", m, 1);
+            int rc = sup_store_recover(root, "arm", err, sizeof err);
+            if (rc != IPCN_OK)
+                fprintf(stderr, "recover: %d %s\n", rc, err);
+            _exit(rc == IPCN_OK ? 0 : 2);
+        }
+        int status;
+        if (waitpid(pid, &status, 0) < 0) {
+            perror("waitpid");
+            exit(1);
+        }
+        if (WIFEXITED(status))
+            return WEXITSTATUS(status) == 0 ? kills : -1;
+    }
+    return -1;
+}
+
+static long recovery_kills;
+
 static void one_point(const char *root, long n, long k)
 {
     char err[512], why[512], now[4096];
+    /* every third point: the recoveries are killed too */
+    int kills = n % 3 == 1 ? killed_recoveries(root) : 0;
+    CHECK(kills >= 0, "op %ld: a recovery killed at its steps did not end well", k);
+    recovery_kills += kills;
     int rc = sup_store_recover(root, "arm", err, sizeof err);
     CHECK(rc == IPCN_OK, "recover after a kill in op %ld: %d %s", k, rc, err);
     CHECK(su_invariants(root, "arm", why, sizeof why), "op %ld: %s", k, why);
@@ -208,7 +243,8 @@ int main(void)
         one_point(root, n, k);
     }
     long points = n - 1;
-    printf("%ld crash points, %d failed; per operation:", points, failures);
+    printf("%ld crash points (and %ld kills of their recoveries), %d failed; per "
+           "operation:", points, recovery_kills, failures);
     for (size_t k = 0; k < NOPS; k++)
         printf(" %ld", per_op[k]);
     printf("\n");
