@@ -355,10 +355,15 @@ static void test_recover_journal(void **state)
     /* debris of a copy that never reached its journal is removed */
     su_fmt(p, sizeof p, "%s/arm/new.7", root);
     su_make_tree(p, "x", 1);
+    su_fmt(p, sizeof p, "%s/arm/new.7/etc", root);
+    assert_int_equal(chmod(p, 0555), 0);   /* a read-only directory's copy */
     su_fmt(p, sizeof p, "%s/arm/good.tmp", root);
     assert_int_equal(symlink("v/1", p), 0);
     expect_pick("arm", "2", false, 0, false);
     expect_state("arm", "1:...:0:;2:G..:0:;");
+    su_fmt(p, sizeof p, "%s/arm", root);
+    assert_false(su_exists(p, "new.7"));
+    assert_false(su_exists(p, "good.tmp"));
     /* a journal that is not one: refused, never guessed at */
     su_fmt(p, sizeof p, "%s/arm/journal", root);
     su_write(p, "garbage\n", 0644);

@@ -207,6 +207,11 @@ static int remove_in(int dfd, const char *name, int depth)
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
+    /* a copy of a read-only directory: its entries cannot go without this */
+    if (fchmod(fd, 0700) < 0) {
+        close(fd);
+        return -1;
+    }
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
