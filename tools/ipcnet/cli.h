@@ -151,5 +151,8 @@ int cmd_install(cli *c);       /* cmd_versions.c */
 int cmd_rollback(cli *c);
 int cmd_versions(cli *c);
 extern const char cmd_install_help[], cmd_rollback_help[], cmd_versions_help[];
+int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
+int cmd_ps(cli *c);
+extern const char cmd_up_help[], cmd_ps_help[];
 
 #endif

@@ -271,6 +271,11 @@ static const verb verbs[] = {
      "go back to a component's version that worked", cmd_rollback_help},
     {"versions", cmd_versions, B(O_JSON) | B(O_HELP) | B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG),
      1, 1, false, "a component's versions: good, trial, bad, installed", cmd_versions_help},
+    {"up", cmd_up, COMMON, 1, 1, false,
+     "run a robot: start, watch and restart its manifest's components", cmd_up_help},
+    {"ps", cmd_ps, COMMON | B(O_TIMEOUT), 0, 1, false,
+     "the components of the running supervisors: state, version, restarts, uptime",
+     cmd_ps_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -452,6 +457,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             what = c->npos == 0 ? "create or show" : "NAME";
         if (v->fn == cmd_install || v->fn == cmd_rollback || v->fn == cmd_versions)
             what = c->npos == 0 ? "COMPONENT" : "DIR";
+        if (v->fn == cmd_up)
+            what = "MANIFEST";
         return cli_usage_error(v->name, "missing %s", what);
     }
     if (c->file && c->npos > v->min_pos)
