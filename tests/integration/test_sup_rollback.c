@@ -116,14 +116,14 @@ static void test_rollback(void **state)
              "  app:\n"
              "    command: [run]\n"
              "    versioned: true\n"
-             "    health: {service: app/health, interval_ms: 300, timeout_ms: 300}\n"
-             "    trial: {tries: 2, bless_after_ms: 2000}\n"
+             "    health: {service: app/health, interval_ms: 500, timeout_ms: 500}\n"
+             "    trial: {tries: 3, bless_after_ms: 2500}\n"
              "    restart: {intensity: 10, period_ms: 600000, backoff_ms: 20, "
              "backoff_max_ms: 100}\n", 0644);
     char v1[700], v2c[700], v2u[700], v2g[700];
     make_version(dir, "v1", "--ready-after 20", v1, sizeof v1);
     make_version(dir, "v2c", "--crash-at-start", v2c, sizeof v2c);
-    make_version(dir, "v2u", "--unhealthy-after 500", v2u, sizeof v2u);
+    make_version(dir, "v2u", "--unhealthy-after 800", v2u, sizeof v2u);
     make_version(dir, "v2g", "--ready-after 20", v2g, sizeof v2g);
     assert_int_equal(install(v1, "v1"), 0);
     assert_int_equal(version_mark("v1"), 'g');
