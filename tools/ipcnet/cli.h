@@ -45,8 +45,11 @@ typedef struct cli {
     bool traffic;            /* nodes --traffic */
     const char *only_node;   /* nodes --node, quarantine --node */
     bool all;                /* quarantine list --all */
-    const char *manifest;    /* shutdown --manifest */
+    const char *manifest;    /* shutdown, install, rollback, versions --manifest */
     const char *reason;      /* shutdown --reason */
+    const char *store;       /* --store (the versions store's root) */
+    const char *version_id;  /* install --id */
+    bool config;             /* --config: COMPONENT.config */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -144,5 +147,12 @@ int cmd_quarantine(cli *c);    /* cmd_quarantine.c */
 extern const char cmd_quarantine_help[];
 int cmd_shutdown(cli *c);      /* cmd_shutdown.c */
 extern const char cmd_shutdown_help[];
+int cmd_install(cli *c);       /* cmd_versions.c */
+int cmd_rollback(cli *c);
+int cmd_versions(cli *c);
+extern const char cmd_install_help[], cmd_rollback_help[], cmd_versions_help[];
+int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
+int cmd_ps(cli *c);
+extern const char cmd_up_help[], cmd_ps_help[];
 
 #endif

@@ -21,7 +21,7 @@ enum opt_id {
     O_STRICT, O_POLICY, O_AS, O_GROUP,
     O_EXPECT_VERSION,
     O_TRAFFIC, O_NODE, O_ALL,
-    O_MANIFEST, O_REASON,
+    O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG,
 };
 
 typedef struct opt {
@@ -53,6 +53,8 @@ static const opt opts[] = {
     {"--traffic", false, O_TRAFFIC},  {"--node", true, O_NODE},
     {"--all", false, O_ALL},
     {"--manifest", true, O_MANIFEST}, {"--reason", true, O_REASON},
+    {"--store", true, O_STORE},
+    {"--id", true, O_VERSION_ID},     {"--config", false, O_CONFIG},
 };
 
 #define B(x) (1ull << (x))
@@ -262,6 +264,21 @@ static const verb verbs[] = {
     {"shutdown", cmd_shutdown, COMMON | B(O_MANIFEST) | B(O_REASON) | B(O_TIMEOUT), 0, 0,
      false, "bring the robot down safely: safe states, then producers, consumers, the rest",
      cmd_shutdown_help},
+    {"install", cmd_install,
+     B(O_JSON) | B(O_HELP) | B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_WAIT) | B(O_TIMEOUT) |
+         B(O_MANIFEST) | B(O_STORE) | B(O_VERSION_ID) | B(O_CONFIG), 2, 2, false,
+     "install a new version of a component (on trial), with its hashes", cmd_install_help},
+    {"rollback", cmd_rollback,
+     B(O_JSON) | B(O_HELP) | B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_WAIT) | B(O_TIMEOUT) |
+         B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG), 1, 1, false,
+     "go back to a component's version that worked", cmd_rollback_help},
+    {"versions", cmd_versions, B(O_JSON) | B(O_HELP) | B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG),
+     1, 1, false, "a component's versions: good, trial, bad, installed", cmd_versions_help},
+    {"up", cmd_up, COMMON, 1, 1, false,
+     "run a robot: start, watch and restart its manifest's components", cmd_up_help},
+    {"ps", cmd_ps, COMMON | B(O_TIMEOUT), 0, 1, false,
+     "the components of the running supervisors: state, version, restarts, uptime",
+     cmd_ps_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -428,6 +445,9 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_ALL: c->all = true; break;
         case O_MANIFEST: c->manifest = arg; break;
         case O_REASON: c->reason = arg; break;
+        case O_STORE: c->store = arg; break;
+        case O_VERSION_ID: c->version_id = arg; break;
+        case O_CONFIG: c->config = true; break;
         }
         if (rc)
             return rc;
@@ -438,6 +458,10 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
                            !strcmp(v->name, "hz") ? "PATTERN" : "PATH") : "VALUE";
         if (v->fn == cmd_network)
             what = c->npos == 0 ? "create or show" : "NAME";
+        if (v->fn == cmd_install || v->fn == cmd_rollback || v->fn == cmd_versions)
+            what = c->npos == 0 ? "COMPONENT" : "DIR";
+        if (v->fn == cmd_up)
+            what = "MANIFEST";
         return cli_usage_error(v->name, "missing %s", what);
     }
     if (c->file && c->npos > v->min_pos)

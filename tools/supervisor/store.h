@@ -80,4 +80,9 @@ typedef struct sup_version {
 int sup_store_list(const char *root, const char *comp, sup_version **out,
                    size_t *n, char *err, size_t errlen);
 
+/* Do the files of version id match its hashes?  100 yes; 207 no (err says
+ * which file differs); 203 no such version.  Changes nothing. */
+int sup_store_verify(const char *root, const char *comp, const char *id,
+                     char *err, size_t errlen);
+
 #endif
