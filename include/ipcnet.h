@@ -290,7 +290,11 @@ typedef struct ipcn_node_opts {
                                  "Readiness, criticality and shutdown").
                                  0: $IPCNET_CRITICALITY ("optional",
                                  "important" or "critical"; anything else
-                                 is refused with 200), else unset.
+                                 is refused with 200) when $IPCNET_NODE is
+                                 unset or is this node's name (a
+                                 supervisor sets both for its component;
+                                 other nodes its process or its children
+                                 open do not take it), else unset.
                                  Since: 0.2 */
 } ipcn_node_opts;
 

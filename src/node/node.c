@@ -77,8 +77,12 @@ static int resolve_dir(ipcn_node *n, const ipcn_node_opts *o)
 }
 
 /* The criticality: opts', else $IPCNET_CRITICALITY's (unset or empty:
- * none).  200 for anything else. */
-static int resolve_crit(const ipcn_node_opts *o, uint8_t *out)
+ * none) when $IPCNET_NODE is unset or names this node — a supervisor sets
+ * both for a component, and the other nodes its process or its children
+ * open (an `ipcnet query` run by a script) must not claim its criticality.
+ * 200 for anything else. */
+static int resolve_crit(const ipcn_node_opts *o, const char *name,
+                        uint8_t *out)
 {
     if (o->criticality > IPCN_CRIT_CRITICAL)
         return IPCN_BAD_REQUEST;
@@ -88,8 +92,9 @@ static int resolve_crit(const ipcn_node_opts *o, uint8_t *out)
     }
     static const char *const words[] = {"optional", "important", "critical"};
     const char *env = getenv("IPCNET_CRITICALITY");
+    const char *only = getenv("IPCNET_NODE");
     *out = IPCN_CRIT_UNSET;
-    if (!env || !*env)
+    if (!env || !*env || (only && *only && strcmp(only, name)))
         return IPCN_OK;
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(words); i++)
         if (!strcmp(env, words[i])) {
@@ -178,7 +183,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
             o.idle_probe_ms = o.heartbeat_ms;
     }
     uint8_t crit;
-    if (resolve_crit(&o, &crit) != IPCN_OK)
+    if (resolve_crit(&o, name, &crit) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn_node *n = ipcn__calloc(1, sizeof *n);
     if (!n)

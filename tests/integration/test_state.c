@@ -257,6 +257,14 @@ static void test_state_env_and_bad_values(void **state)
     /* opts win over the environment */
     o.criticality = IPCN_CRIT_OPTIONAL;
     ipcn_node *p = v_open("sth2", &o);
+    /* $IPCNET_NODE names the node it is for (a supervisor sets both):
+     * another node of the process does not take it */
+    assert_int_equal(setenv("IPCNET_NODE", "stk", 1), 0);
+    ipcn_node *k = v_open("stk", NULL);
+    ipcn_node *other = v_open("stl", NULL);
+    assert_int_equal(unsetenv("IPCNET_NODE"), 0);
+    assert_int_equal(ipcn_node_start_thread(k), IPCN_OK);
+    assert_int_equal(ipcn_node_start_thread(other), IPCN_OK);
     assert_int_equal(setenv("IPCNET_CRITICALITY", "", 1), 0);
     ipcn_node *u = v_open("sti2", NULL);
     assert_int_equal(unsetenv("IPCNET_CRITICALITY"), 0);
@@ -267,8 +275,12 @@ static void test_state_env_and_bad_values(void **state)
     helper_sees(c, "stj", "stg", "3 0");
     helper_sees(c, "stj", "sth2", "1 0");
     helper_sees(c, "stj", "sti2", "0 0");
+    helper_sees(c, "stj", "stk", "3 0");
+    helper_sees(c, "stj", "stl", "0 0");
     assert_int_equal(ipcn_node_ready(NULL), IPCN_BAD_REQUEST);
     v_close(u);
+    v_close(other);
+    v_close(k);
     v_close(p);
     v_close(c);
 }
