@@ -62,8 +62,15 @@ void ipcn__state_on_link_down(ipcn_node *n, ipcn__link *l, int status)
 {
     if (l->peer_crit != IPCN_CRIT_CRITICAL || n->closing)
         return;
-    ipcn__warn("IPCN-CRITICAL-LOST", "%s: critical peer %s is gone (%d %s)",
-               n->name, l->who.name, status, ipcn_status_str(status));
+    /* A goodbye is a planned stop (an ordered shutdown says it to every
+     * node): told, not warned of.  A death is a warning. */
+    if (status == IPCN_OK)
+        ipcn__info("IPCN-CRITICAL-LOST", "%s: critical peer %s left (%d %s)",
+                   n->name, l->who.name, status, ipcn_status_str(status));
+    else
+        ipcn__warn("IPCN-CRITICAL-LOST", "%s: critical peer %s is gone "
+                   "(%d %s)", n->name, l->who.name, status,
+                   ipcn_status_str(status));
     ipcn__queue_event(n, IPCN_EV_CRITICAL_LOST, l, NULL, IPCN_ANY, status);
 }
 

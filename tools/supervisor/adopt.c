@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -56,6 +57,34 @@ bool sup_is_ours(sup *s, sup_rt *rt, pid_t pid)
         return true;
     char v[SUP_VERSION_ID_MAX + 1];
     return env_marks(s, rt, pid, v, sizeof v);
+}
+
+/* How long process pid has run, in ms (its start time in /proc/<pid>/stat
+ * against CLOCK_BOOTTIME); -1 when unknown. */
+static int64_t proc_age_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    /* the command may hold spaces and ')': fields count from the last ')' */
+    char *p = strrchr(buf, ')');
+    unsigned long long start = 0;
+    /* after ')': state is field 3, starttime field 22 */
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+                     "%*d %*d %*d %*d %*d %*d %llu", &start) != 1)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    struct timespec ts;
+    if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts))
+        return -1;
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t age = now - (int64_t)(start * 1000 / (unsigned long long)hz);
+    return age < 0 ? 0 : age;
 }
 
 /* Is version id the trial of comp in the store? */
@@ -107,7 +136,15 @@ void sup_adopt_all(sup *s)
         rt->state = SUP_ST_STARTING;
         sup_log(s, rt->c->name, "adopted: pid %d%s%s", (int)pid,
                 version[0] ? ", version " : "", version);
-        if (ready)
+        if (ready) {
             sup_on_ready(s, rt);
+            /* its uptime is its process's, not this supervisor's */
+            int64_t age = proc_age_ms(pid);
+            if (age >= 0 && (uint64_t)age <= rt->ready_ms) {
+                rt->ready_ms -= (uint64_t)age;
+                rt->since_real_ms -= age;
+                sup_publish(s, rt);
+            }
+        }
     }
 }

@@ -664,6 +664,9 @@ int sup_main(const sup_opts *o)
         for (size_t i = 0; i < s.m->ncomps; i++)
             sup_publish(&s, &s.rt[i]);
         sup_log(&s, NULL, "supervising %zu components as node %s", s.m->ncomps, s.node_name);
+        /* It serves now (its services and resources are up): a watcher of
+         * the network sees the supervisor ready like any component. */
+        ipcn_node_ready(s.n);
         loop(&s, sigfd);
         if (!s.stop_asked)
             sup_ask_stop(&s, "the supervisor's node closed", true);
