@@ -175,6 +175,8 @@ static size_t make_env(sup *s, sup_rt *rt, char **env, size_t cap, char *store, 
     ADD("IPCNET_CRITICALITY=%s", sup_crit_name(c->criticality));
     ADD("IPCNET_COMPONENT_VERSION=%s", rt->version);
     ADD("IPCNET_VERSION_DIR=%s", c->versioned ? rt->vdir : "");
+    ADD("IPCNET_CONFIG_VERSION=%s", rt->cversion);
+    ADD("IPCNET_CONFIG_DIR=%s", rt->cversion[0] ? rt->cdir : "");
     const char *net = getenv("IPCNET_NETWORK"), *dir = getenv("IPCNET_DIR");
     if (net)
         ADD("IPCNET_NETWORK=%s", net);
@@ -184,7 +186,86 @@ static size_t make_env(sup *s, sup_rt *rt, char **env, size_t cap, char *store, 
     return k;
 }
 
-/* Pick the version (versioned components), then spawn. */
+/* The store's name of c's configuration. */
+static void config_name(const sup_component *c, char *out, size_t len)
+{
+    snprintf(out, len, "%s.config", c->name);
+}
+
+/* Pick c's configuration version, when one is installed (`ipcnet install
+ * --config`): as its program's, a trial's try is taken before the start.
+ * false (reason set) when one is installed but none can be started. */
+static bool pick_config(sup *s, sup_rt *rt)
+{
+    char name[SUP_NAME_MAX + 16], err[512];
+    sup_pick pk;
+    rt->cversion[0] = 0;
+    rt->ctrial = false;
+    config_name(rt->c, name, sizeof name);
+    int st = sup_store_pick(s->m->store, name, &pk, err, sizeof err);
+    if (st == IPCN_NOT_FOUND)
+        return true;
+    if (st != IPCN_OK) {
+        snprintf(rt->reason, sizeof rt->reason, "no configuration to start: %.220s", err);
+        return false;
+    }
+    if (pk.rolled_back)
+        sup_log(s, rt->c->name, "configuration trial given up, back on %s: %s", pk.id, err);
+    snprintf(rt->cversion, sizeof rt->cversion, "%s", pk.id);
+    snprintf(rt->cdir, sizeof rt->cdir, "%s", pk.dir);
+    rt->ctrial = pk.trial;
+    return true;
+}
+
+/* The trials rt runs (its version's, its configuration's) failed: each is
+ * marked bad, the good ones run next.  What was rejected is logged. */
+static void reject_trials(sup *s, sup_rt *rt)
+{
+    const sup_component *c = rt->c;
+    char err[512], name[SUP_NAME_MAX + 16];
+    if (c->versioned && rt->trial) {
+        int st = sup_store_reject(s->m->store, c->name, rt->version, rt->reason, err,
+                                  sizeof err);
+        sup_log(s, c->name, "trial version %s rejected (%s)%s%s", rt->version, rt->reason,
+                st == IPCN_OK ? "" : ": ", st == IPCN_OK ? "" : err);
+    }
+    if (rt->ctrial) {
+        config_name(c, name, sizeof name);
+        int st = sup_store_reject(s->m->store, name, rt->cversion, rt->reason, err,
+                                  sizeof err);
+        sup_log(s, c->name, "trial configuration %s rejected (%s)%s%s", rt->cversion,
+                rt->reason, st == IPCN_OK ? "" : ": ", st == IPCN_OK ? "" : err);
+    }
+}
+
+/* rt has been ready and healthy long enough: its trials become good. */
+static void bless_trials(sup *s, sup_rt *rt)
+{
+    const sup_component *c = rt->c;
+    char err[512], name[SUP_NAME_MAX + 16];
+    rt->blessed = true;
+    if (c->versioned && rt->trial) {
+        if (sup_store_bless(s->m->store, c->name, rt->version, err, sizeof err) == IPCN_OK) {
+            rt->trial = false;
+            sup_log(s, c->name, "version %s blessed: it is good", rt->version);
+        } else {
+            sup_log(s, c->name, "cannot bless version %s: %s", rt->version, err);
+        }
+    }
+    if (rt->ctrial) {
+        config_name(c, name, sizeof name);
+        if (sup_store_bless(s->m->store, name, rt->cversion, err, sizeof err) == IPCN_OK) {
+            rt->ctrial = false;
+            sup_log(s, c->name, "configuration %s blessed: it is good", rt->cversion);
+        } else {
+            sup_log(s, c->name, "cannot bless configuration %s: %s", rt->cversion, err);
+        }
+    }
+    sup_publish(s, rt);
+}
+
+/* Pick the version (versioned components) and the configuration, then
+ * spawn. */
 static void start(sup *s, sup_rt *rt, uint64_t now)
 {
     const sup_component *c = rt->c;
@@ -192,6 +273,10 @@ static void start(sup *s, sup_rt *rt, uint64_t now)
     const char *cwd = c->dir;
     rt->version[0] = 0;
     rt->trial = false;
+    if (!pick_config(s, rt)) {
+        failed(s, rt);
+        return;
+    }
     if (c->versioned) {
         sup_pick pk;
         int st = sup_store_pick(s->m->store, c->name, &pk, err, sizeof err);
@@ -392,12 +477,8 @@ void sup_on_exit(sup *s, sup_rt *rt, int status)
         snprintf(why, sizeof why, "over %u restarts in %u ms: %s", c->intensity, c->period_ms,
                  rt->reason);
         snprintf(rt->reason, sizeof rt->reason, "%.255s", why);
-        if (c->versioned && rt->trial) {
-            char err[512];
-            int st = sup_store_reject(s->m->store, c->name, rt->version, rt->reason, err,
-                                      sizeof err);
-            sup_log(s, c->name, "trial version %s rejected (%s)%s%s", rt->version, rt->reason,
-                    st == IPCN_OK ? "" : ": ", st == IPCN_OK ? "" : err);
+        if ((c->versioned && rt->trial) || rt->ctrial) {
+            reject_trials(s, rt);
             sup_restart_reset(&rt->hist);
             rt->state = SUP_ST_BACKOFF;
             rt->restart_at = now;
@@ -458,20 +539,11 @@ static uint64_t step(sup *s, uint64_t now)
                 else
                     next = earliest(next, rt->next_health);
             }
-            if (c->versioned && rt->trial && !rt->blessed && !rt->unhealthy) {
+            if (((c->versioned && rt->trial) || rt->ctrial) && !rt->blessed &&
+                !rt->unhealthy) {
                 uint64_t due = rt->ready_ms + c->bless_after_ms;
                 if (now >= due && (!c->health_service || rt->health_ok)) {
-                    char err[512];
-                    int st = sup_store_bless(s->m->store, c->name, rt->version, err,
-                                             sizeof err);
-                    rt->blessed = true;
-                    if (st == IPCN_OK) {
-                        rt->trial = false;
-                        sup_log(s, c->name, "version %s blessed: it is good", rt->version);
-                        sup_publish(s, rt);
-                    } else {
-                        sup_log(s, c->name, "cannot bless version %s: %s", rt->version, err);
-                    }
+                    bless_trials(s, rt);
                 } else if (now < due) {
                     next = earliest(next, due);
                 }

@@ -47,6 +47,11 @@ typedef struct sup_rt {
     char version[SUP_VERSION_ID_MAX + 1];
     char vdir[4096];
     bool trial, blessed;
+    /* its configuration's version ("<name>.config" of the store), when
+     * one is installed: picked, tried, blessed and rejected with it */
+    char cversion[SUP_VERSION_ID_MAX + 1];
+    char cdir[4096];
+    bool ctrial;
     int last_exit;                /* -2 none, -1 unknown */
     char reason[256];
     /* why the process is being ended */
