@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "ipcnet_value.h"
 #include "manifest.h"
+#include "spawn.h"
 #include "stop.h"
 
 const char cmd_shutdown_help[] =
@@ -41,17 +42,6 @@ const char cmd_shutdown_help[] =
     "                  120000); the shutdown goes on without it\n\n"
     "Exit status: 0 a clean shutdown; 1 not clean (a component missed a\n"
     "deadline, failed, or was killed: 304 on stderr), or it could not run.\n";
-
-static int pidfd_open_(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-    (void)pid;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
 
 static int report_out(cli *c, const sup_stop_report *rep)
 {
@@ -85,7 +75,7 @@ static int run_alone(cli *c, const char *reason)
             if (!strcmp(pl->items[k].name, m->comps[i].node) &&
                 pl->items[k].pid > 0) {
                 procs[i].pid = pl->items[k].pid;
-                procs[i].pidfd = pidfd_open_(procs[i].pid);
+                procs[i].pidfd = sup_pidfd_open(procs[i].pid);
                 if (procs[i].pidfd < 0 && errno == ESRCH)
                     procs[i].pid = 0; /* gone since */
             }

@@ -26,6 +26,7 @@
 
 #include "ipcnet_value.h"
 #include "stop.h"
+#include "spawn.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -75,17 +76,6 @@ static int ms_left(uint64_t deadline)
 /* processes                                                           */
 /* ------------------------------------------------------------------ */
 
-static int pidfd_open_(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-    (void)pid;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
 static int pidfd_signal_(int fd, int sig)
 {
 #ifdef SYS_pidfd_send_signal
@@ -111,7 +101,7 @@ static void ref_open(proc_ref *r, const sup_proc *p)
     r->fd = p->pidfd;
     r->own_fd = false;
     if (r->fd < 0 && p->pid > 0) {
-        r->fd = pidfd_open_(p->pid);
+        r->fd = sup_pidfd_open(p->pid);
         r->own_fd = r->fd >= 0;
     }
 }
