@@ -110,6 +110,14 @@ for _ in $(seq 100); do
 done
 if [ -n "$new" ] && [ "$new" != "$old" ]; then ok "the base, killed, is ready again (pid $old -> $new)"; else nok "the base did not come back" "$(tail -5 "$W/up.out")"; fi
 
+# a report of a compromise on a stream any node may publish is told, not
+# obeyed: a rogue must not stop the robot by naming a component
+r 0 "a forged compromise report published" "$BIN" pub system/compromise/forger \
+    '{"subject": "base", "action": "shutdown", "detail": "forged"}' --count 3 --rate 5 --wait 2000
+for _ in $(seq 100); do grep -q "not acted on" "$W/up.out" && break; sleep 0.1; done
+contains "the supervisor logged it, not acted on" "$(cat "$W/up.out")" "forged; not acted on"
+if kill -0 "$SUP" 2>/dev/null && [ -n "$(pid_of base)" ]; then ok "the robot still runs"; else nok "the forged report stopped the robot"; fi
+
 r 0 "ipcnet shutdown" "$BIN" shutdown --reason "end of test" --json
 jdoc "the report is clean" "$out" 'd["clean"] is True'
 jdoc "the safe states ran first" "$out" "d['items'][0]['phase'] == 1"
@@ -120,6 +128,26 @@ if kill -0 "$SUP" 2>/dev/null; then nok "the supervisor is still running"; else
     if [ "$rc" = 0 ]; then ok "the supervisor exited 0 after the shutdown"; else nok "the supervisor exited $rc"; fi
     SUP=""
 fi
+# again, and a shutdown told that the base is compromised: it is isolated
+# (killed) first, and the others run their phases without waiting on it
+"$BIN" up "$manifest" >"$W/up2.out" 2>"$W/up2.err" &
+SUP=$!
+for _ in $(seq 300); do
+    ready=$("$BIN" ps demo --json --wait 300 2>/dev/null | grep -c '"state": *"ready"')
+    [ "$ready" -ge "$ncomp" ] && break
+    sleep 0.1
+done
+if [ "$ready" -ge "$ncomp" ]; then ok "up again: $ncomp ready"; else nok "up again: only $ready ready"; fi
+r 1 "ipcnet shutdown --compromised base: not clean" "$BIN" shutdown --compromised base --json
+echo "$out" | sed 's/^/# /'
+jdoc "the base is isolated first" "$out" \
+    "d['items'][0]['component'] == 'base' and d['items'][0]['outcome'] == 'isolated' and d['items'][0]['phase'] == 0"
+jdoc "the base is asked nothing else" "$out" "[i for i in d['items'] if i['component'] == 'base'] == [d['items'][0]]"
+jdoc "the arm still went to its safe state" "$out" \
+    "any(i['component'] == 'arm' and i['phase'] == 1 and i['outcome'] == 'done' for i in d['items'])"
+for _ in $(seq 100); do kill -0 "$SUP" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$SUP" 2>/dev/null; then nok "the supervisor is still running"; else ok "the supervisor exited"; wait "$SUP"; SUP=""; fi
+
 left=$(for p in $(pgrep -f "$W/" 2>/dev/null); do
     grep -qs "IPCNET_DIR=$IPCNET_DIR" "/proc/$p/environ" && echo "$p"; done | wc -l)
 if [ "$left" = 0 ]; then ok "no component's process is left"; else nok "$left component processes left"; fi

@@ -47,6 +47,7 @@ typedef struct cli {
     bool all;                /* quarantine list --all */
     const char *manifest;    /* shutdown, install, rollback, versions --manifest */
     const char *reason;      /* shutdown --reason */
+    const char *compromised; /* shutdown --compromised */
     const char *store;       /* --store (the versions store's root) */
     const char *version_id;  /* install --id */
     bool config;             /* --config: COMPONENT.config */

@@ -24,7 +24,8 @@
 #include "stop.h"
 
 const char cmd_shutdown_help[] =
-    "usage: ipcnet shutdown [--manifest M] [--reason TEXT] [--json] [options]\n\n"
+    "usage: ipcnet shutdown [--manifest M] [--reason TEXT] [--compromised C] [--json]\n"
+    "                      [options]\n\n"
     "Bring the robot down safely, in phases over the network: (1) every component\n"
     "with a safe state goes to it (the arm to its rest pose, the base to a stop)\n"
     "and confirms within its deadline; then (2) producers, (3) consumers, (4) the\n"
@@ -37,6 +38,8 @@ const char cmd_shutdown_help[] =
     "  --manifest M    when no supervisor runs, run the phases from here for the\n"
     "                  components of manifest M that are in the network\n"
     "  --reason TEXT   told to every component (default \"ipcnet shutdown\")\n"
+    "  --compromised C component (or node) C is compromised: isolated first\n"
+    "                  (SIGKILL), never waited on\n"
     "  --json          the report as one JSON document\n"
     "  --timeout MS    wait at most MS ms for the supervisor's report (default:\n"
     "                  120000); the shutdown goes on without it\n\n"
@@ -70,7 +73,10 @@ static int run_alone(cli *c, const char *reason)
         return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
     }
     for (size_t i = 0; i < m->ncomps; i++) {
-        procs[i] = (sup_proc){.c = &m->comps[i], .pidfd = -1};
+        procs[i] = (sup_proc){.c = &m->comps[i], .pidfd = -1,
+                              .compromised = c->compromised &&
+                                             (!strcmp(c->compromised, m->comps[i].name) ||
+                                              !strcmp(c->compromised, m->comps[i].node))};
         for (size_t k = 0; k < pl->count; k++)
             if (!strcmp(pl->items[k].name, m->comps[i].node) &&
                 pl->items[k].pid > 0) {
@@ -102,9 +108,13 @@ int cmd_shutdown(cli *c)
     size_t len = 0;
     ipcn_cbor_writer w;
     ipcn_cbor_writer_init(&w, body, sizeof body, 0);
-    ipcn_cbor_put_map(&w, 1);
+    ipcn_cbor_put_map(&w, c->compromised ? 2 : 1);
     ipcn_cbor_put_cstr(&w, "reason");
     ipcn_cbor_put_text(&w, reason, strnlen(reason, 512));
+    if (c->compromised) {
+        ipcn_cbor_put_cstr(&w, "compromised");
+        ipcn_cbor_put_text(&w, c->compromised, strnlen(c->compromised, 64));
+    }
     if (ipcn_cbor_writer_finish(&w, &len) != IPCN_OK)
         return cli_usage_error(c->verb, "--reason must be UTF-8 text");
     int rc;

@@ -21,7 +21,7 @@ enum opt_id {
     O_STRICT, O_POLICY, O_AS, O_GROUP,
     O_EXPECT_VERSION,
     O_TRAFFIC, O_NODE, O_ALL,
-    O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG,
+    O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG, O_COMPROMISED,
 };
 
 typedef struct opt {
@@ -53,6 +53,7 @@ static const opt opts[] = {
     {"--traffic", false, O_TRAFFIC},  {"--node", true, O_NODE},
     {"--all", false, O_ALL},
     {"--manifest", true, O_MANIFEST}, {"--reason", true, O_REASON},
+    {"--compromised", true, O_COMPROMISED},
     {"--store", true, O_STORE},
     {"--id", true, O_VERSION_ID},     {"--config", false, O_CONFIG},
 };
@@ -261,7 +262,7 @@ static const verb verbs[] = {
     {"quarantine", cmd_quarantine, COMMON | B(O_NODE) | B(O_ALL) | B(O_TIMEOUT), 1, 2, false,
      "what each node holds against its peers (quarantine, ban, compromise); lift it",
      cmd_quarantine_help},
-    {"shutdown", cmd_shutdown, COMMON | B(O_MANIFEST) | B(O_REASON) | B(O_TIMEOUT), 0, 0,
+    {"shutdown", cmd_shutdown, COMMON | B(O_MANIFEST) | B(O_REASON) | B(O_TIMEOUT) | B(O_COMPROMISED), 0, 0,
      false, "bring the robot down safely: safe states, then producers, consumers, the rest",
      cmd_shutdown_help},
     {"install", cmd_install,
@@ -445,6 +446,7 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_ALL: c->all = true; break;
         case O_MANIFEST: c->manifest = arg; break;
         case O_REASON: c->reason = arg; break;
+        case O_COMPROMISED: c->compromised = arg; break;
         case O_STORE: c->store = arg; break;
         case O_VERSION_ID: c->version_id = arg; break;
         case O_CONFIG: c->config = true; break;

@@ -12,6 +12,7 @@
 
 #include "ipcnet_value.h"
 #include "stop.h"
+#include "publish.h"
 #include "sup_int.h"
 
 /* ---- events ------------------------------------------------------ */
@@ -54,8 +55,11 @@ static const ipcn_cbor_item *text_of(const ipcn_cbor_item *map, const char *key)
 }
 
 /* Another node's word that a component is compromised: a sample of
- * "system/compromise/<node>" whose subject is one of our components and
- * whose action is shutdown. */
+ * "system/compromise/<node>".  Told (logged, and an alarm), never acted
+ * on by itself: any node may publish such a stream, and a rogue one must
+ * not stop the robot by naming a component.  A node that may shut the
+ * robot down (EXECUTE of "system/shutdown") asks for it, naming the
+ * component: {"compromised": NAME} (on_shutdown). */
 static void on_compromise_sample(ipcn_node *n, const ipcn_msg *msg, void *user)
 {
     sup *s = user;
@@ -67,13 +71,20 @@ static void on_compromise_sample(ipcn_node *n, const ipcn_msg *msg, void *user)
         return;
     const ipcn_cbor_item *subj = text_of(root, "subject"), *act = text_of(root, "action");
     const ipcn_cbor_item *det = text_of(root, "detail");
-    if (subj && act && act->len == 8 && !memcmp(act->ptr, "shutdown", 8)) {
+    if (subj && act) {
         char name[SUP_NAME_MAX + 1], detail[256];
         snprintf(name, sizeof name, "%.*s", (int)subj->len, (const char *)subj->ptr);
-        snprintf(detail, sizeof detail, "%.*s (reported by %s)", det ? (int)det->len : 0,
-                 det ? (const char *)det->ptr : "", msg->src_name ? msg->src_name : "?");
-        if (sup_by_node(s, name))
-            compromised(s, name, detail);
+        snprintf(detail, sizeof detail, "%.*s reports %s compromised (%.*s): %.*s",
+                 SUP_NAME_MAX, msg->src_name ? msg->src_name : "?", name, (int)act->len,
+                 (const char *)act->ptr, det ? (int)det->len : 0,
+                 det ? (const char *)det->ptr : "");
+        sup_rt *rt = sup_by_node(s, name);
+        if (rt) {
+            sup_log(s, rt->c->name, "%s; not acted on: a report is not a permission "
+                    "(a node allowed to asks system/shutdown)", detail);
+            sup_publish_alarm(s->n, s->m->robot, rt->c->name,
+                              sup_crit_name(rt->c->criticality), detail);
+        }
     }
     ipcn_cbor_tree_free(root);
 }
@@ -90,13 +101,31 @@ static int on_shutdown(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx, v
         if (ipcn_cbor_tree_decode(req->data, req->len, IPCN_CBOR_COPY_STRINGS, &root) !=
             IPCN_OK || root->type != IPCN_CBOR_MAP) {
             ipcn_cbor_tree_free(root);
-            const char *why = "the body is CBOR {\"reason\": TEXT}";
+            const char *why = "the body is CBOR {\"reason\": TEXT, \"compromised\": NAME}";
             ipcn_reply_set(ctx, why, strlen(why), "text/plain");
             return IPCN_BAD_REQUEST;
         }
         const ipcn_cbor_item *r = text_of(root, "reason");
+        const ipcn_cbor_item *cp = text_of(root, "compromised");
         if (r)
             snprintf(reason, sizeof reason, "%.*s", (int)r->len, (const char *)r->ptr);
+        if (cp) {
+            char name[SUP_NAME_MAX + 1];
+            snprintf(name, sizeof name, "%.*s", (int)cp->len, (const char *)cp->ptr);
+            sup_rt *rt = sup_by_node(s, name);
+            if (!rt)
+                rt = sup_by_name(s, name);
+            if (!rt) {
+                ipcn_cbor_tree_free(root);
+                const char *why = "\"compromised\" names no component of this robot";
+                ipcn_reply_set(ctx, why, strlen(why), "text/plain");
+                return IPCN_NOT_FOUND;
+            }
+            /* isolated first by the ordered stop, never waited on */
+            rt->compromised = true;
+            sup_log(s, rt->c->name, "compromised, says %s: isolated first",
+                    req->src_name ? req->src_name : "?");
+        }
         ipcn_cbor_tree_free(root);
     }
     ipcn_responder *w = realloc(s->waiters, (s->nwaiters + 1) * sizeof *w);
