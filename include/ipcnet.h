@@ -1885,7 +1885,10 @@ typedef struct ipcn_shutdown_info {
 } ipcn_shutdown_info;
 
 /** A shutdown handler: return 100 when done, 102 when it confirms later
- *  with ipcn_shutdown_done(), or an error status (it is reported). */
+ *  with ipcn_shutdown_done(), or an error status (it is reported).  201
+ *  and 202 are the permission check's answers alone: from a handler (or
+ *  ipcn_shutdown_done()) they are sent as 300, so that a component cannot
+ *  pass for one the asker may not stop. */
 typedef int (*ipcn_shutdown_fn)(ipcn_node *node,
                                 const ipcn_shutdown_info *info, void *user);
 

@@ -223,13 +223,22 @@ int ipcn__sys_shutdown(ipcn_node *n, ipcn__link *l, const ipcn__sys_call *c,
         ipcn__free(cb);
         return IPCN_INSUFFICIENT_MEMORY;
     }
+    /* the reason is the asker's text: logged with its control bytes
+     * replaced, so that it cannot forge log lines */
+    char shown[256];
+    size_t k = 0;
+    for (size_t i = 0; i < a.reason_len && k + 1 < sizeof shown; i++) {
+        unsigned char ch = (unsigned char)a.reason[i];
+        shown[k++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    shown[k] = '\0';
     ipcn__info("IPCN-SHUTDOWN-ASKED",
                "%s: shutdown phase %s (system phase %u, deadline %u ms) "
-               "asked by %s: %.*s",
+               "asked by %s: %s%s",
                n->name, a.phase == IPCN_SHUTDOWN_SAFE_STATE ? "safe_state"
                                                             : "stop",
-               a.system_phase, a.deadline_ms, by, (int)a.reason_len,
-               a.reason);
+               a.system_phase, a.deadline_ms, by, shown,
+               k < a.reason_len ? "..." : "");
     cb->kind = CB_REQUEST;
     cb->link_id = l ? l->id : 0;
     cb->corr = c->corr;
@@ -257,11 +266,22 @@ static bool status_ok(int st)
            (st >= IPCN_STATUS_APP_FIRST && st <= UINT16_MAX);
 }
 
+/* What the asker gets for a handler's status: 201 and 202 are the
+ * permission check's answers alone (an asker that gets one does not
+ * signal the process: it was not allowed), so a handler cannot make its
+ * process unstoppable by answering them: 300, as for a status outside
+ * the table. */
+static int handler_status(int st)
+{
+    if (!status_ok(st) || st == IPCN_ACCEPTED || st == IPCN_UNAUTHORIZED ||
+        st == IPCN_FORBIDDEN)
+        return IPCN_INTERNAL_ERROR;
+    return st;
+}
+
 static void respond(ipcn_node *n, uint64_t responder_id, int st)
 {
-    ipcn_respond(n, (ipcn_responder){.id = responder_id},
-                 status_ok(st) && st != IPCN_ACCEPTED ? st
-                                                      : IPCN_INTERNAL_ERROR,
+    ipcn_respond(n, (ipcn_responder){.id = responder_id}, handler_status(st),
                  NULL, 0, NULL);
 }
 

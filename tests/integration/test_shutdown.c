@@ -251,7 +251,15 @@ static void test_policy(void **state)
     h.ret = 42;
     assert_int_equal(ask(ok, "{\"phase\": \"safe_state\"}"),
                      IPCN_INTERNAL_ERROR);
-    assert_int_equal(calls(), 6);
+    /* 201 and 202 mean the permission check alone (an asker does not
+     * signal a process that refused it so): a handler's are sent as 300 */
+    h.ret = IPCN_FORBIDDEN;
+    assert_int_equal(ask(ok, "{\"phase\": \"safe_state\"}"),
+                     IPCN_INTERNAL_ERROR);
+    h.ret = IPCN_UNAUTHORIZED;
+    assert_int_equal(ask(ok, "{\"phase\": \"safe_state\"}"),
+                     IPCN_INTERNAL_ERROR);
+    assert_int_equal(calls(), 8);
     /* A phase with no handler: 103 at once; a removed one too. */
     assert_int_equal(ask(ok, "{\"phase\": \"stop\", \"system_phase\": 4}"),
                      IPCN_NO_DATA);
@@ -259,7 +267,7 @@ static void test_policy(void **state)
                                       NULL),
                      IPCN_OK);
     assert_int_equal(ask(ok, "{\"phase\": \"safe_state\"}"), IPCN_NO_DATA);
-    assert_int_equal(calls(), 6);
+    assert_int_equal(calls(), 8);
     /* The same refusals as before for those not allowed, handler or not. */
     assert_int_equal(ask(nope, "{\"phase\": \"stop\"}"), IPCN_FORBIDDEN);
     ipcn_node_close(ok);
