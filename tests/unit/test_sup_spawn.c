@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +53,53 @@ static void test_exit_status(void **state)
     assert_int_equal(sup_spawn(&r, &pid, &fd, err, sizeof err), IPCN_OK);
     assert_int_equal(wait_end(fd), 128 + SIGKILL);
     close(fd);
+}
+
+/* A component that exits (or dies) leaving a helper it forked: the helper,
+ * in its process group, is killed when the component is reaped. */
+static void test_leftovers_killed(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/ipcn-spawn-left.XXXXXX";
+    int tfd = mkstemp(tmpl);
+    assert_true(tfd >= 0);
+    close(tfd);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "sleep 300 & echo $! > %s; exit 4", tmpl);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    sup_spawn_req r = {.argv = argv, .cwd = "/"};
+    pid_t pid;
+    int fd;
+    char err[256];
+    assert_int_equal(sup_spawn(&r, &pid, &fd, err, sizeof err), IPCN_OK);
+    assert_int_equal(wait_end(fd), 4);
+    close(fd);
+    FILE *f = fopen(tmpl, "r");
+    int helper = 0;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d", &helper), 1);
+    fclose(f);
+    unlink(tmpl);
+    assert_true(helper > 0);
+    /* gone, or a zombie its new parent has not reaped yet */
+    bool gone = false;
+    for (int i = 0; i < 500 && !gone; i++) {
+        char path[64], st = 0;
+        snprintf(path, sizeof path, "/proc/%d/stat", helper);
+        FILE *s = fopen(path, "r");
+        if (!s) {
+            gone = true;
+            break;
+        }
+        if (fscanf(s, "%*d (%*[^)]) %c", &st) == 1 && st == 'Z')
+            gone = true;
+        fclose(s);
+        if (!gone)
+            usleep(10000);
+    }
+    if (!gone)
+        kill(helper, SIGKILL);
+    assert_true(gone);
 }
 
 static void test_cannot_run(void **state)
@@ -164,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit_status),
+        cmocka_unit_test(test_leftovers_killed),
         cmocka_unit_test(test_cannot_run),
         cmocka_unit_test(test_session_env_group),
         cmocka_unit_test(test_mkdirs),

@@ -157,19 +157,33 @@ int sup_spawn(const sup_spawn_req *r, pid_t *pid, int *pidfd, char *err, size_t 
     return IPCN_OK;
 }
 
+int sup_child_reap(int pidfd, int *status)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    /* first look without reaping: while it is an unreaped zombie, its pid
+     * (the number of the group it leads: sup_spawn() calls setsid()) is
+     * nobody else's */
+    if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+        return errno == ECHILD ? -1 : 0;
+    if (si.si_pid == 0)
+        return 0;
+    /* what it left behind in its group (a helper it forked) goes with it,
+     * as systemd's control-group kill mode does */
+    (void)kill(-si.si_pid, SIGKILL);
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+        return errno == ECHILD ? -1 : 0;
+    *status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+    return 1;
+}
+
 int sup_proc_ended(int pidfd, bool child, int *status)
 {
     if (child) {
-        siginfo_t si;
-        memset(&si, 0, sizeof si);
-        if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) == 0) {
-            if (si.si_pid == 0)
-                return 0;
-            *status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-            return 1;
-        }
-        if (errno != ECHILD)
-            return 0;
+        int r = sup_child_reap(pidfd, status);
+        if (r >= 0)
+            return r;
         /* not (or no longer) ours: fall through to the pidfd's word */
     }
     /* a pidfd polls readable once its process has exited */
@@ -183,10 +197,16 @@ int sup_proc_ended(int pidfd, bool child, int *status)
 
 void sup_proc_signal(pid_t pid, int pidfd, int sig)
 {
-    if (pidfd >= 0)
+    if (pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-    else if (pid > 0)
+        /* its group only while it has not ended: a process not ours is
+         * reaped by another, and its pid may then be anyone's */
+        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) != 0)
+            return;
+    } else if (pid > 0) {
         kill(pid, sig);
+    }
     /* its group, only while it is the leader (so pid is not reused) */
     if (pid > 0 && getpgid(pid) == pid)
         kill(-pid, sig);

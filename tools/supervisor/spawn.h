@@ -34,6 +34,12 @@ int sup_spawn(const sup_spawn_req *r, pid_t *pid, int *pidfd, char *err,
 /* pidfd_open(2); -1 with errno. */
 int sup_pidfd_open(pid_t pid);
 
+/* Our child behind pidfd, if it has ended: the rest of its process group
+ * is killed (SIGKILL) while its zombie still holds the group's number,
+ * then it is reaped.  1 with *status (exit status, or 128 + signal); 0
+ * while it runs; -1 when it is not (or no longer) ours to reap. */
+int sup_child_reap(int pidfd, int *status);
+
 /* Whether the process behind pidfd has ended.  Returns 0 while it runs;
  * 1 when it has ended, with *status its exit status, or 128 + the signal
  * that killed it, or -1 when unknown (not our child: someone else reaps

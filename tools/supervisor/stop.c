@@ -124,8 +124,8 @@ static bool ref_gone(const proc_ref *r)
         if (poll(&pfd, 1, 0) <= 0)
             return false;
         if (p->child) { /* the caller may have reaped it: ECHILD is fine */
-            siginfo_t si;
-            (void)waitid((idtype_t)P_PIDFD, (id_t)r->fd, &si, WEXITED | WNOHANG);
+            int status;
+            (void)sup_child_reap(r->fd, &status);
         }
         return true;
     }
