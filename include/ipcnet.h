@@ -1901,7 +1901,10 @@ typedef int (*ipcn_shutdown_fn)(ipcn_node *node,
  * is the answer.  One handler per phase; fn NULL removes it.  A phase with
  * no handler is answered 103 at once (the supervisor then goes on: for a
  * stop, with SIGTERM).  While an ask of a phase is queued, runs or awaits
- * its ipcn_shutdown_done(), another ask of it is answered 205.  user is
+ * its ipcn_shutdown_done(), another ask of it is answered 205 — except
+ * that once the asker awaiting the confirmation has left, a new ask runs
+ * fn again and the confirmation goes to it (so fn must bear being called
+ * twice).  user is
  * passed to fn.  The node may ask itself (no permission needed); its
  * handler still runs from dispatch, so a waiting ipcn_request() of it on
  * the dispatching thread itself ends with 304.

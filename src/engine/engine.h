@@ -220,6 +220,10 @@ int ipcn__prov_check_typed(const ipcn__local *lr, const char *enc,
 void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
                             ipcn__msg *m);
 void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb); /* a CB_REQUEST, lock held */
+/* The deferred answer id is owed to a requester that left: forget it.
+ * True when it did (false: it is owed to one still there, or gone).
+ * Lock held. */
+bool ipcn__responder_drop_orphan(ipcn_node *n, uint64_t id);
 void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l);
 /* Send a REPLY (or QUERY_REPLY) to l. */
 void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,

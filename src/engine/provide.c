@@ -272,6 +272,16 @@ IPCN_API ipcn_responder ipcn_reply_defer(ipcn_reply_ctx *ctx)
     return r;
 }
 
+bool ipcn__responder_drop_orphan(ipcn_node *n, uint64_t id)
+{
+    ipcn__responder *r = responder_by_id(n, id);
+    if (!r || !r->orphan)
+        return false;
+    ipcn__list_remove(&r->entry);
+    ipcn__free(r);
+    return true;
+}
+
 IPCN_API int ipcn_respond(ipcn_node *n, ipcn_responder resp, int status,
                           const void *data, size_t len, const char *encoding)
 {

@@ -210,6 +210,13 @@ int ipcn__sys_shutdown(ipcn_node *n, ipcn__link *l, const ipcn__sys_call *c,
     slot *s = slot_of(n, a.phase, false);
     if (!s || !s->fn)
         return IPCN_NO_DATA; /* no part in this phase */
+    /* A confirmation owed to an asker that left (a supervisor killed
+     * while the arm moved to its rest pose) would block the phase for
+     * good: a new ask runs the handler again, and the confirmation goes
+     * to it. */
+    if (s->state == SLOT_WAITING &&
+        ipcn__responder_drop_orphan(n, s->responder_id))
+        s->state = SLOT_IDLE;
     if (busy(n, s))
         return IPCN_TOO_MANY_REQUESTS;
     const char *by = l ? l->who.name : n->name;

@@ -383,11 +383,44 @@ static void test_deferred(void **state)
     h.ret = IPCN_OK;
     assert_int_equal(ask(other, "{\"phase\": \"safe_state\"}"), IPCN_OK);
     assert_int_equal(calls(), 5);
+    /* An asker leaves while the confirmation is awaited and nobody
+     * confirms: a new ask is not refused 205 for good — it runs the
+     * handler again and gets the confirmation. */
+    ipcn_node *gone = open_node("sd-gone");
+    assert_int_equal(ipcn_node_wait_peers(gone, 1, IO_TIMEOUT_MS), IPCN_OK);
+    h.ret = IPCN_ACCEPTED;
+    assert_int_equal(ipcn_request_async(gone, PATH, b, len, "cbor",
+                                        IO_TIMEOUT_MS, on_reply, NULL, NULL),
+                     IPCN_ACCEPTED);
+    wait_calls(6);
+    ipcn_node_close(gone);
+    for (unsigned i = 0; peer_linked("sd-gone"); i++) {
+        if (i > IO_TIMEOUT_MS / 10)
+            fail_msg("the victim still sees sd-gone");
+        usleep(10000);
+    }
+    pthread_mutex_lock(&rep.mu);
+    rep.got = false;
+    pthread_mutex_unlock(&rep.mu);
+    assert_int_equal(ipcn_request_async(other, PATH, b, len, "cbor",
+                                        IO_TIMEOUT_MS, on_reply, NULL, NULL),
+                     IPCN_ACCEPTED);
+    wait_calls(7);
+    assert_string_equal(h.by, "sd-other");
+    assert_int_equal(ipcn_shutdown_done(victim, IPCN_SHUTDOWN_SAFE_STATE,
+                                        IPCN_OK),
+                     IPCN_OK);
+    for (unsigned i = 0; !reply_got(&st); i++) {
+        if (i > IO_TIMEOUT_MS / 10)
+            fail_msg("the new asker got no confirmation");
+        usleep(10000);
+    }
+    assert_int_equal(st, IPCN_OK);
     /* A handler of the node asked by itself: run from dispatch too. */
     h.done_inside = 0;
     h.ret = IPCN_OK;
     assert_int_equal(ask(victim, "{\"phase\": \"safe_state\"}"), IPCN_OK);
-    assert_int_equal(calls(), 6);
+    assert_int_equal(calls(), 8);
     assert_string_equal(h.by, VICTIM);
     ipcn_node_close(ok);
     ipcn_node_close(other);
