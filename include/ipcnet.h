@@ -938,6 +938,9 @@ typedef struct ipcn_sub_stats {
                              each counted once instead of as losses */
     uint64_t notices;   /**< "provider gone" notices handed to the callback
                              or taken (not samples) */
+    uint64_t standby;   /**< samples of an owned path from a provider that
+                             does not own it (a hot standby), dropped here
+                             (ipcnet_redundancy.h).  Since: 0.2 */
 } ipcn_sub_stats;
 
 /** ipcn_sub_get_stats() - Returns 100, 203 unknown, 200 for a NULL
@@ -1383,11 +1386,18 @@ typedef enum ipcn_event_type {
     IPCN_EV_PEER_READY = 7,    /**< a peer said it is ready
                                     (ipcn_node_ready()); once per link.
                                     Since: 0.2 */
-    IPCN_EV_CRITICAL_LOST = 8  /**< a peer whose criticality is
+    IPCN_EV_CRITICAL_LOST = 8, /**< a peer whose criticality is
                                     IPCN_CRIT_CRITICAL left or died (raised
                                     after its IPCN_EV_PEER_DOWN, with the
                                     same status; not while this node
                                     closes).  Since: 0.2 */
+    IPCN_EV_OWNER = 9          /**< the owner of an owned path this node
+                                    provides, subscribes to or queried
+                                    changed (ipcnet_redundancy.h): path,
+                                    kind, and peer the new owner (this
+                                    node's own name when it took over; ""
+                                    with status 303 when none is left).
+                                    Since: 0.2 */
 } ipcn_event_type;
 
 struct ipcn_compromise;
@@ -1555,7 +1565,10 @@ typedef enum ipcn_offence {
     IPCN_OFFENCE_VERIFY = 5,       /**< its sample failed ipcn_msg_verify() */
     IPCN_OFFENCE_ANOMALY = 6,      /**< traffic far above its normal */
     IPCN_OFFENCE_CONNECTIONS = 7,  /**< links opened over its rate */
-    IPCN_OFFENCE_COMPROMISE = 8    /**< evidence of a compromise */
+    IPCN_OFFENCE_COMPROMISE = 8,   /**< evidence of a compromise */
+    IPCN_OFFENCE_DISSENT = 9       /**< as a provider: outvoted in an
+                                        IPCN_REQ_VOTE request
+                                        (ipcnet_redundancy.h).  Since: 0.2 */
 } ipcn_offence;
 #define IPCN_OFFENCE_KINDS 16      /**< room in the evidence array */
 

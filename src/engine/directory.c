@@ -95,6 +95,14 @@ int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l, const ipcn__local *lr)
                         .path = ipcn__str_of(lr->path),
                         .encoding = ipcn__str_of(lr->encoding),
                         .meta = ipcn__blob_of(lr->meta, lr->meta_len)};
+    /* Owned and at-most-once resources say so to peers that understand
+     * it; older peers get the plain announce. */
+    if ((lr->owned || lr->once) && (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
+        a.has_ext = 1;
+        a.flags = (uint8_t)((lr->owned ? IPCN_ANN_OWNED : 0) |
+                            (lr->once ? IPCN_ANN_ONCE : 0));
+        a.strength = lr->strength;
+    }
     size_t mark = ipcn__link_tx_mark(l, lr->meta_len);
     return ipcn__link_commit(n, l, mark, ipcn__enc_announce(&l->tx, &h, &a));
 }
@@ -236,6 +244,8 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         if (r->kind != a->kind) {
             r->kind = a->kind;
         }
+        r->ann_flags = a->flags;
+        r->strength = a->strength;
         if (!r->denied)
             ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
                               IPCN_OK);
@@ -275,6 +285,8 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     r->kind = a->kind;
     r->version = a->version;
     r->link_id = l->id;
+    r->ann_flags = a->flags;
+    r->strength = a->strength;
     /* A peer that may not provide the path: its announcement is kept (on
      * its quota, as any) to be let in if a new policy allows it, but it
      * is not found, asked or subscribed to, and counted. */

@@ -68,6 +68,15 @@ typedef struct ipcn__local {
         ipcn__decision d[3];
     } acache[IPCN_ACACHE_WAYS];
     uint8_t acache_next;
+    /* Several providers (ipcnet_redundancy.h): announced owned, its rank,
+     * whether this node owns it now (owner.c). */
+    bool owned;
+    bool warm;              /* a warm standby: sends nothing unless owner */
+    bool owner;             /* this node is its owner now */
+    int32_t strength;
+    struct ipcn__owngroup *group; /* the providers of its path, or NULL */
+    /* A service run at most once per request id (once.c), or NULL. */
+    struct ipcn__once *once;
 } ipcn__local;
 
 /* A resource learned from a peer. */
@@ -93,6 +102,18 @@ typedef struct ipcn__remote {
     uint64_t subs_gen;
     struct ipcn__sub **subs;
     uint32_t nsubs, cap_subs;
+    /* What its ANNOUNCE's extension said (IPCN_ANN_*, strength). */
+    uint8_t ann_flags;
+    int32_t strength;
+    bool owner;             /* owned: the one this node takes it from */
+    struct ipcn__owngroup *group; /* owned: the providers of its path */
+    ipcn__list group_entry;
+    /* Choice among providers (choose.c): the load its last answer
+     * reported, and its record of failures. */
+    uint32_t load;
+    uint32_t strikes;       /* timeouts and 300s in a row */
+    uint64_t avoid_until_ns; /* ranked last until then */
+    uint32_t avoid_ms;      /* its last back-off */
 } ipcn__remote;
 
 typedef struct ipcn__sub {
@@ -134,6 +155,9 @@ typedef struct ipcn__pending {
     uint64_t deadline_ns;   /* 0: none */
     uint32_t timeout_ms;
     uint64_t expect_version; /* a set's (0: any) */
+    uint64_t request_id;    /* a request's id across retries (0: none
+                               yet); sent to providers that run at most
+                               once (once.c) */
     bool awaited;           /* counted in its link's awaiting */
     bool done;
     int status;
@@ -208,6 +232,13 @@ int ipcn__req_answer_local_seq(ipcn_node *n, uint64_t corr, int status,
 int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
                    const void *data, size_t len, const char *enc,
                    uint64_t expect, ipcn_msg **out, int timeout_ms);
+
+/* choose.c: the next provider of p.  100 with *link_id set (0: this
+ * node), 203 when there is no provider at all, 303 when every provider
+ * was tried, 204 when path is of another kind. */
+int ipcn__choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
+                 bool allow_local, uint32_t *link_id);
+bool ipcn__pending_tried(const ipcn__pending *p, uint32_t link_id);
 
 /* provide.c: the provider's side. */
 void ipcn__responder_free_all(ipcn_node *n);

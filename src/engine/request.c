@@ -117,68 +117,6 @@ int ipcn__req_answer_local_seq(ipcn_node *n, uint64_t corr, int status,
     return IPCN_OK;
 }
 
-static bool tried(const ipcn__pending *p, uint32_t link_id)
-{
-    for (uint32_t i = 0; i < p->ntried; i++)
-        if (p->tried[i] == link_id)
-            return true;
-    return false;
-}
-
-/* Choose a provider not tried yet: the one with the fewest of our requests
- * in flight; a provider that is this node itself counts as link 0.
- * Returns 100 with *link_id set, 203 when there is no provider at all, 303
- * when every provider was tried, 204 when path is of another kind. */
-static int choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
-                  bool allow_local, uint32_t *link_id)
-{
-    bool any = false, wrong_kind = false;
-    ipcn__remote *r, *best = NULL;
-    if (ipcn__sys_path(p->path, strlen(p->path))) {
-        /* A node's own service: that node, over its link, or none. */
-        if (want != IPCN_SERVICE)
-            return IPCN_METHOD_NOT_ALLOWED;
-        int st = ipcn__sys_link(n, p->path, link_id);
-        if (st == IPCN_OK && (tried(p, *link_id) || (!*link_id && !allow_local)))
-            st = IPCN_SERVICE_UNAVAILABLE;
-        return st;
-    }
-    ipcn__local *lr = ipcn__local_find(n, p->path);
-    if (lr) {
-        if (lr->kind != want)
-            wrong_kind = true;
-        else if (!tried(p, 0) && allow_local) {
-            *link_id = 0;
-            return IPCN_OK;
-        } else
-            any = true;
-    }
-    ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry) {
-        /* A provider the policy does not let provide it is not asked. */
-        if (r->denied || strcmp(r->path, p->path) != 0)
-            continue;
-        if (r->kind != want) {
-            wrong_kind = true;
-            continue;
-        }
-        any = true;
-        if (tried(p, r->link_id))
-            continue;
-        if (!best || r->inflight < best->inflight)
-            best = r;
-    }
-    if (best) {
-        /* Rotate equally loaded providers: move the chosen one to the end. */
-        ipcn__list_remove(&best->entry);
-        ipcn__list_insert_tail(&n->remotes, &best->entry);
-        *link_id = best->link_id;
-        return IPCN_OK;
-    }
-    if (any)
-        return IPCN_SERVICE_UNAVAILABLE;
-    return wrong_kind ? IPCN_METHOD_NOT_ALLOWED : IPCN_NOT_FOUND;
-}
-
 /* Send p to a provider.  Returns 100 when sent (or handed to this node's
  * own handler), else a status for the caller (203, 204, 303, 205...). */
 static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
@@ -187,7 +125,7 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
     await_off(n, p); /* a fail-over: no longer awaited where it was */
     for (;;) {
         uint32_t link_id;
-        int st = choose(n, p, want, allow_local, &link_id);
+        int st = ipcn__choose(n, p, want, allow_local, &link_id);
         if (st != IPCN_OK)
             return st;
         if (p->ntried < IPCN_MAX_PROVIDERS_TRIED)
@@ -215,6 +153,13 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
                             .path = ipcn__str_of(p->path),
                             .encoding = ipcn__str_of(p->encoding),
                             .data = ipcn__blob_of(p->data, p->len)};
+        if (p->kind == PEND_REQUEST && p->request_id &&
+            (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
+            /* A provider that runs it at most once knows a retry by it. */
+            ipcn__remote *r = ipcn__remote_find(n, p->path, link_id);
+            if (r && (r->ann_flags & IPCN_ANN_ONCE))
+                rq.request_id = p->request_id;
+        }
         n->scratch.len = 0;
         if (p->kind == PEND_SET) {
             ipcn__set s = {.timeout_ms = left,

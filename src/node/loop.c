@@ -92,7 +92,9 @@ static uint64_t tick_ns(const ipcn_node *n)
  * hangs, and that matters while this node waits for something from it: an
  * answer to a query or request, bytes it must take (our queue or our ring
  * not drained), or any answer at all to what we sent since it last spoke
- * (a PONG will do).  Such a link is watched: pinged after heartbeat_ms of
+ * (a PONG will do), or samples and answers of a path it owns
+ * (ipcnet_redundancy.h), whose standby takes over when it hangs.  Such a
+ * link is watched: pinged after heartbeat_ms of
  * silence, and again every heartbeat_ms, and dropped after dead_after.
  * A link with nothing outstanding is idle: it costs no wake-up but a slow
  * probe every idle_probe_ms (from the side that dialled; the other side
@@ -101,8 +103,8 @@ static uint64_t tick_ns(const ipcn_node *n)
  * cost nothing that grows with time, where a heartbeat per link cost N². */
 static bool link_watched(const ipcn__link *l)
 {
-    return l->awaiting || l->unheard_ns || ipcn__link_backlog(l) ||
-           l->rtx_blocked || l->rx_paused;
+    return l->awaiting || l->owning || l->unheard_ns ||
+           ipcn__link_backlog(l) || l->rtx_blocked || l->rx_paused;
 }
 
 /* Silence is counted from what we last heard (or from the peer taking

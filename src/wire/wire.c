@@ -218,6 +218,18 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         f.u.announce.path = rd_str(&r);
         f.u.announce.encoding = rd_str(&r);
         f.u.announce.meta = rd_blob(&r);
+        if (!r.bad && r.p != r.end) { /* the extension */
+            f.u.announce.has_ext = 1;
+            f.u.announce.strength = (int32_t)rd_u32(&r);
+            f.u.announce.flags = rd_u8(&r);
+            if (rd_u8(&r) != 0 || rd_u8(&r) != 0 || rd_u8(&r) != 0)
+                r.bad = 1; /* reserved */
+            uint8_t fl = f.u.announce.flags;
+            if (!fl || (fl & ~(IPCN_ANN_OWNED | IPCN_ANN_ONCE)) ||
+                ((fl & IPCN_ANN_OWNED) && f.u.announce.kind == 3) ||
+                ((fl & IPCN_ANN_ONCE) && f.u.announce.kind != 3))
+                r.bad = 1;
+        }
         break;
     case IPCN_F_SAMPLE:
     case IPCN_F_SHM_WITHHELD:
@@ -236,6 +248,11 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         f.u.request.path = rd_str(&r);
         f.u.request.encoding = rd_str(&r);
         f.u.request.data = rd_blob(&r);
+        if (!r.bad && r.p != r.end && f.hdr.type == IPCN_F_REQUEST) {
+            f.u.request.request_id = rd_u64(&r); /* the extension */
+            if (!f.u.request.request_id)
+                r.bad = 1;
+        }
         break;
     case IPCN_F_SET:
         f.u.set.timeout_ms = rd_u32(&r);
@@ -250,6 +267,12 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         f.u.reply.timestamp_ns = rd_u64(&r);
         f.u.reply.encoding = rd_str(&r);
         f.u.reply.data = rd_blob(&r);
+        if (!r.bad && r.p != r.end) { /* the extension */
+            f.u.reply.has_load = 1;
+            f.u.reply.load = rd_u32(&r);
+            if (rd_u32(&r) != 0) /* reserved */
+                r.bad = 1;
+        }
         break;
     case IPCN_F_SHM_POOL:
         f.u.shm_pool.pool_id = rd_u32(&r);
@@ -543,6 +566,12 @@ int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b)
     ipcn__wbuf_str(w, b->path.p, b->path.len);
     ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
     ipcn__wbuf_blob(w, b->meta.p, b->meta.len);
+    if (b->has_ext) {
+        ipcn__wbuf_u32(w, (uint32_t)b->strength);
+        ipcn__wbuf_u8(w, b->flags);
+        ipcn__wbuf_u8(w, 0);
+        ipcn__wbuf_u16(w, 0);
+    }
     return finish(w, off);
 }
 
@@ -594,6 +623,8 @@ int ipcn__enc_request(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
     ipcn__wbuf_str(w, b->path.p, b->path.len);
     ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
     ipcn__wbuf_blob(w, b->data.p, b->data.len);
+    if (b->request_id && type == IPCN_F_REQUEST)
+        ipcn__wbuf_u64(w, b->request_id);
     return finish(w, off);
 }
 
@@ -606,6 +637,10 @@ int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
     ipcn__wbuf_u64(w, b->timestamp_ns);
     ipcn__wbuf_str(w, b->encoding.p, b->encoding.len);
     ipcn__wbuf_blob(w, b->data.p, b->data.len);
+    if (b->has_load) {
+        ipcn__wbuf_u32(w, b->load);
+        ipcn__wbuf_u32(w, 0);
+    }
     return finish(w, off);
 }
 

@@ -74,6 +74,9 @@ enum ipcn__ftype {
 #define IPCN_CAP_SET 16u     /* takes SET of its data resources */
 #define IPCN_CAP_QUARANTINE 32u /* takes QUARANTINE reports */
 #define IPCN_CAP_STATE 64u   /* takes STATE frames */
+#define IPCN_CAP_REDUNDANCY 128u /* takes the extensions of ANNOUNCE (strength,
+                                    flags), REQUEST (request id) and
+                                    REPLY/QUERY_REPLY (load) */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -122,12 +125,21 @@ typedef struct ipcn__hello {
     ipcn__str name;
 } ipcn__hello;
 
+/* ANNOUNCE's extension (capability REDUNDANCY on the receiver's side):
+ * i32 strength, u8 flags (not 0), u8 and u16 reserved (0).  OWNED: one of
+ * several providers of a data or stream path, ranked by strength (exclusive
+ * ownership); ONCE: a service that runs each request id at most once. */
+#define IPCN_ANN_OWNED 1u
+#define IPCN_ANN_ONCE 2u
 typedef struct ipcn__announce {
     uint8_t kind;
     uint64_t version;
     ipcn__str path;
     ipcn__str encoding;
     ipcn__blob meta;
+    uint8_t has_ext;     /* the extension is (to be) present */
+    uint8_t flags;       /* IPCN_ANN_* */
+    int32_t strength;
 } ipcn__announce;
 
 typedef struct ipcn__sample {
@@ -180,11 +192,15 @@ typedef struct ipcn__shm_ref {
     uint32_t pool_id, slot, gen;
 } ipcn__shm_ref;
 
-typedef struct ipcn__request { /* REQUEST and QUERY (QUERY has no data) */
+/* REQUEST and QUERY (QUERY has no data).  A REQUEST's extension
+ * (capability REDUNDANCY on the receiver's side): u64 request_id, not 0;
+ * absent when request_id is 0. */
+typedef struct ipcn__request {
     uint32_t timeout_ms;
     ipcn__str path;
     ipcn__str encoding;
     ipcn__blob data;
+    uint64_t request_id;
 } ipcn__request;
 
 /* SET: the new value of a data resource; expect_version 0 = any, else
@@ -197,11 +213,16 @@ typedef struct ipcn__set {
     ipcn__blob data;
 } ipcn__set;
 
-typedef struct ipcn__reply { /* REPLY and QUERY_REPLY; status in header */
+/* REPLY and QUERY_REPLY; status in header.  The extension (capability
+ * REDUNDANCY on the receiver's side): u32 load (the provider's requests
+ * queued and running), u32 reserved (0). */
+typedef struct ipcn__reply {
     uint64_t seq;
     uint64_t timestamp_ns;
     ipcn__str encoding;
     ipcn__blob data;
+    uint8_t has_load;
+    uint32_t load;
 } ipcn__reply;
 
 /* QUARANTINE: the sender's verdict on a subject (a node name, or a

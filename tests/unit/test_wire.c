@@ -436,6 +436,10 @@ static void test_truncated_and_trailing_bodies(void **state)
         uint8_t more[512];
         memcpy(more, body, n);
         for (size_t extra = 1; extra <= 9; extra++) {
+            /* Eight zero bytes are a REPLY's extension: load 0. */
+            if (extra == 8 && (type == IPCN_F_REPLY ||
+                               type == IPCN_F_QUERY_REPLY))
+                continue;
             memset(more + n, 0, extra);
             assert_int_equal(decode_payload(type, more, n + extra),
                              IPCN_BAD_REQUEST);
@@ -759,7 +763,13 @@ static void test_roundtrip_every_type(void **state)
             break;
         case IPCN_F_ANNOUNCE:
             in.u.announce = (ipcn__announce){(uint8_t)(1 + rnd() % 3), rnd(),
-                                             a, b, d};
+                                             a, b, d, 0, 0, 0};
+            if (rnd() % 2) { /* the redundancy extension */
+                in.u.announce.has_ext = 1;
+                in.u.announce.strength = (int32_t)rnd();
+                in.u.announce.flags = in.u.announce.kind == 3 ? IPCN_ANN_ONCE
+                                                              : IPCN_ANN_OWNED;
+            }
             break;
         case IPCN_F_SAMPLE:
             in.u.sample = (ipcn__sample){rnd(), rnd(), a, b, d};
@@ -769,11 +779,17 @@ static void test_roundtrip_every_type(void **state)
             break;
         case IPCN_F_QUERY:
         case IPCN_F_REQUEST:
-            in.u.request = (ipcn__request){(uint32_t)rnd(), a, b, d};
+            in.u.request = (ipcn__request){(uint32_t)rnd(), a, b, d, 0};
+            if (in.hdr.type == IPCN_F_REQUEST && rnd() % 2)
+                in.u.request.request_id = rnd() | 1;
             break;
         case IPCN_F_QUERY_REPLY:
         case IPCN_F_REPLY:
-            in.u.reply = (ipcn__reply){rnd(), rnd(), b, d};
+            in.u.reply = (ipcn__reply){rnd(), rnd(), b, d, 0, 0};
+            if (rnd() % 2) {
+                in.u.reply.has_load = 1;
+                in.u.reply.load = (uint32_t)rnd();
+            }
             break;
         case IPCN_F_SHM_POOL: {
             uint32_t slots = 1 + (uint32_t)(rnd() % IPCN_SHM_MAX_SLOTS);
@@ -841,6 +857,63 @@ static void test_roundtrip_every_type(void **state)
         ipcn__wbuf_free(&w);
         ipcn__wbuf_free(&w2);
     }
+}
+
+/* The redundancy extensions (ANNOUNCE strength and flags, REQUEST id,
+ * REPLY load): each decodes at its exact size only, with its reserved
+ * bytes 0 and its flags valid for the kind; anything else is 200. */
+static void test_redundancy_extensions(void **state)
+{
+    (void)state;
+    ipcn__wbuf w = {0};
+    ipcn__hdr h = {.version = 1, .ttl = 8};
+    ipcn__announce a = {.kind = 2, .version = 1, .path = {"a/b", 3},
+                        .encoding = {"", 0}, .has_ext = 1,
+                        .flags = IPCN_ANN_OWNED, .strength = -7};
+    assert_int_equal(ipcn__enc_announce(&w, &h, &a), IPCN_OK);
+    ipcn__frame f;
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_OK);
+    assert_true(f.u.announce.has_ext);
+    assert_int_equal(f.u.announce.strength, -7);
+    assert_int_equal(f.u.announce.flags, IPCN_ANN_OWNED);
+    size_t flags_at = w.len - 4;
+    w.p[flags_at] = IPCN_ANN_ONCE; /* at most once: a service's only */
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    w.p[flags_at] = 4; /* an unknown flag */
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    w.p[flags_at] = IPCN_ANN_OWNED;
+    w.p[w.len - 1] = 1; /* reserved */
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    w.p[w.len - 1] = 0;
+    /* A shorter extension is trailing bytes. */
+    w.p[12] = (uint8_t)(w.p[12] - 1); /* the header's len, low byte */
+    assert_int_equal(ipcn__frame_decode(w.p, w.len - 1, &f), IPCN_BAD_REQUEST);
+    w.len = 0;
+    a.kind = 3;
+    a.flags = IPCN_ANN_OWNED; /* owned: data and streams only */
+    assert_int_equal(ipcn__enc_announce(&w, &h, &a), IPCN_OK);
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    w.len = 0;
+    ipcn__request rq = {.path = {"s", 1}, .encoding = {"", 0},
+                        .request_id = 0x1122334455667788ull};
+    assert_int_equal(ipcn__enc_request(&w, &h, IPCN_F_REQUEST, &rq), IPCN_OK);
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_OK);
+    assert_true(f.u.request.request_id == 0x1122334455667788ull);
+    memset(w.p + w.len - 8, 0, 8); /* id 0 is "none": not sent */
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    w.len = 0;
+    /* A QUERY has no extension: the id is not written, nor taken. */
+    assert_int_equal(ipcn__enc_request(&w, &h, IPCN_F_QUERY, &rq), IPCN_OK);
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_OK);
+    assert_true(f.u.request.request_id == 0);
+    w.len = 0;
+    ipcn__reply rp = {.encoding = {"", 0}, .has_load = 1, .load = 9};
+    assert_int_equal(ipcn__enc_reply(&w, &h, IPCN_F_REPLY, &rp), IPCN_OK);
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_OK);
+    assert_true(f.u.reply.has_load && f.u.reply.load == 9);
+    w.p[w.len - 1] = 1; /* reserved */
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    ipcn__wbuf_free(&w);
 }
 
 static void test_encoder_payload_ceiling(void **state)
@@ -1039,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_ping_sizes),
         cmocka_unit_test(test_roundtrip_every_type),
         cmocka_unit_test(test_withheld_layout),
+        cmocka_unit_test(test_redundancy_extensions),
         cmocka_unit_test(test_encoder_payload_ceiling),
         cmocka_unit_test(test_encoder_long_string),
         cmocka_unit_test(test_encoder_oom_rollback),
