@@ -223,6 +223,8 @@ struct ipcn_node {
     struct ipcn__sdown *sdown;
     atomic_bool shm_verify_pending; /* a peer's sample failed verification:
                                        the maps tell (shm/map.c) */
+    /* The providers of each owned path (engine/owner.c), by path. */
+    ipcn__htab owngroups;
 };
 
 
