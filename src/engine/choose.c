@@ -17,6 +17,11 @@ bool ipcn__pending_tried(const ipcn__pending *p, uint32_t link_id)
     return false;
 }
 
+bool ipcn__provider_avoided(const ipcn__remote *r, uint64_t now)
+{
+    return r->avoid_until_ns != 0 && now < r->avoid_until_ns;
+}
+
 /* Choose a provider not tried yet: the one with the fewest of our requests
  * in flight; a provider that is this node itself counts as link 0.
  * Returns 100 with *link_id set, 203 when there is no provider at all, 303

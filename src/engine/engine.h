@@ -239,6 +239,15 @@ int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
 int ipcn__choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
                  bool allow_local, uint32_t *link_id);
 bool ipcn__pending_tried(const ipcn__pending *p, uint32_t link_id);
+/* choose.c: is r avoided at now (monotonic ns): it timed out or answered
+ * 300 IPCN_AVOID_STRIKES times in a row, and its back-off (r->avoid_ms,
+ * from IPCN_AVOID_FIRST_MS doubling to IPCN_AVOID_MAX_MS) has not ended?
+ * Ranked after every other provider, still asked when nothing else
+ * remains. */
+#define IPCN_AVOID_STRIKES 3u
+#define IPCN_AVOID_FIRST_MS 1000u
+#define IPCN_AVOID_MAX_MS 30000u
+bool ipcn__provider_avoided(const ipcn__remote *r, uint64_t now);
 
 /* provide.c: the provider's side. */
 void ipcn__responder_free_all(ipcn_node *n);
