@@ -164,6 +164,11 @@ typedef struct ipcn__pending {
     ipcn__msg *reply;
     ipcn_reply_fn fn;       /* async, or NULL for a waiting caller */
     void *user;
+    /* One part of an ipcn_request_ex() (multi.c): its parent, its place
+     * there; pinned: it stays with its provider (no fail-over: 303). */
+    struct ipcn__multi *multi;
+    uint32_t multi_index;
+    bool pinned;
 } ipcn__pending;
 
 /* A request from a peer whose handler deferred the answer. */
@@ -232,6 +237,21 @@ int ipcn__req_answer_local_seq(ipcn_node *n, uint64_t corr, int status,
 int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
                    const void *data, size_t len, const char *enc,
                    uint64_t expect, ipcn_msg **out, int timeout_ms);
+
+/* request.c, for multi.c: a pending not started yet (NULL: out of
+ * memory); start it with the provider ipcn__choose() gives (100, or a
+ * status as ipcn_request()'s), or with the one at link_id (0: this node;
+ * pinned there: 100, or 303 when that link is not up, 205, 305, 307);
+ * end it (its provider told with a CANCEL; timed_out: charged for it). */
+ipcn__pending *ipcn__req_new(ipcn_node *n, enum pending_kind kind,
+                             const char *path, const void *data, size_t len,
+                             const char *enc, int timeout_ms);
+int ipcn__req_start(ipcn_node *n, ipcn__pending *p);
+int ipcn__req_start_at(ipcn_node *n, ipcn__pending *p, uint32_t link_id);
+void ipcn__req_end(ipcn_node *n, ipcn__pending *p, int status,
+                   bool timed_out);
+/* multi.c: p, a part of an ipcn_request_ex(), completed (lock held). */
+void ipcn__multi_on_child(ipcn_node *n, ipcn__pending *p);
 
 /* choose.c: the next provider of p.  100 with *link_id set (0: this
  * node), 203 when there is no provider at all, 303 when every provider
