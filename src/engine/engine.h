@@ -173,6 +173,7 @@ typedef struct ipcn__responder {
     uint32_t link_id;       /* 0: a request of this node itself */
     uint64_t corr;
     bool orphan;            /* the requester left: answering gives 303 */
+    bool own_load;          /* counted in node->own_queued (provide.c) */
 } ipcn__responder;
 
 struct ipcn_reply_ctx {

@@ -310,6 +310,7 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         cb->corr = p->corr;
         cb->msg = m;
         ipcn__queue_cb(n, cb);
+        n->own_queued++; /* this node's load (provide.c: ipcn__prov_run) */
         return;
     }
     ipcn__prov_run_handler(n, 0, p->corr, m);
