@@ -1416,7 +1416,9 @@ typedef enum ipcn_event_type {
                                     kind, and peer the new owner (this
                                     node's own name when it took over; ""
                                     with status 303 when none is left).
-                                    Since: 0.2 */
+                                    Raised on every node that knows a
+                                    provider of the path, the first owner
+                                    it learns of included.  Since: 0.2 */
 } ipcn_event_type;
 
 struct ipcn_compromise;

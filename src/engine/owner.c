@@ -102,10 +102,12 @@ static const char *member_name(ipcn_node *n, const ipcn__remote *r)
     return l->who.name;
 }
 
-/* The first of g's live providers that pass keep() (NULL: all).  *count:
- * how many there are (NULL: not wanted). */
+/* The first of g's live providers; for p (NULL: none), the first not
+ * tried yet (this node's own only when allow_local), passing over those
+ * avoided at now (0: none is).  *count: how many are live (NULL: not
+ * wanted). */
 static cand rank_first(ipcn_node *n, ipcn__owngroup *g,
-                       const ipcn__pending *p, bool allow_local,
+                       const ipcn__pending *p, bool allow_local, uint64_t now,
                        uint32_t *count)
 {
     cand best = {0};
@@ -123,6 +125,8 @@ static cand rank_first(ipcn_node *n, ipcn__owngroup *g,
         k++;
         if (p && ipcn__pending_tried(p, r->link_id))
             continue;
+        if (now && ipcn__provider_avoided(r, now))
+            continue; /* slow or failing (choose.c): after every other */
         if (outranks(r->strength, name, &best))
             best = (cand){true, false, r, r->strength, name};
     }
@@ -148,7 +152,7 @@ static void owner_off(ipcn_node *n, ipcn__owngroup *g)
 /* Rank g again; a new owner is taken on and told. */
 static void rerank(ipcn_node *n, ipcn__owngroup *g)
 {
-    cand c = rank_first(n, g, NULL, false, NULL);
+    cand c = rank_first(n, g, NULL, false, 0, NULL);
     if (c.some && c.self == g->self && c.r == g->owner)
         return;
     bool had = g->self || g->owner;
@@ -270,9 +274,11 @@ int ipcn__own_choose(ipcn_node *n, const ipcn__pending *p, bool allow_local,
     if (!g || g->kind != IPCN_DATA)
         return 0;
     uint32_t live;
-    cand c = rank_first(n, g, p, allow_local, &live);
+    cand c = rank_first(n, g, p, allow_local, ipcn__now_mono_ns(), &live);
     if (!live)
         return 0; /* none ranked: as any data path */
+    if (!c.some) /* only avoided ones are left: still asked */
+        c = rank_first(n, g, p, allow_local, 0, NULL);
     if (!c.some)
         return IPCN_SERVICE_UNAVAILABLE;
     *link_id = c.self ? 0 : c.r->link_id;
@@ -341,7 +347,7 @@ IPCN_API int ipcn_owner_get(ipcn_node *n, const char *path,
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     if (g && (g->self || g->owner)) {
-        rank_first(n, g, NULL, false, &o.providers);
+        rank_first(n, g, NULL, false, 0, &o.providers);
         o.changes = g->changes;
         o.self = g->self;
         const char *name = NULL;
