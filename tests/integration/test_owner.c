@@ -547,6 +547,37 @@ static void test_owned_vs_plain(void **state)
                         WAIT_MS));
     ipcn_owner_info oi = {.size = sizeof oi};
     assert_int_equal(ipcn_owner_get(y, "p/plain", &oi), IPCN_NOT_FOUND);
+    assert_int_equal(ipcn_owner_get(y, "p/owned", &oi), IPCN_OK);
+    assert_int_equal(oi.providers, 2);
+    assert_int_equal(oi.strength, 4);
+    assert_false(oi.self);
+    assert_true(oi.owner_id != 0);
+    assert_true(oi.changes >= 1);
+    /* Sized and checked arguments. */
+    assert_int_equal(ipcn_owner_get(y, "p/owned", NULL), IPCN_BAD_REQUEST);
+    assert_int_equal(ipcn_owner_get(y, NULL, &oi), IPCN_BAD_REQUEST);
+    ipcn_owner_info small = {.size = 8};
+    assert_int_equal(ipcn_owner_get(y, "p/owned", &small), IPCN_BAD_REQUEST);
+    ipcn_announce_opts bad;
+    ipcn_announce_opts_init(&bad);
+    bad.size = 2;
+    assert_int_equal(ipcn_announce_owned(y, "p/owned", IPCN_DATA, "", NULL, 0,
+                                         &bad),
+                     IPCN_BAD_REQUEST);
+    ipcn_announce_opts_init(NULL); /* a no-op */
+    /* NULL options: the defaults (strength 0, hot). */
+    assert_int_equal(ipcn_announce_owned(y, "p/owned", IPCN_DATA, "", NULL, 0,
+                                         NULL),
+                     IPCN_OK);
+    /* Withdrawn by its owner: the other one takes over. */
+    assert_int_equal(ipcn_withdraw(x, "p/owned"), IPCN_OK);
+    assert_true(L_UNTIL(NULL, owner_is(y, "p/owned", "y-owned") &&
+                                  owner_is(x, "p/owned", "y-owned"),
+                        WAIT_MS));
+    assert_int_equal(ipcn_owner_get(y, "p/owned", &oi), IPCN_OK);
+    assert_true(oi.self);
+    assert_int_equal(oi.strength, 0);
+    assert_int_equal(oi.providers, 1);
     l_close_node(x);
     l_close_node(y);
 }
