@@ -335,8 +335,9 @@ static void t_tolerance(void **state)
                    .enc = "application/cbor"};
     beh onep_app = {.how = NOW, .ans = ONE_P, .len = sizeof ONE_P,
                     .enc = "application/cbor"};
-    beh raw = {.how = NOW, .ans = ONE, .len = sizeof ONE, .enc = "application/octet-stream"};
-    beh rawp = {.how = NOW, .ans = ONE_P, .len = sizeof ONE_P, .enc = "application/octet-stream"};
+    const char *bin = "application/octet-stream";
+    beh raw = {.how = NOW, .ans = ONE, .len = sizeof ONE, .enc = bin};
+    beh rawp = {.how = NOW, .ans = ONE_P, .len = sizeof ONE_P, .enc = bin};
     offer(pa, "vote/t", &one);
     offer(pb, "vote/t", &onep);
     offer(pa, "vote/tapp", &one_app);
@@ -351,7 +352,8 @@ static void t_tolerance(void **state)
     const char *paths[] = {"vote/t", "vote/tapp"};
     for (int i = 0; i < 2; i++) {
         ipcn_answers *a = NULL;
-        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o, &a),
+        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o,
+                                         &a),
                          IPCN_OK);
         assert_int_equal(a->agreeing, 2);
         assert_int_equal(a->dissenting, 0);
@@ -365,7 +367,8 @@ static void t_tolerance(void **state)
     o.tolerance = 0;
     for (int i = 0; i < 2; i++) {
         a = NULL;
-        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o, &a),
+        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o,
+                                         &a),
                          IPCN_CONFLICT);
         assert_int_equal(a->agreeing, 0);
         ipcn_answers_free(a);
@@ -397,7 +400,8 @@ static void t_all(void **state)
     wait_providers("all/part", 2);
     ipcn_request_opts o = opts_of(IPCN_REQ_ALL, WAIT_MS);
     ipcn_answers *a = NULL;
-    assert_int_equal(ipcn_request_ex(asker, "all/x", "q", 1, "text/plain", &o, &a),
+    assert_int_equal(ipcn_request_ex(asker, "all/x", "q", 1, "text/plain", &o,
+                                     &a),
                      IPCN_OK);
     assert_int_equal(a->count, 3);
     assert_null(a->winner);
