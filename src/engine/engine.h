@@ -178,6 +178,7 @@ typedef struct ipcn__responder {
     uint32_t link_id;       /* 0: a request of this node itself */
     uint64_t corr;
     bool orphan;            /* the requester left: answering gives 303 */
+    bool own_load;          /* counted in node->own_queued (provide.c) */
 } ipcn__responder;
 
 struct ipcn_reply_ctx {
@@ -259,6 +260,22 @@ void ipcn__multi_on_child(ipcn_node *n, ipcn__pending *p);
 int ipcn__choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
                  bool allow_local, uint32_t *link_id);
 bool ipcn__pending_tried(const ipcn__pending *p, uint32_t link_id);
+/* choose.c: is r avoided at now (monotonic ns): it timed out or answered
+ * 300 IPCN_AVOID_STRIKES times in a row, and its back-off (r->avoid_ms,
+ * from IPCN_AVOID_FIRST_MS doubling to IPCN_AVOID_MAX_MS) has not ended?
+ * Ranked after every other provider, still asked when nothing else
+ * remains. */
+#define IPCN_AVOID_STRIKES 3u
+#define IPCN_AVOID_FIRST_MS 1000u
+#define IPCN_AVOID_MAX_MS 30000u
+bool ipcn__provider_avoided(const ipcn__remote *r, uint64_t now);
+/* A failure of r charged to it (request.c: charge_provider(), a timeout
+ * of at least TIMEOUT_CHARGED_MS or a 300): one strike more; the third in
+ * a row, or the first after a back-off with no success since, starts a
+ * back-off (the first 1 s, then twice the last, at most 30 s). */
+void ipcn__provider_failed(ipcn__remote *r, uint64_t now);
+/* r answered (a status under 300): its strikes and back-off are reset. */
+void ipcn__provider_answered(ipcn__remote *r);
 
 /* provide.c: the provider's side. */
 void ipcn__responder_free_all(ipcn_node *n);

@@ -220,7 +220,8 @@ static void send_cancel(ipcn_node *n, const ipcn__pending *p)
 /* The provider of p failed it: answered 300, or let it time out (what it
  * is answerable for: not a link that went, not our own cancel, not a
  * deadline under TIMEOUT_CHARGED_MS).  Charged to its principal
- * (reputation.c). */
+ * (reputation.c), and a strike against it as a provider of p's path
+ * (choose.c: avoided after three in a row). */
 static void charge_provider(ipcn_node *n, const ipcn__pending *p,
                             ipcn__offence k)
 {
@@ -228,6 +229,9 @@ static void charge_provider(ipcn_node *n, const ipcn__pending *p,
     if (!l || l->state != LINK_UP ||
         (k == IPCN__OFF_TIMEOUT && p->timeout_ms < TIMEOUT_CHARGED_MS))
         return;
+    ipcn__remote *r = ipcn__remote_find(n, p->path, p->link_id);
+    if (r)
+        ipcn__provider_failed(r, ipcn__now_mono_ns());
     char what[IPCN__REP_DETAIL];
     snprintf(what, sizeof what, "%s of %s: %s",
              p->kind == PEND_QUERY ? "query" : "request", p->path,
@@ -320,6 +324,7 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         cb->corr = p->corr;
         cb->msg = m;
         ipcn__queue_cb(n, cb);
+        n->own_queued++; /* this node's load (provide.c: ipcn__prov_run) */
         return;
     }
     ipcn__prov_run_handler(n, 0, p->corr, m);
@@ -515,6 +520,21 @@ IPCN_API int ipcn_request_cancel(ipcn_node *n, ipcn_req req)
     return st;
 }
 
+/* What an answer of l to p says of l as a provider of p's path: the load
+ * it reported (REPLY and QUERY_REPLY, from a peer with the capability),
+ * and a success (1xx) ends its strikes; a 300 is charge_provider()'s. */
+static void note_answer(ipcn_node *n, ipcn__link *l, const ipcn__pending *p,
+                        const ipcn__frame *f)
+{
+    ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
+    if (!r)
+        return;
+    if (f->hdr.type != IPCN_F_SHM_REPLY && f->u.reply.has_load)
+        r->load = f->u.reply.load;
+    if (f->hdr.status >= 100 && f->hdr.status < 200)
+        ipcn__provider_answered(r);
+}
+
 void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     ipcn__pending *p = pending_by_corr(n, f->hdr.corr);
@@ -534,6 +554,7 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             return;
         }
         m->pub.status = f->hdr.status;
+        note_answer(n, l, p, f);
         if (f->hdr.status == IPCN_INTERNAL_ERROR)
             charge_provider(n, p, IPCN__OFF_FAILED);
         complete(n, p, f->hdr.status, m);
@@ -555,6 +576,7 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         m->pub.seq = r->seq;
         m->pub.timestamp_ns = r->timestamp_ns;
     }
+    note_answer(n, l, p, f);
     if (f->hdr.status == IPCN_INTERNAL_ERROR)
         charge_provider(n, p, IPCN__OFF_FAILED);
     complete(n, p, m ? f->hdr.status : IPCN_INSUFFICIENT_MEMORY, m);
