@@ -382,6 +382,75 @@ static void t_tolerance(void **state)
     ipcn_answers_free(a);
 }
 
+/* VOTE at the deadline: too few answers is 304; enough answers but no
+ * quorum is 207.  The silent providers' items are 304. */
+static void t_vote_deadline(void **state)
+{
+    (void)state;
+    beh ga = {.how = NOW, .ans = A, .len = sizeof A, .enc = "cbor"};
+    beh wb = {.how = NOW, .ans = B, .len = sizeof B, .enc = "cbor"};
+    beh silent = {.how = NEVER};
+    beh silent2 = {.how = NEVER};
+    offer(pa, "vote/few", &ga);
+    offer(pb, "vote/few", &silent);
+    offer(pc, "vote/few", &silent2);
+    offer(pa, "vote/split", &ga);
+    offer(pb, "vote/split", &wb);
+    offer(pc, "vote/split", &silent);
+    wait_providers("vote/few", 3);
+    wait_providers("vote/split", 3);
+    ipcn_request_opts o = opts_of(IPCN_REQ_VOTE, 1200);
+    ipcn_answers *a = NULL;
+    assert_int_equal(ipcn_request_ex(asker, "vote/few", NULL, 0, NULL, &o, &a),
+                     IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(a->count, 3);
+    assert_null(a->winner);
+    assert_int_equal(item_of(a, "pa")->status, IPCN_OK);
+    assert_int_equal(item_of(a, "pb")->status, IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(item_of(a, "pc")->status, IPCN_GATEWAY_TIMEOUT);
+    ipcn_answers_free(a);
+    a = NULL;
+    assert_int_equal(ipcn_request_ex(asker, "vote/split", NULL, 0, NULL, &o,
+                                     &a),
+                     IPCN_CONFLICT);
+    assert_int_equal(item_of(a, "pc")->status, IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(a->dissenting, 0);
+    ipcn_answers_free(a);
+}
+
+/* VOTE: a provider that leaves is not replaced; once too few are left to
+ * make a quorum, the vote ends 304 without waiting for the deadline. */
+static void t_vote_left(void **state)
+{
+    (void)state;
+    beh ga = {.how = HOLD, .ans = A, .len = sizeof A, .enc = "cbor"};
+    beh hb = {.how = HOLD, .ans = A, .len = sizeof A, .enc = "cbor"};
+    beh hc = {.how = HOLD, .ans = A, .len = sizeof A, .enc = "cbor"};
+    offer(pa, "vote/left", &ga);
+    offer(pb, "vote/left", &hb);
+    offer(pc, "vote/left", &hc);
+    wait_providers("vote/left", 3);
+    bg r = {.path = "vote/left", .o = opts_of(IPCN_REQ_VOTE, -1)};
+    r.o.quorum = 3;
+    assert_int_equal(pthread_create(&r.t, NULL, bg_main, &r), 0);
+    wait_held(&ga);
+    wait_held(&hb);
+    wait_held(&hc);
+    release(pa, &ga);
+    ipcn_node_close(pc);
+    pc = NULL;
+    pthread_join(r.t, NULL); /* no deadline: it ends when pc is gone */
+    assert_int_equal(r.st, IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(item_of(r.a, "pc")->status, IPCN_SERVICE_UNAVAILABLE);
+    assert_int_equal(item_of(r.a, "pa")->status, IPCN_OK);
+    /* pb was told to give up: its item is 304 and its answer goes
+     * nowhere. */
+    assert_int_equal(item_of(r.a, "pb")->status, IPCN_GATEWAY_TIMEOUT);
+    ipcn_answers_free(r.a);
+    int st = ipcn_respond(pb, hb.resp, IPCN_OK, A, sizeof A, "cbor");
+    assert_true(st == IPCN_OK || st == IPCN_SERVICE_UNAVAILABLE);
+}
+
 /* ALL: every answer; a provider that never answers is its item's 304 and
  * the whole 104; this node's own provider is asked too. */
 static void t_all(void **state)
@@ -538,6 +607,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_no_majority, setup, teardown),
         cmocka_unit_test_setup_teardown(t_wrong_majority, setup, teardown),
         cmocka_unit_test_setup_teardown(t_tolerance, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_vote_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_vote_left, setup, teardown),
         cmocka_unit_test_setup_teardown(t_all, setup, teardown),
         cmocka_unit_test_setup_teardown(t_all_left, setup, teardown),
         cmocka_unit_test_setup_teardown(t_any, setup, teardown),
