@@ -168,10 +168,15 @@ typedef struct ipcn_answer {
     const char *provider;   /**< its node name */
     uint64_t provider_id;
     int status;             /**< its answer's status; 304 when it did not
-                                 answer by the deadline, 303 when it left */
+                                 answer by the deadline (or, VOTE, before
+                                 the vote was decided: it was then told
+                                 to give up), 303 when it left; a status
+                                 of this node (205, 307...) when it could
+                                 not be asked */
     const ipcn_msg *msg;    /**< its answer, or NULL (owned by the
                                  ipcn_answers) */
-    bool agrees;            /**< VOTE: its answer is the winning one */
+    bool agrees;            /**< VOTE: its answer equals the winner's
+                                 (false when there is no winner) */
 } ipcn_answer;
 
 /** The answers of ipcn_request_ex(); free with ipcn_answers_free().
@@ -180,8 +185,10 @@ typedef struct ipcn_answers {
     int status;             /**< what ipcn_request_ex() returned */
     uint64_t request_id;    /**< pass it in ipcn_request_opts.request_id to
                                  retry this request */
-    size_t count;           /**< providers asked */
-    ipcn_answer *items;     /**< count of them, in the order asked */
+    size_t count;           /**< providers asked (ANY: 1, or 0 when none
+                                 could be) */
+    ipcn_answer *items;     /**< count of them, in the order asked: the
+                                 peers, then this node's own provider */
     const ipcn_msg *winner; /**< ANY: the answer; VOTE: one of the agreeing
                                  answers; else NULL */
     uint32_t agreeing;      /**< VOTE: answers equal to the winner */
@@ -193,7 +200,10 @@ typedef struct ipcn_answers {
 /**
  * ipcn_request_ex() - a request in a mode (ipcn_request_opts.mode).
  *  - ANY: as ipcn_request(): the status of the answer, and *out->winner.
- *  - ALL: every provider asked at once; 100 when every one answered (each
+ *  - ALL: every live provider of path asked at once (the peers whose
+ *    announcement of it this node took, and this node itself when it
+ *    offers path; at most max_providers), each once: a provider that
+ *    leaves is its item's 303, not replaced; 100 when every one answered (each
  *    item has its own status), 104 when some did not answer by the
  *    deadline or left (their items 304, 303), 304 when none answered.
  *  - VOTE: every provider asked at once; 100 as soon as quorum answers are
@@ -202,8 +212,15 @@ typedef struct ipcn_answers {
  *    them, and each item says whether it agrees; 207 when the answers
  *    that came can no longer make a quorum, or the deadline passed with
  *    enough answers but no quorum; 304 when fewer than quorum answered by
- *    the deadline.  The providers whose answers came and differ from the
- *    winner are dissenters (ipcn_answers.dissenting).
+ *    the deadline (or, once some left or could not be asked, can).  The providers whose answers came and differ from the
+ *    winner are dissenters (ipcn_answers.dissenting).  quorum larger than
+ *    the providers asked cannot be reached: 207 or 304.  A vote trusts a
+ *    majority: equal wrong answers of most providers win.  Once decided,
+ *    the providers not heard from are told to give up (CANCEL), and not
+ *    waited for; an answer of theirs that came meanwhile is judged too.
+ * Every REQUEST of one call carries the same request id (opts.request_id
+ * or a new one: ipcn_answers.request_id), which only providers that run
+ * the service at most once are sent.  docs/protocol.md 12.5.
  * Every mode also returns 203 (no provider), 204 (path is not a service),
  * 200, 307, and sets *out on any status but 200 and 307 (free it with
  * ipcn_answers_free()).  Blocks until done; not from a callback of node.

@@ -441,8 +441,10 @@ IPCN_API int ipcn_request_ex(ipcn_node *n, const char *path, const void *data,
     for (uint32_t i = 0; i < m->count; i++)
         ipcn__pending_free(m->kid[i]); /* the messages not taken, if any */
     ipcn__free(m);
-    if (!a)
+    if (!a || st == IPCN_INSUFFICIENT_MEMORY) {
+        ipcn_answers_free(a); /* 307: *out untouched, as documented */
         return IPCN_INSUFFICIENT_MEMORY;
+    }
     a->dissenting = dissenting;
     *out = a;
     return st;

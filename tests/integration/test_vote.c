@@ -335,8 +335,9 @@ static void t_tolerance(void **state)
                    .enc = "application/cbor"};
     beh onep_app = {.how = NOW, .ans = ONE_P, .len = sizeof ONE_P,
                     .enc = "application/cbor"};
-    beh raw = {.how = NOW, .ans = ONE, .len = sizeof ONE, .enc = "application/octet-stream"};
-    beh rawp = {.how = NOW, .ans = ONE_P, .len = sizeof ONE_P, .enc = "application/octet-stream"};
+    const char *bin = "application/octet-stream";
+    beh raw = {.how = NOW, .ans = ONE, .len = sizeof ONE, .enc = bin};
+    beh rawp = {.how = NOW, .ans = ONE_P, .len = sizeof ONE_P, .enc = bin};
     offer(pa, "vote/t", &one);
     offer(pb, "vote/t", &onep);
     offer(pa, "vote/tapp", &one_app);
@@ -351,7 +352,8 @@ static void t_tolerance(void **state)
     const char *paths[] = {"vote/t", "vote/tapp"};
     for (int i = 0; i < 2; i++) {
         ipcn_answers *a = NULL;
-        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o, &a),
+        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o,
+                                         &a),
                          IPCN_OK);
         assert_int_equal(a->agreeing, 2);
         assert_int_equal(a->dissenting, 0);
@@ -365,7 +367,8 @@ static void t_tolerance(void **state)
     o.tolerance = 0;
     for (int i = 0; i < 2; i++) {
         a = NULL;
-        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o, &a),
+        assert_int_equal(ipcn_request_ex(asker, paths[i], NULL, 0, NULL, &o,
+                                         &a),
                          IPCN_CONFLICT);
         assert_int_equal(a->agreeing, 0);
         ipcn_answers_free(a);
@@ -377,6 +380,75 @@ static void t_tolerance(void **state)
                      IPCN_OK);
     assert_int_equal(a->agreeing, 1);
     ipcn_answers_free(a);
+}
+
+/* VOTE at the deadline: too few answers is 304; enough answers but no
+ * quorum is 207.  The silent providers' items are 304. */
+static void t_vote_deadline(void **state)
+{
+    (void)state;
+    beh ga = {.how = NOW, .ans = A, .len = sizeof A, .enc = "cbor"};
+    beh wb = {.how = NOW, .ans = B, .len = sizeof B, .enc = "cbor"};
+    beh silent = {.how = NEVER};
+    beh silent2 = {.how = NEVER};
+    offer(pa, "vote/few", &ga);
+    offer(pb, "vote/few", &silent);
+    offer(pc, "vote/few", &silent2);
+    offer(pa, "vote/split", &ga);
+    offer(pb, "vote/split", &wb);
+    offer(pc, "vote/split", &silent);
+    wait_providers("vote/few", 3);
+    wait_providers("vote/split", 3);
+    ipcn_request_opts o = opts_of(IPCN_REQ_VOTE, 1200);
+    ipcn_answers *a = NULL;
+    assert_int_equal(ipcn_request_ex(asker, "vote/few", NULL, 0, NULL, &o, &a),
+                     IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(a->count, 3);
+    assert_null(a->winner);
+    assert_int_equal(item_of(a, "pa")->status, IPCN_OK);
+    assert_int_equal(item_of(a, "pb")->status, IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(item_of(a, "pc")->status, IPCN_GATEWAY_TIMEOUT);
+    ipcn_answers_free(a);
+    a = NULL;
+    assert_int_equal(ipcn_request_ex(asker, "vote/split", NULL, 0, NULL, &o,
+                                     &a),
+                     IPCN_CONFLICT);
+    assert_int_equal(item_of(a, "pc")->status, IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(a->dissenting, 0);
+    ipcn_answers_free(a);
+}
+
+/* VOTE: a provider that leaves is not replaced; once too few are left to
+ * make a quorum, the vote ends 304 without waiting for the deadline. */
+static void t_vote_left(void **state)
+{
+    (void)state;
+    beh ga = {.how = HOLD, .ans = A, .len = sizeof A, .enc = "cbor"};
+    beh hb = {.how = HOLD, .ans = A, .len = sizeof A, .enc = "cbor"};
+    beh hc = {.how = HOLD, .ans = A, .len = sizeof A, .enc = "cbor"};
+    offer(pa, "vote/left", &ga);
+    offer(pb, "vote/left", &hb);
+    offer(pc, "vote/left", &hc);
+    wait_providers("vote/left", 3);
+    bg r = {.path = "vote/left", .o = opts_of(IPCN_REQ_VOTE, -1)};
+    r.o.quorum = 3;
+    assert_int_equal(pthread_create(&r.t, NULL, bg_main, &r), 0);
+    wait_held(&ga);
+    wait_held(&hb);
+    wait_held(&hc);
+    release(pa, &ga);
+    ipcn_node_close(pc);
+    pc = NULL;
+    pthread_join(r.t, NULL); /* no deadline: it ends when pc is gone */
+    assert_int_equal(r.st, IPCN_GATEWAY_TIMEOUT);
+    assert_int_equal(item_of(r.a, "pc")->status, IPCN_SERVICE_UNAVAILABLE);
+    assert_int_equal(item_of(r.a, "pa")->status, IPCN_OK);
+    /* pb was told to give up: its item is 304 and its answer goes
+     * nowhere. */
+    assert_int_equal(item_of(r.a, "pb")->status, IPCN_GATEWAY_TIMEOUT);
+    ipcn_answers_free(r.a);
+    int st = ipcn_respond(pb, hb.resp, IPCN_OK, A, sizeof A, "cbor");
+    assert_true(st == IPCN_OK || st == IPCN_SERVICE_UNAVAILABLE);
 }
 
 /* ALL: every answer; a provider that never answers is its item's 304 and
@@ -397,7 +469,8 @@ static void t_all(void **state)
     wait_providers("all/part", 2);
     ipcn_request_opts o = opts_of(IPCN_REQ_ALL, WAIT_MS);
     ipcn_answers *a = NULL;
-    assert_int_equal(ipcn_request_ex(asker, "all/x", "q", 1, "text/plain", &o, &a),
+    assert_int_equal(ipcn_request_ex(asker, "all/x", "q", 1, "text/plain", &o,
+                                     &a),
                      IPCN_OK);
     assert_int_equal(a->count, 3);
     assert_null(a->winner);
@@ -534,6 +607,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_no_majority, setup, teardown),
         cmocka_unit_test_setup_teardown(t_wrong_majority, setup, teardown),
         cmocka_unit_test_setup_teardown(t_tolerance, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_vote_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_vote_left, setup, teardown),
         cmocka_unit_test_setup_teardown(t_all, setup, teardown),
         cmocka_unit_test_setup_teardown(t_all_left, setup, teardown),
         cmocka_unit_test_setup_teardown(t_any, setup, teardown),

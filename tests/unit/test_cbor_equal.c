@@ -89,7 +89,8 @@ static void test_containers(void **state)
     assert_false(eq("[1, 2]", "[2, 1]", 0));
     assert_false(eq("[1, 2]", "[1, 2, 3]", 0));
     assert_false(eq("[[1], 2]", "[1, [2]]", 0));
-    assert_true(eq("[{\"x\": [1, {\"y\": 2}]}]", "[{\"x\": [1, {\"y\": 2.0}]}]", 0));
+    assert_true(eq("[{\"x\": [1, {\"y\": 2}]}]",
+                   "[{\"x\": [1, {\"y\": 2.0}]}]", 0));
     assert_false(eq("[]", "{}", 0));
     assert_true(eq("\"abc\"", "\"abc\"", 0));
     assert_false(eq("\"abc\"", "\"abd\"", 1));

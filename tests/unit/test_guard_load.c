@@ -44,7 +44,7 @@ static const char good[] =
     "  half_life: 1.5min\n"                                 /* 22 */
     "  quarantine_for: 500ms\n"                             /* 23 */
     "  quarantine_max: 2h\n"                                /* 24 */
-    "  penalties: {bad_frame: 30, verify_failed: 0, compromise: 100000}\n"
+    "  penalties: {bad_frame: 30, verify_failed: 0, compromise: 100000, dissent: 7}\n"
     "  whitelist: \"user:0 node:cam-*\"\n"                  /* 26 */
     "  blacklist: [\"exe:/usr/bin/false\", group:ops]\n"    /* 27 */
     "  follow_reports: agree\n"                             /* 28 */
@@ -135,6 +135,7 @@ static void test_good(void **state)
     assert_int_equal(r->penalty[IPCN__OFF_BAD_FRAME], 30);
     assert_int_equal(r->penalty[IPCN__OFF_VERIFY], 0);
     assert_int_equal(r->penalty[IPCN__OFF_COMPROMISE], 100000);
+    assert_int_equal(r->penalty[IPCN__OFF_DISSENT], 7);
     assert_int_equal(r->penalty[IPCN__OFF_DENIED], 2); /* the default */
     assert_int_equal(r->nwhite, 1);
     assert_int_equal(r->white[0].nconds, 2);
@@ -218,6 +219,7 @@ static void test_defaults(void **state)
     /* the penalties' defaults */
     assert_int_equal(def.rep.penalty[IPCN__OFF_BAD_FRAME], 20);
     assert_int_equal(def.rep.penalty[IPCN__OFF_COMPROMISE], 1000);
+    assert_int_equal(def.rep.penalty[IPCN__OFF_DISSENT], 5);
 
     /* anomaly's "for" defaults to 5s; a component's action is detect's,
      * wherever action is written; criticality normal */
