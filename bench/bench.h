@@ -43,6 +43,8 @@ typedef struct bench_opts {
     double scale_seconds;    /* --scale-seconds: the measured window */
     size_t file_size;        /* --file-size (files); 0: the default */
     uint32_t spin_us;        /* --spin-us (rtt): IPCNet's low-latency row */
+    uint32_t heartbeat_ms;   /* --heartbeat-ms (takeover): 0, the default */
+    uint32_t dead_after_ms;  /* --dead-after-ms (takeover): 0, the default */
     char only[256];          /* --only: comma list of transports, "" = all */
     char argv_line[1024];    /* the command as typed */
 } bench_opts;
@@ -60,7 +62,7 @@ enum row_status {
 };
 
 typedef struct row {
-    char bench[8];        /* rtt thr bulk idle scale cbor */
+    char bench[12];       /* rtt thr bulk idle scale cbor takeover */
     char transport[24];   /* ipcnet uds zmq nng iceoryx */
     char variant[40];     /* "thread", "dispatch", "REQ/REP", ... */
     bool is_default;      /* the figure that the targets use */
@@ -200,7 +202,11 @@ void bench_scale(void); /* scale.c: N idle node processes together */
 void bench_cbor(void); /* cbor.c: IPCNet's CBOR codec beside libcbor and cbor2 */
 void bench_files(void); /* files.c: a file through the file service beside cp */
 void bench_py(void);    /* py.c: the Python binding beside C */
+/* takeover.c: the gap a subscriber sees when the owner of an owned stream
+ * fails (issue 17) */
+void bench_takeover(void);
 void print_files(void);
+void print_takeover(void);
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */
 

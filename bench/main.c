@@ -4,7 +4,7 @@
  * (the floor) and the peers it is compared with (ZeroMQ, NNG, iceoryx); its
  * CBOR codec beside libcbor and cbor2.
  *
- *   ipcnet-bench rtt|thr|bulk|idle|scale|cbor|all [options]
+ *   ipcnet-bench rtt|thr|bulk|idle|scale|cbor|takeover|all [options]
  *
  * Prints one table (or with --json one JSON object) and exits 0 when every
  * message and sample it moved was checked correct; 1 when something was
@@ -47,6 +47,9 @@ static const char usage[] =
     "         two Python processes, beside C's (rtt 64 B, bulk 8 MiB loan) in the same run\n"
     "  files  a 1 GiB file (64 MiB with --quick) fetched through the file service\n"
     "         (ipcn_files_get), beside cp of the same file\n"
+    "  takeover  an owned stream at 1 kHz from a strong and a weak hot standby: the\n"
+    "         subscriber's gap when the strong is killed (kill -9, 20 times) or hangs\n"
+    "         (SIGSTOP, 5 times), and when it takes back over\n"
     "  all    everything, one table\n"
     "\n"
     "options:\n"
@@ -67,6 +70,7 @@ static const char usage[] =
     "  --nodes LIST     scale: node counts (10,50,100; --quick: 10)\n"
     "  --scale-seconds S scale: the measured window (5; --quick: 1)\n"
     "  --file-size N    files: the file's size (1G; K/M/G suffixes)\n"
+    "  --heartbeat-ms N, --dead-after-ms N  takeover: the nodes' liveness (200, 900)\n"
     "  -v               progress on stderr\n"
     "\n"
     "exit status: 0 all data checked correct, 1 wrong data / crash / hang, 2 usage\n";
@@ -859,6 +863,9 @@ static void print_json(const machine *m)
                     json_fig("rate", r->rate, "round trips/s", &first);
                 if (r->aux > 0)
                     json_fig("publish_p50", r->aux, "us", &first);
+            } else if (!strcmp(r->bench, "takeover")) {
+                json_fig("rounds", (double)r->n, "count", &first);
+                json_fig("takeback_p50", r->aux, "us", &first);
             } else if (!strcmp(r->bench, "files")) {
                 json_fig("seconds", r->aux, "s", &first);
                 json_fig("bandwidth", r->rate, "MB/s", &first);
@@ -956,6 +963,7 @@ static void print_table(const machine *m)
     print_scale();
     print_cbor();
     print_files();
+    print_takeover();
     print_py();
     print_targets();
     printf("\n%s: %d failure%s (wrong data, crash or hang)\n",
@@ -971,7 +979,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
         strcmp(cmd, "idle") && strcmp(cmd, "scale") && strcmp(cmd, "cbor") &&
-        strcmp(cmd, "files") &&
+        strcmp(cmd, "files") && strcmp(cmd, "takeover") &&
         strcmp(cmd, "py") && strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
@@ -1057,6 +1065,12 @@ int main(int argc, char **argv)
             scale_s = strtod(v, NULL);
             bad = scale_s <= 0 || scale_s > 600;
             i++;
+        } else if ((!strcmp(a, "--heartbeat-ms") || !strcmp(a, "--dead-after-ms")) && v) {
+            char *end;
+            long ms = strtol(v, &end, 10);
+            bad = *end || ms <= 0 || ms > 60000;
+            *(a[2] == 'h' ? &o->heartbeat_ms : &o->dead_after_ms) = (uint32_t)ms;
+            i++;
         } else if (!strcmp(a, "--idle-seconds") && v) {
             idle_s = strtod(v, NULL);
             bad = idle_s <= 0 || idle_s > 600;
@@ -1131,6 +1145,8 @@ int main(int argc, char **argv)
         bench_cbor();
     if (all || !strcmp(cmd, "files"))
         bench_files();
+    if (all || !strcmp(cmd, "takeover"))
+        bench_takeover();
     if (!strcmp(cmd, "py")) {
         bench_rtt(64);
         bench_bulk();

@@ -245,6 +245,28 @@ def scale(d):
     print()
 
 
+def takeover(d):
+    rs = rows(d, "takeover")
+    if not rs:
+        return
+    print("#### takeover: an owned stream at 1 kHz, strong and weak hot standby; the "
+          "subscriber's gap when the strong fails\n")
+    print("| how | rounds | p50 | p99 | max | take-back p50 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rs:
+        if r["status"] != "ok":
+            print(f"| {r['variant']} | {status(r)} |||||")
+            continue
+        ms = [fig(r, k) / 1e3 for k in ("p50", "p99", "max", "takeback_p50")]
+        print(f"| {r['variant']} | {fig(r, 'rounds'):.0f} | {ms[0]:.2f} ms | {ms[1]:.2f} ms | "
+              f"{ms[2]:.2f} ms | {ms[3]:.2f} ms |")
+    print()
+    for r in rs:
+        if r["status"] == "ok":
+            print(f"- {r['variant']}: {r['note']}")
+    print()
+
+
 def ns(v):
     if v is None:
         return "-"
@@ -354,6 +376,7 @@ def main():
     bulk(d)
     idle(d)
     scale(d)
+    takeover(d)
     cbor(d)
     py(d)
     targets(d)
