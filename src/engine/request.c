@@ -153,12 +153,14 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
                             .path = ipcn__str_of(p->path),
                             .encoding = ipcn__str_of(p->encoding),
                             .data = ipcn__blob_of(p->data, p->len)};
-        if (p->kind == PEND_REQUEST && p->request_id &&
-            (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
+        p->sent_once = false;
+        if (p->kind == PEND_REQUEST && (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
             /* A provider that runs it at most once knows a retry by it. */
             ipcn__remote *r = ipcn__remote_find(n, p->path, link_id);
-            if (r && (r->ann_flags & IPCN_ANN_ONCE))
+            if (r && (r->ann_flags & IPCN_ANN_ONCE)) {
                 rq.request_id = p->request_id;
+                p->sent_once = true;
+            }
         }
         n->scratch.len = 0;
         if (p->kind == PEND_SET) {
@@ -290,10 +292,16 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         ipcn__req_answer_local(n, p->corr, st, why, strlen(why), "text/plain");
         return;
     }
+    /* This node's own service, run at most once: its own retries too. */
+    if (lr && lr->once && p->request_id &&
+        ipcn__once_admit(n, NULL, lr, p->corr, p->request_id,
+                         p->deadline_ns) != IPCN_OK)
+        return;
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), p->encoding,
                                  strlen(p->encoding), n->name, n->id, p->data,
                                  p->len);
     if (!m) {
+        ipcn__once_forget(n, p->path, 0, p->corr, IPCN_INSUFFICIENT_MEMORY);
         complete(n, p, IPCN_INSUFFICIENT_MEMORY, NULL);
         return;
     }
@@ -302,6 +310,8 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
         if (!cb) {
             ipcn_msg_free(&m->pub);
+            ipcn__once_forget(n, p->path, 0, p->corr,
+                              IPCN_INSUFFICIENT_MEMORY);
             complete(n, p, IPCN_INSUFFICIENT_MEMORY, NULL);
             return;
         }
@@ -523,7 +533,12 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
  * node's own handler must not be called. */
 static void fail_over(ipcn_node *n, ipcn__pending *p)
 {
-    if (p->kind == PEND_REQUEST && send_pending(n, p, false) == IPCN_OK)
+    /* Not a request sent to a provider that runs it at most once: it may
+     * have run it before it went, and another provider cannot know.  The
+     * caller gets 303 and decides; a retry with the same request id at a
+     * provider that did run it is answered from its cache (once.c). */
+    if (p->kind == PEND_REQUEST && !p->sent_once &&
+        send_pending(n, p, false) == IPCN_OK)
         return;
     complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);
 }

@@ -445,6 +445,14 @@ static bool raw_cut(raw *r, rframe *f)
         rd_str(&d, &n);
         rd_str(&d, &n);
         rd_blob(&d, &n);
+        if ((hello_caps & CAP_REDUNDANCY) && !d.bad && d.p != d.end) {
+            /* i32 strength, u8 flags (not 0), u8 0, u16 0 */
+            f->has_ext = true;
+            f->strength = (int32_t)rd_u32(&d);
+            f->ann_flags = rd_u8(&d);
+            if (!f->ann_flags || rd_u8(&d) || rd_u8(&d) || rd_u8(&d))
+                fail_msg("the victim sent a bad ANNOUNCE extension");
+        }
         break;
     case T_SAMPLE:
         rd_u64(&d);
@@ -459,6 +467,11 @@ static bool raw_cut(raw *r, rframe *f)
         rd_u64(&d);
         rd_str(&d, &n);
         f->data = rd_blob(&d, &f->data_len);
+        if ((hello_caps & CAP_REDUNDANCY) && !d.bad && d.p != d.end) {
+            rd_u32(&d); /* the extension: u32 load, u32 0 */
+            if (rd_u32(&d))
+                fail_msg("the victim sent a bad REPLY extension");
+        }
         break;
     case T_RING: {
         uint32_t size = rd_u32(&d);

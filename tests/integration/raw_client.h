@@ -32,6 +32,8 @@ enum {
 #define T_STATE 26  /* protocol 7.6: the sender's criticality and readiness */
 #define CAP_RING 2u
 #define CAP_STATE 64u
+#define CAP_REDUNDANCY 128u /* protocol 9.1, 12.5-12.7: the extensions of
+                               ANNOUNCE, REQUEST, REPLY and QUERY_REPLY */
 #define RING_HDR 4096u /* the page of indices before a ring's data */
 #define RING_MIN (64u << 10)
 #define RING_MAX (16u << 20)
@@ -155,6 +157,11 @@ typedef struct rframe {
     uint64_t stamp;     /* PING, PONG */
     const uint8_t *data;/* REPLY, QUERY_REPLY, SAMPLE */
     size_t data_len;
+    /* ANNOUNCE's extension (to a client whose hello has CAP_REDUNDANCY):
+     * has_ext, then strength and flags. */
+    bool has_ext;
+    int32_t strength;
+    uint8_t ann_flags;
 } rframe;
 
 typedef struct raw {
