@@ -141,11 +141,27 @@ static void expire(struct ipcn__once *o, uint64_t now, uint32_t room)
     }
 }
 
-/* Send an answer for a request of link_id (0: this node's own).  queued:
- * it was counted among the link's requests (ipcn__limit_queued). */
-static void send_to(ipcn_node *n, uint32_t link_id, uint64_t corr, bool queued,
-                    int status, const void *data, size_t len, const char *enc)
+/* A retry that waits counts as a queued request (the load and limits of
+ * provide.c): among its link's (ipcn__limit_queued), or this node's own. */
+static void queued(ipcn_node *n, uint32_t link_id, int delta)
 {
+    ipcn__link *l = link_id ? ipcn__link_by_id(n, link_id) : NULL;
+    if (l)
+        ipcn__limit_queued(n, l, delta);
+    else if (!link_id && delta > 0)
+        n->own_queued++;
+    else if (!link_id && n->own_queued)
+        n->own_queued--;
+}
+
+/* Send an answer for a request of link_id (0: this node's own).  queued:
+ * it was counted as a queued request (queued()). */
+static void send_to(ipcn_node *n, uint32_t link_id, uint64_t corr,
+                    bool is_queued, int status, const void *data, size_t len,
+                    const char *enc)
+{
+    if (is_queued)
+        queued(n, link_id, -1);
     if (link_id == 0) {
         ipcn__req_answer_local(n, corr, status, data, len, enc);
         return;
@@ -153,8 +169,6 @@ static void send_to(ipcn_node *n, uint32_t link_id, uint64_t corr, bool queued,
     ipcn__link *l = ipcn__link_by_id(n, link_id);
     if (!l || l->state != LINK_UP)
         return;
-    if (queued)
-        ipcn__limit_queued(n, l, -1);
     if (!ipcn__pool_send_reply(n, l, corr, status, enc, data, len))
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data, len,
                               0, 0);
@@ -198,8 +212,7 @@ int ipcn__once_admit(ipcn_node *n, ipcn__link *l, ipcn__local *lr,
             return IPCN_ACCEPTED;
         }
         e->waiters[e->nwaiters++] = (once_waiter){link_id, corr, deadline_ns};
-        if (l)
-            ipcn__limit_queued(n, l, 1); /* it waits as a queued request */
+        queued(n, link_id, 1); /* it waits as a queued request */
         return IPCN_ACCEPTED;
     }
     expire(o, now, 1);
@@ -288,9 +301,7 @@ void ipcn__once_done(ipcn_node *n, const char *path, uint32_t link_id,
         const once_waiter *w = &e->waiters[i];
         if (w->deadline_ns && now >= w->deadline_ns) {
             /* Its requester gave up: nothing is sent, its place freed. */
-            ipcn__link *l = w->link_id ? ipcn__link_by_id(n, w->link_id) : NULL;
-            if (l)
-                ipcn__limit_queued(n, l, -1);
+            queued(n, w->link_id, -1);
             continue;
         }
         send_cached(n, e, w->link_id, w->corr, true);
@@ -334,8 +345,7 @@ bool ipcn__once_pass_on(ipcn_node *n, ipcn__cb *cb)
         if (w.link_id && (!l || l->state != LINK_UP))
             continue;
         if (w.deadline_ns && now >= w.deadline_ns) {
-            if (l)
-                ipcn__limit_queued(n, l, -1);
+            queued(n, w.link_id, -1);
             continue;
         }
         /* The retry's try runs instead; it was counted when it came. */
