@@ -15,10 +15,14 @@
  *  - the cache's bounds: entries (the oldest answer forgotten first), age,
  *    an answer too large to keep (207 "already run; its answer was not
  *    kept"), a cache full of running entries (205), a flood of ids.
- * Library requesters: a request sent to a provider run at most once whose
- * process is killed while it runs ends 303, and is not run again by the
- * second provider behind the caller's back.
+ * Library requesters (ipcn_request_ex()): a retry with the same id after a
+ * timeout (the handler slow the first time) runs nothing again and gets the
+ * first run's answer; a request sent to a provider run at most once whose
+ * process is killed while it runs ends 303, is not run again by the second
+ * provider behind the caller's back, and the caller's retry with the same
+ * id runs there once.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -421,25 +425,113 @@ static size_t file_size(const char *p)
     return s > 0 ? (size_t)s : 0;
 }
 
-static atomic_int async_status;
-
-static void on_reply(ipcn_node *n, int status, const ipcn_msg *reply,
-                     void *user)
+static int on_ping(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                   void *user)
 {
-    (void)n, (void)reply, (void)user;
-    atomic_store(&async_status, status);
+    (void)n, (void)req, (void)ctx, (void)user;
+    return IPCN_OK;
+}
+
+/* A round trip to the victim: what the victim sent req before (an
+ * announce of a service as at most once) has been read by req. */
+static void sync_with_victim(ipcn_node *req)
+{
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_request(req, "once/ping", NULL, 0, NULL, &m,
+                                  IO_TIMEOUT_MS),
+                     IPCN_OK);
+    ipcn_msg_free(m);
+}
+
+static int request_ex(ipcn_node *n, const char *path, uint64_t id,
+                      int timeout_ms, ipcn_answers **out)
+{
+    ipcn_request_opts o;
+    ipcn_request_opts_init(&o);
+    o.request_id = id;
+    o.timeout_ms = timeout_ms;
+    *out = NULL;
+    return ipcn_request_ex(n, path, "x", 1, NULL, &o, out);
+}
+
+static void expect_answer(ipcn_node *n, const char *path, uint64_t id,
+                          const char *body)
+{
+    ipcn_answers *a = NULL;
+    assert_int_equal(request_ex(n, path, id, IO_TIMEOUT_MS, &a), IPCN_OK);
+    assert_non_null(a);
+    assert_int_equal(a->request_id, id);
+    assert_non_null(a->winner);
+    assert_int_equal(a->winner->len, strlen(body));
+    assert_memory_equal(a->winner->data, body, strlen(body));
+    ipcn_answers_free(a);
+}
+
+/* A library requester retries after a timeout (the handler slow the first
+ * time: it deferred) with the same request id: one run, its answer. */
+static void test_lib_retry_after_timeout(void **state)
+{
+    (void)state;
+    assert_int_equal(ipcn_offer(victim, "once/ping", "", on_ping, NULL),
+                     IPCN_OK);
+    ipcn_node *req = open_node("once-lib");
+    wait_providers(req, SVC, 1);
+    sync_with_victim(req);
+    ipcn_request_opts o;
+    ipcn_request_opts_init(&o);
+    o.timeout_ms = 300;
+    ipcn_answers *a = NULL;
+    assert_int_equal(ipcn_request_ex(req, SVC, "defer", 5, NULL, &o, &a),
+                     IPCN_GATEWAY_TIMEOUT);
+    assert_non_null(a);
+    uint64_t id = a->request_id;
+    assert_true(id != 0);
+    ipcn_answers_free(a);
+    wait_flag(&nheld, 1);
+    assert_int_equal(ipcn_respond(victim, held[0], IPCN_OK, "slow answer", 11,
+                                  "text/plain"),
+                     IPCN_OK);
+    expect_answer(req, SVC, id, "slow answer");
+    expect_answer(req, SVC, id, "slow answer");
+    assert_int_equal(atomic_load(&runs), 1);
+    assert_int_equal(atomic_load(&nheld), 1);
+    /* A new id is a new run. */
+    assert_int_equal(request_ex(req, SVC, 0, IO_TIMEOUT_MS, &a), IPCN_OK);
+    assert_true(a->request_id != id);
+    ipcn_answers_free(a);
+    assert_int_equal(atomic_load(&runs), 2);
+    ipcn_node_close(req);
+}
+
+struct first_try {
+    ipcn_node *req;
+    const char *path;
+    int status;
+    uint64_t id;
+};
+
+static void *first_try_main(void *arg)
+{
+    struct first_try *t = arg;
+    ipcn_answers *a = NULL;
+    t->status = request_ex(t->req, t->path, 0, 20000, &a);
+    t->id = a ? a->request_id : 0;
+    ipcn_answers_free(a);
+    return NULL;
 }
 
 /* A provider run at most once killed while it runs the request: the
- * requester gets 303, and the second provider does not run it. */
+ * requester gets 303, and the second provider does not run it behind its
+ * back; the caller's retry with the same id runs there, once. */
 static void test_killed_provider(void **state)
 {
     (void)state;
     const char *path = "once/killed";
-    char marker[600];
+    char marker[600], ready[640];
     snprintf(marker, sizeof marker, "%s/o_prov.count", raw_target.dir);
-    char ready[640];
     snprintf(ready, sizeof ready, "%s.ready", marker);
+    assert_int_equal(ipcn_offer(victim, "once/ping", "", on_ping, NULL),
+                     IPCN_OK);
     pid_t b = tu_spawn("o_prov",
                        (const char *const[]){"once-b", path, marker, NULL});
     for (int i = 0; i < 10000 && access(ready, F_OK) != 0; i++)
@@ -448,27 +540,33 @@ static void test_killed_provider(void **state)
     /* Linked after the service is at most once: told so in its announce. */
     ipcn_node *req = open_node("once-req");
     wait_providers(req, path, 1);
-    atomic_store(&async_status, 0);
-    ipcn_req id;
-    assert_int_equal(ipcn_request_async(req, path, "x", 1, NULL, 10000,
-                                        on_reply, NULL, &id),
-                     IPCN_ACCEPTED);
+    struct first_try t = {.req = req, .path = path};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, first_try_main, &t), 0);
     for (int i = 0; i < 10000 && file_size(marker) < 1; i++)
         usleep(1000);
     assert_int_equal(file_size(marker), 1);
-    /* A second provider, known to the requester before the first dies. */
+    /* A second provider, known to the requester (as at most once) before
+     * the first dies. */
     assert_int_equal(ipcn_offer(victim, path, "", on_svc, NULL), IPCN_OK);
     set_once(path, true, 0, 0);
+    sync_with_victim(req);
     wait_providers(req, path, 2);
     tu_kill(b);
-    wait_flag(&async_status, ST_SERVICE_UNAVAILABLE);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(t.status, ST_SERVICE_UNAVAILABLE);
+    assert_true(t.id != 0);
     assert_int_equal(atomic_load(&runs), 0); /* not run behind its back */
-    /* A plain request now goes to the one left, and runs. */
+    /* The caller retries with the same id: it runs on the one left, once. */
+    expect_answer(req, path, t.id, "run 1");
+    expect_answer(req, path, t.id, "run 1");
+    assert_int_equal(atomic_load(&runs), 1);
+    /* A plain request (no id) is a new run. */
     ipcn_msg *m = NULL;
-    assert_int_equal(ipcn_request(req, path, "x", 1, NULL, &m, 10000),
+    assert_int_equal(ipcn_request(req, path, "x", 1, NULL, &m, IO_TIMEOUT_MS),
                      IPCN_OK);
     ipcn_msg_free(m);
-    assert_int_equal(atomic_load(&runs), 1);
+    assert_int_equal(atomic_load(&runs), 2);
     ipcn_node_close(req);
 }
 
@@ -481,6 +579,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_raw_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lib_retry_after_timeout, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_killed_provider, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
