@@ -1064,7 +1064,8 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * 203 when no node offers path, 204 when path is not a service, 304 after
  * timeout_ms (-1: forever), 303 when every provider tried left before
  * answering (a request whose provider dies is retried once on each other
- * provider) or when this node shuts down or closes (ipcn_node_shutdown(),
+ * provider, unless that provider offered it at most once: then 303 at
+ * once, as it may have run it; ipcnet_redundancy.h) or when this node shuts down or closes (ipcn_node_shutdown(),
  * ipcn_node_close(); also while it waits: the request is then abandoned),
  * 205 when the link is saturated, 200 invalid arguments.  A provider's 205
  * over its limits for this node (see "Limits") comes with *out, whose

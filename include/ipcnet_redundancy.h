@@ -240,15 +240,46 @@ IPCN_API void ipcn_answers_free(ipcn_answers *answers);
 /* Requests that run at most once                                      */
 /* ------------------------------------------------------------------ */
 
-/** Options of a service this node offers; a sized struct (ipcnet.h).
- *  Since: 0.2 */
+/**
+ * Options of a service this node offers; a sized struct (ipcnet.h).
+ *
+ * At most once (docs/protocol.md 12.6).  A request carries an id that
+ * stays the same across its retries (ipcn_request_opts.request_id,
+ * ipcn_answers.request_id).  A service offered at_most_once keeps, per
+ * requester and request id, what became of it: while its handler is
+ * queued or runs, a retry waits for that run's answer (at most 8 retries
+ * wait; more get 205); once answered, a retry gets the same answer (status,
+ * encoding, body) without the handler running.  The requester is who the
+ * kernel and the link say it is (uid, pid, node name): a peer cannot get
+ * or replay another's answer by naming its id.  An answer over 64 KiB is
+ * not kept: a retry of it gets 207, "already run; its answer was not kept".
+ * A first try given up before its handler started (its requester left,
+ * its timeout passed, a CANCEL) runs for a retry that waits, once; with
+ * none waiting, it is forgotten, as it never ran.
+ *
+ * Guaranteed: the handler runs at most once per requester and request id
+ * in this provider process while the entry is kept: cache_ms after its
+ * answer, and while no more than cache_entries entries (and 4 MiB of
+ * answers) are kept, the oldest answers forgotten first; an entry still
+ * running is never forgotten (a new id then gets 205 when every entry
+ * runs).  Not guaranteed: another provider of the service cannot know
+ * what this one ran (a retry that goes there runs there); a provider that
+ * restarts, is withdrawn, or turns at_most_once off forgets; a new id, or
+ * a request without one (ipcn_request()), is a new run.  Requesters help:
+ * a request sent to a provider that offers it at most once is not failed
+ * over to another when that provider goes (it may have run it): it ends
+ * 303, and the caller may retry with the same id.
+ * Since: 0.2
+ */
 typedef struct ipcn_offer_opts {
     uint32_t size;          /**< sizeof(ipcn_offer_opts): set by _init */
     bool at_most_once;      /**< the handler is not idempotent: a request
-                                 id it ran is answered from a cache */
-    uint32_t cache_ms;      /**< how long an answer is kept (default
-                                 30000) */
-    uint32_t cache_entries; /**< answers kept at most (default 1024) */
+                                 id it ran is answered from a cache (see
+                                 above; default false) */
+    uint32_t cache_ms;      /**< how long an answer is kept, 1..3600000
+                                 (default 30000) */
+    uint32_t cache_entries; /**< entries (running or answered) kept at
+                                 most, 1..65536 (default 1024) */
 } ipcn_offer_opts;
 
 /** ipcn_offer_opts_init() - the defaults.  Since: 0.2 */
@@ -256,9 +287,15 @@ IPCN_API void ipcn_offer_opts_init(ipcn_offer_opts *opts);
 
 /**
  * ipcn_offer_set_opts() - set the options of a service this node offers
- * (ipcn_offer(), ipcn_offer_typed()), and announce it again.  Returns 100;
+ * (ipcn_offer(), ipcn_offer_typed()), and announce it again (peers learn
+ * that it runs at most once, or no longer does).  Set again, the new
+ * bounds apply to what is kept (the oldest answers forgotten first);
+ * at_most_once false forgets everything kept (retries waiting get 303).
+ * Offer, then set the options before requesters use the service: a
+ * request that came in between is not known to the cache.  Returns 100;
  * 203 when this node does not offer path; 204 when path is not a service;
- * 200; 307.  Thread-safe.  Since: 0.2
+ * 200 (bad arguments, a bound out of range with at_most_once); 307.
+ * Thread-safe.  Since: 0.2
  */
 IPCN_API int ipcn_offer_set_opts(ipcn_node *node, const char *path,
                                  const ipcn_offer_opts *opts);

@@ -73,6 +73,7 @@ void ipcn__local_free(ipcn__local *lr)
     if (lr->value)
         ipcn_msg_free(lr->value);
     ipcn__free(lr->route_links);
+    ipcn__once_free(NULL, lr->once);
     ipcn__free(lr);
 }
 
@@ -579,6 +580,8 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
     if (lr->kind != IPCN_SERVICE)
         ipcn__pub_gone(n, path, n->name, n->id);
     ipcn__req_on_withdraw(n, path, 0);
+    ipcn__once_free(n, lr->once); /* retries that wait: 303 */
+    lr->once = NULL;
     /* Its pool retires: loans end with 203; readers keep theirs. */
     ipcn__pool_retire(n, &lr->pool);
     ipcn__local_free(lr);

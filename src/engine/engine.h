@@ -171,6 +171,10 @@ typedef struct ipcn__pending {
     struct ipcn__multi *multi;
     uint32_t multi_index;
     bool pinned;
+    /* request.c: sent to a provider that runs it at most once (its
+     * announce said ONCE): if that provider goes, it may have run it, so
+     * the request is not failed over to another (once.c). */
+    bool sent_once;
 } ipcn__pending;
 
 /* A request from a peer whose handler deferred the answer. */
@@ -181,6 +185,8 @@ typedef struct ipcn__responder {
     uint64_t corr;
     bool orphan;            /* the requester left: answering gives 303 */
     bool own_load;          /* counted in node->own_queued (provide.c) */
+    bool once;              /* once.c: its service runs at most once, so
+                               its answer is kept even if orphan */
 } ipcn__responder;
 
 struct ipcn_reply_ctx {
@@ -437,5 +443,31 @@ static inline bool ipcn__own_standby_local(const ipcn__local *lr)
 int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
                              const char *encoding, const void *meta,
                              size_t meta_len, int32_t strength, bool warm);
+/* once.c: services run at most once per request id (ipcnet_redundancy.h,
+ * protocol.md 12.6). */
+/* A request (request_id, not 0) of l (NULL: this node) for lr, which runs
+ * at most once: 100 when its handler is to run (it is RUNNING now, this
+ * try (l, corr) its runner); 102 when it was handled here (answered from
+ * the cache, waits for the running try's answer, or refused).  100 also
+ * when lr is not at most once. */
+int ipcn__once_admit(ipcn_node *n, ipcn__link *l, ipcn__local *lr,
+                     uint64_t corr, uint64_t request_id, uint64_t deadline_ns);
+/* The answer of the try (link_id, corr) of path (NULL: of any service), as
+ * it is sent: kept for retries, and sent to those that wait. */
+void ipcn__once_done(ipcn_node *n, const char *path, uint32_t link_id,
+                     uint64_t corr, int status, const void *data, size_t len,
+                     const char *enc);
+/* The try (link_id, corr) of path failed before its handler ran (out of
+ * memory): forgotten, so that a retry runs it; the retries that wait get
+ * status. */
+void ipcn__once_forget(ipcn_node *n, const char *path, uint32_t link_id,
+                       uint64_t corr, int status);
+/* The runner of a RUNNING entry was dropped before its handler ran (its
+ * requester gave up): true when cb now runs for a retry that waits (its
+ * link_id, corr, deadline changed); else the entry is forgotten. */
+bool ipcn__once_pass_on(ipcn_node *n, ipcn__cb *cb);
+/* Free a cache; n not NULL: the retries that wait are answered 303. */
+struct ipcn__once;
+void ipcn__once_free(ipcn_node *n, struct ipcn__once *o);
 
 #endif

@@ -160,6 +160,15 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
                               "text/plain", why, strlen(why), 0, 0);
         return;
     }
+    uint64_t deadline = q->timeout_ms ? ipcn__now_mono_ns() +
+                                            q->timeout_ms * 1000000ull
+                                      : 0;
+    /* A service run at most once: a retry of a request id it ran, or
+     * runs, is answered from its cache (once.c), not run again. */
+    if (lr->once && q->request_id &&
+        ipcn__once_admit(n, l, lr, f->hdr.corr, q->request_id, deadline) !=
+            IPCN_OK)
+        return;
     ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
     ipcn__msg *m = cb ? ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
                                       q->encoding.len, l->who.name, l->who.node_id,
@@ -169,6 +178,8 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__free(cb);
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr,
                               IPCN_INSUFFICIENT_MEMORY, "", NULL, 0, 0, 0);
+        ipcn__once_forget(n, q->path.p, l->id, f->hdr.corr,
+                          IPCN_INSUFFICIENT_MEMORY);
         return;
     }
     cb->kind = CB_REQUEST;
@@ -177,8 +188,7 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     cb->msg = m;
     /* The requester's budget (what was left of its timeout when it sent
      * the request) runs from here: past it, the requester has given up. */
-    if (q->timeout_ms)
-        cb->deadline_ns = ipcn__now_mono_ns() + q->timeout_ms * 1000000ull;
+    cb->deadline_ns = deadline;
     ipcn__limit_queued(n, l, 1);
     ipcn__queue_cb(n, cb);
 }
@@ -200,6 +210,10 @@ void ipcn__req_on_cancel(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     ipcn__list_for_each(cb, t, &n->cbq, ipcn__cb, entry) {
         if ((cb->kind == CB_REQUEST || cb->kind == CB_SET) &&
             cb->link_id == l->id && cb->corr == f->hdr.corr) {
+            if (cb->kind == CB_REQUEST && ipcn__once_pass_on(n, cb)) {
+                abandon(n, l); /* a retry that waited takes its place */
+                return;
+            }
             ipcn__list_remove(&cb->entry);
             ipcn_msg_free(&cb->msg->pub);
             ipcn__free(cb);
@@ -317,6 +331,11 @@ IPCN_API int ipcn_respond(ipcn_node *n, ipcn_responder resp, int status,
         st = r->orphan ? IPCN_SERVICE_UNAVAILABLE
                        : answer(n, r->link_id, r->corr,
                                 answer_status(status), data, len, encoding);
+        /* Run at most once: the answer is kept, and told to the retries
+         * that wait, even when the first try's requester left. */
+        if (r->once)
+            ipcn__once_done(n, NULL, r->link_id, r->corr, answer_status(status),
+                            data, len, encoding ? encoding : "");
         responder_free(n, r);
     }
     ipcn__node_unlock(n);
@@ -333,6 +352,7 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         answer(n, link_id, corr, IPCN_SERVICE_UNAVAILABLE, NULL, 0, "");
         return;
     }
+    bool once = lr->once != NULL;
     ipcn_service_fn fn = lr->fn;
     void *user = lr->user;
     /* The responder exists before the handler runs, so that a handler that
@@ -340,9 +360,13 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
     ipcn__responder *r = ipcn__calloc(1, sizeof *r);
     if (!r) {
         answer(n, link_id, corr, IPCN_INSUFFICIENT_MEMORY, NULL, 0, "");
+        if (once) /* not run: a retry may run it */
+            ipcn__once_forget(n, m->pub.path, link_id, corr,
+                              IPCN_INSUFFICIENT_MEMORY);
         return;
     }
     r->id = n->next_responder++;
+    r->once = once;
     r->link_id = link_id;
     r->corr = corr;
     if (!link_id) { /* a peer's is counted in its link's inflight */
@@ -364,6 +388,10 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
             st = IPCN_INTERNAL_ERROR;
         answer(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
                ctx.encoding ? ctx.encoding : "");
+        if (once)
+            ipcn__once_done(n, m->pub.path, link_id, corr, answer_status(st),
+                            ctx.data, ctx.len,
+                            ctx.encoding ? ctx.encoding : "");
     }
     ipcn__free(ctx.data);
     ipcn__free(ctx.encoding);
@@ -421,8 +449,11 @@ void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
      * while its handler runs or defers, its responder counts it. */
     if (!cb->link_id && !sys && n->own_queued)
         n->own_queued--;
-    if (ipcn__prov_given_up(n, cb))
-        return;
+    /* A request run at most once whose requester gave up: a retry that
+     * waits for it is run in its place (once.c). */
+    while (ipcn__prov_given_up(n, cb))
+        if (!ipcn__once_pass_on(n, cb))
+            return;
     /* The one node service that is queued rather than answered in the
      * I/O round: the ordered shutdown's (its handler is the
      * application's). */
@@ -447,10 +478,12 @@ void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l)
     ipcn__list_for_each(cb, t2, &n->cbq, ipcn__cb, entry) {
         if ((cb->kind == CB_REQUEST || cb->kind == CB_SET) &&
             cb->link_id == l->id) {
+            abandon(n, NULL);
+            if (cb->kind == CB_REQUEST && ipcn__once_pass_on(n, cb))
+                continue; /* it runs for a retry that waits (once.c) */
             ipcn__list_remove(&cb->entry);
             ipcn_msg_free(&cb->msg->pub);
             ipcn__free(cb);
-            abandon(n, NULL);
         }
     }
 }

@@ -138,12 +138,14 @@ static int send_to(ipcn_node *n, ipcn__pending *p, ipcn__link *l)
                         .path = ipcn__str_of(p->path),
                         .encoding = ipcn__str_of(p->encoding),
                         .data = ipcn__blob_of(p->data, p->len)};
-    if (p->kind == PEND_REQUEST && p->request_id &&
-        (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
+    p->sent_once = false;
+    if (p->kind == PEND_REQUEST && (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
         /* A provider that runs it at most once knows a retry by it. */
         ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
-        if (r && (r->ann_flags & IPCN_ANN_ONCE))
+        if (r && (r->ann_flags & IPCN_ANN_ONCE)) {
             rq.request_id = p->request_id;
+            p->sent_once = true;
+        }
     }
     n->scratch.len = 0;
     int st;
@@ -304,10 +306,16 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         ipcn__req_answer_local(n, p->corr, st, why, strlen(why), "text/plain");
         return;
     }
+    /* This node's own service, run at most once: its own retries too. */
+    if (lr && lr->once && p->request_id &&
+        ipcn__once_admit(n, NULL, lr, p->corr, p->request_id,
+                         p->deadline_ns) != IPCN_OK)
+        return;
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), p->encoding,
                                  strlen(p->encoding), n->name, n->id, p->data,
                                  p->len);
     if (!m) {
+        ipcn__once_forget(n, p->path, 0, p->corr, IPCN_INSUFFICIENT_MEMORY);
         complete(n, p, IPCN_INSUFFICIENT_MEMORY, NULL);
         return;
     }
@@ -316,6 +324,8 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
         if (!cb) {
             ipcn_msg_free(&m->pub);
+            ipcn__once_forget(n, p->path, 0, p->corr,
+                              IPCN_INSUFFICIENT_MEMORY);
             complete(n, p, IPCN_INSUFFICIENT_MEMORY, NULL);
             return;
         }
@@ -588,7 +598,12 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
  * to ask again (of an owned data path: the next in rank, owner.c). */
 static void fail_over(ipcn_node *n, ipcn__pending *p)
 {
-    if ((p->kind == PEND_REQUEST || p->kind == PEND_QUERY) && !p->pinned &&
+    /* Not a request sent to a provider that runs it at most once: it may
+     * have run it before it went, and another provider cannot know.  The
+     * caller gets 303 and decides; a retry with the same request id at a
+     * provider that did run it is answered from its cache (once.c). */
+    if (((p->kind == PEND_REQUEST && !p->sent_once) ||
+         p->kind == PEND_QUERY) && !p->pinned &&
         send_pending(n, p, false) == IPCN_OK)
         return;
     complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);

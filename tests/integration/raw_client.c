@@ -446,7 +446,8 @@ static bool raw_cut(raw *r, rframe *f)
         rd_str(&d, &n);
         rd_blob(&d, &n);
         if ((hello_caps & CAP_REDUNDANCY) && !d.bad && d.end - d.p == 8) {
-            rd_u32(&d); /* strength */
+            f->has_ext = true;
+            f->strength = (int32_t)rd_u32(&d);
             uint8_t fl = rd_u8(&d), r0 = rd_u8(&d), r1 = rd_u8(&d),
                     r2 = rd_u8(&d);
             if (!fl || (fl & ~(ANN_OWNED | ANN_ONCE)) || r0 || r1 || r2 ||
@@ -454,6 +455,7 @@ static bool raw_cut(raw *r, rframe *f)
                 ((fl & ANN_ONCE) && kind != 3))
                 fail_msg("the victim sent a bad ANNOUNCE extension %u %u %u %u",
                          fl, r0, r1, r2);
+            f->ann_flags = fl;
             r->ext_announces++;
         }
         break;

@@ -159,6 +159,11 @@ typedef struct rframe {
     uint64_t stamp;     /* PING, PONG */
     const uint8_t *data;/* REPLY, QUERY_REPLY, SAMPLE */
     size_t data_len;
+    /* ANNOUNCE's extension (to a client whose hello has CAP_REDUNDANCY):
+     * has_ext, then strength and flags. */
+    bool has_ext;
+    int32_t strength;
+    uint8_t ann_flags;
 } rframe;
 
 typedef struct raw {
