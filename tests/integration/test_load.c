@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "ipcnet.h"
+#include "raw_client.h"
 #include "v_util.h"
 
 #define SVC "ld/svc"
@@ -362,6 +363,95 @@ static void test_avoid_timeouts(void **state)
     assert_avoided(req, &a, 4, 1000, 2000);
 }
 
+/* ------------------------------------------------------------------ */
+/* The load on the wire, read by a raw client                          */
+/* ------------------------------------------------------------------ */
+
+/* The next REPLY or QUERY_REPLY (type) to corr: its status; its load is
+ * then r->last_load. */
+static uint16_t raw_answer(raw *r, uint8_t type, uint64_t corr)
+{
+    uint64_t end = tu_now_ms() + IO_TIMEOUT_MS;
+    for (;;) {
+        rframe f;
+        int64_t left = (int64_t)end - (int64_t)tu_now_ms();
+        int k = raw_next(r, &f, left > 0 ? (int)left : 0);
+        if (k <= 0)
+            fail_msg("no answer to %llu (%s)", (unsigned long long)corr,
+                     k ? "timeout" : "closed");
+        bool done = f.type == type && f.corr == corr;
+        uint16_t st = f.status;
+        rframe_free(&f);
+        if (done)
+            return st;
+    }
+}
+
+/* What a provider reports: its requests queued, running or deferred, a
+ * peer's and its own, in every REPLY and QUERY_REPLY to a peer that said
+ * REDUNDANCY; the answered one not counted. */
+static void test_load_on_the_wire(void **state)
+{
+    (void)state;
+    static prov a;
+    static int answered;
+    answered = 0;
+    setenv("IPCNET_NETWORK", "default", 1); /* the raw client's */
+    start_prov(&a, "wload", HOLD);
+    assert_int_equal(ipcn_announce(a.n, "ld/data", IPCN_DATA, "text/plain",
+                                   NULL, 0),
+                     IPCN_CREATED);
+    assert_int_equal(ipcn_publish(a.n, "ld/data", "v", 1), IPCN_OK);
+    snprintf(raw_target.dir, sizeof raw_target.dir, "%s", tu_net_dir());
+    snprintf(raw_target.sock, sizeof raw_target.sock, "%s/default/wload.sock",
+             raw_target.dir);
+    hello_caps = CAP_REDUNDANCY;
+    raw *r = raw_link();
+    assert_true(r->victim_caps & CAP_REDUNDANCY);
+    /* 5 requests of the raw peer held, 2 of the provider's own. */
+    for (uint64_t c = 1; c <= 5; c++) {
+        enc_request(&B, T_REQUEST, r->id, c, SVC, "h", 1);
+        raw_send_buf(r);
+    }
+    wait_calls(&a, 5);
+    send_held(a.n, 2, &answered);
+    wait_calls(&a, 7);
+    set_mode(&a, ECHO);
+    unsigned loads = r->ext_loads;
+    enc_request(&B, T_REQUEST, r->id, 6, SVC, "x", 1);
+    raw_send_buf(r);
+    assert_int_equal(raw_answer(r, T_REPLY, 6), ST_OK);
+    assert_int_equal(r->ext_loads, loads + 1);
+    assert_int_equal(r->last_load, 7);
+    enc_request(&B, T_QUERY, r->id, 7, "ld/data", NULL, 0);
+    raw_send_buf(r);
+    assert_int_equal(raw_answer(r, T_QUERY_REPLY, 7), ST_OK);
+    assert_int_equal(r->ext_loads, loads + 2);
+    assert_int_equal(r->last_load, 7);
+    /* Released (the raw peer's first, in order): each answer counts the
+     * ones still held. */
+    release(&a);
+    for (uint64_t c = 1; c <= 5; c++) {
+        assert_int_equal(raw_answer(r, T_REPLY, c), ST_OK);
+        assert_int_equal(r->last_load, 7 - c);
+    }
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    while (__atomic_load_n(&answered, __ATOMIC_ACQUIRE) < 2 && tu_now_ms() < end)
+        usleep(2000);
+    assert_int_equal(__atomic_load_n(&answered, __ATOMIC_ACQUIRE), 2);
+    enc_request(&B, T_REQUEST, r->id, 8, SVC, "x", 1);
+    raw_send_buf(r);
+    assert_int_equal(raw_answer(r, T_REPLY, 8), ST_OK);
+    assert_int_equal(r->last_load, 0);
+}
+
+static int raw_teardown(void **state)
+{
+    raw_free_all();
+    hello_caps = 0;
+    return v_teardown(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +460,8 @@ int main(void)
         V_TEST(test_avoid_300),
         V_TEST(test_avoided_last_resort),
         V_TEST(test_avoid_timeouts),
+        cmocka_unit_test_setup_teardown(test_load_on_the_wire, v_setup,
+                                        raw_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
