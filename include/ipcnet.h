@@ -1064,6 +1064,18 @@ IPCN_API int ipcn_offer_typed(ipcn_node *node, const char *path,
  * ipcn_msg_retry_after_ms() says after how long to try again.
  * After 304 the provider is told (CANCEL): it does not start the request
  * if it has not yet (see ipcn_offer()).
+ * Which provider is asked: this node's own when it offers path; else,
+ * among the nodes that offer it (and first among those not yet tried, on
+ * a fail-over), one not avoided before an avoided one, then the least
+ * loaded, equals in turn.  Load: this node's requests in flight there
+ * plus the load (requests queued, running or deferred there) its last
+ * answer reported, less one for each request of path sent elsewhere
+ * since.  Avoided: a provider whose answer was 300, or that let a request
+ * with timeout_ms of at least 1000 time out, three times in a row, for
+ * 1 s, then 2, 4 ... at most 30 s on each failure after a back-off with
+ * no success since; any 1xx answer ends its record.  An avoided provider
+ * is still asked when no other is left.  The choice is this node's own:
+ * docs/protocol.md 12.7.
  * Since: 0.1
  */
 IPCN_API int ipcn_request(ipcn_node *node, const char *path, const void *data,

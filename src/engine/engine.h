@@ -164,6 +164,11 @@ typedef struct ipcn__pending {
     ipcn__msg *reply;
     ipcn_reply_fn fn;       /* async, or NULL for a waiting caller */
     void *user;
+    /* One part of an ipcn_request_ex() (multi.c): its parent, its place
+     * there; pinned: it stays with its provider (no fail-over: 303). */
+    struct ipcn__multi *multi;
+    uint32_t multi_index;
+    bool pinned;
 } ipcn__pending;
 
 /* A request from a peer whose handler deferred the answer. */
@@ -173,6 +178,7 @@ typedef struct ipcn__responder {
     uint32_t link_id;       /* 0: a request of this node itself */
     uint64_t corr;
     bool orphan;            /* the requester left: answering gives 303 */
+    bool own_load;          /* counted in node->own_queued (provide.c) */
 } ipcn__responder;
 
 struct ipcn_reply_ctx {
@@ -233,12 +239,43 @@ int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
                    const void *data, size_t len, const char *enc,
                    uint64_t expect, ipcn_msg **out, int timeout_ms);
 
+/* request.c, for multi.c: a pending not started yet (NULL: out of
+ * memory); start it with the provider ipcn__choose() gives (100, or a
+ * status as ipcn_request()'s), or with the one at link_id (0: this node;
+ * pinned there: 100, or 303 when that link is not up, 205, 305, 307);
+ * end it (its provider told with a CANCEL; timed_out: charged for it). */
+ipcn__pending *ipcn__req_new(ipcn_node *n, enum pending_kind kind,
+                             const char *path, const void *data, size_t len,
+                             const char *enc, int timeout_ms);
+int ipcn__req_start(ipcn_node *n, ipcn__pending *p);
+int ipcn__req_start_at(ipcn_node *n, ipcn__pending *p, uint32_t link_id);
+void ipcn__req_end(ipcn_node *n, ipcn__pending *p, int status,
+                   bool timed_out);
+/* multi.c: p, a part of an ipcn_request_ex(), completed (lock held). */
+void ipcn__multi_on_child(ipcn_node *n, ipcn__pending *p);
+
 /* choose.c: the next provider of p.  100 with *link_id set (0: this
  * node), 203 when there is no provider at all, 303 when every provider
  * was tried, 204 when path is of another kind. */
 int ipcn__choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
                  bool allow_local, uint32_t *link_id);
 bool ipcn__pending_tried(const ipcn__pending *p, uint32_t link_id);
+/* choose.c: is r avoided at now (monotonic ns): it timed out or answered
+ * 300 IPCN_AVOID_STRIKES times in a row, and its back-off (r->avoid_ms,
+ * from IPCN_AVOID_FIRST_MS doubling to IPCN_AVOID_MAX_MS) has not ended?
+ * Ranked after every other provider, still asked when nothing else
+ * remains. */
+#define IPCN_AVOID_STRIKES 3u
+#define IPCN_AVOID_FIRST_MS 1000u
+#define IPCN_AVOID_MAX_MS 30000u
+bool ipcn__provider_avoided(const ipcn__remote *r, uint64_t now);
+/* A failure of r charged to it (request.c: charge_provider(), a timeout
+ * of at least TIMEOUT_CHARGED_MS or a 300): one strike more; the third in
+ * a row, or the first after a back-off with no success since, starts a
+ * back-off (the first 1 s, then twice the last, at most 30 s). */
+void ipcn__provider_failed(ipcn__remote *r, uint64_t now);
+/* r answered (a status under 300): its strikes and back-off are reset. */
+void ipcn__provider_answered(ipcn__remote *r);
 
 /* provide.c: the provider's side. */
 void ipcn__responder_free_all(ipcn_node *n);

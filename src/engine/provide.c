@@ -14,6 +14,14 @@
 #include "engine/sys.h"
 #include "value/value.h"
 
+/* The load an answer reports (protocol 12.7): the requests queued,
+ * running or deferred here, of peers and of this node itself. */
+static uint32_t load_now(const ipcn_node *n)
+{
+    uint64_t k = (uint64_t)n->peer_queued + n->own_queued;
+    return k > UINT32_MAX ? UINT32_MAX : (uint32_t)k;
+}
+
 void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
                            uint64_t corr, int status, const char *enc,
                            const void *data, size_t len, uint64_t seq,
@@ -42,6 +50,10 @@ void ipcn__prov_send_reply(ipcn_node *n, ipcn__link *l, uint8_t type,
                      .timestamp_ns = stamp,
                      .encoding = ipcn__str_of(enc ? enc : ""),
                      .data = ipcn__blob_of(data, len)};
+    if (l->peer_caps & IPCN_CAP_REDUNDANCY) { /* it ranks providers by it */
+        r.has_load = 1;
+        r.load = load_now(n);
+    }
     size_t mark = ipcn__link_tx_mark(l, len);
     ipcn__link_commit(n, l, mark, ipcn__enc_reply(&l->tx, &h, type, &r));
 }
@@ -206,11 +218,20 @@ static ipcn__responder *responder_by_id(ipcn_node *n, uint64_t id)
     return NULL;
 }
 
+/* Forget a responder taken off the list: its request no longer loads
+ * this node. */
+static void responder_free(ipcn_node *n, ipcn__responder *r)
+{
+    if (r->own_load && n->own_queued)
+        n->own_queued--;
+    ipcn__free(r);
+}
+
 void ipcn__responder_free_all(ipcn_node *n)
 {
     ipcn__list *e;
     while ((e = ipcn__list_pop(&n->responders)))
-        ipcn__free(ipcn__list_entry(e, ipcn__responder, entry));
+        responder_free(n, ipcn__list_entry(e, ipcn__responder, entry));
 }
 
 /* Deliver an answer: to a peer over its link, or to this node's own
@@ -278,7 +299,7 @@ bool ipcn__responder_drop_orphan(ipcn_node *n, uint64_t id)
     if (!r || !r->orphan)
         return false;
     ipcn__list_remove(&r->entry);
-    ipcn__free(r);
+    responder_free(n, r);
     return true;
 }
 
@@ -296,7 +317,7 @@ IPCN_API int ipcn_respond(ipcn_node *n, ipcn_responder resp, int status,
         st = r->orphan ? IPCN_SERVICE_UNAVAILABLE
                        : answer(n, r->link_id, r->corr,
                                 answer_status(status), data, len, encoding);
-        ipcn__free(r);
+        responder_free(n, r);
     }
     ipcn__node_unlock(n);
     return st;
@@ -324,6 +345,10 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
     r->id = n->next_responder++;
     r->link_id = link_id;
     r->corr = corr;
+    if (!link_id) { /* a peer's is counted in its link's inflight */
+        r->own_load = true;
+        n->own_queued++;
+    }
     ipcn__list_insert_tail(&n->responders, &r->entry);
     ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id};
     uint64_t rid = r->id;
@@ -334,7 +359,7 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         /* Answered later through ipcn_respond(), perhaps already. */
     } else if ((r = responder_by_id(n, rid))) {
         ipcn__list_remove(&r->entry);
-        ipcn__free(r);
+        responder_free(n, r);
         if (st == IPCN_ACCEPTED) /* 102 without a responder: a bug of theirs */
             st = IPCN_INTERNAL_ERROR;
         answer(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
@@ -391,12 +416,17 @@ bool ipcn__prov_given_up(ipcn_node *n, const ipcn__cb *cb)
 
 void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
 {
+    bool sys = ipcn__sys_path(cb->msg->pub.path, strlen(cb->msg->pub.path));
+    /* This node's own request leaves the queue (request.c: run_local()):
+     * while its handler runs or defers, its responder counts it. */
+    if (!cb->link_id && !sys && n->own_queued)
+        n->own_queued--;
     if (ipcn__prov_given_up(n, cb))
         return;
     /* The one node service that is queued rather than answered in the
      * I/O round: the ordered shutdown's (its handler is the
      * application's). */
-    if (ipcn__sys_path(cb->msg->pub.path, strlen(cb->msg->pub.path)))
+    if (sys)
         ipcn__sys_shutdown_run(n, cb);
     else
         ipcn__prov_run_handler(n, cb->link_id, cb->corr, cb->msg);

@@ -28,6 +28,7 @@ _Static_assert((int)IPCN_OFFENCE_BAD_FRAME == (int)IPCN__OFF_BAD_FRAME &&
                    (int)IPCN_OFFENCE_ANOMALY == (int)IPCN__OFF_ANOMALY &&
                    (int)IPCN_OFFENCE_CONNECTIONS == (int)IPCN__OFF_CONNECTIONS &&
                    (int)IPCN_OFFENCE_COMPROMISE == (int)IPCN__OFF_COMPROMISE &&
+                   (int)IPCN_OFFENCE_DISSENT == (int)IPCN__OFF_DISSENT &&
                    IPCN__OFF_COUNT <= IPCN_OFFENCE_KINDS &&
                    IPCN__OFF_COUNT <= IPCN_QR_MAX_KINDS,
                "ipcn_offence follows ipcn__offence");

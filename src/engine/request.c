@@ -73,6 +73,8 @@ static void complete(ipcn_node *n, ipcn__pending *p, int status,
     p->status = status;
     p->reply = reply;
     ipcn__list_remove(&p->entry);
+    if (p->multi) /* one answer of several (multi.c): its parent counts it */
+        ipcn__multi_on_child(n, p);
     if (p->fn) {
         ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
         if (!cb) {
@@ -117,6 +119,59 @@ int ipcn__req_answer_local_seq(ipcn_node *n, uint64_t corr, int status,
     return IPCN_OK;
 }
 
+/* Send p to the provider at l (UP).  Returns 100 when sent; 303 when the
+ * link cannot take it; else a status for the caller (205, 305, 307). */
+static int send_to(ipcn_node *n, ipcn__pending *p, ipcn__link *l)
+{
+    if (p->kind == PEND_SET && !(l->peer_caps & IPCN_CAP_SET))
+        return IPCN_VERSION_NOT_SUPPORTED; /* a node older than sets */
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, p->corr);
+    uint32_t left = 0;
+    if (p->deadline_ns) {
+        uint64_t now = ipcn__now_mono_ns();
+        left = p->deadline_ns > now
+                   ? (uint32_t)((p->deadline_ns - now) / 1000000ull) + 1
+                   : 1;
+    }
+    ipcn__request rq = {.timeout_ms = left,
+                        .path = ipcn__str_of(p->path),
+                        .encoding = ipcn__str_of(p->encoding),
+                        .data = ipcn__blob_of(p->data, p->len)};
+    if (p->kind == PEND_REQUEST && p->request_id &&
+        (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
+        /* A provider that runs it at most once knows a retry by it. */
+        ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
+        if (r && (r->ann_flags & IPCN_ANN_ONCE))
+            rq.request_id = p->request_id;
+    }
+    n->scratch.len = 0;
+    int st;
+    if (p->kind == PEND_SET) {
+        ipcn__set s = {.timeout_ms = left,
+                       .expect_version = p->expect_version,
+                       .path = rq.path,
+                       .encoding = rq.encoding,
+                       .data = rq.data};
+        st = ipcn__enc_set(&n->scratch, &h, &s);
+    } else {
+        st = ipcn__enc_request(&n->scratch, &h,
+                               p->kind == PEND_QUERY ? IPCN_F_QUERY
+                                                     : IPCN_F_REQUEST,
+                               &rq);
+    }
+    if (st != IPCN_OK)
+        return st;
+    st = ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, false);
+    if (st == IPCN_OK) {
+        ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
+        if (r)
+            r->inflight++;
+        await_on(p, l);
+    }
+    return st;
+}
+
 /* Send p to a provider.  Returns 100 when sent (or handed to this node's
  * own handler), else a status for the caller (203, 204, 303, 205...). */
 static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
@@ -138,54 +193,9 @@ static int send_pending(ipcn_node *n, ipcn__pending *p, bool allow_local)
         ipcn__link *l = ipcn__link_by_id(n, link_id);
         if (!l || l->state != LINK_UP)
             continue;
-        if (p->kind == PEND_SET && !(l->peer_caps & IPCN_CAP_SET))
-            return IPCN_VERSION_NOT_SUPPORTED; /* a node older than sets */
-        ipcn__hdr h;
-        ipcn__link_hdr(n, &h, 0, p->corr);
-        uint32_t left = 0;
-        if (p->deadline_ns) {
-            uint64_t now = ipcn__now_mono_ns();
-            left = p->deadline_ns > now
-                       ? (uint32_t)((p->deadline_ns - now) / 1000000ull) + 1
-                       : 1;
-        }
-        ipcn__request rq = {.timeout_ms = left,
-                            .path = ipcn__str_of(p->path),
-                            .encoding = ipcn__str_of(p->encoding),
-                            .data = ipcn__blob_of(p->data, p->len)};
-        if (p->kind == PEND_REQUEST && p->request_id &&
-            (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
-            /* A provider that runs it at most once knows a retry by it. */
-            ipcn__remote *r = ipcn__remote_find(n, p->path, link_id);
-            if (r && (r->ann_flags & IPCN_ANN_ONCE))
-                rq.request_id = p->request_id;
-        }
-        n->scratch.len = 0;
-        if (p->kind == PEND_SET) {
-            ipcn__set s = {.timeout_ms = left,
-                           .expect_version = p->expect_version,
-                           .path = rq.path,
-                           .encoding = rq.encoding,
-                           .data = rq.data};
-            st = ipcn__enc_set(&n->scratch, &h, &s);
-        } else {
-            st = ipcn__enc_request(&n->scratch, &h,
-                                   p->kind == PEND_QUERY ? IPCN_F_QUERY
-                                                         : IPCN_F_REQUEST,
-                                   &rq);
-        }
-        if (st != IPCN_OK)
-            return st;
-        st = ipcn__link_send_raw(n, l, n->scratch.p, n->scratch.len, false);
-        if (st == IPCN_OK) {
-            ipcn__remote *r = ipcn__remote_find(n, p->path, link_id);
-            if (r)
-                r->inflight++;
-            await_on(p, l);
-            return IPCN_OK;
-        }
+        st = send_to(n, p, l);
         if (st != IPCN_SERVICE_UNAVAILABLE)
-            return st; /* 205 saturated, 307: the caller hears it */
+            return st; /* sent; or 205 saturated, 307: the caller hears it */
     }
 }
 
@@ -210,7 +220,8 @@ static void send_cancel(ipcn_node *n, const ipcn__pending *p)
 /* The provider of p failed it: answered 300, or let it time out (what it
  * is answerable for: not a link that went, not our own cancel, not a
  * deadline under TIMEOUT_CHARGED_MS).  Charged to its principal
- * (reputation.c). */
+ * (reputation.c), and a strike against it as a provider of p's path
+ * (choose.c: avoided after three in a row). */
 static void charge_provider(ipcn_node *n, const ipcn__pending *p,
                             ipcn__offence k)
 {
@@ -218,6 +229,9 @@ static void charge_provider(ipcn_node *n, const ipcn__pending *p,
     if (!l || l->state != LINK_UP ||
         (k == IPCN__OFF_TIMEOUT && p->timeout_ms < TIMEOUT_CHARGED_MS))
         return;
+    ipcn__remote *r = ipcn__remote_find(n, p->path, p->link_id);
+    if (r)
+        ipcn__provider_failed(r, ipcn__now_mono_ns());
     char what[IPCN__REP_DETAIL];
     snprintf(what, sizeof what, "%s of %s: %s",
              p->kind == PEND_QUERY ? "query" : "request", p->path,
@@ -225,9 +239,9 @@ static void charge_provider(ipcn_node *n, const ipcn__pending *p,
     ipcn__rep_offence(n, l, k, what);
 }
 
-static ipcn__pending *pending_new(ipcn_node *n, enum pending_kind kind,
-                                  const char *path, const void *data,
-                                  size_t len, const char *enc, int timeout_ms)
+ipcn__pending *ipcn__req_new(ipcn_node *n, enum pending_kind kind,
+                             const char *path, const void *data, size_t len,
+                             const char *enc, int timeout_ms)
 {
     ipcn__pending *p = ipcn__calloc(1, sizeof *p);
     if (!p)
@@ -310,6 +324,7 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         cb->corr = p->corr;
         cb->msg = m;
         ipcn__queue_cb(n, cb);
+        n->own_queued++; /* this node's load (provide.c: ipcn__prov_run) */
         return;
     }
     ipcn__prov_run_handler(n, 0, p->corr, m);
@@ -317,7 +332,7 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
 }
 
 /* Start a pending: sent, run locally, or refused at once. */
-static int start(ipcn_node *n, ipcn__pending *p)
+int ipcn__req_start(ipcn_node *n, ipcn__pending *p)
 {
     ipcn__list_insert_tail(&n->pendings, &p->entry);
     int st = send_pending(n, p, true);
@@ -334,24 +349,56 @@ static int start(ipcn_node *n, ipcn__pending *p)
     return IPCN_OK;
 }
 
+int ipcn__req_start_at(ipcn_node *n, ipcn__pending *p, uint32_t link_id)
+{
+    p->pinned = true;
+    p->tried[0] = link_id;
+    p->ntried = 1;
+    p->link_id = link_id;
+    ipcn__list_insert_tail(&n->pendings, &p->entry);
+    int st = IPCN_OK;
+    if (link_id) {
+        ipcn__link *l = ipcn__link_by_id(n, link_id);
+        st = l && l->state == LINK_UP ? send_to(n, p, l)
+                                      : IPCN_SERVICE_UNAVAILABLE;
+    }
+    if (st != IPCN_OK) {
+        ipcn__list_remove(&p->entry);
+        return st;
+    }
+    if (!link_id)
+        run_local(n, p);
+    return IPCN_OK;
+}
+
+void ipcn__req_end(ipcn_node *n, ipcn__pending *p, int status, bool timed_out)
+{
+    if (p->done)
+        return;
+    send_cancel(n, p);
+    if (timed_out)
+        charge_provider(n, p, IPCN__OFF_TIMEOUT);
+    complete(n, p, status, NULL);
+}
+
 int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
                    const void *data, size_t len, const char *enc,
                    uint64_t expect, ipcn_msg **out, int timeout_ms)
 {
     if (n->shut) /* the node shuts down: nothing more is asked */
         return IPCN_SERVICE_UNAVAILABLE;
-    ipcn__pending *p = pending_new(n, kind, path, data, len, enc, timeout_ms);
+    ipcn__pending *p = ipcn__req_new(n, kind, path, data, len, enc, timeout_ms);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
     p->expect_version = expect;
-    int st = start(n, p);
+    int st = ipcn__req_start(n, p);
     if (st == IPCN_SERVICE_UNAVAILABLE || st == IPCN_NOT_FOUND) {
         /* A provider may have hung up (or a new one come) with nobody
          * reading since: a caller that only makes such calls must still
          * see it.  One round of I/O without waiting, then once more. */
         ipcn__node_poll(n);
         p->ntried = 0;
-        st = start(n, p);
+        st = ipcn__req_start(n, p);
     }
     if (st != IPCN_OK) {
         ipcn__pending_free(p);
@@ -423,14 +470,14 @@ IPCN_API int ipcn_request_async(ipcn_node *n, const char *path,
     if (!n || !fn || check_args(path, data, len, encoding) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    ipcn__pending *p = pending_new(n, PEND_REQUEST, path, data, len, encoding,
+    ipcn__pending *p = ipcn__req_new(n, PEND_REQUEST, path, data, len, encoding,
                                    timeout_ms);
     int st = IPCN_INSUFFICIENT_MEMORY;
     if (p) {
         p->fn = fn;
         p->user = user;
         uint64_t id = p->corr;
-        st = start(n, p);
+        st = ipcn__req_start(n, p);
         if (st != IPCN_OK) {
             ipcn__pending_free(p);
         } else {
@@ -473,6 +520,21 @@ IPCN_API int ipcn_request_cancel(ipcn_node *n, ipcn_req req)
     return st;
 }
 
+/* What an answer of l to p says of l as a provider of p's path: the load
+ * it reported (REPLY and QUERY_REPLY, from a peer with the capability),
+ * and a success (1xx) ends its strikes; a 300 is charge_provider()'s. */
+static void note_answer(ipcn_node *n, ipcn__link *l, const ipcn__pending *p,
+                        const ipcn__frame *f)
+{
+    ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
+    if (!r)
+        return;
+    if (f->hdr.type != IPCN_F_SHM_REPLY && f->u.reply.has_load)
+        r->load = f->u.reply.load;
+    if (f->hdr.status >= 100 && f->hdr.status < 200)
+        ipcn__provider_answered(r);
+}
+
 void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     ipcn__pending *p = pending_by_corr(n, f->hdr.corr);
@@ -492,6 +554,7 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             return;
         }
         m->pub.status = f->hdr.status;
+        note_answer(n, l, p, f);
         if (f->hdr.status == IPCN_INTERNAL_ERROR)
             charge_provider(n, p, IPCN__OFF_FAILED);
         complete(n, p, f->hdr.status, m);
@@ -513,6 +576,7 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         m->pub.seq = r->seq;
         m->pub.timestamp_ns = r->timestamp_ns;
     }
+    note_answer(n, l, p, f);
     if (f->hdr.status == IPCN_INTERNAL_ERROR)
         charge_provider(n, p, IPCN__OFF_FAILED);
     complete(n, p, m ? f->hdr.status : IPCN_INSUFFICIENT_MEMORY, m);
@@ -523,7 +587,8 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
  * node's own handler must not be called. */
 static void fail_over(ipcn_node *n, ipcn__pending *p)
 {
-    if (p->kind == PEND_REQUEST && send_pending(n, p, false) == IPCN_OK)
+    if (p->kind == PEND_REQUEST && !p->pinned &&
+        send_pending(n, p, false) == IPCN_OK)
         return;
     complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);
 }

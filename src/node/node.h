@@ -223,6 +223,10 @@ struct ipcn_node {
     struct ipcn__sdown *sdown;
     atomic_bool shm_verify_pending; /* a peer's sample failed verification:
                                        the maps tell (shm/map.c) */
+    /* This node's own requests to its own services queued, running or
+     * deferred here (engine/provide.c): with peer_queued, the load its
+     * answers report (protocol 12.7). */
+    uint32_t own_queued;
 };
 
 

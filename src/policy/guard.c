@@ -16,7 +16,7 @@ void ipcn__guard_defaults(ipcn__guard *g)
         [IPCN__OFF_RATE_LIMITED] = 5, [IPCN__OFF_FAILED] = 2,
         [IPCN__OFF_TIMEOUT] = 2,      [IPCN__OFF_VERIFY] = 50,
         [IPCN__OFF_ANOMALY] = 20,     [IPCN__OFF_CONNECTIONS] = 10,
-        [IPCN__OFF_COMPROMISE] = 1000,
+        [IPCN__OFF_COMPROMISE] = 1000, [IPCN__OFF_DISSENT] = 5,
     };
     memset(g, 0, sizeof *g);
     g->rep.quarantine_below = -100;
@@ -63,7 +63,7 @@ const char *ipcn__offence_name(ipcn__offence k)
 {
     static const char *const names[IPCN__OFF_COUNT] = {
         "bad_frame", "denied", "rate_limited", "failed", "timeout",
-        "verify_failed", "anomaly", "connections", "compromise",
+        "verify_failed", "anomaly", "connections", "compromise", "dissent",
     };
     return (unsigned)k < IPCN__OFF_COUNT ? names[k] : "?";
 }

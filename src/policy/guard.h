@@ -63,6 +63,8 @@ typedef enum ipcn__offence {
     IPCN__OFF_ANOMALY,        /* traffic far above its normal */
     IPCN__OFF_CONNECTIONS,    /* opened links over its connection rate */
     IPCN__OFF_COMPROMISE,     /* evidence of a compromise (detect) */
+    IPCN__OFF_DISSENT,        /* as a provider: outvoted in a vote of the
+                                 providers of a service (engine/multi.c) */
     IPCN__OFF_COUNT
 } ipcn__offence;
 

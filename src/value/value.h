@@ -4,6 +4,7 @@
 #ifndef IPCN_VALUE_INTERNAL_H
 #define IPCN_VALUE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,5 +77,16 @@ int ipcn__schema_valid(const void *schema, size_t len);
 int ipcn__schema_check(const void *schema, size_t schema_len,
                        const void *value, size_t value_len, char *why,
                        size_t whylen);
+
+/* Votes (cbor_equal.c): do a[0..an) and b[0..bn), one CBOR item each,
+ * hold the same value?  Numbers (integers, floats, one of each) that differ
+ * by at most tol are equal (tol < 0 or NaN: 0); maps are compared as sets
+ * of keys, each key exactly (its deterministic encoding), arrays in order,
+ * strings, tags and simple values exactly.  Equal bytes are equal even when
+ * they are not CBOR; otherwise an input that is not one well-formed item
+ * (or a map with two equal keys) equals nothing.  Cost: linear in the
+ * inputs plus the sorting of their maps; allocates two copies. */
+bool ipcn__cbor_equal(const void *a, size_t an, const void *b, size_t bn,
+                      double tol);
 
 #endif

@@ -119,6 +119,44 @@ static int write_cbor_seeds(const char *dir)
     return 0;
 }
 
+/* The extensions of issue 17 (protocol 3), malformed: a seed for each
+ * rule of protocol 17.25 that bears on them, checksum right, so that the
+ * first pass of the harness reaches the decoder with them too. */
+static int write_ext_seed(const char *dir, const char *name, const char *vec_name,
+                          size_t at_from_end, uint8_t val, size_t span, size_t cut)
+{
+    const vec *v = NULL;
+    for (size_t i = 0; i < VEC_COUNT; i++)
+        if (!strcmp(vecs[i].name, vec_name))
+            v = &vecs[i];
+    uint8_t b[512];
+    if (!v || v->len > sizeof b || cut >= v->len - IPCN_WIRE_HDR_SIZE)
+        return -1;
+    memcpy(b, v->bytes, v->len);
+    if (at_from_end)
+        memset(b + v->len - at_from_end, val, span);
+    size_t len = v->len - cut;
+    uint32_t pl = (uint32_t)(len - IPCN_WIRE_HDR_SIZE);
+    for (int i = 0; i < 4; i++)
+        b[12 + i] = (uint8_t)(pl >> (8 * i));
+    uint64_t c = ipcn__frame_checksum(b, b + IPCN_WIRE_HDR_SIZE, pl);
+    for (int i = 0; i < 8; i++)
+        b[40 + i] = (uint8_t)(c >> (8 * i));
+    return write_file(dir, "frame", name, b, len);
+}
+
+static int write_ext_seeds(const char *dir)
+{
+    /* name, vector, bytes [len - at, len - at + span) set to val, cut */
+    return write_ext_seed(dir, "announce_owned-badflag", "announce_owned", 4, 5, 1, 0) ||
+           write_ext_seed(dir, "announce_owned-once", "announce_owned", 4, 2, 1, 0) ||
+           write_ext_seed(dir, "announce_owned-reserved", "announce_owned", 1, 1, 1, 0) ||
+           write_ext_seed(dir, "announce_owned-short", "announce_owned", 0, 0, 0, 4) ||
+           write_ext_seed(dir, "request_id-zero", "request_id", 8, 0, 8, 0) ||
+           write_ext_seed(dir, "reply_load-reserved", "reply_load", 4, 1, 1, 0) ||
+           write_ext_seed(dir, "reply_load-short", "reply_load", 0, 0, 0, 4);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -134,6 +172,8 @@ int main(int argc, char **argv)
         ipcn__wbuf_bytes(&all, vecs[i].bytes, vecs[i].len);
     }
     if (all.oom || write_file(dir, "frame", "stream", all.p, all.len) != 0)
+        return 1;
+    if (write_ext_seeds(dir) != 0)
         return 1;
     ipcn__wbuf_free(&all);
     for (size_t i = 0; i < sizeof names_seeds / sizeof names_seeds[0]; i++)

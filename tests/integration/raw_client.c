@@ -415,7 +415,7 @@ static bool raw_cut(raw *r, rframe *f)
         rd_u8(&d);
         rd_u8(&d);
         rd_u8(&d);
-        rd_u32(&d); /* caps */
+        r->victim_caps = rd_u32(&d);
         rd_u32(&d); /* heartbeat_ms */
         uint32_t maxp = rd_u32(&d);
         assert_true(maxp >= 1024 && maxp <= (16u << 20));
@@ -439,13 +439,25 @@ static bool raw_cut(raw *r, rframe *f)
     case T_PONG:
         f->stamp = rd_u64(&d);
         break;
-    case T_ANNOUNCE:
-        rd_u8(&d);
+    case T_ANNOUNCE: {
+        uint8_t kind = rd_u8(&d);
         rd_u64(&d);
         rd_str(&d, &n);
         rd_str(&d, &n);
         rd_blob(&d, &n);
+        if ((hello_caps & CAP_REDUNDANCY) && !d.bad && d.end - d.p == 8) {
+            rd_u32(&d); /* strength */
+            uint8_t fl = rd_u8(&d), r0 = rd_u8(&d), r1 = rd_u8(&d),
+                    r2 = rd_u8(&d);
+            if (!fl || (fl & ~(ANN_OWNED | ANN_ONCE)) || r0 || r1 || r2 ||
+                ((fl & ANN_OWNED) && kind == 3) ||
+                ((fl & ANN_ONCE) && kind != 3))
+                fail_msg("the victim sent a bad ANNOUNCE extension %u %u %u %u",
+                         fl, r0, r1, r2);
+            r->ext_announces++;
+        }
         break;
+    }
     case T_SAMPLE:
         rd_u64(&d);
         rd_u64(&d);
@@ -459,6 +471,12 @@ static bool raw_cut(raw *r, rframe *f)
         rd_u64(&d);
         rd_str(&d, &n);
         f->data = rd_blob(&d, &f->data_len);
+        if ((hello_caps & CAP_REDUNDANCY) && !d.bad && d.end - d.p == 8) {
+            r->last_load = rd_u32(&d);
+            if (rd_u32(&d) != 0)
+                fail_msg("the victim's load extension has reserved bits set");
+            r->ext_loads++;
+        }
         break;
     case T_RING: {
         uint32_t size = rd_u32(&d);

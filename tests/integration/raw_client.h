@@ -32,6 +32,10 @@ enum {
 #define T_STATE 26  /* protocol 7.6: the sender's criticality and readiness */
 #define CAP_RING 2u
 #define CAP_STATE 64u
+#define CAP_REDUNDANCY 128u /* protocol 3: the 8-byte extensions of ANNOUNCE,
+                               REQUEST, REPLY and QUERY_REPLY */
+#define ANN_OWNED 1u  /* ANNOUNCE extension flags */
+#define ANN_ONCE 2u
 #define RING_HDR 4096u /* the page of indices before a ring's data */
 #define RING_MIN (64u << 10)
 #define RING_MAX (16u << 20)
@@ -189,6 +193,12 @@ typedef struct raw {
     uint32_t out_size;
     uint64_t out_head;   /* what we wrote into it */
     unsigned bells_out;  /* tokens we sent */
+    /* The REDUNDANCY extensions (protocol 3): the victim's HELLO caps, and
+     * what came with CAP_REDUNDANCY in hello_caps (without it, any
+     * extension is a malformed body: the victim must not send one). */
+    uint32_t victim_caps;
+    unsigned ext_announces, ext_loads;
+    uint32_t last_load;
 } raw;
 
 /* A link ring's shared fields (protocol 7.4): head at 0, tail at 64,

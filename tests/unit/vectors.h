@@ -120,7 +120,25 @@ typedef struct vec {
                         .detail = VEC_S("denied: read of cam/front/rgb")}}) \
     X(state,                                                                  \
       {.hdr = VEC_HDR(IPCN_F_STATE, 0, VEC_ID_CAMERA, 0, 0),                  \
-       .u.state = {.criticality = 3, .flags = IPCN_STATE_READY}})
+       .u.state = {.criticality = 3, .flags = IPCN_STATE_READY}})             \
+    X(announce_owned,                                                         \
+      {.hdr = VEC_HDR(IPCN_F_ANNOUNCE, 0, VEC_ID_CAMERA, 0, 0),               \
+       .u.announce = {.kind = 2, .version = 2,                                \
+                      .path = VEC_S("cam/front/rgb"),                         \
+                      .encoding = VEC_S("video/raw;format=rgb24"),            \
+                      .meta = VEC_B(""), .has_ext = 1,                        \
+                      .flags = IPCN_ANN_OWNED, .strength = 10}})              \
+    X(request_id,                                                             \
+      {.hdr = VEC_HDR(IPCN_F_REQUEST, 0, VEC_ID_VIEWER, 0, 5),                \
+       .u.request = {.timeout_ms = 1000, .path = VEC_S("cam/front/set_gain"), \
+                     .encoding = VEC_S("application/cbor"),                   \
+                     .data = VEC_B("\x03"),                                   \
+                     .request_id = 0x0123456789abcdefull}})                   \
+    X(reply_load,                                                             \
+      {.hdr = VEC_HDR(IPCN_F_REPLY, 100, VEC_ID_CAMERA, 0, 5),                \
+       .u.reply = {.seq = 0, .timestamp_ns = 1700000001000000000ull,          \
+                   .encoding = VEC_S("application/cbor"),                     \
+                   .data = VEC_B("\xf5"), .has_load = 1, .load = 3}})
 
 /* ---- the exact bytes of each vector: generated once by our encoder,
  * their checksums checked with a one-shot XXH3_64bits() of libxxhash, and
@@ -318,6 +336,43 @@ static const uint8_t vec_state_bytes[] = {
     0x03, 0x01, 0x00, 0x00,
 };
 
+/* issue 17: the extensions of capability REDUNDANCY (protocol 3) */
+static const uint8_t vec_announce_owned_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x05, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    0x3e, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xcd, 0xc0, 0x6d, 0x80, 0xbd, 0x3b, 0xbc, 0x07,
+    0x02, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x63,
+    0x61, 0x6d, 0x2f, 0x66, 0x72, 0x6f, 0x6e, 0x74, 0x2f, 0x72, 0x67, 0x62,
+    0x00, 0x16, 0x00, 0x76, 0x69, 0x64, 0x65, 0x6f, 0x2f, 0x72, 0x61, 0x77,
+    0x3b, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x3d, 0x72, 0x67, 0x62, 0x32,
+    0x34, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x01, 0x00,
+    0x00, 0x00,
+};
+
+static const uint8_t vec_request_id_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x0c, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    0x39, 0x00, 0x00, 0x00, 0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x83, 0x50, 0x29, 0x34, 0xff, 0xad, 0x4a, 0xad,
+    0xe8, 0x03, 0x00, 0x00, 0x12, 0x00, 0x63, 0x61, 0x6d, 0x2f, 0x66, 0x72,
+    0x6f, 0x6e, 0x74, 0x2f, 0x73, 0x65, 0x74, 0x5f, 0x67, 0x61, 0x69, 0x6e,
+    0x00, 0x10, 0x00, 0x61, 0x70, 0x70, 0x6c, 0x69, 0x63, 0x61, 0x74, 0x69,
+    0x6f, 0x6e, 0x2f, 0x63, 0x62, 0x6f, 0x72, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x03, 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01,
+};
+
+static const uint8_t vec_reply_load_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x0d, 0x00, 0x08, 0x64, 0x00, 0x00, 0x00,
+    0x30, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xc8, 0x6c, 0xb3, 0xfe, 0xb7, 0x08, 0x79, 0x83,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xca, 0xc4, 0x71,
+    0xfe, 0x9c, 0x97, 0x17, 0x10, 0x00, 0x61, 0x70, 0x70, 0x6c, 0x69, 0x63,
+    0x61, 0x74, 0x69, 0x6f, 0x6e, 0x2f, 0x63, 0x62, 0x6f, 0x72, 0x00, 0x01,
+    0x00, 0x00, 0x00, 0xf5, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
 #define VEC_ENTRY(n, ...) \
     {#n, __VA_ARGS__, vec_##n##_bytes, sizeof vec_##n##_bytes},
 __attribute__((unused)) static const vec vecs[] = {VEC_LIST(VEC_ENTRY)};
@@ -431,7 +486,11 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                a->u.announce.version == b->u.announce.version &&
                vec_str_eq(a->u.announce.path, b->u.announce.path) &&
                vec_str_eq(a->u.announce.encoding, b->u.announce.encoding) &&
-               vec_blob_eq(a->u.announce.meta, b->u.announce.meta);
+               vec_blob_eq(a->u.announce.meta, b->u.announce.meta) &&
+               a->u.announce.has_ext == b->u.announce.has_ext &&
+               (!a->u.announce.has_ext ||
+                (a->u.announce.flags == b->u.announce.flags &&
+                 a->u.announce.strength == b->u.announce.strength));
     case IPCN_F_SAMPLE:
     case IPCN_F_SHM_WITHHELD:
         return a->u.sample.seq == b->u.sample.seq &&
@@ -444,13 +503,16 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
         return a->u.request.timeout_ms == b->u.request.timeout_ms &&
                vec_str_eq(a->u.request.path, b->u.request.path) &&
                vec_str_eq(a->u.request.encoding, b->u.request.encoding) &&
-               vec_blob_eq(a->u.request.data, b->u.request.data);
+               vec_blob_eq(a->u.request.data, b->u.request.data) &&
+               a->u.request.request_id == b->u.request.request_id;
     case IPCN_F_QUERY_REPLY:
     case IPCN_F_REPLY:
         return a->u.reply.seq == b->u.reply.seq &&
                a->u.reply.timestamp_ns == b->u.reply.timestamp_ns &&
                vec_str_eq(a->u.reply.encoding, b->u.reply.encoding) &&
-               vec_blob_eq(a->u.reply.data, b->u.reply.data);
+               vec_blob_eq(a->u.reply.data, b->u.reply.data) &&
+               a->u.reply.has_load == b->u.reply.has_load &&
+               (!a->u.reply.has_load || a->u.reply.load == b->u.reply.load);
     case IPCN_F_SHM_POOL:
         return a->u.shm_pool.pool_id == b->u.shm_pool.pool_id &&
                a->u.shm_pool.slots == b->u.shm_pool.slots &&
