@@ -560,7 +560,9 @@ IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *msg);
  * Returns 100 (101 when new), 200 for invalid arguments, 207 when another
  * live node already provides a data or stream resource at this path (two
  * providers of one service are fine), or when path is this node's typed
- * service (ipcn_offer_typed: its descriptor is its schema), 307.
+ * service (ipcn_offer_typed: its descriptor is its schema), or when path
+ * is owned, here or by a peer (several providers, ipcn_announce_owned()
+ * in ipcnet_redundancy.h; since 0.2), 307.
  * Since: 0.1
  */
 IPCN_API int ipcn_announce(ipcn_node *node, const char *path, ipcn_kind kind,
@@ -621,7 +623,9 @@ IPCN_API int ipcn_pattern_match(const char *pattern, const char *path);
  * cannot take more (tx_limit) misses it and the miss is counted on both
  * sides (the subscriber sees a sequence gap).
  * Returns 100, 203 when this node did not announce path, 204 when path is a
- * service, 200 when too large (max_payload), 307.  Since: 0.1
+ * service, 200 when too large (max_payload), 207 when this node is a warm
+ * standby of an owned path that another provider owns (nothing is sent;
+ * ipcnet_redundancy.h; since 0.2), 307.  Since: 0.1
  */
 IPCN_API int ipcn_publish(ipcn_node *node, const char *path,
                           const void *data, size_t len);
@@ -732,7 +736,8 @@ IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan);
  * discards the sample (ipcn_sub_stats.unmappable) and gives its slot back
  * at once.
  * Returns 100, 200 when len is over the loan's size, 203 when path was
- * withdrawn meanwhile, 307.  Thread-safe.  Since: 0.1
+ * withdrawn meanwhile, 207 as ipcn_publish() (a warm standby; since 0.2),
+ * 307.  Thread-safe.  Since: 0.1
  */
 IPCN_API int ipcn_loan_publish(ipcn_node *node, ipcn_loan *loan, size_t len);
 
@@ -770,7 +775,9 @@ IPCN_API int ipcn_pool_get_stats(ipcn_node *node, const char *path,
  * provides path; 204 when path is not a data resource; 202 when the
  * provider refused; 205 over the provider's limits for this node (see
  * "Limits") or when the link is saturated; 303 when the provider left
- * before answering, or when
+ * before answering and no other provides path (a query is asked again of
+ * the next provider: of an owned path, the next in rank; since 0.2), or
+ * when
  * this node shuts down or closes (ipcn_node_shutdown(), ipcn_node_close();
  * also while it waits); 304 after timeout_ms (-1: wait forever).  A local
  * resource is answered without I/O.  Since: 0.1

@@ -101,6 +101,12 @@ int ipcn__choose(ipcn_node *n, ipcn__pending *p, ipcn_kind want,
             st = IPCN_SERVICE_UNAVAILABLE;
         return st;
     }
+    if (want == IPCN_DATA) {
+        /* An owned data path: its owner first, then down the rank. */
+        int st = ipcn__own_choose(n, p, allow_local, link_id);
+        if (st)
+            return st;
+    }
     ipcn__local *lr = ipcn__local_find(n, p->path);
     if (lr) {
         if (lr->kind != want)

@@ -159,6 +159,9 @@ static void remote_gone(ipcn_node *n, ipcn__link *l, ipcn__remote *r)
         n->last_remote = NULL;
     if (l->resources)
         l->resources--;
+    /* Ranked without it first: a query failing over from it, and the
+     * application told it went, find its successor in place. */
+    ipcn__own_remote_gone(n, r);
     if (!r->denied)
         remote_unseen(n, l, r);
     ipcn__remote_free(n, r);
@@ -175,6 +178,7 @@ void ipcn__dir_recheck(ipcn_node *n)
         if (denied == r->denied)
             continue;
         r->denied = denied;
+        ipcn__own_remote_changed(n, r); /* ranked, or no longer */
         if (denied) {
             /* Counted and logged, not charged: the policy changed, not
              * what the peer did. */
@@ -246,13 +250,18 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         }
         r->ann_flags = a->flags;
         r->strength = a->strength;
+        ipcn__own_remote_changed(n, r);
         if (!r->denied)
             ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
                               IPCN_OK);
         return;
     }
     ipcn__local *mine = ipcn__local_find(n, a->path.p);
-    if (mine && (mine->kind != IPCN_SERVICE || a->kind != IPCN_SERVICE))
+    /* Several providers of an owned path are no conflict: they rank. */
+    bool both_owned = mine && mine->owned && mine->kind == a->kind &&
+                      (a->flags & IPCN_ANN_OWNED);
+    if (mine && !both_owned &&
+        (mine->kind != IPCN_SERVICE || a->kind != IPCN_SERVICE))
         ipcn__warn("IPCN-DIR-CONFLICT", "%s: %s also announces %s, which this "
                    "node provides; queries keep going to this node", n->name,
                    l->who.name, mine->path);
@@ -305,6 +314,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     }
     ipcn__list_insert_tail(&n->remotes, &r->entry);
     l->resources++;
+    ipcn__own_remote_changed(n, r);
     if (!r->denied)
         ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
                           IPCN_OK);
@@ -318,24 +328,35 @@ void ipcn__dir_on_withdraw(ipcn_node *n, ipcn__link *l, const ipcn__str *p)
 }
 
 /* Is path provided (as a data or stream, or as another kind) by a live
- * peer?  Used to refuse a second provider of one data or stream path. */
-static bool conflicts(ipcn_node *n, const char *path, ipcn_kind kind)
+ * peer?  Used to refuse a second provider of one data or stream path,
+ * unless both announce it owned (owner.c ranks them). */
+static bool conflicts(ipcn_node *n, const char *path, ipcn_kind kind,
+                      bool owned)
 {
     ipcn__remote *r;
     ipcn__list_for_each(r, t, &n->remotes, ipcn__remote, entry) {
         /* A peer's claim the policy refused blocks nobody. */
         if (r->denied || strcmp(r->path, path) != 0)
             continue;
-        if (r->kind != kind || kind != IPCN_SERVICE)
-            return true;
+        if (r->kind == kind && kind == IPCN_SERVICE)
+            continue;
+        if (r->kind == kind && owned && (r->ann_flags & IPCN_ANN_OWNED))
+            continue;
+        return true;
     }
     return false;
 }
 
+/* How announce() announces a data or stream path owned (NULL: plain). */
+typedef struct own_spec {
+    int32_t strength;
+    bool warm;
+} own_spec;
+
 /* Announce, or re-announce, a local resource.  For services fn is set. */
 static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
                     const char *encoding, const void *meta, size_t meta_len,
-                    ipcn_service_fn fn, void *user)
+                    ipcn_service_fn fn, void *user, const own_spec *own)
 {
     if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
         ipcn__sys_path(path, strlen(path))) /* reserved: sys.h */
@@ -357,7 +378,10 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
      * would show one schema and enforce another. */
     if (lr && !fn && (lr->args_schema || lr->returns_schema))
         return IPCN_CONFLICT;
-    if (conflicts(n, path, kind))
+    /* A path is owned or not: announced both ways, here or anywhere. */
+    if (lr && lr->owned != (own != NULL))
+        return IPCN_CONFLICT;
+    if (conflicts(n, path, kind, own != NULL))
         return IPCN_CONFLICT;
     int allowed = ipcn__access_self_provide(n, path);
     if (allowed != IPCN_OK)
@@ -400,6 +424,20 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
         lr->fn = fn;
         lr->user = user;
     }
+    if (own) {
+        lr->owned = true;
+        lr->strength = own->strength;
+        lr->warm = own->warm;
+        if (ipcn__own_local_changed(n, lr) != IPCN_OK && st == IPCN_CREATED) {
+            /* Not ranked, not announced: as if never made. */
+            ipcn__list_remove(&lr->entry);
+            ipcn__htab_del(&n->local_idx, &lr->hnode);
+            if (n->last_local == lr)
+                n->last_local = NULL;
+            ipcn__local_free(lr);
+            return IPCN_INSUFFICIENT_MEMORY;
+        }
+    }
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (l->state == LINK_UP && ipcn__access_visible(n, l, lr))
@@ -414,9 +452,18 @@ IPCN_API int ipcn_announce(ipcn_node *n, const char *path, ipcn_kind kind,
     if (!n)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st = announce(n, path, kind, encoding, meta, meta_len, NULL, NULL);
+    int st = announce(n, path, kind, encoding, meta, meta_len, NULL, NULL,
+                      NULL);
     ipcn__node_unlock(n);
     return st;
+}
+
+int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
+                             const char *encoding, const void *meta,
+                             size_t meta_len, int32_t strength, bool warm)
+{
+    own_spec own = {strength, warm};
+    return announce(n, path, kind, encoding, meta, meta_len, NULL, NULL, &own);
 }
 
 IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
@@ -425,7 +472,7 @@ IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
     if (!n || !fn)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user);
+    int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user, NULL);
     ipcn__node_unlock(n);
     return st == IPCN_CREATED ? IPCN_OK : st;
 }
@@ -487,7 +534,8 @@ IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
     } else if ((st = typed_meta(args_schema, args_len, returns_schema,
                                 returns_len, &meta, &meta_len)) == IPCN_OK) {
         ipcn__node_lock(n);
-        st = announce(n, path, IPCN_SERVICE, "cbor", meta, meta_len, fn, user);
+        st = announce(n, path, IPCN_SERVICE, "cbor", meta, meta_len, fn, user,
+                      NULL);
         if (IPCN_IS_OK(st)) {
             /* announce() made or kept the local, with this node's lock
              * held throughout: it is there. */
@@ -527,6 +575,7 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (l->state == LINK_UP)
             ipcn__dir_send_withdraw(n, l, path);
+    ipcn__own_local_gone(n, lr);
     if (lr->kind != IPCN_SERVICE)
         ipcn__pub_gone(n, path, n->name, n->id);
     ipcn__req_on_withdraw(n, path, 0);

@@ -129,6 +129,8 @@ typedef struct ipcn__sub {
     uint32_t queued;
     uint64_t received, delivered, dropped, lost;
     uint64_t withheld, unmappable, resets, notices;
+    uint64_t standby;       /* samples of a provider that does not own the
+                               path, dropped (router.c, owner.c) */
 } ipcn__sub;
 
 /* A subscription pattern of this node, deduplicated, as told to peers. */
@@ -402,5 +404,38 @@ void ipcn__cz_drain(ipcn_node *n);
 bool ipcn__cz_provide_ruled(const ipcn_node *n);
 /* "exe_changed", "exe_hash", ... as the network event names the kind. */
 const char *ipcn__cz_kind_name(ipcn_compromise_kind k);
+
+/* owner.c: several providers of an owned data or stream path.  The group
+ * of a path is ranked again after each of these. */
+/* A peer's resource was announced (or again), or the policy re-decided
+ * it (r->denied): it joins or leaves its path's group. */
+void ipcn__own_remote_changed(ipcn_node *n, ipcn__remote *r);
+/* It goes (before it is freed). */
+void ipcn__own_remote_gone(ipcn_node *n, ipcn__remote *r);
+/* This node announced lr (owned or not): 100, or 307. */
+int ipcn__own_local_changed(ipcn_node *n, ipcn__local *lr);
+/* This node withdraws lr (before it is freed). */
+void ipcn__own_local_gone(ipcn_node *n, ipcn__local *lr);
+/* The next provider of a query or set p of an owned data path, in rank
+ * order: 100 with *link_id (0: this node), 303 when every ranked one was
+ * tried, 0 when path has no ranked provider (choose as for any path). */
+int ipcn__own_choose(ipcn_node *n, const ipcn__pending *p, bool allow_local,
+                     uint32_t *link_id);
+void ipcn__own_free_all(ipcn_node *n);
+/* A sample of r, or published here on lr, from a provider that does not
+ * own its path (a hot standby): dropped, counted as standby. */
+static inline bool ipcn__own_standby_remote(const ipcn__remote *r)
+{
+    return r->group && !r->owner;
+}
+static inline bool ipcn__own_standby_local(const ipcn__local *lr)
+{
+    return lr->group && !lr->owner;
+}
+/* directory.c: announce (or again) a data or stream path owned, at
+ * strength; warm: a warm standby.  As ipcn_announce_owned(). */
+int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
+                             const char *encoding, const void *meta,
+                             size_t meta_len, int32_t strength, bool warm);
 
 #endif

@@ -179,6 +179,7 @@ static void on_close(ipcn_node *n)
         ipcn__free(in->pattern);
         ipcn__free(in);
     }
+    ipcn__own_free_all(n); /* its groups point to what follows */
     while ((e = ipcn__list_pop(&n->locals)))
         ipcn__local_free(ipcn__list_entry(e, ipcn__local, entry));
     while ((e = ipcn__list_pop(&n->remotes)))

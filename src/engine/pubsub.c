@@ -296,7 +296,8 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
                                 .withheld = s->withheld,
                                 .unmappable = s->unmappable,
                                 .resets = s->resets,
-                                .notices = s->notices};
+                                .notices = s->notices,
+                                .standby = s->standby};
     ipcn__node_unlock(n);
     if (!s)
         return IPCN_NOT_FOUND;

@@ -584,10 +584,11 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 
 /* The provider p was waiting on is gone: try another, or end with 303.
  * Only remote providers: this runs inside I/O processing, where this
- * node's own handler must not be called. */
+ * node's own handler must not be called.  A query is a read, always safe
+ * to ask again (of an owned data path: the next in rank, owner.c). */
 static void fail_over(ipcn_node *n, ipcn__pending *p)
 {
-    if (p->kind == PEND_REQUEST && !p->pinned &&
+    if ((p->kind == PEND_REQUEST || p->kind == PEND_QUERY) && !p->pinned &&
         send_pending(n, p, false) == IPCN_OK)
         return;
     complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);

@@ -163,6 +163,22 @@ ipcn__gap ipcn__seq_gap(uint64_t *last_seq, uint64_t seq)
     return g;
 }
 
+/* A sample of r reached this node from a provider that does not own its
+ * path: counted on each subscription it would have reached. */
+static void standby_count(ipcn_node *n, ipcn__remote *r)
+{
+    if (remote_subs(n, r) == IPCN_OK) {
+        for (uint32_t i = 0; i < r->nsubs; i++)
+            r->subs[i]->standby++;
+        return;
+    }
+    size_t pl = strlen(r->path);
+    ipcn__sub *s;
+    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry)
+        if (sub_wants(s, r->path, pl))
+            s->standby++;
+}
+
 /* The remote resource a sample of path on l belongs to, its gap counted
  * (*gap), or NULL when the peer never announced path as a data or stream
  * resource (a bad frame). */
@@ -185,6 +201,12 @@ static ipcn__remote *sample_of(ipcn_node *n, ipcn__link *l, const char *path,
         return NULL;
     }
     *gap = ipcn__seq_gap(&r->last_seq, seq);
+    if (ipcn__own_standby_remote(r)) {
+        /* A hot standby's: dropped and counted, its number kept, so that
+         * when it takes over nothing counts as lost or comes twice. */
+        standby_count(n, r);
+        return NULL;
+    }
     return r;
 }
 
@@ -471,6 +493,15 @@ static int encode_inline(ipcn_node *n, const ipcn__local *lr, uint64_t seq,
 static void pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
                       size_t len, uint64_t seq, uint64_t now)
 {
+    if (ipcn__own_standby_local(lr)) {
+        /* This node provides it, but another owns it: as a peer's hot
+         * standby, dropped and counted. */
+        ipcn__sub *s;
+        ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry)
+            if (sub_wants(s, lr->path, lr->path_len))
+                s->standby++;
+        return;
+    }
     ipcn__msg *m = ipcn__msg_new_in(&n->msgpool, lr->path, lr->path_len,
                                     lr->encoding, lr->enc_len, n->name,
                                     strlen(n->name), n->id, data, len);
@@ -602,6 +633,8 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
         st = IPCN_NOT_FOUND;
     else if (lr->kind == IPCN_SERVICE)
         st = IPCN_METHOD_NOT_ALLOWED;
+    else if (lr->warm && ipcn__own_standby_local(lr))
+        st = IPCN_CONFLICT; /* a warm standby: nothing until it owns */
     else
         st = ipcn__route_publish(n, lr, data, len);
     ipcn__node_unlock(n);

@@ -227,6 +227,8 @@ struct ipcn_node {
      * deferred here (engine/provide.c): with peer_queued, the load its
      * answers report (protocol 12.7). */
     uint32_t own_queued;
+    /* The providers of each owned path (engine/owner.c), by path. */
+    ipcn__htab owngroups;
 };
 
 
