@@ -2,7 +2,8 @@
 /**
  * @file ipcnet.hpp
  * @brief The C++ binding of IPCNet: a header-only layer over ipcnet.h,
- *        ipcnet_value.h (and nothing else; ipcnet_dlpack.h stays optional).
+ *        ipcnet_value.h, ipcnet_redundancy.h (and nothing else;
+ *        ipcnet_dlpack.h stays optional).
  *
  * Requires C++17 (also builds as C++20, where byte views convert to
  * std::span).  Link with libipcnet as a C program would
@@ -21,7 +22,8 @@
  *    try_set (207 version changed, the provider's refusal),
  *    try_take (103 none in time), try_wait_peers / try_wait_synced (304),
  *    try_publish, try_loan (306 pool exhausted), Responder::try_respond
- *    (303 requester gone).
+ *    (303 requester gone), try_owner (203 no owner), try_request_ex
+ *    (an ipcn::Answers, whose status() is the call's: 207 no quorum...).
  *  - Checks return their answer and never throw: pattern_match() a bool,
  *    Message::verify() its status (100, 302 overwritten, 103 unknown).
  *  - Destructors and close() never throw.  std::bad_alloc may come from any
@@ -111,6 +113,12 @@ namespace ipcn {
 
 class Message;
 class Node;
+/* Of ipcnet_redundancy.hpp (Node's calls of ipcnet_redundancy.h). */
+struct AnnounceOpts;
+struct OwnerInfo;
+struct RequestOptions;
+class Answers;
+struct OfferOptions;
 
 /* ================================================================== */
 /* Status codes and errors                                             */
@@ -683,9 +691,15 @@ enum class EventType : int {
                                          (docs/compromise.md).  Since: 0.2 */
     PeerReady = IPCN_EV_PEER_READY,  /**< a peer said it is ready
                                          (Node::ready()).  Since: 0.2 */
-    CriticalLost = IPCN_EV_CRITICAL_LOST /**< a critical peer left or died
+    CriticalLost = IPCN_EV_CRITICAL_LOST, /**< a critical peer left or died
                                          (after its PeerDown, with the
                                          same status).  Since: 0.2 */
+    Owner = IPCN_EV_OWNER            /**< the owner of an owned path changed
+                                         (ipcnet_redundancy.hpp): path,
+                                         kind, peer the new owner (this
+                                         node's name when it took over; ""
+                                         with status 303 when none is
+                                         left).  Since: 0.2 */
 };
 
 /** An event given to the event callback (a copy: keep it as long as you
@@ -1860,6 +1874,35 @@ public:
     /** Same as req.cancel(). */
     bool cancel(Request &req) noexcept { return req.cancel(); }
 
+    /* ---- several providers (ipcnet_redundancy.hpp defines these) ---- */
+
+    /** Announce a data or stream path of which there may be several
+     *  providers, ranked by strength (ipcn_announce_owned()).  Returns 101
+     *  when new, 100 when changed.  Throws Error 200, 202, 207 (path is
+     *  provided without ownership), 307.  Since: 0.2 */
+    int announce_owned(CStr path, Kind kind, CStr encoding, Bytes meta, const AnnounceOpts &o);
+    /** announce_owned() without metadata.  Since: 0.2 */
+    int announce_owned(CStr path, Kind kind, CStr encoding, const AnnounceOpts &o);
+    /** Who owns an owned path, as this node sees it (ipcn_owner_get()).
+     *  Throws Error 203 (no live provider announced it owned), 200.
+     *  Since: 0.2 */
+    OwnerInfo owner(CStr path) const;
+    /** owner() without throwing: 100 with the owner, or the status.
+     *  Since: 0.2 */
+    Result<OwnerInfo> try_owner(CStr path) const;
+    /** A request in a mode: any, all or vote (ipcn_request_ex()).  Returns
+     *  the answers when the status is 100 or 104 (ALL: some did not
+     *  answer); throws Error for any other (207 no quorum, 304, 203, 204,
+     *  200, 307...).  Blocks; not from a callback.  Since: 0.2 */
+    Answers request_ex(CStr path, Bytes data, CStr encoding, const RequestOptions &o);
+    /** request_ex() without throwing Error: the answers, whose status()
+     *  is the call's (with no items for 200 and 307).  Since: 0.2 */
+    Answers try_request_ex(CStr path, Bytes data, CStr encoding, const RequestOptions &o);
+    /** Set the options of a service this node offers and announce it
+     *  again (ipcn_offer_set_opts()): at most once.  Throws Error 203 (not
+     *  offered here), 204, 200, 307.  Since: 0.2 */
+    void offer_set_opts(CStr path, const OfferOptions &o);
+
     /* ---- peers, events, counters ---- */
 
     /** The event callback (one per node; an empty fn removes it; the
@@ -2268,5 +2311,8 @@ inline constexpr bool std::ranges::enable_borrowed_range<ipcn::MutableBytes> = t
 
 /* The value classes (CBOR, tensors) build on the classes above. */
 #include "ipcnet_value.hpp"
+/* Several providers of a path, request modes, at most once: the types of
+ * Node's calls of ipcnet_redundancy.h. */
+#include "ipcnet_redundancy.hpp"
 
 #endif /* IPCNET_HPP */

@@ -62,10 +62,12 @@ import weakref
 
 from . import _ipcnet
 from ._ipcnet import Message, Tensor, pattern_match, status_str
+from ._redundancy import REQUEST_MODES as _REQUEST_MODES
+from ._redundancy import Answer, Answers, Owner  # ipcnet_redundancy.h
 
 __all__ = [
     "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
-    "Event", "ShutdownInfo", "SubStats", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
+    "Event", "ShutdownInfo", "SubStats", "Owner", "Answers", "Answer", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
     "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
     "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
     "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
@@ -91,6 +93,7 @@ class Error(Exception):
     "out of stock")`` (application codes are 1000 and up)."""
 
     status = None
+    answers = None  # Node.request() in a mode: its Answers (Since: 0.2)
 
     def __new__(cls, *args, **kw):
         # One message argument for the base classes (OSError would read
@@ -297,7 +300,11 @@ Event.__doc__ = ("A network event: type is 'peer_up', 'peer_down', 'resource_up'
                  "1 isolate, 2 isolate and shut down safely).  type 'peer_ready' (Since: "
                  "0.2): the peer said it is ready (Node.ready()), once per peer.  type "
                  "'critical_lost' (Since: 0.2): a peer that said it is critical left or "
-                 "died; after its 'peer_down', with the same status.")
+                 "died; after its 'peer_down', with the same status.  type 'owner' "
+                 "(Since: 0.2): the owner of an owned path this node provides, "
+                 "subscribes to or queried changed (Node.announce(strength=)): path and "
+                 "kind, peer the new owner (this node's own name when it took over; '' "
+                 "with status 303 when none is left).")
 ShutdownInfo = collections.namedtuple("ShutdownInfo", "phase system_phase deadline_ms reason by")
 ShutdownInfo.__doc__ = ("What a shutdown handler (Node.on_shutdown()) is told: phase 'safe_state' "
                         "or 'stop'; system_phase, the system's phase (1 safe state, 2 producers "
@@ -315,13 +322,15 @@ def _shutdown_phase(phase):
 
 
 SubStats = collections.namedtuple(
-    "SubStats", "received delivered dropped lost queued withheld unmappable resets notices")
+    "SubStats", "received delivered dropped lost queued withheld unmappable resets notices "
+    "standby")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
                     "(received = delivered + dropped + samples queued); withheld: shared-memory "
                     "samples the publisher kept back because this node held its share of the "
                     "pool; unmappable: samples whose pool could not be mapped; resets: "
                     "sequence jumps beyond 2**20 or backwards; notices: 'provider gone' "
-                    "messages (not samples).")
+                    "messages (not samples); standby (Since: 0.2): samples of an owned path "
+                    "from a provider that does not own it (a hot standby), dropped here.")
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
                                    "bad_frames links_refused peers_lost drops peers resources "
                                    "pings_sent requests_abandoned")
@@ -430,12 +439,24 @@ class Node(_ipcnet._Node):
 
     # -- resources
 
-    def announce(self, path, kind="stream", encoding=None, meta=None):
+    def announce(self, path, kind="stream", encoding=None, meta=None, *, strength=None,
+                 standby=None):
         """Make a resource known: kind "stream", "data" or "service".
         encoding says how its values travel; None: "cbor" (any Python value;
         use "tensor" for a stream of arrays, "text/plain" for text).
         meta: a value (sent as CBOR) or bytes (as they are).
-        Returns True when new, False when it replaced this node's own."""
+        Returns True when new, False when it replaced this node's own.
+
+        strength (an int) or standby ("hot", the default, or "warm") makes
+        a data or stream path owned (ipcn_announce_owned(), Since: 0.2):
+        several nodes may provide it, and every node takes samples and
+        answers from the strongest live one (of equal strengths, the node
+        name that sorts first); the next one takes over when it goes, and
+        the event 'owner' tells.  A hot standby publishes all the time (its
+        samples are dropped by subscribers, SubStats.standby); a warm one's
+        publish() raises Conflict until it owns the path.  Raises Conflict
+        when the path is provided without ownership (and the other way
+        round)."""
         k = _kind(kind)
         if k == 0:
             raise ValueError("announce needs a kind: 'data', 'stream' or 'service'")
@@ -443,10 +464,24 @@ class Node(_ipcnet._Node):
             encoding = "cbor"
         if meta is not None and not isinstance(meta, (bytes, bytearray, memoryview)):
             meta = dumps(meta)
-        st = self._announce(path, k, encoding, meta)
+        if strength is None and standby is None:
+            st = self._announce(path, k, encoding, meta)
+        else:
+            if standby not in (None, "hot", "warm"):
+                raise ValueError("standby is 'hot' or 'warm', not %r" % (standby,))
+            if strength is None:
+                strength = 0
+            if not isinstance(strength, int) or isinstance(strength, bool):
+                raise TypeError("strength must be an int, not %r" % (strength,))
+            st = self._announce_owned(path, k, encoding, meta, strength, standby == "warm")
         with self._lock:
             self._encodings[path] = encoding
         return st == 101
+
+    def owner(self, path):
+        """Who owns the owned path, as this node sees it (an Owner).  Raises
+        NotFound when no live provider announced it owned.  Since: 0.2"""
+        return Owner(*self._owner(path))
 
     def withdraw(self, path):
         """Remove a resource (stream, data or service) this node announced."""
@@ -690,12 +725,45 @@ class Node(_ipcnet._Node):
             return register
         return register(fn)
 
-    def request(self, path, value=None, timeout=1.0, *, encoding=None):
+    def request(self, path, value=None, timeout=1.0, *, encoding=None, mode=None, quorum=0,
+                tolerance=0.0, request_id=0, max_providers=0):
         """Call a service and wait for its answer (a Message; .value).
         value is encoded by its type unless encoding is given; None sends an
         empty request.  Raises the Error of the provider's status (its
-        answer in .reply) or NotFound, Timeout, ServiceUnavailable, ..."""
-        return self._request(path, value, encoding, timeout)
+        answer in .reply) or NotFound, Timeout, ServiceUnavailable, ...
+
+        With mode or request_id (Since: 0.2; ipcn_request_ex() in
+        ipcnet_redundancy.h) it returns an Answers instead:
+          mode="any":  one provider, the next if it fails (as without mode);
+          mode="all":  every provider at once; status 100, or 104 when some
+                       did not answer by the deadline (their items 304, or
+                       303 when they left);
+          mode="vote": every provider at once; quorum (0: a majority of
+                       those asked) equal answers win (CBOR numbers within
+                       tolerance count as equal); .winner, .dissenting.
+        max_providers: "all" and "vote" ask at most this many (0: all, up
+        to 16).  request_id: that of an earlier Answers, to retry it (a
+        provider that offers the service at_most_once does not run it
+        again).  Any other status raises its Error with the answers in its
+        .answers (Conflict: no quorum; Timeout: too few answered)."""
+        if mode is None and not request_id:
+            return self._request(path, value, encoding, timeout)
+        m = _REQUEST_MODES.get("any" if mode is None else mode)
+        if m is None:
+            raise ValueError("mode is 'any', 'all' or 'vote', not %r" % (mode,))
+        ans = Answers(*self._request_ex(path, value, encoding, timeout, m, quorum,
+                                        float(tolerance), request_id, max_providers))
+        if 100 <= ans.status < 200:
+            return ans
+        reply = ans.winner
+        if reply is None:
+            for item in ans.items:
+                if item.message is not None:
+                    reply = item.message
+                    break
+        err = _make_error(ans.status, "request %s" % path, reply)
+        err.answers = ans
+        raise err
 
     def request_async(self, path, value=None, timeout=1.0, *, encoding=None):
         """request() without waiting: a concurrent.futures.Future of the

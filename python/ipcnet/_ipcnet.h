@@ -47,6 +47,8 @@
  *                         resources, its type
  *   _ipcnet_node_calls.c  _Node's calls: data and streams, services,
  *                         peers, events, counters
+ *   _ipcnet_redundancy.c  _Node's calls of ipcnet_redundancy.h: owned
+ *                         paths, request modes
  * Only PyInit__ipcnet is exported (the module is built with hidden
  * visibility), so the names shared here need no prefix.
  */
@@ -237,5 +239,11 @@ PyObject *node_shutdown_done(NodeObject *n, PyObject *args);
 PyObject *node_set_event_callback(NodeObject *n, PyObject *fn);
 PyObject *node_pool_config(NodeObject *n, PyObject *args, PyObject *kw);
 PyObject *node_pool_stats(NodeObject *n, PyObject *args);
+
+/* ---- _ipcnet_redundancy.c ---- */
+
+PyObject *node_announce_owned(NodeObject *n, PyObject *args);
+PyObject *node_owner(NodeObject *n, PyObject *args);
+PyObject *node_request_ex(NodeObject *n, PyObject *args);
 
 #endif /* IPCNET_PY_EXT_H */

@@ -224,7 +224,8 @@ void on_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user)
 
 static const char *const event_names[] = {"",           "peer_up",    "peer_down",
                                           "resource_up", "resource_down", "quarantine",
-                                          "compromise", "peer_ready", "critical_lost"};
+                                          "compromise", "peer_ready", "critical_lost",
+                                          "owner"};
 static const char *const evidence_names[] = {"", "exe_changed", "exe_hash", "provide",
                                              "identity", "violations", "tampered"};
 static const char *const kind_names[] = {"any", "data", "stream", "service"};
@@ -238,7 +239,7 @@ static void on_event(ipcn_node *node, const ipcn_event *ev, void *user)
     if (n->event_fn && live(n)) {
         PyObject *fn = n->event_fn;
         Py_INCREF(fn);
-        unsigned t = (unsigned)ev->type <= IPCN_EV_CRITICAL_LOST ? (unsigned)ev->type : 0;
+        unsigned t = (unsigned)ev->type <= IPCN_EV_OWNER ? (unsigned)ev->type : 0;
         unsigned k = (unsigned)ev->kind <= 3 ? (unsigned)ev->kind : 0;
         const char *path = ev->path, *kind = ev->path ? kind_names[k] : NULL;
         if (ev->type == IPCN_EV_COMPROMISE && ev->compromise) {
@@ -654,6 +655,9 @@ static PyMethodDef node_methods[] = {
      "wait_synced(timeout=None): until every live node of the network is known."},
     {"_announce", (PyCFunction)node_announce, METH_VARARGS, NULL},
     {"_withdraw", (PyCFunction)node_withdraw, METH_VARARGS, NULL},
+    {"_announce_owned", (PyCFunction)node_announce_owned, METH_VARARGS, NULL},
+    {"_owner", (PyCFunction)node_owner, METH_VARARGS, NULL},
+    {"_request_ex", (PyCFunction)node_request_ex, METH_VARARGS, NULL},
     {"ready", (PyCFunction)node_ready, METH_NOARGS,
      "ready(): say that this node has done its start-up and serves (ipcn_node_ready):\n"
      "every peer is told (the event 'peer_ready' there, Peer.ready), and so is every\n"

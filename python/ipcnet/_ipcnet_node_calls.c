@@ -238,13 +238,14 @@ PyObject *node_sub_stats(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats: unknown subscription");
-    return Py_BuildValue("(KKKKIKKKK)", (unsigned long long)s.received,
+    return Py_BuildValue("(KKKKIKKKKK)", (unsigned long long)s.received,
                          (unsigned long long)s.delivered, (unsigned long long)s.dropped,
                          (unsigned long long)s.lost, s.queued,
                          (unsigned long long)s.withheld,
                          (unsigned long long)s.unmappable,
                          (unsigned long long)s.resets,
-                         (unsigned long long)s.notices);
+                         (unsigned long long)s.notices,
+                         (unsigned long long)s.standby);
 }
 
 /* ---- services ---------------------------------------------------- */

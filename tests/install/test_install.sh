@@ -59,6 +59,7 @@ grep -q -- '-lpthread' <<<"$(pkg-config --libs --static ipcnet)" ||
 
 step "installed files"
 for f in "$includedir/ipcnet.h" "$includedir/ipcnet.hpp" "$includedir/ipcnet_value.hpp" \
+         "$includedir/ipcnet_redundancy.h" "$includedir/ipcnet_redundancy.hpp" \
          "$libdir/libipcnet.a" "$libdir/$realname" \
          "$libdir/cmake/ipcnet/ipcnetConfig.cmake" \
          "$libdir/cmake/ipcnet/ipcnetConfigVersion.cmake" \

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ipcnet.h"
+#include "ipcnet_redundancy.h"
 #include "json.h"
 
 #define CLI_MAX_POS 4
@@ -51,6 +52,14 @@ typedef struct cli {
     const char *store;       /* --store (the versions store's root) */
     const char *version_id;  /* install --id */
     bool config;             /* --config: COMPONENT.config */
+    /* several providers (cmd_redundancy.c) */
+    bool owned;              /* pub, hold: --strength or --warm given */
+    int32_t strength;        /* pub, hold --strength */
+    bool warm;               /* pub, hold --warm */
+    bool vote;               /* call --vote (call --all: `all` above) */
+    uint32_t quorum;         /* call --quorum (0: a majority) */
+    double tolerance;        /* call --tolerance */
+    uint64_t request_id;     /* call --id (0: none) */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -152,6 +161,11 @@ int cmd_install(cli *c);       /* cmd_versions.c */
 int cmd_rollback(cli *c);
 int cmd_versions(cli *c);
 extern const char cmd_install_help[], cmd_rollback_help[], cmd_versions_help[];
+int cmd_owner(cli *c);         /* cmd_redundancy.c */
+extern const char cmd_owner_help[];
+/* `call --all | --vote | --id N`: the request to several providers (or a
+ * retry), every answer printed.  Returns the exit status. */
+int call_modes(cli *c, const char *path, const void *data, size_t len, const char *enc);
 int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
 int cmd_ps(cli *c);
 extern const char cmd_up_help[], cmd_ps_help[];

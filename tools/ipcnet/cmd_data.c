@@ -35,10 +35,20 @@ static int build_meta(cli *c, sbuf *meta, double rate)
     return 0;
 }
 
+/* With --strength or --warm, an owned path (ipcnet_redundancy.h). */
 static int announce(cli *c, const char *path, ipcn_kind kind, const char *enc,
                     const sbuf *meta)
 {
-    int st = ipcn_announce(c->node, path, kind, enc, meta->p, meta->len);
+    int st;
+    if (c->owned) {
+        ipcn_announce_opts o;
+        ipcn_announce_opts_init(&o);
+        o.strength = c->strength;
+        o.standby = c->warm ? IPCN_STANDBY_WARM : IPCN_STANDBY_HOT;
+        st = ipcn_announce_owned(c->node, path, kind, enc, meta->p, meta->len, &o);
+    } else {
+        st = ipcn_announce(c->node, path, kind, enc, meta->p, meta->len);
+    }
     if (IPCN_IS_OK(st))
         return 0;
     if (st == IPCN_CONFLICT) {
@@ -50,6 +60,8 @@ static int announce(cli *c, const char *path, ipcn_kind kind, const char *enc,
             who = buf;
         }
         ipcn_resource_list_free(rl);
+        if (c->owned)
+            return cli_fail(st, "%s provides %s without ownership (--strength)", who, path);
         return cli_fail(st, "%s already provides %s", who, path);
     }
     if (st == IPCN_BAD_REQUEST)
@@ -115,14 +127,25 @@ int cmd_hold(cli *c)
         (rc = announce(c, path, IPCN_DATA, enc, &meta)))
         goto done;
     int st = ipcn_publish(c->node, path, val.p, val.len);
-    if (st != IPCN_OK) {
+    /* A warm standby holds no value until it owns the path (207 meanwhile). */
+    bool waiting = c->owned && c->warm && st == IPCN_CONFLICT;
+    if (st != IPCN_OK && !waiting) {
         rc = cli_fail(st, st == IPCN_BAD_REQUEST ? "the value of %s is too large"
                                                  : "cannot set %s", path);
         goto done;
     }
     ready(c, "serving", path, IPCN_DATA);
-    while (!cli_stop)
-        cli_pump(c, -1, NULL, 0);
+    while (!cli_stop) {
+        cli_pump(c, waiting ? 20 : -1, NULL, 0);
+        if (waiting && !cli_stop) {
+            st = ipcn_publish(c->node, path, val.p, val.len);
+            if (st != IPCN_CONFLICT && st != IPCN_OK) {
+                rc = cli_fail(st, "cannot set %s", path);
+                break;
+            }
+            waiting = st == IPCN_CONFLICT;
+        }
+    }
     cli_close(c); /* withdraws */
     stopped(c, path, -1);
 done:
@@ -292,6 +315,14 @@ int cmd_pub(cli *c)
         uint64_t now = now_mono_ns();
         if (now >= next) {
             int st = ipcn_publish(c->node, path, val.p, val.len);
+            if (st == IPCN_CONFLICT && c->owned && c->warm) {
+                /* A warm standby sends nothing until it owns the path. */
+                next += period;
+                if (next + 10 * period < now)
+                    next = now + period;
+                cli_pump(c, period ? 0 : 10, NULL, 0);
+                continue;
+            }
             if (st != IPCN_OK) {
                 rc = cli_fail(st, st == IPCN_BAD_REQUEST
                                       ? "the value is too large for %s"

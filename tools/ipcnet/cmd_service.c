@@ -401,6 +401,7 @@ int cmd_offer(cli *c)
         return cli_fail(st, st == IPCN_BAD_REQUEST
                                 ? "cannot offer '%s': invalid path or encoding"
                                 : "cannot offer %s", path);
+
     ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};
@@ -473,7 +474,14 @@ int cmd_call(cli *c)
     if ((c->npos > 1 || c->file) &&
         (rc = value_from_args(c, c->npos > 1 ? c->pos[1] : NULL, &val, &enc)))
         return rc;
-    if ((rc = cli_open(c)) || (rc = cli_discover(c, path))) {
+    /* Every provider is wanted for --all and --vote: the whole directory. */
+    bool modes = c->all || c->vote || c->request_id;
+    if ((rc = cli_open(c)) || (rc = cli_discover(c, c->all || c->vote ? NULL : path))) {
+        sb_free(&val);
+        return rc;
+    }
+    if (modes) {
+        rc = call_modes(c, path, val.p, val.len, enc);
         sb_free(&val);
         return rc;
     }

@@ -22,6 +22,7 @@ enum opt_id {
     O_EXPECT_VERSION,
     O_TRAFFIC, O_NODE, O_ALL,
     O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG, O_COMPROMISED,
+    O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE,
 };
 
 typedef struct opt {
@@ -56,6 +57,9 @@ static const opt opts[] = {
     {"--compromised", true, O_COMPROMISED},
     {"--store", true, O_STORE},
     {"--id", true, O_VERSION_ID},     {"--config", false, O_CONFIG},
+    {"--strength", true, O_STRENGTH}, {"--warm", false, O_WARM},
+    {"--vote", false, O_VOTE},        {"--quorum", true, O_QUORUM},
+    {"--tolerance", true, O_TOLERANCE},
 };
 
 #define B(x) (1ull << (x))
@@ -108,7 +112,8 @@ static const verb verbs[] = {
      "Print the descriptor of the resource at PATH: kind, encoding, provider (name,\n"
      "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
      "service offered by several nodes prints one descriptor per provider.\n"},
-    {"hold", cmd_hold, COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
+    {"hold", cmd_hold,
+     COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META) | B(O_STRENGTH) | B(O_WARM), 1, 2, true,
      "announce a data resource holding VALUE and serve it until interrupted",
      "usage: ipcnet hold PATH VALUE [options]\n\n"
      "Announce a data resource at PATH whose value is VALUE and answer queries for\n"
@@ -119,7 +124,12 @@ static const verb verbs[] = {
      "                  (application/json: the JSON text; cbor: VALUE as CBOR)\n"
      "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
      "                  application/octet-stream unless --encoding\n"
-     "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"},
+     "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"
+     "  --strength N    one of several providers of PATH (an owned path): the\n"
+     "                  strongest live one answers; of equal strengths, the node\n"
+     "                  whose name sorts first (see 'ipcnet owner')\n"
+     "  --warm          with --strength: a warm standby, which holds no value\n"
+     "                  until it owns PATH (then VALUE)\n"},
     {"set", cmd_set,
      COMMON | B(O_TIMEOUT) | B(O_ENCODING) | B(O_FILE) | B(O_EXPECT_VERSION), 1, 2, true,
      "set the value of a data resource another node holds (a parameter)",
@@ -146,7 +156,8 @@ static const verb verbs[] = {
      "  --timeout MS    give up after MS milliseconds (default 2000)\n"
      "  --raw           write the value's bytes to stdout as they are\n"},
     {"pub", cmd_pub,
-     COMMON | B(O_RATE) | B(O_COUNT) | B(O_ENCODING) | B(O_FILE) | B(O_META), 1, 2, true,
+     COMMON | B(O_RATE) | B(O_COUNT) | B(O_ENCODING) | B(O_FILE) | B(O_META) | B(O_STRENGTH) |
+         B(O_WARM), 1, 2, true,
      "announce a stream and publish VALUE to it",
      "usage: ipcnet pub PATH VALUE [--rate HZ] [--count N] [options]\n\n"
      "Announce a stream at PATH and publish VALUE on it, HZ times a second, until\n"
@@ -156,7 +167,14 @@ static const verb verbs[] = {
      "  --count N       stop after N samples (default: until interrupted)\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "  --file FILE     the sample is FILE's bytes ('-': stdin)\n"
-     "  --meta JSON     the descriptor's metadata (default {\"rate\": HZ})\n"},
+     "  --meta JSON     the descriptor's metadata (default {\"rate\": HZ})\n"
+     "  --strength N    one of several publishers of PATH (an owned path):\n"
+     "                  subscribers take the samples of the strongest live one\n"
+     "                  and drop (and count) the others'; when it goes, the next\n"
+     "                  takes over (see 'ipcnet owner')\n"
+     "  --warm          with --strength: a warm standby, which publishes nothing\n"
+     "                  until it owns PATH (its samples are skipped meanwhile,\n"
+     "                  and not counted in --count)\n"},
     {"echo", cmd_echo, COMMON | B(O_COUNT) | B(O_RAW) | B(O_TIMEOUT), 1, 1, false,
      "subscribe to PATTERN and print samples as they come",
      "usage: ipcnet echo PATTERN [--count N] [options]\n\n"
@@ -196,16 +214,35 @@ static const verb verbs[] = {
      "  --reply-encoding ENC  the encoding of CMD's answers\n"
      "  --encoding ENC  the announced encoding of requests (cbor)\n"
      "  --count N       stop after answering N requests\n"},
-    {"call", cmd_call, COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_ENCODING) | B(O_FILE), 1, 2,
-     false, "request a service with VALUE and print the answer",
-     "usage: ipcnet call PATH [VALUE] [--timeout MS] [options]\n\n"
+    {"call", cmd_call,
+     COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_ENCODING) | B(O_FILE) | B(O_ALL) | B(O_VOTE) |
+         B(O_QUORUM) | B(O_TOLERANCE) | B(O_VERSION_ID), 1, 2,
+     false, "request a service with VALUE and print the answer (or every provider's)",
+     "usage: ipcnet call PATH [VALUE] [--timeout MS] [options]\n"
+     "       ipcnet call PATH [VALUE] (--all | --vote [--quorum K] [--tolerance X])\n"
+     "                   [--id N] [options]\n\n"
      "Request the service at PATH with VALUE (JSON, sent as CBOR; no VALUE:\n"
      "an empty request) and print the answer.  An answer with an error status\n"
      "prints the status and the answer on stderr and exits 1.\n\n"
+     "With --all, --vote or --id, print the request's id and status, then each\n"
+     "provider asked: its status and its answer.\n"
+     "  --all           ask every provider at once: 100, or 104 Partial Data\n"
+     "                  (exit 0, a warning) when some did not answer in time\n"
+     "  --vote          ask every provider at once: K equal answers win (each\n"
+     "                  says whether it agrees); no quorum: 207 Conflict, exit 1\n"
+     "  --quorum K      --vote: equal answers needed (default: a majority)\n"
+     "  --tolerance X   --vote: CBOR numbers within X count as equal (default 0)\n"
+     "  --id N          send the request with id N (as printed: a retry): a\n"
+     "                  service offered at most once answers a retry from the\n"
+     "                  same requester (process) from its cache; a new ipcnet\n"
+     "                  process is another requester\n"
      "  --timeout MS    give up after MS milliseconds (default 5000)\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "  --file FILE     the request is FILE's bytes ('-': stdin)\n"
      "  --raw           write the answer's bytes to stdout as they are\n"},
+    {"owner", cmd_owner, COMMON, 1, 1, false,
+     "who owns a data or stream path of several providers (the strongest live one)",
+     cmd_owner_help},
     {"offer-files", cmd_offer_files, COMMON | B(O_SVC_PATH) | B(O_SECONDS) | B(O_COUNT), 0, 1,
      false, "offer a directory's files as a file service until interrupted",
      cmd_offer_files_help},
@@ -450,6 +487,27 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_STORE: c->store = arg; break;
         case O_VERSION_ID: c->version_id = arg; break;
         case O_CONFIG: c->config = true; break;
+        case O_STRENGTH:
+            rc = num_ll(v->name, o->name, arg, INT32_MIN, INT32_MAX, &ll);
+            c->strength = (int32_t)ll;
+            c->owned = true;
+            break;
+        case O_WARM: c->warm = c->owned = true; break;
+        case O_VOTE: c->vote = true; break;
+        case O_QUORUM:
+            rc = num_ll(v->name, o->name, arg, 1, IPCN_REQ_MAX_ASKED, &ll);
+            c->quorum = (uint32_t)ll;
+            break;
+        case O_TOLERANCE: {
+            char *end;
+            errno = 0;
+            double d = strtod(arg, &end);
+            if (errno || end == arg || *end || !isfinite(d) || d < 0)
+                return cli_usage_error(v->name, "--tolerance takes a number from 0 up, "
+                                       "not '%s'", arg);
+            c->tolerance = d;
+            break;
+        }
         }
         if (rc)
             return rc;
@@ -468,6 +526,21 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
     }
     if (c->file && c->npos > v->min_pos)
         return cli_usage_error(v->name, "give VALUE or --file, not both");
+    if (v->fn == cmd_call && c->version_id) { /* --id N: a request id */
+        char *end;
+        errno = 0;
+        unsigned long long id = strtoull(c->version_id, &end, 0);
+        if (errno || end == c->version_id || *end || !id || c->version_id[0] == '-')
+            return cli_usage_error(v->name, "--id takes a request id (a whole number, not "
+                                   "0), not '%s'", c->version_id);
+        c->request_id = id;
+    }
+    if (v->fn == cmd_call && c->all && c->vote)
+        return cli_usage_error(v->name, "give --all or --vote, not both");
+    if (v->fn == cmd_call && !c->vote && (c->quorum || c->tolerance > 0))
+        return cli_usage_error(v->name, "--quorum and --tolerance go with --vote");
+    if (v->fn == cmd_call && c->raw && (c->all || c->vote || c->version_id))
+        return cli_usage_error(v->name, "--raw gives one answer: not with --all, --vote, --id");
     return 0;
 }
 
