@@ -165,8 +165,8 @@ static void rerank(ipcn_node *n, ipcn__owngroup *g)
             g->owner = c.r;
             c.r->owner = true;
             ipcn__link *l = ipcn__link_by_id(n, c.r->link_id);
-            if (l)
-                l->owning++; /* watched as awaiting an answer (loop.c) */
+            if (l && !l->owning++) /* watched (loop.c), from now on */
+                l->owning_since_ns = ipcn__now_mono_ns();
         }
     }
     if (!c.some && !had)

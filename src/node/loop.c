@@ -114,7 +114,13 @@ static uint64_t link_heard(const ipcn__link *l)
 {
     uint64_t h = l->last_rx_ns > l->last_drain_ns ? l->last_rx_ns
                                                   : l->last_drain_ns;
-    return l->unheard_ns > h ? l->unheard_ns : h;
+    /* An owner (engine/owner.c) speaks without being asked: its silence
+     * counts from what we last heard since we began to take from it, not
+     * from our first ping, so that its standby takes over after
+     * dead_after, not dead_after plus a heartbeat. */
+    uint64_t since = l->owning && !l->awaiting ? l->owning_since_ns
+                                               : l->unheard_ns;
+    return since > h ? since : h;
 }
 
 static uint64_t idle_after(const ipcn_node *n, const ipcn__link *l)

@@ -96,6 +96,7 @@ typedef struct ipcn__link {
     uint64_t unheard_ns;    /* when we queued the first frame since we last
                                heard from it (0: it has answered since) */
     uint32_t awaiting;      /* our queries and requests it has to answer */
+    uint64_t owning_since_ns; /* when owning last rose from 0 */
     uint32_t owning;        /* owned paths this node takes from it as their
                                owner (engine/owner.c): watched as awaiting */
     uint32_t resources;     /* remote resources learned from it */
