@@ -24,12 +24,16 @@
  * policy lets it provide the path (a peer that may not provide a path can
  * claim any strength: it is never ranked).  A link to an owner this node
  * takes samples or answers from is watched as one awaiting an answer
- * (pinged, dropped after dead_after_ms of silence), so an owner that hangs
- * (SIGSTOP) is replaced after dead_after_ms, one that dies (kill -9) as
- * soon as the kernel tells of the hang-up.  When the owner changes, every
+ * (pinged, dropped after dead_after_ms of silence counted from its last
+ * frame), so an owner that hangs (SIGSTOP) is replaced after dead_after_ms,
+ * one that dies (kill -9) as soon as the kernel tells of the hang-up.  When the owner changes, every
  * node that takes the path gets IPCN_EV_OWNER, and its subscriptions go on
  * with the new owner's samples, with no call by the application.  A
- * stronger provider that comes back takes back over.
+ * stronger provider that comes back takes back over.  A node ranks the
+ * providers it has linked to: one that has just joined may take a weaker
+ * provider's samples until its link to the stronger one is up (and then
+ * gets IPCN_EV_OWNER); wait for ipcn_owner_get() to name the owner you
+ * expect when that matters.
  *
  * Sequence numbers are per provider, and loss is counted per provider: a
  * take-over is not a loss (ipcn_sub_stats.lost counts only gaps within one

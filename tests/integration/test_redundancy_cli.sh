@@ -3,7 +3,9 @@
 # ipcnet_redundancy.h in real processes: `pub` and `hold --strength N
 # [--warm]` (several providers of one path, the strongest owns, the next
 # takes over), `owner PATH`, `call --all | --vote [--quorum K] [--tolerance
-# X] [--id N]` (every answer printed), and their usage errors.
+# X] [--id N]` (every answer printed), `offer --at-most-once` (announced
+# so; the cache itself is tested from one requester process in
+# tests/python/test_redundancy.py), and their usage errors.
 #
 #   bash tests/integration/test_redundancy_cli.sh path/to/ipcnet
 #
@@ -100,6 +102,8 @@ contains "pub --help shows --strength" "$out" "--strength N"
 contains "pub --help shows --warm" "$out" "--warm"
 r 0 "hold --help" "$BIN" hold --help
 contains "hold --help shows --strength" "$out" "--strength N"
+r 0 "offer --help" "$BIN" offer --help
+contains "offer --help shows --at-most-once" "$out" "--at-most-once"
 r 2 "owner without PATH" "$BIN" owner
 r 2 "call --all --vote" "$BIN" call v/sum --all --vote
 r 2 "call --quorum without --vote" "$BIN" call v/sum --quorum 2
@@ -128,7 +132,10 @@ jdoc "... names the owner, strength, providers" "$out" \
 r 1 "a plain publisher of the owned path" "$BIN" pub r/scan 1 --count 1 --name plain
 contains "... is refused 207" "$err" "207 Conflict"
 r 0 "echo takes the owner's samples only" "$BIN" echo r/scan --count 10 --json --timeout 10000
-jcheck "... all from strong" "$out" 'len(d) == 10 and all(x["provider"] == "strong" and x["value"] == "S" for x in d)'
+# A subscriber that has just joined ranks the providers it has linked to so
+# far: until it links to strong it may take weak's samples; from strong's
+# first sample on, only strong's.
+jcheck "... from strong's first on, only strong's" "$out" 'len(d) == 10 and [x["provider"] for x in d][-1] == "strong" and all(x["provider"] == "strong" and x["value"] == "S" for x in d[[x["provider"] for x in d].index("strong"):])'
 end strong TERM
 until_ok "owner: weak takes over" "owned by weak" "$BIN" owner r/scan
 r 0 "echo after the take-over" "$BIN" echo r/scan --count 3 --json --timeout 10000
@@ -187,6 +194,29 @@ r 2 "call --id x" "$BIN" call v/sum --id x
 r 1 "call --all of no service" "$BIN" call v/none --all --wait 200
 contains "... 203" "$err" "203 Not Found"
 for n in va vb vc; do end "$n" TERM; done
+
+# ---------------------------------------------------------------- at most once
+start once "$BIN" offer o/fire --exec 'date +%s%N' --at-most-once --name once
+start twice "$BIN" offer o/again --exec 'date +%s%N' --name twice
+wait_ready once "the at-most-once provider"
+wait_ready twice "the plain provider"
+r 0 "call --id 4242 of an at-most-once service" "$BIN" call o/fire --id 4242 --json
+first=$out
+jdoc "... prints the id" "$first" 'd["request_id"] == 4242 and d["status"] == 100 and d["answer"]["provider"] == "once"'
+r 0 "the same id from another process" "$BIN" call o/fire --id 4242 --json
+jdoc "... prints the id" "$out" 'd["request_id"] == 4242 and d["status"] == 100'
+# A requester is its process (uid, pid, node name): another ipcnet process
+# is another requester, whose id 4242 is a request of its own.  (A retry
+# from the same process is answered from the cache: tests/python.)
+runs=$(grep -c '^#' "$W/once.out")
+[ "$runs" = 2 ] && ok "... is another requester: it runs" || nok "... it ran $runs times" "$(cat "$W/once.out")"
+r 0 "a plain service, id 77" "$BIN" call o/again --id 77
+r 0 "... id 77 again" "$BIN" call o/again --id 77
+runs=$(grep -c '^#' "$W/twice.out")
+[ "$runs" = 2 ] && ok "... runs twice (not at most once)" || nok "... ran $runs times" "$(cat "$W/twice.out")"
+r 2 "--id 0" "$BIN" call o/fire --id 0
+end once TERM
+end twice TERM
 
 echo "1..$T"
 [ "$F" = 0 ]
