@@ -702,7 +702,8 @@ class Node(_ipcnet._Node):
 
     # -- services
 
-    def offer(self, path, fn=None, *, encoding=None, args=None, returns=None):
+    def offer(self, path, fn=None, *, encoding=None, args=None, returns=None,
+              at_most_once=False, cache_ms=0, cache_entries=0):
         """Offer a service; usable as a decorator (@node.offer("svc/add")).
 
         fn(request: Message) returns the answer's value (encoded by its type,
@@ -712,12 +713,23 @@ class Node(_ipcnet._Node):
         encoding: the requests' encoding, announced (default "cbor").
         args, returns: declared types (see ipcn_offer_typed() in ipcnet.h,
         e.g. {"map": {"a": "int", "b": "int"}}); requests that do not match
-        args get 200 before fn runs."""
+        args get 200 before fn runs.
+        at_most_once: fn is not idempotent (Since: 0.2): a retry of a
+        request it ran (the same request_id, see request()) is answered from
+        a cache and does not run fn again; cache_ms, cache_entries bound
+        the cache (0: the defaults, 30 s and 1024).  What this does and does
+        not guarantee: ipcn_offer_opts in ipcnet_redundancy.h."""
         def register(f):
             typed = args is not None or returns is not None
             self._offer(path, encoding, f, typed,
                         dumps(args) if args is not None else None,
                         dumps(returns) if returns is not None else None)
+            if at_most_once or cache_ms or cache_entries:
+                try:
+                    self._offer_set_opts(path, bool(at_most_once), cache_ms, cache_entries)
+                except BaseException:
+                    self._withdraw(path)
+                    raise
             with self._lock:
                 self._encodings[path] = "cbor" if typed else (encoding or "cbor")
             return f

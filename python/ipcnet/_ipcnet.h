@@ -48,7 +48,7 @@
  *   _ipcnet_node_calls.c  _Node's calls: data and streams, services,
  *                         peers, events, counters
  *   _ipcnet_redundancy.c  _Node's calls of ipcnet_redundancy.h: owned
- *                         paths, request modes
+ *                         paths, request modes, at-most-once services
  * Only PyInit__ipcnet is exported (the module is built with hidden
  * visibility), so the names shared here need no prefix.
  */
@@ -245,5 +245,6 @@ PyObject *node_pool_stats(NodeObject *n, PyObject *args);
 PyObject *node_announce_owned(NodeObject *n, PyObject *args);
 PyObject *node_owner(NodeObject *n, PyObject *args);
 PyObject *node_request_ex(NodeObject *n, PyObject *args);
+PyObject *node_offer_set_opts(NodeObject *n, PyObject *args);
 
 #endif /* IPCNET_PY_EXT_H */

@@ -658,6 +658,7 @@ static PyMethodDef node_methods[] = {
     {"_announce_owned", (PyCFunction)node_announce_owned, METH_VARARGS, NULL},
     {"_owner", (PyCFunction)node_owner, METH_VARARGS, NULL},
     {"_request_ex", (PyCFunction)node_request_ex, METH_VARARGS, NULL},
+    {"_offer_set_opts", (PyCFunction)node_offer_set_opts, METH_VARARGS, NULL},
     {"ready", (PyCFunction)node_ready, METH_NOARGS,
      "ready(): say that this node has done its start-up and serves (ipcn_node_ready):\n"
      "every peer is told (the event 'peer_ready' there, Peer.ready), and so is every\n"

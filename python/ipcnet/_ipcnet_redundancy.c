@@ -2,7 +2,8 @@
 /*
  * _ipcnet_redundancy.c — _Node's calls of ipcnet_redundancy.h: owned
  * paths (ipcn_announce_owned, ipcn_owner_get), requests in a mode
- * (ipcn_request_ex).  The Pythonic surface (Node.announce(strength=),
+ * (ipcn_request_ex) and the options of an offered service
+ * (ipcn_offer_set_opts).  The Pythonic surface (Node.announce(strength=),
  * Node.owner(), Node.request(mode=), Answers) is in __init__.py.
  */
 #include "_ipcnet.h"
@@ -135,4 +136,28 @@ PyObject *node_request_ex(NodeObject *n, PyObject *args)
     PyObject *res = answers_tuple(out, st);
     ipcn_answers_free(out);
     return res;
+}
+
+/* _offer_set_opts(path, at_most_once, cache_ms, cache_entries); 0: the
+ * library's default. */
+PyObject *node_offer_set_opts(NodeObject *n, PyObject *args)
+{
+    const char *path;
+    int once;
+    unsigned int cache_ms, cache_entries;
+    if (!PyArg_ParseTuple(args, "spII:offer_set_opts", &path, &once, &cache_ms, &cache_entries) ||
+        node_enter(n) < 0)
+        return NULL;
+    ipcn_offer_opts o;
+    ipcn_offer_opts_init(&o);
+    o.at_most_once = once;
+    if (cache_ms)
+        o.cache_ms = cache_ms;
+    if (cache_entries)
+        o.cache_entries = cache_entries;
+    int st = ipcn_offer_set_opts(n->node, path, &o);
+    node_leave(n);
+    if (!IPCN_IS_OK(st))
+        return raise_statusf(st, "offer %s", path);
+    Py_RETURN_NONE;
 }

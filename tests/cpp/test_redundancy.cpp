@@ -4,7 +4,9 @@
  * Node::announce_owned() and owner() (the strongest provider owns, a warm
  * standby publishes nothing, a hot one's samples are counted as standby,
  * the weaker takes over when the stronger goes, EventType::Owner),
- * request_ex() in its three modes and the Answers it gives.
+ * request_ex() in its three modes and the Answers it gives, and
+ * offer_set_opts() (a retry with the same request id does not run the
+ * handler again).
  */
 #include "cpptest.hpp"
 
@@ -277,6 +279,36 @@ TEST(request_ex_all_and_any)
     Node closed;
     CHECK_EQ(closed.try_request_ex("v/sum", {}, "", any).status(), IPCN_BAD_REQUEST);
     CHECK_STATUS(closed.request_ex("v/sum", {}, "", any), IPCN_BAD_REQUEST);
+}
+
+TEST(offer_at_most_once)
+{
+    Node prov("prov"), asker("asker");
+    std::atomic<int> runs{0};
+    prov.offer("o/fire", "text/plain", [&](const ipcn::MessageView &, ipcn::Reply &r) {
+        r.set(std::to_string(++runs), "text/plain");
+        return IPCN_OK;
+    });
+    ipcn::OfferOptions oo;
+    oo.at_most_once = true;
+    prov.offer_set_opts("o/fire", oo);
+    CHECK_STATUS(prov.offer_set_opts("o/none", oo), IPCN_NOT_FOUND);
+    prov.start_thread();
+    asker.start_thread();
+    CHECK(ct::wait_until(asker, [&] { return asker.find("o/fire").size() == 1; }));
+    RequestOptions o;
+    o.timeout_ms = ct::WAIT_MS;
+    Answers first = asker.request_ex("o/fire", {}, "", o);
+    CHECK_EQ(first.winner().text(), std::string_view("1"));
+    o.request_id = first.request_id();
+    Answers again = asker.request_ex("o/fire", {}, "", o);
+    CHECK_EQ(again.request_id(), first.request_id());
+    CHECK_EQ(again.winner().text(), std::string_view("1"));
+    CHECK_EQ(runs.load(), 1);
+    o.request_id = 0; /* a new request runs */
+    Answers third = asker.request_ex("o/fire", {}, "", o);
+    CHECK(third.request_id() != first.request_id());
+    CHECK_EQ(third.winner().text(), std::string_view("2"));
 }
 
 CPPTEST_MAIN

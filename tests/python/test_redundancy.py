@@ -2,7 +2,7 @@
 """Several providers of one path, request modes, at most once
 (ipcnet_redundancy.h) from Python: Node.announce(strength=, standby=),
 Node.owner(), the event 'owner', SubStats.standby, Node.request(mode=,
-quorum=, tolerance=, request_id=) and its Answers."""
+quorum=, tolerance=, request_id=) and its Answers, offer(at_most_once=)."""
 import concurrent.futures
 import threading
 import time
@@ -182,3 +182,50 @@ def test_request_all_and_any(voters):
     with pytest.raises(ipcnet.NotFound):
         voters.request("v/none", None, WAIT, mode="all")
 
+
+def test_offer_at_most_once(nodes):
+    prov = nodes("prov")
+    runs = []
+    lock = threading.Lock()
+
+    def fire(req):
+        with lock:
+            runs.append(req.value)
+            return len(runs)
+    prov.offer("o/fire", fire, at_most_once=True, cache_ms=60000)
+    with pytest.raises(ipcnet.NotFound):
+        prov._offer_set_opts("o/none", True, 0, 0)
+    asker = nodes("asker")
+    until(lambda: asker.find("o/fire"), "the service known")
+    first = asker.request("o/fire", "x", WAIT, mode="any")
+    assert first.value == 1
+    again = asker.request("o/fire", "x", WAIT, request_id=first.request_id)
+    assert isinstance(again, ipcnet.Answers)
+    assert again.request_id == first.request_id and again.value == 1
+    assert runs == ["x"]
+    assert asker.request("o/fire", "y", WAIT).value == 2  # a new request runs
+
+
+def test_cli_offer_at_most_once(nodes):
+    """`ipcnet offer --at-most-once` from this process: the same request id
+    twice runs the command once."""
+    import os
+    import subprocess
+    cli = os.path.join(os.environ.get("IPCN_BINDIR", "build/bin"), "ipcnet")
+    if not os.access(cli, os.X_OK):
+        pytest.skip("no ipcnet tool at %s" % cli)
+    asker = nodes("asker")
+    p = subprocess.Popen([cli, "offer", "o/cli", "--exec", "date +%s%N", "--at-most-once",
+                          "--name", "clionce"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    try:
+        until(lambda: asker.find("o/cli"), "the tool's service known")
+        first = asker.request("o/cli", None, WAIT, mode="any")
+        again = asker.request("o/cli", None, WAIT, request_id=first.request_id)
+        assert again.value == first.value
+        third = asker.request("o/cli", None, WAIT, mode="any")
+        assert third.value != first.value
+    finally:
+        p.terminate()
+        out, _ = p.communicate(timeout=WAIT)
+    assert len([ln for ln in out.splitlines() if ln.startswith("#")]) == 2

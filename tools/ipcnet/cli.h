@@ -60,6 +60,7 @@ typedef struct cli {
     uint32_t quorum;         /* call --quorum (0: a majority) */
     double tolerance;        /* call --tolerance */
     uint64_t request_id;     /* call --id (0: none) */
+    bool at_most_once;       /* offer --at-most-once */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */

@@ -401,7 +401,13 @@ int cmd_offer(cli *c)
         return cli_fail(st, st == IPCN_BAD_REQUEST
                                 ? "cannot offer '%s': invalid path or encoding"
                                 : "cannot offer %s", path);
-
+    if (c->at_most_once) {
+        ipcn_offer_opts oo;
+        ipcn_offer_opts_init(&oo);
+        oo.at_most_once = true;
+        if ((st = ipcn_offer_set_opts(c->node, path, &oo)) != IPCN_OK)
+            return cli_fail(st, "cannot offer %s at most once", path);
+    }
     ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};

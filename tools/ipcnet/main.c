@@ -22,7 +22,7 @@ enum opt_id {
     O_EXPECT_VERSION,
     O_TRAFFIC, O_NODE, O_ALL,
     O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG, O_COMPROMISED,
-    O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE,
+    O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE, O_AT_MOST_ONCE,
 };
 
 typedef struct opt {
@@ -60,6 +60,7 @@ static const opt opts[] = {
     {"--strength", true, O_STRENGTH}, {"--warm", false, O_WARM},
     {"--vote", false, O_VOTE},        {"--quorum", true, O_QUORUM},
     {"--tolerance", true, O_TOLERANCE},
+    {"--at-most-once", false, O_AT_MOST_ONCE},
 };
 
 #define B(x) (1ull << (x))
@@ -199,7 +200,7 @@ static const verb verbs[] = {
      "  --timeout MS    fail with 304 when no sample came in MS milliseconds\n"},
     {"offer", cmd_offer,
      COMMON | B(O_ECHO) | B(O_EXEC) | B(O_EXEC_TIMEOUT) | B(O_ENCODING) |
-         B(O_REPLY_ENCODING) | B(O_COUNT), 1, 1, false,
+         B(O_REPLY_ENCODING) | B(O_COUNT) | B(O_AT_MOST_ONCE), 1, 1, false,
      "offer a service that echoes its argument or runs a command",
      "usage: ipcnet offer PATH (--echo | --exec CMD) [options]\n\n"
      "Offer a service at PATH until Ctrl-C or SIGTERM, printing a line per request.\n"
@@ -213,7 +214,9 @@ static const verb verbs[] = {
      "  --exec-timeout MS  kill CMD after MS ms and answer 304 (default 10000)\n"
      "  --reply-encoding ENC  the encoding of CMD's answers\n"
      "  --encoding ENC  the announced encoding of requests (cbor)\n"
-     "  --count N       stop after answering N requests\n"},
+     "  --count N       stop after answering N requests\n"
+     "  --at-most-once  a request its requester (a process) retries with the\n"
+     "                  same id is answered from a cache, not run again (30 s)\n"},
     {"call", cmd_call,
      COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_ENCODING) | B(O_FILE) | B(O_ALL) | B(O_VOTE) |
          B(O_QUORUM) | B(O_TOLERANCE) | B(O_VERSION_ID), 1, 2,
@@ -508,6 +511,7 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             c->tolerance = d;
             break;
         }
+        case O_AT_MOST_ONCE: c->at_most_once = true; break;
         }
         if (rc)
             return rc;
