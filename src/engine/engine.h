@@ -428,6 +428,8 @@ void ipcn__own_local_gone(ipcn_node *n, ipcn__local *lr);
 int ipcn__own_choose(ipcn_node *n, const ipcn__pending *p, bool allow_local,
                      uint32_t *link_id);
 void ipcn__own_free_all(ipcn_node *n);
+/* This node's subscriptions changed: the owners' links it watches too. */
+void ipcn__own_subs_changed(ipcn_node *n);
 /* A sample of r, or published here on lr, from a provider that does not
  * own its path (a hot standby): dropped, counted as standby. */
 static inline bool ipcn__own_standby_remote(const ipcn__remote *r)

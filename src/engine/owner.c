@@ -30,6 +30,9 @@ typedef struct ipcn__owngroup {
     bool self;
     ipcn__remote *owner;
     uint64_t changes;
+    /* The owner's link this node watches (l->owning), or 0: only while
+     * this node takes the path (group_wanted()). */
+    uint32_t watch_link;
 } ipcn__owngroup;
 
 /* A candidate of a rank. */
@@ -135,12 +138,65 @@ static cand rank_first(ipcn_node *n, ipcn__owngroup *g,
     return best;
 }
 
+/* Does this node take g's path: does a subscription of it match, or does
+ * it provide the path itself (a warm standby must see its owner hang)?  A
+ * query waiting for the owner has the link watched anyway (awaiting). */
+static bool group_wanted(ipcn_node *n, const ipcn__owngroup *g)
+{
+    if (g->local)
+        return true;
+    size_t pl = strlen(g->path);
+    ipcn__sub *s;
+    ipcn__list_for_each(s, t, &n->subs, ipcn__sub, entry)
+        if (ipcn__pattern_match(s->pattern, strlen(s->pattern), g->path, pl))
+            return true;
+    return false;
+}
+
+static void watch_off(ipcn_node *n, ipcn__owngroup *g)
+{
+    if (!g->watch_link)
+        return;
+    ipcn__link *l = ipcn__link_by_id(n, g->watch_link);
+    if (l && l->owning)
+        l->owning--;
+    g->watch_link = 0;
+}
+
+/* Watch the owner's link (loop.c) while this node takes the path: a hung
+ * owner is then found after dead_after, and its standby takes over.  A
+ * node that only heard of the path does not ping its owner. */
+static void watch_on(ipcn_node *n, ipcn__owngroup *g)
+{
+    if (g->watch_link || !g->owner || !group_wanted(n, g))
+        return;
+    ipcn__link *l = ipcn__link_by_id(n, g->owner->link_id);
+    if (!l)
+        return;
+    if (!l->owning++) /* its silence counts from now on at the earliest */
+        l->owning_since_ns = ipcn__now_mono_ns();
+    g->watch_link = l->id;
+}
+
+static void watch_update(ipcn_node *n, ipcn__owngroup *g)
+{
+    if (g->watch_link && !group_wanted(n, g))
+        watch_off(n, g);
+    else
+        watch_on(n, g);
+}
+
+void ipcn__own_subs_changed(ipcn_node *n)
+{
+    for (size_t i = 0; n->owngroups.b && i <= n->owngroups.mask; i++)
+        for (ipcn__hnode *e = n->owngroups.b[i]; e; e = e->next)
+            watch_update(n, ipcn__container_of(e, ipcn__owngroup, hnode));
+}
+
 static void owner_off(ipcn_node *n, ipcn__owngroup *g)
 {
+    watch_off(n, g);
     if (g->owner) {
-        ipcn__link *l = ipcn__link_by_id(n, g->owner->link_id);
-        if (l && l->owning)
-            l->owning--;
         g->owner->owner = false;
         g->owner = NULL;
     }
@@ -153,8 +209,10 @@ static void owner_off(ipcn_node *n, ipcn__owngroup *g)
 static void rerank(ipcn_node *n, ipcn__owngroup *g)
 {
     cand c = rank_first(n, g, NULL, false, 0, NULL);
-    if (c.some && c.self == g->self && c.r == g->owner)
+    if (c.some && c.self == g->self && c.r == g->owner) {
+        watch_update(n, g); /* this node's own may have come or gone */
         return;
+    }
     bool had = g->self || g->owner;
     owner_off(n, g);
     if (c.some) {
@@ -164,9 +222,7 @@ static void rerank(ipcn_node *n, ipcn__owngroup *g)
         } else {
             g->owner = c.r;
             c.r->owner = true;
-            ipcn__link *l = ipcn__link_by_id(n, c.r->link_id);
-            if (l && !l->owning++) /* watched (loop.c), from now on */
-                l->owning_since_ns = ipcn__now_mono_ns();
+            watch_on(n, g);
         }
     }
     if (!c.some && !had)
@@ -206,7 +262,10 @@ static void remote_leave(ipcn__remote *r)
 
 void ipcn__own_remote_changed(ipcn_node *n, ipcn__remote *r)
 {
-    bool owned = (r->ann_flags & IPCN_ANN_OWNED) && r->kind != IPCN_SERVICE;
+    /* A claim the policy refused ranks nowhere, and makes no group: a peer
+     * that may not provide the path must not set the group's kind. */
+    bool owned = (r->ann_flags & IPCN_ANN_OWNED) && r->kind != IPCN_SERVICE &&
+                 !r->denied;
     ipcn__owngroup *g = r->group;
     if (g && (!owned || g->kind != r->kind)) {
         /* (rerank() takes the owner off, and tells of it) */

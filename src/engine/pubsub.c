@@ -242,6 +242,7 @@ IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
     while (s->id == 0 || sub_by_id(n, s->id));
     ipcn__list_insert_tail(&n->subs, &s->entry);
     ipcn__pub_routes_changed(n, true);
+    ipcn__own_subs_changed(n);
     out->id = s->id;
     ipcn__node_unlock(n);
     return IPCN_OK;
@@ -274,6 +275,7 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *n, ipcn_sub sub)
         break;
     }
     ipcn__sub_free(s);
+    ipcn__own_subs_changed(n);
     ipcn__node_unlock(n);
     return IPCN_OK;
 }

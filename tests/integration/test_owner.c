@@ -667,6 +667,54 @@ static void test_hostile_strength(void **state)
     unsetenv("IPCNET_POLICY");
 }
 
+/* A rogue that announces the path first, owned, as another kind (data),
+ * must not make the group: the real providers of the stream, who come
+ * after it, are ranked among themselves all the same. */
+static void test_hostile_first(void **state)
+{
+    (void)state;
+    char policy[600];
+    hostile_policy(policy, sizeof policy);
+    setenv("IPCNET_POLICY", policy, 1);
+    tu_net_dir();
+    snprintf(raw_target.dir, sizeof raw_target.dir, "%s", tu_net_dir());
+    snprintf(raw_target.sock, sizeof raw_target.sock,
+             "%s/default/m-sub.sock", raw_target.dir);
+    l_events *ev = l_new_events();
+    rec *r = rec_new();
+    ipcn_node *n = open_node("m-sub", ev);
+    ipcn_sub sub;
+    assert_int_equal(ipcn_subscribe(n, STREAM, 4096, on_sample, r, &sub),
+                     IPCN_OK);
+    hello_caps = CAP_REDUNDANCY;
+    raw *h = raw_link();
+    B.len = 0;
+    size_t off = enc_announce(&B, h->id, 1 /* data */, 1, STREAM,
+                              strlen(STREAM));
+    b_u32(&B, 1000);      /* strength */
+    b_u8(&B, ANN_OWNED);  /* flags */
+    b_u8(&B, 0);
+    b_u16(&B, 0);
+    f_end(&B, off);
+    raw_send_buf(h);
+    raw_ping(h, 2); /* it was read */
+    hello_caps = 0;
+
+    pid_t strong = spawn_pub("o-strong", STREAM, "stream", 10, false);
+    pid_t weak = spawn_pub("o-weak", STREAM, "stream", 5, false);
+    assert_true(L_UNTIL(NULL, owner_is(n, STREAM, "o-strong") &&
+                                  providers(n, STREAM) == 2, WAIT_MS));
+    /* The weak one is a standby here: its samples are dropped, counted. */
+    assert_true(L_UNTIL(NULL, sub_stats(n, sub).standby > 0, WAIT_MS));
+
+    raw_free_all();
+    assert_int_equal(l_stop(weak, 5000), 0);
+    assert_int_equal(l_stop(strong, 5000), 0);
+    l_close_node(n);
+    rec_free(r);
+    unsetenv("IPCNET_POLICY");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -679,6 +727,7 @@ int main(void)
         cmocka_unit_test_teardown(test_equal_strengths, l_teardown),
         cmocka_unit_test_teardown(test_owned_vs_plain, l_teardown),
         cmocka_unit_test_teardown(test_hostile_strength, l_teardown),
+        cmocka_unit_test_teardown(test_hostile_first, l_teardown),
     };
     return cmocka_run_group_tests_name("owner", tests, NULL, NULL);
 }
