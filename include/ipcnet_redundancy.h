@@ -210,14 +210,17 @@ typedef struct ipcn_answers {
  *    leaves is its item's 303, not replaced; 100 when every one answered (each
  *    item has its own status), 104 when some did not answer by the
  *    deadline or left (their items 304, 303), 304 when none answered.
- *  - VOTE: every provider asked at once; 100 as soon as quorum answers are
- *    equal (the same status, and the same bytes, or for "cbor" answers the
- *    same value with numbers within tolerance): *out->winner is one of
- *    them, and each item says whether it agrees; 207 when the answers
- *    that came can no longer make a quorum, or the deadline passed with
- *    enough answers but no quorum; 304 when fewer than quorum answered by
- *    the deadline (or, once some left or could not be asked, can).  The providers whose answers came and differ from the
- *    winner are dissenters (ipcn_answers.dissenting).  quorum larger than
+ *  - VOTE: every provider asked at once; only successes (1xx) vote: an
+ *    answer 2xx or 3xx counts as none, and is not a dissent.  100 as soon
+ *    as quorum answers are equal (the same status, and the same bytes, or
+ *    for "cbor" answers of at most 64 KiB the same value with numbers
+ *    within tolerance): *out->winner is one of them, and each item says
+ *    whether it agrees; 207 when the answers that came can no longer make
+ *    a quorum, or the deadline passed with enough answers but no quorum;
+ *    304 when fewer than quorum answered by the deadline (or, once some
+ *    left, could not be asked or refused, can).  The providers whose
+ *    successes came and differ from the winner are dissenters
+ *    (ipcn_answers.dissenting).  quorum larger than
  *    the providers asked cannot be reached: 207 or 304.  A vote trusts a
  *    majority: equal wrong answers of most providers win.  Once decided,
  *    the providers not heard from are told to give up (CANCEL), and not

@@ -90,6 +90,8 @@ static void name_of(ipcn_node *n, ipcn__multi *m, uint32_t i,
     m->node_id[i] = id;
 }
 
+#define VOTE_CBOR_MAX (64u << 10)
+
 static bool is_cbor(const char *enc)
 {
     return !strcmp(enc, "cbor") || !strcmp(enc, "application/cbor");
@@ -101,7 +103,10 @@ static bool answers_equal(const ipcn_msg *a, const ipcn_msg *b, double tol)
 {
     if (a->status != b->status || strcmp(a->encoding, b->encoding) != 0)
         return false;
-    if (is_cbor(a->encoding))
+    /* A value is compared as CBOR up to VOTE_CBOR_MAX: past it (a hostile
+     * or huge answer, compared in the I/O round) as bytes. */
+    if (is_cbor(a->encoding) && a->len <= VOTE_CBOR_MAX &&
+        b->len <= VOTE_CBOR_MAX)
         return ipcn__cbor_equal(a->data, a->len, b->data, b->len, tol);
     return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
 }
@@ -111,12 +116,20 @@ static bool answered(const ipcn__pending *k)
     return k && k->done && k->reply;
 }
 
+/* Only a success votes: a refusal (205, 202...) or a failure (300) says
+ * nothing of the answer, so it is neither counted for a quorum nor
+ * charged as a dissent (a 300 is charged as a failure already). */
+static bool votes(const ipcn__pending *k)
+{
+    return answered(k) && IPCN_IS_OK(k->reply->pub.status);
+}
+
 /* VOTE: the answer i joins the first earlier answer it equals. */
 static void vote_join(ipcn__multi *m, uint32_t i)
 {
     const ipcn_msg *a = &m->kid[i]->reply->pub;
     for (uint32_t j = 0; j < m->count; j++) {
-        if (j == i || !answered(m->kid[j]) || m->group[j] != j)
+        if (j == i || !votes(m->kid[j]) || m->group[j] != j)
             continue;
         if (answers_equal(&m->kid[j]->reply->pub, a, m->tolerance)) {
             m->group[i] = j;
@@ -139,7 +152,7 @@ static void decide(ipcn__multi *m)
             open++;
             continue;
         }
-        if (!k->reply)
+        if (m->mode == IPCN_REQ_VOTE ? !votes(k) : !k->reply)
             continue;
         heard++;
         if (m->mode == IPCN_REQ_VOTE && m->group[i] == i &&
@@ -179,7 +192,7 @@ void ipcn__multi_on_child(ipcn_node *n, ipcn__pending *p)
     }
     /* An answer that comes after the vote is decided, before the call
      * returns, is still judged (it agrees, or dissents). */
-    if (m->mode == IPCN_REQ_VOTE && p->reply)
+    if (m->mode == IPCN_REQ_VOTE && votes(p))
         vote_join(m, i);
     if (m->done)
         return;
@@ -332,7 +345,7 @@ static uint32_t charge_dissenters(ipcn_node *n, ipcn__multi *m,
     uint32_t w = (uint32_t)m->winner, count = 0;
     for (uint32_t i = 0; i < m->count; i++) {
         ipcn__pending *k = m->kid[i];
-        if (!answered(k) || m->group[i] == w)
+        if (!votes(k) || m->group[i] == w)
             continue;
         count++;
         ipcn__link *l = k->link_id ? ipcn__link_by_id(n, k->link_id) : NULL;
@@ -367,11 +380,12 @@ static ipcn_answers *answers_of(ipcn__multi *m, int status, uint64_t rid)
         it->provider = name;
         it->provider_id = m->node_id[i];
         it->status = k->status;
+        bool voted = votes(k);
         if (k->reply) {
             it->msg = &k->reply->pub;
             k->reply = NULL;
         }
-        if (m->mode == IPCN_REQ_VOTE && m->winner >= 0 && it->msg) {
+        if (m->mode == IPCN_REQ_VOTE && m->winner >= 0 && voted) {
             it->agrees = m->group[i] == (uint32_t)m->winner;
             if (it->agrees)
                 a->agreeing++;

@@ -35,7 +35,7 @@
 #define WAIT_MS 10000
 
 /* How one provider answers one service. */
-enum { NOW, HOLD, NEVER };
+enum { NOW, HOLD, NEVER, FAIL };
 typedef struct beh {
     int how;
     const uint8_t *ans;
@@ -66,6 +66,8 @@ static int handler(ipcn_node *n, const ipcn_msg *m, ipcn_reply_ctx *ctx,
         (void)ipcn_reply_defer(ctx);
         return IPCN_ACCEPTED;
     }
+    if (b->how == FAIL)
+        return IPCN_INTERNAL_ERROR; /* 300, no body */
     if (b->how == HOLD) {
         b->resp = ipcn_reply_defer(ctx);
         atomic_store(&b->held, 1);
@@ -296,6 +298,34 @@ static void t_no_majority(void **state)
     assert_int_equal(ipcn_request_ex(asker, "vote/x", NULL, 0, NULL, &o, &a),
                      IPCN_CONFLICT);
     ipcn_answers_free(a);
+}
+
+/* Only successes vote: two equal failures (300) are no quorum, and the
+ * one success among them is no dissenter. */
+static void t_failures_do_not_vote(void **state)
+{
+    (void)state;
+    beh ga = {.how = NOW, .ans = A, .len = sizeof A, .enc = "cbor"};
+    beh fb = {.how = FAIL};
+    beh fc = {.how = FAIL};
+    offer(pa, "vote/x", &ga);
+    offer(pb, "vote/x", &fb);
+    offer(pc, "vote/x", &fc);
+    wait_providers("vote/x", 3);
+    ipcn_request_opts o = opts_of(IPCN_REQ_VOTE, WAIT_MS);
+    ipcn_answers *a = NULL;
+    assert_int_equal(ipcn_request_ex(asker, "vote/x", NULL, 0, NULL, &o, &a),
+                     IPCN_GATEWAY_TIMEOUT);
+    assert_null(a->winner);
+    assert_int_equal(a->agreeing, 0);
+    assert_int_equal(a->dissenting, 0);
+    assert_int_equal(item_of(a, "pb")->status, IPCN_INTERNAL_ERROR);
+    assert_int_equal(item_of(a, "pc")->status, IPCN_INTERNAL_ERROR);
+    assert_false(item_of(a, "pb")->agrees);
+    ipcn_answers_free(a);
+    assert_int_equal(evidence("pa", IPCN_OFFENCE_DISSENT), 0);
+    assert_int_equal(evidence("pb", IPCN_OFFENCE_DISSENT), 0);
+    assert_int_equal(evidence("pc", IPCN_OFFENCE_DISSENT), 0);
 }
 
 /* Two wrong and equal: the wrong majority wins.  A vote trusts a majority
@@ -605,6 +635,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_majority, setup, teardown),
         cmocka_unit_test_setup_teardown(t_no_majority, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_failures_do_not_vote, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(t_wrong_majority, setup, teardown),
         cmocka_unit_test_setup_teardown(t_tolerance, setup, teardown),
         cmocka_unit_test_setup_teardown(t_vote_deadline, setup, teardown),
