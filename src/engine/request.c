@@ -621,10 +621,17 @@ void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l)
 void ipcn__req_on_withdraw(ipcn_node *n, const char *path, uint32_t link_id)
 {
     ipcn__pending *p;
-    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry)
-        if (p->link_id == link_id && !p->done && !strcmp(p->path, path) &&
-            p->kind != PEND_REQUEST)
+    ipcn__list_for_each(p, t, &n->pendings, ipcn__pending, entry) {
+        if (p->link_id != link_id || p->done || strcmp(p->path, path) != 0 ||
+            p->kind == PEND_REQUEST)
+            continue;
+        /* A query goes on to the next provider (of an owned path: the
+         * next in rank), as when its provider's link goes; a set ends. */
+        if (p->kind == PEND_QUERY && link_id)
+            fail_over(n, p);
+        else
             complete(n, p, IPCN_SERVICE_UNAVAILABLE, NULL);
+    }
 }
 
 void ipcn__req_timeouts(ipcn_node *n, uint64_t now)
