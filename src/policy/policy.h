@@ -47,6 +47,13 @@ typedef struct ipcn__principal {
                                it could not be read */
     uint8_t exe_sha256[32]; /* SHA-256 of that file, when exe_hashed */
     bool exe_hashed;
+    /* A node of another host (a TCP or routed link): its host's name, as
+     * this node's trust list names the host key (for a node further away,
+     * as the routers on the way said), and its user's name there; NULL
+     * for a node of this host.  Its uid, gid and groups are then
+     * unknown (creds_known false): policy matches it as "host:user". */
+    char *host;
+    char *user;
 } ipcn__principal;
 
 /* ---- verbs and profiles ---- */

@@ -53,16 +53,32 @@ static inline uint64_t ipcn__epoll_tag(uint32_t kind, uint32_t id)
 /* The principal behind a link: policy/policy.h (fixed by identity.c). */
 
 enum link_state {
+    LINK_SECURE = 4, /* TCP: the Noise handshake runs (link_tcp.c); no
+                       frame passes until it is done */
     LINK_HELLO = 1, /* waiting for the peer's hello */
     LINK_UP = 2,
     LINK_DEAD = 3   /* closed; freed at the end of the round */
 };
+
+/* What carries a link's frames. */
+enum link_kind {
+    LINK_UNIX = 0,   /* a Unix-domain socket on this host (rendezvous.c) */
+    LINK_TCP = 1,    /* a TCP connection to a router of another host, its
+                        bytes in Noise transport messages (link_tcp.c,
+                        node/gateway.c) */
+    LINK_ROUTED = 2  /* a node reached through routers: no socket of its
+                        own; its frames go in FORWARD frames on the link
+                        of the next hop (route.c, vlink.c) */
+};
+
+struct ipcn__sec;   /* link_tcp.c: the Noise state and the record buffers */
 
 typedef struct ipcn__link {
     ipcn__list node_entry;
     ipcn__list hello_entry; /* inbound, in node->hello_links until its hello */
     uint32_t id;
     int fd, pidfd;
+    enum link_kind kind;
     enum link_state state;
     bool outbound;
     bool want_out;          /* EPOLLOUT registered */
@@ -155,6 +171,23 @@ typedef struct ipcn__link {
     int cz_wd;
     uint64_t viol_start_ns;
     uint32_t viol_count;
+    /* Several hosts.  TCP: the secure channel (link_tcp.c), the address
+     * dialled or accepted from ("tcp://A:P"), the peer host key and the
+     * name our trust list gives it; frames that failed authentication
+     * (a flipped bit, a replay: the link is closed at the first).
+     * ROUTED: the link of the next hop (its id; 0: no route now), and the
+     * highest FORWARD seq taken from the peer (route.c).  Every kind: the
+     * last PING's round trip. */
+    struct ipcn__sec *sec;
+    char *addr;
+    uint8_t peer_key[32];
+    bool has_peer_key;
+    uint64_t auth_failures;
+    uint32_t via_id;
+    uint64_t fwd_seq_in;
+    uint64_t rtt_ns;
+    bool router;            /* the peer may send ROUTE and FORWARD frames
+                               for others (route.c: who may route) */
 } ipcn__link;
 
 /* The bytes to read from l in this round: less for a peer that a limit
@@ -211,6 +244,22 @@ bool ipcn__link_ring_sleep(ipcn__link *l);
 
 /* Queue a PING or PONG (type) carrying stamp (link_hello.c). */
 void ipcn__send_ping(ipcn_node *n, ipcn__link *l, uint8_t type, uint64_t stamp);
+
+/* ---- link_tcp.c (several hosts) ---- */
+/* A TCP link (an accepted or dialled socket to another host's gateway,
+ * addr "tcp://A:P"): it starts in LINK_SECURE with the Noise handshake,
+ * initiated by the dialling side; once done and the peer's key is in the
+ * trust list it goes on as any link (the hello first); a key the list
+ * does not name gets an ERROR 309 and the link is closed. */
+ipcn__link *ipcn__link_new_tcp(ipcn_node *n, int fd, bool outbound,
+                               const char *addr);
+/* A TCP link's I/O: its queue leaves in Noise transport messages, and
+ * what comes is decrypted into rx (a message that does not authenticate
+ * closes the link: counted in auth_failures).  write_some returns as
+ * send(); on_readable as ipcn__link_on_readable(). */
+ssize_t ipcn__sec_write_some(ipcn_node *n, ipcn__link *l);
+void ipcn__sec_on_readable(ipcn_node *n, ipcn__link *l);
+void ipcn__sec_free(ipcn__link *l);
 
 /* ---- fds.c ---- */
 /* Move the node's timer earlier to at_ns (never later). */

@@ -8,34 +8,8 @@
 
 #include "ipcnet.h"
 #include "util/util.h"
+#include "wire/wire_impl.h"
 
-/* ---- little-endian access ---- */
-
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-static uint64_t ld64(const uint8_t *p)
-{
-    return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-static void st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void st64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 uint64_t ipcn__frame_checksum(const uint8_t *hdr40, const uint8_t *payload,
                               size_t len)
@@ -109,73 +83,6 @@ int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
     return IPCN_OK;
 }
 
-/* ---- bounded reader ---- */
-
-typedef struct rd {
-    const uint8_t *p, *end;
-    int bad;
-} rd;
-
-static inline int rd_has(rd *r, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return 0;
-    }
-    return 1;
-}
-static uint8_t rd_u8(rd *r)
-{
-    if (!rd_has(r, 1))
-        return 0;
-    return *r->p++;
-}
-static uint32_t rd_u32(rd *r)
-{
-    if (!rd_has(r, 4))
-        return 0;
-    uint32_t v = ld32(r->p);
-    r->p += 4;
-    return v;
-}
-static uint64_t rd_u64(rd *r)
-{
-    if (!rd_has(r, 8))
-        return 0;
-    uint64_t v = ld64(r->p);
-    r->p += 8;
-    return v;
-}
-/* Inlined: two per sample received. */
-static inline __attribute__((always_inline)) ipcn__str rd_str(rd *r)
-{
-    ipcn__str s = {"", 0};
-    if (!rd_has(r, 2))
-        return s;
-    uint16_t n = ld16(r->p);
-    r->p += 2;
-    if (!rd_has(r, (size_t)n + 1))
-        return s;
-    if (r->p[n] != 0 || memchr(r->p, 0, n) != NULL) {
-        r->bad = 1;
-        return s;
-    }
-    s.p = (const char *)r->p;
-    s.len = n;
-    r->p += (size_t)n + 1;
-    return s;
-}
-static ipcn__blob rd_blob(rd *r)
-{
-    ipcn__blob b = {NULL, 0};
-    uint32_t n = rd_u32(r);
-    if (!rd_has(r, n))
-        return b;
-    b.p = r->p;
-    b.len = n;
-    r->p += n;
-    return b;
-}
 
 int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
 {
@@ -366,6 +273,12 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
             (f.u.state.flags & ~IPCN_STATE_READY))
             r.bad = 1;
         break;
+    case IPCN_F_ROUTE:
+        ipcn__dec_route(&r, &f.u.route);
+        break;
+    case IPCN_F_FORWARD:
+        ipcn__dec_forward(&r, &f.u.forward);
+        break;
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -509,7 +422,7 @@ int ipcn__frame_end(ipcn__wbuf *w, size_t off)
 
 /* Each encoder rolls the writer back to where it began on failure, so a
  * failed frame never leaves half a frame behind in a link's queue. */
-static int finish(ipcn__wbuf *w, size_t off)
+int ipcn__frame_finish(ipcn__wbuf *w, size_t off)
 {
     int st = ipcn__frame_end(w, off);
     if (st != IPCN_OK) {
@@ -518,6 +431,8 @@ static int finish(ipcn__wbuf *w, size_t off)
     }
     return st;
 }
+
+static int finish(ipcn__wbuf *w, size_t off) { return ipcn__frame_finish(w, off); }
 
 int ipcn__enc_hello(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__hello *b)
 {

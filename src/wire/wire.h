@@ -62,7 +62,16 @@ enum ipcn__ftype {
     /* Capability IPCN_CAP_STATE on the receiver's side. */
     IPCN_F_STATE = 26,        /* the sender's criticality and readiness
                                  (never forwarded, never answered) */
-    IPCN_F__MAX = 26
+    /* Capability IPCN_CAP_ROUTE on the receiver's side (several hosts). */
+    IPCN_F_ROUTE = 27,        /* a node the sender reaches, and the routers
+                                 the way passes (a path vector), or that it
+                                 no longer does (GONE); sent by a router to
+                                 its link peers, never forwarded as is */
+    IPCN_F_FORWARD = 28,      /* a frame for a node that is not the link
+                                 peer: src and dst are its two ends, ttl and
+                                 hops count routers, the body carries the
+                                 routers passed and the inner frame */
+    IPCN_F__MAX = 28
 };
 
 /* Capability bits a node announces in its hello. */
@@ -77,6 +86,8 @@ enum ipcn__ftype {
 #define IPCN_CAP_REDUNDANCY 128u /* takes the extensions of ANNOUNCE (strength,
                                     flags), REQUEST (request id) and
                                     REPLY/QUERY_REPLY (load) */
+#define IPCN_CAP_ROUTE 256u  /* takes ROUTE and FORWARD frames: can be
+                                reached through routers */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -256,12 +267,61 @@ typedef struct ipcn__state {
     uint8_t flags;
 } ipcn__state;
 
+/* ROUTE: node_id is reachable through the sender, by the routers in
+ * path (node ids, the one nearest the node first, the sender last; 1 ..
+ * IPCN_ROUTE_MAX_PATH of them).  name, host and user say who it is (its
+ * host's name as the first router's trust list names that host; the user
+ * on that host); uid is that user's id there (-1: not told).  GONE: the
+ * sender no longer reaches it (name, host, user may be empty).  ROUTER:
+ * the node forwards frames itself.  Layout: u64 node_id, u8 flags, u8
+ * npath, u16 0, i32 uid, str name, str host, str user, u64 path[npath]. */
+#define IPCN_ROUTE_GONE 1u
+#define IPCN_ROUTE_ROUTER 2u
+#define IPCN_ROUTE_MAX_PATH 16u
+typedef struct ipcn__route {
+    uint64_t node_id;
+    uint8_t flags;
+    uint8_t npath;
+    int32_t uid;
+    ipcn__str name, host, user;
+    const uint8_t *path; /* npath * 8 bytes: ipcn__wire_path_at() */
+} ipcn__route;
+
+/* FORWARD: the header's src and dst are the inner frame's two ends (the
+ * inner frame's own src and dst must be the same); its ttl is the hops
+ * left (each router takes one; 0 on arrival: 308) and hops the hops
+ * taken.  Body: u64 seq (the origin's count of the frames it sent
+ * through routers, to any node: strictly increasing, never 0), u8 flags,
+ * u8 npath (0 .. IPCN_FWD_MAX_PATH), u16 0, u32 0, u64 path[npath] (the
+ * routers passed, in order; each appends its own id), then the inner
+ * frame: a whole frame, checked as one.  BOUNCE: a router could not
+ * deliver it; the header's status says why (302, 304, 308, 205), src is
+ * the router, dst the origin, and the inner frame is only the header (48
+ * bytes) of the frame that was not delivered. */
+#define IPCN_FWD_BOUNCE 1u
+#define IPCN_FWD_MAX_PATH 16u
+#define IPCN_FWD_BODY_FIXED 16u
+/* The most a FORWARD adds to its inner frame. */
+#define IPCN_FWD_OVERHEAD_MAX \
+    (IPCN_WIRE_HDR_SIZE + IPCN_FWD_BODY_FIXED + 8u * IPCN_FWD_MAX_PATH)
+typedef struct ipcn__forward {
+    uint64_t seq;
+    uint8_t flags;
+    uint8_t npath;
+    const uint8_t *path; /* npath * 8 bytes: ipcn__wire_path_at() */
+    ipcn__blob inner;
+} ipcn__forward;
+
+/* Node id i of a ROUTE's or FORWARD's path (unchecked: i < npath). */
+uint64_t ipcn__wire_path_at(const uint8_t *path, uint32_t i);
+
 /* One decoded frame.  Which body member is valid depends on hdr.type:
  * HELLO hello; ANNOUNCE announce; SAMPLE, SHM_WITHHELD sample; QUERY, REQUEST request;
  * QUERY_REPLY, REPLY reply; SET set; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
  * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; CANCEL none; SHM_POOL
  * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
- * shm_refs; RING ring; QUARANTINE quarantine; STATE state. */
+ * shm_refs; RING ring; QUARANTINE quarantine; STATE state; ROUTE route;
+ * FORWARD forward. */
 typedef struct ipcn__frame {
     ipcn__hdr hdr;
     union {
@@ -279,6 +339,8 @@ typedef struct ipcn__frame {
         ipcn__ring_info ring;
         ipcn__quarantine quarantine;
         ipcn__state state;
+        ipcn__route route;
+        ipcn__forward forward;
     } u;
 } ipcn__frame;
 
@@ -366,6 +428,15 @@ int ipcn__enc_ring(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__ring_info *b);
 int ipcn__enc_quarantine(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__quarantine *q,
                          const uint64_t *evidence);
 int ipcn__enc_state(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__state *b);
+/* ROUTE: b's fields, its npath ids from path (b->path is ignored). */
+int ipcn__enc_route(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__route *b,
+                    const uint64_t *path);
+/* FORWARD: b's seq and flags, npath ids from path (b->path and b->inner
+ * are ignored), then inner_len bytes of inner (a whole frame, or a header
+ * for a BOUNCE). */
+int ipcn__enc_forward(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__forward *b,
+                      const uint64_t *path, const uint8_t *inner,
+                      size_t inner_len);
 
 /* The checksum of a frame: XXH3-64 (seed 0) over header bytes 0..39 then
  * the payload. */

@@ -862,6 +862,30 @@ static void test_roundtrip_every_type(void **state)
                 (uint8_t)(rnd() % (IPCN_STATE_CRIT_MAX + 1)),
                 (uint8_t)(rnd() & IPCN_STATE_READY)};
             break;
+        case IPCN_F_ROUTE: {
+            uint8_t k = (uint8_t)(1 + rnd() % IPCN_ROUTE_MAX_PATH);
+            for (size_t i = 0; i < (size_t)k * 8; i++)
+                blob[i] = (uint8_t)(1 + rnd() % 255); /* no id is 0 */
+            in.u.route = (ipcn__route){rnd() | 1, (uint8_t)(rnd() & 3), k,
+                                       (int32_t)(rnd() & 0x7fffffff),
+                                       a, a.len ? a : (ipcn__str){"h", 1},
+                                       b, blob};
+            if (!a.len)
+                in.u.route.flags |= IPCN_ROUTE_GONE;
+            break;
+        }
+        case IPCN_F_FORWARD: {
+            uint8_t k = (uint8_t)(rnd() % (IPCN_FWD_MAX_PATH + 1));
+            for (size_t i = 0; i < (size_t)k * 8; i++)
+                blob[i] = (uint8_t)(1 + rnd() % 255);
+            /* The inner frame is opaque here: a header's worth or more
+             * of bytes (a bounce: exactly a header). */
+            uint8_t fl = (uint8_t)(rnd() & IPCN_FWD_BOUNCE);
+            uint32_t il = IPCN_WIRE_HDR_SIZE + (fl ? 0 : (uint32_t)(rnd() % 64));
+            in.u.forward = (ipcn__forward){rnd() | 1, fl, k, blob,
+                                           {blob + 200, il}};
+            break;
+        }
         default:
             in.u.text = a;
             break;

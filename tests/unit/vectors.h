@@ -438,6 +438,23 @@ static inline int vec_encode(ipcn__wbuf *w, const ipcn__frame *f)
     }
     case IPCN_F_STATE:
         return ipcn__enc_state(w, &h, &f->u.state);
+    case IPCN_F_ROUTE: {
+        uint64_t path[IPCN_ROUTE_MAX_PATH];
+        if (f->u.route.npath > IPCN_ROUTE_MAX_PATH)
+            return IPCN_BAD_REQUEST;
+        for (uint32_t i = 0; i < f->u.route.npath; i++)
+            path[i] = ipcn__wire_path_at(f->u.route.path, i);
+        return ipcn__enc_route(w, &h, &f->u.route, path);
+    }
+    case IPCN_F_FORWARD: {
+        uint64_t path[IPCN_FWD_MAX_PATH];
+        if (f->u.forward.npath > IPCN_FWD_MAX_PATH)
+            return IPCN_BAD_REQUEST;
+        for (uint32_t i = 0; i < f->u.forward.npath; i++)
+            path[i] = ipcn__wire_path_at(f->u.forward.path, i);
+        return ipcn__enc_forward(w, &h, &f->u.forward, path,
+                                 f->u.forward.inner.p, f->u.forward.inner.len);
+    }
     default:
         return IPCN_BAD_REQUEST;
     }
@@ -561,6 +578,24 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
     case IPCN_F_STATE:
         return a->u.state.criticality == b->u.state.criticality &&
                a->u.state.flags == b->u.state.flags;
+    case IPCN_F_ROUTE:
+        return a->u.route.node_id == b->u.route.node_id &&
+               a->u.route.flags == b->u.route.flags &&
+               a->u.route.npath == b->u.route.npath &&
+               a->u.route.uid == b->u.route.uid &&
+               vec_str_eq(a->u.route.name, b->u.route.name) &&
+               vec_str_eq(a->u.route.host, b->u.route.host) &&
+               vec_str_eq(a->u.route.user, b->u.route.user) &&
+               !memcmp(a->u.route.path, b->u.route.path,
+                       (size_t)a->u.route.npath * 8);
+    case IPCN_F_FORWARD:
+        return a->u.forward.seq == b->u.forward.seq &&
+               a->u.forward.flags == b->u.forward.flags &&
+               a->u.forward.npath == b->u.forward.npath &&
+               (!a->u.forward.npath ||
+                !memcmp(a->u.forward.path, b->u.forward.path,
+                        (size_t)a->u.forward.npath * 8)) &&
+               vec_blob_eq(a->u.forward.inner, b->u.forward.inner);
     default:
         return 0;
     }

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * noise.h — the Noise protocol framework (revision 34), the one suite
+ * IPCNet speaks between hosts: Noise_XX_25519_ChaChaPoly_BLAKE2b, on
+ * libsodium's primitives (X25519, ChaCha20-Poly1305 IETF, BLAKE2b-512;
+ * HMAC and HKDF as the specification defines them over BLAKE2b).  Pure
+ * functions over buffers: no I/O.  noise.c.
+ *
+ * XX:  -> e
+ *      <- e, ee, s, es
+ *      -> s, se
+ * Each handshake message and each transport message is at most
+ * IPCN_NOISE_MAX_MSG bytes; over TCP each goes after a 2-byte big-endian
+ * length (link_tcp.c, docs/protocol.md "Links between hosts").
+ */
+#ifndef IPCN_NOISE_H
+#define IPCN_NOISE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPCN_NOISE_DH 32      /* X25519 keys */
+#define IPCN_NOISE_HASH 64    /* BLAKE2b-512 */
+#define IPCN_NOISE_TAG 16     /* Poly1305 */
+#define IPCN_NOISE_MAX_MSG 65535u
+#define IPCN_NOISE_PROTOCOL "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+
+/* A CipherState: a key and its nonce (2^64 - 1 is never used: the link
+ * is closed before). */
+typedef struct ipcn__noise_cipher {
+    uint8_t k[32];
+    uint64_t n;
+    bool has_key;
+} ipcn__noise_cipher;
+
+/* A HandshakeState of XX, with its SymmetricState. */
+typedef struct ipcn__noise_hs {
+    bool initiator;
+    uint8_t step;             /* messages written or read: 0..3 */
+    uint8_t h[IPCN_NOISE_HASH], ck[IPCN_NOISE_HASH];
+    ipcn__noise_cipher c;
+    uint8_t s_priv[32], s_pub[32];
+    uint8_t e_priv[32], e_pub[32];
+    bool has_e;               /* e fixed by a test vector */
+    uint8_t rs[32], re[32];   /* the peer's static and ephemeral keys */
+    bool has_rs;
+} ipcn__noise_hs;
+
+/* Start a handshake with our static key pair and a prologue (both sides
+ * must give the same).  100, or 200 for a bad argument. */
+int ipcn__noise_init(ipcn__noise_hs *hs, bool initiator, const uint8_t *prologue,
+                     size_t prologue_len, const uint8_t s_priv[32]);
+/* Use this ephemeral private key instead of a random one (test vectors). */
+void ipcn__noise_fix_ephemeral(ipcn__noise_hs *hs, const uint8_t e_priv[32]);
+/* Write the next handshake message with payload into out (cap bytes):
+ * *out_len its size.  100; 200 when it is not our turn or out is too
+ * small; 300 when a primitive failed (a low-order point). */
+int ipcn__noise_write_message(ipcn__noise_hs *hs, const uint8_t *payload,
+                              size_t payload_len, uint8_t *out, size_t cap,
+                              size_t *out_len);
+/* Read the peer's next handshake message; its payload into payload (cap
+ * bytes), *payload_len its size.  100; 200 when it does not authenticate,
+ * is malformed or it is not its turn. */
+int ipcn__noise_read_message(ipcn__noise_hs *hs, const uint8_t *msg,
+                             size_t len, uint8_t *payload, size_t cap,
+                             size_t *payload_len);
+/* After three messages: the two CipherStates (ours to send, ours to
+ * receive) and the handshake hash (channel binding); the handshake state
+ * is wiped.  100, or 200 before the handshake is done. */
+int ipcn__noise_split(ipcn__noise_hs *hs, ipcn__noise_cipher *send,
+                      ipcn__noise_cipher *recv, uint8_t hash[IPCN_NOISE_HASH]);
+static inline bool ipcn__noise_done(const ipcn__noise_hs *hs)
+{
+    return hs->step == 3;
+}
+/* Transport messages: encrypt len bytes (<= IPCN_NOISE_MAX_MSG - 16) with
+ * associated data ad into out (len + 16 bytes); decrypt a message of len
+ * bytes (>= 16) into out (len - 16 bytes).  The nonce is the cipher's
+ * count, which each call advances (a failed decryption does not).  100;
+ * 200 when a message does not authenticate (a flipped bit, a replay, a
+ * drop) or a length is out of range; 303 when the nonces are exhausted. */
+int ipcn__noise_encrypt(ipcn__noise_cipher *c, const uint8_t *ad, size_t ad_len,
+                        const uint8_t *pt, size_t len, uint8_t *out);
+int ipcn__noise_decrypt(ipcn__noise_cipher *c, const uint8_t *ad, size_t ad_len,
+                        const uint8_t *ct, size_t len, uint8_t *out);
+/* X25519: the public key of a private one.  100 or 300. */
+int ipcn__noise_public(const uint8_t priv[32], uint8_t pub[32]);
+/* Zero secrets so that the compiler keeps the writes. */
+void ipcn__noise_wipe(void *p, size_t n);
+
+#endif
