@@ -121,6 +121,7 @@ static void node_free(ipcn_node *n)
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     ipcn__node_free_dead_links(n);
     ipcn__limits_node_free(n);
+    ipcn__route_free_all(n);
     ipcn__wbuf_free(&n->scratch);
     int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd,
                  n->outfd, n->readyfd};

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/entry.h"
+#include "ipcnet_hosts.h"
 #include "transport/gate.h"
 #include "transport/traffic.h"
 #include "transport/limits.h"
@@ -31,18 +32,27 @@ static int pidfd_open_(pid_t pid)
 #endif
 }
 
-static void send_hello(ipcn_node *n, ipcn__link *l)
+/* What a link of this kind can carry: shared memory and rings only on
+ * this host's sockets. */
+static uint32_t kind_caps(const ipcn__link *l, uint32_t caps)
+{
+    return l->kind == LINK_UNIX
+               ? caps
+               : caps & ~(IPCN_CAP_SHM | IPCN_CAP_WITHHELD | IPCN_CAP_RING);
+}
+
+void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
-                     .caps = IPCN_CAP_CANCEL | IPCN_CAP_SET |
+                     .caps = kind_caps(l, IPCN_CAP_CANCEL | IPCN_CAP_SET |
                              IPCN_CAP_QUARANTINE | IPCN_CAP_STATE |
-                             IPCN_CAP_REDUNDANCY |
+                             IPCN_CAP_REDUNDANCY | IPCN_CAP_ROUTE |
                              (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
                                              : IPCN_CAP_NONE) |
-                             (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE),
+                             (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE)),
                      .heartbeat_ms = n->opts.heartbeat_ms,
                      .max_payload = n->opts.max_payload,
                      .network = ipcn__str_of(n->network),
@@ -98,7 +108,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     }
     ipcn__list_insert_tail(&n->links, &l->node_entry);
     n->nlinks++;
-    send_hello(n, l);
+    ipcn__link_send_hello(n, l);
     return l;
 fail:
     close(fd);
@@ -170,6 +180,9 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_DOWN, .link = l,
                                    .status = status, .was_up = was_up,
                                    .peer_died = peer_died});
+    /* The ways it told go; its routed peer's way, if it was one. */
+    if (was_up || l->kind == LINK_ROUTED)
+        ipcn__route_link_down(n, l);
 }
 
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
@@ -246,11 +259,18 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     }
     if (!strcmp(h->name.p, n->name) ||
-        (l->expect_name && strcmp(h->name.p, l->expect_name) != 0)) {
+        (l->expect_name && strcmp(h->name.p, l->expect_name) != 0) ||
+        (l->kind == LINK_ROUTED && f->hdr.src != l->who.node_id)) {
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "hello with an unexpected name");
         return;
     }
-    ipcn__link *old = ipcn__link_by_name(n, h->name.p);
+    /* A node of another host is "name@host" here (ipcnet_hosts.h). */
+    char full[IPCN_NAME_MAX + IPCN_HOST_NAME_MAX + 2];
+    if (l->who.host)
+        snprintf(full, sizeof full, "%s@%s", h->name.p, l->who.host);
+    else
+        snprintf(full, sizeof full, "%s", h->name.p);
+    ipcn__link *old = ipcn__link_by_name(n, full);
     if (old) {
         /* The same name twice.  From the same process, the new link wins:
          * that process dropped the old one (a heartbeat timeout under load)
@@ -268,7 +288,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         }
         ipcn__link_close(n, old, IPCN_SERVICE_UNAVAILABLE, "replaced");
     }
-    if (!l->outbound) {
+    if (!l->outbound && l->kind == LINK_UNIX) {
         /* A name is the lock of its file: a peer that did not take it
          * (a client that went around the directory) may not use it. */
         int held = ipcn__identity_holds_name(n, h->name.p, &l->who);
@@ -290,7 +310,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             return;
         }
     }
-    if (ipcn__identity_name(&l->who, h->name.p, h->name.len, f->hdr.src) !=
+    if (ipcn__identity_name(&l->who, full, strlen(full), f->hdr.src) !=
         IPCN_OK) {
         ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "out of memory");
         return;
@@ -299,7 +319,18 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (ipcn__rep_admit(n, l) != IPCN_OK)
         return;
     l->peer_max_payload = h->max_payload;
-    l->peer_caps = h->caps;
+    l->peer_caps = kind_caps(l, h->caps);
+    if (l->kind == LINK_ROUTED) {
+        /* What fits in a FORWARD of the largest frame. */
+        uint32_t room = IPCN_WIRE_MAX_PAYLOAD - IPCN_FWD_OVERHEAD_MAX;
+        if (l->peer_max_payload > room)
+            l->peer_max_payload = room;
+    }
+    /* Who may route (send ROUTE, and FORWARD for others): a TCP peer
+     * (link_tcp.c says so), a Unix peer of root or of our own user. */
+    if (l->kind == LINK_UNIX)
+        l->router = l->who.creds_known &&
+                    (l->who.uid == 0 || (uid_t)l->who.uid == geteuid());
     l->state = LINK_UP;
     l->linked_ns = ipcn__now_mono_ns();
     n->stats.peers++;
@@ -310,6 +341,8 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->who.name,
                 (int)l->who.pid);
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_UP, .link = l});
+    if (l->state == LINK_UP)
+        ipcn__route_link_up(n, l);
 }
 
 /* Frames of the link itself, not routed: answered here. */
@@ -383,6 +416,10 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (link_control(n, l, &f))
         return;
+    if (f.hdr.type == IPCN_F_ROUTE || f.hdr.type == IPCN_F_FORWARD) {
+        ipcn__route_in(n, l, &f, p, len);
+        return;
+    }
     ipcn__traffic_in(n, l, &f);
     if (l->state != LINK_UP)
         return; /* its anomaly got it quarantined */

@@ -33,6 +33,8 @@ size_t ipcn__link_rx_room(ipcn_node *n, ipcn__link *l);
 bool ipcn__link_rx_took(ipcn_node *n, ipcn__link *l, size_t r);
 
 /* ---- link_hello.c ---- */
+/* Queue this node's HELLO on l (its kind says which capabilities). */
+void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l);
 /* Refuse the peer's input: counted, logged, an ERROR sent, link closed. */
 void ipcn__link_bad_input(ipcn_node *n, ipcn__link *l, int status,
                           const char *why);
