@@ -458,7 +458,9 @@ IPCN_API int ipcn_trust_add(const char *config_dir, const char *network,
             snprintf(nt + len + nl, add + 1, "%s %s\n", name, key);
             memcpy(netdir, path, strlen(path) + 1);
             *strrchr(netdir, '/') = 0;
-            r = make_dirs(netdir, 0755);
+            r = make_dirs(dir, 0700); /* as for host.key, if it is first */
+            if (r == IPCN_OK)
+                r = make_dirs(netdir, 0755);
             if (r == IPCN_OK)
                 r = replace_file(path, nt, len + nl + add, mode);
             if (r == IPCN_OK)

@@ -389,6 +389,13 @@ static void test_trust_add_list_remove(void **state)
     snprintf(path, sizeof path, "%s/default/trusted", tmp);
     assert_int_equal(access(path, F_OK), 0);
     assert_int_equal(ipcn_trust_list(tmp, "bad/net", &l, &n), IPCN_BAD_REQUEST);
+    /* a list made before the key: the config directory 0700 all the same */
+    char fresh[PATH_MAX + 32];
+    snprintf(fresh, sizeof fresh, "%s/fresh", tmp);
+    assert_int_equal(ipcn_trust_add(fresh, "lab", ka, "gpu-board"), IPCN_CREATED);
+    assert_int_equal(mode_of(fresh), 0700);
+    snprintf(path, sizeof path, "%s/lab", fresh);
+    assert_int_equal(mode_of(path), 0755);
     assert_int_equal(ipcn_trust_add(tmp, "../x", kb, "motor"), IPCN_BAD_REQUEST);
 }
 
