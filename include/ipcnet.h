@@ -1521,7 +1521,17 @@ typedef struct ipcn_node_stats {
                                     Since: 0.2 */
     uint64_t verify_failures;  /**< shared samples of peers that failed
                                     ipcn_msg_verify() here.  Since: 0.2 */
-    /* Routing between hosts (ipcnet_hosts.h).  Since: 0.3 */
+    /* Several hosts (ipcnet_hosts.h).  Since: 0.3 */
+    uint64_t unauthorized;     /**< TCP links refused because the peer's
+                                    host key is not in the network's trust
+                                    list (ERROR 309 sent).  Since: 0.3 */
+    uint64_t auth_failures;    /**< TCP links closed because a message did
+                                    not authenticate (a bad handshake, a
+                                    flipped bit, a replayed, dropped or
+                                    reordered record).  Per link:
+                                    ipcn_link_info.auth_failures.
+                                    Since: 0.3 */
+    /* Routing between hosts.  Since: 0.3 */
     uint64_t loops;            /**< ROUTE and FORWARD frames dropped as
                                     loops (308): a path holding this node,
                                     a full path, no hops left.  Since: 0.3 */

@@ -33,7 +33,7 @@ static int pidfd_open_(pid_t pid)
 }
 
 /* What a link of this kind can carry: shared memory and rings only on
- * this host's sockets. */
+ * this host's sockets (a TCP or routed link's samples cross as copies). */
 static uint32_t kind_caps(const ipcn__link *l, uint32_t caps)
 {
     return l->kind == LINK_UNIX
@@ -41,6 +41,7 @@ static uint32_t kind_caps(const ipcn__link *l, uint32_t caps)
                : caps & ~(IPCN_CAP_SHM | IPCN_CAP_WITHHELD | IPCN_CAP_RING);
 }
 
+/* Our hello. */
 void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
 {
     ipcn__hdr h;
@@ -61,14 +62,13 @@ void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
     ipcn__link_commit(n, l, mark, ipcn__enc_hello(&l->tx, &h, &b));
 }
 
-ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
-                           const char *expect_name)
+/* A link's common start: its id, queues and times; not yet in the node's
+ * list nor in epoll. */
+ipcn__link *ipcn__link_alloc(ipcn_node *n, int fd, bool outbound)
 {
     ipcn__link *l = ipcn__calloc(1, sizeof *l);
-    if (!l) {
-        close(fd);
+    if (!l)
         return NULL;
-    }
     l->fd = fd;
     l->pidfd = -1;
     ipcn__list_init(&l->hello_entry);
@@ -83,6 +83,17 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
     l->created_ns = l->last_rx_ns = ipcn__now_mono_ns();
     ipcn__limits_link_init(l);
+    return l;
+}
+
+ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
+                           const char *expect_name)
+{
+    ipcn__link *l = ipcn__link_alloc(n, fd, outbound);
+    if (!l) {
+        close(fd);
+        return NULL;
+    }
     if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
         goto fail;
     ipcn__identity_take(&l->who, fd);
@@ -142,8 +153,10 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     if (l->fd >= 0) {
         /* Last words already queued (an ERROR) get one try to go out;
          * samples that still do not fit are counted as dropped. */
-        while (ipcn__link_backlog(l) && !l->write_broken) {
-            ssize_t w = ipcn__link_write_some(l);
+        while ((ipcn__link_backlog(l) || ipcn__sec_out_pending(l)) &&
+               !l->write_broken) {
+            ssize_t w = l->sec ? ipcn__sec_write_some(n, l)
+                               : ipcn__link_write_some(l);
             if (w <= 0)
                 break;
             l->tx_off += (size_t)w;
@@ -153,7 +166,10 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
         ipcn__link_samples_sent(l);
         ipcn__link_drop_queue(n, l);
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->fd, NULL);
-        close(l->fd);
+        if (l->kind == LINK_TCP)
+            ipcn__sec_close_fd(n, l); /* its last words must arrive */
+        else
+            close(l->fd);
         l->fd = -1;
     }
     bool peer_died = false;
@@ -206,6 +222,8 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     ipcn__limits_link_free(n, l);
     ipcn__identity_free(&l->who);
     ipcn__free(l->expect_name);
+    ipcn__sec_free(l);
+    ipcn__free(l->addr);
     ipcn__free(l);
 }
 
@@ -258,18 +276,21 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "hello for another network");
         return;
     }
-    if (!strcmp(h->name.p, n->name) ||
+    /* A node of another host is "name@host" here, host the name our
+     * trust list gives its key (never what it wrote), or for a routed
+     * link the name its routers gave. */
+    bool remote = l->kind != LINK_UNIX && l->who.host;
+    char full[IPCN_NAME_MAX + IPCN_HOST_NAME_MAX + 2];
+    if (remote)
+        snprintf(full, sizeof full, "%s@%s", h->name.p, l->who.host);
+    else
+        snprintf(full, sizeof full, "%s", h->name.p);
+    if ((!remote && !strcmp(h->name.p, n->name)) ||
         (l->expect_name && strcmp(h->name.p, l->expect_name) != 0) ||
         (l->kind == LINK_ROUTED && f->hdr.src != l->who.node_id)) {
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "hello with an unexpected name");
         return;
     }
-    /* A node of another host is "name@host" here (ipcnet_hosts.h). */
-    char full[IPCN_NAME_MAX + IPCN_HOST_NAME_MAX + 2];
-    if (l->who.host)
-        snprintf(full, sizeof full, "%s@%s", h->name.p, l->who.host);
-    else
-        snprintf(full, sizeof full, "%s", h->name.p);
     ipcn__link *old = ipcn__link_by_name(n, full);
     if (old) {
         /* The same name twice.  From the same process, the new link wins:
