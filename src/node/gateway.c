@@ -469,6 +469,9 @@ IPCN_API int ipcn_node_gateway(ipcn_node *n, const ipcn_gateway_opts *opts)
     n->tcp = tcp;
     gw = NULL;
     tcp = NULL;
+    /* A gateway routes: its links hear of it and of what it reaches
+     * (transport/route_table.c). */
+    ipcn__route_enable(n);
     ipcn__node_arm_timer(n, ipcn__now_mono_ns());
     ipcn__node_kick(n);
 out:

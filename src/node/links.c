@@ -35,7 +35,11 @@ static int fill(ipcn_node *n, const ipcn__link *l, ipcn_link_info *r)
     if (l->has_peer_key)
         sodium_bin2base64(r->key, sizeof r->key, l->peer_key, 32,
                           sodium_base64_VARIANT_ORIGINAL);
-    r->hops = via ? 1 : 0;
+    /* A routed link: the routers of its node's best way (route.h). */
+    const ipcn__route_entry *e = l->kind == LINK_ROUTED
+                                     ? ipcn__route_find(n, l->who.node_id) : NULL;
+    r->hops = e && e->best >= 0 ? e->ways[e->best].npath : via ? 1 : 0;
+    r->loops = l->loops;
     r->rtt_ns = l->rtt_ns;
     r->bytes_in = l->bytes_in;
     r->bytes_out = l->bytes_out;

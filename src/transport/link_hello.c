@@ -276,8 +276,8 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     }
     /* A node of another host is "name@host" here, host the name our
-     * trust list gives its key (never what it wrote); it may have our
-     * own name there. */
+     * trust list gives its key (never what it wrote), or for a routed
+     * link the name its routers gave; it may have our own name there. */
     bool remote = l->kind != LINK_UNIX && l->who.host;
     char full[IPCN_NAME_MAX + IPCN_HOST_NAME_MAX + 2];
     if (remote)

@@ -378,8 +378,10 @@ static void local_changed(ipcn_node *n, ipcn__link *peer, bool up)
  * hears of it from a router; the routed link follows. */
 static void best_changed(ipcn_node *n, ipcn__route_entry *e, int what)
 {
+    /* A node linked to us directly (a TCP peer telling of itself) is
+     * told too: our other links reach it through us. */
     bool direct = direct_link(n, e->node_id) != NULL;
-    if (n->router && !direct) {
+    if (n->router) {
         ipcn__link *to;
         ipcn__list_for_each(to, t, &n->links, ipcn__link, node_entry)
             if (takes_routes(to) && to->who.node_id != e->node_id)
@@ -443,6 +445,17 @@ void ipcn__route_on_route(ipcn_node *n, ipcn__link *l, const ipcn__route *r)
             w.host = l->who.host;
         what = ipcn__rt_learn(&n->routes, n->id, r->node_id, &w, &e);
     }
+    /* A TCP peer's ROUTE about itself says the user it runs as: its
+     * principal's (host:user, the host from our trust list). */
+    if (l->kind == LINK_TCP && r->node_id == l->who.node_id &&
+        !(r->flags & IPCN_ROUTE_GONE) && r->user.len &&
+        (!l->who.user || strcmp(l->who.user, r->user.p) != 0)) {
+        char *u = ipcn__strdup(r->user.p);
+        if (u) {
+            ipcn__free(l->who.user);
+            l->who.user = u;
+        }
+    }
     if (what == IPCN__RT_LOOP) {
         n->stats.loops++;
         return;
@@ -491,7 +504,7 @@ void ipcn__route_link_up(ipcn_node *n, ipcn__link *l)
     for (uint32_t i = 0; i < n->routes.n && l->state == LINK_UP; i++) {
         const ipcn__route_entry *e = n->routes.v[i];
         if (ipcn__rt_tell(e, l->id, (int)l->kind) &&
-            e->node_id != l->who.node_id && !direct_link(n, e->node_id))
+            e->node_id != l->who.node_id)
             tell_entry(n, l, e);
     }
 }

@@ -11,7 +11,6 @@
 
 #include "engine/entry.h"
 #include "node/node.h"
-#include "transport/limits.h"
 #include "transport/link_impl.h"
 #include "transport/route.h"
 
@@ -32,19 +31,10 @@ ipcn__link *ipcn__vlink_open(ipcn_node *n, ipcn__route_entry *e)
 {
     if (e->best < 0 || n->closing)
         return NULL;
-    ipcn__link *vl = ipcn__calloc(1, sizeof *vl);
+    ipcn__link *vl = ipcn__link_alloc(n, -1, false);
     if (!vl)
         return NULL;
     vl->kind = LINK_ROUTED;
-    vl->fd = vl->pidfd = -1;
-    ipcn__list_init(&vl->hello_entry);
-    vl->rtx.fd = vl->rrx.fd = -1;
-    vl->rtx_at = UINT64_MAX;
-    vl->tx.grow_max = (size_t)n->opts.tx_limit + n->opts.tx_limit / 2;
-    vl->state = LINK_HELLO;
-    vl->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
-    vl->created_ns = vl->last_rx_ns = ipcn__now_mono_ns();
-    ipcn__limits_link_init(vl);
     /* Who it is: what the routers said (no credentials of this host). */
     vl->who.uid = vl->who.gid = -1;
     vl->who.node_id = e->node_id;
