@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,6 +78,33 @@ int ipcn__disc_beacon_parse(const uint8_t *buf, size_t len, uint8_t fp[IPCN_DISC
         return IPCN_BAD_REQUEST;
     memcpy(fp, buf + 5, IPCN_DISC_FP_LEN);
     *port = p;
+    return IPCN_OK;
+}
+
+int ipcn__disc_cfg_listen(ipcn__disc_cfg *cfg, const char *listen, char *ifbuf, size_t cap)
+{
+    if (!listen || strncmp(listen, "tcp://", 6) != 0 || cap < INET_ADDRSTRLEN)
+        return IPCN_BAD_REQUEST;
+    const char *host = listen + 6, *colon = strrchr(host, ':');
+    if (!colon || colon == host || colon[1] == 0 || strlen(colon + 1) > 5 ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        return IPCN_BAD_REQUEST;
+    unsigned long port = strtoul(colon + 1, NULL, 10);
+    if (port == 0 || port > 65535)
+        return IPCN_BAD_REQUEST;
+    size_t hlen = (size_t)(colon - host);
+    char h[256];
+    if (hlen >= sizeof h)
+        return IPCN_BAD_REQUEST;
+    memcpy(h, host, hlen);
+    h[hlen] = 0;
+    struct in_addr a;
+    cfg->tcp_port = (uint16_t)port;
+    cfg->ifaddr = NULL;
+    if (inet_pton(AF_INET, h, &a) == 1 && a.s_addr != htonl(INADDR_ANY)) {
+        snprintf(ifbuf, cap, "%s", h);
+        cfg->ifaddr = ifbuf;
+    }
     return IPCN_OK;
 }
 

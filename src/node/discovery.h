@@ -86,6 +86,13 @@ typedef struct ipcn__disc_stats {
 
 typedef struct ipcn__disc ipcn__disc;
 
+/* From the gateway's listen address ("tcp://A:P", "tcp://[V6]:P",
+ * "tcp://name:P"): the port to tell, and, when A is one IPv4 address other
+ * than 0.0.0.0, that address as cfg->ifaddr (beacons then go out of its
+ * interface only), in ifbuf (cap >= 16) which must outlive cfg's use.
+ * 100; 200 when listen is not of that form. */
+int ipcn__disc_cfg_listen(ipcn__disc_cfg *cfg, const char *listen, char *ifbuf, size_t cap);
+
 /* What to do, no socket yet.  100; 200 for a bad group or ifaddr; 307. */
 int ipcn__disc_new(const ipcn__disc_cfg *cfg, ipcn__disc **out);
 /* Open the socket (UDP, non-blocking, bound to the port on any address,

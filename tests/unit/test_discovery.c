@@ -139,6 +139,39 @@ static void test_new_bad_config(void **state)
     ipcn__disc_free(NULL);
 }
 
+static void test_cfg_listen(void **state)
+{
+    (void)state;
+    ipcn__disc_cfg cfg = {.ifaddr = "x"};
+    char buf[INET_ADDRSTRLEN];
+    assert_int_equal(ipcn__disc_cfg_listen(&cfg, "tcp://10.18.0.1:7447", buf, sizeof buf),
+                     IPCN_OK);
+    assert_int_equal(cfg.tcp_port, 7447);
+    assert_string_equal(cfg.ifaddr, "10.18.0.1");
+    /* Any address, a name, IPv6: the port, every interface. */
+    static const char *const any[] = {"tcp://0.0.0.0:1", "tcp://gpu-board:1",
+                                      "tcp://[::1]:1", "tcp://[fe80::1%eth0]:1"};
+    for (size_t i = 0; i < 4; i++) {
+        cfg.ifaddr = "x";
+        cfg.tcp_port = 0;
+        assert_int_equal(ipcn__disc_cfg_listen(&cfg, any[i], buf, sizeof buf), IPCN_OK);
+        assert_int_equal(cfg.tcp_port, 1);
+        assert_null(cfg.ifaddr);
+    }
+    static const char *const bad[] = {NULL, "", "tcp://", "udp://1.2.3.4:5", "tcp://1.2.3.4",
+                                      "tcp://1.2.3.4:", "tcp://:7447", "tcp://1.2.3.4:0",
+                                      "tcp://1.2.3.4:65536", "tcp://1.2.3.4:123456",
+                                      "tcp://1.2.3.4:12a", "tcp://1.2.3.4:-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cfg.tcp_port = 99;
+        assert_int_equal(ipcn__disc_cfg_listen(&cfg, bad[i], buf, sizeof buf),
+                         IPCN_BAD_REQUEST);
+        assert_int_equal(cfg.tcp_port, 99);
+    }
+    assert_int_equal(ipcn__disc_cfg_listen(&cfg, "tcp://1.2.3.4:5", buf, 4),
+                     IPCN_BAD_REQUEST);
+}
+
 /* ---- what a gateway decides ---- */
 
 typedef struct linkset {
@@ -564,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_beacon_roundtrip),
         cmocka_unit_test(test_beacon_malformed),
         cmocka_unit_test(test_new_bad_config),
+        cmocka_unit_test(test_cfg_listen),
         cmocka_unit_test(test_heard),
         cmocka_unit_test(test_trust_bounded),
         cmocka_unit_test(test_fuzz_corpus),
