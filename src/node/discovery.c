@@ -300,7 +300,7 @@ int ipcn__disc_on_readable(ipcn__disc *d, uint64_t now_ns, ipcn__disc_linked_fn 
     int dials = 0;
     for (int i = 0; d->fd >= 0 && i < IPCN_DISC_READ_MAX; i++) {
         uint8_t buf[64];
-        struct sockaddr_in src;
+        struct sockaddr_in src = {0};
         socklen_t sl = sizeof src;
         ssize_t r = recvfrom(d->fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC,
                              (struct sockaddr *)&src, &sl);
