@@ -217,6 +217,11 @@ void print_takeover(void);
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */
 
+/* Called on an IPCNet node of a benchmark right after it is opened, side 0
+ * (server, publisher) or 1 (client, subscriber): net.c makes it a gateway.
+ * 100, or a status that fails the row. */
+typedef int (*bench_node_hook)(ipcn_node *n, int side);
+
 /* rtt: a server echoing size-byte messages until "STOP", a client timing
  * iters round trips after warmup ones.  Return 0, or fill err. */
 typedef struct rtt_args {
@@ -233,6 +238,7 @@ typedef struct rtt_args {
     char addr[64];
     char srv_ns[40], cli_ns[40];
     char cli_dir[256];    /* ipcnet: the client's IPCNET_DIR ("": dir) */
+    bench_node_hook hook; /* ipcnet: called on each node once open (net.c) */
 } rtt_args;
 
 typedef struct rtt_result {
@@ -286,6 +292,7 @@ typedef struct bulk_args {
     char addr[64];
     char pub_ns[40], sub_ns[40];
     char sub_dir[256];       /* ipcnet: the subscribers' IPCNET_DIR ("": dir) */
+    bench_node_hook hook;    /* ipcnet: called on each node once open (net.c) */
 } bulk_args;
 
 typedef struct bulk_result {

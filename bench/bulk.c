@@ -59,6 +59,8 @@ static int ipc_pub_open(bulk_args *a, void **state, char *err, size_t cap)
     ipcn_node_opts o;
     node_opts(&o, a->dir);
     int st = ipcn_node_open(&p->n, "bulk-pub", &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(p->n, 0);
     if (st == IPCN_OK)
         st = ipcn_announce(p->n, BULK_PATH, IPCN_STREAM, "", NULL, 0);
     if (IPCN_IS_OK(st))
@@ -150,6 +152,8 @@ static int ipc_sub_open(bulk_args *a, void **state, char *err, size_t cap)
     ipcn_node_opts o;
     node_opts(&o, a->sub_dir[0] ? a->sub_dir : a->dir); /* net.c: another host */
     int st = ipcn_node_open(&s->n, name, &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(s->n, 1);
     if (st == IPCN_OK)
         st = ipcn_subscribe(s->n, BULK_PATH, 256, ipc_on_sample, s, &s->sub);
     if (st != IPCN_OK) {

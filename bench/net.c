@@ -11,8 +11,9 @@
  *    latency one at a time, then throughput with a window).
  *
  * Transports: raw TCP (the floor: blocking sockets, TCP_NODELAY, no
- * library), ZeroMQ over tcp:// (REQ/REP, PUB/SUB), and IPCNet through two
- * gateways (ipcn_node_gateway(): TCP with Noise).  The namespaces are made
+ * library), ZeroMQ over tcp:// (REQ/REP, PUB/SUB), and IPCNet gateway to
+ * gateway (ipcn_node_gateway(): TCP with Noise; the server and the client
+ * are each its host's gateway).  The namespaces are made
  * with ip(8) and removed at the end (and when the run is cut short); when
  * the kernel or the user may not make them, every row says so
  * ("unavailable") and nothing fails.  Their names are
@@ -46,6 +47,7 @@
 static char g_ns[2][40];      /* "" when not made */
 static char g_veth[2][16];
 static int g_next_port = 7460;
+static char g_net_addr[64];  /* the run's address, read by the children */
 
 /* Run ip(8) with the arguments (NULL-terminated), bounded in time; its
  * error output into err.  0 when it exited 0. */
@@ -428,116 +430,119 @@ static const bulk_ops bulk_tcp_ops = {
     .sub_close = tb_close,
 };
 
-/* ---- IPCNet through two gateways ---- */
+/* ---- IPCNet, gateway to gateway ---- */
 
 #ifdef BENCH_HAVE_GATEWAY
 
+#include <fcntl.h>
 #include <ipcnet_hosts.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
-/* One gateway node: a host's own directory and config directory (its key
- * and trust list), listening and/or dialling; it routes until told to
- * stop (or NET_GW_LIFE_S pass). */
-#define NET_GW_LIFE_S 900
+/* The IPCNet rows: the server (publisher) and the client (subscriber) are
+ * each its host's gateway, in its own directory (a Unix socket would
+ * cross namespaces: the directories must differ), linked over TCP with
+ * Noise.  Each host's config directory holds its key and a trust list
+ * naming the other. */
+static char g_gw_config[2][256];
 
-typedef struct gw_args {
-    char dir[256], config[256];
-    char listen[64], peers[64];
-} gw_args;
-
-static int gw_child(child *c)
+static int net_gw_hook(ipcn_node *n, int side)
 {
-    gw_args *g = c->arg;
-    ipcn_node_opts o;
-    ipcn_node_opts_init(&o);
-    o.dir = g->dir;
-    o.network = "bench";
-    ipcn_node *n = NULL;
-    int st = ipcn_node_open(&n, "gateway", &o);
+    char url[80];
+    snprintf(url, sizeof url, "tcp://%.60s", g_net_addr);
     ipcn_gateway_opts go;
     ipcn_gateway_opts_init(&go);
-    go.listen = g->listen;
-    go.peers = g->peers;
-    go.config_dir = g->config;
+    go.listen = side ? "" : url;
+    go.peers = side ? url : "";
+    go.config_dir = g_gw_config[side];
     go.discovery = 0;
-    if (st == IPCN_OK)
-        st = ipcn_node_gateway(n, &go);
-    if (st == IPCN_OK)
-        st = ipcn_node_start_thread(n);
-    if (st != IPCN_OK) {
-        fprintf(stderr, "gateway: %d %s\n", st, ipcn_status_str(st));
-        ipcn_node_close(n);
-        return 1;
-    }
-    ctl_send(c->ctl, CTL_READY);
-    for (int s = 0; s < NET_GW_LIFE_S; s++)
-        if (ctl_wait(&(child){.ctl = c->ctl}, 1000) != 0)
-            break; /* CTL_STOP, or the parent is gone */
-    ipcn_node_close(n);
-    return 0;
+    int st = ipcn_node_gateway(n, &go);
+    if (st != IPCN_OK)
+        fprintf(stderr, "ipcnet-bench net: ipcn_node_gateway (%s): %d %s\n",
+                side ? "client" : "server", st, ipcn_status_str(st));
+    return st;
 }
 
 typedef struct net_gw {
     char dir[2][256], config[2][256];
-    child gw[2];
 } net_gw;
 
-/* Host keys and trust lists for both hosts, then their gateways: a
- * listens, b dials.  0, or -1 with err. */
-static int gw_start(net_gw *w, const char *root, char *err, size_t cap)
+/* A new file with text, mode: 0 or -1. */
+static int put_file(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    int rc = writen(fd, text, strlen(text));
+    close(fd);
+    return rc;
+}
+
+/* Each host's key (config/host.key, 0600, and host.pub) and its trust list
+ * naming the other (config/bench/trusted), in the files' formats
+ * (docs/protocol.md 19.1): the parent writes them, no node is opened. */
+static int host_keys(const net_gw *w, char *err, size_t cap)
 {
     char pub[2][IPCN_KEY_TEXT_LEN + 1];
+    if (sodium_init() < 0) {
+        snprintf(err, cap, "sodium_init failed");
+        return -1;
+    }
     for (int i = 0; i < 2; i++) {
-        snprintf(w->dir[i], sizeof w->dir[i], "%s/host-%c", root, 'a' + i);
-        snprintf(w->config[i], sizeof w->config[i], "%s/config-%c", root, 'a' + i);
-        mkdir(w->dir[i], 0700);
-        int st = ipcn_host_key(w->config[i], 1, pub[i]);
-        if (!IPCN_IS_OK(st)) {
-            snprintf(err, cap, "ipcn_host_key: %d %s", st, ipcn_status_str(st));
+        uint8_t priv[32], pk[32];
+        char b64[IPCN_KEY_TEXT_LEN + 1], line[128], path[300];
+        randombytes_buf(priv, sizeof priv);
+        if (crypto_scalarmult_base(pk, priv) != 0 || mkdir(w->config[i], 0700) < 0) {
+            snprintf(err, cap, "host key %c: %s", 'a' + i, strerror(errno));
+            return -1;
+        }
+        sodium_bin2base64(b64, sizeof b64, priv, 32, sodium_base64_VARIANT_ORIGINAL);
+        sodium_memzero(priv, sizeof priv);
+        snprintf(line, sizeof line, "%s\n", b64);
+        snprintf(path, sizeof path, "%s/host.key", w->config[i]);
+        int rc = put_file(path, line, 0600);
+        sodium_memzero(b64, sizeof b64);
+        sodium_memzero(line, sizeof line);
+        sodium_bin2base64(pub[i], sizeof pub[i], pk, 32, sodium_base64_VARIANT_ORIGINAL);
+        snprintf(line, sizeof line, "%s\n", pub[i]);
+        snprintf(path, sizeof path, "%s/host.pub", w->config[i]);
+        if (rc < 0 || put_file(path, line, 0644) < 0) {
+            snprintf(err, cap, "%.200s: %s", path, strerror(errno));
             return -1;
         }
     }
     for (int i = 0; i < 2; i++) {
-        int st = ipcn_trust_add(w->config[i], "bench", pub[1 - i], i ? "host-a" : "host-b");
-        if (!IPCN_IS_OK(st)) {
-            snprintf(err, cap, "ipcn_trust_add: %d %s", st, ipcn_status_str(st));
-            return -1;
-        }
-    }
-    static gw_args ga[2];
-    char addr[64];
-    next_addr(addr, sizeof addr);
-    for (int i = 0; i < 2; i++) {
-        snprintf(ga[i].dir, sizeof ga[i].dir, "%s", w->dir[i]);
-        snprintf(ga[i].config, sizeof ga[i].config, "%s", w->config[i]);
-        snprintf(ga[i].listen, sizeof ga[i].listen, "%s%s", i ? "" : "tcp://", i ? "" : addr);
-        snprintf(ga[i].peers, sizeof ga[i].peers, "%s%s", i ? "tcp://" : "", i ? addr : "");
-        snprintf(w->gw[i].netns, sizeof w->gw[i].netns, "%s", g_ns[i]);
-        if (child_spawn(&w->gw[i], "gateway", i, gw_child, &ga[i]) < 0 ||
-            ctl_wait(&w->gw[i], 15000) != CTL_READY) {
-            snprintf(err, cap, "gateway %c did not start", 'a' + i);
+        char path[300], text[200];
+        snprintf(path, sizeof path, "%s/bench", w->config[i]);
+        mkdir(path, 0700);
+        snprintf(path, sizeof path, "%s/bench/trusted", w->config[i]);
+        snprintf(text, sizeof text, "host-%c %s\n", 'b' - i, pub[1 - i]);
+        if (put_file(path, text, 0644) < 0) {
+            snprintf(err, cap, "%.200s: %s", path, strerror(errno));
             return -1;
         }
     }
     return 0;
 }
 
-static void gw_stop(net_gw *w)
+/* Both hosts' directories, keys and trust lists.  0, or -1 with err. */
+static int gw_start(net_gw *w, const char *root, char *err, size_t cap)
 {
-    for (int i = 0; i < 2; i++)
-        if (w->gw[i].pid) {
-            ctl_send(w->gw[i].ctl, CTL_STOP);
-            child_reap(&w->gw[i], 5000);
-            child_kill(&w->gw[i]);
-        }
+    for (int i = 0; i < 2; i++) {
+        snprintf(w->dir[i], sizeof w->dir[i], "%s/host-%c", root, 'a' + i);
+        snprintf(w->config[i], sizeof w->config[i], "%s/config-%c", root, 'a' + i);
+        mkdir(w->dir[i], 0700);
+        snprintf(g_gw_config[i], sizeof g_gw_config[i], "%s", w->config[i]);
+    }
+    return host_keys(w, err, cap);
 }
 
 #else
 
-/* The gateway (ipcn_node_gateway(), TCP links with Noise) or the host keys
- * are not in this build yet: the rows say so, and no figure is made up. */
+/* The gateway (ipcn_node_gateway(), TCP links with Noise) is not in this
+ * build yet: the rows say so, and no figure is made up. */
 static const char ipcnet_missing[] =
-    "the TCP gateway (ipcn_node_gateway) or the host keys are not in this build yet";
+    "the TCP gateway (ipcn_node_gateway) is not in this build yet";
 
 #endif
 
@@ -547,6 +552,7 @@ static const char ipcnet_missing[] =
  * or why not. */
 typedef struct net_ipc {
     const char *dir[2];
+    bench_node_hook hook;
     int status;             /* ROW_OK, or the rows' status */
     char why[300];
 } net_ipc;
@@ -583,7 +589,7 @@ static void net_rtt(const net_ipc *ipc)
                                     .client = peer_zmq.rtt_client, .a = a};
     }
     if (want_transport("ipcnet")) {
-        row *r = row_new("net-rtt", "ipcnet", "two gateways, Noise");
+        row *r = row_new("net-rtt", "ipcnet", "gateway to gateway, Noise");
         if (ipc->status == ROW_FAILED) {
             row_fail(r, "%s", ipc->why);
         } else if (ipc->status != ROW_OK) {
@@ -595,6 +601,7 @@ static void net_rtt(const net_ipc *ipc)
             *c = (net_case){.r = r, .server = ipcnet_rtt_server,
                             .client = ipcnet_rtt_client, .a = a};
             c->a.mode = 1;
+            c->a.hook = ipc->hook;
             snprintf(c->a.dir, sizeof c->a.dir, "%s", ipc->dir[0]);
             snprintf(c->a.cli_dir, sizeof c->a.cli_dir, "%s", ipc->dir[1]);
         }
@@ -609,6 +616,7 @@ static void net_rtt(const net_ipc *ipc)
                         rounds);
             rtt_args ca = c->a;
             next_addr(ca.addr, sizeof ca.addr);
+            snprintf(g_net_addr, sizeof g_net_addr, "%s", ca.addr);
             rtt_run(c->r, c->server, c->client, &ca, &c->x);
         }
     for (int i = 0; i < n; i++) {
@@ -632,7 +640,7 @@ static void net_bulk(const net_ipc *ipc)
 {
     const bulk_ops *ops[] = {&bulk_tcp_ops, &bulk_zmq_ops, &bulk_ipcnet_ops};
     const char *variants[] = {"raw socket (floor)", "PUB/SUB tcp://",
-                              "pub/sub, two gateways, Noise"};
+                              "pub/sub, gateway to gateway, Noise"};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
         const char *name = i == 2 ? "ipcnet" : ops[i]->name;
         if (!want_transport(name))
@@ -656,12 +664,14 @@ static void net_bulk(const net_ipc *ipc)
             }
             snprintf(a.dir, sizeof a.dir, "%s", ipc->dir[0]);
             snprintf(a.sub_dir, sizeof a.sub_dir, "%s", ipc->dir[1]);
+            a.hook = ipc->hook;
         }
         if (g_opts.verbose)
             fprintf(stderr, "net-bulk %s 8 MiB ...\n", name);
         snprintf(a.pub_ns, sizeof a.pub_ns, "%s", g_ns[0]);
         snprintf(a.sub_ns, sizeof a.sub_ns, "%s", g_ns[1]);
         next_addr(a.addr, sizeof a.addr);
+        snprintf(g_net_addr, sizeof g_net_addr, "%s", a.addr);
         bulk_run(r, ops[i], &a, NET_BULK_SIZE, 1);
         if (r->status == ROW_OK) {
             char note[sizeof r->note];
@@ -677,8 +687,8 @@ static void net_unavailable(const char *why)
 {
     static const char *const tr[3] = {"tcp", "zmq", "ipcnet"};
     static const char *const var[2][3] = {
-        {"raw socket (floor)", "REQ/REP tcp://", "two gateways, Noise"},
-        {"raw socket (floor)", "PUB/SUB tcp://", "pub/sub, two gateways, Noise"}};
+        {"raw socket (floor)", "REQ/REP tcp://", "gateway to gateway, Noise"},
+        {"raw socket (floor)", "PUB/SUB tcp://", "pub/sub, gateway to gateway, Noise"}};
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < 3; i++) {
             if (!want_transport(tr[i]))
@@ -716,6 +726,7 @@ void bench_net(void)
             ipc.status = ROW_OK;
             ipc.dir[0] = w.dir[0];
             ipc.dir[1] = w.dir[1];
+            ipc.hook = net_gw_hook;
         }
     }
 #else
@@ -724,7 +735,6 @@ void bench_net(void)
     net_rtt(&ipc);
     net_bulk(&ipc);
 #ifdef BENCH_HAVE_GATEWAY
-    gw_stop(&w);
     if (root[0])
         bench_rmdir(root);
 #endif

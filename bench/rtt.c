@@ -218,6 +218,8 @@ int ipcnet_rtt_server(child *c)
     node_opts(&o, a, a->spin_us);
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-server", &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(n, 0);
     if (st != IPCN_OK) {
         fprintf(stderr, "rtt-server: ipcn_node_open: %d %s\n", st, ipcn_status_str(st));
         return 1;
@@ -277,6 +279,8 @@ int ipcnet_rtt_client(child *c)
         o.dir = a->cli_dir; /* net.c: behind another gateway */
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-client", &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(n, 1);
     if (st != IPCN_OK) {
         snprintf(res.err, sizeof res.err, "ipcn_node_open: %d %s", st,
                  ipcn_status_str(st));
@@ -456,10 +460,12 @@ void bench_rtt(size_t size)
     if (want_transport("ipcnet")) {
         const char *env = getenv("IPCNET_SPIN_US");
         rt = row_new("rtt", "ipcnet", "provider thread");
-        cases[n] = (rtt_case){.r = rt, .server = ipcnet_rtt_server, .client = ipcnet_rtt_client, .a = a};
+        cases[n] = (rtt_case){.r = rt, .server = ipcnet_rtt_server,
+                              .client = ipcnet_rtt_client, .a = a};
         cases[n++].a.mode = 1;
         rd = row_new("rtt", "ipcnet", "dispatch loop");
-        cases[n] = (rtt_case){.r = rd, .server = ipcnet_rtt_server, .client = ipcnet_rtt_client, .a = a};
+        cases[n] = (rtt_case){.r = rd, .server = ipcnet_rtt_server,
+                              .client = ipcnet_rtt_client, .a = a};
         cases[n++].a.mode = 0;
         if (env && *env)
             for (int i = n - 2; i < n; i++)
