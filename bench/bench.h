@@ -128,6 +128,9 @@ struct child {
     int fds[8];         /* extra descriptors the child keeps */
     int nfds;
     char name[32];
+    /* A network namespace (its name under /run/netns, net.c) the child
+     * enters before fn runs; "" stays in ours. */
+    char netns[40];
     /* the result, once collected */
     bool done;
     int exit_status;
@@ -205,10 +208,19 @@ void bench_py(void);    /* py.c: the Python binding beside C */
 /* takeover.c: the gap a subscriber sees when the owner of an owned stream
  * fails (issue 17) */
 void bench_takeover(void);
+/* net.c: two network namespaces joined by a veth pair; raw TCP, ZeroMQ
+ * tcp://, IPCNet through two gateways (rows "net-rtt", "net-bulk") */
+void bench_net(void);
+void bench_net_cleanup(void); /* remove the namespaces (when cut short) */
 void print_files(void);
 void print_takeover(void);
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */
+
+/* Called on an IPCNet node of a benchmark right after it is opened, side 0
+ * (server, publisher) or 1 (client, subscriber): net.c makes it a gateway.
+ * 100, or a status that fails the row. */
+typedef int (*bench_node_hook)(ipcn_node *n, int side);
 
 /* rtt: a server echoing size-byte messages until "STOP", a client timing
  * iters round trips after warmup ones.  Return 0, or fill err. */
@@ -220,6 +232,13 @@ typedef struct rtt_args {
     int mode;             /* ipcnet server: 0 dispatch loop, 1 own thread */
     uint32_t spin_us;     /* ipcnet: both nodes' spin_us (0: blocking) */
     char policy[320];     /* ipcnet: $IPCNET_POLICY of both ("": none) */
+    /* net.c: the server's TCP address "A:P" (zmq binds/connects tcp://A:P,
+     * raw TCP listens/connects), and the namespaces of the server and the
+     * client ("" for ours). */
+    char addr[64];
+    char srv_ns[40], cli_ns[40];
+    char cli_dir[256];    /* ipcnet: the client's IPCNET_DIR ("": dir) */
+    bench_node_hook hook; /* ipcnet: called on each node once open (net.c) */
 } rtt_args;
 
 typedef struct rtt_result {
@@ -268,6 +287,12 @@ typedef struct bulk_args {
     unsigned window;         /* samples in flight in the throughput phase */
     bool full_check;
     int ack[4];              /* publisher: one per subscriber; sub: ack[0] */
+    /* net.c: the publisher's TCP address "A:P", the namespaces of the
+     * publisher and of the subscribers ("" for ours). */
+    char addr[64];
+    char pub_ns[40], sub_ns[40];
+    char sub_dir[256];       /* ipcnet: the subscribers' IPCNET_DIR ("": dir) */
+    bench_node_hook hook;    /* ipcnet: called on each node once open (net.c) */
 } bulk_args;
 
 typedef struct bulk_result {
@@ -316,6 +341,9 @@ extern const bulk_ops bulk_ipcnet_nosum_ops;
 extern const bulk_ops bulk_zmq_ops;
 extern const bulk_ops bulk_nng_ops;
 extern const bulk_ops bulk_iox_ops;
+/* One bulk row: a publisher (in a->pub_ns) and nsubs subscribers (in
+ * a->sub_ns) of samples of size bytes, over ops; fills r. */
+void bulk_run(row *r, const bulk_ops *ops, const bulk_args *proto, size_t size, int nsubs);
 
 /* rtt and thr peers: NULL functions when compiled out. */
 typedef struct peer_ops {
@@ -332,6 +360,16 @@ typedef int (*rtt_roundtrip_fn)(void *state, const void *req, void *rep,
                                 size_t size, char *err, size_t errcap);
 int rtt_client_loop(child *c, const rtt_args *a, rtt_roundtrip_fn fn,
                     void *state, const char *variant);
+/* The samples of one transport, over the rounds. */
+typedef struct rtt_acc {
+    uint64_t *lat;
+    size_t n, cap;
+    uint64_t total_ns;
+} rtt_acc;
+/* One round of a transport: a server process and a client process (in
+ * a->srv_ns, a->cli_ns), the client's round trips added to x; a failure
+ * fails r. */
+void rtt_run(row *r, child_fn server, child_fn client, rtt_args *a, rtt_acc *x);
 /* thr receivers share the counting: feed each message, then report. */
 typedef struct thr_counter {
     uint64_t n, arrived, bad, out_of_order, last_seq, warm;
@@ -339,6 +377,11 @@ typedef struct thr_counter {
     bool warm_sent, done;
 } thr_counter;
 void thr_count(thr_counter *k, int ctl, const void *data, size_t len);
+
+/* IPCNet's rtt server (a->mode 0: dispatch loop, 1: own thread) and
+ * client (rtt.c). */
+int ipcnet_rtt_server(child *c);
+int ipcnet_rtt_client(child *c);
 
 extern const peer_ops peer_zmq;
 extern const peer_ops peer_nng;

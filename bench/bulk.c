@@ -59,6 +59,8 @@ static int ipc_pub_open(bulk_args *a, void **state, char *err, size_t cap)
     ipcn_node_opts o;
     node_opts(&o, a->dir);
     int st = ipcn_node_open(&p->n, "bulk-pub", &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(p->n, 0);
     if (st == IPCN_OK)
         st = ipcn_announce(p->n, BULK_PATH, IPCN_STREAM, "", NULL, 0);
     if (IPCN_IS_OK(st))
@@ -148,8 +150,10 @@ static int ipc_sub_open(bulk_args *a, void **state, char *err, size_t cap)
     char name[32];
     snprintf(name, sizeof name, "bulk-sub%d", a->sub_index);
     ipcn_node_opts o;
-    node_opts(&o, a->dir);
+    node_opts(&o, a->sub_dir[0] ? a->sub_dir : a->dir); /* net.c: another host */
     int st = ipcn_node_open(&s->n, name, &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(s->n, 1);
     if (st == IPCN_OK)
         st = ipcn_subscribe(s->n, BULK_PATH, 256, ipc_on_sample, s, &s->sub);
     if (st != IPCN_OK) {
@@ -481,12 +485,10 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void run_one(row *r, const bulk_ops *ops, const char *dir, size_t size,
-                    int nsubs)
+void bulk_run(row *r, const bulk_ops *ops, const bulk_args *proto, size_t size, int nsubs)
 {
-    bulk_args a = {0};
+    bulk_args a = *proto;
     a.ops = ops;
-    snprintf(a.dir, sizeof a.dir, "%s", dir);
     a.size = size;
     a.nsubs = nsubs;
     if (g_opts.quick) {
@@ -503,6 +505,9 @@ static void run_one(row *r, const bulk_ops *ops, const char *dir, size_t size,
     r->n = a.n_lat + a.n_thr;
 
     child pub = {0}, subs[4] = {{0}};
+    snprintf(pub.netns, sizeof pub.netns, "%s", a.pub_ns);
+    for (int i = 0; i < nsubs; i++)
+        snprintf(subs[i].netns, sizeof subs[i].netns, "%s", a.sub_ns);
     int sv[4][2];
     bulk_args sa[4];
     int made = 0;
@@ -688,7 +693,9 @@ void bench_bulk(void)
                     fprintf(stderr, "bulk %s %s x%d ...\n", ops->name,
                             size_str(r->size, b, sizeof b), r->subs);
                 }
-                run_one(r, ops, dir, g_opts.sizes[si], g_opts.subs[k]);
+                bulk_args proto = {0};
+                snprintf(proto.dir, sizeof proto.dir, "%s", dir);
+                bulk_run(r, ops, &proto, g_opts.sizes[si], g_opts.subs[k]);
             }
         }
     }

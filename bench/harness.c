@@ -4,6 +4,7 @@
  * and their control sockets, private directories.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <sched.h>
@@ -327,6 +328,23 @@ static void pin(int index)
                 g_opts.cpus[index % g_opts.ncpus], strerror(errno));
 }
 
+/* In a child: move into the network namespace named (ip netns). */
+static int enter_netns(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/run/netns/%s", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+        fprintf(stderr, "ipcnet-bench: cannot enter network namespace %s: %s\n", name,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 int child_spawn(child *c, const char *name, int index, child_fn fn, void *arg)
 {
     int sv[2];
@@ -354,6 +372,8 @@ int child_spawn(child *c, const char *name, int index, child_fn fn, void *arg)
         for (int i = 0; i < c->nfds && nk < 10; i++)
             keep[nk++] = c->fds[i];
         close_others(keep, nk);
+        if (c->netns[0] && enter_netns(c->netns) < 0)
+            _exit(98);
         pin(index);
         c->ctl = sv[1];
         c->index = index;

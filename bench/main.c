@@ -47,6 +47,10 @@ static const char usage[] =
     "         two Python processes, beside C's (rtt 64 B, bulk 8 MiB loan) in the same run\n"
     "  files  a 1 GiB file (64 MiB with --quick) fetched through the file service\n"
     "         (ipcn_files_get), beside cp of the same file\n"
+    "  net    two hosts: two network namespaces joined by a veth pair (root; the\n"
+    "         rows say \"unavailable\" where namespaces are refused): a 64 B round\n"
+    "         trip and 8 MiB samples over raw TCP (the floor), ZeroMQ tcp:// and\n"
+    "         IPCNet gateway to gateway (TCP with Noise)\n"
     "  takeover  an owned stream at 1 kHz from a strong and a weak hot standby: the\n"
     "         subscriber's gap when the strong is killed (kill -9, 20 times) or hangs\n"
     "         (SIGSTOP, 5 times), and when it takes back over\n"
@@ -65,7 +69,8 @@ static const char usage[] =
     "  --msgs N         thr messages (1000000)\n"
     "  --sizes LIST     bulk sample sizes (64K,1M,8M,16M-1K,64M)\n"
     "  --subs LIST      bulk subscriber counts (1,4)\n"
-    "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx (cbor: ipcnet,libcbor,cbor2)\n"
+    "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx (cbor: ipcnet,libcbor,cbor2;\n"
+    "                   net: ipcnet,tcp,zmq)\n"
     "  --idle-seconds S idle measurement (2)\n"
     "  --nodes LIST     scale: node counts (10,50,100; --quick: 10)\n"
     "  --scale-seconds S scale: the measured window (5; --quick: 1)\n"
@@ -115,6 +120,7 @@ static void on_signal(int sig)
     children_kill_all();
     iox_roudi_stop();
     bench_rmdir_all();
+    bench_net_cleanup();
     _exit(130);
 }
 
@@ -197,7 +203,7 @@ typedef struct ratio {
     bool strict;      /* the value must be below (above) the limit */
 } ratio;
 
-static ratio g_ratios[32];
+static ratio g_ratios[48];
 static int g_nratios;
 
 static bool ratio_met(const ratio *q)
@@ -370,6 +376,34 @@ static void policy_ratios(void)
                   ">= 0.95x", true, 0.95, tl, tn, tl->rx_rate, tn ? tn->rx_rate : 0);
 }
 
+/* Issue 18: IPCNet between two hosts (gateway to gateway) beside raw TCP
+ * and ZeroMQ tcp:// over the same veth pair, in the same run. */
+static void net_ratios(void)
+{
+    row *ip = find_row("net-rtt", "ipcnet", 0, 0, false);
+    row *tcp = find_row("net-rtt", "tcp", 0, 0, false);
+    row *zmq = find_row("net-rtt", "zmq", 0, 0, false);
+    if (ip) {
+        add_ratio("net_rtt64_vs_tcp", "between hosts: 64 B round trip p50, IPCNet (gateway "
+                  "to gateway, Noise) / raw TCP", "<= 1.3x", false, 1.3, ip, tcp, ip->p50_us,
+                  tcp ? tcp->p50_us : 0);
+        add_ratio("net_rtt64_vs_zmq", "between hosts: 64 B round trip p50, IPCNet / ZeroMQ "
+                  "REQ/REP tcp://", "(reported)", false, 0, ip, zmq, ip->p50_us,
+                  zmq ? zmq->p50_us : 0);
+    }
+    ip = find_row("net-bulk", "ipcnet", 0, 0, false);
+    tcp = find_row("net-bulk", "tcp", 0, 0, false);
+    zmq = find_row("net-bulk", "zmq", 0, 0, false);
+    if (ip) {
+        add_ratio("net_bulk8m_vs_tcp", "between hosts: 8 MiB samples/s, IPCNet (gateway to "
+                  "gateway, Noise) / raw TCP", ">= 0.7x", true, 0.7, ip, tcp, ip->rate,
+                  tcp ? tcp->rate : 0);
+        add_ratio("net_bulk8m_vs_zmq", "between hosts: 8 MiB samples/s, IPCNet / ZeroMQ "
+                  "PUB/SUB tcp://", "(reported)", true, 0, ip, zmq, ip->rate,
+                  zmq ? zmq->rate : 0);
+    }
+}
+
 static void compute_ratios(void)
 {
     g_nratios = 0;
@@ -431,6 +465,7 @@ static void compute_ratios(void)
     for (int sum = 1; sum >= 0; sum--)
         flatness(sum);
     py_ratios();
+    net_ratios();
     /* CBOR: IPCNet / libcbor, ns per operation (reported, no target). */
     static const char *const cases[2] = {"map", "tensor"};
     for (int c = 0; c < 2; c++) {
@@ -654,6 +689,51 @@ static void print_bulk(void)
     }
 }
 
+/* net: the two benchmarks between network namespaces, one table each. */
+static void print_net(void)
+{
+    for (int b = 0; b < 2; b++) {
+        const char *bench = b ? "net-bulk" : "net-rtt";
+        row *floor = find_row(bench, "tcp", 0, 0, false);
+        bool any = false;
+        for (int i = 0; i < g_nrows; i++) {
+            row *r = &g_rows[i];
+            if (strcmp(r->bench, bench))
+                continue;
+            if (!any) {
+                printf("\n%s: %s, over a veth pair between two network namespaces\n", bench,
+                       b ? "8 MiB samples, 1 publisher, 1 subscriber (latency one at a "
+                           "time; samples/s with a window)"
+                         : "64 B request/reply round trip");
+                printf("  %-9s %-30s %8s %8s %8s %10s %9s %10s\n", "transport", "variant",
+                       "p50 us", "p99 us", "max us", b ? "samples/s" : "trips/s",
+                       b ? "MB/s" : "", b ? "rate/floor" : "p50/floor");
+                any = true;
+            }
+            if (r->status != ROW_OK) {
+                printf("  %-9s %-30s  %s: %s\n", r->transport, r->variant,
+                       status_word(r->status), r->note);
+                continue;
+            }
+            char p50[16], p99[16], mx[16], rate[16], mb[16] = "", rel[16] = "-";
+            fmt_us(p50, sizeof p50, r->p50_us);
+            fmt_us(p99, sizeof p99, r->p99_us);
+            fmt_us(mx, sizeof mx, r->max_us);
+            fmt_num(rate, sizeof rate, r->rate);
+            if (b)
+                snprintf(mb, sizeof mb, "%.0f", r->rate * (double)r->size / 1e6);
+            if (floor && floor->status == ROW_OK) {
+                if (b && floor->rate > 0)
+                    snprintf(rel, sizeof rel, "%.2fx", r->rate / floor->rate);
+                else if (!b && floor->p50_us > 0)
+                    snprintf(rel, sizeof rel, "%.2fx", r->p50_us / floor->p50_us);
+            }
+            printf("  %-9s %-30s %8s %8s %8s %10s %9s %10s\n", r->transport, r->variant, p50,
+                   p99, mx, rate, mb, rel);
+        }
+    }
+}
+
 static void print_idle(void)
 {
     for (int i = 0; i < g_nrows; i++) {
@@ -837,7 +917,7 @@ static void print_json(const machine *m)
                 json_fig("subscribers", r->subs, "processes", &first);
         }
         if (r->status == ROW_OK) {
-            if (!strcmp(r->bench, "rtt")) {
+            if (!strcmp(r->bench, "rtt") || !strcmp(r->bench, "net-rtt")) {
                 json_fig("round_trips", (double)r->n, "count", &first);
                 json_fig("rate", r->rate, "round trips/s", &first);
             } else if (!strcmp(r->bench, "thr")) {
@@ -848,7 +928,7 @@ static void print_json(const machine *m)
                 json_fig("receive_rate", r->rx_rate, "messages/s", &first);
                 json_fig("receive_bandwidth", r->rx_rate * (double)r->size / 1e6, "MB/s",
                          &first);
-            } else if (!strcmp(r->bench, "bulk")) {
+            } else if (!strcmp(r->bench, "bulk") || !strcmp(r->bench, "net-bulk")) {
                 json_fig("samples", (double)r->n, "samples", &first);
                 json_fig("arrived", (double)r->arrived, "samples per subscriber", &first);
                 json_fig("rate", r->rate, "samples/s", &first);
@@ -964,6 +1044,7 @@ static void print_table(const machine *m)
     print_cbor();
     print_files();
     print_takeover();
+    print_net();
     print_py();
     print_targets();
     printf("\n%s: %d failure%s (wrong data, crash or hang)\n",
@@ -979,7 +1060,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
         strcmp(cmd, "idle") && strcmp(cmd, "scale") && strcmp(cmd, "cbor") &&
-        strcmp(cmd, "files") && strcmp(cmd, "takeover") &&
+        strcmp(cmd, "files") && strcmp(cmd, "takeover") && strcmp(cmd, "net") &&
         strcmp(cmd, "py") && strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
@@ -1147,6 +1228,8 @@ int main(int argc, char **argv)
         bench_files();
     if (all || !strcmp(cmd, "takeover"))
         bench_takeover();
+    if (all || !strcmp(cmd, "net"))
+        bench_net();
     if (!strcmp(cmd, "py")) {
         bench_rtt(64);
         bench_bulk();

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * peer_zmq.c — ZeroMQ over ipc://: REQ/REP (rtt), PUSH/PULL (thr),
- * PUB/SUB (bulk).  Compiled out (reported "not installed") without libzmq.
+ * PUB/SUB (bulk); the same over tcp:// between two network namespaces
+ * (net.c).  Compiled out (reported "not installed") without libzmq.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,9 @@ const bulk_ops bulk_zmq_ops = {.name = "zmq", .variant = "PUB/SUB",
 #include <unistd.h>
 #include <zmq.h>
 
+/* ipc://dir/name, or tcp://addr when addr is not empty (net.c). */
 static void *zsock(void **ctx, int type, const char *dir, const char *name,
-                   bool bind, char *err, size_t cap)
+                   const char *addr, bool bind, char *err, size_t cap)
 {
     *ctx = zmq_ctx_new();
     void *s = *ctx ? zmq_socket(*ctx, type) : NULL;
@@ -37,7 +39,10 @@ static void *zsock(void **ctx, int type, const char *dir, const char *name,
     int linger = 1000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     char url[512];
-    snprintf(url, sizeof url, "ipc://%s/%s", dir, name);
+    if (addr[0])
+        snprintf(url, sizeof url, "tcp://%s", addr);
+    else
+        snprintf(url, sizeof url, "ipc://%s/%s", dir, name);
     int rc = bind ? zmq_bind(s, url) : zmq_connect(s, url);
     if (rc != 0) {
         snprintf(err, cap, "zmq_%s %s: %s", bind ? "bind" : "connect", url,
@@ -62,7 +67,7 @@ static int zmq_rtt_server(child *c)
 {
     rtt_args *a = c->arg;
     char err[200];
-    void *ctx, *s = zsock(&ctx, ZMQ_REP, a->dir, "zmq-rtt", true, err, sizeof err);
+    void *ctx, *s = zsock(&ctx, ZMQ_REP, a->dir, "zmq-rtt", a->addr, true, err, sizeof err);
     if (!s) {
         fprintf(stderr, "zmq server: %s\n", err);
         return 1;
@@ -108,7 +113,7 @@ static int zmq_rtt_client(child *c)
 {
     rtt_args *a = c->arg;
     rtt_result res = {0};
-    void *ctx, *s = zsock(&ctx, ZMQ_REQ, a->dir, "zmq-rtt", false, res.err,
+    void *ctx, *s = zsock(&ctx, ZMQ_REQ, a->dir, "zmq-rtt", a->addr, false, res.err,
                           sizeof res.err);
     if (!s) {
         ctl_send_result(c->ctl, &res, sizeof res, NULL, 0);
@@ -128,7 +133,7 @@ static int zmq_thr_sender(child *c)
 {
     thr_args *a = c->arg;
     thr_result res = {0};
-    void *ctx, *s = zsock(&ctx, ZMQ_PUSH, a->dir, "zmq-thr", true, res.err,
+    void *ctx, *s = zsock(&ctx, ZMQ_PUSH, a->dir, "zmq-thr", "", true, res.err,
                           sizeof res.err);
     uint8_t *buf = calloc(1, a->size);
     if (!s)
@@ -169,7 +174,7 @@ static int zmq_thr_receiver(child *c)
     thr_args *a = c->arg;
     thr_result res = {0};
     thr_counter k = {.n = a->n};
-    void *ctx, *s = zsock(&ctx, ZMQ_PULL, a->dir, "zmq-thr", false, res.err,
+    void *ctx, *s = zsock(&ctx, ZMQ_PULL, a->dir, "zmq-thr", "", false, res.err,
                           sizeof res.err);
     uint8_t *buf = malloc(a->size + 16);
     if (!s)
@@ -225,7 +230,7 @@ static int zb_pub_open(bulk_args *a, void **state, char *err, size_t cap)
 {
     zst *z = calloc(1, sizeof *z);
     *state = z;
-    z->s = zsock(&z->ctx, ZMQ_PUB, a->dir, "zmq-bulk", true, err, cap);
+    z->s = zsock(&z->ctx, ZMQ_PUB, a->dir, "zmq-bulk", a->addr, true, err, cap);
     if (!z->s)
         return -1;
     int hwm = 1000;
@@ -257,7 +262,7 @@ static int zb_sub_open(bulk_args *a, void **state, char *err, size_t cap)
 {
     zst *z = calloc(1, sizeof *z);
     *state = z;
-    z->s = zsock(&z->ctx, ZMQ_SUB, a->dir, "zmq-bulk", false, err, cap);
+    z->s = zsock(&z->ctx, ZMQ_SUB, a->dir, "zmq-bulk", a->addr, false, err, cap);
     if (!z->s)
         return -1;
     zmq_setsockopt(z->s, ZMQ_SUBSCRIBE, "", 0);

@@ -219,6 +219,44 @@ def py(d):
     print()
 
 
+def net(d):
+    """Issue 18: two hosts (two network namespaces joined by a veth pair)."""
+    for bench, title in (("net-rtt", "64 B request/reply round trip"),
+                         ("net-bulk", "8 MiB samples, 1 publisher, 1 subscriber")):
+        rs = rows(d, bench)
+        if not rs:
+            continue
+        floor = one(d, bench, "tcp")
+        ip = one(d, bench, "ipcnet")
+        key = "p50" if bench == "net-rtt" else "rate"
+        print(f"#### {bench}: {title}, over a veth pair between two network namespaces\n")
+        print("| transport | variant | p50 us | p99 us | max us | "
+              + ("round trips/s" if bench == "net-rtt" else "samples/s | MB/s")
+              + " | / raw TCP | IPCNet / this |")
+        print("|---|---|---:|---:|---:|---:|" + ("" if bench == "net-rtt" else "---:|")
+              + "---:|---:|")
+        for r in rs:
+            if r["status"] != "ok":
+                print(f"| {r['transport']} | {r['variant']} | {status(r)} |||||"
+                      + ("" if bench == "net-rtt" else "|"))
+                continue
+            v = fig(r, key)
+            rate = num(fig(r, "rate"))
+            if bench == "net-bulk":
+                bw = fig(r, "bandwidth")
+                rate += f" | {bw * 1e3:.0f}" if bw is not None else " | -"
+            fv = fig(floor, key) if floor and floor["status"] == "ok" else None
+            iv = fig(ip, key) if ip and ip["status"] == "ok" else None
+            print(f"| {r['transport']} | {r['variant']} | {num(fig(r, 'p50'))} | "
+                  f"{num(fig(r, 'p99'))} | {num(fig(r, 'max'))} | {rate} | "
+                  f"{ratio(v, fv)} | {ratio(iv, v)} |")
+        print()
+        for r in rs:
+            if r["status"] == "ok" and r["note"]:
+                print(f"- {r['transport']} {r['variant']}: {r['note']}")
+        print()
+
+
 def idle(d):
     for r in rows(d, "idle"):
         print("#### idle\n")
@@ -377,6 +415,7 @@ def main():
     idle(d)
     scale(d)
     takeover(d)
+    net(d)
     cbor(d)
     py(d)
     targets(d)

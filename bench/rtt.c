@@ -20,6 +20,8 @@
 
 #include "bench.h"
 
+typedef rtt_acc acc;
+
 #define ECHO_PATH "bench/echo"
 
 /* ---- the client loop every transport shares ---- */
@@ -208,7 +210,7 @@ static void node_opts(ipcn_node_opts *o, const rtt_args *a, uint32_t spin_us)
         unsetenv("IPCNET_SPIN_US"); /* in this child process only */
 }
 
-static int ipcnet_server(child *c)
+int ipcnet_rtt_server(child *c)
 {
     rtt_args *a = c->arg;
     echo_srv s = {.efd = eventfd(0, EFD_CLOEXEC)};
@@ -216,6 +218,8 @@ static int ipcnet_server(child *c)
     node_opts(&o, a, a->spin_us);
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-server", &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(n, 0);
     if (st != IPCN_OK) {
         fprintf(stderr, "rtt-server: ipcn_node_open: %d %s\n", st, ipcn_status_str(st));
         return 1;
@@ -265,14 +269,18 @@ static int ipcnet_roundtrip(void *state, const void *req, void *rep,
     return 0;
 }
 
-static int ipcnet_client(child *c)
+int ipcnet_rtt_client(child *c)
 {
     rtt_args *a = c->arg;
     rtt_result res = {0};
     ipcn_node_opts o;
     node_opts(&o, a, a->spin_us);
+    if (a->cli_dir[0])
+        o.dir = a->cli_dir; /* net.c: behind another gateway */
     ipcn_node *n = NULL;
     int st = ipcn_node_open(&n, "rtt-client", &o);
+    if (st == IPCN_OK && a->hook)
+        st = a->hook(n, 1);
     if (st != IPCN_OK) {
         snprintf(res.err, sizeof res.err, "ipcn_node_open: %d %s", st,
                  ipcn_status_str(st));
@@ -314,13 +322,6 @@ fail:
 
 /* ---- orchestration ---- */
 
-/* The samples of one transport, over the rounds. */
-typedef struct acc {
-    uint64_t *lat;
-    size_t n, cap;
-    uint64_t total_ns;
-} acc;
-
 static void acc_add(acc *x, const uint64_t *lat, size_t n, uint64_t total_ns)
 {
     if (x->n + n > x->cap) {
@@ -336,9 +337,11 @@ static void acc_add(acc *x, const uint64_t *lat, size_t n, uint64_t total_ns)
     x->total_ns += total_ns;
 }
 
-static void run_one(row *r, child_fn server, child_fn client, rtt_args *a, acc *x)
+void rtt_run(row *r, child_fn server, child_fn client, rtt_args *a, acc *x)
 {
     child srv = {0}, cli = {0};
+    snprintf(srv.netns, sizeof srv.netns, "%s", a->srv_ns);
+    snprintf(cli.netns, sizeof cli.netns, "%s", a->cli_ns);
     int sv[2] = {-1, -1};
     if (a->sock == -2) { /* uds: one socketpair, one end each */
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -457,10 +460,12 @@ void bench_rtt(size_t size)
     if (want_transport("ipcnet")) {
         const char *env = getenv("IPCNET_SPIN_US");
         rt = row_new("rtt", "ipcnet", "provider thread");
-        cases[n] = (rtt_case){.r = rt, .server = ipcnet_server, .client = ipcnet_client, .a = a};
+        cases[n] = (rtt_case){.r = rt, .server = ipcnet_rtt_server,
+                              .client = ipcnet_rtt_client, .a = a};
         cases[n++].a.mode = 1;
         rd = row_new("rtt", "ipcnet", "dispatch loop");
-        cases[n] = (rtt_case){.r = rd, .server = ipcnet_server, .client = ipcnet_client, .a = a};
+        cases[n] = (rtt_case){.r = rd, .server = ipcnet_rtt_server,
+                              .client = ipcnet_rtt_client, .a = a};
         cases[n++].a.mode = 0;
         if (env && *env)
             for (int i = n - 2; i < n; i++)
@@ -473,8 +478,8 @@ void bench_rtt(size_t size)
             snprintf(v, sizeof v, "%s, %s", m ? "provider thread" : "dispatch loop",
                      BENCH_POLICY_VARIANT);
             rtt_case *c = &cases[n++];
-            *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_server,
-                            .client = ipcnet_client, .a = a};
+            *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_rtt_server,
+                            .client = ipcnet_rtt_client, .a = a};
             c->a.mode = m;
             snprintf(c->a.policy, sizeof c->a.policy, "%s", policy);
             snprintf(c->why, sizeof c->why, "both nodes enforce a default-deny "
@@ -490,8 +495,8 @@ void bench_rtt(size_t size)
             snprintf(v, sizeof v, "%s, %s", m ? "provider thread" : "dispatch loop",
                      BENCH_LIMITS_VARIANT);
             rtt_case *c = &cases[n++];
-            *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_server,
-                            .client = ipcnet_client, .a = a};
+            *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_rtt_server,
+                            .client = ipcnet_rtt_client, .a = a};
             c->a.mode = m;
             snprintf(c->a.policy, sizeof c->a.policy, "%s", limits);
             snprintf(c->why, sizeof c->why, "both nodes enforce limits that apply to "
@@ -508,8 +513,8 @@ void bench_rtt(size_t size)
         char v[40];
         snprintf(v, sizeof v, "low latency, spin %u us", (unsigned)g_opts.spin_us);
         rtt_case *c = &cases[n++];
-        *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_server,
-                        .client = ipcnet_client, .a = a};
+        *c = (rtt_case){.r = row_new("rtt", "ipcnet", v), .server = ipcnet_rtt_server,
+                        .client = ipcnet_rtt_client, .a = a};
         c->a.mode = 0;
         c->a.spin_us = g_opts.spin_us;
         snprintf(c->why, sizeof c->why,
@@ -561,7 +566,7 @@ void bench_rtt(size_t size)
             if (g_opts.verbose)
                 fprintf(stderr, "rtt %s %s round %d/%d ...\n", c->r->transport,
                         c->r->variant, round + 1, rounds);
-            run_one(c->r, c->server, c->client, &c->a, &c->x);
+            rtt_run(c->r, c->server, c->client, &c->a, &c->x);
         }
     }
     for (int i = 0; i < n; i++) {
