@@ -25,6 +25,7 @@
  *     hb=, dead=, probe=   node options (l_common.h)
  *
  * The counters, one "key value" per line: node stats (peers, drops,
+ * peers_lost, frames_in, frames_out,
  * auth_failures, unauthorized, loops, dups, bad_gateway: the last ones
  * when the library has them), tcp_links (linked now), published; per
  * publisher P seen: "P.count", "P.first", "P.last", "P.gaps" (samples
@@ -131,8 +132,11 @@ static void write_stats(ipcn_node *n, const char *file, ipcn_sub *sub)
     memset(&st, 0, sizeof st);
     st.size = sizeof st;
     if (ipcn_node_get_stats(n, &st) == IPCN_OK) {
-        fprintf(f, "peers %u\ndrops %llu\npeers_lost %llu\n", st.peers,
-                (unsigned long long)st.drops, (unsigned long long)st.peers_lost);
+        fprintf(f, "peers %u\ndrops %llu\npeers_lost %llu\nframes_in %llu\n"
+                   "frames_out %llu\n", st.peers,
+                (unsigned long long)st.drops, (unsigned long long)st.peers_lost,
+                (unsigned long long)st.frames_in,
+                (unsigned long long)st.frames_out);
 #ifdef IPCN_NET_HAVE_GATEWAY
         fprintf(f, "auth_failures %llu\nunauthorized %llu\n",
                 (unsigned long long)st.auth_failures,

@@ -18,6 +18,8 @@
  *     --replay PPM    after a message, send the previous message of that
  *                     direction again, with probability PPM per million
  *     --per-conn N    at most N corruptions per connection (0: no bound)
+ *     --until N       corrupt nothing once N messages (both ways, all
+ *                     connections) were relayed: then relay only
  *     --seed S        the generator's seed (default 1): the same choices
  *                     for the same traffic
  *     --stats FILE    the counters, rewritten every 100 ms and at the end
@@ -81,6 +83,7 @@ static struct {
     uint64_t skip[2];
     uint32_t flip_ppm, replay_ppm;
     unsigned per_conn;
+    uint64_t until;
     const char *stats;
     uint64_t conns, msgs[2], bytes[2], flipped, replayed, delivered;
 } g;
@@ -188,7 +191,8 @@ static void out_mark(struct dir *d)
 
 static bool may_corrupt(struct pair *p, const struct dir *d, int k)
 {
-    return d->msgs > g.skip[k] && (!g.per_conn || p->corrupted < g.per_conn);
+    return d->msgs > g.skip[k] && (!g.per_conn || p->corrupted < g.per_conn) &&
+           (!g.until || g.msgs[UP] + g.msgs[DOWN] <= g.until);
 }
 
 /* One whole message msg (length prefix included) from direction k. */
@@ -355,7 +359,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: ipcn-net-proxy --listen A:P --connect A:P [--frames] "
                     "[--skip-up N] [--skip-down N] [--flip PPM] [--replay PPM] "
-                    "[--per-conn N] [--seed S] [--stats FILE] [--lifetime S]\n");
+                    "[--per-conn N] [--until N] [--seed S] [--stats FILE] "
+                    "[--lifetime S]\n");
     exit(2);
 }
 
@@ -387,6 +392,8 @@ static void parse_args(int argc, char **argv, struct sockaddr_in *from,
             g.replay_ppm = (uint32_t)n;
         else if (!strcmp(a, "--per-conn"))
             g.per_conn = (unsigned)n;
+        else if (!strcmp(a, "--until"))
+            g.until = n;
         else if (!strcmp(a, "--seed"))
             rng_state = n;
         else if (!strcmp(a, "--stats"))

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/net/netns.sh - the harness of the multi-host tests, sourced by
 # tests/net/test_net_*.sh: hosts as network namespaces joined by veth pairs,
 # one IPCNet installation per host (its own IPCNET_DIR and IPCNET_CONFIG_DIR),
@@ -30,11 +31,10 @@ declare -A NET_IDX    # host -> index (1..)
 declare -A NET_PEERS  # host -> the tcp:// addresses its gateway dials
 declare -A NET_KEY    # host -> its public key (after net_keys)
 declare -A PID        # started processes: name -> pid
-declare -A PID_HOST   # name -> the host it runs in
 NET_PORT=7447
 NET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # $NET_FRAMES reach ADDR: in a host, 0 when ADDR answers TCP, 1 when not.
-NET_FRAMES="/usr/bin/python3 $NET_DIR/net_frames.py"
+export NET_FRAMES="/usr/bin/python3 $NET_DIR/net_frames.py"
 NET_WATCHDOG=
 
 net_ns() { echo "ipcn-net-$NET_TAG-$$-$1"; }
@@ -175,9 +175,12 @@ net_topo_ring5() {
         net_link d e 4 && net_link a e 5 && net_link b e 6
 }
 
-# net_env HOST: the environment of an IPCNet process on HOST
-net_env() {
-    echo "IPCNET_DIR=$W/$1/run IPCNET_CONFIG_DIR=$W/$1/config"
+# net_cmd HOST: NET_CMD is the command prefix that runs a command in HOST's
+# namespace with HOST's IPCNet directories (ip netns exec and env exec it:
+# the same process).
+net_cmd() {
+    NET_CMD=(ip netns exec "$(net_ns "$1")" env IPCNET_DIR="$W/$1/run"
+             IPCNET_CONFIG_DIR="$W/$1/config")
 }
 
 # net_run HOST CMD...: run CMD in HOST to its end (bounded by TAP_TIMEOUT
@@ -185,28 +188,27 @@ net_env() {
 net_run() {
     local h=$1
     shift
-    # shellcheck disable=SC2046
-    ip netns exec "$(net_ns "$h")" env $(net_env "$h") ${TAP_TIMEOUT:+timeout "$TAP_TIMEOUT"} "$@"
+    net_cmd "$h"
+    "${NET_CMD[@]}" ${TAP_TIMEOUT:+timeout "$TAP_TIMEOUT"} "$@"
 }
 
 # net_r WANT DESC HOST CMD...: as tap.sh's r, in HOST.
 net_r() {
     local want=$1 desc=$2 h=$3
     shift 3
-    r "$want" "$desc" ip netns exec "$(net_ns "$h")" env $(net_env "$h") "$@"
+    net_cmd "$h"
+    r "$want" "$desc" "${NET_CMD[@]}" "$@"
 }
 
 # net_start HOST NAME CMD...: start CMD in HOST in the background; output
-# in $W/NAME.out and $W/NAME.err.  ip netns exec and env exec the command:
-# PID[NAME] is the command's own pid.
+# in $W/NAME.out and $W/NAME.err.  PID[NAME] is the command's own pid
+# (a simple command in the background: ip, env and CMD are one process).
 net_start() {
     local h=$1 name=$2
     shift 2
-    # shellcheck disable=SC2046
-    ip netns exec "$(net_ns "$h")" env $(net_env "$h") "$@" \
-        >"$W/$name.out" 2>"$W/$name.err" </dev/null &
+    net_cmd "$h"
+    "${NET_CMD[@]}" "$@" >"$W/$name.out" 2>"$W/$name.err" </dev/null &
     PID[$name]=$!
-    PID_HOST[$name]=$h
 }
 
 # net_stop NAME [SIGNAL]: end a started process (TERM, KILL after 5 s);

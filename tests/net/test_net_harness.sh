@@ -17,7 +17,7 @@ NET_BIN=${2:?usage: test_net_harness.sh ipcnet BINDIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/netns.sh"
 PROXY=$NET_BIN/ipcn-net-proxy
-FRAMES="/usr/bin/python3 $HERE/net_frames.py"
+FRAMES=$NET_FRAMES
 [ -x "$PROXY" ] || { echo "test_net_harness: no $PROXY"; exit 1; }
 
 net_init harness 240
@@ -124,6 +124,29 @@ net_r 0 "no server in c: the proxy closes the client's connection" a \
     bash -c "exec 3<>/dev/tcp/$B1/7000 && cat <&3 >/dev/null"
 net_stop px-none
 [ "$(stat_of px-none conns)" = 0 ] && ok "a refused connection is not counted" || nok "conns" "$(cat "$W/px-none.out")"
+
+# ---------------------------------------------------------------- the test node
+# Its exactly-once-in-order check, on one host (Unix links): what the ring
+# test will count across hosts.
+NODE=$NET_BIN/ipcn-net-node
+nst() { awk -v k="$2" '$1 == k { print $2 }' "$W/$1.stats" 2>/dev/null; }
+net_start a sub-l "$NODE" sub-l 60 sub='h/**' pubs=2 until=3000 stats="$W/sub-l.stats"
+net_wait_file "$W/sub-l.out" '^ready' 15
+net_start a pub-l "$NODE" pub-l 60 pub=h/x count=3000 rate=3000 wait_sub=sub-l stats="$W/pub-l.stats"
+net_start a pub-m "$NODE" pub-m 60 pub=h/y count=3000 rate=0 wait_sub=sub-l
+for ((i = 0; i < 300; i++)); do kill -0 "${PID[sub-l]}" 2>/dev/null || break; sleep 0.1; done
+net_stop sub-l
+[ "$rc" = 0 ] && ok "net_node: a subscriber saw both publishers to their 3000th sample" || nok "sub-l: exit $rc" "$(net_show sub-l)"
+for p in pub-l pub-m; do
+    [ "$(nst sub-l $p.count)" = 3000 ] && [ "$(nst sub-l $p.first)" = 1 ] && [ "$(nst sub-l $p.gaps)" = 0 ] &&
+        [ "$(nst sub-l $p.back)" = 0 ] && [ "$(nst sub-l $p.bad)" = 0 ] &&
+        ok "net_node: $p's 3000 samples counted once each, in order" || nok "$p" "$(cat "$W/sub-l.stats")"
+done
+[ "$(nst sub-l sub_lost)" = 0 ] && [ "$(nst sub-l sub_received)" = 6000 ] && ok "net_node: the library's counters beside" ||
+    nok "sub stats" "$(cat "$W/sub-l.stats")"
+[ "$(nst pub-l published)" = 3000 ] && ok "net_node: the publisher's count" || nok "pub-l" "$(cat "$W/pub-l.stats")"
+net_stop pub-l
+net_stop pub-m
 
 # ---------------------------------------------------------------- ring of 5
 net_cleanup_hosts() { # end every host of this topology (as net_cleanup does)
