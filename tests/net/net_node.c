@@ -8,6 +8,8 @@
  * it writes down.
  *
  *   ipcn-net-node NAME LIFETIME_S [key=value...]
+ *   ipcn-net-node --features     prints "gateway" and "routing", one a
+ *                                line, for what this build has
  *     gateway=1     make the node a gateway (ipcn_node_gateway(): listen,
  *                   peers and keys from the environment, IPCNET_LISTEN,
  *                   IPCNET_PEERS, IPCNET_CONFIG_DIR, as `ipcnet gateway`)
@@ -247,6 +249,16 @@ static void publish_k(ipcn_node *n, const char *path, uint64_t k)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--features")) {
+        /* What the tests may ask of it (the library it was built with). */
+#ifdef IPCN_NET_HAVE_GATEWAY
+        printf("gateway\n");
+#endif
+#ifdef IPCN_NET_HAVE_ROUTING
+        printf("routing\n");
+#endif
+        return 0;
+    }
     if (argc < 3) {
         fprintf(stderr, "usage: %s name lifetime_s [key=value...]\n", argv[0]);
         return 2;
