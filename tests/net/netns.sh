@@ -288,7 +288,8 @@ PY
 }
 net_trust() {
     if "$IPCNET_CLI" trust --help >/dev/null 2>&1; then
-        net_run "$1" "$IPCNET_CLI" trust add "${NET_KEY[$2]}" --name "$2" >/dev/null
+        net_run "$1" "$IPCNET_CLI" trust add "${NET_KEY[$2]}" --name "$2" >"$W/trust.out" 2>&1 ||
+            { cat "$W/trust.out"; return 1; }
     else
         mkdir -p "$W/$1/config/default"
         echo "$2 ${NET_KEY[$2]}" >>"$W/$1/config/default/trusted"
@@ -297,7 +298,8 @@ net_trust() {
 # net_untrust A B: A trusts B no more (ipcnet trust remove).
 net_untrust() {
     if "$IPCNET_CLI" trust --help >/dev/null 2>&1; then
-        net_run "$1" "$IPCNET_CLI" trust remove "$2" >/dev/null
+        net_run "$1" "$IPCNET_CLI" trust remove "$2" >"$W/trust.out" 2>&1 ||
+            { cat "$W/trust.out"; return 1; }
     else
         sed -i "/^$2 /d" "$W/$1/config/default/trusted"
     fi
