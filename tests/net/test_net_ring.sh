@@ -21,14 +21,14 @@
 # can be read.  TAP; 77 (skipped, with the reason) without root, network
 # namespaces, or the gateway.
 set -u
-IPCNET_CLI=${1:?usage: test_net_ring.sh ipcnet BINDIR}
+export IPCNET_CLI=${1:?usage: test_net_ring.sh ipcnet BINDIR}
 NET_BIN=${2:?usage: test_net_ring.sh ipcnet BINDIR}
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/netns.sh"
 NODE=$NET_BIN/ipcn-net-node
 net_init ring 560
 net_node_has gateway && net_node_has routing ||
     { echo "1..0 # SKIP this library has no gateway or no routing (issue 18)"; exit 77; }
-TAP_TIMEOUT=30
+export TAP_TIMEOUT=30
 RATE=1000
 
 net_topo_ring5 && ok "ring of 5 with a chord made" || { nok "ring not made"; net_finish; }
