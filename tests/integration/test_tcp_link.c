@@ -264,6 +264,21 @@ static void test_linked(void **state)
     assert_memory_equal(m->data, "echo:gw:hi", m->len);
     ipcn_msg_free(m);
 
+    /* A request and its answer over many records each (65 519 bytes of
+     * plaintext at most per record). */
+    size_t big = 300000;
+    char *body = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        body[i] = (char)('a' + i % 26);
+    m = NULL;
+    assert_int_equal(ipcn_request(a, "gw/svc", body, big, "text/plain", &m, 10000),
+                     IPCN_OK);
+    assert_int_equal(m->len, 8 + big);
+    assert_memory_equal(m->data, "echo:gw:", 8);
+    assert_memory_equal((const char *)m->data + 8, body, big);
+    ipcn_msg_free(m);
+    free(body);
+
     ipcn_sub sub;
     g_samples = 0;
     assert_int_equal(ipcn_subscribe(a, "gw/stream", 64, on_sample, NULL, &sub),
