@@ -400,7 +400,7 @@ static void relay(proxy *p, int a, int b)
             return;
         if (fds[0].revents) {
             ssize_t r = read(a, buf, sizeof buf);
-            if (r <= 0 || write(b, buf, (size_t)r) != r)
+            if (r <= 0 || send(b, buf, (size_t)r, MSG_NOSIGNAL) != r)
                 return;
         }
         if (fds[1].revents) {
@@ -423,7 +423,7 @@ static void relay(proxy *p, int a, int b)
                 }
                 rec_left--;
             }
-            if (write(a, buf, (size_t)r) != r)
+            if (send(a, buf, (size_t)r, MSG_NOSIGNAL) != r)
                 return;
         }
     }
@@ -527,7 +527,7 @@ static int raw_connect(int port)
 
 static void raw_send(int fd, const void *p, size_t len)
 {
-    assert_int_equal(write(fd, p, len), (ssize_t)len);
+    assert_int_equal(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
 static void raw_record(int fd, const uint8_t *body, size_t len, size_t claim)
