@@ -62,6 +62,7 @@ typedef struct cli {
     uint64_t request_id;     /* call --id (0: none) */
     bool at_most_once;       /* offer --at-most-once */
     const char *listen, *peers; /* gateway --listen, --peers */
+    bool force;              /* keygen --force */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -170,6 +171,9 @@ extern const char cmd_owner_help[];
 int call_modes(cli *c, const char *path, const void *data, size_t len, const char *enc);
 int cmd_gateway(cli *c);       /* cmd_gateway.c */
 extern const char cmd_gateway_help[];
+int cmd_keygen(cli *c);        /* cmd_keys.c */
+int cmd_trust(cli *c);
+extern const char cmd_keygen_help[], cmd_trust_help[];
 int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
 int cmd_ps(cli *c);
 extern const char cmd_up_help[], cmd_ps_help[];

@@ -24,6 +24,7 @@ enum opt_id {
     O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG, O_COMPROMISED,
     O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE, O_AT_MOST_ONCE,
     O_LISTEN, O_PEERS,
+    O_FORCE,
 };
 
 typedef struct opt {
@@ -63,6 +64,7 @@ static const opt opts[] = {
     {"--tolerance", true, O_TOLERANCE},
     {"--at-most-once", false, O_AT_MOST_ONCE},
     {"--listen", true, O_LISTEN},     {"--peers", true, O_PEERS},
+    {"--force", false, O_FORCE},
 };
 
 #define B(x) (1ull << (x))
@@ -317,6 +319,10 @@ static const verb verbs[] = {
      "go back to a component's version that worked", cmd_rollback_help},
     {"versions", cmd_versions, B(O_JSON) | B(O_HELP) | B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG),
      1, 1, false, "a component's versions: good, trial, bad, installed", cmd_versions_help},
+    {"keygen", cmd_keygen, B(O_JSON) | B(O_HELP) | B(O_FORCE), 0, 0, false,
+     "this host's public key for links between hosts (made on first use)", cmd_keygen_help},
+    {"trust", cmd_trust, B(O_NETWORK) | B(O_NAME) | B(O_JSON) | B(O_HELP), 1, 2, false,
+     "the hosts a network trusts: add KEY --name HOST, list, remove", cmd_trust_help},
     {"up", cmd_up, COMMON, 1, 1, false,
      "run a robot: start, watch and restart its manifest's components", cmd_up_help},
     {"ps", cmd_ps, COMMON | B(O_TIMEOUT), 0, 1, false,
@@ -361,7 +367,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
-               "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy).\n"
+               "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy),\n"
+               "IPCNET_CONFIG_DIR (host keys and trust lists: ipcnet keygen, trust).\n"
                "ipcnet %s, libipcnet %s.\n", IPCNET_CLI_VERSION, ipcn_version());
 }
 
@@ -519,6 +526,7 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_AT_MOST_ONCE: c->at_most_once = true; break;
         case O_LISTEN: c->listen = arg; break;
         case O_PEERS: c->peers = arg; break;
+        case O_FORCE: c->force = true; break;
         }
         if (rc)
             return rc;
