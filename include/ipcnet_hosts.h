@@ -134,10 +134,17 @@ IPCN_API void ipcn_gateway_opts_init(ipcn_gateway_opts *opts);
  * ipcn_node_gateway() - make node a gateway: load (or create) the host
  * key, the network's trust list, listen and dial as opts say, and route
  * between its links.  Peers whose key the trust list does not name get
- * 309 and are closed.  100; 200 for a bad address or option; 203 when the
- * network trusts no host (an empty or missing list: nothing could link);
- * 204 when node is a gateway already; 300 when the address cannot be
- * bound (logged with the reason); 307.
+ * 309 and are closed; the list is read again when its file changes.
+ * Peers are dialled at once, then again whenever their link is down,
+ * after redial_min_ms doubling to redial_max_ms (reset once linked); two
+ * gateways may dial each other (one of the two links is kept).  The node
+ * must be dispatched (or run its thread) for any of this to happen.
+ * 100; 200 for a bad address or option, a malformed host.key or
+ * gateway.conf; 202 when host.key is readable by others than its owner
+ * or not ours; 203 when the network trusts no host (an empty or missing
+ * list: nothing could link); 204 when node is a gateway already; 300
+ * when the address cannot be bound or resolved (logged with the
+ * reason); 307.  docs/protocol.md 19.1.2.
  * Since: 0.3
  */
 IPCN_API int ipcn_node_gateway(ipcn_node *node, const ipcn_gateway_opts *opts);

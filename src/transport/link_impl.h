@@ -52,6 +52,8 @@ void ipcn__link_check_pressure(ipcn_node *n, ipcn__link *l);
 /* ---- link_tcp.c ---- */
 /* Are encrypted bytes still waiting for the socket (a TCP link)? */
 bool ipcn__sec_out_pending(const ipcn__link *l);
+/* ... and records read, not yet decrypted (left there by a pause)? */
+bool ipcn__sec_in_pending(const ipcn__link *l);
 /* Close a TCP link's socket so that what was written last arrives: the
  * write side is shut and the socket kept a moment, reading and throwing
  * away, so that the peer's late bytes do not make the kernel reset the

@@ -121,7 +121,8 @@ void ipcn__link_check_pressure(ipcn_node *n, ipcn__link *l)
         update_events(n, l);
     } else if (l->rx_paused && ipcn__gate_resume_reading(n, backlog)) {
         l->rx_paused = false;
-        l->rx_pending = l->rx_len > 0;
+        /* (A TCP link may also hold records read and not yet opened.) */
+        l->rx_pending = l->rx_len > 0 || (l->sec && ipcn__sec_in_pending(l));
         update_events(n, l);
     }
 }

@@ -55,6 +55,11 @@ bool ipcn__sec_out_pending(const ipcn__link *l)
     return l->sec && l->sec->out_off < l->sec->out_len;
 }
 
+bool ipcn__sec_in_pending(const ipcn__link *l)
+{
+    return l->sec && l->sec->in_len > 0;
+}
+
 static bool out_reserve(struct ipcn__sec *s, size_t need)
 {
     if (s->out_cap - s->out_len >= need)

@@ -264,6 +264,21 @@ static void test_linked(void **state)
     assert_memory_equal(m->data, "echo:gw:hi", m->len);
     ipcn_msg_free(m);
 
+    /* A request and its answer over many records each (65 519 bytes of
+     * plaintext at most per record). */
+    size_t big = 300000;
+    char *body = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        body[i] = (char)('a' + i % 26);
+    m = NULL;
+    assert_int_equal(ipcn_request(a, "gw/svc", body, big, "text/plain", &m, 10000),
+                     IPCN_OK);
+    assert_int_equal(m->len, 8 + big);
+    assert_memory_equal(m->data, "echo:gw:", 8);
+    assert_memory_equal((const char *)m->data + 8, body, big);
+    ipcn_msg_free(m);
+    free(body);
+
     ipcn_sub sub;
     g_samples = 0;
     assert_int_equal(ipcn_subscribe(a, "gw/stream", 64, on_sample, NULL, &sub),
@@ -385,7 +400,7 @@ static void relay(proxy *p, int a, int b)
             return;
         if (fds[0].revents) {
             ssize_t r = read(a, buf, sizeof buf);
-            if (r <= 0 || write(b, buf, (size_t)r) != r)
+            if (r <= 0 || send(b, buf, (size_t)r, MSG_NOSIGNAL) != r)
                 return;
         }
         if (fds[1].revents) {
@@ -408,7 +423,7 @@ static void relay(proxy *p, int a, int b)
                 }
                 rec_left--;
             }
-            if (write(a, buf, (size_t)r) != r)
+            if (send(a, buf, (size_t)r, MSG_NOSIGNAL) != r)
                 return;
         }
     }
@@ -512,7 +527,7 @@ static int raw_connect(int port)
 
 static void raw_send(int fd, const void *p, size_t len)
 {
-    assert_int_equal(write(fd, p, len), (ssize_t)len);
+    assert_int_equal(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
 static void raw_record(int fd, const uint8_t *body, size_t len, size_t claim)

@@ -61,6 +61,7 @@ typedef struct cli {
     double tolerance;        /* call --tolerance */
     uint64_t request_id;     /* call --id (0: none) */
     bool at_most_once;       /* offer --at-most-once */
+    const char *listen, *peers; /* gateway --listen, --peers */
     bool force;              /* keygen --force */
     const char *pos[CLI_MAX_POS];
     int npos;
@@ -168,6 +169,8 @@ extern const char cmd_owner_help[];
 /* `call --all | --vote | --id N`: the request to several providers (or a
  * retry), every answer printed.  Returns the exit status. */
 int call_modes(cli *c, const char *path, const void *data, size_t len, const char *enc);
+int cmd_gateway(cli *c);       /* cmd_gateway.c */
+extern const char cmd_gateway_help[];
 int cmd_keygen(cli *c);        /* cmd_keys.c */
 int cmd_trust(cli *c);
 extern const char cmd_keygen_help[], cmd_trust_help[];

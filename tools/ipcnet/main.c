@@ -23,6 +23,7 @@ enum opt_id {
     O_TRAFFIC, O_NODE, O_ALL,
     O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG, O_COMPROMISED,
     O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE, O_AT_MOST_ONCE,
+    O_LISTEN, O_PEERS,
     O_FORCE,
 };
 
@@ -62,6 +63,7 @@ static const opt opts[] = {
     {"--vote", false, O_VOTE},        {"--quorum", true, O_QUORUM},
     {"--tolerance", true, O_TOLERANCE},
     {"--at-most-once", false, O_AT_MOST_ONCE},
+    {"--listen", true, O_LISTEN},     {"--peers", true, O_PEERS},
     {"--force", false, O_FORCE},
 };
 
@@ -326,6 +328,9 @@ static const verb verbs[] = {
     {"ps", cmd_ps, COMMON | B(O_TIMEOUT), 0, 1, false,
      "the components of the running supervisors: state, version, restarts, uptime",
      cmd_ps_help},
+    {"gateway", cmd_gateway, COMMON | B(O_LISTEN) | B(O_PEERS), 0, 0, false,
+     "link this host to others: listen and dial over TCP (encrypted), and route",
+     cmd_gateway_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -519,6 +524,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             break;
         }
         case O_AT_MOST_ONCE: c->at_most_once = true; break;
+        case O_LISTEN: c->listen = arg; break;
+        case O_PEERS: c->peers = arg; break;
         case O_FORCE: c->force = true; break;
         }
         if (rc)

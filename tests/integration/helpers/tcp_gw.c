@@ -37,11 +37,17 @@ static int on_svc(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                   void *user)
 {
     (void)n, (void)user;
-    char buf[256];
-    int k = snprintf(buf, sizeof buf, "echo:%s:%.*s", g_name, (int)req->len,
-                     (const char *)req->data);
-    ipcn_reply_set(ctx, buf, (size_t)k, "text/plain");
-    return IPCN_OK;
+    size_t nl = strlen(g_name), len = 6 + nl + req->len;
+    char *buf = malloc(len);
+    if (!buf)
+        return IPCN_INSUFFICIENT_MEMORY;
+    memcpy(buf, "echo:", 5);
+    memcpy(buf + 5, g_name, nl);
+    buf[5 + nl] = ':';
+    memcpy(buf + 6 + nl, req->data, req->len);
+    int st = ipcn_reply_set(ctx, buf, len, "text/plain");
+    free(buf);
+    return st == IPCN_OK ? IPCN_OK : st;
 }
 
 int main(int argc, char **argv)
