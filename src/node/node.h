@@ -364,7 +364,8 @@ void ipcn__rdv_dial_soon(ipcn_node *n, const char *name);
 bool ipcn__rdv_resume(ipcn_node *n);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
-/* Are all live nodes in the directory linked and synced?  Sets *pending to
+/* Are all live nodes in the directory linked and synced, and every node
+ * of another host our routers told of (its routed link)?  Sets *pending to
  * how many are not. */
 bool ipcn__rdv_all_synced(ipcn_node *n, unsigned *pending);
 

@@ -570,6 +570,13 @@ bool ipcn__rdv_all_synced(ipcn_node *n, unsigned *pending)
         ++*pending;
     }
     closedir(d);
+    /* The nodes of other hosts that our routers told of: synced once
+     * their routed link's directory came (a way that no longer leads
+     * anywhere closes that link: it is not waited for). */
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
+        if (l->kind == LINK_ROUTED && l->state != LINK_DEAD && !l->synced)
+            ++*pending;
     return *pending == 0;
 }
 

@@ -360,9 +360,12 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->who.name,
                 (int)l->who.pid);
-    ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_UP, .link = l});
+    /* The routes first: the engine's PING at the end of its initial
+     * directory then also tells the peer that it has every way we know,
+     * so a node waiting to be synced waits for the nodes behind us too. */
+    ipcn__route_link_up(n, l);
     if (l->state == LINK_UP)
-        ipcn__route_link_up(n, l);
+        ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_UP, .link = l});
 }
 
 /* Frames of the link itself, not routed: answered here. */
