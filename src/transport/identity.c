@@ -73,7 +73,9 @@ void ipcn__identity_free(ipcn__principal *who)
 {
     ipcn__free(who->name);
     ipcn__free(who->exe);
-    who->name = who->exe = NULL;
+    ipcn__free(who->host);
+    ipcn__free(who->user);
+    who->name = who->exe = who->host = who->user = NULL;
     who->exe_hashed = false;
 }
 
