@@ -183,6 +183,8 @@ typedef struct ipcn__link {
     uint8_t peer_key[32];
     bool has_peer_key;
     uint64_t auth_failures;
+    uint64_t loops;         /* its FORWARDs dropped here for a loop or no
+                               hops left (308) */
     uint32_t via_id;
     uint64_t fwd_seq_in;
     uint64_t rtt_ns;
