@@ -1521,6 +1521,16 @@ typedef struct ipcn_node_stats {
                                     Since: 0.2 */
     uint64_t verify_failures;  /**< shared samples of peers that failed
                                     ipcn_msg_verify() here.  Since: 0.2 */
+    /* Several hosts (ipcnet_hosts.h).  Since: 0.3 */
+    uint64_t unauthorized;     /**< TCP links refused because the peer's
+                                    host key is not in the network's trust
+                                    list (ERROR 309 sent).  Since: 0.3 */
+    uint64_t auth_failures;    /**< TCP links closed because a message did
+                                    not authenticate (a bad handshake, a
+                                    flipped bit, a replayed, dropped or
+                                    reordered record).  Per link:
+                                    ipcn_link_info.auth_failures.
+                                    Since: 0.3 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

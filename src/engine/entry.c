@@ -124,7 +124,8 @@ static void on_link_down(ipcn_node *n, const ipcn__in *in)
     /* A peer that quarantined us said when to come back (l->retry_ms);
      * one that banned or black-listed us (202) is tried as after bad
      * input, ever more slowly (it may be lifted). */
-    if (l->outbound && !n->closing && status != IPCN_OK &&
+    /* (A TCP link has no name to dial: its gateway redials it.) */
+    if (l->outbound && l->expect_name && !n->closing && status != IPCN_OK &&
         status != IPCN_VERSION_NOT_SUPPORTED) {
         if (status == IPCN_TOO_MANY_REQUESTS && l->retry_ms)
             ipcn__rdv_redial_in(n, l->expect_name,

@@ -151,7 +151,7 @@ static uint64_t link_due(const ipcn_node *n, const ipcn__link *l, uint64_t now)
     uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
     uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
     uint64_t due;
-    if (l->state == LINK_HELLO) {
+    if (l->state == LINK_HELLO || l->state == LINK_SECURE) {
         due = l->created_ns + dead;
     } else if (!link_watched(l)) {
         due = link_heard(l) + idle_after(n, l);
@@ -191,6 +191,9 @@ void ipcn__node_rearm(ipcn_node *n, uint64_t now)
     ipcn__list_for_each(dl, t, &n->dials, ipcn__dial, entry)
         if (!next || dl->next_ns < next)
             next = dl->next_ns;
+    uint64_t g = n->gw ? ipcn__gw_next_ns(n, now) : 0;
+    if (g && (!next || g < next))
+        next = g;
     if (next && next < now)
         next = now;
     if (n->timer_armed_ns && (!next || n->timer_armed_ns <= next))
@@ -259,10 +262,13 @@ static void tick(ipcn_node *n, uint64_t now, bool starved)
             l->last_rx_ns = now - hb;
         if (starved && l->unheard_ns && now - l->unheard_ns > hb)
             l->unheard_ns = now - hb;
-        if (l->state == LINK_HELLO) {
-            /* An absolute deadline: trickling bytes buys no time. */
+        if (l->state == LINK_HELLO || l->state == LINK_SECURE) {
+            /* An absolute deadline: trickling bytes buys no time.  A TCP
+             * link's handshake and hello share it. */
             if (now - l->created_ns >= dead && !starved)
-                ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT, "no hello in time");
+                ipcn__link_close(n, l, IPCN_GATEWAY_TIMEOUT,
+                                 l->state == LINK_SECURE ? "no handshake in time"
+                                                         : "no hello in time");
             continue;
         }
         /* A peer that keeps taking bytes we had to queue is reading, so it
@@ -356,6 +362,8 @@ static void on_timer(ipcn_node *n)
     }
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_TIMER, .now = now});
     ipcn__rdv_dial_due(n, now);
+    if (n->gw)
+        ipcn__gw_tick(n, now);
 }
 
 void ipcn__node_free_dead_links(ipcn_node *n)
@@ -492,6 +500,10 @@ int ipcn__node_pump(ipcn_node *n, int timeout_ms)
             break;
         case TAG_INOTIFY:
             ipcn__rdv_on_inotify(n);
+            break;
+        case TAG_GW_LISTEN:
+            if (n->gw)
+                ipcn__gw_on_accept(n);
             break;
         case TAG_LINK:
             if (!(l = ipcn__link_by_id(n, id)))

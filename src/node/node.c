@@ -120,6 +120,7 @@ static void node_free(ipcn_node *n)
     while ((e = ipcn__list_pop(&n->links)))
         ipcn__link_free(n, ipcn__list_entry(e, ipcn__link, node_entry));
     ipcn__node_free_dead_links(n);
+    ipcn__gw_free(n); /* after its links: lingering sockets close */
     ipcn__limits_node_free(n);
     ipcn__wbuf_free(&n->scratch);
     int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd,

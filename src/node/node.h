@@ -229,6 +229,11 @@ struct ipcn_node {
     uint32_t own_queued;
     /* The providers of each owned path (engine/owner.c), by path. */
     ipcn__htab owngroups;
+    /* A gateway (ipcn_node_gateway(), gateway.c): its host key, trust
+     * list, TCP socket and peers; NULL for an ordinary node. */
+    struct ipcn__gw *gw;
+    struct ipcn__tcp_host *tcp; /* ... its host key and trust list, for
+                               its TCP links (transport/tcp.h) */
 };
 
 
@@ -306,6 +311,16 @@ uint64_t ipcn__backoff_strike(ipcn_node *n, const char *name, uint64_t now);
 /* Bad closes of name in a row (0: none on record). */
 uint32_t ipcn__backoff_strikes(ipcn_node *n, const char *name);
 void ipcn__backoff_free_all(ipcn_node *n);
+
+/* ---- gateway.c ---- */
+/* Connections to the gateway's TCP socket. */
+void ipcn__gw_on_accept(ipcn_node *n);
+/* Dial the peers that are due, close lingering sockets that are done. */
+void ipcn__gw_tick(ipcn_node *n, uint64_t now);
+/* When the gateway next needs the timer (0: never). */
+uint64_t ipcn__gw_next_ns(ipcn_node *n, uint64_t now);
+/* The node closes: its TCP socket, peers, lingering sockets, keys. */
+void ipcn__gw_free(ipcn_node *n);
 
 /* ---- node_policy.c: the network policy of the node ---- */
 /* Find and load it (before the node accepts anyone): 100, or 202 when it

@@ -42,7 +42,8 @@ enum {
     TAG_LISTEN = 3,
     TAG_INOTIFY = 4,
     TAG_LINK = 5,
-    TAG_PIDFD = 6
+    TAG_PIDFD = 6,
+    TAG_GW_LISTEN = 7     /* a gateway's TCP socket (node/gateway.c) */
 };
 
 static inline uint64_t ipcn__epoll_tag(uint32_t kind, uint32_t id)
@@ -262,6 +263,9 @@ ipcn__link *ipcn__link_new_tcp(ipcn_node *n, int fd, bool outbound,
 ssize_t ipcn__sec_write_some(ipcn_node *n, ipcn__link *l);
 void ipcn__sec_on_readable(ipcn_node *n, ipcn__link *l);
 void ipcn__sec_free(ipcn__link *l);
+
+/* The host key, trust list and lingering sockets of TCP links:
+ * transport/tcp.h. */
 
 /* ---- fds.c ---- */
 /* Move the node's timer earlier to at_ns (never later). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/entry.h"
+#include "ipcnet_hosts.h"
 #include "transport/gate.h"
 #include "transport/traffic.h"
 #include "transport/limits.h"
@@ -31,18 +32,23 @@ static int pidfd_open_(pid_t pid)
 #endif
 }
 
-static void send_hello(ipcn_node *n, ipcn__link *l)
+/* Our hello.  Shared memory and rings are for this host's links only: a
+ * TCP link offers neither (its samples cross as copies). */
+void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
+    bool local = l->kind == LINK_UNIX;
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
                      .caps = IPCN_CAP_CANCEL | IPCN_CAP_SET |
                              IPCN_CAP_QUARANTINE | IPCN_CAP_STATE |
                              IPCN_CAP_REDUNDANCY |
-                             (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
-                                             : IPCN_CAP_NONE) |
-                             (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE),
+                             (n->shm_enabled && local
+                                  ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
+                                  : IPCN_CAP_NONE) |
+                             (n->ring_enabled && local ? IPCN_CAP_RING
+                                                       : IPCN_CAP_NONE),
                      .heartbeat_ms = n->opts.heartbeat_ms,
                      .max_payload = n->opts.max_payload,
                      .network = ipcn__str_of(n->network),
@@ -51,14 +57,13 @@ static void send_hello(ipcn_node *n, ipcn__link *l)
     ipcn__link_commit(n, l, mark, ipcn__enc_hello(&l->tx, &h, &b));
 }
 
-ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
-                           const char *expect_name)
+/* A link's common start: its id, queues and times; not yet in the node's
+ * list nor in epoll. */
+ipcn__link *ipcn__link_alloc(ipcn_node *n, int fd, bool outbound)
 {
     ipcn__link *l = ipcn__calloc(1, sizeof *l);
-    if (!l) {
-        close(fd);
+    if (!l)
         return NULL;
-    }
     l->fd = fd;
     l->pidfd = -1;
     ipcn__list_init(&l->hello_entry);
@@ -73,6 +78,17 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     l->id = ++n->next_link_id ? n->next_link_id : ++n->next_link_id;
     l->created_ns = l->last_rx_ns = ipcn__now_mono_ns();
     ipcn__limits_link_init(l);
+    return l;
+}
+
+ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
+                           const char *expect_name)
+{
+    ipcn__link *l = ipcn__link_alloc(n, fd, outbound);
+    if (!l) {
+        close(fd);
+        return NULL;
+    }
     if (expect_name && !(l->expect_name = ipcn__strdup(expect_name)))
         goto fail;
     ipcn__identity_take(&l->who, fd);
@@ -98,7 +114,7 @@ ipcn__link *ipcn__link_new(ipcn_node *n, int fd, bool outbound,
     }
     ipcn__list_insert_tail(&n->links, &l->node_entry);
     n->nlinks++;
-    send_hello(n, l);
+    ipcn__link_send_hello(n, l);
     return l;
 fail:
     close(fd);
@@ -132,8 +148,10 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     if (l->fd >= 0) {
         /* Last words already queued (an ERROR) get one try to go out;
          * samples that still do not fit are counted as dropped. */
-        while (ipcn__link_backlog(l) && !l->write_broken) {
-            ssize_t w = ipcn__link_write_some(l);
+        while ((ipcn__link_backlog(l) || ipcn__sec_out_pending(l)) &&
+               !l->write_broken) {
+            ssize_t w = l->sec ? ipcn__sec_write_some(n, l)
+                               : ipcn__link_write_some(l);
             if (w <= 0)
                 break;
             l->tx_off += (size_t)w;
@@ -143,7 +161,10 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
         ipcn__link_samples_sent(l);
         ipcn__link_drop_queue(n, l);
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, l->fd, NULL);
-        close(l->fd);
+        if (l->kind == LINK_TCP)
+            ipcn__sec_close_fd(n, l); /* its last words must arrive */
+        else
+            close(l->fd);
         l->fd = -1;
     }
     bool peer_died = false;
@@ -193,6 +214,8 @@ void ipcn__link_free(ipcn_node *n, ipcn__link *l)
     ipcn__limits_link_free(n, l);
     ipcn__identity_free(&l->who);
     ipcn__free(l->expect_name);
+    ipcn__sec_free(l);
+    ipcn__free(l->addr);
     ipcn__free(l);
 }
 
@@ -245,12 +268,20 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "hello for another network");
         return;
     }
-    if (!strcmp(h->name.p, n->name) ||
+    /* A node of another host is "name@host" here, host the name our
+     * trust list gives its key (never what it wrote). */
+    bool remote = l->kind != LINK_UNIX && l->who.host;
+    char full[IPCN_NAME_MAX + IPCN_HOST_NAME_MAX + 2];
+    if (remote)
+        snprintf(full, sizeof full, "%s@%s", h->name.p, l->who.host);
+    else
+        snprintf(full, sizeof full, "%s", h->name.p);
+    if ((!remote && !strcmp(h->name.p, n->name)) ||
         (l->expect_name && strcmp(h->name.p, l->expect_name) != 0)) {
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "hello with an unexpected name");
         return;
     }
-    ipcn__link *old = ipcn__link_by_name(n, h->name.p);
+    ipcn__link *old = ipcn__link_by_name(n, full);
     if (old) {
         /* The same name twice.  From the same process, the new link wins:
          * that process dropped the old one (a heartbeat timeout under load)
@@ -268,7 +299,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         }
         ipcn__link_close(n, old, IPCN_SERVICE_UNAVAILABLE, "replaced");
     }
-    if (!l->outbound) {
+    if (!l->outbound && l->kind == LINK_UNIX) {
         /* A name is the lock of its file: a peer that did not take it
          * (a client that went around the directory) may not use it. */
         int held = ipcn__identity_holds_name(n, h->name.p, &l->who);
@@ -290,7 +321,7 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             return;
         }
     }
-    if (ipcn__identity_name(&l->who, h->name.p, h->name.len, f->hdr.src) !=
+    if (ipcn__identity_name(&l->who, full, strlen(full), f->hdr.src) !=
         IPCN_OK) {
         ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "out of memory");
         return;
@@ -300,6 +331,9 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     l->peer_max_payload = h->max_payload;
     l->peer_caps = h->caps;
+    if (l->kind != LINK_UNIX) /* copies only: no memfd crosses a host */
+        l->peer_caps &= ~(uint32_t)(IPCN_CAP_SHM | IPCN_CAP_WITHHELD |
+                                    IPCN_CAP_RING);
     l->state = LINK_UP;
     l->linked_ns = ipcn__now_mono_ns();
     n->stats.peers++;

@@ -33,12 +33,30 @@ size_t ipcn__link_rx_room(ipcn_node *n, ipcn__link *l);
 bool ipcn__link_rx_took(ipcn_node *n, ipcn__link *l, size_t r);
 
 /* ---- link_hello.c ---- */
+/* A link's common start (id, queues, times), not yet listed nor polled;
+ * NULL when out of memory (fd left open). */
+ipcn__link *ipcn__link_alloc(ipcn_node *n, int fd, bool outbound);
+/* Queue our hello. */
+void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l);
 /* Refuse the peer's input: counted, logged, an ERROR sent, link closed. */
 void ipcn__link_bad_input(ipcn_node *n, ipcn__link *l, int status,
                           const char *why);
 /* One checked frame: the hello here, link control, the rest up. */
 void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p,
                          size_t len);
+
+/* The epoll mask and the pause follow the queue (after a TCP link's
+ * records were written). */
+void ipcn__link_check_pressure(ipcn_node *n, ipcn__link *l);
+
+/* ---- link_tcp.c ---- */
+/* Are encrypted bytes still waiting for the socket (a TCP link)? */
+bool ipcn__sec_out_pending(const ipcn__link *l);
+/* Close a TCP link's socket so that what was written last arrives: the
+ * write side is shut and the socket kept a moment, reading and throwing
+ * away, so that the peer's late bytes do not make the kernel reset the
+ * connection (and lose our ERROR) (node/gateway.c keeps it). */
+void ipcn__sec_close_fd(ipcn_node *n, ipcn__link *l);
 
 /* ---- link_ring.c ---- */
 /* The peer broke a ring's indices (ours: the one we write). */

@@ -106,7 +106,7 @@ void ipcn__link_set_want_out(ipcn_node *n, ipcn__link *l, bool on)
     update_events(n, l);
 }
 
-static void check_pressure(ipcn_node *n, ipcn__link *l)
+void ipcn__link_check_pressure(ipcn_node *n, ipcn__link *l)
 {
     size_t backlog = ipcn__link_backlog(l);
     /* Samples stop at tx_limit (they are dropped past it), so only frames
@@ -247,8 +247,13 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
     }
     bool was_blocked = l->want_out || l->rtx_blocked;
     l->rtx_blocked = false;
-    while (l->tx_off < l->tx.len) {
-        ssize_t w = ipcn__link_write_some(l);
+    /* A TCP link's records: its queue is encrypted into them, and they
+     * (with the handshake's messages) leave before the queue moves. */
+    while (l->tx_off < l->tx.len || (l->sec && ipcn__sec_out_pending(l))) {
+        ssize_t w = l->sec ? ipcn__sec_write_some(n, l)
+                           : ipcn__link_write_some(l);
+        if (w == 0)
+            break; /* a TCP link that has nothing it may send yet */
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -288,7 +293,8 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
             ipcn__wbuf_free(&l->tx);
             ipcn__link_tx_account(n, l);
         }
-        ipcn__link_set_want_out(n, l, l->bell_owed);
+        ipcn__link_set_want_out(n, l, l->bell_owed ||
+                                          (l->sec && ipcn__sec_out_pending(l)));
     } else {
         if (l->tx_off > l->tx.cap / 2) {
             memmove(l->tx.p, l->tx.p + l->tx_off, l->tx.len - l->tx_off);
@@ -299,7 +305,7 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
          * says when there is room. */
         ipcn__link_set_want_out(n, l, !l->rtx_blocked || l->bell_owed);
     }
-    check_pressure(n, l);
+    ipcn__link_check_pressure(n, l);
     return IPCN_OK;
 }
 
@@ -341,7 +347,7 @@ int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
          * when the socket (EPOLLOUT) or the ring (the reader's token) has
          * room, instead of a failing system call per frame meanwhile.  A
          * sender that does not dispatch still tries every so many bytes. */
-        check_pressure(n, l);
+        ipcn__link_check_pressure(n, l);
         return IPCN_OK;
     }
     l->tx_tried_abs = l->tx_queued_abs;
@@ -560,6 +566,10 @@ bool ipcn__link_rx_took(ipcn_node *n, ipcn__link *l, size_t r)
 
 void ipcn__link_on_readable(ipcn_node *n, ipcn__link *l)
 {
+    if (l->sec) {
+        ipcn__sec_on_readable(n, l); /* Noise records (link_tcp.c) */
+        return;
+    }
     if (l->rrx.sh) {
         ipcn__link_ring_readable(n, l);
         return;
