@@ -1531,6 +1531,16 @@ typedef struct ipcn_node_stats {
                                     reordered record).  Per link:
                                     ipcn_link_info.auth_failures.
                                     Since: 0.3 */
+    uint64_t loops;            /**< ROUTE and FORWARD frames dropped as
+                                    loops (308): a path holding this node,
+                                    a full path, no hops left.  Since: 0.3 */
+    uint64_t dups;             /**< FORWARD frames dropped as duplicates:
+                                    a sequence number already taken from
+                                    their origin.  Since: 0.3 */
+    uint64_t bad_gateway;      /**< FORWARD frames this node could not
+                                    send on: no way to their destination
+                                    (bounced 302 to their origin).
+                                    Since: 0.3 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

@@ -59,10 +59,15 @@ IPCN_API int ipcn_config_dir(char *buf, size_t cap);
  * ipcn_host_key() - this host's public key (base64, NUL-terminated, into
  * pub), read from config_dir/host.key (NULL: ipcn_config_dir()); when
  * there is none and create is non-zero, a new X25519 key pair is made
- * (libsodium) and written there, mode 0600, in a directory of mode 0700.
- * 100; 101 when it was created now; 203 when there is none and create is
- * 0; 202 when the file is readable by others than its owner or not ours
- * (refused, like ssh); 200 for a malformed file; 300 for a file error.
+ * (libsodium) and written there, mode 0600, in a directory of mode 0700
+ * (made when missing), with config_dir/host.pub (mode 0644, the public
+ * key and a newline).  host.key is one line: the private key in base64.
+ * Processes making the key at once end with one key.  100; 101 when it
+ * was created now; 203 when there is none and create is 0; 202 when the
+ * file is readable or writable by others than its owner, or not ours
+ * (refused, like ssh); 200 for a malformed file, a file that is not a
+ * regular one, or no config directory; 300 for a file error (a symbolic
+ * link is one).
  * Since: 0.3
  */
 IPCN_API int ipcn_host_key(const char *config_dir, int create,
@@ -77,21 +82,28 @@ typedef struct ipcn_trusted {
 /**
  * ipcn_trust_add() - trust key as host name on network (NULL: as
  * ipcn_node_open() picks it), in config_dir/<network>/trusted (NULL:
- * ipcn_config_dir()): one line per host, "NAME KEY".  A name is a node
- * name (ipcn_node_open()); a key is 44 characters of base64.  100; 101
- * when added; 200 for a bad name or key; 207 when the name or the key is
- * there already with another partner; 300 for a file error.
+ * ipcn_config_dir()): one line per host, "NAME KEY", '#' comments and
+ * blank lines allowed (kept when the list is changed; the file is
+ * replaced at once, its mode kept, 0644 for a new one).  A name is a node
+ * name (ipcn_node_open()) of at most IPCN_HOST_NAME_MAX characters; a key
+ * is 44 characters of base64 (canonical, as ipcn_host_key() gives it).
+ * 100 when it is there already, as asked; 101 when added; 200 for a bad
+ * name, key or network, or a malformed list (left as it is); 207 when the
+ * name or the key is there already with another partner; 300 for a file
+ * error.
  * Since: 0.3
  */
 IPCN_API int ipcn_trust_add(const char *config_dir, const char *network,
                             const char *key, const char *name);
-/** ipcn_trust_remove() - remove the host named, or with this key: 100,
- *  203 when there is none, 300.  Since: 0.3 */
+/** ipcn_trust_remove() - remove the host named, or with this key (its
+ *  line; the others and the comments stay): 100, 203 when there is none,
+ *  200 for a malformed list or a bad network, 300.  Since: 0.3 */
 IPCN_API int ipcn_trust_remove(const char *config_dir, const char *network,
                                const char *name_or_key);
 /** ipcn_trust_list() - the hosts network trusts, in file order (*count
- *  may be 0).  100, 200 for a malformed file (the line is named in the
- *  log), 300, 307.  Since: 0.3 */
+ *  may be 0: no list yet is an empty one); *out is freed with
+ *  ipcn_trust_list_free().  100, 200 for a malformed file (the line is
+ *  named in the log) or a bad network, 300, 307.  Since: 0.3 */
 IPCN_API int ipcn_trust_list(const char *config_dir, const char *network,
                              ipcn_trusted **out, size_t *count);
 IPCN_API void ipcn_trust_list_free(ipcn_trusted *list);

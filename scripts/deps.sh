@@ -37,6 +37,7 @@ PACKAGES=(
     espeak-ng           # media tests: make spoken WAV audio
     python3-dev         # the Python binding (a CPython extension module)
     python3-torch       # Python binding tests: torch.from_dlpack()
+    nodejs              # tests/interop: the npm package noise-protocol, our Noise's peer
 )
 
 mode=install
@@ -61,6 +62,11 @@ missing_packages() {
             echo "$p"
         fi
     done
+    # npm (tests/interop installs noise-protocol with it): Debian's package,
+    # unless the nodejs installed brings its own (NodeSource's does).
+    if ! command -v npm >/dev/null 2>&1; then
+        echo npm
+    fi
 }
 
 mapfile -t missing < <(missing_packages)

@@ -9,6 +9,7 @@
  * holds the TCP links, and `ipcnet links` asks it for them.
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,15 +74,23 @@ static const char *str_put(char **sp, const char *s)
 }
 
 /* The routers between this node and the node of l, nearest first, into
- * ids (at most IPCN_ROUTE_MAX_PATH); their count.  0 for a linked node:
- * and every link is one until the route table (route_table.c) opens
- * routed links; their way is its best way then. */
+ * ids (at most IPCN_ROUTE_MAX_PATH); their count.  0 for a linked node.
+ * A routed link's way is the route table's best: its path names the
+ * routers from the one nearest the node to our next hop, and the node
+ * itself first when it is a router that told of itself. */
 static uint32_t way_of(ipcn_node *n, const ipcn__link *l, uint64_t *ids)
 {
-    (void)n;
-    (void)ids;
-    (void)l;
-    return 0;
+    if (l->kind != LINK_ROUTED)
+        return 0;
+    const ipcn__route_entry *e = ipcn__route_find(n, l->who.node_id);
+    if (!e || e->best < 0)
+        return 0;
+    const ipcn__route_way *w = &e->ways[e->best];
+    uint32_t k = 0;
+    for (uint32_t i = w->npath; i-- > 0 && k < IPCN_ROUTE_MAX_PATH;)
+        if (w->path[i] != l->who.node_id)
+            ids[k++] = w->path[i];
+    return k;
 }
 
 /* Every link up, as ipcn_link_info (one block: the array, then the
@@ -153,14 +162,22 @@ IPCN_API void ipcn_links_free(ipcn_link_info *links, size_t count)
 
 /* ---- the way to a provider ---- */
 
-/* The name of node id as this node knows it: its link's peer, or "?". */
-static const char *name_of(ipcn_node *n, uint64_t id)
+/* The name of node id as this node knows it (into buf): its link's peer
+ * (a routed link's is "name@host"), else what the routers told of it,
+ * else its id. */
+static const char *name_of(ipcn_node *n, uint64_t id, char *buf, size_t cap)
 {
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (listed(l) && l->who.node_id == id)
             return l->who.name;
-    return "?";
+    const ipcn__route_entry *e = ipcn__route_find(n, id);
+    if (e && e->name && *e->name)
+        snprintf(buf, cap, "%s%s%s", e->name, e->host && *e->host ? "@" : "",
+                 e->host ? e->host : "");
+    else
+        snprintf(buf, cap, "%016llx", (unsigned long long)id);
+    return buf;
 }
 
 IPCN_API int ipcn_route(ipcn_node *n, const char *provider, char ***hops,
@@ -180,9 +197,10 @@ IPCN_API int ipcn_route(ipcn_node *n, const char *provider, char ***hops,
     uint64_t ids[IPCN_ROUTE_MAX_PATH];
     uint32_t k = l ? way_of(n, l, ids) : 0;
     const char *names[IPCN_ROUTE_MAX_PATH + 1];
+    char bufs[IPCN_ROUTE_MAX_PATH][2 * IPCN_NAME_MAX + 2];
     size_t strings = 0;
     for (uint32_t i = 0; i < k; i++) {
-        names[i] = name_of(n, ids[i]);
+        names[i] = name_of(n, ids[i], bufs[i], sizeof bufs[i]);
         strings += strlen(names[i]) + 1;
     }
     names[k] = provider;

@@ -122,6 +122,7 @@ static void node_free(ipcn_node *n)
     ipcn__node_free_dead_links(n);
     ipcn__gw_free(n); /* after its links: lingering sockets close */
     ipcn__limits_node_free(n);
+    ipcn__route_free_all(n);
     ipcn__wbuf_free(&n->scratch);
     int fds[] = {n->epfd, n->wakefd, n->timerfd, n->listenfd, n->inotifyfd,
                  n->outfd, n->readyfd};

@@ -25,6 +25,7 @@
 #include "ipcnet.h"
 #include "shm/shm.h"
 #include "transport/link.h"
+#include "transport/route.h"
 #include "util/htab.h"
 #include "util/list.h"
 #include "util/util.h"
@@ -234,6 +235,16 @@ struct ipcn_node {
     struct ipcn__gw *gw;
     struct ipcn__tcp_host *tcp; /* ... its host key and trust list, for
                                its TCP links (transport/tcp.h) */
+    /* Several hosts (transport/route*.c, vlink.c): a router (a gateway)
+     * tells its links the nodes it reaches and forwards frames for
+     * others; every node keeps the ways its routers told, and counts the
+     * FORWARD frames it sends (their seq). */
+    bool router;
+    ipcn__route_table routes;
+    uint64_t fwd_seq;
+    ipcn__wbuf fwd_buf;     /* a FORWARD being built */
+    char *host_name;        /* told in the ROUTE about itself (gethostname) */
+    char *user_name;        /* ... and the user it runs as */
 };
 
 

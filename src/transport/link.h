@@ -184,10 +184,11 @@ typedef struct ipcn__link {
     uint8_t peer_key[32];
     bool has_peer_key;
     uint64_t auth_failures;
-    uint64_t loops;         /* its FORWARDs dropped here for a loop or no
-                               hops left (308) */
     uint32_t via_id;
     uint64_t fwd_seq_in;
+    uint64_t loops;         /* FORWARDs it brought that looped: 308 */
+    bool hello_resent;      /* ROUTED: our HELLO sent again once, the
+                               peer's having been lost (vlink.c) */
     uint64_t rtt_ns;
     bool router;            /* the peer may send ROUTE and FORWARD frames
                                for others (route.c: who may route) */

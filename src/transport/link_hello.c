@@ -32,23 +32,27 @@ static int pidfd_open_(pid_t pid)
 #endif
 }
 
-/* Our hello.  Shared memory and rings are for this host's links only: a
- * TCP link offers neither (its samples cross as copies). */
+/* What a link of this kind can carry: shared memory and rings only on
+ * this host's sockets (a TCP or routed link's samples cross as copies). */
+static uint32_t kind_caps(const ipcn__link *l, uint32_t caps)
+{
+    return l->kind == LINK_UNIX
+               ? caps
+               : caps & ~(IPCN_CAP_SHM | IPCN_CAP_WITHHELD | IPCN_CAP_RING);
+}
+
 void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
-    bool local = l->kind == LINK_UNIX;
     ipcn__hello b = {.min_version = IPCN_WIRE_VERSION,
                      .max_version = IPCN_WIRE_VERSION,
-                     .caps = IPCN_CAP_CANCEL | IPCN_CAP_SET |
+                     .caps = kind_caps(l, IPCN_CAP_CANCEL | IPCN_CAP_SET |
                              IPCN_CAP_QUARANTINE | IPCN_CAP_STATE |
-                             IPCN_CAP_REDUNDANCY |
-                             (n->shm_enabled && local
-                                  ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
-                                  : IPCN_CAP_NONE) |
-                             (n->ring_enabled && local ? IPCN_CAP_RING
-                                                       : IPCN_CAP_NONE),
+                             IPCN_CAP_REDUNDANCY | IPCN_CAP_ROUTE |
+                             (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
+                                             : IPCN_CAP_NONE) |
+                             (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE)),
                      .heartbeat_ms = n->opts.heartbeat_ms,
                      .max_payload = n->opts.max_payload,
                      .network = ipcn__str_of(n->network),
@@ -191,6 +195,9 @@ void ipcn__link_close(ipcn_node *n, ipcn__link *l, int status, const char *why)
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_DOWN, .link = l,
                                    .status = status, .was_up = was_up,
                                    .peer_died = peer_died});
+    /* The ways it told go; its routed peer's way, if it was one. */
+    if (was_up || l->kind == LINK_ROUTED)
+        ipcn__route_link_down(n, l);
 }
 
 void ipcn__link_free(ipcn_node *n, ipcn__link *l)
@@ -269,7 +276,8 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     }
     /* A node of another host is "name@host" here, host the name our
-     * trust list gives its key (never what it wrote). */
+     * trust list gives its key (never what it wrote); it may have our
+     * own name there. */
     bool remote = l->kind != LINK_UNIX && l->who.host;
     char full[IPCN_NAME_MAX + IPCN_HOST_NAME_MAX + 2];
     if (remote)
@@ -277,7 +285,8 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     else
         snprintf(full, sizeof full, "%s", h->name.p);
     if ((!remote && !strcmp(h->name.p, n->name)) ||
-        (l->expect_name && strcmp(h->name.p, l->expect_name) != 0)) {
+        (l->expect_name && strcmp(h->name.p, l->expect_name) != 0) ||
+        (l->kind == LINK_ROUTED && f->hdr.src != l->who.node_id)) {
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "hello with an unexpected name");
         return;
     }
@@ -330,20 +339,30 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (ipcn__rep_admit(n, l) != IPCN_OK)
         return;
     l->peer_max_payload = h->max_payload;
-    l->peer_caps = h->caps;
-    if (l->kind != LINK_UNIX) /* copies only: no memfd crosses a host */
-        l->peer_caps &= ~(uint32_t)(IPCN_CAP_SHM | IPCN_CAP_WITHHELD |
-                                    IPCN_CAP_RING);
+    l->peer_caps = kind_caps(l, h->caps);
+    if (l->kind == LINK_ROUTED) {
+        /* What fits in a FORWARD of the largest frame. */
+        uint32_t room = IPCN_WIRE_MAX_PAYLOAD - IPCN_FWD_OVERHEAD_MAX;
+        if (l->peer_max_payload > room)
+            l->peer_max_payload = room;
+    }
+    /* Who may route (send ROUTE, and FORWARD for others): a TCP peer
+     * (link_tcp.c says so), a Unix peer of root or of our own user. */
+    if (l->kind == LINK_UNIX)
+        l->router = l->who.creds_known &&
+                    (l->who.uid == 0 || (uid_t)l->who.uid == geteuid());
     l->state = LINK_UP;
     l->linked_ns = ipcn__now_mono_ns();
     n->stats.peers++;
-    if (n->ring_enabled && (h->caps & IPCN_CAP_RING))
+    if (n->ring_enabled && (l->peer_caps & IPCN_CAP_RING))
         ipcn__link_send_ring(n, l);
     if (l->state != LINK_UP)
         return;
     ipcn__debug("IPCN-LINK-UP", "%s: linked to %s (pid %d)", n->name, l->who.name,
                 (int)l->who.pid);
     ipcn__engine_in(n, &(ipcn__in){.kind = IPCN__IN_LINK_UP, .link = l});
+    if (l->state == LINK_UP)
+        ipcn__route_link_up(n, l);
 }
 
 /* Frames of the link itself, not routed: answered here. */
@@ -423,6 +442,10 @@ void ipcn__link_on_frame(ipcn_node *n, ipcn__link *l, const uint8_t *p, size_t l
     }
     if (link_control(n, l, &f))
         return;
+    if (f.hdr.type == IPCN_F_ROUTE || f.hdr.type == IPCN_F_FORWARD) {
+        ipcn__route_in(n, l, &f, p, len);
+        return;
+    }
     ipcn__traffic_in(n, l, &f);
     if (l->state != LINK_UP)
         return; /* its anomaly got it quarantined */

@@ -36,7 +36,7 @@ bool ipcn__link_rx_took(ipcn_node *n, ipcn__link *l, size_t r);
 /* A link's common start (id, queues, times), not yet listed nor polled;
  * NULL when out of memory (fd left open). */
 ipcn__link *ipcn__link_alloc(ipcn_node *n, int fd, bool outbound);
-/* Queue our hello. */
+/* Queue this node's HELLO on l (its kind says which capabilities). */
 void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l);
 /* Refuse the peer's input: counted, logged, an ERROR sent, link closed. */
 void ipcn__link_bad_input(ipcn_node *n, ipcn__link *l, int status,

@@ -15,6 +15,7 @@
 #include "node/node.h"
 #include "transport/gate.h"
 #include "transport/link_impl.h"
+#include "transport/route.h"
 
 ipcn__link *ipcn__link_by_id(ipcn_node *n, uint32_t id)
 {
@@ -323,6 +324,14 @@ int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
     ipcn__link_tx_account(n, l); /* the frame may have grown the buffer */
     if (st != IPCN_OK)
         return st;
+    if (l->kind == LINK_ROUTED) {
+        /* No socket: the frame goes in a FORWARD (vlink.c). */
+        if (l->state == LINK_DEAD) {
+            l->tx.len = mark;
+            return IPCN_SERVICE_UNAVAILABLE;
+        }
+        return ipcn__vlink_commit(n, l, mark, false);
+    }
     if (over_peer_limit(l, l->tx.len - mark)) {
         l->tx.len = mark; /* the peer would refuse it and drop the link */
         return IPCN_BAD_REQUEST;
@@ -359,6 +368,16 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
 {
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
+    if (l->kind == LINK_ROUTED) {
+        size_t vmark = ipcn__link_tx_mark(l, len);
+        ipcn__wbuf_bytes(&l->tx, p, len);
+        if (l->tx.oom) {
+            l->tx.oom = 0;
+            l->tx.len = vmark;
+            return IPCN_INSUFFICIENT_MEMORY;
+        }
+        return ipcn__vlink_commit(n, l, vmark, droppable);
+    }
     if (over_peer_limit(l, len)) {
         if (droppable) {
             l->drops++;

@@ -114,7 +114,7 @@ void ipcn__tcp_trust_refresh(ipcn_node *n, ipcn__tcp_host *h)
                          present ? (uint64_t)st.st_mtim.tv_nsec : 0};
     if (present == h->trust_present && !memcmp(stamp, h->trust_stamp, sizeof stamp))
         return;
-    ipcn__trust_list t;
+    ipcn__trust_list t = {0};
     int r = ipcn__trust_load(h->trust_path, &t);
     if (r != IPCN_OK && r != IPCN_NOT_FOUND) {
         ipcn__warn("IPCN-TCP-TRUST", "%s: %s changed but cannot be read (%d): "

@@ -3,7 +3,7 @@
  * tcp.h — what the TCP links of a host share (several hosts): the host
  * key, the network's trust list (read again when the file changes), the
  * sockets of closed links that linger so that their last words arrive,
- * and the files they come from (tcp_keys.c: the host key, the trust list,
+ * and the files they come from (keys.c: the host key, the trust list,
  * gateway.conf; every reader bounded).  A gateway (node/gateway.c) makes
  * the state and owns it; the links (link_tcp.c) read it.
  *
@@ -17,40 +17,10 @@
 #include <stdint.h>
 
 #include "ipcnet_hosts.h"
+#include "transport/keys.h"
 #include "transport/link.h"
 
-/* ---- tcp_keys.c ---- */
-
-/* The network's trust list: "NAME KEY" lines, '#' comments, blank lines. */
-typedef struct ipcn__trust_list {
-    ipcn_trusted *hosts;
-    uint8_t (*keys)[32];
-    size_t count;
-} ipcn__trust_list;
-/* 100; 203 when there is no file; 200 for a malformed one (the line is
- * logged); 300; 307. */
-int ipcn__trust_load(const char *path, ipcn__trust_list *t);
-int ipcn__trust_parse(const char *text, size_t len, ipcn__trust_list *t);
-void ipcn__trust_free(ipcn__trust_list *t);
-/* The name the list gives key, or NULL. */
-const char *ipcn__trust_name(const ipcn__trust_list *t, const uint8_t key[32]);
-
-/* gateway.conf: "key = value" lines (listen, peers, discovery). */
-typedef struct ipcn__gwconf {
-    char *listen, *peers;
-    int discovery;          /* 1 on, 0 off, -1 not said */
-} ipcn__gwconf;
-/* 100; 203 when there is no file; 200 for a malformed one; 300; 307. */
-int ipcn__gwconf_load(const char *path, ipcn__gwconf *c);
-int ipcn__gwconf_parse(const char *text, size_t len, ipcn__gwconf *c);
-void ipcn__gwconf_free(ipcn__gwconf *c);
-
-/* The host's key pair from dir/host.key (made, with host.pub, when there
- * is none): 100; 202 when the file is readable by others or not ours;
- * 200 malformed; 300. */
-int ipcn__host_key_load(const char *dir, uint8_t priv[32], uint8_t pub[32]);
-/* As ipcn_config_dir(). */
-int ipcn__config_dir(char *buf, size_t cap);
+/* The host key, the trust list and gateway.conf: transport/keys.h. */
 
 /* ---- link_tcp.c: the host's TCP state ---- */
 

@@ -30,6 +30,10 @@ enum {
 #define T_SET 24    /* protocol 12.3: set a data resource's value */
 #define T_QUARANTINE 25 /* protocol 7.5: the sender quarantined a peer */
 #define T_STATE 26  /* protocol 7.6: the sender's criticality and readiness */
+#define T_ROUTE 27   /* protocol 19.2: a node a router reaches */
+#define T_FORWARD 28 /* protocol 19.2: a frame on its way through routers */
+#define CAP_ROUTE 256u /* takes ROUTE and FORWARD (a client whose hello says
+                          so may get FORWARD frames) */
 #define CAP_RING 2u
 #define CAP_STATE 64u
 #define CAP_REDUNDANCY 128u /* protocol 3: the 8-byte extensions of ANNOUNCE,

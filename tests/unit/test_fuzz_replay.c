@@ -42,6 +42,12 @@
 #define LLVMFuzzerTestOneInput fuzz_manifest_one
 #include "../fuzz/fuzz_manifest.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_trust_one
+#include "../fuzz/fuzz_trust.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_gwconf_one
+#include "../fuzz/fuzz_gwconf.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -169,6 +175,24 @@ static void test_manifest_corpus(void **state)
     assert_true(n > 0);
 }
 
+static void test_trust_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/trust", fuzz_trust_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/trust", fuzz_dir);
+    assert_true(n > 0);
+}
+
+static void test_gwconf_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/gwconf", fuzz_gwconf_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/gwconf", fuzz_dir);
+    assert_true(n > 0);
+}
+
 static void test_crashes(void **state)
 {
     (void)state;
@@ -177,8 +201,10 @@ static void test_crashes(void **state)
         replay_dir("crashes/cbor", fuzz_cbor_one, 0) < 0 ||
         replay_dir("crashes/files", fuzz_files_one, 0) < 0 ||
         replay_dir("crashes/policy", fuzz_policy_one, 0) < 0 ||
-        replay_dir("crashes/manifest", fuzz_manifest_one, 0) < 0)
-        fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest}",
+        replay_dir("crashes/manifest", fuzz_manifest_one, 0) < 0 ||
+        replay_dir("crashes/trust", fuzz_trust_one, 0) < 0 ||
+        replay_dir("crashes/gwconf", fuzz_gwconf_one, 0) < 0)
+        fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest,trust,gwconf}",
                  fuzz_dir);
 }
 
@@ -220,6 +246,10 @@ static void test_edge_inputs(void **state)
     fuzz_policy_one(zero, 1);
     fuzz_manifest_one(zero, 0);
     fuzz_manifest_one(zero, 1);
+    fuzz_trust_one(zero, 0);
+    fuzz_trust_one(zero, 1);
+    fuzz_gwconf_one(zero, 0);
+    fuzz_gwconf_one(zero, 1);
 }
 
 int main(int argc, char **argv)
@@ -245,6 +275,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_files_corpus),
         cmocka_unit_test(test_policy_corpus),
         cmocka_unit_test(test_manifest_corpus),
+        cmocka_unit_test(test_trust_corpus),
+        cmocka_unit_test(test_gwconf_corpus),
         cmocka_unit_test(test_crashes),
         cmocka_unit_test(test_edge_inputs),
     };

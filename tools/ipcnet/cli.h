@@ -61,6 +61,7 @@ typedef struct cli {
     double tolerance;        /* call --tolerance */
     uint64_t request_id;     /* call --id (0: none) */
     bool at_most_once;       /* offer --at-most-once */
+    bool force;              /* keygen --force */
     const char *pos[CLI_MAX_POS];
     int npos;
     /* state */
@@ -189,6 +190,9 @@ typedef struct cli_hlink {
 int cli_host_links(cli *c, const ipcn_peer_list *pl, cli_hlink **out,
                    size_t *count);
 void cli_host_links_free(cli_hlink *a, size_t count);
+int cmd_keygen(cli *c);        /* cmd_keys.c */
+int cmd_trust(cli *c);
+extern const char cmd_keygen_help[], cmd_trust_help[];
 int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
 int cmd_ps(cli *c);
 extern const char cmd_up_help[], cmd_ps_help[];

@@ -23,6 +23,7 @@ enum opt_id {
     O_TRAFFIC, O_NODE, O_ALL,
     O_MANIFEST, O_REASON, O_STORE, O_VERSION_ID, O_CONFIG, O_COMPROMISED,
     O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE, O_AT_MOST_ONCE,
+    O_FORCE,
 };
 
 typedef struct opt {
@@ -61,6 +62,7 @@ static const opt opts[] = {
     {"--vote", false, O_VOTE},        {"--quorum", true, O_QUORUM},
     {"--tolerance", true, O_TOLERANCE},
     {"--at-most-once", false, O_AT_MOST_ONCE},
+    {"--force", false, O_FORCE},
 };
 
 #define B(x) (1ull << (x))
@@ -326,6 +328,10 @@ static const verb verbs[] = {
     {"route", cmd_route, COMMON, 1, 1, false,
      "the way a request to PATH takes: the routers, then the provider",
      cmd_route_help},
+    {"keygen", cmd_keygen, B(O_JSON) | B(O_HELP) | B(O_FORCE), 0, 0, false,
+     "this host's public key for links between hosts (made on first use)", cmd_keygen_help},
+    {"trust", cmd_trust, B(O_NETWORK) | B(O_NAME) | B(O_JSON) | B(O_HELP), 1, 2, false,
+     "the hosts a network trusts: add KEY --name HOST, list, remove", cmd_trust_help},
     {"up", cmd_up, COMMON, 1, 1, false,
      "run a robot: start, watch and restart its manifest's components", cmd_up_help},
     {"ps", cmd_ps, COMMON | B(O_TIMEOUT), 0, 1, false,
@@ -367,7 +373,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
-               "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy).\n"
+               "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy),\n"
+               "IPCNET_CONFIG_DIR (host keys and trust lists: ipcnet keygen, trust).\n"
                "ipcnet %s, libipcnet %s.\n", IPCNET_CLI_VERSION, ipcn_version());
 }
 
@@ -523,6 +530,7 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             break;
         }
         case O_AT_MOST_ONCE: c->at_most_once = true; break;
+        case O_FORCE: c->force = true; break;
         }
         if (rc)
             return rc;
