@@ -1788,6 +1788,12 @@ IPCN_API const char *ipcn_traffic_verb_str(int verb);
  *            "rate", "now", "mean_bytes", "count", "bytes", "idle_s",
  *            "anomalous", "anomalies"}, ...]}.  The request's body: empty,
  *            or CBOR {"peer": NAME} for one peer's (else 200).
+ *   links    the node's links (ipcn_links(), ipcnet_hosts.h), as CBOR:
+ *            {"node": NAME, "items": [{"kind" ("unix", "tcp", "routed"),
+ *            "peer", "host", "addr", "key", "via", "hops", "rtt_ns",
+ *            "bytes_in", "bytes_out", "frames_in", "frames_out", "drops",
+ *            "auth_failures", "loops"}, ...]}: how `ipcnet links` learns a
+ *            gateway's links to other hosts.  Since: 0.3
  *
  * Since: 0.2
  */

@@ -173,8 +173,16 @@ typedef struct ipcn_link_info {
                                   passed, or out of hops: dropped (308) */
 } ipcn_link_info;
 
-/** ipcn_links() - the node's links (up), sorted by kind then peer.
- *  100, 307.  Since: 0.3 */
+/**
+ * ipcn_links() - the node's links that are up, sorted by kind then peer:
+ * *out an array of *count (0: none), the strings in it the array's, all
+ * freed by ipcn_links_free().  rtt_ns is the round trip of the node's last
+ * PING on the link that was answered (each link is pinged when it comes
+ * up, then as liveness asks: src/node/loop.c).  The same list, as CBOR,
+ * is the node service "links" (ipcnet.h, "Node services"), which is how
+ * `ipcnet links` shows a gateway's TCP links.  100; 200 for a NULL
+ * argument; 307.  Since: 0.3
+ */
 IPCN_API int ipcn_links(ipcn_node *node, ipcn_link_info **out,
                         size_t *count);
 IPCN_API void ipcn_links_free(ipcn_link_info *links, size_t count);
@@ -182,8 +190,10 @@ IPCN_API void ipcn_links_free(ipcn_link_info *links, size_t count);
 /**
  * ipcn_route() - the way a request to the provider named (a node name as
  * ipcn_resource.provider gives it) takes from node: the names of the
- * routers in order, then the provider (one name: linked).  100; 203 when
- * no way to it is known.  Free with ipcn_route_free().  Since: 0.3
+ * routers in order, nearest first, then the provider (one name: linked;
+ * node's own name: itself, that name alone).  *hops is one block (the
+ * array and its strings), freed by ipcn_route_free().  100; 200 for a
+ * NULL argument; 203 when no way to it is known; 307.  Since: 0.3
  */
 IPCN_API int ipcn_route(ipcn_node *node, const char *provider, char ***hops,
                         size_t *count);

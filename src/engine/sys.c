@@ -286,6 +286,7 @@ static const struct {
     {"quarantine", ipcn__sys_guard},
     {"quarantine/lift", ipcn__sys_guard},
     {"shutdown", ipcn__sys_shutdown},
+    {"links", ipcn__sys_links},
 };
 
 static ipcn__sys_fn sys_find(const char *name)

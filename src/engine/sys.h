@@ -94,6 +94,13 @@ void ipcn__sys_shutdown_run(ipcn_node *n, struct ipcn__cb *cb);
 /* At the node's close: the handlers and what was awaited. */
 void ipcn__sys_shutdown_free(ipcn_node *n);
 
+/* "links" (hosts.c): the node's links as ipcn_links() gives them, CBOR
+ * {"node", "items": [{"kind", "peer", "host", "addr", "key", "via",
+ * "hops", "rtt_ns", "bytes_in", "bytes_out", "frames_in", "frames_out",
+ * "drops", "auth_failures", "loops"}...]} (ipcnet.h, "Node services"). */
+int ipcn__sys_links(ipcn_node *n, struct ipcn__link *l,
+                    const ipcn__sys_call *c, ipcn__sys_reply *r);
+
 /* A peer's REQUEST for an "@sys/" path: checked, run, answered. */
 void ipcn__sys_on_request(ipcn_node *n, struct ipcn__link *l,
                           const struct ipcn__frame *f);

@@ -11,7 +11,8 @@
  *       what: "motors/cmd"       # resource patterns; absent: every one
  *       per: node                # node (one budget per peer node, the
  *                                # default) | user (one for all the nodes
- *                                # of the peer's uid)
+ *                                # of the peer's user: its uid,
+ *                                # host:user for another host's)
  *       requests: 1000/s         # requests, queries and sets
  *       samples: 5000/s          # samples a peer publishes here
  *       bytes: 10MB/s            # of those requests and samples
@@ -44,7 +45,8 @@ typedef struct ipcn__limit {
     uint32_t nwho;
     char **what;                /* resource patterns; none: every one */
     uint32_t nwhat;
-    bool per_user;              /* one budget for all of a uid's nodes */
+    bool per_user;              /* one budget for all of a user's nodes
+                                   (a uid; another host's: host:user) */
     ipcn__rate requests, samples, bytes, connections;
     uint32_t inflight, subscriptions, announcements; /* 0: no cap beyond
                                                         the node's own */

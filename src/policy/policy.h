@@ -81,18 +81,24 @@ typedef enum ipcn__profile {
  * a rule's "who" is the OR of its selectors. */
 typedef enum ipcn__cond_kind {
     IPCN__C_ANY = 1,    /* "any": every principal */
-    IPCN__C_UID,        /* "user:NAME" or "user:UID" (resolved to a uid) */
+    IPCN__C_UID,        /* "user:NAME" or "user:UID" (resolved to a uid; a
+                           node of another host: its user's name, NAME) */
     IPCN__C_GID,        /* "unix_group:NAME|GID": primary or supplementary */
     IPCN__C_GROUP,      /* "group:NAME": an IPCNet group */
     IPCN__C_NODE,       /* "node:PATTERN": the proved node name, fnmatch(3) */
     IPCN__C_EXE,        /* "exe:PATH": the executable's path, exactly */
-    IPCN__C_SHA256      /* "sha256:HEX": the executable's SHA-256 */
+    IPCN__C_SHA256,     /* "sha256:HEX": the executable's SHA-256 */
+    IPCN__C_HOST        /* "host:PATTERN": a node of another host, whose
+                           host name matches, fnmatch(3) */
 } ipcn__cond_kind;
 
 typedef struct ipcn__cond {
     ipcn__cond_kind kind;
     uint32_t id;        /* UID, GID */
-    char *text;         /* GROUP name, NODE pattern, EXE path */
+    bool no_uid;        /* UID: a NAME this host does not know (allowed
+                           only beside a host: condition): no local uid */
+    char *text;         /* GROUP name, NODE and HOST patterns, EXE path;
+                           UID: the NAME as written (NULL: given as UID) */
     uint8_t sha256[32]; /* SHA256 */
 } ipcn__cond;
 
@@ -103,9 +109,18 @@ typedef struct ipcn__selector {
 
 /* Parse a selector's text: conditions separated by spaces, each one of
  * "any", "user:X", "unix_group:X", "group:X", "node:X", "exe:X",
- * "sha256:X" (64 hex digits).  Users and Unix groups are resolved now
- * (getpwnam_r, getgrnam_r; digits are taken as ids): an unknown one is an
- * error.  Returns 100, or 200 with the reason in why (one line); 307.
+ * "sha256:X" (64 hex digits), "host:X".  Users and Unix groups are
+ * resolved now (getpwnam_r, getgrnam_r; digits are taken as ids): an
+ * unknown one is an error, except a user named beside a host: condition
+ * (a user of another host, which this one need not know).
+ *
+ * A principal of another host (who->host set: a TCP or routed link) is
+ * "host:user": host: matches its host's name, user:NAME its user's name
+ * (never a uid: user:UID is unknown for it), node: its name "name@host";
+ * unix_group:, exe: and sha256: are unknown for it (so a rule that needs
+ * them decides 201 for it: fail closed).  A principal of this host never
+ * matches host:.  Returns 100, or 200 with the reason in why (one line);
+ * 307.
  * On success the caller frees *out with ipcn__selector_clear(). */
 int ipcn__selector_parse(const char *text, ipcn__selector *out, char *why,
                          size_t whylen);

@@ -4,13 +4,18 @@
  * conditions separated by spaces, all of which must hold:
  *
  *     user:alice unix_group:robot node:cam-* exe:/usr/bin/camd sha256:...
+ *     host:gpu-* user:robot
  *
  * Users and Unix groups are resolved to ids when the selector is parsed,
  * so that a name unknown to the system is an error at load time, never a
- * rule that silently matches nobody.  Matching (ipcn__selector_match) is
- * three-valued: a condition on what the node could not read of a peer
- * (its executable, its node name before hello) is "unknown", and the
- * decision turns an unknown that matters into 201.
+ * rule that silently matches nobody (a user beside a host: condition is
+ * another host's and need not be known here).  Matching
+ * (ipcn__selector_match) is three-valued: a condition on what the node
+ * could not read of a peer (its executable, its node name before hello)
+ * is "unknown", and the decision turns an unknown that matters into 201.
+ * A peer of another host is "host:user": what only the kernel of its own
+ * host could tell (uid, groups, executable) is unknown here, never taken
+ * from anything it wrote.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +42,7 @@ static const struct {
     {"user", IPCN__C_UID},        {"unix_group", IPCN__C_GID},
     {"group", IPCN__C_GROUP},     {"node", IPCN__C_NODE},
     {"exe", IPCN__C_EXE},         {"sha256", IPCN__C_SHA256},
+    {"host", IPCN__C_HOST},
 };
 
 static __attribute__((format(printf, 3, 4))) void
@@ -113,7 +119,7 @@ static int parse_cond(const char *tok, ipcn__cond *c, char *why, size_t whylen)
     const char *colon = strchr(tok, ':');
     if (!colon || colon == tok || !colon[1]) {
         say(why, whylen, "\"%s\": a condition is any, or KEY:VALUE "
-            "(user, unix_group, group, node, exe, sha256)", tok);
+            "(user, unix_group, group, node, exe, sha256, host)", tok);
         return IPCN_BAD_REQUEST;
     }
     size_t kl = (size_t)(colon - tok);
@@ -128,12 +134,21 @@ static int parse_cond(const char *tok, ipcn__cond *c, char *why, size_t whylen)
             int64_t id = resolve(c->kind, v);
             if (id == -2)
                 return IPCN_INSUFFICIENT_MEMORY;
-            if (id < 0) {
+            if (id < 0 && c->kind == IPCN__C_UID && !all_digits(v) &&
+                strlen(v) <= COND_TEXT_MAX) {
+                /* Perhaps another host's user: the caller refuses it
+                 * unless a host: condition is beside it. */
+                c->no_uid = true;
+            } else if (id < 0) {
                 say(why, whylen, "unknown %s \"%s\"",
                     c->kind == IPCN__C_UID ? "user" : "Unix group", v);
                 return IPCN_BAD_REQUEST;
+            } else {
+                c->id = (uint32_t)id;
             }
-            c->id = (uint32_t)id;
+            if (c->kind == IPCN__C_UID && !all_digits(v) &&
+                !(c->text = ipcn__strdup(v)))
+                return IPCN_INSUFFICIENT_MEMORY;
             return IPCN_OK;
         }
         case IPCN__C_SHA256:
@@ -158,6 +173,7 @@ static int parse_cond(const char *tok, ipcn__cond *c, char *why, size_t whylen)
             /* fall through */
         case IPCN__C_GROUP:
         case IPCN__C_NODE:
+        case IPCN__C_HOST:
             if (strlen(v) > COND_TEXT_MAX) {
                 say(why, whylen, "%.40s...: too long", tok);
                 return IPCN_BAD_REQUEST;
@@ -169,7 +185,7 @@ static int parse_cond(const char *tok, ipcn__cond *c, char *why, size_t whylen)
         }
     }
     say(why, whylen, "\"%s\": unknown condition (any, user, unix_group, "
-        "group, node, exe, sha256)", tok);
+        "group, node, exe, sha256, host)", tok);
     return IPCN_BAD_REQUEST;
 }
 
@@ -207,6 +223,18 @@ int ipcn__selector_parse(const char *text, ipcn__selector *out, char *why,
         say(why, whylen, "%s", "an empty selector");
         st = IPCN_BAD_REQUEST;
     }
+    /* A user this host does not know is another host's only beside a
+     * host: condition; alone it is a typo that would name nobody. */
+    bool host = false;
+    for (uint32_t i = 0; i < n; i++)
+        host |= conds[i].kind == IPCN__C_HOST;
+    for (uint32_t i = 0; i < n && st == IPCN_OK && !host; i++) {
+        if (conds[i].kind == IPCN__C_UID && conds[i].no_uid) {
+            say(why, whylen, "unknown user \"%s\" (a user of another host "
+                "needs a host: condition beside it)", conds[i].text);
+            st = IPCN_BAD_REQUEST;
+        }
+    }
     out->conds = conds;
     out->nconds = n;
     if (st != IPCN_OK)
@@ -236,7 +264,10 @@ size_t ipcn__selector_format(const ipcn__selector *s, char *buf, size_t len)
             snprintf(one, sizeof one, "any");
             break;
         case IPCN__C_UID:
-            snprintf(one, sizeof one, "user:%u", c->id);
+            if (c->no_uid)
+                snprintf(one, sizeof one, "user:%s", c->text);
+            else
+                snprintf(one, sizeof one, "user:%u", c->id);
             break;
         case IPCN__C_GID:
             snprintf(one, sizeof one, "unix_group:%u", c->id);
@@ -249,8 +280,10 @@ size_t ipcn__selector_format(const ipcn__selector *s, char *buf, size_t len)
         }
         default:
             snprintf(one, sizeof one, "%s:%s",
-                     c->kind == IPCN__C_GROUP ? "group"
-                     : c->kind == IPCN__C_NODE ? "node" : "exe",
+                     c->kind == IPCN__C_GROUP  ? "group"
+                     : c->kind == IPCN__C_NODE ? "node"
+                     : c->kind == IPCN__C_HOST ? "host"
+                                               : "exe",
                      c->text ? c->text : "");
             break;
         }
@@ -267,6 +300,27 @@ size_t ipcn__selector_format(const ipcn__selector *s, char *buf, size_t len)
     return need;
 }
 
+/* A principal of another host: "host:user".  Its user is known by name
+ * only (once its router told it; unknown before), host: and node: by
+ * name; nothing else of it is known here. */
+static int remote_match(const ipcn__cond *c, const ipcn__principal *who)
+{
+    switch (c->kind) {
+    case IPCN__C_UID:
+        if (!c->text || !who->user)
+            return -1; /* a uid names no one of another host */
+        return strcmp(c->text, who->user) == 0;
+    case IPCN__C_HOST:
+        return fnmatch(c->text, who->host, 0) == 0;
+    case IPCN__C_NODE:
+        if (!who->name)
+            return -1;
+        return fnmatch(c->text, who->name, 0) == 0;
+    default: /* GID, EXE, SHA256: only its own host's kernel knows */
+        return -1;
+    }
+}
+
 /* 1 the condition holds, 0 it does not, -1 unknown. */
 static int cond_match(const ipcn__cond *c, const ipcn__groupset *gs,
                       const ipcn__principal *who, bool in_group)
@@ -274,7 +328,21 @@ static int cond_match(const ipcn__cond *c, const ipcn__groupset *gs,
     switch (c->kind) {
     case IPCN__C_ANY:
         return 1;
+    case IPCN__C_GROUP:
+        /* A member selector naming a group is refused at load; in case
+         * one comes through the run-time API, it does not recurse. */
+        return in_group ? 0 : ipcn__group_member(gs, c->text, who);
+    default:
+        break;
+    }
+    if (who->host)
+        return remote_match(c, who);
+    switch (c->kind) {
+    case IPCN__C_HOST:
+        return 0; /* a principal of this host */
     case IPCN__C_UID:
+        if (c->no_uid)
+            return 0; /* another host's user only */
         return who->creds_known ? (uint32_t)who->uid == c->id : -1;
     case IPCN__C_GID:
         if (!who->creds_known)
@@ -285,10 +353,6 @@ static int cond_match(const ipcn__cond *c, const ipcn__groupset *gs,
             if (who->groups[i] == c->id)
                 return 1;
         return who->groups_truncated ? -1 : 0;
-    case IPCN__C_GROUP:
-        /* A member selector naming a group is refused at load; in case
-         * one comes through the run-time API, it does not recurse. */
-        return in_group ? 0 : ipcn__group_member(gs, c->text, who);
     case IPCN__C_NODE:
         if (!who->name)
             return -1;
@@ -301,8 +365,9 @@ static int cond_match(const ipcn__cond *c, const ipcn__groupset *gs,
         if (!who->exe_hashed)
             return -1;
         return memcmp(c->sha256, who->exe_sha256, 32) == 0;
+    default:
+        return 0;
     }
-    return 0;
 }
 
 int ipcn__selector_match(const ipcn__selector *s, const ipcn__groupset *gs,

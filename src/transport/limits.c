@@ -3,9 +3,14 @@
  * limits.c — rate limits and quotas of the gate stage (limits.h): which
  * limit entries apply to a link (the network policy's, whose "who"
  * matches its principal, and every provider's own), their token buckets
- * (per link, or per uid for "per: user", shared by all the links of that
- * uid through a small table on the node), the caps on what a peer holds
- * here, and the fair share of the node's queue of requests between uids.
+ * (per link, or per user for "per: user", shared by all the links of that
+ * user through a small table on the node), the caps on what a peer holds
+ * here, and the fair share of the node's queue of requests between users.
+ *
+ * A user is a uid of this host, or for a peer of another host (a TCP or
+ * routed link) its "host:user": a uid of another host means nothing here,
+ * and the users of two hosts must not share a budget (nor every remote
+ * peer one, under whatever uid its link was given).
  *
  * A refusal is counted (node and link), logged (IPCN-LIMIT: the first of
  * each link as a warning, then at debug level) and charged to the peer as
@@ -21,11 +26,12 @@
 #include "util/util.h"
 
 
-/* The buckets of one limit entry for one link, or for one uid (per: user,
- * then in n->lim_users and shared by the links of that uid). */
+/* The buckets of one limit entry for one link, or for one user (per:
+ * user, then in n->lim_users and shared by the links of that user). */
 typedef struct ipcn__lim_state {
     ipcn__list entry;
     int32_t uid;
+    char *remote;           /* "host:user" of another host's user, or NULL */
     const void *key;        /* the entry (identity only, never read) */
     uint32_t refs;
     bool shared;
@@ -48,13 +54,68 @@ struct ipcn__link_lim {
     } e[];
 };
 
-/* One uid's part of the node's queue of peers' requests (fair share). */
+/* One user's part of the node's queue of peers' requests (fair share). */
 typedef struct ipcn__fair {
     ipcn__list entry;
     int32_t uid;
+    char *remote;           /* as in ipcn__lim_state */
     uint32_t queued;        /* its requests queued or deferred here */
     uint32_t refs;          /* links that point here */
 } ipcn__fair;
+
+/* ---- users: a uid here, "host:user" of another host ---- */
+
+/* Is the user of who the one keyed (uid, remote)? */
+static bool user_is(int32_t uid, const char *remote, const ipcn__principal *who)
+{
+    if (!who->host)
+        return !remote && uid == who->uid;
+    if (!remote)
+        return false;
+    size_t hl = strlen(who->host);
+    return !strncmp(remote, who->host, hl) && remote[hl] == ':' &&
+           !strcmp(remote + hl + 1, who->user ? who->user : "");
+}
+
+/* Do two principals have the same user? */
+static bool same_user(const ipcn__principal *a, const ipcn__principal *b)
+{
+    if (!a->host || !b->host)
+        return !a->host && !b->host && a->uid == b->uid;
+    return !strcmp(a->host, b->host) &&
+           !strcmp(a->user ? a->user : "", b->user ? b->user : "");
+}
+
+/* The key of who's user: NULL for this host's (its uid is the key), else
+ * "host:user" (allocated; *oom set when that failed). */
+static char *remote_key(const ipcn__principal *who, bool *oom)
+{
+    *oom = false;
+    if (!who->host)
+        return NULL;
+    const char *u = who->user ? who->user : "";
+    size_t hl = strlen(who->host), ul = strlen(u);
+    char *k = ipcn__malloc(hl + ul + 2);
+    if (!k) {
+        *oom = true;
+        return NULL;
+    }
+    memcpy(k, who->host, hl);
+    k[hl] = ':';
+    memcpy(k + hl + 1, u, ul + 1);
+    return k;
+}
+
+/* "uid 1000", or "host gpu, user robot", for the log. */
+static const char *user_text(const ipcn__principal *who, char *buf, size_t n)
+{
+    if (who->host)
+        snprintf(buf, n, "host %s, user %s", who->host,
+                 who->user ? who->user : "?");
+    else
+        snprintf(buf, n, "uid %d", (int)who->uid);
+    return buf;
+}
 
 /* ---- token buckets ---- */
 
@@ -131,17 +192,18 @@ static void state_put(ipcn__lim_state *s)
     if (s && --s->refs == 0) {
         if (s->shared)
             ipcn__list_remove(&s->entry);
+        ipcn__free(s->remote);
         ipcn__free(s);
     }
 }
 
 static ipcn__lim_state *state_get(ipcn_node *n, const ipcn__limit *lim,
-                                  int32_t uid, uint64_t now)
+                                  const ipcn__principal *who, uint64_t now)
 {
     ipcn__lim_state *s;
     if (lim->per_user) {
         ipcn__list_for_each(s, t, &n->lim_users, ipcn__lim_state, entry) {
-            if (s->uid == uid && s->key == lim) {
+            if (s->key == lim && user_is(s->uid, s->remote, who)) {
                 s->refs++;
                 return s;
             }
@@ -149,7 +211,12 @@ static ipcn__lim_state *state_get(ipcn_node *n, const ipcn__limit *lim,
     }
     if (!(s = ipcn__calloc(1, sizeof *s)))
         return NULL;
-    s->uid = uid;
+    bool oom;
+    if (lim->per_user && (s->remote = remote_key(who, &oom), oom)) {
+        ipcn__free(s);
+        return NULL;
+    }
+    s->uid = who->uid;
     s->key = lim;
     s->refs = 1;
     ipcn__bucket_init(&s->req, &lim->requests, now);
@@ -204,7 +271,7 @@ static struct ipcn__link_lim *link_lim(ipcn_node *n, ipcn__link *l)
         if (i < g->nlimits && !who_matches(n, lim, &l->who))
             continue;
         ll->e[ll->n].lim = lim;
-        if (!(ll->e[ll->n].st = state_get(n, lim, l->who.uid, now))) {
+        if (!(ll->e[ll->n].st = state_get(n, lim, &l->who, now))) {
             l->lim = ll;
             link_lim_drop(l);
             return NULL;
@@ -228,14 +295,15 @@ static void refused(ipcn_node *n, ipcn__link *l, const char *what,
     bool first = !l->lim_told;
     l->lim_told = true;
     l->limited_ns = now_ns(n); /* its reads shrink for a while (link.h) */
-    char rule[48] = "";
+    char rule[48] = "", user[160];
     if (lim && lim->line)
         snprintf(rule, sizeof rule, " (policy line %u)", lim->line);
     else if (lim)
         snprintf(rule, sizeof rule, " (the provider's limits)");
     ipcn__log(first ? IPCN_LOG_WARN : IPCN_LOG_DEBUG, "IPCN-LIMIT",
-              "%s: refused %s (uid %d) %s (%s)%s%s", n->name,
-              l->who.name ? l->who.name : "(no name yet)", (int)l->who.uid,
+              "%s: refused %s (%s) %s (%s)%s%s", n->name,
+              l->who.name ? l->who.name : "(no name yet)",
+              user_text(&l->who, user, sizeof user),
               what, path, rule,
               retry ? "; told to retry later" : "");
     /* An offence (reputation.c), charged at most once per 100 ms per link
@@ -352,26 +420,33 @@ static ipcn__fair *fair_of(ipcn_node *n, ipcn__link *l)
         return l->fair;
     ipcn__fair *f;
     ipcn__list_for_each(f, t, &n->fair_uids, ipcn__fair, entry) {
-        if (f->uid == l->who.uid) {
+        if (user_is(f->uid, f->remote, &l->who)) {
             f->refs++;
             return l->fair = f;
         }
     }
     if (!(f = ipcn__calloc(1, sizeof *f)))
         return NULL;
+    bool oom;
+    if ((f->remote = remote_key(&l->who, &oom), oom)) {
+        ipcn__free(f);
+        return NULL;
+    }
     f->uid = l->who.uid;
     f->refs = 1;
     ipcn__list_insert_tail(&n->fair_uids, &f->entry);
     return l->fair = f;
 }
 
-/* What the links of uid hold: patterns (which 1) or resources (2). */
-static uint64_t uid_holds(ipcn_node *n, int32_t uid, int which)
+/* What the links of who's user hold: patterns (which 1) or resources
+ * (2). */
+static uint64_t user_holds(ipcn_node *n, const ipcn__principal *who,
+                           int which)
 {
     uint64_t k = 0;
     ipcn__link *x;
     ipcn__list_for_each(x, t, &n->links, ipcn__link, node_entry)
-        if (x->state == LINK_UP && x->who.uid == uid)
+        if (x->state == LINK_UP && same_user(&x->who, who))
             k += which == 1 ? x->npatterns : x->resources;
     return k;
 }
@@ -397,7 +472,7 @@ static const ipcn__limit *over_cap(ipcn_node *n, ipcn__link *l,
             held = lim->per_user && fair_of(n, l) ? l->fair->queued
                                                   : l->inflight;
         else if (lim->per_user)
-            held = uid_holds(n, l->who.uid, kind);
+            held = user_holds(n, &l->who, kind);
         else
             held = kind == 1 ? l->npatterns : l->resources;
         if (held >= cap)
@@ -478,6 +553,7 @@ void ipcn__limits_link_free(ipcn_node *n, ipcn__link *l)
         ipcn__limit_queued(n, l, -1);
     if (l->fair && --l->fair->refs == 0) {
         ipcn__list_remove(&l->fair->entry);
+        ipcn__free(l->fair->remote);
         ipcn__free(l->fair);
     }
     l->fair = NULL;
@@ -541,11 +617,12 @@ int ipcn__limits_provider_set(ipcn_node *n, const char *path,
 
 /* ---- connections (at accept, by uid) ---- */
 
-/* A uid's bucket of one entry's "connections" rate.  Keyed by the entry
+/* A user's bucket of one entry's "connections" rate.  Keyed by the entry
  * and the policy generation it was read under: a reload starts afresh. */
 typedef struct ipcn__conn_state {
     ipcn__list entry;
     int32_t uid;
+    char *remote;           /* as in ipcn__lim_state */
     const void *key;
     uint64_t gen;
     ipcn__bucket b;
@@ -554,24 +631,32 @@ typedef struct ipcn__conn_state {
 #define CONN_STATES_MAX 256 /* the least recently used go first */
 
 static ipcn__conn_state *conn_state(ipcn_node *n, const ipcn__limit *lim,
-                                    int32_t uid, uint64_t now)
+                                    const ipcn__principal *who, uint64_t now)
 {
     ipcn__conn_state *s;
     ipcn__list_for_each(s, t, &n->lim_conns, ipcn__conn_state, entry) {
-        if (s->uid == uid && s->key == lim && s->gen == n->policy_gen) {
+        if (s->key == lim && s->gen == n->policy_gen &&
+            user_is(s->uid, s->remote, who)) {
             ipcn__list_remove(&s->entry);
             ipcn__list_insert_tail(&n->lim_conns, &s->entry);
             return s;
         }
     }
+    bool oom;
+    char *remote = remote_key(who, &oom);
+    if (oom)
+        return NULL;
     if (n->nlim_conns >= CONN_STATES_MAX) {
         s = ipcn__list_entry(n->lim_conns.next, ipcn__conn_state, entry);
         ipcn__list_remove(&s->entry);
+        ipcn__free(s->remote);
         n->nlim_conns--;
     } else if (!(s = ipcn__malloc(sizeof *s))) {
+        ipcn__free(remote);
         return NULL;
     }
-    s->uid = uid;
+    s->remote = remote;
+    s->uid = who->uid;
     s->key = lim;
     s->gen = n->policy_gen;
     ipcn__bucket_init(&s->b, &lim->connections, now);
@@ -588,7 +673,7 @@ int ipcn__limit_connection(ipcn_node *n, ipcn__link *l)
         const ipcn__limit *lim = &g->limits[i];
         if (lim->connections.per_s <= 0 || !who_matches(n, lim, &l->who))
             continue;
-        ipcn__conn_state *s = conn_state(n, lim, l->who.uid, now);
+        ipcn__conn_state *s = conn_state(n, lim, &l->who, now);
         if (!s)
             continue; /* no memory: not the peer's fault */
         uint32_t retry = ipcn__bucket_wait(&s->b, &lim->connections, 1, now);
@@ -601,9 +686,11 @@ int ipcn__limit_connection(ipcn_node *n, ipcn__link *l)
                  "retry after %u ms", lim->connections.per_s, lim->line,
                  retry);
         n->stats.links_refused++;
+        char user[160];
         ipcn__log(l->lim_told ? IPCN_LOG_DEBUG : IPCN_LOG_WARN, "IPCN-LIMIT",
-                  "%s: refused a connection of pid %d (uid %d): %s", n->name,
-                  (int)l->who.pid, (int)l->who.uid, why);
+                  "%s: refused a connection of pid %d (%s): %s", n->name,
+                  (int)l->who.pid, user_text(&l->who, user, sizeof user),
+                  why);
         l->lim_told = true;
         ipcn__rep_offence(n, l, IPCN__OFF_CONNECTIONS, why);
         if (l->state == LINK_DEAD)
@@ -618,8 +705,11 @@ int ipcn__limit_connection(ipcn_node *n, ipcn__link *l)
 void ipcn__limits_node_free(ipcn_node *n)
 {
     ipcn__list *e;
-    while ((e = ipcn__list_pop(&n->lim_conns)))
-        ipcn__free(ipcn__list_entry(e, ipcn__conn_state, entry));
+    while ((e = ipcn__list_pop(&n->lim_conns))) {
+        ipcn__conn_state *s = ipcn__list_entry(e, ipcn__conn_state, entry);
+        ipcn__free(s->remote);
+        ipcn__free(s);
+    }
     n->nlim_conns = 0;
     for (uint32_t i = 0; i < n->nplimits; i++)
         plimit_clear(&n->plimits[i]);

@@ -26,10 +26,11 @@
 #include "transport/link.h"
 
 /* Fair share of the node's queue of peers' requests: once this many
- * requests of peers are queued or deferred here, a uid holding at least
- * IPCN_FAIR_QUEUE / (uids holding some) of them gets 205 for more, while
- * there are at least two such uids (a node's only user starves nobody).
- * A constant of the library. */
+ * requests of peers are queued or deferred here, a user holding at least
+ * IPCN_FAIR_QUEUE / (users holding some) of them gets 205 for more, while
+ * there are at least two such users (a node's only user starves nobody).
+ * A user is a uid of this host, or "host:user" for a peer of another
+ * host (limits.c).  A constant of the library. */
 #define IPCN_FAIR_QUEUE 256u
 
 /* A provider's own limits of one path or pattern (ipcn_resource_set_limits)
@@ -95,7 +96,7 @@ int ipcn__limit_announce(ipcn_node *n, ipcn__link *l, const char *path);
 int ipcn__limit_connection(ipcn_node *n, ipcn__link *l);
 
 /* Account one more (or one less) of l's requests queued or deferred here:
- * l->inflight, and its uid's part of the node's queue (the fair share). */
+ * l->inflight, and its user's part of the node's queue (the fair share). */
 void ipcn__limit_queued(ipcn_node *n, ipcn__link *l, int delta);
 
 /* A provider's limits for path (a path or pattern): set, replaced, or

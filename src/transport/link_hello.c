@@ -382,6 +382,12 @@ static bool link_control(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             ipcn__send_ping(n, l, IPCN_F_PONG, f->u.stamp);
         return true;
     case IPCN_F_PONG:
+        /* The answer to our last ping (an older one's, or a stamp we
+         * never sent, is not taken): its round trip, for ipcn_links(). */
+        if (f->u.stamp && f->u.stamp == l->last_ping_ns) {
+            uint64_t now = ipcn__now_mono_ns();
+            l->rtt_ns = now > f->u.stamp ? now - f->u.stamp : 1;
+        }
         return true;
     case IPCN_F_BYE:
         ipcn__link_close(n, l, IPCN_OK, "goodbye");

@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "ipcnet.h"
+#include "ipcnet_hosts.h"
 #include "raw_client.h"
 #include "testutil.h"
 
@@ -321,6 +322,30 @@ static void t_routed_peer(void **state)
     ipcn_node_stats s0 = stats();
     raw *x;
     raw *r = link_x(&x);
+    /* ipcn_links: X is a routed link, next hop R (a Unix peer), two
+     * routers on the way (R, then RR); ipcn_route: R, RR (told by no
+     * ROUTE of its own: its id), then X. */
+    ipcn_link_info *li = NULL;
+    size_t nl = 0, xi = SIZE_MAX;
+    assert_int_equal(ipcn_links(victim, &li, &nl), IPCN_OK);
+    for (size_t i = 0; i < nl; i++)
+        if (!strcmp(li[i].peer, "x@hostx"))
+            xi = i;
+    assert_true(xi < nl);
+    assert_int_equal(li[xi].kind, IPCN_LINK_ROUTED);
+    assert_string_equal(li[xi].host, "hostx");
+    assert_int_equal(li[xi].hops, 2);
+    assert_true(!strncmp(li[xi].via, "hostile-", 8));
+    assert_int_equal(li[0].kind, IPCN_LINK_UNIX); /* sorted by kind */
+    char **hops = NULL;
+    size_t nh = 0;
+    assert_int_equal(ipcn_route(victim, "x@hostx", &hops, &nh), IPCN_OK);
+    assert_int_equal(nh, 3);
+    assert_string_equal(hops[0], li[xi].via);
+    assert_string_equal(hops[1], "5252525252520001");
+    assert_string_equal(hops[2], "x@hostx");
+    ipcn_route_free(hops, nh);
+    ipcn_links_free(li, nl);
     /* A request to X: it reaches X, X's REPLY ends it. */
     asked a = {.path = "x/svc"};
     assert_int_equal(pthread_create(&a.t, NULL, ask, &a), 0);

@@ -278,6 +278,23 @@ static void test_linked(void **state)
     assert_memory_equal((const char *)m->data + 8, body, big);
     ipcn_msg_free(m);
     free(body);
+    /* The round trip of the PING each side sends at link up, through
+     * Noise; the way to B's gateway is its one name (linked); A's node
+     * service "links" tells the TCP link with B's key (`ipcnet links`). */
+    assert_true(L_UNTIL(a, tcp_link(a, &li) && li.rtt_ns > 0, 10000));
+    char **hops = NULL;
+    size_t nh = 0;
+    assert_int_equal(ipcn_route(a, "gw@hostb", &hops, &nh), IPCN_OK);
+    assert_int_equal(nh, 1);
+    assert_string_equal(hops[0], "gw@hostb");
+    ipcn_route_free(hops, nh);
+    m = NULL;
+    assert_int_equal(ipcn_request(a, "@sys/gw/links", NULL, 0, NULL, &m, 5000),
+                     IPCN_OK);
+    assert_non_null(memmem(m->data, m->len, "tcp", 3));
+    assert_non_null(memmem(m->data, m->len, g_key_b, strlen(g_key_b)));
+    assert_non_null(memmem(m->data, m->len, "gw@hostb", 8));
+    ipcn_msg_free(m);
 
     ipcn_sub sub;
     g_samples = 0;

@@ -304,6 +304,150 @@ static void test_fair_share(void **state)
     assert_int_equal(nd.fair_active, 0);
 }
 
+/* Peers of other hosts: "host:user", never a uid (theirs mean nothing
+ * here, and the link's uid field is the same for all of them).  A budget
+ * per user is per host:user. */
+static ipcn__link gpu_cam, gpu_arm, nuc_cam, local_m1;
+
+static void remote_make(ipcn__link *l, const char *name, const char *host,
+                        const char *user)
+{
+    memset(l, 0, sizeof *l);
+    l->state = LINK_UP;
+    l->who.name = (char *)name;
+    l->who.host = (char *)host;
+    l->who.user = (char *)user;
+    l->who.uid = -1;
+    l->who.creds_known = false;
+    ipcn__limits_link_init(l);
+    ipcn__list_insert_tail(&nd.links, &l->node_entry);
+}
+
+static int setup_remote(void **state)
+{
+    setup(state);
+    remote_make(&gpu_cam, "cam@gpu", "gpu", "robot");
+    remote_make(&gpu_arm, "arm@gpu", "gpu", "robot");
+    remote_make(&nuc_cam, "cam@nuc", "nuc", "robot");
+    link_make(&local_m1, "local-m1", -1); /* a uid equal to theirs */
+    return 0;
+}
+
+static int teardown_remote(void **state)
+{
+    ipcn__limits_link_free(&nd, &gpu_cam);
+    ipcn__limits_link_free(&nd, &gpu_arm);
+    ipcn__limits_link_free(&nd, &nuc_cam);
+    ipcn__limits_link_free(&nd, &local_m1);
+    return teardown(state);
+}
+
+static size_t list_len(const ipcn__list *h)
+{
+    size_t k = 0;
+    for (const ipcn__list *e = h->next; e != h; e = e->next)
+        k++;
+    return k;
+}
+
+static void test_remote_per_user(void **state)
+{
+    (void)state;
+    /* Every peer, per user: gpu's robot, nuc's robot and the local uid -1
+     * are three users. */
+    ipcn__limit *lim = limit_add(NULL, NULL);
+    lim->per_user = true;
+    lim->requests = (ipcn__rate){1, 1};
+    uint32_t retry = 0;
+    assert_int_equal(ipcn__limit_request(&nd, &gpu_cam, "a", 0, &retry), IPCN_OK);
+    assert_int_equal(ipcn__limit_request(&nd, &gpu_arm, "a", 0, &retry),
+                     IPCN_TOO_MANY_REQUESTS); /* same host, same user */
+    assert_int_equal(ipcn__limit_request(&nd, &nuc_cam, "a", 0, &retry), IPCN_OK);
+    assert_int_equal(ipcn__limit_request(&nd, &local_m1, "a", 0, &retry), IPCN_OK);
+    assert_int_equal(ipcn__limit_request(&nd, &nuc_cam, "a", 0, &retry),
+                     IPCN_TOO_MANY_REQUESTS);
+    assert_int_equal(gpu_arm.rate_limited, 1);
+    assert_int_equal(nuc_cam.rate_limited, 1);
+    assert_int_equal(list_len(&nd.lim_users), 3);
+    /* Another user of gpu is another budget. */
+    gpu_arm.who.user = "ops";
+    nd.policy_gen++;
+    assert_int_equal(ipcn__limit_request(&nd, &gpu_arm, "a", 0, &retry), IPCN_OK);
+    assert_int_equal(list_len(&nd.lim_users), 4);
+}
+
+static void test_remote_selectors(void **state)
+{
+    (void)state;
+    /* Only gpu's peers; a user of another host by name, beside host:. */
+    ipcn__limit *gpu = limit_add("host:gpu", NULL);
+    gpu->samples = (ipcn__rate){1, 1};
+    ipcn__limit *robots = limit_add("host:* user:robot-ipcn-nowhere", "x/**");
+    robots->requests = (ipcn__rate){1, 1};
+    assert_true(ipcn__limit_sample(&nd, &gpu_cam, "s", 1));
+    assert_false(ipcn__limit_sample(&nd, &gpu_cam, "s", 1));
+    assert_true(ipcn__limit_sample(&nd, &nuc_cam, "s", 1));
+    assert_true(ipcn__limit_sample(&nd, &nuc_cam, "s", 1));
+    assert_true(ipcn__limit_sample(&nd, &local_m1, "s", 1));
+    assert_true(ipcn__limit_sample(&nd, &local_m1, "s", 1));
+    uint32_t retry;
+    nuc_cam.who.user = "robot-ipcn-nowhere";
+    nd.policy_gen++;
+    assert_int_equal(ipcn__limit_request(&nd, &nuc_cam, "x/a", 0, &retry), IPCN_OK);
+    assert_int_equal(ipcn__limit_request(&nd, &nuc_cam, "x/a", 0, &retry),
+                     IPCN_TOO_MANY_REQUESTS);
+    assert_int_equal(ipcn__limit_request(&nd, &gpu_cam, "x/a", 0, &retry), IPCN_OK);
+    assert_int_equal(ipcn__limit_request(&nd, &gpu_cam, "x/a", 0, &retry), IPCN_OK);
+    /* A uid names no one of another host: a limit for uid -1 (or any
+     * uid) is not theirs; one on what only their host's kernel knows
+     * does not apply to them either (unknown matches nothing). */
+    ipcn__limit *uid = limit_add("user:0", NULL);
+    uid->samples = (ipcn__rate){1, 1};
+    ipcn__limit *grp = limit_add("unix_group:0", NULL);
+    grp->samples = (ipcn__rate){1, 1};
+    nuc_cam.who.uid = 0; /* whatever a link of another host says */
+    nuc_cam.who.gid = 0;
+    assert_true(ipcn__limit_sample(&nd, &nuc_cam, "t", 1));
+    assert_true(ipcn__limit_sample(&nd, &nuc_cam, "t", 1));
+    assert_int_equal(nuc_cam.samples_limited, 0);
+    /* ... while they do apply to this host's root */
+    local_m1.who.uid = 0;
+    nd.policy_gen++;
+    assert_true(ipcn__limit_sample(&nd, &local_m1, "t", 1));
+    assert_false(ipcn__limit_sample(&nd, &local_m1, "t", 1));
+}
+
+static void test_remote_caps_and_fair(void **state)
+{
+    (void)state;
+    ipcn__limit *lim = limit_add("host:*", "svc/**");
+    lim->per_user = true;
+    lim->subscriptions = 1;
+    gpu_cam.npatterns = 1;
+    assert_int_equal(ipcn__gate_pattern(&nd, &gpu_arm, "svc/**"),
+                     IPCN_TOO_MANY_REQUESTS); /* gpu:robot holds one */
+    assert_int_equal(ipcn__gate_pattern(&nd, &nuc_cam, "svc/**"), IPCN_OK);
+    assert_int_equal(ipcn__gate_pattern(&nd, &local_m1, "svc/**"), IPCN_OK);
+    gpu_cam.npatterns = 0;
+    /* The fair share: gpu:robot filled the queue; nuc:robot is another
+     * user, who gets its share while gpu:robot waits. */
+    for (unsigned i = 0; i < IPCN_FAIR_QUEUE; i++)
+        ipcn__limit_queued(&nd, i % 2 ? &gpu_arm : &gpu_cam, 1);
+    assert_int_equal(nd.fair_active, 1);
+    assert_int_equal(ipcn__gate_request(&nd, &nuc_cam, "s/a"), IPCN_OK);
+    ipcn__limit_queued(&nd, &nuc_cam, 1);
+    assert_int_equal(nd.fair_active, 2);
+    assert_int_equal(ipcn__gate_request(&nd, &gpu_cam, "s/a"),
+                     IPCN_TOO_MANY_REQUESTS);
+    assert_int_equal(ipcn__gate_request(&nd, &local_m1, "s/a"), IPCN_OK);
+    while (gpu_cam.inflight)
+        ipcn__limit_queued(&nd, &gpu_cam, -1);
+    while (gpu_arm.inflight)
+        ipcn__limit_queued(&nd, &gpu_arm, -1);
+    ipcn__limit_queued(&nd, &nuc_cam, -1);
+    assert_int_equal(nd.fair_active, 0);
+}
+
 static void test_provider_limits(void **state)
 {
     (void)state;
@@ -367,6 +511,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fair_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_per_user, setup_remote,
+                                        teardown_remote),
+        cmocka_unit_test_setup_teardown(test_remote_selectors, setup_remote,
+                                        teardown_remote),
+        cmocka_unit_test_setup_teardown(test_remote_caps_and_fair, setup_remote,
+                                        teardown_remote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

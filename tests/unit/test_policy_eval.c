@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
+#include "policy/policy_impl.h"
 #include "util/util.h"
 
 static int sel(const char *text, ipcn__selector *s)
@@ -219,6 +220,135 @@ static void test_exe_and_groups(void **state)
     ipcn__policy_free(p);
 }
 
+/* A principal of another host: "host:user", its name "name@host"; no
+ * uid, groups or executable known here (its link sets creds_known
+ * false, and uid is whatever the link put there: 0 here, as root's). */
+static ipcn__principal remote(const char *name, const char *host,
+                              const char *user)
+{
+    ipcn__principal p = {.uid = 0, .gid = 0, .creds_known = false,
+                         .name = (char *)name, .host = (char *)host,
+                         .user = (char *)user};
+    return p;
+}
+
+static void test_remote_selectors(void **state)
+{
+    (void)state;
+    ipcn__selector s;
+    char why[256] = "", buf[512];
+    /* host: is a glob; a user this host does not know is allowed beside
+     * host: only (another host's user), and kept by name */
+    assert_int_equal(sel("host:gpu-* user:robot-ipcn-nowhere", &s), IPCN_OK);
+    assert_int_equal(s.conds[0].kind, IPCN__C_HOST);
+    assert_int_equal(s.conds[1].kind, IPCN__C_UID);
+    assert_true(s.conds[1].no_uid);
+    ipcn__selector_format(&s, buf, sizeof buf);
+    assert_string_equal(buf, "host:gpu-* user:robot-ipcn-nowhere");
+    ipcn__principal r = remote("cam@gpu-1", "gpu-1", "robot-ipcn-nowhere");
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 1);
+    r.user = (char *)"ops";
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
+    r.user = NULL; /* not told yet: unknown */
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), -1);
+    r = remote("cam@nuc", "nuc", "robot-ipcn-nowhere");
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
+    ipcn__principal a = alice(); /* of this host: never host: */
+    assert_int_equal(ipcn__selector_match(&s, NULL, &a, false), 0);
+    ipcn__selector_clear(&s);
+    assert_int_equal(ipcn__selector_parse("user:robot-ipcn-nowhere", &s, why,
+                                          sizeof why), IPCN_BAD_REQUEST);
+    assert_non_null(strstr(why, "unknown user"));
+    assert_int_equal(ipcn__selector_parse("host:", &s, why, sizeof why),
+                     IPCN_BAD_REQUEST);
+    assert_int_equal(ipcn__selector_parse("host:gpu user:4294967296", &s, why,
+                                          sizeof why), IPCN_BAD_REQUEST);
+
+    /* user:NAME of a known user: its uid here, its name for another host */
+    assert_int_equal(sel("user:root", &s), IPCN_OK);
+    r = remote("m@arm", "arm", "root");
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 1);
+    r.user = (char *)"alice";
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
+    a.uid = 0;
+    assert_int_equal(ipcn__selector_match(&s, NULL, &a, false), 1);
+    ipcn__selector_clear(&s);
+    /* user:UID names no one of another host, even one whose link says
+     * uid 0: unknown, never a match */
+    assert_int_equal(sel("user:0", &s), IPCN_OK);
+    r = remote("m@arm", "arm", "root");
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), -1);
+    ipcn__selector_clear(&s);
+    /* unix_group, exe, sha256: only its host's kernel knows: unknown,
+     * even when the fields hold something */
+    static const char *const local_only[] = {
+        "unix_group:0", "exe:/usr/bin/camd",
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    };
+    r.creds_known = true;
+    r.exe = (char *)"/usr/bin/camd";
+    r.exe_hashed = true;
+    memset(r.exe_sha256, 0, 32);
+    for (size_t i = 0; i < IPCN__ARRAY_SIZE(local_only); i++) {
+        assert_int_equal(sel(local_only[i], &s), IPCN_OK);
+        assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), -1);
+        ipcn__selector_clear(&s);
+    }
+    /* node: matches its whole name, name@host */
+    assert_int_equal(sel("node:cam", &s), IPCN_OK);
+    r = remote("cam@gpu", "gpu", "robot");
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
+    ipcn__selector_clear(&s);
+    assert_int_equal(sel("node:cam@*", &s), IPCN_OK);
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 1);
+    ipcn__selector_clear(&s);
+}
+
+static void test_remote_decide(void **state)
+{
+    (void)state;
+    ipcn__policy *p = ipcn__policy_new(IPCN__PROFILE_DENY);
+    p->rules = ipcn__calloc(5, sizeof *p->rules);
+    p->nrules = 5;
+    rule(&p->rules[0], false, IPCN__V_READ, "host:gpu user:robot-ipcn-x",
+         "camera/**");
+    rule(&p->rules[1], false, IPCN__V_ALL, "user:0", "motors/**");
+    rule(&p->rules[2], true, IPCN__V_WRITE, "unix_group:0", "motors/**");
+    rule(&p->rules[3], false, IPCN__V_EXECUTE, "exe:/usr/bin/ctl", "arm/**");
+    rule(&p->rules[4], false, IPCN__V_EXECUTE, "host:nuc", "arm/**");
+    ipcn__principal r = remote("viewer@gpu", "gpu", "robot-ipcn-x");
+    ipcn__decision d;
+    assert_int_equal(decide(p, &r, IPCN__V_READ, "camera/front", &d), IPCN_OK);
+    assert_int_equal(d.rule, 0);
+    /* fail closed: a uid allow rule never lets it in (201, not 100) ... */
+    assert_int_equal(decide(p, &r, IPCN__V_READ, "motors/state", &d),
+                     IPCN_UNAUTHORIZED);
+    assert_int_equal(d.rule, 1);
+    /* ... and a deny on what it cannot be known not to be refuses it */
+    assert_int_equal(decide(p, &r, IPCN__V_WRITE, "motors/cmd", &d),
+                     IPCN_UNAUTHORIZED);
+    assert_int_equal(d.rule, 2);
+    assert_int_equal(decide(p, &r, IPCN__V_EXECUTE, "arm/go", &d),
+                     IPCN_UNAUTHORIZED);
+    r = remote("ctl@nuc", "nuc", "ops");
+    assert_int_equal(decide(p, &r, IPCN__V_EXECUTE, "arm/go", &d), IPCN_OK);
+    assert_int_equal(d.rule, 4);
+    /* another user of gpu: no rule, the default */
+    r = remote("viewer@gpu", "gpu", "guest");
+    assert_int_equal(decide(p, &r, IPCN__V_READ, "camera/front", &d),
+                     IPCN_FORBIDDEN);
+    assert_int_equal(d.rule, -1);
+    /* root of this host still passes its rules */
+    ipcn__principal a = alice();
+    a.uid = 0;
+    a.gid = 5;
+    a.groups[0] = 6;
+    assert_int_equal(decide(p, &a, IPCN__V_WRITE, "motors/cmd", &d), IPCN_OK);
+    assert_int_equal(decide(p, &a, IPCN__V_READ, "camera/front", &d),
+                     IPCN_FORBIDDEN);
+    ipcn__policy_free(p);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -236,6 +366,8 @@ int main(void)
         cmocka_unit_test(test_selector_parse),
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_exe_and_groups),
+        cmocka_unit_test(test_remote_selectors),
+        cmocka_unit_test(test_remote_decide),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,6 +130,12 @@ int value_raw(const void *data, size_t len);
 /* Read a whole file ("-": stdin).  Returns 0 or -1 (errno). */
 int read_file(const char *path, sbuf *out);
 
+/* ---- cmd_dir.c, shared with cmd_graph.c ---- */
+const char *cli_network_name(cli *c);   /* the network's directory name */
+int cli_list_peers(cli *c, ipcn_peer_list **pl);  /* 0 or exit status */
+int cli_find(cli *c, const char *pattern, ipcn_kind kind,
+             ipcn_resource_list **rl);   /* 0 or exit status */
+
 /* ---- the verbs ---- */
 int cmd_nodes(cli *c);
 int cmd_find(cli *c);
@@ -171,6 +177,22 @@ extern const char cmd_owner_help[];
 int call_modes(cli *c, const char *path, const void *data, size_t len, const char *enc);
 int cmd_gateway(cli *c);       /* cmd_gateway.c */
 extern const char cmd_gateway_help[];
+int cmd_links(cli *c);         /* cmd_hosts.c: several computers */
+int cmd_route(cli *c);
+extern const char cmd_links_help[], cmd_route_help[];
+/* The host of a node name "name@host" ("" for a node of this host). */
+const char *cli_host_of(const char *name);
+/* A TCP link of a node of this host (a gateway) to another host. */
+typedef struct cli_hlink {
+    char *from, *to, *host, *addr; /* to: "name@host" */
+    uint64_t rtt_ns;
+} cli_hlink;
+/* The TCP links of the nodes of this host in pl, asked of each through
+ * @sys/<node>/links (a node that does not answer is left out).  0, or
+ * the exit status after saying why (out of memory). */
+int cli_host_links(cli *c, const ipcn_peer_list *pl, cli_hlink **out,
+                   size_t *count);
+void cli_host_links_free(cli_hlink *a, size_t count);
 int cmd_keygen(cli *c);        /* cmd_keys.c */
 int cmd_trust(cli *c);
 extern const char cmd_keygen_help[], cmd_trust_help[];

@@ -18,7 +18,7 @@
 #include "cli.h"
 #include "util.h"
 
-static const char *network_name(cli *c)
+const char *cli_network_name(cli *c)
 {
     const char *d = ipcn_node_dir(c->node);
     const char *slash = d ? strrchr(d, '/') : NULL;
@@ -79,7 +79,7 @@ static const char *crit_word(uint32_t crit)
     }
 }
 
-static int list_peers(cli *c, ipcn_peer_list **pl)
+int cli_list_peers(cli *c, ipcn_peer_list **pl)
 {
     int st = ipcn_peers(c->node, pl);
     if (st != IPCN_OK)
@@ -160,7 +160,7 @@ int cmd_nodes(cli *c)
     if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
         return rc;
     ipcn_peer_list *pl;
-    if ((rc = list_peers(c, &pl)))
+    if ((rc = cli_list_peers(c, &pl)))
         return rc;
     if (c->traffic) {
         rc = cmd_nodes_traffic(c, pl);
@@ -180,7 +180,7 @@ int cmd_nodes(cli *c)
         only = k - 1;
     }
     uint64_t now = now_mono_ns();
-    size_t w = 4, uw = 4, gw = 6;
+    size_t w = 4, uw = 4, gw = 6, hw = 5;
     principal_text *pt = calloc(pl->count ? pl->count : 1, sizeof *pt);
     if (!pt) {
         ipcn_peer_list_free(pl);
@@ -192,14 +192,16 @@ int cmd_nodes(cli *c)
         principal_text_of(pl, i, &pt[i]);
         if (strlen(pl->items[i].name) > w)
             w = strlen(pl->items[i].name);
+        if (strlen(cli_host_of(pl->items[i].name)) > hw)
+            hw = strlen(cli_host_of(pl->items[i].name));
         if (strlen(pt[i].user) > uw)
             uw = strlen(pt[i].user);
         if (strlen(pt[i].groups) > gw)
             gw = strlen(pt[i].groups);
     }
     if (!c->json && pl->count)
-        out("%-*s  %-16s  %7s  %-9s  %-5s  %-*s  %-*s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s  %6s  %-12s  %s\n",
-            (int)w, "NAME", "ID", "PID", "CRIT", "READY", (int)uw, "USER", (int)gw, "GROUPS", "RES",
+        out("%-*s  %-*s  %-16s  %7s  %-9s  %-5s  %-*s  %-*s  %4s  %8s  %9s  %9s  %9s  %9s  %3s  %5s  %6s  %-12s  %s\n",
+            (int)w, "NAME", (int)hw, "HOST", "ID", "PID", "CRIT", "READY", (int)uw, "USER", (int)gw, "GROUPS", "RES",
             "UPTIME", "FRAMES-IN", "FRAMES-OUT", "BYTES-IN", "BYTES-OUT", "BAD", "DROPS",
             "DENIED", "SHA256", "EXE");
     for (size_t i = 0; i < pl->count; i++) {
@@ -211,8 +213,10 @@ int cmd_nodes(cli *c)
         if (c->json) {
             jw j = {0};
             jw_obj(&j, NULL);
-            jw_str(&j, "network", network_name(c));
+            jw_str(&j, "network", cli_network_name(c));
             jw_str(&j, "name", p->name);
+            jw_str(&j, "host", *cli_host_of(p->name) ? cli_host_of(p->name)
+                                                      : NULL);
             jw_hex64(&j, "id", p->id);
             jw_int(&j, "pid", p->pid);
             jw_int(&j, "uid", p->uid);
@@ -243,8 +247,10 @@ int cmd_nodes(cli *c)
             fmt_duration(ut, sizeof ut, up);
             escape_line(exe, sizeof exe, t->p.exe ? t->p.exe : "-");
             const char *cw = t->known ? crit_word(t->p.criticality) : NULL;
-            out("%-*s  %016llx  %7d  %-9s  %-5s  %-*s  %-*s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu  %6llu  %-12.12s  %s\n",
-                (int)w, p->name, (unsigned long long)p->id, p->pid, cw ? cw : "-",
+            const char *host = cli_host_of(p->name);
+            out("%-*s  %-*s  %016llx  %7d  %-9s  %-5s  %-*s  %-*s  %4u  %8s  %9llu  %10llu  %9llu  %9llu  %3llu  %5llu  %6llu  %-12.12s  %s\n",
+                (int)w, p->name, (int)hw, *host ? host : "local",
+                (unsigned long long)p->id, p->pid, cw ? cw : "-",
                 t->known && t->p.ready ? "yes" : "no", (int)uw, t->user,
                 (int)gw, t->groups, p->resources, ut, (unsigned long long)p->frames_in,
                 (unsigned long long)p->frames_out, (unsigned long long)p->bytes_in,
@@ -259,9 +265,9 @@ int cmd_nodes(cli *c)
             out("%zu node%s in network %s; counters are those of each node's link "
                 "with this tool (%s); user, groups and executable are the kernel's "
                 "word on each node's process\n",
-                shown, shown == 1 ? "" : "s", network_name(c), c->node_name);
+                shown, shown == 1 ? "" : "s", cli_network_name(c), c->node_name);
         else
-            out("no other node in network %s (%s)\n", network_name(c),
+            out("no other node in network %s (%s)\n", cli_network_name(c),
                 ipcn_node_dir(c->node));
     }
     free(pt);
@@ -287,7 +293,7 @@ static int parse_kind(cli *c, ipcn_kind *k)
     return 0;
 }
 
-static int find(cli *c, const char *pattern, ipcn_kind kind, ipcn_resource_list **rl)
+int cli_find(cli *c, const char *pattern, ipcn_kind kind, ipcn_resource_list **rl)
 {
     int st = ipcn_find(c->node, pattern, kind, rl);
     if (st == IPCN_BAD_REQUEST)
@@ -308,17 +314,19 @@ int cmd_find(cli *c)
     if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
         return rc;
     ipcn_resource_list *rl;
-    if ((rc = find(c, pattern, kind, &rl)))
+    if ((rc = cli_find(c, pattern, kind, &rl)))
         return rc;
-    size_t wp = 4, we = 8, wk = 7;
+    size_t wp = 4, we = 8, wk = 7, wv = 8;
     for (size_t i = 0; i < rl->count; i++) {
         size_t a = strlen(rl->items[i].path), b = strlen(rl->items[i].encoding);
+        size_t v = strlen(rl->items[i].provider);
         wp = a > wp ? a : wp;
         we = b > we ? b : we;
+        wv = v > wv ? v : wv;
     }
     if (!c->json && rl->count)
-        out("%-*s  %-*s  %-*s  %s\n", (int)wp, "PATH", (int)wk, "KIND", (int)we,
-            "ENCODING", "PROVIDER");
+        out("%-*s  %-*s  %-*s  %-*s  %s\n", (int)wp, "PATH", (int)wk, "KIND",
+            (int)we, "ENCODING", (int)wv, "PROVIDER", "HOST");
     for (size_t i = 0; i < rl->count; i++) {
         const ipcn_resource *r = &rl->items[i];
         if (c->json) {
@@ -328,20 +336,23 @@ int cmd_find(cli *c)
             jw_str(&j, "kind", kind_name(r->kind));
             jw_str(&j, "encoding", r->encoding);
             jw_str(&j, "provider", r->provider);
+            jw_str(&j, "host", *cli_host_of(r->provider)
+                                   ? cli_host_of(r->provider) : NULL);
             jw_hex64(&j, "provider_id", r->provider_id);
             jw_uint(&j, "version", r->version);
             jw_uint(&j, "meta_size", r->meta_len);
             jw_end_obj(&j);
             emit(&j);
         } else {
-            out("%-*s  %-*s  %-*s  %s\n", (int)wp, r->path, (int)wk,
+            const char *host = cli_host_of(r->provider);
+            out("%-*s  %-*s  %-*s  %-*s  %s\n", (int)wp, r->path, (int)wk,
                 kind_name(r->kind), (int)we, *r->encoding ? r->encoding : "-",
-                r->provider);
+                (int)wv, r->provider, *host ? host : "local");
         }
     }
     if (!c->json && !rl->count)
         fprintf(stderr, "no %s%sresource matches '%s' in network %s\n",
-                kind ? kind_name(kind) : "", kind ? " " : "", pattern, network_name(c));
+                kind ? kind_name(kind) : "", kind ? " " : "", pattern, cli_network_name(c));
     ipcn_resource_list_free(rl);
     out_flush();
     return 0;
@@ -449,288 +460,3 @@ int cmd_info(cli *c)
     return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* graph                                                                */
-/* ------------------------------------------------------------------ */
-
-static const char *edge_label(ipcn_kind k)
-{
-    return k == IPCN_STREAM ? "publishes" : k == IPCN_SERVICE ? "offers" : "provides";
-}
-
-static void dot_str(sbuf *b, const char *s)
-{
-    sb_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            sb_putc(b, '\\');
-        sb_putc(b, *s);
-    }
-    sb_putc(b, '"');
-}
-
-static void dot_id(sbuf *b, char prefix, const char *s)
-{
-    sbuf t = {0};
-    sb_printf(&t, "%c:%s", prefix, s);
-    dot_str(b, t.p);
-    sb_free(&t);
-}
-
-/* Does a subscription pattern take samples of this resource? */
-static bool feeds(const ipcn_resource *r, const ipcn_subscription *s)
-{
-    return r->kind != IPCN_SERVICE && ipcn_pattern_match(s->pattern, r->path);
-}
-
-/* Subscriptions of the tool's own node are not part of the network. */
-static bool shown(cli *c, const ipcn_subscription *s)
-{
-    return strcmp(s->node, c->node_name) != 0;
-}
-
-static void graph_dot(cli *c, sbuf *b, const ipcn_peer_list *pl,
-                      const ipcn_resource_list *rl,
-                      const ipcn_subscription_list *sl)
-{
-    sb_puts(b, "digraph ipcnet {\n");
-    sb_puts(b, "  rankdir=LR;\n  fontname=\"Helvetica\";\n  node [fontname=\"Helvetica\", fontsize=10];\n");
-    sb_puts(b, "  edge [fontname=\"Helvetica\", fontsize=9];\n  label=");
-    sbuf t = {0};
-    sb_printf(&t, "network %s (seen from %s)", network_name(c), c->node_name);
-    dot_str(b, t.p);
-    sb_free(&t);
-    sb_puts(b, ";\n  labelloc=t;\n");
-    for (size_t i = 0; i < pl->count; i++) {
-        const ipcn_peer *p = &pl->items[i];
-        sb_puts(b, "  ");
-        dot_id(b, 'n', p->name);
-        sbuf l = {0};
-        sb_printf(&l, "%s\npid %d", p->name, p->pid);
-        sb_puts(b, " [shape=box, style=rounded, label=");
-        dot_str(b, l.p);
-        sb_puts(b, "];\n");
-        sb_free(&l);
-    }
-    for (size_t i = 0; i < rl->count; i++) {
-        const ipcn_resource *r = &rl->items[i];
-        /* One graph node per path: several providers of a service share it. */
-        if (i && !strcmp(rl->items[i - 1].path, r->path)) {
-        } else {
-            sb_puts(b, "  ");
-            dot_id(b, 'r', r->path);
-            sbuf l = {0};
-            sb_printf(&l, "%s\n%s%s%s", r->path, kind_name(r->kind),
-                      *r->encoding ? ", " : "", r->encoding);
-            sb_printf(b, " [shape=%s, label=",
-                      r->kind == IPCN_SERVICE ? "hexagon"
-                      : r->kind == IPCN_STREAM ? "ellipse" : "note");
-            dot_str(b, l.p);
-            sb_puts(b, "];\n");
-            sb_free(&l);
-        }
-        sb_puts(b, "  ");
-        dot_id(b, 'n', r->provider);
-        sb_puts(b, " -> ");
-        dot_id(b, 'r', r->path);
-        sb_printf(b, " [label=\"%s\"];\n", edge_label(r->kind));
-    }
-    /* Data flows from a resource to each node subscribed to it; a pattern
-     * that matches nothing yet is drawn dashed on its own. */
-    for (size_t k = 0; k < sl->count; k++) {
-        const ipcn_subscription *s = &sl->items[k];
-        if (!shown(c, s))
-            continue;
-        bool any = false;
-        for (size_t i = 0; i < rl->count; i++) {
-            const ipcn_resource *r = &rl->items[i];
-            if ((i && !strcmp(rl->items[i - 1].path, r->path)) || !feeds(r, s))
-                continue;
-            any = true;
-            sb_puts(b, "  ");
-            dot_id(b, 'r', r->path);
-            sb_puts(b, " -> ");
-            dot_id(b, 'n', s->node);
-            sb_puts(b, " [style=bold, label=\"subscribes\"];\n");
-        }
-        if (!any) {
-            sb_puts(b, "  ");
-            dot_id(b, 'p', s->pattern);
-            sb_puts(b, " [shape=ellipse, style=dashed, label=");
-            dot_str(b, s->pattern);
-            sb_puts(b, "];\n  ");
-            dot_id(b, 'p', s->pattern);
-            sb_puts(b, " -> ");
-            dot_id(b, 'n', s->node);
-            sb_puts(b, " [style=dashed, label=\"subscribes\"];\n");
-        }
-    }
-    sb_puts(b, "}\n");
-}
-
-static int run_dot(const sbuf *dot, const char *png)
-{
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return cli_fail(IPCN_INTERNAL_ERROR, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0)
-        return cli_fail(IPCN_INTERNAL_ERROR, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fds[0], 0);
-        signal(SIGPIPE, SIG_DFL);
-        execlp("dot", "dot", "-Tpng", "-o", png, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
-    size_t off = 0;
-    while (off < dot->len) {
-        ssize_t w = write(fds[1], dot->p + off, dot->len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    close(fds[1]);
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 127)
-        return cli_fail(IPCN_INTERNAL_ERROR, "cannot run 'dot' to draw %s: install "
-                        "Graphviz (Debian package graphviz)", png);
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        return cli_fail(IPCN_INTERNAL_ERROR, "'dot -Tpng -o %s' failed", png);
-    return 0;
-}
-
-int cmd_graph(cli *c)
-{
-    int rc;
-    if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)))
-        return rc;
-    ipcn_peer_list *pl;
-    ipcn_resource_list *rl;
-    ipcn_subscription_list *sl;
-    if ((rc = list_peers(c, &pl)))
-        return rc;
-    if ((rc = find(c, "**", IPCN_ANY, &rl))) {
-        ipcn_peer_list_free(pl);
-        return rc;
-    }
-    int st = ipcn_subscriptions(c->node, &sl);
-    if (st != IPCN_OK) {
-        ipcn_resource_list_free(rl);
-        ipcn_peer_list_free(pl);
-        return cli_fail(st, "cannot list subscriptions");
-    }
-    if (c->dot || c->png) {
-        sbuf b = {0};
-        graph_dot(c, &b, pl, rl, sl);
-        if (c->dot)
-            out("%s", b.p);
-        if (c->png)
-            rc = run_dot(&b, c->png);
-        sb_free(&b);
-    } else if (c->json) {
-        jw j = {0};
-        jw_obj(&j, NULL);
-        jw_str(&j, "network", network_name(c));
-        jw_str(&j, "observer", c->node_name);
-        jw_arr(&j, "nodes");
-        for (size_t i = 0; i < pl->count; i++) {
-            jw_obj(&j, NULL);
-            jw_str(&j, "name", pl->items[i].name);
-            jw_hex64(&j, "id", pl->items[i].id);
-            jw_int(&j, "pid", pl->items[i].pid);
-            jw_uint(&j, "resources", pl->items[i].resources);
-            jw_end_obj(&j);
-        }
-        jw_end_arr(&j);
-        jw_arr(&j, "resources");
-        for (size_t i = 0; i < rl->count; i++) {
-            if (i && !strcmp(rl->items[i - 1].path, rl->items[i].path))
-                continue;
-            jw_obj(&j, NULL);
-            jw_str(&j, "path", rl->items[i].path);
-            jw_str(&j, "kind", kind_name(rl->items[i].kind));
-            jw_str(&j, "encoding", rl->items[i].encoding);
-            jw_end_obj(&j);
-        }
-        jw_end_arr(&j);
-        jw_arr(&j, "edges");
-        for (size_t i = 0; i < rl->count; i++) {
-            jw_obj(&j, NULL);
-            jw_str(&j, "from", rl->items[i].provider);
-            jw_str(&j, "to", rl->items[i].path);
-            jw_str(&j, "relation", edge_label(rl->items[i].kind));
-            jw_end_obj(&j);
-        }
-        for (size_t k = 0; k < sl->count; k++) {
-            if (!shown(c, &sl->items[k]))
-                continue;
-            for (size_t i = 0; i < rl->count; i++) {
-                if ((i && !strcmp(rl->items[i - 1].path, rl->items[i].path)) ||
-                    !feeds(&rl->items[i], &sl->items[k]))
-                    continue;
-                jw_obj(&j, NULL);
-                jw_str(&j, "from", rl->items[i].path);
-                jw_str(&j, "to", sl->items[k].node);
-                jw_str(&j, "relation", "subscribes");
-                jw_end_obj(&j);
-            }
-        }
-        jw_end_arr(&j);
-        jw_arr(&j, "subscriptions");
-        for (size_t k = 0; k < sl->count; k++) {
-            if (!shown(c, &sl->items[k]))
-                continue;
-            jw_obj(&j, NULL);
-            jw_str(&j, "node", sl->items[k].node);
-            jw_str(&j, "pattern", sl->items[k].pattern);
-            jw_end_obj(&j);
-        }
-        jw_end_arr(&j);
-        jw_end_obj(&j);
-        emit(&j);
-    } else {
-        out("network %s: %zu node%s, %zu resource%s (seen from %s)\n",
-            network_name(c), pl->count, pl->count == 1 ? "" : "s", rl->count,
-            rl->count == 1 ? "" : "s", c->node_name);
-        for (size_t i = 0; i < pl->count; i++) {
-            const ipcn_peer *p = &pl->items[i];
-            out("\n%s (pid %d)\n", p->name, p->pid);
-            bool any = false;
-            for (size_t k = 0; k < rl->count; k++) {
-                const ipcn_resource *r = &rl->items[k];
-                if (r->provider_id != p->id)
-                    continue;
-                out("  %-9s -> %s  [%s%s%s]\n", edge_label(r->kind), r->path,
-                    kind_name(r->kind), *r->encoding ? ", " : "", r->encoding);
-                any = true;
-            }
-            for (size_t k = 0; k < sl->count; k++) {
-                const ipcn_subscription *s = &sl->items[k];
-                if (s->node_id != p->id)
-                    continue;
-                out("  subscribes <- %s", s->pattern);
-                int m = 0;
-                for (size_t q = 0; q < rl->count; q++) {
-                    if ((q && !strcmp(rl->items[q - 1].path, rl->items[q].path)) ||
-                        !feeds(&rl->items[q], s))
-                        continue;
-                    out("%s%s", m++ ? ", " : "  (", rl->items[q].path);
-                }
-                out("%s\n", m ? ")" : "  (nothing matches yet)");
-                any = true;
-            }
-            if (!any)
-                out("  (provides and subscribes to nothing)\n");
-        }
-    }
-    ipcn_subscription_list_free(sl);
-    ipcn_resource_list_free(rl);
-    ipcn_peer_list_free(pl);
-    out_flush();
-    return rc;
-}

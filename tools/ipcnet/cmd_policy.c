@@ -55,6 +55,11 @@ const char cmd_policy_help[] =
     "                    'uid:N gid:N [groups:N,N,..] [node:NAME] [exe:PATH]\n"
     "                     [sha256:HEX]'  a principal described field by field\n"
     "                                    (it starts with uid:; gid is required)\n"
+    "                    'host:HOST user:NAME [node:NAME@HOST]'\n"
+    "                                    a node of another host: its host's\n"
+    "                                    name, its user's name there (no uid,\n"
+    "                                    groups or executable: a rule that\n"
+    "                                    needs them decides 201)\n"
     "  --strict        (check) the owner and mode rule too\n";
 
 #define POLICY_WHY 1024
@@ -311,6 +316,34 @@ static int hexval(int ch)
                                     : -1;
 }
 
+/* 'host:HOST user:NAME node:NAME@HOST': a principal of another host, as a
+ * TCP or routed link gives it (policy.h): no uid, groups or executable. */
+static int as_remote(char *text, ipcn__principal *w)
+{
+    char *save = NULL;
+    w->uid = w->gid = -1;
+    for (char *t = strtok_r(text, " \t", &save); t;
+         t = strtok_r(NULL, " \t", &save)) {
+        char *v = strchr(t, ':');
+        if (!v || !v[1])
+            return cli_usage_error("policy", "--as: '%s' is not KEY:VALUE", t);
+        *v++ = 0;
+        if (!strcmp(t, "host") && !w->host)
+            w->host = v;
+        else if (!strcmp(t, "user") && !w->user)
+            w->user = v;
+        else if (!strcmp(t, "node") && !w->name)
+            w->name = v;
+        else
+            return cli_usage_error("policy", "--as: '%s:%s' is not one of "
+                                   "host:HOST, user:NAME, node:NAME@HOST", t, v);
+    }
+    if (!w->host || !w->user)
+        return cli_usage_error("policy", "--as: a node of another host needs "
+                               "host:HOST and user:NAME");
+    return 0;
+}
+
 /* 'uid:N gid:N groups:N,N node:NAME exe:PATH sha256:HEX'. */
 static int as_fields(char *text, ipcn__principal *w)
 {
@@ -363,6 +396,12 @@ static int as_fields(char *text, ipcn__principal *w)
 
 static void print_principal(const ipcn__principal *w)
 {
+    if (w->host) {
+        out("as:      host %s, user %s, node %s (of another host: no uid, "
+            "groups or executable)\n", w->host, w->user,
+            w->name ? w->name : "-");
+        return;
+    }
     out("as:      uid %d, gid %d, groups ", (int)w->uid, (int)w->gid);
     for (uint32_t i = 0; i < w->ngroups; i++)
         out("%s%u", i ? "," : "", w->groups[i]);
@@ -409,6 +448,8 @@ static void json_explain(const char *file, const ipcn__policy *p,
     jw_str(&j, "path", path);
     jw_str(&j, "policy", file);
     jw_obj(&j, "as");
+    jw_str(&j, "host", w->host);
+    jw_str(&j, "user", w->user);
     jw_int(&j, "uid", w->uid);
     jw_int(&j, "gid", w->gid);
     jw_arr(&j, "groups");
@@ -478,9 +519,14 @@ static int policy_explain(cli *c)
         if (!(desc = strdup(c->as)))
             return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
         rc = as_fields(desc, &w);
+    } else if (!strncmp(c->as, "host:", 5)) {
+        if (!(desc = strdup(c->as)))
+            return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
+        rc = as_remote(desc, &w);
     } else {
-        rc = cli_usage_error("policy", "--as takes user:NAME, node:NAME or "
-                             "'uid:N ...', not '%s'", c->as);
+        rc = cli_usage_error("policy", "--as takes user:NAME, node:NAME, "
+                             "'uid:N ...' or 'host:HOST user:NAME', not '%s'",
+                             c->as);
     }
     if (rc) {
         free(desc);

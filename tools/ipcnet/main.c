@@ -84,7 +84,8 @@ static const verb verbs[] = {
     {"nodes", cmd_nodes, COMMON | B(O_TRAFFIC) | B(O_NODE) | B(O_TIMEOUT), 0, 0, false,
      "the nodes of the network: name, id, pid, criticality, ready, user, executable, uptime",
      "usage: ipcnet nodes [--traffic] [--node NAME] [options]\n\n"
-     "List the other nodes of the network: name, id, pid, the criticality each said\n"
+     "List the other nodes of the network: name, host ('local' for this host's;\n"
+     "a node of another computer is named name@host), id, pid, the criticality each said\n"
      "it has (CRIT: optional, important, critical, or '-' when it said none; its\n"
      "$IPCNET_CRITICALITY) and whether it said it is ready (READY: ipcn_node_ready();\n"
      "the serving verbs of this tool say so once they serve), how many resources each\n"
@@ -108,7 +109,7 @@ static const verb verbs[] = {
      "resources matching PATTERN (default **) with kind, encoding, provider",
      "usage: ipcnet find [PATTERN] [--kind data|stream|service] [options]\n\n"
      "List the resources whose path matches PATTERN (default '**', all): path,\n"
-     "kind, encoding and providing node.  In patterns '*' stands for one path\n"
+     "kind, encoding, providing node and its host ('local', or another computer's).  In patterns '*' stands for one path\n"
      "segment and '**' for any number.  No match is not an error.\n\n"
      "  --kind KIND     only data, stream or service resources\n"},
     {"info", cmd_info, COMMON, 1, 1, false,
@@ -294,7 +295,11 @@ static const verb verbs[] = {
      "Show the network as a graph: its nodes, its resources, and which node\n"
      "publishes, provides or offers what, and which node subscribes to what (each\n"
      "pattern a node subscribed with, and the resources it matches now; --dot\n"
-     "draws an edge from each matching resource to the subscriber).\n\n"
+     "draws an edge from each matching resource to the subscriber).  With\n"
+     "several computers, the nodes of each host (name@host) are drawn in a box\n"
+     "of their own and the TCP links of this host's gateway to other hosts as\n"
+     "bold lines with their round trip (asked of each node of this host through\n"
+     "@sys/<node>/links, as 'ipcnet links'; --json: \"links\").\n\n"
      "  --dot           write the graph in Graphviz's dot language\n"
      "  --png FILE      draw it into FILE with Graphviz's 'dot'\n"},
     {"stream-send", cmd_stream_send, COMMON | B(O_RATE) | B(O_WAIT_SUBS) | B(O_TIMEOUT), 2, 2,
@@ -319,6 +324,12 @@ static const verb verbs[] = {
      "go back to a component's version that worked", cmd_rollback_help},
     {"versions", cmd_versions, B(O_JSON) | B(O_HELP) | B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG),
      1, 1, false, "a component's versions: good, trial, bad, installed", cmd_versions_help},
+    {"links", cmd_links, COMMON | B(O_NODE) | B(O_ALL) | B(O_TIMEOUT), 0, 0, false,
+     "the links between hosts (TCP): peer, host, key, address, RTT, bytes, drops",
+     cmd_links_help},
+    {"route", cmd_route, COMMON, 1, 1, false,
+     "the way a request to PATH takes: the routers, then the provider",
+     cmd_route_help},
     {"keygen", cmd_keygen, B(O_JSON) | B(O_HELP) | B(O_FORCE), 0, 0, false,
      "this host's public key for links between hosts (made on first use)", cmd_keygen_help},
     {"trust", cmd_trust, B(O_NETWORK) | B(O_NAME) | B(O_JSON) | B(O_HELP), 1, 2, false,
