@@ -97,6 +97,10 @@ typedef struct ipcn__cond {
     uint32_t id;        /* UID, GID */
     bool no_uid;        /* UID: a NAME this host does not know (allowed
                            only beside a host: condition): no local uid */
+    bool with_host;     /* its selector has a host: condition: only then
+                           do user: and node: name principals of other
+                           hosts (fail closed: a rule written for this
+                           host's users and nodes names no one else) */
     char *text;         /* GROUP name, NODE and HOST patterns, EXE path;
                            UID: the NAME as written (NULL: given as UID) */
     uint8_t sha256[32]; /* SHA256 */

@@ -228,6 +228,8 @@ int ipcn__selector_parse(const char *text, ipcn__selector *out, char *why,
     bool host = false;
     for (uint32_t i = 0; i < n; i++)
         host |= conds[i].kind == IPCN__C_HOST;
+    for (uint32_t i = 0; i < n; i++)
+        conds[i].with_host = host;
     for (uint32_t i = 0; i < n && st == IPCN_OK && !host; i++) {
         if (conds[i].kind == IPCN__C_UID && conds[i].no_uid) {
             say(why, whylen, "unknown user \"%s\" (a user of another host "
@@ -302,9 +304,15 @@ size_t ipcn__selector_format(const ipcn__selector *s, char *buf, size_t len)
 
 /* A principal of another host: "host:user".  Its user is known by name
  * only (once its router told it; unknown before), host: and node: by
- * name; nothing else of it is known here. */
+ * name; nothing else of it is known here.  user:NAME and node: name it
+ * only in a selector that also has a host: condition: "user:root" alone
+ * is this host's root, never every trusted host's (a uid, user:0, is
+ * unknown of it, as its groups and executable are). */
 static int remote_match(const ipcn__cond *c, const ipcn__principal *who)
 {
+    if (((c->kind == IPCN__C_UID && c->text) || c->kind == IPCN__C_NODE) &&
+        !c->with_host)
+        return 0;
     switch (c->kind) {
     case IPCN__C_UID:
         if (!c->text || !who->user)

@@ -264,14 +264,20 @@ static void test_remote_selectors(void **state)
     assert_int_equal(ipcn__selector_parse("host:gpu user:4294967296", &s, why,
                                           sizeof why), IPCN_BAD_REQUEST);
 
-    /* user:NAME of a known user: its uid here, its name for another host */
+    /* user:NAME of a known user alone: its uid here, and no one of
+     * another host (fail closed: "user:root" is not every host's root) */
     assert_int_equal(sel("user:root", &s), IPCN_OK);
     r = remote("m@arm", "arm", "root");
-    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 1);
-    r.user = (char *)"alice";
     assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
     a.uid = 0;
     assert_int_equal(ipcn__selector_match(&s, NULL, &a, false), 1);
+    ipcn__selector_clear(&s);
+    /* ... beside host:, its name for that host */
+    assert_int_equal(sel("host:* user:root", &s), IPCN_OK);
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 1);
+    r.user = (char *)"alice";
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
+    assert_int_equal(ipcn__selector_match(&s, NULL, &a, false), 0);
     ipcn__selector_clear(&s);
     /* user:UID names no one of another host, even one whose link says
      * uid 0: unknown, never a match */
@@ -294,12 +300,15 @@ static void test_remote_selectors(void **state)
         assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), -1);
         ipcn__selector_clear(&s);
     }
-    /* node: matches its whole name, name@host */
+    /* node: matches its whole name, name@host, and only beside host: */
     assert_int_equal(sel("node:cam", &s), IPCN_OK);
     r = remote("cam@gpu", "gpu", "robot");
     assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
     ipcn__selector_clear(&s);
-    assert_int_equal(sel("node:cam@*", &s), IPCN_OK);
+    assert_int_equal(sel("node:cam*", &s), IPCN_OK); /* a rule of this host */
+    assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 0);
+    ipcn__selector_clear(&s);
+    assert_int_equal(sel("host:gpu node:cam@*", &s), IPCN_OK);
     assert_int_equal(ipcn__selector_match(&s, NULL, &r, false), 1);
     ipcn__selector_clear(&s);
 }
