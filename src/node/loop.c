@@ -123,6 +123,16 @@ static uint64_t link_heard(const ipcn__link *l)
     return since > h ? since : h;
 }
 
+/* How long a link may stay silent.  A routed link's frames cross other
+ * links, each watched with the same dead_after: when one of them fails,
+ * the routers take another way only after it, so the routed link gives
+ * that failure and the reroute its own dead_after before it gives up. */
+static uint64_t dead_ns(const ipcn_node *n, const ipcn__link *l)
+{
+    uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
+    return l->kind == LINK_ROUTED && l->state == LINK_UP ? 2 * dead : dead;
+}
+
 static uint64_t idle_after(const ipcn_node *n, const ipcn__link *l)
 {
     uint64_t probe = (uint64_t)n->opts.idle_probe_ms * 1000000ull;
@@ -149,7 +159,7 @@ static uint64_t probe_slack_ns(const ipcn_node *n)
 static uint64_t link_due(const ipcn_node *n, const ipcn__link *l, uint64_t now)
 {
     uint64_t hb = (uint64_t)n->opts.heartbeat_ms * 1000000ull;
-    uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
+    uint64_t dead = dead_ns(n, l);
     uint64_t due;
     if (l->state == LINK_HELLO || l->state == LINK_SECURE) {
         due = l->created_ns + dead;
@@ -258,6 +268,7 @@ static void tick(ipcn_node *n, uint64_t now, bool starved)
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (l->state == LINK_DEAD)
             continue;
+        dead = dead_ns(n, l);
         if (starved && now - l->last_rx_ns > hb)
             l->last_rx_ns = now - hb;
         if (starved && l->unheard_ns && now - l->unheard_ns > hb)

@@ -409,6 +409,14 @@ void ipcn__route_link_down(ipcn_node *n, ipcn__link *l)
         ipcn__route_entry *e = ipcn__route_find(n, l->who.node_id);
         if (e && e->vlink_id == l->id)
             e->vlink_id = 0;
+        /* Silent past its time (or no HELLO back) while a way to it is
+         * left: another routed link, with a fresh HELLO, at once.  No
+         * change of way would ever open one again, and its node would
+         * stay out of reach while the routers still know a way. */
+        if (e && !e->vlink_id && e->best >= 0 && !n->closing &&
+            l->close_status == IPCN_GATEWAY_TIMEOUT &&
+            !direct_link(n, e->node_id))
+            ipcn__vlink_open(n, e);
         return;
     }
     if (n->closing) {
