@@ -190,6 +190,8 @@ typedef struct ipcn__link {
     bool hello_resent;      /* ROUTED: our HELLO sent again once, the
                                peer's having been lost (vlink.c) */
     uint64_t rtt_ns;
+    bool route_owed;        /* closed while the route table was changing:
+                               its ways go once the change is done */
     bool router;            /* the peer may send ROUTE and FORWARD frames
                                for others (route.c: who may route) */
 } ipcn__link;

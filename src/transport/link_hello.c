@@ -297,7 +297,11 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
          * and we have not read its hang-up yet.  From a previous
          * incarnation, the new one wins when the old process is dead by its
          * pidfd.  Otherwise two live processes claim one name: refuse. */
-        bool old_dead = old->who.pid == l->who.pid;
+        /* Of another host (TCP, routed) no pid is known: only the same
+         * node (its id) may take the name over. */
+        bool local = old->kind == LINK_UNIX && l->kind == LINK_UNIX;
+        bool old_dead = local ? old->who.pid > 0 && old->who.pid == l->who.pid
+                              : old->who.node_id == f->hdr.src;
         if (!old_dead && old->pidfd >= 0) {
             int r = syscall(SYS_pidfd_send_signal, old->pidfd, 0, NULL, 0);
             old_dead = r < 0 && errno == ESRCH;

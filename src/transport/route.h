@@ -63,9 +63,20 @@ typedef struct ipcn__route_entry {
     uint32_t vlink_id;        /* its LINK_ROUTED link (0: none) */
 } ipcn__route_entry;
 
+/* The most nodes one node keeps ways to: a flood of ROUTEs for new ids
+ * costs a warning, never memory (protocol 19.2). */
+#define IPCN_ROUTE_MAX_NODES 1024u
+
 typedef struct ipcn__route_table {
     ipcn__route_entry **v;
     uint32_t n, cap;
+    bool full_told;          /* IPCN-ROUTE-FULL was logged */
+    /* A link that closes while the table is being changed (a write that
+     * fails while a way is told) is taken out after, not inside: busy
+     * counts the changes under way, owed says a link waits (its
+     * route_owed). */
+    uint32_t busy;
+    bool owed;
 } ipcn__route_table;
 
 /* What a change did to an entry (the table's own functions). */
@@ -74,7 +85,8 @@ enum {
     IPCN__RT_BEST = 1,  /* its best way changed: tell the links */
     IPCN__RT_GONE = 2,  /* no way is left (the entry is freed after) */
     IPCN__RT_LOOP = 3,  /* the path holds this node: dropped (308) */
-    IPCN__RT_NOMEM = -1
+    IPCN__RT_NOMEM = -1,
+    IPCN__RT_FULL = -2  /* a new node past IPCN_ROUTE_MAX_NODES: refused */
 };
 
 /* The table alone (no node: unit-tested as is).  learn: way w (its

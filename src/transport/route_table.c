@@ -126,6 +126,10 @@ int ipcn__rt_learn(ipcn__route_table *t, uint64_t self, uint64_t node_id,
         return IPCN__RT_NOMEM;
     }
     ipcn__route_entry *e = ipcn__rt_find(t, node_id);
+    if (!e && t->n >= IPCN_ROUTE_MAX_NODES) {
+        way_free(&nw);
+        return IPCN__RT_FULL;
+    }
     if (!e && !(e = entry_new(t, node_id))) {
         way_free(&nw);
         return IPCN__RT_NOMEM;
@@ -374,6 +378,18 @@ static void local_changed(ipcn_node *n, ipcn__link *peer, bool up)
     }
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Does the routed link vl stand for the node e's best way names? */
+static bool same_identity(const ipcn__link *vl, const ipcn__route_entry *e)
+{
+    return str_eq(vl->expect_name, e->name) && str_eq(vl->who.host, e->host) &&
+           str_eq(vl->who.user, e->user);
+}
+
 /* e's best changed (or it has none left): every link that takes routes
  * hears of it from a router; the routed link follows. */
 static void best_changed(ipcn_node *n, ipcn__route_entry *e, int what)
@@ -394,6 +410,15 @@ static void best_changed(ipcn_node *n, ipcn__route_entry *e, int what)
             ipcn__link_close(n, vl, IPCN_SERVICE_UNAVAILABLE, "no way left");
         return;
     }
+    if (vl && e->best >= 0 && !same_identity(vl, e)) {
+        /* The best way now names another node behind that id (another
+         * name, host or user): the link made for the first one is not
+         * lent to it.  A fresh one starts with the new identity. */
+        e->vlink_id = 0;
+        ipcn__link_close(n, vl, IPCN_SERVICE_UNAVAILABLE,
+                         "its routers now name another node");
+        vl = NULL;
+    }
     if (!vl && !direct && e->best >= 0)
         ipcn__vlink_open(n, e);
 }
@@ -403,7 +428,7 @@ static void on_way_down(void *ctx, ipcn__route_entry *e, int what)
     best_changed(ctx, e, what);
 }
 
-void ipcn__route_link_down(ipcn_node *n, ipcn__link *l)
+static void link_down(ipcn_node *n, ipcn__link *l)
 {
     if (l->kind == LINK_ROUTED) {
         ipcn__route_entry *e = ipcn__route_find(n, l->who.node_id);
@@ -432,7 +457,69 @@ void ipcn__route_link_down(ipcn_node *n, ipcn__link *l)
         best_changed(n, e, IPCN__RT_BEST);
 }
 
+/* The links that closed while the table was changing, now. */
+static void unbusy(ipcn_node *n)
+{
+    if (--n->routes.busy)
+        return;
+    while (n->routes.owed) {
+        n->routes.owed = false;
+        ipcn__link *l;
+        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+            if (!l->route_owed)
+                continue;
+            l->route_owed = false;
+            n->routes.busy++;
+            link_down(n, l);
+            n->routes.busy--;
+        }
+    }
+}
+
+void ipcn__route_link_down(ipcn_node *n, ipcn__link *l)
+{
+    if (n->routes.busy) {
+        /* Inside a change of the table (a way being told failed to
+         * write and closed l): its ways go when that change is done, so
+         * that the walk under way keeps its entries. */
+        l->route_owed = true;
+        n->routes.owed = true;
+        return;
+    }
+    n->routes.busy++;
+    link_down(n, l);
+    unbusy(n);
+}
+
+/* A name, host or user a router told: as a node name (no spaces, no
+ * ':' or '@', which principals and names are made of). */
+static bool told_name_ok(ipcn__str s)
+{
+    return s.len && ipcn__name_check(s.p, s.len) == IPCN_OK &&
+           !memchr(s.p, ':', s.len) && !memchr(s.p, '@', s.len);
+}
+
+static void on_route(ipcn_node *n, ipcn__link *l, const ipcn__route *r);
+
 void ipcn__route_on_route(ipcn_node *n, ipcn__link *l, const ipcn__route *r)
+{
+    if (!(r->flags & IPCN_ROUTE_GONE) &&
+        (!told_name_ok(r->name) || !told_name_ok(r->host) ||
+         (r->user.len && !told_name_ok(r->user)))) {
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        ipcn__warn("IPCN-ROUTE-NAME", "%s: a ROUTE from %s names node %016llx "
+                   "with an invalid name, host or user: not kept", n->name,
+                   l->who.name ? l->who.name : "?",
+                   (unsigned long long)r->node_id);
+        return;
+    }
+    n->routes.busy++;
+    on_route(n, l, r);
+    unbusy(n);
+}
+
+static void on_route(ipcn_node *n, ipcn__link *l, const ipcn__route *r)
 {
     ipcn__route_entry *e;
     int what;
@@ -468,6 +555,16 @@ void ipcn__route_on_route(ipcn_node *n, ipcn__link *l, const ipcn__route *r)
         n->stats.loops++;
         return;
     }
+    if (what == IPCN__RT_FULL) {
+        if (!n->routes.full_told)
+            ipcn__warn("IPCN-ROUTE-FULL", "%s: ways to %u nodes kept already: "
+                       "node %016llx (told by %s) and any other new one "
+                       "refused", n->name, IPCN_ROUTE_MAX_NODES,
+                       (unsigned long long)r->node_id,
+                       l->who.name ? l->who.name : "?");
+        n->routes.full_told = true;
+        return;
+    }
     if (what == IPCN__RT_NOMEM) {
         ipcn__warn("IPCN-ROUTE-NOMEM", "%s: a way to node %016llx not kept: "
                    "out of memory", n->name, (unsigned long long)r->node_id);
@@ -490,10 +587,19 @@ void ipcn__route_enable(ipcn_node *n)
         ipcn__route_link_up(n, l);
 }
 
+static void link_up(ipcn_node *n, ipcn__link *l);
+
 void ipcn__route_link_up(ipcn_node *n, ipcn__link *l)
 {
     if (!n->router || l->kind == LINK_ROUTED || l->state != LINK_UP)
         return;
+    n->routes.busy++;
+    link_up(n, l);
+    unbusy(n);
+}
+
+static void link_up(ipcn_node *n, ipcn__link *l)
+{
     self_names(n);
     local_changed(n, l, true); /* a Unix peer: the TCP links hear of it */
     if (!takes_routes(l))

@@ -159,9 +159,47 @@ static void on_bounce(ipcn_node *n, const ipcn__frame *f)
                                    .frame = &r});
 }
 
+/* Did link l tell a way to node id?  Only then may a FORWARD from that
+ * node come for us on l: a router cannot speak for a node it never said
+ * it reaches (nor poison that node's seq here). */
+static bool way_via(ipcn_node *n, uint64_t id, uint32_t link_id)
+{
+    const ipcn__route_entry *e = ipcn__route_find(n, id);
+    for (uint32_t i = 0; e && i < e->nways; i++)
+        if (e->ways[i].link_id == link_id)
+            return true;
+    return false;
+}
+
+/* A BOUNCE is believed only with a status a router gives, from a router
+ * linked to us, on the link its undelivered frame went out on. */
+static bool bounce_ok(ipcn_node *n, const ipcn__link *l, const ipcn__frame *f)
+{
+    int st = f->hdr.status;
+    if (st != IPCN_BAD_GATEWAY && st != IPCN_GATEWAY_TIMEOUT &&
+        st != IPCN_LOOP_DETECTED && st != IPCN_TOO_MANY_REQUESTS)
+        return false;
+    const uint8_t *ih = f->u.forward.inner.p;
+    uint64_t dst = 0;
+    for (int i = 7; i >= 0; i--)
+        dst = dst << 8 | ih[24 + i];
+    return l->router && ipcn__route_next_hop(n, dst) == l;
+}
+
 void ipcn__vlink_deliver(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__forward *fw = &f->u.forward;
+    bool bounce = (fw->flags & IPCN_FWD_BOUNCE) != 0;
+    if (bounce ? !bounce_ok(n, l, f) : !way_via(n, f->hdr.src, l->id)) {
+        l->denied++;
+        n->stats.denied++;
+        ipcn__debug("IPCN-ROUTE-REFUSED", "%s: a FORWARD%s from node %016llx "
+                    "on the link of %s, which gave no way to it: dropped",
+                    n->name, bounce ? " (bounce)" : "",
+                    (unsigned long long)f->hdr.src,
+                    l->who.name ? l->who.name : "?");
+        return;
+    }
     ipcn__link *vl = ipcn__vlink_of(n, f->hdr.src);
     /* Each origin's seq only grows: one seen already came twice (two
      * ways, or a way that changed). */
