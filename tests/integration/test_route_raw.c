@@ -427,6 +427,75 @@ static void t_routed_peer(void **state)
     free(p.p);
 }
 
+/* A BOUNCE from R (src: the router that could not deliver) for a frame
+ * of type type sent to dst with corr, status st. */
+static void send_bounce(raw *r, uint64_t dst, uint8_t type, uint64_t corr,
+                        uint16_t st)
+{
+    buf h = {0};
+    size_t ho = f_begin(&h, type, victim_id, corr);
+    st64(h.p + ho + 24, dst);
+    h.len = ho + HDR; /* the header only */
+    B.len = 0;
+    size_t off = f_begin(&B, T_FORWARD, r->id, 0);
+    B.p[off + 8] = (uint8_t)st;
+    B.p[off + 9] = (uint8_t)(st >> 8);
+    st64(B.p + off + 24, victim_id);
+    b_u64(&B, 1u << 20);
+    b_u8(&B, FWD_BOUNCE);
+    b_u8(&B, 0);
+    b_u16(&B, 0);
+    b_u32(&B, 0);
+    b_put(&B, h.p + ho, HDR);
+    f_end(&B, off);
+    raw_send_buf(r);
+    free(h.p);
+}
+
+/* What a router may not make the node believe: a FORWARD from a node it
+ * never told a way to (dropped, counted as denied, nothing bounced), a
+ * BOUNCE with a status no router gives (the request goes on: X's own
+ * answer ends it).  A bounce with a router's status, from the link the
+ * request left on, ends it with that status. */
+static void t_forged(void **state)
+{
+    (void)state;
+    raw *x;
+    raw *r = link_x(&x);
+    ipcn_node_stats s0 = stats();
+    buf p = {0};
+    const uint64_t path[] = {RR_ID};
+    enc_sample(&p, NOBODY_ID, 1, "x/cam", "frame", 5);
+    send_forward(r, &p, NOBODY_ID, victim_id, 1, 7, path, 1);
+    raw_ping(r, 90);
+    assert_int_equal(stats().denied - s0.denied, 1);
+    /* A request to X, a bounce that says 100: not believed. */
+    asked a = {.path = "x/svc"};
+    assert_int_equal(pthread_create(&a.t, NULL, ask, &a), 0);
+    rframe in;
+    x_expect(r, x, T_REQUEST, &in);
+    uint64_t corr = in.corr;
+    rframe_free(&in);
+    send_bounce(r, X_ID, T_REQUEST, corr, ST_OK);
+    raw_ping(r, 91);
+    assert_int_equal(stats().denied - s0.denied, 2);
+    enc_reply(&p, T_REPLY, X_ID, corr, ST_OK);
+    x_send(r, &p);
+    pthread_join(a.t, NULL);
+    assert_int_equal(a.status, IPCN_OK);
+    assert_string_equal(a.body, "x");
+    /* A bounce with 302 from R, the way the request went: it ends. */
+    asked b = {.path = "x/svc"};
+    assert_int_equal(pthread_create(&b.t, NULL, ask, &b), 0);
+    x_expect(r, x, T_REQUEST, &in);
+    corr = in.corr;
+    rframe_free(&in);
+    send_bounce(r, X_ID, T_REQUEST, corr, ST_BAD_GATEWAY);
+    pthread_join(b.t, NULL);
+    assert_int_equal(b.status, ST_BAD_GATEWAY);
+    free(p.p);
+}
+
 /* X's HELLO lost (it was sent before the node had a way to X): the
  * node, its routed link waiting for a HELLO, gets other frames of X; it
  * drops them and sends its HELLO once more.  Then X starts over with a
@@ -562,6 +631,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_routed_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(t_hello_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_forged, setup, teardown),
         cmocka_unit_test_setup_teardown(t_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(t_other_uid, setup, teardown),
     };
