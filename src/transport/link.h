@@ -26,6 +26,11 @@
                                         waits in its own socket, not in
                                         everyone's round */
 #define IPCN_LIMITED_NS 100000000ull
+#define IPCN_SEC_BUF_KEEP (16u << 20) /* a TCP link keeps its grown rx and tx
+                                        buffers up to this size: a buffer
+                                        given back is faulted in again page
+                                        by page for the next large frame,
+                                        which cost more than the cipher */
 #define IPCN_HELLO_MAX_PAYLOAD 1024u  /* any frame before the peer's hello */
 #define IPCN_LINK_MAX_FDS 8           /* descriptors queued per link */
 #define IPCN_LINK_MARK_SLACK 4096u    /* a frame without a large part */

@@ -290,8 +290,10 @@ int ipcn__link_flush(ipcn_node *n, ipcn__link *l)
     ipcn__link_samples_sent(l);
     if (l->tx_off == l->tx.len) {
         l->tx.len = l->tx_off = 0;
-        /* Give back a buffer that a burst grew large. */
-        if (l->tx.cap > (1u << 20)) {
+        /* Give back a buffer that a burst grew large (a TCP link's up to
+         * IPCN_SEC_BUF_KEEP stays: see link.h). */
+        if (l->tx.cap > (1u << 20) &&
+            !(l->sec && l->tx.cap <= IPCN_SEC_BUF_KEEP)) {
             ipcn__wbuf_free(&l->tx);
             ipcn__link_tx_account(n, l);
         }
@@ -497,8 +499,10 @@ bool ipcn__link_parse_buffered(ipcn_node *n, ipcn__link *l)
         memmove(l->rx, l->rx + pos, l->rx_len - pos);
         l->rx_len -= pos;
     }
-    /* A large frame's buffer is given back once it has been handled. */
-    if (l->rx_len == 0 && l->rx_cap > IPCN_LINK_RX_INITIAL) {
+    /* A large frame's buffer is given back once it has been handled (a TCP
+     * link keeps it up to IPCN_SEC_BUF_KEEP: it decrypts into it). */
+    if (l->rx_len == 0 && l->rx_cap > IPCN_LINK_RX_INITIAL &&
+        !(l->sec && l->rx_cap <= IPCN_SEC_BUF_KEEP)) {
         uint8_t *p = ipcn__realloc(l->rx, IPCN_LINK_RX_INITIAL);
         if (p) {
             l->rx = p;
