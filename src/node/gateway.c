@@ -4,7 +4,9 @@
  * the host key and the network's trust list, a listening TCP socket, the
  * peers it dials and keeps dialled (back-off from redial_min_ms doubling
  * to redial_max_ms, reset once a link is up), and which TCP link to keep
- * when two gateways dialled each other.  The links themselves are
+ * when two gateways dialled each other, and (discovery on) the beacons
+ * of node/discovery.c: a trusted host heard is dialled once, as a peer
+ * that goes with its link.  The links themselves are
  * transport/link_tcp.c's; routing between them is route.c's.
  *
  * Addresses: "tcp://A.B.C.D:P", "tcp://[IPv6]:P", "tcp://name:P" (a name
