@@ -121,7 +121,10 @@ typedef struct ipcn_gateway_opts {
     const char *config_dir;  /**< NULL: ipcn_config_dir() */
     int discovery;           /**< UDP multicast beacons on the local
                                   segment: 1 on, 0 off, -1 gateway.conf's
-                                  (default off) */
+                                  (default off).  On, the gateway beacons
+                                  its port and dials the trusted hosts it
+                                  hears (protocol 19.3); 300 when the UDP
+                                  socket cannot be opened */
     uint32_t redial_min_ms;  /**< back-off of a peer that does not answer:
                                   from this (default 100) ... */
     uint32_t redial_max_ms;  /**< ... doubling up to this (default 5000) */

@@ -4,7 +4,9 @@
  * the host key and the network's trust list, a listening TCP socket, the
  * peers it dials and keeps dialled (back-off from redial_min_ms doubling
  * to redial_max_ms, reset once a link is up), and which TCP link to keep
- * when two gateways dialled each other.  The links themselves are
+ * when two gateways dialled each other, and (discovery on) the beacons
+ * of node/discovery.c: a trusted host heard is dialled once, as a peer
+ * that goes with its link.  The links themselves are
  * transport/link_tcp.c's; routing between them is route.c's.
  *
  * Addresses: "tcp://A.B.C.D:P", "tcp://[IPv6]:P", "tcp://name:P" (a name
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "ipcnet_hosts.h"
+#include "node/discovery.h"
 #include "node/gateway.h"
 #include "node/node.h"
 #include "transport/noise.h"
@@ -42,6 +45,8 @@ typedef struct gw_peer {
     uint32_t backoff_ms;
     uint8_t key[32];        /* its host key, once a handshake told it */
     bool has_key;
+    bool oneshot;           /* found by discovery: dialled once, dropped
+                               when its link goes (never redialled) */
 } gw_peer;
 
 struct ipcn__gw {
@@ -51,6 +56,8 @@ struct ipcn__gw {
     uint32_t npeers;
     uint32_t redial_min_ms, redial_max_ms;
     bool discovery;
+    ipcn__disc *disc;       /* discovery on: its beacons (node/discovery.c) */
+    uint64_t disc_trust_stamp[4]; /* the trust list it was last told */
 };
 
 /* ---- addresses ---- */
@@ -218,6 +225,14 @@ static void peers_pass(ipcn_node *n, ipcn__gw *gw, uint64_t now, bool dial_due)
             p->link_id = 0;
             peer_failed(gw, p, now);
         }
+        if (p->oneshot) {
+            /* A discovered host whose link went (or was lost to another
+             * link to it, or never was): not redialled here, its next
+             * beacon says whether to (after discovery's retry_ms). */
+            ipcn__free(p->addr);
+            gw->peers[i--] = gw->peers[--gw->npeers];
+            continue;
+        }
         if (p->has_key && key_linked(n, p->key))
             continue; /* linked through the link it dialled us by */
         if (dial_due && p->next_ns <= now)
@@ -225,11 +240,101 @@ static void peers_pass(ipcn_node *n, ipcn__gw *gw, uint64_t now, bool dial_due)
     }
 }
 
+/* ---- discovery (node/discovery.c) ---- */
+
+/* Discovery looks for the hosts of the trust list as it is now. */
+static int disc_trust_sync(ipcn_node *n, ipcn__gw *gw)
+{
+    ipcn__tcp_host *h = n->tcp;
+    ipcn__tcp_trust_refresh(n, h);
+    if (!memcmp(gw->disc_trust_stamp, h->trust_stamp, sizeof h->trust_stamp))
+        return IPCN_OK;
+    int st = ipcn__disc_trust(gw->disc, (const uint8_t (*)[32])h->trust.keys,
+                              h->trust.count);
+    if (st == IPCN_OK)
+        memcpy(gw->disc_trust_stamp, h->trust_stamp, sizeof h->trust_stamp);
+    return st;
+}
+
+/* A TCP link to that host, or a dial to it under way? */
+static bool disc_linked(void *ctx, const uint8_t key[32])
+{
+    ipcn_node *n = ctx;
+    ipcn__gw *gw = n->gw;
+    if (key_linked(n, key))
+        return true;
+    for (uint32_t i = 0; i < gw->npeers; i++)
+        if (gw->peers[i].link_id && gw->peers[i].has_key &&
+            !memcmp(gw->peers[i].key, key, 32))
+            return true;
+    return false;
+}
+
+/* A trusted host beacons: dial it once, as a peer that goes with its link. */
+static void disc_dial(void *ctx, const uint8_t key[32], const char *addr)
+{
+    ipcn_node *n = ctx;
+    ipcn__gw *gw = n->gw;
+    if (gw->npeers == GW_MAX_PEERS) {
+        ipcn__warn("IPCN-GW-DISC", "%s: %s not dialled: %d peers already",
+                   n->name, addr, GW_MAX_PEERS);
+        return;
+    }
+    char *a = ipcn__strdup(addr);
+    if (!a)
+        return;
+    uint64_t now = ipcn__now_mono_ns();
+    gw_peer *p = &gw->peers[gw->npeers++];
+    *p = (gw_peer){.addr = a, .next_ns = now, .backoff_ms = gw->redial_min_ms,
+                   .has_key = true, .oneshot = true};
+    memcpy(p->key, key, 32);
+    ipcn__info("IPCN-GW-DISC", "%s: a trusted host beacons: dialling %s",
+               n->name, addr);
+    dial(n, gw, p, now);
+}
+
+void ipcn__gw_on_disc(ipcn_node *n)
+{
+    ipcn__gw *gw = n->gw;
+    if (!gw || !gw->disc)
+        return;
+    disc_trust_sync(n, gw);
+    ipcn__disc_on_readable(gw->disc, ipcn__now_mono_ns(), disc_linked, disc_dial, n);
+}
+
+static int disc_start(ipcn_node *n, ipcn__gw *gw)
+{
+    ipcn__disc_cfg cfg = {0};
+    char ifbuf[16];
+    memcpy(cfg.self_key, n->tcp->pub, 32);
+    if (*gw->listen &&
+        ipcn__disc_cfg_listen(&cfg, gw->listen, ifbuf, sizeof ifbuf) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    int st = ipcn__disc_new(&cfg, &gw->disc);
+    if (st == IPCN_OK)
+        st = ipcn__disc_open(gw->disc);
+    if (st == IPCN_OK)
+        st = disc_trust_sync(n, gw);
+    if (st != IPCN_OK)
+        return st;
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u64 = ipcn__epoll_tag(TAG_GW_DISC, 0)};
+    if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, ipcn__disc_fd(gw->disc), &ev) < 0)
+        return IPCN_INTERNAL_ERROR;
+    ipcn__info("IPCN-GW-DISC", "%s: discovery on (%s port %u)", n->name,
+               cfg.tcp_port ? "beacons for" : "hearing only,", (unsigned)cfg.tcp_port);
+    return IPCN_OK;
+}
+
 void ipcn__gw_tick(ipcn_node *n, uint64_t now)
 {
     ipcn__gw *gw = n->gw;
     ipcn__tcp_linger_pass(n->tcp, now);
     peers_pass(n, gw, now, true);
+    if (gw->disc && now >= ipcn__disc_next_ns(gw->disc)) {
+        disc_trust_sync(n, gw);
+        ipcn__disc_tick(gw->disc, now);
+    }
 }
 
 uint64_t ipcn__gw_next_ns(ipcn_node *n, uint64_t now)
@@ -244,6 +349,9 @@ uint64_t ipcn__gw_next_ns(ipcn_node *n, uint64_t now)
         if (!next || p->next_ns < next)
             next = p->next_ns;
     }
+    uint64_t d = gw->disc ? ipcn__disc_next_ns(gw->disc) : UINT64_MAX;
+    if (d != UINT64_MAX && (!next || d < next))
+        next = d;
     return next;
 }
 
@@ -362,6 +470,11 @@ static int add_peers(ipcn__gw *gw, const char *list, uint64_t now)
 
 static void gw_destroy(ipcn_node *n, ipcn__gw *gw)
 {
+    if (gw->disc) {
+        if (ipcn__disc_fd(gw->disc) >= 0)
+            epoll_ctl(n->epfd, EPOLL_CTL_DEL, ipcn__disc_fd(gw->disc), NULL);
+        ipcn__disc_free(gw->disc);
+    }
     if (gw->listenfd >= 0) {
         epoll_ctl(n->epfd, EPOLL_CTL_DEL, gw->listenfd, NULL);
         close(gw->listenfd);
@@ -467,6 +580,11 @@ IPCN_API int ipcn_node_gateway(ipcn_node *n, const ipcn_gateway_opts *opts)
         goto out;
     n->gw = gw;
     n->tcp = tcp;
+    if (gw->discovery && (st = disc_start(n, gw)) != IPCN_OK) {
+        n->gw = NULL;
+        n->tcp = NULL;
+        goto out;
+    }
     gw = NULL;
     tcp = NULL;
     /* A gateway routes: its links hear of it and of what it reaches

@@ -516,6 +516,10 @@ int ipcn__node_pump(ipcn_node *n, int timeout_ms)
             if (n->gw)
                 ipcn__gw_on_accept(n);
             break;
+        case TAG_GW_DISC:
+            if (n->gw)
+                ipcn__gw_on_disc(n);
+            break;
         case TAG_LINK:
             if (!(l = ipcn__link_by_id(n, id)))
                 break;

@@ -326,7 +326,10 @@ void ipcn__backoff_free_all(ipcn_node *n);
 /* ---- gateway.c ---- */
 /* Connections to the gateway's TCP socket. */
 void ipcn__gw_on_accept(ipcn_node *n);
-/* Dial the peers that are due, close lingering sockets that are done. */
+/* Its discovery socket is readable: dial the trusted hosts heard. */
+void ipcn__gw_on_disc(ipcn_node *n);
+/* Dial the peers that are due, close lingering sockets that are done,
+ * beacon when due. */
 void ipcn__gw_tick(ipcn_node *n, uint64_t now);
 /* When the gateway next needs the timer (0: never). */
 uint64_t ipcn__gw_next_ns(ipcn_node *n, uint64_t now);

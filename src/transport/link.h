@@ -48,7 +48,8 @@ enum {
     TAG_INOTIFY = 4,
     TAG_LINK = 5,
     TAG_PIDFD = 6,
-    TAG_GW_LISTEN = 7     /* a gateway's TCP socket (node/gateway.c) */
+    TAG_GW_LISTEN = 7,    /* a gateway's TCP socket (node/gateway.c) */
+    TAG_GW_DISC = 8       /* its discovery socket (node/discovery.c) */
 };
 
 static inline uint64_t ipcn__epoll_tag(uint32_t kind, uint32_t id)

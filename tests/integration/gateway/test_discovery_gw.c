@@ -8,14 +8,16 @@
  * key neither trusts beacons beside the first and is never linked to.
  *
  * Root only (network namespaces): skipped (77) with the reason where the
- * kernel or the user may not make them.  Bounded: each child gives up
- * after 20 s, the parent kills what is left after 25 s; the namespaces
- * are removed whatever happens.  Registered by tests/CMakeLists.txt once
+ * kernel or the user may not make them.  Bounded: a child that wants a
+ * link gives up after 20 s, every child stops after 22 s, the parent
+ * releases them after 25 s at most and kills what is left 5 s later; the
+ * namespaces are removed whatever happens.  Registered by tests/CMakeLists.txt once
  * the gateway calls discovery (src/node/gateway.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,6 +36,11 @@
 static char ns[2][32];
 static bool ns_made[2];
 static char root[64];
+/* A child that wants a link writes one byte to done[1] once it has it (or
+ * gave up); all keep their gateway, and keep watching, until the parent
+ * closes release[1]: the first to see its link must not take it away
+ * from the other by closing. */
+static int done[2] = {-1, -1}, release[2] = {-1, -1};
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -88,8 +95,9 @@ typedef struct host {
     const char *want; /* the key it must link to (NULL: none expected) */
 } host;
 
-/* In a child: the gateway, until it has a TCP link to h->want (and none to
- * another key), or 20 s.  0 on success, else a code. */
+/* In a child: the gateway, until the parent releases it (or 22 s).  0
+ * when it had a TCP link to h->want (none expected: no link) and never one
+ * to another key, else a code. */
 static int run_gateway(const host *h)
 {
     char path[64];
@@ -119,8 +127,9 @@ static int run_gateway(const host *h)
     if (ipcn_node_start_thread(n) != IPCN_OK)
         return 13;
     int rc = 14; /* no link in time */
-    uint64_t deadline = now_ms() + (h->want ? 20000 : 6000);
-    while (now_ms() < deadline) {
+    bool told = false;
+    uint64_t deadline = now_ms() + 20000;
+    for (;;) {
         ipcn_link_info *links = NULL;
         size_t count = 0;
         if (ipcn_links(n, &links, &count) != IPCN_OK)
@@ -135,15 +144,15 @@ static int run_gateway(const host *h)
                 bad++;
         }
         ipcn_links_free(links, count);
-        if (bad) {
+        if (bad)
             rc = 16; /* linked to a key it does not expect */
-            break;
-        }
-        if (h->want && good == 1) {
+        else if (h->want && good == 1 && rc == 14)
             rc = 0;
-            break;
-        }
-        usleep(100000);
+        if (h->want && !told && (rc != 14 || now_ms() >= deadline))
+            told = write(done[1], "x", 1) == 1;
+        struct pollfd pf = {.fd = release[0], .events = POLLIN};
+        if (poll(&pf, 1, 100) != 0 || now_ms() >= deadline + 2000)
+            break; /* released (or the parent is gone) */
     }
     if (!h->want && rc == 14)
         rc = 0; /* the untrusted one: never linked, as it should be */
@@ -211,15 +220,34 @@ int main(void)
     }
     h[0].want = h[1].pub;
     h[1].want = h[0].pub;
+    if (pipe(done) < 0 || pipe(release) < 0) {
+        cleanup();
+        return 1;
+    }
     pid_t pids[3];
     for (int i = 0; i < 3; i++) {
         fflush(stdout);
         pids[i] = fork();
-        if (pids[i] == 0)
+        if (pids[i] == 0) {
+            close(release[1]);
             _exit(run_gateway(&h[i]));
+        }
     }
-    int fails = 0;
+    /* a and b each say when they are linked (or gave up); c watched all
+     * that time.  Then all are released. */
     uint64_t deadline = now_ms() + 25000;
+    for (int got = 0; got < 2 && now_ms() < deadline;) {
+        struct pollfd pf = {.fd = done[0], .events = POLLIN};
+        char b;
+        if (poll(&pf, 1, 100) > 0 && read(done[0], &b, 1) == 1)
+            got++;
+    }
+    /* One more beacon interval (2 s) of watching: c's beacons heard by a
+     * and b again, theirs by c, and still no link to or from c. */
+    usleep(2500000);
+    close(release[1]);
+    int fails = 0;
+    deadline = now_ms() + 5000;
     for (int i = 0; i < 3; i++) {
         int status = 0;
         while (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) == 0) {
