@@ -345,14 +345,22 @@ IPCN_API int ipcn_host_key(const char *config_dir, int create,
 
 /* ---- trust lists and gateway.conf on disk ---- */
 
+/* A settings file read whole (bounded by IPCN__KEYS_FILE_MAX): its text
+ * to parse (what names it in the log).  As slurp, the refusal logged. */
+static int read_settings(const char *path, char **text, size_t *len)
+{
+    int r = slurp(path, text, len, NULL);
+    if (r == IPCN_BAD_REQUEST)
+        ipcn__err("IPCN-KEYS-BADFILE", "%s: not a regular file of at most %u "
+                  "bytes", path, IPCN__KEYS_FILE_MAX);
+    return r;
+}
+
 int ipcn__trust_load(const char *path, ipcn__trust_list *t)
 {
     char *text;
     size_t len;
-    int r = slurp(path, &text, &len, NULL);
-    if (r == IPCN_BAD_REQUEST)
-        ipcn__err("IPCN-KEYS-BADFILE", "%s: not a regular file of at most %u "
-                  "bytes", path, IPCN__KEYS_FILE_MAX);
+    int r = read_settings(path, &text, &len);
     if (r != IPCN_OK)
         return r;
     r = ipcn__trust_parse_text(text, len, path, t, NULL);
@@ -364,10 +372,7 @@ int ipcn__gwconf_load(const char *path, ipcn__gwconf *c)
 {
     char *text;
     size_t len;
-    int r = slurp(path, &text, &len, NULL);
-    if (r == IPCN_BAD_REQUEST)
-        ipcn__err("IPCN-KEYS-BADFILE", "%s: not a regular file of at most %u "
-                  "bytes", path, IPCN__KEYS_FILE_MAX);
+    int r = read_settings(path, &text, &len);
     if (r != IPCN_OK)
         return r;
     r = ipcn__gwconf_parse_text(text, len, path, c, NULL);

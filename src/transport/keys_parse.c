@@ -165,17 +165,14 @@ static int trust_line(ipcn__trust_list *t, size_t *cap, const char *s,
     return trust_push(t, cap, s, nn, key, k);
 }
 
-int ipcn__trust_parse_text(const char *text, size_t len, const char *what,
-                           ipcn__trust_list *out, size_t *bad_line)
+/* Each line of text that is not blank or a comment, to fn (which sets
+ * *why when it refuses one with 200); a line over IPCN__KEYS_LINE_MAX is
+ * refused here.  The first refusal is logged (bad()) and ends the walk. */
+typedef int (*line_fn)(void *ctx, const char *s, size_t n, const char **why);
+
+static int each_line(const char *text, size_t len, const char *what,
+                     size_t *bad_line, line_fn fn, void *ctx)
 {
-    if (!out)
-        return IPCN_BAD_REQUEST;
-    if (!what)
-        what = "trust list";
-    if (!text_ok(text, len))
-        return bad(what, 0, "too large, or holds a NUL byte", bad_line);
-    ipcn__trust_list t = {0};
-    size_t cap = 0;
     line_iter it = {text, text + len, 0};
     const char *s;
     size_t n, raw;
@@ -188,11 +185,38 @@ int ipcn__trust_parse_text(const char *text, size_t len, const char *what,
         } else if (n == 0 || s[0] == '#') {
             continue;
         } else {
-            st = trust_line(&t, &cap, s, n, &why);
+            st = fn(ctx, s, n, &why);
         }
         if (st == IPCN_BAD_REQUEST)
             bad(what, it.no, why, bad_line);
     }
+    return st;
+}
+
+typedef struct trust_ctx {
+    ipcn__trust_list *t;
+    size_t *cap;
+} trust_ctx;
+
+static int trust_cb(void *ctx, const char *s, size_t n, const char **why)
+{
+    trust_ctx *c = ctx;
+    return trust_line(c->t, c->cap, s, n, why);
+}
+
+int ipcn__trust_parse_text(const char *text, size_t len, const char *what,
+                           ipcn__trust_list *out, size_t *bad_line)
+{
+    if (!out)
+        return IPCN_BAD_REQUEST;
+    if (!what)
+        what = "trust list";
+    if (!text_ok(text, len))
+        return bad(what, 0, "too large, or holds a NUL byte", bad_line);
+    ipcn__trust_list t = {0};
+    size_t cap = 0;
+    trust_ctx tc = {&t, &cap};
+    int st = each_line(text, len, what, bad_line, trust_cb, &tc);
     if (st != IPCN_OK) {
         ipcn__trust_free(&t);
         return st;
@@ -291,6 +315,11 @@ static int gwconf_line(ipcn__gwconf *c, const char *s, size_t n, const char **wh
     return IPCN_OK;
 }
 
+static int gwconf_cb(void *ctx, const char *s, size_t n, const char **why)
+{
+    return gwconf_line(ctx, s, n, why);
+}
+
 int ipcn__gwconf_parse_text(const char *text, size_t len, const char *what,
                             ipcn__gwconf *out, size_t *bad_line)
 {
@@ -301,23 +330,7 @@ int ipcn__gwconf_parse_text(const char *text, size_t len, const char *what,
     if (!text_ok(text, len))
         return bad(what, 0, "too large, or holds a NUL byte", bad_line);
     ipcn__gwconf c = {.discovery = -1};
-    line_iter it = {text, text + len, 0};
-    const char *s;
-    size_t n, raw;
-    int st = IPCN_OK;
-    while (st == IPCN_OK && next_line(&it, &s, &n, &raw)) {
-        const char *why = NULL;
-        if (raw > IPCN__KEYS_LINE_MAX) {
-            why = "line too long";
-            st = IPCN_BAD_REQUEST;
-        } else if (n == 0 || s[0] == '#') {
-            continue;
-        } else {
-            st = gwconf_line(&c, s, n, &why);
-        }
-        if (st == IPCN_BAD_REQUEST)
-            bad(what, it.no, why, bad_line);
-    }
+    int st = each_line(text, len, what, bad_line, gwconf_cb, &c);
     if (st != IPCN_OK) {
         ipcn__gwconf_free(&c);
         return st;
