@@ -296,7 +296,56 @@ typedef struct ipcn_node_opts {
                                  other nodes its process or its children
                                  open do not take it), else unset.
                                  Since: 0.2 */
+    /* Names (README "Names: namespaces and remapping"; all read once, by
+     * ipcn_node_open(), which keeps no pointer to these strings). */
+    const char *ns;         /**< the namespace: every relative path this
+                                 node gives (announce, publish, subscribe,
+                                 find, query, request ...) is put under
+                                 it, and the node's name becomes
+                                 "ns.name" (the namespace's '/' as '.'):
+                                 "left" makes "camera/rgb" left/camera/rgb
+                                 and the node "camera" left.camera.  A
+                                 path that starts with '/' is absolute:
+                                 not namespaced.  Segments of
+                                 [A-Za-z0-9_-] separated by '/', a leading
+                                 '/' allowed, at most 62 bytes.  NULL:
+                                 $IPCNET_NAMESPACE; "" or "/": none.  A
+                                 namespace that does not parse: 200 (and
+                                 a log line saying why).  Since: 0.2 */
+    const char *remap;      /**< remap rules "FROM=TO,FROM=TO", tried in
+                                 order before those of $IPCNET_REMAP; the
+                                 first whose FROM is the whole (expanded)
+                                 name replaces it by TO; a rule whose FROM
+                                 and TO both end in "/" and "**" (a prefix
+                                 rule) moves FROM and all under it.  FROM
+                                 and TO are namespaced as paths are.  At
+                                 most 64 rules, 8 KiB; NULL: none.  Rules
+                                 that do not parse: 200, all of them
+                                 refused.  Since: 0.2 */
+    uint32_t unique_name;   /**< nonzero: when a live node has the name,
+                                 take the first free of name-2, name-3,
+                                 ... name-65 instead (ipcn_node_name()
+                                 says which).  0: as $IPCNET_NAME_SUFFIX
+                                 says ("1": yes; unset, empty or "0": no;
+                                 anything else: 200).  Since: 0.2 */
+    uint32_t debug_liveness_ms; /**< debugging: ask the peers to wait this
+                                 long before they drop this node when it
+                                 is silent (stopped at a breakpoint, or by
+                                 SIGSTOP), instead of their dead_after_ms.
+                                 Told to them in STATE; each grants at
+                                 most its network policy's
+                                 "debug: liveness:" (none without it: see
+                                 docs/policy.md), so a node cannot make
+                                 itself undroppable where the network's
+                                 owner did not allow it.  At most
+                                 IPCN_DEBUG_LIVENESS_MAX_MS, else 200.
+                                 0: $IPCNET_DEBUG_LIVENESS, in whole
+                                 seconds (0 to 86400; anything else:
+                                 200); unset: not asked.  Since: 0.2 */
 } ipcn_node_opts;
+
+/** The most a node may ask its peers to wait for it (a day).  Since: 0.2 */
+#define IPCN_DEBUG_LIVENESS_MAX_MS 86400000u
 
 /** ipcn_node_opts_init() - fill *opts with the defaults. Since: 0.1 */
 IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
@@ -323,7 +372,15 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
  * alive or dead, cannot be taken (207), and such a dead node's files are
  * left in place (logged once, IPCN-RDV-STALE).  Since: 0.2
  *
- * Returns 100; 200 for an invalid name or options; 207 when a live node
+ * With a namespace (opts.ns, $IPCNET_NAMESPACE) the node's name is
+ * "ns.name" (ipcn_node_name()).  A name that is taken is logged with who
+ * holds it (IPCN-RDV-NAME: its pid and executable, or its user); with
+ * opts.unique_name (or $IPCNET_NAME_SUFFIX=1) the node takes the first
+ * free name-2 ... name-65 instead.  Since: 0.2
+ *
+ * Returns 100; 200 for an invalid name or options (also a namespace, remap
+ * rules, $IPCNET_NAME_SUFFIX or $IPCNET_DEBUG_LIVENESS that does not parse:
+ * logged with the reason); 207 when a live node
  * already has that name (or, in a shared network, another user holds its
  * lock file); 202 when the directory is not usable (owned by another user,
  * wrong mode, a shared network of a group this process is not in, or one
@@ -367,8 +424,25 @@ IPCN_API void ipcn_node_close(ipcn_node *node);
  */
 IPCN_API int ipcn_node_shutdown(ipcn_node *node);
 
-/** ipcn_node_name() - the node's name; valid until close. Since: 0.1 */
+/** ipcn_node_name() - the node's name; valid until close: the name given
+ * to ipcn_node_open(), with its namespace ("left.camera") and its suffix
+ * ("camera-2", ipcn_node_opts.unique_name) when it has them. Since: 0.1 */
 IPCN_API const char *ipcn_node_name(const ipcn_node *node);
+
+/**
+ * ipcn_node_resolve() - the path (or pattern) a name given to this node
+ * becomes on the wire: its namespace and remap rules applied, as every
+ * call that takes a path or pattern applies them (ipcn_node_opts.ns,
+ * .remap; README "Names: namespaces and remapping").  Paths the library
+ * gives back (ipcn_find() results, a message's path) are such resolved
+ * paths: to give one to a call again, make it absolute ("/" + path).
+ * @buf, @cap: where the result goes, NUL-terminated.
+ * Thread-safe.  Returns 100; 200 for NULL arguments or a name that is not
+ * a path or pattern once resolved; 306 when cap is too small (then buf is
+ * untouched).  Since: 0.2
+ */
+IPCN_API int ipcn_node_resolve(ipcn_node *node, const char *name, char *buf,
+                               size_t cap);
 /** ipcn_node_id() - the node's random 64-bit id. Since: 0.1 */
 IPCN_API uint64_t ipcn_node_id(const ipcn_node *node);
 /** ipcn_node_dir() - the rendezvous directory in use. Since: 0.1 */

@@ -450,6 +450,10 @@ IPCN_API int ipcn_announce(ipcn_node *n, const char *path, ipcn_kind kind,
                            const char *encoding, const void *meta,
                            size_t meta_len)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -470,6 +474,10 @@ int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
 IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
                         ipcn_service_fn fn, void *user)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !fn)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -518,6 +526,10 @@ IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
                               const void *returns_schema, size_t returns_len,
                               ipcn_service_fn fn, void *user)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !fn || (args_len && !args_schema) ||
         (returns_len && !returns_schema))
         return IPCN_BAD_REQUEST;
@@ -560,6 +572,10 @@ IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
 
 IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || ipcn__path_check(path, strlen(path)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -615,6 +631,10 @@ static char *put(char **sp, const void *src, size_t n)
 IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
                        ipcn_resource_list **out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_pattern[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &pattern, wire_pattern) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !out || !pattern ||
         ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
         (unsigned)kind > IPCN_SERVICE)

@@ -25,6 +25,10 @@ static int local_for_loan(ipcn_node *n, const char *path, ipcn__local **out)
 IPCN_API int ipcn_loan_new(ipcn_node *n, const char *path, size_t len,
                        ipcn_loan **out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || !out || len == 0 || len > IPCN_SHM_MAX_SLOT_SIZE)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -113,6 +117,10 @@ IPCN_API int ipcn_loan_publish(ipcn_node *n, ipcn_loan *loan, size_t len)
 IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
                               const ipcn_pool_opts *in)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_pool_opts oo;
     ipcn_pool_opts_init(&oo);
     if (!n || !path ||
@@ -137,6 +145,10 @@ IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
 IPCN_API int ipcn_pool_get_stats(ipcn_node *n, const char *path,
                                  ipcn_pool_stats *out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path ||
         ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_pool_stats, refused)) !=
             IPCN_OK)

@@ -624,6 +624,10 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
 IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
                           size_t len)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || (len && !data))
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);

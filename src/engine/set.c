@@ -201,6 +201,10 @@ void ipcn__set_local(ipcn_node *n, const ipcn__pending *p)
 IPCN_API int ipcn_data_on_set(ipcn_node *n, const char *path, ipcn_set_fn fn,
                               void *user)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -223,6 +227,10 @@ IPCN_API int ipcn_set(ipcn_node *n, const char *path, const void *value,
                       uint64_t expect_version, int timeout_ms,
                       uint64_t *new_version)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
         (len && !value) ||
         (encoding &&

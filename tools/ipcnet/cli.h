@@ -25,6 +25,7 @@ typedef struct cli {
     const char *verb;
     /* common options */
     const char *network, *dir, *name;
+    const char *ns, *remap;  /* --ns, --remap (ipcn_node_opts.ns, .remap) */
     bool json, raw;
     int wait_ms;             /* cap on waiting for links to the other nodes */
     int timeout_ms;          /* -1: the verb's default */

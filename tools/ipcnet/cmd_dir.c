@@ -306,7 +306,8 @@ int cli_find(cli *c, const char *pattern, ipcn_kind kind, ipcn_resource_list **r
 
 int cmd_find(cli *c)
 {
-    const char *pattern = c->npos ? c->pos[0] : "**";
+    /* No pattern: the whole network, whatever the namespace. */
+    const char *pattern = c->npos ? c->pos[0] : "/**";
     ipcn_kind kind;
     int rc;
     if ((rc = parse_kind(c, &kind)))

@@ -25,6 +25,7 @@ enum opt_id {
     O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE, O_AT_MOST_ONCE,
     O_LISTEN, O_PEERS,
     O_FORCE,
+    O_NS, O_REMAP,
 };
 
 typedef struct opt {
@@ -65,10 +66,12 @@ static const opt opts[] = {
     {"--at-most-once", false, O_AT_MOST_ONCE},
     {"--listen", true, O_LISTEN},     {"--peers", true, O_PEERS},
     {"--force", false, O_FORCE},
+    {"--ns", true, O_NS},             {"--remap", true, O_REMAP},
 };
 
 #define B(x) (1ull << (x))
-#define COMMON (B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_JSON) | B(O_WAIT) | B(O_HELP))
+#define COMMON (B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_JSON) | B(O_WAIT) | B(O_HELP) | \
+                B(O_NS) | B(O_REMAP))
 
 typedef struct verb {
     const char *name;
@@ -316,11 +319,11 @@ static const verb verbs[] = {
      cmd_shutdown_help},
     {"install", cmd_install,
      B(O_JSON) | B(O_HELP) | B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_WAIT) | B(O_TIMEOUT) |
-         B(O_MANIFEST) | B(O_STORE) | B(O_VERSION_ID) | B(O_CONFIG), 2, 2, false,
+         B(O_MANIFEST) | B(O_STORE) | B(O_VERSION_ID) | B(O_CONFIG) | B(O_NS) | B(O_REMAP), 2, 2, false,
      "install a new version of a component (on trial), with its hashes", cmd_install_help},
     {"rollback", cmd_rollback,
      B(O_JSON) | B(O_HELP) | B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_WAIT) | B(O_TIMEOUT) |
-         B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG), 1, 1, false,
+         B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG) | B(O_NS) | B(O_REMAP), 1, 1, false,
      "go back to a component's version that worked", cmd_rollback_help},
     {"versions", cmd_versions, B(O_JSON) | B(O_HELP) | B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG),
      1, 1, false, "a component's versions: good, trial, bad, installed", cmd_versions_help},
@@ -364,6 +367,10 @@ static const char common_help[] =
     "  --dir DIR       the base directory of networks (default: $IPCNET_DIR, else\n"
     "                  $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>)\n"
     "  --name NAME     this tool's node name (default ipcnet-cli.<pid>)\n"
+    "  --ns NS         the namespace of the paths given (and of the node's name):\n"
+    "                  a path without a leading '/' is NS/path (default:\n"
+    "                  $IPCNET_NAMESPACE; '/' for none)\n"
+    "  --remap RULES   remap rules FROM=TO,... tried before $IPCNET_REMAP's\n"
     "  --json          one JSON document per result, one per line\n"
     "  --wait MS       wait at most MS ms for links to the other nodes (2000)\n"
     "  -h, --help      this help\n"
@@ -443,6 +450,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_NETWORK: c->network = arg; break;
         case O_DIR: c->dir = arg; break;
         case O_NAME: c->name = arg; break;
+        case O_NS: c->ns = arg; break;
+        case O_REMAP: c->remap = arg; break;
         case O_JSON: c->json = true; break;
         case O_RAW: c->raw = true; break;
         case O_HELP:
