@@ -272,6 +272,13 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         if (f.u.state.criticality > IPCN_STATE_CRIT_MAX ||
             (f.u.state.flags & ~IPCN_STATE_READY))
             r.bad = 1;
+        if (!r.bad && r.p != r.end) { /* the extension (LIVENESS) */
+            f.u.state.has_ext = 1;
+            f.u.state.liveness_ms = rd_u32(&r);
+            if (rd_u32(&r) != 0 || f.u.state.liveness_ms == 0 ||
+                f.u.state.liveness_ms > IPCN_STATE_LIVENESS_MAX)
+                r.bad = 1;
+        }
         break;
     case IPCN_F_ROUTE:
         ipcn__dec_route(&r, &f.u.route);
@@ -615,6 +622,10 @@ int ipcn__enc_state(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__state *b)
     ipcn__wbuf_u8(w, b->criticality);
     ipcn__wbuf_u8(w, b->flags);
     ipcn__wbuf_u16(w, 0);
+    if (b->has_ext) {
+        ipcn__wbuf_u32(w, b->liveness_ms);
+        ipcn__wbuf_u32(w, 0);
+    }
     return finish(w, off);
 }
 

@@ -88,6 +88,8 @@ enum ipcn__ftype {
                                     REPLY/QUERY_REPLY (load) */
 #define IPCN_CAP_ROUTE 256u  /* takes ROUTE and FORWARD frames: can be
                                 reached through routers */
+#define IPCN_CAP_LIVENESS 512u /* takes the extension of STATE (how long
+                                  to wait for the sender: debugging) */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -259,12 +261,18 @@ uint64_t ipcn__quarantine_evidence(const ipcn__quarantine *q, uint32_t k);
 
 /* STATE: what the sender says of itself, the whole of it each time: its
  * criticality (0 none, 1 optional, 2 important, 3 critical) and flags
- * (IPCN_STATE_READY; the other bits 0); then a reserved u16 (0). */
+ * (IPCN_STATE_READY; the other bits 0); then a reserved u16 (0).  The
+ * extension (has_ext; only to a peer with IPCN_CAP_LIVENESS): u32
+ * liveness_ms (1 .. IPCN_STATE_LIVENESS_MAX), how long the sender asks to
+ * be waited for when silent (debugging), then a reserved u32 (0). */
 #define IPCN_STATE_CRIT_MAX 3
 #define IPCN_STATE_READY 1u
+#define IPCN_STATE_LIVENESS_MAX 86400000u /* a day */
 typedef struct ipcn__state {
     uint8_t criticality;
     uint8_t flags;
+    uint8_t has_ext;
+    uint32_t liveness_ms;
 } ipcn__state;
 
 /* ROUTE: node_id is reachable through the sender, by the routers in

@@ -860,7 +860,10 @@ static void test_roundtrip_every_type(void **state)
         case IPCN_F_STATE:
             in.u.state = (ipcn__state){
                 (uint8_t)(rnd() % (IPCN_STATE_CRIT_MAX + 1)),
-                (uint8_t)(rnd() & IPCN_STATE_READY)};
+                (uint8_t)(rnd() & IPCN_STATE_READY), (uint8_t)(rnd() & 1),
+                (uint32_t)(1 + rnd() % IPCN_STATE_LIVENESS_MAX)};
+            if (!in.u.state.has_ext)
+                in.u.state.liveness_ms = 0;
             break;
         case IPCN_F_ROUTE: {
             uint8_t k = (uint8_t)(1 + rnd() % IPCN_ROUTE_MAX_PATH);

@@ -577,7 +577,9 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
     }
     case IPCN_F_STATE:
         return a->u.state.criticality == b->u.state.criticality &&
-               a->u.state.flags == b->u.state.flags;
+               a->u.state.flags == b->u.state.flags &&
+               a->u.state.has_ext == b->u.state.has_ext &&
+               a->u.state.liveness_ms == b->u.state.liveness_ms;
     case IPCN_F_ROUTE:
         return a->u.route.node_id == b->u.route.node_id &&
                a->u.route.flags == b->u.route.flags &&
