@@ -95,6 +95,10 @@ void cli_catch_signals(void);
  * the exit status after printing why. */
 int cli_open(cli *c);
 void cli_close(cli *c);
+/* PATH as the open node puts it on the wire (its namespace and remap
+ * rules; README "Names"), for people; PATH itself when it does not
+ * resolve.  A static buffer: use it before the next call. */
+const char *cli_wire_path(cli *c, const char *path);
 
 /* Wait (dispatching) until every other live node of the network is linked
  * and has told us its resources, or until c->wait_ms.  With want_path,

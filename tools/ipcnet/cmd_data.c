@@ -71,6 +71,7 @@ static int announce(cli *c, const char *path, ipcn_kind kind, const char *enc,
 
 static void ready(cli *c, const char *verb_text, const char *path, ipcn_kind kind)
 {
+    path = cli_wire_path(c, path);
     ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};

@@ -169,6 +169,14 @@ int cli_open(cli *c)
     return 0;
 }
 
+const char *cli_wire_path(cli *c, const char *path)
+{
+    static char buf[256];
+    return c->node && ipcn_node_resolve(c->node, path, buf, sizeof buf) == IPCN_OK
+               ? buf
+               : path;
+}
+
 void cli_close(cli *c)
 {
     ipcn_node_close(c->node);
