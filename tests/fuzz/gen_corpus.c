@@ -154,7 +154,12 @@ static int write_ext_seeds(const char *dir)
            write_ext_seed(dir, "announce_owned-short", "announce_owned", 0, 0, 0, 4) ||
            write_ext_seed(dir, "request_id-zero", "request_id", 8, 0, 8, 0) ||
            write_ext_seed(dir, "reply_load-reserved", "reply_load", 4, 1, 1, 0) ||
-           write_ext_seed(dir, "reply_load-short", "reply_load", 0, 0, 0, 4);
+           write_ext_seed(dir, "reply_load-short", "reply_load", 0, 0, 0, 4) ||
+           /* issue 21: STATE's extension: liveness 0, over a day, reserved */
+           write_ext_seed(dir, "state_liveness-zero", "state_liveness", 8, 0, 4, 0) ||
+           write_ext_seed(dir, "state_liveness-day", "state_liveness", 5, 0x10, 1, 0) ||
+           write_ext_seed(dir, "state_liveness-reserved", "state_liveness", 1, 1, 1, 0) ||
+           write_ext_seed(dir, "state_liveness-short", "state_liveness", 0, 0, 0, 4);
 }
 
 int main(int argc, char **argv)

@@ -87,6 +87,8 @@ static size_t vec_ext_len(const vec *v)
     case IPCN_F_REPLY:
     case IPCN_F_QUERY_REPLY:
         return f->u.reply.has_load ? 8 : 0;
+    case IPCN_F_STATE:
+        return f->u.state.has_ext ? 8 : 0;
     default:
         return 0;
     }
@@ -513,7 +515,7 @@ static void test_state_bounds(void **state)
 {
     (void)state;
     static const struct {
-        uint8_t b[5];
+        uint8_t b[13];
         size_t n;
     } bad[] = {
         {{4, 0, 0, 0}, 4},    {{255, 1, 0, 0}, 4}, /* criticality 0..3 */
@@ -521,6 +523,12 @@ static void test_state_bounds(void **state)
         {{1, 1, 1, 0}, 4},    {{1, 1, 0, 1}, 4},   /* reserved */
         {{1, 1, 0}, 3},       {{1}, 1},            /* short */
         {{1, 1, 0, 0, 0}, 5}, {{0}, 0},            /* long, empty */
+        /* the extension: liveness 1 .. a day, reserved 0, whole */
+        {{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 12},
+        {{1, 1, 0, 0, 0x01, 0x5c, 0x26, 0x05, 0, 0, 0, 0}, 12}, /* a day + 1 */
+        {{1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1}, 12},
+        {{1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0}, 11},
+        {{1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 13},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(decode_payload(IPCN_F_STATE, bad[i].b, bad[i].n),
@@ -534,8 +542,23 @@ static void test_state_bounds(void **state)
             assert_int_equal(parse(w.p, w.len, &f), IPCN_OK);
             assert_int_equal(f.u.state.criticality, c);
             assert_int_equal(f.u.state.flags, fl);
+            assert_int_equal(f.u.state.has_ext, 0);
             ipcn__wbuf_free(&w);
         }
+    /* The extension's bounds: 1 ms and a day (0x05265c00) are taken. */
+    static const uint32_t good[] = {1, 86400000u};
+    for (size_t i = 0; i < 2; i++) {
+        uint32_t v = good[i];
+        uint8_t b[12] = {0, 0, 0, 0, (uint8_t)v, (uint8_t)(v >> 8),
+                         (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+        ipcn__wbuf w = {0};
+        ipcn__frame f;
+        build(&w, IPCN_F_STATE, b, sizeof b);
+        assert_int_equal(parse(w.p, w.len, &f), IPCN_OK);
+        assert_int_equal(f.u.state.has_ext, 1);
+        assert_int_equal(f.u.state.liveness_ms, v);
+        ipcn__wbuf_free(&w);
+    }
 }
 
 static void test_strings(void **state)
