@@ -620,6 +620,19 @@ IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *msg);
 /* Resources: announce, withdraw, find                                 */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Names.  Every path and pattern a program gives to a call of a node
+ * (announce, withdraw, find, publish, loans and pools, query, set,
+ * subscribe, offer, request, access rules and limits, owned paths, file
+ * services) is a name, resolved by the node before use: put under its
+ * namespace unless it starts with '/' (absolute: the '/' is dropped), then
+ * remapped by its rules (ipcn_node_opts.ns and .remap, $IPCNET_NAMESPACE
+ * and $IPCNET_REMAP); a name that starts with '@' is taken as it is.
+ * Without a namespace or rules a name is its path, and "/a" is "a".  The
+ * path rules below apply to the result; paths the library gives back are
+ * results (ipcn_node_resolve()).  Since: 0.2
+ */
+
 /**
  * ipcn_announce() - make a resource known to the network.
  * @path:     '/'-separated, 1..255 bytes of UTF-8, no empty segment, no
