@@ -95,6 +95,23 @@ static bool has_peer(ipcn_node *n, const char *name)
     return yes;
 }
 
+/* The criticality a peer told (-1: no such peer). */
+static int peer_crit(ipcn_node *n, const char *name)
+{
+    ipcn_peer_list *pl = NULL;
+    int crit = -1;
+    if (ipcn_peers(n, &pl) != IPCN_OK)
+        return -1;
+    for (size_t i = 0; i < pl->count; i++) {
+        ipcn_peer_info pi = {.size = sizeof pi};
+        if (!strcmp(pl->items[i].name, name) &&
+            ipcn_peer_list_get_info(pl, i, &pi) == IPCN_OK)
+            crit = (int)pi.criticality;
+    }
+    ipcn_peer_list_free(pl);
+    return crit;
+}
+
 /* ---- the tests ---- */
 
 static void test_two_instances(void **state)
@@ -209,6 +226,18 @@ static void test_name_taken(void **state)
     unsetenv("IPCNET_NAME_SUFFIX");
     assert_true(L_UNTIL(n, has_peer(n, "left.camera-4"), 10000));
     assert_true(L_UNTIL(n, found(n, "left/camera/ping"), 10000));
+    /* A supervisor names the component's node in IPCNET_NODE (with its
+     * namespace, as the manifest's node says it): the criticality is its. */
+    setenv("IPCNET_NODE", "left.crit", 1);
+    setenv("IPCNET_CRITICALITY", "critical", 1);
+    ipcn_node *c = NULL;
+    st = ipcn_node_open(&c, "crit", &o);
+    unsetenv("IPCNET_NODE");
+    unsetenv("IPCNET_CRITICALITY");
+    assert_int_equal(st, IPCN_OK);
+    l_own_node(c);
+    assert_int_equal(ipcn_node_start_thread(c), IPCN_OK);
+    assert_true(L_UNTIL(n, peer_crit(n, "left.crit") == IPCN_CRIT_CRITICAL, 10000));
     /* Without it, the copy stops at once with 207 (exit 7). */
     pid_t third = spawn_comp("left", NULL);
     assert_int_equal(l_wait(third, 10000), 7);
