@@ -136,9 +136,11 @@ static uint64_t dead_ns(const ipcn_node *n, const ipcn__link *l)
     /* A peer being debugged asked (STATE) to be waited for longer: granted
      * up to what this node's network policy allows (debug: liveness:),
      * nothing without it, so that a peer cannot make itself undroppable
-     * where the network's owner did not say so. */
-    uint64_t asked = l->peer_liveness_ms;
-    uint64_t cap = n->policy ? n->policy->guard.debug_liveness_ms : 0;
+     * where the network's owner did not say so; with "all: true" every
+     * peer gets that bound, asked or not. */
+    const ipcn__guard *g = n->policy ? &n->policy->guard : NULL;
+    uint64_t cap = g ? g->debug_liveness_ms : 0;
+    uint64_t asked = g && g->debug_all ? cap : l->peer_liveness_ms;
     uint64_t grant = (asked < cap ? asked : cap) * 1000000ull;
     return grant > dead ? grant : dead;
 }

@@ -602,10 +602,13 @@ static int read_detect(ctx *c, const yn *m, ipcn__policy *p)
 
 /*   debug:
  *     liveness: 10min     # the longest a node may ask its peers to wait
- *                         # for it when it is silent (IPCNET_DEBUG_LIVENESS) */
+ *                         # for it when it is silent (IPCNET_DEBUG_LIVENESS)
+ *     all: true           # every peer is waited for that long, asked or
+ *                         # not (a debugger attached to any component) */
 static int read_debug(ctx *c, const yn *m, ipcn__policy *p)
 {
-    static const char *const keys[] = {"liveness", NULL};
+    static const char *const keys[] = {"liveness", "all", NULL};
+    static const char *const bools[] = {"false", "true", NULL};
     int st = mapping(c, m, "debug", keys);
     if (st != IPCN_OK)
         return st;
@@ -621,6 +624,11 @@ static int read_debug(ctx *c, const yn *m, ipcn__policy *p)
         return ipcn__pl_fail(c, v->line, "liveness: %.60s is more than 24h",
                              v->text);
     p->guard.debug_liveness_ms = ms;
+    uint32_t all = 0;
+    if ((v = ipcn__pl_get(m, "all")) &&
+        (st = word(c, v, "all", bools, &all)) != IPCN_OK)
+        return st;
+    p->guard.debug_all = all;
     return IPCN_OK;
 }
 

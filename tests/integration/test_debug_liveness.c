@@ -11,7 +11,8 @@
  *   - a policy without a debug section: the ask is not granted, the node
  *     is dropped (304 peer-down) and the query ends with 303;
  *   - "debug: {liveness: 1s}": granted 1 s only, so a 3 s stop still
- *     drops it.
+ *     drops it;
+ *   - "debug: {liveness: 30s, all: true}": kept without asking.
  *
  * Outcomes only: no assertion on how long anything took.
  * Helper: ipcn-test-l_prov (a provider: <name>/data).
@@ -71,7 +72,8 @@ static void write_policy(const char *net, const char *debug)
 
 /* One run: returns the status of the query asked while the provider was
  * stopped, and whether its link went down (*dropped). */
-static int stopped_provider(const char *net, const char *debug, bool *dropped)
+static int stopped_provider(const char *net, const char *debug, bool ask,
+                            bool *dropped)
 {
     write_policy(net, debug); /* tu_net_dir() unsets IPCNET_NETWORK: first */
     l_net(net);
@@ -81,8 +83,9 @@ static int stopped_provider(const char *net, const char *debug, bool *dropped)
     l_own_node(n);
     ipcn_node_set_event_fn(n, l_event_fn, ev);
 
-    /* Only the provider asks to be waited for. */
-    setenv("IPCNET_DEBUG_LIVENESS", "20", 1);
+    /* Only the provider asks to be waited for (when ask). */
+    if (ask)
+        setenv("IPCNET_DEBUG_LIVENESS", "20", 1);
     pid_t pid = l_spawn("l_prov", "debugged", "60", NULL);
     unsetenv("IPCNET_DEBUG_LIVENESS");
     assert_true(pid > 0);
@@ -127,7 +130,7 @@ static void test_debug_network_keeps_it(void **state)
 {
     (void)state;
     bool dropped = true;
-    int st = stopped_provider("dbg-on", "debug:\n  liveness: 30s\n", &dropped);
+    int st = stopped_provider("dbg-on", "debug:\n  liveness: 30s\n", true, &dropped);
     assert_int_equal(st, IPCN_OK);
     assert_false(dropped);
 }
@@ -136,7 +139,7 @@ static void test_no_debug_drops_it(void **state)
 {
     (void)state;
     bool dropped = false;
-    int st = stopped_provider("dbg-off", "", &dropped);
+    int st = stopped_provider("dbg-off", "", true, &dropped);
     assert_int_equal(st, IPCN_SERVICE_UNAVAILABLE);
     assert_true(dropped);
 }
@@ -145,9 +148,21 @@ static void test_granted_only_what_policy_allows(void **state)
 {
     (void)state;
     bool dropped = false;
-    int st = stopped_provider("dbg-cap", "debug:\n  liveness: 1s\n", &dropped);
+    int st = stopped_provider("dbg-cap", "debug:\n  liveness: 1s\n", true, &dropped);
     assert_int_equal(st, IPCN_SERVICE_UNAVAILABLE);
     assert_true(dropped);
+}
+
+/* "all: true": every node is waited for, asked or not (a debugger
+ * attached to a component started without IPCNET_DEBUG_LIVENESS). */
+static void test_debug_all_keeps_one_that_did_not_ask(void **state)
+{
+    (void)state;
+    bool dropped = true;
+    int st = stopped_provider("dbg-all", "debug: {liveness: 30s, all: true}\n",
+                              false, &dropped);
+    assert_int_equal(st, IPCN_OK);
+    assert_false(dropped);
 }
 
 /* Outside input, parsed strictly: a malformed value is refused, not
@@ -181,6 +196,8 @@ int main(void)
         cmocka_unit_test_teardown(test_debug_network_keeps_it, l_teardown),
         cmocka_unit_test_teardown(test_no_debug_drops_it, l_teardown),
         cmocka_unit_test_teardown(test_granted_only_what_policy_allows,
+                                  l_teardown),
+        cmocka_unit_test_teardown(test_debug_all_keeps_one_that_did_not_ask,
                                   l_teardown),
         cmocka_unit_test_teardown(test_bad_env, l_teardown),
     };

@@ -469,6 +469,10 @@ static void test_debug(void **state)
     p = must_parse(HEAD "debug: {liveness: 24h}\n");
     assert_int_equal(p->guard.debug_liveness_ms, 86400000);
     ipcn__policy_free(p);
+    p = must_parse(HEAD "debug: {liveness: 2s, all: true}\n");
+    assert_int_equal(p->guard.debug_liveness_ms, 2000);
+    assert_true(p->guard.debug_all);
+    ipcn__policy_free(p);
     static const struct {
         const char *text, *reason;
     } dbad[] = {
@@ -476,7 +480,8 @@ static void test_debug(void **state)
         {HEAD "debug: {liveness: 0s}\n", "liveness"},
         {HEAD "debug: {liveness: 600}\n", "liveness"},
         {HEAD "debug: {}\n", "debug needs liveness"},
-        {HEAD "debug: {liveness: 1s, all: yes}\n", "all"},
+        {HEAD "debug: {liveness: 1s, all: yes}\n", "all: unknown value"},
+        {HEAD "debug: {liveness: 1s, every: true}\n", "every"},
         {HEAD "debug: yes\n", "debug"},
     };
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(dbad); i++) {

@@ -170,7 +170,10 @@ static void check_guard(const ipcn__guard *g)
         out("; %u component%s\n", t->ncomponents,
             t->ncomponents == 1 ? "" : "s");
     }
-    if (g->debug_liveness_ms)
+    if (g->debug_liveness_ms && g->debug_all)
+        out("  debug: every node is waited for up to %s when silent\n",
+            ms_text(g->debug_liveness_ms, a, sizeof a));
+    else if (g->debug_liveness_ms)
         out("  debug: a node may ask its peers to wait up to %s for it "
             "(IPCNET_DEBUG_LIVENESS)\n", ms_text(g->debug_liveness_ms, a, sizeof a));
 }
