@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: MIT
 # Type stubs of the ipcnet package (its Python part and the _ipcnet
 # extension), so that editors and type checkers know the API.  Every public
-# name of ipcnet has an entry here: tests/python/test_packaging.py checks it.
+# name of ipcnet has an entry here: tests/python/test_api_docs.py checks it.
 # A value that travels (CBOR, text, bytes, tensors) is typed Any.
 import concurrent.futures
 import os
 from dataclasses import dataclass
-from typing import (Any, Callable, ClassVar, Iterator, List, NamedTuple, Optional, Sequence,
-                    Tuple, Type, TypeVar, Union, final, overload)
+from typing import (Any, Callable, Iterator, List, Literal, NamedTuple, Optional, Sequence, Tuple,
+                    Type, TypeVar, Union, final, overload)
 
 __version__: str
 
@@ -346,10 +346,16 @@ class Node:
     def offer(self, path: str, fn: _F, *, encoding: Optional[str] = ..., args: Any = ...,
               returns: Any = ..., at_most_once: bool = ..., cache_ms: int = ...,
               cache_entries: int = ...) -> _F: ...
+    @overload
+    def request(self, path: str, value: Any = ..., timeout: Optional[float] = ..., *,  # type: ignore[misc]
+                encoding: Optional[str] = ..., mode: None = ..., quorum: int = ...,
+                tolerance: float = ..., request_id: Literal[0] = ...,
+                max_providers: int = ...) -> Message: ...
+    @overload
     def request(self, path: str, value: Any = ..., timeout: Optional[float] = ..., *,
                 encoding: Optional[str] = ..., mode: Optional[str] = ..., quorum: int = ...,
                 tolerance: float = ..., request_id: int = ...,
-                max_providers: int = ...) -> Any: ...
+                max_providers: int = ...) -> Answers: ...
     def request_async(self, path: str, value: Any = ..., timeout: Optional[float] = ..., *,
                       encoding: Optional[str] = ...) -> concurrent.futures.Future[Message]: ...
     # the network

@@ -137,6 +137,39 @@ def test_stubtest():
                         "--mypy-config-file", os.devnull],
                        capture_output=True, text=True, env=env, timeout=300, cwd="/")
     assert r.returncode == 0, r.stdout + r.stderr
+    # A program that uses the API, as an editor sees it.
+    r = subprocess.run([sys.executable, "-m", "mypy", "--config-file", os.devnull,
+                        "--no-incremental", "--cache-dir", os.devnull, "-c", USER_PROGRAM],
+                       capture_output=True, text=True, env=env, timeout=300, cwd="/")
+    assert r.returncode == 0, r.stdout + r.stderr
+    revealed = [line.split("Revealed type is ")[1].strip('"')
+                for line in r.stdout.splitlines() if "Revealed type is" in line]
+    assert revealed == ["ipcnet.Message", "ipcnet.Answers", "Union[ipcnet.Message, None]",
+                        "ipcnet.Message", "builtins.list[ipcnet.Resource]"], r.stdout
+
+
+USER_PROGRAM = """
+import asyncio
+import ipcnet, ipcnet.aio
+with ipcnet.Node("x") as node:
+    reveal_type(node.request("svc/add", {"a": 1}))
+    reveal_type(node.request("svc/add", 1, mode="vote"))
+    sub = node.subscribe("a/**", depth=8)
+    reveal_type(sub.take(1.0))
+    @node.offer("svc/add")
+    def add(req: ipcnet.Message) -> int:
+        return int(req.value["a"])
+    try:
+        node.publish("a/b", [1, 2])
+    except ipcnet.NotFound as e:
+        print(e.status + 1, e.text)
+async def main() -> None:
+    async with ipcnet.aio.Node("y") as n:
+        reveal_type(await n.request("svc/add", 1))
+        reveal_type(await n.wait_for("svc/*"))
+        async for msg in n.subscribe("a/**"):
+            print(msg.value, msg.seq + 1)
+"""
 
 
 def test_py_typed_marker():
