@@ -134,6 +134,30 @@ void ipcn__tcp_trust_refresh(ipcn_node *n, ipcn__tcp_host *h)
                h->trust_path, t.count);
 }
 
+void ipcn__tcp_trust_recheck(ipcn_node *n)
+{
+    ipcn__tcp_host *h = n->tcp;
+    uint64_t before[4];
+    memcpy(before, h->trust_stamp, sizeof before);
+    ipcn__tcp_trust_refresh(n, h);
+    if (!memcmp(before, h->trust_stamp, sizeof before))
+        return;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (!l->sec || !l->sec->ready || !l->has_peer_key || l->state == LINK_DEAD ||
+            ipcn__trust_name(&h->trust, l->peer_key))
+            continue;
+        n->stats.unauthorized++;
+        ipcn__warn("IPCN-TCP-UNTRUSTED", "%s: TCP link %s (host %s): its key was "
+                   "taken off the network's trust list: closed (309)", n->name,
+                   l->addr, l->who.host ? l->who.host : "?");
+        ipcn__link_send_error(n, l, IPCN_NETWORK_AUTH_REQUIRED,
+                              "host key no longer trusted");
+        ipcn__link_close(n, l, IPCN_NETWORK_AUTH_REQUIRED,
+                         "host key no longer trusted");
+    }
+}
+
 /* Another TCP link to the host of l's key?  Two gateways that dial each
  * other at once get two links: both keep the one dialled by the side of
  * the lower key; of two in the same direction, the older one.  The one
