@@ -711,7 +711,9 @@ class Node(_ipcnet._Node):
             enc = self._encodings.get(path)
         if enc is None:
             try:
-                found = [r for r in self.find(path, "data") if r.path == path]
+                # A path finds itself only (as the node resolves it: its
+                # namespace and remap rules), a pattern nothing here.
+                found = [] if "*" in path else self.find(path, "data")
             except Error:
                 found = []
             enc = found[0].encoding if found else None
