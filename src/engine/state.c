@@ -60,6 +60,7 @@ void ipcn__state_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         /* Granted (node/loop.c) as far as the policy allows, whenever it
          * is looked at: a policy reloaded meanwhile counts at once. */
         uint64_t cap = n->policy->guard.debug_liveness_ms;
+        uint64_t grant = n->policy->guard.debug_all || asked > cap ? cap : asked;
         if (!cap)
             ipcn__info("IPCN-PEER-DEBUG", "%s: %s asks to be waited for up "
                        "to %u ms when silent; not granted: the network's "
@@ -69,7 +70,7 @@ void ipcn__state_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
             ipcn__info("IPCN-PEER-DEBUG", "%s: %s is waited for up to %llu "
                        "ms when silent (it asks %u ms, the policy allows "
                        "%llu)", n->name, l->who.name,
-                       (unsigned long long)(asked < cap ? asked : cap), asked,
+                       (unsigned long long)grant, asked,
                        (unsigned long long)cap);
     }
     l->peer_liveness_ms = asked;
