@@ -50,6 +50,12 @@ void ipcn__hdr_read(const uint8_t *b, ipcn__hdr *h)
 int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
                       size_t *need)
 {
+    return ipcn__frame_check_ex(buf, avail, max_payload, need, true);
+}
+
+int ipcn__frame_check_ex(const uint8_t *buf, size_t avail, uint32_t max_payload,
+                         size_t *need, bool verify_sum)
+{
     if (max_payload > IPCN_WIRE_MAX_PAYLOAD)
         max_payload = IPCN_WIRE_MAX_PAYLOAD;
     /* Refuse a bad magic as soon as its bytes are there, so that garbage
@@ -76,8 +82,8 @@ int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
         *need = total;
         return IPCN_WIRE_NEED_MORE;
     }
-    if (ipcn__frame_checksum(buf, buf + IPCN_WIRE_HDR_SIZE, len) !=
-        ld64(buf + 40))
+    if (verify_sum &&
+        ipcn__frame_checksum(buf, buf + IPCN_WIRE_HDR_SIZE, len) != ld64(buf + 40))
         return IPCN_BAD_REQUEST;
     *need = total;
     return IPCN_OK;
@@ -338,9 +344,11 @@ static uint8_t *wb_grow(ipcn__wbuf *w, size_t n)
 void ipcn__wbuf_free(ipcn__wbuf *w)
 {
     size_t grow_max = w->grow_max;
+    bool no_sum = w->no_sum;
     ipcn__free(w->p);
     memset(w, 0, sizeof *w);
     w->grow_max = grow_max;
+    w->no_sum = no_sum;
 }
 void ipcn__wbuf_u8(ipcn__wbuf *w, uint8_t v)
 {
@@ -423,7 +431,7 @@ int ipcn__frame_end(ipcn__wbuf *w, size_t off)
     }
     uint8_t *p = w->p + off;
     st32(p + 12, (uint32_t)len);
-    st64(p + 40, ipcn__frame_checksum(p, p + IPCN_WIRE_HDR_SIZE, len));
+    st64(p + 40, w->no_sum ? 0 : ipcn__frame_checksum(p, p + IPCN_WIRE_HDR_SIZE, len));
     return IPCN_OK;
 }
 

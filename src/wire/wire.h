@@ -9,6 +9,7 @@
 #ifndef IPCN_WIRE_H
 #define IPCN_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -363,6 +364,11 @@ typedef struct ipcn__frame {
  */
 int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
                       size_t *need);
+/* The same, without the checksum when verify_sum is false: for frames
+ * that came in authenticated records (a TCP link's, docs/protocol.md
+ * 19.1.2), whose checksum the sender may leave 0. */
+int ipcn__frame_check_ex(const uint8_t *buf, size_t avail, uint32_t max_payload,
+                         size_t *need, bool verify_sum);
 
 /*
  * ipcn__frame_decode() - decode a frame that ipcn__frame_check() accepted
@@ -385,6 +391,8 @@ typedef struct ipcn__wbuf {
     size_t grow_max; /* growth by a quarter stops here (0: no limit); a
                         bigger need is met exactly.  Kept by free. */
     int oom; /* set when a growth failed; the content is then incomplete */
+    bool no_sum; /* frames finished here get checksum 0: the queue of a link
+                    whose records are authenticated (TCP).  Kept by free. */
 } ipcn__wbuf;
 
 void ipcn__wbuf_free(ipcn__wbuf *w);

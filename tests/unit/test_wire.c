@@ -424,6 +424,44 @@ static void test_checksum_definition(void **state)
     assert_true(XXH3_64bits("", 0) == 0x2D06800538D394C2ull);
 }
 
+/* A TCP link's queue (no_sum) writes checksum 0, which only the check
+ * that skips the checksum (frames from authenticated records) accepts;
+ * the same frame from an ordinary queue carries the real one; no_sum
+ * survives ipcn__wbuf_free(). */
+static void test_no_sum_queue(void **state)
+{
+    (void)state;
+    const vec *v = vec_named("ping");
+    ipcn__frame f;
+    assert_int_equal(ipcn__frame_decode(v->bytes, v->len, &f), IPCN_OK);
+    ipcn__wbuf plain = {0}, tcp = {.no_sum = true};
+    for (int round = 0; round < 2; round++) {
+        ipcn__hdr h = f.hdr;
+        assert_int_equal(ipcn__enc_stamp(&plain, &h, IPCN_F_PING, f.u.stamp), IPCN_OK);
+        h = f.hdr;
+        assert_int_equal(ipcn__enc_stamp(&tcp, &h, IPCN_F_PING, f.u.stamp), IPCN_OK);
+        assert_int_equal(tcp.len, plain.len);
+        assert_memory_equal(plain.p, v->bytes, v->len);
+        assert_memory_equal(tcp.p, plain.p, 40); /* all but the checksum */
+        assert_memory_equal(tcp.p + 48, plain.p + 48, plain.len - 48);
+        static const uint8_t zero[8];
+        assert_memory_equal(tcp.p + 40, zero, 8);
+        size_t need = 0;
+        assert_int_equal(ipcn__frame_check(tcp.p, tcp.len, 1u << 20, &need),
+                         IPCN_BAD_REQUEST);
+        assert_int_equal(ipcn__frame_check_ex(tcp.p, tcp.len, 1u << 20, &need, false),
+                         IPCN_OK);
+        assert_int_equal(need, tcp.len);
+        /* the other checks stay: a bad magic is still refused */
+        tcp.p[0] ^= 1;
+        assert_int_equal(ipcn__frame_check_ex(tcp.p, tcp.len, 1u << 20, &need, false),
+                         IPCN_BAD_REQUEST);
+        ipcn__wbuf_free(&plain);
+        ipcn__wbuf_free(&tcp);
+        assert_true(tcp.no_sum);
+    }
+}
+
 /* ---- bodies ---- */
 
 static void test_decode_frame_len_mismatch(void **state)
@@ -1172,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_payload_limit),
         cmocka_unit_test(test_every_flip_refused),
         cmocka_unit_test(test_checksum_definition),
+        cmocka_unit_test(test_no_sum_queue),
         cmocka_unit_test(test_decode_frame_len_mismatch),
         cmocka_unit_test(test_truncated_and_trailing_bodies),
         cmocka_unit_test(test_quarantine_bounds),
