@@ -87,3 +87,25 @@ def test_announce_schema_errors(nodes):
         a.publish("x/y", 3)
     a.publish("x/y", "three")
     assert a.find("x/y")[0].schema == "text"
+
+
+def test_info_prints_types(nodes):
+    """`ipcnet info` (another process) prints a typed service's args and
+    returns, and a typed stream's schema, as trees of field types and names."""
+    a = nodes("a")
+
+    @a.offer("svc/move", args={"map": {"v": "float", "at": {"optional": {"array": "float"}}}},
+             returns="bool")
+    def move(req):
+        return True
+    a.announce("s/imu", "stream", schema={"map": {"acc": {"map": {"x": "float"}},
+                                                  "stamp": "uint"}})
+    out = subprocess.run([CLI, "info", "svc/move"], capture_output=True, text=True,
+                         timeout=WAIT)
+    assert out.returncode == 0, out.stderr
+    assert ("args      map\n            float v\n            float[] at  (optional)\n"
+            "returns   bool\n") in out.stdout
+    out = subprocess.run([CLI, "info", "s/imu"], capture_output=True, text=True, timeout=WAIT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith("schema    map\n            map acc\n              float x\n"
+                               "            uint stamp\n")
