@@ -644,7 +644,11 @@ IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *msg);
  *            copied; at most 64 KiB.
  * Announcing a path this node already announced replaces the descriptor
  * (the version goes up).  Services also need ipcn_offer(), which announces.
- * Returns 100 (101 when new), 200 for invalid arguments, 207 when another
+ * A data or stream resource whose meta is a CBOR map with the key "schema"
+ * is typed: its values must be of that type (ipcnet_schema.h; since 0.2).
+ * Returns 100 (101 when new), 200 for invalid arguments (since 0.2: also a
+ * "schema" that is not a valid type, or a typed resource whose encoding is
+ * not CBOR), 207 when another
  * live node already provides a data or stream resource at this path (two
  * providers of one service are fine), or when path is this node's typed
  * service (ipcn_offer_typed: its descriptor is its schema), or when path
@@ -710,7 +714,8 @@ IPCN_API int ipcn_pattern_match(const char *pattern, const char *path);
  * cannot take more (tx_limit) misses it and the miss is counted on both
  * sides (the subscriber sees a sequence gap).
  * Returns 100, 203 when this node did not announce path, 204 when path is a
- * service, 200 when too large (max_payload), 207 when this node is a warm
+ * service, 200 when too large (max_payload) or not of path's declared type
+ * (nothing is sent; ipcnet_schema.h; since 0.2), 207 when this node is a warm
  * standby of an owned path that another provider owns (nothing is sent;
  * ipcnet_redundancy.h; since 0.2), 307.  Since: 0.1
  */
@@ -822,7 +827,8 @@ IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan);
  * a drop here, lost there.  A subscriber that cannot map the pool
  * discards the sample (ipcn_sub_stats.unmappable) and gives its slot back
  * at once.
- * Returns 100, 200 when len is over the loan's size, 203 when path was
+ * Returns 100, 200 when len is over the loan's size or the bytes are not
+ * of path's declared type (ipcnet_schema.h; since 0.2), 203 when path was
  * withdrawn meanwhile, 207 as ipcn_publish() (a warm standby; since 0.2),
  * 307.  Thread-safe.  Since: 0.1
  */
@@ -936,7 +942,8 @@ IPCN_API int ipcn_data_on_set(ipcn_node *node, const char *path,
  * expect_version (nothing set); 203 when no node provides path; 204 when
  * path is a stream or a service; 202 (or the code the provider's check
  * returned) when its check refused the value; 200 for invalid arguments,
- * a value the provider takes as of another encoding (no check), or one
+ * a value the provider takes as of another encoding (no check), one not
+ * of the resource's declared type (ipcnet_schema.h), or one
  * too large for the provider's max_payload; 304 after timeout_ms (the
  * provider is told and does not apply a set it has not started); 303 when
  * the provider left before answering (the value may or may not have been
@@ -1035,6 +1042,10 @@ typedef struct ipcn_sub_stats {
     uint64_t standby;   /**< samples of an owned path from a provider that
                              does not own it (a hot standby), dropped here
                              (ipcnet_redundancy.h).  Since: 0.2 */
+    uint64_t nonconforming; /**< samples of a typed resource that were not
+                             of its declared type, dropped here
+                             (ipcnet_schema.h); not counted in received.
+                             Since: 0.2 */
 } ipcn_sub_stats;
 
 /** ipcn_sub_get_stats() - Returns 100, 203 unknown, 200 for a NULL
@@ -1116,8 +1127,9 @@ IPCN_API int ipcn_offer(ipcn_node *node, const char *path,
  *   "bool"   true or false      "tensor"  a tensor that
  *   "int"    any CBOR integer             ipcn_tensor_decode() accepts
  *   "uint"   an unsigned integer
- *   "float"  any CBOR float (an integer is NOT a float)
- *   "number" an integer or a float
+ *   "float"  a CBOR float or integer (an integer is a float, as JSON
+ *            has it: {"gain": 2} has a float gain; since 0.2)
+ *   "number" an integer or a float (the same values as "float")
  * or a map of one key:
  *   {"array": T}            an array whose every element is a T;
  *   {"map": {F: T, ...}}    a map whose keys are text: every listed field
@@ -1125,13 +1137,16 @@ IPCN_API int ipcn_offer(ipcn_node *node, const char *path,
  *   {"optional": T}         only as the type of a field of "map": the
  *                           field may be absent (when present, a T);
  *   {"nullable": T}         null or a T.
- * At most 16 types nest inside one another (the outermost counts as 1).
- * Anything else is an invalid schema: an unknown name, a map of another
- * key or of several keys, a field key that is not text or is repeated.
+ * At most 16 types nest inside one another (the outermost counts as 1), a
+ * type is at most 4096 bytes and a "map" has at most 128 fields (since
+ * 0.2).  Anything else is an invalid schema: an unknown name, a map of
+ * another key or of several keys, a field key that is not text or is
+ * repeated.  Data and streams may be typed too (ipcnet_schema.h).
  *
  * Before a request is queued for fn, the provider checks it — from a peer
- * or from this node itself alike: its encoding must be "cbor" and its body
- * one CBOR item of the args type.  Otherwise the requester gets 200 with a
+ * or from this node itself alike: its encoding must be "cbor" (or
+ * "application/cbor") and its body one CBOR item of the args type.
+ * Otherwise the requester gets 200 with a
  * text/plain body giving the reason ("args.x: expected float, got text",
  * "args.y: missing field", "args.z: unexpected field") and fn is not
  * called.  The returns type is declared only: answers are not checked.
@@ -1628,6 +1643,15 @@ typedef struct ipcn_node_stats {
                                     send on: no way to their destination
                                     (bounced 302 to their origin).
                                     Since: 0.3 */
+    /* Typed data and streams (ipcnet_schema.h).  Since: 0.2 */
+    uint64_t typed_refused;    /**< values this node refused to publish or
+                                    set (200) because they were not of
+                                    their resource's declared type.
+                                    Since: 0.2 */
+    uint64_t typed_dropped;    /**< values of peers' typed resources
+                                    (samples, query answers) dropped here
+                                    because they were not of the declared
+                                    type.  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

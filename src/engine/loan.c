@@ -107,6 +107,9 @@ IPCN_API int ipcn_loan_publish(ipcn_node *n, ipcn_loan *loan, size_t len)
         st = IPCN_NOT_FOUND; /* withdrawn meanwhile */
     else if (lr->warm && ipcn__own_standby_local(lr))
         st = IPCN_CONFLICT; /* a warm standby: nothing until it owns */
+    else if ((st = ipcn__typed_check_local(n, lr, NULL, ipcn_loan_data(loan),
+                                           len, NULL, 0)) != IPCN_OK)
+        ; /* not of its declared type: 200, nothing sent, the loan ends */
     else /* its pool may have been replaced since: it still serves */
         st = ipcn__route_publish_loan(n, lr, loan, len, NULL);
     ipcn__pool_end_loan(n, loan);

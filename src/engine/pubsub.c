@@ -303,7 +303,8 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
                                 .unmappable = s->unmappable,
                                 .resets = s->resets,
                                 .notices = s->notices,
-                                .standby = s->standby};
+                                .standby = s->standby,
+                                .nonconforming = s->nonconforming};
     ipcn__node_unlock(n);
     if (!s)
         return IPCN_NOT_FOUND;

@@ -590,6 +590,15 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     }
     const ipcn__reply *r = &f->u.reply;
+    if (want_query && f->hdr.status == IPCN_OK) {
+        /* A typed data resource's value is of its type, or no answer. */
+        ipcn__remote *res = ipcn__remote_find(n, p->path, l->id);
+        if (res && !ipcn__typed_check_remote(n, l, res, r->data.p,
+                                             r->data.len)) {
+            complete(n, p, IPCN_BAD_GATEWAY, NULL);
+            return;
+        }
+    }
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), r->encoding.p,
                                  r->encoding.len, l->who.name, l->who.node_id,
                                  r->data.p, r->data.len);

@@ -73,6 +73,12 @@ static int set_run_value(ipcn_node *n, ipcn__msg *m, uint64_t expect,
     int st = set_check(lr, m->pub.encoding, expect, false, version, why, wl);
     if (st != IPCN_OK)
         return st;
+    /* A typed resource takes only values of its type, before its handler
+     * sees them (typed.c). */
+    st = ipcn__typed_check_local(n, lr, m->pub.encoding, m->pub.data,
+                                 m->pub.len, why, wl);
+    if (st != IPCN_OK)
+        return st;
     if (lr->set_fn) {
         ipcn_set_fn fn = lr->set_fn;
         void *user = lr->set_user;

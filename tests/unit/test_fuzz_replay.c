@@ -51,6 +51,9 @@
 #define LLVMFuzzerTestOneInput fuzz_remap_one
 #include "../fuzz/fuzz_remap.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_schema_one
+#include "../fuzz/fuzz_schema.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -205,6 +208,15 @@ static void test_remap_corpus(void **state)
     assert_true(n > 0);
 }
 
+static void test_schema_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/schema", fuzz_schema_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/schema", fuzz_dir);
+    assert_true(n > 0);
+}
+
 static void test_crashes(void **state)
 {
     (void)state;
@@ -216,8 +228,10 @@ static void test_crashes(void **state)
         replay_dir("crashes/manifest", fuzz_manifest_one, 0) < 0 ||
         replay_dir("crashes/trust", fuzz_trust_one, 0) < 0 ||
         replay_dir("crashes/gwconf", fuzz_gwconf_one, 0) < 0 ||
-        replay_dir("crashes/remap", fuzz_remap_one, 0) < 0)
-        fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest,trust,gwconf,remap}",
+        replay_dir("crashes/remap", fuzz_remap_one, 0) < 0 ||
+        replay_dir("crashes/schema", fuzz_schema_one, 0) < 0)
+        fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest,trust,gwconf,remap,"
+                 "schema}",
                  fuzz_dir);
 }
 
@@ -266,6 +280,10 @@ static void test_edge_inputs(void **state)
     fuzz_remap_one(zero, 0);
     fuzz_remap_one(zero, 1);
     fuzz_remap_one((const uint8_t *)"\0\0/", 3);
+    fuzz_schema_one(zero, 0);
+    fuzz_schema_one(zero, 1);
+    static const uint8_t big_k[3] = {0xff, 0xff, 0x60}; /* k past the end */
+    fuzz_schema_one(big_k, sizeof big_k);
 }
 
 int main(int argc, char **argv)
@@ -294,6 +312,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trust_corpus),
         cmocka_unit_test(test_gwconf_corpus),
         cmocka_unit_test(test_remap_corpus),
+        cmocka_unit_test(test_schema_corpus),
         cmocka_unit_test(test_crashes),
         cmocka_unit_test(test_edge_inputs),
     };

@@ -120,7 +120,9 @@ static const verb verbs[] = {
      "usage: ipcnet info PATH [options]\n\n"
      "Print the descriptor of the resource at PATH: kind, encoding, provider (name,\n"
      "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
-     "service offered by several nodes prints one descriptor per provider.\n"},
+     "service offered by several nodes prints one descriptor per provider.  A typed\n"
+     "resource's type (a data or stream 'schema', a service's 'args' and 'returns')\n"
+     "prints as a tree of field types and names, as 'ros2 interface show' does.\n"},
     {"hold", cmd_hold,
      COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META) | B(O_STRENGTH) | B(O_WARM), 1, 2, true,
      "announce a data resource holding VALUE and serve it until interrupted",
@@ -133,7 +135,8 @@ static const verb verbs[] = {
      "                  (application/json: the JSON text; cbor: VALUE as CBOR)\n"
      "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
      "                  application/octet-stream unless --encoding\n"
-     "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"
+     "  --meta JSON     the descriptor's metadata (sent as a CBOR map); its key\n"
+     "                  \"schema\" types the values (ipcnet_schema.h)\n"
      "  --strength N    one of several providers of PATH (an owned path): the\n"
      "                  strongest live one answers; of equal strengths, the node\n"
      "                  whose name sorts first (see 'ipcnet owner')\n"
@@ -176,7 +179,8 @@ static const verb verbs[] = {
      "  --count N       stop after N samples (default: until interrupted)\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "  --file FILE     the sample is FILE's bytes ('-': stdin)\n"
-     "  --meta JSON     the descriptor's metadata (default {\"rate\": HZ})\n"
+     "  --meta JSON     the descriptor's metadata (default {\"rate\": HZ}); its\n"
+     "                  key \"schema\" types the samples (ipcnet_schema.h)\n"
      "  --strength N    one of several publishers of PATH (an owned path):\n"
      "                  subscribers take the samples of the strongest live one\n"
      "                  and drop (and count) the others'; when it goes, the next\n"
@@ -190,7 +194,9 @@ static const verb verbs[] = {
      "Subscribe to every stream and data resource matching PATTERN, now and\n"
      "later, and print each sample as 'path: value' (one JSON document per sample\n"
      "with --json) until N samples came or Ctrl-C / SIGTERM.  A provider that\n"
-     "goes away is reported on stderr.\n\n"
+     "goes away is reported on stderr.  Before the first sample of a typed\n"
+     "resource from each provider, its type prints as a tree of field types and\n"
+     "names, each line after '# '.\n\n"
      "  --count N       stop after N samples\n"
      "  --timeout MS    fail with 304 when no sample came for MS milliseconds\n"
      "  --raw           write the samples' bytes to stdout as they are\n"},
