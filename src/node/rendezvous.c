@@ -538,12 +538,12 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
                 ipcn__rdv_scan(n);
                 ipcn__cz_recheck_all(n);
                 if (n->tcp)
-                    ipcn__tcp_trust_recheck(n);
+                    ipcn__tcp_trust_recheck(n, true);
                 continue;
             }
             if (ipcn__cz_inotify(n, ev->wd, ev->mask))
                 continue; /* a peer's executable */
-            if (ev->len && ipcn__gw_inotify(n, ev->wd, ev->name))
+            if (ev->len && ipcn__gw_inotify(n, ev->wd, ev->mask, ev->name))
                 continue; /* the trust list of the TCP links */
             if (!ev->len || ipcn__node_policy_event(n, ev->wd, ev->name))
                 continue;

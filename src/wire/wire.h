@@ -91,6 +91,8 @@ enum ipcn__ftype {
                                 reached through routers */
 #define IPCN_CAP_LIVENESS 512u /* takes the extension of STATE (how long
                                   to wait for the sender: debugging) */
+#define IPCN_CAP_NOSUM 2048u /* on a TCP link: frames it sends may carry
+                                 checksum 0 (docs/protocol.md 19.1.2) */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
