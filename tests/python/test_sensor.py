@@ -228,7 +228,9 @@ def test_refused(nodes, spawn):
         ipcnet.sensor.decode(m)
     n.announce("bad/plain", "data")                      # no sensor message at all
     n.publish("bad/plain", {"x": 1})
-    plain = nodes("py.other").query("bad/plain", WAIT)
+    other = nodes("py.other")
+    other.wait_for("bad/plain", timeout=WAIT)
+    plain = other.query("bad/plain", WAIT)
     with pytest.raises(ValueError, match="no sensor message"):
         ipcnet.sensor.decode(plain)
 
@@ -287,3 +289,39 @@ def test_cli_video_without_ffmpeg(nodes, net, tmp_path):
     assert rec.returncode == 1
     assert "203 Not Found: ffmpeg is not installed" in se, se
     assert not os.path.exists(out)
+
+
+def test_cli_echo_prints_what_an_image_is(nodes, net):
+    echo = subprocess.Popen([CLI, "echo", "cam/**", "--count", "2", "--timeout", "20000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    js = subprocess.Popen([CLI, "echo", "cam/**", "--count", "2", "--json", "--timeout",
+                           "20000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        n = nodes("py.echo")
+        n.announce("cam/e", "stream", IMAGE)
+        n.announce("cam/p", "stream", ipcnet.sensor.ENCODINGS["pointcloud"])
+        n.wait_subscribers("cam/e", 2, WAIT)
+        n.wait_subscribers("cam/p", 2, WAIT)
+        n.publish_image("cam/e", np.full((48, 64, 3), 7, np.uint8), "rgb8", frame_id="cam",
+                        stamp=1_500_000_000_123_456_789, camera_info=camera())
+        pts = np.zeros(3, dtype=[("x", "<f4"), ("y", "<f4")])
+        n.publish_sensor("cam/p", ipcnet.PointCloud.from_points(pts, frame_id="l", stamp=2))
+        out, err = echo.communicate(timeout=60)
+        jout, jerr = js.communicate(timeout=60)
+    finally:
+        for p in (echo, js):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert echo.returncode == 0, err
+    assert 'cam/e: image rgb8 64x48 (3 x uint8), frame "cam", stamp 1500000000.123456789, ' \
+        'with camera_info, pixels xxh3 ' in out, out
+    assert 'cam/p: pointcloud 3 points (3x1, 8 bytes each), fields x:float32,y:float32, ' \
+        'frame "l", stamp 0.000000002' in out, out
+    assert js.returncode == 0, jerr
+    lines = [json.loads(line) for line in jout.splitlines()]
+    img = [x for x in lines if x.get("path") == "cam/e"][0]["value"]
+    assert (img["encoding"], img["width"], img["height"], img["channels"], img["frame_id"],
+            img["camera_info"]) == ("rgb8", 64, 48, 3, "cam", True)
+    cloud = [x for x in lines if x.get("path") == "cam/p"][0]["value"]
+    assert cloud["fields"] == ["x", "y"] and cloud["width"] == 3
