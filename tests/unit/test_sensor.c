@@ -217,6 +217,26 @@ static void test_image_roundtrip(void **state)
     free(out);
 }
 
+/* The annotated example of docs/protocol.md, section 10.3, byte for byte. */
+static void test_doc_vector(void **state)
+{
+    (void)state;
+    static const uint8_t want[] = {
+        0xa5, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70, 0x1b, 0x17, 0x97, 0x9c, 0xfe, 0x36, 0x2a,
+        0x00, 0x00, 0x68, 0x66, 0x72, 0x61, 0x6d, 0x65, 0x5f, 0x69, 0x64, 0x61, 0x63, 0x68,
+        0x65, 0x6e, 0x63, 0x6f, 0x64, 0x69, 0x6e, 0x67, 0x65, 0x6d, 0x6f, 0x6e, 0x6f, 0x38,
+        0x63, 0x70, 0x61, 0x64, 0x42, 0x00, 0x00, 0x64, 0x64, 0x61, 0x74, 0x61, 0xd8, 0x28,
+        0x82, 0x83, 0x01, 0x02, 0x01, 0xd8, 0x40, 0x42, 0x10, 0x20};
+    uint8_t px[2] = {0x10, 0x20}, buf[128];
+    ipcn_image img;
+    assert_int_equal(ipcn_image_init(&img, "mono8", 1, 2, px), IPCN_OK);
+    assert_int_equal(ipcn_sensor_header_set(&img.header, 1700000000000000000ull, "c"), IPCN_OK);
+    size_t len = 0;
+    assert_int_equal(ipcn_image_encode(buf, sizeof buf, &img, &len, NULL), IPCN_OK);
+    assert_int_equal(len, sizeof want);
+    assert_memory_equal(buf, want, sizeof want);
+}
+
 /* Whatever the frame id's length (so whatever the pad's size, the 29-byte
  * hole included), the pixels start on the boundary. */
 static void test_image_alignment(void **state)
@@ -786,6 +806,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kinds),           cmocka_unit_test(test_formats),
         cmocka_unit_test(test_header),          cmocka_unit_test(test_image_roundtrip),
+        cmocka_unit_test(test_doc_vector),
         cmocka_unit_test(test_image_alignment), cmocka_unit_test(test_image_by_hand),
         cmocka_unit_test(test_image_invalid),   cmocka_unit_test(test_camera_info),
         cmocka_unit_test(test_pointcloud),      cmocka_unit_test(test_imu),
