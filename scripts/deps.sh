@@ -31,6 +31,7 @@ PACKAGES=(
     libiceoryx-binding-c-dev  # ipcnet-bench: the iceoryx peer (benchmark only; optional)
     iceoryx             # ipcnet-bench: iox-roudi, the daemon the iceoryx peer needs
     libsodium-dev       # the file service's content hash (BLAKE2b)
+    libssl-dev          # libcrypto: the cipher of TCP links' large records (optional, faster)
     libyaml-dev         # the network's policy file (src/policy/policy_load.c)
     ffmpeg              # `ipcnet stream-recv` of an image stream (a video); media tests: make an H.264 clip, ffprobe
     sox                 # media tests: make WAV audio

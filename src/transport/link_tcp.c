@@ -437,7 +437,7 @@ ssize_t ipcn__sec_write_some(ipcn_node *n, ipcn__link *l)
             put_len(o, k + IPCN_NOISE_TAG);
             if (ipcn__noise_encrypt(&s->tx, NULL, 0, p + done, k, o + 2) !=
                 IPCN_OK) {
-                errno = EIO; /* nonces exhausted: the link must end */
+                errno = EIO; /* nonces exhausted or libcrypto failed: the link ends */
                 return -1;
             }
             s->out_len += 2 + k + IPCN_NOISE_TAG;
@@ -518,6 +518,8 @@ void ipcn__sec_free(ipcn__link *l)
     struct ipcn__sec *s = l->sec;
     if (!s)
         return;
+    ipcn__noise_cipher_clear(&s->tx);
+    ipcn__noise_cipher_clear(&s->rx);
     ipcn__noise_wipe(s, offsetof(struct ipcn__sec, in));
     ipcn__free(s->in);
     ipcn__free(s->out);
