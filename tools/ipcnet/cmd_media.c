@@ -534,37 +534,21 @@ static int recv_start(recv_state *r, const ipcn_msg *m)
     return 0;
 }
 
-/* One image of an image stream: into the video (ffmpeg started with the
- * first); an image the library refuses is counted as bad. */
+/* One image of an image stream, into the video (video.c); one it could
+ * not write is counted as bad. */
 static int recv_image(recv_state *r, const ipcn_msg *m)
 {
-    ipcn_image img;
-    int st = ipcn_image_decode(m->data, m->len, &img), rc;
-    if (st != IPCN_OK) {
-        r->bad++;
-        cli_warn("sample %" PRIu64 " is not an image (%d %s): not written", m->seq, st,
-                 ipcn_status_str(st));
-        return 0;
-    }
-    if (!r->video) {
-        double rate = r->c->rate > 0 ? r->c->rate : 30;
-        if ((rc = video_open(&r->video, r->out_path, &img, rate)))
-            return rc;
-        snprintf(r->image_what, sizeof r->image_what, "images %ux%u %s, %.6g fps", img.width,
-                 img.height, img.encoding, rate);
-    }
     if (r->c->json)
         sample_json("sample", m->seq, m->data, m->len, 0, 0, m);
-    rc = video_write(r->video, &img);
-    if (rc < 0) {
+    int rc = video_sample(&r->video, r->out_path, r->c->rate > 0 ? r->c->rate : 30, m,
+                          r->image_what, sizeof r->image_what);
+    if (rc < 0)
         r->bad++;
-        return 0;
+    else if (rc == 0) {
+        r->samples++;
+        r->bytes += m->len;
     }
-    if (rc)
-        return rc;
-    r->samples++;
-    r->bytes += m->len;
-    return 0;
+    return rc < 0 ? 0 : rc;
 }
 
 /* One sample (or the end marker). */

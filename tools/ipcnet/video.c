@@ -188,3 +188,22 @@ int video_close(video_out *v, uint64_t *frames)
     free(v);
     return rc;
 }
+
+int video_sample(video_out **v, const char *path, double rate, const ipcn_msg *m, char *what,
+                 size_t whatlen)
+{
+    ipcn_image img;
+    int st = ipcn_image_decode(m->data, m->len, &img), rc;
+    if (st != IPCN_OK) {
+        cli_warn("sample %llu is not an image (%d %s): not written", (unsigned long long)m->seq,
+                 st, ipcn_status_str(st));
+        return -1;
+    }
+    if (!*v) {
+        if ((rc = video_open(v, path, &img, rate)))
+            return rc;
+        snprintf(what, whatlen, "images %ux%u %s, %.6g fps", img.width, img.height,
+                 img.encoding, rate);
+    }
+    return video_write(*v, &img);
+}

@@ -27,6 +27,14 @@ int video_open(video_out **out, const char *path, const ipcn_image *img, double 
  * saying why (ffmpeg stopped). */
 int video_write(video_out *v, const ipcn_image *img);
 
+/* One sample m of an image stream: decoded and written into *v, which is
+ * opened (ffmpeg started) with the first image; what (whatlen bytes) then
+ * says what the video is ("images 640x480 rgb8, 30 fps").  0 written; -1
+ * when it is not an image, or not of the video's size and pixel format
+ * (said on stderr, not written); else the exit status after saying why. */
+int video_sample(video_out **v, const char *path, double rate, const ipcn_msg *m, char *what,
+                 size_t whatlen);
+
 /* Close the pipe and wait for ffmpeg (NULL: nothing).  Returns 0 when it
  * wrote the file, else the exit status after saying why.  *frames: frames
  * written. */
