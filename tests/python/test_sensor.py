@@ -237,7 +237,7 @@ def test_refused(nodes, spawn):
 
 def ffprobe(path):
     r = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-                        "-show_entries", "stream=nb_read_frames,width,height",
+                        "-show_entries", "stream=nb_read_frames,width,height,r_frame_rate",
                         "-of", "json", path], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)["streams"][0]
@@ -265,9 +265,10 @@ def test_cli_writes_an_image_stream_as_video(nodes, net, tmp_path):
             rec.kill()
             rec.wait()
     assert rec.returncode == 0, se
-    assert "received 12 samples" in so and "images 64x48 rgb8" in so, so
+    assert "received 12 samples" in so and "images 64x48 rgb8, 10 fps" in so, so
     s = ffprobe(out)
     assert (s["width"], s["height"], int(s["nb_read_frames"])) == (64, 48, 12)
+    assert s["r_frame_rate"] == "10/1"
 
 
 def test_cli_video_without_ffmpeg(nodes, net, tmp_path):

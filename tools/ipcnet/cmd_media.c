@@ -450,7 +450,8 @@ typedef struct recv_state {
     /* an image stream: a video */
     int image;
     video_out *video;
-    char image_what[96];       /* "images 640x480 rgb8" */
+    double fps;                /* --rate */
+    char image_what[96];       /* "images 640x480 rgb8, 30 fps" */
 } recv_state;
 
 static int out_write(recv_state *r, const void *p, size_t n)
@@ -540,8 +541,8 @@ static int recv_image(recv_state *r, const ipcn_msg *m)
 {
     if (r->c->json)
         sample_json("sample", m->seq, m->data, m->len, 0, 0, m);
-    int rc = video_sample(&r->video, r->out_path, r->c->rate > 0 ? r->c->rate : 30, m,
-                          r->image_what, sizeof r->image_what);
+    int rc = video_sample(&r->video, r->out_path, r->fps, m, r->image_what,
+                          sizeof r->image_what);
     if (rc < 0)
         r->bad++;
     else if (rc == 0) {
@@ -735,6 +736,14 @@ int cmd_stream_recv(cli *c)
         return rc;
     if (c->json && !strcmp(r.out_path, "-"))
         return cli_usage_error(c->verb, "--json and OUT '-' would both write to stdout");
+    r.fps = 30;
+    if (c->rate_mode) {
+        char *end;
+        r.fps = strtod(c->rate_mode, &end);
+        if (end == c->rate_mode || *end || !(r.fps > 0 && r.fps <= 1000))
+            return cli_usage_error(c->verb, "--rate takes frames per second, more than 0 and "
+                                   "at most 1000, not '%s'", c->rate_mode);
+    }
     int timeout = c->timeout_ms > 0 ? c->timeout_ms : 10000;
     cli_catch_signals();
     if ((rc = cli_open(c)))

@@ -472,7 +472,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             c->window = (long)ll;
             break;
         case O_RATE: {
-            if (v->fn == cmd_stream_send && (c->rate_mode = arg))
+            /* stream-send: a mode; stream-recv: a video's frame rate */
+            if ((v->fn == cmd_stream_send || v->fn == cmd_stream_recv) && (c->rate_mode = arg))
                 break;
             char *end;
             errno = 0;
