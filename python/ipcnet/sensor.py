@@ -7,7 +7,7 @@ Imu and JointState.
 Publish:
 
     node.publish_image("cam/rgb", frame, "rgb8", frame_id="cam", stamp=t_ns)
-    node.publish_sensor("imu", ipcnet.Imu(orientation=[0, 0, 0, 1], ...))
+    node.publish_sensor("imu", ipcnet.sensor.Imu(orientation=[0, 0, 0, 1], ...))
 
 (each announces its path as a stream with the kind's encoding,
 "cbor;sensor=image"..., unless this node announced it already).  Read:
@@ -150,7 +150,7 @@ class Image:
         return self.tensor.shape[2] if self.tensor.ndim == 3 else 1
 
     def __repr__(self):
-        return "<ipcnet.Image %s %dx%d frame %r stamp %d%s>" % (
+        return "<ipcnet.sensor.Image %s %dx%d frame %r stamp %d%s>" % (
             self.encoding, self.width, self.height, self.frame_id, self.stamp,
             " with camera_info" if self.camera_info else "")
 
@@ -248,7 +248,7 @@ class PointCloud:
                 "data": self.tensor}
 
     def __repr__(self):
-        return "<ipcnet.PointCloud %dx%d, %s, frame %r stamp %d>" % (
+        return "<ipcnet.sensor.PointCloud %dx%d, %s, frame %r stamp %d>" % (
             self.width, self.height, ",".join(f.name for f in self.fields), self.frame_id,
             self.stamp)
 
@@ -345,7 +345,7 @@ def decode(msg, kind=None):
 
 
 # ---------------------------------------------------------------- publishing
-# (methods of ipcnet.Node)
+# (methods of ipcnet.Node: self is the node)
 
 def _announced(node, path, kind):
     with node._lock:
@@ -354,7 +354,7 @@ def _announced(node, path, kind):
         node.announce(path, "stream", ENCODINGS[kind])
 
 
-def publish_image(node, path, array, encoding, *, frame_id="", stamp=None, camera_info=None):
+def publish_image(self, path, array, encoding, *, frame_id="", stamp=None, camera_info=None):
     """Publish an image on path: array (NumPy, torch..., of shape (height,
     width, channels), or (height, width) for one channel) of the dtype of
     encoding, the pixel format in ROS's names ("rgb8", "bgr8", "mono8",
@@ -364,17 +364,17 @@ def publish_image(node, path, array, encoding, *, frame_id="", stamp=None, camer
     aligned there (one copy).  Announces path as an image stream unless
     this node announced it.  Raises ValueError for an array that does not
     match encoding."""
-    _announced(node, path, "image")
+    _announced(self, path, "image")
     cam = None
     if camera_info is not None:
         if isinstance(camera_info, dict):
             camera_info = CameraInfo.from_value(camera_info)
         cam = _dumps(camera_info.to_value())
-    node._publish_image(path, array, encoding, frame_id, _now() if stamp is None else stamp,
+    self._publish_image(path, array, encoding, frame_id, _now() if stamp is None else stamp,
                         cam)
 
 
-def publish_sensor(node, path, message):
+def publish_sensor(self, path, message):
     """Publish a CameraInfo, PointCloud, Imu or JointState on path (its
     stamp 0: now), checked by the library first (BadRequest).  Announces
     path with the kind's encoding unless this node announced it."""
@@ -387,5 +387,5 @@ def publish_sensor(node, path, message):
         value["stamp"] = _now()
     data = _dumps(value)
     _ipcnet._sensor_check(kind, data)
-    _announced(node, path, kind)
-    node._publish(path, data, "bytes")
+    _announced(self, path, kind)
+    self._publish(path, data, "bytes")

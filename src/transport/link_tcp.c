@@ -31,6 +31,9 @@
  * as soon as its length is read, not after 64 KiB were waited for. */
 #define SEC_HS_MAX 256u
 #define SEC_MSG_MAX (2u + IPCN_NOISE_MAX_MSG)
+/* Records are read several at a time: fewer system calls, and the part
+ * of a record left at the end is moved to the front once per read. */
+#define SEC_IN_CAP (4u * SEC_MSG_MAX)
 #define SEC_PT_MAX (IPCN_NOISE_MAX_MSG - IPCN_NOISE_TAG)
 #define SEC_BATCH 4u /* messages encrypted per write */
 #define SEC_PROLOGUE "IPCNet/1 "
@@ -41,7 +44,7 @@ struct ipcn__sec {
     ipcn__noise_hs hs;
     ipcn__noise_cipher tx, rx;
     bool ready;             /* the handshake is done: tx and rx keyed */
-    uint8_t *in;            /* records read, not yet taken (SEC_MSG_MAX) */
+    uint8_t *in;            /* records read, not yet taken (SEC_IN_CAP) */
     size_t in_len;
     uint8_t *out;           /* records to write: handshake messages, or
                                the encryption of `covered` bytes of the
@@ -132,6 +135,30 @@ void ipcn__tcp_trust_refresh(ipcn_node *n, ipcn__tcp_host *h)
     memcpy(h->trust_stamp, stamp, sizeof stamp);
     ipcn__info("IPCN-TCP-TRUST", "%s: %s: %zu trusted hosts", n->name,
                h->trust_path, t.count);
+}
+
+void ipcn__tcp_trust_recheck(ipcn_node *n)
+{
+    ipcn__tcp_host *h = n->tcp;
+    uint64_t before[4];
+    memcpy(before, h->trust_stamp, sizeof before);
+    ipcn__tcp_trust_refresh(n, h);
+    if (!memcmp(before, h->trust_stamp, sizeof before))
+        return;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (!l->sec || !l->sec->ready || !l->has_peer_key || l->state == LINK_DEAD ||
+            ipcn__trust_name(&h->trust, l->peer_key))
+            continue;
+        n->stats.unauthorized++;
+        ipcn__warn("IPCN-TCP-UNTRUSTED", "%s: TCP link %s (host %s): its key was "
+                   "taken off the network's trust list: closed (309)", n->name,
+                   l->addr, l->who.host ? l->who.host : "?");
+        ipcn__link_send_error(n, l, IPCN_NETWORK_AUTH_REQUIRED,
+                              "host key no longer trusted");
+        ipcn__link_close(n, l, IPCN_NETWORK_AUTH_REQUIRED,
+                         "host key no longer trusted");
+    }
 }
 
 /* Another TCP link to the host of l's key?  Two gateways that dial each
@@ -371,7 +398,7 @@ void ipcn__sec_on_readable(ipcn_node *n, ipcn__link *l)
     if (!ipcn__link_parse_buffered(n, l) || !take_records(n, l))
         return;
     while (l->state != LINK_DEAD && !l->rx_paused && budget > 0) {
-        size_t room = SEC_MSG_MAX - s->in_len; /* > 0: a record fits */
+        size_t room = SEC_IN_CAP - s->in_len; /* > 0: less than a record is left */
         size_t want = room < budget ? room : budget;
         ssize_t r = recv(l->fd, s->in + s->in_len, want, MSG_DONTWAIT);
         if (r < 0) {
@@ -482,7 +509,7 @@ ipcn__link *ipcn__link_new_tcp(ipcn_node *n, int fd, bool outbound,
     struct ipcn__sec *s = ipcn__calloc(1, sizeof *s);
     l->sec = s;
     l->addr = ipcn__strdup(addr ? addr : "");
-    if (!s || !l->addr || !(s->in = ipcn__malloc(SEC_MSG_MAX)))
+    if (!s || !l->addr || !(s->in = ipcn__malloc(SEC_IN_CAP)))
         goto fail;
     char prologue[sizeof SEC_PROLOGUE + IPCN_NAME_MAX + 1];
     int plen = snprintf(prologue, sizeof prologue, SEC_PROLOGUE "%s", n->network);

@@ -39,7 +39,7 @@ def peer(spawn, *args):
 
 
 def camera():
-    return ipcnet.CameraInfo(
+    return ipcnet.sensor.CameraInfo(
         64, 48, "plumb_bob", d=[-0.25, 0.07, 0.001, -0.002, 0.0],
         k=[525.0, 0, 31.5, 0, 525.0, 23.5, 0, 0, 1], r=[1, 0, 0, 0, 1, 0, 0, 0, 1],
         p=[525.0, 0, 31.5, -37.5, 0, 525.0, 23.5, 0, 0, 0, 1, 0], binning_x=1, binning_y=1,
@@ -111,7 +111,7 @@ def test_image_c_to_numpy_without_copy(nodes, spawn):
     msg = sub.take(WAIT)
     assert msg is not None and msg.status == 100 and msg.encoding == IMAGE
     img = ipcnet.sensor.decode(msg)
-    assert isinstance(img, ipcnet.Image)
+    assert isinstance(img, ipcnet.sensor.Image)
     assert (img.encoding, img.frame_id, img.stamp) == ("32FC1", "depth_optical",
                                                        1234567890123456789)
     assert (img.height, img.width, img.channels) == (120, 160, 1)
@@ -136,17 +136,17 @@ def test_other_messages_python_to_c(nodes, spawn):
     mine = nodes("py.reader")
     back = mine.subscribe("robot/**")
     n = nodes("py.robot")
-    imu = ipcnet.Imu(orientation=[0, 0, 0.7071067811865476, 0.7071067811865476],
+    imu = ipcnet.sensor.Imu(orientation=[0, 0, 0.7071067811865476, 0.7071067811865476],
                      angular_velocity=[0.01, -0.02, 0.5], linear_acceleration=[0.1, 0, 9.81],
                      orientation_covariance=[-1] + [0] * 8,
                      linear_acceleration_covariance=[0.04, 0, 0, 0, 0.04, 0, 0, 0, 0.04],
                      frame_id="imu_link", stamp=111)
-    joints = ipcnet.JointState(["shoulder", "elbow", "wrist"], position=[0.1, -0.5, 1.25],
+    joints = ipcnet.sensor.JointState(["shoulder", "elbow", "wrist"], position=[0.1, -0.5, 1.25],
                                effort=np.array([1.0, 2.0, 3.0]), frame_id="base", stamp=222)
     pts = np.zeros(5, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("intensity", "<f4"),
                              ("ring", "<u2")])
     pts["x"], pts["ring"] = np.arange(5) * 0.5, np.arange(5) + 100
-    cloud = ipcnet.PointCloud.from_points(pts, frame_id="lidar", stamp=333)
+    cloud = ipcnet.sensor.PointCloud.from_points(pts, frame_id="lidar", stamp=333)
     info = camera()
     for path, kind in (("robot/imu", "imu"), ("robot/joints", "joint_state"),
                        ("robot/lidar", "pointcloud"), ("robot/camera_info", "camera_info")):
@@ -183,11 +183,11 @@ def test_other_messages_python_to_c(nodes, spawn):
         assert m is not None
         seen[m.path] = ipcnet.sensor.decode(m)
     assert seen["robot/imu"] == imu
-    assert seen["robot/joints"] == ipcnet.JointState(joints.name, joints.position, [],
+    assert seen["robot/joints"] == ipcnet.sensor.JointState(joints.name, joints.position, [],
                                                      [1.0, 2.0, 3.0], "base", 222)
     assert seen["robot/camera_info"] == info
     p = seen["robot/lidar"]
-    assert isinstance(p, ipcnet.PointCloud) and p.point_step == 18
+    assert isinstance(p, ipcnet.sensor.PointCloud) and p.point_step == 18
     view = p.points()
     assert view.shape == (1, 5) and not view.flags.owndata
     np.testing.assert_array_equal(view["ring"][0], pts["ring"])
@@ -206,7 +206,7 @@ def test_refused(nodes, spawn):
     with pytest.raises(ValueError, match="frame_id"):
         n.publish_image("bad/a", rgb, "rgb8", frame_id="x" * 300)
     with pytest.raises(ValueError):
-        n.publish_sensor("bad/j", ipcnet.JointState(["a", "b"], position=[1.0]))
+        n.publish_sensor("bad/j", ipcnet.sensor.JointState(["a", "b"], position=[1.0]))
     with pytest.raises(TypeError):
         n.publish_sensor("bad/j", {"name": []})
     for kind in ipcnet.sensor.KINDS:
@@ -306,7 +306,7 @@ def test_cli_echo_prints_what_an_image_is(nodes, net):
         n.publish_image("cam/e", np.full((48, 64, 3), 7, np.uint8), "rgb8", frame_id="cam",
                         stamp=1_500_000_000_123_456_789, camera_info=camera())
         pts = np.zeros(3, dtype=[("x", "<f4"), ("y", "<f4")])
-        n.publish_sensor("cam/p", ipcnet.PointCloud.from_points(pts, frame_id="l", stamp=2))
+        n.publish_sensor("cam/p", ipcnet.sensor.PointCloud.from_points(pts, frame_id="l", stamp=2))
         out, err = echo.communicate(timeout=60)
         jout, jerr = js.communicate(timeout=60)
     finally:
