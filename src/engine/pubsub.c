@@ -204,6 +204,10 @@ IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
                             uint32_t queue_depth, ipcn_sample_fn fn,
                             void *user, ipcn_sub *out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_pattern[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &pattern, wire_pattern) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !pattern || !out ||
         ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
@@ -299,7 +303,8 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
                                 .unmappable = s->unmappable,
                                 .resets = s->resets,
                                 .notices = s->notices,
-                                .standby = s->standby};
+                                .standby = s->standby,
+                                .nonconforming = s->nonconforming};
     ipcn__node_unlock(n);
     if (!s)
         return IPCN_NOT_FOUND;

@@ -158,7 +158,7 @@ typedef struct rframe {
     uint64_t src, dst, corr;
     uint8_t *pl;        /* payload copy, NUL-terminated one past len */
     /* decoded bodies */
-    const char *text;   /* ERROR, BYE, WITHDRAW, (UN)SUBSCRIBE */
+    const char *text;   /* ERROR, BYE, WITHDRAW, (UN)SUBSCRIBE; QUERY: path */
     size_t text_len;
     uint64_t stamp;     /* PING, PONG */
     const uint8_t *data;/* REPLY, QUERY_REPLY, SAMPLE */

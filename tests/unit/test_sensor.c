@@ -217,7 +217,7 @@ static void test_image_roundtrip(void **state)
     free(out);
 }
 
-/* The annotated example of docs/protocol.md, section 10.3, byte for byte. */
+/* The annotated example of docs/protocol.md, section 10.4, byte for byte. */
 static void test_doc_vector(void **state)
 {
     (void)state;

@@ -25,6 +25,7 @@ typedef struct cli {
     const char *verb;
     /* common options */
     const char *network, *dir, *name;
+    const char *ns, *remap;  /* --ns, --remap (ipcn_node_opts.ns, .remap) */
     bool json, raw;
     int wait_ms;             /* cap on waiting for links to the other nodes */
     int timeout_ms;          /* -1: the verb's default */
@@ -94,6 +95,10 @@ void cli_catch_signals(void);
  * the exit status after printing why. */
 int cli_open(cli *c);
 void cli_close(cli *c);
+/* PATH as the open node puts it on the wire (its namespace and remap
+ * rules; README "Names"), for people; PATH itself when it does not
+ * resolve.  A static buffer: use it before the next call. */
+const char *cli_wire_path(cli *c, const char *path);
 
 /* Wait (dispatching) until every other live node of the network is linked
  * and has told us its resources, or until c->wait_ms.  With want_path,
