@@ -145,6 +145,8 @@ class Resource:
     provider: str
     provider_id: int
     version: int
+    @property
+    def schema(self) -> Any: ...
 
 class Peer(NamedTuple):
     name: str
@@ -194,6 +196,7 @@ class SubStats(NamedTuple):
     resets: int
     notices: int
     standby: int
+    nonconforming: int
 
 class NodeStats(NamedTuple):
     frames_in: int
@@ -208,6 +211,8 @@ class NodeStats(NamedTuple):
     resources: int
     pings_sent: int
     requests_abandoned: int
+    typed_refused: int
+    typed_dropped: int
 
 class SubscriptionInfo(NamedTuple):
     node: str
@@ -303,7 +308,7 @@ class Node:
     # resources
     def announce(self, path: str, kind: str = ..., encoding: Optional[str] = ...,
                  meta: Any = ..., *, strength: Optional[int] = ...,
-                 standby: Optional[str] = ...) -> bool: ...
+                 standby: Optional[str] = ..., schema: Any = ...) -> bool: ...
     def owner(self, path: str) -> Owner: ...
     def withdraw(self, path: str) -> None: ...
     def find(self, pattern: str = ..., kind: Optional[str] = ...) -> List[Resource]: ...

@@ -116,4 +116,15 @@ bool ipcn__encoding_is_cbor(const char *enc);
 bool ipcn__cbor_equal(const void *a, size_t an, const void *b, size_t bn,
                       double tol);
 
+/* JSON numbers (json_num.c), whatever the program's locale.
+ * ipcn__json_strtod(): the double of the JSON number s[0..n) (checked by
+ * the caller); *ok 0 when a long number could not be copied (no memory).
+ * ipcn__json_dtoa(): d with the fewest digits that read back as d, in the
+ * style of Python's repr() ("0.1", "1e+16", "2.0"), "null" for NaN and the
+ * infinities; writes at most IPCN__JSON_DTOA_MAX bytes with the NUL and
+ * returns the length. */
+#define IPCN__JSON_DTOA_MAX 40
+double ipcn__json_strtod(const char *s, size_t n, int *ok);
+size_t ipcn__json_dtoa(double d, char *out);
+
 #endif

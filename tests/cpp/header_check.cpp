@@ -33,6 +33,25 @@ namespace {
     n.publish("p", sp8);
 #endif
 }
+
+/* ipcn::Value (ipcnet_value.hpp): its constructors and conversions. */
+[[maybe_unused]] void instantiate_value(const ipcn::Value &c)
+{
+    ipcn::Value v = {{"a", 1}, {"b", {1u, 2.5, -3L, 'c', true, nullptr, "s"}}};
+    v["x"] = std::vector<float>{1.5f};
+    v["y"] = static_cast<std::int8_t>(-1);
+    (void)c.get<std::int8_t>();
+    (void)c.get<std::uint16_t>();
+    (void)c.get<int>();
+    (void)c.get<unsigned long long>();
+    (void)c.get<float>();
+    (void)c.get<std::string>();
+    (void)c.get<std::string_view>();
+    (void)c.get<std::vector<std::int32_t>>();
+    (void)c.value("k", 1.0);
+    (void)c.value("k", std::uint8_t{1});
+    (void)ipcn::Value::decode(v.encode()).to_json(IPCN_JSON_PRETTY);
+}
 } // namespace
 
 /* ipcnet_sensor.hpp, with the same warnings: its templates and inline

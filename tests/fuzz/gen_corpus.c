@@ -241,6 +241,57 @@ static int write_schema_seeds(const char *dir)
     return write_file(dir, "schema", "fields-32", buf, 2 + k + v);
 }
 
+/* JSON seeds (fuzz_json.c reads each as JSON and as CBOR): texts valid
+ * and not, and CBOR items with the keys its getter paths name. */
+static int write_json_seeds(const char *dir)
+{
+    static const struct {
+        const char *name, *text;
+    } texts[] = {
+        {"rfc-map", "{\"a\":1,\"b\":[2,3]}"},
+        {"robot", "{\"threshold\": 0.5, \"ids\": [1, 2], \"pose\": {\"position\": "
+                  "{\"x\": 1.5, \"y\": -2}}, \"name\": \"arm\", \"ok\": true, \"none\": null}"},
+        {"numbers", "[0, -0, -0.0, 1e400, -1E-400, 18446744073709551615, "
+                    "-18446744073709551616, 18446744073709551616, 0.1, 5e-324, 1.5e+3]"},
+        {"escapes", "\"\\u00fc\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0000 \xe6\xb0\xb4\""},
+        {"nested", "[[[[[[[[{\"a\":[{\"b\":{}}]}]]]]]]]]"},
+        {"dup-keys", "{\"k\":1,\"k\":2,\"a\":{\"b\":[]}}"},
+        {"bad-trailing", "[1,2,]"},
+        {"bad-surrogate", "\"\\ud800\\u0041\""},
+        {"bad-bom", "\xef\xbb\xbf{}"},
+        {"bad-utf8", "\"\xc0\xaf\""},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        if (write_file(dir, "json", texts[i].name, texts[i].text,
+                       strlen(texts[i].text)) != 0)
+            return -1;
+    static const struct {
+        const char *name, *hex;
+    } items[] = {
+        /* {"a": {"b": 1.5}, "k": [0, 1, {"v": "t"}], "x": {"y": {"z": [1, 2]}}} */
+        {"cbor-paths", "a3 6161 a1 6162 f93e00 616b 83 00 01 a1 6176 6174"
+                       " 6178 a1 6179 a1 617a 82 01 02"},
+        /* the same with indefinite lengths and a chunked key */
+        {"cbor-indef", "bf 6161 bf 7f 6162 ff f93e00 ff 616b 9f 00 01 ff ff"},
+        /* [{"a": 2.0}, [h'00', 1(5)], -1] */
+        {"cbor-array", "83 a1 6161 f94000 82 4100 c105 20"},
+        /* a 2x2 float32 tensor under "a", a non-text key, undefined */
+        {"cbor-tensor", "a3 6161 d828 82 820202 d85550 0000803f 00000040 00004040 00008040"
+                        " 01 f7 820102 f6"},
+    };
+    for (size_t i = 0; i < sizeof items / sizeof *items; i++) {
+        uint8_t b[128];
+        size_t n = cr_unhex(items[i].hex, b, sizeof b);
+        if (ipcn_cbor_check(b, n, 0) != IPCN_OK) {
+            fprintf(stderr, "json seed %s is not well-formed\n", items[i].name);
+            return -1;
+        }
+        if (write_file(dir, "json", items[i].name, b, n) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -277,5 +328,5 @@ int main(int argc, char **argv)
         hostile[n++] = k % 2 ? '/' : 'a';
     if (write_file(dir, "names", "hostile", hostile, n) != 0)
         return 1;
-    return write_cbor_seeds(dir) || write_schema_seeds(dir);
+    return write_cbor_seeds(dir) || write_schema_seeds(dir) || write_json_seeds(dir);
 }

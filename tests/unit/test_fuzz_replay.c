@@ -54,6 +54,9 @@
 #define LLVMFuzzerTestOneInput fuzz_schema_one
 #include "../fuzz/fuzz_schema.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_json_one
+#include "../fuzz/fuzz_json.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -217,6 +220,20 @@ static void test_schema_corpus(void **state)
     assert_true(n > 0);
 }
 
+static void test_json_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/json", fuzz_json_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/json", fuzz_dir);
+    assert_true(n > 0);
+    if (replay_dir("crashes/json", fuzz_json_one, 0) < 0)
+        fail_msg("no %s/crashes/json", fuzz_dir);
+    static const uint8_t zero[1] = {0};
+    fuzz_json_one(zero, 0);
+    fuzz_json_one(zero, 1);
+}
+
 static void test_crashes(void **state)
 {
     (void)state;
@@ -313,6 +330,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_gwconf_corpus),
         cmocka_unit_test(test_remap_corpus),
         cmocka_unit_test(test_schema_corpus),
+        cmocka_unit_test(test_json_corpus),
         cmocka_unit_test(test_crashes),
         cmocka_unit_test(test_edge_inputs),
     };
