@@ -992,3 +992,12 @@ class Subscription:
     def __repr__(self):
         return "<ipcnet.Subscription %s id=%d%s>" % (
             self.pattern, self.id, "" if self._active else " (ended)")
+
+
+# ---------------------------------------------------------------- sensor messages
+# Images, camera info, point clouds, IMU and joint states: ipcnet.sensor
+# (ipcnet/sensor.py, docs/protocol.md "Sensor messages").  Since: 0.2
+from . import sensor  # noqa: E402
+
+Node.publish_image = sensor.publish_image
+Node.publish_sensor = sensor.publish_sensor

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import (Any, Callable, Iterator, List, Literal, NamedTuple, Optional, Sequence, Tuple,
                     Type, TypeVar, Union, final, overload)
 
+from . import sensor as _sensor
+
 __version__: str
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -312,6 +314,13 @@ class Node:
     def find(self, pattern: str = ..., kind: Optional[str] = ...) -> List[Resource]: ...
     # data and streams
     def publish(self, path: str, value: Any) -> None: ...
+    # sensor messages (ipcnet.sensor, Since: 0.2)
+    def publish_image(self, path: str, array: Any, encoding: str, *, frame_id: str = ...,
+                      stamp: Optional[int] = ...,
+                      camera_info: Union[_sensor.CameraInfo, dict, None] = ...) -> None: ...
+    def publish_sensor(self, path: str, message: Union[_sensor.CameraInfo, _sensor.PointCloud,
+                                                       _sensor.Imu, _sensor.JointState]
+                       ) -> None: ...
     def query(self, path: str, timeout: Optional[float] = ...) -> Message: ...
     def set(self, path: str, value: Any, encoding: Optional[str] = ...,
             expect_version: int = ..., timeout: Optional[float] = ...) -> int: ...

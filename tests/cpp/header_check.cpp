@@ -53,3 +53,21 @@ namespace {
     (void)ipcn::Value::decode(v.encode()).to_json(IPCN_JSON_PRETTY);
 }
 } // namespace
+
+/* ipcnet_sensor.hpp, with the same warnings: its templates and inline
+ * functions instantiated. */
+#include <ipcnet_sensor.hpp>
+
+namespace {
+[[maybe_unused]] void instantiate_sensor(ipcn::Node &n, ipcn::Message &m)
+{
+    ipcn::Image img = ipcn::Image::decode(m);
+    (void)img.pixels<std::uint16_t>();
+    (void)ipcn::Image::try_decode(m);
+    ipcn::publish_image(n, "p", img.get());
+    (void)ipcn::PointCloud::decode(m).field("x");
+    (void)ipcn::decode_joint_state(ipcn::encode_joint_state(ipcn::JointState{}));
+    (void)ipcn::decode_imu(ipcn::encode_imu(ipcn_imu{}));
+    (void)ipcn::decode_camera_info(ipcn::encode_camera_info(ipcn_camera_info{}));
+}
+} // namespace

@@ -134,6 +134,10 @@ void value_json(jw *w, const char *enc, const void *data, size_t len);
 int value_raw(const void *data, size_t len);
 /* Read a whole file ("-": stdin).  Returns 0 or -1 (errno). */
 int read_file(const char *path, sbuf *out);
+/* sensor_text.c: an image or point cloud (ipcnet_sensor.h) as one line of
+ * text, or as the "value" of a JSON object; false when it is none. */
+bool sensor_text(sbuf *b, const char *enc, const void *data, size_t len);
+bool sensor_json(jw *w, const char *enc, const void *data, size_t len);
 
 /* ---- cmd_dir.c, shared with cmd_graph.c ---- */
 const char *cli_network_name(cli *c);   /* the network's directory name */

@@ -313,8 +313,10 @@ static const verb verbs[] = {
      "  --png FILE      draw it into FILE with Graphviz's 'dot'\n"},
     {"stream-send", cmd_stream_send, COMMON | B(O_RATE) | B(O_WAIT_SUBS) | B(O_TIMEOUT), 2, 2,
      false, "publish a video, audio or point-cloud file as a media stream", cmd_stream_send_help},
-    {"stream-recv", cmd_stream_recv, COMMON | B(O_TIMEOUT) | B(O_QUEUE) | B(O_DELAY), 2, 2,
-     false, "write a media stream to a file; report gaps", cmd_stream_recv_help},
+    {"stream-recv", cmd_stream_recv,
+     COMMON | B(O_TIMEOUT) | B(O_QUEUE) | B(O_DELAY) | B(O_COUNT) | B(O_RATE), 2, 2, false,
+     "write a media stream to a file, an image stream to a video; report gaps",
+     cmd_stream_recv_help},
     {"policy", cmd_policy, COMMON | B(O_STRICT) | B(O_POLICY) | B(O_AS), 0, 3, false,
      "check a policy file; explain who may do what under it", cmd_policy_help},
     {"quarantine", cmd_quarantine, COMMON | B(O_NODE) | B(O_ALL) | B(O_TIMEOUT), 1, 2, false,
@@ -485,7 +487,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             c->window = (long)ll;
             break;
         case O_RATE: {
-            if (v->fn == cmd_stream_send && (c->rate_mode = arg))
+            /* stream-send: a mode; stream-recv: a video's frame rate */
+            if ((v->fn == cmd_stream_send || v->fn == cmd_stream_recv) && (c->rate_mode = arg))
                 break;
             char *end;
             errno = 0;

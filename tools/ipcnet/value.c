@@ -177,6 +177,8 @@ void value_text(sbuf *b, const char *enc, const void *data, size_t len,
         sb_puts(b, "(empty)");
         return;
     }
+    if (sensor_text(b, enc, data, len))
+        return;
     if (enc_is_tensor(enc) || enc_is_cbor(enc)) {
         ipcn_tensor t;
         if (ipcn_tensor_decode(data, len, 0, &t) == IPCN_OK) {
@@ -218,6 +220,8 @@ void value_json(jw *w, const char *enc, const void *data, size_t len)
 {
     jw_str(w, "encoding", enc ? enc : "");
     jw_uint(w, "size", len);
+    if (len && sensor_json(w, enc, data, len))
+        return;
     if (len && enc_is_tensor(enc)) {
         ipcn_tensor t;
         jval *v; /* as {"dtype", "shape", "numel", "values"} */
