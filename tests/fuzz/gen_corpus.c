@@ -154,7 +154,11 @@ static int write_ext_seeds(const char *dir)
            write_ext_seed(dir, "announce_owned-short", "announce_owned", 0, 0, 0, 4) ||
            write_ext_seed(dir, "request_id-zero", "request_id", 8, 0, 8, 0) ||
            write_ext_seed(dir, "reply_load-reserved", "reply_load", 4, 1, 1, 0) ||
-           write_ext_seed(dir, "reply_load-short", "reply_load", 0, 0, 0, 4);
+           write_ext_seed(dir, "reply_load-short", "reply_load", 0, 0, 0, 4) ||
+           /* issue 21: the keep of ANNOUNCE's extension (protocol 10.3) */
+           write_ext_seed(dir, "announce_keep-zero", "announce_keep", 2, 0, 1, 0) ||
+           write_ext_seed(dir, "announce_keep-over", "announce_keep", 1, 5, 1, 0) ||
+           write_ext_seed(dir, "announce_keep-reserved", "announce_keep", 3, 1, 1, 0);
 }
 
 int main(int argc, char **argv)
