@@ -1987,6 +1987,32 @@ IPCN_API int ipcn_on_shutdown(ipcn_node *node, ipcn_shutdown_phase phase,
 IPCN_API int ipcn_shutdown_done(ipcn_node *node, ipcn_shutdown_phase phase,
                                 int status);
 
+/* ------------------------------------------------------------------ */
+/* Waiting for a resource                                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * ipcn_wait_for() - wait until this node knows a resource matching pattern
+ * (and kind, unless IPCN_ANY), its own included: one already announced,
+ * or one a peer announces later, a peer that starts later too.  So a
+ * component started before its providers needs no loop of its own.  It
+ * sleeps in the kernel meanwhile (no polling): it runs the node's I/O
+ * itself, or, while another thread does (ipcn_node_start_thread(), or a
+ * thread in ipcn_node_dispatch()), sleeps until that thread has handled
+ * something.  It runs no callbacks.  Call it from any thread but from a
+ * callback of this node (200): there it would wait for the I/O that its
+ * own dispatch holds up.
+ * @timeout_ms: -1: forever; 0: look once.
+ * @out:  NULL, or the resources matching when it returns 100, as
+ *        ipcn_find() gives them (free with ipcn_resource_list_free()).
+ * Returns 100; 304 when none came in time; 303 when the node shuts down
+ * or closes (also while it waits); 200 for an invalid pattern or kind, a
+ * NULL node or pattern; 307.  Since: 0.2
+ */
+IPCN_API int ipcn_wait_for(ipcn_node *node, const char *pattern,
+                           ipcn_kind kind, int timeout_ms,
+                           ipcn_resource_list **out);
+
 #ifdef __cplusplus
 }
 #endif

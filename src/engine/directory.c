@@ -5,6 +5,7 @@
  * ANNOUNCE and WITHDRAW frames, forgotten with the link).
  */
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "engine/engine.h"
@@ -443,6 +444,12 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (l->state == LINK_UP && ipcn__access_visible(n, l, lr))
             ipcn__dir_send_announce(n, l, lr);
+    /* A thread may wait for it (ipcn_wait_for()), in epoll or on the
+     * condition while another pumps. */
+    if (n->waiters) {
+        ipcn__node_wake(n);
+        pthread_cond_broadcast(&n->cond);
+    }
     return st;
 }
 
@@ -619,8 +626,17 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
         (unsigned)kind > IPCN_SERVICE)
         return IPCN_BAD_REQUEST;
-    size_t pn = strlen(pattern);
     ipcn__node_lock(n);
+    size_t count;
+    int st = ipcn__dir_find(n, pattern, kind, out, &count);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+int ipcn__dir_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
+                   ipcn_resource_list **out, size_t *found)
+{
+    size_t pn = strlen(pattern);
     size_t count = 0, bytes = 0;
     ipcn__local *lr;
     ipcn__remote *r;
@@ -640,11 +656,12 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
             bytes += res_size(r->path, r->encoding, r->meta_len, l->who.name);
         }
     }
+    *found = count;
+    if (!out)
+        return IPCN_OK;
     ipcn_resource_list *rl = ipcn__malloc(sizeof *rl + count * sizeof(ipcn_resource) + bytes);
-    if (!rl) {
-        ipcn__node_unlock(n);
+    if (!rl)
         return IPCN_INSUFFICIENT_MEMORY;
-    }
     rl->count = count;
     rl->items = (ipcn_resource *)(rl + 1);
     char *sp = (char *)(rl->items + count);
@@ -677,7 +694,6 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         x->version = r->version;
     }
 #undef MATCHES
-    ipcn__node_unlock(n);
     qsort(rl->items, count, sizeof(ipcn_resource), cmp_res);
     *out = rl;
     return IPCN_OK;

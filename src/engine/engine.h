@@ -212,6 +212,10 @@ void ipcn__remote_free(ipcn_node *n, ipcn__remote *r);
 void ipcn__local_free(ipcn__local *lr);
 int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l,
                             const ipcn__local *lr);
+/* ipcn_find() with the lock held (pattern and kind valid): *found
+ * resources match; out NULL: only counted.  100 or 307. */
+int ipcn__dir_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
+                   ipcn_resource_list **out, size_t *found);
 
 void ipcn__pub_on_link_up(ipcn_node *n, ipcn__link *l);
 void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
