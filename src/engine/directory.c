@@ -75,6 +75,7 @@ void ipcn__local_free(ipcn__local *lr)
         ipcn_msg_free(lr->value);
     ipcn__free(lr->route_links);
     ipcn__once_free(NULL, lr->once);
+    ipcn__keep_free(NULL, lr);
     ipcn__free(lr);
 }
 
@@ -97,13 +98,17 @@ int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l, const ipcn__local *lr)
                         .path = ipcn__str_of(lr->path),
                         .encoding = ipcn__str_of(lr->encoding),
                         .meta = ipcn__blob_of(lr->meta, lr->meta_len)};
-    /* Owned and at-most-once resources say so to peers that understand
-     * it; older peers get the plain announce. */
-    if ((lr->owned || lr->once) && (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
+    /* Owned and at-most-once resources, and what one keeps for late
+     * subscribers, are said to peers that understand it; older peers get
+     * the plain announce. */
+    uint16_t keep = (l->peer_caps & IPCN_CAP_LATCH) ? lr->keep : 0;
+    if ((lr->owned || lr->once || keep) &&
+        (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
         a.has_ext = 1;
         a.flags = (uint8_t)((lr->owned ? IPCN_ANN_OWNED : 0) |
                             (lr->once ? IPCN_ANN_ONCE : 0));
         a.strength = lr->strength;
+        a.keep = keep;
     }
     size_t mark = ipcn__link_tx_mark(l, lr->meta_len);
     return ipcn__link_commit(n, l, mark, ipcn__enc_announce(&l->tx, &h, &a));
@@ -252,6 +257,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         }
         r->ann_flags = a->flags;
         r->strength = a->strength;
+        r->keep = a->keep;
         ipcn__own_remote_changed(n, r);
         if (!r->denied)
             ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
@@ -298,6 +304,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     r->link_id = l->id;
     r->ann_flags = a->flags;
     r->strength = a->strength;
+    r->keep = a->keep;
     /* A peer that may not provide the path: its announcement is kept (on
      * its quota, as any) to be let in if a new policy allows it, but it
      * is not found, asked or subscribed to, and counted. */
@@ -355,10 +362,13 @@ typedef struct own_spec {
     bool warm;
 } own_spec;
 
-/* Announce, or re-announce, a local resource.  For services fn is set. */
+/* Announce, or re-announce, a local resource.  For services fn is set.
+ * keep: what it keeps for late subscribers (keep.c); -1: a new one the
+ * default (data latched, streams nothing), one that exists as it was. */
 static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
                     const char *encoding, const void *meta, size_t meta_len,
-                    ipcn_service_fn fn, void *user, const own_spec *own)
+                    ipcn_service_fn fn, void *user, const own_spec *own,
+                    int keep)
 {
     if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
         ipcn__sys_path(path, strlen(path))) /* reserved: sys.h */
@@ -405,6 +415,7 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
             return IPCN_INSUFFICIENT_MEMORY;
         }
         lr->kind = kind;
+        lr->keep = kind == IPCN_DATA ? 1 : 0;
         if (ipcn__local_index(n, lr) != IPCN_OK) {
             ipcn__free(lr->path);
             ipcn__free(lr);
@@ -421,6 +432,8 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     lr->meta = m;
     lr->meta_len = meta_len;
     lr->version++;
+    if (keep >= 0)
+        ipcn__keep_set(n, lr, (uint16_t)keep);
     ipcn__pub_routes_changed(n, false); /* publishes cache its encoding */
     if (fn) {
         lr->fn = fn;
@@ -461,9 +474,17 @@ IPCN_API int ipcn_announce(ipcn_node *n, const char *path, ipcn_kind kind,
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     int st = announce(n, path, kind, encoding, meta, meta_len, NULL, NULL,
-                      NULL);
+                      NULL, -1);
     ipcn__node_unlock(n);
     return st;
+}
+
+int ipcn__dir_announce_keep(ipcn_node *n, const char *path, ipcn_kind kind,
+                            const char *encoding, const void *meta,
+                            size_t meta_len, uint16_t keep)
+{
+    return announce(n, path, kind, encoding, meta, meta_len, NULL, NULL, NULL,
+                    keep);
 }
 
 int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
@@ -471,7 +492,8 @@ int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
                              size_t meta_len, int32_t strength, bool warm)
 {
     own_spec own = {strength, warm};
-    return announce(n, path, kind, encoding, meta, meta_len, NULL, NULL, &own);
+    return announce(n, path, kind, encoding, meta, meta_len, NULL, NULL, &own,
+                    -1);
 }
 
 IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
@@ -480,7 +502,8 @@ IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
     if (!n || !fn)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user, NULL);
+    int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user, NULL,
+                      -1);
     ipcn__node_unlock(n);
     return st == IPCN_CREATED ? IPCN_OK : st;
 }
@@ -543,7 +566,7 @@ IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
                                 returns_len, &meta, &meta_len)) == IPCN_OK) {
         ipcn__node_lock(n);
         st = announce(n, path, IPCN_SERVICE, "cbor", meta, meta_len, fn, user,
-                      NULL);
+                      NULL, -1);
         if (IPCN_IS_OK(st)) {
             /* announce() made or kept the local, with this node's lock
              * held throughout: it is there. */
@@ -590,6 +613,7 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
     ipcn__once_free(n, lr->once); /* retries that wait: 303 */
     lr->once = NULL;
     /* Its pool retires: loans end with 203; readers keep theirs. */
+    ipcn__keep_free(n, lr);
     ipcn__pool_retire(n, &lr->pool);
     ipcn__local_free(lr);
     ipcn__node_unlock(n);
