@@ -31,6 +31,7 @@ PACKAGES=(
     libiceoryx-binding-c-dev  # ipcnet-bench: the iceoryx peer (benchmark only; optional)
     iceoryx             # ipcnet-bench: iox-roudi, the daemon the iceoryx peer needs
     libsodium-dev       # the file service's content hash (BLAKE2b)
+    libssl-dev          # libcrypto: the cipher of TCP links' large records (optional, faster)
     libyaml-dev         # the network's policy file (src/policy/policy_load.c)
     ffmpeg              # media tests: make an H.264 clip, ffprobe the received one
     sox                 # media tests: make WAV audio
@@ -38,6 +39,10 @@ PACKAGES=(
     python3-dev         # the Python binding (a CPython extension module)
     python3-torch       # Python binding tests: torch.from_dlpack()
     nodejs              # tests/interop: the npm package noise-protocol, our Noise's peer
+    python3-venv        # tests/python/test_pip_install.py: pip install into a venv, offline
+    python3-setuptools  # ... the package's build backend (setup.py), no build isolation
+    python3-wheel       # ... which setuptools needs to build a wheel
+    python3-mypy        # tests/python/test_api_docs.py: mypy's stubtest checks the type stubs
 )
 
 mode=install

@@ -28,14 +28,24 @@ tf.experimental.dlpack.from_dlpack(t.__dlpack__()) get a writable private
 copy (t.writable(), ipcn_msg_writable()): a snapshot taken at that call, one
 pass over the bytes, that nothing the publisher does later can change;
 Message.verify() of it says whether it holds the bytes as published.
+Shared memory: a large sample lies in a slot of its publisher's pool, and
+everything made from it -- the Message, its Tensors, their memoryviews and
+NumPy views, and the DLPack tensors of torch.from_dlpack(t) and
+numpy.from_dlpack(t) -- pins that slot until the last of them is freed.
+The pool has a few slots, and a subscriber that holds its share gets no
+more samples of it (SubStats.withheld): let them go, or copy what you keep
+(numpy.array(t), torch.from_dlpack(t).clone()).
 
 Threads.  A Node runs its own I/O thread from the start (start=True, the
-default): it links to peers, learns of subscribers, answers heartbeats and
-runs the callbacks (subscriptions, services, events, request_async), so a
-script that only publishes in a loop reaches its subscribers.  A program
-with an event loop of its own opens its nodes with start=False and calls
-dispatch() (or waits on fileno() and then dispatches): nothing of the
-node's I/O happens otherwise, except inside the calls that wait.  A node
+default, as a ZeroMQ context does): it links to peers, learns of
+subscribers, answers heartbeats and runs the callbacks (subscriptions,
+services, events, request_async), so a script that only publishes in a
+loop reaches its subscribers, and idles at no CPU.  A program with an event
+loop of its own opens its nodes with start=False and calls dispatch() when
+fileno() is readable or timeout() runs out: nothing of the node's I/O
+happens otherwise, except inside the calls that wait.  In asyncio, use
+ipcnet.aio.Node: the loop drives it, with no thread, and request(),
+subscriptions and the waits are coroutines.  A node
 runs until close() (or the end of its with block, or the interpreter's
 exit), not until it is garbage-collected.  Every call that waits releases
 the GIL and sleeps until something comes; close() from another thread ends
@@ -48,7 +58,14 @@ a service handler also answers the request with 300 Internal Process Error
 Timeouts are in seconds (float); None waits forever (Subscription.take,
 dispatch and the wait_* calls wake up for Ctrl-C; query and request see it
 once they end).  Failures raise ipcnet.Error subclasses carrying .status
-(the IPCNet status code).
+(the IPCNet status code): help(ipcnet.Error) lists them.
+
+Records.  What the calls return besides messages are named tuples (or
+frozen dataclasses), each documented in its own help(): Resource (find),
+Peer (peers), Event (events), SubscriptionInfo (subscriptions), SubStats
+(Subscription.stats), NodeStats (stats), PoolStats (pool_stats),
+TrafficItem (traffic), ShutdownInfo (on_shutdown), Owner (owner), Answers
+and Answer (request in a mode).  Type stubs (__init__.pyi) type them all.
 """
 import atexit
 import collections
@@ -65,12 +82,13 @@ from ._ipcnet import Message, Tensor, pattern_match, status_str
 from ._redundancy import REQUEST_MODES as _REQUEST_MODES
 from ._redundancy import Answer, Answers, Owner  # ipcnet_redundancy.h
 
+# What help(ipcnet) documents in full and `from ipcnet import *` takes: the
+# behaviour.  The exception subclasses and the records are public as well
+# (ipcnet.NotFound, ipcnet.Peer, typed in __init__.pyi) but documented once,
+# in Error's and the module's docstrings: in full, each repeated what it
+# inherits from Exception or tuple, and help(ipcnet) ran to 3800 lines.
 __all__ = [
-    "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Resource", "Peer",
-    "Event", "ShutdownInfo", "SubStats", "Owner", "Answers", "Answer", "NodeStats", "PoolStats", "TrafficItem", "Error", "NoData", "BadRequest", "Unauthorized",
-    "Forbidden", "NotFound", "MethodNotAllowed", "TooManyRequests", "Conflict",
-    "InternalError", "Unimplemented", "BadGateway", "ServiceUnavailable", "Timeout",
-    "VersionNotSupported", "InsufficientStorage", "InsufficientMemory", "LoopDetected",
+    "Node", "Subscription", "Message", "Tensor", "Tag", "Reply", "Error",
     "dumps", "loads", "encode", "decode", "status_str", "pattern_match", "version",
 ]
 
@@ -90,9 +108,14 @@ class Error(Exception):
 
     Raise one from a service handler to answer with its status:
     ``raise ipcnet.NotFound("no such user")`` or ``raise ipcnet.Error(1001,
-    "out of stock")`` (application codes are 1000 and up)."""
+    "out of stock")`` (application codes are 1000 and up).
 
-    status = None
+    A status has its own subclass (ipcnet.<name>), which also derives from
+    the built-in exception named, so ``except LookupError`` catches
+    ipcnet.NotFound:
+    """
+
+    status = 300    # the subclasses' own; Error("text") is a 300
     answers = None  # Node.request() in a mode: its Answers (Since: 0.2)
 
     def __new__(cls, *args, **kw):
@@ -105,7 +128,7 @@ class Error(Exception):
             if status is not None and text is None:
                 status, text = None, status
             if status is None:
-                status = type(self).status if type(self).status is not None else 300
+                status = type(self).status
         self.status = status
         self.text = text if text is not None else status_str(status)
         self.reply = reply
@@ -148,6 +171,11 @@ _ERRORS = {c.status: c for c in (
     TooManyRequests, Conflict, InternalError, Unimplemented, BadGateway,
     ServiceUnavailable, Timeout, VersionNotSupported, InsufficientStorage,
     InsufficientMemory, LoopDetected)}
+# The subclasses, once, in Error's docstring: one line each.
+Error.__doc__ += "".join(
+    "\n        %-20s %d %s%s" % (c.__name__, code, status_str(code),
+                                 "".join(", " + b.__name__ for b in c.__bases__[1:]))
+    for code, c in sorted(_ERRORS.items())) + "\n"
 
 
 def _make_error(status, text, reply):
@@ -885,6 +913,8 @@ class Subscription:
     iterator over its samples (``for msg in sub:``; take(timeout) for one).
     A context manager: leaving it unsubscribes.  A subscription without a
     callback also ends when it is garbage-collected."""
+
+    __slots__ = ("_node", "pattern", "id", "callback", "_active", "__weakref__")
 
     def __init__(self, node, pattern, sid, callback):
         self._node = node

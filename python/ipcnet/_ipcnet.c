@@ -248,7 +248,8 @@ static PyMethodDef message_methods[] = {
      "True when the bytes are as their publisher published them, False when not,\n"
      "None when its publisher took no checksum (ipcn_msg_verify)."},
     {"writable", (PyCFunction)message_writable, METH_NOARGS,
-     "A private writable copy of this message, a snapshot (ipcn_msg_writable)."},
+     "A private writable copy of this message, a snapshot (ipcn_msg_writable); of a\n"
+     "shared-memory sample it pins the publisher's slot, as the sample does."},
     {NULL},
 };
 
@@ -266,8 +267,9 @@ PyTypeObject MessageType = {
     .tp_as_sequence = &message_as_sequence,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "A received value: a sample, a query answer, a request or a reply.\n"
-              "Holds the library's message (for a shared-memory sample, its slot)\n"
-              "until the last reference to it, its data or its tensors is dropped.",
+              "Holds the library's message (for a shared-memory sample, a slot of the\n"
+              "publisher's pool: .shared) until the last reference to it, its data,\n"
+              "its tensors or the DLPack tensors made from them is freed.",
     .tp_getset = message_getset,
     .tp_methods = message_methods,
 };

@@ -410,6 +410,19 @@ static PyObject *node_fileno(NodeObject *n, PyObject *unused)
     return PyLong_FromLong(fd);
 }
 
+/* The node's timeout for a foreign loop, in seconds; None: wait on the fd
+ * alone (the node's timers are inside it). */
+static PyObject *node_timeout(NodeObject *n, PyObject *unused)
+{
+    if (node_enter(n) < 0)
+        return NULL;
+    int ms = ipcn_node_timeout(n->node);
+    node_leave(n);
+    if (ms < 0)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(ms / 1000.0);
+}
+
 static PyObject *node_start(NodeObject *n, PyObject *unused)
 {
     if (node_enter(n) < 0)
@@ -684,7 +697,12 @@ static PyMethodDef node_methods[] = {
      "Leave the network: calls waiting on other threads end at once\n"
      "(ServiceUnavailable), then the node's thread stops and the node closes."},
     {"fileno", (PyCFunction)node_fileno, METH_NOARGS,
-     "One fd, readable when dispatch() has work (for select/asyncio; with start=False)."},
+     "One fd, readable when dispatch() has work (for a loop of your own, with\n"
+     "start=False; ipcnet.aio does it for asyncio)."},
+    {"timeout", (PyCFunction)node_timeout, METH_NOARGS,
+     "timeout() -> float or None: the longest a loop of your own may wait on fileno()\n"
+     "before it calls dispatch(), in seconds: 0 when callbacks are due, None when the\n"
+     "fd alone says (the node's timers are inside it) (ipcn_node_timeout)."},
     {"start", (PyCFunction)node_start, METH_NOARGS,
      "Run the node's I/O and callbacks on its own thread (Node() does, unless\n"
      "start=False; nothing when it runs already)."},

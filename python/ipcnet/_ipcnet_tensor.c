@@ -399,13 +399,16 @@ static PyMethodDef tensor_methods[] = {
     {"__dlpack__", (PyCFunction)(void (*)(void))tensor_dlpack, METH_VARARGS | METH_KEYWORDS,
      "A DLPack capsule over a writable private copy of the elements, a snapshot\n"
      "taken now: writes are seen by no one else, later writes by the publisher\n"
-     "do not reach it."},
+     "do not reach it.  Of a shared-memory sample, the tensor made from it\n"
+     "(torch.from_dlpack(t), numpy.from_dlpack(t)) pins the publisher's slot\n"
+     "until that tensor is freed: copy what you keep (.clone(), numpy.array())."},
     {"__dlpack_device__", (PyCFunction)tensor_dlpack_device, METH_NOARGS, "(kDLCPU, 0)"},
     {"__array__", (PyCFunction)(void (*)(void))tensor_array, METH_VARARGS | METH_KEYWORDS,
      "A read-only NumPy view of the elements (no copy)."},
     {"writable", (PyCFunction)tensor_writable, METH_NOARGS,
      "A private writable copy of the elements, a snapshot taken now (one pass\n"
-     "over the bytes): numpy.asarray(t.writable()) may be written."},
+     "over the bytes): numpy.asarray(t.writable()) may be written.  Of a\n"
+     "shared-memory sample it pins the publisher's slot until it is freed."},
     {"numpy", (PyCFunction)tensor_numpy, METH_NOARGS,
      "A read-only NumPy view of the elements (no copy); numpy.from_dlpack(t) for a\n"
      "writable private one."},
@@ -428,7 +431,13 @@ PyTypeObject TensorType = {
     .tp_doc = "A received tensor, a view of its elements inside the message (no copy).\n"
               "memoryview(t) and numpy.asarray(t) read it in place (read-only);\n"
               "numpy.from_dlpack(t), torch.from_dlpack(t) and\n"
-              "tf.experimental.dlpack.from_dlpack(t.__dlpack__()) get a writable private view.",
+              "tf.experimental.dlpack.from_dlpack(t.__dlpack__()) get a writable private view.\n"
+              "Shared memory: when the message is a shared-memory sample (t.shared), t,\n"
+              "its views and every DLPack tensor made from it pin a slot of the\n"
+              "publisher's pool until the last of them is freed.  The pool has few\n"
+              "slots, and a subscriber holding its share gets no more samples of it\n"
+              "(SubStats.withheld): free them, or copy what you keep\n"
+              "(numpy.array(t), torch.from_dlpack(t).clone()).",
     .tp_getset = tensor_getset,
     .tp_methods = tensor_methods,
 };

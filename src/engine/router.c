@@ -649,8 +649,22 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
     if ((st = pub_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
         return st;
     ipcn__keep_bytes(n, lr, data, len, seq, now); /* for late subscribers */
-    /* Encode once, copy the frame to each interested link. */
-    if (lr->nroute) {
+    /* One link (a gateway's TCP link, typically): encode the frame
+     * straight into its queue.  More: encode once, copy to each. */
+    if (lr->nroute == 1 && lr->route_links[0]->state == LINK_UP) {
+        ipcn__link *l = lr->route_links[0];
+        size_t mark;
+        if (ipcn__link_send_begin(n, l, IPCN_WIRE_HDR_SIZE + overhead + len, true,
+                                  &mark) == IPCN_OK) {
+            ipcn__hdr h;
+            ipcn__link_hdr(n, &h, 0, 0);
+            ipcn__sample sa = {.seq = seq, .timestamp_ns = now,
+                               .path = {lr->path, lr->path_len},
+                               .encoding = {lr->encoding, lr->enc_len},
+                               .data = ipcn__blob_of(data, len)};
+            ipcn__link_send_end(n, l, mark, true, ipcn__enc_sample(&l->tx, &h, &sa));
+        }
+    } else if (lr->nroute) {
         if ((st = encode_inline(n, lr, seq, now, data, len)) != IPCN_OK)
             return st;
         /* The array may be recomputed by the next publish only; a link

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct ipcn__gw {
     bool discovery;
     ipcn__disc *disc;       /* discovery on: its beacons (node/discovery.c) */
     uint64_t disc_trust_stamp[4]; /* the trust list it was last told */
+    int trust_wd;           /* the inotify watch of the trust list's folder */
 };
 
 /* ---- addresses ---- */
@@ -329,6 +331,8 @@ static int disc_start(ipcn_node *n, ipcn__gw *gw)
 void ipcn__gw_tick(ipcn_node *n, uint64_t now)
 {
     ipcn__gw *gw = n->gw;
+    if (gw->trust_wd < 0)
+        ipcn__tcp_trust_recheck(n); /* not watched: looked at when ticking */
     ipcn__tcp_linger_pass(n->tcp, now);
     peers_pass(n, gw, now, true);
     if (gw->disc && now >= ipcn__disc_next_ns(gw->disc)) {
@@ -547,6 +551,37 @@ static int host_keys(ipcn_node *n, ipcn__tcp_host *h, const char *cdir)
     return IPCN_OK;
 }
 
+/* Watch the trust list's folder, so that a key taken off the list closes
+ * its links at once (ipcnet trust remove writes the file anew and renames
+ * it into place).  Without a watch the list is looked at on each tick. */
+static void watch_trust(ipcn_node *n, ipcn__gw *gw)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", n->tcp->trust_path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || n->inotifyfd < 0)
+        return;
+    *slash = 0;
+    gw->trust_wd = inotify_add_watch(n->inotifyfd, dir, IN_MASK_ADD | IN_CLOSE_WRITE |
+                                     IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                     IN_DELETE | IN_ONLYDIR);
+    if (gw->trust_wd < 0)
+        ipcn__warn("IPCN-GW-TRUST-WATCH", "%s: cannot watch %s (%s): the trust "
+                   "list is looked at when the gateway ticks instead", n->name, dir,
+                   strerror(errno));
+}
+
+bool ipcn__gw_inotify(ipcn_node *n, int wd, const char *name)
+{
+    if (!n->gw || n->gw->trust_wd < 0 || wd != n->gw->trust_wd)
+        return false;
+    const char *base = strrchr(n->tcp->trust_path, '/');
+    if (!name || strcmp(name, base ? base + 1 : n->tcp->trust_path) != 0)
+        return false; /* another file of the folder (the policy's, perhaps) */
+    ipcn__tcp_trust_recheck(n);
+    return true;
+}
+
 IPCN_API int ipcn_node_gateway(ipcn_node *n, const ipcn_gateway_opts *opts)
 {
     ipcn_gateway_opts d;
@@ -574,6 +609,7 @@ IPCN_API int ipcn_node_gateway(ipcn_node *n, const ipcn_gateway_opts *opts)
         !(tcp = ipcn__calloc(1, sizeof *tcp)))
         goto out;
     gw->listenfd = -1;
+    gw->trust_wd = -1;
     if ((st = gw_config(n, gw, o, cdir, &conf)) != IPCN_OK ||
         (st = host_keys(n, tcp, cdir)) != IPCN_OK ||
         (*gw->listen && (st = open_listen(n, gw)) != IPCN_OK))
@@ -585,6 +621,7 @@ IPCN_API int ipcn_node_gateway(ipcn_node *n, const ipcn_gateway_opts *opts)
         n->tcp = NULL;
         goto out;
     }
+    watch_trust(n, n->gw);
     gw = NULL;
     tcp = NULL;
     /* A gateway routes: its links hear of it and of what it reaches

@@ -338,6 +338,9 @@ void ipcn__gw_tick(ipcn_node *n, uint64_t now);
 uint64_t ipcn__gw_next_ns(ipcn_node *n, uint64_t now);
 /* The node closes: its TCP socket, peers, lingering sockets, keys. */
 void ipcn__gw_free(ipcn_node *n);
+/* An inotify event (wd, name): true when it was about the trust list,
+ * which was then read again (links of keys taken off it closed). */
+bool ipcn__gw_inotify(ipcn_node *n, int wd, const char *name);
 
 /* ---- node_policy.c: the network policy of the node ---- */
 /* Find and load it (before the node accepts anyone): 100, or 202 when it

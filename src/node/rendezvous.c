@@ -30,6 +30,7 @@
 #include "transport/limits.h"
 #include "transport/reputation.h"
 #include "transport/compromise.h"
+#include "transport/tcp.h"
 
 #define MAX_HELLO_LINKS 64   /* links that have not said hello yet */
 #define MAX_HELLO_PER_UID 32 /* ... of one user */
@@ -593,10 +594,14 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
             if (ev->mask & IN_Q_OVERFLOW) {
                 ipcn__rdv_scan(n);
                 ipcn__cz_recheck_all(n);
+                if (n->tcp)
+                    ipcn__tcp_trust_recheck(n);
                 continue;
             }
             if (ipcn__cz_inotify(n, ev->wd, ev->mask))
                 continue; /* a peer's executable */
+            if (ev->len && ipcn__gw_inotify(n, ev->wd, ev->name))
+                continue; /* the trust list of the TCP links */
             if (!ev->len || ipcn__node_policy_event(n, ev->wd, ev->name))
                 continue;
             char name[256];

@@ -236,9 +236,19 @@ size_t ipcn__link_backlog(const ipcn__link *l);
  * (need: its size if large, else 0); it may move the queue to reclaim
  * the bytes already written. */
 size_t ipcn__link_tx_mark(ipcn__link *l, size_t need);
-/* Queue already-encoded frame bytes (from node->scratch). 100, 205, 307. */
+/* Queue already-encoded frame bytes (from node->scratch). 100, 200, 205,
+ * 303, 307; a droppable frame not queued is counted in the drops. */
 int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
                         size_t len, bool droppable);
+/* The same in two steps, for a frame of len bytes encoded straight into
+ * l->tx between them (no copy through the scratch buffer): _begin checks
+ *  the limits and gives the mark (100, 200, 205, 303: nothing to undo);
+ * _end takes st, the encoder's status, and queues the frame or, if st or
+ * the buffer failed, takes it back. */
+int ipcn__link_send_begin(ipcn_node *n, ipcn__link *l, size_t len,
+                          bool droppable, size_t *mark);
+int ipcn__link_send_end(ipcn_node *n, ipcn__link *l, size_t mark,
+                        bool droppable, int st);
 /* Encode-and-send helpers: fill a header for this link and call enc. */
 void ipcn__link_hdr(ipcn_node *n, ipcn__hdr *h, uint16_t status,
                     uint64_t corr);

@@ -400,6 +400,11 @@ static bool link_control(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__warn("IPCN-PEER-ERROR", "%s: peer %s reports %d %s: %s", n->name,
                    l->who.name, f->hdr.status, ipcn_status_str(f->hdr.status),
                    f->u.text.p);
+        /* A TCP peer that took our host key off its trust list says 309
+         * and closes: the link ends here for that reason, not a hang-up. */
+        if (f->hdr.status == IPCN_NETWORK_AUTH_REQUIRED && l->sec)
+            ipcn__link_close(n, l, IPCN_NETWORK_AUTH_REQUIRED, "host key no longer "
+                             "trusted by the peer");
         return true;
     case IPCN_F_RING:
         ipcn__link_on_ring(n, l, f);

@@ -366,20 +366,14 @@ int ipcn__link_commit(ipcn_node *n, ipcn__link *l, size_t mark, int st)
     return ipcn__link_flush(n, l);
 }
 
-int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
-                        size_t len, bool droppable)
+int ipcn__link_send_begin(ipcn_node *n, ipcn__link *l, size_t len,
+                          bool droppable, size_t *mark)
 {
     if (l->state == LINK_DEAD)
         return IPCN_SERVICE_UNAVAILABLE;
     if (l->kind == LINK_ROUTED) {
-        size_t vmark = ipcn__link_tx_mark(l, len);
-        ipcn__wbuf_bytes(&l->tx, p, len);
-        if (l->tx.oom) {
-            l->tx.oom = 0;
-            l->tx.len = vmark;
-            return IPCN_INSUFFICIENT_MEMORY;
-        }
-        return ipcn__vlink_commit(n, l, vmark, droppable);
+        *mark = ipcn__link_tx_mark(l, len);
+        return IPCN_OK;
     }
     if (over_peer_limit(l, len)) {
         if (droppable) {
@@ -395,13 +389,25 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
         }
         return IPCN_TOO_MANY_REQUESTS;
     }
-    size_t mark = ipcn__link_tx_mark(l, len);
-    ipcn__wbuf_bytes(&l->tx, p, len);
-    if (l->tx.oom) {
+    *mark = ipcn__link_tx_mark(l, len);
+    return IPCN_OK;
+}
+
+int ipcn__link_send_end(ipcn_node *n, ipcn__link *l, size_t mark,
+                        bool droppable, int st)
+{
+    size_t len = l->tx.len - mark;
+    if (l->tx.oom || st != IPCN_OK) {
         l->tx.oom = 0;
         l->tx.len = mark;
-        return IPCN_INSUFFICIENT_MEMORY;
+        if (droppable) { /* a sample lost here: counted, as any drop */
+            l->drops++;
+            n->stats.drops++;
+        }
+        return st != IPCN_OK ? st : IPCN_INSUFFICIENT_MEMORY;
     }
+    if (l->kind == LINK_ROUTED)
+        return ipcn__vlink_commit(n, l, mark, droppable);
     if (droppable) {
         /* Remember where this sample ends, before it may leave at once. */
         l->tx_queued_abs += len;
@@ -416,6 +422,17 @@ int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
         }
     }
     return ipcn__link_commit(n, l, mark, IPCN_OK);
+}
+
+int ipcn__link_send_raw(ipcn_node *n, ipcn__link *l, const uint8_t *p,
+                        size_t len, bool droppable)
+{
+    size_t mark;
+    int st = ipcn__link_send_begin(n, l, len, droppable, &mark);
+    if (st != IPCN_OK)
+        return st;
+    ipcn__wbuf_bytes(&l->tx, p, len);
+    return ipcn__link_send_end(n, l, mark, droppable, IPCN_OK);
 }
 
 void ipcn__link_send_error(ipcn_node *n, ipcn__link *l, int status,

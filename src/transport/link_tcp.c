@@ -134,6 +134,30 @@ void ipcn__tcp_trust_refresh(ipcn_node *n, ipcn__tcp_host *h)
                h->trust_path, t.count);
 }
 
+void ipcn__tcp_trust_recheck(ipcn_node *n)
+{
+    ipcn__tcp_host *h = n->tcp;
+    uint64_t before[4];
+    memcpy(before, h->trust_stamp, sizeof before);
+    ipcn__tcp_trust_refresh(n, h);
+    if (!memcmp(before, h->trust_stamp, sizeof before))
+        return;
+    ipcn__link *l;
+    ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+        if (!l->sec || !l->sec->ready || !l->has_peer_key || l->state == LINK_DEAD ||
+            ipcn__trust_name(&h->trust, l->peer_key))
+            continue;
+        n->stats.unauthorized++;
+        ipcn__warn("IPCN-TCP-UNTRUSTED", "%s: TCP link %s (host %s): its key was "
+                   "taken off the network's trust list: closed (309)", n->name,
+                   l->addr, l->who.host ? l->who.host : "?");
+        ipcn__link_send_error(n, l, IPCN_NETWORK_AUTH_REQUIRED,
+                              "host key no longer trusted");
+        ipcn__link_close(n, l, IPCN_NETWORK_AUTH_REQUIRED,
+                         "host key no longer trusted");
+    }
+}
+
 /* Another TCP link to the host of l's key?  Two gateways that dial each
  * other at once get two links: both keep the one dialled by the side of
  * the lower key; of two in the same direction, the older one.  The one
@@ -437,7 +461,7 @@ ssize_t ipcn__sec_write_some(ipcn_node *n, ipcn__link *l)
             put_len(o, k + IPCN_NOISE_TAG);
             if (ipcn__noise_encrypt(&s->tx, NULL, 0, p + done, k, o + 2) !=
                 IPCN_OK) {
-                errno = EIO; /* nonces exhausted: the link must end */
+                errno = EIO; /* nonces exhausted or libcrypto failed: the link ends */
                 return -1;
             }
             s->out_len += 2 + k + IPCN_NOISE_TAG;
@@ -518,6 +542,8 @@ void ipcn__sec_free(ipcn__link *l)
     struct ipcn__sec *s = l->sec;
     if (!s)
         return;
+    ipcn__noise_cipher_clear(&s->tx);
+    ipcn__noise_cipher_clear(&s->rx);
     ipcn__noise_wipe(s, offsetof(struct ipcn__sec, in));
     ipcn__free(s->in);
     ipcn__free(s->out);

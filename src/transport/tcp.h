@@ -50,6 +50,10 @@ typedef struct ipcn__tcp_host {
 
 /* Read the trust list again if its file changed. */
 void ipcn__tcp_trust_refresh(ipcn_node *n, ipcn__tcp_host *h);
+/* The trust list's file changed (or may have): read it again, and close
+ * every TCP link whose host key it no longer names, with an ERROR 309
+ * (counted in unauthorized), as a new link with that key would be. */
+void ipcn__tcp_trust_recheck(ipcn_node *n);
 /* Lingering sockets: read and drop what comes; close those done or
  * past their time.  Returns when to look again (0: none left). */
 uint64_t ipcn__tcp_linger_pass(ipcn__tcp_host *h, uint64_t now);

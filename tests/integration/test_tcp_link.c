@@ -393,6 +393,38 @@ static void test_redial(void **state)
     ipcn_node_close(a);
 }
 
+/* B's key is taken off A's trust list while their link is up: A closes
+ * it at once with a 309 (counted), B's redials are refused, and putting
+ * the key back lets B in again. */
+static void test_untrust_live(void **state)
+{
+    (void)state;
+    trust_both();
+    char la[64], line[160];
+    url(la, sizeof la, free_port());
+    ipcn_node *a = open_a(la, NULL);
+    pid_t b = spawn_b(NULL, la, "b.out");
+    assert_true(L_UNTIL(a, tcp_link(a, NULL), 10000));
+    assert_true(L_UNTIL(a, count_found(a, "gw/**", "gw@hostb") == 3, 10000));
+    assert_int_equal(stats(a).unauthorized, 0);
+    snprintf(line, sizeof line, "other %s\n", g_key_x);
+    set_trust("cfga", line);
+    assert_true(L_UNTIL(a, stats(a).unauthorized >= 1 && !tcp_link(a, NULL), 10000));
+    assert_true(L_UNTIL(a, count_found(a, "gw/**", "gw@hostb") == 0, 10000));
+    /* B dials again, and is refused again */
+    assert_true(L_UNTIL(a, stats(a).unauthorized >= 2, 15000));
+    assert_false(tcp_link(a, NULL));
+    trust_both();
+    assert_true(L_UNTIL(a, tcp_link(a, NULL), 15000));
+    assert_true(L_UNTIL(a, count_found(a, "gw/**", "gw@hostb") == 3, 10000));
+    unsigned long long v[3];
+    stop_b(b, "b.out", v);
+    assert_int_equal(v[0], 0); /* B trusted A throughout */
+    assert_true(v[2] >= 2);    /* and was told 309 each time */
+    assert_int_equal(stats(a).auth_failures, 0);
+    ipcn_node_close(a);
+}
+
 /* ---- a proxy that flips one bit of one record (no library) ---- */
 
 typedef struct proxy {
@@ -684,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_linked),
         cmocka_unit_test(test_309),
         cmocka_unit_test(test_redial),
+        cmocka_unit_test(test_untrust_live),
         cmocka_unit_test(test_bit_flip),
         cmocka_unit_test(test_hostile),
     };

@@ -192,6 +192,8 @@ static void session(bool initiator)
     CHECK(finish(&p) == 3);
 
     /* a clean end, in another session */
+    ipcn__noise_cipher_clear(&tx);
+    ipcn__noise_cipher_clear(&rx);
     start(&p, initiator ? "responder" : "initiator", prologue);
     CHECK(ipcn__noise_init(&hs, initiator, (const uint8_t *)prologue, strlen(prologue),
                            priv) == IPCN_OK);
@@ -205,6 +207,8 @@ static void session(bool initiator)
     CHECK(ipcn__noise_decrypt(&rx, NULL, 0, ct, 19, pt) == IPCN_OK);
     CHECK(memcmp(pt, "bye", 3) == 0);
     CHECK(finish(&p) == 0);
+    ipcn__noise_cipher_clear(&tx);
+    ipcn__noise_cipher_clear(&rx);
 
     /* another network: the initiator refuses message 2 */
     start(&p, initiator ? "responder" : "initiator", "IPCNet/1 elsewhere");

@@ -237,6 +237,14 @@ static int pair_read(pair *p, int i)
     return st;
 }
 
+static void pair_clear(pair *p)
+{
+    ipcn__noise_cipher_clear(&p->ini_tx);
+    ipcn__noise_cipher_clear(&p->ini_rx);
+    ipcn__noise_cipher_clear(&p->res_tx);
+    ipcn__noise_cipher_clear(&p->res_rx);
+}
+
 static void pair_handshake(pair *p)
 {
     for (int i = 0; i < 3; i++) {
@@ -555,6 +563,78 @@ static void test_transport_lengths(void **state)
                      IPCN_OK);
     free(a);
     free(b);
+    pair_clear(&p);
+}
+
+/* Transport messages of IPCN_NOISE_FAST_MIN bytes or more go through
+ * libcrypto when the build has it (aead_evp.c): byte for byte what
+ * libsodium's ChaCha20-Poly1305 makes with the same key and nonce, around
+ * the threshold and up to the largest, with associated data or not, in
+ * place or not; a flipped bit of the text or the tag is refused, and the
+ * output then zeroed. */
+static void test_fast_cipher_matches_libsodium(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p, PRO, PRO);
+    pair_handshake(&p);
+    size_t max = IPCN_NOISE_MAX_MSG - IPCN_NOISE_TAG;
+    const size_t sizes[] = {IPCN_NOISE_FAST_MIN - 1, IPCN_NOISE_FAST_MIN,
+                            IPCN_NOISE_FAST_MIN + 1, 20000, max - 1, max};
+    const size_t ads[] = {0, 5, 64};
+    uint8_t *pt = malloc(IPCN_NOISE_MAX_MSG), *ct = malloc(IPCN_NOISE_MAX_MSG);
+    uint8_t *ref = malloc(IPCN_NOISE_MAX_MSG), *out = malloc(IPCN_NOISE_MAX_MSG);
+    assert_true(pt && ct && ref && out);
+    uint8_t ad[64];
+    randombytes_buf(ad, sizeof ad);
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        for (size_t j = 0; j < sizeof ads / sizeof *ads; j++) {
+            size_t len = sizes[i], al = ads[j];
+            randombytes_buf(pt, len);
+            uint8_t nonce[12] = {0};
+            for (int b = 0; b < 8; b++)
+                nonce[4 + b] = (uint8_t)(p.ini_tx.n >> (8 * b));
+            unsigned long long rl = 0;
+            crypto_aead_chacha20poly1305_ietf_encrypt(ref, &rl, pt, len, al ? ad : NULL,
+                                                      al, NULL, nonce, p.ini_tx.k);
+            assert_int_equal(ipcn__noise_encrypt(&p.ini_tx, al ? ad : NULL, al, pt, len, ct),
+                             IPCN_OK);
+            assert_memory_equal(ct, ref, len + IPCN_NOISE_TAG);
+            if (len & 1) { /* a flipped bit, in the text or in the tag */
+                size_t at = (len * 7 + j) % (len + IPCN_NOISE_TAG);
+                ct[at] ^= 0x20;
+                memset(out, 0xee, len);
+                assert_int_equal(ipcn__noise_decrypt(&p.res_rx, al ? ad : NULL, al, ct,
+                                                     len + IPCN_NOISE_TAG, out),
+                                 IPCN_BAD_REQUEST);
+                for (size_t k = 0; k < len; k++)
+                    if (out[k] != 0)
+                        fail_msg("size %zu: byte %zu not zeroed after a bad tag", len, k);
+                ct[at] ^= 0x20;
+            }
+            /* in place */
+            assert_int_equal(ipcn__noise_decrypt(&p.res_rx, al ? ad : NULL, al, ct,
+                                                 len + IPCN_NOISE_TAG, ct),
+                             IPCN_OK);
+            assert_memory_equal(ct, pt, len);
+        }
+    }
+#ifdef IPCN_HAVE_EVP
+    /* the build has libcrypto: the large messages went through it */
+    assert_non_null(p.ini_tx.fast);
+    assert_non_null(p.res_rx.fast);
+#else
+    assert_null(p.ini_tx.fast);
+#endif
+    free(pt);
+    free(ct);
+    free(ref);
+    free(out);
+    pair_clear(&p);
+    /* clearing wipes the key and is NULL-safe */
+    static const uint8_t zero[32];
+    assert_memory_equal(p.ini_tx.k, zero, 32);
+    ipcn__noise_cipher_clear(NULL);
 }
 
 /* A peer that sends a low-order point as its ephemeral key. */
@@ -618,6 +698,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_transport_attacks),
         cmocka_unit_test(test_nonces),
         cmocka_unit_test(test_transport_lengths),
+        cmocka_unit_test(test_fast_cipher_matches_libsodium),
         cmocka_unit_test(test_low_order_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
