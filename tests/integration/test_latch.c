@@ -427,8 +427,8 @@ static void test_latch_concurrent(void **state)
     (void)state;
     ipcn_node *n = v_open("lsub", NULL);
     ipcn_node *setter = v_open("lset", NULL);
+    start_provider(); /* before any thread: see test_wait_for.c */
     assert_int_equal(ipcn_node_start_thread(setter), IPCN_OK);
-    start_provider();
     wait_provider(n);
     assert_int_equal(ipcn_wait_for(setter, "pl/count", IPCN_DATA, V_WAIT_MS,
                                    NULL),
