@@ -859,7 +859,9 @@ class Node(_ipcnet._Node):
         """Wait until a resource matching pattern (and kind) is known; the
         list of them.  Raises Timeout.  (wait_synced() waits for the network
         as it is; this, for a resource announced later.)  It sleeps in the
-        kernel (ipcn_wait_for()), whether the node's thread runs or not."""
+        kernel (ipcn_wait_for()), whether the node's thread runs or not, and
+        runs no callbacks meanwhile (with start=False, those due wait for
+        your next dispatch())."""
         return [Resource(p, k, e, _meta_value(m), prov, pid, ver)
                 for (p, k, e, m, prov, pid, ver)
                 in self._wait_for(pattern, _kind(kind), timeout)]
