@@ -5,7 +5,7 @@
 #
 # Other targets:
 #   make build                      RelWithDebInfo build in build/
-#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#   make install [PREFIX=/usr/local] [DESTDIR=...]   (library, headers, CLI, Python)
 #   make sanitize                   ASan + UBSan build in build-asan/ and its tests
 #   make fuzz [FUZZ_SECONDS=60]     clang build in build-fuzz/ and a bounded fuzz run
 #   make deps                       only check/install the Debian packages (scripts/deps.sh)
@@ -44,7 +44,10 @@ demo: build
 test: deps
 	@bash tests/run-all.sh
 
-install: build
+# Builds only what it installs (the library, headers, CLI, Python package,
+# pkg-config and CMake files): not the tests, the benchmark or the demo.
+install: deps
+	@TARGET=ipcnet_installed bash scripts/build.sh normal
 	DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
 
 sanitize: deps

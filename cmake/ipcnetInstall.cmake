@@ -11,9 +11,12 @@
 #   <libdir>/cmake/ipcnet/ipcnet{Config,ConfigVersion,Targets}.cmake
 #     so that find_package(ipcnet) gives ipcnet::ipcnet (shared) and
 #     ipcnet::ipcnet_static                         (development)
-# Programs (the CLI, the demo) install themselves with install(TARGETS) in
-# their own CMakeLists.txt; they get an RPATH relative to their own location
-# (set below), so a private prefix works without LD_LIBRARY_PATH.
+# The CLI (tools/) and the Python package (python/) install themselves with
+# install() in their own CMakeLists.txt; the CLI gets an RPATH relative to
+# its own location (set below), the Python module one relative to its
+# directory, so a private prefix works without LD_LIBRARY_PATH.  Nothing
+# else is installed: not the tests, the benchmark or the demo programs
+# (tests/install/test_install.sh checks the list).
 
 # The same names for projects that embed IPCNet with add_subdirectory().
 add_library(ipcnet::ipcnet ALIAS ipcnet)
@@ -59,6 +62,12 @@ install(FILES ${PROJECT_BINARY_DIR}/ipcnetConfig.cmake
 # pkg-config.  The prefix is only known at install time (`cmake --install
 # --prefix P` overrides the configured one), so ipcnet.pc is written then;
 # libdir and includedir are relative to ${prefix} unless configured absolute.
+# When libdir is not a directory the linker and the loader search anyway
+# (the compiler's implicit link directories: /usr/lib/<triplet>...), Libs
+# also carries -Wl,-rpath,${libdir}, so that a program built with
+# `pkg-config --libs ipcnet` against a private prefix (/opt/ipcnet,
+# $HOME/.local, even /usr/local before `ldconfig`) finds the library it
+# was linked with, without LD_LIBRARY_PATH.
 foreach(dir LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
     set(IPCNET_PC_${dir} "${CMAKE_INSTALL_${dir}}")
@@ -67,13 +76,32 @@ foreach(dir LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 set(IPCNET_PC_PREFIX "@IPCNET_PC_PREFIX@") # kept for the install step
+set(IPCNET_PC_RPATH "@IPCNET_PC_RPATH@")   # likewise
 configure_file(${PROJECT_SOURCE_DIR}/ipcnet.pc.in
                ${PROJECT_BINARY_DIR}/ipcnet.pc.stage @ONLY)
+set(_ipcnet_sysdirs ${CMAKE_C_IMPLICIT_LINK_DIRECTORIES} /lib /usr/lib)
 install(CODE "
-  file(READ \"${PROJECT_BINARY_DIR}/ipcnet.pc.stage\" _ipcnet_pc)
-  string(REPLACE \"@IPCNET_PC_PREFIX@\" \"\${CMAKE_INSTALL_PREFIX}\" _ipcnet_pc \"\${_ipcnet_pc}\")
-  file(WRITE \"${PROJECT_BINARY_DIR}/ipcnet.pc\" \"\${_ipcnet_pc}\")"
-  COMPONENT development)
+  set(_ipcnet_pc_stage \"${PROJECT_BINARY_DIR}/ipcnet.pc.stage\")
+  set(_ipcnet_pc_out \"${PROJECT_BINARY_DIR}/ipcnet.pc\")
+  set(_ipcnet_libdir \"${CMAKE_INSTALL_LIBDIR}\")
+  set(_ipcnet_sysdirs \"${_ipcnet_sysdirs}\")" COMPONENT development)
+install(CODE [[
+  file(READ "${_ipcnet_pc_stage}" _ipcnet_pc)
+  string(REPLACE "@IPCNET_PC_PREFIX@" "${CMAKE_INSTALL_PREFIX}" _ipcnet_pc "${_ipcnet_pc}")
+  if(NOT IS_ABSOLUTE "${_ipcnet_libdir}")
+    set(_ipcnet_libdir "${CMAKE_INSTALL_PREFIX}/${_ipcnet_libdir}")
+  endif()
+  get_filename_component(_ipcnet_libdir "${_ipcnet_libdir}" ABSOLUTE)
+  set(_ipcnet_rpath " -Wl,-rpath,\${libdir}")
+  foreach(_d IN LISTS _ipcnet_sysdirs)
+    get_filename_component(_d "${_d}" ABSOLUTE)
+    if(_d STREQUAL _ipcnet_libdir)
+      set(_ipcnet_rpath "")
+    endif()
+  endforeach()
+  string(REPLACE "@IPCNET_PC_RPATH@" "${_ipcnet_rpath}" _ipcnet_pc "${_ipcnet_pc}")
+  file(WRITE "${_ipcnet_pc_out}" "${_ipcnet_pc}")
+]] COMPONENT development)
 install(FILES ${PROJECT_BINARY_DIR}/ipcnet.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT development)
 

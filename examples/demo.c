@@ -12,8 +12,8 @@
  *                                            node chat.right, Python
  * They find each other through the network directory, with no broker and
  * no configuration.  The Python bot (examples/chatbot.py) uses the ipcnet
- * package, found from this program's directory: <bindir>/../python in a
- * build tree, <bindir>/../<IPCNET_PYTHON_INSTALL_DIR> once installed.  When
+ * package, found from this program's directory: <bindir>/../python in the
+ * build tree (the demo is not installed).  When
  * the binding was not built (no Python headers; the sanitizer build),
  * chat.right is the C bot too, with a note — unless
  * IPCNET_DEMO_REQUIRE_PYTHON is set, which makes that a failure.
@@ -83,17 +83,11 @@ static bool find_python_bot(const char *bindir, char *script, size_t ssize, char
     snprintf(script, ssize, "%s/ipcnet-chatbot.py", bindir);
     if (!is_file(script))
         return false;
-    static const char *const dirs[] = {"python", IPCNET_PYTHON_INSTALL_DIR};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        char init[4096];
-        if (dirs[i][0] == '/')
-            snprintf(pkgdir, psize, "%s", dirs[i]);
-        else
-            snprintf(pkgdir, psize, "%s/../%s", bindir, dirs[i]);
-        int n = snprintf(init, sizeof init, "%s/ipcnet/__init__.py", pkgdir);
-        if (n > 0 && (size_t)n < sizeof init && is_file(init))
-            return true;
-    }
+    char init[4096];
+    snprintf(pkgdir, psize, "%s/../python", bindir);
+    int n = snprintf(init, sizeof init, "%s/ipcnet/__init__.py", pkgdir);
+    if (n > 0 && (size_t)n < sizeof init && is_file(init))
+        return true;
 #endif
     (void)bindir, (void)script, (void)ssize, (void)pkgdir, (void)psize;
     return false;

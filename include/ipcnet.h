@@ -296,7 +296,56 @@ typedef struct ipcn_node_opts {
                                  other nodes its process or its children
                                  open do not take it), else unset.
                                  Since: 0.2 */
+    /* Names (README "Names: namespaces and remapping"; all read once, by
+     * ipcn_node_open(), which keeps no pointer to these strings). */
+    const char *ns;         /**< the namespace: every relative path this
+                                 node gives (announce, publish, subscribe,
+                                 find, query, request ...) is put under
+                                 it, and the node's name becomes
+                                 "ns.name" (the namespace's '/' as '.'):
+                                 "left" makes "camera/rgb" left/camera/rgb
+                                 and the node "camera" left.camera.  A
+                                 path that starts with '/' is absolute:
+                                 not namespaced.  Segments of
+                                 [A-Za-z0-9_-] separated by '/', a leading
+                                 '/' allowed, at most 62 bytes.  NULL:
+                                 $IPCNET_NAMESPACE; "" or "/": none.  A
+                                 namespace that does not parse: 200 (and
+                                 a log line saying why).  Since: 0.2 */
+    const char *remap;      /**< remap rules "FROM=TO,FROM=TO", tried in
+                                 order before those of $IPCNET_REMAP; the
+                                 first whose FROM is the whole (expanded)
+                                 name replaces it by TO; a rule whose FROM
+                                 and TO both end in "/" and "**" (a prefix
+                                 rule) moves FROM and all under it.  FROM
+                                 and TO are namespaced as paths are.  At
+                                 most 64 rules, 8 KiB; NULL: none.  Rules
+                                 that do not parse: 200, all of them
+                                 refused.  Since: 0.2 */
+    uint32_t unique_name;   /**< nonzero: when a live node has the name,
+                                 take the first free of name-2, name-3,
+                                 ... name-65 instead (ipcn_node_name()
+                                 says which).  0: as $IPCNET_NAME_SUFFIX
+                                 says ("1": yes; unset, empty or "0": no;
+                                 anything else: 200).  Since: 0.2 */
+    uint32_t debug_liveness_ms; /**< debugging: ask the peers to wait this
+                                 long before they drop this node when it
+                                 is silent (stopped at a breakpoint, or by
+                                 SIGSTOP), instead of their dead_after_ms.
+                                 Told to them in STATE; each grants at
+                                 most its network policy's
+                                 "debug: liveness:" (none without it: see
+                                 docs/policy.md), so a node cannot make
+                                 itself undroppable where the network's
+                                 owner did not allow it.  At most
+                                 IPCN_DEBUG_LIVENESS_MAX_MS, else 200.
+                                 0: $IPCNET_DEBUG_LIVENESS, in whole
+                                 seconds (0 to 86400; anything else:
+                                 200); unset: not asked.  Since: 0.2 */
 } ipcn_node_opts;
+
+/** The most a node may ask its peers to wait for it (a day).  Since: 0.2 */
+#define IPCN_DEBUG_LIVENESS_MAX_MS 86400000u
 
 /** ipcn_node_opts_init() - fill *opts with the defaults. Since: 0.1 */
 IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
@@ -323,7 +372,15 @@ IPCN_API void ipcn_node_opts_init(ipcn_node_opts *opts);
  * alive or dead, cannot be taken (207), and such a dead node's files are
  * left in place (logged once, IPCN-RDV-STALE).  Since: 0.2
  *
- * Returns 100; 200 for an invalid name or options; 207 when a live node
+ * With a namespace (opts.ns, $IPCNET_NAMESPACE) the node's name is
+ * "ns.name" (ipcn_node_name()).  A name that is taken is logged with who
+ * holds it (IPCN-RDV-NAME: its pid and executable, or its user); with
+ * opts.unique_name (or $IPCNET_NAME_SUFFIX=1) the node takes the first
+ * free name-2 ... name-65 instead.  Since: 0.2
+ *
+ * Returns 100; 200 for an invalid name or options (also a namespace, remap
+ * rules, $IPCNET_NAME_SUFFIX or $IPCNET_DEBUG_LIVENESS that does not parse:
+ * logged with the reason); 207 when a live node
  * already has that name (or, in a shared network, another user holds its
  * lock file); 202 when the directory is not usable (owned by another user,
  * wrong mode, a shared network of a group this process is not in, or one
@@ -367,8 +424,25 @@ IPCN_API void ipcn_node_close(ipcn_node *node);
  */
 IPCN_API int ipcn_node_shutdown(ipcn_node *node);
 
-/** ipcn_node_name() - the node's name; valid until close. Since: 0.1 */
+/** ipcn_node_name() - the node's name; valid until close: the name given
+ * to ipcn_node_open(), with its namespace ("left.camera") and its suffix
+ * ("camera-2", ipcn_node_opts.unique_name) when it has them. Since: 0.1 */
 IPCN_API const char *ipcn_node_name(const ipcn_node *node);
+
+/**
+ * ipcn_node_resolve() - the path (or pattern) a name given to this node
+ * becomes on the wire: its namespace and remap rules applied, as every
+ * call that takes a path or pattern applies them (ipcn_node_opts.ns,
+ * .remap; README "Names: namespaces and remapping").  Paths the library
+ * gives back (ipcn_find() results, a message's path) are such resolved
+ * paths: to give one to a call again, make it absolute ("/" + path).
+ * @buf, @cap: where the result goes, NUL-terminated.
+ * Thread-safe.  Returns 100; 200 for NULL arguments or a name that is not
+ * a path or pattern once resolved; 306 when cap is too small (then buf is
+ * untouched).  Since: 0.2
+ */
+IPCN_API int ipcn_node_resolve(ipcn_node *node, const char *name, char *buf,
+                               size_t cap);
 /** ipcn_node_id() - the node's random 64-bit id. Since: 0.1 */
 IPCN_API uint64_t ipcn_node_id(const ipcn_node *node);
 /** ipcn_node_dir() - the rendezvous directory in use. Since: 0.1 */
@@ -546,6 +620,19 @@ IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *msg);
 /* Resources: announce, withdraw, find                                 */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Names.  Every path and pattern a program gives to a call of a node
+ * (announce, withdraw, find, publish, loans and pools, query, set,
+ * subscribe, offer, request, access rules and limits, owned paths, file
+ * services) is a name, resolved by the node before use: put under its
+ * namespace unless it starts with '/' (absolute: the '/' is dropped), then
+ * remapped by its rules (ipcn_node_opts.ns and .remap, $IPCNET_NAMESPACE
+ * and $IPCNET_REMAP); a name that starts with '@' is taken as it is.
+ * Without a namespace or rules a name is its path, and "/a" is "a".  The
+ * path rules below apply to the result; paths the library gives back are
+ * results (ipcn_node_resolve()).  Since: 0.2
+ */
+
 /**
  * ipcn_announce() - make a resource known to the network.
  * @path:     '/'-separated, 1..255 bytes of UTF-8, no empty segment, no
@@ -557,7 +644,11 @@ IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *msg);
  *            copied; at most 64 KiB.
  * Announcing a path this node already announced replaces the descriptor
  * (the version goes up).  Services also need ipcn_offer(), which announces.
- * Returns 100 (101 when new), 200 for invalid arguments, 207 when another
+ * A data or stream resource whose meta is a CBOR map with the key "schema"
+ * is typed: its values must be of that type (ipcnet_schema.h; since 0.2).
+ * Returns 100 (101 when new), 200 for invalid arguments (since 0.2: also a
+ * "schema" that is not a valid type, or a typed resource whose encoding is
+ * not CBOR), 207 when another
  * live node already provides a data or stream resource at this path (two
  * providers of one service are fine), or when path is this node's typed
  * service (ipcn_offer_typed: its descriptor is its schema), or when path
@@ -623,7 +714,8 @@ IPCN_API int ipcn_pattern_match(const char *pattern, const char *path);
  * cannot take more (tx_limit) misses it and the miss is counted on both
  * sides (the subscriber sees a sequence gap).
  * Returns 100, 203 when this node did not announce path, 204 when path is a
- * service, 200 when too large (max_payload), 207 when this node is a warm
+ * service, 200 when too large (max_payload) or not of path's declared type
+ * (nothing is sent; ipcnet_schema.h; since 0.2), 207 when this node is a warm
  * standby of an owned path that another provider owns (nothing is sent;
  * ipcnet_redundancy.h; since 0.2), 307.  Since: 0.1
  */
@@ -735,7 +827,8 @@ IPCN_API size_t ipcn_loan_size(const ipcn_loan *loan);
  * a drop here, lost there.  A subscriber that cannot map the pool
  * discards the sample (ipcn_sub_stats.unmappable) and gives its slot back
  * at once.
- * Returns 100, 200 when len is over the loan's size, 203 when path was
+ * Returns 100, 200 when len is over the loan's size or the bytes are not
+ * of path's declared type (ipcnet_schema.h; since 0.2), 203 when path was
  * withdrawn meanwhile, 207 as ipcn_publish() (a warm standby; since 0.2),
  * 307.  Thread-safe.  Since: 0.1
  */
@@ -849,7 +942,8 @@ IPCN_API int ipcn_data_on_set(ipcn_node *node, const char *path,
  * expect_version (nothing set); 203 when no node provides path; 204 when
  * path is a stream or a service; 202 (or the code the provider's check
  * returned) when its check refused the value; 200 for invalid arguments,
- * a value the provider takes as of another encoding (no check), or one
+ * a value the provider takes as of another encoding (no check), one not
+ * of the resource's declared type (ipcnet_schema.h), or one
  * too large for the provider's max_payload; 304 after timeout_ms (the
  * provider is told and does not apply a set it has not started); 303 when
  * the provider left before answering (the value may or may not have been
@@ -948,6 +1042,10 @@ typedef struct ipcn_sub_stats {
     uint64_t standby;   /**< samples of an owned path from a provider that
                              does not own it (a hot standby), dropped here
                              (ipcnet_redundancy.h).  Since: 0.2 */
+    uint64_t nonconforming; /**< samples of a typed resource that were not
+                             of its declared type, dropped here
+                             (ipcnet_schema.h); not counted in received.
+                             Since: 0.2 */
     uint64_t history;   /**< of received, the samples a provider kept for
                              late subscribers: a data resource's value as
                              the subscription began (unless a newer one came
@@ -1034,8 +1132,9 @@ IPCN_API int ipcn_offer(ipcn_node *node, const char *path,
  *   "bool"   true or false      "tensor"  a tensor that
  *   "int"    any CBOR integer             ipcn_tensor_decode() accepts
  *   "uint"   an unsigned integer
- *   "float"  any CBOR float (an integer is NOT a float)
- *   "number" an integer or a float
+ *   "float"  a CBOR float or integer (an integer is a float, as JSON
+ *            has it: {"gain": 2} has a float gain; since 0.2)
+ *   "number" an integer or a float (the same values as "float")
  * or a map of one key:
  *   {"array": T}            an array whose every element is a T;
  *   {"map": {F: T, ...}}    a map whose keys are text: every listed field
@@ -1043,13 +1142,16 @@ IPCN_API int ipcn_offer(ipcn_node *node, const char *path,
  *   {"optional": T}         only as the type of a field of "map": the
  *                           field may be absent (when present, a T);
  *   {"nullable": T}         null or a T.
- * At most 16 types nest inside one another (the outermost counts as 1).
- * Anything else is an invalid schema: an unknown name, a map of another
- * key or of several keys, a field key that is not text or is repeated.
+ * At most 16 types nest inside one another (the outermost counts as 1), a
+ * type is at most 4096 bytes and a "map" has at most 128 fields (since
+ * 0.2).  Anything else is an invalid schema: an unknown name, a map of
+ * another key or of several keys, a field key that is not text or is
+ * repeated.  Data and streams may be typed too (ipcnet_schema.h).
  *
  * Before a request is queued for fn, the provider checks it — from a peer
- * or from this node itself alike: its encoding must be "cbor" and its body
- * one CBOR item of the args type.  Otherwise the requester gets 200 with a
+ * or from this node itself alike: its encoding must be "cbor" (or
+ * "application/cbor") and its body one CBOR item of the args type.
+ * Otherwise the requester gets 200 with a
  * text/plain body giving the reason ("args.x: expected float, got text",
  * "args.y: missing field", "args.z: unexpected field") and fn is not
  * called.  The returns type is declared only: answers are not checked.
@@ -1546,6 +1648,15 @@ typedef struct ipcn_node_stats {
                                     send on: no way to their destination
                                     (bounced 302 to their origin).
                                     Since: 0.3 */
+    /* Typed data and streams (ipcnet_schema.h).  Since: 0.2 */
+    uint64_t typed_refused;    /**< values this node refused to publish or
+                                    set (200) because they were not of
+                                    their resource's declared type.
+                                    Since: 0.2 */
+    uint64_t typed_dropped;    /**< values of peers' typed resources
+                                    (samples, query answers) dropped here
+                                    because they were not of the declared
+                                    type.  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

@@ -80,6 +80,7 @@
 #define IPCNET_HPP
 
 #include "ipcnet.h"
+#include "ipcnet_schema.h"
 #include "ipcnet_value.h"
 
 #include <atomic>
@@ -1618,6 +1619,24 @@ public:
     {
         return detail::check(ipcn_announce(n(), path.c_str(), static_cast<ipcn_kind>(kind),
                                            encoding.c_str(), meta.data(), meta.size()),
+                             "announce", path.view());
+    }
+    /**
+     * Announce a typed data or stream resource (ipcn_announce_typed(),
+     * ipcnet_schema.h): schema is the type of its values as one CBOR item
+     * (the language of offer_typed()), meta the rest of its metadata (a
+     * CBOR map without "schema", or empty).  publish() and set() of a value
+     * not of the type then throw Error 200, and every node that receives
+     * one drops it.  Returns 100, or 101 when new.  Throws Error 200 (an
+     * invalid type, an encoding other than CBOR, a kind other than data or
+     * stream), 202, 207, 307.  Since: 0.2
+     */
+    int announce_typed(CStr path, Kind kind, Bytes schema, CStr encoding = "cbor",
+                       Bytes meta = {})
+    {
+        return detail::check(ipcn_announce_typed(n(), path.c_str(), static_cast<ipcn_kind>(kind),
+                                                 encoding.c_str(), schema.data(), schema.size(),
+                                                 meta.data(), meta.size()),
                              "announce", path.view());
     }
     /** Withdraw a resource of this node (a service's handler is freed).

@@ -16,7 +16,8 @@
  *   301 Not Implemented (valid data this library cannot represent, e.g. a
  *       float128 typed array),
  *   306 Insufficient Storage (a caller's buffer is too small; the size
- *       needed is reported),
+ *       needed is reported; for the getters, also a number that does not
+ *       fit the C type asked),
  *   307 Insufficient Memory.
  *
  * Zero copy: the decoder never copies a byte or text string — it hands out
@@ -29,6 +30,7 @@
 #ifndef IPCNET_VALUE_H
 #define IPCNET_VALUE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -704,6 +706,297 @@ IPCN_API int ipcn_encoding_param_int(const ipcn_encoding *e, const char *key,
  */
 IPCN_API int ipcn_encoding_list_next(ipcn_strview list, size_t *pos,
                                      ipcn_strview *item);
+
+/* ================================================================== */
+/* Values without hand-written CBOR: getters, a builder, JSON          */
+/* ================================================================== */
+
+/*
+ * Paths.  The getters below find one item inside an encoded CBOR item by
+ * a path of steps, each a map key or an array index:
+ *
+ *     "threshold"          the value of key "threshold" of the top map
+ *     "pose.position.x"    keys within keys
+ *     "joints[2]"          the third item of the array under key "joints"
+ *     "[0].name", "[1][0]" an index first: the top item is an array
+ *     ""                   the top item itself
+ *
+ * A key is a text-string key of a map; it runs to the next '.' or '[' and
+ * may not be empty; a '\' makes the next character ('.', '[' or '\') part
+ * of the key ("a\.b" is the one key "a.b").  An index is "[" decimal
+ * digits "]" (no sign, no leading zero, within uint64_t) and picks the
+ * item of that position in an array.  Brackets rather than "joints.2" so
+ * that a key made of digits ("2") stays a key.  When a map has the same
+ * key twice, the first pair counts.  Keys that are not text (integers,
+ * ...) are never matched: read those maps with a reader or a tree.
+ *
+ * Statuses common to every getter:
+ *   100 found (and converted);
+ *   203 a key is not in its map, or an index is past the end of its array;
+ *   200 the input is not exactly one well-formed CBOR item, the path is
+ *       malformed, a step meets something that is not a map (for a key)
+ *       or an array (for an index), or the item found is not of the type
+ *       asked ("wrong type": a text where a number is asked, a float with
+ *       a fraction where an integer is asked, NaN where an integer is
+ *       asked, ...), or an argument is invalid (NULL buf with len > 0,
+ *       NULL path);
+ *   306 a number of the right kind that does not fit the type asked (an
+ *       integer beyond int64_t for ipcn_cbor_map_get_int(), a negative
+ *       one for _uint(), an infinity asked as an integer), or a caller's
+ *       buffer too small for a string or an array: "it does not fit where
+ *       you asked it to go".
+ * On failure the outputs are untouched (except the sizes that a 306 of
+ * _cstr() and _doubles() reports).  Each output pointer may be NULL when
+ * that result is not wanted.
+ *
+ * Cost: the input is checked whole (ipcn_cbor_check()), then walked to the
+ * item, skipping what precedes it: linear in len, no allocation, nesting
+ * bounded by IPCN_CBOR_MAX_DEPTH; each call starts over, so reading k
+ * values of one message costs k passes (cheap for the messages a
+ * controller reads; for thousands of fields use a reader or a tree).
+ * Thread-safe; the views handed out point into buf.  Since: 0.2
+ */
+
+/**
+ * ipcn_cbor_map_get() - the encoded bytes of the item at path: *item
+ * points into buf, *item_len is its length (an item that ipcn_cbor_check()
+ * accepts, to give to ipcn_cbor_reader_init(), ipcn_tensor_decode() or a
+ * getter with path "").  Any type.  Returns 100, 200, 203.  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get(const void *buf, size_t len, const char *path,
+                               const uint8_t **item, size_t *item_len);
+
+/**
+ * ipcn_cbor_map_get_double() - the number at path as a double: a float
+ * as it is (NaN and infinities included), an integer converted to the
+ * nearest double (exact up to 2^53) — integers are accepted where a double
+ * is asked, as JSON users expect ({"gain": 2}).  Returns 100, 200 (not a
+ * number: text, bool, null, ...), 203.  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_double(const void *buf, size_t len,
+                                      const char *path, double *out);
+
+/**
+ * ipcn_cbor_map_get_int() - the number at path as an int64_t: an integer,
+ * or a float whose value is an integer (2.0, -0.0, 1e3).  Returns 100;
+ * 200 (not a number, a float with a fraction, NaN); 203; 306 (outside
+ * int64_t: 2^63 and more, below -2^63, an infinity).  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_int(const void *buf, size_t len,
+                                   const char *path, int64_t *out);
+
+/**
+ * ipcn_cbor_map_get_uint() - as ipcn_cbor_map_get_int(), for uint64_t:
+ * 306 for a negative number or one of 2^64 and more.  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_uint(const void *buf, size_t len,
+                                    const char *path, uint64_t *out);
+
+/**
+ * ipcn_cbor_map_get_bool() - true or false at path: *out 1 or 0.  Only
+ * the CBOR simple values true and false (not 0 or 1).  Returns 100, 200,
+ * 203.  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_bool(const void *buf, size_t len,
+                                    const char *path, int *out);
+
+/**
+ * ipcn_cbor_map_get_text() - the text string at path, as a view into buf:
+ * *s (not NUL-terminated) and *n bytes of valid UTF-8.  Returns 100, 200,
+ * 203, 301 (a text of indefinite length: its chunks are not contiguous;
+ * ipcn_cbor_map_get_cstr() joins them).  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_text(const void *buf, size_t len,
+                                    const char *path, const char **s,
+                                    size_t *n);
+
+/**
+ * ipcn_cbor_map_get_cstr() - copy the text string at path into
+ * dst[0..cap) with a NUL after it (chunks of an indefinite-length text
+ * joined).  *n (may be NULL) is set to the text's length without the NUL,
+ * on 100 and on 306.  A NUL inside the text is copied as it is (*n tells).
+ * Returns 100, 200, 203, 306 (cap <= the length: dst untouched).
+ * Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_cstr(const void *buf, size_t len,
+                                    const char *path, char *dst, size_t cap,
+                                    size_t *n);
+
+/**
+ * ipcn_cbor_map_get_bytes() - the byte string at path, as a view into buf.
+ * Returns 100, 200, 203, 301 (indefinite length).  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_bytes(const void *buf, size_t len,
+                                     const char *path, const uint8_t **p,
+                                     size_t *n);
+
+/**
+ * ipcn_cbor_map_get_doubles() - the array of numbers at path ([0.1, 2,
+ * -3.5]) into out[0..cap) as doubles (integers converted as by
+ * ipcn_cbor_map_get_double()).  *n (may be NULL) is set to the number of
+ * items on 100 and on 306.  Returns 100; 200 (not an array, or an item
+ * that is not a number: nothing written); 203; 306 (more than cap items:
+ * nothing written).  A tensor (RFC 8746 typed array, what Python's NumPy
+ * arrays become) is not such an array: read it with ipcn_cbor_map_get()
+ * and ipcn_tensor_decode().  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_map_get_doubles(const void *buf, size_t len,
+                                       const char *path, double *out,
+                                       size_t cap, size_t *n);
+
+/*
+ * The builder: one CBOR item from a format and arguments, in the spirit of
+ * Jansson's json_pack():
+ *
+ *     uint8_t buf[64];
+ *     size_t len;
+ *     ipcn_cbor_build(buf, sizeof buf, &len, "{s:f, s:[i,i]}",
+ *                     "threshold", 0.5, "ids", 1, 2);
+ *
+ * The format is one item.  Blanks, ':' and ',' are ignored (they are there
+ * for the eye).  Each letter is an item and takes its arguments, in order,
+ * of exactly these C types (variadic arguments are not converted: pass an
+ * int64_t to 'i' and the behaviour is undefined — cast):
+ *
+ *   s    text, const char * (NUL-terminated UTF-8; NULL is an error)
+ *   s#   text, const char *, size_t (that many bytes, UTF-8)
+ *   s?   text or null: const char *, NULL writes null
+ *   i    integer, int          I    integer, int64_t
+ *   u    integer, unsigned     U    integer, uint64_t
+ *   f    float, double (a float argument is promoted: fine); written in
+ *        the shortest width that keeps it exactly (ipcn_cbor_put_float())
+ *   b    true or false, int (0 is false)
+ *   n    null (no argument)
+ *   y    byte string, const void *, size_t
+ *   o    an item already encoded, const void *, size_t: checked as one
+ *        well-formed CBOR item (ipcn_cbor_put_encoded()) and copied
+ *   f#   an array of floats, const double *, size_t (count)
+ *   I#   an array of integers, const int64_t *, size_t (count)
+ *   [ ]  an array of the items between the brackets
+ *   { }  a map: key, value, key, value...; a key is s, s# or an integer
+ *        (i, I, u, U)
+ *
+ * Containers nest up to IPCN_CBOR_MAX_DEPTH.  Keys are written in the
+ * order given (no sorting; use ipcn_cbor_canonicalize() for the
+ * deterministic form) and a key given twice is written twice.
+ *
+ * The format is checked whole before any argument is read: a malformed
+ * one (unknown letter, unmatched bracket, a map key that is not text or an
+ * integer, a key without a value, more than one top-level item, nothing at
+ * all) returns 200 without reading an argument.
+ */
+
+/**
+ * ipcn_cbor_build() - encode the item fmt describes (see above) into
+ * buf[0..cap).
+ * @len: may be NULL; set to the bytes written on 100, and to the size
+ *       needed on 306 or when buf is NULL.
+ * With buf NULL (and cap 0) nothing is written: the call measures, returns
+ * 100 and sets *len to the size needed.
+ * Returns 100; 306 when cap is too small (what fitted was written, but
+ * nothing is claimed: call again with *len bytes); 200 for a malformed
+ * format, NULL fmt, NULL buf with cap > 0, or an invalid argument (NULL
+ * for s, text that is not valid UTF-8, an 'o' that is not one well-formed
+ * item, NULL with a count for f#, I# and y) — then *len is untouched.
+ * Thread-safe; allocates nothing.  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_build(void *buf, size_t cap, size_t *len,
+                             const char *fmt, ...);
+
+/** ipcn_cbor_vbuild() - ipcn_cbor_build() with a va_list (the caller's
+ *  ap is not consumed: it is copied).  Since: 0.2 */
+IPCN_API int ipcn_cbor_vbuild(void *buf, size_t cap, size_t *len,
+                              const char *fmt, va_list ap);
+
+/*
+ * JSON <-> CBOR (what the CLI turns VALUE arguments into, and how it
+ * prints values).
+ *
+ * JSON to CBOR: strict RFC 8259 — exactly one value (surrounding blanks
+ * allowed), no trailing commas, no comments, no NaN or Infinity, no single
+ * quotes, no byte order mark; strings valid UTF-8, escapes checked, \u
+ * surrogate pairs joined and lone surrogates refused; nesting of arrays
+ * and objects at most IPCN_CBOR_MAX_DEPTH.  Mapping: object -> map (keys
+ * are text, in the order given; a key given twice stays twice unless
+ * IPCN_CBOR_DETERMINISTIC), array -> array, string -> text, true/false/
+ * null -> the simple values; a number without '.', 'e' or 'E' that fits
+ * -2^64..2^64-1 -> an integer ("-0" is 0), any other number -> a float in
+ * the shortest width that keeps its double exactly (a number too big for a
+ * double becomes an infinity, as in JavaScript).  Definite lengths only.
+ *
+ * CBOR to JSON: integers as integers (the whole range), floats with the
+ * fewest digits that read back as the same double ("0.1", "1e+16"; a float
+ * of 16 or 32 bits prints as the double it is exactly, since JSON readers
+ * read doubles) and with ".0" on integral values so that they read back as
+ * floats; NaN and the infinities as null; text as strings (escaped: '"',
+ * '\', control characters and DEL); byte strings as the string "h'0aff'"
+ * (CBOR's diagnostic notation, RFC 8949 §8); undefined and other simple
+ * values as null; tags 40 and 1040 around an RFC 8746 tensor as
+ * {"dtype": "float32", "shape": [2, 3], "numel": 6, "values": [...]}
+ * (row-major order); other tags are dropped and their content written.
+ * JSON keys are strings: a text key is written as it is, a key of another
+ * scalar type as its JSON text in a string (1 -> "1", true -> "true"), a
+ * byte-string key as "h'..'", an array or map key as its compact JSON text
+ * in a string ([1, 2] -> "[1,2]"); inside such a key, an array or map key
+ * as the hex of its encoding ("h'8201'"), so that escaping never nests
+ * deeper and the output stays linear in the input.  So CBOR -> JSON ->
+ * CBOR is the identity only for the values JSON has (no bytes, tags,
+ * undefined, NaN, non-text keys; floats of integral value and integers
+ * stay apart thanks to the ".0").
+ */
+
+/** Where and why a JSON text was refused.  Since: 0.2 */
+typedef struct ipcn_json_error {
+    size_t offset;    /**< of the offending byte, from 0; the text's length
+                           when the text ended too early */
+    const char *what; /**< a static English phrase: "trailing comma",
+                           "',' or '}' was expected", ... */
+} ipcn_json_error;
+
+/**
+ * ipcn_cbor_from_json() - encode the JSON text json[0..n) (not
+ * necessarily NUL-terminated) as one CBOR item into buf[0..cap).
+ * @flags: 0, or IPCN_CBOR_DETERMINISTIC to write the deterministic form
+ *         (keys sorted; an object with two equal keys is then refused).
+ * @len:   may be NULL; set to the bytes written on 100, to the size needed
+ *         on 306 or when buf is NULL.
+ * @err:   may be NULL; on 200 for invalid JSON, where and why.
+ * With buf NULL (cap 0) the call measures: 100 and *len.  With
+ * IPCN_CBOR_DETERMINISTIC, equal keys are found only when writing (a
+ * measuring call may say 100, the call with that size 200).
+ * Returns 100; 200 (invalid JSON, NULL json with n > 0, NULL buf with
+ * cap > 0, unknown flags, equal keys as said); 306 (cap too small; what
+ * fitted was written); 307 (the counters of a text with very many arrays
+ * and objects: one uint64_t per array or object, the only allocation).
+ * Linear time.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_from_json(const char *json, size_t n, uint32_t flags,
+                                 void *buf, size_t cap, size_t *len,
+                                 ipcn_json_error *err);
+
+/** Flags of ipcn_cbor_to_json(). */
+#define IPCN_JSON_PRETTY 0x1u      /**< one member per line, indented by
+                                        two spaces; else compact */
+#define IPCN_JSON_TENSOR_HEAD 0x2u /**< at most IPCN_JSON_TENSOR_HEAD_MAX
+                                        values of each tensor ("numel"
+                                        still says how many it has): for
+                                        display */
+#define IPCN_JSON_TENSOR_HEAD_MAX 1024
+
+/**
+ * ipcn_cbor_to_json() - write the CBOR item cbor[0..n) (exactly one) as
+ * JSON text (mapping above) into out[0..cap), with a NUL after it.
+ * @flags: IPCN_JSON_PRETTY, IPCN_JSON_TENSOR_HEAD.
+ * @len:   may be NULL; set to the length of the text (without the NUL) on
+ *         100, on 306 and when out is NULL: the buffer needs *len + 1.
+ * With out NULL (cap 0) the call measures: 100 and *len.
+ * Returns 100; 200 (not exactly one well-formed item, NULL cbor with
+ * n > 0, NULL out with cap > 0, unknown flags); 306 (cap <= the length;
+ * out holds a truncated text without a NUL).  Linear in n (a tensor's
+ * values included), no allocation.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_cbor_to_json(const void *cbor, size_t n, uint32_t flags,
+                               char *out, size_t cap, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,9 @@
 #
 # Extra arguments go to the CMake configure step.  Environment: JOBS
 # (parallel jobs, default 2), BUILD_TYPE (default RelWithDebInfo), PREFIX
-# (CMAKE_INSTALL_PREFIX, default /usr/local).  Run from anywhere.
+# (CMAKE_INSTALL_PREFIX, default /usr/local), TARGET (build only that
+# target, e.g. ipcnet_installed: what `make install` installs).  Run from
+# anywhere.
 # Exit status: 0 built, 1 the build failed, 3 the configure step failed.
 set -euo pipefail
 
@@ -48,8 +50,10 @@ case "$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$dir/CMakeCache.txt")" in
     *Makefiles) keep_going=(-- -k) ;;
     *) keep_going=() ;;
 esac
-echo "+ cmake --build $dir -j$jobs ${keep_going[*]}"
-if ! cmake --build "$dir" -j"$jobs" "${keep_going[@]}"; then
+target=()
+[ -n "${TARGET:-}" ] && target=(--target "$TARGET")
+echo "+ cmake --build $dir -j$jobs ${target[*]} ${keep_going[*]}"
+if ! cmake --build "$dir" -j"$jobs" "${target[@]}" "${keep_going[@]}"; then
     echo "scripts/build.sh: building $dir/ failed (see the errors above)" >&2
     exit 1
 fi

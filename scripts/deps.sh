@@ -33,7 +33,7 @@ PACKAGES=(
     libsodium-dev       # the file service's content hash (BLAKE2b)
     libssl-dev          # libcrypto: the cipher of TCP links' large records (optional, faster)
     libyaml-dev         # the network's policy file (src/policy/policy_load.c)
-    ffmpeg              # media tests: make an H.264 clip, ffprobe the received one
+    ffmpeg              # `ipcnet stream-recv` of an image stream (a video); media tests: make an H.264 clip, ffprobe
     sox                 # media tests: make WAV audio
     espeak-ng           # media tests: make spoken WAV audio
     python3-dev         # the Python binding (a CPython extension module)

@@ -303,6 +303,15 @@ class Resource:
     provider_id: int
     version: int
 
+    @property
+    def schema(self):
+        """The type a typed data or stream resource declares for its values
+        (its meta's "schema", see Node.announce(schema=)), or None.
+        Since: 0.2"""
+        if self.kind != "service" and isinstance(self.meta, dict):
+            return self.meta.get("schema")
+        return None
+
 
 Peer = collections.namedtuple("Peer", "name id pid uid gid linked_ns resources frames_in "
                               "frames_out bytes_in bytes_out bad_frames drops groups exe "
@@ -351,7 +360,7 @@ def _shutdown_phase(phase):
 
 SubStats = collections.namedtuple(
     "SubStats", "received delivered dropped lost queued withheld unmappable resets notices "
-    "standby history")
+    "standby nonconforming history")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
                     "(received = delivered + dropped + samples queued); withheld: shared-memory "
                     "samples the publisher kept back because this node held its share of the "
@@ -359,11 +368,18 @@ SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): sam
                     "sequence jumps beyond 2**20 or backwards; notices: 'provider gone' "
                     "messages (not samples); standby (Since: 0.2): samples of an owned path "
                     "from a provider that does not own it (a hot standby), dropped here; "
+                    "nonconforming (Since: 0.2): samples of a typed resource not of its "
+                    "declared type, dropped here (Node.announce(schema=)); "
                     "history (Since: 0.2): of received, the samples providers kept for late "
                     "subscribers (a current value, a stream's last ones).")
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
                                    "bad_frames links_refused peers_lost drops peers resources "
-                                   "pings_sent requests_abandoned")
+                                   "pings_sent requests_abandoned typed_refused "
+                                   "typed_dropped")
+NodeStats.__doc__ = ("A node's counters (ipcn_node_stats in ipcnet.h, the first of them); "
+                     "typed_refused and typed_dropped (Since: 0.2): values of typed "
+                     "resources this node refused to publish or set, and peers' values it "
+                     "dropped, because they were not of the declared type.")
 SubscriptionInfo = collections.namedtuple("SubscriptionInfo", "node node_id pattern")
 PoolStats = collections.namedtuple("PoolStats", "slots free loaned held slot_size pools "
                                    "published reclaimed refused")
@@ -470,7 +486,7 @@ class Node(_ipcnet._Node):
     # -- resources
 
     def announce(self, path, kind="stream", encoding=None, meta=None, *, strength=None,
-                 standby=None, keep=None):
+                 standby=None, schema=None, keep=None):
         """Make a resource known: kind "stream", "data" or "service".
         encoding says how its values travel; None: "cbor" (any Python value;
         use "tensor" for a stream of arrays, "text/plain" for text).
@@ -491,12 +507,31 @@ class Node(_ipcnet._Node):
         keep (Since: 0.2; ipcn_announce_keep()): what a subscriber that
         comes later gets first: a stream's last keep samples (0 to 1024;
         default 0), a data resource's current value (1, the default: data
-        is latched) or not (0).  None leaves it as it is."""
+        is latched) or not (0).  None leaves it as it is.
+
+        schema (Since: 0.2) types a data or stream resource: the type of its
+        values in the language of offer_typed() ("float", {"array": "int"},
+        {"map": {"gain": "float", "note": {"optional": "text"}}}, ...; an
+        int is accepted where a float is declared).  It travels in the
+        descriptor (meta["schema"], Resource.schema), publish() and set() of
+        a value not of the type raise BadRequest and send nothing, and every
+        node that receives one drops it (SubStats.nonconforming).  The
+        encoding must be CBOR (the default); meta, if given, a dict."""
         k = _kind(kind)
         if k == 0:
             raise ValueError("announce needs a kind: 'data', 'stream' or 'service'")
         if encoding is None:
             encoding = "cbor"
+        if schema is not None:
+            if meta is None:
+                meta = {}
+            if not isinstance(meta, dict):
+                raise TypeError("announce(schema=) needs meta as a dict (sent as a CBOR "
+                                "map with the type under \"schema\"), not %s"
+                                % type(meta).__name__)
+            if "schema" in meta:
+                raise ValueError("give the type as schema= or as meta['schema'], not both")
+            meta = dict(meta, schema=schema)
         if meta is not None and not isinstance(meta, (bytes, bytearray, memoryview)):
             meta = dumps(meta)
         if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool)
@@ -723,7 +758,9 @@ class Node(_ipcnet._Node):
             enc = self._encodings.get(path)
         if enc is None:
             try:
-                found = [r for r in self.find(path, "data") if r.path == path]
+                # A path finds itself only (as the node resolves it: its
+                # namespace and remap rules), a pattern nothing here.
+                found = [] if "*" in path else self.find(path, "data")
             except Error:
                 found = []
             enc = found[0].encoding if found else None
@@ -975,3 +1012,12 @@ class Subscription:
     def __repr__(self):
         return "<ipcnet.Subscription %s id=%d%s>" % (
             self.pattern, self.id, "" if self._active else " (ended)")
+
+
+# ---------------------------------------------------------------- sensor messages
+# Images, camera info, point clouds, IMU and joint states: ipcnet.sensor
+# (ipcnet/sensor.py, docs/protocol.md "Sensor messages").  Since: 0.2
+from . import sensor  # noqa: E402
+
+Node.publish_image = sensor.publish_image
+Node.publish_sensor = sensor.publish_sensor

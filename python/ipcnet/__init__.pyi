@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import (Any, Callable, Iterator, List, Literal, NamedTuple, Optional, Sequence, Tuple,
                     Type, TypeVar, Union, final, overload)
 
+from . import sensor as _sensor
+
 __version__: str
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -143,6 +145,8 @@ class Resource:
     provider: str
     provider_id: int
     version: int
+    @property
+    def schema(self) -> Any: ...
 
 class Peer(NamedTuple):
     name: str
@@ -192,6 +196,7 @@ class SubStats(NamedTuple):
     resets: int
     notices: int
     standby: int
+    nonconforming: int
     history: int
 
 class NodeStats(NamedTuple):
@@ -207,6 +212,8 @@ class NodeStats(NamedTuple):
     resources: int
     pings_sent: int
     requests_abandoned: int
+    typed_refused: int
+    typed_dropped: int
 
 class SubscriptionInfo(NamedTuple):
     node: str
@@ -302,12 +309,20 @@ class Node:
     # resources
     def announce(self, path: str, kind: str = ..., encoding: Optional[str] = ...,
                  meta: Any = ..., *, strength: Optional[int] = ...,
-                 standby: Optional[str] = ..., keep: Optional[int] = ...) -> bool: ...
+                 standby: Optional[str] = ..., schema: Any = ...,
+                 keep: Optional[int] = ...) -> bool: ...
     def owner(self, path: str) -> Owner: ...
     def withdraw(self, path: str) -> None: ...
     def find(self, pattern: str = ..., kind: Optional[str] = ...) -> List[Resource]: ...
     # data and streams
     def publish(self, path: str, value: Any) -> None: ...
+    # sensor messages (ipcnet.sensor, Since: 0.2)
+    def publish_image(self, path: str, array: Any, encoding: str, *, frame_id: str = ...,
+                      stamp: Optional[int] = ...,
+                      camera_info: Union[_sensor.CameraInfo, dict, None] = ...) -> None: ...
+    def publish_sensor(self, path: str, message: Union[_sensor.CameraInfo, _sensor.PointCloud,
+                                                       _sensor.Imu, _sensor.JointState]
+                       ) -> None: ...
     def query(self, path: str, timeout: Optional[float] = ...) -> Message: ...
     def set(self, path: str, value: Any, encoding: Optional[str] = ...,
             expect_version: int = ..., timeout: Optional[float] = ...) -> int: ...

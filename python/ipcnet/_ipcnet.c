@@ -372,6 +372,7 @@ static PyMethodDef module_methods[] = {
     {"version", mod_version, METH_NOARGS, "The library's version string."},
     {"_setup", mod_setup, METH_VARARGS, NULL},
     {"_in_callback", mod_in_callback, METH_NOARGS, NULL},
+    {"_sensor_check", mod_sensor_check, METH_VARARGS, NULL},
     {NULL},
 };
 

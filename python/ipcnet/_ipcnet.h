@@ -49,6 +49,8 @@
  *                         peers, events, counters
  *   _ipcnet_redundancy.c  _Node's calls of ipcnet_redundancy.h: owned
  *                         paths, request modes, at-most-once services
+ *   _ipcnet_sensor.c      sensor messages (ipcnet_sensor.h): images into
+ *                         shared memory, the library's checks
  * Only PyInit__ipcnet is exported (the module is built with hidden
  * visibility), so the names shared here need no prefix.
  */
@@ -246,5 +248,10 @@ PyObject *node_announce_owned(NodeObject *n, PyObject *args);
 PyObject *node_owner(NodeObject *n, PyObject *args);
 PyObject *node_request_ex(NodeObject *n, PyObject *args);
 PyObject *node_offer_set_opts(NodeObject *n, PyObject *args);
+
+/* ---- _ipcnet_sensor.c ---- */
+
+PyObject *node_publish_image(NodeObject *n, PyObject *args);
+PyObject *mod_sensor_check(PyObject *self, PyObject *args);
 
 #endif /* IPCNET_PY_EXT_H */

@@ -754,6 +754,7 @@ static PyMethodDef node_methods[] = {
      "checksum=True): the shared-memory pool settings of a stream or data resource of\n"
      "this node (0 or -1: the library's default; see ipcn_pool_opts in ipcnet.h)."},
     {"_pool_stats", (PyCFunction)node_pool_stats, METH_VARARGS, NULL},
+    {"_publish_image", (PyCFunction)node_publish_image, METH_VARARGS, NULL},
     {NULL},
 };
 

@@ -244,7 +244,7 @@ PyObject *node_sub_stats(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats: unknown subscription");
-    return Py_BuildValue("(KKKKIKKKKKK)", (unsigned long long)s.received,
+    return Py_BuildValue("(KKKKIKKKKKKK)", (unsigned long long)s.received,
                          (unsigned long long)s.delivered, (unsigned long long)s.dropped,
                          (unsigned long long)s.lost, s.queued,
                          (unsigned long long)s.withheld,
@@ -252,6 +252,7 @@ PyObject *node_sub_stats(NodeObject *n, PyObject *args)
                          (unsigned long long)s.resets,
                          (unsigned long long)s.notices,
                          (unsigned long long)s.standby,
+                         (unsigned long long)s.nonconforming,
                          (unsigned long long)s.history);
 }
 
@@ -680,13 +681,15 @@ PyObject *node_stats(NodeObject *n, PyObject *unused)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats");
-    return Py_BuildValue("(KKKKKKKKIIKK)", (unsigned long long)s.frames_in,
+    return Py_BuildValue("(KKKKKKKKIIKKKK)", (unsigned long long)s.frames_in,
                          (unsigned long long)s.frames_out, (unsigned long long)s.bytes_in,
                          (unsigned long long)s.bytes_out, (unsigned long long)s.bad_frames,
                          (unsigned long long)s.links_refused, (unsigned long long)s.peers_lost,
                          (unsigned long long)s.drops, s.peers, s.resources,
                          (unsigned long long)s.pings_sent,
-                         (unsigned long long)s.requests_abandoned);
+                         (unsigned long long)s.requests_abandoned,
+                         (unsigned long long)s.typed_refused,
+                         (unsigned long long)s.typed_dropped);
 }
 
 PyObject *node_set_event_callback(NodeObject *n, PyObject *fn)

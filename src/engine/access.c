@@ -284,6 +284,10 @@ IPCN_API int ipcn_resource_set_access(ipcn_node *n, const char *path,
                                       const ipcn_access_rule *rules,
                                       size_t count)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || (count && !rules) || count > ACCESS_MAX_RULES ||
         ipcn__path_check(path, strlen(path)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
@@ -470,6 +474,10 @@ IPCN_API int ipcn_group_delete(ipcn_node *n, const char *name)
 IPCN_API int ipcn_resource_set_limits(ipcn_node *n, const char *path,
                                       const ipcn_limits *lim)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_limits o;
     if (!n || !path || ipcn__pattern_check(path, strlen(path)) != IPCN_OK)
         return IPCN_BAD_REQUEST;

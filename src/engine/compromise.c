@@ -144,10 +144,11 @@ static void isolate(ipcn_node *n, ipcn__cz_record *r)
  * map, the stream announced on first use. */
 static void publish(ipcn_node *n, const ipcn_compromise *c)
 {
-    char path[IPCN_PATH_MAX + 1];
-    snprintf(path, sizeof path, NETWORK_EVENT_PREFIX "%s", n->name);
+    /* Absolute ("/..."): the network's, whatever this node's namespace. */
+    char abs[IPCN_PATH_MAX + 2], *path = abs + 1;
+    snprintf(abs, sizeof abs, "/" NETWORK_EVENT_PREFIX "%s", n->name);
     if (!ipcn__local_find(n, path)) {
-        int st = ipcn_announce(n, path, IPCN_STREAM, "cbor", NULL, 0);
+        int st = ipcn_announce(n, abs, IPCN_STREAM, "cbor", NULL, 0);
         if (!IPCN_IS_OK(st)) {
             ipcn__warn("IPCN-COMPROMISE", "%s: cannot announce %s (%d): the "
                        "network is not told", n->name, path, st);
@@ -178,7 +179,7 @@ static void publish(ipcn_node *n, const ipcn_compromise *c)
     ipcn_cbor_put_uint(&w, c->time_ns);
     size_t len;
     if (ipcn_cbor_writer_finish(&w, &len) == IPCN_OK)
-        ipcn_publish(n, path, buf, len);
+        ipcn_publish(n, abs, buf, len);
 }
 
 static void act(ipcn_node *n, ipcn__link *l, const ipcn__cz_evidence *e)

@@ -71,6 +71,7 @@ void ipcn__local_free(ipcn__local *lr)
     ipcn__free(lr->meta);
     ipcn__free(lr->args_schema);
     ipcn__free(lr->returns_schema);
+    ipcn__free(lr->schema);
     if (lr->value)
         ipcn_msg_free(lr->value);
     ipcn__free(lr->route_links);
@@ -85,6 +86,7 @@ void ipcn__remote_free(ipcn_node *n, ipcn__remote *r)
     ipcn__free(r->path);
     ipcn__free(r->encoding);
     ipcn__free(r->meta);
+    ipcn__free(r->schema);
     ipcn__free(r->subs);
     ipcn__free(r);
 }
@@ -224,13 +226,30 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         return;
     }
     ipcn__remote *r = ipcn__remote_find(n, a->path.p, l->id);
+    if (r && a->version <= r->version)
+        return; /* stale or repeated: the newer one stands */
+    /* The type its meta declares: kept (on the peer's quota), checked on
+     * every value of it that reaches this node (typed.c). */
+    uint8_t *schema = NULL;
+    size_t schema_len = 0;
+    int tst = ipcn__typed_of(a->kind, a->encoding.p, a->meta.p, a->meta.len,
+                             &schema, &schema_len);
+    if (tst == IPCN_INSUFFICIENT_MEMORY)
+        return;
+    if (tst != IPCN_OK && tst != IPCN_NO_DATA) {
+        l->bad_frames++;
+        n->stats.bad_frames++;
+        ipcn__link_send_error(n, l, IPCN_BAD_REQUEST, "invalid announce");
+        ipcn__rep_offence(n, l, IPCN__OFF_BAD_FRAME,
+                          "announce with an invalid schema");
+        return;
+    }
     if (r) {
-        if (a->version <= r->version)
-            return; /* stale or repeated: the newer one stands */
-        size_t cost = remote_cost(a);
+        size_t cost = remote_cost(a) + schema_len;
         int st = cost > r->cost ? ipcn__meta_take(n, l, cost - r->cost)
                                 : IPCN_OK;
         if (st != IPCN_OK) {
+            ipcn__free(schema);
             ipcn__link_send_error(n, l, st, "announce over the memory cap");
             return;
         }
@@ -239,6 +258,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         if (!enc || (a->meta.len && !meta)) {
             ipcn__free(enc);
             ipcn__free(meta);
+            ipcn__free(schema);
             if (cost > r->cost)
                 ipcn__meta_give(n, l, cost - r->cost);
             return;
@@ -248,9 +268,13 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         r->cost = cost;
         ipcn__free(r->encoding);
         ipcn__free(r->meta);
+        ipcn__free(r->schema);
         r->encoding = enc;
         r->meta = meta;
         r->meta_len = a->meta.len;
+        r->schema = schema;
+        r->schema_len = schema_len;
+        r->told_dropped = false;
         r->version = a->version;
         if (r->kind != a->kind) {
             r->kind = a->kind;
@@ -274,22 +298,27 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
                    "node provides; queries keep going to this node", n->name,
                    l->who.name, mine->path);
     if (ipcn__gate_resource(n, l, a->path.p) != IPCN_OK) {
+        ipcn__free(schema);
         ipcn__link_send_error(n, l, IPCN_TOO_MANY_REQUESTS,
                               "too many resources announced");
         return;
     }
-    size_t cost = remote_cost(a);
+    size_t cost = remote_cost(a) + schema_len;
     int st = ipcn__meta_take(n, l, cost);
     if (st != IPCN_OK) {
+        ipcn__free(schema);
         ipcn__link_send_error(n, l, st, "announce over the memory cap");
         return;
     }
     r = ipcn__calloc(1, sizeof *r);
     if (!r) {
+        ipcn__free(schema);
         ipcn__meta_give(n, l, cost);
         return;
     }
     r->cost = cost;
+    r->schema = schema; /* freed with r from here on */
+    r->schema_len = schema_len;
     r->path = ipcn__strndup(a->path.p, a->path.len);
     r->encoding = ipcn__strndup(a->encoding.p, a->encoding.len);
     r->meta = a->meta.len ? ipcn__memdup(a->meta.p, a->meta.len) : NULL;
@@ -398,11 +427,20 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     int allowed = ipcn__access_self_provide(n, path);
     if (allowed != IPCN_OK)
         return allowed;
+    /* A data or stream path typed by its meta ("schema"): a type that is
+     * not valid, or values that are not CBOR, are refused here. */
+    uint8_t *schema = NULL;
+    size_t schema_len = 0;
+    int tst = ipcn__typed_of(kind, encoding, meta, meta_len, &schema,
+                             &schema_len);
+    if (tst != IPCN_OK && tst != IPCN_NO_DATA)
+        return tst;
     char *enc = ipcn__strdup(encoding);
     void *m = meta_len ? ipcn__memdup(meta, meta_len) : NULL;
     if (!enc || (meta_len && !m)) {
         ipcn__free(enc);
         ipcn__free(m);
+        ipcn__free(schema);
         return IPCN_INSUFFICIENT_MEMORY;
     }
     int st = IPCN_OK;
@@ -412,6 +450,7 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
             ipcn__free(lr);
             ipcn__free(enc);
             ipcn__free(m);
+            ipcn__free(schema);
             return IPCN_INSUFFICIENT_MEMORY;
         }
         lr->kind = kind;
@@ -421,6 +460,7 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
             ipcn__free(lr);
             ipcn__free(enc);
             ipcn__free(m);
+            ipcn__free(schema);
             return IPCN_INSUFFICIENT_MEMORY;
         }
         ipcn__list_insert_tail(&n->locals, &lr->entry);
@@ -428,9 +468,13 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     }
     ipcn__free(lr->encoding);
     ipcn__free(lr->meta);
+    ipcn__free(lr->schema);
     lr->encoding = enc;
     lr->meta = m;
     lr->meta_len = meta_len;
+    lr->schema = schema;
+    lr->schema_len = schema_len;
+    lr->told_refused = false;
     lr->version++;
     if (keep >= 0)
         ipcn__keep_set(n, lr, (uint16_t)keep);
@@ -470,6 +514,10 @@ IPCN_API int ipcn_announce(ipcn_node *n, const char *path, ipcn_kind kind,
                            const char *encoding, const void *meta,
                            size_t meta_len)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -499,6 +547,10 @@ int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
 IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
                         ipcn_service_fn fn, void *user)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !fn)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -548,6 +600,10 @@ IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
                               const void *returns_schema, size_t returns_len,
                               ipcn_service_fn fn, void *user)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !fn || (args_len && !args_schema) ||
         (returns_len && !returns_schema))
         return IPCN_BAD_REQUEST;
@@ -590,6 +646,10 @@ IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
 
 IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || ipcn__path_check(path, strlen(path)) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -646,6 +706,10 @@ static char *put(char **sp, const void *src, size_t n)
 IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
                        ipcn_resource_list **out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_pattern[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &pattern, wire_pattern) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !out || !pattern ||
         ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
         (unsigned)kind > IPCN_SERVICE)

@@ -84,6 +84,11 @@ typedef struct ipcn__local {
     struct ipcn__keep *kept;
     uint64_t kept_evicted;  /* given up before keep newer ones came */
     uint64_t replays, replayed; /* subscriptions served, samples sent */
+    /* Data or stream: the type its meta declares ("schema"), or NULL;
+     * whether a refused value was logged (typed.c). */
+    uint8_t *schema;
+    size_t schema_len;
+    bool told_refused;
 } ipcn__local;
 
 /* A resource learned from a peer. */
@@ -125,6 +130,11 @@ typedef struct ipcn__remote {
      * ANNOUNCE's keep). */
     uint16_t keep;
     bool live_seen;         /* a live sample of it was counted (last_seq) */
+    /* Data or stream: the type its meta declares ("schema"), or NULL;
+     * whether a value that did not conform was logged (typed.c). */
+    uint8_t *schema;
+    size_t schema_len;
+    bool told_dropped;
 } ipcn__remote;
 
 typedef struct ipcn__sub {
@@ -149,6 +159,8 @@ typedef struct ipcn__sub {
     bool no_history;
     uint32_t awaiting;
     uint64_t history;
+    uint64_t nonconforming; /* samples not of their resource's declared
+                               type, dropped (router.c, typed.c) */
 } ipcn__sub;
 
 /* A subscription pattern of this node, deduplicated, as told to peers. */
@@ -534,6 +546,27 @@ static inline bool ipcn__own_standby_local(const ipcn__local *lr)
 int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
                              const char *encoding, const void *meta,
                              size_t meta_len, int32_t strength, bool warm);
+/* typed.c: typed data and streams (ipcnet_schema.h). */
+/* The type of a data or stream resource of kind, encoding enc, described
+ * by meta: 100 with *schema (allocated) and *len; 103 when it has none (a
+ * service: ipcn_offer_typed()); 200 when meta's "schema" is not a valid
+ * type, or enc is not CBOR; 307. */
+int ipcn__typed_of(ipcn_kind kind, const char *enc, const void *meta,
+                   size_t meta_len, uint8_t **schema, size_t *len);
+/* May this node publish (or set) data of encoding enc (NULL: lr's) as
+ * lr's value?  100 (also when lr is untyped); 200 with the reason in why
+ * (may be NULL), counted in stats.typed_refused and logged once per
+ * resource; 307. */
+int ipcn__typed_check_local(ipcn_node *n, ipcn__local *lr, const char *enc,
+                            const void *data, size_t len, char *why,
+                            size_t whylen);
+/* Does a value of peer l's resource r (a sample, a query's answer) have
+ * r's type?  True (also when r is untyped); false: counted in
+ * stats.typed_dropped and logged once per resource (out of memory: let
+ * through, not counted). */
+bool ipcn__typed_check_remote(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
+                              const void *data, size_t len);
+
 /* once.c: services run at most once per request id (ipcnet_redundancy.h,
  * protocol.md 12.6). */
 /* A request (request_id, not 0) of l (NULL: this node) for lr, which runs

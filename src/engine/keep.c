@@ -187,6 +187,10 @@ IPCN_API int ipcn_announce_keep(ipcn_node *n, const char *path, ipcn_kind kind,
                                 const char *encoding, const void *meta,
                                 size_t meta_len, unsigned keep)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || (kind != IPCN_DATA && kind != IPCN_STREAM) ||
         keep > IPCN_KEEP_MAX || (kind == IPCN_DATA && keep > 1))
         return IPCN_BAD_REQUEST;
@@ -211,6 +215,9 @@ void ipcn__keep_set(ipcn_node *n, ipcn__local *lr, uint16_t keep)
 IPCN_API int ipcn_keep_get_stats(ipcn_node *n, const char *path,
                                  ipcn_keep_stats *out)
 {
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path ||
         ipcn__sized_check(out, sizeof(ipcn_keep_stats)) != IPCN_OK)
         return IPCN_BAD_REQUEST;

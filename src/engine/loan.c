@@ -25,6 +25,10 @@ static int local_for_loan(ipcn_node *n, const char *path, ipcn__local **out)
 IPCN_API int ipcn_loan_new(ipcn_node *n, const char *path, size_t len,
                        ipcn_loan **out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || !out || len == 0 || len > IPCN_SHM_MAX_SLOT_SIZE)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -105,6 +109,9 @@ IPCN_API int ipcn_loan_publish(ipcn_node *n, ipcn_loan *loan, size_t len)
         st = IPCN_NOT_FOUND; /* withdrawn meanwhile */
     else if (lr->warm && ipcn__own_standby_local(lr))
         st = IPCN_CONFLICT; /* a warm standby: nothing until it owns */
+    else if ((st = ipcn__typed_check_local(n, lr, NULL, ipcn_loan_data(loan),
+                                           len, NULL, 0)) != IPCN_OK)
+        ; /* not of its declared type: 200, nothing sent, the loan ends */
     else /* its pool may have been replaced since: it still serves */
         st = ipcn__route_publish_loan(n, lr, loan, len, NULL);
     ipcn__pool_end_loan(n, loan);
@@ -115,6 +122,10 @@ IPCN_API int ipcn_loan_publish(ipcn_node *n, ipcn_loan *loan, size_t len)
 IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
                               const ipcn_pool_opts *in)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_pool_opts oo;
     ipcn_pool_opts_init(&oo);
     if (!n || !path ||
@@ -139,6 +150,10 @@ IPCN_API int ipcn_pool_config(ipcn_node *n, const char *path,
 IPCN_API int ipcn_pool_get_stats(ipcn_node *n, const char *path,
                                  ipcn_pool_stats *out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path ||
         ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_pool_stats, refused)) !=
             IPCN_OK)

@@ -424,6 +424,10 @@ IPCN_API int ipcn_request_ex(ipcn_node *n, const char *path, const void *data,
                              const ipcn_request_opts *opts,
                              ipcn_answers **out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_request_opts o;
     ipcn_request_opts_init(&o);
     if (opts && ipcn__sized_in(&o, sizeof o, opts,

@@ -385,6 +385,10 @@ void ipcn__once_free(ipcn_node *n, struct ipcn__once *o)
 IPCN_API int ipcn_offer_set_opts(ipcn_node *n, const char *path,
                                  const ipcn_offer_opts *opts)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_offer_opts o;
     ipcn_offer_opts_init(&o);
     if (!n || !path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||

@@ -376,6 +376,10 @@ IPCN_API int ipcn_announce_owned(ipcn_node *n, const char *path,
                                  const void *meta, size_t meta_len,
                                  const ipcn_announce_opts *opts)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     ipcn_announce_opts o;
     ipcn_announce_opts_init(&o);
     if (!n || (kind != IPCN_DATA && kind != IPCN_STREAM) ||
@@ -395,6 +399,10 @@ IPCN_API int ipcn_announce_owned(ipcn_node *n, const char *path,
 IPCN_API int ipcn_owner_get(ipcn_node *n, const char *path,
                             ipcn_owner_info *out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path ||
         ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_owner_info, changes)) !=
             IPCN_OK)

@@ -113,8 +113,7 @@ int ipcn__prov_check_typed(const ipcn__local *lr, const char *enc,
 {
     if (!lr->args_schema)
         return IPCN_OK;
-    ipcn_encoding e;
-    if (ipcn_encoding_parse(enc, &e) != IPCN_OK || !ipcn_encoding_is(&e, "cbor")) {
+    if (!ipcn__encoding_is_cbor(enc)) { /* as typed data: schema.c */
         snprintf(why, whylen, "args: expected encoding cbor, got \"%.64s\"",
                  enc);
         return IPCN_BAD_REQUEST;

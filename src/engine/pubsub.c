@@ -224,6 +224,10 @@ IPCN_API int ipcn_subscribe_ex(ipcn_node *n, const char *pattern,
 {
     ipcn_sub_opts o;
     ipcn_sub_opts_init(&o);
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_pattern[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &pattern, wire_pattern) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !pattern || !out ||
         ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
         (opts && ipcn__sized_in(&o, sizeof o, opts,
@@ -329,6 +333,7 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
                                 .resets = s->resets,
                                 .notices = s->notices,
                                 .standby = s->standby,
+                                .nonconforming = s->nonconforming,
                                 .history = s->history};
     ipcn__node_unlock(n);
     if (!s)

@@ -450,6 +450,10 @@ static int check_args(const char *path, const void *data, size_t len,
 IPCN_API int ipcn_query(ipcn_node *n, const char *path, ipcn_msg **out,
                         int timeout_ms)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !out || check_args(path, NULL, 0, NULL) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -463,6 +467,10 @@ IPCN_API int ipcn_request(ipcn_node *n, const char *path, const void *data,
                           size_t len, const char *encoding, ipcn_msg **out,
                           int timeout_ms)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !out || check_args(path, data, len, encoding) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -477,6 +485,10 @@ IPCN_API int ipcn_request_async(ipcn_node *n, const char *path,
                                 const char *encoding, int timeout_ms,
                                 ipcn_reply_fn fn, void *user, ipcn_req *out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !fn || check_args(path, data, len, encoding) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -578,6 +590,15 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     }
     const ipcn__reply *r = &f->u.reply;
+    if (want_query && f->hdr.status == IPCN_OK) {
+        /* A typed data resource's value is of its type, or no answer. */
+        ipcn__remote *res = ipcn__remote_find(n, p->path, l->id);
+        if (res && !ipcn__typed_check_remote(n, l, res, r->data.p,
+                                             r->data.len)) {
+            complete(n, p, IPCN_BAD_GATEWAY, NULL);
+            return;
+        }
+    }
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), r->encoding.p,
                                  r->encoding.len, l->who.name, l->who.node_id,
                                  r->data.p, r->data.len);

@@ -21,7 +21,9 @@
 #include "msg/msg.h"
 
 /* Samples that did not arrive, and why (not_received()). */
-enum { MISS_WITHHELD = 1, MISS_UNMAPPABLE = 2 };
+enum { MISS_WITHHELD = 1, MISS_UNMAPPABLE = 2, MISS_NONCONFORMING = 3 };
+static uint64_t not_received(ipcn_node *n, ipcn__remote *r,
+                             const ipcn__gap *gap, int why);
 
 static bool link_wants(const ipcn__link *l, const char *path, size_t pl)
 {
@@ -296,6 +298,12 @@ void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (!r || !ipcn__limit_sample(n, l, sa->path.p, sa->data.len) ||
         !wanted(n, r, &cached))
         return;
+    /* A typed resource's sample reaches subscriptions only when it is of
+     * the declared type (typed.c). */
+    if (!ipcn__typed_check_remote(n, l, r, sa->data.p, sa->data.len)) {
+        not_received(n, r, &gap, MISS_NONCONFORMING);
+        return;
+    }
     ipcn__msg *m = received(n, l, &sa->path, &sa->encoding, sa->data.p,
                             sa->data.len, sa->seq, sa->timestamp_ns);
     if (m)
@@ -308,6 +316,8 @@ static void count_miss(ipcn__sub *s, const ipcn__gap *gap, int why)
     s->resets += gap->reset;
     if (why == MISS_WITHHELD)
         s->withheld++;
+    else if (why == MISS_NONCONFORMING)
+        s->nonconforming++;
     else
         s->unmappable++;
 }
@@ -435,6 +445,12 @@ void ipcn__pub_on_shm_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     if (!msg)
         return;
     ipcn__map_msg_attach(msg, m, sa);
+    /* Checked in its slot, as it arrived (typed.c). */
+    if (!ipcn__typed_check_remote(n, l, r, msg->pub.data, msg->pub.len)) {
+        ipcn_msg_free(&msg->pub); /* its slot goes back */
+        not_received(n, r, &gap, MISS_NONCONFORMING);
+        return;
+    }
     deliver(n, r, cached, msg, &gap);
 }
 
@@ -686,6 +702,10 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
 IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
                           size_t len)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || (len && !data))
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -697,7 +717,8 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
         st = IPCN_METHOD_NOT_ALLOWED;
     else if (lr->warm && ipcn__own_standby_local(lr))
         st = IPCN_CONFLICT; /* a warm standby: nothing until it owns */
-    else
+    else if ((st = ipcn__typed_check_local(n, lr, NULL, data, len, NULL, 0)) ==
+             IPCN_OK) /* not of its declared type: 200, nothing sent */
         st = ipcn__route_publish(n, lr, data, len);
     ipcn__node_unlock(n);
     return st;

@@ -73,6 +73,12 @@ static int set_run_value(ipcn_node *n, ipcn__msg *m, uint64_t expect,
     int st = set_check(lr, m->pub.encoding, expect, false, version, why, wl);
     if (st != IPCN_OK)
         return st;
+    /* A typed resource takes only values of its type, before its handler
+     * sees them (typed.c). */
+    st = ipcn__typed_check_local(n, lr, m->pub.encoding, m->pub.data,
+                                 m->pub.len, why, wl);
+    if (st != IPCN_OK)
+        return st;
     if (lr->set_fn) {
         ipcn_set_fn fn = lr->set_fn;
         void *user = lr->set_user;
@@ -201,6 +207,10 @@ void ipcn__set_local(ipcn_node *n, const ipcn__pending *p)
 IPCN_API int ipcn_data_on_set(ipcn_node *n, const char *path, ipcn_set_fn fn,
                               void *user)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
@@ -223,6 +233,10 @@ IPCN_API int ipcn_set(ipcn_node *n, const char *path, const void *value,
                       uint64_t expect_version, int timeout_ms,
                       uint64_t *new_version)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_path[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &path, wire_path) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
         (len && !value) ||
         (encoding &&

@@ -6,16 +6,20 @@
  * when there is anything to say, and to all of them again on a change.
  * A peer's STATE is kept on its link (ipcn_peer_info.criticality, ready);
  * its first "ready" raises IPCN_EV_PEER_READY, and the loss of a peer
- * that said it is critical raises IPCN_EV_CRITICAL_LOST.
+ * that said it is critical raises IPCN_EV_CRITICAL_LOST.  A node being
+ * debugged also says how long it asks to be waited for when silent (the
+ * extension of STATE, capability LIVENESS; granted in node/loop.c).
  */
 #include <pthread.h>
 
 #include "engine/engine.h"
+#include "policy/policy.h"
 
 /* Is there anything to tell? */
 static bool have_state(const ipcn_node *n)
 {
-    return n->crit != IPCN_CRIT_UNSET || n->said_ready;
+    return n->crit != IPCN_CRIT_UNSET || n->said_ready ||
+           n->debug_liveness_ms;
 }
 
 static void send_state(ipcn_node *n, ipcn__link *l)
@@ -24,6 +28,10 @@ static void send_state(ipcn_node *n, ipcn__link *l)
         return;
     ipcn__state b = {.criticality = n->crit,
                      .flags = n->said_ready ? IPCN_STATE_READY : 0};
+    if (n->debug_liveness_ms && (l->peer_caps & IPCN_CAP_LIVENESS)) {
+        b.has_ext = 1;
+        b.liveness_ms = n->debug_liveness_ms;
+    }
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
     size_t mark = ipcn__link_tx_mark(l, 0);
@@ -47,6 +55,25 @@ void ipcn__state_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     const ipcn__state *s = &f->u.state;
     l->peer_crit = s->criticality;
+    uint32_t asked = s->has_ext ? s->liveness_ms : 0;
+    if (asked && asked != l->peer_liveness_ms) {
+        /* Granted (node/loop.c) as far as the policy allows, whenever it
+         * is looked at: a policy reloaded meanwhile counts at once. */
+        uint64_t cap = n->policy->guard.debug_liveness_ms;
+        uint64_t grant = n->policy->guard.debug_all || asked > cap ? cap : asked;
+        if (!cap)
+            ipcn__info("IPCN-PEER-DEBUG", "%s: %s asks to be waited for up "
+                       "to %u ms when silent; not granted: the network's "
+                       "policy has no debug: liveness:", n->name,
+                       l->who.name, asked);
+        else
+            ipcn__info("IPCN-PEER-DEBUG", "%s: %s is waited for up to %llu "
+                       "ms when silent (it asks %u ms, the policy allows "
+                       "%llu)", n->name, l->who.name,
+                       (unsigned long long)grant, asked,
+                       (unsigned long long)cap);
+    }
+    l->peer_liveness_ms = asked;
     /* Readiness is not taken back in this version: once said, it stays
      * for the link's life, so a peer raises one event at most. */
     if ((s->flags & IPCN_STATE_READY) && !l->peer_ready) {

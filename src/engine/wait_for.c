@@ -14,6 +14,10 @@
 IPCN_API int ipcn_wait_for(ipcn_node *n, const char *pattern, ipcn_kind kind,
                            int timeout_ms, ipcn_resource_list **out)
 {
+    /* The name as on the wire: namespace and remap (naming.c). */
+    char wire_pattern[IPCN_PATH_MAX + 1];
+    if (n && ipcn__node_resolve(n, &pattern, wire_pattern) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     if (!n || !pattern ||
         ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
         (unsigned)kind > IPCN_SERVICE)

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "files/files.h"
+#include "node/node.h"
 #include "util/util.h"
 
 #define MAX_INFLIGHT 16
@@ -428,8 +429,9 @@ static int run_workers(fetch *f, void *(*fn)(void *), unsigned n)
 /* ---- finding the service ---- */
 
 typedef struct candidate {
-    char path[IPCN_PATH_MAX + 1];
-    size_t len;
+    char path[IPCN_PATH_MAX + 2]; /* "/" and the service's path: absolute,
+                                     as found (namespace and remap done) */
+    size_t len;                   /* of the service's path */
 } candidate;
 
 /* The file services whose path is a prefix of path (at a '/'), longest
@@ -437,7 +439,7 @@ typedef struct candidate {
 static int candidates(ipcn_node *n, const char *path, candidate *out, int max)
 {
     ipcn_resource_list *rl = NULL;
-    if (ipcn_find(n, "**", IPCN_SERVICE, &rl) != IPCN_OK)
+    if (ipcn_find(n, "/**", IPCN_SERVICE, &rl) != IPCN_OK)
         return 0;
     int k = 0;
     for (size_t i = 0; i < rl->count; i++) {
@@ -449,10 +451,11 @@ static int candidates(ipcn_node *n, const char *path, candidate *out, int max)
             continue;
         bool dup = false;
         for (int j = 0; j < k; j++)
-            dup |= !strcmp(out[j].path, r->path);
+            dup |= !strcmp(out[j].path + 1, r->path);
         if (dup || k == max)
             continue;
-        memcpy(out[k].path, r->path, len + 1);
+        out[k].path[0] = '/';
+        memcpy(out[k].path + 1, r->path, len + 1);
         out[k++].len = len;
     }
     ipcn_resource_list_free(rl);
@@ -616,6 +619,11 @@ IPCN_API int ipcn_files_get(ipcn_node *node, const char *path,
     int st = ipcn__files_sodium_init();
     if (st != IPCN_OK)
         return st;
+    /* As on the wire: the node's namespace and remap (a prefix rule moves
+     * the service's part). */
+    char wire[IPCN_PATH_MAX + 1];
+    if (ipcn__node_resolve(node, &path, wire) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
     candidate cand[MAX_CANDIDATES];
     int nc = candidates(node, path, cand, MAX_CANDIDATES);
     if (nc == 0)

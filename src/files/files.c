@@ -106,11 +106,29 @@ static int open_dir(const char *dir, int *out)
     }
 }
 
+/* The service's path as on the wire (the node's namespace and remap) in
+ * abs + 1, after a '/': abs is absolute, for the calls of the core that
+ * would apply them again.  The registry keeps wire paths. */
+static int wire_path(ipcn_node *node, const char **path,
+                     char abs[IPCN_PATH_MAX + 2])
+{
+    const char *p = *path;
+    if (ipcn__node_resolve(node, &p, abs + 1) != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    abs[0] = '/';
+    if (p != abs + 1)
+        memcpy(abs + 1, p, strlen(p) + 1);
+    *path = abs + 1;
+    return IPCN_OK;
+}
+
 IPCN_API int ipcn_files_offer(ipcn_node *node, const char *service_path,
                               const char *dir, uint32_t flags)
 {
+    char abs[IPCN_PATH_MAX + 2];
     if (!node || !service_path || !dir || !*dir ||
-        (flags & ~IPCN_FILES_NO_SYMLINKS))
+        (flags & ~IPCN_FILES_NO_SYMLINKS) ||
+        wire_path(node, &service_path, abs) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     int st = ipcn__files_sodium_init();
     if (st != IPCN_OK)
@@ -143,17 +161,15 @@ IPCN_API int ipcn_files_offer(ipcn_node *node, const char *service_path,
     reg_head = o;
     pthread_mutex_unlock(&reg_lock);
     ipcn__node_set_close_hook(node, ipcn__files_node_closed);
-    st = ipcn_offer(node, service_path, "cbor", on_request,
-                    (void *)(uintptr_t)o->id);
+    st = ipcn_offer(node, abs, "cbor", on_request, (void *)(uintptr_t)o->id);
     if (st == IPCN_OK) {
         /* The descriptor says what the service speaks, so that requesters
          * can tell a file service from another service. */
-        st = ipcn_announce(node, service_path, IPCN_SERVICE, "cbor", meta,
-                           meta_len);
+        st = ipcn_announce(node, abs, IPCN_SERVICE, "cbor", meta, meta_len);
         if (IPCN_IS_OK(st))
             st = IPCN_OK;
         else
-            ipcn_withdraw(node, service_path);
+            ipcn_withdraw(node, abs);
     }
     if (st != IPCN_OK) {
         pthread_mutex_lock(&reg_lock);
@@ -172,7 +188,9 @@ IPCN_API int ipcn_files_offer(ipcn_node *node, const char *service_path,
 
 IPCN_API int ipcn_files_unoffer(ipcn_node *node, const char *service_path)
 {
-    if (!node || !service_path)
+    char abs[IPCN_PATH_MAX + 2];
+    if (!node || !service_path ||
+        wire_path(node, &service_path, abs) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     uint64_t node_id = ipcn_node_id(node);
     pthread_mutex_lock(&reg_lock);
@@ -187,7 +205,7 @@ IPCN_API int ipcn_files_unoffer(ipcn_node *node, const char *service_path)
     pthread_mutex_unlock(&reg_lock);
     if (!o)
         return IPCN_NOT_FOUND;
-    ipcn_withdraw(node, service_path);
+    ipcn_withdraw(node, abs);
     pthread_mutex_lock(&reg_lock);
     while (o->calls)
         pthread_cond_wait(&reg_cond, &reg_lock);
@@ -225,9 +243,11 @@ void ipcn__files_node_closed(ipcn_node *node)
 IPCN_API int ipcn_files_get_stats(ipcn_node *node, const char *service_path,
                                   ipcn_files_stats *out)
 {
+    char abs[IPCN_PATH_MAX + 2];
     if (!node || !service_path ||
         ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_files_stats, hashed)) !=
-            IPCN_OK)
+            IPCN_OK ||
+        wire_path(node, &service_path, abs) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     uint64_t node_id = ipcn_node_id(node);
     pthread_mutex_lock(&reg_lock);

@@ -36,6 +36,7 @@
 #define GW_MAX_SECURE 32     /* TCP links in their handshake at once */
 #define GW_ACCEPT_BUDGET 16
 #define GW_MAX_LINKS 1024
+#define GW_TRUST_POLL_NS 2000000000ull /* the trust list, when not watched */
 
 typedef struct ipcn__gw ipcn__gw;
 
@@ -331,8 +332,9 @@ static int disc_start(ipcn_node *n, ipcn__gw *gw)
 void ipcn__gw_tick(ipcn_node *n, uint64_t now)
 {
     ipcn__gw *gw = n->gw;
-    if (gw->trust_wd < 0)
-        ipcn__tcp_trust_recheck(n); /* not watched: looked at when ticking */
+    /* Cheap (a stat): catches what the watch missed, or a reading of the
+     * list by a handshake that came between the change and its event. */
+    ipcn__tcp_trust_recheck(n, false);
     ipcn__tcp_linger_pass(n->tcp, now);
     peers_pass(n, gw, now, true);
     if (gw->disc && now >= ipcn__disc_next_ns(gw->disc)) {
@@ -352,6 +354,11 @@ uint64_t ipcn__gw_next_ns(ipcn_node *n, uint64_t now)
             continue;
         if (!next || p->next_ns < next)
             next = p->next_ns;
+    }
+    if (gw->trust_wd < 0) { /* the list is not watched: look every 2 s */
+        uint64_t t = now + GW_TRUST_POLL_NS;
+        if (!next || t < next)
+            next = t;
     }
     uint64_t d = gw->disc ? ipcn__disc_next_ns(gw->disc) : UINT64_MAX;
     if (d != UINT64_MAX && (!next || d < next))
@@ -562,23 +569,26 @@ static void watch_trust(ipcn_node *n, ipcn__gw *gw)
     if (!slash || n->inotifyfd < 0)
         return;
     *slash = 0;
+    /* Whole writes only: the file closed after writing, or renamed into
+     * place (not the moment an editor moves the old one away). */
     gw->trust_wd = inotify_add_watch(n->inotifyfd, dir, IN_MASK_ADD | IN_CLOSE_WRITE |
-                                     IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                                     IN_DELETE | IN_ONLYDIR);
+                                     IN_MOVED_TO | IN_ONLYDIR);
     if (gw->trust_wd < 0)
         ipcn__warn("IPCN-GW-TRUST-WATCH", "%s: cannot watch %s (%s): the trust "
-                   "list is looked at when the gateway ticks instead", n->name, dir,
+                   "list is looked at every 2 s instead", n->name, dir,
                    strerror(errno));
 }
 
-bool ipcn__gw_inotify(ipcn_node *n, int wd, const char *name)
+bool ipcn__gw_inotify(ipcn_node *n, int wd, uint32_t mask, const char *name)
 {
     if (!n->gw || n->gw->trust_wd < 0 || wd != n->gw->trust_wd)
         return false;
     const char *base = strrchr(n->tcp->trust_path, '/');
     if (!name || strcmp(name, base ? base + 1 : n->tcp->trust_path) != 0)
         return false; /* another file of the folder (the policy's, perhaps) */
-    ipcn__tcp_trust_recheck(n);
+    /* The watch may be shared with the policy's, which asks for more. */
+    if (mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+        ipcn__tcp_trust_recheck(n, true);
     return true;
 }
 

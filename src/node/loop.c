@@ -19,6 +19,7 @@
 
 #include "engine/entry.h"
 #include "node/node.h"
+#include "policy/policy.h"
 #include "transport/reputation.h"
 #include "transport/compromise.h"
 
@@ -130,7 +131,18 @@ static uint64_t link_heard(const ipcn__link *l)
 static uint64_t dead_ns(const ipcn_node *n, const ipcn__link *l)
 {
     uint64_t dead = (uint64_t)n->opts.dead_after_ms * 1000000ull;
-    return l->kind == LINK_ROUTED && l->state == LINK_UP ? 2 * dead : dead;
+    if (l->kind == LINK_ROUTED && l->state == LINK_UP)
+        dead *= 2;
+    /* A peer being debugged asked (STATE) to be waited for longer: granted
+     * up to what this node's network policy allows (debug: liveness:),
+     * nothing without it, so that a peer cannot make itself undroppable
+     * where the network's owner did not say so; with "all: true" every
+     * peer gets that bound, asked or not. */
+    const ipcn__guard *g = n->policy ? &n->policy->guard : NULL;
+    uint64_t cap = g ? g->debug_liveness_ms : 0;
+    uint64_t asked = g && g->debug_all ? cap : l->peer_liveness_ms;
+    uint64_t grant = (asked < cap ? asked : cap) * 1000000ull;
+    return grant > dead ? grant : dead;
 }
 
 static uint64_t idle_after(const ipcn_node *n, const ipcn__link *l)

@@ -19,6 +19,7 @@
 
 #include "engine/entry.h"
 #include "node/node.h"
+#include "policy/policy.h"
 #include "transport/reputation.h"
 #include "transport/limits.h"
 #include "transport/compromise.h"
@@ -77,12 +78,12 @@ static int resolve_dir(ipcn_node *n, const ipcn_node_opts *o)
 }
 
 /* The criticality: opts', else $IPCNET_CRITICALITY's (unset or empty:
- * none) when $IPCNET_NODE is unset or names this node — a supervisor sets
- * both for a component, and the other nodes its process or its children
- * open (an `ipcnet query` run by a script) must not claim its criticality.
- * 200 for anything else. */
+ * none) when $IPCNET_NODE is unset or names this node (as given, or with
+ * its namespace) — a supervisor sets both for a component, and the other
+ * nodes its process or its children open (an `ipcnet query` run by a
+ * script) must not claim its criticality.  200 for anything else. */
 static int resolve_crit(const ipcn_node_opts *o, const char *name,
-                        uint8_t *out)
+                        const char *full, uint8_t *out)
 {
     if (o->criticality > IPCN_CRIT_CRITICAL)
         return IPCN_BAD_REQUEST;
@@ -94,7 +95,8 @@ static int resolve_crit(const ipcn_node_opts *o, const char *name,
     const char *env = getenv("IPCNET_CRITICALITY");
     const char *only = getenv("IPCNET_NODE");
     *out = IPCN_CRIT_UNSET;
-    if (!env || !*env || (only && *only && strcmp(only, name)))
+    if (!env || !*env ||
+        (only && *only && strcmp(only, name) && strcmp(only, full)))
         return IPCN_OK;
     for (size_t i = 0; i < IPCN__ARRAY_SIZE(words); i++)
         if (!strcmp(env, words[i])) {
@@ -104,6 +106,34 @@ static int resolve_crit(const ipcn_node_opts *o, const char *name,
     ipcn__err("IPCN-NODE-CRITICALITY", "IPCNET_CRITICALITY=%s: not "
               "optional, important or critical", env);
     return IPCN_BAD_REQUEST;
+}
+
+/* How long this node asks its peers to wait for it when it is silent
+ * (stopped in a debugger): opts', else $IPCNET_DEBUG_LIVENESS's, in
+ * seconds (unset, empty or 0: not asked).  Peers grant it only as far as
+ * their network's policy allows (debug: liveness:).  200 for a value that
+ * is not a whole number of seconds from 0 to a day. */
+static int resolve_debug(const ipcn_node_opts *o, const char *name,
+                         uint32_t *out)
+{
+    if (o->debug_liveness_ms > IPCN_DEBUG_LIVENESS_MAX_MS)
+        return IPCN_BAD_REQUEST;
+    *out = o->debug_liveness_ms;
+    const char *env = getenv("IPCNET_DEBUG_LIVENESS");
+    if (*out || !env || !*env)
+        return IPCN_OK;
+    uint32_t v = 0;
+    size_t i = 0;
+    for (; env[i] >= '0' && env[i] <= '9' && i < 6; i++)
+        v = v * 10 + (uint32_t)(env[i] - '0');
+    if (env[i] || v > IPCN_DEBUG_LIVENESS_MAX_MS / 1000) {
+        ipcn__err("IPCN-NODE-DEBUG", "%s: IPCNET_DEBUG_LIVENESS must be a "
+                  "whole number of seconds, 0 to %u", name,
+                  IPCN_DEBUG_LIVENESS_MAX_MS / 1000);
+        return IPCN_BAD_REQUEST;
+    }
+    *out = v * 1000;
+    return IPCN_OK;
 }
 
 static void node_free(ipcn_node *n)
@@ -135,6 +165,7 @@ static void node_free(ipcn_node *n)
     pthread_mutex_destroy(&n->lock);
     pthread_cond_destroy(&n->cond);
     ipcn__free(n->name);
+    ipcn__names_clear(&n->names);
     ipcn__free(n->network);
     ipcn__free(n->dir);
     ipcn__free(n);
@@ -184,14 +215,11 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
         if (o.idle_probe_ms < o.heartbeat_ms)
             o.idle_probe_ms = o.heartbeat_ms;
     }
-    uint8_t crit;
-    if (resolve_crit(&o, name, &crit) != IPCN_OK)
-        return IPCN_BAD_REQUEST;
     ipcn_node *n = ipcn__calloc(1, sizeof *n);
     if (!n)
         return IPCN_INSUFFICIENT_MEMORY;
     n->opts = o;
-    n->crit = crit;
+    n->opts.ns = n->opts.remap = NULL; /* the caller's: read below, once */
     n->epfd = n->wakefd = n->timerfd = n->listenfd = n->inotifyfd = -1;
     n->dirfd = n->lockfd = n->spare_fd = n->outfd = n->readyfd = -1;
     n->policy_wd = -1;
@@ -245,7 +273,12 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     n->next_responder = 1;
 
     int st = IPCN_INSUFFICIENT_MEMORY;
-    if (!(n->name = ipcn__strdup(name)))
+    if (!(n->name = ipcn__strdup(name)) ||
+        (st = ipcn__node_names_open(n, &o, name)) != IPCN_OK)
+        goto fail;
+    st = IPCN_BAD_REQUEST;
+    if (resolve_crit(&o, name, n->name, &n->crit) != IPCN_OK ||
+        resolve_debug(&o, n->name, &n->debug_liveness_ms) != IPCN_OK)
         goto fail;
     if ((st = resolve_dir(n, &o)) != IPCN_OK)
         goto fail;
@@ -265,6 +298,19 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     /* The policy before anyone is accepted. */
     if ((st = ipcn__node_policy_open(n)) != IPCN_OK)
         goto fail;
+    if (n->debug_liveness_ms) {
+        uint64_t cap = n->policy->guard.debug_liveness_ms;
+        if (!cap)
+            ipcn__warn("IPCN-NODE-DEBUG", "%s asks its peers to wait %u ms "
+                       "for it when it is silent, but network %s's policy "
+                       "has no debug: liveness: they will not (docs/policy.md)",
+                       n->name, n->debug_liveness_ms, n->network);
+        else
+            ipcn__info("IPCN-NODE-DEBUG", "%s: its peers wait up to %llu ms "
+                       "for it when it is silent", n->name,
+                       (unsigned long long)(n->debug_liveness_ms < cap
+                                                ? n->debug_liveness_ms : cap));
+    }
     if (ipcn__node_add_fd(n, n->listenfd, TAG_LISTEN) != IPCN_OK ||
         (n->inotifyfd >= 0 && ipcn__node_add_fd(n, n->inotifyfd, TAG_INOTIFY) != IPCN_OK)) {
         st = IPCN_INTERNAL_ERROR;

@@ -80,9 +80,12 @@ typedef struct ipcn__dial {
 struct ipcn_node {
     pthread_mutex_t lock;   /* recursive */
     pthread_cond_t cond;    /* broadcast after every I/O round */
-    char *name;
+    char *name;             /* with its namespace, "left.camera" */
     char *network;
     char *dir;              /* the network's directory */
+    ipcn__names names;      /* namespace and remap rules (naming.c) */
+    bool unique_name;       /* take "name-2" ... when name is taken */
+    uint32_t debug_liveness_ms; /* asked of peers in STATE (0: none) */
     bool shared_dir;        /* a network shared by a Unix group (mode 3770,
                                rendezvous.c): socket 0660, others' files
                                are not ours to sweep */
@@ -340,7 +343,7 @@ uint64_t ipcn__gw_next_ns(ipcn_node *n, uint64_t now);
 void ipcn__gw_free(ipcn_node *n);
 /* An inotify event (wd, name): true when it was about the trust list,
  * which was then read again (links of keys taken off it closed). */
-bool ipcn__gw_inotify(ipcn_node *n, int wd, const char *name);
+bool ipcn__gw_inotify(ipcn_node *n, int wd, uint32_t mask, const char *name);
 
 /* ---- node_policy.c: the network policy of the node ---- */
 /* Find and load it (before the node accepts anyone): 100, or 202 when it
@@ -352,6 +355,24 @@ void ipcn__node_policy_close(ipcn_node *n);
 void ipcn__node_policy_poll(ipcn_node *n);
 /* An inotify event: true when it was the policy's (and was handled). */
 bool ipcn__node_policy_event(ipcn_node *n, int wd, const char *name);
+
+/* ---- naming.c ---- */
+/* The node's namespace, remap rules and name (n->names, n->name: the
+ * namespace's "ns.name"), from opts and the environment; whether it takes
+ * "name-2" ... when its name is taken (n->unique_name).  100, 200 (logged,
+ * with the reason), 307. */
+int ipcn__node_names_open(ipcn_node *n, const ipcn_node_opts *o,
+                          const char *name);
+/* The path the program gave, as on the wire (util/remap.c): *path is set
+ * to buf (IPCN_PATH_MAX + 1 bytes) when the namespace or a rule changes
+ * it; NULL is left as it is (the caller refuses it).  100 or 200.  The
+ * result is still to be checked as a path or a pattern. */
+int ipcn__node_resolve(const ipcn_node *n, const char **path, char *buf);
+/* Take the lock of n->name in the network directory (protocol 6.2): 100
+ * (n->lockfd); 207 when a live node has it (logged with who holds it),
+ * unless n->unique_name, which takes the first free "name-2" ... and
+ * renames n; 300, 307. */
+int ipcn__node_take_name(ipcn_node *n);
 
 /* ---- rendezvous.c ---- */
 int ipcn__rdv_open(ipcn_node *n);      /* dir, lock, bind, listen, inotify */
@@ -371,6 +392,8 @@ void ipcn__rdv_redial_in(ipcn_node *n, const char *name, uint64_t delay_ns);
 void ipcn__rdv_dial_soon(ipcn_node *n, const char *name);
 /* On each tick while accepting is paused: true when it may go on. */
 bool ipcn__rdv_resume(ipcn_node *n);
+/* Does file (in dirfd) name the file open as fd (same device, inode)? */
+bool ipcn__rdv_same_file(int dirfd, const char *file, int fd);
 /* Is the node of that name dead (its lock free)?  Removes its files. */
 bool ipcn__rdv_sweep(ipcn_node *n, const char *name);
 /* Are all live nodes in the directory linked and synced, and every node

@@ -167,69 +167,12 @@ static int make_dir(ipcn_node *n)
     return IPCN_OK;
 }
 
-static bool same_file(int dirfd, const char *file, int fd)
+bool ipcn__rdv_same_file(int dirfd, const char *file, int fd)
 {
     struct stat a, b;
     return fstat(fd, &a) == 0 &&
            fstatat(dirfd, file, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-static int take_name(ipcn_node *n)
-{
-    char lockname[IPCN_NAME_MAX + 8];
-    snprintf(lockname, sizeof lockname, "%s.lock", n->name);
-    for (int attempt = 0; attempt < 10; attempt++) {
-        int fd = openat(n->dirfd, lockname,
-                        O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        /* 0600 whatever the umask: in a shared network, a lock that another
-         * user could open is one they could take (a dead node's name) or
-         * hold (a live one's, blocking its restart). */
-        int e = fd < 0 ? errno : fchmod(fd, 0600) < 0 ? errno : 0;
-        if ((e == EACCES || e == EPERM) && n->shared_dir) {
-            /* Another user's lock file: the name is theirs, alive or not,
-             * until they or root remove it. */
-            if (fd >= 0)
-                close(fd);
-            ipcn__warn("IPCN-RDV-NAME", "the name %s is held by another user "
-                       "in network %s (%s/%s)", n->name, n->network, n->dir,
-                       lockname);
-            return IPCN_CONFLICT;
-        }
-        if (fd < 0) {
-            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(e));
-            return IPCN_INTERNAL_ERROR;
-        }
-        if (e) {
-            ipcn__err("IPCN-RDV-LOCK", "%s/%s: %s", n->dir, lockname, strerror(e));
-            close(fd);
-            return IPCN_INTERNAL_ERROR;
-        }
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-            close(fd);
-            /* Held: alive, or being swept by another node right now. */
-            struct timespec ts = {0, 20 * 1000000};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        if (!same_file(n->dirfd, lockname, fd)) {
-            close(fd); /* swept while we waited: take the new one */
-            continue;
-        }
-        /* pid, id and the descriptor that holds the lock: the last is a
-         * hint for the peers that check our claim to the name
-         * (ipcn__identity_holds_name()), never trusted by itself. */
-        char info[64];
-        int k = snprintf(info, sizeof info, "%d %016llx %d\n", (int)getpid(),
-                         (unsigned long long)n->id, fd);
-        if (ftruncate(fd, 0) == 0 && k > 0)
-            (void)!write(fd, info, (size_t)k);
-        n->lockfd = fd;
-        return IPCN_OK;
-    }
-    ipcn__warn("IPCN-RDV-NAME", "the name %s is in use in network %s", n->name,
-               n->network);
-    return IPCN_CONFLICT;
 }
 
 /* A dead node of another user in a shared network: its files are not ours
@@ -289,7 +232,7 @@ bool ipcn__rdv_sweep(ipcn_node *n, const char *name)
         close(fd);
         return false; /* alive */
     }
-    if (same_file(n->dirfd, lockname, fd)) {
+    if (ipcn__rdv_same_file(n->dirfd, lockname, fd)) {
         unlinkat(n->dirfd, sockname, 0);
         struct stat st;
         if (unlinkat(n->dirfd, lockname, 0) == 0)
@@ -344,7 +287,7 @@ int ipcn__rdv_open(ipcn_node *n)
             close(n->inotifyfd);
         n->inotifyfd = -1;
     }
-    if ((st = take_name(n)) != IPCN_OK)
+    if ((st = ipcn__node_take_name(n)) != IPCN_OK)
         return st;
 
     char tmp[IPCN_NAME_MAX + 32], final[IPCN_NAME_MAX + 8];
@@ -384,7 +327,7 @@ void ipcn__rdv_close(ipcn_node *n)
         if (n->listenfd >= 0 || faccessat(n->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
             unlinkat(n->dirfd, name, 0);
         snprintf(name, sizeof name, "%s.lock", n->name);
-        if (same_file(n->dirfd, name, n->lockfd))
+        if (ipcn__rdv_same_file(n->dirfd, name, n->lockfd))
             unlinkat(n->dirfd, name, 0);
     }
     if (n->lockfd >= 0)
@@ -595,12 +538,12 @@ void ipcn__rdv_on_inotify(ipcn_node *n)
                 ipcn__rdv_scan(n);
                 ipcn__cz_recheck_all(n);
                 if (n->tcp)
-                    ipcn__tcp_trust_recheck(n);
+                    ipcn__tcp_trust_recheck(n, true);
                 continue;
             }
             if (ipcn__cz_inotify(n, ev->wd, ev->mask))
                 continue; /* a peer's executable */
-            if (ev->len && ipcn__gw_inotify(n, ev->wd, ev->name))
+            if (ev->len && ipcn__gw_inotify(n, ev->wd, ev->mask, ev->name))
                 continue; /* the trust list of the TCP links */
             if (!ev->len || ipcn__node_policy_event(n, ev->wd, ev->name))
                 continue;

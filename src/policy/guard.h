@@ -24,6 +24,7 @@
  *       announcements: 100       # resources it announces here
  *   reputation: { ... }          # see ipcn__reputation_cfg
  *   detect: { ... }              # see ipcn__detect_cfg
+ *   debug: { liveness: 10min, all: false }  # ipcn__guard.debug_*
  */
 #ifndef IPCN_GUARD_H
 #define IPCN_GUARD_H
@@ -147,6 +148,12 @@ typedef struct ipcn__guard {
     uint32_t nlimits;
     ipcn__reputation_cfg rep;
     ipcn__detect_cfg detect;
+    /* debug: {liveness: D}: the network is in debug mode, and a peer that
+     * asks (STATE, IPCNET_DEBUG_LIVENESS) is waited for up to D (ms) when
+     * it is silent; 0: not in debug mode, such asks are not granted. */
+    uint64_t debug_liveness_ms;
+    bool debug_all;           /* debug: all: true: every peer is waited
+                                 for debug_liveness_ms, asked or not */
 } ipcn__guard;
 
 /* The defaults (no section in the file): no limit, reputation kept but

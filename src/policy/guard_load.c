@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * guard_load.c — the policy file's "limits", "reputation" and "detect"
- * sections (guard.h documents them) -> ipcn__policy.guard.
+ * guard_load.c — the policy file's "limits", "reputation", "detect" and
+ * "debug" sections (guard.h documents them) -> ipcn__policy.guard.
  *
  * Read from the tree policy_load.c builds, with its helpers (policy_impl.h)
  * and its rule: fail closed.  An unknown key, a value of the wrong shape, a
@@ -600,6 +600,38 @@ static int read_detect(ctx *c, const yn *m, ipcn__policy *p)
     return IPCN_OK;
 }
 
+/*   debug:
+ *     liveness: 10min     # the longest a node may ask its peers to wait
+ *                         # for it when it is silent (IPCNET_DEBUG_LIVENESS)
+ *     all: true           # every peer is waited for that long, asked or
+ *                         # not (a debugger attached to any component) */
+static int read_debug(ctx *c, const yn *m, ipcn__policy *p)
+{
+    static const char *const keys[] = {"liveness", "all", NULL};
+    static const char *const bools[] = {"false", "true", NULL};
+    int st = mapping(c, m, "debug", keys);
+    if (st != IPCN_OK)
+        return st;
+    const yn *v = ipcn__pl_get(m, "liveness");
+    if (!v)
+        return ipcn__pl_fail(c, m->line, "debug needs liveness: (the longest "
+                             "a node may ask its peers to wait for it, such "
+                             "as 10min)");
+    uint64_t ms;
+    if ((st = duration(c, v, "liveness", &ms)) != IPCN_OK)
+        return st;
+    if (ms > IPCN_DEBUG_LIVENESS_MAX_MS)
+        return ipcn__pl_fail(c, v->line, "liveness: %.60s is more than 24h",
+                             v->text);
+    p->guard.debug_liveness_ms = ms;
+    uint32_t all = 0;
+    if ((v = ipcn__pl_get(m, "all")) &&
+        (st = word(c, v, "all", bools, &all)) != IPCN_OK)
+        return st;
+    p->guard.debug_all = all;
+    return IPCN_OK;
+}
+
 int ipcn__guard_read(ipcn__plctx *c, const ipcn__yn *root, ipcn__policy *p)
 {
     int st;
@@ -614,6 +646,9 @@ int ipcn__guard_read(ipcn__plctx *c, const ipcn__yn *root, ipcn__policy *p)
             return st;
     if ((v = ipcn__pl_get(root, "detect")) &&
         (st = read_detect(c, v, p)) != IPCN_OK)
+        return st;
+    if ((v = ipcn__pl_get(root, "debug")) &&
+        (st = read_debug(c, v, p)) != IPCN_OK)
         return st;
     return IPCN_OK;
 }

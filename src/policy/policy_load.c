@@ -301,7 +301,7 @@ static int read_policy(ipcn__plctx *c, const ipcn__yn *root, ipcn__policy *p)
 {
     static const char *const keys[] = {"version",    "default", "groups",
                                        "rules",      "limits",  "reputation",
-                                       "detect",     NULL};
+                                       "detect",     "debug",   NULL};
     if (!root || (root->kind == IPCN__Y_SCALAR && !root->len))
         return ipcn__pl_fail(c, root ? root->line : 1,
                              "an empty policy (version: 1 and default: are "

@@ -145,6 +145,10 @@ typedef struct ipcn__link {
     uint32_t peer_caps;     /* from its hello */
     uint8_t peer_crit;      /* its criticality, from its STATE (0: none) */
     bool peer_ready;        /* its STATE said ready (engine/state.c) */
+    uint32_t peer_liveness_ms; /* how long its latest STATE asks to be
+                               waited for when silent (0: not asked); the
+                               node grants it up to its policy's debug
+                               liveness (node/loop.c) */
     /* Descriptors to send: fds_out[i] goes with the byte at
      * fds_out_at[i] (the first byte of a SHM_POOL frame). */
     int fds_out[IPCN_LINK_MAX_FDS];

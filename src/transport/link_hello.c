@@ -36,6 +36,8 @@ static int pidfd_open_(pid_t pid)
  * this host's sockets (a TCP or routed link's samples cross as copies). */
 static uint32_t kind_caps(const ipcn__link *l, uint32_t caps)
 {
+    if (l->kind != LINK_TCP)
+        caps &= ~IPCN_CAP_NOSUM; /* only records authenticate every byte */
     return l->kind == LINK_UNIX
                ? caps
                : caps & ~(IPCN_CAP_SHM | IPCN_CAP_WITHHELD | IPCN_CAP_RING);
@@ -49,7 +51,8 @@ void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
                      .max_version = IPCN_WIRE_VERSION,
                      .caps = kind_caps(l, IPCN_CAP_CANCEL | IPCN_CAP_SET |
                              IPCN_CAP_QUARANTINE | IPCN_CAP_STATE |
-                             IPCN_CAP_REDUNDANCY | IPCN_CAP_ROUTE | IPCN_CAP_LATCH |
+                             IPCN_CAP_REDUNDANCY | IPCN_CAP_ROUTE |
+                             IPCN_CAP_LIVENESS | IPCN_CAP_LATCH | IPCN_CAP_NOSUM |
                              (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
                                              : IPCN_CAP_NONE) |
                              (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE)),
@@ -344,6 +347,8 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         return;
     l->peer_max_payload = h->max_payload;
     l->peer_caps = kind_caps(l, h->caps);
+    /* A TCP peer that skips the checksum of our frames: we leave it 0. */
+    l->tx.no_sum = (l->peer_caps & IPCN_CAP_NOSUM) != 0;
     if (l->kind == LINK_ROUTED) {
         /* What fits in a FORWARD of the largest frame. */
         uint32_t room = IPCN_WIRE_MAX_PAYLOAD - IPCN_FWD_OVERHEAD_MAX;

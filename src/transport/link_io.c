@@ -470,7 +470,10 @@ bool ipcn__link_parse_buffered(ipcn_node *n, ipcn__link *l)
          * can be, so that it cannot make the node hold a large buffer. */
         uint32_t limit = l->state == LINK_HELLO ? IPCN_HELLO_MAX_PAYLOAD
                                                 : n->opts.max_payload;
-        int st = ipcn__frame_check(l->rx + pos, l->rx_len - pos, limit, &need);
+        /* A TCP link's frames came in authenticated records: their
+         * checksum is not needed, and its peer leaves it 0. */
+        int st = ipcn__frame_check_ex(l->rx + pos, l->rx_len - pos, limit, &need,
+                                      !l->sec);
         if (st == IPCN_WIRE_NEED_MORE) {
             if (need > l->rx_cap) {
                 /* Grow only to the size the checked header asks for, which

@@ -31,6 +31,9 @@
  * as soon as its length is read, not after 64 KiB were waited for. */
 #define SEC_HS_MAX 256u
 #define SEC_MSG_MAX (2u + IPCN_NOISE_MAX_MSG)
+/* Records are read several at a time: fewer system calls, and the part
+ * of a record left at the end is moved to the front once per read. */
+#define SEC_IN_CAP (4u * SEC_MSG_MAX)
 #define SEC_PT_MAX (IPCN_NOISE_MAX_MSG - IPCN_NOISE_TAG)
 #define SEC_BATCH 4u /* messages encrypted per write */
 #define SEC_PROLOGUE "IPCNet/1 "
@@ -41,8 +44,9 @@ struct ipcn__sec {
     ipcn__noise_hs hs;
     ipcn__noise_cipher tx, rx;
     bool ready;             /* the handshake is done: tx and rx keyed */
-    uint8_t *in;            /* records read, not yet taken (SEC_MSG_MAX) */
-    size_t in_len;
+    uint8_t *in;            /* records read, not yet taken (in_cap) */
+    size_t in_len, in_cap;  /* SEC_MSG_MAX until the handshake is done,
+                               then SEC_IN_CAP */
     uint8_t *out;           /* records to write: handshake messages, or
                                the encryption of `covered` bytes of the
                                link's queue from tx_off */
@@ -128,20 +132,22 @@ void ipcn__tcp_trust_refresh(ipcn_node *n, ipcn__tcp_host *h)
     }
     ipcn__trust_free(&h->trust);
     h->trust = t;
+    h->trust_gen++;
     h->trust_present = present;
     memcpy(h->trust_stamp, stamp, sizeof stamp);
     ipcn__info("IPCN-TCP-TRUST", "%s: %s: %zu trusted hosts", n->name,
                h->trust_path, t.count);
 }
 
-void ipcn__tcp_trust_recheck(ipcn_node *n)
+void ipcn__tcp_trust_recheck(ipcn_node *n, bool force)
 {
     ipcn__tcp_host *h = n->tcp;
-    uint64_t before[4];
-    memcpy(before, h->trust_stamp, sizeof before);
+    if (force)
+        memset(h->trust_stamp, 0, sizeof h->trust_stamp);
     ipcn__tcp_trust_refresh(n, h);
-    if (!memcmp(before, h->trust_stamp, sizeof before))
+    if (h->swept_gen == h->trust_gen || !h->trust_present)
         return;
+    h->swept_gen = h->trust_gen;
     ipcn__link *l;
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
         if (!l->sec || !l->sec->ready || !l->has_peer_key || l->state == LINK_DEAD ||
@@ -394,8 +400,18 @@ void ipcn__sec_on_readable(ipcn_node *n, ipcn__link *l)
     /* Frames decrypted before a pause, then records read before it. */
     if (!ipcn__link_parse_buffered(n, l) || !take_records(n, l))
         return;
+    if (s->ready && s->in_cap < SEC_IN_CAP) {
+        /* Authenticated: reads may now take several records at once. */
+        uint8_t *p = ipcn__realloc(s->in, SEC_IN_CAP);
+        if (!p) {
+            ipcn__link_close(n, l, IPCN_INSUFFICIENT_MEMORY, "record buffer");
+            return;
+        }
+        s->in = p;
+        s->in_cap = SEC_IN_CAP;
+    }
     while (l->state != LINK_DEAD && !l->rx_paused && budget > 0) {
-        size_t room = SEC_MSG_MAX - s->in_len; /* > 0: a record fits */
+        size_t room = s->in_cap - s->in_len; /* > 0: less than a record is left */
         size_t want = room < budget ? room : budget;
         ssize_t r = recv(l->fd, s->in + s->in_len, want, MSG_DONTWAIT);
         if (r < 0) {
@@ -461,6 +477,10 @@ ssize_t ipcn__sec_write_some(ipcn_node *n, ipcn__link *l)
             put_len(o, k + IPCN_NOISE_TAG);
             if (ipcn__noise_encrypt(&s->tx, NULL, 0, p + done, k, o + 2) !=
                 IPCN_OK) {
+                /* None of this batch goes (the close's last words would
+                 * send it and encrypt the same bytes again). */
+                s->out_len = 0;
+                l->write_broken = true;
                 errno = EIO; /* nonces exhausted or libcrypto failed: the link ends */
                 return -1;
             }
@@ -508,6 +528,7 @@ ipcn__link *ipcn__link_new_tcp(ipcn_node *n, int fd, bool outbound,
     l->addr = ipcn__strdup(addr ? addr : "");
     if (!s || !l->addr || !(s->in = ipcn__malloc(SEC_MSG_MAX)))
         goto fail;
+    s->in_cap = SEC_MSG_MAX;
     char prologue[sizeof SEC_PROLOGUE + IPCN_NAME_MAX + 1];
     int plen = snprintf(prologue, sizeof prologue, SEC_PROLOGUE "%s", n->network);
     if (plen < 0 || (size_t)plen >= sizeof prologue ||

@@ -33,6 +33,8 @@ typedef struct ipcn__tcp_host {
     char *trust_path;
     bool trust_present;
     uint64_t trust_stamp[4]; /* the version read: inode, size, mtime */
+    uint64_t trust_gen;      /* bumped by every reading of the list */
+    uint64_t swept_gen;      /* the reading the live links were checked at */
     struct {
         int fd;
         uint64_t until_ns;
@@ -50,10 +52,14 @@ typedef struct ipcn__tcp_host {
 
 /* Read the trust list again if its file changed. */
 void ipcn__tcp_trust_refresh(ipcn_node *n, ipcn__tcp_host *h);
-/* The trust list's file changed (or may have): read it again, and close
+/* The trust list's file changed (or may have): read it again (always,
+ * when force), and if it was read anew since the live links were last
+ * checked (by this call or any other reader, e.g. a handshake's), close
  * every TCP link whose host key it no longer names, with an ERROR 309
- * (counted in unauthorized), as a new link with that key would be. */
-void ipcn__tcp_trust_recheck(ipcn_node *n);
+ * (counted in unauthorized), as a new link with that key would be.  A
+ * list whose file is gone closes nothing (an editor may be replacing
+ * it); new links are refused meanwhile. */
+void ipcn__tcp_trust_recheck(ipcn_node *n, bool force);
 /* Lingering sockets: read and drop what comes; close those done or
  * past their time.  Returns when to look again (0: none left). */
 uint64_t ipcn__tcp_linger_pass(ipcn__tcp_host *h, uint64_t now);

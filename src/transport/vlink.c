@@ -74,15 +74,19 @@ int ipcn__vlink_send(ipcn_node *n, ipcn__link *vl, const uint8_t *frame,
     ipcn__forward b = {.seq = ++n->fwd_seq};
     n->fwd_buf.len = 0;
     int st = ipcn__enc_forward(&n->fwd_buf, &h, &b, NULL, frame, len);
-    if (st == IPCN_OK)
+    bool counted = false; /* in the node's drops, by send_raw */
+    if (st == IPCN_OK) {
         st = ipcn__link_send_raw(n, hop, n->fwd_buf.p, n->fwd_buf.len,
                                  droppable);
+        counted = st != IPCN_OK && st != IPCN_SERVICE_UNAVAILABLE;
+    }
     n->fwd_buf.len = 0;
     if (n->fwd_buf.cap > (1u << 20))
         ipcn__wbuf_free(&n->fwd_buf);
     if (st != IPCN_OK && droppable) {
         vl->drops++; /* and on the hop's link, by send_raw */
-        n->stats.drops++;
+        if (!counted)
+            n->stats.drops++;
     }
     return st;
 }

@@ -175,3 +175,43 @@ IPCN_API int ipcn_pattern_match(const char *pattern, const char *path)
         return 0;
     return ipcn__pattern_match(pattern, pn, path, n);
 }
+
+/* At *p (before end): 1..10 decimal digits of a value in [0, INT32_MAX]
+ * (hex 0), or exactly 16 lowercase hexadecimal digits (hex 1).  Moves *p
+ * past them; false when they are not there. */
+static bool lock_field(const char **p, const char *end, int hex, int64_t *out)
+{
+    const char *s = *p;
+    int64_t v = 0;
+    size_t k = 0;
+    for (; s < end && k < 16; s++, k++) {
+        int d;
+        if (*s >= '0' && *s <= '9')
+            d = *s - '0';
+        else if (hex && *s >= 'a' && *s <= 'f')
+            d = *s - 'a' + 10;
+        else
+            break;
+        if (!hex && (k == 10 || (v = v * 10 + d) > 0x7fffffff))
+            return false;
+    }
+    if (hex ? k != 16 : k == 0)
+        return false;
+    *p = s;
+    *out = v;
+    return true;
+}
+
+int ipcn__lock_line_parse(const char *s, size_t n, int32_t *pid)
+{
+    if (!s || n < 21 || n > 64 || s[n - 1] != '\n')
+        return IPCN_BAD_REQUEST;
+    const char *p = s, *end = s + n - 1;
+    int64_t v, id, fd;
+    if (!lock_field(&p, end, 0, &v) || v == 0 || p == end || *p++ != ' ' ||
+        !lock_field(&p, end, 1, &id) || p == end || *p++ != ' ' ||
+        !lock_field(&p, end, 0, &fd) || p != end)
+        return IPCN_BAD_REQUEST;
+    *pid = (int32_t)v;
+    return IPCN_OK;
+}

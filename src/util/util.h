@@ -5,6 +5,7 @@
 #define IPCN_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,9 +74,51 @@ int ipcn__path_check(const char *s, size_t n);
 int ipcn__pattern_check(const char *s, size_t n);
 /* Encodings: 0..255 bytes of printable ASCII. 100 or 200. */
 int ipcn__encoding_check(const char *s, size_t n);
+/* A node's lock file as another process wrote it, "<pid> <id> <fd>\n"
+ * (protocol 6.1: pid and fd decimal, id 16 lowercase hex digits): 100
+ * with the pid (> 0), or 200 for anything else. */
+int ipcn__lock_line_parse(const char *s, size_t n, int32_t *pid);
 /* Does the path match the pattern (both already checked)? 1 or 0. */
 int ipcn__pattern_match(const char *pat, size_t pn, const char *path,
                         size_t n);
+
+/* A node's namespace and remap rules (remap.c): how a name the program
+ * gives becomes a path on the wire.  ns: "" (none), or segments of
+ * [A-Za-z0-9_-] separated by '/', without a leading or trailing '/'.
+ * Rules: FROM and TO expanded wire paths; of a prefix rule (both sides
+ * end in a '/' and two stars), without that ending. */
+#define IPCN__NS_MAX 62            /* leaves room for "ns.name" <= 64 */
+#define IPCN__REMAP_RULES_MAX 64
+#define IPCN__REMAP_TEXT_MAX 8192
+typedef struct ipcn__remap_rule {
+    char *from, *to;
+    size_t from_len, to_len;
+    bool prefix;
+} ipcn__remap_rule;
+typedef struct ipcn__names {
+    char ns[IPCN__NS_MAX + 1];
+    size_t ns_len;
+    ipcn__remap_rule *rules;
+    uint32_t nrules;
+} ipcn__names;
+/* Set the namespace from its text ("", "/", "a/b", "/a/b"): 100, or 200
+ * with the reason in why.  Set it before adding rules. */
+int ipcn__names_set_ns(ipcn__names *t, const char *s, size_t n, char *why,
+                       size_t whylen);
+/* Add the rules of a text "FROM=TO,FROM=TO" (empty: none), all or none:
+ * 100; 200 with the reason in why; 307. */
+int ipcn__names_add_rules(ipcn__names *t, const char *s, size_t n, char *why,
+                          size_t whylen);
+void ipcn__names_clear(ipcn__names *t);
+/* Resolve the name [s, s+n) into out (IPCN_PATH_MAX + 1 bytes, NUL-ended,
+ * length in *outlen): 100, or 200 (empty, or too long once expanded).
+ * The result is not checked as a path or pattern: the caller does. */
+int ipcn__names_resolve(const ipcn__names *t, const char *s, size_t n,
+                        char *out, size_t *outlen);
+/* The node name "ns.name" (the namespace's '/' as '.'; name alone without
+ * one) into out (cap bytes): 100, or 200 when longer than a node name. */
+int ipcn__names_node_name(const ipcn__names *t, const char *name, size_t n,
+                          char *out, size_t cap);
 
 #define IPCN_NAME_MAX 64
 #define IPCN_PATH_MAX 255

@@ -55,7 +55,8 @@ static int tree_measure(const void *buf, size_t len, uint32_t flags,
 /* Pass 2 over checked input.  The tree's stack of open items mirrors the
  * reader's: after each item, both have the same depth. */
 static int tree_fill(const void *buf, size_t len, ipcn_cbor_item *items,
-                     size_t nitems, uint8_t *strings, uint32_t flags)
+                     size_t nitems, uint8_t *strings, uint32_t flags,
+                     size_t *offsets)
 {
     ipcn_cbor_reader r;
     ipcn_cbor_reader_init(&r, buf, len, 0);
@@ -82,6 +83,8 @@ static int tree_fill(const void *buf, size_t len, ipcn_cbor_item *items,
             return IPCN_INTERNAL_ERROR; /* pass 1 said otherwise */
         ipcn_cbor_item *it = top ? &top->it->items[top->next++] : items;
         memset(it, 0, sizeof *it);
+        if (offsets)
+            offsets[it - items] = v.offset;
         it->type = v.type;
         it->u = v.u;
         it->f = v.f;
@@ -139,8 +142,8 @@ static int tree_fill(const void *buf, size_t len, ipcn_cbor_item *items,
     return st == IPCN_NO_DATA ? IPCN_OK : st;
 }
 
-int ipcn_cbor_tree_decode(const void *buf, size_t len, uint32_t flags,
-                          ipcn_cbor_item **out)
+int ipcn__cbor_tree_decode_at(const void *buf, size_t len, uint32_t flags,
+                              ipcn_cbor_item **out, size_t **offsets)
 {
     if (!out || (flags & ~(IPCN_CBOR_DETERMINISTIC | IPCN_CBOR_COPY_STRINGS)))
         return IPCN_BAD_REQUEST;
@@ -153,16 +156,29 @@ int ipcn_cbor_tree_decode(const void *buf, size_t len, uint32_t flags,
         __builtin_add_overflow(size, bytes, &size))
         return IPCN_INSUFFICIENT_MEMORY;
     ipcn_cbor_item *items = ipcn__malloc(size ? size : 1);
-    if (!items)
+    size_t *offs = offsets ? ipcn__calloc(n ? n : 1, sizeof *offs) : NULL;
+    if (!items || (offsets && !offs)) {
+        ipcn__free(items);
+        ipcn__free(offs);
         return IPCN_INSUFFICIENT_MEMORY;
-    st = tree_fill(buf, len, items, n, (uint8_t *)(items + n), flags);
+    }
+    st = tree_fill(buf, len, items, n, (uint8_t *)(items + n), flags, offs);
     if (st != IPCN_OK) {
         ipcn__free(items);
+        ipcn__free(offs);
         ipcn__err("IPCN-VALUE-TREE", "tree decode: pass 2 failed (%d)", st);
         return IPCN_INTERNAL_ERROR;
     }
     *out = items;
+    if (offsets)
+        *offsets = offs;
     return IPCN_OK;
+}
+
+int ipcn_cbor_tree_decode(const void *buf, size_t len, uint32_t flags,
+                          ipcn_cbor_item **out)
+{
+    return ipcn__cbor_tree_decode_at(buf, len, flags, out, NULL);
 }
 
 void ipcn_cbor_tree_free(ipcn_cbor_item *root)

@@ -65,18 +65,45 @@ unsigned ipcn__float_width(double v);
 int ipcn__tensor_put_head(ipcn_cbor_writer *w, const ipcn_tensor *t,
                           uint8_t **dst, uint64_t *numel);
 
-/* Typed services (schema.c): the type language of ipcn_offer_typed(). */
-#define IPCN__SCHEMA_MAX_DEPTH 16 /* types nested in one another */
+/* A tree (as ipcn_cbor_tree_decode()) and, when offsets is not NULL, the
+ * byte offset in buf of each item's head: (*offsets)[it - root], an array
+ * the caller frees with ipcn__free().  Returns as ipcn_cbor_tree_decode(). */
+int ipcn__cbor_tree_decode_at(const void *buf, size_t len, uint32_t flags,
+                              ipcn_cbor_item **out, size_t **offsets);
+
+/* Types (schema.c): the type language of typed services
+ * (ipcn_offer_typed()) and of typed data and streams (ipcnet_schema.h). */
+#define IPCN__SCHEMA_MAX_DEPTH 16   /* types nested in one another */
+#define IPCN__SCHEMA_MAX_LEN 4096   /* bytes of one type */
+#define IPCN__SCHEMA_MAX_FIELDS 128 /* fields of one "map" */
 
 /* Is schema[0..len) one valid type?  Returns 100, 200, 307. */
 int ipcn__schema_valid(const void *schema, size_t len);
 
 /* Does value[0..value_len) (one CBOR item) have the type schema (valid)?
- * Returns 100; 200 with a short reason in why ("args.x: expected float,
- * got text"), always NUL-terminated when whylen > 0; 307. */
+ * root names the value in the reason ("args", "value").  Returns 100; 200
+ * with a short reason in why ("args.x: expected float, got text"), always
+ * NUL-terminated when whylen > 0; 307.  The work is bounded by the
+ * value's size times IPCN__SCHEMA_MAX_FIELDS, plus the schema's size. */
+int ipcn__schema_check_as(const void *schema, size_t schema_len,
+                          const void *value, size_t value_len,
+                          const char *root, char *why, size_t whylen);
+/* The same, the value named "args" (a typed service's request). */
 int ipcn__schema_check(const void *schema, size_t schema_len,
                        const void *value, size_t value_len, char *why,
                        size_t whylen);
+
+/* The type a data or stream descriptor declares: meta[0..len) is one
+ * well-formed CBOR map with the text key "schema".  Returns 100 with
+ * *schema (allocated, ipcn__free(); the item under the key, written again)
+ * and *schema_len; 103 when meta declares none (empty, not one well-formed
+ * item, not a map, no such key); 200 when the key is there twice or its
+ * item is not a valid type; 307. */
+int ipcn__schema_from_meta(const void *meta, size_t len, uint8_t **schema,
+                           size_t *schema_len);
+
+/* Is enc ("cbor", "application/cbor", with or without parameters) CBOR? */
+bool ipcn__encoding_is_cbor(const char *enc);
 
 /* Votes (cbor_equal.c): do a[0..an) and b[0..bn), one CBOR item each,
  * hold the same value?  Numbers (integers, floats, one of each) that differ
@@ -88,5 +115,16 @@ int ipcn__schema_check(const void *schema, size_t schema_len,
  * inputs plus the sorting of their maps; allocates two copies. */
 bool ipcn__cbor_equal(const void *a, size_t an, const void *b, size_t bn,
                       double tol);
+
+/* JSON numbers (json_num.c), whatever the program's locale.
+ * ipcn__json_strtod(): the double of the JSON number s[0..n) (checked by
+ * the caller); *ok 0 when a long number could not be copied (no memory).
+ * ipcn__json_dtoa(): d with the fewest digits that read back as d, in the
+ * style of Python's repr() ("0.1", "1e+16", "2.0"), "null" for NaN and the
+ * infinities; writes at most IPCN__JSON_DTOA_MAX bytes with the NUL and
+ * returns the length. */
+#define IPCN__JSON_DTOA_MAX 40
+double ipcn__json_strtod(const char *s, size_t n, int *ok);
+size_t ipcn__json_dtoa(double d, char *out);
 
 #endif

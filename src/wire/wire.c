@@ -50,6 +50,12 @@ void ipcn__hdr_read(const uint8_t *b, ipcn__hdr *h)
 int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
                       size_t *need)
 {
+    return ipcn__frame_check_ex(buf, avail, max_payload, need, true);
+}
+
+int ipcn__frame_check_ex(const uint8_t *buf, size_t avail, uint32_t max_payload,
+                         size_t *need, bool verify_sum)
+{
     if (max_payload > IPCN_WIRE_MAX_PAYLOAD)
         max_payload = IPCN_WIRE_MAX_PAYLOAD;
     /* Refuse a bad magic as soon as its bytes are there, so that garbage
@@ -76,8 +82,8 @@ int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
         *need = total;
         return IPCN_WIRE_NEED_MORE;
     }
-    if (ipcn__frame_checksum(buf, buf + IPCN_WIRE_HDR_SIZE, len) !=
-        ld64(buf + 40))
+    if (verify_sum &&
+        ipcn__frame_checksum(buf, buf + IPCN_WIRE_HDR_SIZE, len) != ld64(buf + 40))
         return IPCN_BAD_REQUEST;
     *need = total;
     return IPCN_OK;
@@ -276,6 +282,13 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         if (f.u.state.criticality > IPCN_STATE_CRIT_MAX ||
             (f.u.state.flags & ~IPCN_STATE_READY))
             r.bad = 1;
+        if (!r.bad && r.p != r.end) { /* the extension (LIVENESS) */
+            f.u.state.has_ext = 1;
+            f.u.state.liveness_ms = rd_u32(&r);
+            if (rd_u32(&r) != 0 || f.u.state.liveness_ms == 0 ||
+                f.u.state.liveness_ms > IPCN_STATE_LIVENESS_MAX)
+                r.bad = 1;
+        }
         break;
     case IPCN_F_ROUTE:
         ipcn__dec_route(&r, &f.u.route);
@@ -335,9 +348,11 @@ static uint8_t *wb_grow(ipcn__wbuf *w, size_t n)
 void ipcn__wbuf_free(ipcn__wbuf *w)
 {
     size_t grow_max = w->grow_max;
+    bool no_sum = w->no_sum;
     ipcn__free(w->p);
     memset(w, 0, sizeof *w);
     w->grow_max = grow_max;
+    w->no_sum = no_sum;
 }
 void ipcn__wbuf_u8(ipcn__wbuf *w, uint8_t v)
 {
@@ -420,7 +435,7 @@ int ipcn__frame_end(ipcn__wbuf *w, size_t off)
     }
     uint8_t *p = w->p + off;
     st32(p + 12, (uint32_t)len);
-    st64(p + 40, ipcn__frame_checksum(p, p + IPCN_WIRE_HDR_SIZE, len));
+    st64(p + 40, w->no_sum ? 0 : ipcn__frame_checksum(p, p + IPCN_WIRE_HDR_SIZE, len));
     return IPCN_OK;
 }
 
@@ -619,6 +634,10 @@ int ipcn__enc_state(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__state *b)
     ipcn__wbuf_u8(w, b->criticality);
     ipcn__wbuf_u8(w, b->flags);
     ipcn__wbuf_u16(w, 0);
+    if (b->has_ext) {
+        ipcn__wbuf_u32(w, b->liveness_ms);
+        ipcn__wbuf_u32(w, 0);
+    }
     return finish(w, off);
 }
 

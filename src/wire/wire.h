@@ -9,6 +9,7 @@
 #ifndef IPCN_WIRE_H
 #define IPCN_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,11 +89,15 @@ enum ipcn__ftype {
                                     REPLY/QUERY_REPLY (load) */
 #define IPCN_CAP_ROUTE 256u  /* takes ROUTE and FORWARD frames: can be
                                 reached through routers */
-#define IPCN_CAP_LATCH 512u  /* takes a SUBSCRIBE with a corr (a replay:
+#define IPCN_CAP_LIVENESS 512u /* takes the extension of STATE (how long
+                                  to wait for the sender: debugging) */
+#define IPCN_CAP_LATCH 1024u /* takes a SUBSCRIBE with a corr (a replay:
                                 the kept samples of what it matches, each
                                 a SAMPLE or SHM_SAMPLE with that corr, then
                                 a REPLY), and the keep of ANNOUNCE's
                                 extension */
+#define IPCN_CAP_NOSUM 2048u /* on a TCP link: frames it sends may carry
+                                 checksum 0 (docs/protocol.md 19.1.2) */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -269,12 +274,18 @@ uint64_t ipcn__quarantine_evidence(const ipcn__quarantine *q, uint32_t k);
 
 /* STATE: what the sender says of itself, the whole of it each time: its
  * criticality (0 none, 1 optional, 2 important, 3 critical) and flags
- * (IPCN_STATE_READY; the other bits 0); then a reserved u16 (0). */
+ * (IPCN_STATE_READY; the other bits 0); then a reserved u16 (0).  The
+ * extension (has_ext; only to a peer with IPCN_CAP_LIVENESS): u32
+ * liveness_ms (1 .. IPCN_STATE_LIVENESS_MAX), how long the sender asks to
+ * be waited for when silent (debugging), then a reserved u32 (0). */
 #define IPCN_STATE_CRIT_MAX 3
 #define IPCN_STATE_READY 1u
+#define IPCN_STATE_LIVENESS_MAX 86400000u /* a day */
 typedef struct ipcn__state {
     uint8_t criticality;
     uint8_t flags;
+    uint8_t has_ext;
+    uint32_t liveness_ms;
 } ipcn__state;
 
 /* ROUTE: node_id is reachable through the sender, by the routers in
@@ -365,6 +376,11 @@ typedef struct ipcn__frame {
  */
 int ipcn__frame_check(const uint8_t *buf, size_t avail, uint32_t max_payload,
                       size_t *need);
+/* The same, without the checksum when verify_sum is false: for frames
+ * that came in authenticated records (a TCP link's, docs/protocol.md
+ * 19.1.2), whose checksum the sender may leave 0. */
+int ipcn__frame_check_ex(const uint8_t *buf, size_t avail, uint32_t max_payload,
+                         size_t *need, bool verify_sum);
 
 /*
  * ipcn__frame_decode() - decode a frame that ipcn__frame_check() accepted
@@ -387,6 +403,8 @@ typedef struct ipcn__wbuf {
     size_t grow_max; /* growth by a quarter stops here (0: no limit); a
                         bigger need is met exactly.  Kept by free. */
     int oom; /* set when a growth failed; the content is then incomplete */
+    bool no_sum; /* frames finished here get checksum 0: the queue of a link
+                    whose records are authenticated (TCP).  Kept by free. */
 } ipcn__wbuf;
 
 void ipcn__wbuf_free(ipcn__wbuf *w);

@@ -135,11 +135,11 @@ static void cl_item(ipcn_cbor_writer *w, const char **p)
     }
 }
 
-/* Encode the literal into buf[0..cap); returns the length. */
-static inline size_t cl_cbor(const char *lit, void *buf, size_t cap)
+/* Encode the literal into out[0..cap); returns the length. */
+static inline size_t cl_cbor(const char *lit, void *out, size_t cap)
 {
     ipcn_cbor_writer w;
-    ipcn_cbor_writer_init(&w, buf, cap, 0);
+    ipcn_cbor_writer_init(&w, out, cap, 0);
     const char *p = lit;
     cl_item(&w, &p);
     cl_ws(&p);

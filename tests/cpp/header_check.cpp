@@ -33,4 +33,41 @@ namespace {
     n.publish("p", sp8);
 #endif
 }
+
+/* ipcn::Value (ipcnet_value.hpp): its constructors and conversions. */
+[[maybe_unused]] void instantiate_value(const ipcn::Value &c)
+{
+    ipcn::Value v = {{"a", 1}, {"b", {1u, 2.5, -3L, 'c', true, nullptr, "s"}}};
+    v["x"] = std::vector<float>{1.5f};
+    v["y"] = static_cast<std::int8_t>(-1);
+    (void)c.get<std::int8_t>();
+    (void)c.get<std::uint16_t>();
+    (void)c.get<int>();
+    (void)c.get<unsigned long long>();
+    (void)c.get<float>();
+    (void)c.get<std::string>();
+    (void)c.get<std::string_view>();
+    (void)c.get<std::vector<std::int32_t>>();
+    (void)c.value("k", 1.0);
+    (void)c.value("k", std::uint8_t{1});
+    (void)ipcn::Value::decode(v.encode()).to_json(IPCN_JSON_PRETTY);
+}
+} // namespace
+
+/* ipcnet_sensor.hpp, with the same warnings: its templates and inline
+ * functions instantiated. */
+#include <ipcnet_sensor.hpp>
+
+namespace {
+[[maybe_unused]] void instantiate_sensor(ipcn::Node &n, ipcn::Message &m)
+{
+    ipcn::Image img = ipcn::Image::decode(m);
+    (void)img.pixels<std::uint16_t>();
+    (void)ipcn::Image::try_decode(m);
+    ipcn::publish_image(n, "p", img.get());
+    (void)ipcn::PointCloud::decode(m).field("x");
+    (void)ipcn::decode_joint_state(ipcn::encode_joint_state(ipcn::JointState{}));
+    (void)ipcn::decode_imu(ipcn::encode_imu(ipcn_imu{}));
+    (void)ipcn::decode_camera_info(ipcn::encode_camera_info(ipcn_camera_info{}));
+}
 } // namespace

@@ -6,7 +6,8 @@
  * docs/protocol.md), plus a stream of all of them; <dir>/names/: pattern
  * and path pairs ("pattern\0path") and single strings for the validators;
  * <dir>/cbor/: RFC 8949 Appendix A's examples, tensors of every dtype and
- * encoding strings (see fuzz_cbor.c).
+ * encoding strings (see fuzz_cbor.c); <dir>/schema/: a type and a value
+ * each, as fuzz_schema.c reads them (u16le length of the type first).
  * The seeds are checked in; run this again only when the vectors change
  * (test_fuzz_replay checks that the frame seeds are the vectors).
  */
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/cbor_lit.h"
 #include "../unit/cbor_vectors.h"
 #include "../unit/vectors.h"
 #include "../value/cbor_render.h"
@@ -158,7 +160,140 @@ static int write_ext_seeds(const char *dir)
            /* issue 21: the keep of ANNOUNCE's extension (protocol 10.3) */
            write_ext_seed(dir, "announce_keep-zero", "announce_keep", 2, 0, 1, 0) ||
            write_ext_seed(dir, "announce_keep-over", "announce_keep", 1, 5, 1, 0) ||
-           write_ext_seed(dir, "announce_keep-reserved", "announce_keep", 3, 1, 1, 0);
+           write_ext_seed(dir, "announce_keep-reserved", "announce_keep", 3, 1, 1, 0) ||
+           /* issue 21: STATE's extension: liveness 0, over a day, reserved */
+           write_ext_seed(dir, "state_liveness-zero", "state_liveness", 8, 0, 4, 0) ||
+           write_ext_seed(dir, "state_liveness-day", "state_liveness", 5, 0x10, 1, 0) ||
+           write_ext_seed(dir, "state_liveness-reserved", "state_liveness", 1, 1, 1, 0) ||
+           write_ext_seed(dir, "state_liveness-short", "state_liveness", 0, 0, 0, 4);
+}
+
+/* Schema seeds: u16le k, a type of k bytes, a value (fuzz_schema.c).  A
+ * NULL literal is the tensor t (float32 [2, 3]) encoded. */
+static size_t schema_part(const char *lit, uint8_t *out, size_t cap)
+{
+    if (lit)
+        return cl_cbor(lit, out, cap);
+    static const float e[6] = {1, 2, 3, 4, 5, 6};
+    const int64_t shape[2] = {2, 3};
+    ipcn_tensor t;
+    ipcn_cbor_writer w;
+    size_t n = 0;
+    ipcn_tensor_init(&t, IPCN_DTYPE_FLOAT32, 2, shape, (void *)e);
+    ipcn_cbor_writer_init(&w, out, cap, 0);
+    ipcn_tensor_encode(&w, &t);
+    ipcn_cbor_writer_finish(&w, &n);
+    return n;
+}
+
+#define POSE_T "{\"map\": {\"x\": \"float\", \"y\": \"float\", \"tag\": {\"optional\": \"text\"}}}"
+static const struct {
+    const char *name, *type, *value;
+} schema_seeds[] = {
+    {"pose-ok", POSE_T, "{\"x\": 1.5, \"y\": 2, \"tag\": \"a\"}"},
+    {"pose-bad", POSE_T, "{\"x\": \"1\", \"y\": 2, \"z\": null}"},
+    {"int-for-float", "\"float\"", "2"},
+    {"nested",
+     "{\"map\": {\"tags\": {\"array\": \"text\"}, \"parent\": {\"nullable\": "
+     "{\"map\": {\"id\": \"uint\"}}}, \"grid\": {\"array\": {\"array\": \"number\"}}}}",
+     "{\"tags\": [\"a\"], \"parent\": {\"id\": 3}, \"grid\": [[1, 2.5], []]}"},
+    {"primitives", "{\"array\": \"any\"}",
+     "[null, true, -1, 1.5, \"t\", h'00ff', [], {}]"},
+    {"tensor", "\"tensor\"", NULL},
+    {"tensor-in-map", "{\"map\": {\"t\": \"tensor\", \"n\": \"int\"}}", "{\"n\": 1, \"t\": [1]}"},
+    {"meta", "{\"rate\": 10, \"schema\": " POSE_T "}", "{\"x\": 1, \"y\": 2}"},
+    {"invalid-optional", "{\"optional\": \"int\"}", "1"},
+    {"invalid-twice", "{\"map\": {\"a\": \"int\", \"a\": \"int\"}}", "{\"a\": 1}"},
+};
+
+static int write_schema_seeds(const char *dir)
+{
+    static uint8_t buf[2 + 8192 + 4096];
+    for (size_t i = 0; i < sizeof schema_seeds / sizeof schema_seeds[0]; i++) {
+        size_t k = schema_part(schema_seeds[i].type, buf + 2, 8192);
+        size_t v = schema_part(schema_seeds[i].value, buf + 2 + k, 4096);
+        buf[0] = (uint8_t)k;
+        buf[1] = (uint8_t)(k >> 8);
+        if (write_file(dir, "schema", schema_seeds[i].name, buf, 2 + k + v) != 0)
+            return -1;
+    }
+    /* 16 types deep, a value deeper than any type; a map of many fields
+     * (32: the replay flips every bit of each seed, and the bound itself,
+     * 128, is test_schema's) */
+    char lit[4096];
+    size_t n = 0;
+    for (int d = 1; d < 16; d++)
+        n += (size_t)snprintf(lit + n, sizeof lit - n, "{\"array\": ");
+    n += (size_t)snprintf(lit + n, sizeof lit - n, "\"int\"");
+    for (int d = 1; d < 16; d++)
+        n += (size_t)snprintf(lit + n, sizeof lit - n, "}");
+    size_t k = cl_cbor(lit, buf + 2, 8192);
+    size_t v = cl_cbor("[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]", buf + 2 + k, 4096);
+    buf[0] = (uint8_t)k;
+    buf[1] = (uint8_t)(k >> 8);
+    if (write_file(dir, "schema", "deep", buf, 2 + k + v) != 0)
+        return -1;
+    n = (size_t)snprintf(lit, sizeof lit, "{\"map\": {");
+    for (int f = 0; f < 32; f++)
+        n += (size_t)snprintf(lit + n, sizeof lit - n, "%s\"f%d\": \"int\"",
+                              f ? ", " : "", f);
+    snprintf(lit + n, sizeof lit - n, "}}");
+    k = cl_cbor(lit, buf + 2, 8192);
+    v = cl_cbor("{\"f31\": 1, \"f0\": 2}", buf + 2 + k, 4096);
+    buf[0] = (uint8_t)k;
+    buf[1] = (uint8_t)(k >> 8);
+    return write_file(dir, "schema", "fields-32", buf, 2 + k + v);
+}
+
+/* JSON seeds (fuzz_json.c reads each as JSON and as CBOR): texts valid
+ * and not, and CBOR items with the keys its getter paths name. */
+static int write_json_seeds(const char *dir)
+{
+    static const struct {
+        const char *name, *text;
+    } texts[] = {
+        {"rfc-map", "{\"a\":1,\"b\":[2,3]}"},
+        {"robot", "{\"threshold\": 0.5, \"ids\": [1, 2], \"pose\": {\"position\": "
+                  "{\"x\": 1.5, \"y\": -2}}, \"name\": \"arm\", \"ok\": true, \"none\": null}"},
+        {"numbers", "[0, -0, -0.0, 1e400, -1E-400, 18446744073709551615, "
+                    "-18446744073709551616, 18446744073709551616, 0.1, 5e-324, 1.5e+3]"},
+        {"escapes", "\"\\u00fc\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0000 \xe6\xb0\xb4\""},
+        {"nested", "[[[[[[[[{\"a\":[{\"b\":{}}]}]]]]]]]]"},
+        {"dup-keys", "{\"k\":1,\"k\":2,\"a\":{\"b\":[]}}"},
+        {"bad-trailing", "[1,2,]"},
+        {"bad-surrogate", "\"\\ud800\\u0041\""},
+        {"bad-bom", "\xef\xbb\xbf{}"},
+        {"bad-utf8", "\"\xc0\xaf\""},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        if (write_file(dir, "json", texts[i].name, texts[i].text,
+                       strlen(texts[i].text)) != 0)
+            return -1;
+    static const struct {
+        const char *name, *hex;
+    } items[] = {
+        /* {"a": {"b": 1.5}, "k": [0, 1, {"v": "t"}], "x": {"y": {"z": [1, 2]}}} */
+        {"cbor-paths", "a3 6161 a1 6162 f93e00 616b 83 00 01 a1 6176 6174"
+                       " 6178 a1 6179 a1 617a 82 01 02"},
+        /* the same with indefinite lengths and a chunked key */
+        {"cbor-indef", "bf 6161 bf 7f 6162 ff f93e00 ff 616b 9f 00 01 ff ff"},
+        /* [{"a": 2.0}, [h'00', 1(5)], -1] */
+        {"cbor-array", "83 a1 6161 f94000 82 4100 c105 20"},
+        /* a 2x2 float32 tensor under "a", a non-text key, undefined */
+        {"cbor-tensor", "a3 6161 d828 82 820202 d85550 0000803f 00000040 00004040 00008040"
+                        " 01 f7 820102 f6"},
+    };
+    for (size_t i = 0; i < sizeof items / sizeof *items; i++) {
+        uint8_t b[128];
+        size_t n = cr_unhex(items[i].hex, b, sizeof b);
+        if (ipcn_cbor_check(b, n, 0) != IPCN_OK) {
+            fprintf(stderr, "json seed %s is not well-formed\n", items[i].name);
+            return -1;
+        }
+        if (write_file(dir, "json", items[i].name, b, n) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -197,5 +332,5 @@ int main(int argc, char **argv)
         hostile[n++] = k % 2 ? '/' : 'a';
     if (write_file(dir, "names", "hostile", hostile, n) != 0)
         return 1;
-    return write_cbor_seeds(dir);
+    return write_cbor_seeds(dir) || write_schema_seeds(dir) || write_json_seeds(dir);
 }

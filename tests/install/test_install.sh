@@ -12,7 +12,14 @@
 #   - checks the shared library: SONAME libipcnet.so.MAJOR.MINOR, the
 #     symlinks, every exported symbol is public API (ipcn_*, not ipcn__*)
 #     and versioned, and it is exactly the functions ipcnet.h declares;
-#   - checks that DESTDIR is honoured.
+#   - checks that exactly the install set was installed: the library, the
+#     public headers, the CLI, the Python package, pkg-config and CMake
+#     files, and nothing else (no test, benchmark or demo program);
+#   - checks that what was built against the prefix runs without
+#     LD_LIBRARY_PATH: the pkg-config program (ipcnet.pc's rpath), the
+#     find_package program, the installed CLI and Python package;
+#   - checks that DESTDIR is honoured, and that ipcnet.pc carries an rpath
+#     for a private prefix and none for /usr.
 # Environment: IPCN_TEST_CC (compiler, default cc), IPCN_TEST_CXX (default
 # c++), IPCN_TEST_FLAGS (extra compile and link flags, for sanitizer builds).
 set -euo pipefail
@@ -53,7 +60,9 @@ soname=libipcnet.so.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}
 realname=libipcnet.so.$version
 echo "   ipcnet $version: libdir ${libdir#"$tmp"/}, includedir ${includedir#"$tmp"/}"
 pc_libs_words=$(pkg-config --libs ipcnet | words)
-[ "$pc_libs_words" = "-L$libdir -lipcnet" ] || bad "pkg-config --libs ipcnet is '$pc_libs_words'"
+# A private prefix: the rpath that lets programs find the library there.
+[ "$pc_libs_words" = "-L$libdir -Wl,-rpath,$libdir -lipcnet" ] ||
+    bad "pkg-config --libs ipcnet is '$pc_libs_words'"
 grep -q -- '-lpthread' <<<"$(pkg-config --libs --static ipcnet)" ||
     bad "pkg-config --libs --static ipcnet lacks -lpthread"
 
@@ -77,6 +86,37 @@ if [ -f "$libdir/$realname" ]; then
     lib=$libdir/$realname
 else
     die "no shared library to check"
+fi
+
+step "the install set, and nothing else"
+rel_lib=${libdir#"$prefix"/}
+rel_inc=${includedir#"$prefix"/}
+(cd "$prefix" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort) >"$tmp/installed.txt"
+allowed="^(bin/ipcnet"
+allowed+="|$rel_inc/ipcnet[a-z_]*\.(h|hpp)"
+allowed+="|$rel_lib/libipcnet\.(a|so|so\.[0-9]+\.[0-9]+|so\.[0-9]+\.[0-9]+\.[0-9]+)"
+allowed+="|$rel_lib/pkgconfig/ipcnet\.pc"
+allowed+="|$rel_lib/cmake/ipcnet/ipcnet(Config|ConfigVersion|Targets|Targets-[a-z]+)\.cmake"
+allowed+="|lib/python3\.[0-9]+/dist-packages/ipcnet/([A-Za-z_][A-Za-z0-9_]*\.pyi?|py\.typed|_ipcnet\.cpython-[^/]+\.so))$"
+extra=$(grep -Ev "$allowed" "$tmp/installed.txt" || true)
+[ -z "$extra" ] && ok "$(wc -l <"$tmp/installed.txt") files, all of the install set" ||
+    bad "installed but not part of the install set: $(words <<<"$extra")"
+grep -q '^bin/ipcnet$' "$tmp/installed.txt" && ok "bin/ipcnet" || bad "the CLI bin/ipcnet is missing"
+missing=""
+for h in "$here"/../../include/ipcnet*.h "$here"/../../include/ipcnet*.hpp; do
+    grep -qx "$rel_inc/${h##*/}" "$tmp/installed.txt" || missing+=" ${h##*/}"
+done
+[ -z "$missing" ] && ok "every public header of include/" || bad "headers not installed:$missing"
+# The Python package, when this build has the binding (not the ASan build).
+pydir=
+if [ -f "$build/python/ipcnet/__init__.py" ]; then
+    pyinit=$(grep -E '^lib/python3\.[0-9]+/dist-packages/ipcnet/__init__\.py$' "$tmp/installed.txt" || true)
+    if [ -n "$pyinit" ] && grep -q '/_ipcnet\.cpython-[^/]*\.so$' "$tmp/installed.txt"; then
+        pydir=$prefix/${pyinit%/ipcnet/__init__.py}
+        ok "the Python package in ${pydir#"$prefix"/}"
+    else
+        bad "the Python binding was built but its package was not installed"
+    fi
 fi
 
 step "SONAME and exported symbols of $realname"
@@ -147,6 +187,40 @@ if "$cc" -std=c99 -pedantic -Wall -Wextra -Werror "${flags[@]}" "${pc_cflags[@]}
 else
     bad "could not build consumer.c with pkg-config"
 fi
+step "what was built against the prefix runs without LD_LIBRARY_PATH"
+# runpath_of FILE: its DT_RUNPATH (or DT_RPATH).
+runpath_of() { readelf -d "$1" | sed -n 's/.*(\(RUNPATH\|RPATH\)).*\[\(.*\)\].*/\2/p'; }
+if [ -x "$tmp/consumer_pc" ]; then
+    rp=$(runpath_of "$tmp/consumer_pc")
+    [ "$rp" = "$libdir" ] && ok "consumer_pc has runpath ${libdir#"$tmp"/} (from ipcnet.pc)" ||
+        bad "consumer_pc has runpath '$rp', not $libdir"
+    out=$(env -u LD_LIBRARY_PATH "$tmp/consumer_pc" 2>&1) && [ "$out" = "ipcnet $version" ] &&
+        ok "consumer_pc runs: $out" || bad "consumer_pc without LD_LIBRARY_PATH: $out"
+    deps=$(env -u LD_LIBRARY_PATH ldd "$tmp/consumer_pc")
+    grep -q "^[[:space:]]*$soname => $libdir/$soname " <<<"$deps" &&
+        ok "consumer_pc loads $soname from the prefix by itself" ||
+        bad "consumer_pc without LD_LIBRARY_PATH: $(grep ipcnet <<<"$deps" || echo 'not found')"
+fi
+cli_out=$(printf '[1, 2.5]' | env -u LD_LIBRARY_PATH "$prefix/bin/ipcnet" json2cbor | od -An -tx1 | words)
+[ "$cli_out" = "82 01 f9 41 00" ] && ok "the installed ipcnet runs (json2cbor: $cli_out)" ||
+    bad "the installed ipcnet json2cbor printed '$cli_out'"
+# (through its $ORIGIN runpath: <prefix>/bin/../lib)
+loaded=$(env -u LD_LIBRARY_PATH ldd "$prefix/bin/ipcnet" | sed -n "s/^[[:space:]]*$soname => \([^ ]*\) .*/\1/p")
+[ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$libdir/$soname")" ] &&
+    ok "the installed ipcnet loads $soname from the prefix" ||
+    bad "the installed ipcnet loads '$loaded'"
+if [ -n "$pydir" ]; then
+    py=$(cd "$tmp" && env -u LD_LIBRARY_PATH PYTHONPATH="$pydir" /usr/bin/python3 -c '
+import ipcnet
+print(ipcnet.__file__)
+print(ipcnet.version())
+print(" ".join(sorted({l.split()[-1] for l in open("/proc/self/maps") if "libipcnet" in l})))
+' 2>&1) || true
+    want=$(printf '%s\n%s\n%s' "$pydir/ipcnet/__init__.py" "$version" "$libdir/$realname")
+    [ "$py" = "$want" ] && ok "import ipcnet from the prefix: $version, $realname of the prefix" ||
+        bad "import ipcnet from the prefix: $py"
+fi
+
 step "pkg-config, as C++: $cxx -x c++"
 if "$cxx" -x c++ -Wall -Wextra -Werror "${flags[@]}" "${pc_cflags[@]}" \
         "$here/consumer.c" -o "$tmp/consumer_cxx" -x none "${flags[@]}" "${pc_libs[@]}"; then
@@ -197,6 +271,9 @@ if cmake -S "$here/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$prefix"
     cp "$tmp/cmake-build/consumer_shared" "$tmp/cmake-build/consumer_static" "$tmp/"
     run_consumer consumer_shared
     uses_installed_lib consumer_shared
+    out=$(env -u LD_LIBRARY_PATH "$tmp/consumer_shared" 2>&1) && [ "$out" = "ipcnet $version" ] &&
+        ok "consumer_shared runs without LD_LIBRARY_PATH" ||
+        bad "consumer_shared without LD_LIBRARY_PATH: $out"
     run_consumer consumer_static
     if grep -q 'NEEDED.*libipcnet' <<<"$(readelf -d "$tmp/consumer_static")"; then
         bad "consumer_static (ipcnet::ipcnet_static) needs the shared library"
@@ -216,9 +293,23 @@ if DESTDIR=$tmp/stage cmake --install "$build" --prefix /opt/ipcnet >"$tmp/destd
         ok "files staged under DESTDIR" || bad "DESTDIR install misplaced files: $stray"
     grep -qx 'prefix=/opt/ipcnet' "$stage_pc" 2>/dev/null &&
         ok "staged ipcnet.pc has prefix=/opt/ipcnet" || bad "staged ipcnet.pc: $(grep ^prefix= "$stage_pc")"
+    grep -qx 'Libs: -L${libdir} -Wl,-rpath,${libdir} -lipcnet' "$stage_pc" 2>/dev/null &&
+        ok "staged ipcnet.pc has the rpath of /opt/ipcnet's libdir" ||
+        bad "staged ipcnet.pc: $(grep ^Libs: "$stage_pc")"
 else
     cat "$tmp/destdir.log" >&2
     bad "cmake --install with DESTDIR failed"
+fi
+
+step "DESTDIR=<tmp>/sys cmake --install --prefix /usr: no rpath where the loader looks anyway"
+if DESTDIR=$tmp/sys cmake --install "$build" --prefix /usr >"$tmp/sys.log" 2>&1; then
+    sys_pc=$(find "$tmp/sys/usr" -name ipcnet.pc -print -quit)
+    grep -qx 'Libs: -L${libdir} -lipcnet' "$sys_pc" 2>/dev/null &&
+        ok "ipcnet.pc for /usr: $(grep ^Libs: "$sys_pc")" ||
+        bad "ipcnet.pc for /usr: $(grep ^Libs: "$sys_pc" 2>/dev/null)"
+else
+    cat "$tmp/sys.log" >&2
+    bad "cmake --install --prefix /usr with DESTDIR failed"
 fi
 
 if [ "$failures" -ne 0 ]; then

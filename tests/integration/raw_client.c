@@ -504,6 +504,12 @@ static bool raw_cut(raw *r, rframe *f)
                      r0, r1);
         break;
     }
+    case T_QUERY: /* to a client that provides data: its path in text */
+        rd_u32(&d);
+        f->text = rd_str(&d, &f->text_len);
+        rd_str(&d, &n);
+        rd_blob(&d, &n);
+        break;
     case T_REQUEST: /* to a client acting as another host's node */
     case T_ROUTE:
     case T_FORWARD: /* the routing tests read these bodies themselves */

@@ -38,7 +38,7 @@ enum {
 #define CAP_STATE 64u
 #define CAP_REDUNDANCY 128u /* protocol 3: the 8-byte extensions of ANNOUNCE,
                                REQUEST, REPLY and QUERY_REPLY */
-#define CAP_LATCH 512u /* protocol 10.3: a SUBSCRIBE with a corr (a replay),
+#define CAP_LATCH 1024u /* protocol 10.3: a SUBSCRIBE with a corr (a replay),
                           and the keep of ANNOUNCE's extension */
 #define ANN_OWNED 1u  /* ANNOUNCE extension flags */
 #define ANN_ONCE 2u
@@ -160,7 +160,7 @@ typedef struct rframe {
     uint64_t src, dst, corr;
     uint8_t *pl;        /* payload copy, NUL-terminated one past len */
     /* decoded bodies */
-    const char *text;   /* ERROR, BYE, WITHDRAW, (UN)SUBSCRIBE */
+    const char *text;   /* ERROR, BYE, WITHDRAW, (UN)SUBSCRIBE; QUERY: path */
     size_t text_len;
     uint64_t stamp;     /* PING, PONG */
     const uint8_t *data;/* REPLY, QUERY_REPLY, SAMPLE */

@@ -148,7 +148,7 @@ contains "audit: what deny would do" "$out" "audit:   deny would have refused it
 
 # --json
 r 0 "check --json" "$BIN" policy check --json "$P"
-jdoc "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny', 'limits': 0, 'reputation': False, 'detect': False, 'components': 0}"
+jdoc "check --json: the counts" "$out" "d == {'file': '$P', 'ok': True, 'rules': 3, 'groups': 2, 'default': 'deny', 'limits': 0, 'reputation': False, 'detect': False, 'components': 0, 'debug_liveness_ms': 0}"
 r 0 "check --json of the guard sections" "$BIN" policy check --json "$W/guard.yaml"
 jdoc "check --json: the guard's counts" "$out" "d['ok'] and d['limits'] == 2 and d['reputation'] and d['detect'] and d['components'] == 1"
 r 1 "check --json of a bad file" "$BIN" policy check --json "$W/verb.yaml"

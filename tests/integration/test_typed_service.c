@@ -92,12 +92,19 @@ static void test_remote(void **state)
     ipcn_msg_free(m);
     assert_int_equal(req(n, "typed/scale", "{\"x\": -0.25}", "cbor", &m), IPCN_OK);
     ipcn_msg_free(m);
-    assert_int_equal(remote_calls(n), 2);
+    /* An integer where a float is declared is a float (issue 21). */
+    assert_int_equal(req(n, "typed/scale", "{\"x\": 1}", "cbor", &m), IPCN_OK);
+    assert_int_equal(ipcn_cbor_tree_decode(m->data, m->len, 0, &r), IPCN_OK);
+    assert_int_equal(r->type, IPCN_CBOR_FLOAT);
+    assert_true(r->f == 2.0);
+    ipcn_cbor_tree_free(r);
+    ipcn_msg_free(m);
+    assert_int_equal(remote_calls(n), 3);
 
     expect_refused(n, "typed/scale", "{\"x\": \"1.5\"}", "cbor",
                    "args.x: expected float, got text");
-    expect_refused(n, "typed/scale", "{\"x\": 1}", "cbor",
-                   "args.x: expected float, got int");
+    expect_refused(n, "typed/scale", "{\"x\": true}", "cbor",
+                   "args.x: expected float, got bool");
     expect_refused(n, "typed/scale", "{\"k\": 1}", "cbor",
                    "args.x: missing field");
     expect_refused(n, "typed/scale", "{\"x\": 1.5, \"z\": 1}", "cbor",
@@ -119,7 +126,7 @@ static void test_remote(void **state)
     assert_string_equal((const char *)m->data,
                         "args: not a well-formed CBOR item");
     ipcn_msg_free(m);
-    assert_int_equal(remote_calls(n), 2); /* the handler never ran */
+    assert_int_equal(remote_calls(n), 3); /* the handler never ran */
 }
 
 static void test_descriptor(void **state)

@@ -100,13 +100,13 @@ static void test_announce_invalid_paths(void **state)
     p256[255] = 'q';
     p256[256] = 0;
     const char *bad[] = {
-        "",         "/a",       "a/",       "a//b",     "a/*/b",   "*",
+        "",         "//a",      "a/",       "a//b",     "a/*/b",   "*",
         "**",       "a/**",     "a/b*",     "a/\x01",   "a\nb",    "a\tb",
         "a/\x1f",   "a\x7f",    "\xff",     "a/\xc0\xaf",      /* overlong */
         "\xed\xa0\x80",                                          /* surrogate */
         "a/\xe2\x82",                                            /* truncated */
         "\xf4\x90\x80\x80",                                      /* > U+10FFFF */
-        p256,       "/",
+        p256,       "/",        /* "/a" is the absolute name of "a" */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         for (int k = IPCN_DATA; k <= IPCN_SERVICE; k++)
@@ -439,8 +439,8 @@ static void test_find_invalid(void **state)
     ipcn_node *n = v_open("fi", NULL);
     assert_int_equal(ipcn_announce(n, "a/b", IPCN_DATA, NULL, NULL, 0), IPCN_CREATED);
     ipcn_resource_list *const sentinel = (ipcn_resource_list *)(uintptr_t)0x1;
-    const char *bad[] = {"a/**b", "a/b*", "*a", "a/***", "", "/a", "a/", "a//b",
-                         "a\x01", "\xff"};
+    const char *bad[] = {"a/**b", "a/b*", "*a", "a/***", "", "//a", "a/", "a//b",
+                         "a\x01", "\xff", "/"}; /* "/a": "a", absolute */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ipcn_resource_list *rl = sentinel;
         assert_int_equal(ipcn_find(n, bad[i], IPCN_ANY, &rl), IPCN_BAD_REQUEST);

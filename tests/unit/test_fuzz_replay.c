@@ -48,6 +48,15 @@
 #define LLVMFuzzerTestOneInput fuzz_gwconf_one
 #include "../fuzz/fuzz_gwconf.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_remap_one
+#include "../fuzz/fuzz_remap.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_schema_one
+#include "../fuzz/fuzz_schema.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_json_one
+#include "../fuzz/fuzz_json.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -193,6 +202,38 @@ static void test_gwconf_corpus(void **state)
     assert_true(n > 0);
 }
 
+static void test_remap_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/remap", fuzz_remap_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/remap", fuzz_dir);
+    assert_true(n > 0);
+}
+
+static void test_schema_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/schema", fuzz_schema_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/schema", fuzz_dir);
+    assert_true(n > 0);
+}
+
+static void test_json_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/json", fuzz_json_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/json", fuzz_dir);
+    assert_true(n > 0);
+    if (replay_dir("crashes/json", fuzz_json_one, 0) < 0)
+        fail_msg("no %s/crashes/json", fuzz_dir);
+    static const uint8_t zero[1] = {0};
+    fuzz_json_one(zero, 0);
+    fuzz_json_one(zero, 1);
+}
+
 static void test_crashes(void **state)
 {
     (void)state;
@@ -203,8 +244,11 @@ static void test_crashes(void **state)
         replay_dir("crashes/policy", fuzz_policy_one, 0) < 0 ||
         replay_dir("crashes/manifest", fuzz_manifest_one, 0) < 0 ||
         replay_dir("crashes/trust", fuzz_trust_one, 0) < 0 ||
-        replay_dir("crashes/gwconf", fuzz_gwconf_one, 0) < 0)
-        fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest,trust,gwconf}",
+        replay_dir("crashes/gwconf", fuzz_gwconf_one, 0) < 0 ||
+        replay_dir("crashes/remap", fuzz_remap_one, 0) < 0 ||
+        replay_dir("crashes/schema", fuzz_schema_one, 0) < 0)
+        fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest,trust,gwconf,remap,"
+                 "schema}",
                  fuzz_dir);
 }
 
@@ -250,6 +294,13 @@ static void test_edge_inputs(void **state)
     fuzz_trust_one(zero, 1);
     fuzz_gwconf_one(zero, 0);
     fuzz_gwconf_one(zero, 1);
+    fuzz_remap_one(zero, 0);
+    fuzz_remap_one(zero, 1);
+    fuzz_remap_one((const uint8_t *)"\0\0/", 3);
+    fuzz_schema_one(zero, 0);
+    fuzz_schema_one(zero, 1);
+    static const uint8_t big_k[3] = {0xff, 0xff, 0x60}; /* k past the end */
+    fuzz_schema_one(big_k, sizeof big_k);
 }
 
 int main(int argc, char **argv)
@@ -277,6 +328,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_manifest_corpus),
         cmocka_unit_test(test_trust_corpus),
         cmocka_unit_test(test_gwconf_corpus),
+        cmocka_unit_test(test_remap_corpus),
+        cmocka_unit_test(test_schema_corpus),
+        cmocka_unit_test(test_json_corpus),
         cmocka_unit_test(test_crashes),
         cmocka_unit_test(test_edge_inputs),
     };

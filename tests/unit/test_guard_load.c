@@ -456,6 +456,44 @@ static void test_refusals(void **state)
     ipcn__policy_free(p);
 }
 
+/* debug: {liveness: D}: debug mode, its bound; off without the section. */
+static void test_debug(void **state)
+{
+    (void)state;
+    ipcn__policy *p = must_parse(HEAD);
+    assert_int_equal(p->guard.debug_liveness_ms, 0);
+    ipcn__policy_free(p);
+    p = must_parse(HEAD "debug:\n  liveness: 10min\n");
+    assert_int_equal(p->guard.debug_liveness_ms, 600000);
+    ipcn__policy_free(p);
+    p = must_parse(HEAD "debug: {liveness: 24h}\n");
+    assert_int_equal(p->guard.debug_liveness_ms, 86400000);
+    ipcn__policy_free(p);
+    p = must_parse(HEAD "debug: {liveness: 2s, all: true}\n");
+    assert_int_equal(p->guard.debug_liveness_ms, 2000);
+    assert_true(p->guard.debug_all);
+    ipcn__policy_free(p);
+    static const struct {
+        const char *text, *reason;
+    } dbad[] = {
+        {HEAD "debug: {liveness: 25h}\n", "more than 24h"},
+        {HEAD "debug: {liveness: 0s}\n", "liveness"},
+        {HEAD "debug: {liveness: 600}\n", "liveness"},
+        {HEAD "debug: {}\n", "debug needs liveness"},
+        {HEAD "debug: {liveness: 1s, all: yes}\n", "all: unknown value"},
+        {HEAD "debug: {liveness: 1s, every: true}\n", "every"},
+        {HEAD "debug: yes\n", "debug"},
+    };
+    for (size_t i = 0; i < IPCN__ARRAY_SIZE(dbad); i++) {
+        char why[512] = "";
+        int st = parse(dbad[i].text, &p, why, sizeof why);
+        if (st != IPCN_BAD_REQUEST || !strstr(why, dbad[i].reason))
+            fail_msg("case %zu: %d \"%s\", wanted \"%s\"", i, st, why,
+                     dbad[i].reason);
+        assert_null(p);
+    }
+}
+
 /* 1024 limits, 256 components, 256 selectors in a list; one more of each
  * is refused. */
 static void test_bounds(void **state)
@@ -567,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_debug),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

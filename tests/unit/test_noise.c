@@ -570,8 +570,8 @@ static void test_transport_lengths(void **state)
  * libcrypto when the build has it (aead_evp.c): byte for byte what
  * libsodium's ChaCha20-Poly1305 makes with the same key and nonce, around
  * the threshold and up to the largest, with associated data or not, in
- * place or not; a flipped bit of the text or the tag is refused, and the
- * output then zeroed. */
+ * place or not; a flipped bit of the text, the tag or the associated data
+ * is refused, and the output then zeroed. */
 static void test_fast_cipher_matches_libsodium(void **state)
 {
     (void)state;
@@ -600,17 +600,23 @@ static void test_fast_cipher_matches_libsodium(void **state)
             assert_int_equal(ipcn__noise_encrypt(&p.ini_tx, al ? ad : NULL, al, pt, len, ct),
                              IPCN_OK);
             assert_memory_equal(ct, ref, len + IPCN_NOISE_TAG);
-            if (len & 1) { /* a flipped bit, in the text or in the tag */
-                size_t at = (len * 7 + j) % (len + IPCN_NOISE_TAG);
-                ct[at] ^= 0x20;
+            /* a flipped bit in the text, in the tag, in the associated
+             * data: each refused, the output zeroed, the nonce kept */
+            for (int what = 0; what < 3; what++) {
+                if (what == 2 && !al)
+                    continue;
+                uint8_t *at = what == 0   ? ct + (len * 7 + j) % len
+                              : what == 1 ? ct + len + (i + j) % IPCN_NOISE_TAG
+                                          : ad + (len % al);
+                *at ^= 0x20;
                 memset(out, 0xee, len);
                 assert_int_equal(ipcn__noise_decrypt(&p.res_rx, al ? ad : NULL, al, ct,
                                                      len + IPCN_NOISE_TAG, out),
                                  IPCN_BAD_REQUEST);
                 for (size_t k = 0; k < len; k++)
                     if (out[k] != 0)
-                        fail_msg("size %zu: byte %zu not zeroed after a bad tag", len, k);
-                ct[at] ^= 0x20;
+                        fail_msg("size %zu, flip %d: byte %zu not zeroed", len, what, k);
+                *at ^= 0x20;
             }
             /* in place */
             assert_int_equal(ipcn__noise_decrypt(&p.res_rx, al ? ad : NULL, al, ct,

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_schema.c — the type language of typed services (src/value/schema.c):
- * every primitive, nested map/array/optional/nullable, invalid schemas,
- * and the reasons given for mismatches.
+ * test_schema.c — the type language of typed services and typed data and
+ * streams (src/value/schema.c): every primitive (an integer is a float),
+ * nested map/array/optional/nullable, tensors in place, invalid schemas
+ * and the bounds of a schema, the reasons given for mismatches, and the
+ * type a descriptor's meta declares.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "cbor_lit.h"
+#include "util/util.h"
 #include "value/value.h"
 
 static uint8_t sbuf[4096], vbuf[4096];
@@ -64,7 +67,12 @@ static void test_primitives(void **state)
     bad("\"uint\"", "-1", "args: expected uint, got int");
     ok("\"float\"", "1.5");
     ok("\"float\"", "2.0");
-    bad("\"float\"", "2", "args: expected float, got int");
+    /* An integer is a float, as JSON has it (issue 21: {"gain": 2}). */
+    ok("\"float\"", "2");
+    ok("\"float\"", "-3");
+    ok("{\"map\": {\"gain\": \"float\"}}", "{\"gain\": 2}");
+    bad("\"float\"", "true", "args: expected float, got bool");
+    bad("\"float\"", "\"2.0\"", "args: expected float, got text");
     ok("\"number\"", "2");
     ok("\"number\"", "-2");
     ok("\"number\"", "2.25");
@@ -99,6 +107,61 @@ static void test_tensor(void **state)
     bad("{\"map\": {\"t\": \"tensor\"}}", "{\"t\": [1, 2]}",
         "args.t: expected tensor, got array");
     bad("\"tensor\"", "h'00'", "args: expected tensor, got bytes");
+}
+
+/* Tensors inside arrays and maps are read where they are (the tree's
+ * offsets), whatever comes after them. */
+static void test_tensor_in_place(void **state)
+{
+    (void)state;
+    uint8_t e8[4] = {1, 2, 3, 4};
+    const int64_t shape[1] = {4};
+    ipcn_tensor t;
+    assert_int_equal(ipcn_tensor_init(&t, IPCN_DTYPE_UINT8, 1, shape, e8),
+                     IPCN_OK);
+    ipcn_cbor_writer w;
+    size_t vn = 0;
+    /* [T, {"t": T, "n": 1}, T] */
+    ipcn_cbor_writer_init(&w, vbuf, sizeof vbuf, 0);
+    ipcn_cbor_put_array(&w, 3);
+    ipcn_tensor_encode(&w, &t);
+    ipcn_cbor_put_map(&w, 2);
+    ipcn_cbor_put_cstr(&w, "t");
+    ipcn_tensor_encode(&w, &t);
+    ipcn_cbor_put_cstr(&w, "n");
+    ipcn_cbor_put_uint(&w, 1);
+    ipcn_tensor_encode(&w, &t);
+    assert_int_equal(ipcn_cbor_writer_finish(&w, &vn), IPCN_OK);
+    size_t sn = cl_cbor("{\"array\": \"any\"}", sbuf, sizeof sbuf);
+    assert_int_equal(ipcn__schema_check(sbuf, sn, vbuf, vn, why, sizeof why),
+                     IPCN_OK);
+    sn = cl_cbor("{\"array\": \"tensor\"}", sbuf, sizeof sbuf);
+    assert_int_equal(ipcn__schema_check(sbuf, sn, vbuf, vn, why, sizeof why),
+                     IPCN_BAD_REQUEST);
+    assert_string_equal(why, "args[1]: expected tensor, got map");
+    /* the same without the map: every element read in place */
+    ipcn_cbor_writer_init(&w, vbuf, sizeof vbuf, 0);
+    ipcn_cbor_put_array(&w, 2);
+    ipcn_tensor_encode(&w, &t);
+    ipcn_tensor_encode(&w, &t);
+    assert_int_equal(ipcn_cbor_writer_finish(&w, &vn), IPCN_OK);
+    assert_int_equal(ipcn__schema_check(sbuf, sn, vbuf, vn, why, sizeof why),
+                     IPCN_OK);
+    /* a typed array whose length is not a whole number of elements, in
+     * the middle of an array, is no tensor */
+    static const uint8_t odd[] = {0x82, 0xd8, 0x45, 0x43, 1, 2, 3, 0x01};
+    sn = cl_cbor("{\"array\": \"tensor\"}", sbuf, sizeof sbuf);
+    assert_int_equal(ipcn__schema_check(sbuf, sn, odd, sizeof odd, why,
+                                        sizeof why),
+                     IPCN_BAD_REQUEST);
+    assert_string_equal(why, "args[0]: expected tensor, got an invalid tensor");
+    /* a whole value that is a tensor: the short way */
+    ipcn_cbor_writer_init(&w, vbuf, sizeof vbuf, 0);
+    ipcn_tensor_encode(&w, &t);
+    assert_int_equal(ipcn_cbor_writer_finish(&w, &vn), IPCN_OK);
+    sn = cl_cbor("\"tensor\"", sbuf, sizeof sbuf);
+    assert_int_equal(ipcn__schema_check(sbuf, sn, vbuf, vn, why, sizeof why),
+                     IPCN_OK);
 }
 
 static void test_nested(void **state)
@@ -214,6 +277,114 @@ static void test_depth(void **state)
     ok("\"any\"", m);
 }
 
+/* A schema may come from a peer: its size and fields are bounded. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    char lit[8192];
+    /* 128 fields: valid; 129: not */
+    for (int nf = 128; nf <= 129; nf++) {
+        size_t k = (size_t)snprintf(lit, sizeof lit, "{\"map\": {");
+        for (int i = 0; i < nf; i++)
+            k += (size_t)snprintf(lit + k, sizeof lit - k, "%s\"f%d\": \"int\"",
+                                  i ? ", " : "", i);
+        snprintf(lit + k, sizeof lit - k, "}}");
+        assert_int_equal(valid(lit), nf == 128 ? IPCN_OK : IPCN_BAD_REQUEST);
+    }
+    /* a value with all 128 fields, in reverse order, matches */
+    size_t k = (size_t)snprintf(lit, sizeof lit, "{\"map\": {");
+    for (int i = 0; i < 128; i++)
+        k += (size_t)snprintf(lit + k, sizeof lit - k, "%s\"f%d\": \"int\"",
+                              i ? ", " : "", i);
+    snprintf(lit + k, sizeof lit - k, "}}");
+    char val[4096];
+    size_t vk = (size_t)snprintf(val, sizeof val, "{");
+    for (int i = 127; i >= 0; i--)
+        vk += (size_t)snprintf(val + vk, sizeof val - vk, "%s\"f%d\": %d",
+                               i < 127 ? ", " : "", i, i);
+    snprintf(val + vk, sizeof val - vk, "}");
+    ok(lit, val);
+    /* over 4096 bytes: not a schema, even if well-formed */
+    static uint8_t big[5000];
+    ipcn_cbor_writer w;
+    size_t bn = 0;
+    ipcn_cbor_writer_init(&w, big, sizeof big, 0);
+    ipcn_cbor_put_map(&w, 1);
+    ipcn_cbor_put_cstr(&w, "map");
+    ipcn_cbor_put_map(&w, 1);
+    char name[4200];
+    memset(name, 'a', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    ipcn_cbor_put_cstr(&w, name);
+    ipcn_cbor_put_cstr(&w, "int");
+    assert_int_equal(ipcn_cbor_writer_finish(&w, &bn), IPCN_OK);
+    assert_true(bn > IPCN__SCHEMA_MAX_LEN);
+    assert_int_equal(ipcn__schema_valid(big, bn), IPCN_BAD_REQUEST);
+    assert_int_equal(ipcn__schema_check(big, bn, "\x01", 1, why, sizeof why),
+                     IPCN_BAD_REQUEST);
+    assert_string_equal(why, "args: invalid schema");
+}
+
+/* The type a data or stream descriptor declares: meta's "schema". */
+static void test_from_meta(void **state)
+{
+    (void)state;
+    uint8_t m[512], want[256];
+    uint8_t *t = NULL;
+    size_t tn = 0, mn, wn;
+    mn = cl_cbor("{\"rate\": 10, \"schema\": {\"map\": {\"gain\": \"float\"}}}", m,
+                 sizeof m);
+    assert_int_equal(ipcn__schema_from_meta(m, mn, &t, &tn), IPCN_OK);
+    wn = cl_cbor("{\"map\": {\"gain\": \"float\"}}", want, sizeof want);
+    assert_int_equal(tn, wn);
+    assert_memory_equal(t, want, wn);
+    ipcn__free(t);
+    /* nothing declared: 103 */
+    assert_int_equal(ipcn__schema_from_meta(NULL, 0, &t, &tn), IPCN_NO_DATA);
+    mn = cl_cbor("{\"rate\": 10}", m, sizeof m);
+    assert_int_equal(ipcn__schema_from_meta(m, mn, &t, &tn), IPCN_NO_DATA);
+    mn = cl_cbor("[\"schema\", \"int\"]", m, sizeof m);
+    assert_int_equal(ipcn__schema_from_meta(m, mn, &t, &tn), IPCN_NO_DATA);
+    static const uint8_t opaque[] = {0xa1, 0x66, 's', 'c', 'h'}; /* cut */
+    assert_int_equal(ipcn__schema_from_meta(opaque, sizeof opaque, &t, &tn),
+                     IPCN_NO_DATA);
+    assert_int_equal(ipcn__schema_from_meta("rate=10", 7, &t, &tn),
+                     IPCN_NO_DATA);
+    /* declared, but not a type, or twice: 200 */
+    mn = cl_cbor("{\"schema\": \"integer\"}", m, sizeof m);
+    assert_int_equal(ipcn__schema_from_meta(m, mn, &t, &tn), IPCN_BAD_REQUEST);
+    mn = cl_cbor("{\"schema\": {\"optional\": \"int\"}}", m, sizeof m);
+    assert_int_equal(ipcn__schema_from_meta(m, mn, &t, &tn), IPCN_BAD_REQUEST);
+    mn = cl_cbor("{\"schema\": \"int\", \"schema\": \"int\"}", m, sizeof m);
+    assert_int_equal(ipcn__schema_from_meta(m, mn, &t, &tn), IPCN_BAD_REQUEST);
+    /* a key that is not text is another key */
+    mn = cl_cbor("{1: \"schema\", \"schema\": \"bool\"}", m, sizeof m);
+    assert_int_equal(ipcn__schema_from_meta(m, mn, &t, &tn), IPCN_OK);
+    assert_int_equal(tn, 5);
+    assert_memory_equal(t, "\x64" "bool", 5);
+    ipcn__free(t);
+
+    assert_true(ipcn__encoding_is_cbor("cbor"));
+    assert_true(ipcn__encoding_is_cbor("application/cbor"));
+    assert_true(ipcn__encoding_is_cbor("CBOR"));
+    assert_false(ipcn__encoding_is_cbor(""));
+    assert_false(ipcn__encoding_is_cbor(NULL));
+    assert_false(ipcn__encoding_is_cbor("application/json"));
+    assert_false(ipcn__encoding_is_cbor("cbor/x"));
+}
+
+static void test_root_name(void **state)
+{
+    (void)state;
+    size_t sn = cl_cbor("{\"map\": {\"pose\": {\"map\": {\"x\": \"float\"}}}}",
+                        sbuf, sizeof sbuf);
+    size_t vn = cl_cbor("{\"pose\": {\"x\": \"1\"}}", vbuf, sizeof vbuf);
+    assert_int_equal(ipcn__schema_check_as(sbuf, sn, vbuf, vn, "value", why,
+                                           sizeof why),
+                     IPCN_BAD_REQUEST);
+    assert_string_equal(why, "value.pose.x: expected float, got text");
+}
+
 static void test_value_errors(void **state)
 {
     (void)state;
@@ -238,7 +409,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_primitives),
         cmocka_unit_test(test_tensor),
+        cmocka_unit_test(test_tensor_in_place),
         cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_from_meta),
+        cmocka_unit_test(test_root_name),
         cmocka_unit_test(test_invalid_schemas),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_value_errors),

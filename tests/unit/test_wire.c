@@ -87,6 +87,8 @@ static size_t vec_ext_len(const vec *v)
     case IPCN_F_REPLY:
     case IPCN_F_QUERY_REPLY:
         return f->u.reply.has_load ? 8 : 0;
+    case IPCN_F_STATE:
+        return f->u.state.has_ext ? 8 : 0;
     default:
         return 0;
     }
@@ -422,6 +424,44 @@ static void test_checksum_definition(void **state)
     assert_true(XXH3_64bits("", 0) == 0x2D06800538D394C2ull);
 }
 
+/* A TCP link's queue (no_sum) writes checksum 0, which only the check
+ * that skips the checksum (frames from authenticated records) accepts;
+ * the same frame from an ordinary queue carries the real one; no_sum
+ * survives ipcn__wbuf_free(). */
+static void test_no_sum_queue(void **state)
+{
+    (void)state;
+    const vec *v = vec_named("ping");
+    ipcn__frame f;
+    assert_int_equal(ipcn__frame_decode(v->bytes, v->len, &f), IPCN_OK);
+    ipcn__wbuf plain = {0}, tcp = {.no_sum = true};
+    for (int round = 0; round < 2; round++) {
+        ipcn__hdr h = f.hdr;
+        assert_int_equal(ipcn__enc_stamp(&plain, &h, IPCN_F_PING, f.u.stamp), IPCN_OK);
+        h = f.hdr;
+        assert_int_equal(ipcn__enc_stamp(&tcp, &h, IPCN_F_PING, f.u.stamp), IPCN_OK);
+        assert_int_equal(tcp.len, plain.len);
+        assert_memory_equal(plain.p, v->bytes, v->len);
+        assert_memory_equal(tcp.p, plain.p, 40); /* all but the checksum */
+        assert_memory_equal(tcp.p + 48, plain.p + 48, plain.len - 48);
+        static const uint8_t zero[8];
+        assert_memory_equal(tcp.p + 40, zero, 8);
+        size_t need = 0;
+        assert_int_equal(ipcn__frame_check(tcp.p, tcp.len, 1u << 20, &need),
+                         IPCN_BAD_REQUEST);
+        assert_int_equal(ipcn__frame_check_ex(tcp.p, tcp.len, 1u << 20, &need, false),
+                         IPCN_OK);
+        assert_int_equal(need, tcp.len);
+        /* the other checks stay: a bad magic is still refused */
+        tcp.p[0] ^= 1;
+        assert_int_equal(ipcn__frame_check_ex(tcp.p, tcp.len, 1u << 20, &need, false),
+                         IPCN_BAD_REQUEST);
+        ipcn__wbuf_free(&plain);
+        ipcn__wbuf_free(&tcp);
+        assert_true(tcp.no_sum);
+    }
+}
+
 /* ---- bodies ---- */
 
 static void test_decode_frame_len_mismatch(void **state)
@@ -513,7 +553,7 @@ static void test_state_bounds(void **state)
 {
     (void)state;
     static const struct {
-        uint8_t b[5];
+        uint8_t b[13];
         size_t n;
     } bad[] = {
         {{4, 0, 0, 0}, 4},    {{255, 1, 0, 0}, 4}, /* criticality 0..3 */
@@ -521,6 +561,12 @@ static void test_state_bounds(void **state)
         {{1, 1, 1, 0}, 4},    {{1, 1, 0, 1}, 4},   /* reserved */
         {{1, 1, 0}, 3},       {{1}, 1},            /* short */
         {{1, 1, 0, 0, 0}, 5}, {{0}, 0},            /* long, empty */
+        /* the extension: liveness 1 .. a day, reserved 0, whole */
+        {{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 12},
+        {{1, 1, 0, 0, 0x01, 0x5c, 0x26, 0x05, 0, 0, 0, 0}, 12}, /* a day + 1 */
+        {{1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1}, 12},
+        {{1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0}, 11},
+        {{1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 13},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(decode_payload(IPCN_F_STATE, bad[i].b, bad[i].n),
@@ -534,8 +580,23 @@ static void test_state_bounds(void **state)
             assert_int_equal(parse(w.p, w.len, &f), IPCN_OK);
             assert_int_equal(f.u.state.criticality, c);
             assert_int_equal(f.u.state.flags, fl);
+            assert_int_equal(f.u.state.has_ext, 0);
             ipcn__wbuf_free(&w);
         }
+    /* The extension's bounds: 1 ms and a day (0x05265c00) are taken. */
+    static const uint32_t good[] = {1, 86400000u};
+    for (size_t i = 0; i < 2; i++) {
+        uint32_t v = good[i];
+        uint8_t b[12] = {0, 0, 0, 0, (uint8_t)v, (uint8_t)(v >> 8),
+                         (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+        ipcn__wbuf w = {0};
+        ipcn__frame f;
+        build(&w, IPCN_F_STATE, b, sizeof b);
+        assert_int_equal(parse(w.p, w.len, &f), IPCN_OK);
+        assert_int_equal(f.u.state.has_ext, 1);
+        assert_int_equal(f.u.state.liveness_ms, v);
+        ipcn__wbuf_free(&w);
+    }
 }
 
 static void test_strings(void **state)
@@ -867,7 +928,10 @@ static void test_roundtrip_every_type(void **state)
         case IPCN_F_STATE:
             in.u.state = (ipcn__state){
                 (uint8_t)(rnd() % (IPCN_STATE_CRIT_MAX + 1)),
-                (uint8_t)(rnd() & IPCN_STATE_READY)};
+                (uint8_t)(rnd() & IPCN_STATE_READY), (uint8_t)(rnd() & 1),
+                (uint32_t)(1 + rnd() % IPCN_STATE_LIVENESS_MAX)};
+            if (!in.u.state.has_ext)
+                in.u.state.liveness_ms = 0;
             break;
         case IPCN_F_ROUTE: {
             uint8_t k = (uint8_t)(1 + rnd() % IPCN_ROUTE_MAX_PATH);
@@ -1156,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_payload_limit),
         cmocka_unit_test(test_every_flip_refused),
         cmocka_unit_test(test_checksum_definition),
+        cmocka_unit_test(test_no_sum_queue),
         cmocka_unit_test(test_decode_frame_len_mismatch),
         cmocka_unit_test(test_truncated_and_trailing_bodies),
         cmocka_unit_test(test_quarantine_bounds),

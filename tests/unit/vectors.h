@@ -138,7 +138,11 @@ typedef struct vec {
       {.hdr = VEC_HDR(IPCN_F_REPLY, 100, VEC_ID_CAMERA, 0, 5),                \
        .u.reply = {.seq = 0, .timestamp_ns = 1700000001000000000ull,          \
                    .encoding = VEC_S("application/cbor"),                     \
-                   .data = VEC_B("\xf5"), .has_load = 1, .load = 3}})        \
+                   .data = VEC_B("\xf5"), .has_load = 1, .load = 3}})     \
+    X(state_liveness,                                                         \
+      {.hdr = VEC_HDR(IPCN_F_STATE, 0, VEC_ID_CAMERA, 0, 0),                  \
+       .u.state = {.criticality = 3, .flags = IPCN_STATE_READY,               \
+                   .has_ext = 1, .liveness_ms = 600000}})                \
     X(announce_keep,                                                          \
       {.hdr = VEC_HDR(IPCN_F_ANNOUNCE, 0, VEC_ID_CAMERA, 0, 0),               \
        .u.announce = {.kind = 2, .version = 3,                                \
@@ -396,6 +400,15 @@ static const uint8_t vec_reply_load_bytes[] = {
     0x00, 0x00, 0x00, 0xf5, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
+/* issue 21: the extension of STATE (capability LIVENESS, protocol 3) */
+static const uint8_t vec_state_liveness_bytes[] = {
+    0x49, 0x50, 0x43, 0x4e, 0x01, 0x1a, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+    0x0c, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x94, 0x6b, 0x3f, 0x08, 0x25, 0x8c, 0xe2, 0xfc,
+    0x03, 0x01, 0x00, 0x00, 0xc0, 0x27, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
 /* issue 21: late subscribers, capability LATCH (protocol 10.3) */
 static const uint8_t vec_announce_keep_bytes[] = {
     0x49, 0x50, 0x43, 0x4e, 0x01, 0x05, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
@@ -642,7 +655,9 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
     }
     case IPCN_F_STATE:
         return a->u.state.criticality == b->u.state.criticality &&
-               a->u.state.flags == b->u.state.flags;
+               a->u.state.flags == b->u.state.flags &&
+               a->u.state.has_ext == b->u.state.has_ext &&
+               a->u.state.liveness_ms == b->u.state.liveness_ms;
     case IPCN_F_ROUTE:
         return a->u.route.node_id == b->u.route.node_id &&
                a->u.route.flags == b->u.route.flags &&

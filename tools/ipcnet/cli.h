@@ -25,6 +25,7 @@ typedef struct cli {
     const char *verb;
     /* common options */
     const char *network, *dir, *name;
+    const char *ns, *remap;  /* --ns, --remap (ipcn_node_opts.ns, .remap) */
     bool json, raw;
     int wait_ms;             /* cap on waiting for links to the other nodes */
     int timeout_ms;          /* -1: the verb's default */
@@ -94,6 +95,10 @@ void cli_catch_signals(void);
  * the exit status after printing why. */
 int cli_open(cli *c);
 void cli_close(cli *c);
+/* PATH as the open node puts it on the wire (its namespace and remap
+ * rules; README "Names"), for people; PATH itself when it does not
+ * resolve.  A static buffer: use it before the next call. */
+const char *cli_wire_path(cli *c, const char *path);
 
 /* Wait (dispatching) until every other live node of the network is linked
  * and has told us its resources, or until c->wait_ms.  With want_path,
@@ -129,6 +134,10 @@ void value_json(jw *w, const char *enc, const void *data, size_t len);
 int value_raw(const void *data, size_t len);
 /* Read a whole file ("-": stdin).  Returns 0 or -1 (errno). */
 int read_file(const char *path, sbuf *out);
+/* sensor_text.c: an image or point cloud (ipcnet_sensor.h) as one line of
+ * text, or as the "value" of a JSON object; false when it is none. */
+bool sensor_text(sbuf *b, const char *enc, const void *data, size_t len);
+bool sensor_json(jw *w, const char *enc, const void *data, size_t len);
 
 /* ---- cmd_dir.c, shared with cmd_graph.c ---- */
 const char *cli_network_name(cli *c);   /* the network's directory name */

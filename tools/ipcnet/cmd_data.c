@@ -9,6 +9,8 @@
 
 #include "cbor.h"
 #include "cli.h"
+#include "ipcnet_schema.h"
+#include "schema_text.h"
 #include "util.h"
 
 /* --meta JSON as the CBOR map the descriptor carries; or, for pub, the rate
@@ -33,6 +35,45 @@ static int build_meta(cli *c, sbuf *meta, double rate)
         json_free(v);
     }
     return 0;
+}
+
+/* Why v[0..n) is not of the type path's descriptor declares (its meta's
+ * "schema", ipcnet_schema.h): true with the reason in why; false when path
+ * is untyped or v is of its type. */
+static bool type_reason(cli *c, const char *path, const void *v, size_t n,
+                        char *why, size_t wl)
+{
+    ipcn_resource_list *rl = NULL;
+    bool found = false;
+    if (ipcn_find(c->node, path, IPCN_ANY, &rl) != IPCN_OK)
+        return false;
+    for (size_t i = 0; i < rl->count && !found; i++) {
+        const ipcn_resource *r = &rl->items[i];
+        jval *meta = NULL;
+        if (r->kind == IPCN_SERVICE || !r->meta_len ||
+            cbor_to_json(r->meta, r->meta_len, &meta) != 0)
+            continue;
+        const jval *t = schema_of_meta(meta);
+        sbuf tb = {0};
+        found = t && !cbor_from_json(&tb, t, NULL, 0) &&
+                ipcn_schema_check(tb.p, tb.len, v, n, why, wl) ==
+                    IPCN_BAD_REQUEST;
+        sb_free(&tb);
+        json_free(meta);
+    }
+    ipcn_resource_list_free(rl);
+    return found;
+}
+
+/* A publish of v refused with st: why, in words. */
+static int publish_failed(cli *c, int st, const char *path, const sbuf *v)
+{
+    char why[200];
+    if (st == IPCN_BAD_REQUEST && type_reason(c, path, v->p, v->len, why, sizeof why))
+        return cli_fail(st, "the value is not of the type of %s: %s", path, why);
+    if (st == IPCN_BAD_REQUEST)
+        return cli_fail(st, "the value is too large for %s", path);
+    return cli_fail(st, "cannot publish on %s", path);
 }
 
 /* With --strength or --warm, an owned path (ipcnet_redundancy.h). */
@@ -65,12 +106,15 @@ static int announce(cli *c, const char *path, ipcn_kind kind, const char *enc,
         return cli_fail(st, "%s already provides %s", who, path);
     }
     if (st == IPCN_BAD_REQUEST)
-        return cli_fail(st, "cannot announce '%s': invalid path or encoding", path);
+        return cli_fail(st, "cannot announce '%s': invalid path or encoding, or a "
+                            "\"schema\" in --meta that is no valid type (or whose "
+                            "values are not CBOR)", path);
     return cli_fail(st, "cannot announce %s", path);
 }
 
 static void ready(cli *c, const char *verb_text, const char *path, ipcn_kind kind)
 {
+    path = cli_wire_path(c, path);
     ipcn_node_ready(c->node); /* its peers (a supervisor) are told too */
     if (c->json) {
         jw j = {0};
@@ -130,8 +174,7 @@ int cmd_hold(cli *c)
     /* A warm standby holds no value until it owns the path (207 meanwhile). */
     bool waiting = c->owned && c->warm && st == IPCN_CONFLICT;
     if (st != IPCN_OK && !waiting) {
-        rc = cli_fail(st, st == IPCN_BAD_REQUEST ? "the value of %s is too large"
-                                                 : "cannot set %s", path);
+        rc = publish_failed(c, st, path, &val);
         goto done;
     }
     ready(c, "serving", path, IPCN_DATA);
@@ -164,8 +207,10 @@ static void data_encoding(cli *c, const char *path, char *out, size_t n)
     ipcn_resource_list_free(rl);
 }
 
-static int set_failed(cli *c, int st, const char *path, uint64_t version)
+static int set_failed(cli *c, int st, const char *path, uint64_t version,
+                      const sbuf *val)
 {
+    char why[200];
     switch (st) {
     case IPCN_CONFLICT:
         return cli_fail(st, "%s changed: its version is %llu, not %llu", path,
@@ -180,6 +225,8 @@ static int set_failed(cli *c, int st, const char *path, uint64_t version)
     case IPCN_SERVICE_UNAVAILABLE:
         return cli_fail(st, "the provider of %s left before answering", path);
     case IPCN_BAD_REQUEST:
+        if (type_reason(c, path, val->p, val->len, why, sizeof why))
+            return cli_fail(st, "the value is not of the type of %s: %s", path, why);
         return cli_fail(st, "the provider of %s refused the value (invalid path, "
                         "another encoding, or too large)", path);
     default:
@@ -208,7 +255,7 @@ int cmd_set(cli *c)
     int st = ipcn_set(c->node, path, val.p, val.len, enc, c->expect_version,
                       c->timeout_ms, &version);
     if (st != IPCN_OK) {
-        rc = set_failed(c, st, path, version);
+        rc = set_failed(c, st, path, version, &val);
         goto done;
     }
     if (c->json) {
@@ -324,9 +371,7 @@ int cmd_pub(cli *c)
                 continue;
             }
             if (st != IPCN_OK) {
-                rc = cli_fail(st, st == IPCN_BAD_REQUEST
-                                      ? "the value is too large for %s"
-                                      : "cannot publish on %s", path);
+                rc = publish_failed(c, st, path, &val);
                 break;
             }
             sent++;
@@ -353,11 +398,68 @@ done:
 /* echo                                                                 */
 /* ------------------------------------------------------------------ */
 
+/* The providers' paths whose types echo has shown (or found none). */
+typedef struct echo_seen {
+    char *path;
+    uint64_t provider_id;
+} echo_seen;
+
+#define ECHO_SEEN_MAX 1024
+
 typedef struct echo_state {
     cli *c;
     long long got;
     uint64_t last_ns;
+    echo_seen *seen;
+    size_t nseen;
 } echo_state;
+
+/* Before the first sample of a typed resource from a provider, its type
+ * as a tree (schema_text.h), each line after "# " so that a reader of the
+ * values can skip them:
+ *   # ctl/gain: type (from node tuner)
+ *   #   map
+ *   #     float gain
+ * Once per path and provider (at most ECHO_SEEN_MAX of them). */
+static void echo_type(echo_state *e, const ipcn_msg *m)
+{
+    for (size_t i = 0; i < e->nseen; i++)
+        if (e->seen[i].provider_id == m->src_id && !strcmp(e->seen[i].path, m->path))
+            return;
+    if (e->nseen == ECHO_SEEN_MAX)
+        return;
+    echo_seen *ns = realloc(e->seen, (e->nseen + 1) * sizeof *ns);
+    char *p = strdup(m->path);
+    if (!ns || !p) {
+        free(p);
+        if (ns)
+            e->seen = ns;
+        return;
+    }
+    e->seen = ns;
+    e->seen[e->nseen++] = (echo_seen){p, m->src_id};
+    ipcn_resource_list *rl = NULL;
+    if (ipcn_find(e->c->node, m->path, IPCN_ANY, &rl) != IPCN_OK)
+        return;
+    for (size_t i = 0; i < rl->count; i++) {
+        const ipcn_resource *r = &rl->items[i];
+        jval *meta = NULL;
+        if (r->provider_id != m->src_id || r->kind == IPCN_SERVICE ||
+            !r->meta_len || cbor_to_json(r->meta, r->meta_len, &meta) != 0)
+            continue;
+        const jval *t = schema_of_meta(meta);
+        if (t) {
+            sbuf b = {0};
+            schema_tree(&b, t, 2);
+            out("# %s: type (from node %s)\n# ", m->path, r->provider);
+            for (size_t k = 0; k < b.len; k++)
+                out(b.p[k] == '\n' && k + 1 < b.len ? "\n# " : "%c", b.p[k]);
+            sb_free(&b);
+        }
+        json_free(meta);
+    }
+    ipcn_resource_list_free(rl);
+}
 
 static void on_echo(ipcn_node *node, const ipcn_msg *m, void *user)
 {
@@ -387,6 +489,7 @@ static void on_echo(ipcn_node *node, const ipcn_msg *m, void *user)
         jw_end_obj(&j);
         emit(&j);
     } else {
+        echo_type(e, m);
         sbuf b = {0};
         value_text(&b, m->encoding, m->data, m->len, true);
         out("%s: %s\n", m->path, b.p);
@@ -442,6 +545,9 @@ int cmd_echo(cli *c)
     }
     loss_note(c, sub);
     ipcn_unsubscribe(c->node, sub);
+    for (size_t i = 0; i < e.nseen; i++)
+        free(e.seen[i].path);
+    free(e.seen);
     return rc;
 }
 

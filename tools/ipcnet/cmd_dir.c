@@ -16,6 +16,7 @@
 
 #include "cbor.h"
 #include "cli.h"
+#include "schema_text.h"
 #include "util.h"
 
 const char *cli_network_name(cli *c)
@@ -306,7 +307,8 @@ int cli_find(cli *c, const char *pattern, ipcn_kind kind, ipcn_resource_list **r
 
 int cmd_find(cli *c)
 {
-    const char *pattern = c->npos ? c->pos[0] : "**";
+    /* No pattern: the whole network, whatever the namespace. */
+    const char *pattern = c->npos ? c->pos[0] : "/**";
     ipcn_kind kind;
     int rc;
     if ((rc = parse_kind(c, &kind)))
@@ -373,6 +375,28 @@ static int peer_pid(cli *c, uint64_t id)
     return pid;
 }
 
+/* The types a descriptor declares, as trees (schema_text.h): a data or
+ * stream resource's "schema", a typed service's "args" and "returns". */
+static void info_types(const ipcn_resource *r, const jval *meta)
+{
+    static const char *const svc[] = {"args", "returns"};
+    const char *const data[] = {"schema"};
+    bool service = r->kind == IPCN_SERVICE;
+    const char *const *keys = service ? svc : data;
+    for (size_t i = 0; meta && i < (service ? 2u : 1u); i++) {
+        const jval *t = jget(meta, keys[i]);
+        if (!t)
+            continue;
+        sbuf b = {0};
+        schema_tree(&b, t, 0);
+        /* The first line beside its label, the rest under it. */
+        out("%-10s", keys[i]);
+        for (size_t k = 0; k < b.len; k++)
+            out(b.p[k] == '\n' && k + 1 < b.len ? "\n          " : "%c", b.p[k]);
+        sb_free(&b);
+    }
+}
+
 int cmd_info(cli *c)
 {
     const char *path = c->pos[0];
@@ -418,6 +442,14 @@ int cmd_info(cli *c)
                 sb_printf(&hx, "%02x", ((const unsigned char *)r->meta)[k]);
             jw_strn(&j, "meta_hex", hx.p ? hx.p : "", hx.len);
             sb_free(&hx);
+            /* The declared type of a data or stream resource (its meta's
+             * "schema"), null when untyped. */
+            const jval *type = r->kind != IPCN_SERVICE && cbor
+                                   ? schema_of_meta(meta) : NULL;
+            if (type)
+                jw_val(&j, "schema", type);
+            else
+                jw_null(&j, "schema");
             jw_end_obj(&j);
             emit(&j);
         } else {
@@ -452,6 +484,7 @@ int cmd_info(cli *c)
                         ((const unsigned char *)r->meta)[k]);
                 out("%s\n", r->meta_len > 64 ? " ..." : "");
             }
+            info_types(r, cbor ? meta : NULL);
         }
         json_free(meta);
     }

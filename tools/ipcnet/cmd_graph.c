@@ -256,7 +256,7 @@ int cmd_graph(cli *c)
     ipcn_subscription_list *sl;
     if ((rc = cli_list_peers(c, &pl)))
         return rc;
-    if ((rc = cli_find(c, "**", IPCN_ANY, &rl))) {
+    if ((rc = cli_find(c, "/**", IPCN_ANY, &rl))) {
         ipcn_peer_list_free(pl);
         return rc;
     }

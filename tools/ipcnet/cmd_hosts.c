@@ -374,9 +374,12 @@ int cmd_route(cli *c)
         ipcn_resource_list_free(rl);
         return cli_fail(IPCN_NOT_FOUND, "no provider for %s", path);
     }
+    char wire[256]; /* PATH as on the wire: the namespace, the remap rules */
+    if (ipcn_node_resolve(c->node, path, wire, sizeof wire) != IPCN_OK)
+        snprintf(wire, sizeof wire, "%s", path);
     for (size_t i = 0; i < rl->count; i++) {
         const ipcn_resource *r = &rl->items[i];
-        if (strcmp(r->path, path))
+        if (strcmp(r->path, wire))
             continue; /* a pattern: ipcnet route takes one path */
         char **hops = NULL;
         size_t n = 0;

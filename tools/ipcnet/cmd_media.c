@@ -23,6 +23,7 @@
 #include "ipcnet_media.h"
 #include "source.h"
 #include "util.h"
+#include "video.h"
 
 const char cmd_stream_send_help[] =
     "usage: ipcnet stream-send FILE PATH [--rate realtime|max] [--wait-subs N] [options]\n\n"
@@ -51,6 +52,14 @@ const char cmd_stream_recv_help[] =
     "bytes received and the gaps: samples missing by sequence number (lost on\n"
     "the way or dropped from a full queue).  Exits 0 only when the whole\n"
     "stream came, with no gap.\n\n"
+    "An image stream (encoding cbor;sensor=image, docs/protocol.md \"Sensor\n"
+    "messages\") is written as a video by ffmpeg, which must be installed: OUT's\n"
+    "name chooses the container and codec (out.mkv, out.mp4, out.avi...), every\n"
+    "image must have the size and pixel format of the first.  It ends at the\n"
+    "stream's end marker, after --count images, or when its publisher leaves;\n"
+    "images published before this tool subscribed are not gaps.\n\n"
+    "  --count N       images: stop after N\n"
+    "  --rate HZ       images: the video's frame rate (default 30)\n"
     "  --timeout MS    fail (304) after MS ms without a sample (default 10000)\n"
     "  --queue N       samples held for this tool before the oldest is dropped\n"
     "                  (default 1024)\n"
@@ -438,6 +447,11 @@ typedef struct recv_state {
     uint64_t gap_from[16], gap_to[16];
     uint64_t end_seq;          /* the end marker's seq, 0 before it */
     int withdrawn;
+    /* an image stream: a video */
+    int image;
+    video_out *video;
+    double fps;                /* --rate */
+    char image_what[96];       /* "images 640x480 rgb8, 30 fps" */
 } recv_state;
 
 static int out_write(recv_state *r, const void *p, size_t n)
@@ -455,6 +469,15 @@ static int recv_start(recv_state *r, const ipcn_msg *m)
     snprintf(r->encoding, sizeof r->encoding, "%s", m->encoding);
     r->provider = m->src_id;
     snprintf(r->provider_name, sizeof r->provider_name, "%s", m->src_name);
+    ipcn_sensor_kind kind;
+    if (ipcn_sensor_kind_of(m->encoding, &kind) == IPCN_OK && kind == IPCN_SENSOR_IMAGE) {
+        if (!strcmp(r->out_path, "-"))
+            return cli_fail(IPCN_BAD_REQUEST, "%s is an image stream: OUT must be a video "
+                            "file's name (out.mkv, out.mp4...), not '-'", r->path);
+        r->image = 1;
+        r->started = 1;
+        return 0; /* ffmpeg is started with the first image */
+    }
     const void *meta = NULL;
     size_t meta_len = 0;
     ipcn_resource_list *rl = NULL;
@@ -512,6 +535,23 @@ static int recv_start(recv_state *r, const ipcn_msg *m)
     return 0;
 }
 
+/* One image of an image stream, into the video (video.c); one it could
+ * not write is counted as bad. */
+static int recv_image(recv_state *r, const ipcn_msg *m)
+{
+    if (r->c->json)
+        sample_json("sample", m->seq, m->data, m->len, 0, 0, m);
+    int rc = video_sample(&r->video, r->out_path, r->fps, m, r->image_what,
+                          sizeof r->image_what);
+    if (rc < 0)
+        r->bad++;
+    else if (rc == 0) {
+        r->samples++;
+        r->bytes += m->len;
+    }
+    return rc < 0 ? 0 : rc;
+}
+
 /* One sample (or the end marker). */
 static int recv_sample(recv_state *r, const ipcn_msg *m)
 {
@@ -530,7 +570,8 @@ static int recv_sample(recv_state *r, const ipcn_msg *m)
                  r->next_seq - 1);
         return 0;
     }
-    uint64_t expect = r->next_seq ? r->next_seq : 1;
+    /* Images published before we subscribed are no gap. */
+    uint64_t expect = r->next_seq ? r->next_seq : r->image ? m->seq : 1;
     if (m->seq > expect) {
         if (r->gaps < 16) {
             r->gap_from[r->gaps] = expect;
@@ -551,6 +592,8 @@ static int recv_sample(recv_state *r, const ipcn_msg *m)
         r->end_seq = m->seq;
         return 0;
     }
+    if (r->image)
+        return recv_image(r, m);
     if (r->unit && (r->exact ? m->len != r->unit : m->len % r->unit != 0)) {
         r->bad++;
         cli_warn("sample %" PRIu64 " has %zu bytes, not %s %" PRIu64 ": not written", m->seq,
@@ -601,11 +644,13 @@ static int recv_report(recv_state *r, ipcn_sub sub)
     ipcn_sub_get_stats(c->node, sub, &ss);
     /* The end marker's number says how many samples there were: those
      * after the last one seen are missing too. */
-    if (r->end_seq == 0 && r->started && !cli_stop)
+    if (r->end_seq == 0 && r->started && !cli_stop && !r->image)
         cli_warn("the end of %s did not come%s", r->path,
                  r->withdrawn ? " (the stream was withdrawn)" : "");
     sbuf what = {0};
-    if (r->started)
+    if (r->image)
+        sb_printf(&what, "%s", r->image_what[0] ? r->image_what : "images");
+    else if (r->started)
         describe(&what, &r->desc);
     if (c->json) {
         jw j = {0};
@@ -672,8 +717,12 @@ static int recv_report(recv_state *r, ipcn_sub sub)
     if (r->corrupt || r->bad)
         return cli_fail(IPCN_BAD_GATEWAY, "%" PRIu64 " samples of %s were not written (see "
                         "above)", r->corrupt + r->bad, r->path);
-    if (!r->end_seq)
+    /* An image stream may end without its marker: at --count, or when its
+     * publisher left. */
+    if (!r->end_seq && !r->image)
         return cli_fail(IPCN_PARTIAL_DATA, "%s ended without its end marker", r->path);
+    if (r->image && !r->samples)
+        return cli_fail(IPCN_NO_DATA, "no image of %s came: nothing written", r->path);
     return 0;
 }
 
@@ -687,6 +736,14 @@ int cmd_stream_recv(cli *c)
         return rc;
     if (c->json && !strcmp(r.out_path, "-"))
         return cli_usage_error(c->verb, "--json and OUT '-' would both write to stdout");
+    r.fps = 30;
+    if (c->rate_mode) {
+        char *end;
+        r.fps = strtod(c->rate_mode, &end);
+        if (end == c->rate_mode || *end || !(r.fps > 0 && r.fps <= 1000))
+            return cli_usage_error(c->verb, "--rate takes frames per second, more than 0 and "
+                                   "at most 1000, not '%s'", c->rate_mode);
+    }
     int timeout = c->timeout_ms > 0 ? c->timeout_ms : 10000;
     cli_catch_signals();
     if ((rc = cli_open(c)))
@@ -718,7 +775,8 @@ int cmd_stream_recv(cli *c)
         out_flush();
     }
     uint64_t last = now_mono_ns();
-    while (!cli_stop && !r.end_seq) {
+    while (!cli_stop && !r.end_seq &&
+           !(r.image && c->count >= 0 && r.samples >= (uint64_t)c->count)) {
         ipcn_msg *m = NULL;
         st = ipcn_sub_take(c->node, sub, &m, 100);
         if (st == IPCN_NO_DATA) {
@@ -752,6 +810,9 @@ int cmd_stream_recv(cli *c)
     }
     if (!rc)
         rc = recv_finish(&r);
+    int vrc = video_close(r.video, NULL); /* ffmpeg finishes the file */
+    if (!rc)
+        rc = vrc;
     if (!rc)
         rc = recv_report(&r, sub);
     ipcn_unsubscribe(c->node, sub);

@@ -24,7 +24,7 @@ const char cmd_policy_help[] =
     "       ipcnet policy explain [--policy FILE] --as WHO VERB PATH [options]\n\n"
     "check: read FILE as a node reads the network's policy and print\n"
     "'FILE: ok (N rules, M groups, default P)' and a line for each of its\n"
-    "limits, reputation and detect sections, or 'FILE:LINE: reason' for the\n"
+    "limits, reputation, detect and debug sections, or 'FILE:LINE: reason' for the\n"
     "first thing wrong (a policy is taken whole or refused whole).  check looks\n"
     "at the content only; with --strict also at the owner and mode rule a node\n"
     "applies (a regular file, not a symbolic link, owned by root or by you,\n"
@@ -36,7 +36,8 @@ const char cmd_policy_help[] =
     "also what 'deny' would have done.  Exit 0 allowed, 1 refused, 2 bad\n"
     "usage or a policy that does not load.\n\n"
     "With --json each prints one JSON document: check {file, ok, rules,\n"
-    "groups, default, limits, reputation, detect, components} (or {file, ok:\n"
+    "groups, default, limits, reputation, detect, components,\n"
+    "debug_liveness_ms} (or {file, ok:\n"
     "false, status, error}); explain {status, allowed, verb, path, policy, as,\n"
     "rule: {line, kind, verbs, who, what} or null, default, why, audited,\n"
     "would}.\n\n"
@@ -169,6 +170,12 @@ static void check_guard(const ipcn__guard *g)
         out("; %u component%s\n", t->ncomponents,
             t->ncomponents == 1 ? "" : "s");
     }
+    if (g->debug_liveness_ms && g->debug_all)
+        out("  debug: every node is waited for up to %s when silent\n",
+            ms_text(g->debug_liveness_ms, a, sizeof a));
+    else if (g->debug_liveness_ms)
+        out("  debug: a node may ask its peers to wait up to %s for it "
+            "(IPCNET_DEBUG_LIVENESS)\n", ms_text(g->debug_liveness_ms, a, sizeof a));
 }
 
 static int policy_check(cli *c)
@@ -193,6 +200,7 @@ static int policy_check(cli *c)
         jw_bool(&j, "reputation", p->guard.rep.enabled);
         jw_bool(&j, "detect", p->guard.detect.enabled);
         jw_uint(&j, "components", p->guard.detect.ncomponents);
+        jw_uint(&j, "debug_liveness_ms", p->guard.debug_liveness_ms);
         jw_end_obj(&j);
         emit(&j);
         ipcn__policy_free(p);

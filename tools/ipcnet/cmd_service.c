@@ -419,7 +419,7 @@ int cmd_offer(cli *c)
         jw_end_obj(&j);
         emit(&j);
     } else {
-        out("offering service %s as node %s (%s; Ctrl-C to stop)\n", path,
+        out("offering service %s as node %s (%s; Ctrl-C to stop)\n", cli_wire_path(c, path),
             c->node_name, c->echo ? "echo" : c->exec);
         out_flush();
     }

@@ -118,12 +118,12 @@ int cmd_shutdown(cli *c)
     if (ipcn_cbor_writer_finish(&w, &len) != IPCN_OK)
         return cli_usage_error(c->verb, "--reason must be UTF-8 text");
     int rc;
-    if ((rc = cli_open(c)) || (rc = cli_discover(c, "system/shutdown")))
+    if ((rc = cli_open(c)) || (rc = cli_discover(c, "/system/shutdown")))
         return rc;
     if (cli_stop)
         return cli_fail(IPCN_SERVICE_UNAVAILABLE, "interrupted");
     ipcn_msg *r = NULL;
-    int st = ipcn_request(c->node, "system/shutdown", body, len, "cbor", &r,
+    int st = ipcn_request(c->node, "/system/shutdown", body, len, "cbor", &r,
                           c->timeout_ms > 0 ? c->timeout_ms : 120000);
     if (st == IPCN_NOT_FOUND && c->manifest) {
         ipcn_msg_free(r);

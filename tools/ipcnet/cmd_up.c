@@ -119,9 +119,9 @@ int cmd_ps(cli *c)
     int rc;
     char pattern[256];
     if (c->npos > 0)
-        snprintf(pattern, sizeof pattern, "system/supervisor/%s/components/*", c->pos[0]);
+        snprintf(pattern, sizeof pattern, "/system/supervisor/%s/components/*", c->pos[0]);
     else
-        snprintf(pattern, sizeof pattern, "system/supervisor/*/components/*");
+        snprintf(pattern, sizeof pattern, "/system/supervisor/*/components/*");
     if ((rc = cli_open(c)) || (rc = cli_discover(c, NULL)) || cli_stop)
         return rc;
     ipcn_resource_list *l = NULL;
@@ -137,7 +137,9 @@ int cmd_ps(cli *c)
         const char *slash = strchr(r0, '/');
         snprintf(robot, sizeof robot, "%.*s", slash ? (int)(slash - r0) : 0, r0);
         ipcn_msg *m = NULL;
-        st = ipcn_query(c->node, path, &m, timeout);
+        char abs[258]; /* found: as on the wire; absolute, so no namespace again */
+        snprintf(abs, sizeof abs, "/%s", path);
+        st = ipcn_query(c->node, abs, &m, timeout);
         jval *v = NULL;
         if (st != IPCN_OK || cbor_to_json(m->data, m->len, &v) < 0 || v->t != J_OBJ) {
             cli_warn("%s: %d %s", path, st, ipcn_status_str(st));

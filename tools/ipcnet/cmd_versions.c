@@ -137,7 +137,7 @@ static const char *tell_supervisor(cli *c, const target *t)
         return "next start";
     char path[160];
     unsigned char body[300];
-    snprintf(path, sizeof path, "system/supervisor/%s/reload", t->robot);
+    snprintf(path, sizeof path, "/system/supervisor/%s/reload", t->robot);
     size_t len = reload_body(t->name, body, sizeof body);
     if (!len || cli_open(c) || cli_discover(c, path))
         return "next start";

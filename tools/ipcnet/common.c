@@ -137,6 +137,8 @@ int cli_open(cli *c)
     ipcn_node_opts_init(&o);
     o.network = c->network;
     o.dir = c->dir;
+    o.ns = c->ns;
+    o.remap = c->remap;
     int st = ipcn_node_open(&c->node, c->node_name, &o);
     if (st != IPCN_OK) {
         const char *net = c->network ? c->network : getenv("IPCNET_NETWORK");
@@ -147,10 +149,14 @@ int cli_open(cli *c)
             why = crit && *crit && strcmp(crit, "optional") && strcmp(crit, "important") &&
                           strcmp(crit, "critical")
                       ? ": $IPCNET_CRITICALITY is not optional, important or critical"
-                      : ": invalid node or network name";
+                      : ": invalid node or network name, namespace or remap rules "
+                        "(the library's log line above says which)";
             break;
         }
-        case IPCN_CONFLICT: why = ": a live node already has that name"; break;
+        case IPCN_CONFLICT:
+            why = ": a live node already has that name (the log line above says "
+                  "which process; IPCNET_NAME_SUFFIX=1 takes the next free name)";
+            break;
         case IPCN_FORBIDDEN: why = ": the network directory is not usable"; break;
         default: break;
         }
@@ -158,7 +164,17 @@ int cli_open(cli *c)
         return cli_fail(st, "cannot join network %s as %s%s",
                         net && *net ? net : "default", c->node_name, why);
     }
+    /* Its name as the network knows it: with its namespace, or suffix. */
+    snprintf(c->node_name, sizeof c->node_name, "%s", ipcn_node_name(c->node));
     return 0;
+}
+
+const char *cli_wire_path(cli *c, const char *path)
+{
+    static char buf[256];
+    return c->node && ipcn_node_resolve(c->node, path, buf, sizeof buf) == IPCN_OK
+               ? buf
+               : path;
 }
 
 void cli_close(cli *c)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.c — strict JSON for the CLI: what a VALUE on the command line must
- * be (RFC 8259: one value, no trailing commas, no comments, no NaN, UTF-8
- * checked, surrogate pairs checked), how values are printed, and a writer
- * for the one-document-per-line --json output.
+ * json.c — JSON for the CLI: a tree of parsed JSON (parsed by the
+ * library: ipcn_cbor_from_json(), strict RFC 8259), how values are
+ * printed, and a writer for the one-document-per-line --json output.
+ * JSON <-> CBOR is the library's alone (ipcnet_value.h).
  */
 #include "json.h"
 
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipcnet_value.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -209,350 +210,105 @@ int json_add(jval *parent, const char *key, size_t keylen, jval *v)
 }
 
 /* ------------------------------------------------------------------ */
-/* parser                                                               */
+/* parser: the library's (ipcn_cbor_from_json()), into a tree           */
 /* ------------------------------------------------------------------ */
 
-typedef struct parser {
-    const char *p, *end, *start;
-    char *err;
-    size_t errlen;
-    bool failed;
-    bool build; /* false: validate only */
-} parser;
-
-static void fail(parser *ps, const char *what)
+/* A tree from the CBOR the library made of a JSON text: only the types
+ * JSON has.  Numbers keep the library's text of them (ipcn_cbor_to_json()
+ * writes floats), so that what prints is what the library would print. */
+static jval *from_json_item(const ipcn_cbor_item *it)
 {
-    if (ps->failed)
-        return;
-    ps->failed = true;
-    if (ps->err && ps->errlen) {
-        if (ps->p >= ps->end)
-            snprintf(ps->err, ps->errlen, "at the end: %s", what);
+    char s[48];
+    switch (it->type) {
+    case IPCN_CBOR_UINT:
+        snprintf(s, sizeof s, "%llu", (unsigned long long)it->u);
+        return json_num_text(s);
+    case IPCN_CBOR_NEGINT:
+        if (it->u < UINT64_MAX)
+            snprintf(s, sizeof s, "-%llu", (unsigned long long)it->u + 1);
         else
-            snprintf(ps->err, ps->errlen, "at byte %zu: %s",
-                     (size_t)(ps->p - ps->start) + 1, what);
+            snprintf(s, sizeof s, "-18446744073709551616");
+        return json_num_text(s);
+    case IPCN_CBOR_FLOAT: {
+        uint8_t f[9];
+        size_t n = 0;
+        if (ipcn_cbor_build(f, sizeof f, &n, "f", it->f) != IPCN_OK ||
+            ipcn_cbor_to_json(f, n, 0, s, sizeof s, NULL) != IPCN_OK)
+            return json_new(J_NULL);
+        return !strcmp(s, "null") ? json_new(J_NULL) : json_num_text(s);
+    }
+    case IPCN_CBOR_TEXT:
+        return json_str(it->len ? (const char *)it->ptr : "", it->len);
+    case IPCN_CBOR_ARRAY: {
+        jval *a = json_new(J_ARR);
+        for (uint64_t i = 0; i < it->count; i++)
+            json_add(a, NULL, 0, from_json_item(&it->items[i]));
+        return a;
+    }
+    case IPCN_CBOR_MAP: {
+        jval *o = json_new(J_OBJ);
+        for (uint64_t i = 0; i < it->count; i++) {
+            const ipcn_cbor_item *k = &it->items[2 * i];
+            json_add(o, k->len ? (const char *)k->ptr : "", k->len,
+                     from_json_item(&it->items[2 * i + 1]));
+        }
+        return o;
+    }
+    case IPCN_CBOR_BOOL:
+        return json_new(it->u ? J_TRUE : J_FALSE);
+    default:
+        return json_new(J_NULL);
     }
 }
 
-static void skip_ws(parser *ps)
+/* The JSON text p[0..n) as CBOR in a new buffer (*cbor, *len), or -1
+ * with why in err. */
+static int json_to_cbor_buf(const char *p, size_t n, uint8_t **cbor,
+                            size_t *len, char *err, size_t errlen)
 {
-    while (ps->p < ps->end &&
-           (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
-        ps->p++;
-}
-
-static int hex4(const char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v |= c - 'A' + 10;
+    ipcn_json_error e = {0, NULL};
+    size_t need = 0;
+    int st = ipcn_cbor_from_json(p, n, 0, NULL, 0, &need, &e);
+    if (st == IPCN_OK) {
+        *cbor = xmalloc(need ? need : 1);
+        st = ipcn_cbor_from_json(p, n, 0, *cbor, need, len, &e);
+        if (st != IPCN_OK)
+            free(*cbor);
+    }
+    if (st == IPCN_OK)
+        return 0;
+    if (err && errlen) {
+        if (st != IPCN_BAD_REQUEST)
+            snprintf(err, errlen, "%d %s", st, ipcn_status_str(st));
+        else if (e.offset >= n)
+            snprintf(err, errlen, "at the end: %s", e.what ? e.what : "invalid");
         else
-            return -1;
+            snprintf(err, errlen, "at byte %zu: %s", e.offset + 1,
+                     e.what ? e.what : "invalid");
     }
-    return v;
-}
-
-static void put_utf8(sbuf *b, unsigned cp)
-{
-    char o[4];
-    size_t k;
-    if (cp < 0x80) {
-        o[0] = (char)cp, k = 1;
-    } else if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6)), o[1] = (char)(0x80 | (cp & 0x3f)), k = 2;
-    } else if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12)), o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f)), k = 3;
-    } else {
-        o[0] = (char)(0xf0 | (cp >> 18)), o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), o[3] = (char)(0x80 | (cp & 0x3f));
-        k = 4;
-    }
-    sb_putn(b, o, k);
-}
-
-/* A string; the opening quote is at ps->p.  Fills *out when building. */
-static void parse_string(parser *ps, sbuf *out)
-{
-    ps->p++; /* '"' */
-    while (ps->p < ps->end) {
-        unsigned char c = (unsigned char)*ps->p;
-        if (c == '"') {
-            ps->p++;
-            return;
-        }
-        if (c < 0x20) {
-            fail(ps, "control character in a string (escape it)");
-            return;
-        }
-        if (c == '\\') {
-            if (ps->end - ps->p < 2) {
-                ps->p = ps->end;
-                break;
-            }
-            char e = ps->p[1];
-            const char *m = strchr("\"\\/bfnrt", e);
-            if (e && m) {
-                static const char dec[] = "\"\\/\b\f\n\r\t";
-                if (out)
-                    sb_putc(out, dec[m - "\"\\/bfnrt"]);
-                ps->p += 2;
-                continue;
-            }
-            if (e != 'u') {
-                ps->p++;
-                fail(ps, "invalid escape in a string");
-                return;
-            }
-            int cp;
-            if (ps->end - ps->p < 6 || (cp = hex4(ps->p + 2)) < 0) {
-                fail(ps, "invalid \\u escape");
-                return;
-            }
-            ps->p += 6;
-            if (cp >= 0xdc00 && cp <= 0xdfff) {
-                ps->p -= 6;
-                fail(ps, "lone low surrogate in a \\u escape");
-                return;
-            }
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                int lo;
-                if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' ||
-                    (lo = hex4(ps->p + 2)) < 0 || lo < 0xdc00 || lo > 0xdfff) {
-                    fail(ps, "high surrogate not followed by a low one");
-                    return;
-                }
-                ps->p += 6;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            }
-            if (out)
-                put_utf8(out, (unsigned)cp);
-            continue;
-        }
-        size_t k = utf8_seq((const unsigned char *)ps->p, (size_t)(ps->end - ps->p));
-        if (!k) {
-            fail(ps, "invalid UTF-8 in a string");
-            return;
-        }
-        if (out)
-            sb_putn(out, ps->p, k);
-        ps->p += k;
-    }
-    fail(ps, "unterminated string");
-}
-
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-static void parse_number(parser *ps)
-{
-    const char *p = ps->p;
-    if (p < ps->end && *p == '-')
-        p++;
-    if (p >= ps->end || !is_digit(*p)) {
-        ps->p = p;
-        fail(ps, "invalid number");
-        return;
-    }
-    if (*p == '0') {
-        p++;
-        if (p < ps->end && is_digit(*p)) {
-            ps->p = p;
-            fail(ps, "leading zero in a number");
-            return;
-        }
-    } else {
-        while (p < ps->end && is_digit(*p))
-            p++;
-    }
-    if (p < ps->end && *p == '.') {
-        p++;
-        if (p >= ps->end || !is_digit(*p)) {
-            ps->p = p;
-            fail(ps, "digits expected after '.'");
-            return;
-        }
-        while (p < ps->end && is_digit(*p))
-            p++;
-    }
-    if (p < ps->end && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < ps->end && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= ps->end || !is_digit(*p)) {
-            ps->p = p;
-            fail(ps, "digits expected in the exponent");
-            return;
-        }
-        while (p < ps->end && is_digit(*p))
-            p++;
-    }
-    ps->p = p;
-}
-
-static bool literal(parser *ps, const char *word)
-{
-    size_t n = strlen(word);
-    if ((size_t)(ps->end - ps->p) >= n && !memcmp(ps->p, word, n)) {
-        ps->p += n;
-        return true;
-    }
-    return false;
-}
-
-static jval *parse_value(parser *ps, int depth)
-{
-    skip_ws(ps);
-    if (ps->p >= ps->end) {
-        fail(ps, "a value was expected");
-        return NULL;
-    }
-    if (depth > JSON_MAX_DEPTH) {
-        fail(ps, "nested too deeply");
-        return NULL;
-    }
-    char c = *ps->p;
-    jval *v = NULL;
-    if (c == '{' || c == '[') {
-        bool obj = c == '{';
-        char close = obj ? '}' : ']';
-        if (ps->build)
-            v = json_new(obj ? J_OBJ : J_ARR);
-        ps->p++;
-        skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == close) {
-            ps->p++;
-            return v ? v : (jval *)1;
-        }
-        for (;;) {
-            sbuf key = {0};
-            skip_ws(ps);
-            if (obj) {
-                if (ps->p >= ps->end || *ps->p != '"') {
-                    fail(ps, "a string key was expected");
-                    break;
-                }
-                parse_string(ps, ps->build ? &key : NULL);
-                if (ps->failed) {
-                    sb_free(&key);
-                    break;
-                }
-                skip_ws(ps);
-                if (ps->p >= ps->end || *ps->p != ':') {
-                    sb_free(&key);
-                    fail(ps, "':' was expected");
-                    break;
-                }
-                ps->p++;
-            }
-            jval *item = parse_value(ps, depth + 1);
-            if (ps->failed) {
-                sb_free(&key);
-                break;
-            }
-            if (v)
-                json_add(v, key.p ? key.p : "", key.len, item);
-            sb_free(&key);
-            skip_ws(ps);
-            if (ps->p < ps->end && *ps->p == ',') {
-                ps->p++;
-                skip_ws(ps);
-                if (ps->p < ps->end && *ps->p == close) {
-                    fail(ps, "trailing comma");
-                    break;
-                }
-                continue;
-            }
-            if (ps->p < ps->end && *ps->p == close) {
-                ps->p++;
-                return v ? v : (jval *)1;
-            }
-            fail(ps, obj ? "',' or '}' was expected" : "',' or ']' was expected");
-            break;
-        }
-        json_free(v);
-        return NULL;
-    }
-    if (c == '"') {
-        sbuf s = {0};
-        parse_string(ps, ps->build ? &s : NULL);
-        if (ps->failed) {
-            sb_free(&s);
-            return NULL;
-        }
-        if (!ps->build)
-            return (jval *)1;
-        v = json_new(J_STR);
-        v->s = s.p ? s.p : xcalloc(1, 1);
-        v->n = s.len;
-        return v;
-    }
-    if (c == '-' || is_digit(c)) {
-        const char *start = ps->p;
-        parse_number(ps);
-        if (ps->failed)
-            return NULL;
-        if (!ps->build)
-            return (jval *)1;
-        v = json_str(start, (size_t)(ps->p - start));
-        v->t = J_NUM;
-        return v;
-    }
-    jtype t;
-    if (literal(ps, "null"))
-        t = J_NULL;
-    else if (literal(ps, "true"))
-        t = J_TRUE;
-    else if (literal(ps, "false"))
-        t = J_FALSE;
-    else {
-        fail(ps, c == '\'' ? "strings take double quotes"
-                           : "a value was expected (object, array, string, "
-                             "number, true, false or null)");
-        return NULL;
-    }
-    return ps->build ? json_new(t) : (jval *)1;
-}
-
-static int run(const char *p, size_t n, jval **out, char *err, size_t errlen,
-               bool build)
-{
-    parser ps = {.p = p, .end = p + n, .start = p, .err = err, .errlen = errlen,
-                 .build = build};
-    if (n >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
-        fail(&ps, "byte order mark");
-        return -1;
-    }
-    jval *v = parse_value(&ps, 0);
-    if (!ps.failed) {
-        skip_ws(&ps);
-        if (ps.p < ps.end)
-            fail(&ps, "unexpected text after the value");
-    }
-    if (ps.failed) {
-        if (build)
-            json_free(v);
-        return -1;
-    }
-    if (build)
-        *out = v;
-    return 0;
+    return -1;
 }
 
 int json_parse(const char *p, size_t n, jval **out, char *err, size_t errlen)
 {
-    return run(p, n, out, err, errlen, true);
+    uint8_t *cbor;
+    size_t len = 0;
+    if (json_to_cbor_buf(p, n, &cbor, &len, err, errlen) < 0)
+        return -1;
+    ipcn_cbor_item *root = NULL;
+    int st = ipcn_cbor_tree_decode(cbor, len, 0, &root);
+    if (st == IPCN_OK)
+        *out = from_json_item(root);
+    else if (err && errlen)
+        snprintf(err, errlen, "%d %s", st, ipcn_status_str(st));
+    ipcn_cbor_tree_free(root);
+    free(cbor);
+    return st == IPCN_OK ? 0 : -1;
 }
 
 bool json_valid(const char *p, size_t n)
 {
-    return run(p, n, NULL, NULL, 0, false) == 0;
+    return ipcn_cbor_from_json(p, n, 0, NULL, 0, NULL, NULL) == IPCN_OK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.h — a small strict JSON (RFC 8259) parser into a tree, a printer,
- * a growable string buffer and a streaming writer for the CLI's --json
- * output.  No dependency beyond libc.
+ * json.h — a tree of parsed JSON (the library parses: strict RFC 8259,
+ * ipcn_cbor_from_json()), a printer, a growable string buffer and a
+ * streaming writer for the CLI's --json output.
  */
 #ifndef IPCNET_CLI_JSON_H
 #define IPCNET_CLI_JSON_H
@@ -37,10 +37,13 @@ typedef struct jval {
     size_t count, cap;
 } jval;
 
+/* The depth of the --json writer's documents; parsed JSON nests at most
+ * IPCN_CBOR_MAX_DEPTH (64) deep. */
 #define JSON_MAX_DEPTH 256
 
-/* Parse exactly one JSON text (surrounding whitespace allowed).  Returns 0
- * and *out, or -1 with a message in err ("at byte 4: expected ':'"). */
+/* Parse exactly one JSON text (surrounding whitespace allowed) with the
+ * library.  Returns 0 and *out, or -1 with a message in err ("at byte 4:
+ * ':' was expected"). */
 int json_parse(const char *p, size_t n, jval **out, char *err, size_t errlen);
 /* Just check; 1 when p[0..n) is one valid JSON text. */
 bool json_valid(const char *p, size_t n);

@@ -25,6 +25,7 @@ enum opt_id {
     O_STRENGTH, O_WARM, O_VOTE, O_QUORUM, O_TOLERANCE, O_AT_MOST_ONCE,
     O_LISTEN, O_PEERS,
     O_FORCE,
+    O_NS, O_REMAP,
 };
 
 typedef struct opt {
@@ -65,10 +66,12 @@ static const opt opts[] = {
     {"--at-most-once", false, O_AT_MOST_ONCE},
     {"--listen", true, O_LISTEN},     {"--peers", true, O_PEERS},
     {"--force", false, O_FORCE},
+    {"--ns", true, O_NS},             {"--remap", true, O_REMAP},
 };
 
 #define B(x) (1ull << (x))
-#define COMMON (B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_JSON) | B(O_WAIT) | B(O_HELP))
+#define COMMON (B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_JSON) | B(O_WAIT) | B(O_HELP) | \
+                B(O_NS) | B(O_REMAP))
 
 typedef struct verb {
     const char *name;
@@ -117,7 +120,9 @@ static const verb verbs[] = {
      "usage: ipcnet info PATH [options]\n\n"
      "Print the descriptor of the resource at PATH: kind, encoding, provider (name,\n"
      "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
-     "service offered by several nodes prints one descriptor per provider.\n"},
+     "service offered by several nodes prints one descriptor per provider.  A typed\n"
+     "resource's type (a data or stream 'schema', a service's 'args' and 'returns')\n"
+     "prints as a tree of field types and names, as 'ros2 interface show' does.\n"},
     {"hold", cmd_hold,
      COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META) | B(O_STRENGTH) | B(O_WARM), 1, 2, true,
      "announce a data resource holding VALUE and serve it until interrupted",
@@ -130,7 +135,8 @@ static const verb verbs[] = {
      "                  (application/json: the JSON text; cbor: VALUE as CBOR)\n"
      "  --file FILE     the value is FILE's bytes ('-': stdin); encoding\n"
      "                  application/octet-stream unless --encoding\n"
-     "  --meta JSON     the descriptor's metadata (sent as a CBOR map)\n"
+     "  --meta JSON     the descriptor's metadata (sent as a CBOR map); its key\n"
+     "                  \"schema\" types the values (ipcnet_schema.h)\n"
      "  --strength N    one of several providers of PATH (an owned path): the\n"
      "                  strongest live one answers; of equal strengths, the node\n"
      "                  whose name sorts first (see 'ipcnet owner')\n"
@@ -173,7 +179,8 @@ static const verb verbs[] = {
      "  --count N       stop after N samples (default: until interrupted)\n"
      "  --encoding ENC  send VALUE's bytes as they are, with this encoding\n"
      "  --file FILE     the sample is FILE's bytes ('-': stdin)\n"
-     "  --meta JSON     the descriptor's metadata (default {\"rate\": HZ})\n"
+     "  --meta JSON     the descriptor's metadata (default {\"rate\": HZ}); its\n"
+     "                  key \"schema\" types the samples (ipcnet_schema.h)\n"
      "  --strength N    one of several publishers of PATH (an owned path):\n"
      "                  subscribers take the samples of the strongest live one\n"
      "                  and drop (and count) the others'; when it goes, the next\n"
@@ -187,7 +194,9 @@ static const verb verbs[] = {
      "Subscribe to every stream and data resource matching PATTERN, now and\n"
      "later, and print each sample as 'path: value' (one JSON document per sample\n"
      "with --json) until N samples came or Ctrl-C / SIGTERM.  A provider that\n"
-     "goes away is reported on stderr.\n\n"
+     "goes away is reported on stderr.  Before the first sample of a typed\n"
+     "resource from each provider, its type prints as a tree of field types and\n"
+     "names, each line after '# '.\n\n"
      "  --count N       stop after N samples\n"
      "  --timeout MS    fail with 304 when no sample came for MS milliseconds\n"
      "  --raw           write the samples' bytes to stdout as they are\n"},
@@ -304,8 +313,10 @@ static const verb verbs[] = {
      "  --png FILE      draw it into FILE with Graphviz's 'dot'\n"},
     {"stream-send", cmd_stream_send, COMMON | B(O_RATE) | B(O_WAIT_SUBS) | B(O_TIMEOUT), 2, 2,
      false, "publish a video, audio or point-cloud file as a media stream", cmd_stream_send_help},
-    {"stream-recv", cmd_stream_recv, COMMON | B(O_TIMEOUT) | B(O_QUEUE) | B(O_DELAY), 2, 2,
-     false, "write a media stream to a file; report gaps", cmd_stream_recv_help},
+    {"stream-recv", cmd_stream_recv,
+     COMMON | B(O_TIMEOUT) | B(O_QUEUE) | B(O_DELAY) | B(O_COUNT) | B(O_RATE), 2, 2, false,
+     "write a media stream to a file, an image stream to a video; report gaps",
+     cmd_stream_recv_help},
     {"policy", cmd_policy, COMMON | B(O_STRICT) | B(O_POLICY) | B(O_AS), 0, 3, false,
      "check a policy file; explain who may do what under it", cmd_policy_help},
     {"quarantine", cmd_quarantine, COMMON | B(O_NODE) | B(O_ALL) | B(O_TIMEOUT), 1, 2, false,
@@ -316,11 +327,11 @@ static const verb verbs[] = {
      cmd_shutdown_help},
     {"install", cmd_install,
      B(O_JSON) | B(O_HELP) | B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_WAIT) | B(O_TIMEOUT) |
-         B(O_MANIFEST) | B(O_STORE) | B(O_VERSION_ID) | B(O_CONFIG), 2, 2, false,
+         B(O_MANIFEST) | B(O_STORE) | B(O_VERSION_ID) | B(O_CONFIG) | B(O_NS) | B(O_REMAP), 2, 2, false,
      "install a new version of a component (on trial), with its hashes", cmd_install_help},
     {"rollback", cmd_rollback,
      B(O_JSON) | B(O_HELP) | B(O_NETWORK) | B(O_DIR) | B(O_NAME) | B(O_WAIT) | B(O_TIMEOUT) |
-         B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG), 1, 1, false,
+         B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG) | B(O_NS) | B(O_REMAP), 1, 1, false,
      "go back to a component's version that worked", cmd_rollback_help},
     {"versions", cmd_versions, B(O_JSON) | B(O_HELP) | B(O_MANIFEST) | B(O_STORE) | B(O_CONFIG),
      1, 1, false, "a component's versions: good, trial, bad, installed", cmd_versions_help},
@@ -364,6 +375,10 @@ static const char common_help[] =
     "  --dir DIR       the base directory of networks (default: $IPCNET_DIR, else\n"
     "                  $XDG_RUNTIME_DIR/ipcnet, else /tmp/ipcnet-<uid>)\n"
     "  --name NAME     this tool's node name (default ipcnet-cli.<pid>)\n"
+    "  --ns NS         the namespace of the paths given (and of the node's name):\n"
+    "                  a path without a leading '/' is NS/path (default:\n"
+    "                  $IPCNET_NAMESPACE; '/' for none)\n"
+    "  --remap RULES   remap rules FROM=TO,... tried before $IPCNET_REMAP's\n"
     "  --json          one JSON document per result, one per line\n"
     "  --wait MS       wait at most MS ms for links to the other nodes (2000)\n"
     "  -h, --help      this help\n"
@@ -443,6 +458,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_NETWORK: c->network = arg; break;
         case O_DIR: c->dir = arg; break;
         case O_NAME: c->name = arg; break;
+        case O_NS: c->ns = arg; break;
+        case O_REMAP: c->remap = arg; break;
         case O_JSON: c->json = true; break;
         case O_RAW: c->raw = true; break;
         case O_HELP:
@@ -470,7 +487,8 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
             c->window = (long)ll;
             break;
         case O_RATE: {
-            if (v->fn == cmd_stream_send && (c->rate_mode = arg))
+            /* stream-send: a mode; stream-recv: a video's frame rate */
+            if ((v->fn == cmd_stream_send || v->fn == cmd_stream_recv) && (c->rate_mode = arg))
                 break;
             char *end;
             errno = 0;

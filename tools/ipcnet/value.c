@@ -21,7 +21,6 @@
 
 #define JSON_ONELINE_WIDTH 100
 #define TENSOR_TEXT_VALUES 8
-#define TENSOR_JSON_VALUES 1024
 
 /* The media type without parameters or surrounding blanks. */
 static size_t base_type(const char *enc, const char **start)
@@ -178,6 +177,8 @@ void value_text(sbuf *b, const char *enc, const void *data, size_t len,
         sb_puts(b, "(empty)");
         return;
     }
+    if (sensor_text(b, enc, data, len))
+        return;
     if (enc_is_tensor(enc) || enc_is_cbor(enc)) {
         ipcn_tensor t;
         if (ipcn_tensor_decode(data, len, 0, &t) == IPCN_OK) {
@@ -219,10 +220,13 @@ void value_json(jw *w, const char *enc, const void *data, size_t len)
 {
     jw_str(w, "encoding", enc ? enc : "");
     jw_uint(w, "size", len);
+    if (len && sensor_json(w, enc, data, len))
+        return;
     if (len && enc_is_tensor(enc)) {
         ipcn_tensor t;
-        if (ipcn_tensor_decode(data, len, 0, &t) == IPCN_OK) {
-            jval *v = tensor_json(&t, TENSOR_JSON_VALUES);
+        jval *v; /* as {"dtype", "shape", "numel", "values"} */
+        if (ipcn_tensor_decode(data, len, 0, &t) == IPCN_OK &&
+            cbor_to_json(data, len, &v) == 0) {
             jw_val(w, "value", v);
             json_free(v);
             return;

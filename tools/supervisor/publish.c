@@ -23,7 +23,7 @@ const char *sup_crit_name(ipcn_criticality c)
 
 void sup_component_path(char *buf, const char *robot, const char *name)
 {
-    snprintf(buf, SUP_PATH_MAX, "system/supervisor/%s/components/%s", robot, name);
+    snprintf(buf, SUP_PATH_MAX, "/system/supervisor/%s/components/%s", robot, name);
 }
 
 static void put_kv_text(ipcn_cbor_writer *w, const char *k, const char *v)
@@ -95,7 +95,7 @@ int sup_publish_alarm(ipcn_node *n, const char *robot, const char *component,
                       const char *criticality, const char *reason)
 {
     char path[SUP_PATH_MAX];
-    snprintf(path, sizeof path, "system/supervisor/%s/alarms", robot);
+    snprintf(path, sizeof path, "/system/supervisor/%s/alarms", robot);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint8_t buf[2048];

@@ -287,12 +287,12 @@ void sup_health_ask(sup *s, sup_rt *rt)
 int sup_svc_start(sup *s)
 {
     ipcn_node_set_event_fn(s->n, on_event, s);
-    snprintf(s->reload_path, sizeof s->reload_path, "system/supervisor/%s/reload", s->m->robot);
-    int st = ipcn_offer(s->n, "system/shutdown", "cbor", on_shutdown, s);
+    snprintf(s->reload_path, sizeof s->reload_path, "/system/supervisor/%s/reload", s->m->robot);
+    int st = ipcn_offer(s->n, "/system/shutdown", "cbor", on_shutdown, s);
     if (st == IPCN_OK)
         st = ipcn_offer(s->n, s->reload_path, "cbor", on_reload, s);
     ipcn_sub sub;
     if (st == IPCN_OK)
-        st = ipcn_subscribe(s->n, "system/compromise/**", 64, on_compromise_sample, s, &sub);
+        st = ipcn_subscribe(s->n, "/system/compromise/**", 64, on_compromise_sample, s, &sub);
     return st;
 }

@@ -7,6 +7,7 @@
  * Offers (ipcn_offer_typed):
  *   typed/scale   args {"map": {"x": "float", "k": {"optional": "int"}}},
  *                 returns "float"; answers 100 with the CBOR float x * k
+ *                 (x an integer or a float: "float" takes both)
  *                 (k defaults to 2) and counts its calls;
  * and (ipcn_offer, untyped):
  *   typed/calls   answers 100 with the call count of typed/scale as text.
@@ -35,7 +36,11 @@ static int on_scale(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
     int64_t kv = 2;
     if (k)
         kv = k->type == IPCN_CBOR_UINT ? (int64_t)k->u : -1 - (int64_t)k->u;
-    double r = x->f * (double)kv;
+    /* "float" takes integers too ({"x": 1}): read either. */
+    double xv = x->type == IPCN_CBOR_UINT     ? (double)x->u
+                : x->type == IPCN_CBOR_NEGINT ? -1.0 - (double)x->u
+                                              : x->f;
+    double r = xv * (double)kv;
     ipcn_cbor_tree_free(root);
     uint8_t buf[16];
     size_t len = 0;
