@@ -1046,6 +1046,11 @@ typedef struct ipcn_sub_stats {
                              of its declared type, dropped here
                              (ipcnet_schema.h); not counted in received.
                              Since: 0.2 */
+    uint64_t history;   /**< of received, the samples a provider kept for
+                             late subscribers: a data resource's value as
+                             the subscription began (unless a newer one came
+                             live first), a stream's last ones
+                             (ipcn_announce_keep()).  Since: 0.2 */
 } ipcn_sub_stats;
 
 /** ipcn_sub_get_stats() - Returns 100, 203 unknown, 200 for a NULL
@@ -2097,6 +2102,161 @@ IPCN_API int ipcn_on_shutdown(ipcn_node *node, ipcn_shutdown_phase phase,
  */
 IPCN_API int ipcn_shutdown_done(ipcn_node *node, ipcn_shutdown_phase phase,
                                 int status);
+
+/* ------------------------------------------------------------------ */
+/* Late subscribers: latched data, kept samples                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A subscriber that comes after the fact gets what the provider keeps
+ * before anything newer, as ROS 2's transient-local durability gives it
+ * (docs/protocol.md 10.3):
+ *
+ *   - A data resource is latched by default: a new subscription matching
+ *     it gets its current value first (when it has one), then every later
+ *     value.  Chosen as the default because a data resource is a state
+ *     (what a query returns), and a subscriber of a state wants it now,
+ *     not at its next change, which may never come (a map, a robot
+ *     description, a mode); a ROS user reaches for transient-local for
+ *     exactly these "latched" topics.  Streams are not kept by default
+ *     (ROS 2's default, volatile): the publisher asks for it.
+ *   - A stream keeps its last N samples when its publisher says so at
+ *     announce time (ipcn_announce_keep(), N <= IPCN_KEEP_MAX); a new
+ *     subscription gets them, oldest first, before the live ones.
+ *   - Opt out: the provider with ipcn_announce_keep(..., 0) (a data
+ *     resource whose old value means nothing to a newcomer), the
+ *     subscriber with IPCN_SUB_NO_HISTORY (ipcn_subscribe_ex()).
+ *
+ * Race-free: each resource reaches the subscription as a run of
+ * consecutive seqs, from what was kept to every sample published after,
+ * each once, in order: no gap and no duplicate.  The subscription asks
+ * each peer once (when it is made; when a link comes up), and the peer
+ * sends what it keeps at the point in its stream where it took the
+ * subscription; until then the subscriber holds back a kept stream's
+ * live samples (the kept ones include them), and takes a data resource's
+ * live values but not the kept value again when one came (the kept value
+ * is then the newest of them).  The values published between the call and
+ * that point may come as one: a data resource's newest value stands for
+ * those before it.  Each kept sample that comes counts in
+ * ipcn_sub_stats.received and .history.  Across resources, the kept
+ * samples of a stream come after the live samples of other resources
+ * that came meanwhile.  A provider that comes back (a new link) sends its
+ * current value again.  A subscription's queue bounds what it takes
+ * (queue_depth: the oldest dropped, counted).
+ *
+ * The cost is the provider's: a latched data resource keeps its value
+ * anyway; a stream keeps copies of its last N samples inline (at most
+ * 64 MiB of them per resource, the oldest given up first),
+ * and the large ones (shm_threshold and more) in slots of its
+ * shared-memory pool, where each kept sample holds a slot.  Kept slots
+ * never make the pool refuse a loan: a loan of a full pool first takes
+ * back the slots that only the keep holds, oldest first, and a pool with
+ * IPCN_POOL_DROP_OLDEST may take back one a reader holds too; either way
+ * the kept samples given up are counted (ipcn_keep_stats.evicted), and
+ * the keep goes on from the newest whole run.  Keep N well under the
+ * pool's slots (ipcn_pool_opts.slots, 64 by default) so that it lasts.
+ * A new subscriber takes at most its share of the pool (7/8 of the
+ * slots): a longer keep gives it the newest that fit.
+ *
+ * Peers of an older version (without the LATCH capability) neither send
+ * nor ask for kept samples: their subscriptions get live samples only.
+ */
+
+/** The most samples a stream keeps for late subscribers. Since: 0.2 */
+#define IPCN_KEEP_MAX 1024u
+
+/**
+ * ipcn_announce_keep() - announce a data or stream resource as
+ * ipcn_announce() does, and say what it keeps for subscribers that come
+ * later (see above).
+ * @keep: a stream: how many of its last samples it keeps, 0..IPCN_KEEP_MAX
+ *        (0: none, the default); a data resource: 1 to latch its current
+ *        value (the default), 0 not to.
+ * Called again for the same path, it changes the keep (a smaller keep
+ * gives up the oldest kept samples) and announces the path again.
+ * ipcn_announce() and ipcn_announce_owned() of a path leave its keep as it
+ * is.  Returns as ipcn_announce() (101 when created, 100 when it existed),
+ * and 200 for a service, a keep over IPCN_KEEP_MAX (over 1 for data).
+ * Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_announce_keep(ipcn_node *node, const char *path,
+                                ipcn_kind kind, const char *encoding,
+                                const void *meta, size_t meta_len,
+                                unsigned keep);
+
+/** What a resource of this node keeps for late subscribers.  A sized
+ *  struct.  Since: 0.2 */
+typedef struct ipcn_keep_stats {
+    uint32_t size;       /**< sizeof(ipcn_keep_stats): set it */
+    uint32_t keep;       /**< as announced (data: 1 latched, 0 not) */
+    uint32_t kept;       /**< samples kept now (data: 1 with a value) */
+    uint32_t kept_slots; /**< of a stream's, those in pool slots (each
+                              holds one slot of ipcn_pool_stats.held) */
+    uint64_t kept_bytes; /**< of a stream's, the bytes of the others */
+    uint64_t evicted;    /**< kept samples given up before keep newer ones
+                              came: for room in a full pool, taken back by
+                              it, or over 64 MiB inline */
+    uint64_t replays;    /**< subscriptions served (here or on peers) */
+    uint64_t replayed;   /**< samples sent to them */
+} ipcn_keep_stats;
+
+/** ipcn_keep_get_stats() - Returns 100, 203 when this node has no such
+ *  data or stream resource, 200 (NULL, a size under this version's).
+ *  Thread-safe.  Since: 0.2 */
+IPCN_API int ipcn_keep_get_stats(ipcn_node *node, const char *path,
+                                 ipcn_keep_stats *out);
+
+/** ipcn_sub_opts.flags: only what is published from now on (no latched
+ *  value, no kept samples).  Since: 0.2 */
+#define IPCN_SUB_NO_HISTORY 0x1u
+
+/** Options of ipcn_subscribe_ex(); a sized struct.  Since: 0.2 */
+typedef struct ipcn_sub_opts {
+    uint32_t size;        /**< sizeof(ipcn_sub_opts): set by _init */
+    uint32_t queue_depth; /**< as ipcn_subscribe()'s (0: 64) */
+    uint32_t flags;       /**< IPCN_SUB_* */
+} ipcn_sub_opts;
+
+/** ipcn_sub_opts_init() - the defaults (ipcn_subscribe()'s).  Since: 0.2 */
+IPCN_API void ipcn_sub_opts_init(ipcn_sub_opts *opts);
+
+/**
+ * ipcn_subscribe_ex() - ipcn_subscribe() with options (opts NULL: the
+ * defaults, the same as ipcn_subscribe()).  Latched values and kept
+ * samples (see above) are queued for it from this call on: those of this
+ * node's own resources before it returns, its peers' as they come; never
+ * delivered from inside this call.  Returns as ipcn_subscribe(), and 200
+ * for an unknown flag or a bad size.  Thread-safe.  Since: 0.2
+ */
+IPCN_API int ipcn_subscribe_ex(ipcn_node *node, const char *pattern,
+                               const ipcn_sub_opts *opts, ipcn_sample_fn fn,
+                               void *user, ipcn_sub *out);
+
+/* ------------------------------------------------------------------ */
+/* Waiting for a resource                                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * ipcn_wait_for() - wait until this node knows a resource matching pattern
+ * (and kind, unless IPCN_ANY), its own included: one already announced,
+ * or one a peer announces later, a peer that starts later too.  So a
+ * component started before its providers needs no loop of its own.  It
+ * sleeps in the kernel meanwhile (no polling): it runs the node's I/O
+ * itself, or, while another thread does (ipcn_node_start_thread(), or a
+ * thread in ipcn_node_dispatch()), sleeps until that thread has handled
+ * something.  It runs no callbacks.  Call it from any thread but from a
+ * callback of this node (200): there it would wait for the I/O that its
+ * own dispatch holds up.
+ * @timeout_ms: -1: forever; 0: look once.
+ * @out:  NULL, or the resources matching when it returns 100, as
+ *        ipcn_find() gives them (free with ipcn_resource_list_free()).
+ * Returns 100; 304 when none came in time; 303 when the node shuts down
+ * or closes (also while it waits); 200 for an invalid pattern or kind, a
+ * NULL node or pattern; 307.  Since: 0.2
+ */
+IPCN_API int ipcn_wait_for(ipcn_node *node, const char *pattern,
+                           ipcn_kind kind, int timeout_ms,
+                           ipcn_resource_list **out);
 
 #ifdef __cplusplus
 }

@@ -727,6 +727,18 @@ using NodeStats = ipcn_node_stats;
 using SubStats = ipcn_sub_stats;
 /** Counters of a resource's shared-memory pool. */
 using PoolStats = ipcn_pool_stats;
+/** What a resource of this node keeps for late subscribers
+ *  (ipcn_keep_get_stats()).  Since: 0.2 */
+using KeepStats = ipcn_keep_stats;
+
+/** Options of Node::subscribe() (ipcn_subscribe_ex()).  Since: 0.2 */
+struct SubscribeOptions {
+    std::uint32_t queue_depth = 0; /**< 0: 64 */
+    /** Take what providers keep first: a data resource's current value,
+     *  a stream's last samples (see "Late subscribers" in ipcnet.h);
+     *  false: only what is published from now on (IPCN_SUB_NO_HISTORY). */
+    bool history = true;
+};
 
 /** Options of a Node; zero or empty fields keep the library's defaults. */
 struct NodeOptions {
@@ -1660,23 +1672,7 @@ public:
                       "find", pattern.view());
         std::unique_ptr<ipcn_resource_list, void (*)(ipcn_resource_list *)> g(
             list, ipcn_resource_list_free);
-        std::vector<Resource> out;
-        out.reserve(list->count);
-        for (std::size_t i = 0; i < list->count; i++) {
-            const ipcn_resource &r = list->items[i];
-            Resource x;
-            x.path = r.path ? r.path : "";
-            x.kind = static_cast<Kind>(r.kind);
-            x.encoding = r.encoding ? r.encoding : "";
-            if (r.meta && r.meta_len)
-                x.meta.assign(static_cast<const std::uint8_t *>(r.meta),
-                              static_cast<const std::uint8_t *>(r.meta) + r.meta_len);
-            x.provider = r.provider ? r.provider : "";
-            x.provider_id = r.provider_id;
-            x.version = r.version;
-            out.push_back(std::move(x));
-        }
-        return out;
+        return resources(list);
     }
 
     /* ---- data and streams ---- */
@@ -1810,6 +1806,91 @@ public:
         detail::check(ipcn_subscribe(n(), pattern.c_str(), queue_depth, nullptr, nullptr, &sub),
                       "subscribe", pattern.view());
         return Subscription(core_, sub, 0);
+    }
+
+    /* ---- late subscribers, waiting for a resource (Since: 0.2) ---- */
+
+    /** subscribe() with options: opts.history false takes only what is
+     *  published from now on (ipcn_subscribe_ex()).  Throws Error 200,
+     *  307. */
+    Subscription subscribe(CStr pattern, SampleFn fn, const SubscribeOptions &opts)
+    {
+        if (!fn)
+            throw Error(IPCN_BAD_REQUEST, "subscribe: empty callback");
+        std::uint64_t key = detail::registry().add(
+            core_.get(), std::make_shared<detail::SampleSlot>(std::move(fn), core_));
+        ipcn_sub sub{};
+        ipcn_sub_opts o = sub_opts(opts);
+        int st = ipcn_subscribe_ex(n(), pattern.c_str(), &o, detail::sample_tramp,
+                                   detail::key_ptr(key), &sub);
+        if (!is_ok(st)) {
+            detail::registry().remove(key);
+            detail::check(st, "subscribe", pattern.view());
+        }
+        return Subscription(core_, sub, key);
+    }
+    /** The same without callback (Subscription::take()). */
+    Subscription subscribe(CStr pattern, const SubscribeOptions &opts)
+    {
+        ipcn_sub sub{};
+        ipcn_sub_opts o = sub_opts(opts);
+        detail::check(ipcn_subscribe_ex(n(), pattern.c_str(), &o, nullptr, nullptr, &sub),
+                      "subscribe", pattern.view());
+        return Subscription(core_, sub, 0);
+    }
+
+    /**
+     * Announce a data or stream resource and what it keeps for late
+     * subscribers (ipcn_announce_keep()): a stream its last keep samples
+     * (0..IPCN_KEEP_MAX), a data resource its current value (1, the
+     * default of announce()) or not (0).  Returns 100, or 101 when new.
+     * Throws Error 200 (a service, keep out of range), 207, 307.
+     */
+    int announce_keep(CStr path, Kind kind, unsigned keep, CStr encoding = "", Bytes meta = {})
+    {
+        return detail::check(ipcn_announce_keep(n(), path.c_str(), static_cast<ipcn_kind>(kind),
+                                                encoding.c_str(), meta.data(), meta.size(), keep),
+                             "announce_keep", path.view());
+    }
+    /** What a data or stream resource of this node keeps, and has
+     *  replayed.  Throws Error 203. */
+    KeepStats keep_stats(CStr path) const
+    {
+        KeepStats s{};
+        s.size = sizeof s;
+        detail::check(ipcn_keep_get_stats(n(), path.c_str(), &s), "keep_stats", path.view());
+        return s;
+    }
+
+    /**
+     * Wait until this node knows a resource matching pattern (and kind):
+     * one there already, or one announced later, by a node that starts
+     * later too (ipcn_wait_for()); the matching ones, as find() gives
+     * them.  It sleeps in the kernel, runs no callbacks, and works whether
+     * the node's thread runs or not (from any thread, a callback too).
+     * timeout_ms -1: forever.  Throws Error 304 (none in time), 303 (the
+     * node shuts down or closes), 200 (invalid pattern), 307.
+     */
+    std::vector<Resource> wait_for(CStr pattern, Kind kind = Kind::Any, int timeout_ms = -1)
+    {
+        Result<std::vector<Resource>> r = try_wait_for(pattern, kind, timeout_ms);
+        if (!r.ok())
+            throw Error(r.status(), "wait_for " + std::string(pattern.view()));
+        return std::move(r).value();
+    }
+    /** wait_for() without throwing Error: 100 with the resources, or the
+     *  status (304 when none came in time, 303, 200, 307). */
+    Result<std::vector<Resource>> try_wait_for(CStr pattern, Kind kind = Kind::Any,
+                                               int timeout_ms = -1)
+    {
+        ipcn_resource_list *list = nullptr;
+        int st = ipcn_wait_for(get(), pattern.c_str(), static_cast<ipcn_kind>(kind), timeout_ms,
+                               &list);
+        if (st != IPCN_OK)
+            return Result<std::vector<Resource>>(st);
+        std::unique_ptr<ipcn_resource_list, void (*)(ipcn_resource_list *)> g(
+            list, ipcn_resource_list_free);
+        return Result<std::vector<Resource>>(st, resources(list));
     }
 
     /* ---- services ---- */
@@ -2289,6 +2370,35 @@ private:
         if (!core_ || !core_->node)
             throw Error(IPCN_BAD_REQUEST, "the node is not open");
         return core_->node;
+    }
+    static ipcn_sub_opts sub_opts(const SubscribeOptions &opts) noexcept
+    {
+        ipcn_sub_opts o;
+        ipcn_sub_opts_init(&o);
+        o.queue_depth = opts.queue_depth;
+        o.flags = opts.history ? 0u : IPCN_SUB_NO_HISTORY;
+        return o;
+    }
+    /* A copy of a C list of resources. */
+    static std::vector<Resource> resources(const ipcn_resource_list *list)
+    {
+        std::vector<Resource> out;
+        out.reserve(list->count);
+        for (std::size_t i = 0; i < list->count; i++) {
+            const ipcn_resource &r = list->items[i];
+            Resource x;
+            x.path = r.path ? r.path : "";
+            x.kind = static_cast<Kind>(r.kind);
+            x.encoding = r.encoding ? r.encoding : "";
+            if (r.meta && r.meta_len)
+                x.meta.assign(static_cast<const std::uint8_t *>(r.meta),
+                              static_cast<const std::uint8_t *>(r.meta) + r.meta_len);
+            x.provider = r.provider ? r.provider : "";
+            x.provider_id = r.provider_id;
+            x.version = r.version;
+            out.push_back(std::move(x));
+        }
+        return out;
     }
     template <class Call>
     void add_service(const CStr &path, ServiceFn fn, Call &&call)

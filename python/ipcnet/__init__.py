@@ -360,7 +360,7 @@ def _shutdown_phase(phase):
 
 SubStats = collections.namedtuple(
     "SubStats", "received delivered dropped lost queued withheld unmappable resets notices "
-    "standby nonconforming")
+    "standby nonconforming history")
 SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): samples only "
                     "(received = delivered + dropped + samples queued); withheld: shared-memory "
                     "samples the publisher kept back because this node held its share of the "
@@ -369,7 +369,9 @@ SubStats.__doc__ = ("A subscription's counters (ipcn_sub_stats in ipcnet.h): sam
                     "messages (not samples); standby (Since: 0.2): samples of an owned path "
                     "from a provider that does not own it (a hot standby), dropped here; "
                     "nonconforming (Since: 0.2): samples of a typed resource not of its "
-                    "declared type, dropped here (Node.announce(schema=)).")
+                    "declared type, dropped here (Node.announce(schema=)); "
+                    "history (Since: 0.2): of received, the samples providers kept for late "
+                    "subscribers (a current value, a stream's last ones).")
 NodeStats = collections.namedtuple("NodeStats", "frames_in frames_out bytes_in bytes_out "
                                    "bad_frames links_refused peers_lost drops peers resources "
                                    "pings_sent requests_abandoned typed_refused "
@@ -484,7 +486,7 @@ class Node(_ipcnet._Node):
     # -- resources
 
     def announce(self, path, kind="stream", encoding=None, meta=None, *, strength=None,
-                 standby=None, schema=None):
+                 standby=None, schema=None, keep=None):
         """Make a resource known: kind "stream", "data" or "service".
         encoding says how its values travel; None: "cbor" (any Python value;
         use "tensor" for a stream of arrays, "text/plain" for text).
@@ -501,6 +503,11 @@ class Node(_ipcnet._Node):
         publish() raises Conflict until it owns the path.  Raises Conflict
         when the path is provided without ownership (and the other way
         round).
+
+        keep (Since: 0.2; ipcn_announce_keep()): what a subscriber that
+        comes later gets first: a stream's last keep samples (0 to 1024;
+        default 0), a data resource's current value (1, the default: data
+        is latched) or not (0).  None leaves it as it is.
 
         schema (Since: 0.2) types a data or stream resource: the type of its
         values in the language of offer_typed() ("float", {"array": "int"},
@@ -527,9 +534,14 @@ class Node(_ipcnet._Node):
             meta = dict(meta, schema=schema)
         if meta is not None and not isinstance(meta, (bytes, bytearray, memoryview)):
             meta = dumps(meta)
+        if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool)
+                                 or keep < 0):
+            raise ValueError("keep must be an int >= 0, not %r" % (keep,))
         if strength is None and standby is None:
-            st = self._announce(path, k, encoding, meta)
+            st = self._announce(path, k, encoding, meta, -1 if keep is None else keep)
         else:
+            if keep is not None:
+                raise ValueError("keep is not for owned paths (strength, standby)")
             if standby not in (None, "hot", "warm"):
                 raise ValueError("standby is 'hot' or 'warm', not %r" % (standby,))
             if strength is None:
@@ -754,15 +766,19 @@ class Node(_ipcnet._Node):
             enc = found[0].encoding if found else None
         return enc or None
 
-    def subscribe(self, pattern, callback=None, depth=64):
+    def subscribe(self, pattern, callback=None, depth=64, *, history=True):
         """Receive the samples of every stream and data resource matching
         pattern.  With callback, it is called with each Message (on the
         node's thread or in dispatch()); without, samples queue (depth of
         them, the oldest dropped) for Subscription.take() or iteration.
-        A Message of status 303 says a provider withdrew or left."""
+        A Message of status 303 says a provider withdrew or left.
+        What providers keep comes first (Since: 0.2): a data resource's
+        current value, a stream's last samples (announce(keep=...)), then
+        every later sample, none twice; history=False: only what is
+        published from now on."""
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
-        sid = self._subscribe(pattern, depth, callback)
+        sid = self._subscribe(pattern, depth, callback, bool(history))
         return Subscription(self, pattern, sid, callback)
 
     # -- services
@@ -879,9 +895,13 @@ class Node(_ipcnet._Node):
     def wait_for(self, pattern, kind=None, timeout=1.0):
         """Wait until a resource matching pattern (and kind) is known; the
         list of them.  Raises Timeout.  (wait_synced() waits for the network
-        as it is; this, for a resource announced later.)"""
-        return self._poll(lambda: self.find(pattern, kind), timeout,
-                          "waiting for %s" % pattern)
+        as it is; this, for a resource announced later.)  It sleeps in the
+        kernel (ipcn_wait_for()), whether the node's thread runs or not, and
+        runs no callbacks meanwhile (with start=False, those due wait for
+        your next dispatch())."""
+        return [Resource(p, k, e, _meta_value(m), prov, pid, ver)
+                for (p, k, e, m, prov, pid, ver)
+                in self._wait_for(pattern, _kind(kind), timeout)]
 
     def wait_subscribers(self, path, count=1, timeout=1.0):
         """Wait until count nodes other than this one subscribe to patterns

@@ -557,15 +557,18 @@ static PyObject *node_wait_synced(NodeObject *n, PyObject *args)
 static PyObject *node_announce(NodeObject *n, PyObject *args)
 {
     const char *path, *enc = NULL;
-    int kind;
+    int kind, keep = -1; /* -1: ipcn_announce(), else ipcn_announce_keep() */
     Py_buffer meta = {0};
-    if (!PyArg_ParseTuple(args, "siz|z*:announce", &path, &kind, &enc, &meta))
+    if (!PyArg_ParseTuple(args, "siz|z*i:announce", &path, &kind, &enc, &meta, &keep))
         return NULL;
     if (node_enter(n) < 0) {
         PyBuffer_Release(&meta);
         return NULL;
     }
-    int st = ipcn_announce(n->node, path, (ipcn_kind)kind, enc, meta.buf, (size_t)meta.len);
+    int st = keep < 0 ? ipcn_announce(n->node, path, (ipcn_kind)kind, enc, meta.buf,
+                                      (size_t)meta.len)
+                      : ipcn_announce_keep(n->node, path, (ipcn_kind)kind, enc, meta.buf,
+                                           (size_t)meta.len, (unsigned)keep);
     node_leave(n);
     PyBuffer_Release(&meta);
     if (!IPCN_IS_OK(st))
@@ -610,17 +613,9 @@ static PyObject *bytes_or_none(const void *p, size_t n)
     return PyBytes_FromStringAndSize(p, (Py_ssize_t)n);
 }
 
-static PyObject *node_find(NodeObject *n, PyObject *args)
+/* A list of tuples of a C list of resources, which it frees. */
+static PyObject *resource_tuples(ipcn_resource_list *list)
 {
-    const char *pattern = "**";
-    int kind = 0;
-    if (!PyArg_ParseTuple(args, "|si:find", &pattern, &kind) || node_enter(n) < 0)
-        return NULL;
-    ipcn_resource_list *list = NULL;
-    int st = ipcn_find(n->node, pattern, (ipcn_kind)kind, &list);
-    node_leave(n);
-    if (!IPCN_IS_OK(st))
-        return raise_statusf(st, "find %s", pattern);
     PyObject *out = PyList_New((Py_ssize_t)list->count);
     for (size_t i = 0; out && i < list->count; i++) {
         const ipcn_resource *r = &list->items[i];
@@ -640,6 +635,53 @@ static PyObject *node_find(NodeObject *n, PyObject *args)
     }
     ipcn_resource_list_free(list);
     return out;
+}
+
+static PyObject *node_find(NodeObject *n, PyObject *args)
+{
+    const char *pattern = "**";
+    int kind = 0;
+    if (!PyArg_ParseTuple(args, "|si:find", &pattern, &kind) || node_enter(n) < 0)
+        return NULL;
+    ipcn_resource_list *list = NULL;
+    int st = ipcn_find(n->node, pattern, (ipcn_kind)kind, &list);
+    node_leave(n);
+    if (!IPCN_IS_OK(st))
+        return raise_statusf(st, "find %s", pattern);
+    return resource_tuples(list);
+}
+
+/* ipcn_wait_for() in slices, the GIL released: asleep in the kernel, and
+ * Ctrl-C still heard between slices. */
+static PyObject *node_wait_for(NodeObject *n, PyObject *args)
+{
+    const char *pattern;
+    int kind = 0, ms;
+    PyObject *to = Py_None;
+    if (!PyArg_ParseTuple(args, "s|iO:wait_for", &pattern, &kind, &to) ||
+        timeout_ms(to, &ms) < 0 || node_enter(n) < 0)
+        return NULL;
+    uint64_t deadline = ms < 0 ? 0 : mono_ms() + (uint64_t)ms;
+    ipcn_resource_list *list = NULL;
+    int st;
+    for (;;) {
+        int slice = next_slice(ms, deadline);
+        Py_BEGIN_ALLOW_THREADS
+        st = ipcn_wait_for(n->node, pattern, (ipcn_kind)kind, slice, &list);
+        Py_END_ALLOW_THREADS
+        if (st != IPCN_GATEWAY_TIMEOUT || n->closing || (ms >= 0 && mono_ms() >= deadline))
+            break;
+        if (PyErr_CheckSignals() < 0) {
+            node_leave(n);
+            return NULL;
+        }
+    }
+    node_leave(n);
+    if (st == IPCN_GATEWAY_TIMEOUT)
+        return raise_statusf(st, "waiting for %s: none in time", pattern);
+    if (!IPCN_IS_OK(st))
+        return raise_statusf(st, "waiting for %s", pattern);
+    return resource_tuples(list);
 }
 
 static PyGetSetDef node_getset[] = {
@@ -683,6 +725,7 @@ static PyMethodDef node_methods[] = {
      "peer that links later; again does nothing.  A supervisor counts a component as\n"
      "started only once its node said this."},
     {"_find", (PyCFunction)node_find, METH_VARARGS, NULL},
+    {"_wait_for", (PyCFunction)node_wait_for, METH_VARARGS, NULL},
     {"_publish", (PyCFunction)node_publish, METH_VARARGS, NULL},
     {"_query", (PyCFunction)node_query, METH_VARARGS, NULL},
     {"_set", (PyCFunction)node_set, METH_VARARGS, NULL},

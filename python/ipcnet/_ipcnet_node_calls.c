@@ -156,7 +156,9 @@ PyObject *node_subscribe(NodeObject *n, PyObject *args)
     const char *pattern;
     unsigned int depth = 64;
     PyObject *fn = Py_None;
-    if (!PyArg_ParseTuple(args, "s|IO:subscribe", &pattern, &depth, &fn) || node_enter(n) < 0)
+    int history = 1;
+    if (!PyArg_ParseTuple(args, "s|IOp:subscribe", &pattern, &depth, &fn, &history) ||
+        node_enter(n) < 0)
         return NULL;
     record *r = NULL;
     if (fn != Py_None && !(r = record_new(n, REC_SUB, fn, NULL))) {
@@ -164,7 +166,11 @@ PyObject *node_subscribe(NodeObject *n, PyObject *args)
         return NULL;
     }
     ipcn_sub sub;
-    int st = ipcn_subscribe(n->node, pattern, depth, r ? on_sample : NULL, r, &sub);
+    ipcn_sub_opts o;
+    ipcn_sub_opts_init(&o);
+    o.queue_depth = depth;
+    o.flags = history ? 0 : IPCN_SUB_NO_HISTORY;
+    int st = ipcn_subscribe_ex(n->node, pattern, &o, r ? on_sample : NULL, r, &sub);
     node_leave(n);
     if (!IPCN_IS_OK(st)) {
         if (r)
@@ -238,7 +244,7 @@ PyObject *node_sub_stats(NodeObject *n, PyObject *args)
     node_leave(n);
     if (st != IPCN_OK)
         return raise_statusf(st, "stats: unknown subscription");
-    return Py_BuildValue("(KKKKIKKKKKK)", (unsigned long long)s.received,
+    return Py_BuildValue("(KKKKIKKKKKKK)", (unsigned long long)s.received,
                          (unsigned long long)s.delivered, (unsigned long long)s.dropped,
                          (unsigned long long)s.lost, s.queued,
                          (unsigned long long)s.withheld,
@@ -246,7 +252,8 @@ PyObject *node_sub_stats(NodeObject *n, PyObject *args)
                          (unsigned long long)s.resets,
                          (unsigned long long)s.notices,
                          (unsigned long long)s.standby,
-                         (unsigned long long)s.nonconforming);
+                         (unsigned long long)s.nonconforming,
+                         (unsigned long long)s.history);
 }
 
 /* ---- services ---------------------------------------------------- */

@@ -173,20 +173,20 @@ class Node(_Node):
 
     # -- calls that take callbacks: coroutine functions welcome
 
-    def subscribe(self, pattern, callback=None, depth=64):
+    def subscribe(self, pattern, callback=None, depth=64, *, history=True):
         """Samples of every stream and data resource matching pattern.
         Without callback: an ipcnet.aio.Subscription, ``async for msg in
         sub`` or ``await sub.take(timeout)`` (depth samples queue, the
         oldest dropped).  With callback (a function or a coroutine
         function): called with each Message on the loop; an
-        ipcnet.Subscription."""
+        ipcnet.Subscription.  history: as ipcnet.Node.subscribe()."""
         if callback is None:
-            sub = Subscription(self, pattern, depth)
+            sub = Subscription(self, pattern, depth, history=history)
             self._asubs.add(sub)
             return sub
         if not callable(callback):
             raise TypeError("callback must be callable")
-        return super().subscribe(pattern, self._wrap(callback), depth)
+        return super().subscribe(pattern, self._wrap(callback), depth, history=history)
 
     def offer(self, path, fn=None, **kw):
         """ipcnet.Node.offer(); fn may be a coroutine function: the request
@@ -289,12 +289,13 @@ class Subscription(_Subscription):
     oldest dropped, counted in stats().dropped).  ``async with`` (or
     unsubscribe()) ends it; so does garbage collection."""
 
-    def __init__(self, node, pattern, depth=64):
+    def __init__(self, node, pattern, depth=64, *, history=True):
         self._queue = collections.deque()
         self._depth = max(1, int(depth))
         self._dropped = 0
         self._waiters = set()
-        sid = node._subscribe(pattern, depth, functools.partial(_deliver, weakref.ref(self)))
+        sid = node._subscribe(pattern, depth, functools.partial(_deliver, weakref.ref(self)),
+                              bool(history))
         super().__init__(node, pattern, sid, None)
 
     def _push(self, msg):

@@ -5,6 +5,7 @@
  * ANNOUNCE and WITHDRAW frames, forgotten with the link).
  */
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "engine/engine.h"
@@ -75,6 +76,7 @@ void ipcn__local_free(ipcn__local *lr)
         ipcn_msg_free(lr->value);
     ipcn__free(lr->route_links);
     ipcn__once_free(NULL, lr->once);
+    ipcn__keep_free(NULL, lr);
     ipcn__free(lr);
 }
 
@@ -98,13 +100,17 @@ int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l, const ipcn__local *lr)
                         .path = ipcn__str_of(lr->path),
                         .encoding = ipcn__str_of(lr->encoding),
                         .meta = ipcn__blob_of(lr->meta, lr->meta_len)};
-    /* Owned and at-most-once resources say so to peers that understand
-     * it; older peers get the plain announce. */
-    if ((lr->owned || lr->once) && (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
+    /* Owned and at-most-once resources, and what one keeps for late
+     * subscribers, are said to peers that understand it; older peers get
+     * the plain announce. */
+    uint16_t keep = (l->peer_caps & IPCN_CAP_LATCH) ? lr->keep : 0;
+    if ((lr->owned || lr->once || keep) &&
+        (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
         a.has_ext = 1;
         a.flags = (uint8_t)((lr->owned ? IPCN_ANN_OWNED : 0) |
                             (lr->once ? IPCN_ANN_ONCE : 0));
         a.strength = lr->strength;
+        a.keep = keep;
     }
     size_t mark = ipcn__link_tx_mark(l, lr->meta_len);
     return ipcn__link_commit(n, l, mark, ipcn__enc_announce(&l->tx, &h, &a));
@@ -275,6 +281,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
         }
         r->ann_flags = a->flags;
         r->strength = a->strength;
+        r->keep = a->keep;
         ipcn__own_remote_changed(n, r);
         if (!r->denied)
             ipcn__queue_event(n, IPCN_EV_RESOURCE_UP, l, r->path, r->kind,
@@ -326,6 +333,7 @@ void ipcn__dir_on_announce(ipcn_node *n, ipcn__link *l, const ipcn__announce *a)
     r->link_id = l->id;
     r->ann_flags = a->flags;
     r->strength = a->strength;
+    r->keep = a->keep;
     /* A peer that may not provide the path: its announcement is kept (on
      * its quota, as any) to be let in if a new policy allows it, but it
      * is not found, asked or subscribed to, and counted. */
@@ -383,10 +391,13 @@ typedef struct own_spec {
     bool warm;
 } own_spec;
 
-/* Announce, or re-announce, a local resource.  For services fn is set. */
+/* Announce, or re-announce, a local resource.  For services fn is set.
+ * keep: what it keeps for late subscribers (keep.c); -1: a new one the
+ * default (data latched, streams nothing), one that exists as it was. */
 static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
                     const char *encoding, const void *meta, size_t meta_len,
-                    ipcn_service_fn fn, void *user, const own_spec *own)
+                    ipcn_service_fn fn, void *user, const own_spec *own,
+                    int keep)
 {
     if (!path || ipcn__path_check(path, strlen(path)) != IPCN_OK ||
         ipcn__sys_path(path, strlen(path))) /* reserved: sys.h */
@@ -443,6 +454,7 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
             return IPCN_INSUFFICIENT_MEMORY;
         }
         lr->kind = kind;
+        lr->keep = kind == IPCN_DATA ? 1 : 0;
         if (ipcn__local_index(n, lr) != IPCN_OK) {
             ipcn__free(lr->path);
             ipcn__free(lr);
@@ -464,6 +476,8 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     lr->schema_len = schema_len;
     lr->told_refused = false;
     lr->version++;
+    if (keep >= 0)
+        ipcn__keep_set(n, lr, (uint16_t)keep);
     ipcn__pub_routes_changed(n, false); /* publishes cache its encoding */
     if (fn) {
         lr->fn = fn;
@@ -487,6 +501,12 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
     ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
         if (l->state == LINK_UP && ipcn__access_visible(n, l, lr))
             ipcn__dir_send_announce(n, l, lr);
+    /* A thread may wait for it (ipcn_wait_for()), in epoll or on the
+     * condition while another pumps. */
+    if (n->waiters) {
+        ipcn__node_wake(n);
+        pthread_cond_broadcast(&n->cond);
+    }
     return st;
 }
 
@@ -502,9 +522,17 @@ IPCN_API int ipcn_announce(ipcn_node *n, const char *path, ipcn_kind kind,
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     int st = announce(n, path, kind, encoding, meta, meta_len, NULL, NULL,
-                      NULL);
+                      NULL, -1);
     ipcn__node_unlock(n);
     return st;
+}
+
+int ipcn__dir_announce_keep(ipcn_node *n, const char *path, ipcn_kind kind,
+                            const char *encoding, const void *meta,
+                            size_t meta_len, uint16_t keep)
+{
+    return announce(n, path, kind, encoding, meta, meta_len, NULL, NULL, NULL,
+                    keep);
 }
 
 int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
@@ -512,7 +540,8 @@ int ipcn__dir_announce_owned(ipcn_node *n, const char *path, ipcn_kind kind,
                              size_t meta_len, int32_t strength, bool warm)
 {
     own_spec own = {strength, warm};
-    return announce(n, path, kind, encoding, meta, meta_len, NULL, NULL, &own);
+    return announce(n, path, kind, encoding, meta, meta_len, NULL, NULL, &own,
+                    -1);
 }
 
 IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
@@ -525,7 +554,8 @@ IPCN_API int ipcn_offer(ipcn_node *n, const char *path, const char *encoding,
     if (!n || !fn)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user, NULL);
+    int st = announce(n, path, IPCN_SERVICE, encoding, NULL, 0, fn, user, NULL,
+                      -1);
     ipcn__node_unlock(n);
     return st == IPCN_CREATED ? IPCN_OK : st;
 }
@@ -592,7 +622,7 @@ IPCN_API int ipcn_offer_typed(ipcn_node *n, const char *path,
                                 returns_len, &meta, &meta_len)) == IPCN_OK) {
         ipcn__node_lock(n);
         st = announce(n, path, IPCN_SERVICE, "cbor", meta, meta_len, fn, user,
-                      NULL);
+                      NULL, -1);
         if (IPCN_IS_OK(st)) {
             /* announce() made or kept the local, with this node's lock
              * held throughout: it is there. */
@@ -643,6 +673,7 @@ IPCN_API int ipcn_withdraw(ipcn_node *n, const char *path)
     ipcn__once_free(n, lr->once); /* retries that wait: 303 */
     lr->once = NULL;
     /* Its pool retires: loans end with 203; readers keep theirs. */
+    ipcn__keep_free(n, lr);
     ipcn__pool_retire(n, &lr->pool);
     ipcn__local_free(lr);
     ipcn__node_unlock(n);
@@ -683,8 +714,17 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
         (unsigned)kind > IPCN_SERVICE)
         return IPCN_BAD_REQUEST;
-    size_t pn = strlen(pattern);
     ipcn__node_lock(n);
+    size_t count;
+    int st = ipcn__dir_find(n, pattern, kind, out, &count);
+    ipcn__node_unlock(n);
+    return st;
+}
+
+int ipcn__dir_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
+                   ipcn_resource_list **out, size_t *found)
+{
+    size_t pn = strlen(pattern);
     size_t count = 0, bytes = 0;
     ipcn__local *lr;
     ipcn__remote *r;
@@ -704,11 +744,12 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
             bytes += res_size(r->path, r->encoding, r->meta_len, l->who.name);
         }
     }
+    *found = count;
+    if (!out)
+        return IPCN_OK;
     ipcn_resource_list *rl = ipcn__malloc(sizeof *rl + count * sizeof(ipcn_resource) + bytes);
-    if (!rl) {
-        ipcn__node_unlock(n);
+    if (!rl)
         return IPCN_INSUFFICIENT_MEMORY;
-    }
     rl->count = count;
     rl->items = (ipcn_resource *)(rl + 1);
     char *sp = (char *)(rl->items + count);
@@ -741,7 +782,6 @@ IPCN_API int ipcn_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
         x->version = r->version;
     }
 #undef MATCHES
-    ipcn__node_unlock(n);
     qsort(rl->items, count, sizeof(ipcn_resource), cmp_res);
     *out = rl;
     return IPCN_OK;

@@ -77,6 +77,13 @@ typedef struct ipcn__local {
     struct ipcn__owngroup *group; /* the providers of its path, or NULL */
     /* A service run at most once per request id (once.c), or NULL. */
     struct ipcn__once *once;
+    /* Late subscribers (keep.c, latch.c): a data resource with keep 1 is
+     * latched (its current value goes to a new subscriber first); a
+     * stream keeps its last keep samples, in kept (NULL: none yet). */
+    uint16_t keep;
+    struct ipcn__keep *kept;
+    uint64_t kept_evicted;  /* given up before keep newer ones came */
+    uint64_t replays, replayed; /* subscriptions served, samples sent */
     /* Data or stream: the type its meta declares ("schema"), or NULL;
      * whether a refused value was logged (typed.c). */
     uint8_t *schema;
@@ -119,6 +126,10 @@ typedef struct ipcn__remote {
     uint32_t strikes;       /* timeouts and 300s in a row */
     uint64_t avoid_until_ns; /* ranked last until then */
     uint32_t avoid_ms;      /* its last back-off */
+    /* Late subscribers (latch.c): what its provider keeps for them (its
+     * ANNOUNCE's keep). */
+    uint16_t keep;
+    bool live_seen;         /* a live sample of it was counted (last_seq) */
     /* Data or stream: the type its meta declares ("schema"), or NULL;
      * whether a value that did not conform was logged (typed.c). */
     uint8_t *schema;
@@ -141,6 +152,13 @@ typedef struct ipcn__sub {
     uint64_t withheld, unmappable, resets, notices;
     uint64_t standby;       /* samples of a provider that does not own the
                                path, dropped (router.c, owner.c) */
+    /* Late subscribers (latch.c): no_history: it wants only what is
+     * published from now on; awaiting: replays asked and not yet ended
+     * (node->latch_waits); history: samples that came from a provider's
+     * keep (counted in received too). */
+    bool no_history;
+    uint32_t awaiting;
+    uint64_t history;
     uint64_t nonconforming; /* samples not of their resource's declared
                                type, dropped (router.c, typed.c) */
 } ipcn__sub;
@@ -224,6 +242,10 @@ void ipcn__remote_free(ipcn_node *n, ipcn__remote *r);
 void ipcn__local_free(ipcn__local *lr);
 int ipcn__dir_send_announce(ipcn_node *n, ipcn__link *l,
                             const ipcn__local *lr);
+/* ipcn_find() with the lock held (pattern and kind valid): *found
+ * resources match; out NULL: only counted.  100 or 307. */
+int ipcn__dir_find(ipcn_node *n, const char *pattern, ipcn_kind kind,
+                   ipcn_resource_list **out, size_t *found);
 
 void ipcn__pub_on_link_up(ipcn_node *n, ipcn__link *l);
 void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
@@ -393,6 +415,73 @@ void ipcn__pub_routes_changed(ipcn_node *n, bool subs);
  * node's share of its message pool (blocks still held by messages go back
  * to the pool, which goes with the last of them). */
 void ipcn__pub_node_free(ipcn_node *n);
+
+/* keep.c: the samples a stream keeps for late subscribers. */
+typedef struct ipcn__kept_item {
+    uint64_t seq, stamp;
+    ipcn__msg *msg;         /* its bytes, or NULL: in a slot (ref) */
+    ipcn__kept_ref ref;
+} ipcn__kept_item;
+typedef struct ipcn__keep {
+    uint32_t cap, head, count; /* a ring of cap items, oldest at head */
+    size_t bytes;           /* of the items kept inline */
+    ipcn__kept_item item[];
+} ipcn__keep;
+#define IPCN__KEEP_MAX_BYTES ((size_t)64 << 20) /* inline, per resource */
+/* lr's ith kept sample, oldest first (i < count). */
+static inline ipcn__kept_item *ipcn__kept_at(ipcn__keep *k, uint32_t i)
+{
+    return &k->item[(k->head + i) % k->cap];
+}
+/* A sample of the stream lr was published (seq, stamp): keep it, its
+ * bytes (inline) or its slot (o, not yet done).  Older ones go as keep
+ * and IPCN__KEEP_MAX_BYTES say. */
+void ipcn__keep_bytes(ipcn_node *n, ipcn__local *lr, const void *data,
+                      size_t len, uint64_t seq, uint64_t stamp);
+void ipcn__keep_slot(ipcn_node *n, ipcn__local *lr, const ipcn__shm_out *o);
+/* The kept samples still whole: those after the newest one whose slot was
+ * taken back (those before it and it are given up, counted evicted). */
+void ipcn__keep_prune(ipcn_node *n, ipcn__local *lr);
+/* Before a loan of lr's pool: a full pool first gets back the slots that
+ * only the keep holds, oldest first (counted evicted). */
+void ipcn__keep_make_room(ipcn_node *n, ipcn__local *lr);
+/* lr goes (withdrawn): its kept samples are given up (n NULL: the node
+ * closes, its pools are gone already). */
+void ipcn__keep_free(ipcn_node *n, ipcn__local *lr);
+/* lr's keep is now keep (ipcn_announce_keep()): a smaller ring keeps the
+ * newest. */
+void ipcn__keep_set(ipcn_node *n, ipcn__local *lr, uint16_t keep);
+/* directory.c: announce (or again) path, which keeps keep samples. */
+int ipcn__dir_announce_keep(ipcn_node *n, const char *path, ipcn_kind kind,
+                            const char *encoding, const void *meta,
+                            size_t meta_len, uint16_t keep);
+
+/* latch.c: late subscribers, both sides (protocol.md 10.3). */
+/* The subscription s is new: what this node keeps and its peers keep of
+ * what it matches comes first (unless s->no_history): each linked peer is
+ * asked for a replay.  Lock held. */
+void ipcn__latch_on_sub(ipcn_node *n, ipcn__sub *s);
+/* s goes: its replays are forgotten. */
+void ipcn__latch_sub_gone(ipcn_node *n, ipcn__sub *s);
+/* A link is UP (after the SUBSCRIBEs of pubsub.c): each subscription asks
+ * it for a replay. */
+void ipcn__latch_on_link_up(ipcn_node *n, ipcn__link *l);
+void ipcn__latch_on_link_down(ipcn_node *n, ipcn__link *l);
+void ipcn__latch_free_all(ipcn_node *n); /* the node closes */
+/* Frames with a corr: SUBSCRIBE (a replay asked of this node), SAMPLE and
+ * SHM_SAMPLE (a replayed sample), REPLY (the end of a replay). */
+void ipcn__latch_on_subscribe(ipcn_node *n, ipcn__link *l,
+                              const ipcn__frame *f);
+void ipcn__latch_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+void ipcn__latch_on_end(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* The corr of a replay's REPLY has this bit; other corrs never do. */
+#define IPCN__LATCH_CORR (1ull << 63)
+/* A live sample (seq) of r, for s: does s hold it back, as its replay
+ * from r's link has not ended and will bring it (a kept stream's)?  A
+ * data resource's is not held back but noted, so that the replay does not
+ * bring it again.  (Cheap when nothing is awaited.) */
+bool ipcn__latch_holds(ipcn_node *n, const ipcn__sub *s,
+                       const ipcn__remote *r, uint64_t seq);
 
 /* quarantine.c: what follows a quarantine, ban or lift of a principal
  * (transport/reputation.c; status 205, 202, 100): the application's

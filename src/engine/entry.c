@@ -17,16 +17,28 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     switch (f->hdr.type) {
     case IPCN_F_SAMPLE:
-        ipcn__pub_on_sample(n, l, f);
+        if (f->hdr.corr) /* a replay's (latch.c) */
+            ipcn__latch_on_sample(n, l, f);
+        else
+            ipcn__pub_on_sample(n, l, f);
         break;
     case IPCN_F_SHM_SAMPLE:
-        ipcn__pub_on_shm_sample(n, l, f);
+        if (f->hdr.corr)
+            ipcn__latch_on_sample(n, l, f);
+        else
+            ipcn__pub_on_shm_sample(n, l, f);
         break;
     case IPCN_F_REQUEST:
         ipcn__req_on_request(n, l, f);
         break;
-    case IPCN_F_QUERY_REPLY:
     case IPCN_F_REPLY:
+        if (f->hdr.corr & IPCN__LATCH_CORR) { /* a replay's end */
+            ipcn__latch_on_end(n, l, f);
+            break;
+        }
+        ipcn__req_on_reply(n, l, f);
+        break;
+    case IPCN_F_QUERY_REPLY:
     case IPCN_F_SHM_REPLY:
         ipcn__req_on_reply(n, l, f);
         break;
@@ -44,8 +56,11 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         break;
     case IPCN_F_SUBSCRIBE:
     case IPCN_F_UNSUBSCRIBE:
-        ipcn__pub_on_subscribe(n, l, &f->u.text,
-                               f->hdr.type == IPCN_F_SUBSCRIBE);
+        if (f->hdr.corr && f->hdr.type == IPCN_F_SUBSCRIBE)
+            ipcn__latch_on_subscribe(n, l, f); /* and a replay */
+        else
+            ipcn__pub_on_subscribe(n, l, &f->u.text,
+                                   f->hdr.type == IPCN_F_SUBSCRIBE);
         break;
     case IPCN_F_SHM_POOL:
         ipcn__map_on_pool(n, l, f);
@@ -87,6 +102,8 @@ static void on_link_up(ipcn_node *n, ipcn__link *l)
     ipcn__dir_on_link_up(n, l);
     if (l->state == LINK_UP)
         ipcn__pub_on_link_up(n, l);
+    if (l->state == LINK_UP) /* after the SUBSCRIBEs: replays (latch.c) */
+        ipcn__latch_on_link_up(n, l);
     /* Frames on a link keep their order: a PING after the initial
      * directory tells the peer that it has all of it. */
     if (l->state == LINK_UP) {
@@ -108,6 +125,7 @@ static void on_link_down(ipcn_node *n, const ipcn__in *in)
     ipcn__cz_on_link_down(n, l);
     if (in->was_up) {
         ipcn__req_on_link_down(n, l);
+        ipcn__latch_on_link_down(n, l);
         ipcn__dir_on_link_down(n, l);
         ipcn__pool_on_link_down(n, l);
         ipcn__map_on_link_down(n, l);
@@ -173,6 +191,7 @@ static void on_close(ipcn_node *n)
         ipcn__pending_free(ipcn__list_entry(e, ipcn__pending, entry));
     ipcn__responder_free_all(n);
     ipcn__sys_shutdown_free(n);
+    ipcn__latch_free_all(n);
     while ((e = ipcn__list_pop(&n->subs)))
         ipcn__sub_free(ipcn__list_entry(e, ipcn__sub, entry));
     while ((e = ipcn__list_pop(&n->interests))) {

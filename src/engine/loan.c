@@ -35,6 +35,8 @@ IPCN_API int ipcn_loan_new(ipcn_node *n, const char *path, size_t len,
     ipcn__local *lr;
     int st = local_for_loan(n, path, &lr);
     if (st == IPCN_OK)
+        ipcn__keep_make_room(n, lr);
+    if (st == IPCN_OK)
         st = ipcn__pool_loan(n, &lr->pool, lr->path,
                              ipcn__pool_opts_of(&lr->pool_opts),
                              &lr->shm_refused, &lr->shm_reclaimed, len, out);

@@ -200,16 +200,40 @@ void ipcn__pub_on_subscribe(ipcn_node *n, ipcn__link *l, const ipcn__str *p,
 
 /* ---- public calls ---- */
 
+IPCN_API void ipcn_sub_opts_init(ipcn_sub_opts *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+}
+
 IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
                             uint32_t queue_depth, ipcn_sample_fn fn,
                             void *user, ipcn_sub *out)
 {
+    ipcn_sub_opts o;
+    ipcn_sub_opts_init(&o);
+    o.queue_depth = queue_depth;
+    return ipcn_subscribe_ex(n, pattern, &o, fn, user, out);
+}
+
+IPCN_API int ipcn_subscribe_ex(ipcn_node *n, const char *pattern,
+                               const ipcn_sub_opts *opts, ipcn_sample_fn fn,
+                               void *user, ipcn_sub *out)
+{
+    ipcn_sub_opts o;
+    ipcn_sub_opts_init(&o);
     /* The name as on the wire: namespace and remap (naming.c). */
     char wire_pattern[IPCN_PATH_MAX + 1];
     if (n && ipcn__node_resolve(n, &pattern, wire_pattern) != IPCN_OK)
         return IPCN_BAD_REQUEST;
     if (!n || !pattern || !out ||
-        ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK)
+        ipcn__pattern_check(pattern, strlen(pattern)) != IPCN_OK ||
+        (opts && ipcn__sized_in(&o, sizeof o, opts,
+                                IPCN__SIZE_TO(ipcn_sub_opts, flags)) !=
+                     IPCN_OK) ||
+        (o.flags & ~IPCN_SUB_NO_HISTORY))
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
     ipcn__sub *s = ipcn__calloc(1, sizeof *s);
@@ -238,7 +262,8 @@ IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
         tell_all(n, pattern, true);
     }
     found->refs++;
-    s->depth = queue_depth ? queue_depth : DEFAULT_DEPTH;
+    s->depth = o.queue_depth ? o.queue_depth : DEFAULT_DEPTH;
+    s->no_history = o.flags & IPCN_SUB_NO_HISTORY;
     s->fn = fn;
     s->user = user;
     do
@@ -247,6 +272,9 @@ IPCN_API int ipcn_subscribe(ipcn_node *n, const char *pattern,
     ipcn__list_insert_tail(&n->subs, &s->entry);
     ipcn__pub_routes_changed(n, true);
     ipcn__own_subs_changed(n);
+    /* What providers keep comes first: this node's own now, its peers'
+     * as they answer (after the SUBSCRIBE above, on each link). */
+    ipcn__latch_on_sub(n, s);
     out->id = s->id;
     ipcn__node_unlock(n);
     return IPCN_OK;
@@ -262,6 +290,7 @@ IPCN_API int ipcn_unsubscribe(ipcn_node *n, ipcn_sub sub)
         ipcn__node_unlock(n);
         return IPCN_NOT_FOUND;
     }
+    ipcn__latch_sub_gone(n, s);
     ipcn__list_remove(&s->entry);
     ipcn__pub_routes_changed(n, true);
     if (s->ready)
@@ -304,7 +333,8 @@ IPCN_API int ipcn_sub_get_stats(ipcn_node *n, ipcn_sub sub, ipcn_sub_stats *out)
                                 .resets = s->resets,
                                 .notices = s->notices,
                                 .standby = s->standby,
-                                .nonconforming = s->nonconforming};
+                                .nonconforming = s->nonconforming,
+                                .history = s->history};
     ipcn__node_unlock(n);
     if (!s)
         return IPCN_NOT_FOUND;

@@ -203,6 +203,7 @@ static ipcn__remote *sample_of(ipcn_node *n, ipcn__link *l, const char *path,
         return NULL;
     }
     *gap = ipcn__seq_gap(&r->last_seq, seq);
+    r->live_seen = true;
     if (ipcn__own_standby_remote(r)) {
         /* A hot standby's: dropped and counted, its number kept, so that
          * when it takes over nothing counts as lost or comes twice. */
@@ -221,10 +222,51 @@ static bool wanted(ipcn_node *n, ipcn__remote *r, bool *cached)
     return !*cached || r->nsubs;
 }
 
+/* As fan_out_to(), but not to the subscriptions that hold r's live
+ * samples back until a replay from its provider ended (latch.c). */
+static void fan_out_held(ipcn_node *n, ipcn__remote *r, bool cached,
+                         ipcn__msg *m, const ipcn__gap *gap)
+{
+    ipcn__sub *last = NULL;
+    ipcn__list *e = n->subs.next;
+    for (uint32_t i = 0;; i++) {
+        ipcn__sub *s;
+        if (cached) {
+            if (i == r->nsubs)
+                break;
+            s = r->subs[i];
+        } else {
+            if (e == &n->subs)
+                break;
+            s = ipcn__list_entry(e, ipcn__sub, entry);
+            e = e->next;
+            if (!sub_wants(s, r->path, strlen(r->path)))
+                continue;
+        }
+        if (ipcn__latch_holds(n, s, r, m->pub.seq))
+            continue;
+        sub_count(s, gap);
+        if (last) {
+            ipcn__msg *c = msg_dup(n, m);
+            if (c)
+                ipcn__sub_push(n, last, c);
+            else
+                last->dropped++;
+        }
+        last = s;
+    }
+    if (last)
+        ipcn__sub_push(n, last, m);
+    else
+        ipcn_msg_free(&m->pub);
+}
+
 static void deliver(ipcn_node *n, ipcn__remote *r, bool cached, ipcn__msg *m,
                     const ipcn__gap *gap)
 {
-    if (cached)
+    if (n->latch_active && r->keep)
+        fan_out_held(n, r, cached, m, gap);
+    else if (cached)
         fan_out_to(n, m, r->subs, r->nsubs, gap);
     else
         ipcn__pub_fan_out(n, m, gap);
@@ -571,6 +613,7 @@ int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
     if (lr->route_local) /* this node's own: a copy */
         pub_local(n, lr, data, len, seq, now);
     lr->shm_published++;
+    ipcn__keep_slot(n, lr, &o); /* for late subscribers */
     ipcn__pool_sample_done(&o);
     return IPCN_OK;
 }
@@ -582,6 +625,7 @@ static int publish_shared(ipcn_node *n, ipcn__local *lr, const void *data,
                           size_t len)
 {
     ipcn_loan *loan;
+    ipcn__keep_make_room(n, lr);
     int st = ipcn__pool_loan(n, &lr->pool, lr->path,
                              ipcn__pool_opts_of(&lr->pool_opts),
                              &lr->shm_refused, &lr->shm_reclaimed, len, &loan);
@@ -602,11 +646,14 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
     int st = local_routes(n, lr);
     if (st != IPCN_OK)
         return st;
-    /* Large values go through the pool when some subscriber can map it
-     * (a zeroed opts struct, the defaults, has shm_threshold 0 too). */
+    /* Large values go through the pool when some subscriber can map it,
+     * or when a stream keeps them for later ones (a zeroed opts struct,
+     * the defaults, has shm_threshold 0 too). */
     size_t threshold = lr->pool_opts.shm_threshold ? lr->pool_opts.shm_threshold
                                                    : IPCN_SHM_THRESHOLD;
-    if (lr->nroute_shm && len >= threshold && len <= IPCN_SHM_MAX_SLOT_SIZE &&
+    bool kept = lr->keep && lr->kind == IPCN_STREAM && n->shm_enabled;
+    if ((lr->nroute_shm || kept) && len >= threshold &&
+        len <= IPCN_SHM_MAX_SLOT_SIZE &&
         (st = publish_shared(n, lr, data, len)) != 0)
         return st;
     /* Fits a frame: header, seq, stamp, two strings and the blob length. */
@@ -617,6 +664,7 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
     uint64_t seq, now;
     if ((st = pub_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
         return st;
+    ipcn__keep_bytes(n, lr, data, len, seq, now); /* for late subscribers */
     /* One link (a gateway's TCP link, typically): encode the frame
      * straight into its queue.  More: encode once, copy to each. */
     if (lr->nroute == 1 && lr->route_links[0]->state == LINK_UP) {

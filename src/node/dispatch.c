@@ -176,9 +176,11 @@ static int dispatch_locked(ipcn_node *n, int timeout_ms)
         ipcn__node_wake(n); /* more to do: keep the fd readable */
     } else {
         ipcn__node_clear_ready(n);
-        /* Not the kick of a stop or a shutdown: a waiter in epoll_wait
-         * must still see it. */
-        if (n->woken && !n->thread_stop && !n->shut)
+        /* Not the kick of a stop or a shutdown, nor a wake while another
+         * thread waits in epoll_wait (it came back here from the condition
+         * meanwhile): that waiter must still see it (a taker of a sample
+         * published here, ipcn_wait_for() of a path announced here). */
+        if (n->woken && !n->pumping && !n->thread_stop && !n->shut)
             ipcn__node_drain_wake(n); /* all delivered: no empty wake-up for the caller */
     }
     return (k > 0 || delivered > 0) ? IPCN_OK : IPCN_NO_DATA;

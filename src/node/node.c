@@ -234,6 +234,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     ipcn__list_init(&n->subs);
     ipcn__list_init(&n->ready_subs);
     ipcn__list_init(&n->interests);
+    ipcn__list_init(&n->latch_waits);
     ipcn__list_init(&n->pendings);
     ipcn__list_init(&n->responders);
     ipcn__list_init(&n->cbq);

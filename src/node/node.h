@@ -135,6 +135,9 @@ struct ipcn_node {
     ipcn__list subs;        /* ipcn__sub */
     ipcn__list ready_subs;
     ipcn__list interests;   /* ipcn__interest */
+    ipcn__list latch_waits; /* replays asked of peers (engine/latch.c) */
+    uint64_t latch_next;    /* the last replay's number */
+    uint32_t latch_active;  /* ... of them, not yet ended */
     ipcn__list pendings;    /* ipcn__pending */
     ipcn__list responders;  /* ipcn__responder */
     ipcn__list cbq;         /* ipcn__cb */

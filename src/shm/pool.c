@@ -544,6 +544,107 @@ void ipcn__pool_sample_done(ipcn__shm_out *o)
     }
 }
 
+/* ---- slots kept for late subscribers ---- */
+
+int ipcn__pool_keep(const ipcn__shm_out *o, ipcn__kept_ref *out)
+{
+    ipcn_loan *loan = o->loan;
+    ipcn__pslot *s = &loan->pool->slot[loan->slot];
+    if (!add_holder(s, IPCN__KEEPER))
+        return IPCN_INSUFFICIENT_MEMORY;
+    *out = (ipcn__kept_ref){.pool_id = loan->pool->id, .slot = loan->slot,
+                            .gen = loan->gen, .offset = (uint32_t)loan->offset,
+                            .len = o->len, .sum = o->sum,
+                            .summed = o->summed};
+    return IPCN_OK;
+}
+
+/* The slot of k while it is still kept, else NULL. */
+static ipcn__pslot *kept_slot(ipcn_node *n, const ipcn__kept_ref *k,
+                              ipcn__pool **pp)
+{
+    ipcn__pool *p = pool_by_id(n, k->pool_id);
+    if (!p || k->slot >= p->slots)
+        return NULL;
+    ipcn__pslot *s = &p->slot[k->slot];
+    if (s->state != SLOT_PUBLISHED || s->gen != k->gen)
+        return NULL;
+    for (uint32_t i = 0; i < s->nholders; i++)
+        if (s->holders[i] == IPCN__KEEPER) {
+            *pp = p;
+            return s;
+        }
+    return NULL;
+}
+
+bool ipcn__pool_kept(ipcn_node *n, const ipcn__kept_ref *k, bool *alone)
+{
+    ipcn__pool *p;
+    ipcn__pslot *s = kept_slot(n, k, &p);
+    if (alone)
+        *alone = s && s->nholders == 1;
+    return s != NULL;
+}
+
+const uint8_t *ipcn__pool_kept_data(ipcn_node *n, const ipcn__kept_ref *k)
+{
+    ipcn__pool *p;
+    if (!kept_slot(n, k, &p))
+        return NULL;
+    return p->base + (size_t)k->slot * p->slot_size + k->offset;
+}
+
+void ipcn__pool_unkeep(ipcn_node *n, const ipcn__kept_ref *k)
+{
+    ipcn__pool *p;
+    ipcn__pslot *s = kept_slot(n, k, &p);
+    if (!s)
+        return;
+    if (drop_holder(s, IPCN__KEEPER) && !s->nholders)
+        slot_freed(p, s);
+    maybe_free(n, p);
+}
+
+uint32_t ipcn__pool_room(ipcn_node *n, ipcn__link *l, const ipcn__kept_ref *k)
+{
+    ipcn__pool *p = pool_by_id(n, k->pool_id);
+    if (!p)
+        return 0;
+    uint32_t held = held_by(p, l->id);
+    return held < p->share ? p->share - held : 0;
+}
+
+int ipcn__pool_send_kept(ipcn_node *n, ipcn__link *l, const ipcn__kept_ref *k,
+                         uint64_t corr, const char *path, const char *encoding,
+                         uint64_t seq, uint64_t stamp)
+{
+    ipcn__pool *p;
+    ipcn__pslot *s = kept_slot(n, k, &p);
+    int st = IPCN_NOT_FOUND;
+    if (!s || held_by(p, l->id) >= p->share ||
+        send_pool(n, l, p) != IPCN_OK || l->state != LINK_UP ||
+        !add_holder(s, l->id))
+        goto drop;
+    ipcn__hdr h;
+    ipcn__link_hdr(n, &h, 0, corr);
+    ipcn__shm_sample ss = {.seq = seq, .timestamp_ns = stamp,
+                           .path = ipcn__str_of(path),
+                           .encoding = ipcn__str_of(encoding),
+                           .pool_id = p->id, .slot = k->slot, .gen = k->gen,
+                           .offset = k->offset, .len = k->len,
+                           .checksum = k->sum,
+                           .flags = k->summed ? IPCN_SHM_F_CHECKSUM : 0};
+    size_t mark = ipcn__link_tx_mark(l, 0);
+    st = ipcn__link_commit(n, l, mark, ipcn__enc_shm_sample(&l->tx, &h, &ss));
+    if (st == IPCN_OK)
+        return IPCN_OK;
+    drop_holder(s, l->id);
+drop:
+    l->drops++;
+    n->stats.drops++;
+    return st;
+}
+
 /* Replies of this node's services come from one pool of the node's, that
  * refuses when full: a requester holding an old answer must not see it
  * change.  The answer then goes inline (or as 306 when it cannot). */

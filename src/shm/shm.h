@@ -161,6 +161,40 @@ int ipcn__pool_send_sample(ipcn_node *n, struct ipcn__link *l,
 /* Every link was offered o: its slot is published if some link holds it. */
 void ipcn__pool_sample_done(ipcn__shm_out *o);
 
+/* ---- slots kept for late subscribers (engine/keep.c) ----
+ * A kept slot is held by IPCN__KEEPER, a holder that is no link (link ids
+ * are never 0): it stays published while kept, as long as a link holds
+ * it.  A pool under IPCN_POOL_DROP_OLDEST may still take it back; its
+ * generation then changes, and the kept sample is gone. */
+#define IPCN__KEEPER 0u
+typedef struct ipcn__kept_ref {
+    uint32_t pool_id, slot, gen;
+    uint32_t offset;      /* of the value inside the slot */
+    uint64_t len;
+    uint64_t sum;         /* its checksum, when summed */
+    bool summed;
+} ipcn__kept_ref;
+/* Keep o's slot (before ipcn__pool_sample_done()): 100 with *out, or
+ * 307. */
+int ipcn__pool_keep(const ipcn__shm_out *o, ipcn__kept_ref *out);
+/* Is k still kept (not taken back)?  *alone: no link holds it. */
+bool ipcn__pool_kept(ipcn_node *n, const ipcn__kept_ref *k, bool *alone);
+/* Its bytes (NULL when it is no longer kept). */
+const uint8_t *ipcn__pool_kept_data(ipcn_node *n, const ipcn__kept_ref *k);
+/* Give up k: its slot is free again when no link holds it. */
+void ipcn__pool_unkeep(ipcn_node *n, const ipcn__kept_ref *k);
+/* Slots the link may still take of k's pool before its share (0 when the
+ * pool is gone). */
+uint32_t ipcn__pool_room(ipcn_node *n, struct ipcn__link *l,
+                         const ipcn__kept_ref *k);
+/* Send k to the link as an SHM_SAMPLE with corr (a replay, protocol 10.3):
+ * the link holds its slot.  100 when queued; else not sent (counted as a
+ * drop). */
+int ipcn__pool_send_kept(ipcn_node *n, struct ipcn__link *l,
+                         const ipcn__kept_ref *k, uint64_t corr,
+                         const char *path, const char *encoding, uint64_t seq,
+                         uint64_t stamp);
+
 /* Send a service's answer through the node's reply pool: 100 when sent,
  * 0 when the caller should send it inline. */
 int ipcn__pool_send_reply(ipcn_node *n, struct ipcn__link *l, uint64_t corr,

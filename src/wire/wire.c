@@ -135,12 +135,16 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
             f.u.announce.has_ext = 1;
             f.u.announce.strength = (int32_t)rd_u32(&r);
             f.u.announce.flags = rd_u8(&r);
-            if (rd_u8(&r) != 0 || rd_u8(&r) != 0 || rd_u8(&r) != 0)
-                r.bad = 1; /* reserved */
-            uint8_t fl = f.u.announce.flags;
-            if (!fl || (fl & ~(IPCN_ANN_OWNED | IPCN_ANN_ONCE)) ||
-                ((fl & IPCN_ANN_OWNED) && f.u.announce.kind == 3) ||
-                ((fl & IPCN_ANN_ONCE) && f.u.announce.kind != 3))
+            if (rd_u8(&r) != 0) /* reserved */
+                r.bad = 1;
+            uint16_t keep = rd_u16(&r);
+            f.u.announce.keep = keep;
+            uint8_t fl = f.u.announce.flags, kind = f.u.announce.kind;
+            if ((!fl && !keep) || (fl & ~(IPCN_ANN_OWNED | IPCN_ANN_ONCE)) ||
+                ((fl & IPCN_ANN_OWNED) && kind == 3) ||
+                ((fl & IPCN_ANN_ONCE) && kind != 3) ||
+                keep > IPCN_WIRE_KEEP_MAX ||
+                (kind == 1 && keep > 1) || (kind == 3 && keep))
                 r.bad = 1;
         }
         break;
@@ -500,7 +504,7 @@ int ipcn__enc_announce(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__announce *b)
         ipcn__wbuf_u32(w, (uint32_t)b->strength);
         ipcn__wbuf_u8(w, b->flags);
         ipcn__wbuf_u8(w, 0);
-        ipcn__wbuf_u16(w, 0);
+        ipcn__wbuf_u16(w, b->keep);
     }
     return finish(w, off);
 }

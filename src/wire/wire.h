@@ -91,6 +91,11 @@ enum ipcn__ftype {
                                 reached through routers */
 #define IPCN_CAP_LIVENESS 512u /* takes the extension of STATE (how long
                                   to wait for the sender: debugging) */
+#define IPCN_CAP_LATCH 1024u /* takes a SUBSCRIBE with a corr (a replay:
+                                the kept samples of what it matches, each
+                                a SAMPLE or SHM_SAMPLE with that corr, then
+                                a REPLY), and the keep of ANNOUNCE's
+                                extension */
 #define IPCN_CAP_NOSUM 2048u /* on a TCP link: frames it sends may carry
                                  checksum 0 (docs/protocol.md 19.1.2) */
 
@@ -142,11 +147,15 @@ typedef struct ipcn__hello {
 } ipcn__hello;
 
 /* ANNOUNCE's extension (capability REDUNDANCY on the receiver's side):
- * i32 strength, u8 flags (not 0), u8 and u16 reserved (0).  OWNED: one of
- * several providers of a data or stream path, ranked by strength (exclusive
- * ownership); ONCE: a service that runs each request id at most once. */
+ * i32 strength, u8 flags, u8 reserved (0), u16 keep; flags and keep not
+ * both 0.  OWNED: one of several providers of a data or stream path, ranked
+ * by strength (exclusive ownership); ONCE: a service that runs each request
+ * id at most once.  keep (sent non-zero only to a peer with LATCH too): the
+ * samples the provider keeps for a subscriber that comes later, at most
+ * IPCN_WIRE_KEEP_MAX; 0 or 1 on data (1: its current value), 0 on a service. */
 #define IPCN_ANN_OWNED 1u
 #define IPCN_ANN_ONCE 2u
+#define IPCN_WIRE_KEEP_MAX 1024u
 typedef struct ipcn__announce {
     uint8_t kind;
     uint64_t version;
@@ -156,6 +165,7 @@ typedef struct ipcn__announce {
     uint8_t has_ext;     /* the extension is (to be) present */
     uint8_t flags;       /* IPCN_ANN_* */
     int32_t strength;
+    uint16_t keep;       /* samples kept for late subscribers */
 } ipcn__announce;
 
 typedef struct ipcn__sample {

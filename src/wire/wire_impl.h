@@ -60,6 +60,14 @@ static inline uint8_t rd_u8(rd *r)
         return 0;
     return *r->p++;
 }
+static inline uint16_t rd_u16(rd *r)
+{
+    if (!rd_has(r, 2))
+        return 0;
+    uint16_t v = ld16(r->p);
+    r->p += 2;
+    return v;
+}
 static inline uint32_t rd_u32(rd *r)
 {
     if (!rd_has(r, 4))

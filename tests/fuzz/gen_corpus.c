@@ -157,6 +157,10 @@ static int write_ext_seeds(const char *dir)
            write_ext_seed(dir, "request_id-zero", "request_id", 8, 0, 8, 0) ||
            write_ext_seed(dir, "reply_load-reserved", "reply_load", 4, 1, 1, 0) ||
            write_ext_seed(dir, "reply_load-short", "reply_load", 0, 0, 0, 4) ||
+           /* issue 21: the keep of ANNOUNCE's extension (protocol 10.3) */
+           write_ext_seed(dir, "announce_keep-zero", "announce_keep", 2, 0, 1, 0) ||
+           write_ext_seed(dir, "announce_keep-over", "announce_keep", 1, 5, 1, 0) ||
+           write_ext_seed(dir, "announce_keep-reserved", "announce_keep", 3, 1, 1, 0) ||
            /* issue 21: STATE's extension: liveness 0, over a day, reserved */
            write_ext_seed(dir, "state_liveness-zero", "state_liveness", 8, 0, 4, 0) ||
            write_ext_seed(dir, "state_liveness-day", "state_liveness", 5, 0x10, 1, 0) ||

@@ -452,18 +452,24 @@ static bool raw_cut(raw *r, rframe *f)
             f->strength = (int32_t)rd_u32(&d);
             uint8_t fl = rd_u8(&d), r0 = rd_u8(&d), r1 = rd_u8(&d),
                     r2 = rd_u8(&d);
-            if (!fl || (fl & ~(ANN_OWNED | ANN_ONCE)) || r0 || r1 || r2 ||
+            /* The keep (the last two bytes) only to a client with
+             * CAP_LATCH: 0..1024 on a stream, 0 or 1 on data. */
+            unsigned keep = (unsigned)r1 | (unsigned)r2 << 8;
+            if ((!fl && !keep) || (fl & ~(ANN_OWNED | ANN_ONCE)) || r0 ||
+                (keep && !(hello_caps & CAP_LATCH)) || keep > 1024 ||
+                (kind == 1 && keep > 1) || (kind == 3 && keep) ||
                 ((fl & ANN_OWNED) && kind == 3) ||
                 ((fl & ANN_ONCE) && kind != 3))
                 fail_msg("the victim sent a bad ANNOUNCE extension %u %u %u %u",
                          fl, r0, r1, r2);
             f->ann_flags = fl;
+            f->keep = (uint16_t)keep;
             r->ext_announces++;
         }
         break;
     }
     case T_SAMPLE:
-        rd_u64(&d);
+        f->seq = rd_u64(&d);
         rd_u64(&d);
         rd_str(&d, &n);
         rd_str(&d, &n);
@@ -471,7 +477,7 @@ static bool raw_cut(raw *r, rframe *f)
         break;
     case T_REPLY:
     case T_QUERY_REPLY:
-        rd_u64(&d);
+        f->seq = rd_u64(&d);
         rd_u64(&d);
         rd_str(&d, &n);
         f->data = rd_blob(&d, &f->data_len);

@@ -38,6 +38,8 @@ enum {
 #define CAP_STATE 64u
 #define CAP_REDUNDANCY 128u /* protocol 3: the 8-byte extensions of ANNOUNCE,
                                REQUEST, REPLY and QUERY_REPLY */
+#define CAP_LATCH 1024u /* protocol 10.3: a SUBSCRIBE with a corr (a replay),
+                          and the keep of ANNOUNCE's extension */
 #define ANN_OWNED 1u  /* ANNOUNCE extension flags */
 #define ANN_ONCE 2u
 #define RING_HDR 4096u /* the page of indices before a ring's data */
@@ -168,6 +170,8 @@ typedef struct rframe {
     bool has_ext;
     int32_t strength;
     uint8_t ann_flags;
+    uint16_t keep;      /* its keep (to a client with CAP_LATCH too) */
+    uint64_t seq;       /* SAMPLE, REPLY, QUERY_REPLY */
 } rframe;
 
 typedef struct raw {

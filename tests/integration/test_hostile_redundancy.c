@@ -132,7 +132,7 @@ static void t_ext_announce(void **state)
     victim_stats(&s0);
     static const struct {
         uint8_t kind;
-        uint8_t tail[4]; /* flags, reserved x3 */
+        uint8_t tail[4]; /* flags, reserved, keep (u16, issue 21) */
         size_t len;      /* extension bytes sent */
         const char *what;
     } bad[] = {
@@ -144,8 +144,10 @@ static void t_ext_announce(void **state)
         {1, {ANN_ONCE, 0, 0, 0}, 8, "at most once, on data"},
         {3, {ANN_OWNED, 0, 0, 0}, 8, "owned, on a service"},
         {1, {ANN_OWNED, 1, 0, 0}, 8, "reserved u8 not 0"},
-        {1, {ANN_OWNED, 0, 1, 0}, 8, "reserved u16 not 0 (low)"},
-        {1, {ANN_OWNED, 0, 0, 0x80}, 8, "reserved u16 not 0 (high)"},
+        {1, {ANN_OWNED, 0, 2, 0}, 8, "keep 2 on data (0 or 1)"},
+        {1, {ANN_OWNED, 0, 0, 0x80}, 8, "keep 32768"},
+        {2, {0, 0, 0x01, 0x04}, 8, "keep 1025 on a stream"},
+        {3, {ANN_ONCE, 0, 1, 0}, 8, "keep on a service"},
         {2, {ANN_OWNED, 0, 0, 0}, 4, "4 bytes: the strength only"},
         {2, {ANN_OWNED, 0, 0, 0}, 7, "7 bytes"},
         {2, {ANN_OWNED, 0, 0, 0}, 9, "9 bytes"},
@@ -172,14 +174,18 @@ static void t_ext_announce(void **state)
     raw *r = raw_link();
     static const uint8_t owned[4] = {ANN_OWNED, 0, 0, 0};
     static const uint8_t once[4] = {ANN_ONCE, 0, 0, 0};
+    static const uint8_t keep[4] = {0, 0, 0x00, 0x04}; /* 1024, no flag */
+    static const uint8_t latched[4] = {0, 0, 1, 0};
     enc_announce_ext(&B, r->id, 2, "hostile/owned/stream", 1000, owned, 8);
     enc_announce_ext(&B, r->id, 1, "hostile/owned/data", -5, owned, 8);
     enc_announce_ext(&B, r->id, 3, "hostile/once", 0, once, 8);
+    enc_announce_ext(&B, r->id, 2, "hostile/kept", 0, keep, 8);
+    enc_announce_ext(&B, r->id, 1, "hostile/latched", 0, latched, 8);
     raw_send_buf(r);
     raw_ping(r, 2);
     assert_int_equal(r->errors[ST_BAD_REQUEST], 0);
     victim_stats(&s1);
-    assert_true(s1.resources >= s0.resources + 3);
+    assert_true(s1.resources >= s0.resources + 5);
     assert_int_equal(s1.bad_frames, s0.bad_frames);
     raw_free(r);
     victim_check();

@@ -124,13 +124,16 @@ static void test_set_remote(void **state)
                      IPCN_OK);
     assert_int_equal(ver, 2);
     assert_value(n, "ps/plain", "v2", 2);
-    /* Subscribers get it as a sample, from the provider. */
-    assert_true(v_wait_samples(n, c, 1, V_WAIT_MS));
+    /* Subscribers get it as a sample, from the provider (after the value
+     * it had when they subscribed: a data resource is latched). */
+    assert_true(v_wait_samples(n, c, 2, V_WAIT_MS));
     pthread_mutex_lock(&c->mu);
-    assert_string_equal(c->s[0].data, "v2");
-    assert_int_equal(c->s[0].seq, 2);
-    assert_string_equal(c->s[0].src, "psp");
-    assert_string_equal(c->s[0].enc, "text/plain");
+    assert_string_equal(c->s[0].data, "v1");
+    assert_int_equal(c->s[0].seq, 1);
+    assert_string_equal(c->s[1].data, "v2");
+    assert_int_equal(c->s[1].seq, 2);
+    assert_string_equal(c->s[1].src, "psp");
+    assert_string_equal(c->s[1].enc, "text/plain");
     pthread_mutex_unlock(&c->mu);
 
     /* No encoding: the resource's.  new_version is optional. */
@@ -143,7 +146,7 @@ static void test_set_remote(void **state)
                      IPCN_OK);
     assert_int_equal(ver, 4);
     assert_value(n, "ps/plain", "", 4);
-    assert_true(v_wait_samples(n, c, 3, V_WAIT_MS));
+    assert_true(v_wait_samples(n, c, 4, V_WAIT_MS));
 
     /* Without a check, another encoding is refused; nothing changes. */
     ver = 77;

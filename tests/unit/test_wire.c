@@ -846,12 +846,19 @@ static void test_roundtrip_every_type(void **state)
             break;
         case IPCN_F_ANNOUNCE:
             in.u.announce = (ipcn__announce){(uint8_t)(1 + rnd() % 3), rnd(),
-                                             a, b, d, 0, 0, 0};
-            if (rnd() % 2) { /* the redundancy extension */
+                                             a, b, d, 0, 0, 0, 0};
+            if (rnd() % 2) { /* the extension: redundancy, keep */
+                uint8_t kind = in.u.announce.kind;
                 in.u.announce.has_ext = 1;
                 in.u.announce.strength = (int32_t)rnd();
-                in.u.announce.flags = in.u.announce.kind == 3 ? IPCN_ANN_ONCE
-                                                              : IPCN_ANN_OWNED;
+                in.u.announce.keep =
+                    kind == 3 ? 0
+                              : (uint16_t)(rnd() % (kind == 1
+                                                        ? 2
+                                                        : IPCN_WIRE_KEEP_MAX + 1));
+                if (!in.u.announce.keep || rnd() % 2)
+                    in.u.announce.flags = kind == 3 ? IPCN_ANN_ONCE
+                                                    : IPCN_ANN_OWNED;
             }
             break;
         case IPCN_F_SAMPLE:
@@ -992,7 +999,10 @@ static void test_redundancy_extensions(void **state)
     w.p[flags_at] = 4; /* an unknown flag */
     assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
     w.p[flags_at] = IPCN_ANN_OWNED;
-    w.p[w.len - 1] = 1; /* reserved */
+    w.p[w.len - 3] = 1; /* reserved (the last two bytes are the keep) */
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    w.p[w.len - 3] = 0;
+    w.p[w.len - 1] = 0x80; /* a keep of 32768: over IPCN_WIRE_KEEP_MAX */
     assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
     w.p[w.len - 1] = 0;
     /* A shorter extension is trailing bytes. */

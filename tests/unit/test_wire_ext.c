@@ -99,17 +99,26 @@ static void test_extension_vectors(void **state)
                            vec_named("reply")->len, &f), IPCN_OK);
     assert_false(f.u.reply.has_load);
 
-    /* ANNOUNCE: flags (4th byte from the end) 0, an unknown bit, ONCE on
-     * a stream; each reserved byte not 0.  A negative strength is fine. */
+    /* ANNOUNCE: flags (4th byte from the end) 0 (with keep 0), an unknown
+     * bit, ONCE on a stream; the reserved byte not 0.  A negative strength
+     * is fine. */
     assert_int_equal(vec_patched("announce_owned", 4, IPCN_ANN_OWNED), IPCN_OK);
     for (unsigned fl = 0; fl < 256; fl++)
         assert_int_equal(vec_patched("announce_owned", 4, (uint8_t)fl),
                          fl == IPCN_ANN_OWNED ? IPCN_OK : IPCN_BAD_REQUEST);
-    for (size_t at = 1; at <= 3; at++)
-        for (unsigned bit = 1; bit < 256; bit <<= 1)
-            assert_int_equal(vec_patched("announce_owned", at, (uint8_t)bit),
-                             IPCN_BAD_REQUEST);
+    for (unsigned bit = 1; bit < 256; bit <<= 1)
+        assert_int_equal(vec_patched("announce_owned", 3, (uint8_t)bit),
+                         IPCN_BAD_REQUEST);
     assert_int_equal(vec_patched("announce_owned", 5, 0x80), IPCN_OK);
+    /* keep (the last two bytes, issue 21): up to IPCN_WIRE_KEEP_MAX on a
+     * stream, with flags or without. */
+    for (unsigned bit = 1; bit < 256; bit <<= 1) {
+        assert_int_equal(vec_patched("announce_owned", 2, (uint8_t)bit),
+                         IPCN_OK);
+        assert_int_equal(vec_patched("announce_owned", 1, (uint8_t)bit),
+                         (bit << 8) <= IPCN_WIRE_KEEP_MAX ? IPCN_OK
+                                                          : IPCN_BAD_REQUEST);
+    }
     /* OWNED on a service (kind, the body's first byte). */
     v = vec_named("announce_owned");
     assert_int_equal(vec_patched("announce_owned",
@@ -142,10 +151,59 @@ static void test_extension_vectors(void **state)
                      IPCN_BAD_REQUEST);
 }
 
+/* Issue 21 (protocol 10.3): the keep of ANNOUNCE's extension, and the
+ * frames of a replay (SUBSCRIBE, SAMPLE, REPLY with a corr). */
+static void test_keep_vectors(void **state)
+{
+    (void)state;
+    ipcn__frame f;
+    const vec *v = vec_named("announce_keep");
+    assert_int_equal(parse(v->bytes, v->len, &f), IPCN_OK);
+    assert_true(f.u.announce.has_ext && f.u.announce.keep == 5 &&
+                f.u.announce.flags == 0 && f.u.announce.strength == 0);
+    /* The kind is the body's first byte; keep the last two. */
+    size_t kind_at = v->len - IPCN_WIRE_HDR_SIZE;
+    /* keep 0 with flags 0: the extension says nothing, refused. */
+    assert_int_equal(vec_patched("announce_keep", 2, 0), IPCN_BAD_REQUEST);
+    /* Data keeps 0 or 1 (its current value); a service nothing. */
+    assert_int_equal(vec_patched("announce_keep", kind_at, 1),
+                     IPCN_BAD_REQUEST);
+    assert_int_equal(vec_patched("announce_keep", kind_at, 3),
+                     IPCN_BAD_REQUEST);
+    uint8_t b[256];
+    memcpy(b, v->bytes, v->len);
+    b[IPCN_WIRE_HDR_SIZE] = 1; /* data */
+    b[v->len - 2] = 1;         /* keep 1 */
+    refix(b, v->len);
+    assert_int_equal(parse(b, v->len, &f), IPCN_OK);
+    assert_true(f.u.announce.kind == 1 && f.u.announce.keep == 1);
+    /* keep up to IPCN_WIRE_KEEP_MAX, no more. */
+    memcpy(b, v->bytes, v->len);
+    b[v->len - 2] = (uint8_t)IPCN_WIRE_KEEP_MAX;
+    b[v->len - 1] = (uint8_t)(IPCN_WIRE_KEEP_MAX >> 8);
+    refix(b, v->len);
+    assert_int_equal(parse(b, v->len, &f), IPCN_OK);
+    assert_int_equal(f.u.announce.keep, IPCN_WIRE_KEEP_MAX);
+    b[v->len - 2]++;
+    refix(b, v->len);
+    assert_int_equal(parse(b, v->len, &f), IPCN_BAD_REQUEST);
+    /* The replay's frames: their corr in the header, bodies as ever. */
+    v = vec_named("subscribe_replay");
+    assert_int_equal(parse(v->bytes, v->len, &f), IPCN_OK);
+    assert_true(f.hdr.corr == 0x8000000000000001ull);
+    v = vec_named("sample_replay");
+    assert_int_equal(parse(v->bytes, v->len, &f), IPCN_OK);
+    assert_true(f.hdr.corr == 0x8000000000000001ull && f.u.sample.seq == 1);
+    v = vec_named("reply_replay");
+    assert_int_equal(parse(v->bytes, v->len, &f), IPCN_OK);
+    assert_true(f.hdr.status == IPCN_OK && f.u.reply.seq == 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_extension_vectors),
+        cmocka_unit_test(test_keep_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
