@@ -166,11 +166,15 @@ static void ask(ipcn_node *n, ipcn__sub *s, ipcn__link *l)
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, w->corr);
     size_t mark = ipcn__link_tx_mark(l, 0);
+    uint32_t link_id = w->link_id;
+    uint64_t corr = w->corr;
     int st = ipcn__link_commit(n, l, mark,
                                ipcn__enc_text(&l->tx, &h, IPCN_F_SUBSCRIBE,
                                               s->pattern, strlen(s->pattern)));
-    if (st != IPCN_OK)
-        wait_end(n, w); /* no answer will come: hold nothing back */
+    /* No answer will come: hold nothing back.  The commit may have closed
+     * the link, whose LINK_DOWN ended w already: look it up again. */
+    if (st != IPCN_OK && (w = wait_by_corr(n, link_id, corr)))
+        wait_end(n, w);
 }
 
 static bool link_latches(const ipcn__link *l)
@@ -374,10 +378,17 @@ void ipcn__latch_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     msg->pub.timestamp_ns = shm ? ss->timestamp_ns : sa->timestamp_ns;
     if (m)
         ipcn__map_msg_attach(msg, m, ss);
+    ipcn__remote *r = ipcn__remote_find(n, path->p, l->id);
+    /* A replayed value of a typed resource is checked as a live one is
+     * (typed.c): a provider that skipped its own check is caught here. */
+    if (r && !ipcn__typed_check_remote(n, l, r, msg->pub.data, msg->pub.len)) {
+        s->nonconforming++;
+        ipcn_msg_free(&msg->pub); /* gives its slot back */
+        return;
+    }
     /* Loss counting goes on from the newest replayed, unless live samples
      * of r were counted already: a gap after the newest of those is the
      * other subscriptions' loss, which must not be hidden. */
-    ipcn__remote *r = ipcn__remote_find(n, path->p, l->id);
     if (r && !r->live_seen && seq > r->last_seq)
         r->last_seq = seq;
     ipcn__sub_push(n, s, msg);

@@ -137,7 +137,10 @@ static uint64_t dead_ns(const ipcn_node *n, const ipcn__link *l)
      * up to what this node's network policy allows (debug: liveness:),
      * nothing without it, so that a peer cannot make itself undroppable
      * where the network's owner did not say so; with "all: true" every
-     * peer gets that bound, asked or not. */
+     * peer gets that bound, asked or not.  Only a peer that said who it
+     * is: a socket in its handshake or hello keeps the plain bound. */
+    if (l->state != LINK_UP)
+        return dead;
     const ipcn__guard *g = n->policy ? &n->policy->guard : NULL;
     uint64_t cap = g ? g->debug_liveness_ms : 0;
     uint64_t asked = g && g->debug_all ? cap : l->peer_liveness_ms;

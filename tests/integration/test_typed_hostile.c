@@ -126,6 +126,58 @@ static void take(ipcn_sub sub, uint64_t seq, const char *l)
     ipcn_msg_free(m);
 }
 
+/* A late subscriber's catch-up (protocol 10.5) is checked as live
+ * samples are: a value of another type sent with the replay's corr is
+ * dropped and counted, one of the type delivered. */
+static void t_replay(void **state)
+{
+    (void)state;
+    hello_caps = CAP_REDUNDANCY | CAP_LATCH;
+    raw *r = raw_link();
+    hello_caps = 0;
+    assert_true(r->victim_caps & CAP_LATCH);
+    announce_lit(r, 2, 1, "h/rp", "cbor",
+                 "{\"rate\": 5, \"schema\": {\"map\": {\"x\": \"float\"}}}");
+    assert_int_equal(found("h/rp"), 1);
+    ipcn_sub sub;
+    assert_int_equal(ipcn_subscribe(victim, "h/rp", 16, NULL, NULL, &sub), IPCN_OK);
+    /* the victim asks us for what we keep: a SUBSCRIBE with a corr */
+    uint64_t corr = 0, end = tu_now_ms() + IO_TIMEOUT_MS;
+    while (!corr) {
+        int64_t left = (int64_t)end - (int64_t)tu_now_ms();
+        rframe f;
+        if (left <= 0 || raw_next(r, &f, (int)left) != 1)
+            fail_msg("no SUBSCRIBE with a corr came");
+        if (f.type == T_SUBSCRIBE && f.corr)
+            corr = f.corr;
+        rframe_free(&f);
+    }
+    uint64_t dropped0 = stats().typed_dropped;
+    uint8_t bad[64], good[64];
+    size_t bn = cl_cbor("{\"x\": \"no\"}", bad, sizeof bad);
+    size_t gn = cl_cbor("{\"x\": 2}", good, sizeof good);
+    B.len = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t off = f_begin(&B, T_SAMPLE, r->id, corr);
+        b_u64(&B, (uint64_t)i + 1);
+        b_u64(&B, 0);
+        b_str(&B, "h/rp", 4);
+        b_str(&B, "cbor", 4);
+        b_blob(&B, i ? good : bad, i ? gn : bn);
+        f_end(&B, off);
+    }
+    enc_reply(&B, T_REPLY, r->id, corr, 100);
+    raw_send_buf(r);
+    raw_ping(r, 9);
+    take(sub, 2, "{\"x\": 2}");
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_sub_take(victim, sub, &m, 0), IPCN_NO_DATA);
+    ipcn_sub_stats ss = {.size = sizeof ss};
+    assert_int_equal(ipcn_sub_get_stats(victim, sub, &ss), IPCN_OK);
+    assert_int_equal(ss.nonconforming, 1);
+    assert_int_equal(stats().typed_dropped, dropped0 + 1);
+}
+
 /* Samples of another type are dropped and counted, the others delivered;
  * an untyped stream's are all delivered. */
 static void t_samples(void **state)
@@ -332,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_samples, setup, teardown),
         cmocka_unit_test_setup_teardown(t_query, setup, teardown),
         cmocka_unit_test_setup_teardown(t_bad_schemas, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_replay, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
