@@ -532,9 +532,11 @@ static int pub_next(ipcn_node *n, ipcn__local *lr, const void *data,
     return IPCN_OK;
 }
 
-/* The sample inline, encoded once into n->scratch for every link. */
-static int encode_inline(ipcn_node *n, const ipcn__local *lr, uint64_t seq,
-                         uint64_t now, const void *data, size_t len)
+/* The sample inline, appended to w (a link's queue, or the scratch
+ * buffer that is copied to every link). */
+static int encode_sample_to(ipcn_node *n, const ipcn__local *lr, uint64_t seq,
+                            uint64_t now, const void *data, size_t len,
+                            ipcn__wbuf *w)
 {
     ipcn__hdr h;
     ipcn__link_hdr(n, &h, 0, 0);
@@ -543,8 +545,15 @@ static int encode_inline(ipcn_node *n, const ipcn__local *lr, uint64_t seq,
                       .path = {lr->path, lr->path_len},
                       .encoding = {lr->encoding, lr->enc_len},
                       .data = ipcn__blob_of(data, len)};
+    return ipcn__enc_sample(w, &h, &s);
+}
+
+/* The sample inline, encoded once into n->scratch for every link. */
+static int encode_inline(ipcn_node *n, const ipcn__local *lr, uint64_t seq,
+                         uint64_t now, const void *data, size_t len)
+{
     n->scratch.len = 0;
-    return ipcn__enc_sample(&n->scratch, &h, &s);
+    return encode_sample_to(n, lr, seq, now, data, len, &n->scratch);
 }
 
 /* This node's own subscriptions get a copy of a published value. */
@@ -671,15 +680,9 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
         ipcn__link *l = lr->route_links[0];
         size_t mark;
         if (ipcn__link_send_begin(n, l, IPCN_WIRE_HDR_SIZE + overhead + len, true,
-                                  &mark) == IPCN_OK) {
-            ipcn__hdr h;
-            ipcn__link_hdr(n, &h, 0, 0);
-            ipcn__sample sa = {.seq = seq, .timestamp_ns = now,
-                               .path = {lr->path, lr->path_len},
-                               .encoding = {lr->encoding, lr->enc_len},
-                               .data = ipcn__blob_of(data, len)};
-            ipcn__link_send_end(n, l, mark, true, ipcn__enc_sample(&l->tx, &h, &sa));
-        }
+                                  &mark) == IPCN_OK)
+            ipcn__link_send_end(n, l, mark, true,
+                                encode_sample_to(n, lr, seq, now, data, len, &l->tx));
     } else if (lr->nroute) {
         if ((st = encode_inline(n, lr, seq, now, data, len)) != IPCN_OK)
             return st;

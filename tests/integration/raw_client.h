@@ -130,6 +130,11 @@ size_t enc_announce(buf *b, uint64_t src, uint8_t kind, uint64_t version,
                     const char *path, size_t pathlen);
 size_t enc_sample(buf *b, uint64_t src, uint64_t seq, const char *path,
                   const void *data, size_t len);
+/* A SAMPLE with a corr (what a replay sends, protocol 10.5) and an
+ * encoding. */
+size_t enc_sample_corr(buf *b, uint64_t src, uint64_t corr, uint64_t seq,
+                       const char *path, const char *enc, const void *data,
+                       size_t len);
 size_t enc_request(buf *b, uint8_t type, uint64_t src, uint64_t corr,
                    const char *path, const void *data, size_t len);
 size_t enc_reply(buf *b, uint8_t type, uint64_t src, uint64_t corr,

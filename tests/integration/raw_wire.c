@@ -239,11 +239,17 @@ size_t enc_announce(buf *b, uint64_t src, uint8_t kind, uint64_t version,
 size_t enc_sample(buf *b, uint64_t src, uint64_t seq, const char *path,
                          const void *data, size_t len)
 {
-    size_t off = f_begin(b, T_SAMPLE, src, 0);
+    return enc_sample_corr(b, src, 0, seq, path, "", data, len);
+}
+size_t enc_sample_corr(buf *b, uint64_t src, uint64_t corr, uint64_t seq,
+                       const char *path, const char *enc, const void *data,
+                       size_t len)
+{
+    size_t off = f_begin(b, T_SAMPLE, src, corr);
     b_u64(b, seq);
     b_u64(b, 0);
     b_str(b, path, strlen(path));
-    b_str(b, "", 0);
+    b_str(b, enc, strlen(enc));
     b_blob(b, data, len);
     f_end(b, off);
     return off;

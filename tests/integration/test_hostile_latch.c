@@ -50,20 +50,6 @@ static size_t enc_subscribe_corr(buf *b, uint64_t src, uint64_t corr,
     return off;
 }
 
-/* A SAMPLE with a corr: what a replay sends. */
-static size_t enc_sample_corr(buf *b, uint64_t src, uint64_t corr,
-                              uint64_t seq, const char *path)
-{
-    size_t off = f_begin(b, T_SAMPLE, src, corr);
-    b_u64(b, seq);
-    b_u64(b, 0);
-    b_str(b, path, strlen(path));
-    b_str(b, "", 0);
-    b_blob(b, "x", 1);
-    f_end(b, off);
-    return off;
-}
-
 /* Read until the REPLY of corr: the samples with that corr before it (and
  * the last one's data), its status and seq.  Samples of other corrs, or
  * live ones, must not come. */
@@ -167,7 +153,7 @@ static void t_latch_stray(void **state)
     for (unsigned i = 0; i < 50; i++) {
         /* Replayed samples of no replay the victim asked for, of a path
          * this client never announced: dropped. */
-        enc_sample_corr(&B, r->id, rng() | 1, i + 1, V.data);
+        enc_sample_corr(&B, r->id, rng() | 1, i + 1, V.data, "", "x", 1);
         /* Ends of replays it never asked for: stray replies. */
         enc_reply(&B, T_REPLY, r->id, REPLAY_CORR(rng() >> 1), ST_OK);
     }

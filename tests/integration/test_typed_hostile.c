@@ -157,15 +157,8 @@ static void t_replay(void **state)
     size_t bn = cl_cbor("{\"x\": \"no\"}", bad, sizeof bad);
     size_t gn = cl_cbor("{\"x\": 2}", good, sizeof good);
     B.len = 0;
-    for (int i = 0; i < 2; i++) {
-        size_t off = f_begin(&B, T_SAMPLE, r->id, corr);
-        b_u64(&B, (uint64_t)i + 1);
-        b_u64(&B, 0);
-        b_str(&B, "h/rp", 4);
-        b_str(&B, "cbor", 4);
-        b_blob(&B, i ? good : bad, i ? gn : bn);
-        f_end(&B, off);
-    }
+    enc_sample_corr(&B, r->id, corr, 1, "h/rp", "cbor", bad, bn);
+    enc_sample_corr(&B, r->id, corr, 2, "h/rp", "cbor", good, gn);
     enc_reply(&B, T_REPLY, r->id, corr, 100);
     raw_send_buf(r);
     raw_ping(r, 9);
