@@ -36,7 +36,9 @@ const char cmd_links_help[] =
     "RTT is '-' until a ping was answered.  --json: one document per node,\n"
     "{node, items: [{kind, peer, host, addr, key, via, hops, rtt_ns,\n"
     "bytes_in, bytes_out, frames_in, frames_out, drops, auth_failures,\n"
-    "loops}]}.\n";
+    "loops, cipher}]}.  CIPHER is the Noise cipher of a TCP link: AESGCM\n"
+    "where both hosts have AES instructions, else ChaChaPoly (IPCNET_CIPHER\n"
+    "or gateway.conf's cipher = chachapoly keeps ChaChaPoly).\n";
 
 const char cmd_route_help[] =
     "usage: ipcnet route PATH [options]\n\n"
@@ -80,9 +82,9 @@ static bool wanted(cli *c, const jval *it)
 
 static void print_header(void)
 {
-    out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %8s  %10s  %10s  %9s  %9s  "
-        "%5s  %4s  %5s  %s\n",
-        "NODE", "KIND", "PEER", "HOST", "ADDR", "KEY", "RTT", "BYTES-IN",
+    out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %-10s  %8s  %10s  %10s  %9s  "
+        "%9s  %5s  %4s  %5s  %s\n",
+        "NODE", "KIND", "PEER", "HOST", "ADDR", "KEY", "CIPHER", "RTT", "BYTES-IN",
         "BYTES-OUT", "FRAMES-IN", "FRAMES-OUT", "DROPS", "AUTH", "LOOPS",
         "VIA");
 }
@@ -114,10 +116,13 @@ static bool print_rows(cli *c, const char *node, const jval *root,
                      jnum(it, "hops") == 1 ? "" : "s");
         else
             snprintf(via, sizeof via, "-");
-        out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %8s  %10.0f  %10.0f  "
+        char cipher[16];
+        escape_line(cipher, sizeof cipher, *jtext(it, "cipher") ? jtext(it, "cipher")
+                                                                : "-");
+        out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %-10s  %8s  %10.0f  %10.0f  "
             "%9.0f  %10.0f  %5.0f  %4.0f  %5.0f  %s\n",
             nd, jtext(it, "kind"), peer, host, addr,
-            *jtext(it, "key") ? jtext(it, "key") : "-",
+            *jtext(it, "key") ? jtext(it, "key") : "-", cipher,
             rtt_text(rtt, sizeof rtt, jnum(it, "rtt_ns")),
             jnum(it, "bytes_in"), jnum(it, "bytes_out"),
             jnum(it, "frames_in"), jnum(it, "frames_out"), jnum(it, "drops"),
