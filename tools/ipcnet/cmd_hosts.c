@@ -162,29 +162,45 @@ static void on_links(ipcn_node *n, int st, const ipcn_msg *m, void *user)
     }
 }
 
+/* Send one ask; false when it could not even be sent (a->status says why). */
+static bool ask_send(cli *c, ask *a, int timeout_ms)
+{
+    char path[320];
+    snprintf(path, sizeof path, "@sys/%s/links", a->node);
+    int st = ipcn_request_async(c->node, path, NULL, 0, NULL, timeout_ms, on_links,
+                                a, NULL);
+    if (st == IPCN_ACCEPTED)
+        return true;
+    a->done = true;
+    a->status = st;
+    return false;
+}
+
 /* Ask every node of asks[0..n) for its links at once (a node that does
  * not answer costs its timeout once, not once per node after it), and
- * pump until each answered or timed out. */
+ * pump until each answered or timed out.  A node of another host is
+ * reached through a routed link that this tool's node opens only once its
+ * gateway told it the way (a moment after it started): until then the ask
+ * finds no link (203), and is sent again until the timeout. */
 static void ask_all(cli *c, ask *asks, size_t n)
 {
+    int timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 5000;
+    uint64_t until = (now_mono_ns() / 1000000u) + (uint64_t)timeout_ms;
     size_t waiting = 0;
-    for (size_t i = 0; i < n; i++) {
-        char path[320];
-        snprintf(path, sizeof path, "@sys/%s/links", asks[i].node);
-        int st = ipcn_request_async(c->node, path, NULL, 0, NULL,
-                                    c->timeout_ms > 0 ? c->timeout_ms : 5000,
-                                    on_links, &asks[i], NULL);
-        if (st == IPCN_ACCEPTED) {
-            waiting++;
-        } else {
-            asks[i].done = true;
-            asks[i].status = st;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        waiting += ask_send(c, &asks[i], timeout_ms);
     while (!cli_stop) {
         size_t left = 0;
-        for (size_t i = 0; i < n; i++)
-            left += !asks[i].done;
+        uint64_t now = (now_mono_ns() / 1000000u);
+        for (size_t i = 0; i < n; i++) {
+            ask *a = &asks[i];
+            if (a->done && a->status == IPCN_NOT_FOUND && !a->root && !a->why[0] &&
+                host_of(a->node) && now + 100 < until) {
+                a->done = false; /* not linked yet: again */
+                waiting += ask_send(c, a, (int)(until - now));
+            }
+            left += !a->done;
+        }
         if (!left || !waiting)
             break;
         cli_pump(c, 100, NULL, 0);
