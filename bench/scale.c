@@ -56,6 +56,7 @@ typedef struct scale_result {
     int inotify;           /* 1: it has an inotify watch (else it rescans) */
     uint64_t t_down;       /* when the killed node's PEER_DOWN came (ns) */
     uint64_t t_linked, t_found; /* the new node: linked to all, found all */
+    uint64_t down[3];      /* PEER_DOWN of the others: 303, 304, other */
 } scale_result;
 
 /* Does this process hold an inotify descriptor?  Without one (the per-user
@@ -82,13 +83,19 @@ static int has_inotify(void)
 }
 
 static _Atomic uint64_t g_t_down; /* in a node process: its own */
+static _Atomic uint64_t g_down[3]; /* PEER_DOWN of the others by status */
 
 static void on_event(ipcn_node *n, const ipcn_event *ev, void *user)
 {
     (void)n;
     (void)user;
-    if (ev->type == IPCN_EV_PEER_DOWN && ev->peer && !strcmp(ev->peer, SCALE_JOINER))
+    if (ev->type != IPCN_EV_PEER_DOWN)
+        return;
+    if (ev->peer && !strcmp(ev->peer, SCALE_JOINER))
         atomic_store(&g_t_down, now_ns());
+    else
+        atomic_fetch_add(&g_down[ev->status == IPCN_GATEWAY_TIMEOUT ? 1
+                                 : ev->status == IPCN_SERVICE_UNAVAILABLE ? 0 : 2], 1);
 }
 
 static int fail(child *c, scale_result *res, ipcn_node *n)
@@ -131,7 +138,7 @@ static int scale_node(child *c)
     if (st == IPCN_CREATED)
         st = ipcn_node_start_thread(n);
     if (st == IPCN_OK)
-        st = ipcn_node_wait_peers(n, (unsigned)a->nodes - 1, 120000);
+        st = ipcn_node_wait_peers(n, (unsigned)a->nodes - 1, 60000 + 1000 * a->nodes);
     if (st != IPCN_OK) {
         snprintf(res.err, sizeof res.err, "%s: open/announce/thread/wait for %d peers: %d %s",
                  name, a->nodes - 1, st, ipcn_status_str(st));
@@ -164,6 +171,8 @@ static int scale_node(child *c)
     ipcn_node_get_stats(n, &ns);
     res.peers = ns.peers;
     res.peers_lost = ns.peers_lost;
+    for (int i = 0; i < 3; i++)
+        res.down[i] = atomic_load(&g_down[i]);
     res.ok = ns.peers == (uint32_t)a->nodes - 1;
     if (!res.ok)
         snprintf(res.err, sizeof res.err, "%s: %u of %d peers linked at the end, %llu lost",
@@ -279,7 +288,7 @@ static void scale_one(int nodes, double seconds)
     }
     /* All linked: every node has said so (generous: linking N² links on a
      * loaded machine). */
-    uint64_t deadline = now_ns() + (uint64_t)(60000 + 1000 * nodes) * 1000000ull;
+    uint64_t deadline = now_ns() + (uint64_t)(70000 + 1000 * nodes) * 1000000ull;
     if (wait_all(r, kids, nodes, CTL_READY, deadline, "before all were linked") < 0)
         goto out;
     double link_s = (double)(now_ns() - t_start) / 1e9;
@@ -317,7 +326,7 @@ static void scale_one(int nodes, double seconds)
     kill(joiner->pid, SIGKILL);
     (void)child_reap(joiner, 10000);
     int without_inotify = 0;
-    uint64_t lost = 0;
+    uint64_t lost = 0, downs[3] = {0};
     for (int i = 0; i < nodes; i++)
         ctl_send(kids[i].ctl, CTL_GO);
     for (int i = 0; i < nodes; i++) {
@@ -332,6 +341,8 @@ static void scale_one(int nodes, double seconds)
             row_fail(r, "%s", res.err);
         without_inotify += res.inotify == 0;
         lost += res.peers_lost ? res.peers_lost - 1 : 0; /* the killed one */
+        for (int k = 0; k < 3; k++)
+            downs[k] += res.down[k];
         down[i] = res.t_down > t_kill ? res.t_down - t_kill : 0;
     }
     if (r->status != ROW_OK)
@@ -344,14 +355,16 @@ static void scale_one(int nodes, double seconds)
              "%d processes, %d links, all linked in %.1f s; idle over %.1f s: run time "
              "%.1f ms (schedstat), utime+stime %llu ticks (1/%ld s); per node max RSS %llu "
              "KiB, PSS %llu KiB, shared %llu KiB mean, fds max %llu; new node linked to all "
-             "in %.1f ms, all found in %.1f ms; %llu peers lost and linked again%s",
+             "in %.1f ms, all found in %.1f ms; %llu peers lost and linked again (PEER_DOWN of "
+             "the others: %llu hang-up 303, %llu heartbeat timeout 304, %llu other)%s",
              nodes, nodes * (nodes - 1) / 2, link_s, (double)(s1.t - s0.t) / 1e9,
              (double)(s1.run_ns - s0.run_ns) / 1e6,
              (unsigned long long)(s1.ticks - s0.ticks), hz,
              (unsigned long long)max.rss_kib, (unsigned long long)max.pss_kib,
              (unsigned long long)mean.shared_kib, (unsigned long long)max.fds,
              (double)jr.t_linked / 1e6, (double)jr.t_found / 1e6, (unsigned long long)lost,
-             without_inotify ? "; some nodes had no inotify watch (per-user limit)" : "");
+             (unsigned long long)downs[0], (unsigned long long)downs[1],
+             (unsigned long long)downs[2], without_inotify ? "; some nodes had no inotify watch (per-user limit)" : "");
 out:
     for (int i = 0; kids && i <= nodes; i++)
         if (kids[i].pid > 0 && !kids[i].done && kids[i].ctl >= 0)
