@@ -259,6 +259,9 @@ void ipcn__sub_free(ipcn__sub *s);
 
 void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* An SHM_REQUEST: a request whose body is in the requester's pool. */
+void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
+                              const ipcn__frame *f);
 void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l);
 /* A CANCEL: the requester gave up; its request is not started. */

@@ -149,6 +149,21 @@ static int send_to(ipcn_node *n, ipcn__pending *p, ipcn__link *l)
     }
     n->scratch.len = 0;
     int st;
+    /* 16 KiB or more to a provider that takes it: through shared memory
+     * (docs/protocol.md 12.9); the node's own services are answered by
+     * sys.c, inline. */
+    if (p->kind == PEND_REQUEST && p->len >= IPCN_SHM_THRESHOLD &&
+        !ipcn__sys_path(p->path, strlen(p->path)) &&
+        ipcn__pool_send_request(n, l, p->corr, p->path, p->encoding,
+                                rq.request_id, left, p->data,
+                                p->len) == IPCN_OK) {
+        n->stats.shm_requests_sent++;
+        ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
+        if (r)
+            r->inflight++;
+        await_on(p, l);
+        return IPCN_OK;
+    }
     if (p->kind == PEND_SET) {
         ipcn__set s = {.timeout_ms = left,
                        .expect_version = p->expect_version,

@@ -647,10 +647,14 @@ drop:
 
 /* Replies of this node's services come from one pool of the node's, that
  * refuses when full: a requester holding an old answer must not see it
- * change.  The answer then goes inline (or as 306 when it cannot). */
-int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
-                          int status, const char *enc, const void *data,
-                          size_t len)
+ * change.  The answer then goes inline (or as 306 when it cannot).
+ * Requests of 16 KiB or more go the same way, from a second pool of the
+ * node's (docs/protocol.md 12.9): the provider holds the slot until it is
+ * done with the request, and gives it back with a RELEASE. */
+static int send_shm(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
+                    const char *pool_path, uint8_t type, uint64_t corr,
+                    int status, const char *path, const char *enc,
+                    uint64_t seq, uint64_t stamp, const void *data, size_t len)
 {
     if (len < IPCN_SHM_THRESHOLD || len > IPCN_SHM_MAX_SLOT_SIZE ||
         !ipcn__pool_link_takes(n, l))
@@ -659,7 +663,7 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
     ipcn_pool_opts_init(&o);
     o.policy = IPCN_POOL_REFUSE;
     ipcn_loan *loan;
-    if (ipcn__pool_loan(n, &n->reply_pool, "", o, NULL, NULL, len, &loan) !=
+    if (ipcn__pool_loan(n, cur, pool_path, o, NULL, NULL, len, &loan) !=
         IPCN_OK)
         return 0;
     ipcn__pool *p = loan->pool;
@@ -671,8 +675,9 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
         add_holder(s, l->id)) {
         ipcn__hdr h;
         ipcn__link_hdr(n, &h, (uint16_t)status, corr);
-        h.type = IPCN_F_SHM_REPLY;
-        ipcn__shm_sample b = {.path = ipcn__str_of(""),
+        h.type = type;
+        ipcn__shm_sample b = {.seq = seq, .timestamp_ns = stamp,
+                              .path = ipcn__str_of(path),
                               .encoding = ipcn__str_of(enc),
                               .pool_id = p->id, .slot = loan->slot,
                               .gen = loan->gen, .len = len,
@@ -689,6 +694,34 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
     }
     ipcn__pool_end_loan(n, loan);
     return st == IPCN_OK ? IPCN_OK : 0;
+}
+
+int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
+                          int status, const char *enc, const void *data,
+                          size_t len)
+{
+    return send_shm(n, l, &n->reply_pool, "", IPCN_F_SHM_REPLY, corr, status,
+                    "", enc, 0, 0, data, len);
+}
+
+int ipcn__pool_send_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
+                            const char *path, const char *enc,
+                            uint64_t request_id, uint32_t timeout_ms,
+                            const void *data, size_t len)
+{
+    if (!(l->peer_caps & IPCN_CAP_SHMREQ))
+        return 0;
+    return send_shm(n, l, &n->request_pool, IPCN__REQUEST_POOL,
+                    IPCN_F_SHM_REQUEST, corr, 0, path, enc, request_id,
+                    timeout_ms, data, len);
+}
+
+uint32_t ipcn__pool_request_slots(ipcn_node *n)
+{
+    ipcn_pool_stats s;
+    memset(&s, 0, sizeof s);
+    ipcn__pool_stats(n, IPCN__REQUEST_POOL, n->request_pool, &s);
+    return s.loaned + s.held;
 }
 
 /* ---- settings and counters ---- */

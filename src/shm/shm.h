@@ -201,6 +201,19 @@ int ipcn__pool_send_reply(ipcn_node *n, struct ipcn__link *l, uint64_t corr,
                           int status, const char *enc, const void *data,
                           size_t len);
 
+/* Send a request of this node's through its request pool, as an
+ * SHM_REQUEST (docs/protocol.md 12.9): 100 when sent (the link holds the
+ * slot until the provider gives it back, or the link closes), 0 when the
+ * caller should send it inline (too small, a peer without IPCN_CAP_SHMREQ
+ * or SHM, the pool full). */
+#define IPCN__REQUEST_POOL "(requests)" /* the pool's name: no resource's */
+int ipcn__pool_send_request(ipcn_node *n, struct ipcn__link *l, uint64_t corr,
+                            const char *path, const char *enc,
+                            uint64_t request_id, uint32_t timeout_ms,
+                            const void *data, size_t len);
+/* Slots of the request pool providers hold now. */
+uint32_t ipcn__pool_request_slots(ipcn_node *n);
+
 /* ---- map.c (reader) ---- */
 void ipcn__map_on_pool(ipcn_node *n, struct ipcn__link *l,
                        const struct ipcn__frame *f);
