@@ -180,6 +180,8 @@ typedef struct ipcn__pending {
     char *path;
     char *encoding;
     void *data;             /* kept for fail-over to another provider */
+    bool borrowed;          /* data is the caller's, valid while it waits
+                               (a synchronous call): not copied, not freed */
     size_t len;
     uint32_t link_id;       /* where it went; 0 = this node */
     uint32_t tried[IPCN_MAX_PROVIDERS_TRIED];
