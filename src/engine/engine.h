@@ -225,6 +225,9 @@ struct ipcn_reply_ctx {
     ipcn_node *node;
     void *data;
     size_t len;
+    bool shm_ok;            /* the answer may be filled into a slot */
+    ipcn_loan *loan;        /* ...it was: len bytes there (data NULL) */
+    uint64_t sum;           /* their checksum */
     char *encoding;
     bool deferred;
     uint64_t responder_id;

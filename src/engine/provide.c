@@ -300,8 +300,9 @@ void ipcn__responder_free_all(ipcn_node *n)
 
 /* Deliver an answer: to a peer over its link, or to this node's own
  * pending request (link 0). */
-static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
-                  const void *data, size_t len, const char *enc)
+static int answer_ex(ipcn_node *n, uint32_t link_id, uint64_t corr,
+                     int status, const void *data, size_t len, const char *enc,
+                     ipcn_loan *loan, uint64_t sum)
 {
     if (link_id == 0)
         return ipcn__req_answer_local(n, corr, status, data, len, enc);
@@ -309,10 +310,22 @@ static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
     if (!l || l->state != LINK_UP)
         return IPCN_SERVICE_UNAVAILABLE;
     ipcn__limit_queued(n, l, -1);
+    if (loan) { /* filled by ipcn_reply_set(): sent as it is */
+        if (ipcn__pool_reply_send_loan(n, l, loan, sum, corr, status,
+                                       enc ? enc : "", len) == IPCN_OK)
+            return IPCN_OK;
+        data = ipcn_loan_data(loan);
+    }
     if (!ipcn__pool_send_reply(n, l, corr, status, enc ? enc : "", data, len))
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data,
                               len, 0, 0);
     return IPCN_OK;
+}
+
+static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
+                  const void *data, size_t len, const char *enc)
+{
+    return answer_ex(n, link_id, corr, status, data, len, enc, NULL, 0);
 }
 
 /* What a handler may answer: the table's codes (as in ipcnet.h) or an
@@ -326,24 +339,59 @@ static int answer_status(int st)
     return IPCN_INTERNAL_ERROR;
 }
 
+/* Drop what ctx holds (its answer, a loaned slot). */
+static void reply_ctx_clear(ipcn_reply_ctx *ctx)
+{
+    if (ctx->loan) {
+        ipcn__node_lock(ctx->node);
+        ipcn__pool_end_loan(ctx->node, ctx->loan);
+        ipcn__node_unlock(ctx->node);
+        ctx->loan = NULL;
+    }
+    ipcn__free(ctx->data);
+    ipcn__free(ctx->encoding);
+    ctx->data = NULL;
+    ctx->encoding = NULL;
+}
+
 IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
                             const char *encoding)
 {
     if (!ctx || (len && !data) ||
         (encoding && ipcn__encoding_check(encoding, strlen(encoding)) != IPCN_OK))
         return IPCN_BAD_REQUEST;
-    void *d = len ? ipcn__memdup(data, len) : NULL;
     char *e = encoding ? ipcn__strdup(encoding) : NULL;
-    if ((len && !d) || (encoding && !e)) {
-        ipcn__free(d);
+    if (encoding && !e)
+        return IPCN_INSUFFICIENT_MEMORY;
+    /* A large answer to a peer that takes shared memory goes straight
+     * into a slot of the reply pool (one copy, not two). */
+    ipcn_loan *loan = NULL;
+    if (ctx->shm_ok && len >= IPCN_SHM_THRESHOLD) {
+        ipcn_node *n = ctx->node;
+        ipcn__node_lock(n);
+        ipcn__responder *r = responder_by_id(n, ctx->responder_id);
+        ipcn__link *l = r && r->link_id && !r->once && !r->orphan
+                            ? ipcn__link_by_id(n, r->link_id)
+                            : NULL;
+        if (!l || l->state != LINK_UP ||
+            ipcn__pool_reply_loan(n, l, len, &loan) != IPCN_OK)
+            loan = NULL;
+        ipcn__node_unlock(n);
+    }
+    void *d = NULL;
+    uint64_t sum = 0;
+    if (loan)
+        sum = ipcn__pool_fill(loan, data, len); /* the slot is ours alone */
+    else if (len && !(d = ipcn__memdup(data, len))) {
         ipcn__free(e);
         return IPCN_INSUFFICIENT_MEMORY;
     }
-    ipcn__free(ctx->data);
-    ipcn__free(ctx->encoding);
+    reply_ctx_clear(ctx);
     ctx->data = d;
     ctx->len = len;
     ctx->encoding = e;
+    ctx->loan = loan;
+    ctx->sum = sum;
     return IPCN_OK;
 }
 
@@ -424,7 +472,7 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         n->own_queued++;
     }
     ipcn__list_insert_tail(&n->responders, &r->entry);
-    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id};
+    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id, .shm_ok = true};
     uint64_t rid = r->id;
     ipcn__node_unlock(n);
     int st = fn(n, &m->pub, &ctx, user);
@@ -436,13 +484,15 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         responder_free(n, r);
         if (st == IPCN_ACCEPTED) /* 102 without a responder: a bug of theirs */
             st = IPCN_INTERNAL_ERROR;
-        answer(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
-               ctx.encoding ? ctx.encoding : "");
+        answer_ex(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
+                  ctx.encoding ? ctx.encoding : "", ctx.loan, ctx.sum);
         if (once)
             ipcn__once_done(n, m->pub.path, link_id, corr, answer_status(st),
                             ctx.data, ctx.len,
                             ctx.encoding ? ctx.encoding : "");
     }
+    if (ctx.loan) /* sent or not, the loan ends (the lock is held here) */
+        ipcn__pool_end_loan(n, ctx.loan);
     ipcn__free(ctx.data);
     ipcn__free(ctx.encoding);
 }

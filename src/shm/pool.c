@@ -651,10 +651,11 @@ drop:
  * Requests of 16 KiB or more go the same way, from a second pool of the
  * node's (docs/protocol.md 12.9): the provider holds the slot until it is
  * done with the request, and gives it back with a RELEASE. */
-static int send_shm(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
-                    const char *pool_path, uint8_t type, uint64_t corr,
-                    int status, const char *path, const char *enc,
-                    uint64_t seq, uint64_t stamp, const void *data, size_t len)
+/* Loan a slot of *cur for len bytes: 100, or 0 when the body should go
+ * inline (too small or too large, a link that cannot take it, the pool
+ * full). */
+static int shm_loan(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
+                    const char *pool_path, size_t len, ipcn_loan **out)
 {
     if (len < IPCN_SHM_THRESHOLD || len > IPCN_SHM_MAX_SLOT_SIZE ||
         !ipcn__pool_link_takes(n, l))
@@ -662,14 +663,20 @@ static int send_shm(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
     ipcn_pool_opts o;
     ipcn_pool_opts_init(&o);
     o.policy = IPCN_POOL_REFUSE;
-    ipcn_loan *loan;
-    if (ipcn__pool_loan(n, cur, pool_path, o, NULL, NULL, len, &loan) !=
-        IPCN_OK)
-        return 0;
+    return ipcn__pool_loan(n, cur, pool_path, o, NULL, NULL, len, out) ==
+                   IPCN_OK
+               ? IPCN_OK
+               : 0;
+}
+
+/* Send the loan's first len bytes (summed: sum) as a frame of type: 100,
+ * or 0 when it could not go (the loan stays, its bytes intact). */
+static int shm_send(ipcn_node *n, ipcn__link *l, ipcn_loan *loan, uint64_t sum,
+                    uint8_t type, uint64_t corr, int status, const char *path,
+                    const char *enc, uint64_t seq, uint64_t stamp, size_t len)
+{
     ipcn__pool *p = loan->pool;
     ipcn__pslot *s = &p->slot[loan->slot];
-    uint8_t *dst = p->base + (size_t)loan->slot * p->slot_size;
-    uint64_t sum = copy_and_sum(dst, data, len);
     int st = IPCN_INTERNAL_ERROR;
     if (send_pool(n, l, p) == IPCN_OK && l->state == LINK_UP &&
         add_holder(s, l->id)) {
@@ -692,8 +699,48 @@ static int send_shm(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
             drop_holder(s, l->id);
         }
     }
-    ipcn__pool_end_loan(n, loan);
     return st == IPCN_OK ? IPCN_OK : 0;
+}
+
+/* Replies of this node's services come from one pool of the node's, that
+ * refuses when full: a requester holding an old answer must not see it
+ * change.  The answer then goes inline (or as 306 when it cannot).
+ * Requests of 16 KiB or more go the same way, from a second pool of the
+ * node's (docs/protocol.md 12.9): the provider holds the slot until it is
+ * done with the request, and gives it back with a RELEASE. */
+static int send_shm(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
+                    const char *pool_path, uint8_t type, uint64_t corr,
+                    int status, const char *path, const char *enc,
+                    uint64_t seq, uint64_t stamp, const void *data, size_t len)
+{
+    ipcn_loan *loan;
+    if (shm_loan(n, l, cur, pool_path, len, &loan) != IPCN_OK)
+        return 0;
+    uint8_t *dst = ipcn_loan_data(loan);
+    uint64_t sum = copy_and_sum(dst, data, len);
+    int st = shm_send(n, l, loan, sum, type, corr, status, path, enc, seq,
+                      stamp, len);
+    ipcn__pool_end_loan(n, loan);
+    return st;
+}
+
+int ipcn__pool_reply_loan(ipcn_node *n, ipcn__link *l, size_t len,
+                          ipcn_loan **out)
+{
+    return shm_loan(n, l, &n->reply_pool, "", len, out);
+}
+
+uint64_t ipcn__pool_fill(ipcn_loan *loan, const void *data, size_t len)
+{
+    return copy_and_sum(ipcn_loan_data(loan), data, len);
+}
+
+int ipcn__pool_reply_send_loan(ipcn_node *n, ipcn__link *l, ipcn_loan *loan,
+                               uint64_t sum, uint64_t corr, int status,
+                               const char *enc, size_t len)
+{
+    return shm_send(n, l, loan, sum, IPCN_F_SHM_REPLY, corr, status, "", enc,
+                    0, 0, len);
 }
 
 int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
@@ -716,13 +763,6 @@ int ipcn__pool_send_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
                     timeout_ms, data, len);
 }
 
-uint32_t ipcn__pool_request_slots(ipcn_node *n)
-{
-    ipcn_pool_stats s;
-    memset(&s, 0, sizeof s);
-    ipcn__pool_stats(n, IPCN__REQUEST_POOL, n->request_pool, &s);
-    return s.loaned + s.held;
-}
 
 /* ---- settings and counters ---- */
 
@@ -750,26 +790,5 @@ void ipcn__pool_reconfig(ipcn_node *n, ipcn__pool **cur,
     } else {
         p->policy = o->policy;
         p->checksum = o->checksum != 0;
-    }
-}
-
-void ipcn__pool_stats(ipcn_node *n, const char *path, const ipcn__pool *cur,
-                      ipcn_pool_stats *s)
-{
-    ipcn__pool *p;
-    ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry) {
-        if (strcmp(p->path, path) != 0)
-            continue;
-        s->pools++;
-        if (p != cur)
-            continue;
-        s->slots = p->slots;
-        s->slot_size = p->slot_size;
-        for (uint32_t i = 0; i < p->slots; i++) {
-            uint8_t st = p->slot[i].state;
-            s->free += st == SLOT_FREE;
-            s->loaned += st == SLOT_LOANED;
-            s->held += st == SLOT_PUBLISHED;
-        }
     }
 }

@@ -128,6 +128,8 @@ static ipcn_node *echo_provider(ipcn_node *req, echo *e, bool shm)
     return p;
 }
 
+static bool shared_answers = true; /* false: a provider without shm */
+
 static void round_trip(ipcn_node *n, size_t len, uint32_t seed)
 {
     uint8_t *buf = malloc(len);
@@ -139,6 +141,12 @@ static void round_trip(ipcn_node *n, size_t len, uint32_t seed)
                      IPCN_OK);
     assert_int_equal(m->len, len);
     assert_memory_equal(m->data, buf, len);
+    /* the answer (filled into the provider's reply slot by
+     * ipcn_reply_set()) comes back shared too, checksum right */
+    if (len >= IPCN_SHM_THRESHOLD && shared_answers) {
+        assert_true(m->flags & IPCN_MSG_SHARED);
+        assert_int_equal(ipcn_msg_verify(m), IPCN_OK);
+    }
     ipcn_msg_free(m);
     free(buf);
 }
@@ -178,8 +186,10 @@ static void test_inline_to_peer_without_shm(void **state)
     ipcn_node *n = open_node("req", true);
     echo e = {0};
     echo_provider(n, &e, false);
+    shared_answers = false;
     round_trip(n, MIB, 3);
     round_trip(n, 64 * KIB, 4);
+    shared_answers = true;
     assert_int_equal(stats_of(n).shm_requests_sent, 0);
     assert_int_equal(atomic_load(&e.shared), 0);
     assert_int_equal(stats_of(n).shm_request_slots, 0);
