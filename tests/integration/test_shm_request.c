@@ -179,6 +179,52 @@ static void test_round_trips(void **state)
     assert_true(wait_slots_free(n, NULL));
 }
 
+/* Several requests in flight at once, each in its own slot: none sees
+ * another's bytes (a slot is reused only once given back). */
+typedef struct inflight {
+    int answered, right;
+} inflight;
+
+static void check_answer(ipcn_node *n, int status, const ipcn_msg *reply,
+                         void *user)
+{
+    (void)n;
+    inflight *f = user;
+    f->answered++;
+    if (status != IPCN_OK || !reply || reply->len != 64 * KIB)
+        return;
+    static uint8_t want[64 * KIB];
+    const uint8_t *got = reply->data;
+    fill(want, sizeof want, (uint32_t)got[0] << 8 | 0x55u);
+    f->right += memcmp(got + 1, want + 1, sizeof want - 1) == 0;
+}
+
+static void test_many_in_flight(void **state)
+{
+    (void)state;
+    ipcn_node *n = open_node("req", true);
+    echo e = {0};
+    echo_provider(n, &e, true);
+    inflight f = {0};
+    static uint8_t buf[8][64 * KIB];
+    for (int i = 0; i < 8; i++) {
+        fill(buf[i], sizeof buf[i], (uint32_t)i << 8 | 0x55u);
+        buf[i][0] = (uint8_t)i; /* says which seed to check against */
+        ipcn_req id;
+        assert_int_equal(ipcn_request_async(n, "svc/echo", buf[i], sizeof buf[i],
+                                            "bytes", V_WAIT_MS, check_answer,
+                                            &f, &id),
+                         IPCN_ACCEPTED);
+    }
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    while (f.answered < 8 && tu_now_ms() < end)
+        v_pump(n, 10);
+    assert_int_equal(f.answered, 8);
+    assert_int_equal(f.right, 8);
+    assert_int_equal(stats_of(n).shm_requests_sent, 8);
+    assert_true(wait_slots_free(n, NULL));
+}
+
 /* A provider without shared memory gets the same requests inline. */
 static void test_inline_to_peer_without_shm(void **state)
 {
@@ -266,6 +312,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         V_TEST(test_round_trips),
+        V_TEST(test_many_in_flight),
         V_TEST(test_inline_to_peer_without_shm),
         V_TEST(test_timeout_gives_slot_back),
         V_TEST(test_provider_gone_gives_slot_back),
