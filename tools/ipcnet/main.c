@@ -391,6 +391,8 @@ static void usage(FILE *f)
                "Look at a network of IPCNet nodes and take part in it.\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "  %-9s  %s\n", "bridge",
+            "connect the network to MQTT (ipcnet bridge mqtt --help), a separate program");
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
                "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy),\n"
@@ -641,6 +643,9 @@ int main(int argc, char **argv)
         return cli_usage_error(NULL, "no verb given");
     }
     name = argv[vi];
+    /* `ipcnet bridge KIND ...`: a separate program (cmd_bridge.c). */
+    if (!strcmp(name, "bridge"))
+        return cmd_bridge_main(argc, argv, vi);
     const verb *v = NULL;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(verbs[i].name, name))
