@@ -366,6 +366,8 @@ static const char *verb_list(char *buf, size_t n)
             break;
         len += (size_t)k;
     }
+    if (len + 9 < n)
+        memcpy(buf + len, ", bridge", 9); /* cmd_bridge.c, not in the table */
     return buf;
 }
 
@@ -603,6 +605,10 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        if (argc > 2 && !strcmp(name, "help") && !strcmp(argv[2], "bridge")) {
+            char *hargv[] = {argv[0], argv[2], (char *)"--help", NULL};
+            return cmd_bridge_main(3, hargv, 1);
+        }
         if (argc > 2 && !strcmp(name, "help")) {
             for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
                 if (!strcmp(verbs[i].name, argv[2])) {
