@@ -17,65 +17,7 @@
 #include <mqtt_protocol.h>
 
 #include "bridge.h"
-
-static const char *import_path_of(const char *spec, char *topic, size_t cap)
-{
-    const char *eq = strchr(spec, '=');
-    size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(topic, spec, n);
-    topic[n] = 0;
-    return eq ? eq + 1 : NULL;
-}
-
-/* A valid IPCNet path (the library checks again when announcing)? */
-static bool path_ok(const char *p)
-{
-    size_t n = strlen(p);
-    if (!n || n > 255 || p[0] == '/' || p[n - 1] == '/' || strstr(p, "//"))
-        return false;
-    for (const char *s = p; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return false;
-    for (const char *s = p; *s;) {
-        const char *e = strchr(s, '/');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (memchr(s, '*', len) || (len == 1 && (*s == '+' || *s == '#')))
-            return false;
-        s = e ? e + 1 : s + len;
-    }
-    return true;
-}
-
-/* The IPCNet path of a message's topic, for the --import spec it came by. */
-static bool map_path(const bridge *b, const char *spec, const char *topic, char *out,
-                     size_t cap)
-{
-    char filter[512];
-    const char *path = import_path_of(spec, filter, sizeof filter);
-    size_t fixed = strcspn(filter, "+#"); /* the head before a wildcard */
-    bool wild = filter[fixed] != 0;
-    int n;
-    if (path && !wild)
-        n = snprintf(out, cap, "%s", path);
-    else if (path) {
-        const char *rest = strlen(topic) >= fixed ? topic + fixed : "";
-        n = snprintf(out, cap, "%s%s%s", path, *rest && path[0] ? "/" : "", rest);
-        /* filter "a/#" has head "a/": rest has no leading '/' */
-    } else {
-        size_t pl = strlen(b->o.prefix);
-        const char *t = !strncmp(topic, b->o.prefix, pl) ? topic + pl : topic;
-        n = snprintf(out, cap, "%s", t);
-    }
-    if (n < 0 || (size_t)n >= cap)
-        return false;
-    /* "x//y" from a path ending in '/': tidy */
-    size_t l = strlen(out);
-    while (l && out[l - 1] == '/')
-        out[--l] = 0;
-    return path_ok(out);
-}
+#include "topic.h"
 
 static bool announced(bridge *b, const char *path)
 {
@@ -106,7 +48,7 @@ void br_import_subscribe(bridge *b)
 {
     for (int i = 0; i < b->o.nimports; i++) {
         char filter[512];
-        import_path_of(b->o.imports[i], filter, sizeof filter);
+        br_import_filter(b->o.imports[i], filter, sizeof filter);
         int opts = b->version == 5 ? MQTT_SUB_OPT_NO_LOCAL : 0;
         int rc = mosquitto_subscribe_v5(b->mosq, NULL, filter, 1, opts, NULL);
         if (rc != MOSQ_ERR_SUCCESS)
@@ -121,7 +63,7 @@ bool br_import_message(bridge *b, const struct mosquitto_message *m,
     for (int i = 0; i < b->o.nimports && !spec; i++) {
         char filter[512];
         bool match = false;
-        import_path_of(b->o.imports[i], filter, sizeof filter);
+        br_import_filter(b->o.imports[i], filter, sizeof filter);
         if (mosquitto_topic_matches_sub(filter, m->topic, &match) == MOSQ_ERR_SUCCESS && match)
             spec = b->o.imports[i];
     }
@@ -132,7 +74,7 @@ bool br_import_message(bridge *b, const struct mosquitto_message *m,
         return true;
     }
     char path[300], abs[304];
-    if (!map_path(b, spec, m->topic, path, sizeof path)) {
+    if (!br_map_path(b->o.prefix, spec, m->topic, path, sizeof path)) {
         br_log("import %s: not an IPCNet path, dropped", m->topic);
         br_count(b, &b->c.import_errors);
         return true;

@@ -27,6 +27,7 @@
 #include <mqtt_protocol.h>
 
 #include "bridge.h"
+#include "topic.h"
 
 struct br_pending {
     struct br_pending *next;
@@ -124,12 +125,8 @@ static void on_answer(bridge *b, const struct mosquitto_message *m,
     while ((it = mosquitto_property_read_string_pair(it, MQTT_PROP_USER_PROPERTY, &name, &value,
                                                      !first))) {
         first = false;
-        if (!strcmp(name, "ipcnet-status")) {
-            char *end;
-            long v = strtol(value, &end, 10);
-            if (*value && !*end && v >= 100 && v <= 65535)
-                status = (int)v;
-        }
+        if (!strcmp(name, "ipcnet-status"))
+            status = br_parse_status(value, status);
         free(name);
         free(value);
         name = value = NULL;
