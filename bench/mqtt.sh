@@ -24,7 +24,7 @@ export IPCNET_DIR="$W/d"
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$PORT" >"$W/m.conf"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser %s\n' "$PORT" "$(id -un)" >"$W/m.conf"
 "$MOSQ" -c "$W/m.conf" >"$W/broker.log" 2>&1 &
 PIDS+=($!)
 for i in $(seq 1 100); do

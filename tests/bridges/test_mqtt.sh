@@ -50,7 +50,9 @@ trap cleanup EXIT
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/helpers/tap.sh"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$PORT" >"$W/broker.conf"
+# (a broker started as root would switch to the user mosquitto: stay this user)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser %s\n' "$PORT" "$(id -un)" \
+    >"$W/broker.conf"
 BROKER=
 start_broker() {
     "$MOSQ" -c "$W/broker.conf" >>"$W/broker.log" 2>&1 &
@@ -272,9 +274,69 @@ got=$(sub -t ipcnet/out/level -C 1 -W 5 -F '%x')
     nok "retained after restart: $got want $want"
 contains "the counters say what was lost" "$(grep stats "$W/c.log" | tail -1)" "dropped=4"
 
+# ---- MQTT 3.1.1: payloads only, services off ----------------------------
+"$BR" --broker "mqtt://127.0.0.1:$PORT" --name mqtt-v3 --mqtt-version 3 --prefix v3/ \
+    --export 'robot/**' --service v3/svc >"$W/v3.log" 2>&1 &
+V3=$!
+PIDS+=($V3)
+wait_for "$W/v3.log" "MQTT 3.1.1 (off: No Local, properties, services)" &&
+    ok "--mqtt-version 3 connects with 3.1.1 and says what is off" || nok "v3" "$(cat "$W/v3.log")"
+contains "... services among them" "$(cat "$W/v3.log")" "services: off"
+want=$(printf '{"v":11.0}' | "$CLI" json2cbor | hex)
+got=$(timeout 10 mosquitto_sub -V 311 -h 127.0.0.1 -p "$PORT" -t v3/robot/battery -C 1 -F '%r|%x')
+[ "$got" = "1|$want" ] && ok "3.1.1: the retained value, as CBOR" || nok "v3 payload: $got"
+r 1 "3.1.1: a call of the bridged service fails (no request/response in 3.1.1)" \
+    "$CLI" call v3/svc '1' --timeout 3000
+contains "... with 301" "$err" "301"
+
+# ---- TLS and a password ----------------------------------------------------
+if command -v openssl >/dev/null && command -v mosquitto_passwd >/dev/null; then
+    TD=$W/tls
+    mkdir "$TD"
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout "$TD/ca.key" -out "$TD/ca.crt" -subj /CN=ipcnet-test-ca \
+        -days 1 2>/dev/null
+    openssl req "${ec[@]}" -keyout "$TD/srv.key" -out "$TD/srv.csr" -subj /CN=127.0.0.1 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$TD/ext"
+    openssl x509 -req -in "$TD/srv.csr" -CA "$TD/ca.crt" -CAkey "$TD/ca.key" -CAcreateserial \
+        -out "$TD/srv.crt" -days 1 -extfile "$TD/ext" 2>/dev/null
+    mosquitto_passwd -b -c "$TD/pw" robot 'pa ss' 2>/dev/null
+    chmod 600 "$TD/pw"
+    TPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nallow_anonymous false\npassword_file %s\npersistence false\nuser %s\n' \
+        "$TPORT" "$TD/ca.crt" "$TD/srv.crt" "$TD/srv.key" "$TD/pw" "$(id -un)" >"$TD/broker.conf"
+    "$MOSQ" -c "$TD/broker.conf" >"$TD/broker.log" 2>&1 &
+    PIDS+=($!)
+    printf 'pa ss\n' >"$TD/pass.txt"
+    r 2 "--password on the command line is refused" \
+        "$BR" --broker "mqtts://127.0.0.1:$TPORT" --user robot --password 'pa ss'
+    contains "... and says where to give it" "$err" "--password-file"
+    "$BR" --broker "mqtts://127.0.0.1:$TPORT" --cafile "$TD/ca.crt" --user robot \
+        --password-file "$TD/pass.txt" --name mqtt-tls --export 'robot/**' >"$W/tls.log" 2>&1 &
+    TB=$!
+    PIDS+=($TB)
+    wait_for "$W/tls.log" "connected 127.0.0.1:$TPORT MQTT 5" &&
+        ok "mqtts:// with --cafile, --user and --password-file connects" || nok "TLS" "$(cat "$W/tls.log" "$TD/broker.log")"
+    got=$(timeout 10 mosquitto_sub -V 5 -h 127.0.0.1 -p "$TPORT" --cafile "$TD/ca.crt" -u robot \
+        -P 'pa ss' -t ipcnet/robot/battery -C 1 -F '%r|%x')
+    [ "$got" = "1|$want" ] && ok "TLS: the retained value reaches a TLS client" || nok "TLS payload: $got"
+    printf 'wrong\n' >"$TD/bad.txt"
+    IPCNET_MQTT_PASSWORD=ignored "$BR" --broker "mqtts://127.0.0.1:$TPORT" --cafile "$TD/ca.crt" \
+        --user robot --password-file "$TD/bad.txt" --name mqtt-bad >"$W/bad.log" 2>&1 &
+    BB=$!
+    PIDS+=($BB)
+    wait_for "$W/bad.log" "connection refused" && ok "a wrong password is refused, and said" ||
+        nok "bad password" "$(cat "$W/bad.log")"
+    [ "$(stat $BB "$W/bad.log" connects)" = 0 ] && ok "... and never counted as connected" || nok "bad connects"
+    kill -TERM $TB $BB
+    wait $TB $BB
+else
+    echo "# TLS part skipped: openssl or mosquitto_passwd missing"
+fi
+
 # ---- the bridges end on SIGTERM, cleanly ---------------------------------
-for p in $A $P_na $P_nb $C; do kill -TERM $p; done
-for p in $A $P_na $P_nb $C; do
+for p in $A $P_na $P_nb $C $V3; do kill -TERM $p; done
+for p in $A $P_na $P_nb $C $V3; do
     wait $p
     rc=$?
     [ $rc = 0 ] && ok "bridge $p ends on SIGTERM (exit 0)" || nok "bridge $p exit $rc" "$(cat "$W"/*.log)"
