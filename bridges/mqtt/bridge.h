@@ -105,7 +105,9 @@ bool br_out_push(bridge *b, const char *topic, const void *data, size_t len,
                  const char *status, const char *rtopic);
 void br_out_connected(bridge *b);     /* (re)send everything unacked */
 void br_out_disconnected(bridge *b);  /* in-flight messages become unsent */
-void br_out_acked(bridge *b, int mid);
+void br_out_acked(bridge *b, int mid, bool refused); /* refused: counted dropped */
+/* At exit: wait up to timeout_ms for the buffer to empty while connected. */
+bool br_out_flush(bridge *b, int timeout_ms);
 void br_out_free(bridge *b);
 
 /* ---- export.c ---- */

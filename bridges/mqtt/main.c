@@ -160,8 +160,9 @@ static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
     bridge *b = obj;
     (void)m, (void)props;
     if (reason >= 0x80)
-        br_log("the broker refused publication %d: %s", mid, mosquitto_reason_string(reason));
-    br_out_acked(b, mid);
+        br_log("the broker refused publication %d: %s (dropped)", mid,
+               mosquitto_reason_string(reason));
+    br_out_acked(b, mid, reason >= 0x80);
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
@@ -424,6 +425,9 @@ int main(int argc, char **argv)
             break;
         br_service_sweep(b, false);
     }
+    /* What is buffered goes out before the bridge leaves, while the broker
+     * takes it (at most 2 s); what is left is in the last status line. */
+    br_out_flush(b, 2000);
     mosquitto_disconnect(b->mosq);
     mosquitto_loop_stop(b->mosq, false);
 out:

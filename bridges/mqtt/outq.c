@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mqtt_protocol.h>
 
@@ -89,7 +90,7 @@ static bool take_early(bridge *b, int mid)
     return false;
 }
 
-static void remove_msg(bridge *b, br_outmsg *m)
+static void remove_msg(bridge *b, br_outmsg *m, bool refused)
 {
     br_outmsg **pp = &b->head, *prev = NULL;
     while (*pp && *pp != m) {
@@ -102,7 +103,10 @@ static void remove_msg(bridge *b, br_outmsg *m)
     if (b->tail == m)
         b->tail = prev;
     b->queued--;
-    b->c.published++;
+    if (refused)
+        b->c.dropped++;
+    else
+        b->c.published++;
     msg_free(m);
 }
 
@@ -135,9 +139,7 @@ static void pump(bridge *b)
             if (rc != MOSQ_ERR_NO_CONN && rc != MOSQ_ERR_CONN_LOST) {
                 br_log("publish %s refused: %s (dropped)", m->topic,
                        mosquitto_strerror(rc));
-                b->c.dropped++;
-                b->c.published--; /* remove_msg counts it as published */
-                remove_msg(b, m);
+                remove_msg(b, m, true);
                 continue;
             }
             return;
@@ -149,7 +151,7 @@ static void pump(bridge *b)
         m->mid = mid;
         if (take_early(b, mid)) {
             b->inflight--;
-            remove_msg(b, m);
+            remove_msg(b, m, false);
         }
     }
 }
@@ -224,7 +226,7 @@ void br_out_disconnected(bridge *b)
     pthread_mutex_unlock(&b->lock);
 }
 
-void br_out_acked(bridge *b, int mid)
+void br_out_acked(bridge *b, int mid, bool refused)
 {
     pthread_mutex_lock(&b->lock);
     br_outmsg *m = b->head;
@@ -232,12 +234,25 @@ void br_out_acked(bridge *b, int mid)
         m = m->next;
     if (m) {
         b->inflight--;
-        remove_msg(b, m);
+        remove_msg(b, m, refused);
     } else if (b->nearly < (int)(sizeof b->early_acks / sizeof b->early_acks[0])) {
         b->early_acks[b->nearly++] = mid;
     }
     pump(b);
     pthread_mutex_unlock(&b->lock);
+}
+
+bool br_out_flush(bridge *b, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        pthread_mutex_lock(&b->lock);
+        bool done = !b->queued || !b->connected;
+        pthread_mutex_unlock(&b->lock);
+        if (done || waited >= timeout_ms)
+            return done;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 void br_out_free(bridge *b)
