@@ -61,6 +61,7 @@ typedef struct br_opts {
     int mqtt_version;         /* 5 (default, falls back to 4) or 4 */
     bool json;                /* --json: CBOR payloads also as JSON */
     int timeout_ms;           /* bridged requests */
+    const char *stats_path;   /* --stats: the counters as a data resource */
     const char *exports[BR_MAX_LIST];  int nexports;
     const char *imports[BR_MAX_LIST];  int nimports;  /* TOPIC[=PATH] */
     const char *services[BR_MAX_LIST]; int nservices;

@@ -74,6 +74,10 @@ static void on_sample(ipcn_node *n, const ipcn_msg *msg, void *user)
     if (msg->status != IPCN_OK)
         return; /* a provider withdrew a resource: its retained value stays */
     if (msg->src_id == ipcn_node_id(b->node)) {
+        /* the bridge's own counters (--stats): not exported, since each
+         * export would change them again */
+        if (b->o.stats_path && !strcmp(msg->path, b->o.stats_path))
+            return;
         /* a sample this bridge imported from MQTT: never back out */
         br_count(b, &b->c.loops);
         return;

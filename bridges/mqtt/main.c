@@ -46,6 +46,7 @@ static const char usage_text[] =
     "  --mqtt-version 5|3  the protocol to speak (default 5, falling back to\n"
     "                      3.1.1 when the broker refuses it)\n"
     "  --timeout MS        bridged requests, both ways (default 5000)\n"
+    "  --stats PATH        also hold the counters as data resource PATH (JSON)\n"
     "  --network NAME, --dir DIR, --name NAME (default \"mqtt-bridge\")\n\n"
     "Prints a line when connected, and the counters on SIGUSR1 and at exit\n"
     "(\"stats ...\"); runs until SIGINT or SIGTERM.\n";
@@ -93,21 +94,61 @@ bool br_has_origin(const bridge *b, const mosquitto_property *props)
     return found;
 }
 
-static void print_stats(bridge *b)
+/* The counters as "k=v k=v ..." (json false) or a JSON object. */
+static void format_stats(bridge *b, bool json, char *out, size_t cap)
 {
     pthread_mutex_lock(&b->lock);
     br_counters c = b->c;
     bool conn = b->connected;
     size_t q = b->queued;
     pthread_mutex_unlock(&b->lock);
-    br_log("stats connected=%d mqtt=%s exported=%" PRIu64 " published=%" PRIu64
-           " buffered=%zu dropped=%" PRIu64 " resent=%" PRIu64 " imported=%" PRIu64
-           " import_errors=%" PRIu64 " loops=%" PRIu64 " denied=%" PRIu64
-           " requests=%" PRIu64 " calls=%" PRIu64 " connects=%" PRIu64
-           " disconnects=%" PRIu64,
-           conn, b->version == 5 ? "5" : "3.1.1", c.exported, c.published, q, c.dropped,
-           c.resent, c.imported, c.import_errors, c.loops, c.denied, c.requests, c.calls,
-           c.connects, c.disconnects);
+    const struct {
+        const char *k;
+        uint64_t v;
+    } kv[] = {{"connected", conn},          {"exported", c.exported},
+              {"published", c.published},   {"buffered", q},
+              {"dropped", c.dropped},       {"resent", c.resent},
+              {"imported", c.imported},     {"import_errors", c.import_errors},
+              {"loops", c.loops},           {"denied", c.denied},
+              {"requests", c.requests},     {"calls", c.calls},
+              {"connects", c.connects},     {"disconnects", c.disconnects}};
+    size_t len = 0;
+    int n = json ? snprintf(out, cap, "{\"mqtt\":\"%s\"", b->version == 5 ? "5" : "3.1.1")
+                 : snprintf(out, cap, "stats connected=%d mqtt=%s", conn,
+                            b->version == 5 ? "5" : "3.1.1");
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    len = (size_t)n;
+    for (size_t i = json ? 0 : 1; i < sizeof kv / sizeof kv[0]; i++) {
+        n = json ? snprintf(out + len, cap - len, ",\"%s\":%" PRIu64, kv[i].k, kv[i].v)
+                 : snprintf(out + len, cap - len, " %s=%" PRIu64, kv[i].k, kv[i].v);
+        if (n < 0 || (size_t)n >= cap - len)
+            return;
+        len += (size_t)n;
+    }
+    if (json && len + 1 < cap)
+        memcpy(out + len, "}", 2);
+}
+
+static void print_stats(bridge *b)
+{
+    char line[1024];
+    format_stats(b, false, line, sizeof line);
+    br_log("%s", line);
+}
+
+/* --stats PATH: the counters as the value of a data resource, when they
+ * changed (at most every 200 ms, the main loop's tick). */
+static void publish_stats(bridge *b, char *last, size_t cap)
+{
+    char now[1024];
+    format_stats(b, true, now, sizeof now);
+    if (!strcmp(now, last))
+        return;
+    char abs[300];
+    snprintf(abs, sizeof abs, "/%s", b->o.stats_path);
+    if (ipcn_publish(b->node, abs, now, strlen(now)) == IPCN_OK)
+        snprintf(last, cap, "%s", now);
 }
 
 /* ---- MQTT callbacks (libmosquitto's loop thread) ---- */
@@ -287,6 +328,8 @@ static int parse(br_opts *o, int argc, char **argv)
             o->dir = v;
         else if (!strcmp(a, "--name"))
             o->name = v;
+        else if (!strcmp(a, "--stats"))
+            o->stats_path = v;
         else if (!strcmp(a, "--qos")) {
             if (strcmp(v, "0") && strcmp(v, "1"))
                 return usage_error("--qos %s: 0 or 1", v);
@@ -397,6 +440,17 @@ int main(int argc, char **argv)
 
     /* IPCNet first, so that nothing of the broker's reaches a half-made
      * bridge; samples exported before the connection wait in the buffer. */
+    if (b->o.stats_path) {
+        char abs[300];
+        snprintf(abs, sizeof abs, "/%s", b->o.stats_path);
+        st = ipcn_announce(b->node, abs, IPCN_DATA, "application/json", NULL, 0);
+        if (st != IPCN_OK && st != IPCN_CREATED) {
+            fprintf(stderr, "%d %s: --stats %s\n", st, ipcn_status_str(st), b->o.stats_path);
+            exit_code = 1;
+            goto out;
+        }
+    }
+    char last_stats[1024] = "";
     if ((st = ipcn_node_start_thread(b->node)) != IPCN_OK ||
         (st = br_service_start(b)) != IPCN_OK || (st = br_export_start(b)) != IPCN_OK) {
         fprintf(stderr, "%d %s: cannot start the bridge\n", st, ipcn_status_str(st));
@@ -424,6 +478,8 @@ int main(int argc, char **argv)
         else if (sig == SIGINT || sig == SIGTERM)
             break;
         br_service_sweep(b, false);
+        if (b->o.stats_path)
+            publish_stats(b, last_stats, sizeof last_stats);
     }
     /* What is buffered goes out before the bridge leaves, while the broker
      * takes it (at most 2 s); what is left is in the last status line. */
