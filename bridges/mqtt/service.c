@@ -141,13 +141,9 @@ static void on_answer(bridge *b, const struct mosquitto_message *m,
     free(p);
 }
 
-static void call_done(ipcn_node *n, int status, const ipcn_msg *reply, void *user)
+static void answer_call(call_ctx *cx, int status, const ipcn_msg *reply)
 {
-    call_ctx *cx = user;
     bridge *b = cx->b;
-    (void)n;
-    if (status == IPCN_FORBIDDEN || status == IPCN_NOT_FOUND)
-        br_count(b, &b->c.denied);
     char st[16];
     snprintf(st, sizeof st, "%d", status);
     const char *ct = reply ? reply->encoding : NULL;
@@ -158,6 +154,17 @@ static void call_done(ipcn_node *n, int status, const ipcn_msg *reply, void *use
     free(cx->rtopic);
     free(cx->corr);
     free(cx);
+}
+
+/* The answer of the bridge's request: 202 and 203 are the permissions
+ * (the bridge may not execute, or not see, the service), counted. */
+static void call_done(ipcn_node *n, int status, const ipcn_msg *reply, void *user)
+{
+    call_ctx *cx = user;
+    (void)n;
+    if (status == IPCN_FORBIDDEN || status == IPCN_NOT_FOUND)
+        br_count(cx->b, &cx->b->c.denied);
+    answer_call(cx, status, reply);
 }
 
 /* A call on PREFIX_call/PATH. */
@@ -187,8 +194,9 @@ static void on_call(bridge *b, const struct mosquitto_message *m,
     char abs[300];
     int n = snprintf(abs, sizeof abs, "/%s", path);
     if (!allowed || n < 0 || (size_t)n >= sizeof abs) {
-        /* not bridged: answered as if it did not exist */
-        call_done(b->node, IPCN_NOT_FOUND, NULL, cx);
+        /* not bridged (no --call pattern): answered as if it did not
+         * exist, not counted as a denial */
+        answer_call(cx, IPCN_NOT_FOUND, NULL);
         return;
     }
     char *ctype = NULL;
@@ -200,7 +208,7 @@ static void on_call(bridge *b, const struct mosquitto_message *m,
                                 b->o.timeout_ms, call_done, cx, NULL);
     free(ctype);
     if (st != IPCN_ACCEPTED)
-        call_done(b->node, st, NULL, cx);
+        call_done(b->node, st, NULL, cx); /* 203: no provider the bridge may see */
 }
 
 bool br_service_message(bridge *b, const struct mosquitto_message *m,

@@ -104,7 +104,7 @@ start_broker && ok "mosquitto listens on 127.0.0.1:$PORT" || nok "no broker" "$(
 
 # ---- the network: a data resource, a camera, a service, a secret ---------
 # The bridge's node (mqtt-a) may not read secret/**: the network's policy.
-printf 'version: 1\ndefault: allow\nrules:\n  - deny: read\n    who: "node:mqtt-a"\n    what: "secret/**"\n' \
+printf 'version: 1\ndefault: allow\nrules:\n  - deny: read\n    who: "node:mqtt-a"\n    what: "secret/**"\n  - deny: execute\n    who: "node:mqtt-a"\n    what: "robot/locked"\n' \
     >"$W/policy.yaml"
 mkdir -p -m 700 "$W/d/default"
 cp "$W/policy.yaml" "$W/d/default/policy.yaml"
@@ -114,6 +114,8 @@ PIDS+=($!)
 "$CLI" hold secret/key '"s3cr3t"' --name vault >"$W/vault.log" 2>&1 &
 PIDS+=($!)
 "$CLI" offer robot/add --echo --name adder >"$W/adder.log" 2>&1 &
+PIDS+=($!)
+"$CLI" offer robot/locked --echo --name locker >"$W/locker.log" 2>&1 &
 PIDS+=($!)
 wait_for "$W/batt.log" "robot/battery" && wait_for "$W/vault.log" "secret/key" &&
     wait_for "$W/adder.log" "robot/add" && ok "providers up" ||
@@ -198,6 +200,14 @@ sleep 0.3
 pub -t ipcnet/_call/secret/x -D publish response-topic resp/me -D publish correlation-data c2 -m x
 wait $CS
 contains "a path outside --call is answered 203" "$(cat "$W/call2.out")" "ipcnet-status:203"
+# A service the bridge may see but not execute (policy): 202, counted.
+wait_for "$W/locker.log" "robot/locked"
+sub -t resp/me -C 1 -F '%p|%P' >"$W/call3.out" &
+CS=$!
+sleep 0.3
+pub -t ipcnet/_call/robot/locked -D publish response-topic resp/me -D publish correlation-data c3 -m 1
+wait $CS
+contains "a call the policy refuses the bridge is answered 202" "$(cat "$W/call3.out")" "ipcnet-status:202"
 
 # IPCNet calls a service whose responder is an MQTT client.
 sub -t 'ipcnet/_req/fleet/ping' -C 1 -F '%R|%D|%p' >"$W/req.out" &
@@ -217,8 +227,15 @@ wait $P
 
 # The counters as a data resource (--stats), JSON, held by the bridge; not
 # exported although robot/** is (each export would change them).
-r 0 "ipcnet query robot/bridge-stats" "$CLI" query robot/bridge-stats
-jdoc "--stats: the counters as JSON" "$out" 'd["connected"]==1 and d["calls"]==2 and d["requests"]==1 and d["exported"]>=3'
+# (published at the main loop's tick: asked again until they show the calls)
+stats_ok=0
+for i in $(seq 1 40); do
+    out=$("$CLI" query robot/bridge-stats 2>&1)
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["connected"]==1 and d["calls"]==3 and d["requests"]==1 and d["exported"]>=3 and d["denied"]==1 else 1)' \
+        "$out" 2>/dev/null && { stats_ok=1; break; }
+    sleep 0.25
+done
+[ $stats_ok = 1 ] && ok "--stats: the counters as JSON (ipcnet query)" || nok "--stats" "$out"
 r 27 "the counters are not on the broker (mosquitto_sub -W times out: 27)" \
     timeout 10 mosquitto_sub -h 127.0.0.1 -p "$PORT" -t ipcnet/robot/bridge-stats -W 1 --retained-only
 [ -z "$out" ] && ok "... (no retained counters)" || nok "stats exported" "$out"
