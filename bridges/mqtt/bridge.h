@@ -76,6 +76,7 @@ typedef struct bridge {
     char reply_topic[512];    /* where MQTT responders answer this bridge */
     int version;              /* MQTT protocol in use: 5 or 4 (3.1.1) */
     bool fallback_tried;
+    int subs_pending;         /* SUBACKs awaited (MQTT thread only) */
 
     pthread_mutex_t lock;     /* guards all below */
     bool connected;

@@ -53,6 +53,8 @@ void br_import_subscribe(bridge *b)
         int rc = mosquitto_subscribe_v5(b->mosq, NULL, filter, 1, opts, NULL);
         if (rc != MOSQ_ERR_SUCCESS)
             br_log("--import %s: subscribe: %s", filter, mosquitto_strerror(rc));
+        else
+            b->subs_pending++;
     }
 }
 

@@ -163,6 +163,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
         br_log("connected %s:%d MQTT %s%s", b->o.host, b->o.port,
                b->version == 5 ? "5" : "3.1.1",
                b->version == 5 ? "" : " (off: No Local, properties, services)");
+        b->subs_pending = 0;
         br_import_subscribe(b);
         br_service_subscribe(b);
         br_out_connected(b);
@@ -204,6 +205,22 @@ static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
         br_log("the broker refused publication %d: %s (dropped)", mid,
                mosquitto_reason_string(reason));
     br_out_acked(b, mid, reason >= 0x80);
+}
+
+/* A SUBACK: once every subscription of this connection is in place, say
+ * so ("subscribed"): from then on nothing published for the bridge is
+ * missed. */
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted,
+                         const mosquitto_property *props)
+{
+    bridge *b = obj;
+    (void)m, (void)mid, (void)props;
+    for (int i = 0; i < n; i++)
+        if (granted[i] >= 0x80)
+            br_log("a subscription was refused by the broker: %s",
+                   mosquitto_reason_string(granted[i]));
+    if (b->subs_pending > 0 && --b->subs_pending == 0)
+        br_log("subscribed");
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
@@ -425,6 +442,7 @@ int main(int argc, char **argv)
     mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect);
     mosquitto_publish_v5_callback_set(b->mosq, on_publish);
     mosquitto_message_v5_callback_set(b->mosq, on_message);
+    mosquitto_subscribe_v5_callback_set(b->mosq, on_subscribe);
     mosquitto_reconnect_delay_set(b->mosq, 1, 8, true);
     if (b->o.user)
         mosquitto_username_pw_set(b->mosq, b->o.user, b->o.password);

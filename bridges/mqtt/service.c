@@ -235,12 +235,15 @@ void br_service_subscribe(bridge *b)
             br_log("services: off (they need MQTT 5: response topic, correlation data)");
         return;
     }
-    if (b->o.nservices)
-        mosquitto_subscribe_v5(b->mosq, NULL, b->reply_topic, 1, MQTT_SUB_OPT_NO_LOCAL, NULL);
+    if (b->o.nservices && mosquitto_subscribe_v5(b->mosq, NULL, b->reply_topic, 1,
+                                                 MQTT_SUB_OPT_NO_LOCAL, NULL) == MOSQ_ERR_SUCCESS)
+        b->subs_pending++;
     if (b->o.ncalls) {
         char filter[300];
         snprintf(filter, sizeof filter, "%s_call/#", b->o.prefix);
-        mosquitto_subscribe_v5(b->mosq, NULL, filter, 1, MQTT_SUB_OPT_NO_LOCAL, NULL);
+        if (mosquitto_subscribe_v5(b->mosq, NULL, filter, 1, MQTT_SUB_OPT_NO_LOCAL, NULL) ==
+            MOSQ_ERR_SUCCESS)
+            b->subs_pending++;
     }
 }
 

@@ -99,8 +99,42 @@ wait_stat() {
 sub() { timeout 10 mosquitto_sub -V 5 -h 127.0.0.1 -p "$PORT" "$@"; }
 pub() { timeout 10 mosquitto_pub -V 5 -h 127.0.0.1 -p "$PORT" "$@"; }
 hex() { od -An -v -tx1 | tr -d ' \n'; }
+# start_sub OUT N SUB-ARGS...: a mosquitto_sub in the background (pid in
+# SUBPID) that writes N messages of SUB-ARGS to OUT, returning once it is
+# subscribed: it also takes the retained probe/ready, whose line (the first)
+# says so and is then removed by sub_done.
+start_sub() {
+    local out=$1 n=$2
+    shift 2
+    sub -t probe/ready -C $((n + 1)) "$@" >"$out.raw" 2>&1 &
+    SUBPID=$!
+    local i
+    for i in $(seq 1 300); do
+        [ -s "$out.raw" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# sub_done OUT: wait for the subscriber of start_sub, keep its N messages in OUT.
+sub_done() {
+    wait "$SUBPID"
+    tail -n +2 "$1.raw" >"$1"
+}
+# retained TOPIC FORMAT [ARGS]: the retained message of TOPIC once there is
+# one (asked again for up to 15 s), printed with FORMAT.
+retained() {
+    local t=$1 f=$2 i got
+    shift 2
+    for i in $(seq 1 30); do
+        got=$(timeout 10 mosquitto_sub -h 127.0.0.1 "$@" -t "$t" --retained-only -C 1 -W 1 -F "$f" 2>/dev/null)
+        [ -n "$got" ] && { printf '%s\n' "$got"; return 0; }
+        sleep 0.25
+    done
+    return 1
+}
 
 start_broker && ok "mosquitto listens on 127.0.0.1:$PORT" || nok "no broker" "$(cat "$W/broker.log")"
+pub -t probe/ready -r -m ready
 
 # ---- the network: a data resource, a camera, a service, a secret ---------
 # The bridge's node (mqtt-a) may not read secret/**: the network's policy.
@@ -129,10 +163,12 @@ A=$!
 PIDS+=($A)
 wait_for "$W/a.log" "connected 127.0.0.1:$PORT MQTT 5" && ok "bridge A connects (MQTT 5)" ||
     nok "bridge A did not connect" "$(cat "$W/a.log")"
+wait_for "$W/a.log" "subscribed" && ok "... and its subscriptions are in place" ||
+    nok "bridge A did not subscribe" "$(cat "$W/a.log")"
 
 # Data: retained, CBOR as it is, with its properties.
 want=$(printf '{"v":12.5}' | "$CLI" json2cbor | hex)
-got=$(sub -t ipcnet/robot/battery -C 1 -F '%r|%C|%x|%P')
+got=$(retained ipcnet/robot/battery '%r|%C|%x|%P' -V 5 -p "$PORT")
 IFS='|' read -r retained ctype payload props <<<"$got"
 [ "$retained" = 1 ] && ok "data exported as a retained message" || nok "retained: $got"
 [ "$ctype" = application/cbor ] && ok "content type application/cbor" || nok "ctype: $got"
@@ -152,13 +188,11 @@ done
 [ $ok_new = 1 ] && ok "the new value is the retained one" || nok "retained after set: $got, want $want"
 
 # A camera: a stream of frames, not retained, bytes as they are.
-sub -t ipcnet/camera/front -C 2 -F '%r|%C|%p' >"$W/cam.out" 2>&1 &
-CS=$!
-sleep 0.3 # the subscription is made (a frame before it is only missed: -C 2 of 50)
+start_sub "$W/cam.out" 2 -t ipcnet/camera/front -F '%r|%C|%p'
 "$CLI" pub camera/front 'JPEGFRAME' --encoding image/jpeg --rate 20 --count 50 \
     --name cam >"$W/cam.log" 2>&1 &
 PIDS+=($!)
-wait $CS
+sub_done "$W/cam.out"
 head -1 "$W/cam.out" | grep -qx '0|image/jpeg|JPEGFRAME' && ok "camera frames exported (not retained)" ||
     nok "camera" "$(cat "$W/cam.out" "$W/cam.log")"
 
@@ -183,39 +217,31 @@ wait $E
     nok "import" "$(cat "$W/echo.out" "$W/echo.err" "$W/a.log")"
 
 # MQTT client calls an IPCNet service (request topic -> request -> response topic).
-sub -t resp/me -C 1 -F '%D|%p|%P' >"$W/call.out" &
-CS=$!
-sleep 0.3
+start_sub "$W/call.out" 1 -t resp/me -F '%D|%p|%P'
 pub -t ipcnet/_call/robot/add -D publish response-topic resp/me \
     -D publish correlation-data corr-42 -D publish content-type application/json -m '[1,2]'
-wait $CS
+sub_done "$W/call.out"
 IFS='|' read -r corr body props <"$W/call.out"
 [ "$corr" = corr-42 ] && ok "the answer carries the caller's correlation data" || nok "corr" "$(cat "$W/call.out")"
 [ "$body" = "[1,2]" ] && ok "the IPCNet service answered (echo)" || nok "call body" "$(cat "$W/call.out")"
 contains "status as user property" "$props" "ipcnet-status:100"
 # A service not bridged (--call robot/*) is answered 203.
-sub -t resp/me -C 1 -F '%p|%P' >"$W/call2.out" &
-CS=$!
-sleep 0.3
+start_sub "$W/call2.out" 1 -t resp/me -F '%p|%P'
 pub -t ipcnet/_call/secret/x -D publish response-topic resp/me -D publish correlation-data c2 -m x
-wait $CS
+sub_done "$W/call2.out"
 contains "a path outside --call is answered 203" "$(cat "$W/call2.out")" "ipcnet-status:203"
 # A service the bridge may see but not execute (policy): 202, counted.
 wait_for "$W/locker.log" "robot/locked"
-sub -t resp/me -C 1 -F '%p|%P' >"$W/call3.out" &
-CS=$!
-sleep 0.3
+start_sub "$W/call3.out" 1 -t resp/me -F '%p|%P'
 pub -t ipcnet/_call/robot/locked -D publish response-topic resp/me -D publish correlation-data c3 -m 1
-wait $CS
+sub_done "$W/call3.out"
 contains "a call the policy refuses the bridge is answered 202" "$(cat "$W/call3.out")" "ipcnet-status:202"
 
 # IPCNet calls a service whose responder is an MQTT client.
-sub -t 'ipcnet/_req/fleet/ping' -C 1 -F '%R|%D|%p' >"$W/req.out" &
-RS=$!
-sleep 0.3
+start_sub "$W/req.out" 1 -t 'ipcnet/_req/fleet/ping' -F '%R|%D|%p'
 "$CLI" call fleet/ping '"ping"' --timeout 8000 --raw >"$W/ping.out" 2>"$W/ping.err" &
 P=$!
-wait $RS
+sub_done "$W/req.out"
 IFS='|' read -r rtopic rcorr rbody <"$W/req.out"
 [ -n "$rtopic" ] && [ -n "$rcorr" ] && ok "the request carries a response topic and correlation data" ||
     nok "request" "$(cat "$W/req.out")"
@@ -249,8 +275,8 @@ for n in na nb; do
     PIDS+=($!)
     eval "P_$n=$!"
 done
-wait_for "$W/na.log" "connected" && wait_for "$W/nb.log" "connected" &&
-    ok "two bridges connected" || nok "two bridges" "$(cat "$W/na.log" "$W/nb.log")"
+wait_for "$W/na.log" "subscribed" && wait_for "$W/nb.log" "subscribed" &&
+    ok "two bridges connected and subscribed" || nok "two bridges" "$(cat "$W/na.log" "$W/nb.log")"
 r 0 "3 samples published in network na" \
     "$CLI" --network na pub loop/x '7' --count 3 --rate 50 --name looper
 wait_stat "$P_nb" "$W/nb.log" imported 3 && ok "bridge B imported the 3 samples" ||
@@ -295,7 +321,7 @@ wait_stat $C "$W/c.log" buffered 0 && ok "the buffer is delivered" || nok "buffe
 [ "$(stat $C "$W/c.log" published)" = 6 ] && ok "published = 1 + 5 (acknowledged by the broker)" ||
     nok "published" "$(grep stats "$W/c.log" | tail -1)"
 want=$(printf '2' | "$CLI" json2cbor | hex)
-got=$(sub -t ipcnet/out/level -C 1 -W 5 -F '%x')
+got=$(retained ipcnet/out/level '%x' -p "$PORT")
 [ "$got" = "$want" ] && ok "the value set during the outage is retained on the new broker" ||
     nok "retained after restart: $got want $want"
 contains "the counters say what was lost" "$(grep stats "$W/c.log" | tail -1)" "dropped=4"
@@ -309,7 +335,7 @@ wait_for "$W/v3.log" "MQTT 3.1.1 (off: No Local, properties, services)" &&
     ok "--mqtt-version 3 connects with 3.1.1 and says what is off" || nok "v3" "$(cat "$W/v3.log")"
 contains "... services among them" "$(cat "$W/v3.log")" "services: off"
 want=$(printf '{"v":11.0}' | "$CLI" json2cbor | hex)
-got=$(timeout 10 mosquitto_sub -V 311 -h 127.0.0.1 -p "$PORT" -t v3/robot/battery -C 1 -F '%r|%x')
+got=$(retained v3/robot/battery '%r|%x' -V 311 -p "$PORT")
 [ "$got" = "1|$want" ] && ok "3.1.1: the retained value, as CBOR" || nok "v3 payload: $got"
 r 1 "3.1.1: a call of the bridged service fails (no request/response in 3.1.1)" \
     "$CLI" call v3/svc '1' --timeout 3000
@@ -343,8 +369,8 @@ if command -v openssl >/dev/null && command -v mosquitto_passwd >/dev/null; then
     PIDS+=($TB)
     wait_for "$W/tls.log" "connected 127.0.0.1:$TPORT MQTT 5" &&
         ok "mqtts:// with --cafile, --user and --password-file connects" || nok "TLS" "$(cat "$W/tls.log" "$TD/broker.log")"
-    got=$(timeout 10 mosquitto_sub -V 5 -h 127.0.0.1 -p "$TPORT" --cafile "$TD/ca.crt" -u robot \
-        -P 'pa ss' -t ipcnet/robot/battery -C 1 -F '%r|%x')
+    got=$(retained ipcnet/robot/battery '%r|%x' -V 5 -p "$TPORT" --cafile "$TD/ca.crt" -u robot \
+        -P 'pa ss')
     [ "$got" = "1|$want" ] && ok "TLS: the retained value reaches a TLS client" || nok "TLS payload: $got"
     printf 'wrong\n' >"$TD/bad.txt"
     IPCNET_MQTT_PASSWORD=ignored "$BR" --broker "mqtts://127.0.0.1:$TPORT" --cafile "$TD/ca.crt" \
