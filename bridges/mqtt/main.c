@@ -475,35 +475,54 @@ int main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
-    rc = mosquitto_connect_async(b->mosq, b->o.host, b->o.port, 10);
-    if (rc != MOSQ_ERR_SUCCESS)
-        br_log("cannot connect to %s:%d yet (%s): retrying", b->o.host, b->o.port,
-               rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-    if ((rc = mosquitto_loop_start(b->mosq)) != MOSQ_ERR_SUCCESS) {
-        fprintf(stderr, "300 Internal Process Error: mosquitto_loop_start: %s\n",
-                mosquitto_strerror(rc));
-        exit_code = 1;
-        goto out;
-    }
     br_log("bridge %s ready: network %s, origin %s", ipcn_node_name(b->node),
            b->o.network ? b->o.network : "(default)", b->origin);
 
+    /* Until the first connection, the attempts are made here, with back-off
+     * (libmosquitto's loop does not retry a first connect that failed);
+     * once connected, its loop thread reconnects by itself, with the same
+     * back-off (mosquitto_reconnect_delay_set above). */
+    bool started = false;
+    int backoff_ms = 1000, wait_ms = 0;
     for (;;) {
+        if (!started && wait_ms <= 0) {
+            rc = mosquitto_connect_async(b->mosq, b->o.host, b->o.port, 10);
+            if (rc == MOSQ_ERR_SUCCESS) {
+                if ((rc = mosquitto_loop_start(b->mosq)) != MOSQ_ERR_SUCCESS) {
+                    fprintf(stderr, "300 Internal Process Error: mosquitto_loop_start: %s\n",
+                            mosquitto_strerror(rc));
+                    exit_code = 1;
+                    break;
+                }
+                started = true;
+            } else {
+                br_log("cannot connect to %s:%d (%s): trying again in %d ms", b->o.host,
+                       b->o.port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+                       backoff_ms);
+                wait_ms = backoff_ms;
+                backoff_ms = backoff_ms * 2 > 8000 ? 8000 : backoff_ms * 2;
+            }
+        }
         struct timespec ts = {0, 200 * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGUSR1)
             print_stats(b);
         else if (sig == SIGINT || sig == SIGTERM)
             break;
+        else if (sig < 0)
+            wait_ms -= 200;
         br_service_sweep(b, false);
         if (b->o.stats_path)
             publish_stats(b, last_stats, sizeof last_stats);
     }
-    /* What is buffered goes out before the bridge leaves, while the broker
-     * takes it (at most 2 s); what is left is in the last status line. */
-    br_out_flush(b, 2000);
-    mosquitto_disconnect(b->mosq);
-    mosquitto_loop_stop(b->mosq, false);
+    if (started) {
+        /* What is buffered goes out before the bridge leaves, while the
+         * broker takes it (at most 2 s); what is left is in the last
+         * status line. */
+        br_out_flush(b, 2000);
+        mosquitto_disconnect(b->mosq);
+        mosquitto_loop_stop(b->mosq, false);
+    }
 out:
     ipcn_node_close(b->node);
     print_stats(b);

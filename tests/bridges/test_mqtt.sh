@@ -309,6 +309,13 @@ wait_for "$W/c.log" "connected" && wait_stat $C "$W/c.log" published 1 &&
 kill -KILL "$BROKER"
 wait "$BROKER" 2>/dev/null
 wait_for "$W/c.log" "disconnected" && ok "C sees the broker go" || nok "C disconnect" "$(cat "$W/c.log")"
+# A bridge started while there is no broker keeps trying (back-off).
+"$BR" --broker "mqtt://127.0.0.1:$PORT" --network nc --name br-e --export 'out/**' --prefix e/ \
+    >"$W/e.log" 2>&1 &
+E=$!
+PIDS+=($E)
+wait_for "$W/e.log" "cannot connect to 127.0.0.1:$PORT" && ok "a bridge started without a broker says so" ||
+    nok "E" "$(cat "$W/e.log")"
 r 0 "set out/level while the broker is away" "$CLI" --network nc set out/level '2'
 r 0 "8 samples of a stream while the broker is away" \
     "$CLI" --network nc pub out/s '5' --count 8 --rate 100 --name outpub
@@ -317,6 +324,11 @@ wait_stat $C "$W/c.log" dropped 4 && ok "the buffer (5) keeps 5, 4 dropped and c
 [ "$(stat $C "$W/c.log" buffered)" = 5 ] && ok "5 buffered" || nok "buffered" "$(grep stats "$W/c.log" | tail -1)"
 start_broker && ok "broker restarted on the same port" || nok "restart"
 wait_for "$W/c.log" "connected" 2 && ok "C reconnects by itself" || nok "reconnect" "$(cat "$W/c.log")"
+wait_for "$W/e.log" "connected 127.0.0.1:$PORT" && ok "... and connects once the broker is there" ||
+    nok "E connect" "$(cat "$W/e.log")"
+want_e=$(printf '2' | "$CLI" json2cbor | hex)
+got=$(retained e/out/level '%x' -p "$PORT")
+[ "$got" = "$want_e" ] && ok "... and exports the current value" || nok "E value: $got"
 wait_stat $C "$W/c.log" buffered 0 && ok "the buffer is delivered" || nok "buffer" "$(grep stats "$W/c.log" | tail -1)"
 [ "$(stat $C "$W/c.log" published)" = 6 ] && ok "published = 1 + 5 (acknowledged by the broker)" ||
     nok "published" "$(grep stats "$W/c.log" | tail -1)"
@@ -387,8 +399,8 @@ else
 fi
 
 # ---- the bridges end on SIGTERM, cleanly ---------------------------------
-for p in $A $P_na $P_nb $C $V3; do kill -TERM $p; done
-for p in $A $P_na $P_nb $C $V3; do
+for p in $A $P_na $P_nb $C $E $V3; do kill -TERM $p; done
+for p in $A $P_na $P_nb $C $E $V3; do
     wait $p
     rc=$?
     [ $rc = 0 ] && ok "bridge $p ends on SIGTERM (exit 0)" || nok "bridge $p exit $rc" "$(cat "$W"/*.log)"
