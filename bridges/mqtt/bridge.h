@@ -58,6 +58,7 @@ typedef struct br_opts {
     const char *prefix;       /* topic prefix, "ipcnet/" */
     int qos;                  /* 0 or 1 (default 1) */
     size_t buffer;            /* outgoing buffer bound, messages */
+    size_t buffer_bytes;      /* ... and payload bytes (--buffer-bytes) */
     int mqtt_version;         /* 5 (default, falls back to 4) or 4 */
     bool json;                /* --json: CBOR payloads also as JSON */
     int timeout_ms;           /* bridged requests */
@@ -84,6 +85,7 @@ typedef struct bridge {
     /* the outgoing buffer (outq.c) */
     br_outmsg *head, *tail;   /* FIFO: in flight first, then unsent */
     size_t queued;            /* messages in the buffer */
+    size_t queued_bytes;      /* their payload bytes */
     size_t inflight;
     int early_acks[BR_MAX_INFLIGHT * 2]; /* acks seen before their mid */
     int nearly;

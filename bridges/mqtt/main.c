@@ -42,6 +42,7 @@ static const char usage_text[] =
     "  --buffer N          outgoing messages kept while the broker is away or\n"
     "                      slow (default 1000); past it samples are dropped\n"
     "                      and counted\n"
+    "  --buffer-bytes N    the same bound in payload bytes (default 64 MiB)\n"
     "  --json              publish CBOR values as JSON (application/json)\n"
     "  --mqtt-version 5|3  the protocol to speak (default 5, falling back to\n"
     "                      3.1.1 when the broker refuses it)\n"
@@ -357,6 +358,12 @@ static int parse(br_opts *o, int argc, char **argv)
             if (!*v || *e || n < 1 || n > 10000000)
                 return usage_error("--buffer %s: 1 to 10000000 messages", v);
             o->buffer = (size_t)n;
+        } else if (!strcmp(a, "--buffer-bytes")) {
+            char *e;
+            long long n = strtoll(v, &e, 10);
+            if (!*v || *e || n < 1024 || n > (1ll << 40))
+                return usage_error("--buffer-bytes %s: 1024 to 2^40", v);
+            o->buffer_bytes = (size_t)n;
         } else if (!strcmp(a, "--timeout")) {
             char *e;
             long n = strtol(v, &e, 10);
@@ -396,7 +403,8 @@ int main(int argc, char **argv)
 {
     static bridge br;
     bridge *b = &br;
-    b->o = (br_opts){.prefix = "ipcnet/", .qos = 1, .buffer = 1000, .mqtt_version = 5,
+    b->o = (br_opts){.prefix = "ipcnet/", .qos = 1, .buffer = 1000,
+                     .buffer_bytes = (size_t)64 << 20, .mqtt_version = 5,
                      .timeout_ms = 5000, .name = "mqtt-bridge"};
     int rc = parse(&b->o, argc, argv);
     if (rc)

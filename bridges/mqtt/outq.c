@@ -4,7 +4,7 @@
  *
  * libmosquitto refuses a publication while the client is not connected
  * (MOSQ_ERR_NO_CONN), so the bridge keeps its own buffer: a FIFO of at
- * most --buffer messages.  A message stays in it until the broker
+ * most --buffer messages and --buffer-bytes bytes of payload.  A message stays in it until the broker
  * acknowledged it (PUBACK, QoS 1) or it was written (QoS 0); when the
  * connection is lost, the messages in flight become unsent and are sent
  * again once it is back (at least once, as QoS 1 promises).  A sample that
@@ -103,6 +103,7 @@ static void remove_msg(bridge *b, br_outmsg *m, bool refused)
     if (b->tail == m)
         b->tail = prev;
     b->queued--;
+    b->queued_bytes -= m->len;
     if (refused)
         b->c.dropped++;
     else
@@ -162,7 +163,7 @@ bool br_out_push(bridge *b, const char *topic, const void *data, size_t len,
                  const char *status, const char *rtopic)
 {
     pthread_mutex_lock(&b->lock);
-    if (b->queued >= b->o.buffer) {
+    if (b->queued >= b->o.buffer || len > b->o.buffer_bytes - b->queued_bytes) {
         b->c.dropped++;
         pthread_mutex_unlock(&b->lock);
         return false;
@@ -202,6 +203,7 @@ bool br_out_push(bridge *b, const char *topic, const void *data, size_t len,
         b->head = m;
     b->tail = m;
     b->queued++;
+    b->queued_bytes += len;
     pump(b);
     pthread_mutex_unlock(&b->lock);
     return true;
@@ -265,4 +267,5 @@ void br_out_free(bridge *b)
     }
     b->head = b->tail = NULL;
     b->queued = 0;
+    b->queued_bytes = 0;
 }

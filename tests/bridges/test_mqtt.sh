@@ -307,11 +307,12 @@ PIDS+=($C)
 wait_for "$W/c.log" "connected" && wait_stat $C "$W/c.log" published 1 &&
     ok "bridge C connected, out/level published" || nok "bridge C" "$(cat "$W/c.log")"
 kill -KILL "$BROKER"
-wait "$BROKER" 2>/dev/null
+{ wait "$BROKER"; } 2>/dev/null # (no "Killed" notice)
 wait_for "$W/c.log" "disconnected" && ok "C sees the broker go" || nok "C disconnect" "$(cat "$W/c.log")"
 # A bridge started while there is no broker keeps trying (back-off).
+# It publishes JSON (--json) and bounds its buffer by bytes (--buffer-bytes).
 "$BR" --broker "mqtt://127.0.0.1:$PORT" --network nc --name br-e --export 'out/**' --prefix e/ \
-    >"$W/e.log" 2>&1 &
+    --export 'big/**' --json --buffer-bytes 1024 >"$W/e.log" 2>&1 &
 E=$!
 PIDS+=($E)
 wait_for "$W/e.log" "cannot connect to 127.0.0.1:$PORT" && ok "a bridge started without a broker says so" ||
@@ -319,6 +320,10 @@ wait_for "$W/e.log" "cannot connect to 127.0.0.1:$PORT" && ok "a bridge started 
 r 0 "set out/level while the broker is away" "$CLI" --network nc set out/level '2'
 r 0 "8 samples of a stream while the broker is away" \
     "$CLI" --network nc pub out/s '5' --count 8 --rate 100 --name outpub
+r 0 "a 2000-byte sample while the broker is away" "$CLI" --network nc pub big/x \
+    "$(head -c 2000 /dev/zero | tr '\0' x)" --encoding application/octet-stream --count 1 --name bigpub
+wait_stat $E "$W/e.log" dropped 1 && ok "--buffer-bytes 1024: the large sample is dropped and counted" ||
+    nok "E dropped" "$(grep stats "$W/e.log" | tail -1)"
 wait_stat $C "$W/c.log" dropped 4 && ok "the buffer (5) keeps 5, 4 dropped and counted" ||
     nok "dropped" "$(grep stats "$W/c.log" | tail -1)"
 [ "$(stat $C "$W/c.log" buffered)" = 5 ] && ok "5 buffered" || nok "buffered" "$(grep stats "$W/c.log" | tail -1)"
@@ -326,9 +331,11 @@ start_broker && ok "broker restarted on the same port" || nok "restart"
 wait_for "$W/c.log" "connected" 2 && ok "C reconnects by itself" || nok "reconnect" "$(cat "$W/c.log")"
 wait_for "$W/e.log" "connected 127.0.0.1:$PORT" && ok "... and connects once the broker is there" ||
     nok "E connect" "$(cat "$W/e.log")"
-want_e=$(printf '2' | "$CLI" json2cbor | hex)
-got=$(retained e/out/level '%x' -p "$PORT")
-[ "$got" = "$want_e" ] && ok "... and exports the current value" || nok "E value: $got"
+got=$(retained e/out/level '%C|%p' -V 5 -p "$PORT")
+[ "$got" = "application/json|2" ] && ok "... and exports the current value, as JSON (--json)" ||
+    nok "E value: $got"
+wait_stat $E "$W/e.log" buffered 0 && ok "E's buffer is delivered" || nok "E buffer" "$(grep stats "$W/e.log" | tail -1)"
+[ "$(stat $E "$W/e.log" dropped)" = 1 ] && ok "... only the large sample was lost" || nok "E drops"
 wait_stat $C "$W/c.log" buffered 0 && ok "the buffer is delivered" || nok "buffer" "$(grep stats "$W/c.log" | tail -1)"
 [ "$(stat $C "$W/c.log" published)" = 6 ] && ok "published = 1 + 5 (acknowledged by the broker)" ||
     nok "published" "$(grep stats "$W/c.log" | tail -1)"
