@@ -759,7 +759,8 @@ static void print_scale(void)
             continue;
         if (!any) {
             printf("\nscale: N idle node processes, each announcing one resource, all "
-                   "linked; CPU of all of them together\n");
+                   "linked; CPU of all of them together, memory and fds per node (mean), a "
+                   "new node's sync, a killed node's drop (p50, max over the N)\n");
             any = true;
         }
         char sync[32] = "-", drop[48] = "-";
