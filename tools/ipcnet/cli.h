@@ -209,4 +209,6 @@ int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
 int cmd_ps(cli *c);
 extern const char cmd_up_help[], cmd_ps_help[];
 
+int cli_bridge(int argc, char **argv); /* cmd_bridge.c: `ipcnet bridge KIND` */
+
 #endif

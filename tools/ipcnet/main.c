@@ -619,6 +619,9 @@ int main(int argc, char **argv)
         printf("ipcnet %s (libipcnet %s)\n", IPCNET_CLI_VERSION, ipcn_version());
         return 0;
     }
+    /* `ipcnet bridge KIND ...` runs ipcnet-bridge-KIND (cmd_bridge.c). */
+    if (!strcmp(name, "bridge"))
+        return cli_bridge(argc - 1, argv + 1);
     /* Common options may come before the verb: `ipcnet --network lab nodes`. */
     int vi = 1;
     while (vi < argc && argv[vi][0] == '-' && argv[vi][1]) {
