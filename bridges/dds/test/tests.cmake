@@ -1,22 +1,23 @@
-# bridges/dds/test: the DDS bridge's tests.
+# bridges/dds/test: the DDS bridge's tests, included by bridges/dds/CMakeLists.txt
+# (not a subdirectory: the sources idlc generates are that directory's).
 #  - bridge_dds_map: the mapping (dds_map.c) value by value, no domain;
 #  - bridge_dds: end to end in a network namespace with only loopback
 #    (test_dds_bridge.sh): ipcn_peer (libipcnet only) <-> the bridge <->
 #    ros_peer (Cyclone DDS only, from the same ROS 2 IDL: a ROS 2 node's
 #    stand-in).  Skipped (77, with the reason) without root/namespaces.
 
-add_executable(test_dds_map test_dds_map.c)
+add_executable(test_dds_map ${CMAKE_CURRENT_LIST_DIR}/test_dds_map.c)
 target_link_libraries(test_dds_map PRIVATE ipcnet_dds_map)
 add_test(NAME bridge_dds_map COMMAND test_dds_map)
 set_tests_properties(bridge_dds_map PROPERTIES TIMEOUT 30)
 
-add_executable(dds_ros_peer ros_peer.c)
+add_executable(dds_ros_peer ${CMAKE_CURRENT_LIST_DIR}/ros_peer.c)
 target_link_libraries(dds_ros_peer PRIVATE ipcnet_dds_types CycloneDDS::ddsc)
-add_executable(dds_ipcn_peer ipcn_peer.c)
+add_executable(dds_ipcn_peer ${CMAKE_CURRENT_LIST_DIR}/ipcn_peer.c)
 target_link_libraries(dds_ipcn_peer PRIVATE ipcnet Threads::Threads)
 
 add_test(NAME bridge_dds
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_dds_bridge.sh
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_dds_bridge.sh
                  $<TARGET_FILE:ipcnet_bridge_dds> $<TARGET_FILE:dds_ros_peer>
                  $<TARGET_FILE:dds_ipcn_peer>)
 set_tests_properties(bridge_dds PROPERTIES TIMEOUT 90 SKIP_RETURN_CODE 77)
@@ -28,6 +29,6 @@ set_tests_properties(bridge_dds_cli PROPERTIES TIMEOUT 30
 
 # The benchmark runs (a few round trips; the figures are not checked).
 add_test(NAME bridge_dds_bench
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/../bench_dds.sh
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/../bench_dds.sh
                  $<TARGET_FILE_DIR:ipcnet_bridge_dds> --count 20 --size 64)
 set_tests_properties(bridge_dds_bench PROPERTIES TIMEOUT 60)
