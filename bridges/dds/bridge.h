@@ -12,6 +12,7 @@
 #define IPCNET_BRIDGE_DDS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <dds/dds.h>
@@ -56,14 +57,22 @@ typedef struct ddsb_svc {        /* a service crossing the bridge */
                                     rr reader, rq writer */
     uint64_t guid;               /* inward: our client GUID part */
     int64_t next_seq;
-    ddsb_pending *pending;
+    ddsb_pending *pending;       /* inward, under b->lock */
+    struct ddsb_call *calls;     /* outward, under b->lock */
     struct ddsb_bridge *b;
 } ddsb_svc;
 
-typedef struct ddsb_stats {
-    uint64_t exported, imported, unconvertible, write_failed;
-    uint64_t requests_out, requests_in, replies, timeouts;
+typedef struct ddsb_stats {    /* counted by both threads */
+    _Atomic uint64_t exported, imported, unconvertible, write_failed;
+    _Atomic uint64_t requests_out, requests_in, replies, timeouts;
 } ddsb_stats;
+
+typedef struct ddsb_call {      /* a DDS request in IPCNet, until answered */
+    struct ddsb_svc *s;
+    uint64_t guid;
+    int64_t seq;
+    struct ddsb_call *prev, *next;
+} ddsb_call;
 
 typedef struct ddsb_bridge {
     ipcn_node *node;

@@ -132,8 +132,10 @@ static void inward_take(ddsb_bridge *b, ddsb_svc *s)
     }
     if (n > 0)
         dds_return_loan(s->reader, samples, n);
-    /* requests whose reply did not come in time */
+    /* requests whose reply did not come in time: answered outside the
+     * lock (no call into the node while holding it) */
     uint64_t t = now_ms();
+    ddsb_pending *expired = NULL;
     pthread_mutex_lock(&b->lock);
     for (ddsb_pending **pp = &s->pending; *pp;) {
         ddsb_pending *p = *pp;
@@ -142,20 +144,20 @@ static void inward_take(ddsb_bridge *b, ddsb_svc *s)
             continue;
         }
         *pp = p->next;
+        p->next = expired;
+        expired = p;
+    }
+    pthread_mutex_unlock(&b->lock);
+    while (expired) {
+        ddsb_pending *p = expired;
+        expired = p->next;
         ipcn_respond(b->node, p->resp, IPCN_GATEWAY_TIMEOUT, NULL, 0, NULL);
         b->st.timeouts++;
         free(p);
     }
-    pthread_mutex_unlock(&b->lock);
 }
 
 /* ---- outward: a DDS request to an IPCNet service ------------------- */
-
-typedef struct out_call {
-    ddsb_svc *s;
-    uint64_t guid;
-    int64_t seq;
-} out_call;
 
 static void send_reply(ddsb_svc *s, uint64_t guid, int64_t seq, int status,
                        const ipcn_msg *reply)
@@ -176,10 +178,23 @@ static void send_reply(ddsb_svc *s, uint64_t guid, int64_t seq, int status,
         s->b->st.replies++;
 }
 
+static void call_unlink(ddsb_bridge *b, ddsb_call *c)
+{
+    pthread_mutex_lock(&b->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->s->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&b->lock);
+}
+
 static void on_ipcn_reply(ipcn_node *node, int status, const ipcn_msg *reply,
                           void *user)
 {
-    out_call *c = user;
+    ddsb_call *c = user;
+    call_unlink(c->s->b, c);
     send_reply(c->s, c->guid, c->seq, status, reply);
     free(c);
 }
@@ -194,7 +209,7 @@ static void outward_take(ddsb_bridge *b, ddsb_svc *s)
         const ipcnet_msgs_srv_dds__Call_Request_ *r = samples[i];
         if (!info[i].valid_data)
             continue;
-        out_call *c = malloc(sizeof *c);
+        ddsb_call *c = calloc(1, sizeof *c);
         if (!c) {
             send_reply(s, r->client_guid, r->sequence_number,
                        IPCN_INSUFFICIENT_MEMORY, NULL);
@@ -203,12 +218,19 @@ static void outward_take(ddsb_bridge *b, ddsb_svc *s)
         c->s = s;
         c->guid = r->client_guid;
         c->seq = r->sequence_number;
+        pthread_mutex_lock(&b->lock);
+        c->next = s->calls;
+        if (s->calls)
+            s->calls->prev = c;
+        s->calls = c;
+        pthread_mutex_unlock(&b->lock);
         b->st.requests_in++;
         int st = ipcn_request_async(b->node, s->path, r->data._buffer,
                                     r->data._length, r->encoding,
                                     b->request_timeout_ms, on_ipcn_reply, c,
                                     NULL);
         if (st != IPCN_ACCEPTED) {
+            call_unlink(b, c);
             send_reply(s, c->guid, c->seq, st, NULL);
             free(c);
         }
@@ -304,6 +326,13 @@ void ddsb_svc_stop(ddsb_bridge *b)
             s->pending = p->next;
             ipcn_respond(b->node, p->resp, IPCN_SERVICE_UNAVAILABLE, NULL, 0, NULL);
             free(p);
+        }
+        /* DDS requests still in IPCNet: their callbacks will not run (the
+         * node's thread is stopped; closing ends them without one) */
+        while (s->calls) {
+            ddsb_call *c = s->calls;
+            s->calls = c->next;
+            free(c);
         }
         free(s->name);
         free(s->path);

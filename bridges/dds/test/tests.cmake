@@ -32,3 +32,19 @@ add_test(NAME bridge_dds_bench
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/../bench_dds.sh
                  $<TARGET_FILE_DIR:ipcnet_bridge_dds> --count 20 --size 64)
 set_tests_properties(bridge_dds_bench PROPERTIES TIMEOUT 60)
+
+# The fuzz build: the mapping's harness, run by tests/fuzz/run.sh with the
+# others (build-fuzz/bin/fuzz_dds_map; crashes kept in
+# tests/fuzz/crashes/dds_map/).
+if(IPCNET_FUZZ)
+  set(DDS_FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=all
+                   -fno-omit-frame-pointer)
+  add_executable(fuzz_dds_map ${CMAKE_CURRENT_LIST_DIR}/fuzz_dds_map.c)
+  target_compile_options(fuzz_dds_map PRIVATE -fsanitize=fuzzer ${DDS_FUZZ_SAN})
+  target_link_options(fuzz_dds_map PRIVATE -fsanitize=fuzzer ${DDS_FUZZ_SAN})
+  target_compile_options(ipcnet_dds_map PRIVATE -fsanitize=fuzzer-no-link ${DDS_FUZZ_SAN})
+  target_link_libraries(fuzz_dds_map PRIVATE ipcnet_dds_map)
+  add_test(NAME fuzz_dds_map_replay
+    COMMAND fuzz_dds_map -runs=2000 ${PROJECT_SOURCE_DIR}/tests/fuzz/crashes/dds_map)
+  set_tests_properties(fuzz_dds_map_replay PROPERTIES LABELS fuzz TIMEOUT 120)
+endif()
