@@ -8,6 +8,7 @@
  * writer serializes them).
  */
 #include "dds_map.h"
+#include "dds_map_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +56,8 @@ void ddsb_arena_free(ddsb_arena *a)
 
 /* ---- helpers ---------------------------------------------------- */
 
-typedef int (*enc_fn)(ipcn_cbor_writer *w, const void *arg);
-
 /* Encode with fn twice: measure, then write into a buffer of that size. */
-static int encode_alloc(enc_fn fn, const void *arg, uint8_t **out, size_t *len)
+int ddsb_encode_alloc(ddsb_enc_fn fn, const void *arg, uint8_t **out, size_t *len)
 {
     ipcn_cbor_writer w;
     size_t n = 0;
@@ -84,8 +83,8 @@ static int encode_alloc(enc_fn fn, const void *arg, uint8_t **out, size_t *len)
     return IPCN_OK;
 }
 
-static int header_to_dds(const ipcn_sensor_header *h,
-                         struct std_msgs_msg_dds__Header_ *o, ddsb_arena *a)
+int ddsb_header_to_dds(const ipcn_sensor_header *h,
+                       struct std_msgs_msg_dds__Header_ *o, ddsb_arena *a)
 {
     o->stamp.sec = (int32_t)(h->stamp_ns / 1000000000u);
     o->stamp.nanosec = (uint32_t)(h->stamp_ns % 1000000000u);
@@ -93,13 +92,14 @@ static int header_to_dds(const ipcn_sensor_header *h,
     return o->frame_id ? IPCN_OK : IPCN_INSUFFICIENT_MEMORY;
 }
 
-static int header_from_dds(const struct std_msgs_msg_dds__Header_ *o,
-                           ipcn_sensor_header *h)
+int ddsb_header_from_dds(const struct std_msgs_msg_dds__Header_ *o,
+                         ipcn_sensor_header *h)
 {
     if (o->stamp.sec < 0 || o->stamp.nanosec >= 1000000000u)
         return IPCN_NOT_IMPLEMENTED; /* before 1970: no IPCNet stamp */
     uint64_t ns = (uint64_t)o->stamp.sec * 1000000000u + o->stamp.nanosec;
-    return ipcn_sensor_header_set(h, ns, o->frame_id ? o->frame_id : "");
+    int st = ipcn_sensor_header_set(h, ns, o->frame_id ? o->frame_id : "");
+    return st == IPCN_OK ? st : IPCN_NOT_IMPLEMENTED; /* a frame id too long */
 }
 
 static const char *nz(const char *s) { return s ? s : ""; }
@@ -304,7 +304,7 @@ static int doubles_enc(ipcn_cbor_writer *w, const void *arg)
     static int NAME##_to_ipcn(const void *s, uint8_t **out, size_t *len)      \
     {                                                                         \
         dbl_arg d = {PATHS, (const double *)s};                               \
-        return encode_alloc(doubles_enc, &d, out, len);                       \
+        return ddsb_encode_alloc(doubles_enc, &d, out, len);                       \
     }
 GEOM(vec3, VEC3)
 GEOM(quat, QUAT)
@@ -359,13 +359,13 @@ static int header_only_to_dds(const void *buf, size_t len, const char *enc,
     tmp[flen] = 0;
     if (ipcn_sensor_header_set(&h, ns, tmp) != IPCN_OK)
         return IPCN_BAD_REQUEST;
-    return header_to_dds(&h, s, a);
+    return ddsb_header_to_dds(&h, s, a);
 }
 
 static int header_only_to_ipcn(const void *s, uint8_t **out, size_t *len)
 {
     ipcn_sensor_header h;
-    int st = header_from_dds(s, &h);
+    int st = ddsb_header_from_dds(s, &h);
     if (st != IPCN_OK)
         return st;
     size_t cap = 32 + strlen(h.frame_id);
@@ -376,17 +376,7 @@ static int header_only_to_ipcn(const void *s, uint8_t **out, size_t *len)
                            "frame_id", h.frame_id);
 }
 
-/* The sensor messages: dds_map_sensor.c. */
-#define SENSOR(f)                                                            \
-    int ddsb_##f##_to_dds(const void *buf, size_t len, const char *enc,     \
-                          void *s, ddsb_arena *a);                          \
-    int ddsb_##f##_to_ipcn(const void *s, uint8_t **out, size_t *len);
-SENSOR(image)
-SENSOR(caminfo)
-SENSOR(imu)
-SENSOR(joint)
-SENSOR(cloud)
-#undef SENSOR
+/* The sensor messages: dds_map_sensor.c (dds_map_int.h). */
 #define image_to_dds ddsb_image_to_dds
 #define image_to_ipcn ddsb_image_to_ipcn
 #define caminfo_to_dds ddsb_caminfo_to_dds

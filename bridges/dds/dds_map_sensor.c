@@ -9,63 +9,17 @@
 #include <string.h>
 
 #include "dds_map.h"
+#include "dds_map_int.h"
 #include "ipcnet.h"
 #include "ipcnet_sensor.h"
 #include "ros2_msgs.h"
-
-typedef int (*enc_fn)(ipcn_cbor_writer *w, const void *arg);
-
-static int encode_alloc(enc_fn fn, const void *arg, uint8_t **out, size_t *len)
-{
-    ipcn_cbor_writer w;
-    size_t n = 0;
-    ipcn_cbor_writer_init(&w, NULL, 0, 0);
-    int st = fn(&w, arg);
-    if (st != IPCN_OK && st != IPCN_INSUFFICIENT_STORAGE)
-        return st;
-    st = ipcn_cbor_writer_finish(&w, &n);
-    if (st != IPCN_OK && st != IPCN_INSUFFICIENT_STORAGE)
-        return st;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf)
-        return IPCN_INSUFFICIENT_MEMORY;
-    ipcn_cbor_writer_init(&w, buf, n, 0);
-    st = fn(&w, arg);
-    if (st == IPCN_OK)
-        st = ipcn_cbor_writer_finish(&w, len);
-    if (st != IPCN_OK) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    return IPCN_OK;
-}
-
-static int header_to_dds(const ipcn_sensor_header *h,
-                         struct std_msgs_msg_dds__Header_ *o, ddsb_arena *a)
-{
-    o->stamp.sec = (int32_t)(h->stamp_ns / 1000000000u);
-    o->stamp.nanosec = (uint32_t)(h->stamp_ns % 1000000000u);
-    o->frame_id = ddsb_arena_strndup(a, h->frame_id, strlen(h->frame_id));
-    return o->frame_id ? IPCN_OK : IPCN_INSUFFICIENT_MEMORY;
-}
-
-static int header_from_dds(const struct std_msgs_msg_dds__Header_ *o,
-                           ipcn_sensor_header *h)
-{
-    if (o->stamp.sec < 0 || o->stamp.nanosec >= 1000000000u)
-        return IPCN_NOT_IMPLEMENTED;
-    uint64_t ns = (uint64_t)o->stamp.sec * 1000000000u + o->stamp.nanosec;
-    int st = ipcn_sensor_header_set(h, ns, o->frame_id ? o->frame_id : "");
-    return st == IPCN_OK ? st : IPCN_NOT_IMPLEMENTED;
-}
 
 /* ---- CameraInfo --------------------------------------------------- */
 
 static int ci_to_dds(const ipcn_camera_info *ci,
                      sensor_msgs_msg_dds__CameraInfo_ *o, ddsb_arena *a)
 {
-    int st = header_to_dds(&ci->header, &o->header, a);
+    int st = ddsb_header_to_dds(&ci->header, &o->header, a);
     if (st != IPCN_OK)
         return st;
     o->height = ci->height;
@@ -96,7 +50,7 @@ static int ci_from_dds(const sensor_msgs_msg_dds__CameraInfo_ *o,
                        ipcn_camera_info *ci)
 {
     memset(ci, 0, sizeof *ci);
-    int st = header_from_dds(&o->header, &ci->header);
+    int st = ddsb_header_from_dds(&o->header, &ci->header);
     if (st != IPCN_OK)
         return st;
     const char *m = o->distortion_model ? o->distortion_model : "";
@@ -138,7 +92,7 @@ int ddsb_caminfo_to_ipcn(const void *s, uint8_t **out, size_t *len)
 {
     ipcn_camera_info ci;
     int st = ci_from_dds(s, &ci);
-    return st != IPCN_OK ? st : encode_alloc(ci_enc, &ci, out, len);
+    return st != IPCN_OK ? st : ddsb_encode_alloc(ci_enc, &ci, out, len);
 }
 
 /* ---- Image -------------------------------------------------------- */
@@ -151,7 +105,7 @@ int ddsb_image_to_dds(const void *buf, size_t len, const char *enc, void *s,
     int st = ipcn_image_decode(buf, len, &img);
     if (st != IPCN_OK)
         return st;
-    int st2 = header_to_dds(&img.header, &o->header, a);
+    int st2 = ddsb_header_to_dds(&img.header, &o->header, a);
     if (st2 != IPCN_OK)
         return st2;
     size_t es = ipcn_dtype_size(img.pixels.dtype);
@@ -194,7 +148,7 @@ int ddsb_image_to_ipcn(const void *s, uint8_t **out, size_t *len)
     st = ipcn_image_init(im, o->encoding, o->height, o->width, o->data._buffer);
     if (st != IPCN_OK)
         goto out;
-    st = header_from_dds(&o->header, &im->header);
+    st = ddsb_header_from_dds(&o->header, &im->header);
     if (st != IPCN_OK)
         goto out;
     /* rows of step bytes (padding skipped), in the sample's byte order */
@@ -229,7 +183,7 @@ int ddsb_imu_to_dds(const void *buf, size_t len, const char *enc, void *s,
     int st = ipcn_imu_decode(buf, len, &m);
     if (st != IPCN_OK)
         return st;
-    st = header_to_dds(&m.header, &o->header, a);
+    st = ddsb_header_to_dds(&m.header, &o->header, a);
     o->orientation.x = m.orientation[0];
     o->orientation.y = m.orientation[1];
     o->orientation.z = m.orientation[2];
@@ -257,7 +211,7 @@ int ddsb_imu_to_ipcn(const void *s, uint8_t **out, size_t *len)
     const sensor_msgs_msg_dds__Imu_ *o = s;
     ipcn_imu m;
     memset(&m, 0, sizeof m);
-    int st = header_from_dds(&o->header, &m.header);
+    int st = ddsb_header_from_dds(&o->header, &m.header);
     if (st != IPCN_OK)
         return st;
     m.orientation[0] = o->orientation.x;
@@ -274,7 +228,7 @@ int ddsb_imu_to_ipcn(const void *s, uint8_t **out, size_t *len)
     m.linear_acceleration[2] = o->linear_acceleration.z;
     memcpy(m.linear_acceleration_covariance, o->linear_acceleration_covariance,
            9 * sizeof(double));
-    return encode_alloc(imu_enc, &m, out, len);
+    return ddsb_encode_alloc(imu_enc, &m, out, len);
 }
 
 /* ---- JointState ----------------------------------------------------- */
@@ -305,7 +259,7 @@ int ddsb_joint_to_dds(const void *buf, size_t len, const char *enc, void *s,
         if (!names[i])
             return IPCN_INSUFFICIENT_MEMORY;
     }
-    st = header_to_dds(&js.header, &o->header, a);
+    st = ddsb_header_to_dds(&js.header, &o->header, a);
     o->name._buffer = names;
     o->name._length = o->name._maximum = (uint32_t)n;
     o->position._buffer = js.position;
@@ -343,8 +297,8 @@ int ddsb_joint_to_ipcn(const void *s, uint8_t **out, size_t *len)
         return IPCN_BAD_REQUEST;
     js_arg j;
     j.o = o;
-    int st = header_from_dds(&o->header, &j.h);
-    return st != IPCN_OK ? st : encode_alloc(js_enc, &j, out, len);
+    int st = ddsb_header_from_dds(&o->header, &j.h);
+    return st != IPCN_OK ? st : ddsb_encode_alloc(js_enc, &j, out, len);
 }
 
 /* ---- PointCloud2 ---------------------------------------------------- */
@@ -365,7 +319,7 @@ int ddsb_cloud_to_dds(const void *buf, size_t len, const char *enc, void *s,
     int st = ipcn_pointcloud_decode(buf, len, pc);
     if (st != IPCN_OK)
         return st;
-    st = header_to_dds(&pc->header, &o->header, a);
+    st = ddsb_header_to_dds(&pc->header, &o->header, a);
     if (st != IPCN_OK)
         return st;
     sensor_msgs_msg_dds__PointField_ *f =
@@ -406,7 +360,7 @@ int ddsb_cloud_to_ipcn(const void *s, uint8_t **out, size_t *len)
     ipcn_pointcloud *pc = calloc(1, sizeof *pc);
     if (!pc)
         return IPCN_INSUFFICIENT_MEMORY;
-    int st = header_from_dds(&o->header, &pc->header);
+    int st = ddsb_header_from_dds(&o->header, &pc->header);
     if (st != IPCN_OK)
         goto out;
     st = IPCN_NOT_IMPLEMENTED;
