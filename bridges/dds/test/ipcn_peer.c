@@ -10,7 +10,9 @@
  *    calls through the bridge;
  *  - gets cmd_vel (geometry_msgs/Twist from ros_peer, imported by the
  *    bridge) and checks every bit of its six doubles;
- *  - calls ros/reverse (ros_peer's service, imported by the bridge).
+ *  - calls ros/reverse (ros_peer's service, imported by the bridge);
+ *  - calls ros/missing (imported by the bridge, no DDS server): 304 after
+ *    the bridge's --timeout.
  * When the Twist and the reply came, sets test/done and exits 0; 1 at the
  * deadline (argv[1] seconds, default 30).
  */
@@ -27,6 +29,18 @@
 #include "peer_common.h"
 
 static atomic_int twist_ok, twist_bad, upper_served;
+static atomic_int missing_state; /* 0 to ask, 1 asked, 2 got 304 */
+
+static void on_missing(ipcn_node *node, int status, const ipcn_msg *reply,
+                       void *user)
+{
+    if (status == IPCN_GATEWAY_TIMEOUT)
+        missing_state = 2;
+    else if (status == IPCN_NOT_FOUND)
+        missing_state = 0; /* the bridge's offer not seen yet: again */
+    else
+        fprintf(stderr, "ipcn_peer: ros/missing: %d\n", status), missing_state = 3;
+}
 
 static void on_cmd(ipcn_node *node, const ipcn_msg *m, void *user)
 {
@@ -93,14 +107,15 @@ int main(int argc, char **argv)
     unsigned k = 0;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    long last_call = -1000;
+    long last_call = -1000, last_missing = -1000;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
         if (ms > seconds * 1000L) {
             fprintf(stderr, "ipcn_peer: deadline: twist %d (bad %d), reverse %s, "
-                            "upper served %d\n", (int)twist_ok, (int)twist_bad,
-                    reverse_ok ? "ok" : "missing", (int)upper_served);
+                            "upper served %d, ros/missing %d\n", (int)twist_ok,
+                    (int)twist_bad, reverse_ok ? "ok" : "missing",
+                    (int)upper_served, (int)missing_state);
             break;
         }
         ipcn_image img;
@@ -125,7 +140,18 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ipcn_peer: ros/reverse answered wrong\n");
             ipcn_msg_free(r);
         }
-        if (reverse_ok && twist_ok > 0 && !twist_bad && upper_served > 0) {
+        if (missing_state == 0 && ms - last_missing >= 300) {
+            last_missing = ms;
+            missing_state = 1;
+            st = ipcn_request_async(node, "ros/missing", "x", 1, "text/plain", 10000,
+                                    on_missing, NULL, NULL);
+            if (st == IPCN_NOT_FOUND)
+                missing_state = 0;
+            else if (st != IPCN_ACCEPTED)
+                missing_state = 3;
+        }
+        if (reverse_ok && twist_ok > 0 && !twist_bad && upper_served > 0 &&
+            missing_state == 2) {
             ipcn_publish(node, "test/done", "done", 4);
             rc = 0;
             break;
@@ -135,8 +161,9 @@ int main(int argc, char **argv)
     /* a moment for test/done to reach the bridge; then the bridge keeps
      * it for ros_peer (transient local) after this node is gone */
     sleep_ms(300);
-    printf("ipcn_peer: frames %u, twist %d, reverse %s, upper served %d\n", k,
-           (int)twist_ok, reverse_ok ? "ok" : "missing", (int)upper_served);
+    printf("ipcn_peer: frames %u, twist %d, reverse %s, upper served %d, "
+           "ros/missing %s\n", k, (int)twist_ok, reverse_ok ? "ok" : "missing",
+           (int)upper_served, missing_state == 2 ? "304" : "wrong");
     ipcn_node_close(node);
     return rc;
 }
