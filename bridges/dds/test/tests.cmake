@@ -39,11 +39,14 @@ set_tests_properties(bridge_dds_bench PROPERTIES TIMEOUT 60)
 if(IPCNET_FUZZ)
   set(DDS_FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=all
                    -fno-omit-frame-pointer)
-  add_executable(fuzz_dds_map ${CMAKE_CURRENT_LIST_DIR}/fuzz_dds_map.c)
+  # its own copy of the mapping, instrumented (the bridge's is not)
+  add_executable(fuzz_dds_map ${CMAKE_CURRENT_LIST_DIR}/fuzz_dds_map.c
+                 ${CMAKE_CURRENT_SOURCE_DIR}/dds_map.c
+                 ${CMAKE_CURRENT_SOURCE_DIR}/dds_map_sensor.c)
   target_compile_options(fuzz_dds_map PRIVATE -fsanitize=fuzzer ${DDS_FUZZ_SAN})
   target_link_options(fuzz_dds_map PRIVATE -fsanitize=fuzzer ${DDS_FUZZ_SAN})
-  target_compile_options(ipcnet_dds_map PRIVATE -fsanitize=fuzzer-no-link ${DDS_FUZZ_SAN})
-  target_link_libraries(fuzz_dds_map PRIVATE ipcnet_dds_map)
+  target_include_directories(fuzz_dds_map PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(fuzz_dds_map PRIVATE ipcnet ipcnet_dds_types CycloneDDS::ddsc)
   add_test(NAME fuzz_dds_map_replay
     COMMAND fuzz_dds_map -runs=2000 ${PROJECT_SOURCE_DIR}/tests/fuzz/crashes/dds_map)
   set_tests_properties(fuzz_dds_map_replay PROPERTIES LABELS fuzz TIMEOUT 120)
