@@ -127,8 +127,13 @@ static ipcn_kind kind_of(ddsb_bridge *b, const char *path)
 
 static void on_sample(ipcn_node *node, const ipcn_msg *msg, void *user)
 {
-    ddsb_bridge *b = user;
+    const struct ddsb_sub_ctx *ctx = user;
+    ddsb_bridge *b = ctx->b;
     if (msg->status != IPCN_OK || msg->src_id == ipcn_node_id(node))
+        return;
+    /* a path several --export patterns match is written once: by the
+     * subscription of the first of them */
+    if (export_rule(b, msg->path) != &b->exports[ctx->rule])
         return;
     pthread_mutex_lock(&b->lock);
     ddsb_export *x = NULL;
@@ -275,8 +280,10 @@ int ddsb_start(ddsb_bridge *b)
         return st;
     export_scan(b);
     for (unsigned i = 0; i < b->n_exports; i++) {
+        b->sub_ctx[i].b = b;
+        b->sub_ctx[i].rule = i;
         st = ipcn_subscribe(b->node, b->exports[i].pattern, b->depth, on_sample,
-                            b, &b->subs[i]);
+                            &b->sub_ctx[i], &b->subs[i]);
         if (st != IPCN_OK) {
             fprintf(stderr, "ipcnet-bridge-dds: subscribe %s: %s\n",
                     b->exports[i].pattern, ipcn_status_str(st));

@@ -92,6 +92,10 @@ typedef struct ddsb_bridge {
     ddsb_svc svc[DDSB_MAX_TOPICS];
     unsigned n_svc;
     ipcn_sub subs[DDSB_MAX_RULES];
+    struct ddsb_sub_ctx {        /* user of the subscription of export i */
+        struct ddsb_bridge *b;
+        unsigned rule;
+    } sub_ctx[DDSB_MAX_RULES];
     ddsb_stats st;
 } ddsb_bridge;
 

@@ -59,12 +59,17 @@ static dds_entity_t endpoint(dds_entity_t pp, const dds_topic_descriptor_t *d,
     return e;
 }
 
-/* One Image: every field as ipcn_peer.c made it. */
+/* One Image: every field as ipcn_peer.c made it, each frame once and in
+ * order (reliable; a path two --export patterns match is written once). */
 static int check_image(const sensor_msgs_msg_dds__Image_ *m)
 {
+    static long last = -1;
     unsigned k;
     if (sscanf(m->header.frame_id, "frame-%u", &k) != 1)
         return fprintf(stderr, "ros_peer: frame_id %s\n", m->header.frame_id), 0;
+    if ((long)k <= last)
+        return fprintf(stderr, "ros_peer: frame %u after %ld\n", k, last), 0;
+    last = k;
     uint64_t ns = (uint64_t)m->header.stamp.sec * 1000000000u + m->header.stamp.nanosec;
     if (ns != frame_stamp(k) || m->height != IMG_H || m->width != IMG_W ||
         strcmp(m->encoding, "rgb8") || m->is_bigendian || m->step != IMG_W * 3 ||

@@ -59,7 +59,7 @@ unset ROS_DOMAIN_ID
 
 echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
 "$bridge" --name dds-bridge --verbose \
-    --export 'camera/**' --export robot/mode --export test/done \
+    --export 'camera/**' --export camera/image_raw --export robot/mode --export test/done \
     --import cmd_vel:geometry_msgs/msg/Twist \
     --export-service robot/upper --import-service reverse=ros/reverse \
     --import-service missing=ros/missing \
