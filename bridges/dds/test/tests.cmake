@@ -47,7 +47,9 @@ if(IPCNET_FUZZ)
   target_link_options(fuzz_dds_map PRIVATE -fsanitize=fuzzer ${DDS_FUZZ_SAN})
   target_include_directories(fuzz_dds_map PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_link_libraries(fuzz_dds_map PRIVATE ipcnet ipcnet_dds_types CycloneDDS::ddsc)
+  # Under ctest: one pass over the seeds and the saved crashes.
   add_test(NAME fuzz_dds_map_replay
-    COMMAND fuzz_dds_map -runs=2000 ${PROJECT_SOURCE_DIR}/tests/fuzz/crashes/dds_map)
+    COMMAND fuzz_dds_map -runs=0 ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/dds_map
+            ${PROJECT_SOURCE_DIR}/tests/fuzz/crashes/dds_map)
   set_tests_properties(fuzz_dds_map_replay PROPERTIES LABELS fuzz TIMEOUT 120)
 endif()
