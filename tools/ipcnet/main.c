@@ -391,6 +391,8 @@ static void usage(FILE *f)
                "Look at a network of IPCNet nodes and take part in it.\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "\nipcnet bridge KIND [options]: a bridge to another engine, a program of "
+               "its own\n(dds: a DDS domain as ROS 2 sees it).\n");
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
                "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy),\n"
