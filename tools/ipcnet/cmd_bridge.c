@@ -1,49 +1,57 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tools/ipcnet/cmd_bridge.c - `ipcnet bridge KIND [options]`: run the
- * bridge program ipcnet-bridge-KIND (bridges/KIND/), which links its own
- * engine (Cyclone DDS for dds, ...) so that neither the library nor this
- * tool does.  Looked for next to this executable first, then in PATH.
+ * cmd_bridge.c — `ipcnet bridge KIND [ARGS]`: runs the bridge program
+ * ipcnet-bridge-KIND (bridges/KIND, built only when its library is found),
+ * with the arguments after KIND and the common options given before the
+ * verb.  The program is looked for next to this tool first (the build tree,
+ * or the directory it is installed in), then on $PATH.  The core tool and
+ * library never link the bridges' libraries (libmosquitto ...).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 static const char bridge_help[] =
-    "usage: ipcnet bridge KIND [options]\n"
-    "Run a bridge to another engine; each is a program of its own\n"
-    "(ipcnet-bridge-KIND), built only when its library is found:\n"
-    "  dds   a DDS domain in ROS 2's form (Cyclone DDS): see\n"
-    "        `ipcnet bridge dds --help` and docs/bridges.md\n";
+    "usage: ipcnet bridge mqtt --broker mqtt://HOST[:PORT] [options]\n"
+    "       ipcnet bridge dds [--export PATTERN[:TYPE]] [--import TOPIC:TYPE[=PATH]] ...\n\n"
+    "Connect this network to another system through a bridge program:\n"
+    "  mqtt    an MQTT broker (ipcnet-bridge-mqtt; 'ipcnet bridge mqtt --help')\n"
+    "  dds     a DDS domain as ROS 2 sees it (ipcnet-bridge-dds, Cyclone DDS;\n"
+    "          'ipcnet bridge dds --help')\n"
+    "The bridge is a separate program, built when its library is found\n"
+    "(libmosquitto for mqtt, Cyclone DDS for dds); docs/bridges.md.\n";
 
-static const char *why_missing(const char *kind)
+int cmd_bridge_main(int argc, char **argv, int vi)
 {
-    if (!strcmp(kind, "dds"))
-        return "it is built only when Cyclone DDS is found at build time "
-               "(Debian: cyclonedds-dev cyclonedds-tools; configure says "
-               "\"DDS bridge: not built: <reason>\" otherwise)";
-    return "it is built only when its library is found at build time";
-}
-
-int cli_bridge(int argc, char **argv)
-{
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(bridge_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    if (vi + 1 >= argc || !strcmp(argv[vi + 1], "--help") || !strcmp(argv[vi + 1], "-h")) {
+        fputs(bridge_help, vi + 1 >= argc ? stderr : stdout);
+        return vi + 1 >= argc ? EXIT_USAGE : EXIT_OK;
     }
-    const char *kind = argv[1];
-    size_t n = strlen(kind);
-    if (n == 0 || n > 32 || strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789") != n) {
-        fprintf(stderr, "ipcnet bridge: no bridge '%s'\n%s", kind, bridge_help);
-        return EXIT_USAGE;
-    }
+    const char *kind = argv[vi + 1];
+    if (strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(kind) || !*kind ||
+        strlen(kind) > 32)
+        return cli_usage_error(NULL, "no bridge '%s' (the bridges: mqtt, dds)", kind);
     char prog[64];
     snprintf(prog, sizeof prog, "ipcnet-bridge-%s", kind);
-    argv[1] = prog;
+
+    /* argv for the bridge: the program, the common options given before
+     * the verb (argv[1..vi)), then what follows KIND. */
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args)
+        return cli_fail(IPCN_INSUFFICIENT_MEMORY, "bridge");
+    int n = 0;
+    args[n++] = prog;
+    for (int i = 1; i < vi; i++)
+        args[n++] = argv[i];
+    for (int i = vi + 2; i < argc; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+
     char self[PATH_MAX], path[PATH_MAX + 64];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len > 0) {
@@ -52,18 +60,18 @@ int cli_bridge(int argc, char **argv)
         if (slash) {
             *slash = 0;
             snprintf(path, sizeof path, "%s/%s", self, prog);
-            if (access(path, X_OK) == 0) {
-                execv(path, argv + 1);
-                fprintf(stderr, "ipcnet bridge %s: %s: %s\n", kind, path, strerror(errno));
-                return EXIT_FAIL;
-            }
+            if (access(path, X_OK) == 0)
+                execv(path, args);
         }
     }
-    execvp(prog, argv + 1);
-    if (errno == ENOENT)
-        fprintf(stderr, "ipcnet bridge %s: %s is not installed: %s\n", kind, prog,
-                why_missing(kind));
-    else
-        fprintf(stderr, "ipcnet bridge %s: %s: %s\n", kind, prog, strerror(errno));
-    return EXIT_FAIL;
+    execvp(prog, args);
+    int e = errno;
+    free(args);
+    if (e == ENOENT)
+        return cli_fail(IPCN_NOT_IMPLEMENTED,
+                        "the %s bridge is not installed: %s was not built (its library "
+                        "was missing when IPCNet was configured; for mqtt: libmosquitto-dev, "
+                        "for dds: cyclonedds-dev and cyclonedds-tools)",
+                        kind, prog);
+    return cli_fail(IPCN_INTERNAL_ERROR, "cannot run %s: %s", prog, strerror(e));
 }
