@@ -394,7 +394,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "  %-9s  %s\n", "bridge",
-            "connect the network to MQTT (ipcnet bridge mqtt --help), a separate program");
+            "connect the network to MQTT or to ROS 2 over DDS (ipcnet bridge mqtt|dds --help)");
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
                "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy),\n"
