@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // tests/interop/mcap_read.js - read an MCAP file with the npm package
 // @mcap/core (McapStreamReader, CRCs checked; zstd chunks through fzstd) and
-// print what rec_peer's `digest` prints with our reader (src/mcap/):
+// print what rec_peer's `digest` prints with our reader (src/mcap/), a line
+// per file named:
 //   messages N sha256 HEX complete|cut-off
 // where HEX hashes, per message in file order: its channel's topic, a 0
 // byte, sequence (u32 LE), log and publish time (u64 LE), data length (u64
@@ -13,33 +14,46 @@ const crypto = require('crypto');
 const { McapStreamReader } = require('@mcap/core');
 const fzstd = require('fzstd');
 
-const buf = fs.readFileSync(process.argv[2]);
-const reader = new McapStreamReader({
-  validateCrcs: true,
-  decompressHandlers: {
-    zstd: (data, size) => fzstd.decompress(data, new Uint8Array(Number(size))),
-  },
-});
-reader.append(buf);
-const topics = new Map();
-const h = crypto.createHash('sha256');
-let n = 0;
-for (;;) {
-  const rec = reader.nextRecord();
-  if (!rec) break;
-  if (rec.type === 'Channel') {
-    topics.set(rec.id, rec.topic);
-  } else if (rec.type === 'Message') {
-    const head = Buffer.alloc(28);
-    head.writeUInt32LE(rec.sequence, 0);
-    head.writeBigUInt64LE(rec.logTime, 4);
-    head.writeBigUInt64LE(rec.publishTime, 12);
-    head.writeBigUInt64LE(BigInt(rec.data.length), 20);
-    h.update(Buffer.from(topics.get(rec.channelId), 'utf8'));
-    h.update(Buffer.from([0]));
-    h.update(head);
-    h.update(rec.data);
-    n++;
+function digest(file) {
+  const buf = fs.readFileSync(file);
+  const reader = new McapStreamReader({
+    validateCrcs: true,
+    decompressHandlers: {
+      zstd: (data, size) => fzstd.decompress(data, new Uint8Array(Number(size))),
+    },
+  });
+  reader.append(buf);
+  const topics = new Map();
+  const h = crypto.createHash('sha256');
+  let n = 0;
+  for (;;) {
+    const rec = reader.nextRecord();
+    if (!rec) break;
+    if (rec.type === 'Channel') {
+      topics.set(rec.id, rec.topic);
+    } else if (rec.type === 'Message') {
+      const head = Buffer.alloc(28);
+      head.writeUInt32LE(rec.sequence, 0);
+      head.writeBigUInt64LE(rec.logTime, 4);
+      head.writeBigUInt64LE(rec.publishTime, 12);
+      head.writeBigUInt64LE(BigInt(rec.data.length), 20);
+      h.update(Buffer.from(topics.get(rec.channelId), 'utf8'));
+      h.update(Buffer.from([0]));
+      h.update(head);
+      h.update(rec.data);
+      n++;
+    }
+  }
+  return `messages ${n} sha256 ${h.digest('hex')} ${reader.done() ? 'complete' : 'cut-off'}`;
+}
+
+let rc = 0;
+for (const file of process.argv.slice(2)) {
+  try {
+    console.log(digest(file));
+  } catch (e) {
+    console.log(`error ${e.message}`);
+    rc = 1;
   }
 }
-console.log(`messages ${n} sha256 ${h.digest('hex')} ${reader.done() ? 'complete' : 'cut-off'}`);
+process.exit(rc);

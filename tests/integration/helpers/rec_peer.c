@@ -9,6 +9,9 @@
  *     "answer K" to "call K") and calls it through the recorder's proxy
  *     "rt/svc_rec" every 100 ms; prints "publishing" once the recorder's
  *     subscription and proxy are seen, "done N" at the end.
+ *   rec_peer pub-only SECONDS
+ *     the same streams, at once and for SECONDS, no service, no waiting
+ *     (for recorders that come and go: test_record_kill.sh).
  *   rec_peer sub FILE.mcap RATE
  *     subscribes to every path under rt/ and checks every sample against FILE.mcap (the
  *     recording played): the same sequence numbers and bytes (XXH3-64 of
@@ -19,8 +22,8 @@
  *     minus its recorded log time / RATE, less the median of that, and
  *     prints its p50, p99 and max.  Exits 0 when each recorded sample came,
  *     identical, and nothing else did; prints what differs otherwise.
- *   rec_peer digest FILE.mcap
- *     prints "messages N sha256 HEX complete|cut-off" as
+ *   rec_peer digest FILE.mcap...
+ *     prints, a line per file, "messages N sha256 HEX complete|cut-off" as
  *     tests/interop/mcap_read.js does with the npm package @mcap/core.
  *
  * The payload of sample SEQ of a stream is a function of (path, SEQ), so
@@ -107,7 +110,7 @@ static int has_sub(ipcn_node *n, const char *path)
     return k;
 }
 
-static int run_pub(double secs)
+static int run_pub(double secs, int calls_on)
 {
     ipcn_node *n;
     if (ipcn_node_open(&n, "rec-pub", NULL) != IPCN_OK)
@@ -118,8 +121,8 @@ static int run_pub(double secs)
     ipcn_offer(n, "rt/svc", "text/plain", svc, NULL);
     ipcn_node_start_thread(n);
     uint64_t give_up = mono_ns() + 20000000000ull;
-    while (!(has_sub(n, "rt/fast") && has_sub(n, "rt/cam") &&
-             ipcn_wait_for(n, "rt/svc_rec", IPCN_SERVICE, 0, NULL) == IPCN_OK)) {
+    while (calls_on && !(has_sub(n, "rt/fast") && has_sub(n, "rt/cam") &&
+                         ipcn_wait_for(n, "rt/svc_rec", IPCN_SERVICE, 0, NULL) == IPCN_OK)) {
         if (mono_ns() > give_up) {
             fprintf(stderr, "rec_peer pub: no recorder after 20 s\n");
             return 1;
@@ -146,7 +149,7 @@ static int run_pub(double secs)
                 sent += ipcn_loan_publish(n, l, CAM_BYTES) == IPCN_OK;
             }
         }
-        if (tick % 100 == 50) {
+        if (calls_on && tick % 100 == 50) {
             char q[32];
             ipcn_msg *r = NULL;
             snprintf(q, sizeof q, "call %" PRIu64, ++calls);
@@ -352,21 +355,28 @@ static int run_digest(const char *file)
     char hex[65];
     crypto_hash_sha256_final(&h, d);
     sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-    printf("messages %" PRIu64 " sha256 %s %s\n", in.messages, hex,
-           in.complete ? "complete" : "cut-off");
+    if (!rc)
+        printf("messages %" PRIu64 " sha256 %s %s\n", in.messages, hex,
+               in.complete ? "complete" : "cut-off");
     if (rc)
-        fprintf(stderr, "rec_peer digest: %s\n", in.why);
+        printf("error %s\n", in.why);
     mcap_reader_close(r);
     return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && !strcmp(argv[1], "digest"))
-        return run_digest(argv[2]);
+    if (argc >= 3 && !strcmp(argv[1], "digest")) {
+        int rc = 0;
+        for (int i = 2; i < argc; i++)
+            rc |= run_digest(argv[i]);
+        return rc;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 3 && !strcmp(argv[1], "pub"))
-        return run_pub(atof(argv[2]));
+        return run_pub(atof(argv[2]), 1);
+    if (argc == 3 && !strcmp(argv[1], "pub-only"))
+        return run_pub(atof(argv[2]), 0);
     if (argc == 4 && !strcmp(argv[1], "sub"))
         return run_sub(argv[2], atof(argv[3]));
     fprintf(stderr, "usage: rec_peer pub SECONDS | sub FILE.mcap RATE\n");
