@@ -43,6 +43,8 @@ PACKAGES=(
     python3-setuptools  # ... the package's build backend (setup.py), no build isolation
     python3-wheel       # ... which setuptools needs to build a wheel
     python3-mypy        # tests/python/test_api_docs.py: mypy's stubtest checks the type stubs
+    libzstd-dev         # ipcnet record/play/info: MCAP chunks (src/mcap/, the tool only)
+    zstd                # the zstd command (checking recordings by hand)
 )
 
 mode=install
