@@ -17,23 +17,39 @@
 
 const uint8_t mcap_magic[8] = {0x89, 'M', 'C', 'A', 'P', 0x30, '\r', '\n'};
 
+/* Slicing by 8: eight tables, eight bytes a step (a table per byte
+ * position), a few times faster than a byte a step on chunks of MiBs. */
 uint32_t mcap_crc32(uint32_t crc, const void *p, size_t n)
 {
-    static uint32_t table[256];
+    static uint32_t t[8][256];
     static int ready;
     if (!ready) {
         for (uint32_t i = 0; i < 256; i++) {
             uint32_t c = i;
             for (int k = 0; k < 8; k++)
                 c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
+            t[0][i] = c;
         }
+        for (uint32_t i = 0; i < 256; i++)
+            for (int k = 1; k < 8; k++)
+                t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
         ready = 1;
     }
     const uint8_t *b = p;
     crc = ~crc;
+    while (n >= 8) {
+        uint32_t lo = crc ^ ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                             (uint32_t)b[3] << 24);
+        uint32_t hi = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 |
+                      (uint32_t)b[7] << 24;
+        crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^
+              t[4][lo >> 24] ^ t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^
+              t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+        b += 8;
+        n -= 8;
+    }
     while (n--)
-        crc = table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
+        crc = t[0][(crc ^ *b++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 

@@ -169,6 +169,19 @@ static void roundtrip(int compress)
     mcap_reader_close(r);
 }
 
+/* CRC-32 (ISO-HDLC): the check value, and pieces of every length. */
+static void t_crc(void **st)
+{
+    (void)st;
+    assert_int_equal(mcap_crc32(0, "123456789", 9), 0xCBF43926u);
+    uint8_t b[100];
+    for (int i = 0; i < 100; i++)
+        b[i] = (uint8_t)(i * 37 + 1);
+    uint32_t whole = mcap_crc32(0, b, sizeof b);
+    for (size_t cut = 0; cut <= sizeof b; cut++)
+        assert_int_equal(mcap_crc32(mcap_crc32(0, b, cut), b + cut, sizeof b - cut), whole);
+}
+
 static void t_roundtrip_zstd(void **st) { (void)st; roundtrip(1); }
 static void t_roundtrip_plain(void **st) { (void)st; roundtrip(0); }
 
@@ -345,6 +358,7 @@ int main(void)
     snprintf(path, sizeof path, "/tmp/test_mcap.%d.mcap", (int)getpid());
     make_msgs();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_crc),
         cmocka_unit_test(t_roundtrip_zstd), cmocka_unit_test(t_roundtrip_plain),
         cmocka_unit_test(t_truncated),      cmocka_unit_test(t_no_footer),
         cmocka_unit_test(t_corrupt),        cmocka_unit_test(t_hostile),
