@@ -30,7 +30,7 @@ static int fm_touch(const mcap_message *m, void *user)
 static uint64_t fm_scan(const uint8_t *data, size_t size, int check)
 {
     mcap_reader *r;
-    mcap_read_opts o = {.max_chunk = 64u << 20};
+    mcap_read_opts o = {.max_chunk = 1u << 20}; /* a chunk of at most 1 MiB */
     FUZZ_ASSERT(mcap_reader_open_mem(&r, data, size, &o) == 0);
     uint64_t sum = 0;
     mcap_info in;
