@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // tests/interop/mcap_read.js - read an MCAP file with the npm package
-// @mcap/core (McapStreamReader, CRCs checked; zstd chunks through fzstd) and
+// @mcap/core (McapStreamReader, CRCs checked; zstd chunks through Foxglove's
+// @foxglove/wasm-zstd) and
 // print what rec_peer's `digest` prints with our reader (src/mcap/), a line
 // per file named:
 //   messages N sha256 HEX complete|cut-off
@@ -12,14 +13,14 @@
 const fs = require('fs');
 const crypto = require('crypto');
 const { McapStreamReader } = require('@mcap/core');
-const fzstd = require('fzstd');
+const zstd = require('@foxglove/wasm-zstd');
 
 function digest(file) {
   const buf = fs.readFileSync(file);
   const reader = new McapStreamReader({
     validateCrcs: true,
     decompressHandlers: {
-      zstd: (data, size) => fzstd.decompress(data, new Uint8Array(Number(size))),
+      zstd: (data, size) => zstd.decompress(data, Number(size)),
     },
   });
   reader.append(buf);
@@ -47,13 +48,15 @@ function digest(file) {
   return `messages ${n} sha256 ${h.digest('hex')} ${reader.done() ? 'complete' : 'cut-off'}`;
 }
 
-let rc = 0;
-for (const file of process.argv.slice(2)) {
-  try {
-    console.log(digest(file));
-  } catch (e) {
-    console.log(`error ${e.message}`);
-    rc = 1;
+zstd.isLoaded.then(() => {
+  let rc = 0;
+  for (const file of process.argv.slice(2)) {
+    try {
+      console.log(digest(file));
+    } catch (e) {
+      console.log(`error ${e.message}`);
+      rc = 1;
+    }
   }
-}
-process.exit(rc);
+  process.exit(rc);
+});
