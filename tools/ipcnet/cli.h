@@ -215,4 +215,8 @@ extern const char cmd_record_help[], cmd_play_help[];
 int cli_rec_run(int (*fn)(cli *), int argc, char **argv, int vi);
 bool cli_rec_is_info(int argc, char **argv, int vi);
 
+/* ---- cmd_bridge.c ---- */
+/* `ipcnet bridge KIND ...`: exec ipcnet-bridge-KIND (argv[vi] is "bridge"). */
+int cmd_bridge_main(int argc, char **argv, int vi);
+
 #endif
