@@ -237,6 +237,8 @@ void bench_takeover(void);
 void bench_net(void);
 void bench_net_cleanup(void); /* remove the namespaces (when cut short) */
 void print_files(void);
+void bench_record(void); /* record.c: ipcnet record's throughput beside dd */
+void print_record(void);
 void print_takeover(void);
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */

@@ -48,6 +48,8 @@ static const char usage[] =
     "         two Python processes, beside C's (rtt 64 B, bulk 8 MiB loan) in the same run\n"
     "  files  a 1 GiB file (64 MiB with --quick) fetched through the file service\n"
     "         (ipcn_files_get), beside cp of the same file\n"
+    "  record `ipcnet record` of 64 B and 8 MiB samples into MCAP (zstd): messages/s\n"
+    "         and MB/s, beside the disk's write speed by dd in the same run\n"
     "  net    two hosts: two network namespaces joined by a veth pair (root; the\n"
     "         rows say \"unavailable\" where namespaces are refused): a 64 B round\n"
     "         trip and 8 MiB samples over raw TCP (the floor), ZeroMQ tcp:// and\n"
@@ -965,6 +967,10 @@ static void print_json(const machine *m)
             } else if (!strcmp(r->bench, "takeover")) {
                 json_fig("rounds", (double)r->n, "count", &first);
                 json_fig("takeback_p50", r->aux, "us", &first);
+            } else if (!strcmp(r->bench, "record")) {
+                json_fig("messages_per_s", r->rate, "msg/s", &first);
+                json_fig("bandwidth", r->rx_rate, "MB/s", &first);
+                json_fig("disk_dd", r->aux, "MB/s", &first);
             } else if (!strcmp(r->bench, "files")) {
                 json_fig("seconds", r->aux, "s", &first);
                 json_fig("bandwidth", r->rate, "MB/s", &first);
@@ -1062,6 +1068,7 @@ static void print_table(const machine *m)
     print_scale();
     print_cbor();
     print_files();
+    print_record();
     print_takeover();
     print_net();
     print_py();
@@ -1080,7 +1087,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
         strcmp(cmd, "idle") && strcmp(cmd, "scale") && strcmp(cmd, "cbor") &&
         strcmp(cmd, "files") && strcmp(cmd, "takeover") && strcmp(cmd, "net") &&
-        strcmp(cmd, "py") && strcmp(cmd, "all")) {
+        strcmp(cmd, "py") && strcmp(cmd, "record") && strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
     }
@@ -1247,6 +1254,8 @@ int main(int argc, char **argv)
         bench_files();
     if (all || !strcmp(cmd, "takeover"))
         bench_takeover();
+    if (all || !strcmp(cmd, "record"))
+        bench_record();
     if (all || !strcmp(cmd, "net"))
         bench_net();
     if (!strcmp(cmd, "py")) {

@@ -49,6 +49,8 @@ PACKAGES=(
     cyclonedds-dev      # bridges/dds: the DDS bridge (optional to build; libipcnet does not link it)
     cyclonedds-tools    # bridges/dds: idlc, which compiles the ROS 2 message IDL
     iproute2            # bridges/dds test: ip netns, a loopback-only namespace
+    libzstd-dev         # ipcnet record/play/info: MCAP chunks (src/mcap/, the tool only)
+    zstd                # the zstd command (checking recordings by hand)
 )
 
 mode=install
