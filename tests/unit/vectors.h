@@ -599,7 +599,8 @@ static inline int vec_frame_eq(const ipcn__frame *a, const ipcn__frame *b)
                vec_str_eq(a->u.request.path, b->u.request.path) &&
                vec_str_eq(a->u.request.encoding, b->u.request.encoding) &&
                vec_blob_eq(a->u.request.data, b->u.request.data) &&
-               a->u.request.request_id == b->u.request.request_id;
+               a->u.request.request_id == b->u.request.request_id &&
+               a->u.request.version == b->u.request.version;
     case IPCN_F_QUERY_REPLY:
     case IPCN_F_REPLY:
         return a->u.reply.seq == b->u.reply.seq &&
