@@ -208,5 +208,7 @@ extern const char cmd_keygen_help[], cmd_trust_help[];
 int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
 int cmd_ps(cli *c);
 extern const char cmd_up_help[], cmd_ps_help[];
+int cmd_history(cli *c);       /* cmd_history.c: `ipcnet history` */
+extern const char cmd_history_help[];
 
 #endif
