@@ -211,4 +211,8 @@ extern const char cmd_up_help[], cmd_ps_help[];
 int cmd_history(cli *c);       /* cmd_history.c: `ipcnet history` */
 extern const char cmd_history_help[];
 
+/* ---- cmd_bridge.c ---- */
+/* `ipcnet bridge KIND ...`: exec ipcnet-bridge-KIND (argv[vi] is "bridge"). */
+int cmd_bridge_main(int argc, char **argv, int vi);
+
 #endif
