@@ -214,6 +214,8 @@ int cmd_play(cli *c);
 extern const char cmd_record_help[], cmd_play_help[];
 int cli_rec_run(int (*fn)(cli *), int argc, char **argv, int vi);
 bool cli_rec_is_info(int argc, char **argv, int vi);
+int cmd_history(cli *c);       /* cmd_history.c: `ipcnet history` */
+extern const char cmd_history_help[];
 
 /* ---- cmd_bridge.c ---- */
 /* `ipcnet bridge KIND ...`: exec ipcnet-bridge-KIND (argv[vi] is "bridge"). */

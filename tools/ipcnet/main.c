@@ -26,6 +26,7 @@ enum opt_id {
     O_LISTEN, O_PEERS,
     O_FORCE,
     O_NS, O_REMAP,
+    O_HIST_VERSION, /* history --version */
 };
 
 typedef struct opt {
@@ -67,6 +68,7 @@ static const opt opts[] = {
     {"--listen", true, O_LISTEN},     {"--peers", true, O_PEERS},
     {"--force", false, O_FORCE},
     {"--ns", true, O_NS},             {"--remap", true, O_REMAP},
+    {"--version", true, O_HIST_VERSION},
 };
 
 #define B(x) (1ull << (x))
@@ -359,6 +361,9 @@ static const verb verbs[] = {
      "record streams, data and service calls into an MCAP file", cmd_record_help},
     {"play", cmd_play, COMMON, 1, 1, false,
      "publish an MCAP recording again, with its timing", cmd_play_help},
+    {"history", cmd_history, COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_HIST_VERSION), 1, 1,
+     false, "a data resource's last versions: who set each and when (debug history)",
+     cmd_history_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -529,6 +534,10 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_AS: c->as = arg; break;
         case O_EXPECT_VERSION:
             rc = num_ll(v->name, o->name, arg, 0, INT64_MAX, &ll);
+            c->expect_version = (uint64_t)ll;
+            break;
+        case O_HIST_VERSION: /* history --version V (as expect_version) */
+            rc = num_ll(v->name, o->name, arg, 1, INT64_MAX, &ll);
             c->expect_version = (uint64_t)ll;
             break;
         case O_GROUP: c->group = arg; break;
