@@ -2261,4 +2261,5 @@ IPCN_API int ipcn_wait_for(ipcn_node *node, const char *pattern,
 #ifdef __cplusplus
 }
 #endif
+#include "ipcnet_prov.h" /* provenance: docs/protocol.md 20 */
 #endif /* IPCNET_H */

@@ -98,6 +98,8 @@ enum ipcn__ftype {
                                 extension */
 #define IPCN_CAP_NOSUM 2048u /* on a TCP link: frames it sends may carry
                                  checksum 0 (docs/protocol.md 19.1.2) */
+#define IPCN_CAP_PROV 4096u /* takes SAMPLE's provenance extension
+                               (docs/protocol.md 20) */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -174,6 +176,8 @@ typedef struct ipcn__sample {
     ipcn__str path;
     ipcn__str encoding;
     ipcn__blob data;
+    ipcn__blob prov;     /* SAMPLE's extension: an encoded provenance
+                            record (wire/prov.h), len 0 when absent */
 } ipcn__sample;
 
 /* SHM_POOL: the memfd comes with the frame (SCM_RIGHTS). */
