@@ -862,10 +862,10 @@ static void test_roundtrip_every_type(void **state)
             }
             break;
         case IPCN_F_SAMPLE:
-            in.u.sample = (ipcn__sample){rnd(), rnd(), a, b, d};
+            in.u.sample = (ipcn__sample){rnd(), rnd(), a, b, d, {NULL, 0}};
             break;
         case IPCN_F_SHM_WITHHELD:
-            in.u.sample = (ipcn__sample){rnd(), rnd(), a, {"", 0}, {NULL, 0}};
+            in.u.sample = (ipcn__sample){rnd(), rnd(), a, {"", 0}, {NULL, 0}, {NULL, 0}};
             break;
         case IPCN_F_QUERY:
         case IPCN_F_REQUEST:
