@@ -198,6 +198,50 @@ IPCN_API int ipcn_prov_verify_record(ipcn_node *node, const uint8_t *rec,
 IPCN_API int ipcn_prov_export_json(ipcn_node *node, const ipcn_msg *msg,
                                    int timeout_ms, char **json);
 
+/** One record of a sample's lineage (ipcn_prov_trace()).  Since: 0.2 */
+typedef struct ipcn_prov_step {
+    ipcn_prov_record record; /**< verified */
+    uint32_t depth;          /**< stages back from the sample (0: its own) */
+    int64_t stage_ns;        /**< time_ns less its latest parent's: the time
+                                  from the parent's publish to this one
+                                  (transport and the stage's work); 0 for an
+                                  origin.  The producers' CLOCK_REALTIME. */
+} ipcn_prov_step;
+
+/**
+ * ipcn_prov_trace() - msg's lineage, verified as ipcn_prov_verify() does:
+ * every record back to its origins, in the order walked (the sample's own
+ * first, then by depth), with the time spent at each stage.
+ * @steps: free with free().  @report: optional, as ipcn_prov_verify().
+ * Returns as ipcn_prov_verify() (nothing in *steps unless 100).
+ * Since: 0.2
+ */
+IPCN_API int ipcn_prov_trace(ipcn_node *node, const ipcn_msg *msg,
+                             int timeout_ms, ipcn_prov_step **steps,
+                             size_t *count, ipcn_prov_report *report);
+
+/** A node a sample was sent to (ipcn_prov_deliveries()).  Since: 0.2 */
+typedef struct ipcn_prov_delivery {
+    uint64_t node_id;
+    char name[65];  /**< "" when the producer no longer has a link to it */
+} ipcn_prov_delivery;
+
+/**
+ * ipcn_prov_deliveries() - where the copies of the sample of ref went: the
+ * nodes its producer queued it for (at most 64 kept per record), asked of
+ * the producer ("@sys/<node>/prov/to", docs/protocol.md 20.5) while it
+ * still keeps the record (its last 1024).  Queued, not acknowledged: a
+ * subscriber that dies with the sample in its socket is listed.
+ * @out: free with free().  @local: optional, set to 1 when the producer's
+ * own subscriptions took it.  Returns 100; 203 when the producer is not
+ * linked or no longer keeps the record; 304; 201 when the answer is not
+ * from it; 200 for NULL arguments or an answer not of the documented form;
+ * 307.  Since: 0.2
+ */
+IPCN_API int ipcn_prov_deliveries(ipcn_node *node, const ipcn_prov_ref *ref,
+                                  int timeout_ms, ipcn_prov_delivery **out,
+                                  size_t *count, int *local);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,8 @@
 
 #include "engine/engine.h"
 #include "engine/sys.h"
+#include "ipcnet_value.h"
+#include "transport/link.h"
 #include "util/util.h"
 #include "wire/wire_impl.h"
 
@@ -93,6 +95,8 @@ int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
         ipcn__free(e->rec);
     ipcn__free(e->ckpt);
     e->ckpt = NULL;
+    e->nto = e->to_more = 0;
+    e->to_local = false;
     memcpy(rec, pv->buf, len);
     e->rec = rec;
     e->len = len;
@@ -111,6 +115,24 @@ int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
     return IPCN_OK;
 }
 
+void ipcn__prov_sent(ipcn__prov *pv, uint64_t id)
+{
+    ipcn__prov_ent *e = &pv->ring[(pv->index - 1) % IPCN_PROV_KEEP];
+    if (e->nto == e->cap_to) {
+        uint32_t cap = e->cap_to ? e->cap_to * 2 : 4;
+        uint64_t *to = cap <= IPCN_PROV_TO_MAX
+                           ? ipcn__realloc(e->to, cap * sizeof *to)
+                           : NULL;
+        if (!to) {
+            e->to_more++;
+            return;
+        }
+        e->to = to;
+        e->cap_to = cap;
+    }
+    e->to[e->nto++] = id;
+}
+
 void ipcn__prov_free(ipcn_node *n)
 {
     ipcn__prov *pv = n->prov;
@@ -119,6 +141,7 @@ void ipcn__prov_free(ipcn_node *n)
     for (uint32_t i = 0; i < IPCN_PROV_KEEP; i++) {
         ipcn__free(pv->ring[i].rec);
         ipcn__free(pv->ring[i].ckpt);
+        ipcn__free(pv->ring[i].to);
     }
     sodium_memzero(pv->sk, sizeof pv->sk);
     ipcn__free(pv);
@@ -241,5 +264,67 @@ int ipcn__prov_check_proof(const uint8_t *p, size_t len, uint64_t node_id,
         *why = "the chain does not reach the signed head";
         return IPCN_UNAUTHORIZED;
     }
+    return IPCN_OK;
+}
+
+/* "prov/to": body u64 index; answer (cbor) {"sent": [[node id, name],
+ * ...], "more": N, "local": bool}: the nodes whose links the sample of
+ * that record was queued on (name "" for one no longer linked), how
+ * many more were not kept, whether this node's own subscriptions took
+ * it.  203 for a record not kept, 200 for another body. */
+int ipcn__sys_prov_to(ipcn_node *n, struct ipcn__link *l,
+                      const ipcn__sys_call *c, ipcn__sys_reply *r)
+{
+    (void)l;
+    if (c->len != 8)
+        return text(r, IPCN_BAD_REQUEST, "the body is a u64 record index");
+    uint64_t i = ld64(c->data);
+    ipcn__prov *pv = n->prov;
+    if (!pv || !i || i > pv->index ||
+        pv->ring[(i - 1) % IPCN_PROV_KEEP].index != i)
+        return text(r, IPCN_NOT_FOUND, "no such record");
+    const ipcn__prov_ent *e = &pv->ring[(i - 1) % IPCN_PROV_KEEP];
+    for (int pass = 0; pass < 2; pass++) {
+        ipcn_cbor_writer w;
+        size_t len = 0;
+        if (pass)
+            ipcn_cbor_writer_init(&w, r->data, r->len, 0);
+        else
+            ipcn_cbor_writer_init(&w, NULL, 0, 0);
+        ipcn_cbor_put_map(&w, 3);
+        ipcn_cbor_put_cstr(&w, "sent");
+        ipcn_cbor_put_array(&w, e->nto);
+        for (uint32_t k = 0; k < e->nto; k++) {
+            const char *name = "";
+            ipcn__link *x;
+            ipcn__list_for_each(x, t, &n->links, ipcn__link, node_entry)
+                if (x->who.node_id == e->to[k] && x->who.name) {
+                    name = x->who.name;
+                    break;
+                }
+            ipcn_cbor_put_array(&w, 2);
+            ipcn_cbor_put_uint(&w, e->to[k]);
+            ipcn_cbor_put_cstr(&w, name);
+        }
+        ipcn_cbor_put_cstr(&w, "more");
+        ipcn_cbor_put_uint(&w, e->to_more);
+        ipcn_cbor_put_cstr(&w, "local");
+        ipcn_cbor_put_bool(&w, e->to_local);
+        int st = ipcn_cbor_writer_finish(&w, &len);
+        if (pass && st != IPCN_OK) {
+            ipcn__free(r->data);
+            r->data = NULL;
+            r->len = 0;
+            return st;
+        }
+        if (!pass) { /* measured: 306 with the size */
+            if (st != IPCN_INSUFFICIENT_STORAGE && st != IPCN_OK)
+                return st;
+            if (!(r->data = ipcn__malloc(len ? len : 1)))
+                return IPCN_INSUFFICIENT_MEMORY;
+            r->len = len;
+        }
+    }
+    r->encoding = "cbor";
     return IPCN_OK;
 }

@@ -26,7 +26,14 @@ typedef struct ipcn__prov_ent {
     uint8_t *rec;        /* the record as chained */
     uint32_t len;
     uint8_t *ckpt;       /* a checkpoint made at this record, or NULL */
+    /* Where the sample went (ipcnet trace): the nodes whose links it was
+     * queued on (at most IPCN_PROV_TO_MAX; the rest counted), and
+     * whether this node's own subscriptions took it. */
+    uint64_t *to;
+    uint32_t nto, cap_to, to_more;
+    bool to_local;
 } ipcn__prov_ent;
+#define IPCN_PROV_TO_MAX 64u
 
 typedef struct ipcn__prov {
     unsigned char pk[32], sk[64];
@@ -52,6 +59,9 @@ int ipcn__prov_get(ipcn_node *n, ipcn__prov **out);
 int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
                       uint64_t now_ns);
 void ipcn__prov_free(ipcn_node *n);
+/* The sample of the last record went to node id (a link it was queued
+ * on): kept with it, bounded. */
+void ipcn__prov_sent(ipcn__prov *pv, uint64_t id);
 
 /* Check a proof (docs/protocol.md 20.5) of record index of node_id: it
  * decodes, its checkpoint is that node's at its last record and its

@@ -86,13 +86,17 @@ int ipcn__prov_publish(ipcn_node *n, ipcn__local *lr, const void *data,
             continue;
         ipcn__hdr h;
         ipcn__link_hdr(n, &h, 0, 0);
-        ipcn__link_send_end(n, l, mark, true,
-                            with ? ipcn__enc_sample_prov(&l->tx, &h, &s, rec,
-                                                         (uint32_t)rl)
-                                 : ipcn__enc_sample(&l->tx, &h, &s));
+        if (ipcn__link_send_end(n, l, mark, true,
+                                with ? ipcn__enc_sample_prov(&l->tx, &h, &s, rec,
+                                                             (uint32_t)rl)
+                                     : ipcn__enc_sample(&l->tx, &h, &s)) ==
+            IPCN_OK)
+            ipcn__prov_sent(pv, l->who.node_id);
     }
-    if (lr->route_local)
+    if (lr->route_local) {
         ipcn__route_pub_local(n, lr, data, len, seq, now, rec, (uint32_t)rl);
+        pv->ring[(pv->index - 1) % IPCN_PROV_KEEP].to_local = true;
+    }
     return IPCN_OK;
 }
 

@@ -17,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine/prov.h"
+#include "ipcnet_value.h"
 #include "msg/msg.h"
 #include "transport/link.h"
 #include "util/util.h"
@@ -413,5 +414,115 @@ IPCN_API int ipcn_prov_export_json(ipcn_node *n, const ipcn_msg *msg,
         }
     }
     ipcn__free(w.recs);
+    return st;
+}
+
+/* ---- trace ---- */
+
+IPCN_API int ipcn_prov_trace(ipcn_node *n, const ipcn_msg *msg, int timeout_ms,
+                             ipcn_prov_step **steps, size_t *count,
+                             ipcn_prov_report *report)
+{
+    if (!n || !msg || !steps || !count)
+        return IPCN_BAD_REQUEST;
+    const uint8_t *rec;
+    size_t rl;
+    int st = ipcn_msg_provenance(msg, &rec, &rl);
+    if (st != IPCN_OK)
+        return st;
+    ipcn_prov_report rep;
+    memset(&rep, 0, sizeof rep);
+    rep.bad_status = IPCN_OK;
+    walk w = {.n = n, .timeout_ms = timeout_ms, .rep = &rep};
+    st = walk_all(&w, rec, rl, msg->data, msg->len);
+    rep.records = w.count;
+    if (report)
+        *report = rep;
+    if (st != IPCN_OK) {
+        ipcn__free(w.recs);
+        return st;
+    }
+    ipcn_prov_step *out = calloc(w.count, sizeof *out);
+    if (!out) {
+        ipcn__free(w.recs);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    for (uint32_t i = 0; i < w.count; i++) {
+        const ipcn_prov_record *r = &w.recs[i].r;
+        out[i].record = *r;
+        out[i].depth = w.recs[i].depth;
+        /* Its stage: from the latest of its parents to its own publish. */
+        uint64_t latest = 0;
+        for (uint32_t k = 0; k < r->nparents; k++)
+            for (uint32_t j = 0; j < w.count; j++)
+                if (w.recs[j].r.node_id == r->parents[k].node_id &&
+                    w.recs[j].r.index == r->parents[k].index &&
+                    w.recs[j].r.time_ns > latest)
+                    latest = w.recs[j].r.time_ns;
+        out[i].stage_ns = latest ? (int64_t)(r->time_ns - latest) : 0;
+    }
+    ipcn__free(w.recs);
+    *steps = out;
+    *count = w.count;
+    return IPCN_OK;
+}
+
+IPCN_API int ipcn_prov_deliveries(ipcn_node *n, const ipcn_prov_ref *ref,
+                                  int timeout_ms, ipcn_prov_delivery **out,
+                                  size_t *count, int *local)
+{
+    if (!n || !ref || !out || !count)
+        return IPCN_BAD_REQUEST;
+    char name[IPCN_NAME_MAX + 1], path[IPCN_NAME_MAX + 16];
+    if (name_of(n, ref->node_id, name) != IPCN_OK)
+        return IPCN_NOT_FOUND;
+    snprintf(path, sizeof path, "@sys/%s/prov/to", name);
+    uint8_t body[8];
+    st64(body, ref->index);
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(n, path, body, 8, "application/octet-stream", &m,
+                          timeout_ms);
+    if (st != IPCN_OK) {
+        ipcn_msg_free(m);
+        return st;
+    }
+    ipcn_cbor_item *root = NULL;
+    st = m->src_id == ref->node_id
+             ? ipcn_cbor_tree_decode(m->data, m->len, 0, &root)
+             : IPCN_UNAUTHORIZED;
+    ipcn_msg_free(m);
+    if (st != IPCN_OK)
+        return st;
+    const ipcn_cbor_item *sent = ipcn_cbor_map_find(root, "sent");
+    const ipcn_cbor_item *loc = ipcn_cbor_map_find(root, "local");
+    st = IPCN_BAD_REQUEST; /* until the answer is what 20.5 says */
+    ipcn_prov_delivery *d = NULL;
+    if (sent && sent->type == IPCN_CBOR_ARRAY && sent->count <= 4096) {
+        d = calloc(sent->count ? sent->count : 1, sizeof *d);
+        st = d ? IPCN_OK : IPCN_INSUFFICIENT_MEMORY;
+        for (uint64_t i = 0; st == IPCN_OK && i < sent->count; i++) {
+            const ipcn_cbor_item *e = &sent->items[i];
+            if (e->type != IPCN_CBOR_ARRAY || e->count != 2 ||
+                e->items[0].type != IPCN_CBOR_UINT ||
+                e->items[1].type != IPCN_CBOR_TEXT ||
+                e->items[1].len > IPCN_NAME_MAX ||
+                memchr(e->items[1].ptr, 0, e->items[1].len)) {
+                st = IPCN_BAD_REQUEST;
+                break;
+            }
+            d[i].node_id = e->items[0].u;
+            memcpy(d[i].name, e->items[1].ptr, e->items[1].len);
+            d[i].name[e->items[1].len] = 0;
+        }
+    }
+    if (st == IPCN_OK) {
+        *out = d;
+        *count = sent->count;
+        if (local)
+            *local = loc && loc->type == IPCN_CBOR_BOOL && loc->u == 1;
+    } else {
+        free(d);
+    }
+    ipcn_cbor_tree_free(root);
     return st;
 }

@@ -353,6 +353,12 @@ static const verb verbs[] = {
     {"gateway", cmd_gateway, COMMON | B(O_LISTEN) | B(O_PEERS), 0, 0, false,
      "link this host to others: listen and dial over TCP (encrypted), and route",
      cmd_gateway_help},
+    {"prov", cmd_prov, COMMON | B(O_TIMEOUT), 2, 2, false,
+     "the provenance of a stream's next sample: show, verify, export (PROV-JSON)",
+     cmd_prov_help},
+    {"trace", cmd_trace, COMMON | B(O_TIMEOUT), 1, 1, false,
+     "the processes a stream's next sample went through, and where its copies went",
+     cmd_trace_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
