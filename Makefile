@@ -4,7 +4,7 @@
 #   make test    install what is missing (as root), build every way, run every test
 #
 # Other targets:
-#   make build                      RelWithDebInfo build in build/
+#   make build                      optimised build (-O3) with debug info in build/
 #   make install [PREFIX=/usr/local] [DESTDIR=...]   (library, headers, CLI, Python)
 #   make sanitize                   ASan + UBSan build in build-asan/ and its tests
 #   make fuzz [FUZZ_SECONDS=60]     clang build in build-fuzz/ and a bounded fuzz run

@@ -174,6 +174,9 @@ typedef struct ipcn_link_info {
     uint64_t auth_failures;  /**< TCP: messages that did not authenticate */
     uint64_t loops;          /**< frames it brought back to a router they
                                   passed, or out of hops: dropped (308) */
+    char cipher[16];         /**< TCP: the cipher of its Noise session,
+                                  "AESGCM" or "ChaChaPoly"; else "".
+                                  Since: 0.3 (issue 18, second pass) */
 } ipcn_link_info;
 
 /**

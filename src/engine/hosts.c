@@ -136,6 +136,7 @@ static int links_take(ipcn_node *n, ipcn_link_info **out, size_t *count)
         x->drops = l->drops;
         x->auth_failures = l->auth_failures;
         x->loops = l->loops;
+        snprintf(x->cipher, sizeof x->cipher, "%s", ipcn__sec_cipher(l));
     }
     if (k > 1)
         qsort(a, k, sizeof *a, cmp_info);
@@ -241,7 +242,7 @@ static void put_uint(ipcn_cbor_writer *w, const char *k, uint64_t v)
 
 /* {"node": NAME, "items": [{"kind", "peer", "host", "addr", "key", "via",
  * "hops", "rtt_ns", "bytes_in", "bytes_out", "frames_in", "frames_out",
- * "drops", "auth_failures", "loops"}...]} */
+ * "drops", "auth_failures", "loops", "cipher"}...]} */
 static void links_cbor(ipcn_cbor_writer *w, const ipcn_node *n,
                        const ipcn_link_info *a, size_t count)
 {
@@ -251,7 +252,7 @@ static void links_cbor(ipcn_cbor_writer *w, const ipcn_node *n,
     ipcn_cbor_put_array(w, count);
     for (size_t i = 0; i < count; i++) {
         const ipcn_link_info *x = &a[i];
-        ipcn_cbor_put_map(w, 15);
+        ipcn_cbor_put_map(w, 16);
         put_str(w, "kind", kind_word(x->kind));
         put_str(w, "peer", x->peer);
         put_str(w, "host", x->host);
@@ -267,6 +268,7 @@ static void links_cbor(ipcn_cbor_writer *w, const ipcn_node *n,
         put_uint(w, "drops", x->drops);
         put_uint(w, "auth_failures", x->auth_failures);
         put_uint(w, "loops", x->loops);
+        put_str(w, "cipher", x->cipher);
     }
 }
 

@@ -333,14 +333,29 @@ int ipcn__sys_link(ipcn_node *n, const char *path, uint32_t *link_id)
     return IPCN_OK;
 }
 
+/* Does the node part of a service path (nl bytes) name this node?  Its
+ * own name; or, asked from another host (over TCP or routers), its name
+ * followed by "@HOST": HOST is the asker's name for this host (its trust
+ * list's), which this node does not know, and the request came to this
+ * node's id through the routers anyway. */
+static bool names_me(const ipcn_node *n, const ipcn__link *l, const char *node,
+                     size_t nl)
+{
+    size_t k = strlen(n->name);
+    if (nl < k || memcmp(node, n->name, k) != 0)
+        return false;
+    if (nl == k)
+        return true;
+    return l && l->kind != LINK_UNIX && node[k] == '@' && nl > k + 1;
+}
+
 static int sys_run(ipcn_node *n, ipcn__link *l, const char *path,
                    const char *enc, const void *data, size_t len,
                    uint64_t corr, uint64_t deadline_ns, ipcn__sys_reply *r)
 {
     const char *name = NULL;
     size_t nl = node_part(path, &name);
-    ipcn__sys_fn fn = nl == strlen(n->name) &&
-                              !memcmp(path + IPCN_SYS_PREFIX_LEN, n->name, nl)
+    ipcn__sys_fn fn = names_me(n, l, path + IPCN_SYS_PREFIX_LEN, nl)
                           ? sys_find(name)
                           : NULL;
     if (!nl || !fn)

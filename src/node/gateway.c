@@ -506,8 +506,9 @@ void ipcn__gw_free(ipcn_node *n)
 }
 
 /* What opts, the environment and gateway.conf say, in that order. */
-static int gw_config(ipcn_node *n, ipcn__gw *gw, const ipcn_gateway_opts *o,
-                     const char *cdir, ipcn__gwconf *conf)
+static int gw_config(ipcn_node *n, ipcn__gw *gw, ipcn__tcp_host *tcp,
+                     const ipcn_gateway_opts *o, const char *cdir,
+                     ipcn__gwconf *conf)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/gateway.conf", cdir, n->network);
@@ -521,6 +522,16 @@ static int gw_config(ipcn_node *n, ipcn__gw *gw, const ipcn_gateway_opts *o,
     if (!peers)
         peers = conf->peers;
     gw->discovery = o->discovery >= 0 ? o->discovery > 0 : conf->discovery > 0;
+    /* The cipher: AESGCM where both hosts can, unless told ChaChaPoly. */
+    const char *cipher = getenv("IPCNET_CIPHER");
+    tcp->suites = conf->cipher ? conf->cipher
+                               : IPCN_NOISE_CHACHAPOLY | IPCN_NOISE_AESGCM;
+    if (cipher && *cipher &&
+        !(tcp->suites = ipcn__cipher_word(cipher, strlen(cipher)))) {
+        ipcn__err("IPCN-GW-CIPHER", "IPCNET_CIPHER=%s: expected auto or "
+                  "chachapoly", cipher);
+        return IPCN_BAD_REQUEST;
+    }
     gw->redial_min_ms = o->redial_min_ms ? o->redial_min_ms : 100;
     gw->redial_max_ms = o->redial_max_ms ? o->redial_max_ms : 5000;
     if (gw->redial_max_ms < gw->redial_min_ms)
@@ -620,7 +631,7 @@ IPCN_API int ipcn_node_gateway(ipcn_node *n, const ipcn_gateway_opts *opts)
         goto out;
     gw->listenfd = -1;
     gw->trust_wd = -1;
-    if ((st = gw_config(n, gw, o, cdir, &conf)) != IPCN_OK ||
+    if ((st = gw_config(n, gw, tcp, o, cdir, &conf)) != IPCN_OK ||
         (st = host_keys(n, tcp, cdir)) != IPCN_OK ||
         (*gw->listen && (st = open_listen(n, gw)) != IPCN_OK))
         goto out;

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aead_evp.c — ChaCha20-Poly1305 (RFC 8439, the AEAD of Noise's ChaChaPoly)
- * through OpenSSL's libcrypto, for the transport messages of TCP links.
+ * and AES-256-GCM (Noise's AESGCM) through OpenSSL's libcrypto, for the
+ * transport messages of TCP links.
  *
- * Why a second implementation of the one cipher: libsodium's runs at about
- * 1 GB/s on the machines we measure (docs/benchmarks.md), OpenSSL's, with
- * its stitched AVX2/AVX-512 code, at about twice that, and a TCP link
- * carrying 8 MiB samples spends most of its CPU in the cipher.  The two
- * give the same bytes (test_noise checks this message by message against
- * libsodium); the handshake keeps libsodium.  Built only when libcrypto
+ * Why a second implementation of the ciphers: libsodium's ChaCha20 runs
+ * at about 1 GB/s on the machines we measure (docs/benchmarks.md),
+ * OpenSSL's, with its stitched AVX2/AVX-512 code, at about twice that,
+ * and a TCP link carrying 8 MiB samples spends most of its CPU in the
+ * cipher.  The two give the same bytes (test_noise checks this message by
+ * message against libsodium, for both ciphers); the handshake keeps
+ * libsodium.  Built only when libcrypto
  * was found (IPCN_HAVE_EVP); otherwise every call here says "not
  * available" and noise.c uses libsodium for everything.
  *
@@ -22,13 +24,16 @@
 #ifdef IPCN_HAVE_EVP
 #include <openssl/evp.h>
 
-void *ipcn__evp_new(const uint8_t key[32])
+void *ipcn__evp_new(const uint8_t key[32], unsigned suite)
 {
     EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
     if (!x)
         return NULL;
-    /* One context for both directions: each call says which it is. */
-    if (EVP_CipherInit_ex(x, EVP_chacha20_poly1305(), NULL, key, NULL, -1) != 1) {
+    /* One context for both directions: each call says which it is.  Both
+     * ciphers take a 12-byte nonce by default. */
+    const EVP_CIPHER *c = suite == IPCN_NOISE_AESGCM ? EVP_aes_256_gcm()
+                                                     : EVP_chacha20_poly1305();
+    if (EVP_CipherInit_ex(x, c, NULL, key, NULL, -1) != 1) {
         EVP_CIPHER_CTX_free(x);
         return NULL;
     }
@@ -87,9 +92,9 @@ int ipcn__evp_open(void *ctx, const uint8_t nonce[12], const uint8_t *ad,
 
 #else /* !IPCN_HAVE_EVP */
 
-void *ipcn__evp_new(const uint8_t key[32])
+void *ipcn__evp_new(const uint8_t key[32], unsigned suite)
 {
-    (void)key;
+    (void)key, (void)suite;
     return NULL;
 }
 

@@ -66,11 +66,16 @@ const char *ipcn__trust_name(const ipcn__trust_list *t, const uint8_t key[32]);
 
 /* gateway.conf: "key = value" lines, '#' comments, blank lines; the keys
  * listen (an address, "" none), peers (addresses separated by commas),
- * discovery (on or off); each at most once, no other. */
+ * discovery (on or off), cipher (auto or chachapoly); each at most once,
+ * no other. */
 typedef struct ipcn__gwconf {
     char *listen, *peers;  /* NULL: not said */
     int discovery;         /* 1 on, 0 off, -1 not said */
+    unsigned cipher;       /* the suites a cipher word names; 0 not said */
 } ipcn__gwconf;
+/* The Noise suites (IPCN_NOISE_* mask) a cipher word names: "auto" both,
+ * "chachapoly" ChaChaPoly alone; 0 for any other word. */
+unsigned ipcn__cipher_word(const char *v, size_t n);
 /* 100; 200 malformed (logged, *bad_line as above); 307.  *c is replaced. */
 int ipcn__gwconf_parse_text(const char *text, size_t len, const char *what,
                             ipcn__gwconf *c, size_t *bad_line);

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "transport/keys.h"
+#include "transport/noise.h"
 #include "util/util.h"
 
 int ipcn__key_from_text(const char *s, size_t n, uint8_t key[32])
@@ -251,6 +252,7 @@ void ipcn__gwconf_free(ipcn__gwconf *c)
     ipcn__free(c->peers);
     c->listen = c->peers = NULL;
     c->discovery = -1;
+    c->cipher = 0;
 }
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -265,6 +267,15 @@ static bool value_ok(const char *v, size_t n)
         if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f)
             return false;
     return true;
+}
+
+unsigned ipcn__cipher_word(const char *v, size_t n)
+{
+    if (word_is(v, n, "auto"))
+        return IPCN_NOISE_CHACHAPOLY | IPCN_NOISE_AESGCM;
+    if (word_is(v, n, "chachapoly"))
+        return IPCN_NOISE_CHACHAPOLY;
+    return 0;
 }
 
 /* One "key = value" line into c; 100, 200 (*why) or 307. */
@@ -296,10 +307,21 @@ static int gwconf_line(ipcn__gwconf *c, const char *s, size_t n, const char **wh
         }
         return IPCN_OK;
     }
+    if (word_is(s, kn, "cipher")) {
+        if (c->cipher) {
+            *why = "cipher is said twice";
+            return IPCN_BAD_REQUEST;
+        }
+        if (!(c->cipher = ipcn__cipher_word(v, vn))) {
+            *why = "cipher is auto or chachapoly";
+            return IPCN_BAD_REQUEST;
+        }
+        return IPCN_OK;
+    }
     char **slot = word_is(s, kn, "listen") ? &c->listen
                   : word_is(s, kn, "peers") ? &c->peers : NULL;
     if (!slot) {
-        *why = "unknown key (listen, peers, discovery)";
+        *why = "unknown key (listen, peers, discovery, cipher)";
         return IPCN_BAD_REQUEST;
     }
     if (*slot) {

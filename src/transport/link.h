@@ -286,6 +286,9 @@ ipcn__link *ipcn__link_new_tcp(ipcn_node *n, int fd, bool outbound,
 ssize_t ipcn__sec_write_some(ipcn_node *n, ipcn__link *l);
 void ipcn__sec_on_readable(ipcn_node *n, ipcn__link *l);
 void ipcn__sec_free(ipcn__link *l);
+/* The cipher of a TCP link's transport messages ("ChaChaPoly", "AESGCM"),
+ * "" before its handshake is done or for another kind of link. */
+const char *ipcn__sec_cipher(const ipcn__link *l);
 
 /* The host key, trust list and lingering sockets of TCP links:
  * transport/tcp.h. */

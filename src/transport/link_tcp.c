@@ -54,6 +54,11 @@ struct ipcn__sec {
     size_t covered;
 };
 
+const char *ipcn__sec_cipher(const ipcn__link *l)
+{
+    return l->sec && l->sec->ready ? ipcn__noise_suite_name(l->sec->tx.suite) : "";
+}
+
 bool ipcn__sec_out_pending(const ipcn__link *l)
 {
     return l->sec && l->sec->out_off < l->sec->out_len;
@@ -532,8 +537,9 @@ ipcn__link *ipcn__link_new_tcp(ipcn_node *n, int fd, bool outbound,
     char prologue[sizeof SEC_PROLOGUE + IPCN_NAME_MAX + 1];
     int plen = snprintf(prologue, sizeof prologue, SEC_PROLOGUE "%s", n->network);
     if (plen < 0 || (size_t)plen >= sizeof prologue ||
-        ipcn__noise_init(&s->hs, outbound, (const uint8_t *)prologue,
-                         (size_t)plen, key) != IPCN_OK)
+        ipcn__noise_init_nego(&s->hs, n->tcp ? n->tcp->suites : IPCN_NOISE_CHACHAPOLY,
+                              outbound, (const uint8_t *)prologue,
+                              (size_t)plen, key) != IPCN_OK)
         goto fail;
     tune_socket(n, fd);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,

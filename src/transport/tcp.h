@@ -29,6 +29,8 @@
 
 typedef struct ipcn__tcp_host {
     uint8_t priv[32], pub[32];
+    unsigned suites;         /* the Noise suites links may use (IPCN_NOISE_*):
+                                gateway.conf's cipher, IPCNET_CIPHER */
     ipcn__trust_list trust;
     char *trust_path;
     bool trust_present;

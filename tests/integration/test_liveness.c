@@ -179,7 +179,7 @@ static void kill9_provider(const char *net, const char *cons, const char *prov)
     unsigned gone0 = sm.gone;
     uint64_t t0 = l_now_ms();
     l_kill(pid);
-    l_event down;
+    l_event down = {0};
     assert_true(L_UNTIL(n, l_events_find(ev, mark, IPCN_EV_PEER_DOWN, prov, &down) >= 0,
                         5000));
     uint64_t dt = down.at_ms - t0;
@@ -285,7 +285,7 @@ static void kill9_restart_at_once(const char *net, const char *cons, const char 
         assert_int_equal(l_peer_pid(n, prov), pid);
         assert_int_equal(l_events_count(ev, mark, IPCN_EV_PEER_DOWN, prov), 1);
         assert_int_equal(l_events_count(ev, mark, IPCN_EV_PEER_UP, prov), 1);
-        l_event down;
+        l_event down = {0};
         assert_true(l_events_find(ev, mark, IPCN_EV_PEER_DOWN, prov, &down) >= 0);
         assert_int_equal(down.status, IPCN_SERVICE_UNAVAILABLE);
         assert_int_equal(tu_count_files(net), 4);
@@ -331,7 +331,7 @@ static void test_kill9_sockets_held_by_child(void **state)
     size_t mark = l_events_mark(ev);
     uint64_t t0 = l_now_ms();
     l_kill(pid);
-    l_event down;
+    l_event down = {0};
     bool seen = L_UNTIL(n, l_events_find(ev, mark, IPCN_EV_PEER_DOWN, "p-prov", &down) >= 0,
                         5000);
     kill(child, SIGKILL); /* ours, through the helper; reaped by init */
@@ -477,7 +477,7 @@ static void hung_peer(const char *net, const char *cons, const char *prov,
     size_t mark = l_events_mark(ev);
     uint64_t t0 = l_now_ms();
     assert_int_equal(kill(pid, SIGSTOP), 0);
-    l_event down;
+    l_event down = {0};
     assert_true(L_UNTIL(n, l_events_find(ev, mark, IPCN_EV_PEER_DOWN, prov, &down) >= 0,
                         10000));
     uint64_t dt = down.at_ms - t0;
@@ -719,7 +719,7 @@ static void test_graceful_close(void **state)
     assert_false(file_exists(net, "p-prov.sock"));
     assert_false(file_exists(net, "p-prov.lock"));
 
-    l_event down;
+    l_event down = {0};
     assert_true(L_UNTIL(n, l_events_find(ev, mark, IPCN_EV_PEER_DOWN, "p-prov", &down) >= 0,
                         3000));
     assert_int_equal(down.status, IPCN_OK);

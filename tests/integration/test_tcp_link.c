@@ -11,6 +11,9 @@
  *   309:        a key the other side does not trust gets 309, whichever
  *               side dialled; counted as unauthorized by the refuser.
  *   redial:     B dies: the link goes; B comes back: A dials it again.
+ *   cipher:     the link's Noise cipher is AESGCM where this CPU has AES
+ *               instructions, ChaChaPoly once B is told IPCNET_CIPHER=
+ *               chachapoly; a misspelt IPCNET_CIPHER stops the gateway.
  *   bit flip:   a proxy here (no library) flips one bit of a record:
  *               the link closes, auth_failures is 1 on the receiver.
  *   hostile:    a raw client sends garbage and truncated handshakes, a
@@ -173,6 +176,12 @@ static void stop_b(pid_t pid, const char *out, unsigned long long v[3])
     unlink(file);
 }
 
+/* The cipher two gateways left to their defaults settle on. */
+static const char *default_cipher(void)
+{
+    return crypto_aead_aes256gcm_is_available() ? "AESGCM" : "ChaChaPoly";
+}
+
 /* A's TCP link to host B, if up: its row in out (strings not kept). */
 static bool tcp_link(ipcn_node *n, ipcn_link_info *out)
 {
@@ -249,6 +258,7 @@ static void test_linked(void **state)
     assert_true(tcp_link(a, &li));
     assert_string_equal(li.key, g_key_b);
     assert_int_equal(li.auth_failures, 0);
+    assert_string_equal(li.cipher, default_cipher());
     assert_true(L_UNTIL(a, count_found(a, "gw/**", "gw@hostb") == 3, 10000));
 
     ipcn_msg *m = NULL;
@@ -379,11 +389,20 @@ static void test_redial(void **state)
     pid_t b = spawn_b(lb, NULL, "b.out");
     assert_true(L_UNTIL(a, tcp_link(a, NULL), 10000));
     assert_true(L_UNTIL(a, count_found(a, "gw/**", "gw@hostb") == 3, 10000));
+    ipcn_link_info li;
+    assert_true(tcp_link(a, &li));
+    assert_string_equal(li.cipher, default_cipher());
     tu_kill(b);
     assert_true(L_UNTIL(a, !tcp_link(a, NULL), 10000));
     assert_true(L_UNTIL(a, count_found(a, "gw/**", "gw@hostb") == 0, 10000));
+    /* B comes back told to keep ChaChaPoly: A's offer of AESGCM is
+     * declined, and the link says so. */
+    setenv("IPCNET_CIPHER", "chachapoly", 1);
     b = spawn_b(lb, NULL, "b.out");
+    unsetenv("IPCNET_CIPHER");
     assert_true(L_UNTIL(a, tcp_link(a, NULL), 15000));
+    assert_true(tcp_link(a, &li));
+    assert_string_equal(li.cipher, "ChaChaPoly");
     assert_true(L_UNTIL(a, count_found(a, "gw/**", "gw@hostb") == 3, 10000));
     ipcn_msg *m = NULL;
     assert_int_equal(ipcn_query(a, "gw/data", &m, 5000), IPCN_OK);
@@ -695,6 +714,13 @@ static void test_settings(void **state)
         g.peers = bad[i];
         assert_int_equal(ipcn_node_gateway(n, &g), IPCN_BAD_REQUEST);
     }
+    /* A cipher nobody knows is a mistake to report, not to ignore. */
+    set_trust("cfga", "");
+    g.listen = g.peers = "";
+    assert_int_equal(ipcn_node_gateway(n, &g), IPCN_NOT_FOUND); /* no trust */
+    setenv("IPCNET_CIPHER", "aes128", 1);
+    assert_int_equal(ipcn_node_gateway(n, &g), IPCN_BAD_REQUEST);
+    unsetenv("IPCNET_CIPHER");
     /* A network that trusts no host: nothing could link. */
     set_trust("cfga", "");
     g.listen = "tcp://127.0.0.1:1";

@@ -70,6 +70,11 @@ net_r 0 "query on c itself" c "$IPCNET_CLI" query c/data
 contains "c's own node sees a's set" "$out" '2'
 net_r 0 "call c/echo from a" a "$IPCNET_CLI" call c/echo '"over two links"'
 [ "$out" = '"over two links"' ] && ok "the echo came back" || nok "call answered" "$(show)"
+# A node of another host, asked for its links by a tool that has just
+# started: it waits for the way (its routed link) instead of 203 at once.
+net_r 0 "links of c's gateway, asked from a" a "$IPCNET_CLI" links --node gw-c@c --json
+jcheck "gw-c's links: the TCP link to b, and its own nodes" "$out" \
+    'd[0]["node"] == "gw-c@c" and any(x["kind"] == "tcp" and x["host"] == "b" for x in d[0]["items"]) and any(x["peer"] == "echo-c" for x in d[0]["items"])'
 net_r 0 "echo c/cam from a, 3 samples" a "$IPCNET_CLI" echo c/cam --count 3 --timeout 10000
 [ "$(grep -c 'c/cam' <<<"$out")" = 3 ] && ok "three samples of c's stream came to a" || nok "samples" "$(show)"
 net_r 0 "and back: query a/param from c" c "$IPCNET_CLI" query a/param

@@ -544,6 +544,11 @@ static void test_gwconf(void **state)
     assert_int_equal(ipcn__gwconf_parse("", 0, &c), IPCN_OK);
     assert_int_equal(c.discovery, -1);
     assert_null(c.listen);
+    assert_int_equal(c.cipher, 0);
+    assert_int_equal(ipcn__gwconf_parse("cipher = chachapoly\n", 20, &c), IPCN_OK);
+    assert_int_equal(c.cipher, IPCN_NOISE_CHACHAPOLY);
+    assert_int_equal(ipcn__gwconf_parse("cipher=auto", 11, &c), IPCN_OK);
+    assert_int_equal(c.cipher, IPCN_NOISE_CHACHAPOLY | IPCN_NOISE_AESGCM);
     struct {
         const char *text;
         size_t line;
@@ -557,6 +562,9 @@ static void test_gwconf(void **state)
         {"Listen = a\n", 1},
         {"= a\n", 1},
         {"listen = caf\xc3\xa9\n", 1},
+        {"cipher = aesgcm\n", 1},
+        {"cipher = auto\ncipher = chachapoly\n", 2},
+        {"cipher =\n", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ipcn__gwconf_parse("discovery = on", 14, &c);

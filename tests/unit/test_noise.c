@@ -42,6 +42,7 @@ typedef struct vector {
     hexbuf resp_prologue, resp_static, resp_ephemeral, handshake_hash;
     hexbuf payload[MAXM], ciphertext[MAXM];
     size_t nmsg;
+    unsigned suite; /* IPCN_NOISE_CHACHAPOLY or IPCN_NOISE_AESGCM */
 } vector;
 
 static vector vecs[MAXV];
@@ -89,10 +90,16 @@ static void load_vectors(void)
         size_t kn = (size_t)(ke - k), vn = (size_t)(ve - val);
 #define KEY(s) (kn == sizeof(s) - 1 && memcmp(k, s, kn) == 0)
         if (KEY("protocol_name")) {
-            assert_true(vn == strlen(IPCN_NOISE_PROTOCOL) &&
-                        memcmp(val, IPCN_NOISE_PROTOCOL, vn) == 0);
             assert_true(nvec < MAXV);
             v = &vecs[nvec++];
+            if (vn == strlen(IPCN_NOISE_PROTOCOL) &&
+                memcmp(val, IPCN_NOISE_PROTOCOL, vn) == 0)
+                v->suite = IPCN_NOISE_CHACHAPOLY;
+            else if (vn == strlen(IPCN_NOISE_PROTOCOL_AESGCM) &&
+                     memcmp(val, IPCN_NOISE_PROTOCOL_AESGCM, vn) == 0)
+                v->suite = IPCN_NOISE_AESGCM;
+            else
+                fail_msg("unexpected protocol %.*s", (int)vn, val);
             continue;
         }
         assert_non_null(v);
@@ -123,10 +130,12 @@ static void run_vector(const vector *v)
     ipcn__noise_hs ini, res;
     assert_int_equal(v->init_static.n, 32);
     assert_int_equal(v->resp_static.n, 32);
-    assert_int_equal(ipcn__noise_init(&ini, true, v->init_prologue.b,
-                                      v->init_prologue.n, v->init_static.b), IPCN_OK);
-    assert_int_equal(ipcn__noise_init(&res, false, v->resp_prologue.b,
-                                      v->resp_prologue.n, v->resp_static.b), IPCN_OK);
+    assert_int_equal(ipcn__noise_init_suite(&ini, v->suite, true, v->init_prologue.b,
+                                            v->init_prologue.n, v->init_static.b),
+                     IPCN_OK);
+    assert_int_equal(ipcn__noise_init_suite(&res, v->suite, false, v->resp_prologue.b,
+                                            v->resp_prologue.n, v->resp_static.b),
+                     IPCN_OK);
     ipcn__noise_fix_ephemeral(&ini, v->init_ephemeral.b);
     ipcn__noise_fix_ephemeral(&res, v->resp_ephemeral.b);
     uint8_t ini_spub[32], res_spub[32];
@@ -183,13 +192,23 @@ static void test_vectors(void **state)
 {
     (void)state;
     load_vectors();
-    /* cacophony's and snow's: two independent implementations agree */
-    assert_int_equal(nvec, 2);
-    size_t with_hash = 0;
+    /* cacophony's and snow's for each suite: two independent
+     * implementations agree */
+    assert_int_equal(nvec, 4);
+    size_t with_hash = 0, run[3] = {0};
+    bool aes = ipcn__noise_suites_available() & IPCN_NOISE_AESGCM;
     for (size_t i = 0; i < nvec; i++) {
+        if (vecs[i].suite == IPCN_NOISE_AESGCM && !aes) {
+            print_message("skip: the AESGCM vector %zu: this CPU has no AES "
+                          "instructions for libsodium\n", i);
+            continue;
+        }
         run_vector(&vecs[i]);
+        run[vecs[i].suite]++;
         with_hash += vecs[i].handshake_hash.set;
     }
+    assert_int_equal(run[IPCN_NOISE_CHACHAPOLY], 2);
+    assert_int_equal(run[IPCN_NOISE_AESGCM], aes ? 2 : 0);
     assert_true(with_hash >= 1);
 }
 
@@ -205,17 +224,25 @@ typedef struct pair {
 
 static const char PRO[] = "IPCNet/1 default";
 
-static void pair_init(pair *p, const char *ini_pro, const char *res_pro)
+static void pair_init_suite(pair *p, unsigned suite, const char *ini_pro,
+                            const char *res_pro)
 {
     memset(p, 0, sizeof *p);
     randombytes_buf(p->ini_priv, 32);
     randombytes_buf(p->res_priv, 32);
     assert_int_equal(ipcn__noise_public(p->ini_priv, p->ini_pub), IPCN_OK);
     assert_int_equal(ipcn__noise_public(p->res_priv, p->res_pub), IPCN_OK);
-    assert_int_equal(ipcn__noise_init(&p->ini, true, (const uint8_t *)ini_pro,
-                                      strlen(ini_pro), p->ini_priv), IPCN_OK);
-    assert_int_equal(ipcn__noise_init(&p->res, false, (const uint8_t *)res_pro,
-                                      strlen(res_pro), p->res_priv), IPCN_OK);
+    assert_int_equal(ipcn__noise_init_suite(&p->ini, suite, true,
+                                            (const uint8_t *)ini_pro,
+                                            strlen(ini_pro), p->ini_priv), IPCN_OK);
+    assert_int_equal(ipcn__noise_init_suite(&p->res, suite, false,
+                                            (const uint8_t *)res_pro,
+                                            strlen(res_pro), p->res_priv), IPCN_OK);
+}
+
+static void pair_init(pair *p, const char *ini_pro, const char *res_pro)
+{
+    pair_init_suite(p, IPCN_NOISE_CHACHAPOLY, ini_pro, res_pro);
 }
 
 /* Message i (0..2) written by its side, with an empty payload. */
@@ -572,11 +599,12 @@ static void test_transport_lengths(void **state)
  * the threshold and up to the largest, with associated data or not, in
  * place or not; a flipped bit of the text, the tag or the associated data
  * is refused, and the output then zeroed. */
-static void test_fast_cipher_matches_libsodium(void **state)
+/* The messages of each size through libcrypto (from IPCN_NOISE_FAST_MIN)
+ * or libsodium are the bytes of libsodium's cipher of the suite. */
+static void fast_cipher_check(unsigned suite)
 {
-    (void)state;
     pair p;
-    pair_init(&p, PRO, PRO);
+    pair_init_suite(&p, suite, PRO, PRO);
     pair_handshake(&p);
     size_t max = IPCN_NOISE_MAX_MSG - IPCN_NOISE_TAG;
     const size_t sizes[] = {IPCN_NOISE_FAST_MIN - 1, IPCN_NOISE_FAST_MIN,
@@ -592,11 +620,20 @@ static void test_fast_cipher_matches_libsodium(void **state)
             size_t len = sizes[i], al = ads[j];
             randombytes_buf(pt, len);
             uint8_t nonce[12] = {0};
-            for (int b = 0; b < 8; b++)
-                nonce[4 + b] = (uint8_t)(p.ini_tx.n >> (8 * b));
             unsigned long long rl = 0;
-            crypto_aead_chacha20poly1305_ietf_encrypt(ref, &rl, pt, len, al ? ad : NULL,
-                                                      al, NULL, nonce, p.ini_tx.k);
+            if (suite == IPCN_NOISE_AESGCM) {
+                /* Noise's AESGCM nonce: the counter big-endian */
+                for (int b = 0; b < 8; b++)
+                    nonce[11 - b] = (uint8_t)(p.ini_tx.n >> (8 * b));
+                crypto_aead_aes256gcm_encrypt(ref, &rl, pt, len, al ? ad : NULL, al,
+                                              NULL, nonce, p.ini_tx.k);
+            } else {
+                for (int b = 0; b < 8; b++)
+                    nonce[4 + b] = (uint8_t)(p.ini_tx.n >> (8 * b));
+                crypto_aead_chacha20poly1305_ietf_encrypt(ref, &rl, pt, len,
+                                                          al ? ad : NULL, al, NULL,
+                                                          nonce, p.ini_tx.k);
+            }
             assert_int_equal(ipcn__noise_encrypt(&p.ini_tx, al ? ad : NULL, al, pt, len, ct),
                              IPCN_OK);
             assert_memory_equal(ct, ref, len + IPCN_NOISE_TAG);
@@ -641,6 +678,17 @@ static void test_fast_cipher_matches_libsodium(void **state)
     static const uint8_t zero[32];
     assert_memory_equal(p.ini_tx.k, zero, 32);
     ipcn__noise_cipher_clear(NULL);
+}
+
+static void test_fast_cipher_matches_libsodium(void **state)
+{
+    (void)state;
+    fast_cipher_check(IPCN_NOISE_CHACHAPOLY);
+    if (ipcn__noise_suites_available() & IPCN_NOISE_AESGCM)
+        fast_cipher_check(IPCN_NOISE_AESGCM);
+    else
+        print_message("skip: AESGCM: this CPU has no AES instructions for "
+                      "libsodium\n");
 }
 
 /* A peer that sends a low-order point as its ephemeral key. */

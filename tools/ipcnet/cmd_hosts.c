@@ -36,7 +36,9 @@ const char cmd_links_help[] =
     "RTT is '-' until a ping was answered.  --json: one document per node,\n"
     "{node, items: [{kind, peer, host, addr, key, via, hops, rtt_ns,\n"
     "bytes_in, bytes_out, frames_in, frames_out, drops, auth_failures,\n"
-    "loops}]}.\n";
+    "loops, cipher}]}.  CIPHER is the Noise cipher of a TCP link: AESGCM\n"
+    "where both hosts have AES instructions, else ChaChaPoly (IPCNET_CIPHER\n"
+    "or gateway.conf's cipher = chachapoly keeps ChaChaPoly).\n";
 
 const char cmd_route_help[] =
     "usage: ipcnet route PATH [options]\n\n"
@@ -80,9 +82,9 @@ static bool wanted(cli *c, const jval *it)
 
 static void print_header(void)
 {
-    out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %8s  %10s  %10s  %9s  %9s  "
-        "%5s  %4s  %5s  %s\n",
-        "NODE", "KIND", "PEER", "HOST", "ADDR", "KEY", "RTT", "BYTES-IN",
+    out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %-10s  %8s  %10s  %10s  %9s  "
+        "%9s  %5s  %4s  %5s  %s\n",
+        "NODE", "KIND", "PEER", "HOST", "ADDR", "KEY", "CIPHER", "RTT", "BYTES-IN",
         "BYTES-OUT", "FRAMES-IN", "FRAMES-OUT", "DROPS", "AUTH", "LOOPS",
         "VIA");
 }
@@ -114,10 +116,13 @@ static bool print_rows(cli *c, const char *node, const jval *root,
                      jnum(it, "hops") == 1 ? "" : "s");
         else
             snprintf(via, sizeof via, "-");
-        out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %8s  %10.0f  %10.0f  "
+        char cipher[16];
+        escape_line(cipher, sizeof cipher, *jtext(it, "cipher") ? jtext(it, "cipher")
+                                                                : "-");
+        out("%-16s  %-6s  %-24s  %-12s  %-22s  %-44s  %-10s  %8s  %10.0f  %10.0f  "
             "%9.0f  %10.0f  %5.0f  %4.0f  %5.0f  %s\n",
             nd, jtext(it, "kind"), peer, host, addr,
-            *jtext(it, "key") ? jtext(it, "key") : "-",
+            *jtext(it, "key") ? jtext(it, "key") : "-", cipher,
             rtt_text(rtt, sizeof rtt, jnum(it, "rtt_ns")),
             jnum(it, "bytes_in"), jnum(it, "bytes_out"),
             jnum(it, "frames_in"), jnum(it, "frames_out"), jnum(it, "drops"),
@@ -157,29 +162,45 @@ static void on_links(ipcn_node *n, int st, const ipcn_msg *m, void *user)
     }
 }
 
+/* Send one ask; false when it could not even be sent (a->status says why). */
+static bool ask_send(cli *c, ask *a, int timeout_ms)
+{
+    char path[320];
+    snprintf(path, sizeof path, "@sys/%s/links", a->node);
+    int st = ipcn_request_async(c->node, path, NULL, 0, NULL, timeout_ms, on_links,
+                                a, NULL);
+    if (st == IPCN_ACCEPTED)
+        return true;
+    a->done = true;
+    a->status = st;
+    return false;
+}
+
 /* Ask every node of asks[0..n) for its links at once (a node that does
  * not answer costs its timeout once, not once per node after it), and
- * pump until each answered or timed out. */
+ * pump until each answered or timed out.  A node of another host is
+ * reached through a routed link that this tool's node opens only once its
+ * gateway told it the way (a moment after it started): until then the ask
+ * finds no link (203), and is sent again until the timeout. */
 static void ask_all(cli *c, ask *asks, size_t n)
 {
+    int timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 5000;
+    uint64_t until = (now_mono_ns() / 1000000u) + (uint64_t)timeout_ms;
     size_t waiting = 0;
-    for (size_t i = 0; i < n; i++) {
-        char path[320];
-        snprintf(path, sizeof path, "@sys/%s/links", asks[i].node);
-        int st = ipcn_request_async(c->node, path, NULL, 0, NULL,
-                                    c->timeout_ms > 0 ? c->timeout_ms : 5000,
-                                    on_links, &asks[i], NULL);
-        if (st == IPCN_ACCEPTED) {
-            waiting++;
-        } else {
-            asks[i].done = true;
-            asks[i].status = st;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        waiting += ask_send(c, &asks[i], timeout_ms);
     while (!cli_stop) {
         size_t left = 0;
-        for (size_t i = 0; i < n; i++)
-            left += !asks[i].done;
+        uint64_t now = (now_mono_ns() / 1000000u);
+        for (size_t i = 0; i < n; i++) {
+            ask *a = &asks[i];
+            if (a->done && a->status == IPCN_NOT_FOUND && !a->root && !a->why[0] &&
+                host_of(a->node) && now + 100 < until) {
+                a->done = false; /* not linked yet: again */
+                waiting += ask_send(c, a, (int)(until - now));
+            }
+            left += !a->done;
+        }
         if (!left || !waiting)
             break;
         cli_pump(c, 100, NULL, 0);
