@@ -86,8 +86,23 @@ static int fetch(walk *w, uint64_t node_id, const char *name, uint64_t index,
                  ipcn_prov_record *out)
 {
     char nm[IPCN_NAME_MAX + 1], path[IPCN_NAME_MAX + 16];
-    if (!name) {
-        if (name_of(w->n, node_id, nm) != IPCN_OK)
+    /* The name this node knows it by (a node of another host's is
+     * "name@host"), else the one its record gives.  A producer of a
+     * parent (known by id only) may not be linked yet when the sample
+     * came first: wait for it, doing I/O only (no callbacks). */
+    if (name_of(w->n, node_id, nm) == IPCN_OK)
+        name = nm;
+    else if (!name) {
+        uint64_t end = ipcn__now_mono_ns() +
+                       (uint64_t)(w->timeout_ms >= 0 ? w->timeout_ms : 5000) *
+                           1000000u;
+        int got;
+        while ((got = name_of(w->n, node_id, nm)) != IPCN_OK &&
+               ipcn__now_mono_ns() < end &&
+               ipcn_node_wait_peers(w->n, UINT32_MAX, 20) ==
+                   IPCN_GATEWAY_TIMEOUT)
+            ;
+        if (got != IPCN_OK)
             return fail(w, IPCN_NOT_FOUND, node_id, index,
                         "node %016" PRIx64 " is not linked", node_id);
         name = nm;

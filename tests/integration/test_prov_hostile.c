@@ -132,7 +132,7 @@ static void test_malformed(void **state)
     const uint8_t *rec;
     size_t rl;
     assert_int_equal(ipcn_msg_provenance(ok, &rec, &rl), IPCN_OK);
-    ipcn_node_stats before, after;
+    ipcn_node_stats before = {.size = sizeof before}, after = {.size = sizeof after};
     assert_int_equal(ipcn_node_get_stats(victim, &before), IPCN_OK);
     uint8_t ext[4096];
     size_t n;
