@@ -165,9 +165,12 @@ typedef struct ipcn_prov_report {
  * record; 202 when a payload does not match its record (a changed
  * sample, or a pass-through that changed its input); 201 when a record,
  * chain or checkpoint fails its signature or does not match what its
- * node serves; 203 when a producing node is gone or no longer holds the
- * record; 304 when it does not answer in time; 200 for NULL arguments or
- * a record that does not decode; 307.  Since: 0.2
+ * node serves, or a child names a parent its producer did not make; 203
+ * when a producing node is gone (a parent's producer not linked yet is
+ * waited for, up to timeout_ms) or no longer holds the record (each node
+ * keeps its last 1024); 304 when it does not answer in time; 306 past 64
+ * records or 16 stages; 200 for NULL arguments or a record that does not
+ * decode; 307.  Since: 0.2
  */
 IPCN_API int ipcn_prov_verify(ipcn_node *node, const ipcn_msg *msg,
                               int timeout_ms, ipcn_prov_report *report);
