@@ -503,7 +503,8 @@ IPCN_API int ipcn_prov_deliveries(ipcn_node *n, const ipcn_prov_ref *ref,
     }
     ipcn_cbor_item *root = NULL;
     st = m->src_id == ref->node_id
-             ? ipcn_cbor_tree_decode(m->data, m->len, 0, &root)
+             ? ipcn_cbor_tree_decode(m->data, m->len, IPCN_CBOR_COPY_STRINGS,
+                                     &root) /* the strings outlive m */
              : IPCN_UNAUTHORIZED;
     ipcn_msg_free(m);
     if (st != IPCN_OK)
