@@ -1657,6 +1657,22 @@ typedef struct ipcn_node_stats {
                                     (samples, query answers) dropped here
                                     because they were not of the declared
                                     type.  Since: 0.2 */
+    /* Requests through shared memory (16 KiB or more, to peers on this
+     * host that take them; docs/protocol.md 12.9).  Since: 0.2 */
+    uint64_t shm_requests_sent;  /**< requests this node sent with their
+                                    body in a slot of its request pool
+                                    (the others went inline).  Since: 0.2 */
+    uint64_t shm_requests_taken; /**< requests of peers this node took
+                                    from their pools.  Since: 0.2 */
+    uint64_t shm_requests_refused; /**< requests of peers naming bytes
+                                    outside their pools (or to a path
+                                    that takes none), answered 400.
+                                    Since: 0.2 */
+    uint32_t shm_request_slots;  /**< slots of this node's request pool
+                                    that providers hold now (each given
+                                    back when its provider is done with
+                                    the request, or its link closes).
+                                    Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

@@ -43,6 +43,9 @@ PACKAGES=(
     python3-setuptools  # ... the package's build backend (setup.py), no build isolation
     python3-wheel       # ... which setuptools needs to build a wheel
     python3-mypy        # tests/python/test_api_docs.py: mypy's stubtest checks the type stubs
+    libmosquitto-dev    # bridges/mqtt: ipcnet-bridge-mqtt (optional: not built without it)
+    mosquitto           # tests/bridges/test_mqtt.sh: the broker the test starts
+    mosquitto-clients   # ... mosquitto_sub, mosquitto_pub: the independent MQTT clients
 )
 
 mode=install

@@ -182,6 +182,8 @@ typedef struct ipcn__pending {
     char *path;
     char *encoding;
     void *data;             /* kept for fail-over to another provider */
+    bool borrowed;          /* data is the caller's, valid while it waits
+                               (a synchronous call): not copied, not freed */
     size_t len;
     uint32_t link_id;       /* where it went; 0 = this node */
     uint32_t tried[IPCN_MAX_PROVIDERS_TRIED];
@@ -225,6 +227,9 @@ struct ipcn_reply_ctx {
     ipcn_node *node;
     void *data;
     size_t len;
+    bool shm_ok;            /* the answer may be filled into a slot */
+    ipcn_loan *loan;        /* ...it was: len bytes there (data NULL) */
+    uint64_t sum;           /* their checksum */
     char *encoding;
     bool deferred;
     uint64_t responder_id;
@@ -261,6 +266,9 @@ void ipcn__sub_free(ipcn__sub *s);
 
 void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
+/* An SHM_REQUEST: a request whose body is in the requester's pool. */
+void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
+                              const ipcn__frame *f);
 void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f);
 void ipcn__req_on_link_down(ipcn_node *n, ipcn__link *l);
 /* A CANCEL: the requester gave up; its request is not started. */

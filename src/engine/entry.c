@@ -31,6 +31,9 @@ static void on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     case IPCN_F_REQUEST:
         ipcn__req_on_request(n, l, f);
         break;
+    case IPCN_F_SHM_REQUEST:
+        ipcn__req_on_shm_request(n, l, f);
+        break;
     case IPCN_F_REPLY:
         if (f->hdr.corr & IPCN__LATCH_CORR) { /* a replay's end */
             ipcn__latch_on_end(n, l, f);

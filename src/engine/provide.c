@@ -122,21 +122,20 @@ int ipcn__prov_check_typed(const ipcn__local *lr, const char *enc,
                               why, whylen);
 }
 
-void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+/* A request of link l (corr) for q, inline, or through shared memory when
+ * shm is its message already (SHM_REQUEST: it holds the requester's slot,
+ * q->data points into it).  shm is freed on every way out but the queue. */
+static void take_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
+                         const ipcn__request *q, ipcn__msg *shm)
 {
-    const ipcn__request *q = &f->u.request;
     ipcn__local *lr = NULL;
     int st = IPCN_ACCEPTED, allowed;
-    if (ipcn__sys_path(q->path.p, q->path.len)) {
-        ipcn__sys_on_request(n, l, f); /* the node's own services */
-        return;
-    }
     if (ipcn__path_check(q->path.p, q->path.len) != IPCN_OK ||
         ipcn__encoding_check(q->encoding.p, q->encoding.len) != IPCN_OK)
         st = IPCN_BAD_REQUEST;
-    else if (!ipcn__prov_within_limits(n, l, IPCN_F_REPLY, f->hdr.corr,
-                                       q->path.p, q->data.len))
-        return;
+    else if (!ipcn__prov_within_limits(n, l, IPCN_F_REPLY, corr, q->path.p,
+                                       q->data.len))
+        goto out;
     else if (!(lr = ipcn__local_find(n, q->path.p)))
         st = IPCN_NOT_FOUND;
     else if ((allowed = ipcn__access_local(n, l, lr, IPCN__V_EXECUTE)) !=
@@ -147,17 +146,16 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     else if (ipcn__gate_request(n, l, q->path.p) != IPCN_OK)
         st = IPCN_TOO_MANY_REQUESTS; /* this peer's share is used up */
     if (st != IPCN_ACCEPTED) {
-        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st, "", NULL,
-                              0, 0, 0);
-        return;
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, st, "", NULL, 0, 0, 0);
+        goto out;
     }
     char why[256];
     st = ipcn__prov_check_typed(lr, q->encoding.p, q->data.p, q->data.len, why,
                                 sizeof why);
     if (st != IPCN_OK) {
-        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr, st,
-                              "text/plain", why, strlen(why), 0, 0);
-        return;
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, st, "text/plain", why,
+                              strlen(why), 0, 0);
+        goto out;
     }
     uint64_t deadline = q->timeout_ms ? ipcn__now_mono_ns() +
                                             q->timeout_ms * 1000000ull
@@ -165,31 +163,84 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     /* A service run at most once: a retry of a request id it ran, or
      * runs, is answered from its cache (once.c), not run again. */
     if (lr->once && q->request_id &&
-        ipcn__once_admit(n, l, lr, f->hdr.corr, q->request_id, deadline) !=
-            IPCN_OK)
-        return;
+        ipcn__once_admit(n, l, lr, corr, q->request_id, deadline) != IPCN_OK)
+        goto out;
     ipcn__cb *cb = ipcn__calloc(1, sizeof *cb);
-    ipcn__msg *m = cb ? ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
-                                      q->encoding.len, l->who.name, l->who.node_id,
-                                      q->data.p, q->data.len)
-                      : NULL;
-    if (!m) {
+    ipcn__msg *m = shm;
+    if (cb && !m)
+        m = ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
+                          q->encoding.len, l->who.name, l->who.node_id,
+                          q->data.p, q->data.len);
+    if (!cb || !m) {
         ipcn__free(cb);
-        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr,
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr,
                               IPCN_INSUFFICIENT_MEMORY, "", NULL, 0, 0, 0);
-        ipcn__once_forget(n, q->path.p, l->id, f->hdr.corr,
-                          IPCN_INSUFFICIENT_MEMORY);
-        return;
+        ipcn__once_forget(n, q->path.p, l->id, corr, IPCN_INSUFFICIENT_MEMORY);
+        goto out;
     }
+    shm = NULL; /* the queue's now */
     cb->kind = CB_REQUEST;
     cb->link_id = l->id;
-    cb->corr = f->hdr.corr;
+    cb->corr = corr;
     cb->msg = m;
     /* The requester's budget (what was left of its timeout when it sent
      * the request) runs from here: past it, the requester has given up. */
     cb->deadline_ns = deadline;
     ipcn__limit_queued(n, l, 1);
     ipcn__queue_cb(n, cb);
+out:
+    if (shm)
+        ipcn_msg_free(&shm->pub); /* its slot goes back (a RELEASE) */
+}
+
+void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
+{
+    if (ipcn__sys_path(f->u.request.path.p, f->u.request.path.len)) {
+        ipcn__sys_on_request(n, l, f); /* the node's own services */
+        return;
+    }
+    take_request(n, l, f->hdr.corr, &f->u.request, NULL);
+}
+
+/* An SHM_REQUEST (docs/protocol.md 12.9): the body is in a slot of the
+ * requester's pool, mapped here read-only.  A reference outside its pools,
+ * into a pool not mapped, or to the node's own services (which take
+ * requests inline only) is answered 400 and counted. */
+void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
+                              const ipcn__frame *f)
+{
+    const ipcn__shm_sample *sa = &f->u.shm_sample;
+    const char *why = NULL;
+    char path[IPCN_PATH_MAX + 1];
+    ipcn__msg *m = NULL;
+    if (sa->path.len > IPCN_PATH_MAX ||
+        ipcn__sys_path(sa->path.p, sa->path.len)) {
+        why = "a shared-memory request to a path that takes none";
+    } else if (sa->len > UINT32_MAX) {
+        why = "a shared-memory request over 4 GiB";
+    } else {
+        memcpy(path, sa->path.p, sa->path.len);
+        path[sa->path.len] = 0;
+        m = ipcn__map_msg_new(n, l, sa, path); /* counts a bad reference */
+        if (!m)
+            why = "a shared-memory request outside the requester's pools";
+    }
+    if (!m) {
+        n->stats.shm_requests_refused++;
+        ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr,
+                              IPCN_BAD_REQUEST, "text/plain", why, strlen(why),
+                              0, 0);
+        return;
+    }
+    n->stats.shm_requests_taken++;
+    m->pub.seq = 0; /* as an inline request's: no sample order, no stamp */
+    m->pub.timestamp_ns = 0;
+    ipcn__request q = {.timeout_ms = (uint32_t)sa->timestamp_ns,
+                       .path = sa->path,
+                       .encoding = sa->encoding,
+                       .data = ipcn__blob_of(m->pub.data, m->pub.len),
+                       .request_id = sa->seq};
+    take_request(n, l, f->hdr.corr, &q, m);
 }
 
 /* A request of link l (NULL: gone) that its requester gave up on is not
@@ -249,8 +300,9 @@ void ipcn__responder_free_all(ipcn_node *n)
 
 /* Deliver an answer: to a peer over its link, or to this node's own
  * pending request (link 0). */
-static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
-                  const void *data, size_t len, const char *enc)
+static int answer_ex(ipcn_node *n, uint32_t link_id, uint64_t corr,
+                     int status, const void *data, size_t len, const char *enc,
+                     ipcn_loan *loan, uint64_t sum)
 {
     if (link_id == 0)
         return ipcn__req_answer_local(n, corr, status, data, len, enc);
@@ -258,10 +310,22 @@ static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
     if (!l || l->state != LINK_UP)
         return IPCN_SERVICE_UNAVAILABLE;
     ipcn__limit_queued(n, l, -1);
+    if (loan) { /* filled by ipcn_reply_set(): sent as it is */
+        if (ipcn__pool_reply_send_loan(n, l, loan, sum, corr, status,
+                                       enc ? enc : "", len) == IPCN_OK)
+            return IPCN_OK;
+        data = ipcn_loan_data(loan);
+    }
     if (!ipcn__pool_send_reply(n, l, corr, status, enc ? enc : "", data, len))
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, status, enc, data,
                               len, 0, 0);
     return IPCN_OK;
+}
+
+static int answer(ipcn_node *n, uint32_t link_id, uint64_t corr, int status,
+                  const void *data, size_t len, const char *enc)
+{
+    return answer_ex(n, link_id, corr, status, data, len, enc, NULL, 0);
 }
 
 /* What a handler may answer: the table's codes (as in ipcnet.h) or an
@@ -275,24 +339,59 @@ static int answer_status(int st)
     return IPCN_INTERNAL_ERROR;
 }
 
+/* Drop what ctx holds (its answer, a loaned slot). */
+static void reply_ctx_clear(ipcn_reply_ctx *ctx)
+{
+    if (ctx->loan) {
+        ipcn__node_lock(ctx->node);
+        ipcn__pool_end_loan(ctx->node, ctx->loan);
+        ipcn__node_unlock(ctx->node);
+        ctx->loan = NULL;
+    }
+    ipcn__free(ctx->data);
+    ipcn__free(ctx->encoding);
+    ctx->data = NULL;
+    ctx->encoding = NULL;
+}
+
 IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
                             const char *encoding)
 {
     if (!ctx || (len && !data) ||
         (encoding && ipcn__encoding_check(encoding, strlen(encoding)) != IPCN_OK))
         return IPCN_BAD_REQUEST;
-    void *d = len ? ipcn__memdup(data, len) : NULL;
     char *e = encoding ? ipcn__strdup(encoding) : NULL;
-    if ((len && !d) || (encoding && !e)) {
-        ipcn__free(d);
+    if (encoding && !e)
+        return IPCN_INSUFFICIENT_MEMORY;
+    /* A large answer to a peer that takes shared memory goes straight
+     * into a slot of the reply pool (one copy, not two). */
+    ipcn_loan *loan = NULL;
+    if (ctx->shm_ok && len >= IPCN_SHM_THRESHOLD) {
+        ipcn_node *n = ctx->node;
+        ipcn__node_lock(n);
+        ipcn__responder *r = responder_by_id(n, ctx->responder_id);
+        ipcn__link *l = r && r->link_id && !r->once && !r->orphan
+                            ? ipcn__link_by_id(n, r->link_id)
+                            : NULL;
+        if (!l || l->state != LINK_UP ||
+            ipcn__pool_reply_loan(n, l, len, &loan) != IPCN_OK)
+            loan = NULL;
+        ipcn__node_unlock(n);
+    }
+    void *d = NULL;
+    uint64_t sum = 0;
+    if (loan)
+        sum = ipcn__pool_fill(loan, data, len); /* the slot is ours alone */
+    else if (len && !(d = ipcn__memdup(data, len))) {
         ipcn__free(e);
         return IPCN_INSUFFICIENT_MEMORY;
     }
-    ipcn__free(ctx->data);
-    ipcn__free(ctx->encoding);
+    reply_ctx_clear(ctx);
     ctx->data = d;
     ctx->len = len;
     ctx->encoding = e;
+    ctx->loan = loan;
+    ctx->sum = sum;
     return IPCN_OK;
 }
 
@@ -373,7 +472,7 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         n->own_queued++;
     }
     ipcn__list_insert_tail(&n->responders, &r->entry);
-    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id};
+    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id, .shm_ok = true};
     uint64_t rid = r->id;
     ipcn__node_unlock(n);
     int st = fn(n, &m->pub, &ctx, user);
@@ -385,13 +484,15 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         responder_free(n, r);
         if (st == IPCN_ACCEPTED) /* 102 without a responder: a bug of theirs */
             st = IPCN_INTERNAL_ERROR;
-        answer(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
-               ctx.encoding ? ctx.encoding : "");
+        answer_ex(n, link_id, corr, answer_status(st), ctx.data, ctx.len,
+                  ctx.encoding ? ctx.encoding : "", ctx.loan, ctx.sum);
         if (once)
             ipcn__once_done(n, m->pub.path, link_id, corr, answer_status(st),
                             ctx.data, ctx.len,
                             ctx.encoding ? ctx.encoding : "");
     }
+    if (ctx.loan) /* sent or not, the loan ends (the lock is held here) */
+        ipcn__pool_end_loan(n, ctx.loan);
     ipcn__free(ctx.data);
     ipcn__free(ctx.encoding);
 }

@@ -17,7 +17,8 @@ void ipcn__pending_free(ipcn__pending *p)
 {
     ipcn__free(p->path);
     ipcn__free(p->encoding);
-    ipcn__free(p->data);
+    if (!p->borrowed)
+        ipcn__free(p->data);
     if (p->reply)
         ipcn_msg_free(&p->reply->pub);
     ipcn__free(p);
@@ -149,6 +150,21 @@ static int send_to(ipcn_node *n, ipcn__pending *p, ipcn__link *l)
     }
     n->scratch.len = 0;
     int st;
+    /* 16 KiB or more to a provider that takes it: through shared memory
+     * (docs/protocol.md 12.9); the node's own services are answered by
+     * sys.c, inline. */
+    if (p->kind == PEND_REQUEST && p->len >= IPCN_SHM_THRESHOLD &&
+        !ipcn__sys_path(p->path, strlen(p->path)) &&
+        ipcn__pool_send_request(n, l, p->corr, p->path, p->encoding,
+                                rq.request_id, left, p->data,
+                                p->len) == IPCN_OK) {
+        n->stats.shm_requests_sent++;
+        ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
+        if (r)
+            r->inflight++;
+        await_on(p, l);
+        return IPCN_OK;
+    }
     if (p->kind == PEND_SET) {
         ipcn__set s = {.timeout_ms = left,
                        .expect_version = p->expect_version,
@@ -397,9 +413,15 @@ int ipcn__req_call(ipcn_node *n, enum pending_kind kind, const char *path,
 {
     if (n->shut) /* the node shuts down: nothing more is asked */
         return IPCN_SERVICE_UNAVAILABLE;
-    ipcn__pending *p = ipcn__req_new(n, kind, path, data, len, enc, timeout_ms);
+    /* The caller waits here until p is done and freed: p borrows its data
+     * instead of copying it (a 1 MiB request: one copy and an allocation
+     * fewer per call). */
+    ipcn__pending *p = ipcn__req_new(n, kind, path, NULL, 0, enc, timeout_ms);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
+    p->data = (void *)data;
+    p->len = len;
+    p->borrowed = true;
     p->expect_version = expect;
     int st = ipcn__req_start(n, p);
     if (st == IPCN_SERVICE_UNAVAILABLE || st == IPCN_NOT_FOUND) {

@@ -20,6 +20,7 @@
 #include "engine/entry.h"
 #include "node/node.h"
 #include "policy/policy.h"
+#include "shm/shm.h"
 #include "transport/reputation.h"
 #include "transport/limits.h"
 #include "transport/compromise.h"
@@ -437,6 +438,7 @@ IPCN_API int ipcn_node_get_stats(ipcn_node *n, ipcn_node_stats *out)
     for (const ipcn__list *e = n->remotes.next; e != &n->remotes; e = e->next)
         count++;
     s.resources = count;
+    s.shm_request_slots = ipcn__pool_request_slots(n);
     ipcn__node_unlock(n);
     ipcn__sized_out(out, &s, sizeof s);
     return IPCN_OK;

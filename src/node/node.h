@@ -166,6 +166,7 @@ struct ipcn_node {
     uint32_t next_pool_id;
     ipcn__list pools;       /* ipcn__pool: our shared-memory pools */
     ipcn__pool *reply_pool; /* where large answers of our services go */
+    ipcn__pool *request_pool; /* where our large requests go (12.9) */
     ipcn__list loans;       /* ipcn_loan: loans not yet published */
     ipcn__list maps;        /* ipcn__shm_map: peers' pools mapped here */
     atomic_bool shm_rel_pending; /* a message freed: releases to send */

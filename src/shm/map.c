@@ -290,8 +290,10 @@ ipcn__msg *ipcn__map_msg_new(ipcn_node *n, ipcn__link *l,
     ipcn__msg *msg = ipcn__msg_new(path, strlen(path), sa->encoding.p,
                                    sa->encoding.len, l->who.name, l->who.node_id,
                                    NULL, 0);
-    if (!msg)
+    if (!msg) { /* out of memory: the slot is not kept */
+        ipcn__map_give_back(m, sa->slot, sa->gen);
         return NULL;
+    }
     msg->pub.seq = sa->seq;
     msg->pub.timestamp_ns = sa->timestamp_ns;
     ipcn__map_msg_attach(msg, m, sa);

@@ -647,10 +647,15 @@ drop:
 
 /* Replies of this node's services come from one pool of the node's, that
  * refuses when full: a requester holding an old answer must not see it
- * change.  The answer then goes inline (or as 306 when it cannot). */
-int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
-                          int status, const char *enc, const void *data,
-                          size_t len)
+ * change.  The answer then goes inline (or as 306 when it cannot).
+ * Requests of 16 KiB or more go the same way, from a second pool of the
+ * node's (docs/protocol.md 12.9): the provider holds the slot until it is
+ * done with the request, and gives it back with a RELEASE. */
+/* Loan a slot of *cur for len bytes: 100, or 0 when the body should go
+ * inline (too small or too large, a link that cannot take it, the pool
+ * full). */
+static int shm_loan(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
+                    const char *pool_path, size_t len, ipcn_loan **out)
 {
     if (len < IPCN_SHM_THRESHOLD || len > IPCN_SHM_MAX_SLOT_SIZE ||
         !ipcn__pool_link_takes(n, l))
@@ -658,21 +663,28 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
     ipcn_pool_opts o;
     ipcn_pool_opts_init(&o);
     o.policy = IPCN_POOL_REFUSE;
-    ipcn_loan *loan;
-    if (ipcn__pool_loan(n, &n->reply_pool, "", o, NULL, NULL, len, &loan) !=
-        IPCN_OK)
-        return 0;
+    return ipcn__pool_loan(n, cur, pool_path, o, NULL, NULL, len, out) ==
+                   IPCN_OK
+               ? IPCN_OK
+               : 0;
+}
+
+/* Send the loan's first len bytes (summed: sum) as a frame of type: 100,
+ * or 0 when it could not go (the loan stays, its bytes intact). */
+static int shm_send(ipcn_node *n, ipcn__link *l, ipcn_loan *loan, uint64_t sum,
+                    uint8_t type, uint64_t corr, int status, const char *path,
+                    const char *enc, uint64_t seq, uint64_t stamp, size_t len)
+{
     ipcn__pool *p = loan->pool;
     ipcn__pslot *s = &p->slot[loan->slot];
-    uint8_t *dst = p->base + (size_t)loan->slot * p->slot_size;
-    uint64_t sum = copy_and_sum(dst, data, len);
     int st = IPCN_INTERNAL_ERROR;
     if (send_pool(n, l, p) == IPCN_OK && l->state == LINK_UP &&
         add_holder(s, l->id)) {
         ipcn__hdr h;
         ipcn__link_hdr(n, &h, (uint16_t)status, corr);
-        h.type = IPCN_F_SHM_REPLY;
-        ipcn__shm_sample b = {.path = ipcn__str_of(""),
+        h.type = type;
+        ipcn__shm_sample b = {.seq = seq, .timestamp_ns = stamp,
+                              .path = ipcn__str_of(path),
                               .encoding = ipcn__str_of(enc),
                               .pool_id = p->id, .slot = loan->slot,
                               .gen = loan->gen, .len = len,
@@ -687,9 +699,70 @@ int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
             drop_holder(s, l->id);
         }
     }
-    ipcn__pool_end_loan(n, loan);
     return st == IPCN_OK ? IPCN_OK : 0;
 }
+
+/* Replies of this node's services come from one pool of the node's, that
+ * refuses when full: a requester holding an old answer must not see it
+ * change.  The answer then goes inline (or as 306 when it cannot).
+ * Requests of 16 KiB or more go the same way, from a second pool of the
+ * node's (docs/protocol.md 12.9): the provider holds the slot until it is
+ * done with the request, and gives it back with a RELEASE. */
+static int send_shm(ipcn_node *n, ipcn__link *l, ipcn__pool **cur,
+                    const char *pool_path, uint8_t type, uint64_t corr,
+                    int status, const char *path, const char *enc,
+                    uint64_t seq, uint64_t stamp, const void *data, size_t len)
+{
+    ipcn_loan *loan;
+    if (shm_loan(n, l, cur, pool_path, len, &loan) != IPCN_OK)
+        return 0;
+    uint8_t *dst = ipcn_loan_data(loan);
+    uint64_t sum = copy_and_sum(dst, data, len);
+    int st = shm_send(n, l, loan, sum, type, corr, status, path, enc, seq,
+                      stamp, len);
+    ipcn__pool_end_loan(n, loan);
+    return st;
+}
+
+int ipcn__pool_reply_loan(ipcn_node *n, ipcn__link *l, size_t len,
+                          ipcn_loan **out)
+{
+    return shm_loan(n, l, &n->reply_pool, "", len, out);
+}
+
+uint64_t ipcn__pool_fill(ipcn_loan *loan, const void *data, size_t len)
+{
+    return copy_and_sum(ipcn_loan_data(loan), data, len);
+}
+
+int ipcn__pool_reply_send_loan(ipcn_node *n, ipcn__link *l, ipcn_loan *loan,
+                               uint64_t sum, uint64_t corr, int status,
+                               const char *enc, size_t len)
+{
+    return shm_send(n, l, loan, sum, IPCN_F_SHM_REPLY, corr, status, "", enc,
+                    0, 0, len);
+}
+
+int ipcn__pool_send_reply(ipcn_node *n, ipcn__link *l, uint64_t corr,
+                          int status, const char *enc, const void *data,
+                          size_t len)
+{
+    return send_shm(n, l, &n->reply_pool, "", IPCN_F_SHM_REPLY, corr, status,
+                    "", enc, 0, 0, data, len);
+}
+
+int ipcn__pool_send_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
+                            const char *path, const char *enc,
+                            uint64_t request_id, uint32_t timeout_ms,
+                            const void *data, size_t len)
+{
+    if (!(l->peer_caps & IPCN_CAP_SHMREQ))
+        return 0;
+    return send_shm(n, l, &n->request_pool, IPCN__REQUEST_POOL,
+                    IPCN_F_SHM_REQUEST, corr, 0, path, enc, request_id,
+                    timeout_ms, data, len);
+}
+
 
 /* ---- settings and counters ---- */
 
@@ -717,26 +790,5 @@ void ipcn__pool_reconfig(ipcn_node *n, ipcn__pool **cur,
     } else {
         p->policy = o->policy;
         p->checksum = o->checksum != 0;
-    }
-}
-
-void ipcn__pool_stats(ipcn_node *n, const char *path, const ipcn__pool *cur,
-                      ipcn_pool_stats *s)
-{
-    ipcn__pool *p;
-    ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry) {
-        if (strcmp(p->path, path) != 0)
-            continue;
-        s->pools++;
-        if (p != cur)
-            continue;
-        s->slots = p->slots;
-        s->slot_size = p->slot_size;
-        for (uint32_t i = 0; i < p->slots; i++) {
-            uint8_t st = p->slot[i].state;
-            s->free += st == SLOT_FREE;
-            s->loaned += st == SLOT_LOANED;
-            s->held += st == SLOT_PUBLISHED;
-        }
     }
 }

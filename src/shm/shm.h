@@ -201,6 +201,32 @@ int ipcn__pool_send_reply(ipcn_node *n, struct ipcn__link *l, uint64_t corr,
                           int status, const char *enc, const void *data,
                           size_t len);
 
+/* An answer filled while its handler runs (ipcn_reply_set()), sent as it
+ * is once the handler returns: one copy instead of two.  Loan a slot of
+ * the reply pool for len bytes: 100, or 0 (answer inline).  Then fill it
+ * (without the node's lock: the slot is the loan's alone), which returns
+ * the bytes' checksum, and send it: 100 when sent, 0 when not (the loan
+ * stays, its bytes intact); the caller ends the loan either way. */
+int ipcn__pool_reply_loan(ipcn_node *n, struct ipcn__link *l, size_t len,
+                          ipcn_loan **out);
+uint64_t ipcn__pool_fill(ipcn_loan *loan, const void *data, size_t len);
+int ipcn__pool_reply_send_loan(ipcn_node *n, struct ipcn__link *l,
+                               ipcn_loan *loan, uint64_t sum, uint64_t corr,
+                               int status, const char *enc, size_t len);
+
+/* Send a request of this node's through its request pool, as an
+ * SHM_REQUEST (docs/protocol.md 12.9): 100 when sent (the link holds the
+ * slot until the provider gives it back, or the link closes), 0 when the
+ * caller should send it inline (too small, a peer without IPCN_CAP_SHMREQ
+ * or SHM, the pool full). */
+#define IPCN__REQUEST_POOL "(requests)" /* the pool's name: no resource's */
+int ipcn__pool_send_request(ipcn_node *n, struct ipcn__link *l, uint64_t corr,
+                            const char *path, const char *enc,
+                            uint64_t request_id, uint32_t timeout_ms,
+                            const void *data, size_t len);
+/* Slots of the request pool providers hold now. */
+uint32_t ipcn__pool_request_slots(ipcn_node *n);
+
 /* ---- map.c (reader) ---- */
 void ipcn__map_on_pool(ipcn_node *n, struct ipcn__link *l,
                        const struct ipcn__frame *f);

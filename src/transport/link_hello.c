@@ -40,7 +40,8 @@ static uint32_t kind_caps(const ipcn__link *l, uint32_t caps)
         caps &= ~IPCN_CAP_NOSUM; /* only records authenticate every byte */
     return l->kind == LINK_UNIX
                ? caps
-               : caps & ~(IPCN_CAP_SHM | IPCN_CAP_WITHHELD | IPCN_CAP_RING);
+               : caps & ~(IPCN_CAP_SHM | IPCN_CAP_WITHHELD | IPCN_CAP_RING |
+                          IPCN_CAP_SHMREQ);
 }
 
 void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
@@ -54,7 +55,8 @@ void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
                              IPCN_CAP_REDUNDANCY | IPCN_CAP_ROUTE |
                              IPCN_CAP_LIVENESS | IPCN_CAP_LATCH | IPCN_CAP_NOSUM |
                              IPCN_CAP_PROV |
-                             (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD
+                             (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD |
+                                                   IPCN_CAP_SHMREQ
                                              : IPCN_CAP_NONE) |
                              (n->ring_enabled ? IPCN_CAP_RING : IPCN_CAP_NONE)),
                      .heartbeat_ms = n->opts.heartbeat_ms,

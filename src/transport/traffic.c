@@ -216,6 +216,11 @@ void ipcn__traffic_in(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         path = &f->u.request.path;
         len = f->u.request.data.len;
         break;
+    case IPCN_F_SHM_REQUEST:
+        v = IPCN__TV_REQUEST;
+        path = &f->u.shm_sample.path;
+        len = f->u.shm_sample.len;
+        break;
     case IPCN_F_SET:
         v = IPCN__TV_SET;
         path = &f->u.set.path;

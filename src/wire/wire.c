@@ -215,7 +215,8 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
             r.bad = 1;
         break;
     case IPCN_F_SHM_SAMPLE:
-    case IPCN_F_SHM_REPLY: {
+    case IPCN_F_SHM_REPLY:
+    case IPCN_F_SHM_REQUEST: {
         ipcn__shm_sample *s = &f.u.shm_sample;
         s->seq = rd_u64(&r);
         s->timestamp_ns = rd_u64(&r);
@@ -232,6 +233,8 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         s->checksum = rd_u64(&r);
         if (s->offset > IPCN_SHM_MAX_SLOT_SIZE || s->len > IPCN_SHM_MAX_SLOT_SIZE)
             r.bad = 1;
+        if (f.hdr.type == IPCN_F_SHM_REQUEST && s->timestamp_ns > UINT32_MAX)
+            r.bad = 1; /* the timeout, in ms */
         break;
     }
     case IPCN_F_SHM_RELEASE:
@@ -662,7 +665,7 @@ int ipcn__enc_ring(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__ring_info *b)
 int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
                          const ipcn__shm_sample *b)
 {
-    if (h->type != IPCN_F_SHM_REPLY)
+    if (h->type != IPCN_F_SHM_REPLY && h->type != IPCN_F_SHM_REQUEST)
         h->type = IPCN_F_SHM_SAMPLE;
     size_t off = ipcn__frame_begin(w, h);
     ipcn__wbuf_u64(w, b->seq);

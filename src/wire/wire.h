@@ -72,7 +72,12 @@ enum ipcn__ftype {
                                  peer: src and dst are its two ends, ttl and
                                  hops count routers, the body carries the
                                  routers passed and the inner frame */
-    IPCN_F__MAX = 28
+    /* Capability IPCN_CAP_SHMREQ on the receiver's side (and SHM). */
+    IPCN_F_SHM_REQUEST = 29,  /* a REQUEST whose body is in a slot of the
+                                 requester's pool (SHM_SAMPLE's layout:
+                                 seq the request id or 0, timestamp_ns the
+                                 timeout in ms, at most 2^32-1) */
+    IPCN_F__MAX = 29
 };
 
 /* Capability bits a node announces in its hello. */
@@ -100,6 +105,9 @@ enum ipcn__ftype {
                                  checksum 0 (docs/protocol.md 19.1.2) */
 #define IPCN_CAP_PROV 4096u /* takes SAMPLE's provenance extension
                                (docs/protocol.md 20) */
+
+#define IPCN_CAP_SHMREQ 16384u /* takes SHM_REQUEST (docs/protocol.md
+                                  12.9) */
 
 /* Limits of a link ring's data area (a power of two), checked on both
  * sides; the memfd is one page of indices, then the data. */
@@ -190,7 +198,8 @@ typedef struct ipcn__shm_pool {
 
 /* SHM_SAMPLE: a SAMPLE whose data is in slot of pool, at offset.
  * SHM_REPLY has the same body (path empty), its status and corr in the
- * header. */
+ * header.  SHM_REQUEST too: seq is the request id (0: none), timestamp_ns
+ * the timeout in ms (at most UINT32_MAX), corr in the header. */
 typedef struct ipcn__shm_sample {
     uint64_t seq;
     uint64_t timestamp_ns;
@@ -344,7 +353,7 @@ uint64_t ipcn__wire_path_at(const uint8_t *path, uint32_t i);
  * HELLO hello; ANNOUNCE announce; SAMPLE, SHM_WITHHELD sample; QUERY, REQUEST request;
  * QUERY_REPLY, REPLY reply; SET set; WITHDRAW, SUBSCRIBE, UNSUBSCRIBE text (the path
  * or pattern); BYE, ERROR text (a reason); PING, PONG stamp; CANCEL none; SHM_POOL
- * shm_pool; SHM_SAMPLE, SHM_REPLY shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
+ * shm_pool; SHM_SAMPLE, SHM_REPLY, SHM_REQUEST shm_sample; SHM_RELEASE, SHM_REVOKE, SHM_DROP
  * shm_refs; RING ring; QUARANTINE quarantine; STATE state; ROUTE route;
  * FORWARD forward. */
 typedef struct ipcn__frame {
@@ -448,7 +457,7 @@ int ipcn__enc_reply(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
 int ipcn__enc_set(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__set *b);
 
 int ipcn__enc_shm_pool(ipcn__wbuf *w, ipcn__hdr *h, const ipcn__shm_pool *b);
-/* SHM_SAMPLE, or SHM_REPLY when h->type is that on entry. */
+/* SHM_SAMPLE, or SHM_REPLY or SHM_REQUEST when h->type is that on entry. */
 int ipcn__enc_shm_sample(ipcn__wbuf *w, ipcn__hdr *h,
                          const ipcn__shm_sample *b);
 /* RELEASE, REVOKE (1..IPCN_SHM_MAX_RELEASE refs) and DROP (one ref). */

@@ -364,6 +364,15 @@ TEST(request)
     CHECK_EQ(copied, std::string("tmp"));
     std::string s(100000, 'x'); /* a bigger body */
     CHECK_EQ(n.request("p/echo", s, "", ct::WAIT_MS).size(), s.size());
+    /* 16 KiB and more go through shared memory (protocol 12.9), byte for
+     * byte, both ways. */
+    std::vector<std::uint8_t> big(1u << 20);
+    for (std::size_t i = 0; i < big.size(); i++)
+        big[i] = static_cast<std::uint8_t>(i * 7 + (i >> 11));
+    const auto sent0 = n.stats().shm_requests_sent;
+    ipcn::Message bigm = n.request("p/echo", big, "bytes", ct::WAIT_MS);
+    CHECK(bigm.data().to_vector() == big);
+    CHECK_EQ(n.stats().shm_requests_sent, sent0 + 1);
 
     ipcn::Error missing = ERROR_OF(n.request("missing/svc", "x", "", ct::WAIT_MS));
     CHECK_EQ(missing.status(), IPCN_NOT_FOUND);

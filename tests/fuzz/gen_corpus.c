@@ -168,7 +168,9 @@ static int write_ext_seeds(const char *dir)
            write_ext_seed(dir, "state_liveness-zero", "state_liveness", 8, 0, 4, 0) ||
            write_ext_seed(dir, "state_liveness-day", "state_liveness", 5, 0x10, 1, 0) ||
            write_ext_seed(dir, "state_liveness-reserved", "state_liveness", 1, 1, 1, 0) ||
-           write_ext_seed(dir, "state_liveness-short", "state_liveness", 0, 0, 0, 4);
+           write_ext_seed(dir, "state_liveness-short", "state_liveness", 0, 0, 0, 4) ||
+           /* issue 20: SHM_REQUEST's timeout over 32 bits (protocol 12.9) */
+           write_ext_seed(dir, "shm_request-timeout", "shm_request", 93, 1, 1, 0);
 }
 
 /* Schema seeds: u16le k, a type of k bytes, a value (fuzz_schema.c).  A

@@ -93,6 +93,7 @@ rel_lib=${libdir#"$prefix"/}
 rel_inc=${includedir#"$prefix"/}
 (cd "$prefix" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort) >"$tmp/installed.txt"
 allowed="^(bin/ipcnet"
+allowed+="|bin/ipcnet-bridge-mqtt" # bridges/mqtt, when libmosquitto was found
 allowed+="|$rel_inc/ipcnet[a-z_]*\.(h|hpp)"
 allowed+="|$rel_lib/libipcnet\.(a|so|so\.[0-9]+\.[0-9]+|so\.[0-9]+\.[0-9]+\.[0-9]+)"
 allowed+="|$rel_lib/pkgconfig/ipcnet\.pc"

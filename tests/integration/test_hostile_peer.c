@@ -375,6 +375,58 @@ static void t_shm_out_of_bounds(void **state)
     victim_check();
 }
 
+/* SHM_REQUEST (protocol 12.9) naming bytes the victim cannot have: a pool
+ * it never got, a slot past the pool, bytes past the slot, a node service.
+ * Each is answered REPLY 200 (the link stays), the references counted as
+ * bad frames; nothing reaches a handler. */
+#define T_SHM_REQUEST 29
+static void enc_shm_request(buf *b, uint64_t src, uint64_t corr,
+                            const char *path, uint32_t pool, uint32_t slot,
+                            uint64_t offset, uint64_t len)
+{
+    size_t off = f_begin(b, T_SHM_REQUEST, src, corr);
+    b_u64(b, 0);    /* request id: none */
+    b_u64(b, 1000); /* timeout, ms */
+    b_str(b, path, strlen(path));
+    b_str(b, "", 0);
+    b_u32(b, pool);
+    b_u32(b, slot);
+    b_u32(b, 1); /* gen */
+    b_u32(b, 0); /* flags */
+    b_u64(b, offset);
+    b_u64(b, len);
+    b_u64(b, 0);
+    f_end(b, off);
+}
+
+static void t_shm_request_bogus(void **state)
+{
+    (void)state;
+    hello_caps = 1;
+    vstats s0, s1;
+    victim_stats(&s0);
+    raw *r = raw_link();
+    int fd = make_memfd(4 * 65536, F_SEAL_SHRINK | F_SEAL_GROW);
+    enc_shm_pool(&B, r->id, 7, 4, 65536);
+    raw_send_fds(r, &fd, 1);
+    close(fd);
+    enc_shm_request(&B, r->id, 1, V.echo, 99, 0, 0, 16384);  /* no pool */
+    enc_shm_request(&B, r->id, 2, V.echo, 7, 4, 0, 16384);   /* slot 4 of 4 */
+    enc_shm_request(&B, r->id, 3, V.echo, 7, 0, 65530, 16384); /* past it */
+    enc_shm_request(&B, r->id, 4, V.echo, 7, UINT32_MAX, 0, 1);
+    enc_shm_request(&B, r->id, 5, "@sys/info", 7, 0, 0, 16384);
+    raw_send_buf(r);
+    raw_ping(r, 23);
+    assert_int_equal(r->replies[ST_BAD_REQUEST], 5);
+    assert_int_equal(r->replies[ST_OK], 0);
+    assert_int_equal(r->errors[ST_BAD_REQUEST], 0);
+    victim_stats(&s1);
+    assert_true(s1.bad_frames >= s0.bad_frames + 4);
+    raw_free(r);
+    hello_caps = 0;
+    victim_check();
+}
+
 static void t_unsolicited_reply(void **state)
 {
     (void)state;
@@ -657,6 +709,7 @@ int main(void)
         CASE(t_sample_unannounced),
         CASE(t_shm_bad_pools),
         CASE(t_shm_out_of_bounds),
+        CASE(t_shm_request_bogus),
         CASE(t_unsolicited_reply),
         CASE(t_request_flood),
         CASE(t_set),

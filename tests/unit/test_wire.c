@@ -424,6 +424,28 @@ static void test_checksum_definition(void **state)
     assert_true(XXH3_64bits("", 0) == 0x2D06800538D394C2ull);
 }
 
+/* SHM_REQUEST (protocol 12.9): its timeout is a u32 in a u64 field; a
+ * higher bit set is a malformed frame (200), checksum right. */
+static void test_shm_request_timeout(void **state)
+{
+    (void)state;
+    const vec *v = vec_named("shm_request");
+    uint8_t b[256];
+    assert_true(v->len <= sizeof b);
+    memcpy(b, v->bytes, v->len);
+    ipcn__frame f;
+    assert_int_equal(ipcn__frame_decode(b, v->len, &f), IPCN_OK);
+    assert_int_equal(f.u.shm_sample.timestamp_ns, 1000);
+    b[48 + 8 + 4] = 1; /* bit 32 of timestamp_ns: the timeout */
+    uint64_t c = ipcn__frame_checksum(b, b + 48, v->len - 48);
+    for (int i = 0; i < 8; i++)
+        b[40 + i] = (uint8_t)(c >> (8 * i));
+    size_t need;
+    assert_int_equal(ipcn__frame_check(b, v->len, IPCN_WIRE_MAX_PAYLOAD, &need),
+                     IPCN_OK);
+    assert_int_equal(ipcn__frame_decode(b, v->len, &f), IPCN_BAD_REQUEST);
+}
+
 /* A TCP link's queue (no_sum) writes checksum 0, which only the check
  * that skips the checksum (frames from authenticated records) accepts;
  * the same frame from an ordinary queue carries the real one; no_sum
@@ -890,11 +912,14 @@ static void test_roundtrip_every_type(void **state)
         }
         case IPCN_F_SHM_SAMPLE:
         case IPCN_F_SHM_REPLY:
+        case IPCN_F_SHM_REQUEST:
             in.u.shm_sample = (ipcn__shm_sample){
                 rnd(), rnd(), a, b, (uint32_t)rnd(), (uint32_t)rnd(),
                 (uint32_t)rnd(), (uint32_t)(rnd() & IPCN_SHM_F_CHECKSUM),
                 rnd() % IPCN_SHM_MAX_SLOT_SIZE,
                 rnd() % IPCN_SHM_MAX_SLOT_SIZE, rnd()};
+            if (in.hdr.type == IPCN_F_SHM_REQUEST) /* a timeout in ms */
+                in.u.shm_sample.timestamp_ns &= UINT32_MAX;
             break;
         case IPCN_F_SHM_RELEASE:
         case IPCN_F_SHM_REVOKE:
@@ -1237,6 +1262,7 @@ int main(void)
         cmocka_unit_test(test_encoder_payload_ceiling),
         cmocka_unit_test(test_encoder_long_string),
         cmocka_unit_test(test_encoder_oom_rollback),
+        cmocka_unit_test(test_shm_request_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,4 +213,8 @@ int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
 int cmd_ps(cli *c);
 extern const char cmd_up_help[], cmd_ps_help[];
 
+/* ---- cmd_bridge.c ---- */
+/* `ipcnet bridge KIND ...`: exec ipcnet-bridge-KIND (argv[vi] is "bridge"). */
+int cmd_bridge_main(int argc, char **argv, int vi);
+
 #endif

@@ -372,6 +372,8 @@ static const char *verb_list(char *buf, size_t n)
             break;
         len += (size_t)k;
     }
+    if (len + 9 < n)
+        memcpy(buf + len, ", bridge", 9); /* cmd_bridge.c, not in the table */
     return buf;
 }
 
@@ -397,6 +399,8 @@ static void usage(FILE *f)
                "Look at a network of IPCNet nodes and take part in it.\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "  %-9s  %s\n", "bridge",
+            "connect the network to MQTT (ipcnet bridge mqtt --help), a separate program");
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
                "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy),\n"
@@ -607,6 +611,10 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        if (argc > 2 && !strcmp(name, "help") && !strcmp(argv[2], "bridge")) {
+            char *hargv[] = {argv[0], argv[2], (char *)"--help", NULL};
+            return cmd_bridge_main(3, hargv, 1);
+        }
         if (argc > 2 && !strcmp(name, "help")) {
             for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
                 if (!strcmp(verbs[i].name, argv[2])) {
@@ -647,6 +655,9 @@ int main(int argc, char **argv)
         return cli_usage_error(NULL, "no verb given");
     }
     name = argv[vi];
+    /* `ipcnet bridge KIND ...`: a separate program (cmd_bridge.c). */
+    if (!strcmp(name, "bridge"))
+        return cmd_bridge_main(argc, argv, vi);
     const verb *v = NULL;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(verbs[i].name, name))

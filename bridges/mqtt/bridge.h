@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bridge.h — ipcnet-bridge-mqtt: what the files of the MQTT bridge share.
+ * The bridge uses only IPCNet's public API (ipcnet.h, ipcnet_value.h) and
+ * libmosquitto; the core library never links libmosquitto.
+ *
+ * Threads: the IPCNet node runs its own thread (its callbacks: exports,
+ * bridged service requests, answers of calls), libmosquitto runs its loop
+ * thread (connect, message, publish acknowledgements), the main thread
+ * waits for signals and prints the status line.  The outgoing buffer
+ * (outq.c) and the counters are shared under bridge.lock.
+ */
+#ifndef IPCNET_BRIDGE_MQTT_H
+#define IPCNET_BRIDGE_MQTT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mosquitto.h>
+
+#include "ipcnet.h"
+
+#define BR_MAX_LIST 32   /* --export, --import, --service, --call each */
+#define BR_MAX_INFLIGHT 32 /* QoS 1 publications sent and not yet acked */
+
+/* Counters (the status line, docs/bridges.md "Counters"). */
+typedef struct br_counters {
+    uint64_t exported;      /* IPCNet samples taken into the buffer */
+    uint64_t published;     /* publications the broker acknowledged (QoS 1)
+                               or that were written (QoS 0) */
+    uint64_t dropped;       /* samples not taken: the buffer was full */
+    uint64_t resent;        /* publications sent again after a reconnect */
+    uint64_t imported;      /* MQTT messages published into IPCNet */
+    uint64_t import_errors; /* MQTT messages that could not be (bad topic
+                               for a path, announce or publish refused) */
+    uint64_t loops;         /* MQTT messages carrying this bridge's origin
+                               mark, dropped on import */
+    uint64_t denied;        /* requests/calls refused to the bridge (202,
+                               203) by the network's permissions */
+    uint64_t requests;      /* IPCNet requests sent to MQTT responders */
+    uint64_t calls;         /* MQTT requests answered from IPCNet services */
+    uint64_t connects;      /* successful connections (the first included) */
+    uint64_t disconnects;   /* connections lost */
+} br_counters;
+
+typedef struct br_outmsg br_outmsg;
+
+typedef struct br_opts {
+    const char *network, *dir, *name;
+    char host[256];
+    int port;
+    bool tls;
+    const char *cafile, *capath, *cert, *key;
+    const char *user;
+    char *password;           /* from --password-file or $IPCNET_MQTT_PASSWORD */
+    const char *prefix;       /* topic prefix, "ipcnet/" */
+    int qos;                  /* 0 or 1 (default 1) */
+    size_t buffer;            /* outgoing buffer bound, messages */
+    size_t buffer_bytes;      /* ... and payload bytes (--buffer-bytes) */
+    int mqtt_version;         /* 5 (default, falls back to 4) or 4 */
+    bool json;                /* --json: CBOR payloads also as JSON */
+    int timeout_ms;           /* bridged requests */
+    const char *stats_path;   /* --stats: the counters as a data resource */
+    const char *exports[BR_MAX_LIST];  int nexports;
+    const char *imports[BR_MAX_LIST];  int nimports;  /* TOPIC[=PATH] */
+    const char *services[BR_MAX_LIST]; int nservices;
+    const char *calls[BR_MAX_LIST];    int ncalls;
+} br_opts;
+
+typedef struct bridge {
+    br_opts o;
+    ipcn_node *node;
+    struct mosquitto *mosq;
+    char origin[40];          /* this bridge's origin mark */
+    char reply_topic[512];    /* where MQTT responders answer this bridge */
+    int version;              /* MQTT protocol in use: 5 or 4 (3.1.1) */
+    bool fallback_tried;
+    int subs_pending;         /* SUBACKs awaited (MQTT thread only) */
+
+    pthread_mutex_t lock;     /* guards all below */
+    bool connected;
+    br_counters c;
+    /* the outgoing buffer (outq.c) */
+    br_outmsg *head, *tail;   /* FIFO: in flight first, then unsent */
+    size_t queued;            /* messages in the buffer */
+    size_t queued_bytes;      /* their payload bytes */
+    size_t inflight;
+    int early_acks[BR_MAX_INFLIGHT * 2]; /* acks seen before their mid */
+    int nearly;
+    /* kinds of exported paths (export.c) */
+    struct br_kind *kinds;
+    size_t nkinds, capkinds;
+    /* imported paths announced as streams (import.c) */
+    char **announced;
+    size_t nannounced, capannounced;
+    /* pending IPCNet requests waiting for MQTT answers (service.c) */
+    struct br_pending *pending;
+    uint64_t next_corr;
+} bridge;
+
+/* ---- outq.c: the bounded buffer of outgoing publications ---- */
+/* Take a publication into the buffer (copies everything); sends it when
+ * connected.  Returns false (and counts a drop) when the buffer is full. */
+bool br_out_push(bridge *b, const char *topic, const void *data, size_t len,
+                 bool retain, const char *content_type, const char *src,
+                 uint64_t seq, const void *corr, size_t corr_len,
+                 const char *status, const char *rtopic);
+void br_out_connected(bridge *b);     /* (re)send everything unacked */
+void br_out_disconnected(bridge *b);  /* in-flight messages become unsent */
+void br_out_acked(bridge *b, int mid, bool refused); /* refused: counted dropped */
+/* At exit: wait up to timeout_ms for the buffer to empty while connected. */
+bool br_out_flush(bridge *b, int timeout_ms);
+void br_out_free(bridge *b);
+
+/* ---- export.c ---- */
+int br_export_start(bridge *b);
+void br_export_free(bridge *b);
+
+/* ---- import.c ---- */
+void br_import_subscribe(bridge *b);  /* on (re)connect */
+bool br_import_message(bridge *b, const struct mosquitto_message *m,
+                       const mosquitto_property *props);
+void br_import_free(bridge *b);
+
+/* ---- service.c ---- */
+int br_service_start(bridge *b);
+void br_service_subscribe(bridge *b); /* on (re)connect */
+bool br_service_message(bridge *b, const struct mosquitto_message *m,
+                        const mosquitto_property *props);
+void br_service_sweep(bridge *b, bool all); /* answer 304 past the deadline */
+void br_service_free(bridge *b);
+
+/* ---- main.c ---- */
+void br_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the topic of an IPCNet path: prefix + path (false if it does not fit) */
+bool br_topic(const bridge *b, const char *sub, const char *path, char *out,
+              size_t cap);
+/* this bridge's origin mark among the user properties of a message? */
+bool br_has_origin(const bridge *b, const mosquitto_property *props);
+void br_count(bridge *b, uint64_t *counter);
+
+#endif

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c — ipcnet-bridge-mqtt (also run as `ipcnet bridge mqtt`): the
+ * command line, the MQTT connection (libmosquitto, MQTT 5 with a fall
+ * back to 3.1.1, TLS, user and password, reconnection with back-off), and
+ * the status line of the counters (on SIGUSR1 and at exit).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mqtt_protocol.h>
+
+#include "bridge.h"
+
+static const char usage_text[] =
+    "usage: ipcnet bridge mqtt --broker mqtt://HOST[:PORT] [options]\n"
+    "       (the program ipcnet-bridge-mqtt)\n\n"
+    "Connect this IPCNet network to an MQTT broker (docs/bridges.md).\n\n"
+    "  --broker URL        mqtt://HOST[:PORT] (1883) or mqtts://HOST[:PORT] (8883, TLS)\n"
+    "  --cafile FILE       TLS: the CA certificate(s) that sign the broker's\n"
+    "  --capath DIR        TLS: a directory of CA certificates\n"
+    "  --cert FILE, --key FILE  TLS: this client's certificate and key\n"
+    "  --user NAME         MQTT user name; the password comes from\n"
+    "                      --password-file FILE (its first line) or\n"
+    "                      $IPCNET_MQTT_PASSWORD, never the command line\n"
+    "  --export PATTERN    publish the streams and data resources matching\n"
+    "                      PATTERN on PREFIX+path (data: retained); repeatable\n"
+    "  --import TOPIC[=PATH]  publish the MQTT messages of TOPIC (a filter) on\n"
+    "                      IPCNet streams announced by the bridge; repeatable\n"
+    "  --service PATH      offer PATH in IPCNet; requests go to MQTT responders\n"
+    "                      on PREFIX_req/PATH (MQTT 5); repeatable\n"
+    "  --call PATTERN      let MQTT clients call the IPCNet services matching\n"
+    "                      PATTERN on PREFIX_call/PATH (MQTT 5); repeatable\n"
+    "  --prefix P          topic prefix (default \"ipcnet/\")\n"
+    "  --qos 0|1           of the bridge's publications (default 1)\n"
+    "  --buffer N          outgoing messages kept while the broker is away or\n"
+    "                      slow (default 1000); past it samples are dropped\n"
+    "                      and counted\n"
+    "  --buffer-bytes N    the same bound in payload bytes (default 64 MiB)\n"
+    "  --json              publish CBOR values as JSON (application/json)\n"
+    "  --mqtt-version 5|3  the protocol to speak (default 5, falling back to\n"
+    "                      3.1.1 when the broker refuses it)\n"
+    "  --timeout MS        bridged requests, both ways (default 5000)\n"
+    "  --stats PATH        also hold the counters as data resource PATH (JSON)\n"
+    "  --network NAME, --dir DIR, --name NAME (default \"mqtt-bridge\")\n\n"
+    "Prints a line when connected, and the counters on SIGUSR1 and at exit\n"
+    "(\"stats ...\"); runs until SIGINT or SIGTERM.\n";
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void br_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&log_lock);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+    pthread_mutex_unlock(&log_lock);
+    va_end(ap);
+}
+
+void br_count(bridge *b, uint64_t *counter)
+{
+    pthread_mutex_lock(&b->lock);
+    (*counter)++;
+    pthread_mutex_unlock(&b->lock);
+}
+
+bool br_topic(const bridge *b, const char *sub, const char *path, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s%s%s", b->o.prefix, sub ? sub : "", path);
+    return n > 0 && (size_t)n < cap;
+}
+
+bool br_has_origin(const bridge *b, const mosquitto_property *props)
+{
+    const mosquitto_property *it = props;
+    char *name = NULL, *value = NULL;
+    bool first = true, found = false;
+    while (!found && (it = mosquitto_property_read_string_pair(it, MQTT_PROP_USER_PROPERTY,
+                                                               &name, &value, !first))) {
+        first = false;
+        found = !strcmp(name, "ipcnet-origin") && !strcmp(value, b->origin);
+        free(name);
+        free(value);
+        name = value = NULL;
+    }
+    return found;
+}
+
+/* The counters as "k=v k=v ..." (json false) or a JSON object. */
+static void format_stats(bridge *b, bool json, char *out, size_t cap)
+{
+    pthread_mutex_lock(&b->lock);
+    br_counters c = b->c;
+    bool conn = b->connected;
+    size_t q = b->queued;
+    pthread_mutex_unlock(&b->lock);
+    const struct {
+        const char *k;
+        uint64_t v;
+    } kv[] = {{"connected", conn},          {"exported", c.exported},
+              {"published", c.published},   {"buffered", q},
+              {"dropped", c.dropped},       {"resent", c.resent},
+              {"imported", c.imported},     {"import_errors", c.import_errors},
+              {"loops", c.loops},           {"denied", c.denied},
+              {"requests", c.requests},     {"calls", c.calls},
+              {"connects", c.connects},     {"disconnects", c.disconnects}};
+    size_t len = 0;
+    int n = json ? snprintf(out, cap, "{\"mqtt\":\"%s\"", b->version == 5 ? "5" : "3.1.1")
+                 : snprintf(out, cap, "stats connected=%d mqtt=%s", conn,
+                            b->version == 5 ? "5" : "3.1.1");
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    len = (size_t)n;
+    for (size_t i = json ? 0 : 1; i < sizeof kv / sizeof kv[0]; i++) {
+        n = json ? snprintf(out + len, cap - len, ",\"%s\":%" PRIu64, kv[i].k, kv[i].v)
+                 : snprintf(out + len, cap - len, " %s=%" PRIu64, kv[i].k, kv[i].v);
+        if (n < 0 || (size_t)n >= cap - len)
+            return;
+        len += (size_t)n;
+    }
+    if (json && len + 1 < cap)
+        memcpy(out + len, "}", 2);
+}
+
+static void print_stats(bridge *b)
+{
+    char line[1024];
+    format_stats(b, false, line, sizeof line);
+    br_log("%s", line);
+}
+
+/* --stats PATH: the counters as the value of a data resource, when they
+ * changed (at most every 200 ms, the main loop's tick). */
+static void publish_stats(bridge *b, char *last, size_t cap)
+{
+    char now[1024];
+    format_stats(b, true, now, sizeof now);
+    if (!strcmp(now, last))
+        return;
+    char abs[300];
+    snprintf(abs, sizeof abs, "/%s", b->o.stats_path);
+    if (ipcn_publish(b->node, abs, now, strlen(now)) == IPCN_OK)
+        snprintf(last, cap, "%s", now);
+}
+
+/* ---- MQTT callbacks (libmosquitto's loop thread) ---- */
+
+static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
+                       const mosquitto_property *props)
+{
+    bridge *b = obj;
+    (void)flags, (void)props;
+    if (rc == 0) {
+        br_count(b, &b->c.connects);
+        br_log("connected %s:%d MQTT %s%s", b->o.host, b->o.port,
+               b->version == 5 ? "5" : "3.1.1",
+               b->version == 5 ? "" : " (off: No Local, properties, services)");
+        b->subs_pending = 0;
+        br_import_subscribe(b);
+        br_service_subscribe(b);
+        br_out_connected(b);
+        return;
+    }
+    if (b->version == 5 && !b->fallback_tried &&
+        (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION || rc == 1 /* 3.1.1 refusal */)) {
+        b->fallback_tried = true;
+        b->version = 4;
+        mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+        br_log("the broker refuses MQTT 5: falling back to 3.1.1");
+        return;
+    }
+    br_log("connection refused: %s", b->version == 5 ? mosquitto_reason_string(rc)
+                                                     : mosquitto_connack_string(rc));
+}
+
+static void on_disconnect(struct mosquitto *m, void *obj, int rc,
+                          const mosquitto_property *props)
+{
+    bridge *b = obj;
+    (void)m, (void)props;
+    pthread_mutex_lock(&b->lock);
+    bool was = b->connected;
+    if (was)
+        b->c.disconnects++;
+    pthread_mutex_unlock(&b->lock);
+    br_out_disconnected(b);
+    if (was)
+        br_log("disconnected (%s): reconnecting", mosquitto_strerror(rc));
+}
+
+static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
+                       const mosquitto_property *props)
+{
+    bridge *b = obj;
+    (void)m, (void)props;
+    if (reason >= 0x80)
+        br_log("the broker refused publication %d: %s (dropped)", mid,
+               mosquitto_reason_string(reason));
+    br_out_acked(b, mid, reason >= 0x80);
+}
+
+/* A SUBACK: once every subscription of this connection is in place, say
+ * so ("subscribed"): from then on nothing published for the bridge is
+ * missed. */
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted,
+                         const mosquitto_property *props)
+{
+    bridge *b = obj;
+    (void)m, (void)mid, (void)props;
+    for (int i = 0; i < n; i++)
+        if (granted[i] >= 0x80)
+            br_log("a subscription was refused by the broker: %s",
+                   mosquitto_reason_string(granted[i]));
+    if (b->subs_pending > 0 && --b->subs_pending == 0)
+        br_log("subscribed");
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
+{
+    bridge *b = obj;
+    (void)m;
+    if (!br_service_message(b, msg, props))
+        br_import_message(b, msg, props);
+}
+
+/* ---- the command line ---- */
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "200 Bad Request: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(ipcnet bridge mqtt --help)\n");
+    va_end(ap);
+    return 2;
+}
+
+static bool parse_broker(br_opts *o, const char *url)
+{
+    const char *h;
+    if (!strncmp(url, "mqtt://", 7)) {
+        h = url + 7;
+        o->port = 1883;
+    } else if (!strncmp(url, "mqtts://", 8)) {
+        h = url + 8;
+        o->tls = true;
+        o->port = 8883;
+    } else
+        return false;
+    const char *colon, *end;
+    if (*h == '[') {
+        end = strchr(h, ']');
+        if (!end)
+            return false;
+        h++;
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] && !colon)
+            return false;
+    } else {
+        colon = strrchr(h, ':');
+        end = colon ? colon : h + strlen(h);
+    }
+    size_t n = (size_t)(end - h);
+    if (!n || n >= sizeof o->host)
+        return false;
+    memcpy(o->host, h, n);
+    o->host[n] = 0;
+    if (colon) {
+        char *e;
+        long p = strtol(colon + 1, &e, 10);
+        if (!colon[1] || *e || p < 1 || p > 65535)
+            return false;
+        o->port = (int)p;
+    }
+    return true;
+}
+
+static char *read_password(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return NULL;
+    char line[1024];
+    char *r = fgets(line, sizeof line, f) ? strdup(line) : strdup("");
+    fclose(f);
+    if (r)
+        r[strcspn(r, "\r\n")] = 0;
+    return r;
+}
+
+static int parse(br_opts *o, int argc, char **argv)
+{
+    bool have_broker = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            exit(0);
+        }
+        if (!strcmp(a, "--json")) {
+            o->json = true;
+            continue;
+        }
+        if (!strcmp(a, "--password"))
+            return usage_error("%s: give the password in a file (--password-file) or "
+                               "$IPCNET_MQTT_PASSWORD, not on the command line", a);
+        if (i + 1 >= argc || strncmp(a, "--", 2))
+            return usage_error("unknown or incomplete argument '%s'", a);
+        const char *v = argv[++i];
+        if (!strcmp(a, "--broker")) {
+            if (!parse_broker(o, v))
+                return usage_error("--broker %s: expected mqtt://HOST[:PORT] or "
+                                   "mqtts://HOST[:PORT]", v);
+            have_broker = true;
+        } else if (!strcmp(a, "--cafile"))
+            o->cafile = v;
+        else if (!strcmp(a, "--capath"))
+            o->capath = v;
+        else if (!strcmp(a, "--cert"))
+            o->cert = v;
+        else if (!strcmp(a, "--key"))
+            o->key = v;
+        else if (!strcmp(a, "--user"))
+            o->user = v;
+        else if (!strcmp(a, "--password-file")) {
+            free(o->password);
+            if (!(o->password = read_password(v)))
+                return usage_error("--password-file %s: cannot read it", v);
+        } else if (!strcmp(a, "--prefix"))
+            o->prefix = v;
+        else if (!strcmp(a, "--network"))
+            o->network = v;
+        else if (!strcmp(a, "--dir"))
+            o->dir = v;
+        else if (!strcmp(a, "--name"))
+            o->name = v;
+        else if (!strcmp(a, "--stats"))
+            o->stats_path = v;
+        else if (!strcmp(a, "--qos")) {
+            if (strcmp(v, "0") && strcmp(v, "1"))
+                return usage_error("--qos %s: 0 or 1", v);
+            o->qos = v[0] - '0';
+        } else if (!strcmp(a, "--buffer")) {
+            char *e;
+            long n = strtol(v, &e, 10);
+            if (!*v || *e || n < 1 || n > 10000000)
+                return usage_error("--buffer %s: 1 to 10000000 messages", v);
+            o->buffer = (size_t)n;
+        } else if (!strcmp(a, "--buffer-bytes")) {
+            char *e;
+            long long n = strtoll(v, &e, 10);
+            if (!*v || *e || n < 1024 || n > (1ll << 40))
+                return usage_error("--buffer-bytes %s: 1024 to 2^40", v);
+            o->buffer_bytes = (size_t)n;
+        } else if (!strcmp(a, "--timeout")) {
+            char *e;
+            long n = strtol(v, &e, 10);
+            if (!*v || *e || n < 1 || n > 3600000)
+                return usage_error("--timeout %s: 1 to 3600000 ms", v);
+            o->timeout_ms = (int)n;
+        } else if (!strcmp(a, "--mqtt-version")) {
+            if (strcmp(v, "5") && strcmp(v, "3") && strcmp(v, "3.1.1"))
+                return usage_error("--mqtt-version %s: 5 or 3 (3.1.1)", v);
+            o->mqtt_version = v[0] == '5' ? 5 : 4;
+        } else {
+            const char **list = NULL;
+            int *count = NULL;
+            if (!strcmp(a, "--export"))
+                list = o->exports, count = &o->nexports;
+            else if (!strcmp(a, "--import"))
+                list = o->imports, count = &o->nimports;
+            else if (!strcmp(a, "--service"))
+                list = o->services, count = &o->nservices;
+            else if (!strcmp(a, "--call"))
+                list = o->calls, count = &o->ncalls;
+            else
+                return usage_error("unknown option '%s'", a);
+            if (*count >= BR_MAX_LIST)
+                return usage_error("%s: at most 32 of them", a);
+            list[(*count)++] = v;
+        }
+    }
+    if (!have_broker)
+        return usage_error("%s", "--broker is required");
+    if (!o->password && o->user && getenv("IPCNET_MQTT_PASSWORD"))
+        o->password = strdup(getenv("IPCNET_MQTT_PASSWORD"));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static bridge br;
+    bridge *b = &br;
+    b->o = (br_opts){.prefix = "ipcnet/", .qos = 1, .buffer = 1000,
+                     .buffer_bytes = (size_t)64 << 20, .mqtt_version = 5,
+                     .timeout_ms = 5000, .name = "mqtt-bridge"};
+    int rc = parse(&b->o, argc, argv);
+    if (rc)
+        return rc;
+    pthread_mutex_init(&b->lock, NULL);
+
+    /* Signals go to the main thread only: block them before any thread. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ipcn_node_opts no;
+    ipcn_node_opts_init(&no);
+    no.network = b->o.network;
+    no.dir = b->o.dir;
+    int st = ipcn_node_open(&b->node, b->o.name, &no);
+    if (st != IPCN_OK) {
+        fprintf(stderr, "%d %s: cannot join the network as '%s'\n", st, ipcn_status_str(st),
+                b->o.name);
+        free(b->o.password);
+        return 1;
+    }
+    snprintf(b->origin, sizeof b->origin, "%016" PRIx64, ipcn_node_id(b->node));
+    snprintf(b->reply_topic, sizeof b->reply_topic, "%s_reply/%.16s", b->o.prefix, b->origin);
+    b->version = b->o.mqtt_version;
+
+    mosquitto_lib_init();
+    char client_id[64];
+    snprintf(client_id, sizeof client_id, "ipcnet-%.16s", b->origin);
+    b->mosq = mosquitto_new(client_id, true, b);
+    if (!b->mosq) {
+        fprintf(stderr, "307 Insufficient Memory: mosquitto_new\n");
+        ipcn_node_close(b->node);
+        return 1;
+    }
+    mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         b->version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_connect_v5_callback_set(b->mosq, on_connect);
+    mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect);
+    mosquitto_publish_v5_callback_set(b->mosq, on_publish);
+    mosquitto_message_v5_callback_set(b->mosq, on_message);
+    mosquitto_subscribe_v5_callback_set(b->mosq, on_subscribe);
+    mosquitto_reconnect_delay_set(b->mosq, 1, 8, true);
+    if (b->o.user)
+        mosquitto_username_pw_set(b->mosq, b->o.user, b->o.password);
+    int exit_code = 0;
+    if (b->o.tls || b->o.cafile || b->o.capath) {
+        rc = mosquitto_tls_set(b->mosq, b->o.cafile, b->o.capath, b->o.cert, b->o.key, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            fprintf(stderr, "200 Bad Request: TLS: %s\n", mosquitto_strerror(rc));
+            exit_code = 2;
+            goto out;
+        }
+    }
+
+    /* IPCNet first, so that nothing of the broker's reaches a half-made
+     * bridge; samples exported before the connection wait in the buffer. */
+    if (b->o.stats_path) {
+        char abs[300];
+        snprintf(abs, sizeof abs, "/%s", b->o.stats_path);
+        st = ipcn_announce(b->node, abs, IPCN_DATA, "application/json", NULL, 0);
+        if (st != IPCN_OK && st != IPCN_CREATED) {
+            fprintf(stderr, "%d %s: --stats %s\n", st, ipcn_status_str(st), b->o.stats_path);
+            exit_code = 1;
+            goto out;
+        }
+    }
+    char last_stats[1024] = "";
+    if ((st = ipcn_node_start_thread(b->node)) != IPCN_OK ||
+        (st = br_service_start(b)) != IPCN_OK || (st = br_export_start(b)) != IPCN_OK) {
+        fprintf(stderr, "%d %s: cannot start the bridge\n", st, ipcn_status_str(st));
+        exit_code = 1;
+        goto out;
+    }
+    br_log("bridge %s ready: network %s, origin %s", ipcn_node_name(b->node),
+           b->o.network ? b->o.network : "(default)", b->origin);
+
+    /* Until the first connection, the attempts are made here, with back-off
+     * (libmosquitto's loop does not retry a first connect that failed);
+     * once connected, its loop thread reconnects by itself, with the same
+     * back-off (mosquitto_reconnect_delay_set above). */
+    bool started = false;
+    int backoff_ms = 1000, wait_ms = 0;
+    for (;;) {
+        if (!started && wait_ms <= 0) {
+            rc = mosquitto_connect_async(b->mosq, b->o.host, b->o.port, 10);
+            if (rc == MOSQ_ERR_SUCCESS) {
+                if ((rc = mosquitto_loop_start(b->mosq)) != MOSQ_ERR_SUCCESS) {
+                    fprintf(stderr, "300 Internal Process Error: mosquitto_loop_start: %s\n",
+                            mosquitto_strerror(rc));
+                    exit_code = 1;
+                    break;
+                }
+                started = true;
+            } else {
+                br_log("cannot connect to %s:%d (%s): trying again in %d ms", b->o.host,
+                       b->o.port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+                       backoff_ms);
+                wait_ms = backoff_ms;
+                backoff_ms = backoff_ms * 2 > 8000 ? 8000 : backoff_ms * 2;
+            }
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGUSR1)
+            print_stats(b);
+        else if (sig == SIGINT || sig == SIGTERM)
+            break;
+        else if (sig < 0)
+            wait_ms -= 200;
+        br_service_sweep(b, false);
+        if (b->o.stats_path)
+            publish_stats(b, last_stats, sizeof last_stats);
+    }
+    if (started) {
+        /* What is buffered goes out before the bridge leaves, while the
+         * broker takes it (at most 2 s); what is left is in the last
+         * status line. */
+        br_out_flush(b, 2000);
+        mosquitto_disconnect(b->mosq);
+        mosquitto_loop_stop(b->mosq, false);
+    }
+out:
+    ipcn_node_close(b->node);
+    print_stats(b);
+    br_service_free(b);
+    br_export_free(b);
+    br_import_free(b);
+    br_out_free(b);
+    mosquitto_destroy(b->mosq);
+    mosquitto_lib_cleanup();
+    free(b->o.password);
+    return exit_code;
+}
