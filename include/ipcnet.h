@@ -2278,4 +2278,5 @@ IPCN_API int ipcn_wait_for(ipcn_node *node, const char *pattern,
 }
 #endif
 #include "ipcnet_history.h" /* debug history (issue 19) */
+#include "ipcnet_prov.h" /* provenance: docs/protocol.md 20 */
 #endif /* IPCNET_H */

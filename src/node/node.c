@@ -249,6 +249,8 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     {
         const char *no_shm = getenv("IPCNET_NO_SHM");
         n->shm_enabled = !no_shm || !*no_shm || !strcmp(no_shm, "0");
+        const char *prov = getenv("IPCNET_PROVENANCE");
+        n->prov_default = prov && (!strcmp(prov, "on") || !strcmp(prov, "1"));
         const char *no_ring = getenv("IPCNET_NO_RING");
         n->ring_enabled = !no_ring || !*no_ring || !strcmp(no_ring, "0");
         const char *spin = getenv("IPCNET_SPIN_US");

@@ -156,6 +156,8 @@ struct ipcn_node {
                                   it was last scanned */
     uint32_t scans_skipped; /* ticks since then, the directory unchanged */
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
+    struct ipcn__prov *prov; /* provenance chain and key (engine/prov.c) */
+    bool prov_default;      /* IPCNET_PROVENANCE=on: new resources have it */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */
     uint8_t crit;           /* this node's ipcn_criticality (opts or
