@@ -242,15 +242,29 @@ static uint32_t held_by(const ipcn__pool *p, uint32_t link_id)
     return k;
 }
 
+/* A closed link holds nothing.  But a link also closes while its peer
+ * lives on (dropped for silence while its handler was busy, quarantined):
+ * a provider may still be reading a request of ours in a slot it held.
+ * The request pool it held slots of is retired, so that those slots are
+ * never written again (the provider's mapping keeps their pages); it goes
+ * once nothing else holds any of its slots, and the next large request
+ * starts a new pool (docs/protocol.md 12.9). */
 void ipcn__pool_on_link_down(ipcn_node *n, ipcn__link *l)
 {
     ipcn__pool *p;
     ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry) {
+        bool held = false;
         for (uint32_t i = 0; i < p->slots; i++) {
             ipcn__pslot *s = &p->slot[i];
-            if (drop_holder(s, l->id) && s->state == SLOT_PUBLISHED &&
-                !s->nholders)
+            if (!drop_holder(s, l->id))
+                continue;
+            held = true;
+            if (s->state == SLOT_PUBLISHED && !s->nholders)
                 slot_freed(p, s);
+        }
+        if (held && p == n->request_pool) {
+            n->request_pool = NULL;
+            p->retired = true;
         }
         maybe_free(n, p);
     }
