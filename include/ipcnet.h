@@ -1673,6 +1673,12 @@ typedef struct ipcn_node_stats {
                                     back when its provider is done with
                                     the request, or its link closes).
                                     Since: 0.2 */
+    uint64_t replies_late;       /**< answers to requests of this node's
+                                    that had already ended (timed out,
+                                    cancelled, or failed over): normal,
+                                    not counted in bad_frames.  The slot
+                                    of a late SHM_REPLY is given back at
+                                    once.  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a
