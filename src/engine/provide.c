@@ -205,7 +205,8 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 /* An SHM_REQUEST (docs/protocol.md 12.9): the body is in a slot of the
  * requester's pool, mapped here read-only.  A reference outside its pools,
  * into a pool not mapped, or to the node's own services (which take
- * requests inline only) is answered 400 and counted. */
+ * requests inline only) is answered 200 and counted, and the slot it
+ * names (if any) given back at once. */
 void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
                               const ipcn__frame *f)
 {
@@ -213,6 +214,7 @@ void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
     const char *why = NULL;
     char path[IPCN_PATH_MAX + 1];
     ipcn__msg *m = NULL;
+    bool mapped = false; /* tried: any slot it named is given back */
     if (sa->path.len > IPCN_PATH_MAX ||
         ipcn__sys_path(sa->path.p, sa->path.len)) {
         why = "a shared-memory request to a path that takes none";
@@ -222,10 +224,16 @@ void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
         memcpy(path, sa->path.p, sa->path.len);
         path[sa->path.len] = 0;
         m = ipcn__map_msg_new(n, l, sa, path); /* counts a bad reference */
+        mapped = true;
         if (!m)
             why = "a shared-memory request outside the requester's pools";
     }
     if (!m) {
+        /* Refused: its slot goes back at once (12.9), when the reference
+         * names one (ipcn__map_msg_new() gave back its own already). */
+        ipcn__shm_map *mp = ipcn__map_find(n, l->id, sa->pool_id);
+        if (!mapped && mp && sa->slot < mp->slots)
+            ipcn__map_give_back(mp, sa->slot, sa->gen);
         n->stats.shm_requests_refused++;
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr,
                               IPCN_BAD_REQUEST, "text/plain", why, strlen(why),
