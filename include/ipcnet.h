@@ -1668,11 +1668,12 @@ typedef struct ipcn_node_stats {
                                     outside their pools (or to a path
                                     that takes none), answered 400.
                                     Since: 0.2 */
-    uint32_t shm_request_slots;  /**< slots of this node's request pool
-                                    that providers hold now (each given
-                                    back when its provider is done with
-                                    the request, or its link closes).
-                                    Since: 0.2 */
+    uint32_t shm_request_slots;  /**< slots of this node's request pools
+                                    (the current one and any retired one
+                                    not yet gone) that providers hold now
+                                    (each given back when its provider is
+                                    done with the request, or its link
+                                    closes).  Since: 0.2 */
     uint64_t replies_late;       /**< answers to requests of this node's
                                     that had already ended (timed out,
                                     cancelled, or failed over): normal,
