@@ -218,8 +218,9 @@ void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
     if (sa->path.len > IPCN_PATH_MAX ||
         ipcn__sys_path(sa->path.p, sa->path.len)) {
         why = "a shared-memory request to a path that takes none";
-    } else if (sa->len > UINT32_MAX) {
-        why = "a shared-memory request over 4 GiB";
+    } else if (sa->len > n->opts.max_payload) {
+        /* as an inline request that large would be (12.9) */
+        why = "a shared-memory request over the largest payload";
     } else {
         memcpy(path, sa->path.p, sa->path.len);
         path[sa->path.len] = 0;

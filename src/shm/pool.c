@@ -770,7 +770,10 @@ int ipcn__pool_send_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
                             uint64_t request_id, uint32_t timeout_ms,
                             const void *data, size_t len)
 {
-    if (!(l->peer_caps & IPCN_CAP_SHMREQ))
+    /* No larger than the provider takes inline (its max_payload, at most
+     * 16 MiB): a request must not succeed or fail by the way it goes, and
+     * a pool for it always fits (checked before any pool is retired). */
+    if (!(l->peer_caps & IPCN_CAP_SHMREQ) || len > l->peer_max_payload)
         return 0;
     return send_shm(n, l, &n->request_pool, IPCN__REQUEST_POOL,
                     IPCN_F_SHM_REQUEST, corr, 0, path, enc, request_id,

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_shm_request_limits.c — the limits of requests through shared
+ * memory (docs/protocol.md 12.9): an argument over the provider's
+ * max_payload is not sent by reference (it fails as inline), a provider
+ * that holds its share of the request pool gets the rest inline while
+ * other providers still get theirs by reference, and a typed service
+ * checks (and its handler reads) a private copy of the argument.
+ *
+ * Nodes in this process, each provider on its own thread.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipcnet.h"
+#include "v_util.h"
+
+#define KIB ((size_t)1 << 10)
+#define MIB ((size_t)1 << 20)
+
+static void fill(uint8_t *p, size_t len, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)x;
+    }
+}
+
+static ipcn_node_stats stats_of(ipcn_node *n)
+{
+    ipcn_node_stats s;
+    memset(&s, 0, sizeof s);
+    s.size = sizeof s;
+    assert_int_equal(ipcn_node_get_stats(n, &s), IPCN_OK);
+    return s;
+}
+
+static int echo_fn(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                   void *user)
+{
+    (void)n;
+    (void)user;
+    return ipcn_reply_set(ctx, req->data, req->len, req->encoding) == IPCN_OK
+               ? IPCN_OK
+               : IPCN_INTERNAL_ERROR;
+}
+
+/* A provider of path on its own thread (o: its options, NULL: default),
+ * seen by req. */
+static ipcn_node *provider(ipcn_node *req, const char *name, const char *path,
+                           ipcn_service_fn fn, void *user,
+                           const ipcn_node_opts *o)
+{
+    ipcn_node *p = v_open(name, o);
+    assert_true(IPCN_IS_OK(ipcn_offer(p, path, "bytes", fn, user)));
+    assert_int_equal(ipcn_node_start_thread(p), IPCN_OK);
+    assert_true(v_wait_count(req, path, IPCN_SERVICE, 1, V_WAIT_MS));
+    return p;
+}
+
+/* An argument over the provider's max_payload goes inline and fails as
+ * an inline request that large does; one under it goes by reference. */
+static void test_over_max_payload_not_by_reference(void **state)
+{
+    (void)state;
+    ipcn_node *n = v_open("req", NULL);
+    ipcn_node_opts o;
+    ipcn_node_opts_init(&o);
+    o.max_payload = (uint32_t)MIB;
+    provider(n, "small", "svc/small", echo_fn, NULL, &o);
+    size_t len = 2 * MIB;
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    fill(buf, len, 1);
+    ipcn_msg *m = NULL;
+    int st = ipcn_request(n, "svc/small", buf, len, "bytes", &m, V_WAIT_MS);
+    assert_int_not_equal(st, IPCN_OK);
+    ipcn_msg_free(m);
+    m = NULL;
+    assert_int_equal(stats_of(n).shm_requests_sent, 0);
+    st = ipcn_request(n, "svc/small", buf, 512 * KIB, "bytes", &m, V_WAIT_MS);
+    assert_int_equal(st, IPCN_OK);
+    assert_int_equal(m->len, 512 * KIB);
+    assert_memory_equal(m->data, buf, 512 * KIB);
+    ipcn_msg_free(m);
+    assert_int_equal(stats_of(n).shm_requests_sent, 1);
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        V_TEST(test_over_max_payload_not_by_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
