@@ -1680,6 +1680,10 @@ typedef struct ipcn_node_stats {
                                     not counted in bad_frames.  The slot
                                     of a late SHM_REPLY is given back at
                                     once.  Since: 0.2 */
+    uint64_t shm_requests_over_share; /**< large requests sent inline
+                                    because their provider's link held
+                                    its share of the request pool (all but
+                                    an eighth of its slots).  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

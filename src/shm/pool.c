@@ -775,6 +775,15 @@ int ipcn__pool_send_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
      * a pool for it always fits (checked before any pool is retired). */
     if (!(l->peer_caps & IPCN_CAP_SHMREQ) || len > l->peer_max_payload)
         return 0;
+    /* One provider that holds its share of the pool (it never releases,
+     * or is slow) gets the rest of its requests inline, so that it cannot
+     * starve the large requests to every other provider. */
+    ipcn__pool *p = n->request_pool;
+    if (p && len <= p->slot_size && len >= IPCN_SHM_THRESHOLD &&
+        ipcn__pool_link_takes(n, l) && held_by(p, l->id) >= p->share) {
+        n->stats.shm_requests_over_share++;
+        return 0;
+    }
     return send_shm(n, l, &n->request_pool, IPCN__REQUEST_POOL,
                     IPCN_F_SHM_REQUEST, corr, 0, path, enc, request_id,
                     timeout_ms, data, len);

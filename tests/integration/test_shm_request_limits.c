@@ -99,10 +99,92 @@ static void test_over_max_payload_not_by_reference(void **state)
     free(buf);
 }
 
+/* ---- a provider that holds its share ---- */
+
+typedef struct hog {
+    atomic_int calls;
+    atomic_int go;
+} hog;
+
+/* The first request holds the provider's thread (and so every slot of
+ * the requests behind it) until the test says go. */
+static int hog_fn(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                  void *user)
+{
+    (void)n;
+    (void)req;
+    (void)ctx;
+    hog *h = user;
+    if (atomic_fetch_add(&h->calls, 1) == 0) {
+        uint64_t end = tu_now_ms() + 3 * V_WAIT_MS;
+        while (!atomic_load(&h->go) && tu_now_ms() < end)
+            usleep(5000);
+    }
+    return IPCN_OK;
+}
+
+static void count_answer(ipcn_node *n, int status, const ipcn_msg *reply,
+                         void *user)
+{
+    (void)n;
+    (void)reply;
+    int *k = user;
+    k[0]++;
+    k[1] += status == IPCN_OK;
+}
+
+enum { HOGGED = 66 }; /* more than the pool's 64 slots */
+
+static void test_share_per_provider(void **state)
+{
+    (void)state;
+    ipcn_node_opts o;
+    ipcn_node_opts_init(&o);
+    o.dead_after_ms = 30000; /* the hog is silent while it holds */
+    ipcn_node *n = v_open("req", &o);
+    hog h = {0};
+    provider(n, "hog", "svc/hog", hog_fn, &h, NULL);
+    provider(n, "prov", "svc/echo", echo_fn, NULL, NULL);
+    static uint8_t buf[32 * KIB];
+    fill(buf, sizeof buf, 2);
+    int answers[2] = {0, 0};
+    for (int i = 0; i < HOGGED; i++) {
+        ipcn_req id;
+        assert_int_equal(ipcn_request_async(n, "svc/hog", buf, sizeof buf,
+                                            "bytes", 3 * V_WAIT_MS,
+                                            count_answer, answers, &id),
+                         IPCN_ACCEPTED);
+    }
+    /* The hog's link holds its share (56 of 64 slots): the rest went
+     * inline, counted. */
+    ipcn_node_stats s = stats_of(n);
+    assert_int_equal(s.shm_requests_sent, 56);
+    assert_int_equal(s.shm_requests_over_share, HOGGED - 56);
+    /* Another provider still gets a large request by reference. */
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_request(n, "svc/echo", buf, sizeof buf, "bytes", &m,
+                                  V_WAIT_MS),
+                     IPCN_OK);
+    assert_int_equal(m->len, sizeof buf);
+    assert_memory_equal(m->data, buf, sizeof buf);
+    ipcn_msg_free(m);
+    assert_int_equal(stats_of(n).shm_requests_sent, 57);
+    atomic_store(&h.go, 1);
+    uint64_t end = tu_now_ms() + 2 * V_WAIT_MS;
+    while (answers[0] < HOGGED && tu_now_ms() < end)
+        v_pump(n, 10);
+    assert_int_equal(answers[1], HOGGED);
+    end = tu_now_ms() + V_WAIT_MS;
+    while (stats_of(n).shm_request_slots && tu_now_ms() < end)
+        v_pump(n, 10);
+    assert_int_equal(stats_of(n).shm_request_slots, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         V_TEST(test_over_max_payload_not_by_reference),
+        V_TEST(test_share_per_provider),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
