@@ -149,6 +149,26 @@ static void take_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, st, "", NULL, 0, 0, 0);
         goto out;
     }
+    ipcn__request qc;
+    if (shm && lr->args_schema) {
+        /* A typed service's argument in a slot of the requester's could
+         * still change after the check (the requester can write its own
+         * memfd): the check and the handler see a private copy, and the
+         * slot goes back at once (docs/protocol.md 12.9). */
+        ipcn__msg *c = ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
+                                     q->encoding.len, l->who.name,
+                                     l->who.node_id, q->data.p, q->data.len);
+        if (!c) {
+            ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr,
+                                  IPCN_INSUFFICIENT_MEMORY, "", NULL, 0, 0, 0);
+            goto out;
+        }
+        qc = *q;
+        qc.data = ipcn__blob_of(c->pub.data, c->pub.len);
+        q = &qc;
+        ipcn_msg_free(&shm->pub); /* its slot goes back (a RELEASE) */
+        shm = c;
+    }
     char why[256];
     st = ipcn__prov_check_typed(lr, q->encoding.p, q->data.p, q->data.len, why,
                                 sizeof why);

@@ -180,11 +180,70 @@ static void test_share_per_provider(void **state)
     assert_int_equal(stats_of(n).shm_request_slots, 0);
 }
 
+/* ---- a typed service reads a private copy ---- */
+
+typedef struct typed {
+    atomic_int calls;
+    atomic_int private_copy; /* the argument was not in a shared slot */
+    atomic_int right;
+} typed;
+
+static uint8_t typed_arg[3 + 32 * KIB]; /* CBOR: a byte string of 32 KiB */
+
+static int typed_fn(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                    void *user)
+{
+    (void)n;
+    (void)ctx;
+    typed *t = user;
+    atomic_fetch_add(&t->calls, 1);
+    if (!(req->flags & IPCN_MSG_SHARED))
+        atomic_fetch_add(&t->private_copy, 1);
+    if (req->len == sizeof typed_arg &&
+        memcmp(req->data, typed_arg, sizeof typed_arg) == 0)
+        atomic_fetch_add(&t->right, 1);
+    return IPCN_OK;
+}
+
+static void test_typed_service_gets_a_copy(void **state)
+{
+    (void)state;
+    ipcn_node *n = v_open("req", NULL);
+    ipcn_node *p = v_open("prov", NULL);
+    static const uint8_t schema[] = {0x65, 'b', 'y', 't', 'e', 's'};
+    typed t = {0};
+    assert_int_equal(ipcn_offer_typed(p, "svc/typed", schema, sizeof schema,
+                                      NULL, 0, typed_fn, &t),
+                     IPCN_OK);
+    assert_int_equal(ipcn_node_start_thread(p), IPCN_OK);
+    assert_true(v_wait_count(n, "svc/typed", IPCN_SERVICE, 1, V_WAIT_MS));
+    typed_arg[0] = 0x59; /* bytes, 16-bit length */
+    typed_arg[1] = (uint8_t)((32 * KIB) >> 8);
+    typed_arg[2] = 0;
+    fill(typed_arg + 3, 32 * KIB, 3);
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_request(n, "svc/typed", typed_arg, sizeof typed_arg,
+                                  "cbor", &m, V_WAIT_MS),
+                     IPCN_OK);
+    ipcn_msg_free(m);
+    assert_int_equal(stats_of(n).shm_requests_sent, 1);
+    assert_int_equal(stats_of(p).shm_requests_taken, 1);
+    assert_int_equal(atomic_load(&t.calls), 1);
+    assert_int_equal(atomic_load(&t.private_copy), 1);
+    assert_int_equal(atomic_load(&t.right), 1);
+    /* The slot went back when the copy was taken. */
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    while (stats_of(n).shm_request_slots && tu_now_ms() < end)
+        v_pump(n, 10);
+    assert_int_equal(stats_of(n).shm_request_slots, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         V_TEST(test_over_max_payload_not_by_reference),
         V_TEST(test_share_per_provider),
+        V_TEST(test_typed_service_gets_a_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
