@@ -1665,8 +1665,9 @@ typedef struct ipcn_node_stats {
     uint64_t shm_requests_taken; /**< requests of peers this node took
                                     from their pools.  Since: 0.2 */
     uint64_t shm_requests_refused; /**< requests of peers naming bytes
-                                    outside their pools (or to a path
-                                    that takes none), answered 400.
+                                    outside their pools, to a path that
+                                    takes none, or too long, answered
+                                    200 (their slot given back).
                                     Since: 0.2 */
     uint32_t shm_request_slots;  /**< slots of this node's request pools
                                     (the current one and any retired one
