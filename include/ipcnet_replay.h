@@ -19,6 +19,10 @@ extern "C" {
  * number it was recorded with, so subscribers see the original numbers
  * and the original gaps.  A seq not above the last one restarts the
  * numbering: subscribers count one reset (docs/protocol.md 10), not losses.
+ * On a data resource that keeps a debug history (ipcnet_history.h), such a
+ * seq (not above the newest version kept) clears the history first, the
+ * entries kept counted as dropped, so that its versions stay strictly
+ * increasing (docs/protocol.md 10.6).
  * @seq: >= 1.
  * Returns as ipcn_publish() (100, 203, 204, 200 also for seq 0, 207, 307).
  * Thread-safe, as ipcn_publish().  Since: 0.2

@@ -127,6 +127,13 @@ void ipcn__hist_record(ipcn_node *n, ipcn__local *lr, ipcn_msg *v)
     if (fit(lr, depth, max_bytes) != IPCN_OK || !depth)
         return;
     ipcn__hist *h = lr->hist;
+    /* Versions kept only go up (protocol.md 10.6): a sequence number that
+     * does not (ipcn_publish_seq() going back or repeating one: a
+     * recording played in a loop, two players of one path) starts the
+     * history again, what was kept counted as dropped. */
+    if (h->count && at(h, h->count - 1)->value->seq >= v->seq)
+        while (h->count)
+            drop_oldest(h);
     char *setter = ipcn__strdup(n->name);
     if (!setter) {
         h->dropped++; /* this version is not kept: counted */
