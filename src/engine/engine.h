@@ -241,6 +241,7 @@ struct ipcn_reply_ctx {
     bool deferred;
     uint64_t responder_id;
     int oom;
+    uint64_t deadline_ns;   /* the requester's, CLOCK_MONOTONIC; 0: none */
 };
 
 /* ---- engine: directory.c, pubsub.c, request.c ---- */
@@ -343,9 +344,10 @@ void ipcn__responder_free_all(ipcn_node *n);
 int ipcn__prov_check_typed(const ipcn__local *lr, const char *enc,
                            const void *data, size_t len, char *why,
                            size_t whylen);
-/* Run path's handler for a request of link_id (0: this node's own). */
+/* Run path's handler for a request of link_id (0: this node's own), whose
+ * requester gives up at deadline_ns (0: never; ipcn_reply_time_left()). */
 void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
-                            ipcn__msg *m);
+                            ipcn__msg *m, uint64_t deadline_ns);
 void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb); /* a CB_REQUEST, lock held */
 /* The deferred answer id is owed to a requester that left: forget it.
  * True when it did (false: it is owed to one still there, or gone).

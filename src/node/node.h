@@ -59,6 +59,8 @@ typedef struct ipcn__cb {
     uint64_t corr;
     struct ipcn__msg *msg;
     uint64_t deadline_ns;   /* its requester gives up then (0: never) */
+    uint64_t reply_deadline_ns; /* this node's own request's deadline, told
+                                   to the handler only (not abandoned) */
     uint64_t expect_version; /* CB_SET: 0 any */
 } ipcn__cb;
 

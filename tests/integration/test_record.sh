@@ -142,6 +142,12 @@ d = json.load(sys.stdin)
 print(sum(x['messages'] for x in d['channels'] if x['topic'] == 'rt/cam'))")
 r 0 "play --only rt/cam" "$BIN" play "$W/run.mcap" --rate max --only rt/cam --wait 200
 contains "--only: the $cam samples of rt/cam, nothing else" "$err" "played $cam messages"
+# --proxy whose TO the recorder offers itself: each call would enter it
+# again; refused at start.
+r 2 "record --proxy FROM=FROM is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap" --proxy rt/l=rt/l
+contains "record --proxy FROM=FROM: says why" "$err" "would call itself"
+r 2 "record --proxy a chain back to itself is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap" \
+  --proxy rt/a=rt/b --proxy rt/b=rt/a
 printf 'not an mcap file' >"$W/bad.mcap"
 r 1 "info of a file that is not MCAP fails" "$BIN" info "$W/bad.mcap"
 contains "info says why" "$err" "no magic"

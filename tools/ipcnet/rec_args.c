@@ -32,7 +32,12 @@ const char cmd_record_help[] =
     "  --no-compress       chunks without compression\n"
     "  --proxy FROM=TO     record the requests and replies of service TO: this\n"
     "                      recorder offers FROM, passes each request to TO and\n"
-    "                      its answer back, and records both (repeatable)\n"
+    "                      its answer back, and records both (repeatable).\n"
+    "                      FROM has no access rules of its own and the call\n"
+    "                      reaches TO as the recorder's principal: let only\n"
+    "                      trusted callers execute FROM (network policy).\n"
+    "                      TO may not be a path this recorder offers; a call\n"
+    "                      that comes back to it is answered 308\n"
     "  --duration S        stop after S seconds\n";
 
 const char cmd_play_help[] =
@@ -130,7 +135,10 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
                 return cli_usage_error(vn, "--proxy takes FROM=TO, not '%s'", arg);
             if (o->nproxies >= REC_MAX_PROXIES)
                 return cli_usage_error(vn, "at most %d --proxy", REC_MAX_PROXIES);
-            o->proxy_from[o->nproxies] = strndup(arg, (size_t)(q - arg));
+            char *from = strndup(arg, (size_t)(q - arg));
+            if (!from)
+                return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
+            o->proxy_from[o->nproxies] = from;
             o->proxy_to[o->nproxies++] = q + 1;
         } else if (play && IS("--rate")) {
             if (!strcmp(arg, "max"))
@@ -149,6 +157,14 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
         if (rc)
             return rc;
     }
+    /* A proxy whose TO is a path this recorder offers would call itself
+     * (FROM == TO, or a chain of --proxy): each call entering it again. */
+    for (int i = 0; i < o->nproxies; i++)
+        for (int j = 0; j < o->nproxies; j++)
+            if (!strcmp(o->proxy_to[i], o->proxy_from[j]))
+                return cli_usage_error(vn, "--proxy %s=%s: %s is offered by this recorder "
+                                       "(it would call itself)", o->proxy_from[i],
+                                       o->proxy_to[i], o->proxy_to[i]);
     if (rec && !o->npatterns)
         return cli_usage_error(vn, "missing PATTERN");
     if (rec && !o->output)
