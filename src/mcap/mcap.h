@@ -151,8 +151,15 @@ typedef struct mcap_info {
     char why[160];         /* why it was cut off, or the error */
 } mcap_info;
 
+/* The largest uncompressed chunk a reader takes unless told (a hostile
+ * chunk of a few KiB may say it unpacks to GiBs: that much is allocated
+ * and filled before its CRC can tell).  The writer's chunks stay below it
+ * unless one message alone is larger. */
+#define MCAP_MAX_CHUNK_DEFAULT ((size_t)64 << 20)
+
 typedef struct mcap_read_opts {
-    size_t max_chunk;      /* largest uncompressed chunk; 0: 1 GiB */
+    size_t max_chunk;      /* largest uncompressed chunk; 0:
+                              MCAP_MAX_CHUNK_DEFAULT */
 } mcap_read_opts;
 
 /** Message callback: return 0 to go on, non-zero to stop (MCAP_ESTOP). */

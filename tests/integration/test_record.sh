@@ -148,6 +148,20 @@ r 2 "record --proxy FROM=FROM is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap
 contains "record --proxy FROM=FROM: says why" "$err" "would call itself"
 r 2 "record --proxy a chain back to itself is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap" \
   --proxy rt/a=rt/b --proxy rt/b=rt/a
+# A hostile file: a 32 KiB chunk that says it unpacks to 1 GiB is refused
+# before anything is allocated (the limit: 64 MiB unless --max-chunk).
+python3 - "$W/evil.mcap" <<'PY'
+import struct, sys
+f = b'\x89MCAP0\r\n' + b'\x01' + struct.pack('<Q', 8) + bytes(8)
+body = struct.pack('<QQQI', 0, 0, 1 << 30, 0) + struct.pack('<I', 4) + b'zstd'
+body += struct.pack('<Q', 32768) + bytes(32768)
+f += b'\x06' + struct.pack('<Q', len(body)) + body
+open(sys.argv[1], 'wb').write(f)
+PY
+r 1 "info of a chunk declaring 1 GiB fails" "$BIN" info "$W/evil.mcap"
+contains "info says why" "$err" "1073741824 bytes uncompressed, over the limit of 64 MiB"
+r 2 "record --chunk-size past 32 MiB is refused" "$BIN" record 'rt/**' -o "$W/big.mcap" \
+  --chunk-size 65536
 printf 'not an mcap file' >"$W/bad.mcap"
 r 1 "info of a file that is not MCAP fails" "$BIN" info "$W/bad.mcap"
 contains "info says why" "$err" "no magic"

@@ -180,17 +180,26 @@ static int on_msg(const mcap_message *m, void *user)
     return 0;
 }
 
-static int scan_file(const char *file, mcap_msg_fn fn, void *user, mcap_reader **keep,
+/* The file's chunks up to --max-chunk (0: the reader's default). */
+static int open_file(mcap_reader **r, const char *file, const rec_opts *o)
+{
+    mcap_read_opts ro = {.max_chunk = o->max_chunk};
+    return mcap_reader_open(r, file, &ro);
+}
+
+static int scan_file(const rec_opts *o, mcap_msg_fn fn, void *user, mcap_reader **keep,
                      mcap_info *in)
 {
+    const char *file = o->file;
     mcap_reader *r;
-    int rc = mcap_reader_open(&r, file, NULL);
+    int rc = open_file(&r, file, o);
     if (rc)
         return cli_fail(IPCN_NOT_FOUND, "cannot read %s: %s", file, mcap_strerror(rc));
     rc = mcap_reader_scan(r, fn, user, in);
     if (rc && rc != MCAP_ESTOP)
-        cli_warn("%s: %s at its end (%s): what came before it is used", file,
-                 mcap_strerror(rc), in->why);
+        cli_warn("%s: %s at its end (%s%s): what came before it is used", file,
+                 mcap_strerror(rc), in->why,
+                 rc == MCAP_ELIMIT ? "; --max-chunk MB reads larger chunks" : "");
     if (keep)
         *keep = r;
     else
@@ -203,7 +212,7 @@ int rec_play(cli *c, rec_opts *o)
     player p = {.c = c, .o = o};
     mcap_reader *r = NULL;
     mcap_info in;
-    int rc = scan_file(o->file, NULL, NULL, &r, &in);
+    int rc = scan_file(o, NULL, NULL, &r, &in);
     if (rc)
         return rc;
     p.ch = calloc(65536, sizeof *p.ch);
@@ -239,7 +248,7 @@ int rec_play(cli *c, rec_opts *o)
     while (!rc && !cli_stop) {
         p.started = 0;
         mcap_info pin;
-        rc = scan_file(o->file, on_msg, &p, NULL, &pin);
+        rc = scan_file(o, on_msg, &p, NULL, &pin);
         if (!o->loop)
             break;
     }
@@ -272,7 +281,7 @@ static void fmt_time(char *b, size_t n, uint64_t ns)
 int rec_info(cli *c, rec_opts *o)
 {
     mcap_reader *r;
-    int rc = mcap_reader_open(&r, o->file, NULL);
+    int rc = open_file(&r, o->file, o);
     if (rc)
         return cli_fail(IPCN_NOT_FOUND, "cannot read %s: %s", o->file, mcap_strerror(rc));
     mcap_info in;
@@ -333,5 +342,7 @@ int rec_info(cli *c, rec_opts *o)
         }
     }
     mcap_reader_close(r);
-    return st ? cli_fail(IPCN_BAD_REQUEST, "%s: %s", o->file, in.why) : 0;
+    return st ? cli_fail(IPCN_BAD_REQUEST, "%s: %s%s", o->file, in.why,
+                         st == MCAP_ELIMIT ? " (--max-chunk MB reads larger chunks)" : "")
+              : 0;
 }
