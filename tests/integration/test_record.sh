@@ -148,6 +148,34 @@ r 2 "record --proxy FROM=FROM is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap
 contains "record --proxy FROM=FROM: says why" "$err" "would call itself"
 r 2 "record --proxy a chain back to itself is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap" \
   --proxy rt/a=rt/b --proxy rt/b=rt/a
+# A path recorded from two providers: one plays (the first recorded, or
+# --provider's), the other is named on stderr; their sequence numbers would
+# interleave on one resource.
+python3 - "$W/two.mcap" <<'PY'
+import struct, sys
+def s(b): return struct.pack('<I', len(b)) + b
+def rec(op, body): return bytes([op]) + struct.pack('<Q', len(body)) + body
+def chan(cid, prov, pid):
+    meta = b''.join(s(k) + s(v) for k, v in [(b'ipcnet.kind', b'stream'),
+        (b'ipcnet.encoding', b'text/plain'), (b'ipcnet.provider', prov),
+        (b'ipcnet.provider_id', pid)])
+    return rec(4, struct.pack('<HH', cid, 0) + s(b'two/s') + s(b'text/plain') + s(meta))
+f = b'\x89MCAP0\r\n' + rec(1, bytes(8))
+f += chan(1, b'alpha', b'00000000000000aa') + chan(2, b'beta', b'00000000000000bb')
+for i in range(10):
+    for c, n in ((1, 3), (2, 4)):
+        if c == 1 and i >= n: continue
+        if c == 2 and i >= n: continue
+        f += rec(5, struct.pack('<HIQQ', c, i + 1, 10**9 + i * 1000, 10**9) + b'x')
+open(sys.argv[1], 'wb').write(f)
+PY
+r 0 "play of a path with two providers" "$BIN" play "$W/two.mcap" --rate max --wait 200
+contains "play: the first provider's samples only" "$err" "played 3 messages"
+contains "play: names the provider skipped" "$err" "skipping the samples of provider beta"
+r 0 "play --provider beta" "$BIN" play "$W/two.mcap" --rate max --wait 200 --provider beta
+contains "play --provider: its samples only" "$err" "played 4 messages"
+contains "play --provider: names the other" "$err" "skipping the samples of provider alpha"
+
 # A hostile file: a 32 KiB chunk that says it unpacks to 1 GiB is refused
 # before anything is allocated (the limit: 64 MiB unless --max-chunk).
 python3 - "$W/evil.mcap" <<'PY'

@@ -20,6 +20,7 @@
 #include "ipcnet_replay.h"
 #include "mcap.h"
 #include "rec.h"
+#include "util.h"
 
 typedef struct pchan {
     int play;              /* a stream or data channel that --only keeps */
@@ -99,6 +100,38 @@ static unsigned subscribers(cli *c, const char *path)
     return k;
 }
 
+/* A stream or data channel that --only keeps. */
+static int playable(const player *p, const mcap_channel *ch)
+{
+    const char *kind = mcap_channel_meta(ch, "ipcnet.kind");
+    if (!kind || (strcmp(kind, "stream") && strcmp(kind, "data")))
+        return 0; /* requests, replies, channels of other writers */
+    return !p->o->only || ipcn_pattern_match(p->o->only, ch->topic);
+}
+
+static const char *meta_or(const mcap_channel *ch, const char *key)
+{
+    const char *v = mcap_channel_meta(ch, key);
+    return v ? v : "";
+}
+
+/* Of a path recorded from several providers, the one whose samples play
+ * (their sequence numbers would interleave on one resource): --provider's,
+ * else the first recorded.  Is channel i of it? */
+static int chosen_provider(const player *p, const mcap_channel *const *cs, size_t n,
+                           size_t i)
+{
+    const mcap_channel *pick = NULL;
+    for (size_t k = 0; k < n && !pick && p->o->provider; k++)
+        if (playable(p, cs[k]) && !strcmp(cs[k]->topic, cs[i]->topic) &&
+            !strcmp(meta_or(cs[k], "ipcnet.provider"), p->o->provider))
+            pick = cs[k];
+    for (size_t k = 0; k <= i && !pick; k++)
+        if (playable(p, cs[k]) && !strcmp(cs[k]->topic, cs[i]->topic))
+            pick = cs[k];
+    return !strcmp(meta_or(pick, "ipcnet.provider_id"), meta_or(cs[i], "ipcnet.provider_id"));
+}
+
 /* Announce the channels to play (each path once); 0 or exit status. */
 static int announce(player *p, mcap_reader *r)
 {
@@ -109,10 +142,25 @@ static int announce(player *p, mcap_reader *r)
         const char *kind = mcap_channel_meta(ch, "ipcnet.kind");
         const char *enc = mcap_channel_meta(ch, "ipcnet.encoding");
         const char *meta = mcap_channel_meta(ch, "ipcnet.meta");
-        if (!kind || (strcmp(kind, "stream") && strcmp(kind, "data")))
-            continue; /* requests, replies, channels of other writers */
-        if (p->o->only && !ipcn_pattern_match(p->o->only, ch->topic))
+        if (!playable(p, ch))
             continue;
+        if (!chosen_provider(p, cs, n, i)) {
+            int said = 0; /* once per path and provider */
+            for (size_t k = 0; k < i; k++)
+                if (!strcmp(cs[k]->topic, ch->topic) &&
+                    !strcmp(meta_or(cs[k], "ipcnet.provider_id"),
+                            meta_or(ch, "ipcnet.provider_id")))
+                    said = 1;
+            char who[4 * 64 + 1], id[4 * 16 + 1], path[4 * 256 + 1]; /* from the file */
+            escape_line(who, sizeof who, meta_or(ch, "ipcnet.provider"));
+            escape_line(id, sizeof id, meta_or(ch, "ipcnet.provider_id"));
+            escape_line(path, sizeof path, ch->topic);
+            if (!said)
+                fprintf(stderr, "%s: skipping the samples of provider %s (%s) of %s: one "
+                        "provider per path plays (--provider NAME picks it)\n", p->o->file,
+                        who, id, path);
+            continue;
+        }
         p->ch[ch->id].play = 1;
         p->ch[ch->id].path = ch->topic;
         int dup = 0;

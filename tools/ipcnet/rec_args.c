@@ -55,6 +55,12 @@ const char cmd_play_help[] =
     "  --loop          play it again and again, until SIGINT\n"
     "  --only PATTERN  only the resources matching PATTERN\n"
     "  --wait-subs N   first wait for N subscribers of the recording's resources\n"
+    "  --provider NAME of a path recorded from several providers, play NAME's\n"
+    "                  (default: the first recorded; the others are skipped and\n"
+    "                  named on stderr)\n"
+    "  --provider NAME of a path recorded from several providers, play NAME's\n"
+    "                  (default: the first recorded; the others are skipped and\n"
+    "                  named on stderr)\n"
     "  --max-chunk MB  read chunks of up to MB MiB uncompressed (64); a larger\n"
     "                  one is refused: a file is untrusted input\n";
 
@@ -154,6 +160,7 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
                 rc = num_d(vn, name, arg, 0.001, 1000, &o->rate);
         } else if (play && IS("--loop")) o->loop = 1;
         else if (play && IS("--only")) o->only = arg;
+        else if (play && IS("--provider")) o->provider = arg;
         else if (!rec && IS("--max-chunk")) {
             rc = num_d(vn, name, arg, 1, 65536, &d);
             o->max_chunk = (size_t)d << 20;
