@@ -10,9 +10,10 @@
 #    message's channel, sequence, times and bytes, in order);
 #  - `ipcnet play` at rate 1 to rec_peer sub: every recorded sample comes
 #    back once with its sequence number and bytes; the timing error (arrival
-#    against recorded time, median removed) is measured and printed, p99
-#    checked against 1 ms only with IPCNET_TIMING_STRICT=1 (the machine is
-#    shared: no timed assertion by default);
+#    against recorded time, median removed) is measured and printed (that
+#    it was is checked), p99 checked against 1 ms only with
+#    IPCNET_TIMING_STRICT=1 (the machine is shared: no timed assertion by
+#    default; a p50 of 0.08 ms was seen with a p99 of 60 ms under load);
 #  - `ipcnet play --rate max`: nothing lost.
 #
 #   bash test_record.sh path/to/ipcnet path/to/ipcn-test-rec_peer SECONDS NPM_DIR JS
@@ -119,6 +120,13 @@ if [ "$src" = 0 ]; then ok "rate 1: every sample back, same seq and bytes"; else
     nok "rate 1: exit $src" "$(cat "$W/sub.out" "$W/sub.err")"; fi
 sed 's/^/# rate 1: /' "$W/sub.out"
 p99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' "$W/sub.out")
+# The p99 is measured and printed every run, asserted only with
+# IPCNET_TIMING_STRICT=1: on the shared test machine a p50 of 0.08 ms came
+# with a p99 of 60 ms (other builds running), so no bound is loose enough
+# to mean something and never fail by load alone.  That it was measured
+# is checked.
+if [ -n "$p99" ]; then ok "timing error measured: p99 $p99 ms (not asserted unless IPCNET_TIMING_STRICT=1)"; else
+    nok "no timing error measured" "$(cat "$W/sub.out")"; fi
 if [ "${IPCNET_TIMING_STRICT:-0}" = 1 ]; then
     if python3 -c "import sys; sys.exit(0 if float('${p99:-99}') <= 1.0 else 1)"; then
         ok "timing error p99 ${p99} ms <= 1 ms"; else nok "timing error p99 ${p99:-?} ms > 1 ms"; fi
