@@ -184,6 +184,33 @@ r 0 "play --provider beta" "$BIN" play "$W/two.mcap" --rate max --wait 200 --pro
 contains "play --provider: its samples only" "$err" "played 4 messages"
 contains "play --provider: names the other" "$err" "skipping the samples of provider alpha"
 
+# A replay recorded and replayed: its metadata has "replayed" already and
+# keeps one such key (a CBOR map with the key twice is not one).
+python3 - "$W/again.mcap" <<'PY'
+import struct, sys
+def s(b): return struct.pack('<I', len(b)) + b
+def rec(op, body): return bytes([op]) + struct.pack('<Q', len(body)) + body
+meta = b''.join(s(k) + s(v) for k, v in [(b'ipcnet.kind', b'stream'),
+    (b'ipcnet.encoding', b'text/plain'), (b'ipcnet.provider', b'player'),
+    (b'ipcnet.provider_id', b'00000000000000cc'),
+    (b'ipcnet.meta', (b'\xa2\x68replayed\xf5\x61u\x61m').hex().encode())])
+f = b'\x89MCAP0\r\n' + rec(1, bytes(8))
+f += rec(4, struct.pack('<HH', 1, 0) + s(b'again/s') + s(b'text/plain') + s(meta))
+f += rec(5, struct.pack('<HIQQ', 1, 1, 10**9, 10**9) + b'x')
+open(sys.argv[1], 'wb').write(f)
+PY
+start again "$BIN" play "$W/again.mcap" --wait-subs 1 --name again
+meta_ok=0
+for ((i = 0; i < 100; i++)); do
+    "$BIN" info again/s --json --wait 200 >"$W/again.info" 2>/dev/null
+    if grep -q '"replayed"' "$W/again.info"; then meta_ok=1; break; fi
+    sleep 0.1
+done
+if [ "$meta_ok" = 1 ] && [ "$(grep -o '"replayed"' "$W/again.info" | wc -l)" = 1 ] &&
+   grep -q '"u"' "$W/again.info"; then ok "a replay replayed: one \"replayed\" key, the rest kept"; else
+    nok "a replay replayed: its metadata" "$(cat "$W/again.info" "$W/again.err")"; fi
+kill -INT "${PID[again]}" 2>/dev/null; wait "${PID[again]}" 2>/dev/null; unset 'PID[again]'
+
 # A hostile file: a 32 KiB chunk that says it unpacks to 1 GiB is refused
 # before anything is allocated (the limit: 64 MiB unless --max-chunk).
 python3 - "$W/evil.mcap" <<'PY'

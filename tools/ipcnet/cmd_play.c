@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ipcnet_replay.h"
+#include "ipcnet_value.h"
 #include "mcap.h"
 #include "rec.h"
 #include "util.h"
@@ -62,8 +63,20 @@ static uint64_t tx_queued(cli *c)
     return ipcn_node_get_usage(c->node, &u) == IPCN_OK ? u.tx_queued_bytes : 0;
 }
 
+/* Does the CBOR map m (n bytes) have the key "replayed" already (a replay
+ * recorded and replayed)? */
+static int has_replayed(const uint8_t *m, size_t n)
+{
+    ipcn_cbor_item *t = NULL;
+    if (ipcn_cbor_tree_decode(m, n, 0, &t) != IPCN_OK)
+        return 0;
+    int has = ipcn_cbor_map_find(t, "replayed") != NULL;
+    ipcn_cbor_tree_free(t);
+    return has;
+}
+
 /* The recorded metadata with "replayed": true added (a CBOR map of up to
- * 22 entries, or none); other metadata is kept as it is. */
+ * 22 entries without that key, or none); other metadata is kept as it is. */
 static uint8_t *mark_replayed(const uint8_t *m, size_t n, size_t *out_n)
 {
     static const uint8_t key[] = {0x68, 'r', 'e', 'p', 'l', 'a', 'y', 'e', 'd', 0xf5};
@@ -74,7 +87,7 @@ static uint8_t *mark_replayed(const uint8_t *m, size_t n, size_t *out_n)
         b[0] = 0xa1;
         memcpy(b + 1, key, sizeof key);
         *out_n = 1 + sizeof key;
-    } else if (m[0] >= 0xa0 && m[0] < 0xb6) {
+    } else if (m[0] >= 0xa0 && m[0] < 0xb6 && !has_replayed(m, n)) {
         memcpy(b, m, n);
         b[0]++;
         memcpy(b + n, key, sizeof key);
