@@ -12,9 +12,12 @@
  * grouped by opcode), Summary Offsets, Footer (with the summary CRC32) and
  * the magic.  A message's bytes go straight from the caller's buffer into
  * the compressor (no copy of them is kept: a shared-memory sample is
- * compressed from its mapping).  Each finished chunk and its indexes are
- * handed to write(2) at once, so a writer killed with kill -9 leaves a file
- * whose chunks up to the last finished one are readable.
+ * compressed from its mapping).  Each finished chunk is written out at
+ * once, with consecutive write(2) calls (its head, its compressed records,
+ * then its Message Indexes), before the next message is taken, so a
+ * writer killed with kill -9 leaves a file whose chunks up to the last
+ * finished one are readable (a reader reads a chunk without its indexes;
+ * one cut in two is not read).
  *
  * Reader: a file is hostile input.  Every length is checked against what
  * is left of its record and of the file; a chunk's declared uncompressed
