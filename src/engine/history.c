@@ -116,11 +116,25 @@ static int fit(ipcn__local *lr, uint32_t depth, uint64_t max_bytes)
     return IPCN_OK;
 }
 
+void ipcn__hist_on_policy(ipcn_node *n)
+{
+    ipcn__local *lr;
+    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry) {
+        if (lr->kind != IPCN_DATA || lr->hist_own)
+            continue;
+        uint32_t depth;
+        uint64_t max_bytes;
+        wanted(n, lr, &depth, &max_bytes);
+        (void)fit(lr, depth, max_bytes); /* 307: made at the next value */
+        /* Fewer bytes allowed: the oldest go now, as at the next value. */
+        ipcn__hist *h = lr->hist;
+        while (h && h->count > 1 && h->bytes > h->max_bytes)
+            drop_oldest(h);
+    }
+}
+
 void ipcn__hist_record(ipcn_node *n, ipcn__local *lr, ipcn_msg *v)
 {
-    if (!lr->hist && !lr->hist_own &&
-        !(n->policy && n->policy->guard.debug_history))
-        return; /* off: the common case, one test */
     uint32_t depth;
     uint64_t max_bytes;
     wanted(n, lr, &depth, &max_bytes);

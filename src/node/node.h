@@ -191,6 +191,8 @@ struct ipcn_node {
      * network's policy; the gate (transport/gate.c) decides with it;
      * engine/access.c keeps what was decided and the provider's rules. */
     struct ipcn__policy *policy; /* never NULL while the node is open */
+    bool hist_policy;       /* policy->guard.debug_history != 0, cached for
+                               the publish path (engine.h) */
     uint64_t policy_gen;    /* moves with anything that decides: the
                                policy, a provider's rules, a group */
     char *policy_path;      /* the file enforced (or looked for) */

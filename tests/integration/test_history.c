@@ -373,6 +373,51 @@ static void test_history_policy(void **state)
     unsetenv("IPCNET_POLICY");
 }
 
+/* The listing's status of path, pumping n (a policy reloads from n's own
+ * event loop) until it is expect or V_WAIT_MS passed. */
+static int history_status_becomes(ipcn_node *n, const char *path, int expect)
+{
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    int st;
+    for (;;) {
+        ipcn_history *h = NULL;
+        st = ipcn_history_get(n, path, 0, 0, &h);
+        if (st == IPCN_OK && h->count != 0)
+            st = -1; /* not what a change of policy leaves */
+        ipcn_history_free(h);
+        if (st == expect || tu_now_ms() >= end)
+            return st;
+        v_pump(n, 20);
+    }
+}
+
+/* The policy turning history on or off applies at once to the resources
+ * there are: an empty history (not 204) until the next value, and none
+ * (204, nothing listed) as soon as it is off. */
+static void test_history_policy_reload(void **state)
+{
+    (void)state;
+    write_policy("");
+    ipcn_node *p = v_open("pr", NULL);
+    assert_int_equal(ipcn_announce(p, "r/d", IPCN_DATA, NULL, NULL, 0),
+                     IPCN_CREATED);
+    assert_int_equal(ipcn_publish(p, "r/d", "a", 1), IPCN_OK);
+    ipcn_history *h = NULL;
+    assert_int_equal(ipcn_history_get(p, "r/d", 0, 0, &h),
+                     IPCN_METHOD_NOT_ALLOWED);
+    write_policy("debug:\n  history: 3\n");
+    assert_int_equal(history_status_becomes(p, "r/d", IPCN_OK), IPCN_OK);
+    assert_int_equal(ipcn_publish(p, "r/d", "b", 1), IPCN_OK);
+    assert_int_equal(ipcn_history_get(p, "r/d", 0, 0, &h), IPCN_OK);
+    assert_int_equal(h->count, 1);
+    assert_int_equal(h->depth, 3);
+    ipcn_history_free(h);
+    write_policy("");
+    assert_int_equal(history_status_becomes(p, "r/d", IPCN_METHOD_NOT_ALLOWED),
+                     IPCN_METHOD_NOT_ALLOWED);
+    unsetenv("IPCNET_POLICY");
+}
+
 /* The decoder of the listing refuses what is not one. */
 static void test_history_decode_bad(void **state)
 {
@@ -390,6 +435,7 @@ int main(void)
         V_TEST(test_history_sets),   V_TEST(test_history_bounds),
         V_TEST(test_history_off),    V_TEST(test_history_policy),
         V_TEST(test_history_decode_bad), V_TEST(test_history_seq_back),
+        V_TEST(test_history_policy_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
