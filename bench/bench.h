@@ -80,6 +80,11 @@ typedef struct row {
     double rx_rate;       /* thr: received msg/s */
     double aux;           /* idle, scale: wakeups/s */
     double enc_ns, dec_ns; /* cbor: encode / decode, ns per operation */
+    /* scale: per node, the mean over the N nodes (KiB, count); sync_ms the
+     * time a new node took to be linked to all and know every resource
+     * (< 0: not measurable for this transport).  The drop times of a
+     * killed node are p50/p99/max (has_lat). */
+    double rss_kib, pss_kib, priv_kib, fds, sync_ms;
 } row;
 
 extern row g_rows[BENCH_MAX_ROWS];
@@ -202,6 +207,25 @@ void bench_thr(void);
 void bench_bulk(void);
 void bench_idle(void);
 void bench_scale(void); /* scale.c: N idle node processes together */
+
+/* scale_probe.c: what the scale benchmark reads in /proc of its nodes. */
+typedef struct scale_snap {
+    uint64_t t, run_ns, slices, ticks;
+} scale_snap;
+typedef struct scale_memfd {
+    uint64_t rss_kib, pss_kib, priv_kib, shared_kib, fds;
+} scale_memfd;
+scale_snap scale_take(const pid_t *pids, int n);
+/* One process: 0, or -1 when /proc could not be read. */
+int scale_mem(pid_t pid, scale_memfd *m);
+/* Mean and max over n processes: 0, or -1. */
+int scale_mem_all(const pid_t *pids, int n, scale_memfd *mean, scale_memfd *max);
+/* The CPU of the window s0..s1 and the mean memory/fds into r. */
+void scale_fill(row *r, int nodes, const scale_snap *s0, const scale_snap *s1,
+                const scale_memfd *mean);
+/* scale_zmq.c: the ZeroMQ rows (N processes, a PUB each, a SUB connected
+ * to every other PUB). */
+void scale_zmq(int nodes, double seconds);
 void bench_cbor(void); /* cbor.c: IPCNet's CBOR codec beside libcbor and cbor2 */
 void bench_files(void); /* files.c: a file through the file service beside cp */
 void bench_py(void);    /* py.c: the Python binding beside C */
@@ -213,6 +237,8 @@ void bench_takeover(void);
 void bench_net(void);
 void bench_net_cleanup(void); /* remove the namespaces (when cut short) */
 void print_files(void);
+void bench_record(void); /* record.c: ipcnet record's throughput beside dd */
+void print_record(void);
 void print_takeover(void);
 
 /* ---- peers (each file is compiled out, and reports "not installed", when its library is missing) --- */

@@ -40,13 +40,16 @@ static const char usage[] =
     "  bulk   64 KiB..64 MiB samples, 1 publisher to 1 and 4 subscribers:\n"
     "         IPCNet, ZeroMQ PUB/SUB, NNG pub0/sub0, iceoryx\n"
     "  idle   CPU of an idle node linked to 2 idle peers\n"
-    "  scale  CPU of N idle node processes together, all linked (N = 10, 50, 100)\n"
+    "  scale  N node processes, all linked (N = 10, 50, 100, 200): idle CPU, memory\n"
+    "         and fds per node, a new node's sync, a killed node's drop; ZeroMQ beside\n"
     "  cbor   CBOR encode/decode of a 100-field map and a 1 MiB float32 tensor:\n"
     "         IPCNet, libcbor, cbor2 (/usr/bin/python3, for reference)\n"
     "  py     the Python binding: a request/reply round trip and an 8 MiB tensor between\n"
     "         two Python processes, beside C's (rtt 64 B, bulk 8 MiB loan) in the same run\n"
     "  files  a 1 GiB file (64 MiB with --quick) fetched through the file service\n"
     "         (ipcn_files_get), beside cp of the same file\n"
+    "  record `ipcnet record` of 64 B and 8 MiB samples into MCAP (zstd): messages/s\n"
+    "         and MB/s, beside the disk's write speed by dd in the same run\n"
     "  net    two hosts: two network namespaces joined by a veth pair (root; the\n"
     "         rows say \"unavailable\" where namespaces are refused): a 64 B round\n"
     "         trip and 8 MiB samples over raw TCP (the floor), ZeroMQ tcp:// and\n"
@@ -72,7 +75,7 @@ static const char usage[] =
     "  --only LIST      transports: ipcnet,uds,zmq,nng,iceoryx (cbor: ipcnet,libcbor,cbor2;\n"
     "                   net: ipcnet,tcp,zmq)\n"
     "  --idle-seconds S idle measurement (2)\n"
-    "  --nodes LIST     scale: node counts (10,50,100; --quick: 10)\n"
+    "  --nodes LIST     scale: node counts (10,50,100,200; --quick: 4,8)\n"
     "  --scale-seconds S scale: the measured window (5; --quick: 1)\n"
     "  --file-size N    files: the file's size (1G; K/M/G suffixes)\n"
     "  --heartbeat-ms N, --dead-after-ms N  takeover: the nodes' liveness (200, 900)\n"
@@ -520,7 +523,7 @@ static void compute_ratios(void)
     /* Scale (issue 12): 100 idle nodes together under 1 % of one core. */
     for (int i = 0; i < g_nrows; i++) {
         row *r = &g_rows[i];
-        if (strcmp(r->bench, "scale") || r->n != 100)
+        if (strcmp(r->bench, "scale") || strcmp(r->transport, "ipcnet") || r->n != 100)
             continue;
         ratio *q = &g_ratios[g_nratios++];
         memset(q, 0, sizeof *q);
@@ -758,14 +761,24 @@ static void print_scale(void)
             continue;
         if (!any) {
             printf("\nscale: N idle node processes, each announcing one resource, all "
-                   "linked; CPU of all of them together\n");
+                   "linked; CPU of all of them together, memory and fds per node (mean), a "
+                   "new node's sync, a killed node's drop (p50, max over the N)\n");
             any = true;
         }
+        char sync[32] = "-", drop[48] = "-";
+        if (r->sync_ms >= 0)
+            snprintf(sync, sizeof sync, "%.1f ms", r->sync_ms);
+        if (r->has_lat)
+            snprintf(drop, sizeof drop, "p50 %.2f ms max %.2f ms", r->p50_us / 1e3,
+                     r->max_us / 1e3);
         if (r->status != ROW_OK)
-            printf("  %-15s %s: %s\n", r->variant, status_word(r->status), r->note);
+            printf("  %-8s %-15s %s: %s\n", r->transport, r->variant, status_word(r->status),
+                   r->note);
         else
-            printf("  %-15s CPU %.3f %% of one core, %.1f wake-ups/s (%s)\n", r->variant,
-                   r->rate, r->aux, r->note);
+            printf("  %-8s %-15s CPU %.3f %% of one core, %.1f wake-ups/s; per node RSS "
+                   "%.0f KiB, PSS %.0f KiB, private %.0f KiB, %.0f fds; sync %s; drop %s "
+                   "(%s)\n", r->transport, r->variant, r->rate, r->aux, r->rss_kib,
+                   r->pss_kib, r->priv_kib, r->fds, sync, drop, r->note);
     }
 }
 
@@ -937,6 +950,14 @@ static void print_json(const machine *m)
             } else if (!strcmp(r->bench, "idle") || !strcmp(r->bench, "scale")) {
                 json_fig("cpu", r->rate, "% of one core", &first);
                 json_fig("wakeups", r->aux, "wake-ups/s", &first);
+                if (!strcmp(r->bench, "scale")) {
+                    json_fig("rss", r->rss_kib, "KiB per node", &first);
+                    json_fig("pss", r->pss_kib, "KiB per node", &first);
+                    json_fig("private", r->priv_kib, "KiB per node", &first);
+                    json_fig("fds", r->fds, "per node", &first);
+                    if (r->sync_ms >= 0)
+                        json_fig("sync", r->sync_ms, "ms", &first);
+                }
             } else if (!strcmp(r->bench, "py")) {
                 json_fig("iterations", (double)r->n, "count", &first);
                 if (r->rate > 0)
@@ -946,6 +967,10 @@ static void print_json(const machine *m)
             } else if (!strcmp(r->bench, "takeover")) {
                 json_fig("rounds", (double)r->n, "count", &first);
                 json_fig("takeback_p50", r->aux, "us", &first);
+            } else if (!strcmp(r->bench, "record")) {
+                json_fig("messages_per_s", r->rate, "msg/s", &first);
+                json_fig("bandwidth", r->rx_rate, "MB/s", &first);
+                json_fig("disk_dd", r->aux, "MB/s", &first);
             } else if (!strcmp(r->bench, "files")) {
                 json_fig("seconds", r->aux, "s", &first);
                 json_fig("bandwidth", r->rate, "MB/s", &first);
@@ -1043,6 +1068,7 @@ static void print_table(const machine *m)
     print_scale();
     print_cbor();
     print_files();
+    print_record();
     print_takeover();
     print_net();
     print_py();
@@ -1061,7 +1087,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "rtt") && strcmp(cmd, "thr") && strcmp(cmd, "bulk") &&
         strcmp(cmd, "idle") && strcmp(cmd, "scale") && strcmp(cmd, "cbor") &&
         strcmp(cmd, "files") && strcmp(cmd, "takeover") && strcmp(cmd, "net") &&
-        strcmp(cmd, "py") && strcmp(cmd, "all")) {
+        strcmp(cmd, "py") && strcmp(cmd, "record") && strcmp(cmd, "all")) {
         fprintf(stderr, "ipcnet-bench: unknown command '%s'\n%s", cmd, usage);
         return 2;
     }
@@ -1174,9 +1200,9 @@ int main(int argc, char **argv)
     o->idle_seconds = idle_s > 0 ? idle_s : o->quick ? 0.5 : 2.0;
     o->scale_seconds = scale_s > 0 ? scale_s : o->quick ? 1.0 : 5.0;
     if (!o->nscale) {
-        static const int full[] = {10, 50, 100};
-        o->nscale = o->quick ? 1 : 3;
-        memcpy(o->scale, full, sizeof full);
+        static const int full[] = {10, 50, 100, 200}, quick[] = {4, 8};
+        o->nscale = o->quick ? 2 : 4;
+        memcpy(o->scale, o->quick ? quick : full, o->quick ? sizeof quick : sizeof full);
     }
     if (!have_sizes) {
         static const size_t full[] = {64u << 10, 1u << 20, 8u << 20, (16u << 20) - 1024,
@@ -1228,6 +1254,8 @@ int main(int argc, char **argv)
         bench_files();
     if (all || !strcmp(cmd, "takeover"))
         bench_takeover();
+    if (all || !strcmp(cmd, "record"))
+        bench_record();
     if (all || !strcmp(cmd, "net"))
         bench_net();
     if (!strcmp(cmd, "py")) {

@@ -271,14 +271,25 @@ def scale(d):
     rs = rows(d, "scale")
     if not rs:
         return
-    print("#### scale: N idle node processes together (each announces one resource)\n")
-    print("| nodes | % of one core | wake-ups/s | |")
-    print("|---:|---:|---:|---|")
+    print("#### scale: N node processes on one host, all linked (each IPCNet node "
+          "announces one resource)\n")
+    print("| transport | nodes | idle CPU % of one core | wake-ups/s | RSS KiB/node | "
+          "PSS KiB/node | private KiB/node | fds/node | new node synced | killed node "
+          "dropped p50 / max | |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rs:
         if r["status"] != "ok":
-            print(f"| {r['variant']} | {status(r)} |||")
+            print(f"| {r['transport']} | {r['variant']} | {status(r)} ||||||||")
             continue
-        print(f"| {fig(r, 'nodes'):.0f} | {fig(r, 'cpu'):.3f} | {fig(r, 'wakeups'):.1f} | "
+        sync = fig(r, "sync")
+        sync = f"{sync:.1f} ms" if sync is not None else "-"
+        drop = "-"
+        if fig(r, "p50") is not None:
+            drop = f"{fig(r, 'p50') / 1e3:.2f} / {fig(r, 'max') / 1e3:.2f} ms"
+        mem = [fig(r, k) for k in ("rss", "pss", "private", "fds")]
+        mem = ["-" if v is None else f"{v:.0f}" for v in mem]
+        print(f"| {r['transport']} | {fig(r, 'nodes'):.0f} | {fig(r, 'cpu'):.3f} | "
+              f"{fig(r, 'wakeups'):.1f} | {' | '.join(mem)} | {sync} | {drop} | "
               f"{r['note']} |")
     print()
 
@@ -386,7 +397,8 @@ def compare(a, b):
                 continue
             if ra["status"] != "ok":
                 continue
-            for k in ("p50", "rate", "receive_rate", "cpu", "encode", "decode"):
+            for k in ("p50", "rate", "receive_rate", "cpu", "encode", "decode",
+                      "pss", "fds", "sync"):
                 x, y = fig(ra, k), fig(rb, k)
                 if x is None or y is None:
                     continue

@@ -2277,4 +2277,5 @@ IPCN_API int ipcn_wait_for(ipcn_node *node, const char *pattern,
 #ifdef __cplusplus
 }
 #endif
+#include "ipcnet_history.h" /* debug history (issue 19) */
 #endif /* IPCNET_H */

@@ -46,6 +46,11 @@ PACKAGES=(
     libmosquitto-dev    # bridges/mqtt: ipcnet-bridge-mqtt (optional: not built without it)
     mosquitto           # tests/bridges/test_mqtt.sh: the broker the test starts
     mosquitto-clients   # ... mosquitto_sub, mosquitto_pub: the independent MQTT clients
+    cyclonedds-dev      # bridges/dds: the DDS bridge (optional to build; libipcnet does not link it)
+    cyclonedds-tools    # bridges/dds: idlc, which compiles the ROS 2 message IDL
+    iproute2            # bridges/dds test: ip netns, a loopback-only namespace
+    libzstd-dev         # ipcnet record/play/info: MCAP chunks (src/mcap/, the tool only)
+    zstd                # the zstd command (checking recordings by hand)
 )
 
 mode=install

@@ -584,6 +584,31 @@ class Node(_ipcnet._Node):
         Timeout (304), ..."""
         return self._query(path, timeout)
 
+    def history(self, path, values=True, timeout=1.0):
+        """The debug history of a data resource (ipcnet_history.h): the
+        versions its provider keeps, oldest first, with who set each and
+        when.  Returns a dict: node, path, depth, max_bytes, bytes, dropped,
+        current, and entries, each a dict of version, wall_ns, mono_ns,
+        encoding, data (bytes; None when values is False), size, setter,
+        setter_id, uid, pid (-1 when not known) and via ("publish" or
+        "set").  Raises MethodNotAllowed (204) when it keeps no history (or
+        is not data), NotFound (203) when nothing provides it or this node
+        may not read it, Timeout (304), ..."""
+        return self._history(path, bool(values), timeout)
+
+    def query_version(self, path, version, timeout=1.0):
+        """A past value of a data resource, from its provider's debug
+        history, as a Message (.value, .seq the version).  Raises NotFound
+        (203) for a version no longer kept or never set, MethodNotAllowed
+        (204) when it keeps no history, ..."""
+        return self._query_version(path, version, timeout)
+
+    def announce_history(self, path, depth, max_bytes=0):
+        """Keep the last depth versions (1..1024; 0: off) of this node's data
+        resource path, with who set each and when, at most max_bytes of
+        values (0: 4 MiB), whatever the network policy says."""
+        self._announce_history(path, depth, max_bytes)
+
     def set(self, path, value, encoding=None, expect_version=0, timeout=1.0):
         """Set the value of a data resource held by another node (or this
         one): a parameter.  value is encoded as the resource's encoding

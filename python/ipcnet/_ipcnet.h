@@ -211,6 +211,12 @@ int on_set_check(ipcn_node *node, const char *path, const ipcn_msg *value,
                  const char *encoding, void *user);
 void on_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user);
 
+/* ---- _ipcnet_history.c: the debug history (ipcnet_history.h) ---- */
+
+PyObject *node_history(NodeObject *n, PyObject *args);
+PyObject *node_query_version(NodeObject *n, PyObject *args);
+PyObject *node_announce_history(NodeObject *n, PyObject *args);
+
 /* ---- _ipcnet_node_calls.c ---- */
 
 PyObject *node_publish(NodeObject *n, PyObject *args);

@@ -77,6 +77,7 @@ void ipcn__local_free(ipcn__local *lr)
     ipcn__free(lr->route_links);
     ipcn__once_free(NULL, lr->once);
     ipcn__keep_free(NULL, lr);
+    ipcn__hist_free(lr);
     ipcn__free(lr);
 }
 

@@ -89,6 +89,13 @@ typedef struct ipcn__local {
     uint8_t *schema;
     size_t schema_len;
     bool told_refused;
+    /* Data: its debug history (history.c, ipcnet_history.h), or NULL;
+     * hist_own: the provider decided it (ipcn_announce_history()), with
+     * hist_depth (0: off) and hist_max_bytes, not the network policy. */
+    struct ipcn__hist *hist;
+    bool hist_own;
+    uint16_t hist_depth;
+    uint64_t hist_max_bytes;
 } ipcn__local;
 
 /* A resource learned from a peer. */
@@ -574,6 +581,28 @@ int ipcn__typed_check_local(ipcn_node *n, ipcn__local *lr, const char *enc,
  * through, not counted). */
 bool ipcn__typed_check_remote(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
                               const void *data, size_t len);
+
+/* history.c: the debug history of data resources (protocol.md 10.6). */
+/* The new value v of the data resource lr was published (v is lr's new
+ * current value): entered, when lr's history is on, as set by this node
+ * itself; a set amends it with ipcn__hist_setter().  Cheap when off. */
+void ipcn__hist_record(ipcn_node *n, ipcn__local *lr, ipcn_msg *v);
+/* The newest entry of lr (version) came by a set of the peer at link_id
+ * (0: this node itself). */
+void ipcn__hist_setter(ipcn_node *n, ipcn__local *lr, uint64_t version,
+                       uint32_t link_id);
+/* lr goes: its history too. */
+void ipcn__hist_free(ipcn__local *lr);
+/* Version v of lr, for a query: 100 with *out (a reference: free with
+ * ipcn_msg_free()); 203 not kept; 204 history off (or not data). */
+int ipcn__hist_version(ipcn_node *n, ipcn__local *lr, uint64_t v,
+                       ipcn_msg **out);
+/* The node service "history" (sys.c's table). */
+struct ipcn__sys_call;
+struct ipcn__sys_reply;
+int ipcn__sys_history(ipcn_node *n, ipcn__link *l,
+                      const struct ipcn__sys_call *c,
+                      struct ipcn__sys_reply *r);
 
 /* once.c: services run at most once per request id (ipcnet_redundancy.h,
  * protocol.md 12.6). */

@@ -92,7 +92,18 @@ void ipcn__req_on_query(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         lr = NULL; /* 203 when it may not read it: nothing of it is told */
     else if (lr->kind != IPCN_DATA)
         st = IPCN_METHOD_NOT_ALLOWED;
-    else if (!lr->value)
+    else if (q->version) {
+        /* A past version, from the debug history (history.c). */
+        ipcn_msg *v = NULL;
+        st = ipcn__hist_version(n, lr, q->version, &v);
+        if (st == IPCN_OK) {
+            ipcn__prov_send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,
+                                  v->encoding, v->data, v->len, v->seq,
+                                  v->timestamp_ns);
+            ipcn_msg_free(v);
+            return;
+        }
+    } else if (!lr->value)
         st = IPCN_NO_DATA;
     if (st == IPCN_OK)
         ipcn__prov_send_reply(n, l, IPCN_F_QUERY_REPLY, f->hdr.corr, st,

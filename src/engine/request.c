@@ -140,6 +140,13 @@ static int send_to(ipcn_node *n, ipcn__pending *p, ipcn__link *l)
                         .encoding = ipcn__str_of(p->encoding),
                         .data = ipcn__blob_of(p->data, p->len)};
     p->sent_once = false;
+    if (p->kind == PEND_QUERY && p->expect_version) {
+        /* A past version (history.c): only a provider that knows the
+         * QUERY's extension can be asked. */
+        if (!(l->peer_caps & IPCN_CAP_HISTORY))
+            return IPCN_NOT_IMPLEMENTED;
+        rq.version = p->expect_version;
+    }
     if (p->kind == PEND_REQUEST && (l->peer_caps & IPCN_CAP_REDUNDANCY)) {
         /* A provider that runs it at most once knows a retry by it. */
         ipcn__remote *r = ipcn__remote_find(n, p->path, l->id);
@@ -288,6 +295,28 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
 {
     if (p->kind == PEND_SET) {
         ipcn__set_local(n, p);
+        return;
+    }
+    if (p->kind == PEND_QUERY && p->expect_version) {
+        /* A past version of this node's own resource (history.c). */
+        ipcn__local *lr = ipcn__local_find(n, p->path);
+        ipcn_msg *v = NULL;
+        int st = lr ? ipcn__hist_version(n, lr, p->expect_version, &v)
+                    : IPCN_NOT_FOUND;
+        ipcn__msg *m = NULL;
+        if (st == IPCN_OK) {
+            m = ipcn__msg_new(v->path, strlen(v->path), v->encoding,
+                              strlen(v->encoding), v->src_name, v->src_id,
+                              v->data, v->len);
+            if (m) {
+                m->pub.seq = v->seq;
+                m->pub.timestamp_ns = v->timestamp_ns;
+            } else {
+                st = IPCN_INSUFFICIENT_MEMORY;
+            }
+            ipcn_msg_free(v);
+        }
+        complete(n, p, st, m);
         return;
     }
     if (p->kind == PEND_QUERY) {

@@ -66,7 +66,8 @@ static int refusal_status(int st)
  * (with the lock released), then the publish of the new value.  Returns
  * the answer, *version the resource's version after it (when it exists). */
 static int set_run_value(ipcn_node *n, ipcn__msg *m, uint64_t expect,
-                         uint64_t *version, char *why, size_t wl)
+                         uint64_t *version, char *why, size_t wl,
+                         uint32_t link_id)
 {
     const char *path = m->pub.path;
     ipcn__local *lr = ipcn__local_find(n, path);
@@ -99,6 +100,8 @@ static int set_run_value(ipcn_node *n, ipcn__msg *m, uint64_t expect,
     if (st == IPCN_BAD_REQUEST)
         snprintf(why, wl, "value too large");
     *version = lr->seq;
+    if (st == IPCN_OK) /* the history says who set it (history.c) */
+        ipcn__hist_setter(n, lr, lr->seq, link_id);
     return st;
 }
 
@@ -163,7 +166,8 @@ void ipcn__set_on_frame(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     /* No handler: the value is set at once, like a query is answered. */
     if (st == IPCN_OK)
-        st = set_run_value(n, m, s->expect_version, &version, why, sizeof why);
+        st = set_run_value(n, m, s->expect_version, &version, why, sizeof why,
+                           l->id);
     if (m)
         ipcn_msg_free(&m->pub);
     send_answer(n, l, f->hdr.corr, st, version, why);
@@ -176,7 +180,7 @@ void ipcn__set_run(ipcn_node *n, ipcn__cb *cb)
     char why[256] = "";
     uint64_t version = 0;
     int st = set_run_value(n, cb->msg, cb->expect_version, &version, why,
-                           sizeof why);
+                           sizeof why, cb->link_id);
     ipcn__link *l = ipcn__link_by_id(n, cb->link_id);
     if (!l || l->state != LINK_UP)
         return;
@@ -194,7 +198,7 @@ void ipcn__set_local(ipcn_node *n, const ipcn__pending *p)
     ipcn__msg *m = ipcn__msg_new(p->path, strlen(p->path), enc, strlen(enc),
                                  n->name, n->id, p->data, p->len);
     int st = m ? set_run_value(n, m, p->expect_version, &version, why,
-                               sizeof why)
+                               sizeof why, 0)
                : IPCN_INSUFFICIENT_MEMORY;
     if (m)
         ipcn_msg_free(&m->pub);

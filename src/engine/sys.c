@@ -287,6 +287,7 @@ static const struct {
     {"quarantine/lift", ipcn__sys_guard},
     {"shutdown", ipcn__sys_shutdown},
     {"links", ipcn__sys_links},
+    {"history", ipcn__sys_history},
 };
 
 static ipcn__sys_fn sys_find(const char *name)

@@ -154,6 +154,11 @@ typedef struct ipcn__guard {
     uint64_t debug_liveness_ms;
     bool debug_all;           /* debug: all: true: every peer is waited
                                  for debug_liveness_ms, asked or not */
+    /* debug: {history: N, history_bytes: B}: every data resource of the
+     * network keeps its last N versions (0: off), at most B bytes of
+     * values (0: the default); engine/history.c. */
+    uint32_t debug_history;
+    uint64_t debug_history_bytes;
 } ipcn__guard;
 
 /* The defaults (no section in the file): no limit, reputation kept but

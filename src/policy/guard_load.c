@@ -604,31 +604,52 @@ static int read_detect(ctx *c, const yn *m, ipcn__policy *p)
  *     liveness: 10min     # the longest a node may ask its peers to wait
  *                         # for it when it is silent (IPCNET_DEBUG_LIVENESS)
  *     all: true           # every peer is waited for that long, asked or
- *                         # not (a debugger attached to any component) */
+ *                         # not (a debugger attached to any component)
+ *     history: 16         # every data resource keeps its last 16
+ *                         # versions (engine/history.c), 1..1024
+ *     history_bytes: 1048576  # at most these bytes of values each
+ *   liveness or history (or both) must be there. */
 static int read_debug(ctx *c, const yn *m, ipcn__policy *p)
 {
-    static const char *const keys[] = {"liveness", "all", NULL};
+    static const char *const keys[] = {"liveness", "all", "history",
+                                       "history_bytes", NULL};
     static const char *const bools[] = {"false", "true", NULL};
     int st = mapping(c, m, "debug", keys);
     if (st != IPCN_OK)
         return st;
     const yn *v = ipcn__pl_get(m, "liveness");
-    if (!v)
+    const yn *h = ipcn__pl_get(m, "history");
+    if (!v && !h)
         return ipcn__pl_fail(c, m->line, "debug needs liveness: (the longest "
                              "a node may ask its peers to wait for it, such "
-                             "as 10min)");
-    uint64_t ms;
-    if ((st = duration(c, v, "liveness", &ms)) != IPCN_OK)
-        return st;
-    if (ms > IPCN_DEBUG_LIVENESS_MAX_MS)
-        return ipcn__pl_fail(c, v->line, "liveness: %.60s is more than 24h",
-                             v->text);
-    p->guard.debug_liveness_ms = ms;
+                             "as 10min) or history: (the versions each data "
+                             "resource keeps, such as 16)");
+    if (v) {
+        uint64_t ms;
+        if ((st = duration(c, v, "liveness", &ms)) != IPCN_OK)
+            return st;
+        if (ms > IPCN_DEBUG_LIVENESS_MAX_MS)
+            return ipcn__pl_fail(c, v->line,
+                                 "liveness: %.60s is more than 24h", v->text);
+        p->guard.debug_liveness_ms = ms;
+    }
     uint32_t all = 0;
     if ((v = ipcn__pl_get(m, "all")) &&
         (st = word(c, v, "all", bools, &all)) != IPCN_OK)
         return st;
     p->guard.debug_all = all;
+    if (h && (st = count(c, h, "history", 1, IPCN_HISTORY_MAX,
+                         &p->guard.debug_history)) != IPCN_OK)
+        return st;
+    if ((v = ipcn__pl_get(m, "history_bytes"))) {
+        int64_t b;
+        if (!h)
+            return ipcn__pl_fail(c, v->line, "history_bytes needs history:");
+        if ((st = integer(c, v, "history_bytes", 1,
+                          (int64_t)IPCN_HISTORY_BYTES_MAX, &b)) != IPCN_OK)
+            return st;
+        p->guard.debug_history_bytes = (uint64_t)b;
+    }
     return IPCN_OK;
 }
 

@@ -169,6 +169,10 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
             f.u.request.request_id = rd_u64(&r); /* the extension */
             if (!f.u.request.request_id)
                 r.bad = 1;
+        } else if (!r.bad && r.p != r.end) {
+            f.u.request.version = rd_u64(&r); /* QUERY's (HISTORY) */
+            if (!f.u.request.version)
+                r.bad = 1;
         }
         break;
     case IPCN_F_SET:
@@ -562,6 +566,8 @@ int ipcn__enc_request(ipcn__wbuf *w, ipcn__hdr *h, uint8_t type,
     ipcn__wbuf_blob(w, b->data.p, b->data.len);
     if (b->request_id && type == IPCN_F_REQUEST)
         ipcn__wbuf_u64(w, b->request_id);
+    else if (b->version && type == IPCN_F_QUERY)
+        ipcn__wbuf_u64(w, b->version);
     return finish(w, off);
 }
 

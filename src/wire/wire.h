@@ -103,6 +103,10 @@ enum ipcn__ftype {
                                 extension */
 #define IPCN_CAP_NOSUM 2048u /* on a TCP link: frames it sends may carry
                                  checksum 0 (docs/protocol.md 19.1.2) */
+/* 4096 (bit 12) is reserved for provenance (docs/protocol.md 20). */
+#define IPCN_CAP_HISTORY 8192u /* takes the extension of QUERY (a past
+                                  version of a data resource, answered from
+                                  its debug history, protocol.md 10.6) */
 
 #define IPCN_CAP_SHMREQ 16384u /* takes SHM_REQUEST (docs/protocol.md
                                   12.9) */
@@ -229,13 +233,16 @@ typedef struct ipcn__shm_ref {
 
 /* REQUEST and QUERY (QUERY has no data).  A REQUEST's extension
  * (capability REDUNDANCY on the receiver's side): u64 request_id, not 0;
- * absent when request_id is 0. */
+ * absent when request_id is 0.  A QUERY's extension (capability HISTORY
+ * on the receiver's side): u64 version, not 0, the past version asked
+ * (protocol.md 10.6); absent when version is 0. */
 typedef struct ipcn__request {
     uint32_t timeout_ms;
     ipcn__str path;
     ipcn__str encoding;
     ipcn__blob data;
     uint64_t request_id;
+    uint64_t version;
 } ipcn__request;
 
 /* SET: the new value of a data resource; expect_version 0 = any, else

@@ -57,6 +57,7 @@ namespace {
 /* ipcnet_sensor.hpp, with the same warnings: its templates and inline
  * functions instantiated. */
 #include <ipcnet_sensor.hpp>
+#include <ipcnet_history.hpp>
 
 namespace {
 [[maybe_unused]] void instantiate_sensor(ipcn::Node &n, ipcn::Message &m)

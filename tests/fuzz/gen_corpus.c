@@ -8,6 +8,8 @@
  * <dir>/cbor/: RFC 8949 Appendix A's examples, tensors of every dtype and
  * encoding strings (see fuzz_cbor.c); <dir>/schema/: a type and a value
  * each, as fuzz_schema.c reads them (u16le length of the type first).
+ * <dir>/mcap/: small MCAP files (src/mcap/): complete with zstd and without
+ * compression, one whose writer never closed it, and one cut in a chunk.
  * The seeds are checked in; run this again only when the vectors change
  * (test_fuzz_replay checks that the frame seeds are the vectors).
  */
@@ -16,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../common/cbor_lit.h"
 #include "../unit/cbor_vectors.h"
 #include "../unit/vectors.h"
 #include "../value/cbor_render.h"
 #include "util/util.h"
+#include "mcap.h"
 
 static int write_file(const char *dir, const char *sub, const char *name,
                       const void *p, size_t n)
@@ -166,6 +170,8 @@ static int write_ext_seeds(const char *dir)
            write_ext_seed(dir, "state_liveness-day", "state_liveness", 5, 0x10, 1, 0) ||
            write_ext_seed(dir, "state_liveness-reserved", "state_liveness", 1, 1, 1, 0) ||
            write_ext_seed(dir, "state_liveness-short", "state_liveness", 0, 0, 0, 4) ||
+           /* issue 19: QUERY's extension (protocol 10.6): version 0 */
+           write_ext_seed(dir, "query_version-zero", "query_version", 8, 0, 8, 0) ||
            /* issue 20: SHM_REQUEST's timeout over 32 bits (protocol 12.9) */
            write_ext_seed(dir, "shm_request-timeout", "shm_request", 93, 1, 1, 0);
 }
@@ -298,6 +304,60 @@ static int write_json_seeds(const char *dir)
     return 0;
 }
 
+/* MCAP seeds: a recording of two channels written by the writer itself
+ * (through a temporary file), whole and cut. */
+static int write_mcap_one(const char *dir, const char *name, int compress, int close_it,
+                          long cut)
+{
+    char tmp[] = "/tmp/ipcn-gen-mcap.XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    mcap_write_opts o;
+    mcap_write_opts_init(&o);
+    o.compress = compress;
+    o.chunk_size = 200;
+    o.profile = "ipcnet";
+    mcap_writer *w;
+    uint16_t s, a, b;
+    const char *k[] = {"ipcnet.kind", "ipcnet.encoding"};
+    const char *v[] = {"stream", "video/raw;format=gray8;width=4;height=2"};
+    if (mcap_writer_open(&w, tmp, &o) != 0 ||
+        mcap_writer_add_schema(w, v[1], "ipcnet.encoding", NULL, 0, &s) != 0 ||
+        mcap_writer_add_channel(w, s, "cam/front", v[1], k, v, 2, &a) != 0 ||
+        mcap_writer_add_channel(w, 0, "robot/state", "cbor", k, v, 1, &b) != 0)
+        return -1;
+    for (uint32_t i = 1; i <= 12; i++) {
+        uint8_t img[8] = {(uint8_t)i, 1, 2, 3, 4, 5, 6, 7};
+        uint8_t cbor[3] = {0xa1, 0x00, (uint8_t)(i & 0x17)};
+        mcap_writer_message(w, i % 3 ? b : a, i, 1000u * i, 999u * i,
+                            i % 3 ? (const void *)cbor : img, i % 3 ? 3 : 8);
+    }
+    if (close_it) {
+        if (mcap_writer_close(w) != 0)
+            return -1;
+    } else {
+        mcap_writer_flush(w);
+        mcap_writer_abandon(w);
+    }
+    FILE *f = fopen(tmp, "rb");
+    uint8_t buf[8192];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    unlink(tmp);
+    if (cut > 0 && (size_t)cut < n)
+        n = (size_t)cut;
+    return write_file(dir, "mcap", name, buf, n);
+}
+
+static int write_mcap_seeds(const char *dir)
+{
+    return write_mcap_one(dir, "zstd", 1, 1, 0) || write_mcap_one(dir, "plain", 0, 1, 0) ||
+           write_mcap_one(dir, "no-footer", 1, 0, 0) || write_mcap_one(dir, "cut", 0, 1, 700);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -334,5 +394,6 @@ int main(int argc, char **argv)
         hostile[n++] = k % 2 ? '/' : 'a';
     if (write_file(dir, "names", "hostile", hostile, n) != 0)
         return 1;
-    return write_cbor_seeds(dir) || write_schema_seeds(dir) || write_json_seeds(dir);
+    return write_cbor_seeds(dir) || write_schema_seeds(dir) || write_json_seeds(dir) ||
+           write_mcap_seeds(dir);
 }

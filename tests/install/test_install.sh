@@ -94,6 +94,7 @@ rel_inc=${includedir#"$prefix"/}
 (cd "$prefix" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort) >"$tmp/installed.txt"
 allowed="^(bin/ipcnet"
 allowed+="|bin/ipcnet-bridge-mqtt" # bridges/mqtt, when libmosquitto was found
+allowed+="|bin/ipcnet-bridge-dds"  # bridges/dds, when Cyclone DDS was found
 allowed+="|$rel_inc/ipcnet[a-z_]*\.(h|hpp)"
 allowed+="|$rel_lib/libipcnet\.(a|so|so\.[0-9]+\.[0-9]+|so\.[0-9]+\.[0-9]+\.[0-9]+)"
 allowed+="|$rel_lib/pkgconfig/ipcnet\.pc"

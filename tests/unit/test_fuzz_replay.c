@@ -57,6 +57,9 @@
 #define LLVMFuzzerTestOneInput fuzz_json_one
 #include "../fuzz/fuzz_json.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_history_one
+#include "../fuzz/fuzz_history.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -193,6 +196,15 @@ static void test_trust_corpus(void **state)
     assert_true(n > 0);
 }
 
+static void test_history_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/history", fuzz_history_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/history", fuzz_dir);
+    assert_true(n > 0);
+}
+
 static void test_gwconf_corpus(void **state)
 {
     (void)state;
@@ -246,9 +258,10 @@ static void test_crashes(void **state)
         replay_dir("crashes/trust", fuzz_trust_one, 0) < 0 ||
         replay_dir("crashes/gwconf", fuzz_gwconf_one, 0) < 0 ||
         replay_dir("crashes/remap", fuzz_remap_one, 0) < 0 ||
-        replay_dir("crashes/schema", fuzz_schema_one, 0) < 0)
+        replay_dir("crashes/schema", fuzz_schema_one, 0) < 0 ||
+        replay_dir("crashes/history", fuzz_history_one, 0) < 0)
         fail_msg("no %s/crashes/{frame,names,cbor,files,policy,manifest,trust,gwconf,remap,"
-                 "schema}",
+                 "schema,history}",
                  fuzz_dir);
 }
 
@@ -327,6 +340,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_policy_corpus),
         cmocka_unit_test(test_manifest_corpus),
         cmocka_unit_test(test_trust_corpus),
+        cmocka_unit_test(test_history_corpus),
         cmocka_unit_test(test_gwconf_corpus),
         cmocka_unit_test(test_remap_corpus),
         cmocka_unit_test(test_schema_corpus),

@@ -84,6 +84,8 @@ static size_t vec_ext_len(const vec *v)
         return f->u.announce.has_ext ? 8 : 0;
     case IPCN_F_REQUEST:
         return f->u.request.request_id ? 8 : 0;
+    case IPCN_F_QUERY:
+        return f->u.request.version ? 8 : 0;
     case IPCN_F_REPLY:
     case IPCN_F_QUERY_REPLY:
         return f->u.reply.has_load ? 8 : 0;
@@ -891,9 +893,11 @@ static void test_roundtrip_every_type(void **state)
             break;
         case IPCN_F_QUERY:
         case IPCN_F_REQUEST:
-            in.u.request = (ipcn__request){(uint32_t)rnd(), a, b, d, 0};
+            in.u.request = (ipcn__request){(uint32_t)rnd(), a, b, d, 0, 0};
             if (in.hdr.type == IPCN_F_REQUEST && rnd() % 2)
                 in.u.request.request_id = rnd() | 1;
+            else if (in.hdr.type == IPCN_F_QUERY && rnd() % 2) /* past */
+                in.u.request.version = rnd() | 1;
             break;
         case IPCN_F_QUERY_REPLY:
         case IPCN_F_REPLY:
@@ -1047,11 +1051,22 @@ static void test_redundancy_extensions(void **state)
     memset(w.p + w.len - 8, 0, 8); /* id 0 is "none": not sent */
     assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
     w.len = 0;
-    /* A QUERY has no extension: the id is not written, nor taken. */
+    /* A QUERY has no request id: it is not written, nor taken. */
     assert_int_equal(ipcn__enc_request(&w, &h, IPCN_F_QUERY, &rq), IPCN_OK);
     assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_OK);
     assert_true(f.u.request.request_id == 0);
     w.len = 0;
+    /* Its extension is the version asked (HISTORY); version 0 is "none":
+     * not sent, and refused on the wire. */
+    rq.request_id = 0;
+    rq.version = 7;
+    assert_int_equal(ipcn__enc_request(&w, &h, IPCN_F_QUERY, &rq), IPCN_OK);
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_OK);
+    assert_true(f.u.request.version == 7);
+    memset(w.p + w.len - 8, 0, 8);
+    assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_BAD_REQUEST);
+    w.len = 0;
+    rq.version = 0;
     ipcn__reply rp = {.encoding = {"", 0}, .has_load = 1, .load = 9};
     assert_int_equal(ipcn__enc_reply(&w, &h, IPCN_F_REPLY, &rp), IPCN_OK);
     assert_int_equal(ipcn__frame_decode(w.p, w.len, &f), IPCN_OK);

@@ -141,11 +141,19 @@ static void test_extension_vectors(void **state)
     for (size_t at = 1; at <= 4; at++)
         assert_int_equal(vec_patched("reply_load", at, 1), IPCN_BAD_REQUEST);
     assert_int_equal(vec_patched("reply_load", 5, 0xFF), IPCN_OK);
-    /* The same tails on QUERY (which has no extension) are refused. */
+    /* QUERY's 8-byte tail is its HISTORY extension (protocol 10.6): any
+     * version but 0; a tail of another length is refused. */
     v = vec_named("query");
     memcpy(b, v->bytes + IPCN_WIRE_HDR_SIZE, v->len - IPCN_WIRE_HDR_SIZE);
     memcpy(b + v->len - IPCN_WIRE_HDR_SIZE, "\xef\xcd\xab\x89\x67\x45\x23\x01",
            8);
+    assert_int_equal(decode_payload(IPCN_F_QUERY, b,
+                                    v->len - IPCN_WIRE_HDR_SIZE + 8),
+                     IPCN_OK);
+    assert_int_equal(decode_payload(IPCN_F_QUERY, b,
+                                    v->len - IPCN_WIRE_HDR_SIZE + 7),
+                     IPCN_BAD_REQUEST);
+    memset(b + v->len - IPCN_WIRE_HDR_SIZE, 0, 8);
     assert_int_equal(decode_payload(IPCN_F_QUERY, b,
                                     v->len - IPCN_WIRE_HDR_SIZE + 8),
                      IPCN_BAD_REQUEST);

@@ -208,6 +208,14 @@ extern const char cmd_keygen_help[], cmd_trust_help[];
 int cmd_up(cli *c);            /* cmd_up.c: `ipcnet up`, `ipcnet ps` */
 int cmd_ps(cli *c);
 extern const char cmd_up_help[], cmd_ps_help[];
+/* rec_args.c, cmd_record.c, cmd_play.c: recording and replay (rec.h) */
+int cmd_record(cli *c);
+int cmd_play(cli *c);
+extern const char cmd_record_help[], cmd_play_help[];
+int cli_rec_run(int (*fn)(cli *), int argc, char **argv, int vi);
+bool cli_rec_is_info(int argc, char **argv, int vi);
+int cmd_history(cli *c);       /* cmd_history.c: `ipcnet history` */
+extern const char cmd_history_help[];
 
 /* ---- cmd_bridge.c ---- */
 /* `ipcnet bridge KIND ...`: exec ipcnet-bridge-KIND (argv[vi] is "bridge"). */

@@ -17,11 +17,14 @@
 #include "cli.h"
 
 static const char bridge_help[] =
-    "usage: ipcnet bridge mqtt --broker mqtt://HOST[:PORT] [options]\n\n"
+    "usage: ipcnet bridge mqtt --broker mqtt://HOST[:PORT] [options]\n"
+    "       ipcnet bridge dds [--export PATTERN[:TYPE]] [--import TOPIC:TYPE[=PATH]] ...\n\n"
     "Connect this network to another system through a bridge program:\n"
     "  mqtt    an MQTT broker (ipcnet-bridge-mqtt; 'ipcnet bridge mqtt --help')\n"
+    "  dds     a DDS domain as ROS 2 sees it (ipcnet-bridge-dds, Cyclone DDS;\n"
+    "          'ipcnet bridge dds --help')\n"
     "The bridge is a separate program, built when its library is found\n"
-    "(libmosquitto for mqtt); docs/bridges.md.\n";
+    "(libmosquitto for mqtt, Cyclone DDS for dds); docs/bridges.md.\n";
 
 int cmd_bridge_main(int argc, char **argv, int vi)
 {
@@ -32,7 +35,7 @@ int cmd_bridge_main(int argc, char **argv, int vi)
     const char *kind = argv[vi + 1];
     if (strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(kind) || !*kind ||
         strlen(kind) > 32)
-        return cli_usage_error(NULL, "no bridge '%s' (the bridges: mqtt)", kind);
+        return cli_usage_error(NULL, "no bridge '%s' (the bridges: mqtt, dds)", kind);
     char prog[64];
     snprintf(prog, sizeof prog, "ipcnet-bridge-%s", kind);
 
@@ -89,7 +92,8 @@ int cmd_bridge_main(int argc, char **argv, int vi)
     if (e == ENOENT)
         return cli_fail(IPCN_NOT_IMPLEMENTED,
                         "the %s bridge is not installed: %s was not built (its library "
-                        "was missing when IPCNet was configured; for mqtt: libmosquitto-dev)",
+                        "was missing when IPCNet was configured; for mqtt: libmosquitto-dev, "
+                        "for dds: cyclonedds-dev and cyclonedds-tools)",
                         kind, prog);
     return cli_fail(IPCN_INTERNAL_ERROR, "cannot run %s: %s", prog, strerror(e));
 }

@@ -26,6 +26,7 @@ enum opt_id {
     O_LISTEN, O_PEERS,
     O_FORCE,
     O_NS, O_REMAP,
+    O_HIST_VERSION, /* history --version */
 };
 
 typedef struct opt {
@@ -67,6 +68,7 @@ static const opt opts[] = {
     {"--listen", true, O_LISTEN},     {"--peers", true, O_PEERS},
     {"--force", false, O_FORCE},
     {"--ns", true, O_NS},             {"--remap", true, O_REMAP},
+    {"--version", true, O_HIST_VERSION},
 };
 
 #define B(x) (1ull << (x))
@@ -122,7 +124,8 @@ static const verb verbs[] = {
      "id, pid), version and metadata (decoded when it is CBOR, else in hex).  A\n"
      "service offered by several nodes prints one descriptor per provider.  A typed\n"
      "resource's type (a data or stream 'schema', a service's 'args' and 'returns')\n"
-     "prints as a tree of field types and names, as 'ros2 interface show' does.\n"},
+     "prints as a tree of field types and names, as 'ros2 interface show' does.\n"
+     "'ipcnet info FILE.mcap' summarises a recording instead (ipcnet record).\n"},
     {"hold", cmd_hold,
      COMMON | B(O_ENCODING) | B(O_FILE) | B(O_META) | B(O_STRENGTH) | B(O_WARM), 1, 2, true,
      "announce a data resource holding VALUE and serve it until interrupted",
@@ -353,6 +356,14 @@ static const verb verbs[] = {
     {"gateway", cmd_gateway, COMMON | B(O_LISTEN) | B(O_PEERS), 0, 0, false,
      "link this host to others: listen and dial over TCP (encrypted), and route",
      cmd_gateway_help},
+    /* Recording and replay (rec_args.c): parsed there, see main(). */
+    {"record", cmd_record, COMMON, 1, CLI_MAX_POS, false,
+     "record streams, data and service calls into an MCAP file", cmd_record_help},
+    {"play", cmd_play, COMMON, 1, 1, false,
+     "publish an MCAP recording again, with its timing", cmd_play_help},
+    {"history", cmd_history, COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_HIST_VERSION), 1, 1,
+     false, "a data resource's last versions: who set each and when (debug history)",
+     cmd_history_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */
@@ -394,7 +405,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(f, "  %-9s  %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "  %-9s  %s\n", "bridge",
-            "connect the network to MQTT (ipcnet bridge mqtt --help), a separate program");
+            "connect the network to MQTT or to ROS 2 over DDS (ipcnet bridge mqtt|dds --help)");
     fprintf(f, "\nRun 'ipcnet VERB --help' for a verb's arguments and options.\n"
                "Environment: IPCNET_NETWORK, IPCNET_DIR, IPCNET_LOG (library log "
                "level: error, warn, info, debug), IPCNET_POLICY (ipcnet policy),\n"
@@ -523,6 +534,10 @@ static int parse(cli *c, const verb *v, int argc, char **argv)
         case O_AS: c->as = arg; break;
         case O_EXPECT_VERSION:
             rc = num_ll(v->name, o->name, arg, 0, INT64_MAX, &ll);
+            c->expect_version = (uint64_t)ll;
+            break;
+        case O_HIST_VERSION: /* history --version V (as expect_version) */
+            rc = num_ll(v->name, o->name, arg, 1, INT64_MAX, &ll);
             c->expect_version = (uint64_t)ll;
             break;
         case O_GROUP: c->group = arg; break;
@@ -661,6 +676,10 @@ int main(int argc, char **argv)
         return cli_usage_error(NULL, "no verb '%s'; the verbs are %s", name,
                                verb_list(list, sizeof list));
     }
+    /* record, play, info FILE.mcap: their own options (rec_args.c). */
+    if (v->fn == cmd_record || v->fn == cmd_play ||
+        (v->fn == cmd_info && cli_rec_is_info(argc, argv, vi)))
+        return cli_rec_run(v->fn, argc, argv, vi);
     cli c = {.verb = v->name, .wait_ms = 2000, .timeout_ms = -1, .count = -1,
              .rate = 1, .exec_timeout_ms = -1};
     /* The options before the verb, then the arguments after it. */

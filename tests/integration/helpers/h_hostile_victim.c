@@ -11,7 +11,7 @@
  *   <name>/hold     service: defers every answer (kept until the requester
  *                   leaves), so a flood of it fills the per-peer in-flight
  *                   quota deterministically
- *   <name>/data     data resource holding "victim-data"
+ *   <name>/data     data resource holding "victim-data" (its history kept)
  *   <name>/bigdata  data resource holding 1 MiB (a small query, a big answer)
  *   <name>/stream   stream, a small sample every 50 ms
  *   <name>/deep/a/a/.../a  stream with the deepest path allowed (255 bytes),
@@ -188,6 +188,9 @@ int main(int argc, char **argv)
     st = ipcn_announce(n, p_data, IPCN_DATA, "text/plain", NULL, 0);
     if (!IPCN_IS_OK(st)) /* a macro: st, not the call */
         die("announce data", st);
+    /* Its debug history is on (test_hostile_history): version 1 kept. */
+    if ((st = ipcn_announce_history(n, p_data, 4, 0)) != IPCN_OK)
+        die("history data", st);
     if ((st = ipcn_publish(n, p_data, "victim-data", 11)) != IPCN_OK)
         die("publish data", st);
     st = ipcn_announce(n, p_big, IPCN_DATA, "", NULL, 0);

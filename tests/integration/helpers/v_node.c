@@ -36,6 +36,7 @@
  *   announce PATH KIND ENC      ipcn_announce (KIND data|stream|service)
  *   withdraw PATH               ipcn_withdraw
  *   query PATH TIMEOUT          ipcn_query; body "SEQ VALUE", its encoding
+ *   set PATH VALUE TIMEOUT      ipcn_set (text/plain); body: the new version
  *   request PATH BODY TIMEOUT   ipcn_request; body and encoding of the reply
  *   sub PATTERN DEPTH           ipcn_subscribe (pull mode); body: the id
  *   take ID TIMEOUT             ipcn_sub_take; body "STATUS SEQ PATH SRC DATA"
@@ -249,6 +250,14 @@ static int svc_ctl(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
             ipcn_msg_free(m);
         }
         return st;
+    }
+    if (!strcmp(verb, "set") && a1 && a2 && a3) {
+        uint64_t ver = 0;
+        int st = ipcn_set(n, a1, a2, strlen(a2), "text/plain", 0, atoi(a3),
+                          &ver);
+        return st == IPCN_OK ? reply_text(ctx, st, "text/plain", "%llu",
+                                          (unsigned long long)ver)
+                             : st;
     }
     if (!strcmp(verb, "request") && a1 && a2 && a3) {
         ipcn_msg *m = NULL;

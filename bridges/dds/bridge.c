@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bridges/dds/bridge.c - what crosses the DDS bridge (bridge.h): IPCNet
+ * streams and data to rt/<path> topics, rt/ topics to IPCNet streams.
+ * Services are in bridge_svc.c.
+ */
+#include "bridge.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ipcnet_msgs.h"
+
+void ddsb_svc_scan(ddsb_bridge *b);
+int ddsb_svc_start(ddsb_bridge *b);
+void ddsb_svc_take(ddsb_bridge *b);
+void ddsb_svc_stop(ddsb_bridge *b);
+
+__attribute__((format(printf, 2, 3)))
+static void logf_(ddsb_bridge *b, const char *fmt, ...)
+{
+    if (!b->verbose)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ipcnet-bridge-dds: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* "rt/" + path: the topic a ROS 2 node names /path. */
+static int topic_name(char *buf, size_t cap, const char *prefix,
+                      const char *path, const char *suffix)
+{
+    int n = snprintf(buf, cap, "%s%s%s", prefix, path, suffix);
+    return n > 0 && (size_t)n < cap ? IPCN_OK : IPCN_BAD_REQUEST;
+}
+
+dds_entity_t ddsb_endpoint(ddsb_bridge *b, const dds_topic_descriptor_t *desc,
+                           const char *topic, int writer, int reliable,
+                           int transient, uint32_t depth)
+{
+    dds_entity_t t = dds_create_topic(b->participant, desc, topic, NULL, NULL);
+    if (t < 0) {
+        fprintf(stderr, "ipcnet-bridge-dds: topic %s (%s): %s\n", topic,
+                desc->m_typename, dds_strretcode(t));
+        return t;
+    }
+    dds_qos_t *q = dds_create_qos();
+    dds_qset_reliability(q, reliable ? DDS_RELIABILITY_RELIABLE
+                                     : DDS_RELIABILITY_BEST_EFFORT,
+                         DDS_SECS(1));
+    dds_qset_history(q, DDS_HISTORY_KEEP_LAST, (int32_t)(depth ? depth : 1));
+    dds_qset_durability(q, transient ? DDS_DURABILITY_TRANSIENT_LOCAL
+                                     : DDS_DURABILITY_VOLATILE);
+    dds_entity_t e;
+    if (writer) {
+        e = dds_create_writer(b->participant, t, q, NULL);
+    } else {
+        /* our own writers' samples are not read back (no loop when a
+         * topic is both imported and exported) */
+        dds_qset_ignorelocal(q, DDS_IGNORELOCAL_PARTICIPANT);
+        e = dds_create_reader(b->participant, t, q, NULL);
+    }
+    dds_delete_qos(q);
+    if (e < 0)
+        fprintf(stderr, "ipcnet-bridge-dds: %s of %s: %s\n",
+                writer ? "writer" : "reader", topic, dds_strretcode(e));
+    return e;
+}
+
+/* ---- export: IPCNet -> DDS ------------------------------------------ */
+
+static const ddsb_rule *export_rule(ddsb_bridge *b, const char *path)
+{
+    for (unsigned i = 0; i < b->n_exports; i++)
+        if (ipcn_pattern_match(b->exports[i].pattern, path))
+            return &b->exports[i];
+    return NULL;
+}
+
+/* The writer of path, made when first seen; under b->lock. */
+static ddsb_export *export_get(ddsb_bridge *b, const char *path,
+                               ipcn_kind kind, const char *encoding)
+{
+    for (unsigned i = 0; i < b->n_ex; i++)
+        if (!strcmp(b->ex[i].path, path))
+            return b->ex[i].writer > 0 ? &b->ex[i] : NULL;
+    const ddsb_rule *r = export_rule(b, path);
+    if (!r || b->n_ex == DDSB_MAX_TOPICS)
+        return NULL;
+    ddsb_export *x = &b->ex[b->n_ex];
+    x->path = strdup(path);
+    if (!x->path)
+        return NULL;
+    x->type = r->type ? r->type : ddsb_type_for_encoding(encoding);
+    char topic[300];
+    x->writer = -1;
+    if (topic_name(topic, sizeof topic, "rt/", path, "") == IPCN_OK)
+        /* a data resource is latched (docs/protocol.md 10.5): its DDS
+         * writer keeps the last value for late readers */
+        x->writer = ddsb_endpoint(b, x->type->desc, topic, 1, !b->best_effort,
+                                  kind == IPCN_DATA,
+                                  kind == IPCN_DATA ? 1 : b->depth);
+    b->n_ex++;
+    if (x->writer > 0)
+        logf_(b, "export %s as %s", topic, ddsb_type_dds_name(x->type));
+    return x->writer > 0 ? x : NULL;
+}
+
+static ipcn_kind kind_of(ddsb_bridge *b, const char *path)
+{
+    ipcn_resource_list *l = NULL;
+    ipcn_kind k = IPCN_STREAM;
+    char pat[300];
+    /* a path has no '*' segment: it is a pattern matching only itself */
+    snprintf(pat, sizeof pat, "/%s", path);
+    if (ipcn_find(b->node, pat, IPCN_ANY, &l) == IPCN_OK && l->count)
+        k = l->items[0].kind;
+    ipcn_resource_list_free(l);
+    return k;
+}
+
+static void on_sample(ipcn_node *node, const ipcn_msg *msg, void *user)
+{
+    const struct ddsb_sub_ctx *ctx = user;
+    ddsb_bridge *b = ctx->b;
+    if (msg->status != IPCN_OK || msg->src_id == ipcn_node_id(node))
+        return;
+    /* a path several --export patterns match is written once: by the
+     * subscription of the first of them */
+    if (export_rule(b, msg->path) != &b->exports[ctx->rule])
+        return;
+    pthread_mutex_lock(&b->lock);
+    ddsb_export *x = NULL;
+    for (unsigned i = 0; i < b->n_ex; i++)
+        if (!strcmp(b->ex[i].path, msg->path))
+            x = b->ex[i].writer > 0 ? &b->ex[i] : NULL;
+    if (!x) {
+        int known = 0;
+        for (unsigned i = 0; i < b->n_ex; i++)
+            known |= !strcmp(b->ex[i].path, msg->path);
+        if (!known)
+            x = export_get(b, msg->path, kind_of(b, msg->path), msg->encoding);
+    }
+    if (!x) {
+        pthread_mutex_unlock(&b->lock);
+        return;
+    }
+    void *sample = calloc(1, x->type->desc->m_size);
+    ddsb_arena a = {0};
+    int st = sample ? x->type->to_dds(msg->data, msg->len, msg->encoding,
+                                      sample, &a)
+                    : IPCN_INSUFFICIENT_MEMORY;
+    if (st == IPCN_OK) {
+        dds_return_t r = dds_write(x->writer, sample);
+        if (r < 0)
+            b->st.write_failed++;
+        else
+            b->st.exported++;
+    } else {
+        b->st.unconvertible++;
+        if (b->verbose)
+            fprintf(stderr, "ipcnet-bridge-dds: %s: a value that is no %s (%d)\n",
+                    msg->path, x->type->ros_name, st);
+    }
+    ddsb_arena_free(&a);
+    free(sample);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* New IPCNet resources matching --export: their writers now, so that DDS
+ * readers match before the first sample. */
+static void export_scan(ddsb_bridge *b)
+{
+    for (unsigned i = 0; i < b->n_exports; i++) {
+        ipcn_resource_list *l = NULL;
+        if (ipcn_find(b->node, b->exports[i].pattern, IPCN_ANY, &l) != IPCN_OK)
+            continue;
+        pthread_mutex_lock(&b->lock);
+        for (size_t k = 0; k < l->count; k++) {
+            const ipcn_resource *r = &l->items[k];
+            if (r->kind != IPCN_SERVICE && r->provider_id != ipcn_node_id(b->node))
+                export_get(b, r->path, r->kind, r->encoding);
+        }
+        pthread_mutex_unlock(&b->lock);
+        ipcn_resource_list_free(l);
+    }
+}
+
+/* ---- import: DDS -> IPCNet ------------------------------------------ */
+
+static int import_start(ddsb_bridge *b, const ddsb_rule *r)
+{
+    if (b->n_im == DDSB_MAX_TOPICS)
+        return IPCN_INSUFFICIENT_STORAGE;
+    ddsb_import *m = &b->im[b->n_im];
+    char topic[300];
+    if (topic_name(topic, sizeof topic, "rt/", r->pattern, "") != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    m->type = r->type;
+    m->path = strdup(r->path);
+    if (!m->path)
+        return IPCN_INSUFFICIENT_MEMORY;
+    b->n_im++;
+    int st = ipcn_announce(b->node, m->path, IPCN_STREAM, m->type->encoding,
+                           NULL, 0);
+    if (!IPCN_IS_OK(st)) {
+        fprintf(stderr, "ipcnet-bridge-dds: announce %s: %s\n", m->path,
+                ipcn_status_str(st));
+        return st;
+    }
+    m->reader = ddsb_endpoint(b, m->type->desc, topic, 0, !b->best_effort, 0,
+                              b->depth);
+    if (m->reader < 0)
+        return IPCN_BAD_GATEWAY;
+    dds_entity_t rc = dds_create_readcondition(m->reader, DDS_ANY_STATE);
+    dds_waitset_attach(b->waitset, rc, 0);
+    logf_(b, "import %s to %s", topic, m->path);
+    return IPCN_OK;
+}
+
+static void import_take(ddsb_bridge *b, ddsb_import *m)
+{
+    enum { N = 16 };
+    void *samples[N] = {NULL};
+    dds_sample_info_t info[N];
+    dds_return_t n = dds_take(m->reader, samples, info, N, N);
+    for (dds_return_t i = 0; i < n; i++) {
+        if (!info[i].valid_data)
+            continue;
+        uint8_t *out = NULL;
+        size_t len = 0;
+        int st = m->type->to_ipcn(samples[i], &out, &len);
+        if (st != IPCN_OK) {
+            b->st.unconvertible++;
+            free(out);
+            continue;
+        }
+        if (m->type->desc == &ipcnet_msgs_msg_dds__Cbor__desc) {
+            /* the value's own encoding: announced again when it changes */
+            const char *enc = ((ipcnet_msgs_msg_dds__Cbor_ *)samples[i])->encoding;
+            enc = enc ? enc : "";
+            if (!m->announced_enc || strcmp(m->announced_enc, enc)) {
+                free(m->announced_enc);
+                m->announced_enc = strdup(enc);
+                ipcn_announce(b->node, m->path, IPCN_STREAM, enc, NULL, 0);
+            }
+        }
+        st = ipcn_publish(b->node, m->path, out, len);
+        if (IPCN_IS_OK(st))
+            b->st.imported++;
+        else
+            b->st.write_failed++;
+        free(out);
+    }
+    if (n > 0)
+        dds_return_loan(m->reader, samples, n);
+}
+
+/* ---- the whole ------------------------------------------------------ */
+
+int ddsb_start(ddsb_bridge *b)
+{
+    pthread_mutex_init(&b->lock, NULL);
+    b->waitset = dds_create_waitset(b->participant);
+    if (b->waitset < 0)
+        return IPCN_BAD_GATEWAY;
+    for (unsigned i = 0; i < b->n_imports; i++) {
+        int st = import_start(b, &b->imports[i]);
+        if (st != IPCN_OK)
+            return st;
+    }
+    int st = ddsb_svc_start(b);
+    if (st != IPCN_OK)
+        return st;
+    export_scan(b);
+    for (unsigned i = 0; i < b->n_exports; i++) {
+        b->sub_ctx[i].b = b;
+        b->sub_ctx[i].rule = i;
+        st = ipcn_subscribe(b->node, b->exports[i].pattern, b->depth, on_sample,
+                            &b->sub_ctx[i], &b->subs[i]);
+        if (st != IPCN_OK) {
+            fprintf(stderr, "ipcnet-bridge-dds: subscribe %s: %s\n",
+                    b->exports[i].pattern, ipcn_status_str(st));
+            return st;
+        }
+    }
+    return IPCN_OK;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void ddsb_poll(ddsb_bridge *b, int wait_ms)
+{
+    static uint64_t last_scan;
+    uint64_t t = now_ms();
+    if (t - last_scan >= 250) {
+        last_scan = t;
+        export_scan(b);
+        ddsb_svc_scan(b);
+    }
+    dds_waitset_wait(b->waitset, NULL, 0, DDS_MSECS(wait_ms));
+    for (unsigned i = 0; i < b->n_im; i++)
+        if (b->im[i].reader > 0)
+            import_take(b, &b->im[i]);
+    ddsb_svc_take(b);
+}
+
+void ddsb_stop(ddsb_bridge *b)
+{
+    for (unsigned i = 0; i < b->n_exports; i++)
+        ipcn_unsubscribe(b->node, b->subs[i]);
+    ddsb_svc_stop(b);
+    for (unsigned i = 0; i < b->n_ex; i++)
+        free(b->ex[i].path);
+    for (unsigned i = 0; i < b->n_im; i++) {
+        free(b->im[i].path);
+        free(b->im[i].announced_enc);
+    }
+    pthread_mutex_destroy(&b->lock);
+}

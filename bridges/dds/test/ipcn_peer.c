@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bridges/dds/test/ipcn_peer.c - the IPCNet side of the DDS bridge test:
+ * an IPCNet node (libipcnet only, no DDS) that
+ *  - publishes the image stream camera/image_raw ("cbor;sensor=image",
+ *    frames of peer_common.h) every 50 ms;
+ *  - holds the data robot/mode = "auto" (text/plain), set before any DDS
+ *    reader exists: a late ROS 2 reader gets it (transient local);
+ *  - offers robot/upper (text in, text upper-cased out), which ros_peer
+ *    calls through the bridge;
+ *  - gets cmd_vel (geometry_msgs/Twist from ros_peer, imported by the
+ *    bridge) and checks every bit of its six doubles;
+ *  - calls ros/reverse (ros_peer's service, imported by the bridge);
+ *  - calls ros/missing (imported by the bridge, no DDS server): 304 after
+ *    the bridge's --timeout.
+ * When the Twist and the reply came, sets test/done and exits 0; 1 at the
+ * deadline (argv[1] seconds, default 30).
+ */
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ipcnet.h"
+#include "ipcnet_sensor.h"
+#include "ipcnet_value.h"
+#include "peer_common.h"
+
+static atomic_int twist_ok, twist_bad, upper_served;
+static atomic_int missing_state; /* 0 to ask, 1 asked, 2 got 304 */
+
+static void on_missing(ipcn_node *node, int status, const ipcn_msg *reply,
+                       void *user)
+{
+    if (status == IPCN_GATEWAY_TIMEOUT)
+        missing_state = 2;
+    else if (status == IPCN_NOT_FOUND)
+        missing_state = 0; /* the bridge's offer not seen yet: again */
+    else
+        fprintf(stderr, "ipcn_peer: ros/missing: %d\n", status), missing_state = 3;
+}
+
+static void on_cmd(ipcn_node *node, const ipcn_msg *m, void *user)
+{
+    static const char *const P[6] = {"linear.x", "linear.y", "linear.z",
+                                     "angular.x", "angular.y", "angular.z"};
+    if (m->status != IPCN_OK)
+        return;
+    if (strcmp(m->encoding, "cbor;ros=geometry_msgs/msg/Twist")) {
+        fprintf(stderr, "ipcn_peer: cmd_vel encoding %s\n", m->encoding);
+        twist_bad++;
+        return;
+    }
+    for (int i = 0; i < 6; i++) {
+        double v;
+        if (ipcn_cbor_map_get_double(m->data, m->len, P[i], &v) != IPCN_OK ||
+            memcmp(&v, &TWIST[i], sizeof v)) {
+            fprintf(stderr, "ipcn_peer: cmd_vel %s wrong\n", P[i]);
+            twist_bad++;
+            return;
+        }
+    }
+    twist_ok++;
+}
+
+static int on_upper(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                    void *user)
+{
+    char buf[256];
+    if (req->len >= sizeof buf)
+        return IPCN_BAD_REQUEST;
+    for (size_t i = 0; i < req->len; i++)
+        buf[i] = (char)toupper(((const unsigned char *)req->data)[i]);
+    upper_served++;
+    ipcn_reply_set(ctx, buf, req->len, "text/plain");
+    return IPCN_OK;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    int seconds = argc > 1 ? atoi(argv[1]) : 30;
+    ipcn_node *node;
+    int st = ipcn_node_open(&node, "ipcn-peer", NULL);
+    if (st != IPCN_OK)
+        return fprintf(stderr, "ipcn_peer: open: %d\n", st), 1;
+    const char *img_enc = ipcn_sensor_encoding(IPCN_SENSOR_IMAGE);
+    ipcn_sub sub;
+    if (ipcn_announce(node, "camera/image_raw", IPCN_STREAM, img_enc, NULL, 0) / 100 != 1 ||
+        ipcn_announce(node, "robot/mode", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
+        ipcn_announce(node, "test/done", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
+        ipcn_publish(node, "robot/mode", "auto", 4) != IPCN_OK ||
+        ipcn_offer(node, "robot/upper", "text/plain", on_upper, NULL) != IPCN_OK ||
+        ipcn_subscribe(node, "cmd_vel", 16, on_cmd, NULL, &sub) != IPCN_OK ||
+        ipcn_node_start_thread(node) != IPCN_OK)
+        return fprintf(stderr, "ipcn_peer: setup failed\n"), 1;
+
+    static uint8_t px[IMG_H * IMG_W * 3];
+    int reverse_ok = 0, rc = 1;
+    unsigned k = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long last_call = -1000, last_missing = -1000;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > seconds * 1000L) {
+            fprintf(stderr, "ipcn_peer: deadline: twist %d (bad %d), reverse %s, "
+                            "upper served %d, ros/missing %d\n", (int)twist_ok,
+                    (int)twist_bad, reverse_ok ? "ok" : "missing",
+                    (int)upper_served, (int)missing_state);
+            break;
+        }
+        ipcn_image img;
+        for (uint32_t i = 0; i < sizeof px; i++)
+            px[i] = pixel(k, i);
+        ipcn_image_init(&img, "rgb8", IMG_H, IMG_W, px);
+        char fid[32];
+        snprintf(fid, sizeof fid, "frame-%u", k);
+        ipcn_sensor_header_set(&img.header, frame_stamp(k), fid);
+        st = ipcn_publish_image(node, "camera/image_raw", &img);
+        if (st != IPCN_OK)
+            fprintf(stderr, "ipcn_peer: publish_image: %d\n", st);
+        k++;
+        if (!reverse_ok && ms - last_call >= 300) {
+            ipcn_msg *r = NULL;
+            last_call = ms;
+            st = ipcn_request(node, "ros/reverse", "hello dds", 9, "text/plain", &r, 1000);
+            if (st == IPCN_OK && r && r->len == 9 && !memcmp(r->data, "sdd olleh", 9) &&
+                !strcmp(r->encoding, "text/plain"))
+                reverse_ok = 1;
+            else if (st == IPCN_OK)
+                fprintf(stderr, "ipcn_peer: ros/reverse answered wrong\n");
+            ipcn_msg_free(r);
+        }
+        if (missing_state == 0 && ms - last_missing >= 300) {
+            last_missing = ms;
+            missing_state = 1;
+            st = ipcn_request_async(node, "ros/missing", "x", 1, "text/plain", 10000,
+                                    on_missing, NULL, NULL);
+            if (st == IPCN_NOT_FOUND)
+                missing_state = 0;
+            else if (st != IPCN_ACCEPTED)
+                missing_state = 3;
+        }
+        if (reverse_ok && twist_ok > 0 && !twist_bad && upper_served > 0 &&
+            missing_state == 2) {
+            ipcn_publish(node, "test/done", "done", 4);
+            rc = 0;
+            break;
+        }
+        sleep_ms(50);
+    }
+    /* a moment for test/done to reach the bridge; then the bridge keeps
+     * it for ros_peer (transient local) after this node is gone */
+    sleep_ms(300);
+    printf("ipcn_peer: frames %u, twist %d, reverse %s, upper served %d, "
+           "ros/missing %s\n", k, (int)twist_ok, reverse_ok ? "ok" : "missing",
+           (int)upper_served, missing_state == 2 ? "304" : "wrong");
+    ipcn_node_close(node);
+    return rc;
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bridges/dds/test/test_dds_bridge.sh - the DDS bridge end to end, inside a
+# network namespace of its own with only loopback up, so that no DDS
+# traffic (discovery included) leaves the test:
+#   ipcn_peer (IPCNet)  <->  ipcnet-bridge-dds  <->  ros_peer (Cyclone DDS,
+#   the ROS 2 wire form, built from the same IDL, not linked to libipcnet)
+# See ipcn_peer.c and ros_peer.c for what each checks.  Exit 77 (skipped,
+# with the reason) when namespaces cannot be made (not root, no `ip`).
+#
+#   test_dds_bridge.sh BRIDGE ROS_PEER IPCN_PEER
+set -u
+bridge=$1 ros_peer=$2 ipcn_peer=$3
+deadline=${DDS_TEST_SECONDS:-30}
+
+if [ "${1:-}" != --inside ]; then
+    if ! command -v ip >/dev/null 2>&1; then
+        echo "SKIP: no 'ip' command (iproute2): cannot make a network namespace"
+        exit 77
+    fi
+    ns=ipcnet-dds-$$
+    if ! ip netns add "$ns" 2>/tmp/ipcnet-dds-ns.$$; then
+        echo "SKIP: cannot create a network namespace ($(cat /tmp/ipcnet-dds-ns.$$)); run as root"
+        rm -f /tmp/ipcnet-dds-ns.$$
+        exit 77
+    fi
+    rm -f /tmp/ipcnet-dds-ns.$$
+    trap 'ip netns del "$ns" 2>/dev/null' EXIT
+    ip netns exec "$ns" ip link set lo up || { echo "FAIL: lo up"; exit 1; }
+    ip netns exec "$ns" bash "$0" --inside "$@"
+    exit $?
+fi
+shift
+bridge=$1 ros_peer=$2 ipcn_peer=$3
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Cyclone: loopback only, no multicast, the peers named (unicast discovery
+# on 127.0.0.1), participant indexes for the few processes of the test.
+cat > "$tmp/cyclone.xml" <<'XML'
+<CycloneDDS><Domain id="any">
+  <General><Interfaces><NetworkInterface name="lo"/></Interfaces>
+    <AllowMulticast>false</AllowMulticast></General>
+  <Discovery><ParticipantIndex>auto</ParticipantIndex>
+    <MaxAutoParticipantIndex>9</MaxAutoParticipantIndex>
+    <Peers><Peer address="127.0.0.1"/></Peers></Discovery>
+</Domain></CycloneDDS>
+XML
+export CYCLONEDDS_URI="file://$tmp/cyclone.xml"
+export IPCNET_DIR="$tmp/ipcnet" IPCNET_NETWORK=ddstest
+mkdir -m 700 "$IPCNET_DIR"
+unset ROS_DOMAIN_ID
+
+echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
+"$bridge" --name dds-bridge --verbose \
+    --export 'camera/**' --export camera/image_raw --export robot/mode --export test/done \
+    --import cmd_vel:geometry_msgs/msg/Twist \
+    --export-service robot/upper --import-service reverse=ros/reverse \
+    --import-service missing=ros/missing \
+    --timeout 1000 --seconds $((deadline + 10)) 2>"$tmp/bridge.err" &
+bpid=$!
+pids+=("$bpid")
+"$ros_peer" "$deadline" >"$tmp/ros.out" 2>&1 &
+rpid=$!
+pids+=("$rpid")
+"$ipcn_peer" "$deadline" >"$tmp/ipcn.out" 2>&1
+irc=$?
+wait "$rpid"
+rrc=$?
+kill -TERM "$bpid"
+wait "$bpid"
+brc=$?
+pids=()
+cat "$tmp/ipcn.out" "$tmp/ros.out"
+sed 's/^/  bridge: /' "$tmp/bridge.err"
+fail=0
+[ "$irc" -eq 0 ] || { echo "FAIL: the IPCNet peer (exit $irc)"; fail=1; }
+[ "$rrc" -eq 0 ] || { echo "FAIL: the ROS 2 peer (exit $rrc)"; fail=1; }
+[ "$brc" -eq 0 ] || { echo "FAIL: the bridge (exit $brc)"; fail=1; }
+if ! grep -q 'timeouts 1$' "$tmp/bridge.err"; then
+    echo "FAIL: the bridge should count the one request without a DDS server"; fail=1
+fi
+if grep -q 'unconvertible [1-9]' "$tmp/bridge.err"; then
+    echo "FAIL: the bridge could not convert some values"; fail=1
+fi
+[ "$fail" -eq 0 ] && echo "PASS: image stream, latched data, Twist and services both ways through the DDS bridge"
+exit "$fail"

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# tests/integration/test_record.sh - `ipcnet record`, `play`, `info` (MCAP,
+# docs/protocol.md 21) end to end, with real processes:
+#  - rec_peer pub publishes a 1 kHz stream of 64 B, a 30 Hz 640x480 RGB
+#    stream in shared memory and calls a service through the recorder's
+#    --proxy every 100 ms, for SECONDS; `ipcnet record` records them;
+#  - `ipcnet info` (and --json) summarises the file: complete, the counts;
+#  - the npm package @mcap/core (run by Node.js, tests/interop/mcap_read.js)
+#    reads the same file: the same messages (count and SHA-256 of each
+#    message's channel, sequence, times and bytes, in order);
+#  - `ipcnet play` at rate 1 to rec_peer sub: every recorded sample comes
+#    back once with its sequence number and bytes; the timing error (arrival
+#    against recorded time, median removed) is measured and printed, p99
+#    checked against 1 ms only with IPCNET_TIMING_STRICT=1 (the machine is
+#    shared: no timed assertion by default);
+#  - `ipcnet play --rate max`: nothing lost.
+#
+#   bash test_record.sh path/to/ipcnet path/to/ipcn-test-rec_peer SECONDS NPM_DIR JS
+#
+# SECONDS: 60 in the normal build's test_record_60s (the issue's figure),
+# 5 in test_record (every build, ASan included).  TAP output; exit 0 when
+# every check passed, 1 otherwise, 77 when it cannot run.
+set -u
+
+BIN=${1:?usage: test_record.sh ipcnet rec_peer SECONDS NPM_DIR JS}
+PEER=${2:?}
+SECS=${3:?}
+NPM_DIR=${4:?}
+JS=${5:?}
+[ -x "$BIN" ] && [ -x "$PEER" ] || { echo "test_record: missing binaries"; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/ipcn-record.XXXXXX")
+export IPCNET_DIR="$W/net"
+unset IPCNET_NETWORK XDG_RUNTIME_DIR
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+TAP_TIMEOUT=$((SECS * 3 + 60))
+
+declare -A PID
+cleanup() {
+    local n
+    for n in "${!PID[@]}"; do
+        kill -KILL "${PID[$n]}" 2>/dev/null
+    done
+    wait 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+. "$(dirname "${BASH_SOURCE[0]}")/helpers/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../interop/mcap_npm.sh"
+
+start() {
+    local name=$1
+    shift
+    "$@" >"$W/$name.out" 2>"$W/$name.err" </dev/null &
+    PID[$name]=$!
+}
+
+wait_line() { # wait_line NAME REGEX SECONDS
+    local i
+    for ((i = 0; i < $3 * 20; i++)); do
+        grep -qE "$2" "$W/$1.out" 2>/dev/null && return 0
+        kill -0 "${PID[$1]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    return 1
+}
+
+F0=$(date +%s)
+phase() { echo "# $(($(date +%s) - F0)) s: $1"; }
+# 1. Record.
+start rec "$BIN" record 'rt/**' -o "$W/run.mcap" --proxy rt/svc_rec=rt/svc --name recorder
+start pub "$PEER" pub "$SECS"
+if wait_line pub '^publishing' 30; then ok "the publisher sees the recorder"; else
+    nok "the publisher did not see the recorder" "$(cat "$W/pub.out" "$W/pub.err" "$W/rec.err")"; fi
+if wait_line pub '^done' $((SECS * 3 + 30)); then ok "published for $SECS s"; else
+    nok "the publisher did not end" "$(cat "$W/pub.out" "$W/pub.err")"; fi
+wait "${PID[pub]}"; unset 'PID[pub]'
+sleep 0.3
+kill -INT "${PID[rec]}"
+wait "${PID[rec]}"; rrc=$?; unset 'PID[rec]'
+if [ "$rrc" = 0 ]; then ok "the recorder ended on SIGINT with 0"; else
+    nok "the recorder: exit $rrc" "$(cat "$W/rec.err")"; fi
+grep -q '^done' "$W/pub.out" && sed 's/^/# /' "$W/pub.out"
+sed 's/^/# /' "$W/rec.err"
+
+# 2. info.
+phase recorded
+r 0 "info summarises the recording" "$BIN" info "$W/run.mcap"
+contains "info: complete" "$out" "(complete)"
+contains "info: zstd" "$out" "compression zstd"
+r 0 "info --json" "$BIN" info "$W/run.mcap" --json
+jcheck "info --json: the streams, the calls, the counts" "$out" \
+  "(lambda c: d[0]['state'] == 'complete' and c.get(('rt/fast', 'stream'), 0) >= $SECS * 1000 * 0.98 and c.get(('rt/cam', 'stream'), 0) >= $SECS * 30 * 0.95 and c.get(('rt/svc', 'request'), 0) >= $SECS * 10 - 2 and c.get(('rt/svc', 'reply'), 0) == c.get(('rt/svc', 'request')) and d[0]['messages'] == sum(c.values()))({(x['topic'], x['kind']): x['messages'] for x in d[0]['channels']})"
+
+# 3. The independent reader.
+if mcap_npm_ready; then
+    r 0 "@mcap/core reads the file" node "$JS" "$W/run.mcap"
+    npm_out=$out
+    r 0 "our reader's digest of the file" "$PEER" digest "$W/run.mcap"
+    if [ "$npm_out" = "$out" ]; then ok "both readers: the same messages ($out)"; else
+        nok "the readers differ" "npm:  $npm_out"$'\n'"ours: $out"; fi
+else
+    nok "the npm package @mcap/core could not be installed" "$(cat "$W/npm.log" 2>/dev/null)"
+fi
+
+# 4. Play at rate 1.
+phase "read by both readers"
+start sub "$PEER" sub "$W/run.mcap" 1
+wait_line sub '^subscribed' 30 || nok "the subscriber did not start" "$(cat "$W/sub.err")"
+r 0 "play at rate 1" "$BIN" play "$W/run.mcap" --wait-subs 1
+wait "${PID[sub]}"; src=$?; unset 'PID[sub]'
+if [ "$src" = 0 ]; then ok "rate 1: every sample back, same seq and bytes"; else
+    nok "rate 1: exit $src" "$(cat "$W/sub.out" "$W/sub.err")"; fi
+sed 's/^/# rate 1: /' "$W/sub.out"
+p99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' "$W/sub.out")
+if [ "${IPCNET_TIMING_STRICT:-0}" = 1 ]; then
+    if python3 -c "import sys; sys.exit(0 if float('${p99:-99}') <= 1.0 else 1)"; then
+        ok "timing error p99 ${p99} ms <= 1 ms"; else nok "timing error p99 ${p99:-?} ms > 1 ms"; fi
+fi
+
+# 5. Play as fast as possible.
+phase "played at rate 1"
+start sub "$PEER" sub "$W/run.mcap" 0
+wait_line sub '^subscribed' 30 || nok "the subscriber did not start" "$(cat "$W/sub.err")"
+r 0 "play --rate max" "$BIN" play "$W/run.mcap" --wait-subs 1 --rate max
+wait "${PID[sub]}"; src=$?; unset 'PID[sub]'
+if [ "$src" = 0 ]; then ok "rate max: nothing lost"; else
+    nok "rate max: exit $src" "$(cat "$W/sub.out" "$W/sub.err")"; fi
+sed 's/^/# rate max: /' "$W/sub.out"
+
+# 6. --only: the camera's samples only.
+phase "played at rate max"
+cam=$("$BIN" info "$W/run.mcap" --json | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+print(sum(x['messages'] for x in d['channels'] if x['topic'] == 'rt/cam'))")
+r 0 "play --only rt/cam" "$BIN" play "$W/run.mcap" --rate max --only rt/cam --wait 200
+contains "--only: the $cam samples of rt/cam, nothing else" "$err" "played $cam messages"
+printf 'not an mcap file' >"$W/bad.mcap"
+r 1 "info of a file that is not MCAP fails" "$BIN" info "$W/bad.mcap"
+contains "info says why" "$err" "no magic"
+
+echo "# test_record: $SECS s of recording, $(($(date +%s) - F0)) s in all"
+echo "1..$T"
+[ "$F" -eq 0 ]
