@@ -88,15 +88,17 @@ static int on_request(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx, vo
     pthread_mutex_unlock(&b->lock);
     add_ms(&p->deadline, b->o.timeout_ms);
     p->resp = ipcn_reply_defer(ctx);
+    /* once linked, p belongs to the list: the sweep or an answer may take
+     * and free it at any time, so what the push needs is copied first */
+    char corr[sizeof p->corr];
+    memcpy(corr, p->corr, sizeof corr);
+    ipcn_responder resp = p->resp;
     pthread_mutex_lock(&b->lock);
     p->next = b->pending;
     b->pending = p;
     b->c.requests++;
     pthread_mutex_unlock(&b->lock);
     const char *ct = !strcmp(req->encoding, "cbor") ? "application/cbor" : req->encoding;
-    char corr[sizeof p->corr];
-    memcpy(corr, p->corr, sizeof corr); /* p may be gone once linked */
-    ipcn_responder resp = p->resp;
     if (!br_out_push(b, topic, req->data, req->len, false, ct, req->src_name, 0, corr,
                      strlen(corr), NULL, b->reply_topic)) {
         /* the buffer is full: take it back and answer 205, unless the
