@@ -279,6 +279,8 @@ sub_done "$W/req.out"
 IFS='|' read -r rtopic rcorr rbody <"$W/req.out"
 [ -n "$rtopic" ] && [ -n "$rcorr" ] && ok "the request carries a response topic and correlation data" ||
     nok "request" "$(cat "$W/req.out")"
+[[ $rcorr =~ ^[0-9a-f]{32}-[0-9]+$ ]] && ok "... the correlation data: 16 random bytes (hex) and a counter" ||
+    nok "correlation data $rcorr"
 pub -t "$rtopic" -D publish correlation-data "$rcorr" -D publish user-property ipcnet-status 100 \
     -D publish content-type text/plain -m pong
 wait $P
@@ -654,6 +656,7 @@ for p in $A $P_na $P_nb $C $E $V3; do
     rc=$?
     [ $rc = 0 ] && ok "bridge $p ends on SIGTERM (exit 0)" || nok "bridge $p exit $rc" "$(cat "$W"/*.log)"
 done
+lacks "a clean exit (SIGTERM while connected) logs no disconnect" "$(cat "$W/r1.log" "$W/fb.log")" "disconnected"
 grep -q "ERROR: AddressSanitizer\|runtime error:" "$W"/*.log && nok "sanitizer reports" "$(cat "$W"/*.log)" ||
     ok "no sanitizer report"
 
