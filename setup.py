@@ -39,7 +39,7 @@ from setuptools.command.build_ext import build_ext
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCES = ["_ipcnet.c", "_ipcnet_tensor.c", "_ipcnet_value.c", "_ipcnet_node.c",
            "_ipcnet_node_calls.c", "_ipcnet_shutdown.c", "_ipcnet_redundancy.c",
-           "_ipcnet_sensor.c", "_ipcnet_history.c"]
+           "_ipcnet_sensor.c", "_ipcnet_history.c", "_ipcnet_prov.c"]
 
 
 def fail(text):

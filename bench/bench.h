@@ -285,6 +285,7 @@ typedef struct thr_args {
     int sock;             /* uds */
     int mode;             /* ipcnet receiver: 0 take, 1 callback */
     char policy[320];     /* ipcnet: $IPCNET_POLICY of both ("": none) */
+    bool prov;            /* ipcnet: the publisher's provenance on */
 } thr_args;
 
 typedef struct thr_result {

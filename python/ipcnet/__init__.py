@@ -578,6 +578,39 @@ class Node(_ipcnet._Node):
         straight into a shared-memory slot."""
         self._publish(path, value, self._encodings.get(path))
 
+    def publish_derived(self, path, value, parents, passthrough=False):
+        """Publish value on path as derived from the received Messages in
+        parents: it carries a provenance record naming them (their
+        .provenance), so a verifier can trace it back to its origins
+        (ipcn_publish_derived).  passthrough: value is parents[0]'s payload,
+        unchanged (verification checks it).  Raises NoData (103) for a parent
+        that carries no record, as publish() otherwise."""
+        self._publish_derived(path, value, self._encodings.get(path), parents,
+                              2 if passthrough else 0)
+
+    def prov_enable(self, path=None, on=True):
+        """Provenance on (or off) for the samples this node publishes on path,
+        or with path None for every resource it announces from now on
+        (ipcn_prov_enable; IPCNET_PROVENANCE=on does that for a process)."""
+        self._prov_enable(path, bool(on))
+
+    def prov_verify(self, message, timeout=5.0):
+        """Verify message's provenance back to its origins (ipcn_prov_verify):
+        returns (records, stages) checked; raises Forbidden (202) for a
+        payload that is not the one recorded or a pass-through that changed
+        it, Unauthorized (201) for a record or signature that does not
+        verify, NotFound (203), Timeout (304), NoData (103) without a
+        record; the exception's text says which stage."""
+        st, records, depth, reason = self._prov_verify(message, int(timeout * 1000))
+        if st != 100:
+            raise _make_error(st, reason or status_str(st), None)
+        return records, depth
+
+    def prov_export(self, message, timeout=5.0):
+        """message's verified lineage as W3C PROV-JSON text
+        (ipcn_prov_export_json)."""
+        return self._prov_export(message, int(timeout * 1000))
+
     def query(self, path, timeout=1.0):
         """The current value of a data resource, as a Message (.value).
         Raises NoData (103) when its provider holds none yet, NotFound (203),

@@ -224,6 +224,15 @@ static PyObject *message_repr(MessageObject *m)
                                 (m->msg->flags & IPCN_MSG_SHARED) ? " shared" : "");
 }
 
+static PyObject *message_get_provenance(MessageObject *m, void *closure)
+{
+    const uint8_t *b;
+    size_t len;
+    if (ipcn_msg_provenance(m->msg, &b, &len) != IPCN_OK)
+        Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)b, (Py_ssize_t)len);
+}
+
 static PyGetSetDef message_getset[] = {
     {"path", (getter)message_get_path, NULL, "the resource (str)", NULL},
     {"encoding", (getter)message_get_encoding, NULL, "how data is encoded (str)", NULL},
@@ -237,6 +246,9 @@ static PyGetSetDef message_getset[] = {
     {"address", (getter)message_get_address, NULL, "address of the bytes (int)", NULL},
     {"data", (getter)message_get_data, NULL, "the bytes: a read-only memoryview, no copy", NULL},
     {"value", (getter)message_get_value, NULL, "the value decoded by its encoding", NULL},
+    {"provenance", (getter)message_get_provenance, NULL,
+     "the encoded provenance record it came with (bytes), or None "
+     "(ipcn_msg_provenance; docs/protocol.md 20)", NULL},
     {"retry_after_ms", (getter)message_get_retry, NULL,
      "a 205 over a rate limit: the ms after which to retry, else None "
      "(ipcn_msg_retry_after_ms)", NULL},

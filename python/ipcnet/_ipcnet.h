@@ -248,6 +248,13 @@ PyObject *node_set_event_callback(NodeObject *n, PyObject *fn);
 PyObject *node_pool_config(NodeObject *n, PyObject *args, PyObject *kw);
 PyObject *node_pool_stats(NodeObject *n, PyObject *args);
 
+/* ---- _ipcnet_prov.c ---- */
+
+PyObject *node_publish_derived(NodeObject *n, PyObject *args);
+PyObject *node_prov_enable(NodeObject *n, PyObject *args);
+PyObject *node_prov_verify(NodeObject *n, PyObject *args);
+PyObject *node_prov_export(NodeObject *n, PyObject *args);
+
 /* ---- _ipcnet_redundancy.c ---- */
 
 PyObject *node_announce_owned(NodeObject *n, PyObject *args);

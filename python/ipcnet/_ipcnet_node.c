@@ -758,6 +758,10 @@ static PyMethodDef node_methods[] = {
      "this node (0 or -1: the library's default; see ipcn_pool_opts in ipcnet.h)."},
     {"_pool_stats", (PyCFunction)node_pool_stats, METH_VARARGS, NULL},
     {"_publish_image", (PyCFunction)node_publish_image, METH_VARARGS, NULL},
+    {"_publish_derived", (PyCFunction)node_publish_derived, METH_VARARGS, NULL},
+    {"_prov_enable", (PyCFunction)node_prov_enable, METH_VARARGS, NULL},
+    {"_prov_verify", (PyCFunction)node_prov_verify, METH_VARARGS, NULL},
+    {"_prov_export", (PyCFunction)node_prov_export, METH_VARARGS, NULL},
     {NULL},
 };
 

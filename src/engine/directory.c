@@ -456,6 +456,7 @@ static int announce(ipcn_node *n, const char *path, ipcn_kind kind,
         }
         lr->kind = kind;
         lr->keep = kind == IPCN_DATA ? 1 : 0;
+        lr->prov = n->prov_default && kind != IPCN_SERVICE;
         if (ipcn__local_index(n, lr) != IPCN_OK) {
             ipcn__free(lr->path);
             ipcn__free(lr);

@@ -96,6 +96,8 @@ typedef struct ipcn__local {
     bool hist_own;
     uint16_t hist_depth;
     uint64_t hist_max_bytes;
+    /* Provenance on: each publish makes a record (prov_pub.c). */
+    bool prov;
 } ipcn__local;
 
 /* A resource learned from a peer. */
@@ -630,5 +632,9 @@ bool ipcn__once_pass_on(ipcn_node *n, ipcn__cb *cb);
 /* Free a cache; n not NULL: the retries that wait are answered 303. */
 struct ipcn__once;
 void ipcn__once_free(ipcn_node *n, struct ipcn__once *o);
+
+/* ---- prov.c ---- */
+/* Free the node's provenance chain and key (at close). */
+void ipcn__prov_free(ipcn_node *n);
 
 #endif

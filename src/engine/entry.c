@@ -235,6 +235,7 @@ uint64_t ipcn__engine_in(ipcn_node *n, const ipcn__in *in)
         return 0;
     case IPCN__IN_CLOSE:
         on_close(n);
+        ipcn__prov_free(n);
         return 0;
     case IPCN__IN_POLICY:
         ipcn__access_on_policy(n, in->old_policy);

@@ -56,6 +56,11 @@ static ipcn__msg *msg_dup(ipcn_node *n, const ipcn__msg *src)
         m->pub.timestamp_ns = x->timestamp_ns;
         if (src->map)
             ipcn__map_msg_share(m, src);
+        if (src->prov &&
+            ipcn__msg_set_prov(m, src->prov, src->prov_len) != IPCN_OK) {
+            ipcn_msg_free(&m->pub);
+            return NULL;
+        }
     }
     return m;
 }
@@ -306,6 +311,11 @@ void ipcn__pub_on_sample(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     ipcn__msg *m = received(n, l, &sa->path, &sa->encoding, sa->data.p,
                             sa->data.len, sa->seq, sa->timestamp_ns);
+    if (m && sa->prov.len &&
+        ipcn__msg_set_prov(m, sa->prov.p, sa->prov.len) != IPCN_OK) {
+        ipcn_msg_free(&m->pub);
+        m = NULL;
+    }
     if (m)
         deliver(n, r, cached, m, &gap);
 }
@@ -474,7 +484,7 @@ void ipcn__pub_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r)
  * (ipcn__pub_routes_changed()).  The links kept are valid until then: a
  * link that goes down changes the generation before it is freed.  100 or
  * 307. */
-static int local_routes(ipcn_node *n, ipcn__local *lr)
+int ipcn__route_refresh(ipcn_node *n, ipcn__local *lr)
 {
     if (lr->route_gen == n->route_gen + 1)
         return IPCN_OK;
@@ -511,8 +521,8 @@ static int local_routes(ipcn_node *n, ipcn__local *lr)
 
 /* A publish on lr begins: its sequence number and time (out), and for a
  * data resource its new current value (a copy).  100 or 307. */
-static int pub_next(ipcn_node *n, ipcn__local *lr, const void *data,
-                    size_t len, uint64_t *seq, uint64_t *now)
+int ipcn__route_next(ipcn_node *n, ipcn__local *lr, const void *data,
+                     size_t len, uint64_t *seq, uint64_t *now)
 {
     *seq = lr->seq + 1;
     *now = ipcn__now_real_ns();
@@ -558,8 +568,9 @@ static int encode_inline(ipcn_node *n, const ipcn__local *lr, uint64_t seq,
 }
 
 /* This node's own subscriptions get a copy of a published value. */
-static void pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
-                      size_t len, uint64_t seq, uint64_t now)
+void ipcn__route_pub_local(ipcn_node *n, const ipcn__local *lr,
+                           const void *data, size_t len, uint64_t seq,
+                           uint64_t now, const uint8_t *rec, uint32_t rec_len)
 {
     if (ipcn__own_standby_local(lr)) {
         /* This node provides it, but another owns it: as a peer's hot
@@ -576,6 +587,10 @@ static void pub_local(ipcn_node *n, const ipcn__local *lr, const void *data,
     if (m) {
         m->pub.seq = seq;
         m->pub.timestamp_ns = now;
+        if (rec_len && ipcn__msg_set_prov(m, rec, rec_len) != IPCN_OK) {
+            ipcn_msg_free(&m->pub);
+            return;
+        }
         ipcn__pub_fan_out(n, m, &(ipcn__gap){0, false});
     }
 }
@@ -585,9 +600,9 @@ int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
 {
     const uint8_t *data = ipcn_loan_data(loan);
     uint64_t seq, now;
-    int st = local_routes(n, lr);
+    int st = ipcn__route_refresh(n, lr);
     if (st == IPCN_OK)
-        st = pub_next(n, lr, data, len, &seq, &now);
+        st = ipcn__route_next(n, lr, data, len, &seq, &now);
     if (st != IPCN_OK)
         return st;
     ipcn__shm_out o;
@@ -621,7 +636,7 @@ int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
     if (n->scratch.cap > (1u << 20))
         ipcn__wbuf_free(&n->scratch);
     if (lr->route_local) /* this node's own: a copy */
-        pub_local(n, lr, data, len, seq, now);
+        ipcn__route_pub_local(n, lr, data, len, seq, now, NULL, 0);
     lr->shm_published++;
     ipcn__keep_slot(n, lr, &o); /* for late subscribers */
     ipcn__pool_sample_done(&o);
@@ -653,7 +668,7 @@ static int publish_shared(ipcn_node *n, ipcn__local *lr, const void *data,
 int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
                         size_t len)
 {
-    int st = local_routes(n, lr);
+    int st = ipcn__route_refresh(n, lr);
     if (st != IPCN_OK)
         return st;
     /* Large values go through the pool when some subscriber can map it,
@@ -672,7 +687,7 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
     if (len > SIZE_MAX - overhead || len + overhead > n->opts.max_payload)
         return IPCN_BAD_REQUEST;
     uint64_t seq, now;
-    if ((st = pub_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
+    if ((st = ipcn__route_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
         return st;
     ipcn__keep_bytes(n, lr, data, len, seq, now); /* for late subscribers */
     /* One link (a gateway's TCP link, typically): encode the frame
@@ -699,7 +714,7 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
             ipcn__wbuf_free(&n->scratch);
     }
     if (lr->route_local)
-        pub_local(n, lr, data, len, seq, now);
+        ipcn__route_pub_local(n, lr, data, len, seq, now, NULL, 0);
     return IPCN_OK;
 }
 
@@ -721,8 +736,12 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
         st = IPCN_METHOD_NOT_ALLOWED;
     else if (lr->warm && ipcn__own_standby_local(lr))
         st = IPCN_CONFLICT; /* a warm standby: nothing until it owns */
-    else if ((st = ipcn__typed_check_local(n, lr, NULL, data, len, NULL, 0)) ==
-             IPCN_OK) /* not of its declared type: 200, nothing sent */
+    else if ((st = ipcn__typed_check_local(n, lr, NULL, data, len, NULL, 0)) !=
+             IPCN_OK)
+        ; /* not of its declared type: 200, nothing sent */
+    else if (__builtin_expect(lr->prov, 0)) /* provenance on (prov_pub.c) */
+        st = ipcn__prov_publish(n, lr, data, len, NULL, 0, 0);
+    else
         st = ipcn__route_publish(n, lr, data, len);
     ipcn__node_unlock(n);
     return st;

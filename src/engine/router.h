@@ -25,6 +25,23 @@ int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
 int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
                         size_t len);
 
+/* The parts of a publish that prov_pub.c shares: lr's routes brought up
+ * to date (100, 307); the next seq and time (and a data resource's new
+ * value: 100, 307); a copy to this node's own subscriptions, with rec
+ * (rec_len 0: none) as its record. */
+int ipcn__route_refresh(ipcn_node *n, ipcn__local *lr);
+int ipcn__route_next(ipcn_node *n, ipcn__local *lr, const void *data,
+                     size_t len, uint64_t *seq, uint64_t *now);
+void ipcn__route_pub_local(ipcn_node *n, const ipcn__local *lr,
+                           const void *data, size_t len, uint64_t seq,
+                           uint64_t now, const uint8_t *rec, uint32_t rec_len);
+/* ---- prov_pub.c ---- */
+/* Publish with a provenance record naming parents (np of them) with
+ * flags (IPCN_PROV_*): as ipcn__route_publish(). */
+int ipcn__prov_publish(ipcn_node *n, ipcn__local *lr, const void *data,
+                       size_t len, const ipcn_prov_ref *parents, uint32_t np,
+                       uint32_t flags);
+
 /* ---- pubsub.c ---- */
 /* Put a message in a subscription's queue; the queue owns it after. */
 void ipcn__sub_push(ipcn_node *n, ipcn__sub *s, ipcn__msg *m);

@@ -288,6 +288,8 @@ static const struct {
     {"shutdown", ipcn__sys_shutdown},
     {"links", ipcn__sys_links},
     {"history", ipcn__sys_history},
+    {"prov", ipcn__sys_prov},
+    {"prov/to", ipcn__sys_prov_to},
 };
 
 static ipcn__sys_fn sys_find(const char *name)

@@ -105,4 +105,11 @@ int ipcn__sys_links(ipcn_node *n, struct ipcn__link *l,
 void ipcn__sys_on_request(ipcn_node *n, struct ipcn__link *l,
                           const struct ipcn__frame *f);
 
+/* The provenance proofs, "prov" (prov.c). */
+int ipcn__sys_prov(ipcn_node *n, struct ipcn__link *l, const ipcn__sys_call *c,
+                   ipcn__sys_reply *r);
+/* Where a recorded sample went, "prov/to" (prov.c). */
+int ipcn__sys_prov_to(ipcn_node *n, struct ipcn__link *l,
+                      const ipcn__sys_call *c, ipcn__sys_reply *r);
+
 #endif

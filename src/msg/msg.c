@@ -98,6 +98,8 @@ IPCN_API void ipcn_msg_free(ipcn_msg *msg)
         return;
     if (m->release)
         m->release(m);
+    if (m->prov)
+        ipcn__free(m->prov);
     if (m->pool)
         ipcn__msgpool_put(m->pool, m);
     else
@@ -125,4 +127,17 @@ IPCN_API int ipcn_msg_retry_after_ms(const ipcn_msg *m)
         ms < 1)
         return -1;
     return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+int ipcn__msg_set_prov(ipcn__msg *m, const uint8_t *rec, uint32_t len)
+{
+    uint8_t *p = ipcn__malloc(len);
+    if (!p)
+        return IPCN_INSUFFICIENT_MEMORY;
+    memcpy(p, rec, len);
+    if (m->prov)
+        ipcn__free(m->prov);
+    m->prov = p;
+    m->prov_len = len;
+    return IPCN_OK;
 }

@@ -36,6 +36,8 @@ typedef struct ipcn__msg {
     bool has_checksum;      /* the publisher took it */
     void *priv;             /* a writable view's private mapping */
     size_t priv_len;
+    uint8_t *prov;          /* its provenance record (allocated), or NULL */
+    uint32_t prov_len;
     ipcn_msg pub;
     char buf[];             /* path, encoding, src_name, data, NUL */
 } ipcn__msg;
@@ -52,5 +54,9 @@ ipcn__msg *ipcn__msg_new_in(ipcn__msgpool **pool, const char *path,
                             size_t pathlen, const char *enc, size_t enclen,
                             const char *src, size_t srclen, uint64_t src_id,
                             const void *data, size_t len);
+
+/* Give m a copy of the encoded provenance record rec (len bytes): 100,
+ * 307. */
+int ipcn__msg_set_prov(ipcn__msg *m, const uint8_t *rec, uint32_t len);
 
 #endif

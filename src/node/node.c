@@ -249,6 +249,8 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     {
         const char *no_shm = getenv("IPCNET_NO_SHM");
         n->shm_enabled = !no_shm || !*no_shm || !strcmp(no_shm, "0");
+        const char *prov = getenv("IPCNET_PROVENANCE");
+        n->prov_default = prov && (!strcmp(prov, "on") || !strcmp(prov, "1"));
         const char *no_ring = getenv("IPCNET_NO_RING");
         n->ring_enabled = !no_ring || !*no_ring || !strcmp(no_ring, "0");
         const char *spin = getenv("IPCNET_SPIN_US");
@@ -271,6 +273,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     pthread_condattr_destroy(&ca);
     n->id = ipcn__random_u64();
     n->next_corr = ipcn__random_u64() >> 16; /* not guessable from outside */
+    n->first_corr = n->next_corr;
     n->next_responder = 1;
 
     int st = IPCN_INSUFFICIENT_MEMORY;

@@ -129,6 +129,7 @@ struct ipcn_node {
     pthread_t thread;
     uint32_t next_link_id, next_sub_id;
     uint64_t next_corr, next_responder;
+    uint64_t first_corr; /* next_corr at open: ours are above it */
     ipcn__list links;       /* ipcn__link; dead ones freed after a round */
     ipcn__list locals;      /* ipcn__local */
     ipcn__list remotes;     /* ipcn__remote */
@@ -156,6 +157,8 @@ struct ipcn_node {
                                   it was last scanned */
     uint32_t scans_skipped; /* ticks since then, the directory unchanged */
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
+    struct ipcn__prov *prov; /* provenance chain and key (engine/prov.c) */
+    bool prov_default;      /* IPCNET_PROVENANCE=on: new resources have it */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */
     uint8_t crit;           /* this node's ipcn_criticality (opts or

@@ -55,6 +55,7 @@ void ipcn__link_send_hello(ipcn_node *n, ipcn__link *l)
                              IPCN_CAP_REDUNDANCY | IPCN_CAP_ROUTE |
                              IPCN_CAP_LIVENESS | IPCN_CAP_LATCH | IPCN_CAP_NOSUM |
                              IPCN_CAP_HISTORY |
+                             IPCN_CAP_PROV |
                              (n->shm_enabled ? IPCN_CAP_SHM | IPCN_CAP_WITHHELD |
                                                    IPCN_CAP_SHMREQ
                                              : IPCN_CAP_NONE) |

@@ -8,6 +8,7 @@
 
 #include "ipcnet.h"
 #include "util/util.h"
+#include "wire/prov.h"
 #include "wire/wire_impl.h"
 
 
@@ -155,6 +156,14 @@ int ipcn__frame_decode(const uint8_t *buf, size_t frame_len, ipcn__frame *out)
         f.u.sample.path = rd_str(&r);
         f.u.sample.encoding = rd_str(&r);
         f.u.sample.data = rd_blob(&r);
+        if (!r.bad && r.p != r.end) { /* the provenance extension */
+            f.u.sample.prov = rd_blob(&r);
+            ipcn_prov_record pr;
+            if (f.hdr.type != IPCN_F_SAMPLE || r.bad ||
+                ipcn__prov_decode(f.u.sample.prov.p, f.u.sample.prov.len,
+                                  &pr) != IPCN_OK)
+                r.bad = 1;
+        }
         if (f.hdr.type == IPCN_F_SHM_WITHHELD &&
             (f.u.sample.encoding.len || f.u.sample.data.len))
             r.bad = 1;

@@ -103,7 +103,8 @@ enum ipcn__ftype {
                                 extension */
 #define IPCN_CAP_NOSUM 2048u /* on a TCP link: frames it sends may carry
                                  checksum 0 (docs/protocol.md 19.1.2) */
-/* 4096 (bit 12) is reserved for provenance (docs/protocol.md 20). */
+#define IPCN_CAP_PROV 4096u /* takes SAMPLE's provenance extension
+                               (docs/protocol.md 20) */
 #define IPCN_CAP_HISTORY 8192u /* takes the extension of QUERY (a past
                                   version of a data resource, answered from
                                   its debug history, protocol.md 10.6) */
@@ -186,6 +187,8 @@ typedef struct ipcn__sample {
     ipcn__str path;
     ipcn__str encoding;
     ipcn__blob data;
+    ipcn__blob prov;     /* SAMPLE's extension: an encoded provenance
+                            record (wire/prov.h), len 0 when absent */
 } ipcn__sample;
 
 /* SHM_POOL: the memfd comes with the frame (SCM_RIGHTS). */

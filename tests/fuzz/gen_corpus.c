@@ -26,6 +26,9 @@
 #include "../value/cbor_render.h"
 #include "util/util.h"
 #include "mcap.h"
+#include "wire/prov.h"
+
+#include <sodium.h>
 
 static int write_file(const char *dir, const char *sub, const char *name,
                       const void *p, size_t n)
@@ -358,6 +361,87 @@ static int write_mcap_seeds(const char *dir)
            write_mcap_one(dir, "no-footer", 1, 0, 0) || write_mcap_one(dir, "cut", 0, 1, 700);
 }
 
+/* Provenance seeds (fuzz_prov.c: the first byte chooses the parser): a
+ * record with and without parents, a checkpoint, a proof whose chain and
+ * signature verify, a SAMPLE carrying a record. */
+static int write_prov_seed(const char *dir, const char *name, uint8_t which,
+                           const uint8_t *b, size_t n)
+{
+    uint8_t buf[4096];
+    if (n + 1 > sizeof buf)
+        return -1;
+    buf[0] = which;
+    memcpy(buf + 1, b, n);
+    return write_file(dir, "prov", name, buf, n + 1);
+}
+
+static int write_prov_seeds(const char *dir)
+{
+    if (sodium_init() < 0)
+        return -1;
+    ipcn_prov_record r;
+    memset(&r, 0, sizeof r);
+    r.node_id = 0x0102030405060708ull;
+    r.index = 1;
+    r.seq = 1;
+    r.time_ns = 1700000000000000000ull;
+    crypto_generichash(r.path_hash, 32, (const uint8_t *)"cam/rgb", 7, NULL, 0);
+    crypto_generichash(r.digest, 32, (const uint8_t *)"frame", 5, NULL, 0);
+    strcpy(r.node, "camera");
+    strcpy(r.principal, "uid:1000");
+    uint8_t rec[IPCN_PROV_RECORD_MAX], rec2[IPCN_PROV_RECORD_MAX];
+    size_t rl = ipcn__prov_encode(&r, rec, sizeof rec);
+    ipcn_prov_record d = r;
+    d.node_id = 0x2122232425262728ull;
+    d.index = 2;
+    strcpy(d.node, "detector");
+    d.flags = IPCN_PROV_PASSTHROUGH;
+    d.nparents = 2;
+    d.parents[0] = (ipcn_prov_ref){.node_id = r.node_id, .index = 1, .seq = 1};
+    d.parents[1] = (ipcn_prov_ref){.node_id = r.node_id, .index = 9, .seq = 9};
+    size_t rl2 = ipcn__prov_encode(&d, rec2, sizeof rec2);
+    if (!rl || !rl2 || write_prov_seed(dir, "record", 0, rec, rl) ||
+        write_prov_seed(dir, "record-parents", 0, rec2, rl2))
+        return -1;
+    /* a proof of record 1: h_0 from a key, h_1, a signed checkpoint */
+    uint8_t pk[32], sk[64], h[32], ck[IPCN_PROV_CKPT_SIZE];
+    crypto_sign_keypair(pk, sk);
+    crypto_generichash(h, 32, pk, 32, NULL, 0); /* any h_0 will do */
+    uint8_t proof[40 + 4 + IPCN_PROV_RECORD_MAX + IPCN_PROV_CKPT_SIZE];
+    memset(proof, 0, 40);
+    proof[0] = 1;
+    proof[2] = 1;
+    memcpy(proof + 8, h, 32);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, h, 32);
+    crypto_generichash_update(&st, rec, rl);
+    ipcn__prov_ckpt c = {.node_id = r.node_id, .index = 1, .time_ns = r.time_ns};
+    crypto_generichash_final(&st, c.head, 32);
+    memcpy(c.pubkey, pk, 32);
+    ipcn__prov_ckpt_encode(&c, ck);
+    uint8_t msg[IPCN_PROV_CTX_LEN + IPCN_PROV_CKPT_SIGNED];
+    memcpy(msg, IPCN_PROV_CKPT_CTX, IPCN_PROV_CTX_LEN);
+    memcpy(msg + IPCN_PROV_CTX_LEN, ck, IPCN_PROV_CKPT_SIGNED);
+    crypto_sign_detached(ck + IPCN_PROV_CKPT_SIGNED, NULL, msg, sizeof msg, sk);
+    proof[40] = (uint8_t)rl;
+    memcpy(proof + 44, rec, rl);
+    memcpy(proof + 44 + rl, ck, sizeof ck);
+    if (write_prov_seed(dir, "checkpoint", 1, ck, sizeof ck) ||
+        write_prov_seed(dir, "proof", 2, proof, 44 + rl + sizeof ck))
+        return -1;
+    ipcn__wbuf w = {0};
+    ipcn__hdr hd = {.version = 1, .ttl = 8, .src = r.node_id};
+    ipcn__sample sa = {.seq = 1, .timestamp_ns = r.time_ns,
+                       .path = ipcn__str_of("cam/rgb"),
+                       .encoding = ipcn__str_of("text/plain"),
+                       .data = ipcn__blob_of("frame", 5)};
+    int bad = ipcn__enc_sample_prov(&w, &hd, &sa, rec2, (uint32_t)rl2) != IPCN_OK ||
+              write_prov_seed(dir, "sample", 3, w.p, w.len);
+    ipcn__wbuf_free(&w);
+    return bad ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -395,5 +479,5 @@ int main(int argc, char **argv)
     if (write_file(dir, "names", "hostile", hostile, n) != 0)
         return 1;
     return write_cbor_seeds(dir) || write_schema_seeds(dir) || write_json_seeds(dir) ||
-           write_mcap_seeds(dir);
+           write_mcap_seeds(dir) || write_prov_seeds(dir);
 }

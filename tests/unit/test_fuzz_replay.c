@@ -60,6 +60,9 @@
 #define LLVMFuzzerTestOneInput fuzz_history_one
 #include "../fuzz/fuzz_history.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_prov_one
+#include "../fuzz/fuzz_prov.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*harness_fn)(const uint8_t *, size_t);
 
@@ -246,6 +249,20 @@ static void test_json_corpus(void **state)
     fuzz_json_one(zero, 1);
 }
 
+static void test_prov_corpus(void **state)
+{
+    (void)state;
+    long n = replay_dir("corpus/prov", fuzz_prov_one, 1);
+    if (n < 0)
+        fail_msg("no %s/corpus/prov", fuzz_dir);
+    assert_true(n > 0);
+    if (replay_dir("crashes/prov", fuzz_prov_one, 0) < 0)
+        fail_msg("no %s/crashes/prov", fuzz_dir);
+    static const uint8_t zero[2] = {0, 0};
+    for (size_t k = 0; k <= 2; k++)
+        fuzz_prov_one(zero, k);
+}
+
 static void test_crashes(void **state)
 {
     (void)state;
@@ -343,6 +360,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_history_corpus),
         cmocka_unit_test(test_gwconf_corpus),
         cmocka_unit_test(test_remap_corpus),
+        cmocka_unit_test(test_prov_corpus),
         cmocka_unit_test(test_schema_corpus),
         cmocka_unit_test(test_json_corpus),
         cmocka_unit_test(test_crashes),

@@ -886,10 +886,10 @@ static void test_roundtrip_every_type(void **state)
             }
             break;
         case IPCN_F_SAMPLE:
-            in.u.sample = (ipcn__sample){rnd(), rnd(), a, b, d};
+            in.u.sample = (ipcn__sample){rnd(), rnd(), a, b, d, {NULL, 0}};
             break;
         case IPCN_F_SHM_WITHHELD:
-            in.u.sample = (ipcn__sample){rnd(), rnd(), a, {"", 0}, {NULL, 0}};
+            in.u.sample = (ipcn__sample){rnd(), rnd(), a, {"", 0}, {NULL, 0}, {NULL, 0}};
             break;
         case IPCN_F_QUERY:
         case IPCN_F_REQUEST:
@@ -1084,7 +1084,7 @@ static void test_encoder_payload_ceiling(void **state)
     size_t dn = MAXP - overhead;
     uint8_t *data = calloc(1, dn + 1);
     assert_non_null(data);
-    ipcn__sample s = {1, 2, {"a", 1}, {"", 0}, {data, (uint32_t)dn}};
+    ipcn__sample s = {1, 2, {"a", 1}, {"", 0}, {data, (uint32_t)dn}, {NULL, 0}};
     ipcn__hdr h = {.ttl = 8, .src = 1};
     ipcn__wbuf w = {0};
     ipcn__wbuf_bytes(&w, "prefix", 6);
@@ -1222,7 +1222,7 @@ static void test_encoder_oom_rollback(void **state)
         for (size_t i = 0; i < VEC_COUNT; i++)
             assert_int_equal(vec_encode(&w, &vecs[i].frame), IPCN_OK);
         size_t before = w.len;
-        ipcn__sample s = {1, 2, {"p", 1}, {"", 0}, {big, sizeof big}};
+        ipcn__sample s = {1, 2, {"p", 1}, {"", 0}, {big, sizeof big}, {NULL, 0}};
         ipcn__hdr h = {.ttl = 8, .src = 1};
         fail_countdown = nth;
         int st = ipcn__enc_sample(&w, &h, &s);

@@ -189,6 +189,10 @@ extern const char cmd_gateway_help[];
 int cmd_links(cli *c);         /* cmd_hosts.c: several computers */
 int cmd_route(cli *c);
 extern const char cmd_links_help[], cmd_route_help[];
+/* ---- cmd_prov.c ---- */
+int cmd_prov(cli *c);
+int cmd_trace(cli *c);
+extern const char cmd_prov_help[], cmd_trace_help[];
 /* The host of a node name "name@host" ("" for a node of this host). */
 const char *cli_host_of(const char *name);
 /* A TCP link of a node of this host (a gateway) to another host. */

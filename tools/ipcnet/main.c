@@ -364,6 +364,12 @@ static const verb verbs[] = {
     {"history", cmd_history, COMMON | B(O_TIMEOUT) | B(O_RAW) | B(O_HIST_VERSION), 1, 1,
      false, "a data resource's last versions: who set each and when (debug history)",
      cmd_history_help},
+    {"prov", cmd_prov, COMMON | B(O_TIMEOUT), 2, 2, false,
+     "the provenance of a stream's next sample: show, verify, export (PROV-JSON)",
+     cmd_prov_help},
+    {"trace", cmd_trace, COMMON | B(O_TIMEOUT), 1, 1, false,
+     "the processes a stream's next sample went through, and where its copies went",
+     cmd_trace_help},
 };
 
 /* "nodes, find, ..., stream-recv": every verb of the table, in its order. */

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_prov_hostile.c — SAMPLE's provenance extension from a raw, hostile
+ * client (raw_client.h: bytes by hand, nothing of libipcnet), against a
+ * victim node in this process (docs/protocol.md 20.3, 17.35):
+ *  - malformed extensions (a blob that runs past the body, an empty one, a
+ *    record of version 2, a truncated record, a byte after the blob, bytes
+ *    that are not a blob): each is refused with ERROR 200 and the link
+ *    closed, counted as a bad frame, and an innocent library peer's
+ *    samples still arrive with their records and verify;
+ *  - well-formed lies, which are not the wire's to judge: the innocent's
+ *    real record on another payload is taken (the link stays up) and
+ *    verification says 202; a record changed by one byte, 201 or 203.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ipcnet.h"
+#include "raw_client.h"
+#include "testutil.h"
+
+#define VICTIM "pvictim"
+
+static ipcn_node *victim, *innocent;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static ipcn_msg *last_ok, *last_raw; /* the latest of h/ok, of h/raw */
+static unsigned n_ok, n_raw;
+
+static void on_msg(ipcn_node *n, const ipcn_msg *m, void *user)
+{
+    (void)n, (void)user;
+    if (m->status != IPCN_OK)
+        return;
+    pthread_mutex_lock(&mu);
+    ipcn_msg **slot = !strcmp(m->path, "h/ok") ? &last_ok : &last_raw;
+    ipcn_msg_free(*slot);
+    *slot = ipcn_msg_ref(m);
+    if (slot == &last_ok)
+        n_ok++;
+    else
+        n_raw++;
+    pthread_mutex_unlock(&mu);
+}
+
+static ipcn_msg *wait_msg(ipcn_msg **slot, unsigned *count, unsigned above)
+{
+    uint64_t end = tu_now_ms() + 10000;
+    for (;;) {
+        pthread_mutex_lock(&mu);
+        ipcn_msg *m = *count > above ? ipcn_msg_ref(*slot) : NULL;
+        pthread_mutex_unlock(&mu);
+        if (m || tu_now_ms() > end)
+            return m;
+        if (slot == &last_ok)
+            ipcn_publish(innocent, "h/ok", "hello", 5);
+        usleep(20000);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(raw_target.dir, sizeof raw_target.dir, "%s", tu_net_dir());
+    snprintf(raw_target.sock, sizeof raw_target.sock, "%s/default/%s.sock",
+             raw_target.dir, VICTIM);
+    assert_int_equal(ipcn_node_open(&victim, VICTIM, NULL), IPCN_OK);
+    ipcn_sub sub;
+    assert_int_equal(ipcn_subscribe(victim, "h/*", 16, on_msg, NULL, &sub),
+                     IPCN_OK);
+    assert_int_equal(ipcn_node_start_thread(victim), IPCN_OK);
+    assert_int_equal(ipcn_node_open(&innocent, "pinno", NULL), IPCN_OK);
+    assert_int_equal(ipcn_announce(innocent, "h/ok", IPCN_STREAM, "", NULL, 0),
+                     IPCN_CREATED);
+    assert_int_equal(ipcn_prov_enable(innocent, "h/ok", 1), IPCN_OK);
+    assert_int_equal(ipcn_node_start_thread(innocent), IPCN_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    raw_free_all();
+    ipcn_node_close(innocent);
+    ipcn_node_close(victim);
+    ipcn_msg_free(last_ok);
+    ipcn_msg_free(last_raw);
+    last_ok = last_raw = NULL;
+    return 0;
+}
+
+/* A linked raw client that announced the stream h/raw. */
+static raw *raw_provider(void)
+{
+    raw *r = raw_link();
+    B.len = 0;
+    enc_announce(&B, r->id, 2, 1, "h/raw", 5);
+    raw_send_buf(r);
+    raw_ping(r, 2);
+    return r;
+}
+
+/* SAMPLE of h/raw with data, then ext (n bytes) after its last field. */
+static void sample_ext(raw *r, uint64_t seq, const void *data, size_t len,
+                       const void *ext, size_t n)
+{
+    B.len = 0;
+    size_t off = f_begin(&B, T_SAMPLE, r->id, 0);
+    b_u64(&B, seq);
+    b_u64(&B, 1700000000000000000ull);
+    b_str(&B, "h/raw", 5);
+    b_str(&B, "", 0);
+    b_blob(&B, data, len);
+    b_put(&B, ext, n);
+    f_end(&B, off);
+    raw_send_buf(r);
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    ipcn_msg *ok = wait_msg(&last_ok, &n_ok, 0);
+    assert_non_null(ok);
+    const uint8_t *rec;
+    size_t rl;
+    assert_int_equal(ipcn_msg_provenance(ok, &rec, &rl), IPCN_OK);
+    ipcn_node_stats before = {.size = sizeof before}, after = {.size = sizeof after};
+    assert_int_equal(ipcn_node_get_stats(victim, &before), IPCN_OK);
+    uint8_t ext[4096];
+    size_t n;
+    const int cases = 6;
+    for (int c = 0; c < cases; c++) {
+        raw *r = raw_provider();
+        switch (c) {
+        case 0: /* the blob runs past the body */
+            st32(ext, (uint32_t)rl + 1);
+            memcpy(ext + 4, rec, rl);
+            n = 4 + rl;
+            break;
+        case 1: /* an empty blob */
+            st32(ext, 0);
+            n = 4;
+            break;
+        case 2: /* a record of version 2 */
+            st32(ext, (uint32_t)rl);
+            memcpy(ext + 4, rec, rl);
+            ext[4] = 2;
+            n = 4 + rl;
+            break;
+        case 3: /* truncated by one byte */
+            st32(ext, (uint32_t)rl - 1);
+            memcpy(ext + 4, rec, rl - 1);
+            n = 4 + rl - 1;
+            break;
+        case 4: /* a byte after the blob */
+            st32(ext, (uint32_t)rl);
+            memcpy(ext + 4, rec, rl);
+            ext[4 + rl] = 0;
+            n = 5 + rl;
+            break;
+        default: /* not a blob at all */
+            memcpy(ext, "\x01\x02\x03", 3);
+            n = 3;
+            break;
+        }
+        sample_ext(r, 1, "x", 1, ext, n);
+        raw_expect_close(r, ST_BAD_REQUEST);
+    }
+    assert_int_equal(ipcn_node_get_stats(victim, &after), IPCN_OK);
+    assert_true(after.bad_frames >= before.bad_frames + (uint64_t)cases);
+    /* The innocent is not hurt: a new sample, its record, verified. */
+    unsigned seen = n_ok;
+    ipcn_msg *again = wait_msg(&last_ok, &n_ok, seen);
+    assert_non_null(again);
+    ipcn_prov_report rep;
+    assert_int_equal(ipcn_prov_verify(victim, again, 5000, &rep), IPCN_OK);
+    assert_int_equal(rep.records, 1);
+    ipcn_msg_free(again);
+    ipcn_msg_free(ok);
+}
+
+static void test_lies(void **state)
+{
+    (void)state;
+    ipcn_msg *ok = wait_msg(&last_ok, &n_ok, 0);
+    assert_non_null(ok);
+    const uint8_t *rec;
+    size_t rl;
+    assert_int_equal(ipcn_msg_provenance(ok, &rec, &rl), IPCN_OK);
+    raw *r = raw_provider();
+    uint8_t ext[4096];
+    st32(ext, (uint32_t)rl);
+    memcpy(ext + 4, rec, rl);
+    /* The innocent's record on another payload: the wire takes it (a
+     * valid record), verification does not. */
+    sample_ext(r, 1, "forged", 6, ext, 4 + rl);
+    raw_ping(r, 3); /* the link is up */
+    ipcn_msg *m = wait_msg(&last_raw, &n_raw, 0);
+    assert_non_null(m);
+    ipcn_prov_report rep;
+    assert_int_equal(ipcn_prov_verify(victim, m, 5000, &rep), IPCN_FORBIDDEN);
+    ipcn_msg_free(m);
+    /* Its own payload, the record changed in its seq: the producer's
+     * record is not this one. */
+    ext[4 + 20] ^= 1;
+    unsigned seen = n_raw;
+    sample_ext(r, 2, ok->data, ok->len, ext, 4 + rl);
+    raw_ping(r, 4);
+    m = wait_msg(&last_raw, &n_raw, seen);
+    assert_non_null(m);
+    int st = ipcn_prov_verify(victim, m, 5000, &rep);
+    assert_true(st == IPCN_UNAUTHORIZED || st == IPCN_NOT_FOUND);
+    assert_int_not_equal(rep.bad_status, IPCN_OK);
+    ipcn_msg_free(m);
+    ipcn_msg_free(ok);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lies, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
