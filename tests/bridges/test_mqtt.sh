@@ -139,12 +139,12 @@ sub_done() {
     tail -n +2 "$1.raw" >"$1"
 }
 # retained TOPIC FORMAT [ARGS]: the retained message of TOPIC once there is
-# one (asked again for up to 15 s), printed with FORMAT.
+# one (asked again for up to 60 s), printed with FORMAT.
 retained() {
-    local t=$1 f=$2 i got
+    local t=$1 f=$2 got end=$((SECONDS + 60))
     shift 2
-    for i in $(seq 1 30); do
-        got=$(timeout 10 mosquitto_sub -h 127.0.0.1 "$@" -t "$t" --retained-only -C 1 -W 1 -F "$f" 2>/dev/null)
+    while [ $SECONDS -le $end ]; do
+        got=$(timeout 10 mosquitto_sub -h 127.0.0.1 "$@" -t "$t" --retained-only -C 1 -W 3 -F "$f" 2>/dev/null)
         [ -n "$got" ] && { printf '%s\n' "$got"; return 0; }
         sleep 0.25
     done
