@@ -65,6 +65,7 @@ typedef struct ddsb_svc {        /* a service crossing the bridge */
 typedef struct ddsb_stats {    /* counted by both threads */
     _Atomic uint64_t exported, imported, unconvertible, write_failed;
     _Atomic uint64_t requests_out, requests_in, replies, timeouts;
+    _Atomic uint64_t bad_replies; /* DDS replies IPCNet cannot carry: 302 */
 } ddsb_stats;
 
 typedef struct ddsb_call {      /* a DDS request in IPCNet, until answered */

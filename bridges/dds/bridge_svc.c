@@ -64,6 +64,18 @@ static int svc_endpoints(ddsb_bridge *b, ddsb_svc *s)
 
 /* ---- inward: an IPCNet request to a DDS server ---------------------- */
 
+/* An encoding ipcn_respond() takes: at most 255 bytes, each 0x20..0x7E. */
+static int encoding_ok(const char *enc)
+{
+    size_t n = strnlen(enc, 256);
+    if (n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)enc[i] < 0x20 || (unsigned char)enc[i] > 0x7E)
+            return 0;
+    return 1;
+}
+
 static int on_ipcn_request(ipcn_node *node, const ipcn_msg *req,
                            ipcn_reply_ctx *ctx, void *user)
 {
@@ -125,9 +137,23 @@ static void inward_take(ddsb_bridge *b, ddsb_svc *s)
         int status = r->status;
         if (status < 100 || (status > 399 && status < 1000) || status > 65535)
             status = IPCN_BAD_GATEWAY;
-        ipcn_respond(b->node, p->resp, status, r->data._buffer, r->data._length,
-                     r->encoding ? r->encoding : "");
-        b->st.replies++;
+        const char *enc = r->encoding ? r->encoding : "";
+        if (!encoding_ok(enc)) {
+            /* ipcn_respond() would refuse it (200) without answering:
+             * the caller would wait to its timeout */
+            if (b->verbose)
+                fprintf(stderr, "ipcnet-bridge-dds: %s: a reply whose encoding "
+                                "IPCNet cannot carry: 302\n", s->path);
+            ipcn_respond(b->node, p->resp, IPCN_BAD_GATEWAY, NULL, 0, NULL);
+            b->st.bad_replies++;
+        } else {
+            int rs = ipcn_respond(b->node, p->resp, status, r->data._buffer,
+                                  r->data._length, enc);
+            if (rs == IPCN_OK || rs == IPCN_SERVICE_UNAVAILABLE)
+                b->st.replies++; /* 303: the requester left meanwhile */
+            else
+                b->st.write_failed++;
+        }
         free(p);
     }
     if (n > 0)

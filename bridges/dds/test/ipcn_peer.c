@@ -12,7 +12,9 @@
  *    bridge) and checks every bit of its six doubles;
  *  - calls ros/reverse (ros_peer's service, imported by the bridge);
  *  - calls ros/missing (imported by the bridge, no DDS server): 304 after
- *    the bridge's --timeout.
+ *    the bridge's --timeout;
+ *  - calls ros/badenc (imported; its DDS server replies with an encoding
+ *    IPCNet cannot carry): 302 from the bridge, not a timeout.
  * When the Twist and the reply came, sets test/done and exits 0; 1 at the
  * deadline (argv[1] seconds, default 30).
  */
@@ -30,6 +32,18 @@
 
 static atomic_int twist_ok, twist_bad, upper_served;
 static atomic_int missing_state; /* 0 to ask, 1 asked, 2 got 304 */
+static atomic_int badenc_state;  /* 0 to ask, 1 asked, 2 got 302 */
+
+static void on_badenc(ipcn_node *node, int status, const ipcn_msg *reply,
+                      void *user)
+{
+    if (status == IPCN_BAD_GATEWAY)
+        badenc_state = 2;
+    else if (status == IPCN_NOT_FOUND || status == IPCN_GATEWAY_TIMEOUT)
+        badenc_state = 0; /* not offered yet, or sent before DDS matched */
+    else
+        fprintf(stderr, "ipcn_peer: ros/badenc: %d\n", status), badenc_state = 3;
+}
 
 static void on_missing(ipcn_node *node, int status, const ipcn_msg *reply,
                        void *user)
@@ -107,15 +121,15 @@ int main(int argc, char **argv)
     unsigned k = 0;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    long last_call = -1000, last_missing = -1000;
+    long last_call = -1000, last_missing = -1000, last_badenc = -1000;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
         if (ms > seconds * 1000L) {
             fprintf(stderr, "ipcn_peer: deadline: twist %d (bad %d), reverse %s, "
-                            "upper served %d, ros/missing %d\n", (int)twist_ok,
+                            "upper served %d, ros/missing %d, ros/badenc %d\n", (int)twist_ok,
                     (int)twist_bad, reverse_ok ? "ok" : "missing",
-                    (int)upper_served, (int)missing_state);
+                    (int)upper_served, (int)missing_state, (int)badenc_state);
             break;
         }
         ipcn_image img;
@@ -150,8 +164,20 @@ int main(int argc, char **argv)
             else if (st != IPCN_ACCEPTED)
                 missing_state = 3;
         }
+        if (badenc_state == 0 && ms - last_badenc >= 300) {
+            last_badenc = ms;
+            badenc_state = 1;
+            /* a timeout shorter than the test's: the bridge's 302 comes at
+             * once, a lost answer would show as a 304 here */
+            st = ipcn_request_async(node, "ros/badenc", "x", 1, "text/plain", 3000,
+                                    on_badenc, NULL, NULL);
+            if (st == IPCN_NOT_FOUND)
+                badenc_state = 0;
+            else if (st != IPCN_ACCEPTED)
+                badenc_state = 3;
+        }
         if (reverse_ok && twist_ok > 0 && !twist_bad && upper_served > 0 &&
-            missing_state == 2) {
+            missing_state == 2 && badenc_state == 2) {
             ipcn_publish(node, "test/done", "done", 4);
             rc = 0;
             break;
@@ -162,8 +188,9 @@ int main(int argc, char **argv)
      * it for ros_peer (transient local) after this node is gone */
     sleep_ms(300);
     printf("ipcn_peer: frames %u, twist %d, reverse %s, upper served %d, "
-           "ros/missing %s\n", k, (int)twist_ok, reverse_ok ? "ok" : "missing",
-           (int)upper_served, missing_state == 2 ? "304" : "wrong");
+           "ros/missing %s, ros/badenc %s\n", k, (int)twist_ok,
+           reverse_ok ? "ok" : "missing", (int)upper_served,
+           missing_state == 2 ? "304" : "wrong", badenc_state == 2 ? "302" : "wrong");
     ipcn_node_close(node);
     return rc;
 }

@@ -12,6 +12,8 @@
  *    has everything it waited for;
  *  - serves rq/reverseRequest -> rr/reverseReply (ipcnet_msgs/srv/Call):
  *    the bytes reversed;
+ *  - serves rq/badencRequest -> rr/badencReply with an encoding IPCNet
+ *    cannot carry (a control byte): the bridge answers its caller 302;
  *  - calls rq/robot/upperRequest (an IPCNet service through the bridge)
  *    with "hello dds" and checks "HELLO DDS" in the reply with its GUID
  *    and sequence number.
@@ -123,6 +125,10 @@ int main(int argc, char **argv)
                                    "rq/reverseRequest", 0, 0);
     dds_entity_t srv_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
                                    "rr/reverseReply", 1, 0);
+    dds_entity_t bad_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
+                                   "rq/badencRequest", 0, 0);
+    dds_entity_t bad_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
+                                   "rr/badencReply", 1, 0);
     dds_entity_t cli_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
                                    "rq/robot/upperRequest", 1, 0);
     dds_entity_t cli_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
@@ -133,6 +139,7 @@ int main(int argc, char **argv)
         memcpy(&my_guid, g.v + 8, 8);
 
     int images = 0, bad = 0, mode_ok = 0, served = 0, called = 0, done_seen = 0;
+    int bad_served = 0;
     int64_t seq = 0;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -166,7 +173,8 @@ int main(int argc, char **argv)
             done_seen |= in[i].valid_data;
         if (n > 0)
             dds_return_loan(done, s, n);
-        if (done_seen && images > 0 && !bad && mode_ok && served > 0 && called)
+        if (done_seen && images > 0 && !bad && mode_ok && served > 0 && called &&
+            bad_served > 0)
             break;
         /* the service the IPCNet node calls */
         n = dds_take(srv_rq, s, in, 8, 8);
@@ -191,6 +199,25 @@ int main(int argc, char **argv)
         }
         if (n > 0)
             dds_return_loan(srv_rq, s, n);
+        /* the service whose replies IPCNet cannot carry */
+        n = dds_take(bad_rq, s, in, 8, 8);
+        for (dds_return_t i = 0; i < n; i++) {
+            if (!in[i].valid_data)
+                continue;
+            const ipcnet_msgs_srv_dds__Call_Request_ *rq = s[i];
+            ipcnet_msgs_srv_dds__Call_Response_ rp;
+            memset(&rp, 0, sizeof rp);
+            rp.client_guid = rq->client_guid;
+            rp.sequence_number = rq->sequence_number;
+            rp.status = 100;
+            rp.encoding = "text/plain\x01";
+            rp.data._buffer = (uint8_t *)"x";
+            rp.data._length = rp.data._maximum = 1;
+            if (dds_write(bad_rr, &rp) == DDS_RETCODE_OK)
+                bad_served++;
+        }
+        if (n > 0)
+            dds_return_loan(bad_rq, s, n);
         /* the IPCNet service this node calls */
         n = dds_take(cli_rr, s, in, 8, 8);
         for (dds_return_t i = 0; i < n; i++) {
@@ -233,8 +260,10 @@ int main(int argc, char **argv)
         dds_sleepfor(DDS_MSECS(10));
     }
     dds_delete(pp);
-    printf("ros_peer: images %d, bad %d, mode %s, served %d, call %s, done %s\n",
-           images, bad, mode_ok ? "ok" : "missing", served,
+    printf("ros_peer: images %d, bad %d, mode %s, served %d, badenc served %d, "
+           "call %s, done %s\n", images, bad, mode_ok ? "ok" : "missing", served,
+           bad_served,
            called ? "ok" : "missing", done_seen ? "yes" : "no");
-    return images > 0 && !bad && mode_ok && served > 0 && called && done_seen ? 0 : 1;
+    return images > 0 && !bad && mode_ok && served > 0 && bad_served > 0 && called &&
+           done_seen ? 0 : 1;
 }

@@ -62,7 +62,7 @@ echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
     --export 'camera/**' --export camera/image_raw --export robot/mode --export test/done \
     --import cmd_vel:geometry_msgs/msg/Twist \
     --export-service robot/upper --import-service reverse=ros/reverse \
-    --import-service missing=ros/missing \
+    --import-service missing=ros/missing --import-service badenc=ros/badenc \
     --timeout 1000 --seconds $((deadline + 10)) 2>"$tmp/bridge.err" &
 bpid=$!
 pids+=("$bpid")
@@ -83,8 +83,11 @@ fail=0
 [ "$irc" -eq 0 ] || { echo "FAIL: the IPCNet peer (exit $irc)"; fail=1; }
 [ "$rrc" -eq 0 ] || { echo "FAIL: the ROS 2 peer (exit $rrc)"; fail=1; }
 [ "$brc" -eq 0 ] || { echo "FAIL: the bridge (exit $brc)"; fail=1; }
-if ! grep -q 'timeouts 1$' "$tmp/bridge.err"; then
+if ! grep -q 'timeouts 1,' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should count the one request without a DDS server"; fail=1
+fi
+if ! grep -q 'bad replies [1-9]' "$tmp/bridge.err"; then
+    echo "FAIL: the bridge should count the DDS reply whose encoding IPCNet cannot carry"; fail=1
 fi
 if grep -q 'unconvertible [1-9]' "$tmp/bridge.err"; then
     echo "FAIL: the bridge could not convert some values"; fail=1
