@@ -272,8 +272,34 @@ static void t_simple(void)
     CHECK(ddsb_type_for_encoding("cbor;sensor=imu") == ddsb_type_find("sensor_msgs/Imu"));
 }
 
+/* A joint name with a NUL would be cut short by a DDS string: refused
+ * (200), not sent as another name (the fuzzer's find, saved in
+ * tests/fuzz/crashes/dds_map/joint-name-nul). */
+static void t_nul_strings(void)
+{
+    static const uint8_t js[] = {0xa1, 0x64, 'n', 'a', 'm', 'e', 0x81, 0x61, 0x00};
+    static const uint8_t js_ok[] = {0xa1, 0x64, 'n', 'a', 'm', 'e', 0x81, 0x61, 'j'};
+    const ddsb_type *t = ddsb_type_find("sensor_msgs/msg/JointState");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    void *s = calloc(1, t->desc->m_size);
+    ddsb_arena a = {0};
+    uint8_t *back = NULL;
+    size_t blen = 0;
+    CHECK(t->to_dds(js, sizeof js, "", s, &a) == IPCN_BAD_REQUEST);
+    ddsb_arena_free(&a);
+    free(s);
+    CHECK(round_trip("sensor_msgs/msg/JointState", js_ok, sizeof js_ok, "", &s, &a,
+                     &back, &blen) == IPCN_OK);
+    free(back);
+    ddsb_arena_free(&a);
+    free(s);
+}
+
 int main(void)
 {
+    t_nul_strings();
     t_image();
     t_sensor();
     t_simple();
