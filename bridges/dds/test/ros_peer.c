@@ -6,7 +6,9 @@
  * request header) and checks what the bridge sends it:
  *  - rt/camera/image_raw (sensor_msgs/Image): frames whose every field and
  *    pixel byte is the one ipcn_peer.c published (see pixel());
- *  - rt/robot/mode (std_msgs/String, transient local, read late): "auto";
+ *  - rt/robot/mode (std_msgs/String): "auto", read by a transient-local
+ *    reader made only once test/done came (so after the bridge wrote the
+ *    value: the latched value must reach a really late reader);
  *  - publishes rt/cmd_vel (geometry_msgs/Twist) TWIST every 100 ms until
  *    rt/test/done (std_msgs/String, transient local) says the IPCNet side
  *    has everything it waited for;
@@ -118,7 +120,7 @@ int main(int argc, char **argv)
         return bench_echo(pp);
 
     dds_entity_t img = endpoint(pp, &sensor_msgs_msg_dds__Image__desc, "rt/camera/image_raw", 0, 0);
-    dds_entity_t mode = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/robot/mode", 0, 1);
+    dds_entity_t mode = 0; /* made late, see above */
     dds_entity_t done = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/test/done", 0, 1);
     dds_entity_t cmd = endpoint(pp, &geometry_msgs_msg_dds__Twist__desc, "rt/cmd_vel", 1, 0);
     dds_entity_t srv_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
@@ -157,7 +159,9 @@ int main(int argc, char **argv)
                 check_image(s[i]) ? images++ : bad++;
         if (n > 0)
             dds_return_loan(img, s, n);
-        n = dds_take(mode, s, in, 8, 8);
+        if (!mode && done_seen && images > 0)
+            mode = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/robot/mode", 0, 1);
+        n = mode ? dds_take(mode, s, in, 8, 8) : 0;
         for (dds_return_t i = 0; i < n; i++)
             if (in[i].valid_data) {
                 const char *d = ((std_msgs_msg_dds__String_ *)s[i])->data;
