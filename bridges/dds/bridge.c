@@ -102,8 +102,11 @@ static ddsb_export *export_get(ddsb_bridge *b, const char *path,
     x->writer = -1;
     if (topic_name(topic, sizeof topic, "rt/", path, "") == IPCN_OK)
         /* a data resource is latched (docs/protocol.md 10.5): its DDS
-         * writer keeps the last value for late readers */
-        x->writer = ddsb_endpoint(b, x->type->desc, topic, 1, !b->best_effort,
+         * writer keeps the last value for late readers, and is reliable
+         * whatever --best-effort says (a best-effort writer matches no
+         * reliable transient-local reader: the latch would be lost) */
+        x->writer = ddsb_endpoint(b, x->type->desc, topic, 1,
+                                  kind == IPCN_DATA || !b->best_effort,
                                   kind == IPCN_DATA,
                                   kind == IPCN_DATA ? 1 : b->depth);
     b->n_ex++;

@@ -5,7 +5,9 @@
  *  - publishes the image stream camera/image_raw ("cbor;sensor=image",
  *    frames of peer_common.h) every 50 ms;
  *  - holds the data robot/mode = "auto" (text/plain), set before any DDS
- *    reader exists: a late ROS 2 reader gets it (transient local);
+ *    reader exists: a late ROS 2 reader gets it (transient local); and
+ *    robot/status = "ready", exported by a second bridge run with
+ *    --best-effort (its data writers stay reliable, transient local);
  *  - offers robot/upper (text in, text upper-cased out), which ros_peer
  *    calls through the bridge;
  *  - gets cmd_vel (geometry_msgs/Twist from ros_peer, imported by the
@@ -111,6 +113,8 @@ int main(int argc, char **argv)
         ipcn_announce(node, "robot/mode", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
         ipcn_announce(node, "test/done", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
         ipcn_publish(node, "robot/mode", "auto", 4) != IPCN_OK ||
+        ipcn_announce(node, "robot/status", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
+        ipcn_publish(node, "robot/status", "ready", 5) != IPCN_OK ||
         ipcn_offer(node, "robot/upper", "text/plain", on_upper, NULL) != IPCN_OK ||
         ipcn_subscribe(node, "cmd_vel", 16, on_cmd, NULL, &sub) != IPCN_OK ||
         ipcn_node_start_thread(node) != IPCN_OK)

@@ -66,6 +66,12 @@ echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
     --timeout 1000 --seconds $((deadline + 10)) 2>"$tmp/bridge.err" &
 bpid=$!
 pids+=("$bpid")
+# a second bridge with --best-effort: its data writers stay reliable and
+# transient local (ros_peer reads robot/status late)
+"$bridge" --name dds-bridge-be --best-effort --export robot/status \
+    --seconds $((deadline + 10)) 2>"$tmp/bridge-be.err" &
+bepid=$!
+pids+=("$bepid")
 "$ros_peer" "$deadline" >"$tmp/ros.out" 2>&1 &
 rpid=$!
 pids+=("$rpid")
@@ -73,16 +79,20 @@ pids+=("$rpid")
 irc=$?
 wait "$rpid"
 rrc=$?
-kill -TERM "$bpid"
+kill -TERM "$bpid" "$bepid"
 wait "$bpid"
 brc=$?
+wait "$bepid"
+berc=$?
 pids=()
 cat "$tmp/ipcn.out" "$tmp/ros.out"
 sed 's/^/  bridge: /' "$tmp/bridge.err"
+sed 's/^/  bridge (best effort): /' "$tmp/bridge-be.err"
 fail=0
 [ "$irc" -eq 0 ] || { echo "FAIL: the IPCNet peer (exit $irc)"; fail=1; }
 [ "$rrc" -eq 0 ] || { echo "FAIL: the ROS 2 peer (exit $rrc)"; fail=1; }
 [ "$brc" -eq 0 ] || { echo "FAIL: the bridge (exit $brc)"; fail=1; }
+[ "$berc" -eq 0 ] || { echo "FAIL: the best-effort bridge (exit $berc)"; fail=1; }
 if ! grep -q 'timeouts 1,' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should count the one request without a DDS server"; fail=1
 fi
