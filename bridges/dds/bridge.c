@@ -40,6 +40,32 @@ static int topic_name(char *buf, size_t cap, const char *prefix,
     return n > 0 && (size_t)n < cap ? IPCN_OK : IPCN_BAD_REQUEST;
 }
 
+int ddsb_ros_name(const char *path, char *out, size_t cap)
+{
+    size_t n = strlen(path);
+    if (n == 0 || n >= cap)
+        return IPCN_BAD_REQUEST;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if (c == '-' || c == '.')
+            out[i] = '_';
+        else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '_' || c == '/')
+            out[i] = (char)c;
+        else
+            return IPCN_BAD_REQUEST; /* non-ASCII, or a byte ROS 2 refuses */
+    }
+    out[n] = 0;
+    return IPCN_OK;
+}
+
+uint64_t ddsb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 dds_entity_t ddsb_endpoint(ddsb_bridge *b, const dds_topic_descriptor_t *desc,
                            const char *topic, int writer, int reliable,
                            int transient, uint32_t depth)
@@ -83,36 +109,90 @@ static const ddsb_rule *export_rule(ddsb_bridge *b, const char *path)
     return NULL;
 }
 
-/* The writer of path, made when first seen; under b->lock. */
+/* Make x's writer; on failure (Cyclone refused it) tried again after
+ * DDSB_RETRY_MS.  Under b->lock. */
+static int export_writer(ddsb_bridge *b, ddsb_export *x)
+{
+    char topic[300];
+    if (topic_name(topic, sizeof topic, "rt/", x->topic, "") != IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    /* a data resource is latched (docs/protocol.md 10.5): its DDS writer
+     * keeps the last value for late readers, and is reliable whatever
+     * --best-effort says (a best-effort writer matches no reliable
+     * transient-local reader: the latch would be lost) */
+    x->writer = ddsb_endpoint(b, x->type->desc, topic, 1,
+                              x->kind == IPCN_DATA || !b->best_effort,
+                              x->kind == IPCN_DATA,
+                              x->kind == IPCN_DATA ? 1 : b->depth);
+    if (x->writer <= 0) {
+        x->writer = -1;
+        x->retry_ms = ddsb_now_ms() + DDSB_RETRY_MS;
+        fprintf(stderr, "ipcnet-bridge-dds: %s: no writer for %s; tried again "
+                        "in %d ms\n", x->path, topic, DDSB_RETRY_MS);
+        return IPCN_BAD_GATEWAY;
+    }
+    logf_(b, "export %s as %s", topic, ddsb_type_dds_name(x->type));
+    return IPCN_OK;
+}
+
+/* The entry of path, made when first seen (its writer too); NULL when no
+ * --export matches it or the table is full.  Under b->lock. */
 static ddsb_export *export_get(ddsb_bridge *b, const char *path,
                                ipcn_kind kind, const char *encoding)
 {
-    for (unsigned i = 0; i < b->n_ex; i++)
-        if (!strcmp(b->ex[i].path, path))
-            return b->ex[i].writer > 0 ? &b->ex[i] : NULL;
+    for (unsigned i = 0; i < b->n_ex; i++) {
+        ddsb_export *x = &b->ex[i];
+        if (strcmp(x->path, path))
+            continue;
+        if (x->writer <= 0 && !x->refused && ddsb_now_ms() >= x->retry_ms)
+            export_writer(b, x);
+        return x;
+    }
     const ddsb_rule *r = export_rule(b, path);
-    if (!r || b->n_ex == DDSB_MAX_TOPICS)
+    if (!r)
         return NULL;
+    if (b->n_ex == DDSB_MAX_TOPICS) {
+        if (!b->ex_full_logged)
+            fprintf(stderr, "ipcnet-bridge-dds: %s: not exported: already %d "
+                            "topics (the limit; further paths are counted "
+                            "refused)\n", path, DDSB_MAX_TOPICS);
+        b->ex_full_logged = 1;
+        return NULL;
+    }
     ddsb_export *x = &b->ex[b->n_ex];
+    memset(x, 0, sizeof *x);
     x->path = strdup(path);
-    if (!x->path)
+    x->topic = malloc(strlen(path) + 1);
+    if (!x->path || !x->topic) {
+        free(x->path);
+        free(x->topic);
         return NULL;
-    x->type = r->type ? r->type : ddsb_type_for_encoding(encoding);
-    char topic[300];
-    x->writer = -1;
-    if (topic_name(topic, sizeof topic, "rt/", path, "") == IPCN_OK)
-        /* a data resource is latched (docs/protocol.md 10.5): its DDS
-         * writer keeps the last value for late readers, and is reliable
-         * whatever --best-effort says (a best-effort writer matches no
-         * reliable transient-local reader: the latch would be lost) */
-        x->writer = ddsb_endpoint(b, x->type->desc, topic, 1,
-                                  kind == IPCN_DATA || !b->best_effort,
-                                  kind == IPCN_DATA,
-                                  kind == IPCN_DATA ? 1 : b->depth);
+    }
     b->n_ex++;
-    if (x->writer > 0)
-        logf_(b, "export %s as %s", topic, ddsb_type_dds_name(x->type));
-    return x->writer > 0 ? x : NULL;
+    x->kind = kind;
+    x->writer = -1;
+    x->type = r->type ? r->type : ddsb_type_for_encoding(encoding);
+    /* a path whose topic name DDS refuses, or whose name another path
+     * maps to already, is never exported: logged once, counted */
+    if (ddsb_ros_name(path, x->topic, strlen(path) + 1) != IPCN_OK) {
+        x->refused = 1;
+        x->topic[0] = 0;
+        fprintf(stderr, "ipcnet-bridge-dds: %s: not exported: a byte a ROS 2 "
+                        "name cannot hold (only A-Z a-z 0-9 _ / - .)\n", path);
+    } else {
+        for (unsigned i = 0; i + 1 < b->n_ex && !x->refused; i++)
+            if (!strcmp(b->ex[i].topic, x->topic)) {
+                x->refused = 1;
+                fprintf(stderr, "ipcnet-bridge-dds: %s: not exported: its topic "
+                                "rt/%s is %s's already\n", path, x->topic,
+                        b->ex[i].path);
+            }
+    }
+    if (x->refused)
+        b->st.refused++;
+    else
+        export_writer(b, x);
+    return x;
 }
 
 static ipcn_kind kind_of(ddsb_bridge *b, const char *path)
@@ -140,17 +220,15 @@ static void on_sample(ipcn_node *node, const ipcn_msg *msg, void *user)
         return;
     pthread_mutex_lock(&b->lock);
     ddsb_export *x = NULL;
-    for (unsigned i = 0; i < b->n_ex; i++)
+    for (unsigned i = 0; i < b->n_ex && !x; i++)
         if (!strcmp(b->ex[i].path, msg->path))
-            x = b->ex[i].writer > 0 ? &b->ex[i] : NULL;
-    if (!x) {
-        int known = 0;
-        for (unsigned i = 0; i < b->n_ex; i++)
-            known |= !strcmp(b->ex[i].path, msg->path);
-        if (!known)
-            x = export_get(b, msg->path, kind_of(b, msg->path), msg->encoding);
-    }
-    if (!x) {
+            x = &b->ex[i];
+    x = export_get(b, msg->path, x ? x->kind : kind_of(b, msg->path),
+                   msg->encoding);
+    if (!x || x->writer <= 0) {
+        /* no writer: the name refused, the table full, or Cyclone
+         * refused the writer (tried again later) */
+        b->st.dropped++;
         pthread_mutex_unlock(&b->lock);
         return;
     }
@@ -296,17 +374,10 @@ int ddsb_start(ddsb_bridge *b)
     return IPCN_OK;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void ddsb_poll(ddsb_bridge *b, int wait_ms)
 {
     static uint64_t last_scan;
-    uint64_t t = now_ms();
+    uint64_t t = ddsb_now_ms();
     if (t - last_scan >= 250) {
         last_scan = t;
         export_scan(b);
@@ -324,8 +395,10 @@ void ddsb_stop(ddsb_bridge *b)
     for (unsigned i = 0; i < b->n_exports; i++)
         ipcn_unsubscribe(b->node, b->subs[i]);
     ddsb_svc_stop(b);
-    for (unsigned i = 0; i < b->n_ex; i++)
+    for (unsigned i = 0; i < b->n_ex; i++) {
         free(b->ex[i].path);
+        free(b->ex[i].topic);
+    }
     for (unsigned i = 0; i < b->n_im; i++) {
         free(b->im[i].path);
         free(b->im[i].announced_enc);

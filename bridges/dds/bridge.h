@@ -29,10 +29,16 @@ typedef struct ddsb_rule {       /* one --export/--import/--*-service */
     const ddsb_type *type;       /* NULL: from the encoding (export) */
 } ddsb_rule;
 
-typedef struct ddsb_export {     /* an IPCNet resource written to rt/<path> */
+#define DDSB_RETRY_MS 1000        /* a writer Cyclone refused: tried again */
+
+typedef struct ddsb_export {     /* an IPCNet resource written to rt/<topic> */
     char *path;
+    char *topic;                 /* path as a ROS 2 name (ddsb_ros_name) */
     const ddsb_type *type;
-    dds_entity_t writer;
+    ipcn_kind kind;
+    dds_entity_t writer;         /* -1: none (refused, or retry_ms) */
+    int refused;                 /* the name: never exported */
+    uint64_t retry_ms;
 } ddsb_export;
 
 typedef struct ddsb_import {     /* rt/<topic> published on an IPCNet path */
@@ -55,6 +61,8 @@ typedef struct ddsb_svc {        /* a service crossing the bridge */
     int outward;                 /* 1: IPCNet service, DDS clients call it */
     dds_entity_t reader, writer; /* outward: rq reader, rr writer; inward:
                                     rr reader, rq writer */
+    int refused;                 /* outward: its name (never bridged) */
+    uint64_t retry_ms;           /* no endpoints: when to try again */
     uint64_t guid;               /* inward: our client GUID part */
     int64_t next_seq;
     ddsb_pending *pending;       /* inward, under b->lock */
@@ -66,6 +74,8 @@ typedef struct ddsb_stats {    /* counted by both threads */
     _Atomic uint64_t exported, imported, unconvertible, write_failed;
     _Atomic uint64_t requests_out, requests_in, replies, timeouts;
     _Atomic uint64_t bad_replies; /* DDS replies IPCNet cannot carry: 302 */
+    _Atomic uint64_t refused;     /* paths not bridged: name, collision */
+    _Atomic uint64_t dropped;     /* samples with nowhere to go */
 } ddsb_stats;
 
 typedef struct ddsb_call {      /* a DDS request in IPCNet, until answered */
@@ -88,10 +98,12 @@ typedef struct ddsb_bridge {
     unsigned n_exports, n_imports, n_svc_out, n_svc_in;
     ddsb_export ex[DDSB_MAX_TOPICS];
     unsigned n_ex;
+    int ex_full_logged;
     ddsb_import im[DDSB_MAX_TOPICS];
     unsigned n_im;
     ddsb_svc svc[DDSB_MAX_TOPICS];
     unsigned n_svc;
+    int svc_full_logged;
     ipcn_sub subs[DDSB_MAX_RULES];
     struct ddsb_sub_ctx {        /* user of the subscription of export i */
         struct ddsb_bridge *b;
@@ -99,6 +111,12 @@ typedef struct ddsb_bridge {
     } sub_ctx[DDSB_MAX_RULES];
     ddsb_stats st;
 } ddsb_bridge;
+
+/* The ROS 2 name of an IPCNet path (no leading '/'): '-' and '.' become
+ * '_', A-Z a-z 0-9 _ / stay; 200 for any other byte (non-ASCII included)
+ * or when it does not fit cap with its NUL. */
+int ddsb_ros_name(const char *path, char *out, size_t cap);
+uint64_t ddsb_now_ms(void);
 
 /* Start: the DDS entities of the imports and inward services, the IPCNet
  * subscriptions of the exports.  Returns an IPCNet status, logged. */

@@ -50,8 +50,16 @@ static int svc_endpoints(ddsb_bridge *b, ddsb_svc *s)
         s->reader = ddsb_endpoint(b, rep, rr, 0, 1, 0, 10);
         s->writer = ddsb_endpoint(b, req, rq, 1, 1, 0, 10);
     }
-    if (s->reader < 0 || s->writer < 0)
+    if (s->reader <= 0 || s->writer <= 0) {
+        /* tried again later (ddsb_svc_scan), not kept half made */
+        if (s->reader > 0)
+            dds_delete(s->reader);
+        if (s->writer > 0)
+            dds_delete(s->writer);
+        s->reader = s->writer = -1;
+        s->retry_ms = ddsb_now_ms() + DDSB_RETRY_MS;
         return IPCN_BAD_GATEWAY;
+    }
     dds_guid_t g;
     if (dds_get_guid(s->writer, &g) == DDS_RETCODE_OK)
         memcpy(&s->guid, g.v + 8, sizeof s->guid);
@@ -317,14 +325,47 @@ void ddsb_svc_scan(ddsb_bridge *b)
             continue;
         for (size_t k = 0; k < l->count; k++) {
             const char *path = l->items[k].path;
-            int known = l->items[k].provider_id == ipcn_node_id(b->node);
-            for (unsigned j = 0; j < b->n_svc && !known; j++)
-                known = !strcmp(b->svc[j].path, path);
-            if (known)
+            if (l->items[k].provider_id == ipcn_node_id(b->node))
                 continue;
-            ddsb_svc *s = svc_add(b, path, path, 1);
-            if (s && svc_endpoints(b, s) != IPCN_OK)
-                fprintf(stderr, "ipcnet-bridge-dds: service %s not bridged\n", path);
+            ddsb_svc *s = NULL;
+            for (unsigned j = 0; j < b->n_svc && !s; j++)
+                if (!strcmp(b->svc[j].path, path))
+                    s = &b->svc[j];
+            if (s) {
+                /* one whose endpoints Cyclone refused: again */
+                if (s->outward && !s->refused && s->writer <= 0 &&
+                    ddsb_now_ms() >= s->retry_ms)
+                    svc_endpoints(b, s);
+                continue;
+            }
+            char name[256];
+            int refused = ddsb_ros_name(path, name, sizeof name) != IPCN_OK;
+            if (refused)
+                fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged: a "
+                                "byte a ROS 2 name cannot hold (only A-Z a-z "
+                                "0-9 _ / - .)\n", path);
+            for (unsigned j = 0; j < b->n_svc && !refused; j++)
+                if (!strcmp(b->svc[j].name, name)) {
+                    refused = 1;
+                    fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged: "
+                                    "its name %s is %s's already\n", path, name,
+                            b->svc[j].path);
+                }
+            s = svc_add(b, refused ? "" : name, path, 1);
+            if (!s) {
+                if (!b->svc_full_logged)
+                    fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged: "
+                                    "already %d services (the limit)\n", path,
+                            DDSB_MAX_TOPICS);
+                b->svc_full_logged = 1;
+                continue;
+            }
+            s->refused = refused;
+            if (refused)
+                b->st.refused++;
+            else if (svc_endpoints(b, s) != IPCN_OK)
+                fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged yet "
+                                "(tried again in %d ms)\n", path, DDSB_RETRY_MS);
         }
         ipcn_resource_list_free(l);
     }

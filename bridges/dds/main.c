@@ -226,14 +226,15 @@ int main(int argc, char **argv)
     fprintf(stderr, "ipcnet-bridge-dds: exported %llu, imported %llu, "
                     "unconvertible %llu, write failures %llu, requests to DDS "
                     "%llu, from DDS %llu, replies %llu, timeouts %llu, "
-                    "bad replies %llu\n",
+                    "bad replies %llu, refused %llu, dropped %llu\n",
             (unsigned long long)b.st.exported, (unsigned long long)b.st.imported,
             (unsigned long long)b.st.unconvertible,
             (unsigned long long)b.st.write_failed,
             (unsigned long long)b.st.requests_out,
             (unsigned long long)b.st.requests_in,
             (unsigned long long)b.st.replies, (unsigned long long)b.st.timeouts,
-            (unsigned long long)b.st.bad_replies);
+            (unsigned long long)b.st.bad_replies,
+            (unsigned long long)b.st.refused, (unsigned long long)b.st.dropped);
     dds_delete(b.participant);
     ipcn_node_close(b.node);
     return rc;

@@ -8,6 +8,9 @@
  *    reader exists: a late ROS 2 reader gets it (transient local); and
  *    robot/status = "ready", exported by a second bridge run with
  *    --best-effort (its data writers stay reliable, transient local);
+ *  - holds robot/battery-level = "87" (rt/robot/battery_level: '-' is
+ *    mapped to '_') and robot/battery.level = "87" too, whose topic would
+ *    be the same: the bridge refuses one of them and counts it;
  *  - offers robot/upper (text in, text upper-cased out), which ros_peer
  *    calls through the bridge;
  *  - gets cmd_vel (geometry_msgs/Twist from ros_peer, imported by the
@@ -115,6 +118,10 @@ int main(int argc, char **argv)
         ipcn_publish(node, "robot/mode", "auto", 4) != IPCN_OK ||
         ipcn_announce(node, "robot/status", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
         ipcn_publish(node, "robot/status", "ready", 5) != IPCN_OK ||
+        ipcn_announce(node, "robot/battery-level", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
+        ipcn_publish(node, "robot/battery-level", "87", 2) != IPCN_OK ||
+        ipcn_announce(node, "robot/battery.level", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
+        ipcn_publish(node, "robot/battery.level", "87", 2) != IPCN_OK ||
         ipcn_offer(node, "robot/upper", "text/plain", on_upper, NULL) != IPCN_OK ||
         ipcn_subscribe(node, "cmd_vel", 16, on_cmd, NULL, &sub) != IPCN_OK ||
         ipcn_node_start_thread(node) != IPCN_OK)

@@ -12,6 +12,8 @@
  *  - rt/robot/status (std_msgs/String, from a second bridge run with
  *    --best-effort): "ready", read late the same way (a data resource's
  *    writer stays reliable and transient local);
+ *  - rt/robot/battery_level (std_msgs/String): "87", the IPCNet path
+ *    robot/battery-level (or robot/battery.level), read late the same way;
  *  - publishes rt/cmd_vel (geometry_msgs/Twist) TWIST every 100 ms until
  *    rt/test/done (std_msgs/String, transient local) says the IPCNet side
  *    has everything it waited for;
@@ -123,7 +125,7 @@ int main(int argc, char **argv)
         return bench_echo(pp);
 
     dds_entity_t img = endpoint(pp, &sensor_msgs_msg_dds__Image__desc, "rt/camera/image_raw", 0, 0);
-    dds_entity_t mode = 0, status = 0; /* made late, see above */
+    dds_entity_t mode = 0, status = 0, battery = 0; /* made late, see above */
     dds_entity_t done = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/test/done", 0, 1);
     dds_entity_t cmd = endpoint(pp, &geometry_msgs_msg_dds__Twist__desc, "rt/cmd_vel", 1, 0);
     dds_entity_t srv_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
@@ -144,7 +146,7 @@ int main(int argc, char **argv)
         memcpy(&my_guid, g.v + 8, 8);
 
     int images = 0, bad = 0, mode_ok = 0, served = 0, called = 0, done_seen = 0;
-    int bad_served = 0, status_ok = 0;
+    int bad_served = 0, status_ok = 0, battery_ok = 0;
     int64_t seq = 0;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -165,7 +167,20 @@ int main(int argc, char **argv)
         if (!mode && done_seen && images > 0) {
             mode = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/robot/mode", 0, 1);
             status = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/robot/status", 0, 1);
+            battery = endpoint(pp, &std_msgs_msg_dds__String__desc,
+                               "rt/robot/battery_level", 0, 1);
         }
+        n = battery ? dds_take(battery, s, in, 8, 8) : 0;
+        for (dds_return_t i = 0; i < n; i++)
+            if (in[i].valid_data) {
+                const char *d = ((std_msgs_msg_dds__String_ *)s[i])->data;
+                if (!strcmp(d, "87"))
+                    battery_ok = 1;
+                else
+                    bad++, fprintf(stderr, "ros_peer: battery %s\n", d);
+            }
+        if (n > 0)
+            dds_return_loan(battery, s, n);
         n = status ? dds_take(status, s, in, 8, 8) : 0;
         for (dds_return_t i = 0; i < n; i++)
             if (in[i].valid_data) {
@@ -193,7 +208,8 @@ int main(int argc, char **argv)
             done_seen |= in[i].valid_data;
         if (n > 0)
             dds_return_loan(done, s, n);
-        if (done_seen && images > 0 && !bad && mode_ok && status_ok && served > 0 &&
+        if (done_seen && images > 0 && !bad && mode_ok && status_ok && battery_ok &&
+            served > 0 &&
             called && bad_served > 0)
             break;
         /* the service the IPCNet node calls */
@@ -280,12 +296,13 @@ int main(int argc, char **argv)
         dds_sleepfor(DDS_MSECS(10));
     }
     dds_delete(pp);
-    printf("ros_peer: images %d, bad %d, mode %s, status %s, served %d, badenc served %d, "
-           "call %s, done %s\n", images, bad, mode_ok ? "ok" : "missing",
-           status_ok ? "ok" : "missing", served,
+    printf("ros_peer: images %d, bad %d, mode %s, status %s, battery %s, served %d, "
+           "badenc served %d, call %s, done %s\n", images, bad, mode_ok ? "ok" : "missing",
+           status_ok ? "ok" : "missing", battery_ok ? "ok" : "missing", served,
            bad_served,
            called ? "ok" : "missing", done_seen ? "yes" : "no");
-    return images > 0 && !bad && mode_ok && status_ok && served > 0 && bad_served > 0 &&
+    return images > 0 && !bad && mode_ok && status_ok && battery_ok && served > 0 &&
+           bad_served > 0 &&
            called &&
            done_seen ? 0 : 1;
 }

@@ -60,6 +60,7 @@ unset ROS_DOMAIN_ID
 echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
 "$bridge" --name dds-bridge --verbose \
     --export 'camera/**' --export camera/image_raw --export robot/mode --export test/done \
+    --export robot/battery-level --export robot/battery.level \
     --import cmd_vel:geometry_msgs/msg/Twist \
     --export-service robot/upper --import-service reverse=ros/reverse \
     --import-service missing=ros/missing --import-service badenc=ros/badenc \
@@ -98,6 +99,9 @@ if ! grep -q 'timeouts 1,' "$tmp/bridge.err"; then
 fi
 if ! grep -q 'bad replies [1-9]' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should count the DDS reply whose encoding IPCNet cannot carry"; fail=1
+fi
+if ! grep -q 'refused 1,' "$tmp/bridge.err"; then
+    echo "FAIL: the bridge should refuse one of robot/battery-level and robot/battery.level (one topic)"; fail=1
 fi
 if grep -q 'unconvertible [1-9]' "$tmp/bridge.err"; then
     echo "FAIL: the bridge could not convert some values"; fail=1
