@@ -76,10 +76,16 @@ pids+=("$bepid")
 "$ros_peer" "$deadline" >"$tmp/ros.out" 2>&1 &
 rpid=$!
 pids+=("$rpid")
-"$ipcn_peer" "$deadline" >"$tmp/ipcn.out" 2>&1
-irc=$?
+# the IPCNet peer stays until ros_peer is done (test/done must reach the
+# bridge before it leaves): stopped here with SIGTERM
+"$ipcn_peer" "$deadline" >"$tmp/ipcn.out" 2>&1 &
+ipid=$!
+pids+=("$ipid")
 wait "$rpid"
 rrc=$?
+kill -TERM "$ipid" 2>/dev/null
+wait "$ipid"
+irc=$?
 kill -TERM "$bpid" "$bepid"
 wait "$bpid"
 brc=$?
@@ -94,8 +100,11 @@ fail=0
 [ "$rrc" -eq 0 ] || { echo "FAIL: the ROS 2 peer (exit $rrc)"; fail=1; }
 [ "$brc" -eq 0 ] || { echo "FAIL: the bridge (exit $brc)"; fail=1; }
 [ "$berc" -eq 0 ] || { echo "FAIL: the best-effort bridge (exit $berc)"; fail=1; }
-if ! grep -q 'timeouts 1,' "$tmp/bridge.err"; then
-    echo "FAIL: the bridge should count the one request without a DDS server"; fail=1
+# a request written before DDS discovery matched is lost and times out
+# too: at least the one the IPCNet peer saw answered 304
+if ! grep -q 'timeouts [1-9]' "$tmp/bridge.err" ||
+   ! grep -q 'ros/missing 304' "$tmp/ipcn.out"; then
+    echo "FAIL: the bridge should answer (304) and count the request without a DDS server"; fail=1
 fi
 if ! grep -q 'bad replies [1-9]' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should count the DDS reply whose encoding IPCNet cannot carry"; fail=1
