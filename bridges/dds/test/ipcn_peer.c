@@ -20,10 +20,13 @@
  *    the bridge's --timeout;
  *  - calls ros/badenc (imported; its DDS server replies with an encoding
  *    IPCNet cannot carry): 302 from the bridge, not a timeout.
- * When the Twist and the reply came, sets test/done and exits 0; 1 at the
+ * When the Twist and the replies came, sets test/done and waits for the
+ * test's SIGTERM (sent once ros_peer is done), then exits 0; 1 at the
  * deadline (argv[1] seconds, default 30).
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +109,13 @@ static void sleep_ms(long ms)
 int main(int argc, char **argv)
 {
     int seconds = argc > 1 ? atoi(argv[1]) : 30;
+    /* SIGTERM waited for at the end (sigtimedwait), blocked in every
+     * thread (the node's is made after this) */
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &term, NULL);
     ipcn_node *node;
     int st = ipcn_node_open(&node, "ipcn-peer", NULL);
     if (st != IPCN_OK)
@@ -195,9 +205,16 @@ int main(int argc, char **argv)
         }
         sleep_ms(50);
     }
-    /* a moment for test/done to reach the bridge; then the bridge keeps
-     * it for ros_peer (transient local) after this node is gone */
-    sleep_ms(300);
+    /* stay until the script stops us (SIGTERM, once ros_peer is done): no
+     * guess at how long test/done takes to reach the bridge */
+    if (rc == 0) {
+        struct timespec left = {seconds, 0};
+        int sig = sigtimedwait(&term, NULL, &left);
+        if (sig != SIGTERM && sig != SIGINT) {
+            fprintf(stderr, "ipcn_peer: not stopped by the test in %d s\n", seconds);
+            rc = 1;
+        }
+    }
     printf("ipcn_peer: frames %u, twist %d, reverse %s, upper served %d, "
            "ros/missing %s, ros/badenc %s\n", k, (int)twist_ok,
            reverse_ok ? "ok" : "missing", (int)upper_served,
