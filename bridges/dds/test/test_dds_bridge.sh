@@ -4,8 +4,9 @@
 # traffic (discovery included) leaves the test:
 #   ipcn_peer (IPCNet)  <->  ipcnet-bridge-dds  <->  ros_peer (Cyclone DDS,
 #   the ROS 2 wire form, built from the same IDL, not linked to libipcnet)
-# See ipcn_peer.c and ros_peer.c for what each checks.  Exit 77 (skipped,
-# with the reason) when namespaces cannot be made (not root, no `ip`).
+# See ipcn_peer.c and ros_peer.c for what each checks.  The namespace is
+# unshare's (--net as root, -rn otherwise): it ends with the test's
+# processes.  Exit 77 (skipped, with the reason) when neither can be made.
 #
 #   test_dds_bridge.sh BRIDGE ROS_PEER IPCN_PEER
 set -u
@@ -13,22 +14,21 @@ bridge=$1 ros_peer=$2 ipcn_peer=$3
 deadline=${DDS_TEST_SECONDS:-30}
 
 if [ "${1:-}" != --inside ]; then
-    if ! command -v ip >/dev/null 2>&1; then
-        echo "SKIP: no 'ip' command (iproute2): cannot make a network namespace"
+    if ! command -v ip >/dev/null 2>&1 || ! command -v unshare >/dev/null 2>&1; then
+        echo "SKIP: no 'ip' (iproute2) or 'unshare' (util-linux): cannot make a network namespace"
         exit 77
     fi
-    ns=ipcnet-dds-$$
-    if ! ip netns add "$ns" 2>/tmp/ipcnet-dds-ns.$$; then
-        echo "SKIP: cannot create a network namespace ($(cat /tmp/ipcnet-dds-ns.$$)); run as root"
-        rm -f /tmp/ipcnet-dds-ns.$$
-        exit 77
+    # a namespace that dies with its processes (nothing left behind if
+    # ctest kills the test): unshare --net as root, else a user namespace
+    if [ "$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then
+        exec unshare --net bash "$0" --inside "$@"
+    elif unshare -rn true 2>/dev/null; then
+        exec unshare -rn bash "$0" --inside "$@"
     fi
-    rm -f /tmp/ipcnet-dds-ns.$$
-    trap 'ip netns del "$ns" 2>/dev/null' EXIT
-    ip netns exec "$ns" ip link set lo up || { echo "FAIL: lo up"; exit 1; }
-    ip netns exec "$ns" bash "$0" --inside "$@"
-    exit $?
+    echo "SKIP: cannot create a network namespace (unshare --net, unshare -rn)"
+    exit 77
 fi
+ip link set lo up || { echo "FAIL: lo up in the namespace"; exit 1; }
 shift
 bridge=$1 ros_peer=$2 ipcn_peer=$3
 
