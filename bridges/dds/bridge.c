@@ -305,7 +305,33 @@ static int import_start(ddsb_bridge *b, const ddsb_rule *r)
     return IPCN_OK;
 }
 
+static dds_return_t import_take16(ddsb_bridge *b, ddsb_import *m);
+
+/* Samples the reader of m lost (its history full, or never received) or
+ * rejected since the last call: counted. */
+static void import_losses(ddsb_bridge *b, ddsb_import *m)
+{
+    dds_sample_lost_status_t lost;
+    dds_sample_rejected_status_t rej;
+    if (dds_get_sample_lost_status(m->reader, &lost) == DDS_RETCODE_OK)
+        b->st.dds_lost += lost.total_count_change;
+    if (dds_get_sample_rejected_status(m->reader, &rej) == DDS_RETCODE_OK)
+        b->st.dds_lost += rej.total_count_change;
+}
+
+/* Everything the reader of m holds, 16 at a time (at most its history,
+ * --depth, is there). */
 static void import_take(ddsb_bridge *b, ddsb_import *m)
+{
+    enum { N = 16 };
+    dds_return_t n;
+    do {
+        n = import_take16(b, m);
+    } while (n == N);
+    import_losses(b, m);
+}
+
+static dds_return_t import_take16(ddsb_bridge *b, ddsb_import *m)
 {
     enum { N = 16 };
     void *samples[N] = {NULL};
@@ -341,6 +367,7 @@ static void import_take(ddsb_bridge *b, ddsb_import *m)
     }
     if (n > 0)
         dds_return_loan(m->reader, samples, n);
+    return n;
 }
 
 /* ---- the whole ------------------------------------------------------ */
@@ -388,6 +415,35 @@ void ddsb_poll(ddsb_bridge *b, int wait_ms)
         if (b->im[i].reader > 0)
             import_take(b, &b->im[i]);
     ddsb_svc_take(b);
+}
+
+void ddsb_print_stats(ddsb_bridge *b)
+{
+    uint64_t q_dropped = 0, q_lost = 0;
+    for (unsigned i = 0; i < b->n_exports; i++) {
+        ipcn_sub_stats ss;
+        memset(&ss, 0, sizeof ss);
+        ss.size = sizeof ss;
+        if (ipcn_sub_get_stats(b->node, b->subs[i], &ss) == IPCN_OK) {
+            q_dropped += ss.dropped;
+            q_lost += ss.lost;
+        }
+    }
+    fprintf(stderr, "ipcnet-bridge-dds: exported %llu, imported %llu, "
+                    "unconvertible %llu, write failures %llu, requests to DDS "
+                    "%llu, from DDS %llu, replies %llu, timeouts %llu, "
+                    "bad replies %llu, refused %llu, dropped %llu, DDS lost "
+                    "%llu, IPCNet queue dropped %llu, lost %llu\n",
+            (unsigned long long)b->st.exported, (unsigned long long)b->st.imported,
+            (unsigned long long)b->st.unconvertible,
+            (unsigned long long)b->st.write_failed,
+            (unsigned long long)b->st.requests_out,
+            (unsigned long long)b->st.requests_in,
+            (unsigned long long)b->st.replies, (unsigned long long)b->st.timeouts,
+            (unsigned long long)b->st.bad_replies,
+            (unsigned long long)b->st.refused, (unsigned long long)b->st.dropped,
+            (unsigned long long)b->st.dds_lost, (unsigned long long)q_dropped,
+            (unsigned long long)q_lost);
 }
 
 void ddsb_stop(ddsb_bridge *b)

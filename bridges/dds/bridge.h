@@ -76,6 +76,7 @@ typedef struct ddsb_stats {    /* counted by both threads */
     _Atomic uint64_t bad_replies; /* DDS replies IPCNet cannot carry: 302 */
     _Atomic uint64_t refused;     /* paths not bridged: name, collision */
     _Atomic uint64_t dropped;     /* samples with nowhere to go */
+    _Atomic uint64_t dds_lost;    /* imports: DDS samples lost or rejected */
 } ddsb_stats;
 
 typedef struct ddsb_call {      /* a DDS request in IPCNet, until answered */
@@ -125,6 +126,10 @@ int ddsb_start(ddsb_bridge *b);
  * samples and service calls to take, expired requests.  Waits up to
  * wait_ms for DDS data. */
 void ddsb_poll(ddsb_bridge *b, int wait_ms);
+/* The counters, one line on stderr ("ipcnet-bridge-dds: exported N, ...";
+ * the IPCNet subscriptions' queue drops and losses read now).  Main
+ * thread. */
+void ddsb_print_stats(ddsb_bridge *b);
 /* Free everything of b but the node and the participant. */
 void ddsb_stop(ddsb_bridge *b);
 

@@ -86,6 +86,13 @@ rrc=$?
 kill -TERM "$ipid" 2>/dev/null
 wait "$ipid"
 irc=$?
+# SIGUSR1: the counters now, the bridge running on
+kill -USR1 "$bpid"
+usr1=0
+for _ in $(seq 200); do
+    grep -q 'exported [0-9]' "$tmp/bridge.err" && { usr1=1; break; }
+    sleep 0.05
+done
 kill -TERM "$bpid" "$bepid"
 wait "$bpid"
 brc=$?
@@ -108,6 +115,10 @@ if ! grep -q 'timeouts [1-9]' "$tmp/bridge.err" ||
 fi
 if ! grep -q 'bad replies [1-9]' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should count the DDS reply whose encoding IPCNet cannot carry"; fail=1
+fi
+[ "$usr1" -eq 1 ] || { echo "FAIL: no counters from the bridge on SIGUSR1"; fail=1; }
+if [ "$(grep -c 'exported [0-9]' "$tmp/bridge.err")" -ne 2 ]; then
+    echo "FAIL: the bridge should print its counters twice (SIGUSR1, exit)"; fail=1
 fi
 if ! grep -q 'refused 1,' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should refuse one of robot/battery-level and robot/battery.level (one topic)"; fail=1
