@@ -353,9 +353,21 @@ static dds_return_t import_take16(ddsb_bridge *b, ddsb_import *m)
             const char *enc = ((ipcnet_msgs_msg_dds__Cbor_ *)samples[i])->encoding;
             enc = enc ? enc : "";
             if (!m->announced_enc || strcmp(m->announced_enc, enc)) {
+                /* an encoding IPCNet refuses (200: too long, a control
+                 * byte): the sample is not published under the old one */
+                int ast = ipcn_announce(b->node, m->path, IPCN_STREAM, enc, NULL, 0);
+                char *dup = IPCN_IS_OK(ast) ? strdup(enc) : NULL;
+                if (!dup) {
+                    if (b->verbose)
+                        fprintf(stderr, "ipcnet-bridge-dds: %s: encoding not "
+                                        "announced (%d): sample dropped\n",
+                                m->path, ast);
+                    b->st.unconvertible++;
+                    free(out);
+                    continue;
+                }
                 free(m->announced_enc);
-                m->announced_enc = strdup(enc);
-                ipcn_announce(b->node, m->path, IPCN_STREAM, enc, NULL, 0);
+                m->announced_enc = dup;
             }
         }
         st = ipcn_publish(b->node, m->path, out, len);

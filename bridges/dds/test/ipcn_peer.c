@@ -16,6 +16,9 @@
  *  - gets cmd_vel (geometry_msgs/Twist from ros_peer, imported by the
  *    bridge) and checks every bit of its six doubles;
  *  - calls ros/reverse (ros_peer's service, imported by the bridge);
+ *  - gets raw (ipcnet_msgs/msg/Cbor from ros_peer, imported by the
+ *    best-effort bridge): "ok" as text/plain, never "BAD" (sent by
+ *    ros_peer with an encoding IPCNet refuses: dropped by the bridge);
  *  - calls ros/missing (imported by the bridge, no DDS server): 304 after
  *    the bridge's --timeout;
  *  - calls ros/badenc (imported; its DDS server replies with an encoding
@@ -38,7 +41,21 @@
 #include "ipcnet_value.h"
 #include "peer_common.h"
 
-static atomic_int twist_ok, twist_bad, upper_served;
+static atomic_int twist_ok, twist_bad, upper_served, raw_ok, raw_bad;
+
+static void on_raw(ipcn_node *node, const ipcn_msg *m, void *user)
+{
+    if (m->status != IPCN_OK)
+        return;
+    if (m->len == 2 && !memcmp(m->data, "ok", 2) && !strcmp(m->encoding, "text/plain"))
+        raw_ok++;
+    else {
+        raw_bad++;
+        fprintf(stderr, "ipcn_peer: raw: %.*s as %s\n", (int)m->len,
+                (const char *)m->data, m->encoding);
+    }
+}
+
 static atomic_int missing_state; /* 0 to ask, 1 asked, 2 got 304 */
 static atomic_int badenc_state;  /* 0 to ask, 1 asked, 2 got 302 */
 
@@ -134,6 +151,7 @@ int main(int argc, char **argv)
         ipcn_publish(node, "robot/battery.level", "87", 2) != IPCN_OK ||
         ipcn_offer(node, "robot/upper", "text/plain", on_upper, NULL) != IPCN_OK ||
         ipcn_subscribe(node, "cmd_vel", 16, on_cmd, NULL, &sub) != IPCN_OK ||
+        ipcn_subscribe(node, "raw", 16, on_raw, NULL, &sub) != IPCN_OK ||
         ipcn_node_start_thread(node) != IPCN_OK)
         return fprintf(stderr, "ipcn_peer: setup failed\n"), 1;
 
@@ -148,9 +166,10 @@ int main(int argc, char **argv)
         long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
         if (ms > seconds * 1000L) {
             fprintf(stderr, "ipcn_peer: deadline: twist %d (bad %d), reverse %s, "
-                            "upper served %d, ros/missing %d, ros/badenc %d\n", (int)twist_ok,
+                            "upper served %d, ros/missing %d, ros/badenc %d, raw %d (bad %d)\n", (int)twist_ok,
                     (int)twist_bad, reverse_ok ? "ok" : "missing",
-                    (int)upper_served, (int)missing_state, (int)badenc_state);
+                    (int)upper_served, (int)missing_state, (int)badenc_state,
+                    (int)raw_ok, (int)raw_bad);
             break;
         }
         ipcn_image img;
@@ -198,7 +217,7 @@ int main(int argc, char **argv)
                 badenc_state = 3;
         }
         if (reverse_ok && twist_ok > 0 && !twist_bad && upper_served > 0 &&
-            missing_state == 2 && badenc_state == 2) {
+            missing_state == 2 && badenc_state == 2 && raw_ok > 0 && !raw_bad) {
             ipcn_publish(node, "test/done", "done", 4);
             rc = 0;
             break;
@@ -207,6 +226,8 @@ int main(int argc, char **argv)
     }
     /* stay until the script stops us (SIGTERM, once ros_peer is done): no
      * guess at how long test/done takes to reach the bridge */
+    if (raw_bad)
+        rc = 1;
     if (rc == 0) {
         struct timespec left = {seconds, 0};
         int sig = sigtimedwait(&term, NULL, &left);

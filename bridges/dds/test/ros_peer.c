@@ -14,6 +14,10 @@
  *    writer stays reliable and transient local);
  *  - rt/robot/battery_level (std_msgs/String): "87", the IPCNet path
  *    robot/battery-level (or robot/battery.level), read late the same way;
+ *  - publishes rt/raw (ipcnet_msgs/msg/Cbor) every 100 ms, "ok" as
+ *    text/plain and "BAD" with an encoding IPCNet refuses (a control
+ *    byte), in turn: the bridge must drop the latter, not publish it under
+ *    the encoding announced before;
  *  - publishes rt/cmd_vel (geometry_msgs/Twist) TWIST every 100 ms until
  *    rt/test/done (std_msgs/String, transient local) says the IPCNet side
  *    has everything it waited for;
@@ -128,6 +132,7 @@ int main(int argc, char **argv)
     dds_entity_t mode = 0, status = 0, battery = 0; /* made late, see above */
     dds_entity_t done = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/test/done", 0, 1);
     dds_entity_t cmd = endpoint(pp, &geometry_msgs_msg_dds__Twist__desc, "rt/cmd_vel", 1, 0);
+    dds_entity_t raw = endpoint(pp, &ipcnet_msgs_msg_dds__Cbor__desc, "rt/raw", 1, 0);
     dds_entity_t srv_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
                                    "rq/reverseRequest", 0, 0);
     dds_entity_t srv_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
@@ -292,6 +297,13 @@ int main(int argc, char **argv)
             memcpy(&tw, TWIST, sizeof tw);
             dds_write(cmd, &tw);
             last_cmd = ms;
+            ipcnet_msgs_msg_dds__Cbor_ c;
+            memset(&c, 0, sizeof c);
+            int odd = (ms / 100) % 2;
+            c.encoding = odd ? "text/plain\x01" : "text/plain";
+            c.data._buffer = (uint8_t *)(odd ? "BAD" : "ok");
+            c.data._length = c.data._maximum = odd ? 3 : 2;
+            dds_write(raw, &c);
         }
         dds_sleepfor(DDS_MSECS(10));
     }

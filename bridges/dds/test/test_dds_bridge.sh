@@ -68,8 +68,10 @@ echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
 bpid=$!
 pids+=("$bpid")
 # a second bridge with --best-effort: its data writers stay reliable and
-# transient local (ros_peer reads robot/status late)
+# transient local (ros_peer reads robot/status late); it imports rt/raw,
+# whose every other sample has an encoding IPCNet refuses (counted)
 "$bridge" --name dds-bridge-be --best-effort --export robot/status \
+    --import raw:ipcnet_msgs/msg/Cbor \
     --seconds $((deadline + 10)) 2>"$tmp/bridge-be.err" &
 bepid=$!
 pids+=("$bepid")
@@ -122,6 +124,9 @@ if [ "$(grep -c 'exported [0-9]' "$tmp/bridge.err")" -ne 2 ]; then
 fi
 if ! grep -q 'refused 1,' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should refuse one of robot/battery-level and robot/battery.level (one topic)"; fail=1
+fi
+if ! grep -q 'unconvertible [1-9]' "$tmp/bridge-be.err"; then
+    echo "FAIL: the best-effort bridge should count the rt/raw samples whose encoding IPCNet refuses"; fail=1
 fi
 if grep -q 'unconvertible [1-9]' "$tmp/bridge.err"; then
     echo "FAIL: the bridge could not convert some values"; fail=1
