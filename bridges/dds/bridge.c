@@ -218,27 +218,42 @@ static void on_sample(ipcn_node *node, const ipcn_msg *msg, void *user)
      * subscription of the first of them */
     if (export_rule(b, msg->path) != &b->exports[ctx->rule])
         return;
+    /* the writer looked up (or made) under the lock; the conversion and
+     * dds_write() outside it (a reliable writer may block up to its
+     * max_blocking_time; the main thread must not wait for that).  An
+     * entry is never moved or freed before ddsb_stop(). */
     pthread_mutex_lock(&b->lock);
     ddsb_export *x = NULL;
     for (unsigned i = 0; i < b->n_ex && !x; i++)
         if (!strcmp(b->ex[i].path, msg->path))
             x = &b->ex[i];
-    x = export_get(b, msg->path, x ? x->kind : kind_of(b, msg->path),
-                   msg->encoding);
-    if (!x || x->writer <= 0) {
+    if (x)
+        x = export_get(b, msg->path, x->kind, msg->encoding);
+    pthread_mutex_unlock(&b->lock);
+    if (!x) {
+        /* first seen: its kind asked of the directory (ipcn_find) outside
+         * the lock */
+        ipcn_kind kind = kind_of(b, msg->path);
+        pthread_mutex_lock(&b->lock);
+        x = export_get(b, msg->path, kind, msg->encoding);
+        pthread_mutex_unlock(&b->lock);
+    }
+    pthread_mutex_lock(&b->lock);
+    dds_entity_t writer = x ? x->writer : -1;
+    const ddsb_type *type = x ? x->type : NULL;
+    pthread_mutex_unlock(&b->lock);
+    if (writer <= 0) {
         /* no writer: the name refused, the table full, or Cyclone
          * refused the writer (tried again later) */
         b->st.dropped++;
-        pthread_mutex_unlock(&b->lock);
         return;
     }
-    void *sample = calloc(1, x->type->desc->m_size);
+    void *sample = calloc(1, type->desc->m_size);
     ddsb_arena a = {0};
-    int st = sample ? x->type->to_dds(msg->data, msg->len, msg->encoding,
-                                      sample, &a)
+    int st = sample ? type->to_dds(msg->data, msg->len, msg->encoding, sample, &a)
                     : IPCN_INSUFFICIENT_MEMORY;
     if (st == IPCN_OK) {
-        dds_return_t r = dds_write(x->writer, sample);
+        dds_return_t r = dds_write(writer, sample);
         if (r < 0)
             b->st.write_failed++;
         else
@@ -247,11 +262,10 @@ static void on_sample(ipcn_node *node, const ipcn_msg *msg, void *user)
         b->st.unconvertible++;
         if (b->verbose)
             fprintf(stderr, "ipcnet-bridge-dds: %s: a value that is no %s (%d)\n",
-                    msg->path, x->type->ros_name, st);
+                    msg->path, type->ros_name, st);
     }
     ddsb_arena_free(&a);
     free(sample);
-    pthread_mutex_unlock(&b->lock);
 }
 
 /* New IPCNet resources matching --export: their writers now, so that DDS

@@ -25,13 +25,6 @@ dds_entity_t ddsb_endpoint(ddsb_bridge *b, const dds_topic_descriptor_t *desc,
                            const char *topic, int writer, int reliable,
                            int transient, uint32_t depth);
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The two endpoints of a service: services are reliable, volatile, keep
  * last 10 (ROS 2's default profile for services). */
 static int svc_endpoints(ddsb_bridge *b, ddsb_svc *s)
@@ -94,30 +87,43 @@ static int on_ipcn_request(ipcn_node *node, const ipcn_msg *req,
     ddsb_pending *p = calloc(1, sizeof *p);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
+    /* the responder first: the reply may be taken (inward_take) as soon
+     * as the request is written, and dds_write() runs outside b->lock (a
+     * reliable writer may block) */
+    p->resp = ipcn_reply_defer(ctx);
     pthread_mutex_lock(&b->lock);
     p->seq = ++s->next_seq;
-    p->deadline_ms = now_ms() + (uint64_t)b->request_timeout_ms;
+    p->deadline_ms = ddsb_now_ms() + (uint64_t)b->request_timeout_ms;
     p->next = s->pending;
     s->pending = p;
+    int64_t seq = p->seq;
+    pthread_mutex_unlock(&b->lock);
     ipcnet_msgs_srv_dds__Call_Request_ r;
     memset(&r, 0, sizeof r);
     r.client_guid = s->guid;
-    r.sequence_number = p->seq;
+    r.sequence_number = seq;
     r.encoding = (char *)(req->encoding ? req->encoding : "");
     r.data._buffer = (uint8_t *)req->data;
     r.data._length = r.data._maximum = (uint32_t)req->len;
-    dds_return_t rc = dds_write(s->writer, &r);
-    if (rc < 0) {
-        s->pending = p->next;
-        free(p);
-        b->st.write_failed++;
+    if (dds_write(s->writer, &r) < 0) {
+        /* not sent: taken back (unless timed out meanwhile) and answered
+         * 302 by returning it (the node answers a responder not used) */
+        int mine = 0;
+        pthread_mutex_lock(&b->lock);
+        for (ddsb_pending **pp = &s->pending; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                mine = 1;
+                break;
+            }
         pthread_mutex_unlock(&b->lock);
+        b->st.write_failed++;
+        if (!mine)
+            return IPCN_ACCEPTED; /* answered (304) by inward_take */
+        free(p);
         return IPCN_BAD_GATEWAY;
     }
-    /* the reply cannot be taken before this: b->lock is held */
-    p->resp = ipcn_reply_defer(ctx);
     b->st.requests_out++;
-    pthread_mutex_unlock(&b->lock);
     return IPCN_ACCEPTED;
 }
 
@@ -168,7 +174,7 @@ static void inward_take(ddsb_bridge *b, ddsb_svc *s)
         dds_return_loan(s->reader, samples, n);
     /* requests whose reply did not come in time: answered outside the
      * lock (no call into the node while holding it) */
-    uint64_t t = now_ms();
+    uint64_t t = ddsb_now_ms();
     ddsb_pending *expired = NULL;
     pthread_mutex_lock(&b->lock);
     for (ddsb_pending **pp = &s->pending; *pp;) {
