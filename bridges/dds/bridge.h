@@ -29,6 +29,7 @@ typedef struct ddsb_rule {       /* one --export/--import/--*-service */
     const ddsb_type *type;       /* NULL: from the encoding (export) */
 } ddsb_rule;
 
+#define DDSB_MAX_CALLS 64         /* DDS requests in IPCNet per service */
 #define DDSB_RETRY_MS 1000        /* a writer Cyclone refused: tried again */
 
 typedef struct ddsb_export {     /* an IPCNet resource written to rt/<topic> */
@@ -67,6 +68,7 @@ typedef struct ddsb_svc {        /* a service crossing the bridge */
     int64_t next_seq;
     ddsb_pending *pending;       /* inward, under b->lock */
     struct ddsb_call *calls;     /* outward, under b->lock */
+    unsigned n_calls;            /* of calls; beyond DDSB_MAX_CALLS: 205 */
     struct ddsb_bridge *b;
 } ddsb_svc;
 
@@ -76,6 +78,7 @@ typedef struct ddsb_stats {    /* counted by both threads */
     _Atomic uint64_t bad_replies; /* DDS replies IPCNet cannot carry: 302 */
     _Atomic uint64_t refused;     /* paths not bridged: name, collision */
     _Atomic uint64_t dropped;     /* samples with nowhere to go */
+    _Atomic uint64_t too_many;    /* DDS requests answered 205 (the cap) */
     _Atomic uint64_t dds_lost;    /* imports: DDS samples lost or rejected */
 } ddsb_stats;
 

@@ -227,6 +227,7 @@ static void call_unlink(ddsb_bridge *b, ddsb_call *c)
         c->s->calls = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    c->s->n_calls--;
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -249,6 +250,16 @@ static void outward_take(ddsb_bridge *b, ddsb_svc *s)
         const ipcnet_msgs_srv_dds__Call_Request_ *r = samples[i];
         if (!info[i].valid_data)
             continue;
+        pthread_mutex_lock(&b->lock);
+        int full = s->n_calls >= DDSB_MAX_CALLS;
+        pthread_mutex_unlock(&b->lock);
+        if (full) {
+            /* a DDS client flooding the service: not all held in memory */
+            b->st.too_many++;
+            send_reply(s, r->client_guid, r->sequence_number,
+                       IPCN_TOO_MANY_REQUESTS, NULL);
+            continue;
+        }
         ddsb_call *c = calloc(1, sizeof *c);
         if (!c) {
             send_reply(s, r->client_guid, r->sequence_number,
@@ -263,6 +274,7 @@ static void outward_take(ddsb_bridge *b, ddsb_svc *s)
         if (s->calls)
             s->calls->prev = c;
         s->calls = c;
+        s->n_calls++;
         pthread_mutex_unlock(&b->lock);
         b->st.requests_in++;
         int st = ipcn_request_async(b->node, s->path, r->data._buffer,

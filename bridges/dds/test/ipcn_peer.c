@@ -13,6 +13,9 @@
  *    be the same: the bridge refuses one of them and counts it;
  *  - offers robot/upper (text in, text upper-cased out), which ros_peer
  *    calls through the bridge;
+ *  - offers robot/hold: defers every request and never answers (the
+ *    bridge's --timeout ends them); ros_peer floods it and must get 205
+ *    from the bridge beyond its 64 DDS requests in flight per service;
  *  - gets cmd_vel (geometry_msgs/Twist from ros_peer, imported by the
  *    bridge) and checks every bit of its six doubles;
  *  - calls ros/reverse (ros_peer's service, imported by the bridge);
@@ -104,6 +107,16 @@ static void on_cmd(ipcn_node *node, const ipcn_msg *m, void *user)
     twist_ok++;
 }
 
+static atomic_int n_held;
+
+static int on_hold(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx *ctx,
+                   void *user)
+{
+    ipcn_reply_defer(ctx); /* never answered: the bridge's --timeout ends it */
+    n_held++;
+    return IPCN_ACCEPTED;
+}
+
 static int on_upper(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                     void *user)
 {
@@ -150,6 +163,7 @@ int main(int argc, char **argv)
         ipcn_announce(node, "robot/battery.level", IPCN_DATA, "text/plain", NULL, 0) / 100 != 1 ||
         ipcn_publish(node, "robot/battery.level", "87", 2) != IPCN_OK ||
         ipcn_offer(node, "robot/upper", "text/plain", on_upper, NULL) != IPCN_OK ||
+        ipcn_offer(node, "robot/hold", "text/plain", on_hold, NULL) != IPCN_OK ||
         ipcn_subscribe(node, "cmd_vel", 16, on_cmd, NULL, &sub) != IPCN_OK ||
         ipcn_subscribe(node, "raw", 16, on_raw, NULL, &sub) != IPCN_OK ||
         ipcn_node_start_thread(node) != IPCN_OK)

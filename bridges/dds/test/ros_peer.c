@@ -25,6 +25,8 @@
  *    the bytes reversed;
  *  - serves rq/badencRequest -> rr/badencReply with an encoding IPCNet
  *    cannot carry (a control byte): the bridge answers its caller 302;
+ *  - floods rq/robot/holdRequest (8 requests every 10 ms; ipcn_peer never
+ *    answers): the bridge answers 205 beyond its 64 in flight;
  *  - calls rq/robot/upperRequest (an IPCNet service through the bridge)
  *    with "hello dds" and checks "HELLO DDS" in the reply with its GUID
  *    and sequence number.
@@ -145,6 +147,11 @@ int main(int argc, char **argv)
                                    "rq/robot/upperRequest", 1, 0);
     dds_entity_t cli_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
                                    "rr/robot/upperReply", 0, 0);
+    dds_entity_t hold_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
+                                    "rq/robot/holdRequest", 1, 0);
+    dds_entity_t hold_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
+                                    "rr/robot/holdReply", 0, 0);
+    int hold_sent = 0, hold_205 = 0;
     uint64_t my_guid = 0;
     dds_guid_t g;
     if (dds_get_guid(cli_rq, &g) == DDS_RETCODE_OK)
@@ -214,7 +221,7 @@ int main(int argc, char **argv)
         if (n > 0)
             dds_return_loan(done, s, n);
         if (done_seen && images > 0 && !bad && mode_ok && status_ok && battery_ok &&
-            served > 0 &&
+            hold_205 > 0 && served > 0 &&
             called && bad_served > 0)
             break;
         /* the service the IPCNet node calls */
@@ -275,6 +282,30 @@ int main(int argc, char **argv)
         }
         if (n > 0)
             dds_return_loan(cli_rr, s, n);
+        /* the flood of robot/hold, until one is answered 205 */
+        n = dds_take(hold_rr, s, in, 8, 8);
+        for (dds_return_t i = 0; i < n; i++)
+            if (in[i].valid_data &&
+                ((ipcnet_msgs_srv_dds__Call_Response_ *)s[i])->status == 205)
+                hold_205++;
+        if (n > 0)
+            dds_return_loan(hold_rr, s, n);
+        if (!hold_205 && hold_sent < 2000) {
+            dds_publication_matched_status_t pm;
+            dds_subscription_matched_status_t sm;
+            dds_get_publication_matched_status(hold_rq, &pm);
+            dds_get_subscription_matched_status(hold_rr, &sm);
+            for (int k = 0; k < 8 && pm.current_count > 0 && sm.current_count > 0; k++) {
+                ipcnet_msgs_srv_dds__Call_Request_ rq;
+                memset(&rq, 0, sizeof rq);
+                rq.client_guid = 1;
+                rq.sequence_number = ++hold_sent;
+                rq.encoding = "text/plain";
+                rq.data._buffer = (uint8_t *)"x";
+                rq.data._length = rq.data._maximum = 1;
+                dds_write(hold_rq, &rq);
+            }
+        }
         if (!called && ms - last_call >= 500) {
             dds_publication_matched_status_t pm;
             dds_subscription_matched_status_t sm;
@@ -308,12 +339,14 @@ int main(int argc, char **argv)
         dds_sleepfor(DDS_MSECS(10));
     }
     dds_delete(pp);
+    printf("ros_peer: robot/hold: %d sent, %d answered 205\n", hold_sent, hold_205);
     printf("ros_peer: images %d, bad %d, mode %s, status %s, battery %s, served %d, "
            "badenc served %d, call %s, done %s\n", images, bad, mode_ok ? "ok" : "missing",
            status_ok ? "ok" : "missing", battery_ok ? "ok" : "missing", served,
            bad_served,
            called ? "ok" : "missing", done_seen ? "yes" : "no");
-    return images > 0 && !bad && mode_ok && status_ok && battery_ok && served > 0 &&
+    return images > 0 && !bad && mode_ok && status_ok && battery_ok && hold_205 > 0 &&
+           served > 0 &&
            bad_served > 0 &&
            called &&
            done_seen ? 0 : 1;

@@ -62,7 +62,8 @@ echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
     --export 'camera/**' --export camera/image_raw --export robot/mode --export test/done \
     --export robot/battery-level --export robot/battery.level \
     --import cmd_vel:geometry_msgs/msg/Twist \
-    --export-service robot/upper --import-service reverse=ros/reverse \
+    --export-service robot/upper --export-service robot/hold \
+    --import-service reverse=ros/reverse \
     --import-service missing=ros/missing --import-service badenc=ros/badenc \
     --timeout 1000 --seconds $((deadline + 10)) 2>"$tmp/bridge.err" &
 bpid=$!
@@ -121,6 +122,9 @@ fi
 [ "$usr1" -eq 1 ] || { echo "FAIL: no counters from the bridge on SIGUSR1"; fail=1; }
 if [ "$(grep -c 'exported [0-9]' "$tmp/bridge.err")" -ne 2 ]; then
     echo "FAIL: the bridge should print its counters twice (SIGUSR1, exit)"; fail=1
+fi
+if ! grep -q 'too many [1-9]' "$tmp/bridge.err"; then
+    echo "FAIL: the bridge should answer 205 beyond 64 DDS requests in flight (robot/hold)"; fail=1
 fi
 if ! grep -q 'refused 1,' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should refuse one of robot/battery-level and robot/battery.level (one topic)"; fail=1
