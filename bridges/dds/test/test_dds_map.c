@@ -297,9 +297,38 @@ static void t_nul_strings(void)
     free(s);
 }
 
+/* A stamp after 2038 (seconds beyond ROS 2's int32): 301, not wrapped. */
+static void t_stamp_2038(void)
+{
+    static uint8_t buf[256];
+    size_t len;
+    void *s;
+    ddsb_arena a = {0};
+    const ddsb_type *t = ddsb_type_find("std_msgs/msg/Header");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    uint64_t late = ((uint64_t)INT32_MAX + 1) * 1000000000u;
+    CHECK(ipcn_cbor_build(buf, sizeof buf, &len, "{s:U, s:s}", "stamp", late,
+                          "frame_id", "f") == IPCN_OK);
+    s = calloc(1, t->desc->m_size);
+    CHECK(t->to_dds(buf, len, "cbor", s, &a) == IPCN_NOT_IMPLEMENTED);
+    ddsb_arena_free(&a);
+    free(s);
+    uint64_t last = (uint64_t)INT32_MAX * 1000000000u + 999999999u;
+    CHECK(ipcn_cbor_build(buf, sizeof buf, &len, "{s:U, s:s}", "stamp", last,
+                          "frame_id", "f") == IPCN_OK);
+    s = calloc(1, t->desc->m_size);
+    CHECK(t->to_dds(buf, len, "cbor", s, &a) == IPCN_OK);
+    CHECK(((std_msgs_msg_dds__Header_ *)s)->stamp.sec == INT32_MAX);
+    ddsb_arena_free(&a);
+    free(s);
+}
+
 int main(void)
 {
     t_nul_strings();
+    t_stamp_2038();
     t_image();
     t_sensor();
     t_simple();
