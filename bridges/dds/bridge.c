@@ -458,7 +458,8 @@ void ddsb_print_stats(ddsb_bridge *b)
     fprintf(stderr, "ipcnet-bridge-dds: exported %llu, imported %llu, "
                     "unconvertible %llu, write failures %llu, requests to DDS "
                     "%llu, from DDS %llu, replies %llu, timeouts %llu, "
-                    "bad replies %llu, too many %llu, refused %llu, dropped "
+                    "bad replies %llu, no server %llu, too many %llu, refused "
+                    "%llu, dropped "
                     "%llu, DDS lost %llu, IPCNet queue dropped %llu, lost %llu\n",
             (unsigned long long)b->st.exported, (unsigned long long)b->st.imported,
             (unsigned long long)b->st.unconvertible,
@@ -467,6 +468,7 @@ void ddsb_print_stats(ddsb_bridge *b)
             (unsigned long long)b->st.requests_in,
             (unsigned long long)b->st.replies, (unsigned long long)b->st.timeouts,
             (unsigned long long)b->st.bad_replies,
+            (unsigned long long)b->st.no_server,
             (unsigned long long)b->st.too_many, (unsigned long long)b->st.refused, (unsigned long long)b->st.dropped,
             (unsigned long long)b->st.dds_lost, (unsigned long long)q_dropped,
             (unsigned long long)q_lost);

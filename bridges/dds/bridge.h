@@ -78,6 +78,7 @@ typedef struct ddsb_stats {    /* counted by both threads */
     _Atomic uint64_t bad_replies; /* DDS replies IPCNet cannot carry: 302 */
     _Atomic uint64_t refused;     /* paths not bridged: name, collision */
     _Atomic uint64_t dropped;     /* samples with nowhere to go */
+    _Atomic uint64_t no_server;   /* IPCNet requests answered 303 */
     _Atomic uint64_t too_many;    /* DDS requests answered 205 (the cap) */
     _Atomic uint64_t dds_lost;    /* imports: DDS samples lost or rejected */
 } ddsb_stats;

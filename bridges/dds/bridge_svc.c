@@ -84,6 +84,14 @@ static int on_ipcn_request(ipcn_node *node, const ipcn_msg *req,
     ddsb_bridge *b = s->b;
     if (req->len > UINT32_MAX)
         return IPCN_BAD_REQUEST;
+    /* no DDS server matched: 303 now rather than 304 after the timeout
+     * (a request written to no reader is lost) */
+    dds_publication_matched_status_t pm;
+    if (dds_get_publication_matched_status(s->writer, &pm) == DDS_RETCODE_OK &&
+        pm.current_count == 0) {
+        b->st.no_server++;
+        return IPCN_SERVICE_UNAVAILABLE;
+    }
     ddsb_pending *p = calloc(1, sizeof *p);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;

@@ -22,8 +22,9 @@
  *  - gets raw (ipcnet_msgs/msg/Cbor from ros_peer, imported by the
  *    best-effort bridge): "ok" as text/plain, never "BAD" (sent by
  *    ros_peer with an encoding IPCNet refuses: dropped by the bridge);
- *  - calls ros/missing (imported by the bridge, no DDS server): 304 after
- *    the bridge's --timeout;
+ *  - calls ros/missing (imported by the bridge, no DDS server): 303 at
+ *    once; ros/silent (its DDS server never answers): 304 after the
+ *    bridge's --timeout;
  *  - calls ros/badenc (imported; its DDS server replies with an encoding
  *    IPCNet cannot carry): 302 from the bridge, not a timeout.
  * When the Twist and the replies came, sets test/done and waits for the
@@ -59,29 +60,42 @@ static void on_raw(ipcn_node *node, const ipcn_msg *m, void *user)
     }
 }
 
-static atomic_int missing_state; /* 0 to ask, 1 asked, 2 got 304 */
-static atomic_int badenc_state;  /* 0 to ask, 1 asked, 2 got 302 */
+/* Calls of imported services that must end with one status: state 0 to
+ * ask, 1 asked, 2 got it, 3 got something else.  A call may be asked
+ * again while the bridge's offer (203) or DDS discovery (303 from a
+ * service that has a server) is not there yet. */
+typedef struct probe {
+    const char *path;
+    int want;
+    atomic_int state;
+    long last;
+} probe;
+static probe probes[] = {
+    {"ros/missing", IPCN_SERVICE_UNAVAILABLE, 0, -1000}, /* no DDS server */
+    {"ros/silent", IPCN_GATEWAY_TIMEOUT, 0, -1000},      /* one never answering */
+    {"ros/badenc", IPCN_BAD_GATEWAY, 0, -1000},          /* a bad encoding */
+};
+#define NPROBES (sizeof probes / sizeof probes[0])
 
-static void on_badenc(ipcn_node *node, int status, const ipcn_msg *reply,
-                      void *user)
+static void on_probe(ipcn_node *node, int status, const ipcn_msg *reply,
+                     void *user)
 {
-    if (status == IPCN_BAD_GATEWAY)
-        badenc_state = 2;
-    else if (status == IPCN_NOT_FOUND || status == IPCN_GATEWAY_TIMEOUT)
-        badenc_state = 0; /* not offered yet, or sent before DDS matched */
+    probe *p = user;
+    if (status == p->want)
+        p->state = 2;
+    else if (status == IPCN_NOT_FOUND || status == IPCN_SERVICE_UNAVAILABLE ||
+             (status == IPCN_GATEWAY_TIMEOUT && p->want == IPCN_BAD_GATEWAY))
+        p->state = 0; /* not offered or not matched yet: again */
     else
-        fprintf(stderr, "ipcn_peer: ros/badenc: %d\n", status), badenc_state = 3;
+        fprintf(stderr, "ipcn_peer: %s: %d\n", p->path, status), p->state = 3;
 }
 
-static void on_missing(ipcn_node *node, int status, const ipcn_msg *reply,
-                       void *user)
+static int probes_done(void)
 {
-    if (status == IPCN_GATEWAY_TIMEOUT)
-        missing_state = 2;
-    else if (status == IPCN_NOT_FOUND)
-        missing_state = 0; /* the bridge's offer not seen yet: again */
-    else
-        fprintf(stderr, "ipcn_peer: ros/missing: %d\n", status), missing_state = 3;
+    for (size_t i = 0; i < NPROBES; i++)
+        if (probes[i].state != 2)
+            return 0;
+    return 1;
 }
 
 static void on_cmd(ipcn_node *node, const ipcn_msg *m, void *user)
@@ -174,15 +188,17 @@ int main(int argc, char **argv)
     unsigned k = 0;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    long last_call = -1000, last_missing = -1000, last_badenc = -1000;
+    long last_call = -1000;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
         if (ms > seconds * 1000L) {
             fprintf(stderr, "ipcn_peer: deadline: twist %d (bad %d), reverse %s, "
-                            "upper served %d, ros/missing %d, ros/badenc %d, raw %d (bad %d)\n", (int)twist_ok,
+                            "upper served %d, ros/missing %d, ros/silent %d, ros/badenc %d, raw %d "
+                            "(bad %d)\n", (int)twist_ok,
                     (int)twist_bad, reverse_ok ? "ok" : "missing",
-                    (int)upper_served, (int)missing_state, (int)badenc_state,
+                    (int)upper_served, (int)probes[0].state, (int)probes[1].state,
+                    (int)probes[2].state,
                     (int)raw_ok, (int)raw_bad);
             break;
         }
@@ -208,30 +224,21 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ipcn_peer: ros/reverse answered wrong\n");
             ipcn_msg_free(r);
         }
-        if (missing_state == 0 && ms - last_missing >= 300) {
-            last_missing = ms;
-            missing_state = 1;
-            st = ipcn_request_async(node, "ros/missing", "x", 1, "text/plain", 10000,
-                                    on_missing, NULL, NULL);
+        for (size_t i = 0; i < NPROBES; i++) {
+            probe *p = &probes[i];
+            if (p->state != 0 || ms - p->last < 300)
+                continue;
+            p->last = ms;
+            p->state = 1;
+            st = ipcn_request_async(node, p->path, "x", 1, "text/plain", 10000,
+                                    on_probe, p, NULL);
             if (st == IPCN_NOT_FOUND)
-                missing_state = 0;
+                p->state = 0;
             else if (st != IPCN_ACCEPTED)
-                missing_state = 3;
-        }
-        if (badenc_state == 0 && ms - last_badenc >= 300) {
-            last_badenc = ms;
-            badenc_state = 1;
-            /* a timeout shorter than the test's: the bridge's 302 comes at
-             * once, a lost answer would show as a 304 here */
-            st = ipcn_request_async(node, "ros/badenc", "x", 1, "text/plain", 3000,
-                                    on_badenc, NULL, NULL);
-            if (st == IPCN_NOT_FOUND)
-                badenc_state = 0;
-            else if (st != IPCN_ACCEPTED)
-                badenc_state = 3;
+                p->state = 3;
         }
         if (reverse_ok && twist_ok > 0 && !twist_bad && upper_served > 0 &&
-            missing_state == 2 && badenc_state == 2 && raw_ok > 0 && !raw_bad) {
+            probes_done() && raw_ok > 0 && !raw_bad) {
             ipcn_publish(node, "test/done", "done", 4);
             rc = 0;
             break;
@@ -251,9 +258,10 @@ int main(int argc, char **argv)
         }
     }
     printf("ipcn_peer: frames %u, twist %d, reverse %s, upper served %d, "
-           "ros/missing %s, ros/badenc %s\n", k, (int)twist_ok,
+           "ros/missing %s, ros/silent %s, ros/badenc %s\n", k, (int)twist_ok,
            reverse_ok ? "ok" : "missing", (int)upper_served,
-           missing_state == 2 ? "304" : "wrong", badenc_state == 2 ? "302" : "wrong");
+           probes[0].state == 2 ? "303" : "wrong", probes[1].state == 2 ? "304" : "wrong",
+           probes[2].state == 2 ? "302" : "wrong");
     ipcn_node_close(node);
     return rc;
 }

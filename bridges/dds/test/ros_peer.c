@@ -23,6 +23,7 @@
  *    has everything it waited for;
  *  - serves rq/reverseRequest -> rr/reverseReply (ipcnet_msgs/srv/Call):
  *    the bytes reversed;
+ *  - reads rq/silentRequest and never answers (the bridge's 304);
  *  - serves rq/badencRequest -> rr/badencReply with an encoding IPCNet
  *    cannot carry (a control byte): the bridge answers its caller 302;
  *  - floods rq/robot/holdRequest (8 requests every 10 ms; ipcn_peer never
@@ -139,6 +140,9 @@ int main(int argc, char **argv)
                                    "rq/reverseRequest", 0, 0);
     dds_entity_t srv_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
                                    "rr/reverseReply", 1, 0);
+    dds_entity_t silent_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
+                                      "rq/silentRequest", 0, 0);
+    (void)silent_rq; /* matched, never taken: requests unanswered */
     dds_entity_t bad_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
                                    "rq/badencRequest", 0, 0);
     dds_entity_t bad_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,

@@ -65,6 +65,7 @@ echo "+ ip addr (namespace): $(ip -o addr | awk '{print $2, $4}' | tr '\n' ' ')"
     --export-service robot/upper --export-service robot/hold \
     --import-service reverse=ros/reverse \
     --import-service missing=ros/missing --import-service badenc=ros/badenc \
+    --import-service silent=ros/silent \
     --timeout 1000 --seconds $((deadline + 10)) 2>"$tmp/bridge.err" &
 bpid=$!
 pids+=("$bpid")
@@ -110,11 +111,15 @@ fail=0
 [ "$rrc" -eq 0 ] || { echo "FAIL: the ROS 2 peer (exit $rrc)"; fail=1; }
 [ "$brc" -eq 0 ] || { echo "FAIL: the bridge (exit $brc)"; fail=1; }
 [ "$berc" -eq 0 ] || { echo "FAIL: the best-effort bridge (exit $berc)"; fail=1; }
-# a request written before DDS discovery matched is lost and times out
-# too: at least the one the IPCNet peer saw answered 304
+# a request to a DDS service with no server is answered 303 at once
+# (counted); one whose server never answers 304 after --timeout
+if ! grep -q 'no server [1-9]' "$tmp/bridge.err" ||
+   ! grep -q 'ros/missing 303' "$tmp/ipcn.out"; then
+    echo "FAIL: the bridge should answer (303) and count the request without a DDS server"; fail=1
+fi
 if ! grep -q 'timeouts [1-9]' "$tmp/bridge.err" ||
-   ! grep -q 'ros/missing 304' "$tmp/ipcn.out"; then
-    echo "FAIL: the bridge should answer (304) and count the request without a DDS server"; fail=1
+   ! grep -q 'ros/silent 304' "$tmp/ipcn.out"; then
+    echo "FAIL: the bridge should answer (304) and count the request its DDS server left unanswered"; fail=1
 fi
 if ! grep -q 'bad replies [1-9]' "$tmp/bridge.err"; then
     echo "FAIL: the bridge should count the DDS reply whose encoding IPCNet cannot carry"; fail=1
