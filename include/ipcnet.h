@@ -1665,14 +1665,26 @@ typedef struct ipcn_node_stats {
     uint64_t shm_requests_taken; /**< requests of peers this node took
                                     from their pools.  Since: 0.2 */
     uint64_t shm_requests_refused; /**< requests of peers naming bytes
-                                    outside their pools (or to a path
-                                    that takes none), answered 400.
+                                    outside their pools, to a path that
+                                    takes none, or too long, answered
+                                    200 (their slot given back).
                                     Since: 0.2 */
-    uint32_t shm_request_slots;  /**< slots of this node's request pool
-                                    that providers hold now (each given
-                                    back when its provider is done with
-                                    the request, or its link closes).
-                                    Since: 0.2 */
+    uint32_t shm_request_slots;  /**< slots of this node's request pools
+                                    (the current one and any retired one
+                                    not yet gone) that providers hold now
+                                    (each given back when its provider is
+                                    done with the request, or its link
+                                    closes).  Since: 0.2 */
+    uint64_t replies_late;       /**< answers to requests of this node's
+                                    that had already ended (timed out,
+                                    cancelled, or failed over): normal,
+                                    not counted in bad_frames.  The slot
+                                    of a late SHM_REPLY is given back at
+                                    once.  Since: 0.2 */
+    uint64_t shm_requests_over_share; /**< large requests sent inline
+                                    because their provider's link held
+                                    its share of the request pool (all but
+                                    an eighth of its slots).  Since: 0.2 */
 } ipcn_node_stats;
 
 /** ipcn_node_get_stats() - Returns 100; 200 for a NULL argument or a

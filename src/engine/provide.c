@@ -160,6 +160,26 @@ static void take_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr, st, "", NULL, 0, 0, 0);
         goto out;
     }
+    ipcn__request qc;
+    if (shm && lr->args_schema) {
+        /* A typed service's argument in a slot of the requester's could
+         * still change after the check (the requester can write its own
+         * memfd): the check and the handler see a private copy, and the
+         * slot goes back at once (docs/protocol.md 12.9). */
+        ipcn__msg *c = ipcn__msg_new(q->path.p, q->path.len, q->encoding.p,
+                                     q->encoding.len, l->who.name,
+                                     l->who.node_id, q->data.p, q->data.len);
+        if (!c) {
+            ipcn__prov_send_reply(n, l, IPCN_F_REPLY, corr,
+                                  IPCN_INSUFFICIENT_MEMORY, "", NULL, 0, 0, 0);
+            goto out;
+        }
+        qc = *q;
+        qc.data = ipcn__blob_of(c->pub.data, c->pub.len);
+        q = &qc;
+        ipcn_msg_free(&shm->pub); /* its slot goes back (a RELEASE) */
+        shm = c;
+    }
     char why[256];
     st = ipcn__prov_check_typed(lr, q->encoding.p, q->data.p, q->data.len, why,
                                 sizeof why);
@@ -216,7 +236,8 @@ void ipcn__req_on_request(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 /* An SHM_REQUEST (docs/protocol.md 12.9): the body is in a slot of the
  * requester's pool, mapped here read-only.  A reference outside its pools,
  * into a pool not mapped, or to the node's own services (which take
- * requests inline only) is answered 400 and counted. */
+ * requests inline only) is answered 200 and counted, and the slot it
+ * names (if any) given back at once. */
 void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
                               const ipcn__frame *f)
 {
@@ -224,19 +245,27 @@ void ipcn__req_on_shm_request(ipcn_node *n, ipcn__link *l,
     const char *why = NULL;
     char path[IPCN_PATH_MAX + 1];
     ipcn__msg *m = NULL;
+    bool mapped = false; /* tried: any slot it named is given back */
     if (sa->path.len > IPCN_PATH_MAX ||
         ipcn__sys_path(sa->path.p, sa->path.len)) {
         why = "a shared-memory request to a path that takes none";
-    } else if (sa->len > UINT32_MAX) {
-        why = "a shared-memory request over 4 GiB";
+    } else if (sa->len > n->opts.max_payload) {
+        /* as an inline request that large would be (12.9) */
+        why = "a shared-memory request over the largest payload";
     } else {
         memcpy(path, sa->path.p, sa->path.len);
         path[sa->path.len] = 0;
         m = ipcn__map_msg_new(n, l, sa, path); /* counts a bad reference */
+        mapped = true;
         if (!m)
             why = "a shared-memory request outside the requester's pools";
     }
     if (!m) {
+        /* Refused: its slot goes back at once (12.9), when the reference
+         * names one (ipcn__map_msg_new() gave back its own already). */
+        ipcn__shm_map *mp = ipcn__map_find(n, l->id, sa->pool_id);
+        if (!mapped && mp && sa->slot < mp->slots)
+            ipcn__map_give_back(mp, sa->slot, sa->gen);
         n->stats.shm_requests_refused++;
         ipcn__prov_send_reply(n, l, IPCN_F_REPLY, f->hdr.corr,
                               IPCN_BAD_REQUEST, "text/plain", why, strlen(why),

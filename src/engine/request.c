@@ -608,22 +608,48 @@ static void note_answer(ipcn_node *n, ipcn__link *l, const ipcn__pending *p,
         ipcn__provider_answered(r);
 }
 
+/* An answer that matches no request of ours waiting on l.  One to a
+ * request we sent (its correlation id is one we gave out) is late: the
+ * request timed out or was cancelled, which is normal, not hostile; it is
+ * counted as late (ipcn_node_stats.replies_late).  Any other is counted
+ * as a bad frame.  A late SHM_REPLY's slot is given back at once (a
+ * RELEASE), else the provider would hold it until the link closes. */
+static void unmatched_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f,
+                            const ipcn__pending *p)
+{
+    uint64_t corr = f->hdr.corr;
+    /* (one of the right link of the wrong kind is not late but wrong) */
+    bool ours = corr > n->first_corr && corr <= n->next_corr &&
+                (!p || p->link_id != l->id);
+    if (f->hdr.type == IPCN_F_SHM_REPLY) {
+        const ipcn__shm_sample *sa = &f->u.shm_sample;
+        ipcn__shm_map *m = ipcn__map_find(n, l->id, sa->pool_id);
+        if (m && sa->slot < m->slots)
+            ipcn__map_give_back(m, sa->slot, sa->gen);
+        else
+            ours = false; /* a reference to nothing: not a reply of ours */
+    }
+    if (ours) {
+        n->stats.replies_late++;
+        return;
+    }
+    l->bad_frames++;
+    n->stats.bad_frames++;
+}
+
 void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
 {
     ipcn__pending *p = pending_by_corr(n, f->hdr.corr);
     bool want_query = f->hdr.type == IPCN_F_QUERY_REPLY;
     if (f->hdr.type == IPCN_F_SHM_REPLY) {
         /* An answer whose body is in the provider's reply pool. */
-        ipcn__msg *m = p && p->link_id == l->id && p->kind == PEND_REQUEST
-                           ? ipcn__map_msg_new(n, l, &f->u.shm_sample, p->path)
-                           : NULL;
+        if (!p || p->link_id != l->id || p->kind != PEND_REQUEST) {
+            unmatched_reply(n, l, f, p);
+            return;
+        }
+        ipcn__msg *m = ipcn__map_msg_new(n, l, &f->u.shm_sample, p->path);
         if (!m) {
-            if (!p || p->link_id != l->id || p->kind != PEND_REQUEST) {
-                l->bad_frames++;
-                n->stats.bad_frames++;
-            } else {
-                complete(n, p, IPCN_BAD_GATEWAY, NULL); /* bytes we cannot see */
-            }
+            complete(n, p, IPCN_BAD_GATEWAY, NULL); /* bytes we cannot see */
             return;
         }
         m->pub.status = f->hdr.status;
@@ -635,9 +661,7 @@ void ipcn__req_on_reply(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
     }
     if (!p || p->link_id != l->id ||
         (p->kind == PEND_QUERY) != want_query) {
-        /* Late (after a timeout) or never asked: ignore, but count. */
-        l->bad_frames++;
-        n->stats.bad_frames++;
+        unmatched_reply(n, l, f, p); /* late, or never asked */
         return;
     }
     const ipcn__reply *r = &f->u.reply;

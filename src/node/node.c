@@ -273,6 +273,7 @@ IPCN_API int ipcn_node_open(ipcn_node **out, const char *name,
     pthread_condattr_destroy(&ca);
     n->id = ipcn__random_u64();
     n->next_corr = ipcn__random_u64() >> 16; /* not guessable from outside */
+    n->first_corr = n->next_corr;
     n->next_responder = 1;
 
     int st = IPCN_INSUFFICIENT_MEMORY;

@@ -129,6 +129,7 @@ struct ipcn_node {
     pthread_t thread;
     uint32_t next_link_id, next_sub_id;
     uint64_t next_corr, next_responder;
+    uint64_t first_corr; /* next_corr at open: ours are above it */
     ipcn__list links;       /* ipcn__link; dead ones freed after a round */
     ipcn__list locals;      /* ipcn__local */
     ipcn__list remotes;     /* ipcn__remote */

@@ -242,15 +242,29 @@ static uint32_t held_by(const ipcn__pool *p, uint32_t link_id)
     return k;
 }
 
+/* A closed link holds nothing.  But a link also closes while its peer
+ * lives on (dropped for silence while its handler was busy, quarantined):
+ * a provider may still be reading a request of ours in a slot it held.
+ * The request pool it held slots of is retired, so that those slots are
+ * never written again (the provider's mapping keeps their pages); it goes
+ * once nothing else holds any of its slots, and the next large request
+ * starts a new pool (docs/protocol.md 12.9). */
 void ipcn__pool_on_link_down(ipcn_node *n, ipcn__link *l)
 {
     ipcn__pool *p;
     ipcn__list_for_each(p, t, &n->pools, ipcn__pool, entry) {
+        bool held = false;
         for (uint32_t i = 0; i < p->slots; i++) {
             ipcn__pslot *s = &p->slot[i];
-            if (drop_holder(s, l->id) && s->state == SLOT_PUBLISHED &&
-                !s->nholders)
+            if (!drop_holder(s, l->id))
+                continue;
+            held = true;
+            if (s->state == SLOT_PUBLISHED && !s->nholders)
                 slot_freed(p, s);
+        }
+        if (held && p == n->request_pool) {
+            n->request_pool = NULL;
+            p->retired = true;
         }
         maybe_free(n, p);
     }
@@ -756,8 +770,20 @@ int ipcn__pool_send_request(ipcn_node *n, ipcn__link *l, uint64_t corr,
                             uint64_t request_id, uint32_t timeout_ms,
                             const void *data, size_t len)
 {
-    if (!(l->peer_caps & IPCN_CAP_SHMREQ))
+    /* No larger than the provider takes inline (its max_payload, at most
+     * 16 MiB): a request must not succeed or fail by the way it goes, and
+     * a pool for it always fits (checked before any pool is retired). */
+    if (!(l->peer_caps & IPCN_CAP_SHMREQ) || len > l->peer_max_payload)
         return 0;
+    /* One provider that holds its share of the pool (it never releases,
+     * or is slow) gets the rest of its requests inline, so that it cannot
+     * starve the large requests to every other provider. */
+    ipcn__pool *p = n->request_pool;
+    if (p && len <= p->slot_size && len >= IPCN_SHM_THRESHOLD &&
+        ipcn__pool_link_takes(n, l) && held_by(p, l->id) >= p->share) {
+        n->stats.shm_requests_over_share++;
+        return 0;
+    }
     return send_shm(n, l, &n->request_pool, IPCN__REQUEST_POOL,
                     IPCN_F_SHM_REQUEST, corr, 0, path, enc, request_id,
                     timeout_ms, data, len);

@@ -384,7 +384,8 @@ static bool raw_cut(raw *r, rframe *f)
     assert_true((h[5] >= T_HELLO && h[5] <= T_ERROR) || h[5] == T_RING ||
                 (h[5] == T_STATE && (hello_caps & CAP_STATE)) ||
                 ((h[5] == T_ROUTE || h[5] == T_FORWARD) &&
-                 (hello_caps & CAP_ROUTE)));
+                 (hello_caps & CAP_ROUTE)) ||
+                (h[5] == T_SHM_RELEASE && (hello_caps & CAP_SHM)));
     assert_int_equal(h[6], 0);            /* flags */
     assert_int_equal(h[11], 0);           /* reserved */
     assert_true(h[7] > 0);                /* ttl */
@@ -510,6 +511,18 @@ static bool raw_cut(raw *r, rframe *f)
         rd_str(&d, &n);
         rd_blob(&d, &n);
         break;
+    case T_SHM_RELEASE: { /* u32 count, then (pool id, slot, gen) each */
+        uint32_t k = rd_u32(&d);
+        if (k == 0 || k > 512) /* IPCN_SHM_MAX_RELEASE */
+            fail_msg("the victim sent an SHM_RELEASE of %u slots", k);
+        for (uint32_t i = 0; i < k && !d.bad; i++) {
+            r->last_release[0] = rd_u32(&d);
+            r->last_release[1] = rd_u32(&d);
+            r->last_release[2] = rd_u32(&d);
+            r->releases++;
+        }
+        break;
+    }
     case T_REQUEST: /* to a client acting as another host's node */
     case T_ROUTE:
     case T_FORWARD: /* the routing tests read these bodies themselves */

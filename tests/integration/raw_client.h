@@ -32,8 +32,10 @@ enum {
 #define T_STATE 26  /* protocol 7.6: the sender's criticality and readiness */
 #define T_ROUTE 27   /* protocol 19.2: a node a router reaches */
 #define T_FORWARD 28 /* protocol 19.2: a frame on its way through routers */
+#define T_SHM_RELEASE 17 /* protocol 10.1: slots given back */
 #define CAP_ROUTE 256u /* takes ROUTE and FORWARD (a client whose hello says
                           so may get FORWARD frames) */
+#define CAP_SHM 1u /* protocol 10.1: slots given back (SHM_RELEASE) */
 #define CAP_RING 2u
 #define CAP_STATE 64u
 #define CAP_REDUNDANCY 128u /* protocol 3: the 8-byte extensions of ANNOUNCE,
@@ -217,6 +219,8 @@ typedef struct raw {
     uint32_t victim_caps;
     unsigned ext_announces, ext_loads;
     uint32_t last_load;
+    unsigned releases;      /* slots given back in SHM_RELEASE frames */
+    uint32_t last_release[3]; /* the last one: pool id, slot, gen */
 } raw;
 
 /* A link ring's shared fields (protocol 7.4): head at 0, tail at 64,

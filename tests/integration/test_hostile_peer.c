@@ -237,7 +237,6 @@ static void t_sample_unannounced(void **state)
 
 #define T_SHM_POOL 15
 #define T_SHM_SAMPLE 16
-#define T_SHM_RELEASE 17
 
 static size_t enc_shm_pool(buf *b, uint64_t src, uint32_t id, uint32_t slots,
                            uint64_t slot_size)
@@ -399,12 +398,27 @@ static void enc_shm_request(buf *b, uint64_t src, uint64_t corr,
     f_end(b, off);
 }
 
+/* The victim's ipcn_node_stats.shm_requests_refused. */
+static unsigned long long victim_shm_refused(void)
+{
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_request(G.inn, V.stats, NULL, 0, NULL, &m,
+                                  IO_TIMEOUT_MS),
+                     ST_OK);
+    const char *at = strstr((const char *)m->data, "shm_refused=");
+    assert_non_null(at);
+    unsigned long long k = strtoull(at + strlen("shm_refused="), NULL, 10);
+    ipcn_msg_free(m);
+    return k;
+}
+
 static void t_shm_request_bogus(void **state)
 {
     (void)state;
     hello_caps = 1;
     vstats s0, s1;
     victim_stats(&s0);
+    unsigned long long refused0 = victim_shm_refused();
     raw *r = raw_link();
     int fd = make_memfd(4 * 65536, F_SEAL_SHRINK | F_SEAL_GROW);
     enc_shm_pool(&B, r->id, 7, 4, 65536);
@@ -420,10 +434,30 @@ static void t_shm_request_bogus(void **state)
     assert_int_equal(r->replies[ST_BAD_REQUEST], 5);
     assert_int_equal(r->replies[ST_OK], 0);
     assert_int_equal(r->errors[ST_BAD_REQUEST], 0);
+    /* The @sys one named a good slot: refused, it is given back at once
+     * (the bad references name nothing to give back). */
+    for (int i = 0; i < 50 && !r->releases; i++)
+        raw_ping(r, 30 + (uint64_t)i);
+    assert_int_equal(r->releases, 1);
+    assert_int_equal(r->last_release[0], 7);
+    assert_int_equal(r->last_release[1], 0);
+    assert_int_equal(r->last_release[2], 1);
     victim_stats(&s1);
     assert_true(s1.bad_frames >= s0.bad_frames + 4);
+    assert_int_equal(victim_shm_refused(), refused0 + 5);
     raw_free(r);
+    /* On a link that negotiated no shared memory (HELLO caps 0), an
+     * SHM_REQUEST names nothing the victim mapped: refused the same way. */
     hello_caps = 0;
+    r = raw_link();
+    enc_shm_request(&B, r->id, 6, V.echo, 7, 0, 0, 16384);
+    raw_send_buf(r);
+    raw_ping(r, 24);
+    assert_int_equal(r->replies[ST_BAD_REQUEST], 1);
+    assert_int_equal(r->replies[ST_OK], 0);
+    assert_int_equal(r->releases, 0);
+    assert_int_equal(victim_shm_refused(), refused0 + 6);
+    raw_free(r);
     victim_check();
 }
 

@@ -70,7 +70,9 @@ F0=$(date +%s)
 phase() { echo "# $(($(date +%s) - F0)) s: $1"; }
 # 1. Record.
 start rec "$BIN" record 'rt/**' -o "$W/run.mcap" --proxy rt/svc_rec=rt/svc --name recorder
-start pub "$PEER" pub "$SECS"
+# Provenance on for the publisher's streams: the recorder keeps each
+# sample's record in the path's companion channel (section 21).
+start pub env IPCNET_PROVENANCE=on "$PEER" pub "$SECS"
 if wait_line pub '^publishing' 30; then ok "the publisher sees the recorder"; else
     nok "the publisher did not see the recorder" "$(cat "$W/pub.out" "$W/pub.err" "$W/rec.err")"; fi
 if wait_line pub '^done' $((SECS * 3 + 30)); then ok "published for $SECS s"; else
@@ -92,6 +94,9 @@ contains "info: zstd" "$out" "compression zstd"
 r 0 "info --json" "$BIN" info "$W/run.mcap" --json
 jcheck "info --json: the streams, the calls, the counts" "$out" \
   "(lambda c: d[0]['state'] == 'complete' and c.get(('rt/fast', 'stream'), 0) >= $SECS * 1000 * 0.98 and c.get(('rt/cam', 'stream'), 0) >= $SECS * 30 * 0.95 and c.get(('rt/svc', 'request'), 0) >= $SECS * 10 - 2 and c.get(('rt/svc', 'reply'), 0) == c.get(('rt/svc', 'request')) and d[0]['messages'] == sum(c.values()))({(x['topic'], x['kind']): x['messages'] for x in d[0]['channels']})"
+
+jcheck "info --json: a provenance record for every sample of rt/fast" "$out" \
+  "(lambda c: c.get(('rt/fast', 'provenance'), -1) == c.get(('rt/fast', 'stream'), -2))({(x['topic'], x['kind']): x['messages'] for x in d[0]['channels']})"
 
 # 3. The independent reader.
 if mcap_npm_ready; then

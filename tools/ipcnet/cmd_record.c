@@ -19,8 +19,11 @@
 #include "mcap.h"
 #include "rec.h"
 
-enum { K_STREAM, K_DATA, K_REQUEST, K_REPLY };
-static const char *const kind_str[] = {"stream", "data", "request", "reply"};
+enum { K_STREAM, K_DATA, K_REQUEST, K_REPLY, K_PROV };
+static const char *const kind_str[] = {"stream", "data", "request", "reply", "provenance"};
+/* The encoding of a provenance channel: the records as the wire carries
+ * them (docs/protocol.md 20.2), not CBOR. */
+#define PROV_ENCODING "application/vnd.ipcnet.provenance"
 
 typedef struct rchan {
     char *path, *enc, *provider, *meta_hex, *proxy;
@@ -199,14 +202,16 @@ static rchan *chan_of(recorder *r, const char *path, const char *enc, uint64_t s
     return ch;
 }
 
-/* One message into the file; 0 or sets r->err. */
-static void put(recorder *r, rchan *ch, uint64_t seq, uint64_t pub_ns,
-                const void *data, size_t len)
+/* One message into the file, logged at log (0: now); returns its log
+ * time, or 0 after setting r->err. */
+static uint64_t put_at(recorder *r, rchan *ch, uint64_t seq, uint64_t pub_ns,
+                       const void *data, size_t len, uint64_t log)
 {
     if (r->err || !r->w)
-        return;
+        return 0;
     int rc = ch->id ? 0 : declare(r, ch);
-    uint64_t log = r->real0 + (mono_ns() - r->mono0);
+    if (!log)
+        log = r->real0 + (mono_ns() - r->mono0);
     if (!rc)
         rc = mcap_writer_message(r->w, ch->id, (uint32_t)seq, log, pub_ns ? pub_ns : log,
                                  data, len);
@@ -214,10 +219,17 @@ static void put(recorder *r, rchan *ch, uint64_t seq, uint64_t pub_ns,
         r->err = cli_fail(IPCN_INTERNAL_ERROR, "cannot write %s: %s", r->file,
                           mcap_strerror(rc));
         cli_stop = 1;
-        return;
+        return 0;
     }
     r->msgs++;
     r->bytes += len;
+    return log;
+}
+
+static void put(recorder *r, rchan *ch, uint64_t seq, uint64_t pub_ns,
+                const void *data, size_t len)
+{
+    put_at(r, ch, seq, pub_ns, data, len, 0);
 }
 
 static void on_sample(ipcn_node *node, const ipcn_msg *m, void *user)
@@ -232,7 +244,21 @@ static void on_sample(ipcn_node *node, const ipcn_msg *m, void *user)
         cli_stop = 1;
         return;
     }
-    put(r, ch, m->seq, m->timestamp_ns, m->data, m->len);
+    uint64_t log = put_at(r, ch, m->seq, m->timestamp_ns, m->data, m->len, 0);
+    /* Its provenance record, if it came with one (section 21): the
+     * companion channel of the path, the same sequence and log time. */
+    const uint8_t *rec = NULL;
+    size_t rlen = 0;
+    if (log && ipcn_msg_provenance(m, &rec, &rlen) == IPCN_OK && rlen) {
+        rchan *pc = chan_of(r, m->path, PROV_ENCODING, m->src_id, m->src_name, K_PROV,
+                            0, NULL);
+        if (!pc) {
+            r->err = cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
+            cli_stop = 1;
+            return;
+        }
+        put_at(r, pc, m->seq, m->timestamp_ns, rec, rlen, log);
+    }
 }
 
 static void on_proxy_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user)

@@ -81,7 +81,7 @@ static int on_stats(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                      "peers=%u resources=%u drops=%llu peers_lost=%llu "
                      "held=%u samples=%llu events=%llu meta_bytes=%llu "
                      "meta_refused=%llu peers_refused=%llu tx_buffer=%llu "
-                     "tx_peak=%llu tx_queued=%llu",
+                     "tx_peak=%llu tx_queued=%llu shm_refused=%llu",
                      (unsigned long long)s.bad_frames,
                      (unsigned long long)s.links_refused,
                      (unsigned long long)s.frames_in, s.peers, s.resources,
@@ -93,7 +93,8 @@ static int on_stats(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx,
                      (unsigned long long)u.peers_refused,
                      (unsigned long long)u.tx_buffer_bytes,
                      (unsigned long long)u.tx_buffer_peak,
-                     (unsigned long long)u.tx_queued_bytes);
+                     (unsigned long long)u.tx_queued_bytes,
+                     (unsigned long long)s.shm_requests_refused);
     ipcn_reply_set(ctx, buf, (size_t)k, "text/plain");
     return IPCN_OK;
 }

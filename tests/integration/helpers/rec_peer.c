@@ -182,6 +182,27 @@ static const char *topic_of[65536];
 static int stream_ch[65536];
 static uint64_t last32[65536];
 static long unexpected, dup_or_bad, requests, replies, bad_calls;
+/* Provenance records (the companion channels, docs/protocol.md 21): each
+ * follows its sample in the file and must name it (sequence, BLAKE2b-256
+ * of the bytes recorded). */
+static long prov_ok, prov_bad;
+static uint64_t last_seq;
+static const char *last_topic;
+static uint8_t last_digest[32];
+
+static void check_prov(const mcap_message *m)
+{
+    ipcn_prov_record rec;
+    if (ipcn_prov_decode(m->data, m->len, &rec) != IPCN_OK || !last_topic ||
+        strcmp(last_topic, m->channel->topic) || (uint32_t)rec.seq != m->seq ||
+        (uint32_t)last_seq != m->seq || memcmp(rec.digest, last_digest, 32)) {
+        fprintf(stderr, "rec_peer: the provenance record of %s #%u does not name its "
+                "sample\n", m->channel->topic, m->seq);
+        prov_bad++;
+        return;
+    }
+    prov_ok++;
+}
 
 static int on_file_msg(const mcap_message *m, void *user)
 {
@@ -203,9 +224,16 @@ static int on_file_msg(const mcap_message *m, void *user)
         bad_calls += !(m->len == strlen(want) && !memcmp(m->data, want, m->len));
         return 0;
     }
+    if (kind && !strcmp(kind, "provenance")) {
+        check_prov(m);
+        return 0;
+    }
     stream_ch[id] = 1;
     uint64_t seq = (last32[id] & ~0xffffffffull) | m->seq;
     last32[id] = seq;
+    last_topic = m->channel->topic;
+    last_seq = seq;
+    crypto_generichash(last_digest, sizeof last_digest, m->data, m->len, NULL, 0);
     if (!expected(m->channel->topic, seq, m->data, m->len)) {
         fprintf(stderr, "rec_peer: recorded %s #%" PRIu64 " is not what was published\n",
                 m->channel->topic, seq);
@@ -268,7 +296,12 @@ static int run_sub(const char *file, double rate)
         fprintf(stderr, "rec_peer sub: cannot read %s: %s\n", file, in.why);
         return 2;
     }
-    printf("recording: %zu samples, %ld requests, %ld replies\n", nex, requests, replies);
+    printf("recording: %zu samples, %ld requests, %ld replies, %ld provenance records\n",
+           nex, requests, replies, prov_ok + prov_bad);
+    if (prov_bad) {
+        printf("%ld provenance records do not name their samples\n", prov_bad);
+        return 1;
+    }
     ipcn_node *n;
     if (ipcn_node_open(&n, "rec-sub", NULL) != IPCN_OK)
         return 2;
