@@ -24,6 +24,7 @@
 #include "ipcnet.h"
 
 #define BR_MAX_LIST 32   /* --export, --import, --service, --call each */
+#define BR_SUB_QUEUE 4096 /* samples an export's subscription holds */
 #define BR_MAX_INFLIGHT 32 /* QoS 1 publications sent and not yet acked */
 #define BR_MAX_CALLS 256   /* MQTT calls of IPCNet services in flight */
 
@@ -112,6 +113,10 @@ typedef struct bridge {
     int early_acks[BR_MAX_INFLIGHT * 2]; /* acks seen before their mid */
     int nearly;
     /* kinds of exported paths (export.c) */
+    /* the subscriptions of the exports, whose own drops the counters show */
+    ipcn_sub subs[BR_MAX_LIST];
+    int nsubs;
+    uint64_t sub_dropped, sub_lost; /* their sums, as last read */
     struct br_kind *kinds;
     size_t nkinds, capkinds;
     /* imported paths announced as streams (import.c) */

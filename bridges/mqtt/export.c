@@ -145,11 +145,14 @@ int br_export_start(bridge *b)
 {
     for (int i = 0; i < b->o.nexports; i++) {
         ipcn_sub s;
-        int st = ipcn_subscribe(b->node, b->o.exports[i], 256, on_sample, b, &s);
+        /* A deep queue: a burst of samples waits here while the broker
+         * takes them; what still overflows is counted (sub_dropped). */
+        int st = ipcn_subscribe(b->node, b->o.exports[i], BR_SUB_QUEUE, on_sample, b, &s);
         if (st != IPCN_OK) {
             br_log("--export %s: %d %s", b->o.exports[i], st, ipcn_status_str(st));
             return st;
         }
+        b->subs[b->nsubs++] = s;
     }
     return IPCN_OK;
 }

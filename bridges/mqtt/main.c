@@ -113,8 +113,29 @@ bool br_has_origin(const bridge *b, const mosquitto_property *props)
 }
 
 /* The counters as "k=v k=v ..." (json false) or a JSON object. */
+/* Samples of the exports the bridge's node dropped before the bridge took
+ * them (its queue was full) or that never reached it (lost on the way, by
+ * sequence number): read while the node is open. */
+static void read_sub_stats(bridge *b)
+{
+    uint64_t dropped = 0, lost = 0;
+    for (int i = 0; b->node && i < b->nsubs; i++) {
+        ipcn_sub_stats ss = {.size = sizeof ss};
+        if (ipcn_sub_get_stats(b->node, b->subs[i], &ss) == IPCN_OK) {
+            dropped += ss.dropped;
+            lost += ss.lost;
+        }
+    }
+    if (b->node) {
+        b->sub_dropped = dropped;
+        b->sub_lost = lost;
+    }
+}
+
 static void format_stats(bridge *b, bool json, char *out, size_t cap)
 {
+    read_sub_stats(b);
+    uint64_t sub_dropped = b->sub_dropped, sub_lost = b->sub_lost;
     pthread_mutex_lock(&b->lock);
     br_counters c = b->c;
     bool conn = b->connected;
@@ -126,7 +147,8 @@ static void format_stats(bridge *b, bool json, char *out, size_t cap)
         uint64_t v;
     } kv[] = {{"connected", conn},          {"exported", c.exported},
               {"published", c.published},   {"buffered", q},
-              {"dropped", c.dropped},       {"resent", c.resent},
+              {"dropped", c.dropped},       {"sub_dropped", sub_dropped},
+              {"sub_lost", sub_lost},       {"resent", c.resent},
               {"imported", c.imported},     {"import_errors", c.import_errors},
               {"loops", c.loops},           {"export_errors", c.export_errors},
               {"denied", c.denied},         {"not_found", c.not_found},
@@ -640,7 +662,9 @@ int main(int argc, char **argv)
         pthread_join(b->loop_thread, NULL);
     }
 out:
+    read_sub_stats(b);
     ipcn_node_close(b->node);
+    b->node = NULL;
     print_stats(b);
     br_service_free(b);
     br_export_free(b);
