@@ -310,10 +310,7 @@ int ipcn__rdv_open(ipcn_node *n)
      * the umask), before the socket appears under its name. */
     if (bind(n->listenfd, (struct sockaddr *)&sa, sl) < 0 ||
         (n->shared_dir && fchmodat(n->dirfd, tmp, 0660, 0) < 0) ||
-        /* Every node of the network may dial a new one at once (200
-         * nodes: 199 connections in a moment): the largest backlog the
-         * system allows, not 128, so none is refused for a full queue. */
-        listen(n->listenfd, SOMAXCONN) < 0 ||
+        listen(n->listenfd, 128) < 0 ||
         renameat(n->dirfd, tmp, n->dirfd, final) < 0) {
         ipcn__err("IPCN-RDV-BIND", "%s/%s: %s", n->dir, final, strerror(errno));
         unlinkat(n->dirfd, tmp, 0);
