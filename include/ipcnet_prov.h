@@ -160,7 +160,8 @@ typedef struct ipcn_prov_report {
  * child's parent reference (sequence, path hash, payload digest) matches
  * the parent's record; check msg's payload against its digest, and a
  * pass-through's digest against its parent's.  Blocks up to timeout_ms
- * per fetch.  @report: optional, filled in on 100 and on each failure
+ * for the whole walk (-1: no limit, but at most 5 s waiting for a
+ * parent's producer to link).  @report: optional, filled in on 100 and on each failure
  * below.  Returns 100 when everything verifies; 103 when msg has no
  * record; 202 when a payload does not match its record (a changed
  * sample, or a pass-through that changed its input); 201 when a record,

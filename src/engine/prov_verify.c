@@ -34,11 +34,31 @@ typedef struct wrec {
 
 typedef struct walk {
     ipcn_node *n;
-    int timeout_ms;
+    uint64_t deadline_ns; /* one deadline for the whole walk */
     ipcn_prov_report *rep;
     wrec *recs;
     uint32_t count;
 } walk;
+
+/* What is left of the walk's time in ms: -1 when it has none (a negative
+ * timeout: wait forever), else 0 when it is over (a last attempt fails
+ * at once). */
+static int left_ms(const walk *w)
+{
+    if (w->deadline_ns == UINT64_MAX)
+        return -1;
+    uint64_t now = ipcn__now_mono_ns();
+    if (now >= w->deadline_ns)
+        return 0;
+    uint64_t ms = (w->deadline_ns - now + 999999u) / 1000000u;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static uint64_t deadline_of(int timeout_ms)
+{
+    return timeout_ms < 0 ? UINT64_MAX
+                          : ipcn__now_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+}
 
 static int fail(walk *w, int st, uint64_t node, uint64_t index,
                 const char *fmt, ...)
@@ -55,20 +75,35 @@ static int fail(walk *w, int st, uint64_t node, uint64_t index,
     return st;
 }
 
-/* The name of the node of id, as this node knows it (its own, a link's):
- * 100, or 203. */
-static int name_of(ipcn_node *n, uint64_t id, char out[IPCN_NAME_MAX + 1])
+/* A link's name is the record's node name: the same, or "name@host"
+ * for a node of another host. */
+static bool name_is(const char *link_name, const char *rec_node)
+{
+    size_t k = strlen(rec_node);
+    return !strncmp(link_name, rec_node, k) &&
+           (link_name[k] == 0 || link_name[k] == '@');
+}
+
+/* The name of the node of id, as this node knows it (its own, a link's;
+ * a HELLO may not take a linked node's id, 7.3, so at most one link has
+ * it), and when rec_node is given, only if that name is the record's
+ * node name (protected by its lock, 7.3): 100, or 203. */
+static int name_of_as(ipcn_node *n, uint64_t id, const char *rec_node,
+                      char out[IPCN_NAME_MAX + 1])
 {
     int st = IPCN_NOT_FOUND;
     ipcn__node_lock(n);
     if (id == n->id) {
-        snprintf(out, IPCN_NAME_MAX + 1, "%s", n->name);
-        st = IPCN_OK;
+        if (!rec_node || !strcmp(rec_node, n->name)) {
+            snprintf(out, IPCN_NAME_MAX + 1, "%s", n->name);
+            st = IPCN_OK;
+        }
     } else {
         ipcn__link *l;
         ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
             if (l->state == LINK_UP && l->who.name && l->who.node_id == id &&
-                strlen(l->who.name) <= IPCN_NAME_MAX) {
+                strlen(l->who.name) <= IPCN_NAME_MAX &&
+                (!rec_node || name_is(l->who.name, rec_node))) {
                 snprintf(out, IPCN_NAME_MAX + 1, "%s", l->who.name);
                 st = IPCN_OK;
                 break;
@@ -78,41 +113,46 @@ static int name_of(ipcn_node *n, uint64_t id, char out[IPCN_NAME_MAX + 1])
     return st;
 }
 
-/* Fetch and check record index of node_id (named name when known, else
- * looked up).  carried: the bytes a sample came with, which must be the
- * ones served (NULL: none to compare).  100 with *out, or a failure. */
-static int fetch(walk *w, uint64_t node_id, const char *name, uint64_t index,
-                 const uint8_t *carried, size_t carried_len,
+static int name_of(ipcn_node *n, uint64_t id, char out[IPCN_NAME_MAX + 1])
+{
+    return name_of_as(n, id, NULL, out);
+}
+
+/* Fetch and check record index of node_id.  rec_node: the node name the
+ * sample's own record gives (NULL for a parent, known by id only); the
+ * producer is the linked node of that id whose name (protected by its
+ * lock) is the record's node name, and the record served must say both.
+ * carried: the bytes a sample came with, which must be the ones served
+ * (NULL: none to compare).  100 with *out, or a failure. */
+static int fetch(walk *w, uint64_t node_id, const char *rec_node,
+                 uint64_t index, const uint8_t *carried, size_t carried_len,
                  ipcn_prov_record *out)
 {
     char nm[IPCN_NAME_MAX + 1], path[IPCN_NAME_MAX + 16];
-    /* The name this node knows it by (a node of another host's is
-     * "name@host"), else the one its record gives.  A producer of a
-     * parent (known by id only) may not be linked yet when the sample
-     * came first: wait for it, doing I/O only (no callbacks). */
-    if (name_of(w->n, node_id, nm) == IPCN_OK)
-        name = nm;
-    else if (!name) {
-        uint64_t end = ipcn__now_mono_ns() +
-                       (uint64_t)(w->timeout_ms >= 0 ? w->timeout_ms : 5000) *
-                           1000000u;
-        int got;
-        while ((got = name_of(w->n, node_id, nm)) != IPCN_OK &&
-               ipcn__now_mono_ns() < end &&
-               ipcn_node_wait_peers(w->n, UINT32_MAX, 20) ==
-                   IPCN_GATEWAY_TIMEOUT)
-            ;
-        if (got != IPCN_OK)
-            return fail(w, IPCN_NOT_FOUND, node_id, index,
-                        "node %016" PRIx64 " is not linked", node_id);
-        name = nm;
-    }
+    const char *name;
+    /* A producer of a parent may not be linked yet when the sample came
+     * first: wait for it (to the walk's deadline), doing I/O only (no
+     * callbacks). */
+    uint64_t wait_end = w->deadline_ns != UINT64_MAX
+                            ? w->deadline_ns
+                            : ipcn__now_mono_ns() + 5000000000u;
+    int got;
+    while ((got = name_of_as(w->n, node_id, rec_node, nm)) != IPCN_OK &&
+           ipcn__now_mono_ns() < wait_end &&
+           ipcn_node_wait_peers(w->n, UINT32_MAX, 20) == IPCN_GATEWAY_TIMEOUT)
+        ;
+    if (got != IPCN_OK)
+        return fail(w, IPCN_NOT_FOUND, node_id, index,
+                    rec_node ? "no linked node %s has id %016" PRIx64
+                             : "%snode %016" PRIx64 " is not linked",
+                    rec_node ? rec_node : "", node_id);
+    name = nm;
     snprintf(path, sizeof path, "@sys/%s/prov", name);
     uint8_t body[8];
     st64(body, index);
     ipcn_msg *m = NULL;
     int st = ipcn_request(w->n, path, body, 8, "application/octet-stream", &m,
-                          w->timeout_ms);
+                          left_ms(w));
     if (st != IPCN_OK) {
         ipcn_msg_free(m);
         if (st == IPCN_INSUFFICIENT_MEMORY || st == IPCN_GATEWAY_TIMEOUT)
@@ -134,6 +174,11 @@ static int fetch(walk *w, uint64_t node_id, const char *name, uint64_t index,
         if (st != IPCN_OK)
             st = fail(w, st, node_id, index, "record %" PRIu64 " of %s: %s",
                       index, name, why);
+        else if (!name_is(name, out->node) ||
+                 (rec_node && strcmp(out->node, rec_node)))
+            st = fail(w, IPCN_UNAUTHORIZED, node_id, index,
+                      "record %" PRIu64 " served by %s names node %s", index,
+                      name, out->node);
     }
     if (st == IPCN_OK && carried &&
         (rl != carried_len || memcmp(rec, carried, rl)))
@@ -221,7 +266,7 @@ IPCN_API int ipcn_prov_verify_record(ipcn_node *n, const uint8_t *rec,
     ipcn_prov_report rep;
     memset(&rep, 0, sizeof rep);
     rep.bad_status = IPCN_OK;
-    walk w = {.n = n, .timeout_ms = timeout_ms, .rep = &rep};
+    walk w = {.n = n, .deadline_ns = deadline_of(timeout_ms), .rep = &rep};
     int st = walk_all(&w, rec, rec_len, len ? data : "", len);
     rep.records = w.count;
     ipcn__free(w.recs);
@@ -416,7 +461,7 @@ IPCN_API int ipcn_prov_export_json(ipcn_node *n, const ipcn_msg *msg,
     int st = ipcn_msg_provenance(msg, &rec, &rl);
     if (st != IPCN_OK)
         return st;
-    walk w = {.n = n, .timeout_ms = timeout_ms};
+    walk w = {.n = n, .deadline_ns = deadline_of(timeout_ms)};
     st = walk_all(&w, rec, rl, msg->data, msg->len);
     if (st == IPCN_OK) {
         jbuf b = {0};
@@ -448,7 +493,7 @@ IPCN_API int ipcn_prov_trace(ipcn_node *n, const ipcn_msg *msg, int timeout_ms,
     ipcn_prov_report rep;
     memset(&rep, 0, sizeof rep);
     rep.bad_status = IPCN_OK;
-    walk w = {.n = n, .timeout_ms = timeout_ms, .rep = &rep};
+    walk w = {.n = n, .deadline_ns = deadline_of(timeout_ms), .rep = &rep};
     st = walk_all(&w, rec, rl, msg->data, msg->len);
     rep.records = w.count;
     if (report)

@@ -10,7 +10,8 @@
  *    samples still arrive with their records and verify;
  *  - well-formed lies, which are not the wire's to judge: the innocent's
  *    real record on another payload is taken (the link stays up) and
- *    verification says 202; a record changed by one byte, 201 or 203.
+ *    verification says 202; a record changed by one byte, 201 or 203;
+ *  - a HELLO claiming a linked node's id under another name: 207.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -223,11 +224,42 @@ static void test_lies(void **state)
     ipcn_msg_free(ok);
 }
 
+/* A HELLO that claims the node id of a linked node (or the victim's own)
+ * under another name is refused with 207 (protocol 7.3): records are
+ * attributed by node id, so no one may take the camera's.  Without the
+ * check the spoofer links, and a record it serves under the innocent's
+ * id would be fetched from it. */
+static void test_spoofed_id(void **state)
+{
+    (void)state;
+    ipcn_msg *ok = wait_msg(&last_ok, &n_ok, 0); /* the innocent linked */
+    assert_non_null(ok);
+    uint64_t ids[2] = {ipcn_node_id(innocent), ipcn_node_id(victim)};
+    for (int i = 0; i < 2; i++) {
+        raw *r = raw_open();
+        char name[32];
+        snprintf(name, sizeof name, "spoofer-%d", i);
+        B.len = 0;
+        enc_hello(&B, ids[i], name);
+        raw_send_buf(r);
+        raw_expect_close(r, ST_CONFLICT);
+    }
+    /* The innocent's link was not touched: its next sample verifies. */
+    unsigned seen = n_ok;
+    ipcn_msg *again = wait_msg(&last_ok, &n_ok, seen);
+    assert_non_null(again);
+    ipcn_prov_report rep;
+    assert_int_equal(ipcn_prov_verify(victim, again, 5000, &rep), IPCN_OK);
+    ipcn_msg_free(again);
+    ipcn_msg_free(ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spoofed_id, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
