@@ -221,36 +221,49 @@ static int walk_all(walk *w, const uint8_t *bytes, size_t len,
     for (uint32_t i = 0; i < w->count; i++) {
         const wrec *c = &w->recs[i];
         const ipcn_prov_record *r = &c->r;
-        if ((r->flags & IPCN_PROV_PASSTHROUGH) &&
-            memcmp(r->digest, r->parents[0].digest, 32))
-            return fail(w, IPCN_FORBIDDEN, r->node_id, r->index,
-                        "%s declares a pass-through of seq %" PRIu64
-                        " but changed the payload", r->node, r->parents[0].seq);
         if (w->rep && c->depth > w->rep->depth)
             w->rep->depth = c->depth;
         for (uint32_t k = 0; k < r->nparents; k++) {
             const ipcn_prov_ref *ref = &r->parents[k];
-            bool seen = false;
-            for (uint32_t j = 0; j < w->count && !seen; j++)
-                seen = w->recs[j].r.node_id == ref->node_id &&
-                       w->recs[j].r.index == ref->index;
-            if (seen)
-                continue;
-            if (w->count == WALK_MAX_RECORDS || c->depth + 1 > WALK_MAX_DEPTH)
-                return fail(w, IPCN_INSUFFICIENT_STORAGE, r->node_id, r->index,
-                            "the lineage is over %u records or %u stages",
-                            WALK_MAX_RECORDS, WALK_MAX_DEPTH);
-            wrec *p = &w->recs[w->count];
-            if ((st = fetch(w, ref->node_id, NULL, ref->index, NULL, 0,
-                            &p->r)) != IPCN_OK)
-                return st;
+            /* A node's parent on its own chain came before it: a record
+             * naming itself (or a later one of its node) is a lie. */
+            if (ref->node_id == r->node_id && ref->index >= r->index)
+                return fail(w, IPCN_UNAUTHORIZED, r->node_id, r->index,
+                            "%s names its own record %" PRIu64
+                            " or a later one as its parent", r->node,
+                            ref->index);
+            wrec *p = NULL;
+            for (uint32_t j = 0; j < w->count && !p; j++)
+                if (w->recs[j].r.node_id == ref->node_id &&
+                    w->recs[j].r.index == ref->index)
+                    p = &w->recs[j];
+            if (!p) {
+                if (w->count == WALK_MAX_RECORDS ||
+                    c->depth + 1 > WALK_MAX_DEPTH)
+                    return fail(w, IPCN_INSUFFICIENT_STORAGE, r->node_id,
+                                r->index,
+                                "the lineage is over %u records or %u stages",
+                                WALK_MAX_RECORDS, WALK_MAX_DEPTH);
+                p = &w->recs[w->count];
+                if ((st = fetch(w, ref->node_id, NULL, ref->index, NULL, 0,
+                                &p->r)) != IPCN_OK)
+                    return st;
+                p->depth = c->depth + 1;
+                w->count++;
+            }
+            /* Against the parent as its producer serves it (fetched now
+             * or earlier in a diamond), never against what the child
+             * says of it. */
+            if (k == 0 && (r->flags & IPCN_PROV_PASSTHROUGH) &&
+                memcmp(r->digest, p->r.digest, 32))
+                return fail(w, IPCN_FORBIDDEN, r->node_id, r->index,
+                            "%s declares a pass-through of seq %" PRIu64
+                            " but changed the payload", r->node, p->r.seq);
             if (!ref_matches(ref, &p->r))
                 return fail(w, IPCN_UNAUTHORIZED, r->node_id, r->index,
                             "%s names a parent (seq %" PRIu64
                             ") that its producer did not make", r->node,
                             ref->seq);
-            p->depth = c->depth + 1;
-            w->count++;
         }
     }
     return IPCN_OK;
