@@ -84,15 +84,29 @@ static int checkpoint(ipcn_node *n, ipcn__prov *pv, uint64_t now_ns)
     return IPCN_OK;
 }
 
+int ipcn__prov_reserve(ipcn__prov *pv, uint32_t len)
+{
+    ipcn__prov_ent *e = &pv->ring[pv->index % IPCN_PROV_KEEP];
+    if (e->rec && e->cap >= len)
+        return IPCN_OK;
+    uint8_t *rec = ipcn__malloc(len);
+    if (!rec)
+        return IPCN_INSUFFICIENT_MEMORY;
+    if (e->rec)
+        memcpy(rec, e->rec, e->len); /* still served until replaced */
+    ipcn__free(e->rec);
+    e->rec = rec;
+    e->cap = len;
+    return IPCN_OK;
+}
+
 int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
                       uint64_t now_ns)
 {
     ipcn__prov_ent *e = &pv->ring[pv->index % IPCN_PROV_KEEP];
-    uint8_t *rec = e->rec && e->len >= len ? e->rec : ipcn__malloc(len);
-    if (!rec)
-        return IPCN_INSUFFICIENT_MEMORY;
-    if (rec != e->rec)
-        ipcn__free(e->rec);
+    if (!e->rec || e->cap < len) /* ipcn__prov_reserve() first */
+        return IPCN_INTERNAL_ERROR;
+    uint8_t *rec = e->rec;
     ipcn__free(e->ckpt);
     e->ckpt = NULL;
     e->nto = e->to_more = 0;
@@ -109,9 +123,11 @@ int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
     crypto_generichash_final(&st, pv->head, 32);
     pv->index++;
     pv->records++;
+    /* Out of memory for a checkpoint: the record stands (the sample is
+     * sent); the next record, or a request for this one, signs. */
     if (pv->index - pv->ckpt_index >= IPCN_PROV_CKPT_EVERY ||
         now_ns - pv->ckpt_ns >= IPCN_PROV_CKPT_NS)
-        return checkpoint(n, pv, now_ns);
+        (void)checkpoint(n, pv, now_ns);
     return IPCN_OK;
 }
 

@@ -24,7 +24,7 @@ typedef struct ipcn__prov_ent {
     uint64_t index;      /* 0: empty */
     uint8_t prev[32];    /* the chain's hash before this record */
     uint8_t *rec;        /* the record as chained */
-    uint32_t len;
+    uint32_t len, cap;   /* its size, and rec's (ipcn__prov_reserve) */
     uint8_t *ckpt;       /* a checkpoint made at this record, or NULL */
     /* Where the sample went (ipcnet trace): the nodes whose links it was
      * queued on (at most IPCN_PROV_TO_MAX; the rest counted), and
@@ -56,6 +56,10 @@ int ipcn__prov_get(ipcn_node *n, ipcn__prov **out);
 /* Chain the record in pv->buf (len bytes, its index pv->index + 1),
  * keep it, and sign a checkpoint when one is due (now_ns: its time).
  * 100, 307. */
+/* Room for the next record of len bytes, made before anything of the
+ * sample changes (its seq, a data value): 100, or 307 (nothing changed;
+ * the record the slot holds is still served). */
+int ipcn__prov_reserve(ipcn__prov *pv, uint32_t len);
 int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
                       uint64_t now_ns);
 void ipcn__prov_free(ipcn_node *n);

@@ -59,13 +59,16 @@ int ipcn__prov_publish(ipcn_node *n, ipcn__local *lr, const void *data,
         pv->unrecorded++;
         return ipcn__route_publish(n, lr, data, len);
     }
-    uint64_t seq, now;
-    if ((st = ipcn__route_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
-        return st;
+    /* The record made and its room reserved before the sample takes its
+     * seq (and a data resource its value): a record refused (a parent of
+     * node id or index 0) or no memory for it changes nothing. */
+    uint64_t seq = lr->seq + 1, now = ipcn__now_real_ns();
     size_t rl = make_record(n, pv, lr, data, len, seq, now, parents, np, flags);
     if (!rl)
         return IPCN_BAD_REQUEST;
-    if ((st = ipcn__prov_append(n, pv, (uint32_t)rl, now)) != IPCN_OK)
+    if ((st = ipcn__prov_reserve(pv, (uint32_t)rl)) != IPCN_OK ||
+        (st = ipcn__route_next_at(n, lr, data, len, seq, now)) != IPCN_OK ||
+        (st = ipcn__prov_append(n, pv, (uint32_t)rl, now)) != IPCN_OK)
         return st;
     const uint8_t *rec = pv->ring[(pv->index - 1) % IPCN_PROV_KEEP].rec;
     ipcn__keep_bytes(n, lr, data, len, seq, now); /* kept without it */

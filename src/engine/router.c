@@ -526,6 +526,15 @@ int ipcn__route_next(ipcn_node *n, ipcn__local *lr, const void *data,
 {
     *seq = lr->seq + 1;
     *now = ipcn__now_real_ns();
+    return ipcn__route_next_at(n, lr, data, len, *seq, *now);
+}
+
+int ipcn__route_next_at(ipcn_node *n, ipcn__local *lr, const void *data,
+                        size_t len, uint64_t seq_, uint64_t now_)
+{
+    const uint64_t *seq = &seq_, *now = &now_;
+    if (seq_ != lr->seq + 1)
+        return IPCN_INTERNAL_ERROR;
     if (lr->kind == IPCN_DATA) {
         ipcn__msg *v = ipcn__msg_new_in(&n->msgpool, lr->path, lr->path_len,
                                         lr->encoding, lr->enc_len, n->name,

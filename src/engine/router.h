@@ -32,6 +32,10 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
 int ipcn__route_refresh(ipcn_node *n, ipcn__local *lr);
 int ipcn__route_next(ipcn_node *n, ipcn__local *lr, const void *data,
                      size_t len, uint64_t *seq, uint64_t *now);
+/* ipcn__route_next() with the sequence (lr->seq + 1, else 500) and time
+ * the caller chose (provenance makes its record first, prov_pub.c). */
+int ipcn__route_next_at(ipcn_node *n, ipcn__local *lr, const void *data,
+                        size_t len, uint64_t seq, uint64_t now);
 void ipcn__route_pub_local(ipcn_node *n, const ipcn__local *lr,
                            const void *data, size_t len, uint64_t seq,
                            uint64_t now, const uint8_t *rec, uint32_t rec_len);

@@ -326,6 +326,52 @@ static void test_diamond(void **state)
     ipcn_msg_free(f);
 }
 
+/* A derived publish whose record is refused (a parent of node id 0, of
+ * index 0) returns 200 and changes nothing: the data resource keeps its
+ * value, and the next sample takes the next seq. */
+static void test_refused_record(void **state)
+{
+    (void)state;
+    ipcn_msg *ok = wait_msg(&last_ok, &n_ok, 0); /* the innocent linked */
+    assert_non_null(ok);
+    ipcn_msg_free(ok);
+    const char *paths[] = {"h/val", "h/seq"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipcn_announce(innocent, paths[i],
+                                       i ? IPCN_STREAM : IPCN_DATA, "", NULL,
+                                       0),
+                         IPCN_CREATED);
+        assert_int_equal(ipcn_prov_enable(innocent, paths[i], 1), IPCN_OK);
+    }
+    ipcn_prov_ref a, bad, c;
+    ipcn_msg *m = publish_seen("h/seq", "a", 1, NULL, 0, 0, &a);
+    ipcn_msg_free(m);
+    assert_int_equal(ipcn_publish_derived(innocent, "h/val", "a", 1, NULL, 0),
+                     IPCN_OK);
+    for (int i = 0; i < 2; i++) {
+        const char *path = paths[i];
+        bad = a;
+        bad.node_id = 0;
+        assert_int_equal(ipcn_publish_derived(innocent, path, "b", 1, &bad, 1),
+                         IPCN_BAD_REQUEST);
+        bad = a;
+        bad.index = 0;
+        assert_int_equal(ipcn_publish_derived(innocent, path, "b", 1, &bad, 1),
+                         IPCN_BAD_REQUEST);
+    }
+    ipcn_msg *v = NULL;
+    assert_int_equal(ipcn_query(victim, "h/val", &v, 5000), IPCN_OK);
+    assert_int_equal(v->len, 1);
+    assert_memory_equal(v->data, "a", 1);
+    assert_int_equal(v->seq, 1);
+    ipcn_msg_free(v);
+    m = publish_seen("h/seq", "c", 1, &a, 1, 0, &c);
+    assert_int_equal(c.seq, a.seq + 1);
+    ipcn_prov_report rep;
+    assert_int_equal(ipcn_prov_verify(victim, m, 5000, &rep), IPCN_OK);
+    ipcn_msg_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spoofed_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diamond, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
