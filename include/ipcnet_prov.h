@@ -246,6 +246,30 @@ IPCN_API int ipcn_prov_deliveries(ipcn_node *node, const ipcn_prov_ref *ref,
                                   int timeout_ms, ipcn_prov_delivery **out,
                                   size_t *count, int *local);
 
+/** This node's provenance counters; a sized struct (set size).
+ *  Since: 0.2 */
+typedef struct ipcn_prov_stats {
+    uint32_t size;        /**< sizeof(ipcn_prov_stats): set it */
+    uint64_t records;     /**< records made (samples published with one) */
+    uint64_t checkpoints; /**< checkpoints signed */
+    uint64_t unrecorded;  /**< samples of paths with provenance on that went
+                               without a record: through shared memory
+                               (from 16 KiB, or the path's shm_threshold,
+                               when a subscriber maps it; their parents, of
+                               ipcn_publish_derived(), are not recorded
+                               either), or to a peer taking records whose
+                               max_payload the record did not fit
+                               (docs/protocol.md 20.3) */
+    uint64_t index;       /**< the chain's last index (0: none yet) */
+} ipcn_prov_stats;
+
+/**
+ * ipcn_prov_get_stats() - this node's provenance counters into *out
+ * (zeros before its first record).  Thread-safe.  Returns 100; 200 for
+ * a NULL argument or a size under the first version's.  Since: 0.2
+ */
+IPCN_API int ipcn_prov_get_stats(ipcn_node *node, ipcn_prov_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "ipcnet.h"
+#include "ipcnet_prov.h"
 #include "raw_client.h"
 #include "testutil.h"
 
@@ -372,6 +373,58 @@ static void test_refused_record(void **state)
     ipcn_msg_free(m);
 }
 
+/* A 1 MiB sample of a path with provenance on goes through shared memory,
+ * as without provenance, and is counted unrecorded (protocol 20.3). */
+static void test_large_shared(void **state)
+{
+    (void)state;
+    ipcn_msg *ok = wait_msg(&last_ok, &n_ok, 0); /* the innocent linked */
+    assert_non_null(ok);
+    ipcn_msg_free(ok);
+    assert_int_equal(ipcn_announce(innocent, "h/big", IPCN_STREAM, "", NULL,
+                                   0),
+                     IPCN_CREATED);
+    assert_int_equal(ipcn_prov_enable(innocent, "h/big", 1), IPCN_OK);
+    ipcn_prov_stats before = {.size = sizeof before},
+                    after = {.size = sizeof after};
+    assert_int_equal(ipcn_prov_get_stats(innocent, &before), IPCN_OK);
+    size_t len = 1u << 20;
+    uint8_t *big = malloc(len);
+    assert_non_null(big);
+    memset(big, 0x5a, len);
+    ipcn_msg *m = NULL;
+    uint64_t end = tu_now_ms() + 10000;
+    unsigned seen = n_raw;
+    /* The first ones may go before the victim's subscription reached
+     * the new path: publish until one arrives. */
+    unsigned sent = 0;
+    while (!m && tu_now_ms() < end) {
+        assert_int_equal(ipcn_publish(innocent, "h/big", big, len), IPCN_OK);
+        sent++;
+        for (int i = 0; i < 10 && !m; i++) {
+            usleep(20000);
+            pthread_mutex_lock(&mu);
+            if (n_raw > seen && !strcmp(last_raw->path, "h/big"))
+                m = ipcn_msg_ref(last_raw);
+            pthread_mutex_unlock(&mu);
+        }
+    }
+    assert_non_null(m);
+    assert_int_equal(m->len, len);
+    assert_true(m->flags & IPCN_MSG_SHARED);
+    const uint8_t *rec;
+    size_t rl;
+    assert_int_equal(ipcn_msg_provenance(m, &rec, &rl), IPCN_NO_DATA);
+    ipcn_msg_free(m);
+    assert_int_equal(ipcn_prov_get_stats(innocent, &after), IPCN_OK);
+    assert_int_equal(after.unrecorded, before.unrecorded + sent);
+    assert_int_equal(after.records, before.records);
+    ipcn_pool_stats ps = {.size = sizeof ps};
+    assert_int_equal(ipcn_pool_get_stats(innocent, "h/big", &ps), IPCN_OK);
+    assert_true(ps.published >= 1);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spoofed_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diamond, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_shared, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
