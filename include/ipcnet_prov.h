@@ -166,7 +166,10 @@ typedef struct ipcn_prov_report {
  * record; 202 when a payload does not match its record (a changed
  * sample, or a pass-through that changed its input); 201 when a record,
  * chain or checkpoint fails its signature or does not match what its
- * node serves, or a child names a parent its producer did not make; 203
+ * node serves, or a child names a parent its producer did not make (or
+ * itself), or a proof is signed with another key than the first this
+ * node fetched of that node run, or its chain disagrees with a head
+ * verified before (keys pinned on first use, docs/protocol.md 20.6); 203
  * when a producing node is gone (a parent's producer not linked yet is
  * waited for, up to timeout_ms) or no longer holds the record (each node
  * keeps its last 1024); 304 when it does not answer in time; 306 past 64

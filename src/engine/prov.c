@@ -151,6 +151,8 @@ void ipcn__prov_sent(ipcn__prov *pv, uint64_t id)
 
 void ipcn__prov_free(ipcn_node *n)
 {
+    ipcn__free(n->prov_pins);
+    n->prov_pins = NULL;
     ipcn__prov *pv = n->prov;
     if (!pv)
         return;
@@ -343,4 +345,76 @@ int ipcn__sys_prov_to(ipcn_node *n, struct ipcn__link *l,
     }
     r->encoding = "cbor";
     return IPCN_OK;
+}
+
+/* ---- the verifier's pins ---- */
+
+int ipcn__prov_pin(ipcn_node *n, const char *name, uint64_t node_id,
+                   uint64_t index, const uint8_t *p, size_t len,
+                   const char **why)
+{
+    ipcn__prov_proof pf;
+    *why = NULL;
+    if (ipcn__prov_proof_decode(p, len, &pf) != IPCN_OK || !index) {
+        *why = "the proof does not decode";
+        return IPCN_UNAUTHORIZED;
+    }
+    const ipcn__prov_ckpt *c = &pf.ckpt;
+    int st = IPCN_OK;
+    ipcn__node_lock(n);
+    ipcn__prov_pins *ps = n->prov_pins;
+    if (!ps && !(ps = n->prov_pins = ipcn__calloc(1, sizeof *ps))) {
+        ipcn__node_unlock(n);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    ipcn__prov_pinent *e = NULL, *lru = &ps->e[0];
+    for (uint32_t i = 0; i < IPCN_PROV_PINS && !e; i++) {
+        ipcn__prov_pinent *x = &ps->e[i];
+        if (x->used && x->node_id == node_id && !strcmp(x->name, name))
+            e = x;
+        else if (x->used < lru->used)
+            lru = x;
+    }
+    if (!e) { /* first use: pinned */
+        e = lru;
+        memset(e, 0, sizeof *e);
+        e->node_id = node_id;
+        snprintf(e->name, sizeof e->name, "%s", name);
+        memcpy(e->pk, c->pubkey, 32);
+        e->index = c->index;
+        memcpy(e->head, c->head, 32);
+    } else if (sodium_memcmp(e->pk, c->pubkey, 32)) {
+        *why = "its checkpoint is signed with another key than the node's "
+               "first proof";
+        st = IPCN_UNAUTHORIZED;
+    } else if (e->index + 1 >= index && e->index <= c->index) {
+        /* The proof covers the head verified before: the same there. */
+        uint8_t h[32];
+        memcpy(h, pf.prev, 32);
+        const uint8_t *cur = pf.records, *rec;
+        uint32_t rl;
+        for (uint64_t at = index - 1; at < e->index; at++) {
+            if (ipcn__prov_proof_next(&pf, &cur, &rec, &rl) != IPCN_OK)
+                break; /* not reached: checked */
+            crypto_generichash_state hs;
+            crypto_generichash_init(&hs, NULL, 0, 32);
+            crypto_generichash_update(&hs, h, 32);
+            crypto_generichash_update(&hs, rec, rl);
+            crypto_generichash_final(&hs, h, 32);
+        }
+        if (sodium_memcmp(h, e->head, 32)) {
+            *why = "its chain disagrees with a checkpoint of the node "
+                   "verified before";
+            st = IPCN_UNAUTHORIZED;
+        }
+    }
+    if (st == IPCN_OK) {
+        if (c->index > e->index) {
+            e->index = c->index;
+            memcpy(e->head, c->head, 32);
+        }
+        e->used = ++ps->clock;
+    }
+    ipcn__node_unlock(n);
+    return st;
 }

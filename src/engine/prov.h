@@ -67,6 +67,29 @@ void ipcn__prov_free(ipcn_node *n);
  * on): kept with it, bounded. */
 void ipcn__prov_sent(ipcn__prov *pv, uint64_t id);
 
+/* The verifier's pins (docs/protocol.md 20.6): per producing node run
+ * (its id and the name of its link), the key of the first proof it
+ * served and the latest checkpoint verified (index, head); at most
+ * IPCN_PROV_PINS, the least recently used forgotten first. */
+#define IPCN_PROV_PINS 256u
+typedef struct ipcn__prov_pinent {
+    uint64_t node_id, index, used; /* used 0: free */
+    char name[65]; /* IPCN_NAME_MAX + 1 (util.h) */
+    uint8_t pk[32], head[32];
+} ipcn__prov_pinent;
+typedef struct ipcn__prov_pins {
+    ipcn__prov_pinent e[IPCN_PROV_PINS];
+    uint64_t clock;
+} ipcn__prov_pins;
+/* Pin (or check against its pin) the key and head of a proof already
+ * checked by ipcn__prov_check_proof() (record index of node_id, served
+ * by the linked node called name): 100; 201 with *why when the proof is
+ * signed with another key than the node's first, or its chain disagrees
+ * with a head verified before; 307. */
+int ipcn__prov_pin(ipcn_node *n, const char *name, uint64_t node_id,
+                   uint64_t index, const uint8_t *p, size_t len,
+                   const char **why);
+
 /* Check a proof (docs/protocol.md 20.5) of record index of node_id: it
  * decodes, its checkpoint is that node's at its last record and its
  * signature verifies under the key in it, and its chain from prev

@@ -179,6 +179,10 @@ static int fetch(walk *w, uint64_t node_id, const char *rec_node,
             st = fail(w, IPCN_UNAUTHORIZED, node_id, index,
                       "record %" PRIu64 " served by %s names node %s", index,
                       name, out->node);
+        else if ((st = ipcn__prov_pin(w->n, name, node_id, index, m->data,
+                                      m->len, &why)) != IPCN_OK)
+            st = fail(w, st, node_id, index, "record %" PRIu64 " of %s: %s",
+                      index, name, why ? why : ipcn_status_str(st));
     }
     if (st == IPCN_OK && carried &&
         (rl != carried_len || memcmp(rec, carried, rl)))
