@@ -80,6 +80,7 @@ static int checkpoint(ipcn_node *n, ipcn__prov *pv, uint64_t now_ns)
     e->ckpt = c;
     pv->ckpt_index = pv->index;
     pv->ckpt_ns = now_ns;
+    pv->ckpt_mono = ipcn__now_mono_ns();
     pv->checkpoints++;
     return IPCN_OK;
 }
@@ -126,7 +127,7 @@ int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
     /* Out of memory for a checkpoint: the record stands (the sample is
      * sent); the next record, or a request for this one, signs. */
     if (pv->index - pv->ckpt_index >= IPCN_PROV_CKPT_EVERY ||
-        now_ns - pv->ckpt_ns >= IPCN_PROV_CKPT_NS)
+        ipcn__now_mono_ns() - pv->ckpt_mono >= IPCN_PROV_CKPT_NS)
         (void)checkpoint(n, pv, now_ns);
     return IPCN_OK;
 }

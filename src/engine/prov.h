@@ -41,6 +41,7 @@ typedef struct ipcn__prov {
     uint64_t index;           /* the last record's index (0: none yet) */
     uint64_t ckpt_index;      /* the last checkpoint's */
     uint64_t ckpt_ns;         /* when it was made (CLOCK_REALTIME) */
+    uint64_t ckpt_mono;       /* when, by the monotonic clock (its timer) */
     uint64_t records, checkpoints, proofs; /* counters */
     uint64_t unrecorded;      /* samples too large to carry one */
     ipcn__prov_ent ring[IPCN_PROV_KEEP];
