@@ -203,6 +203,12 @@ int ipcn__sys_prov(ipcn_node *n, struct ipcn__link *l, const ipcn__sys_call *c,
     while (j < pv->index && !pv->ring[(j - 1) % IPCN_PROV_KEEP].ckpt)
         j++;
     if (!pv->ring[(j - 1) % IPCN_PROV_KEEP].ckpt) {
+        /* At most one checkpoint on demand per 10 ms: a verifier may not
+         * make this node sign on every request (it asks again). */
+        if (pv->ckpt_mono &&
+            ipcn__now_mono_ns() - pv->ckpt_mono < IPCN_PROV_CKPT_MIN_NS)
+            return text(r, IPCN_TOO_MANY_REQUESTS,
+                        "a checkpoint was signed less than 10 ms ago");
         int st = checkpoint(n, pv, ipcn__now_real_ns());
         if (st != IPCN_OK)
             return st;

@@ -18,6 +18,7 @@
 #define IPCN_PROV_KEEP 1024u      /* records kept for verifiers */
 #define IPCN_PROV_CKPT_EVERY 64u  /* a checkpoint at least every N records */
 #define IPCN_PROV_CKPT_NS 100000000ull /* or on the first record T after */
+#define IPCN_PROV_CKPT_MIN_NS 10000000ull /* on demand: at most one per 10 ms */
 #define IPCN_PROV_PROOF_ENC "application/x-ipcn-prov-proof"
 
 typedef struct ipcn__prov_ent {

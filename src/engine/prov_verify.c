@@ -87,27 +87,37 @@ static bool name_is(const char *link_name, const char *rec_node)
 /* The name of the node of id, as this node knows it (its own, a link's;
  * a HELLO may not take a linked node's id, 7.3, so at most one link has
  * it), and when rec_node is given, only if that name is the record's
- * node name (protected by its lock, 7.3): 100, or 203. */
+ * node name (protected by its lock, 7.3): 100; 201 when id is linked
+ * under another name, or rec_node (given) is linked with another id;
+ * 203 when neither is linked. */
 static int name_of_as(ipcn_node *n, uint64_t id, const char *rec_node,
                       char out[IPCN_NAME_MAX + 1])
 {
     int st = IPCN_NOT_FOUND;
     ipcn__node_lock(n);
     if (id == n->id) {
+        st = IPCN_UNAUTHORIZED;
         if (!rec_node || !strcmp(rec_node, n->name)) {
             snprintf(out, IPCN_NAME_MAX + 1, "%s", n->name);
             st = IPCN_OK;
         }
     } else {
         ipcn__link *l;
-        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
-            if (l->state == LINK_UP && l->who.name && l->who.node_id == id &&
-                strlen(l->who.name) <= IPCN_NAME_MAX &&
-                (!rec_node || name_is(l->who.name, rec_node))) {
+        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+            if (l->state != LINK_UP || !l->who.name ||
+                strlen(l->who.name) > IPCN_NAME_MAX)
+                continue;
+            bool named = rec_node && name_is(l->who.name, rec_node);
+            if (l->who.node_id == id && (!rec_node || named)) {
                 snprintf(out, IPCN_NAME_MAX + 1, "%s", l->who.name);
                 st = IPCN_OK;
                 break;
             }
+            if (l->who.node_id == id || named)
+                st = IPCN_UNAUTHORIZED;
+        }
+        if (st == IPCN_NOT_FOUND && rec_node && !strcmp(rec_node, n->name))
+            st = IPCN_UNAUTHORIZED;
     }
     ipcn__node_unlock(n);
     return st;
@@ -137,10 +147,14 @@ static int fetch(walk *w, uint64_t node_id, const char *rec_node,
                             ? w->deadline_ns
                             : ipcn__now_mono_ns() + 5000000000u;
     int got;
-    while ((got = name_of_as(w->n, node_id, rec_node, nm)) != IPCN_OK &&
+    while ((got = name_of_as(w->n, node_id, rec_node, nm)) == IPCN_NOT_FOUND &&
            ipcn__now_mono_ns() < wait_end &&
            ipcn_node_wait_peers(w->n, UINT32_MAX, 20) == IPCN_GATEWAY_TIMEOUT)
         ;
+    if (got == IPCN_UNAUTHORIZED)
+        return fail(w, IPCN_UNAUTHORIZED, node_id, index,
+                    "node %016" PRIx64 " is not the linked node %s",
+                    node_id, rec_node ? rec_node : "of that id");
     if (got != IPCN_OK)
         return fail(w, IPCN_NOT_FOUND, node_id, index,
                     rec_node ? "no linked node %s has id %016" PRIx64
@@ -151,8 +165,17 @@ static int fetch(walk *w, uint64_t node_id, const char *rec_node,
     uint8_t body[8];
     st64(body, index);
     ipcn_msg *m = NULL;
-    int st = ipcn_request(w->n, path, body, 8, "application/octet-stream", &m,
-                          left_ms(w));
+    int st;
+    /* 205: the producer signed a checkpoint less than 10 ms ago (20.5);
+     * ask again, within the walk's time. */
+    while ((st = ipcn_request(w->n, path, body, 8, "application/octet-stream",
+                              &m, left_ms(w))) == IPCN_TOO_MANY_REQUESTS &&
+           left_ms(w) != 0) {
+        ipcn_msg_free(m);
+        m = NULL;
+        struct timespec ts = {0, 11000000};
+        nanosleep(&ts, NULL);
+    }
     if (st != IPCN_OK) {
         ipcn_msg_free(m);
         if (st == IPCN_INSUFFICIENT_MEMORY || st == IPCN_GATEWAY_TIMEOUT)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -387,9 +388,19 @@ static void test_chain(void **state)
             body[i] = (uint8_t)(asks[k] >> (8 * i));
         ipcn__sys_call c = {.name = "prov", .data = body, .len = 8};
         ipcn__sys_reply rp = {0};
-        ipcn__node_lock(n);
-        int st = ipcn__sys_prov(n, NULL, &c, &rp);
-        ipcn__node_unlock(n);
+        int st;
+        /* 205: a checkpoint on demand less than 10 ms after the last one
+         * (20.5); asked again, as a verifier does. */
+        for (int tries = 0; tries < 1000; tries++) {
+            ipcn__node_lock(n);
+            st = ipcn__sys_prov(n, NULL, &c, &rp);
+            ipcn__node_unlock(n);
+            if (st != IPCN_TOO_MANY_REQUESTS)
+                break;
+            ipcn__free(rp.data);
+            rp = (ipcn__sys_reply){0};
+            usleep(11000);
+        }
         assert_int_equal(st, IPCN_OK);
         ipcn_prov_record r;
         const uint8_t *rec;
