@@ -27,13 +27,19 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser %s\n' "$PORT" "$(id -un)" >"$W/m.conf"
 "$MOSQ" -c "$W/m.conf" >"$W/broker.log" 2>&1 &
 PIDS+=($!)
-for i in $(seq 1 100); do
+for i in $(seq 1 600); do
     python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$PORT" 2>/dev/null && break
     sleep 0.05
 done
 "$BR" --broker "mqtt://127.0.0.1:$PORT" --export 'bench/**' --qos "$qos" --buffer 100000 >"$W/bridge.log" 2>&1 &
 PIDS+=($!)
-for i in $(seq 1 100); do grep -q connected "$W/bridge.log" && break; sleep 0.05; done
+connected=0
+for i in $(seq 1 600); do grep -q '^connected ' "$W/bridge.log" && { connected=1; break; }; sleep 0.05; done
+if [ $connected = 0 ]; then
+    echo "bench/mqtt.sh: FAIL: the bridge did not connect to the broker within 30 s" >&2
+    cat "$W/bridge.log" "$W/broker.log" >&2
+    exit 1
+fi
 "$BENCH" --broker "mqtt://127.0.0.1:$PORT" "$@"
 rc=$?
 kill -USR1 "${PIDS[1]}"; sleep 0.2

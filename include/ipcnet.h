@@ -1092,6 +1092,17 @@ IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
 IPCN_API ipcn_responder ipcn_reply_defer(ipcn_reply_ctx *ctx);
 
 /**
+ * ipcn_reply_time_left() - how long, in ms, the requester still waits for
+ * the answer of the request being handled (what was left of its timeout
+ * when it sent the request, counted from its arrival here): for a handler
+ * that passes the request on, so that the call it makes gives up no later
+ * than its requester.  Only inside a service handler.  Returns the ms
+ * left (0: past), or -1 when the requester waits without a timeout (or
+ * ctx is NULL).  Since: 0.2
+ */
+IPCN_API int ipcn_reply_time_left(const ipcn_reply_ctx *ctx);
+
+/**
  * ipcn_respond() - answer a deferred request.  Returns 100, 203 when the
  * responder is unknown or was answered already, 303 when the requester left.
  * Since: 0.1

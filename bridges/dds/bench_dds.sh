@@ -3,8 +3,8 @@
 # pair, in one run: round trips through an echo peer (dds_ros_peer
 # bench-echo), first from a DDS program (direct), then from an IPCNet node
 # through ipcnet-bridge-dds (bridged: two crossings per round trip).
-# Cyclone is confined to loopback; as root the run is in a network
-# namespace of its own.
+# Cyclone is confined to loopback, in a network namespace of its own
+# (unshare; skipped with 77 when none can be made).
 #
 #   bridges/dds/bench_dds.sh [BIN_DIR] [--count N] [--size BYTES ...]
 #   (BIN_DIR: default build/bin; several --size: a row pair per size)
@@ -26,16 +26,23 @@ for p in ipcnet-bridge-dds ipcnet-bench-dds dds_ros_peer; do
 done
 bin=$(cd "$bin" && pwd)
 
-if [ -z "${IPCNET_BENCH_DDS_NS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null; then
-    ns=ipcnet-ddsbench-$$
-    if ip netns add "$ns" 2>/dev/null; then
-        trap 'ip netns del "$ns" 2>/dev/null' EXIT
-        ip netns exec "$ns" ip link set lo up
-        args=()
-        for s in "${sizes[@]}"; do args+=(--size "$s"); done
-        IPCNET_BENCH_DDS_NS=1 ip netns exec "$ns" bash "$0" "$bin" --count "$count" "${args[@]}"
-        exit $?
+# A network namespace of its own with only loopback (unshare: it ends with
+# the run's processes): never the host's loopback and DDS domain 0, where
+# other DDS programs may be.  Exit 77 when no namespace can be made.
+if [ -z "${IPCNET_BENCH_DDS_NS:-}" ]; then
+    args=()
+    for s in "${sizes[@]}"; do args+=(--size "$s"); done
+    if [ "$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then
+        IPCNET_BENCH_DDS_NS=1 exec unshare --net bash "$0" "$bin" --count "$count" "${args[@]}"
+    elif unshare -rn true 2>/dev/null; then
+        IPCNET_BENCH_DDS_NS=1 exec unshare -rn bash "$0" "$bin" --count "$count" "${args[@]}"
     fi
+    echo "SKIP: bench_dds.sh: cannot create a network namespace (unshare --net, unshare -rn)"
+    exit 77
+fi
+if ! ip link set lo up; then
+    echo "bench_dds.sh: cannot bring up loopback in the namespace" >&2
+    exit 1
 fi
 
 tmp=$(mktemp -d)

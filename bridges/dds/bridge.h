@@ -29,10 +29,17 @@ typedef struct ddsb_rule {       /* one --export/--import/--*-service */
     const ddsb_type *type;       /* NULL: from the encoding (export) */
 } ddsb_rule;
 
-typedef struct ddsb_export {     /* an IPCNet resource written to rt/<path> */
+#define DDSB_MAX_CALLS 64         /* DDS requests in IPCNet per service */
+#define DDSB_RETRY_MS 1000        /* a writer Cyclone refused: tried again */
+
+typedef struct ddsb_export {     /* an IPCNet resource written to rt/<topic> */
     char *path;
+    char *topic;                 /* path as a ROS 2 name (ddsb_ros_name) */
     const ddsb_type *type;
-    dds_entity_t writer;
+    ipcn_kind kind;
+    dds_entity_t writer;         /* -1: none (refused, or retry_ms) */
+    int refused;                 /* the name: never exported */
+    uint64_t retry_ms;
 } ddsb_export;
 
 typedef struct ddsb_import {     /* rt/<topic> published on an IPCNet path */
@@ -55,16 +62,25 @@ typedef struct ddsb_svc {        /* a service crossing the bridge */
     int outward;                 /* 1: IPCNet service, DDS clients call it */
     dds_entity_t reader, writer; /* outward: rq reader, rr writer; inward:
                                     rr reader, rq writer */
+    int refused;                 /* outward: its name (never bridged) */
+    uint64_t retry_ms;           /* no endpoints: when to try again */
     uint64_t guid;               /* inward: our client GUID part */
     int64_t next_seq;
     ddsb_pending *pending;       /* inward, under b->lock */
     struct ddsb_call *calls;     /* outward, under b->lock */
+    unsigned n_calls;            /* of calls; beyond DDSB_MAX_CALLS: 205 */
     struct ddsb_bridge *b;
 } ddsb_svc;
 
 typedef struct ddsb_stats {    /* counted by both threads */
     _Atomic uint64_t exported, imported, unconvertible, write_failed;
     _Atomic uint64_t requests_out, requests_in, replies, timeouts;
+    _Atomic uint64_t bad_replies; /* DDS replies IPCNet cannot carry: 302 */
+    _Atomic uint64_t refused;     /* paths not bridged: name, collision */
+    _Atomic uint64_t dropped;     /* samples with nowhere to go */
+    _Atomic uint64_t no_server;   /* IPCNet requests answered 303 */
+    _Atomic uint64_t too_many;    /* DDS requests answered 205 (the cap) */
+    _Atomic uint64_t dds_lost;    /* imports: DDS samples lost or rejected */
 } ddsb_stats;
 
 typedef struct ddsb_call {      /* a DDS request in IPCNet, until answered */
@@ -87,10 +103,12 @@ typedef struct ddsb_bridge {
     unsigned n_exports, n_imports, n_svc_out, n_svc_in;
     ddsb_export ex[DDSB_MAX_TOPICS];
     unsigned n_ex;
+    int ex_full_logged;
     ddsb_import im[DDSB_MAX_TOPICS];
     unsigned n_im;
     ddsb_svc svc[DDSB_MAX_TOPICS];
     unsigned n_svc;
+    int svc_full_logged;
     ipcn_sub subs[DDSB_MAX_RULES];
     struct ddsb_sub_ctx {        /* user of the subscription of export i */
         struct ddsb_bridge *b;
@@ -99,6 +117,12 @@ typedef struct ddsb_bridge {
     ddsb_stats st;
 } ddsb_bridge;
 
+/* The ROS 2 name of an IPCNet path (no leading '/'): '-' and '.' become
+ * '_', A-Z a-z 0-9 _ / stay; 200 for any other byte (non-ASCII included)
+ * or when it does not fit cap with its NUL. */
+int ddsb_ros_name(const char *path, char *out, size_t cap);
+uint64_t ddsb_now_ms(void);
+
 /* Start: the DDS entities of the imports and inward services, the IPCNet
  * subscriptions of the exports.  Returns an IPCNet status, logged. */
 int ddsb_start(ddsb_bridge *b);
@@ -106,6 +130,10 @@ int ddsb_start(ddsb_bridge *b);
  * samples and service calls to take, expired requests.  Waits up to
  * wait_ms for DDS data. */
 void ddsb_poll(ddsb_bridge *b, int wait_ms);
+/* The counters, one line on stderr ("ipcnet-bridge-dds: exported N, ...";
+ * the IPCNet subscriptions' queue drops and losses read now).  Main
+ * thread. */
+void ddsb_print_stats(ddsb_bridge *b);
 /* Free everything of b but the node and the participant. */
 void ddsb_stop(ddsb_bridge *b);
 

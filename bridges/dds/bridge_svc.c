@@ -25,13 +25,6 @@ dds_entity_t ddsb_endpoint(ddsb_bridge *b, const dds_topic_descriptor_t *desc,
                            const char *topic, int writer, int reliable,
                            int transient, uint32_t depth);
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The two endpoints of a service: services are reliable, volatile, keep
  * last 10 (ROS 2's default profile for services). */
 static int svc_endpoints(ddsb_bridge *b, ddsb_svc *s)
@@ -50,8 +43,16 @@ static int svc_endpoints(ddsb_bridge *b, ddsb_svc *s)
         s->reader = ddsb_endpoint(b, rep, rr, 0, 1, 0, 10);
         s->writer = ddsb_endpoint(b, req, rq, 1, 1, 0, 10);
     }
-    if (s->reader < 0 || s->writer < 0)
+    if (s->reader <= 0 || s->writer <= 0) {
+        /* tried again later (ddsb_svc_scan), not kept half made */
+        if (s->reader > 0)
+            dds_delete(s->reader);
+        if (s->writer > 0)
+            dds_delete(s->writer);
+        s->reader = s->writer = -1;
+        s->retry_ms = ddsb_now_ms() + DDSB_RETRY_MS;
         return IPCN_BAD_GATEWAY;
+    }
     dds_guid_t g;
     if (dds_get_guid(s->writer, &g) == DDS_RETCODE_OK)
         memcpy(&s->guid, g.v + 8, sizeof s->guid);
@@ -64,6 +65,18 @@ static int svc_endpoints(ddsb_bridge *b, ddsb_svc *s)
 
 /* ---- inward: an IPCNet request to a DDS server ---------------------- */
 
+/* An encoding ipcn_respond() takes: at most 255 bytes, each 0x20..0x7E. */
+static int encoding_ok(const char *enc)
+{
+    size_t n = strnlen(enc, 256);
+    if (n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)enc[i] < 0x20 || (unsigned char)enc[i] > 0x7E)
+            return 0;
+    return 1;
+}
+
 static int on_ipcn_request(ipcn_node *node, const ipcn_msg *req,
                            ipcn_reply_ctx *ctx, void *user)
 {
@@ -71,33 +84,54 @@ static int on_ipcn_request(ipcn_node *node, const ipcn_msg *req,
     ddsb_bridge *b = s->b;
     if (req->len > UINT32_MAX)
         return IPCN_BAD_REQUEST;
+    /* no DDS server matched: 303 now rather than 304 after the timeout
+     * (a request written to no reader is lost) */
+    dds_publication_matched_status_t pm;
+    if (dds_get_publication_matched_status(s->writer, &pm) == DDS_RETCODE_OK &&
+        pm.current_count == 0) {
+        b->st.no_server++;
+        return IPCN_SERVICE_UNAVAILABLE;
+    }
     ddsb_pending *p = calloc(1, sizeof *p);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
+    /* the responder first: the reply may be taken (inward_take) as soon
+     * as the request is written, and dds_write() runs outside b->lock (a
+     * reliable writer may block) */
+    p->resp = ipcn_reply_defer(ctx);
     pthread_mutex_lock(&b->lock);
     p->seq = ++s->next_seq;
-    p->deadline_ms = now_ms() + (uint64_t)b->request_timeout_ms;
+    p->deadline_ms = ddsb_now_ms() + (uint64_t)b->request_timeout_ms;
     p->next = s->pending;
     s->pending = p;
+    int64_t seq = p->seq;
+    pthread_mutex_unlock(&b->lock);
     ipcnet_msgs_srv_dds__Call_Request_ r;
     memset(&r, 0, sizeof r);
     r.client_guid = s->guid;
-    r.sequence_number = p->seq;
+    r.sequence_number = seq;
     r.encoding = (char *)(req->encoding ? req->encoding : "");
     r.data._buffer = (uint8_t *)req->data;
     r.data._length = r.data._maximum = (uint32_t)req->len;
-    dds_return_t rc = dds_write(s->writer, &r);
-    if (rc < 0) {
-        s->pending = p->next;
-        free(p);
-        b->st.write_failed++;
+    if (dds_write(s->writer, &r) < 0) {
+        /* not sent: taken back (unless timed out meanwhile) and answered
+         * 302 by returning it (the node answers a responder not used) */
+        int mine = 0;
+        pthread_mutex_lock(&b->lock);
+        for (ddsb_pending **pp = &s->pending; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                mine = 1;
+                break;
+            }
         pthread_mutex_unlock(&b->lock);
+        b->st.write_failed++;
+        if (!mine)
+            return IPCN_ACCEPTED; /* answered (304) by inward_take */
+        free(p);
         return IPCN_BAD_GATEWAY;
     }
-    /* the reply cannot be taken before this: b->lock is held */
-    p->resp = ipcn_reply_defer(ctx);
     b->st.requests_out++;
-    pthread_mutex_unlock(&b->lock);
     return IPCN_ACCEPTED;
 }
 
@@ -125,16 +159,30 @@ static void inward_take(ddsb_bridge *b, ddsb_svc *s)
         int status = r->status;
         if (status < 100 || (status > 399 && status < 1000) || status > 65535)
             status = IPCN_BAD_GATEWAY;
-        ipcn_respond(b->node, p->resp, status, r->data._buffer, r->data._length,
-                     r->encoding ? r->encoding : "");
-        b->st.replies++;
+        const char *enc = r->encoding ? r->encoding : "";
+        if (!encoding_ok(enc)) {
+            /* ipcn_respond() would refuse it (200) without answering:
+             * the caller would wait to its timeout */
+            if (b->verbose)
+                fprintf(stderr, "ipcnet-bridge-dds: %s: a reply whose encoding "
+                                "IPCNet cannot carry: 302\n", s->path);
+            ipcn_respond(b->node, p->resp, IPCN_BAD_GATEWAY, NULL, 0, NULL);
+            b->st.bad_replies++;
+        } else {
+            int rs = ipcn_respond(b->node, p->resp, status, r->data._buffer,
+                                  r->data._length, enc);
+            if (rs == IPCN_OK || rs == IPCN_SERVICE_UNAVAILABLE)
+                b->st.replies++; /* 303: the requester left meanwhile */
+            else
+                b->st.write_failed++;
+        }
         free(p);
     }
     if (n > 0)
         dds_return_loan(s->reader, samples, n);
     /* requests whose reply did not come in time: answered outside the
      * lock (no call into the node while holding it) */
-    uint64_t t = now_ms();
+    uint64_t t = ddsb_now_ms();
     ddsb_pending *expired = NULL;
     pthread_mutex_lock(&b->lock);
     for (ddsb_pending **pp = &s->pending; *pp;) {
@@ -187,6 +235,7 @@ static void call_unlink(ddsb_bridge *b, ddsb_call *c)
         c->s->calls = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    c->s->n_calls--;
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -209,6 +258,16 @@ static void outward_take(ddsb_bridge *b, ddsb_svc *s)
         const ipcnet_msgs_srv_dds__Call_Request_ *r = samples[i];
         if (!info[i].valid_data)
             continue;
+        pthread_mutex_lock(&b->lock);
+        int full = s->n_calls >= DDSB_MAX_CALLS;
+        pthread_mutex_unlock(&b->lock);
+        if (full) {
+            /* a DDS client flooding the service: not all held in memory */
+            b->st.too_many++;
+            send_reply(s, r->client_guid, r->sequence_number,
+                       IPCN_TOO_MANY_REQUESTS, NULL);
+            continue;
+        }
         ddsb_call *c = calloc(1, sizeof *c);
         if (!c) {
             send_reply(s, r->client_guid, r->sequence_number,
@@ -223,6 +282,7 @@ static void outward_take(ddsb_bridge *b, ddsb_svc *s)
         if (s->calls)
             s->calls->prev = c;
         s->calls = c;
+        s->n_calls++;
         pthread_mutex_unlock(&b->lock);
         b->st.requests_in++;
         int st = ipcn_request_async(b->node, s->path, r->data._buffer,
@@ -291,14 +351,47 @@ void ddsb_svc_scan(ddsb_bridge *b)
             continue;
         for (size_t k = 0; k < l->count; k++) {
             const char *path = l->items[k].path;
-            int known = l->items[k].provider_id == ipcn_node_id(b->node);
-            for (unsigned j = 0; j < b->n_svc && !known; j++)
-                known = !strcmp(b->svc[j].path, path);
-            if (known)
+            if (l->items[k].provider_id == ipcn_node_id(b->node))
                 continue;
-            ddsb_svc *s = svc_add(b, path, path, 1);
-            if (s && svc_endpoints(b, s) != IPCN_OK)
-                fprintf(stderr, "ipcnet-bridge-dds: service %s not bridged\n", path);
+            ddsb_svc *s = NULL;
+            for (unsigned j = 0; j < b->n_svc && !s; j++)
+                if (!strcmp(b->svc[j].path, path))
+                    s = &b->svc[j];
+            if (s) {
+                /* one whose endpoints Cyclone refused: again */
+                if (s->outward && !s->refused && s->writer <= 0 &&
+                    ddsb_now_ms() >= s->retry_ms)
+                    svc_endpoints(b, s);
+                continue;
+            }
+            char name[256];
+            int refused = ddsb_ros_name(path, name, sizeof name) != IPCN_OK;
+            if (refused)
+                fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged: a "
+                                "byte a ROS 2 name cannot hold (only A-Z a-z "
+                                "0-9 _ / - .)\n", path);
+            for (unsigned j = 0; j < b->n_svc && !refused; j++)
+                if (!strcmp(b->svc[j].name, name)) {
+                    refused = 1;
+                    fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged: "
+                                    "its name %s is %s's already\n", path, name,
+                            b->svc[j].path);
+                }
+            s = svc_add(b, refused ? "" : name, path, 1);
+            if (!s) {
+                if (!b->svc_full_logged)
+                    fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged: "
+                                    "already %d services (the limit)\n", path,
+                            DDSB_MAX_TOPICS);
+                b->svc_full_logged = 1;
+                continue;
+            }
+            s->refused = refused;
+            if (refused)
+                b->st.refused++;
+            else if (svc_endpoints(b, s) != IPCN_OK)
+                fprintf(stderr, "ipcnet-bridge-dds: service %s: not bridged yet "
+                                "(tried again in %d ms)\n", path, DDSB_RETRY_MS);
         }
         ipcn_resource_list_free(l);
     }

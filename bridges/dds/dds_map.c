@@ -86,7 +86,10 @@ int ddsb_encode_alloc(ddsb_enc_fn fn, const void *arg, uint8_t **out, size_t *le
 int ddsb_header_to_dds(const ipcn_sensor_header *h,
                        struct std_msgs_msg_dds__Header_ *o, ddsb_arena *a)
 {
-    o->stamp.sec = (int32_t)(h->stamp_ns / 1000000000u);
+    uint64_t sec = h->stamp_ns / 1000000000u;
+    if (sec > INT32_MAX)
+        return IPCN_NOT_IMPLEMENTED; /* after 2038: no ROS 2 Time (int32) */
+    o->stamp.sec = (int32_t)sec;
     o->stamp.nanosec = (uint32_t)(h->stamp_ns % 1000000000u);
     o->frame_id = ddsb_arena_strndup(a, h->frame_id, strlen(h->frame_id));
     return o->frame_id ? IPCN_OK : IPCN_INSUFFICIENT_MEMORY;
@@ -406,7 +409,7 @@ static int cbor_to_dds(const void *buf, size_t len, const char *enc, void *s,
 static int cbor_to_ipcn(const void *s, uint8_t **out, size_t *len)
 {
     const ipcnet_msgs_msg_dds__Cbor_ *c = s;
-    *out = malloc(c->data._length + 1);
+    *out = malloc((size_t)c->data._length + 1);
     if (!*out)
         return IPCN_INSUFFICIENT_MEMORY;
     if (c->data._length)

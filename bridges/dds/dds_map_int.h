@@ -11,7 +11,8 @@ typedef int (*ddsb_enc_fn)(ipcn_cbor_writer *w, const void *arg);
 /* fn's CBOR in a malloc'd buffer of the size it needs (two passes). */
 int ddsb_encode_alloc(ddsb_enc_fn fn, const void *arg, uint8_t **out, size_t *len);
 /* The header both ways: stamp ns <-> sec/nanosec; 301 for a stamp before
- * 1970 or a frame id longer than IPCNet's. */
+ * 1970, one after 2038 (sec beyond int32), or a frame id longer than
+ * IPCNet's. */
 int ddsb_header_to_dds(const ipcn_sensor_header *h,
                        struct std_msgs_msg_dds__Header_ *o, ddsb_arena *a);
 int ddsb_header_from_dds(const struct std_msgs_msg_dds__Header_ *o,

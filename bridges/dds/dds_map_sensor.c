@@ -255,6 +255,11 @@ int ddsb_joint_to_dds(const void *buf, size_t len, const char *enc, void *s,
     if (st != IPCN_OK)
         return st;
     for (size_t i = 0; i < n; i++) {
+        /* a DDS string ends at its first NUL: such a name would arrive cut
+         * short (the other strings, frame id, encodings, field names, are
+         * refused with a NUL by IPCNet's decoders already) */
+        if (memchr(js.name[i].ptr, 0, js.name[i].len))
+            return IPCN_BAD_REQUEST;
         names[i] = ddsb_arena_strndup(a, js.name[i].ptr, js.name[i].len);
         if (!names[i])
             return IPCN_INSUFFICIENT_MEMORY;

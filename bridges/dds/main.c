@@ -32,14 +32,17 @@ static const char USAGE[] =
     "  --seconds N                 stop after N seconds (default: at SIGINT/SIGTERM)\n"
     "  --network NAME, --dir DIR, --name NODE (default dds-bridge)\n"
     "  --verbose, --list-types, --help\n"
+    "Prints its counters on SIGUSR1 and at exit.\n"
     "Each option that takes a pattern or topic may be given up to 64 times.\n";
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, want_stats;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop = 1;
+    if (sig == SIGUSR1)
+        want_stats = 1;
+    else
+        stop = 1;
 }
 
 static const char *strip_slash(const char *s)
@@ -200,6 +203,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
 
     int rc = 0;
     st = ipcn_node_start_thread(b.node);
@@ -217,21 +221,17 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!stop) {
         ddsb_poll(&b, 50);
+        if (want_stats) {
+            want_stats = 0;
+            ddsb_print_stats(&b);
+        }
         clock_gettime(CLOCK_MONOTONIC, &t);
         if (seconds && (unsigned long)(t.tv_sec - t0.tv_sec) >= seconds)
             break;
     }
     ipcn_node_stop_thread(b.node);
+    ddsb_print_stats(&b); /* before ddsb_stop: it ends the subscriptions */
     ddsb_stop(&b);
-    fprintf(stderr, "ipcnet-bridge-dds: exported %llu, imported %llu, "
-                    "unconvertible %llu, write failures %llu, requests to DDS "
-                    "%llu, from DDS %llu, replies %llu, timeouts %llu\n",
-            (unsigned long long)b.st.exported, (unsigned long long)b.st.imported,
-            (unsigned long long)b.st.unconvertible,
-            (unsigned long long)b.st.write_failed,
-            (unsigned long long)b.st.requests_out,
-            (unsigned long long)b.st.requests_in,
-            (unsigned long long)b.st.replies, (unsigned long long)b.st.timeouts);
     dds_delete(b.participant);
     ipcn_node_close(b.node);
     return rc;

@@ -103,9 +103,10 @@ static int run(side *s, const char *topic, int count, size_t size, uint64_t *seq
     pthread_mutex_lock(&mu);
     snprintf(want_topic, sizeof want_topic, "%s", topic);
     pthread_mutex_unlock(&mu);
-    /* warm up: until one message gets through (the bridge's subscription) */
+    /* warm up: until one message gets through (the bridge's subscription),
+     * up to 60 s on a loaded machine */
     bool through = false;
-    for (int i = 0; i < 50 && !through; i++) {
+    for (int i = 0; i < 600 && !through; i++) {
         uint64_t seq = ++*seqbase;
         send_one(s, seq, buf, size);
         through = wait_seq(seq, 0, 100);

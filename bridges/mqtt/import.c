@@ -8,7 +8,10 @@
  * replaces the filter's part before its first wildcard), else the topic
  * without --prefix.  A message with this bridge's origin mark (a user
  * property, for brokers or versions without No Local) is dropped and
- * counted (loops).
+ * counted (loops); under MQTT 3.1.1 (neither), so is a message on PREFIX
+ * + a path matching an --export pattern.  The streams are announced with the meta
+ * {"ipcnet-bridge": "mqtt-import"} (BR_META_IMPORTED): no bridge of the
+ * network exports them back to MQTT.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +49,9 @@ static bool remember(bridge *b, const char *path)
 
 void br_import_subscribe(bridge *b)
 {
+    if (atomic_load(&b->version) != 5 && b->o.nimports && b->o.nexports)
+        br_log("MQTT 3.1.1: imported messages on %s + an --export pattern are skipped "
+               "(no No Local, no origin mark: they may be this bridge's own)", b->o.prefix);
     for (int i = 0; i < b->o.nimports; i++) {
         char filter[512];
         br_import_filter(b->o.imports[i], filter, sizeof filter);
@@ -75,6 +81,15 @@ bool br_import_message(bridge *b, const struct mosquitto_message *m,
         br_count(b, &b->c.loops);
         return true;
     }
+    /* MQTT 3.1.1: no No Local, no origin mark: a message on PREFIX + an
+     * exported path may be this bridge's own publication: skipped. */
+    size_t pl = strlen(b->o.prefix);
+    if (atomic_load(&b->version) != 5 && !strncmp(m->topic, b->o.prefix, pl))
+        for (int i = 0; i < b->o.nexports; i++)
+            if (ipcn_pattern_match(b->o.exports[i], m->topic + pl) == 1) {
+                br_count(b, &b->c.loops);
+                return true;
+            }
     char path[300], abs[304];
     if (!br_map_path(b->o.prefix, spec, m->topic, path, sizeof path)) {
         br_log("import %s: not an IPCNet path, dropped", m->topic);
@@ -85,13 +100,21 @@ bool br_import_message(bridge *b, const struct mosquitto_message *m,
     char *ctype = NULL;
     if (props)
         mosquitto_property_read_string(props, MQTT_PROP_CONTENT_TYPE, &ctype, false);
-    const char *enc = !ctype ? "application/octet-stream"
-                      : !strcmp(ctype, "application/cbor") ? "cbor"
-                                                            : ctype;
+    const char *enc = br_encoding(ctype);
     /* Only the MQTT thread imports: the table needs no lock of its own. */
     int st = IPCN_OK;
-    if (!announced(b, path)) {
-        st = ipcn_announce(b->node, abs, IPCN_STREAM, enc, NULL, 0);
+    if (!announced(b, path) && b->nannounced >= b->o.max_imports) {
+        /* a client publishing on many topics under a filter cannot make
+         * the bridge announce streams without end */
+        static bool said;
+        if (!said)
+            br_log("import %s: --max-imports %zu reached: not imported (counted in "
+                   "import_errors; said once)", m->topic, b->o.max_imports);
+        said = true;
+        st = IPCN_INSUFFICIENT_STORAGE;
+    } else if (!announced(b, path)) {
+        st = ipcn_announce(b->node, abs, IPCN_STREAM, enc, BR_META_IMPORTED_MAP,
+                           sizeof BR_META_IMPORTED_MAP - 1);
         if (st == IPCN_OK || st == IPCN_CREATED) {
             remember(b, path);
             br_log("import %s -> stream %s (%s)", m->topic, path, enc);

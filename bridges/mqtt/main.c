@@ -48,6 +48,10 @@ static const char usage_text[] =
     "                      3.1.1 when the broker refuses it)\n"
     "  --timeout MS        bridged requests, both ways (default 5000)\n"
     "  --stats PATH        also hold the counters as data resource PATH (JSON)\n"
+    "  --max-imports N     at most N imported streams (default 256); messages for\n"
+    "                      more are counted (import_errors)\n"
+    "  --origin HEX        this bridge's origin mark and MQTT client id suffix\n"
+    "                      (default: a hash of the network and --name, stable)\n"
     "  --network NAME, --dir DIR, --name NAME (default \"mqtt-bridge\")\n\n"
     "Prints a line when connected, and the counters on SIGUSR1 and at exit\n"
     "(\"stats ...\"); runs until SIGINT or SIGTERM.\n";
@@ -79,6 +83,19 @@ bool br_topic(const bridge *b, const char *sub, const char *path, char *out, siz
     return n > 0 && (size_t)n < cap;
 }
 
+const char *br_encoding(const char *ctype)
+{
+    if (!ctype)
+        return "application/octet-stream";
+    if (!strcmp(ctype, "application/cbor"))
+        return "cbor";
+    size_t n = 0;
+    for (const char *c = ctype; *c; c++, n++)
+        if (*c < 0x20 || *c > 0x7e || n >= 255)
+            return "application/octet-stream";
+    return n ? ctype : "application/octet-stream";
+}
+
 bool br_has_origin(const bridge *b, const mosquitto_property *props)
 {
     const mosquitto_property *it = props;
@@ -96,27 +113,51 @@ bool br_has_origin(const bridge *b, const mosquitto_property *props)
 }
 
 /* The counters as "k=v k=v ..." (json false) or a JSON object. */
+/* Samples of the exports the bridge's node dropped before the bridge took
+ * them (its queue was full) or that never reached it (lost on the way, by
+ * sequence number): read while the node is open. */
+static void read_sub_stats(bridge *b)
+{
+    uint64_t dropped = 0, lost = 0;
+    for (int i = 0; b->node && i < b->nsubs; i++) {
+        ipcn_sub_stats ss = {.size = sizeof ss};
+        if (ipcn_sub_get_stats(b->node, b->subs[i], &ss) == IPCN_OK) {
+            dropped += ss.dropped;
+            lost += ss.lost;
+        }
+    }
+    if (b->node) {
+        b->sub_dropped = dropped;
+        b->sub_lost = lost;
+    }
+}
+
 static void format_stats(bridge *b, bool json, char *out, size_t cap)
 {
+    read_sub_stats(b);
+    uint64_t sub_dropped = b->sub_dropped, sub_lost = b->sub_lost;
     pthread_mutex_lock(&b->lock);
     br_counters c = b->c;
     bool conn = b->connected;
     size_t q = b->queued;
+    int v = atomic_load(&b->version);
     pthread_mutex_unlock(&b->lock);
     const struct {
         const char *k;
         uint64_t v;
     } kv[] = {{"connected", conn},          {"exported", c.exported},
               {"published", c.published},   {"buffered", q},
-              {"dropped", c.dropped},       {"resent", c.resent},
+              {"dropped", c.dropped},       {"sub_dropped", sub_dropped},
+              {"sub_lost", sub_lost},       {"resent", c.resent},
               {"imported", c.imported},     {"import_errors", c.import_errors},
-              {"loops", c.loops},           {"denied", c.denied},
+              {"loops", c.loops},           {"export_errors", c.export_errors},
+              {"denied", c.denied},         {"not_found", c.not_found},
               {"requests", c.requests},     {"calls", c.calls},
+              {"calls_refused", c.calls_refused},
               {"connects", c.connects},     {"disconnects", c.disconnects}};
     size_t len = 0;
-    int n = json ? snprintf(out, cap, "{\"mqtt\":\"%s\"", b->version == 5 ? "5" : "3.1.1")
-                 : snprintf(out, cap, "stats connected=%d mqtt=%s", conn,
-                            b->version == 5 ? "5" : "3.1.1");
+    int n = json ? snprintf(out, cap, "{\"mqtt\":\"%s\"", v == 5 ? "5" : "3.1.1")
+                 : snprintf(out, cap, "stats connected=%d mqtt=%s", conn, v == 5 ? "5" : "3.1.1");
     if (n < 0 || (size_t)n >= cap)
         return;
     len = (size_t)n;
@@ -159,27 +200,31 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 {
     bridge *b = obj;
     (void)flags, (void)props;
+    int v = atomic_load(&b->version);
     if (rc == 0) {
         br_count(b, &b->c.connects);
-        br_log("connected %s:%d MQTT %s%s", b->o.host, b->o.port,
-               b->version == 5 ? "5" : "3.1.1",
-               b->version == 5 ? "" : " (off: No Local, properties, services)");
+        br_log("connected %s:%d MQTT %s%s", b->o.host, b->o.port, v == 5 ? "5" : "3.1.1",
+               v == 5 ? "" : " (off: No Local, properties, services)");
         b->subs_pending = 0;
         br_import_subscribe(b);
         br_service_subscribe(b);
         br_out_connected(b);
         return;
     }
-    if (b->version == 5 && !b->fallback_tried &&
+    /* A refusal.  Under MQTT 5 libmosquitto (2.0) then ends its loop
+     * (the main thread sees it and connects again, with back-off); a
+     * broker that only speaks 3.1.1 answers "unacceptable protocol
+     * version" (rc 1 of 3.1.1, which libmosquitto reports as 0x84). */
+    if (v == 5 && !b->fallback_tried &&
         (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION || rc == 1 /* 3.1.1 refusal */)) {
         b->fallback_tried = true;
-        b->version = 4;
+        atomic_store(&b->version, 4);
         mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
         br_log("the broker refuses MQTT 5: falling back to 3.1.1");
         return;
     }
-    br_log("connection refused: %s", b->version == 5 ? mosquitto_reason_string(rc)
-                                                     : mosquitto_connack_string(rc));
+    br_log("connection refused: %s", v == 5 ? mosquitto_reason_string(rc)
+                                            : mosquitto_connack_string(rc));
 }
 
 static void on_disconnect(struct mosquitto *m, void *obj, int rc,
@@ -187,13 +232,14 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc,
 {
     bridge *b = obj;
     (void)m, (void)props;
+    bool stopping = atomic_load(&b->stopping);
     pthread_mutex_lock(&b->lock);
     bool was = b->connected;
-    if (was)
+    if (was && !stopping)
         b->c.disconnects++;
     pthread_mutex_unlock(&b->lock);
     br_out_disconnected(b);
-    if (was)
+    if (was && !stopping)
         br_log("disconnected (%s): reconnecting", mosquitto_strerror(rc));
 }
 
@@ -231,6 +277,22 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     (void)m;
     if (!br_service_message(b, msg, props))
         br_import_message(b, msg, props);
+}
+
+/* libmosquitto's loop, in the bridge's thread, for one connection: it
+ * ends when the connection does (refused, lost, or never made), and the
+ * main thread, seeing loop_ended, connects again with its back-off. */
+static void *loop_main(void *arg)
+{
+    bridge *b = arg;
+    int rc;
+    do
+        rc = mosquitto_loop(b->mosq, 1000, 1);
+    while (rc == MOSQ_ERR_SUCCESS);
+    b->loop_rc = rc;
+    b->loop_errno = errno;
+    atomic_store(&b->loop_ended, true);
+    return NULL;
 }
 
 /* ---- the command line ---- */
@@ -348,6 +410,18 @@ static int parse(br_opts *o, int argc, char **argv)
             o->name = v;
         else if (!strcmp(a, "--stats"))
             o->stats_path = v;
+        else if (!strcmp(a, "--origin")) {
+            size_t n = strlen(v);
+            if (n < 1 || n > 16 || strspn(v, "0123456789abcdef") != n)
+                return usage_error("--origin %s: 1 to 16 lower-case hex digits", v);
+            o->origin = v;
+        } else if (!strcmp(a, "--max-imports")) {
+            char *e;
+            long n = strtol(v, &e, 10);
+            if (!*v || *e || n < 1 || n > 1000000)
+                return usage_error("--max-imports %s: 1 to 1000000 streams", v);
+            o->max_imports = (size_t)n;
+        }
         else if (!strcmp(a, "--qos")) {
             if (strcmp(v, "0") && strcmp(v, "1"))
                 return usage_error("--qos %s: 0 or 1", v);
@@ -405,7 +479,7 @@ int main(int argc, char **argv)
     bridge *b = &br;
     b->o = (br_opts){.prefix = "ipcnet/", .qos = 1, .buffer = 1000,
                      .buffer_bytes = (size_t)64 << 20, .mqtt_version = 5,
-                     .timeout_ms = 5000, .name = "mqtt-bridge"};
+                     .timeout_ms = 5000, .name = "mqtt-bridge", .max_imports = 256};
     int rc = parse(&b->o, argc, argv);
     if (rc)
         return rc;
@@ -431,9 +505,21 @@ int main(int argc, char **argv)
         free(b->o.password);
         return 1;
     }
-    snprintf(b->origin, sizeof b->origin, "%016" PRIx64, ipcn_node_id(b->node));
+    if (b->o.origin)
+        snprintf(b->origin, sizeof b->origin, "%s", b->o.origin);
+    else {
+        /* stable across restarts: the bridge's own retained messages of
+         * its previous run carry the same mark (dropped, not imported),
+         * and the broker sees the same client id */
+        uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+        const char *net = b->o.network ? b->o.network : "";
+        for (const char *parts[] = {net, "\n", b->o.name}, **pp = parts; pp < parts + 3; pp++)
+            for (const char *c = *pp; *c; c++)
+                h = (h ^ (unsigned char)*c) * 1099511628211ull;
+        snprintf(b->origin, sizeof b->origin, "%016" PRIx64, h);
+    }
     snprintf(b->reply_topic, sizeof b->reply_topic, "%s_reply/%.16s", b->o.prefix, b->origin);
-    b->version = b->o.mqtt_version;
+    atomic_store(&b->version, b->o.mqtt_version);
 
     mosquitto_lib_init();
     char client_id[64];
@@ -445,13 +531,13 @@ int main(int argc, char **argv)
         return 1;
     }
     mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-                         b->version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+                         b->o.mqtt_version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_connect_v5_callback_set(b->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect);
     mosquitto_publish_v5_callback_set(b->mosq, on_publish);
     mosquitto_message_v5_callback_set(b->mosq, on_message);
     mosquitto_subscribe_v5_callback_set(b->mosq, on_subscribe);
-    mosquitto_reconnect_delay_set(b->mosq, 1, 8, true);
+    mosquitto_threaded_set(b->mosq, true); /* its loop runs in loop_main() */
     if (b->o.user)
         mosquitto_username_pw_set(b->mosq, b->o.user, b->o.password);
     int exit_code = 0;
@@ -486,19 +572,47 @@ int main(int argc, char **argv)
     br_log("bridge %s ready: network %s, origin %s", ipcn_node_name(b->node),
            b->o.network ? b->o.network : "(default)", b->origin);
 
-    /* Until the first connection, the attempts are made here, with back-off
-     * (libmosquitto's loop does not retry a first connect that failed);
-     * once connected, its loop thread reconnects by itself, with the same
-     * back-off (mosquitto_reconnect_delay_set above). */
+    /* The connection: mosquitto_connect_async (it does not block on TCP;
+     * resolving the broker's name does), then libmosquitto's loop in a
+     * thread of the bridge's (loop_main) until the connection ends:
+     * refused (a wrong password; a 3.1.1-only broker, for the fall-back),
+     * lost, or never made.  Then the main thread connects again after 1, 2,
+     * 4, then every 8 s (at once for the fall-back to 3.1.1), starting
+     * over from 1 s once connected. */
     bool started = false;
-    int backoff_ms = 1000, wait_ms = 0;
+    int backoff_ms = 1000, wait_ms = 0, start_version = 0;
+    uint64_t seen_connects = 0, start_connects = 0;
     for (;;) {
+        if (started && atomic_load(&b->loop_ended)) {
+            pthread_join(b->loop_thread, NULL);
+            started = false;
+            pthread_mutex_lock(&b->lock);
+            uint64_t connects = b->c.connects;
+            pthread_mutex_unlock(&b->lock);
+            if (atomic_load(&b->version) != start_version) {
+                wait_ms = 0; /* the fall-back: at once */
+            } else {
+                if (connects == start_connects)
+                    br_log("cannot connect to %s:%d (%s): trying again in %d ms", b->o.host,
+                           b->o.port,
+                           b->loop_rc == MOSQ_ERR_ERRNO ? strerror(b->loop_errno)
+                                                        : mosquitto_strerror(b->loop_rc),
+                           backoff_ms);
+                wait_ms = backoff_ms;
+                backoff_ms = backoff_ms * 2 > 8000 ? 8000 : backoff_ms * 2;
+            }
+        }
         if (!started && wait_ms <= 0) {
+            start_version = atomic_load(&b->version);
+            pthread_mutex_lock(&b->lock);
+            start_connects = b->c.connects;
+            pthread_mutex_unlock(&b->lock);
             rc = mosquitto_connect_async(b->mosq, b->o.host, b->o.port, 10);
             if (rc == MOSQ_ERR_SUCCESS) {
-                if ((rc = mosquitto_loop_start(b->mosq)) != MOSQ_ERR_SUCCESS) {
-                    fprintf(stderr, "300 Internal Process Error: mosquitto_loop_start: %s\n",
-                            mosquitto_strerror(rc));
+                atomic_store(&b->loop_ended, false);
+                if ((rc = pthread_create(&b->loop_thread, NULL, loop_main, b)) != 0) {
+                    fprintf(stderr, "300 Internal Process Error: cannot start the MQTT "
+                                    "thread: %s\n", strerror(rc));
                     exit_code = 1;
                     break;
                 }
@@ -519,6 +633,13 @@ int main(int argc, char **argv)
             break;
         else if (sig < 0)
             wait_ms -= 200;
+        pthread_mutex_lock(&b->lock);
+        uint64_t connects = b->c.connects;
+        pthread_mutex_unlock(&b->lock);
+        if (connects != seen_connects) {
+            seen_connects = connects;
+            backoff_ms = 1000; /* connected: the next loss starts over */
+        }
         br_service_sweep(b, false);
         if (b->o.stats_path)
             publish_stats(b, last_stats, sizeof last_stats);
@@ -526,13 +647,24 @@ int main(int argc, char **argv)
     if (started) {
         /* What is buffered goes out before the bridge leaves, while the
          * broker takes it (at most 2 s); what is left is in the last
-         * status line. */
+         * status line.  Then the loop ends once the DISCONNECT is out (it
+         * waits at most 1 s in poll); should it not within 2 s, it is
+         * cancelled. */
         br_out_flush(b, 2000);
+        atomic_store(&b->stopping, true);
         mosquitto_disconnect(b->mosq);
-        mosquitto_loop_stop(b->mosq, false);
+        for (int i = 0; i < 100 && !atomic_load(&b->loop_ended); i++) {
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (!atomic_load(&b->loop_ended))
+            pthread_cancel(b->loop_thread);
+        pthread_join(b->loop_thread, NULL);
     }
 out:
+    read_sub_stats(b);
     ipcn_node_close(b->node);
+    b->node = NULL;
     print_stats(b);
     br_service_free(b);
     br_export_free(b);

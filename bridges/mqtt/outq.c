@@ -2,14 +2,16 @@
 /*
  * outq.c — the bounded buffer of the bridge's outgoing publications.
  *
- * libmosquitto refuses a publication while the client is not connected
- * (MOSQ_ERR_NO_CONN), so the bridge keeps its own buffer: a FIFO of at
- * most --buffer messages and --buffer-bytes bytes of payload.  A message stays in it until the broker
- * acknowledged it (PUBACK, QoS 1) or it was written (QoS 0); when the
- * connection is lost, the messages in flight become unsent and are sent
- * again once it is back (at least once, as QoS 1 promises).  A sample that
- * finds the buffer full is not taken and is counted (dropped): the only
- * loss, and it is counted.
+ * The bridge bounds what it has not delivered yet: a FIFO of at most
+ * --buffer messages and --buffer-bytes bytes of payload.  A message is
+ * counted in it until the broker acknowledged it (PUBACK, QoS 1) or it was
+ * written (QoS 0).  QoS 1 messages are handed to libmosquitto at once (at
+ * most BR_MAX_INFLIGHT unacknowledged), connected or not: libmosquitto
+ * keeps them and sends them, again after a reconnect, in order, until
+ * acknowledged (at least once, as QoS 1 promises); the bridge never sends
+ * one a second time.  QoS 0 messages wait here while the broker is away.
+ * A sample that finds the buffer full is not taken and is counted
+ * (dropped): the only loss, and it is counted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +32,8 @@ struct br_outmsg {
     uint64_t seq;
     void *corr;
     size_t corr_len;
-    int mid;       /* 0: not sent since the last connect */
-    bool sent_once;
+    int mid;       /* 0: not handed to libmosquitto yet; -1: being handed;
+                      else libmosquitto's until acknowledged (QoS 1) */
 };
 
 static void msg_free(br_outmsg *m)
@@ -111,21 +113,30 @@ static void remove_msg(bridge *b, br_outmsg *m, bool refused)
     msg_free(m);
 }
 
-/* Send unsent messages while connected and the window allows.  Called
- * with the lock held; drops it around each mosquitto call. */
+/* Hand unsent messages to libmosquitto while the window allows.  Called
+ * with the lock held; drops it around each mosquitto call.
+ *
+ * QoS 1: once mosquitto_publish_v5() took a message (success, or
+ * MOSQ_ERR_NO_CONN: libmosquitto 2.0 queues it before it finds no
+ * connection), it is libmosquitto's: it sends it, and again after a
+ * reconnect, in order, until the broker acknowledges it.  The bridge keeps
+ * it (counted against --buffer) until then and never publishes it again:
+ * a second copy would be a duplicate, and an old retained value sent
+ * after a newer one would replace it on the broker.  So QoS 1 messages are
+ * handed over connected or not; only the window (BR_MAX_INFLIGHT) keeps
+ * the rest here.  QoS 0: handed over only while connected, done when
+ * written. */
 static void pump(bridge *b)
 {
-    while (b->connected && b->inflight < BR_MAX_INFLIGHT) {
+    while (b->inflight < BR_MAX_INFLIGHT && (b->o.qos > 0 || b->connected)) {
         br_outmsg *m = b->head;
         while (m && m->mid)
             m = m->next;
         if (!m)
             return;
         m->mid = -1; /* being sent: no one else picks it */
-        if (m->sent_once)
-            b->c.resent++;
-        m->sent_once = true;
         b->inflight++;
+        b->publishing++;
         mosquitto_property *p = props_of(b, m);
         int mid = 0;
         pthread_mutex_unlock(&b->lock);
@@ -133,28 +144,33 @@ static void pump(bridge *b)
                                       b->o.qos, m->retain, p);
         mosquitto_property_free_all(&p);
         pthread_mutex_lock(&b->lock);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            /* not connected after all, or refused: try again later */
+        b->publishing--;
+        bool taken = rc == MOSQ_ERR_SUCCESS ||
+                     (b->o.qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST));
+        if (taken && b->o.qos > 0) {
+            m->mid = mid;
+            if (take_early(b, mid)) {
+                b->inflight--;
+                remove_msg(b, m, false);
+            }
+        } else if (taken) {
+            b->inflight--; /* QoS 0: written */
+            remove_msg(b, m, false);
+        } else {
             m->mid = 0;
             b->inflight--;
             if (rc != MOSQ_ERR_NO_CONN && rc != MOSQ_ERR_CONN_LOST) {
-                br_log("publish %s refused: %s (dropped)", m->topic,
-                       mosquitto_strerror(rc));
+                br_log("publish %s refused: %s (dropped)", m->topic, mosquitto_strerror(rc));
                 remove_msg(b, m, true);
                 continue;
             }
-            return;
-        }
-        if (m->mid == 0) {
-            /* a disconnect reset the window while we published */
-            continue;
-        }
-        m->mid = mid;
-        if (take_early(b, mid)) {
-            b->inflight--;
-            remove_msg(b, m, false);
+            break; /* QoS 0, not connected: sent once connected */
         }
     }
+    /* Acknowledgements kept for a publication still being handed over
+     * are stale once none is: forget them (a 16-bit mid comes again). */
+    if (!b->publishing)
+        b->nearly = 0;
 }
 
 bool br_out_push(bridge *b, const char *topic, const void *data, size_t len,
@@ -212,6 +228,9 @@ bool br_out_push(bridge *b, const char *topic, const void *data, size_t len,
 void br_out_connected(bridge *b)
 {
     pthread_mutex_lock(&b->lock);
+    /* libmosquitto sends again what it holds unacknowledged (QoS 1) */
+    if (b->c.connects > 1)
+        b->c.resent += b->inflight;
     b->connected = true;
     pump(b);
     pthread_mutex_unlock(&b->lock);
@@ -220,24 +239,22 @@ void br_out_connected(bridge *b)
 void br_out_disconnected(bridge *b)
 {
     pthread_mutex_lock(&b->lock);
-    b->connected = false;
-    for (br_outmsg *m = b->head; m; m = m->next)
-        m->mid = 0;
-    b->inflight = 0;
-    b->nearly = 0;
+    b->connected = false; /* what libmosquitto holds stays in flight */
     pthread_mutex_unlock(&b->lock);
 }
 
 void br_out_acked(bridge *b, int mid, bool refused)
 {
     pthread_mutex_lock(&b->lock);
-    br_outmsg *m = b->head;
+    br_outmsg *m = b->o.qos > 0 ? b->head : NULL;
     while (m && m->mid != mid)
         m = m->next;
     if (m) {
         b->inflight--;
         remove_msg(b, m, refused);
-    } else if (b->nearly < (int)(sizeof b->early_acks / sizeof b->early_acks[0])) {
+    } else if (b->publishing &&
+               b->nearly < (int)(sizeof b->early_acks / sizeof b->early_acks[0])) {
+        /* maybe the message a publish call is handing over right now */
         b->early_acks[b->nearly++] = mid;
     }
     pump(b);

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/random.h>
+
 #include <mqtt_protocol.h>
 
 #include "bridge.h"
@@ -31,12 +33,14 @@
 
 struct br_pending {
     struct br_pending *next;
-    char corr[40];
+    char corr[64];
     ipcn_responder resp;
     struct timespec deadline;
 };
 
 typedef struct call_ctx {
+    struct call_ctx *next; /* bridge.calls_pending: freed at exit if the
+                              answer never came (the node closed first) */
     bridge *b;
     char *rtopic;
     void *corr;
@@ -69,30 +73,48 @@ static int on_request(ipcn_node *n, const ipcn_msg *req, ipcn_reply_ctx *ctx, vo
     struct br_pending *p = calloc(1, sizeof *p);
     if (!p)
         return IPCN_INSUFFICIENT_MEMORY;
+    /* correlation data: 16 random bytes (hex) and a counter, so that no
+     * one who can publish on the reply topic can guess it */
+    unsigned char rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        free(p);
+        return IPCN_INTERNAL_ERROR;
+    }
+    char hexr[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hexr + 2 * i, 3, "%02x", rnd[i]);
     pthread_mutex_lock(&b->lock);
-    snprintf(p->corr, sizeof p->corr, "%.16s-%" PRIu64, b->origin, ++b->next_corr);
+    snprintf(p->corr, sizeof p->corr, "%s-%" PRIu64, hexr, ++b->next_corr);
     pthread_mutex_unlock(&b->lock);
     add_ms(&p->deadline, b->o.timeout_ms);
     p->resp = ipcn_reply_defer(ctx);
+    /* once linked, p belongs to the list: the sweep or an answer may take
+     * and free it at any time, so what the push needs is copied first */
+    char corr[sizeof p->corr];
+    memcpy(corr, p->corr, sizeof corr);
+    ipcn_responder resp = p->resp;
     pthread_mutex_lock(&b->lock);
     p->next = b->pending;
     b->pending = p;
     b->c.requests++;
     pthread_mutex_unlock(&b->lock);
     const char *ct = !strcmp(req->encoding, "cbor") ? "application/cbor" : req->encoding;
-    if (!br_out_push(b, topic, req->data, req->len, false, ct, req->src_name, 0, p->corr,
-                     strlen(p->corr), NULL, b->reply_topic)) {
-        /* the buffer is full: answered by the sweep below with 304, or
-         * now: take it back */
+    if (!br_out_push(b, topic, req->data, req->len, false, ct, req->src_name, 0, corr,
+                     strlen(corr), NULL, b->reply_topic)) {
+        /* the buffer is full: take it back and answer 205, unless the
+         * sweep (304) or an answer took it first, and freed it */
         pthread_mutex_lock(&b->lock);
         struct br_pending **pp = &b->pending;
         while (*pp && *pp != p)
             pp = &(*pp)->next;
-        if (*pp)
+        bool mine = *pp != NULL;
+        if (mine)
             *pp = p->next;
         pthread_mutex_unlock(&b->lock);
-        ipcn_respond(b->node, p->resp, IPCN_TOO_MANY_REQUESTS, NULL, 0, NULL);
-        free(p);
+        if (mine) {
+            ipcn_respond(b->node, resp, IPCN_TOO_MANY_REQUESTS, NULL, 0, NULL);
+            free(p);
+        }
     }
     return IPCN_ACCEPTED;
 }
@@ -133,10 +155,14 @@ static void on_answer(bridge *b, const struct mosquitto_message *m,
     }
     char *ctype = NULL;
     mosquitto_property_read_string(props, MQTT_PROP_CONTENT_TYPE, &ctype, false);
-    const char *enc = !ctype ? "application/octet-stream"
-                      : !strcmp(ctype, "application/cbor") ? "cbor"
-                                                            : ctype;
-    ipcn_respond(b->node, p->resp, status, m->payload, (size_t)m->payloadlen, enc);
+    int st = ipcn_respond(b->node, p->resp, status, m->payload, (size_t)m->payloadlen,
+                          br_encoding(ctype));
+    if (st != IPCN_OK && st != IPCN_NOT_FOUND && st != IPCN_SERVICE_UNAVAILABLE) {
+        /* the answer could not be passed on (too large, ...): the
+         * requester still gets one */
+        br_log("answer on %s: %d %s: answered 302", m->topic, st, ipcn_status_str(st));
+        ipcn_respond(b->node, p->resp, IPCN_BAD_GATEWAY, NULL, 0, NULL);
+    }
     free(ctype);
     free(p);
 }
@@ -144,6 +170,14 @@ static void on_answer(bridge *b, const struct mosquitto_message *m,
 static void answer_call(call_ctx *cx, int status, const ipcn_msg *reply)
 {
     bridge *b = cx->b;
+    pthread_mutex_lock(&b->lock);
+    for (call_ctx **pp = &b->calls_pending; *pp; pp = &(*pp)->next)
+        if (*pp == cx) {
+            *pp = cx->next;
+            b->ncalls_pending--;
+            break;
+        }
+    pthread_mutex_unlock(&b->lock);
     char st[16];
     snprintf(st, sizeof st, "%d", status);
     const char *ct = reply ? reply->encoding : NULL;
@@ -156,15 +190,36 @@ static void answer_call(call_ctx *cx, int status, const ipcn_msg *reply)
     free(cx);
 }
 
-/* The answer of the bridge's request: 202 and 203 are the permissions
- * (the bridge may not execute, or not see, the service), counted. */
+/* The answer of the bridge's request: 201 and 202 are the permissions
+ * (the bridge may not execute the service), counted in denied; 203 (no
+ * such service, or none the bridge may see) in not_found. */
 static void call_done(ipcn_node *n, int status, const ipcn_msg *reply, void *user)
 {
     call_ctx *cx = user;
     (void)n;
-    if (status == IPCN_FORBIDDEN || status == IPCN_NOT_FOUND)
+    if (status == IPCN_FORBIDDEN || status == IPCN_UNAUTHORIZED)
         br_count(cx->b, &cx->b->c.denied);
+    else if (status == IPCN_NOT_FOUND)
+        br_count(cx->b, &cx->b->c.not_found);
     answer_call(cx, status, reply);
+}
+
+/* May the bridge publish an answer on t, a topic the caller chose?  Not
+ * under --prefix (the bridge's own topics, those other bridges import) nor
+ * on a topic an --import filter covers. */
+static bool response_topic_ok(bridge *b, const char *t)
+{
+    if (!*t || !strncmp(t, b->o.prefix, strlen(b->o.prefix)) || strchr(t, '+') ||
+        strchr(t, '#'))
+        return false;
+    for (int i = 0; i < b->o.nimports; i++) {
+        char filter[512];
+        bool match = false;
+        br_import_filter(b->o.imports[i], filter, sizeof filter);
+        if (mosquitto_topic_matches_sub(filter, t, &match) != MOSQ_ERR_SUCCESS || match)
+            return false;
+    }
+    return true;
 }
 
 /* A call on PREFIX_call/PATH. */
@@ -179,15 +234,24 @@ static void on_call(bridge *b, const struct mosquitto_message *m,
     mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &cx->rtopic, false);
     mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &cx->corr, &clen, false);
     cx->corr_len = clen;
-    if (!cx->rtopic) {
-        br_log("call %s without a response topic: dropped", m->topic);
+    bool rt_ok = cx->rtopic && response_topic_ok(b, cx->rtopic);
+    pthread_mutex_lock(&b->lock);
+    bool full = b->ncalls_pending >= BR_MAX_CALLS;
+    if (!rt_ok || full)
+        b->c.calls_refused++;
+    pthread_mutex_unlock(&b->lock);
+    if (!rt_ok) {
+        br_log("call %s: %s: dropped", m->topic,
+               cx->rtopic ? "response topic under --prefix or --import" : "no response topic");
+        free(cx->rtopic);
         free(cx->corr);
         free(cx);
         return;
     }
-    pthread_mutex_lock(&b->lock);
-    b->c.calls++;
-    pthread_mutex_unlock(&b->lock);
+    if (full) {
+        answer_call(cx, IPCN_TOO_MANY_REQUESTS, NULL);
+        return;
+    }
     bool allowed = false;
     for (int i = 0; i < b->o.ncalls && !allowed; i++)
         allowed = ipcn_pattern_match(b->o.calls[i], path) == 1;
@@ -195,17 +259,21 @@ static void on_call(bridge *b, const struct mosquitto_message *m,
     int n = snprintf(abs, sizeof abs, "/%s", path);
     if (!allowed || n < 0 || (size_t)n >= sizeof abs) {
         /* not bridged (no --call pattern): answered as if it did not
-         * exist, not counted as a denial */
+         * exist, counted in calls_refused */
+        br_count(b, &b->c.calls_refused);
         answer_call(cx, IPCN_NOT_FOUND, NULL);
         return;
     }
+    pthread_mutex_lock(&b->lock);
+    b->c.calls++;
+    cx->next = b->calls_pending;
+    b->calls_pending = cx;
+    b->ncalls_pending++;
+    pthread_mutex_unlock(&b->lock);
     char *ctype = NULL;
     mosquitto_property_read_string(props, MQTT_PROP_CONTENT_TYPE, &ctype, false);
-    const char *enc = !ctype ? "application/octet-stream"
-                      : !strcmp(ctype, "application/cbor") ? "cbor"
-                                                            : ctype;
-    int st = ipcn_request_async(b->node, abs, m->payload, (size_t)m->payloadlen, enc,
-                                b->o.timeout_ms, call_done, cx, NULL);
+    int st = ipcn_request_async(b->node, abs, m->payload, (size_t)m->payloadlen,
+                                br_encoding(ctype), b->o.timeout_ms, call_done, cx, NULL);
     free(ctype);
     if (st != IPCN_ACCEPTED)
         call_done(b->node, st, NULL, cx); /* 203: no provider the bridge may see */
@@ -289,4 +357,13 @@ void br_service_sweep(bridge *b, bool all)
 void br_service_free(bridge *b)
 {
     br_service_sweep(b, true);
+    /* calls whose answer never came: the node is closed, it never will */
+    while (b->calls_pending) {
+        call_ctx *cx = b->calls_pending;
+        b->calls_pending = cx->next;
+        free(cx->rtopic);
+        free(cx->corr);
+        free(cx);
+    }
+    b->ncalls_pending = 0;
 }

@@ -241,6 +241,7 @@ struct ipcn_reply_ctx {
     bool deferred;
     uint64_t responder_id;
     int oom;
+    uint64_t deadline_ns;   /* the requester's, CLOCK_MONOTONIC; 0: none */
 };
 
 /* ---- engine: directory.c, pubsub.c, request.c ---- */
@@ -343,9 +344,10 @@ void ipcn__responder_free_all(ipcn_node *n);
 int ipcn__prov_check_typed(const ipcn__local *lr, const char *enc,
                            const void *data, size_t len, char *why,
                            size_t whylen);
-/* Run path's handler for a request of link_id (0: this node's own). */
+/* Run path's handler for a request of link_id (0: this node's own), whose
+ * requester gives up at deadline_ns (0: never; ipcn_reply_time_left()). */
 void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
-                            ipcn__msg *m);
+                            ipcn__msg *m, uint64_t deadline_ns);
 void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb); /* a CB_REQUEST, lock held */
 /* The deferred answer id is owed to a requester that left: forget it.
  * True when it did (false: it is owed to one still there, or gone).
@@ -589,6 +591,18 @@ bool ipcn__typed_check_remote(ipcn_node *n, ipcn__link *l, ipcn__remote *r,
  * current value): entered, when lr's history is on, as set by this node
  * itself; a set amends it with ipcn__hist_setter().  Cheap when off. */
 void ipcn__hist_record(ipcn_node *n, ipcn__local *lr, ipcn_msg *v);
+/* The same, tested here: a publish with history off (the common case)
+ * costs one test and no call. */
+static inline void ipcn__hist_on_value(ipcn_node *n, ipcn__local *lr,
+                                       ipcn_msg *v)
+{
+    if (lr->hist || lr->hist_own || n->hist_policy)
+        ipcn__hist_record(n, lr, v);
+}
+/* The network policy changed: every data resource whose provider did not
+ * decide (ipcn_announce_history()) keeps what the new one says now (an
+ * empty history when it turns on, none when it turns off). */
+void ipcn__hist_on_policy(ipcn_node *n);
 /* The newest entry of lr (version) came by a set of the peer at link_id
  * (0: this node itself). */
 void ipcn__hist_setter(ipcn_node *n, ipcn__local *lr, uint64_t version,

@@ -239,6 +239,7 @@ uint64_t ipcn__engine_in(ipcn_node *n, const ipcn__in *in)
         return 0;
     case IPCN__IN_POLICY:
         ipcn__access_on_policy(n, in->old_policy);
+        ipcn__hist_on_policy(n);
         return 0;
     case IPCN__IN_REPUTATION:
         ipcn__quarantine_on_rep(n, in->rep, in->status);

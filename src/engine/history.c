@@ -116,17 +116,38 @@ static int fit(ipcn__local *lr, uint32_t depth, uint64_t max_bytes)
     return IPCN_OK;
 }
 
+void ipcn__hist_on_policy(ipcn_node *n)
+{
+    ipcn__local *lr;
+    ipcn__list_for_each(lr, t, &n->locals, ipcn__local, entry) {
+        if (lr->kind != IPCN_DATA || lr->hist_own)
+            continue;
+        uint32_t depth;
+        uint64_t max_bytes;
+        wanted(n, lr, &depth, &max_bytes);
+        (void)fit(lr, depth, max_bytes); /* 307: made at the next value */
+        /* Fewer bytes allowed: the oldest go now, as at the next value. */
+        ipcn__hist *h = lr->hist;
+        while (h && h->count > 1 && h->bytes > h->max_bytes)
+            drop_oldest(h);
+    }
+}
+
 void ipcn__hist_record(ipcn_node *n, ipcn__local *lr, ipcn_msg *v)
 {
-    if (!lr->hist && !lr->hist_own &&
-        !(n->policy && n->policy->guard.debug_history))
-        return; /* off: the common case, one test */
     uint32_t depth;
     uint64_t max_bytes;
     wanted(n, lr, &depth, &max_bytes);
     if (fit(lr, depth, max_bytes) != IPCN_OK || !depth)
         return;
     ipcn__hist *h = lr->hist;
+    /* Versions kept only go up (protocol.md 10.6): a sequence number that
+     * does not (ipcn_publish_seq() going back or repeating one: a
+     * recording played in a loop, two players of one path) starts the
+     * history again, what was kept counted as dropped. */
+    if (h->count && at(h, h->count - 1)->value->seq >= v->seq)
+        while (h->count)
+            drop_oldest(h);
     char *setter = ipcn__strdup(n->name);
     if (!setter) {
         h->dropped++; /* this version is not kept: counted */

@@ -435,6 +435,17 @@ IPCN_API int ipcn_reply_set(ipcn_reply_ctx *ctx, const void *data, size_t len,
     return IPCN_OK;
 }
 
+IPCN_API int ipcn_reply_time_left(const ipcn_reply_ctx *ctx)
+{
+    if (!ctx || !ctx->deadline_ns)
+        return -1;
+    uint64_t now = ipcn__now_mono_ns();
+    if (now >= ctx->deadline_ns)
+        return 0;
+    uint64_t ms = (ctx->deadline_ns - now) / 1000000ull;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
 IPCN_API ipcn_responder ipcn_reply_defer(ipcn_reply_ctx *ctx)
 {
     ipcn_responder r = {0};
@@ -483,7 +494,7 @@ IPCN_API int ipcn_respond(ipcn_node *n, ipcn_responder resp, int status,
 /* Run a service handler for a request (from a peer, or this node's own),
  * with the lock released, and send its answer unless it deferred. */
 void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
-                            ipcn__msg *m)
+                            ipcn__msg *m, uint64_t deadline_ns)
 {
     ipcn__local *lr = ipcn__local_find(n, m->pub.path);
     if (!lr || lr->kind != IPCN_SERVICE || !lr->fn) {
@@ -512,7 +523,8 @@ void ipcn__prov_run_handler(ipcn_node *n, uint32_t link_id, uint64_t corr,
         n->own_queued++;
     }
     ipcn__list_insert_tail(&n->responders, &r->entry);
-    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id, .shm_ok = true};
+    ipcn_reply_ctx ctx = {.node = n, .responder_id = r->id, .shm_ok = true,
+                          .deadline_ns = deadline_ns};
     uint64_t rid = r->id;
     ipcn__node_unlock(n);
     int st = fn(n, &m->pub, &ctx, user);
@@ -600,7 +612,9 @@ void ipcn__prov_run(ipcn_node *n, ipcn__cb *cb)
     if (sys)
         ipcn__sys_shutdown_run(n, cb);
     else
-        ipcn__prov_run_handler(n, cb->link_id, cb->corr, cb->msg);
+        ipcn__prov_run_handler(n, cb->link_id, cb->corr, cb->msg,
+                               cb->deadline_ns ? cb->deadline_ns
+                                               : cb->reply_deadline_ns);
 }
 
 void ipcn__prov_on_link_down(ipcn_node *n, ipcn__link *l)

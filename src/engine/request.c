@@ -376,13 +376,14 @@ static void run_local(ipcn_node *n, ipcn__pending *p)
         }
         cb->kind = CB_REQUEST;
         cb->link_id = 0;
+        cb->reply_deadline_ns = p->deadline_ns; /* for the handler only */
         cb->corr = p->corr;
         cb->msg = m;
         ipcn__queue_cb(n, cb);
         n->own_queued++; /* this node's load (provide.c: ipcn__prov_run) */
         return;
     }
-    ipcn__prov_run_handler(n, 0, p->corr, m);
+    ipcn__prov_run_handler(n, 0, p->corr, m, p->deadline_ns);
     ipcn_msg_free(&m->pub);
 }
 

@@ -546,7 +546,7 @@ int ipcn__route_next_at(ipcn_node *n, ipcn__local *lr, const void *data,
         if (lr->value)
             ipcn_msg_free(lr->value);
         lr->value = &v->pub;
-        ipcn__hist_record(n, lr, &v->pub); /* debug history (history.c) */
+        ipcn__hist_on_value(n, lr, &v->pub); /* debug history (history.c) */
     }
     lr->seq = *seq;
     return IPCN_OK;

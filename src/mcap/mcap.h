@@ -12,9 +12,12 @@
  * grouped by opcode), Summary Offsets, Footer (with the summary CRC32) and
  * the magic.  A message's bytes go straight from the caller's buffer into
  * the compressor (no copy of them is kept: a shared-memory sample is
- * compressed from its mapping).  Each finished chunk and its indexes are
- * handed to write(2) at once, so a writer killed with kill -9 leaves a file
- * whose chunks up to the last finished one are readable.
+ * compressed from its mapping).  Each finished chunk is written out at
+ * once, with consecutive write(2) calls (its head, its compressed records,
+ * then its Message Indexes), before the next message is taken, so a
+ * writer killed with kill -9 leaves a file whose chunks up to the last
+ * finished one are readable (a reader reads a chunk without its indexes;
+ * one cut in two is not read).
  *
  * Reader: a file is hostile input.  Every length is checked against what
  * is left of its record and of the file; a chunk's declared uncompressed
@@ -151,8 +154,15 @@ typedef struct mcap_info {
     char why[160];         /* why it was cut off, or the error */
 } mcap_info;
 
+/* The largest uncompressed chunk a reader takes unless told (a hostile
+ * chunk of a few KiB may say it unpacks to GiBs: that much is allocated
+ * and filled before its CRC can tell).  The writer's chunks stay below it
+ * unless one message alone is larger. */
+#define MCAP_MAX_CHUNK_DEFAULT ((size_t)64 << 20)
+
 typedef struct mcap_read_opts {
-    size_t max_chunk;      /* largest uncompressed chunk; 0: 1 GiB */
+    size_t max_chunk;      /* largest uncompressed chunk; 0:
+                              MCAP_MAX_CHUNK_DEFAULT */
 } mcap_read_opts;
 
 /** Message callback: return 0 to go on, non-zero to stop (MCAP_ESTOP). */

@@ -121,7 +121,7 @@ int mcap_reader_open_mem(mcap_reader **out, const void *buf, size_t len,
     if (o)
         r->o = *o;
     if (!r->o.max_chunk)
-        r->o.max_chunk = (size_t)1 << 30;
+        r->o.max_chunk = MCAP_MAX_CHUNK_DEFAULT;
     *out = r;
     return 0;
 }
@@ -428,8 +428,9 @@ static int on_chunk(mcap_reader *r, const uint8_t *p, size_t n,
     in->compression = z ? "zstd" : "";
     in->why[0] = 0;
     if (usize > r->o.max_chunk)
-        return why(in, MCAP_ELIMIT, "chunk at byte %llu: %llu bytes uncompressed, over the limit",
-                   (unsigned long long)at, (unsigned long long)usize);
+        return why(in, MCAP_ELIMIT, "chunk at byte %llu: %llu bytes uncompressed, over the limit "
+                   "of %zu MiB", (unsigned long long)at, (unsigned long long)usize,
+                   r->o.max_chunk >> 20);
     const uint8_t *u = data;
     if (z) {
         if (usize > r->ubuf_cap) {

@@ -261,6 +261,8 @@ static int tensor_elem(const ipcn_tensor *t, uint64_t i, double *out)
     size_t es = ipcn_dtype_size(t->dtype);
     const uint8_t *p = (const uint8_t *)t->data + (int64_t)i * t->strides[0] * (int64_t)es;
     uint8_t b[8];
+    if (es > sizeof b)
+        return 0; /* no such dtype (the largest is 8 bytes) */
     for (size_t k = 0; k < es; k++) /* to little endian, whatever the source */
         b[k] = t->order == IPCN_ORDER_BIG ? p[es - 1 - k] : p[k];
     uint64_t u = 0;

@@ -59,6 +59,8 @@ typedef struct ipcn__cb {
     uint64_t corr;
     struct ipcn__msg *msg;
     uint64_t deadline_ns;   /* its requester gives up then (0: never) */
+    uint64_t reply_deadline_ns; /* this node's own request's deadline, told
+                                   to the handler only (not abandoned) */
     uint64_t expect_version; /* CB_SET: 0 any */
 } ipcn__cb;
 
@@ -190,6 +192,8 @@ struct ipcn_node {
      * network's policy; the gate (transport/gate.c) decides with it;
      * engine/access.c keeps what was decided and the provider's rules. */
     struct ipcn__policy *policy; /* never NULL while the node is open */
+    bool hist_policy;       /* policy->guard.debug_history != 0, cached for
+                               the publish path (engine.h) */
     uint64_t policy_gen;    /* moves with anything that decides: the
                                policy, a provider's rules, a group */
     char *policy_path;      /* the file enforced (or looked for) */

@@ -162,6 +162,7 @@ int ipcn__node_policy_open(ipcn_node *n)
         return status == IPCN_INSUFFICIENT_MEMORY ? status : IPCN_FORBIDDEN;
     stamp(n, present ? &st : NULL);
     n->policy_gen = 1;
+    n->hist_policy = n->policy->guard.debug_history != 0;
     self_principal(n);
     describe(n, "enforcing");
     /* Watch the file's directory (the network's own is watched already:
@@ -226,6 +227,7 @@ void ipcn__node_policy_poll(ipcn_node *n)
     }
     ipcn__policy *old = n->policy;
     n->policy = p;
+    n->hist_policy = p->guard.debug_history != 0;
     n->policy_gen++;
     n->stats.policy_reloads++;
     if (p->needs_exe && !n->self.exe_hashed)

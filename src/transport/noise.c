@@ -548,7 +548,9 @@ int ipcn__noise_read_message(ipcn__noise_hs *hs, const uint8_t *msg,
 static int read_one(ipcn__noise_hs *hs, const uint8_t *msg, size_t len,
                     uint8_t *payload, size_t plen)
 {
-    uint8_t rs[IPCN_NOISE_DH];
+    /* Room for the tag too: decrypt_and_hash would copy all 48 bytes if
+     * there were no key yet (never, after ee; the compiler cannot see it). */
+    uint8_t rs[IPCN_NOISE_DH + IPCN_NOISE_TAG];
     const uint8_t *p = msg;
     int r = 0;
     switch (hs->step) {
@@ -575,7 +577,7 @@ static int read_one(ipcn__noise_hs *hs, const uint8_t *msg, size_t len,
         break;
     }
     if (r == 0 && hs->step > 0) {
-        memcpy(hs->rs, rs, sizeof rs);
+        memcpy(hs->rs, rs, IPCN_NOISE_DH);
         hs->has_rs = true;
     }
     ipcn__noise_wipe(rs, sizeof rs);

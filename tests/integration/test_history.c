@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ipcnet.h"
+#include "ipcnet_replay.h"
 #include "ipcnet_value.h"
 #include "v_util.h"
 
@@ -209,6 +210,46 @@ static void test_history_bounds(void **state)
                      IPCN_BAD_REQUEST);
 }
 
+/* A provider that numbers its samples (ipcn_publish_seq(): a recording
+ * played in a loop) going back or repeating one: the history starts
+ * again, what was kept counted as dropped, so that the listing's versions
+ * stay strictly increasing and each version names one value. */
+static void test_history_seq_back(void **state)
+{
+    (void)state;
+    ipcn_node *p = v_open("hq", NULL);
+    assert_int_equal(ipcn_announce(p, "q/d", IPCN_DATA, NULL, NULL, 0),
+                     IPCN_CREATED);
+    assert_int_equal(ipcn_announce_history(p, "q/d", 8, 0), IPCN_OK);
+    assert_int_equal(ipcn_publish_seq(p, "q/d", "a5", 2, 5), IPCN_OK);
+    assert_int_equal(ipcn_publish_seq(p, "q/d", "a6", 2, 6), IPCN_OK);
+    assert_int_equal(ipcn_publish_seq(p, "q/d", "b2", 2, 2), IPCN_OK);
+    ipcn_history *h = NULL;
+    assert_int_equal(ipcn_history_get(p, "q/d", 0, 0, &h), IPCN_OK);
+    assert_int_equal(h->count, 1);
+    assert_int_equal(h->dropped, 2);
+    assert_int_equal(h->entries[0].version, 2);
+    assert_memory_equal(h->entries[0].data, "b2", 2);
+    ipcn_history_free(h);
+    /* The same number again: the newer value is the one kept. */
+    assert_int_equal(ipcn_publish_seq(p, "q/d", "c2", 2, 2), IPCN_OK);
+    assert_int_equal(ipcn_publish(p, "q/d", "c3", 2), IPCN_OK);
+    h = NULL;
+    assert_int_equal(ipcn_history_get(p, "q/d", 0, 0, &h), IPCN_OK);
+    assert_int_equal(h->count, 2);
+    assert_int_equal(h->dropped, 3);
+    assert_int_equal(h->entries[0].version, 2);
+    assert_int_equal(h->entries[1].version, 3);
+    assert_int_equal(h->current, 3);
+    ipcn_history_free(h);
+    ipcn_msg *m = NULL;
+    assert_int_equal(ipcn_query_version(p, "q/d", 2, &m, 0), IPCN_OK);
+    assert_memory_equal(m->data, "c2", 2);
+    ipcn_msg_free(m);
+    m = NULL;
+    assert_int_equal(ipcn_query_version(p, "q/d", 5, &m, 0), IPCN_NOT_FOUND);
+}
+
 /* Off by default, and off again: 204, for the listing and a version. */
 static void test_history_off(void **state)
 {
@@ -332,6 +373,51 @@ static void test_history_policy(void **state)
     unsetenv("IPCNET_POLICY");
 }
 
+/* The listing's status of path, pumping n (a policy reloads from n's own
+ * event loop) until it is expect or V_WAIT_MS passed. */
+static int history_status_becomes(ipcn_node *n, const char *path, int expect)
+{
+    uint64_t end = tu_now_ms() + V_WAIT_MS;
+    int st;
+    for (;;) {
+        ipcn_history *h = NULL;
+        st = ipcn_history_get(n, path, 0, 0, &h);
+        if (st == IPCN_OK && h->count != 0)
+            st = -1; /* not what a change of policy leaves */
+        ipcn_history_free(h);
+        if (st == expect || tu_now_ms() >= end)
+            return st;
+        v_pump(n, 20);
+    }
+}
+
+/* The policy turning history on or off applies at once to the resources
+ * there are: an empty history (not 204) until the next value, and none
+ * (204, nothing listed) as soon as it is off. */
+static void test_history_policy_reload(void **state)
+{
+    (void)state;
+    write_policy("");
+    ipcn_node *p = v_open("pr", NULL);
+    assert_int_equal(ipcn_announce(p, "r/d", IPCN_DATA, NULL, NULL, 0),
+                     IPCN_CREATED);
+    assert_int_equal(ipcn_publish(p, "r/d", "a", 1), IPCN_OK);
+    ipcn_history *h = NULL;
+    assert_int_equal(ipcn_history_get(p, "r/d", 0, 0, &h),
+                     IPCN_METHOD_NOT_ALLOWED);
+    write_policy("debug:\n  history: 3\n");
+    assert_int_equal(history_status_becomes(p, "r/d", IPCN_OK), IPCN_OK);
+    assert_int_equal(ipcn_publish(p, "r/d", "b", 1), IPCN_OK);
+    assert_int_equal(ipcn_history_get(p, "r/d", 0, 0, &h), IPCN_OK);
+    assert_int_equal(h->count, 1);
+    assert_int_equal(h->depth, 3);
+    ipcn_history_free(h);
+    write_policy("");
+    assert_int_equal(history_status_becomes(p, "r/d", IPCN_METHOD_NOT_ALLOWED),
+                     IPCN_METHOD_NOT_ALLOWED);
+    unsetenv("IPCNET_POLICY");
+}
+
 /* The decoder of the listing refuses what is not one. */
 static void test_history_decode_bad(void **state)
 {
@@ -348,7 +434,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         V_TEST(test_history_sets),   V_TEST(test_history_bounds),
         V_TEST(test_history_off),    V_TEST(test_history_policy),
-        V_TEST(test_history_decode_bad),
+        V_TEST(test_history_decode_bad), V_TEST(test_history_seq_back),
+        V_TEST(test_history_policy_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

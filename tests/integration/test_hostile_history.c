@@ -9,7 +9,8 @@
  * the node service "history" refuses a body that is not its own with 200
  * (and a reason), answers 204 and 203 as the query does, and lists the
  * kept versions to a client that may read them; a flood of such asks
- * costs the victim nothing that lasts.  Each case ends with
+ * costs the victim nothing that lasts; a principal the policy denies read
+ * gets 203 with no body for a past version and for the listing.  Each case ends with
  * hostile_victim.h's checks: the innocent peer still gets through.
  */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -263,6 +265,82 @@ static void t_history_flood(void **state)
     victim_check();
 }
 
+/* A victim under a network policy that denies the raw clients (node
+ * hostile-*) read of its data: set up as any victim, with $IPCNET_POLICY
+ * naming that policy while it starts. */
+static char policy_path[512];
+
+static int setup_denied_victim(void **state)
+{
+    snprintf(policy_path, sizeof policy_path, "%s/hhist-policy.yaml", tu_net_dir());
+    FILE *f = fopen(policy_path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "version: 1\n"
+               "default: allow\n"
+               "rules:\n"
+               "  - deny: read\n"
+               "    who: \"node:hostile-*\"\n"
+               "    what: \"*/data\"\n");
+    if (fclose(f) != 0 || chmod(policy_path, 0600) != 0)
+        return -1;
+    setenv("IPCNET_POLICY", policy_path, 1);
+    int rc = setup_victim(state);
+    unsetenv("IPCNET_POLICY"); /* the victim has read it */
+    return rc;
+}
+
+static int teardown_denied_victim(void **state)
+{
+    int rc = teardown_victim(state);
+    unlink(policy_path);
+    return rc;
+}
+
+/* A principal that may not read the data asks a past version of it, by a
+ * QUERY with the version extension sent on the wire (a library node would
+ * not send it: the path is not in its directory): 203 with no body, as
+ * for the value, though version 1 is kept; the listing too. */
+static void t_history_denied(void **state)
+{
+    (void)state;
+    hello_caps = CAP_REDUNDANCY | CAP_HISTORY;
+    raw *r = raw_link();
+    assert_true(r->victim_caps & CAP_HISTORY);
+    B.len = 0;
+    enc_query_ext(&B, r->id, 1, V.data, 1, 8);
+    raw_send_buf(r);
+    rframe f = answer_of(r, 1);
+    assert_int_equal(f.type, T_QUERY_REPLY);
+    assert_int_equal(f.status, 203);
+    assert_int_equal(f.data_len, 0);
+    rframe_free(&f);
+    /* The same QUERY without the extension: 203 as well. */
+    B.len = 0;
+    enc_query_ext(&B, r->id, 2, V.data, 0, 0);
+    raw_send_buf(r);
+    f = answer_of(r, 2);
+    assert_int_equal(f.status, 203);
+    assert_int_equal(f.data_len, 0);
+    rframe_free(&f);
+    /* The listing: 203 with no body. */
+    char sys[96];
+    uint8_t body[128];
+    snprintf(sys, sizeof sys, "@sys/%s/history", V.name);
+    size_t n = path_body(body, V.data);
+    B.len = 0;
+    enc_sys_request(&B, r->id, 3, sys, "cbor", body, n);
+    raw_send_buf(r);
+    f = answer_of(r, 3);
+    assert_int_equal(f.status, 203);
+    assert_int_equal(f.data_len, 0);
+    rframe_free(&f);
+    raw_ping(r, 4);
+    raw_free(r);
+    hello_caps = 0;
+    victim_check();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +348,8 @@ int main(void)
         CASE(t_history_malformed),
         CASE(t_history_service),
         CASE(t_history_flood),
+        cmocka_unit_test_setup_teardown(t_history_denied, setup_denied_victim,
+                                        teardown_denied_victim),
     };
     if (getenv("IPCN_TEST_FILTER"))
         cmocka_set_test_filter(getenv("IPCN_TEST_FILTER"));

@@ -10,9 +10,10 @@
 #    message's channel, sequence, times and bytes, in order);
 #  - `ipcnet play` at rate 1 to rec_peer sub: every recorded sample comes
 #    back once with its sequence number and bytes; the timing error (arrival
-#    against recorded time, median removed) is measured and printed, p99
-#    checked against 1 ms only with IPCNET_TIMING_STRICT=1 (the machine is
-#    shared: no timed assertion by default);
+#    against recorded time, median removed) is measured and printed (that
+#    it was is checked), p99 checked against 1 ms only with
+#    IPCNET_TIMING_STRICT=1 (the machine is shared: no timed assertion by
+#    default; a p50 of 0.08 ms was seen with a p99 of 60 ms under load);
 #  - `ipcnet play --rate max`: nothing lost.
 #
 #   bash test_record.sh path/to/ipcnet path/to/ipcn-test-rec_peer SECONDS NPM_DIR JS
@@ -119,6 +120,13 @@ if [ "$src" = 0 ]; then ok "rate 1: every sample back, same seq and bytes"; else
     nok "rate 1: exit $src" "$(cat "$W/sub.out" "$W/sub.err")"; fi
 sed 's/^/# rate 1: /' "$W/sub.out"
 p99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' "$W/sub.out")
+# The p99 is measured and printed every run, asserted only with
+# IPCNET_TIMING_STRICT=1: on the shared test machine a p50 of 0.08 ms came
+# with a p99 of 60 ms (other builds running), so no bound is loose enough
+# to mean something and never fail by load alone.  That it was measured
+# is checked.
+if [ -n "$p99" ]; then ok "timing error measured: p99 $p99 ms (not asserted unless IPCNET_TIMING_STRICT=1)"; else
+    nok "no timing error measured" "$(cat "$W/sub.out")"; fi
 if [ "${IPCNET_TIMING_STRICT:-0}" = 1 ]; then
     if python3 -c "import sys; sys.exit(0 if float('${p99:-99}') <= 1.0 else 1)"; then
         ok "timing error p99 ${p99} ms <= 1 ms"; else nok "timing error p99 ${p99:-?} ms > 1 ms"; fi
@@ -142,6 +150,81 @@ d = json.load(sys.stdin)
 print(sum(x['messages'] for x in d['channels'] if x['topic'] == 'rt/cam'))")
 r 0 "play --only rt/cam" "$BIN" play "$W/run.mcap" --rate max --only rt/cam --wait 200
 contains "--only: the $cam samples of rt/cam, nothing else" "$err" "played $cam messages"
+# --proxy whose TO the recorder offers itself: each call would enter it
+# again; refused at start.
+r 2 "record --proxy FROM=FROM is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap" --proxy rt/l=rt/l
+contains "record --proxy FROM=FROM: says why" "$err" "would call itself"
+r 2 "record --proxy a chain back to itself is refused" "$BIN" record 'rt/**' -o "$W/loop.mcap" \
+  --proxy rt/a=rt/b --proxy rt/b=rt/a
+# A path recorded from two providers: one plays (the first recorded, or
+# --provider's), the other is named on stderr; their sequence numbers would
+# interleave on one resource.
+python3 - "$W/two.mcap" <<'PY'
+import struct, sys
+def s(b): return struct.pack('<I', len(b)) + b
+def rec(op, body): return bytes([op]) + struct.pack('<Q', len(body)) + body
+def chan(cid, prov, pid):
+    meta = b''.join(s(k) + s(v) for k, v in [(b'ipcnet.kind', b'stream'),
+        (b'ipcnet.encoding', b'text/plain'), (b'ipcnet.provider', prov),
+        (b'ipcnet.provider_id', pid)])
+    return rec(4, struct.pack('<HH', cid, 0) + s(b'two/s') + s(b'text/plain') + s(meta))
+f = b'\x89MCAP0\r\n' + rec(1, bytes(8))
+f += chan(1, b'alpha', b'00000000000000aa') + chan(2, b'beta', b'00000000000000bb')
+for i in range(10):
+    for c, n in ((1, 3), (2, 4)):
+        if c == 1 and i >= n: continue
+        if c == 2 and i >= n: continue
+        f += rec(5, struct.pack('<HIQQ', c, i + 1, 10**9 + i * 1000, 10**9) + b'x')
+open(sys.argv[1], 'wb').write(f)
+PY
+r 0 "play of a path with two providers" "$BIN" play "$W/two.mcap" --rate max --wait 200
+contains "play: the first provider's samples only" "$err" "played 3 messages"
+contains "play: names the provider skipped" "$err" "skipping the samples of provider beta"
+r 0 "play --provider beta" "$BIN" play "$W/two.mcap" --rate max --wait 200 --provider beta
+contains "play --provider: its samples only" "$err" "played 4 messages"
+contains "play --provider: names the other" "$err" "skipping the samples of provider alpha"
+
+# A replay recorded and replayed: its metadata has "replayed" already and
+# keeps one such key (a CBOR map with the key twice is not one).
+python3 - "$W/again.mcap" <<'PY'
+import struct, sys
+def s(b): return struct.pack('<I', len(b)) + b
+def rec(op, body): return bytes([op]) + struct.pack('<Q', len(body)) + body
+meta = b''.join(s(k) + s(v) for k, v in [(b'ipcnet.kind', b'stream'),
+    (b'ipcnet.encoding', b'text/plain'), (b'ipcnet.provider', b'player'),
+    (b'ipcnet.provider_id', b'00000000000000cc'),
+    (b'ipcnet.meta', (b'\xa2\x68replayed\xf5\x61u\x61m').hex().encode())])
+f = b'\x89MCAP0\r\n' + rec(1, bytes(8))
+f += rec(4, struct.pack('<HH', 1, 0) + s(b'again/s') + s(b'text/plain') + s(meta))
+f += rec(5, struct.pack('<HIQQ', 1, 1, 10**9, 10**9) + b'x')
+open(sys.argv[1], 'wb').write(f)
+PY
+start again "$BIN" play "$W/again.mcap" --wait-subs 1 --name again
+meta_ok=0
+for ((i = 0; i < 100; i++)); do
+    "$BIN" info again/s --json --wait 200 >"$W/again.info" 2>/dev/null
+    if grep -q '"replayed"' "$W/again.info"; then meta_ok=1; break; fi
+    sleep 0.1
+done
+if [ "$meta_ok" = 1 ] && [ "$(grep -o '"replayed"' "$W/again.info" | wc -l)" = 1 ] &&
+   grep -q '"u"' "$W/again.info"; then ok "a replay replayed: one \"replayed\" key, the rest kept"; else
+    nok "a replay replayed: its metadata" "$(cat "$W/again.info" "$W/again.err")"; fi
+kill -INT "${PID[again]}" 2>/dev/null; wait "${PID[again]}" 2>/dev/null; unset 'PID[again]'
+
+# A hostile file: a 32 KiB chunk that says it unpacks to 1 GiB is refused
+# before anything is allocated (the limit: 64 MiB unless --max-chunk).
+python3 - "$W/evil.mcap" <<'PY'
+import struct, sys
+f = b'\x89MCAP0\r\n' + b'\x01' + struct.pack('<Q', 8) + bytes(8)
+body = struct.pack('<QQQI', 0, 0, 1 << 30, 0) + struct.pack('<I', 4) + b'zstd'
+body += struct.pack('<Q', 32768) + bytes(32768)
+f += b'\x06' + struct.pack('<Q', len(body)) + body
+open(sys.argv[1], 'wb').write(f)
+PY
+r 1 "info of a chunk declaring 1 GiB fails" "$BIN" info "$W/evil.mcap"
+contains "info says why" "$err" "1073741824 bytes uncompressed, over the limit of 64 MiB"
+r 2 "record --chunk-size past 32 MiB is refused" "$BIN" record 'rt/**' -o "$W/big.mcap" \
+  --chunk-size 65536
 printf 'not an mcap file' >"$W/bad.mcap"
 r 1 "info of a file that is not MCAP fails" "$BIN" info "$W/bad.mcap"
 contains "info says why" "$err" "no magic"

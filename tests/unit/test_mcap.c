@@ -325,6 +325,20 @@ static void t_hostile(void **st)
     mcap_info in;
     assert_int_equal(scan_mem(f, n, &s, &in), MCAP_ELIMIT);
     assert_non_null(strstr(in.why, "over the limit"));
+    /* 1 GiB (a 32 KiB chunk of zeros can say so truthfully): over the
+     * default limit, refused before anything is allocated. */
+    put_le(f + body + 9 + 16, 1ull << 30, 8);
+    assert_int_equal(scan_mem(f, n, &s, &in), MCAP_ELIMIT);
+    assert_non_null(strstr(in.why, "1073741824 bytes uncompressed, over the limit of 64 MiB"));
+    /* Just over the default too; a reader told more takes it as far as
+     * its data (which do not decompress to it here). */
+    put_le(f + body + 9 + 16, MCAP_MAX_CHUNK_DEFAULT + 1, 8);
+    assert_int_equal(scan_mem(f, n, &s, &in), MCAP_ELIMIT);
+    mcap_reader *r;
+    mcap_read_opts big = {.max_chunk = MCAP_MAX_CHUNK_DEFAULT * 2};
+    assert_int_equal(mcap_reader_open_mem(&r, f, n, &big), 0);
+    assert_int_equal(mcap_reader_scan(r, NULL, NULL, &in), MCAP_EFORMAT);
+    mcap_reader_close(r);
     /* A message on channel 9, never declared. */
     n = body;
     f[n] = MCAP_OP_MESSAGE;

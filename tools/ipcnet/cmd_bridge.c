@@ -2,8 +2,8 @@
 /*
  * cmd_bridge.c — `ipcnet bridge KIND [ARGS]`: runs the bridge program
  * ipcnet-bridge-KIND (bridges/KIND, built only when its library is found),
- * with the arguments after KIND and the common options given before the
- * verb.  The program is looked for next to this tool first (the build tree,
+ * with the arguments after KIND and the common options --network, --dir
+ * and --name given before the verb (others are refused).  The program is looked for next to this tool first (the build tree,
  * or the directory it is installed in), then on $PATH.  The core tool and
  * library never link the bridges' libraries (libmosquitto ...).
  */
@@ -40,14 +40,36 @@ int cmd_bridge_main(int argc, char **argv, int vi)
     snprintf(prog, sizeof prog, "ipcnet-bridge-%s", kind);
 
     /* argv for the bridge: the program, the common options given before
-     * the verb (argv[1..vi)), then what follows KIND. */
-    char **args = calloc((size_t)argc + 1, sizeof *args);
+     * the verb that a bridge takes (--network, --dir, --name, also as
+     * --opt=VALUE), then what follows KIND.  Other common options mean
+     * nothing to a bridge: refused rather than silently dropped. */
+    static const char *const passed[] = {"--network", "--dir", "--name"};
+    char **args = calloc(2 * (size_t)argc + 1, sizeof *args);
     if (!args)
         return cli_fail(IPCN_INSUFFICIENT_MEMORY, "bridge");
     int n = 0;
     args[n++] = prog;
-    for (int i = 1; i < vi; i++)
-        args[n++] = argv[i];
+    for (int i = 1; i < vi; i++) {
+        const char *a = argv[i];
+        size_t k, nl = strcspn(a, "=");
+        for (k = 0; k < sizeof passed / sizeof passed[0]; k++)
+            if (strlen(passed[k]) == nl && !strncmp(a, passed[k], nl))
+                break;
+        if (k == sizeof passed / sizeof passed[0]) {
+            free(args);
+            return cli_usage_error(NULL, "%s: not an option of 'ipcnet bridge' (before the "
+                                   "verb only --network, --dir and --name are passed on)", a);
+        }
+        args[n++] = (char *)passed[k];
+        if (a[nl] == '=')
+            args[n++] = argv[i] + nl + 1;
+        else if (i + 1 < vi)
+            args[n++] = argv[++i];
+        else {
+            free(args);
+            return cli_usage_error(NULL, "%s needs a value", a);
+        }
+    }
     for (int i = vi + 2; i < argc; i++)
         args[n++] = argv[i];
     args[n] = NULL;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "util.h"
 
 const char cmd_history_help[] =
     "usage: ipcnet history PATH [--version V] [options]\n\n"
@@ -137,9 +138,12 @@ static void print_json(const ipcn_history *h)
 
 static void print_table(const ipcn_history *h)
 {
+    /* Names a peer supplied: escaped for the terminal. */
+    char node[4 * 64 + 1], setter[4 * 64 + 1];
+    escape_line(node, sizeof node, h->node);
     out("%s (provider %s): %zu version%s kept of at most %u, %llu of %llu "
         "bytes, %llu dropped; current version %llu\n",
-        h->path, h->node, h->count, h->count == 1 ? "" : "s", h->depth,
+        h->path, node, h->count, h->count == 1 ? "" : "s", h->depth,
         (unsigned long long)h->bytes, (unsigned long long)h->max_bytes,
         (unsigned long long)h->dropped, (unsigned long long)h->current);
     if (!h->count) {
@@ -163,9 +167,10 @@ static void print_table(const ipcn_history *h)
         else
             snprintf(none, sizeof none, "(%zu bytes, not listed)", e->len);
         const char *v = e->data ? (b.p ? b.p : "") : none;
+        escape_line(setter, sizeof setter, e->setter);
         size_t vl = strlen(v);
         out("%8llu  %-26s  %-20s %8s  %-7s  %.*s%s\n",
-            (unsigned long long)e->version, when, e->setter, pid,
+            (unsigned long long)e->version, when, setter, pid,
             via_name(e->via), (int)(vl > 60 ? 57 : vl), v,
             vl > 60 ? "..." : "");
         sb_free(&b);

@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include "ipcnet_replay.h"
+#include "ipcnet_value.h"
 #include "mcap.h"
 #include "rec.h"
+#include "util.h"
 
 typedef struct pchan {
     int play;              /* a stream or data channel that --only keeps */
@@ -61,8 +63,20 @@ static uint64_t tx_queued(cli *c)
     return ipcn_node_get_usage(c->node, &u) == IPCN_OK ? u.tx_queued_bytes : 0;
 }
 
+/* Does the CBOR map m (n bytes) have the key "replayed" already (a replay
+ * recorded and replayed)? */
+static int has_replayed(const uint8_t *m, size_t n)
+{
+    ipcn_cbor_item *t = NULL;
+    if (ipcn_cbor_tree_decode(m, n, 0, &t) != IPCN_OK)
+        return 0;
+    int has = ipcn_cbor_map_find(t, "replayed") != NULL;
+    ipcn_cbor_tree_free(t);
+    return has;
+}
+
 /* The recorded metadata with "replayed": true added (a CBOR map of up to
- * 22 entries, or none); other metadata is kept as it is. */
+ * 22 entries without that key, or none); other metadata is kept as it is. */
 static uint8_t *mark_replayed(const uint8_t *m, size_t n, size_t *out_n)
 {
     static const uint8_t key[] = {0x68, 'r', 'e', 'p', 'l', 'a', 'y', 'e', 'd', 0xf5};
@@ -73,7 +87,7 @@ static uint8_t *mark_replayed(const uint8_t *m, size_t n, size_t *out_n)
         b[0] = 0xa1;
         memcpy(b + 1, key, sizeof key);
         *out_n = 1 + sizeof key;
-    } else if (m[0] >= 0xa0 && m[0] < 0xb6) {
+    } else if (m[0] >= 0xa0 && m[0] < 0xb6 && !has_replayed(m, n)) {
         memcpy(b, m, n);
         b[0]++;
         memcpy(b + n, key, sizeof key);
@@ -99,6 +113,38 @@ static unsigned subscribers(cli *c, const char *path)
     return k;
 }
 
+/* A stream or data channel that --only keeps. */
+static int playable(const player *p, const mcap_channel *ch)
+{
+    const char *kind = mcap_channel_meta(ch, "ipcnet.kind");
+    if (!kind || (strcmp(kind, "stream") && strcmp(kind, "data")))
+        return 0; /* requests, replies, channels of other writers */
+    return !p->o->only || ipcn_pattern_match(p->o->only, ch->topic);
+}
+
+static const char *meta_or(const mcap_channel *ch, const char *key)
+{
+    const char *v = mcap_channel_meta(ch, key);
+    return v ? v : "";
+}
+
+/* Of a path recorded from several providers, the one whose samples play
+ * (their sequence numbers would interleave on one resource): --provider's,
+ * else the first recorded.  Is channel i of it? */
+static int chosen_provider(const player *p, const mcap_channel *const *cs, size_t n,
+                           size_t i)
+{
+    const mcap_channel *pick = NULL;
+    for (size_t k = 0; k < n && !pick && p->o->provider; k++)
+        if (playable(p, cs[k]) && !strcmp(cs[k]->topic, cs[i]->topic) &&
+            !strcmp(meta_or(cs[k], "ipcnet.provider"), p->o->provider))
+            pick = cs[k];
+    for (size_t k = 0; k <= i && !pick; k++)
+        if (playable(p, cs[k]) && !strcmp(cs[k]->topic, cs[i]->topic))
+            pick = cs[k];
+    return !strcmp(meta_or(pick, "ipcnet.provider_id"), meta_or(cs[i], "ipcnet.provider_id"));
+}
+
 /* Announce the channels to play (each path once); 0 or exit status. */
 static int announce(player *p, mcap_reader *r)
 {
@@ -109,10 +155,25 @@ static int announce(player *p, mcap_reader *r)
         const char *kind = mcap_channel_meta(ch, "ipcnet.kind");
         const char *enc = mcap_channel_meta(ch, "ipcnet.encoding");
         const char *meta = mcap_channel_meta(ch, "ipcnet.meta");
-        if (!kind || (strcmp(kind, "stream") && strcmp(kind, "data")))
-            continue; /* requests, replies, channels of other writers */
-        if (p->o->only && !ipcn_pattern_match(p->o->only, ch->topic))
+        if (!playable(p, ch))
             continue;
+        if (!chosen_provider(p, cs, n, i)) {
+            int said = 0; /* once per path and provider */
+            for (size_t k = 0; k < i; k++)
+                if (!strcmp(cs[k]->topic, ch->topic) &&
+                    !strcmp(meta_or(cs[k], "ipcnet.provider_id"),
+                            meta_or(ch, "ipcnet.provider_id")))
+                    said = 1;
+            char who[4 * 64 + 1], id[4 * 16 + 1], path[4 * 256 + 1]; /* from the file */
+            escape_line(who, sizeof who, meta_or(ch, "ipcnet.provider"));
+            escape_line(id, sizeof id, meta_or(ch, "ipcnet.provider_id"));
+            escape_line(path, sizeof path, ch->topic);
+            if (!said)
+                fprintf(stderr, "%s: skipping the samples of provider %s (%s) of %s: one "
+                        "provider per path plays (--provider NAME picks it)\n", p->o->file,
+                        who, id, path);
+            continue;
+        }
         p->ch[ch->id].play = 1;
         p->ch[ch->id].path = ch->topic;
         int dup = 0;
@@ -180,17 +241,26 @@ static int on_msg(const mcap_message *m, void *user)
     return 0;
 }
 
-static int scan_file(const char *file, mcap_msg_fn fn, void *user, mcap_reader **keep,
+/* The file's chunks up to --max-chunk (0: the reader's default). */
+static int open_file(mcap_reader **r, const char *file, const rec_opts *o)
+{
+    mcap_read_opts ro = {.max_chunk = o->max_chunk};
+    return mcap_reader_open(r, file, &ro);
+}
+
+static int scan_file(const rec_opts *o, mcap_msg_fn fn, void *user, mcap_reader **keep,
                      mcap_info *in)
 {
+    const char *file = o->file;
     mcap_reader *r;
-    int rc = mcap_reader_open(&r, file, NULL);
+    int rc = open_file(&r, file, o);
     if (rc)
         return cli_fail(IPCN_NOT_FOUND, "cannot read %s: %s", file, mcap_strerror(rc));
     rc = mcap_reader_scan(r, fn, user, in);
     if (rc && rc != MCAP_ESTOP)
-        cli_warn("%s: %s at its end (%s): what came before it is used", file,
-                 mcap_strerror(rc), in->why);
+        cli_warn("%s: %s at its end (%s%s): what came before it is used", file,
+                 mcap_strerror(rc), in->why,
+                 rc == MCAP_ELIMIT ? "; --max-chunk MB reads larger chunks" : "");
     if (keep)
         *keep = r;
     else
@@ -203,7 +273,7 @@ int rec_play(cli *c, rec_opts *o)
     player p = {.c = c, .o = o};
     mcap_reader *r = NULL;
     mcap_info in;
-    int rc = scan_file(o->file, NULL, NULL, &r, &in);
+    int rc = scan_file(o, NULL, NULL, &r, &in);
     if (rc)
         return rc;
     p.ch = calloc(65536, sizeof *p.ch);
@@ -239,7 +309,7 @@ int rec_play(cli *c, rec_opts *o)
     while (!rc && !cli_stop) {
         p.started = 0;
         mcap_info pin;
-        rc = scan_file(o->file, on_msg, &p, NULL, &pin);
+        rc = scan_file(o, on_msg, &p, NULL, &pin);
         if (!o->loop)
             break;
     }
@@ -272,7 +342,7 @@ static void fmt_time(char *b, size_t n, uint64_t ns)
 int rec_info(cli *c, rec_opts *o)
 {
     mcap_reader *r;
-    int rc = mcap_reader_open(&r, o->file, NULL);
+    int rc = open_file(&r, o->file, o);
     if (rc)
         return cli_fail(IPCN_NOT_FOUND, "cannot read %s: %s", o->file, mcap_strerror(rc));
     mcap_info in;
@@ -333,5 +403,7 @@ int rec_info(cli *c, rec_opts *o)
         }
     }
     mcap_reader_close(r);
-    return st ? cli_fail(IPCN_BAD_REQUEST, "%s: %s", o->file, in.why) : 0;
+    return st ? cli_fail(IPCN_BAD_REQUEST, "%s: %s%s", o->file, in.why,
+                         st == MCAP_ELIMIT ? " (--max-chunk MB reads larger chunks)" : "")
+              : 0;
 }

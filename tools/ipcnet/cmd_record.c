@@ -43,10 +43,12 @@ typedef struct recorder {
     uint64_t mono0, real0, file_mono0, last_flush;
     uint64_t msgs, bytes, files;
     uint64_t proxy_seq;
+    struct proxy_call *calls; /* the calls passed on, not answered yet */
     int err;
 } recorder;
 
 typedef struct proxy_call {
+    struct proxy_call *next, **pprev; /* in recorder.calls */
     recorder *r;
     ipcn_responder resp;
     const char *to;
@@ -261,18 +263,24 @@ static void on_sample(ipcn_node *node, const ipcn_msg *m, void *user)
     }
 }
 
+/* The answer of call number seq to path to, into the file. */
+static void put_reply(recorder *r, const char *to, uint64_t seq, int status,
+                      const ipcn_msg *reply)
+{
+    rchan *ch = chan_of(r, to, reply ? reply->encoding : "", reply ? reply->src_id : 0,
+                        reply ? reply->src_name : "", K_REPLY, status, NULL);
+    if (ch)
+        put(r, ch, seq, real_ns(), reply ? reply->data : "", reply ? reply->len : 0);
+}
+
 static void on_proxy_reply(ipcn_node *node, int status, const ipcn_msg *reply, void *user)
 {
     proxy_call *pc = user;
-    recorder *r = pc->r;
-    const char *enc = reply ? reply->encoding : "";
-    const void *data = reply ? reply->data : "";
-    size_t len = reply ? reply->len : 0;
-    rchan *ch = chan_of(r, pc->to, enc, reply ? reply->src_id : 0,
-                        reply ? reply->src_name : "", K_REPLY, status, NULL);
-    if (ch)
-        put(r, ch, pc->seq, real_ns(), data, len);
-    ipcn_respond(node, pc->resp, status, data, len, enc);
+    put_reply(pc->r, pc->to, pc->seq, status, reply);
+    ipcn_respond(node, pc->resp, status, reply ? reply->data : "", reply ? reply->len : 0,
+                 reply ? reply->encoding : "");
+    if ((*pc->pprev = pc->next))
+        pc->next->pprev = pc->pprev;
     free(pc);
 }
 
@@ -281,6 +289,11 @@ static int on_proxy_request(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx
 {
     recorder *r = *(recorder **)user;
     const char *to = ((const char **)user)[1];
+    /* A call of the recorder's own node came back to it (TO, or a node
+     * that TO passes it on to, proxies to one of its FROMs): refused, not
+     * passed on again (section 21). */
+    if (req->src_id == ipcn_node_id(node))
+        return IPCN_LOOP_DETECTED;
     proxy_call *pc = calloc(1, sizeof *pc);
     if (!pc)
         return IPCN_INSUFFICIENT_MEMORY;
@@ -291,13 +304,22 @@ static int on_proxy_request(ipcn_node *node, const ipcn_msg *req, ipcn_reply_ctx
                         req->path);
     if (ch)
         put(r, ch, pc->seq, real_ns(), req->data, req->len);
+    /* The requester's remaining time, passed on: the call to TO gives up
+     * no later than its requester does (-1: it waits forever). */
+    int left = ipcn_reply_time_left(ctx);
     /* The answer comes from dispatch, after this handler returned. */
-    int st = ipcn_request_async(node, to, req->data, req->len, req->encoding, 30000,
-                                on_proxy_reply, pc, NULL);
+    int st = ipcn_request_async(node, to, req->data, req->len, req->encoding,
+                                left == 0 ? 1 : left, on_proxy_reply, pc, NULL);
     if (st != IPCN_ACCEPTED) {
+        /* Refused at once: that is the answer, recorded as one. */
+        put_reply(r, to, pc->seq, st, NULL);
         free(pc);
-        return st; /* answered now with that status */
+        return st;
     }
+    if ((pc->next = r->calls))
+        r->calls->pprev = &pc->next;
+    pc->pprev = &r->calls;
+    r->calls = pc;
     pc->resp = ipcn_reply_defer(ctx);
     return IPCN_ACCEPTED;
 }
@@ -355,6 +377,11 @@ int rec_record(cli *c, rec_opts *o)
             break;
     }
     cli_close(c); /* no callback of r after this */
+    while (r.calls) { /* passed on, never answered */
+        proxy_call *pc = r.calls;
+        r.calls = pc->next;
+        free(pc);
+    }
     int crc = close_file(&r);
     if (!rc)
         rc = r.err ? r.err : crc;

@@ -28,6 +28,8 @@ typedef struct rec_opts {
     double rate;                /* play --rate: 1, 2, ...; 0: max */
     int loop;                   /* play --loop */
     const char *only;           /* play --only */
+    size_t max_chunk;           /* play, info --max-chunk (bytes); 0: default */
+    const char *provider;       /* play --provider */
     long wait_subs;             /* play --wait-subs N (0: do not wait) */
     const char *file;           /* play, info: the recording */
 } rec_opts;

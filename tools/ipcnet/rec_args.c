@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mcap.h"
 #include "rec.h"
 
 const char cmd_record_help[] =
@@ -26,13 +27,20 @@ const char cmd_record_help[] =
     "  -o, --output FILE   the file (with a split: FILE_0.mcap, FILE_1.mcap...)\n"
     "  --split-size MB     start a new file past MB megabytes\n"
     "  --split-time S      start a new file every S seconds\n"
-    "  --chunk-size KB     uncompressed bytes of a chunk (1024)\n"
+    "  --chunk-size KB     uncompressed bytes of a chunk (1024, at most 32768;\n"
+    "                      a message larger alone makes a larger chunk, which\n"
+    "                      play and info read with --max-chunk)\n"
     "  --flush S           write a chunk out at least every S seconds (0.25)\n"
     "  --fsync             fdatasync each chunk (survives power loss, slower)\n"
     "  --no-compress       chunks without compression\n"
     "  --proxy FROM=TO     record the requests and replies of service TO: this\n"
     "                      recorder offers FROM, passes each request to TO and\n"
-    "                      its answer back, and records both (repeatable)\n"
+    "                      its answer back, and records both (repeatable).\n"
+    "                      FROM has no access rules of its own and the call\n"
+    "                      reaches TO as the recorder's principal: let only\n"
+    "                      trusted callers execute FROM (network policy).\n"
+    "                      TO may not be a path this recorder offers; a call\n"
+    "                      that comes back to it is answered 308\n"
     "  --duration S        stop after S seconds\n";
 
 const char cmd_play_help[] =
@@ -46,7 +54,15 @@ const char cmd_play_help[] =
     "                  full link queue is waited for, not dropped)\n"
     "  --loop          play it again and again, until SIGINT\n"
     "  --only PATTERN  only the resources matching PATTERN\n"
-    "  --wait-subs N   first wait for N subscribers of the recording's resources\n";
+    "  --wait-subs N   first wait for N subscribers of the recording's resources\n"
+    "  --provider NAME of a path recorded from several providers, play NAME's\n"
+    "                  (default: the first recorded; the others are skipped and\n"
+    "                  named on stderr)\n"
+    "  --provider NAME of a path recorded from several providers, play NAME's\n"
+    "                  (default: the first recorded; the others are skipped and\n"
+    "                  named on stderr)\n"
+    "  --max-chunk MB  read chunks of up to MB MiB uncompressed (64); a larger\n"
+    "                  one is refused: a file is untrusted input\n";
 
 static int num_d(const char *verb, const char *name, const char *s, double min,
                  double max, double *out)
@@ -87,7 +103,7 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
         snprintf(name, sizeof name, "%.*s", (int)(n < 31 ? n : 31), a);
 #define IS(s) (!strcmp(name, s))
         if (IS("-h") || IS("--help")) {
-            fputs(rec ? cmd_record_help : play ? cmd_play_help : "usage: ipcnet info FILE.mcap\n", stdout);
+            fputs(rec ? cmd_record_help : play ? cmd_play_help : "usage: ipcnet info FILE.mcap [--json] [--max-chunk MB]\n", stdout);
             return -1;
         }
         int flag = IS("--json") || IS("--loop") || IS("--fsync") || IS("--no-compress");
@@ -120,7 +136,9 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
         else if (rec && IS("--flush")) rc = num_d(vn, name, arg, 0.001, 3600, &o->flush_s);
         else if (rec && IS("--duration")) rc = num_d(vn, name, arg, 0.001, 1e7, &o->duration_s);
         else if (rec && IS("--chunk-size")) {
-            rc = num_d(vn, name, arg, 1, 1 << 20, &d);
+            /* Below half the readers' default limit (MCAP_MAX_CHUNK_DEFAULT):
+             * a chunk ends past it by at most one message. */
+            rc = num_d(vn, name, arg, 1, MCAP_MAX_CHUNK_DEFAULT / 2048, &d);
             o->chunk_kb = (size_t)d;
         } else if (rec && IS("--fsync")) o->fsync = 1;
         else if (rec && IS("--no-compress")) o->plain = 1;
@@ -130,7 +148,10 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
                 return cli_usage_error(vn, "--proxy takes FROM=TO, not '%s'", arg);
             if (o->nproxies >= REC_MAX_PROXIES)
                 return cli_usage_error(vn, "at most %d --proxy", REC_MAX_PROXIES);
-            o->proxy_from[o->nproxies] = strndup(arg, (size_t)(q - arg));
+            char *from = strndup(arg, (size_t)(q - arg));
+            if (!from)
+                return cli_fail(IPCN_INSUFFICIENT_MEMORY, "out of memory");
+            o->proxy_from[o->nproxies] = from;
             o->proxy_to[o->nproxies++] = q + 1;
         } else if (play && IS("--rate")) {
             if (!strcmp(arg, "max"))
@@ -139,6 +160,11 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
                 rc = num_d(vn, name, arg, 0.001, 1000, &o->rate);
         } else if (play && IS("--loop")) o->loop = 1;
         else if (play && IS("--only")) o->only = arg;
+        else if (play && IS("--provider")) o->provider = arg;
+        else if (!rec && IS("--max-chunk")) {
+            rc = num_d(vn, name, arg, 1, 65536, &d);
+            o->max_chunk = (size_t)d << 20;
+        }
         else if (play && IS("--wait-subs")) {
             rc = num_d(vn, name, arg, 0, 1000, &d);
             o->wait_subs = (long)d;
@@ -149,6 +175,14 @@ int rec_parse(cli *c, rec_opts *o, int (*fn)(cli *), int argc, char **argv, int 
         if (rc)
             return rc;
     }
+    /* A proxy whose TO is a path this recorder offers would call itself
+     * (FROM == TO, or a chain of --proxy): each call entering it again. */
+    for (int i = 0; i < o->nproxies; i++)
+        for (int j = 0; j < o->nproxies; j++)
+            if (!strcmp(o->proxy_to[i], o->proxy_from[j]))
+                return cli_usage_error(vn, "--proxy %s=%s: %s is offered by this recorder "
+                                       "(it would call itself)", o->proxy_from[i],
+                                       o->proxy_to[i], o->proxy_to[i]);
     if (rec && !o->npatterns)
         return cli_usage_error(vn, "missing PATTERN");
     if (rec && !o->output)

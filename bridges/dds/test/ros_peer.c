@@ -6,12 +6,28 @@
  * request header) and checks what the bridge sends it:
  *  - rt/camera/image_raw (sensor_msgs/Image): frames whose every field and
  *    pixel byte is the one ipcn_peer.c published (see pixel());
- *  - rt/robot/mode (std_msgs/String, transient local, read late): "auto";
+ *  - rt/robot/mode (std_msgs/String): "auto", read by a transient-local
+ *    reader made only once test/done came (so after the bridge wrote the
+ *    value: the latched value must reach a really late reader);
+ *  - rt/robot/status (std_msgs/String, from a second bridge run with
+ *    --best-effort): "ready", read late the same way (a data resource's
+ *    writer stays reliable and transient local);
+ *  - rt/robot/battery_level (std_msgs/String): "87", the IPCNet path
+ *    robot/battery-level (or robot/battery.level), read late the same way;
+ *  - publishes rt/raw (ipcnet_msgs/msg/Cbor) every 100 ms, "ok" as
+ *    text/plain and "BAD" with an encoding IPCNet refuses (a control
+ *    byte), in turn: the bridge must drop the latter, not publish it under
+ *    the encoding announced before;
  *  - publishes rt/cmd_vel (geometry_msgs/Twist) TWIST every 100 ms until
  *    rt/test/done (std_msgs/String, transient local) says the IPCNet side
  *    has everything it waited for;
  *  - serves rq/reverseRequest -> rr/reverseReply (ipcnet_msgs/srv/Call):
  *    the bytes reversed;
+ *  - reads rq/silentRequest and never answers (the bridge's 304);
+ *  - serves rq/badencRequest -> rr/badencReply with an encoding IPCNet
+ *    cannot carry (a control byte): the bridge answers its caller 302;
+ *  - floods rq/robot/holdRequest (8 requests every 10 ms; ipcn_peer never
+ *    answers): the bridge answers 205 beyond its 64 in flight;
  *  - calls rq/robot/upperRequest (an IPCNet service through the bridge)
  *    with "hello dds" and checks "HELLO DDS" in the reply with its GUID
  *    and sequence number.
@@ -116,23 +132,37 @@ int main(int argc, char **argv)
         return bench_echo(pp);
 
     dds_entity_t img = endpoint(pp, &sensor_msgs_msg_dds__Image__desc, "rt/camera/image_raw", 0, 0);
-    dds_entity_t mode = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/robot/mode", 0, 1);
+    dds_entity_t mode = 0, status = 0, battery = 0; /* made late, see above */
     dds_entity_t done = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/test/done", 0, 1);
     dds_entity_t cmd = endpoint(pp, &geometry_msgs_msg_dds__Twist__desc, "rt/cmd_vel", 1, 0);
+    dds_entity_t raw = endpoint(pp, &ipcnet_msgs_msg_dds__Cbor__desc, "rt/raw", 1, 0);
     dds_entity_t srv_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
                                    "rq/reverseRequest", 0, 0);
     dds_entity_t srv_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
                                    "rr/reverseReply", 1, 0);
+    dds_entity_t silent_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
+                                      "rq/silentRequest", 0, 0);
+    (void)silent_rq; /* matched, never taken: requests unanswered */
+    dds_entity_t bad_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
+                                   "rq/badencRequest", 0, 0);
+    dds_entity_t bad_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
+                                   "rr/badencReply", 1, 0);
     dds_entity_t cli_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
                                    "rq/robot/upperRequest", 1, 0);
     dds_entity_t cli_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
                                    "rr/robot/upperReply", 0, 0);
+    dds_entity_t hold_rq = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Request__desc,
+                                    "rq/robot/holdRequest", 1, 0);
+    dds_entity_t hold_rr = endpoint(pp, &ipcnet_msgs_srv_dds__Call_Response__desc,
+                                    "rr/robot/holdReply", 0, 0);
+    int hold_sent = 0, hold_205 = 0;
     uint64_t my_guid = 0;
     dds_guid_t g;
     if (dds_get_guid(cli_rq, &g) == DDS_RETCODE_OK)
         memcpy(&my_guid, g.v + 8, 8);
 
     int images = 0, bad = 0, mode_ok = 0, served = 0, called = 0, done_seen = 0;
+    int bad_served = 0, status_ok = 0, battery_ok = 0;
     int64_t seq = 0;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -150,7 +180,35 @@ int main(int argc, char **argv)
                 check_image(s[i]) ? images++ : bad++;
         if (n > 0)
             dds_return_loan(img, s, n);
-        n = dds_take(mode, s, in, 8, 8);
+        if (!mode && done_seen && images > 0) {
+            mode = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/robot/mode", 0, 1);
+            status = endpoint(pp, &std_msgs_msg_dds__String__desc, "rt/robot/status", 0, 1);
+            battery = endpoint(pp, &std_msgs_msg_dds__String__desc,
+                               "rt/robot/battery_level", 0, 1);
+        }
+        n = battery ? dds_take(battery, s, in, 8, 8) : 0;
+        for (dds_return_t i = 0; i < n; i++)
+            if (in[i].valid_data) {
+                const char *d = ((std_msgs_msg_dds__String_ *)s[i])->data;
+                if (!strcmp(d, "87"))
+                    battery_ok = 1;
+                else
+                    bad++, fprintf(stderr, "ros_peer: battery %s\n", d);
+            }
+        if (n > 0)
+            dds_return_loan(battery, s, n);
+        n = status ? dds_take(status, s, in, 8, 8) : 0;
+        for (dds_return_t i = 0; i < n; i++)
+            if (in[i].valid_data) {
+                const char *d = ((std_msgs_msg_dds__String_ *)s[i])->data;
+                if (!strcmp(d, "ready"))
+                    status_ok = 1;
+                else
+                    bad++, fprintf(stderr, "ros_peer: status %s\n", d);
+            }
+        if (n > 0)
+            dds_return_loan(status, s, n);
+        n = mode ? dds_take(mode, s, in, 8, 8) : 0;
         for (dds_return_t i = 0; i < n; i++)
             if (in[i].valid_data) {
                 const char *d = ((std_msgs_msg_dds__String_ *)s[i])->data;
@@ -166,7 +224,9 @@ int main(int argc, char **argv)
             done_seen |= in[i].valid_data;
         if (n > 0)
             dds_return_loan(done, s, n);
-        if (done_seen && images > 0 && !bad && mode_ok && served > 0 && called)
+        if (done_seen && images > 0 && !bad && mode_ok && status_ok && battery_ok &&
+            hold_205 > 0 && served > 0 &&
+            called && bad_served > 0)
             break;
         /* the service the IPCNet node calls */
         n = dds_take(srv_rq, s, in, 8, 8);
@@ -191,6 +251,25 @@ int main(int argc, char **argv)
         }
         if (n > 0)
             dds_return_loan(srv_rq, s, n);
+        /* the service whose replies IPCNet cannot carry */
+        n = dds_take(bad_rq, s, in, 8, 8);
+        for (dds_return_t i = 0; i < n; i++) {
+            if (!in[i].valid_data)
+                continue;
+            const ipcnet_msgs_srv_dds__Call_Request_ *rq = s[i];
+            ipcnet_msgs_srv_dds__Call_Response_ rp;
+            memset(&rp, 0, sizeof rp);
+            rp.client_guid = rq->client_guid;
+            rp.sequence_number = rq->sequence_number;
+            rp.status = 100;
+            rp.encoding = "text/plain\x01";
+            rp.data._buffer = (uint8_t *)"x";
+            rp.data._length = rp.data._maximum = 1;
+            if (dds_write(bad_rr, &rp) == DDS_RETCODE_OK)
+                bad_served++;
+        }
+        if (n > 0)
+            dds_return_loan(bad_rq, s, n);
         /* the IPCNet service this node calls */
         n = dds_take(cli_rr, s, in, 8, 8);
         for (dds_return_t i = 0; i < n; i++) {
@@ -207,6 +286,30 @@ int main(int argc, char **argv)
         }
         if (n > 0)
             dds_return_loan(cli_rr, s, n);
+        /* the flood of robot/hold, until one is answered 205 */
+        n = dds_take(hold_rr, s, in, 8, 8);
+        for (dds_return_t i = 0; i < n; i++)
+            if (in[i].valid_data &&
+                ((ipcnet_msgs_srv_dds__Call_Response_ *)s[i])->status == 205)
+                hold_205++;
+        if (n > 0)
+            dds_return_loan(hold_rr, s, n);
+        if (!hold_205 && hold_sent < 2000) {
+            dds_publication_matched_status_t pm;
+            dds_subscription_matched_status_t sm;
+            dds_get_publication_matched_status(hold_rq, &pm);
+            dds_get_subscription_matched_status(hold_rr, &sm);
+            for (int k = 0; k < 8 && pm.current_count > 0 && sm.current_count > 0; k++) {
+                ipcnet_msgs_srv_dds__Call_Request_ rq;
+                memset(&rq, 0, sizeof rq);
+                rq.client_guid = 1;
+                rq.sequence_number = ++hold_sent;
+                rq.encoding = "text/plain";
+                rq.data._buffer = (uint8_t *)"x";
+                rq.data._length = rq.data._maximum = 1;
+                dds_write(hold_rq, &rq);
+            }
+        }
         if (!called && ms - last_call >= 500) {
             dds_publication_matched_status_t pm;
             dds_subscription_matched_status_t sm;
@@ -229,12 +332,26 @@ int main(int argc, char **argv)
             memcpy(&tw, TWIST, sizeof tw);
             dds_write(cmd, &tw);
             last_cmd = ms;
+            ipcnet_msgs_msg_dds__Cbor_ c;
+            memset(&c, 0, sizeof c);
+            int odd = (ms / 100) % 2;
+            c.encoding = odd ? "text/plain\x01" : "text/plain";
+            c.data._buffer = (uint8_t *)(odd ? "BAD" : "ok");
+            c.data._length = c.data._maximum = odd ? 3 : 2;
+            dds_write(raw, &c);
         }
         dds_sleepfor(DDS_MSECS(10));
     }
     dds_delete(pp);
-    printf("ros_peer: images %d, bad %d, mode %s, served %d, call %s, done %s\n",
-           images, bad, mode_ok ? "ok" : "missing", served,
+    printf("ros_peer: robot/hold: %d sent, %d answered 205\n", hold_sent, hold_205);
+    printf("ros_peer: images %d, bad %d, mode %s, status %s, battery %s, served %d, "
+           "badenc served %d, call %s, done %s\n", images, bad, mode_ok ? "ok" : "missing",
+           status_ok ? "ok" : "missing", battery_ok ? "ok" : "missing", served,
+           bad_served,
            called ? "ok" : "missing", done_seen ? "yes" : "no");
-    return images > 0 && !bad && mode_ok && served > 0 && called && done_seen ? 0 : 1;
+    return images > 0 && !bad && mode_ok && status_ok && battery_ok && hold_205 > 0 &&
+           served > 0 &&
+           bad_served > 0 &&
+           called &&
+           done_seen ? 0 : 1;
 }

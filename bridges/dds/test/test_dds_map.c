@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dds/dds.h>
+#include <dds/ddsi/ddsi_cdrstream.h>
+
 #include "dds_map.h"
 #include "ipcnet.h"
 #include "ipcnet_sensor.h"
@@ -272,8 +275,122 @@ static void t_simple(void)
     CHECK(ddsb_type_for_encoding("cbor;sensor=imu") == ddsb_type_find("sensor_msgs/Imu"));
 }
 
+/* A joint name with a NUL would be cut short by a DDS string: refused
+ * (200), not sent as another name (the fuzzer's find, saved in
+ * tests/fuzz/crashes/dds_map/joint-name-nul). */
+static void t_nul_strings(void)
+{
+    static const uint8_t js[] = {0xa1, 0x64, 'n', 'a', 'm', 'e', 0x81, 0x61, 0x00};
+    static const uint8_t js_ok[] = {0xa1, 0x64, 'n', 'a', 'm', 'e', 0x81, 0x61, 'j'};
+    const ddsb_type *t = ddsb_type_find("sensor_msgs/msg/JointState");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    void *s = calloc(1, t->desc->m_size);
+    ddsb_arena a = {0};
+    uint8_t *back = NULL;
+    size_t blen = 0;
+    CHECK(t->to_dds(js, sizeof js, "", s, &a) == IPCN_BAD_REQUEST);
+    ddsb_arena_free(&a);
+    free(s);
+    CHECK(round_trip("sensor_msgs/msg/JointState", js_ok, sizeof js_ok, "", &s, &a,
+                     &back, &blen) == IPCN_OK);
+    free(back);
+    ddsb_arena_free(&a);
+    free(s);
+}
+
+/* A stamp after 2038 (seconds beyond ROS 2's int32): 301, not wrapped. */
+static void t_stamp_2038(void)
+{
+    static uint8_t buf[256];
+    size_t len;
+    void *s;
+    ddsb_arena a = {0};
+    const ddsb_type *t = ddsb_type_find("std_msgs/msg/Header");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    uint64_t late = ((uint64_t)INT32_MAX + 1) * 1000000000u;
+    CHECK(ipcn_cbor_build(buf, sizeof buf, &len, "{s:U, s:s}", "stamp", late,
+                          "frame_id", "f") == IPCN_OK);
+    s = calloc(1, t->desc->m_size);
+    CHECK(t->to_dds(buf, len, "cbor", s, &a) == IPCN_NOT_IMPLEMENTED);
+    ddsb_arena_free(&a);
+    free(s);
+    uint64_t last = (uint64_t)INT32_MAX * 1000000000u + 999999999u;
+    CHECK(ipcn_cbor_build(buf, sizeof buf, &len, "{s:U, s:s}", "stamp", last,
+                          "frame_id", "f") == IPCN_OK);
+    s = calloc(1, t->desc->m_size);
+    CHECK(t->to_dds(buf, len, "cbor", s, &a) == IPCN_OK);
+    CHECK(((std_msgs_msg_dds__Header_ *)s)->stamp.sec == INT32_MAX);
+    ddsb_arena_free(&a);
+    free(s);
+}
+
+/* The CDR body (XCDR1, little-endian: after the 4-byte encapsulation
+ * header 00 01 00 00, without the final padding) Cyclone writes for
+ * sample of desc, compared with the bytes ROS 2 puts on the wire for it:
+ * an IDL mistake (a field's type, order, a missing field) cannot pass. */
+static void cdr_is(const dds_topic_descriptor_t *desc, const void *sample,
+                   const uint8_t *want, size_t want_len, const char *what)
+{
+    dds_ostreamLE_t os;
+    dds_ostreamLE_init(&os, 0, 1 /* XCDR1, as ROS 2 */);
+    dds_stream_writeLE(&os, sample, desc->m_ops);
+    if (os.x.m_index != want_len || memcmp(os.x.m_buffer, want, want_len)) {
+        fprintf(stderr, "  %s: CDR of %u bytes:", what, (unsigned)os.x.m_index);
+        for (uint32_t i = 0; i < os.x.m_index; i++)
+            fprintf(stderr, " %02x", os.x.m_buffer[i]);
+        fprintf(stderr, "\n");
+        failures++;
+    }
+    dds_ostreamLE_fini(&os);
+}
+
+static void t_cdr(void)
+{
+    /* std_msgs/String "hi": 00 01 00 00 | 03 00 00 00 68 69 00 (| 00) */
+    std_msgs_msg_dds__String_ str = {.data = "hi"};
+    static const uint8_t s_want[] = {3, 0, 0, 0, 'h', 'i', 0};
+    cdr_is(&std_msgs_msg_dds__String__desc, &str, s_want, sizeof s_want, "String");
+
+    /* std_msgs/Header: stamp (int32 sec, uint32 nanosec), frame_id */
+    std_msgs_msg_dds__Header_ h = {.stamp = {.sec = 1, .nanosec = 2}, .frame_id = "ab"};
+    static const uint8_t h_want[] = {1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 'a', 'b', 0};
+    cdr_is(&std_msgs_msg_dds__Header__desc, &h, h_want, sizeof h_want, "Header");
+
+    /* sensor_msgs/Image 1x2 mono8: header, height, width, encoding,
+     * uint8 is_bigendian, (padding) uint32 step, uint8[] data */
+    uint8_t px[2] = {7, 8};
+    sensor_msgs_msg_dds__Image_ img;
+    memset(&img, 0, sizeof img);
+    img.header.stamp.sec = 1;
+    img.header.stamp.nanosec = 2;
+    img.header.frame_id = "f";
+    img.height = 1;
+    img.width = 2;
+    img.encoding = "mono8";
+    img.is_bigendian = 0;
+    img.step = 2;
+    img.data._buffer = px;
+    img.data._length = img.data._maximum = 2;
+    static const uint8_t i_want[] = {
+        1, 0, 0, 0, 2, 0, 0, 0,             /* stamp */
+        2, 0, 0, 0, 'f', 0, 0, 0,           /* frame_id "f", 2 padding */
+        1, 0, 0, 0, 2, 0, 0, 0,             /* height, width */
+        6, 0, 0, 0, 'm', 'o', 'n', 'o', '8', 0, /* encoding */
+        0, 0,                               /* is_bigendian, 1 padding */
+        2, 0, 0, 0,                         /* step */
+        2, 0, 0, 0, 7, 8};                  /* data */
+    cdr_is(&sensor_msgs_msg_dds__Image__desc, &img, i_want, sizeof i_want, "Image");
+}
+
 int main(void)
 {
+    t_cdr();
+    t_nul_strings();
+    t_stamp_2038();
     t_image();
     t_sensor();
     t_simple();
