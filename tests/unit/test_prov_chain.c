@@ -298,6 +298,14 @@ static void test_malformed(void **state)
     rec_camera(&x);
     x.flags = IPCN_PROV_PASSTHROUGH;
     assert_int_equal(ipcn__prov_encode(&x, bad, sizeof bad), 0);
+    /* A node name that is not one (a quote, a control byte: what a
+     * producer could feed a JSON or terminal output), refused. */
+    const char *names[] = {"cam\"era", "cam\nera", "cam\x1b[2J", "a/b"};
+    for (size_t i = 0; i < 4; i++) {
+        rec_camera(&x);
+        snprintf(x.node, sizeof x.node, "%s", names[i]);
+        assert_int_equal(ipcn__prov_encode(&x, bad, sizeof bad), 0);
+    }
     size_t cn = make_vector(31, good, sizeof good);
     memcpy(bad, good, cn);
     bad[4] = bad[5] = bad[6] = bad[7] = bad[8] = bad[9] = bad[10] = bad[11] = 0;
