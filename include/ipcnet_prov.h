@@ -113,7 +113,13 @@ IPCN_API int ipcn_msg_prov_ref(const ipcn_msg *msg, ipcn_prov_ref *ref);
 /**
  * ipcn_publish_derived() - ipcn_publish() of a value derived from the
  * samples named by parents[0..n) (n <= 16): the sample carries a record
- * naming them, whether or not provenance is on for path.
+ * naming them, whether or not provenance is on for path.  Except: a
+ * sample that goes through shared memory (from 16 KiB, or the path's
+ * shm_threshold, when a subscriber maps it) goes without a record, its
+ * parents unrecorded, and returns 100 as ipcn_publish() does; it is
+ * counted in ipcn_prov_stats.unrecorded (docs/protocol.md 20.3).  A
+ * parent of node id 0 or index 0 is 200, and then nothing is published
+ * (the path's seq and value unchanged).
  * Returns as ipcn_publish(), and 200 for n over 16 or parents NULL with
  * n > 0.  Since: 0.2
  */
