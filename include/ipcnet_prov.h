@@ -113,7 +113,13 @@ IPCN_API int ipcn_msg_prov_ref(const ipcn_msg *msg, ipcn_prov_ref *ref);
 /**
  * ipcn_publish_derived() - ipcn_publish() of a value derived from the
  * samples named by parents[0..n) (n <= 16): the sample carries a record
- * naming them, whether or not provenance is on for path.
+ * naming them, whether or not provenance is on for path.  Except: a
+ * sample that goes through shared memory (from 16 KiB, or the path's
+ * shm_threshold, when a subscriber maps it) goes without a record, its
+ * parents unrecorded, and returns 100 as ipcn_publish() does; it is
+ * counted in ipcn_prov_stats.unrecorded (docs/protocol.md 20.3).  A
+ * parent of node id 0 or index 0 is 200, and then nothing is published
+ * (the path's seq and value unchanged).
  * Returns as ipcn_publish(), and 200 for n over 16 or parents NULL with
  * n > 0.  Since: 0.2
  */
@@ -160,12 +166,16 @@ typedef struct ipcn_prov_report {
  * child's parent reference (sequence, path hash, payload digest) matches
  * the parent's record; check msg's payload against its digest, and a
  * pass-through's digest against its parent's.  Blocks up to timeout_ms
- * per fetch.  @report: optional, filled in on 100 and on each failure
+ * for the whole walk (-1: no limit, but at most 5 s waiting for a
+ * parent's producer to link).  @report: optional, filled in on 100 and on each failure
  * below.  Returns 100 when everything verifies; 103 when msg has no
  * record; 202 when a payload does not match its record (a changed
  * sample, or a pass-through that changed its input); 201 when a record,
  * chain or checkpoint fails its signature or does not match what its
- * node serves, or a child names a parent its producer did not make; 203
+ * node serves, or a child names a parent its producer did not make (or
+ * itself), or a proof is signed with another key than the first this
+ * node fetched of that node run, or its chain disagrees with a head
+ * verified before (keys pinned on first use, docs/protocol.md 20.6); 203
  * when a producing node is gone (a parent's producer not linked yet is
  * waited for, up to timeout_ms) or no longer holds the record (each node
  * keeps its last 1024); 304 when it does not answer in time; 306 past 64
@@ -244,6 +254,30 @@ typedef struct ipcn_prov_delivery {
 IPCN_API int ipcn_prov_deliveries(ipcn_node *node, const ipcn_prov_ref *ref,
                                   int timeout_ms, ipcn_prov_delivery **out,
                                   size_t *count, int *local);
+
+/** This node's provenance counters; a sized struct (set size).
+ *  Since: 0.2 */
+typedef struct ipcn_prov_stats {
+    uint32_t size;        /**< sizeof(ipcn_prov_stats): set it */
+    uint64_t records;     /**< records made (samples published with one) */
+    uint64_t checkpoints; /**< checkpoints signed */
+    uint64_t unrecorded;  /**< samples of paths with provenance on that went
+                               without a record: through shared memory
+                               (from 16 KiB, or the path's shm_threshold,
+                               when a subscriber maps it; their parents, of
+                               ipcn_publish_derived(), are not recorded
+                               either), or to a peer taking records whose
+                               max_payload the record did not fit
+                               (docs/protocol.md 20.3) */
+    uint64_t index;       /**< the chain's last index (0: none yet) */
+} ipcn_prov_stats;
+
+/**
+ * ipcn_prov_get_stats() - this node's provenance counters into *out
+ * (zeros before its first record).  Thread-safe.  Returns 100; 200 for
+ * a NULL argument or a size under the first version's.  Since: 0.2
+ */
+IPCN_API int ipcn_prov_get_stats(ipcn_node *node, ipcn_prov_stats *out);
 
 #ifdef __cplusplus
 }

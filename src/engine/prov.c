@@ -80,7 +80,24 @@ static int checkpoint(ipcn_node *n, ipcn__prov *pv, uint64_t now_ns)
     e->ckpt = c;
     pv->ckpt_index = pv->index;
     pv->ckpt_ns = now_ns;
+    pv->ckpt_mono = ipcn__now_mono_ns();
     pv->checkpoints++;
+    return IPCN_OK;
+}
+
+int ipcn__prov_reserve(ipcn__prov *pv, uint32_t len)
+{
+    ipcn__prov_ent *e = &pv->ring[pv->index % IPCN_PROV_KEEP];
+    if (e->rec && e->cap >= len)
+        return IPCN_OK;
+    uint8_t *rec = ipcn__malloc(len);
+    if (!rec)
+        return IPCN_INSUFFICIENT_MEMORY;
+    if (e->rec)
+        memcpy(rec, e->rec, e->len); /* still served until replaced */
+    ipcn__free(e->rec);
+    e->rec = rec;
+    e->cap = len;
     return IPCN_OK;
 }
 
@@ -88,11 +105,9 @@ int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
                       uint64_t now_ns)
 {
     ipcn__prov_ent *e = &pv->ring[pv->index % IPCN_PROV_KEEP];
-    uint8_t *rec = e->rec && e->len >= len ? e->rec : ipcn__malloc(len);
-    if (!rec)
-        return IPCN_INSUFFICIENT_MEMORY;
-    if (rec != e->rec)
-        ipcn__free(e->rec);
+    if (!e->rec || e->cap < len) /* ipcn__prov_reserve() first */
+        return IPCN_INTERNAL_ERROR;
+    uint8_t *rec = e->rec;
     ipcn__free(e->ckpt);
     e->ckpt = NULL;
     e->nto = e->to_more = 0;
@@ -109,9 +124,11 @@ int ipcn__prov_append(ipcn_node *n, ipcn__prov *pv, uint32_t len,
     crypto_generichash_final(&st, pv->head, 32);
     pv->index++;
     pv->records++;
+    /* Out of memory for a checkpoint: the record stands (the sample is
+     * sent); the next record, or a request for this one, signs. */
     if (pv->index - pv->ckpt_index >= IPCN_PROV_CKPT_EVERY ||
-        now_ns - pv->ckpt_ns >= IPCN_PROV_CKPT_NS)
-        return checkpoint(n, pv, now_ns);
+        ipcn__now_mono_ns() - pv->ckpt_mono >= IPCN_PROV_CKPT_NS)
+        (void)checkpoint(n, pv, now_ns);
     return IPCN_OK;
 }
 
@@ -135,6 +152,8 @@ void ipcn__prov_sent(ipcn__prov *pv, uint64_t id)
 
 void ipcn__prov_free(ipcn_node *n)
 {
+    ipcn__free(n->prov_pins);
+    n->prov_pins = NULL;
     ipcn__prov *pv = n->prov;
     if (!pv)
         return;
@@ -184,6 +203,12 @@ int ipcn__sys_prov(ipcn_node *n, struct ipcn__link *l, const ipcn__sys_call *c,
     while (j < pv->index && !pv->ring[(j - 1) % IPCN_PROV_KEEP].ckpt)
         j++;
     if (!pv->ring[(j - 1) % IPCN_PROV_KEEP].ckpt) {
+        /* At most one checkpoint on demand per 10 ms: a verifier may not
+         * make this node sign on every request (it asks again). */
+        if (pv->ckpt_mono &&
+            ipcn__now_mono_ns() - pv->ckpt_mono < IPCN_PROV_CKPT_MIN_NS)
+            return text(r, IPCN_TOO_MANY_REQUESTS,
+                        "a checkpoint was signed less than 10 ms ago");
         int st = checkpoint(n, pv, ipcn__now_real_ns());
         if (st != IPCN_OK)
             return st;
@@ -327,4 +352,76 @@ int ipcn__sys_prov_to(ipcn_node *n, struct ipcn__link *l,
     }
     r->encoding = "cbor";
     return IPCN_OK;
+}
+
+/* ---- the verifier's pins ---- */
+
+int ipcn__prov_pin(ipcn_node *n, const char *name, uint64_t node_id,
+                   uint64_t index, const uint8_t *p, size_t len,
+                   const char **why)
+{
+    ipcn__prov_proof pf;
+    *why = NULL;
+    if (ipcn__prov_proof_decode(p, len, &pf) != IPCN_OK || !index) {
+        *why = "the proof does not decode";
+        return IPCN_UNAUTHORIZED;
+    }
+    const ipcn__prov_ckpt *c = &pf.ckpt;
+    int st = IPCN_OK;
+    ipcn__node_lock(n);
+    ipcn__prov_pins *ps = n->prov_pins;
+    if (!ps && !(ps = n->prov_pins = ipcn__calloc(1, sizeof *ps))) {
+        ipcn__node_unlock(n);
+        return IPCN_INSUFFICIENT_MEMORY;
+    }
+    ipcn__prov_pinent *e = NULL, *lru = &ps->e[0];
+    for (uint32_t i = 0; i < IPCN_PROV_PINS && !e; i++) {
+        ipcn__prov_pinent *x = &ps->e[i];
+        if (x->used && x->node_id == node_id && !strcmp(x->name, name))
+            e = x;
+        else if (x->used < lru->used)
+            lru = x;
+    }
+    if (!e) { /* first use: pinned */
+        e = lru;
+        memset(e, 0, sizeof *e);
+        e->node_id = node_id;
+        snprintf(e->name, sizeof e->name, "%s", name);
+        memcpy(e->pk, c->pubkey, 32);
+        e->index = c->index;
+        memcpy(e->head, c->head, 32);
+    } else if (sodium_memcmp(e->pk, c->pubkey, 32)) {
+        *why = "its checkpoint is signed with another key than the node's "
+               "first proof";
+        st = IPCN_UNAUTHORIZED;
+    } else if (e->index + 1 >= index && e->index <= c->index) {
+        /* The proof covers the head verified before: the same there. */
+        uint8_t h[32];
+        memcpy(h, pf.prev, 32);
+        const uint8_t *cur = pf.records, *rec;
+        uint32_t rl;
+        for (uint64_t at = index - 1; at < e->index; at++) {
+            if (ipcn__prov_proof_next(&pf, &cur, &rec, &rl) != IPCN_OK)
+                break; /* not reached: checked */
+            crypto_generichash_state hs;
+            crypto_generichash_init(&hs, NULL, 0, 32);
+            crypto_generichash_update(&hs, h, 32);
+            crypto_generichash_update(&hs, rec, rl);
+            crypto_generichash_final(&hs, h, 32);
+        }
+        if (sodium_memcmp(h, e->head, 32)) {
+            *why = "its chain disagrees with a checkpoint of the node "
+                   "verified before";
+            st = IPCN_UNAUTHORIZED;
+        }
+    }
+    if (st == IPCN_OK) {
+        if (c->index > e->index) {
+            e->index = c->index;
+            memcpy(e->head, c->head, 32);
+        }
+        e->used = ++ps->clock;
+    }
+    ipcn__node_unlock(n);
+    return st;
 }

@@ -50,22 +50,30 @@ int ipcn__prov_publish(ipcn_node *n, ipcn__local *lr, const void *data,
     ipcn__prov *pv;
     if (st != IPCN_OK || (st = ipcn__prov_get(n, &pv)) != IPCN_OK)
         return st;
-    size_t overhead = 8 + 8 + 2 + (size_t)lr->path_len + 1 + 2 +
-                      lr->enc_len + 1 + 4 + 4;
-    if (len > SIZE_MAX - overhead - IPCN_PROV_RECORD_MAX ||
-        len + overhead + IPCN_PROV_RECORD_MAX > n->opts.max_payload) {
-        /* Too large for a frame with its record: the ordinary way (shared
-         * memory), without a record, counted (docs/protocol.md 20.3). */
+    /* A sample that goes through shared memory (16 KiB up, when a
+     * subscriber maps it) takes exactly that way, without a record, and
+     * is counted (docs/protocol.md 20.3): SHM_SAMPLE has no extension. */
+    if (ipcn__route_goes_shared(n, lr, len)) {
         pv->unrecorded++;
         return ipcn__route_publish(n, lr, data, len);
     }
-    uint64_t seq, now;
-    if ((st = ipcn__route_next(n, lr, data, len, &seq, &now)) != IPCN_OK)
-        return st;
+    /* The body of SAMPLE with the record's blob; without it, 4 + rl less
+     * (a frame too large even so is ipcn__route_publish()'s 200). */
+    size_t overhead = 8 + 8 + 2 + (size_t)lr->path_len + 1 + 2 +
+                      lr->enc_len + 1 + 4 + 4;
+    if (len > SIZE_MAX - overhead - IPCN_PROV_RECORD_MAX ||
+        len + overhead - 4 > n->opts.max_payload)
+        return ipcn__route_publish(n, lr, data, len);
+    /* The record made and its room reserved before the sample takes its
+     * seq (and a data resource its value): a record refused (a parent of
+     * node id or index 0) or no memory for it changes nothing. */
+    uint64_t seq = lr->seq + 1, now = ipcn__now_real_ns();
     size_t rl = make_record(n, pv, lr, data, len, seq, now, parents, np, flags);
     if (!rl)
         return IPCN_BAD_REQUEST;
-    if ((st = ipcn__prov_append(n, pv, (uint32_t)rl, now)) != IPCN_OK)
+    if ((st = ipcn__prov_reserve(pv, (uint32_t)rl)) != IPCN_OK ||
+        (st = ipcn__route_next_at(n, lr, data, len, seq, now)) != IPCN_OK ||
+        (st = ipcn__prov_append(n, pv, (uint32_t)rl, now)) != IPCN_OK)
         return st;
     const uint8_t *rec = pv->ring[(pv->index - 1) % IPCN_PROV_KEEP].rec;
     ipcn__keep_bytes(n, lr, data, len, seq, now); /* kept without it */
@@ -74,14 +82,20 @@ int ipcn__prov_publish(ipcn_node *n, ipcn__local *lr, const void *data,
                       .path = {lr->path, lr->path_len},
                       .encoding = {lr->encoding, lr->enc_len},
                       .data = ipcn__blob_of(data, len)};
+    uint32_t without = 0;
     for (uint32_t i = 0; i < lr->nroute; i++) {
         ipcn__link *l = lr->route_links[i];
         if (l->state != LINK_UP)
             continue;
-        bool with = (l->peer_caps & IPCN_CAP_PROV) != 0;
+        /* With its record to a peer that takes it, when the frame fits
+         * the peer's limit (its HELLO's max_payload); else without. */
+        bool with = (l->peer_caps & IPCN_CAP_PROV) != 0 &&
+                    overhead + len + rl <= l->peer_max_payload;
+        if ((l->peer_caps & IPCN_CAP_PROV) && !with)
+            without++;
         size_t mark;
-        if (ipcn__link_send_begin(n, l, IPCN_WIRE_HDR_SIZE + overhead + len +
-                                             (with ? rl : 0),
+        if (ipcn__link_send_begin(n, l, IPCN_WIRE_HDR_SIZE + overhead - 4 +
+                                             len + (with ? 4 + rl : 0),
                                   true, &mark) != IPCN_OK)
             continue;
         ipcn__hdr h;
@@ -93,6 +107,8 @@ int ipcn__prov_publish(ipcn_node *n, ipcn__local *lr, const void *data,
             IPCN_OK)
             ipcn__prov_sent(pv, l->who.node_id);
     }
+    if (without)
+        pv->unrecorded++; /* to some peer that takes records, without */
     if (lr->route_local) {
         ipcn__route_pub_local(n, lr, data, len, seq, now, rec, (uint32_t)rl);
         pv->ring[(pv->index - 1) % IPCN_PROV_KEEP].to_local = true;
@@ -158,6 +174,27 @@ IPCN_API int ipcn_publish_derived(ipcn_node *n, const char *path,
                                   const ipcn_prov_ref *parents, size_t np)
 {
     return ipcn_publish_derived_ex(n, path, data, len, parents, np, 0);
+}
+
+IPCN_API int ipcn_prov_get_stats(ipcn_node *n, ipcn_prov_stats *out)
+{
+    if (!n || ipcn__sized_check(out, IPCN__SIZE_TO(ipcn_prov_stats, index)) !=
+                  IPCN_OK)
+        return IPCN_BAD_REQUEST;
+    ipcn_prov_stats s;
+    memset(&s, 0, sizeof s);
+    ipcn__node_lock(n);
+    const ipcn__prov *pv = n->prov;
+    if (pv) {
+        s.records = pv->records;
+        s.checkpoints = pv->checkpoints;
+        s.unrecorded = pv->unrecorded;
+        s.index = pv->index;
+    }
+    ipcn__node_unlock(n);
+    s.size = sizeof s;
+    ipcn__sized_out(out, &s, sizeof s);
+    return IPCN_OK;
 }
 
 IPCN_API int ipcn_msg_provenance(const ipcn_msg *msg, const uint8_t **bytes,

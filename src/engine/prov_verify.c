@@ -34,11 +34,31 @@ typedef struct wrec {
 
 typedef struct walk {
     ipcn_node *n;
-    int timeout_ms;
+    uint64_t deadline_ns; /* one deadline for the whole walk */
     ipcn_prov_report *rep;
     wrec *recs;
     uint32_t count;
 } walk;
+
+/* What is left of the walk's time in ms: -1 when it has none (a negative
+ * timeout: wait forever), else 0 when it is over (a last attempt fails
+ * at once). */
+static int left_ms(const walk *w)
+{
+    if (w->deadline_ns == UINT64_MAX)
+        return -1;
+    uint64_t now = ipcn__now_mono_ns();
+    if (now >= w->deadline_ns)
+        return 0;
+    uint64_t ms = (w->deadline_ns - now + 999999u) / 1000000u;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static uint64_t deadline_of(int timeout_ms)
+{
+    return timeout_ms < 0 ? UINT64_MAX
+                          : ipcn__now_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+}
 
 static int fail(walk *w, int st, uint64_t node, uint64_t index,
                 const char *fmt, ...)
@@ -55,64 +75,107 @@ static int fail(walk *w, int st, uint64_t node, uint64_t index,
     return st;
 }
 
-/* The name of the node of id, as this node knows it (its own, a link's):
- * 100, or 203. */
-static int name_of(ipcn_node *n, uint64_t id, char out[IPCN_NAME_MAX + 1])
+/* A link's name is the record's node name: the same, or "name@host"
+ * for a node of another host. */
+static bool name_is(const char *link_name, const char *rec_node)
+{
+    size_t k = strlen(rec_node);
+    return !strncmp(link_name, rec_node, k) &&
+           (link_name[k] == 0 || link_name[k] == '@');
+}
+
+/* The name of the node of id, as this node knows it (its own, a link's;
+ * a HELLO may not take a linked node's id, 7.3, so at most one link has
+ * it), and when rec_node is given, only if that name is the record's
+ * node name (protected by its lock, 7.3): 100; 201 when id is linked
+ * under another name, or rec_node (given) is linked with another id;
+ * 203 when neither is linked. */
+static int name_of_as(ipcn_node *n, uint64_t id, const char *rec_node,
+                      char out[IPCN_NAME_MAX + 1])
 {
     int st = IPCN_NOT_FOUND;
     ipcn__node_lock(n);
     if (id == n->id) {
-        snprintf(out, IPCN_NAME_MAX + 1, "%s", n->name);
-        st = IPCN_OK;
+        st = IPCN_UNAUTHORIZED;
+        if (!rec_node || !strcmp(rec_node, n->name)) {
+            snprintf(out, IPCN_NAME_MAX + 1, "%s", n->name);
+            st = IPCN_OK;
+        }
     } else {
         ipcn__link *l;
-        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry)
-            if (l->state == LINK_UP && l->who.name && l->who.node_id == id &&
-                strlen(l->who.name) <= IPCN_NAME_MAX) {
+        ipcn__list_for_each(l, t, &n->links, ipcn__link, node_entry) {
+            if (l->state != LINK_UP || !l->who.name ||
+                strlen(l->who.name) > IPCN_NAME_MAX)
+                continue;
+            bool named = rec_node && name_is(l->who.name, rec_node);
+            if (l->who.node_id == id && (!rec_node || named)) {
                 snprintf(out, IPCN_NAME_MAX + 1, "%s", l->who.name);
                 st = IPCN_OK;
                 break;
             }
+            if (l->who.node_id == id || named)
+                st = IPCN_UNAUTHORIZED;
+        }
+        if (st == IPCN_NOT_FOUND && rec_node && !strcmp(rec_node, n->name))
+            st = IPCN_UNAUTHORIZED;
     }
     ipcn__node_unlock(n);
     return st;
 }
 
-/* Fetch and check record index of node_id (named name when known, else
- * looked up).  carried: the bytes a sample came with, which must be the
- * ones served (NULL: none to compare).  100 with *out, or a failure. */
-static int fetch(walk *w, uint64_t node_id, const char *name, uint64_t index,
-                 const uint8_t *carried, size_t carried_len,
+static int name_of(ipcn_node *n, uint64_t id, char out[IPCN_NAME_MAX + 1])
+{
+    return name_of_as(n, id, NULL, out);
+}
+
+/* Fetch and check record index of node_id.  rec_node: the node name the
+ * sample's own record gives (NULL for a parent, known by id only); the
+ * producer is the linked node of that id whose name (protected by its
+ * lock) is the record's node name, and the record served must say both.
+ * carried: the bytes a sample came with, which must be the ones served
+ * (NULL: none to compare).  100 with *out, or a failure. */
+static int fetch(walk *w, uint64_t node_id, const char *rec_node,
+                 uint64_t index, const uint8_t *carried, size_t carried_len,
                  ipcn_prov_record *out)
 {
     char nm[IPCN_NAME_MAX + 1], path[IPCN_NAME_MAX + 16];
-    /* The name this node knows it by (a node of another host's is
-     * "name@host"), else the one its record gives.  A producer of a
-     * parent (known by id only) may not be linked yet when the sample
-     * came first: wait for it, doing I/O only (no callbacks). */
-    if (name_of(w->n, node_id, nm) == IPCN_OK)
-        name = nm;
-    else if (!name) {
-        uint64_t end = ipcn__now_mono_ns() +
-                       (uint64_t)(w->timeout_ms >= 0 ? w->timeout_ms : 5000) *
-                           1000000u;
-        int got;
-        while ((got = name_of(w->n, node_id, nm)) != IPCN_OK &&
-               ipcn__now_mono_ns() < end &&
-               ipcn_node_wait_peers(w->n, UINT32_MAX, 20) ==
-                   IPCN_GATEWAY_TIMEOUT)
-            ;
-        if (got != IPCN_OK)
-            return fail(w, IPCN_NOT_FOUND, node_id, index,
-                        "node %016" PRIx64 " is not linked", node_id);
-        name = nm;
-    }
+    const char *name;
+    /* A producer of a parent may not be linked yet when the sample came
+     * first: wait for it (to the walk's deadline), doing I/O only (no
+     * callbacks). */
+    uint64_t wait_end = w->deadline_ns != UINT64_MAX
+                            ? w->deadline_ns
+                            : ipcn__now_mono_ns() + 5000000000u;
+    int got;
+    while ((got = name_of_as(w->n, node_id, rec_node, nm)) == IPCN_NOT_FOUND &&
+           ipcn__now_mono_ns() < wait_end &&
+           ipcn_node_wait_peers(w->n, UINT32_MAX, 20) == IPCN_GATEWAY_TIMEOUT)
+        ;
+    if (got == IPCN_UNAUTHORIZED)
+        return fail(w, IPCN_UNAUTHORIZED, node_id, index,
+                    "node %016" PRIx64 " is not the linked node %s",
+                    node_id, rec_node ? rec_node : "of that id");
+    if (got != IPCN_OK)
+        return fail(w, IPCN_NOT_FOUND, node_id, index,
+                    rec_node ? "no linked node %s has id %016" PRIx64
+                             : "%snode %016" PRIx64 " is not linked",
+                    rec_node ? rec_node : "", node_id);
+    name = nm;
     snprintf(path, sizeof path, "@sys/%s/prov", name);
     uint8_t body[8];
     st64(body, index);
     ipcn_msg *m = NULL;
-    int st = ipcn_request(w->n, path, body, 8, "application/octet-stream", &m,
-                          w->timeout_ms);
+    int st;
+    /* 205: the producer signed a checkpoint less than 10 ms ago (20.5);
+     * ask again, within the walk's time. */
+    while ((st = ipcn_request(w->n, path, body, 8, "application/octet-stream",
+                              &m, left_ms(w))) == IPCN_TOO_MANY_REQUESTS &&
+           left_ms(w) != 0) {
+        ipcn_msg_free(m);
+        m = NULL;
+        struct timespec ts = {0, 11000000};
+        nanosleep(&ts, NULL);
+    }
     if (st != IPCN_OK) {
         ipcn_msg_free(m);
         if (st == IPCN_INSUFFICIENT_MEMORY || st == IPCN_GATEWAY_TIMEOUT)
@@ -134,6 +197,15 @@ static int fetch(walk *w, uint64_t node_id, const char *name, uint64_t index,
         if (st != IPCN_OK)
             st = fail(w, st, node_id, index, "record %" PRIu64 " of %s: %s",
                       index, name, why);
+        else if (!name_is(name, out->node) ||
+                 (rec_node && strcmp(out->node, rec_node)))
+            st = fail(w, IPCN_UNAUTHORIZED, node_id, index,
+                      "record %" PRIu64 " served by %s names node %s", index,
+                      name, out->node);
+        else if ((st = ipcn__prov_pin(w->n, name, node_id, index, m->data,
+                                      m->len, &why)) != IPCN_OK)
+            st = fail(w, st, node_id, index, "record %" PRIu64 " of %s: %s",
+                      index, name, why ? why : ipcn_status_str(st));
     }
     if (st == IPCN_OK && carried &&
         (rl != carried_len || memcmp(rec, carried, rl)))
@@ -176,36 +248,49 @@ static int walk_all(walk *w, const uint8_t *bytes, size_t len,
     for (uint32_t i = 0; i < w->count; i++) {
         const wrec *c = &w->recs[i];
         const ipcn_prov_record *r = &c->r;
-        if ((r->flags & IPCN_PROV_PASSTHROUGH) &&
-            memcmp(r->digest, r->parents[0].digest, 32))
-            return fail(w, IPCN_FORBIDDEN, r->node_id, r->index,
-                        "%s declares a pass-through of seq %" PRIu64
-                        " but changed the payload", r->node, r->parents[0].seq);
         if (w->rep && c->depth > w->rep->depth)
             w->rep->depth = c->depth;
         for (uint32_t k = 0; k < r->nparents; k++) {
             const ipcn_prov_ref *ref = &r->parents[k];
-            bool seen = false;
-            for (uint32_t j = 0; j < w->count && !seen; j++)
-                seen = w->recs[j].r.node_id == ref->node_id &&
-                       w->recs[j].r.index == ref->index;
-            if (seen)
-                continue;
-            if (w->count == WALK_MAX_RECORDS || c->depth + 1 > WALK_MAX_DEPTH)
-                return fail(w, IPCN_INSUFFICIENT_STORAGE, r->node_id, r->index,
-                            "the lineage is over %u records or %u stages",
-                            WALK_MAX_RECORDS, WALK_MAX_DEPTH);
-            wrec *p = &w->recs[w->count];
-            if ((st = fetch(w, ref->node_id, NULL, ref->index, NULL, 0,
-                            &p->r)) != IPCN_OK)
-                return st;
+            /* A node's parent on its own chain came before it: a record
+             * naming itself (or a later one of its node) is a lie. */
+            if (ref->node_id == r->node_id && ref->index >= r->index)
+                return fail(w, IPCN_UNAUTHORIZED, r->node_id, r->index,
+                            "%s names its own record %" PRIu64
+                            " or a later one as its parent", r->node,
+                            ref->index);
+            wrec *p = NULL;
+            for (uint32_t j = 0; j < w->count && !p; j++)
+                if (w->recs[j].r.node_id == ref->node_id &&
+                    w->recs[j].r.index == ref->index)
+                    p = &w->recs[j];
+            if (!p) {
+                if (w->count == WALK_MAX_RECORDS ||
+                    c->depth + 1 > WALK_MAX_DEPTH)
+                    return fail(w, IPCN_INSUFFICIENT_STORAGE, r->node_id,
+                                r->index,
+                                "the lineage is over %u records or %u stages",
+                                WALK_MAX_RECORDS, WALK_MAX_DEPTH);
+                p = &w->recs[w->count];
+                if ((st = fetch(w, ref->node_id, NULL, ref->index, NULL, 0,
+                                &p->r)) != IPCN_OK)
+                    return st;
+                p->depth = c->depth + 1;
+                w->count++;
+            }
+            /* Against the parent as its producer serves it (fetched now
+             * or earlier in a diamond), never against what the child
+             * says of it. */
+            if (k == 0 && (r->flags & IPCN_PROV_PASSTHROUGH) &&
+                memcmp(r->digest, p->r.digest, 32))
+                return fail(w, IPCN_FORBIDDEN, r->node_id, r->index,
+                            "%s declares a pass-through of seq %" PRIu64
+                            " but changed the payload", r->node, p->r.seq);
             if (!ref_matches(ref, &p->r))
                 return fail(w, IPCN_UNAUTHORIZED, r->node_id, r->index,
                             "%s names a parent (seq %" PRIu64
                             ") that its producer did not make", r->node,
                             ref->seq);
-            p->depth = c->depth + 1;
-            w->count++;
         }
     }
     return IPCN_OK;
@@ -221,7 +306,7 @@ IPCN_API int ipcn_prov_verify_record(ipcn_node *n, const uint8_t *rec,
     ipcn_prov_report rep;
     memset(&rep, 0, sizeof rep);
     rep.bad_status = IPCN_OK;
-    walk w = {.n = n, .timeout_ms = timeout_ms, .rep = &rep};
+    walk w = {.n = n, .deadline_ns = deadline_of(timeout_ms), .rep = &rep};
     int st = walk_all(&w, rec, rec_len, len ? data : "", len);
     rep.records = w.count;
     ipcn__free(w.recs);
@@ -416,7 +501,7 @@ IPCN_API int ipcn_prov_export_json(ipcn_node *n, const ipcn_msg *msg,
     int st = ipcn_msg_provenance(msg, &rec, &rl);
     if (st != IPCN_OK)
         return st;
-    walk w = {.n = n, .timeout_ms = timeout_ms};
+    walk w = {.n = n, .deadline_ns = deadline_of(timeout_ms)};
     st = walk_all(&w, rec, rl, msg->data, msg->len);
     if (st == IPCN_OK) {
         jbuf b = {0};
@@ -448,7 +533,7 @@ IPCN_API int ipcn_prov_trace(ipcn_node *n, const ipcn_msg *msg, int timeout_ms,
     ipcn_prov_report rep;
     memset(&rep, 0, sizeof rep);
     rep.bad_status = IPCN_OK;
-    walk w = {.n = n, .timeout_ms = timeout_ms, .rep = &rep};
+    walk w = {.n = n, .deadline_ns = deadline_of(timeout_ms), .rep = &rep};
     st = walk_all(&w, rec, rl, msg->data, msg->len);
     rep.records = w.count;
     if (report)

@@ -526,6 +526,15 @@ int ipcn__route_next(ipcn_node *n, ipcn__local *lr, const void *data,
 {
     *seq = lr->seq + 1;
     *now = ipcn__now_real_ns();
+    return ipcn__route_next_at(n, lr, data, len, *seq, *now);
+}
+
+int ipcn__route_next_at(ipcn_node *n, ipcn__local *lr, const void *data,
+                        size_t len, uint64_t seq_, uint64_t now_)
+{
+    const uint64_t *seq = &seq_, *now = &now_;
+    if (seq_ != lr->seq + 1)
+        return IPCN_INTERNAL_ERROR;
     if (lr->kind == IPCN_DATA) {
         ipcn__msg *v = ipcn__msg_new_in(&n->msgpool, lr->path, lr->path_len,
                                         lr->encoding, lr->enc_len, n->name,
@@ -646,6 +655,16 @@ int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
 /* A large sample through lr's pool, when some link it goes to takes
  * shared memory: 100 when done, 0 when the caller should publish inline,
  * or an error. */
+bool ipcn__route_goes_shared(const ipcn_node *n, const ipcn__local *lr,
+                             size_t len)
+{
+    size_t threshold = lr->pool_opts.shm_threshold ? lr->pool_opts.shm_threshold
+                                                   : IPCN_SHM_THRESHOLD;
+    bool kept = lr->keep && lr->kind == IPCN_STREAM && n->shm_enabled;
+    return (lr->nroute_shm || kept) && len >= threshold &&
+           len <= IPCN_SHM_MAX_SLOT_SIZE;
+}
+
 static int publish_shared(ipcn_node *n, ipcn__local *lr, const void *data,
                           size_t len)
 {
@@ -674,11 +693,7 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
     /* Large values go through the pool when some subscriber can map it,
      * or when a stream keeps them for later ones (a zeroed opts struct,
      * the defaults, has shm_threshold 0 too). */
-    size_t threshold = lr->pool_opts.shm_threshold ? lr->pool_opts.shm_threshold
-                                                   : IPCN_SHM_THRESHOLD;
-    bool kept = lr->keep && lr->kind == IPCN_STREAM && n->shm_enabled;
-    if ((lr->nroute_shm || kept) && len >= threshold &&
-        len <= IPCN_SHM_MAX_SLOT_SIZE &&
+    if (ipcn__route_goes_shared(n, lr, len) &&
         (st = publish_shared(n, lr, data, len)) != 0)
         return st;
     /* Fits a frame: header, seq, stamp, two strings and the blob length. */

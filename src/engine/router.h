@@ -29,9 +29,18 @@ int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
  * to date (100, 307); the next seq and time (and a data resource's new
  * value: 100, 307); a copy to this node's own subscriptions, with rec
  * (rec_len 0: none) as its record. */
+/* Whether ipcn__route_publish() takes a sample of len bytes of lr
+ * through shared memory (provenance takes the same way, without a
+ * record: prov_pub.c). */
+bool ipcn__route_goes_shared(const ipcn_node *n, const ipcn__local *lr,
+                             size_t len);
 int ipcn__route_refresh(ipcn_node *n, ipcn__local *lr);
 int ipcn__route_next(ipcn_node *n, ipcn__local *lr, const void *data,
                      size_t len, uint64_t *seq, uint64_t *now);
+/* ipcn__route_next() with the sequence (lr->seq + 1, else 500) and time
+ * the caller chose (provenance makes its record first, prov_pub.c). */
+int ipcn__route_next_at(ipcn_node *n, ipcn__local *lr, const void *data,
+                        size_t len, uint64_t seq, uint64_t now);
 void ipcn__route_pub_local(ipcn_node *n, const ipcn__local *lr,
                            const void *data, size_t len, uint64_t seq,
                            uint64_t now, const uint8_t *rec, uint32_t rec_len);

@@ -160,6 +160,7 @@ struct ipcn_node {
     uint32_t scans_skipped; /* ticks since then, the directory unchanged */
     ipcn__wbuf scratch;     /* for encoding once, sending to many */
     struct ipcn__prov *prov; /* provenance chain and key (engine/prov.c) */
+    struct ipcn__prov_pins *prov_pins; /* keys pinned by the verifier */
     bool prov_default;      /* IPCNET_PROVENANCE=on: new resources have it */
     bool shm_enabled;       /* IPCNET_NO_SHM unset: take and send shm */
     bool ring_enabled;      /* IPCNET_NO_RING unset: link rings */

@@ -297,6 +297,21 @@ static void on_hello(ipcn_node *n, ipcn__link *l, const ipcn__frame *f)
         ipcn__link_bad_input(n, l, IPCN_BAD_REQUEST, "hello with an unexpected name");
         return;
     }
+    /* A node id names one node: a hello with the id of this node or of
+     * another live link of another name is a claim to be that node
+     * (provenance trusts a record by its node id; docs/protocol.md 7.3). */
+    if (f->hdr.src == n->id) {
+        ipcn__link_bad_input(n, l, IPCN_CONFLICT, "hello with this node's id");
+        return;
+    }
+    ipcn__link *same;
+    ipcn__list_for_each(same, t, &n->links, ipcn__link, node_entry)
+        if (same != l && same->state == LINK_UP && same->who.name &&
+            same->who.node_id == f->hdr.src && strcmp(same->who.name, full)) {
+            ipcn__link_bad_input(n, l, IPCN_CONFLICT,
+                                 "hello with the node id of another linked node");
+            return;
+        }
     ipcn__link *old = ipcn__link_by_name(n, full);
     if (old) {
         /* The same name twice.  From the same process, the new link wins:

@@ -26,7 +26,9 @@ static int rec_ok(const ipcn_prov_record *r)
         return 0;
     if ((r->flags & IPCN_PROV_PASSTHROUGH) && !r->nparents)
         return 0;
+    /* The node's name is a node name (7.1): printable, no '/' or '@'. */
     if (!str_ok(r->node, 1, IPCN_NAME_MAX) ||
+        ipcn__name_check(r->node, strlen(r->node)) != IPCN_OK ||
         !str_ok(r->principal, 0, IPCN_PROV_PRINCIPAL_MAX))
         return 0;
     for (uint32_t i = 0; i < r->nparents; i++)

@@ -84,13 +84,35 @@ static void hex(char *out, const uint8_t *p, size_t n)
         sprintf(out + 2 * i, "%02x", p[i]);
 }
 
+/* s as it may be printed: names come from a producer (its record, its
+ * answer), so control bytes are escaped; json: also quotes and
+ * backslashes, as a JSON string's contents.  Into buf (cap bytes,
+ * truncated past that). */
+static const char *esc(const char *s, bool json, char *buf, size_t cap)
+{
+    size_t k = 0;
+    for (; *s && k + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (json && (c == '"' || c == '\\'))
+            k += (size_t)snprintf(buf + k, cap - k, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            k += (size_t)snprintf(buf + k, cap - k,
+                                  json ? "\\u%04x" : "\\x%02x", c);
+        else
+            buf[k++] = (char)c;
+    }
+    buf[k] = 0;
+    return buf;
+}
+
 static void print_record(const ipcn_prov_record *r, const char *indent)
 {
-    char d[65];
+    char d[65], e1[512], e2[512];
     hex(d, r->digest, 32);
     printf("%s%s (node %016" PRIx64 ", %s) record %" PRIu64 ": seq %" PRIu64
            ", time %" PRIu64 ".%09" PRIu64 ", digest %s%s%s\n",
-           indent, r->node, r->node_id, r->principal, r->index, r->seq,
+           indent, esc(r->node, false, e1, sizeof e1), r->node_id,
+           esc(r->principal, false, e2, sizeof e2), r->index, r->seq,
            r->time_ns / 1000000000u, r->time_ns % 1000000000u, d,
            r->flags & IPCN_PROV_PASSTHROUGH ? ", pass-through" : "",
            r->flags & IPCN_PROV_REPLAYED ? ", replayed" : "");
@@ -153,6 +175,7 @@ int cmd_prov(cli *c)
 
 int cmd_trace(cli *c)
 {
+    char e1[512]; /* a name, escaped (esc) */
     int rc;
     ipcn_msg *m = next_sample(c, c->pos[0], &rc);
     if (!m)
@@ -189,13 +212,14 @@ int cmd_trace(cli *c)
                 printf("%s{\"node\": \"%s\", \"node_id\": \"%016" PRIx64
                        "\", \"seq\": %" PRIu64 ", \"depth\": %u, \"stage_ns\": %" PRId64
                        ", \"parents\": %u}",
-                       first ? "" : ", ", r->node, r->node_id, r->seq,
+                       first ? "" : ", ", esc(r->node, true, e1, sizeof e1),
+                       r->node_id, r->seq,
                        steps[i].depth, steps[i].stage_ns, r->nparents);
                 first = false;
             }
         printf("], \"sent_to\": [");
         for (size_t i = 0; dst == IPCN_OK && i < nd; i++)
-            printf("%s\"%s\"", i ? ", " : "", d[i].name);
+            printf("%s\"%s\"", i ? ", " : "", esc(d[i].name, true, e1, sizeof e1));
         printf("], \"local\": %s}\n", local ? "true" : "false");
     } else {
         printf("%s seq %" PRIu64 " (verified, %zu records):\n", m->path, m->seq,
@@ -206,7 +230,7 @@ int cmd_trace(cli *c)
                 if (steps[i].depth != depth)
                     continue;
                 printf("  %*s%s seq %" PRIu64, (int)(2 * (maxd - depth)), "",
-                       r->node, r->seq);
+                       esc(r->node, false, e1, sizeof e1), r->seq);
                 if (r->nparents)
                     printf("  +%.3f ms%s", (double)steps[i].stage_ns / 1e6,
                            r->flags & IPCN_PROV_PASSTHROUGH ? " (pass-through)"
@@ -218,7 +242,8 @@ int cmd_trace(cli *c)
         if (dst == IPCN_OK) {
             printf("  sent to:");
             for (size_t i = 0; i < nd; i++)
-                printf(" %s", d[i].name[0] ? d[i].name : "(gone)");
+                printf(" %s", d[i].name[0] ? esc(d[i].name, false, e1, sizeof e1)
+                                           : "(gone)");
             if (!nd && !local)
                 printf(" nobody");
             if (local)
