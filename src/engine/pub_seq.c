@@ -18,16 +18,9 @@ IPCN_API int ipcn_publish_seq(ipcn_node *n, const char *path,
     if (!n || !path || (len && !data) || seq == 0)
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st;
-    ipcn__local *lr = ipcn__local_find(n, path);
-    if (!lr)
-        st = IPCN_NOT_FOUND;
-    else if (lr->kind == IPCN_SERVICE)
-        st = IPCN_METHOD_NOT_ALLOWED;
-    else if (lr->warm && ipcn__own_standby_local(lr))
-        st = IPCN_CONFLICT;
-    else if ((st = ipcn__typed_check_local(n, lr, NULL, data, len, NULL, 0)) ==
-             IPCN_OK) {
+    ipcn__local *lr;
+    int st = ipcn__publish_check(n, path, data, len, &lr);
+    if (st == IPCN_OK) {
         uint64_t was = lr->seq;
         lr->seq = seq - 1;
         st = ipcn__route_publish(n, lr, data, len);

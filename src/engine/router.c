@@ -743,17 +743,10 @@ IPCN_API int ipcn_publish(ipcn_node *n, const char *path, const void *data,
     if (!n || !path || (len && !data))
         return IPCN_BAD_REQUEST;
     ipcn__node_lock(n);
-    int st;
-    ipcn__local *lr = ipcn__local_find(n, path);
-    if (!lr)
-        st = IPCN_NOT_FOUND;
-    else if (lr->kind == IPCN_SERVICE)
-        st = IPCN_METHOD_NOT_ALLOWED;
-    else if (lr->warm && ipcn__own_standby_local(lr))
-        st = IPCN_CONFLICT; /* a warm standby: nothing until it owns */
-    else if ((st = ipcn__typed_check_local(n, lr, NULL, data, len, NULL, 0)) !=
-             IPCN_OK)
-        ; /* not of its declared type: 200, nothing sent */
+    ipcn__local *lr;
+    int st = ipcn__publish_check(n, path, data, len, &lr);
+    if (st != IPCN_OK)
+        ; /* nothing sent */
     else if (__builtin_expect(lr->prov, 0)) /* provenance on (prov_pub.c) */
         st = ipcn__prov_publish(n, lr, data, len, NULL, 0, 0);
     else

@@ -20,6 +20,23 @@ void ipcn__pub_on_revoke(ipcn_node *n, ipcn__link *l, const ipcn__shm_refs *r);
 int ipcn__route_publish_loan(ipcn_node *n, ipcn__local *lr, ipcn_loan *loan,
                              size_t len, const uint64_t *presum);
 
+/* What every publish (ipcn_publish, ipcn_publish_seq, ipcn_publish_derived)
+ * checks first, the node locked: *lr the resource path names.  100; 203
+ * when it is not announced here, 204 for a service, 207 for a warm standby
+ * (nothing until it owns), 200 when data is not of its declared type. */
+static inline int ipcn__publish_check(ipcn_node *n, const char *path, const void *data,
+                                      size_t len, ipcn__local **lr)
+{
+    ipcn__local *r = *lr = ipcn__local_find(n, path);
+    if (!r)
+        return IPCN_NOT_FOUND;
+    if (r->kind == IPCN_SERVICE)
+        return IPCN_METHOD_NOT_ALLOWED;
+    if (r->warm && ipcn__own_standby_local(r))
+        return IPCN_CONFLICT;
+    return ipcn__typed_check_local(n, r, NULL, data, len, NULL, 0);
+}
+
 /* Publish len bytes as lr's new value, as ipcn_publish() does (a set:
  * set.c).  Lock held.  100, 200 when too large, 307. */
 int ipcn__route_publish(ipcn_node *n, ipcn__local *lr, const void *data,
