@@ -218,6 +218,9 @@ int cmd_play(cli *c);
 extern const char cmd_record_help[], cmd_play_help[];
 int cli_rec_run(int (*fn)(cli *), int argc, char **argv, int vi);
 bool cli_rec_is_info(int argc, char **argv, int vi);
+/* cmd_data.c: a queried value as query prints it (--raw, --json, text);
+ * version adds its version and time to the JSON. */
+void cli_show_value(cli *c, const ipcn_msg *m, bool version);
 int cmd_history(cli *c);       /* cmd_history.c: `ipcnet history` */
 extern const char cmd_history_help[];
 

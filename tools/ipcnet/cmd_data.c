@@ -316,6 +316,13 @@ int cmd_query(cli *c)
     int st = ipcn_query(c->node, path, &m, c->timeout_ms);
     if (st != IPCN_OK)
         return query_failed(c, st, path);
+    cli_show_value(c, m, false);
+    ipcn_msg_free(m);
+    return 0;
+}
+
+void cli_show_value(cli *c, const ipcn_msg *m, bool version)
+{
     if (c->raw) {
         value_raw(m->data, m->len);
     } else if (c->json) {
@@ -323,6 +330,10 @@ int cmd_query(cli *c)
         jw_obj(&j, NULL);
         jw_str(&j, "path", m->path);
         jw_str(&j, "provider", m->src_name);
+        if (version) {
+            jw_uint(&j, "version", m->seq);
+            jw_uint(&j, "wall_ns", m->timestamp_ns);
+        }
         value_json(&j, m->encoding, m->data, m->len);
         jw_end_obj(&j);
         emit(&j);
@@ -333,8 +344,6 @@ int cmd_query(cli *c)
         sb_free(&b);
         out_flush();
     }
-    ipcn_msg_free(m);
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -76,25 +76,7 @@ static int one_version(cli *c, const char *path)
                                 c->timeout_ms);
     if (st != IPCN_OK)
         return history_failed(c, st, path);
-    if (c->raw) {
-        value_raw(m->data, m->len);
-    } else if (c->json) {
-        jw j = {0};
-        jw_obj(&j, NULL);
-        jw_str(&j, "path", m->path);
-        jw_str(&j, "provider", m->src_name);
-        jw_uint(&j, "version", m->seq);
-        jw_uint(&j, "wall_ns", m->timestamp_ns);
-        value_json(&j, m->encoding, m->data, m->len);
-        jw_end_obj(&j);
-        emit(&j);
-    } else {
-        sbuf b = {0};
-        value_text(&b, m->encoding, m->data, m->len, false);
-        out("%s\n", b.p);
-        sb_free(&b);
-        out_flush();
-    }
+    cli_show_value(c, m, true);
     ipcn_msg_free(m);
     return 0;
 }
