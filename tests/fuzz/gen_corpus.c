@@ -312,7 +312,9 @@ static int write_json_seeds(const char *dir)
 static int write_mcap_one(const char *dir, const char *name, int compress, int close_it,
                           long cut)
 {
-    char tmp[] = "/tmp/ipcn-gen-mcap.XXXXXX";
+    /* In the corpus folder (which the caller made), not a fixed /tmp. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/.gen-mcap.XXXXXX", dir);
     int fd = mkstemp(tmp);
     if (fd < 0)
         return -1;
@@ -329,8 +331,10 @@ static int write_mcap_one(const char *dir, const char *name, int compress, int c
     if (mcap_writer_open(&w, tmp, &o) != 0 ||
         mcap_writer_add_schema(w, v[1], "ipcnet.encoding", NULL, 0, &s) != 0 ||
         mcap_writer_add_channel(w, s, "cam/front", v[1], k, v, 2, &a) != 0 ||
-        mcap_writer_add_channel(w, 0, "robot/state", "cbor", k, v, 1, &b) != 0)
+        mcap_writer_add_channel(w, 0, "robot/state", "cbor", k, v, 1, &b) != 0) {
+        unlink(tmp);
         return -1;
+    }
     for (uint32_t i = 1; i <= 12; i++) {
         uint8_t img[8] = {(uint8_t)i, 1, 2, 3, 4, 5, 6, 7};
         uint8_t cbor[3] = {0xa1, 0x00, (uint8_t)(i & 0x17)};
@@ -338,8 +342,10 @@ static int write_mcap_one(const char *dir, const char *name, int compress, int c
                             i % 3 ? (const void *)cbor : img, i % 3 ? 3 : 8);
     }
     if (close_it) {
-        if (mcap_writer_close(w) != 0)
+        if (mcap_writer_close(w) != 0) {
+            unlink(tmp);
             return -1;
+        }
     } else {
         mcap_writer_flush(w);
         mcap_writer_abandon(w);
