@@ -61,6 +61,8 @@ static uint64_t deadline_of(int timeout_ms)
 }
 
 static int fail(walk *w, int st, uint64_t node, uint64_t index,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int fail(walk *w, int st, uint64_t node, uint64_t index,
                 const char *fmt, ...)
 {
     if (w->rep && w->rep->bad_status == IPCN_OK) {
@@ -337,6 +339,7 @@ typedef struct jbuf {
     int oom;
 } jbuf;
 
+static void jputf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void jputf(jbuf *b, const char *fmt, ...)
 {
     for (;;) {

@@ -100,6 +100,8 @@ static char *rd_str(cur *c, int *oom)
 }
 
 static int why(mcap_info *in, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int why(mcap_info *in, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
